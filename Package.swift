@@ -1,0 +1,84 @@
+// swift-tools-version:6.2
+//
+// swatchd — a socket activator and service supervisor for Linux.
+//
+// Dependencies (DESIGN §5): swift-system and swift-log for everything;
+// swift-argument-parser for swatchctl only — it imports FoundationEssentials
+// (+5 MB RSS), so the daemon parses its own few flags (Sources/swatchd/CommandLine.swift).
+import PackageDescription
+import class Foundation.ProcessInfo
+
+let fuzzing = ProcessInfo.processInfo.environment["SWATCH_FUZZ"] != nil
+
+var targets: [Target] = [
+    // The C shim: the fork→exec window and what Glibc does not import (NOTES).
+    .target(
+        name: "CSwatch",
+        cSettings: [.define("_GNU_SOURCE")]
+    ),
+    // libsystemd: sd_journal_sendv, sd_journal_stream_fd, sd_listen_fds_with_names, sd_notify.
+    .systemLibrary(
+        name: "CSystemd",
+        pkgConfig: "libsystemd",
+        providers: [.apt(["libsystemd-dev"])]
+    ),
+    .target(
+        name: "SwatchCore",
+        dependencies: [
+            "CSwatch", "CSystemd",
+            .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "Logging", package: "swift-log"),
+        ]
+    ),
+    .executableTarget(
+        name: "swatchd",
+        dependencies: ["SwatchCore"]
+    ),
+    .executableTarget(
+        name: "swatchctl",
+        dependencies: [
+            "SwatchCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]
+    ),
+    // The example service: HTTP "Hello World!" on the sockets it is handed.
+    .executableTarget(
+        name: "swatchd-hello",
+        dependencies: ["CSystemd"]
+    ),
+    .testTarget(
+        name: "SwatchCoreTests",
+        dependencies: ["SwatchCore"]
+    ),
+    .testTarget(
+        name: "IntegrationTests",
+        dependencies: ["SwatchCore"]
+    ),
+]
+
+// libFuzzer breaks plain `swift build`/`swift test` (NOTES): only on request, `make fuzz`.
+if fuzzing {
+    targets.append(.executableTarget(
+        name: "SwatchFuzz",
+        dependencies: ["SwatchCore"],
+        path: "Fuzz/SwatchFuzz",
+        swiftSettings: [.unsafeFlags(["-parse-as-library", "-sanitize=fuzzer,address"])]
+    ))
+}
+
+let package = Package(
+    name: "swatchd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "swatchd", targets: ["swatchd"]),
+        .executable(name: "swatchctl", targets: ["swatchctl"]),
+        .executable(name: "swatchd-hello", targets: ["swatchd-hello"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: targets,
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+import CSystemd
+print(sd_listen_fds(0))
