@@ -1,0 +1,52 @@
+import Glibc
+
+/// Restart= as systemd.service(5)'s table has it, and the delay before the
+/// next start with RestartSteps= (src/core/service.c, service_restart_usec()).
+extension RestartPolicy {
+    /// Whether a service that ended with `result` restarts under this policy:
+    ///
+    /// | cause            | no | always | on-success | on-failure | on-abnormal | on-abort | on-watchdog |
+    /// |------------------|----|--------|------------|------------|-------------|----------|-------------|
+    /// | clean exit       |    |   x    |     x      |            |             |          |             |
+    /// | unclean exit code|    |   x    |            |     x      |             |          |             |
+    /// | unclean signal   |    |   x    |            |     x      |      x      |    x     |             |
+    /// | timeout          |    |   x    |            |     x      |      x      |          |             |
+    /// | watchdog         |    |   x    |            |     x      |      x      |          |      x      |
+    public func restarts(after result: ServiceResult) -> Bool {
+        switch self {
+        case .no: return false
+        case .always: return true
+        case .onSuccess: return result == .success
+        case .onFailure: return result != .success
+        case .onAbnormal: return ![.success, .exitCode].contains(result)
+        case .onAbort: return [.signal, .coreDump].contains(result)
+        case .onWatchdog: return result == .watchdog
+        }
+    }
+}
+
+extension ServiceUnit {
+    /// systemd's service_shall_restart(): a manual stop and the start limit
+    /// forbid, RestartPreventExitStatus= forbids, RestartForceExitStatus=
+    /// forces, then the table.
+    func shallRestart(result: ServiceResult, mainExit: ExitStatus?, forbidden: Bool) -> Bool {
+        if forbidden || result == .startLimitHit { return false }
+        if let mainExit {
+            if restartPreventExitStatus.contains(mainExit) { return false }
+            if restartForceExitStatus.contains(mainExit) { return true }
+        }
+        return restart.restarts(after: result)
+    }
+
+    /// The delay before restart number `attempt` (0-based): RestartSec=, or
+    /// with RestartSteps= an exponential climb from RestartSec= to
+    /// RestartMaxDelaySec= in that many steps.
+    public func restartDelay(attempt: Int) -> TimeSpan {
+        guard restartSteps > 0, !restartMaxDelay.isInfinite, restartMaxDelay > restartSec,
+              restartSec.microseconds > 0 else { return restartSec }
+        let step = Double(min(attempt, restartSteps)) / Double(restartSteps)
+        let base = Double(restartSec.microseconds)
+        let ratio = Double(restartMaxDelay.microseconds) / base
+        return TimeSpan(microseconds: UInt64(base * pow(ratio, step)))
+    }
+}

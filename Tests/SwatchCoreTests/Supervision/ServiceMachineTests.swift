@@ -1,0 +1,345 @@
+import Testing
+@testable import SwatchCore
+
+/// A test clock and a few helpers: every test drives the machine with `now`
+/// values it makes up, so nothing here sleeps.
+private func at(_ seconds: Double) -> Instant { Instant(microseconds: UInt64(seconds * 1_000_000)) }
+
+private func service(_ configure: (inout ServiceUnit) -> Void = { _ in }) -> ServiceUnit {
+    var unit = ServiceUnit(name: UnitName(prefix: "hello", type: .service), path: "/etc/swatchd/hello.service")
+    unit.execStart = [ExecCommand(path: "/bin/hello", arguments: ["/bin/hello"],
+                                  location: SourceLocation(file: "hello.service", line: 2))]
+    configure(&unit)
+    return unit
+}
+
+/// Starts a machine and has its main process (pid 100) running.
+private func running(_ unit: ServiceUnit, now: Instant = at(0)) -> ServiceMachine {
+    var m = ServiceMachine(unit: unit)
+    #expect(m.start(now: now) == [.spawn(ExecRole(.start, 0))])
+    _ = m.spawned(100, role: ExecRole(.start, 0), now: now)
+    if unit.type == .notify { _ = m.notify(NotifyMessage(text: "READY=1"), from: 100, now: now) }
+    #expect(m.state == .running)
+    return m
+}
+
+/// The causes of systemd.service(5)'s restart table, each as something that happens to a running service.
+enum Cause: CaseIterable {
+    case cleanExit, uncleanExitCode, uncleanSignal, timeout, watchdog
+
+    func happen(to m: inout ServiceMachine, now: Instant) -> [ServiceAction] {
+        switch self {
+        case .cleanExit: return m.processExited(100, status: .exited(0), groupEmpty: true, now: now)
+        case .uncleanExitCode: return m.processExited(100, status: .exited(3), groupEmpty: true, now: now)
+        case .uncleanSignal: return m.processExited(100, status: .signaled(11, coreDumped: false), groupEmpty: true, now: now)
+        case .timeout:
+            // A stop that times out: ExecStop= never finishes.
+            return m.timerFired(now: now)
+        case .watchdog:
+            var actions = m.timerFired(now: m.watchdogDeadline!)
+            actions += m.processExited(100, status: .signaled(6, coreDumped: true), groupEmpty: true, now: now)
+            return actions
+        }
+    }
+}
+
+@Suite struct ServiceMachineTests {
+    /// systemd.service(5), "Table 2. Exit causes and the effect of the Restart= settings".
+    static let table: [RestartPolicy: Set<Cause>] = [
+        .no: [],
+        .always: [.cleanExit, .uncleanExitCode, .uncleanSignal, .timeout, .watchdog],
+        .onSuccess: [.cleanExit],
+        .onFailure: [.uncleanExitCode, .uncleanSignal, .timeout, .watchdog],
+        .onAbnormal: [.uncleanSignal, .timeout, .watchdog],
+        .onAbort: [.uncleanSignal],
+        .onWatchdog: [.watchdog],
+    ]
+
+    @Test(arguments: [RestartPolicy.no, .always, .onSuccess, .onFailure, .onAbnormal, .onAbort, .onWatchdog])
+    func restartTableHoldsForEveryCause(policy: RestartPolicy) {
+        for cause in Cause.allCases {
+            var m: ServiceMachine
+            if cause == .timeout {
+                // Type=notify that never says READY=1: the start times out.
+                var s = ServiceMachine(unit: service { $0.restart = policy; $0.type = .notify; $0.timeoutStart = .seconds(5) })
+                _ = s.start(now: at(0))
+                _ = s.spawned(100, role: ExecRole(.start, 0), now: at(0))
+                _ = s.timerFired(now: at(5))           // start timed out → SIGTERM
+                #expect(s.state == .stopSigterm)
+                _ = s.processExited(100, status: .signaled(15, coreDumped: false), groupEmpty: true, now: at(5.1))
+                m = s
+            } else {
+                m = running(service { $0.restart = policy; $0.watchdog = .seconds(10) })
+                _ = cause.happen(to: &m, now: at(20))
+            }
+            let restarts = m.state == .autoRestart
+            #expect(restarts == Self.table[policy]!.contains(cause), "Restart=\(policy.rawValue) after \(cause)")
+            if !restarts {
+                #expect(m.state == (cause == .cleanExit ? .dead : .failed), "Restart=\(policy.rawValue) after \(cause)")
+            }
+        }
+    }
+
+    @Test func restartsOnFailureAfterRestartSec() {
+        var m = running(service { $0.restart = .onFailure; $0.restartSec = .seconds(5) })
+        let actions = m.processExited(100, status: .exited(1), groupEmpty: true, now: at(1))
+        #expect(m.state == .autoRestart)
+        #expect(m.result == .exitCode)
+        #expect(m.nextDeadline == at(6))
+        #expect(actions.contains { if case .log(_, let t) = $0 { t.contains("Scheduled restart job in 5s") } else { false } })
+        #expect(m.timerFired(now: at(5.9)).isEmpty)
+        #expect(m.timerFired(now: at(6)).contains(.spawn(ExecRole(.start, 0))))
+        #expect(m.restartCount == 1)
+    }
+
+    @Test func successExitStatusCountsAsClean() {
+        var m = running(service { $0.restart = .onFailure; $0.successExitStatus = ExitStatusSet(statuses: [42]) })
+        _ = m.processExited(100, status: .exited(42), groupEmpty: true, now: at(1))
+        #expect(m.state == .dead)
+        #expect(m.result == .success)
+    }
+
+    @Test func cleanSignalsAreSuccess() {
+        for signal: Int32 in [1, 2, 13, 15] {
+            var m = running(service { $0.restart = .onFailure })
+            _ = m.processExited(100, status: .signaled(signal, coreDumped: false), groupEmpty: true, now: at(1))
+            #expect(m.state == .dead, "signal \(signal)")
+        }
+    }
+
+    @Test func restartPreventExitStatusWinsOverAlways() {
+        var m = running(service { $0.restart = .always; $0.restartPreventExitStatus = ExitStatusSet(statuses: [7]) })
+        _ = m.processExited(100, status: .exited(7), groupEmpty: true, now: at(1))
+        #expect(m.state == .failed)
+    }
+
+    @Test func restartForceExitStatusRestartsEvenWithRestartNo() {
+        var m = running(service { $0.restart = .no; $0.restartForceExitStatus = ExitStatusSet(signals: [10]) })
+        _ = m.processExited(100, status: .signaled(10, coreDumped: false), groupEmpty: true, now: at(1))
+        #expect(m.state == .autoRestart)
+    }
+
+    @Test func manualStopNeverRestarts() {
+        var m = running(service { $0.restart = .always })
+        #expect(m.stop(now: at(1)) == [.signal(.group, 15)])
+        #expect(m.state == .stopSigterm)
+        _ = m.processExited(100, status: .signaled(15, coreDumped: false), groupEmpty: true, now: at(1.1))
+        #expect(m.state == .dead)
+    }
+
+    @Test func startLimitEndsInFailed() {
+        var m = ServiceMachine(unit: service {
+            $0.restart = .onFailure; $0.restartSec = .zero; $0.unit.startLimitBurst = 3
+            $0.unit.startLimitInterval = .seconds(10)
+        })
+        var now = at(0)
+        _ = m.start(now: now)
+        var spawns = 0
+        for pid in Int32(100)..<110 {
+            guard m.state == .start else { break }
+            spawns += 1
+            _ = m.spawned(pid, role: ExecRole(.start, 0), now: now)
+            _ = m.processExited(pid, status: .exited(1), groupEmpty: true, now: now)
+            now = now + .milliseconds(10)
+            if m.state == .autoRestart { _ = m.timerFired(now: m.nextDeadline!) }
+        }
+        #expect(spawns == 3)
+        #expect(m.state == .failed)
+        #expect(m.result == .startLimitHit)
+        // reset-failed clears the limit: a manual start works again.
+        m.resetFailed()
+        #expect(m.start(now: now) == [.spawn(ExecRole(.start, 0))])
+    }
+
+    @Test func startLimitWindowExpires() {
+        var m = ServiceMachine(unit: service { $0.unit.startLimitBurst = 2; $0.unit.startLimitInterval = .seconds(10) })
+        for (i, t) in [0.0, 1, 11, 12].enumerated() {
+            #expect(m.start(now: at(t)) == [.spawn(ExecRole(.start, 0))], "start \(i)")
+            _ = m.spawned(Int32(100 + i), role: ExecRole(.start, 0), now: at(t))
+            _ = m.processExited(Int32(100 + i), status: .exited(0), groupEmpty: true, now: at(t))
+        }
+        _ = m.start(now: at(12.5))
+        #expect(m.result == .startLimitHit)
+    }
+
+    @Test func restartStepsGrowTowardsMaxDelay() {
+        let unit = service { $0.restartSec = .seconds(1); $0.restartSteps = 4; $0.restartMaxDelay = .seconds(16) }
+        let delays = (0...6).map { unit.restartDelay(attempt: $0).microseconds / 1000 }
+        #expect(delays == [1000, 2000, 4000, 8000, 16000, 16000, 16000])
+    }
+
+    @Test func notifyServiceIsStartedOnReadyOnly() {
+        var m = ServiceMachine(unit: service { $0.type = .notify })
+        _ = m.start(now: at(0))
+        _ = m.spawned(100, role: ExecRole(.start, 0), now: at(0))
+        #expect(m.state == .start)
+        _ = m.notify(NotifyMessage(text: "STATUS=warming up"), from: 100, now: at(1))
+        #expect(m.state == .start)
+        #expect(m.statusText == "warming up")
+        _ = m.notify(NotifyMessage(text: "READY=1"), from: 100, now: at(2))
+        #expect(m.state == .running)
+    }
+
+    @Test func notifyStartTimesOutAndExtendTimeoutMovesTheDeadline() {
+        var m = ServiceMachine(unit: service { $0.type = .notify; $0.timeoutStart = .seconds(2) })
+        _ = m.start(now: at(0))
+        _ = m.spawned(100, role: ExecRole(.start, 0), now: at(0))
+        _ = m.notify(NotifyMessage(text: "EXTEND_TIMEOUT_USEC=5000000"), from: 100, now: at(1))
+        #expect(m.nextDeadline == at(6))
+        #expect(m.timerFired(now: at(2)).isEmpty)
+        #expect(m.timerFired(now: at(6)).contains(.signal(.group, 15)))
+        #expect(m.result == .timeout)
+    }
+
+    @Test func watchdogPingsKeepTheServiceAlive() {
+        var m = running(service { $0.watchdog = .seconds(2) })
+        for t in stride(from: 1.0, through: 9.0, by: 1) {
+            _ = m.notify(NotifyMessage(text: "WATCHDOG=1"), from: 100, now: at(t))
+            #expect(m.timerFired(now: at(t + 0.5)).isEmpty)
+        }
+        #expect(m.state == .running)
+    }
+
+    @Test func watchdogMissSendsWatchdogSignalThenFinalKill() {
+        var m = running(service { $0.watchdog = .seconds(2); $0.timeoutAbort = .seconds(3); $0.restart = .onWatchdog })
+        let abort = m.timerFired(now: at(2))
+        #expect(abort.contains(.signal(.main, 6)))
+        #expect(m.state == .stopWatchdog)
+        #expect(m.timerFired(now: at(5)).contains(.signal(.group, 9)))
+        _ = m.processExited(100, status: .signaled(9, coreDumped: false), groupEmpty: true, now: at(5.1))
+        #expect(m.result == .watchdog)
+        #expect(m.state == .autoRestart)
+    }
+
+    @Test func watchdogUsecChangesTheDeadline() {
+        var m = running(service { $0.watchdog = .seconds(2) })
+        _ = m.notify(NotifyMessage(text: "WATCHDOG_USEC=10000000"), from: 100, now: at(1))
+        #expect(m.nextDeadline == at(11))
+    }
+
+    @Test func foreignNotifyIsNotAccepted() {
+        let m = running(service { $0.type = .notify })
+        #expect(m.accepts(notifyFrom: 100, inService: true))
+        #expect(!m.accepts(notifyFrom: 555, inService: false))
+        #expect(!m.accepts(notifyFrom: 555, inService: true))
+    }
+
+    @Test func stopEscalatesToSigkillAfterTimeoutStopSec() {
+        var m = running(service { $0.timeoutStop = .seconds(3) })
+        _ = m.stop(now: at(1))
+        #expect(m.timerFired(now: at(4)) .contains(.signal(.group, 9)))
+        #expect(m.state == .stopSigkill)
+        _ = m.processExited(100, status: .signaled(9, coreDumped: false), groupEmpty: true, now: at(4.1))
+        #expect(m.state == .failed)
+        #expect(m.result == .timeout)
+    }
+
+    @Test func sendSIGKILLNoSkipsTheKill() {
+        var m = running(service { $0.timeoutStop = .seconds(3); $0.sendSIGKILL = false })
+        _ = m.stop(now: at(1))
+        let actions = m.timerFired(now: at(4))
+        #expect(!actions.contains(.signal(.group, 9)))
+        #expect(!actions.contains(.signal(.main, 9)))
+    }
+
+    @Test func killModesSignalTheRightProcesses() {
+        for (mode, term, kill) in [(KillMode.controlGroup, ServiceAction.signal(.group, 15), ServiceAction.signal(.group, 9)),
+                                   (.mixed, .signal(.main, 15), .signal(.group, 9)),
+                                   (.process, .signal(.main, 15), .signal(.main, 9))] {
+            var m = running(service { $0.killMode = mode; $0.timeoutStop = .seconds(1) })
+            #expect(m.stop(now: at(1)) == [term], "\(mode)")
+            #expect(m.timerFired(now: at(2)) .contains(kill), "\(mode)")
+        }
+        var none = running(service { $0.killMode = .none })
+        #expect(none.stop(now: at(1)).isEmpty)
+    }
+
+    @Test func controlGroupStopWaitsForTheWholeGroup() {
+        var m = running(service {  _ in })
+        _ = m.stop(now: at(1))
+        _ = m.processExited(100, status: .signaled(15, coreDumped: false), groupEmpty: false, now: at(1.1))
+        #expect(m.state == .stopSigterm)
+        _ = m.processExited(101, status: .signaled(15, coreDumped: false), groupEmpty: true, now: at(1.2))
+        #expect(m.state == .dead)
+    }
+
+    @Test func execCommandsRunInOrder() {
+        let cmd = { (p: String) in ExecCommand(path: p, arguments: [p], location: SourceLocation(file: "x", line: 1)) }
+        var m = ServiceMachine(unit: service {
+            $0.execStartPre = [cmd("/pre1"), cmd("/pre2")]; $0.execStartPost = [cmd("/post")]
+            $0.execStop = [cmd("/stop")]; $0.execStopPost = [cmd("/stoppost")]
+        })
+        var order: [ExecRole] = []
+        var pid: Int32 = 200
+        func apply(_ actions: [ServiceAction]) {
+            for case .spawn(let role) in actions {
+                order.append(role)
+                pid += 1
+                apply(m.spawned(pid, role: role, now: at(0)))
+                if role.phase != .start { apply(m.processExited(pid, status: .exited(0), groupEmpty: m.mainPID == nil, now: at(0))) }
+            }
+        }
+        apply(m.start(now: at(0)))
+        #expect(m.state == .running)
+        let main = m.mainPID!
+        apply(m.stop(now: at(1)))
+        apply(m.processExited(main, status: .signaled(15, coreDumped: false), groupEmpty: true, now: at(1)))
+        #expect(order.map(\.description) == ["ExecStartPre[0]", "ExecStartPre[1]", "ExecStart[0]", "ExecStartPost[0]",
+                                             "ExecStop[0]", "ExecStopPost[0]"])
+        #expect(m.state == .dead)
+    }
+
+    @Test func failingStartPreFailsTheStartUnlessDashPrefixed() {
+        var pre = ExecCommand(path: "/pre", arguments: ["/pre"], location: SourceLocation(file: "x", line: 1))
+        var m = ServiceMachine(unit: service { $0.execStartPre = [pre] })
+        _ = m.start(now: at(0))
+        _ = m.spawned(300, role: ExecRole(.startPre, 0), now: at(0))
+        _ = m.processExited(300, status: .exited(1), groupEmpty: true, now: at(0))
+        #expect(m.state == .failed)
+        pre.ignoreFailure = true
+        var ok = ServiceMachine(unit: service { $0.execStartPre = [pre] })
+        _ = ok.start(now: at(0))
+        _ = ok.spawned(300, role: ExecRole(.startPre, 0), now: at(0))
+        #expect(ok.processExited(300, status: .exited(1), groupEmpty: true, now: at(0)) == [.spawn(ExecRole(.start, 0))])
+    }
+
+    @Test func oneshotRunsEveryExecStartThenRemainsExited() {
+        let cmd = { (p: String) in ExecCommand(path: p, arguments: [p], location: SourceLocation(file: "x", line: 1)) }
+        var m = ServiceMachine(unit: service { $0.type = .oneshot; $0.remainAfterExit = true
+            $0.execStart = [cmd("/a"), cmd("/b")] })
+        #expect(m.start(now: at(0)) == [.spawn(ExecRole(.start, 0))])
+        _ = m.spawned(1, role: ExecRole(.start, 0), now: at(0))
+        #expect(m.processExited(1, status: .exited(0), groupEmpty: true, now: at(0)) == [.spawn(ExecRole(.start, 1))])
+        _ = m.spawned(2, role: ExecRole(.start, 1), now: at(0))
+        _ = m.processExited(2, status: .exited(0), groupEmpty: true, now: at(0))
+        #expect(m.state == .exited)
+        #expect(m.isActive)
+    }
+
+    @Test func forkingServiceAdoptsTheDiscoveredPid() {
+        var m = ServiceMachine(unit: service { $0.type = .forking; $0.pidFile = "/run/x.pid" })
+        _ = m.start(now: at(0))
+        _ = m.spawned(1, role: ExecRole(.start, 0), now: at(0))
+        #expect(m.processExited(1, status: .exited(0), groupEmpty: false, now: at(0)) == [.discoverMainPID])
+        _ = m.mainPIDDiscovered(77, now: at(0))
+        #expect(m.state == .running)
+        #expect(m.mainPID == 77)
+    }
+
+    @Test func mainPIDNotificationMovesSupervision() {
+        var m = running(service { $0.type = .notify })
+        _ = m.notify(NotifyMessage(text: "MAINPID=4242"), from: 100, now: at(1))
+        #expect(m.mainPID == 4242)
+        _ = m.processExited(100, status: .exited(0), groupEmpty: false, now: at(2))
+        #expect(m.state == .running)
+    }
+
+    @Test func spawnFailureIsResourcesAndRestartsPerPolicy() {
+        var m = ServiceMachine(unit: service { $0.restart = .onFailure; $0.restartSec = .seconds(5) })
+        _ = m.start(now: at(0))
+        let actions = m.spawnFailed("No such file or directory", role: ExecRole(.start, 0), now: at(0))
+        #expect(actions.first == .log(.error, "Failed to spawn hello.service: No such file or directory"))
+        #expect(m.state == .autoRestart)
+        #expect(m.result == .resources)
+    }
+}
