@@ -1,0 +1,130 @@
+/// swatchd's own command line (DESIGN §2). The daemon parses its few flags
+/// here rather than with swift-argument-parser, which would bring
+/// FoundationEssentials (+5 MB of RSS, NOTES).
+public enum DaemonCommand: Equatable, Sendable {
+    case serve(DaemonOptions)
+    case verify(unitDirectories: [String], files: [String])
+    case run(AdHocOptions, DaemonOptions)
+    case help
+    case version
+}
+
+public struct DaemonOptions: Equatable, Sendable {
+    /// Empty: the default (`/etc/swatchd` for root, else `$XDG_CONFIG_HOME/swatchd`).
+    public var unitDirectories: [String] = []
+    public var runtimeDirectory: String?
+    public var logTarget = "auto"
+    public var logLevel = "info"
+    public init() {}
+}
+
+/// `swatchd run`: one command, activated ad hoc, without unit files.
+public struct AdHocOptions: Equatable, Sendable {
+    public var listen: [String] = []
+    public var fdNames: [String] = []
+    public var accept = false
+    public var datagram = false
+    public var notify = false
+    public var watchdog: String?
+    public var restart: String?
+    public var command: [String] = []
+    public init() {}
+}
+
+public struct UsageError: Error, Equatable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension DaemonCommand {
+    public static let usage = """
+        Usage: swatchd [--unit-dir DIR]... [--runtime-dir DIR] [--log-target auto|journal|stderr] [--log-level LEVEL]
+               swatchd verify [--unit-dir DIR]... [FILE...]
+               swatchd run -l ADDR [-l ADDR]... [--fdname NAME]... [--accept] [--datagram] [--notify]
+                           [--watchdog SPAN] [--restart POLICY] -- CMD [ARG]...
+
+        A socket activator and service supervisor that reads systemd's unit files.
+        See swatchd(8).
+        """
+
+    /// Parses `arguments` (without argv[0]).
+    public static func parse(_ arguments: [String]) throws(UsageError) -> DaemonCommand {
+        var args = arguments[...]
+        switch args.first {
+        case "verify":
+            args.removeFirst()
+            var dirs: [String] = []
+            var files: [String] = []
+            while let arg = args.popFirst() {
+                if let dir = try value(of: "--unit-dir", arg, &args) { dirs.append(dir) }
+                else if arg == "--" { files += args; break }
+                else if arg.hasPrefix("-") && arg != "-" { throw UsageError("verify: unknown option '\(arg)'") }
+                else { files.append(arg) }
+            }
+            return .verify(unitDirectories: dirs, files: files)
+        case "run":
+            args.removeFirst()
+            var adHoc = AdHocOptions()
+            var options = DaemonOptions()
+            while let arg = args.popFirst() {
+                if arg == "--" { adHoc.command = Array(args); break }
+                if let v = try value(of: "-l", arg, &args) { adHoc.listen.append(v) }
+                else if let v = try value(of: "--listen", arg, &args) { adHoc.listen.append(v) }
+                else if let v = try value(of: "--fdname", arg, &args) { adHoc.fdNames.append(v) }
+                else if let v = try value(of: "--watchdog", arg, &args) { adHoc.watchdog = v }
+                else if let v = try value(of: "--restart", arg, &args) { adHoc.restart = v }
+                else if try parseCommon(arg, &args, into: &options) {}
+                else if arg == "--accept" { adHoc.accept = true }
+                else if arg == "--datagram" || arg == "-d" { adHoc.datagram = true }
+                else if arg == "--notify" { adHoc.notify = true }
+                else if arg.hasPrefix("-") { throw UsageError("run: unknown option '\(arg)'") }
+                else { adHoc.command = [arg] + args; break }
+            }
+            if adHoc.listen.isEmpty { throw UsageError("run: at least one -l ADDR is needed") }
+            if adHoc.command.isEmpty { throw UsageError("run: no command given (put it after --)") }
+            return .run(adHoc, options)
+        default:
+            var options = DaemonOptions()
+            while let arg = args.popFirst() {
+                if arg == "-h" || arg == "--help" { return .help }
+                if arg == "--version" { return .version }
+                if try parseCommon(arg, &args, into: &options) { continue }
+                throw UsageError("unknown argument '\(arg)'")
+            }
+            return .serve(options)
+        }
+    }
+
+    private static func parseCommon(_ arg: String, _ args: inout ArraySlice<String>, into o: inout DaemonOptions)
+        throws(UsageError) -> Bool
+    {
+        if let v = try value(of: "--unit-dir", arg, &args) { o.unitDirectories.append(v); return true }
+        if let v = try value(of: "--runtime-dir", arg, &args) { o.runtimeDirectory = v; return true }
+        if let v = try value(of: "--log-target", arg, &args) {
+            guard ["auto", "journal", "stderr"].contains(v) else {
+                throw UsageError("--log-target must be auto, journal or stderr, not '\(v)'")
+            }
+            o.logTarget = v
+            return true
+        }
+        if let v = try value(of: "--log-level", arg, &args) {
+            guard ["trace", "debug", "info", "notice", "warning", "error", "critical", "err", "crit", "alert", "emerg"]
+                .contains(v) else { throw UsageError("--log-level: unknown level '\(v)'") }
+            o.logLevel = v
+            return true
+        }
+        return false
+    }
+
+    /// `--flag VALUE` or `--flag=VALUE`; nil when `arg` is another flag.
+    private static func value(of flag: String, _ arg: String, _ args: inout ArraySlice<String>)
+        throws(UsageError) -> String?
+    {
+        if arg == flag {
+            guard let v = args.popFirst() else { throw UsageError("\(flag) needs a value") }
+            return v
+        }
+        if arg.hasPrefix(flag + "=") { return String(arg.dropFirst(flag.count + 1)) }
+        return nil
+    }
+}
