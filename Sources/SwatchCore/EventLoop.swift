@@ -1,0 +1,52 @@
+import SystemPackage
+
+/// The one loop of swatchd (DESIGN §5): epoll over every fd the daemon
+/// watches, one thread, no polling. Each watched fd has a handler; a watch
+/// that is removed while a batch of events is being dispatched gets none of
+/// that batch's remaining events (the registration id guards a reused fd
+/// number, as swift-nio's SelectorEpoll does).
+public final class EventLoop {
+    /// A watched fd: remove it with `unwatch(_:)`.
+    public struct Watch: Hashable, Sendable {
+        fileprivate let registration: Epoll.Registration
+    }
+
+    private let epoll: Epoll
+    private var handlers: [Epoll.Registration: () -> Void] = [:]
+    private var stopped = false
+    /// Called after every batch of events, to re-arm the timer for the earliest deadline.
+    public var afterBatch: () -> Void = {}
+
+    public init() throws(Errno) {
+        epoll = try Epoll()
+    }
+
+    /// Calls `handler` whenever `fd` is readable (level-triggered) until unwatched.
+    public func watch(_ fd: FileDescriptor, _ handler: @escaping () -> Void) throws(Errno) -> Watch {
+        let registration = try epoll.add(fd, events: .readable)
+        handlers[registration] = handler
+        return Watch(registration: registration)
+    }
+
+    public func unwatch(_ watch: Watch) {
+        handlers[watch.registration] = nil
+        epoll.remove(watch.registration)
+    }
+
+    public func stop() { stopped = true }
+
+    /// Waits and dispatches until `stop()`. Blocks with no timeout: deadlines
+    /// come through the timerfd, so an idle daemon never wakes up.
+    public func run() throws(Errno) {
+        while !stopped {
+            let events = try epoll.wait(timeout: -1)
+            for event in events {
+                // A handler earlier in this batch may have removed this watch.
+                guard let handler = handlers[event.registration] else { continue }
+                handler()
+                if stopped { break }
+            }
+            afterBatch()
+        }
+    }
+}

@@ -1,0 +1,321 @@
+import Glibc
+import Logging
+import SystemPackage
+
+/// Owns the units, their listeners and their processes, and applies what the
+/// state machines decide (DESIGN §5). It decides nothing itself: every
+/// restart, stop and timeout is a `ServiceAction` of a `ServiceMachine`.
+///
+/// Error policy, as s6-svscan's: problems of swatchd itself at start-up throw
+/// to `main`; a problem of one unit is logged and that unit is left out; once
+/// the loop runs, nothing one service does takes the daemon down.
+public final class Supervisor {
+    public struct Configuration: Sendable {
+        public var unitDirectories: [String]
+        public var unitFiles: [String] = []
+        public var runtimeDirectory: String
+        public var specifiers: SpecifierContext
+        /// swatchd's own environment: only its PATH (for plain ExecStart= names)
+        /// and PassEnvironment= reach a service (DESIGN §4).
+        public var ownEnvironment: [String: String]
+        /// `swatchd run`: the service gets the caller's environment, as a developer expects.
+        public var passOwnEnvironment = false
+        public init(unitDirectories: [String], runtimeDirectory: String, specifiers: SpecifierContext,
+                    ownEnvironment: [String: String]) {
+            self.unitDirectories = unitDirectories
+            self.runtimeDirectory = runtimeDirectory
+            self.specifiers = specifiers
+            self.ownEnvironment = ownEnvironment
+        }
+    }
+
+    /// A service (or an Accept=yes instance) and what swatchd holds for it.
+    struct ServiceRecord {
+        var machine: ServiceMachine
+        var invocationID = ""
+        /// FDSTORE=1 fds, handed back after the socket fds on the next start.
+        var fdStore: [(name: String, fd: FileDescriptor)] = []
+        /// Accept=yes: the connection, owned until the instance's main process has it.
+        var connection: AcceptedConnection?
+        /// Accept=yes: the socket unit that made this instance.
+        var instanceOf: UnitName?
+        /// Session leaders spawned for the service, for the fallback process tracking.
+        var capture: [OutputCapture] = []
+    }
+
+    /// A socket unit, its bound listeners and whether they are in epoll.
+    struct SocketRecord {
+        var machine: SocketMachine
+        var listeners: [Listener]
+        var watches: [EventLoop.Watch] = []
+        var service: UnitName
+        var instances = 0
+    }
+
+    let configuration: Configuration
+    let logger: Logger
+    let loop: EventLoop
+    let timer: TimerFD
+    let tracker: ProcessTracker
+    var units: UnitSet
+    var services: [UnitName: ServiceRecord] = [:]
+    var sockets: [UnitName: SocketRecord] = [:]
+    /// Main and control processes → their unit.
+    var pidOwners: [Int32: UnitName] = [:]
+    var notifySocket: NotifySocket?
+    var acceptCounter = 0
+    var shuttingDown = false
+    /// What the loop reports when it ends.
+    public private(set) var exitCode: Int32 = 0
+
+    public init(configuration: Configuration, logger: Logger, loop: EventLoop) throws(Errno) {
+        self.configuration = configuration
+        self.logger = logger
+        self.loop = loop
+        self.timer = try TimerFD()
+        self.tracker = ProcessTracker(name: "swatchd-\(getpid())")
+        self.units = UnitSet()
+    }
+
+    var now: Instant { Instant(microseconds: MonotonicClock.now()) }
+
+    // MARK: - Start-up
+
+    /// Loads the units, binds every listener, and starts what no socket triggers.
+    /// Throws only for problems of swatchd itself (the runtime dir, the notify socket).
+    public func start() throws(Errno) {
+        try makeDirectory(configuration.runtimeDirectory)
+        let notifyPath = configuration.runtimeDirectory + "/notify"
+        let notify = try NotifySocket(path: notifyPath)
+        notifySocket = notify
+        _ = try loop.watch(notify.fd) { [unowned self] in self.receiveNotifications() }
+        _ = try loop.watch(timer.fd) { [unowned self] in self.timerExpired() }
+        loop.afterBatch = { [unowned self] in self.armTimer() }
+
+        units = UnitSet.load(directories: configuration.unitDirectories, files: configuration.unitFiles,
+                             context: configuration.specifiers)
+        report(units.diagnostics)
+        for (name, socket) in units.sockets.sorted(by: { $0.key < $1.key }) { addSocket(name, socket) }
+        for (name, service) in units.services.sorted(by: { $0.key < $1.key }) where !name.isTemplate {
+            services[name] = ServiceRecord(machine: ServiceMachine(unit: service))
+        }
+        let now = self.now
+        for name in services.keys.sorted() where triggeringSockets(of: name).isEmpty {
+            startService(name, now: now)
+        }
+        armTimer()
+    }
+
+    /// Logs unit-file problems with their place, as systemd logs CONFIG_FILE/CONFIG_LINE.
+    func report(_ diagnostics: [Diagnostic]) {
+        for d in diagnostics {
+            var metadata: Logger.Metadata = ["config_file": "\(d.location.file)", "config_line": "\(d.location.line)"]
+            if let unit = d.unit { metadata["unit"] = "\(unit)" }
+            logger.log(level: d.severity == .error ? .error : .warning, "\(d)", metadata: metadata)
+        }
+    }
+
+    func makeDirectory(_ path: String) throws(Errno) {
+        var prefix = ""
+        for part in path.split(separator: "/") {
+            prefix += "/" + part
+            if mkdir(prefix, 0o755) != 0, errno != EEXIST { throw Errno(rawValue: errno) }
+        }
+    }
+
+    // MARK: - Requests
+
+    /// Starts a service (by hand, at start-up, or from a socket).
+    func startService(_ name: UnitName, now: Instant) {
+        guard var record = services[name] else { return }
+        let actions = record.machine.start(now: now)
+        services[name] = record
+        apply(actions, to: name, now: now)
+    }
+
+    func stopService(_ name: UnitName, now: Instant) {
+        guard var record = services[name] else { return }
+        let actions = record.machine.stop(now: now)
+        services[name] = record
+        apply(actions, to: name, now: now)
+    }
+
+    /// SIGTERM/SIGINT: stop every service, then end the loop (DESIGN §2).
+    public func shutdown() {
+        guard !shuttingDown else { return }
+        shuttingDown = true
+        logger.info("Stopping all services.")
+        for name in sockets.keys { unwatchListeners(name) }
+        let now = self.now
+        for name in services.keys.sorted() { stopService(name, now: now) }
+        finishShutdownIfIdle()
+    }
+
+    func finishShutdownIfIdle() {
+        guard shuttingDown, services.values.allSatisfy({ $0.machine.isInactive }) else { return }
+        for (name, record) in sockets {
+            for listener in record.listeners { listener.close(removeOnStop: record.machine.unit.options.removeOnStop) }
+            sockets[name]?.listeners = []
+        }
+        tracker.removeAll()
+        loop.stop()
+    }
+
+    // MARK: - Applying actions
+
+    /// Applies a machine's actions, feeding spawn results back into it, then
+    /// brings the unit's sockets in line with the service's new state.
+    func apply(_ actions: [ServiceAction], to name: UnitName, now: Instant) {
+        var queue = actions[...]
+        while let action = queue.popFirst() {
+            switch action {
+            case .spawn(let role):
+                queue += spawn(name, role: role, now: now)
+            case .signal(let target, let signal):
+                send(signal, to: target, of: name)
+            case .discoverMainPID:
+                queue += discoverMainPID(name, now: now)
+            case .releaseFileDescriptorStore:
+                releaseFileDescriptorStore(name)
+            case .log(let level, let message):
+                logger.log(level: level, "\(message)", metadata: ["unit": "\(name)"])
+            }
+        }
+        serviceChanged(name, now: now)
+    }
+
+    func send(_ signal: Int32, to target: KillTarget, of name: UnitName) {
+        guard let machine = services[name]?.machine else { return }
+        switch target {
+        case .main:
+            if let pid = machine.mainPID { Process.signal(pid, signal) }
+        case .control:
+            if let pid = machine.controlPID { Process.signal(pid, signal) }
+        case .group:
+            if let pid = machine.mainPID { Process.signal(pid, signal) }
+            if let pid = machine.controlPID { Process.signal(pid, signal) }
+            tracker.signal(name.description, signal)
+        }
+    }
+
+    /// Type=forking: PIDFile=, else the single process left in the service.
+    func discoverMainPID(_ name: UnitName, now: Instant) -> [ServiceAction] {
+        guard var record = services[name] else { return [] }
+        var pid: Int32?
+        if let file = record.machine.unit.pidFile {
+            pid = readPIDFile(file)
+            if pid == nil {
+                logger.warning("\(name): PID file \(file) not readable (yet?) after start.", metadata: ["unit": "\(name)"])
+            }
+        } else {
+            let pids = tracker.pids(name.description)
+            if pids.count == 1 { pid = pids[0] }
+        }
+        if let pid { pidOwners[pid] = name }
+        let actions = record.machine.mainPIDDiscovered(pid, now: now)
+        services[name] = record
+        return actions
+    }
+
+    func readPIDFile(_ path: String) -> Int32? {
+        guard let text = try? readSmallFile(path) else { return nil }
+        return Int32(text.split(whereSeparator: { $0 == "\n" || $0 == " " }).first ?? "")
+    }
+
+    func releaseFileDescriptorStore(_ name: UnitName) {
+        guard let store = services[name]?.fdStore, !store.isEmpty else { return }
+        for entry in store { try? entry.fd.close() }
+        services[name]?.fdStore = []
+    }
+
+    /// After a service's state changed: its sockets watch again when it is
+    /// gone, stop watching while it runs, and throttle when it hit its start
+    /// limit; a finished Accept=yes instance is forgotten.
+    func serviceChanged(_ name: UnitName, now: Instant) {
+        guard let record = services[name] else { return }
+        let inactive = record.machine.isInactive
+        if let socket = record.instanceOf {
+            if inactive {
+                services[name] = nil
+                sockets[socket]?.instances -= 1
+                if let connection = record.connection { try? connection.fd.close() }
+            }
+        } else {
+            for socket in triggeringSockets(of: name) {
+                guard var s = sockets[socket] else { continue }
+                var actions: [ServiceAction] = []
+                if inactive, record.machine.result == .startLimitHit {
+                    if case .throttled = s.machine.state {} else {
+                        actions = s.machine.throttleAfterServiceFailure(now: now)
+                    }
+                } else if inactive {
+                    s.machine.serviceDeactivated()
+                } else {
+                    s.machine.serviceActivated()
+                }
+                sockets[socket] = s
+                for case .log(let level, let message) in actions {
+                    logger.log(level: level, "\(message)", metadata: ["unit": "\(socket)"])
+                }
+                updateWatching(socket)
+            }
+        }
+        finishShutdownIfIdle()
+    }
+
+    // MARK: - Processes
+
+    /// SIGCHLD: reap every child that ended — services' processes and, as
+    /// child subreaper, their orphans — and tell the machines.
+    public func reapChildren() {
+        let now = self.now
+        var touched: Set<UnitName> = []
+        for (pid, status) in Process.reapAll() {
+            guard let name = pidOwners.removeValue(forKey: pid), var record = services[name] else { continue }
+            touched.insert(name)
+            let empty = tracker.isEmpty(name.description, excluding: pid)
+            let actions = record.machine.processExited(pid, status: status, groupEmpty: empty, now: now)
+            services[name] = record
+            apply(actions, to: name, now: now)
+        }
+        // Orphans ending can empty a group that a stop waits for.
+        for (name, record) in services where record.machine.waitsForGroup && !touched.contains(name) {
+            guard tracker.isEmpty(name.description, excluding: nil) else { continue }
+            var r = record
+            let actions = r.machine.groupEmptied(now: now)
+            services[name] = r
+            apply(actions, to: name, now: now)
+        }
+    }
+
+    // MARK: - Timer
+
+    /// One timerfd, armed for the earliest deadline of every machine (DESIGN §5).
+    func armTimer() {
+        var earliest: Instant?
+        for record in services.values { earliest = earliest.earliest(record.machine.nextDeadline) }
+        for record in sockets.values { earliest = earliest.earliest(record.machine.deadline) }
+        if let earliest { timer.arm(at: earliest.microseconds) } else { timer.disarm() }
+    }
+
+    func timerExpired() {
+        timer.drain()
+        let now = self.now
+        for name in services.keys.sorted() {
+            guard var record = services[name], let due = record.machine.nextDeadline, due <= now else { continue }
+            let actions = record.machine.timerFired(now: now)
+            services[name] = record
+            apply(actions, to: name, now: now)
+        }
+        for name in sockets.keys.sorted() {
+            guard var record = sockets[name], let due = record.machine.deadline, due <= now else { continue }
+            let inactive = services[record.service]?.machine.isInactive ?? true
+            let actions = record.machine.timerFired(now: now, serviceInactive: inactive)
+            sockets[name] = record
+            for case .log(let level, let message) in actions {
+                logger.log(level: level, "\(message)", metadata: ["unit": "\(name)"])
+            }
+            updateWatching(name)
+        }
+    }
+}
