@@ -65,7 +65,7 @@ release:
 # No --runtime-dir: the default one, so a plain `swatchctl` in another
 # terminal finds this daemon.
 run: build
-	bin="$$($(SWIFT) build --show-bin-path)"; \
+	@bin="$$($(SWIFT) build --show-bin-path)"; \
 	echo "make run: swatchd on conf/examples/hello; try: curl http://localhost:8080/"; \
 	PATH="$$bin:$$PATH" exec "$$bin/swatchd" --unit-dir conf/examples/hello --log-target stderr
 
@@ -81,8 +81,9 @@ lint:
 	mandoc -Tlint -Wwarning $(MAN_PAGES)
 
 install: release
-	bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"; \
+	@bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"; \
 	root="$(DESTDIR)$(PREFIX)"; \
+	echo "make install: into $$root"; \
 	for program in swatchd swatchctl swatchd-hello; do \
 	    install -Dm755 "$$bin/$$program" "$$root/bin/$$program"; \
 	done; \
@@ -96,7 +97,7 @@ install: release
 	completions="$$(mktemp -d)"; trap 'rm -rf "$$completions"' EXIT; \
 	for shell in bash zsh fish; do \
 	    if "$$bin/swatchctl" --generate-completion-script $$shell >"$$completions/$$shell" 2>/dev/null \
-	        && [ -s "$$completions/$$shell" ]; then :; \
+	        && grep -qE '^#compdef|complete ' "$$completions/$$shell"; then :; \
 	    else \
 	        echo "make install: swatchctl has no --generate-completion-script yet; skipping completions"; \
 	        exit 0; \
