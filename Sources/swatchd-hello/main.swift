@@ -81,18 +81,23 @@ if options.readyDelayMilliseconds > 0 {
     _ = nanosleep(&delay, nil)
 }
 
+// The sandboxing tests expect EACCES here once capabilities are dropped.
+var privilegedBind: String?
+if let port = options.privilegedPort {
+    switch Posix.listenTCP(port: port) {
+    case .success(let fd):
+        close(fd)
+        privilegedBind = "ok"
+    case .failure(let error):
+        privilegedBind = error.description
+    }
+    Posix.log("Binding port \(port) myself: \(privilegedBind!)")
+}
+
+// Written before READY=1, so a supervisor's "ready" implies a full report.
 if let path = options.reportPath {
     var report = Report(observation, passed: passed)
-    if let port = options.privilegedPort {
-        // The sandboxing tests expect EACCES here once capabilities are dropped.
-        switch Posix.listenTCP(port: port) {
-        case .success(let fd):
-            close(fd)
-            report.add("PRIVILEGED_BIND", "ok")
-        case .failure(let error):
-            report.add("PRIVILEGED_BIND", error.description)
-        }
-    }
+    if let privilegedBind { report.add("PRIVILEGED_BIND", privilegedBind) }
     do {
         try report.write(to: path)
     } catch {
