@@ -57,7 +57,9 @@ extension TimeSpan {
             var scale = multiplier
             for digit in fraction {
                 scale /= 10
-                part += UInt64(digit.wholeNumberValue!) * scale
+                let (next, overflow) = part.addingReportingOverflow(UInt64(digit.wholeNumberValue!) * scale)
+                guard !overflow else { return nil }
+                part = next
             }
             let (sum, sumOverflow) = total.addingReportingOverflow(part)
             guard !sumOverflow, sum != .max else { return nil }

@@ -54,14 +54,11 @@ enum ValueParser {
             }
             let (product, overflow) = wholeValue.multipliedReportingOverflow(by: factor)
             guard !overflow else { return nil }
-            var part = product
-            var scale = factor
-            for digit in fraction {
-                scale /= 10
-                part += UInt64(digit.wholeNumberValue!) * scale
-            }
+            // The fraction of a base-1024 factor is not exact in decimal: round down as parse_size() does.
+            let (part, partOverflow) = product.addingReportingOverflow(
+                fraction.isEmpty ? 0 : UInt64(Double("0." + fraction.prefix(18))! * Double(factor)))
             let (sum, sumOverflow) = total.addingReportingOverflow(part)
-            guard !sumOverflow else { return nil }
+            guard !partOverflow, !sumOverflow else { return nil }
             total = sum
             rest = rest.drop(while: { $0 == " " })
         }
