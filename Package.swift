@@ -52,7 +52,9 @@ var targets: [Target] = [
     ),
     .testTarget(
         name: "IntegrationTests",
-        dependencies: ["SwatchCore"]
+        dependencies: ["SwatchCore"],
+        // Unit files the tests read by path (#filePath), not resources.
+        exclude: ["Fixtures"]
     ),
 ]
 
