@@ -17,7 +17,7 @@ extension ExecCommand {
             var flags = Flags()
             var program = Substring(first)
             while let c = program.first, flags.take(c) { program = program.dropFirst() }
-            let path = try expand(String(program), specifiers)
+            let path = try expand(String(program), specifiers, value)
             var arguments = flags.overrideArgv0 ? [] : [path]
             var separated = false
             while !splitter.atEnd {
@@ -36,7 +36,7 @@ extension ExecCommand {
                     continue
                 }
                 guard let word = try words(&splitter, value) else { break }
-                arguments.append(try expand(word, specifiers))
+                arguments.append(try expand(word, specifiers, value))
             }
             try validate(path: path, arguments: arguments, value: value)
             var command = ExecCommand(path: path, arguments: arguments, location: location)
@@ -86,11 +86,11 @@ extension ExecCommand {
         }
     }
 
-    private static func expand(_ word: String, _ specifiers: SpecifierExpander) throws(ExecParseError) -> String {
+    private static func expand(_ word: String, _ specifiers: SpecifierExpander, _ value: String) throws(ExecParseError) -> String {
         do {
             return try specifiers.expand(word)
         } catch {
-            throw ExecParseError(problem: "Failed to resolve specifier '\(error.specifier)'", value: word)
+            throw ExecParseError(problem: "Failed to resolve specifier '\(error.specifier)'", value: value)
         }
     }
 

@@ -37,7 +37,7 @@ struct KeyValue {
         do {
             return try specifiers.expand(text)
         } catch {
-            throw problem("Failed to resolve specifier '\(error.specifier)'", text)
+            throw problem("Failed to resolve specifier '\(error.specifier)'")
         }
     }
 

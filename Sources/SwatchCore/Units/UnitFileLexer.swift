@@ -125,13 +125,13 @@ struct UnitFileLexer {
         }
         if text.hasPrefix("[") {
             guard text.hasSuffix("]"), text.count >= 2 else {
-                error(location, "Invalid section header '\(text)', refusing the unit.")
+                error(location, "Invalid section header, refusing the unit: \(text)")
                 section = ""
                 return
             }
             let name = String(text.dropFirst().dropLast())
             guard name.unicodeScalars.allSatisfy(Self.isSafeInHeader) else {
-                error(location, "Bad characters in section header '\(text)', refusing the unit.")
+                error(location, "Bad characters in section header, refusing the unit: \(text)")
                 section = ""
                 return
             }

@@ -12,6 +12,9 @@ struct UnitInterpreter<Model> {
     let specifiers: SpecifierExpander
     let unit: String
     var diagnostics: [Diagnostic] = []
+    /// Keys that had an invalid or refused value: a unit-wide check about them ("no
+    /// ExecStart=") would only repeat the problem. "[" stands for a broken section header.
+    var failedKeys: Set<String> = []
 
     init(catalog: UnitKeyCatalog<Model>, specifiers: SpecifierExpander) {
         self.catalog = catalog
@@ -25,6 +28,7 @@ struct UnitInterpreter<Model> {
         let sections = catalog.sections
         for file in files {
             diagnostics += file.diagnostics
+            if file.diagnostics.contains(where: { $0.severity == .error }) { failedKeys.insert("[") }
             for entry in file.entries {
                 switch entry {
                 case .section(let name, let location):
@@ -47,6 +51,7 @@ struct UnitInterpreter<Model> {
                             try setter.apply(&model, kv)
                         } catch {
                             self.error(a.location, error.message)
+                            failedKeys.insert(a.key)
                         }
                     } else if restrictingKey != nil {
                         continue
@@ -54,6 +59,7 @@ struct UnitInterpreter<Model> {
                         warn(a.location, "Unsupported key '\(a.key)' in section [\(a.section)], ignoring.")
                     } else if let reason = catalog.refused[a.section]?[a.key] {
                         error(a.location, "\(reason); refusing the unit.")
+                        failedKeys.insert(a.key)
                     } else {
                         warn(a.location, unknown(a))
                     }
@@ -68,6 +74,11 @@ struct UnitInterpreter<Model> {
             let asks = finalSandbox.flatMap { s in key.asks.map { $0(s) } } ?? last.asks
             if asks { error(last.location, key.refusal) }
         }
+    }
+
+    /// Whether a check of the whole unit about `keys` would only repeat a problem already reported.
+    func failed(_ keys: String...) -> Bool {
+        failedKeys.contains("[") || keys.contains(where: failedKeys.contains)
     }
 
     private func unknown(_ a: UnitFileAssignment) -> String {
@@ -111,7 +122,7 @@ extension ServiceUnit {
 
         // service_verify()
         let header = sectionLocation("Service", files)
-        if service.execStart.isEmpty {
+        if service.execStart.isEmpty && !interpreter.failed("ExecStart", "Type") {
             if service.type != .oneshot {
                 interpreter.error(header, "Service has no ExecStart= setting, which is only allowed for Type=oneshot services; refusing the unit.")
             } else if service.execStop.isEmpty {
@@ -128,11 +139,15 @@ extension ServiceUnit {
                               "Restart=\(service.restart.rawValue) is not allowed for Type=oneshot services; refusing the unit.")
         }
         if checkExecutables {
-            let commands = service.execStartPre + service.execStart + service.execStartPost + service.execReload
-                + service.execStop + service.execStopPost
-            for command in commands {
-                if let problem = Executable.problem(command.path) {
-                    interpreter.warn(command.location, "Command \(command.path) is not executable: \(problem); starting the unit will fail until it is.")
+            let commands: [(String, [ExecCommand])] = [
+                ("ExecStartPre", service.execStartPre), ("ExecStart", service.execStart),
+                ("ExecStartPost", service.execStartPost), ("ExecReload", service.execReload),
+                ("ExecStop", service.execStop), ("ExecStopPost", service.execStopPost),
+            ]
+            for (key, list) in commands {
+                for command in list {
+                    guard let problem = Executable.problem(command.path) else { continue }
+                    interpreter.warn(command.location, "Program of \(key)= is not executable (\(problem)), the unit will fail to start until it is: \(command.path)")
                 }
             }
         }
@@ -152,14 +167,16 @@ extension SocketUnit {
 
         // socket_verify()
         let header = sectionLocation("Socket", files)
-        if socket.listens.isEmpty {
+        let listenKeys = ["ListenStream", "ListenDatagram", "ListenSequentialPacket", "ListenFIFO", "ListenNetlink",
+                          "ListenSpecial", "ListenMessageQueue", "ListenUSBFunction"]
+        if socket.listens.isEmpty && !listenKeys.contains(where: { interpreter.failed($0) }) {
             interpreter.error(header, "Socket has no Listen setting (ListenStream=, ListenDatagram=, ListenFIFO=, ...); refusing the unit.")
         }
         let acceptLocation = lastAssignment(of: "Accept", in: "Socket", files) ?? header
         if socket.accept, socket.listens.contains(where: { $0.kind == .datagram || $0.kind == .fifo }) {
             // systemd.socket(5): "This value is ignored for datagram sockets and FIFOs where a
             // single service unit unconditionally handles all incoming traffic."
-            interpreter.warn(acceptLocation, "Accept=yes is ignored for datagram sockets and FIFOs, one service handles all traffic.")
+            interpreter.warn(acceptLocation, "Accept=yes does not apply to datagram sockets and FIFOs (one service handles all their traffic), ignoring.")
             socket.accept = false
         }
         if socket.accept, let service = socket.service {

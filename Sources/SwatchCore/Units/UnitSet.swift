@@ -118,7 +118,7 @@ public struct UnitSet: Sendable {
             guard seen.insert(fileName).inserted else { continue }
             guard let name = UnitName(parsing: fileName) else {
                 set.refuse(fileName, Diagnostic(.error, SourceLocation(file: source.path, line: 1),
-                                                "Invalid unit name '\(fileName)' (a .socket or .service named [A-Za-z0-9:_.\\-@]); refusing the unit.",
+                                                "Invalid unit name, refusing the unit: \(fileName)",
                                                 unit: fileName))
                 continue
             }
@@ -171,7 +171,8 @@ public struct UnitSet: Sendable {
             guard services[target] == nil else { continue }
             let files = socketFiles[socket.name] ?? []
             let header = sectionLocation("Socket", files)
-            let location = socket.service != nil ? lastAssignment(of: "Service", in: "Socket", files) ?? header : header
+            let location = socket.service != nil ? lastAssignment(of: "Service", in: "Socket", files) ?? header
+                : socket.accept ? lastAssignment(of: "Accept", in: "Socket", files) ?? header : header
             let message: String
             if refused[target.description] != nil {
                 message = "The service \(target) was refused; refusing the socket too."

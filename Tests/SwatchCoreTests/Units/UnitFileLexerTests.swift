@@ -66,7 +66,7 @@ import Testing
 
     @Test func refusesABrokenSectionHeader() {
         let file = UnitFile(path: "t.service", text: "[Service\nType=simple\n", unit: "t.service")
-        #expect(file.diagnostics.map(\.description) == ["t.service:1: Invalid section header '[Service', refusing the unit."])
+        #expect(file.diagnostics.map(\.description) == ["t.service:1: Invalid section header, refusing the unit: [Service"])
         #expect(file.diagnostics.first?.severity == .error)
         #expect(file.entries.isEmpty)
     }
