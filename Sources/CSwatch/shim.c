@@ -149,6 +149,15 @@ static int mark_cloexec_from(int first) {
     return 0;
 }
 
+/// The kernel's `struct sigaction` for rt_sigaction(2) (not glibc's: the
+/// mask is the kernel's 64 bits, and there is no restorer needed for SIG_DFL).
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+};
+
 static int child_main(void *argument) {
     struct child_context *ctx = argument;
     const struct swatch_spawn_request *req = ctx->req;
@@ -156,16 +165,17 @@ static int child_main(void *argument) {
 
     // 1. Signal dispositions back to SIG_DFL first, so no handler of the
     //    parent (which shares this memory) can run in the child. SIG_IGN
-    //    would survive execve (the ignored SIGPIPE of swatchd, NOTES).
-    //    glibc refuses its internal signals 32/33 with EINVAL; their handlers
-    //    do not survive execve anyway.
-    struct sigaction dfl;
+    //    would survive execve (the ignored SIGPIPE of swatchd, NOTES). The
+    //    raw system call, because glibc's sigaction refuses its internal
+    //    signals 32 and 33 — seen ignored in a Swift test process, and
+    //    posix_spawn leaves them so (NOTES).
+    struct kernel_sigaction dfl;
     memset(&dfl, 0, sizeof(dfl));
-    dfl.sa_handler = SIG_DFL;
+    dfl.handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP)
             continue;
-        (void)sigaction(sig, &dfl, NULL);
+        (void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
     }
 
     // 2. A session of its own: the service's processes are one group that
