@@ -98,7 +98,7 @@ public enum Spawner {
         envp.terminate()
         argv.terminate()
 
-        let fds = request.fds.map(\.rawValue)
+        let fds = request.fds.map { $0.rawValue }
         var pid: pid_t = 0
         var step: CInt = 0
         let result = request.executable.withCString { path in

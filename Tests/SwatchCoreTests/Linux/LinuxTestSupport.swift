@@ -58,13 +58,34 @@ enum LinuxTestSupport {
     /// signals process-wide, own fd numbers 3 and 4, and reap any child — none
     /// of which the parallel test runner allows. `body` returns the exit code:
     /// 0 for success, a distinct number per failed check.
+    ///
+    /// Only the forking thread survives in the copy: a runtime lock another
+    /// thread held at that moment stays held. So bodies keep to plain code
+    /// (no key paths, no new generic types), and `warmUp` first instantiates,
+    /// in the parent, what the spawn and signal paths use.
     static func inForkedChild(within seconds: Double = 30, _ body: () -> Int32) -> ExitStatus? {
+        warmUp()
         let pid = fork()
         precondition(pid >= 0, "fork: \(Errno(rawValue: errno))")
         if pid == 0 {
             _exit(body())
         }
         return waitForExit(pid, within: seconds)
+    }
+
+    /// Runs, in the parent, the code paths forked bodies use.
+    private static func warmUp() {
+        if let pid = try? Spawner.spawn(SpawnRequest(executable: "/bin/true", fds: [FileDescriptor(rawValue: 0)])) {
+            _ = waitForExit(pid)
+        }
+        var saved = sigset_t()
+        pthread_sigmask(SIG_SETMASK, nil, &saved)
+        if let signals = try? SignalFD(signals: [SIGUSR2]) {
+            _ = try? signals.read()
+        }
+        pthread_sigmask(SIG_SETMASK, &saved, nil)
+        let reaped: [(pid: pid_t, status: ExitStatus)] = [(1, .exited(0)), (2, .signaled(9, coreDumped: false))]
+        _ = reaped.first { $0.status == .exited(0) }
     }
 
     /// Opens `path` with `flags` (close-on-exec added), or traps.
