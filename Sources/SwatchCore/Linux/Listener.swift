@@ -448,11 +448,19 @@ public final class Listener {
         if options.broadcast {
             warnUnless("SO_BROADCAST") { () throws(Errno) in try fd.setOption(SOL_SOCKET, SO_BROADCAST, 1) }
         }
-        if options.passCredentials {
+        // Credentials and security labels travel over unix sockets only; newer
+        // kernels refuse the options elsewhere (EOPNOTSUPP), which systemd logs
+        // at debug level — so they are not tried on IP sockets at all.
+        if options.passCredentials && family == AF_UNIX {
             warnUnless("SO_PASSCRED") { () throws(Errno) in try fd.setOption(SOL_SOCKET, SO_PASSCRED, 1) }
         }
-        if options.passSecurity {
+        if options.passSecurity && family == AF_UNIX {
             warnUnless("SO_PASSSEC") { () throws(Errno) in try fd.setOption(SOL_SOCKET, SO_PASSSEC, 1) }
+        }
+        // IP_TOS before SO_PRIORITY: setting the TOS also sets the socket
+        // priority from it (ip(7)), which would undo an explicit Priority=.
+        if isInet, let tos = options.ipTOS {
+            warnUnless("IP_TOS") { () throws(Errno) in try fd.setOption(IPPROTO_IP.cInt, IP_TOS, CInt(clamping: tos)) }
         }
         if let priority = options.priority {
             warnUnless("SO_PRIORITY") { () throws(Errno) in
@@ -471,9 +479,6 @@ public final class Listener {
         }
         if let mark = options.mark {
             warnUnless("SO_MARK") { () throws(Errno) in try fd.setOption(SOL_SOCKET, SO_MARK, CInt(clamping: mark)) }
-        }
-        if isInet, let tos = options.ipTOS {
-            warnUnless("IP_TOS") { () throws(Errno) in try fd.setOption(IPPROTO_IP.cInt, IP_TOS, CInt(clamping: tos)) }
         }
         if isInet, let ttl = options.ipTTL {
             warnUnless("IP_TTL/IPV6_UNICAST_HOPS") { () throws(Errno) in
