@@ -4,7 +4,7 @@ import SystemPackage
 
 /// One datagram received on the notify socket, as the kernel delivered it;
 /// the text is parsed by Supervision/NotifyMessage.
-public struct NotifyDatagram {
+public struct NotifyDatagram: Equatable {
     /// The sender per SCM_CREDENTIALS: the kernel's word, not the sender's.
     public struct Credentials: Hashable, Sendable {
         public var pid: pid_t
