@@ -166,7 +166,7 @@ public final class ProcessTracker {
     }
 
     /// One line of /proc/<pid>/stat: what session mode needs.
-    struct ProcessStat {
+    struct ProcessStat: Equatable {
         var pid: pid_t
         var state: Character
         var parent: pid_t
