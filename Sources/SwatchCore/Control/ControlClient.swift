@@ -89,11 +89,15 @@ public struct ControlClient: Sendable {
                 tv_sec: Int(timeout.microseconds / 1_000_000), tv_usec: Int(timeout.microseconds % 1_000_000))
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
         }
+        // A refused client may find the daemon's side already shut: the refusal is waiting to
+        // be read all the same, so a failed send only counts if no answer follows.
+        var sendError: Errno?
         do {
             try sendFully(fd, Array((request.line + "\n").utf8))
         } catch {
-            throw .io(error)
+            sendError = error
         }
+        var sawTrailer = false
         // No shutdown(SHUT_WR) after the request: the daemon reads EOF as "the client left"
         // and would drop a `logs … follow` at once.
         var decoder = ControlStreamDecoder()
@@ -103,16 +107,23 @@ public struct ControlClient: Sendable {
             do {
                 count = try controlSyscall { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
             } catch {
+                if let sendError, !sawTrailer { throw .io(sendError) }
                 throw error == .wouldBlock ? .timedOut : .io(error)
             }
-            if count == 0 { return }
+            if count == 0 {
+                if let sendError, !sawTrailer { throw .io(sendError) }
+                return
+            }
             let events: [ControlStreamEvent]
             do {
                 events = try decoder.feed(Array(buffer[..<count]))
             } catch {
                 throw .malformedAnswer(error)
             }
-            for event in events where !onEvent(event) { return }
+            for event in events {
+                if case .trailer = event { sawTrailer = true }
+                if !onEvent(event) { return }
+            }
         }
     }
 }

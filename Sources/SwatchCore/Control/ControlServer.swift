@@ -122,6 +122,10 @@ public final class ControlServer {
         case reading([UInt8], deadline: UInt64)
         case awaitingAnswer
         case following(unit: String, after: UInt64)
+        /// Refused: the answer is sent and our side shut down; kept until the client closes (or
+        /// the deadline), so that its request still finds an open socket (no EPIPE) and it reads
+        /// the refusal rather than a reset.
+        case closing(deadline: UInt64)
     }
 
     private struct Connection {
@@ -129,6 +133,14 @@ public final class ControlServer {
         let serial: UInt64
         let peer: Peer
         var state: State
+
+        /// When the connection is closed if nothing else happens: only while reading or closing.
+        var deadline: UInt64? {
+            switch state {
+            case .reading(_, let deadline), .closing(let deadline): return deadline
+            case .awaitingAnswer, .following: return nil
+            }
+        }
     }
 
     private var connections: [Int32: Connection] = [:]
@@ -226,15 +238,12 @@ public final class ControlServer {
 
     // MARK: - Events
 
-    /// Every open connection (pending, waiting for an answer, following).
+    /// Every open connection (pending, waiting for an answer, following, being refused).
     public var connectionDescriptors: [FileDescriptor] { connections.values.map(\.fd) }
 
-    /// The earliest deadline of a connection still reading its request (monotonic µs), if any.
+    /// The earliest deadline of a connection reading its request or being refused (monotonic µs).
     public var nextDeadline: UInt64? {
-        connections.values.compactMap { connection -> UInt64? in
-            if case .reading(_, let deadline) = connection.state { return deadline }
-            return nil
-        }.min()
+        connections.values.compactMap { $0.deadline }.min()
     }
 
     /// The listener is readable: accepts every waiting connection (up to a batch of 64),
@@ -259,14 +268,19 @@ public final class ControlServer {
                 continue
             }
             let peer = Peer(pid: pid, uid: uid, gid: gid)
-            guard Self.isAllowed(peerUID: uid, daemonUID: daemonUID) else {
-                sendBestEffort(fd, ControlServer.refusal(daemonUID: daemonUID).encoded)
-                try? descriptor.close()
-                update.refused.append(peer)
-                continue
-            }
-            guard connections.count < Self.maximumConnections else {
-                sendBestEffort(fd, ControlResponse.failure("Too many control connections, try again").encoded)
+            let allowed = Self.isAllowed(peerUID: uid, daemonUID: daemonUID)
+            if !allowed { update.refused.append(peer) }
+            guard allowed, connections.count < Self.maximumConnections else {
+                if !allowed { sendBestEffort(fd, ControlServer.refusal(daemonUID: daemonUID).encoded) }
+                if !allowed, connections.count < Self.maximumConnections {
+                    Glibc.shutdown(fd, Int32(SHUT_WR))
+                    connections[fd] = Connection(
+                        fd: descriptor, serial: nextSerial, peer: peer, state: .closing(deadline: now &+ Self.requestTimeout))
+                    nextSerial += 1
+                    update.added.append(descriptor)
+                    continue
+                }
+                if allowed { sendBestEffort(fd, ControlResponse.failure("Too many control connections, try again").encoded) }
                 try? descriptor.close()
                 continue
             }
@@ -332,7 +346,7 @@ public final class ControlServer {
             } else {
                 connections[fd]?.state = .reading(buffer, deadline: deadline)
             }
-        case .awaitingAnswer, .following:
+        case .awaitingAnswer, .following, .closing:
             // One exchange per connection: anything more the client sends is ignored; EOF or an
             // error means it left.
             var sink = [UInt8](repeating: 0, count: 512)
@@ -385,13 +399,16 @@ public final class ControlServer {
         return update
     }
 
-    /// Closes connections whose request line did not arrive by their deadline.
+    /// Closes connections whose request line did not arrive by their deadline, and refused
+    /// ones whose client did not close in time.
     public func expire(now: UInt64) -> Update {
         var update = Update()
         for (fd, connection) in connections {
-            guard case .reading(_, let deadline) = connection.state, deadline <= now else { continue }
-            let answer = ControlResponse.failure("Timed out waiting for the request", code: ControlResponse.Code.usage)
-            sendBestEffort(fd, answer.encoded)
+            guard let deadline = connection.deadline, deadline <= now else { continue }
+            if case .reading = connection.state {
+                let answer = ControlResponse.failure("Timed out waiting for the request", code: ControlResponse.Code.usage)
+                sendBestEffort(fd, answer.encoded)
+            }
             update.removed.append(drop(fd))
         }
         return update
