@@ -9,7 +9,7 @@ extension Swatchctl {
             abstract: "Show a unit's recent log lines from swatchd's memory (its output and swatchd's messages about it).")
 
         @OptionGroup var global: GlobalOptions
-        @Option(name: [.short, .customLong("lines")], help: "Show the last N lines (default: all kept; 10 with --follow).")
+        @Option(name: [.customShort("n"), .customLong("lines")], help: "Show the last N lines (default: all kept; 10 with --follow).")
         var lines: Int?
         @Flag(name: [.short, .long], help: "Keep printing new lines until interrupted.")
         var follow = false

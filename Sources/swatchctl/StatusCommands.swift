@@ -47,7 +47,7 @@ extension Swatchctl {
             abstract: "Show properties of units as KEY=VALUE lines.")
 
         @OptionGroup var global: GlobalOptions
-        @Option(name: [.short, .customLong("property")], help: ArgumentHelp("Show only this property (repeatable).", valueName: "name"))
+        @Option(name: [.customShort("p"), .customLong("property")], help: ArgumentHelp("Show only this property (repeatable).", valueName: "name"))
         var properties: [String] = []
         @Flag(help: "Print only the values of the properties, without KEY=.")
         var value = false
