@@ -1,0 +1,129 @@
+import Glibc
+import SystemPackage
+
+/// swatchctl's end of the control socket (and the tests'): connect, send one request
+/// line, read the answer. It blocks — it is the client, not the daemon.
+public struct ControlClient: Sendable {
+    /// The control socket, `RUNTIME/control`.
+    public var path: String
+    /// How long to wait for the daemon's answer; nil waits as long as it takes (a start
+    /// waits for the service to be ready, as `systemctl start` does).
+    public var timeout: TimeSpan?
+
+    public init(path: String, timeout: TimeSpan? = nil) {
+        self.path = path
+        self.timeout = timeout
+    }
+
+    public init(runtimeDirectory: String, timeout: TimeSpan? = nil) {
+        self.init(path: runtimeDirectory + "/control", timeout: timeout)
+    }
+
+    /// DESIGN §2: `/run/swatchd` for root, else `$XDG_RUNTIME_DIR/swatchd`; nil when neither applies.
+    public static func defaultRuntimeDirectory(
+        uid: UInt32 = getuid(), xdgRuntimeDirectory: String? = getenv("XDG_RUNTIME_DIR").map { String(cString: $0) }
+    ) -> String? {
+        if uid == 0 { return "/run/swatchd" }
+        guard let base = xdgRuntimeDirectory, base.hasPrefix("/") else { return nil }
+        return base + "/swatchd"
+    }
+
+    /// What went wrong talking to the daemon.
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        /// No daemon there (ENOENT, ECONNREFUSED) or not allowed to reach it (EACCES).
+        case connect(path: String, Errno)
+        case io(Errno)
+        case timedOut
+        case malformedAnswer(ControlResponse.DecodeError)
+        /// The daemon closed the connection before its RESULT= line.
+        case closedEarly
+
+        public var description: String {
+            switch self {
+            case .connect(let path, let error):
+                var text = "Failed to connect to swatchd at \(path): \(error)"
+                if error == .noSuchFileOrDirectory || error == .connectionRefused { text += " (is swatchd running?)" }
+                return text
+            case .io(let error): return "Failed to talk to swatchd: \(error)"
+            case .timedOut: return "Timed out waiting for swatchd's answer"
+            case .malformedAnswer(let error): return "Malformed answer from swatchd: \(error)"
+            case .closedEarly: return "swatchd closed the connection before answering"
+            }
+        }
+    }
+
+    /// One exchange: sends `request`, returns the whole answer.
+    public func send(_ request: ControlRequest) throws(Failure) -> ControlResponse {
+        var records: [ControlRecord] = []
+        var trailer: ControlResponse?
+        try exchange(request) { event in
+            switch event {
+            case .record(let record): records.append(record)
+            case .trailer(let response): trailer = response
+            }
+            return true
+        }
+        guard var response = trailer else { throw .closedEarly }
+        response.records = records
+        return response
+    }
+
+    /// Sends `request` and hands every block to `onEvent` as it arrives — the records, the
+    /// trailer, and for `logs … follow` the records that come after the trailer — until the
+    /// daemon closes the connection or `onEvent` returns false.
+    public func stream(_ request: ControlRequest, onEvent: (ControlStreamEvent) -> Bool) throws(Failure) {
+        try exchange(request, onEvent: onEvent)
+    }
+
+    private func exchange(_ request: ControlRequest, onEvent: (ControlStreamEvent) -> Bool) throws(Failure) {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw .io(Errno(rawValue: errno)) }
+        defer { close(fd) }
+        do {
+            try connectUnix(fd, path: path)
+        } catch {
+            throw .connect(path: path, error)
+        }
+        if let timeout, !timeout.isInfinite {
+            var value = timeval(
+                tv_sec: Int(timeout.microseconds / 1_000_000), tv_usec: Int(timeout.microseconds % 1_000_000))
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+        }
+        // A refused client may find the daemon's side already shut: the refusal is waiting to
+        // be read all the same, so a failed send only counts if no answer follows.
+        var sendError: Errno?
+        do {
+            try sendFully(fd, Array((request.line + "\n").utf8))
+        } catch {
+            sendError = error
+        }
+        var sawTrailer = false
+        // No shutdown(SHUT_WR) after the request: the daemon reads EOF as "the client left"
+        // and would drop a `logs … follow` at once.
+        var decoder = ControlStreamDecoder()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count: Int
+            do {
+                count = try controlSyscall { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
+            } catch {
+                if let sendError, !sawTrailer { throw .io(sendError) }
+                throw error == .wouldBlock ? .timedOut : .io(error)
+            }
+            if count == 0 {
+                if let sendError, !sawTrailer { throw .io(sendError) }
+                return
+            }
+            let events: [ControlStreamEvent]
+            do {
+                events = try decoder.feed(Array(buffer[..<count]))
+            } catch {
+                throw .malformedAnswer(error)
+            }
+            for event in events {
+                if case .trailer = event { sawTrailer = true }
+                if !onEvent(event) { return }
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+// The escaping of the control protocol (DESIGN §2: plain text in sd_notify's
+// spirit). Two places need it:
+// - request words: unit names and paths may hold spaces, so a word is escaped
+//   C-style (`\x20`, `\n`, `\\`, `\"`), as systemd's cescape() does for names in
+//   its own text interfaces, and the empty word is written `""`;
+// - answer values: one `KEY=VALUE` per line, so only a newline (`\n`), a carriage
+//   return (`\r`) and the backslash (`\\`) are escaped; `=` needs nothing since
+//   a line splits at its first `=`.
+
+/// C-style escaping and unescaping for the control protocol's words and values.
+public enum ControlEscaping {
+    /// The error of `unescape`: a backslash not followed by a known escape, or bytes that are not UTF-8.
+    public struct InvalidEscape: Error, Equatable, CustomStringConvertible {
+        public var text: String
+        public var description: String { "Invalid escape sequence in '\(text)'" }
+    }
+
+    /// Escapes one request word so it holds no space, tab, newline or quote.
+    public static func escapeWord(_ word: String) -> String {
+        if word.isEmpty { return "\"\"" }
+        var out: [UInt8] = []
+        out.reserveCapacity(word.utf8.count)
+        for byte in word.utf8 {
+            switch byte {
+            case UInt8(ascii: "\\"): out += [0x5C, 0x5C]
+            case UInt8(ascii: "\""): out += [0x5C, UInt8(ascii: "\"")]
+            case 0x0A: out += [0x5C, UInt8(ascii: "n")]
+            case 0x09: out += [0x5C, UInt8(ascii: "t")]
+            case 0x0D: out += [0x5C, UInt8(ascii: "r")]
+            case 0x20, 0x00..<0x20, 0x7F: out += hexEscape(byte)
+            default: out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Escapes an answer value so it fits on one line.
+    public static func escapeValue(_ value: String) -> String {
+        guard value.utf8.contains(where: { $0 == 0x5C || $0 == 0x0A || $0 == 0x0D }) else { return value }
+        var out: [UInt8] = []
+        out.reserveCapacity(value.utf8.count + 8)
+        for byte in value.utf8 {
+            switch byte {
+            case 0x5C: out += [0x5C, 0x5C]
+            case 0x0A: out += [0x5C, UInt8(ascii: "n")]
+            case 0x0D: out += [0x5C, UInt8(ascii: "r")]
+            default: out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Undoes `escapeWord`: `\\ \" \n \t \r \xHH`, and `""` as the empty word.
+    public static func unescapeWord(_ text: String) throws(InvalidEscape) -> String {
+        if text == "\"\"" { return "" }
+        return try unescapeValue(text)
+    }
+
+    /// Undoes `escapeValue` (and accepts every escape `escapeWord` writes).
+    public static func unescapeValue(_ text: String) throws(InvalidEscape) -> String {
+        guard text.utf8.contains(0x5C) else { return text }
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        var bytes = text.utf8.makeIterator()
+        while let byte = bytes.next() {
+            guard byte == 0x5C else {
+                out.append(byte)
+                continue
+            }
+            switch bytes.next() {
+            case UInt8(ascii: "\\"): out.append(0x5C)
+            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "x"):
+                guard let high = bytes.next().flatMap(hexValue), let low = bytes.next().flatMap(hexValue) else {
+                    throw InvalidEscape(text: text)
+                }
+                out.append(high << 4 | low)
+            default:
+                throw InvalidEscape(text: text)
+            }
+        }
+        guard let decoded = String(validating: out, as: UTF8.self) else { throw InvalidEscape(text: text) }
+        return decoded
+    }
+
+    private static func hexEscape(_ byte: UInt8) -> [UInt8] {
+        let digits = Array("0123456789abcdef".utf8)
+        return [0x5C, UInt8(ascii: "x"), digits[Int(byte >> 4)], digits[Int(byte & 0xF)]]
+    }
+
+    private static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}

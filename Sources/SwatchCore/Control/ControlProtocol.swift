@@ -1,0 +1,206 @@
+// The control protocol between swatchctl and swatchd (DESIGN §2, issue 5):
+// plain text in sd_notify's spirit, one exchange per connection on the unix
+// stream socket RUNTIME/control.
+//
+// Request: one line, `COMMAND ARG...\n`, words separated by spaces, each word
+// escaped by `ControlEscaping.escapeWord` (a unit name or path with a space
+// survives as `\x20`). At most `ControlRequest.maximumLineLength` bytes.
+//
+//   status [UNIT...]          show UNIT...              list-units
+//   start UNIT...             stop UNIT...              list-sockets
+//   restart UNIT...           reload UNIT...            daemon-reload
+//   kill --signal=SIGHUP UNIT...                        reset-failed [UNIT]
+//   is-active UNIT            is-failed UNIT            logs UNIT N [follow]
+//
+// Answer: blocks of `KEY=VALUE` lines, each block ended by an empty line
+// (ControlResponse). The records come first, then one trailer block that
+// starts with `RESULT=<code>` and may hold `ERROR=` and `WARNING=` lines; then
+// the daemon closes the connection. `logs UNIT N follow` is the one exception:
+// after the trailer the daemon keeps sending one `LINE=` record per new line of
+// the unit until the client closes. What each command answers:
+//
+//   status, show    one UnitStatusReport record per unit found; RESULT=4 and an
+//                   ERROR= per unit not found (`Unit x.service could not be found.`)
+//   is-active,      one record `Id=`, `ActiveState=`; RESULT=4 when there is no
+//   is-failed       such unit (swatchctl then prints `inactive`, as systemctl does)
+//   list-units      one UnitListEntry record per unit
+//   list-sockets    one SocketListing record per socket unit
+//   logs            one UnitLogEntry record per line (oldest first)
+//   start, stop, restart, reload, kill, reset-failed, daemon-reload
+//                   no records; RESULT=0, or 1 with ERROR= (5 when a unit is not
+//                   loaded); WARNING= lines, e.g. the stop warning of
+//                   `ControlResponse.stopTriggeredWarning`
+//
+// RESULT is the exit code swatchctl uses (systemctl's LSB codes, see
+// ControlResponse.Code), except for `status`, whose 0/3 swatchctl derives from
+// the records' ActiveState.
+
+/// One request of the control protocol, typed.
+public enum ControlRequest: Equatable, Sendable {
+    /// `status [UNIT...]`: no units means every loaded unit.
+    case status(units: [String])
+    /// `show UNIT...`
+    case show(units: [String])
+    case start(units: [String])
+    case stop(units: [String])
+    case restart(units: [String])
+    case reload(units: [String])
+    /// `kill --signal=SIG UNIT...`; systemctl's default signal is SIGTERM.
+    case kill(units: [String], signal: Int32)
+    case listUnits
+    case listSockets
+    case isActive(unit: String)
+    case isFailed(unit: String)
+    /// `reset-failed [UNIT]`: no unit means every failed unit.
+    case resetFailed(unit: String?)
+    /// `logs UNIT N [follow]`: the last `lines` lines, then (with follow) every new one.
+    case logs(unit: String, lines: Int, follow: Bool)
+    case daemonReload
+
+    /// The longest request line the daemon reads (newline included); a longer one is refused.
+    public static let maximumLineLength = 4096
+
+    /// Why a request line could not be parsed; the daemon answers RESULT=64 with this text.
+    public enum ParseError: Error, Equatable, CustomStringConvertible {
+        case empty
+        case unknownCommand(String)
+        case missingArgument(command: String)
+        case tooManyArguments(command: String)
+        case invalidArgument(command: String, argument: String)
+        case invalidEscape(String)
+
+        public var description: String {
+            switch self {
+            case .empty: return "Empty request"
+            case .unknownCommand(let c): return "Unknown command '\(c)'"
+            case .missingArgument(let c): return "Too few arguments for '\(c)'"
+            case .tooManyArguments(let c): return "Too many arguments for '\(c)'"
+            case .invalidArgument(let c, let a): return "Invalid argument for '\(c)': \(a)"
+            case .invalidEscape(let w): return "Invalid escape sequence in '\(w)'"
+            }
+        }
+    }
+
+    /// The command word of this request, as on the wire (`daemon-reload`).
+    public var command: String {
+        switch self {
+        case .status: return "status"
+        case .show: return "show"
+        case .start: return "start"
+        case .stop: return "stop"
+        case .restart: return "restart"
+        case .reload: return "reload"
+        case .kill: return "kill"
+        case .listUnits: return "list-units"
+        case .listSockets: return "list-sockets"
+        case .isActive: return "is-active"
+        case .isFailed: return "is-failed"
+        case .resetFailed: return "reset-failed"
+        case .logs: return "logs"
+        case .daemonReload: return "daemon-reload"
+        }
+    }
+
+    /// The unescaped argument words after the command.
+    public var arguments: [String] {
+        switch self {
+        case .status(let units), .show(let units), .start(let units), .stop(let units),
+            .restart(let units), .reload(let units):
+            return units
+        case .kill(let units, let signal): return ["--signal=" + SignalName.fullName(signal)] + units
+        case .listUnits, .listSockets, .daemonReload: return []
+        case .isActive(let unit), .isFailed(let unit): return [unit]
+        case .resetFailed(let unit): return unit.map { [$0] } ?? []
+        case .logs(let unit, let lines, let follow): return [unit, String(lines)] + (follow ? ["follow"] : [])
+        }
+    }
+
+    /// The request line without its newline, every argument escaped.
+    public var line: String {
+        ([command] + arguments.map(ControlEscaping.escapeWord)).joined(separator: " ")
+    }
+
+    /// Parses one request line (with or without its trailing newline).
+    public init(line: String) throws(ParseError) {
+        var text = Substring(line)
+        if text.hasSuffix("\n") { text.removeLast() }
+        let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard let first = words.first else { throw .empty }
+        var arguments: [String] = []
+        for word in words.dropFirst() {
+            do {
+                arguments.append(try ControlEscaping.unescapeWord(String(word)))
+            } catch {
+                throw .invalidEscape(String(word))
+            }
+        }
+        self = try Self.make(command: String(first), arguments: arguments)
+    }
+
+    private static func make(command: String, arguments: [String]) throws(ParseError) -> ControlRequest {
+        func units(atLeast minimum: Int) throws(ParseError) -> [String] {
+            guard arguments.count >= minimum else { throw .missingArgument(command: command) }
+            return arguments
+        }
+        func one() throws(ParseError) -> String {
+            guard arguments.count >= 1 else { throw .missingArgument(command: command) }
+            guard arguments.count == 1 else { throw .tooManyArguments(command: command) }
+            return arguments[0]
+        }
+        func none() throws(ParseError) {
+            guard arguments.isEmpty else { throw .tooManyArguments(command: command) }
+        }
+        switch command {
+        case "status": return .status(units: arguments)
+        case "show": return .show(units: try units(atLeast: 1))
+        case "start": return .start(units: try units(atLeast: 1))
+        case "stop": return .stop(units: try units(atLeast: 1))
+        case "restart": return .restart(units: try units(atLeast: 1))
+        case "reload": return .reload(units: try units(atLeast: 1))
+        case "kill":
+            var signal = SIGTERM_NUMBER
+            var rest = arguments[...]
+            if let first = rest.first, first.hasPrefix("--signal=") {
+                let name = String(first.dropFirst("--signal=".count))
+                guard let number = SignalName.number(name) else {
+                    throw .invalidArgument(command: command, argument: first)
+                }
+                signal = number
+                rest = rest.dropFirst()
+            }
+            guard !rest.isEmpty else { throw .missingArgument(command: command) }
+            return .kill(units: Array(rest), signal: signal)
+        case "list-units":
+            try none()
+            return .listUnits
+        case "list-sockets":
+            try none()
+            return .listSockets
+        case "is-active": return .isActive(unit: try one())
+        case "is-failed": return .isFailed(unit: try one())
+        case "reset-failed":
+            guard arguments.count <= 1 else { throw .tooManyArguments(command: command) }
+            return .resetFailed(unit: arguments.first)
+        case "logs":
+            guard arguments.count >= 2 else { throw .missingArgument(command: command) }
+            guard arguments.count <= 3 else { throw .tooManyArguments(command: command) }
+            guard let lines = Int(arguments[1]), lines >= 0 else {
+                throw .invalidArgument(command: command, argument: arguments[1])
+            }
+            var follow = false
+            if arguments.count == 3 {
+                guard arguments[2] == "follow" else { throw .invalidArgument(command: command, argument: arguments[2]) }
+                follow = true
+            }
+            return .logs(unit: arguments[0], lines: lines, follow: follow)
+        case "daemon-reload":
+            try none()
+            return .daemonReload
+        default:
+            throw .unknownCommand(command)
+        }
+    }
+}
+
+/// SIGTERM, systemctl kill's default (systemd.kill(5)).
+private let SIGTERM_NUMBER: Int32 = 15

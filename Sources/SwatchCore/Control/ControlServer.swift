@@ -1,0 +1,510 @@
+import CSwatch
+import Glibc
+import SystemPackage
+
+/// The daemon's end of the control socket RUNTIME/control (DESIGN §2, issue 5).
+///
+/// Loop-agnostic: it never blocks for long, owns no thread and never calls epoll.
+/// The event loop watches `listeningDescriptor` and every descriptor an `Update`
+/// adds, and calls back when one is readable:
+///
+///     let control = try ControlServer(path: runtimeDir + "/control")
+///     loop.watch(control.listeningDescriptor)                 // readable →
+///     apply(control.acceptConnections(now: now, handler: supervisor.handle))
+///     // a watched connection readable →
+///     apply(control.connectionReadable(fd, now: now, handler: supervisor.handle))
+///     // after each batch of events (cheap when nobody follows):
+///     apply(control.publish(from: unitLog))
+///     // timer at control.nextDeadline →
+///     apply(control.expire(now: now))
+///
+/// where `apply` forgets `update.removed` (already closed, so epoll dropped them)
+/// and then watches `update.added` — in that order, since a number closed in one
+/// call can come back as a new connection in the same call.
+///
+/// A connection lives through these states: reading its request line (at most
+/// `requestTimeout`, at most `maximumPendingConnections` at once — the oldest is
+/// dropped); then either answered and closed at once, or waiting for a deferred
+/// answer (`Reply.later`, `answer(_:with:)`), or following a unit's log
+/// (`Reply.follow`). Waiting and following connections stay watched so that a
+/// client who leaves (EOF) is closed at once.
+///
+/// Why a pending table and not a blocking read with SO_RCVTIMEO: the daemon has
+/// one thread, which also runs watchdog deadlines and accepts on the listeners; a
+/// client that connects and says nothing (`nc -U`) must not stall it even for a
+/// second. Requests fit in one segment, so nearly always the line is there at
+/// accept time and is served in the same call.
+///
+/// Peers are checked with SO_PEERCRED: only root and the daemon's own uid are
+/// served; anyone else gets `RESULT=1` / `ERROR=Access denied: …` and nothing
+/// happens. (The socket file is 0600 as well, so in practice only a peer that can
+/// reach it by other means — a passed fd, a laxer mode set by an admin — meets this check.)
+public final class ControlServer {
+    /// The credentials the kernel recorded for the client at connect() time.
+    public struct Peer: Equatable, Sendable {
+        public var pid: Int32
+        public var uid: UInt32
+        public var gid: UInt32
+        public init(pid: Int32, uid: UInt32, gid: UInt32) {
+            self.pid = pid
+            self.uid = uid
+            self.gid = gid
+        }
+    }
+
+    /// Names one connection across its life; the serial tells a reused fd number apart.
+    public struct ConnectionID: Hashable, Sendable {
+        public var fd: Int32
+        public var serial: UInt64
+    }
+
+    /// A parsed request, who sent it, and the connection to answer later on.
+    public struct Call {
+        public var request: ControlRequest
+        public var peer: Peer
+        public var id: ConnectionID
+    }
+
+    /// What the daemon's handler does with a call.
+    public enum Reply {
+        /// Answer now and close.
+        case now(ControlResponse)
+        /// Keep the connection; the daemon calls `answer(_:with:)` once it knows (a start waiting for
+        /// READY=1, a stop waiting for the process to exit — systemctl also waits for its jobs).
+        case later
+        /// Send this answer (the backlog of a `logs … follow`), then keep sending the lines of
+        /// `unit` whose sequence is above `after` (see `publish(from:)`). A non-zero result closes.
+        case follow(ControlResponse, unit: String, after: UInt64)
+    }
+
+    /// What changed for the event loop after a call: descriptors to stop tracking (already
+    /// closed), new ones to watch for readability, and peers refused (for the daemon to log).
+    public struct Update: Equatable {
+        public var added: [FileDescriptor] = []
+        public var removed: [FileDescriptor] = []
+        public var refused: [Peer] = []
+        public init() {}
+        public var isEmpty: Bool { added.isEmpty && removed.isEmpty && refused.isEmpty }
+        mutating func merge(_ other: Update) {
+            added += other.added
+            removed += other.removed
+            refused += other.refused
+        }
+    }
+
+    /// Why the control socket could not be set up: a problem of swatchd itself at start-up
+    /// (DESIGN §6), which main prints as `swatchd: <description>` before exiting.
+    public struct SetupError: Error, Equatable, CustomStringConvertible {
+        public var operation: String
+        public var path: String
+        public var errno: Errno
+        public var description: String {
+            var text = "Failed to \(operation) control socket \(path): \(errno)"
+            if errno == .addressInUse { text += " (another swatchd is serving it)" }
+            return text
+        }
+    }
+
+    /// How long a client has to send its request line (monotonic µs).
+    public static let requestTimeout: UInt64 = 1_000_000
+    /// Connections still reading their request; beyond this the oldest is dropped.
+    public static let maximumPendingConnections = 32
+    /// All open connections (pending, waiting, following); beyond this a new one is refused.
+    public static let maximumConnections = 256
+
+    public let path: String
+    /// The listening socket (CLOEXEC, non-blocking), owned by the server.
+    public let listeningDescriptor: FileDescriptor
+    /// Besides root, the one uid served: the daemon's own.
+    public let daemonUID: UInt32
+
+    private enum State {
+        case reading([UInt8], deadline: UInt64)
+        case awaitingAnswer
+        case following(unit: String, after: UInt64)
+        /// Refused: the answer is sent and our side shut down; kept until the client closes (or
+        /// the deadline), so that its request still finds an open socket (no EPIPE) and it reads
+        /// the refusal rather than a reset.
+        case closing(deadline: UInt64)
+    }
+
+    private struct Connection {
+        let fd: FileDescriptor
+        let serial: UInt64
+        let peer: Peer
+        var state: State
+
+        /// When the connection is closed if nothing else happens: only while reading or closing.
+        var deadline: UInt64? {
+            switch state {
+            case .reading(_, let deadline), .closing(let deadline): return deadline
+            case .awaitingAnswer, .following: return nil
+            }
+        }
+    }
+
+    private var connections: [Int32: Connection] = [:]
+    private var nextSerial: UInt64 = 1
+    private var isClosed = false
+
+    /// Binds `path` and listens. A stale socket file (no one answers on it) is replaced;
+    /// a live one is left alone (EADDRINUSE); the file is made 0600 between bind and
+    /// listen — before listen() nobody can connect, so no client ever sees a laxer mode
+    /// (fchmod on a socket fd does not reach the bound file on Linux, unix(7)).
+    public init(path: String, daemonUID: UInt32 = getuid(), backlog: Int32 = 128) throws(SetupError) {
+        self.path = path
+        self.daemonUID = daemonUID
+        func fail(_ operation: String, _ error: Errno) -> SetupError {
+            SetupError(operation: operation, path: path, errno: error)
+        }
+        let fd: Int32
+        do {
+            fd = try controlSyscall { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0) }
+        } catch {
+            throw fail("create", error)
+        }
+        do {
+            try ControlServer.removeStaleSocket(at: path)
+            var (address, length) = try unixSocketAddress(path)
+            _ = try controlSyscall {
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+                }
+            }
+        } catch {
+            Glibc.close(fd)
+            throw fail("bind", error)
+        }
+        do {
+            _ = try controlSyscall { chmod(path, 0o600) }
+            _ = try controlSyscall { listen(fd, backlog) }
+        } catch {
+            Glibc.close(fd)
+            unlink(path)
+            throw fail("listen on", error)
+        }
+        listeningDescriptor = FileDescriptor(rawValue: fd)
+    }
+
+    deinit {
+        if !isClosed { closeDescriptors() }
+    }
+
+    /// Closes every connection and the listener, and removes the socket file (swatchd exiting).
+    public func close() {
+        guard !isClosed else { return }
+        closeDescriptors()
+        unlink(path)
+    }
+
+    private func closeDescriptors() {
+        isClosed = true
+        for connection in connections.values { try? connection.fd.close() }
+        connections.removeAll()
+        try? listeningDescriptor.close()
+    }
+
+    /// A socket file at `path` that nobody listens on is stale (swatchd was killed) and
+    /// removed; one that answers belongs to a running swatchd: EADDRINUSE. Not a socket: EEXIST.
+    static func removeStaleSocket(at path: String) throws(Errno) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard info.st_mode & S_IFMT == S_IFSOCK else { throw .fileExists }
+        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard probe >= 0 else { throw Errno(rawValue: errno) }
+        defer { Glibc.close(probe) }
+        do {
+            try connectUnix(probe, path: path)
+        } catch {
+            guard error == .connectionRefused else { throw error }
+            unlink(path)
+            return
+        }
+        throw .addressInUse
+    }
+
+    // MARK: - Policy
+
+    /// SO_PEERCRED policy (issue 5): root and the daemon's own uid, nobody else.
+    public static func isAllowed(peerUID: UInt32, daemonUID: UInt32) -> Bool {
+        peerUID == 0 || peerUID == daemonUID
+    }
+
+    /// The answer to a peer `isAllowed` refuses.
+    public static func refusal(daemonUID: UInt32) -> ControlResponse {
+        let whom = daemonUID == 0 ? "root only" : "root and uid \(daemonUID) only"
+        return .failure("Access denied: swatchd serves \(whom)")
+    }
+
+    // MARK: - Events
+
+    /// Every open connection (pending, waiting for an answer, following, being refused).
+    public var connectionDescriptors: [FileDescriptor] { connections.values.map(\.fd) }
+
+    /// The earliest deadline of a connection reading its request or being refused (monotonic µs).
+    public var nextDeadline: UInt64? {
+        connections.values.compactMap { $0.deadline }.min()
+    }
+
+    /// The listener is readable: accepts every waiting connection (up to a batch of 64),
+    /// refuses peers the policy refuses, and serves the ones whose request is already there.
+    /// `now` is CLOCK_MONOTONIC in µs (`StatusFormat.monotonicNow()`).
+    public func acceptConnections(now: UInt64, handler: (Call) -> Reply) -> Update {
+        var update = Update()
+        for _ in 0..<64 {
+            let fd = swatch_control_accept(listeningDescriptor.rawValue)
+            if fd < 0 {
+                let error = Errno(rawValue: errno)
+                precondition(error != .badFileDescriptor && error != .badAddress, "accept4 misuse: \(error)")
+                if error == .interrupted || error == .connectionAbort { continue }
+                // EAGAIN: all taken. EMFILE/ENFILE: out of descriptors; the kernel keeps the
+                // connection queued and the loop will call again once descriptors free up.
+                break
+            }
+            let descriptor = FileDescriptor(rawValue: fd)
+            var pid: pid_t = 0, uid: uid_t = 0, gid: gid_t = 0
+            guard swatch_control_peer_credentials(fd, &pid, &uid, &gid) == 0 else {
+                try? descriptor.close()
+                continue
+            }
+            let peer = Peer(pid: pid, uid: uid, gid: gid)
+            let allowed = Self.isAllowed(peerUID: uid, daemonUID: daemonUID)
+            if !allowed { update.refused.append(peer) }
+            guard allowed, connections.count < Self.maximumConnections else {
+                if !allowed { sendBestEffort(fd, ControlServer.refusal(daemonUID: daemonUID).encoded) }
+                if !allowed, connections.count < Self.maximumConnections {
+                    Glibc.shutdown(fd, Int32(SHUT_WR))
+                    connections[fd] = Connection(
+                        fd: descriptor, serial: nextSerial, peer: peer, state: .closing(deadline: now &+ Self.requestTimeout))
+                    nextSerial += 1
+                    update.added.append(descriptor)
+                    continue
+                }
+                if allowed { sendBestEffort(fd, ControlResponse.failure("Too many control connections, try again").encoded) }
+                try? descriptor.close()
+                continue
+            }
+            let pending = connections.values.filter {
+                if case .reading = $0.state { return true }
+                return false
+            }
+            if pending.count >= Self.maximumPendingConnections, let oldest = pending.min(by: { $0.serial < $1.serial }) {
+                let evicted = drop(oldest.fd.rawValue)
+                // Announced earlier in this batch? Then it was never watched: un-announce it.
+                if let index = update.added.firstIndex(of: evicted) {
+                    update.added.remove(at: index)
+                } else {
+                    update.removed.append(evicted)
+                }
+            }
+            connections[fd] = Connection(
+                fd: descriptor, serial: nextSerial, peer: peer,
+                state: .reading([], deadline: now &+ Self.requestTimeout))
+            nextSerial += 1
+            let first = connectionReadable(descriptor, now: now, handler: handler)
+            if connections[fd] != nil { update.added.append(descriptor) }
+            // The connection may be gone already (served at once): it was never announced.
+            update.removed += first.removed.filter { $0.rawValue != fd }
+            update.refused += first.refused
+        }
+        return update
+    }
+
+    /// A watched connection is readable: reads the request line and serves it, or notices
+    /// that a waiting or following client left.
+    public func connectionReadable(_ descriptor: FileDescriptor, now: UInt64, handler: (Call) -> Reply) -> Update {
+        var update = Update()
+        let fd = descriptor.rawValue
+        guard let connection = connections[fd] else { return update }
+        switch connection.state {
+        case .reading(var buffer, let deadline):
+            var chunk = [UInt8](repeating: 0, count: ControlRequest.maximumLineLength - buffer.count)
+            let count: Int
+            do {
+                count = try controlSyscall { chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
+            } catch {
+                if error != .wouldBlock { update.removed.append(drop(fd)) }
+                return update
+            }
+            if count == 0 {
+                // The client closed its side: a line without its newline still counts.
+                if buffer.isEmpty {
+                    update.removed.append(drop(fd))
+                } else {
+                    update.merge(serve(connection, line: buffer, handler: handler))
+                }
+                return update
+            }
+            buffer += chunk[..<count]
+            if let newline = buffer.firstIndex(of: 0x0A) {
+                update.merge(serve(connection, line: Array(buffer[..<newline]), handler: handler))
+            } else if buffer.count >= ControlRequest.maximumLineLength {
+                let answer = ControlResponse.failure(
+                    "Request longer than \(ControlRequest.maximumLineLength) bytes", code: ControlResponse.Code.usage)
+                sendBestEffort(fd, answer.encoded)
+                update.removed.append(drop(fd))
+            } else {
+                connections[fd]?.state = .reading(buffer, deadline: deadline)
+            }
+        case .awaitingAnswer, .following, .closing:
+            // One exchange per connection: anything more the client sends is ignored; EOF or an
+            // error means it left.
+            var sink = [UInt8](repeating: 0, count: 512)
+            let count = sink.withUnsafeMutableBytes { raw in recv(fd, raw.baseAddress, raw.count, 0) }
+            if count == 0 || (count < 0 && errno != EAGAIN && errno != EINTR) {
+                update.removed.append(drop(fd))
+            }
+        }
+        return update
+    }
+
+    /// Delivers a deferred answer (`Reply.later`) and closes the connection. Nothing happens
+    /// when the client has left meanwhile.
+    public func answer(_ id: ConnectionID, with response: ControlResponse) -> Update {
+        var update = Update()
+        guard let connection = connections[id.fd], connection.serial == id.serial,
+            case .awaitingAnswer = connection.state
+        else { return update }
+        _ = deliver(id.fd, Array(response.encoded.utf8))
+        update.removed.append(drop(id.fd))
+        return update
+    }
+
+    /// The IDs of calls answered with `Reply.later` whose clients are still there.
+    public var awaitingAnswers: [ConnectionID] {
+        connections.values.compactMap { connection in
+            if case .awaitingAnswer = connection.state { return ConnectionID(fd: connection.fd.rawValue, serial: connection.serial) }
+            return nil
+        }
+    }
+
+    /// Sends every follower the lines of its unit added to `buffer` since it was last sent
+    /// some, one `UnitLogEntry` record each. A follower that cannot take them at once
+    /// (EAGAIN: it stopped reading; EPIPE: it left) is dropped — the daemon never waits on
+    /// a reader.
+    public func publish(from buffer: UnitLogBuffer) -> Update {
+        var update = Update()
+        guard buffer.lastSequence > 0 else { return update }
+        for (fd, connection) in connections {
+            guard case .following(let unit, let after) = connection.state, buffer.lastSequence > after else { continue }
+            let entries = buffer.entries(unit: unit, after: after)
+            guard let last = entries.last else { continue }
+            let text = entries.map { $0.toRecord().encoded }.joined()
+            if case .complete = sendNonBlocking(fd, Array(text.utf8)) {
+                connections[fd]?.state = .following(unit: unit, after: last.sequence)
+            } else {
+                update.removed.append(drop(fd))
+            }
+        }
+        return update
+    }
+
+    /// Closes connections whose request line did not arrive by their deadline, and refused
+    /// ones whose client did not close in time.
+    public func expire(now: UInt64) -> Update {
+        var update = Update()
+        for (fd, connection) in connections {
+            guard let deadline = connection.deadline, deadline <= now else { continue }
+            if case .reading = connection.state {
+                let answer = ControlResponse.failure("Timed out waiting for the request", code: ControlResponse.Code.usage)
+                sendBestEffort(fd, answer.encoded)
+            }
+            update.removed.append(drop(fd))
+        }
+        return update
+    }
+
+    // MARK: - Serving
+
+    private func serve(_ connection: Connection, line: [UInt8], handler: (Call) -> Reply) -> Update {
+        var update = Update()
+        let fd = connection.fd.rawValue
+        let request: ControlRequest
+        do {
+            request = try ControlRequest(line: String(decoding: line, as: UTF8.self))
+        } catch {
+            _ = deliver(fd, Array(ControlResponse.failure(error.description, code: ControlResponse.Code.usage).encoded.utf8))
+            update.removed.append(drop(fd))
+            return update
+        }
+        let call = Call(request: request, peer: connection.peer, id: ConnectionID(fd: fd, serial: connection.serial))
+        switch handler(call) {
+        case .now(let response):
+            _ = deliver(fd, Array(response.encoded.utf8))
+            update.removed.append(drop(fd))
+        case .later:
+            connections[fd]?.state = .awaitingAnswer
+        case .follow(let response, let unit, let after):
+            if deliver(fd, Array(response.encoded.utf8)), response.result == ControlResponse.Code.success {
+                connections[fd]?.state = .following(unit: unit, after: after)
+            } else {
+                update.removed.append(drop(fd))
+            }
+        }
+        return update
+    }
+
+    /// Forgets and closes a connection; returns its descriptor for `Update.removed`.
+    private func drop(_ fd: Int32) -> FileDescriptor {
+        let descriptor = connections.removeValue(forKey: fd)?.fd ?? FileDescriptor(rawValue: fd)
+        try? descriptor.close()
+        return descriptor
+    }
+
+    private enum SendOutcome {
+        case complete
+        case partial(sent: Int)
+        case failed
+    }
+
+    /// Sends what the socket takes without blocking.
+    private func sendNonBlocking(_ fd: Int32, _ bytes: [UInt8]) -> SendOutcome {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes.withUnsafeBytes { raw in
+                send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            }
+            if sent >= 0 {
+                offset += sent
+                continue
+            }
+            if errno == EINTR { continue }
+            return errno == EAGAIN ? .partial(sent: offset) : .failed
+        }
+        return .complete
+    }
+
+    /// Sends a whole answer. Answers are a few KB and go out at once; one bigger than the
+    /// socket buffer (status of many units with their logs) is finished with a blocking send
+    /// bounded by SO_SNDTIMEO of one second, so a client that stops reading mid-answer costs
+    /// the daemon at most that — swatchctl itself always reads to the end.
+    private func deliver(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        switch sendNonBlocking(fd, bytes) {
+        case .complete: return true
+        case .failed: return false
+        case .partial(let sent):
+            var timeout = timeval(tv_sec: 1, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let flags = fcntl(fd, F_GETFL)
+            _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK)
+            defer { _ = fcntl(fd, F_SETFL, flags) }
+            var offset = sent
+            while offset < bytes.count {
+                let count = bytes.withUnsafeBytes { raw in
+                    send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += count
+            }
+            return true
+        }
+    }
+
+    /// For refusals and errors on a connection about to be closed: what fits, no waiting.
+    private func sendBestEffort(_ fd: Int32, _ text: String) {
+        _ = sendNonBlocking(fd, Array(text.utf8))
+    }
+}

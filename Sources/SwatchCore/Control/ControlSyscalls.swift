@@ -1,0 +1,60 @@
+import CSwatch
+import Glibc
+import SystemPackage
+
+// The syscall helpers of the control and logging code, in the Linux layer's
+// style (DESIGN §6, STYLE "Conventions" 1): errno read at once, EINTR retried,
+// EBADF/EFAULT trapped as bugs, anything else thrown as `Errno`. The Linux layer
+// (Sources/SwatchCore/Linux/Syscall.swift) has the same helper as
+// `retryingOnInterrupt`; these are kept apart until the lead merges the two.
+
+/// Calls `body` until it does not fail with EINTR; -1 becomes the `Errno` of that call.
+@inline(never)
+func controlSyscall<Result: FixedWidthInteger>(_ body: () -> Result) throws(Errno) -> Result {
+    while true {
+        let result = body()
+        if result != -1 { return result }
+        let error = Errno(rawValue: errno)
+        precondition(error != .badFileDescriptor && error != .badAddress, "syscall misuse: \(error)")
+        if error == .interrupted { continue }
+        throw error
+    }
+}
+
+/// A filled-in `sockaddr_un` for `path` and its length, for bind/connect/sendto.
+/// Paths of 108 bytes or more do not fit (unix(7)): ENAMETOOLONG.
+func unixSocketAddress(_ path: String) throws(Errno) -> (sockaddr_un, socklen_t) {
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    let bytes = Array(path.utf8)
+    let capacity = MemoryLayout.size(ofValue: address.sun_path)
+    guard !bytes.isEmpty, bytes.count < capacity else { throw .fileNameTooLong }
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in
+        raw.copyBytes(from: bytes)
+        raw[bytes.count] = 0
+    }
+    let length = MemoryLayout<sa_family_t>.size + bytes.count + 1
+    return (address, socklen_t(length))
+}
+
+/// `connect(2)` of a stream socket to a unix socket path; the caller owns `fd`. Not retried on
+/// EINTR: an interrupted connect goes on in the background (connect(2)), a second call fails.
+func connectUnix(_ fd: Int32, path: String) throws(Errno) {
+    var (address, length) = try unixSocketAddress(path)
+    let result = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, length) }
+    }
+    if result == -1 { throw Errno(rawValue: errno) }
+}
+
+/// Sends all of `bytes` on the socket `fd`, retrying short writes; throws the first error
+/// (EAGAIN included). MSG_NOSIGNAL: a peer that left is EPIPE, never a SIGPIPE.
+func sendFully(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) {
+    var offset = 0
+    while offset < bytes.count {
+        let written = try controlSyscall {
+            bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+        }
+        offset += written
+    }
+}

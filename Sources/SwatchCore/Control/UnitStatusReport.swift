@@ -1,0 +1,292 @@
+// What `swatchctl status` and `swatchctl show` print about one unit: the
+// daemon fills a UnitStatusReport, sends it as one record (`toRecord()`), and
+// swatchctl reads it back (`init(record:)`) and renders it. Record keys are
+// systemd's property names (systemctl show, org.freedesktop.systemd1(5)) where
+// systemd has one, so `show` can print them as they are.
+
+/// systemd's LoadState: whether the unit file was loaded.
+public enum UnitLoadState: String, Equatable, Sendable, CaseIterable {
+    case loaded
+    case notFound = "not-found"
+    /// The unit file has an invalid setting; swatchd refuses the unit (DESIGN §3).
+    case badSetting = "bad-setting"
+    case error
+    case masked
+}
+
+/// systemd's ActiveState: the high-level state every unit type shares.
+public enum UnitActiveState: String, Equatable, Sendable, CaseIterable {
+    case active, reloading, inactive, failed, activating, deactivating
+
+    /// The glyph systemctl prints before a unit (systemd's unit_active_state_to_glyph()):
+    /// `●` active or changing, `○` inactive, `×` failed.
+    public var glyph: String {
+        switch self {
+        case .active, .reloading, .activating, .deactivating: return "●"
+        case .inactive: return "○"
+        case .failed: return "×"
+        }
+    }
+
+    /// `is-active` succeeds for these (systemctl: active and reloading count as active).
+    public var isActive: Bool { self == .active || self == .reloading }
+}
+
+/// systemd's Result of a service or socket: why it last stopped or failed.
+public enum UnitResult: String, Equatable, Sendable, CaseIterable {
+    case success
+    case resources
+    case timeout
+    case exitCode = "exit-code"
+    case signal
+    case coreDump = "core-dump"
+    case watchdog
+    case startLimitHit = "start-limit-hit"
+    case `protocol`
+    /// Sockets: the service they activate hit its start limit.
+    case serviceStartLimitHit = "service-start-limit-hit"
+    /// Sockets: TriggerLimitBurst= was reached.
+    case triggerLimitHit = "trigger-limit-hit"
+}
+
+/// A unit named in Triggers=/TriggeredBy=, with its state for the glyph systemctl prints before it.
+public struct UnitReference: Equatable, Sendable {
+    public var name: String
+    public var activeState: UnitActiveState
+
+    public init(name: String, activeState: UnitActiveState) {
+        self.name = name
+        self.activeState = activeState
+    }
+
+    /// `hello.socket active` in a record; unit names hold no spaces (systemd.unit(5)).
+    var recordValue: String { name + " " + activeState.rawValue }
+
+    init?(recordValue: String) {
+        guard let space = recordValue.lastIndex(of: " "),
+            let state = UnitActiveState(rawValue: String(recordValue[recordValue.index(after: space)...]))
+        else { return nil }
+        self.init(name: String(recordValue[..<space]), activeState: state)
+    }
+}
+
+/// One listening socket of a socket unit: `[::]:8080 (Stream)`, as systemctl prints Listen=.
+public struct ListenEntry: Equatable, Sendable {
+    /// systemd's port type: `Stream`, `Datagram`, `SequentialPacket`, `FIFO`.
+    public var kind: String
+    public var address: String
+
+    public init(kind: String, address: String) {
+        self.kind = kind
+        self.address = address
+    }
+
+    /// The entry of one Listen*= directive of a socket unit.
+    public init(_ directive: ListenDirective) {
+        switch directive.kind {
+        case .stream: kind = "Stream"
+        case .datagram: kind = "Datagram"
+        case .sequentialPacket: kind = "SequentialPacket"
+        case .fifo: kind = "FIFO"
+        }
+        address = directive.address.description
+    }
+
+    /// systemctl show's form: `[::]:8080 (Stream)`.
+    public var description: String { "\(address) (\(kind))" }
+
+    /// Parses `description`; the address may hold spaces and parentheses, the kind does not.
+    public init?(description: String) {
+        guard description.hasSuffix(")"), let open = description.lastIndex(of: "("), open > description.startIndex,
+            description[description.index(before: open)] == " "
+        else { return nil }
+        address = String(description[..<description.index(before: open)])
+        kind = String(description[description.index(after: open)..<description.index(before: description.endIndex)])
+    }
+}
+
+/// Everything `status` and `show` say about one unit.
+public struct UnitStatusReport: Equatable, Sendable {
+    /// The full unit name, `hello.service`.
+    public var id: String
+    public var description: String?
+    public var loadState: UnitLoadState
+    /// Why the unit did not load (`Loaded: bad-setting (Reason: …)`).
+    public var loadError: String?
+    /// The unit file, as found in the unit dirs.
+    public var fragmentPath: String?
+    /// Drop-in files applied, in order.
+    public var dropIns: [String]
+    public var activeState: UnitActiveState
+    /// systemd's SubState: `running`, `dead`, `exited`, `listening`, `start`, `stop-sigterm`,
+    /// `auto-restart`, `failed`, ... (open set: each unit type has its own).
+    public var subState: String
+    public var result: UnitResult
+    /// When the unit entered its current active state (realtime µs since the epoch): what
+    /// systemctl shows after `since`. nil when it never changed state (a unit never started).
+    public var activeSince: UInt64?
+    /// The main process, while there is one (0: none).
+    public var mainPID: Int32
+    /// `/proc/PID/comm` of the main process, for `Main PID: 4242 (swatchd-hello)`.
+    public var mainProcessName: String?
+    /// The last main process that exited, with ExecMainCode=/ExecMainStatus=.
+    public var execMainPID: Int32
+    /// How it ended, as waitid(2)'s si_code: 0 not yet, 1 CLD_EXITED, 2 CLD_KILLED, 3 CLD_DUMPED.
+    public var execMainCode: Int32
+    /// The exit status (CLD_EXITED) or the signal number (killed, dumped).
+    public var execMainStatus: Int32
+    /// Automatic restarts since the unit was started by hand.
+    public var nRestarts: Int
+    /// The last STATUS= the service sent with sd_notify.
+    public var statusText: String?
+    public var tasks: Int?
+    public var memoryBytes: UInt64?
+    /// Units this one triggers (a socket: its service).
+    public var triggers: [UnitReference]
+    /// Units that trigger this one (a service: its sockets).
+    public var triggeredBy: [UnitReference]
+    public var listen: [ListenEntry]
+    /// The unit's last log lines, rendered as `UnitLogEntry.journalLine` (oldest first).
+    public var logLines: [String]
+
+    public init(
+        id: String, description: String? = nil, loadState: UnitLoadState = .loaded, loadError: String? = nil,
+        fragmentPath: String? = nil, dropIns: [String] = [], activeState: UnitActiveState = .inactive,
+        subState: String = "dead", result: UnitResult = .success, activeSince: UInt64? = nil,
+        mainPID: Int32 = 0, mainProcessName: String? = nil, execMainPID: Int32 = 0, execMainCode: Int32 = 0,
+        execMainStatus: Int32 = 0, nRestarts: Int = 0, statusText: String? = nil, tasks: Int? = nil,
+        memoryBytes: UInt64? = nil, triggers: [UnitReference] = [], triggeredBy: [UnitReference] = [],
+        listen: [ListenEntry] = [], logLines: [String] = []
+    ) {
+        self.id = id
+        self.description = description
+        self.loadState = loadState
+        self.loadError = loadError
+        self.fragmentPath = fragmentPath
+        self.dropIns = dropIns
+        self.activeState = activeState
+        self.subState = subState
+        self.result = result
+        self.activeSince = activeSince
+        self.mainPID = mainPID
+        self.mainProcessName = mainProcessName
+        self.execMainPID = execMainPID
+        self.execMainCode = execMainCode
+        self.execMainStatus = execMainStatus
+        self.nRestarts = nRestarts
+        self.statusText = statusText
+        self.tasks = tasks
+        self.memoryBytes = memoryBytes
+        self.triggers = triggers
+        self.triggeredBy = triggeredBy
+        self.listen = listen
+        self.logLines = logLines
+    }
+
+    /// The record keys, in the order `toRecord()` writes them.
+    public enum Key {
+        public static let id = "Id", description = "Description", loadState = "LoadState"
+        public static let loadError = "LoadError", fragmentPath = "FragmentPath", dropInPaths = "DropInPaths"
+        public static let activeState = "ActiveState", subState = "SubState", result = "Result"
+        public static let stateChangeTimestamp = "StateChangeTimestamp", mainPID = "MainPID"
+        public static let mainProcessName = "MainPIDComm", execMainPID = "ExecMainPID"
+        public static let execMainCode = "ExecMainCode", execMainStatus = "ExecMainStatus"
+        public static let nRestarts = "NRestarts", statusText = "StatusText", tasks = "TasksCurrent"
+        public static let memory = "MemoryCurrent", triggers = "Triggers", triggeredBy = "TriggeredBy"
+        public static let listen = "Listen", logLine = "LogLine"
+    }
+
+    /// The record the daemon sends. Optional values are left out; lists repeat their key.
+    public func toRecord() -> ControlRecord {
+        var r = ControlRecord()
+        r.append(Key.id, id)
+        r.append(Key.description, ifPresent: description)
+        r.append(Key.loadState, loadState.rawValue)
+        r.append(Key.loadError, ifPresent: loadError)
+        r.append(Key.fragmentPath, ifPresent: fragmentPath)
+        r.append(Key.dropInPaths, each: dropIns)
+        r.append(Key.activeState, activeState.rawValue)
+        r.append(Key.subState, subState)
+        r.append(Key.result, result.rawValue)
+        r.append(Key.stateChangeTimestamp, ifPresent: activeSince.map { String($0) })
+        r.append(Key.mainPID, String(mainPID))
+        r.append(Key.mainProcessName, ifPresent: mainProcessName)
+        r.append(Key.execMainPID, String(execMainPID))
+        r.append(Key.execMainCode, String(execMainCode))
+        r.append(Key.execMainStatus, String(execMainStatus))
+        r.append(Key.nRestarts, String(nRestarts))
+        r.append(Key.statusText, ifPresent: statusText)
+        r.append(Key.tasks, ifPresent: tasks.map { String($0) })
+        r.append(Key.memory, ifPresent: memoryBytes.map { String($0) })
+        r.append(Key.triggers, each: triggers.map(\.recordValue))
+        r.append(Key.triggeredBy, each: triggeredBy.map(\.recordValue))
+        r.append(Key.listen, each: listen.map(\.description))
+        r.append(Key.logLine, each: logLines)
+        return r
+    }
+
+    /// Why a record is not a status report.
+    public struct RecordError: Error, Equatable, CustomStringConvertible {
+        public var key: String
+        public var value: String?
+        public var description: String {
+            if let value { return "Invalid \(key)= value in the answer: '\(value)'" }
+            return "The answer has no \(key)= field"
+        }
+    }
+
+    /// Reads back a record of `toRecord()`. Unknown keys are ignored (a newer daemon may send more).
+    public init(record: ControlRecord) throws(RecordError) {
+        func required(_ key: String) throws(RecordError) -> String {
+            guard let value = record[key] else { throw RecordError(key: key) }
+            return value
+        }
+        func parsed<T>(_ key: String, _ parse: (String) -> T?) throws(RecordError) -> T? {
+            guard let text = record[key] else { return nil }
+            guard let value = parse(text) else { throw RecordError(key: key, value: text) }
+            return value
+        }
+        func references(_ key: String) throws(RecordError) -> [UnitReference] {
+            var out: [UnitReference] = []
+            for text in record.values(key) {
+                guard let reference = UnitReference(recordValue: text) else { throw RecordError(key: key, value: text) }
+                out.append(reference)
+            }
+            return out
+        }
+        id = try required(Key.id)
+        description = record[Key.description]
+        guard let load = UnitLoadState(rawValue: try required(Key.loadState)) else {
+            throw RecordError(key: Key.loadState, value: record[Key.loadState])
+        }
+        loadState = load
+        loadError = record[Key.loadError]
+        fragmentPath = record[Key.fragmentPath]
+        dropIns = record.values(Key.dropInPaths)
+        guard let active = UnitActiveState(rawValue: try required(Key.activeState)) else {
+            throw RecordError(key: Key.activeState, value: record[Key.activeState])
+        }
+        activeState = active
+        subState = try required(Key.subState)
+        result = try parsed(Key.result, UnitResult.init(rawValue:)) ?? .success
+        activeSince = try parsed(Key.stateChangeTimestamp, { UInt64($0) })
+        mainPID = try parsed(Key.mainPID, { Int32($0) }) ?? 0
+        mainProcessName = record[Key.mainProcessName]
+        execMainPID = try parsed(Key.execMainPID, { Int32($0) }) ?? 0
+        execMainCode = try parsed(Key.execMainCode, { Int32($0) }) ?? 0
+        execMainStatus = try parsed(Key.execMainStatus, { Int32($0) }) ?? 0
+        nRestarts = try parsed(Key.nRestarts, { Int($0) }) ?? 0
+        statusText = record[Key.statusText]
+        tasks = try parsed(Key.tasks, { Int($0) })
+        memoryBytes = try parsed(Key.memory, { UInt64($0) })
+        triggers = try references(Key.triggers)
+        triggeredBy = try references(Key.triggeredBy)
+        var entries: [ListenEntry] = []
+        for text in record.values(Key.listen) {
+            guard let entry = ListenEntry(description: text) else { throw RecordError(key: Key.listen, value: text) }
+            entries.append(entry)
+        }
+        listen = entries
+        logLines = record.values(Key.logLine)
+    }
+}

@@ -1,0 +1,205 @@
+import CSystemd
+import CSwatch
+import Glibc
+import Logging
+import SystemPackage
+
+/// A swift-log backend that writes structured entries to the systemd journal with
+/// `sd_journal_sendv` (issue 5, STYLE "Conventions" 9). Each message becomes:
+///
+///     MESSAGE=Failed to spawn hello.service: No such file or directory
+///     PRIORITY=3                     critical 2 … debug 7
+///     SYSLOG_IDENTIFIER=swatchd      sendv does not add it
+///     CODE_FILE= CODE_LINE= CODE_FUNC=
+///     UNIT=hello.service             with `unit` metadata, and OBJECT_SYSTEMD_UNIT= too:
+///     OBJECT_SYSTEMD_UNIT=hello.service   journalctl -u matches it for root's messages
+///     CONFIG_FILE= CONFIG_LINE=      from `config_file`/`config_line` metadata
+///     OTHER_KEY=…                    every other metadata key, upper-cased to [A-Z0-9_]
+///
+/// as systemd's own log_struct() writes them (src/basic/log.c). Never throws or traps: when
+/// the journal refuses a message the line goes to stderr instead. Messages with `unit`
+/// metadata are also kept in the `UnitLogBuffer`, for `swatchctl status` and `logs`.
+public struct JournalLogHandler: LogHandler {
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    /// SYSLOG_IDENTIFIER=, `swatchd`.
+    public let identifier: String
+    private let destination: JournalDestination
+    private let unitLog: UnitLogBuffer?
+    private let pid: Int32
+
+    /// Logs to the system journal through libsystemd.
+    public init(identifier: String = "swatchd", unitLog: UnitLogBuffer? = nil, metadataProvider: Logger.MetadataProvider? = nil) {
+        self.identifier = identifier
+        self.destination = .libsystemd
+        self.unitLog = unitLog
+        self.metadataProvider = metadataProvider
+        self.pid = getpid()
+    }
+
+    /// Logs to the journal socket at `socketPath` with journald's native protocol, written
+    /// here rather than by libsystemd (whose path is fixed): for tests, which bind their own
+    /// datagram socket, and for a journal at an unusual place.
+    public init(
+        identifier: String = "swatchd", socketPath: String, unitLog: UnitLogBuffer? = nil,
+        metadataProvider: Logger.MetadataProvider? = nil
+    ) throws(Errno) {
+        self.identifier = identifier
+        self.destination = .socket(try JournalSocket(path: socketPath))
+        self.unitLog = unitLog
+        self.metadataProvider = metadataProvider
+        self.pid = getpid()
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        let merged = Self.mergedMetadata(base: metadata, provider: metadataProvider, event: event.metadata)
+        let fields = Self.fields(for: event, metadata: merged, identifier: identifier)
+        if let unit = merged["unit"].map({ "\($0)" }) {
+            unitLog?.append(
+                unit: unit, message: event.message.description, identifier: identifier, pid: pid,
+                priority: LogLevel.syslogPriority(event.level))
+        }
+        let sent: Bool
+        switch destination {
+        case .libsystemd: sent = Self.sendv(fields)
+        case .socket(let socket): sent = socket.send(JournalNativeProtocol.encode(fields))
+        }
+        if !sent {
+            StderrLogHandler.write(identifier: identifier, pid: pid, message: event.message.description, to: 2)
+        }
+    }
+
+    /// Handler metadata, then the provider's, then the statement's; later keys win
+    /// (swift-log's order, Handlers/StreamLogHandler.swift).
+    static func mergedMetadata(
+        base: Logger.Metadata, provider: Logger.MetadataProvider?, event: Logger.Metadata?
+    ) -> Logger.Metadata {
+        var merged = base
+        if let provided = provider?.get() { merged.merge(provided, uniquingKeysWith: { _, new in new }) }
+        if let event { merged.merge(event, uniquingKeysWith: { _, new in new }) }
+        return merged
+    }
+
+    /// The journal fields of one message, in the order they are sent.
+    static func fields(for event: LogEvent, metadata: Logger.Metadata, identifier: String) -> [(String, String)] {
+        var fields: [(String, String)] = [
+            ("MESSAGE", event.message.description),
+            ("PRIORITY", String(LogLevel.syslogPriority(event.level))),
+            ("SYSLOG_IDENTIFIER", identifier),
+            ("CODE_FILE", event.file),
+            ("CODE_LINE", String(event.line)),
+            ("CODE_FUNC", event.function),
+        ]
+        // Sorted, so the order of fields does not depend on the dictionary's.
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+            if key == "unit" {
+                fields.append(("UNIT", "\(value)"))
+                fields.append(("OBJECT_SYSTEMD_UNIT", "\(value)"))
+            } else if let name = fieldName(key) {
+                fields.append((name, "\(value)"))
+            }
+        }
+        if let error = event.error {
+            if let errno = error as? Errno { fields.append(("ERRNO", String(errno.rawValue))) }
+            fields.append(("ERROR", "\(error)"))
+        }
+        return fields
+    }
+
+    /// A metadata key as a journal field name: upper case, [A-Z0-9_] only, not starting with
+    /// `_` (journald reserves those for trusted fields and drops them) or a digit, at most 64
+    /// bytes (journald's rules, systemd.journal-fields(7)). nil when nothing is left.
+    static func fieldName(_ key: String) -> String? {
+        var bytes: [UInt8] = key.utf8.map { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): return byte - 32
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): return byte
+            default: return UInt8(ascii: "_")
+            }
+        }
+        while bytes.first == UInt8(ascii: "_") { bytes.removeFirst() }
+        guard let first = bytes.first else { return nil }
+        if first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9") { bytes.insert(UInt8(ascii: "X"), at: 0) }
+        return String(decoding: bytes.prefix(64), as: UTF8.self)
+    }
+
+    /// One `FIELD=value` iovec per field (sd_journal_sendv(3)); values may hold newlines.
+    private static func sendv(_ fields: [(String, String)]) -> Bool {
+        var storage: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        for (key, value) in fields {
+            let start = storage.count
+            storage += key.utf8
+            storage.append(UInt8(ascii: "="))
+            storage += value.utf8
+            ranges.append(start..<storage.count)
+        }
+        return storage.withUnsafeMutableBytes { raw in
+            var vectors = ranges.map { iovec(iov_base: raw.baseAddress! + $0.lowerBound, iov_len: $0.count) }
+            return sd_journal_sendv(&vectors, Int32(vectors.count)) >= 0
+        }
+    }
+}
+
+/// Where a JournalLogHandler sends.
+enum JournalDestination: Sendable {
+    case libsystemd
+    case socket(JournalSocket)
+}
+
+/// An unconnected datagram socket that sends native-protocol entries to one path; owned by
+/// the handlers that share it, closed when the last goes.
+final class JournalSocket: Sendable {
+    let fd: Int32
+    let path: String
+
+    init(path: String) throws(Errno) {
+        _ = try unixSocketAddress(path)
+        self.path = path
+        fd = try controlSyscall { socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+    }
+
+    deinit { close(fd) }
+
+    func send(_ datagram: [UInt8]) -> Bool {
+        guard case (var address, let length)? = try? unixSocketAddress(path) else { return false }
+        let sent = try? controlSyscall {
+            datagram.withUnsafeBytes { raw in
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL), $0, length)
+                    }
+                }
+            }
+        }
+        return sent == datagram.count
+    }
+}
+
+/// journald's native protocol (systemd.journal-fields(7), "Native Journal Protocol" in
+/// systemd's docs/JOURNAL_NATIVE_PROTOCOL.md): `FIELD=value\n`, or for a value holding a
+/// newline `FIELD\n`, its length as a little-endian 64-bit integer, the bytes, `\n`.
+enum JournalNativeProtocol {
+    static func encode(_ fields: [(String, String)]) -> [UInt8] {
+        var out: [UInt8] = []
+        for (key, value) in fields {
+            out += key.utf8
+            if value.utf8.contains(0x0A) {
+                out.append(0x0A)
+                withUnsafeBytes(of: UInt64(value.utf8.count).littleEndian) { out += $0 }
+                out += value.utf8
+            } else {
+                out.append(UInt8(ascii: "="))
+                out += value.utf8
+            }
+            out.append(0x0A)
+        }
+        return out
+    }
+}

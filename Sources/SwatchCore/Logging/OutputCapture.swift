@@ -1,0 +1,200 @@
+import CSwatch
+import CSystemd
+import Glibc
+import SystemPackage
+
+/// The output of one started service, read by swatchd (StandardOutput=journal, the
+/// default, issue 5): a pipe whose write end the spawner puts on the service's fd 1 and
+/// 2, and whose read end the event loop watches. Each complete line goes
+/// - to the journal, through a stream from `sd_journal_stream_fd(identifier, LOG_INFO, 1)`,
+///   with its `<N>` level prefix kept so journald honours it; or, with no journal,
+/// - to swatchd's stderr as `hello.service[4242]: line` (the prefix dropped);
+/// - and always into the `UnitLogBuffer`, for `swatchctl status` and `logs`.
+///
+/// Loop-agnostic: `readAvailable` reads what is there without blocking. One capture per
+/// start of a service; it reaches its end (`isAtEnd`) when every process holding the write
+/// end has exited or closed it.
+public final class OutputCapture {
+    /// Where lines go besides the UnitLogBuffer.
+    public enum Destination: Equatable, Sendable {
+        /// journald, by a stream socket that tags lines with this SYSLOG_IDENTIFIER= (SyslogIdentifier=,
+        /// or the executable's name, as systemd does).
+        case journal(identifier: String)
+        /// swatchd's stderr, as `unit[pid]: line`.
+        case stderr
+        /// Only the UnitLogBuffer.
+        case none
+    }
+
+    /// journald's LineMax= default (journald.conf(5)): a longer line is cut into pieces of this size.
+    public static let maximumLineLength = 48 * 1024
+
+    public let unit: String
+    /// The main process, for the `unit[pid]:` prefix and the buffer; set once spawned.
+    public var pid: Int32 = 0
+    /// Watched by the event loop; owned here, closed by `close()`.
+    public let readEnd: FileDescriptor
+    /// Handed to the spawner for fds 1 and 2; nil once `closeWriteEnd()` ran.
+    public private(set) var writeEnd: FileDescriptor?
+    /// True once the last writer closed the pipe: the loop stops watching and calls `close()`.
+    public private(set) var isAtEnd = false
+    /// Where lines actually go: `.journal` falls back to `.stderr` when journald refuses the stream.
+    public private(set) var destination: Destination
+    /// Lines the journal stream could not take at once (journald too slow); they still went to the buffer.
+    public private(set) var droppedLines = 0
+
+    private var journalStream: Int32 = -1
+    private let stderr: Int32
+    private let unitLog: UnitLogBuffer?
+    private var partial: [UInt8] = []
+    private var isClosed = false
+
+    /// Creates the pipe (both ends CLOEXEC, the read end non-blocking) and, for the journal,
+    /// the journal stream. `stderr` is swatchd's stderr unless a test passes its own fd.
+    public init(unit: String, destination: Destination, unitLog: UnitLogBuffer?, stderr: Int32 = 2) throws(Errno) {
+        var fds: [Int32] = [-1, -1]
+        let error = swatch_output_pipe(&fds)
+        guard error == 0 else { throw Errno(rawValue: error) }
+        self.unit = unit
+        self.readEnd = FileDescriptor(rawValue: fds[0])
+        self.writeEnd = FileDescriptor(rawValue: fds[1])
+        self.unitLog = unitLog
+        self.stderr = stderr
+        self.destination = destination
+        if case .journal(let identifier) = destination {
+            let stream = sd_journal_stream_fd(identifier, LOG_INFO, 1)
+            if stream >= 0 {
+                // Non-blocking: a slow journald costs lines, never the daemon's loop.
+                _ = fcntl(stream, F_SETFL, fcntl(stream, F_GETFL) | O_NONBLOCK)
+                _ = fcntl(stream, F_SETFD, FD_CLOEXEC)
+                journalStream = stream
+            } else {
+                self.destination = .stderr
+            }
+        }
+    }
+
+    deinit { close() }
+
+    /// The parent's copy of the write end, closed right after the spawn: otherwise the pipe
+    /// never reaches its end.
+    public func closeWriteEnd() {
+        try? writeEnd?.close()
+        writeEnd = nil
+    }
+
+    /// Closes everything still open (the loop stops watching `readEnd` first).
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        closeWriteEnd()
+        try? readEnd.close()
+        if journalStream >= 0 {
+            Glibc.close(journalStream)
+            journalStream = -1
+        }
+        isAtEnd = true
+    }
+
+    /// Reads what the pipe holds (at most 1 MiB per call, so one chatty service cannot hold
+    /// the loop; a level-triggered epoll calls again) and forwards every complete line.
+    /// Returns the lines, without their `<N>` prefixes. A partial line waits for the rest,
+    /// unless it reaches `maximumLineLength` or the pipe ends.
+    public func readAvailable(realtime: UInt64 = StatusFormat.realtimeNow()) -> [String] {
+        guard !isAtEnd else { return [] }
+        var lines: [String] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        for _ in 0..<16 {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(readEnd.rawValue, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN { break }
+                isAtEnd = true  // EIO and the like: nothing more will come.
+            } else if count == 0 {
+                isAtEnd = true
+            } else {
+                partial += chunk[..<count]
+                lines += takeLines(realtime: realtime)
+                continue
+            }
+            break
+        }
+        if isAtEnd && !partial.isEmpty {
+            lines.append(emit(partial[...], realtime: realtime))
+            partial.removeAll()
+        }
+        return lines
+    }
+
+    private func takeLines(realtime: UInt64) -> [String] {
+        var lines: [String] = []
+        var start = 0
+        while true {
+            let window = partial[start...]
+            if let newline = window.prefix(Self.maximumLineLength + 1).firstIndex(of: 0x0A) {
+                lines.append(emit(partial[start..<newline], realtime: realtime))
+                start = newline + 1
+            } else if window.count >= Self.maximumLineLength {
+                lines.append(emit(window.prefix(Self.maximumLineLength), realtime: realtime))
+                start += Self.maximumLineLength
+            } else {
+                break
+            }
+        }
+        partial.removeFirst(start)
+        return lines
+    }
+
+    /// Forwards one line; returns its text without the level prefix.
+    private func emit(_ raw: ArraySlice<UInt8>, realtime: UInt64) -> String {
+        var line = raw
+        if line.last == 0x0D { line.removeLast() }  // CRLF writers
+        let (priority, body) = Self.splitLevelPrefix(line)
+        let message = String(decoding: body, as: UTF8.self)
+        unitLog?.append(unit: unit, message: message, identifier: unit, pid: pid, priority: priority ?? 6, realtime: realtime)
+        switch destination {
+        case .journal:
+            // The prefix stays: the stream was opened with level_prefix=1, journald parses it.
+            if !sendToJournal(Array(line) + [0x0A]) { droppedLines += 1 }
+        case .stderr:
+            StderrLogHandler.write(identifier: unit, pid: pid, message: message, to: stderr)
+        case .none:
+            break
+        }
+        return message
+    }
+
+    private func sendToJournal(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes {
+                send(journalStream, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
+            }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return false }
+            offset += written
+        }
+        return true
+    }
+
+    /// `<3>disk full` → (3, `disk full`): the syslog level prefix of sd-daemon(3), which
+    /// journald honours on streams. Facility bits (`<30>`) are dropped, the level kept.
+    static func splitLevelPrefix(_ line: ArraySlice<UInt8>) -> (Int32?, ArraySlice<UInt8>) {
+        guard line.first == UInt8(ascii: "<") else { return (nil, line) }
+        var value: Int32 = 0
+        var index = line.index(after: line.startIndex)
+        var digits = 0
+        while index < line.endIndex, digits < 4 {
+            let byte = line[index]
+            if byte == UInt8(ascii: ">") {
+                guard digits > 0 else { return (nil, line) }
+                return (value & 7, line[line.index(after: index)...])
+            }
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return (nil, line) }
+            value = value * 10 + Int32(byte - UInt8(ascii: "0"))
+            digits += 1
+            index = line.index(after: index)
+        }
+        return (nil, line)
+    }
+}

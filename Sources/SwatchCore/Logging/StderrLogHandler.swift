@@ -1,0 +1,58 @@
+import Glibc
+import Logging
+
+/// A swift-log backend that writes plain lines `swatchd[4242]: message` to stderr — for a
+/// box with no journal (a container), or `--log-target stderr`. No timestamp and no level
+/// prefix: whatever collects stderr (docker logs, a journal behind a pipe) stamps lines
+/// itself. Messages with `unit` metadata are also kept in the `UnitLogBuffer`.
+public struct StderrLogHandler: LogHandler {
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    public let identifier: String
+    private let unitLog: UnitLogBuffer?
+    private let pid: Int32
+    private let output: Int32
+
+    /// `output` is stderr unless a test passes its own pipe; the handler does not own it.
+    public init(
+        identifier: String = "swatchd", unitLog: UnitLogBuffer? = nil, output: Int32 = 2,
+        metadataProvider: Logger.MetadataProvider? = nil
+    ) {
+        self.identifier = identifier
+        self.unitLog = unitLog
+        self.output = output
+        self.metadataProvider = metadataProvider
+        self.pid = getpid()
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        let message = event.message.description
+        let merged = JournalLogHandler.mergedMetadata(base: metadata, provider: metadataProvider, event: event.metadata)
+        if let unit = merged["unit"].map({ "\($0)" }) {
+            unitLog?.append(
+                unit: unit, message: message, identifier: identifier, pid: pid,
+                priority: LogLevel.syslogPriority(event.level))
+        }
+        Self.write(identifier: identifier, pid: pid, message: message, to: output)
+    }
+
+    /// Writes `identifier[pid]: message` and a newline in one write(2), so that lines of
+    /// several writers never interleave mid-line. Errors are ignored: there is nowhere left
+    /// to report them.
+    static func write(identifier: String, pid: Int32, message: String, to fd: Int32) {
+        let line = Array("\(identifier)[\(pid)]: \(message)\n".utf8)
+        var offset = 0
+        while offset < line.count {
+            let written = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            offset += written
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import SwatchCore
+
+extension Swatchctl {
+    /// `list-units`: UNIT LOAD ACTIVE SUB DESCRIPTION, as systemctl list-units.
+    struct ListUnits: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list-units", abstract: "List the units swatchd has loaded.")
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let response = try global.send(.listUnits)
+            let entries: [UnitListEntry]
+            do {
+                entries = try response.records.map { record in try UnitListEntry(record: record) }
+            } catch {
+                Output.error("Malformed answer from swatchd: \(error)")
+                throw ExitCode(1)
+            }
+            if global.json {
+                Output.json(entries.map(JSONRendering.object))
+            } else {
+                // systemctl marks failed units with a leading ● in the first two columns.
+                let rows = [["UNIT", "LOAD", "ACTIVE", "SUB", "DESCRIPTION"]]
+                    + entries.map { [$0.id, $0.loadState.rawValue, $0.activeState.rawValue, $0.subState, $0.description] }
+                let marks = [" "] + entries.map { $0.activeState == .failed ? Output.red("●") : " " }
+                for (mark, line) in zip(marks, Table.render(rows)) { Output.line(mark + " " + line) }
+                Output.line("")
+                Output.line("LOAD   = Reflects whether the unit definition was properly loaded.")
+                Output.line("ACTIVE = The high-level unit activation state, i.e. generalization of SUB.")
+                Output.line("SUB    = The low-level unit activation state, values depend on unit type.")
+                Output.line("\(entries.count) loaded units listed.")
+            }
+            Output.messages(of: response)
+            if response.result != ControlResponse.Code.success { throw ExitCode(response.result) }
+        }
+    }
+
+    /// `list-sockets`: LISTEN UNIT ACTIVATES, one row per listener, as systemctl list-sockets.
+    struct ListSockets: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list-sockets", abstract: "List the listening sockets and the units they activate.")
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let response = try global.send(.listSockets)
+            let listings: [SocketListing]
+            do {
+                listings = try response.records.map { record in try SocketListing(record: record) }
+            } catch {
+                Output.error("Malformed answer from swatchd: \(error)")
+                throw ExitCode(1)
+            }
+            if global.json {
+                Output.json(listings.map(JSONRendering.object))
+            } else {
+                var rows = [["LISTEN", "UNIT", "ACTIVATES"]]
+                for listing in listings {
+                    for entry in listing.listen {
+                        rows.append([entry.address, listing.unit, listing.activates.joined(separator: " ")])
+                    }
+                }
+                for line in Table.render(rows) { Output.line(line) }
+                Output.line("")
+                Output.line("\(rows.count - 1) sockets listed.")
+            }
+            Output.messages(of: response)
+            if response.result != ControlResponse.Code.success { throw ExitCode(response.result) }
+        }
+    }
+}
+
+/// Left-aligned columns separated by one space; the last column is not padded.
+enum Table {
+    static func render(_ rows: [[String]]) -> [String] {
+        guard let columns = rows.map(\.count).max() else { return [] }
+        var widths = [Int](repeating: 0, count: columns)
+        for row in rows {
+            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
+        }
+        return rows.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
+            }.joined(separator: " ")
+        }
+    }
+}

@@ -1,0 +1,161 @@
+import ArgumentParser
+import SwatchCore
+
+/// Reads the UnitStatusReports of an answer; a record swatchctl cannot read is a daemon bug.
+func reports(in response: ControlResponse) throws -> [UnitStatusReport] {
+    do {
+        return try response.records.map { record in try UnitStatusReport(record: record) }
+    } catch {
+        Output.error("Malformed answer from swatchd: \(error)")
+        throw ExitCode(1)
+    }
+}
+
+extension Swatchctl {
+    /// `status [UNIT...]`: systemctl-like status, exit 0 active, 3 inactive/failed, 4 no such unit.
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the runtime status of units (all units when none is named).",
+            discussion: "Exit status: 0 when every unit is active, 3 when one is not, 4 when one does not exist.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Units to show.") var units: [String] = []
+
+        func run() throws {
+            let response = try global.send(.status(units: units.map(UnitNames.mangle)))
+            let found = try reports(in: response)
+            if global.json {
+                Output.json(found.map(JSONRendering.object))
+            } else {
+                let now = StatusFormat.realtimeNow()
+                Output.line(found.map { StatusRenderer.render($0, now: now) }.joined(separator: "\n\n"))
+            }
+            Output.messages(of: response)
+            if response.result != ControlResponse.Code.success {
+                throw ExitCode(response.result)
+            }
+            // LSB: status of a unit that is not running is 3 (systemctl(1), "EXIT STATUS").
+            if !units.isEmpty, found.contains(where: { !$0.activeState.isActive }) {
+                throw ExitCode(ControlResponse.Code.notActive)
+            }
+        }
+    }
+
+    /// `show UNIT...`: properties as KEY=VALUE lines, like `systemctl show`.
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show properties of units as KEY=VALUE lines.")
+
+        @OptionGroup var global: GlobalOptions
+        @Option(name: [.customShort("p"), .customLong("property")], help: ArgumentHelp("Show only this property (repeatable).", valueName: "name"))
+        var properties: [String] = []
+        @Flag(help: "Print only the values of the properties, without KEY=.")
+        var value = false
+        @Argument(help: "Units to show.") var units: [String]
+
+        func run() throws {
+            let response = try global.send(.show(units: units.map(UnitNames.mangle)))
+            let found = try reports(in: response)
+            if global.json {
+                Output.json(found.map(JSONRendering.object))
+            } else {
+                let blocks = found.map { report in
+                    Self.properties(of: report)
+                        .filter { properties.isEmpty || properties.contains($0.0) }
+                        .map { value ? $0.1 : "\($0.0)=\($0.1)" }
+                        .joined(separator: "\n")
+                }
+                Output.line(blocks.joined(separator: "\n\n"))
+            }
+            Output.messages(of: response)
+            if response.result != ControlResponse.Code.success { throw ExitCode(response.result) }
+        }
+
+        /// systemctl show's names and renderings: lists of units space-separated, unset numbers
+        /// `[not set]`, one `Listen=` line per listener.
+        static func properties(of report: UnitStatusReport) -> [(String, String)] {
+            var list: [(String, String)] = [
+                ("Id", report.id),
+                ("Description", report.description ?? report.id),
+                ("LoadState", report.loadState.rawValue),
+            ]
+            if let error = report.loadError { list.append(("LoadError", error)) }
+            list += [
+                ("FragmentPath", report.fragmentPath ?? ""),
+                ("DropInPaths", report.dropIns.joined(separator: " ")),
+                ("ActiveState", report.activeState.rawValue),
+                ("SubState", report.subState),
+                ("Result", report.result.rawValue),
+                ("StateChangeTimestamp", report.activeSince.map(StatusFormat.timestamp) ?? ""),
+                ("MainPID", String(report.mainPID)),
+                ("ExecMainPID", String(report.execMainPID)),
+                ("ExecMainCode", String(report.execMainCode)),
+                ("ExecMainStatus", String(report.execMainStatus)),
+                ("NRestarts", String(report.nRestarts)),
+                ("StatusText", report.statusText ?? ""),
+                ("TasksCurrent", report.tasks.map { String($0) } ?? "[not set]"),
+                ("MemoryCurrent", report.memoryBytes.map { String($0) } ?? "[not set]"),
+                ("Triggers", report.triggers.map(\.name).joined(separator: " ")),
+                ("TriggeredBy", report.triggeredBy.map(\.name).joined(separator: " ")),
+            ]
+            list += report.listen.map { ("Listen", $0.description) }
+            return list
+        }
+    }
+
+    /// `is-active UNIT`: prints the state; exit 0 when active, 3 otherwise (an unknown unit is `inactive`).
+    struct IsActive: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "is-active",
+            abstract: "Print whether a unit is active; exit 0 if it is, 3 if not.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The unit.") var unit: String
+
+        func run() throws {
+            let state = try activeState(global: global, request: .isActive(unit: UnitNames.mangle(unit)))
+            print(state: state, unit: UnitNames.mangle(unit), json: global.json)
+            if !state.isActive { throw ExitCode(ControlResponse.Code.notActive) }
+        }
+    }
+
+    /// `is-failed UNIT`: prints the state; exit 0 when failed, 1 otherwise.
+    struct IsFailed: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "is-failed",
+            abstract: "Print whether a unit is failed; exit 0 if it is, 1 if not.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The unit.") var unit: String
+
+        func run() throws {
+            let state = try activeState(global: global, request: .isFailed(unit: UnitNames.mangle(unit)))
+            print(state: state, unit: UnitNames.mangle(unit), json: global.json)
+            if state != .failed { throw ExitCode(1) }
+        }
+    }
+}
+
+/// The ActiveState= of an is-active/is-failed answer; a unit swatchd does not know is
+/// `inactive`, as systemctl says of units it cannot find.
+private func activeState(global: GlobalOptions, request: ControlRequest) throws -> UnitActiveState {
+    let response = try global.send(request)
+    if response.result == ControlResponse.Code.noSuchUnit { return .inactive }
+    guard response.result == ControlResponse.Code.success else {
+        Output.messages(of: response)
+        throw ExitCode(response.result)
+    }
+    guard let text = response.records.first?["ActiveState"], let state = UnitActiveState(rawValue: text) else {
+        Output.error("Malformed answer from swatchd: no ActiveState=")
+        throw ExitCode(1)
+    }
+    return state
+}
+
+private func print(state: UnitActiveState, unit: String, json: Bool) {
+    if json {
+        Output.json(["Id": unit, "ActiveState": state.rawValue])
+    } else {
+        Output.line(state.rawValue)
+    }
+}

@@ -1,0 +1,128 @@
+import Glibc
+import Testing
+@testable import SwatchCore
+
+/// A pipe standing in for swatchd's stderr, read back by the test.
+struct StderrPipe {
+    let readEnd: Int32
+    let writeEnd: Int32
+
+    init() {
+        var fds: [Int32] = [0, 0]
+        precondition(pipe(&fds) == 0)
+        readEnd = fds[0]
+        writeEnd = fds[1]
+        _ = fcntl(readEnd, F_SETFL, O_NONBLOCK)
+    }
+
+    func drain() -> String {
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(readEnd, &buffer, buffer.count)
+            if n <= 0 { break }
+            out += buffer[..<n]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    func close() {
+        Glibc.close(readEnd)
+        Glibc.close(writeEnd)
+    }
+}
+
+@Suite struct OutputCaptureTests {
+    private func write(_ capture: OutputCapture, _ text: String) {
+        let fd = capture.writeEnd!.rawValue
+        _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }
+    }
+
+    @Test func completeLinesAreSplitAndAPartialLineWaits() throws {
+        let log = UnitLogBuffer()
+        let capture = try OutputCapture(unit: "hello.service", destination: .none, unitLog: log)
+        capture.pid = 4242
+        write(capture, "first\nsecond\nhalf a ")
+        #expect(capture.readAvailable() == ["first", "second"])
+        #expect(capture.readAvailable() == [], "nothing new, and the read does not block")
+        write(capture, "line\n")
+        #expect(capture.readAvailable() == ["half a line"])
+        #expect(log.entries(unit: "hello.service", last: 10).map(\.message) == ["first", "second", "half a line"])
+        #expect(log.entries(unit: "hello.service", last: 1)[0].pid == 4242)
+        #expect(!capture.isAtEnd)
+    }
+
+    @Test func levelPrefixesAreStrippedAndKept() throws {
+        let log = UnitLogBuffer()
+        let capture = try OutputCapture(unit: "hello.service", destination: .none, unitLog: log)
+        write(capture, "<3>disk full\n<7>debug detail\nplain\n<x>not a prefix\n<30>daemon facility\n")
+        #expect(capture.readAvailable() == ["disk full", "debug detail", "plain", "<x>not a prefix", "daemon facility"])
+        #expect(log.entries(unit: "hello.service", last: 10).map(\.priority) == [3, 7, 6, 6, 6])
+    }
+
+    @Test func theEndOfThePipeFlushesTheLastPartialLine() throws {
+        let capture = try OutputCapture(unit: "hello.service", destination: .none, unitLog: nil)
+        write(capture, "no newline at the end")
+        capture.closeWriteEnd()
+        #expect(capture.readAvailable() == ["no newline at the end"])
+        #expect(capture.isAtEnd)
+        #expect(capture.readAvailable() == [])
+    }
+
+    @Test func anOverlongLineIsCutAtTheLimit() throws {
+        let capture = try OutputCapture(unit: "x.service", destination: .none, unitLog: nil)
+        let limit = OutputCapture.maximumLineLength
+        let long = String(repeating: "a", count: limit + 5)
+        // Written from a second thread: the line is larger than the pipe's buffer.
+        let fd = capture.writeEnd!.rawValue
+        let writer = Background { () -> Bool in
+            let bytes = Array((long + "\ntail\n").utf8)
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+                guard n > 0 else { return false }
+                offset += n
+            }
+            return true
+        }
+        var lines: [String] = []
+        let deadline = StatusFormat.monotonicNow() + 5_000_000
+        while lines.count < 3 && StatusFormat.monotonicNow() < deadline {
+            lines += capture.readAvailable()
+        }
+        #expect(writer.value == true)
+        #expect(lines.map(\.count) == [limit, 5, 4])
+    }
+
+    @Test func withoutAJournalLinesGoToStderrWithTheUnitAndPid() throws {
+        let stderr = StderrPipe()
+        defer { stderr.close() }
+        let capture = try OutputCapture(unit: "hello.service", destination: .stderr, unitLog: nil, stderr: stderr.writeEnd)
+        capture.pid = 4242
+        write(capture, "<4>careful\nHello World!\n")
+        _ = capture.readAvailable()
+        #expect(stderr.drain() == "hello.service[4242]: careful\nhello.service[4242]: Hello World!\n")
+    }
+
+    @Test func bothEndsAreCloseOnExecAndOnlyTheReadEndIsNonBlocking() throws {
+        let capture = try OutputCapture(unit: "x.service", destination: .none, unitLog: nil)
+        #expect(fcntl(capture.readEnd.rawValue, F_GETFD) & FD_CLOEXEC != 0)
+        #expect(fcntl(capture.writeEnd!.rawValue, F_GETFD) & FD_CLOEXEC != 0)
+        #expect(fcntl(capture.readEnd.rawValue, F_GETFL) & O_NONBLOCK != 0)
+        #expect(fcntl(capture.writeEnd!.rawValue, F_GETFL) & O_NONBLOCK == 0, "a service's writes block, as on any pipe")
+        capture.closeWriteEnd()
+        #expect(capture.writeEnd == nil)
+    }
+
+    @Test func splitLevelPrefixReadsSyslogPrefixes() {
+        func split(_ text: String) -> (Int32?, String) {
+            let (level, rest) = OutputCapture.splitLevelPrefix(Array(text.utf8)[...])
+            return (level, String(decoding: rest, as: UTF8.self))
+        }
+        #expect(split("<0>x") == (0, "x"))
+        #expect(split("<6>") == (6, ""))
+        #expect(split("<>x") == (nil, "<>x"))
+        #expect(split("<12345>x") == (nil, "<12345>x"))
+        #expect(split("<3") == (nil, "<3"))
+    }
+}

@@ -1,0 +1,320 @@
+import Foundation
+import Glibc
+import Testing
+@testable import SwatchCore
+
+/// Runs the built `swatchctl` against a ControlServer that answers with canned reports:
+/// what a user sees, and the exit codes scripts rely on (systemctl's LSB codes, 64 for usage).
+/// The daemon's real answers are tested by the lead's integration suite.
+@Suite struct SwatchctlTests {
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// The swatchctl built next to this test bundle.
+    static let executable: String = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("swatchctl").path
+    }()
+
+    static let started = StatusFormat.realtimeNow() - 4_000_000
+
+    /// The fake daemon: hello.service running (triggered by hello.socket), idle.service inactive,
+    /// failed.service failed, anything else unknown.
+    static func daemon(_ call: ControlServer.Call) -> ControlServer.Reply {
+        let hello = UnitStatusReport(
+            id: "hello.service", description: "Hello World service", fragmentPath: "/etc/swatchd/hello.service",
+            activeState: .active, subState: "running", activeSince: started, mainPID: 4242,
+            mainProcessName: "swatchd-hello", statusText: "Serving 1 sockets", tasks: 1, memoryBytes: 1_300_000,
+            triggeredBy: [UnitReference(name: "hello.socket", activeState: .active)],
+            logLines: ["Nov 26 16:20:01 hello.service[4242]: line"])
+        let socket = UnitStatusReport(
+            id: "hello.socket", fragmentPath: "/etc/swatchd/hello.socket", activeState: .active, subState: "listening",
+            activeSince: started, triggers: [UnitReference(name: "hello.service", activeState: .active)],
+            listen: [ListenEntry(kind: "Stream", address: "[::]:8080")])
+        let idle = UnitStatusReport(id: "idle.service", description: "Idle", fragmentPath: "/etc/swatchd/idle.service")
+        let failed = UnitStatusReport(
+            id: "failed.service", fragmentPath: "/etc/swatchd/failed.service", activeState: .failed, subState: "failed",
+            result: .exitCode, activeSince: started, execMainPID: 77, execMainCode: 1, execMainStatus: 1)
+        let known = [hello, socket, idle, failed]
+        func find(_ name: String) -> UnitStatusReport? { known.first { $0.id == name } }
+
+        switch call.request {
+        case .status(let units), .show(let units):
+            var response = ControlResponse()
+            for name in units {
+                if let report = find(name) {
+                    response.records.append(report.toRecord())
+                } else {
+                    response.result = ControlResponse.Code.noSuchUnit
+                    response.errors.append("Unit \(name) could not be found.")
+                }
+            }
+            return .now(response)
+        case .isActive(let unit), .isFailed(let unit):
+            guard let report = find(unit) else { return .now(.unitNotFound(unit)) }
+            return .now(ControlResponse(records: [["Id": unit, "ActiveState": report.activeState.rawValue]]))
+        case .stop(let units) where units == ["hello.service"]:
+            return .now(ControlResponse(warnings: [
+                ControlResponse.stopTriggeredWarning(service: "hello.service", triggeredBy: ["hello.socket"]),
+            ]))
+        case .start(let units), .stop(let units), .restart(let units), .reload(let units), .kill(let units, _):
+            let missing = units.filter { find($0) == nil }
+            if let first = missing.first { return .now(.unitNotLoaded(first, verb: call.request.command)) }
+            return .now(ControlResponse())
+        case .listUnits:
+            return .now(ControlResponse(records: known.map {
+                UnitListEntry(
+                    id: $0.id, loadState: $0.loadState, activeState: $0.activeState, subState: $0.subState,
+                    description: $0.description ?? $0.id
+                ).toRecord()
+            }))
+        case .listSockets:
+            return .now(ControlResponse(records: [
+                SocketListing(listen: socket.listen, unit: "hello.socket", activates: ["hello.service"]).toRecord(),
+            ]))
+        case .logs(let unit, let lines, _):
+            guard find(unit) != nil else { return .now(.unitNotFound(unit)) }
+            let entries = (1...3).map {
+                UnitLogEntry(unit: unit, realtime: started, pid: 4242, identifier: unit, message: "line \($0)").toRecord()
+            }
+            return .now(ControlResponse(records: Array(entries.suffix(lines))))
+        case .resetFailed, .daemonReload:
+            return .now(ControlResponse())
+        }
+    }
+
+    func swatchctl(_ arguments: [String], as user: String? = nil, daemonUID: UInt32 = getuid()) throws -> Run {
+        let directory = ShortTemporaryDirectory()
+        let server = try ControlServer(path: directory.path + "/control", daemonUID: daemonUID)
+        if user != nil {
+            chmod(directory.path, 0o755)
+            chmod(server.path, 0o666)
+        }
+        let loop = ServerLoop(server: server, handler: Self.daemon)
+        let process = Process()
+        if let user {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", Self.executable, "--runtime-dir", directory.path] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: Self.executable)
+            process.arguments = ["--runtime-dir", directory.path] + arguments
+        }
+        process.environment = ["TZ": "UTC", "PATH": "/usr/bin:/bin"]
+        let stdout = Pipe(), stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        #expect(loop.run(until: { !process.isRunning }, seconds: 20))
+        process.waitUntilExit()
+        return Run(
+            status: process.terminationStatus,
+            stdout: String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
+            stderr: String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
+    @Test func swatchctlIsBuilt() {
+        #expect(access(Self.executable, X_OK) == 0, "\(Self.executable) missing: run `swift build` first")
+    }
+
+    @Test func statusOfARunningServiceLooksLikeSystemctls() throws {
+        let run = try swatchctl(["status", "hello"])
+        #expect(run.status == 0)
+        let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines.count == 11)
+        #expect(lines[0] == "● hello.service - Hello World service")
+        #expect(lines[1] == "     Loaded: loaded (/etc/swatchd/hello.service)")
+        #expect(lines[2].hasPrefix("     Active: active (running) since \(StatusFormat.timestamp(Self.started)); "))
+        #expect(lines[2].hasSuffix("s ago"))
+        #expect(Array(lines[3...]) == [
+            "TriggeredBy: ● hello.socket",
+            "   Main PID: 4242 (swatchd-hello)",
+            "     Status: \"Serving 1 sockets\"",
+            "      Tasks: 1",
+            "     Memory: 1.2M",
+            "",
+            "Nov 26 16:20:01 hello.service[4242]: line",
+            "",
+        ])
+    }
+
+    @Test func statusOfASocketShowsListenAndTriggers() throws {
+        let run = try swatchctl(["status", "hello.socket"])
+        #expect(run.status == 0)
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines[0] == "● hello.socket")
+        #expect(lines[2].hasPrefix("     Active: active (listening) since "))
+        #expect(lines[3] == "   Triggers: ● hello.service")
+        #expect(lines[4] == "     Listen: [::]:8080 (Stream)")
+    }
+
+    @Test func statusExitCodesAreLSBs() throws {
+        let idle = try swatchctl(["status", "idle.service"])
+        #expect(idle.status == 3)
+        #expect(idle.stdout.hasPrefix("○ idle.service - Idle\n     Loaded: loaded (/etc/swatchd/idle.service)\n     Active: inactive (dead)\n"))
+
+        let failed = try swatchctl(["status", "failed.service"])
+        #expect(failed.status == 3)
+        #expect(failed.stdout.contains("× failed.service\n"))
+        #expect(failed.stdout.contains("     Active: failed (Result: exit-code) since "))
+        #expect(failed.stdout.contains("   Main PID: 77 (code=exited, status=1/FAILURE)"))
+
+        let missing = try swatchctl(["status", "nope.service"])
+        #expect(missing.status == 4)
+        #expect(missing.stderr == "Unit nope.service could not be found.\n")
+    }
+
+    @Test func isActiveAndIsFailedPrintTheStateAndExitAsSystemctl() throws {
+        let active = try swatchctl(["is-active", "hello.service"])
+        #expect((active.status, active.stdout) == (0, "active\n"))
+        let idle = try swatchctl(["is-active", "idle.service"])
+        #expect((idle.status, idle.stdout) == (3, "inactive\n"))
+        let unknown = try swatchctl(["is-active", "nope.service"])
+        #expect((unknown.status, unknown.stdout) == (3, "inactive\n"))
+        let failed = try swatchctl(["is-failed", "failed.service"])
+        #expect((failed.status, failed.stdout) == (0, "failed\n"))
+        let notFailed = try swatchctl(["is-failed", "hello.service"])
+        #expect((notFailed.status, notFailed.stdout) == (1, "active\n"))
+    }
+
+    @Test func stoppingATriggeredServiceWarnsAsSystemctlDoes() throws {
+        let run = try swatchctl(["stop", "hello.service"])
+        #expect(run.status == 0)
+        #expect(run.stderr == "Warning: Stopping hello.service, but it can still be activated by:\n  hello.socket\n")
+        #expect(run.stdout == "")
+    }
+
+    @Test func startingAUnitThatIsNotLoadedExits5() throws {
+        let run = try swatchctl(["start", "nope.service"])
+        #expect(run.status == 5)
+        #expect(run.stderr == "Failed to start nope.service: Unit nope.service not found.\n")
+    }
+
+    @Test func usageErrorsExit64() throws {
+        #expect(try swatchctl(["kill", "--signal", "SIGNOPE", "hello.service"]).status == 64)
+        #expect(try swatchctl(["start"]).status == 64)
+        #expect(try swatchctl(["frobnicate"]).status == 64)
+        #expect(try swatchctl(["logs", "-n", "-3", "hello.service"]).status == 64)
+    }
+
+    @Test func showPrintsPropertiesAsKeyValueLines() throws {
+        let run = try swatchctl(["show", "hello.service"])
+        #expect(run.status == 0)
+        let lines = Set(run.stdout.split(separator: "\n").map(String.init))
+        for expected in [
+            "Id=hello.service", "ActiveState=active", "SubState=running", "Result=success", "MainPID=4242",
+            "NRestarts=0", "TriggeredBy=hello.socket", "FragmentPath=/etc/swatchd/hello.service",
+            "StatusText=Serving 1 sockets", "MemoryCurrent=1300000",
+        ] {
+            #expect(lines.contains(expected), "\(expected)")
+        }
+        let one = try swatchctl(["show", "-p", "ActiveState", "--value", "hello.service"])
+        #expect(one.stdout == "active\n")
+    }
+
+    @Test func listsAreTables() throws {
+        let units = try swatchctl(["list-units"])
+        #expect(units.status == 0)
+        let lines = units.stdout.split(separator: "\n").map(String.init)
+        #expect(lines[0] == "  UNIT           LOAD   ACTIVE   SUB       DESCRIPTION")
+        #expect(lines[1] == "  hello.service  loaded active   running   Hello World service")
+        #expect(lines[4] == "● failed.service loaded failed   failed    failed.service")
+        #expect(lines.last == "4 loaded units listed.")
+
+        let sockets = try swatchctl(["list-sockets"])
+        #expect(sockets.stdout == "LISTEN    UNIT         ACTIVATES\n[::]:8080 hello.socket hello.service\n\n1 sockets listed.\n")
+    }
+
+    @Test func logsPrintsJournalStyleLines() throws {
+        let run = try swatchctl(["logs", "hello", "-n", "2"])
+        #expect(run.status == 0)
+        let prefix = StatusFormat.journalTimestamp(Self.started)
+        #expect(run.stdout == "\(prefix) hello.service[4242]: line 2\n\(prefix) hello.service[4242]: line 3\n")
+        #expect(try swatchctl(["logs", "nope.service"]).status == 4)
+    }
+
+    @Test func logsFollowKeepsPrintingNewLinesUntilStopped() throws {
+        let directory = ShortTemporaryDirectory()
+        let server = try ControlServer(path: directory.path + "/control")
+        let log = UnitLogBuffer()
+        log.append(unit: "hello.service", message: "before", identifier: "hello.service", pid: 4242)
+        let loop = ServerLoop(server: server) { call in
+            guard case .logs(let unit, let count, true) = call.request else { return .now(.failure("unexpected")) }
+            let backlog = log.entries(unit: unit, last: count).map { $0.toRecord() }
+            return .follow(ControlResponse(records: backlog), unit: unit, after: log.lastSequence)
+        }
+        loop.unitLog = log
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = ["--runtime-dir", directory.path, "logs", "-f", "hello.service"]
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        try process.run()
+        let fd = stdout.fileHandleForReading.fileDescriptor
+        _ = fcntl(fd, F_SETFL, O_NONBLOCK)
+        var text = ""
+        func readSome() -> String {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = read(fd, &buffer, buffer.count)
+            if n > 0 { text += String(decoding: buffer[..<n], as: UTF8.self) }
+            return text
+        }
+        #expect(loop.run(until: { readSome().contains("before") }))
+        log.append(unit: "hello.service", message: "after", identifier: "hello.service", pid: 4242)
+        #expect(loop.run(until: { readSome().contains("after") }))
+        #expect(process.isRunning, "still following")
+        // SIGKILL: a child of the test runner inherits its blocked signal mask, so SIGINT (a
+        // user's Ctrl-C) would not reach it here.
+        kill(process.processIdentifier, SIGKILL)
+        #expect(loop.run(until: { !process.isRunning }))
+        #expect(loop.run(until: { server.connectionDescriptors.isEmpty }))
+        #expect(text.hasSuffix("hello.service[4242]: before\n\(StatusFormat.journalTimestamp(log.entries(unit: "hello.service", last: 1)[0].realtime)) hello.service[4242]: after\n"))
+    }
+
+    @Test func jsonOutputParses() throws {
+        let status = try swatchctl(["--json", "status", "hello.service", "hello.socket"])
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]])
+        #expect(array.count == 2)
+        #expect(array[0]["Id"] as? String == "hello.service")
+        #expect(array[0]["MainPID"] as? Int == 4242)
+        #expect(array[1]["Listen"] as? [[String: String]] == [["Address": "[::]:8080", "Type": "Stream"]])
+
+        let units = try swatchctl(["list-units", "--json"])
+        let list = try #require(try JSONSerialization.jsonObject(with: Data(units.stdout.utf8)) as? [[String: Any]])
+        #expect(list.map { $0["Id"] as? String } == ["hello.service", "hello.socket", "idle.service", "failed.service"])
+
+        let logs = try swatchctl(["logs", "--json", "hello.service"])
+        for line in logs.stdout.split(separator: "\n") {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["_PID"] as? Int == 4242)
+        }
+    }
+
+    @Test func noPagerIsAccepted() throws {
+        #expect(try swatchctl(["--no-pager", "list-sockets"]).status == 0)
+        #expect(try swatchctl(["status", "--no-pager", "hello.service"]).status == 0)
+    }
+
+    @Test(.enabled(if: getuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0))
+    func swatchctlRunAsNobodyIsRefused() throws {
+        let run = try swatchctl(["stop", "hello.service"], as: "65534", daemonUID: 0)
+        #expect(run.status == 1)
+        #expect(run.stderr == "Access denied: swatchd serves root only\n")
+    }
+
+    @Test func anAbsentDaemonIsReportedWithItsPath() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = ["--runtime-dir", "/nonexistent", "list-units"]
+        let stderr = Pipe()
+        process.standardError = stderr
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        #expect(
+            String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                == "Failed to connect to swatchd at /nonexistent/control: No such file or directory (is swatchd running?)\n")
+    }
+}

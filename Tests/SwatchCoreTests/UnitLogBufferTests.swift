@@ -1,0 +1,43 @@
+import Testing
+@testable import SwatchCore
+
+@Suite struct UnitLogBufferTests {
+    @Test func keepsTheLastLinesOfEachUnitOldestFirst() {
+        let log = UnitLogBuffer(capacityPerUnit: 3)
+        for i in 1...5 { log.append(unit: "a.service", message: "a\(i)", identifier: "a.service", pid: 1) }
+        log.append(unit: "b.service", message: "b1", identifier: "b.service", pid: 2)
+        #expect(log.entries(unit: "a.service", last: 10).map(\.message) == ["a3", "a4", "a5"])
+        #expect(log.entries(unit: "a.service", last: 2).map(\.message) == ["a4", "a5"])
+        #expect(log.entries(unit: "a.service", last: 0).isEmpty)
+        #expect(log.entries(unit: "b.service", last: 10).map(\.message) == ["b1"])
+        #expect(log.entries(unit: "c.service", last: 10).isEmpty)
+    }
+
+    @Test func sequencesLetAFollowerAskForWhatIsNew() {
+        let log = UnitLogBuffer()
+        log.append(unit: "a.service", message: "old", identifier: "a.service", pid: 1)
+        let mark = log.lastSequence
+        log.append(unit: "b.service", message: "other", identifier: "b.service", pid: 2)
+        log.append(unit: "a.service", message: "new", identifier: "a.service", pid: 1)
+        #expect(log.entries(unit: "a.service", after: mark).map(\.message) == ["new"])
+        #expect(log.entries(unit: "a.service", after: log.lastSequence).isEmpty)
+        #expect(log.lastSequence == 3)
+    }
+
+    @Test func removingAUnitForgetsItsLines() {
+        let log = UnitLogBuffer()
+        log.append(unit: "a.service", message: "x", identifier: "a.service", pid: 1)
+        log.removeUnit("a.service")
+        #expect(log.entries(unit: "a.service", last: 10).isEmpty)
+    }
+
+    @Test func entriesRoundTripThroughLogsRecordsAndRenderLikeJournalctl() throws {
+        let entry = UnitLogEntry(
+            unit: "hello.service", realtime: 1_795_000_000_123_456, pid: 4242, identifier: "hello.service",
+            priority: 3, message: "a = b\nc")
+        #expect(try UnitLogEntry(record: entry.toRecord()) == entry)
+        let line = entry.journalLine
+        #expect(line.hasSuffix(" hello.service[4242]: a = b\nc"))
+        #expect(line.split(separator: " ").first?.count == 3, "starts with the month, as journalctl's short format")
+    }
+}
