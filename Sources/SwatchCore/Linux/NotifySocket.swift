@@ -170,7 +170,7 @@ public final class NotifySocket {
     /// Sends one sd_notify(3) datagram to `socketPath` — a path or `@abstract`
     /// (NOTIFY_SOCKET's two forms) — with `fds` attached (SCM_RIGHTS) if any.
     /// swatchd uses it for its own READY=1 when it runs under a supervisor.
-    public static func send(_ text: String, to socketPath: String, fds: [FileDescriptor] = []) throws(Errno) {
+    public static func sendNotify(_ text: String, to socketPath: String, fds: [FileDescriptor] = []) throws(Errno) {
         let address: SocketAddress
         do {
             if socketPath.hasPrefix("@") {

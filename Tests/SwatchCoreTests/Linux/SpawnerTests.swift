@@ -150,6 +150,33 @@ import Testing
         #expect(fds == [0, 1, 2, 3, 4, 5])  // 5: ls's own directory
     }
 
+    /// The spawner itself must not leak: /dev/null, the child's stack and the
+    /// fds of failed starts are released. Counted in a forked copy of the test
+    /// process, where no parallel test opens or closes fds meanwhile.
+    @Test func spawningLeavesTheParentsFdsAsTheyWere() {
+        let status = LinuxTestSupport.inForkedChild {
+            func openFds() -> Int32 {
+                guard let dir = opendir("/proc/self/fd") else { return -1 }
+                var count: Int32 = 0
+                while readdir(dir) != nil { count += 1 }
+                closedir(dir)
+                return count
+            }
+            let passed = [FileDescriptor(rawValue: 0), FileDescriptor(rawValue: 1)]
+            let before = openFds()
+            for round in 0..<100 {
+                let request = round % 2 == 0
+                    ? SpawnRequest(executable: "/bin/true", fds: passed)
+                    : SpawnRequest(executable: "/nonexistent/swatch-test", fds: passed)
+                if let pid = try? Spawner.spawn(request) {
+                    guard (try? Reaper.wait(for: pid)) == .exited(0) else { return 2 }
+                }
+            }
+            return openFds() == before ? 0 : 3
+        }
+        #expect(status == .exited(0))
+    }
+
     @Test func missingExecutableFailsWithENOENTAtExecve() {
         #expect(throws: SpawnError(errno: .noSuchFileOrDirectory, step: "execve")) {
             try Spawner.spawn(SpawnRequest(executable: "/nonexistent/swatch-test"))
