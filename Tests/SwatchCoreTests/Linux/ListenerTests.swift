@@ -281,7 +281,7 @@ import Testing
         var device = [CChar](repeating: 0, count: 32)
         var length = socklen_t(device.count)
         #expect(getsockopt(listener.fd.rawValue, SOL_SOCKET, SO_BINDTODEVICE, &device, &length) == 0)
-        #expect(String(cString: device) == "lo")
+        #expect(String(decoding: device.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) == "lo")
     }
 
     /// No getsockopt reports a backlog; `ss -ltn` shows it as the Send-Q of the LISTEN row (NOTES).

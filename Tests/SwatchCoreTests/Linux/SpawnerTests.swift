@@ -1,3 +1,4 @@
+import CSwatch
 import Glibc
 import SystemPackage
 import Testing
@@ -148,6 +149,28 @@ import Testing
         #expect(links == [directory + "/a", directory + "/b"])
         let fds = lines(LinuxTestSupport.read(directory + "/fds")).compactMap { Int($0) }.sorted()
         #expect(fds == [0, 1, 2, 3, 4, 5])  // 5: ls's own directory
+    }
+
+    /// Kernels before 5.11 have no CLOSE_RANGE_CLOEXEC: the child then marks
+    /// its fds by listing /proc/self/fd. Forked, because the switch is global.
+    @Test func childSeesOnlyItsFdsWithoutCloseRangeToo() throws {
+        let directory = LinuxTestSupport.temporaryDirectory()
+        defer { LinuxTestSupport.removeTree(directory) }
+        let passed = openFiles(["a", "b"], in: directory)
+        defer { for fd in passed { try? fd.close() } }
+        let status = LinuxTestSupport.inForkedChild {
+            swatch_spawn_test_set_without_close_range(1)
+            // A non-close-on-exec fd far up, as swatchd may inherit from its own parent (NOTES: 251).
+            guard dup2(0, 300) == 300 else { return 2 }
+            guard let pid = try? Spawner.spawn(SpawnRequest(
+                executable: "/bin/sh", arguments: ["sh", "-c", Self.introspection, "sh", directory], fds: passed))
+            else { return 3 }
+            return (try? Reaper.wait(for: pid)) == .exited(0) ? 0 : 4
+        }
+        #expect(status == .exited(0))
+        let fds = lines(LinuxTestSupport.read(directory + "/fds")).compactMap { Int($0) }.sorted()
+        #expect(fds == [0, 1, 2, 3, 4, 5])  // 5: ls's own directory
+        #expect(Array(lines(LinuxTestSupport.read(directory + "/links")).prefix(2)) == [directory + "/a", directory + "/b"])
     }
 
     /// The spawner itself must not leak: /dev/null, the child's stack and the
