@@ -112,6 +112,26 @@ import Testing
         #expect(LinuxTestSupport.read("/proc/\(pid)/environ") == "A=1\0")
     }
 
+    @Test func outputReachesAPipeWhoseReadEndTheChildNeverSees() throws {
+        let (readEnd, writeEnd) = try FileDescriptor.closeOnExecPipe()
+        defer { try? readEnd.close() }
+        #expect(LinuxTestSupport.isCloseOnExec(readEnd) && LinuxTestSupport.isCloseOnExec(writeEnd))
+        let pid = try Spawner.spawn(SpawnRequest(
+            executable: "/bin/sh", arguments: ["sh", "-c", "echo hello; ls /proc/self/fd"], stdout: writeEnd))
+        try writeEnd.close()
+        // EOF arrives only once every write end is closed: the child had no copy of the read end
+        // and swatchd's write end is gone — exactly 0, 1, 2 and ls's directory.
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 256)
+        while true {
+            let count = try chunk.withUnsafeMutableBytes { try readEnd.read(into: $0) }
+            if count == 0 { break }
+            output += chunk[0..<count]
+        }
+        #expect(LinuxTestSupport.waitForExit(pid) == .exited(0))
+        #expect(String(decoding: output, as: UTF8.self) == "hello\n0\n1\n2\n3\n")
+    }
+
     @Test func standardStreamsAreTheGivenFdsOrDevNull() throws {
         let directory = LinuxTestSupport.temporaryDirectory()
         defer { LinuxTestSupport.removeTree(directory) }
