@@ -67,6 +67,12 @@ const char *swatch_spawn_step_name(int step) {
     }
 }
 
+static int swatch_spawn_test_without_close_range = 0;
+
+void swatch_spawn_test_set_without_close_range(int enabled) {
+    swatch_spawn_test_without_close_range = enabled;
+}
+
 // MARK: - The child, between clone and execve
 //
 // The child shares the parent's memory (CLONE_VM) and runs on its own stack
@@ -238,7 +244,12 @@ static int child_main(void *argument) {
     // 7. Nothing else crosses execve: fds of swatchd that are not
     //    close-on-exec (inherited from its own parent) included.
     ctx->step = SWATCH_SPAWN_STEP_CLOSE_RANGE;
-    if (swatch_close_range((unsigned)total, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+    int marked = -1;
+    if (swatch_spawn_test_without_close_range)
+        errno = ENOSYS;
+    else
+        marked = swatch_close_range((unsigned)total, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (marked < 0) {
         if ((errno != ENOSYS && errno != EINVAL) || mark_cloexec_from(total) < 0)
             child_fail(ctx, SWATCH_SPAWN_STEP_CLOSE_RANGE);
     }

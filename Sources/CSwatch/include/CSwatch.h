@@ -162,6 +162,12 @@ struct swatch_spawn_request {
      * Fields go here; the child applies them at the marked place in shim.c. */
 };
 
+/// Tests only: when non-zero, the child acts as on a kernel without
+/// close_range(CLOSE_RANGE_CLOEXEC) (before 5.11, e.g. Debian 11's 5.10) and
+/// marks fds close-on-exec by listing /proc/self/fd. Set it in a forked,
+/// single-threaded test process only.
+void swatch_spawn_test_set_without_close_range(int enabled);
+
 /// Starts `req->path` as a new process with clone(CLONE_VM|CLONE_VFORK) and
 /// returns once the child has called execve (or failed before it).
 ///

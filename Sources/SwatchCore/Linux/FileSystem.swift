@@ -65,12 +65,14 @@ enum FileSystem {
         var prefix = ""
         for component in parent.split(separator: "/", omittingEmptySubsequences: true) {
             prefix += "/" + component
-            if mkdir(prefix, mode) == 0 {
-                _ = chmod(prefix, mode)
+            do {
+                _ = try retryingOnInterrupt { mkdir(prefix, mode) }
+                _ = try retryingOnInterrupt { chmod(prefix, mode) }
+            } catch .fileExists {
                 continue
+            } catch {
+                return (prefix, error)
             }
-            let error = Errno(rawValue: errno)
-            guard error == .fileExists else { return (prefix, error) }
         }
         return nil
     }

@@ -170,7 +170,9 @@ public final class NotifySocket {
     /// Sends one sd_notify(3) datagram to `socketPath` — a path or `@abstract`
     /// (NOTIFY_SOCKET's two forms) — with `fds` attached (SCM_RIGHTS) if any.
     /// swatchd uses it for its own READY=1 when it runs under a supervisor.
-    public static func send(_ text: String, to socketPath: String, fds: [FileDescriptor] = []) throws(Errno) {
+    /// Throws ECONNREFUSED/ENOENT when nobody listens there, EAGAIN when the
+    /// receiver's queue is full (never blocks).
+    public static func sendNotify(_ text: String, to socketPath: String, fds: [FileDescriptor] = []) throws(Errno) {
         let address: SocketAddress
         do {
             if socketPath.hasPrefix("@") {
@@ -185,8 +187,10 @@ public final class NotifySocket {
         } catch {
             throw Errno.fileNameTooLong
         }
+        // Non-blocking: a supervisor that does not read its socket must not
+        // hang swatchd's start-up; a full queue is thrown as EAGAIN instead.
         let raw = try retryingOnInterrupt {
-            socket(AF_UNIX, CInt(SOCK_DGRAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
+            socket(AF_UNIX, CInt(SOCK_DGRAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue) | CInt(SOCK_NONBLOCK.rawValue), 0)
         }
         let fd = FileDescriptor(rawValue: raw)
         defer { fd.closeIgnoringErrors() }

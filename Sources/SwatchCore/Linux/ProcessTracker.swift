@@ -45,10 +45,15 @@ public final class ProcessTracker {
     ) {
         for hierarchy in hierarchies where Self.isWritableCgroup2(hierarchy) {
             let directory = hierarchy + "/" + parentName
-            if mkdir(directory, 0o755) == 0 || errno == EEXIST {
-                mode = .cgroup(directory: directory)
-                return
+            do {
+                _ = try retryingOnInterrupt { mkdir(directory, 0o755) }
+            } catch .fileExists {
+                // Ours from an earlier start with the same name: reuse it.
+            } catch {
+                continue  // e.g. EACCES in a container's delegated tree: try the next one
             }
+            mode = .cgroup(directory: directory)
+            return
         }
         mode = .session
         if becomeSubreaper { Self.becomeSubreaper() }
@@ -138,7 +143,14 @@ public final class ProcessTracker {
         switch mode {
         case .cgroup:
             guard let directory = cgroupDirectory(of: service) else { return true }
-            return rmdir(directory) == 0 || errno == ENOENT
+            do {
+                _ = try retryingOnInterrupt { rmdir(directory) }
+                return true
+            } catch .noSuchFileOrDirectory {
+                return true
+            } catch {
+                return false  // EBUSY: a process still lives in it
+            }
         case .session:
             sessions[service] = nil
             return true

@@ -124,7 +124,7 @@ struct SocketAddress {
             return withUnsafeBytes(of: storage) { raw in
                 var sin = raw.load(as: sockaddr_in.self)
                 guard inet_ntop(AF_INET, &sin.sin_addr, &buffer, socklen_t(buffer.count)) != nil else { return nil }
-                return (String(cString: buffer), UInt16(bigEndian: sin.sin_port))
+                return (Self.text(buffer), UInt16(bigEndian: sin.sin_port))
             }
         case AF_INET6:
             return withUnsafeBytes(of: storage) { raw in
@@ -135,11 +135,16 @@ struct SocketAddress {
                     return ("\(bytes[12]).\(bytes[13]).\(bytes[14]).\(bytes[15])", port)
                 }
                 guard inet_ntop(AF_INET6, &sin6.sin6_addr, &buffer, socklen_t(buffer.count)) != nil else { return nil }
-                return (String(cString: buffer), port)
+                return (Self.text(buffer), port)
             }
         default:
             return nil
         }
+    }
+
+    /// The text of a NUL-terminated C buffer.
+    private static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The local address of a socket. The corresponding C function is `getsockname`.

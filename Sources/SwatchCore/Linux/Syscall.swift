@@ -5,6 +5,7 @@
 // (as NIO's `isUnacceptableErrno`); every other errno is thrown for the caller
 // to log and act on. `@inline(never)` keeps ARC traffic out of the window
 // between the call and the errno read (NIO's System.swift does the same).
+import CSwatch
 import Glibc
 import SystemPackage
 
@@ -39,6 +40,17 @@ func throwingErrno(_ code: CInt) throws(Errno) {
 }
 
 extension FileDescriptor {
+    /// A pipe whose ends are close-on-exec from birth (swift-system's `pipe()`
+    /// is not), optionally non-blocking — for capturing a service's output:
+    /// the spawner hands the write end on, swatchd keeps the read end.
+    /// The corresponding C function is `pipe2(O_CLOEXEC[|O_NONBLOCK])`.
+    public static func closeOnExecPipe(nonBlocking: Bool = false) throws(Errno) -> (readEnd: FileDescriptor, writeEnd: FileDescriptor) {
+        var fds: [CInt] = [-1, -1]
+        let flags = O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0)
+        _ = try retryingOnInterrupt { fds.withUnsafeMutableBufferPointer { swatch_pipe2($0.baseAddress!, flags) } }
+        return (FileDescriptor(rawValue: fds[0]), FileDescriptor(rawValue: fds[1]))
+    }
+
     /// Closes the descriptor, ignoring errors: used on paths that are already
     /// failing or tearing down. EINTR on close is not retried — the fd is gone
     /// on Linux either way, and retrying could close a reused number (NIO).

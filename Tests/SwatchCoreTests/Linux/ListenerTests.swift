@@ -281,7 +281,27 @@ import Testing
         var device = [CChar](repeating: 0, count: 32)
         var length = socklen_t(device.count)
         #expect(getsockopt(listener.fd.rawValue, SOL_SOCKET, SO_BINDTODEVICE, &device, &length) == 0)
-        #expect(String(cString: device) == "lo")
+        #expect(String(decoding: device.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) == "lo")
+    }
+
+    /// No getsockopt reports a backlog; `ss -ltn` shows it as the Send-Q of the LISTEN row (NOTES).
+    @Test func backlogIsSeenByss() throws {
+        let listener = try bind(.stream, .ipv4(address: "127.0.0.1", port: 0)) { $0.backlog = 17 }
+        let port = try #require(listener.localPort)
+        let directory = LinuxTestSupport.temporaryDirectory()
+        defer { LinuxTestSupport.removeTree(directory) }
+        let output = LinuxTestSupport.open(directory + "/ss", O_WRONLY | O_CREAT)
+        defer { try? output.close() }
+        let ss = try #require(Spawner.resolveExecutable("ss", path: "/usr/sbin:/usr/bin:/sbin:/bin"))
+        let pid = try Spawner.spawn(SpawnRequest(
+            executable: ss, arguments: ["ss", "-ltnH", "sport = :\(port)"], stdout: output))
+        #expect(LinuxTestSupport.waitForExit(pid) == .exited(0))
+        // State Recv-Q Send-Q Local-Address:Port Peer-Address:Port
+        let columns = LinuxTestSupport.read(directory + "/ss").split(whereSeparator: { $0 == " " || $0 == "\n" })
+        #expect(columns.count >= 4)
+        #expect(columns.first == "LISTEN")
+        #expect(columns.dropFirst(2).first == "17")
+        #expect(columns.dropFirst(3).first == "127.0.0.1:\(port)")
     }
 
     @Test func ipv6TTLUsesUnicastHops() throws {

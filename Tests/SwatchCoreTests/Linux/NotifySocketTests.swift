@@ -47,14 +47,14 @@ import Testing
         let socket = try NotifySocket(path: directory + "/notify")
 
         let largest = "STATUS=" + String(repeating: "x", count: 4095 - 7)
-        try NotifySocket.send(largest, to: socket.path)
+        try NotifySocket.sendNotify(largest, to: socket.path)
         let accepted = try #require(try receive(socket))
         #expect(accepted.dropped == nil)
         #expect(accepted.text.count == 4095)
         #expect(accepted.sender?.pid == getpid())
 
         for size in [4096, 6000] {
-            try NotifySocket.send("STATUS=" + String(repeating: "y", count: size - 7), to: socket.path)
+            try NotifySocket.sendNotify("STATUS=" + String(repeating: "y", count: size - 7), to: socket.path)
             let dropped = try #require(try receive(socket))
             #expect(dropped.dropped == .tooLarge(size))
             #expect(dropped.text.isEmpty)
@@ -71,7 +71,7 @@ import Testing
         let (read, write) = try FileDescriptor.pipe()
         defer { try? read.close() }
         _ = fcntl(read.rawValue, F_SETFL, O_NONBLOCK)
-        try NotifySocket.send("READY=1\0WATCHDOG=1", to: socket.path, fds: [write])
+        try NotifySocket.sendNotify("READY=1\0WATCHDOG=1", to: socket.path, fds: [write])
         try write.close()
 
         let dropped = try #require(try receive(socket))
@@ -88,7 +88,7 @@ import Testing
         let (read, write) = try FileDescriptor.pipe()
         defer { try? read.close(); try? write.close() }
 
-        try NotifySocket.send("FDSTORE=1\nFDNAME=pipe", to: socket.path, fds: [read, write])
+        try NotifySocket.sendNotify("FDSTORE=1\nFDNAME=pipe", to: socket.path, fds: [read, write])
         let datagram = try #require(try receive(socket))
         #expect(datagram.dropped == nil)
         #expect(datagram.fds.count == 2)
@@ -106,11 +106,11 @@ import Testing
         defer { close(receiver) }
         let address = try SocketAddress.unix(name, abstract: true)
         #expect(address.withSockaddr { bind(receiver, $0, $1) } == 0)
-        try NotifySocket.send("READY=1", to: "@" + name)
+        try NotifySocket.sendNotify("READY=1", to: "@" + name)
         var buffer = [UInt8](repeating: 0, count: 64)
         let count = recv(receiver, &buffer, buffer.count, CInt(MSG_DONTWAIT))
         #expect(count == 7 && Array(buffer[0..<7]) == Array("READY=1".utf8))
-        #expect(throws: Errno.invalidArgument) { try NotifySocket.send("READY=1", to: "relative/path") }
+        #expect(throws: Errno.invalidArgument) { try NotifySocket.sendNotify("READY=1", to: "relative/path") }
     }
 
     @Test func replacesAStaleSocketOfAnEarlierRun() throws {
@@ -122,7 +122,7 @@ import Testing
         }
         #expect(LinuxTestSupport.status(path) != nil)
         let socket = try NotifySocket(path: path)
-        try NotifySocket.send("READY=1", to: path)
+        try NotifySocket.sendNotify("READY=1", to: path)
         #expect(try receive(socket)?.dropped == nil)
         socket.close()
         #expect(LinuxTestSupport.status(path) == nil)

@@ -1,3 +1,4 @@
+import CSwatch
 import Glibc
 import SystemPackage
 import Testing
@@ -111,6 +112,26 @@ import Testing
         #expect(LinuxTestSupport.read("/proc/\(pid)/environ") == "A=1\0")
     }
 
+    @Test func outputReachesAPipeWhoseReadEndTheChildNeverSees() throws {
+        let (readEnd, writeEnd) = try FileDescriptor.closeOnExecPipe()
+        defer { try? readEnd.close() }
+        #expect(LinuxTestSupport.isCloseOnExec(readEnd) && LinuxTestSupport.isCloseOnExec(writeEnd))
+        let pid = try Spawner.spawn(SpawnRequest(
+            executable: "/bin/sh", arguments: ["sh", "-c", "echo hello; ls /proc/self/fd"], stdout: writeEnd))
+        try writeEnd.close()
+        // EOF arrives only once every write end is closed: the child had no copy of the read end
+        // and swatchd's write end is gone — exactly 0, 1, 2 and ls's directory.
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 256)
+        while true {
+            let count = try chunk.withUnsafeMutableBytes { try readEnd.read(into: $0) }
+            if count == 0 { break }
+            output += chunk[0..<count]
+        }
+        #expect(LinuxTestSupport.waitForExit(pid) == .exited(0))
+        #expect(String(decoding: output, as: UTF8.self) == "hello\n0\n1\n2\n3\n")
+    }
+
     @Test func standardStreamsAreTheGivenFdsOrDevNull() throws {
         let directory = LinuxTestSupport.temporaryDirectory()
         defer { LinuxTestSupport.removeTree(directory) }
@@ -148,6 +169,55 @@ import Testing
         #expect(links == [directory + "/a", directory + "/b"])
         let fds = lines(LinuxTestSupport.read(directory + "/fds")).compactMap { Int($0) }.sorted()
         #expect(fds == [0, 1, 2, 3, 4, 5])  // 5: ls's own directory
+    }
+
+    /// Kernels before 5.11 have no CLOSE_RANGE_CLOEXEC: the child then marks
+    /// its fds by listing /proc/self/fd. Forked, because the switch is global.
+    @Test func childSeesOnlyItsFdsWithoutCloseRangeToo() throws {
+        let directory = LinuxTestSupport.temporaryDirectory()
+        defer { LinuxTestSupport.removeTree(directory) }
+        let passed = openFiles(["a", "b"], in: directory)
+        defer { for fd in passed { try? fd.close() } }
+        let status = LinuxTestSupport.inForkedChild {
+            swatch_spawn_test_set_without_close_range(1)
+            // A non-close-on-exec fd far up, as swatchd may inherit from its own parent (NOTES: 251).
+            guard dup2(0, 300) == 300 else { return 2 }
+            guard let pid = try? Spawner.spawn(SpawnRequest(
+                executable: "/bin/sh", arguments: ["sh", "-c", Self.introspection, "sh", directory], fds: passed))
+            else { return 3 }
+            return (try? Reaper.wait(for: pid)) == .exited(0) ? 0 : 4
+        }
+        #expect(status == .exited(0))
+        let fds = lines(LinuxTestSupport.read(directory + "/fds")).compactMap { Int($0) }.sorted()
+        #expect(fds == [0, 1, 2, 3, 4, 5])  // 5: ls's own directory
+        #expect(Array(lines(LinuxTestSupport.read(directory + "/links")).prefix(2)) == [directory + "/a", directory + "/b"])
+    }
+
+    /// The spawner itself must not leak: /dev/null, the child's stack and the
+    /// fds of failed starts are released. Counted in a forked copy of the test
+    /// process, where no parallel test opens or closes fds meanwhile.
+    @Test func spawningLeavesTheParentsFdsAsTheyWere() {
+        let status = LinuxTestSupport.inForkedChild {
+            func openFds() -> Int32 {
+                guard let dir = opendir("/proc/self/fd") else { return -1 }
+                var count: Int32 = 0
+                while readdir(dir) != nil { count += 1 }
+                closedir(dir)
+                return count
+            }
+            let passed = [FileDescriptor(rawValue: 0), FileDescriptor(rawValue: 1)]
+            let before = openFds()
+            for round in 0..<100 {
+                let request = round % 2 == 0
+                    ? SpawnRequest(executable: "/bin/true", fds: passed)
+                    : SpawnRequest(executable: "/nonexistent/swatch-test", fds: passed)
+                if let pid = try? Spawner.spawn(request) {
+                    guard (try? Reaper.wait(for: pid)) == .exited(0) else { return 2 }
+                }
+            }
+            return openFds() == before ? 0 : 3
+        }
+        #expect(status == .exited(0))
     }
 
     @Test func missingExecutableFailsWithENOENTAtExecve() {
