@@ -10,7 +10,9 @@ extension Supervisor {
         var listeners: [Listener] = []
         for directive in unit.listens {
             do {
-                listeners.append(try Listener.bind(directive, options: unit.options))
+                let listener = try Listener.bind(directive, options: unit.options)
+                for warning in listener.warnings { logger.warning("\(name): \(warning)", metadata: ["unit": "\(name)"]) }
+                listeners.append(listener)
             } catch {
                 logger.error("\(name): \(error)", metadata: ["unit": "\(name)"])
                 for listener in listeners { listener.close(removeOnStop: false) }
