@@ -61,7 +61,7 @@ enum Daemon {
             if let socket = environment["NOTIFY_SOCKET"] {
                 // swatchd as a Type=notify service of systemd or of another swatchd.
                 do {
-                    try NotifySocket.send("READY=1\nSTATUS=Watching \(supervisor.socketCount) socket units", to: socket)
+                    try NotifySocket.sendNotify("READY=1\nSTATUS=Watching \(supervisor.socketCount) socket units", to: socket)
                 } catch {
                     logger.warning("Failed to notify \(socket): \(error)")
                 }
