@@ -20,6 +20,8 @@ public final class Supervisor {
         public var ownEnvironment: [String: String]
         /// `swatchd run`: the service gets the caller's environment, as a developer expects.
         public var passOwnEnvironment = false
+        /// Whether journald is there (LogTarget.journalIsAvailable), for services' output.
+        public var journalAvailable = false
         public init(unitDirectories: [String], runtimeDirectory: String, specifiers: SpecifierContext,
                     ownEnvironment: [String: String]) {
             self.unitDirectories = unitDirectories
@@ -57,6 +59,10 @@ public final class Supervisor {
     let loop: EventLoop
     let timer: TimerFD
     let tracker: ProcessTracker
+    /// The recent lines of every unit: swatchd's messages about it and its output.
+    let unitLog: UnitLogBuffer
+    /// The control socket (`RUNTIME/control`), once bound.
+    var control: ControlServer?
     var units: UnitSet
     var services: [UnitName: ServiceRecord] = [:]
     var sockets: [UnitName: SocketRecord] = [:]
@@ -68,8 +74,9 @@ public final class Supervisor {
     /// What the loop reports when it ends.
     public private(set) var exitCode: Int32 = 0
 
-    public init(configuration: Configuration, logger: Logger, loop: EventLoop) throws(Errno) {
+    public init(configuration: Configuration, logger: Logger, loop: EventLoop, unitLog: UnitLogBuffer) throws(Errno) {
         self.configuration = configuration
+        self.unitLog = unitLog
         self.logger = logger
         self.loop = loop
         self.timer = try TimerFD()
