@@ -6,12 +6,12 @@ import Foundation
 import Glibc
 import Testing
 
-/// Every integration suite is nested in this one so that the whole target
-/// runs one test at a time: they share the machine's ports, its 2 cores and,
-/// for the CPU measurements, its quiet (NOTES: Swift Testing runs tests in
-/// parallel unless told otherwise).
-/// (The type cannot share the module's name, IntegrationTests: the
-/// @Suite macro's test record then fails to compile.)
+// Every integration suite is nested in this one so that the whole target
+// runs one test at a time: they share the machine's ports, its 2 cores and,
+// for the CPU measurements, its quiet (NOTES: Swift Testing runs tests in
+// parallel unless told otherwise). The type cannot share the module's name,
+// IntegrationTests: the @Suite macro's test record then fails to compile.
+// (A plain comment: Swift Testing prints a suite's doc comment with every failure.)
 @Suite(.serialized)
 enum Integration {}
 
@@ -19,7 +19,7 @@ enum Integration {}
 enum Harness {
     /// The repository root, from this file's place in Tests/IntegrationTests/.
     static let repositoryRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
+        var url = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
         for _ in 0..<3 { url.deleteLastPathComponent() }
         return url.path
     }()
