@@ -53,7 +53,7 @@ var targets: [Target] = [
     .testTarget(
         name: "IntegrationTests",
         dependencies: ["SwatchCore"],
-        // The python3-systemd test services are run, not compiled.
+        // The python3-systemd test services are run and the unit fixtures read by path: neither is compiled.
         exclude: ["Services", "Fixtures"]
     ),
 ]

@@ -39,8 +39,8 @@ public final class Supervisor {
         var connection: AcceptedConnection?
         /// Accept=yes: the socket unit that made this instance.
         var instanceOf: UnitName?
-        /// Session leaders spawned for the service, for the fallback process tracking.
-        var capture: [OutputCapture] = []
+        /// daemon-reload found the unit gone: forget it once it has stopped.
+        var removed = false
     }
 
     /// A socket unit, its bound listeners and whether they are in epoll.
@@ -78,6 +78,9 @@ public final class Supervisor {
     }
 
     var now: Instant { Instant(microseconds: MonotonicClock.now()) }
+
+    public var socketCount: Int { sockets.count }
+    public var serviceCount: Int { services.count }
 
     // MARK: - Start-up
 
@@ -234,7 +237,9 @@ public final class Supervisor {
     func serviceChanged(_ name: UnitName, now: Instant) {
         guard let record = services[name] else { return }
         let inactive = record.machine.isInactive
-        if let socket = record.instanceOf {
+        if record.removed, inactive {
+            services[name] = nil
+        } else if let socket = record.instanceOf {
             if inactive {
                 services[name] = nil
                 sockets[socket]?.instances -= 1

@@ -678,7 +678,21 @@ public struct ServiceMachine: Sendable {
         }
     }
 
-    private mutating func groupEmptied(now: Instant) -> [ServiceAction] {
+    /// Whether the machine waits for the last process of its group (a stop
+    /// phase under KillMode=control-group or mixed): the supervisor reports
+    /// `groupEmptied` when orphans it reaped emptied it.
+    public var waitsForGroup: Bool {
+        switch state {
+        case .stopSigterm, .stopSigkill, .stopWatchdog, .finalSigterm, .finalSigkill: return !groupEmpty
+        case .running: return unit.type == .forking && mainPID == nil
+        case .dead, .failed, .startPre, .start, .startPost, .exited, .reload, .stop, .stopPost, .autoRestart:
+            return false
+        }
+    }
+
+    /// No process of the service is left.
+    public mutating func groupEmptied(now: Instant) -> [ServiceAction] {
+        groupEmpty = true
         switch state {
         case .stopSigterm, .stopSigkill, .stopWatchdog:
             return waitingForProcesses ? [] : enterStopPost(.success, now: now)

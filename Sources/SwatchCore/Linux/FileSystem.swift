@@ -1,0 +1,106 @@
+import CSwatch
+import Glibc
+import SystemPackage
+
+/// The few file operations the Linux layer needs without Foundation: whole
+/// small files (/proc, cgroupfs), parent directories, file types.
+enum FileSystem {
+    /// Reads a whole (small, possibly unseekable) file such as /proc/<pid>/stat or cgroup.procs.
+    static func read(_ path: String) throws(Errno) -> [UInt8] {
+        let fd = FileDescriptor(rawValue: try retryingOnInterrupt { open(path, O_RDONLY | O_CLOEXEC) })
+        defer { fd.closeIgnoringErrors() }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = try retryingOnInterrupt { () -> Int in
+                chunk.withUnsafeMutableBytes { Glibc.read(fd.rawValue, $0.baseAddress, $0.count) }
+            }
+            if count == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    /// Reads a whole file as text (UTF-8, invalid bytes repaired).
+    static func readText(_ path: String) throws(Errno) -> String {
+        String(decoding: try read(path), as: UTF8.self)
+    }
+
+    /// Writes `text` to an existing file in one write(2) — how cgroupfs wants its commands.
+    static func write(_ text: String, to path: String) throws(Errno) {
+        let fd = FileDescriptor(rawValue: try retryingOnInterrupt { open(path, O_WRONLY | O_CLOEXEC) })
+        defer { fd.closeIgnoringErrors() }
+        var bytes = Array(text.utf8)
+        _ = try retryingOnInterrupt { () -> Int in
+            bytes.withUnsafeMutableBytes { Glibc.write(fd.rawValue, $0.baseAddress, $0.count) }
+        }
+    }
+
+    /// `lstat`, or nil when nothing is there (ENOENT, ENOTDIR).
+    static func linkStatus(_ path: String) throws(Errno) -> Glibc.stat? {
+        var info = Glibc.stat()
+        do {
+            _ = try retryingOnInterrupt { lstat(path, &info) }
+        } catch .noSuchFileOrDirectory, .notDirectory {
+            return nil
+        }
+        return info
+    }
+
+    /// The file type bits of a mode (`S_IFMT`), compared with `S_IFSOCK`, `S_IFIFO`, ...
+    static func type(_ mode: mode_t) -> mode_t { mode & S_IFMT }
+
+    /// The directory part of an absolute path: `/run/a` for `/run/a/b.sock`.
+    static func parent(of path: String) -> String? {
+        guard let slash = path.lastIndex(of: "/") else { return nil }
+        let parent = String(path[..<slash])
+        return parent.isEmpty ? "/" : parent
+    }
+
+    /// Creates the missing parents of `path` with exactly `mode` (systemd's
+    /// mkdir_parents for DirectoryMode=; chmod after mkdir so the daemon's
+    /// umask does not narrow it). Existing directories are left as they are.
+    /// - Returns: nil, or the directory that could not be created and why.
+    static func createParents(of path: String, mode: mode_t) -> (directory: String, error: Errno)? {
+        guard let parent = parent(of: path), parent != "/" else { return nil }
+        var prefix = ""
+        for component in parent.split(separator: "/", omittingEmptySubsequences: true) {
+            prefix += "/" + component
+            if mkdir(prefix, mode) == 0 {
+                _ = chmod(prefix, mode)
+                continue
+            }
+            let error = Errno(rawValue: errno)
+            guard error == .fileExists else { return (prefix, error) }
+        }
+        return nil
+    }
+}
+
+/// Names of users and groups as SocketUser=/SocketGroup= give them: a name or a number.
+enum UserDatabase {
+    /// The uid and primary gid of `user` (a name or a decimal uid), or nil if unknown.
+    static func user(_ user: String) -> (uid: uid_t, gid: gid_t)? {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 16384)
+        if let uid = uid_t(user) {
+            // A number need not be in the database; its primary group then is unknown.
+            if getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, let found = result {
+                return (uid, found.pointee.pw_gid)
+            }
+            return (uid, gid_t.max)
+        }
+        guard getpwnam_r(user, &entry, &buffer, buffer.count, &result) == 0, let found = result else { return nil }
+        return (found.pointee.pw_uid, found.pointee.pw_gid)
+    }
+
+    /// The gid of `group` (a name or a decimal gid), or nil if unknown.
+    static func group(_ group: String) -> gid_t? {
+        if let gid = gid_t(group) { return gid }
+        var entry = Glibc.group()
+        var result: UnsafeMutablePointer<Glibc.group>?
+        var buffer = [CChar](repeating: 0, count: 16384)
+        guard getgrnam_r(group, &entry, &buffer, buffer.count, &result) == 0, let found = result else { return nil }
+        return found.pointee.gr_gid
+    }
+}

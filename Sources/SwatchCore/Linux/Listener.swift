@@ -1,0 +1,536 @@
+import CSwatch
+import Glibc
+import SystemPackage
+
+/// Why a listener could not be set up: the step, the address, the errno —
+/// `Failed to bind [::]:8080: Address already in use`.
+public struct ListenerError: Error, Hashable, CustomStringConvertible {
+    /// The step that failed.
+    public enum Operation: Hashable, Sendable {
+        case parseAddress
+        case resolveInterface(String)
+        case createSocket
+        /// A socket option whose failure systemd treats as fatal (IPV6_V6ONLY,
+        /// SO_BINDTODEVICE, SO_REUSEADDR); the others only warn.
+        case setOption(String)
+        case createDirectory(String)
+        case removeStale
+        case bind
+        case listen
+        case createFIFO
+        case openFIFO
+        /// Something other than a FIFO exists at a ListenFIFO= path.
+        case notFIFO
+        case changeMode(mode_t)
+        case resolveUser(String)
+        case resolveGroup(String)
+        case changeOwner
+    }
+
+    public var operation: Operation
+    /// The address as the unit file writes it (`[::]:8080`, `/run/x.sock`).
+    public var address: String
+    /// nil when no system call failed (an unknown user name).
+    public var errno: Errno?
+
+    public init(_ operation: Operation, _ address: String, _ errno: Errno?) {
+        self.operation = operation
+        self.address = address
+        self.errno = errno
+    }
+
+    public var description: String {
+        let reason = errno?.description
+        switch operation {
+        case .parseAddress: return "Failed to parse address \(address): \(reason ?? "Invalid argument")"
+        case .resolveInterface(let name):
+            return "Failed to resolve interface '\(name)' of \(address): \(reason ?? "No such device")"
+        case .createSocket: return "Failed to create socket for \(address): \(reason ?? "")"
+        case .setOption(let name): return "Failed to set \(name) on \(address): \(reason ?? "")"
+        case .createDirectory(let directory):
+            return "Failed to create directory \(directory) for \(address): \(reason ?? "")"
+        case .removeStale: return "Failed to remove stale socket \(address): \(reason ?? "")"
+        case .bind: return "Failed to bind \(address): \(reason ?? "")"
+        case .listen: return "Failed to listen on \(address): \(reason ?? "")"
+        case .createFIFO: return "Failed to create FIFO \(address): \(reason ?? "")"
+        case .openFIFO: return "Failed to open FIFO \(address): \(reason ?? "")"
+        case .notFIFO: return "Failed to open FIFO \(address): it exists and is not a FIFO"
+        case .changeMode(let mode):
+            return "Failed to change mode of \(address) to \(String(mode, radix: 8)): \(reason ?? "")"
+        case .resolveUser(let name): return "Failed to resolve user '\(name)' for \(address): \(reason ?? "No such user")"
+        case .resolveGroup(let name):
+            return "Failed to resolve group '\(name)' for \(address): \(reason ?? "No such group")"
+        case .changeOwner: return "Failed to change owner of \(address): \(reason ?? "")"
+        }
+    }
+}
+
+/// One connection accepted on an Accept=yes listener: the fd (blocking,
+/// close-on-exec, owned by the caller) and the peer for REMOTE_ADDR/REMOTE_PORT.
+public struct AcceptedConnection {
+    public let fd: FileDescriptor
+    /// The peer's IP address as text (`127.0.0.1`, `::1`), nil for unix sockets.
+    public let remoteAddress: String?
+    public let remotePort: UInt16?
+}
+
+/// A listening socket or FIFO of a Listen*= directive, bound by swatchd and
+/// kept open across service restarts (the point of socket activation). It
+/// owns its fd: `close(removeOnStop:)` or deinit closes it.
+///
+/// The order of steps follows systemd (src/shared/socket-label.c
+/// `socket_address_listen`, src/core/socket.c `socket_apply_socket_options`,
+/// `fifo_address_create`): socket, IPV6_V6ONLY, SO_BINDTODEVICE, SO_REUSEPORT,
+/// IP_FREEBIND, IP_TRANSPARENT, SO_REUSEADDR, bind, listen, then the other
+/// options. As in systemd, a failing option after that list is a warning
+/// (`warnings`), not a failure: the socket still works, just less tuned.
+public final class Listener {
+    public let directive: ListenDirective
+    public let options: SocketOptions
+    /// The socket or FIFO, close-on-exec and non-blocking, owned by this object.
+    public let fd: FileDescriptor
+    /// The address as bound: `[::]:8080`, or `0.0.0.0:8080` where the kernel has no IPv6.
+    public let boundAddress: String
+    /// Options that could not be applied, worded for the log:
+    /// `Failed to set SO_MARK socket option on [::]:8080, ignoring: Operation not permitted`.
+    public private(set) var warnings: [String] = []
+    private var isClosed = false
+
+    private init(directive: ListenDirective, options: SocketOptions, fd: FileDescriptor, boundAddress: String) {
+        self.directive = directive
+        self.options = options
+        self.fd = fd
+        self.boundAddress = boundAddress
+    }
+
+    deinit {
+        if !isClosed { fd.closeIgnoringErrors() }
+    }
+
+    /// Binds one Listen*= directive with the unit's options.
+    public static func bind(_ directive: ListenDirective, options: SocketOptions) throws(ListenerError) -> Listener {
+        switch directive.address {
+        case .fifo(let path):
+            return try openFIFO(directive, path: path, options: options)
+        case .port, .ipv4, .ipv6, .unix, .abstract:
+            guard directive.kind != .fifo else {
+                throw ListenerError(.parseAddress, directive.address.description, .invalidArgument)
+            }
+            return try bindSocket(directive, options: options)
+        }
+    }
+
+    /// The file path of a unix socket or FIFO, nil for the others.
+    public var path: String? {
+        switch directive.address {
+        case .unix(let path), .fifo(let path): return path
+        case .port, .ipv4, .ipv6, .abstract: return nil
+        }
+    }
+
+    /// Closes the fd; with `removeOnStop` (RemoveOnStop=) also removes the
+    /// socket file or FIFO from the file system.
+    public func close(removeOnStop: Bool) {
+        guard !isClosed else { return }
+        isClosed = true
+        fd.closeIgnoringErrors()
+        if removeOnStop, let path { _ = unlink(path) }
+    }
+
+    /// The open file behind the fd (`fstat`): equal identities are the same
+    /// socket, which tests and daemon-reload use to see that a listener was kept.
+    public var identity: (device: UInt64, inode: UInt64) {
+        guard let info = try? fd.fileStatus() else { return (0, 0) }
+        return (UInt64(info.st_dev), UInt64(info.st_ino))
+    }
+
+    /// The port actually bound (for `ListenStream=0` in tests), nil for unix sockets and FIFOs.
+    public var localPort: UInt16? {
+        (try? SocketAddress.local(of: fd))?.hostAndPort?.port
+    }
+
+    /// Accepts one connection for an Accept=yes socket, or returns nil when
+    /// none is waiting. Connections that died in the backlog are skipped.
+    /// The corresponding C function is `accept4(SOCK_CLOEXEC)`: the connection
+    /// is blocking, as an inetd-style service expects of its stdin.
+    public func acceptConnection() throws(Errno) -> AcceptedConnection? {
+        while true {
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let connection: CInt
+            do {
+                connection = try retryingOnInterrupt { () -> CInt in
+                    withUnsafeMutableBytes(of: &storage) { raw in
+                        swatch_accept4(
+                            fd.rawValue, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), &length,
+                            CInt(SOCK_CLOEXEC.rawValue))
+                    }
+                }
+            } catch .wouldBlock {
+                return nil
+            } catch .connectionAbort, .protocolError {
+                // accept(2): pending network errors of the new connection are
+                // reported here; that connection is gone, the next may be fine.
+                continue
+            }
+            let peer = SocketAddress(storage: storage, length: length).hostAndPort
+            return AcceptedConnection(
+                fd: FileDescriptor(rawValue: connection), remoteAddress: peer?.host, remotePort: peer?.port)
+        }
+    }
+
+    // MARK: - Sockets
+
+    private static func bindSocket(_ directive: ListenDirective, options: SocketOptions) throws(ListenerError) -> Listener {
+        let text = directive.address.description
+        let type: CInt
+        switch directive.kind {
+        case .stream: type = CInt(SOCK_STREAM.rawValue)
+        case .datagram: type = CInt(SOCK_DGRAM.rawValue)
+        case .sequentialPacket: type = CInt(SOCK_SEQPACKET.rawValue)
+        case .fifo: throw ListenerError(.parseAddress, text, .invalidArgument)
+        }
+        let flags = CInt(SOCK_CLOEXEC.rawValue) | CInt(SOCK_NONBLOCK.rawValue)
+
+        let (fd, address, boundText) = try openSocket(directive.address, type: type | flags)
+        let listener = Listener(directive: directive, options: options, fd: fd, boundAddress: boundText)
+        // From here on `listener` owns fd: a throw closes it in deinit.
+        let isInet = address.family == AF_INET || address.family == AF_INET6
+
+        if address.family == AF_INET6 {
+            // default/both: one dual-stack socket answers IPv4 too; ipv6-only: not.
+            try fatal("IPV6_V6ONLY", boundText) { () throws(Errno) in
+                try fd.setOption(IPPROTO_IPV6.cInt, IPV6_V6ONLY, options.bindIPv6Only == .ipv6Only ? 1 : 0)
+            }
+        }
+        if isInet {
+            if let device = options.bindToDevice {
+                try fatal("SO_BINDTODEVICE", boundText) { () throws(Errno) in
+                    var name = Array(device.utf8CString)
+                    _ = try retryingOnInterrupt {
+                        setsockopt(fd.rawValue, SOL_SOCKET, SO_BINDTODEVICE, &name, socklen_t(name.count))
+                    }
+                }
+            }
+            if options.reusePort {
+                listener.warnUnless("SO_REUSEPORT") { () throws(Errno) in try fd.setOption(SOL_SOCKET, SO_REUSEPORT, 1) }
+            }
+            if options.freeBind {
+                listener.warnUnless("IP_FREEBIND/IPV6_FREEBIND") { () throws(Errno) in
+                    try setPerFamily(fd, address.family, ipv4: (IPPROTO_IP.cInt, IP_FREEBIND),
+                                     ipv6: (IPPROTO_IPV6.cInt, IPV6_FREEBIND), 1)
+                }
+            }
+            if options.transparent {
+                listener.warnUnless("IP_TRANSPARENT/IPV6_TRANSPARENT") { () throws(Errno) in
+                    try setPerFamily(fd, address.family, ipv4: (IPPROTO_IP.cInt, IP_TRANSPARENT),
+                                     ipv6: (IPPROTO_IPV6.cInt, IPV6_TRANSPARENT), 1)
+                }
+            }
+        }
+        try fatal("SO_REUSEADDR", boundText) { () throws(Errno) in try fd.setOption(SOL_SOCKET, SO_REUSEADDR, 1) }
+
+        if case .unix(let path) = directive.address {
+            try prepareSocketPath(path, options: options)
+        }
+        do {
+            _ = try retryingOnInterrupt { address.withSockaddr { Glibc.bind(fd.rawValue, $0, $1) } }
+        } catch {
+            throw ListenerError(.bind, boundText, error)
+        }
+        if case .unix(let path) = directive.address {
+            // Mode and owner before listen(): until then a connect is refused,
+            // so no client ever reaches the socket under a wider mode.
+            try applyOwnership(path: path, fd: nil, options: options)
+        }
+        if type != CInt(SOCK_DGRAM.rawValue) {
+            do {
+                _ = try retryingOnInterrupt { Glibc.listen(fd.rawValue, options.backlog) }
+            } catch {
+                throw ListenerError(.listen, boundText, error)
+            }
+        }
+        listener.applyOptions(family: address.family, isStream: type == CInt(SOCK_STREAM.rawValue))
+        return listener
+    }
+
+    /// The address, and a socket of its family.
+    private static func openSocket(
+        _ listenAddress: ListenAddress, type: CInt
+    ) throws(ListenerError) -> (FileDescriptor, SocketAddress, String) {
+        let text = listenAddress.description
+        let address: SocketAddress
+        switch listenAddress {
+        case .port(let port):
+            // A bare port is [::]:port; where the kernel has no IPv6 at all,
+            // 0.0.0.0:port (systemd.socket(5), socket_address_parse).
+            do {
+                return (try socket(AF_INET6, type), .ipv6Any(port: port), text)
+            } catch .addressFamilyNotSupported {
+                let fallback = "0.0.0.0:\(port)"
+                do {
+                    return (try socket(AF_INET, type), .ipv4Any(port: port), fallback)
+                } catch {
+                    throw ListenerError(.createSocket, fallback, error)
+                }
+            } catch {
+                throw ListenerError(.createSocket, text, error)
+            }
+        case .ipv4(let host, let port):
+            address = try parse(text) { () throws(SocketAddress.Problem) in try .ipv4(host, port: port) }
+        case .ipv6(let host, let port, let scope):
+            address = try parse(text) { () throws(SocketAddress.Problem) in try .ipv6(host, port: port, scope: scope) }
+        case .unix(let path):
+            address = try parse(text) { () throws(SocketAddress.Problem) in try .unix(path, abstract: false) }
+        case .abstract(let name):
+            address = try parse(text) { () throws(SocketAddress.Problem) in try .unix(name, abstract: true) }
+        case .fifo:
+            throw ListenerError(.parseAddress, text, .invalidArgument)
+        }
+        do {
+            return (try socket(address.family, type), address, text)
+        } catch {
+            throw ListenerError(.createSocket, text, error)
+        }
+    }
+
+    /// Runs a fatal option step (systemd returns the error of these).
+    private static func fatal(
+        _ name: String, _ address: String, _ body: () throws(Errno) -> Void
+    ) throws(ListenerError) {
+        do { try body() } catch { throw ListenerError(.setOption(name), address, error) }
+    }
+
+    private static func socket(_ family: CInt, _ type: CInt) throws(Errno) -> FileDescriptor {
+        FileDescriptor(rawValue: try retryingOnInterrupt { Glibc.socket(family, type, 0) })
+    }
+
+    private static func parse(
+        _ text: String, _ build: () throws(SocketAddress.Problem) -> SocketAddress
+    ) throws(ListenerError) -> SocketAddress {
+        do {
+            return try build()
+        } catch {
+            switch error {
+            case .invalid: throw ListenerError(.parseAddress, text, .invalidArgument)
+            case .unknownInterface(let name):
+                throw ListenerError(.resolveInterface(name), text, .operationNotSupportedByDevice)  // ENODEV
+            case .pathTooLong: throw ListenerError(.bind, text, .fileNameTooLong)
+            }
+        }
+    }
+
+    /// Parent directories (DirectoryMode=), and a stale socket file of an
+    /// earlier run removed — only a socket: any other file stays and bind fails.
+    private static func prepareSocketPath(_ path: String, options: SocketOptions) throws(ListenerError) {
+        if let failure = FileSystem.createParents(of: path, mode: mode_t(options.directoryMode)) {
+            throw ListenerError(.createDirectory(failure.directory), path, failure.error)
+        }
+        do {
+            if let info = try FileSystem.linkStatus(path), FileSystem.type(info.st_mode) == S_IFSOCK {
+                _ = try retryingOnInterrupt { unlink(path) }
+            }
+        } catch {
+            throw ListenerError(.removeStale, path, error)
+        }
+    }
+
+    /// SocketMode=, SocketUser=, SocketGroup= on a socket file (by path) or a FIFO (by fd).
+    private static func applyOwnership(path: String, fd: FileDescriptor?, options: SocketOptions) throws(ListenerError) {
+        let mode = mode_t(options.socketMode)
+        do {
+            if let fd {
+                _ = try retryingOnInterrupt { fchmod(fd.rawValue, mode) }
+            } else {
+                _ = try retryingOnInterrupt { chmod(path, mode) }
+            }
+        } catch {
+            throw ListenerError(.changeMode(mode), path, error)
+        }
+        guard options.socketUser != nil || options.socketGroup != nil else { return }
+        var uid = uid_t.max
+        var gid = gid_t.max
+        if let user = options.socketUser {
+            // As systemd: a user alone also sets its primary group.
+            guard let found = UserDatabase.user(user) else { throw ListenerError(.resolveUser(user), path, nil) }
+            (uid, gid) = found
+        }
+        if let group = options.socketGroup {
+            guard let found = UserDatabase.group(group) else { throw ListenerError(.resolveGroup(group), path, nil) }
+            gid = found
+        }
+        do {
+            if let fd {
+                _ = try retryingOnInterrupt { fchown(fd.rawValue, uid, gid) }
+            } else {
+                _ = try retryingOnInterrupt { lchown(path, uid, gid) }
+            }
+        } catch {
+            throw ListenerError(.changeOwner, path, error)
+        }
+    }
+
+    // MARK: - FIFOs
+
+    private static func openFIFO(_ directive: ListenDirective, path: String, options: SocketOptions) throws(ListenerError) -> Listener {
+        if let failure = FileSystem.createParents(of: path, mode: mode_t(options.directoryMode)) {
+            throw ListenerError(.createDirectory(failure.directory), path, failure.error)
+        }
+        do {
+            _ = try retryingOnInterrupt { mkfifo(path, mode_t(options.socketMode)) }
+        } catch .fileExists {
+            // An existing FIFO is reused (checked below once it is open).
+        } catch {
+            throw ListenerError(.createFIFO, path, error)
+        }
+        // O_RDWR: the FIFO never reports EOF while swatchd holds it, even with no writer.
+        let raw: CInt
+        do {
+            raw = try retryingOnInterrupt { open(path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW) }
+        } catch {
+            throw ListenerError(.openFIFO, path, error)
+        }
+        let fd = FileDescriptor(rawValue: raw)
+        let listener = Listener(directive: directive, options: options, fd: fd, boundAddress: path)
+        do {
+            guard FileSystem.type(try fd.fileStatus().st_mode) == S_IFIFO else {
+                throw ListenerError(.notFIFO, path, .fileExists)
+            }
+        } catch let error as ListenerError {
+            throw error
+        } catch {
+            throw ListenerError(.openFIFO, path, error as? Errno)
+        }
+        try applyOwnership(path: path, fd: fd, options: options)
+        if let size = options.pipeSize {
+            listener.warnUnless("F_SETPIPE_SZ") { () throws(Errno) in
+                _ = try retryingOnInterrupt { fcntl(fd.rawValue, SWATCH_F_SETPIPE_SZ, CInt(clamping: size)) }
+            }
+        }
+        return listener
+    }
+
+    // MARK: - Options that only warn
+
+    /// systemd's socket_apply_socket_options: everything after bind/listen.
+    /// TCP options are applied to TCP sockets only (systemd tries them on
+    /// every socket and logs the EOPNOTSUPP at debug level).
+    private func applyOptions(family: CInt, isStream: Bool) {
+        let isInet = family == AF_INET || family == AF_INET6
+        let isTCP = isInet && isStream
+        let tcp = IPPROTO_TCP.cInt
+        if options.keepAlive {
+            warnUnless("SO_KEEPALIVE") { () throws(Errno) in try fd.setOption(SOL_SOCKET, SO_KEEPALIVE, 1) }
+        }
+        if isTCP {
+            if let time = options.keepAliveTime, time > .zero {
+                warnUnless("TCP_KEEPIDLE") { () throws(Errno) in try fd.setOption(tcp, TCP_KEEPIDLE, seconds(time)) }
+            }
+            if let interval = options.keepAliveInterval, interval > .zero {
+                warnUnless("TCP_KEEPINTVL") { () throws(Errno) in
+                    try fd.setOption(tcp, TCP_KEEPINTVL, seconds(interval))
+                }
+            }
+            if let probes = options.keepAliveProbes, probes > 0 {
+                warnUnless("TCP_KEEPCNT") { () throws(Errno) in
+                    try fd.setOption(tcp, TCP_KEEPCNT, CInt(clamping: probes))
+                }
+            }
+            if let defer_ = options.deferAcceptSec, defer_ > .zero {
+                warnUnless("TCP_DEFER_ACCEPT") { () throws(Errno) in
+                    try fd.setOption(tcp, TCP_DEFER_ACCEPT, seconds(defer_))
+                }
+            }
+            if options.noDelay {
+                warnUnless("TCP_NODELAY") { () throws(Errno) in try fd.setOption(tcp, TCP_NODELAY, 1) }
+            }
+        }
+        if options.broadcast {
+            warnUnless("SO_BROADCAST") { () throws(Errno) in try fd.setOption(SOL_SOCKET, SO_BROADCAST, 1) }
+        }
+        // Credentials and security labels travel over unix sockets only; newer
+        // kernels refuse the options elsewhere (EOPNOTSUPP), which systemd logs
+        // at debug level — so they are not tried on IP sockets at all.
+        if options.passCredentials && family == AF_UNIX {
+            warnUnless("SO_PASSCRED") { () throws(Errno) in try fd.setOption(SOL_SOCKET, SO_PASSCRED, 1) }
+        }
+        if options.passSecurity && family == AF_UNIX {
+            warnUnless("SO_PASSSEC") { () throws(Errno) in try fd.setOption(SOL_SOCKET, SO_PASSSEC, 1) }
+        }
+        // IP_TOS before SO_PRIORITY: setting the TOS also sets the socket
+        // priority from it (ip(7)), which would undo an explicit Priority=.
+        if isInet, let tos = options.ipTOS {
+            warnUnless("IP_TOS") { () throws(Errno) in try fd.setOption(IPPROTO_IP.cInt, IP_TOS, CInt(clamping: tos)) }
+        }
+        if let priority = options.priority {
+            warnUnless("SO_PRIORITY") { () throws(Errno) in
+                try fd.setOption(SOL_SOCKET, SO_PRIORITY, CInt(clamping: priority))
+            }
+        }
+        if let size = options.receiveBuffer, size > 0 {
+            warnUnless("SO_RCVBUF/SO_RCVBUFFORCE") { () throws(Errno) in
+                try setBuffer(SO_RCVBUF, force: SO_RCVBUFFORCE, size)
+            }
+        }
+        if let size = options.sendBuffer, size > 0 {
+            warnUnless("SO_SNDBUF/SO_SNDBUFFORCE") { () throws(Errno) in
+                try setBuffer(SO_SNDBUF, force: SO_SNDBUFFORCE, size)
+            }
+        }
+        if let mark = options.mark {
+            warnUnless("SO_MARK") { () throws(Errno) in try fd.setOption(SOL_SOCKET, SO_MARK, CInt(clamping: mark)) }
+        }
+        if isInet, let ttl = options.ipTTL {
+            warnUnless("IP_TTL/IPV6_UNICAST_HOPS") { () throws(Errno) in
+                try Self.setPerFamily(fd, family, ipv4: (IPPROTO_IP.cInt, IP_TTL),
+                                      ipv6: (IPPROTO_IPV6.cInt, IPV6_UNICAST_HOPS), CInt(clamping: ttl))
+            }
+        }
+    }
+
+    /// SO_RCVBUF/SO_SNDBUF are capped by net.core.[rw]mem_max; as root the
+    /// *FORCE variant passes the cap (systemd's fd_set_rcvbuf). The kernel
+    /// doubles the value it stores (socket(7)), so "enough" is ≥ 2 × size.
+    private func setBuffer(_ option: CInt, force: CInt, _ size: Int) throws(Errno) {
+        let value = CInt(clamping: size)
+        try fd.setOption(SOL_SOCKET, option, value)
+        if let current = try? fd.option(SOL_SOCKET, option), Int(current) >= 2 * size { return }
+        do {
+            try fd.setOption(SOL_SOCKET, force, value)
+        } catch .notPermitted {
+            // Unprivileged: the capped value stays, as systemd leaves it.
+        }
+    }
+
+    /// For a dual-stack IPv6 socket the IPv6 option is the one that counts;
+    /// the IPv4 one is also tried (best effort) for its mapped IPv4 traffic.
+    private static func setPerFamily(
+        _ fd: FileDescriptor, _ family: CInt, ipv4: (CInt, CInt), ipv6: (CInt, CInt), _ value: CInt
+    ) throws(Errno) {
+        if family == AF_INET6 {
+            try fd.setOption(ipv6.0, ipv6.1, value)
+            try? fd.setOption(ipv4.0, ipv4.1, value)
+        } else {
+            try fd.setOption(ipv4.0, ipv4.1, value)
+        }
+    }
+
+    private func seconds(_ span: TimeSpan) -> CInt {
+        CInt(clamping: max(1, span.microseconds / 1_000_000))
+    }
+
+    /// Runs an option step; a failure becomes a warning, worded as systemd's
+    /// "Failed to set %s socket option, ignoring: %m".
+    private func warnUnless(_ name: String, _ body: () throws(Errno) -> Void) {
+        do {
+            try body()
+        } catch {
+            warnings.append("Failed to set \(name) socket option on \(boundAddress), ignoring: \(error)")
+        }
+    }
+}
+
+extension Int {
+    /// IPPROTO_* import as `Int` enum constants; socket calls take `CInt`.
+    fileprivate var cInt: CInt { CInt(self) }
+}

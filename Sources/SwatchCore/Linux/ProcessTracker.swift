@@ -1,0 +1,212 @@
+import CSwatch
+import Glibc
+import SystemPackage
+
+/// Knows which processes belong to which service, so a stop reaches all of
+/// them (KillMode=control-group) and `Tasks:` can count them (issue 4, item 6).
+///
+/// Where a cgroup2 hierarchy is writable it gives each service a cgroup of its
+/// own — `<hierarchy>/swatchd-<pid>/hello.service` — which the spawned child
+/// joins before exec (`SpawnRequest.cgroupProcs`), so daemons that double-fork
+/// and orphans are caught too. On this machine kind that hierarchy is the
+/// controller-less /sys/fs/cgroup/unified (NOTES); in containers often
+/// /sys/fs/cgroup itself. v1 controller hierarchies are never touched: only a
+/// mount whose statfs type is CGROUP2_SUPER_MAGIC is considered.
+///
+/// Without a writable cgroup2 hierarchy it falls back to sessions: every
+/// spawned process starts a session (the spawner's setsid), and a service's
+/// processes are those whose session id is one of its spawned pids. swatchd
+/// becomes child subreaper so orphans are reparented to it and reaped. What
+/// this cannot catch: a process that calls setsid() itself (a classic daemon's
+/// double fork) leaves the service's session and is not tracked.
+public final class ProcessTracker {
+    /// How processes are tracked.
+    public enum Mode: Hashable, Sendable {
+        /// Cgroups under `directory` (the parent of the service cgroups).
+        case cgroup(directory: String)
+        /// Session ids, with swatchd as child subreaper.
+        case session
+    }
+
+    /// The cgroup2 mounts tried, in order (the brief of issue 4 and NOTES).
+    public static let defaultHierarchies = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+
+    public let mode: Mode
+    /// Session mode: the session ids (= spawned pids) of each service.
+    private var sessions: [String: Set<pid_t>] = [:]
+
+    /// Finds a writable cgroup2 hierarchy among `hierarchies` and creates
+    /// `parentName` under it; falls back to session tracking (and, when
+    /// `becomeSubreaper`, PR_SET_CHILD_SUBREAPER) if there is none.
+    public init(
+        parentName: String = "swatchd-\(getpid())",
+        hierarchies: [String] = ProcessTracker.defaultHierarchies,
+        becomeSubreaper: Bool = true
+    ) {
+        for hierarchy in hierarchies where Self.isWritableCgroup2(hierarchy) {
+            let directory = hierarchy + "/" + parentName
+            if mkdir(directory, 0o755) == 0 || errno == EEXIST {
+                mode = .cgroup(directory: directory)
+                return
+            }
+        }
+        mode = .session
+        if becomeSubreaper { Self.becomeSubreaper() }
+    }
+
+    /// Whether `path` is a cgroup2 mount (statfs f_type CGROUP2_SUPER_MAGIC) we may write.
+    public static func isWritableCgroup2(_ path: String) -> Bool {
+        var info = statfs()
+        guard statfs(path, &info) == 0, Int(info.f_type) == SWATCH_CGROUP2_SUPER_MAGIC else { return false }
+        return access(path, W_OK) == 0
+    }
+
+    /// Makes swatchd the reaper of its services' orphans (prctl PR_SET_CHILD_SUBREAPER).
+    public static func becomeSubreaper() {
+        _ = swatch_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    }
+
+    /// The cgroup directory of a service, in cgroup mode.
+    public func cgroupDirectory(of service: String) -> String? {
+        guard case .cgroup(let directory) = mode else { return nil }
+        return directory + "/" + service
+    }
+
+    /// Gets a service's cgroup ready for a spawn: creates it and opens its
+    /// `cgroup.procs` (O_WRONLY|O_CLOEXEC) for `SpawnRequest.cgroupProcs`.
+    /// The caller owns the fd and closes it after the spawn. nil in session mode.
+    public func prepare(_ service: String) throws(Errno) -> FileDescriptor? {
+        guard let directory = cgroupDirectory(of: service) else { return nil }
+        do {
+            _ = try retryingOnInterrupt { mkdir(directory, 0o755) }
+        } catch .fileExists {
+            // Kept from an earlier start (a process survived, or not removed yet).
+        }
+        let procs = directory + "/cgroup.procs"
+        return FileDescriptor(rawValue: try retryingOnInterrupt { open(procs, O_WRONLY | O_CLOEXEC) })
+    }
+
+    /// Records a spawned process of `service`. In session mode its pid is its
+    /// session id (the spawner calls setsid); in cgroup mode the cgroup already knows.
+    public func track(_ pid: pid_t, in service: String) {
+        if case .session = mode { sessions[service, default: []].insert(pid) }
+    }
+
+    /// The live processes of a service (zombies excluded in session mode).
+    public func pids(of service: String) -> [pid_t] {
+        switch mode {
+        case .cgroup:
+            guard let directory = cgroupDirectory(of: service),
+                  let text = try? FileSystem.readText(directory + "/cgroup.procs") else { return [] }
+            return text.split(separator: "\n").compactMap { pid_t($0) }
+        case .session:
+            guard let wanted = sessions[service], !wanted.isEmpty else { return [] }
+            return Self.processes().filter { wanted.contains($0.session) && $0.state != "Z" }.map(\.pid)
+        }
+    }
+
+    /// `Tasks:` is empty.
+    public func isEmpty(_ service: String) -> Bool { pids(of: service).isEmpty }
+
+    /// Sends `signal` to every process of the service (KillMode=control-group),
+    /// re-reading until no new process appears — a process may fork while we
+    /// signal (systemd's cg_kill does the same). SIGKILL uses `cgroup.kill`
+    /// where the kernel has it (5.14+), which kills atomically.
+    /// - Returns: how many processes were signalled.
+    @discardableResult
+    public func kill(_ service: String, signal: CInt) -> Int {
+        if signal == SIGKILL, let directory = cgroupDirectory(of: service) {
+            let count = pids(of: service).count
+            if (try? FileSystem.write("1", to: directory + "/cgroup.kill")) != nil { return count }
+        }
+        var signalled: Set<pid_t> = []
+        for _ in 0..<16 {
+            let fresh = pids(of: service).filter { !signalled.contains($0) }
+            if fresh.isEmpty { break }
+            for pid in fresh {
+                signalled.insert(pid)
+                if pid != getpid() { _ = try? Reaper.kill(pid, signal: signal) }
+            }
+        }
+        return signalled.subtracting([getpid()]).count
+    }
+
+    /// Forgets a service whose processes are all gone: removes its cgroup
+    /// (rmdir fails with EBUSY while a process lives). Returns whether it is gone.
+    @discardableResult
+    public func remove(_ service: String) -> Bool {
+        switch mode {
+        case .cgroup:
+            guard let directory = cgroupDirectory(of: service) else { return true }
+            return rmdir(directory) == 0 || errno == ENOENT
+        case .session:
+            sessions[service] = nil
+            return true
+        }
+    }
+
+    /// At exit: removes the service cgroups that are empty and the parent directory.
+    public func removeAll() {
+        guard case .cgroup(let directory) = mode else {
+            sessions = [:]
+            return
+        }
+        if let dir = opendir(directory) {
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+                }
+                if entry.pointee.d_type == UInt8(DT_DIR), name != ".", name != ".." {
+                    _ = rmdir(directory + "/" + name)
+                }
+            }
+            closedir(dir)
+        }
+        _ = rmdir(directory)
+    }
+
+    /// One line of /proc/<pid>/stat: what session mode needs.
+    struct ProcessStat: Equatable {
+        var pid: pid_t
+        var state: Character
+        var parent: pid_t
+        var session: pid_t
+    }
+
+    /// Parses /proc/<pid>/stat: the command name is in parentheses and may
+    /// itself contain spaces and parentheses, so fields are counted after the last `)`.
+    static func parseStat(_ text: String) -> ProcessStat? {
+        guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")"),
+              let pid = pid_t(text[..<open].trimmingSpaces) else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // state ppid pgrp session ...
+        guard fields.count >= 4, let state = fields[0].first,
+              let parent = pid_t(fields[1]), let session = pid_t(fields[3]) else { return nil }
+        return ProcessStat(pid: pid, state: state, parent: parent, session: session)
+    }
+
+    /// Every process in /proc.
+    static func processes() -> [ProcessStat] {
+        guard let dir = opendir("/proc") else { return [] }
+        defer { closedir(dir) }
+        var result: [ProcessStat] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            guard pid_t(name) != nil, let text = try? FileSystem.readText("/proc/\(name)/stat"),
+                  let stat = parseStat(text) else { continue }
+            result.append(stat)
+        }
+        return result
+    }
+}
+
+extension Substring {
+    fileprivate var trimmingSpaces: Substring {
+        var text = self
+        while text.first == " " { text = text.dropFirst() }
+        while text.last == " " { text = text.dropLast() }
+        return text
+    }
+}

@@ -1,0 +1,71 @@
+// How every system call of swatchd is wrapped (DESIGN §6, STYLE convention 1):
+// the C call runs in a closure, and a -1 result turns into an `Errno` read at
+// once, before anything else can touch errno; EINTR is retried; EBADF and
+// EFAULT mean swatchd passed a closed fd or a bad pointer — a bug, so they trap
+// (as NIO's `isUnacceptableErrno`); every other errno is thrown for the caller
+// to log and act on. `@inline(never)` keeps ARC traffic out of the window
+// between the call and the errno read (NIO's System.swift does the same).
+import Glibc
+import SystemPackage
+
+/// Calls `body` until it does not fail with EINTR. A result of -1 is thrown as
+/// the `Errno` of that call; EBADF and EFAULT trap (a bug in swatchd).
+///
+/// Works for `CInt` results (most calls) and `Int`/`ssize_t` ones (read, recvmsg).
+@inline(never)
+func retryingOnInterrupt<Result: FixedWidthInteger & SignedInteger>(
+    retryOnInterrupt: Bool = true,
+    _ body: () -> Result
+) throws(Errno) -> Result {
+    while true {
+        let result = body()
+        guard result == -1 else { return result }
+        let error = Errno(rawValue: errno)
+        switch error {
+        case .interrupted where retryOnInterrupt:
+            continue
+        case .badFileDescriptor, .badAddress:
+            preconditionFailure("swatchd bug: a system call failed with \(error) (errno \(error.rawValue))")
+        default:
+            throw error
+        }
+    }
+}
+
+/// For C functions of the shim that return 0 or an errno (STYLE convention 8).
+@inline(__always)
+func throwingErrno(_ code: CInt) throws(Errno) {
+    if code != 0 { throw Errno(rawValue: code) }
+}
+
+extension FileDescriptor {
+    /// Closes the descriptor, ignoring errors: used on paths that are already
+    /// failing or tearing down. EINTR on close is not retried — the fd is gone
+    /// on Linux either way, and retrying could close a reused number (NIO).
+    func closeIgnoringErrors() {
+        _ = Glibc.close(rawValue)
+    }
+
+    /// Sets an int socket option. The corresponding C function is `setsockopt`.
+    func setOption(_ level: CInt, _ name: CInt, _ value: CInt) throws(Errno) {
+        var value = value
+        _ = try retryingOnInterrupt {
+            setsockopt(rawValue, level, name, &value, socklen_t(MemoryLayout<CInt>.size))
+        }
+    }
+
+    /// Reads an int socket option. The corresponding C function is `getsockopt`.
+    func option(_ level: CInt, _ name: CInt) throws(Errno) -> CInt {
+        var value: CInt = 0
+        var length = socklen_t(MemoryLayout<CInt>.size)
+        _ = try retryingOnInterrupt { getsockopt(rawValue, level, name, &value, &length) }
+        return value
+    }
+
+    /// The file's type, mode, owner, device and inode. The corresponding C function is `fstat`.
+    func fileStatus() throws(Errno) -> Glibc.stat {
+        var info = Glibc.stat()
+        _ = try retryingOnInterrupt { fstat(rawValue, &info) }
+        return info
+    }
+}

@@ -1,0 +1,169 @@
+// The building blocks of the key catalog: what a key's setter sees of one
+// assignment (`KeyValue`), how a value of each type is read (`ValueKind`) and
+// how it lands in a model (`KeySetter`). An invalid value is an error that
+// refuses the unit (DESIGN §3), worded like systemd's conf-parser — the
+// problem, the consequence, then the value:
+// `Failed to parse boolean value for NoDelay=, refusing the unit: yess`.
+
+/// An invalid value, as the message the user reads.
+struct ValueError: Error {
+    var message: String
+}
+
+/// One assignment as a setter sees it.
+struct KeyValue {
+    var key: String
+    /// The value as written (after the lexer joined and trimmed it).
+    var raw: String
+    var location: SourceLocation
+    var specifiers: SpecifierExpander
+
+    /// The standard error for a value that does not parse as `what`.
+    func invalid(_ what: String, _ value: String? = nil) -> ValueError {
+        ValueError(message: "Failed to parse \(what) for \(key)=, refusing the unit: \(value ?? raw)")
+    }
+
+    /// An error with its own problem text, same shape.
+    func problem(_ problem: String, _ value: String? = nil) -> ValueError {
+        ValueError(message: "\(problem) in \(key)=, refusing the unit: \(value ?? raw)")
+    }
+
+    /// The raw value with specifiers expanded.
+    func expanded() throws(ValueError) -> String {
+        try expand(raw)
+    }
+
+    func expand(_ text: String) throws(ValueError) -> String {
+        do {
+            return try specifiers.expand(text)
+        } catch {
+            throw problem("Failed to resolve specifier '\(error.specifier)'")
+        }
+    }
+
+    /// The words of the value (systemd's quoting and C escapes), each with specifiers expanded.
+    func words(cUnescape: Bool = true) throws(ValueError) -> [String] {
+        var splitter = WordSplitter(raw)
+        splitter.cUnescape = cUnescape
+        var words: [String] = []
+        do {
+            while let word = try splitter.next() { words.append(try expand(word)) }
+        } catch let error as ValueError {
+            throw error
+        } catch WordSplitError.unbalancedQuotes {
+            throw problem("Unbalanced quoting")
+        } catch WordSplitError.badEscape(let escape) {
+            throw problem("Invalid escape sequence \(escape)")
+        } catch {
+            throw problem("Trailing backslash")
+        }
+        return words
+    }
+}
+
+/// How a value of type `T` is read.
+struct ValueKind<T>: Sendable {
+    let parse: @Sendable (KeyValue) throws(ValueError) -> T
+
+    /// A kind from a plain text parser: nil means invalid, reported as "Failed to parse `what`".
+    static func text(_ what: String, expand: Bool = false, _ parse: @escaping @Sendable (String) -> T?) -> ValueKind {
+        ValueKind { (kv: KeyValue) throws(ValueError) -> T in
+            let value = expand ? try kv.expanded() : kv.raw
+            guard let parsed = parse(value) else { throw kv.invalid(what, value) }
+            return parsed
+        }
+    }
+}
+
+extension ValueKind where T == Bool {
+    static let boolean = ValueKind.text("boolean value", ValueParser.boolean)
+}
+
+extension ValueKind where T == TimeSpan {
+    static let timeSpan = ValueKind.text("time span") { TimeSpan(parsing: $0) }
+    /// TimeoutStartSec= and friends: `0` means no timeout (parse_sec_fix_0()).
+    static let timeout = ValueKind.text("time span") { TimeSpan(parsing: $0).map { $0 == .zero ? .infinity : $0 } }
+}
+
+extension ValueKind where T == Int32 {
+    static let signal = ValueKind.text("signal", ValueParser.signal)
+}
+
+extension ValueKind where T == UInt32 {
+    static let mode = ValueKind.text("access mode", ValueParser.mode)
+}
+
+extension ValueKind where T == String {
+    /// Free text with specifiers expanded.
+    static let string = ValueKind { (kv: KeyValue) throws(ValueError) in try kv.expanded() }
+    /// An absolute path, specifiers expanded.
+    static let absolutePath = ValueKind { (kv: KeyValue) throws(ValueError) -> String in
+        let path = try kv.expanded()
+        guard ValueParser.isAbsolutePath(path) else { throw kv.problem("Path is not absolute", path) }
+        return path
+    }
+}
+
+extension ValueKind where T: FixedWidthInteger & Sendable {
+    static func integer(_ range: ClosedRange<T>) -> ValueKind {
+        .text("integer \(range.lowerBound)…\(range.upperBound)") { ValueParser.integer($0, in: range) }
+    }
+}
+
+extension ValueKind where T == Int {
+    static let size = ValueKind.text("size") { ValueParser.size($0).flatMap { Int(exactly: $0) } }
+}
+
+extension ValueKind where T: RawRepresentable & Sendable, T.RawValue == String {
+    /// One of an enumeration's spellings.
+    static func choice(_ what: String) -> ValueKind {
+        .text(what) { T(rawValue: $0) }
+    }
+}
+
+/// Applies one key's value to a model of type `Model`.
+struct KeySetter<Model>: Sendable {
+    let apply: @Sendable (inout Model, KeyValue) throws(ValueError) -> Void
+
+    init(_ apply: @escaping @Sendable (inout Model, KeyValue) throws(ValueError) -> Void) {
+        self.apply = apply
+    }
+
+    /// Sets a field.
+    static func set<T>(_ field: WritableKeyPath<Model, T> & Sendable, _ kind: ValueKind<T>) -> KeySetter {
+        KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in model[keyPath: field] = try kind.parse(kv) }
+    }
+
+    /// Sets an optional field; the empty value resets it to nil (unset).
+    static func set<T>(_ field: WritableKeyPath<Model, T?> & Sendable, _ kind: ValueKind<T>) -> KeySetter {
+        KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in
+            model[keyPath: field] = kv.raw.isEmpty ? nil : try kind.parse(kv)
+        }
+    }
+
+    /// Appends the words of the value to a list; the empty value resets the list (systemd.syntax(7)).
+    static func list(
+        _ field: WritableKeyPath<Model, [String]> & Sendable,
+        check: @escaping @Sendable (String) -> String? = { _ in nil }
+    ) -> KeySetter {
+        KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in
+            guard !kv.raw.isEmpty else {
+                model[keyPath: field] = []
+                return
+            }
+            let words = try kv.words()
+            for word in words {
+                if let problem = check(word) { throw kv.problem(problem, word) }
+            }
+            model[keyPath: field] += words
+        }
+    }
+
+    /// A setter of a part of the model (the `[Unit]` section of a socket or service).
+    func lifted<Outer>(_ part: WritableKeyPath<Outer, Model> & Sendable) -> KeySetter<Outer> {
+        let apply = self.apply
+        return KeySetter<Outer> { (outer: inout Outer, kv: KeyValue) throws(ValueError) in
+            try apply(&outer[keyPath: part], kv)
+        }
+    }
+}

@@ -1,0 +1,126 @@
+// Keys that restrict what a service may do (systemd.exec(5) "USER/GROUP
+// IDENTITY", "CAPABILITIES", "SECURITY", "PROCESS PROPERTIES" (Limit*=),
+// "SANDBOXING", "SYSTEM CALL FILTERING", and the access controls of
+// systemd.resource-control(5)). A unit that asks for a restriction this build
+// does not enforce is refused rather than run with less isolation than it asks
+// for (DESIGN §3). The issue that enforces a key flips its `enforced` to true;
+// that is the whole change here.
+
+/// One restricting key: whether this build enforces it, and how to tell that the
+/// final unit actually asks for a restriction (`PrivateTmp=no` asks for none).
+struct RestrictingKey: Sendable {
+    var name: String
+    var enforced: Bool
+    /// For keys with a field in `Sandbox`: does the parsed value restrict? nil: the
+    /// last value restricts unless it is empty or a false boolean (`no`, `false`, …).
+    var asks: (@Sendable (Sandbox) -> Bool)?
+
+    init(_ name: String, enforced: Bool, asks: (@Sendable (Sandbox) -> Bool)? = nil) {
+        self.name = name
+        self.enforced = enforced
+        self.asks = asks
+    }
+
+    /// The error of an unenforced restriction.
+    var refusal: String {
+        "\(name)= is not enforced by this build; refusing to run the unit with less isolation than it asks for."
+    }
+}
+
+/// The table: one line per key.
+enum RestrictingKeys {
+    static let all: [RestrictingKey] = [
+        // Identity and privileges.
+        RestrictingKey("User", enforced: false, asks: { $0.user != nil }),
+        RestrictingKey("Group", enforced: false, asks: { $0.group != nil }),
+        RestrictingKey("DynamicUser", enforced: false, asks: { $0.dynamicUser }),
+        RestrictingKey("SupplementaryGroups", enforced: false, asks: { !$0.supplementaryGroups.isEmpty }),
+        RestrictingKey("PAMName", enforced: false),
+        RestrictingKey("NoNewPrivileges", enforced: false, asks: { $0.noNewPrivileges }),
+        RestrictingKey("CapabilityBoundingSet", enforced: false, asks: { ($0.capabilityBoundingSet ?? .all) != .all }),
+        RestrictingKey("AmbientCapabilities", enforced: false, asks: { ($0.ambientCapabilities?.bits ?? 0) != 0 }),
+        RestrictingKey("SecureBits", enforced: false),
+        RestrictingKey("SELinuxContext", enforced: false),
+        RestrictingKey("AppArmorProfile", enforced: false),
+        RestrictingKey("SmackProcessLabel", enforced: false),
+        // Resource limits (setrlimit).
+        RestrictingKey("LimitCPU", enforced: false, asks: { $0.limits[.cpu] != nil }),
+        RestrictingKey("LimitFSIZE", enforced: false, asks: { $0.limits[.fsize] != nil }),
+        RestrictingKey("LimitDATA", enforced: false, asks: { $0.limits[.data] != nil }),
+        RestrictingKey("LimitSTACK", enforced: false, asks: { $0.limits[.stack] != nil }),
+        RestrictingKey("LimitCORE", enforced: false, asks: { $0.limits[.core] != nil }),
+        RestrictingKey("LimitRSS", enforced: false, asks: { $0.limits[.rss] != nil }),
+        RestrictingKey("LimitNOFILE", enforced: false, asks: { $0.limits[.nofile] != nil }),
+        RestrictingKey("LimitAS", enforced: false, asks: { $0.limits[.as] != nil }),
+        RestrictingKey("LimitNPROC", enforced: false, asks: { $0.limits[.nproc] != nil }),
+        RestrictingKey("LimitMEMLOCK", enforced: false, asks: { $0.limits[.memlock] != nil }),
+        RestrictingKey("LimitLOCKS", enforced: false, asks: { $0.limits[.locks] != nil }),
+        RestrictingKey("LimitSIGPENDING", enforced: false, asks: { $0.limits[.sigpending] != nil }),
+        RestrictingKey("LimitMSGQUEUE", enforced: false, asks: { $0.limits[.msgqueue] != nil }),
+        RestrictingKey("LimitNICE", enforced: false, asks: { $0.limits[.nice] != nil }),
+        RestrictingKey("LimitRTPRIO", enforced: false, asks: { $0.limits[.rtprio] != nil }),
+        RestrictingKey("LimitRTTIME", enforced: false, asks: { $0.limits[.rttime] != nil }),
+        // File system sandboxing.
+        RestrictingKey("ProtectSystem", enforced: false, asks: { $0.protectSystem != .no }),
+        RestrictingKey("ProtectHome", enforced: false, asks: { $0.protectHome != .no }),
+        RestrictingKey("ReadWritePaths", enforced: false, asks: { !$0.readWritePaths.isEmpty }),
+        RestrictingKey("ReadOnlyPaths", enforced: false, asks: { !$0.readOnlyPaths.isEmpty }),
+        RestrictingKey("InaccessiblePaths", enforced: false, asks: { !$0.inaccessiblePaths.isEmpty }),
+        RestrictingKey("ExecPaths", enforced: false),
+        RestrictingKey("NoExecPaths", enforced: false),
+        RestrictingKey("TemporaryFileSystem", enforced: false),
+        RestrictingKey("BindPaths", enforced: false),
+        RestrictingKey("BindReadOnlyPaths", enforced: false),
+        RestrictingKey("RootDirectory", enforced: false),
+        RestrictingKey("RootImage", enforced: false),
+        RestrictingKey("MountImages", enforced: false),
+        RestrictingKey("ExtensionImages", enforced: false),
+        RestrictingKey("ExtensionDirectories", enforced: false),
+        RestrictingKey("MountAPIVFS", enforced: false),
+        RestrictingKey("PrivateTmp", enforced: false, asks: { $0.privateTmp }),
+        RestrictingKey("PrivateDevices", enforced: false, asks: { $0.privateDevices }),
+        RestrictingKey("PrivateNetwork", enforced: false, asks: { $0.privateNetwork }),
+        RestrictingKey("NetworkNamespacePath", enforced: false),
+        RestrictingKey("PrivateIPC", enforced: false),
+        RestrictingKey("IPCNamespacePath", enforced: false),
+        RestrictingKey("PrivateUsers", enforced: false),
+        RestrictingKey("PrivateMounts", enforced: false),
+        RestrictingKey("PrivatePIDs", enforced: false),
+        RestrictingKey("ProtectHostname", enforced: false),
+        RestrictingKey("ProtectClock", enforced: false),
+        RestrictingKey("ProtectKernelTunables", enforced: false),
+        RestrictingKey("ProtectKernelModules", enforced: false),
+        RestrictingKey("ProtectKernelLogs", enforced: false),
+        RestrictingKey("ProtectControlGroups", enforced: false),
+        RestrictingKey("ProtectProc", enforced: false),
+        RestrictingKey("ProcSubset", enforced: false),
+        // Kernel interfaces.
+        RestrictingKey("RestrictAddressFamilies", enforced: false),
+        RestrictingKey("RestrictFileSystems", enforced: false),
+        RestrictingKey("RestrictNamespaces", enforced: false),
+        RestrictingKey("RestrictRealtime", enforced: false),
+        RestrictingKey("RestrictSUIDSGID", enforced: false),
+        RestrictingKey("LockPersonality", enforced: false),
+        RestrictingKey("MemoryDenyWriteExecute", enforced: false),
+        RestrictingKey("SystemCallFilter", enforced: false),
+        RestrictingKey("SystemCallArchitectures", enforced: false),
+        // Access control of systemd.resource-control(5).
+        RestrictingKey("DevicePolicy", enforced: false),
+        RestrictingKey("DeviceAllow", enforced: false),
+        RestrictingKey("IPAddressAllow", enforced: false),
+        RestrictingKey("IPAddressDeny", enforced: false),
+        RestrictingKey("IPIngressFilterPath", enforced: false),
+        RestrictingKey("IPEgressFilterPath", enforced: false),
+        RestrictingKey("SocketBindAllow", enforced: false),
+        RestrictingKey("SocketBindDeny", enforced: false),
+        RestrictingKey("RestrictNetworkInterfaces", enforced: false),
+    ]
+
+    static let byName: [String: RestrictingKey] = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+
+    /// The textual rule for keys without a field: empty, a false boolean, or a value
+    /// that is systemd's default (`DevicePolicy=auto`, `ProtectProc=default`) restricts nothing.
+    static func valueAsks(_ value: String) -> Bool {
+        !value.isEmpty && ValueParser.boolean(value) != false && !["auto", "default", "all"].contains(value)
+    }
+}

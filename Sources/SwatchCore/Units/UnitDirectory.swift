@@ -1,0 +1,73 @@
+// The little file-system reading a unit load needs: list a directory, read a
+// file, tell a file from a directory. Glibc only (no Foundation in SwatchCore).
+
+import Glibc
+import SystemPackage
+
+/// Reads unit directories and unit files.
+enum UnitDirectory {
+    /// The names in `path` (without `.` and `..`), sorted; nil when it cannot be opened.
+    static func list(_ path: String) -> [String]? {
+        guard let dir = opendir(path) else { return nil }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: &entry.pointee.d_name) {
+                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// The bytes of a file, or the errno of why not.
+    static func read(_ path: String) -> Result<[UInt8], Errno> {
+        do {
+            let fd = try FileDescriptor.open(FilePath(path), .readOnly, options: .closeOnExec)
+            defer { try? fd.close() }
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = try chunk.withUnsafeMutableBytes { try fd.read(into: $0) }
+                if n == 0 { break }
+                bytes += chunk[..<n]
+                if bytes.count > 16 << 20 { return .failure(.fileTooLarge) }   // no unit file is this big
+            }
+            return .success(bytes)
+        } catch let error as Errno {
+            return .failure(error)
+        } catch {
+            return .failure(.ioError)
+        }
+    }
+
+    enum Kind { case file, directory, masked, other, missing }
+
+    /// What `path` is, following symlinks; a unit linked to /dev/null is masked (systemd.unit(5)).
+    static func kind(_ path: String) -> Kind {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return .missing }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return .file
+        case S_IFDIR: return .directory
+        case S_IFCHR: return .masked
+        default: return .other
+        }
+    }
+
+    /// `directory/name`, without doubling a trailing slash of the directory as the user gave it.
+    static func join(_ directory: String, _ name: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    /// The directory part of a path (`.` for a bare name).
+    static func parent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// The last component of a path.
+    static func baseName(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+}

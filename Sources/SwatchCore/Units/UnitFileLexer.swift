@@ -1,0 +1,182 @@
+// The ini dialect of systemd.syntax(7), read as systemd's conf-parser does
+// (src/shared/conf-parser.c, config_parse() and parse_line()): whole-line
+// comments are dropped even inside a continuation, a trailing unescaped
+// backslash joins the next line (the backslash becomes a space), and a joined
+// line is reported at its last physical line, as systemd reports it.
+
+/// One `Key=Value` line of a unit file, continuation lines joined, whitespace
+/// around `=` and at both ends removed; the value is still raw (no unquoting,
+/// no specifiers): each key decides what its value means.
+public struct UnitFileAssignment: Hashable, Sendable {
+    public var section: String
+    public var key: String
+    public var value: String
+    public var location: SourceLocation
+}
+
+/// One logical line that matters: a section header or an assignment.
+public enum UnitFileEntry: Hashable, Sendable {
+    case section(String, SourceLocation)
+    case assignment(UnitFileAssignment)
+}
+
+/// A unit file (or drop-in) split into entries, with the problems of its syntax.
+public struct UnitFile: Hashable, Sendable {
+    /// The path as it was given; diagnostics name it.
+    public var path: String
+    public var entries: [UnitFileEntry]
+    public var diagnostics: [Diagnostic]
+
+    /// Lexes `bytes`; `unit` is the unit full name each diagnostic carries.
+    public init(path: String, bytes: some Collection<UInt8>, unit: String) {
+        var lexer = UnitFileLexer(path: path, unit: unit)
+        lexer.lex(Array(bytes))
+        self.path = path
+        self.entries = lexer.entries
+        self.diagnostics = lexer.diagnostics
+    }
+
+    public init(path: String, text: String, unit: String) {
+        self.init(path: path, bytes: text.utf8, unit: unit)
+    }
+
+    /// Where the first `[name]` header is, for problems of a whole section.
+    func headerLocation(of name: String) -> SourceLocation? {
+        for case .section(name, let location) in entries { return location }
+        return nil
+    }
+}
+
+/// Bytes → logical lines → entries. Works on bytes so that invalid UTF-8, NULs
+/// and odd line ends are handled per line, as systemd's read_line() does.
+struct UnitFileLexer {
+    let path: String
+    let unit: String
+    var entries: [UnitFileEntry] = []
+    var diagnostics: [Diagnostic] = []
+    /// nil before the first header; "" after a header that could not be read.
+    private var section: String?
+
+    init(path: String, unit: String) {
+        self.path = path
+        self.unit = unit
+    }
+
+    mutating func lex(_ bytes: [UInt8]) {
+        var continuation: [UInt8]?
+        var lineNumber = 0
+        var body = bytes[...]
+        if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }   // UTF-8 BOM
+        for raw in Self.physicalLines(body) {
+            lineNumber += 1
+            let trimmed = raw.drop(while: Self.isWhitespace)
+            // A comment line is skipped even in the middle of a continuation (systemd.syntax(7)).
+            if let first = trimmed.first, first == UInt8(ascii: "#") || first == UInt8(ascii: ";") { continue }
+            var logical = (continuation ?? []) + raw
+            if Self.endsInUnescapedBackslash(logical) {
+                logical[logical.count - 1] = UInt8(ascii: " ")
+                continuation = logical
+                continue
+            }
+            continuation = nil
+            parseLine(logical, line: lineNumber)
+        }
+        if let continuation { parseLine(continuation, line: max(lineNumber, 1)) }
+    }
+
+    /// Splits on `\n`, `\r\n`, `\r` and NUL, as read_line() does.
+    private static func physicalLines(_ bytes: ArraySlice<UInt8>) -> [ArraySlice<UInt8>] {
+        var lines: [ArraySlice<UInt8>] = []
+        var start = bytes.startIndex
+        var i = start
+        while i < bytes.endIndex {
+            let c = bytes[i]
+            if c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") || c == 0 {
+                lines.append(bytes[start..<i])
+                if c == UInt8(ascii: "\r"), i + 1 < bytes.endIndex, bytes[i + 1] == UInt8(ascii: "\n") { i += 1 }
+                start = i + 1
+            }
+            i += 1
+        }
+        if start < bytes.endIndex { lines.append(bytes[start...]) }
+        return lines
+    }
+
+    /// True when the line ends in a backslash that is not itself escaped (`\\` at the end is a literal).
+    private static func endsInUnescapedBackslash(_ line: [UInt8]) -> Bool {
+        var escaped = false
+        for c in line {
+            if escaped { escaped = false } else if c == UInt8(ascii: "\\") { escaped = true }
+        }
+        return escaped
+    }
+
+    static func isWhitespace(_ c: UInt8) -> Bool {
+        c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r")
+    }
+
+    private mutating func parseLine(_ bytes: [UInt8], line: Int) {
+        let stripped = bytes.drop(while: Self.isWhitespace).reversed().drop(while: Self.isWhitespace).reversed()
+        guard !stripped.isEmpty else { return }
+        let location = SourceLocation(file: path, line: line)
+        guard let text = String(validating: stripped, as: UTF8.self) else {
+            warn(location, "Line is not valid UTF-8, ignoring.")
+            return
+        }
+        if text.hasPrefix("[") {
+            guard text.hasSuffix("]"), text.count >= 2 else {
+                error(location, "Invalid section header, refusing the unit: \(text)")
+                section = ""
+                return
+            }
+            let name = String(text.dropFirst().dropLast())
+            guard name.unicodeScalars.allSatisfy(Self.isSafeInHeader) else {
+                error(location, "Bad characters in section header, refusing the unit: \(text)")
+                section = ""
+                return
+            }
+            section = name
+            entries.append(.section(name, location))
+            return
+        }
+        guard let section else {
+            warn(location, "Assignment outside of section, ignoring.")
+            return
+        }
+        guard let equals = text.firstIndex(of: "=") else {
+            warn(location, "Missing '=', ignoring line.")
+            return
+        }
+        guard equals != text.startIndex else {
+            warn(location, "Missing key name before '=', ignoring line.")
+            return
+        }
+        guard !section.isEmpty else { return }   // under a broken header: already refused
+        let key = text[..<equals].trimmingWhitespace()
+        let value = text[text.index(after: equals)...].trimmingWhitespace()
+        entries.append(.assignment(UnitFileAssignment(section: section, key: key, value: value, location: location)))
+    }
+
+    /// string_is_safe(): no control characters, quotes or backslashes.
+    private static func isSafeInHeader(_ s: Unicode.Scalar) -> Bool {
+        s.value >= 0x20 && s.value != 0x7F && s != "\"" && s != "'" && s != "\\"
+    }
+
+    private mutating func warn(_ location: SourceLocation, _ message: String) {
+        diagnostics.append(Diagnostic(.warning, location, message, unit: unit))
+    }
+
+    private mutating func error(_ location: SourceLocation, _ message: String) {
+        diagnostics.append(Diagnostic(.error, location, message, unit: unit))
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces, tabs and newlines (systemd's WHITESPACE).
+    func trimmingWhitespace() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }
+        guard let first = firstIndex(where: { !isSpace($0) }) else { return "" }
+        let last = lastIndex(where: { !isSpace($0) })!
+        return String(self[first...last])
+    }
+}

@@ -1,0 +1,210 @@
+// From lexed files to a model: every assignment goes through the catalog of its
+// unit type (UnitKeyCatalog.swift), then the unit as a whole is checked as
+// systemd's service_verify() and socket_verify() check it (src/core/service.c,
+// src/core/socket.c). Problems are collected, never thrown: a unit with an
+// error is refused, the others load (DESIGN §3).
+
+import Glibc
+
+/// Applies the assignments of a unit's files (main file first, then drop-ins) to its model.
+struct UnitInterpreter<Model> {
+    let catalog: UnitKeyCatalog<Model>
+    let specifiers: SpecifierExpander
+    let unit: String
+    var diagnostics: [Diagnostic] = []
+    /// Keys that had an invalid or refused value: a unit-wide check about them ("no
+    /// ExecStart=") would only repeat the problem. "[" stands for a broken section header.
+    var failedKeys: Set<String> = []
+
+    init(catalog: UnitKeyCatalog<Model>, specifiers: SpecifierExpander) {
+        self.catalog = catalog
+        self.specifiers = specifiers
+        self.unit = specifiers.name.description
+    }
+
+    /// Walks every entry; `sandbox` reads the model's sandbox for RestrictingKeys (nil: none).
+    mutating func apply(_ files: [UnitFile], to model: inout Model, sandbox: (Model) -> Sandbox?) {
+        var restricting: [String: (location: SourceLocation, asks: Bool)] = [:]
+        let sections = catalog.sections
+        for file in files {
+            diagnostics += file.diagnostics
+            if file.diagnostics.contains(where: { $0.severity == .error }) { failedKeys.insert("[") }
+            for entry in file.entries {
+                switch entry {
+                case .section(let name, let location):
+                    if !sections.contains(name) && !name.hasPrefix("X-") {
+                        warn(location, "Unknown section [\(name)], ignoring.")
+                    }
+                case .assignment(let a):
+                    guard sections.contains(a.section), !a.key.hasPrefix("X-") else { continue }
+                    if a.section == "Install" {
+                        if !installKeys.contains(a.key) { warn(a.location, unknown(a)) }
+                        continue
+                    }
+                    let restrictingKey = a.section == catalog.restrictingSection ? RestrictingKeys.byName[a.key] : nil
+                    if let restrictingKey {
+                        restricting[restrictingKey.name] = (a.location, RestrictingKeys.valueAsks(a.value))
+                    }
+                    if let setter = catalog.supported[a.section]?[a.key] {
+                        let kv = KeyValue(key: a.key, raw: a.value, location: a.location, specifiers: specifiers)
+                        do {
+                            try setter.apply(&model, kv)
+                        } catch {
+                            self.error(a.location, error.message)
+                            failedKeys.insert(a.key)
+                        }
+                    } else if restrictingKey != nil {
+                        continue
+                    } else if catalog.unsupported[a.section]?.contains(a.key) == true {
+                        warn(a.location, "Unsupported key '\(a.key)' in section [\(a.section)], ignoring.")
+                    } else if let reason = catalog.refused[a.section]?[a.key] {
+                        error(a.location, "\(reason); refusing the unit.")
+                        failedKeys.insert(a.key)
+                    } else {
+                        warn(a.location, unknown(a))
+                    }
+                }
+            }
+        }
+        // A restriction is judged on the final value: a drop-in's `PrivateTmp=no` lifts the main file's `yes`.
+        let finalSandbox = sandbox(model)
+        for (name, last) in restricting.sorted(by: { $0.value.location.line < $1.value.location.line }) {
+            let key = RestrictingKeys.byName[name]!
+            guard !key.enforced || catalog.restrictingAlwaysRefused else { continue }
+            let asks = finalSandbox.flatMap { s in key.asks.map { $0(s) } } ?? last.asks
+            if asks { error(last.location, key.refusal) }
+        }
+    }
+
+    /// Whether a check of the whole unit about `keys` would only repeat a problem already reported.
+    func failed(_ keys: String...) -> Bool {
+        failedKeys.contains("[") || keys.contains(where: failedKeys.contains)
+    }
+
+    private func unknown(_ a: UnitFileAssignment) -> String {
+        "Unknown key '\(a.key)' in section [\(a.section)], ignoring."
+    }
+
+    mutating func warn(_ location: SourceLocation, _ message: String) {
+        diagnostics.append(Diagnostic(.warning, location, message, unit: unit))
+    }
+
+    mutating func error(_ location: SourceLocation, _ message: String) {
+        diagnostics.append(Diagnostic(.error, location, message, unit: unit))
+    }
+}
+
+/// Where the last assignment of `key` in `section` is, across a unit's files.
+func lastAssignment(of key: String, in section: String, _ files: [UnitFile]) -> SourceLocation? {
+    var found: SourceLocation?
+    for file in files {
+        for case .assignment(let a) in file.entries where a.key == key && a.section == section { found = a.location }
+    }
+    return found
+}
+
+/// Where a problem of a whole section points: its first header in the main file, else line 1.
+func sectionLocation(_ section: String, _ files: [UnitFile]) -> SourceLocation {
+    files.first?.headerLocation(of: section) ?? SourceLocation(file: files.first?.path ?? "", line: 1)
+}
+
+// MARK: - Services
+
+extension ServiceUnit {
+    /// Builds a service from its main file and drop-ins, with every problem found.
+    static func interpret(
+        name: UnitName, files: [UnitFile], context: SpecifierContext, checkExecutables: Bool
+    ) -> (ServiceUnit, [Diagnostic]) {
+        var service = ServiceUnit(name: name, path: files.first?.path ?? "")
+        service.dropIns = files.dropFirst().map(\.path)
+        var interpreter = UnitInterpreter(catalog: serviceCatalog, specifiers: SpecifierExpander(name: name, context: context))
+        interpreter.apply(files, to: &service, sandbox: { $0.sandbox })
+
+        // service_verify()
+        let header = sectionLocation("Service", files)
+        if service.execStart.isEmpty && !interpreter.failed("ExecStart", "Type") {
+            if service.type != .oneshot {
+                interpreter.error(header, "Service has no ExecStart= setting, which is only allowed for Type=oneshot services; refusing the unit.")
+            } else if service.execStop.isEmpty {
+                interpreter.error(header, "Service has no ExecStart= and no ExecStop= setting; refusing the unit.")
+            } else if !service.remainAfterExit {
+                interpreter.error(header, "Service has no ExecStart= setting and does not have RemainAfterExit=yes set; refusing the unit.")
+            }
+        }
+        if service.type != .oneshot, service.execStart.count > 1 {
+            interpreter.error(service.execStart[1].location, "Service has more than one ExecStart= command, which is only allowed for Type=oneshot services; refusing the unit.")
+        }
+        if service.type == .oneshot, service.restart == .always || service.restart == .onSuccess {
+            interpreter.error(lastAssignment(of: "Restart", in: "Service", files) ?? header,
+                              "Restart=\(service.restart.rawValue) is not allowed for Type=oneshot services; refusing the unit.")
+        }
+        if checkExecutables {
+            let commands: [(String, [ExecCommand])] = [
+                ("ExecStartPre", service.execStartPre), ("ExecStart", service.execStart),
+                ("ExecStartPost", service.execStartPost), ("ExecReload", service.execReload),
+                ("ExecStop", service.execStop), ("ExecStopPost", service.execStopPost),
+            ]
+            for (key, list) in commands {
+                for command in list {
+                    guard let problem = Executable.problem(command.path) else { continue }
+                    interpreter.warn(command.location, "Program of \(key)= is not executable (\(problem)), the unit will fail to start until it is: \(command.path)")
+                }
+            }
+        }
+        return (service, interpreter.diagnostics)
+    }
+}
+
+// MARK: - Sockets
+
+extension SocketUnit {
+    /// Builds a socket from its main file and drop-ins, with every problem found.
+    static func interpret(name: UnitName, files: [UnitFile], context: SpecifierContext) -> (SocketUnit, [Diagnostic]) {
+        var socket = SocketUnit(name: name, path: files.first?.path ?? "")
+        socket.dropIns = files.dropFirst().map(\.path)
+        var interpreter = UnitInterpreter(catalog: socketCatalog, specifiers: SpecifierExpander(name: name, context: context))
+        interpreter.apply(files, to: &socket, sandbox: { _ in nil })
+
+        // socket_verify()
+        let header = sectionLocation("Socket", files)
+        let listenKeys = ["ListenStream", "ListenDatagram", "ListenSequentialPacket", "ListenFIFO", "ListenNetlink",
+                          "ListenSpecial", "ListenMessageQueue", "ListenUSBFunction"]
+        if socket.listens.isEmpty && !listenKeys.contains(where: { interpreter.failed($0) }) {
+            interpreter.error(header, "Socket has no Listen setting (ListenStream=, ListenDatagram=, ListenFIFO=, ...); refusing the unit.")
+        }
+        let acceptLocation = lastAssignment(of: "Accept", in: "Socket", files) ?? header
+        if socket.accept, socket.listens.contains(where: { $0.kind == .datagram || $0.kind == .fifo }) {
+            // systemd.socket(5): "This value is ignored for datagram sockets and FIFOs where a
+            // single service unit unconditionally handles all incoming traffic."
+            interpreter.warn(acceptLocation, "Accept=yes does not apply to datagram sockets and FIFOs (one service handles all their traffic), ignoring.")
+            socket.accept = false
+        }
+        if socket.accept, let service = socket.service {
+            interpreter.error(lastAssignment(of: "Service", in: "Socket", files) ?? acceptLocation,
+                              "Service=\(service) is not allowed with Accept=yes (each connection gets an instance of \(socket.name.prefix)@.service); refusing the unit.")
+        }
+        if socket.accept, lastAssignment(of: "TriggerLimitBurst", in: "Socket", files) == nil {
+            socket.triggerLimitBurst = 200   // systemd's default with Accept=yes
+        }
+        return (socket, interpreter.diagnostics)
+    }
+}
+
+/// Load-time look at an ExecStart= program (a warning only: it may be installed later, DESIGN §3).
+enum Executable {
+    /// Why `path` cannot be executed now, or nil. A plain name is looked up in swatchd's own PATH.
+    static func problem(_ path: String) -> String? {
+        if path.hasPrefix("/") { return check(path) }
+        let search = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        for directory in search.split(separator: ":") where check("\(directory)/\(path)") == nil { return nil }
+        return "No such file or directory in PATH"
+    }
+
+    private static func check(_ path: String) -> String? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return String(cString: strerror(errno)) }
+        guard info.st_mode & S_IFMT == S_IFREG else { return "Not a regular file" }
+        guard access(path, X_OK) == 0 else { return String(cString: strerror(errno)) }
+        return nil
+    }
+}

@@ -1,0 +1,478 @@
+// Every key swatchd knows, per section, and what it does with it. The order of
+// precedence (UnitInterpreter): `X-` keys are ignored; a supported key is
+// parsed into the model; a restricting key (RestrictingKeys) refuses the unit
+// until enforced; a known systemd key that swatchd does not act on and that
+// restricts nothing warns `Unsupported key`; a key swatchd cannot honour
+// without changing what the service receives is refused; anything else warns
+// `Unknown key`. man/swatchd.service.5 and man/swatchd.socket.5 list the same.
+
+/// The keys of one unit type.
+struct UnitKeyCatalog<Model>: Sendable {
+    /// Supported keys, by section.
+    var supported: [String: [String: KeySetter<Model>]]
+    /// Known to systemd, not acted on, harmless: warned, ignored.
+    var unsupported: [String: Set<String>]
+    /// Known to systemd, not supported, and ignoring them would change what the
+    /// service gets (another fd, another protocol): refused, with the reason.
+    var refused: [String: [String: String]]
+    /// The section whose restricting keys count, and whether they are refused even when enforced
+    /// (a socket has no sandbox to carry them into).
+    var restrictingSection: String
+    var restrictingAlwaysRefused: Bool
+
+    var sections: Set<String> { Set(supported.keys).union(["Install"]) }
+}
+
+/// `[Install]` is accepted and ignored: a unit in a unit directory is enabled (DESIGN §3).
+let installKeys: Set<String> = ["Alias", "WantedBy", "RequiredBy", "UpheldBy", "Also", "DefaultInstance"]
+
+// MARK: - [Unit]
+
+private let unitKeys: [String: KeySetter<UnitSection>] = {
+    let dependency: @Sendable (String) -> String? = { word in isDependencyName(word) ? nil : "Invalid unit name" }
+    return [
+        "Description": KeySetter { (unit: inout UnitSection, kv: KeyValue) throws(ValueError) in
+            // A `%` that is no specifier is kept: a description never refuses a unit.
+            unit.description = (try? kv.expanded()) ?? kv.raw
+        },
+        "Documentation": .list(\.documentation),
+        "After": .list(\.after, check: dependency),
+        "Before": .list(\.before, check: dependency),
+        "Requires": .list(\.requires, check: dependency),
+        "Wants": .list(\.wants, check: dependency),
+        "BindsTo": .list(\.bindsTo, check: dependency),
+        "BindTo": .list(\.bindsTo, check: dependency),
+        "PartOf": .list(\.partOf, check: dependency),
+        "Conflicts": .list(\.conflicts, check: dependency),
+        "StartLimitIntervalSec": .set(\.startLimitInterval, .timeSpan),
+        "StartLimitInterval": .set(\.startLimitInterval, .timeSpan),
+        "StartLimitBurst": .set(\.startLimitBurst, .integer(0...Int(Int32.max))),
+        // swatchd adds no implicit dependencies, so there is nothing to turn off.
+        "DefaultDependencies": KeySetter { (_: inout UnitSection, kv: KeyValue) throws(ValueError) in
+            _ = try ValueKind.boolean.parse(kv)
+        },
+    ]
+}()
+
+private let unsupportedUnitKeys: Set<String> = [
+    "Requisite", "Upholds", "OnFailure", "OnSuccess", "PropagatesReloadTo", "ReloadPropagatedFrom",
+    "PropagatesStopTo", "StopPropagatedFrom", "JoinsNamespaceOf", "RequiresMountsFor", "WantsMountsFor",
+    "OnFailureJobMode", "OnSuccessJobMode", "IgnoreOnIsolate", "StopWhenUnneeded", "RefuseManualStart",
+    "RefuseManualStop", "AllowIsolate", "CollectMode", "FailureAction", "SuccessAction",
+    "FailureActionExitStatus", "SuccessActionExitStatus", "JobTimeoutSec", "JobRunningTimeoutSec",
+    "JobTimeoutAction", "JobTimeoutRebootArgument", "StartLimitAction", "RebootArgument", "SourcePath",
+    "SurviveFinalKillSignal",
+    // Conditions and assertions (systemd.unit(5)); swatchd starts the unit regardless.
+    "ConditionArchitecture", "ConditionFirmware", "ConditionVirtualization", "ConditionHost",
+    "ConditionKernelCommandLine", "ConditionKernelVersion", "ConditionCredential", "ConditionEnvironment",
+    "ConditionSecurity", "ConditionCapability", "ConditionACPower", "ConditionNeedsUpdate", "ConditionFirstBoot",
+    "ConditionPathExists", "ConditionPathExistsGlob", "ConditionPathIsDirectory", "ConditionPathIsSymbolicLink",
+    "ConditionPathIsMountPoint", "ConditionPathIsReadWrite", "ConditionPathIsEncrypted",
+    "ConditionDirectoryNotEmpty", "ConditionFileNotEmpty", "ConditionFileIsExecutable", "ConditionUser",
+    "ConditionGroup", "ConditionControlGroupController", "ConditionMemory", "ConditionCPUs",
+    "ConditionCPUFeature", "ConditionOSRelease", "ConditionMemoryPressure", "ConditionCPUPressure",
+    "ConditionIOPressure", "ConditionKernelModuleLoaded",
+    "AssertArchitecture", "AssertFirmware", "AssertVirtualization", "AssertHost", "AssertKernelCommandLine",
+    "AssertKernelVersion", "AssertCredential", "AssertEnvironment", "AssertSecurity", "AssertCapability",
+    "AssertACPower", "AssertNeedsUpdate", "AssertFirstBoot", "AssertPathExists", "AssertPathExistsGlob",
+    "AssertPathIsDirectory", "AssertPathIsSymbolicLink", "AssertPathIsMountPoint", "AssertPathIsReadWrite",
+    "AssertPathIsEncrypted", "AssertDirectoryNotEmpty", "AssertFileNotEmpty", "AssertFileIsExecutable",
+    "AssertUser", "AssertGroup", "AssertControlGroupController", "AssertMemory", "AssertCPUs",
+    "AssertCPUFeature", "AssertOSRelease", "AssertMemoryPressure", "AssertCPUPressure", "AssertIOPressure",
+    "AssertKernelModuleLoaded",
+]
+
+/// Unit names of any systemd type are fine as dependencies: targets and mounts count as reached.
+private func isDependencyName(_ name: String) -> Bool {
+    let types: Set<String> = ["service", "socket", "target", "device", "mount", "automount", "swap", "timer",
+                              "path", "slice", "scope"]
+    guard let dot = name.lastIndex(of: "."), types.contains(String(name[name.index(after: dot)...])) else {
+        return false
+    }
+    return UnitName(parsing: String(name[..<dot]) + ".service") != nil
+}
+
+// MARK: - Execution environment (systemd.exec(5), systemd.kill(5)), shared by the [Service] keys
+
+/// Keys of systemd.exec(5), systemd.kill(5) and systemd.resource-control(5) that swatchd
+/// does not act on and that restrict nothing. In [Socket] they concern ExecStartPre= and
+/// friends, which swatchd does not run either.
+private let unsupportedExecKeys: Set<String> = [
+    "CPUSchedulingPolicy", "CPUSchedulingPriority", "CPUSchedulingResetOnFork", "CPUAffinity", "NUMAPolicy",
+    "NUMAMask", "IOSchedulingClass", "IOSchedulingPriority", "TimerSlackNSec", "Personality",
+    "IgnoreSIGPIPE", "CoredumpFilter", "KeyringMode", "OOMPolicy", "MemoryKSM",
+    "LogLevelMax", "LogExtraFields", "LogRateLimitIntervalSec", "LogRateLimitBurst", "LogFilterPatterns",
+    "LogNamespace", "SyslogFacility", "SyslogLevel", "SyslogLevelPrefix", "TTYPath", "TTYReset",
+    "TTYVHangup", "TTYRows", "TTYColumns", "TTYVTDisallocate", "UtmpIdentifier", "UtmpMode",
+    "SystemCallErrorNumber", "SystemCallLog", "SetLoginEnvironment",
+    "LoadCredential", "LoadCredentialEncrypted", "ImportCredential", "SetCredential", "SetCredentialEncrypted",
+    "StateDirectoryMode", "RuntimeDirectoryMode", "CacheDirectoryMode", "LogsDirectoryMode",
+    "ConfigurationDirectoryMode", "RuntimeDirectoryPreserve", "StandardInputText", "StandardInputData",
+    "RootHash", "RootHashSignature", "RootVerity", "RootImageOptions", "RootImagePolicy", "MountFlags",
+    // Resource control: accounting and cgroup weights/limits (DESIGN §3's `MemoryMax=`, `Slice=`).
+    "Slice", "Delegate", "DelegateSubgroup", "CPUAccounting", "CPUWeight", "StartupCPUWeight", "CPUShares",
+    "StartupCPUShares", "CPUQuota", "CPUQuotaPeriodSec", "AllowedCPUs", "StartupAllowedCPUs",
+    "AllowedMemoryNodes", "StartupAllowedMemoryNodes", "MemoryAccounting", "MemoryMin", "MemoryLow",
+    "StartupMemoryLow", "DefaultStartupMemoryLow", "MemoryHigh", "StartupMemoryHigh", "MemoryMax",
+    "StartupMemoryMax", "MemorySwapMax", "StartupMemorySwapMax", "MemoryZSwapMax", "StartupMemoryZSwapMax",
+    "MemoryZSwapWriteback", "MemoryLimit", "TasksAccounting", "TasksMax", "IOAccounting", "IOWeight",
+    "StartupIOWeight", "IODeviceWeight", "IOReadBandwidthMax", "IOWriteBandwidthMax", "IOReadIOPSMax",
+    "IOWriteIOPSMax", "IODeviceLatencyTargetSec", "BlockIOAccounting", "BlockIOWeight",
+    "StartupBlockIOWeight", "BlockIODeviceWeight", "BlockIOReadBandwidth", "BlockIOWriteBandwidth",
+    "IPAccounting", "BPFProgram", "ManagedOOMSwap", "ManagedOOMMemoryPressure",
+    "ManagedOOMMemoryPressureLimit", "ManagedOOMMemoryPressureDurationSec", "ManagedOOMPreference",
+    "MemoryPressureWatch", "MemoryPressureThresholdSec", "CoredumpReceive", "DisableControllers",
+    // The directories swatchd does not create yet (the sandboxing issue will); parsed into
+    // Sandbox so that a later build can act on them, warned until then.
+    "StateDirectory", "RuntimeDirectory", "CacheDirectory", "LogsDirectory", "ConfigurationDirectory", "RemoveIPC",
+]
+
+/// Supported keys of the execution environment.
+private let execKeys: [String: KeySetter<ServiceUnit>] = {
+    let exitStatuses = { (field: WritableKeyPath<ServiceUnit, ExitStatusSet> & Sendable) in
+        KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            guard !kv.raw.isEmpty else {
+                service[keyPath: field] = ExitStatusSet()
+                return
+            }
+            for word in try kv.words() {
+                guard let (status, signal) = ValueParser.exitStatus(word) else { throw kv.invalid("exit status", word) }
+                if let status { service[keyPath: field].statuses.insert(status) }
+                if let signal { service[keyPath: field].signals.insert(signal) }
+            }
+        }
+    }
+    let exec = { (field: WritableKeyPath<ServiceUnit, [ExecCommand]> & Sendable) in
+        KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            guard !kv.raw.isEmpty else {
+                service[keyPath: field] = []
+                return
+            }
+            do throws(ExecParseError) {
+                service[keyPath: field] += try ExecCommand.parse(kv.raw, location: kv.location, specifiers: kv.specifiers)
+            } catch {
+                throw kv.problem(error.problem, error.value)
+            }
+        }
+    }
+    let capabilities = { (field: WritableKeyPath<Sandbox, CapabilitySet?> & Sendable, initial: CapabilitySet) in
+        KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            // config_parse_capability_set(): `~` inverts; the first assignment (or one naming
+            // nothing) replaces, later ones add (or, inverted, remove).
+            switch ValueParser.capabilities(kv.raw) {
+            case .failure(let error): throw kv.invalid("capability", error.word)
+            case .success(let (bits, inverted)):
+                let mask = CapabilitySet.all.bits
+                let current = service.sandbox[keyPath: field]
+                if bits == 0 || current == nil || current == initial {
+                    service.sandbox[keyPath: field] = CapabilitySet(bits: inverted ? ~bits & mask : bits)
+                } else if inverted {
+                    service.sandbox[keyPath: field] = CapabilitySet(bits: current!.bits & ~bits)
+                } else {
+                    service.sandbox[keyPath: field] = CapabilitySet(bits: current!.bits | bits)
+                }
+            }
+        }
+    }
+    let absolutePaths: @Sendable (String) -> String? = { word in
+        // `-` (ignore a missing path) and `+` (relative to RootDirectory=) prefixes.
+        let path = word.drop(while: { $0 == "-" || $0 == "+" })
+        return ValueParser.isAbsolutePath(String(path)) ? nil : "Path is not absolute"
+    }
+    let relativePaths: @Sendable (String) -> String? = { word in
+        word.hasPrefix("/") || word.split(separator: "/").contains("..") ? "Path is not relative" : nil
+    }
+    var keys: [String: KeySetter<ServiceUnit>] = [
+        "Environment": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            guard !kv.raw.isEmpty else {
+                service.environment = []
+                return
+            }
+            for word in try kv.words() {
+                guard let eq = word.firstIndex(of: "="), ValueParser.isEnvironmentName(word[..<eq]) else {
+                    throw kv.invalid("environment assignment", word)
+                }
+                service.environment.append((String(word[..<eq]), String(word[word.index(after: eq)...])))
+            }
+        },
+        "EnvironmentFile": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            guard !kv.raw.isEmpty else {
+                service.environmentFiles = []
+                return
+            }
+            let value = try kv.expanded()
+            let optional = value.hasPrefix("-")
+            let path = optional ? String(value.dropFirst()) : value
+            guard ValueParser.isAbsolutePath(path) else { throw kv.problem("Path is not absolute", path) }
+            service.environmentFiles.append(EnvironmentFile(path: path, optional: optional))
+        },
+        "PassEnvironment": .list(\.passEnvironment) { ValueParser.isEnvironmentName($0) ? nil : "Invalid variable name" },
+        "UnsetEnvironment": .list(\.unsetEnvironment) { word in
+            let name = word.split(separator: "=", maxSplits: 1).first ?? ""
+            return ValueParser.isEnvironmentName(name) ? nil : "Invalid variable name"
+        },
+        "WorkingDirectory": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            guard !kv.raw.isEmpty else {
+                service.workingDirectory = nil
+                service.workingDirectoryOptional = false
+                return
+            }
+            let value = try kv.expanded()
+            let optional = value.hasPrefix("-")
+            let path = optional ? String(value.dropFirst()) : value
+            guard path == "~" || ValueParser.isAbsolutePath(path) else { throw kv.problem("Path is not absolute", path) }
+            service.workingDirectory = path
+            service.workingDirectoryOptional = optional
+        },
+        "UMask": .set(\.umask, .mode),
+        "Nice": .set(\.sandbox.nice, .integer(-20...19)),
+        "OOMScoreAdjust": .set(\.sandbox.oomScoreAdjust, .integer(-1000...1000)),
+        "StandardInput": .set(\.standardInput, .text("standard input") { value in
+            ["null": .null, "socket": .socket][value]
+        }),
+        "StandardOutput": .set(\.standardOutput, .outputTarget),
+        "StandardError": .set(\.standardError, .outputTarget),
+        "SyslogIdentifier": .set(\.syslogIdentifier, .string),
+        // systemd.kill(5)
+        "KillMode": .set(\.killMode, .choice("kill mode")),
+        "KillSignal": .set(\.killSignal, .signal),
+        "RestartKillSignal": .set(\.restartKillSignal, .signal),
+        "FinalKillSignal": .set(\.finalKillSignal, .signal),
+        "WatchdogSignal": .set(\.watchdogSignal, .signal),
+        "SendSIGKILL": .set(\.sendSIGKILL, .boolean),
+        "SendSIGHUP": .set(\.sendSIGHUP, .boolean),
+        // systemd.service(5)
+        "Type": .set(\.type, .choice("service type")),
+        "ExecStartPre": exec(\.execStartPre),
+        "ExecStart": exec(\.execStart),
+        "ExecStartPost": exec(\.execStartPost),
+        "ExecReload": exec(\.execReload),
+        "ExecStop": exec(\.execStop),
+        "ExecStopPost": exec(\.execStopPost),
+        "RemainAfterExit": .set(\.remainAfterExit, .boolean),
+        "GuessMainPID": .set(\.guessMainPID, .boolean),
+        "PIDFile": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            guard !kv.raw.isEmpty else {
+                service.pidFile = nil
+                return
+            }
+            // A relative PIDFile= is below the runtime directory, as config_parse_pid_file() makes it.
+            let path = try kv.expanded()
+            let absolute = path.hasPrefix("/") ? path : kv.specifiers.context.runtimeDirectory + "/" + path
+            guard ValueParser.isAbsolutePath(absolute) else { throw kv.invalid("path", path) }
+            service.pidFile = absolute
+        },
+        "Restart": .set(\.restart, .choice("restart policy")),
+        "RestartSec": .set(\.restartSec, .timeSpan),
+        "RestartSteps": .set(\.restartSteps, .integer(0...3600)),
+        "RestartMaxDelaySec": .set(\.restartMaxDelay, .timeSpan),
+        "SuccessExitStatus": exitStatuses(\.successExitStatus),
+        "RestartPreventExitStatus": exitStatuses(\.restartPreventExitStatus),
+        "RestartForceExitStatus": exitStatuses(\.restartForceExitStatus),
+        "TimeoutStartSec": .set(\.timeoutStart, .timeout),
+        "TimeoutStopSec": .set(\.timeoutStop, .timeout),
+        "TimeoutAbortSec": .set(\.timeoutAbort, .timeout),
+        "TimeoutSec": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            let span = try ValueKind.timeout.parse(kv)
+            service.timeoutStart = span
+            service.timeoutStop = span
+        },
+        "WatchdogSec": .set(\.watchdog, .timeSpan),
+        "NotifyAccess": .set(\.notifyAccess, .choice("notify access")),
+        "FileDescriptorStoreMax": .set(\.fileDescriptorStoreMax, .integer(0...4096)),
+        // The sandbox: parsed here, refused by RestrictingKeys until enforced.
+        "User": .set(\.sandbox.user, .string),
+        "Group": .set(\.sandbox.group, .string),
+        "SupplementaryGroups": .list(\.sandbox.supplementaryGroups),
+        "DynamicUser": .set(\.sandbox.dynamicUser, .boolean),
+        "NoNewPrivileges": .set(\.sandbox.noNewPrivileges, .boolean),
+        "CapabilityBoundingSet": capabilities(\.capabilityBoundingSet, .all),
+        "AmbientCapabilities": capabilities(\.ambientCapabilities, CapabilitySet(bits: 0)),
+        "PrivateDevices": .set(\.sandbox.privateDevices, .boolean),
+        "PrivateTmp": .set(\.sandbox.privateTmp, .boolean),
+        "PrivateNetwork": .set(\.sandbox.privateNetwork, .boolean),
+        "ProtectSystem": .set(\.sandbox.protectSystem, .text("protect system mode") { value in
+            ValueParser.boolean(value).map { $0 ? .yes : .no } ?? ProtectSystem(rawValue: value)
+        }),
+        "ProtectHome": .set(\.sandbox.protectHome, .text("protect home mode") { value in
+            ValueParser.boolean(value).map { $0 ? .yes : .no } ?? ProtectHome(rawValue: value)
+        }),
+        "ReadWritePaths": .list(\.sandbox.readWritePaths, check: absolutePaths),
+        "ReadOnlyPaths": .list(\.sandbox.readOnlyPaths, check: absolutePaths),
+        "InaccessiblePaths": .list(\.sandbox.inaccessiblePaths, check: absolutePaths),
+        "StateDirectory": .list(\.sandbox.stateDirectory, check: relativePaths),
+        "RuntimeDirectory": .list(\.sandbox.runtimeDirectory, check: relativePaths),
+        "CacheDirectory": .list(\.sandbox.cacheDirectory, check: relativePaths),
+        "LogsDirectory": .list(\.sandbox.logsDirectory, check: relativePaths),
+        "ConfigurationDirectory": .list(\.sandbox.configurationDirectory, check: relativePaths),
+        "RemoveIPC": .set(\.sandbox.removeIPC, .boolean),
+    ]
+    for resource in ResourceLimit.allCases {
+        keys[resource.rawValue] = KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            guard let value = ValueParser.limit(kv.raw, for: resource) else { throw kv.invalid("resource limit") }
+            service.sandbox.limits[resource] = value
+        }
+    }
+    return keys
+}()
+
+extension ValueKind where T == OutputTarget {
+    /// StandardOutput=/StandardError=; the `+console` forms go where their first half goes.
+    static let outputTarget = ValueKind { (kv: KeyValue) throws(ValueError) -> OutputTarget in
+        let value = try kv.expanded()
+        let named: [String: OutputTarget] = [
+            "inherit": .inherit, "null": .null, "journal": .journal, "syslog": .journal, "kmsg": .kmsg,
+            "journal+console": .journal, "syslog+console": .journal, "kmsg+console": .kmsg, "socket": .socket,
+        ]
+        if let target = named[value] { return target }
+        for (prefix, make) in [("file:", OutputTarget.file), ("append:", OutputTarget.append),
+                               ("truncate:", OutputTarget.truncate)] where value.hasPrefix(prefix) {
+            let path = String(value.dropFirst(prefix.count))
+            guard ValueParser.isAbsolutePath(path) else { throw kv.problem("Path is not absolute", path) }
+            return make(path)
+        }
+        throw kv.invalid("output target", value)
+    }
+}
+
+// MARK: - [Service]
+
+private let unsupportedServiceKeys: Set<String> = [
+    "BusName", "USBFunctionDescriptors", "USBFunctionStrings", "RuntimeMaxSec", "RuntimeRandomizedExtraSec",
+    "TimeoutStartFailureMode", "TimeoutStopFailureMode", "ExitType", "ExecCondition", "ReloadSignal",
+    "NonBlocking", "FileDescriptorStorePreserve", "PermissionsStartOnly", "RootDirectoryStartOnly",
+    "RestartMode", "OpenFile",
+]
+
+let serviceCatalog = UnitKeyCatalog<ServiceUnit>(
+    supported: [
+        "Unit": unitKeys.mapValues { $0.lifted(\ServiceUnit.unit) },
+        "Service": execKeys.merging([
+            // The old place of the start limit (systemd still reads it in [Service]).
+            "StartLimitInterval": unitKeys["StartLimitInterval"]!.lifted(\ServiceUnit.unit),
+            "StartLimitIntervalSec": unitKeys["StartLimitIntervalSec"]!.lifted(\ServiceUnit.unit),
+            "StartLimitBurst": unitKeys["StartLimitBurst"]!.lifted(\ServiceUnit.unit),
+        ]) { a, _ in a },
+    ],
+    unsupported: ["Unit": unsupportedUnitKeys, "Service": unsupportedExecKeys.union(unsupportedServiceKeys)],
+    refused: ["Service": [
+        "Sockets": "Sockets= is not supported by this build (the sockets whose Service= names the service are passed)",
+    ]],
+    restrictingSection: "Service",
+    restrictingAlwaysRefused: false
+)
+
+// MARK: - [Socket]
+
+private let socketKeys: [String: KeySetter<SocketUnit>] = {
+    let listen = { (kind: ListenKind) in
+        KeySetter<SocketUnit> { (socket: inout SocketUnit, kv: KeyValue) throws(ValueError) in
+            guard !kv.raw.isEmpty else {
+                socket.listens = []   // the empty assignment resets every listener (systemd.socket(5))
+                return
+            }
+            let value = try kv.expanded()
+            let address: ListenAddress
+            if kind == .fifo {
+                guard ValueParser.isAbsolutePath(value) else { throw kv.problem("Path is not absolute", value) }
+                address = .fifo(path: value)
+            } else {
+                switch ListenAddress.parse(value) {
+                case .failure(let error): throw kv.problem(error.problem, value)
+                case .success(let parsed): address = parsed
+                }
+            }
+            if kind == .sequentialPacket {
+                switch address {
+                case .unix, .abstract: break
+                default: throw kv.problem("Sequential packet sockets need a unix address", value)
+                }
+            }
+            socket.listens.append(ListenDirective(kind: kind, address: address, location: kv.location))
+        }
+    }
+    let optionalInt = { (field: WritableKeyPath<SocketUnit, Int?> & Sendable, range: ClosedRange<Int>) in
+        KeySetter<SocketUnit>.set(field, .integer(range))
+    }
+    return [
+        "ListenStream": listen(.stream),
+        "ListenDatagram": listen(.datagram),
+        "ListenSequentialPacket": listen(.sequentialPacket),
+        "ListenFIFO": listen(.fifo),
+        "BindIPv6Only": .set(\.options.bindIPv6Only, .text("BindIPv6Only= mode") { value in
+            // A boolean means ipv6-only (true) or both (false), as config_parse_socket_bind() reads it.
+            ValueParser.boolean(value).map { $0 ? .ipv6Only : .both } ?? BindIPv6Only(rawValue: value)
+        }),
+        "Backlog": .set(\.options.backlog, .integer(0...Int32.max)),
+        "BindToDevice": .set(\.options.bindToDevice, .text("network interface name", expand: true) { value in
+            value.utf8.count < 16 && !value.contains("/") && !value.contains(where: \.isWhitespace) ? value : nil
+        }),
+        "SocketUser": .set(\.options.socketUser, .string),
+        "SocketGroup": .set(\.options.socketGroup, .string),
+        "SocketMode": .set(\.options.socketMode, .mode),
+        "DirectoryMode": .set(\.options.directoryMode, .mode),
+        "Accept": .set(\.accept, .boolean),
+        "MaxConnections": .set(\.maxConnections, .integer(1...Int(Int32.max))),
+        "MaxConnectionsPerSource": optionalInt(\.maxConnectionsPerSource, 1...Int(Int32.max)),
+        "KeepAlive": .set(\.options.keepAlive, .boolean),
+        "KeepAliveTimeSec": .set(\.options.keepAliveTime, .timeSpan),
+        "KeepAliveIntervalSec": .set(\.options.keepAliveInterval, .timeSpan),
+        "KeepAliveProbes": .set(\.options.keepAliveProbes, .integer(0...Int(Int32.max))),
+        "NoDelay": .set(\.options.noDelay, .boolean),
+        "Priority": .set(\.options.priority, .integer(Int(Int32.min)...Int(Int32.max))),
+        "DeferAcceptSec": .set(\.options.deferAcceptSec, .timeSpan),
+        "ReceiveBuffer": .set(\.options.receiveBuffer, .size),
+        "SendBuffer": .set(\.options.sendBuffer, .size),
+        "IPTOS": .set(\.options.ipTOS, .text("IP type of service") { value in
+            ["low-delay": 0x10, "throughput": 0x08, "reliability": 0x04, "low-cost": 0x02][value]
+                ?? ValueParser.integer(value, in: 0...255)
+        }),
+        "IPTTL": .set(\.options.ipTTL, .integer(1...255)),
+        "Mark": .set(\.options.mark, .integer(0...Int(UInt32.max))),
+        "ReusePort": .set(\.options.reusePort, .boolean),
+        "FreeBind": .set(\.options.freeBind, .boolean),
+        "Transparent": .set(\.options.transparent, .boolean),
+        "Broadcast": .set(\.options.broadcast, .boolean),
+        "PassCredentials": .set(\.options.passCredentials, .boolean),
+        "PassSecurity": .set(\.options.passSecurity, .boolean),
+        "PipeSize": .set(\.options.pipeSize, .size),
+        "RemoveOnStop": .set(\.options.removeOnStop, .boolean),
+        "FileDescriptorName": .set(\.fileDescriptorName, .text("file descriptor name", expand: true) { value in
+            ValueParser.isFileDescriptorName(value) ? value : nil
+        }),
+        "Service": .set(\.service, .text("service unit name", expand: true) { value in
+            UnitName(parsing: value).flatMap { $0.type == .service && !$0.isTemplate ? $0 : nil }
+        }),
+        "TriggerLimitIntervalSec": .set(\.triggerLimitInterval, .timeSpan),
+        "TriggerLimitBurst": .set(\.triggerLimitBurst, .integer(0...Int(Int32.max))),
+    ]
+}()
+
+private let unsupportedSocketKeys: Set<String> = [
+    "Symlinks", "Writable", "Timestamping", "PassPacketInfo", "PassFileDescriptorsToExec", "PassPIDFD",
+    "AcceptFileDescriptors", "TCPCongestion", "SELinuxContextFromNet", "SmackLabel", "SmackLabelIPIn",
+    "SmackLabelIPOut", "MessageQueueMaxMessages", "MessageQueueMessageSize", "FlushPending",
+    "PollLimitIntervalSec", "PollLimitBurst", "DeferTrigger", "DeferTriggerMaxSec", "TimeoutSec",
+    // The socket's own commands and their environment: swatchd runs none of them.
+    "ExecStartPre", "ExecStartPost", "ExecStopPre", "ExecStopPost", "Environment", "EnvironmentFile",
+    "PassEnvironment", "UnsetEnvironment", "WorkingDirectory", "UMask", "Nice", "OOMScoreAdjust",
+    "StandardInput", "StandardOutput", "StandardError", "SyslogIdentifier", "KillMode", "KillSignal",
+    "RestartKillSignal", "FinalKillSignal", "WatchdogSignal", "SendSIGKILL", "SendSIGHUP",
+]
+
+let socketCatalog = UnitKeyCatalog<SocketUnit>(
+    supported: [
+        "Unit": unitKeys.mapValues { $0.lifted(\SocketUnit.unit) },
+        "Socket": socketKeys,
+    ],
+    unsupported: ["Unit": unsupportedUnitKeys, "Socket": unsupportedSocketKeys.union(unsupportedExecKeys)],
+    refused: ["Socket": [
+        "ListenNetlink": "ListenNetlink= is not supported by this build",
+        "ListenSpecial": "ListenSpecial= is not supported by this build",
+        "ListenMessageQueue": "ListenMessageQueue= is not supported by this build",
+        "ListenUSBFunction": "ListenUSBFunction= is not supported by this build",
+        "SocketProtocol": "SocketProtocol= is not supported by this build (only TCP and UDP)",
+    ]],
+    restrictingSection: "Socket",
+    restrictingAlwaysRefused: true
+)

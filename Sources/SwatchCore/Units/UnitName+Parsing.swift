@@ -1,0 +1,83 @@
+// Unit names per systemd.unit(5) and src/basic/unit-name.c: `prefix[@instance].type`,
+// at most 255 bytes of `[A-Za-z0-9:_.\-]` plus one `@`; escaping maps `/` to `-`
+// and any other byte outside the set to `\xHH`.
+
+extension UnitName {
+    /// Parses a full unit name (`hello.service`, `echo@.service`, `echo@1.service`); nil when invalid
+    /// or of a type swatchd does not run.
+    public init?(parsing text: String) {
+        guard text.utf8.count <= 255, let dot = text.lastIndex(of: "."),
+              let type = UnitType(rawValue: String(text[text.index(after: dot)...])) else { return nil }
+        let stem = text[..<dot]
+        var prefix = stem
+        var instance: String?
+        if let at = stem.firstIndex(of: "@") {
+            prefix = stem[..<at]
+            let rest = stem[stem.index(after: at)...]
+            guard !rest.contains("@") else { return nil }
+            instance = String(rest)
+        }
+        guard !prefix.isEmpty, prefix.unicodeScalars.allSatisfy(Self.isValidScalar),
+              instance?.unicodeScalars.allSatisfy(Self.isValidScalar) ?? true else { return nil }
+        self.init(prefix: String(prefix), instance: instance, type: type)
+    }
+
+    private static func isValidScalar(_ s: Unicode.Scalar) -> Bool {
+        s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s) || ":-_.\\".unicodeScalars.contains(s))
+    }
+
+    /// The template this unit is an instance of (`echo@1.service` → `echo@.service`); nil for a plain unit.
+    public var template: UnitName? {
+        guard instance != nil else { return nil }
+        return UnitName(prefix: prefix, instance: "", type: type)
+    }
+
+    /// The same prefix and instance with another type (`hello.socket` → `hello.service`).
+    public func with(type: UnitType) -> UnitName {
+        UnitName(prefix: prefix, instance: instance, type: type)
+    }
+
+    /// unit_name_escape(): turns any string into text valid as a prefix or instance
+    /// (`/` → `-`; `-`, `\`, a leading `.` and bytes outside the valid set → `\xHH`).
+    public static func escape(_ text: String) -> String {
+        var out = ""
+        for (index, byte) in text.utf8.enumerated() {
+            let s = Unicode.Scalar(byte)
+            if byte == UInt8(ascii: "/") {
+                out += "-"
+            } else if byte < 0x80, s.properties.isAlphabetic || ("0"..."9").contains(s) || s == ":" || s == "_"
+                        || (s == "." && index > 0) {
+                out.unicodeScalars.append(s)
+            } else {
+                let hex = String(byte, radix: 16)
+                out += "\\x" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }
+        return out
+    }
+
+    /// unit_name_unescape(): `-` → `/`, `\xHH` → the byte; nil on a malformed escape.
+    public static func unescape(_ text: String) -> String? {
+        var out: [UInt8] = []
+        let bytes = Array(text.utf8)
+        var i = 0
+        while i < bytes.count {
+            switch bytes[i] {
+            case UInt8(ascii: "-"):
+                out.append(UInt8(ascii: "/"))
+                i += 1
+            case UInt8(ascii: "\\"):
+                guard i + 3 < bytes.count, bytes[i + 1] == UInt8(ascii: "x"),
+                      let value = UInt8(String(decoding: bytes[i + 2...i + 3], as: UTF8.self), radix: 16) else {
+                    return nil
+                }
+                out.append(value)
+                i += 4
+            default:
+                out.append(bytes[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

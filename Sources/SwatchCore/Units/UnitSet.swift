@@ -1,0 +1,222 @@
+// The units swatchd runs: loaded from unit directories (first directory wins,
+// as systemd's search path), drop-ins applied, each socket paired with its
+// service, every problem collected. A unit with an error is refused and left
+// out; the rest load (DESIGN §3).
+
+import Glibc
+
+/// A unit file's text and its drop-ins, with the paths they are named by in diagnostics.
+public struct UnitSource: Sendable {
+    /// The unit's path as given; its last component is the unit name.
+    public var path: String
+    public var bytes: [UInt8]
+    /// Drop-ins in the order they apply.
+    public var dropIns: [(path: String, bytes: [UInt8])]
+
+    public init(path: String, text: String, dropIns: [(path: String, text: String)] = []) {
+        self.init(path: path, bytes: Array(text.utf8), dropIns: dropIns.map { ($0.path, Array($0.text.utf8)) })
+    }
+
+    public init(path: String, bytes: [UInt8], dropIns: [(path: String, bytes: [UInt8])] = []) {
+        self.path = path
+        self.bytes = bytes
+        self.dropIns = dropIns
+    }
+}
+
+/// The loaded units, paired and validated.
+public struct UnitSet: Sendable {
+    public var sockets: [UnitName: SocketUnit] = [:]
+    /// Services, templates included (keyed by their template name, `echo@.service`).
+    public var services: [UnitName: ServiceUnit] = [:]
+    /// Every problem, in file and line order.
+    public var diagnostics: [Diagnostic] = []
+    /// Refused units (full name → their errors); a refused unit is in neither `sockets` nor `services`.
+    public var refused: [String: [Diagnostic]] = [:]
+
+    public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+
+    /// The files of each template, to evaluate specifiers again per instance.
+    private var templateFiles: [UnitName: [UnitFile]] = [:]
+    private var context: SpecifierContext
+
+    private init(context: SpecifierContext) {
+        self.context = context
+    }
+
+    // MARK: Loading
+
+    /// Loads the `*.socket` and `*.service` files of `directories` (a name found in two is taken from
+    /// the first) and the given `files` (which win over the directories), with their drop-ins.
+    public static func load(directories: [String], files: [String] = [], context: SpecifierContext) -> UnitSet {
+        var sources: [UnitSource] = []
+        var unreadable: [Diagnostic] = []
+        var seen: Set<String> = []
+        func add(_ path: String, dropInSearch: [String]) {
+            let name = UnitDirectory.baseName(path)
+            guard seen.insert(name).inserted else { return }
+            switch UnitDirectory.read(path) {
+            case .failure(let errno):
+                unreadable.append(Diagnostic(.error, SourceLocation(file: path, line: 1),
+                                             "Failed to read unit file: \(errno.description); refusing the unit.", unit: name))
+            case .success(let bytes):
+                sources.append(UnitSource(path: path, bytes: bytes, dropIns: dropIns(of: name, in: dropInSearch)))
+            }
+        }
+        for file in files {
+            add(file, dropInSearch: [UnitDirectory.parent(file)] + directories)
+        }
+        for directory in directories {
+            for name in UnitDirectory.list(directory) ?? [] where name.hasSuffix(".service") || name.hasSuffix(".socket") {
+                let path = UnitDirectory.join(directory, name)
+                switch UnitDirectory.kind(path) {
+                case .file: add(path, dropInSearch: directories)
+                case .masked: seen.insert(name)   // linked to /dev/null: masked, also in later directories
+                case .directory, .other, .missing: continue
+                }
+            }
+        }
+        var set = parse(sources, context: context)
+        for diagnostic in unreadable {
+            set.refused[diagnostic.unit ?? diagnostic.location.file, default: []].append(diagnostic)
+        }
+        set.diagnostics = sortedByPlace(set.diagnostics + unreadable)
+        return set
+    }
+
+    /// `NAME.d/*.conf` (and, for an instance, the template's `NAME@.TYPE.d/*.conf`) across the
+    /// directories: a drop-in file name found twice is taken from the first; they apply sorted by file name.
+    private static func dropIns(of name: String, in directories: [String]) -> [(path: String, bytes: [UInt8])] {
+        var dirNames = [name + ".d"]
+        if let unit = UnitName(parsing: name), let template = unit.template, !unit.isTemplate {
+            dirNames.append(template.description + ".d")
+        }
+        var byFileName: [String: String] = [:]
+        for directory in directories {
+            for dirName in dirNames {
+                let dropInDirectory = UnitDirectory.join(directory, dirName)
+                for file in UnitDirectory.list(dropInDirectory) ?? [] where file.hasSuffix(".conf") {
+                    let path = UnitDirectory.join(dropInDirectory, file)
+                    if byFileName[file] == nil, UnitDirectory.kind(path) == .file { byFileName[file] = path }
+                }
+            }
+        }
+        return byFileName.keys.sorted().compactMap { file in
+            guard case .success(let bytes) = UnitDirectory.read(byFileName[file]!) else { return nil }
+            return (byFileName[file]!, bytes)
+        }
+    }
+
+    /// Loads units from text, with no file system except, when `checkExecutables`, a look at
+    /// the ExecStart= programs (missing ones warn). Later sources of a name already seen are ignored.
+    public static func parse(_ sources: [UnitSource], context: SpecifierContext, checkExecutables: Bool = true) -> UnitSet {
+        var set = UnitSet(context: context)
+        var seen: Set<String> = []
+        var socketFiles: [UnitName: [UnitFile]] = [:]
+        for source in sources {
+            let fileName = UnitDirectory.baseName(source.path)
+            guard seen.insert(fileName).inserted else { continue }
+            guard let name = UnitName(parsing: fileName) else {
+                set.refuse(fileName, Diagnostic(.error, SourceLocation(file: source.path, line: 1),
+                                                "Invalid unit name, refusing the unit: \(fileName)",
+                                                unit: fileName))
+                continue
+            }
+            let unit = name.description
+            let files = [UnitFile(path: source.path, bytes: source.bytes, unit: unit)]
+                + source.dropIns.map { UnitFile(path: $0.path, bytes: $0.bytes, unit: unit) }
+            switch name.type {
+            case .service:
+                let (service, diagnostics) = ServiceUnit.interpret(name: name, files: files, context: context,
+                                                                   checkExecutables: checkExecutables)
+                if set.record(unit, diagnostics) { set.services[name] = service }
+                if name.isTemplate { set.templateFiles[name] = files }
+            case .socket where name.isTemplate:
+                set.diagnostics.append(Diagnostic(.warning, SourceLocation(file: source.path, line: 1),
+                                                  "Socket templates are not supported by this build, ignoring the unit.", unit: unit))
+            case .socket:
+                let (socket, diagnostics) = SocketUnit.interpret(name: name, files: files, context: context)
+                if set.record(unit, diagnostics) { set.sockets[name] = socket }
+                socketFiles[name] = files
+            }
+        }
+        set.pairSockets(socketFiles)
+        set.diagnostics = sortedByPlace(set.diagnostics)
+        return set
+    }
+
+    /// Keeps a unit's diagnostics; false (and the unit refused) when one is an error.
+    private mutating func record(_ unit: String, _ unitDiagnostics: [Diagnostic]) -> Bool {
+        diagnostics += unitDiagnostics
+        let errors = unitDiagnostics.filter { $0.severity == .error }
+        if !errors.isEmpty { refused[unit, default: []] += errors }
+        return errors.isEmpty
+    }
+
+    private mutating func refuse(_ unit: String, _ diagnostic: Diagnostic) {
+        diagnostics.append(diagnostic)
+        refused[unit, default: []].append(diagnostic)
+    }
+
+    /// Each socket needs its service: Service=, the service of the same name, or with
+    /// Accept=yes the template `prefix@.service`. A socket whose service is missing or refused
+    /// is refused too (it would activate nothing).
+    private mutating func pairSockets(_ socketFiles: [UnitName: [UnitFile]]) {
+        for socket in sockets.values.sorted(by: { $0.name < $1.name }) {
+            let target = serviceName(for: socket)
+            if services[target] == nil, let template = target.template, !target.isTemplate,
+               let instance = instantiate(template, instance: target.instance!) {
+                services[target] = instance   // Service=echo@main.service: an instance made at load
+            }
+            guard services[target] == nil else { continue }
+            let files = socketFiles[socket.name] ?? []
+            let header = sectionLocation("Socket", files)
+            let location = socket.service != nil ? lastAssignment(of: "Service", in: "Socket", files) ?? header
+                : socket.accept ? lastAssignment(of: "Accept", in: "Socket", files) ?? header : header
+            let message: String
+            if refused[target.description] != nil {
+                message = "The service \(target) was refused; refusing the socket too."
+            } else if socket.accept {
+                message = "Accept=yes needs the template \(target), which does not exist; refusing the unit."
+            } else if socket.service != nil {
+                message = "Service= names \(target), which does not exist; refusing the unit."
+            } else {
+                message = "No service \(target) to activate; refusing the unit."
+            }
+            sockets[socket.name] = nil
+            refuse(socket.name.description, Diagnostic(.error, location, message, unit: socket.name.description))
+        }
+    }
+
+    // MARK: Queries
+
+    /// The service a socket activates: Service=, else the same name as a service, or the
+    /// template `prefix@.service` for Accept=yes.
+    public func serviceName(for socket: SocketUnit) -> UnitName {
+        if let service = socket.service { return service }
+        if socket.accept { return UnitName(prefix: socket.name.prefix, instance: "", type: .service) }
+        return socket.name.with(type: .service)
+    }
+
+    /// The sockets that activate `service`, sorted by unit name: the order of their fds (LISTEN_FDS).
+    public func sockets(triggering service: UnitName) -> [SocketUnit] {
+        sockets.values.filter { serviceName(for: $0) == service }.sorted { $0.name < $1.name }
+    }
+
+    /// An instance of a template service (`echo@.service` → `echo@<instance>.service`), its
+    /// specifiers evaluated for the instance; nil when there is no such template, the instance is
+    /// not valid in a unit name (escape it with `UnitName.escape`) or the instance has errors.
+    public func instantiate(_ template: UnitName, instance: String) -> ServiceUnit? {
+        guard let files = templateFiles[template],
+              let name = UnitName(parsing: "\(template.prefix)@\(instance).\(template.type.rawValue)") else { return nil }
+        let (service, diagnostics) = ServiceUnit.interpret(name: name, files: files, context: context, checkExecutables: false)
+        return diagnostics.contains { $0.severity == .error } ? nil : service
+    }
+
+    /// Diagnostics in file and line order, keeping the order of equal places.
+    private static func sortedByPlace(_ diagnostics: [Diagnostic]) -> [Diagnostic] {
+        diagnostics.enumerated().sorted { a, b in
+            (a.element.location.file, a.element.location.line, a.offset) < (b.element.location.file, b.element.location.line, b.offset)
+        }.map(\.element)
+    }
+}

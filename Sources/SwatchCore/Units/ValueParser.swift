@@ -1,0 +1,199 @@
+// The value types of unit files, each read as systemd reads it
+// (src/basic/parse-util.c, src/basic/signal-util.c, src/basic/rlimit-util.c,
+// src/basic/cap-list.c). A nil result is an invalid value: the caller names
+// the key and refuses the unit (DESIGN §3).
+
+/// Parsers for the scalar values of unit files.
+enum ValueParser {
+    /// parse_boolean(): `1 yes y true t on` / `0 no n false f off`, any case.
+    static func boolean(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "1", "yes", "y", "true", "t", "on": return true
+        case "0", "no", "n", "false", "f", "off": return false
+        default: return nil
+        }
+    }
+
+    /// A decimal integer within `range`.
+    static func integer<T: FixedWidthInteger>(_ text: String, in range: ClosedRange<T>) -> T? {
+        guard let value = T(text), range.contains(value) else { return nil }
+        return value
+    }
+
+    /// An octal mode such as `0644` (parse_mode(): at most 07777).
+    static func mode(_ text: String) -> UInt32? {
+        guard !text.isEmpty, let value = UInt32(text, radix: 8), value <= 0o7777 else { return nil }
+        return value
+    }
+
+    /// parse_size() with base 1024: `512`, `64K`, `1.5G`, `1G 512M` (summed), suffixes K M G T P E.
+    static func size(_ text: String) -> UInt64? {
+        let factors: [Character: UInt64] = [
+            "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50, "E": 1 << 60, "B": 1,
+        ]
+        var rest = Substring(text.trimmingWhitespace())
+        guard !rest.isEmpty else { return nil }
+        var total: UInt64 = 0
+        while !rest.isEmpty {
+            let whole = rest.prefix(while: \.isASCIIDigit)
+            rest = rest.dropFirst(whole.count)
+            var fraction = Substring()
+            if rest.first == "." {
+                rest = rest.dropFirst()
+                fraction = rest.prefix(while: \.isASCIIDigit)
+                rest = rest.dropFirst(fraction.count)
+            }
+            guard !whole.isEmpty || !fraction.isEmpty, let wholeValue = UInt64(whole.isEmpty ? "0" : whole) else {
+                return nil
+            }
+            rest = rest.drop(while: { $0 == " " })
+            var factor: UInt64 = 1
+            if let c = rest.first, let f = factors[c] {
+                factor = f
+                rest = rest.dropFirst()
+            }
+            let (product, overflow) = wholeValue.multipliedReportingOverflow(by: factor)
+            guard !overflow else { return nil }
+            // The fraction of a base-1024 factor is not exact in decimal: round down as parse_size() does.
+            let (part, partOverflow) = product.addingReportingOverflow(
+                fraction.isEmpty ? 0 : UInt64(Double("0." + fraction.prefix(18))! * Double(factor)))
+            let (sum, sumOverflow) = total.addingReportingOverflow(part)
+            guard !partOverflow, !sumOverflow else { return nil }
+            total = sum
+            rest = rest.drop(while: { $0 == " " })
+        }
+        return total
+    }
+
+    // MARK: Signals
+
+    /// Linux signal numbers (x86-64 and the generic ABI agree on these).
+    private static let signals: [(String, Int32)] = [
+        ("HUP", 1), ("INT", 2), ("QUIT", 3), ("ILL", 4), ("TRAP", 5), ("ABRT", 6), ("BUS", 7), ("FPE", 8),
+        ("KILL", 9), ("USR1", 10), ("SEGV", 11), ("USR2", 12), ("PIPE", 13), ("ALRM", 14), ("TERM", 15),
+        ("STKFLT", 16), ("CHLD", 17), ("CONT", 18), ("STOP", 19), ("TSTP", 20), ("TTIN", 21), ("TTOU", 22),
+        ("URG", 23), ("XCPU", 24), ("XFSZ", 25), ("VTALRM", 26), ("PROF", 27), ("WINCH", 28), ("IO", 29),
+        ("PWR", 30), ("SYS", 31), ("IOT", 6), ("POLL", 29), ("CLD", 17),
+    ]
+    /// glibc keeps 32 and 33 for itself: SIGRTMIN is 34 for every program it runs.
+    private static let realtimeMin: Int32 = 34
+    private static let realtimeMax: Int32 = 64
+
+    /// signal_from_string(): `SIGTERM`, `TERM`, `15`, `SIGRTMIN+3`, `RTMAX-1`.
+    static func signal(_ text: String) -> Int32? {
+        if let n = Int32(text) { return (1...realtimeMax).contains(n) ? n : nil }
+        let name = text.hasPrefix("SIG") ? String(text.dropFirst(3)) : text
+        if let hit = signals.first(where: { $0.0 == name }) { return hit.1 }
+        for (base, start, sign) in [("RTMIN", realtimeMin, Int32(1)), ("RTMAX", realtimeMax, -1)] {
+            guard name.hasPrefix(base) else { continue }
+            let offset = name.dropFirst(base.count)
+            if offset.isEmpty { return start }
+            guard offset.first == (sign > 0 ? "+" : "-"), let k = Int32(offset.dropFirst()) else { return nil }
+            let n = start + sign * k
+            return (realtimeMin...realtimeMax).contains(n) ? n : nil
+        }
+        return nil
+    }
+
+    /// The name systemd prints for a signal (`SIGTERM`), for messages.
+    static func signalName(_ number: Int32) -> String {
+        signals.first { $0.1 == number }.map { "SIG" + $0.0 } ?? "signal \(number)"
+    }
+
+    /// One word of SuccessExitStatus= and friends: an exit status 0…255 or a signal name.
+    static func exitStatus(_ word: String) -> (status: Int32?, signal: Int32?)? {
+        if let n = Int32(word) { return (0...255).contains(n) ? (n, nil) : nil }
+        return signal(word).map { (nil, $0) }
+    }
+
+    // MARK: Capabilities
+
+    /// capability names of linux/capability.h, by number.
+    static let capabilityNames = [
+        "cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_fowner", "cap_fsetid", "cap_kill",
+        "cap_setgid", "cap_setuid", "cap_setpcap", "cap_linux_immutable", "cap_net_bind_service",
+        "cap_net_broadcast", "cap_net_admin", "cap_net_raw", "cap_ipc_lock", "cap_ipc_owner", "cap_sys_module",
+        "cap_sys_rawio", "cap_sys_chroot", "cap_sys_ptrace", "cap_sys_pacct", "cap_sys_admin", "cap_sys_boot",
+        "cap_sys_nice", "cap_sys_resource", "cap_sys_time", "cap_sys_tty_config", "cap_mknod", "cap_lease",
+        "cap_audit_write", "cap_audit_control", "cap_setfcap", "cap_mac_override", "cap_mac_admin",
+        "cap_syslog", "cap_wake_alarm", "cap_block_suspend", "cap_audit_read", "cap_perfmon", "cap_bpf",
+        "cap_checkpoint_restore",
+    ]
+
+    /// The words of one capability assignment: `~` inverts, names are case-insensitive.
+    /// Returns the set named and whether it was inverted; nil names the first unknown word.
+    static func capabilities(_ text: String) -> Result<(bits: UInt64, inverted: Bool), CapabilityError> {
+        var rest = Substring(text)
+        let inverted = rest.first == "~"
+        if inverted { rest = rest.dropFirst() }
+        var bits: UInt64 = 0
+        for word in rest.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+            guard let index = capabilityNames.firstIndex(of: word.lowercased()) else {
+                return .failure(CapabilityError(word: String(word)))
+            }
+            bits |= 1 << UInt64(index)
+        }
+        return .success((bits, inverted))
+    }
+
+    struct CapabilityError: Error { var word: String }
+
+    // MARK: Resource limits
+
+    /// rlimit_parse(): `soft:hard` or one value for both; `infinity`; sizes for the
+    /// byte limits, seconds for LimitCPU=, microseconds for LimitRTTIME=, nice
+    /// values (`-5` or `+5`, or the raw 0…40) for LimitNICE=.
+    static func limit(_ text: String, for resource: ResourceLimit) -> LimitValue? {
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard let soft = limitPart(parts[0], resource) else { return nil }
+        guard parts.count == 2 else { return LimitValue(soft: soft, hard: soft) }
+        guard let hard = limitPart(parts[1], resource), soft <= hard else { return nil }
+        return LimitValue(soft: soft, hard: hard)
+    }
+
+    private static func limitPart(_ text: String, _ resource: ResourceLimit) -> UInt64? {
+        if text == "infinity" { return .max }
+        switch resource {
+        case .fsize, .data, .stack, .core, .rss, .as, .memlock, .msgqueue:
+            return size(text)
+        case .cpu:
+            // Whole seconds, rounded up (rlimit_parse_sec()).
+            return TimeSpan(parsing: text).map { $0.isInfinite ? .max : ($0.microseconds + 999_999) / 1_000_000 }
+        case .rttime:
+            return TimeSpan(parsing: text, defaultUnit: 1).map { $0.isInfinite ? .max : $0.microseconds }
+        case .nice:
+            if text.hasPrefix("+") || text.hasPrefix("-") {
+                guard let nice = Int(text.hasPrefix("+") ? String(text.dropFirst()) : text), (-20...19).contains(nice)
+                else { return nil }
+                return UInt64(20 - nice)
+            }
+            return integer(text, in: 0...40)
+        case .nofile, .nproc, .locks, .sigpending, .rtprio:
+            return UInt64(text)
+        }
+    }
+
+    // MARK: Names
+
+    /// env_name_is_valid(): letters, digits and `_`, not starting with a digit.
+    static func isEnvironmentName(_ name: some StringProtocol) -> Bool {
+        guard let first = name.unicodeScalars.first, !("0"..."9").contains(first) else { return false }
+        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0)) }
+    }
+
+    /// filename_is_valid(): a single path component.
+    static func isFileName(_ name: String) -> Bool {
+        !name.isEmpty && name != "." && name != ".." && !name.contains("/") && name.utf8.count <= 255
+    }
+
+    /// path_is_valid() for an absolute path: starts with `/`, components fit NAME_MAX, fits PATH_MAX.
+    static func isAbsolutePath(_ path: String) -> Bool {
+        path.hasPrefix("/") && path.utf8.count < 4096 && !path.utf8.contains(0)
+            && path.split(separator: "/").allSatisfy { $0.utf8.count <= 255 }
+    }
+
+    /// fdname_is_valid(): printable ASCII without `:`, at most 255 bytes.
+    static func isFileDescriptorName(_ name: String) -> Bool {
+        name.utf8.count <= 255 && name.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7F && $0 != ":" }
+    }
+}

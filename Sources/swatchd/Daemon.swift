@@ -1,0 +1,73 @@
+import Glibc
+import Logging
+import SwatchCore
+import SystemPackage
+
+let swatchdVersion = "0.1.0"
+
+func writeStderr(_ text: String) {
+    var text = text
+    text.withUTF8 { buffer in _ = Glibc.write(2, buffer.baseAddress, buffer.count) }
+}
+
+/// Start-up of the daemon, phase by phase (DESIGN §6): problems of swatchd
+/// itself end it with `swatchd: …` and exit 1; after that nothing does but a
+/// signal asking it to.
+enum Daemon {
+    static func run(options: DaemonOptions, adHoc: AdHocOptions?) -> Int32 {
+        let environment = ProcessEnvironment.current()
+        let isRoot = getuid() == 0
+        let logger = Logging.bootstrap(target: options.logTarget, level: options.logLevel)
+
+        var directories = options.unitDirectories
+        if directories.isEmpty {
+            directories = [isRoot ? "/etc/swatchd"
+                : (environment["XDG_CONFIG_HOME"] ?? ((environment["HOME"] ?? "/") + "/.config")) + "/swatchd"]
+        }
+        guard let runtime = options.runtimeDirectory
+            ?? (isRoot ? "/run/swatchd" : environment["XDG_RUNTIME_DIR"].map { $0 + "/swatchd" }) else {
+            writeStderr("swatchd: no --runtime-dir given and XDG_RUNTIME_DIR is not set\n")
+            return 1
+        }
+
+        do {
+            // Block the signals signalfd reads before anything is spawned.
+            let signals = try SignalFD(signals: [SIGCHLD, SIGTERM, SIGINT, SIGHUP])
+            // As child subreaper, a service's orphans come back to swatchd to be reaped and counted.
+            _ = swatch_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+            let loop = try EventLoop()
+            var configuration = Supervisor.Configuration(
+                unitDirectories: directories, runtimeDirectory: runtime,
+                specifiers: SpecifierContext.current(), ownEnvironment: environment)
+            if let adHoc {
+                let (dir, files) = try AdHocUnits.write(adHoc, runtimeDirectory: runtime)
+                configuration.unitDirectories = [dir]
+                _ = files
+                configuration.passOwnEnvironment = true
+            }
+            let supervisor = try Supervisor(configuration: configuration, logger: logger, loop: loop)
+            _ = try loop.watch(signals.fd) {
+                for signal in signals.readAll() {
+                    switch signal {
+                    case SIGCHLD: supervisor.reapChildren()
+                    case SIGTERM, SIGINT: supervisor.shutdown()
+                    case SIGHUP: supervisor.reload()
+                    default: break
+                    }
+                }
+            }
+            try supervisor.start()
+            try supervisor.startControl()
+            if let socket = environment["NOTIFY_SOCKET"] {
+                // swatchd as a Type=notify service of systemd or of another swatchd.
+                sendNotify("READY=1\nSTATUS=Watching \(supervisor.socketCount) sockets", to: socket)
+            }
+            logger.info("swatchd \(swatchdVersion) ready: \(supervisor.socketCount) socket units, \(supervisor.serviceCount) services.")
+            try loop.run()
+            return supervisor.exitCode
+        } catch {
+            writeStderr("swatchd: \(error)\n")
+            return 1
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Testing
+@testable import SwatchCore
+
+/// systemd.unit(5) "SPECIFIERS".
+@Suite struct SpecifierContextTests {
+    static let context = SpecifierContext(runtimeDirectory: "/run/user/1000", home: "/home/ann", userName: "ann",
+                                          uid: 1000, hostName: "box")
+
+    private func expand(_ text: String, _ unit: String) throws -> String {
+        try SpecifierExpander(name: UnitName(parsing: unit)!, context: Self.context).expand(text)
+    }
+
+    @Test(arguments: [
+        ("%n", "getty@tty1.service"), ("%N", "getty@tty1"), ("%p", "getty"), ("%P", "getty"),
+        ("%i", "tty1"), ("%I", "tty1"), ("%f", "/tty1"), ("%j", "getty"), ("%J", "getty"),
+        ("%t", "/run/user/1000"), ("%h", "/home/ann"), ("%u", "ann"), ("%U", "1000"), ("%H", "box"),
+        ("%%", "%"), ("a%%b%ic", "a%btty1c"),
+    ])
+    func expandsEverySpecifier(text: String, expected: String) throws {
+        #expect(try expand(text, "getty@tty1.service") == expected)
+    }
+
+    @Test func unescapesWhereSystemdDoes() throws {
+        let unit = #"dev-disk\x2dby.service"#
+        #expect(try expand("%p", unit) == #"dev-disk\x2dby"#)
+        #expect(try expand("%P", unit) == "dev/disk-by")
+        #expect(try expand("%f", unit) == "/dev/disk-by")
+        #expect(try expand("%j", "a-b-c.service") == "c")
+        #expect(try expand("%i|%I", "x@var-lib.service") == "var-lib|var/lib")
+        #expect(try expand("%f", "x@var-lib.service") == "/var/lib")
+        #expect(try expand("[%i]", "plain.service") == "[]")
+    }
+
+    @Test func namesAnUnknownSpecifier() {
+        #expect(throws: SpecifierExpander.UnknownSpecifier.self) { try expand("%m", "a.service") }
+        do {
+            _ = try expand("x%", "a.service")
+            Issue.record("a trailing % expanded")
+        } catch let error as SpecifierExpander.UnknownSpecifier {
+            #expect(error.specifier == "%")
+        } catch {
+            Issue.record(error)
+        }
+    }
+
+    @Test func escapesForUnitNames() {
+        #expect(UnitName.escape("/var/lib") == "-var-lib")
+        #expect(UnitName.escape("a-b c") == #"a\x2db\x20c"#)
+        #expect(UnitName.escape(".hidden") == #"\x2ehidden"#)
+        #expect(UnitName.unescape(UnitName.escape("10.0.0.1:80-x")) == "10.0.0.1:80-x")
+    }
+
+    @Test func currentContextDescribesThisProcess() {
+        let current = SpecifierContext.current()
+        #expect(!current.userName.isEmpty && !current.hostName.isEmpty)
+        #expect(current.uid != 0 || current.runtimeDirectory == "/run")
+    }
+}

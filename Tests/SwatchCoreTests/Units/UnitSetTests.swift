@@ -1,0 +1,228 @@
+import Testing
+@testable import SwatchCore
+
+/// Loading, drop-ins, templates, pairing and the problem table of DESIGN §3, on units given as text.
+@Suite struct UnitSetTests {
+    static let context = SpecifierContext(runtimeDirectory: "/run", home: "/root", userName: "root", uid: 0, hostName: "box")
+
+    private func load(_ sources: [UnitSource]) -> UnitSet {
+        UnitSet.parse(sources, context: Self.context, checkExecutables: false)
+    }
+
+    private func messages(_ set: UnitSet) -> [String] { set.diagnostics.map(\.description) }
+
+    @Test func loadsASocketAndItsService() throws {
+        let set = load([
+            UnitSource(path: "u/hello.socket", text: "[Socket]\nListenStream=8080\nBindIPv6Only=both\nReusePort=true\nNoDelay=true\n"),
+            UnitSource(path: "u/hello.service", text: """
+                [Unit]
+                Description=Hello on %H
+                Requires=network.target
+                [Service]
+                Type=notify
+                ExecStart=swatchd-hello
+                WatchdogSec=1min
+                Environment="GREETING=Hello World" PORT=80
+                [Install]
+                WantedBy=multi-user.target
+                """),
+        ])
+        #expect(messages(set) == [])
+        let socket = try #require(set.sockets[UnitName(prefix: "hello", type: .socket)])
+        #expect(socket.listens.map(\.address) == [.port(8080)])
+        #expect(socket.options.bindIPv6Only == .both && socket.options.reusePort && socket.options.noDelay)
+        let service = try #require(set.services[set.serviceName(for: socket)])
+        #expect(service.type == .notify)
+        #expect(service.watchdog == .seconds(60))
+        #expect(service.unit.description == "Hello on box")
+        #expect(service.environment.map { "\($0.0)=\($0.1)" } == ["GREETING=Hello World", "PORT=80"])
+        #expect(service.effectiveNotifyAccess == .main)
+        #expect(set.sockets(triggering: service.name).map(\.name.description) == ["hello.socket"])
+    }
+
+    @Test func appliesDropInsInOrderAndResetsListsOnEmptyAssignments() throws {
+        let set = load([UnitSource(path: "u/a.service", text: """
+            [Service]
+            ExecStart=/bin/true
+            Environment=A=1
+            RestartSec=5
+            ExecStartPre=/bin/echo one
+            """, dropIns: [
+                (path: "u/a.service.d/10-first.conf", text: "[Service]\nRestartSec=10\nExecStartPre=\nExecStartPre=/bin/echo two\n"),
+                (path: "u/a.service.d/20-second.conf", text: "[Service]\nRestartSec=500ms\nEnvironment=B=2\nExecStart=\nExecStart=/bin/false\n"),
+            ])])
+        let service = try #require(set.services[UnitName(prefix: "a", type: .service)])
+        #expect(service.restartSec == .milliseconds(500))
+        #expect(service.execStartPre.map(\.arguments) == [["/bin/echo", "two"]])
+        #expect(service.execStart.map(\.path) == ["/bin/false"])
+        #expect(service.execStart.first?.location == SourceLocation(file: "u/a.service.d/20-second.conf", line: 5))
+        #expect(service.environment.map(\.0) == ["A", "B"])
+        #expect(service.dropIns == ["u/a.service.d/10-first.conf", "u/a.service.d/20-second.conf"])
+    }
+
+    @Test func aDropInNamesItsOwnFileInDiagnostics() {
+        let set = load([UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\n",
+                                   dropIns: [(path: "u/a.service.d/x.conf", text: "[Service]\n\nRestart=sometimes\n")])])
+        #expect(messages(set) == ["u/a.service.d/x.conf:3: Failed to parse restart policy for Restart=, refusing the unit: sometimes"])
+        #expect(set.refused["a.service"]?.count == 1)
+        #expect(set.services.isEmpty)
+    }
+
+    @Test func instantiatesTemplatesPerInstance() throws {
+        let set = load([
+            UnitSource(path: "u/echo.socket", text: "[Socket]\nListenStream=2000\nAccept=yes\n"),
+            UnitSource(path: "u/echo@.service", text: "[Service]\nExecStart=/bin/echo %i %I\nStandardInput=socket\nPIDFile=echo-%i.pid\n"),
+        ])
+        #expect(messages(set) == [])
+        let socket = try #require(set.sockets[UnitName(prefix: "echo", type: .socket)])
+        #expect(socket.triggerLimitBurst == 200)
+        let template = set.serviceName(for: socket)
+        #expect(template.description == "echo@.service")
+        #expect(set.services[template] != nil)
+        let instance = try #require(set.instantiate(template, instance: UnitName.escape("1-10.0.0.1:80")))
+        #expect(instance.name.description == #"echo@1\x2d10.0.0.1:80.service"#)
+        #expect(instance.execStart[0].arguments == ["/bin/echo", #"1\x2d10.0.0.1:80"#, "1-10.0.0.1:80"])
+        #expect(instance.pidFile == #"/run/echo-1\x2d10.0.0.1:80.pid"#)
+        #expect(set.instantiate(template, instance: "not valid") == nil)
+        #expect(set.instantiate(UnitName(prefix: "nope", instance: "", type: .service), instance: "1") == nil)
+    }
+
+    @Test func makesTheInstanceThatAServiceLineNames() throws {
+        let set = load([
+            UnitSource(path: "u/web.socket", text: "[Socket]\nListenStream=/run/web.sock\nService=app@main.service\n"),
+            UnitSource(path: "u/app@.service", text: "[Service]\nExecStart=/bin/app --name %i\n"),
+        ])
+        #expect(messages(set) == [])
+        let instance = try #require(set.services[UnitName(parsing: "app@main.service")!])
+        #expect(instance.execStart[0].arguments == ["/bin/app", "--name", "main"])
+    }
+
+    @Test func ordersTheFdsOfSeveralSocketsByUnitName() {
+        let set = load([
+            UnitSource(path: "u/b.socket", text: "[Socket]\nListenStream=443\nService=hello.service\n"),
+            UnitSource(path: "u/a.socket", text: "[Socket]\nListenStream=80\nService=hello.service\n"),
+            UnitSource(path: "u/hello.service", text: "[Service]\nExecStart=/bin/true\n"),
+        ])
+        #expect(set.sockets(triggering: UnitName(prefix: "hello", type: .service)).map(\.name.description) == ["a.socket", "b.socket"])
+    }
+
+    @Test func takesTheFirstSourceOfAName() {
+        let set = load([
+            UnitSource(path: "first/a.service", text: "[Service]\nExecStart=/bin/true\n"),
+            UnitSource(path: "second/a.service", text: "[Service]\nExecStart=/bin/false\n"),
+        ])
+        #expect(set.services.values.map(\.path) == ["first/a.service"])
+    }
+
+    @Test func ignoresXKeysAndSectionsSilently() {
+        let set = load([UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\nX-Mine=1\n[X-Vendor]\nAnything=goes\n")])
+        #expect(messages(set) == [])
+    }
+
+    @Test func judgesARestrictionOnItsFinalValue() {
+        let set = load([UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\nPrivateTmp=yes\nUser=\nDynamicUser=no\n",
+                                   dropIns: [(path: "u/a.service.d/off.conf", text: "[Service]\nPrivateTmp=no\n")])])
+        #expect(messages(set) == [])
+        let refused = load([UnitSource(path: "u/b.service", text: "[Service]\nExecStart=/bin/true\nProtectSystem=strict\nSystemCallFilter=@system-service\nUser=nobody\n")])
+        #expect(messages(refused) == [
+            "u/b.service:3: ProtectSystem= is not enforced by this build; refusing to run the unit with less isolation than it asks for.",
+            "u/b.service:4: SystemCallFilter= is not enforced by this build; refusing to run the unit with less isolation than it asks for.",
+            "u/b.service:5: User= is not enforced by this build; refusing to run the unit with less isolation than it asks for.",
+        ])
+        #expect(refused.refused["b.service"]?.count == 3)
+    }
+
+    @Test func parsesSandboxSettingsIntoTheModelEvenWhenRefused() throws {
+        let set = load([UnitSource(path: "u/a.service", text: """
+            [Service]
+            ExecStart=/bin/true
+            CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_CHOWN
+            CapabilityBoundingSet=~CAP_CHOWN
+            LimitNOFILE=1024:4096
+            UMask=0077
+            Nice=5
+            OOMScoreAdjust=-100
+            """)])
+        // Each restriction points at its last assignment.
+        #expect(set.refused["a.service"]?.map(\.location.line) == [4, 5])
+        // The unit is refused; its model is still what a later build would run.
+        let service = ServiceUnit.interpret(name: UnitName(prefix: "a", type: .service),
+                                            files: [UnitFile(path: "a.service", text: """
+                                                [Service]
+                                                ExecStart=/bin/true
+                                                CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_CHOWN
+                                                CapabilityBoundingSet=~CAP_CHOWN
+                                                LimitNOFILE=1024:4096
+                                                UMask=0077
+                                                Nice=5
+                                                OOMScoreAdjust=-100
+                                                """, unit: "a.service")],
+                                            context: Self.context, checkExecutables: false).0
+        #expect(service.sandbox.capabilityBoundingSet == CapabilitySet(bits: 1 << 10))
+        #expect(service.sandbox.limits[.nofile] == LimitValue(soft: 1024, hard: 4096))
+        #expect(service.umask == 0o077 && service.sandbox.nice == 5 && service.sandbox.oomScoreAdjust == -100)
+    }
+
+    @Test func allowsSeveralCommandsForOneshotOnly() throws {
+        let oneshot = load([UnitSource(path: "u/a.service", text: "[Service]\nType=oneshot\nExecStart=/bin/echo a ; /bin/echo b\nExecStart=/bin/echo c\n")])
+        #expect(messages(oneshot) == [])
+        #expect(oneshot.services.first?.value.execStart.count == 3)
+        let simple = load([UnitSource(path: "u/b.service", text: "[Service]\nExecStart=/bin/echo a ; /bin/echo b\n")])
+        #expect(messages(simple) == ["u/b.service:2: Service has more than one ExecStart= command, which is only allowed for Type=oneshot services; refusing the unit."])
+        let remain = load([UnitSource(path: "u/c.service", text: "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStop=/bin/true\n")])
+        #expect(messages(remain) == [])
+        let empty = load([UnitSource(path: "u/d.service", text: "[Service]\nType=oneshot\nExecStop=/bin/true\n")])
+        #expect(messages(empty) == ["u/d.service:1: Service has no ExecStart= setting and does not have RemainAfterExit=yes set; refusing the unit."])
+    }
+
+    @Test func readsTheTimeoutsAndSignalsOfAService() throws {
+        let set = load([UnitSource(path: "u/a.service", text: """
+            [Service]
+            ExecStart=/bin/true
+            TimeoutSec=0
+            TimeoutStopSec=1min 30s
+            KillSignal=SIGINT
+            RestartKillSignal=HUP
+            SuccessExitStatus=3 SIGUSR1
+            SuccessExitStatus=4
+            RestartPreventExitStatus=1
+            RestartPreventExitStatus=
+            Restart=on-failure
+            StandardOutput=append:/var/log/a.log
+            """)])
+        let service = try #require(set.services.first?.value)
+        #expect(service.timeoutStart == .infinity && service.timeoutStop == .seconds(90))
+        #expect(service.killSignal == 2 && service.restartKillSignal == 1)
+        #expect(service.successExitStatus == ExitStatusSet(statuses: [3, 4], signals: [10]))
+        #expect(service.restartPreventExitStatus == ExitStatusSet())
+        #expect(service.restart == .onFailure)
+        #expect(service.standardOutput == .append("/var/log/a.log"))
+    }
+
+    @Test func readsEveryListenForm() throws {
+        let set = load([
+            UnitSource(path: "u/a.socket", text: """
+                [Socket]
+                ListenStream=127.0.0.1:8080
+                ListenStream=[::1]:8081
+                ListenStream=[fe80::1%%eth0]:8082
+                ListenDatagram=5353
+                ListenStream=/run/a.sock
+                ListenSequentialPacket=@a
+                ListenFIFO=/run/a.fifo
+                Service=b.service
+                FileDescriptorName=web
+                """),
+            UnitSource(path: "u/b.service", text: "[Service]\nExecStart=/bin/true\n"),
+        ])
+        #expect(messages(set) == [])
+        let socket = try #require(set.sockets.first?.value)
+        #expect(socket.listens.map(\.address) == [
+            .ipv4(address: "127.0.0.1", port: 8080), .ipv6(address: "::1", port: 8081, scope: nil),
+            .ipv6(address: "fe80::1", port: 8082, scope: "eth0"), .port(5353), .unix(path: "/run/a.sock"),
+            .abstract(name: "a"), .fifo(path: "/run/a.fifo"),
+        ])
+        #expect(socket.listens.map(\.kind) == [.stream, .stream, .stream, .datagram, .stream, .sequentialPacket, .fifo])
+        #expect(socket.fileDescriptorName == "web")
+    }
+}

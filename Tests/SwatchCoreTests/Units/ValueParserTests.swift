@@ -1,0 +1,75 @@
+import Testing
+@testable import SwatchCore
+
+@Suite struct ValueParserTests {
+    @Test(arguments: ["1", "yes", "YES", "true", "On", "y", "t"])
+    func readsTrue(word: String) { #expect(ValueParser.boolean(word) == true) }
+
+    @Test(arguments: ["0", "no", "False", "OFF", "n", "f"])
+    func readsFalse(word: String) { #expect(ValueParser.boolean(word) == false) }
+
+    @Test(arguments: ["yess", "", "2", "enabled"])
+    func rejectsOtherBooleans(word: String) { #expect(ValueParser.boolean(word) == nil) }
+
+    @Test func readsSizesInBase1024() {
+        #expect(ValueParser.size("512") == 512)
+        #expect(ValueParser.size("64K") == 65_536)
+        #expect(ValueParser.size("1M") == 1_048_576)
+        #expect(ValueParser.size("2G") == 2_147_483_648)
+        #expect(ValueParser.size("1T") == 1 << 40)
+        #expect(ValueParser.size("1.5K") == 1_536)
+        #expect(ValueParser.size("1G 512M") == 1_610_612_736)
+        #expect(ValueParser.size("12Q") == nil)
+        #expect(ValueParser.size("") == nil)
+        #expect(ValueParser.size("-1K") == nil)
+    }
+
+    @Test func readsSignalsByNameOrNumber() {
+        #expect(ValueParser.signal("SIGTERM") == 15)
+        #expect(ValueParser.signal("TERM") == 15)
+        #expect(ValueParser.signal("9") == 9)
+        #expect(ValueParser.signal("SIGRTMIN+2") == 36)
+        #expect(ValueParser.signal("RTMAX-1") == 63)
+        #expect(ValueParser.signal("SIGFOO") == nil)
+        #expect(ValueParser.signal("0") == nil)
+        #expect(ValueParser.signal("65") == nil)
+    }
+
+    @Test func readsExitStatusesAndSignals() {
+        #expect(ValueParser.exitStatus("0")! == (0, nil))
+        #expect(ValueParser.exitStatus("255")! == (255, nil))
+        #expect(ValueParser.exitStatus("SIGKILL")! == (nil, 9))
+        #expect(ValueParser.exitStatus("256") == nil)
+        #expect(ValueParser.exitStatus("TEMPFAIL") == nil)
+    }
+
+    @Test func readsOctalModes() {
+        #expect(ValueParser.mode("0022") == 0o022)
+        #expect(ValueParser.mode("755") == 0o755)
+        #expect(ValueParser.mode("0888") == nil)
+        #expect(ValueParser.mode("17777") == nil)
+    }
+
+    @Test func readsCapabilityNamesAndTheInverse() throws {
+        let plain = try ValueParser.capabilities("CAP_NET_BIND_SERVICE cap_chown").get()
+        #expect(plain.bits == (1 << 10 | 1 << 0))
+        #expect(!plain.inverted)
+        let inverse = try ValueParser.capabilities("~CAP_SYS_ADMIN").get()
+        #expect(inverse.bits == 1 << 21 && inverse.inverted)
+        #expect((try? ValueParser.capabilities("CAP_FLY").get()) == nil)
+    }
+
+    @Test func readsLimitsPerResource() {
+        #expect(ValueParser.limit("4096", for: .nofile) == LimitValue(soft: 4096, hard: 4096))
+        #expect(ValueParser.limit("1024:4096", for: .nofile) == LimitValue(soft: 1024, hard: 4096))
+        #expect(ValueParser.limit("infinity", for: .core) == LimitValue(soft: .max, hard: .max))
+        #expect(ValueParser.limit("8M", for: .stack) == LimitValue(soft: 8 << 20, hard: 8 << 20))
+        #expect(ValueParser.limit("1min", for: .cpu) == LimitValue(soft: 60, hard: 60))
+        #expect(ValueParser.limit("5", for: .cpu) == LimitValue(soft: 5, hard: 5))
+        #expect(ValueParser.limit("500", for: .rttime) == LimitValue(soft: 500, hard: 500))
+        #expect(ValueParser.limit("1s", for: .rttime) == LimitValue(soft: 1_000_000, hard: 1_000_000))
+        #expect(ValueParser.limit("-5", for: .nice) == LimitValue(soft: 25, hard: 25))
+        #expect(ValueParser.limit("4096:1024", for: .nofile) == nil)
+        #expect(ValueParser.limit("lots", for: .nofile) == nil)
+    }
+}

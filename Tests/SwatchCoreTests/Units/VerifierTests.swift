@@ -1,0 +1,63 @@
+import Testing
+@testable import SwatchCore
+
+/// `swatchd verify` through the library: FILE as given, exit codes, the seed's units.
+@Suite struct VerifierTests {
+    static let repository: String = {
+        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(4)
+        return parts.joined(separator: "/")
+    }()
+
+    static let refusal = "is not enforced by this build; refusing to run the unit with less isolation than it asks for."
+
+    /// The seed's units load with nothing but warnings, except the restricting keys, which are refused
+    /// until the sandboxing issue enforces them (issue 2, "Done when").
+    @Test(arguments: ["first", "single", "multi"])
+    func seedUnitsFailOnlyOnRestrictingKeys(folder: String) {
+        let directory = Self.repository + "/conf/seed/" + folder
+        let report = Verifier.verify(unitDirectories: [directory], files: [], context: .current())
+        let errors = report.units.diagnostics.filter { $0.severity == .error }
+        let restricting = errors.filter { $0.message.hasSuffix(Self.refusal) }
+        let pairing = errors.filter { $0.message == "The service hello.service was refused; refusing the socket too." }
+        #expect(restricting.map { String($0.message.prefix { $0 != "=" }) }.sorted()
+                == (folder == "first" ? ["CapabilityBoundingSet", "DynamicUser", "PrivateDevices"] : ["DynamicUser", "PrivateDevices"]))
+        #expect(errors.count == restricting.count + pairing.count)
+        #expect(pairing.count == ["first": 0, "single": 1, "multi": 2][folder])
+        #expect(report.exitCode == 1)
+        #expect(report.lines.allSatisfy { $0.hasPrefix("conf/seed/\(folder)/") || $0.hasPrefix(directory + "/") })
+    }
+
+    @Test func namesFilesAsTheyWereGiven() {
+        let directory = Self.repository + "/Tests/IntegrationTests/Fixtures/units/warning-unknown-key/"
+        let report = Verifier.verify(unitDirectories: [directory], files: [], context: .current())
+        #expect(report.lines == [directory + "hello.service:3: Unknown key 'ExecStrat' in section [Service], ignoring."])
+        #expect(report.exitCode == 0)
+        let file = Verifier.verify(unitDirectories: [], files: [directory + "hello.service"], context: .current())
+        #expect(file.lines == report.lines)
+    }
+
+    @Test func failsOnAMissingDirectory() {
+        let report = Verifier.verify(unitDirectories: ["/nonexistent/units"], files: [], context: .current())
+        #expect(report.lines == ["swatchd: Failed to open unit directory /nonexistent/units: No such file or directory"])
+        #expect(report.exitCode == 1)
+    }
+
+    @Test func refusesAnUnreadableFile() {
+        let report = Verifier.verify(unitDirectories: [], files: ["/nonexistent/a.service"], context: .current())
+        #expect(report.lines == ["/nonexistent/a.service:1: Failed to read unit file: No such file or directory; refusing the unit."])
+        #expect(report.units.refused["a.service"] != nil)
+        #expect(report.exitCode == 1)
+    }
+
+    /// A unit dir that holds a name already found in an earlier dir is shadowed (systemd's search path).
+    @Test func takesAUnitFromTheFirstDirectory() {
+        let fixtures = Self.repository + "/Tests/IntegrationTests/Fixtures/units/"
+        let report = Verifier.verify(unitDirectories: [fixtures + "good-dropins", fixtures + "warning-unknown-key"],
+                                     files: [], context: .current())
+        #expect(report.lines == [])
+        #expect(report.units.services.values.map(\.path) == [fixtures + "good-dropins/hello.service"])
+        #expect(report.units.services.values.first?.restartSec == .milliseconds(500))
+        #expect(report.units.services.values.first?.environment.map(\.0) == ["B"])
+    }
+}

@@ -1,0 +1,29 @@
+import Testing
+@testable import SwatchCore
+
+/// systemd.syntax(7) "QUOTING".
+@Suite struct WordSplitterTests {
+    private func words(_ text: String) throws -> [String] {
+        var splitter = WordSplitter(text)
+        return try splitter.all()
+    }
+
+    @Test func splitsAtWhitespaceAndRemovesQuotes() throws {
+        #expect(try words(#"  a  "b c"   'd "e" f' "#) == ["a", "b c", #"d "e" f"#])
+        #expect(try words(#"x"y z"w"#) == ["xy zw"])
+        #expect(try words(#""""#) == [""])
+    }
+
+    @Test func decodesCEscapes() throws {
+        #expect(try words(#"a\nb \t \\ \" \' \s \x41 \101 \u00e9"#) == ["a\nb", "\t", "\\", "\"", "'", " ", "A", "A", "é"])
+        #expect(try words(#""in \"quotes\" \x42""#) == [#"in "quotes" B"#])
+    }
+
+    @Test func rejectsUnbalancedQuotesAndBadEscapes() {
+        #expect(throws: WordSplitError.unbalancedQuotes) { try words(#"a "b"#) }
+        #expect(throws: WordSplitError.unbalancedQuotes) { try words("'x") }
+        #expect(throws: WordSplitError.badEscape(#"\q"#)) { try words(#"\q"#) }
+        #expect(throws: WordSplitError.badEscape(#"\x0"#)) { try words(#"\x0"#) }
+        #expect(throws: WordSplitError.trailingBackslash) { try words("a\\") }
+    }
+}
