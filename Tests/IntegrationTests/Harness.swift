@@ -6,14 +6,16 @@ import Foundation
 import Glibc
 import Testing
 
-// Every integration suite is nested in this one so that the whole target
-// runs one test at a time: they share the machine's ports, its 2 cores and,
-// for the CPU measurements, its quiet (NOTES: Swift Testing runs tests in
-// parallel unless told otherwise). The type cannot share the module's name,
-// IntegrationTests: the @Suite macro's test record then fails to compile.
-// (A plain comment: Swift Testing prints a suite's doc comment with every failure.)
 @Suite(.serialized)
-enum Integration {}
+enum Integration {
+    // Every integration suite is nested in this one so that the whole target
+    // runs one test at a time: they share the machine's ports, its 2 cores and,
+    // for the CPU measurements, its quiet (NOTES: Swift Testing runs tests in
+    // parallel unless told otherwise). The type cannot share the module's name,
+    // IntegrationTests: the @Suite macro's test record then fails to compile.
+    // (Inside the body: Swift Testing prints the comments above a suite with
+    // every failure in it.)
+}
 
 /// Paths of the things the tests run.
 enum Harness {

@@ -61,6 +61,25 @@ extension Integration {
             #expect(!byDirectory.standardError.contains("good.service:"), "\(byDirectory.standardError)")
         }
 
+        /// The fixtures of DESIGN §3's table (Fixtures/units/*/expected.txt):
+        /// verify's exit status and every diagnostic, in order, each as
+        /// `FOLDER/FILE:LINE: message` — FILE as found through --unit-dir.
+        @Test(.timeLimit(.minutes(1)), arguments: UnitFixture.all)
+        func reportsWhatEachFixtureExpects(_ fixture: UnitFixture) throws {
+            let result = try verify(["--unit-dir", fixture.directory])
+            #expect(result.status == .exited(fixture.exitStatus), "\(fixture.name): \(result.standardError)")
+            let printed = result.standardError.split(separator: "\n").map(String.init)
+            var searchFrom = 0
+            for diagnostic in fixture.diagnostics {
+                let line = fixture.directory + "/" + diagnostic
+                guard let index = printed[searchFrom...].firstIndex(of: line) else {
+                    Issue.record("\(fixture.name): missing or out of order: \(line)\nstderr:\n\(result.standardError)")
+                    continue
+                }
+                searchFrom = index + 1
+            }
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func warnsAboutAnUnknownKeyAndExitsZero() throws {
             let directory = try TemporaryDirectory()
@@ -196,4 +215,35 @@ enum BrokenUnits {
         try "[Service]\nExecStart=/bin/true\n".write(toFile: good, atomically: true, encoding: .utf8)
         return (expected, good)
     }
+}
+
+/// One folder of Tests/IntegrationTests/Fixtures/units and its expected.txt
+/// (format in that folder's README.md).
+struct UnitFixture: CustomTestStringConvertible, Sendable {
+    var name: String
+    var directory: String
+    var exitStatus: Int32
+    /// `FILE:LINE: message` lines, FILE relative to the folder, in order.
+    var diagnostics: [String]
+
+    var testDescription: String { name }
+
+    /// Every fixture folder with an expected.txt, sorted by name.
+    static let all: [UnitFixture] = {
+        let root = Harness.repositoryRoot + "/Tests/IntegrationTests/Fixtures/units"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return names.sorted().compactMap { name in
+            guard let text = readText(root + "/" + name + "/expected.txt") else { return nil }
+            var fixture = UnitFixture(name: name, directory: root + "/" + name, exitStatus: -1, diagnostics: [])
+            for line in text.split(separator: "\n").map(String.init) {
+                if line.hasPrefix("#") || line.hasPrefix("loaded:") || line.hasPrefix("refused:") { continue }
+                if line.hasPrefix("exit "), let status = Int32(line.dropFirst(5)) {
+                    fixture.exitStatus = status
+                } else if !line.isEmpty {
+                    fixture.diagnostics.append(line)
+                }
+            }
+            return fixture
+        }
+    }()
 }
