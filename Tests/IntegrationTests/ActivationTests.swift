@@ -448,11 +448,12 @@ extension Integration {
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
             let fifo = daemon.path("fifo"), received = daemon.path("received"), report = daemon.path("report")
+            let starts = daemon.path("starts")
             try daemon.write("fifo.socket", "[Socket]\nListenFIFO=\(fifo)\n")
-            // The shell reads the FIFO on fd 3 until its writer closes it.
+            // The shell reads the FIFO on fd 3 and counts its starts.
             try daemon.write("fifo.service", """
                 [Service]
-                ExecStart=/bin/sh -c 'exec cat <&3 >> \(received)'
+                ExecStart=/bin/sh -c 'echo start >> \(starts) && exec cat <&3 >> \(received)'
                 """)
             let helloFIFO = daemon.path("fifo2")
             try daemon.write("fifo2.socket", "[Socket]\nListenFIFO=\(helloFIFO)\n")
@@ -465,6 +466,11 @@ extension Integration {
             try waitUntil("the service read the FIFO\n\(daemon.log)", timeout: .seconds(10)) {
                 readText(received) == "through the fifo\n"
             }
+            // The writer has closed: a FIFO that swatchd holds only for
+            // reading would now poll as hung up forever and respawn the
+            // service in a loop (systemd opens it O_RDWR).
+            #expect(holdsNever(for: .milliseconds(500)) { (readText(starts) ?? "").count > "start\n".count },
+                    "the FIFO's service was started \((readText(starts) ?? "").split(separator: "\n").count) times")
             try Client.writeFIFO("wake up\n", to: helloFIFO)
             let seen = try waitForReport(report)
             #expect(seen["FD3_TYPE"] == "fifo")

@@ -49,6 +49,9 @@ final class Daemon {
     /// Prepares the directories; `environment` adds to (or overrides) the
     /// daemon's environment.
     init(environment extra: [String: String] = [:]) throws {
+        // A client writing to a service that just died must see EPIPE, not
+        // take the test runner down.
+        _ = Glibc.signal(SIGPIPE, SIG_IGN)
         let temporary = try TemporaryDirectory()
         self.temporary = temporary
         directory = temporary.path
