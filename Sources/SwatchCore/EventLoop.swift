@@ -12,7 +12,7 @@ public final class EventLoop {
     }
 
     private let epoll: Epoll
-    private var handlers: [Epoll.Registration: () -> Void] = [:]
+    private var handlers: [Epoll.RegistrationID: () -> Void] = [:]
     private var stopped = false
     /// Called after every batch of events, to re-arm the timer for the earliest deadline.
     public var afterBatch: () -> Void = {}
@@ -23,14 +23,15 @@ public final class EventLoop {
 
     /// Calls `handler` whenever `fd` is readable (level-triggered) until unwatched.
     public func watch(_ fd: FileDescriptor, _ handler: @escaping () -> Void) throws(Errno) -> Watch {
-        let registration = try epoll.add(fd, events: .readable)
-        handlers[registration] = handler
+        let registration = try epoll.add(fd, events: .readable, token: UInt32(bitPattern: fd.rawValue))
+        handlers[registration.id] = handler
         return Watch(registration: registration)
     }
 
     public func unwatch(_ watch: Watch) {
-        handlers[watch.registration] = nil
-        epoll.remove(watch.registration)
+        handlers[watch.registration.id] = nil
+        // EBADF/ENOENT here would be a bookkeeping bug; the fd may already be closed by its owner.
+        try? epoll.remove(watch.registration)
     }
 
     public func stop() { stopped = true }

@@ -17,6 +17,10 @@ extension Supervisor {
                 return
             }
             guard let datagram else { return }
+            if let reason = datagram.dropped {
+                logger.warning("Dropped notification message from PID \(datagram.sender.map { String($0.pid) } ?? "?"): \(reason).")
+                continue
+            }
             handle(datagram)
         }
     }
@@ -24,18 +28,19 @@ extension Supervisor {
     func handle(_ datagram: NotifyDatagram) {
         var fds = datagram.fds
         defer { for fd in fds { try? fd.close() } }
-        guard let name = owner(of: datagram.pid), var record = services[name] else {
-            logger.debug("Cannot find unit for notify message of PID \(datagram.pid), ignoring.")
+        guard let pid = datagram.sender?.pid else { return }
+        guard let name = owner(of: pid), var record = services[name] else {
+            logger.debug("Cannot find unit for notify message of PID \(pid), ignoring.")
             return
         }
-        let inService = pidOwners[datagram.pid] == name || tracker.contains(name.description, pid: datagram.pid)
-        guard record.machine.accepts(notifyFrom: datagram.pid, inService: inService) else {
+        let inService = pidOwners[pid] == name || tracker.pids(of: name.description).contains(pid)
+        guard record.machine.accepts(notifyFrom: pid, inService: inService) else {
             let main = record.machine.mainPID.map(String.init) ?? "n/a"
-            logger.warning("\(name): Got notification message from PID \(datagram.pid), but reception only permitted for main PID \(main)",
+            logger.warning("\(name): Got notification message from PID \(pid), but reception only permitted for main PID \(main)",
                            metadata: ["unit": "\(name)"])
             return
         }
-        let message = NotifyMessage(text: datagram.text[...])
+        let message = NotifyMessage(text: Substring(decoding: datagram.text, as: UTF8.self))
         let now = self.now
         if message.fdStoreRemove, let fdName = message.fdName {
             for entry in record.fdStore where entry.name == fdName { try? entry.fd.close() }
@@ -52,7 +57,7 @@ extension Supervisor {
                 record.fdStore.append((name: message.fdName ?? "stored", fd: fds.removeFirst()))
             }
         }
-        let actions = record.machine.notify(message, from: datagram.pid, now: now)
+        let actions = record.machine.notify(message, from: pid, now: now)
         if let main = record.machine.mainPID { pidOwners[main] = name }
         services[name] = record
         apply(actions, to: name, now: now)
@@ -62,6 +67,6 @@ extension Supervisor {
     /// service's group (NotifyAccess=all).
     func owner(of pid: Int32) -> UnitName? {
         if let name = pidOwners[pid] { return name }
-        return services.keys.first { tracker.contains($0.description, pid: pid) }
+        return services.keys.first { tracker.pids(of: $0.description).contains(pid) }
     }
 }

@@ -81,13 +81,23 @@ extension Supervisor {
         }
     }
 
+    /// An instance name for a connection, as systemd makes them
+    /// (`echo@0-127.0.0.1:40212.service`): the counter and the peer, with
+    /// characters a unit name cannot hold replaced.
+    static func instanceName(number: Int, _ connection: AcceptedConnection) -> String {
+        var peer = connection.remoteAddress ?? "local"
+        if let port = connection.remotePort { peer += ":\(port)" }
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_.-")
+        return "\(number)-" + String(peer.map { allowed.contains($0) ? $0 : "_" })
+    }
+
     /// Accept=yes: one instance of the template per connection, the connection
     /// as its fd 3 (systemd.socket(5)); over MaxConnections= the connection is
     /// closed at once.
     func acceptConnection(_ name: UnitName, now: Instant) {
         guard let record = sockets[name] else { return }
         for listener in record.listeners {
-            guard let connection = try? listener.accept() else { continue }
+            guard let connection = try? listener.acceptConnection() else { continue }
             guard record.instances < record.machine.unit.maxConnections else {
                 logger.warning("\(name): Too many incoming connections (\(record.instances)), dropping connection.",
                                metadata: ["unit": "\(name)"])
@@ -95,7 +105,7 @@ extension Supervisor {
                 continue
             }
             acceptCounter += 1
-            let instance = "\(acceptCounter - 1)-\(connection.instanceName)"
+            let instance = Self.instanceName(number: acceptCounter - 1, connection)
             let template = record.service
             let instanceName = UnitName(prefix: template.prefix, instance: instance, type: .service)
             guard let unit = units.instantiate(template, instance: instance) else {

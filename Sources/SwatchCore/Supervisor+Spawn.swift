@@ -38,9 +38,13 @@ extension Supervisor {
             record.invocationID = Self.makeInvocationID()
         }
         do {
-            let request = try spawnRequest(for: record, name: name, command: command, role: role)
+            var request = try spawnRequest(for: record, name: name, command: command, role: role)
+            // The child joins the service's cgroup before exec; swatchd's copy of cgroup.procs goes right after.
+            request.cgroupProcs = try tracker.prepare(name.description)
+            defer { try? request.cgroupProcs?.close() }
             let pid = try Spawner.spawn(request)
             pidOwners[pid] = name
+            tracker.track(pid, in: name.description)
             if role.phase == .start, let connection = record.connection {
                 // The instance has its connection now; swatchd's copy goes.
                 try? connection.fd.close()
@@ -74,7 +78,7 @@ extension Supervisor {
                     fds.append(connection.fd)
                     names.append("connection")
                 }
-                env.set("REMOTE_ADDR", connection.remoteAddress)
+                if let address = connection.remoteAddress { env.set("REMOTE_ADDR", address) }
                 if let port = connection.remotePort { env.set("REMOTE_PORT", String(port)) }
             } else {
                 for socketName in triggeringSockets(of: name) {
@@ -114,7 +118,6 @@ extension Supervisor {
             request.stdin = connection.fd
             request.stdout = connection.fd
         }
-        request.cgroupProcs = tracker.procsFile(name.description)
         return request
     }
 
@@ -134,7 +137,7 @@ extension Supervisor {
         for file in unit.environmentFiles {
             let text: String
             do {
-                text = try readSmallFile(file.path)
+                text = try FileSystem.readText(file.path)
             } catch {
                 if file.optional { continue }
                 throw SpawnPreparationError(description: "Failed to load environment file \(file.path): \(error)")
@@ -175,13 +178,7 @@ extension Supervisor {
     /// An absolute path as it is; a plain name looked up in swatchd's own PATH
     /// (systemd ≥ 239 does the same with its own search path).
     func resolveExecutable(_ path: String) -> String? {
-        if path.hasPrefix("/") { return path }
-        let search = configuration.ownEnvironment["PATH"] ?? defaultServicePath
-        for dir in search.split(separator: ":") where !dir.isEmpty {
-            let candidate = "\(dir)/\(path)"
-            if access(candidate, X_OK) == 0 { return candidate }
-        }
-        return nil
+        Spawner.resolveExecutable(path, path: configuration.ownEnvironment["PATH"] ?? defaultServicePath)
     }
 
     /// 128 random bits in hex, as systemd's INVOCATION_ID.
@@ -190,18 +187,4 @@ extension Supervisor {
         let hex = Array("0123456789abcdef")
         return String((0..<32).map { _ in hex[Int(g.next() % 16)] })
     }
-}
-
-/// Reads a small text file (PID files, environment files) without Foundation.
-func readSmallFile(_ path: String, limit: Int = 1 << 20) throws(Errno) -> String {
-    let fd = try FileDescriptor.open(FilePath(path), .readOnly, options: .closeOnExec)
-    defer { try? fd.close() }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while bytes.count < limit {
-        let n = try buffer.withUnsafeMutableBytes { try fd.read(into: $0) }
-        if n == 0 { break }
-        bytes += buffer[..<n]
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }

@@ -73,8 +73,8 @@ public final class Supervisor {
         self.logger = logger
         self.loop = loop
         self.timer = try TimerFD()
-        self.tracker = ProcessTracker(name: "swatchd-\(getpid())")
-        self.units = UnitSet()
+        self.tracker = ProcessTracker()
+        self.units = UnitSet.load(directories: [], context: configuration.specifiers)
     }
 
     var now: Instant { Instant(microseconds: MonotonicClock.now()) }
@@ -191,13 +191,13 @@ public final class Supervisor {
         guard let machine = services[name]?.machine else { return }
         switch target {
         case .main:
-            if let pid = machine.mainPID { Process.signal(pid, signal) }
+            if let pid = machine.mainPID { _ = try? Reaper.kill(pid, signal: signal) }
         case .control:
-            if let pid = machine.controlPID { Process.signal(pid, signal) }
+            if let pid = machine.controlPID { _ = try? Reaper.kill(pid, signal: signal) }
         case .group:
-            if let pid = machine.mainPID { Process.signal(pid, signal) }
-            if let pid = machine.controlPID { Process.signal(pid, signal) }
-            tracker.signal(name.description, signal)
+            if let pid = machine.mainPID { _ = try? Reaper.kill(pid, signal: signal) }
+            if let pid = machine.controlPID { _ = try? Reaper.kill(pid, signal: signal) }
+            tracker.kill(name.description, signal: signal)
         }
     }
 
@@ -211,7 +211,7 @@ public final class Supervisor {
                 logger.warning("\(name): PID file \(file) not readable (yet?) after start.", metadata: ["unit": "\(name)"])
             }
         } else {
-            let pids = tracker.pids(name.description)
+            let pids = tracker.pids(of: name.description)
             if pids.count == 1 { pid = pids[0] }
         }
         if let pid { pidOwners[pid] = name }
@@ -221,7 +221,7 @@ public final class Supervisor {
     }
 
     func readPIDFile(_ path: String) -> Int32? {
-        guard let text = try? readSmallFile(path) else { return nil }
+        guard let text = try? FileSystem.readText(path) else { return nil }
         return Int32(text.split(whereSeparator: { $0 == "\n" || $0 == " " }).first ?? "")
     }
 
@@ -237,6 +237,7 @@ public final class Supervisor {
     func serviceChanged(_ name: UnitName, now: Instant) {
         guard let record = services[name] else { return }
         let inactive = record.machine.isInactive
+        if inactive, tracker.isEmpty(name.description) { tracker.remove(name.description) }
         if record.removed, inactive {
             services[name] = nil
         } else if let socket = record.instanceOf {
@@ -275,17 +276,17 @@ public final class Supervisor {
     public func reapChildren() {
         let now = self.now
         var touched: Set<UnitName> = []
-        for (pid, status) in Process.reapAll() {
+        for (pid, status) in Reaper.reapAny() {
             guard let name = pidOwners.removeValue(forKey: pid), var record = services[name] else { continue }
             touched.insert(name)
-            let empty = tracker.isEmpty(name.description, excluding: pid)
+            let empty = tracker.isEmpty(name.description)
             let actions = record.machine.processExited(pid, status: status, groupEmpty: empty, now: now)
             services[name] = record
             apply(actions, to: name, now: now)
         }
         // Orphans ending can empty a group that a stop waits for.
         for (name, record) in services where record.machine.waitsForGroup && !touched.contains(name) {
-            guard tracker.isEmpty(name.description, excluding: nil) else { continue }
+            guard tracker.isEmpty(name.description) else { continue }
             var r = record
             let actions = r.machine.groupEmptied(now: now)
             services[name] = r
@@ -300,11 +301,15 @@ public final class Supervisor {
         var earliest: Instant?
         for record in services.values { earliest = earliest.earliest(record.machine.nextDeadline) }
         for record in sockets.values { earliest = earliest.earliest(record.machine.deadline) }
-        if let earliest { timer.arm(at: earliest.microseconds) } else { timer.disarm() }
+        do {
+            if let earliest { try timer.arm(at: earliest.microseconds) } else { try timer.disarm() }
+        } catch {
+            logger.critical("Failed to arm the timer: \(error)")
+        }
     }
 
     func timerExpired() {
-        timer.drain()
+        _ = try? timer.read()
         let now = self.now
         for name in services.keys.sorted() {
             guard var record = services[name], let due = record.machine.nextDeadline, due <= now else { continue }

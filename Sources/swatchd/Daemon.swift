@@ -17,7 +17,7 @@ enum Daemon {
     static func run(options: DaemonOptions, adHoc: AdHocOptions?) -> Int32 {
         let environment = ProcessEnvironment.current()
         let isRoot = getuid() == 0
-        let logger = Logging.bootstrap(target: options.logTarget, level: options.logLevel)
+        let logger = bootstrapLogging(target: options.logTarget, level: options.logLevel)
 
         var directories = options.unitDirectories
         if directories.isEmpty {
@@ -33,8 +33,9 @@ enum Daemon {
         do {
             // Block the signals signalfd reads before anything is spawned.
             let signals = try SignalFD(signals: [SIGCHLD, SIGTERM, SIGINT, SIGHUP])
+            SignalFD.ignoreBrokenPipe()
             // As child subreaper, a service's orphans come back to swatchd to be reaped and counted.
-            _ = swatch_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+            ProcessTracker.becomeSubreaper()
             let loop = try EventLoop()
             var configuration = Supervisor.Configuration(
                 unitDirectories: directories, runtimeDirectory: runtime,
@@ -47,8 +48,8 @@ enum Daemon {
             }
             let supervisor = try Supervisor(configuration: configuration, logger: logger, loop: loop)
             _ = try loop.watch(signals.fd) {
-                for signal in signals.readAll() {
-                    switch signal {
+                for info in (try? signals.read()) ?? [] {
+                    switch info.signal {
                     case SIGCHLD: supervisor.reapChildren()
                     case SIGTERM, SIGINT: supervisor.shutdown()
                     case SIGHUP: supervisor.reload()
@@ -57,10 +58,13 @@ enum Daemon {
                 }
             }
             try supervisor.start()
-            try supervisor.startControl()
             if let socket = environment["NOTIFY_SOCKET"] {
                 // swatchd as a Type=notify service of systemd or of another swatchd.
-                sendNotify("READY=1\nSTATUS=Watching \(supervisor.socketCount) sockets", to: socket)
+                do {
+                    try NotifySocket.send("READY=1\nSTATUS=Watching \(supervisor.socketCount) socket units", to: socket)
+                } catch {
+                    logger.warning("Failed to notify \(socket): \(error)")
+                }
             }
             logger.info("swatchd \(swatchdVersion) ready: \(supervisor.socketCount) socket units, \(supervisor.serviceCount) services.")
             try loop.run()

@@ -2,17 +2,15 @@ import Glibc
 import Logging
 import SwatchCore
 
-extension Logging {
-    /// Chooses where swatchd's own messages go (DESIGN §2, --log-target) and
-    /// bootstraps swift-log with it.
-    static func bootstrap(target: String, level: String) -> Logger {
+/// Chooses where swatchd's own messages go (DESIGN §2, --log-target) and
+/// bootstraps swift-log with it.
+func bootstrapLogging(target: String, level: String) -> Logger {
         LoggingSystem.bootstrap { _ in
             var handler = PlainStderrHandler()
             handler.logLevel = Logger.Level(systemdName: level)
             return handler
         }
         return Logger(label: "swatchd")
-    }
 }
 
 extension Logger.Level {

@@ -1,9 +1,6 @@
-/// How a process ended, as waitpid(2) reports it.
-public enum ExitStatus: Hashable, Sendable, CustomStringConvertible {
-    case exited(Int32)
-    case signaled(Int32, coreDumped: Bool)
-
-    /// systemd's `EXIT_CODE=` for ExecStopPost= (exited, killed, dumped).
+/// systemd's renderings of how a process ended (the enum is the Linux layer's, Linux/Reaper.swift).
+extension ExitStatus {
+    /// `EXIT_CODE=` for ExecStopPost= (exited, killed, dumped).
     public var code: String {
         switch self {
         case .exited: return "exited"
@@ -11,18 +8,11 @@ public enum ExitStatus: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// systemd's `EXIT_STATUS=`: the number, or the signal's name without SIG.
+    /// `EXIT_STATUS=`: the number, or the signal's name without SIG.
     public var status: String {
         switch self {
         case .exited(let n): return String(n)
         case .signaled(let s, _): return SignalNames.name(of: s).map { String($0.dropFirst(3)) } ?? String(s)
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .exited(let n): return "status=\(n)"
-        case .signaled(let s, _): return "signal=\(SignalNames.name(of: s).map { String($0.dropFirst(3)) } ?? String(s))"
         }
     }
 }

@@ -598,7 +598,7 @@ public struct ServiceMachine: Sendable {
         let effective = ignore ? .success : outcome
         var actions: [ServiceAction] = []
         if outcome != .success {
-            actions.append(.log(.notice, "\(unit.name): Main process exited, code=\(status.code), \(status)"))
+            actions.append(.log(.notice, "\(unit.name): Main process exited, code=\(status.code), status=\(status.status)"))
         }
         switch state {
         case .start:
@@ -649,7 +649,7 @@ public struct ServiceMachine: Sendable {
         let outcome = ignore ? ServiceResult.success : ServiceResult.of(status, success: unit.successExitStatus)
         var actions: [ServiceAction] = []
         if outcome != .success {
-            actions.append(.log(.warning, "\(unit.name): Control process \(role) exited, code=\(status.code), \(status)"))
+            actions.append(.log(.warning, "\(unit.name): Control process \(role) exited, code=\(status.code), status=\(status.status)"))
         }
         // The next command of the same list, unless this one failed.
         if outcome == .success, role.index + 1 < command.count {
