@@ -132,6 +132,7 @@ extension Supervisor {
         request.watchdogPID = isMain && record.machine.effectiveWatchdog > .zero
         request.workingDirectory = try workingDirectory(of: unit)
         request.umask = mode_t(unit.umask)
+        request.nonBlocking = unit.nonBlocking
         if isMain, unit.standardInput == .socket, let connection = record.connection {
             request.stdin = connection.fd
         }

@@ -303,7 +303,9 @@ extension Integration {
             try daemon.start()
             let first = try waitForReport(report)
             let firstPID = try #require(pid_t(first["PID"] ?? ""))
-            #expect(!Processes.isAlive(pid_t(first["PARENT"] ?? "") ?? 0), "the forking parent should have exited")
+            let parent = pid_t(first["PARENT"] ?? "") ?? 0
+            // The parent writes its report before it exits: wait for swatchd to reap it.
+            try waitUntil("the forking parent exited and was reaped") { !Processes.isAlive(parent) }
             try FileManager.default.removeItem(atPath: report)
             kill(firstPID, SIGKILL)
             let second = try waitFor("the forked main process is restarted\n\(daemon.log)", timeout: .seconds(10)) {

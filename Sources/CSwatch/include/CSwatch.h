@@ -139,6 +139,8 @@ struct swatch_spawn_request {
     /// The fds the child gets at 3, 4, ... in this order (sd_listen_fds(3)).
     const int *_Nullable fds;
     int fd_count;
+    /// NonBlocking=: 1 leaves the passed fds O_NONBLOCK, 0 clears the flag (systemd's default).
+    int nonblocking;
     /// The child's 0, 1, 2. Must be open fds (the Swift side opens /dev/null for "none").
     int stdin_fd;
     int stdout_fd;

@@ -29,6 +29,8 @@ public struct SpawnRequest: Sendable {
     /// The service's `cgroup.procs` (from `ProcessTracker.prepare`): the child
     /// joins that cgroup before it can fork anything.
     public var cgroupProcs: FileDescriptor?
+    /// NonBlocking=: the passed fds keep O_NONBLOCK; by default the child clears it.
+    public var nonBlocking = false
 
     public init(
         executable: String, arguments: [String] = [], environment: [String] = [],
@@ -112,6 +114,7 @@ public enum Spawner {
                                 envp: envpBuffer.baseAddress!,
                                 fds: fdBuffer.baseAddress,
                                 fd_count: CInt(fdBuffer.count),
+                                nonblocking: request.nonBlocking ? 1 : 0,
                                 stdin_fd: request.stdin?.rawValue ?? devNull,
                                 stdout_fd: request.stdout?.rawValue ?? devNull,
                                 stderr_fd: request.stderr?.rawValue ?? devNull,
