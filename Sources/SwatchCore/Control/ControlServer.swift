@@ -236,6 +236,15 @@ public final class ControlServer {
         return .failure("Access denied: swatchd serves \(whom)")
     }
 
+    /// The whole answer to `logs UNIT N [follow]` for a unit the daemon knows (check that
+    /// first: `.now(.unitNotFound(unit))`): its last `lines` lines from `buffer`, then, with
+    /// `follow`, every new one (`publish(from:)`).
+    public static func logsReply(unit: String, lines: Int, follow: Bool, from buffer: UnitLogBuffer) -> Reply {
+        let mark = buffer.lastSequence
+        let backlog = ControlResponse(records: buffer.entries(unit: unit, last: lines).map { $0.toRecord() })
+        return follow ? .follow(backlog, unit: unit, after: mark) : .now(backlog)
+    }
+
     // MARK: - Events
 
     /// Every open connection (pending, waiting for an answer, following, being refused).
