@@ -236,6 +236,15 @@ public final class ControlServer {
         return .failure("Access denied: swatchd serves \(whom)")
     }
 
+    /// The whole answer to `logs UNIT N [follow]` for a unit the daemon knows (check that
+    /// first: `.now(.unitNotFound(unit))`): its last `lines` lines from `buffer`, then, with
+    /// `follow`, every new one (`publish(from:)`).
+    public static func logsReply(unit: String, lines: Int, follow: Bool, from buffer: UnitLogBuffer) -> Reply {
+        let mark = buffer.lastSequence
+        let backlog = ControlResponse(records: buffer.entries(unit: unit, last: lines).map { $0.toRecord() })
+        return follow ? .follow(backlog, unit: unit, after: mark) : .now(backlog)
+    }
+
     // MARK: - Events
 
     /// Every open connection (pending, waiting for an answer, following, being refused).
@@ -350,9 +359,11 @@ public final class ControlServer {
             // One exchange per connection: anything more the client sends is ignored; EOF or an
             // error means it left.
             var sink = [UInt8](repeating: 0, count: 512)
-            let count = sink.withUnsafeMutableBytes { raw in recv(fd, raw.baseAddress, raw.count, 0) }
-            if count == 0 || (count < 0 && errno != EAGAIN && errno != EINTR) {
-                update.removed.append(drop(fd))
+            do {
+                let count = try controlSyscall { sink.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
+                if count == 0 { update.removed.append(drop(fd)) }
+            } catch {
+                if error != .wouldBlock { update.removed.append(drop(fd)) }
             }
         }
         return update
@@ -461,15 +472,13 @@ public final class ControlServer {
     private func sendNonBlocking(_ fd: Int32, _ bytes: [UInt8]) -> SendOutcome {
         var offset = 0
         while offset < bytes.count {
-            let sent = bytes.withUnsafeBytes { raw in
-                send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            do {
+                offset += try controlSyscall {
+                    bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+                }
+            } catch {
+                return error == .wouldBlock ? .partial(sent: offset) : .failed
             }
-            if sent >= 0 {
-                offset += sent
-                continue
-            }
-            if errno == EINTR { continue }
-            return errno == EAGAIN ? .partial(sent: offset) : .failed
         }
         return .complete
     }
@@ -488,18 +497,12 @@ public final class ControlServer {
             let flags = fcntl(fd, F_GETFL)
             _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK)
             defer { _ = fcntl(fd, F_SETFL, flags) }
-            var offset = sent
-            while offset < bytes.count {
-                let count = bytes.withUnsafeBytes { raw in
-                    send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-                }
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += count
+            do {
+                try sendFully(fd, Array(bytes[sent...]))
+                return true
+            } catch {
+                return false
             }
-            return true
         }
     }
 

@@ -105,19 +105,19 @@ public final class OutputCapture {
         var lines: [String] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         for _ in 0..<16 {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(readEnd.rawValue, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                if errno == EAGAIN { break }
-                isAtEnd = true  // EIO and the like: nothing more will come.
-            } else if count == 0 {
-                isAtEnd = true
-            } else {
-                partial += chunk[..<count]
-                lines += takeLines(realtime: realtime)
-                continue
+            let count: Int
+            do {
+                count = try controlSyscall { chunk.withUnsafeMutableBytes { Glibc.read(readEnd.rawValue, $0.baseAddress, $0.count) } }
+            } catch {
+                if error != .wouldBlock { isAtEnd = true }  // EIO and the like: nothing more will come.
+                break
             }
-            break
+            guard count > 0 else {
+                isAtEnd = true
+                break
+            }
+            partial += chunk[..<count]
+            lines += takeLines(realtime: realtime)
         }
         if isAtEnd && !partial.isEmpty {
             lines.append(emit(partial[...], realtime: realtime))
@@ -165,16 +165,7 @@ public final class OutputCapture {
     }
 
     private func sendToJournal(_ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes {
-                send(journalStream, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
-            }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return false }
-            offset += written
-        }
-        return true
+        (try? sendFully(journalStream, bytes)) != nil
     }
 
     /// `<3>disk full` → (3, `disk full`): the syslog level prefix of sd-daemon(3), which
