@@ -63,6 +63,7 @@ public final class Supervisor {
     let unitLog: UnitLogBuffer
     /// The control socket (`RUNTIME/control`), once bound.
     var control: ControlServer?
+    var controlWatches: [Int32: EventLoop.Watch] = [:]
     var units: UnitSet
     var services: [UnitName: ServiceRecord] = [:]
     var sockets: [UnitName: SocketRecord] = [:]
@@ -308,6 +309,7 @@ public final class Supervisor {
         var earliest: Instant?
         for record in services.values { earliest = earliest.earliest(record.machine.nextDeadline) }
         for record in sockets.values { earliest = earliest.earliest(record.machine.deadline) }
+        earliest = earliest.earliest(control?.nextDeadline.map(Instant.init(microseconds:)))
         do {
             if let earliest { try timer.arm(at: earliest.microseconds) } else { try timer.disarm() }
         } catch {
@@ -318,6 +320,7 @@ public final class Supervisor {
     func timerExpired() {
         _ = try? timer.read()
         let now = self.now
+        if let control { applyControl(control.expire(now: now.microseconds)) }
         for name in services.keys.sorted() {
             guard var record = services[name], let due = record.machine.nextDeadline, due <= now else { continue }
             let actions = record.machine.timerFired(now: now)

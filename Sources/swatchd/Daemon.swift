@@ -60,6 +60,7 @@ enum Daemon {
                 }
             }
             try supervisor.start()
+            try supervisor.startControl()
             if let socket = environment["NOTIFY_SOCKET"] {
                 // swatchd as a Type=notify service of systemd or of another swatchd.
                 do {
