@@ -203,8 +203,12 @@ public final class Supervisor {
         case .control:
             if let pid = machine.controlPID { _ = try? Reaper.kill(pid, signal: signal) }
         case .group:
-            if let pid = machine.mainPID { _ = try? Reaper.kill(pid, signal: signal) }
-            if let pid = machine.controlPID { _ = try? Reaper.kill(pid, signal: signal) }
+            // Each process once: a second SIGTERM means "exit now" to many programs
+            // (systemd's cg_kill skips what it already signalled).
+            let members = Set(tracker.pids(of: name.description))
+            for pid in [machine.mainPID, machine.controlPID].compactMap({ $0 }) where !members.contains(pid) {
+                _ = try? Reaper.kill(pid, signal: signal)
+            }
             tracker.kill(name.description, signal: signal)
         }
     }
