@@ -303,7 +303,9 @@ extension Integration {
             try daemon.start()
             let first = try waitForReport(report)
             let firstPID = try #require(pid_t(first["PID"] ?? ""))
-            #expect(!Processes.isAlive(pid_t(first["PARENT"] ?? "") ?? 0), "the forking parent should have exited")
+            let parent = try #require(pid_t(first["PARENT"] ?? ""))
+            try waitUntil("the forking parent exits once the PID file is written") { !Processes.isAlive(parent) }
+            #expect(Processes.isAlive(firstPID))
             try FileManager.default.removeItem(atPath: report)
             kill(firstPID, SIGKILL)
             let second = try waitFor("the forked main process is restarted\n\(daemon.log)", timeout: .seconds(10)) {
