@@ -108,6 +108,27 @@ enum Client {
         return String(response[range.upperBound...])
     }
 
+    /// Reads one line (without its newline) from a connected socket; nil at EOF.
+    static func readLine(_ fd: Int32) throws(ClientError) -> String? {
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while true {
+            let count = recv(fd, &byte, 1, 0)
+            if count == 0 { return line.isEmpty ? nil : String(decoding: line, as: UTF8.self) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ClientError(operation: "recv", endpoint: "fd \(fd)", code: errno)
+            }
+            if byte == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }
+            line.append(byte)
+        }
+    }
+
+    /// Writes `text` to a connected socket.
+    static func write(_ text: String, to fd: Int32) throws(ClientError) {
+        try send(fd, Array(text.utf8), .unix("fd \(fd)"))
+    }
+
     /// Sends one datagram to a unix datagram socket (path or @abstract).
     static func sendDatagram(_ text: String, to endpoint: Endpoint) throws(ClientError) {
         let fd = try socket(endpoint, type: SOCK_DGRAM, timeout: .seconds(5))
@@ -139,7 +160,7 @@ enum Client {
         guard fd >= 0 else { throw ClientError(operation: "open", endpoint: path, code: errno) }
         defer { close(fd) }
         let bytes = Array(text.utf8)
-        guard write(fd, bytes, bytes.count) == bytes.count else {
+        guard Glibc.write(fd, bytes, bytes.count) == bytes.count else {
             throw ClientError(operation: "write", endpoint: path, code: errno)
         }
     }

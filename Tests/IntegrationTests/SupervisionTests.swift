@@ -303,9 +303,9 @@ extension Integration {
             try daemon.start()
             let first = try waitForReport(report)
             let firstPID = try #require(pid_t(first["PID"] ?? ""))
-            let parent = pid_t(first["PARENT"] ?? "") ?? 0
-            // The parent writes its report before it exits: wait for swatchd to reap it.
-            try waitUntil("the forking parent exited and was reaped") { !Processes.isAlive(parent) }
+            let parent = try #require(pid_t(first["PARENT"] ?? ""))
+            try waitUntil("the forking parent exits once the PID file is written") { !Processes.isAlive(parent) }
+            #expect(Processes.isAlive(firstPID))
             try FileManager.default.removeItem(atPath: report)
             kill(firstPID, SIGKILL)
             let second = try waitFor("the forked main process is restarted\n\(daemon.log)", timeout: .seconds(10)) {
@@ -384,6 +384,185 @@ extension Integration {
             let badpre = try waitFor("badpre.service's ExecStopPost= ran\n\(daemon.log)") { readEnvironment(daemon.path("badpre.env")) }
             #expect(badpre["SERVICE_RESULT"] == "exit-code")
             #expect(readText(neverRan) == nil, "ExecStart= ran after a failing ExecStartPre=")
+        }
+
+        // MARK: sd_notify details
+
+        /// Type=notify: TimeoutStartSec= ends a start that never says READY=1;
+        /// EXTEND_TIMEOUT_USEC= gives a slow one more time.
+        @Test(.timeLimit(.minutes(1)))
+        func failsANotifyStartAfterTimeoutStartSecUnlessExtended() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let slowReport = daemon.path("slow"), slowPost = daemon.path("slow.post")
+            let extendedReport = daemon.path("extended"), extendedPost = daemon.path("extended.post")
+            try daemon.write("slow.service", """
+                [Service]
+                Type=notify
+                TimeoutStartSec=1
+                ExecStart=\(python("notify_steps.py", "report:\(slowReport) sleep:3 send:READY=1 forever"))
+                ExecStartPost=\(record("post", in: slowPost))
+                """)
+            try daemon.write("extended.service", """
+                [Service]
+                Type=notify
+                TimeoutStartSec=1
+                ExecStart=\(python("notify_steps.py", "send:EXTEND_TIMEOUT_USEC=4000000 report:\(extendedReport) sleep:2 send:READY=1 forever"))
+                ExecStartPost=\(record("post", in: extendedPost))
+                """)
+            try daemon.start()
+            let slow = try #require(pid_t(try waitForReport(slowReport)["PID"] ?? ""))
+            let extended = try #require(pid_t(try waitForReport(extendedReport)["PID"] ?? ""))
+            try waitUntil("slow.service is stopped after TimeoutStartSec=1\n\(daemon.log)", timeout: .seconds(4)) {
+                !Processes.isAlive(slow)
+            }
+            try daemon.waitForLog(containing: "slow.service", "timed out")
+            try waitUntil("extended.service starts after its READY=1\n\(daemon.log)", timeout: .seconds(6)) {
+                readText(extendedPost) == "post\n"
+            }
+            #expect(Processes.isAlive(extended))
+            #expect(readText(slowPost) == nil, "ExecStartPost= ran for a start that timed out")
+        }
+
+        /// Datagrams of 4096 bytes or more (truncated) and datagrams holding
+        /// a NUL are dropped (DESIGN §4): READY=1 in them does not count.
+        @Test(.timeLimit(.minutes(1)))
+        func dropsOversizedAndNULHoldingNotifications() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report"), posted = daemon.path("posted")
+            try daemon.write("picky.service", """
+                [Service]
+                Type=notify
+                ExecStart=\(python("notify_steps.py", "report:\(report) pad:READY=1:5000 nul:READY=1 sleep:1.5 raw:READY=1 forever"))
+                ExecStartPost=\(record("post", in: posted))
+                """)
+            try daemon.start()
+            _ = try waitForReport(report)
+            let clock = ContinuousClock()
+            let reported = clock.now
+            try waitUntil("the well-formed READY=1 starts the service\n\(daemon.log)", timeout: .seconds(6)) {
+                readText(posted) == "post\n"
+            }
+            #expect(clock.now - reported >= .milliseconds(1200),
+                    "started \(clock.now - reported) after the report: an oversized or NUL-holding READY=1 was taken")
+        }
+
+        /// MAINPID= sent by the main process moves supervision to that pid:
+        /// after the old main process exits, killing the new one is what
+        /// Restart= sees.
+        @Test(.timeLimit(.minutes(1)))
+        func movesSupervisionToTheProcessNamedByMAINPID() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report")
+            try daemon.write("handover.service", """
+                [Service]
+                Type=notify
+                ExecStart=\(python("notify_steps.py", "fork send:MAINPID={child}\\nREADY=1 sleep:0.2 report:\(report) exit:0"))
+                Restart=always
+                RestartSec=0
+                """)
+            try daemon.start()
+            let first = try waitForReport(report)
+            let oldMain = try #require(pid_t(first["PID"] ?? ""))
+            let newMain = try #require(pid_t(first["CHILD"] ?? ""))
+            try waitUntil("the old main process exits") { !Processes.isAlive(oldMain) }
+            // The service lives on in the new main process: no restart.
+            #expect(holdsNever(for: .milliseconds(500)) { readReport(report)?["PID"] != first["PID"] },
+                    "restarted when the old main process exited\n\(daemon.log)")
+            #expect(Processes.isAlive(newMain))
+            try FileManager.default.removeItem(atPath: report)
+            kill(newMain, SIGKILL)
+            let second = try waitFor("killing the new main process restarts the service\n\(daemon.log)") {
+                readReport(report)
+            }
+            #expect(second["PID"] != first["PID"])
+        }
+
+        /// FDSTORE=1: a service stores a client's connection, is restarted,
+        /// finds it by name (LISTEN_FDNAMES) and keeps talking on it.
+        @Test(.timeLimit(.minutes(1)))
+        func keepsAStoredConnectionAcrossARestart() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("keeper.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\n")
+            try daemon.write("keeper.service", """
+                [Service]
+                ExecStart=\(python("fdstore.py", ""))
+                NotifyAccess=main
+                FileDescriptorStoreMax=4
+                Restart=always
+                RestartSec=0
+                """)
+            try daemon.start()
+            let connection = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            defer { close(connection) }
+            let stored = try #require(try Client.readLine(connection))
+            #expect(stored.hasPrefix("stored by "))
+            let found = try #require(try Client.readLine(connection), "the connection was closed\n\(daemon.log)")
+            #expect(found.hasPrefix("found by "))
+            #expect(found.dropFirst("found by ".count) != stored.dropFirst("stored by ".count), "not a new process")
+            try Client.write("still here\n", to: connection)
+            #expect(try Client.readLine(connection) == "still here")
+        }
+
+        // MARK: Stop and restart details
+
+        /// SendSIGKILL=no: after TimeoutStopSec= swatchd gives up on the
+        /// process instead of killing it.
+        @Test(.timeLimit(.minutes(1)))
+        func leavesAStubbornServiceAliveWithSendSIGKILLNo() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("stubborn"), signals = daemon.path("signals")
+            try daemon.write("stubborn.service", """
+                [Service]
+                ExecStart=\(python("victim.py", "\(report) --record \(signals) --ignore TERM"))
+                TimeoutStopSec=1
+                SendSIGKILL=no
+                """)
+            try daemon.start()
+            let pid = try #require(pid_t(try waitForReport(report)["PID"] ?? ""))
+            defer { kill(pid, SIGKILL) }
+            #expect(try daemon.stop() == .exited(0), "\(daemon.log)")
+            #expect(lines(signals).first == "main TERM")
+            #expect(Processes.isAlive(pid), "SendSIGKILL=no, yet the service was killed")
+        }
+
+        /// RestartSteps= and RestartMaxDelaySec=: the delay grows from
+        /// RestartSec= towards RestartMaxDelaySec= (systemd.service(5)).
+        @Test(.timeLimit(.minutes(1)))
+        func growsTheRestartDelayInRestartSteps() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let starts = daemon.path("starts")
+            // `%%` is a literal `%` in a unit file (systemd.unit(5) specifiers).
+            try daemon.write("flaky.service", """
+                [Unit]
+                StartLimitIntervalSec=0
+
+                [Service]
+                ExecStart=/bin/sh -c 'date +%%s.%%N >> \(starts) && exit 1'
+                Restart=on-failure
+                RestartSec=100ms
+                RestartSteps=3
+                RestartMaxDelaySec=2s
+                """)
+            try daemon.start()
+            try waitUntil("flaky.service has started 5 times\n\(daemon.log)", timeout: .seconds(10)) {
+                lines(starts).count >= 5
+            }
+            let times = lines(starts).prefix(5).compactMap(Double.init)
+            try #require(times.count == 5, "\(lines(starts))")
+            let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
+            // 0.1 s, then ×(2/0.1)^(1/3) ≈ 2.7 per step: 0.27 s, 0.74 s, 2 s.
+            #expect(gaps[0] < 0.5, "gaps \(gaps)")
+            for index in 1..<gaps.count {
+                #expect(gaps[index] > gaps[index - 1] * 1.5, "gaps \(gaps)")
+            }
+            #expect(gaps[3] >= 1.8 && gaps[3] < 2.6, "gaps \(gaps)")
         }
 
         // MARK: Trigger limits and the promise of socket activation
