@@ -281,19 +281,23 @@ public final class ControlServer {
             }
             let uid = credentials.uid
             let peer = Peer(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
-            let allowed = Self.isAllowed(peerUID: uid, daemonUID: daemonUID)
-            if !allowed { update.refused.append(peer) }
-            guard allowed, connections.count < Self.maximumConnections else {
-                if !allowed { sendBestEffort(fd, ControlServer.refusal(daemonUID: daemonUID).encoded) }
-                if !allowed, connections.count < Self.maximumConnections {
-                    Glibc.shutdown(fd, Int32(SHUT_WR))
-                    connections[fd] = Connection(
-                        fd: descriptor, serial: nextSerial, peer: peer, state: .closing(deadline: now &+ Self.requestTimeout))
-                    nextSerial += 1
-                    update.added.append(descriptor)
+            guard Self.isAllowed(peerUID: uid, daemonUID: daemonUID) else {
+                update.refused.append(peer)
+                sendBestEffort(fd, ControlServer.refusal(daemonUID: daemonUID).encoded)
+                guard connections.count < Self.maximumConnections else {
+                    try? descriptor.close()
                     continue
                 }
-                if allowed { sendBestEffort(fd, ControlResponse.failure("Too many control connections, try again").encoded) }
+                // Linger until the client closes (see State.closing).
+                Glibc.shutdown(fd, Int32(SHUT_WR))
+                connections[fd] = Connection(
+                    fd: descriptor, serial: nextSerial, peer: peer, state: .closing(deadline: now &+ Self.requestTimeout))
+                nextSerial += 1
+                update.added.append(descriptor)
+                continue
+            }
+            guard connections.count < Self.maximumConnections else {
+                sendBestEffort(fd, ControlResponse.failure("Too many control connections, try again").encoded)
                 try? descriptor.close()
                 continue
             }
