@@ -75,6 +75,9 @@ extension Integration {
             let result = try daemon.ctl("status", "nosuch.service")
             #expect(result.exitCode == 4, "\(result)")
             #expect(result.standardError.contains("Unit nosuch.service could not be found."), "\(result)")
+            // As systemctl: the message on stderr, nothing on stdout. (Seen
+            // failing: swatchctl prints one empty line.)
+            #expect(result.standardOutput.isEmpty, "\(result)")
             // One known and one unknown unit: still 4 (systemctl: the worst wins).
             #expect(try daemon.ctl("status", "hello.service", "nosuch.service").exitCode == 4)
         }
@@ -238,7 +241,16 @@ extension Integration {
             let show = try daemon.ctl("show", "broken.service")
             #expect(show.property("Result") == "exit-code", "\(show)")
             #expect(show.property("ExecMainStatus") == "3", "\(show)")
+            #expect(show.property("ExecMainCode") == "1", "\(show)")  // CLD_EXITED
             #expect(show.property("SubState") == "failed", "\(show)")
+            #expect(show.property("MainPID") == "0", "\(show)")
+            // The process that failed, as systemctl keeps it: ExecMainPID= and
+            // `Main PID: N (code=exited, status=3/…)`. (Seen failing:
+            // swatchd answers ExecMainPID=0, so status has no Main PID: line.)
+            let failedLine = try #require(daemon.logLines(containing: "]: about-to-fail").first)
+            let failedPID = failedLine.split(separator: "[").dropFirst().first?.split(separator: "]").first.map(String.init)
+            #expect(show.property("ExecMainPID") == failedPID, "\(show)\n\(failedLine)")
+            #expect(status.lines.contains { $0.hasPrefix("   Main PID: \(failedPID ?? "?") (code=exited, status=3") }, "\(status)")
 
             let reset = try daemon.ctl("reset-failed", "broken.service")
             #expect(reset.exitCode == 0, "\(reset)")

@@ -99,6 +99,45 @@ extension Integration {
             try daemon.checkRunning()
         }
 
+        /// DESIGN §6: check /proc/PID/fd around integration tests. Twenty
+        /// reloads that change only an idle unit's Description= leave
+        /// swatchd with exactly the fds it had.
+        @Test(.timeLimit(.minutes(1)))
+        func reloadsLeakNoDescriptor() throws {
+            let ports = try Ports.free(2)
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("hello.socket", Units.tcpSocket(ports[0]))
+            try daemon.write("hello.service", try Units.helloService(report: daemon.path("report")))
+            try daemon.write("spare.socket", Units.tcpSocket(ports[1]))
+            func writeSpare(_ iteration: Int) throws {
+                try daemon.write("spare.service", """
+                    [Unit]
+                    Description=Spare, iteration \(iteration)
+
+                    [Service]
+                    ExecStart=\(try Harness.binary("swatchd-hello"))
+                    """)
+            }
+            try writeSpare(0)
+            try daemon.start()
+            #expect(try Client.body(.loopback4(ports[0])) == Client.helloBody)
+            _ = try waitForReport(daemon.path("report"))
+            // One reload first: whatever a reload opens once for good is not a leak.
+            #expect(try daemon.ctl("daemon-reload").exitCode == 0)
+            let before = Processes.describeFDs(of: daemon.pid)
+
+            for iteration in 1...20 {
+                try writeSpare(iteration)
+                let reload = try daemon.ctl("daemon-reload")
+                #expect(reload.exitCode == 0, "reload \(iteration): \(reload)")
+            }
+            #expect(try daemon.property("Description", of: "spare.service") == "Spare, iteration 20")
+            let after = Processes.describeFDs(of: daemon.pid)
+            #expect(after == before, "swatchd's fds before: \(before.sorted { $0.key < $1.key })\nafter: \(after.sorted { $0.key < $1.key })")
+            #expect(try Client.body(.loopback4(ports[1])) == Client.helloBody)
+        }
+
         // MARK: Changed, removed, new
 
         @Test(.timeLimit(.minutes(1)))
@@ -290,9 +329,14 @@ extension Integration {
             let line = try daemon.waitForLog(containing: "\(daemon.unitDirectory)/hello.service:4:")
             #expect(line.contains("RemainAfterExit"), "\(line)")
 
-            // The running service is left alone…
+            // The running service is left alone, and swatchctl still says so…
+            // (Seen failing: swatchctl reports hello.service `bad-setting`,
+            // `inactive (dead)`, MainPID=0 while its process serves on.)
             #expect(Processes.isAlive(first))
             #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+            let isActive = try daemon.ctl("is-active", "hello.service")
+            #expect(isActive.exitCode == 0 && isActive.standardOutput == "active\n", "\(isActive)")
+            #expect(try daemon.property("MainPID", of: "hello.service") == "\(first)")
             // …and the next activation runs the previous definition.
             try FileManager.default.removeItem(atPath: report)
             #expect(try daemon.ctl("stop", "hello.service").exitCode == 0)
