@@ -20,9 +20,10 @@ extension Integration {
     struct JournalTests {
         // MARK: With a journal
 
-        @Test(.timeLimit(.minutes(1)))
-        func journaldReceivesSwatchdsMessagesAndServiceOutputWithTheirFields() throws {
-            let scenario = try JournalScenario(withJournal: true, logTarget: "auto")
+        /// `auto` finds the journal's socket; `journal` is told.
+        @Test(.timeLimit(.minutes(1)), arguments: ["auto", "journal"])
+        func journaldReceivesSwatchdsMessagesAndServiceOutputWithTheirFields(_ target: String) throws {
+            let scenario = try JournalScenario(withJournal: true, logTarget: target)
             defer { scenario.remove() }
             try scenario.writeUnits()
             let run = try scenario.run(markers: [
