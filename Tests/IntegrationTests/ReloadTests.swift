@@ -96,6 +96,9 @@ extension Integration {
             #expect(Processes.isAlive(service))
             #expect(try daemon.property("MainPID", of: "hello.service") == "\(service)")
             #expect(try daemon.property("Description", of: "side.service") == "Side unit, iteration 20")
+            // churn was activated by swatchd many times during the reloads.
+            let churnStarts = Set(daemon.logLines(containing: "churn.service[", "Serving").map { $0.prefix { $0 != "]" } })
+            #expect(churnStarts.count >= 4, "churn.service started \(churnStarts.count) times\n\(daemon.log)")
             try daemon.checkRunning()
         }
 
