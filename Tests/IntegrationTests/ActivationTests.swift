@@ -563,9 +563,12 @@ extension Integration {
             #expect(try Client.body(.loopback4(ports[0])) == Client.helloBody)
             #expect(try Client.body(.loopback4(ports[1])) == Client.helloBody)
             let services = try daemon.waitForChildren(2).map(\.pid)
+            // Where swatchd tracks services with cgroups (issue 4), it removes them at exit.
+            let cgroups = services.compactMap(Processes.cgroupDirectory(of:))
 
             #expect(try daemon.stop() == .exited(0), "\(daemon.log)")
             for pid in services { #expect(!Processes.isAlive(pid), "service \(pid) outlived swatchd") }
+            for directory in cgroups { #expect(access(directory, F_OK) != 0, "swatchd left its cgroup \(directory)") }
             // The listeners are closed with it.
             #expect(try ListeningSocket.onPort(ports[0]).isEmpty)
             #expect(throws: ClientError.self) { try Client.get(.loopback4(ports[1]), timeout: .seconds(2)) }
