@@ -127,7 +127,7 @@ fuzz:
 	    [ -e "$$seed" ] || cp "$$unit" "$$seed"; \
 	done
 	SWIFT_BACKTRACE=enable=no "$$(SWATCH_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz --show-bin-path)/SwatchFuzz" \
-	    -max_total_time=$(FUZZ_SECONDS) fuzz-corpus
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -rss_limit_mb=2048 fuzz-corpus
 
 bench:
 	@if [ -x scripts/bench ]; then scripts/bench; else echo "make bench: no scripts/bench yet"; fi

@@ -1,7 +1,7 @@
 // libFuzzer target over the unit-file parser (issue 2: "No crash and no hang on
 // any input"). Built only with SWATCH_FUZZ=1 (Package.swift); run by `make fuzz`:
 //   SWATCH_FUZZ=1 swift build -c release --product SwatchFuzz --scratch-path .build-fuzz \
-//       --sanitize fuzzer --sanitize address --disable-dead-strip
+//       --sanitize fuzzer --sanitize address
 //   SWIFT_BACKTRACE=enable=no .build-fuzz/release/SwatchFuzz -max_total_time=600 fuzz-corpus
 // The first byte picks what the rest is: a service, a socket (with a service to
 // pair with), a template and one instance of it, or an environment file.

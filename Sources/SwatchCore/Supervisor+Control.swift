@@ -157,6 +157,18 @@ extension Supervisor {
         (sockets.keys.map(\.description) + services.keys.map(\.description) + units.refused.keys).sorted()
     }
 
+    /// `swatchd run --watch`: restart what runs (what does not run starts anew on its next connection anyway).
+    public func restartRunningServices(reason: String) {
+        let now = self.now
+        for name in services.keys.sorted() where services[name]?.machine.isInactive == false {
+            logger.info("\(name): Restarting: \(reason).", metadata: ["unit": "\(name)"])
+            guard var record = services[name] else { continue }
+            let actions = record.machine.restart(now: now)
+            services[name] = record
+            apply(actions, to: name, now: now)
+        }
+    }
+
     /// Starts a service, or binds a stopped socket unit again.
     func startUnit(_ name: UnitName, now: Instant) -> String? {
         if services[name] != nil {

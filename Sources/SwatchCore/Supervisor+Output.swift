@@ -9,8 +9,10 @@ extension Supervisor {
     /// into the unit's recent lines for `swatchctl status` and `logs`.
     func outputFDs(for unit: ServiceUnit, name: UnitName, executable: String) throws -> ServiceOutputFDs {
         let identifier = unit.syslogIdentifier ?? String(executable.split(separator: "/").last ?? "")
+        // systemd.exec(5): with StandardInput=socket, StandardOutput= defaults to inherit (the connection).
+        let standardOutput = unit.standardOutput ?? (unit.standardInput == .socket ? .inherit : nil)
         return try ServiceOutputFDs.make(
-            standardOutput: unit.standardOutput, standardError: unit.standardError, unit: name.description,
+            standardOutput: standardOutput, standardError: unit.standardError, unit: name.description,
             identifier: identifier, journalAvailable: configuration.journalAvailable, unitLog: unitLog)
     }
 

@@ -261,7 +261,7 @@ public final class ControlServer {
     public func acceptConnections(now: UInt64, handler: (Call) -> Reply) -> Update {
         var update = Update()
         for _ in 0..<64 {
-            let fd = swatch_control_accept(listeningDescriptor.rawValue)
+            let fd = swatch_accept4(listeningDescriptor.rawValue, nil, nil, CInt(SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue))
             if fd < 0 {
                 let error = Errno(rawValue: errno)
                 precondition(error != .badFileDescriptor && error != .badAddress, "accept4 misuse: \(error)")
@@ -271,25 +271,33 @@ public final class ControlServer {
                 break
             }
             let descriptor = FileDescriptor(rawValue: fd)
-            var pid: pid_t = 0, uid: uid_t = 0, gid: gid_t = 0
-            guard swatch_control_peer_credentials(fd, &pid, &uid, &gid) == 0 else {
+            // SO_PEERCRED (unix(7)): who connected, as the kernel recorded it at connect().
+            var credentials = swatch_ucred()
+            var length = socklen_t(MemoryLayout<swatch_ucred>.size)
+            guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0,
+                  length == socklen_t(MemoryLayout<swatch_ucred>.size) else {
                 try? descriptor.close()
                 continue
             }
-            let peer = Peer(pid: pid, uid: uid, gid: gid)
-            let allowed = Self.isAllowed(peerUID: uid, daemonUID: daemonUID)
-            if !allowed { update.refused.append(peer) }
-            guard allowed, connections.count < Self.maximumConnections else {
-                if !allowed { sendBestEffort(fd, ControlServer.refusal(daemonUID: daemonUID).encoded) }
-                if !allowed, connections.count < Self.maximumConnections {
-                    Glibc.shutdown(fd, Int32(SHUT_WR))
-                    connections[fd] = Connection(
-                        fd: descriptor, serial: nextSerial, peer: peer, state: .closing(deadline: now &+ Self.requestTimeout))
-                    nextSerial += 1
-                    update.added.append(descriptor)
+            let uid = credentials.uid
+            let peer = Peer(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
+            guard Self.isAllowed(peerUID: uid, daemonUID: daemonUID) else {
+                update.refused.append(peer)
+                sendBestEffort(fd, ControlServer.refusal(daemonUID: daemonUID).encoded)
+                guard connections.count < Self.maximumConnections else {
+                    try? descriptor.close()
                     continue
                 }
-                if allowed { sendBestEffort(fd, ControlResponse.failure("Too many control connections, try again").encoded) }
+                // Linger until the client closes (see State.closing).
+                Glibc.shutdown(fd, Int32(SHUT_WR))
+                connections[fd] = Connection(
+                    fd: descriptor, serial: nextSerial, peer: peer, state: .closing(deadline: now &+ Self.requestTimeout))
+                nextSerial += 1
+                update.added.append(descriptor)
+                continue
+            }
+            guard connections.count < Self.maximumConnections else {
+                sendBestEffort(fd, ControlResponse.failure("Too many control connections, try again").encoded)
                 try? descriptor.close()
                 continue
             }

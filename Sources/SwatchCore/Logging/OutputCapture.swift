@@ -52,12 +52,12 @@ public final class OutputCapture {
     /// Creates the pipe (both ends CLOEXEC, the read end non-blocking) and, for the journal,
     /// the journal stream. `stderr` is swatchd's stderr unless a test passes its own fd.
     public init(unit: String, destination: Destination, unitLog: UnitLogBuffer?, stderr: Int32 = 2) throws(Errno) {
-        var fds: [Int32] = [-1, -1]
-        let error = swatch_output_pipe(&fds)
-        guard error == 0 else { throw Errno(rawValue: error) }
+        // Only the read end is non-blocking: the service writes to a blocking stdout, as everywhere.
+        let pipe = try FileDescriptor.closeOnExecPipe()
+        _ = fcntl(pipe.readEnd.rawValue, F_SETFL, fcntl(pipe.readEnd.rawValue, F_GETFL) | O_NONBLOCK)
         self.unit = unit
-        self.readEnd = FileDescriptor(rawValue: fds[0])
-        self.writeEnd = FileDescriptor(rawValue: fds[1])
+        self.readEnd = pipe.readEnd
+        self.writeEnd = pipe.writeEnd
         self.unitLog = unitLog
         self.stderr = stderr
         self.destination = destination
