@@ -429,6 +429,26 @@ extension Integration {
         }
 
         @Test(.timeLimit(.minutes(1)))
+        func activatesOnAUDPPort() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report")
+            try daemon.write("udp.socket", "[Socket]\nListenDatagram=127.0.0.1:\(port)\n")
+            try daemon.write("udp.service", """
+                [Service]
+                ExecStart=/usr/bin/python3 \(Harness.service("listen_fds.py")) \(report)
+                """)
+            try daemon.start()
+            #expect(daemon.children.isEmpty)
+            // The first datagram waits in the socket while the service starts.
+            #expect(try Client.exchangeDatagram("ping", with: .loopback4(port)) == "ping")
+            #expect(try Client.exchangeDatagram("pong", with: .loopback4(port)) == "pong")
+            #expect(try waitForReport(report)["FD3_NAME"] == "udp.socket")
+            #expect(daemon.children.count == 1)
+        }
+
+        @Test(.timeLimit(.minutes(1)))
         func activatesOnASequentialPacketSocket() throws {
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
