@@ -39,7 +39,7 @@ extension Integration {
             defer { directory.remove() }
             let port = try Ports.free()
             let report = directory.path + "/report", log = directory.path + "/log", watched = directory.path + "/build"
-            FileManager.default.createFile(atPath: watched, contents: Data("v1".utf8))
+            try Data("v1".utf8).write(to: URL(fileURLWithPath: watched))
             let pid = try Command.spawn(
                 [try Harness.binary("swatchd"), "run", "--runtime-dir", directory.path + "/rt", "--log-target", "stderr",
                  "-l", "127.0.0.1:\(port)", "--watch", watched, "--",
