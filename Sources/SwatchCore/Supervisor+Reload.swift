@@ -59,7 +59,7 @@ extension Supervisor {
                 continue
             }
             services[name] = ServiceRecord(machine: ServiceMachine(unit: unit))
-            if triggeringSockets(of: name).isEmpty { startService(name, now: now) }
+            if !isSocketActivated(name) { startService(name, now: now) }
         }
         // A socket whose service changed may now trigger another one: bring watching in line.
         for name in sockets.keys { updateWatching(name) }

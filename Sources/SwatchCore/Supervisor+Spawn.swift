@@ -205,7 +205,8 @@ extension Supervisor {
     /// 128 random bits in hex, as systemd's INVOCATION_ID.
     static func makeInvocationID() -> String {
         var g = SystemRandomNumberGenerator()
+        let bits = [g.next(), g.next()]  // two getrandom(2) calls, not 32
         let hex = Array("0123456789abcdef")
-        return String((0..<32).map { _ in hex[Int(g.next() % 16)] })
+        return String((0..<32).map { i in hex[Int((bits[i / 16] >> (UInt64(i % 16) * 4)) & 0xf)] })
     }
 }

@@ -92,7 +92,8 @@ public final class Supervisor {
 
     // MARK: - Start-up
 
-    /// Loads the units, binds every listener, and starts what no socket triggers.
+    /// Loads the units and binds every listener; nothing is started yet
+    /// (`startUntriggeredServices()` comes once the control socket is up too).
     /// Throws only for problems of swatchd itself (the runtime dir, the notify socket).
     public func start() throws(Errno) {
         try makeDirectory(configuration.runtimeDirectory)
@@ -110,11 +111,35 @@ public final class Supervisor {
         for (name, service) in units.services.sorted(by: { $0.key < $1.key }) where !name.isTemplate {
             services[name] = ServiceRecord(machine: ServiceMachine(unit: service))
         }
+        armTimer()
+    }
+
+    /// Starts the services no socket unit triggers (templates never start on their own).
+    /// A service whose socket unit failed to bind is not started either: it would
+    /// bind the port itself, or fail, behind the back of the unit that says otherwise.
+    public func startUntriggeredServices() {
         let now = self.now
-        for name in services.keys.sorted() where triggeringSockets(of: name).isEmpty {
+        for name in services.keys.sorted() where !isSocketActivated(name) {
             startService(name, now: now)
         }
         armTimer()
+    }
+
+    /// Whether a socket unit of the unit set (bound or not, or refused: `x.socket`
+    /// for `x.service`) triggers `service`.
+    func isSocketActivated(_ service: UnitName) -> Bool {
+        !triggeringSockets(of: service).isEmpty || !units.sockets(triggering: service).isEmpty
+            || units.refused[UnitName(prefix: service.prefix, instance: service.instance, type: .socket).description] != nil
+    }
+
+    /// Start-up failed after `start()`: leave nothing behind (no service runs yet).
+    public func abandonStartup() {
+        for (_, record) in sockets {
+            for listener in record.listeners { listener.close(removeOnStop: record.machine.unit.options.removeOnStop) }
+        }
+        sockets = [:]
+        notifySocket?.close()
+        tracker.removeAll()
     }
 
     /// Logs unit-file problems with their place, as systemd logs CONFIG_FILE/CONFIG_LINE.

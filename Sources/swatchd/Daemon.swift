@@ -31,6 +31,7 @@ enum Daemon {
             return 1
         }
 
+        var started: Supervisor?
         do {
             // Block the signals signalfd reads before anything is spawned.
             let signals = try SignalFD(signals: [SIGCHLD, SIGTERM, SIGINT, SIGHUP])
@@ -49,6 +50,7 @@ enum Daemon {
                 configuration.passOwnEnvironment = true
             }
             let supervisor = try Supervisor(configuration: configuration, logger: logger, loop: loop, unitLog: unitLog)
+            started = supervisor
             _ = try loop.watch(signals.fd) {
                 for info in (try? signals.read()) ?? [] {
                     switch info.signal {
@@ -61,6 +63,7 @@ enum Daemon {
             }
             try supervisor.start()
             try supervisor.startControl()
+            supervisor.startUntriggeredServices()
             var watch: FileWatch?
             if let adHoc, !adHoc.watch.isEmpty {
                 let files = try FileWatch(paths: adHoc.watch)
@@ -82,6 +85,7 @@ enum Daemon {
             try loop.run()
             return supervisor.exitCode
         } catch {
+            started?.abandonStartup()
             writeStderr("swatchd: \(error)\n")
             return 1
         }

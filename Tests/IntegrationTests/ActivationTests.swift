@@ -625,6 +625,9 @@ extension Integration {
             let line = try daemon.waitForLog(containing: "busy.socket", "\(ports[0])", "Address already in use")
             #expect(daemon.logLines(containing: "Address already in use").count == 1, "\(daemon.log)")
             #expect(!line.contains("ok.socket"))
+            // busy.service is socket-activated: without its socket it must not start on its own
+            // (it would bind the port itself, behind the unit's back).
+            #expect(holdsNever(for: .milliseconds(300)) { readText(daemon.path("busy")) != nil }, "\(daemon.log)")
             try daemon.checkRunning()
         }
 
