@@ -55,8 +55,12 @@ enum Daemon {
                 for info in (try? signals.read()) ?? [] {
                     switch info.signal {
                     case SIGCHLD: supervisor.reapChildren()
-                    case SIGTERM, SIGINT: supervisor.shutdown()
-                    case SIGHUP: supervisor.reload()
+                    case SIGTERM, SIGINT:
+                        logger.info("Received \(SignalName.fullName(info.signal)) from PID \(info.senderPID) (\(ProcessStatus.command(of: info.senderPID) ?? "n/a")).")
+                        supervisor.shutdown()
+                    case SIGHUP:
+                        logger.info("Received SIGHUP from PID \(info.senderPID): reloading.")
+                        supervisor.reload()
                     default: break
                     }
                 }
