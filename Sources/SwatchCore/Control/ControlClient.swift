@@ -105,7 +105,7 @@ public struct ControlClient: Sendable {
         while true {
             let count: Int
             do {
-                count = try controlSyscall { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
+                count = try retryingOnInterrupt { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
             } catch {
                 if let sendError, !sawTrailer { throw .io(sendError) }
                 throw error == .wouldBlock ? .timedOut : .io(error)

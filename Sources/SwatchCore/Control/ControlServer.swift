@@ -159,14 +159,14 @@ public final class ControlServer {
         }
         let fd: Int32
         do {
-            fd = try controlSyscall { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0) }
+            fd = try retryingOnInterrupt { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0) }
         } catch {
             throw fail("create", error)
         }
         do {
             try ControlServer.removeStaleSocket(at: path)
             var (address, length) = try unixSocketAddress(path)
-            _ = try controlSyscall {
+            _ = try retryingOnInterrupt {
                 withUnsafePointer(to: &address) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
                 }
@@ -176,8 +176,8 @@ public final class ControlServer {
             throw fail("bind", error)
         }
         do {
-            _ = try controlSyscall { chmod(path, 0o600) }
-            _ = try controlSyscall { listen(fd, backlog) }
+            _ = try retryingOnInterrupt { chmod(path, 0o600) }
+            _ = try retryingOnInterrupt { listen(fd, backlog) }
         } catch {
             Glibc.close(fd)
             unlink(path)
@@ -338,7 +338,7 @@ public final class ControlServer {
             var chunk = [UInt8](repeating: 0, count: ControlRequest.maximumLineLength - buffer.count)
             let count: Int
             do {
-                count = try controlSyscall { chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
+                count = try retryingOnInterrupt { chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
             } catch {
                 if error != .wouldBlock { update.removed.append(drop(fd)) }
                 return update
@@ -368,7 +368,7 @@ public final class ControlServer {
             // error means it left.
             var sink = [UInt8](repeating: 0, count: 512)
             do {
-                let count = try controlSyscall { sink.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
+                let count = try retryingOnInterrupt { sink.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
                 if count == 0 { update.removed.append(drop(fd)) }
             } catch {
                 if error != .wouldBlock { update.removed.append(drop(fd)) }
@@ -481,7 +481,7 @@ public final class ControlServer {
         var offset = 0
         while offset < bytes.count {
             do {
-                offset += try controlSyscall {
+                offset += try retryingOnInterrupt {
                     bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
                 }
             } catch {

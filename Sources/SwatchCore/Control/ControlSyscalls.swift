@@ -2,24 +2,8 @@ import CSwatch
 import Glibc
 import SystemPackage
 
-// The syscall helpers of the control and logging code, in the Linux layer's
-// style (DESIGN §6, STYLE "Conventions" 1): errno read at once, EINTR retried,
-// EBADF/EFAULT trapped as bugs, anything else thrown as `Errno`. The Linux layer
-// (Sources/SwatchCore/Linux/Syscall.swift) has the same helper as
-// `retryingOnInterrupt`; these are kept apart until the lead merges the two.
-
-/// Calls `body` until it does not fail with EINTR; -1 becomes the `Errno` of that call.
-@inline(never)
-func controlSyscall<Result: FixedWidthInteger>(_ body: () -> Result) throws(Errno) -> Result {
-    while true {
-        let result = body()
-        if result != -1 { return result }
-        let error = Errno(rawValue: errno)
-        precondition(error != .badFileDescriptor && error != .badAddress, "syscall misuse: \(error)")
-        if error == .interrupted { continue }
-        throw error
-    }
-}
+// Socket helpers of the control and logging code; their system calls go
+// through the Linux layer's `retryingOnInterrupt` (Linux/Syscall.swift).
 
 /// A filled-in `sockaddr_un` for `path` and its length, for bind/connect/sendto.
 /// Paths of 108 bytes or more do not fit (unix(7)): ENAMETOOLONG.
@@ -52,7 +36,7 @@ func connectUnix(_ fd: Int32, path: String) throws(Errno) {
 func sendFully(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) {
     var offset = 0
     while offset < bytes.count {
-        let written = try controlSyscall {
+        let written = try retryingOnInterrupt {
             bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
         }
         offset += written

@@ -162,14 +162,14 @@ final class JournalSocket: Sendable {
     init(path: String) throws(Errno) {
         _ = try unixSocketAddress(path)
         self.path = path
-        fd = try controlSyscall { socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+        fd = try retryingOnInterrupt { socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
     }
 
     deinit { close(fd) }
 
     func send(_ datagram: [UInt8]) -> Bool {
         guard case (var address, let length)? = try? unixSocketAddress(path) else { return false }
-        let sent = try? controlSyscall {
+        let sent = try? retryingOnInterrupt {
             datagram.withUnsafeBytes { raw in
                 withUnsafePointer(to: &address) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {

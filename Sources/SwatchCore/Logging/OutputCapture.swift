@@ -107,7 +107,7 @@ public final class OutputCapture {
         for _ in 0..<16 {
             let count: Int
             do {
-                count = try controlSyscall { chunk.withUnsafeMutableBytes { Glibc.read(readEnd.rawValue, $0.baseAddress, $0.count) } }
+                count = try retryingOnInterrupt { chunk.withUnsafeMutableBytes { Glibc.read(readEnd.rawValue, $0.baseAddress, $0.count) } }
             } catch {
                 if error != .wouldBlock { isAtEnd = true }  // EIO and the like: nothing more will come.
                 break

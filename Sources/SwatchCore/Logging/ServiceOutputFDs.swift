@@ -121,7 +121,7 @@ public struct ServiceOutputFDs {
         case .inherit, .journal, .kmsg, .socket:
             return nil
         }
-        return FileDescriptor(rawValue: try controlSyscall { open(path, flags, 0o666) })
+        return FileDescriptor(rawValue: try retryingOnInterrupt { open(path, flags, 0o666) })
     }
 
     /// The parent's copies of opened files and of the capture's write end, closed once the

@@ -47,7 +47,7 @@ public struct StderrLogHandler: LogHandler {
     /// to report them.
     static func write(identifier: String, pid: Int32, message: String, to fd: Int32) {
         let line = Array("\(identifier)[\(pid)]: \(message)\n".utf8)
-        // Not through controlSyscall: its EBADF trap is for swatchd's own descriptors, and
+        // Not through retryingOnInterrupt: its EBADF trap is for swatchd's own descriptors, and
         // whoever started swatchd may have closed stderr — the logging path never traps.
         var offset = 0
         while offset < line.count {
