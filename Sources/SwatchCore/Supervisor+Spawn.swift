@@ -118,6 +118,7 @@ extension Supervisor {
             request.stdin = connection.fd
             request.stdout = connection.fd
         }
+        request.sandbox = try sandboxSteps(for: record, name: name, command: command)
         return request
     }
 
@@ -133,6 +134,7 @@ extension Supervisor {
         env.set("PATH", configuration.passOwnEnvironment ? (configuration.ownEnvironment["PATH"] ?? defaultServicePath)
                                                          : defaultServicePath)
         env.set("INVOCATION_ID", record.invocationID)
+        for (key, value) in try sandboxEnvironment(for: unit, name: name) { env.set(key, value) }
         for (key, value) in unit.environment { env.set(key, value) }
         for file in unit.environmentFiles {
             let text: String
