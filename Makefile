@@ -17,6 +17,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 PREFIX ?= /usr/local
 DESTDIR ?=
+BIN_DIR ?=
 FUZZ_SECONDS ?= 60
 # --static-swift-stdlib: 5.5 MB instead of 8 MB resident and a faster start
 # (NOTES "Footprint"); libsystemd stays a shared library either way.
@@ -80,8 +81,14 @@ lint:
 	command -v mandoc >/dev/null || { echo "make lint: mandoc missing; run make deps"; exit 1; }; \
 	mandoc -Tlint -Wwarning $(MAN_PAGES)
 
-install: release
-	@bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"; \
+# BIN_DIR=DIR installs binaries already built there (the tests use the debug
+# build: calling swift build from inside swift test would wait on its lock).
+install:
+	@bin="$(BIN_DIR)"; \
+	if [ -z "$$bin" ]; then \
+	    $(SWIFT) build $(RELEASE_FLAGS); \
+	    bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"; \
+	fi; \
 	root="$(DESTDIR)$(PREFIX)"; \
 	echo "make install: into $$root"; \
 	for program in swatchd swatchctl swatchd-hello; do \
@@ -120,7 +127,7 @@ fuzz:
 	    [ -e "$$seed" ] || cp "$$unit" "$$seed"; \
 	done
 	SWIFT_BACKTRACE=enable=no "$$(SWATCH_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz --show-bin-path)/SwatchFuzz" \
-	    -max_total_time=$(FUZZ_SECONDS) fuzz-corpus
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -rss_limit_mb=2048 fuzz-corpus
 
 bench:
 	@if [ -x scripts/bench ]; then scripts/bench; else echo "make bench: no scripts/bench yet"; fi

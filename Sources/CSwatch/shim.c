@@ -388,6 +388,16 @@ static int child_main(void *argument) {
         if (dup2(ctx->scratch[i], i) < 0)
             child_fail(ctx, SWATCH_SPAWN_STEP_FDS);
     }
+    // swatchd keeps its listeners O_NONBLOCK; the service gets them blocking
+    // unless NonBlocking=yes — as systemd sets the flag at activation
+    // (systemd.service(5), NonBlocking=). The flag belongs to the open file,
+    // so it changes for swatchd too, which only ever polls these fds.
+    for (int i = 3; i < total; i++) {
+        int flags = fcntl(i, F_GETFL);
+        int wanted = req->nonblocking ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+        if (flags < 0 || (wanted != flags && fcntl(i, F_SETFL, wanted) < 0))
+            child_fail(ctx, SWATCH_SPAWN_STEP_FDS);
+    }
 
     // 4b. The sandbox, in the order the parent planned (see the top of this
     //     file): while the child is still privileged and before chdir, so the

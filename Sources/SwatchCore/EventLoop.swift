@@ -34,6 +34,12 @@ public final class EventLoop {
         try? epoll.remove(watch.registration)
     }
 
+    /// Stops dispatching to a watch whose fd was already closed by its owner.
+    public func forget(_ watch: Watch) {
+        handlers[watch.registration.id] = nil
+        epoll.forget(watch.registration)
+    }
+
     public func stop() { stopped = true }
 
     /// Waits and dispatches until `stop()`. Blocks with no timeout: deadlines

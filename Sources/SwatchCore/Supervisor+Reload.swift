@@ -10,7 +10,8 @@ extension Supervisor {
     /// running (a changed definition applies from their next start, as in
     /// systemd); new units come up. A unit that is broken in the new set keeps
     /// its previous definition, and its problem is logged with FILE:LINE.
-    public func reload() {
+    @discardableResult
+    public func reload() -> [String] {
         logger.info("Reloading unit files.")
         var new = UnitSet.load(directories: configuration.unitDirectories, files: configuration.unitFiles,
                                context: configuration.specifiers)
@@ -63,6 +64,7 @@ extension Supervisor {
         // A socket whose service changed may now trigger another one: bring watching in line.
         for name in sockets.keys { updateWatching(name) }
         logger.info("Reloaded: \(sockets.count) socket units, \(services.count) services.")
+        return new.diagnostics.filter { $0.severity == .error }.map { "\($0)" }
     }
 
     /// A socket unit changed: keep each listener whose address and options are

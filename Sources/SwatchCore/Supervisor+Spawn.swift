@@ -39,10 +39,28 @@ extension Supervisor {
         }
         do {
             var request = try spawnRequest(for: record, name: name, command: command, role: role)
+            var output = try outputFDs(for: record.machine.unit, name: name, executable: request.executable)
+            let connection = role.phase == .start && record.machine.unit.standardInput == .socket
+                ? record.connection?.fd : nil
+            request.stdout = output.standardOutput.descriptor(connection: connection)
+            request.stderr = output.standardError.descriptor(connection: connection)
             // The child joins the service's cgroup before exec; swatchd's copy of cgroup.procs goes right after.
             request.cgroupProcs = try tracker.prepare(name.description)
-            defer { try? request.cgroupProcs?.close() }
-            let pid = try Spawner.spawn(request)
+            defer {
+                try? request.cgroupProcs?.close()
+                output.closeAfterSpawn()
+            }
+            let pid: pid_t
+            do {
+                pid = try Spawner.spawn(request)
+            } catch {
+                output.capture?.close()
+                throw error
+            }
+            if let capture = output.capture {
+                capture.pid = pid
+                watchCapture(capture, of: name)
+            }
             pidOwners[pid] = name
             tracker.track(pid, in: name.description)
             if role.phase == .start, let connection = record.connection {
@@ -114,9 +132,9 @@ extension Supervisor {
         request.watchdogPID = isMain && record.machine.effectiveWatchdog > .zero
         request.workingDirectory = try workingDirectory(of: unit)
         request.umask = mode_t(unit.umask)
+        request.nonBlocking = unit.nonBlocking
         if isMain, unit.standardInput == .socket, let connection = record.connection {
             request.stdin = connection.fd
-            request.stdout = connection.fd
         }
         request.sandbox = try sandboxSteps(for: record, name: name, command: command)
         return request

@@ -20,6 +20,8 @@ public final class Supervisor {
         public var ownEnvironment: [String: String]
         /// `swatchd run`: the service gets the caller's environment, as a developer expects.
         public var passOwnEnvironment = false
+        /// Whether journald is there (LogTarget.journalIsAvailable), for services' output.
+        public var journalAvailable = false
         public init(unitDirectories: [String], runtimeDirectory: String, specifiers: SpecifierContext,
                     ownEnvironment: [String: String]) {
             self.unitDirectories = unitDirectories
@@ -57,6 +59,11 @@ public final class Supervisor {
     let loop: EventLoop
     let timer: TimerFD
     let tracker: ProcessTracker
+    /// The recent lines of every unit: swatchd's messages about it and its output.
+    let unitLog: UnitLogBuffer
+    /// The control socket (`RUNTIME/control`), once bound.
+    var control: ControlServer?
+    var controlWatches: [Int32: EventLoop.Watch] = [:]
     var units: UnitSet
     var services: [UnitName: ServiceRecord] = [:]
     var sockets: [UnitName: SocketRecord] = [:]
@@ -70,8 +77,9 @@ public final class Supervisor {
     /// What the loop reports when it ends.
     public private(set) var exitCode: Int32 = 0
 
-    public init(configuration: Configuration, logger: Logger, loop: EventLoop) throws(Errno) {
+    public init(configuration: Configuration, logger: Logger, loop: EventLoop, unitLog: UnitLogBuffer) throws(Errno) {
         self.configuration = configuration
+        self.unitLog = unitLog
         self.logger = logger
         self.loop = loop
         self.timer = try TimerFD()
@@ -197,8 +205,12 @@ public final class Supervisor {
         case .control:
             if let pid = machine.controlPID { _ = try? Reaper.kill(pid, signal: signal) }
         case .group:
-            if let pid = machine.mainPID { _ = try? Reaper.kill(pid, signal: signal) }
-            if let pid = machine.controlPID { _ = try? Reaper.kill(pid, signal: signal) }
+            // Each process once: a second SIGTERM means "exit now" to many programs
+            // (systemd's cg_kill skips what it already signalled).
+            let members = Set(tracker.pids(of: name.description))
+            for pid in [machine.mainPID, machine.controlPID].compactMap({ $0 }) where !members.contains(pid) {
+                _ = try? Reaper.kill(pid, signal: signal)
+            }
             tracker.kill(name.description, signal: signal)
         }
     }
@@ -304,6 +316,7 @@ public final class Supervisor {
         var earliest: Instant?
         for record in services.values { earliest = earliest.earliest(record.machine.nextDeadline) }
         for record in sockets.values { earliest = earliest.earliest(record.machine.deadline) }
+        earliest = earliest.earliest(control?.nextDeadline.map(Instant.init(microseconds:)))
         do {
             if let earliest { try timer.arm(at: earliest.microseconds) } else { try timer.disarm() }
         } catch {
@@ -314,6 +327,7 @@ public final class Supervisor {
     func timerExpired() {
         _ = try? timer.read()
         let now = self.now
+        if let control { applyControl(control.expire(now: now.microseconds)) }
         for name in services.keys.sorted() {
             guard var record = services[name], let due = record.machine.nextDeadline, due <= now else { continue }
             let actions = record.machine.timerFired(now: now)

@@ -17,7 +17,8 @@ enum Daemon {
     static func run(options: DaemonOptions, adHoc: AdHocOptions?) -> Int32 {
         let environment = ProcessEnvironment.current()
         let isRoot = getuid() == 0
-        let logger = bootstrapLogging(target: options.logTarget, level: options.logLevel)
+        let unitLog = UnitLogBuffer()
+        let logger = bootstrapLogging(target: options.logTarget, level: options.logLevel, unitLog: unitLog)
 
         var directories = options.unitDirectories
         if directories.isEmpty {
@@ -40,13 +41,14 @@ enum Daemon {
             var configuration = Supervisor.Configuration(
                 unitDirectories: directories, runtimeDirectory: runtime,
                 specifiers: SpecifierContext.current(), ownEnvironment: environment)
+            configuration.journalAvailable = LogTarget.journalIsAvailable()
             if let adHoc {
                 let (dir, files) = try AdHocUnits.write(adHoc, runtimeDirectory: runtime)
                 configuration.unitDirectories = [dir]
                 _ = files
                 configuration.passOwnEnvironment = true
             }
-            let supervisor = try Supervisor(configuration: configuration, logger: logger, loop: loop)
+            let supervisor = try Supervisor(configuration: configuration, logger: logger, loop: loop, unitLog: unitLog)
             _ = try loop.watch(signals.fd) {
                 for info in (try? signals.read()) ?? [] {
                     switch info.signal {
@@ -58,6 +60,7 @@ enum Daemon {
                 }
             }
             try supervisor.start()
+            try supervisor.startControl()
             if let socket = environment["NOTIFY_SOCKET"] {
                 // swatchd as a Type=notify service of systemd or of another swatchd.
                 do {

@@ -275,9 +275,8 @@ private let helloReport = UnitStatusReport(
         let log = UnitLogBuffer()
         log.append(unit: "hello.service", message: "old line", identifier: "hello.service", pid: 7)
         let loop = ServerLoop(server: server) { call in
-            guard case .logs(let unit, let count, true) = call.request else { return .now(.failure("unexpected")) }
-            let backlog = log.entries(unit: unit, last: count).map { $0.toRecord() }
-            return .follow(ControlResponse(records: backlog), unit: unit, after: log.lastSequence)
+            guard case .logs(let unit, let count, let follow) = call.request else { return .now(.failure("unexpected")) }
+            return ControlServer.logsReply(unit: unit, lines: count, follow: follow, from: log)
         }
         loop.unitLog = log
         let client = ControlClient(path: server.path)
@@ -303,6 +302,23 @@ private let helloReport = UnitStatusReport(
         // The client closed after its third line: the server notices and lets go.
         #expect(loop.run(until: { server.connectionDescriptors.isEmpty }))
         #expect(loop.watched.isEmpty)
+    }
+
+    @Test func logsReplyAnswersTheLastLinesAndFollowsFromThere() {
+        let log = UnitLogBuffer()
+        for i in 1...5 { log.append(unit: "a.service", message: "l\(i)", identifier: "a.service", pid: 1) }
+        guard case .now(let response) = ControlServer.logsReply(unit: "a.service", lines: 2, follow: false, from: log) else {
+            Issue.record("logs without follow is answered at once")
+            return
+        }
+        #expect(response.records.map { $0["LINE"] } == ["l4", "l5"])
+        guard case .follow(let backlog, "a.service", let after) = ControlServer.logsReply(unit: "a.service", lines: 1, follow: true, from: log)
+        else {
+            Issue.record("logs with follow keeps the connection")
+            return
+        }
+        #expect(backlog.records.map { $0["LINE"] } == ["l5"])
+        #expect(after == log.lastSequence)
     }
 
     @Test func policyServesRootAndTheDaemonsOwnUIDOnly() {

@@ -185,3 +185,91 @@ private func field(_ fields: [(String, String)], _ name: String) -> [String] {
         #expect(LogLevel.parse("loud") == nil)
     }
 }
+
+/// The real thing: libsystemd's sd_journal_sendv and sd_journal_stream_fd against the real
+/// /lib/systemd/systemd-journald, run in private mount and pid namespaces with tmpfs on
+/// /run/systemd/journal and /run/log (NOTES "libsystemd"). The test re-runs itself inside
+/// the namespace (SWATCH_INSIDE_JOURNAL_NAMESPACE=1) to log, then reads the journal back
+/// with `journalctl -o json`.
+@Suite(.serialized) struct RealJournaldTests {
+    static let inside = ProcessInfo.processInfo.environment["SWATCH_INSIDE_JOURNAL_NAMESPACE"] == "1"
+    static let possible =
+        getuid() == 0 && access("/lib/systemd/systemd-journald", X_OK) == 0 && access("/usr/bin/unshare", X_OK) == 0
+        && access("/usr/bin/journalctl", X_OK) == 0
+
+    @Test(.enabled(if: possible), .timeLimit(.minutes(1)))
+    func journaldReceivesSwatchdsMessagesAndServiceOutputWithTheirFields() throws {
+        if Self.inside {
+            try logInsideTheNamespace()
+            return
+        }
+        let testBinary = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let script = """
+            set -e
+            mkdir -p /run/systemd/journal /run/log
+            mount -t tmpfs tmpfs /run/systemd/journal
+            mount -t tmpfs tmpfs /run/log
+            /lib/systemd/systemd-journald >/dev/null 2>&1 &
+            for i in $(seq 50); do [ -S /run/systemd/journal/socket ] && [ -S /run/systemd/journal/stdout ] && break; sleep 0.1; done
+            SWATCH_INSIDE_JOURNAL_NAMESPACE=1 "$0" --testing-library swift-testing --filter RealJournaldTests >/dev/null 2>&1 || echo INNER-FAILED
+            for i in $(seq 50); do
+                journalctl --directory=/run/log/journal -o json --no-pager 2>/dev/null | grep -q 'plain line' && break
+                sleep 0.1
+            done
+            journalctl --directory=/run/log/journal -o json --no-pager
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        process.arguments = ["--mount", "--pid", "--fork", "--propagation", "private", "sh", "-c", script, testBinary]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(!text.contains("INNER-FAILED"))
+        let entries = text.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }
+        func entry(_ message: String) -> [String: Any]? { entries.first { $0["MESSAGE"] as? String == message } }
+
+        let spawn = try #require(entry("Failed to spawn hello.service: No such file or directory"), "\(text)")
+        #expect(spawn["PRIORITY"] as? String == "3")
+        #expect(spawn["SYSLOG_IDENTIFIER"] as? String == "swatchd")
+        #expect(spawn["UNIT"] as? String == "hello.service")
+        #expect(spawn["OBJECT_SYSTEMD_UNIT"] as? String == "hello.service")
+        #expect((spawn["CODE_FILE"] as? String)?.hasSuffix("JournalLogHandlerTests.swift") == true)
+        #expect(spawn["_TRANSPORT"] as? String == "journal")
+
+        let config = try #require(entry("hello.service:7: Unknown key 'ExecStrat' in section [Service], ignoring."))
+        #expect(config["CONFIG_FILE"] as? String == "hello.service")
+        #expect(config["CONFIG_LINE"] as? String == "7")
+
+        let error = try #require(entry("disk full"), "the <3> prefix is journald's to read")
+        #expect(error["PRIORITY"] as? String == "3")
+        #expect(error["SYSLOG_IDENTIFIER"] as? String == "hello")
+        #expect(error["_TRANSPORT"] as? String == "stdout")
+        #expect(try #require(entry("plain line"))["PRIORITY"] as? String == "6")
+    }
+
+    private func logInsideTheNamespace() throws {
+        try #require(LogTarget.journalIsAvailable())
+        let handler = JournalLogHandler()
+        let logger = Logger(label: "swatchd") { _ in handler }
+        logger.error("Failed to spawn hello.service: No such file or directory", metadata: ["unit": "hello.service"])
+        logger.warning(
+            "hello.service:7: Unknown key 'ExecStrat' in section [Service], ignoring.",
+            metadata: ["config_file": "hello.service", "config_line": "7", "unit": "hello.service"])
+
+        let capture = try OutputCapture(unit: "hello.service", destination: .journal(identifier: "hello"), unitLog: nil)
+        try #require(capture.destination == .journal(identifier: "hello"))
+        let fd = capture.writeEnd!.rawValue
+        _ = "<3>disk full\nplain line\n".withCString { Glibc.write(fd, $0, strlen($0)) }
+        capture.closeWriteEnd()
+        var lines: [String] = []
+        while !capture.isAtEnd { lines += capture.readAvailable() }
+        #expect(lines == ["disk full", "plain line"])
+        #expect(capture.droppedLines == 0)
+        capture.close()
+    }
+}

@@ -251,6 +251,8 @@ struct swatch_spawn_request {
     /// The fds the child gets at 3, 4, ... in this order (sd_listen_fds(3)).
     const int *_Nullable fds;
     int fd_count;
+    /// NonBlocking=: 1 leaves the passed fds O_NONBLOCK, 0 clears the flag (systemd's default).
+    int nonblocking;
     /// The child's 0, 1, 2. Must be open fds (the Swift side opens /dev/null for "none").
     int stdin_fd;
     int stdout_fd;
@@ -292,25 +294,7 @@ void swatch_spawn_test_set_without_close_range(int enabled);
 /// been reaped. Signals are blocked in the calling thread for the duration.
 int swatch_spawn(const struct swatch_spawn_request *req, pid_t *pid_out, int *failed_step_out);
 
-// MARK: - Control socket and output capture (Sources/SwatchCore/Control, Sources/SwatchCore/Logging)
-// accept4, SO_PEERCRED's struct ucred and pipe2 are behind _GNU_SOURCE (NOTES), so Swift
-// cannot see them; these wrappers live in control.c, which defines it.
 
-/// Accepts one connection on the listening socket `listen_fd`, the new socket close-on-exec
-/// and non-blocking from birth (`accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)`).
-/// Returns the new descriptor, or -1 with `errno` set (EAGAIN when no connection is waiting).
-int swatch_control_accept(int listen_fd);
-
-/// Reads the credentials of the peer of the connected unix socket `fd` as the kernel recorded
-/// them at connect() time (`getsockopt(SO_PEERCRED)`, unix(7)). Returns 0, or an errno.
-int swatch_control_peer_credentials(int fd, pid_t *_Nonnull pid, uid_t *_Nonnull uid, gid_t *_Nonnull gid);
-
-/// Creates a pipe with both ends close-on-exec and the read end non-blocking
-/// (`pipe2(O_CLOEXEC)`, then `O_NONBLOCK` on `fds[0]`): the capture pipe of a service's
-/// output, whose write end only the spawn shim hands on. Returns 0, or an errno.
-int swatch_output_pipe(int fds[_Nonnull 2]);
-
-// MARK: - end of control and output capture
 
 #pragma clang assume_nonnull end
 

@@ -236,6 +236,15 @@ public final class ControlServer {
         return .failure("Access denied: swatchd serves \(whom)")
     }
 
+    /// The whole answer to `logs UNIT N [follow]` for a unit the daemon knows (check that
+    /// first: `.now(.unitNotFound(unit))`): its last `lines` lines from `buffer`, then, with
+    /// `follow`, every new one (`publish(from:)`).
+    public static func logsReply(unit: String, lines: Int, follow: Bool, from buffer: UnitLogBuffer) -> Reply {
+        let mark = buffer.lastSequence
+        let backlog = ControlResponse(records: buffer.entries(unit: unit, last: lines).map { $0.toRecord() })
+        return follow ? .follow(backlog, unit: unit, after: mark) : .now(backlog)
+    }
+
     // MARK: - Events
 
     /// Every open connection (pending, waiting for an answer, following, being refused).
@@ -252,7 +261,7 @@ public final class ControlServer {
     public func acceptConnections(now: UInt64, handler: (Call) -> Reply) -> Update {
         var update = Update()
         for _ in 0..<64 {
-            let fd = swatch_control_accept(listeningDescriptor.rawValue)
+            let fd = swatch_accept4(listeningDescriptor.rawValue, nil, nil, CInt(SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue))
             if fd < 0 {
                 let error = Errno(rawValue: errno)
                 precondition(error != .badFileDescriptor && error != .badAddress, "accept4 misuse: \(error)")
@@ -262,25 +271,33 @@ public final class ControlServer {
                 break
             }
             let descriptor = FileDescriptor(rawValue: fd)
-            var pid: pid_t = 0, uid: uid_t = 0, gid: gid_t = 0
-            guard swatch_control_peer_credentials(fd, &pid, &uid, &gid) == 0 else {
+            // SO_PEERCRED (unix(7)): who connected, as the kernel recorded it at connect().
+            var credentials = swatch_ucred()
+            var length = socklen_t(MemoryLayout<swatch_ucred>.size)
+            guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0,
+                  length == socklen_t(MemoryLayout<swatch_ucred>.size) else {
                 try? descriptor.close()
                 continue
             }
-            let peer = Peer(pid: pid, uid: uid, gid: gid)
-            let allowed = Self.isAllowed(peerUID: uid, daemonUID: daemonUID)
-            if !allowed { update.refused.append(peer) }
-            guard allowed, connections.count < Self.maximumConnections else {
-                if !allowed { sendBestEffort(fd, ControlServer.refusal(daemonUID: daemonUID).encoded) }
-                if !allowed, connections.count < Self.maximumConnections {
-                    Glibc.shutdown(fd, Int32(SHUT_WR))
-                    connections[fd] = Connection(
-                        fd: descriptor, serial: nextSerial, peer: peer, state: .closing(deadline: now &+ Self.requestTimeout))
-                    nextSerial += 1
-                    update.added.append(descriptor)
+            let uid = credentials.uid
+            let peer = Peer(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
+            guard Self.isAllowed(peerUID: uid, daemonUID: daemonUID) else {
+                update.refused.append(peer)
+                sendBestEffort(fd, ControlServer.refusal(daemonUID: daemonUID).encoded)
+                guard connections.count < Self.maximumConnections else {
+                    try? descriptor.close()
                     continue
                 }
-                if allowed { sendBestEffort(fd, ControlResponse.failure("Too many control connections, try again").encoded) }
+                // Linger until the client closes (see State.closing).
+                Glibc.shutdown(fd, Int32(SHUT_WR))
+                connections[fd] = Connection(
+                    fd: descriptor, serial: nextSerial, peer: peer, state: .closing(deadline: now &+ Self.requestTimeout))
+                nextSerial += 1
+                update.added.append(descriptor)
+                continue
+            }
+            guard connections.count < Self.maximumConnections else {
+                sendBestEffort(fd, ControlResponse.failure("Too many control connections, try again").encoded)
                 try? descriptor.close()
                 continue
             }
@@ -350,9 +367,11 @@ public final class ControlServer {
             // One exchange per connection: anything more the client sends is ignored; EOF or an
             // error means it left.
             var sink = [UInt8](repeating: 0, count: 512)
-            let count = sink.withUnsafeMutableBytes { raw in recv(fd, raw.baseAddress, raw.count, 0) }
-            if count == 0 || (count < 0 && errno != EAGAIN && errno != EINTR) {
-                update.removed.append(drop(fd))
+            do {
+                let count = try controlSyscall { sink.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
+                if count == 0 { update.removed.append(drop(fd)) }
+            } catch {
+                if error != .wouldBlock { update.removed.append(drop(fd)) }
             }
         }
         return update
@@ -461,15 +480,13 @@ public final class ControlServer {
     private func sendNonBlocking(_ fd: Int32, _ bytes: [UInt8]) -> SendOutcome {
         var offset = 0
         while offset < bytes.count {
-            let sent = bytes.withUnsafeBytes { raw in
-                send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            do {
+                offset += try controlSyscall {
+                    bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+                }
+            } catch {
+                return error == .wouldBlock ? .partial(sent: offset) : .failed
             }
-            if sent >= 0 {
-                offset += sent
-                continue
-            }
-            if errno == EINTR { continue }
-            return errno == EAGAIN ? .partial(sent: offset) : .failed
         }
         return .complete
     }
@@ -488,18 +505,12 @@ public final class ControlServer {
             let flags = fcntl(fd, F_GETFL)
             _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK)
             defer { _ = fcntl(fd, F_SETFL, flags) }
-            var offset = sent
-            while offset < bytes.count {
-                let count = bytes.withUnsafeBytes { raw in
-                    send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-                }
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += count
+            do {
+                try sendFully(fd, Array(bytes[sent...]))
+                return true
+            } catch {
+                return false
             }
-            return true
         }
     }
 

@@ -106,6 +106,13 @@ public final class Epoll {
         _ = try retryingOnInterrupt { epoll_ctl(fd.rawValue, EPOLL_CTL_DEL, registration.fd.rawValue, &event) }
     }
 
+    /// Forgets a registration whose fd its owner already closed: the kernel
+    /// dropped it from the epoll set with the last reference, and
+    /// `epoll_ctl(EPOLL_CTL_DEL)` on a closed fd would be EBADF (a trap here).
+    public func forget(_ registration: Registration) {
+        live.removeValue(forKey: registration.id)
+    }
+
     /// Whether the registration an event was queued for still exists.
     public func isLive(_ id: RegistrationID) -> Bool { live[id] != nil }
 

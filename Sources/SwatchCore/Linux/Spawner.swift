@@ -32,6 +32,8 @@ public struct SpawnRequest: Sendable {
     /// The sandbox (systemd.exec(5)), applied by the child in this order after
     /// the fds are in place and before chdir; empty: none (`SandboxPlan` builds it).
     public var sandbox: [SandboxStep]
+    /// NonBlocking=: the passed fds keep O_NONBLOCK; by default the child clears it.
+    public var nonBlocking = false
 
     public init(
         executable: String, arguments: [String] = [], environment: [String] = [],
@@ -122,6 +124,7 @@ public enum Spawner {
                                 envp: envpBuffer.baseAddress!,
                                 fds: fdBuffer.baseAddress,
                                 fd_count: CInt(fdBuffer.count),
+                                nonblocking: request.nonBlocking ? 1 : 0,
                                 stdin_fd: request.stdin?.rawValue ?? devNull,
                                 stdout_fd: request.stdout?.rawValue ?? devNull,
                                 stderr_fd: request.stderr?.rawValue ?? devNull,

@@ -52,12 +52,12 @@ public final class OutputCapture {
     /// Creates the pipe (both ends CLOEXEC, the read end non-blocking) and, for the journal,
     /// the journal stream. `stderr` is swatchd's stderr unless a test passes its own fd.
     public init(unit: String, destination: Destination, unitLog: UnitLogBuffer?, stderr: Int32 = 2) throws(Errno) {
-        var fds: [Int32] = [-1, -1]
-        let error = swatch_output_pipe(&fds)
-        guard error == 0 else { throw Errno(rawValue: error) }
+        // Only the read end is non-blocking: the service writes to a blocking stdout, as everywhere.
+        let pipe = try FileDescriptor.closeOnExecPipe()
+        _ = fcntl(pipe.readEnd.rawValue, F_SETFL, fcntl(pipe.readEnd.rawValue, F_GETFL) | O_NONBLOCK)
         self.unit = unit
-        self.readEnd = FileDescriptor(rawValue: fds[0])
-        self.writeEnd = FileDescriptor(rawValue: fds[1])
+        self.readEnd = pipe.readEnd
+        self.writeEnd = pipe.writeEnd
         self.unitLog = unitLog
         self.stderr = stderr
         self.destination = destination
@@ -105,19 +105,19 @@ public final class OutputCapture {
         var lines: [String] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         for _ in 0..<16 {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(readEnd.rawValue, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                if errno == EAGAIN { break }
-                isAtEnd = true  // EIO and the like: nothing more will come.
-            } else if count == 0 {
-                isAtEnd = true
-            } else {
-                partial += chunk[..<count]
-                lines += takeLines(realtime: realtime)
-                continue
+            let count: Int
+            do {
+                count = try controlSyscall { chunk.withUnsafeMutableBytes { Glibc.read(readEnd.rawValue, $0.baseAddress, $0.count) } }
+            } catch {
+                if error != .wouldBlock { isAtEnd = true }  // EIO and the like: nothing more will come.
+                break
             }
-            break
+            guard count > 0 else {
+                isAtEnd = true
+                break
+            }
+            partial += chunk[..<count]
+            lines += takeLines(realtime: realtime)
         }
         if isAtEnd && !partial.isEmpty {
             lines.append(emit(partial[...], realtime: realtime))
@@ -165,16 +165,7 @@ public final class OutputCapture {
     }
 
     private func sendToJournal(_ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes {
-                send(journalStream, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
-            }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return false }
-            offset += written
-        }
-        return true
+        (try? sendFully(journalStream, bytes)) != nil
     }
 
     /// `<3>disk full` → (3, `disk full`): the syslog level prefix of sd-daemon(3), which

@@ -47,10 +47,15 @@ public struct StderrLogHandler: LogHandler {
     /// to report them.
     static func write(identifier: String, pid: Int32, message: String, to fd: Int32) {
         let line = Array("\(identifier)[\(pid)]: \(message)\n".utf8)
+        // Not through controlSyscall: its EBADF trap is for swatchd's own descriptors, and
+        // whoever started swatchd may have closed stderr — the logging path never traps.
         var offset = 0
         while offset < line.count {
-            let written = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 && errno == EINTR { continue }
+            let (written, error) = line.withUnsafeBytes { raw in
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                return (n, n < 0 ? errno : 0)
+            }
+            if written < 0 && error == EINTR { continue }
             guard written > 0 else { return }
             offset += written
         }

@@ -719,6 +719,6 @@ public struct ServiceMachine: Sendable {
     }
 
     private func signalName(_ signal: Int32) -> String {
-        SignalNames.name(of: signal) ?? "signal \(signal)"
+        SignalName.fullName(signal)
     }
 }

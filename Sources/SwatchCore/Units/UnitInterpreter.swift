@@ -49,6 +49,8 @@ struct UnitInterpreter<Model> {
                         let kv = KeyValue(key: a.key, raw: a.value, location: a.location, specifiers: specifiers)
                         do {
                             try setter.apply(&model, kv)
+                            // Parsed for a later build, not acted on yet (the directories): say so.
+                            if catalog.unsupported[a.section]?.contains(a.key) == true { warn(a.location, unsupported(a)) }
                         } catch {
                             self.error(a.location, error.message)
                             failedKeys.insert(a.key)
@@ -56,7 +58,7 @@ struct UnitInterpreter<Model> {
                     } else if restrictingKey != nil {
                         continue
                     } else if catalog.unsupported[a.section]?.contains(a.key) == true {
-                        warn(a.location, "Unsupported key '\(a.key)' in section [\(a.section)], ignoring.")
+                        warn(a.location, unsupported(a))
                     } else if let reason = catalog.refused[a.section]?[a.key] {
                         error(a.location, "\(reason); refusing the unit.")
                         failedKeys.insert(a.key)
@@ -79,6 +81,10 @@ struct UnitInterpreter<Model> {
     /// Whether a check of the whole unit about `keys` would only repeat a problem already reported.
     func failed(_ keys: String...) -> Bool {
         failedKeys.contains("[") || keys.contains(where: failedKeys.contains)
+    }
+
+    private func unsupported(_ a: UnitFileAssignment) -> String {
+        "Unsupported key '\(a.key)' in section [\(a.section)], ignoring."
     }
 
     private func unknown(_ a: UnitFileAssignment) -> String {

@@ -248,6 +248,7 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "ExecStopPost": exec(\.execStopPost),
         "RemainAfterExit": .set(\.remainAfterExit, .boolean),
         "GuessMainPID": .set(\.guessMainPID, .boolean),
+        "NonBlocking": .set(\.nonBlocking, .boolean),
         "PIDFile": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             guard !kv.raw.isEmpty else {
                 service.pidFile = nil
@@ -337,7 +338,7 @@ extension ValueKind where T == OutputTarget {
 private let unsupportedServiceKeys: Set<String> = [
     "BusName", "USBFunctionDescriptors", "USBFunctionStrings", "RuntimeMaxSec", "RuntimeRandomizedExtraSec",
     "TimeoutStartFailureMode", "TimeoutStopFailureMode", "ExitType", "ExecCondition", "ReloadSignal",
-    "NonBlocking", "FileDescriptorStorePreserve", "PermissionsStartOnly", "RootDirectoryStartOnly",
+    "FileDescriptorStorePreserve", "PermissionsStartOnly", "RootDirectoryStartOnly",
     "RestartMode", "OpenFile",
 ]
 

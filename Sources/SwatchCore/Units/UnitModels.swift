@@ -428,6 +428,8 @@ public struct ServiceUnit: Hashable, Sendable {
     /// NotifyAccess=; nil: `main` for Type=notify or WatchdogSec=, else none (resolved by `effectiveNotifyAccess`).
     public var notifyAccess: NotifyAccess?
     public var fileDescriptorStoreMax = 0
+    /// NonBlocking=: hand the sockets over in non-blocking mode.
+    public var nonBlocking = false
 
     /// Environment= in order; later assignments of a name win.
     public var environment: [(String, String)] = []
@@ -470,6 +472,7 @@ public struct ServiceUnit: Hashable, Sendable {
             && a.restartKillSignal == b.restartKillSignal && a.finalKillSignal == b.finalKillSignal
             && a.sendSIGKILL == b.sendSIGKILL && a.sendSIGHUP == b.sendSIGHUP && a.killMode == b.killMode
             && a.notifyAccess == b.notifyAccess && a.fileDescriptorStoreMax == b.fileDescriptorStoreMax
+            && a.nonBlocking == b.nonBlocking
             && a.environment.elementsEqual(b.environment, by: ==) && a.environmentFiles == b.environmentFiles
             && a.passEnvironment == b.passEnvironment && a.unsetEnvironment == b.unsetEnvironment
             && a.workingDirectory == b.workingDirectory && a.workingDirectoryOptional == b.workingDirectoryOptional

@@ -68,10 +68,11 @@ extension UnitName {
                 i += 1
             case UInt8(ascii: "\\"):
                 guard i + 3 < bytes.count, bytes[i + 1] == UInt8(ascii: "x"),
-                      let value = UInt8(String(decoding: bytes[i + 2...i + 3], as: UTF8.self), radix: 16) else {
+                      let high = Character(Unicode.Scalar(bytes[i + 2])).hexDigitValue,
+                      let low = Character(Unicode.Scalar(bytes[i + 3])).hexDigitValue else {
                     return nil
                 }
-                out.append(value)
+                out.append(UInt8(high << 4 | low))
                 i += 4
             default:
                 out.append(bytes[i])

@@ -117,9 +117,11 @@ public struct UnitSet: Sendable {
             let fileName = UnitDirectory.baseName(source.path)
             guard seen.insert(fileName).inserted else { continue }
             guard let name = UnitName(parsing: fileName) else {
+                let type = fileName.split(separator: ".").last.map(String.init) ?? ""
+                let problem = ["target", "timer", "path", "mount", "automount", "swap", "slice", "scope", "device"]
+                    .contains(type) ? "Unit type .\(type) is not supported by this build" : "Invalid unit name"
                 set.refuse(fileName, Diagnostic(.error, SourceLocation(file: source.path, line: 1),
-                                                "Invalid unit name, refusing the unit: \(fileName)",
-                                                unit: fileName))
+                                                "\(problem), refusing the unit: \(fileName)", unit: fileName))
                 continue
             }
             let unit = name.description
@@ -129,7 +131,8 @@ public struct UnitSet: Sendable {
             case .service:
                 let (service, diagnostics) = ServiceUnit.interpret(name: name, files: files, context: context,
                                                                    checkExecutables: checkExecutables)
-                if set.record(unit, diagnostics) { set.services[name] = service }
+                guard set.record(unit, diagnostics) else { continue }
+                set.services[name] = service
                 if name.isTemplate { set.templateFiles[name] = files }
             case .socket where name.isTemplate:
                 set.diagnostics.append(Diagnostic(.warning, SourceLocation(file: source.path, line: 1),

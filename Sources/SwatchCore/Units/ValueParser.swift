@@ -67,38 +67,11 @@ enum ValueParser {
 
     // MARK: Signals
 
-    /// Linux signal numbers (x86-64 and the generic ABI agree on these).
-    private static let signals: [(String, Int32)] = [
-        ("HUP", 1), ("INT", 2), ("QUIT", 3), ("ILL", 4), ("TRAP", 5), ("ABRT", 6), ("BUS", 7), ("FPE", 8),
-        ("KILL", 9), ("USR1", 10), ("SEGV", 11), ("USR2", 12), ("PIPE", 13), ("ALRM", 14), ("TERM", 15),
-        ("STKFLT", 16), ("CHLD", 17), ("CONT", 18), ("STOP", 19), ("TSTP", 20), ("TTIN", 21), ("TTOU", 22),
-        ("URG", 23), ("XCPU", 24), ("XFSZ", 25), ("VTALRM", 26), ("PROF", 27), ("WINCH", 28), ("IO", 29),
-        ("PWR", 30), ("SYS", 31), ("IOT", 6), ("POLL", 29), ("CLD", 17),
-    ]
-    /// glibc keeps 32 and 33 for itself: SIGRTMIN is 34 for every program it runs.
-    private static let realtimeMin: Int32 = 34
-    private static let realtimeMax: Int32 = 64
-
-    /// signal_from_string(): `SIGTERM`, `TERM`, `15`, `SIGRTMIN+3`, `RTMAX-1`.
-    static func signal(_ text: String) -> Int32? {
-        if let n = Int32(text) { return (1...realtimeMax).contains(n) ? n : nil }
-        let name = text.hasPrefix("SIG") ? String(text.dropFirst(3)) : text
-        if let hit = signals.first(where: { $0.0 == name }) { return hit.1 }
-        for (base, start, sign) in [("RTMIN", realtimeMin, Int32(1)), ("RTMAX", realtimeMax, -1)] {
-            guard name.hasPrefix(base) else { continue }
-            let offset = name.dropFirst(base.count)
-            if offset.isEmpty { return start }
-            guard offset.first == (sign > 0 ? "+" : "-"), let k = Int32(offset.dropFirst()) else { return nil }
-            let n = start + sign * k
-            return (realtimeMin...realtimeMax).contains(n) ? n : nil
-        }
-        return nil
-    }
+    /// signal_from_string(): `SIGTERM`, `TERM`, `15`, `SIGRTMIN+3`, `RTMAX-1` (Supervision/SignalName.swift).
+    static func signal(_ text: String) -> Int32? { SignalName.number(text) }
 
     /// The name systemd prints for a signal (`SIGTERM`), for messages.
-    static func signalName(_ number: Int32) -> String {
-        signals.first { $0.1 == number }.map { "SIG" + $0.0 } ?? "signal \(number)"
-    }
+    static func signalName(_ number: Int32) -> String { SignalName.fullName(number) }
 
     /// One word of SuccessExitStatus= and friends: an exit status 0…255 or a signal name.
     static func exitStatus(_ word: String) -> (status: Int32?, signal: Int32?)? {

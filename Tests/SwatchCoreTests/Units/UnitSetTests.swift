@@ -162,6 +162,16 @@ import Testing
         #expect(service.umask == 0o077 && service.sandbox.nice == 5 && service.sandbox.oomScoreAdjust == -100)
     }
 
+    @Test func parsesTheDirectoriesButWarnsUntilTheyAreCreated() throws {
+        let set = load([UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\nStateDirectory=a a/b\nRuntimeDirectory=/abs\n")])
+        #expect(messages(set) == [
+            "u/a.service:3: Unsupported key 'StateDirectory' in section [Service], ignoring.",
+            "u/a.service:4: Path is not relative in RuntimeDirectory=, refusing the unit: /abs",
+        ])
+        let fine = load([UnitSource(path: "u/b.service", text: "[Service]\nExecStart=/bin/true\nStateDirectory=a a/b\n")])
+        #expect(fine.services.first?.value.sandbox.stateDirectory == ["a", "a/b"])
+    }
+
     @Test func allowsSeveralCommandsForOneshotOnly() throws {
         let oneshot = load([UnitSource(path: "u/a.service", text: "[Service]\nType=oneshot\nExecStart=/bin/echo a ; /bin/echo b\nExecStart=/bin/echo c\n")])
         #expect(messages(oneshot) == [])

@@ -13,6 +13,8 @@ public enum SignalName {
         ("TTIN", SIGTTIN), ("TTOU", SIGTTOU), ("URG", SIGURG), ("XCPU", SIGXCPU), ("XFSZ", SIGXFSZ),
         ("VTALRM", SIGVTALRM), ("PROF", SIGPROF), ("WINCH", SIGWINCH), ("IO", SIGIO), ("PWR", SIGPWR),
         ("SYS", SIGSYS),
+        // Aliases systemd's signal_from_string() accepts; never printed (the first match wins).
+        ("IOT", SIGABRT), ("POLL", SIGIO), ("CLD", SIGCHLD),
     ]
 
     /// The number of `SIGHUP`, `HUP`, `hup`, `1`, or `RTMIN+3`; nil for anything else.

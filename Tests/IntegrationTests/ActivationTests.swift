@@ -1,0 +1,703 @@
+// Socket activation as a user sees it (issue 3, "Tests"): the built swatchd
+// on temp unit dirs, real sockets, real clients; what the service observes
+// is checked from inside it (swatchd-hello --report, python3-systemd).
+import Foundation
+import Glibc
+import Testing
+
+extension Integration {
+    @Suite struct ActivationTests {
+        // MARK: Lazy start
+
+        @Test(.timeLimit(.minutes(1)))
+        func startsNothingBeforeTheFirstConnectionAndExactlyOneProcessOnIt() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report")
+            try daemon.write("hello.socket", Units.tcpSocket(port))
+            try daemon.write("hello.service", try Units.helloService(report: report))
+            try daemon.start()
+
+            #expect(holdsNever(for: .milliseconds(300)) { !daemon.children.isEmpty },
+                    "a service started before any connection")
+            #expect(readReport(report) == nil)
+
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+            let service = try daemon.waitForChildren(1)[0]
+            #expect(service.command == "swatchd-hello")
+            #expect(try waitForReport(report)["PID"] == "\(service.pid)")
+
+            // More connections go to the running service: still one process.
+            for _ in 0..<5 { #expect(try Client.body(.loopback4(port)) == Client.helloBody) }
+            #expect(daemon.children.map(\.pid) == [service.pid])
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func answersIPv4AndIPv6ThroughOneDualStackListener() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report")
+            try daemon.write("hello.socket", Units.tcpSocket(port))
+            try daemon.write("hello.service", try Units.helloService(report: report))
+            try daemon.start()
+
+            let listeners = try ListeningSocket.onPort(port)
+            #expect(listeners.count == 1, "\(listeners)")
+            #expect(listeners.first?.localAddress == "*:\(port)" || listeners.first?.localAddress == "[::]:\(port)")
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+            #expect(try Client.body(.loopback6(port)) == Client.helloBody)
+            let seen = try waitForReport(report)
+            #expect(seen["LISTEN_FDS"] == "1")
+            #expect(seen["FD3_FAMILY"] == "inet6")
+            #expect(seen["FD3_V6ONLY"] == "0")
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func bindsExplicitAddressesAndIPv6Only() throws {
+            let ports = try Ports.free(3)
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report"), v6Report = daemon.path("v6report")
+            try daemon.write("pair.socket", """
+                [Socket]
+                ListenStream=127.0.0.1:\(ports[0])
+                ListenStream=[::1]:\(ports[1])
+                """)
+            try daemon.write("pair.service", try Units.helloService(report: report))
+            try daemon.write("v6.socket", """
+                [Socket]
+                ListenStream=\(ports[2])
+                BindIPv6Only=ipv6-only
+                """)
+            try daemon.write("v6.service", try Units.helloService(report: v6Report))
+            try daemon.start()
+
+            #expect(try Client.body(.loopback4(ports[0])) == Client.helloBody)
+            #expect(try Client.body(.loopback6(ports[1])) == Client.helloBody)
+            let pair = try waitForReport(report)
+            #expect(pair["LISTEN_FDS"] == "2")
+            #expect(pair["FDS"] == "0,1,2,3,4")
+            #expect(pair["FD3_FAMILY"] == "inet")
+            #expect(pair["FD4_FAMILY"] == "inet6")
+            #expect(pair["LISTEN_FDNAMES"] == "pair.socket:pair.socket")
+
+            #expect(try Client.body(.loopback6(ports[2])) == Client.helloBody)
+            #expect(try waitForReport(v6Report)["FD3_V6ONLY"] == "1")
+            #expect(throws: ClientError.self) { try Client.get(.loopback4(ports[2]), timeout: .seconds(2)) }
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func runsTheHelloExampleWithItsPlainExecStartName() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let example = Harness.repositoryRoot + "/conf/examples/hello/"
+            for name in ["hello.socket", "hello.service"] {
+                let text = try String(contentsOfFile: example + name, encoding: .utf8)
+                try daemon.write(name, text.replacingOccurrences(of: "ListenStream=8080", with: "ListenStream=\(port)"))
+            }
+            try daemon.start()
+            // ExecStart=swatchd-hello is found in swatchd's own PATH (DESIGN §3).
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+            #expect(try Client.body(.loopback6(port)) == Client.helloBody)
+            #expect(try daemon.waitForChildren(1)[0].command == "swatchd-hello")
+        }
+
+        // MARK: What the service receives
+
+        @Test(.timeLimit(.minutes(1)))
+        func handsTheServiceExactlyItsSocketAndACleanEnvironment() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report")
+            try daemon.write("hello.socket", Units.tcpSocket(port))
+            try daemon.write("hello.service", try Units.helloService(report: report))
+            try daemon.start()
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+            let seen = try waitForReport(report)
+
+            #expect(seen["FD3_FAMILY"] == "inet6")
+            #expect(seen["FD3_TYPE"] == "stream")
+            #expect(seen["FD3_REUSEPORT"] == "1")
+            #expect(seen["FD3_V6ONLY"] == "0")
+            // The report reads the listener; accepted sockets inherit TCP_NODELAY (NOTES).
+            #expect(seen["FD3_NODELAY"] == "1")
+            #expect(seen["LISTEN_PID"] == seen["PID"])
+            #expect(seen["LISTEN_FDS"] == "1")
+            #expect(seen["LISTEN_FDNAMES"] == "hello.socket")
+            // Not swatchd's stray fd \(Daemon.strayFD), nor anything of swatchd's.
+            #expect(seen["FDS"] == "0,1,2,3")
+            #expect(seen["CWD"] == "/")
+            #expect(seen["UMASK"] == "0022")
+
+            let names = Set((seen["ENV"] ?? "").split(separator: ",").map(String.init))
+            #expect(!names.contains(Daemon.secretName))
+            // PATH is the service's own fixed one and NOTIFY_SOCKET swatchd's
+            // own socket (Type=notify); every other name of swatchd's env is a leak.
+            let leaked = names.intersection(daemon.environment.keys).subtracting(["PATH", "NOTIFY_SOCKET"])
+            #expect(leaked.isEmpty, "leaked from swatchd's environment: \(leaked.sorted())")
+            let unexpected = names.subtracting(Units.protocolVariables)
+            #expect(unexpected.isEmpty, "not a variable of DESIGN §4: \(unexpected.sorted())")
+            #expect(names.isSuperset(of: ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "PATH", "NOTIFY_SOCKET"]))
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func setsEverySocketOptionOfTheUnit() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report"), credReport = daemon.path("credreport")
+            try daemon.write("opts.socket", """
+                [Socket]
+                ListenStream=\(port)
+                BindIPv6Only=both
+                ReusePort=yes
+                NoDelay=yes
+                Backlog=42
+                KeepAlive=yes
+                KeepAliveTimeSec=77
+                KeepAliveIntervalSec=11
+                KeepAliveProbes=5
+                ReceiveBuffer=300000
+                SendBuffer=400000
+                Mark=42
+                FreeBind=yes
+                Transparent=yes
+                """)
+            try daemon.write("opts.service", try Units.helloService(report: report))
+            let credPath = daemon.path("cred.sock")
+            try daemon.write("cred.socket", """
+                [Socket]
+                ListenStream=\(credPath)
+                PassCredentials=yes
+                """)
+            try daemon.write("cred.service", try Units.helloService(report: credReport))
+            try daemon.start()
+
+            // Backlog= from outside: Send-Q of the LISTEN row (NOTES).
+            #expect(try ListeningSocket.onPort(port).map(\.backlog) == [42])
+
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+            let seen = try waitForReport(report)
+            #expect(seen["FD3_REUSEPORT"] == "1")
+            #expect(seen["FD3_NODELAY"] == "1")
+            #expect(seen["FD3_KEEPALIVE"] == "1")
+            #expect(seen["FD3_KEEPIDLE"] == "77")
+            #expect(seen["FD3_KEEPINTVL"] == "11")
+            #expect(seen["FD3_KEEPCNT"] == "5")
+            // The kernel doubles buffer sizes (socket(7)): at least what was asked.
+            #expect((Int(seen["FD3_RCVBUF"] ?? "") ?? 0) >= 300_000, "RCVBUF \(seen["FD3_RCVBUF"] ?? "-")")
+            #expect((Int(seen["FD3_SNDBUF"] ?? "") ?? 0) >= 400_000, "SNDBUF \(seen["FD3_SNDBUF"] ?? "-")")
+            #expect(seen["FD3_MARK"] == "42")
+            #expect(seen["FD3_FREEBIND"] == "1")
+            // Needs CAP_NET_ADMIN; the tests run as root.
+            #expect(seen["FD3_TRANSPARENT"] == "1")
+            // SO_PASSCRED is the unix socket's below (a TCP socket may not even report it).
+            #expect(seen["FD3_PASSCRED"] != "1")
+
+            #expect(try Client.body(.unix(credPath)) == Client.helloBody)
+            let cred = try waitForReport(credReport)
+            #expect(cred["FD3_FAMILY"] == "unix")
+            #expect(cred["FD3_PASSCRED"] == "1")
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func givesTheServiceEnvironmentFileAndWorkingDirectory() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let work = daemon.path("work")
+            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            try """
+                # a comment, and an empty line
+
+                FROM_FILE=file-value
+                QUOTED="two words"
+                """.write(toFile: daemon.path("envfile"), atomically: true, encoding: .utf8)
+            // No socket: the service starts when swatchd starts. Relative
+            // paths land in WorkingDirectory=. No `$` or `%`: systemd would
+            // expand them in ExecStart=.
+            try daemon.write("env.service", """
+                [Service]
+                Environment=FROM_UNIT=unit-value
+                EnvironmentFile=\(daemon.path("envfile"))
+                WorkingDirectory=\(work)
+                ExecStart=/bin/sh -c 'pwd > pwd.tmp && env > env.tmp && mv pwd.tmp pwd.out && mv env.tmp env.out'
+                """)
+            try daemon.start()
+
+            let environment = try waitFor("the service wrote \(work)/env.out\n\(daemon.log)") {
+                readText(work + "/env.out")
+            }
+            let variables = Dictionary(
+                environment.split(separator: "\n").compactMap { line -> (String, String)? in
+                    guard let equals = line.firstIndex(of: "=") else { return nil }
+                    return (String(line[..<equals]), String(line[line.index(after: equals)...]))
+                }, uniquingKeysWith: { $1 })
+            #expect(readText(work + "/pwd.out") == work + "\n")
+            #expect(variables["FROM_UNIT"] == "unit-value")
+            #expect(variables["FROM_FILE"] == "file-value")
+            #expect(variables["QUOTED"] == "two words")
+            #expect(variables[Daemon.secretName] == nil)
+            #expect(variables["SWATCH_TEST_OTHER"] == nil)
+            #expect(variables["NOTIFY_SOCKET"] != daemon.notifyPath)
+            #expect(variables["PATH"] == "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            #expect(variables["INVOCATION_ID"]?.isEmpty == false)
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func createsSocketFilesWithModeOwnerAndDirectoriesAndRemovesThemOnStop() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let socketPath = daemon.path("a/b/fs.sock"), fifoPath = daemon.path("a/b/fifo")
+            let keptPath = daemon.path("kept.sock")
+            try daemon.write("fs.socket", """
+                [Socket]
+                ListenStream=\(socketPath)
+                ListenFIFO=\(fifoPath)
+                SocketMode=0640
+                SocketUser=nobody
+                SocketGroup=nogroup
+                DirectoryMode=0710
+                RemoveOnStop=yes
+                """)
+            try daemon.write("fs.service", "[Service]\nExecStart=\(try Harness.binary("swatchd-hello"))\n")
+            try daemon.write("kept.socket", "[Socket]\nListenStream=\(keptPath)\n")
+            try daemon.write("kept.service", "[Service]\nExecStart=\(try Harness.binary("swatchd-hello"))\n")
+            // A stale socket file from an earlier run is replaced (issue 3, item 2).
+            let stale = try Daemon.bindDatagramSocket(keptPath)
+            close(stale)
+            try daemon.start()
+
+            let socketStatus = try FileStatus(socketPath)
+            #expect(socketStatus.type == S_IFSOCK)
+            #expect(socketStatus.permissions == 0o640)
+            #expect(socketStatus.owner == 65534)
+            #expect(socketStatus.group == 65534)
+            let fifoStatus = try FileStatus(fifoPath)
+            #expect(fifoStatus.type == S_IFIFO)
+            #expect(fifoStatus.permissions == 0o640)
+            for directory in ["a", "a/b"] {
+                let status = try FileStatus(daemon.path(directory))
+                #expect(status.type == S_IFDIR)
+                #expect(status.permissions == 0o710, "\(directory)")
+            }
+            #expect(try Client.body(.unix(socketPath)) == Client.helloBody)
+            #expect(try Client.body(.unix(keptPath)) == Client.helloBody, "the stale socket file was not replaced")
+
+            #expect(try daemon.stop() == .exited(0))
+            #expect(access(socketPath, F_OK) != 0, "RemoveOnStop=yes left \(socketPath)")
+            #expect(access(fifoPath, F_OK) != 0, "RemoveOnStop=yes left \(fifoPath)")
+            #expect(Daemon.isSocket(keptPath), "RemoveOnStop= defaults to no")
+        }
+
+        // MARK: Several sockets
+
+        /// The seed's two-socket case with the example service: libsystemd's
+        /// sd_listen_fds_with_names sees the names of FileDescriptorName=.
+        @Test(.timeLimit(.minutes(1)))
+        func passesTheSeedsTwoNamedSocketsToTheExample() throws {
+            let ports = try Ports.free(2)
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report")
+            try writeSeedMulti(to: daemon, ports: ports, execStart: "\(try Harness.binary("swatchd-hello")) --report \(report)")
+            try daemon.start()
+
+            #expect(try Client.body(.loopback4(ports[1])) == Client.helloBody)
+            #expect(try Client.body(.loopback6(ports[0])) == Client.helloBody)
+            let seen = try waitForReport(report)
+            #expect(seen["LISTEN_FDS"] == "2")
+            #expect(seen["LISTEN_FDNAMES"] == "http:https")
+            #expect(seen["FDS"] == "0,1,2,3,4")
+            #expect(seen["FD3_NAME"] == "http")
+            #expect(seen["FD4_NAME"] == "https")
+            #expect(seen["LISTEN_PID"] == seen["PID"])
+            #expect(daemon.children.count == 1)
+        }
+
+        /// The same, seen by another client of the protocol: Debian's
+        /// python3-systemd, `systemd.daemon.listen_fds_with_names()`.
+        @Test(.timeLimit(.minutes(1)))
+        func passesTheSeedsTwoNamedSocketsToPython3Systemd() throws {
+            let ports = try Ports.free(2)
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report")
+            try writeSeedMulti(to: daemon, ports: ports,
+                               execStart: "/usr/bin/python3 \(Harness.service("listen_fds.py")) \(report)")
+            try daemon.start()
+
+            #expect(try Client.body(.loopback4(ports[0])) == Client.helloBody)
+            #expect(try Client.body(.loopback4(ports[1])) == Client.helloBody)
+            let seen = try waitForReport(report)
+            #expect(seen["FDS"] == "3,4")
+            #expect(seen["NAMES"] == "http,https")
+            #expect(seen["FD3_NAME"] == "http")
+            #expect(seen["FD4_NAME"] == "https")
+            #expect(seen["LISTEN_PID"] == seen["PID"])
+        }
+
+        private func writeSeedMulti(to daemon: Daemon, ports: [UInt16], execStart: String) throws {
+            let units = SeedUnits.adapted(
+                SeedUnits.multi, ports: ["80": ports[0], "443": ports[1]], execStart: execStart,
+                dropping: ["DynamicUser", "PrivateDevices"])
+            for (name, text) in units { try daemon.write(name, text) }
+        }
+
+        // MARK: The socket outlives the service
+
+        @Test(.timeLimit(.minutes(1)))
+        func keepsTheSocketWhenTheServiceIsKilledAndStartsItAgain() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report")
+            try daemon.write("hello.socket", Units.tcpSocket(port))
+            try daemon.write("hello.service", try Units.helloService(report: report))
+            try daemon.start()
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+            let first = try waitForReport(report)
+            let firstPID = try #require(pid_t(first["PID"] ?? ""))
+            try FileManager.default.removeItem(atPath: report)
+
+            kill(firstPID, SIGKILL)
+            // Made while the service is down (or not yet reaped): answered
+            // from the backlog by the next activation, never refused.
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+            #expect(try Client.body(.loopback6(port)) == Client.helloBody)
+            #expect(try ListeningSocket.onPort(port).count == 1)
+            let second = try waitForReport(report)
+            #expect(second["PID"] != first["PID"])
+            #expect(!Processes.isAlive(firstPID))
+            #expect(daemon.children.map(\.pid) == [pid_t(second["PID"] ?? "")].compactMap { $0 })
+        }
+
+        // MARK: Other kinds of listeners
+
+        @Test(.timeLimit(.minutes(1)))
+        func activatesOnAUnixStreamSocket() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let path = daemon.path("http.sock"), report = daemon.path("report")
+            try daemon.write("unix.socket", "[Socket]\nListenStream=\(path)\n")
+            try daemon.write("unix.service", try Units.helloService(report: report))
+            try daemon.start()
+            #expect(Daemon.isSocket(path))
+            #expect(daemon.children.isEmpty)
+            #expect(try Client.body(.unix(path)) == Client.helloBody)
+            let seen = try waitForReport(report)
+            #expect(seen["FD3_FAMILY"] == "unix")
+            #expect(seen["FD3_TYPE"] == "stream")
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func activatesOnAnAbstractUnixSocket() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            // Unique per run: the abstract namespace is machine-wide.
+            let name = "@" + (daemon.directory as NSString).lastPathComponent + "-abstract"
+            let report = daemon.path("report")
+            try daemon.write("abstract.socket", "[Socket]\nListenStream=\(name)\n")
+            try daemon.write("abstract.service", try Units.helloService(report: report))
+            try daemon.start()
+            #expect(try Client.body(.unix(name)) == Client.helloBody)
+            #expect(try waitForReport(report)["FD3_FAMILY"] == "unix")
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func activatesOnAUnixDatagramSocketWhoseServiceReadsTheDatagrams() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let path = daemon.path("dgram.sock"), received = daemon.path("received")
+            try daemon.write("dgram.socket", "[Socket]\nListenDatagram=\(path)\n")
+            try daemon.write("dgram.service", """
+                [Service]
+                ExecStart=/usr/bin/python3 \(Harness.service("dgram_reader.py")) \(received)
+                """)
+            try daemon.start()
+            #expect(daemon.children.isEmpty)
+            try Client.sendDatagram("first", to: .unix(path))
+            try waitUntil("the service received the first datagram\n\(daemon.log)", timeout: .seconds(10)) {
+                readText(received) == "first\n"
+            }
+            try Client.sendDatagram("second", to: .unix(path))
+            try waitUntil("the service received the second datagram") { readText(received) == "first\nsecond\n" }
+            #expect(daemon.children.count == 1)
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func activatesOnASequentialPacketSocket() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let path = daemon.path("seq.sock"), report = daemon.path("report")
+            try daemon.write("seq.socket", "[Socket]\nListenSequentialPacket=\(path)\n")
+            try daemon.write("seq.service", """
+                [Service]
+                ExecStart=/usr/bin/python3 \(Harness.service("listen_fds.py")) \(report) --echo
+                """)
+            try daemon.start()
+            #expect(daemon.children.isEmpty)
+            #expect(try Client.exchangePacket("ping", with: .unix(path)) == "ping")
+            #expect(try waitForReport(report)["FD3_NAME"] == "seq.socket")
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func activatesOnAFIFO() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let fifo = daemon.path("fifo"), received = daemon.path("received"), report = daemon.path("report")
+            let starts = daemon.path("starts")
+            try daemon.write("fifo.socket", "[Socket]\nListenFIFO=\(fifo)\n")
+            // The shell reads the FIFO on fd 3 and counts its starts.
+            try daemon.write("fifo.service", """
+                [Service]
+                ExecStart=/bin/sh -c 'echo start >> \(starts) && exec cat <&3 >> \(received)'
+                """)
+            let helloFIFO = daemon.path("fifo2")
+            try daemon.write("fifo2.socket", "[Socket]\nListenFIFO=\(helloFIFO)\n")
+            try daemon.write("fifo2.service", try Units.helloService(report: report, type: "simple"))
+            try daemon.start()
+            #expect(try FileStatus(fifo).type == S_IFIFO)
+            #expect(daemon.children.isEmpty)
+
+            try Client.writeFIFO("through the fifo\n", to: fifo)
+            try waitUntil("the service read the FIFO\n\(daemon.log)", timeout: .seconds(10)) {
+                readText(received) == "through the fifo\n"
+            }
+            // The writer has closed: a FIFO that swatchd holds only for
+            // reading would now poll as hung up forever and respawn the
+            // service in a loop (systemd opens it O_RDWR).
+            #expect(holdsNever(for: .milliseconds(500)) { (readText(starts) ?? "").count > "start\n".count },
+                    "the FIFO's service was started \((readText(starts) ?? "").split(separator: "\n").count) times")
+            try Client.writeFIFO("wake up\n", to: helloFIFO)
+            let seen = try waitForReport(report)
+            #expect(seen["FD3_TYPE"] == "fifo")
+            #expect(seen["FDS"] == "0,1,2,3")
+        }
+
+        // MARK: One unit's trouble is that unit's alone
+
+        @Test(.timeLimit(.minutes(1)))
+        func reportsAPortInUseOnceAndServesTheOtherUnits() throws {
+            let ports = try Ports.free(2)
+            let busy = try Ports.occupy(ports[0])
+            defer { close(busy) }
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("busy.socket", "[Socket]\nListenStream=\(ports[0])\n")
+            try daemon.write("busy.service", try Units.helloService(report: daemon.path("busy")))
+            try daemon.write("ok.socket", Units.tcpSocket(ports[1]))
+            try daemon.write("ok.service", try Units.helloService(report: daemon.path("ok")))
+            try daemon.start()
+
+            #expect(try Client.body(.loopback4(ports[1])) == Client.helloBody)
+            let line = try daemon.waitForLog(containing: "busy.socket", "\(ports[0])", "Address already in use")
+            #expect(daemon.logLines(containing: "Address already in use").count == 1, "\(daemon.log)")
+            #expect(!line.contains("ok.socket"))
+            try daemon.checkRunning()
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func logsASpawnFailureWithTheUnitsNameAndServesTheOtherUnits() throws {
+            let ports = try Ports.free(2)
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("ghost.socket", "[Socket]\nListenStream=\(ports[0])\n")
+            try daemon.write("ghost.service", "[Service]\nExecStart=/nonexistent/ghost-program\n")
+            try daemon.write("ok.socket", Units.tcpSocket(ports[1]))
+            try daemon.write("ok.service", try Units.helloService(report: daemon.path("ok")))
+            try daemon.start()
+
+            // Nobody answers this one; the connection only triggers the spawn.
+            let trigger = try Client.connect(.loopback4(ports[0]), type: SOCK_STREAM)
+            defer { close(trigger) }
+            try daemon.waitForLog(containing: "Failed to spawn ghost.service: No such file or directory")
+            #expect(try Client.body(.loopback4(ports[1])) == Client.helloBody)
+            try daemon.checkRunning()
+        }
+
+        /// Until the sandboxing issue, DynamicUser= is refused (DESIGN §3):
+        /// never run as root instead. That issue flips this test.
+        @Test(.timeLimit(.minutes(1)))
+        func refusesAUnitWithDynamicUserAndServesTheOtherUnits() throws {
+            let ports = try Ports.free(2)
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let refusedReport = daemon.path("dyn")
+            try daemon.write("dyn.socket", "[Socket]\nListenStream=\(ports[0])\n")
+            try daemon.write("dyn.service", """
+                [Service]
+                ExecStart=\(try Harness.binary("swatchd-hello")) --report \(refusedReport)
+                DynamicUser=yes
+                """)
+            try daemon.write("ok.socket", Units.tcpSocket(ports[1]))
+            try daemon.write("ok.service", try Units.helloService(report: daemon.path("ok")))
+            try daemon.start()
+
+            try daemon.waitForLog(containing: "dyn.service", "DynamicUser")
+            // Whether or not its socket is bound, a connection must not run it.
+            let trigger = try? Client.connect(.loopback4(ports[0]), type: SOCK_STREAM, timeout: .seconds(2))
+            defer { if let trigger { close(trigger) } }
+            #expect(try Client.body(.loopback4(ports[1])) == Client.helloBody)
+            #expect(holdsNever(for: .milliseconds(500)) { readReport(refusedReport) != nil },
+                    "the refused unit ran")
+            #expect(daemon.children.allSatisfy { !Processes.arguments(of: $0.pid).contains(refusedReport) })
+            try daemon.checkRunning()
+        }
+
+        // MARK: swatchd's own life
+
+        @Test(.timeLimit(.minutes(1)))
+        func stopsItsServicesAndExitsZeroOnSIGTERM() throws {
+            let ports = try Ports.free(2)
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("a.socket", Units.tcpSocket(ports[0]))
+            try daemon.write("a.service", try Units.helloService(report: daemon.path("a")))
+            try daemon.write("b.socket", Units.tcpSocket(ports[1]))
+            try daemon.write("b.service", try Units.helloService(report: daemon.path("b")))
+            try daemon.start()
+            #expect(try Client.body(.loopback4(ports[0])) == Client.helloBody)
+            #expect(try Client.body(.loopback4(ports[1])) == Client.helloBody)
+            let services = try daemon.waitForChildren(2).map(\.pid)
+
+            #expect(try daemon.stop() == .exited(0), "\(daemon.log)")
+            for pid in services { #expect(!Processes.isAlive(pid), "service \(pid) outlived swatchd") }
+            // The listeners are closed with it.
+            #expect(try ListeningSocket.onPort(ports[0]).isEmpty)
+            #expect(throws: ClientError.self) { try Client.get(.loopback4(ports[1]), timeout: .seconds(2)) }
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func sendsReadyToItsOwnNotifySocketOnceItsListenersAreBound() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("hello.socket", Units.tcpSocket(port))
+            try daemon.write("hello.service", try Units.helloService(report: daemon.path("report")))
+            try daemon.start(waitForReady: false)
+            try waitUntil("READY=1 reaches swatchd's NOTIFY_SOCKET\n\(daemon.log)", timeout: .seconds(10)) {
+                try daemon.checkRunning()
+                return daemon.receivedReady
+            }
+            // Ready means bound: a connection now is queued, not refused.
+            let connection = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            close(connection)
+        }
+
+        /// DESIGN §6: check /proc/<pid>/fd for leaks around integration tests.
+        @Test(.timeLimit(.minutes(1)))
+        func keepsItsOwnFDCountOverAThousandActivations() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            // As under systemd, 1000 activations in a few seconds need the
+            // trigger limit (20 per 2 s) and the start limit (5 per 10 s) off.
+            try daemon.write("once.socket", """
+                [Socket]
+                ListenStream=127.0.0.1:\(port)
+                TriggerLimitIntervalSec=0
+                """)
+            try daemon.write("once.service", """
+                [Unit]
+                StartLimitIntervalSec=0
+
+                [Service]
+                ExecStart=\(try Harness.binary("swatchd-hello")) --exit-after 1
+                Restart=no
+                """)
+            try daemon.start()
+
+            /// One activation: a request, its answer, and the service gone.
+            func activate() throws {
+                #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+                try waitUntil("the one-request service has exited\n\(daemon.log.suffix(2000))",
+                              timeout: .seconds(10), interval: .milliseconds(2)) {
+                    daemon.children.isEmpty
+                }
+            }
+            try activate()
+            // Settled: the same count over 10 polls (pipes of the exited
+            // service may be closed a moment after it is reaped).
+            var afterFirst = daemon.openFDs
+            try waitUntil("swatchd's fd count settles") {
+                var stable = true
+                for _ in 0..<10 {
+                    pause(.milliseconds(20))
+                    let now = daemon.openFDs
+                    if now != afterFirst { afterFirst = now; stable = false; break }
+                }
+                return stable
+            }
+            let before = Processes.describeFDs(of: daemon.pid)
+
+            let clock = ContinuousClock()
+            let started = clock.now
+            for _ in 2...1000 { try activate() }
+            let elapsed = clock.now - started
+
+            var after: [Int32] = []
+            let settled = (try? waitUntil("the fd count is back", timeout: .seconds(2)) {
+                after = daemon.openFDs
+                return after.count == afterFirst.count
+            }) != nil
+            #expect(settled, """
+                swatchd had \(afterFirst.count) fds after the first activation, \(after.count) after 1000 \
+                (999 took \(elapsed)): before \(before), after \(Processes.describeFDs(of: daemon.pid))
+                """)
+            try daemon.checkRunning()
+        }
+    }
+}
+
+/// Unit texts the activation tests share.
+enum Units {
+    /// The variables a service may see (DESIGN §4); USER/LOGNAME/HOME/SHELL
+    /// only with User=, which these tests do not set.
+    static let protocolVariables: Set<String> = [
+        "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",
+        "MAINPID", "PATH", "INVOCATION_ID", "JOURNAL_STREAM",
+    ]
+
+    /// The seed's socket: a bare port, dual-stack, ReusePort=, NoDelay=.
+    static func tcpSocket(_ port: UInt16) -> String {
+        """
+        [Socket]
+        ListenStream=\(port)
+        BindIPv6Only=both
+        ReusePort=true
+        NoDelay=true
+        """
+    }
+
+    /// The example service with `--report` (Type=notify: READY=1 after the report).
+    static func helloService(report: String, type: String = "notify", arguments: String = "") throws -> String {
+        """
+        [Service]
+        Type=\(type)
+        ExecStart=\(try Harness.binary("swatchd-hello")) --report \(report)\(arguments.isEmpty ? "" : " " + arguments)
+        """
+    }
+}
+
+/// stat(2) of a path: type, permission bits, owner.
+struct FileStatus {
+    var type: mode_t
+    var permissions: mode_t
+    var owner: uid_t
+    var group: gid_t
+
+    init(_ path: String) throws {
+        var status = stat()
+        guard lstat(path, &status) == 0 else {
+            throw HarnessError("stat \(path): \(String(cString: strerror(errno)))")
+        }
+        type = status.st_mode & S_IFMT
+        permissions = status.st_mode & 0o7777
+        owner = status.st_uid
+        group = status.st_gid
+    }
+}
