@@ -404,6 +404,11 @@ static int child_main(void *argument) {
     //     working directory is checked as the service's user, as systemd does.
     //     umask 0 meanwhile: the modes of the plan are meant exactly.
     if (req->sandbox_count > 0) {
+        // Close the parent's other fds now rather than at execve: a mount
+        // plan takes milliseconds, and a socket the parent closes meanwhile
+        // must not live on in this copy of its fd table. Best effort — step
+        // 7 below still guarantees that nothing crosses execve.
+        (void)swatch_close_range((unsigned)total, ~0U, 0);
         umask(0);
         for (int i = 0; i < req->sandbox_count; i++) {
             const struct swatch_sandbox_op *op = &req->sandbox[i];

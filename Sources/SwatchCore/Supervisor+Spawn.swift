@@ -130,7 +130,7 @@ extension Supervisor {
         request.fds = fds
         request.listenPID = isMain && !fds.isEmpty
         request.watchdogPID = isMain && record.machine.effectiveWatchdog > .zero
-        request.workingDirectory = try workingDirectory(of: unit)
+        request.workingDirectory = try workingDirectory(of: unit, name: name)
         request.umask = mode_t(unit.umask)
         request.nonBlocking = unit.nonBlocking
         if isMain, unit.standardInput == .socket, let connection = record.connection {
@@ -183,10 +183,11 @@ extension Supervisor {
         return env
     }
 
-    /// WorkingDirectory=: `/` by default; `-` makes a missing one fall back to `/`.
-    func workingDirectory(of unit: ServiceUnit) throws -> String {
+    /// WorkingDirectory=: `/` by default; `-` makes a missing one fall back to `/`;
+    /// `~` is the home of User= (of swatchd's user without one).
+    func workingDirectory(of unit: ServiceUnit, name: UnitName) throws -> String {
         guard var dir = unit.workingDirectory else { return "/" }
-        if dir == "~" { dir = configuration.specifiers.home }
+        if dir == "~" { dir = try serviceUser(of: unit, name: name)?.home ?? configuration.specifiers.home }
         var st = stat()
         if stat(dir, &st) != 0 || (st.st_mode & S_IFMT) != S_IFDIR {
             if unit.workingDirectoryOptional { return "/" }

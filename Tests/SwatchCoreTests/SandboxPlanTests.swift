@@ -13,12 +13,16 @@ import Testing
         "/var/lib/docker", "/home/alice", "/mnt/with space",
     ]
 
+    /// The machine: `kinds` of paths (the host's device nodes are there unless `missingDevices` names them).
     private func context(credentials: Credentials? = nil, directories: [(path: String, directive: String)] = [],
-                         kinds: [String: PathKind] = [:]) -> SandboxContext {
+                         kinds: [String: PathKind] = [:], missingDevices: Set<String> = []) -> SandboxContext {
         SandboxContext(credentials: credentials, lastCapability: 40, mountPoints: Self.mountPoints,
                        deviceStaging: "/run/sw/sandbox/dev", inaccessibleDirectory: "/run/sw/sandbox/idir",
                        inaccessibleFile: "/run/sw/sandbox/ifile", ttyGroup: 5, serviceDirectories: directories,
-                       pathKind: { kinds[$0] })
+                       pathKind: { path in
+                           if path.hasPrefix("/dev/") { return missingDevices.contains(path) ? nil : .other }
+                           return kinds[path]
+                       })
     }
 
     private func operations(_ steps: [SandboxStep]) -> [SandboxOperation] { steps.map(\.operation) }
@@ -169,6 +173,10 @@ import Testing
             return source
         }
         #expect(bound == ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"])
+        // A node the host lacks is left out (a container without /dev/tty).
+        let withoutTTY = SandboxPlan.steps(for: sandbox, context: context(missingDevices: ["/dev/tty"]))
+        #expect(!withoutTTY.contains { $0.operation == .createFile(path: stage + "/tty", mode: 0o666) })
+        #expect(withoutTTY.count == steps.count - 2)
         #expect(mounts(steps, type: "devpts").first == stage + "/pts")
         #expect(steps.contains { $0.operation == .mount(source: "devpts", target: stage + "/pts", type: "devpts",
                                                         flags: [.noSetUID, .noExec],

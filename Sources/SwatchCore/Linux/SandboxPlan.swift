@@ -340,7 +340,8 @@ public enum SandboxPlan {
         }
         var steps = [step(.mount(source: "tmpfs", target: stage, type: "tmpfs",
                                  flags: [.noSetUID, .noExec, .strictAccessTime], data: "mode=0755,size=4m"))]
-        for node in privateDeviceNodes {
+        // A node the host lacks (a container without /dev/tty) is left out, as systemd does.
+        for node in privateDeviceNodes where context.pathKind("/dev/\(node)") != nil {
             steps.append(step(.createFile(path: "\(stage)/\(node)", mode: 0o666)))
             steps.append(step(.mount(source: "/dev/\(node)", target: "\(stage)/\(node)", type: nil, flags: [.bind], data: nil)))
         }
