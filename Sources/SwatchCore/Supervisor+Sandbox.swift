@@ -40,16 +40,27 @@ extension Supervisor {
         unit.sandbox.user ?? name.prefix
     }
 
+    /// DynamicUser= with a user of that name in the databases: systemd runs
+    /// the service as that static user instead. Looked up by name only (a
+    /// number is no user name, and never falls back to anything).
+    func staticUser(forDynamic userName: String) -> UserIdentity? {
+        uid_t(userName) == nil ? UserAccounts.user(userName) : nil
+    }
+
+    /// The identity of a dynamic user of `uid` (systemd: home `/`, shell nologin).
+    func dynamicIdentity(_ userName: String, uid: uid_t) -> UserIdentity {
+        UserIdentity(name: userName, uid: uid, gid: gid_t(uid), home: "/", shell: "/usr/sbin/nologin")
+    }
+
     /// The user the service runs as, for its environment (USER, LOGNAME, HOME,
-    /// SHELL; DESIGN §4) and credentials: User=, or the DynamicUser= user —
-    /// a static user of that name if one exists (as systemd), else the
-    /// dynamic uid once allocated (`uid` 0 before). nil: neither is set.
+    /// SHELL; DESIGN §4) and WorkingDirectory=~: User=, or the DynamicUser=
+    /// user. The uid of a dynamic user not allocated yet is not known here;
+    /// only `sandboxSteps` decides credentials. nil: neither is set.
     func serviceUser(of unit: ServiceUnit, name: UnitName) throws -> UserIdentity? {
         if unit.sandbox.dynamicUser {
             let userName = dynamicUserName(of: unit, name: name)
-            if uid_t(userName) == nil, let existing = UserAccounts.user(userName) { return existing }
-            let uid = sandboxBook.dynamicUsers.uid(of: userName) ?? 0
-            return UserIdentity(name: userName, uid: uid, gid: gid_t(uid), home: "/", shell: "/usr/sbin/nologin")
+            if let existing = staticUser(forDynamic: userName) { return existing }
+            return dynamicIdentity(userName, uid: sandboxBook.dynamicUsers.uid(of: userName) ?? uid_t.max)
         }
         guard let user = unit.sandbox.user else { return nil }
         guard let identity = UserAccounts.user(user) else {
@@ -80,17 +91,28 @@ extension Supervisor {
         var prepared = sandboxBook.prepared[name] ?? PreparedSandbox()
         defer { sandboxBook.prepared[name] = prepared }
 
-        if sandbox.dynamicUser, UserAccounts.user(dynamicUserName(of: unit, name: name)) == nil {
+        let user: UserIdentity?
+        if sandbox.dynamicUser {
             let userName = dynamicUserName(of: unit, name: name)
-            let owners = DynamicUserAllocator.runningProcessOwners()
-            guard sandboxBook.dynamicUsers.acquire(userName, for: name, isTaken: {
-                DynamicUserAllocator.inUse($0, processOwners: owners)
-            }) != nil else {
-                throw SandboxPreparationError(description: "DynamicUser=: no free uid in \(DynamicUserAllocator.range)")
+            if let existing = staticUser(forDynamic: userName) {
+                // Never root, though: DynamicUser= asks for an unprivileged user.
+                guard existing.uid != 0 else {
+                    throw SandboxPreparationError(description: "DynamicUser=: the static user \(userName) is root")
+                }
+                user = existing
+            } else {
+                let owners = DynamicUserAllocator.runningProcessOwners()
+                guard let uid = sandboxBook.dynamicUsers.acquire(userName, for: name, isTaken: {
+                    DynamicUserAllocator.inUse($0, processOwners: owners)
+                }) else {
+                    throw SandboxPreparationError(description: "DynamicUser=: no free uid in \(DynamicUserAllocator.range)")
+                }
+                prepared.dynamicUser = true
+                user = dynamicIdentity(userName, uid: uid)
             }
-            prepared.dynamicUser = true
+        } else {
+            user = try serviceUser(of: unit, name: name)
         }
-        let user = try serviceUser(of: unit, name: name)
         var gid = user?.gid
         if let group = unit.sandbox.group, !sandbox.dynamicUser {
             guard let found = UserAccounts.group(group) else {

@@ -116,6 +116,45 @@ extension Integration {
             #expect(access("/run/\(directoryName)", F_OK) != 0)
         }
 
+        /// The dynamic user is given back when the unit stops (its runtime
+        /// directory goes with it) and, the number being a hash of the name,
+        /// the next start gets the same one; swatchd keeps no fd of it.
+        @Test(.timeLimit(.minutes(1)))
+        func givesTheDynamicUserBackAtTheStopAndGetsTheSameOneNextTime() throws {
+            let runtime = try RuntimeDirectory()
+            defer { runtime.remove() }
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let directoryName = "swatch-dyn-\(getpid())"
+            try daemon.write("dyn.service", """
+                [Service]
+                ExecStart=/bin/sleep 300
+                DynamicUser=yes
+                RuntimeDirectory=\(directoryName)
+                """)
+            try daemon.start(arguments: ["--runtime-dir", runtime.path])
+            let swatchctl = try Harness.binary("swatchctl")
+            let first = try service(daemon, command: "sleep")
+            let uid = try #require(status("Uid", of: first)?.split(separator: "\t").first.map(String.init))
+            #expect((61184...65519).contains(UInt32(uid) ?? 0))
+            var owner = stat()
+            #expect(stat("/run/\(directoryName)", &owner) == 0 && "\(owner.st_uid)" == uid)
+            let fdsWhileRunning = daemon.openFDs
+
+            #expect(try Command.run([swatchctl, "--runtime-dir", runtime.path, "stop", "dyn.service"]).status == .exited(0))
+            try waitUntil("dyn.service's process is gone") { !Processes.isAlive(first) }
+            try waitUntil("its runtime directory is removed") { access("/run/\(directoryName)", F_OK) != 0 }
+
+            #expect(try Command.run([swatchctl, "--runtime-dir", runtime.path, "start", "dyn.service"]).status == .exited(0))
+            let second = try service(daemon, command: "sleep")
+            #expect(second != first)
+            #expect(status("Uid", of: second)?.split(separator: "\t").first.map(String.init) == uid)
+            // As many fds as while the first ran (their numbers may be reused differently).
+            try waitUntil("swatchd holds \(fdsWhileRunning.count) fds again: \(daemon.openFDs)") {
+                daemon.openFDs.count == fdsWhileRunning.count
+            }
+        }
+
         /// `swatchd verify` on the seed as shipped: no word about any directive;
         /// only the seed's own program, not installed here, is warned about.
         @Test(.timeLimit(.minutes(1)), .enabled(if: FileManager.default.fileExists(atPath: "/work/shared/seed/single")),
