@@ -27,6 +27,8 @@ public struct AdHocOptions: Equatable, Sendable {
     public var notify = false
     public var watchdog: String?
     public var restart: String?
+    /// `--watch PATH`: restart the running command when PATH changes.
+    public var watch: [String] = []
     public var command: [String] = []
     public init() {}
 }
@@ -41,7 +43,7 @@ extension DaemonCommand {
         Usage: swatchd [--unit-dir DIR]... [--runtime-dir DIR] [--log-target auto|journal|stderr] [--log-level LEVEL]
                swatchd verify [--unit-dir DIR]... [FILE...]
                swatchd run -l ADDR [-l ADDR]... [--fdname NAME]... [--accept] [--datagram] [--notify]
-                           [--watchdog SPAN] [--restart POLICY] -- CMD [ARG]...
+                           [--watchdog SPAN] [--restart POLICY] [--watch PATH]... -- CMD [ARG]...
 
         A socket activator and service supervisor that reads systemd's unit files.
         See swatchd(8).
@@ -73,6 +75,7 @@ extension DaemonCommand {
                 else if let v = try value(of: "--fdname", arg, &args) { adHoc.fdNames.append(v) }
                 else if let v = try value(of: "--watchdog", arg, &args) { adHoc.watchdog = v }
                 else if let v = try value(of: "--restart", arg, &args) { adHoc.restart = v }
+                else if let v = try value(of: "--watch", arg, &args) { adHoc.watch.append(v) }
                 else if try parseCommon(arg, &args, into: &options) {}
                 else if arg == "--accept" { adHoc.accept = true }
                 else if arg == "--datagram" || arg == "-d" { adHoc.datagram = true }

@@ -154,7 +154,19 @@ extension Supervisor {
     }
 
     func allUnitNames() -> [String] {
-        (sockets.keys.map(\.description) + services.keys.map(\.description) + units.refused.keys).sorted()
+        Set(sockets.keys.map(\.description) + services.keys.map(\.description) + units.refused.keys).sorted()
+    }
+
+    /// `swatchd run --watch`: restart what runs (what does not run starts anew on its next connection anyway).
+    public func restartRunningServices(reason: String) {
+        let now = self.now
+        for name in services.keys.sorted() where services[name]?.machine.isInactive == false {
+            logger.info("\(name): Restarting: \(reason).", metadata: ["unit": "\(name)"])
+            guard var record = services[name] else { continue }
+            let actions = record.machine.restart(now: now)
+            services[name] = record
+            apply(actions, to: name, now: now)
+        }
     }
 
     /// Starts a service, or binds a stopped socket unit again.
@@ -187,15 +199,14 @@ extension Supervisor {
 
     /// What `status` and `show` say about a unit.
     func statusReport(_ text: String) -> UnitStatusReport? {
-        if let diagnostics = units.refused[text] {
-            return UnitStatusReport(id: text, loadState: .badSetting,
-                                    loadError: diagnostics.first.map { "\($0)" }, activeState: .inactive,
-                                    subState: "dead", logLines: logLines(text))
+        // A unit broken by a daemon-reload still runs its previous definition: that is what it is.
+        if let name = loadedUnitName(text) {
+            if let record = services[name] { return serviceReport(name, record) }
+            if let record = sockets[name] { return socketReport(name, record) }
         }
-        guard let name = loadedUnitName(text) else { return nil }
-        if let record = services[name] { return serviceReport(name, record) }
-        if let record = sockets[name] { return socketReport(name, record) }
-        return nil
+        guard let diagnostics = units.refused[text] else { return nil }
+        return UnitStatusReport(id: text, loadState: .badSetting, loadError: diagnostics.first.map { "\($0)" },
+                                activeState: .inactive, subState: "dead", logLines: logLines(text))
     }
 
     private func serviceReport(_ name: UnitName, _ record: ServiceRecord) -> UnitStatusReport {
@@ -211,6 +222,7 @@ extension Supervisor {
             report.mainPID = pid
             report.mainProcessName = ProcessStatus.command(of: pid)
         }
+        report.execMainPID = machine.execMainPID ?? 0
         switch machine.mainExit {
         case .exited(let status)?:
             report.execMainCode = 1

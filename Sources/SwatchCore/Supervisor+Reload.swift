@@ -101,5 +101,18 @@ extension Supervisor {
         record.service = units.serviceName(for: unit)
         sockets[name] = record
         updateWatching(name)
+        // A running service holds the old set of sockets and cannot be handed the
+        // new one: restart it, so it serves what the unit now says (the old
+        // listeners close with its copies).
+        let listenersChanged = !pool.isEmpty || listeners.count != old.listeners.count
+            || zip(listeners, old.listeners).contains { $0 !== $1 }
+        if listenersChanged, !unit.accept, var service = services[record.service], !service.machine.isInactive {
+            logger.info("\(name): Its listeners changed; restarting \(record.service) to hand them over.",
+                        metadata: ["unit": "\(name)"])
+            let now = self.now
+            let actions = service.machine.restart(now: now)
+            services[record.service] = service
+            apply(actions, to: record.service, now: now)
+        }
     }
 }

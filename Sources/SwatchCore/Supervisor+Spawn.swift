@@ -34,7 +34,10 @@ extension Supervisor {
         let commands = record.machine.commands(of: role.phase)
         guard role.index < commands.count else { return [] }
         let command = commands[role.index]
-        if role.phase == .start && role.index == 0 || record.invocationID.isEmpty {
+        // One INVOCATION_ID per start: minted by the first command the start runs.
+        let firstOfStart = role.index == 0
+            && (role.phase == .startPre || (role.phase == .start && record.machine.unit.execStartPre.isEmpty))
+        if firstOfStart || record.invocationID.isEmpty {
             record.invocationID = Self.makeInvocationID()
         }
         do {

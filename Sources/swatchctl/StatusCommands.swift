@@ -26,7 +26,7 @@ extension Swatchctl {
             let found = try reports(in: response)
             if global.json {
                 Output.json(found.map(JSONRendering.object))
-            } else {
+            } else if !found.isEmpty {
                 let now = StatusFormat.realtimeNow()
                 Output.line(found.map { StatusRenderer.render($0, now: now) }.joined(separator: "\n\n"))
             }

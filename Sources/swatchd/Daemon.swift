@@ -61,6 +61,15 @@ enum Daemon {
             }
             try supervisor.start()
             try supervisor.startControl()
+            var watch: FileWatch?
+            if let adHoc, !adHoc.watch.isEmpty {
+                let files = try FileWatch(paths: adHoc.watch)
+                watch = files
+                _ = try loop.watch(files.fd) {
+                    if files.drain() { supervisor.restartRunningServices(reason: "a watched file changed") }
+                }
+            }
+            defer { _ = watch }
             if let socket = environment["NOTIFY_SOCKET"] {
                 // swatchd as a Type=notify service of systemd or of another swatchd.
                 do {

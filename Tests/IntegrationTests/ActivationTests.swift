@@ -429,6 +429,26 @@ extension Integration {
         }
 
         @Test(.timeLimit(.minutes(1)))
+        func activatesOnAUDPPort() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report")
+            try daemon.write("udp.socket", "[Socket]\nListenDatagram=127.0.0.1:\(port)\n")
+            try daemon.write("udp.service", """
+                [Service]
+                ExecStart=/usr/bin/python3 \(Harness.service("listen_fds.py")) \(report)
+                """)
+            try daemon.start()
+            #expect(daemon.children.isEmpty)
+            // The first datagram waits in the socket while the service starts.
+            #expect(try Client.exchangeDatagram("ping", with: .loopback4(port)) == "ping")
+            #expect(try Client.exchangeDatagram("pong", with: .loopback4(port)) == "pong")
+            #expect(try waitForReport(report)["FD3_NAME"] == "udp.socket")
+            #expect(daemon.children.count == 1)
+        }
+
+        @Test(.timeLimit(.minutes(1)))
         func activatesOnASequentialPacketSocket() throws {
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
@@ -476,6 +496,114 @@ extension Integration {
             let seen = try waitForReport(report)
             #expect(seen["FD3_TYPE"] == "fifo")
             #expect(seen["FDS"] == "0,1,2,3")
+        }
+
+        // MARK: Accept=yes (inetd style, DESIGN §4)
+
+        @Test(.timeLimit(.minutes(1)))
+        func runsOneEchoInstancePerConnectionWithTheEchoExample() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let example = Harness.repositoryRoot + "/conf/examples/echo/"
+            for name in ["echo.socket", "echo@.service"] {
+                let text = try String(contentsOfFile: example + name, encoding: .utf8)
+                try daemon.write(name, text.replacingOccurrences(of: "ListenStream=7777", with: "ListenStream=\(port)"))
+            }
+            try daemon.start()
+            let first = try Client.connect(.loopback4(port), type: SOCK_STREAM, timeout: .seconds(3))
+            defer { close(first) }
+            let second = try Client.connect(.loopback6(port), type: SOCK_STREAM, timeout: .seconds(3))
+            defer { close(second) }
+            try Client.write("one\n", to: first)
+            try Client.write("two\n", to: second)
+            #expect(try Client.readLine(second) == "two")
+            #expect(try Client.readLine(first) == "one")
+            let instances = try daemon.waitForChildren(2)
+            #expect(instances.allSatisfy { $0.command == "cat" })
+            // Each instance ends with its connection.
+            shutdown(first, Int32(SHUT_WR))
+            #expect(try Client.readLine(first) == nil)
+            try waitUntil("the first instance exits with its connection") { daemon.children.count == 1 }
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func handsAnAcceptedConnectionAsFD3NamedConnection() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report")
+            try daemon.write("hello.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\nAccept=yes\n")
+            try daemon.write("hello@.service", "[Service]\nExecStart=\(try Harness.binary("swatchd-hello")) --report \(report)\n")
+            try daemon.start()
+
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+            let seen = try waitForReport(report)
+            #expect(seen["LISTEN_FDS"] == "1")
+            #expect(seen["LISTEN_FDNAMES"] == "connection")
+            #expect(seen["FDS"] == "0,1,2,3")
+            #expect(seen["FD3_TYPE"] == "stream")
+            #expect(seen["LISTEN_PID"] == seen["PID"])
+            let names = Set((seen["ENV"] ?? "").split(separator: ",").map(String.init))
+            #expect(names.isSuperset(of: ["REMOTE_ADDR", "REMOTE_PORT"]))
+        }
+
+        /// StandardInput=socket: the connection is stdin and, as
+        /// StandardOutput= follows it (systemd.exec(5)), stdout — the
+        /// inetd way; REMOTE_ADDR/REMOTE_PORT name the peer.
+        @Test(.timeLimit(.minutes(1)))
+        func handsAnAcceptedConnectionOnStdinAndStdoutWithTheRemoteAddress() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("env.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\nAccept=yes\n")
+            try daemon.write("env@.service", "[Service]\nExecStart=/usr/bin/env\nStandardInput=socket\n")
+            try daemon.start()
+
+            let connection = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            defer { close(connection) }
+            var local = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(connection, $0, &length) }
+            }
+            var variables: [String: String] = [:]
+            while let line = try Client.readLine(connection) {
+                guard let equals = line.firstIndex(of: "=") else { continue }
+                variables[String(line[..<equals])] = String(line[line.index(after: equals)...])
+            }
+            #expect(variables["REMOTE_ADDR"] == "127.0.0.1", "env's output did not come through the connection\n\(daemon.log)")
+            #expect(variables["REMOTE_PORT"] == "\(UInt16(bigEndian: local.sin_port))")
+            #expect(variables[Daemon.secretName] == nil)
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func closesConnectionsBeyondMaxConnections() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("hello.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\nAccept=yes\nMaxConnections=1\n")
+            try daemon.write("hello@.service", "[Service]\nExecStart=\(try Harness.binary("swatchd-hello"))\n")
+            try daemon.start()
+            // The instance waits for a request that has not been sent yet.
+            let held = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            defer { close(held) }
+            try daemon.waitForChildren(1)
+            let excess = try Client.connect(.loopback4(port), type: SOCK_STREAM, timeout: .seconds(3))
+            defer { close(excess) }
+            _ = try? Client.write("GET / HTTP/1.0\r\n\r\n", to: excess)
+            // Refused (systemd.socket(5)): accepted and closed at once — EOF
+            // or a reset; neither "HTTP/1.1 200" nor left waiting in the backlog.
+            do {
+                let answer = try Client.readLine(excess)
+                #expect(answer == nil, "a connection beyond MaxConnections=1 was served: \(answer ?? "")")
+            } catch {
+                #expect(error.code == ECONNRESET, "a connection beyond MaxConnections=1 was not closed: \(error)")
+            }
+            #expect(daemon.children.count == 1)
+            // The held one is still served.
+            try Client.write("GET / HTTP/1.0\r\n\r\n", to: held)
+            #expect(try Client.readLine(held)?.hasPrefix("HTTP/1.1 200") == true)
         }
 
         // MARK: One unit's trouble is that unit's alone
@@ -564,9 +692,12 @@ extension Integration {
             #expect(try Client.body(.loopback4(ports[0])) == Client.helloBody)
             #expect(try Client.body(.loopback4(ports[1])) == Client.helloBody)
             let services = try daemon.waitForChildren(2).map(\.pid)
+            // Where swatchd tracks services with cgroups (issue 4), it removes them at exit.
+            let cgroups = services.compactMap(Processes.cgroupDirectory(of:))
 
             #expect(try daemon.stop() == .exited(0), "\(daemon.log)")
             for pid in services { #expect(!Processes.isAlive(pid), "service \(pid) outlived swatchd") }
+            for directory in cgroups { #expect(access(directory, F_OK) != 0, "swatchd left its cgroup \(directory)") }
             // The listeners are closed with it.
             #expect(try ListeningSocket.onPort(ports[0]).isEmpty)
             #expect(throws: ClientError.self) { try Client.get(.loopback4(ports[1]), timeout: .seconds(2)) }

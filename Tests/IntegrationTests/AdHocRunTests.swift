@@ -32,5 +32,31 @@ extension Integration {
             // The developer's tool passes the caller's environment on (unlike unit files).
             #expect(seen["ENV"]?.split(separator: ",").contains("DEVELOPER_SETTING") == true, "\(seen)")
         }
+
+        @Test(.timeLimit(.minutes(1)))
+        func runRestartsTheCommandWhenAWatchedFileChanges() throws {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let port = try Ports.free()
+            let report = directory.path + "/report", log = directory.path + "/log", watched = directory.path + "/build"
+            try Data("v1".utf8).write(to: URL(fileURLWithPath: watched))
+            let pid = try Command.spawn(
+                [try Harness.binary("swatchd"), "run", "--runtime-dir", directory.path + "/rt", "--log-target", "stderr",
+                 "-l", "127.0.0.1:\(port)", "--watch", watched, "--",
+                 try Harness.binary("swatchd-hello"), "--report", report],
+                environment: ["PATH": "/usr/bin:/bin"], plumbing: Command.Plumbing(outputPath: log))
+            defer {
+                kill(pid, SIGTERM)
+                _ = Command.wait(pid, timeout: .seconds(10))
+            }
+            try waitUntil("swatchd run is ready\n\(readText(log) ?? "")") { readText(log)?.contains("ready") ?? false }
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+            let first = try waitForReport(report)["PID"]
+            try FileManager.default.removeItem(atPath: report)
+            try Data("v2".utf8).write(to: URL(fileURLWithPath: watched))
+            let second = try waitForReport(report)["PID"]
+            #expect(first != nil && second != nil && first != second, "\(readText(log) ?? "")")
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+        }
     }
 }

@@ -153,6 +153,19 @@ enum Client {
         return String(decoding: buffer[..<count], as: UTF8.self)
     }
 
+    /// Sends `text` as one datagram from a connected SOCK_DGRAM socket and
+    /// returns the first datagram that comes back (UDP echo).
+    static func exchangeDatagram(_ text: String, with endpoint: Endpoint, timeout: Duration = .seconds(10)) throws(ClientError) -> String {
+        let fd = try connect(endpoint, type: SOCK_DGRAM, timeout: timeout)
+        defer { close(fd) }
+        try send(fd, Array(text.utf8), endpoint)
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var count: Int
+        repeat { count = recv(fd, &buffer, buffer.count, 0) } while count < 0 && errno == EINTR
+        guard count >= 0 else { throw ClientError(operation: "recv", endpoint: endpoint.description, code: errno) }
+        return String(decoding: buffer[..<count], as: UTF8.self)
+    }
+
     /// Writes `text` into a FIFO that someone (swatchd) holds open for
     /// reading; ENXIO means nobody does.
     static func writeFIFO(_ text: String, to path: String) throws(ClientError) {

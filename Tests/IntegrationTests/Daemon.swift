@@ -174,14 +174,28 @@ final class Daemon {
         return status
     }
 
-    /// Kills swatchd and every process below it, closes the notify socket
-    /// and removes the temp dir. Idempotent.
+    /// Stops swatchd (SIGTERM, as a user would; SIGKILL for it and every
+    /// process below it if it has not exited within 5 s), closes the notify
+    /// socket and removes the temp dir. Idempotent.
     func cleanUp() {
         if pid > 0 && exitStatus == nil {
             let below = Processes.descendants(of: pid)
-            kill(pid, SIGKILL)
+            kill(pid, SIGTERM)
             exitStatus = Command.wait(pid, timeout: .seconds(5))
-            for process in below { kill(process.pid, SIGKILL) }
+            if exitStatus == nil {
+                kill(pid, SIGKILL)
+                exitStatus = Command.wait(pid, timeout: .seconds(5))
+                // A killed swatchd cannot remove the cgroups it made: the
+                // harness does, so that test runs do not pile them up.
+                let cgroups = below.compactMap { Processes.cgroupDirectory(of: $0.pid) }
+                for process in below { kill(process.pid, SIGKILL) }
+                for directory in Set(cgroups) {
+                    try? waitUntil("\(directory) is empty", timeout: .seconds(2)) {
+                        rmdir(directory) == 0 || errno == ENOENT
+                    }
+                    rmdir((directory as NSString).deletingLastPathComponent)
+                }
+            }
         }
         if notifyFD >= 0 {
             close(notifyFD)

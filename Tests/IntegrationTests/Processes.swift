@@ -96,6 +96,19 @@ enum Processes {
         return text.split(separator: "\0").map(String.init)
     }
 
+    /// The directory of `pid`'s cgroup in the cgroup2 hierarchy (the `0::`
+    /// line of /proc/PID/cgroup under the cgroup2 mount point); nil when
+    /// there is no cgroup2 mount or the process is in its root.
+    static func cgroupDirectory(of pid: pid_t) -> String? {
+        guard let membership = readText("/proc/\(pid)/cgroup")?.split(separator: "\n")
+                .first(where: { $0.hasPrefix("0::") }),
+              let mount = readText("/proc/self/mountinfo")?.split(separator: "\n")
+                .first(where: { $0.contains(" - cgroup2 ") })?.split(separator: " ").dropFirst(4).first
+        else { return nil }
+        let path = membership.dropFirst(3)
+        return path == "/" ? nil : String(mount) + path
+    }
+
     /// Clock ticks per second for `userTicks`/`systemTicks`.
     static let ticksPerSecond = Int(sysconf(Int32(_SC_CLK_TCK)))
 }

@@ -20,13 +20,14 @@ import Testing
 
     @Test func runTakesTheCommandAfterDashDash() throws {
         guard case .run(let adHoc, _) = try DaemonCommand.parse(["run", "-l", "8080", "--fdname", "web", "--notify",
-                                                                 "--", "hello", "--flag"]) else {
+                                                                 "--watch", "bin/hello", "--", "hello", "--flag"]) else {
             Issue.record("not a run command")
             return
         }
         #expect(adHoc.listen == ["8080"])
         #expect(adHoc.fdNames == ["web"])
         #expect(adHoc.notify)
+        #expect(adHoc.watch == ["bin/hello"])
         #expect(adHoc.command == ["hello", "--flag"])
     }
 

@@ -106,3 +106,20 @@ enum UserDatabase {
         return found.pointee.gr_gid
     }
 }
+
+extension FileSystem {
+    /// The entries of a directory, without `.` and `..`; empty when it cannot be read.
+    /// The corresponding C functions are `opendir`/`readdir`.
+    static func entries(of directory: String) -> [(name: String, isDirectory: Bool)] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var result: [(name: String, isDirectory: Bool)] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { result.append((name, entry.pointee.d_type == UInt8(DT_DIR))) }
+        }
+        return result
+    }
+}

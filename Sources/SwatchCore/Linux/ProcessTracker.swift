@@ -53,6 +53,7 @@ public final class ProcessTracker {
                 continue  // e.g. EACCES in a container's delegated tree: try the next one
             }
             mode = .cgroup(directory: directory)
+            Self.removeStaleSiblings(of: parentName, in: hierarchy)
             return
         }
         mode = .session
@@ -163,16 +164,25 @@ public final class ProcessTracker {
             sessions = [:]
             return
         }
-        if let dir = opendir(directory) {
-            while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-                }
-                if entry.pointee.d_type == UInt8(DT_DIR), name != ".", name != ".." {
-                    _ = rmdir(directory + "/" + name)
-                }
-            }
-            closedir(dir)
+        Self.removeEmptyTree(directory)
+    }
+
+    /// The groups of an earlier swatchd that was killed before it could remove
+    /// them (`swatchd-PID` whose PID is gone): removed when empty, kept while a
+    /// process of theirs still runs.
+    static func removeStaleSiblings(of parentName: String, in hierarchy: String) {
+        guard parentName.hasPrefix("swatchd-") else { return }
+        for entry in FileSystem.entries(of: hierarchy) where entry.isDirectory && entry.name != parentName {
+            guard entry.name.hasPrefix("swatchd-"), let pid = pid_t(entry.name.dropFirst(8)),
+                  Glibc.kill(pid, 0) != 0, errno == ESRCH else { continue }
+            removeEmptyTree(hierarchy + "/" + entry.name)
+        }
+    }
+
+    /// rmdir of a group's empty children, then of the group (EBUSY leaves a live one alone).
+    static func removeEmptyTree(_ directory: String) {
+        for entry in FileSystem.entries(of: directory) where entry.isDirectory {
+            _ = rmdir(directory + "/" + entry.name)
         }
         _ = rmdir(directory)
     }
@@ -199,18 +209,12 @@ public final class ProcessTracker {
 
     /// Every process in /proc.
     static func processes() -> [ProcessStat] {
-        guard let dir = opendir("/proc") else { return [] }
-        defer { closedir(dir) }
-        var result: [ProcessStat] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        FileSystem.entries(of: "/proc").compactMap { entry in
+            guard pid_t(entry.name) != nil, let text = try? FileSystem.readText("/proc/\(entry.name)/stat") else {
+                return nil
             }
-            guard pid_t(name) != nil, let text = try? FileSystem.readText("/proc/\(name)/stat"),
-                  let stat = parseStat(text) else { continue }
-            result.append(stat)
+            return parseStat(text)
         }
-        return result
     }
 }
 

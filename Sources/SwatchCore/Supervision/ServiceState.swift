@@ -90,6 +90,8 @@ public struct ServiceMachine: Sendable {
     public private(set) var controlRole: ExecRole?
     /// The last way the main process ended (ExecMainStatus=/ExecMainCode=).
     public private(set) var mainExit: ExitStatus?
+    /// The last main process started, kept after it exits (ExecMainPID=).
+    public private(set) var execMainPID: Int32?
     public private(set) var mainStarted: Instant?
     public private(set) var statusText: String?
     public private(set) var errnoReported: Int32?
@@ -201,6 +203,7 @@ public struct ServiceMachine: Sendable {
         groupEmpty = false
         if role.phase == .start {
             mainPID = pid
+            execMainPID = pid
             mainStarted = now
             mainExit = nil
             switch unit.type {
