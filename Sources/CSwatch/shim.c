@@ -243,9 +243,11 @@ static int sandbox_step(int kind) {
     }
 }
 
-/// The flags a bind remount must repeat to keep them (statfs f_flags use the
-/// MS_* values for these: ST_NOSUID == MS_NOSUID, ...).
-#define SWATCH_KEPT_MOUNT_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME)
+/// The flags a bind remount must repeat to keep them: it replaces the
+/// mount's nosuid/nodev/noexec with what it is given (statfs f_flags use the
+/// MS_* values for these three: ST_NOSUID == MS_NOSUID, ...). The atime flags
+/// are kept by the kernel when none is given (ST_RELATIME is not MS_RELATIME).
+#define SWATCH_KEPT_MOUNT_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 /// Runs one sandboxing operation: 0, or -1 with errno. System calls only.
 static int sandbox_apply(const struct swatch_sandbox_op *op) {

@@ -6,7 +6,8 @@ import Testing
 /// The sandbox as the spawn shim applies it between clone and execve
 /// (shim.c), on real processes: what /proc says about a sandboxed child, and
 /// how a step that fails is reported. Needs root (namespaces, setresuid).
-@Suite(.enabled(if: getuid() == 0)) struct SandboxSpawnTests {
+/// Serialized: one test mounts a tmpfs on the host, another compares the host's mount table.
+@Suite(.enabled(if: getuid() == 0), .serialized) struct SandboxSpawnTests {
     /// A sleeping child with `steps`; the caller kills it.
     private func sleeper(_ steps: [SandboxStep]) throws -> pid_t {
         try Spawner.spawn(SpawnRequest(executable: "/bin/sleep", arguments: ["sleep", "60"], sandbox: steps))
@@ -103,6 +104,30 @@ import Testing
         #expect((LinuxTestSupport.status(root + "/etc/shadow")?.st_mode ?? 0o777) & 0o777 == 0)
         // The host's mount table is untouched (MS_SLAVE before anything).
         #expect(MountTable.current() == hostMounts)
+    }
+
+    /// A bind remount replaces a mount's nosuid/nodev/noexec: making a mount
+    /// read-only must keep them, never loosen them.
+    @Test func readOnlyRemountsKeepNosuidNodevAndNoexec() throws {
+        let directory = LinuxTestSupport.temporaryDirectory()
+        defer { LinuxTestSupport.removeTree(directory) }
+        let target = directory + "/m"
+        mkdir(target, 0o755)
+        try #require(mount("tmpfs", target, "tmpfs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), "mode=0755") == 0)
+        defer { umount2(target, Int32(MNT_DETACH)) }
+        var sandbox = Sandbox()
+        sandbox.readOnlyPaths = [directory]
+        let steps = SandboxPlan.steps(for: sandbox, context: SandboxContext(mountPoints: MountTable.current()))
+        #expect(steps.contains(SandboxStep(.remount(target: target, flags: [.readOnly]), "ReadOnlyPaths=",
+                                           ignore: [.missing, .notMounted])))
+        let pid = try sleeper(steps)
+        defer { finish(pid) }
+        // The last mount at that path is the visible one: the self-bind of the
+        // directory (recursive) stacks a copy over the host's, which it hides.
+        let line = LinuxTestSupport.read("/proc/\(pid)/mountinfo").split(separator: "\n")
+            .last { $0.split(separator: " ")[4] == target }
+        let options = Set(line?.split(separator: " ")[5].split(separator: ",").map(String.init) ?? [])
+        #expect(options.isSuperset(of: ["ro", "nosuid", "nodev", "noexec"]), "\(line ?? "no mount")")
     }
 
     @Test func aFailedStepNamesItsDirectiveAndTheChildIsReaped() {

@@ -18,7 +18,7 @@ public enum SandboxOperation: Hashable, Sendable {
     /// `mount(source, target, type, flags, data)`, exactly as given.
     case mount(source: String?, target: String, type: String?, flags: MountFlags, data: String?)
     /// A bind remount of `target` that adds `flags` and keeps the mount's
-    /// nosuid/nodev/noexec/atime flags (read in the child with statfs).
+    /// nosuid/nodev/noexec flags (read in the child with statfs) and atime flags.
     case remount(target: String, flags: MountFlags)
     /// `mkdir(path, mode)`; an existing directory is fine.
     case makeDirectory(path: String, mode: mode_t)
