@@ -150,6 +150,15 @@ extension Supervisor {
             }
         }
 
+        // A service that talks sd_notify must still see the notify socket
+        // (a --runtime-dir below /tmp and PrivateTmp=): say so now rather
+        // than let the start time out.
+        if !command.fullPrivileges, unit.effectiveNotifyAccess != .none, let path = notifySocket?.path,
+           let cover = SandboxPlan.coveredPaths(for: unit.sandbox).first(where: { SandboxPlan.atOrBelow(path, $0.path) }) {
+            throw SandboxPreparationError(description:
+                "\(cover.directive): it hides swatchd's notify socket \(path); run swatchd with a --runtime-dir outside \(cover.path)")
+        }
+
         let staging = try sandboxStaging()
         let context = SandboxContext(
             credentials: command.fullPrivileges || (user == nil && gid == nil && groups == nil)

@@ -304,7 +304,15 @@ extension Integration {
                 ExecStart=/bin/touch \(ran)
                 InaccessiblePaths=/nonexistent-swatch-path
                 """)
+            // The harness's runtime directory is below /tmp: a private /tmp would hide the notify socket.
+            try daemon.write("notify.service", """
+                [Service]
+                Type=notify
+                ExecStart=/bin/touch \(ran)
+                PrivateTmp=yes
+                """)
             try daemon.start()
+            try daemon.waitForLog(containing: "Failed to spawn notify.service: PrivateTmp=: it hides swatchd's notify socket")
             try daemon.waitForLog(containing: "Failed to spawn typo.service: User=nobodyy: no such user")
             try daemon.waitForLog(containing: "Failed to spawn hidden.service: InaccessiblePaths=: No such file or directory")
             #expect(access(ran, F_OK) != 0)

@@ -316,6 +316,19 @@ import Testing
         #expect(dynamic.first == SandboxStep(.unshareMountNamespace, "DynamicUser="))
     }
 
+    /// What a sandbox hides (where swatchd's notify socket must not be).
+    @Test func coveredPathsAreTheTmpfsAndInaccessibleOnes() {
+        var sandbox = Sandbox()
+        sandbox.dynamicUser = true
+        sandbox.inaccessiblePaths = ["-/srv/secret"]
+        sandbox.readOnlyPaths = ["/srv"]
+        let covered = SandboxPlan.coveredPaths(for: sandbox)
+        #expect(covered.map(\.path) == ["/tmp", "/var/tmp", "/srv/secret"])
+        #expect(covered.map(\.directive) == ["DynamicUser=", "DynamicUser=", "InaccessiblePaths="])
+        #expect(SandboxPlan.atOrBelow("/tmp/sw-1/run/notify", "/tmp") && !SandboxPlan.atOrBelow("/run/swatchd/notify", "/tmp"))
+        #expect(SandboxPlan.coveredPaths(for: Sandbox()).isEmpty)
+    }
+
     @Test func limitsUseTheirRLimitNumbers() {
         #expect(ResourceLimit.nofile.number == 7)
         #expect(ResourceLimit.nproc.number == 6)

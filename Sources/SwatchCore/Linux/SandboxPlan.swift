@@ -85,6 +85,16 @@ public enum SandboxPlan {
         return steps
     }
 
+    /// The paths the namespace covers with something empty (a tmpfs, an
+    /// inaccessible node), with the directive that covers each: whatever is
+    /// below them on the host is out of the service's sight — swatchd's
+    /// notify socket included, if its runtime directory is there.
+    public static func coveredPaths(for unitSandbox: Sandbox) -> [(path: String, directive: String)] {
+        entries(unitSandbox: unitSandbox, sandbox: effective(unitSandbox), context: SandboxContext())
+            .filter { $0.kind == .tmpfs || $0.kind == .inaccessible }
+            .map { ($0.path, $0.directive) }
+    }
+
     // MARK: - The mount namespace
 
     /// How one path is to look in the namespace.
@@ -317,7 +327,7 @@ public enum SandboxPlan {
         directory == "/" ? path != "/" : path.hasPrefix(directory + "/")
     }
 
-    static func atOrBelow(_ path: String, _ directory: String) -> Bool { path == directory || isBelow(path, directory) }
+    public static func atOrBelow(_ path: String, _ directory: String) -> Bool { path == directory || isBelow(path, directory) }
 }
 
 extension ResourceLimit {
