@@ -45,6 +45,23 @@ import Testing
         #expect(field("CapEff", of: pid) == "0000000000000000")
     }
 
+    /// AmbientCapabilities= for a non-root user: keepcaps across setresuid,
+    /// capset, PR_CAP_AMBIENT_RAISE — the capability survives execve.
+    @Test func aNonRootUserKeepsItsAmbientCapabilityAcrossExecve() throws {
+        var sandbox = Sandbox()
+        sandbox.user = "nobody"
+        sandbox.ambientCapabilities = CapabilitySet(bits: 1 << 10)  // CAP_NET_BIND_SERVICE
+        sandbox.noNewPrivileges = true
+        let steps = SandboxPlan.steps(for: sandbox, context: SandboxContext(
+            credentials: Credentials(uid: 65534, gid: 65534, groups: []), lastCapability: Capabilities.lastCapability()))
+        let pid = try sleeper(steps)
+        defer { finish(pid) }
+        #expect(field("Uid", of: pid) == "65534\t65534\t65534\t65534")
+        #expect(field("CapAmb", of: pid) == "0000000000000400")
+        #expect(field("CapEff", of: pid) == "0000000000000400")
+        #expect(field("CapPrm", of: pid) == "0000000000000400")
+    }
+
     @Test func limitsNiceAndOOMScoreShowInProc() throws {
         var sandbox = Sandbox()
         sandbox.limits[.nofile] = LimitValue(soft: 1024, hard: 2048)
