@@ -133,12 +133,13 @@ extension Supervisor {
         request.fds = fds
         request.listenPID = isMain && !fds.isEmpty
         request.watchdogPID = isMain && record.machine.effectiveWatchdog > .zero
-        request.workingDirectory = try workingDirectory(of: unit)
+        request.workingDirectory = try workingDirectory(of: unit, name: name)
         request.umask = mode_t(unit.umask)
         request.nonBlocking = unit.nonBlocking
         if isMain, unit.standardInput == .socket, let connection = record.connection {
             request.stdin = connection.fd
         }
+        request.sandbox = try sandboxSteps(for: record, name: name, command: command)
         return request
     }
 
@@ -154,6 +155,7 @@ extension Supervisor {
         env.set("PATH", configuration.passOwnEnvironment ? (configuration.ownEnvironment["PATH"] ?? defaultServicePath)
                                                          : defaultServicePath)
         env.set("INVOCATION_ID", record.invocationID)
+        for (key, value) in try sandboxEnvironment(for: unit, name: name) { env.set(key, value) }
         for (key, value) in unit.environment { env.set(key, value) }
         for file in unit.environmentFiles {
             let text: String
@@ -184,10 +186,11 @@ extension Supervisor {
         return env
     }
 
-    /// WorkingDirectory=: `/` by default; `-` makes a missing one fall back to `/`.
-    func workingDirectory(of unit: ServiceUnit) throws -> String {
+    /// WorkingDirectory=: `/` by default; `-` makes a missing one fall back to `/`;
+    /// `~` is the home of User= (of swatchd's user without one).
+    func workingDirectory(of unit: ServiceUnit, name: UnitName) throws -> String {
         guard var dir = unit.workingDirectory else { return "/" }
-        if dir == "~" { dir = configuration.specifiers.home }
+        if dir == "~" { dir = try serviceUser(of: unit, name: name)?.home ?? configuration.specifiers.home }
         var st = stat()
         if stat(dir, &st) != 0 || (st.st_mode & S_IFMT) != S_IFDIR {
             if unit.workingDirectoryOptional { return "/" }

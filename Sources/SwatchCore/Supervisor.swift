@@ -70,6 +70,8 @@ public final class Supervisor {
     /// Main and control processes → their unit.
     var pidOwners: [Int32: UnitName] = [:]
     var notifySocket: NotifySocket?
+    /// Dynamic users and what sandboxed services leave to undo (Supervisor+Sandbox.swift).
+    var sandboxBook = SandboxBook()
     var acceptCounter = 0
     var shuttingDown = false
     /// What the loop reports when it ends.
@@ -275,6 +277,7 @@ public final class Supervisor {
         guard let record = services[name] else { return }
         let inactive = record.machine.isInactive
         if inactive, tracker.isEmpty(name.description) { tracker.remove(name.description) }
+        if inactive { releaseSandbox(of: name) }
         if record.removed, inactive {
             services[name] = nil
         } else if let socket = record.instanceOf {

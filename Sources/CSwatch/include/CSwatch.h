@@ -44,6 +44,8 @@ extern const int SWATCH_F_GETPIPE_SZ;
 extern const unsigned int SWATCH_CLOSE_RANGE_CLOEXEC;
 /// `CGROUP2_SUPER_MAGIC` from <linux/magic.h>: `statfs` f_type of a cgroup2 mount.
 extern const long SWATCH_CGROUP2_SUPER_MAGIC;
+/// `CLONE_NEWNS`: unshare(2) a new mount namespace (sandboxing).
+extern const int SWATCH_CLONE_NEWNS;
 
 /// A mirror of `struct ucred` (the sender of an SCM_CREDENTIALS message, or
 /// SO_PEERCRED), which glibc declares only under _GNU_SOURCE. Same layout.
@@ -101,6 +103,17 @@ int swatch_close_range(unsigned int first, unsigned int last, unsigned int flags
 /// Returns 0 or -1 with errno, like sigaction(2).
 int swatch_ignore_signal(int signal);
 
+/// The System V IPC object kinds of `swatch_ipc_remove`.
+enum swatch_ipc_kind {
+    SWATCH_IPC_SHARED_MEMORY = 0,
+    SWATCH_IPC_SEMAPHORE_SET = 1,
+    SWATCH_IPC_MESSAGE_QUEUE = 2,
+};
+
+/// Removes a System V IPC object by id: shmctl/semctl/msgctl(id, IPC_RMID)
+/// (semctl is variadic). For RemoveIPC=. Returns 0 or -1 with errno.
+int swatch_ipc_remove(int kind, int id);
+
 // MARK: - Spawning
 
 /// Which step of a spawn failed, so a log line can say "chdir" instead of a bare errno.
@@ -120,8 +133,107 @@ enum swatch_spawn_step {
     SWATCH_SPAWN_STEP_EXECVE,
     /// The child died (a signal) before it reached execve.
     SWATCH_SPAWN_STEP_DIED,
-    /* Reserved for the sandboxing issue: RLIMITS, NICE, OOM_SCORE_ADJ,
-     * NAMESPACE, GROUPS, GID, UID, CAPABILITIES, NO_NEW_PRIVS go here. */
+    // Sandboxing (systemd.exec(5)), one step per group of directives; the
+    // directive itself is named by the failed operation (`sandbox_failed_index`).
+    /// setrlimit(2): Limit*=.
+    SWATCH_SPAWN_STEP_RLIMIT,
+    /// setpriority(2): Nice=.
+    SWATCH_SPAWN_STEP_NICE,
+    /// /proc/self/oom_score_adj: OOMScoreAdjust=.
+    SWATCH_SPAWN_STEP_OOM_SCORE_ADJUST,
+    /// unshare(CLONE_NEWNS): any file-system sandboxing.
+    SWATCH_SPAWN_STEP_UNSHARE,
+    /// mount(2) and the mkdir/symlink/file creation of a mount plan.
+    SWATCH_SPAWN_STEP_MOUNT,
+    /// PR_CAPBSET_DROP: CapabilityBoundingSet=, PrivateDevices=.
+    SWATCH_SPAWN_STEP_BOUNDING_SET,
+    /// PR_SET_KEEPCAPS (AmbientCapabilities= with User=).
+    SWATCH_SPAWN_STEP_KEEP_CAPS,
+    /// setgroups(2): SupplementaryGroups=, the user's groups.
+    SWATCH_SPAWN_STEP_GROUPS,
+    /// setresgid(2): Group=.
+    SWATCH_SPAWN_STEP_GID,
+    /// setresuid(2): User=, DynamicUser=.
+    SWATCH_SPAWN_STEP_UID,
+    /// capset(2): AmbientCapabilities=.
+    SWATCH_SPAWN_STEP_CAPABILITIES,
+    /// PR_CAP_AMBIENT_RAISE: AmbientCapabilities=.
+    SWATCH_SPAWN_STEP_AMBIENT,
+    /// PR_SET_NO_NEW_PRIVS: NoNewPrivileges=.
+    SWATCH_SPAWN_STEP_NO_NEW_PRIVS,
+};
+
+// MARK: - Sandboxing operations
+
+/// What one sandboxing operation does in the child. Each is (about) one
+/// system call; the parent decides everything (which, in which order, with
+/// which strings) before the clone — see the comment at the top of shim.c.
+enum swatch_sandbox_kind {
+    /// setrlimit(number, {value, value2}): soft, hard.
+    SWATCH_SANDBOX_SETRLIMIT = 1,
+    /// setpriority(PRIO_PROCESS, 0, number).
+    SWATCH_SANDBOX_SETPRIORITY,
+    /// Writes `data` to the existing file `path` (/proc/self/oom_score_adj).
+    SWATCH_SANDBOX_WRITE_FILE,
+    /// unshare(number): CLONE_NEWNS.
+    SWATCH_SANDBOX_UNSHARE,
+    /// mount(source, path, fstype, flags, data), exactly as given.
+    SWATCH_SANDBOX_MOUNT,
+    /// mount(NULL, path, NULL, MS_REMOUNT|MS_BIND|flags|kept, NULL), where
+    /// `kept` are the nosuid/nodev/noexec flags the mount has now (statfs(2)):
+    /// a bind remount replaces them, and must not loosen any.
+    SWATCH_SANDBOX_REMOUNT,
+    /// mkdir(path, number); an existing directory is fine.
+    SWATCH_SANDBOX_MKDIR,
+    /// Creates the empty file `path` with mode `number` (a bind-mount target).
+    SWATCH_SANDBOX_CREATE_FILE,
+    /// symlink(source, path).
+    SWATCH_SANDBOX_SYMLINK,
+    /// prctl(PR_CAPBSET_DROP, number).
+    SWATCH_SANDBOX_CAPBSET_DROP,
+    /// prctl(PR_SET_KEEPCAPS, number).
+    SWATCH_SANDBOX_KEEPCAPS,
+    /// setgroups(group_count, groups), as the raw system call.
+    SWATCH_SANDBOX_SETGROUPS,
+    /// setresgid(number, number, number), as the raw system call.
+    SWATCH_SANDBOX_SETRESGID,
+    /// setresuid(number, number, number), as the raw system call.
+    SWATCH_SANDBOX_SETRESUID,
+    /// capset(2): effective and permitted `value`, inheritable `value2` (bit n: capability n).
+    SWATCH_SANDBOX_CAPSET,
+    /// prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, number).
+    SWATCH_SANDBOX_AMBIENT_RAISE,
+    /// prctl(PR_SET_NO_NEW_PRIVS, 1).
+    SWATCH_SANDBOX_NO_NEW_PRIVS,
+};
+
+/// Which failures of an operation are not failures (a bit set in `ignore`).
+enum swatch_sandbox_ignore {
+    /// ENOENT, ENOTDIR: the path is not there (a `-` prefix, an optional /boot).
+    SWATCH_SANDBOX_IGNORE_MISSING = 1,
+    /// EINVAL of a remount: the path is no longer a mount point here (a host
+    /// mount hidden under one of the sandbox's own), so there is nothing to change.
+    SWATCH_SANDBOX_IGNORE_NOT_MOUNTED = 2,
+    /// ENODEV: the kernel lacks the file system (mqueue).
+    SWATCH_SANDBOX_IGNORE_UNSUPPORTED = 4,
+};
+
+/// One sandboxing operation, applied by the child in array order. Unused
+/// fields are 0/NULL; which are used is said per kind above.
+struct swatch_sandbox_op {
+    int kind;
+    /// enum swatch_sandbox_ignore bits.
+    int ignore;
+    const char *_Nullable path;
+    const char *_Nullable source;
+    const char *_Nullable fstype;
+    const char *_Nullable data;
+    unsigned long flags;
+    long number;
+    uint64_t value;
+    uint64_t value2;
+    const gid_t *_Nullable groups;
+    int group_count;
 };
 
 /// A name for a step, as log lines print it ("execve", "chdir", ...). Never NULL.
@@ -158,10 +270,13 @@ struct swatch_spawn_request {
     /// The same for "WATCHDOG_PID=".
     char *_Nullable watchdog_pid_slot;
 
-    /* ---- Reserved for the sandboxing issue (systemd.exec(5)) ----
-     * uid/gid/supplementary groups, capability bounding/ambient sets,
-     * no_new_privs, mount namespace setup, rlimits, nice, oom_score_adj.
-     * Fields go here; the child applies them at the marked place in shim.c. */
+    /// The sandbox (systemd.exec(5)): operations the child applies in order,
+    /// after the fd shuffle and before chdir; NULL/0 for none.
+    const struct swatch_sandbox_op *_Nullable sandbox;
+    int sandbox_count;
+    /// When a sandbox operation fails, the child stores its index here (the
+    /// caller names the directive behind it); untouched otherwise. May be NULL.
+    int *_Nullable sandbox_failed_index;
 };
 
 /// Tests only: when non-zero, the child acts as on a kernel without

@@ -29,6 +29,9 @@ public struct SpawnRequest: Sendable {
     /// The service's `cgroup.procs` (from `ProcessTracker.prepare`): the child
     /// joins that cgroup before it can fork anything.
     public var cgroupProcs: FileDescriptor?
+    /// The sandbox (systemd.exec(5)), applied by the child in this order after
+    /// the fds are in place and before chdir; empty: none (`SandboxPlan` builds it).
+    public var sandbox: [SandboxStep]
     /// NonBlocking=: the passed fds keep O_NONBLOCK; by default the child clears it.
     public var nonBlocking = false
 
@@ -36,7 +39,8 @@ public struct SpawnRequest: Sendable {
         executable: String, arguments: [String] = [], environment: [String] = [],
         listenPID: Bool = false, watchdogPID: Bool = false, fds: [FileDescriptor] = [],
         stdin: FileDescriptor? = nil, stdout: FileDescriptor? = nil, stderr: FileDescriptor? = nil,
-        workingDirectory: String = "/", umask: mode_t = 0o022, cgroupProcs: FileDescriptor? = nil
+        workingDirectory: String = "/", umask: mode_t = 0o022, cgroupProcs: FileDescriptor? = nil,
+        sandbox: [SandboxStep] = []
     ) {
         self.executable = executable
         self.arguments = arguments
@@ -50,21 +54,26 @@ public struct SpawnRequest: Sendable {
         self.workingDirectory = workingDirectory
         self.umask = umask
         self.cgroupProcs = cgroupProcs
+        self.sandbox = sandbox
     }
 }
 
 /// A start that did not reach the program: which step failed and its errno.
 /// The description is the errno's text, so a log line reads
-/// `Failed to spawn hello.service: No such file or directory`.
+/// `Failed to spawn hello.service: No such file or directory`; a sandbox step
+/// names its directive first: `Failed to spawn hello.service: PrivateDevices=: Operation not permitted`.
 public struct SpawnError: Error, Hashable, CustomStringConvertible {
     public var errno: Errno
-    /// `execve`, `chdir`, `fds`, `cgroup`, `setsid`, `clone`, ...
+    /// `execve`, `chdir`, `fds`, `cgroup`, `setsid`, `clone`, `mount`, `setresuid`, ...
     public var step: String
-    public init(errno: Errno, step: String) {
+    /// The directive whose sandbox step failed (`PrivateDevices=`), nil for the other steps.
+    public var directive: String?
+    public init(errno: Errno, step: String, directive: String? = nil) {
         self.errno = errno
         self.step = step
+        self.directive = directive
     }
-    public var description: String { errno.description }
+    public var description: String { directive.map { "\($0): \(errno)" } ?? errno.description }
 }
 
 /// Starts processes the way systemd's exec does, through the C shim's
@@ -101,6 +110,7 @@ public enum Spawner {
         argv.terminate()
 
         let fds = request.fds.map { $0.rawValue }
+        let sandbox = SandboxOperationArray(request.sandbox)
         var pid: pid_t = 0
         var step: CInt = 0
         let result = request.executable.withCString { path in
@@ -122,7 +132,10 @@ public enum Spawner {
                                 umask: request.umask,
                                 cgroup_procs_fd: request.cgroupProcs?.rawValue ?? -1,
                                 listen_pid_slot: listenSlot,
-                                watchdog_pid_slot: watchdogSlot
+                                watchdog_pid_slot: watchdogSlot,
+                                sandbox: sandbox.operations.isEmpty ? nil : sandbox.operations.baseAddress,
+                                sandbox_count: CInt(sandbox.operations.count),
+                                sandbox_failed_index: sandbox.failedIndex
                             )
                             return swatch_spawn(&raw, &pid, &step)
                         }
@@ -131,7 +144,10 @@ public enum Spawner {
             }
         }
         guard result == 0 else {
-            throw SpawnError(errno: Errno(rawValue: result), step: String(cString: swatch_spawn_step_name(step)))
+            let failed = Int(sandbox.failedIndex.pointee)
+            let directive = request.sandbox.indices.contains(failed) ? request.sandbox[failed].directive : nil
+            throw SpawnError(errno: Errno(rawValue: result), step: String(cString: swatch_spawn_step_name(step)),
+                             directive: directive)
         }
         return pid
     }
@@ -178,5 +194,108 @@ private final class CStringArray {
 
     deinit {
         for pointer in pointers { free(pointer) }
+    }
+}
+
+/// The C form of a sandbox (`struct swatch_sandbox_op` array), with every
+/// string and group list it points to, alive as long as this object: built
+/// before the clone, read by the child, freed after.
+private final class SandboxOperationArray {
+    let operations: UnsafeMutableBufferPointer<swatch_sandbox_op>
+    /// Where the child writes the index of the operation that failed; -1 until then.
+    let failedIndex: UnsafeMutablePointer<CInt>
+    private var allocations: [UnsafeMutableRawPointer] = []
+
+    init(_ steps: [SandboxStep]) {
+        operations = .allocate(capacity: steps.count)
+        failedIndex = .allocate(capacity: 1)
+        failedIndex.initialize(to: -1)
+        for (index, step) in steps.enumerated() {
+            var op = swatch_sandbox_op()
+            op.ignore = step.ignore.rawValue
+            switch step.operation {
+            case .setLimit(let resource, let soft, let hard):
+                op.kind = Int32(SWATCH_SANDBOX_SETRLIMIT.rawValue)
+                op.number = Int(resource)
+                op.value = soft
+                op.value2 = hard
+            case .setNice(let nice):
+                op.kind = Int32(SWATCH_SANDBOX_SETPRIORITY.rawValue)
+                op.number = Int(nice)
+            case .writeFile(let path, let text):
+                op.kind = Int32(SWATCH_SANDBOX_WRITE_FILE.rawValue)
+                op.path = string(path)
+                op.data = string(text)
+            case .unshareMountNamespace:
+                op.kind = Int32(SWATCH_SANDBOX_UNSHARE.rawValue)
+                op.number = Int(SWATCH_CLONE_NEWNS)
+            case .mount(let source, let target, let type, let flags, let data):
+                op.kind = Int32(SWATCH_SANDBOX_MOUNT.rawValue)
+                op.source = source.map(string)
+                op.path = string(target)
+                op.fstype = type.map(string)
+                op.flags = flags.rawValue
+                op.data = data.map(string)
+            case .remount(let target, let flags):
+                op.kind = Int32(SWATCH_SANDBOX_REMOUNT.rawValue)
+                op.path = string(target)
+                op.flags = flags.rawValue
+            case .makeDirectory(let path, let mode):
+                op.kind = Int32(SWATCH_SANDBOX_MKDIR.rawValue)
+                op.path = string(path)
+                op.number = Int(mode)
+            case .createFile(let path, let mode):
+                op.kind = Int32(SWATCH_SANDBOX_CREATE_FILE.rawValue)
+                op.path = string(path)
+                op.number = Int(mode)
+            case .symlink(let destination, let path):
+                op.kind = Int32(SWATCH_SANDBOX_SYMLINK.rawValue)
+                op.source = string(destination)
+                op.path = string(path)
+            case .dropBoundingCapability(let capability):
+                op.kind = Int32(SWATCH_SANDBOX_CAPBSET_DROP.rawValue)
+                op.number = Int(capability)
+            case .keepCapabilities(let on):
+                op.kind = Int32(SWATCH_SANDBOX_KEEPCAPS.rawValue)
+                op.number = on ? 1 : 0
+            case .setGroups(let groups):
+                op.kind = Int32(SWATCH_SANDBOX_SETGROUPS.rawValue)
+                // malloc, as strdup allocates the strings: deinit frees all with free().
+                let buffer = malloc(max(groups.count, 1) * MemoryLayout<gid_t>.stride)!.assumingMemoryBound(to: gid_t.self)
+                buffer.initialize(from: groups, count: groups.count)
+                allocations.append(UnsafeMutableRawPointer(buffer))
+                op.groups = UnsafePointer(buffer)
+                op.group_count = CInt(groups.count)
+            case .setGroupID(let gid):
+                op.kind = Int32(SWATCH_SANDBOX_SETRESGID.rawValue)
+                op.number = Int(gid)
+            case .setUserID(let uid):
+                op.kind = Int32(SWATCH_SANDBOX_SETRESUID.rawValue)
+                op.number = Int(uid)
+            case .setCapabilities(let permitted, let inheritable):
+                op.kind = Int32(SWATCH_SANDBOX_CAPSET.rawValue)
+                op.value = permitted
+                op.value2 = inheritable
+            case .raiseAmbientCapability(let capability):
+                op.kind = Int32(SWATCH_SANDBOX_AMBIENT_RAISE.rawValue)
+                op.number = Int(capability)
+            case .noNewPrivileges:
+                op.kind = Int32(SWATCH_SANDBOX_NO_NEW_PRIVS.rawValue)
+            }
+            (operations.baseAddress! + index).initialize(to: op)
+        }
+    }
+
+    /// A copy of `text` that lives until deinit.
+    private func string(_ text: String) -> UnsafePointer<CChar> {
+        let copy = strdup(text)!
+        allocations.append(UnsafeMutableRawPointer(copy))
+        return UnsafePointer(copy)
+    }
+
+    deinit {
+        for pointer in allocations { free(pointer) }
+        operations.deallocate()
+        failedIndex.deallocate()
     }
 }

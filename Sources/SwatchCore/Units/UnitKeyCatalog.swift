@@ -122,9 +122,6 @@ private let unsupportedExecKeys: Set<String> = [
     "IPAccounting", "BPFProgram", "ManagedOOMSwap", "ManagedOOMMemoryPressure",
     "ManagedOOMMemoryPressureLimit", "ManagedOOMMemoryPressureDurationSec", "ManagedOOMPreference",
     "MemoryPressureWatch", "MemoryPressureThresholdSec", "CoredumpReceive", "DisableControllers",
-    // The directories swatchd does not create yet (the sandboxing issue will); parsed into
-    // Sandbox so that a later build can act on them, warned until then.
-    "StateDirectory", "RuntimeDirectory", "CacheDirectory", "LogsDirectory", "ConfigurationDirectory", "RemoveIPC",
 ]
 
 /// Supported keys of the execution environment.
@@ -281,7 +278,7 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "WatchdogSec": .set(\.watchdog, .timeSpan),
         "NotifyAccess": .set(\.notifyAccess, .choice("notify access")),
         "FileDescriptorStoreMax": .set(\.fileDescriptorStoreMax, .integer(0...4096)),
-        // The sandbox: parsed here, refused by RestrictingKeys until enforced.
+        // The sandbox: parsed here, refused by RestrictingKeys unless enforced (Supervisor+Sandbox.swift).
         "User": .set(\.sandbox.user, .string),
         "Group": .set(\.sandbox.group, .string),
         "SupplementaryGroups": .list(\.sandbox.supplementaryGroups),

@@ -1,0 +1,119 @@
+import Glibc
+
+/// DynamicUser= (systemd.exec(5)): a uid/gid pair of the same number, picked
+/// from systemd's range for dynamic users when the unit starts and given back
+/// when it stops. The number is stable per user name — the first candidate is
+/// a hash of the name, so a service gets the same uid every time unless
+/// another owner took it meanwhile — and collisions are probed linearly, as
+/// systemd's dynamic-user.c does (it hashes with siphash and locks files under
+/// /run/systemd/dynamic-uid; swatchd keeps its allocations in memory).
+public enum DynamicUserAllocator {
+    /// systemd's DYNAMIC_UID_MIN...DYNAMIC_UID_MAX (0xef00...0xffef).
+    public static let range: ClosedRange<uid_t> = 61184...65519
+
+    /// The first candidate for `name`: 32-bit FNV-1a of its UTF-8 bytes,
+    /// folded into the range. A fixed hash, unlike Swift's seeded `Hasher`:
+    /// the same name gets the same uid across restarts of swatchd.
+    public static func firstCandidate(for name: String) -> uid_t {
+        var hash: UInt32 = 2_166_136_261
+        for byte in name.utf8 {
+            hash ^= UInt32(byte)
+            hash = hash &* 16_777_619
+        }
+        return range.lowerBound + hash % UInt32(range.count)
+    }
+
+    /// The uid for `name`: the first candidate that is not `taken`, probing
+    /// upwards and wrapping around once; nil when the whole range is taken.
+    public static func allocate(_ name: String, isTaken: (uid_t) -> Bool) -> uid_t? {
+        let first = firstCandidate(for: name)
+        let size = UInt32(range.count)
+        for step in 0..<size {
+            let candidate = range.lowerBound + (first - range.lowerBound + step) % size
+            if !isTaken(candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// Whether `uid` is in use outside swatchd's own allocations: a user or a
+    /// group of that number in the databases (the pair shares one number), or
+    /// a running process of that uid (a leftover of an earlier owner, or of
+    /// another service manager). `processOwners` is `runningProcessOwners()`,
+    /// read once per allocation.
+    public static func inUse(_ uid: uid_t, processOwners: Set<uid_t>) -> Bool {
+        UserAccounts.user(byID: uid) != nil || UserAccounts.groupExists(gid_t(uid)) || processOwners.contains(uid)
+    }
+
+    /// The uids that own a process now: the owners of the /proc/<pid> directories.
+    public static func runningProcessOwners() -> Set<uid_t> {
+        guard let directory = opendir("/proc") else { return [] }
+        defer { closedir(directory) }
+        var owners: Set<uid_t> = []
+        while let entry = readdir(directory) {
+            let isPID = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                raw.first.map { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } ?? false
+            }
+            guard isPID else { continue }
+            var info = stat()
+            let found = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                fstatat(dirfd(directory), raw.bindMemory(to: CChar.self).baseAddress!, &info, 0) == 0
+            }
+            if found { owners.insert(info.st_uid) }
+        }
+        return owners
+    }
+}
+
+/// The dynamic users one swatchd holds: user name → uid, and the units that
+/// use it (the instances of a template share their prefix's user, as in
+/// systemd). A uid is held from the first start until the last of its units
+/// is inactive again — kept across an automatic restart, so a restarted
+/// service finds its files owned by itself.
+public struct DynamicUserRegistry: Sendable {
+    struct Holding: Sendable {
+        var uid: uid_t
+        var units: Set<UnitName>
+    }
+
+    private var holdings: [String: Holding] = [:]
+
+    public init() {}
+
+    /// The uids swatchd holds now.
+    public var heldUIDs: Set<uid_t> { Set(holdings.values.map(\.uid)) }
+
+    /// The uid held for `name`, if any.
+    public func uid(of name: String) -> uid_t? { holdings[name]?.uid }
+
+    /// The uid of the dynamic user `name` for `unit`: the one already held
+    /// (another start of the unit, or another instance), else a new one that
+    /// neither `isTaken` nor swatchd's own holdings claim. nil: the range is full.
+    public mutating func acquire(_ name: String, for unit: UnitName, isTaken: (uid_t) -> Bool) -> uid_t? {
+        if var holding = holdings[name] {
+            holding.units.insert(unit)
+            holdings[name] = holding
+            return holding.uid
+        }
+        let held = heldUIDs
+        guard let uid = DynamicUserAllocator.allocate(name, isTaken: { held.contains($0) || isTaken($0) }) else {
+            return nil
+        }
+        holdings[name] = Holding(uid: uid, units: [unit])
+        return uid
+    }
+
+    /// `unit` is inactive: it no longer holds its dynamic user. Returns the
+    /// user when `unit` was its last holder (its IPC objects go now: RemoveIPC=,
+    /// which DynamicUser= implies).
+    public mutating func release(_ unit: UnitName) -> (name: String, uid: uid_t)? {
+        guard let (name, holding) = holdings.first(where: { $0.value.units.contains(unit) }) else { return nil }
+        var rest = holding
+        rest.units.remove(unit)
+        if rest.units.isEmpty {
+            holdings[name] = nil
+            return (name, holding.uid)
+        }
+        holdings[name] = rest
+        return nil
+    }
+}

@@ -1,0 +1,355 @@
+import Glibc
+
+/// Builds the ordered list of sandboxing steps of one command from its unit's
+/// settings (systemd.exec(5)). Pure: everything about the machine comes in a
+/// `SandboxContext`. The order is the one the child must follow (see
+/// Sources/CSwatch/shim.c): rlimits, nice, oom_score_adj; the mount namespace;
+/// the bounding set; groups, gid, uid; ambient capabilities; no_new_privs.
+public enum SandboxPlan {
+    /// The device nodes of a private /dev (systemd.exec(5) PrivateDevices=).
+    public static let privateDeviceNodes = ["null", "zero", "full", "random", "urandom", "tty"]
+
+    /// The settings as applied: DynamicUser= implies NoNewPrivileges=yes,
+    /// PrivateTmp=yes, RemoveIPC=yes, ProtectSystem=strict and (unless the
+    /// unit asks for more) ProtectHome=read-only (systemd.exec(5), DynamicUser=).
+    public static func effective(_ sandbox: Sandbox) -> Sandbox {
+        guard sandbox.dynamicUser else { return sandbox }
+        var s = sandbox
+        s.noNewPrivileges = true
+        s.privateTmp = true
+        s.removeIPC = true
+        s.protectSystem = .strict
+        if s.protectHome == .no { s.protectHome = .readOnly }
+        return s
+    }
+
+    /// The steps for one command. `fullPrivileges` is the `+` prefix: only the
+    /// process properties (Limit*=, Nice=, OOMScoreAdjust=) apply, no user
+    /// change and no sandbox — as systemd.service(5) describes `+`.
+    public static func steps(for unitSandbox: Sandbox, fullPrivileges: Bool = false,
+                             context: SandboxContext) -> [SandboxStep] {
+        let sandbox = effective(unitSandbox)
+        var steps: [SandboxStep] = []
+
+        // Process properties, while still privileged.
+        for resource in ResourceLimit.allCases {
+            guard let limit = sandbox.limits[resource] else { continue }
+            steps.append(SandboxStep(.setLimit(resource: resource.number, soft: limit.soft, hard: limit.hard),
+                                     resource.rawValue + "="))
+        }
+        if let nice = sandbox.nice { steps.append(SandboxStep(.setNice(nice), "Nice=")) }
+        if let score = sandbox.oomScoreAdjust {
+            steps.append(SandboxStep(.writeFile(path: "/proc/self/oom_score_adj", text: "\(score)\n"), "OOMScoreAdjust="))
+        }
+        if fullPrivileges { return steps }
+
+        steps += mountSteps(unitSandbox: unitSandbox, sandbox: sandbox, context: context)
+
+        // The bounding set, while CAP_SETPCAP is still there.
+        let bounding = Capabilities.bounding(requested: sandbox.capabilityBoundingSet,
+                                             privateDevices: sandbox.privateDevices)
+        let boundingDirective = sandbox.capabilityBoundingSet == nil ? "PrivateDevices=" : "CapabilityBoundingSet="
+        for capability in Capabilities.drops(keeping: bounding, last: context.lastCapability) {
+            steps.append(SandboxStep(.dropBoundingCapability(capability), boundingDirective))
+        }
+
+        // Groups before the user ("drop the group before the user"); ambient
+        // capabilities need PR_SET_KEEPCAPS across setresuid, then capset and
+        // PR_CAP_AMBIENT_RAISE (capabilities(7), "Ambient capability set").
+        let ambient = Capabilities.ambient(requested: sandbox.ambientCapabilities, bounding: bounding,
+                                           last: context.lastCapability)
+        if let credentials = context.credentials {
+            let userDirective = sandbox.dynamicUser ? "DynamicUser=" : sandbox.user != nil ? "User=" : "Group="
+            let switchesUser = credentials.uid.map { $0 != 0 } ?? false
+            if switchesUser, ambient != 0 { steps.append(SandboxStep(.keepCapabilities(true), "AmbientCapabilities=")) }
+            if let groups = credentials.groups {
+                let directive = sandbox.supplementaryGroups.isEmpty ? userDirective : "SupplementaryGroups="
+                steps.append(SandboxStep(.setGroups(groups), directive))
+            }
+            if let gid = credentials.gid {
+                steps.append(SandboxStep(.setGroupID(gid), sandbox.group != nil ? "Group=" : userDirective))
+            }
+            if let uid = credentials.uid { steps.append(SandboxStep(.setUserID(uid), userDirective)) }
+            if switchesUser, ambient != 0 {
+                steps.append(SandboxStep(.setCapabilities(permitted: ambient, inheritable: ambient), "AmbientCapabilities="))
+                for capability in Capabilities.numbers(ambient) {
+                    steps.append(SandboxStep(.raiseAmbientCapability(capability), "AmbientCapabilities="))
+                }
+            }
+        }
+        // (As root, ambient capabilities add nothing: execve gives uid 0 the bounding set.)
+
+        if sandbox.noNewPrivileges {
+            steps.append(SandboxStep(.noNewPrivileges, unitSandbox.noNewPrivileges ? "NoNewPrivileges=" : "DynamicUser="))
+        }
+        return steps
+    }
+
+    /// The paths the namespace covers with something empty (a tmpfs, an
+    /// inaccessible node), with the directive that covers each: whatever is
+    /// below them on the host is out of the service's sight — swatchd's
+    /// notify socket included, if its runtime directory is there.
+    public static func coveredPaths(for unitSandbox: Sandbox) -> [(path: String, directive: String)] {
+        entries(unitSandbox: unitSandbox, sandbox: effective(unitSandbox), context: SandboxContext())
+            .filter { $0.kind == .tmpfs || $0.kind == .inaccessible }
+            .map { ($0.path, $0.directive) }
+    }
+
+    // MARK: - The mount namespace
+
+    /// How one path is to look in the namespace.
+    enum EntryKind: Int, Comparable {
+        /// /dev, /proc, /sys under ProtectSystem=strict: left as they are.
+        case api = 0
+        /// Bound onto itself so that it is a mount of its own (and may stay writable).
+        case bind = 1
+        /// A fresh tmpfs.
+        case tmpfs = 2
+        /// An empty node of mode 0000 bound over it.
+        case inaccessible = 3
+        static func < (a: EntryKind, b: EntryKind) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    /// One path of the namespace, merged from every directive that names it.
+    struct Entry {
+        var path: String
+        var kind: EntryKind
+        var readOnly: Bool
+        var optional: Bool
+        var directive: String
+        /// tmpfs: the mount flags and options.
+        var tmpfsFlags: MountFlags = []
+        var tmpfsData = ""
+    }
+
+    /// ProtectSystem=, ProtectHome=, PrivateTmp=, the *Paths= and the service
+    /// directories as entries: one per path, the most restrictive kind winning
+    /// and read-only if any directive asks for it there.
+    static func entries(unitSandbox: Sandbox, sandbox: Sandbox, context: SandboxContext) -> [Entry] {
+        var byPath: [String: Entry] = [:]
+        var order: [String] = []
+        func add(_ rawPath: String, _ kind: EntryKind, readOnly: Bool, optional: Bool = false, _ directive: String,
+                 tmpfsFlags: MountFlags = [], tmpfsData: String = "") {
+            let path = normalize(rawPath)
+            let new = Entry(path: path, kind: kind, readOnly: readOnly, optional: optional, directive: directive,
+                            tmpfsFlags: tmpfsFlags, tmpfsData: tmpfsData)
+            guard var old = byPath[path] else {
+                byPath[path] = new
+                order.append(path)
+                return
+            }
+            if new.kind > old.kind {
+                old.kind = new.kind
+                old.directive = new.directive
+                old.tmpfsFlags = new.tmpfsFlags
+                old.tmpfsData = new.tmpfsData
+            }
+            old.readOnly = old.readOnly || new.readOnly
+            old.optional = old.optional && new.optional
+            byPath[path] = old
+        }
+        /// A *Paths= word: `-` ignores a missing path; `+` (relative to
+        /// RootDirectory=, which swatchd does not support) is the path itself.
+        func word(_ text: String) -> (path: String, optional: Bool) {
+            var rest = Substring(text)
+            var optional = false
+            while let first = rest.first, first == "-" || first == "+" {
+                if first == "-" { optional = true }
+                rest = rest.dropFirst()
+            }
+            return (String(rest), optional)
+        }
+
+        let system = unitSandbox.protectSystem != .no ? "ProtectSystem=" : "DynamicUser="
+        switch sandbox.protectSystem {
+        case .no: break
+        case .yes, .full:
+            add("/usr", .bind, readOnly: true, system)
+            add("/boot", .bind, readOnly: true, optional: true, system)
+            add("/efi", .bind, readOnly: true, optional: true, system)
+            if sandbox.protectSystem == .full { add("/etc", .bind, readOnly: true, system) }
+        case .strict:
+            add("/", .bind, readOnly: true, system)
+            for api in ["/dev", "/proc", "/sys"] { add(api, .api, readOnly: false, system) }
+        }
+        let home = unitSandbox.protectHome != .no ? "ProtectHome=" : "DynamicUser="
+        for path in ["/home", "/root", "/run/user"] {
+            switch sandbox.protectHome {
+            case .no: break
+            case .yes: add(path, .inaccessible, readOnly: true, optional: true, home)
+            case .readOnly: add(path, .bind, readOnly: true, optional: true, home)
+            case .tmpfs:
+                add(path, .tmpfs, readOnly: true, optional: true, home,
+                    tmpfsFlags: [.readOnly, .noSetUID, .noDevices, .noExec], tmpfsData: "mode=0755")
+            }
+        }
+        if sandbox.privateTmp {
+            let directive = unitSandbox.privateTmp ? "PrivateTmp=" : "DynamicUser="
+            for path in ["/tmp", "/var/tmp"] {
+                add(path, .tmpfs, readOnly: false, directive, tmpfsFlags: [.noSetUID, .noDevices], tmpfsData: "mode=1777")
+            }
+        }
+        if sandbox.privateDevices { add("/dev", .api, readOnly: false, "PrivateDevices=") }
+        for text in sandbox.readWritePaths {
+            let (path, optional) = word(text)
+            add(path, .bind, readOnly: false, optional: optional, "ReadWritePaths=")
+        }
+        for text in sandbox.readOnlyPaths {
+            let (path, optional) = word(text)
+            add(path, .bind, readOnly: true, optional: optional, "ReadOnlyPaths=")
+        }
+        for text in sandbox.inaccessiblePaths {
+            let (path, optional) = word(text)
+            add(path, .inaccessible, readOnly: true, optional: optional, "InaccessiblePaths=")
+        }
+        // The service's own directories stay writable where something around
+        // them is read-only (ProtectSystem=strict); alone they need no namespace.
+        if byPath.values.contains(where: \.readOnly) {
+            for (path, directive) in context.serviceDirectories { add(path, .bind, readOnly: false, directive) }
+        }
+        return order.compactMap { byPath[$0] }
+    }
+
+    /// unshare, then the private /dev, the inaccessible nodes, the self-binds,
+    /// the tmpfs mounts and last the read-only remounts — binds first, while
+    /// the host's paths they copy are still visible; remounts after every
+    /// mount exists, so that each reaches the mount it is meant for.
+    static func mountSteps(unitSandbox: Sandbox, sandbox: Sandbox, context: SandboxContext) -> [SandboxStep] {
+        var entries = entries(unitSandbox: unitSandbox, sandbox: sandbox, context: context)
+        // An optional InaccessiblePaths= (or ProtectHome=yes) path that is not
+        // there has nothing to hide; a required one fails in the child (ENOENT).
+        var kinds: [String: PathKind] = [:]
+        entries.removeAll { entry in
+            guard entry.kind == .inaccessible else { return false }
+            let kind = context.pathKind(entry.path)
+            kinds[entry.path] = kind
+            return kind == nil && entry.optional
+        }
+        guard sandbox.privateDevices || entries.contains(where: { $0.kind != .api }) else { return [] }
+
+        let first = ["PrivateDevices=", "PrivateTmp=", "ProtectSystem=", "ProtectHome=", "ReadWritePaths=",
+                     "ReadOnlyPaths=", "InaccessiblePaths="].first { directive in
+            directive == "PrivateDevices=" ? sandbox.privateDevices : entries.contains { $0.directive == directive }
+        } ?? entries.first?.directive ?? "PrivateDevices="
+        var steps = [
+            SandboxStep(.unshareMountNamespace, first),
+            // Nothing done in the namespace may propagate back to the host's mounts.
+            SandboxStep(.mount(source: nil, target: "/", type: nil, flags: [.slave, .recursive], data: nil), first),
+        ]
+        if sandbox.privateDevices { steps += privateDeviceSteps(context: context) }
+
+        let byDepth = entries.sorted { (depth($0.path), $0.path) < (depth($1.path), $1.path) }
+        for entry in byDepth where entry.kind == .inaccessible {
+            let node = kinds[entry.path] == .directory || kinds[entry.path] == nil
+                ? context.inaccessibleDirectory : context.inaccessibleFile
+            steps.append(SandboxStep(.mount(source: node, target: entry.path, type: nil, flags: [.bind], data: nil),
+                                     entry.directive, ignore: entry.optional ? .missing : []))
+        }
+        for entry in byDepth where entry.kind == .bind && entry.path != "/" {
+            steps.append(SandboxStep(.mount(source: entry.path, target: entry.path, type: nil,
+                                            flags: [.bind, .recursive], data: nil),
+                                     entry.directive, ignore: entry.optional ? .missing : []))
+        }
+        for entry in byDepth where entry.kind == .tmpfs {
+            steps.append(SandboxStep(.mount(source: "tmpfs", target: entry.path, type: "tmpfs",
+                                            flags: entry.tmpfsFlags, data: entry.tmpfsData),
+                                     entry.directive, ignore: entry.optional ? .missing : []))
+        }
+        for entry in byDepth where entry.readOnly && entry.kind != .api {
+            let flags: MountFlags = entry.kind == .inaccessible ? [.readOnly, .noSetUID, .noDevices, .noExec] : [.readOnly]
+            if !(entry.kind == .tmpfs && entry.tmpfsFlags.contains(.readOnly)) {
+                steps.append(SandboxStep(.remount(target: entry.path, flags: flags), entry.directive,
+                                         ignore: entry.optional ? .missing : []))
+            }
+            // A bind remount changes one mount: each mount below the path gets
+            // its own, except those under a deeper entry, which has its say.
+            // (A tmpfs or an inaccessible node covers whatever was below it.)
+            guard entry.kind == .bind else { continue }
+            let deeper = entries.filter { isBelow($0.path, entry.path) }.map(\.path)
+            for mountPoint in context.mountPoints.map(normalize) where isBelow(mountPoint, entry.path) {
+                guard !deeper.contains(where: { atOrBelow(mountPoint, $0) }) else { continue }
+                steps.append(SandboxStep(.remount(target: mountPoint, flags: flags), entry.directive,
+                                         ignore: [.missing, .notMounted]))
+            }
+        }
+        return steps
+    }
+
+    /// A tmpfs with only the listed nodes (bound from the host's), a devpts of
+    /// its own, /dev/shm and /dev/mqueue, and the usual symlinks; moved onto
+    /// /dev, then made read-only (its submounts stay writable).
+    static func privateDeviceSteps(context: SandboxContext) -> [SandboxStep] {
+        let stage = context.deviceStaging
+        func step(_ operation: SandboxOperation, ignore: SandboxIgnore = []) -> SandboxStep {
+            SandboxStep(operation, "PrivateDevices=", ignore: ignore)
+        }
+        var steps = [step(.mount(source: "tmpfs", target: stage, type: "tmpfs",
+                                 flags: [.noSetUID, .noExec, .strictAccessTime], data: "mode=0755,size=4m"))]
+        // A node the host lacks (a container without /dev/tty) is left out, as systemd does.
+        for node in privateDeviceNodes where context.pathKind("/dev/\(node)") != nil {
+            steps.append(step(.createFile(path: "\(stage)/\(node)", mode: 0o666)))
+            steps.append(step(.mount(source: "/dev/\(node)", target: "\(stage)/\(node)", type: nil, flags: [.bind], data: nil)))
+        }
+        let group = context.ttyGroup.map { ",gid=\($0)" } ?? ""
+        steps += [
+            step(.makeDirectory(path: "\(stage)/pts", mode: 0o755)),
+            step(.mount(source: "devpts", target: "\(stage)/pts", type: "devpts", flags: [.noSetUID, .noExec],
+                        data: "newinstance,ptmxmode=0666,mode=0620\(group)")),
+            step(.symlink(destination: "pts/ptmx", path: "\(stage)/ptmx")),
+            step(.makeDirectory(path: "\(stage)/shm", mode: 0o1777)),
+            step(.mount(source: "tmpfs", target: "\(stage)/shm", type: "tmpfs", flags: [.noSetUID, .noDevices],
+                        data: "mode=1777")),
+            step(.makeDirectory(path: "\(stage)/mqueue", mode: 0o755)),
+            step(.mount(source: "mqueue", target: "\(stage)/mqueue", type: "mqueue",
+                        flags: [.noSetUID, .noDevices, .noExec], data: nil), ignore: .unsupported),
+            step(.symlink(destination: "/proc/self/fd", path: "\(stage)/fd")),
+            step(.symlink(destination: "/proc/self/fd/0", path: "\(stage)/stdin")),
+            step(.symlink(destination: "/proc/self/fd/1", path: "\(stage)/stdout")),
+            step(.symlink(destination: "/proc/self/fd/2", path: "\(stage)/stderr")),
+            step(.mount(source: stage, target: "/dev", type: nil, flags: [.move], data: nil)),
+            step(.remount(target: "/dev", flags: [.readOnly])),
+        ]
+        return steps
+    }
+
+    // MARK: - Paths
+
+    /// Without repeated and trailing slashes; `/` stays `/`.
+    static func normalize(_ path: String) -> String {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        return "/" + parts.joined(separator: "/")
+    }
+
+    static func depth(_ path: String) -> Int { path == "/" ? 0 : path.split(separator: "/").count }
+
+    /// `path` is strictly inside `directory`.
+    static func isBelow(_ path: String, _ directory: String) -> Bool {
+        directory == "/" ? path != "/" : path.hasPrefix(directory + "/")
+    }
+
+    public static func atOrBelow(_ path: String, _ directory: String) -> Bool { path == directory || isBelow(path, directory) }
+}
+
+extension ResourceLimit {
+    /// The RLIMIT_* number of setrlimit(2).
+    var number: Int32 {
+        switch self {
+        case .cpu: Int32(RLIMIT_CPU.rawValue)
+        case .fsize: Int32(RLIMIT_FSIZE.rawValue)
+        case .data: Int32(RLIMIT_DATA.rawValue)
+        case .stack: Int32(RLIMIT_STACK.rawValue)
+        case .core: Int32(RLIMIT_CORE.rawValue)
+        case .rss: Int32(__RLIMIT_RSS.rawValue)
+        case .nofile: Int32(RLIMIT_NOFILE.rawValue)
+        case .as: Int32(RLIMIT_AS.rawValue)
+        case .nproc: Int32(__RLIMIT_NPROC.rawValue)
+        case .memlock: Int32(__RLIMIT_MEMLOCK.rawValue)
+        case .locks: Int32(__RLIMIT_LOCKS.rawValue)
+        case .sigpending: Int32(__RLIMIT_SIGPENDING.rawValue)
+        case .msgqueue: Int32(__RLIMIT_MSGQUEUE.rawValue)
+        case .nice: Int32(__RLIMIT_NICE.rawValue)
+        case .rtprio: Int32(__RLIMIT_RTPRIO.rawValue)
+        case .rttime: Int32(__RLIMIT_RTTIME.rawValue)
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import Glibc
+import SystemPackage
+
+/// StateDirectory=, RuntimeDirectory=, CacheDirectory=, LogsDirectory= and
+/// ConfigurationDirectory= (systemd.exec(5) "PATHS"): where they live, and
+/// creating, handing over and removing them. Created before the service
+/// starts, owned by its user (configuration: by root), mode 0755.
+public struct ServiceDirectories: Hashable, Sendable {
+    /// The bases: /var/lib, /run, /var/cache, /var/log, /etc for root (the
+    /// system manager's), the XDG directories otherwise (the user manager's).
+    public var state: String
+    public var runtime: String
+    public var cache: String
+    public var logs: String
+    public var configuration: String
+
+    public init(state: String, runtime: String, cache: String, logs: String, configuration: String) {
+        self.state = state
+        self.runtime = runtime
+        self.cache = cache
+        self.logs = logs
+        self.configuration = configuration
+    }
+
+    public static let system = ServiceDirectories(
+        state: "/var/lib", runtime: "/run", cache: "/var/cache", logs: "/var/log", configuration: "/etc")
+
+    /// The bases for swatchd running as `uid` with `environment` and `home`
+    /// (systemd.exec(5)'s table of $XDG_* for user services).
+    public static func forManager(uid: uid_t, environment: [String: String], home: String) -> ServiceDirectories {
+        guard uid != 0 else { return .system }
+        let state = environment["XDG_STATE_HOME"] ?? home + "/.local/state"
+        return ServiceDirectories(
+            state: state,
+            runtime: environment["XDG_RUNTIME_DIR"] ?? "/run/user/\(uid)",
+            cache: environment["XDG_CACHE_HOME"] ?? home + "/.cache",
+            logs: state + "/log",
+            configuration: environment["XDG_CONFIG_HOME"] ?? home + "/.config")
+    }
+
+    /// One kind of directory of a unit.
+    public struct Kind: Hashable, Sendable {
+        /// `StateDirectory=`
+        public var directive: String
+        /// `STATE_DIRECTORY`
+        public var variable: String
+        /// The base (/var/lib).
+        public var base: String
+        /// Owned by the service's user (all but ConfigurationDirectory=).
+        public var ownedByService: Bool
+        /// The names as written (relative paths).
+        public var names: [String]
+
+        /// The absolute paths.
+        public var paths: [String] { names.map { base + "/" + $0 } }
+    }
+
+    /// The unit's directories, kind by kind, in systemd's order.
+    public func kinds(of sandbox: Sandbox) -> [Kind] {
+        [
+            Kind(directive: "RuntimeDirectory=", variable: "RUNTIME_DIRECTORY", base: runtime, ownedByService: true,
+                 names: sandbox.runtimeDirectory),
+            Kind(directive: "StateDirectory=", variable: "STATE_DIRECTORY", base: state, ownedByService: true,
+                 names: sandbox.stateDirectory),
+            Kind(directive: "CacheDirectory=", variable: "CACHE_DIRECTORY", base: cache, ownedByService: true,
+                 names: sandbox.cacheDirectory),
+            Kind(directive: "LogsDirectory=", variable: "LOGS_DIRECTORY", base: logs, ownedByService: true,
+                 names: sandbox.logsDirectory),
+            Kind(directive: "ConfigurationDirectory=", variable: "CONFIGURATION_DIRECTORY", base: configuration,
+                 ownedByService: false, names: sandbox.configurationDirectory),
+        ].filter { !$0.names.isEmpty }
+    }
+
+    /// `$STATE_DIRECTORY` and friends: the absolute paths, colon-separated.
+    public func environment(of sandbox: Sandbox) -> [(String, String)] {
+        kinds(of: sandbox).map { ($0.variable, $0.paths.joined(separator: ":")) }
+    }
+
+    // MARK: - On disk
+
+    /// Creates `path` (parents root-owned 0755 as needed) with mode 0755 and
+    /// gives it to `owner`. An existing directory of another owner — the
+    /// service's uid changed, a dynamic uid was re-picked — is handed over
+    /// with everything in it, as systemd does.
+    public static func prepare(_ path: String, owner: (uid: uid_t, gid: gid_t)?) throws(Errno) {
+        if let (directory, error) = FileSystem.createParents(of: path, mode: 0o755) {
+            _ = directory
+            throw error
+        }
+        do {
+            _ = try retryingOnInterrupt { mkdir(path, 0o755) }
+            _ = try retryingOnInterrupt { chmod(path, 0o755) }
+        } catch .fileExists {
+            guard let info = try FileSystem.linkStatus(path), FileSystem.type(info.st_mode) == S_IFDIR else {
+                throw .notDirectory
+            }
+            if let owner, info.st_uid != owner.uid || info.st_gid != owner.gid {
+                try changeOwner(path, to: owner)
+            }
+            return
+        }
+        if let owner { _ = try retryingOnInterrupt { lchown(path, owner.uid, owner.gid) } }
+    }
+
+    /// Removes `path` and everything below it without following symlinks
+    /// (RuntimeDirectory= at stop). A missing path is fine.
+    public static func remove(_ path: String) {
+        guard let info = try? FileSystem.linkStatus(path) else { return }
+        if FileSystem.type(info.st_mode) == S_IFDIR {
+            for name in entries(of: path) { remove(path + "/" + name) }
+            _ = rmdir(path)
+        } else {
+            _ = unlink(path)
+        }
+    }
+
+    /// `lchown` of `path` and, for a directory (not a symlink to one), of everything below it.
+    static func changeOwner(_ path: String, to owner: (uid: uid_t, gid: gid_t)) throws(Errno) {
+        _ = try retryingOnInterrupt { lchown(path, owner.uid, owner.gid) }
+        guard let info = try FileSystem.linkStatus(path), FileSystem.type(info.st_mode) == S_IFDIR else { return }
+        for name in entries(of: path) { try changeOwner(path + "/" + name, to: owner) }
+    }
+
+    /// The names in a directory, without `.` and `..`; empty when unreadable.
+    static func entries(of path: String) -> [String] {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0, let directory = fdopendir(fd) else {
+            if fd >= 0 { close(fd) }
+            return []
+        }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+}

@@ -1,0 +1,219 @@
+import Glibc
+import Logging
+import SystemPackage
+
+/// What swatchd holds for sandboxed services from their start until they are
+/// inactive again: dynamic users, and what to clean up at the stop.
+struct SandboxBook {
+    var dynamicUsers = DynamicUserRegistry()
+    /// Units whose start prepared something that their stop undoes.
+    var prepared: [UnitName: PreparedSandbox] = [:]
+}
+
+/// What one unit's start left to undo when it is inactive.
+struct PreparedSandbox {
+    /// RuntimeDirectory=: removed at the stop (RuntimeDirectoryPreserve=no, systemd's default).
+    var runtimeDirectories: Set<String> = []
+    /// RemoveIPC= (or DynamicUser=): the IPC objects of this uid/gid go at the stop.
+    var removeIPCOf: (uid: uid_t, gid: gid_t)?
+    /// The unit holds a dynamic user (given back at the stop).
+    var dynamicUser = false
+}
+
+/// Why a sandbox could not be prepared, naming the directive:
+/// `User=nobodyy: no such user`, `StateDirectory=foo: Permission denied`.
+struct SandboxPreparationError: Error, CustomStringConvertible {
+    var description: String
+}
+
+extension Supervisor {
+    /// The directories' bases for this swatchd (system or user manager).
+    var serviceDirectoryBases: ServiceDirectories {
+        ServiceDirectories.forManager(uid: getuid(), environment: configuration.ownEnvironment,
+                                      home: configuration.specifiers.home)
+    }
+
+    /// The name of the user of DynamicUser=: User= if set, else the unit's
+    /// prefix (systemd names the dynamic user after the unit; the instances of
+    /// a template share it).
+    func dynamicUserName(of unit: ServiceUnit, name: UnitName) -> String {
+        unit.sandbox.user ?? name.prefix
+    }
+
+    /// DynamicUser= with a user of that name in the databases: systemd runs
+    /// the service as that static user instead. Looked up by name only (a
+    /// number is no user name, and never falls back to anything).
+    func staticUser(forDynamic userName: String) -> UserIdentity? {
+        uid_t(userName) == nil ? UserAccounts.user(userName) : nil
+    }
+
+    /// The identity of a dynamic user of `uid` (systemd: home `/`, shell nologin).
+    func dynamicIdentity(_ userName: String, uid: uid_t) -> UserIdentity {
+        UserIdentity(name: userName, uid: uid, gid: gid_t(uid), home: "/", shell: "/usr/sbin/nologin")
+    }
+
+    /// The user the service runs as, for its environment (USER, LOGNAME, HOME,
+    /// SHELL; DESIGN §4) and WorkingDirectory=~: User=, or the DynamicUser=
+    /// user. The uid of a dynamic user not allocated yet is not known here;
+    /// only `sandboxSteps` decides credentials. nil: neither is set.
+    func serviceUser(of unit: ServiceUnit, name: UnitName) throws -> UserIdentity? {
+        if unit.sandbox.dynamicUser {
+            let userName = dynamicUserName(of: unit, name: name)
+            if let existing = staticUser(forDynamic: userName) { return existing }
+            return dynamicIdentity(userName, uid: sandboxBook.dynamicUsers.uid(of: userName) ?? uid_t.max)
+        }
+        guard let user = unit.sandbox.user else { return nil }
+        guard let identity = UserAccounts.user(user) else {
+            throw SandboxPreparationError(description: "User=\(user): no such user")
+        }
+        return identity
+    }
+
+    /// The variables the sandbox adds to the environment, before Environment=
+    /// (as systemd's build_environment): USER/LOGNAME/HOME/SHELL when there is
+    /// a User= (or DynamicUser=), and $STATE_DIRECTORY and friends.
+    func sandboxEnvironment(for unit: ServiceUnit, name: UnitName) throws -> [(String, String)] {
+        var variables: [(String, String)] = []
+        if let user = try serviceUser(of: unit, name: name) {
+            variables += [("USER", user.name), ("LOGNAME", user.name), ("HOME", user.home), ("SHELL", user.shell)]
+        }
+        return variables + serviceDirectoryBases.environment(of: unit.sandbox)
+    }
+
+    /// The sandbox of one command: allocates the dynamic user, creates the
+    /// service's directories, and plans the steps the child applies
+    /// (`SandboxPlan`). Throws `SandboxPreparationError` naming the directive
+    /// when a user, a group or a directory cannot be had.
+    func sandboxSteps(for record: ServiceRecord, name: UnitName, command: ExecCommand) throws -> [SandboxStep] {
+        let unit = record.machine.unit
+        let sandbox = SandboxPlan.effective(unit.sandbox)
+        guard sandbox != Sandbox() else { return [] }
+        var prepared = sandboxBook.prepared[name] ?? PreparedSandbox()
+        defer { sandboxBook.prepared[name] = prepared }
+
+        let user: UserIdentity?
+        if sandbox.dynamicUser {
+            let userName = dynamicUserName(of: unit, name: name)
+            if let existing = staticUser(forDynamic: userName) {
+                // Never root, though: DynamicUser= asks for an unprivileged user.
+                guard existing.uid != 0 else {
+                    throw SandboxPreparationError(description: "DynamicUser=: the static user \(userName) is root")
+                }
+                user = existing
+            } else {
+                let owners = DynamicUserAllocator.runningProcessOwners()
+                guard let uid = sandboxBook.dynamicUsers.acquire(userName, for: name, isTaken: {
+                    DynamicUserAllocator.inUse($0, processOwners: owners)
+                }) else {
+                    throw SandboxPreparationError(description: "DynamicUser=: no free uid in \(DynamicUserAllocator.range)")
+                }
+                prepared.dynamicUser = true
+                user = dynamicIdentity(userName, uid: uid)
+            }
+        } else {
+            user = try serviceUser(of: unit, name: name)
+        }
+        var gid = user?.gid
+        if let group = unit.sandbox.group, !sandbox.dynamicUser {
+            guard let found = UserAccounts.group(group) else {
+                throw SandboxPreparationError(description: "Group=\(group): no such group")
+            }
+            gid = found
+        }
+        var groups: [gid_t]?
+        if user != nil || gid != nil || !sandbox.supplementaryGroups.isEmpty {
+            // A static user gets its memberships (initgroups); a dynamic one, and
+            // root's Group=, only SupplementaryGroups= — never swatchd's own groups.
+            var list: [gid_t] = []
+            if let user, !prepared.dynamicUser { list = UserAccounts.memberships(of: user.name, primary: gid ?? user.gid) }
+            for text in sandbox.supplementaryGroups {
+                guard let found = UserAccounts.group(text) else {
+                    throw SandboxPreparationError(description: "SupplementaryGroups=\(text): no such group")
+                }
+                if !list.contains(found) { list.append(found) }
+            }
+            groups = list
+        }
+        let owner = user.map { (uid: $0.uid, gid: gid ?? $0.gid) } ?? gid.map { (uid: getuid(), gid: $0) }
+        if sandbox.removeIPC, let owner, owner.uid != 0 { prepared.removeIPCOf = owner }
+
+        var serviceDirectories: [(path: String, directive: String)] = []
+        for kind in serviceDirectoryBases.kinds(of: sandbox) {
+            for path in kind.paths {
+                do {
+                    try ServiceDirectories.prepare(path, owner: kind.ownedByService ? owner : nil)
+                } catch {
+                    throw SandboxPreparationError(description: "\(kind.directive)\(path): \(error)")
+                }
+                if kind.variable == "RUNTIME_DIRECTORY" { prepared.runtimeDirectories.insert(path) }
+                if kind.ownedByService { serviceDirectories.append((path, kind.directive)) }
+            }
+        }
+
+        // A service that talks sd_notify must still see the notify socket
+        // (a --runtime-dir below /tmp and PrivateTmp=): say so now rather
+        // than let the start time out.
+        if !command.fullPrivileges, unit.effectiveNotifyAccess != .none, let path = notifySocket?.path,
+           let cover = SandboxPlan.coveredPaths(for: unit.sandbox).first(where: { SandboxPlan.atOrBelow(path, $0.path) }) {
+            throw SandboxPreparationError(description:
+                "\(cover.directive): it hides swatchd's notify socket \(path); run swatchd with a --runtime-dir outside \(cover.path)")
+        }
+
+        let staging = try sandboxStaging()
+        let context = SandboxContext(
+            credentials: command.fullPrivileges || (user == nil && gid == nil && groups == nil)
+                ? nil : Credentials(uid: user?.uid, gid: gid, groups: groups),
+            lastCapability: Capabilities.lastCapability(),
+            mountPoints: MountTable.current(),
+            deviceStaging: staging + "/dev",
+            inaccessibleDirectory: staging + "/inaccessible-dir",
+            inaccessibleFile: staging + "/inaccessible-file",
+            ttyGroup: UserAccounts.group("tty"),
+            serviceDirectories: serviceDirectories,
+            pathKind: { path in
+                guard let info = try? FileSystem.linkStatus(path) else { return nil }
+                return FileSystem.type(info.st_mode) == S_IFDIR ? .directory : .other
+            })
+        return SandboxPlan.steps(for: unit.sandbox, fullPrivileges: command.fullPrivileges, context: context)
+    }
+
+    /// `RUNTIME/sandbox`: the empty directory a private /dev is built in, and
+    /// the mode-0000 nodes bound over inaccessible paths. Created once.
+    func sandboxStaging() throws -> String {
+        let base = configuration.runtimeDirectory + "/sandbox"
+        do {
+            try makeDirectory(base + "/dev")
+            if try FileSystem.linkStatus(base + "/inaccessible-dir") == nil {
+                _ = try retryingOnInterrupt { mkdir(base + "/inaccessible-dir", 0) }
+            }
+            if try FileSystem.linkStatus(base + "/inaccessible-file") == nil {
+                let fd = try retryingOnInterrupt { open(base + "/inaccessible-file", O_WRONLY | O_CREAT | O_CLOEXEC, 0) }
+                _ = close(fd)
+            }
+            _ = try retryingOnInterrupt { chmod(base + "/inaccessible-dir", 0) }
+            _ = try retryingOnInterrupt { chmod(base + "/inaccessible-file", 0) }
+        } catch {
+            throw SandboxPreparationError(description: "Failed to prepare \(base): \(error)")
+        }
+        return base
+    }
+
+    /// The unit is inactive: give back its dynamic user, remove its runtime
+    /// directories and, with RemoveIPC=, its user's IPC objects — unless
+    /// another unit still uses them (the instances of a template).
+    func releaseSandbox(of name: UnitName) {
+        guard let prepared = sandboxBook.prepared.removeValue(forKey: name) else { return }
+        let others = sandboxBook.prepared.values
+        for directory in prepared.runtimeDirectories where !others.contains(where: { $0.runtimeDirectories.contains(directory) }) {
+            ServiceDirectories.remove(directory)
+        }
+        var removeIPC = prepared.removeIPCOf
+        if prepared.dynamicUser, sandboxBook.dynamicUsers.release(name) == nil { removeIPC = nil }
+        if let owner = removeIPC, !others.contains(where: { $0.removeIPCOf?.uid == owner.uid }) {
+            let count = IPCObjects.remove(uid: owner.uid, gid: owner.gid)
+            if count > 0 {
+                logger.debug("\(name): removed \(count) IPC objects of uid \(owner.uid).", metadata: ["unit": "\(name)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,321 @@
+// Privileges and sandboxing as a user sees them (issue 6, "Tests"): the built
+// swatchd runs real services, and what the kernel says about them — /proc/<pid>/
+// status, limits, mountinfo, root/dev — is the evidence. Root only.
+import Foundation
+import Glibc
+import Testing
+
+extension Integration {
+    @Suite(.enabled(if: getuid() == 0)) struct SandboxTests {
+        /// A directory outside /tmp for swatchd's runtime directory: the
+        /// services here get a private /tmp (PrivateTmp=, DynamicUser=), and
+        /// the notify socket must stay reachable for them, as /run/swatchd is.
+        private struct RuntimeDirectory {
+            let path: String
+            init() throws {
+                var template = Array("/run/swatch-test-XXXXXX".utf8CString)
+                guard let made = mkdtemp(&template) else { throw HarnessError("mkdtemp in /run: \(String(cString: strerror(errno)))") }
+                path = String(cString: made)
+                chmod(path, 0o755)
+            }
+            func remove() {
+                precondition(path.hasPrefix("/run/swatch-test-"))
+                try? FileManager.default.removeItem(atPath: path)
+            }
+        }
+
+        /// A field of /proc/<pid>/status ("NoNewPrivs", "CapBnd", "Uid", ...).
+        private func status(_ field: String, of pid: pid_t) -> String? {
+            (readText("/proc/\(pid)/status") ?? "").split(separator: "\n")
+                .first { $0.hasPrefix(field + ":") }
+                .map { $0.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces) }
+        }
+
+        /// The test runner's own bounding set (the machine may lack some capabilities already).
+        private var ownBoundingSet: UInt64 { UInt64(status("CapBnd", of: getpid()) ?? "", radix: 16) ?? 0 }
+
+        /// "Max open files  1024  2048  files" → ["1024", "2048"].
+        private func limit(_ name: String, of pid: pid_t) -> [String] {
+            guard let line = (readText("/proc/\(pid)/limits") ?? "").split(separator: "\n").first(where: { $0.hasPrefix(name) })
+            else { return [] }
+            return line.dropFirst(name.count).split(separator: " ").prefix(2).map(String.init)
+        }
+
+        /// The environment of a process as execve gave it.
+        private func environment(of pid: pid_t) -> [String: String] {
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return [:] }
+            var result: [String: String] = [:]
+            for entry in data.split(separator: 0) {
+                let text = String(decoding: entry, as: UTF8.self)
+                guard let equals = text.firstIndex(of: "=") else { continue }
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            return result
+        }
+
+        /// The only live child of swatchd running `command` (the kernel's comm).
+        private func service(_ daemon: Daemon, command: String) throws -> pid_t {
+            try waitFor("swatchd runs \(command)\n\(daemon.log)", timeout: .seconds(10)) {
+                try daemon.checkRunning()
+                return daemon.children.first { $0.command == command }?.pid
+            }
+        }
+
+        // MARK: The seed, as written
+
+        /// The seed's single/ units with only the port, ExecStart= and a
+        /// RuntimeDirectory= for the report changed: the service runs as a
+        /// dynamic user with no privilege, in a private /dev, serves through
+        /// the passed socket and cannot bind a privileged port itself.
+        @Test(.timeLimit(.minutes(1)))
+        func runsTheSeedAsADynamicUserThatServesThroughThePassedSocketOnly() throws {
+            let runtime = try RuntimeDirectory()
+            defer { runtime.remove() }
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let port = try Ports.free()
+            let directoryName = "swatch-seed-\(getpid())"
+            let report = "/run/\(directoryName)/report"
+            var units = SeedUnits.adapted(
+                SeedUnits.single, ports: ["80": port],
+                execStart: "\(try Harness.binary("swatchd-hello")) --report \(report) --bind-privileged 81", dropping: [])
+            units["hello.service"]! += "RuntimeDirectory=\(directoryName)\n"
+            for (name, text) in units { try daemon.write(name, text) }
+            try daemon.start(arguments: ["--runtime-dir", runtime.path])
+
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+            let seen = try waitForReport(report)
+            let pid = try #require(pid_t(seen["PID"] ?? ""))
+            let uid = try #require(UInt32(seen["UID"] ?? ""))
+            #expect((61184...65519).contains(uid), "\(seen)")
+            #expect(seen["GID"] == seen["UID"])
+            #expect(seen["PRIVILEGED_BIND"]?.hasPrefix("EACCES") == true, "\(seen)")
+            #expect(status("Uid", of: pid) == "\(uid)\t\(uid)\t\(uid)\t\(uid)")
+            #expect(status("NoNewPrivs", of: pid) == "1")
+            // No CapabilityBoundingSet= in single/: everything but what PrivateDevices= takes.
+            let mknodAndRawIO: UInt64 = 1 << 27 | 1 << 17
+            #expect(UInt64(status("CapBnd", of: pid) ?? "", radix: 16) == ownBoundingSet & ~mknodAndRawIO)
+            #expect(status("CapEff", of: pid) == "0000000000000000")
+            // Its /dev: the listed nodes and directories, and the usual links.
+            let dev = Set(try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/root/dev"))
+            #expect(dev == ["null", "zero", "full", "random", "urandom", "tty", "pts", "ptmx", "shm", "mqueue",
+                            "fd", "stdin", "stdout", "stderr"])
+            let environment = environment(of: pid)
+            #expect(environment["USER"] == "hello" && environment["LOGNAME"] == "hello")
+            #expect(environment["HOME"] == "/" && environment["RUNTIME_DIRECTORY"] == "/run/\(directoryName)")
+            // Still serving, and the passed socket is the only way in.
+            #expect(try Client.body(.loopback6(port)) == Client.helloBody)
+            // Its READY=1 reached swatchd from inside the sandbox (Type=notify).
+            let swatchctl = try Harness.binary("swatchctl")
+            try waitUntil("hello.service is active\n\(daemon.log)") {
+                try Command.run([swatchctl, "--runtime-dir", runtime.path, "is-active", "hello.service"]).status == .exited(0)
+            }
+
+            try daemon.stop()
+            // The runtime directory goes with the service.
+            #expect(access("/run/\(directoryName)", F_OK) != 0)
+        }
+
+        /// The dynamic user is given back when the unit stops (its runtime
+        /// directory goes with it) and, the number being a hash of the name,
+        /// the next start gets the same one; swatchd keeps no fd of it.
+        @Test(.timeLimit(.minutes(1)))
+        func givesTheDynamicUserBackAtTheStopAndGetsTheSameOneNextTime() throws {
+            let runtime = try RuntimeDirectory()
+            defer { runtime.remove() }
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let directoryName = "swatch-dyn-\(getpid())"
+            try daemon.write("dyn.service", """
+                [Service]
+                ExecStart=/bin/sleep 300
+                DynamicUser=yes
+                RuntimeDirectory=\(directoryName)
+                """)
+            try daemon.start(arguments: ["--runtime-dir", runtime.path])
+            let swatchctl = try Harness.binary("swatchctl")
+            let first = try service(daemon, command: "sleep")
+            let uid = try #require(status("Uid", of: first)?.split(separator: "\t").first.map(String.init))
+            #expect((61184...65519).contains(UInt32(uid) ?? 0))
+            var owner = stat()
+            #expect(stat("/run/\(directoryName)", &owner) == 0 && "\(owner.st_uid)" == uid)
+            let fdsWhileRunning = daemon.openFDs
+
+            #expect(try Command.run([swatchctl, "--runtime-dir", runtime.path, "stop", "dyn.service"]).status == .exited(0))
+            try waitUntil("dyn.service's process is gone") { !Processes.isAlive(first) }
+            try waitUntil("its runtime directory is removed") { access("/run/\(directoryName)", F_OK) != 0 }
+
+            #expect(try Command.run([swatchctl, "--runtime-dir", runtime.path, "start", "dyn.service"]).status == .exited(0))
+            let second = try service(daemon, command: "sleep")
+            #expect(second != first)
+            #expect(status("Uid", of: second)?.split(separator: "\t").first.map(String.init) == uid)
+            // As many fds as while the first ran (their numbers may be reused differently).
+            try waitUntil("swatchd holds \(fdsWhileRunning.count) fds again: \(daemon.openFDs)") {
+                daemon.openFDs.count == fdsWhileRunning.count
+            }
+        }
+
+        /// `swatchd verify` on the seed as shipped: no word about any directive;
+        /// only the seed's own program, not installed here, is warned about.
+        @Test(.timeLimit(.minutes(1)), .enabled(if: FileManager.default.fileExists(atPath: "/work/shared/seed/single")),
+              arguments: ["first", "single", "multi"])
+        func verifiesTheSharedSeedWithOnlyTheMissingProgramWarned(_ folder: String) throws {
+            let result = try Command.run([try Harness.binary("swatchd"), "verify", "--unit-dir", "/work/shared/seed/" + folder])
+            #expect(result.status == .exited(0), "\(result.standardError)")
+            let lines = result.standardError.split(separator: "\n")
+            #expect(lines.count == 1, "\(result.standardError)")
+            #expect(lines.allSatisfy { $0.contains("Program of ExecStart= is not executable") && $0.hasSuffix("/opt/hello/bin/hello") },
+                    "\(result.standardError)")
+        }
+
+        // MARK: Identity, capabilities, limits
+
+        @Test(.timeLimit(.minutes(1)))
+        func runsAsNobodyWithoutCapSysAdminAndWithTheLimitsAsked() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("nobody.service", """
+                [Service]
+                ExecStart=/bin/sleep 300
+                User=nobody
+                Group=nogroup
+                CapabilityBoundingSet=~CAP_SYS_ADMIN
+                LimitNOFILE=1024:2048
+                """)
+            try daemon.start()
+            let pid = try service(daemon, command: "sleep")
+            #expect(status("Uid", of: pid) == "65534\t65534\t65534\t65534")
+            #expect(status("Gid", of: pid) == "65534\t65534\t65534\t65534")
+            let bounding = try #require(UInt64(status("CapBnd", of: pid) ?? "", radix: 16))
+            #expect(bounding & (1 << 21) == 0)
+            #expect(bounding == ownBoundingSet & ~(1 << 21))
+            #expect(limit("Max open files", of: pid) == ["1024", "2048"])
+            let environment = environment(of: pid)
+            #expect(environment["USER"] == "nobody" && environment["LOGNAME"] == "nobody")
+            #expect(environment["HOME"] == "/nonexistent" && environment["SHELL"] == "/usr/sbin/nologin")
+        }
+
+        /// `+`: that command runs as root with no sandbox; the others as the user.
+        @Test(.timeLimit(.minutes(1)))
+        func aPlusPrefixRunsThatCommandWithFullPrivileges() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let out = daemon.path("pre")
+            try daemon.write("plus.service", """
+                [Service]
+                ExecStartPre=+/bin/sh -c 'id -u > \(out)'
+                ExecStart=/bin/sleep 300
+                User=nobody
+                NoNewPrivileges=yes
+                """)
+            try daemon.start()
+            let pid = try service(daemon, command: "sleep")
+            #expect(readText(out) == "0\n")
+            #expect(status("Uid", of: pid)?.hasPrefix("65534") == true)
+            #expect(status("NoNewPrivs", of: pid) == "1")
+        }
+
+        // MARK: File system
+
+        @Test(.timeLimit(.minutes(1)))
+        func protectSystemStrictMakesUsrReadOnlyForTheService() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let out = daemon.path("out")
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let probe = "/usr/swatch-sandbox-probe-\(getpid())"
+            try daemon.write("strict.service", """
+                [Service]
+                ExecStart=/bin/sh -c 'touch \(probe) 2> \(out)/error; echo $$? > \(out)/status; exec sleep 300'
+                ProtectSystem=strict
+                ReadWritePaths=\(out)
+                """)
+            try daemon.start()
+            let pid = try service(daemon, command: "sleep")
+            #expect(readText(out + "/status") == "1\n")
+            #expect(readText(out + "/error")?.contains("Read-only file system") == true, "\(readText(out + "/error") ?? "")")
+            #expect(access(probe, F_OK) != 0)
+            // Its whole view is read-only, not only /usr; the host's is not.
+            let etcProbe = "/etc/swatch-sandbox-probe-\(getpid())"
+            defer { unlink(etcProbe) }
+            #expect(open("/proc/\(pid)/root" + etcProbe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) == -1 && errno == EROFS)
+        }
+
+        /// PrivateTmp=: an empty /tmp of the service's own; a file it writes
+        /// there is not in the host's /tmp, and once it stops no process on the
+        /// machine has that file system mounted any more.
+        @Test(.timeLimit(.minutes(1)))
+        func privateTmpIsEmptyPrivateAndGoesWithTheService() throws {
+            let runtime = try RuntimeDirectory()
+            defer { runtime.remove() }
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let name = "swatch-private-\(getpid())"
+            // Something in the host's /tmp the service must not see.
+            try "host".write(toFile: "/tmp/\(name)-host", atomically: true, encoding: .utf8)
+            defer { unlink("/tmp/\(name)-host") }
+            try daemon.write("private.service", """
+                [Service]
+                ExecStart=/bin/sh -c 'n=$$(ls -A /tmp | wc -l); m=$$(ls -A /var/tmp | wc -l); echo $$n $$m > /tmp/count; echo mine > /tmp/\(name); exec sleep 300'
+                PrivateTmp=yes
+                """)
+            try daemon.start(arguments: ["--runtime-dir", runtime.path])
+            let pid = try service(daemon, command: "sleep")
+            let root = "/proc/\(pid)/root"
+            // Both were empty when it started.
+            #expect(readText(root + "/tmp/count") == "0 0\n")
+            #expect(readText(root + "/tmp/\(name)") == "mine\n")
+            #expect(access("/tmp/\(name)", F_OK) != 0)
+            #expect(access(root + "/tmp/\(name)-host", F_OK) != 0)
+            // The tmpfs on its /tmp, by device number (mountinfo field 3).
+            /// The "major:minor" (field 3) of every mount a process has, by mount point (field 5).
+            func devices(of pid: pid_t) -> [(device: String, mountPoint: String)] {
+                let lines = (readText("/proc/\(pid)/mountinfo") ?? "").split(separator: "\n")
+                return lines.compactMap { line -> (device: String, mountPoint: String)? in
+                    let fields = line.split(separator: " ")
+                    return fields.count > 4 ? (String(fields[2]), String(fields[4])) : nil
+                }
+            }
+            let device = try #require(devices(of: pid).first { $0.mountPoint == "/tmp" }?.device)
+            func mounted() -> Bool {
+                Processes.all().contains { process in devices(of: process.pid).contains { $0.device == device } }
+            }
+            #expect(mounted())
+            try daemon.stop()
+            try waitUntil("no process has the service's /tmp (\(device)) mounted") { !mounted() }
+        }
+
+        // MARK: Failures
+
+        /// A user that does not exist, or a setting that cannot be applied,
+        /// fails the start naming the directive — and the program never runs.
+        @Test(.timeLimit(.minutes(1)))
+        func aSettingThatCannotBeAppliedFailsTheStartNamingTheDirective() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let ran = daemon.path("ran")
+            try daemon.write("typo.service", """
+                [Service]
+                ExecStart=/bin/touch \(ran)
+                User=nobodyy
+                """)
+            try daemon.write("hidden.service", """
+                [Service]
+                ExecStart=/bin/touch \(ran)
+                InaccessiblePaths=/nonexistent-swatch-path
+                """)
+            // The harness's runtime directory is below /tmp: a private /tmp would hide the notify socket.
+            try daemon.write("notify.service", """
+                [Service]
+                Type=notify
+                ExecStart=/bin/touch \(ran)
+                PrivateTmp=yes
+                """)
+            try daemon.start()
+            try daemon.waitForLog(containing: "Failed to spawn notify.service: PrivateTmp=: it hides swatchd's notify socket")
+            try daemon.waitForLog(containing: "Failed to spawn typo.service: User=nobodyy: no such user")
+            try daemon.waitForLog(containing: "Failed to spawn hidden.service: InaccessiblePaths=: No such file or directory")
+            #expect(access(ran, F_OK) != 0)
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Glibc
+import Testing
+@testable import SwatchCore
+
+/// DynamicUser= numbers (DynamicUser.swift): a stable first candidate per
+/// name, linear probing past what is taken, and a registry that keeps a uid
+/// while any unit holds it.
+@Suite struct SandboxDynamicUserTests {
+    private let hello = UnitName(prefix: "hello", type: .service)
+    private let echoA = UnitName(prefix: "echo", instance: "a", type: .service)
+    private let echoB = UnitName(prefix: "echo", instance: "b", type: .service)
+
+    @Test func firstCandidateIsAStableHashOfTheNameInsideSystemdsRange() {
+        let range = DynamicUserAllocator.range
+        #expect(range == 61184...65519)
+        // FNV-1a of "hello" is 0x4f9f2cab; 1335831723 % 4336 == 1179.
+        #expect(DynamicUserAllocator.firstCandidate(for: "hello") == 61184 + 1179)
+        for name in ["hello", "echo", "a", "", "some-long-service-name"] {
+            #expect(range.contains(DynamicUserAllocator.firstCandidate(for: name)))
+            #expect(DynamicUserAllocator.firstCandidate(for: name) == DynamicUserAllocator.firstCandidate(for: name))
+        }
+        #expect(DynamicUserAllocator.firstCandidate(for: "hello") != DynamicUserAllocator.firstCandidate(for: "echo"))
+    }
+
+    @Test func probesLinearlyPastTakenNumbersAndWrapsAround() {
+        let first = DynamicUserAllocator.firstCandidate(for: "hello")
+        #expect(DynamicUserAllocator.allocate("hello") { _ in false } == first)
+        #expect(DynamicUserAllocator.allocate("hello") { $0 == first || $0 == first + 1 } == first + 2)
+        // Everything from the first candidate to the top is taken: the bottom of the range is next.
+        #expect(DynamicUserAllocator.allocate("hello") { $0 >= first } == 61184)
+        #expect(DynamicUserAllocator.allocate("hello") { _ in true } == nil)
+    }
+
+    @Test func theRegistryKeepsAUidUntilItsLastUnitLetsGo() {
+        var registry = DynamicUserRegistry()
+        let uid = registry.acquire("echo", for: echoA) { _ in false }
+        #expect(uid == DynamicUserAllocator.firstCandidate(for: "echo"))
+        // Another instance of the template shares the user; a restart asks again and gets the same.
+        #expect(registry.acquire("echo", for: echoB) { _ in true } == uid)
+        #expect(registry.acquire("echo", for: echoA) { _ in true } == uid)
+        #expect(registry.release(echoA) == nil)
+        #expect(registry.uid(of: "echo") == uid)
+        let released = registry.release(echoB)
+        #expect(released?.name == "echo" && released?.uid == uid)
+        #expect(registry.uid(of: "echo") == nil)
+        #expect(registry.release(echoB) == nil)
+    }
+
+    @Test func twoNamesNeverShareANumber() {
+        var registry = DynamicUserRegistry()
+        let hello = registry.acquire("hello", for: hello) { _ in false }!
+        // A name whose first candidate is hello's number probes on to the next.
+        let clash = (0..<100_000).lazy.map { "svc\($0)" }
+            .first { DynamicUserAllocator.firstCandidate(for: $0) == hello }!
+        let other = registry.acquire(clash, for: UnitName(prefix: clash, type: .service)) { _ in false }
+        #expect(other == hello + 1)
+        #expect(registry.heldUIDs == [hello, hello + 1])
+    }
+
+    /// The live check: numbers of /etc/passwd users, of /etc/group groups and
+    /// of running processes are in use.
+    @Test func numbersOfUsersGroupsAndProcessesAreInUse() {
+        let owners = DynamicUserAllocator.runningProcessOwners()
+        #expect(owners.contains(getuid()))
+        #expect(DynamicUserAllocator.inUse(0, processOwners: []))          // root: a user
+        #expect(DynamicUserAllocator.inUse(65534, processOwners: []))      // nobody (and nogroup)
+        #expect(DynamicUserAllocator.inUse(61_999, processOwners: [61_999]))
+        let free = DynamicUserAllocator.range.first { !DynamicUserAllocator.inUse($0, processOwners: owners) }
+        #expect(free != nil)
+    }
+}

@@ -1,0 +1,346 @@
+import Glibc
+import Testing
+@testable import SwatchCore
+
+/// The plan of sandboxing steps (SandboxPlan.swift): pure, from a unit's
+/// settings and a described machine, so every rule of systemd.exec(5) that
+/// swatchd follows is checked here without a namespace.
+@Suite struct SandboxPlanTests {
+    /// A machine with the mounts of a typical host: API file systems, a
+    /// separate /boot and /var, a docker mount below /var/lib, a home mount.
+    static let mountPoints = [
+        "/", "/proc", "/sys", "/sys/fs/cgroup", "/dev", "/dev/shm", "/dev/pts", "/boot", "/var",
+        "/var/lib/docker", "/home/alice", "/mnt/with space",
+    ]
+
+    /// The machine: `kinds` of paths (the host's device nodes are there unless `missingDevices` names them).
+    private func context(credentials: Credentials? = nil, directories: [(path: String, directive: String)] = [],
+                         kinds: [String: PathKind] = [:], missingDevices: Set<String> = []) -> SandboxContext {
+        SandboxContext(credentials: credentials, lastCapability: 40, mountPoints: Self.mountPoints,
+                       deviceStaging: "/run/sw/sandbox/dev", inaccessibleDirectory: "/run/sw/sandbox/idir",
+                       inaccessibleFile: "/run/sw/sandbox/ifile", ttyGroup: 5, serviceDirectories: directories,
+                       pathKind: { path in
+                           if path.hasPrefix("/dev/") { return missingDevices.contains(path) ? nil : .other }
+                           return kinds[path]
+                       })
+    }
+
+    private func operations(_ steps: [SandboxStep]) -> [SandboxOperation] { steps.map(\.operation) }
+
+    /// The targets of the read-only remounts, in order.
+    private func remounts(_ steps: [SandboxStep]) -> [String] {
+        steps.compactMap { if case .remount(let target, _) = $0.operation { target } else { nil } }
+    }
+
+    /// The targets of mounts of one kind: bind sources equal to targets are self-binds.
+    private func mounts(_ steps: [SandboxStep], type: String? = nil, flags: MountFlags? = nil) -> [String] {
+        steps.compactMap {
+            guard case .mount(_, let target, let mountType, let mountFlags, _) = $0.operation else { return nil }
+            if let type, mountType != type { return nil }
+            if let flags, mountFlags != flags { return nil }
+            return target
+        }
+    }
+
+    @Test func asksNothingOfAUnitWithoutSettings() {
+        #expect(SandboxPlan.steps(for: Sandbox(), context: context()) == [])
+    }
+
+    @Test func dynamicUserImpliesTheHardeningSystemdDocuments() {
+        var sandbox = Sandbox()
+        sandbox.dynamicUser = true
+        let effective = SandboxPlan.effective(sandbox)
+        #expect(effective.noNewPrivileges && effective.privateTmp && effective.removeIPC)
+        #expect(effective.protectSystem == .strict)
+        #expect(effective.protectHome == .readOnly)
+        // A unit that asks for more of ProtectHome= keeps it.
+        sandbox.protectHome = .yes
+        #expect(SandboxPlan.effective(sandbox).protectHome == .yes)
+        // Without DynamicUser= nothing is implied.
+        #expect(SandboxPlan.effective(Sandbox()) == Sandbox())
+    }
+
+    /// The order the privileges of each step dictate (shim.c): limits, nice,
+    /// oom score while root; namespace (CAP_SYS_ADMIN); bounding set
+    /// (CAP_SETPCAP); keepcaps before the uid changes; groups, gid, uid;
+    /// capset and ambient raise; no_new_privs last.
+    @Test func ordersStepsByThePrivilegeEachNeeds() {
+        var sandbox = Sandbox()
+        sandbox.limits[.nofile] = LimitValue(soft: 1024, hard: 2048)
+        sandbox.nice = 5
+        sandbox.oomScoreAdjust = 500
+        sandbox.privateTmp = true
+        sandbox.user = "alice"
+        sandbox.capabilityBoundingSet = CapabilitySet(bits: 1 << 10)
+        sandbox.ambientCapabilities = CapabilitySet(bits: 1 << 10)
+        sandbox.noNewPrivileges = true
+        let steps = SandboxPlan.steps(
+            for: sandbox, context: context(credentials: Credentials(uid: 1000, gid: 1000, groups: [1000, 27])))
+        func index(_ match: (SandboxOperation) -> Bool) -> Int { steps.firstIndex { match($0.operation) } ?? -1 }
+        let order = [
+            index { if case .setLimit = $0 { true } else { false } },
+            index { if case .setNice = $0 { true } else { false } },
+            index { if case .writeFile = $0 { true } else { false } },
+            index { $0 == .unshareMountNamespace },
+            index { if case .mount(_, "/tmp", "tmpfs"?, _, _) = $0 { true } else { false } },
+            index { if case .dropBoundingCapability = $0 { true } else { false } },
+            index { $0 == .keepCapabilities(true) },
+            index { $0 == .setGroups([1000, 27]) },
+            index { $0 == .setGroupID(1000) },
+            index { $0 == .setUserID(1000) },
+            index { $0 == .setCapabilities(permitted: 1 << 10, inheritable: 1 << 10) },
+            index { $0 == .raiseAmbientCapability(10) },
+            index { $0 == .noNewPrivileges },
+        ]
+        #expect(!order.contains(-1), "\(steps)")
+        #expect(order == order.sorted(), "\(steps)")
+        #expect(steps.first { $0.operation == .setLimit(resource: Int32(RLIMIT_NOFILE.rawValue), soft: 1024, hard: 2048) }?
+            .directive == "LimitNOFILE=")
+        #expect(steps.contains(SandboxStep(.writeFile(path: "/proc/self/oom_score_adj", text: "500\n"), "OOMScoreAdjust=")))
+    }
+
+    @Test func fullPrivilegesKeepOnlyTheProcessProperties() {
+        var sandbox = Sandbox()
+        sandbox.dynamicUser = true
+        sandbox.privateDevices = true
+        sandbox.limits[.core] = LimitValue(soft: 0, hard: 0)
+        sandbox.nice = -3
+        let steps = SandboxPlan.steps(for: sandbox, fullPrivileges: true,
+                                      context: context(credentials: Credentials(uid: 61_300, gid: 61_300, groups: [])))
+        #expect(operations(steps) == [.setLimit(resource: Int32(RLIMIT_CORE.rawValue), soft: 0, hard: 0), .setNice(-3)])
+    }
+
+    @Test func boundingSetDropsEverythingTheUnitDidNotKeep() {
+        var sandbox = Sandbox()
+        // CapabilityBoundingSet=~CAP_SYS_ADMIN, as the parser leaves it.
+        sandbox.capabilityBoundingSet = CapabilitySet(bits: CapabilitySet.all.bits & ~(1 << 21))
+        let steps = SandboxPlan.steps(for: sandbox, context: context())
+        #expect(steps == [SandboxStep(.dropBoundingCapability(21), "CapabilityBoundingSet=")])
+
+        // CapabilityBoundingSet= (empty): everything goes.
+        sandbox.capabilityBoundingSet = CapabilitySet(bits: 0)
+        #expect(operations(SandboxPlan.steps(for: sandbox, context: context()))
+                == (0...40).map { .dropBoundingCapability($0) })
+    }
+
+    @Test func switchesUserAfterGroupsAndNamesTheDirectives() {
+        var sandbox = Sandbox()
+        sandbox.user = "nobody"
+        sandbox.group = "nogroup"
+        sandbox.supplementaryGroups = ["tty"]
+        let steps = SandboxPlan.steps(
+            for: sandbox, context: context(credentials: Credentials(uid: 65534, gid: 65534, groups: [5])))
+        #expect(steps == [
+            SandboxStep(.setGroups([5]), "SupplementaryGroups="),
+            SandboxStep(.setGroupID(65534), "Group="),
+            SandboxStep(.setUserID(65534), "User="),
+        ])
+    }
+
+    /// As root, ambient capabilities add nothing (execve gives uid 0 its
+    /// bounding set): no keepcaps, no capset.
+    @Test func grantsAmbientCapabilitiesOnlyToANonRootUser() {
+        var sandbox = Sandbox()
+        sandbox.ambientCapabilities = CapabilitySet(bits: 1 << 10 | 1 << 12)
+        sandbox.capabilityBoundingSet = CapabilitySet(bits: 1 << 10)
+        let asRoot = SandboxPlan.steps(for: sandbox, context: context(credentials: nil))
+        #expect(!asRoot.contains { if case .raiseAmbientCapability = $0.operation { true } else { false } })
+
+        sandbox.user = "alice"
+        let asUser = SandboxPlan.steps(for: sandbox, context: context(credentials: Credentials(uid: 1000, gid: 1000)))
+        // Only what the bounding set keeps (12 is not in it).
+        #expect(asUser.filter { $0.directive == "AmbientCapabilities=" }.map(\.operation) == [
+            .keepCapabilities(true), .setCapabilities(permitted: 1 << 10, inheritable: 1 << 10), .raiseAmbientCapability(10),
+        ])
+    }
+
+    // MARK: - PrivateDevices=
+
+    @Test func privateDevicesBuildsOnlyTheListedNodesThenMovesThemOntoDev() {
+        var sandbox = Sandbox()
+        sandbox.privateDevices = true
+        let steps = SandboxPlan.steps(for: sandbox, context: context())
+        #expect(steps.prefix(2).map(\.operation) == [
+            .unshareMountNamespace, .mount(source: nil, target: "/", type: nil, flags: [.slave, .recursive], data: nil),
+        ])
+        #expect(steps.allSatisfy { $0.directive == "PrivateDevices=" })
+        let stage = "/run/sw/sandbox/dev"
+        #expect(steps[2].operation == .mount(source: "tmpfs", target: stage, type: "tmpfs",
+                                             flags: [.noSetUID, .noExec, .strictAccessTime], data: "mode=0755,size=4m"))
+        let bound = steps.compactMap { step -> String? in
+            guard case .mount(let source?, let target, nil, [.bind], nil) = step.operation else { return nil }
+            #expect(target == stage + "/" + source.dropFirst("/dev/".count))
+            return source
+        }
+        #expect(bound == ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"])
+        // A node the host lacks is left out (a container without /dev/tty).
+        let withoutTTY = SandboxPlan.steps(for: sandbox, context: context(missingDevices: ["/dev/tty"]))
+        #expect(!withoutTTY.contains { $0.operation == .createFile(path: stage + "/tty", mode: 0o666) })
+        #expect(withoutTTY.count == steps.count - 2)
+        #expect(mounts(steps, type: "devpts").first == stage + "/pts")
+        #expect(steps.contains { $0.operation == .mount(source: "devpts", target: stage + "/pts", type: "devpts",
+                                                        flags: [.noSetUID, .noExec],
+                                                        data: "newinstance,ptmxmode=0666,mode=0620,gid=5") })
+        #expect(mounts(steps, type: "tmpfs") == [stage, stage + "/shm"])
+        #expect(mounts(steps, type: "mqueue") == [stage + "/mqueue"])
+        #expect(steps.first { if case .mount(_, _, "mqueue"?, _, _) = $0.operation { true } else { false } }?.ignore == .unsupported)
+        // Moved onto /dev, then /dev itself (not its submounts) read-only.
+        #expect(Array(operations(steps).suffix(4)) == [
+            .mount(source: stage, target: "/dev", type: nil, flags: [.move], data: nil),
+            .remount(target: "/dev", flags: [.readOnly]),
+            .dropBoundingCapability(Capabilities.systemRawIO), .dropBoundingCapability(Capabilities.makeNode),
+        ])
+    }
+
+    // MARK: - ProtectSystem=, ProtectHome=, *Paths=
+
+    @Test func protectSystemYesAndFullMakeTheVendorTreesReadOnly() {
+        var sandbox = Sandbox()
+        sandbox.protectSystem = .yes
+        let yes = SandboxPlan.steps(for: sandbox, context: context())
+        #expect(mounts(yes, flags: [.bind, .recursive]) == ["/boot", "/efi", "/usr"])
+        #expect(Set(remounts(yes)) == ["/usr", "/boot", "/efi"])
+        // /boot and /efi may be missing; /usr may not.
+        #expect(yes.filter { $0.ignore == .missing }.count == 4)
+        #expect(yes.allSatisfy { $0.directive == "ProtectSystem=" })
+
+        sandbox.protectSystem = .full
+        #expect(Set(remounts(SandboxPlan.steps(for: sandbox, context: context()))) == ["/usr", "/boot", "/efi", "/etc"])
+    }
+
+    /// ProtectSystem=strict: every mount read-only — a bind remount changes
+    /// one mount, so each gets its own — except the API file systems, a
+    /// writable path and what is below it, and the service's directories.
+    @Test func protectSystemStrictRemountsEveryMountButTheWritableOnes() {
+        var sandbox = Sandbox()
+        sandbox.protectSystem = .strict
+        sandbox.readWritePaths = ["/var/lib"]
+        let steps = SandboxPlan.steps(for: sandbox, context: context(directories: [("/run/foo", "RuntimeDirectory=")]))
+        #expect(remounts(steps) == ["/", "/boot", "/var", "/home/alice", "/mnt/with space"])
+        let remountSteps = steps.filter { if case .remount = $0.operation { true } else { false } }
+        #expect(remountSteps.first?.ignore == [])
+        #expect(remountSteps.dropFirst().allSatisfy { $0.ignore == [.missing, .notMounted] })
+        // The writable paths are mounts of their own (so that "/" read-only leaves them be).
+        #expect(mounts(steps, flags: [.bind, .recursive]) == ["/var/lib", "/run/foo"].sorted())
+        #expect(steps.first { $0.operation == .mount(source: "/run/foo", target: "/run/foo", type: nil,
+                                                      flags: [.bind, .recursive], data: nil) }?.directive == "RuntimeDirectory=")
+    }
+
+    /// The service's directories alone need no namespace: nothing around them is read-only.
+    @Test func serviceDirectoriesAloneNeedNoNamespace() {
+        var sandbox = Sandbox()
+        sandbox.stateDirectory = ["foo"]
+        #expect(SandboxPlan.steps(for: sandbox, context: context(directories: [("/var/lib/foo", "StateDirectory=")])) == [])
+    }
+
+    @Test func aDeeperPathHasTheLastWord() {
+        var sandbox = Sandbox()
+        sandbox.readOnlyPaths = ["/var"]
+        sandbox.readWritePaths = ["/var/lib"]
+        let steps = SandboxPlan.steps(for: sandbox, context: context())
+        // /var/lib/docker is below the writable /var/lib: left writable.
+        #expect(remounts(steps) == ["/var"])
+        sandbox.readOnlyPaths = ["/var/lib/docker", "/var"]
+        #expect(remounts(SandboxPlan.steps(for: sandbox, context: context())) == ["/var", "/var/lib/docker"])
+    }
+
+    @Test func theMostRestrictiveSettingOfOnePathWins() {
+        var sandbox = Sandbox()
+        sandbox.readWritePaths = ["/srv/data/"]
+        sandbox.readOnlyPaths = ["/srv//data"]
+        let steps = SandboxPlan.steps(for: sandbox, context: context())
+        #expect(mounts(steps, flags: [.bind, .recursive]) == ["/srv/data"])
+        #expect(remounts(steps) == ["/srv/data"])
+    }
+
+    @Test func protectHomeHidesMakesReadOnlyOrEmpties() {
+        var sandbox = Sandbox()
+        sandbox.protectHome = .yes
+        let kinds: [String: PathKind] = ["/home": .directory, "/root": .directory]
+        let yes = SandboxPlan.steps(for: sandbox, context: context(kinds: kinds))
+        // /run/user is not there on this machine: optional, so left out.
+        #expect(mounts(yes, flags: [.bind]) == ["/home", "/root"])
+        #expect(yes.contains { $0.operation == .mount(source: "/run/sw/sandbox/idir", target: "/home", type: nil,
+                                                       flags: [.bind], data: nil) })
+        #expect(yes.contains { $0.operation == .remount(target: "/root", flags: [.readOnly, .noSetUID, .noDevices, .noExec]) })
+
+        sandbox.protectHome = .readOnly
+        let readOnly = SandboxPlan.steps(for: sandbox, context: context())
+        #expect(remounts(readOnly) == ["/home", "/home/alice", "/root", "/run/user"])
+
+        sandbox.protectHome = .tmpfs
+        let tmpfs = SandboxPlan.steps(for: sandbox, context: context())
+        #expect(mounts(tmpfs, type: "tmpfs") == ["/home", "/root", "/run/user"])
+        #expect(tmpfs.contains { $0.operation == .mount(source: "tmpfs", target: "/home", type: "tmpfs",
+                                                         flags: [.readOnly, .noSetUID, .noDevices, .noExec], data: "mode=0755") })
+        #expect(remounts(tmpfs) == [])
+    }
+
+    @Test func inaccessiblePathsUseANodeOfTheirKindAndSkipMissingOptionalOnes() {
+        var sandbox = Sandbox()
+        sandbox.inaccessiblePaths = ["/etc/shadow", "-/srv/gone", "/srv/secret", "/srv/required-but-gone"]
+        let steps = SandboxPlan.steps(
+            for: sandbox, context: context(kinds: ["/etc/shadow": .other, "/srv/secret": .directory]))
+        #expect(steps.contains(SandboxStep(.mount(source: "/run/sw/sandbox/ifile", target: "/etc/shadow", type: nil,
+                                                  flags: [.bind], data: nil), "InaccessiblePaths=")))
+        #expect(steps.contains(SandboxStep(.mount(source: "/run/sw/sandbox/idir", target: "/srv/secret", type: nil,
+                                                  flags: [.bind], data: nil), "InaccessiblePaths=")))
+        // A required missing path is still tried, so the start fails naming it (ENOENT).
+        #expect(mounts(steps, flags: [.bind]).contains("/srv/required-but-gone"))
+        #expect(!mounts(steps).contains("/srv/gone"))
+        #expect(steps.first?.directive == "InaccessiblePaths=")
+    }
+
+    @Test func privateTmpMountsFreshTmpfsOnBothTemporaryDirectories() {
+        var sandbox = Sandbox()
+        sandbox.privateTmp = true
+        let steps = SandboxPlan.steps(for: sandbox, context: context())
+        #expect(Array(operations(steps).dropFirst(2)) == ["/tmp", "/var/tmp"].map {
+            .mount(source: "tmpfs", target: $0, type: "tmpfs", flags: [.noSetUID, .noDevices], data: "mode=1777")
+        })
+        #expect(steps.allSatisfy { $0.directive == "PrivateTmp=" })
+    }
+
+    /// The failure of the namespace itself names the directive the user wrote
+    /// (`PrivateDevices=: Operation not permitted`), or DynamicUser= for what it implies.
+    @Test func unshareNamesTheDirectiveThatAskedForTheNamespace() {
+        var sandbox = Sandbox()
+        sandbox.dynamicUser = true
+        sandbox.privateDevices = true
+        let seed = SandboxPlan.steps(for: sandbox, context: context(credentials: Credentials(uid: 62_000, gid: 62_000, groups: [])))
+        #expect(seed.first == SandboxStep(.unshareMountNamespace, "PrivateDevices="))
+        #expect(seed.contains(SandboxStep(.setUserID(62_000), "DynamicUser=")))
+        #expect(seed.last == SandboxStep(.noNewPrivileges, "DynamicUser="))
+        sandbox.privateDevices = false
+        let dynamic = SandboxPlan.steps(for: sandbox, context: context(credentials: Credentials(uid: 62_000, gid: 62_000, groups: [])))
+        #expect(dynamic.first == SandboxStep(.unshareMountNamespace, "DynamicUser="))
+    }
+
+    /// What a sandbox hides (where swatchd's notify socket must not be).
+    @Test func coveredPathsAreTheTmpfsAndInaccessibleOnes() {
+        var sandbox = Sandbox()
+        sandbox.dynamicUser = true
+        sandbox.inaccessiblePaths = ["-/srv/secret"]
+        sandbox.readOnlyPaths = ["/srv"]
+        let covered = SandboxPlan.coveredPaths(for: sandbox)
+        #expect(covered.map(\.path) == ["/tmp", "/var/tmp", "/srv/secret"])
+        #expect(covered.map(\.directive) == ["DynamicUser=", "DynamicUser=", "InaccessiblePaths="])
+        #expect(SandboxPlan.atOrBelow("/tmp/sw-1/run/notify", "/tmp") && !SandboxPlan.atOrBelow("/run/swatchd/notify", "/tmp"))
+        #expect(SandboxPlan.coveredPaths(for: Sandbox()).isEmpty)
+    }
+
+    @Test func limitsUseTheirRLimitNumbers() {
+        #expect(ResourceLimit.nofile.number == 7)
+        #expect(ResourceLimit.nproc.number == 6)
+        #expect(ResourceLimit.core.number == 4)
+        #expect(ResourceLimit.as.number == 9)
+        #expect(Set(ResourceLimit.allCases.map(\.number)) == Set(0...15))
+    }
+
+    @Test func normalizesPaths() {
+        #expect(SandboxPlan.normalize("/var//lib/") == "/var/lib")
+        #expect(SandboxPlan.normalize("/") == "/")
+        #expect(SandboxPlan.isBelow("/var/lib", "/var") && !SandboxPlan.isBelow("/variable", "/var"))
+        #expect(SandboxPlan.isBelow("/x", "/") && !SandboxPlan.isBelow("/", "/"))
+    }
+}
