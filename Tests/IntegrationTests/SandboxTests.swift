@@ -157,10 +157,17 @@ extension Integration {
 
         /// `swatchd verify` on the seed as shipped: no word about any directive;
         /// only the seed's own program, not installed here, is warned about.
-        @Test(.timeLimit(.minutes(1)), .enabled(if: FileManager.default.fileExists(atPath: "/work/shared/seed/single")),
-              arguments: ["first", "single", "multi"])
-        func verifiesTheSharedSeedWithOnlyTheMissingProgramWarned(_ folder: String) throws {
-            let result = try Command.run([try Harness.binary("swatchd"), "verify", "--unit-dir", "/work/shared/seed/" + folder])
+        /// The repository's verbatim copy (conf/seed/) always; the shared seed
+        /// beside the checkout (../shared/seed/, as CI lays it out) too.
+        @Test(.timeLimit(.minutes(1)), arguments: ["conf/seed/first", "conf/seed/single", "conf/seed/multi",
+                                                    "../shared/seed/first", "../shared/seed/single", "../shared/seed/multi"])
+        func verifiesTheSeedWithOnlyTheMissingProgramWarned(_ folder: String) throws {
+            let directory = Harness.repositoryRoot + "/" + folder
+            guard FileManager.default.fileExists(atPath: directory) else {
+                #expect(folder.hasPrefix("../"), "the repository's copy of the seed is missing: \(directory)")
+                return
+            }
+            let result = try Command.run([try Harness.binary("swatchd"), "verify", "--unit-dir", directory])
             #expect(result.status == .exited(0), "\(result.standardError)")
             let lines = result.standardError.split(separator: "\n")
             #expect(lines.count == 1, "\(result.standardError)")
