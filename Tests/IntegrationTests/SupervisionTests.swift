@@ -128,6 +128,38 @@ extension Integration {
 
         // MARK: Restart= and the start limit
 
+        /// Issue 4: a service that hits its start limit leaves its sockets in the
+        /// throttled state of the trigger limit — not watched for a back-off,
+        /// then watched again — instead of failing the socket for good.
+        @Test(.timeLimit(.minutes(1)))
+        func aStartLimitedServiceThrottlesItsSocketThenWatchesAgain() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let starts = daemon.path("starts")
+            try daemon.write("crash.socket", Units.tcpSocket(port))
+            try daemon.write("crash.service", """
+                [Unit]
+                StartLimitIntervalSec=30
+                StartLimitBurst=2
+
+                [Service]
+                ExecStart=/bin/sh -c 'echo start >> \(starts); exit 1'
+                """)
+            try daemon.start()
+            // The connection stays in the backlog (nobody accepts it): each death re-triggers.
+            let client = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            defer { close(client) }
+            try daemon.waitForLog(containing: "crash.socket", "start limit", "not watching")
+            try daemon.waitForProperty("SubState", of: "crash.socket", toBe: "throttled")
+            #expect(lines(starts).count == 2, "\(daemon.log)")
+            #expect(try daemon.property("Result", of: "crash.service") == "start-limit-hit")
+            // The back-off ends: the socket is watched again (the start limit still holds the service).
+            try daemon.waitForLog(containing: "crash.socket", "Watching again", timeout: .seconds(5))
+            #expect(try daemon.ctl("is-active", "crash.socket").exitCode == 0)
+            try daemon.checkRunning()
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func endsFailedAtTheStartLimitWhileOtherUnitsServe() throws {
             let port = try Ports.free()
