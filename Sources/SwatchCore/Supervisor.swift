@@ -195,6 +195,8 @@ public final class Supervisor {
             for listener in record.listeners { listener.close(removeOnStop: record.machine.unit.options.removeOnStop) }
             sockets[name]?.listeners = []
         }
+        control?.close()
+        notifySocket?.close()
         tracker.removeAll()
         loop.stop()
     }
