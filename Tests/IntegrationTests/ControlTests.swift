@@ -558,7 +558,7 @@ extension Integration {
             defer { directory.remove() }
             let units = SeedUnits.adapted(
                 SeedUnits.multi, ports: ["80": ports[0], "443": ports[1]],
-                execStart: try Harness.binary("swatchd-hello"), dropping: [])
+                execStart: try Harness.sandboxVisibleBinary("swatchd-hello"), dropping: [])
             for (name, text) in units {
                 try text.write(toFile: directory.path + "/" + name, atomically: true, encoding: .utf8)
             }

@@ -66,6 +66,24 @@ enum Harness {
         return path
     }
 
+    /// A built product at a path a sandboxed service can see. DynamicUser=
+    /// implies PrivateTmp=, which hides /tmp and /var/tmp — and a checkout may
+    /// live there (CI clones wherever it likes): then the product is copied to
+    /// /run/swatchd-test-bin/ once (readable by everyone, as /usr/bin is).
+    static func sandboxVisibleBinary(_ name: String) throws -> String {
+        let path = try binary(name)
+        guard path.hasPrefix("/tmp/") || path.hasPrefix("/var/tmp/") || path.hasPrefix("/home/")
+            || path.hasPrefix("/root/") else { return path }
+        let directory = "/run/swatchd-test-bin"
+        mkdir(directory, 0o755)
+        chmod(directory, 0o755)
+        let copy = directory + "/" + name
+        try? FileManager.default.removeItem(atPath: copy)
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        chmod(copy, 0o755)
+        return copy
+    }
+
     /// `/proc/self/exe`, resolved: the test runner's real path.
     private static func resolvedExecutable() -> String? {
         var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)

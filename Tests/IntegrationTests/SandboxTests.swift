@@ -78,7 +78,7 @@ extension Integration {
             let report = "/run/\(directoryName)/report"
             var units = SeedUnits.adapted(
                 SeedUnits.single, ports: ["80": port],
-                execStart: "\(try Harness.binary("swatchd-hello")) --report \(report) --bind-privileged 81", dropping: [])
+                execStart: "\(try Harness.sandboxVisibleBinary("swatchd-hello")) --report \(report) --bind-privileged 81", dropping: [])
             units["hello.service"]! += "RuntimeDirectory=\(directoryName)\n"
             for (name, text) in units { try daemon.write(name, text) }
             try daemon.start(arguments: ["--runtime-dir", runtime.path])
