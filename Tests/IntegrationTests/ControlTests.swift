@@ -513,7 +513,8 @@ extension Integration {
             // as VerifyTests expects (DESIGN §3: refused, not run with less).
             let sandboxingEnforced = try seedVerifies(ports: ports)
             let units = SeedUnits.adapted(
-                SeedUnits.multi, ports: ["80": ports[0], "443": ports[1]], execStart: "swatchd-hello",
+                SeedUnits.multi, ports: ["80": ports[0], "443": ports[1]],
+                execStart: try Harness.sandboxVisibleBinary("swatchd-hello"),
                 dropping: sandboxingEnforced ? [] : ["DynamicUser", "PrivateDevices"])
             for (name, text) in units { try daemon.write(name, text) }
             try daemon.start()
