@@ -6,9 +6,9 @@ import SystemPackage
 /// them (KillMode=control-group) and `Tasks:` can count them (issue 4, item 6).
 ///
 /// Where a cgroup2 hierarchy is writable it gives each service a cgroup of its
-/// own — `<hierarchy>/swatchd-<pid>/hello.service` — which the spawned child
-/// joins before exec (`SpawnRequest.cgroupProcs`), so daemons that double-fork
-/// and orphans are caught too. On this machine kind that hierarchy is the
+/// own — `<hierarchy>/swatchd-<pid>/hello.service` — in which the spawned
+/// child is created, or which it joins before exec (`SpawnRequest.cgroup`), so
+/// daemons that double-fork and orphans are caught too. On this machine kind that hierarchy is the
 /// controller-less /sys/fs/cgroup/unified (NOTES); in containers often
 /// /sys/fs/cgroup itself. v1 controller hierarchies are never touched: only a
 /// mount whose statfs type is CGROUP2_SUPER_MAGIC is considered.
@@ -78,8 +78,10 @@ public final class ProcessTracker {
         return directory + "/" + service
     }
 
-    /// Gets a service's cgroup ready for a spawn: creates it and opens its
-    /// `cgroup.procs` (O_WRONLY|O_CLOEXEC) for `SpawnRequest.cgroupProcs`.
+    /// Gets a service's cgroup ready for a spawn: creates it and opens the
+    /// directory (O_RDONLY|O_DIRECTORY|O_CLOEXEC) for `SpawnRequest.cgroup` —
+    /// the fd clone3's CLONE_INTO_CGROUP takes, and the one the child opens
+    /// `cgroup.procs` from where the kernel lacks it.
     /// The caller owns the fd and closes it after the spawn. nil in session mode.
     public func prepare(_ service: String) throws(Errno) -> FileDescriptor? {
         guard let directory = cgroupDirectory(of: service) else { return nil }
@@ -88,8 +90,7 @@ public final class ProcessTracker {
         } catch .fileExists {
             // Kept from an earlier start (a process survived, or not removed yet).
         }
-        let procs = directory + "/cgroup.procs"
-        return FileDescriptor(rawValue: try retryingOnInterrupt { open(procs, O_WRONLY | O_CLOEXEC) })
+        return FileDescriptor(rawValue: try retryingOnInterrupt { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
     }
 
     /// Records a spawned process of `service`. In session mode its pid is its
