@@ -148,6 +148,9 @@ struct child_context {
     /// created the child in the service's cgroup, 0 when the child must join
     /// it itself through cgroup.procs (see "Spawning into the cgroup" below).
     int born_in_cgroup;
+    /// Set by the child as its very first act: still 0 after a clone means
+    /// the child was killed before it ran a single instruction.
+    volatile int started;
     /// The last step the child started; EXECVE once it calls execve.
     volatile int step;
     /// 0, or the errno of `step`.
@@ -343,6 +346,7 @@ static int sandbox_ignores(const struct swatch_sandbox_op *op, int error) {
 
 static int child_main(void *argument) {
     struct child_context *ctx = argument;
+    ctx->started = 1;
     const struct swatch_spawn_request *req = ctx->req;
     int n = req->fd_count;
 
@@ -692,7 +696,7 @@ int swatch_spawn(const struct swatch_spawn_request *req, pid_t *pid_out, int *fa
     }
 
     struct child_context ctx = {
-        .req = req, .scratch = scratch, .born_in_cgroup = 0, .step = SWATCH_SPAWN_STEP_NONE, .error = 0,
+        .req = req, .scratch = scratch, .born_in_cgroup = 0, .started = 0, .step = SWATCH_SPAWN_STEP_NONE, .error = 0,
     };
 
     // Block every signal around the clone: a handler of the parent must never
@@ -707,6 +711,23 @@ int swatch_spawn(const struct swatch_spawn_request *req, pid_t *pid_out, int *fa
     enum clone3_outcome outcome = req->cgroup_fd >= 0
         ? clone_into_cgroup(stack, req->cgroup_fd, &ctx, &pid, &clone_errno)
         : CLONE3_USE_CLONE;
+    if (outcome == CLONE3_STARTED && !ctx.started) {
+        // Killed before its first instruction. The kernels between "cgroup:
+        // fix race between fork and cgroup.kill" (6.14, and its stable
+        // backports; 6.18 here) and "cgroup: fix spurious SIGKILL of
+        // CLONE_INTO_CGROUP children" (7.3) compare the target cgroup's
+        // cgroup.kill count with the *parent's* cgroup's, and SIGKILL the
+        // child when they differ — so once a service's group was killed, every
+        // child clone3 creates there dies at birth. ProcessTracker makes a
+        // fresh group after its own cgroup.kill; this covers the rest (a group
+        // still busy, someone else's cgroup.kill, swatchd's own group killed
+        // once). Nothing of the child ran: reap it and start it the old way.
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        ctx.born_in_cgroup = 0;
+        outcome = CLONE3_USE_CLONE;
+    }
     if (outcome == CLONE3_USE_CLONE) {
         char *top = (char *)stack + SWATCH_CHILD_STACK_SIZE;
         pid = clone(child_main, top, CLONE_VM | CLONE_VFORK | SIGCHLD, &ctx);

@@ -34,6 +34,11 @@ public final class ProcessTracker {
     public let mode: Mode
     /// Session mode: the session ids (= spawned pids) of each service.
     private var sessions: [String: Set<pid_t>] = [:]
+    /// Cgroup mode: services whose group `kill` emptied with cgroup.kill.
+    /// `prepare` replaces such a group with a fresh one: kernels 6.14 to 7.2
+    /// SIGKILL every child clone3 creates in a group that was ever killed
+    /// ("cgroup: fix spurious SIGKILL of CLONE_INTO_CGROUP children", 7.3).
+    private var killedGroups: Set<String> = []
 
     /// Finds a writable cgroup2 hierarchy among `hierarchies` and creates
     /// `parentName` under it; falls back to session tracking (and, when
@@ -85,6 +90,11 @@ public final class ProcessTracker {
     /// The caller owns the fd and closes it after the spawn. nil in session mode.
     public func prepare(_ service: String) throws(Errno) -> FileDescriptor? {
         guard let directory = cgroupDirectory(of: service) else { return nil }
+        if killedGroups.contains(service) {
+            // A fresh group (see `killedGroups`); while a process still lives in
+            // the old one (EBUSY) it stays, and the spawner copes (shim.c).
+            if rmdir(directory) == 0 || errno == ENOENT { killedGroups.remove(service) }
+        }
         do {
             _ = try retryingOnInterrupt { mkdir(directory, 0o755) }
         } catch .fileExists {
@@ -124,7 +134,10 @@ public final class ProcessTracker {
     public func kill(_ service: String, signal: CInt) -> Int {
         if signal == SIGKILL, let directory = cgroupDirectory(of: service) {
             let count = pids(of: service).count
-            if (try? FileSystem.write("1", to: directory + "/cgroup.kill")) != nil { return count }
+            if (try? FileSystem.write("1", to: directory + "/cgroup.kill")) != nil {
+                killedGroups.insert(service)
+                return count
+            }
         }
         var signalled: Set<pid_t> = []
         for _ in 0..<16 {
@@ -147,8 +160,10 @@ public final class ProcessTracker {
             guard let directory = cgroupDirectory(of: service) else { return true }
             do {
                 _ = try retryingOnInterrupt { rmdir(directory) }
+                killedGroups.remove(service)
                 return true
             } catch .noSuchFileOrDirectory {
+                killedGroups.remove(service)
                 return true
             } catch {
                 return false  // EBUSY: a process still lives in it
@@ -165,6 +180,7 @@ public final class ProcessTracker {
             sessions = [:]
             return
         }
+        killedGroups = []
         Self.removeEmptyTree(directory)
     }
 

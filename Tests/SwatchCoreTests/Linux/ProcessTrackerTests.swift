@@ -199,6 +199,69 @@ import Testing
         #expect(LinuxTestSupport.status(marker) == nil)
     }
 
+    /// A stop that ends with `cgroup.kill` must not doom the next start: Linux
+    /// 6.14 to 7.2 (and stable kernels with the same change, 6.18 here) SIGKILL
+    /// a child that clone3 creates in a cgroup once killed ("cgroup: fix
+    /// spurious SIGKILL of CLONE_INTO_CGROUP children", 7.3). The restart of a
+    /// service after its watchdog or stop timeout did exactly that.
+    @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
+    func aCgroupEmptiedWithCgroupKillHostsTheNextStart() throws {
+        let directory = LinuxTestSupport.temporaryDirectory()
+        defer { LinuxTestSupport.removeTree(directory) }
+        let tracker = ProcessTracker(parentName: uniqueParent(), becomeSubreaper: false)
+        defer { tracker.removeAll() }
+        let first = try #require(try tracker.prepare("again.service"))
+        let sleeper = try Spawner.spawn(SpawnRequest(
+            executable: "/bin/sleep", arguments: ["sleep", "1000"], cgroup: first))
+        try first.close()
+        #expect(tracker.kill("again.service", signal: SIGKILL) == 1)
+        #expect(LinuxTestSupport.waitForExit(sleeper) == .signaled(SIGKILL, coreDumped: false))
+        #expect(LinuxTestSupport.eventually { tracker.isEmpty("again.service") })
+
+        let second = try #require(try tracker.prepare("again.service"))
+        defer { try? second.close() }
+        let service = try #require(tracker.cgroupDirectory(of: "again.service"))
+        let writes = try watchWrites(to: service + "/cgroup.procs")
+        defer { try? writes.close() }
+        let output = LinuxTestSupport.open(directory + "/cgroup", O_WRONLY | O_CREAT)
+        defer { try? output.close() }
+        let pid = try Spawner.spawn(SpawnRequest(
+            executable: "/bin/cat", arguments: ["cat", "/proc/self/cgroup"], stdout: output, cgroup: second))
+        #expect(LinuxTestSupport.waitForExit(pid) == .exited(0))
+        let hierarchy = try #require(FileSystem.parent(of: FileSystem.parent(of: service)!))
+        #expect(LinuxTestSupport.read(directory + "/cgroup").split(separator: "\n").map(String.init)
+                .contains(cgroupLine(of: service, in: hierarchy)))
+        // A fresh group: the child was born in it, not killed and started again by joining.
+        if Self.clonesIntoCgroup {
+            #expect(!hasEvents(writes), "the child was migrated: cgroup.procs was written")
+        }
+    }
+
+    /// The same kernel bug where swatchd cannot make a fresh group (someone
+    /// else wrote cgroup.kill, or a process of the group still lives): the
+    /// spawner sees its child die before its first instruction and starts it
+    /// again the old way, joining the group through cgroup.procs.
+    @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
+    func aChildKilledAtBirthIsStartedAgainByJoiningTheCgroup() throws {
+        let directory = LinuxTestSupport.temporaryDirectory()
+        defer { LinuxTestSupport.removeTree(directory) }
+        let tracker = ProcessTracker(parentName: uniqueParent(), becomeSubreaper: false)
+        defer { tracker.removeAll() }
+        let group = try #require(try tracker.prepare("killed.service"))
+        defer { try? group.close() }
+        let service = try #require(tracker.cgroupDirectory(of: "killed.service"))
+        try FileSystem.write("1", to: service + "/cgroup.kill")  // behind the tracker's back
+
+        let output = LinuxTestSupport.open(directory + "/cgroup", O_WRONLY | O_CREAT)
+        defer { try? output.close() }
+        let pid = try Spawner.spawn(SpawnRequest(
+            executable: "/bin/cat", arguments: ["cat", "/proc/self/cgroup"], stdout: output, cgroup: group))
+        #expect(LinuxTestSupport.waitForExit(pid) == .exited(0))
+        let hierarchy = try #require(FileSystem.parent(of: FileSystem.parent(of: service)!))
+        #expect(LinuxTestSupport.read(directory + "/cgroup").split(separator: "\n").map(String.init)
+                .contains(cgroupLine(of: service, in: hierarchy)))
+    }
+
     @Test func sessionFallbackTracksProcessesThatKeepTheSession() throws {
         let directory = LinuxTestSupport.temporaryDirectory()
         defer { LinuxTestSupport.removeTree(directory) }
