@@ -144,6 +144,13 @@ struct child_context {
     const struct swatch_spawn_request *req;
     /// n + 3 ints of scratch space for the fd shuffle, allocated by the parent.
     int *scratch;
+    /// Set by the parent before the clone: 1 when clone3(CLONE_INTO_CGROUP)
+    /// created the child in the service's cgroup, 0 when the child must join
+    /// it itself through cgroup.procs (see "Spawning into the cgroup" below).
+    int born_in_cgroup;
+    /// Set by the child as its very first act: still 0 after a clone means
+    /// the child was killed before it ran a single instruction.
+    volatile int started;
     /// The last step the child started; EXECVE once it calls execve.
     volatile int step;
     /// 0, or the errno of `step`.
@@ -339,6 +346,7 @@ static int sandbox_ignores(const struct swatch_sandbox_op *op, int error) {
 
 static int child_main(void *argument) {
     struct child_context *ctx = argument;
+    ctx->started = 1;
     const struct swatch_spawn_request *req = ctx->req;
     int n = req->fd_count;
 
@@ -363,11 +371,22 @@ static int child_main(void *argument) {
     if (setsid() < 0)
         child_fail(ctx, SWATCH_SPAWN_STEP_SETSID);
 
-    // 3. Join the service's cgroup before anything can fork.
-    if (req->cgroup_procs_fd >= 0) {
+    // 3. Join the service's cgroup before anything can fork — unless clone3
+    //    already created this child there. Writing "0" to cgroup.procs moves
+    //    the writer; the fd is opened here, relative to the directory fd,
+    //    because only this slower path needs it.
+    if (req->cgroup_fd >= 0 && !ctx->born_in_cgroup) {
         ctx->step = SWATCH_SPAWN_STEP_CGROUP;
-        if (write(req->cgroup_procs_fd, "0", 1) != 1)
+        int procs = openat(req->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (procs < 0)
             child_fail(ctx, SWATCH_SPAWN_STEP_CGROUP);
+        if (write(procs, "0", 1) != 1) {
+            int e = errno;
+            close(procs);
+            errno = e;
+            child_fail(ctx, SWATCH_SPAWN_STEP_CGROUP);
+        }
+        close(procs);
     }
 
     // 4. The fd shuffle (NOTES, "fd shuffle trap"): copy every source —
@@ -471,6 +490,190 @@ static int child_main(void *argument) {
 /// makes), so 256 KiB is ample; it is unmapped once the child has exec'd.
 #define SWATCH_CHILD_STACK_SIZE (256 * 1024)
 
+// MARK: - Spawning into the cgroup: clone3(CLONE_INTO_CGROUP)
+//
+// Why: a child that joins its cgroup by writing "0" to cgroup.procs is
+// *migrated*, and a migration takes cgroup_threadgroup_rwsem for writing. That
+// percpu rwsem first waits for an RCU grace period when no writer took it
+// recently, so the first activation after a quiet spell paid 6-9 ms here
+// (scripts/bench, 2b) where back-to-back ones paid 0.03-0.1 ms. clone3(2) with
+// CLONE_INTO_CGROUP (Linux 5.7) creates the child in the target cgroup: no
+// migration, no grace period. The cgroup is named by an fd of its directory
+// (the kernel's cgroup_css_set_fork runs the same permission checks as a write
+// to cgroup.procs: cgroup_attach_permissions).
+//
+// Why assembly: glibc 2.36 has no public clone3 wrapper, and syscall(SYS_clone3)
+// from C cannot work with CLONE_VM and a stack of our own. The child resumes
+// right after the `syscall` instruction with the parent's registers but its
+// stack pointer at the top of the new, empty stack: the `ret` of syscall()
+// pops a return address that is not there, and any code of the calling C
+// function addresses its locals through a stack or frame pointer that no
+// longer describes them. Without a new stack (vfork style) it is no better:
+// the child would return through syscall() and then call functions over the
+// frames the suspended parent resumes into. So a few instructions, as glibc's
+// own clone.S does for clone(2): issue the system call, and in the child call
+// fn(arg) on the new stack and never return from the trampoline.
+//
+// Only x86_64 has it (the one architecture this is tested on). Elsewhere, and
+// where clone3 is missing (kernel < 5.7: ENOSYS before 5.3, then E2BIG or
+// EINVAL for the unknown flag and field; a container's seccomp profile that
+// answers ENOSYS), the spawn falls back to clone(2) and the child writes to
+// cgroup.procs itself, as before.
+
+/// `struct clone_args` of <linux/sched.h> up to `cgroup` (CLONE_ARGS_SIZE_VER2,
+/// Linux 5.7), mirrored so the build does not depend on the kernel headers'
+/// version. Every field is a 64-bit value, pointers included.
+struct swatch_clone_args {
+    uint64_t flags;
+    uint64_t pidfd;
+    uint64_t child_tid;
+    uint64_t parent_tid;
+    uint64_t exit_signal;
+    /// The lowest address of the child's stack; the kernel starts it at stack + stack_size.
+    uint64_t stack;
+    uint64_t stack_size;
+    uint64_t tls;
+    uint64_t set_tid;
+    uint64_t set_tid_size;
+    /// An fd of the target cgroup2 directory, with CLONE_INTO_CGROUP.
+    uint64_t cgroup;
+};
+_Static_assert(sizeof(struct swatch_clone_args) == 88, "CLONE_ARGS_SIZE_VER2");
+
+/// `CLONE_INTO_CGROUP` (<linux/sched.h>, Linux 5.7): a flag above bit 31, so clone3 only.
+#define SWATCH_CLONE_INTO_CGROUP 0x200000000ULL
+
+#if defined(__x86_64__) && defined(SYS_clone3)
+#define SWATCH_HAVE_CLONE3 1
+
+#define SWATCH_STRING(x) #x
+#define SWATCH_EXPAND_STRING(x) SWATCH_STRING(x)
+
+/// clone3(args, size), then, in the child only, fn(arg) on the stack that
+/// `args` gives, and exit(2) with its result should it ever return. Returns the
+/// raw system call result to the parent: the child's pid, or -errno (errno is
+/// not touched). `args` must give a stack (CLONE_VM: the child has no other).
+__attribute__((visibility("hidden")))
+long swatch_clone3_trampoline(struct swatch_clone_args *args, size_t size, int (*fn)(void *), void *arg);
+
+// System V x86_64 ABI: args in %rdi, size in %rsi, fn in %rdx, arg in %rcx.
+// The syscall instruction takes its number in %rax and arguments in %rdi,
+// %rsi, ... and clobbers only %rcx and %r11 (and %rax, the result); the child
+// starts with the parent's registers except %rax = 0 and %rsp = stack +
+// stack_size (kernel/fork.c, clone3_stack_valid). So fn stays in %rdx and arg
+// is moved to %r8 first. The unwind info (CFI) of the first part describes
+// the parent; the child's part is its own outermost frame (%rip undefined),
+// so a debugger's backtrace stops there instead of walking into garbage.
+__asm__(
+    ".text\n"
+    ".globl swatch_clone3_trampoline\n"
+    ".hidden swatch_clone3_trampoline\n"
+    ".type swatch_clone3_trampoline, @function\n"
+    ".p2align 4\n"
+    "swatch_clone3_trampoline:\n"
+    "    .cfi_startproc\n"
+#if defined(__CET__)
+    "    endbr64\n"
+#endif
+    "    movq %rcx, %r8\n"        // arg, out of the register syscall clobbers
+    "    movl $" SWATCH_EXPAND_STRING(SYS_clone3) ", %eax\n"
+    "    syscall\n"
+    "    testq %rax, %rax\n"
+    "    jz 1f\n"
+    "    ret\n"                   // the parent: pid or -errno
+    "    .cfi_endproc\n"
+    "1:\n"                        // the child, on its own stack, with nothing to return to
+    "    .cfi_startproc\n"
+    "    .cfi_undefined %rip\n"
+    "    xorl %ebp, %ebp\n"       // the outermost frame, as the ABI suggests
+    "    andq $-16, %rsp\n"       // already aligned (mmap'd top); the call needs it
+    "    movq %r8, %rdi\n"
+    "    callq *%rdx\n"           // fn(arg): child_main ends in execve or _exit
+    "    movl %eax, %edi\n"
+    "    movl $" SWATCH_EXPAND_STRING(SYS_exit) ", %eax\n"
+    "    syscall\n"
+    "    hlt\n"
+    "    .cfi_endproc\n"
+    ".size swatch_clone3_trampoline, .-swatch_clone3_trampoline\n");
+#else
+#define SWATCH_HAVE_CLONE3 0
+#endif
+
+/// Set once clone3 answered that it cannot do CLONE_INTO_CGROUP on this kernel
+/// (ENOSYS, E2BIG, EINVAL): later spawns go straight to clone(2). Read and
+/// written atomically because tests spawn from several threads (swatchd
+/// itself spawns from one).
+static int swatch_clone3_unusable = 0;
+
+static int swatch_spawn_test_without_clone3 = 0;
+
+void swatch_spawn_test_set_without_clone3(int enabled) {
+    swatch_spawn_test_without_clone3 = enabled;
+}
+
+/// What `clone_into_cgroup` did.
+enum clone3_outcome {
+    /// The child ran (and exec'd or failed, CLONE_VFORK); its pid is stored.
+    CLONE3_STARTED,
+    /// Nothing happened: use clone(2), and the child joins the cgroup itself.
+    CLONE3_USE_CLONE,
+    /// No process could be created; its errno is stored.
+    CLONE3_FAILED,
+};
+
+/// Starts the child with clone3(CLONE_VM|CLONE_VFORK|CLONE_INTO_CGROUP) in
+/// the cgroup of `cgroup_fd`, on `stack`.
+static enum clone3_outcome clone_into_cgroup(void *stack, int cgroup_fd, struct child_context *ctx,
+                                             pid_t *pid_out, int *error_out) {
+#if SWATCH_HAVE_CLONE3
+    if (swatch_spawn_test_without_clone3 || __atomic_load_n(&swatch_clone3_unusable, __ATOMIC_RELAXED))
+        return CLONE3_USE_CLONE;
+    struct swatch_clone_args args;
+    memset(&args, 0, sizeof(args));
+    args.flags = CLONE_VM | CLONE_VFORK | SWATCH_CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.stack = (uint64_t)(uintptr_t)stack;
+    args.stack_size = SWATCH_CHILD_STACK_SIZE;
+    args.cgroup = (uint64_t)cgroup_fd;
+    ctx->born_in_cgroup = 1;
+    long result = swatch_clone3_trampoline(&args, sizeof(args), child_main, ctx);
+    if (result > 0) {
+        *pid_out = (pid_t)result;
+        return CLONE3_STARTED;
+    }
+    // No child: nothing ran, ctx is as the parent left it.
+    ctx->born_in_cgroup = 0;
+    int error = (int)-result;
+    switch (error) {
+    case ENOSYS:
+    case E2BIG:
+    case EINVAL:
+        // This kernel (or a seccomp filter) does not have it, and never will.
+        __atomic_store_n(&swatch_clone3_unusable, 1, __ATOMIC_RELAXED);
+        return CLONE3_USE_CLONE;
+    case EAGAIN:
+    case ENOMEM:
+        // No process could be made (RLIMIT_NPROC, pids.max of the target
+        // cgroup — which a migration would bypass —, memory): report it as
+        // clone(2)'s failure would be.
+        *error_out = error;
+        return CLONE3_FAILED;
+    default:
+        // A refusal about the cgroup (EACCES, EBUSY, ENODEV, EOPNOTSUPP, an
+        // old seccomp profile's EPERM, ...): the write to cgroup.procs meets
+        // the same checks and reports them as it always did, step "cgroup".
+        return CLONE3_USE_CLONE;
+    }
+#else
+    (void)stack;
+    (void)cgroup_fd;
+    (void)ctx;
+    (void)pid_out;
+    (void)error_out;
+    return CLONE3_USE_CLONE;
+#endif
+}
+
 int swatch_spawn(const struct swatch_spawn_request *req, pid_t *pid_out, int *failed_step_out) {
     *pid_out = 0;
     *failed_step_out = SWATCH_SPAWN_STEP_NONE;
@@ -492,7 +695,9 @@ int swatch_spawn(const struct swatch_spawn_request *req, pid_t *pid_out, int *fa
         return ENOMEM;
     }
 
-    struct child_context ctx = { .req = req, .scratch = scratch, .step = SWATCH_SPAWN_STEP_NONE, .error = 0 };
+    struct child_context ctx = {
+        .req = req, .scratch = scratch, .born_in_cgroup = 0, .started = 0, .step = SWATCH_SPAWN_STEP_NONE, .error = 0,
+    };
 
     // Block every signal around the clone: a handler of the parent must never
     // run in the child, which shares the parent's memory. The child resets
@@ -501,9 +706,33 @@ int swatch_spawn(const struct swatch_spawn_request *req, pid_t *pid_out, int *fa
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &saved);
 
-    char *top = (char *)stack + SWATCH_CHILD_STACK_SIZE;
-    pid_t pid = clone(child_main, top, CLONE_VM | CLONE_VFORK | SIGCHLD, &ctx);
-    int clone_errno = errno;
+    pid_t pid = -1;
+    int clone_errno = 0;
+    enum clone3_outcome outcome = req->cgroup_fd >= 0
+        ? clone_into_cgroup(stack, req->cgroup_fd, &ctx, &pid, &clone_errno)
+        : CLONE3_USE_CLONE;
+    if (outcome == CLONE3_STARTED && !ctx.started) {
+        // Killed before its first instruction. The kernels between "cgroup:
+        // fix race between fork and cgroup.kill" (6.14, and its stable
+        // backports; 6.18 here) and "cgroup: fix spurious SIGKILL of
+        // CLONE_INTO_CGROUP children" (7.3) compare the target cgroup's
+        // cgroup.kill count with the *parent's* cgroup's, and SIGKILL the
+        // child when they differ — so once a service's group was killed, every
+        // child clone3 creates there dies at birth. ProcessTracker makes a
+        // fresh group after its own cgroup.kill; this covers the rest (a group
+        // still busy, someone else's cgroup.kill, swatchd's own group killed
+        // once). Nothing of the child ran: reap it and start it the old way.
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        ctx.born_in_cgroup = 0;
+        outcome = CLONE3_USE_CLONE;
+    }
+    if (outcome == CLONE3_USE_CLONE) {
+        char *top = (char *)stack + SWATCH_CHILD_STACK_SIZE;
+        pid = clone(child_main, top, CLONE_VM | CLONE_VFORK | SIGCHLD, &ctx);
+        clone_errno = errno;
+    }
 
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
     munmap(stack, SWATCH_CHILD_STACK_SIZE);

@@ -47,10 +47,10 @@ extension Supervisor {
                 ? record.connection?.fd : nil
             request.stdout = output.standardOutput.descriptor(connection: connection)
             request.stderr = output.standardError.descriptor(connection: connection)
-            // The child joins the service's cgroup before exec; swatchd's copy of cgroup.procs goes right after.
-            request.cgroupProcs = try tracker.prepare(name.description)
+            // The child starts in the service's cgroup; swatchd's fd of the directory goes right after.
+            request.cgroup = try tracker.prepare(name.description)
             defer {
-                try? request.cgroupProcs?.close()
+                try? request.cgroup?.close()
                 output.closeAfterSpawn()
             }
             let pid: pid_t

@@ -121,10 +121,11 @@ enum swatch_spawn_step {
     SWATCH_SPAWN_STEP_NONE = 0,
     /// The parent could not map the child's stack.
     SWATCH_SPAWN_STEP_STACK,
-    /// clone(2) itself failed (EAGAIN: too many processes; ENOMEM).
+    /// clone(2) or clone3(2) itself failed (EAGAIN: too many processes; ENOMEM).
     SWATCH_SPAWN_STEP_CLONE,
     SWATCH_SPAWN_STEP_SETSID,
-    /// Writing "0" to the service's cgroup.procs.
+    /// Joining the service's cgroup: opening or writing its cgroup.procs
+    /// (when the child could not be created in it directly).
     SWATCH_SPAWN_STEP_CGROUP,
     /// Moving the passed fds and stdin/stdout/stderr into place.
     SWATCH_SPAWN_STEP_FDS,
@@ -260,9 +261,12 @@ struct swatch_spawn_request {
     /// chdir target, or NULL to stay in the parent's working directory.
     const char *_Nullable working_directory;
     mode_t umask;
-    /// An fd of the service's `cgroup.procs` (O_WRONLY), or -1: the child writes
-    /// "0" to it before anything else, so nothing it forks can escape the cgroup.
-    int cgroup_procs_fd;
+    /// An fd of the service's cgroup2 directory (O_RDONLY|O_DIRECTORY), or -1.
+    /// The child is created in that cgroup with clone3(CLONE_INTO_CGROUP) where
+    /// the kernel has it (5.7+, x86_64 build); elsewhere it writes "0" to the
+    /// group's cgroup.procs before anything else. Either way nothing it forks
+    /// can escape the cgroup.
+    int cgroup_fd;
     /// Where the child writes its own pid in decimal, NUL-terminated: points
     /// just after "LISTEN_PID=" in one of the envp strings, with room for 21
     /// bytes; NULL when the variable is not wanted.
@@ -285,8 +289,16 @@ struct swatch_spawn_request {
 /// single-threaded test process only.
 void swatch_spawn_test_set_without_close_range(int enabled);
 
-/// Starts `req->path` as a new process with clone(CLONE_VM|CLONE_VFORK) and
-/// returns once the child has called execve (or failed before it).
+/// Tests only: when non-zero, the spawner acts as on a kernel without
+/// clone3(CLONE_INTO_CGROUP) (before 5.7, or a container whose seccomp profile
+/// answers ENOSYS): clone(2), and the child writes "0" to cgroup.procs. Set it
+/// in a forked, single-threaded test process only.
+void swatch_spawn_test_set_without_clone3(int enabled);
+
+/// Starts `req->path` as a new process with clone(CLONE_VM|CLONE_VFORK) —
+/// clone3 with CLONE_INTO_CGROUP too when `req->cgroup_fd` is set and the
+/// kernel has it — and returns once the child has called execve (or failed
+/// before it).
 ///
 /// On success returns 0 and stores the child's pid in `pid_out`. On failure
 /// returns the errno of the failed step and stores that step (enum

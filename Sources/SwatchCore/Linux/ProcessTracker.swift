@@ -6,9 +6,9 @@ import SystemPackage
 /// them (KillMode=control-group) and `Tasks:` can count them (issue 4, item 6).
 ///
 /// Where a cgroup2 hierarchy is writable it gives each service a cgroup of its
-/// own — `<hierarchy>/swatchd-<pid>/hello.service` — which the spawned child
-/// joins before exec (`SpawnRequest.cgroupProcs`), so daemons that double-fork
-/// and orphans are caught too. On this machine kind that hierarchy is the
+/// own — `<hierarchy>/swatchd-<pid>/hello.service` — in which the spawned
+/// child is created, or which it joins before exec (`SpawnRequest.cgroup`), so
+/// daemons that double-fork and orphans are caught too. On this machine kind that hierarchy is the
 /// controller-less /sys/fs/cgroup/unified (NOTES); in containers often
 /// /sys/fs/cgroup itself. v1 controller hierarchies are never touched: only a
 /// mount whose statfs type is CGROUP2_SUPER_MAGIC is considered.
@@ -34,6 +34,11 @@ public final class ProcessTracker {
     public let mode: Mode
     /// Session mode: the session ids (= spawned pids) of each service.
     private var sessions: [String: Set<pid_t>] = [:]
+    /// Cgroup mode: services whose group `kill` emptied with cgroup.kill.
+    /// `prepare` replaces such a group with a fresh one: kernels 6.14 to 7.2
+    /// SIGKILL every child clone3 creates in a group that was ever killed
+    /// ("cgroup: fix spurious SIGKILL of CLONE_INTO_CGROUP children", 7.3).
+    private var killedGroups: Set<String> = []
 
     /// Finds a writable cgroup2 hierarchy among `hierarchies` and creates
     /// `parentName` under it; falls back to session tracking (and, when
@@ -78,18 +83,24 @@ public final class ProcessTracker {
         return directory + "/" + service
     }
 
-    /// Gets a service's cgroup ready for a spawn: creates it and opens its
-    /// `cgroup.procs` (O_WRONLY|O_CLOEXEC) for `SpawnRequest.cgroupProcs`.
+    /// Gets a service's cgroup ready for a spawn: creates it and opens the
+    /// directory (O_RDONLY|O_DIRECTORY|O_CLOEXEC) for `SpawnRequest.cgroup` —
+    /// the fd clone3's CLONE_INTO_CGROUP takes, and the one the child opens
+    /// `cgroup.procs` from where the kernel lacks it.
     /// The caller owns the fd and closes it after the spawn. nil in session mode.
     public func prepare(_ service: String) throws(Errno) -> FileDescriptor? {
         guard let directory = cgroupDirectory(of: service) else { return nil }
+        if killedGroups.contains(service) {
+            // A fresh group (see `killedGroups`); while a process still lives in
+            // the old one (EBUSY) it stays, and the spawner copes (shim.c).
+            if rmdir(directory) == 0 || errno == ENOENT { killedGroups.remove(service) }
+        }
         do {
             _ = try retryingOnInterrupt { mkdir(directory, 0o755) }
         } catch .fileExists {
             // Kept from an earlier start (a process survived, or not removed yet).
         }
-        let procs = directory + "/cgroup.procs"
-        return FileDescriptor(rawValue: try retryingOnInterrupt { open(procs, O_WRONLY | O_CLOEXEC) })
+        return FileDescriptor(rawValue: try retryingOnInterrupt { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
     }
 
     /// Records a spawned process of `service`. In session mode its pid is its
@@ -123,7 +134,10 @@ public final class ProcessTracker {
     public func kill(_ service: String, signal: CInt) -> Int {
         if signal == SIGKILL, let directory = cgroupDirectory(of: service) {
             let count = pids(of: service).count
-            if (try? FileSystem.write("1", to: directory + "/cgroup.kill")) != nil { return count }
+            if (try? FileSystem.write("1", to: directory + "/cgroup.kill")) != nil {
+                killedGroups.insert(service)
+                return count
+            }
         }
         var signalled: Set<pid_t> = []
         for _ in 0..<16 {
@@ -146,8 +160,10 @@ public final class ProcessTracker {
             guard let directory = cgroupDirectory(of: service) else { return true }
             do {
                 _ = try retryingOnInterrupt { rmdir(directory) }
+                killedGroups.remove(service)
                 return true
             } catch .noSuchFileOrDirectory {
+                killedGroups.remove(service)
                 return true
             } catch {
                 return false  // EBUSY: a process still lives in it
@@ -164,6 +180,7 @@ public final class ProcessTracker {
             sessions = [:]
             return
         }
+        killedGroups = []
         Self.removeEmptyTree(directory)
     }
 

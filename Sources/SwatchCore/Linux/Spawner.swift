@@ -26,9 +26,10 @@ public struct SpawnRequest: Sendable {
     public var workingDirectory: String
     /// UMask=; 0022 as systemd.
     public var umask: mode_t
-    /// The service's `cgroup.procs` (from `ProcessTracker.prepare`): the child
-    /// joins that cgroup before it can fork anything.
-    public var cgroupProcs: FileDescriptor?
+    /// The service's cgroup directory (from `ProcessTracker.prepare`): the
+    /// child is created in that cgroup (clone3 CLONE_INTO_CGROUP), or joins it
+    /// before it can fork anything where the kernel cannot do that.
+    public var cgroup: FileDescriptor?
     /// The sandbox (systemd.exec(5)), applied by the child in this order after
     /// the fds are in place and before chdir; empty: none (`SandboxPlan` builds it).
     public var sandbox: [SandboxStep]
@@ -39,7 +40,7 @@ public struct SpawnRequest: Sendable {
         executable: String, arguments: [String] = [], environment: [String] = [],
         listenPID: Bool = false, watchdogPID: Bool = false, fds: [FileDescriptor] = [],
         stdin: FileDescriptor? = nil, stdout: FileDescriptor? = nil, stderr: FileDescriptor? = nil,
-        workingDirectory: String = "/", umask: mode_t = 0o022, cgroupProcs: FileDescriptor? = nil,
+        workingDirectory: String = "/", umask: mode_t = 0o022, cgroup: FileDescriptor? = nil,
         sandbox: [SandboxStep] = []
     ) {
         self.executable = executable
@@ -53,7 +54,7 @@ public struct SpawnRequest: Sendable {
         self.stderr = stderr
         self.workingDirectory = workingDirectory
         self.umask = umask
-        self.cgroupProcs = cgroupProcs
+        self.cgroup = cgroup
         self.sandbox = sandbox
     }
 }
@@ -79,7 +80,10 @@ public struct SpawnError: Error, Hashable, CustomStringConvertible {
 /// Starts processes the way systemd's exec does, through the C shim's
 /// clone(CLONE_VM|CLONE_VFORK) (NOTES, "Spawning"; DESIGN §4): fds at
 /// 3..3+N-1, LISTEN_PID written by the child itself, a clean signal state, a
-/// new session, and nothing else open.
+/// new session, and nothing else open. With a cgroup, clone3's
+/// CLONE_INTO_CGROUP (Linux 5.7) creates the child in it: a write to
+/// cgroup.procs would migrate it, and the first migration after a quiet spell
+/// waits for an RCU grace period (6-9 ms here, scripts/bench 2b).
 public enum Spawner {
     /// Starts `request.executable`; returns once it runs (execve succeeded).
     /// The corresponding C function is `swatch_spawn`.
@@ -130,7 +134,7 @@ public enum Spawner {
                                 stderr_fd: request.stderr?.rawValue ?? devNull,
                                 working_directory: directory,
                                 umask: request.umask,
-                                cgroup_procs_fd: request.cgroupProcs?.rawValue ?? -1,
+                                cgroup_fd: request.cgroup?.rawValue ?? -1,
                                 listen_pid_slot: listenSlot,
                                 watchdog_pid_slot: watchdogSlot,
                                 sandbox: sandbox.operations.isEmpty ? nil : sandbox.operations.baseAddress,

@@ -1,3 +1,4 @@
+import CSwatch
 import Glibc
 import SystemPackage
 import Testing
@@ -10,10 +11,10 @@ import Testing
     /// double fork of a classic daemon, without setsid) and writes its pid to "$1".
     static let doubleFork = #"( sleep 1000 & echo $! > "$1" ) ; exit 0"#
 
-    private func spawnDoubleFork(into directory: String, cgroupProcs: FileDescriptor?) throws -> (main: pid_t, orphan: pid_t) {
+    private func spawnDoubleFork(into directory: String, cgroup: FileDescriptor?) throws -> (main: pid_t, orphan: pid_t) {
         let pid = try Spawner.spawn(SpawnRequest(
             executable: "/bin/sh", arguments: ["sh", "-c", Self.doubleFork, "sh", directory + "/orphan"],
-            cgroupProcs: cgroupProcs))
+            cgroup: cgroup))
         #expect(LinuxTestSupport.waitForExit(pid) == .exited(0))
         let text = LinuxTestSupport.read(directory + "/orphan")
         let orphan = try #require(pid_t(text.split(separator: "\n").first ?? ""))
@@ -23,8 +24,7 @@ import Testing
     /// A parent directory of its own per test, so suites running in parallel never share a cgroup.
     private func uniqueParent() -> String { "swatchd-test-\(getpid())-\(MonotonicClock.now())" }
 
-    @Test(.enabled(if: ProcessTracker.defaultHierarchies.contains(where: ProcessTracker.isWritableCgroup2),
-                   "needs a writable cgroup2 hierarchy"))
+    @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
     func cgroupCatchesADoubleForkedGrandchild() throws {
         let directory = LinuxTestSupport.temporaryDirectory()
         defer { LinuxTestSupport.removeTree(directory) }
@@ -37,9 +37,9 @@ import Testing
         // Never a v1 controller hierarchy.
         #expect(ProcessTracker.isWritableCgroup2(FileSystem.parent(of: parent)!))
 
-        let procs = try #require(try tracker.prepare("hello.service"))
-        let (main, orphan) = try spawnDoubleFork(into: directory, cgroupProcs: procs)
-        try procs.close()
+        let group = try #require(try tracker.prepare("hello.service"))
+        let (main, orphan) = try spawnDoubleFork(into: directory, cgroup: group)
+        try group.close()
         defer { _ = try? Reaper.kill(orphan, signal: SIGKILL) }
 
         // The main process is gone; the orphan is no child of ours, yet it is the service's.
@@ -55,24 +55,211 @@ import Testing
         #expect(LinuxTestSupport.status(parent + "/hello.service") == nil)
     }
 
-    @Test(.enabled(if: ProcessTracker.defaultHierarchies.contains(where: ProcessTracker.isWritableCgroup2),
-                   "needs a writable cgroup2 hierarchy"))
+    @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
     func termReachesEveryProcessOfTheService() throws {
         let directory = LinuxTestSupport.temporaryDirectory()
         defer { LinuxTestSupport.removeTree(directory) }
         let tracker = ProcessTracker(parentName: uniqueParent(), becomeSubreaper: false)
         defer { tracker.removeAll() }
-        let procs = try #require(try tracker.prepare("web.service"))
+        let group = try #require(try tracker.prepare("web.service"))
         // A main process that stays, with a child of its own.
         let main = try Spawner.spawn(SpawnRequest(
-            executable: "/bin/sh", arguments: ["sh", "-c", "sleep 1000 & wait"], cgroupProcs: procs))
-        try procs.close()
+            executable: "/bin/sh", arguments: ["sh", "-c", "sleep 1000 & wait"], cgroup: group))
+        try group.close()
         #expect(LinuxTestSupport.eventually { tracker.pids(of: "web.service").count == 2 })
         #expect(tracker.pids(of: "web.service").contains(main))
 
         #expect(tracker.kill("web.service", signal: SIGTERM) == 2)
         #expect(LinuxTestSupport.waitForExit(main) == .signaled(SIGTERM, coreDumped: false))
         #expect(LinuxTestSupport.eventually { tracker.isEmpty("web.service") })
+    }
+
+    static let hasWritableCgroup2 = ProcessTracker.defaultHierarchies.contains(where: ProcessTracker.isWritableCgroup2)
+
+    /// Whether this build and kernel create children directly in their cgroup:
+    /// clone3 with CLONE_INTO_CGROUP (Linux 5.7), which the shim issues on x86_64.
+    static var clonesIntoCgroup: Bool {
+        #if arch(x86_64)
+        var names = utsname()
+        uname(&names)
+        let release = withUnsafeBytes(of: names.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let numbers = release.split(separator: ".").prefix(2).map { Int($0.prefix { $0.isNumber }) ?? 0 }
+        return numbers.count == 2 && (numbers[0], numbers[1]) >= (5, 7)
+        #else
+        return false
+        #endif
+    }
+
+    /// The `0::/…` line /proc/<pid>/cgroup shows for a process in `directory`
+    /// of the cgroup2 hierarchy mounted at `hierarchy`.
+    private func cgroupLine(of directory: String, in hierarchy: String) -> String {
+        "0::" + directory.dropFirst(hierarchy.count)
+    }
+
+    /// An inotify fd watching `path` for writes (IN_MODIFY): a write to
+    /// cgroup.procs — a migration — shows as one event; nothing else writes there.
+    private func watchWrites(to path: String) throws -> FileDescriptor {
+        let fd = FileDescriptor(rawValue: try retryingOnInterrupt { inotify_init1(CInt(IN_CLOEXEC | IN_NONBLOCK)) })
+        _ = try retryingOnInterrupt { inotify_add_watch(fd.rawValue, path, UInt32(IN_MODIFY)) }
+        return fd
+    }
+
+    /// Whether the watch has an event queued (inotify queues it during the
+    /// write itself, so once the spawn has returned there is nothing to wait for).
+    private func hasEvents(_ watch: FileDescriptor) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        return buffer.withUnsafeMutableBytes { Glibc.read(watch.rawValue, $0.baseAddress, $0.count) } > 0
+    }
+
+    /// The child is created in the service's cgroup (clone3 CLONE_INTO_CGROUP):
+    /// what it reads of itself puts it there, and nothing was ever written to
+    /// the group's cgroup.procs — it was never migrated, so it was never
+    /// anywhere else, not even before its first instruction.
+    @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
+    func childIsBornInTheServiceCgroup() throws {
+        let directory = LinuxTestSupport.temporaryDirectory()
+        defer { LinuxTestSupport.removeTree(directory) }
+        let tracker = ProcessTracker(parentName: uniqueParent(), becomeSubreaper: false)
+        defer { tracker.removeAll() }
+        let group = try #require(try tracker.prepare("born.service"))
+        defer { try? group.close() }
+        let service = try #require(tracker.cgroupDirectory(of: "born.service"))
+        let writes = try watchWrites(to: service + "/cgroup.procs")
+        defer { try? writes.close() }
+
+        let output = LinuxTestSupport.open(directory + "/cgroup", O_WRONLY | O_CREAT)
+        defer { try? output.close() }
+        let pid = try Spawner.spawn(SpawnRequest(
+            executable: "/bin/cat", arguments: ["cat", "/proc/self/cgroup"], stdout: output, cgroup: group))
+        #expect(LinuxTestSupport.waitForExit(pid) == .exited(0))
+
+        let hierarchy = try #require(FileSystem.parent(of: FileSystem.parent(of: service)!))
+        let lines = LinuxTestSupport.read(directory + "/cgroup").split(separator: "\n").map(String.init)
+        #expect(lines.contains(cgroupLine(of: service, in: hierarchy)))
+        if Self.clonesIntoCgroup {
+            #expect(!hasEvents(writes), "the child was migrated: cgroup.procs was written")
+        }
+    }
+
+    /// Where clone3 cannot create the child in its cgroup (a kernel before 5.7,
+    /// a seccomp profile that answers ENOSYS), the child joins it by writing
+    /// to cgroup.procs before it execs: same result, one migration. Forked,
+    /// because the switch is global.
+    @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
+    func childJoinsTheServiceCgroupItselfWithoutClone3() throws {
+        let directory = LinuxTestSupport.temporaryDirectory()
+        defer { LinuxTestSupport.removeTree(directory) }
+        let tracker = ProcessTracker(parentName: uniqueParent(), becomeSubreaper: false)
+        defer { tracker.removeAll() }
+        let group = try #require(try tracker.prepare("joins.service"))
+        defer { try? group.close() }
+        let service = try #require(tracker.cgroupDirectory(of: "joins.service"))
+        let writes = try watchWrites(to: service + "/cgroup.procs")
+        defer { try? writes.close() }
+        let output = LinuxTestSupport.open(directory + "/cgroup", O_WRONLY | O_CREAT)
+        defer { try? output.close() }
+
+        let status = LinuxTestSupport.inForkedChild {
+            swatch_spawn_test_set_without_clone3(1)
+            guard let pid = try? Spawner.spawn(SpawnRequest(
+                executable: "/bin/cat", arguments: ["cat", "/proc/self/cgroup"], stdout: output, cgroup: group))
+            else { return 2 }
+            return (try? Reaper.wait(for: pid)) == .exited(0) ? 0 : 3
+        }
+        #expect(status == .exited(0))
+
+        let hierarchy = try #require(FileSystem.parent(of: FileSystem.parent(of: service)!))
+        let lines = LinuxTestSupport.read(directory + "/cgroup").split(separator: "\n").map(String.init)
+        #expect(lines.contains(cgroupLine(of: service, in: hierarchy)))
+        #expect(hasEvents(writes), "the child joined without writing cgroup.procs?")
+    }
+
+    /// A cgroup that is gone by the time of the spawn (removed after
+    /// `prepare`) fails the start at step `cgroup`: the program never runs,
+    /// and certainly not in swatchd's own cgroup.
+    @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
+    func aRemovedCgroupFailsTheStartAtStepCgroup() throws {
+        let directory = LinuxTestSupport.temporaryDirectory()
+        defer { LinuxTestSupport.removeTree(directory) }
+        let tracker = ProcessTracker(parentName: uniqueParent(), becomeSubreaper: false)
+        defer { tracker.removeAll() }
+        let group = try #require(try tracker.prepare("gone.service"))
+        defer { try? group.close() }
+        #expect(tracker.remove("gone.service"))
+
+        let marker = directory + "/ran"
+        do {
+            let pid = try Spawner.spawn(SpawnRequest(
+                executable: "/bin/sh", arguments: ["sh", "-c", "echo > \"$1\"", "sh", marker], cgroup: group))
+            Issue.record("spawned \(pid) into a removed cgroup")
+            _ = LinuxTestSupport.waitForExit(pid)
+        } catch {
+            #expect(error.step == "cgroup")
+        }
+        #expect(LinuxTestSupport.status(marker) == nil)
+    }
+
+    /// A stop that ends with `cgroup.kill` must not doom the next start: Linux
+    /// 6.14 to 7.2 (and stable kernels with the same change, 6.18 here) SIGKILL
+    /// a child that clone3 creates in a cgroup once killed ("cgroup: fix
+    /// spurious SIGKILL of CLONE_INTO_CGROUP children", 7.3). The restart of a
+    /// service after its watchdog or stop timeout did exactly that.
+    @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
+    func aCgroupEmptiedWithCgroupKillHostsTheNextStart() throws {
+        let directory = LinuxTestSupport.temporaryDirectory()
+        defer { LinuxTestSupport.removeTree(directory) }
+        let tracker = ProcessTracker(parentName: uniqueParent(), becomeSubreaper: false)
+        defer { tracker.removeAll() }
+        let first = try #require(try tracker.prepare("again.service"))
+        let sleeper = try Spawner.spawn(SpawnRequest(
+            executable: "/bin/sleep", arguments: ["sleep", "1000"], cgroup: first))
+        try first.close()
+        #expect(tracker.kill("again.service", signal: SIGKILL) == 1)
+        #expect(LinuxTestSupport.waitForExit(sleeper) == .signaled(SIGKILL, coreDumped: false))
+        #expect(LinuxTestSupport.eventually { tracker.isEmpty("again.service") })
+
+        let second = try #require(try tracker.prepare("again.service"))
+        defer { try? second.close() }
+        let service = try #require(tracker.cgroupDirectory(of: "again.service"))
+        let writes = try watchWrites(to: service + "/cgroup.procs")
+        defer { try? writes.close() }
+        let output = LinuxTestSupport.open(directory + "/cgroup", O_WRONLY | O_CREAT)
+        defer { try? output.close() }
+        let pid = try Spawner.spawn(SpawnRequest(
+            executable: "/bin/cat", arguments: ["cat", "/proc/self/cgroup"], stdout: output, cgroup: second))
+        #expect(LinuxTestSupport.waitForExit(pid) == .exited(0))
+        let hierarchy = try #require(FileSystem.parent(of: FileSystem.parent(of: service)!))
+        #expect(LinuxTestSupport.read(directory + "/cgroup").split(separator: "\n").map(String.init)
+                .contains(cgroupLine(of: service, in: hierarchy)))
+        // A fresh group: the child was born in it, not killed and started again by joining.
+        if Self.clonesIntoCgroup {
+            #expect(!hasEvents(writes), "the child was migrated: cgroup.procs was written")
+        }
+    }
+
+    /// The same kernel bug where swatchd cannot make a fresh group (someone
+    /// else wrote cgroup.kill, or a process of the group still lives): the
+    /// spawner sees its child die before its first instruction and starts it
+    /// again the old way, joining the group through cgroup.procs.
+    @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
+    func aChildKilledAtBirthIsStartedAgainByJoiningTheCgroup() throws {
+        let directory = LinuxTestSupport.temporaryDirectory()
+        defer { LinuxTestSupport.removeTree(directory) }
+        let tracker = ProcessTracker(parentName: uniqueParent(), becomeSubreaper: false)
+        defer { tracker.removeAll() }
+        let group = try #require(try tracker.prepare("killed.service"))
+        defer { try? group.close() }
+        let service = try #require(tracker.cgroupDirectory(of: "killed.service"))
+        try FileSystem.write("1", to: service + "/cgroup.kill")  // behind the tracker's back
+
+        let output = LinuxTestSupport.open(directory + "/cgroup", O_WRONLY | O_CREAT)
+        defer { try? output.close() }
+        let pid = try Spawner.spawn(SpawnRequest(
+            executable: "/bin/cat", arguments: ["cat", "/proc/self/cgroup"], stdout: output, cgroup: group))
+        #expect(LinuxTestSupport.waitForExit(pid) == .exited(0))
+        let hierarchy = try #require(FileSystem.parent(of: FileSystem.parent(of: service)!))
+        #expect(LinuxTestSupport.read(directory + "/cgroup").split(separator: "\n").map(String.init)
+                .contains(cgroupLine(of: service, in: hierarchy)))
     }
 
     @Test func sessionFallbackTracksProcessesThatKeepTheSession() throws {
@@ -83,7 +270,7 @@ import Testing
         #expect(tracker.mode == .session)
         #expect(try tracker.prepare("hello.service") == nil)
 
-        let (main, orphan) = try spawnDoubleFork(into: directory, cgroupProcs: nil)
+        let (main, orphan) = try spawnDoubleFork(into: directory, cgroup: nil)
         defer { _ = try? Reaper.kill(orphan, signal: SIGKILL) }
         #expect(tracker.pids(of: "hello.service").isEmpty)  // not tracked yet
         tracker.track(main, in: "hello.service")
