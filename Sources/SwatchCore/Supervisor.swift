@@ -31,6 +31,13 @@ public final class Supervisor {
         }
     }
 
+    /// A problem of swatchd itself at start-up (DESIGN §6): main prints
+    /// `swatchd: <description>` and exits 1.
+    public struct StartupError: Error, CustomStringConvertible {
+        public var description: String
+        init(_ what: String, _ errno: Errno) { description = "\(what): \(errno)" }
+    }
+
     /// A service (or an Accept=yes instance) and what swatchd holds for it.
     struct ServiceRecord {
         var machine: ServiceMachine
@@ -97,14 +104,27 @@ public final class Supervisor {
     /// Loads the units and binds every listener; nothing is started yet
     /// (`startUntriggeredServices()` comes once the control socket is up too).
     /// Throws only for problems of swatchd itself (the runtime dir, the notify socket).
-    public func start() throws(Errno) {
-        try makeDirectory(configuration.runtimeDirectory)
-        let notifyPath = configuration.runtimeDirectory + "/notify"
-        let notify = try NotifySocket(path: notifyPath)
-        notifySocket = notify
-        _ = try loop.watch(notify.fd) { [unowned self] in self.receiveNotifications() }
-        _ = try loop.watch(timer.fd) { [unowned self] in self.timerExpired() }
+    public func start() throws(StartupError) {
+        let runtime = configuration.runtimeDirectory
+        do { try makeDirectory(runtime) } catch {
+            throw StartupError("Failed to create runtime directory \(runtime)", error)
+        }
+        let notifyPath = runtime + "/notify"
+        do {
+            let notify = try NotifySocket(path: notifyPath)
+            notifySocket = notify
+            _ = try loop.watch(notify.fd) { [unowned self] in self.receiveNotifications() }
+            _ = try loop.watch(timer.fd) { [unowned self] in self.timerExpired() }
+        } catch {
+            throw StartupError("Failed to set up the notify socket \(notifyPath)", error)
+        }
         loop.afterBatch = { [unowned self] in self.armTimer() }
+        for directory in configuration.unitDirectories {
+            var info = stat()
+            let problem: Errno? = stat(directory, &info) != 0 ? Errno(rawValue: errno)
+                : (info.st_mode & S_IFMT != S_IFDIR ? .notDirectory : nil)
+            if let problem { logger.warning("No units from unit directory \(directory): \(problem).") }
+        }
 
         units = UnitSet.load(directories: configuration.unitDirectories, files: configuration.unitFiles,
                              context: configuration.specifiers)
