@@ -266,8 +266,8 @@ private func field(_ fields: [(String, String)], _ name: String) -> [String] {
         let fd = capture.writeEnd!.rawValue
         _ = "<3>disk full\nplain line\n".withCString { Glibc.write(fd, $0, strlen($0)) }
         capture.closeWriteEnd()
-        var lines: [String] = []
-        while !capture.isAtEnd { lines += capture.readAvailable() }
+        let lines = capture.readToEnd()
+        #expect(capture.isAtEnd)
         #expect(lines == ["disk full", "plain line"])
         #expect(capture.droppedLines == 0)
         capture.close()

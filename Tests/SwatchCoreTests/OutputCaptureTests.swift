@@ -1,4 +1,5 @@
 import Glibc
+import SystemPackage
 import Testing
 @testable import SwatchCore
 
@@ -8,10 +9,9 @@ struct StderrPipe {
     let writeEnd: Int32
 
     init() {
-        var fds: [Int32] = [0, 0]
-        precondition(pipe(&fds) == 0)
-        readEnd = fds[0]
-        writeEnd = fds[1]
+        let pipe = try! FileDescriptor.closeOnExecPipe()
+        readEnd = pipe.readEnd.rawValue
+        writeEnd = pipe.writeEnd.rawValue
         _ = fcntl(readEnd, F_SETFL, O_NONBLOCK)
     }
 
@@ -29,6 +29,22 @@ struct StderrPipe {
     func close() {
         Glibc.close(readEnd)
         Glibc.close(writeEnd)
+    }
+}
+
+extension OutputCapture {
+    /// Reads until the pipe ends, waiting in poll(2) up to `seconds`. The end is not immediate
+    /// even once every copy of the write end is closed here: the tests run in parallel, and a
+    /// child another test is spawning holds a CLOEXEC copy from its clone until its execve.
+    func readToEnd(within seconds: Int32 = 5) -> [String] {
+        var lines: [String] = []
+        let deadline = StatusFormat.monotonicNow() + UInt64(seconds) * 1_000_000
+        while !isAtEnd && StatusFormat.monotonicNow() < deadline {
+            var poller = pollfd(fd: readEnd.rawValue, events: Int16(POLLIN), revents: 0)
+            _ = poll(&poller, 1, 100)
+            lines += readAvailable()
+        }
+        return lines
     }
 }
 
@@ -64,7 +80,7 @@ struct StderrPipe {
         let capture = try OutputCapture(unit: "hello.service", destination: .none, unitLog: nil)
         write(capture, "no newline at the end")
         capture.closeWriteEnd()
-        #expect(capture.readAvailable() == ["no newline at the end"])
+        #expect(capture.readToEnd() == ["no newline at the end"])
         #expect(capture.isAtEnd)
         #expect(capture.readAvailable() == [])
     }

@@ -67,7 +67,7 @@ import Testing
         #expect(capture.destination == .stderr, "no journal: lines go to swatchd's stderr")
         fds.closeAfterSpawn()
         #expect(capture.writeEnd == nil)
-        #expect(capture.readAvailable() == [])
+        #expect(capture.readToEnd() == [])
         #expect(capture.isAtEnd, "with the parent's copy closed and no child, the pipe has ended")
     }
 

@@ -6,9 +6,8 @@ import Testing
 @Suite struct EpollTests {
     /// A pipe whose ends are close-on-exec and non-blocking.
     private func pipe() -> (read: FileDescriptor, write: FileDescriptor) {
-        let (read, write) = try! FileDescriptor.pipe()
+        let (read, write) = try! FileDescriptor.closeOnExecPipe()
         for fd in [read, write] {
-            _ = fcntl(fd.rawValue, F_SETFD, FD_CLOEXEC)
             _ = fcntl(fd.rawValue, F_SETFL, O_NONBLOCK)
         }
         return (read, write)
