@@ -180,10 +180,10 @@ extension SocketUnit {
         }
         let acceptLocation = lastAssignment(of: "Accept", in: "Socket", files) ?? header
         if socket.accept, socket.listens.contains(where: { $0.kind == .datagram || $0.kind == .fifo }) {
-            // systemd.socket(5): "This value is ignored for datagram sockets and FIFOs where a
-            // single service unit unconditionally handles all incoming traffic."
-            interpreter.warn(acceptLocation, "Accept=yes does not apply to datagram sockets and FIFOs (one service handles all their traffic), ignoring.")
-            socket.accept = false
+            // systemd.socket(5) calls Accept= "ignored" for datagram sockets and FIFOs, but
+            // socket_verify() (src/core/socket.c, have_non_accept_socket()) refuses the unit:
+            // "Unit configured for accepting sockets, but sockets are non-accepting."
+            interpreter.error(acceptLocation, "Accept=yes needs sockets that accept connections; datagram sockets and FIFOs do not (one service handles all their traffic); refusing the unit.")
         }
         if socket.accept, let service = socket.service {
             interpreter.error(lastAssignment(of: "Service", in: "Socket", files) ?? acceptLocation,
