@@ -18,6 +18,8 @@ struct PreparedSandbox {
     var removeIPCOf: (uid: uid_t, gid: gid_t)?
     /// The unit holds a dynamic user (given back at the stop).
     var dynamicUser = false
+    /// PrivateTmp=: its /tmp and /var/tmp, made at its first sandboxed command.
+    var privateTemporaryDirectories: PrivateTemporaryDirectories?
 }
 
 /// Why a sandbox could not be prepared, naming the directive:
@@ -159,6 +161,14 @@ extension Supervisor {
                 "\(cover.directive): it hides swatchd's notify socket \(path); run swatchd with a --runtime-dir outside \(cover.path)")
         }
 
+        if sandbox.privateTmp, !command.fullPrivileges, prepared.privateTemporaryDirectories == nil {
+            do {
+                prepared.privateTemporaryDirectories = try PrivateTemporaryDirectories.create(for: name.description)
+            } catch {
+                throw SandboxPreparationError(description: "\(unit.sandbox.privateTmp ? "PrivateTmp=" : "DynamicUser="): \(error)")
+            }
+        }
+
         let staging = try sandboxStaging()
         let context = SandboxContext(
             credentials: command.fullPrivileges || (user == nil && gid == nil && groups == nil)
@@ -170,6 +180,9 @@ extension Supervisor {
             inaccessibleFile: staging + "/inaccessible-file",
             ttyGroup: UserAccounts.group("tty"),
             serviceDirectories: serviceDirectories,
+            // (No PrivateTmp=, or a `+` command: the plan binds nothing.)
+            privateTemporaryDirectories: prepared.privateTemporaryDirectories
+                ?? PrivateTemporaryDirectories(tmp: "/tmp", varTmp: "/var/tmp"),
             pathKind: { path in
                 guard let info = try? FileSystem.linkStatus(path) else { return nil }
                 return FileSystem.type(info.st_mode) == S_IFDIR ? .directory : .other
@@ -198,11 +211,19 @@ extension Supervisor {
         return base
     }
 
-    /// The unit is inactive: give back its dynamic user, remove its runtime
-    /// directories and, with RemoveIPC=, its user's IPC objects — unless
+    /// The unit waits to restart: its next run gets a fresh /tmp, as systemd's
+    /// service_enter_dead() drops the unit's runtime (src/core/service.c).
+    func releasePrivateTemporaryDirectories(of name: UnitName) {
+        sandboxBook.prepared[name]?.privateTemporaryDirectories?.remove()
+        sandboxBook.prepared[name]?.privateTemporaryDirectories = nil
+    }
+
+    /// The unit is inactive: remove its private /tmp, give back its dynamic
+    /// user, remove its runtime directories and, with RemoveIPC=, its user's IPC objects — unless
     /// another unit still uses them (the instances of a template).
     func releaseSandbox(of name: UnitName) {
         guard let prepared = sandboxBook.prepared.removeValue(forKey: name) else { return }
+        prepared.privateTemporaryDirectories?.remove()
         let others = sandboxBook.prepared.values
         for directory in prepared.runtimeDirectories where !others.contains(where: { $0.runtimeDirectories.contains(directory) }) {
             ServiceDirectories.remove(directory)

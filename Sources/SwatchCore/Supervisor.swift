@@ -300,6 +300,7 @@ public final class Supervisor {
         let inactive = record.machine.isInactive
         if inactive, tracker.isEmpty(name.description) { tracker.remove(name.description) }
         if inactive { releaseSandbox(of: name) }
+        if record.machine.state == .autoRestart { releasePrivateTemporaryDirectories(of: name) }
         if record.removed, inactive {
             services[name] = nil
         } else if let socket = record.instanceOf {

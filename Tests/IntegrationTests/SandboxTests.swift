@@ -248,11 +248,12 @@ extension Integration {
             #expect(open("/proc/\(pid)/root" + etcProbe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) == -1 && errno == EROFS)
         }
 
-        /// PrivateTmp=: an empty /tmp of the service's own; a file it writes
-        /// there is not in the host's /tmp, and once it stops no process on the
-        /// machine has that file system mounted any more.
+        /// PrivateTmp=: an empty /tmp of the unit's own, shared by all its
+        /// processes (what ExecStartPre= leaves there, ExecStart= finds); a
+        /// file it writes there is not in the host's /tmp, and once it stops
+        /// the directories behind its /tmp and /var/tmp are gone.
         @Test(.timeLimit(.minutes(1)))
-        func privateTmpIsEmptyPrivateAndGoesWithTheService() throws {
+        func privateTmpIsEmptySharedByTheUnitAndGoesWithIt() throws {
             let runtime = try RuntimeDirectory()
             defer { runtime.remove() }
             let daemon = try Daemon()
@@ -261,35 +262,57 @@ extension Integration {
             // Something in the host's /tmp the service must not see.
             try "host".write(toFile: "/tmp/\(name)-host", atomically: true, encoding: .utf8)
             defer { unlink("/tmp/\(name)-host") }
-            try daemon.write("private.service", """
+            let unit = "private-\(getpid()).service"
+            try daemon.write(unit, """
                 [Service]
-                ExecStart=/bin/sh -c 'n=$$(ls -A /tmp | wc -l); m=$$(ls -A /var/tmp | wc -l); echo $$n $$m > /tmp/count; echo mine > /tmp/\(name); exec sleep 300'
+                ExecStartPre=/bin/sh -c 'n=$$(ls -A /tmp | wc -l); m=$$(ls -A /var/tmp | wc -l); echo $$n $$m > /tmp/count; echo pre > /var/tmp/handoff'
+                ExecStart=/bin/sh -c 'cat /var/tmp/handoff > /tmp/seen; echo mine > /tmp/\(name); exec sleep 300'
                 PrivateTmp=yes
                 """)
             try daemon.start(arguments: ["--runtime-dir", runtime.path])
             let pid = try service(daemon, command: "sleep")
             let root = "/proc/\(pid)/root"
-            // Both were empty when it started.
+            // Both were empty when the unit started; the main process found what ExecStartPre= left.
             #expect(readText(root + "/tmp/count") == "0 0\n")
+            #expect(readText(root + "/tmp/seen") == "pre\n")
             #expect(readText(root + "/tmp/\(name)") == "mine\n")
             #expect(access("/tmp/\(name)", F_OK) != 0)
             #expect(access(root + "/tmp/\(name)-host", F_OK) != 0)
-            // The tmpfs on its /tmp, by device number (mountinfo field 3).
-            /// The "major:minor" (field 3) of every mount a process has, by mount point (field 5).
-            func devices(of pid: pid_t) -> [(device: String, mountPoint: String)] {
-                let lines = (readText("/proc/\(pid)/mountinfo") ?? "").split(separator: "\n")
-                return lines.compactMap { line -> (device: String, mountPoint: String)? in
-                    let fields = line.split(separator: " ")
-                    return fields.count > 4 ? (String(fields[2]), String(fields[4])) : nil
-                }
+            // On the host, one directory per base holds it, closed to others (0700).
+            func backing(_ base: String) -> [String] {
+                ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [])
+                    .filter { $0.hasPrefix("swatchd-private-\(unit)-") }.map { base + "/" + $0 }
             }
-            let device = try #require(devices(of: pid).first { $0.mountPoint == "/tmp" }?.device)
-            func mounted() -> Bool {
-                Processes.all().contains { process in devices(of: process.pid).contains { $0.device == device } }
-            }
-            #expect(mounted())
+            let tmp = backing("/tmp"), varTmp = backing("/var/tmp")
+            #expect(tmp.count == 1 && varTmp.count == 1)
+            #expect(readText((tmp.first ?? "") + "/tmp/\(name)") == "mine\n")
+            #expect(readText((varTmp.first ?? "") + "/tmp/handoff") == "pre\n")
+            #expect(tmp.allSatisfy { (try? FileManager.default.attributesOfItem(atPath: $0)[.posixPermissions] as? Int) == 0o700 })
             try daemon.stop()
-            try waitUntil("no process has the service's /tmp (\(device)) mounted") { !mounted() }
+            try waitUntil("the unit's /tmp and /var/tmp are removed") { backing("/tmp").isEmpty && backing("/var/tmp").isEmpty }
+        }
+
+        /// A restart gets a fresh /tmp, as under systemd (service_enter_dead()
+        /// drops the unit's runtime before the restart).
+        @Test(.timeLimit(.minutes(1)))
+        func aRestartedServiceGetsAFreshTmp() throws {
+            let runtime = try RuntimeDirectory()
+            defer { runtime.remove() }
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let counts = runtime.path + "/counts"
+            try daemon.write("fresh.service", """
+                [Service]
+                ExecStart=/bin/sh -c 'ls -A /tmp | wc -l >> \(counts); touch /tmp/left-behind; exit 1'
+                PrivateTmp=yes
+                Restart=on-failure
+                RestartSec=50ms
+                StartLimitBurst=100
+                """)
+            try daemon.start(arguments: ["--runtime-dir", runtime.path])
+            try waitUntil("three runs\n\(daemon.log)") { (readText(counts) ?? "").split(separator: "\n").count >= 3 }
+            _ = try daemon.ctl("stop", "fresh.service")
+            #expect((readText(counts) ?? "").split(separator: "\n").allSatisfy { $0 == "0" }, "\(readText(counts) ?? "")")
         }
 
         // MARK: Failures

@@ -82,7 +82,7 @@ import Testing
             index { if case .setNice = $0 { true } else { false } },
             index { if case .writeFile = $0 { true } else { false } },
             index { $0 == .unshareMountNamespace },
-            index { if case .mount(_, "/tmp", "tmpfs"?, _, _) = $0 { true } else { false } },
+            index { if case .mount(_, "/tmp", nil, [.bind], _) = $0 { true } else { false } },
             index { if case .dropBoundingCapability = $0 { true } else { false } },
             index { $0 == .keepCapabilities(true) },
             index { $0 == .setGroups([1000, 27]) },
@@ -291,14 +291,33 @@ import Testing
         #expect(steps.first?.directive == "InaccessiblePaths=")
     }
 
-    @Test func privateTmpMountsFreshTmpfsOnBothTemporaryDirectories() {
+    /// Every process of the unit binds the same two directories: what
+    /// ExecStartPre= leaves in /tmp, ExecStart= finds.
+    @Test func privateTmpBindsTheUnitsOwnDirectoriesOnBothTemporaryDirectories() {
         var sandbox = Sandbox()
         sandbox.privateTmp = true
-        let steps = SandboxPlan.steps(for: sandbox, context: context())
-        #expect(Array(operations(steps).dropFirst(2)) == ["/tmp", "/var/tmp"].map {
-            .mount(source: "tmpfs", target: $0, type: "tmpfs", flags: [.noSetUID, .noDevices], data: "mode=1777")
-        })
+        var machine = context()
+        machine.privateTemporaryDirectories = PrivateTemporaryDirectories(
+            tmp: "/tmp/swatchd-private-a.service-Ab12Cd/tmp", varTmp: "/var/tmp/swatchd-private-a.service-Ef34Gh/tmp")
+        let steps = SandboxPlan.steps(for: sandbox, context: machine)
+        #expect(Array(operations(steps).dropFirst(2)) == [
+            .mount(source: "/tmp/swatchd-private-a.service-Ab12Cd/tmp", target: "/tmp", type: nil, flags: [.bind], data: nil),
+            .mount(source: "/var/tmp/swatchd-private-a.service-Ef34Gh/tmp", target: "/var/tmp", type: nil, flags: [.bind],
+                   data: nil),
+        ])
         #expect(steps.allSatisfy { $0.directive == "PrivateTmp=" })
+    }
+
+    /// The unit's own /tmp comes after the inaccessible nodes (their sources
+    /// may lie below the host's /tmp) and before the self-binds (a path
+    /// below /tmp names one in the private /tmp).
+    @Test func privateTmpIsBoundBetweenTheInaccessibleNodesAndTheSelfBinds() {
+        var sandbox = Sandbox()
+        sandbox.privateTmp = true
+        sandbox.inaccessiblePaths = ["/srv/secret"]
+        sandbox.readWritePaths = ["/tmp/work"]
+        let steps = SandboxPlan.steps(for: sandbox, context: context())
+        #expect(mounts(steps).dropFirst() == ["/srv/secret", "/tmp", "/var/tmp", "/tmp/work"])
     }
 
     /// The failure of the namespace itself names the directive the user wrote

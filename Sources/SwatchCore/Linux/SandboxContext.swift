@@ -42,6 +42,9 @@ public struct SandboxContext: Sendable {
     /// StateDirectory= and friends as absolute paths, with their directive:
     /// writable under ProtectSystem=strict.
     public var serviceDirectories: [(path: String, directive: String)]
+    /// PrivateTmp=: the host directories bound onto /tmp and /var/tmp, made
+    /// by swatchd at the unit's first command and shared by all its commands.
+    public var privateTemporaryDirectories: PrivateTemporaryDirectories
     /// The kind of a path (InaccessiblePaths=); nil: nothing there.
     public var pathKind: @Sendable (String) -> PathKind?
 
@@ -51,6 +54,8 @@ public struct SandboxContext: Sendable {
         inaccessibleDirectory: String = "/run/swatchd/sandbox/inaccessible-dir",
         inaccessibleFile: String = "/run/swatchd/sandbox/inaccessible-file",
         ttyGroup: gid_t? = nil, serviceDirectories: [(path: String, directive: String)] = [],
+        privateTemporaryDirectories: PrivateTemporaryDirectories = PrivateTemporaryDirectories(
+            tmp: "/tmp/swatchd-private-x.service-000000/tmp", varTmp: "/var/tmp/swatchd-private-x.service-000000/tmp"),
         pathKind: @escaping @Sendable (String) -> PathKind? = { _ in .directory }
     ) {
         self.credentials = credentials
@@ -61,6 +66,7 @@ public struct SandboxContext: Sendable {
         self.inaccessibleFile = inaccessibleFile
         self.ttyGroup = ttyGroup
         self.serviceDirectories = serviceDirectories
+        self.privateTemporaryDirectories = privateTemporaryDirectories
         self.pathKind = pathKind
     }
 }

@@ -85,13 +85,13 @@ public enum SandboxPlan {
         return steps
     }
 
-    /// The paths the namespace covers with something empty (a tmpfs, an
-    /// inaccessible node), with the directive that covers each: whatever is
+    /// The paths the namespace covers with something else (a tmpfs, the
+    /// unit's private /tmp, an inaccessible node), with the directive that covers each: whatever is
     /// below them on the host is out of the service's sight — swatchd's
     /// notify socket included, if its runtime directory is there.
     public static func coveredPaths(for unitSandbox: Sandbox) -> [(path: String, directive: String)] {
         entries(unitSandbox: unitSandbox, sandbox: effective(unitSandbox), context: SandboxContext())
-            .filter { $0.kind == .tmpfs || $0.kind == .inaccessible }
+            .filter { $0.kind == .tmpfs || $0.kind == .privateDirectory || $0.kind == .inaccessible }
             .map { ($0.path, $0.directive) }
     }
 
@@ -103,10 +103,12 @@ public enum SandboxPlan {
         case api = 0
         /// Bound onto itself so that it is a mount of its own (and may stay writable).
         case bind = 1
+        /// A directory of the unit's own bound over it (PrivateTmp=).
+        case privateDirectory = 2
         /// A fresh tmpfs.
-        case tmpfs = 2
+        case tmpfs = 3
         /// An empty node of mode 0000 bound over it.
-        case inaccessible = 3
+        case inaccessible = 4
         static func < (a: EntryKind, b: EntryKind) -> Bool { a.rawValue < b.rawValue }
     }
 
@@ -120,6 +122,8 @@ public enum SandboxPlan {
         /// tmpfs: the mount flags and options.
         var tmpfsFlags: MountFlags = []
         var tmpfsData = ""
+        /// privateDirectory: the host directory bound there.
+        var source = ""
     }
 
     /// ProtectSystem=, ProtectHome=, PrivateTmp=, the *Paths= and the service
@@ -129,10 +133,10 @@ public enum SandboxPlan {
         var byPath: [String: Entry] = [:]
         var order: [String] = []
         func add(_ rawPath: String, _ kind: EntryKind, readOnly: Bool, optional: Bool = false, _ directive: String,
-                 tmpfsFlags: MountFlags = [], tmpfsData: String = "") {
+                 tmpfsFlags: MountFlags = [], tmpfsData: String = "", source: String = "") {
             let path = normalize(rawPath)
             let new = Entry(path: path, kind: kind, readOnly: readOnly, optional: optional, directive: directive,
-                            tmpfsFlags: tmpfsFlags, tmpfsData: tmpfsData)
+                            tmpfsFlags: tmpfsFlags, tmpfsData: tmpfsData, source: source)
             guard var old = byPath[path] else {
                 byPath[path] = new
                 order.append(path)
@@ -143,6 +147,7 @@ public enum SandboxPlan {
                 old.directive = new.directive
                 old.tmpfsFlags = new.tmpfsFlags
                 old.tmpfsData = new.tmpfsData
+                old.source = new.source
             }
             old.readOnly = old.readOnly || new.readOnly
             old.optional = old.optional && new.optional
@@ -184,10 +189,12 @@ public enum SandboxPlan {
             }
         }
         if sandbox.privateTmp {
+            // One /tmp for every process of the unit (ExecStartPre= prepares
+            // what ExecStart= finds), as systemd.exec(5) describes PrivateTmp=.
             let directive = unitSandbox.privateTmp ? "PrivateTmp=" : "DynamicUser="
-            for path in ["/tmp", "/var/tmp"] {
-                add(path, .tmpfs, readOnly: false, directive, tmpfsFlags: [.noSetUID, .noDevices], tmpfsData: "mode=1777")
-            }
+            let sources = context.privateTemporaryDirectories
+            add("/tmp", .privateDirectory, readOnly: false, directive, source: sources.tmp)
+            add("/var/tmp", .privateDirectory, readOnly: false, directive, source: sources.varTmp)
         }
         if sandbox.privateDevices { add("/dev", .api, readOnly: false, "PrivateDevices=") }
         for text in sandbox.readWritePaths {
@@ -210,8 +217,8 @@ public enum SandboxPlan {
         return order.compactMap { byPath[$0] }
     }
 
-    /// unshare, then the private /dev, the inaccessible nodes, the self-binds,
-    /// the tmpfs mounts and last the read-only remounts — binds first, while
+    /// unshare, then the private /dev, the inaccessible nodes, the unit's own
+    /// /tmp, the self-binds, the tmpfs mounts and last the read-only remounts — binds first, while
     /// the host's paths they copy are still visible; remounts after every
     /// mount exists, so that each reaches the mount it is meant for.
     static func mountSteps(unitSandbox: Sandbox, sandbox: Sandbox, context: SandboxContext) -> [SandboxStep] {
@@ -244,6 +251,12 @@ public enum SandboxPlan {
                 ? context.inaccessibleDirectory : context.inaccessibleFile
             steps.append(SandboxStep(.mount(source: node, target: entry.path, type: nil, flags: [.bind], data: nil),
                                      entry.directive, ignore: entry.optional ? .missing : []))
+        }
+        // The unit's own /tmp before the self-binds, so that a *Paths= below /tmp names a
+        // path in it; after the inaccessible nodes, whose sources may be under the host's /tmp.
+        for entry in byDepth where entry.kind == .privateDirectory {
+            steps.append(SandboxStep(.mount(source: entry.source, target: entry.path, type: nil, flags: [.bind], data: nil),
+                                     entry.directive))
         }
         for entry in byDepth where entry.kind == .bind && entry.path != "/" {
             steps.append(SandboxStep(.mount(source: entry.path, target: entry.path, type: nil,
