@@ -173,6 +173,10 @@ extension Supervisor {
     func startUnit(_ name: UnitName, now: Instant) -> String? {
         if services[name] != nil {
             startService(name, now: now)
+            // As systemctl answers a start job that ended in JOB_ASSERT.
+            if let failure = services[name]?.machine.conditionFailure, failure.at == now, failure.condition.isAssertion {
+                return "Assertion failed on job for \(name)."
+            }
             return nil
         }
         guard let record = sockets[name] else { return nil }
@@ -235,6 +239,10 @@ extension Supervisor {
         }
         report.nRestarts = machine.restartCount
         report.statusText = machine.statusText
+        if let failure = machine.conditionFailure {
+            report.failedCondition = failure.condition.description
+            report.failedConditionSince = realtime(failure.at)
+        }
         let pids = tracker.pids(of: name.description)
         if !pids.isEmpty {
             report.tasks = ProcessStatus.taskCount(of: pids)

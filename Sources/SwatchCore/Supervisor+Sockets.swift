@@ -7,6 +7,13 @@ extension Supervisor {
     /// error naming the unit and the address; the unit is left out and every
     /// other unit still comes up (DESIGN §6).
     func addSocket(_ name: UnitName, _ unit: SocketUnit) {
+        // A socket unit's own conditions decide whether it listens at all; skipped, it
+        // binds nothing and its service does not start on its own either.
+        if let failure = failedCheck(of: unit.unit.conditions) {
+            logger.log(level: failure.isAssertion ? .error : .info, "\(failure.skipMessage(for: name.description))",
+                       metadata: ["unit": "\(name)"])
+            return
+        }
         var listeners: [Listener] = []
         for directive in unit.listens {
             do {

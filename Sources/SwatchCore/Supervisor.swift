@@ -237,6 +237,8 @@ public final class Supervisor {
                 queue += discoverMainPID(name, now: now)
             case .releaseFileDescriptorStore:
                 releaseFileDescriptorStore(name)
+            case .testConditions:
+                queue += testConditions(name, now: now)
             case .log(let level, let message):
                 logger.log(level: level, "\(message)", metadata: ["unit": "\(name)"])
             }
@@ -260,6 +262,23 @@ public final class Supervisor {
             }
             tracker.kill(name.description, signal: signal)
         }
+    }
+
+    /// A service's Condition…=/Assert…= against this machine, just before its start.
+    func testConditions(_ name: UnitName, now: Instant) -> [ServiceAction] {
+        guard var record = services[name] else { return [] }
+        let actions = record.machine.conditionsTested(failure: failedCheck(of: record.machine.unit.unit.conditions), now: now)
+        services[name] = record
+        return actions
+    }
+
+    /// The condition, else the assertion, that does not hold; nil when all do
+    /// (unit_start(): unit_test_condition() before unit_test_assert()).
+    func failedCheck(of conditions: [UnitCondition]) -> UnitCondition? {
+        guard !conditions.isEmpty else { return nil }
+        let check = ConditionCheck(environment: configuration.ownEnvironment.map { "\($0.key)=\($0.value)" })
+        return UnitCondition.firstFailure(of: conditions.filter { !$0.isAssertion }, holds: check.holds)
+            ?? UnitCondition.firstFailure(of: conditions.filter(\.isAssertion), holds: check.holds)
     }
 
     /// Type=forking: PIDFile=, else the single process left in the service.

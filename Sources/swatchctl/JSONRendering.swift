@@ -21,6 +21,7 @@ enum JSONRendering {
         object["StateChangeTimestamp"] = report.activeSince.map { Int($0) }
         object["MainPIDComm"] = report.mainProcessName
         object["StatusText"] = report.statusText
+        object["FailedCondition"] = report.failedCondition
         object["TasksCurrent"] = report.tasks
         object["MemoryCurrent"] = report.memoryBytes.map { Int($0) }
         return object

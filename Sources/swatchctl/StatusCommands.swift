@@ -93,6 +93,10 @@ extension Swatchctl {
                 ("ExecMainStatus", String(report.execMainStatus)),
                 ("NRestarts", String(report.nRestarts)),
                 ("StatusText", report.statusText ?? ""),
+                // systemctl's ConditionResult=/AssertResult= of the last start; which check failed, as written.
+                ("ConditionResult", report.failedCondition?.hasPrefix("Condition") == true ? "no" : "yes"),
+                ("AssertResult", report.failedCondition?.hasPrefix("Assert") == true ? "no" : "yes"),
+                ("FailedCondition", report.failedCondition ?? ""),
                 ("TasksCurrent", report.tasks.map { String($0) } ?? "[not set]"),
                 ("MemoryCurrent", report.memoryBytes.map { String($0) } ?? "[not set]"),
                 ("Triggers", report.triggers.map(\.name).joined(separator: " ")),

@@ -64,6 +64,17 @@ enum StatusRenderer {
             if index == 0 { row("Listen", entry.description) } else { continuation(entry.description) }
         }
 
+        // systemctl's "Condition: start condition unmet at …" / "Assert: start assertion failed at …".
+        if let failed = report.failedCondition {
+            let assertion = failed.hasPrefix("Assert")
+            var text = assertion ? "start assertion failed" : "start condition unmet"
+            if let since = report.failedConditionSince, since > 0 {
+                text += " at \(StatusFormat.timestamp(since)); \(StatusFormat.relative(since, now: now))"
+            }
+            row(assertion ? "Assert" : "Condition", text)
+            continuation("└─ \(failed) was not met")
+        }
+
         if report.mainPID > 0 {
             row("Main PID", "\(report.mainPID)" + (report.mainProcessName.map { " (\($0))" } ?? ""))
         } else if report.execMainPID > 0, report.execMainCode > 0 {

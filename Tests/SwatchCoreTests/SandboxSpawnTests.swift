@@ -96,10 +96,13 @@ import Testing
         sandbox.protectSystem = .strict
         sandbox.inaccessiblePaths = ["-/etc/shadow", "-/nonexistent-swatch-test"]
         let hostMounts = MountTable.current()
+        let temporary = try PrivateTemporaryDirectories.create(for: "sandbox-test-\(getpid()).service")
+        defer { temporary.remove() }
         let steps = SandboxPlan.steps(for: sandbox, context: SandboxContext(
             lastCapability: Capabilities.lastCapability(), mountPoints: hostMounts,
             deviceStaging: directory + "/dev", inaccessibleDirectory: directory + "/idir",
             inaccessibleFile: directory + "/ifile", ttyGroup: UserAccounts.group("tty"),
+            privateTemporaryDirectories: temporary,
             pathKind: { path in
                 guard let info = LinuxTestSupport.status(path) else { return nil }
                 return info.st_mode & S_IFMT == S_IFDIR ? .directory : .other
@@ -110,8 +113,9 @@ import Testing
         defer { finish(pid); unlink(marker) }
         let root = "/proc/\(pid)/root"
         #expect(LinuxTestSupport.eventually { access(root + marker, F_OK) == 0 })
-        // Its /tmp is not the host's.
+        // Its /tmp is not the host's, but the unit's own directory.
         #expect(access(marker, F_OK) != 0)
+        #expect(access(temporary.tmp + "/" + marker.dropFirst("/tmp/".count), F_OK) == 0)
         let devices = Set(ServiceDirectories.entries(of: root + "/dev"))
         #expect(devices == Set(SandboxPlan.privateDeviceNodes + ["pts", "ptmx", "shm", "mqueue", "fd", "stdin", "stdout", "stderr"]))
         // Through /proc/<pid>/root the child's mounts apply: read-only.

@@ -139,6 +139,10 @@ public struct UnitStatusReport: Equatable, Sendable {
     public var nRestarts: Int
     /// The last STATUS= the service sent with sd_notify.
     public var statusText: String?
+    /// The condition or assertion that kept the last start from happening, as
+    /// written (`ConditionPathExists=/etc/foo`), and when (realtime µs).
+    public var failedCondition: String?
+    public var failedConditionSince: UInt64?
     public var tasks: Int?
     public var memoryBytes: UInt64?
     /// Units this one triggers (a socket: its service).
@@ -154,7 +158,8 @@ public struct UnitStatusReport: Equatable, Sendable {
         fragmentPath: String? = nil, dropIns: [String] = [], activeState: UnitActiveState = .inactive,
         subState: String = "dead", result: UnitResult = .success, activeSince: UInt64? = nil,
         mainPID: Int32 = 0, mainProcessName: String? = nil, execMainPID: Int32 = 0, execMainCode: Int32 = 0,
-        execMainStatus: Int32 = 0, nRestarts: Int = 0, statusText: String? = nil, tasks: Int? = nil,
+        execMainStatus: Int32 = 0, nRestarts: Int = 0, statusText: String? = nil, failedCondition: String? = nil,
+        failedConditionSince: UInt64? = nil, tasks: Int? = nil,
         memoryBytes: UInt64? = nil, triggers: [UnitReference] = [], triggeredBy: [UnitReference] = [],
         listen: [ListenEntry] = [], logLines: [String] = []
     ) {
@@ -175,6 +180,8 @@ public struct UnitStatusReport: Equatable, Sendable {
         self.execMainStatus = execMainStatus
         self.nRestarts = nRestarts
         self.statusText = statusText
+        self.failedCondition = failedCondition
+        self.failedConditionSince = failedConditionSince
         self.tasks = tasks
         self.memoryBytes = memoryBytes
         self.triggers = triggers
@@ -194,6 +201,7 @@ public struct UnitStatusReport: Equatable, Sendable {
         public static let nRestarts = "NRestarts", statusText = "StatusText", tasks = "TasksCurrent"
         public static let memory = "MemoryCurrent", triggers = "Triggers", triggeredBy = "TriggeredBy"
         public static let listen = "Listen", logLine = "LogLine"
+        public static let failedCondition = "FailedCondition", failedConditionTimestamp = "FailedConditionTimestamp"
     }
 
     /// The record the daemon sends. Optional values are left out; lists repeat their key.
@@ -216,6 +224,8 @@ public struct UnitStatusReport: Equatable, Sendable {
         r.append(Key.execMainStatus, String(execMainStatus))
         r.append(Key.nRestarts, String(nRestarts))
         r.append(Key.statusText, ifPresent: statusText)
+        r.append(Key.failedCondition, ifPresent: failedCondition)
+        r.append(Key.failedConditionTimestamp, ifPresent: failedConditionSince.map { String($0) })
         r.append(Key.tasks, ifPresent: tasks.map { String($0) })
         r.append(Key.memory, ifPresent: memoryBytes.map { String($0) })
         r.append(Key.triggers, each: triggers.map(\.recordValue))
@@ -277,6 +287,8 @@ public struct UnitStatusReport: Equatable, Sendable {
         execMainStatus = try parsed(Key.execMainStatus, { Int32($0) }) ?? 0
         nRestarts = try parsed(Key.nRestarts, { Int($0) }) ?? 0
         statusText = record[Key.statusText]
+        failedCondition = record[Key.failedCondition]
+        failedConditionSince = try parsed(Key.failedConditionTimestamp, { UInt64($0) })
         tasks = try parsed(Key.tasks, { Int($0) })
         memoryBytes = try parsed(Key.memory, { UInt64($0) })
         triggers = try references(Key.triggers)

@@ -72,7 +72,16 @@ public enum ServiceAction: Hashable, Sendable {
     case discoverMainPID
     /// Drop the stored fds: the unit stopped for good (not for a restart).
     case releaseFileDescriptorStore
+    /// Test the unit's Condition…=/Assert…= now; answer with `conditionsTested(failure:now:)`.
+    case testConditions
     case log(Logger.Level, String)
+}
+
+/// The condition or assertion that kept the last start from happening (systemctl
+/// status' `Condition:`/`Assert:` lines).
+public struct ConditionFailure: Hashable, Sendable {
+    public var condition: UnitCondition
+    public var at: Instant
 }
 
 /// One service's life, as a pure state machine: each event is a `mutating
@@ -101,6 +110,9 @@ public struct ServiceMachine: Sendable {
     /// The deadline of the current state (start, stop, restart timeouts).
     public private(set) var deadline: Instant?
     public private(set) var watchdogDeadline: Instant?
+    /// Set when the last start was skipped (unmet condition) or refused (failed
+    /// assertion); cleared when a start passes its checks.
+    public private(set) var conditionFailure: ConditionFailure?
 
     private var watchdogOverride: TimeSpan?
     private var forbidRestart = false
@@ -413,6 +425,38 @@ public struct ServiceMachine: Sendable {
                     .log(.error, "\(unit.name): Failed with result 'start-limit-hit'."),
                     .releaseFileDescriptorStore]
         }
+        // After the start limit, as systemd's unit_start() tests can_start() before the
+        // conditions: a start skipped again and again still ends in start-limit-hit.
+        guard unit.unit.conditions.isEmpty else { return [.testConditions] }
+        return enterStartPre(now: now)
+    }
+
+    /// The answer to `.testConditions`: nil when every check held. An unmet
+    /// condition skips the start and leaves the unit as it was (dead, or
+    /// failed); a failed assertion does the same and is logged as an error
+    /// (systemd.unit(5), "Conditions and Asserts").
+    public mutating func conditionsTested(failure: UnitCondition?, now: Instant) -> [ServiceAction] {
+        switch state {
+        case .dead, .failed, .autoRestart:
+            break
+        case .startPre, .start, .startPost, .running, .exited, .reload, .stop, .stopWatchdog, .stopSigterm,
+             .stopSigkill, .stopPost, .finalSigterm, .finalSigkill:
+            return []
+        }
+        guard let failure else {
+            conditionFailure = nil
+            return enterStartPre(now: now)
+        }
+        conditionFailure = ConditionFailure(condition: failure, at: now)
+        if state == .autoRestart {
+            state = .dead
+            stateChanged = now
+            deadline = nil
+        }
+        return [.log(failure.isAssertion ? .error : .info, failure.skipMessage(for: unit.name.description))]
+    }
+
+    private mutating func enterStartPre(now: Instant) -> [ServiceAction] {
         result = .success
         forbidRestart = false
         restartAfterStop = false

@@ -51,7 +51,41 @@ private let unitKeys: [String: KeySetter<UnitSection>] = {
         "DefaultDependencies": KeySetter { (_: inout UnitSection, kv: KeyValue) throws(ValueError) in
             _ = try ValueKind.boolean.parse(kv)
         },
-    ]
+    ].merging(conditionKeys) { first, _ in first }
+}()
+
+/// `Condition…=` and `Assert…=` of the checks swatchd evaluates. The value is
+/// `[|][!]PARAMETER` (systemd.unit(5)); an empty one resets every condition
+/// (or every assertion) assigned before it, of any kind.
+private let conditionKeys: [String: KeySetter<UnitSection>] = {
+    var keys: [String: KeySetter<UnitSection>] = [:]
+    for check in UnitCondition.Check.allCases {
+        for isAssertion in [false, true] {
+            keys[(isAssertion ? "Assert" : "Condition") + check.rawValue] = KeySetter { (unit: inout UnitSection, kv: KeyValue) throws(ValueError) in
+                guard !kv.raw.isEmpty else {
+                    unit.conditions.removeAll { $0.isAssertion == isAssertion }
+                    return
+                }
+                var rest = Substring(try kv.expanded())
+                var condition = UnitCondition(check, "", isAssertion: isAssertion)
+                if rest.first == "|" {
+                    condition.triggering = true
+                    rest = rest.dropFirst().drop { $0 == " " || $0 == "\t" }
+                }
+                if rest.first == "!" {
+                    condition.negated = true
+                    rest = rest.dropFirst().drop { $0 == " " || $0 == "\t" }
+                }
+                condition.parameter = String(rest)
+                if condition.parameter.isEmpty { throw kv.problem("Missing parameter") }
+                if check.takesPath, !ValueParser.isAbsolutePath(condition.parameter) {
+                    throw kv.problem("Path is not absolute", condition.parameter)
+                }
+                unit.conditions.append(condition)
+            }
+        }
+    }
+    return keys
 }()
 
 private let unsupportedUnitKeys: Set<String> = [
@@ -62,24 +96,16 @@ private let unsupportedUnitKeys: Set<String> = [
     "FailureActionExitStatus", "SuccessActionExitStatus", "JobTimeoutSec", "JobRunningTimeoutSec",
     "JobTimeoutAction", "JobTimeoutRebootArgument", "StartLimitAction", "RebootArgument", "SourcePath",
     "SurviveFinalKillSignal",
-    // Conditions and assertions (systemd.unit(5)); swatchd starts the unit regardless.
-    "ConditionArchitecture", "ConditionFirmware", "ConditionVirtualization", "ConditionHost",
-    "ConditionKernelCommandLine", "ConditionKernelVersion", "ConditionCredential", "ConditionEnvironment",
-    "ConditionSecurity", "ConditionCapability", "ConditionACPower", "ConditionNeedsUpdate", "ConditionFirstBoot",
-    "ConditionPathExists", "ConditionPathExistsGlob", "ConditionPathIsDirectory", "ConditionPathIsSymbolicLink",
-    "ConditionPathIsMountPoint", "ConditionPathIsReadWrite", "ConditionPathIsEncrypted",
-    "ConditionDirectoryNotEmpty", "ConditionFileNotEmpty", "ConditionFileIsExecutable", "ConditionUser",
-    "ConditionGroup", "ConditionControlGroupController", "ConditionMemory", "ConditionCPUs",
-    "ConditionCPUFeature", "ConditionOSRelease", "ConditionMemoryPressure", "ConditionCPUPressure",
-    "ConditionIOPressure", "ConditionKernelModuleLoaded",
-    "AssertArchitecture", "AssertFirmware", "AssertVirtualization", "AssertHost", "AssertKernelCommandLine",
-    "AssertKernelVersion", "AssertCredential", "AssertEnvironment", "AssertSecurity", "AssertCapability",
-    "AssertACPower", "AssertNeedsUpdate", "AssertFirstBoot", "AssertPathExists", "AssertPathExistsGlob",
-    "AssertPathIsDirectory", "AssertPathIsSymbolicLink", "AssertPathIsMountPoint", "AssertPathIsReadWrite",
-    "AssertPathIsEncrypted", "AssertDirectoryNotEmpty", "AssertFileNotEmpty", "AssertFileIsExecutable",
-    "AssertUser", "AssertGroup", "AssertControlGroupController", "AssertMemory", "AssertCPUs",
-    "AssertCPUFeature", "AssertOSRelease", "AssertMemoryPressure", "AssertCPUPressure", "AssertIOPressure",
-    "AssertKernelModuleLoaded",
+    // Conditions and assertions swatchd does not evaluate (systemd.unit(5)): the unit starts regardless.
+    "ConditionArchitecture", "ConditionFirmware", "ConditionVirtualization", "ConditionKernelVersion",
+    "ConditionCredential", "ConditionSecurity", "ConditionCapability", "ConditionACPower",
+    "ConditionNeedsUpdate", "ConditionFirstBoot", "ConditionPathIsEncrypted", "ConditionControlGroupController",
+    "ConditionMemory", "ConditionCPUs", "ConditionCPUFeature", "ConditionOSRelease", "ConditionMemoryPressure",
+    "ConditionCPUPressure", "ConditionIOPressure", "ConditionKernelModuleLoaded", "AssertArchitecture",
+    "AssertFirmware", "AssertVirtualization", "AssertKernelVersion", "AssertCredential", "AssertSecurity",
+    "AssertCapability", "AssertACPower", "AssertNeedsUpdate", "AssertFirstBoot", "AssertPathIsEncrypted",
+    "AssertControlGroupController", "AssertMemory", "AssertCPUs", "AssertCPUFeature", "AssertOSRelease",
+    "AssertMemoryPressure", "AssertCPUPressure", "AssertIOPressure", "AssertKernelModuleLoaded",
 ]
 
 /// Unit names of any systemd type are fine as dependencies: targets and mounts count as reached.

@@ -113,6 +113,8 @@ public struct UnitSection: Hashable, Sendable {
     public var startLimitInterval: TimeSpan = .seconds(10)
     /// `StartLimitBurst=`; systemd's default 5.
     public var startLimitBurst: Int = 5
+    /// `Condition…=` and `Assert…=`, in the order written.
+    public var conditions: [UnitCondition] = []
     public init() {}
 }
 

@@ -16,7 +16,9 @@ private func service(_ configure: (inout ServiceUnit) -> Void = { _ in }) -> Ser
 /// Starts a machine and has its main process (pid 100) running.
 private func running(_ unit: ServiceUnit, now: Instant = at(0)) -> ServiceMachine {
     var m = ServiceMachine(unit: unit)
-    #expect(m.start(now: now) == [.spawn(ExecRole(.start, 0))])
+    var actions = m.start(now: now)
+    if !unit.unit.conditions.isEmpty, actions == [.testConditions] { actions = m.conditionsTested(failure: nil, now: now) }
+    #expect(actions == [.spawn(ExecRole(.start, 0))])
     _ = m.spawned(100, role: ExecRole(.start, 0), now: now)
     if unit.type == .notify { _ = m.notify(NotifyMessage(text: "READY=1"), from: 100, now: now) }
     #expect(m.state == .running)
@@ -341,5 +343,59 @@ enum Cause: CaseIterable {
         #expect(actions.first == .log(.error, "Failed to spawn hello.service: No such file or directory"))
         #expect(m.state == .autoRestart)
         #expect(m.result == .resources)
+    }
+
+    // MARK: - Conditions and assertions
+
+    /// The machine asks for the test before anything runs; an unmet condition
+    /// leaves the unit dead (no process, no failure), one that holds starts it.
+    @Test func conditionsAreTestedBeforeTheStartAndAnUnmetOneSkipsIt() {
+        let condition = UnitCondition(.pathExists, "/etc/hello.conf")
+        var m = ServiceMachine(unit: service { $0.unit.conditions = [condition] })
+        #expect(m.start(now: at(0)) == [.testConditions])
+        #expect(m.conditionsTested(failure: condition, now: at(0))
+            == [.log(.info, "hello.service was skipped because of an unmet condition check (ConditionPathExists=/etc/hello.conf).")])
+        #expect(m.state == .dead && m.result == .success)
+        #expect(m.conditionFailure == ConditionFailure(condition: condition, at: at(0)))
+
+        #expect(m.start(now: at(1)) == [.testConditions])
+        #expect(m.conditionsTested(failure: nil, now: at(1)) == [.spawn(ExecRole(.start, 0))])
+        #expect(m.state == .start && m.conditionFailure == nil)
+    }
+
+    /// A failed assertion is an error, and a failed unit stays failed.
+    @Test func aFailedAssertionIsLoggedAsAnErrorAndChangesNoState() {
+        let assertion = UnitCondition(.user, "alice", isAssertion: true)
+        var m = running(service { $0.unit.conditions = [assertion]; $0.restart = .no })
+        _ = m.processExited(100, status: .exited(3), groupEmpty: true, now: at(1))
+        #expect(m.state == .failed)
+        #expect(m.start(now: at(2)) == [.testConditions])
+        #expect(m.conditionsTested(failure: assertion, now: at(2))
+            == [.log(.error, "hello.service was skipped because of a failed assertion check (AssertUser=alice).")])
+        #expect(m.state == .failed && m.result == .exitCode)
+    }
+
+    /// Restart= starts are tested too; skipped, the unit is dead instead of restarting.
+    @Test func anAutomaticRestartThatIsSkippedLeavesTheUnitDead() {
+        let condition = UnitCondition(.pathExists, "/x")
+        var m = running(service { $0.unit.conditions = [condition]; $0.restart = .always; $0.restartSec = .seconds(1) })
+        _ = m.processExited(100, status: .exited(0), groupEmpty: true, now: at(1))
+        #expect(m.state == .autoRestart)
+        #expect(m.timerFired(now: at(2)).contains(.testConditions))
+        _ = m.conditionsTested(failure: condition, now: at(2))
+        #expect(m.state == .dead && m.nextDeadline == nil)
+    }
+
+    /// The start limit is counted before the conditions (unit_start() tests can_start() first):
+    /// a start skipped again and again — a socket whose connection stays queued — ends in start-limit-hit.
+    @Test func skippedStartsCountAgainstTheStartLimit() {
+        let condition = UnitCondition(.pathExists, "/x")
+        var m = ServiceMachine(unit: service { $0.unit.conditions = [condition]; $0.unit.startLimitBurst = 3 })
+        for attempt in 0..<3 {
+            #expect(m.start(now: at(Double(attempt) * 0.1)) == [.testConditions])
+            _ = m.conditionsTested(failure: condition, now: at(Double(attempt) * 0.1))
+        }
+        _ = m.start(now: at(0.5))
+        #expect(m.state == .failed && m.result == .startLimitHit)
     }
 }

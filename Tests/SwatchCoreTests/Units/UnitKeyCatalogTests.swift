@@ -22,6 +22,25 @@ import Testing
         #expect(keys.filter { !text.contains($0 + "=") }.sorted() == [])
     }
 
+    /// A key swatchd acts on is not listed among the ones it ignores.
+    @Test func theUnsupportedListsNameNoSupportedKey() throws {
+        let pages: [(String, Set<String>)] = [
+            ("swatchd.service.5", Set(serviceCatalog.supported.values.flatMap(\.keys))),
+            ("swatchd.socket.5", Set(socketCatalog.supported.values.flatMap(\.keys))),
+        ]
+        for (name, supported) in pages {
+            let text = try page(name)
+            let start = try #require(text.range(of: ".SH UNSUPPORTED KEYS"))
+            let end = text.range(of: "\n.SH ", range: start.upperBound..<text.endIndex)?.lowerBound ?? text.endIndex
+            let listed = text[start.upperBound..<end].split(separator: "\n").compactMap { line -> String? in
+                guard line.hasPrefix(".BR "), let equals = line.firstIndex(of: "=") else { return nil }
+                return String(line[line.index(line.startIndex, offsetBy: 4)..<equals])
+            }
+            #expect(listed.filter(supported.contains) == [], "\(name)")
+            #expect(!listed.isEmpty, "\(name)")
+        }
+    }
+
     @Test func theSocketPageNamesEveryKey() throws {
         let text = try page("swatchd.socket.5")
         let keys = Array(socketCatalog.supported["Socket"]!.keys) + Array(socketCatalog.unsupported["Socket"]!)

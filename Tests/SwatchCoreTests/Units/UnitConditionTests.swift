@@ -1,0 +1,129 @@
+import Glibc
+import Testing
+@testable import SwatchCore
+
+/// Condition…=/Assert…= (systemd.unit(5), "Conditions and Asserts"): how they
+/// parse, how a list of them holds, and what each check asks of the machine.
+@Suite struct UnitConditionTests {
+    private func load(_ unitSection: String) -> UnitSet {
+        UnitSet.parse([UnitSource(path: "u/a.service", text: "[Unit]\n\(unitSection)\n[Service]\nExecStart=/bin/true\n")],
+                      context: UnitSetTests.context, checkExecutables: false)
+    }
+
+    private func conditions(_ set: UnitSet) -> [String] {
+        set.services[UnitName(prefix: "a", type: .service)]?.unit.conditions.map(\.description) ?? ["<refused>"]
+    }
+
+    @Test func parsesTriggerAndNegationInSystemdsOrderWithSpecifiersExpanded() {
+        let set = load("""
+            ConditionPathExists=/etc/%H.conf
+            ConditionPathExists=|!/run/a
+            ConditionPathExists=| /run/b
+            AssertUser=!root
+            ConditionEnvironment=MODE=debug
+            """)
+        #expect(set.diagnostics.isEmpty)
+        #expect(conditions(set) == ["ConditionPathExists=/etc/box.conf", "ConditionPathExists=|!/run/a",
+                                    "ConditionPathExists=|/run/b", "AssertUser=!root", "ConditionEnvironment=MODE=debug"])
+    }
+
+    /// An empty value resets the conditions (or the assertions) assigned before it, of every kind.
+    @Test func anEmptyValueResetsConditionsOrAssertions() {
+        #expect(conditions(load("ConditionPathExists=/a\nConditionUser=root\nAssertHost=box\nConditionFileNotEmpty=\n"))
+            == ["AssertHost=box"])
+        #expect(conditions(load("ConditionPathExists=/a\nAssertHost=box\nAssertUser=\n")) == ["ConditionPathExists=/a"])
+    }
+
+    @Test func aRelativePathOrAMissingParameterRefusesTheUnit() {
+        let relative = load("ConditionPathExists=etc/foo")
+        #expect(conditions(relative) == ["<refused>"])
+        #expect(relative.diagnostics.map(\.description)
+            == ["u/a.service:2: Path is not absolute in ConditionPathExists=, refusing the unit: etc/foo"])
+        #expect(conditions(load("AssertPathIsDirectory=!")) == ["<refused>"])
+    }
+
+    /// The checks swatchd does not evaluate stay warnings, and the unit still runs.
+    @Test func anUnevaluatedCheckIsAnUnsupportedKey() {
+        let set = load("ConditionVirtualization=container")
+        #expect(conditions(set) == [])
+        #expect(set.diagnostics.map(\.description).first?.contains("Unsupported key 'ConditionVirtualization'") == true)
+    }
+
+    /// condition_test_list(): every plain one must hold; of the triggering ones, at least one.
+    @Test func aListHoldsWhenEveryPlainOneAndAnyTriggeringOneHolds() {
+        func failure(_ list: [UnitCondition], true holding: Set<String>) -> String? {
+            UnitCondition.firstFailure(of: list, holds: { holding.contains($0.parameter) })?.description
+        }
+        let a = UnitCondition(.pathExists, "/a"), b = UnitCondition(.pathExists, "/b")
+        let ta = UnitCondition(.pathExists, "/a", triggering: true), tb = UnitCondition(.pathExists, "/b", triggering: true)
+        #expect(failure([], true: []) == nil)
+        #expect(failure([a, b], true: ["/a", "/b"]) == nil)
+        #expect(failure([a, b], true: ["/a"]) == "ConditionPathExists=/b")
+        #expect(failure([ta, tb], true: ["/b"]) == nil)
+        #expect(failure([ta, tb], true: []) == "ConditionPathExists=|/a")
+        #expect(failure([a, ta, tb], true: ["/b"]) == "ConditionPathExists=/a")
+        #expect(failure([UnitCondition(.pathExists, "/a", negated: true)], true: ["/a"]) == "ConditionPathExists=!/a")
+        #expect(failure([UnitCondition(.pathExists, "/a", negated: true)], true: []) == nil)
+    }
+
+    @Test func skippedStartsAreLoggedInSystemdsWords() {
+        #expect(UnitCondition(.pathExists, "/x", negated: true).skipMessage(for: "a.service")
+            == "a.service was skipped because of an unmet condition check (ConditionPathExists=!/x).")
+        #expect(UnitCondition(.user, "root", isAssertion: true).skipMessage(for: "a.service")
+            == "a.service was skipped because of a failed assertion check (AssertUser=root).")
+    }
+}
+
+@Suite struct ConditionCheckTests {
+    private let check = ConditionCheck(environment: ["MODE=debug", "EMPTY="],
+                                       kernelCommandLine: { ["quiet", "root=/dev/sda1", "swatch.debug"] })
+
+    private func holds(_ kind: UnitCondition.Check, _ parameter: String) -> Bool {
+        check.holds(UnitCondition(kind, parameter))
+    }
+
+    @Test func pathChecksLookAtTheFileSystem() throws {
+        let directory = ShortTemporaryDirectory()
+        let d = directory.path
+        #expect(mkdir(d + "/empty", 0o755) == 0 && mkdir(d + "/full", 0o755) == 0 && mkdir(d + "/hidden", 0o755) == 0)
+        #expect(close(open(d + "/full/file", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)) == 0)
+        #expect(close(open(d + "/hidden/.dot", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)) == 0)
+        let fd = open(d + "/script", O_WRONLY | O_CREAT | O_CLOEXEC, 0o755)
+        #expect(write(fd, "#!/bin/sh\n", 10) == 10 && close(fd) == 0)
+        #expect(symlink(d + "/script", d + "/link") == 0)
+
+        #expect(holds(.pathExists, d + "/full/file") && !holds(.pathExists, d + "/nothing"))
+        #expect(holds(.pathExistsGlob, d + "/f*/fi?e") && !holds(.pathExistsGlob, d + "/x*"))
+        #expect(holds(.pathIsDirectory, d + "/empty") && !holds(.pathIsDirectory, d + "/script"))
+        #expect(holds(.pathIsSymbolicLink, d + "/link") && !holds(.pathIsSymbolicLink, d + "/script"))
+        #expect(holds(.directoryNotEmpty, d + "/full") && !holds(.directoryNotEmpty, d + "/empty"))
+        #expect(!holds(.directoryNotEmpty, d + "/hidden"), "hidden entries do not count")
+        #expect(!holds(.directoryNotEmpty, d + "/script") && !holds(.directoryNotEmpty, d + "/nothing"))
+        #expect(holds(.fileNotEmpty, d + "/script") && !holds(.fileNotEmpty, d + "/full/file"))
+        #expect(holds(.fileIsExecutable, d + "/link") && !holds(.fileIsExecutable, d + "/full/file"))
+        #expect(holds(.pathIsMountPoint, "/proc") && !holds(.pathIsMountPoint, d + "/full"))
+        #expect(holds(.pathIsReadWrite, d) && !holds(.pathIsReadWrite, d + "/nothing"))
+    }
+
+    @Test func environmentAndKernelCommandLineMatchAWordOrItsName() {
+        #expect(holds(.environment, "MODE") && holds(.environment, "MODE=debug") && holds(.environment, "EMPTY"))
+        #expect(!holds(.environment, "MODE=release") && !holds(.environment, "MOD"))
+        #expect(holds(.kernelCommandLine, "quiet") && holds(.kernelCommandLine, "root"))
+        #expect(holds(.kernelCommandLine, "root=/dev/sda1") && !holds(.kernelCommandLine, "root=/dev/sdb1"))
+        #expect(!holds(.kernelCommandLine, "roo") && holds(.kernelCommandLine, "swatch.debug"))
+    }
+
+    /// User=, Group= and Host= are about swatchd itself.
+    @Test func userGroupAndHostAreThoseOfTheManager() {
+        let uid = getuid()
+        #expect(holds(.user, String(uid)) && !holds(.user, String(uid + 1)))
+        #expect(holds(.user, "@system") == (uid <= 999))
+        #expect(!holds(.user, "no-such-user-swatch"))
+        #expect(holds(.group, String(getgid())) && !holds(.group, "no-such-group-swatch"))
+        var buffer = [CChar](repeating: 0, count: 256)
+        _ = gethostname(&buffer, 255)
+        let host = String(cString: buffer)
+        #expect(holds(.host, host) && holds(.host, host.uppercased()) && holds(.host, "*"))
+        #expect(!holds(.host, host + "-not"))
+    }
+}
