@@ -35,8 +35,11 @@ extension Supervisor {
         guard role.index < commands.count else { return [] }
         let command = commands[role.index]
         // One INVOCATION_ID per start: minted by the first command the start runs.
+        let unit = record.machine.unit
         let firstOfStart = role.index == 0
-            && (role.phase == .startPre || (role.phase == .start && record.machine.unit.execStartPre.isEmpty))
+            && (role.phase == .condition
+                || (role.phase == .startPre && unit.execCondition.isEmpty)
+                || (role.phase == .start && unit.execCondition.isEmpty && unit.execStartPre.isEmpty))
         if firstOfStart || record.invocationID.isEmpty {
             record.invocationID = Self.makeInvocationID()
         }

@@ -66,6 +66,40 @@ extension Integration {
             #expect(access(ran, F_OK) != 0)
         }
 
+        /// ExecCondition=: exit 1–254 skips the start (dead, Result=exec-condition, no
+        /// restart); exit 0 goes on; 255 fails the unit (systemd.service(5)).
+        @Test(.timeLimit(.minutes(1)))
+        func execConditionSkipsOnOneTo254AndFailsOn255() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let flag = daemon.path("flag"), ran = daemon.path("ran")
+            try daemon.write("checked.service", """
+                [Service]
+                ExecCondition=/bin/sh -c 'test -e \(flag) || exit 1'
+                ExecStart=/bin/sh -c 'touch \(ran); exec sleep 300'
+                Restart=always
+                """)
+            try daemon.write("broken.service", """
+                [Service]
+                ExecCondition=/bin/sh -c 'exit 255'
+                ExecStart=/bin/touch \(ran)
+                """)
+            try daemon.start()
+            try daemon.waitForLog(containing: "checked.service: Skipped due to 'exec-condition'.")
+            try daemon.waitForProperty("Result", of: "checked.service", toBe: "exec-condition")
+            #expect(try daemon.property("ActiveState", of: "checked.service") == "inactive")
+            try daemon.waitForProperty("ActiveState", of: "broken.service", toBe: "failed")
+            #expect(try daemon.property("Result", of: "broken.service") == "exit-code")
+            #expect(access(ran, F_OK) != 0)
+            #expect(daemon.logLines(containing: "checked.service: Restarting").isEmpty)
+
+            try "".write(toFile: flag, atomically: true, encoding: .utf8)
+            #expect(try daemon.ctl("start", "checked.service").exitCode == 0)
+            try daemon.waitForProperty("ActiveState", of: "checked.service", toBe: "active")
+            try waitUntil("the service ran") { access(ran, F_OK) == 0 }
+            #expect(try daemon.property("Result", of: "checked.service") == "success")
+        }
+
         /// A socket unit's own condition: skipped, it binds nothing, and its service
         /// does not start on its own either.
         @Test(.timeLimit(.minutes(1)))

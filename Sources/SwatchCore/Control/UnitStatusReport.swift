@@ -43,6 +43,8 @@ public enum UnitResult: String, Equatable, Sendable, CaseIterable {
     case watchdog
     case startLimitHit = "start-limit-hit"
     case `protocol`
+    /// An ExecCondition= command skipped the start.
+    case execCondition = "exec-condition"
     /// Sockets: the service they activate hit its start limit.
     case serviceStartLimitHit = "service-start-limit-hit"
     /// Sockets: TriggerLimitBurst= was reached.

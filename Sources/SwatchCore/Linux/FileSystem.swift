@@ -78,35 +78,6 @@ enum FileSystem {
     }
 }
 
-/// Names of users and groups as SocketUser=/SocketGroup= give them: a name or a number.
-enum UserDatabase {
-    /// The uid and primary gid of `user` (a name or a decimal uid), or nil if unknown.
-    static func user(_ user: String) -> (uid: uid_t, gid: gid_t)? {
-        var entry = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 16384)
-        if let uid = uid_t(user) {
-            // A number need not be in the database; its primary group then is unknown.
-            if getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, let found = result {
-                return (uid, found.pointee.pw_gid)
-            }
-            return (uid, gid_t.max)
-        }
-        guard getpwnam_r(user, &entry, &buffer, buffer.count, &result) == 0, let found = result else { return nil }
-        return (found.pointee.pw_uid, found.pointee.pw_gid)
-    }
-
-    /// The gid of `group` (a name or a decimal gid), or nil if unknown.
-    static func group(_ group: String) -> gid_t? {
-        if let gid = gid_t(group) { return gid }
-        var entry = Glibc.group()
-        var result: UnsafeMutablePointer<Glibc.group>?
-        var buffer = [CChar](repeating: 0, count: 16384)
-        guard getgrnam_r(group, &entry, &buffer, buffer.count, &result) == 0, let found = result else { return nil }
-        return found.pointee.gr_gid
-    }
-}
-
 extension FileSystem {
     /// The entries of a directory, without `.` and `..`; empty when it cannot be read.
     /// The corresponding C functions are `opendir`/`readdir`.

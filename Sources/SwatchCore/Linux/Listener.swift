@@ -351,12 +351,12 @@ public final class Listener {
         var uid = uid_t.max
         var gid = gid_t.max
         if let user = options.socketUser {
-            // As systemd: a user alone also sets its primary group.
-            guard let found = UserDatabase.user(user) else { throw ListenerError(.resolveUser(user), path, nil) }
-            (uid, gid) = found
+            // As systemd: a user alone also sets its primary group (a bare uid: the same number, as for User=).
+            guard let found = UserAccounts.user(user) else { throw ListenerError(.resolveUser(user), path, nil) }
+            (uid, gid) = (found.uid, found.gid)
         }
         if let group = options.socketGroup {
-            guard let found = UserDatabase.group(group) else { throw ListenerError(.resolveGroup(group), path, nil) }
+            guard let found = UserAccounts.group(group) else { throw ListenerError(.resolveGroup(group), path, nil) }
             gid = found
         }
         do {

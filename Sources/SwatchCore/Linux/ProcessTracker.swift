@@ -39,6 +39,11 @@ public final class ProcessTracker {
     /// SIGKILL every child clone3 creates in a group that was ever killed
     /// ("cgroup: fix spurious SIGKILL of CLONE_INTO_CGROUP children", 7.3).
     private var killedGroups: Set<String> = []
+    /// Our parent directory, open and flock(2)ed while we live: how another
+    /// swatchd tells a live `swatchd-PID` from a stale one. A pid cannot: in
+    /// another PID namespace (a swatchd that is PID 1 of a container, or of a
+    /// test's sandbox) the owner's pid is unknown, or is someone else.
+    private var parentLock: FileDescriptor?
 
     /// Finds a writable cgroup2 hierarchy among `hierarchies` and creates
     /// `parentName` under it; falls back to session tracking (and, when
@@ -49,16 +54,11 @@ public final class ProcessTracker {
         becomeSubreaper: Bool = true
     ) {
         for hierarchy in hierarchies where Self.isWritableCgroup2(hierarchy) {
-            let directory = hierarchy + "/" + parentName
-            do {
-                _ = try retryingOnInterrupt { mkdir(directory, 0o755) }
-            } catch .fileExists {
-                // Ours from an earlier start with the same name: reuse it.
-            } catch {
-                continue  // e.g. EACCES in a container's delegated tree: try the next one
-            }
+            // e.g. EACCES in a container's delegated tree: try the next one.
+            guard let (directory, lock) = Self.claimParent(parentName, in: hierarchy) else { continue }
             mode = .cgroup(directory: directory)
-            Self.removeStaleSiblings(of: parentName, in: hierarchy)
+            parentLock = lock
+            Self.removeStaleSiblings(of: directory, in: hierarchy)
             return
         }
         mode = .session
@@ -182,17 +182,57 @@ public final class ProcessTracker {
         }
         killedGroups = []
         Self.removeEmptyTree(directory)
+        parentLock?.closeIgnoringErrors()
+        parentLock = nil
+    }
+
+    /// Creates (or reuses) `hierarchy/name` and takes its lock. A name another
+    /// live swatchd holds (the same pid in another PID namespace) gets a suffix,
+    /// `swatchd-1.1`; a directory removed between our mkdir and our lock is
+    /// made again. nil when the hierarchy refuses the directory.
+    static func claimParent(_ name: String, in hierarchy: String) -> (directory: String, lock: FileDescriptor)? {
+        var suffix = 0
+        for _ in 0..<64 {
+            let directory = hierarchy + "/" + (suffix == 0 ? name : "\(name).\(suffix)")
+            do {
+                _ = try retryingOnInterrupt { mkdir(directory, 0o755) }
+            } catch .fileExists {
+                // Ours from an earlier start with the same name, or another swatchd's: the lock tells.
+            } catch {
+                return nil
+            }
+            guard let lock = openDirectory(directory) else { continue }
+            guard (try? retryingOnInterrupt { flock(lock.rawValue, LOCK_EX | LOCK_NB) }) != nil else {
+                lock.closeIgnoringErrors()
+                suffix += 1
+                continue
+            }
+            // Still the directory at that path (not one a stale-group sweep just removed)?
+            var held = stat(), current = stat()
+            guard fstat(lock.rawValue, &held) == 0, stat(directory, &current) == 0, held.st_ino == current.st_ino else {
+                lock.closeIgnoringErrors()
+                continue
+            }
+            return (directory, lock)
+        }
+        return nil
+    }
+
+    private static func openDirectory(_ path: String) -> FileDescriptor? {
+        guard let fd = try? retryingOnInterrupt({ open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }) else { return nil }
+        return FileDescriptor(rawValue: fd)
     }
 
     /// The groups of an earlier swatchd that was killed before it could remove
-    /// them (`swatchd-PID` whose PID is gone): removed when empty, kept while a
-    /// process of theirs still runs.
-    static func removeStaleSiblings(of parentName: String, in hierarchy: String) {
-        guard parentName.hasPrefix("swatchd-") else { return }
-        for entry in FileSystem.entries(of: hierarchy) where entry.isDirectory && entry.name != parentName {
-            guard entry.name.hasPrefix("swatchd-"), let pid = pid_t(entry.name.dropFirst(8)),
-                  Glibc.kill(pid, 0) != 0, errno == ESRCH else { continue }
-            removeEmptyTree(hierarchy + "/" + entry.name)
+    /// them (a `swatchd-…` sibling whose lock nobody holds): removed when
+    /// empty, kept while a process of theirs still runs.
+    static func removeStaleSiblings(of directory: String, in hierarchy: String) {
+        for entry in FileSystem.entries(of: hierarchy) where entry.isDirectory && entry.name.hasPrefix("swatchd-") {
+            let sibling = hierarchy + "/" + entry.name
+            guard sibling != directory, let lock = openDirectory(sibling) else { continue }
+            defer { lock.closeIgnoringErrors() }
+            guard (try? retryingOnInterrupt { flock(lock.rawValue, LOCK_EX | LOCK_NB) }) != nil else { continue }
+            removeEmptyTree(sibling)
         }
     }
 

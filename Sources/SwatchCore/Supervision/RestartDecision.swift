@@ -26,11 +26,11 @@ extension RestartPolicy {
 }
 
 extension ServiceUnit {
-    /// systemd's service_shall_restart(): a manual stop and the start limit
-    /// forbid, RestartPreventExitStatus= forbids, RestartForceExitStatus=
+    /// systemd's service_shall_restart(): a manual stop, the start limit and
+    /// a start skipped by ExecCondition= forbid, RestartPreventExitStatus= forbids, RestartForceExitStatus=
     /// forces, then the table.
     func shallRestart(result: ServiceResult, mainExit: ExitStatus?, forbidden: Bool) -> Bool {
-        if forbidden || result == .startLimitHit { return false }
+        if forbidden || result == .startLimitHit || result == .execCondition { return false }
         if let mainExit {
             if restartPreventExitStatus.contains(mainExit) { return false }
             if restartForceExitStatus.contains(mainExit) { return true }

@@ -11,6 +11,8 @@ public enum ServiceResult: String, Hashable, Sendable {
     case resources
     /// Type=notify exited before READY=1, or Type=forking left no main process.
     case `protocol`
+    /// An ExecCondition= command exited 1–254: the start was skipped, nothing failed.
+    case execCondition = "exec-condition"
 }
 
 extension ServiceResult {

@@ -4,6 +4,7 @@ import Logging
 /// the ones swatchd has no use for (condition, cleaning).
 public enum ServiceState: String, Hashable, Sendable {
     case dead
+    case condition
     case startPre = "start-pre"
     case start
     case startPost = "start-post"
@@ -24,7 +25,7 @@ public enum ServiceState: String, Hashable, Sendable {
     public var activeState: String {
         switch self {
         case .dead: return "inactive"
-        case .startPre, .start, .startPost, .autoRestart: return "activating"
+        case .condition, .startPre, .start, .startPost, .autoRestart: return "activating"
         case .running, .exited: return "active"
         case .reload: return "reloading"
         case .stop, .stopWatchdog, .stopSigterm, .stopSigkill, .stopPost, .finalSigterm, .finalSigkill:
@@ -37,6 +38,7 @@ public enum ServiceState: String, Hashable, Sendable {
 /// Which command of a unit a process runs: the main process (an ExecStart=
 /// line) or a control process (any other Exec*= line).
 public enum ExecPhase: String, Hashable, Sendable {
+    case condition = "ExecCondition"
     case startPre = "ExecStartPre"
     case start = "ExecStart"
     case startPost = "ExecStartPost"
@@ -150,7 +152,7 @@ public struct ServiceMachine: Sendable {
     /// A start: manual, triggered by a socket, or at daemon start-up.
     public mutating func start(now: Instant) -> [ServiceAction] {
         switch state {
-        case .startPre, .start, .startPost, .running, .exited, .reload:
+        case .condition, .startPre, .start, .startPost, .running, .exited, .reload:
             return []
         case .stop, .stopWatchdog, .stopSigterm, .stopSigkill, .stopPost, .finalSigterm, .finalSigkill:
             // systemd queues the start after the stop; swatchd does the same in one flag.
@@ -171,7 +173,7 @@ public struct ServiceMachine: Sendable {
             return []
         case .autoRestart:
             return enterDead(.success, now: now)
-        case .startPre, .start, .startPost, .running, .exited, .reload:
+        case .condition, .startPre, .start, .startPost, .running, .exited, .reload:
             return enterStop(.success, now: now)
         case .stop, .stopWatchdog, .stopSigterm, .stopSigkill, .stopPost, .finalSigterm, .finalSigkill:
             return []
@@ -236,7 +238,7 @@ public struct ServiceMachine: Sendable {
         let log = ServiceAction.log(.error, "Failed to spawn \(what): \(error)")
         let failure: ServiceResult = .resources
         switch state {
-        case .startPre, .start, .startPost:
+        case .condition, .startPre, .start, .startPost:
             return [log] + enterSignal(.stopSigterm, failure, now: now)
         case .reload:
             state = .running
@@ -353,7 +355,7 @@ public struct ServiceMachine: Sendable {
         guard let d = deadline, d <= now else { return actions }
         deadline = nil
         switch state {
-        case .startPre, .start, .startPost:
+        case .condition, .startPre, .start, .startPost:
             actions.append(.log(.warning, "\(unit.name): start operation timed out. Terminating."))
             actions += enterSignal(.stopSigterm, .timeout, now: now)
         case .reload:
@@ -428,7 +430,7 @@ public struct ServiceMachine: Sendable {
         // After the start limit, as systemd's unit_start() tests can_start() before the
         // conditions: a start skipped again and again still ends in start-limit-hit.
         guard unit.unit.conditions.isEmpty else { return [.testConditions] }
-        return enterStartPre(now: now)
+        return enterCondition(now: now)
     }
 
     /// The answer to `.testConditions`: nil when every check held. An unmet
@@ -439,13 +441,13 @@ public struct ServiceMachine: Sendable {
         switch state {
         case .dead, .failed, .autoRestart:
             break
-        case .startPre, .start, .startPost, .running, .exited, .reload, .stop, .stopWatchdog, .stopSigterm,
-             .stopSigkill, .stopPost, .finalSigterm, .finalSigkill:
+        case .condition, .startPre, .start, .startPost, .running, .exited, .reload, .stop, .stopWatchdog,
+             .stopSigterm, .stopSigkill, .stopPost, .finalSigterm, .finalSigkill:
             return []
         }
         guard let failure else {
             conditionFailure = nil
-            return enterStartPre(now: now)
+            return enterCondition(now: now)
         }
         conditionFailure = ConditionFailure(condition: failure, at: now)
         if state == .autoRestart {
@@ -456,7 +458,9 @@ public struct ServiceMachine: Sendable {
         return [.log(failure.isAssertion ? .error : .info, failure.skipMessage(for: unit.name.description))]
     }
 
-    private mutating func enterStartPre(now: Instant) -> [ServiceAction] {
+    /// A start begins: ExecCondition= first, then ExecStartPre= (systemd's
+    /// service_enter_condition(), src/core/service.c).
+    private mutating func enterCondition(now: Instant) -> [ServiceAction] {
         result = .success
         forbidRestart = false
         restartAfterStop = false
@@ -465,6 +469,13 @@ public struct ServiceMachine: Sendable {
         watchdogOverride = nil
         mainExit = nil
         stateChanged = now
+        if !unit.execCondition.isEmpty {
+            return runControl(ExecRole(.condition, 0), in: .condition, timeout: unit.timeoutStart, now: now)
+        }
+        return enterStartPre(now: now)
+    }
+
+    private mutating func enterStartPre(now: Instant) -> [ServiceAction] {
         if !unit.execStartPre.isEmpty {
             return runControl(ExecRole(.startPre, 0), in: .startPre, timeout: unit.timeoutStart, now: now)
         }
@@ -565,8 +576,11 @@ public struct ServiceMachine: Sendable {
         switch phase {
         case .stopSigterm, .stopSigkill, .stopWatchdog:
             return actions + enterStopPost(.success, now: now)
-        default:
+        case .finalSigterm, .finalSigkill:
             return actions + enterDead(.success, now: now)
+        case .dead, .condition, .startPre, .start, .startPost, .running, .exited, .reload, .stop, .stopPost, .failed,
+             .autoRestart:
+            preconditionFailure("enterSignal(\(phase)): not a signal phase")
         }
     }
 
@@ -602,8 +616,10 @@ public struct ServiceMachine: Sendable {
             let why = result == .success ? "" : " with result '\(result.rawValue)'"
             return [.log(.notice, "\(unit.name): Scheduled restart job in \(delay)\(why), restart counter is at \(restartCount + 1).")]
         }
-        state = result == .success ? .dead : .failed
+        // An ExecCondition= skip is no failure (service_enter_dead(): SERVICE_SKIP_CONDITION ends dead).
+        state = result == .success || result == .execCondition ? .dead : .failed
         var actions: [ServiceAction] = [.releaseFileDescriptorStore]
+        if result == .execCondition { actions.insert(.log(.info, "\(unit.name): Skipped due to 'exec-condition'."), at: 0) }
         if state == .failed {
             actions.insert(.log(.warning, "\(unit.name): Failed with result '\(result.rawValue)'."), at: 0)
         }
@@ -685,7 +701,7 @@ public struct ServiceMachine: Sendable {
         case .stopPost, .finalSigterm, .finalSigkill:
             if !waitingForProcesses, state != .stopPost { return actions + enterDead(.success, now: now) }
             return actions
-        case .dead, .failed, .autoRestart, .exited, .startPre:
+        case .dead, .failed, .autoRestart, .exited, .condition, .startPre:
             return actions
         }
     }
@@ -704,6 +720,14 @@ public struct ServiceMachine: Sendable {
             return actions + [.spawn(ExecRole(role.phase, role.index + 1))]
         }
         switch role.phase {
+        case .condition:
+            // systemd.service(5): exit 1–254 skips the start; 255 or an abnormal end fails it.
+            if outcome == .success { return actions + enterStartPre(now: now) }
+            if case .exited(let code) = status, code >= 1, code <= 254 {
+                return [.log(.info, "\(unit.name): \(role) exited with status \(code): skipping the start.")]
+                    + enterSignal(.stopSigterm, .execCondition, now: now)
+            }
+            return actions + enterSignal(.stopSigterm, outcome, now: now)
         case .startPre:
             return actions + (outcome == .success ? enterStart(now: now) : enterSignal(.stopSigterm, outcome, now: now))
         case .startPost:
@@ -732,7 +756,8 @@ public struct ServiceMachine: Sendable {
         switch state {
         case .stopSigterm, .stopSigkill, .stopWatchdog, .finalSigterm, .finalSigkill: return !groupEmpty
         case .running: return unit.type == .forking && mainPID == nil
-        case .dead, .failed, .startPre, .start, .startPost, .exited, .reload, .stop, .stopPost, .autoRestart:
+        case .dead, .failed, .condition, .startPre, .start, .startPost, .exited, .reload, .stop, .stopPost,
+             .autoRestart:
             return false
         }
     }
@@ -748,14 +773,15 @@ public struct ServiceMachine: Sendable {
         case .running where unit.type == .forking && mainPID == nil:
             // A forking service without a known main pid ends when its last process does.
             return enterStop(.success, now: now)
-        case .dead, .failed, .startPre, .start, .startPost, .running, .exited, .reload, .stop, .stopPost,
-             .autoRestart:
+        case .dead, .failed, .condition, .startPre, .start, .startPost, .running, .exited, .reload, .stop,
+             .stopPost, .autoRestart:
             return []
         }
     }
 
     public func commands(of phase: ExecPhase) -> [ExecCommand] {
         switch phase {
+        case .condition: return unit.execCondition
         case .startPre: return unit.execStartPre
         case .start: return unit.execStart
         case .startPost: return unit.execStartPost

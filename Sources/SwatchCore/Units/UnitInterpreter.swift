@@ -146,7 +146,8 @@ extension ServiceUnit {
         }
         if checkExecutables {
             let commands: [(String, [ExecCommand])] = [
-                ("ExecStartPre", service.execStartPre), ("ExecStart", service.execStart),
+                ("ExecCondition", service.execCondition), ("ExecStartPre", service.execStartPre),
+                ("ExecStart", service.execStart),
                 ("ExecStartPost", service.execStartPost), ("ExecReload", service.execReload),
                 ("ExecStop", service.execStop), ("ExecStopPost", service.execStopPost),
             ]

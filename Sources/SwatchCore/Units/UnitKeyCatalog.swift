@@ -266,6 +266,7 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "SendSIGHUP": .set(\.sendSIGHUP, .boolean),
         // systemd.service(5)
         "Type": .set(\.type, .choice("service type")),
+        "ExecCondition": exec(\.execCondition),
         "ExecStartPre": exec(\.execStartPre),
         "ExecStart": exec(\.execStart),
         "ExecStartPost": exec(\.execStartPost),
@@ -363,7 +364,7 @@ extension ValueKind where T == OutputTarget {
 
 private let unsupportedServiceKeys: Set<String> = [
     "BusName", "USBFunctionDescriptors", "USBFunctionStrings", "RuntimeMaxSec", "RuntimeRandomizedExtraSec",
-    "TimeoutStartFailureMode", "TimeoutStopFailureMode", "ExitType", "ExecCondition", "ReloadSignal",
+    "TimeoutStartFailureMode", "TimeoutStopFailureMode", "ExitType", "ReloadSignal",
     "FileDescriptorStorePreserve", "PermissionsStartOnly", "RootDirectoryStartOnly",
     "RestartMode", "OpenFile",
 ]

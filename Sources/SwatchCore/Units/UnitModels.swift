@@ -395,6 +395,8 @@ public struct ServiceUnit: Hashable, Sendable {
     public var unit = UnitSection()
 
     public var type: ServiceType = .simple
+    /// `ExecCondition=`: run before ExecStartPre=; exit 1–254 skips the start (systemd.service(5)).
+    public var execCondition: [ExecCommand] = []
     public var execStartPre: [ExecCommand] = []
     public var execStart: [ExecCommand] = []
     public var execStartPost: [ExecCommand] = []
@@ -462,7 +464,7 @@ public struct ServiceUnit: Hashable, Sendable {
 
     public static func == (a: ServiceUnit, b: ServiceUnit) -> Bool {
         a.name == b.name && a.path == b.path && a.dropIns == b.dropIns && a.unit == b.unit && a.type == b.type
-            && a.execStartPre == b.execStartPre && a.execStart == b.execStart && a.execStartPost == b.execStartPost
+            && a.execCondition == b.execCondition && a.execStartPre == b.execStartPre && a.execStart == b.execStart && a.execStartPost == b.execStartPost
             && a.execReload == b.execReload && a.execStop == b.execStop && a.execStopPost == b.execStopPost
             && a.remainAfterExit == b.remainAfterExit && a.pidFile == b.pidFile && a.guessMainPID == b.guessMainPID
             && a.restart == b.restart && a.restartSec == b.restartSec && a.restartSteps == b.restartSteps

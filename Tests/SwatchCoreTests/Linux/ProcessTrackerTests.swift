@@ -262,6 +262,48 @@ import Testing
                 .contains(cgroupLine(of: service, in: hierarchy)))
     }
 
+    /// Two swatchds with the same pid (each PID 1 of its own namespace) never
+    /// share a parent group: the second finds the first's lock and takes another name.
+    @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
+    func aParentNameHeldByALiveSwatchdIsNotShared() throws {
+        let name = uniqueParent()
+        let first = ProcessTracker(parentName: name, becomeSubreaper: false)
+        defer { first.removeAll() }
+        let second = ProcessTracker(parentName: name, becomeSubreaper: false)
+        defer { second.removeAll() }
+        guard case .cgroup(let one) = first.mode, case .cgroup(let two) = second.mode else {
+            Issue.record("expected cgroup mode, got \(first.mode), \(second.mode)")
+            return
+        }
+        #expect(one.hasSuffix("/" + name))
+        #expect(two == one + ".1")
+    }
+
+    /// At start, a `swatchd-…` group nobody holds is stale and goes (when empty);
+    /// a live swatchd's group stays, even with an empty service group in it —
+    /// whatever the pid in its name says (issue: a swatchd in a PID namespace
+    /// took a live host daemon's groups for stale ones).
+    @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
+    func onlyGroupsNobodyHoldsAreSweptAsStale() throws {
+        // Named as a swatchd in another PID namespace looks from here: a pid that does not exist.
+        let live = ProcessTracker(parentName: "swatchd-\(Int32.max - getpid())", becomeSubreaper: false)
+        defer { live.removeAll() }
+        guard case .cgroup(let liveDirectory) = live.mode else {
+            Issue.record("expected cgroup mode, got \(live.mode)")
+            return
+        }
+        let hierarchy = try #require(FileSystem.parent(of: liveDirectory))
+        try #require(try live.prepare("idle.service")).close()
+        // A group left by a swatchd that was killed: named for a live pid (ours), held by nobody.
+        let stale = hierarchy + "/swatchd-\(getpid())-stale-\(MonotonicClock.now())"
+        #expect(mkdir(stale, 0o755) == 0 && mkdir(stale + "/hello.service", 0o755) == 0)
+
+        let newcomer = ProcessTracker(parentName: uniqueParent(), becomeSubreaper: false)
+        defer { newcomer.removeAll() }
+        #expect(LinuxTestSupport.status(stale) == nil, "the stale group was not removed")
+        #expect(LinuxTestSupport.status(liveDirectory + "/idle.service") != nil, "a live swatchd's group was removed")
+    }
+
     @Test func sessionFallbackTracksProcessesThatKeepTheSession() throws {
         let directory = LinuxTestSupport.temporaryDirectory()
         defer { LinuxTestSupport.removeTree(directory) }

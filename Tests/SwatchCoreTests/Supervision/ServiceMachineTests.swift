@@ -398,4 +398,59 @@ enum Cause: CaseIterable {
         _ = m.start(now: at(0.5))
         #expect(m.state == .failed && m.result == .startLimitHit)
     }
+
+    // MARK: - ExecCondition=
+
+    private func conditioned(_ configure: (inout ServiceUnit) -> Void = { _ in }) -> ServiceUnit {
+        service {
+            $0.execCondition = [ExecCommand(path: "/bin/check", arguments: ["/bin/check"], location: SourceLocation(file: "hello.service", line: 3)),
+                                ExecCommand(path: "/bin/check2", arguments: ["/bin/check2"], location: SourceLocation(file: "hello.service", line: 3))]
+            $0.execStartPre = [ExecCommand(path: "/bin/pre", arguments: ["/bin/pre"], location: SourceLocation(file: "hello.service", line: 3))]
+            configure(&$0)
+        }
+    }
+
+    /// Each ExecCondition= in turn, then ExecStartPre=, then the main process.
+    @Test func execConditionRunsFirstAndItsSuccessGoesOn() {
+        var m = ServiceMachine(unit: conditioned())
+        #expect(m.start(now: at(0)) == [.spawn(ExecRole(.condition, 0))])
+        #expect(m.state == .condition && m.state.activeState == "activating")
+        _ = m.spawned(10, role: ExecRole(.condition, 0), now: at(0))
+        #expect(m.processExited(10, status: .exited(0), groupEmpty: true, now: at(0.1)) == [.spawn(ExecRole(.condition, 1))])
+        _ = m.spawned(11, role: ExecRole(.condition, 1), now: at(0.1))
+        #expect(m.processExited(11, status: .exited(0), groupEmpty: true, now: at(0.2)) == [.spawn(ExecRole(.startPre, 0))])
+        #expect(m.state == .startPre)
+    }
+
+    /// systemd.service(5): exit 1–254 skips the start — ExecStopPost= still runs, the unit ends
+    /// dead with Result=exec-condition and is not restarted, whatever Restart= says.
+    @Test func execConditionExit1To254SkipsTheStartWithoutFailure() {
+        for code: Int32 in [1, 77, 254] {
+            var m = ServiceMachine(unit: conditioned {
+                $0.restart = .always
+                $0.execStopPost = [ExecCommand(path: "/bin/post", arguments: ["/bin/post"], location: SourceLocation(file: "hello.service", line: 3))]
+            })
+            _ = m.start(now: at(0))
+            _ = m.spawned(10, role: ExecRole(.condition, 0), now: at(0))
+            let actions = m.processExited(10, status: .exited(code), groupEmpty: true, now: at(0.1))
+            #expect(actions.contains(.spawn(ExecRole(.stopPost, 0))), "\(actions)")
+            #expect(!actions.contains(.spawn(ExecRole(.condition, 1))) && !actions.contains(.spawn(ExecRole(.startPre, 0))))
+            _ = m.spawned(12, role: ExecRole(.stopPost, 0), now: at(0.1))
+            let end = m.processExited(12, status: .exited(0), groupEmpty: true, now: at(0.2))
+            #expect(end.contains(.log(.info, "hello.service: Skipped due to 'exec-condition'.")), "\(end)")
+            #expect(m.state == .dead && m.result == .execCondition && m.nextDeadline == nil)
+        }
+    }
+
+    /// Exit 255, or a signal, fails the start.
+    @Test func execConditionExit255OrASignalFailsTheStart() {
+        for status in [ExitStatus.exited(255), .signaled(9, coreDumped: false)] {
+            var m = ServiceMachine(unit: conditioned())
+            _ = m.start(now: at(0))
+            _ = m.spawned(10, role: ExecRole(.condition, 0), now: at(0))
+            _ = m.processExited(10, status: status, groupEmpty: true, now: at(0.1))
+            #expect(m.state == .failed)
+            #expect(m.result == (status == .exited(255) ? .exitCode : .signal))
+        }
+    }
 }
