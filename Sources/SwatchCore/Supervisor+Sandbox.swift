@@ -171,7 +171,7 @@ extension Supervisor {
 
         let staging = try sandboxStaging()
         let context = SandboxContext(
-            credentials: command.fullPrivileges || (user == nil && gid == nil && groups == nil)
+            credentials: command.fullPrivileges || command.keepsCredentials || (user == nil && gid == nil && groups == nil)
                 ? nil : Credentials(uid: user?.uid, gid: gid, groups: groups),
             lastCapability: Capabilities.lastCapability(),
             mountPoints: MountTable.current(),

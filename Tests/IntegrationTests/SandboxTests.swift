@@ -222,6 +222,31 @@ extension Integration {
             #expect(status("NoNewPrivs", of: pid) == "1")
         }
 
+        /// `!`: that command keeps root's credentials (User=, Group= and
+        /// SupplementaryGroups= are not applied) but not less of the rest of
+        /// the sandbox; `!!` changes nothing where ambient capabilities exist.
+        @Test(.timeLimit(.minutes(1)))
+        func aBangPrefixSkipsOnlyTheCredentialChange() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let bang = daemon.path("bang"), bangBang = daemon.path("bang-bang")
+            try daemon.write("bang.service", """
+                [Service]
+                ExecStartPre=!/bin/sh -c 'echo $$(id -u) $$(grep NoNewPrivs /proc/self/status | cut -f2) > \(bang)'
+                ExecStartPre=!!/bin/sh -c 'id -u > \(bangBang) || true'
+                ExecStart=/bin/sleep 300
+                User=nobody
+                NoNewPrivileges=yes
+                """)
+            // The `!!` command runs as nobody: it may write only where nobody can.
+            chmod(daemon.directory, 0o777)
+            try daemon.start()
+            let pid = try service(daemon, command: "sleep")
+            #expect(readText(bang) == "0 1\n")
+            #expect(readText(bangBang) == "65534\n")
+            #expect(status("Uid", of: pid)?.hasPrefix("65534") == true)
+        }
+
         // MARK: File system
 
         @Test(.timeLimit(.minutes(1)))

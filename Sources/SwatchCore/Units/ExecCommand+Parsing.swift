@@ -44,7 +44,7 @@ extension ExecCommand {
             command.overrideArgv0 = flags.overrideArgv0
             command.noEnvironmentExpansion = flags.noEnvironmentExpansion
             command.fullPrivileges = flags.fullPrivileges
-            command.ambientPrivileges = flags.noSetuid || flags.ambient
+            command.keepsCredentials = flags.noSetuid
             commands.append(command)
             if !separated { break }
         } while !splitter.atEnd

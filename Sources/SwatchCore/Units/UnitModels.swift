@@ -281,8 +281,11 @@ public struct ExecCommand: Hashable, Sendable {
     public var noEnvironmentExpansion = false
     /// `+`: run with full privileges (no User=, no sandbox).
     public var fullPrivileges = false
-    /// `!` (and `!!`): User= applies without the sandbox's user changes via ambient capabilities.
-    public var ambientPrivileges = false
+    /// `!`: User=, Group= and SupplementaryGroups= are not applied; the rest of
+    /// the sandbox is (systemd.service(5)). `!!` does this only where the
+    /// kernel lacks ambient capabilities — never on the Linux swatchd runs on
+    /// (4.3 and later) — so it changes nothing.
+    public var keepsCredentials = false
     public var location: SourceLocation
     public init(path: String, arguments: [String], location: SourceLocation) {
         self.path = path

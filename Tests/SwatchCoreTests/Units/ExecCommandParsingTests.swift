@@ -25,8 +25,8 @@ import Testing
         #expect(c.path == "/bin/sh")
         #expect(c.arguments == ["sh", "-c", "true"])
         #expect(try parse("+/bin/true")[0].fullPrivileges)
-        #expect(try parse("!/bin/true")[0].ambientPrivileges)
-        #expect(try parse("-!!/bin/true")[0].ambientPrivileges)
+        #expect(try parse("!/bin/true")[0].keepsCredentials)
+        #expect(try !parse("-!!/bin/true")[0].keepsCredentials, "`!!` has no effect where ambient capabilities exist")
         #expect(!(try parse("/bin/true")[0].ignoreFailure))
     }
 
