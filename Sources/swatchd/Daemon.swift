@@ -56,7 +56,10 @@ enum Daemon {
                     switch info.signal {
                     case SIGCHLD: supervisor.reapChildren()
                     case SIGTERM, SIGINT:
-                        logger.info("Received \(SignalName.fullName(info.signal)) from PID \(info.senderPID) (\(ProcessStatus.command(of: info.senderPID) ?? "n/a")).")
+                        // ssi_pid is 0 for a sender outside our PID namespace (docker stop, for PID 1 of a container).
+                        let sender = info.senderPID == 0 ? "outside the PID namespace"
+                            : "PID \(info.senderPID) (\(ProcessStatus.command(of: info.senderPID) ?? "n/a"))"
+                        logger.info("Received \(SignalName.fullName(info.signal)) from \(sender).")
                         supervisor.shutdown()
                     case SIGHUP:
                         logger.info("Received SIGHUP from PID \(info.senderPID): reloading.")

@@ -88,10 +88,12 @@ final class Daemon {
     /// NOTIFY_SOCKET or, failing that, `RUNTIME/control` exists (DESIGN §2:
     /// both happen once every listener is bound). Throws with the log if
     /// swatchd exits first.
-    func start(logLevel: String = "info", waitForReady: Bool = true, arguments extra: [String] = []) throws {
+    /// `launcher` runs before swatchd (`unshare --pid ...`: swatchd as PID 1); `pid` is then the launcher's.
+    func start(logLevel: String = "info", waitForReady: Bool = true, arguments extra: [String] = [],
+               launcher: [String] = []) throws {
         precondition(pid == 0, "start() once per Daemon")
         notifyFD = try Daemon.bindDatagramSocket(notifyPath)
-        let argv = [try Harness.binary("swatchd"),
+        let argv = launcher + [try Harness.binary("swatchd"),
                     "--unit-dir", unitDirectory,
                     "--runtime-dir", runtimeDirectory,
                     "--log-target", "stderr",
