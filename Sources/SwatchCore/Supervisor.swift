@@ -92,6 +92,9 @@ public final class Supervisor {
         self.timer = try TimerFD()
         self.tracker = ProcessTracker()
         self.units = UnitSet.load(directories: [], context: configuration.specifiers)
+        for (group, pids) in tracker.leftovers {
+            logger.warning("Found left-over processes \(pids.map(String.init).joined(separator: " ")) in \(group) of a swatchd that is gone; leaving them running.")
+        }
     }
 
     var now: Instant { Instant(microseconds: MonotonicClock.now()) }

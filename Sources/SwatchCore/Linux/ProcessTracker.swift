@@ -44,6 +44,10 @@ public final class ProcessTracker {
     /// another PID namespace (a swatchd that is PID 1 of a container, or of a
     /// test's sandbox) the owner's pid is unknown, or is someone else.
     private var parentLock: FileDescriptor?
+    /// Groups of a swatchd that is gone which still hold processes: left
+    /// running, as systemd leaves a unit's left-over processes ("Found
+    /// left-over process … Ignoring."), for the supervisor to warn about.
+    public private(set) var leftovers: [(group: String, pids: [pid_t])] = []
 
     /// Finds a writable cgroup2 hierarchy among `hierarchies` and creates
     /// `parentName` under it; falls back to session tracking (and, when
@@ -54,11 +58,12 @@ public final class ProcessTracker {
         becomeSubreaper: Bool = true
     ) {
         for hierarchy in hierarchies where Self.isWritableCgroup2(hierarchy) {
+            let base = Self.ownGroup(in: hierarchy)
             // e.g. EACCES in a container's delegated tree: try the next one.
-            guard let (directory, lock) = Self.claimParent(parentName, in: hierarchy) else { continue }
+            guard let (directory, lock) = Self.claimParent(parentName, in: base) else { continue }
             mode = .cgroup(directory: directory)
             parentLock = lock
-            Self.removeStaleSiblings(of: directory, in: hierarchy)
+            leftovers = Self.removeStaleSiblings(of: directory, in: base)
             return
         }
         mode = .session
@@ -75,6 +80,22 @@ public final class ProcessTracker {
     /// Makes swatchd the reaper of its services' orphans (prctl PR_SET_CHILD_SUBREAPER).
     public static func becomeSubreaper() {
         _ = swatch_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    }
+
+    /// Where swatchd's groups go in `hierarchy`: below swatchd's own cgroup
+    /// (`0::PATH` of /proc/self/cgroup) when that is writable — under systemd
+    /// with Delegate=yes, in swatchd.service's own group, so that systemd's
+    /// accounting and its stop reach the services too — else the hierarchy's root.
+    static func ownGroup(in hierarchy: String, selfCgroup: String? = try? FileSystem.readText("/proc/self/cgroup")) -> String {
+        guard let line = selfCgroup?.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) else { return hierarchy }
+        let path = SandboxPlan.normalize(String(line.dropFirst(3)))
+        guard path != "/" else { return hierarchy }
+        let candidate = hierarchy + path
+        var info = stat()
+        guard stat(candidate, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, access(candidate, W_OK) == 0 else {
+            return hierarchy
+        }
+        return candidate
     }
 
     /// The cgroup directory of a service, in cgroup mode.
@@ -113,9 +134,8 @@ public final class ProcessTracker {
     public func pids(of service: String) -> [pid_t] {
         switch mode {
         case .cgroup:
-            guard let directory = cgroupDirectory(of: service),
-                  let text = try? FileSystem.readText(directory + "/cgroup.procs") else { return [] }
-            return text.split(separator: "\n").compactMap { pid_t($0) }
+            guard let directory = cgroupDirectory(of: service) else { return [] }
+            return Self.processes(inGroup: directory)
         case .session:
             guard let wanted = sessions[service], !wanted.isEmpty else { return [] }
             return Self.processes().filter { wanted.contains($0.session) && $0.state != "Z" }.map(\.pid)
@@ -158,6 +178,10 @@ public final class ProcessTracker {
         switch mode {
         case .cgroup:
             guard let directory = cgroupDirectory(of: service) else { return true }
+            // A swatchd run as this service made groups of its own below it.
+            for entry in FileSystem.entries(of: directory) where entry.isDirectory {
+                Self.removeEmptyTree(directory + "/" + entry.name)
+            }
             do {
                 _ = try retryingOnInterrupt { rmdir(directory) }
                 killedGroups.remove(service)
@@ -223,23 +247,42 @@ public final class ProcessTracker {
         return FileDescriptor(rawValue: fd)
     }
 
+    /// Lets go of the lock and leaves every group as it is: what a SIGKILL of
+    /// swatchd does (for tests of what the next swatchd finds).
+    func abandon() {
+        parentLock?.closeIgnoringErrors()
+        parentLock = nil
+    }
+
     /// The groups of an earlier swatchd that was killed before it could remove
     /// them (a `swatchd-…` sibling whose lock nobody holds): removed when
-    /// empty, kept while a process of theirs still runs.
-    static func removeStaleSiblings(of directory: String, in hierarchy: String) {
+    /// empty, kept while a process of theirs still runs — those are returned.
+    static func removeStaleSiblings(of directory: String, in hierarchy: String) -> [(group: String, pids: [pid_t])] {
+        var leftovers: [(group: String, pids: [pid_t])] = []
         for entry in FileSystem.entries(of: hierarchy) where entry.isDirectory && entry.name.hasPrefix("swatchd-") {
             let sibling = hierarchy + "/" + entry.name
             guard sibling != directory, let lock = openDirectory(sibling) else { continue }
             defer { lock.closeIgnoringErrors() }
             guard (try? retryingOnInterrupt { flock(lock.rawValue, LOCK_EX | LOCK_NB) }) != nil else { continue }
             removeEmptyTree(sibling)
+            let pids = processes(inGroup: sibling)
+            if !pids.isEmpty { leftovers.append((sibling, pids)) }
         }
+        return leftovers
     }
 
-    /// rmdir of a group's empty children, then of the group (EBUSY leaves a live one alone).
+    /// The processes of a group and of every group below it.
+    static func processes(inGroup directory: String) -> [pid_t] {
+        let own = ((try? FileSystem.readText(directory + "/cgroup.procs")) ?? "").split(separator: "\n").compactMap { pid_t($0) }
+        return FileSystem.entries(of: directory).filter(\.isDirectory)
+            .reduce(own) { $0 + processes(inGroup: directory + "/" + $1.name) }
+    }
+
+    /// rmdir of a group's empty descendants, deepest first, then of the group
+    /// (EBUSY leaves a live one, and what is above it, alone).
     static func removeEmptyTree(_ directory: String) {
         for entry in FileSystem.entries(of: directory) where entry.isDirectory {
-            _ = rmdir(directory + "/" + entry.name)
+            removeEmptyTree(directory + "/" + entry.name)
         }
         _ = rmdir(directory)
     }

@@ -304,6 +304,55 @@ import Testing
         #expect(LinuxTestSupport.status(liveDirectory + "/idle.service") != nil, "a live swatchd's group was removed")
     }
 
+    /// Under systemd (Delegate=yes) swatchd's groups go below its own cgroup,
+    /// so that systemd's stop of swatchd.service reaches its services too;
+    /// where that is not writable, or is the root, the hierarchy's root.
+    @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
+    func groupsGoBelowSwatchdsOwnCgroupWhenItIsWritable() throws {
+        let hierarchy = try #require(ProcessTracker.defaultHierarchies.first(where: ProcessTracker.isWritableCgroup2))
+        let own = "/swatchd-test-own-\(getpid())-\(MonotonicClock.now())"
+        #expect(mkdir(hierarchy + own, 0o755) == 0)
+        defer { rmdir(hierarchy + own) }
+        #expect(ProcessTracker.ownGroup(in: hierarchy, selfCgroup: "0::\(own)\n") == hierarchy + own)
+        #expect(ProcessTracker.ownGroup(in: hierarchy, selfCgroup: "4:memory:/x\n0::/\n") == hierarchy)
+        #expect(ProcessTracker.ownGroup(in: hierarchy, selfCgroup: "0::/no/such/group\n") == hierarchy)
+        #expect(ProcessTracker.ownGroup(in: hierarchy, selfCgroup: nil) == hierarchy)
+    }
+
+    /// A stale group that still holds a process is left running and reported
+    /// (systemd: "Found left-over process … Ignoring."); the processes of
+    /// groups below a service's group count as the service's.
+    @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
+    func leftOverProcessesOfAGoneSwatchdAreReportedAndLeftRunning() throws {
+        let first = ProcessTracker(parentName: uniqueParent(), becomeSubreaper: false)
+        guard case .cgroup(let gone) = first.mode else {
+            Issue.record("expected cgroup mode, got \(first.mode)")
+            return
+        }
+        // A swatchd run as old.service made a group of its own below it.
+        let group = try #require(try first.prepare("old.service"))
+        try group.close()
+        let nested = gone + "/old.service/swatchd-nested"
+        #expect(mkdir(nested, 0o755) == 0)
+        let nestedGroup = LinuxTestSupport.open(nested, O_RDONLY | O_DIRECTORY)
+        let pid = try Spawner.spawn(SpawnRequest(executable: "/bin/sleep", arguments: ["sleep", "1000"], cgroup: nestedGroup))
+        try nestedGroup.close()
+        defer {
+            _ = try? Reaper.kill(pid, signal: SIGKILL)
+            _ = LinuxTestSupport.waitForExit(pid)
+            ProcessTracker.removeEmptyTree(gone)
+        }
+        #expect(LinuxTestSupport.eventually { first.pids(of: "old.service") == [pid] })
+        // The first swatchd is killed: its lock goes with it, its groups stay.
+        first.abandon()
+
+        let next = ProcessTracker(parentName: uniqueParent(), becomeSubreaper: false)
+        defer { next.removeAll() }
+        // (Other groups may be reported too: whatever killed swatchds left on this machine.)
+        #expect(next.leftovers.first { $0.group == gone }?.pids == [pid])
+        #expect(Glibc.kill(pid, 0) == 0, "the left-over process was killed")
+    }
+
     @Test func sessionFallbackTracksProcessesThatKeepTheSession() throws {
         let directory = LinuxTestSupport.temporaryDirectory()
         defer { LinuxTestSupport.removeTree(directory) }
