@@ -149,6 +149,8 @@ extension Supervisor {
     }
 
     func loadedUnitName(_ text: String) -> UnitName? {
+        // An alias name stands for its unit, as systemctl resolves it.
+        let text = units.aliases[text] ?? text
         if let name = services.keys.first(where: { $0.description == text }) { return name }
         return sockets.keys.first { $0.description == text }
     }

@@ -26,6 +26,24 @@ extension Integration {
             return daemon
         }
 
+        /// An alias (a symlink to a unit of another name, as `systemctl enable`
+        /// makes for Alias=) is one unit: it runs once, and swatchctl resolves the name.
+        @Test(.timeLimit(.minutes(1)))
+        func anAliasIsTheSameUnitUnderAnotherName() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("real.service", "[Service]\nExecStart=/bin/sleep 300\n")
+            #expect(symlink("real.service", daemon.unitDirectory + "/alias.service") == 0)
+            try daemon.start()
+            try daemon.waitForChildren(1)
+            let status = try daemon.ctl("status", "alias.service")
+            #expect(status.exitCode == 0, "\(status)")
+            #expect(status.lines.first?.hasSuffix(" real.service") == true, "\(status)")
+            #expect(try daemon.ctl("stop", "alias.service").exitCode == 0)
+            try daemon.waitForProperty("ActiveState", of: "real.service", toBe: "inactive")
+            #expect(!(try daemon.ctl("list-units").standardOutput.contains("alias.service")))
+        }
+
         // MARK: status
 
         @Test(.timeLimit(.minutes(1)))

@@ -55,6 +55,23 @@ enum UnitDirectory {
         }
     }
 
+    /// When `path` (named `name` in its unit directory) is a symlink to a unit
+    /// file of another name of the same type, that name and the resolved path:
+    /// `name` is an alias. A link to a file of the same name (a linked unit
+    /// file) and an instance linked to its template (`getty@tty1.service` →
+    /// `getty@.service`, which instantiates it) are no aliases.
+    static func aliasTarget(of path: String, name: String) -> (target: String, resolved: String)? {
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK,
+              let real = realpath(path, nil) else { return nil }
+        defer { free(real) }
+        let resolved = String(cString: real)
+        let target = baseName(resolved)
+        guard target != name, let unit = UnitName(parsing: name), let other = UnitName(parsing: target),
+              unit.type == other.type, unit.template != other else { return nil }
+        return (target, resolved)
+    }
+
     /// `directory/name`, without doubling a trailing slash of the directory as the user gave it.
     static func join(_ directory: String, _ name: String) -> String {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name

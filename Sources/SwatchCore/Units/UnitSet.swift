@@ -33,6 +33,9 @@ public struct UnitSet: Sendable {
     public var diagnostics: [Diagnostic] = []
     /// Refused units (full name → their errors); a refused unit is in neither `sockets` nor `services`.
     public var refused: [String: [Diagnostic]] = [:]
+    /// Alias names (a symlink in a unit directory to a unit of another name,
+    /// as `systemctl enable` makes for Alias=) → the unit's own name.
+    public var aliases: [String: String] = [:]
 
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
@@ -52,6 +55,7 @@ public struct UnitSet: Sendable {
         var sources: [UnitSource] = []
         var unreadable: [Diagnostic] = []
         var seen: Set<String> = []
+        var aliases: [String: String] = [:]
         func add(_ path: String, dropInSearch: [String]) {
             let name = UnitDirectory.baseName(path)
             guard seen.insert(name).inserted else { return }
@@ -70,13 +74,22 @@ public struct UnitSet: Sendable {
             for name in UnitDirectory.list(directory) ?? [] where name.hasSuffix(".service") || name.hasSuffix(".socket") {
                 let path = UnitDirectory.join(directory, name)
                 switch UnitDirectory.kind(path) {
-                case .file: add(path, dropInSearch: directories)
+                case .file:
+                    // One unit under two names, loaded once under its own (systemd.unit(5), "Aliases").
+                    if let (target, resolved) = UnitDirectory.aliasTarget(of: path, name: name) {
+                        if seen.insert(name).inserted { aliases[name] = target }
+                        // Named by the target's place in this directory when it has one.
+                        let sibling = UnitDirectory.join(directory, target)
+                        add(UnitDirectory.kind(sibling) == .file ? sibling : resolved, dropInSearch: directories)
+                    } else {
+                        add(path, dropInSearch: directories)
+                    }
                 case .masked: seen.insert(name)   // linked to /dev/null: masked, also in later directories
                 case .directory, .other, .missing: continue
                 }
             }
         }
-        var set = parse(sources, context: context)
+        var set = parse(sources, context: context, aliases: aliases)
         for diagnostic in unreadable {
             set.refused[diagnostic.unit ?? diagnostic.location.file, default: []].append(diagnostic)
         }
@@ -109,8 +122,10 @@ public struct UnitSet: Sendable {
 
     /// Loads units from text, with no file system except, when `checkExecutables`, a look at
     /// the ExecStart= programs (missing ones warn). Later sources of a name already seen are ignored.
-    public static func parse(_ sources: [UnitSource], context: SpecifierContext, checkExecutables: Bool = true) -> UnitSet {
+    public static func parse(_ sources: [UnitSource], context: SpecifierContext, checkExecutables: Bool = true,
+                             aliases: [String: String] = [:]) -> UnitSet {
         var set = UnitSet(context: context)
+        set.aliases = aliases
         var seen: Set<String> = []
         var socketFiles: [UnitName: [UnitFile]] = [:]
         for source in sources {
@@ -196,9 +211,14 @@ public struct UnitSet: Sendable {
     /// The service a socket activates: Service=, else the same name as a service, or the
     /// template `prefix@.service` for Accept=yes.
     public func serviceName(for socket: SocketUnit) -> UnitName {
-        if let service = socket.service { return service }
+        if let service = socket.service { return resolvingAlias(service) }
         if socket.accept { return UnitName(prefix: socket.name.prefix, instance: "", type: .service) }
-        return socket.name.with(type: .service)
+        return resolvingAlias(socket.name.with(type: .service))
+    }
+
+    /// The unit an alias name stands for; any other name as it is.
+    public func resolvingAlias(_ name: UnitName) -> UnitName {
+        aliases[name.description].flatMap { UnitName(parsing: $0) } ?? name
     }
 
     /// The sockets that activate `service`, sorted by unit name: the order of their fds (LISTEN_FDS).

@@ -1,0 +1,63 @@
+import Glibc
+import Testing
+@testable import SwatchCore
+
+/// What the symlinks of a unit directory mean (systemd.unit(5)): a link to
+/// /dev/null masks, a link to a unit of another name is an alias of it, a
+/// link to a file of the same name is the unit itself, and an instance
+/// linked to its template instantiates it.
+@Suite struct UnitDirectoryLoadingTests {
+    private let service = "[Service]\nExecStart=/bin/true\n"
+
+    private func write(_ path: String, _ text: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        precondition(fd >= 0)
+        _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }
+        close(fd)
+    }
+
+    private func load(_ directories: String...) -> UnitSet {
+        UnitSet.load(directories: directories, context: UnitSetTests.context)
+    }
+
+    @Test func aLinkToDevNullMasksTheNameInEveryLaterDirectory() {
+        let top = ShortTemporaryDirectory()
+        #expect(mkdir(top.path + "/etc", 0o755) == 0 && mkdir(top.path + "/lib", 0o755) == 0)
+        #expect(symlink("/dev/null", top.path + "/etc/hello.service") == 0)
+        write(top.path + "/lib/hello.service", service)
+        write(top.path + "/lib/other.service", service)
+        let set = load(top.path + "/etc", top.path + "/lib")
+        #expect(set.services.keys.map(\.description).sorted() == ["other.service"])
+        #expect(set.diagnostics.isEmpty)
+    }
+
+    @Test func aLinkToAnotherNameIsAnAliasLoadedOnce() {
+        let dir = ShortTemporaryDirectory()
+        write(dir.path + "/real.service", service)
+        #expect(symlink("real.service", dir.path + "/alias.service") == 0)
+        // hello.socket's service, hello.service, is an alias too: the socket activates real.service.
+        write(dir.path + "/hello.socket", "[Socket]\nListenStream=/run/hello.sock\n")
+        #expect(symlink(dir.path + "/real.service", dir.path + "/hello.service") == 0)
+        let set = load(dir.path)
+        #expect(set.services.keys.map(\.description) == ["real.service"])
+        #expect(set.services[UnitName(prefix: "real", type: .service)]?.path == dir.path + "/real.service")
+        #expect(set.aliases == ["alias.service": "real.service", "hello.service": "real.service"])
+        let socket = set.sockets[UnitName(prefix: "hello", type: .socket)]
+        #expect(socket.map { set.serviceName(for: $0).description } == "real.service")
+        #expect(set.diagnostics.isEmpty, "\(set.diagnostics)")
+    }
+
+    @Test func aLinkedFileOfTheSameNameAndALinkedInstanceAreUnitsOfTheirOwn() {
+        let top = ShortTemporaryDirectory()
+        #expect(mkdir(top.path + "/units", 0o755) == 0 && mkdir(top.path + "/opt", 0o755) == 0)
+        write(top.path + "/opt/linked.service", service)
+        #expect(symlink(top.path + "/opt/linked.service", top.path + "/units/linked.service") == 0)
+        write(top.path + "/units/getty@.service", "[Service]\nExecStart=/bin/echo %i\n")
+        #expect(symlink("getty@.service", top.path + "/units/getty@tty1.service") == 0)
+        let set = load(top.path + "/units")
+        #expect(set.aliases.isEmpty)
+        #expect(set.services[UnitName(prefix: "linked", type: .service)]?.path == top.path + "/units/linked.service")
+        let instance = set.services[UnitName(prefix: "getty", instance: "tty1", type: .service)]
+        #expect(instance?.execStart.first?.arguments == ["/bin/echo", "tty1"])
+    }
+}
