@@ -174,7 +174,7 @@ extension Supervisor {
     /// Starts a service, or binds a stopped socket unit again.
     func startUnit(_ name: UnitName, now: Instant) -> String? {
         if services[name] != nil {
-            startService(name, now: now)
+            if let error = startService(name, now: now) { return error }
             // As systemctl answers a start job that ended in JOB_ASSERT.
             if let failure = services[name]?.machine.conditionFailure, failure.at == now, failure.condition.isAssertion {
                 return "Assertion failed on job for \(name)."
@@ -200,6 +200,7 @@ extension Supervisor {
         unwatchListeners(name)
         for listener in record.listeners { listener.close(removeOnStop: record.machine.unit.options.removeOnStop) }
         sockets[name]?.listeners = []
+        stopServicesBound(to: name, now: now)
         return nil
     }
 

@@ -187,11 +187,19 @@ public final class Supervisor {
     // MARK: - Requests
 
     /// Starts a service (by hand, at start-up, or from a socket).
-    func startService(_ name: UnitName, now: Instant) {
-        guard var record = services[name] else { return }
+    /// Starts a service (its stopped socket units first, `startSocketsNeeded`);
+    /// returns why it could not.
+    @discardableResult
+    func startService(_ name: UnitName, now: Instant) -> String? {
+        if let error = startSocketsNeeded(by: name, now: now) {
+            logger.error("\(error)", metadata: ["unit": "\(name)"])
+            return error
+        }
+        guard var record = services[name] else { return nil }
         let actions = record.machine.start(now: now)
         services[name] = record
         apply(actions, to: name, now: now)
+        return nil
     }
 
     func stopService(_ name: UnitName, now: Instant) {

@@ -340,6 +340,30 @@ extension Integration {
             #expect(seen["LISTEN_PID"] == seen["PID"])
         }
 
+        /// The seed's hello.service is BindTo= its two sockets: stopping one
+        /// stops the service (and that port refuses); starting the service
+        /// by hand makes the socket listen again (systemd.unit(5), BindsTo=).
+        @Test(.timeLimit(.minutes(1)))
+        func theSeedsServiceGoesWithASocketItIsBoundTo() throws {
+            let ports = try Ports.free(2)
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try writeSeedMulti(to: daemon, ports: ports, execStart: try Harness.binary("swatchd-hello"))
+            try daemon.start()
+            #expect(try Client.body(.loopback4(ports[0])) == Client.helloBody)
+            try daemon.waitForProperty("ActiveState", of: "hello.service", toBe: "active")
+
+            #expect(try daemon.ctl("stop", "hello-http.socket").exitCode == 0)
+            try daemon.waitForProperty("ActiveState", of: "hello.service", toBe: "inactive")
+            try daemon.waitForLog(containing: "hello.service: Stopping, as it is bound to hello-http.socket, which was stopped.")
+            #expect(throws: ClientError.self) { try Client.get(.loopback4(ports[0]), timeout: .seconds(2)) }
+            #expect(try Client.body(.loopback4(ports[1])) == Client.helloBody, "the other socket still activates it")
+
+            #expect(try daemon.ctl("start", "hello.service").exitCode == 0)
+            try daemon.waitForProperty("ActiveState", of: "hello-http.socket", toBe: "active")
+            #expect(try Client.body(.loopback4(ports[0])) == Client.helloBody)
+        }
+
         private func writeSeedMulti(to daemon: Daemon, ports: [UInt16], execStart: String) throws {
             let units = SeedUnits.adapted(
                 SeedUnits.multi, ports: ["80": ports[0], "443": ports[1]], execStart: execStart,
