@@ -122,6 +122,11 @@ public final class Supervisor {
             throw StartupError("Failed to set up the notify socket \(notifyPath)", error)
         }
         loop.afterBatch = { [unowned self] in self.armTimer() }
+        // Not those of the left-over processes (self.tracker.leftovers): they still use them.
+        let leftOver = Set(tracker.leftovers.map { UnitDirectory.baseName($0.group) })
+        for path in PrivateTemporaryDirectories.removeStale(keeping: leftOver) {
+            logger.info("Removed \(path), the private /tmp of a unit of a swatchd that is gone.")
+        }
         for directory in configuration.unitDirectories {
             var info = stat()
             let problem: Errno? = stat(directory, &info) != 0 ? Errno(rawValue: errno)

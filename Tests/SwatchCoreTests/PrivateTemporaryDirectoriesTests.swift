@@ -37,4 +37,30 @@ import Testing
         }
         #expect(ServiceDirectories.entries(of: base.path + "/t").isEmpty)
     }
+
+    /// The directories of a swatchd that was killed (nobody holds their lock)
+    /// go at the next start; a live unit's stay.
+    @Test func onlyDirectoriesNobodyHoldsAreRemovedAsStale() throws {
+        let base = ShortTemporaryDirectory()
+        #expect(mkdir(base.path + "/t", 0o755) == 0 && mkdir(base.path + "/v", 0o755) == 0)
+        let bases = (base.path + "/t", base.path + "/v")
+        let live = try PrivateTemporaryDirectories.create(for: "live.service", bases: bases)
+        defer { live.remove() }
+        var killed = try PrivateTemporaryDirectories.create(for: "killed.service", bases: bases)
+        // What a SIGKILL of swatchd does: the locks go, the directories stay.
+        for lock in killed.locks { try lock.close() }
+        killed.locks = []
+
+        // A unit whose processes were left running keeps its directories.
+        var leftOver = try PrivateTemporaryDirectories.create(for: "left.service", bases: bases)
+        for lock in leftOver.locks { try lock.close() }
+        leftOver.locks = []
+        defer { leftOver.remove() }
+
+        let removed = PrivateTemporaryDirectories.removeStale(bases: [bases.0, bases.1], keeping: ["left.service"])
+        #expect(Set(removed) == [FileSystem.parent(of: killed.tmp)!, FileSystem.parent(of: killed.varTmp)!])
+        #expect(access(leftOver.tmp, F_OK) == 0)
+        #expect(access(killed.tmp, F_OK) != 0 && access(killed.varTmp, F_OK) != 0)
+        #expect(access(live.tmp, F_OK) == 0 && access(live.varTmp, F_OK) == 0)
+    }
 }

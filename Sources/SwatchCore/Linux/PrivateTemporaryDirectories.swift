@@ -10,11 +10,19 @@ import SystemPackage
 /// `BASE/swatchd-private-UNIT-XXXXXX` of mode 0700 holding a `tmp` of mode
 /// 1777: the outer one keeps other users out of the host's side, the inner one
 /// is what the service sees at /tmp once bound there in its namespace.
+///
+/// swatchd holds an flock(2) on each outer directory while the unit uses it,
+/// so that a swatchd starting later can tell the directories of one that was
+/// killed (nobody holds them: `removeStale`) from a live one's.
 public struct PrivateTemporaryDirectories: Hashable, Sendable {
     /// Bound onto /tmp.
     public var tmp: String
     /// Bound onto /var/tmp.
     public var varTmp: String
+    /// The outer directories, open and locked; closed by `remove()`.
+    var locks: [FileDescriptor] = []
+
+    public static let namePrefix = "swatchd-private-"
 
     public init(tmp: String, varTmp: String) {
         self.tmp = tmp
@@ -28,9 +36,13 @@ public struct PrivateTemporaryDirectories: Hashable, Sendable {
     {
         let tmp = try inner(below: bases.tmp, unit: unit)
         do {
-            return PrivateTemporaryDirectories(tmp: tmp, varTmp: try inner(below: bases.varTmp, unit: unit))
+            let varTmp = try inner(below: bases.varTmp, unit: unit)
+            var made = PrivateTemporaryDirectories(tmp: tmp.path, varTmp: varTmp.path)
+            made.locks = [tmp.lock, varTmp.lock]
+            return made
         } catch {
-            ServiceDirectories.remove(FileSystem.parent(of: tmp) ?? tmp)
+            ServiceDirectories.remove(FileSystem.parent(of: tmp.path) ?? tmp.path)
+            tmp.lock.closeIgnoringErrors()
             throw error
         }
     }
@@ -38,6 +50,39 @@ public struct PrivateTemporaryDirectories: Hashable, Sendable {
     /// Removes both, with everything the service left in them.
     public func remove() {
         for path in [tmp, varTmp] { ServiceDirectories.remove(FileSystem.parent(of: path) ?? path) }
+        for lock in locks { lock.closeIgnoringErrors() }
+    }
+
+    /// At start-up: removes the directories of a swatchd that was killed
+    /// (those below `bases` nobody holds), except those of the units in
+    /// `keeping` (their processes were left running). Returns what it removed.
+    @discardableResult
+    public static func removeStale(bases: [String] = ["/tmp", "/var/tmp"], keeping: Set<String> = []) -> [String] {
+        var removed: [String] = []
+        for base in bases {
+            for entry in FileSystem.entries(of: base) where entry.isDirectory && entry.name.hasPrefix(namePrefix) {
+                guard !keeping.contains(where: { entry.name.hasPrefix(namePrefix + $0 + "-") }) else { continue }
+                let path = base + "/" + entry.name
+                guard let lock = lockedDirectory(path, wait: false) else { continue }
+                ServiceDirectories.remove(path)
+                lock.closeIgnoringErrors()
+                removed.append(path)
+            }
+        }
+        return removed
+    }
+
+    /// `path` opened and flock()ed, or nil when it cannot be (gone, or held
+    /// by someone else and `wait` is false).
+    private static func lockedDirectory(_ path: String, wait: Bool) -> FileDescriptor? {
+        guard let fd = try? retryingOnInterrupt({ open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) })
+        else { return nil }
+        let lock = FileDescriptor(rawValue: fd)
+        guard (try? retryingOnInterrupt { flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) }) != nil else {
+            lock.closeIgnoringErrors()
+            return nil
+        }
+        return lock
     }
 
     public struct CreationError: Error, Equatable, CustomStringConvertible {
@@ -46,19 +91,32 @@ public struct PrivateTemporaryDirectories: Hashable, Sendable {
         public var description: String { "\(base): \(errno)" }
     }
 
-    private static func inner(below base: String, unit: String) throws(CreationError) -> String {
-        var template = Array("\(base)/swatchd-private-\(unit)-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw CreationError(base: base, errno: Errno(rawValue: Glibc.errno))
+    /// A fresh `BASE/swatchd-private-UNIT-XXXXXX/tmp`, with the lock on its outer directory.
+    private static func inner(below base: String, unit: String) throws(CreationError) -> (path: String, lock: FileDescriptor) {
+        for _ in 0..<8 {
+            var template = Array("\(base)/\(namePrefix)\(unit)-XXXXXX".utf8CString)
+            guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+                throw CreationError(base: base, errno: Errno(rawValue: Glibc.errno))
+            }
+            let outer = String(cString: made)
+            // A swatchd sweeping at this very moment may take it for stale and remove it
+            // before we hold it: then make another.
+            var held = stat(), current = stat()
+            guard let lock = lockedDirectory(outer, wait: true) else { continue }
+            guard fstat(lock.rawValue, &held) == 0, stat(outer, &current) == 0, held.st_ino == current.st_ino else {
+                lock.closeIgnoringErrors()
+                continue
+            }
+            let inner = outer + "/tmp"
+            // mkdir's mode passes through the umask: set 1777 explicitly, as /tmp has it.
+            guard mkdir(inner, 0o1777) == 0, chmod(inner, 0o1777) == 0 else {
+                let error = Errno(rawValue: Glibc.errno)
+                ServiceDirectories.remove(outer)
+                lock.closeIgnoringErrors()
+                throw CreationError(base: base, errno: error)
+            }
+            return (inner, lock)
         }
-        let outer = String(cString: made)
-        let inner = outer + "/tmp"
-        // mkdir's mode passes through the umask: set 1777 explicitly, as /tmp has it.
-        guard mkdir(inner, 0o1777) == 0, chmod(inner, 0o1777) == 0 else {
-            let error = Errno(rawValue: Glibc.errno)
-            ServiceDirectories.remove(outer)
-            throw CreationError(base: base, errno: error)
-        }
-        return inner
+        throw CreationError(base: base, errno: .resourceTemporarilyUnavailable)
     }
 }

@@ -265,8 +265,11 @@ public final class ProcessTracker {
             defer { lock.closeIgnoringErrors() }
             guard (try? retryingOnInterrupt { flock(lock.rawValue, LOCK_EX | LOCK_NB) }) != nil else { continue }
             removeEmptyTree(sibling)
-            let pids = processes(inGroup: sibling)
-            if !pids.isEmpty { leftovers.append((sibling, pids)) }
+            // Reported per service group (`…/swatchd-PID/hello.service`): the name says whose they are.
+            for child in FileSystem.entries(of: sibling) where child.isDirectory {
+                let pids = processes(inGroup: sibling + "/" + child.name)
+                if !pids.isEmpty { leftovers.append((sibling + "/" + child.name, pids)) }
+            }
         }
         return leftovers
     }

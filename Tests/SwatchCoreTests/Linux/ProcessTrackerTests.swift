@@ -353,7 +353,7 @@ import Testing
         let hierarchy = try #require(FileSystem.parent(of: gone))
         #expect(LinuxTestSupport.eventually(within: 5) {
             ProcessTracker.removeStaleSiblings(of: hierarchy + "/swatchd-none", in: hierarchy)
-                .first { $0.group == gone }?.pids == [pid]
+                .first { $0.group == gone + "/old.service" }?.pids == [pid]
         })
         #expect(Glibc.kill(pid, 0) == 0, "the left-over process was killed")
     }
