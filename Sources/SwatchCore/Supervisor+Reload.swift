@@ -34,6 +34,7 @@ extension Supervisor {
             if let record = sockets.removeValue(forKey: name) {
                 for listener in record.listeners { listener.close(removeOnStop: record.machine.unit.options.removeOnStop) }
             }
+            stopServicesBound(to: name, now: now)
         }
         units = new
         for (name, unit) in new.sockets.sorted(by: { $0.key < $1.key }) {

@@ -231,6 +231,24 @@ extension Integration {
             #expect(try Client.body(.loopback4(ports[0])) == Client.helloBody)
         }
 
+        /// A service BindsTo= a socket unit that a reload removes goes with it.
+        @Test(.timeLimit(.minutes(1)))
+        func aServiceBoundToARemovedSocketIsStopped() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("web.socket", Units.tcpSocket(port))
+            try daemon.write("web.service", "[Unit]\nBindsTo=web.socket\n" + (try Units.helloService(report: daemon.path("web"))))
+            try daemon.start()
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+            let pid = try #require(pid_t(try waitForReport(daemon.path("web"))["PID"] ?? ""))
+
+            try FileManager.default.removeItem(atPath: daemon.unitDirectory + "/web.socket")
+            #expect(try daemon.ctl("daemon-reload").exitCode == 0)
+            try waitUntil("web.service's process \(pid) is stopped\n\(daemon.log)") { !Processes.isAlive(pid) }
+            try daemon.waitForLog(containing: "web.service: Stopping, as it is bound to web.socket, which was stopped.")
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func newUnitsComeUp() throws {
             let ports = try Ports.free(2)
