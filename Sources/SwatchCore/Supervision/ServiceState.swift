@@ -1,7 +1,9 @@
 import Logging
 
 /// The states of a service, systemd's (src/core/service.h, ServiceState) less
-/// the ones swatchd has no use for (condition, cleaning).
+/// the ones swatchd has no use for (reload-signal/-notify, mounting,
+/// final-watchdog, the *-before-auto-restart and auto-restart-queued steps,
+/// dead-resources-pinned, cleaning).
 public enum ServiceState: String, Hashable, Sendable {
     case dead
     case condition
