@@ -191,9 +191,8 @@ public final class Supervisor {
 
     // MARK: - Requests
 
-    /// Starts a service (by hand, at start-up, or from a socket).
-    /// Starts a service (its stopped socket units first, `startSocketsNeeded`);
-    /// returns why it could not.
+    /// Starts a service (by hand, at start-up, or from a socket), its stopped
+    /// socket units first (`startSocketsNeeded`); returns why it could not.
     @discardableResult
     func startService(_ name: UnitName, now: Instant) -> String? {
         if let error = startSocketsNeeded(by: name, now: now) {
