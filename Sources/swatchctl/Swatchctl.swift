@@ -17,7 +17,7 @@ struct Swatchctl: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Status.self, Show.self, ListUnits.self, ListSockets.self, IsActive.self, IsFailed.self,
+            Status.self, Show.self, Cat.self, ListUnits.self, ListSockets.self, IsActive.self, IsFailed.self,
             Logs.self, Start.self, Stop.self, Restart.self, Reload.self, Kill.self, ResetFailed.self,
             DaemonReload.self,
         ]

@@ -44,6 +44,23 @@ extension Integration {
             #expect(!(try daemon.ctl("list-units").standardOutput.contains("alias.service")))
         }
 
+        /// `cat`: the unit file and its drop-ins, each after `# PATH`, as systemctl cat.
+        @Test(.timeLimit(.minutes(1)))
+        func catPrintsTheUnitFileAndItsDropIns() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let unit = "[Service]\nExecStart=/bin/sleep 300\n", dropIn = "[Service]\nEnvironment=A=1\n"
+            try daemon.write("cat.service", unit)
+            try daemon.write("cat.service.d/env.conf", dropIn)
+            try daemon.start()
+            let cat = try daemon.ctl("cat", "cat")
+            #expect(cat.exitCode == 0, "\(cat)")
+            let directory = daemon.unitDirectory
+            #expect(cat.standardOutput
+                == "# \(directory)/cat.service\n\(unit)\n# \(directory)/cat.service.d/env.conf\n\(dropIn)", "\(cat)")
+            #expect(try daemon.ctl("cat", "nothing.service").exitCode == 4)
+        }
+
         // MARK: status
 
         @Test(.timeLimit(.minutes(1)))

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import SwatchCore
+
+extension Swatchctl {
+    /// `cat UNIT...`: the unit file and its drop-ins as swatchd loaded them, each
+    /// after a `# PATH` line, as `systemctl cat` prints them.
+    struct Cat: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the unit files and drop-ins of units.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Units to print.") var units: [String]
+
+        func run() throws {
+            let response = try global.send(.show(units: units.map(UnitNames.mangle)))
+            var blocks: [String] = []
+            var missing = false
+            for report in try reports(in: response) {
+                guard let fragment = report.fragmentPath else {
+                    Output.error("No files found for \(report.id).")
+                    missing = true
+                    continue
+                }
+                for path in [fragment] + report.dropIns {
+                    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                        Output.error("Failed to read \(path).")
+                        missing = true
+                        continue
+                    }
+                    blocks.append("# \(path)\n" + (text.hasSuffix("\n") || text.isEmpty ? text : text + "\n"))
+                }
+            }
+            if !blocks.isEmpty { Output.line(String(blocks.joined(separator: "\n").dropLast())) }
+            Output.messages(of: response)
+            if response.result != ControlResponse.Code.success { throw ExitCode(response.result) }
+            if missing { throw ExitCode(1) }
+        }
+    }
+}
