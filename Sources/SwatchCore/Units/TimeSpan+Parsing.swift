@@ -32,15 +32,7 @@ extension TimeSpan {
         while true {
             rest = rest.drop(while: { $0 == " " || $0 == "\t" })
             if rest.isEmpty { break }
-            let whole = rest.prefix(while: \.isASCIIDigit)
-            rest = rest.dropFirst(whole.count)
-            var fraction = Substring()
-            if rest.first == "." {
-                rest = rest.dropFirst()
-                fraction = rest.prefix(while: \.isASCIIDigit)
-                rest = rest.dropFirst(fraction.count)
-            }
-            guard !whole.isEmpty || !fraction.isEmpty else { return nil }
+            guard let (wholeValue, fraction) = ValueParser.decimal(&rest) else { return nil }
             rest = rest.drop(while: { $0 == " " || $0 == "\t" })
             var multiplier = defaultUnit
             if let (suffix, size) = Self.units.first(where: { rest.hasPrefix($0.0) }) {
@@ -49,7 +41,6 @@ extension TimeSpan {
             } else if let next = rest.first, !next.isASCIIDigit {
                 return nil   // an unknown unit
             }
-            guard let wholeValue = UInt64(whole.isEmpty ? "0" : whole) else { return nil }
             let (product, overflow) = wholeValue.multipliedReportingOverflow(by: multiplier)
             guard !overflow else { return nil }
             var part = product
