@@ -60,11 +60,7 @@ public struct JournalLogHandler: LogHandler {
     public func log(event: LogEvent) {
         let merged = Self.mergedMetadata(base: metadata, provider: metadataProvider, event: event.metadata)
         let fields = Self.fields(for: event, metadata: merged, identifier: identifier)
-        if let unit = merged["unit"].map({ "\($0)" }) {
-            unitLog?.append(
-                unit: unit, message: event.message.description, identifier: identifier, pid: pid,
-                priority: LogLevel.syslogPriority(event.level))
-        }
+        Self.keep(event, metadata: merged, in: unitLog, identifier: identifier, pid: pid)
         let sent: Bool
         switch destination {
         case .libsystemd: sent = Self.sendv(fields)
@@ -77,6 +73,14 @@ public struct JournalLogHandler: LogHandler {
 
     /// Handler metadata, then the provider's, then the statement's; later keys win
     /// (swift-log's order, Handlers/StreamLogHandler.swift).
+    /// A message about a unit (`unit` metadata) goes into that unit's lines too,
+    /// for `swatchctl status` and `logs`; both handlers do this.
+    static func keep(_ event: LogEvent, metadata: Logger.Metadata, in unitLog: UnitLogBuffer?, identifier: String, pid: Int32) {
+        guard let unitLog, let unit = metadata["unit"].map({ "\($0)" }) else { return }
+        unitLog.append(unit: unit, message: event.message.description, identifier: identifier, pid: pid,
+                       priority: LogLevel.syslogPriority(event.level))
+    }
+
     static func mergedMetadata(
         base: Logger.Metadata, provider: Logger.MetadataProvider?, event: Logger.Metadata?
     ) -> Logger.Metadata {

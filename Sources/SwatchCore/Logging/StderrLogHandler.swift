@@ -34,11 +34,7 @@ public struct StderrLogHandler: LogHandler {
     public func log(event: LogEvent) {
         let message = event.message.description
         let merged = JournalLogHandler.mergedMetadata(base: metadata, provider: metadataProvider, event: event.metadata)
-        if let unit = merged["unit"].map({ "\($0)" }) {
-            unitLog?.append(
-                unit: unit, message: message, identifier: identifier, pid: pid,
-                priority: LogLevel.syslogPriority(event.level))
-        }
+        JournalLogHandler.keep(event, metadata: merged, in: unitLog, identifier: identifier, pid: pid)
         Self.write(identifier: identifier, pid: pid, message: message, to: output)
     }
 
