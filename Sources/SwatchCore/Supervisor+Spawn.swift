@@ -46,16 +46,17 @@ extension Supervisor {
         do {
             var request = try spawnRequest(for: record, name: name, command: command, role: role)
             var output = try outputFDs(for: record.machine.unit, name: name, executable: request.executable)
+            // Closed whatever happens next: a failing cgroup below must not leak the output pipe.
+            defer {
+                try? request.cgroup?.close()
+                output.closeAfterSpawn()
+            }
             let connection = role.phase == .start && record.machine.unit.standardInput == .socket
                 ? record.connection?.fd : nil
             request.stdout = output.standardOutput.descriptor(connection: connection)
             request.stderr = output.standardError.descriptor(connection: connection)
             // The child starts in the service's cgroup; swatchd's fd of the directory goes right after.
             request.cgroup = try tracker.prepare(name.description)
-            defer {
-                try? request.cgroup?.close()
-                output.closeAfterSpawn()
-            }
             let pid: pid_t
             do {
                 pid = try Spawner.spawn(request)
