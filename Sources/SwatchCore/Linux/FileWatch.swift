@@ -12,12 +12,8 @@ public final class FileWatch {
         fd = FileDescriptor(rawValue: try retryingOnInterrupt { inotify_init1(CInt(IN_CLOEXEC | IN_NONBLOCK)) })
         let mask = UInt32(IN_CLOSE_WRITE | IN_MOVE_SELF | IN_DELETE_SELF | IN_ATTRIB | IN_MOVED_TO | IN_CREATE)
         for path in paths {
-            do {
-                _ = try retryingOnInterrupt { inotify_add_watch(fd.rawValue, path, mask) }
-            } catch {
-                fd.closeIgnoringErrors()
-                throw error
-            }
+            // On failure deinit closes fd (it runs for a throwing init once every property is set).
+            _ = try retryingOnInterrupt { inotify_add_watch(fd.rawValue, path, mask) }
         }
     }
 
