@@ -103,15 +103,36 @@ public struct ServiceDirectories: Hashable, Sendable {
     }
 
     /// Removes `path` and everything below it without following symlinks
-    /// (RuntimeDirectory= at stop). A missing path is fine.
+    /// (RuntimeDirectory= and PrivateTmp= at stop). A missing path is fine.
+    /// The walk goes by directory fds (openat O_NOFOLLOW, unlinkat), never by
+    /// path strings: the tree belongs to the service, which could swap a
+    /// directory for a symlink between a check and an unlink of ours.
     public static func remove(_ path: String) {
-        guard let info = try? FileSystem.linkStatus(path) else { return }
-        if FileSystem.type(info.st_mode) == S_IFDIR {
-            for name in entries(of: path) { remove(path + "/" + name) }
-            _ = rmdir(path)
-        } else {
-            _ = unlink(path)
+        guard unlink(path) != 0, errno == EISDIR else { return }
+        let parent = open(FileSystem.parent(of: path) ?? "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard parent >= 0 else { return }
+        defer { close(parent) }
+        removeEntry(UnitDirectory.baseName(path), in: parent)
+    }
+
+    /// unlinkat of `name` in the directory `parent`, emptying it first when it is a directory.
+    private static func removeEntry(_ name: String, in parent: Int32) {
+        guard unlinkat(parent, name, 0) != 0, errno == EISDIR else { return }
+        let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if fd >= 0, let directory = fdopendir(fd) {
+            var names: [String] = []
+            while let entry = readdir(directory) {
+                let child = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+                }
+                if child != "." && child != ".." { names.append(child) }
+            }
+            for child in names { removeEntry(child, in: dirfd(directory)) }
+            closedir(directory)
+        } else if fd >= 0 {
+            close(fd)
         }
+        _ = unlinkat(parent, name, AT_REMOVEDIR)
     }
 
     /// `lchown` of `path` and, for a directory (not a symlink to one), of everything below it.
