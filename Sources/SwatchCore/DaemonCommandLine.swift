@@ -111,8 +111,8 @@ extension DaemonCommand {
             return true
         }
         if let v = try value(of: "--log-level", arg, &args) {
-            guard ["trace", "debug", "info", "notice", "warning", "error", "critical", "err", "crit", "alert", "emerg"]
-                .contains(v) else { throw UsageError("--log-level: unknown level '\(v)'") }
+            // The names and numbers swatchd(8) lists: what the logger set-up reads (LogLevel.parse).
+            guard LogLevel.parse(v) != nil else { throw UsageError("--log-level: unknown level '\(v)'") }
             o.logLevel = v
             return true
         }
