@@ -22,7 +22,16 @@ enum AdHocUnits {
             try writeFile(dir + "/run-" + name, text)
             files.append(dir + "/run-" + name)
         }
-        var service = "[Service]\nExecStart=\(options.command.map(quote).joined(separator: " "))\n"
+        // A relative program (`.build/debug/app`) and the command's directory are the caller's,
+        // as for any command typed in a shell; a unit file would take neither.
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let cwd = getcwd(&buffer, buffer.count) != nil ? String(cString: buffer) : "/"
+        var command = options.command
+        if let program = command.first, program.contains("/"), !program.hasPrefix("/") {
+            command[0] = (cwd == "/" ? "" : cwd) + "/" + program
+        }
+        var service = "[Service]\nExecStart=\(command.map(quote).joined(separator: " "))\n"
+        service += "WorkingDirectory=\(String(cwd.flatMap { $0 == "%" ? ["%", "%"] : [$0] }))\n"   // a path: specifiers only
         if options.notify { service += "Type=notify\n" }
         if let watchdog = options.watchdog { service += "WatchdogSec=\(watchdog)\n" }
         if let restart = options.restart { service += "Restart=\(restart)\n" }
