@@ -91,7 +91,7 @@ struct UnitFileLexer {
         var i = start
         while i < bytes.endIndex {
             let c = bytes[i]
-            if c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") || c == 0 {
+            if c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") {
                 lines.append(bytes[start..<i])
                 if c == UInt8(ascii: "\r"), i + 1 < bytes.endIndex, bytes[i + 1] == UInt8(ascii: "\n") { i += 1 }
                 start = i + 1
@@ -119,6 +119,11 @@ struct UnitFileLexer {
         let stripped = bytes.drop(while: Self.isWhitespace).reversed().drop(while: Self.isWhitespace).reversed()
         guard !stripped.isEmpty else { return }
         let location = SourceLocation(file: path, line: line)
+        // A NUL would cut the value short where systemd's reader refuses the file: never guess.
+        guard !stripped.contains(0) else {
+            error(location, "Line contains a NUL byte, refusing the unit.")
+            return
+        }
         guard let text = String(validating: stripped, as: UTF8.self) else {
             warn(location, "Line is not valid UTF-8, ignoring.")
             return

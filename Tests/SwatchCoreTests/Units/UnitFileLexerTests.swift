@@ -78,4 +78,16 @@ import Testing
         #expect(file.diagnostics.map(\.description) == ["t.service:2: Line is not valid UTF-8, ignoring."])
         #expect(file.entries.count == 2)
     }
+
+    /// A NUL byte does not end the line (it used to, losing the rest of the value): the unit is refused.
+    @Test func refusesALineWithANulByte() {
+        let bytes = Array("[Service]\nExecStart=/bin/true".utf8) + [0] + Array("--more\nRestart=no\n".utf8)
+        let file = UnitFile(path: "t.service", bytes: bytes, unit: "t.service")
+        #expect(file.diagnostics.map(\.description) == ["t.service:2: Line contains a NUL byte, refusing the unit."])
+        #expect(file.diagnostics.first?.severity == .error)
+        let lines = file.entries.compactMap { entry -> Int? in
+            if case .assignment(let a) = entry { a.location.line } else { nil }
+        }
+        #expect(lines == [3], "Restart= keeps its line number; ExecStart= is not kept")
+    }
 }
