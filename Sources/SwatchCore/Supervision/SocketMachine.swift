@@ -8,6 +8,11 @@ import Logging
 /// stops watching for a back-off that doubles while the storm lasts (1s, 2s,
 /// 4s … 16s), then watches again. A datagram nobody reads therefore costs a
 /// few spawns a second at most, and never takes the socket away.
+/// What a socket machine asks for besides its state: only log lines.
+package enum SocketAction: Hashable, Sendable {
+    case log(Logger.Level, String)
+}
+
 public struct SocketMachine: Sendable {
     public enum State: Hashable, Sendable {
         /// Watching the listeners; the next readable event triggers the service.
@@ -65,7 +70,7 @@ public struct SocketMachine: Sendable {
     }
 
     /// A listener became readable while watched. Counts against the trigger limit.
-    public mutating func readable(now: Instant) -> (Decision, [ServiceAction]) {
+    public mutating func readable(now: Instant) -> (Decision, [SocketAction]) {
         if let begin = windowBegin, let end = begin.adding(unit.triggerLimitInterval), now < end {
             triggers += 1
         } else {
@@ -84,7 +89,7 @@ public struct SocketMachine: Sendable {
     }
 
     /// The service (or its start limit) gave up: stop watching for a while, as after a trigger storm.
-    public mutating func throttleAfterServiceFailure(now: Instant) -> [ServiceAction] {
+    public mutating func throttleAfterServiceFailure(now: Instant) -> [SocketAction] {
         let span = backoff
         enterThrottle(now: now)
         return [.log(.warning, "\(unit.name): Its service hit its start limit, not watching for \(span).")]
@@ -110,7 +115,7 @@ public struct SocketMachine: Sendable {
     }
 
     /// The throttle's back-off ended: watch again.
-    public mutating func timerFired(now: Instant, serviceInactive: Bool) -> [ServiceAction] {
+    public mutating func timerFired(now: Instant, serviceInactive: Bool) -> [SocketAction] {
         guard case .throttled(let until) = state, until <= now else { return [] }
         state = serviceInactive ? .listening : .running
         return [.log(.info, "\(unit.name): Watching again after the trigger limit back-off.")]

@@ -1,0 +1,239 @@
+/// `swatchctl`'s requests (swatchctl(1)), answered from the Manager's state.
+/// A request is answered once its jobs are under way, as `systemctl
+/// --no-block` does: a start that waits for READY=1 shows up in `status` as
+/// `activating`. A start is answered after what comes before its first
+/// process — the sockets it needs bound, its conditions tested — so that a
+/// failed assertion or dependency is the answer.
+extension Manager {
+    /// Control requests not answered yet, and the units each waits for.
+    struct PendingCalls {
+        struct Call {
+            var response = ControlResponse()
+            var waitingFor: Set<UnitName> = []
+            /// Still adding units: not answered even when nothing is waited for yet.
+            var dispatching = true
+        }
+        var calls: [ControlServer.ConnectionID: Call] = [:]
+        var waiters: [UnitName: [ControlServer.ConnectionID]] = [:]
+    }
+
+    mutating func control(_ id: ControlServer.ConnectionID, _ request: ControlRequest, now: Instant, realtime: UInt64) {
+        switch request {
+        case .status(let names), .show(let names):
+            var response = ControlResponse()
+            var reports: [UnitStatusReport] = []
+            for name in names.isEmpty ? allUnitNames() : names {
+                if let report = statusReport(name, now: now, realtime: realtime) { reports.append(report) } else {
+                    response.result = ControlResponse.Code.noSuchUnit
+                    response.errors.append("Unit \(name) could not be found.")
+                }
+            }
+            emit(.reply(id, .reports(reports, response)))
+        case .isActive(let name), .isFailed(let name):
+            guard let report = statusReport(name, now: now, realtime: realtime) else {
+                return emit(.reply(id, .response(.unitNotFound(name))))
+            }
+            emit(.reply(id, .reports([report], ControlResponse())))
+        case .start(let names):
+            perform(id, names, verb: "start") { manager, name in
+                manager.await(name, in: id)
+                if name.type == .socket { manager.startSocket(name) } else { manager.startService(name) }
+            }
+        case .stop(let names):
+            perform(id, names, verb: "stop") { manager, name in
+                let triggeredBy = (manager.triggers[name] ?? []).map(\.description)
+                if !triggeredBy.isEmpty {
+                    manager.calls.calls[id]?.response.warnings.append(
+                        ControlResponse.stopTriggeredWarning(service: name.description, triggeredBy: triggeredBy))
+                }
+                if name.type == .socket { manager.stopSocket(name) } else { manager.stopService(name) }
+            }
+        case .restart(let names):
+            perform(id, names, verb: "restart") { manager, name in
+                if name.type == .socket {
+                    manager.stopSocket(name)
+                    manager.await(name, in: id)
+                    return manager.startSocket(name)
+                }
+                manager.withService(name) { [now] in $0.restart(now: now) }
+            }
+        case .reload(let names):
+            perform(id, names, verb: "reload") { manager, name in
+                guard manager.services[name] != nil else {
+                    return manager.fail(id, "Unit \(name) cannot be reloaded.")
+                }
+                manager.withService(name) { [now] in $0.reload(now: now) }
+            }
+        case .kill(let names, let signal):
+            perform(id, names, verb: "kill") { manager, name in
+                guard let machine = manager.services[name]?.machine else {
+                    return manager.fail(id, "Unit \(name) has no processes to signal.")
+                }
+                guard machine.mainPID != nil || !machine.isInactive else {
+                    return manager.fail(id, "No main PID and no processes of \(name) to signal.")
+                }
+                manager.emit(.kill(name, KillOrder(main: machine.mainPID, control: machine.controlPID, group: true,
+                                                   signal: signal)))
+            }
+        case .listUnits:
+            let entries = allUnitNames().compactMap { statusReport($0, now: now, realtime: realtime) }.map {
+                UnitListEntry(id: $0.id, loadState: $0.loadState, activeState: $0.activeState, subState: $0.subState,
+                              description: $0.description ?? $0.id).toRecord()
+            }
+            emit(.reply(id, .response(ControlResponse(records: entries))))
+        case .listSockets:
+            let entries = sockets.keys.sorted().compactMap { name -> ControlRecord? in
+                guard let entry = sockets[name] else { return nil }
+                return SocketListing(listen: listening(entry), unit: name.description,
+                                     activates: [entry.service.description]).toRecord()
+            }
+            emit(.reply(id, .response(ControlResponse(records: entries))))
+        case .resetFailed(let name):
+            let targets = name.map { [$0] } ?? services.keys.map(\.description).sorted()
+            perform(id, targets, verb: "reset-failed") { manager, name in
+                manager.withService(name) { machine in
+                    machine.resetFailed()
+                    return []
+                }
+            }
+        case .logs(let name, let lines, let follow):
+            guard allUnitNames().contains(name) else { return emit(.reply(id, .response(.unitNotFound(name)))) }
+            emit(.reply(id, .logs(unit: name, lines: lines, follow: follow)))
+        case .daemonReload:
+            emit(.loadUnitFiles(call: id))
+        }
+    }
+
+    /// Runs `body` for each named unit; unknown units make the answer fail with systemctl's wording.
+    private mutating func perform(_ id: ControlServer.ConnectionID, _ names: [String], verb: String,
+                                  _ body: (inout Manager, UnitName) -> Void) {
+        calls.calls[id] = PendingCalls.Call()
+        for text in names {
+            guard let name = loadedUnitName(text) else {
+                let failure = ControlResponse.unitNotLoaded(text, verb: verb)
+                calls.calls[id]?.response.result = failure.result
+                calls.calls[id]?.response.errors += failure.errors
+                continue
+            }
+            body(&self, name)
+        }
+        calls.calls[id]?.dispatching = false
+        answerIfDone(id)
+    }
+
+    private mutating func fail(_ id: ControlServer.ConnectionID, _ message: String) {
+        calls.calls[id]?.response.result = ControlResponse.Code.failure
+        calls.calls[id]?.response.errors.append(message)
+    }
+
+    /// The call waits for the first step of `unit`'s job (`jobDone`).
+    private mutating func await(_ unit: UnitName, in id: ControlServer.ConnectionID) {
+        calls.calls[id]?.waitingFor.insert(unit)
+        calls.waiters[unit, default: []].append(id)
+    }
+
+    /// The first step of a unit's job is done: the calls that waited for it learn how it went.
+    mutating func jobDone(_ unit: UnitName, error: String?) {
+        guard let ids = calls.waiters.removeValue(forKey: unit) else { return }
+        for id in ids {
+            calls.calls[id]?.waitingFor.remove(unit)
+            if let error { fail(id, error) }
+            answerIfDone(id)
+        }
+    }
+
+    private mutating func answerIfDone(_ id: ControlServer.ConnectionID) {
+        guard let call = calls.calls[id], !call.dispatching, call.waitingFor.isEmpty else { return }
+        calls.calls[id] = nil
+        emit(.reply(id, .response(call.response)))
+    }
+
+    // MARK: - Names
+
+    func loadedUnitName(_ text: String) -> UnitName? {
+        // An alias name stands for its unit, as systemctl resolves it.
+        guard let name = UnitName(parsing: units.aliases[text] ?? text) else { return nil }
+        return services[name] != nil || sockets[name] != nil ? name : nil
+    }
+
+    func allUnitNames() -> [String] {
+        Set(sockets.keys.map(\.description) + services.keys.map(\.description) + units.refused.keys).sorted()
+    }
+
+    // MARK: - Status
+
+    /// What `status` and `show` say about a unit, as far as the Manager knows
+    /// it; the shell adds processes, memory and log lines.
+    func statusReport(_ text: String, now: Instant, realtime: UInt64) -> UnitStatusReport? {
+        // A unit broken by a daemon-reload still runs its previous definition: that is what it is.
+        if let name = loadedUnitName(text) {
+            if let entry = services[name] { return serviceReport(name, entry, now: now, realtime: realtime) }
+            if let entry = sockets[name] { return socketReport(name, entry) }
+        }
+        guard let diagnostics = units.refused[text] else { return nil }
+        return UnitStatusReport(id: text, loadState: .badSetting, loadError: diagnostics.first.map { "\($0)" },
+                                activeState: .inactive, subState: "dead")
+    }
+
+    private func serviceReport(_ name: UnitName, _ entry: ServiceEntry, now: Instant, realtime: UInt64)
+        -> UnitStatusReport
+    {
+        let machine = entry.machine
+        let unit = machine.unit
+        // A monotonic instant as realtime µs, for `since …` (systemd keeps both clocks; the Manager converts).
+        func wallClock(_ instant: Instant) -> UInt64 {
+            let ago = now.since(instant).microseconds
+            return realtime >= ago ? realtime - ago : 0
+        }
+        var report = UnitStatusReport(id: name.description, description: unit.unit.description,
+                                      fragmentPath: unit.path, dropIns: unit.dropIns)
+        report.activeState = UnitActiveState(rawValue: machine.state.activeState) ?? .inactive
+        report.subState = machine.state.rawValue
+        report.result = UnitResult(rawValue: machine.result.rawValue) ?? .success
+        report.activeSince = machine.stateChanged.map(wallClock)
+        report.mainPID = machine.mainPID ?? 0
+        report.execMainPID = machine.execMainPID ?? 0
+        switch machine.mainExit {
+        case .exited(let status)?:
+            report.execMainCode = 1
+            report.execMainStatus = status
+        case .signaled(let signal, let core)?:
+            report.execMainCode = core ? 3 : 2
+            report.execMainStatus = signal
+        case nil:
+            break
+        }
+        report.nRestarts = machine.restartCount
+        report.statusText = machine.statusText
+        if let failure = machine.conditionFailure {
+            report.failedCondition = failure.condition.description
+            report.failedConditionSince = wallClock(failure.at)
+        }
+        report.triggeredBy = (entry.instanceOf.map { [$0] } ?? triggers[name] ?? []).map {
+            UnitReference(name: $0.description, activeState: socketActiveState($0))
+        }
+        return report
+    }
+
+    private func socketReport(_ name: UnitName, _ entry: SocketEntry) -> UnitStatusReport {
+        let unit = entry.machine.unit
+        var report = UnitStatusReport(id: name.description, description: unit.unit.description,
+                                      fragmentPath: unit.path, dropIns: unit.dropIns)
+        report.activeState = socketActiveState(name)
+        report.subState = entry.listeners == .bound ? entry.machine.subState : "dead"
+        report.listen = listening(entry)
+        report.triggers = [UnitReference(
+            name: entry.service.description,
+            activeState: services[entry.service].flatMap { UnitActiveState(rawValue: $0.machine.state.activeState) }
+                ?? .inactive)]
+        return report
+    }
+
+    private func listening(_ entry: SocketEntry) -> [ListenEntry] {
+        entry.listeners == .bound ? entry.machine.unit.listens.map { ListenEntry($0) } : []
+    }
+
+    private func socketActiveState(_ name: UnitName) -> UnitActiveState {
+        sockets[name]?.listeners == .bound ? .active : .inactive
+    }
+}

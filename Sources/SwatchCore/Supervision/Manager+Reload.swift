@@ -1,0 +1,90 @@
+/// daemon-reload (and SIGHUP): the diff between the units that run and the
+/// unit files read anew. A listener whose settings did not change stays bound
+/// — the same open file, so no connection is lost; changed listeners are
+/// rebound; units that disappeared are stopped and their sockets closed;
+/// running services keep running (a changed definition applies from their
+/// next start, as in systemd); new units come up. A unit that is broken in
+/// the new set keeps its previous definition.
+extension Manager {
+    mutating func reload(_ loaded: UnitSet, call: ControlServer.ConnectionID?, now: Instant) {
+        var new = loaded
+        for refused in new.refused.keys {
+            guard let name = UnitName(parsing: refused) else { continue }
+            if let old = units.sockets[name] {
+                log(name, .warning, "\(refused): Keeping its previous definition.")
+                new.sockets[name] = old
+            }
+            if let old = units.services[name] {
+                log(name, .warning, "\(refused): Keeping its previous definition.")
+                new.services[name] = old
+            }
+        }
+
+        for name in sockets.keys.sorted() where new.sockets[name] == nil {
+            log(name, .info, "\(name): Removed from the unit dirs, closing its listeners.")
+            guard let entry = sockets.removeValue(forKey: name) else { continue }
+            deadlines.schedule(.socket(name), at: nil)
+            if entry.watched { emit(.unwatch(name)) }
+            if entry.listeners == .bound {
+                emit(.closeListeners(name, removeOnStop: entry.machine.unit.options.removeOnStop))
+            }
+            stopServicesBound(to: name)
+        }
+        units = new
+        for (name, unit) in new.sockets.sorted(by: { $0.key < $1.key }) {
+            guard let entry = sockets[name] else {
+                addSocket(name, unit)
+                continue
+            }
+            guard entry.machine.unit != unit, entry.listeners == .bound else { continue }
+            if entry.watched {
+                sockets[name]?.watched = false
+                emit(.unwatch(name))
+            }
+            emit(.rebind(name, unit))
+        }
+        reindexTriggers()
+
+        for (name, entry) in services.sorted(by: { $0.key < $1.key })
+        where entry.instanceOf == nil && new.services[name] == nil {
+            log(name, .info, "\(name): Removed from the unit dirs, stopping it.")
+            services[name]?.removed = true
+            if entry.machine.isInactive {
+                services[name] = nil
+                deadlines.schedule(.service(name), at: nil)
+            } else {
+                stopService(name)
+            }
+        }
+        for (name, unit) in new.services.sorted(by: { $0.key < $1.key }) where !name.isTemplate {
+            if let entry = services[name] {
+                if entry.machine.unit != unit { services[name]?.machine.replaceUnit(unit) }
+                continue
+            }
+            services[name] = ServiceEntry(unit: unit)
+            if !isSocketActivated(name) { startService(name) }
+        }
+        // A socket whose service changed may now trigger another one: bring watching in line.
+        for name in sockets.keys.sorted() { updateWatching(name) }
+        log(nil, .info, "Reloaded: \(sockets.count) socket units, \(services.count) services.")
+        if let call {
+            let errors = loaded.diagnostics.filter { $0.severity == .error }.map { "\($0)" }
+            emit(.reply(call, .response(ControlResponse(warnings: errors))))
+        }
+    }
+
+    /// The shell rebound a changed socket unit. A running service holds the
+    /// old set of sockets and cannot be handed the new one: it is restarted, so
+    /// that it serves what the unit now says.
+    mutating func socketRebound(_ name: UnitName, unit: SocketUnit, listenersChanged: Bool, now: Instant) {
+        guard sockets[name] != nil else { return }
+        sockets[name]?.machine.replaceUnit(unit)
+        sockets[name]?.service = units.serviceName(for: unit)
+        reindexTriggers()
+        updateWatching(name)
+        guard listenersChanged, !unit.accept, let service = sockets[name]?.service,
+              services[service]?.machine.isInactive == false else { return }
+        log(name, .info, "\(name): Its listeners changed; restarting \(service) to hand them over.")
+        withService(service) { $0.restart(now: now) }
+    }
+}

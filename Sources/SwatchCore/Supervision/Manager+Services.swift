@@ -1,0 +1,207 @@
+import Logging
+
+/// Services: starting them (and what a start needs first), their processes,
+/// and sd_notify.
+extension Manager {
+    /// A start held until the socket units it needs are bound (a start by hand of
+    /// a service whose BindsTo=/Requires=/Wants= sockets were stopped).
+    struct PendingStart {
+        var waitingFor: Set<UnitName>
+        /// BindsTo=/Requires= ones: their failure fails the start ("Dependency failed").
+        var required: Set<UnitName>
+        var failed: [UnitName] = []
+    }
+
+    /// Whether a socket unit of the unit set (bound or not, or refused: `x.socket`
+    /// for `x.service`) triggers `service`: such a service does not start on its own.
+    func isSocketActivated(_ service: UnitName) -> Bool {
+        !(triggers[service] ?? []).isEmpty || !units.sockets(triggering: service).isEmpty
+            || units.refused[service.with(type: .socket).description] != nil
+    }
+
+    /// Starts a service (by hand, at start-up, or from a socket): first the
+    /// stopped socket units it BindsTo=, Requires= or Wants= listen again. A
+    /// control request waiting for it (`calls`) is answered once the start is
+    /// under way, or has failed before it began.
+    mutating func startService(_ name: UnitName) {
+        guard let unit = services[name]?.machine.unit.unit else { return jobDone(name, error: nil) }
+        let required = unit.bindsTo + unit.requires
+        var pending = PendingStart(waitingFor: [], required: [])
+        for dependency in required + unit.wants {
+            guard let socket = socketNamed(dependency), sockets[socket]?.listeners == .closed else { continue }
+            pending.waitingFor.insert(socket)
+            if required.contains(dependency) { pending.required.insert(socket) }
+            bindSocket(socket)
+        }
+        if pending.waitingFor.isEmpty { return proceedWithStart(name) }
+        startsAfterBind[name] = pending
+    }
+
+    private mutating func proceedWithStart(_ name: UnitName) {
+        withService(name) { [now] in $0.start(now: now) }
+        // Conditions to test: the answer comes with `.conditionsTested`.
+        if !awaitsConditions(name) { jobDone(name, error: nil) }
+    }
+
+    private func awaitsConditions(_ name: UnitName) -> Bool { conditionsAsked.contains(name) }
+
+    /// A socket unit a service's start waited for is bound, or failed to bind.
+    mutating func socketSettled(_ socket: UnitName, failed: Bool) {
+        for (service, var pending) in startsAfterBind where pending.waitingFor.contains(socket) {
+            pending.waitingFor.remove(socket)
+            if failed, pending.required.contains(socket) { pending.failed.append(socket) }
+            guard pending.waitingFor.isEmpty else {
+                startsAfterBind[service] = pending
+                continue
+            }
+            startsAfterBind[service] = nil
+            if let first = pending.failed.first {
+                let error = "Dependency failed for \(service): Failed to listen on \(first); see the log."
+                log(service, .error, error)
+                jobDone(service, error: error)
+            } else {
+                proceedWithStart(service)
+            }
+        }
+    }
+
+    mutating func stopService(_ name: UnitName) {
+        withService(name) { [now] in $0.stop(now: now) }
+    }
+
+    /// The socket unit a dependency as written names (or an alias of it).
+    func socketNamed(_ written: String) -> UnitName? {
+        guard let name = UnitName(parsing: units.aliases[written] ?? written), sockets[name] != nil else { return nil }
+        return name
+    }
+
+    // MARK: - Conditions
+
+    mutating func conditionsTested(_ name: UnitName, failure: UnitCondition?, now: Instant) {
+        if name.type == .socket { return socketConditionsTested(name, failure: failure) }
+        conditionsAsked.remove(name)
+        withService(name) { $0.conditionsTested(failure: failure, now: now) }
+        // As systemctl answers a start job that ended in JOB_ASSERT.
+        let asserted = failure?.isAssertion == true
+        jobDone(name, error: asserted ? "Assertion failed on job for \(name)." : nil)
+    }
+
+    // MARK: - Processes
+
+    /// What the process of `role` gets, as far as the Manager decides it
+    /// (systemd.exec(5), sd_listen_fds(3)); mints the INVOCATION_ID of a start.
+    mutating func spawnOrder(_ name: UnitName, role: ExecRole) -> SpawnOrder? {
+        guard let entry = services[name] else { return nil }
+        let machine = entry.machine
+        let unit = machine.unit
+        let commands = machine.commands(of: role.phase)
+        guard role.index < commands.count else { return nil }
+        // One INVOCATION_ID per start, minted by the first command the start runs.
+        let firstOfStart = role.index == 0
+            && (role.phase == .condition
+                || (role.phase == .startPre && unit.execCondition.isEmpty)
+                || (role.phase == .start && unit.execCondition.isEmpty && unit.execStartPre.isEmpty))
+        if firstOfStart || entry.invocationID.isEmpty { services[name]?.invocationID = makeInvocationID() }
+        var order = SpawnOrder(unit: name, service: unit, role: role, command: commands[role.index],
+                               invocationID: services[name]?.invocationID ?? "")
+        var variables: [(String, String)] = []
+        if unit.effectiveNotifyAccess != .none, let path = configuration.notifySocketPath {
+            variables.append(("NOTIFY_SOCKET", path))
+        }
+        if let main = machine.mainPID, !order.isMain { variables.append(("MAINPID", String(main))) }
+        if role.phase == .stopPost {
+            variables.append(("SERVICE_RESULT", machine.result.rawValue))
+            if let exit = machine.mainExit {
+                variables += [("EXIT_CODE", exit.code), ("EXIT_STATUS", exit.status)]
+            }
+        }
+        if order.isMain {
+            var names: [String] = []
+            if let connection = entry.connection {
+                if unit.standardInput == .socket {
+                    order.connectionOnStdin = connection.id
+                } else {
+                    order.connectionAsFD = connection.id
+                    names.append("connection")
+                }
+                if let address = connection.remoteAddress { variables.append(("REMOTE_ADDR", address)) }
+                if let port = connection.remotePort { variables.append(("REMOTE_PORT", String(port))) }
+            } else {
+                for socket in triggers[name] ?? [] {
+                    guard let entry = sockets[socket], entry.listeners == .bound else { continue }
+                    order.sockets.append(socket)
+                    let fdName = entry.machine.unit.fileDescriptorName ?? socket.description
+                    names += Array(repeating: fdName, count: entry.machine.unit.listens.count)
+                }
+            }
+            if !entry.storedFDNames.isEmpty {
+                order.passesStoredFDs = true
+                names += entry.storedFDNames
+            }
+            if !names.isEmpty {
+                variables += [("LISTEN_FDS", String(names.count)), ("LISTEN_FDNAMES", names.joined(separator: ":"))]
+                order.listenPID = true
+            }
+            if machine.effectiveWatchdog > .zero {
+                variables.append(("WATCHDOG_USEC", String(machine.effectiveWatchdog.microseconds)))
+                order.watchdogPID = true
+            }
+        }
+        order.protocolVariables = variables
+        return order
+    }
+
+    mutating func spawned(_ name: UnitName, role: ExecRole, pid: Int32, now: Instant) {
+        guard services[name] != nil else { return }
+        pidOwners[pid] = name
+        withService(name) { $0.spawned(pid, role: role, now: now) }
+        if role.phase == .start, let connection = services[name]?.connection {
+            // The instance has its connection now; the daemon's copy goes.
+            services[name]?.connection = nil
+            emit(.closeConnection(connection.id))
+        }
+    }
+
+    mutating func mainPIDDiscovered(_ name: UnitName, pid: Int32?, now: Instant) {
+        guard let entry = services[name] else { return }
+        if pid == nil, let file = entry.machine.unit.pidFile {
+            log(name, .warning, "\(name): PID file \(file) not readable (yet?) after start.")
+        }
+        if let pid { pidOwners[pid] = name }
+        withService(name) { $0.mainPIDDiscovered(pid, now: now) }
+    }
+
+    // MARK: - sd_notify
+
+    /// A datagram of `unit`'s: checked against NotifyAccess=, its FDSTORE=1
+    /// fds kept up to FileDescriptorStoreMax= (sd_notify(3)); the shell closes
+    /// every fd not kept.
+    mutating func notify(_ name: UnitName, from pid: Int32, _ message: NotifyMessage, fdCount: Int, inService: Bool,
+                         now: Instant) {
+        guard let entry = services[name] else { return }
+        guard entry.machine.accepts(notifyFrom: pid, inService: inService) else {
+            let main = entry.machine.mainPID.map(String.init) ?? "n/a"
+            log(name, .warning, "\(name): Got notification message from PID \(pid), but reception only permitted for main PID \(main)")
+            return
+        }
+        if message.fdStoreRemove, let fdName = message.fdName, entry.storedFDNames.contains(fdName) {
+            services[name]?.storedFDNames.removeAll { $0 == fdName }
+            emit(.removeStoredFDs(name, name: fdName))
+        }
+        if message.fdStore, !message.barrier, fdCount > 0 {
+            let limit = entry.machine.unit.fileDescriptorStoreMax
+            let stored = services[name]?.storedFDNames.count ?? 0
+            let keep = min(fdCount, max(0, limit - stored))
+            if keep > 0 {
+                let fdName = message.fdName ?? "stored"
+                services[name]?.storedFDNames += Array(repeating: fdName, count: keep)
+                emit(.storeFDs(name, name: fdName, count: keep))
+            }
+            if keep < fdCount {
+                log(name, .warning, "\(name): Attempted to store file descriptors beyond FileDescriptorStoreMax=\(limit), closing.")
+            }
+        }
+        withService(name) { $0.notify(message, from: pid, now: now) }
+        if let main = services[name]?.machine.mainPID { pidOwners[main] = name }
+    }
+}

@@ -1,0 +1,163 @@
+import Logging
+
+/// Socket units: binding, activation, Accept=yes instances, and what is bound to them.
+extension Manager {
+    /// Start-up: a machine for every service, and every socket unit bound (its
+    /// conditions tested first). Nothing starts yet (`.startUntriggeredServices`).
+    mutating func load(_ set: UnitSet) {
+        units = set
+        for (name, unit) in set.sockets.sorted(by: { $0.key < $1.key }) { addSocket(name, unit) }
+        for (name, unit) in set.services.sorted(by: { $0.key < $1.key }) where !name.isTemplate {
+            services[name] = ServiceEntry(unit: unit)
+        }
+        reindexTriggers()
+    }
+
+    /// A new socket unit: its own conditions decide whether it binds at all
+    /// (skipped, it binds nothing and its service does not start on its own either).
+    mutating func addSocket(_ name: UnitName, _ unit: SocketUnit) {
+        sockets[name] = SocketEntry(machine: SocketMachine(unit: unit), service: units.serviceName(for: unit))
+        if unit.unit.conditions.isEmpty { emit(.bind(name, unit)) } else { emit(.testConditions(name, unit.unit.conditions)) }
+    }
+
+    mutating func bindSocket(_ name: UnitName) {
+        guard let entry = sockets[name] else { return }
+        // A fresh machine, as for a new unit: the old one may still think its service runs.
+        sockets[name] = SocketEntry(machine: SocketMachine(unit: entry.machine.unit), service: entry.service)
+        emit(.bind(name, entry.machine.unit))
+    }
+
+    mutating func socketConditionsTested(_ name: UnitName, failure: UnitCondition?) {
+        guard let entry = sockets[name] else { return }
+        guard let failure else { return emit(.bind(name, entry.machine.unit)) }
+        log(name, failure.isAssertion ? .error : .info, failure.skipMessage(for: name.description))
+        removeSocket(name)
+    }
+
+    mutating func socketBound(_ name: UnitName, warnings: [String], now: Instant) {
+        guard sockets[name] != nil else { return }
+        for warning in warnings { log(name, .warning, "\(name): \(warning)") }
+        sockets[name]?.listeners = .bound
+        // A service started by hand while its socket was closed is running already.
+        if let service = sockets[name]?.service, services[service]?.machine.isInactive == false,
+           sockets[name]?.machine.unit.accept == false {
+            withSocket(name) { machine in
+                machine.serviceActivated()
+                return []
+            }
+        }
+        updateWatching(name)
+        socketSettled(name, failed: false)
+        jobDone(name, error: nil)
+    }
+
+    /// A listener that cannot be bound is one error naming the unit and the
+    /// address; the unit is left out and every other unit still comes up.
+    mutating func socketBindFailed(_ name: UnitName, _ error: any Error, now: Instant) {
+        guard sockets[name] != nil else { return }
+        log(name, .error, "\(name): \(error)")
+        removeSocket(name)
+        socketSettled(name, failed: true)
+        jobDone(name, error: "Failed to listen on \(name); see the log.")
+    }
+
+    private mutating func removeSocket(_ name: UnitName) {
+        sockets[name] = nil
+        deadlines.schedule(.socket(name), at: nil)
+        reindexTriggers()
+    }
+
+    /// A listener is readable while watched: trigger the service (or, with
+    /// Accept=yes, have the shell accept), unless over the trigger limit.
+    mutating func listenerReadable(_ name: UnitName, now: Instant) {
+        guard sockets[name] != nil else { return }
+        var decision = SocketMachine.Decision.trigger
+        withSocket(name) { machine in
+            let (d, actions) = machine.readable(now: now)
+            decision = d
+            return actions
+        }
+        guard case .trigger = decision, let entry = sockets[name] else { return }
+        if entry.machine.unit.accept { return emit(.accept(name)) }
+        log(name, .debug, "\(name): Incoming traffic, starting \(entry.service).")
+        if services[entry.service] == nil { log(name, .error, "\(name): Its service \(entry.service) is not loaded.") }
+        startService(entry.service)
+    }
+
+    /// Accept=yes: one instance of the template per connection, the connection
+    /// as its fd 3 (systemd.socket(5)); over MaxConnections= it is closed at once.
+    mutating func startInstance(of socket: UnitName, for connection: AcceptedConnectionInfo, now: Instant) {
+        guard let entry = sockets[socket] else { return emit(.closeConnection(connection.id)) }
+        guard entry.instances < entry.machine.unit.maxConnections else {
+            log(socket, .warning, "\(socket): Too many incoming connections (\(entry.instances)), dropping connection.")
+            return emit(.closeConnection(connection.id))
+        }
+        acceptCounter += 1
+        let instance = Self.instanceName(number: acceptCounter - 1, connection)
+        let template = entry.service
+        guard let unit = units.instantiate(template, instance: instance) else {
+            log(socket, .error, "\(socket): Failed to instantiate \(template).")
+            return emit(.closeConnection(connection.id))
+        }
+        var service = ServiceEntry(unit: unit)
+        service.connection = connection
+        service.instanceOf = socket
+        services[unit.name] = service
+        sockets[socket]?.instances += 1
+        startService(unit.name)
+    }
+
+    /// An instance name for a connection, as systemd makes them
+    /// (`echo@0-127.0.0.1:40212.service`): the counter and the peer, with
+    /// characters a unit name cannot hold replaced.
+    static func instanceName(number: Int, _ connection: AcceptedConnectionInfo) -> String {
+        var peer = connection.remoteAddress ?? "local"
+        if let port = connection.remotePort { peer += ":\(port)" }
+        return "\(number)-" + String(peer.map { $0.isUnitNameCharacter ? $0 : "_" })
+    }
+
+    /// Starts a stopped socket unit again (a bound one is left as it is).
+    mutating func startSocket(_ name: UnitName) {
+        guard sockets[name]?.listeners == .closed else { return jobDone(name, error: nil) }
+        bindSocket(name)
+    }
+
+    /// Closes a socket unit's listeners (it activates nothing until started
+    /// again) and stops what is bound to it.
+    mutating func stopSocket(_ name: UnitName) {
+        guard let entry = sockets[name], entry.listeners == .bound else { return }
+        sockets[name]?.listeners = .closed
+        updateWatching(name)
+        emit(.closeListeners(name, removeOnStop: entry.machine.unit.options.removeOnStop))
+        stopServicesBound(to: name)
+    }
+
+    /// What BindsTo=, Requires= or PartOf= a socket unit stops with it (systemd.unit(5)).
+    mutating func stopServicesBound(to socket: UnitName) {
+        let bound = services.keys.sorted().filter { name in
+            guard let unit = services[name]?.machine.unit.unit else { return false }
+            return (unit.bindsTo + unit.requires + unit.partOf).contains {
+                $0 == socket.description || units.aliases[$0] == socket.description
+            }
+        }
+        for name in bound where services[name]?.machine.isInactive == false {
+            log(name, .info, "\(name): Stopping, as it is bound to \(socket), which was stopped.")
+            stopService(name)
+        }
+    }
+}
+
+extension Character {
+    /// Whether a unit name may hold this character as it is (systemd.unit(5), "unit name").
+    fileprivate var isUnitNameCharacter: Bool {
+        guard let ascii = asciiValue else { return false }
+        switch ascii {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: ":"), UInt8(ascii: "_"), UInt8(ascii: "."),
+             UInt8(ascii: "-"):
+            return true
+        default:
+            return false
+        }
+    }
+}

@@ -1,0 +1,362 @@
+import Logging
+
+/// Every decision of the daemon, as one pure value (docs/HACKING.md, "Layout"):
+/// the machines of all units, who owns which pid, invocation IDs, the
+/// start-limit pause of sockets, Accept=yes instances, the daemon-reload diff,
+/// the dependencies between units and the answers to control requests.
+///
+/// Events go in with `now:` and actions come out, keyed by unit. Nothing in
+/// here touches a file descriptor, a process or the clock: the `Supervisor`
+/// shell turns kernel events into `ManagerEvent`s and applies the
+/// `ManagerAction`s, and the unit tests (Tests/SwatchCoreTests/Supervision/
+/// ManagerTests.swift) drive it with a made-up clock.
+///
+/// Some actions ask the shell a question whose answer comes back as the next
+/// event (`.spawn` → `.spawned`/`.spawnFailed`, `.bind` → `.socketBound`/
+/// `.socketBindFailed`, `.testConditions` → `.conditionsTested`,
+/// `.discoverMainPID` → `.mainPIDDiscovered`, `.accept` →
+/// `.connectionsAccepted`). The shell applies actions first in, first out, and
+/// appends the actions of such an answer to the end of its queue.
+///
+/// State changes in one place per kind of unit (`withService`, `withSocket`),
+/// which also keeps the derived indexes — deadlines, triggering sockets,
+/// groups waited for — in step, so that nothing per event walks every unit.
+package struct Manager {
+    package struct Configuration: Sendable {
+        /// `NOTIFY_SOCKET` of the services that talk sd_notify.
+        package var notifySocketPath: String?
+        package init(notifySocketPath: String? = nil) { self.notifySocketPath = notifySocketPath }
+    }
+
+    /// A service (or an Accept=yes instance) and what the daemon knows about it.
+    struct ServiceEntry {
+        var machine: ServiceMachine
+        /// INVOCATION_ID of the current start (empty before the first).
+        var invocationID = ""
+        /// The names of the FDSTORE=1 fds the shell holds, in the order they are passed on.
+        var storedFDNames: [String] = []
+        /// Accept=yes: the connection, until the instance's main process has it.
+        var connection: AcceptedConnectionInfo?
+        /// Accept=yes: the socket unit that made this instance.
+        var instanceOf: UnitName?
+        /// daemon-reload found the unit gone: forget it once it is inactive.
+        var removed = false
+
+        init(unit: ServiceUnit) { machine = ServiceMachine(unit: unit) }
+    }
+
+    /// A socket unit: its machine and whether its listeners are bound and watched.
+    struct SocketEntry {
+        enum Listeners: Equatable {
+            /// Asked the shell to bind them (or to test the unit's conditions first).
+            case binding
+            case bound
+            /// Closed by a stop: `start` binds them again.
+            case closed
+        }
+        var machine: SocketMachine
+        var service: UnitName
+        var listeners: Listeners = .binding
+        /// Whether the shell has the listeners in epoll.
+        var watched = false
+        /// Accept=yes: instances alive.
+        var instances = 0
+    }
+
+    enum DeadlineKey: Hashable {
+        case service(UnitName)
+        case socket(UnitName)
+    }
+
+    let configuration: Configuration
+    /// The unit files as last loaded (the definitions of broken ones kept from before).
+    private(set) var units: UnitSet
+    private(set) var services: [UnitName: ServiceEntry] = [:]
+    private(set) var sockets: [UnitName: SocketEntry] = [:]
+    /// Main and control processes → their unit.
+    private(set) var pidOwners: [Int32: UnitName] = [:]
+    /// The non-Accept socket units that trigger each service, sorted: the order of the fds.
+    private(set) var triggers: [UnitName: [UnitName]] = [:]
+    /// Services in a stop phase that waits for the last process of their group.
+    private(set) var waitingForGroup: Set<UnitName> = []
+    var deadlines = DeadlineHeap<DeadlineKey>()
+    var calls = PendingCalls()
+    /// Starts held until the sockets they need are bound.
+    var startsAfterBind: [UnitName: PendingStart] = [:]
+    /// Services whose conditions the shell is testing (`.testConditions`).
+    var conditionsAsked: Set<UnitName> = []
+    private(set) var shuttingDown = false
+    var acceptCounter = 0
+    /// 128 random bits in hex per start; injected so that tests can predict them.
+    let makeInvocationID: () -> String
+
+    private var actions: [ManagerAction] = []
+    /// The `now:` of the event being handled.
+    private(set) var now = Instant(microseconds: 0)
+
+    package init(configuration: Configuration, units: UnitSet, makeInvocationID: @escaping () -> String) {
+        self.configuration = configuration
+        self.units = units
+        self.makeInvocationID = makeInvocationID
+    }
+
+    // MARK: - Events in, actions out
+
+    /// Handles one event and returns what the shell is to do, in order.
+    package mutating func handle(_ event: ManagerEvent, now: Instant) -> [ManagerAction] {
+        self.now = now
+        switch event {
+        case .load(let set):
+            load(set, now: now)
+        case .startUntriggeredServices:
+            for name in services.keys.sorted() where !isSocketActivated(name) { startService(name, now: now) }
+        case .listenerReadable(let socket):
+            listenerReadable(socket, now: now)
+        case .connectionsAccepted(let socket, let connections):
+            for connection in connections { startInstance(of: socket, for: connection, now: now) }
+        case .socketBound(let socket, let warnings):
+            socketBound(socket, warnings: warnings, now: now)
+        case .socketBindFailed(let socket, let error):
+            socketBindFailed(socket, error, now: now)
+        case .socketRebound(let socket, let unit, let listenersChanged):
+            socketRebound(socket, unit: unit, listenersChanged: listenersChanged, now: now)
+        case .socketRebindFailed(let socket, let error):
+            log(socket, .error, "\(socket): \(error); keeping its previous listeners.")
+            updateWatching(socket)
+        case .conditionsTested(let unit, let failure):
+            conditionsTested(unit, failure: failure, now: now)
+        case .spawned(let unit, let role, let pid):
+            spawned(unit, role: role, pid: pid, now: now)
+        case .spawnFailed(let unit, let role, let error):
+            withService(unit) { $0.spawnFailed("\(error)", role: role, now: now) }
+        case .processExited(let pid, let status, let groupEmpty):
+            guard let unit = pidOwners.removeValue(forKey: pid) else { break }
+            withService(unit) { $0.processExited(pid, status: status, groupEmpty: groupEmpty, now: now) }
+        case .groupEmptied(let unit):
+            withService(unit) { $0.groupEmptied(now: now) }
+        case .mainPIDDiscovered(let unit, let pid):
+            mainPIDDiscovered(unit, pid: pid, now: now)
+        case .notify(let unit, let pid, let message, let fdCount, let inService):
+            notify(unit, from: pid, message, fdCount: fdCount, inService: inService, now: now)
+        case .timer:
+            timerFired(now: now)
+        case .control(let call, let request, let realtime):
+            control(call, request, now: now, realtime: realtime)
+        case .reload(let set, let call):
+            reload(set, call: call, now: now)
+        case .restartRunningServices(let reason):
+            for name in services.keys.sorted() where services[name]?.machine.isInactive == false {
+                log(name, .info, "\(name): Restarting: \(reason).")
+                withService(name) { $0.restart(now: now) }
+            }
+        case .shutdown:
+            shutdown(now: now)
+        }
+        let out = actions
+        actions = []
+        return out
+    }
+
+    /// The earliest deadline of any unit: the shell arms its one timer for it.
+    package mutating func nextDeadline() -> Instant? { deadlines.earliest() }
+
+    /// The unit of a main or control process.
+    package func owner(ofPID pid: Int32) -> UnitName? { pidOwners[pid] }
+
+    /// The services, by name (for the shell's look-ups of a notify sender in a group).
+    package var serviceNames: Dictionary<UnitName, ServiceEntry>.Keys { services.keys }
+    package var socketCount: Int { sockets.count }
+    package var serviceCount: Int { services.count }
+    /// Services in a stop phase waiting for their group to empty (the shell reports `.groupEmptied`).
+    package var servicesWaitingForGroup: Set<UnitName> { waitingForGroup }
+    /// The main PID of a service, if it has one.
+    package func mainPID(of service: UnitName) -> Int32? { services[service]?.machine.mainPID }
+
+    // MARK: - Emitting
+
+    mutating func emit(_ action: ManagerAction) { actions.append(action) }
+
+    mutating func log(_ unit: UnitName?, _ level: Logger.Level, _ message: String) {
+        emit(.log(unit: unit, level, message))
+    }
+
+    // MARK: - The one place a service changes
+
+    /// Runs an event on a service's machine, turns what the machine asks for
+    /// into actions, and brings everything that depends on its state in line:
+    /// its deadline, its sockets, the instance count, the shutdown.
+    mutating func withService(_ name: UnitName, _ body: (inout ServiceMachine) -> [ServiceAction]) {
+        guard services[name] != nil else { return }
+        let before = services[name]!.machine.state
+        let requested = body(&services[name]!.machine)
+        for action in requested { translate(action, of: name) }
+        serviceChanged(name, from: before)
+    }
+
+    private mutating func translate(_ action: ServiceAction, of name: UnitName) {
+        guard let entry = services[name] else { return }
+        let machine = entry.machine
+        switch action {
+        case .spawn(let role):
+            if let order = spawnOrder(name, role: role) { emit(.spawn(order)) }
+        case .signal(let target, let signal):
+            let order: KillOrder
+            switch target {
+            case .main: order = KillOrder(main: machine.mainPID, signal: signal)
+            case .control: order = KillOrder(control: machine.controlPID, signal: signal)
+            case .group: order = KillOrder(main: machine.mainPID, control: machine.controlPID, group: true, signal: signal)
+            }
+            if order.group || order.main != nil || order.control != nil { emit(.kill(name, order)) }
+        case .discoverMainPID:
+            emit(.discoverMainPID(name, pidFile: machine.unit.pidFile))
+        case .releaseFileDescriptorStore:
+            if !entry.storedFDNames.isEmpty {
+                services[name]?.storedFDNames = []
+                emit(.closeStoredFDs(name))
+            }
+        case .testConditions:
+            conditionsAsked.insert(name)
+            emit(.testConditions(name, machine.unit.unit.conditions))
+        case .log(let level, let message):
+            log(name, level, message)
+        }
+    }
+
+    private mutating func serviceChanged(_ name: UnitName, from before: ServiceState) {
+        guard let entry = services[name] else { return }
+        let now = self.now
+        let machine = entry.machine
+        let inactive = machine.isInactive
+        deadlines.schedule(.service(name), at: machine.nextDeadline)
+        if machine.waitsForGroup { waitingForGroup.insert(name) } else { waitingForGroup.remove(name) }
+        let wasInactive = before == .dead || before == .failed
+        if inactive, !wasInactive { emit(.releaseResources(name)) }
+        // Its next run gets a fresh /tmp, as systemd's service_enter_dead() drops the unit's runtime.
+        if machine.state == .autoRestart, before != .autoRestart { emit(.releasePrivateTemporaryDirectories(name)) }
+
+        if entry.removed, inactive {
+            forget(name)
+        } else if let socket = entry.instanceOf {
+            if inactive {
+                forget(name)
+                sockets[socket]?.instances -= 1
+                if let connection = entry.connection { emit(.closeConnection(connection.id)) }
+            }
+        } else {
+            for socket in triggers[name] ?? [] {
+                if inactive, machine.result == .startLimitHit {
+                    withSocket(socket) { machine in
+                        if case .throttled = machine.state { return [] }
+                        return machine.throttleAfterServiceFailure(now: now)
+                    }
+                } else {
+                    withSocket(socket) { machine in
+                        if inactive { machine.serviceDeactivated() } else { machine.serviceActivated() }
+                        return []
+                    }
+                }
+            }
+        }
+        finishShutdownIfIdle()
+    }
+
+    private mutating func forget(_ name: UnitName) {
+        services[name] = nil
+        deadlines.schedule(.service(name), at: nil)
+        waitingForGroup.remove(name)
+    }
+
+    /// Runs an event on a socket unit's machine and brings its watching and deadline in line.
+    mutating func withSocket(_ name: UnitName, _ body: (inout SocketMachine) -> [SocketAction]) {
+        guard sockets[name] != nil else { return }
+        for action in body(&sockets[name]!.machine) {
+            switch action {
+            case .log(let level, let message): log(name, level, message)
+            }
+        }
+        deadlines.schedule(.socket(name), at: sockets[name]?.machine.deadline)
+        updateWatching(name)
+    }
+
+    /// Puts the listeners in epoll or takes them out, as the socket machine says.
+    mutating func updateWatching(_ name: UnitName) {
+        guard let entry = sockets[name] else { return }
+        let want = entry.listeners == .bound && entry.machine.watching && !shuttingDown
+        guard want != entry.watched else { return }
+        sockets[name]?.watched = want
+        emit(want ? .watch(name) : .unwatch(name))
+    }
+
+    /// The socket index changed (load, reload, a unit bound or gone): the
+    /// triggering sockets of every service, sorted by unit name (sd_listen_fds(3)).
+    mutating func reindexTriggers() {
+        var index: [UnitName: [UnitName]] = [:]
+        for (name, entry) in sockets where !entry.machine.unit.accept { index[entry.service, default: []].append(name) }
+        for key in index.keys { index[key]!.sort() }
+        triggers = index
+    }
+
+    // MARK: - Timer
+
+    private mutating func timerFired(now: Instant) {
+        for key in deadlines.popDue(now) {
+            switch key {
+            case .service(let name):
+                withService(name) { $0.timerFired(now: now) }
+            case .socket(let name):
+                guard let entry = sockets[name] else { continue }
+                let inactive = services[entry.service]?.machine.isInactive ?? true
+                withSocket(name) { $0.timerFired(now: now, serviceInactive: inactive) }
+            }
+        }
+    }
+
+    // MARK: - Shutdown
+
+    /// SIGTERM/SIGINT: stop watching, stop every service, then `.exit` once all are inactive.
+    private mutating func shutdown(now: Instant) {
+        guard !shuttingDown else { return }
+        shuttingDown = true
+        log(nil, .info, "Stopping all services.")
+        for name in sockets.keys.sorted() { updateWatching(name) }
+        for name in services.keys.sorted() { withService(name) { $0.stop(now: now) } }
+        finishShutdownIfIdle()
+    }
+
+    private mutating func finishShutdownIfIdle() {
+        guard shuttingDown, services.values.allSatisfy({ $0.machine.isInactive }) else { return }
+        guard !actions.contains(where: { if case .exit = $0 { return true } else { return false } }) else { return }
+        for (name, entry) in sockets.sorted(by: { $0.key < $1.key }) where entry.listeners == .bound {
+            sockets[name]?.listeners = .closed
+            emit(.closeListeners(name, removeOnStop: entry.machine.unit.options.removeOnStop))
+        }
+        emit(.exit)
+    }
+}
+
+/// A connection accepted on an Accept=yes socket: the shell holds its fd under `id`.
+package struct AcceptedConnectionInfo: Hashable, Sendable {
+    package var id: Int
+    package var remoteAddress: String?
+    package var remotePort: UInt16?
+    package init(id: Int, remoteAddress: String?, remotePort: UInt16?) {
+        self.id = id
+        self.remoteAddress = remoteAddress
+        self.remotePort = remotePort
+    }
+}
+
+/// Whom a signal goes to, resolved to pids when it was decided.
+package struct KillOrder: Hashable, Sendable {
+    package var main: Int32?
+    package var control: Int32?
+    /// Every process of the service's group too (each process signalled once).
+    package var group = false
+    package var signal: Int32
+    package init(main: Int32? = nil, control: Int32? = nil, group: Bool = false, signal: Int32) {
+        self.main = main
+        self.control = control
+        self.group = group
+        self.signal = signal
+    }
+}

@@ -1,0 +1,116 @@
+import Logging
+
+/// What happened, as the Manager hears it: a kernel event the shell turned
+/// into facts, or the answer to a question the Manager asked (an action).
+package enum ManagerEvent {
+    /// The unit files at start-up: bind the sockets, make the services' machines.
+    case load(UnitSet)
+    /// Start-up is complete (control socket up): start the services no socket triggers.
+    case startUntriggeredServices
+    /// A watched listener of this socket unit is readable.
+    case listenerReadable(UnitName)
+    /// The answer to `.accept`: the connections now held by the shell.
+    case connectionsAccepted(UnitName, [AcceptedConnectionInfo])
+    /// The answer to `.bind`.
+    case socketBound(UnitName, warnings: [String])
+    case socketBindFailed(UnitName, any Error)
+    /// The answer to `.rebind`: the listeners now match `unit`; `listenersChanged` when any was bound anew or closed.
+    case socketRebound(UnitName, unit: SocketUnit, listenersChanged: Bool)
+    case socketRebindFailed(UnitName, any Error)
+    /// The answer to `.testConditions`: the condition, else the assertion, that does not hold.
+    case conditionsTested(UnitName, failure: UnitCondition?)
+    /// The answer to `.spawn`.
+    case spawned(UnitName, ExecRole, pid: Int32)
+    case spawnFailed(UnitName, ExecRole, any Error)
+    /// A child was reaped. `groupEmpty`: no process of its unit is left.
+    case processExited(pid: Int32, status: ExitStatus, groupEmpty: Bool)
+    /// Orphans reaped emptied a group that a stop waits for (`servicesWaitingForGroup`).
+    case groupEmptied(UnitName)
+    /// The answer to `.discoverMainPID`.
+    case mainPIDDiscovered(UnitName, Int32?)
+    /// An sd_notify datagram from `pid` of `unit` with `fdCount` fds attached.
+    /// `inService`: the pid is one of the unit's processes (for NotifyAccess=all).
+    case notify(UnitName, pid: Int32, NotifyMessage, fdCount: Int, inService: Bool)
+    /// The timer reached `nextDeadline()`.
+    case timer
+    /// A control request; `realtime` is CLOCK_REALTIME in µs now, for `since …`.
+    case control(ControlServer.ConnectionID, ControlRequest, realtime: UInt64)
+    /// daemon-reload (SIGHUP, or a control request to answer when done) with the unit files read anew.
+    case reload(UnitSet, call: ControlServer.ConnectionID?)
+    /// `swatchd run --watch`: a watched file changed.
+    case restartRunningServices(reason: String)
+    /// SIGTERM/SIGINT.
+    case shutdown
+}
+
+/// What the shell is to do. Each names the unit it is for.
+package enum ManagerAction {
+    /// Test the socket unit's conditions, then bind — or just bind: answer `.socketBound`/`.socketBindFailed`.
+    case bind(UnitName, SocketUnit)
+    /// Keep each listener whose address and options are unchanged, bind the rest anew, close
+    /// what is no longer wanted; all or nothing. Answer `.socketRebound`/`.socketRebindFailed`.
+    case rebind(UnitName, SocketUnit)
+    case closeListeners(UnitName, removeOnStop: Bool)
+    case watch(UnitName)
+    case unwatch(UnitName)
+    /// Accept the pending connections of an Accept=yes socket: answer `.connectionsAccepted`.
+    case accept(UnitName)
+    case closeConnection(Int)
+    /// Test these Condition…=/Assert…= on this machine: answer `.conditionsTested`.
+    case testConditions(UnitName, [UnitCondition])
+    /// Start a process: answer `.spawned` or `.spawnFailed`.
+    case spawn(SpawnOrder)
+    case kill(UnitName, KillOrder)
+    /// Type=forking: the PID file, else the single process left: answer `.mainPIDDiscovered`.
+    case discoverMainPID(UnitName, pidFile: String?)
+    /// Of the fds of the notification being handled, keep the first `count` under `name`; close the rest.
+    case storeFDs(UnitName, name: String, count: Int)
+    case removeStoredFDs(UnitName, name: String)
+    case closeStoredFDs(UnitName)
+    /// The unit is inactive: give back what its start took (its cgroup if empty, its sandbox).
+    case releaseResources(UnitName)
+    /// The unit waits to restart: its private /tmp goes.
+    case releasePrivateTemporaryDirectories(UnitName)
+    /// Read the unit files anew: answer `.reload`.
+    case loadUnitFiles(call: ControlServer.ConnectionID?)
+    /// Answer a control request (the shell completes reports with what only it can read).
+    case reply(ControlServer.ConnectionID, ControlAnswer)
+    case log(unit: UnitName?, Logger.Level, String)
+    /// Shutdown is complete: close what is left and end the loop.
+    case exit
+}
+
+/// One process to start, with everything the Manager decides about it. The
+/// shell adds what only it can read (EnvironmentFile=, users, the sandbox)
+/// and composes the environment with `ServiceEnvironment`.
+package struct SpawnOrder {
+    package var unit: UnitName
+    package var service: ServiceUnit
+    package var role: ExecRole
+    package var command: ExecCommand
+    package var invocationID: String
+    /// Main process: the listeners of these socket units, in order, from fd 3 on…
+    package var sockets: [UnitName] = []
+    /// …then the connection (Accept=yes, unless it is on stdin)…
+    package var connectionAsFD: Int?
+    /// …then the stored fds.
+    package var passesStoredFDs = false
+    /// StandardInput=socket: the connection on 0 (and 1, 2 by default).
+    package var connectionOnStdin: Int?
+    /// Set after the unit's own variables, in this order (sd_listen_fds(3), sd_notify(3), systemd.exec(5)).
+    package var protocolVariables: [(String, String)] = []
+    /// LISTEN_PID / WATCHDOG_PID are the child's own pid: written in the child.
+    package var listenPID = false
+    package var watchdogPID = false
+
+    package var isMain: Bool { role.phase == .start }
+}
+
+/// What a control request is answered with.
+package enum ControlAnswer {
+    case response(ControlResponse)
+    /// Status reports for the shell to complete (processes, memory, log lines) and then send.
+    case reports([UnitStatusReport], ControlResponse)
+    /// `logs UNIT`: the shell reads the unit's log buffer.
+    case logs(unit: String, lines: Int, follow: Bool)
+}

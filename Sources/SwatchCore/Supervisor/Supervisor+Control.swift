@@ -1,0 +1,85 @@
+import Logging
+import SystemPackage
+
+/// The control socket: requests go to the Manager; its answers are
+/// completed with what only the shell can read and sent back.
+extension Supervisor {
+    /// Binds RUNTIME/control (0600; peers checked with SO_PEERCRED) once every listener is bound.
+    package func startControl() throws {
+        let server = try ControlServer(path: configuration.runtimeDirectory + "/control")
+        control = server
+        _ = try loop.watch(server.listeningDescriptor) { [unowned self] in
+            self.applyControl(server.acceptConnections(now: MonotonicClock.now(), handler: self.handleControl))
+        }
+    }
+
+    /// New lines reached the unit log: `swatchctl logs -f` followers get them.
+    func publishLogs() {
+        guard let control else { return }
+        applyControl(control.publish(from: unitLog))
+    }
+
+    /// Tracks the connections a control call opened and closed, and delivers
+    /// the answers that came while the server was busy with a call.
+    func applyControl(_ update: ControlServer.Update) {
+        for fd in update.removed {
+            // Already closed by the server: the kernel dropped it from epoll.
+            if let watch = controlWatches.removeValue(forKey: fd.rawValue) { loop.forget(watch) }
+        }
+        for fd in update.added {
+            do {
+                controlWatches[fd.rawValue] = try loop.watch(fd) { [unowned self] in
+                    guard let control = self.control else { return }
+                    self.applyControl(control.connectionReadable(fd, now: MonotonicClock.now(), handler: self.handleControl))
+                }
+            } catch {
+                logger.warning("Failed to watch a control connection: \(error)")
+            }
+        }
+        for peer in update.refused {
+            logger.warning("Refused a control request of PID \(peer.pid) (uid \(peer.uid)): swatchd serves root and its own uid only.")
+        }
+        let answers = laterAnswers
+        laterAnswers = [:]
+        for (id, response) in answers { if let control { applyControl(control.answer(id, with: response)) } }
+    }
+
+    func handleControl(_ call: ControlServer.Call) -> ControlServer.Reply {
+        calling = call.id
+        defer { calling = nil }
+        send(.control(call.id, call.request, realtime: StatusFormat.realtimeNow()))
+        if let follow = followReply { followReply = nil; return follow }
+        if let response = laterAnswers.removeValue(forKey: call.id) { return .now(response) }
+        return .later
+    }
+
+    /// Sends an answer of the Manager's, with the processes, memory and log lines of the units it reports on.
+    func reply(_ id: ControlServer.ConnectionID, _ answer: ControlAnswer) {
+        let response: ControlResponse
+        switch answer {
+        case .response(let r):
+            response = r
+        case .reports(let reports, var r):
+            r.records = reports.map { report in
+                var report = report
+                if report.mainPID != 0 { report.mainProcessName = ProcessStatus.command(of: report.mainPID) }
+                let pids = tracker.pids(of: report.id)
+                if !pids.isEmpty {
+                    report.tasks = ProcessStatus.taskCount(of: pids)
+                    report.memoryBytes = ProcessStatus.residentBytes(of: pids)
+                }
+                report.logLines = unitLog.entries(unit: report.id, last: 10).map(\.journalLine)
+                return report.toRecord()
+            }
+            response = r
+        case .logs(let unit, let lines, let follow):
+            let reply = ControlServer.logsReply(unit: unit, lines: lines, follow: follow, from: unitLog)
+            if id == calling { followReply = reply; return }
+            guard case .now(let r) = reply else { return }
+            response = r
+        }
+        laterAnswers[id] = response
+        // Outside a call of the server's (a job finishing on a process event), deliver at once.
+        if calling == nil { applyControl(ControlServer.Update()) }
+    }
+}

@@ -1,0 +1,341 @@
+import Glibc
+import Logging
+import SystemPackage
+
+/// The I/O shell around the `Manager`: it owns the file descriptors, the
+/// listeners, the children and the loop; it turns kernel events into
+/// `ManagerEvent`s and applies the `ManagerAction`s that come back. It decides
+/// nothing.
+///
+/// Error policy, as s6-svscan's: problems of swatchd itself at start-up throw
+/// to `main`; a problem of one unit is logged and that unit is left out; once
+/// the loop runs, nothing one service does takes the daemon down.
+package final class Supervisor {
+    package struct Configuration: Sendable {
+        package var unitDirectories: [String]
+        package var unitFiles: [String] = []
+        package var runtimeDirectory: String
+        package var specifiers: SpecifierContext
+        /// swatchd's own environment: only its PATH (for plain ExecStart= names)
+        /// and PassEnvironment= reach a service (systemd.exec(5)).
+        package var ownEnvironment: [String: String]
+        /// `swatchd run`: the service gets the caller's environment, as a developer expects.
+        package var passOwnEnvironment = false
+        /// Whether journald is there (LogTarget.journalIsAvailable), for services' output.
+        package var journalAvailable = false
+        package init(unitDirectories: [String], runtimeDirectory: String, specifiers: SpecifierContext,
+                     ownEnvironment: [String: String]) {
+            self.unitDirectories = unitDirectories
+            self.runtimeDirectory = runtimeDirectory
+            self.specifiers = specifiers
+            self.ownEnvironment = ownEnvironment
+        }
+    }
+
+    /// A problem of swatchd itself at start-up: main prints `swatchd: <description>` and exits 1.
+    package enum StartupError: Error, CustomStringConvertible {
+        case runtimeDirectory(String, Errno)
+        case notifySocket(String, Errno)
+        package var description: String {
+            switch self {
+            case .runtimeDirectory(let path, let errno): return "Failed to create runtime directory \(path): \(errno)"
+            case .notifySocket(let path, let errno): return "Failed to set up the notify socket \(path): \(errno)"
+            }
+        }
+    }
+
+    let configuration: Configuration
+    let logger: Logger
+    let loop: EventLoop
+    let timer: TimerFD
+    let tracker: ProcessTracker
+    /// The recent lines of every unit: swatchd's messages about it and its output.
+    let unitLog: UnitLogBuffer
+    let sandbox: SandboxPreparation
+    var manager: Manager
+    /// Actions not applied yet, first in first out (answers append theirs at the end).
+    var queue: [ManagerAction] = []
+    var control: ControlServer?
+    var controlWatches: [Int32: EventLoop.Watch] = [:]
+    /// The control call being handled, and the answers not sent yet (`Supervisor+Control.swift`).
+    var calling: ControlServer.ConnectionID?
+    var laterAnswers: [ControlServer.ConnectionID: ControlResponse] = [:]
+    var followReply: ControlServer.Reply?
+    var listeners: [UnitName: [Listener]] = [:]
+    var listenerWatches: [UnitName: [EventLoop.Watch]] = [:]
+    /// Accept=yes connections, until their instance's main process has them.
+    var connections: [Int: AcceptedConnection] = [:]
+    var connectionCounter = 0
+    /// FDSTORE=1 fds, handed back after the socket fds on the next start.
+    var storedFDs: [UnitName: [(name: String, fd: FileDescriptor)]] = [:]
+    /// The fds of the notification being handled (`.storeFDs` keeps some).
+    var notificationFDs: [FileDescriptor] = []
+    var notifySocket: NotifySocket?
+
+    package init(configuration: Configuration, logger: Logger, loop: EventLoop, unitLog: UnitLogBuffer) throws(Errno) {
+        self.configuration = configuration
+        self.unitLog = unitLog
+        self.logger = logger
+        self.loop = loop
+        self.timer = try TimerFD()
+        self.tracker = ProcessTracker()
+        self.sandbox = SandboxPreparation(runtimeDirectory: configuration.runtimeDirectory,
+                                          environment: configuration.ownEnvironment,
+                                          home: configuration.specifiers.home, logger: logger)
+        let notifyPath = configuration.runtimeDirectory + "/notify"
+        self.manager = Manager(configuration: Manager.Configuration(notifySocketPath: notifyPath),
+                               units: UnitSet.load(directories: [], context: configuration.specifiers),
+                               makeInvocationID: Supervisor.makeInvocationID)
+        for (group, pids) in tracker.leftovers {
+            logger.warning("Found left-over processes \(pids.map(String.init).joined(separator: " ")) in \(group) of a swatchd that is gone; leaving them running.")
+        }
+    }
+
+    var now: Instant { Instant(microseconds: MonotonicClock.now()) }
+
+    package var socketCount: Int { manager.socketCount }
+    package var serviceCount: Int { manager.serviceCount }
+
+    // MARK: - Start-up
+
+    /// Loads the units and binds every listener; nothing is started yet
+    /// (`startUntriggeredServices()` comes once the control socket is up too).
+    /// Throws only for problems of swatchd itself (the runtime dir, the notify socket).
+    package func start() throws(StartupError) {
+        let runtime = configuration.runtimeDirectory
+        do { try Self.makeDirectories(runtime) } catch { throw .runtimeDirectory(runtime, error) }
+        let notifyPath = runtime + "/notify"
+        do {
+            let notify = try NotifySocket(path: notifyPath)
+            notifySocket = notify
+            _ = try loop.watch(notify.fd) { [unowned self] in self.receiveNotifications() }
+            _ = try loop.watch(timer.fd) { [unowned self] in self.timerExpired() }
+        } catch {
+            throw .notifySocket(notifyPath, error)
+        }
+        loop.afterBatch = { [unowned self] in self.armTimer() }
+        // Not those of the left-over processes (self.tracker.leftovers): they still use them.
+        let leftOver = Set(tracker.leftovers.map { UnitDirectory.baseName($0.group) })
+        for path in PrivateTemporaryDirectories.removeStale(keeping: leftOver) {
+            logger.info("Removed \(path), the private /tmp of a unit of a swatchd that is gone.")
+        }
+        for directory in configuration.unitDirectories {
+            var info = stat()
+            let problem: Errno? = stat(directory, &info) != 0 ? Errno(rawValue: errno)
+                : (info.st_mode & S_IFMT != S_IFDIR ? .notDirectory : nil)
+            if let problem { logger.warning("No units from unit directory \(directory): \(problem).") }
+        }
+        send(.load(loadUnits()))
+    }
+
+    /// Starts the services no socket unit triggers (templates never start on their own).
+    package func startUntriggeredServices() { send(.startUntriggeredServices) }
+
+    /// Start-up failed after `start()`: leave nothing behind (no service runs yet).
+    package func abandonStartup() {
+        for (name, bound) in listeners {
+            let removeOnStop = manager.sockets[name]?.machine.unit.options.removeOnStop ?? false
+            for listener in bound { listener.close(removeOnStop: removeOnStop) }
+        }
+        listeners = [:]
+        notifySocket?.close()
+        tracker.removeAll()
+    }
+
+    /// Reads the unit dirs and logs their problems with their place, as systemd logs CONFIG_FILE/CONFIG_LINE.
+    func loadUnits() -> UnitSet {
+        let set = UnitSet.load(directories: configuration.unitDirectories, files: configuration.unitFiles,
+                               context: configuration.specifiers)
+        for d in set.diagnostics {
+            var metadata: Logger.Metadata = ["config_file": "\(d.location.file)", "config_line": "\(d.location.line)"]
+            if let unit = d.unit { metadata["unit"] = "\(unit)" }
+            logger.log(level: d.severity == .error ? .error : .warning, "\(d)", metadata: metadata)
+        }
+        return set
+    }
+
+    // MARK: - Events in, actions applied
+
+    /// Hands one event to the Manager and applies every action that follows from it.
+    func send(_ event: ManagerEvent) {
+        queue += manager.handle(event, now: now)
+        while !queue.isEmpty {
+            let action = queue.removeFirst()
+            apply(action)
+        }
+    }
+
+    /// SIGTERM/SIGINT: stop every service, then end the loop.
+    package func shutdown() { send(.shutdown) }
+
+    /// daemon-reload by SIGHUP.
+    package func reload() { send(.reload(loadUnits(), call: nil)) }
+
+    /// `swatchd run --watch`: restart what runs (what does not starts anew on its next connection anyway).
+    package func restartRunningServices(reason: String) { send(.restartRunningServices(reason: reason)) }
+
+    /// An answer to a question of the Manager's: its actions go to the end of the queue.
+    private func answer(_ event: ManagerEvent) {
+        queue += manager.handle(event, now: now)
+    }
+
+    private func apply(_ action: ManagerAction) {
+        switch action {
+        case .bind(let name, let unit): answer(bind(name, unit))
+        case .rebind(let name, let unit): answer(rebind(name, unit))
+        case .closeListeners(let name, let removeOnStop):
+            for listener in listeners.removeValue(forKey: name) ?? [] { listener.close(removeOnStop: removeOnStop) }
+        case .watch(let name): watchListeners(name)
+        case .unwatch(let name): unwatchListeners(name)
+        case .accept(let name): answer(.connectionsAccepted(name, acceptConnections(name)))
+        case .closeConnection(let id): try? connections.removeValue(forKey: id)?.fd.close()
+        case .testConditions(let name, let conditions): answer(.conditionsTested(name, failure: failedCheck(of: conditions)))
+        case .spawn(let order): answer(spawn(order))
+        case .kill(let name, let order): kill(name, order)
+        case .discoverMainPID(let name, let pidFile): answer(.mainPIDDiscovered(name, discoverMainPID(name, pidFile)))
+        case .storeFDs(let name, let fdName, let count):
+            let kept = notificationFDs.prefix(count)
+            notificationFDs.removeFirst(kept.count)
+            storedFDs[name, default: []] += kept.map { (fdName, $0) }
+        case .removeStoredFDs(let name, let fdName):
+            for entry in storedFDs[name] ?? [] where entry.name == fdName { try? entry.fd.close() }
+            storedFDs[name]?.removeAll { $0.name == fdName }
+        case .closeStoredFDs(let name):
+            for entry in storedFDs.removeValue(forKey: name) ?? [] { try? entry.fd.close() }
+        case .releaseResources(let name):
+            if tracker.isEmpty(name.description) { tracker.remove(name.description) }
+            sandbox.release(name)
+        case .releasePrivateTemporaryDirectories(let name): sandbox.releasePrivateTemporaryDirectories(of: name)
+        case .loadUnitFiles(let call): answer(.reload(loadUnits(), call: call))
+        case .reply(let call, let answer): reply(call, answer)
+        case .log(let unit, let level, let message):
+            logger.log(level: level, "\(message)", metadata: unit.map { ["unit": "\($0)"] })
+        case .exit:
+            control?.close()
+            notifySocket?.close()
+            tracker.removeAll()
+            loop.stop()
+        }
+    }
+
+    // MARK: - Processes
+
+    /// SIGCHLD: reap every child that ended — services' processes and, as
+    /// child subreaper, their orphans — and tell the Manager.
+    package func reapChildren() {
+        var touched: Set<UnitName> = []
+        for (pid, status) in Reaper.reapAny() {
+            guard let name = manager.owner(ofPID: pid) else { continue }
+            touched.insert(name)
+            send(.processExited(pid: pid, status: status, groupEmpty: tracker.isEmpty(name.description)))
+        }
+        // Orphans ending can empty a group that a stop waits for.
+        for name in manager.servicesWaitingForGroup.subtracting(touched).sorted() where tracker.isEmpty(name.description) {
+            send(.groupEmptied(name))
+        }
+    }
+
+    private func kill(_ name: UnitName, _ order: KillOrder) {
+        var pids = [order.main, order.control].compactMap { $0 }
+        if order.group {
+            // Each process once: a second SIGTERM means "exit now" to many programs
+            // (systemd's cg_kill skips what it already signalled).
+            let members = Set(tracker.pids(of: name.description))
+            pids.removeAll { members.contains($0) }
+        }
+        for pid in pids { _ = try? Reaper.kill(pid, signal: order.signal) }
+        if order.group { tracker.kill(name.description, signal: order.signal) }
+    }
+
+    /// The condition, else the assertion, that does not hold; nil when all do
+    /// (unit_start(): unit_test_condition() before unit_test_assert()).
+    private func failedCheck(of conditions: [UnitCondition]) -> UnitCondition? {
+        guard !conditions.isEmpty else { return nil }
+        let check = ConditionCheck(environment: configuration.ownEnvironment.map { "\($0.key)=\($0.value)" })
+        return UnitCondition.firstFailure(of: conditions.filter { !$0.isAssertion }, holds: check.holds)
+            ?? UnitCondition.firstFailure(of: conditions.filter(\.isAssertion), holds: check.holds)
+    }
+
+    /// Type=forking: PIDFile=, else the single process left in the service.
+    private func discoverMainPID(_ name: UnitName, _ pidFile: String?) -> Int32? {
+        guard let pidFile else {
+            let pids = tracker.pids(of: name.description)
+            return pids.count == 1 ? pids[0] : nil
+        }
+        guard let text = try? FileSystem.readText(pidFile) else { return nil }
+        return Int32(text.split(whereSeparator: { $0 == "\n" || $0 == " " }).first ?? "")
+    }
+
+    // MARK: - sd_notify
+
+    /// Reads every pending sd_notify datagram (sd_notify(3)) and hands it to
+    /// the Manager with its sender's unit; closes every fd not stored.
+    func receiveNotifications() {
+        guard let socket = notifySocket else { return }
+        while true {
+            let datagram: NotifyDatagram?
+            do {
+                datagram = try socket.receive()
+            } catch {
+                logger.warning("Failed to receive notification message: \(error)")
+                return
+            }
+            guard let datagram else { return }
+            if let reason = datagram.dropped {
+                logger.warning("Dropped notification message from PID \(datagram.sender.map { String($0.pid) } ?? "?"): \(reason).")
+                continue
+            }
+            notificationFDs = datagram.fds
+            defer {
+                for fd in notificationFDs { try? fd.close() }
+                notificationFDs = []
+            }
+            guard let pid = datagram.sender?.pid else { continue }
+            // A main or control process, else any process of a service's group (NotifyAccess=all).
+            let owner = manager.owner(ofPID: pid)
+            guard let name = owner ?? manager.serviceNames.first(where: { tracker.pids(of: $0.description).contains(pid) })
+            else {
+                logger.debug("Cannot find unit for notify message of PID \(pid), ignoring.")
+                continue
+            }
+            let inService = owner == name || tracker.pids(of: name.description).contains(pid)
+            let message = NotifyMessage(text: Substring(decoding: datagram.text, as: UTF8.self))
+            send(.notify(name, pid: pid, message, fdCount: datagram.fds.count, inService: inService))
+        }
+    }
+
+    // MARK: - Timer
+
+    /// One timerfd, armed for the earliest deadline of the Manager and of the control server.
+    func armTimer() {
+        let earliest = manager.nextDeadline().earliest(control?.nextDeadline.map(Instant.init(microseconds:)))
+        do {
+            if let earliest { try timer.arm(at: earliest.microseconds) } else { try timer.disarm() }
+        } catch {
+            logger.critical("Failed to arm the timer: \(error)")
+        }
+    }
+
+    func timerExpired() {
+        _ = try? timer.read()
+        if let control { applyControl(control.expire(now: now.microseconds)) }
+        send(.timer)
+    }
+
+    /// `mkdir -p`, as the runtime dir needs.
+    static func makeDirectories(_ path: String) throws(Errno) {
+        var prefix = ""
+        for part in path.split(separator: "/") {
+            prefix += "/" + part
+            if mkdir(prefix, 0o755) != 0, errno != EEXIST { throw Errno(rawValue: errno) }
+        }
+    }
+
+    /// 128 random bits in hex, as systemd's INVOCATION_ID.
+    static func makeInvocationID() -> String {
+        var g = SystemRandomNumberGenerator()
+        let bits = [g.next(), g.next()]  // two getrandom(2) calls, not 32
+        let hex = Array("0123456789abcdef")
+        return String((0..<32).map { i in hex[Int((bits[i / 16] >> (UInt64(i % 16) * 4)) & 0xf)] })
+    }
+}

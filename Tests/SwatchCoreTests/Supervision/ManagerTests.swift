@@ -1,0 +1,439 @@
+import Logging
+import Testing
+@testable import SwatchCore
+
+/// A shell that answers the Manager's questions the way the real one would on a
+/// happy machine — binds work, conditions hold, spawns get pids 100, 101, … —
+/// unless a test says otherwise, and keeps every action for the test to read.
+/// No sockets, no processes, no sleeping: time is whatever `now` says.
+private struct Shell {
+    var manager: Manager
+    var now = Instant(microseconds: 1_000_000)
+    var nextPID: Int32 = 100
+    /// Every action applied, in order.
+    var applied: [ManagerAction] = []
+    /// Socket units whose bind fails (with EADDRINUSE, as a port in use).
+    var failingBinds: Set<String> = []
+    /// Conditions that do not hold.
+    var unmet: (UnitCondition) -> Bool = { _ in false }
+    var invocationCounter = 0
+    /// Connections the shell holds, by id.
+    var connections: Set<Int> = []
+    var nextConnection = 0
+    /// Fds stored per unit, as the shell would hold them.
+    var stored: [UnitName: [String]] = [:]
+    var pendingNotifyFDs = 0
+
+    static let context = SpecifierContext(runtimeDirectory: "/run", home: "/root", userName: "root", uid: 0, hostName: "box")
+
+    init(_ files: [String: String]) {
+        let sources = files.sorted { $0.key < $1.key }.map { UnitSource(path: "/u/\($0.key)", text: $0.value) }
+        let set = UnitSet.parse(sources, context: Self.context, checkExecutables: false)
+        var counter = 0
+        manager = Manager(configuration: Manager.Configuration(notifySocketPath: "/run/swatchd/notify"),
+                          units: UnitSet.parse([], context: Self.context), makeInvocationID: {
+                              counter += 1
+                              return "id\(counter)"
+                          })
+        send(.load(set))
+        send(.startUntriggeredServices)
+    }
+
+    static func units(_ files: [String: String]) -> UnitSet {
+        UnitSet.parse(files.sorted { $0.key < $1.key }.map { UnitSource(path: "/u/\($0.key)", text: $0.value) },
+                      context: context, checkExecutables: false)
+    }
+
+    /// Sends an event and answers every question that follows, first in first out.
+    mutating func send(_ event: ManagerEvent) {
+        var queue = manager.handle(event, now: now)
+        while !queue.isEmpty {
+            let action = queue.removeFirst()
+            applied.append(action)
+            if let answer = answer(action) { queue += manager.handle(answer, now: now) }
+        }
+    }
+
+    mutating func answer(_ action: ManagerAction) -> ManagerEvent? {
+        switch action {
+        case .bind(let name, _):
+            if failingBinds.contains(name.description) { return .socketBindFailed(name, Errno.addressInUse) }
+            return .socketBound(name, warnings: [])
+        case .rebind(let name, let unit):
+            return .socketRebound(name, unit: unit, listenersChanged: true)
+        case .testConditions(let name, let conditions):
+            return .conditionsTested(name, failure: conditions.first(where: unmet))
+        case .spawn(let order):
+            nextPID += 1
+            return .spawned(order.unit, order.role, pid: nextPID - 1)
+        case .discoverMainPID(let name, _):
+            return .mainPIDDiscovered(name, nil)
+        case .accept(let name):
+            nextConnection += 1
+            connections.insert(nextConnection)
+            return .connectionsAccepted(name, [AcceptedConnectionInfo(id: nextConnection, remoteAddress: "127.0.0.1",
+                                                                      remotePort: 40000)])
+        case .closeConnection(let id):
+            connections.remove(id)
+            return nil
+        case .storeFDs(let name, let fdName, let count):
+            stored[name, default: []] += Array(repeating: fdName, count: count)
+            return nil
+        case .removeStoredFDs(let name, let fdName):
+            stored[name]?.removeAll { $0 == fdName }
+            return nil
+        case .closeStoredFDs(let name):
+            stored[name] = nil
+            return nil
+        case .closeListeners, .watch, .unwatch, .kill, .releaseResources, .releasePrivateTemporaryDirectories, .reply,
+             .log, .exit:
+            return nil
+        case .loadUnitFiles:
+            Issue.record("the test sends .reload itself")
+            return nil
+        }
+    }
+
+    mutating func advance(_ seconds: Double) {
+        now = now + TimeSpan(microseconds: UInt64(seconds * 1_000_000))
+    }
+
+    /// Fires the timer as the shell would: at the Manager's next deadline.
+    mutating func fireTimer() {
+        guard let due = manager.nextDeadline() else { return Issue.record("no deadline") }
+        now = max(now, due)
+        send(.timer)
+    }
+
+    mutating func take() -> [ManagerAction] {
+        defer { applied = [] }
+        return applied
+    }
+
+    func spawns(_ actions: [ManagerAction]) -> [SpawnOrder] {
+        actions.compactMap { if case .spawn(let order) = $0 { return order } else { return nil } }
+    }
+
+    func logs(_ actions: [ManagerAction]) -> [String] {
+        actions.compactMap { if case .log(_, _, let message) = $0 { return message } else { return nil } }
+    }
+
+    func replies(_ actions: [ManagerAction]) -> [ControlResponse] {
+        actions.compactMap {
+            if case .reply(_, .response(let response)) = $0 { return response } else { return nil }
+        }
+    }
+
+    func watched(_ actions: [ManagerAction]) -> [String] {
+        actions.compactMap {
+            switch $0 {
+            case .watch(let name): return "+\(name)"
+            case .unwatch(let name): return "-\(name)"
+            default: return nil
+            }
+        }
+    }
+
+    func state(_ name: String) -> ServiceState? { manager.services[UnitName(parsing: name)!]?.machine.state }
+
+    var call: ControlServer.ConnectionID { ControlServer.ConnectionID(fd: 9, serial: 1) }
+
+    mutating func request(_ request: ControlRequest) -> [ManagerAction] {
+        _ = take()
+        send(.control(call, request, realtime: 1_700_000_000_000_000))
+        return take()
+    }
+
+    mutating func exit(_ pid: Int32, _ status: ExitStatus) {
+        send(.processExited(pid: pid, status: status, groupEmpty: true))
+    }
+}
+
+private let helloSocket = "[Socket]\nListenStream=8080\n"
+private let helloService = "[Service]\nExecStart=/bin/hello\n"
+
+@Suite struct ManagerTests {
+    // MARK: Activation
+
+    @Test func bindsAndWatchesASocketAndStartsItsServiceOnTheFirstConnection() {
+        var shell = Shell(["hello.socket": helloSocket, "hello.service": helloService])
+        let startUp = shell.take()
+        #expect(shell.watched(startUp) == ["+hello.socket"])
+        #expect(shell.spawns(startUp).isEmpty, "a triggered service waits for its first connection")
+
+        shell.send(.listenerReadable(UnitName(parsing: "hello.socket")!))
+        let actions = shell.take()
+        let order = try! #require(shell.spawns(actions).first)
+        #expect(order.sockets == [UnitName(parsing: "hello.socket")!])
+        #expect(order.protocolVariables.contains { $0 == ("LISTEN_FDS", "1") })
+        #expect(order.protocolVariables.contains { $0 == ("LISTEN_FDNAMES", "hello.socket") })
+        #expect(order.listenPID)
+        #expect(shell.watched(actions) == ["-hello.socket"], "the service accepts while it runs")
+        #expect(shell.state("hello.service") == .running)
+
+        shell.exit(100, .exited(1))
+        #expect(shell.watched(shell.take()) == ["+hello.socket"], "watched again once the service is gone")
+    }
+
+    @Test func startsTheServicesNoSocketTriggersAtStartUp() {
+        var shell = Shell(["hello.socket": helloSocket, "hello.service": helloService,
+                           "worker.service": "[Service]\nExecStart=/bin/worker\n"])
+        let orders = shell.spawns(shell.take())
+        #expect(orders.map(\.unit.description) == ["worker.service"])
+        #expect(orders.first?.protocolVariables.contains { $0.0 == "LISTEN_FDS" } == false)
+    }
+
+    @Test func pausesTheSocketWhenItsServiceHitsTheStartLimit() {
+        var shell = Shell(["hello.socket": helloSocket,
+                           "hello.service": "[Unit]\nStartLimitBurst=2\nStartLimitIntervalSec=10s\n[Service]\nExecStart=/bin/hello\n"])
+        let socket = UnitName(parsing: "hello.socket")!
+        for pid: Int32 in [100, 101] {
+            shell.send(.listenerReadable(socket))
+            shell.exit(pid, .exited(1))
+        }
+        _ = shell.take()
+        shell.send(.listenerReadable(socket))
+        let actions = shell.take()
+        #expect(shell.spawns(actions).isEmpty)
+        #expect(shell.state("hello.service") == .failed)
+        #expect(shell.logs(actions).contains("hello.socket: Its service hit its start limit, not watching for 1s."))
+        #expect(shell.watched(actions) == ["-hello.socket"])
+        #expect(shell.manager.nextDeadline() == shell.now + .seconds(1))
+
+        shell.fireTimer()
+        #expect(shell.watched(shell.take()) == ["+hello.socket"], "listening again after the back-off")
+    }
+
+    // MARK: Invocation IDs and the environment
+
+    @Test func mintsOneInvocationIDPerStartSharedByItsCommands() {
+        var shell = Shell(["oneshot.service": """
+            [Service]
+            Type=oneshot
+            ExecStartPre=/bin/pre
+            ExecStart=/bin/main
+            ExecStartPost=/bin/post
+            RemainAfterExit=yes
+            """])
+        var orders = shell.spawns(shell.take())
+        shell.exit(100, .exited(0))
+        orders += shell.spawns(shell.take())
+        shell.exit(101, .exited(0))
+        orders += shell.spawns(shell.take())
+        shell.exit(102, .exited(0))
+        #expect(orders.map(\.role) == [ExecRole(.startPre, 0), ExecRole(.start, 0), ExecRole(.startPost, 0)])
+        #expect(Set(orders.map(\.invocationID)) == ["id1"])
+
+        _ = shell.request(.restart(units: ["oneshot.service"]))
+        shell.exit(103, .exited(0))
+        let next = shell.spawns(shell.take())
+        #expect(next.first?.invocationID == "id2", "a new start, a new INVOCATION_ID")
+    }
+
+    @Test func composesTheEnvironmentInSystemdsOrder() {
+        var shell = Shell(["hello.socket": "[Socket]\nListenStream=8080\nFileDescriptorName=web\n", "hello.service": """
+            [Service]
+            Type=notify
+            ExecStart=/bin/hello
+            WatchdogSec=10s
+            Environment=A=unit LISTEN_FDS=overridden-by-the-protocol
+            PassEnvironment=TERM SECRET_NOT_SET
+            UnsetEnvironment=A
+            """])
+        shell.send(.listenerReadable(UnitName(parsing: "hello.socket")!))
+        let order = try! #require(shell.spawns(shell.take()).first)
+        let composer = ServiceEnvironment(own: ["TERM": "xterm", "PATH": "/opt/bin", "AWS_SECRET": "s3cr3t"])
+        let env = composer.compose(order, user: [("USER", "web")], files: [("B", "file")])
+        #expect(env.strings == [
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "INVOCATION_ID=id1",
+            "USER=web",
+            "LISTEN_FDS=1",
+            "B=file",
+            "TERM=xterm",
+            "NOTIFY_SOCKET=/run/swatchd/notify",
+            "LISTEN_FDNAMES=web",
+            "WATCHDOG_USEC=10000000",
+        ])
+        #expect(order.watchdogPID)
+    }
+
+    @Test func givesTheStopPostCommandTheResultAndTheMainPIDToControlCommands() {
+        var shell = Shell(["x.service": "[Service]\nExecStart=/bin/x\nExecReload=/bin/reload\nExecStopPost=/bin/post\n"])
+        _ = shell.request(.reload(units: ["x.service"]))
+        let reload = try! #require(shell.spawns(shell.take()).first)
+        #expect(reload.protocolVariables.contains { $0 == ("MAINPID", "100") })
+        shell.exit(101, .exited(0))
+        shell.exit(100, .exited(2))
+        let post = try! #require(shell.spawns(shell.take()).first)
+        #expect(post.role == ExecRole(.stopPost, 0))
+        #expect(post.protocolVariables.contains { $0 == ("SERVICE_RESULT", "exit-code") })
+        #expect(post.protocolVariables.contains { $0 == ("EXIT_CODE", "exited") })
+        #expect(post.protocolVariables.contains { $0 == ("EXIT_STATUS", "2") })
+    }
+
+    // MARK: daemon-reload
+
+    @Test func reloadKeepsUnchangedUnitsRebindsChangedOnesAndStopsRemovedOnes() {
+        var shell = Shell(["a.socket": "[Socket]\nListenStream=8081\n", "a.service": "[Service]\nExecStart=/bin/a\n",
+                           "b.socket": "[Socket]\nListenStream=8082\n", "b.service": "[Service]\nExecStart=/bin/b\n",
+                           "c.service": "[Service]\nExecStart=/bin/c\n"])
+        shell.send(.listenerReadable(UnitName(parsing: "b.socket")!))
+        _ = shell.take()
+        shell.send(.reload(Shell.units([
+            "a.socket": "[Socket]\nListenStream=8081\n", "a.service": "[Service]\nExecStart=/bin/a\n",
+            "b.socket": "[Socket]\nListenStream=9092\n", "b.service": "[Service]\nExecStart=/bin/b\n",
+            "d.service": "[Service]\nExecStart=/bin/d\n",
+        ]), call: nil))
+        let actions = shell.take()
+        #expect(!actions.contains { if case .bind(let n, _) = $0 { return n.description == "a.socket" } else { return false } })
+        #expect(!actions.contains { if case .closeListeners(let n, _) = $0 { return n.description == "a.socket" } else { return false } },
+                "an unchanged listener stays bound: no connection is lost")
+        #expect(actions.contains { if case .rebind(let n, _) = $0 { return n.description == "b.socket" } else { return false } })
+        #expect(shell.logs(actions).contains("b.socket: Its listeners changed; restarting b.service to hand them over."))
+        #expect(shell.logs(actions).contains("c.service: Removed from the unit dirs, stopping it."))
+        #expect(shell.spawns(actions).map(\.unit.description).contains("d.service"), "a new untriggered service starts")
+        shell.exit(101, .signaled(15, coreDumped: false))
+        #expect(shell.manager.services[UnitName(parsing: "c.service")!] == nil, "forgotten once stopped")
+    }
+
+    @Test func aUnitBrokenByAReloadKeepsItsPreviousDefinition() {
+        var shell = Shell(["x.service": "[Service]\nExecStart=/bin/x\nRestart=always\n"])
+        _ = shell.take()
+        shell.send(.reload(Shell.units(["x.service": "[Service]\nExecStart=/bin/x\nRestart=sometimes\n"]), call: nil))
+        let actions = shell.take()
+        #expect(shell.logs(actions).contains("x.service: Keeping its previous definition."))
+        #expect(shell.manager.services[UnitName(parsing: "x.service")!]?.machine.unit.restart == .always)
+        #expect(shell.state("x.service") == .running, "still running, untouched")
+    }
+
+    // MARK: Dependencies on sockets
+
+    @Test(arguments: ["BindsTo", "Requires", "PartOf"])
+    func stoppingASocketStopsTheServiceBoundToIt(_ dependency: String) {
+        var shell = Shell(["hello.socket": helloSocket,
+                           "hello.service": "[Unit]\n\(dependency)=hello.socket\n[Service]\nExecStart=/bin/hello\n"])
+        shell.send(.listenerReadable(UnitName(parsing: "hello.socket")!))
+        let actions = shell.request(.stop(units: ["hello.socket"]))
+        #expect(actions.contains { if case .closeListeners(let n, _) = $0 { return n.description == "hello.socket" } else { return false } })
+        #expect(shell.logs(actions).contains("hello.service: Stopping, as it is bound to hello.socket, which was stopped."))
+        #expect(shell.state("hello.service") == .stopSigterm)
+    }
+
+    @Test func startingAServiceListensOnItsStoppedSocketsFirst() {
+        var shell = Shell(["hello.socket": helloSocket,
+                           "hello.service": "[Unit]\nBindsTo=hello.socket\n[Service]\nExecStart=/bin/hello\n"])
+        _ = shell.request(.stop(units: ["hello.socket"]))
+        let actions = shell.request(.start(units: ["hello.service"]))
+        let bind = actions.firstIndex { if case .bind = $0 { return true } else { return false } }
+        let spawn = actions.firstIndex { if case .spawn = $0 { return true } else { return false } }
+        #expect(bind != nil && spawn != nil && bind! < spawn!)
+        #expect(shell.replies(actions).map(\.result) == [0])
+    }
+
+    @Test func aRequiredSocketThatCannotBindFailsTheStart() {
+        var shell = Shell(["hello.socket": helloSocket,
+                           "hello.service": "[Unit]\nRequires=hello.socket\n[Service]\nExecStart=/bin/hello\n"])
+        _ = shell.request(.stop(units: ["hello.socket"]))
+        shell.failingBinds = ["hello.socket"]
+        let actions = shell.request(.start(units: ["hello.service"]))
+        #expect(shell.spawns(actions).isEmpty)
+        #expect(shell.replies(actions).first?.errors == ["Dependency failed for hello.service: Failed to listen on hello.socket; see the log."])
+    }
+
+    @Test func aWantedSocketThatCannotBindDoesNotKeepTheServiceFromStarting() {
+        var shell = Shell(["hello.socket": helloSocket,
+                           "hello.service": "[Unit]\nWants=hello.socket\n[Service]\nExecStart=/bin/hello\n"])
+        _ = shell.request(.stop(units: ["hello.socket"]))
+        shell.failingBinds = ["hello.socket"]
+        let actions = shell.request(.start(units: ["hello.service"]))
+        #expect(shell.spawns(actions).count == 1)
+        #expect(shell.replies(actions).first?.result == 0)
+    }
+
+    @Test func aFailedAssertionIsTheAnswerToStart() {
+        var shell = Shell(["x.service": "[Unit]\nAssertPathExists=/nonexistent\n[Service]\nExecStart=/bin/x\n"])
+        shell.unmet = { _ in true }
+        let actions = shell.request(.start(units: ["x.service"]))
+        #expect(shell.replies(actions).first?.errors == ["Assertion failed on job for x.service."])
+        #expect(shell.spawns(actions).isEmpty)
+    }
+
+    // MARK: Accept=yes
+
+    @Test func acceptYesStartsOneInstancePerConnectionUpToMaxConnections() {
+        var shell = Shell(["echo.socket": "[Socket]\nListenStream=7\nAccept=yes\nMaxConnections=2\n",
+                           "echo@.service": "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n"])
+        let socket = UnitName(parsing: "echo.socket")!
+        var orders: [SpawnOrder] = []
+        for _ in 0..<3 {
+            shell.send(.listenerReadable(socket))
+            orders += shell.spawns(shell.take())
+        }
+        #expect(orders.map(\.unit.description) == ["echo@0-127.0.0.1:40000.service", "echo@1-127.0.0.1:40000.service"])
+        #expect(orders.allSatisfy { $0.connectionOnStdin != nil && $0.protocolVariables.contains { $0 == ("REMOTE_ADDR", "127.0.0.1") } })
+        #expect(shell.connections.isEmpty, "the daemon's copies are closed: handed on, or refused over the limit")
+
+        shell.exit(100, .exited(0))
+        #expect(shell.manager.services[UnitName(parsing: "echo@0-127.0.0.1:40000.service")!] == nil, "a finished instance is forgotten")
+        shell.send(.listenerReadable(socket))
+        #expect(shell.spawns(shell.take()).count == 1, "room for one more")
+    }
+
+    // MARK: sd_notify
+
+    @Test(arguments: [("main", [true, false, false]), ("exec", [true, true, false]), ("all", [true, true, true]),
+                      ("none", [false, false, false])])
+    func notifyAccessDecidesWhoseMessagesCount(_ access: String, _ accepted: [Bool]) {
+        var shell = Shell(["x.service": "[Service]\nExecStart=/bin/x\nExecReload=/bin/reload\nNotifyAccess=\(access)\n"])
+        _ = shell.request(.reload(units: ["x.service"]))   // control process 101
+        let name = UnitName(parsing: "x.service")!
+        for (pid, expected) in zip([Int32(100), 101, 555], accepted) {
+            shell.send(.notify(name, pid: pid, NotifyMessage(text: "STATUS=from \(pid)"), fdCount: 0, inService: true))
+            let status = shell.manager.services[name]?.machine.statusText
+            #expect((status == "from \(pid)") == expected, "PID \(pid) under NotifyAccess=\(access)")
+        }
+    }
+
+    @Test func keepsStoredFDsUpToTheLimitAndHandsThemBackOnTheNextStart() {
+        var shell = Shell(["x.service": "[Service]\nType=notify\nExecStart=/bin/x\nFileDescriptorStoreMax=2\nRestart=always\n"])
+        let name = UnitName(parsing: "x.service")!
+        shell.send(.notify(name, pid: 100, NotifyMessage(text: "READY=1\nFDSTORE=1\nFDNAME=db"), fdCount: 3, inService: true))
+        let actions = shell.take()
+        #expect(shell.stored[name] == ["db", "db"])
+        #expect(shell.logs(actions).contains("x.service: Attempted to store file descriptors beyond FileDescriptorStoreMax=2, closing."))
+        shell.send(.notify(name, pid: 100, NotifyMessage(text: "FDSTOREREMOVE=1\nFDNAME=db"), fdCount: 0, inService: true))
+        #expect(shell.stored[name] == [])
+        shell.send(.notify(name, pid: 100, NotifyMessage(text: "FDSTORE=1\nFDNAME=cache"), fdCount: 1, inService: true))
+        shell.exit(100, .signaled(9, coreDumped: false))
+        _ = shell.take()
+        shell.fireTimer()
+        let order = try! #require(shell.spawns(shell.take()).first)
+        #expect(order.passesStoredFDs)
+        #expect(order.protocolVariables.contains { $0 == ("LISTEN_FDNAMES", "cache") })
+    }
+
+    // MARK: Shutdown and timers
+
+    @Test func shutdownStopsEveryServiceAndExitsOnceAllAreGone() {
+        var shell = Shell(["a.service": "[Service]\nExecStart=/bin/a\n", "b.service": "[Service]\nExecStart=/bin/b\n"])
+        _ = shell.take()
+        shell.send(.shutdown)
+        #expect(!shell.take().contains { if case .exit = $0 { return true } else { return false } })
+        shell.exit(100, .signaled(15, coreDumped: false))
+        shell.exit(101, .signaled(15, coreDumped: false))
+        #expect(shell.take().contains { if case .exit = $0 { return true } else { return false } })
+    }
+
+    @Test func theDeadlineHeapSkipsMovedAndClearedDeadlines() {
+        var heap = DeadlineHeap<String>()
+        heap.schedule("a", at: Instant(microseconds: 10))
+        heap.schedule("b", at: Instant(microseconds: 20))
+        heap.schedule("a", at: Instant(microseconds: 30))
+        heap.schedule("b", at: nil)
+        #expect(heap.earliest() == Instant(microseconds: 30))
+        #expect(heap.popDue(Instant(microseconds: 25)).isEmpty)
+        #expect(heap.popDue(Instant(microseconds: 30)) == ["a"])
+        #expect(heap.earliest() == nil)
+    }
+}
