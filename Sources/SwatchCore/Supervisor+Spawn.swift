@@ -143,7 +143,7 @@ extension Supervisor {
         if isMain, unit.standardInput == .socket, let connection = record.connection {
             request.stdin = connection.fd
         }
-        request.sandbox = try sandboxSteps(for: record, name: name, command: command)
+        request.sandbox = try sandbox.steps(for: unit, name: name, command: command, notifySocketPath: notifySocket?.path)
         return request
     }
 
@@ -159,7 +159,7 @@ extension Supervisor {
         env.set("PATH", configuration.passOwnEnvironment ? (configuration.ownEnvironment["PATH"] ?? defaultServicePath)
                                                          : defaultServicePath)
         env.set("INVOCATION_ID", record.invocationID)
-        for (key, value) in try sandboxEnvironment(for: unit, name: name) { env.set(key, value) }
+        for (key, value) in try sandbox.environment(for: unit, name: name) { env.set(key, value) }
         for (key, value) in unit.environment { env.set(key, value) }
         for file in unit.environmentFiles {
             let text: String
@@ -194,7 +194,7 @@ extension Supervisor {
     /// `~` is the home of User= (of swatchd's user without one).
     func workingDirectory(of unit: ServiceUnit, name: UnitName) throws -> String {
         guard var dir = unit.workingDirectory else { return "/" }
-        if dir == "~" { dir = try serviceUser(of: unit, name: name)?.home ?? configuration.specifiers.home }
+        if dir == "~" { dir = try sandbox.user(of: unit, name: name)?.home ?? configuration.specifiers.home }
         var st = stat()
         if stat(dir, &st) != 0 || (st.st_mode & S_IFMT) != S_IFDIR {
             if unit.workingDirectoryOptional { return "/" }

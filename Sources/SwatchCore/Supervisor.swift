@@ -77,8 +77,8 @@ public final class Supervisor {
     /// Main and control processes → their unit.
     var pidOwners: [Int32: UnitName] = [:]
     var notifySocket: NotifySocket?
-    /// Dynamic users and what sandboxed services leave to undo (Supervisor+Sandbox.swift).
-    var sandboxBook = SandboxBook()
+    /// Dynamic users and what sandboxed services leave to undo (Sandbox/SandboxPreparation.swift).
+    let sandbox: SandboxPreparation
     var acceptCounter = 0
     var shuttingDown = false
     /// What the loop reports when it ends.
@@ -91,6 +91,9 @@ public final class Supervisor {
         self.loop = loop
         self.timer = try TimerFD()
         self.tracker = ProcessTracker()
+        self.sandbox = SandboxPreparation(runtimeDirectory: configuration.runtimeDirectory,
+                                          environment: configuration.ownEnvironment,
+                                          home: configuration.specifiers.home, logger: logger)
         self.units = UnitSet.load(directories: [], context: configuration.specifiers)
         for (group, pids) in tracker.leftovers {
             logger.warning("Found left-over processes \(pids.map(String.init).joined(separator: " ")) in \(group) of a swatchd that is gone; leaving them running.")
@@ -333,8 +336,8 @@ public final class Supervisor {
         guard let record = services[name] else { return }
         let inactive = record.machine.isInactive
         if inactive, tracker.isEmpty(name.description) { tracker.remove(name.description) }
-        if inactive { releaseSandbox(of: name) }
-        if record.machine.state == .autoRestart { releasePrivateTemporaryDirectories(of: name) }
+        if inactive { sandbox.release(name) }
+        if record.machine.state == .autoRestart { sandbox.releasePrivateTemporaryDirectories(of: name) }
         if record.removed, inactive {
             services[name] = nil
         } else if let socket = record.instanceOf {
