@@ -6,7 +6,7 @@ import Glibc
 /// Everything is decided before the clone — paths, ids, capability numbers —
 /// so the child only issues the call. `SandboxPlan` builds the list; the C
 /// side (`enum swatch_sandbox_kind`) runs it in order.
-public enum SandboxOperation: Hashable, Sendable {
+package enum SandboxOperation: Hashable, Sendable {
     /// `setrlimit(resource, {soft, hard})`: Limit*=.
     case setLimit(resource: Int32, soft: UInt64, hard: UInt64)
     /// `setpriority(PRIO_PROCESS, 0, nice)`: Nice=.
@@ -45,47 +45,129 @@ public enum SandboxOperation: Hashable, Sendable {
 }
 
 /// Flags of mount(2), with Swift names (values from <sys/mount.h>).
-public struct MountFlags: OptionSet, Hashable, Sendable {
-    public var rawValue: UInt
-    public init(rawValue: UInt) { self.rawValue = rawValue }
+package struct MountFlags: OptionSet, Hashable, Sendable {
+    package var rawValue: UInt
+    package init(rawValue: UInt) { self.rawValue = rawValue }
 
-    public static let readOnly = MountFlags(rawValue: UInt(MS_RDONLY))
-    public static let noSetUID = MountFlags(rawValue: UInt(MS_NOSUID))
-    public static let noDevices = MountFlags(rawValue: UInt(MS_NODEV))
-    public static let noExec = MountFlags(rawValue: UInt(MS_NOEXEC))
-    public static let strictAccessTime = MountFlags(rawValue: UInt(MS_STRICTATIME))
-    public static let bind = MountFlags(rawValue: UInt(MS_BIND))
-    public static let move = MountFlags(rawValue: UInt(MS_MOVE))
-    public static let recursive = MountFlags(rawValue: UInt(MS_REC))
-    public static let slave = MountFlags(rawValue: UInt(MS_SLAVE))
+    package static let readOnly = MountFlags(rawValue: UInt(MS_RDONLY))
+    package static let noSetUID = MountFlags(rawValue: UInt(MS_NOSUID))
+    package static let noDevices = MountFlags(rawValue: UInt(MS_NODEV))
+    package static let noExec = MountFlags(rawValue: UInt(MS_NOEXEC))
+    package static let strictAccessTime = MountFlags(rawValue: UInt(MS_STRICTATIME))
+    package static let bind = MountFlags(rawValue: UInt(MS_BIND))
+    package static let move = MountFlags(rawValue: UInt(MS_MOVE))
+    package static let recursive = MountFlags(rawValue: UInt(MS_REC))
+    package static let slave = MountFlags(rawValue: UInt(MS_SLAVE))
 }
 
 /// Which failures of a step are no failures (`enum swatch_sandbox_ignore`).
-public struct SandboxIgnore: OptionSet, Hashable, Sendable {
-    public var rawValue: Int32
-    public init(rawValue: Int32) { self.rawValue = rawValue }
+package struct SandboxIgnore: OptionSet, Hashable, Sendable {
+    package var rawValue: Int32
+    package init(rawValue: Int32) { self.rawValue = rawValue }
 
     /// ENOENT/ENOTDIR: the path is not there (`-` prefix; /boot on a machine without one).
-    public static let missing = SandboxIgnore(rawValue: Int32(SWATCH_SANDBOX_IGNORE_MISSING.rawValue))
+    package static let missing = SandboxIgnore(rawValue: Int32(SWATCH_SANDBOX_IGNORE_MISSING.rawValue))
     /// EINVAL of a remount: no longer a mount point in the namespace (hidden under another mount).
-    public static let notMounted = SandboxIgnore(rawValue: Int32(SWATCH_SANDBOX_IGNORE_NOT_MOUNTED.rawValue))
+    package static let notMounted = SandboxIgnore(rawValue: Int32(SWATCH_SANDBOX_IGNORE_NOT_MOUNTED.rawValue))
     /// ENODEV: the kernel lacks the file system.
-    public static let unsupported = SandboxIgnore(rawValue: Int32(SWATCH_SANDBOX_IGNORE_UNSUPPORTED.rawValue))
+    package static let unsupported = SandboxIgnore(rawValue: Int32(SWATCH_SANDBOX_IGNORE_UNSUPPORTED.rawValue))
 }
 
 /// An operation and the directive it serves: a failure reads
 /// `Failed to spawn x.service: PrivateDevices=: Operation not permitted`.
 public struct SandboxStep: Hashable, Sendable, CustomStringConvertible {
-    public var operation: SandboxOperation
+    package var operation: SandboxOperation
     /// The directive as a user wrote it, with its `=`: `PrivateDevices=`, `LimitNOFILE=`.
-    public var directive: String
-    public var ignore: SandboxIgnore
+    package var directive: String
+    package var ignore: SandboxIgnore
 
-    public init(_ operation: SandboxOperation, _ directive: String, ignore: SandboxIgnore = []) {
+    package init(_ operation: SandboxOperation, _ directive: String, ignore: SandboxIgnore = []) {
         self.operation = operation
         self.directive = directive
         self.ignore = ignore
     }
 
     public var description: String { "\(directive) \(operation)" + (ignore.isEmpty ? "" : " ignore:\(ignore.rawValue)") }
+}
+
+// MARK: - The order of the steps
+
+extension SandboxStep {
+    /// The group a step belongs to: one per sandboxing value of the C side's
+    /// `enum swatch_spawn_step`, which a failure names (`setresuid`, `mount`).
+    /// The steps run ordered by kind, in `executionOrder`.
+    package enum Kind: CaseIterable, Hashable, Sendable {
+        case limit, nice, oomScoreAdjust, unshare, mount, boundingSet, keepCapabilities
+        case groups, groupID, userID, capabilities, ambient, noNewPrivileges
+
+        /// Its `SWATCH_SPAWN_STEP_*` value.
+        package var spawnStep: Int32 {
+            let step: swatch_spawn_step = switch self {
+            case .limit: SWATCH_SPAWN_STEP_RLIMIT
+            case .nice: SWATCH_SPAWN_STEP_NICE
+            case .oomScoreAdjust: SWATCH_SPAWN_STEP_OOM_SCORE_ADJUST
+            case .unshare: SWATCH_SPAWN_STEP_UNSHARE
+            case .mount: SWATCH_SPAWN_STEP_MOUNT
+            case .boundingSet: SWATCH_SPAWN_STEP_BOUNDING_SET
+            case .keepCapabilities: SWATCH_SPAWN_STEP_KEEP_CAPS
+            case .groups: SWATCH_SPAWN_STEP_GROUPS
+            case .groupID: SWATCH_SPAWN_STEP_GID
+            case .userID: SWATCH_SPAWN_STEP_UID
+            case .capabilities: SWATCH_SPAWN_STEP_CAPABILITIES
+            case .ambient: SWATCH_SPAWN_STEP_AMBIENT
+            case .noNewPrivileges: SWATCH_SPAWN_STEP_NO_NEW_PRIVS
+            }
+            return Int32(step.rawValue)
+        }
+
+        /// The kind of a `SWATCH_SPAWN_STEP_*` value; nil: not a sandboxing step.
+        package init?(spawnStep: Int32) {
+            guard let kind = Self.allCases.first(where: { $0.spawnStep == spawnStep }) else { return nil }
+            self = kind
+        }
+
+        /// The `SWATCH_SPAWN_STEP_*` values in the order the child runs them,
+        /// as the C side states it (`sandbox_execution_order` in
+        /// Sources/CSwatch/shim.c, with the reasons for that order).
+        package static let cExecutionOrder: [Int32] = {
+            var count: CInt = 0
+            let order = swatch_sandbox_execution_order(&count)
+            return (0..<Int(count)).map { Int32(order[$0]) }
+        }()
+
+        /// The order in which the steps run: `SandboxPlan` emits its steps
+        /// sorted by it. Read from the C side, which states it once.
+        package static let executionOrder: [Kind] = cExecutionOrder.compactMap(Kind.init(spawnStep:))
+
+        /// The position of this kind in `executionOrder`.
+        package var executionRank: Int { Self.executionOrder.firstIndex(of: self) ?? Int.max }
+    }
+
+    package var kind: Kind { operation.kind }
+
+    /// `steps` are sorted by `Kind.executionOrder` (steps of one kind keep the plan's own order).
+    package static func areInExecutionOrder(_ steps: [SandboxStep]) -> Bool {
+        zip(steps, steps.dropFirst()).allSatisfy { $0.kind.executionRank <= $1.kind.executionRank }
+    }
+}
+
+extension SandboxOperation {
+    /// The step the operation belongs to, as the child's `sandbox_step` classifies it.
+    package var kind: SandboxStep.Kind {
+        switch self {
+        case .setLimit: .limit
+        case .setNice: .nice
+        case .writeFile: .oomScoreAdjust
+        case .unshareMountNamespace: .unshare
+        case .mount, .remount, .makeDirectory, .createFile, .symlink: .mount
+        case .dropBoundingCapability: .boundingSet
+        case .keepCapabilities: .keepCapabilities
+        case .setGroups: .groups
+        case .setGroupID: .groupID
+        case .setUserID: .userID
+        case .setCapabilities: .capabilities
+        case .raiseAmbientCapability: .ambient
+        case .noNewPrivileges: .noNewPrivileges
+        }
+    }
 }
