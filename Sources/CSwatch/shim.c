@@ -4,7 +4,7 @@
 // Sandboxing (systemd.exec(5): User=, DynamicUser=, capabilities, PrivateDevices=,
 // PrivateTmp=, ProtectSystem=, Limit*=, ...) is applied HERE, in the cloned child
 // between clone and execve — not by a separate exec helper. Why:
-// - a helper executable costs ~2.3 ms and a second exec per start (NOTES), and
+// - a helper executable costs ~2.3 ms and a second exec per start, and
 //   would need its own way to report which step failed; the child already has one
 //   (`ctx->step`/`ctx->error`, read by the parent after CLONE_VFORK returns);
 // - everything that is not async-signal-safe is done by the parent before the
@@ -18,14 +18,9 @@
 //   every thread of the process ("setxid"), and this child shares the parent's
 //   memory and thread list (CLONE_VM) — the broadcast would reach swatchd's own
 //   threads. The kernel calls change only the calling task, which is the child.
-// The order is fixed by the privileges each step needs: rlimits, nice and
-// oom_score_adj while still root (raising a hard limit or lowering a score needs
-// CAP_SYS_RESOURCE/CAP_SYS_NICE); the mount namespace (CAP_SYS_ADMIN); dropping
-// the bounding set (CAP_SETPCAP) before changing uid; PR_SET_KEEPCAPS before
-// setresuid when ambient capabilities must survive it; setgroups, setresgid,
-// then setresuid ("drop the group before the user"); capset + PR_CAP_AMBIENT_RAISE;
-// PR_SET_NO_NEW_PRIVS last. The Swift side (SandboxPlan) emits operations in
-// exactly that order; the child does not reorder.
+// The order of the operations is stated once, in `sandbox_execution_order`
+// below, with its reasons; the child walks the array in the order it is given
+// and does not reorder.
 
 // Package.swift defines _GNU_SOURCE for this target; say so here too, for a
 // reader and for any other build of this file.
@@ -231,6 +226,43 @@ struct kernel_sigaction {
     uint64_t mask;
 };
 
+/// The order in which the sandboxing operations run, by the step (enum
+/// swatch_spawn_step) each belongs to (`sandbox_step`) — the one statement of
+/// it. The Swift side reads it (`SandboxStep.Kind.executionOrder`, through
+/// `swatch_sandbox_execution_order`), SandboxPlan emits the operations sorted
+/// by it, and Tests/SwatchCoreTests/Sandbox/SandboxStepOrderTests.swift checks
+/// that both sides agree. The order is fixed by the privileges each step needs
+/// (capabilities(7), credentials(7)):
+/// - rlimits, nice and oom_score_adj while still root: raising a hard limit or
+///   lowering a score needs CAP_SYS_RESOURCE/CAP_SYS_NICE;
+/// - the mount namespace and its mounts: CAP_SYS_ADMIN;
+/// - dropping from the bounding set: CAP_SETPCAP, so before the uid changes;
+/// - PR_SET_KEEPCAPS before setresuid, when ambient capabilities must survive it;
+/// - setgroups, setresgid, then setresuid: "drop the group before the user";
+/// - capset, then PR_CAP_AMBIENT_RAISE (an ambient capability must be
+///   permitted and inheritable first);
+/// - PR_SET_NO_NEW_PRIVS last.
+static const int sandbox_execution_order[] = {
+    SWATCH_SPAWN_STEP_RLIMIT,
+    SWATCH_SPAWN_STEP_NICE,
+    SWATCH_SPAWN_STEP_OOM_SCORE_ADJUST,
+    SWATCH_SPAWN_STEP_UNSHARE,
+    SWATCH_SPAWN_STEP_MOUNT,
+    SWATCH_SPAWN_STEP_BOUNDING_SET,
+    SWATCH_SPAWN_STEP_KEEP_CAPS,
+    SWATCH_SPAWN_STEP_GROUPS,
+    SWATCH_SPAWN_STEP_GID,
+    SWATCH_SPAWN_STEP_UID,
+    SWATCH_SPAWN_STEP_CAPABILITIES,
+    SWATCH_SPAWN_STEP_AMBIENT,
+    SWATCH_SPAWN_STEP_NO_NEW_PRIVS,
+};
+
+const int *swatch_sandbox_execution_order(int *count) {
+    *count = (int)(sizeof(sandbox_execution_order) / sizeof(sandbox_execution_order[0]));
+    return sandbox_execution_order;
+}
+
 /// The spawn step an operation reports when it fails.
 static int sandbox_step(int kind) {
     switch (kind) {
@@ -248,6 +280,10 @@ static int sandbox_step(int kind) {
     case SWATCH_SANDBOX_NO_NEW_PRIVS: return SWATCH_SPAWN_STEP_NO_NEW_PRIVS;
     default: return SWATCH_SPAWN_STEP_MOUNT;
     }
+}
+
+int swatch_sandbox_operation_step(int kind) {
+    return sandbox_step(kind);
 }
 
 /// The flags a bind remount must repeat to keep them: it replaces the

@@ -136,6 +136,7 @@ enum swatch_spawn_step {
     SWATCH_SPAWN_STEP_DIED,
     // Sandboxing (systemd.exec(5)), one step per group of directives; the
     // directive itself is named by the failed operation (`sandbox_failed_index`).
+    // They run in the order of `swatch_sandbox_execution_order`.
     /// setrlimit(2): Limit*=.
     SWATCH_SPAWN_STEP_RLIMIT,
     /// setpriority(2): Nice=.
@@ -207,6 +208,19 @@ enum swatch_sandbox_kind {
     /// prctl(PR_SET_NO_NEW_PRIVS, 1).
     SWATCH_SANDBOX_NO_NEW_PRIVS,
 };
+
+/// The order in which the child runs the sandboxing operations, as steps
+/// (enum swatch_spawn_step, SWATCH_SPAWN_STEP_RLIMIT to _NO_NEW_PRIVS): the
+/// one statement of it, with its reasons, is `sandbox_execution_order` in
+/// shim.c. Returns that array and stores its length in `count`. The child
+/// itself runs the operations in the order it is given them, which the parent
+/// (SandboxPlan) sorts by this.
+const int *swatch_sandbox_execution_order(int *count);
+
+/// The step (enum swatch_spawn_step) of an operation of `kind` (enum
+/// swatch_sandbox_kind): what the child reports when it fails, and what
+/// `swatch_sandbox_execution_order` orders by. Tests compare it with the Swift side.
+int swatch_sandbox_operation_step(int kind);
 
 /// Which failures of an operation are not failures (a bit set in `ignore`).
 enum swatch_sandbox_ignore {

@@ -14,24 +14,24 @@ import SystemPackage
 /// swatchd holds an flock(2) on each outer directory while the unit uses it,
 /// so that a swatchd starting later can tell the directories of one that was
 /// killed (nobody holds them: `removeStale`) from a live one's.
-public struct PrivateTemporaryDirectories: Hashable, Sendable {
+package struct PrivateTemporaryDirectories: Hashable, Sendable {
     /// Bound onto /tmp.
-    public var tmp: String
+    package var tmp: String
     /// Bound onto /var/tmp.
-    public var varTmp: String
+    package var varTmp: String
     /// The outer directories, open and locked; closed by `remove()`.
     var locks: [FileDescriptor] = []
 
-    public static let namePrefix = "swatchd-private-"
+    package static let namePrefix = "swatchd-private-"
 
-    public init(tmp: String, varTmp: String) {
+    package init(tmp: String, varTmp: String) {
         self.tmp = tmp
         self.varTmp = varTmp
     }
 
     /// Makes both for `unit` below `/tmp` and `/var/tmp` (or the given bases).
     /// On failure nothing is left behind; the error names the base.
-    public static func create(for unit: String, bases: (tmp: String, varTmp: String) = ("/tmp", "/var/tmp"))
+    package static func create(for unit: String, bases: (tmp: String, varTmp: String) = ("/tmp", "/var/tmp"))
         throws(CreationError) -> PrivateTemporaryDirectories
     {
         let tmp = try inner(below: bases.tmp, unit: unit)
@@ -48,7 +48,7 @@ public struct PrivateTemporaryDirectories: Hashable, Sendable {
     }
 
     /// Removes both, with everything the service left in them.
-    public func remove() {
+    package func remove() {
         for path in [tmp, varTmp] { ServiceDirectories.remove(FileSystem.parent(of: path) ?? path) }
         for lock in locks { lock.closeIgnoringErrors() }
     }
@@ -57,7 +57,7 @@ public struct PrivateTemporaryDirectories: Hashable, Sendable {
     /// (those below `bases` nobody holds), except those of the units in
     /// `keeping` (their processes were left running). Returns what it removed.
     @discardableResult
-    public static func removeStale(bases: [String] = ["/tmp", "/var/tmp"], keeping: Set<String> = []) -> [String] {
+    package static func removeStale(bases: [String] = ["/tmp", "/var/tmp"], keeping: Set<String> = []) -> [String] {
         var removed: [String] = []
         for base in bases {
             for entry in FileSystem.entries(of: base) where entry.isDirectory && entry.name.hasPrefix(namePrefix) {
@@ -85,10 +85,10 @@ public struct PrivateTemporaryDirectories: Hashable, Sendable {
         return lock
     }
 
-    public struct CreationError: Error, Equatable, CustomStringConvertible {
-        public var base: String
-        public var errno: Errno
-        public var description: String { "\(base): \(errno)" }
+    package struct CreationError: Error, Equatable, CustomStringConvertible {
+        package var base: String
+        package var errno: Errno
+        package var description: String { "\(base): \(errno)" }
     }
 
     /// A fresh `BASE/swatchd-private-UNIT-XXXXXX/tmp`, with the lock on its outer directory.

@@ -6,7 +6,7 @@ import Glibc
 /// message queues (/dev/shm, /dev/mqueue) owned by its uid or gid go with it,
 /// as systemd's clean-ipc.c does — a later owner of a recycled dynamic uid
 /// must not inherit them. Never for root.
-public enum IPCObjects {
+package enum IPCObjects {
     /// One table of /proc/sysvipc: its file, and which columns hold the id, uid and gid.
     struct Table {
         var path: String
@@ -39,7 +39,7 @@ public enum IPCObjects {
 
     /// Removes every IPC object of `uid`/`gid`; returns how many went.
     @discardableResult
-    public static func remove(uid: uid_t, gid: gid_t) -> Int {
+    package static func remove(uid: uid_t, gid: gid_t) -> Int {
         guard uid != 0 else { return 0 }
         var removed = 0
         for table in tables {

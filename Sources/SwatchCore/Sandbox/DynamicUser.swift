@@ -7,14 +7,14 @@ import Glibc
 /// another owner took it meanwhile — and collisions are probed linearly, as
 /// systemd's dynamic-user.c does (it hashes with siphash and locks files under
 /// /run/systemd/dynamic-uid; swatchd keeps its allocations in memory).
-public enum DynamicUserAllocator {
+package enum DynamicUserAllocator {
     /// systemd's DYNAMIC_UID_MIN...DYNAMIC_UID_MAX (0xef00...0xffef).
-    public static let range: ClosedRange<uid_t> = 61184...65519
+    package static let range: ClosedRange<uid_t> = 61184...65519
 
     /// The first candidate for `name`: 32-bit FNV-1a of its UTF-8 bytes,
     /// folded into the range. A fixed hash, unlike Swift's seeded `Hasher`:
     /// the same name gets the same uid across restarts of swatchd.
-    public static func firstCandidate(for name: String) -> uid_t {
+    package static func firstCandidate(for name: String) -> uid_t {
         var hash: UInt32 = 2_166_136_261
         for byte in name.utf8 {
             hash ^= UInt32(byte)
@@ -25,7 +25,7 @@ public enum DynamicUserAllocator {
 
     /// The uid for `name`: the first candidate that is not `taken`, probing
     /// upwards and wrapping around once; nil when the whole range is taken.
-    public static func allocate(_ name: String, isTaken: (uid_t) -> Bool) -> uid_t? {
+    package static func allocate(_ name: String, isTaken: (uid_t) -> Bool) -> uid_t? {
         let first = firstCandidate(for: name)
         let size = UInt32(range.count)
         for step in 0..<size {
@@ -40,12 +40,12 @@ public enum DynamicUserAllocator {
     /// a running process of that uid (a leftover of an earlier owner, or of
     /// another service manager). `processOwners` is `runningProcessOwners()`,
     /// read once per allocation.
-    public static func inUse(_ uid: uid_t, processOwners: Set<uid_t>) -> Bool {
+    package static func inUse(_ uid: uid_t, processOwners: Set<uid_t>) -> Bool {
         UserAccounts.user(byID: uid) != nil || UserAccounts.groupExists(gid_t(uid)) || processOwners.contains(uid)
     }
 
     /// The uids that own a process now: the owners of the /proc/<pid> directories.
-    public static func runningProcessOwners() -> Set<uid_t> {
+    package static func runningProcessOwners() -> Set<uid_t> {
         guard let directory = opendir("/proc") else { return [] }
         defer { closedir(directory) }
         var owners: Set<uid_t> = []
@@ -69,7 +69,7 @@ public enum DynamicUserAllocator {
 /// systemd). A uid is held from the first start until the last of its units
 /// is inactive again — kept across an automatic restart, so a restarted
 /// service finds its files owned by itself.
-public struct DynamicUserRegistry: Sendable {
+package struct DynamicUserRegistry: Sendable {
     struct Holding: Sendable {
         var uid: uid_t
         var units: Set<UnitName>
@@ -77,18 +77,18 @@ public struct DynamicUserRegistry: Sendable {
 
     private var holdings: [String: Holding] = [:]
 
-    public init() {}
+    package init() {}
 
     /// The uids swatchd holds now.
-    public var heldUIDs: Set<uid_t> { Set(holdings.values.map(\.uid)) }
+    package var heldUIDs: Set<uid_t> { Set(holdings.values.map(\.uid)) }
 
     /// The uid held for `name`, if any.
-    public func uid(of name: String) -> uid_t? { holdings[name]?.uid }
+    package func uid(of name: String) -> uid_t? { holdings[name]?.uid }
 
     /// The uid of the dynamic user `name` for `unit`: the one already held
     /// (another start of the unit, or another instance), else a new one that
     /// neither `isTaken` nor swatchd's own holdings claim. nil: the range is full.
-    public mutating func acquire(_ name: String, for unit: UnitName, isTaken: (uid_t) -> Bool) -> uid_t? {
+    package mutating func acquire(_ name: String, for unit: UnitName, isTaken: (uid_t) -> Bool) -> uid_t? {
         if var holding = holdings[name] {
             holding.units.insert(unit)
             holdings[name] = holding
@@ -105,7 +105,7 @@ public struct DynamicUserRegistry: Sendable {
     /// `unit` is inactive: it no longer holds its dynamic user. Returns the
     /// user when `unit` was its last holder (its IPC objects go now: RemoveIPC=,
     /// which DynamicUser= implies).
-    public mutating func release(_ unit: UnitName) -> (name: String, uid: uid_t)? {
+    package mutating func release(_ unit: UnitName) -> (name: String, uid: uid_t)? {
         guard let (name, holding) = holdings.first(where: { $0.value.units.contains(unit) }) else { return nil }
         var rest = holding
         rest.units.remove(unit)

@@ -5,16 +5,16 @@ import SystemPackage
 /// ConfigurationDirectory= (systemd.exec(5) "PATHS"): where they live, and
 /// creating, handing over and removing them. Created before the service
 /// starts, owned by its user (configuration: by root), mode 0755.
-public struct ServiceDirectories: Hashable, Sendable {
+package struct ServiceDirectories: Hashable, Sendable {
     /// The bases: /var/lib, /run, /var/cache, /var/log, /etc for root (the
     /// system manager's), the XDG directories otherwise (the user manager's).
-    public var state: String
-    public var runtime: String
-    public var cache: String
-    public var logs: String
-    public var configuration: String
+    package var state: String
+    package var runtime: String
+    package var cache: String
+    package var logs: String
+    package var configuration: String
 
-    public init(state: String, runtime: String, cache: String, logs: String, configuration: String) {
+    package init(state: String, runtime: String, cache: String, logs: String, configuration: String) {
         self.state = state
         self.runtime = runtime
         self.cache = cache
@@ -22,12 +22,12 @@ public struct ServiceDirectories: Hashable, Sendable {
         self.configuration = configuration
     }
 
-    public static let system = ServiceDirectories(
+    package static let system = ServiceDirectories(
         state: "/var/lib", runtime: "/run", cache: "/var/cache", logs: "/var/log", configuration: "/etc")
 
     /// The bases for swatchd running as `uid` with `environment` and `home`
     /// (systemd.exec(5)'s table of $XDG_* for user services).
-    public static func forManager(uid: uid_t, environment: [String: String], home: String) -> ServiceDirectories {
+    package static func forManager(uid: uid_t, environment: [String: String], home: String) -> ServiceDirectories {
         guard uid != 0 else { return .system }
         let state = environment["XDG_STATE_HOME"] ?? home + "/.local/state"
         return ServiceDirectories(
@@ -39,24 +39,24 @@ public struct ServiceDirectories: Hashable, Sendable {
     }
 
     /// One kind of directory of a unit.
-    public struct Kind: Hashable, Sendable {
+    package struct Kind: Hashable, Sendable {
         /// `StateDirectory=`
-        public var directive: String
+        package var directive: String
         /// `STATE_DIRECTORY`
-        public var variable: String
+        package var variable: String
         /// The base (/var/lib).
-        public var base: String
+        package var base: String
         /// Owned by the service's user (all but ConfigurationDirectory=).
-        public var ownedByService: Bool
+        package var ownedByService: Bool
         /// The names as written (relative paths).
-        public var names: [String]
+        package var names: [String]
 
         /// The absolute paths.
-        public var paths: [String] { names.map { base + "/" + $0 } }
+        package var paths: [String] { names.map { base + "/" + $0 } }
     }
 
     /// The unit's directories, kind by kind, in systemd's order.
-    public func kinds(of sandbox: Sandbox) -> [Kind] {
+    package func kinds(of sandbox: Sandbox) -> [Kind] {
         [
             Kind(directive: "RuntimeDirectory=", variable: "RUNTIME_DIRECTORY", base: runtime, ownedByService: true,
                  names: sandbox.runtimeDirectory),
@@ -72,7 +72,7 @@ public struct ServiceDirectories: Hashable, Sendable {
     }
 
     /// `$STATE_DIRECTORY` and friends: the absolute paths, colon-separated.
-    public func environment(of sandbox: Sandbox) -> [(String, String)] {
+    package func environment(of sandbox: Sandbox) -> [(String, String)] {
         kinds(of: sandbox).map { ($0.variable, $0.paths.joined(separator: ":")) }
     }
 
@@ -82,7 +82,7 @@ public struct ServiceDirectories: Hashable, Sendable {
     /// gives it to `owner`. An existing directory of another owner — the
     /// service's uid changed, a dynamic uid was re-picked — is handed over
     /// with everything in it, as systemd does.
-    public static func prepare(_ path: String, owner: (uid: uid_t, gid: gid_t)?) throws(Errno) {
+    package static func prepare(_ path: String, owner: (uid: uid_t, gid: gid_t)?) throws(Errno) {
         if let (directory, error) = FileSystem.createParents(of: path, mode: 0o755) {
             _ = directory
             throw error
@@ -107,7 +107,7 @@ public struct ServiceDirectories: Hashable, Sendable {
     /// The walk goes by directory fds (openat O_NOFOLLOW, unlinkat), never by
     /// path strings: the tree belongs to the service, which could swap a
     /// directory for a symlink between a check and an unlink of ours.
-    public static func remove(_ path: String) {
+    package static func remove(_ path: String) {
         guard unlink(path) != 0, errno == EISDIR else { return }
         let parent = open(FileSystem.parent(of: path) ?? "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard parent >= 0 else { return }

@@ -2,37 +2,62 @@ import Glibc
 import Logging
 import SystemPackage
 
-/// What swatchd holds for sandboxed services from their start until they are
-/// inactive again: dynamic users, and what to clean up at the stop.
-struct SandboxBook {
-    var dynamicUsers = DynamicUserRegistry()
-    /// Units whose start prepared something that their stop undoes.
-    var prepared: [UnitName: PreparedSandbox] = [:]
-}
-
-/// What one unit's start left to undo when it is inactive.
-struct PreparedSandbox {
-    /// RuntimeDirectory=: removed at the stop (RuntimeDirectoryPreserve=no, systemd's default).
-    var runtimeDirectories: Set<String> = []
-    /// RemoveIPC= (or DynamicUser=): the IPC objects of this uid/gid go at the stop.
-    var removeIPCOf: (uid: uid_t, gid: gid_t)?
-    /// The unit holds a dynamic user (given back at the stop).
-    var dynamicUser = false
-    /// PrivateTmp=: its /tmp and /var/tmp, made at its first sandboxed command.
-    var privateTemporaryDirectories: PrivateTemporaryDirectories?
-}
-
-/// Why a sandbox could not be prepared, naming the directive:
-/// `User=nobodyy: no such user`, `StateDirectory=foo: Permission denied`.
-struct SandboxPreparationError: Error, CustomStringConvertible {
-    var description: String
-}
-
-extension Supervisor {
+/// The part of sandboxing done by swatchd itself before each clone, and what
+/// it holds from a unit's start until the unit is inactive again: allocates
+/// dynamic users, creates the service directories and the private /tmp,
+/// finds out what the plan needs to know of the machine, and plans the steps
+/// the child applies (`SandboxPlan`). At the stop it undoes what the start
+/// left behind. Everything that is not async-signal-safe happens here, never
+/// in the child (Sources/CSwatch/shim.c).
+package final class SandboxPreparation {
+    /// swatchd's runtime directory: `RUNTIME/sandbox` holds the staging directory
+    /// of a private /dev and the inaccessible nodes.
+    let runtimeDirectory: String
     /// The directories' bases for this swatchd (system or user manager).
-    var serviceDirectoryBases: ServiceDirectories {
-        ServiceDirectories.forManager(uid: getuid(), environment: configuration.ownEnvironment,
-                                      home: configuration.specifiers.home)
+    let directoryBases: ServiceDirectories
+    let logger: Logger
+    /// The uids of DynamicUser=, held from a unit's first command until it is inactive.
+    private(set) var dynamicUsers = DynamicUserRegistry()
+    /// The units whose start prepared something that their stop undoes.
+    private var prepared: [UnitName: PreparedSandbox] = [:]
+
+    /// What one unit's start left to undo when it is inactive.
+    private struct PreparedSandbox {
+        /// RuntimeDirectory=: removed at the stop (RuntimeDirectoryPreserve=no, systemd's default).
+        var runtimeDirectories: Set<String> = []
+        /// RemoveIPC= (or DynamicUser=): the IPC objects of this uid/gid go at the stop.
+        var removeIPCOf: (uid: uid_t, gid: gid_t)?
+        /// The unit holds a dynamic user (given back at the stop).
+        var dynamicUser = false
+        /// PrivateTmp=: its /tmp and /var/tmp, made at its first sandboxed command.
+        var privateTemporaryDirectories: PrivateTemporaryDirectories?
+    }
+
+    /// - Parameters:
+    ///   - runtimeDirectory: swatchd's runtime directory (`--runtime-dir`).
+    ///   - environment: swatchd's own environment (XDG_*_HOME of a user manager).
+    ///   - home: swatchd's user's home (the bases of a user manager).
+    package init(runtimeDirectory: String, environment: [String: String], home: String, logger: Logger) {
+        self.runtimeDirectory = runtimeDirectory
+        self.directoryBases = ServiceDirectories.forManager(uid: getuid(), environment: environment, home: home)
+        self.logger = logger
+    }
+
+    // MARK: - The user
+
+    /// The user the service runs as, for its environment (USER, LOGNAME, HOME,
+    /// SHELL) and WorkingDirectory=~: User=, or the DynamicUser= user. The uid
+    /// of a dynamic user not allocated yet is not known here; only `steps`
+    /// decides credentials. nil: neither is set.
+    package func user(of unit: ServiceUnit, name: UnitName) throws(SandboxError) -> UserIdentity? {
+        if unit.sandbox.dynamicUser {
+            let userName = dynamicUserName(of: unit, name: name)
+            if let existing = staticUser(forDynamic: userName) { return existing }
+            return dynamicIdentity(userName, uid: dynamicUsers.uid(of: userName) ?? uid_t.max)
+        }
+        guard let user = unit.sandbox.user else { return nil }
+        guard let identity = UserAccounts.user(user) else { throw .noSuchUser(directive: "User=", name: user) }
+        return identity
     }
 
     /// The name of the user of DynamicUser=: User= if set, else the unit's
@@ -54,72 +79,56 @@ extension Supervisor {
         UserIdentity(name: userName, uid: uid, gid: gid_t(uid), home: "/", shell: "/usr/sbin/nologin")
     }
 
-    /// The user the service runs as, for its environment (USER, LOGNAME, HOME,
-    /// SHELL; DESIGN §4) and WorkingDirectory=~: User=, or the DynamicUser=
-    /// user. The uid of a dynamic user not allocated yet is not known here;
-    /// only `sandboxSteps` decides credentials. nil: neither is set.
-    func serviceUser(of unit: ServiceUnit, name: UnitName) throws -> UserIdentity? {
-        if unit.sandbox.dynamicUser {
-            let userName = dynamicUserName(of: unit, name: name)
-            if let existing = staticUser(forDynamic: userName) { return existing }
-            return dynamicIdentity(userName, uid: sandboxBook.dynamicUsers.uid(of: userName) ?? uid_t.max)
-        }
-        guard let user = unit.sandbox.user else { return nil }
-        guard let identity = UserAccounts.user(user) else {
-            throw SandboxPreparationError(description: "User=\(user): no such user")
-        }
-        return identity
-    }
+    // MARK: - The environment
 
     /// The variables the sandbox adds to the environment, before Environment=
-    /// (as systemd's build_environment): USER/LOGNAME/HOME/SHELL when there is
-    /// a User= (or DynamicUser=), and $STATE_DIRECTORY and friends.
-    func sandboxEnvironment(for unit: ServiceUnit, name: UnitName) throws -> [(String, String)] {
+    /// (as systemd's build_environment, src/core/execute.c): USER/LOGNAME/HOME/SHELL
+    /// when there is a User= (or DynamicUser=), and $STATE_DIRECTORY and friends.
+    package func environment(for unit: ServiceUnit, name: UnitName) throws(SandboxError) -> [(String, String)] {
         var variables: [(String, String)] = []
-        if let user = try serviceUser(of: unit, name: name) {
+        if let user = try user(of: unit, name: name) {
             variables += [("USER", user.name), ("LOGNAME", user.name), ("HOME", user.home), ("SHELL", user.shell)]
         }
-        return variables + serviceDirectoryBases.environment(of: unit.sandbox)
+        return variables + directoryBases.environment(of: unit.sandbox)
     }
 
+    // MARK: - The steps
+
     /// The sandbox of one command: allocates the dynamic user, creates the
-    /// service's directories, and plans the steps the child applies
-    /// (`SandboxPlan`). Throws `SandboxPreparationError` naming the directive
-    /// when a user, a group or a directory cannot be had.
-    func sandboxSteps(for record: ServiceRecord, name: UnitName, command: ExecCommand) throws -> [SandboxStep] {
-        let unit = record.machine.unit
+    /// service's directories and its private /tmp, and plans the steps the
+    /// child applies (`SandboxPlan`), in `SandboxStep.Kind.executionOrder`.
+    /// `notifySocketPath`: swatchd's notify socket, which the namespace must
+    /// not hide from a service that talks sd_notify(3); nil: none.
+    package func steps(for unit: ServiceUnit, name: UnitName, command: ExecCommand,
+                       notifySocketPath: String?) throws(SandboxError) -> [SandboxStep] {
         let sandbox = SandboxPlan.effective(unit.sandbox)
         guard sandbox != Sandbox() else { return [] }
-        var prepared = sandboxBook.prepared[name] ?? PreparedSandbox()
-        defer { sandboxBook.prepared[name] = prepared }
+        var prepared = self.prepared[name] ?? PreparedSandbox()
+        defer { self.prepared[name] = prepared }
 
         let user: UserIdentity?
         if sandbox.dynamicUser {
             let userName = dynamicUserName(of: unit, name: name)
             if let existing = staticUser(forDynamic: userName) {
                 // Never root, though: DynamicUser= asks for an unprivileged user.
-                guard existing.uid != 0 else {
-                    throw SandboxPreparationError(description: "DynamicUser=: the static user \(userName) is root")
-                }
+                guard existing.uid != 0 else { throw .staticUserIsRoot(userName) }
                 user = existing
             } else {
                 let owners = DynamicUserAllocator.runningProcessOwners()
-                guard let uid = sandboxBook.dynamicUsers.acquire(userName, for: name, isTaken: {
+                guard let uid = dynamicUsers.acquire(userName, for: name, isTaken: {
                     DynamicUserAllocator.inUse($0, processOwners: owners)
                 }) else {
-                    throw SandboxPreparationError(description: "DynamicUser=: no free uid in \(DynamicUserAllocator.range)")
+                    throw .noFreeUID(DynamicUserAllocator.range)
                 }
                 prepared.dynamicUser = true
                 user = dynamicIdentity(userName, uid: uid)
             }
         } else {
-            user = try serviceUser(of: unit, name: name)
+            user = try self.user(of: unit, name: name)
         }
         var gid = user?.gid
         if let group = unit.sandbox.group, !sandbox.dynamicUser {
-            guard let found = UserAccounts.group(group) else {
-                throw SandboxPreparationError(description: "Group=\(group): no such group")
-            }
+            guard let found = UserAccounts.group(group) else { throw .noSuchGroup(directive: "Group=", name: group) }
             gid = found
         }
         var groups: [gid_t]?
@@ -130,7 +139,7 @@ extension Supervisor {
             if let user, !prepared.dynamicUser { list = UserAccounts.memberships(of: user.name, primary: gid ?? user.gid) }
             for text in sandbox.supplementaryGroups {
                 guard let found = UserAccounts.group(text) else {
-                    throw SandboxPreparationError(description: "SupplementaryGroups=\(text): no such group")
+                    throw .noSuchGroup(directive: "SupplementaryGroups=", name: text)
                 }
                 if !list.contains(found) { list.append(found) }
             }
@@ -140,12 +149,12 @@ extension Supervisor {
         if sandbox.removeIPC, let owner, owner.uid != 0 { prepared.removeIPCOf = owner }
 
         var serviceDirectories: [(path: String, directive: String)] = []
-        for kind in serviceDirectoryBases.kinds(of: sandbox) {
+        for kind in directoryBases.kinds(of: sandbox) {
             for path in kind.paths {
                 do {
                     try ServiceDirectories.prepare(path, owner: kind.ownedByService ? owner : nil)
                 } catch {
-                    throw SandboxPreparationError(description: "\(kind.directive)\(path): \(error)")
+                    throw .directory(directive: kind.directive, path: path, error)
                 }
                 if kind.variable == "RUNTIME_DIRECTORY" { prepared.runtimeDirectories.insert(path) }
                 if kind.ownedByService { serviceDirectories.append((path, kind.directive)) }
@@ -155,21 +164,21 @@ extension Supervisor {
         // A service that talks sd_notify must still see the notify socket
         // (a --runtime-dir below /tmp and PrivateTmp=): say so now rather
         // than let the start time out.
-        if !command.fullPrivileges, unit.effectiveNotifyAccess != .none, let path = notifySocket?.path,
-           let cover = SandboxPlan.coveredPaths(for: unit.sandbox).first(where: { SandboxPlan.atOrBelow(path, $0.path) }) {
-            throw SandboxPreparationError(description:
-                "\(cover.directive): it hides swatchd's notify socket \(path); run swatchd with a --runtime-dir outside \(cover.path)")
+        if !command.fullPrivileges, unit.effectiveNotifyAccess != .none, let socket = notifySocketPath,
+           let cover = SandboxPlan.coveredPaths(for: unit.sandbox).first(where: { SandboxPlan.atOrBelow(socket, $0.path) }) {
+            throw .hidesNotifySocket(directive: cover.directive, path: cover.path, socket: socket)
         }
 
         if sandbox.privateTmp, !command.fullPrivileges, prepared.privateTemporaryDirectories == nil {
             do {
                 prepared.privateTemporaryDirectories = try PrivateTemporaryDirectories.create(for: name.description)
             } catch {
-                throw SandboxPreparationError(description: "\(unit.sandbox.privateTmp ? "PrivateTmp=" : "DynamicUser="): \(error)")
+                throw .privateTemporaryDirectory(directive: unit.sandbox.privateTmp ? "PrivateTmp=" : "DynamicUser=",
+                                                 base: error.base, error.errno)
             }
         }
 
-        let staging = try sandboxStaging()
+        let staging = try stagingDirectory()
         let context = SandboxContext(
             credentials: command.fullPrivileges || command.keepsCredentials || (user == nil && gid == nil && groups == nil)
                 ? nil : Credentials(uid: user?.uid, gid: gid, groups: groups),
@@ -192,10 +201,14 @@ extension Supervisor {
 
     /// `RUNTIME/sandbox`: the empty directory a private /dev is built in, and
     /// the mode-0000 nodes bound over inaccessible paths. Created once.
-    func sandboxStaging() throws -> String {
-        let base = configuration.runtimeDirectory + "/sandbox"
-        do {
-            try makeDirectory(base + "/dev")
+    func stagingDirectory() throws(SandboxError) -> String {
+        let base = runtimeDirectory + "/sandbox"
+        do throws(Errno) {
+            var prefix = ""
+            for part in (base + "/dev").split(separator: "/") {
+                prefix += "/" + part
+                if mkdir(prefix, 0o755) != 0, errno != EEXIST { throw Errno(rawValue: errno) }
+            }
             if try FileSystem.linkStatus(base + "/inaccessible-dir") == nil {
                 _ = try retryingOnInterrupt { mkdir(base + "/inaccessible-dir", 0) }
             }
@@ -206,30 +219,32 @@ extension Supervisor {
             _ = try retryingOnInterrupt { chmod(base + "/inaccessible-dir", 0) }
             _ = try retryingOnInterrupt { chmod(base + "/inaccessible-file", 0) }
         } catch {
-            throw SandboxPreparationError(description: "Failed to prepare \(base): \(error)")
+            throw .staging(path: base, error)
         }
         return base
     }
 
+    // MARK: - Release
+
     /// The unit waits to restart: its next run gets a fresh /tmp, as systemd's
     /// service_enter_dead() drops the unit's runtime (src/core/service.c).
-    func releasePrivateTemporaryDirectories(of name: UnitName) {
-        sandboxBook.prepared[name]?.privateTemporaryDirectories?.remove()
-        sandboxBook.prepared[name]?.privateTemporaryDirectories = nil
+    package func releasePrivateTemporaryDirectories(of name: UnitName) {
+        prepared[name]?.privateTemporaryDirectories?.remove()
+        prepared[name]?.privateTemporaryDirectories = nil
     }
 
     /// The unit is inactive: remove its private /tmp, give back its dynamic
-    /// user, remove its runtime directories and, with RemoveIPC=, its user's IPC objects — unless
-    /// another unit still uses them (the instances of a template).
-    func releaseSandbox(of name: UnitName) {
-        guard let prepared = sandboxBook.prepared.removeValue(forKey: name) else { return }
+    /// user, remove its runtime directories and, with RemoveIPC=, its user's
+    /// IPC objects — unless another unit still uses them (the instances of a template).
+    package func release(_ name: UnitName) {
+        guard let prepared = prepared.removeValue(forKey: name) else { return }
         prepared.privateTemporaryDirectories?.remove()
-        let others = sandboxBook.prepared.values
+        let others = self.prepared.values
         for directory in prepared.runtimeDirectories where !others.contains(where: { $0.runtimeDirectories.contains(directory) }) {
             ServiceDirectories.remove(directory)
         }
         var removeIPC = prepared.removeIPCOf
-        if prepared.dynamicUser, sandboxBook.dynamicUsers.release(name) == nil { removeIPC = nil }
+        if prepared.dynamicUser, dynamicUsers.release(name) == nil { removeIPC = nil }
         if let owner = removeIPC, !others.contains(where: { $0.removeIPCOf?.uid == owner.uid }) {
             let count = IPCObjects.remove(uid: owner.uid, gid: owner.gid)
             if count > 0 {

@@ -2,17 +2,17 @@ import Glibc
 
 /// Builds the ordered list of sandboxing steps of one command from its unit's
 /// settings (systemd.exec(5)). Pure: everything about the machine comes in a
-/// `SandboxContext`. The order is the one the child must follow (see
-/// Sources/CSwatch/shim.c): rlimits, nice, oom_score_adj; the mount namespace;
-/// the bounding set; groups, gid, uid; ambient capabilities; no_new_privs.
-public enum SandboxPlan {
+/// `SandboxContext`. The steps come sorted by `SandboxStep.Kind.executionOrder`,
+/// the order the child runs them in (stated once, in Sources/CSwatch/shim.c);
+/// within the mount namespace, the order of the mounts is the plan's own.
+package enum SandboxPlan {
     /// The device nodes of a private /dev (systemd.exec(5) PrivateDevices=).
-    public static let privateDeviceNodes = ["null", "zero", "full", "random", "urandom", "tty"]
+    package static let privateDeviceNodes = ["null", "zero", "full", "random", "urandom", "tty"]
 
     /// The settings as applied: DynamicUser= implies NoNewPrivileges=yes,
     /// PrivateTmp=yes, RemoveIPC=yes, ProtectSystem=strict and (unless the
     /// unit asks for more) ProtectHome=read-only (systemd.exec(5), DynamicUser=).
-    public static func effective(_ sandbox: Sandbox) -> Sandbox {
+    package static func effective(_ sandbox: Sandbox) -> Sandbox {
         guard sandbox.dynamicUser else { return sandbox }
         var s = sandbox
         s.noNewPrivileges = true
@@ -26,7 +26,7 @@ public enum SandboxPlan {
     /// The steps for one command. `fullPrivileges` is the `+` prefix: only the
     /// process properties (Limit*=, Nice=, OOMScoreAdjust=) apply, no user
     /// change and no sandbox — as systemd.service(5) describes `+`.
-    public static func steps(for unitSandbox: Sandbox, fullPrivileges: Bool = false,
+    package static func steps(for unitSandbox: Sandbox, fullPrivileges: Bool = false,
                              context: SandboxContext) -> [SandboxStep] {
         let sandbox = effective(unitSandbox)
         var steps: [SandboxStep] = []
@@ -41,7 +41,7 @@ public enum SandboxPlan {
         if let score = sandbox.oomScoreAdjust {
             steps.append(SandboxStep(.writeFile(path: "/proc/self/oom_score_adj", text: "\(score)\n"), "OOMScoreAdjust="))
         }
-        if fullPrivileges { return steps }
+        if fullPrivileges { return steps }  // (in order: these come first)
 
         steps += mountSteps(unitSandbox: unitSandbox, sandbox: sandbox, context: context)
 
@@ -82,6 +82,7 @@ public enum SandboxPlan {
         if sandbox.noNewPrivileges {
             steps.append(SandboxStep(.noNewPrivileges, unitSandbox.noNewPrivileges ? "NoNewPrivileges=" : "DynamicUser="))
         }
+        assert(SandboxStep.areInExecutionOrder(steps), "sandbox steps out of the child's order: \(steps)")
         return steps
     }
 
@@ -89,7 +90,7 @@ public enum SandboxPlan {
     /// unit's private /tmp, an inaccessible node), with the directive that covers each: whatever is
     /// below them on the host is out of the service's sight — swatchd's
     /// notify socket included, if its runtime directory is there.
-    public static func coveredPaths(for unitSandbox: Sandbox) -> [(path: String, directive: String)] {
+    package static func coveredPaths(for unitSandbox: Sandbox) -> [(path: String, directive: String)] {
         entries(unitSandbox: unitSandbox, sandbox: effective(unitSandbox), context: SandboxContext())
             .filter { $0.kind == .tmpfs || $0.kind == .privateDirectory || $0.kind == .inaccessible }
             .map { ($0.path, $0.directive) }
@@ -340,7 +341,7 @@ public enum SandboxPlan {
         directory == "/" ? path != "/" : path.hasPrefix(directory + "/")
     }
 
-    public static func atOrBelow(_ path: String, _ directory: String) -> Bool { path == directory || isBelow(path, directory) }
+    package static func atOrBelow(_ path: String, _ directory: String) -> Bool { path == directory || isBelow(path, directory) }
 }
 
 extension ResourceLimit {
