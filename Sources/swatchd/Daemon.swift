@@ -90,7 +90,7 @@ enum Daemon {
             }
             logger.info("swatchd \(swatchdVersion) ready: \(supervisor.socketCount) socket units, \(supervisor.serviceCount) services.")
             try loop.run()
-            return supervisor.exitCode
+            return 0
         } catch {
             started?.abandonStartup()
             writeStderr("swatchd: \(error)\n")

@@ -70,22 +70,22 @@ package struct Manager {
 
     let configuration: Configuration
     /// The unit files as last loaded (the definitions of broken ones kept from before).
-    private(set) var units: UnitSet
-    private(set) var services: [UnitName: ServiceEntry] = [:]
-    private(set) var sockets: [UnitName: SocketEntry] = [:]
+    var units: UnitSet
+    var services: [UnitName: ServiceEntry] = [:]
+    var sockets: [UnitName: SocketEntry] = [:]
     /// Main and control processes → their unit.
-    private(set) var pidOwners: [Int32: UnitName] = [:]
+    var pidOwners: [Int32: UnitName] = [:]
     /// The non-Accept socket units that trigger each service, sorted: the order of the fds.
-    private(set) var triggers: [UnitName: [UnitName]] = [:]
+    var triggers: [UnitName: [UnitName]] = [:]
     /// Services in a stop phase that waits for the last process of their group.
-    private(set) var waitingForGroup: Set<UnitName> = []
+    var waitingForGroup: Set<UnitName> = []
     var deadlines = DeadlineHeap<DeadlineKey>()
     var calls = PendingCalls()
     /// Starts held until the sockets they need are bound.
     var startsAfterBind: [UnitName: PendingStart] = [:]
     /// Services whose conditions the shell is testing (`.testConditions`).
     var conditionsAsked: Set<UnitName> = []
-    private(set) var shuttingDown = false
+    var shuttingDown = false
     var acceptCounter = 0
     /// 128 random bits in hex per start; injected so that tests can predict them.
     let makeInvocationID: () -> String
@@ -107,9 +107,9 @@ package struct Manager {
         self.now = now
         switch event {
         case .load(let set):
-            load(set, now: now)
+            load(set)
         case .startUntriggeredServices:
-            for name in services.keys.sorted() where !isSocketActivated(name) { startService(name, now: now) }
+            for name in services.keys.sorted() where !isSocketActivated(name) { startService(name) }
         case .listenerReadable(let socket):
             listenerReadable(socket, now: now)
         case .connectionsAccepted(let socket, let connections):
@@ -163,8 +163,8 @@ package struct Manager {
     /// The unit of a main or control process.
     package func owner(ofPID pid: Int32) -> UnitName? { pidOwners[pid] }
 
-    /// The services, by name (for the shell's look-ups of a notify sender in a group).
-    package var serviceNames: Dictionary<UnitName, ServiceEntry>.Keys { services.keys }
+    /// The first service `matches` (the shell looks for the group a notify sender is in).
+    package func firstService(where matches: (UnitName) -> Bool) -> UnitName? { services.keys.first(where: matches) }
     package var socketCount: Int { sockets.count }
     package var serviceCount: Int { services.count }
     /// Services in a stop phase waiting for their group to empty (the shell reports `.groupEmptied`).

@@ -13,8 +13,8 @@ package enum SocketAction: Hashable, Sendable {
     case log(Logger.Level, String)
 }
 
-public struct SocketMachine: Sendable {
-    public enum State: Hashable, Sendable {
+package struct SocketMachine: Sendable {
+    package enum State: Hashable, Sendable {
         /// Watching the listeners; the next readable event triggers the service.
         case listening
         /// The service is up (or Accept=yes is accepting): not watching (except for Accept=yes).
@@ -23,24 +23,24 @@ public struct SocketMachine: Sendable {
         case throttled(until: Instant)
     }
 
-    public static let firstBackoff = TimeSpan.seconds(1)
-    public static let maxBackoff = TimeSpan.seconds(16)
+    package static let firstBackoff = TimeSpan.seconds(1)
+    package static let maxBackoff = TimeSpan.seconds(16)
 
-    public private(set) var unit: SocketUnit
-    public private(set) var state: State = .listening
+    package private(set) var unit: SocketUnit
+    package private(set) var state: State = .listening
     private var windowBegin: Instant?
     private var triggers = 0
     private var backoff = SocketMachine.firstBackoff
 
-    public init(unit: SocketUnit) {
+    package init(unit: SocketUnit) {
         self.unit = unit
     }
 
-    public mutating func replaceUnit(_ new: SocketUnit) { unit = new }
+    package mutating func replaceUnit(_ new: SocketUnit) { unit = new }
 
     /// Whether the supervisor should have the listeners in epoll. Accept=yes
     /// sockets are watched while running: swatchd accepts every connection.
-    public var watching: Bool {
+    package var watching: Bool {
         switch state {
         case .listening: return true
         case .running: return unit.accept
@@ -48,13 +48,13 @@ public struct SocketMachine: Sendable {
         }
     }
 
-    public var deadline: Instant? {
+    package var deadline: Instant? {
         if case .throttled(let until) = state { return until }
         return nil
     }
 
     /// `ActiveState=`/`SubState=` as systemctl shows a socket.
-    public var subState: String {
+    package var subState: String {
         switch state {
         case .listening: return "listening"
         case .running: return "running"
@@ -62,7 +62,7 @@ public struct SocketMachine: Sendable {
         }
     }
 
-    public enum Decision: Hashable, Sendable {
+    package enum Decision: Hashable, Sendable {
         /// Start the service (or, with Accept=yes, accept and spawn an instance).
         case trigger
         /// Over the trigger limit: stop watching until the back-off ends.
@@ -70,7 +70,7 @@ public struct SocketMachine: Sendable {
     }
 
     /// A listener became readable while watched. Counts against the trigger limit.
-    public mutating func readable(now: Instant) -> (Decision, [SocketAction]) {
+    package mutating func readable(now: Instant) -> (Decision, [SocketAction]) {
         if let begin = windowBegin, let end = begin.adding(unit.triggerLimitInterval), now < end {
             triggers += 1
         } else {
@@ -89,7 +89,7 @@ public struct SocketMachine: Sendable {
     }
 
     /// The service (or its start limit) gave up: stop watching for a while, as after a trigger storm.
-    public mutating func throttleAfterServiceFailure(now: Instant) -> [SocketAction] {
+    package mutating func throttleAfterServiceFailure(now: Instant) -> [SocketAction] {
         let span = backoff
         enterThrottle(now: now)
         return [.log(.warning, "\(unit.name): Its service hit its start limit, not watching for \(span).")]
@@ -103,19 +103,19 @@ public struct SocketMachine: Sendable {
     }
 
     /// The triggered service is up (started by the socket or by hand).
-    public mutating func serviceActivated() {
+    package mutating func serviceActivated() {
         if case .throttled = state { return }
         state = .running
     }
 
     /// The service is dead or failed: watch again (unless throttled).
-    public mutating func serviceDeactivated() {
+    package mutating func serviceDeactivated() {
         if case .throttled = state { return }
         state = .listening
     }
 
     /// The throttle's back-off ended: watch again.
-    public mutating func timerFired(now: Instant, serviceInactive: Bool) -> [SocketAction] {
+    package mutating func timerFired(now: Instant, serviceInactive: Bool) -> [SocketAction] {
         guard case .throttled(let until) = state, until <= now else { return [] }
         state = serviceInactive ? .listening : .running
         return [.log(.info, "\(unit.name): Watching again after the trigger limit back-off.")]

@@ -7,7 +7,7 @@ extension Supervisor {
     /// default, `journal`, goes through a pipe swatchd reads: to journald when
     /// there is one, else to swatchd's stderr as `unit[pid]: line`, and always
     /// into the unit's recent lines for `swatchctl status` and `logs`.
-    func outputFDs(for unit: ServiceUnit, name: UnitName, executable: String) throws -> ServiceOutputFDs {
+    func outputFDs(for unit: ServiceUnit, name: UnitName, executable: String) throws(ServiceOutputFDs.SetupError) -> ServiceOutputFDs {
         let identifier = unit.syslogIdentifier ?? String(executable.split(separator: "/").last ?? "")
         // systemd.exec(5): with StandardInput=socket, StandardOutput= defaults to inherit (the connection).
         let standardOutput = unit.standardOutput ?? (unit.standardInput == .socket ? .inherit : nil)

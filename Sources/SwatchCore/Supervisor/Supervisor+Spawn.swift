@@ -8,7 +8,7 @@ enum SpawnFailure: Error, CustomStringConvertible {
     case executableNotFound(String)
     case workingDirectory(path: String, Errno)
     case sandbox(SandboxError)
-    case output(ServiceOutputFDs.OpenError)
+    case output(ServiceOutputFDs.SetupError)
     case cgroup(Errno)
     case spawn(SpawnError)
 

@@ -293,7 +293,7 @@ package final class Supervisor {
             guard let pid = datagram.sender?.pid else { continue }
             // A main or control process, else any process of a service's group (NotifyAccess=all).
             let owner = manager.owner(ofPID: pid)
-            guard let name = owner ?? manager.serviceNames.first(where: { tracker.pids(of: $0.description).contains(pid) })
+            guard let name = owner ?? manager.firstService(where: { tracker.pids(of: $0.description).contains(pid) })
             else {
                 logger.debug("Cannot find unit for notify message of PID \(pid), ignoring.")
                 continue
