@@ -52,6 +52,7 @@ package final class Supervisor {
     /// The recent lines of every unit: swatchd's messages about it and its output.
     let unitLog: UnitLogBuffer
     let sandbox: SandboxPreparation
+    let launcher: ProcessLauncher
     var manager: Manager
     /// Actions not applied yet, first in first out (answers append theirs at the end).
     var queue: [ManagerAction] = []
@@ -83,6 +84,8 @@ package final class Supervisor {
                                           environment: configuration.ownEnvironment,
                                           home: configuration.specifiers.home, logger: logger)
         let notifyPath = configuration.runtimeDirectory + "/notify"
+        self.launcher = ProcessLauncher(configuration: configuration, sandbox: sandbox, tracker: tracker, unitLog: unitLog,
+                                        notifySocketPath: notifyPath)
         self.manager = Manager(configuration: Manager.Configuration(notifySocketPath: notifyPath),
                                units: UnitSet.load(directories: [], context: configuration.specifiers),
                                makeInvocationID: Supervisor.makeInvocationID)
@@ -232,6 +235,39 @@ package final class Supervisor {
         // Orphans ending can empty a group that a stop waits for.
         for name in manager.servicesWaitingForGroup.subtracting(touched).sorted() where tracker.isEmpty(name.description) {
             send(.groupEmptied(name))
+        }
+    }
+
+    private func spawn(_ order: SpawnOrder) -> ManagerEvent {
+        var descriptors = ProcessLauncher.Descriptors()
+        descriptors.passed = order.sockets.flatMap { (listeners[$0] ?? []).map(\.fd) }
+            + [order.connectionAsFD.flatMap { connections[$0]?.fd }].compactMap { $0 }
+            + (order.passesStoredFDs ? (storedFDs[order.unit] ?? []).map(\.fd) : [])
+        descriptors.connection = order.connectionOnStdin.flatMap { connections[$0]?.fd }
+        do {
+            let (pid, capture) = try launcher.launch(order, descriptors)
+            if let capture { watchCapture(capture, of: order.unit) }
+            return .spawned(order.unit, order.role, pid: pid)
+        } catch {
+            return .spawnFailed(order.unit, order.role, error)
+        }
+    }
+
+    /// Reads a process's output pipe until its last writer is gone.
+    private func watchCapture(_ capture: OutputCapture, of name: UnitName) {
+        var watch: EventLoop.Watch?
+        do {
+            watch = try loop.watch(capture.readEnd) { [unowned self] in
+                _ = capture.readAvailable()
+                self.publishLogs()
+                if capture.isAtEnd, let w = watch {
+                    self.loop.unwatch(w)
+                    capture.close()
+                }
+            }
+        } catch {
+            logger.warning("\(name): Failed to watch its output: \(error)", metadata: ["unit": "\(name)"])
+            capture.close()
         }
     }
 

@@ -1,0 +1,159 @@
+import Glibc
+import Logging
+import SystemPackage
+
+/// Why a process of a unit could not be started, said only when logged.
+enum SpawnFailure: Error, CustomStringConvertible {
+    case environmentFile(path: String, Errno)
+    case executableNotFound(String)
+    case workingDirectory(path: String, Errno)
+    case sandbox(SandboxError)
+    case output(ServiceOutputFDs.SetupError)
+    case cgroup(Errno)
+    case spawn(SpawnError)
+
+    var description: String {
+        switch self {
+        case .environmentFile(let path, let errno): return "Failed to load environment file \(path): \(errno)"
+        case .executableNotFound: return "\(Errno.noSuchFileOrDirectory)"
+        case .workingDirectory(_, let errno): return "\(errno)"
+        case .sandbox(let error): return "\(error)"
+        case .output(let error): return "\(error)"
+        case .cgroup(let errno): return "\(errno)"
+        case .spawn(let error): return "\(error)"
+        }
+    }
+}
+
+/// Carries out a `SpawnOrder`: reads what the unit names (EnvironmentFile=,
+/// users, directories), prepares the sandbox, the output and the cgroup, and
+/// starts the child with the order's fds at 3.. (Linux/Spawner.swift).
+struct ProcessLauncher {
+    let configuration: Supervisor.Configuration
+    let sandbox: SandboxPreparation
+    let tracker: ProcessTracker
+    let unitLog: UnitLogBuffer
+    /// Checked against what the sandbox hides from a service that talks sd_notify.
+    let notifySocketPath: String
+
+    /// The fds the order names, resolved by the shell.
+    struct Descriptors {
+        /// At 3.., in order: the sockets' listeners, the connection, the stored fds.
+        var passed: [FileDescriptor] = []
+        /// StandardInput=socket: the connection.
+        var connection: FileDescriptor?
+    }
+
+    /// Starts the process; its output pipe, when there is one, comes back for the loop to read.
+    func launch(_ order: SpawnOrder, _ descriptors: Descriptors) throws(SpawnFailure)
+        -> (pid: pid_t, capture: OutputCapture?)
+    {
+        let name = order.unit
+        var request = try request(for: order, descriptors)
+        var output: ServiceOutputFDs
+        do { output = try outputFDs(for: order.service, name: name, executable: request.executable) } catch {
+            throw .output(error)
+        }
+        // Closed whatever happens next: a failing cgroup below must not leak the output pipe.
+        defer {
+            try? request.cgroup?.close()
+            output.closeAfterSpawn()
+        }
+        request.stdout = output.standardOutput.descriptor(connection: descriptors.connection)
+        request.stderr = output.standardError.descriptor(connection: descriptors.connection)
+        // The child starts in the service's cgroup; swatchd's fd of the directory goes right after.
+        do { request.cgroup = try tracker.prepare(name.description) } catch { throw .cgroup(error) }
+        let pid: pid_t
+        do { pid = try Spawner.spawn(request) } catch {
+            output.capture?.close()
+            throw .spawn(error)
+        }
+        output.capture?.pid = pid
+        tracker.track(pid, in: name.description)
+        return (pid, output.capture)
+    }
+
+    /// The request of one child: the order's fds and variables, the unit's
+    /// environment composed in systemd's order, `/` and 0022 unless the unit
+    /// says otherwise.
+    private func request(for order: SpawnOrder, _ descriptors: Descriptors) throws(SpawnFailure) -> SpawnRequest {
+        let unit = order.service
+        let name = order.unit
+        var files: [(String, String)] = []
+        for file in unit.environmentFiles {
+            do { files += EnvironmentFileParser.parse(try FileSystem.readText(file.path)) } catch {
+                if file.optional { continue }
+                throw .environmentFile(path: file.path, error)
+            }
+        }
+        let user: [(String, String)]
+        do { user = try sandbox.environment(for: unit, name: name) } catch { throw .sandbox(error) }
+        let composer = ServiceEnvironment(own: configuration.ownEnvironment, passOwn: configuration.passOwnEnvironment)
+        let env = composer.compose(order, user: user, files: files)
+
+        let command = order.command
+        let arguments = command.noEnvironmentExpansion ? command.arguments : command.expand(environment: env.dictionary)
+        guard let executable = Spawner.resolveExecutable(
+            command.path, path: configuration.ownEnvironment["PATH"] ?? defaultServicePath) else {
+            throw .executableNotFound(command.path)
+        }
+        var request = SpawnRequest(executable: executable, arguments: arguments, environment: env.strings)
+        request.fds = descriptors.passed
+        request.stdin = descriptors.connection
+        request.listenPID = order.listenPID
+        request.watchdogPID = order.watchdogPID
+        request.workingDirectory = try workingDirectory(of: unit, name: name)
+        request.umask = mode_t(unit.umask)
+        request.nonBlocking = unit.nonBlocking
+        do {
+            request.sandbox = try sandbox.steps(for: unit, name: name, command: command,
+                                                notifySocketPath: notifySocketPath)
+        } catch {
+            throw .sandbox(error)
+        }
+        return request
+    }
+
+    /// WorkingDirectory=: `/` by default; `-` makes a missing one fall back to `/`;
+    /// `~` is the home of User= (of swatchd's user without one).
+    private func workingDirectory(of unit: ServiceUnit, name: UnitName) throws(SpawnFailure) -> String {
+        guard var dir = unit.workingDirectory else { return "/" }
+        if dir == "~" {
+            do { dir = try sandbox.user(of: unit, name: name)?.home ?? configuration.specifiers.home } catch {
+                throw .sandbox(error)
+            }
+        }
+        var st = stat()
+        if stat(dir, &st) != 0 || (st.st_mode & S_IFMT) != S_IFDIR {
+            if unit.workingDirectoryOptional { return "/" }
+            throw .workingDirectory(path: dir, Errno(rawValue: errno == 0 ? ENOTDIR : errno))
+        }
+        return dir
+    }
+
+    /// StandardOutput=/StandardError= for one spawn (systemd.exec(5)). The
+    /// default, `journal`, goes through a pipe swatchd reads: to journald when
+    /// there is one, else to swatchd's stderr as `unit[pid]: line`, and always
+    /// into the unit's recent lines for `swatchctl status` and `logs`.
+    private func outputFDs(for unit: ServiceUnit, name: UnitName, executable: String)
+        throws(ServiceOutputFDs.SetupError) -> ServiceOutputFDs
+    {
+        let identifier = unit.syslogIdentifier ?? String(executable.split(separator: "/").last ?? "")
+        // systemd.exec(5): with StandardInput=socket, StandardOutput= defaults to inherit (the connection).
+        let standardOutput = unit.standardOutput ?? (unit.standardInput == .socket ? .inherit : nil)
+        return try ServiceOutputFDs.make(
+            standardOutput: standardOutput, standardError: unit.standardError, unit: name.description,
+            identifier: identifier, journalAvailable: configuration.journalAvailable, unitLog: unitLog)
+    }
+}
+
+extension StdioSource {
+    /// The fd the spawner puts on 1 or 2: nil is the same as stdin (/dev/null, or the connection).
+    func descriptor(connection: FileDescriptor?) -> FileDescriptor? {
+        switch self {
+        case .descriptor(let fd): return fd
+        case .sameAsInput: return connection
+        case .connection: return connection
+        }
+    }
+}
