@@ -1,7 +1,8 @@
 /// The states of a service, systemd's (src/core/service.h, ServiceState) less
 /// the ones swatchd has no use for (reload-signal/-notify, mounting,
 /// final-watchdog, the *-before-auto-restart and auto-restart-queued steps,
-/// dead-resources-pinned, cleaning). `SubState=` is the raw value.
+/// dead-resources-pinned, cleaning). `SubState=` is the raw value; the
+/// machine keeps a richer `ServiceMachine.Phase` and reports this.
 package enum ServiceState: String, Hashable, Sendable {
     case dead
     case condition
