@@ -453,4 +453,142 @@ enum Cause: CaseIterable {
             #expect(m.result == (status == .exited(255) ? .exitCode : .signal))
         }
     }
+
+    // MARK: - What exists only in some states
+
+    /// systemd queues a start requested during a stop behind it: the service
+    /// stops completely, then starts once, without Restart=.
+    @Test func aStartRequestedDuringAStopRunsOnceTheStopEnds() {
+        var m = running(service { $0.restart = .no })
+        _ = m.stop(now: at(1))
+        #expect(m.state == .stopSigterm)
+        #expect(m.start(now: at(1.1)).isEmpty)
+        #expect(m.start(now: at(1.2)).isEmpty)
+        guard case .stopping(.sigterm, let s) = m.phase else { Issue.record("\(m.phase)"); return }
+        #expect(s.then == .start)
+        let actions = m.processExited(100, status: .signaled(15, coreDumped: false), groupEmpty: true, now: at(1.3))
+        #expect(actions.filter { if case .spawn = $0 { true } else { false } } == [.spawn(ExecRole(.start, 0))])
+        #expect(!actions.contains(.releaseFileDescriptorStore))
+        #expect(m.state == .start && m.restartCount == 0)
+    }
+
+    /// A stop after the start was queued wins: the service stays down.
+    @Test func aStopCancelsAStartQueuedBehindAStop() {
+        var m = running(service { $0.restart = .always })
+        _ = m.stop(now: at(1))
+        _ = m.start(now: at(1.1))
+        _ = m.stop(now: at(1.2))
+        let actions = m.processExited(100, status: .signaled(15, coreDumped: false), groupEmpty: true, now: at(1.3))
+        #expect(actions.last == .releaseFileDescriptorStore && !actions.contains(.spawn(ExecRole(.start, 0))))
+        #expect(m.state == .dead)
+    }
+
+    /// `restart` of a service with ExecStop=: ExecStop= runs, then the start, with RestartKillSignal=
+    /// for what is left once ExecStop= is done.
+    @Test func restartRunsExecStopThenStartsAgain() {
+        var m = running(service {
+            $0.execStop = [ExecCommand(path: "/stop", arguments: ["/stop"], location: SourceLocation(file: "x", line: 1))]
+            $0.restartKillSignal = 3
+        })
+        #expect(m.restart(now: at(1)) == [.spawn(ExecRole(.stop, 0))])
+        _ = m.spawned(200, role: ExecRole(.stop, 0), now: at(1))
+        #expect(m.processExited(200, status: .exited(0), groupEmpty: false, now: at(1.1)) == [.signal(.group, 3)])
+        #expect(m.processExited(100, status: .signaled(3, coreDumped: true), groupEmpty: true, now: at(1.2)).last
+            == .spawn(ExecRole(.start, 0)))
+        #expect(m.state == .start)
+    }
+
+    /// Whatever way a service ends dead or failed, it keeps no process, no deadline and no watchdog.
+    @Test func noDeadlineOrProcessSurvivesIntoDeadOrFailed() {
+        func expectQuiet(_ m: ServiceMachine, _ what: String) {
+            #expect(m.isInactive, "\(what)")
+            #expect(m.deadline == nil && m.watchdogDeadline == nil && m.nextDeadline == nil, "\(what)")
+            #expect(m.mainPID == nil && m.controlPID == nil && m.controlRole == nil, "\(what)")
+        }
+        // Stopped by hand while the watchdog was armed.
+        var a = running(service { $0.watchdog = .seconds(2) })
+        _ = a.stop(now: at(1))
+        _ = a.processExited(100, status: .signaled(15, coreDumped: false), groupEmpty: true, now: at(1.1))
+        expectQuiet(a, "manual stop")
+        // A process that outlives the final SIGKILL is given up on.
+        var b = running(service { $0.timeoutStop = .seconds(1) })
+        _ = b.stop(now: at(1))
+        for t in [2.0, 3, 4, 5] { _ = b.timerFired(now: at(t)) }
+        #expect(b.state == .failed && b.result == .timeout)
+        expectQuiet(b, "final SIGKILL timed out")
+        // A start that timed out in ExecStartPre=.
+        var c = ServiceMachine(unit: service {
+            $0.execStartPre = [ExecCommand(path: "/pre", arguments: ["/pre"], location: SourceLocation(file: "x", line: 1))]
+            $0.timeoutStart = .seconds(2)
+        })
+        _ = c.start(now: at(0))
+        _ = c.spawned(300, role: ExecRole(.startPre, 0), now: at(0))
+        _ = c.timerFired(now: at(2))
+        _ = c.processExited(300, status: .signaled(15, coreDumped: false), groupEmpty: true, now: at(2.1))
+        expectQuiet(c, "ExecStartPre= timed out")
+        // Stopped while waiting to restart.
+        var d = running(service { $0.restart = .always; $0.restartSec = .seconds(5) })
+        _ = d.processExited(100, status: .exited(1), groupEmpty: true, now: at(1))
+        #expect(d.state == .autoRestart && d.deadline == at(6))
+        #expect(d.stop(now: at(2)) == [.log(.warning, "hello.service: Failed with result 'exit-code'."), .releaseFileDescriptorStore])
+        expectQuiet(d, "stop during auto-restart")
+    }
+
+    /// A control command killed by a stop is one process less to wait for, never
+    /// the cue for the next step of the start (src/core/service.c, service_sigchld_event()
+    /// goes by the state): ExecStartPre= ending under SIGTERM does not spawn ExecStart=.
+    @Test func aControlCommandKilledByAStopDoesNotResumeTheStart() {
+        var m = ServiceMachine(unit: service {
+            $0.execStartPre = [ExecCommand(path: "/pre", arguments: ["/pre"], location: SourceLocation(file: "x", line: 1))]
+            $0.timeoutStart = .seconds(2)
+            $0.killMode = .mixed
+        })
+        _ = m.start(now: at(0))
+        _ = m.spawned(300, role: ExecRole(.startPre, 0), now: at(0))
+        #expect(m.timerFired(now: at(2)).contains(.signal(.control, 15)))
+        #expect(m.state == .stopSigterm && m.controlRole == ExecRole(.startPre, 0))
+        let actions = m.processExited(300, status: .signaled(15, coreDumped: false), groupEmpty: true, now: at(2.1))
+        #expect(!actions.contains(.spawn(ExecRole(.start, 0))), "\(actions)")
+        #expect(m.state == .failed && m.result == .timeout)
+    }
+
+    /// A failed Type=oneshot start begins again at its first ExecStart= and runs them all.
+    @Test func aFailedOneshotStartsOverFromItsFirstCommand() {
+        let cmd = { (p: String) in ExecCommand(path: p, arguments: [p], location: SourceLocation(file: "x", line: 1)) }
+        var m = ServiceMachine(unit: service { $0.type = .oneshot; $0.execStart = [cmd("/a"), cmd("/b"), cmd("/c")] })
+        _ = m.start(now: at(0))
+        _ = m.spawned(1, role: ExecRole(.start, 0), now: at(0))
+        _ = m.processExited(1, status: .exited(0), groupEmpty: true, now: at(0))
+        _ = m.spawned(2, role: ExecRole(.start, 1), now: at(0))
+        _ = m.processExited(2, status: .exited(1), groupEmpty: true, now: at(0))
+        #expect(m.state == .failed)
+        #expect(m.start(now: at(1)) == [.spawn(ExecRole(.start, 0))])
+        _ = m.spawned(3, role: ExecRole(.start, 0), now: at(1))
+        #expect(m.processExited(3, status: .exited(0), groupEmpty: true, now: at(1)) == [.spawn(ExecRole(.start, 1))])
+    }
+
+    /// A reload that times out is killed and the service goes on running; the
+    /// SIGKILL reaches the reload process, whose end is ReloadResult=.
+    @Test func aTimedOutReloadIsKilledAndTheServiceKeepsRunning() {
+        var m = running(service {
+            $0.execReload = [ExecCommand(path: "/reload", arguments: ["/reload"], location: SourceLocation(file: "x", line: 1))]
+            $0.timeoutStart = .seconds(2)
+        })
+        #expect(m.reload(now: at(1)) == [.spawn(ExecRole(.reload, 0))])
+        _ = m.spawned(400, role: ExecRole(.reload, 0), now: at(1))
+        #expect(m.state == .reload && m.deadline == at(3))
+        #expect(m.timerFired(now: at(3)).contains(.signal(.control, 9)))
+        #expect(m.state == .running && m.controlPID == 400 && m.deadline == nil)
+        _ = m.processExited(400, status: .signaled(9, coreDumped: false), groupEmpty: false, now: at(3.1))
+        #expect(m.state == .running && m.controlPID == nil && m.reloadResult == .signal)
+    }
+
+    /// A service that announces RELOADING=1 is reloading until READY=1; the watchdog runs on.
+    @Test func aNotifiedReloadEndsWithReady() {
+        var m = running(service { $0.type = .notify; $0.watchdog = .seconds(10) })
+        _ = m.notify(NotifyMessage(text: "RELOADING=1"), from: 100, now: at(1))
+        #expect(m.state == .reload && m.watchdogDeadline == at(10))
+        _ = m.notify(NotifyMessage(text: "READY=1"), from: 100, now: at(2))
+        #expect(m.state == .running && m.deadline == nil && m.watchdogDeadline == at(10))
+    }
 }

@@ -1,0 +1,22 @@
+/// Which command of a unit a process runs: the main process (an ExecStart=
+/// line) or a control process (any other Exec*= line).
+package enum ExecPhase: String, Hashable, Sendable {
+    case condition = "ExecCondition"
+    case startPre = "ExecStartPre"
+    case start = "ExecStart"
+    case startPost = "ExecStartPost"
+    case reload = "ExecReload"
+    case stop = "ExecStop"
+    case stopPost = "ExecStopPost"
+}
+
+/// One line of one Exec*= list: `ExecStartPre[1]` is the second ExecStartPre=.
+public struct ExecRole: Hashable, Sendable, CustomStringConvertible {
+    package var phase: ExecPhase
+    package var index: Int
+    package init(_ phase: ExecPhase, _ index: Int) {
+        self.phase = phase
+        self.index = index
+    }
+    public var description: String { "\(phase.rawValue)[\(index)]" }
+}

@@ -1,0 +1,21 @@
+import Logging
+
+/// What the state machine asks the supervisor to do. The supervisor applies
+/// these and decides nothing (Sources/SwatchCore/Supervisor.swift, `apply`).
+/// Public, with ExecRole and KillTarget, only because SocketMachine's public
+/// methods return it.
+public enum ServiceAction: Hashable, Sendable {
+    /// Spawn this command; answer with `spawned(_:role:now:)` or `spawnFailed(_:role:now:)`.
+    case spawn(ExecRole)
+    /// Resolved against the machine's `mainPID`/`controlPID` when applied,
+    /// that is after the transition that asked for it.
+    case signal(KillTarget, Int32)
+    /// Type=forking: find the daemon's pid (PIDFile=, else the single process
+    /// left); answer with `mainPIDDiscovered(_:now:)`.
+    case discoverMainPID
+    /// Drop the stored fds: the unit stopped for good (not for a restart).
+    case releaseFileDescriptorStore
+    /// Test the unit's Condition…=/Assert…= now; answer with `conditionsTested(failure:now:)`.
+    case testConditions
+    case log(Logger.Level, String)
+}
