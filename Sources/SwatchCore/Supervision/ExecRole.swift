@@ -11,12 +11,12 @@ package enum ExecPhase: String, Hashable, Sendable {
 }
 
 /// One line of one Exec*= list: `ExecStartPre[1]` is the second ExecStartPre=.
-public struct ExecRole: Hashable, Sendable, CustomStringConvertible {
+package struct ExecRole: Hashable, Sendable, CustomStringConvertible {
     package var phase: ExecPhase
     package var index: Int
     package init(_ phase: ExecPhase, _ index: Int) {
         self.phase = phase
         self.index = index
     }
-    public var description: String { "\(phase.rawValue)[\(index)]" }
+    package var description: String { "\(phase.rawValue)[\(index)]" }
 }

@@ -1,5 +1,5 @@
 /// Whom a signal goes to. `group` is every process of the service (its
 /// cgroup, or its session and reaped orphans where there is no cgroup).
-public enum KillTarget: Hashable, Sendable {
+package enum KillTarget: Hashable, Sendable {
     case main, control, group
 }

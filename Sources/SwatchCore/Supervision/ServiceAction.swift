@@ -2,9 +2,9 @@ import Logging
 
 /// What the state machine asks the supervisor to do. The supervisor applies
 /// these and decides nothing (Sources/SwatchCore/Supervisor.swift, `apply`).
-/// Public, with ExecRole and KillTarget, only because SocketMachine's public
+/// Public, with ExecRole and KillTarget, only because SocketMachine's package
 /// methods return it.
-public enum ServiceAction: Hashable, Sendable {
+package enum ServiceAction: Hashable, Sendable {
     /// Spawn this command; answer with `spawned(_:role:now:)` or `spawnFailed(_:role:now:)`.
     case spawn(ExecRole)
     /// Resolved against the machine's `mainPID`/`controlPID` when applied,
