@@ -44,7 +44,7 @@ extension FileDescriptor {
     /// is not), optionally non-blocking — for capturing a service's output:
     /// the spawner hands the write end on, swatchd keeps the read end.
     /// The corresponding C function is `pipe2(O_CLOEXEC[|O_NONBLOCK])`.
-    public static func closeOnExecPipe(nonBlocking: Bool = false) throws(Errno) -> (readEnd: FileDescriptor, writeEnd: FileDescriptor) {
+    package static func closeOnExecPipe(nonBlocking: Bool = false) throws(Errno) -> (readEnd: FileDescriptor, writeEnd: FileDescriptor) {
         var fds: [CInt] = [-1, -1]
         let flags = O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0)
         _ = try retryingOnInterrupt { fds.withUnsafeMutableBufferPointer { swatch_pipe2($0.baseAddress!, flags) } }
