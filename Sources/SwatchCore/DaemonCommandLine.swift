@@ -1,6 +1,6 @@
-/// swatchd's own command line (DESIGN §2). The daemon parses its few flags
+/// swatchd's own command line (swatchd(8)). The daemon parses its few flags
 /// here rather than with swift-argument-parser, which would bring
-/// FoundationEssentials (+5 MB of RSS, NOTES).
+/// FoundationEssentials (+5 MB of RSS, docs/HACKING.md "Footprint and start-up").
 package enum DaemonCommand: Equatable, Sendable {
     case serve(DaemonOptions)
     case verify(unitDirectories: [String], files: [String])

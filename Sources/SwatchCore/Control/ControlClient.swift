@@ -16,7 +16,7 @@ extension ControlClient {
         self.init(path: runtimeDirectory + "/control", timeout: timeout)
     }
 
-    /// DESIGN §2: `/run/swatchd` for root, else `$XDG_RUNTIME_DIR/swatchd`; nil when neither applies.
+    /// swatchd(8): `/run/swatchd` for root, else `$XDG_RUNTIME_DIR/swatchd`; nil when neither applies.
     package static func defaultRuntimeDirectory(
         uid: UInt32 = getuid(), xdgRuntimeDirectory: String? = getenv("XDG_RUNTIME_DIR").map { String(cString: $0) }
     ) -> String? {

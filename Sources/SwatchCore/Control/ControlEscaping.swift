@@ -1,4 +1,4 @@
-// The escaping of the control protocol (DESIGN §2: plain text in sd_notify's
+// The escaping of the control protocol (swatchctl(1): plain text in sd_notify's
 // spirit). Two places need it:
 // - request words: unit names and paths may hold spaces, so a word is escaped
 //   C-style (`\x20`, `\n`, `\\`, `\"`), as systemd's cescape() does for names in

@@ -1,4 +1,4 @@
-// The control protocol between swatchctl and swatchd (DESIGN §2, issue 5):
+// The control protocol between swatchctl and swatchd (swatchctl(1)):
 // plain text in sd_notify's spirit, one exchange per connection on the unix
 // stream socket RUNTIME/control.
 //

@@ -2,7 +2,7 @@ import CSwatch
 import Glibc
 import SystemPackage
 
-/// The daemon's end of the control socket RUNTIME/control (DESIGN §2, issue 5).
+/// The daemon's end of the control socket RUNTIME/control (swatchctl(1), swatchd(8)).
 ///
 /// Loop-agnostic: it never blocks for long, owns no thread and never calls epoll.
 /// The event loop watches `listeningDescriptor` and every descriptor an `Update`
@@ -87,7 +87,7 @@ package final class ControlServer {
     }
 
     /// Why the control socket could not be set up: a problem of swatchd itself at start-up
-    /// (DESIGN §6), which main prints as `swatchd: <description>` before exiting.
+    /// (docs/HACKING.md "Conventions"), which main prints as `swatchd: <description>` before exiting.
     package struct SetupError: Error, Equatable, CustomStringConvertible {
         package var operation: String
         package var path: String
@@ -219,7 +219,7 @@ package final class ControlServer {
 
     // MARK: - Policy
 
-    /// SO_PEERCRED policy (issue 5): root and the daemon's own uid, nobody else.
+    /// SO_PEERCRED policy (swatchctl(1)): root and the daemon's own uid, nobody else.
     package static func isAllowed(peerUID: UInt32, daemonUID: UInt32) -> Bool {
         peerUID == 0 || peerUID == daemonUID
     }

@@ -1,7 +1,7 @@
 import Glibc
 
 /// What `status` shows about a service's processes, read from /proc as systemctl
-/// reads it (issue 5: `Main PID: 4242 (hello)`, `Tasks:`, `Memory:` "from /proc").
+/// reads it (`Main PID: 4242 (hello)`, `Tasks:`, `Memory:`; swatchctl(1)).
 /// Without a cgroup of its own to ask, swatchd counts the processes it knows.
 package enum ProcessStatus {
     /// `/proc/PID/comm`: the name `Main PID:` shows in parentheses; nil when the process is gone.

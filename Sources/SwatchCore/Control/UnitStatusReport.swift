@@ -8,7 +8,7 @@
 package enum UnitLoadState: String, Equatable, Sendable, CaseIterable {
     case loaded
     case notFound = "not-found"
-    /// The unit file has an invalid setting; swatchd refuses the unit (DESIGN §3).
+    /// The unit file has an invalid setting; swatchd refuses the unit (swatchd.service(5), "WHAT HAPPENS TO A PROBLEM").
     case badSetting = "bad-setting"
     case error
     case masked

@@ -2,7 +2,7 @@ import CSwatch
 import Glibc
 import SystemPackage
 
-/// The one epoll instance of the event loop (DESIGN §5), which owns its fd.
+/// The one epoll instance of the event loop (docs/HACKING.md "Layout"), which owns its fd.
 ///
 /// A supervisor closes fds and gets the same numbers back all the time (a
 /// connection closes, a log pipe is replaced), so an event must never reach

@@ -37,7 +37,7 @@ package struct NotifyDatagram: Equatable {
     /// The `KEY=VALUE\n...` bytes; empty when dropped.
     package var text: [UInt8]
     /// Received fds (SCM_RIGHTS), close-on-exec, owned by the caller — who
-    /// closes them unless FDSTORE=1 keeps them (DESIGN §4). Empty when dropped.
+    /// closes them unless FDSTORE=1 keeps them (sd_notify(3)). Empty when dropped.
     package var fds: [FileDescriptor]
     /// Set when the datagram must be ignored; its fds were closed already.
     package var dropped: DropReason?
@@ -45,7 +45,7 @@ package struct NotifyDatagram: Equatable {
 
 /// The socket services send sd_notify(3) datagrams to (RUNTIME/notify):
 /// AF_UNIX, SOCK_DGRAM, with SO_PASSCRED so the kernel attaches each sender's
-/// pid for NotifyAccess= (DESIGN §4). It owns its fd.
+/// pid for NotifyAccess= (systemd.service(5)). It owns its fd.
 package final class NotifySocket {
     /// The most bytes a notification may have, plus one (systemd's NOTIFY_BUFFER_MAX).
     package static let bufferSize = 4096

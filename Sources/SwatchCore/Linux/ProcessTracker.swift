@@ -3,13 +3,13 @@ import Glibc
 import SystemPackage
 
 /// Knows which processes belong to which service, so a stop reaches all of
-/// them (KillMode=control-group) and `Tasks:` can count them (issue 4, item 6).
+/// them (KillMode=control-group) and `Tasks:` can count them (swatchd(8), "PROCESS TRACKING").
 ///
 /// Where a cgroup2 hierarchy is writable it gives each service a cgroup of its
 /// own — `<hierarchy>/swatchd-<pid>/hello.service` — in which the spawned
 /// child is created, or which it joins before exec (`SpawnRequest.cgroup`), so
 /// daemons that double-fork and orphans are caught too. On this machine kind that hierarchy is the
-/// controller-less /sys/fs/cgroup/unified (NOTES); in containers often
+/// controller-less /sys/fs/cgroup/unified (docs/HACKING.md "Cgroups"); in containers often
 /// /sys/fs/cgroup itself. v1 controller hierarchies are never touched: only a
 /// mount whose statfs type is CGROUP2_SUPER_MAGIC is considered.
 ///
@@ -28,7 +28,7 @@ package final class ProcessTracker {
         case session
     }
 
-    /// The cgroup2 mounts tried, in order (the brief of issue 4 and NOTES).
+    /// The cgroup2 mounts tried, in order (docs/HACKING.md "Cgroups").
     package static let defaultHierarchies = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
 
     package let mode: Mode

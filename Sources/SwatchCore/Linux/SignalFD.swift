@@ -2,7 +2,7 @@ import CSwatch
 import Glibc
 import SystemPackage
 
-/// The signals of the daemon as an fd the event loop reads (DESIGN §5): the
+/// The signals of the daemon as an fd the event loop reads (docs/HACKING.md "Layout"): the
 /// signals are blocked and then collected by `signalfd(2)`, so no handler ever
 /// runs and no state is shared with one (tini's "Block all signals that are
 /// meant to be collected by the main loop").

@@ -52,7 +52,7 @@ package struct SpawnError: Error, Hashable, CustomStringConvertible {
 }
 
 /// Starts processes the way systemd's exec does, through the C shim's
-/// clone(CLONE_VM|CLONE_VFORK) (NOTES, "Spawning"; DESIGN §4): fds at
+/// clone(CLONE_VM|CLONE_VFORK) (docs/HACKING.md "Spawning"; sd_listen_fds(3)): fds at
 /// 3..3+N-1, LISTEN_PID written by the child itself, a clean signal state, a
 /// new session, and nothing else open. With a cgroup, clone3's
 /// CLONE_INTO_CGROUP (Linux 5.7) creates the child in it: a write to
@@ -133,7 +133,7 @@ package enum Spawner {
     /// The executable for a plain name of ExecStart= (systemd ≥ 239 looks
     /// plain names up in PATH): the first `dir/name` in `path` (colon-separated)
     /// that is a regular file we may execute. A name with a slash is returned
-    /// as it is when it is absolute, nil otherwise (DESIGN §3: a relative path
+    /// as it is when it is absolute, nil otherwise (swatchd.service(5): a relative path
     /// with a slash is an error).
     package static func resolveExecutable(_ name: String, path: String) -> String? {
         if name.contains("/") { return name.hasPrefix("/") ? name : nil }

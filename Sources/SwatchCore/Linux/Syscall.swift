@@ -1,4 +1,4 @@
-// How every system call of swatchd is wrapped (DESIGN §6, STYLE convention 1):
+// How every system call of swatchd is wrapped (docs/HACKING.md "Conventions"):
 // the C call runs in a closure, and a -1 result turns into an `Errno` read at
 // once, before anything else can touch errno; EINTR is retried; EBADF and
 // EFAULT mean swatchd passed a closed fd or a bad pointer — a bug, so they trap
@@ -33,7 +33,7 @@ func retryingOnInterrupt<Result: FixedWidthInteger & SignedInteger>(
     }
 }
 
-/// For C functions of the shim that return 0 or an errno (STYLE convention 8).
+/// For C functions of the shim that return 0 or an errno (the convention of Sources/CSwatch/include/CSwatch.h).
 @inline(__always)
 func throwingErrno(_ code: CInt) throws(Errno) {
     if code != 0 { throw Errno(rawValue: code) }

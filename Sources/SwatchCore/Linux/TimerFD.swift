@@ -14,7 +14,7 @@ package enum MonotonicClock {
     }
 }
 
-/// The one timer of the event loop (DESIGN §5), armed for the earliest
+/// The one timer of the event loop (docs/HACKING.md "Layout"), armed for the earliest
 /// deadline of all services: absolute, on the monotonic clock, so recomputing
 /// it never drifts. It owns its fd.
 package final class TimerFD {

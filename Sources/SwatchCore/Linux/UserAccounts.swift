@@ -1,7 +1,7 @@
 import Glibc
 
 /// A user as a service runs as it: the credentials and what the environment
-/// says about them (USER, LOGNAME, HOME, SHELL — DESIGN §4).
+/// says about them (USER, LOGNAME, HOME, SHELL — systemd.exec(5) "ENVIRONMENT VARIABLES").
 package struct UserIdentity: Hashable, Sendable {
     package var name: String
     package var uid: uid_t

@@ -5,7 +5,7 @@ import Logging
 import SystemPackage
 
 /// A swift-log backend that writes structured entries to the systemd journal with
-/// `sd_journal_sendv` (issue 5, STYLE "Conventions" 9). Each message becomes:
+/// `sd_journal_sendv` (sd_journal_sendv(3), swatchd(8) "LOGGING"). Each message becomes:
 ///
 ///     MESSAGE=Failed to spawn hello.service: No such file or directory
 ///     PRIORITY=3                     critical 2 … debug 7

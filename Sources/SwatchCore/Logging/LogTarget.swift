@@ -1,7 +1,7 @@
 import Glibc
 import Logging
 
-/// Where swatchd's own messages go: `--log-target auto|journal|stderr` (DESIGN §2).
+/// Where swatchd's own messages go: `--log-target auto|journal|stderr` (swatchd(8)).
 package enum LogTarget: String, Sendable, CaseIterable {
     /// The journal when `/run/systemd/journal/socket` is there and is a socket, else stderr.
     case auto
@@ -13,7 +13,7 @@ package enum LogTarget: String, Sendable, CaseIterable {
 
     /// Whether a journal is there to take messages. The socket file must exist *and be a
     /// socket*: sd_journal_sendv() cannot tell — with no socket it returns 0 and drops the
-    /// message (the ENOENT is swallowed, NOTES "libsystemd").
+    /// message (the ENOENT is swallowed, docs/HACKING.md "libsystemd and the journal").
     package static func journalIsAvailable(socketPath: String = journalSocketPath) -> Bool {
         var info = stat()
         return stat(socketPath, &info) == 0 && info.st_mode & S_IFMT == S_IFSOCK

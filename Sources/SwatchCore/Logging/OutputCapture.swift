@@ -4,7 +4,7 @@ import Glibc
 import SystemPackage
 
 /// The output of one started service, read by swatchd (StandardOutput=journal, the
-/// default, issue 5): a pipe whose write end the spawner puts on the service's fd 1 and
+/// default, swatchd(8) "LOGGING"): a pipe whose write end the spawner puts on the service's fd 1 and
 /// 2, and whose read end the event loop watches. Each complete line goes
 /// - to the journal, through a stream from `sd_journal_stream_fd(identifier, LOG_INFO, 1)`,
 ///   with its `<N>` level prefix kept so journald honours it; or, with no journal,

@@ -2,7 +2,7 @@ import Synchronization
 
 /// One line in a unit's log: a line of the service's output, or one of swatchd's
 /// own messages about the unit. What `swatchctl status` shows at its end and
-/// `swatchctl logs` prints — the `journalctl -u` of a box with no journal (issue 5).
+/// `swatchctl logs` prints — the `journalctl -u` of a box with no journal (swatchctl(1)).
 package struct UnitLogEntry: Equatable, Sendable {
     /// Increases by one with every entry of the buffer, across units: followers of
     /// `logs -f` remember the last one they were sent.
@@ -49,8 +49,8 @@ extension UnitLogEntry {
     }
 }
 
-/// The last lines of every unit, in memory (issue 5: "swatchd keeps the last lines
-/// of every unit in memory for `swatchctl status`"). Both log handlers add
+/// The last lines of every unit, in memory, for `swatchctl status` and `swatchctl logs`
+/// (swatchctl(1)). Both log handlers add
 /// swatchd's messages that carry `unit` metadata; every OutputCapture adds the
 /// service's output. Shared by reference; a lock makes it Sendable for swift-log,
 /// though the daemon only uses it from its one thread.

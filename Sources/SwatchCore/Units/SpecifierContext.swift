@@ -1,7 +1,7 @@
 // Specifiers of systemd.unit(5) "SPECIFIERS", resolved when a unit is loaded
 // (src/core/unit-printf.c). %h, %u, %U and %t describe the user swatchd runs
 // as — the service manager's user, as systemd ≥ 236 defines them — and %t is
-// `/run` for root, else $XDG_RUNTIME_DIR (DESIGN §2).
+// `/run` for root, else $XDG_RUNTIME_DIR (swatchd.service(5), "SPECIFIERS").
 
 import Glibc
 

@@ -91,7 +91,7 @@ public struct UnitName: Hashable, Comparable, Sendable, CustomStringConvertible 
 // MARK: - [Unit]
 
 /// The `[Unit]` section. Dependencies are kept for `show` and ordering; targets
-/// swatchd has no notion of count as always reached (DESIGN §3).
+/// swatchd has no notion of count as always reached (swatchd.service(5), "[UNIT] SECTION").
 package struct UnitSection: Hashable, Sendable {
     package var description: String?
     package var documentation: [String] = []

@@ -1,7 +1,7 @@
 // The units swatchd runs: loaded from unit directories (first directory wins,
 // as systemd's search path), drop-ins applied, each socket paired with its
 // service, every problem collected. A unit with an error is refused and left
-// out; the rest load (DESIGN §3).
+// out; the rest load (swatchd.service(5), "WHAT HAPPENS TO A PROBLEM").
 
 import Glibc
 

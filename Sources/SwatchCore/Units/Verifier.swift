@@ -1,4 +1,4 @@
-// `swatchd verify` (DESIGN §2): load what the daemon would load, run nothing,
+// `swatchd verify` (swatchd(8)): load what the daemon would load, run nothing,
 // report every problem as `FILE:LINE: message` with FILE as the user gave it;
 // exit 0 exactly when every unit would load.
 
@@ -29,7 +29,7 @@ package enum Verifier {
         return Report(lines: lines, exitCode: failed || units.hasErrors ? 1 : 0, units: units)
     }
 
-    /// `/etc/swatchd` for root, else `$XDG_CONFIG_HOME/swatchd` (`~/.config/swatchd`), as DESIGN §2 says.
+    /// `/etc/swatchd` for root, else `$XDG_CONFIG_HOME/swatchd` (`~/.config/swatchd`), as swatchd(8) says.
     package static func defaultUnitDirectory() -> String {
         if getuid() == 0 { return "/etc/swatchd" }
         if let config = getenv("XDG_CONFIG_HOME"), config.pointee != 0 { return String(cString: config) + "/swatchd" }
