@@ -45,10 +45,6 @@ package enum UnitResult: String, Equatable, Sendable, CaseIterable {
     case `protocol`
     /// An ExecCondition= command skipped the start.
     case execCondition = "exec-condition"
-    /// Sockets: the service they activate hit its start limit.
-    case serviceStartLimitHit = "service-start-limit-hit"
-    /// Sockets: TriggerLimitBurst= was reached.
-    case triggerLimitHit = "trigger-limit-hit"
 }
 
 /// A unit named in Triggers=/TriggeredBy=, with its state for the glyph systemctl prints before it.

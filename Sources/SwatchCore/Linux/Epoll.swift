@@ -24,12 +24,6 @@ package final class Epoll {
         package static let readable = Events(rawValue: EPOLLIN.rawValue)
         /// `EPOLLOUT`
         package static let writable = Events(rawValue: EPOLLOUT.rawValue)
-        /// `EPOLLRDHUP`: the peer closed its writing side (stream sockets).
-        package static let peerClosed = Events(rawValue: EPOLLRDHUP.rawValue)
-        /// `EPOLLET`
-        package static let edgeTriggered = Events(rawValue: EPOLLET.rawValue)
-        /// `EPOLLONESHOT`: disabled after one event until `modify` re-arms it.
-        package static let oneShot = Events(rawValue: EPOLLONESHOT.rawValue)
     }
 
     /// The identity of one `add`: never reused while this `Epoll` lives.
@@ -115,9 +109,6 @@ package final class Epoll {
 
     /// Whether the registration an event was queued for still exists.
     package func isLive(_ id: RegistrationID) -> Bool { live[id] != nil }
-
-    /// The registrations currently watched (for leak checks and `status`).
-    package var registrations: [Registration] { Array(live.values) }
 
     /// Waits for events; `timeout` in milliseconds, -1 forever, 0 to poll.
     /// EINTR returns no events rather than retrying, so a caller that computed

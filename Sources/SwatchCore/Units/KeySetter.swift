@@ -96,12 +96,6 @@ extension ValueKind where T == UInt32 {
 extension ValueKind where T == String {
     /// Free text with specifiers expanded.
     static let string = ValueKind { (kv: KeyValue) throws(ValueError) in try kv.expanded() }
-    /// An absolute path, specifiers expanded.
-    static let absolutePath = ValueKind { (kv: KeyValue) throws(ValueError) -> String in
-        let path = try kv.expanded()
-        guard ValueParser.isAbsolutePath(path) else { throw kv.problem("Path is not absolute", path) }
-        return path
-    }
 }
 
 extension ValueKind where T: FixedWidthInteger & Sendable {

@@ -417,9 +417,6 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
             socket.listens.append(ListenDirective(kind: kind, address: address, location: kv.location))
         }
     }
-    let optionalInt = { (field: WritableKeyPath<SocketUnit, Int?> & Sendable, range: ClosedRange<Int>) in
-        KeySetter<SocketUnit>.set(field, .integer(range))
-    }
     return [
         "ListenStream": listen(.stream),
         "ListenDatagram": listen(.datagram),

@@ -212,7 +212,6 @@ public struct SocketUnit: Hashable, Sendable {
     package var accept = false
     /// `MaxConnections=`, default 64.
     package var maxConnections = 64
-    package var maxConnectionsPerSource: Int?
     /// `FileDescriptorName=`; default: the socket unit's full name.
     package var fileDescriptorName: String?
     /// `TriggerLimitIntervalSec=`, default 2s.
