@@ -20,7 +20,8 @@ DESTDIR ?=
 BIN_DIR ?=
 FUZZ_SECONDS ?= 60
 # --static-swift-stdlib: 5.5 MB instead of 8 MB resident and a faster start
-# (NOTES "Footprint"); libsystemd stays a shared library either way.
+# (docs/HACKING.md "Footprint and start-up"); libsystemd stays a shared
+# library either way.
 RELEASE_FLAGS ?= -c release --static-swift-stdlib
 
 # Debian packages: the build (libsystemd-dev, pkg-config), the tests
@@ -62,7 +63,8 @@ release:
 	$(SWIFT) build $(RELEASE_FLAGS)
 
 # ExecStart=swatchd-hello is a plain name looked up in swatchd's PATH
-# (DESIGN §3): put the build dir first so the example finds it.
+# (swatchd.service(5), man/swatchd.service.5): put the build dir first so the
+# example finds it.
 # No --runtime-dir: the default one, so a plain `swatchctl` in another
 # terminal finds this daemon.
 run: build
@@ -114,8 +116,9 @@ install:
 	install -Dm644 "$$completions/zsh" "$$root/share/zsh/site-functions/_swatchctl"; \
 	install -Dm644 "$$completions/fish" "$$root/share/fish/vendor_completions.d/swatchctl.fish"
 
-# The fuzz target exists only when SWATCH_FUZZ is set (NOTES: libFuzzer breaks
-# plain swift build), in its own scratch dir so the normal build stays valid.
+# The fuzz target exists only when SWATCH_FUZZ is set (libFuzzer breaks plain
+# swift build: docs/HACKING.md "Tests, sanitizers, fuzzing"), in its own
+# scratch dir so the normal build stays valid.
 # SWIFT_BACKTRACE=enable=no: the crash backtracer can hang under libFuzzer.
 fuzz:
 	SWATCH_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz --product SwatchFuzz \

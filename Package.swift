@@ -2,16 +2,18 @@
 //
 // swatchd — a socket activator and service supervisor for Linux.
 //
-// Dependencies (DESIGN §5): swift-system and swift-log for everything;
-// swift-argument-parser for swatchctl only — it imports FoundationEssentials
-// (+5 MB RSS), so the daemon parses its own few flags (Sources/swatchd/CommandLine.swift).
+// Dependencies: swift-system and swift-log for everything; swift-argument-parser
+// for swatchctl only — it imports FoundationEssentials (+5 MB RSS), so the daemon
+// parses its own few flags (Sources/SwatchCore/DaemonCommandLine.swift; why:
+// docs/HACKING.md "Footprint and start-up").
 import PackageDescription
 import class Foundation.ProcessInfo
 
 let fuzzing = ProcessInfo.processInfo.environment["SWATCH_FUZZ"] != nil
 
 var targets: [Target] = [
-    // The C shim: the fork→exec window and what Glibc does not import (NOTES).
+    // The C shim: the fork→exec window and what Glibc does not import
+    // (docs/HACKING.md "What Glibc imports and what it does not").
     .target(
         name: "CSwatch",
         cSettings: [.define("_GNU_SOURCE")]
@@ -58,7 +60,8 @@ var targets: [Target] = [
     ),
 ]
 
-// libFuzzer breaks plain `swift build`/`swift test` (NOTES): only on request, `make fuzz`:
+// libFuzzer breaks plain `swift build`/`swift test` (docs/HACKING.md "Tests, sanitizers,
+// fuzzing"): only on request, `make fuzz`:
 //   SWATCH_FUZZ=1 swift build -c release --product SwatchFuzz --scratch-path .build-fuzz \
 //       --sanitize fuzzer --sanitize address
 // The command line's sanitizers make SwiftPM link libFuzzer and its `main` (instead of the

@@ -1,5 +1,5 @@
-// libFuzzer target over the unit-file parser (issue 2: "No crash and no hang on
-// any input"). Built only with SWATCH_FUZZ=1 (Package.swift); run by `make fuzz`:
+// libFuzzer target over the unit-file parser: no crash and no hang on any
+// input. Built only with SWATCH_FUZZ=1 (Package.swift); run by `make fuzz`:
 //   SWATCH_FUZZ=1 swift build -c release --product SwatchFuzz --scratch-path .build-fuzz \
 //       --sanitize fuzzer --sanitize address
 //   SWIFT_BACKTRACE=enable=no .build-fuzz/release/SwatchFuzz -max_total_time=600 fuzz-corpus

@@ -1,7 +1,7 @@
-/// swatchd's own command line (DESIGN §2). The daemon parses its few flags
+/// swatchd's own command line (swatchd(8)). The daemon parses its few flags
 /// here rather than with swift-argument-parser, which would bring
-/// FoundationEssentials (+5 MB of RSS, NOTES).
-public enum DaemonCommand: Equatable, Sendable {
+/// FoundationEssentials (+5 MB of RSS, docs/HACKING.md "Footprint and start-up").
+package enum DaemonCommand: Equatable, Sendable {
     case serve(DaemonOptions)
     case verify(unitDirectories: [String], files: [String])
     case run(AdHocOptions, DaemonOptions)
@@ -9,37 +9,35 @@ public enum DaemonCommand: Equatable, Sendable {
     case version
 }
 
-public struct DaemonOptions: Equatable, Sendable {
+package struct DaemonOptions: Equatable, Sendable {
     /// Empty: the default (`/etc/swatchd` for root, else `$XDG_CONFIG_HOME/swatchd`).
-    public var unitDirectories: [String] = []
-    public var runtimeDirectory: String?
-    public var logTarget = "auto"
-    public var logLevel = "info"
-    public init() {}
+    package var unitDirectories: [String] = []
+    package var runtimeDirectory: String?
+    package var logTarget = "auto"
+    package var logLevel = "info"
 }
 
 /// `swatchd run`: one command, activated ad hoc, without unit files.
-public struct AdHocOptions: Equatable, Sendable {
-    public var listen: [String] = []
-    public var fdNames: [String] = []
-    public var accept = false
-    public var datagram = false
-    public var notify = false
-    public var watchdog: String?
-    public var restart: String?
+package struct AdHocOptions: Equatable, Sendable {
+    package var listen: [String] = []
+    package var fdNames: [String] = []
+    package var accept = false
+    package var datagram = false
+    package var notify = false
+    package var watchdog: String?
+    package var restart: String?
     /// `--watch PATH`: restart the running command when PATH changes.
-    public var watch: [String] = []
-    public var command: [String] = []
-    public init() {}
+    package var watch: [String] = []
+    package var command: [String] = []
 }
 
-public struct UsageError: Error, Equatable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+package struct UsageError: Error, Equatable, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }
 
 extension DaemonCommand {
-    public static let usage = """
+    package static let usage = """
         Usage: swatchd [--unit-dir DIR]... [--runtime-dir DIR] [--log-target auto|journal|stderr] [--log-level LEVEL]
                swatchd verify [--unit-dir DIR]... [FILE...]
                swatchd run -l ADDR [-l ADDR]... [--fdname NAME]... [--accept] [--datagram] [--notify]
@@ -50,7 +48,7 @@ extension DaemonCommand {
         """
 
     /// Parses `arguments` (without argv[0]).
-    public static func parse(_ arguments: [String]) throws(UsageError) -> DaemonCommand {
+    package static func parse(_ arguments: [String]) throws(UsageError) -> DaemonCommand {
         var args = arguments[...]
         switch args.first {
         case "verify":

@@ -2,7 +2,7 @@ import SwatchCore
 
 /// The `--json` shapes: the record keys of the control protocol (systemd's property
 /// names), numbers as numbers, lists as arrays. Built here, since the daemon has no
-/// Foundation (DESIGN §2).
+/// Foundation (docs/HACKING.md "Footprint and start-up").
 enum JSONRendering {
     static func object(_ report: UnitStatusReport) -> [String: Any] {
         var object: [String: Any] = [

@@ -3,7 +3,7 @@ import SwatchCore
 
 extension Swatchctl {
     /// `logs UNIT [-n N] [-f]`: the unit's recent lines from swatchd's memory — what
-    /// `journalctl -u` gives, with no journal needed (issue 5).
+    /// `journalctl -u` gives, with no journal needed (swatchctl(1)).
     struct Logs: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show a unit's recent log lines from swatchd's memory (its output and swatchd's messages about it).")

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import SwatchCore
 
-/// `swatchctl`: talks to a running swatchd over RUNTIME/control (DESIGN §2). Each
+/// `swatchctl`: talks to a running swatchd over RUNTIME/control (swatchctl(1)). Each
 /// subcommand sends one request and prints the answer like systemctl would; exit
 /// codes are systemctl's (LSB), 64 for a usage error.
 @main

@@ -1,7 +1,7 @@
 import Glibc
 
 /// The few POSIX helpers swatchd-hello needs: errno text, socket options,
-/// the monotonic clock. No Foundation (DESIGN §5: the example stays small).
+/// the monotonic clock. No Foundation: the example stays small.
 enum Posix {
     /// "EACCES: Permission denied" — the symbolic name where it is one a test
     /// is likely to meet, then strerror's text.

@@ -69,8 +69,8 @@ struct Observation {
 }
 
 /// The `--report FILE` content: `KEY=VALUE` lines that integration tests
-/// read to check what a service receives (DESIGN §4: fds, environment, cwd,
-/// umask, socket options of item 2 of the socket-activation issue).
+/// read to check what a service receives (sd_listen_fds(3), swatchd.service(5)): fds,
+/// environment, cwd, umask, and the socket options of swatchd.socket(5).
 struct Report {
     private(set) var lines: [String] = []
 

@@ -1,4 +1,4 @@
-// swatchd-hello — the example service of swatchd (DESIGN §5): HTTP
+// swatchd-hello — the example service of swatchd: HTTP
 // "Hello World!" on the sockets it is handed by sd_listen_fds(3), ready and
 // watchdog through sd_notify(3). Glibc and libsystemd only, no Foundation.
 import CSystemd

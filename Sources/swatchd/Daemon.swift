@@ -10,7 +10,7 @@ func writeStderr(_ text: String) {
     text.withUTF8 { buffer in _ = Glibc.write(2, buffer.baseAddress, buffer.count) }
 }
 
-/// Start-up of the daemon, phase by phase (DESIGN §6): problems of swatchd
+/// Start-up of the daemon, phase by phase (docs/HACKING.md "Conventions"): problems of swatchd
 /// itself end it with `swatchd: …` and exit 1; after that nothing does but a
 /// signal asking it to.
 enum Daemon {

@@ -1,7 +1,7 @@
 import Logging
 import SwatchCore
 
-/// Chooses where swatchd's own messages go (DESIGN §2, `--log-target`:
+/// Chooses where swatchd's own messages go (swatchd(8), `--log-target`:
 /// `auto` is the journal when its socket exists and is a socket) and
 /// bootstraps swift-log with it. Messages about a unit also go into `unitLog`.
 func bootstrapLogging(target: String, level: String, unitLog: UnitLogBuffer) -> Logger {

@@ -1,4 +1,4 @@
-// `swatchd verify [--unit-dir DIR]... [FILE...]` (DESIGN §2): diagnostics on
+// `swatchd verify [--unit-dir DIR]... [FILE...]` (swatchd(8)): diagnostics on
 // stderr as FILE:LINE: message, exit 0 when every unit would load, 1 otherwise.
 // The arguments are parsed with the rest of the command line (DaemonCommandLine.swift).
 

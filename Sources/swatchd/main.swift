@@ -1,4 +1,4 @@
-// swatchd — the daemon (DESIGN §2). It never forks itself into the
+// swatchd — the daemon (swatchd(8)). It never forks itself into the
 // background; `verify` checks unit files; `run` activates one command ad hoc.
 import Glibc
 import Logging

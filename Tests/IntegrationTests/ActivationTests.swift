@@ -1,4 +1,4 @@
-// Socket activation as a user sees it (issue 3, "Tests"): the built swatchd
+// Socket activation as a user sees it (swatchd.socket(5)): the built swatchd
 // on temp unit dirs, real sockets, real clients; what the service observes
 // is checked from inside it (swatchd-hello --report, python3-systemd).
 import Foundation
@@ -99,7 +99,7 @@ extension Integration {
                 try daemon.write(name, text.replacingOccurrences(of: "ListenStream=8080", with: "ListenStream=\(port)"))
             }
             try daemon.start()
-            // ExecStart=swatchd-hello is found in swatchd's own PATH (DESIGN §3).
+            // ExecStart=swatchd-hello is found in swatchd's own PATH (swatchd.service(5)).
             #expect(try Client.body(.loopback4(port)) == Client.helloBody)
             #expect(try Client.body(.loopback6(port)) == Client.helloBody)
             #expect(try daemon.waitForChildren(1)[0].command == "swatchd-hello")
@@ -123,7 +123,7 @@ extension Integration {
             #expect(seen["FD3_TYPE"] == "stream")
             #expect(seen["FD3_REUSEPORT"] == "1")
             #expect(seen["FD3_V6ONLY"] == "0")
-            // The report reads the listener; accepted sockets inherit TCP_NODELAY (NOTES).
+            // The report reads the listener; accepted sockets inherit TCP_NODELAY (docs/HACKING.md "Sockets").
             #expect(seen["FD3_NODELAY"] == "1")
             #expect(seen["LISTEN_PID"] == seen["PID"])
             #expect(seen["LISTEN_FDS"] == "1")
@@ -140,7 +140,7 @@ extension Integration {
             let leaked = names.intersection(daemon.environment.keys).subtracting(["PATH", "NOTIFY_SOCKET"])
             #expect(leaked.isEmpty, "leaked from swatchd's environment: \(leaked.sorted())")
             let unexpected = names.subtracting(Units.protocolVariables)
-            #expect(unexpected.isEmpty, "not a variable of DESIGN §4: \(unexpected.sorted())")
+            #expect(unexpected.isEmpty, "not a variable swatchd.service(5) lists: \(unexpected.sorted())")
             #expect(names.isSuperset(of: ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "PATH", "NOTIFY_SOCKET"]))
         }
 
@@ -177,7 +177,7 @@ extension Integration {
             try daemon.write("cred.service", try Units.helloService(report: credReport))
             try daemon.start()
 
-            // Backlog= from outside: Send-Q of the LISTEN row (NOTES).
+            // Backlog= from outside: Send-Q of the LISTEN row (docs/HACKING.md "Sockets").
             #expect(try ListeningSocket.onPort(port).map(\.backlog) == [42])
 
             #expect(try Client.body(.loopback4(port)) == Client.helloBody)
@@ -266,7 +266,7 @@ extension Integration {
             try daemon.write("fs.service", "[Service]\nExecStart=\(try Harness.binary("swatchd-hello"))\n")
             try daemon.write("kept.socket", "[Socket]\nListenStream=\(keptPath)\n")
             try daemon.write("kept.service", "[Service]\nExecStart=\(try Harness.binary("swatchd-hello"))\n")
-            // A stale socket file from an earlier run is replaced (issue 3, item 2).
+            // A stale socket file from an earlier run is replaced (as systemd does before bind: src/shared/socket-label.c).
             let stale = try Daemon.bindDatagramSocket(keptPath)
             close(stale)
             try daemon.start()
@@ -522,7 +522,7 @@ extension Integration {
             #expect(seen["FDS"] == "0,1,2,3")
         }
 
-        // MARK: Accept=yes (inetd style, DESIGN §4)
+        // MARK: Accept=yes (inetd style, systemd.socket(5))
 
         @Test(.timeLimit(.minutes(1)))
         func runsOneEchoInstancePerConnectionWithTheEchoExample() throws {
@@ -675,8 +675,8 @@ extension Integration {
         }
 
         /// A restriction this build does not enforce (SystemCallFilter=) is
-        /// refused (DESIGN §3): never run with less isolation instead. (It was
-        /// DynamicUser= until the sandboxing issue enforced that: SandboxTests.)
+        /// refused (swatchd.service(5), "RESTRICTING KEYS"): never run with less isolation instead. (It was
+        /// DynamicUser= until this build enforced that: SandboxTests.)
         @Test(.timeLimit(.minutes(1)))
         func refusesAUnitWithAnUnenforcedRestrictionAndServesTheOtherUnits() throws {
             let ports = try Ports.free(2)
@@ -719,7 +719,7 @@ extension Integration {
             #expect(try Client.body(.loopback4(ports[0])) == Client.helloBody)
             #expect(try Client.body(.loopback4(ports[1])) == Client.helloBody)
             let services = try daemon.waitForChildren(2).map(\.pid)
-            // Where swatchd tracks services with cgroups (issue 4), it removes them at exit.
+            // Where swatchd tracks services with cgroups (swatchd(8), "PROCESS TRACKING"), it removes them at exit.
             let cgroups = services.compactMap(Processes.cgroupDirectory(of:))
 
             #expect(try daemon.stop() == .exited(0), "\(daemon.log)")
@@ -747,7 +747,7 @@ extension Integration {
             close(connection)
         }
 
-        /// DESIGN §6: check /proc/<pid>/fd for leaks around integration tests.
+        /// docs/HACKING.md "Conventions": check /proc/<pid>/fd for leaks around integration tests.
         @Test(.timeLimit(.minutes(1)))
         func keepsItsOwnFDCountOverAThousandActivations() throws {
             let port = try Ports.free()
@@ -814,7 +814,7 @@ extension Integration {
 
 /// Unit texts the activation tests share.
 enum Units {
-    /// The variables a service may see (DESIGN §4); USER/LOGNAME/HOME/SHELL
+    /// The variables a service may see (swatchd.service(5), "EXECUTION ENVIRONMENT"); USER/LOGNAME/HOME/SHELL
     /// only with User=, which these tests do not set.
     static let protocolVariables: Set<String> = [
         "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",

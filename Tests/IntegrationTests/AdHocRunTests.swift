@@ -1,4 +1,4 @@
-// `swatchd run` (DESIGN §2): one command activated ad hoc, without unit
+// `swatchd run` (swatchd(8)): one command activated ad hoc, without unit
 // files — the `systemd-socket-activate` use case, with the caller's
 // environment passed on and the names given by --fdname.
 import Foundation

@@ -37,7 +37,7 @@ enum Command {
         var errorPath: String?
         /// Fd numbers left open (on /dev/null) in the child without
         /// FD_CLOEXEC, as a careless parent leaves them: swatchd must not
-        /// pass them on to its services (NOTES "Spawning").
+        /// pass them on to its services (docs/HACKING.md "Spawning").
         var strayFDs: [Int32] = []
     }
 

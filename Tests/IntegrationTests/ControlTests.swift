@@ -1,5 +1,4 @@
-// swatchctl as a user drives it (issue 5, "Tests", first item, and "Done
-// when"): every command and its exit code against a running daemon, the
+// swatchctl as a user drives it (swatchctl(1)): every command and its exit code against a running daemon, the
 // systemctl shapes a user reads (status, the stop warning, list headers,
 // show's KEY=VALUE), --json that parses, logs -f following a service, and
 // nobody refused. Exit codes are systemctl's (systemctl(1) "EXIT STATUS",
@@ -545,7 +544,7 @@ extension Integration {
             defer { daemon.cleanUp() }
             // DynamicUser= and PrivateDevices= stay when this build enforces
             // them (verify accepts the seed's lines), else they are dropped
-            // as VerifyTests expects (DESIGN §3: refused, not run with less).
+            // as VerifyTests expects (swatchd.service(5): refused, not run with less).
             let sandboxingEnforced = try seedVerifies(ports: ports)
             let units = SeedUnits.adapted(
                 SeedUnits.multi, ports: ["80": ports[0], "443": ports[1]],

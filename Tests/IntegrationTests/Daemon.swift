@@ -3,12 +3,12 @@ import Glibc
 
 /// One running `swatchd` on a private temp dir, as a test drives it:
 /// unit files written into `unitDirectory`, the daemon started with
-/// `--unit-dir U --runtime-dir R --log-target stderr` (DESIGN §2), its
+/// `--unit-dir U --runtime-dir R --log-target stderr` (swatchd(8)), its
 /// stdout and stderr in `logPath` to search, and a NOTIFY_SOCKET of the
 /// test's own so that swatchd's READY=1 can be read.
 ///
 /// swatchd's environment carries `SWATCH_TEST_SECRET=leak-me` and one stray
-/// non-CLOEXEC fd: neither may reach a service (DESIGN §4).
+/// non-CLOEXEC fd: neither may reach a service (docs/HACKING.md "Spawning").
 ///
 /// Use it as
 /// ```swift
@@ -23,7 +23,7 @@ final class Daemon {
     /// The marker variable in swatchd's environment that must not leak.
     static let secretName = "SWATCH_TEST_SECRET"
     static let secretValue = "leak-me"
-    /// A stray fd swatchd inherits without FD_CLOEXEC (NOTES "Spawning":
+    /// A stray fd swatchd inherits without FD_CLOEXEC (docs/HACKING.md "Spawning":
     /// a parent's fds reach the service unless swatchd closes them).
     static let strayFD: Int32 = 27
 
@@ -63,7 +63,7 @@ final class Daemon {
         let binaries = Harness.binaryDirectory.map { $0 + ":" } ?? ""
         environment = [
             // Plain ExecStart= names are looked up in swatchd's own PATH
-            // (DESIGN §3): the built swatchd-hello is found this way.
+            // (swatchd.service(5)): the built swatchd-hello is found this way.
             "PATH": binaries + "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             Daemon.secretName: Daemon.secretValue,
             "SWATCH_TEST_OTHER": "also-private",
@@ -85,7 +85,7 @@ final class Daemon {
     }
 
     /// Starts swatchd and waits until it is ready: READY=1 on its
-    /// NOTIFY_SOCKET or, failing that, `RUNTIME/control` exists (DESIGN §2:
+    /// NOTIFY_SOCKET or, failing that, `RUNTIME/control` exists (swatchd(8):
     /// both happen once every listener is bound). Throws with the log if
     /// swatchd exits first.
     /// `launcher` runs before swatchd (`unshare --pid ...`: swatchd as PID 1); `pid` is then the launcher's.

@@ -1,7 +1,7 @@
 // The integration harness: where the built binaries and the test services
 // are, and waiting on a condition with a deadline (never sleep-and-hope).
 // Tests run the BUILT executables against the command-line contract of
-// DESIGN §2 only; they import nothing from SwatchCore.
+// swatchd(8) and swatchctl(1) only; they import nothing from SwatchCore.
 import Foundation
 import Glibc
 import Testing
@@ -10,8 +10,8 @@ import Testing
 enum Integration {
     // Every integration suite is nested in this one so that the whole target
     // runs one test at a time: they share the machine's ports, its 2 cores and,
-    // for the CPU measurements, its quiet (NOTES: Swift Testing runs tests in
-    // parallel unless told otherwise). The type cannot share the module's name,
+    // for the CPU measurements, its quiet (Swift Testing runs tests in parallel
+    // unless told otherwise: docs/HACKING.md "Tests, sanitizers, fuzzing"). The type cannot share the module's name,
     // IntegrationTests: the @Suite macro's test record then fails to compile.
     // (Inside the body: Swift Testing prints the comments above a suite with
     // every failure in it.)

@@ -1,4 +1,4 @@
-// What a newcomer does after cloning (issue 2, "Make it real"): the man pages
+// What a newcomer does after cloning (README.md): the man pages
 // are clean roff, and `make install DESTDIR=…` gives a tree whose swatchd
 // verifies the installed examples and whose swatchctl has its completions.
 import Foundation

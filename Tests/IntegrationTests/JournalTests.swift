@@ -1,12 +1,12 @@
-// Logging through libsystemd as a user reads it back (issue 5, "Build" 4–5,
-// "Tests", third item): a real /lib/systemd/systemd-journald receives
+// Logging through libsystemd as a user reads it back (swatchd(8),
+// "LOGGING"): a real /lib/systemd/systemd-journald receives
 // swatchd's own messages (SYSLOG_IDENTIFIER=swatchd, PRIORITY, CODE_*,
 // UNIT=/OBJECT_SYSTEMD_UNIT=, CONFIG_FILE/CONFIG_LINE) and the services'
 // stdout lines (SYSLOG_IDENTIFIER= of the executable or SyslogIdentifier=,
 // `<N>` prefixes as PRIORITY=N), read back with `journalctl -o json`. With no
 // journal, service lines reach swatchd's stderr as `name.service[PID]: line`.
 //
-// journald runs in private namespaces (NOTES "libsystemd"): `unshare --mount
+// journald runs in private namespaces (docs/HACKING.md "libsystemd and the journal"): `unshare --mount
 // --pid --fork --kill-child --mount-proc` with a tmpfs on /run, so the host's
 // /run and any host journal are untouched, and when the script ends — or the
 // test kills it — the kernel ends journald, swatchd and its services with it

@@ -113,8 +113,8 @@ enum Processes {
     static let ticksPerSecond = Int(sysconf(Int32(_SC_CLK_TCK)))
 }
 
-/// What `ss -ltn` reports about TCP listeners (NOTES: no getsockopt reads a
-/// listening socket's backlog; ss shows it as Send-Q of the LISTEN row).
+/// What `ss -ltn` reports about TCP listeners (no getsockopt reads a listening
+/// socket's backlog; ss shows it as Send-Q of the LISTEN row: docs/HACKING.md "Sockets").
 struct ListeningSocket: Equatable {
     /// "*:8080", "[::]:8080", "127.0.0.1:8080", "[::1]:8080"…
     var localAddress: String

@@ -1,5 +1,5 @@
-// daemon-reload and SIGHUP as a user sees them (issue 5, "Build" 3 and
-// "Tests", second item): re-reading the unit dirs keeps an unchanged
+// daemon-reload and SIGHUP as a user sees them (swatchctl(1),
+// swatchd(8) "SIGNALS"): re-reading the unit dirs keeps an unchanged
 // listener bound — the same open socket, no connection lost — rebinds a
 // changed one, stops and closes what disappeared, brings up what is new, and
 // keeps the previous definition of a unit whose new file is broken, saying
@@ -68,7 +68,7 @@ extension Integration {
                 try writeUnits(iteration: iteration)
                 let before = load.succeeded
                 if iteration % 5 == 0 {
-                    // SIGHUP is daemon-reload (DESIGN §2).
+                    // SIGHUP is daemon-reload (swatchd(8)).
                     daemon.signal(SIGHUP)
                     sentHUP += 1
                     try waitUntil("reload \(iteration) (SIGHUP) completes\n\(daemon.log)") {
@@ -102,7 +102,7 @@ extension Integration {
             try daemon.checkRunning()
         }
 
-        /// DESIGN §6: check /proc/PID/fd around integration tests. Twenty
+        /// docs/HACKING.md "Conventions": check /proc/PID/fd around integration tests. Twenty
         /// reloads that change only an idle unit's Description= leave
         /// swatchd with exactly the fds it had.
         @Test(.timeLimit(.minutes(1)))

@@ -1,4 +1,4 @@
-// Privileges and sandboxing as a user sees them (issue 6, "Tests"): the built
+// Privileges and sandboxing as a user sees them (swatchd.service(5), "SANDBOXING"): the built
 // swatchd runs real services, and what the kernel says about them — /proc/<pid>/
 // status, limits, mountinfo, root/dev — is the evidence. Root only.
 import Foundation
@@ -157,16 +157,11 @@ extension Integration {
 
         /// `swatchd verify` on the seed as shipped: no word about any directive;
         /// only the seed's own program, not installed here, is warned about.
-        /// The repository's verbatim copy (conf/seed/) always; the shared seed
-        /// beside the checkout (../shared/seed/, as CI lays it out) too.
-        @Test(.timeLimit(.minutes(1)), arguments: ["conf/seed/first", "conf/seed/single", "conf/seed/multi",
-                                                    "../shared/seed/first", "../shared/seed/single", "../shared/seed/multi"])
+        /// The repository's verbatim copy of the seed is conf/seed/.
+        @Test(.timeLimit(.minutes(1)), arguments: ["conf/seed/first", "conf/seed/single", "conf/seed/multi"])
         func verifiesTheSeedWithOnlyTheMissingProgramWarned(_ folder: String) throws {
             let directory = Harness.repositoryRoot + "/" + folder
-            guard FileManager.default.fileExists(atPath: directory) else {
-                #expect(folder.hasPrefix("../"), "the repository's copy of the seed is missing: \(directory)")
-                return
-            }
+            try #require(FileManager.default.fileExists(atPath: directory), "the repository's copy of the seed is missing: \(directory)")
             let result = try Command.run([try Harness.binary("swatchd"), "verify", "--unit-dir", directory])
             #expect(result.status == .exited(0), "\(result.standardError)")
             let lines = result.standardError.split(separator: "\n")

@@ -1,6 +1,5 @@
-/// The seed's unit files, verbatim (../shared/seed/ of the project: the units
-/// of the post "Who Watches Watchmen? - Part 2"), so that a fresh clone
-/// tests them without that folder. Tests adapt copies of them (free ports,
+/// The seed's unit files, verbatim (conf/seed/: the units of the post "Who
+/// Watches Watchmen? - Part 2"), as Swift values. Tests adapt copies of them (free ports,
 /// a real ExecStart=) with `SeedUnits.adapted`.
 enum SeedUnits {
     /// seed/first/
@@ -109,8 +108,8 @@ enum SeedUnits {
 
     /// A copy of `units` with `ListenStream=OLD` lines pointed at new ports
     /// (`ports[OLD]`), every `ExecStart=` replaced by `execStart`, and the
-    /// lines of the directives in `dropping` removed (DynamicUser= and
-    /// PrivateDevices= come back with the sandboxing issue).
+    /// lines of the directives in `dropping` removed (for a test that needs
+    /// the units to load where this build does not enforce them).
     static func adapted(
         _ units: [String: String], ports: [String: UInt16], execStart: String, dropping: [String]
     ) -> [String: String] {

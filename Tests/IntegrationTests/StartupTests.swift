@@ -1,5 +1,5 @@
 // Start-up problems of swatchd itself end it with `swatchd: …` naming what
-// failed and exit 1 (DESIGN §6); a unit dir that is not there is a warning.
+// failed and exit 1 (docs/HACKING.md "Conventions"); a unit dir that is not there is a warning.
 import Foundation
 import Glibc
 import Testing

@@ -1,4 +1,4 @@
-// Supervision as a user sees it (issue 4, "Tests", the integration part):
+// Supervision as a user sees it (swatchd.service(5), sd_notify(3)):
 // sd_notify, the watchdog, Restart= and the start limit, stop escalation,
 // KillMode=, service types, Exec* hooks, trigger-limit throttling, and the
 // promise of socket activation under SIGKILL. The daemon's state is seen
@@ -465,7 +465,7 @@ extension Integration {
         }
 
         /// Datagrams of 4096 bytes or more (truncated) and datagrams holding
-        /// a NUL are dropped (DESIGN §4): READY=1 in them does not count.
+        /// a NUL are dropped (as systemd does: src/core/manager.c): READY=1 in them does not count.
         @Test(.timeLimit(.minutes(1)))
         func dropsOversizedAndNULHoldingNotifications() throws {
             let daemon = try Daemon()
@@ -615,7 +615,7 @@ extension Integration {
         // MARK: Trigger limits and the promise of socket activation
 
         /// A datagram service that exits without reading leaves its socket
-        /// readable (NOTES): without a limit swatchd would respawn it in a
+        /// readable (docs/HACKING.md "Sockets"): without a limit swatchd would respawn it in a
         /// tight loop. The trigger limit throttles it — swatchd stays almost
         /// idle — and the throttle is temporary: once the service reads
         /// again, the socket is served.
@@ -662,7 +662,7 @@ extension Integration {
             #expect(lines(received).first == "storm")
         }
 
-        /// The promise of socket activation, measured (issue 4): 2000
+        /// The promise of socket activation, measured: 2000
         /// requests over 10 s while the service is SIGKILLed every second;
         /// not one connection refused or dropped.
         @Test(.timeLimit(.minutes(1)))

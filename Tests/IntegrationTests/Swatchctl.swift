@@ -1,4 +1,4 @@
-// Running the built swatchctl against a test's daemon (DESIGN §2:
+// Running the built swatchctl against a test's daemon (swatchctl(1):
 // `swatchctl [--runtime-dir DIR] [--json] COMMAND`), as a user would from a
 // shell: its stdout, its stderr and its exit status, nothing else.
 import Foundation

@@ -1,4 +1,4 @@
-// `swatchd verify [--unit-dir DIR]... [FILE...]` (DESIGN §2, §3): parse and
+// `swatchd verify [--unit-dir DIR]... [FILE...]` (swatchd(8), swatchd.service(5)): parse and
 // validate, run nothing; `FILE:LINE: message` on stderr with FILE as given;
 // exit 0 exactly when the daemon would load every unit.
 import Foundation
@@ -32,7 +32,7 @@ extension Integration {
         }
 
         /// Every broken line is reported as FILE:LINE: with FILE as given —
-        /// all of them, not just the first (STYLE: collect them all).
+        /// all of them, not just the first (docs/HACKING.md "Conventions").
         @Test(.timeLimit(.minutes(1)))
         func reportsEveryBrokenLineWithFileAndLineAndExitsOne() throws {
             let directory = try TemporaryDirectory()
@@ -61,7 +61,7 @@ extension Integration {
             #expect(!byDirectory.standardError.contains("good.service:"), "\(byDirectory.standardError)")
         }
 
-        /// The fixtures of DESIGN §3's table (Fixtures/units/*/expected.txt):
+        /// The fixtures of swatchd.service(5) "WHAT HAPPENS TO A PROBLEM" (Fixtures/units/*/expected.txt):
         /// verify's exit status and every diagnostic, in order, each as
         /// `FOLDER/FILE:LINE: message` — FILE as found through --unit-dir.
         @Test(.timeLimit(.minutes(1)), arguments: UnitFixture.all)
@@ -95,7 +95,7 @@ extension Integration {
             #expect(!result.standardError.contains("\(path):4:"), "\(result.standardError)")
         }
 
-        /// A missing program may be installed later: a warning, exit 0 (DESIGN §3).
+        /// A missing program may be installed later: a warning, exit 0 (swatchd.service(5)).
         @Test(.timeLimit(.minutes(1)))
         func warnsAboutAMissingProgramAndExitsZero() throws {
             let directory = try TemporaryDirectory()
@@ -129,7 +129,7 @@ extension Integration {
         }
 
         /// The seed's units ask for DynamicUser=, PrivateDevices= and (first/)
-        /// CapabilityBoundingSet=, which this build enforces (issue 6): they
+        /// CapabilityBoundingSet=, which this build enforces (swatchd.service(5), "SANDBOXING"): they
         /// load, and the only warning is the seed's own missing program.
         @Test(.timeLimit(.minutes(1)), arguments: ["first", "single", "multi"])
         func acceptsTheSeedsSandboxing(_ name: String) throws {

@@ -330,7 +330,7 @@ private let helloReport = UnitStatusReport(
         #expect(ControlServer.refusal(daemonUID: 0).errors == ["Access denied: swatchd serves root only"])
     }
 
-    /// issue 5: "swatchctl run as nobody is refused and changes nothing". The socket is made
+    /// swatchctl run as nobody is refused and changes nothing (swatchctl(1)). The socket is made
     /// world-writable here so that the SO_PEERCRED check, not the file mode, is what refuses.
     @Test(.enabled(if: getuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0 && access("/usr/bin/python3", X_OK) == 0))
     func aPeerWithAnotherUIDIsRefusedAndNothingHappens() throws {

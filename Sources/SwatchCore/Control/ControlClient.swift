@@ -3,24 +3,21 @@ import SystemPackage
 
 /// swatchctl's end of the control socket (and the tests'): connect, send one request
 /// line, read the answer. It blocks — it is the client, not the daemon.
-public struct ControlClient: Sendable {
+package struct ControlClient: Sendable {
     /// The control socket, `RUNTIME/control`.
-    public var path: String
+    package var path: String
     /// How long to wait for the daemon's answer; nil waits as long as it takes (a start
     /// waits for the service to be ready, as `systemctl start` does).
-    public var timeout: TimeSpan?
+    package var timeout: TimeSpan?
+}
 
-    public init(path: String, timeout: TimeSpan? = nil) {
-        self.path = path
-        self.timeout = timeout
-    }
-
-    public init(runtimeDirectory: String, timeout: TimeSpan? = nil) {
+extension ControlClient {
+    package init(runtimeDirectory: String, timeout: TimeSpan? = nil) {
         self.init(path: runtimeDirectory + "/control", timeout: timeout)
     }
 
-    /// DESIGN §2: `/run/swatchd` for root, else `$XDG_RUNTIME_DIR/swatchd`; nil when neither applies.
-    public static func defaultRuntimeDirectory(
+    /// swatchd(8): `/run/swatchd` for root, else `$XDG_RUNTIME_DIR/swatchd`; nil when neither applies.
+    package static func defaultRuntimeDirectory(
         uid: UInt32 = getuid(), xdgRuntimeDirectory: String? = getenv("XDG_RUNTIME_DIR").map { String(cString: $0) }
     ) -> String? {
         if uid == 0 { return "/run/swatchd" }
@@ -29,7 +26,7 @@ public struct ControlClient: Sendable {
     }
 
     /// What went wrong talking to the daemon.
-    public enum Failure: Error, Equatable, CustomStringConvertible {
+    package enum Failure: Error, Equatable, CustomStringConvertible {
         /// No daemon there (ENOENT, ECONNREFUSED) or not allowed to reach it (EACCES).
         case connect(path: String, Errno)
         case io(Errno)
@@ -38,7 +35,7 @@ public struct ControlClient: Sendable {
         /// The daemon closed the connection before its RESULT= line.
         case closedEarly
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .connect(let path, let error):
                 var text = "Failed to connect to swatchd at \(path): \(error)"
@@ -53,7 +50,7 @@ public struct ControlClient: Sendable {
     }
 
     /// One exchange: sends `request`, returns the whole answer.
-    public func send(_ request: ControlRequest) throws(Failure) -> ControlResponse {
+    package func send(_ request: ControlRequest) throws(Failure) -> ControlResponse {
         var records: [ControlRecord] = []
         var trailer: ControlResponse?
         try exchange(request) { event in
@@ -71,7 +68,7 @@ public struct ControlClient: Sendable {
     /// Sends `request` and hands every block to `onEvent` as it arrives — the records, the
     /// trailer, and for `logs … follow` the records that come after the trailer — until the
     /// daemon closes the connection or `onEvent` returns false.
-    public func stream(_ request: ControlRequest, onEvent: (ControlStreamEvent) -> Bool) throws(Failure) {
+    package func stream(_ request: ControlRequest, onEvent: (ControlStreamEvent) -> Bool) throws(Failure) {
         try exchange(request, onEvent: onEvent)
     }
 

@@ -1,4 +1,4 @@
-// The escaping of the control protocol (DESIGN §2: plain text in sd_notify's
+// The escaping of the control protocol (swatchctl(1): plain text in sd_notify's
 // spirit). Two places need it:
 // - request words: unit names and paths may hold spaces, so a word is escaped
 //   C-style (`\x20`, `\n`, `\\`, `\"`), as systemd's cescape() does for names in
@@ -8,15 +8,15 @@
 //   a line splits at its first `=`.
 
 /// C-style escaping and unescaping for the control protocol's words and values.
-public enum ControlEscaping {
+package enum ControlEscaping {
     /// The error of `unescape`: a backslash not followed by a known escape, or bytes that are not UTF-8.
-    public struct InvalidEscape: Error, Equatable, CustomStringConvertible {
-        public var text: String
-        public var description: String { "Invalid escape sequence in '\(text)'" }
+    package struct InvalidEscape: Error, Equatable, CustomStringConvertible {
+        package var text: String
+        package var description: String { "Invalid escape sequence in '\(text)'" }
     }
 
     /// Escapes one request word so it holds no space, tab, newline or quote.
-    public static func escapeWord(_ word: String) -> String {
+    package static func escapeWord(_ word: String) -> String {
         if word.isEmpty { return "\"\"" }
         var out: [UInt8] = []
         out.reserveCapacity(word.utf8.count)
@@ -35,7 +35,7 @@ public enum ControlEscaping {
     }
 
     /// Escapes an answer value so it fits on one line.
-    public static func escapeValue(_ value: String) -> String {
+    package static func escapeValue(_ value: String) -> String {
         guard value.utf8.contains(where: { $0 == 0x5C || $0 == 0x0A || $0 == 0x0D }) else { return value }
         var out: [UInt8] = []
         out.reserveCapacity(value.utf8.count + 8)
@@ -51,13 +51,13 @@ public enum ControlEscaping {
     }
 
     /// Undoes `escapeWord`: `\\ \" \n \t \r \xHH`, and `""` as the empty word.
-    public static func unescapeWord(_ text: String) throws(InvalidEscape) -> String {
+    package static func unescapeWord(_ text: String) throws(InvalidEscape) -> String {
         if text == "\"\"" { return "" }
         return try unescapeValue(text)
     }
 
     /// Undoes `escapeValue` (and accepts every escape `escapeWord` writes).
-    public static func unescapeValue(_ text: String) throws(InvalidEscape) -> String {
+    package static func unescapeValue(_ text: String) throws(InvalidEscape) -> String {
         guard text.utf8.contains(0x5C) else { return text }
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)

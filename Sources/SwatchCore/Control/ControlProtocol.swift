@@ -1,4 +1,4 @@
-// The control protocol between swatchctl and swatchd (DESIGN §2, issue 5):
+// The control protocol between swatchctl and swatchd (swatchctl(1)):
 // plain text in sd_notify's spirit, one exchange per connection on the unix
 // stream socket RUNTIME/control.
 //
@@ -36,7 +36,7 @@
 // the records' ActiveState.
 
 /// One request of the control protocol, typed.
-public enum ControlRequest: Equatable, Sendable {
+package enum ControlRequest: Equatable, Sendable {
     /// `status [UNIT...]`: no units means every loaded unit.
     case status(units: [String])
     /// `show UNIT...`
@@ -58,10 +58,10 @@ public enum ControlRequest: Equatable, Sendable {
     case daemonReload
 
     /// The longest request line the daemon reads (newline included); a longer one is refused.
-    public static let maximumLineLength = 4096
+    package static let maximumLineLength = 4096
 
     /// Why a request line could not be parsed; the daemon answers RESULT=64 with this text.
-    public enum ParseError: Error, Equatable, CustomStringConvertible {
+    package enum ParseError: Error, Equatable, CustomStringConvertible {
         case empty
         case unknownCommand(String)
         case missingArgument(command: String)
@@ -69,7 +69,7 @@ public enum ControlRequest: Equatable, Sendable {
         case invalidArgument(command: String, argument: String)
         case invalidEscape(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .empty: return "Empty request"
             case .unknownCommand(let c): return "Unknown command '\(c)'"
@@ -82,7 +82,7 @@ public enum ControlRequest: Equatable, Sendable {
     }
 
     /// The command word of this request, as on the wire (`daemon-reload`).
-    public var command: String {
+    package var command: String {
         switch self {
         case .status: return "status"
         case .show: return "show"
@@ -102,7 +102,7 @@ public enum ControlRequest: Equatable, Sendable {
     }
 
     /// The unescaped argument words after the command.
-    public var arguments: [String] {
+    package var arguments: [String] {
         switch self {
         case .status(let units), .show(let units), .start(let units), .stop(let units),
             .restart(let units), .reload(let units):
@@ -116,12 +116,12 @@ public enum ControlRequest: Equatable, Sendable {
     }
 
     /// The request line without its newline, every argument escaped.
-    public var line: String {
+    package var line: String {
         ([command] + arguments.map(ControlEscaping.escapeWord)).joined(separator: " ")
     }
 
     /// Parses one request line (with or without its trailing newline).
-    public init(line: String) throws(ParseError) {
+    package init(line: String) throws(ParseError) {
         var text = Substring(line)
         if text.hasSuffix("\n") { text.removeLast() }
         let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" })

@@ -12,50 +12,50 @@
 
 /// One record of an answer: ordered `KEY=VALUE` fields. A key may repeat (a list,
 /// e.g. one `Listen=` per listener), so a record is not a dictionary.
-public struct ControlRecord: Equatable, Sendable, ExpressibleByDictionaryLiteral {
-    public var fields: [(key: String, value: String)]
+package struct ControlRecord: Equatable, Sendable, ExpressibleByDictionaryLiteral {
+    package var fields: [(key: String, value: String)]
 
-    public init(_ fields: [(key: String, value: String)] = []) {
+    package init(_ fields: [(key: String, value: String)] = []) {
         self.fields = fields
     }
 
     /// `["Id": "x", "Listen": "a", "Listen": "b"]`: repeated keys are kept, in order.
-    public init(dictionaryLiteral elements: (String, String)...) {
+    package init(dictionaryLiteral elements: (String, String)...) {
         self.fields = elements.map { (key: $0.0, value: $0.1) }
     }
 
     /// The first value of `key`.
-    public subscript(key: String) -> String? {
+    package subscript(key: String) -> String? {
         fields.first(where: { $0.key == key })?.value
     }
 
     /// Every value of `key`, in order.
-    public func values(_ key: String) -> [String] {
+    package func values(_ key: String) -> [String] {
         fields.compactMap { $0.key == key ? $0.value : nil }
     }
 
-    public mutating func append(_ key: String, _ value: String) {
+    package mutating func append(_ key: String, _ value: String) {
         fields.append((key: key, value: value))
     }
 
     /// Appends `key` once per value.
-    public mutating func append(_ key: String, each values: [String]) {
+    package mutating func append(_ key: String, each values: [String]) {
         for value in values { append(key, value) }
     }
 
     /// Appends `key` when the value is there.
-    public mutating func append(_ key: String, ifPresent value: String?) {
+    package mutating func append(_ key: String, ifPresent value: String?) {
         if let value { append(key, value) }
     }
 
-    public var isEmpty: Bool { fields.isEmpty }
+    package var isEmpty: Bool { fields.isEmpty }
 
-    public static func == (a: ControlRecord, b: ControlRecord) -> Bool {
+    package static func == (a: ControlRecord, b: ControlRecord) -> Bool {
         a.fields.elementsEqual(b.fields, by: { $0.key == $1.key && $0.value == $1.value })
     }
 
     /// The wire form: one escaped line per field, then the empty line that ends the block.
-    public var encoded: String {
+    package var encoded: String {
         var text = ""
         for (key, value) in fields {
             precondition(ControlRecord.isValidKey(key), "control record key '\(key)' is not [A-Za-z0-9_]+")
@@ -72,50 +72,43 @@ public struct ControlRecord: Equatable, Sendable, ExpressibleByDictionaryLiteral
 }
 
 /// A whole answer: the records, then the result code and messages of the trailer.
-public struct ControlResponse: Equatable, Sendable {
-    public var records: [ControlRecord]
+package struct ControlResponse: Equatable, Sendable {
+    package var records: [ControlRecord] = []
     /// The exit code swatchctl uses (`Code`).
-    public var result: Int32
+    package var result: Int32 = Code.success
     /// `ERROR=` lines, printed by swatchctl on stderr as they are.
-    public var errors: [String]
+    package var errors: [String] = []
     /// `WARNING=` lines, printed by swatchctl on stderr after `Warning: `.
-    public var warnings: [String]
-
-    public init(records: [ControlRecord] = [], result: Int32 = Code.success, errors: [String] = [], warnings: [String] = []) {
-        self.records = records
-        self.result = result
-        self.errors = errors
-        self.warnings = warnings
-    }
+    package var warnings: [String] = []
 
     /// The result codes: systemctl's, which are the LSB init-script codes (systemctl(1) "EXIT STATUS").
-    public enum Code {
-        public static let success: Int32 = 0
+    package enum Code {
+        package static let success: Int32 = 0
         /// Generic failure (a start that failed, refused access).
-        public static let failure: Int32 = 1
+        package static let failure: Int32 = 1
         /// `status`: the unit is not active; `is-active`: not active.
-        public static let notActive: Int32 = 3
+        package static let notActive: Int32 = 3
         /// `status`: no such unit.
-        public static let noSuchUnit: Int32 = 4
+        package static let noSuchUnit: Int32 = 4
         /// `start`/`stop`/...: the unit is not loaded (systemctl exits 5).
-        public static let notLoaded: Int32 = 5
+        package static let notLoaded: Int32 = 5
         /// A request the daemon could not parse (EX_USAGE, sysexits.h).
-        public static let usage: Int32 = 64
+        package static let usage: Int32 = 64
     }
 
     /// A failure with one message.
-    public static func failure(_ message: String, code: Int32 = Code.failure) -> ControlResponse {
+    package static func failure(_ message: String, code: Int32 = Code.failure) -> ControlResponse {
         ControlResponse(result: code, errors: [message])
     }
 
     /// `status`/`show` of a unit that is not there, worded as systemctl's.
-    public static func unitNotFound(_ unit: String) -> ControlResponse {
+    package static func unitNotFound(_ unit: String) -> ControlResponse {
         .failure("Unit \(unit) could not be found.", code: Code.noSuchUnit)
     }
 
     /// `start`/`stop`/... of a unit that is not loaded, worded as systemctl's
     /// (`Failed to start x.service: Unit x.service not found.`, exit 5).
-    public static func unitNotLoaded(_ unit: String, verb: String) -> ControlResponse {
+    package static func unitNotLoaded(_ unit: String, verb: String) -> ControlResponse {
         .failure("Failed to \(verb) \(unit): Unit \(unit) not found.", code: Code.notLoaded)
     }
 
@@ -123,12 +116,12 @@ public struct ControlResponse: Equatable, Sendable {
     /// started again by its sockets (systemctl's `warn_triggering_units`); swatchctl
     /// prints it after `Warning: `:
     /// `Stopping hello.service, but it can still be activated by:\n  hello.socket`.
-    public static func stopTriggeredWarning(service: String, triggeredBy sockets: [String]) -> String {
+    package static func stopTriggeredWarning(service: String, triggeredBy sockets: [String]) -> String {
         "Stopping \(service), but it can still be activated by:" + sockets.map { "\n  " + $0 }.joined()
     }
 
     /// The trailer block alone: `RESULT=`, then `ERROR=`s and `WARNING=`s.
-    public var encodedTrailer: String {
+    package var encodedTrailer: String {
         var trailer = ControlRecord()
         trailer.append("RESULT", String(result))
         trailer.append("ERROR", each: errors)
@@ -137,7 +130,7 @@ public struct ControlResponse: Equatable, Sendable {
     }
 
     /// The whole answer as it goes on the wire.
-    public var encoded: String {
+    package var encoded: String {
         var text = ""
         for record in records where !record.isEmpty {
             precondition(record.fields[0].key != "RESULT", "a record must not start with RESULT=, the trailer's key")
@@ -147,13 +140,13 @@ public struct ControlResponse: Equatable, Sendable {
     }
 
     /// What can be wrong with an answer's text.
-    public enum DecodeError: Error, Equatable, CustomStringConvertible {
+    package enum DecodeError: Error, Equatable, CustomStringConvertible {
         case malformedLine(String)
         case invalidResult(String)
         case missingTrailer
         case invalidEscape(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .malformedLine(let l): return "Malformed answer line '\(l)'"
             case .invalidResult(let r): return "Invalid RESULT= value '\(r)'"
@@ -164,7 +157,7 @@ public struct ControlResponse: Equatable, Sendable {
     }
 
     /// Parses a complete answer (records, trailer, and nothing after the trailer).
-    public static func decode(_ text: String) throws(DecodeError) -> ControlResponse {
+    package static func decode(_ text: String) throws(DecodeError) -> ControlResponse {
         var decoder = ControlStreamDecoder()
         var records: [ControlRecord] = []
         var response: ControlResponse?
@@ -181,7 +174,7 @@ public struct ControlResponse: Equatable, Sendable {
 }
 
 /// One block of an answer as a streaming reader sees it.
-public enum ControlStreamEvent: Equatable, Sendable {
+package enum ControlStreamEvent: Equatable, Sendable {
     case record(ControlRecord)
     /// The trailer: `records` is empty; result, errors, warnings are set.
     case trailer(ControlResponse)
@@ -189,17 +182,15 @@ public enum ControlStreamEvent: Equatable, Sendable {
 
 /// Turns the bytes of an answer, as they arrive, into records and the trailer.
 /// Used by the client for one-shot answers and for `logs … follow` streams.
-public struct ControlStreamDecoder: Sendable {
+package struct ControlStreamDecoder: Sendable {
     private var pending: [UInt8] = []
     private var block = ControlRecord()
 
-    public init() {}
-
     /// True when no partial line or block is buffered.
-    public var isAtBlockBoundary: Bool { pending.isEmpty && block.isEmpty }
+    package var isAtBlockBoundary: Bool { pending.isEmpty && block.isEmpty }
 
     /// Consumes `bytes`, returning the blocks they complete.
-    public mutating func feed(_ bytes: [UInt8]) throws(ControlResponse.DecodeError) -> [ControlStreamEvent] {
+    package mutating func feed(_ bytes: [UInt8]) throws(ControlResponse.DecodeError) -> [ControlStreamEvent] {
         pending += bytes
         var events: [ControlStreamEvent] = []
         var start = 0

@@ -2,7 +2,7 @@ import CSwatch
 import Glibc
 import SystemPackage
 
-/// The daemon's end of the control socket RUNTIME/control (DESIGN §2, issue 5).
+/// The daemon's end of the control socket RUNTIME/control (swatchctl(1), swatchd(8)).
 ///
 /// Loop-agnostic: it never blocks for long, owns no thread and never calls epoll.
 /// The event loop watches `listeningDescriptor` and every descriptor an `Update`
@@ -39,34 +39,29 @@ import SystemPackage
 /// served; anyone else gets `RESULT=1` / `ERROR=Access denied: …` and nothing
 /// happens. (The socket file is 0600 as well, so in practice only a peer that can
 /// reach it by other means — a passed fd, a laxer mode set by an admin — meets this check.)
-public final class ControlServer {
+package final class ControlServer {
     /// The credentials the kernel recorded for the client at connect() time.
-    public struct Peer: Equatable, Sendable {
-        public var pid: Int32
-        public var uid: UInt32
-        public var gid: UInt32
-        public init(pid: Int32, uid: UInt32, gid: UInt32) {
-            self.pid = pid
-            self.uid = uid
-            self.gid = gid
-        }
+    package struct Peer: Equatable, Sendable {
+        package var pid: Int32
+        package var uid: UInt32
+        package var gid: UInt32
     }
 
     /// Names one connection across its life; the serial tells a reused fd number apart.
-    public struct ConnectionID: Hashable, Sendable {
-        public var fd: Int32
-        public var serial: UInt64
+    package struct ConnectionID: Hashable, Sendable {
+        package var fd: Int32
+        package var serial: UInt64
     }
 
     /// A parsed request, who sent it, and the connection to answer later on.
-    public struct Call {
-        public var request: ControlRequest
-        public var peer: Peer
-        public var id: ConnectionID
+    package struct Call {
+        package var request: ControlRequest
+        package var peer: Peer
+        package var id: ConnectionID
     }
 
     /// What the daemon's handler does with a call.
-    public enum Reply {
+    package enum Reply {
         /// Answer now and close.
         case now(ControlResponse)
         /// Keep the connection; the daemon calls `answer(_:with:)` once it knows (a start waiting for
@@ -79,12 +74,11 @@ public final class ControlServer {
 
     /// What changed for the event loop after a call: descriptors to stop tracking (already
     /// closed), new ones to watch for readability, and peers refused (for the daemon to log).
-    public struct Update: Equatable {
-        public var added: [FileDescriptor] = []
-        public var removed: [FileDescriptor] = []
-        public var refused: [Peer] = []
-        public init() {}
-        public var isEmpty: Bool { added.isEmpty && removed.isEmpty && refused.isEmpty }
+    package struct Update: Equatable {
+        package var added: [FileDescriptor] = []
+        package var removed: [FileDescriptor] = []
+        package var refused: [Peer] = []
+        package var isEmpty: Bool { added.isEmpty && removed.isEmpty && refused.isEmpty }
         mutating func merge(_ other: Update) {
             added += other.added
             removed += other.removed
@@ -93,12 +87,12 @@ public final class ControlServer {
     }
 
     /// Why the control socket could not be set up: a problem of swatchd itself at start-up
-    /// (DESIGN §6), which main prints as `swatchd: <description>` before exiting.
-    public struct SetupError: Error, Equatable, CustomStringConvertible {
-        public var operation: String
-        public var path: String
-        public var errno: Errno
-        public var description: String {
+    /// (docs/HACKING.md "Conventions"), which main prints as `swatchd: <description>` before exiting.
+    package struct SetupError: Error, Equatable, CustomStringConvertible {
+        package var operation: String
+        package var path: String
+        package var errno: Errno
+        package var description: String {
             var text = "Failed to \(operation) control socket \(path): \(errno)"
             if errno == .addressInUse { text += " (another swatchd is serving it)" }
             return text
@@ -106,17 +100,17 @@ public final class ControlServer {
     }
 
     /// How long a client has to send its request line (monotonic µs).
-    public static let requestTimeout: UInt64 = 1_000_000
+    package static let requestTimeout: UInt64 = 1_000_000
     /// Connections still reading their request; beyond this the oldest is dropped.
-    public static let maximumPendingConnections = 32
+    package static let maximumPendingConnections = 32
     /// All open connections (pending, waiting, following); beyond this a new one is refused.
-    public static let maximumConnections = 256
+    package static let maximumConnections = 256
 
-    public let path: String
+    package let path: String
     /// The listening socket (CLOEXEC, non-blocking), owned by the server.
-    public let listeningDescriptor: FileDescriptor
+    package let listeningDescriptor: FileDescriptor
     /// Besides root, the one uid served: the daemon's own.
-    public let daemonUID: UInt32
+    package let daemonUID: UInt32
 
     private enum State {
         case reading([UInt8], deadline: UInt64)
@@ -151,7 +145,7 @@ public final class ControlServer {
     /// a live one is left alone (EADDRINUSE); the file is made 0600 between bind and
     /// listen — before listen() nobody can connect, so no client ever sees a laxer mode
     /// (fchmod on a socket fd does not reach the bound file on Linux, unix(7)).
-    public init(path: String, daemonUID: UInt32 = getuid(), backlog: Int32 = 128) throws(SetupError) {
+    package init(path: String, daemonUID: UInt32 = getuid(), backlog: Int32 = 128) throws(SetupError) {
         self.path = path
         self.daemonUID = daemonUID
         func fail(_ operation: String, _ error: Errno) -> SetupError {
@@ -191,7 +185,7 @@ public final class ControlServer {
     }
 
     /// Closes every connection and the listener, and removes the socket file (swatchd exiting).
-    public func close() {
+    package func close() {
         guard !isClosed else { return }
         closeDescriptors()
         unlink(path)
@@ -225,13 +219,13 @@ public final class ControlServer {
 
     // MARK: - Policy
 
-    /// SO_PEERCRED policy (issue 5): root and the daemon's own uid, nobody else.
-    public static func isAllowed(peerUID: UInt32, daemonUID: UInt32) -> Bool {
+    /// SO_PEERCRED policy (swatchctl(1)): root and the daemon's own uid, nobody else.
+    package static func isAllowed(peerUID: UInt32, daemonUID: UInt32) -> Bool {
         peerUID == 0 || peerUID == daemonUID
     }
 
     /// The answer to a peer `isAllowed` refuses.
-    public static func refusal(daemonUID: UInt32) -> ControlResponse {
+    package static func refusal(daemonUID: UInt32) -> ControlResponse {
         let whom = daemonUID == 0 ? "root only" : "root and uid \(daemonUID) only"
         return .failure("Access denied: swatchd serves \(whom)")
     }
@@ -239,7 +233,7 @@ public final class ControlServer {
     /// The whole answer to `logs UNIT N [follow]` for a unit the daemon knows (check that
     /// first: `.now(.unitNotFound(unit))`): its last `lines` lines from `buffer`, then, with
     /// `follow`, every new one (`publish(from:)`).
-    public static func logsReply(unit: String, lines: Int, follow: Bool, from buffer: UnitLogBuffer) -> Reply {
+    package static func logsReply(unit: String, lines: Int, follow: Bool, from buffer: UnitLogBuffer) -> Reply {
         let mark = buffer.lastSequence
         let backlog = ControlResponse(records: buffer.entries(unit: unit, last: lines).map { $0.toRecord() })
         return follow ? .follow(backlog, unit: unit, after: mark) : .now(backlog)
@@ -248,17 +242,17 @@ public final class ControlServer {
     // MARK: - Events
 
     /// Every open connection (pending, waiting for an answer, following, being refused).
-    public var connectionDescriptors: [FileDescriptor] { connections.values.map(\.fd) }
+    package var connectionDescriptors: [FileDescriptor] { connections.values.map(\.fd) }
 
     /// The earliest deadline of a connection reading its request or being refused (monotonic µs).
-    public var nextDeadline: UInt64? {
+    package var nextDeadline: UInt64? {
         connections.values.compactMap { $0.deadline }.min()
     }
 
     /// The listener is readable: accepts every waiting connection (up to a batch of 64),
     /// refuses peers the policy refuses, and serves the ones whose request is already there.
     /// `now` is CLOCK_MONOTONIC in µs (`StatusFormat.monotonicNow()`).
-    public func acceptConnections(now: UInt64, handler: (Call) -> Reply) -> Update {
+    package func acceptConnections(now: UInt64, handler: (Call) -> Reply) -> Update {
         var update = Update()
         for _ in 0..<64 {
             let fd = swatch_accept4(listeningDescriptor.rawValue, nil, nil, CInt(SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue))
@@ -329,7 +323,7 @@ public final class ControlServer {
 
     /// A watched connection is readable: reads the request line and serves it, or notices
     /// that a waiting or following client left.
-    public func connectionReadable(_ descriptor: FileDescriptor, now: UInt64, handler: (Call) -> Reply) -> Update {
+    package func connectionReadable(_ descriptor: FileDescriptor, now: UInt64, handler: (Call) -> Reply) -> Update {
         var update = Update()
         let fd = descriptor.rawValue
         guard let connection = connections[fd] else { return update }
@@ -379,7 +373,7 @@ public final class ControlServer {
 
     /// Delivers a deferred answer (`Reply.later`) and closes the connection. Nothing happens
     /// when the client has left meanwhile.
-    public func answer(_ id: ConnectionID, with response: ControlResponse) -> Update {
+    package func answer(_ id: ConnectionID, with response: ControlResponse) -> Update {
         var update = Update()
         guard let connection = connections[id.fd], connection.serial == id.serial,
             case .awaitingAnswer = connection.state
@@ -390,7 +384,7 @@ public final class ControlServer {
     }
 
     /// The IDs of calls answered with `Reply.later` whose clients are still there.
-    public var awaitingAnswers: [ConnectionID] {
+    package var awaitingAnswers: [ConnectionID] {
         connections.values.compactMap { connection in
             if case .awaitingAnswer = connection.state { return ConnectionID(fd: connection.fd.rawValue, serial: connection.serial) }
             return nil
@@ -401,7 +395,7 @@ public final class ControlServer {
     /// some, one `UnitLogEntry` record each. A follower that cannot take them at once
     /// (EAGAIN: it stopped reading; EPIPE: it left) is dropped — the daemon never waits on
     /// a reader.
-    public func publish(from buffer: UnitLogBuffer) -> Update {
+    package func publish(from buffer: UnitLogBuffer) -> Update {
         var update = Update()
         guard buffer.lastSequence > 0 else { return update }
         for (fd, connection) in connections {
@@ -420,7 +414,7 @@ public final class ControlServer {
 
     /// Closes connections whose request line did not arrive by their deadline, and refused
     /// ones whose client did not close in time.
-    public func expire(now: UInt64) -> Update {
+    package func expire(now: UInt64) -> Update {
         var update = Update()
         for (fd, connection) in connections {
             guard let deadline = connection.deadline, deadline <= now else { continue }

@@ -1,24 +1,24 @@
 import Glibc
 
 /// What `status` shows about a service's processes, read from /proc as systemctl
-/// reads it (issue 5: `Main PID: 4242 (hello)`, `Tasks:`, `Memory:` "from /proc").
+/// reads it (`Main PID: 4242 (hello)`, `Tasks:`, `Memory:`; swatchctl(1)).
 /// Without a cgroup of its own to ask, swatchd counts the processes it knows.
-public enum ProcessStatus {
+package enum ProcessStatus {
     /// `/proc/PID/comm`: the name `Main PID:` shows in parentheses; nil when the process is gone.
-    public static func command(of pid: Int32) -> String? {
+    package static func command(of pid: Int32) -> String? {
         guard let text = read("/proc/\(pid)/comm") else { return nil }
         return text.hasSuffix("\n") ? String(text.dropLast()) : text
     }
 
     /// The threads of the processes (`Tasks:` counts tasks, as the pids controller does).
-    public static func taskCount(of pids: [Int32]) -> Int? {
+    package static func taskCount(of pids: [Int32]) -> Int? {
         let counts = pids.compactMap { pid in status(of: pid, field: "Threads:") }
         return counts.isEmpty ? nil : Int(counts.reduce(0, +))
     }
 
     /// The resident memory of the processes in bytes (VmRSS; a cgroup's memory.current also
     /// counts page cache, so this is lower).
-    public static func residentBytes(of pids: [Int32]) -> UInt64? {
+    package static func residentBytes(of pids: [Int32]) -> UInt64? {
         let sizes = pids.compactMap { pid in status(of: pid, field: "VmRSS:") }
         return sizes.isEmpty ? nil : sizes.reduce(0, +) * 1024
     }

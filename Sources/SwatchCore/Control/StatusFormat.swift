@@ -5,28 +5,28 @@ import Glibc
 /// format_timestamp() and format_timestamp_relative() (src/basic/time-util.c),
 /// sizes as format_bytes() (src/basic/format-util.c), exit statuses as
 /// exit_status_to_string() (src/basic/exit-status.c).
-public enum StatusFormat {
+package enum StatusFormat {
     /// CLOCK_REALTIME in microseconds since the epoch: the clock of `since …` and of log lines.
-    public static func realtimeNow() -> UInt64 {
+    package static func realtimeNow() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return UInt64(ts.tv_sec) &* 1_000_000 &+ UInt64(ts.tv_nsec / 1_000)
     }
 
     /// CLOCK_MONOTONIC in microseconds: the clock of deadlines (never jumps).
-    public static func monotonicNow() -> UInt64 {
+    package static func monotonicNow() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) &* 1_000_000 &+ UInt64(ts.tv_nsec / 1_000)
     }
 
     /// `Thu 2026-11-26 16:20:01 UTC`, in local time with the zone's abbreviation (systemctl status).
-    public static func timestamp(_ microseconds: UInt64) -> String {
+    package static func timestamp(_ microseconds: UInt64) -> String {
         strftime(microseconds, "%a %Y-%m-%d %H:%M:%S %Z")
     }
 
     /// `Nov 26 16:20:01`, journalctl's short format (what follows is `unit[pid]: message`).
-    public static func journalTimestamp(_ microseconds: UInt64) -> String {
+    package static func journalTimestamp(_ microseconds: UInt64) -> String {
         strftime(microseconds, "%b %d %H:%M:%S")
     }
 
@@ -44,7 +44,7 @@ public enum StatusFormat {
     }
 
     /// `4s ago`, `1min 30s ago`, `2h 5min ago`, `3 days ago`, as format_timestamp_relative().
-    public static func relative(_ microseconds: UInt64, now: UInt64) -> String {
+    package static func relative(_ microseconds: UInt64, now: UInt64) -> String {
         let (delta, suffix) = now >= microseconds ? (now - microseconds, " ago") : (microseconds - now, " left")
         let usec: UInt64 = 1, msec = 1_000 * usec, sec = 1_000 * msec, minute = 60 * sec
         let hour = 60 * minute, day = 24 * hour, week = 7 * day
@@ -71,7 +71,7 @@ public enum StatusFormat {
     }
 
     /// `1.2M`, `512.0K`, `800B`: base 1024, one truncated decimal, as format_bytes().
-    public static func bytes(_ count: UInt64) -> String {
+    package static func bytes(_ count: UInt64) -> String {
         let suffixes: [(String, UInt64)] = [
             ("E", 1 << 60), ("P", 1 << 50), ("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10),
         ]
@@ -84,7 +84,7 @@ public enum StatusFormat {
     }
 
     /// `FAILURE` for 1, `EXEC` for 203: the names systemctl appends to an exit status.
-    public static func exitStatusName(_ status: Int32) -> String? {
+    package static func exitStatusName(_ status: Int32) -> String? {
         switch status {
         case 0: return "SUCCESS"
         case 1: return "FAILURE"
@@ -124,7 +124,7 @@ public enum StatusFormat {
 
     /// `code=exited, status=1/FAILURE` or `code=killed, signal=TERM`, as systemctl status prints an
     /// ended process. `code` is waitid(2)'s si_code (CLD_EXITED 1, CLD_KILLED 2, CLD_DUMPED 3).
-    public static func processExit(code: Int32, status: Int32) -> String {
+    package static func processExit(code: Int32, status: Int32) -> String {
         switch code {
         case 1:
             return "code=exited, status=\(status)" + (exitStatusName(status).map { "/" + $0 } ?? "")

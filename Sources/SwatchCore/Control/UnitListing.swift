@@ -2,29 +2,23 @@
 // protocol (see ControlProtocol.swift). Keys are systemd's property names.
 
 /// One row of `list-units`: UNIT LOAD ACTIVE SUB DESCRIPTION, as systemctl prints them.
-public struct UnitListEntry: Equatable, Sendable {
-    public var id: String
-    public var loadState: UnitLoadState
-    public var activeState: UnitActiveState
-    public var subState: String
-    public var description: String
+package struct UnitListEntry: Equatable, Sendable {
+    package var id: String
+    package var loadState: UnitLoadState
+    package var activeState: UnitActiveState
+    package var subState: String
+    package var description: String
 
-    public init(id: String, loadState: UnitLoadState, activeState: UnitActiveState, subState: String, description: String) {
-        self.id = id
-        self.loadState = loadState
-        self.activeState = activeState
-        self.subState = subState
-        self.description = description
-    }
-
-    public func toRecord() -> ControlRecord {
+    package func toRecord() -> ControlRecord {
         [
             "Id": id, "LoadState": loadState.rawValue, "ActiveState": activeState.rawValue,
             "SubState": subState, "Description": description,
         ]
     }
+}
 
-    public init(record: ControlRecord) throws(UnitStatusReport.RecordError) {
+extension UnitListEntry {
+    package init(record: ControlRecord) throws(UnitStatusReport.RecordError) {
         guard let id = record["Id"] else { throw .init(key: "Id") }
         guard let load = record["LoadState"].flatMap(UnitLoadState.init(rawValue:)) else {
             throw .init(key: "LoadState", value: record["LoadState"])
@@ -40,27 +34,23 @@ public struct UnitListEntry: Equatable, Sendable {
 
 /// One socket unit of `list-sockets`: its listeners, and the units it activates.
 /// systemctl prints one row per listener: LISTEN UNIT ACTIVATES.
-public struct SocketListing: Equatable, Sendable {
-    public var listen: [ListenEntry]
+package struct SocketListing: Equatable, Sendable {
+    package var listen: [ListenEntry]
     /// The socket unit, `hello.socket`.
-    public var unit: String
+    package var unit: String
     /// The services it activates (`hello.service`, or `echo@.service` with Accept=yes).
-    public var activates: [String]
+    package var activates: [String]
 
-    public init(listen: [ListenEntry], unit: String, activates: [String]) {
-        self.listen = listen
-        self.unit = unit
-        self.activates = activates
-    }
-
-    public func toRecord() -> ControlRecord {
+    package func toRecord() -> ControlRecord {
         var record: ControlRecord = ["Id": unit]
         record.append("Listen", each: listen.map(\.description))
         record.append("Triggers", each: activates)
         return record
     }
+}
 
-    public init(record: ControlRecord) throws(UnitStatusReport.RecordError) {
+extension SocketListing {
+    package init(record: ControlRecord) throws(UnitStatusReport.RecordError) {
         guard let unit = record["Id"] else { throw .init(key: "Id") }
         var entries: [ListenEntry] = []
         for text in record.values("Listen") {

@@ -5,22 +5,22 @@
 // systemd has one, so `show` can print them as they are.
 
 /// systemd's LoadState: whether the unit file was loaded.
-public enum UnitLoadState: String, Equatable, Sendable, CaseIterable {
+package enum UnitLoadState: String, Equatable, Sendable, CaseIterable {
     case loaded
     case notFound = "not-found"
-    /// The unit file has an invalid setting; swatchd refuses the unit (DESIGN §3).
+    /// The unit file has an invalid setting; swatchd refuses the unit (swatchd.service(5), "WHAT HAPPENS TO A PROBLEM").
     case badSetting = "bad-setting"
     case error
     case masked
 }
 
 /// systemd's ActiveState: the high-level state every unit type shares.
-public enum UnitActiveState: String, Equatable, Sendable, CaseIterable {
+package enum UnitActiveState: String, Equatable, Sendable, CaseIterable {
     case active, reloading, inactive, failed, activating, deactivating
 
     /// The glyph systemctl prints before a unit (systemd's unit_active_state_to_glyph()):
     /// `●` active or changing, `○` inactive, `×` failed.
-    public var glyph: String {
+    package var glyph: String {
         switch self {
         case .active, .reloading, .activating, .deactivating: return "●"
         case .inactive: return "○"
@@ -29,11 +29,11 @@ public enum UnitActiveState: String, Equatable, Sendable, CaseIterable {
     }
 
     /// `is-active` succeeds for these (systemctl: active and reloading count as active).
-    public var isActive: Bool { self == .active || self == .reloading }
+    package var isActive: Bool { self == .active || self == .reloading }
 }
 
 /// systemd's Result of a service or socket: why it last stopped or failed.
-public enum UnitResult: String, Equatable, Sendable, CaseIterable {
+package enum UnitResult: String, Equatable, Sendable, CaseIterable {
     case success
     case resources
     case timeout
@@ -45,25 +45,18 @@ public enum UnitResult: String, Equatable, Sendable, CaseIterable {
     case `protocol`
     /// An ExecCondition= command skipped the start.
     case execCondition = "exec-condition"
-    /// Sockets: the service they activate hit its start limit.
-    case serviceStartLimitHit = "service-start-limit-hit"
-    /// Sockets: TriggerLimitBurst= was reached.
-    case triggerLimitHit = "trigger-limit-hit"
 }
 
 /// A unit named in Triggers=/TriggeredBy=, with its state for the glyph systemctl prints before it.
-public struct UnitReference: Equatable, Sendable {
-    public var name: String
-    public var activeState: UnitActiveState
-
-    public init(name: String, activeState: UnitActiveState) {
-        self.name = name
-        self.activeState = activeState
-    }
+package struct UnitReference: Equatable, Sendable {
+    package var name: String
+    package var activeState: UnitActiveState
 
     /// `hello.socket active` in a record; unit names hold no spaces (systemd.unit(5)).
     var recordValue: String { name + " " + activeState.rawValue }
+}
 
+extension UnitReference {
     init?(recordValue: String) {
         guard let space = recordValue.lastIndex(of: " "),
             let state = UnitActiveState(rawValue: String(recordValue[recordValue.index(after: space)...]))
@@ -73,18 +66,15 @@ public struct UnitReference: Equatable, Sendable {
 }
 
 /// One listening socket of a socket unit: `[::]:8080 (Stream)`, as systemctl prints Listen=.
-public struct ListenEntry: Equatable, Sendable {
+package struct ListenEntry: Equatable, Sendable {
     /// systemd's port type: `Stream`, `Datagram`, `SequentialPacket`, `FIFO`.
-    public var kind: String
-    public var address: String
+    package var kind: String
+    package var address: String
+}
 
-    public init(kind: String, address: String) {
-        self.kind = kind
-        self.address = address
-    }
-
+extension ListenEntry {
     /// The entry of one Listen*= directive of a socket unit.
-    public init(_ directive: ListenDirective) {
+    package init(_ directive: ListenDirective) {
         switch directive.kind {
         case .stream: kind = "Stream"
         case .datagram: kind = "Datagram"
@@ -95,10 +85,10 @@ public struct ListenEntry: Equatable, Sendable {
     }
 
     /// systemctl show's form: `[::]:8080 (Stream)`.
-    public var description: String { "\(address) (\(kind))" }
+    package var description: String { "\(address) (\(kind))" }
 
     /// Parses `description`; the address may hold spaces and parentheses, the kind does not.
-    public init?(description: String) {
+    package init?(description: String) {
         guard description.hasSuffix(")"), let open = description.lastIndex(of: "("), open > description.startIndex,
             description[description.index(before: open)] == " "
         else { return nil }
@@ -108,106 +98,69 @@ public struct ListenEntry: Equatable, Sendable {
 }
 
 /// Everything `status` and `show` say about one unit.
-public struct UnitStatusReport: Equatable, Sendable {
+package struct UnitStatusReport: Equatable, Sendable {
     /// The full unit name, `hello.service`.
-    public var id: String
-    public var description: String?
-    public var loadState: UnitLoadState
+    package var id: String
+    package var description: String?
+    package var loadState: UnitLoadState = .loaded
     /// Why the unit did not load (`Loaded: bad-setting (Reason: …)`).
-    public var loadError: String?
+    package var loadError: String?
     /// The unit file, as found in the unit dirs.
-    public var fragmentPath: String?
+    package var fragmentPath: String?
     /// Drop-in files applied, in order.
-    public var dropIns: [String]
-    public var activeState: UnitActiveState
+    package var dropIns: [String] = []
+    package var activeState: UnitActiveState = .inactive
     /// systemd's SubState: `running`, `dead`, `exited`, `listening`, `start`, `stop-sigterm`,
     /// `auto-restart`, `failed`, ... (open set: each unit type has its own).
-    public var subState: String
-    public var result: UnitResult
+    package var subState: String = "dead"
+    package var result: UnitResult = .success
     /// When the unit entered its current active state (realtime µs since the epoch): what
     /// systemctl shows after `since`. nil when it never changed state (a unit never started).
-    public var activeSince: UInt64?
+    package var activeSince: UInt64?
     /// The main process, while there is one (0: none).
-    public var mainPID: Int32
+    package var mainPID: Int32 = 0
     /// `/proc/PID/comm` of the main process, for `Main PID: 4242 (swatchd-hello)`.
-    public var mainProcessName: String?
+    package var mainProcessName: String?
     /// The last main process that exited, with ExecMainCode=/ExecMainStatus=.
-    public var execMainPID: Int32
+    package var execMainPID: Int32 = 0
     /// How it ended, as waitid(2)'s si_code: 0 not yet, 1 CLD_EXITED, 2 CLD_KILLED, 3 CLD_DUMPED.
-    public var execMainCode: Int32
+    package var execMainCode: Int32 = 0
     /// The exit status (CLD_EXITED) or the signal number (killed, dumped).
-    public var execMainStatus: Int32
+    package var execMainStatus: Int32 = 0
     /// Automatic restarts since the unit was started by hand.
-    public var nRestarts: Int
+    package var nRestarts: Int = 0
     /// The last STATUS= the service sent with sd_notify.
-    public var statusText: String?
+    package var statusText: String?
     /// The condition or assertion that kept the last start from happening, as
     /// written (`ConditionPathExists=/etc/foo`), and when (realtime µs).
-    public var failedCondition: String?
-    public var failedConditionSince: UInt64?
-    public var tasks: Int?
-    public var memoryBytes: UInt64?
+    package var failedCondition: String?
+    package var failedConditionSince: UInt64?
+    package var tasks: Int?
+    package var memoryBytes: UInt64?
     /// Units this one triggers (a socket: its service).
-    public var triggers: [UnitReference]
+    package var triggers: [UnitReference] = []
     /// Units that trigger this one (a service: its sockets).
-    public var triggeredBy: [UnitReference]
-    public var listen: [ListenEntry]
+    package var triggeredBy: [UnitReference] = []
+    package var listen: [ListenEntry] = []
     /// The unit's last log lines, rendered as `UnitLogEntry.journalLine` (oldest first).
-    public var logLines: [String]
-
-    public init(
-        id: String, description: String? = nil, loadState: UnitLoadState = .loaded, loadError: String? = nil,
-        fragmentPath: String? = nil, dropIns: [String] = [], activeState: UnitActiveState = .inactive,
-        subState: String = "dead", result: UnitResult = .success, activeSince: UInt64? = nil,
-        mainPID: Int32 = 0, mainProcessName: String? = nil, execMainPID: Int32 = 0, execMainCode: Int32 = 0,
-        execMainStatus: Int32 = 0, nRestarts: Int = 0, statusText: String? = nil, failedCondition: String? = nil,
-        failedConditionSince: UInt64? = nil, tasks: Int? = nil,
-        memoryBytes: UInt64? = nil, triggers: [UnitReference] = [], triggeredBy: [UnitReference] = [],
-        listen: [ListenEntry] = [], logLines: [String] = []
-    ) {
-        self.id = id
-        self.description = description
-        self.loadState = loadState
-        self.loadError = loadError
-        self.fragmentPath = fragmentPath
-        self.dropIns = dropIns
-        self.activeState = activeState
-        self.subState = subState
-        self.result = result
-        self.activeSince = activeSince
-        self.mainPID = mainPID
-        self.mainProcessName = mainProcessName
-        self.execMainPID = execMainPID
-        self.execMainCode = execMainCode
-        self.execMainStatus = execMainStatus
-        self.nRestarts = nRestarts
-        self.statusText = statusText
-        self.failedCondition = failedCondition
-        self.failedConditionSince = failedConditionSince
-        self.tasks = tasks
-        self.memoryBytes = memoryBytes
-        self.triggers = triggers
-        self.triggeredBy = triggeredBy
-        self.listen = listen
-        self.logLines = logLines
-    }
+    package var logLines: [String] = []
 
     /// The record keys, in the order `toRecord()` writes them.
-    public enum Key {
-        public static let id = "Id", description = "Description", loadState = "LoadState"
-        public static let loadError = "LoadError", fragmentPath = "FragmentPath", dropInPaths = "DropInPaths"
-        public static let activeState = "ActiveState", subState = "SubState", result = "Result"
-        public static let stateChangeTimestamp = "StateChangeTimestamp", mainPID = "MainPID"
-        public static let mainProcessName = "MainPIDComm", execMainPID = "ExecMainPID"
-        public static let execMainCode = "ExecMainCode", execMainStatus = "ExecMainStatus"
-        public static let nRestarts = "NRestarts", statusText = "StatusText", tasks = "TasksCurrent"
-        public static let memory = "MemoryCurrent", triggers = "Triggers", triggeredBy = "TriggeredBy"
-        public static let listen = "Listen", logLine = "LogLine"
-        public static let failedCondition = "FailedCondition", failedConditionTimestamp = "FailedConditionTimestamp"
+    package enum Key {
+        package static let id = "Id", description = "Description", loadState = "LoadState"
+        package static let loadError = "LoadError", fragmentPath = "FragmentPath", dropInPaths = "DropInPaths"
+        package static let activeState = "ActiveState", subState = "SubState", result = "Result"
+        package static let stateChangeTimestamp = "StateChangeTimestamp", mainPID = "MainPID"
+        package static let mainProcessName = "MainPIDComm", execMainPID = "ExecMainPID"
+        package static let execMainCode = "ExecMainCode", execMainStatus = "ExecMainStatus"
+        package static let nRestarts = "NRestarts", statusText = "StatusText", tasks = "TasksCurrent"
+        package static let memory = "MemoryCurrent", triggers = "Triggers", triggeredBy = "TriggeredBy"
+        package static let listen = "Listen", logLine = "LogLine"
+        package static let failedCondition = "FailedCondition", failedConditionTimestamp = "FailedConditionTimestamp"
     }
 
     /// The record the daemon sends. Optional values are left out; lists repeat their key.
-    public func toRecord() -> ControlRecord {
+    package func toRecord() -> ControlRecord {
         var r = ControlRecord()
         r.append(Key.id, id)
         r.append(Key.description, ifPresent: description)
@@ -238,17 +191,19 @@ public struct UnitStatusReport: Equatable, Sendable {
     }
 
     /// Why a record is not a status report.
-    public struct RecordError: Error, Equatable, CustomStringConvertible {
-        public var key: String
-        public var value: String?
-        public var description: String {
+    package struct RecordError: Error, Equatable, CustomStringConvertible {
+        package var key: String
+        package var value: String?
+        package var description: String {
             if let value { return "Invalid \(key)= value in the answer: '\(value)'" }
             return "The answer has no \(key)= field"
         }
     }
+}
 
+extension UnitStatusReport {
     /// Reads back a record of `toRecord()`. Unknown keys are ignored (a newer daemon may send more).
-    public init(record: ControlRecord) throws(RecordError) {
+    package init(record: ControlRecord) throws(RecordError) {
         func required(_ key: String) throws(RecordError) -> String {
             guard let value = record[key] else { throw RecordError(key: key) }
             return value

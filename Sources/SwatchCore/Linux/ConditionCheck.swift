@@ -3,19 +3,19 @@ import Glibc
 /// Tests `Condition…=`/`Assert…=` against this machine and this swatchd, as
 /// systemd's src/shared/condition.c does: User=, Group= and Environment= are
 /// about the service manager itself, not the service.
-public struct ConditionCheck {
+package struct ConditionCheck {
     /// swatchd's own environment (ConditionEnvironment=).
-    public var environment: [String]
+    package var environment: [String]
     /// The words of /proc/cmdline (ConditionKernelCommandLine=).
-    public var kernelCommandLine: () -> [String]
+    package var kernelCommandLine: () -> [String]
 
-    public init(environment: [String], kernelCommandLine: @escaping () -> [String] = ConditionCheck.procCommandLine) {
+    package init(environment: [String], kernelCommandLine: @escaping () -> [String] = ConditionCheck.procCommandLine) {
         self.environment = environment
         self.kernelCommandLine = kernelCommandLine
     }
 
     /// The check's own result, before `!`.
-    public func holds(_ condition: UnitCondition) -> Bool {
+    package func holds(_ condition: UnitCondition) -> Bool {
         let parameter = condition.parameter
         switch condition.check {
         case .pathExists:
@@ -99,7 +99,7 @@ public struct ConditionCheck {
     }
 
     /// The words of /proc/cmdline.
-    public static func procCommandLine() -> [String] {
+    package static func procCommandLine() -> [String] {
         guard let text = try? FileSystem.readText("/proc/cmdline") else { return [] }
         return text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init)
     }

@@ -2,7 +2,7 @@ import CSwatch
 import Glibc
 import SystemPackage
 
-/// The one epoll instance of the event loop (DESIGN §5), which owns its fd.
+/// The one epoll instance of the event loop (docs/HACKING.md "Layout"), which owns its fd.
 ///
 /// A supervisor closes fds and gets the same numbers back all the time (a
 /// connection closes, a log pipe is replaced), so an event must never reach
@@ -15,59 +15,53 @@ import SystemPackage
 ///
 /// Remove a registration *before* closing its fd: the kernel keeps a closed fd
 /// in the interest list while any duplicate of it is open (epoll(7), Q6).
-public final class Epoll {
+package final class Epoll {
     /// What a registration waits for.
-    public struct Events: OptionSet, Hashable, Sendable {
-        public var rawValue: UInt32
-        public init(rawValue: UInt32) { self.rawValue = rawValue }
+    package struct Events: OptionSet, Hashable, Sendable {
+        package var rawValue: UInt32
+        package init(rawValue: UInt32) { self.rawValue = rawValue }
         /// `EPOLLIN`
-        public static let readable = Events(rawValue: EPOLLIN.rawValue)
+        package static let readable = Events(rawValue: EPOLLIN.rawValue)
         /// `EPOLLOUT`
-        public static let writable = Events(rawValue: EPOLLOUT.rawValue)
-        /// `EPOLLRDHUP`: the peer closed its writing side (stream sockets).
-        public static let peerClosed = Events(rawValue: EPOLLRDHUP.rawValue)
-        /// `EPOLLET`
-        public static let edgeTriggered = Events(rawValue: EPOLLET.rawValue)
-        /// `EPOLLONESHOT`: disabled after one event until `modify` re-arms it.
-        public static let oneShot = Events(rawValue: EPOLLONESHOT.rawValue)
+        package static let writable = Events(rawValue: EPOLLOUT.rawValue)
     }
 
     /// The identity of one `add`: never reused while this `Epoll` lives.
-    public struct RegistrationID: Hashable, Sendable, CustomStringConvertible {
-        public var rawValue: UInt32
-        public var description: String { "#\(rawValue)" }
+    package struct RegistrationID: Hashable, Sendable, CustomStringConvertible {
+        package var rawValue: UInt32
+        package var description: String { "#\(rawValue)" }
     }
 
     /// What `add` returns: keep it to `modify` or `remove` the registration.
-    public struct Registration: Hashable, Sendable {
-        public let id: RegistrationID
-        public let fd: FileDescriptor
-        public let token: UInt32
+    package struct Registration: Hashable, Sendable {
+        package let id: RegistrationID
+        package let fd: FileDescriptor
+        package let token: UInt32
     }
 
     /// One readiness event.
-    public struct Event: Hashable, Sendable {
+    package struct Event: Hashable, Sendable {
         /// The caller's token given to `add`.
-        public var token: UInt32
+        package var token: UInt32
         /// The registration the kernel queued the event for; check `isLive` before acting.
-        public var registration: RegistrationID
-        public var readable: Bool
-        public var writable: Bool
+        package var registration: RegistrationID
+        package var readable: Bool
+        package var writable: Bool
         /// `EPOLLHUP` or `EPOLLRDHUP`: the other end is gone (a read returns 0 or fails).
-        public var hangup: Bool
+        package var hangup: Bool
         /// `EPOLLERR`
-        public var error: Bool
+        package var error: Bool
     }
 
     /// The epoll fd, owned by this object and closed by `deinit`.
-    public let fd: FileDescriptor
+    package let fd: FileDescriptor
     private var nextID: UInt32 = 1
     private var live: [RegistrationID: Registration] = [:]
     private var buffer: [epoll_event]
 
     /// Creates the epoll instance. The corresponding C function is `epoll_create1(EPOLL_CLOEXEC)`.
     /// - Parameter maximumEvents: the most events one `wait` returns.
-    public init(maximumEvents: Int = 64) throws(Errno) {
+    package init(maximumEvents: Int = 64) throws(Errno) {
         fd = FileDescriptor(rawValue: try retryingOnInterrupt { epoll_create1(CInt(EPOLL_CLOEXEC)) })
         buffer = Array(repeating: epoll_event(), count: max(1, maximumEvents))
     }
@@ -75,7 +69,7 @@ public final class Epoll {
     deinit { fd.closeIgnoringErrors() }
 
     /// Watches `fd` for `events`. The corresponding C function is `epoll_ctl(EPOLL_CTL_ADD)`.
-    public func add(_ fd: FileDescriptor, events: Events, token: UInt32) throws(Errno) -> Registration {
+    package func add(_ fd: FileDescriptor, events: Events, token: UInt32) throws(Errno) -> Registration {
         let id = RegistrationID(rawValue: nextID)
         var event = epoll_event()
         event.events = events.rawValue
@@ -90,7 +84,7 @@ public final class Epoll {
 
     /// Changes what a registration waits for (or re-arms a one-shot one).
     /// The corresponding C function is `epoll_ctl(EPOLL_CTL_MOD)`.
-    public func modify(_ registration: Registration, events: Events) throws(Errno) {
+    package func modify(_ registration: Registration, events: Events) throws(Errno) {
         precondition(isLive(registration.id), "swatchd bug: modify of removed registration \(registration.id)")
         var event = epoll_event()
         event.events = events.rawValue
@@ -100,7 +94,7 @@ public final class Epoll {
 
     /// Stops watching; events of this registration still in a batch become
     /// stale (`isLive` is false). The corresponding C function is `epoll_ctl(EPOLL_CTL_DEL)`.
-    public func remove(_ registration: Registration) throws(Errno) {
+    package func remove(_ registration: Registration) throws(Errno) {
         guard live.removeValue(forKey: registration.id) != nil else { return }
         var event = epoll_event()
         _ = try retryingOnInterrupt { epoll_ctl(fd.rawValue, EPOLL_CTL_DEL, registration.fd.rawValue, &event) }
@@ -109,21 +103,18 @@ public final class Epoll {
     /// Forgets a registration whose fd its owner already closed: the kernel
     /// dropped it from the epoll set with the last reference, and
     /// `epoll_ctl(EPOLL_CTL_DEL)` on a closed fd would be EBADF (a trap here).
-    public func forget(_ registration: Registration) {
+    package func forget(_ registration: Registration) {
         live.removeValue(forKey: registration.id)
     }
 
     /// Whether the registration an event was queued for still exists.
-    public func isLive(_ id: RegistrationID) -> Bool { live[id] != nil }
-
-    /// The registrations currently watched (for leak checks and `status`).
-    public var registrations: [Registration] { Array(live.values) }
+    package func isLive(_ id: RegistrationID) -> Bool { live[id] != nil }
 
     /// Waits for events; `timeout` in milliseconds, -1 forever, 0 to poll.
     /// EINTR returns no events rather than retrying, so a caller that computed
     /// the timeout from a deadline computes it again.
     /// The corresponding C function is `epoll_wait`.
-    public func wait(timeout: CInt) throws(Errno) -> [Event] {
+    package func wait(timeout: CInt) throws(Errno) -> [Event] {
         let count: CInt
         do {
             count = try retryingOnInterrupt(retryOnInterrupt: false) { () -> CInt in

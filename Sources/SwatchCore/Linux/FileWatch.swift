@@ -3,12 +3,12 @@ import SystemPackage
 
 /// `swatchd run --watch PATH`: an inotify(7) fd that becomes readable when a
 /// watched file is written, replaced or removed (an editor's save, a rebuild).
-public final class FileWatch {
+package final class FileWatch {
     /// Owned; closed by `deinit`.
-    public let fd: FileDescriptor
+    package let fd: FileDescriptor
 
     /// The corresponding C functions are `inotify_init1(IN_CLOEXEC|IN_NONBLOCK)` and `inotify_add_watch`.
-    public init(paths: [String]) throws(Errno) {
+    package init(paths: [String]) throws(Errno) {
         fd = FileDescriptor(rawValue: try retryingOnInterrupt { inotify_init1(CInt(IN_CLOEXEC | IN_NONBLOCK)) })
         let mask = UInt32(IN_CLOSE_WRITE | IN_MOVE_SELF | IN_DELETE_SELF | IN_ATTRIB | IN_MOVED_TO | IN_CREATE)
         for path in paths {
@@ -22,7 +22,7 @@ public final class FileWatch {
     /// Reads every pending event; true when there was any. A watch on a file
     /// that was replaced (a rebuild renames over it) ends with IN_IGNORED;
     /// the directory watch a caller may add keeps seeing the next one.
-    public func drain() -> Bool {
+    package func drain() -> Bool {
         var buffer = [UInt8](repeating: 0, count: 4096)
         var any = false
         while true {

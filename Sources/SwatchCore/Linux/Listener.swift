@@ -4,9 +4,9 @@ import SystemPackage
 
 /// Why a listener could not be set up: the step, the address, the errno —
 /// `Failed to bind [::]:8080: Address already in use`.
-public struct ListenerError: Error, Hashable, CustomStringConvertible {
+package struct ListenerError: Error, Hashable, CustomStringConvertible {
     /// The step that failed.
-    public enum Operation: Hashable, Sendable {
+    package enum Operation: Hashable, Sendable {
         case parseAddress
         case resolveInterface(String)
         case createSocket
@@ -27,19 +27,19 @@ public struct ListenerError: Error, Hashable, CustomStringConvertible {
         case changeOwner
     }
 
-    public var operation: Operation
+    package var operation: Operation
     /// The address as the unit file writes it (`[::]:8080`, `/run/x.sock`).
-    public var address: String
+    package var address: String
     /// nil when no system call failed (an unknown user name).
-    public var errno: Errno?
+    package var errno: Errno?
 
-    public init(_ operation: Operation, _ address: String, _ errno: Errno?) {
+    package init(_ operation: Operation, _ address: String, _ errno: Errno?) {
         self.operation = operation
         self.address = address
         self.errno = errno
     }
 
-    public var description: String {
+    package var description: String {
         let reason = errno?.description
         switch operation {
         case .parseAddress: return "Failed to parse address \(address): \(reason ?? "Invalid argument")"
@@ -67,11 +67,11 @@ public struct ListenerError: Error, Hashable, CustomStringConvertible {
 
 /// One connection accepted on an Accept=yes listener: the fd (blocking,
 /// close-on-exec, owned by the caller) and the peer for REMOTE_ADDR/REMOTE_PORT.
-public struct AcceptedConnection {
-    public let fd: FileDescriptor
+package struct AcceptedConnection {
+    package let fd: FileDescriptor
     /// The peer's IP address as text (`127.0.0.1`, `::1`), nil for unix sockets.
-    public let remoteAddress: String?
-    public let remotePort: UInt16?
+    package let remoteAddress: String?
+    package let remotePort: UInt16?
 }
 
 /// A listening socket or FIFO of a Listen*= directive, bound by swatchd and
@@ -84,16 +84,16 @@ public struct AcceptedConnection {
 /// IP_FREEBIND, IP_TRANSPARENT, SO_REUSEADDR, bind, listen, then the other
 /// options. As in systemd, a failing option after that list is a warning
 /// (`warnings`), not a failure: the socket still works, just less tuned.
-public final class Listener {
-    public let directive: ListenDirective
-    public let options: SocketOptions
+package final class Listener {
+    package let directive: ListenDirective
+    package let options: SocketOptions
     /// The socket or FIFO, close-on-exec and non-blocking, owned by this object.
-    public let fd: FileDescriptor
+    package let fd: FileDescriptor
     /// The address as bound: `[::]:8080`, or `0.0.0.0:8080` where the kernel has no IPv6.
-    public let boundAddress: String
+    package let boundAddress: String
     /// Options that could not be applied, worded for the log:
     /// `Failed to set SO_MARK socket option on [::]:8080, ignoring: Operation not permitted`.
-    public private(set) var warnings: [String] = []
+    package private(set) var warnings: [String] = []
     private var isClosed = false
 
     private init(directive: ListenDirective, options: SocketOptions, fd: FileDescriptor, boundAddress: String) {
@@ -108,7 +108,7 @@ public final class Listener {
     }
 
     /// Binds one Listen*= directive with the unit's options.
-    public static func bind(_ directive: ListenDirective, options: SocketOptions) throws(ListenerError) -> Listener {
+    package static func bind(_ directive: ListenDirective, options: SocketOptions) throws(ListenerError) -> Listener {
         switch directive.address {
         case .fifo(let path):
             return try openFIFO(directive, path: path, options: options)
@@ -121,7 +121,7 @@ public final class Listener {
     }
 
     /// The file path of a unix socket or FIFO, nil for the others.
-    public var path: String? {
+    package var path: String? {
         switch directive.address {
         case .unix(let path), .fifo(let path): return path
         case .port, .ipv4, .ipv6, .abstract: return nil
@@ -130,7 +130,7 @@ public final class Listener {
 
     /// Closes the fd; with `removeOnStop` (RemoveOnStop=) also removes the
     /// socket file or FIFO from the file system.
-    public func close(removeOnStop: Bool) {
+    package func close(removeOnStop: Bool) {
         guard !isClosed else { return }
         isClosed = true
         fd.closeIgnoringErrors()
@@ -139,13 +139,13 @@ public final class Listener {
 
     /// The open file behind the fd (`fstat`): equal identities are the same
     /// socket, which tests and daemon-reload use to see that a listener was kept.
-    public var identity: (device: UInt64, inode: UInt64) {
+    package var identity: (device: UInt64, inode: UInt64) {
         guard let info = try? fd.fileStatus() else { return (0, 0) }
         return (UInt64(info.st_dev), UInt64(info.st_ino))
     }
 
     /// The port actually bound (for `ListenStream=0` in tests), nil for unix sockets and FIFOs.
-    public var localPort: UInt16? {
+    package var localPort: UInt16? {
         (try? SocketAddress.local(of: fd))?.hostAndPort?.port
     }
 
@@ -153,7 +153,7 @@ public final class Listener {
     /// none is waiting. Connections that died in the backlog are skipped.
     /// The corresponding C function is `accept4(SOCK_CLOEXEC)`: the connection
     /// is blocking, as an inetd-style service expects of its stdin.
-    public func acceptConnection() throws(Errno) -> AcceptedConnection? {
+    package func acceptConnection() throws(Errno) -> AcceptedConnection? {
         while true {
             var storage = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)

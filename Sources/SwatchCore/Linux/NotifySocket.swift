@@ -4,16 +4,16 @@ import SystemPackage
 
 /// One datagram received on the notify socket, as the kernel delivered it;
 /// the text is parsed by Supervision/NotifyMessage.
-public struct NotifyDatagram: Equatable {
+package struct NotifyDatagram: Equatable {
     /// The sender per SCM_CREDENTIALS: the kernel's word, not the sender's.
-    public struct Credentials: Hashable, Sendable {
-        public var pid: pid_t
-        public var uid: uid_t
-        public var gid: gid_t
+    package struct Credentials: Hashable, Sendable {
+        package var pid: pid_t
+        package var uid: uid_t
+        package var gid: gid_t
     }
 
     /// Why a datagram is ignored, as systemd's manager_dispatch_notify_fd does.
-    public enum DropReason: Hashable, Sendable, CustomStringConvertible {
+    package enum DropReason: Hashable, Sendable, CustomStringConvertible {
         /// ≥ 4096 bytes (systemd's NOTIFY_BUFFER_MAX); the size is the real one (MSG_TRUNC).
         case tooLarge(Int)
         /// More fds or control data than fit (MSG_CTRUNC).
@@ -23,7 +23,7 @@ public struct NotifyDatagram: Equatable {
         /// An embedded NUL byte.
         case containsNUL
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .tooLarge(let size): return "notification message of \(size) bytes exceeds the maximum of 4095"
             case .controlTruncated: return "notification message with truncated control data (too many fds)"
@@ -33,35 +33,35 @@ public struct NotifyDatagram: Equatable {
         }
     }
 
-    public var sender: Credentials?
+    package var sender: Credentials?
     /// The `KEY=VALUE\n...` bytes; empty when dropped.
-    public var text: [UInt8]
+    package var text: [UInt8]
     /// Received fds (SCM_RIGHTS), close-on-exec, owned by the caller — who
-    /// closes them unless FDSTORE=1 keeps them (DESIGN §4). Empty when dropped.
-    public var fds: [FileDescriptor]
+    /// closes them unless FDSTORE=1 keeps them (sd_notify(3)). Empty when dropped.
+    package var fds: [FileDescriptor]
     /// Set when the datagram must be ignored; its fds were closed already.
-    public var dropped: DropReason?
+    package var dropped: DropReason?
 }
 
 /// The socket services send sd_notify(3) datagrams to (RUNTIME/notify):
 /// AF_UNIX, SOCK_DGRAM, with SO_PASSCRED so the kernel attaches each sender's
-/// pid for NotifyAccess= (DESIGN §4). It owns its fd.
-public final class NotifySocket {
+/// pid for NotifyAccess= (systemd.service(5)). It owns its fd.
+package final class NotifySocket {
     /// The most bytes a notification may have, plus one (systemd's NOTIFY_BUFFER_MAX).
-    public static let bufferSize = 4096
+    package static let bufferSize = 4096
     /// The most fds one datagram may carry (systemd's NOTIFY_FD_MAX).
-    public static let maximumFDs = 768
+    package static let maximumFDs = 768
 
-    public let path: String
+    package let path: String
     /// The socket, close-on-exec and non-blocking, owned by this object.
-    public let fd: FileDescriptor
+    package let fd: FileDescriptor
     private var isClosed = false
     private let buffer: UnsafeMutableRawBufferPointer
     private let control: UnsafeMutableRawBufferPointer
 
     /// Binds the notify socket at `path`, replacing a stale socket file of an
     /// earlier run; `mode` lets services that run as another user send (0666).
-    public init(path: String, mode: mode_t = 0o666) throws(Errno) {
+    package init(path: String, mode: mode_t = 0o666) throws(Errno) {
         let address: SocketAddress
         do {
             address = try SocketAddress.unix(path, abstract: false)
@@ -96,7 +96,7 @@ public final class NotifySocket {
     }
 
     /// Closes the socket and removes its file.
-    public func close() {
+    package func close() {
         guard !isClosed else { return }
         isClosed = true
         fd.closeIgnoringErrors()
@@ -107,7 +107,7 @@ public final class NotifySocket {
     /// each readable event. A datagram to be ignored comes back with `dropped`
     /// set (for the log) and its fds already closed.
     /// The corresponding C function is `recvmsg(MSG_DONTWAIT|MSG_CMSG_CLOEXEC|MSG_TRUNC)`.
-    public func receive() throws(Errno) -> NotifyDatagram? {
+    package func receive() throws(Errno) -> NotifyDatagram? {
         var iov = iovec(iov_base: buffer.baseAddress, iov_len: buffer.count)
         var message = msghdr()
         let size: Int
@@ -172,7 +172,7 @@ public final class NotifySocket {
     /// swatchd uses it for its own READY=1 when it runs under a supervisor.
     /// Throws ECONNREFUSED/ENOENT when nobody listens there, EAGAIN when the
     /// receiver's queue is full (never blocks).
-    public static func sendNotify(_ text: String, to socketPath: String, fds: [FileDescriptor] = []) throws(Errno) {
+    package static func sendNotify(_ text: String, to socketPath: String, fds: [FileDescriptor] = []) throws(Errno) {
         let address: SocketAddress
         do {
             if socketPath.hasPrefix("@") {

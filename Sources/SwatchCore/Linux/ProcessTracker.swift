@@ -3,13 +3,13 @@ import Glibc
 import SystemPackage
 
 /// Knows which processes belong to which service, so a stop reaches all of
-/// them (KillMode=control-group) and `Tasks:` can count them (issue 4, item 6).
+/// them (KillMode=control-group) and `Tasks:` can count them (swatchd(8), "PROCESS TRACKING").
 ///
 /// Where a cgroup2 hierarchy is writable it gives each service a cgroup of its
 /// own — `<hierarchy>/swatchd-<pid>/hello.service` — in which the spawned
 /// child is created, or which it joins before exec (`SpawnRequest.cgroup`), so
 /// daemons that double-fork and orphans are caught too. On this machine kind that hierarchy is the
-/// controller-less /sys/fs/cgroup/unified (NOTES); in containers often
+/// controller-less /sys/fs/cgroup/unified (docs/HACKING.md "Cgroups"); in containers often
 /// /sys/fs/cgroup itself. v1 controller hierarchies are never touched: only a
 /// mount whose statfs type is CGROUP2_SUPER_MAGIC is considered.
 ///
@@ -19,19 +19,19 @@ import SystemPackage
 /// becomes child subreaper so orphans are reparented to it and reaped. What
 /// this cannot catch: a process that calls setsid() itself (a classic daemon's
 /// double fork) leaves the service's session and is not tracked.
-public final class ProcessTracker {
+package final class ProcessTracker {
     /// How processes are tracked.
-    public enum Mode: Hashable, Sendable {
+    package enum Mode: Hashable, Sendable {
         /// Cgroups under `directory` (the parent of the service cgroups).
         case cgroup(directory: String)
         /// Session ids, with swatchd as child subreaper.
         case session
     }
 
-    /// The cgroup2 mounts tried, in order (the brief of issue 4 and NOTES).
-    public static let defaultHierarchies = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+    /// The cgroup2 mounts tried, in order (docs/HACKING.md "Cgroups").
+    package static let defaultHierarchies = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
 
-    public let mode: Mode
+    package let mode: Mode
     /// Session mode: the session ids (= spawned pids) of each service.
     private var sessions: [String: Set<pid_t>] = [:]
     /// Cgroup mode: services whose group `kill` emptied with cgroup.kill.
@@ -47,12 +47,12 @@ public final class ProcessTracker {
     /// Groups of a swatchd that is gone which still hold processes: left
     /// running, as systemd leaves a unit's left-over processes ("Found
     /// left-over process … Ignoring."), for the supervisor to warn about.
-    public private(set) var leftovers: [(group: String, pids: [pid_t])] = []
+    package private(set) var leftovers: [(group: String, pids: [pid_t])] = []
 
     /// Finds a writable cgroup2 hierarchy among `hierarchies` and creates
     /// `parentName` under it; falls back to session tracking (and, when
     /// `becomeSubreaper`, PR_SET_CHILD_SUBREAPER) if there is none.
-    public init(
+    package init(
         parentName: String = "swatchd-\(getpid())",
         hierarchies: [String] = ProcessTracker.defaultHierarchies,
         becomeSubreaper: Bool = true
@@ -71,14 +71,14 @@ public final class ProcessTracker {
     }
 
     /// Whether `path` is a cgroup2 mount (statfs f_type CGROUP2_SUPER_MAGIC) we may write.
-    public static func isWritableCgroup2(_ path: String) -> Bool {
+    package static func isWritableCgroup2(_ path: String) -> Bool {
         var info = statfs()
         guard statfs(path, &info) == 0, Int(info.f_type) == SWATCH_CGROUP2_SUPER_MAGIC else { return false }
         return access(path, W_OK) == 0
     }
 
     /// Makes swatchd the reaper of its services' orphans (prctl PR_SET_CHILD_SUBREAPER).
-    public static func becomeSubreaper() {
+    package static func becomeSubreaper() {
         _ = swatch_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     }
 
@@ -99,7 +99,7 @@ public final class ProcessTracker {
     }
 
     /// The cgroup directory of a service, in cgroup mode.
-    public func cgroupDirectory(of service: String) -> String? {
+    package func cgroupDirectory(of service: String) -> String? {
         guard case .cgroup(let directory) = mode else { return nil }
         return directory + "/" + service
     }
@@ -109,7 +109,7 @@ public final class ProcessTracker {
     /// the fd clone3's CLONE_INTO_CGROUP takes, and the one the child opens
     /// `cgroup.procs` from where the kernel lacks it.
     /// The caller owns the fd and closes it after the spawn. nil in session mode.
-    public func prepare(_ service: String) throws(Errno) -> FileDescriptor? {
+    package func prepare(_ service: String) throws(Errno) -> FileDescriptor? {
         guard let directory = cgroupDirectory(of: service) else { return nil }
         if killedGroups.contains(service) {
             // A fresh group (see `killedGroups`); while a process still lives in
@@ -126,12 +126,12 @@ public final class ProcessTracker {
 
     /// Records a spawned process of `service`. In session mode its pid is its
     /// session id (the spawner calls setsid); in cgroup mode the cgroup already knows.
-    public func track(_ pid: pid_t, in service: String) {
+    package func track(_ pid: pid_t, in service: String) {
         if case .session = mode { sessions[service, default: []].insert(pid) }
     }
 
     /// The live processes of a service (zombies excluded in session mode).
-    public func pids(of service: String) -> [pid_t] {
+    package func pids(of service: String) -> [pid_t] {
         switch mode {
         case .cgroup:
             guard let directory = cgroupDirectory(of: service) else { return [] }
@@ -143,7 +143,7 @@ public final class ProcessTracker {
     }
 
     /// `Tasks:` is empty.
-    public func isEmpty(_ service: String) -> Bool { pids(of: service).isEmpty }
+    package func isEmpty(_ service: String) -> Bool { pids(of: service).isEmpty }
 
     /// Sends `signal` to every process of the service (KillMode=control-group),
     /// re-reading until no new process appears — a process may fork while we
@@ -151,7 +151,7 @@ public final class ProcessTracker {
     /// where the kernel has it (5.14+), which kills atomically.
     /// - Returns: how many processes were signalled.
     @discardableResult
-    public func kill(_ service: String, signal: CInt) -> Int {
+    package func kill(_ service: String, signal: CInt) -> Int {
         if signal == SIGKILL, let directory = cgroupDirectory(of: service) {
             let count = pids(of: service).count
             if (try? FileSystem.write("1", to: directory + "/cgroup.kill")) != nil {
@@ -174,7 +174,7 @@ public final class ProcessTracker {
     /// Forgets a service whose processes are all gone: removes its cgroup
     /// (rmdir fails with EBUSY while a process lives). Returns whether it is gone.
     @discardableResult
-    public func remove(_ service: String) -> Bool {
+    package func remove(_ service: String) -> Bool {
         switch mode {
         case .cgroup:
             guard let directory = cgroupDirectory(of: service) else { return true }
@@ -199,7 +199,7 @@ public final class ProcessTracker {
     }
 
     /// At exit: removes the service cgroups that are empty and the parent directory.
-    public func removeAll() {
+    package func removeAll() {
         guard case .cgroup(let directory) = mode else {
             sessions = [:]
             return

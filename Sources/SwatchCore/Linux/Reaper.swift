@@ -10,7 +10,7 @@ public enum ExitStatus: Hashable, Sendable, CustomStringConvertible {
     case signaled(Int32, coreDumped: Bool)
 
     /// Decodes a wait status (the WIFEXITED/WTERMSIG macros, which Swift cannot import).
-    public init(waitStatus status: CInt) {
+    package init(waitStatus status: CInt) {
         let signal = status & 0x7f
         if signal == 0 {
             self = .exited((status >> 8) & 0xff)
@@ -31,10 +31,10 @@ public enum ExitStatus: Hashable, Sendable, CustomStringConvertible {
 /// Collects ended children — the services, and as child subreaper the
 /// orphans they leave (s6-svscan: "reaps every child"). Call it on every
 /// SIGCHLD: signals coalesce, so one SIGCHLD may stand for many exits.
-public enum Reaper {
+package enum Reaper {
     /// Every child that has ended since the last call, without blocking.
     /// The corresponding C function is `waitpid(-1, WNOHANG)`.
-    public static func reapAny() -> [(pid: pid_t, status: ExitStatus)] {
+    package static func reapAny() -> [(pid: pid_t, status: ExitStatus)] {
         var reaped: [(pid: pid_t, status: ExitStatus)] = []
         while true {
             var status: CInt = 0
@@ -52,14 +52,14 @@ public enum Reaper {
 
     /// Waits for one child to end (blocking), for tests and for the shim's
     /// failure path. The corresponding C function is `waitpid(pid, 0)`.
-    public static func wait(for pid: pid_t) throws(Errno) -> ExitStatus {
+    package static func wait(for pid: pid_t) throws(Errno) -> ExitStatus {
         var status: CInt = 0
         _ = try retryingOnInterrupt { waitpid(pid, &status, 0) }
         return ExitStatus(waitStatus: status)
     }
 
     /// Reaps `pid` if it has ended, without blocking; nil while it runs.
-    public static func poll(_ pid: pid_t) throws(Errno) -> ExitStatus? {
+    package static func poll(_ pid: pid_t) throws(Errno) -> ExitStatus? {
         var status: CInt = 0
         let result = try retryingOnInterrupt { waitpid(pid, &status, WNOHANG) }
         return result == 0 ? nil : ExitStatus(waitStatus: status)
@@ -69,7 +69,7 @@ public enum Reaper {
     /// is not an error for a supervisor: the exit is on its way through SIGCHLD).
     /// The corresponding C function is `kill`.
     @discardableResult
-    public static func kill(_ pid: pid_t, signal: CInt) throws(Errno) -> Bool {
+    package static func kill(_ pid: pid_t, signal: CInt) throws(Errno) -> Bool {
         precondition(pid > 0, "swatchd bug: kill(\(pid)) would signal a process group or everyone")
         do {
             _ = try retryingOnInterrupt { Glibc.kill(pid, signal) }

@@ -2,7 +2,7 @@ import CSwatch
 import Glibc
 import SystemPackage
 
-/// The signals of the daemon as an fd the event loop reads (DESIGN §5): the
+/// The signals of the daemon as an fd the event loop reads (docs/HACKING.md "Layout"): the
 /// signals are blocked and then collected by `signalfd(2)`, so no handler ever
 /// runs and no state is shared with one (tini's "Block all signals that are
 /// meant to be collected by the main loop").
@@ -11,29 +11,29 @@ import SystemPackage
 /// and a process-directed signal (SIGCHLD, a `kill` to swatchd) goes to any
 /// thread that does not block it — where SIGCHLD's default action discards it.
 /// Children do not inherit the mask: the spawner resets it.
-public final class SignalFD {
+package final class SignalFD {
     /// What swatchd's loop handles: children (SIGCHLD), stop (SIGTERM, SIGINT), reload (SIGHUP).
-    public static let supervisedSignals: [CInt] = [SIGCHLD, SIGTERM, SIGINT, SIGHUP]
+    package static let supervisedSignals: [CInt] = [SIGCHLD, SIGTERM, SIGINT, SIGHUP]
 
     /// One received signal (`struct signalfd_siginfo`).
-    public struct Info: Hashable, Sendable {
-        public var signal: CInt
+    package struct Info: Hashable, Sendable {
+        package var signal: CInt
         /// `ssi_code`: for SIGCHLD, CLD_EXITED, CLD_KILLED, ...
-        public var code: CInt
+        package var code: CInt
         /// The sender: for SIGCHLD the child, for `kill` the killer.
-        public var senderPID: pid_t
-        public var senderUID: uid_t
+        package var senderPID: pid_t
+        package var senderUID: uid_t
         /// For SIGCHLD: the exit code or signal number.
-        public var status: CInt
+        package var status: CInt
     }
 
     /// The signalfd, owned by this object and closed by `deinit` (the signals stay blocked).
-    public let fd: FileDescriptor
-    public let signals: [CInt]
+    package let fd: FileDescriptor
+    package let signals: [CInt]
 
     /// Blocks `signals` in the calling thread (`pthread_sigmask(SIG_BLOCK)`) and
     /// opens a non-blocking signalfd for them (`signalfd(SFD_CLOEXEC|SFD_NONBLOCK)`).
-    public init(signals: [CInt] = SignalFD.supervisedSignals) throws(Errno) {
+    package init(signals: [CInt] = SignalFD.supervisedSignals) throws(Errno) {
         var set = sigset_t()
         sigemptyset(&set)
         for signal in signals { sigaddset(&set, signal) }
@@ -48,7 +48,7 @@ public final class SignalFD {
 
     /// Reads every pending signal; empty when none is pending.
     /// The corresponding C function is `read` on the signalfd.
-    public func read() throws(Errno) -> [Info] {
+    package func read() throws(Errno) -> [Info] {
         var infos: [Info] = []
         var buffer = [signalfd_siginfo](repeating: signalfd_siginfo(), count: 16)
         let size = MemoryLayout<signalfd_siginfo>.stride
@@ -74,7 +74,7 @@ public final class SignalFD {
 
     /// Ignores SIGPIPE in the daemon: a client that hangs up must cost an
     /// EPIPE, not swatchd's life. The spawner resets it for children.
-    public static func ignoreBrokenPipe() {
+    package static func ignoreBrokenPipe() {
         _ = swatch_ignore_signal(SIGPIPE)
     }
 }

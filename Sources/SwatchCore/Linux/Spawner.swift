@@ -4,90 +4,64 @@ import SystemPackage
 
 /// Everything one process start needs. The fds are borrowed: the caller keeps
 /// owning them (and closes them after `spawn` if they were only for the child).
-public struct SpawnRequest: Sendable {
+package struct SpawnRequest: Sendable {
     /// An absolute path (resolve plain names first with `Spawner.resolveExecutable`).
-    public var executable: String
+    package var executable: String
     /// argv, argv[0] included; empty means `[executable]`.
-    public var arguments: [String]
+    package var arguments: [String] = []
     /// The child's whole environment as `KEY=VALUE`, without LISTEN_PID and
     /// WATCHDOG_PID: those are the child's own pid, written in the child.
-    public var environment: [String]
+    package var environment: [String] = []
     /// Append `LISTEN_PID=<the child's pid>` (sd_listen_fds(3)).
-    public var listenPID: Bool
+    package var listenPID: Bool = false
     /// Append `WATCHDOG_PID=<the child's pid>` (sd_watchdog_enabled(3)).
-    public var watchdogPID: Bool
+    package var watchdogPID: Bool = false
     /// The fds the child gets as 3, 4, ... in this order; nothing else stays open.
-    public var fds: [FileDescriptor]
+    package var fds: [FileDescriptor] = []
     /// The child's 0, 1, 2; nil is /dev/null.
-    public var stdin: FileDescriptor?
-    public var stdout: FileDescriptor?
-    public var stderr: FileDescriptor?
+    package var stdin: FileDescriptor?
+    package var stdout: FileDescriptor?
+    package var stderr: FileDescriptor?
     /// WorkingDirectory=; `/` as systemd.
-    public var workingDirectory: String
+    package var workingDirectory: String = "/"
     /// UMask=; 0022 as systemd.
-    public var umask: mode_t
+    package var umask: mode_t = 0o022
     /// The service's cgroup directory (from `ProcessTracker.prepare`): the
     /// child is created in that cgroup (clone3 CLONE_INTO_CGROUP), or joins it
     /// before it can fork anything where the kernel cannot do that.
-    public var cgroup: FileDescriptor?
+    package var cgroup: FileDescriptor?
     /// The sandbox (systemd.exec(5)), applied by the child in this order after
     /// the fds are in place and before chdir; empty: none (`SandboxPlan` builds it).
-    public var sandbox: [SandboxStep]
+    package var sandbox: [SandboxStep] = []
     /// NonBlocking=: the passed fds keep O_NONBLOCK; by default the child clears it.
-    public var nonBlocking = false
+    package var nonBlocking = false
 
-    public init(
-        executable: String, arguments: [String] = [], environment: [String] = [],
-        listenPID: Bool = false, watchdogPID: Bool = false, fds: [FileDescriptor] = [],
-        stdin: FileDescriptor? = nil, stdout: FileDescriptor? = nil, stderr: FileDescriptor? = nil,
-        workingDirectory: String = "/", umask: mode_t = 0o022, cgroup: FileDescriptor? = nil,
-        sandbox: [SandboxStep] = []
-    ) {
-        self.executable = executable
-        self.arguments = arguments
-        self.environment = environment
-        self.listenPID = listenPID
-        self.watchdogPID = watchdogPID
-        self.fds = fds
-        self.stdin = stdin
-        self.stdout = stdout
-        self.stderr = stderr
-        self.workingDirectory = workingDirectory
-        self.umask = umask
-        self.cgroup = cgroup
-        self.sandbox = sandbox
-    }
 }
 
 /// A start that did not reach the program: which step failed and its errno.
 /// The description is the errno's text, so a log line reads
 /// `Failed to spawn hello.service: No such file or directory`; a sandbox step
 /// names its directive first: `Failed to spawn hello.service: PrivateDevices=: Operation not permitted`.
-public struct SpawnError: Error, Hashable, CustomStringConvertible {
-    public var errno: Errno
+package struct SpawnError: Error, Hashable, CustomStringConvertible {
+    package var errno: Errno
     /// `execve`, `chdir`, `fds`, `cgroup`, `setsid`, `clone`, `mount`, `setresuid`, ...
-    public var step: String
+    package var step: String
     /// The directive whose sandbox step failed (`PrivateDevices=`), nil for the other steps.
-    public var directive: String?
-    public init(errno: Errno, step: String, directive: String? = nil) {
-        self.errno = errno
-        self.step = step
-        self.directive = directive
-    }
-    public var description: String { directive.map { "\($0): \(errno)" } ?? errno.description }
+    package var directive: String?
+    package var description: String { directive.map { "\($0): \(errno)" } ?? errno.description }
 }
 
 /// Starts processes the way systemd's exec does, through the C shim's
-/// clone(CLONE_VM|CLONE_VFORK) (NOTES, "Spawning"; DESIGN §4): fds at
+/// clone(CLONE_VM|CLONE_VFORK) (docs/HACKING.md "Spawning"; sd_listen_fds(3)): fds at
 /// 3..3+N-1, LISTEN_PID written by the child itself, a clean signal state, a
 /// new session, and nothing else open. With a cgroup, clone3's
 /// CLONE_INTO_CGROUP (Linux 5.7) creates the child in it: a write to
 /// cgroup.procs would migrate it, and the first migration after a quiet spell
 /// waits for an RCU grace period (6-9 ms here, scripts/bench 2b).
-public enum Spawner {
+package enum Spawner {
     /// Starts `request.executable`; returns once it runs (execve succeeded).
     /// The corresponding C function is `swatch_spawn`.
-    public static func spawn(_ request: SpawnRequest) throws(SpawnError) -> pid_t {
+    package static func spawn(_ request: SpawnRequest) throws(SpawnError) -> pid_t {
         guard request.executable.hasPrefix("/") else {
             throw SpawnError(errno: .invalidArgument, step: "execve")
         }
@@ -159,9 +133,9 @@ public enum Spawner {
     /// The executable for a plain name of ExecStart= (systemd ≥ 239 looks
     /// plain names up in PATH): the first `dir/name` in `path` (colon-separated)
     /// that is a regular file we may execute. A name with a slash is returned
-    /// as it is when it is absolute, nil otherwise (DESIGN §3: a relative path
+    /// as it is when it is absolute, nil otherwise (swatchd.service(5): a relative path
     /// with a slash is an error).
-    public static func resolveExecutable(_ name: String, path: String) -> String? {
+    package static func resolveExecutable(_ name: String, path: String) -> String? {
         if name.contains("/") { return name.hasPrefix("/") ? name : nil }
         guard !name.isEmpty else { return nil }
         for directory in path.split(separator: ":", omittingEmptySubsequences: true) where directory.hasPrefix("/") {

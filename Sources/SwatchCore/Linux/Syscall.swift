@@ -1,4 +1,4 @@
-// How every system call of swatchd is wrapped (DESIGN §6, STYLE convention 1):
+// How every system call of swatchd is wrapped (docs/HACKING.md "Conventions"):
 // the C call runs in a closure, and a -1 result turns into an `Errno` read at
 // once, before anything else can touch errno; EINTR is retried; EBADF and
 // EFAULT mean swatchd passed a closed fd or a bad pointer — a bug, so they trap
@@ -33,7 +33,7 @@ func retryingOnInterrupt<Result: FixedWidthInteger & SignedInteger>(
     }
 }
 
-/// For C functions of the shim that return 0 or an errno (STYLE convention 8).
+/// For C functions of the shim that return 0 or an errno (the convention of Sources/CSwatch/include/CSwatch.h).
 @inline(__always)
 func throwingErrno(_ code: CInt) throws(Errno) {
     if code != 0 { throw Errno(rawValue: code) }
@@ -44,7 +44,7 @@ extension FileDescriptor {
     /// is not), optionally non-blocking — for capturing a service's output:
     /// the spawner hands the write end on, swatchd keeps the read end.
     /// The corresponding C function is `pipe2(O_CLOEXEC[|O_NONBLOCK])`.
-    public static func closeOnExecPipe(nonBlocking: Bool = false) throws(Errno) -> (readEnd: FileDescriptor, writeEnd: FileDescriptor) {
+    package static func closeOnExecPipe(nonBlocking: Bool = false) throws(Errno) -> (readEnd: FileDescriptor, writeEnd: FileDescriptor) {
         var fds: [CInt] = [-1, -1]
         let flags = O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0)
         _ = try retryingOnInterrupt { fds.withUnsafeMutableBufferPointer { swatch_pipe2($0.baseAddress!, flags) } }

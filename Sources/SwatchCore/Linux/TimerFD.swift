@@ -4,9 +4,9 @@ import SystemPackage
 
 /// The clock every deadline of swatchd is measured on: CLOCK_MONOTONIC, in
 /// microseconds (systemd's usec_t), unaffected by changes of the wall clock.
-public enum MonotonicClock {
+package enum MonotonicClock {
     /// Now, in µs. The corresponding C function is `clock_gettime(CLOCK_MONOTONIC)`.
-    public static func now() -> UInt64 {
+    package static func now() -> UInt64 {
         var time = timespec()
         // Cannot fail for CLOCK_MONOTONIC with a valid pointer.
         _ = clock_gettime(CLOCK_MONOTONIC, &time)
@@ -14,17 +14,17 @@ public enum MonotonicClock {
     }
 }
 
-/// The one timer of the event loop (DESIGN §5), armed for the earliest
+/// The one timer of the event loop (docs/HACKING.md "Layout"), armed for the earliest
 /// deadline of all services: absolute, on the monotonic clock, so recomputing
 /// it never drifts. It owns its fd.
-public final class TimerFD {
+package final class TimerFD {
     /// The timerfd, owned by this object and closed by `deinit`.
-    public let fd: FileDescriptor
+    package let fd: FileDescriptor
     /// The deadline it is armed for, or nil.
-    public private(set) var deadline: UInt64?
+    package private(set) var deadline: UInt64?
 
     /// The corresponding C function is `timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC|TFD_NONBLOCK)`.
-    public init() throws(Errno) {
+    package init() throws(Errno) {
         fd = FileDescriptor(rawValue: try retryingOnInterrupt {
             timerfd_create(CLOCK_MONOTONIC, CInt(TFD_CLOEXEC | TFD_NONBLOCK))
         })
@@ -35,7 +35,7 @@ public final class TimerFD {
     /// Fires (the fd becomes readable) at `deadline`, a `MonotonicClock` time
     /// in µs; a deadline in the past fires at once. Replaces any earlier arming.
     /// The corresponding C function is `timerfd_settime(TFD_TIMER_ABSTIME)`.
-    public func arm(at deadline: UInt64) throws(Errno) {
+    package func arm(at deadline: UInt64) throws(Errno) {
         // An all-zero it_value would disarm: the earliest time is 1 ns.
         let when = deadline
         var spec = itimerspec()
@@ -47,7 +47,7 @@ public final class TimerFD {
     }
 
     /// Stops the timer. The corresponding C function is `timerfd_settime` with a zero value.
-    public func disarm() throws(Errno) {
+    package func disarm() throws(Errno) {
         var spec = itimerspec()
         _ = try retryingOnInterrupt { timerfd_settime(fd.rawValue, 0, &spec, nil) }
         deadline = nil
@@ -63,7 +63,7 @@ public final class TimerFD {
     /// Clears the readable state; returns how many expiries happened (0 if none).
     /// The corresponding C function is `read` on the timerfd.
     @discardableResult
-    public func read() throws(Errno) -> UInt64 {
+    package func read() throws(Errno) -> UInt64 {
         var expirations: UInt64 = 0
         do {
             _ = try retryingOnInterrupt { Glibc.read(fd.rawValue, &expirations, MemoryLayout<UInt64>.size) }

@@ -1,32 +1,25 @@
 import Glibc
 
 /// A user as a service runs as it: the credentials and what the environment
-/// says about them (USER, LOGNAME, HOME, SHELL — DESIGN §4).
-public struct UserIdentity: Hashable, Sendable {
-    public var name: String
-    public var uid: uid_t
+/// says about them (USER, LOGNAME, HOME, SHELL — systemd.exec(5) "ENVIRONMENT VARIABLES").
+package struct UserIdentity: Hashable, Sendable {
+    package var name: String
+    package var uid: uid_t
     /// The primary group (Group= overrides it).
-    public var gid: gid_t
-    public var home: String
-    public var shell: String
+    package var gid: gid_t
+    package var home: String
+    package var shell: String
 
-    public init(name: String, uid: uid_t, gid: gid_t, home: String, shell: String) {
-        self.name = name
-        self.uid = uid
-        self.gid = gid
-        self.home = home
-        self.shell = shell
-    }
 }
 
 /// Lookups in the user and group databases for the sandbox (NSS: /etc/passwd, /etc/group and
 /// whatever nsswitch.conf adds) with the reentrant calls. Done by swatchd
 /// before a spawn — never in the child, where NSS is not async-signal-safe.
-public enum UserAccounts {
+package enum UserAccounts {
     /// User= as systemd takes it: a name, or a number. A number without an
     /// entry is accepted as it is (gid the same number, home `/`): containers
     /// often run services as bare uids.
-    public static func user(_ nameOrNumber: String) -> UserIdentity? {
+    package static func user(_ nameOrNumber: String) -> UserIdentity? {
         if let uid = uid_t(nameOrNumber) {
             return user(byID: uid)
                 ?? UserIdentity(name: nameOrNumber, uid: uid, gid: gid_t(uid), home: "/", shell: "/bin/sh")
@@ -37,25 +30,25 @@ public enum UserAccounts {
     }
 
     /// The passwd entry of `uid`, or nil.
-    public static func user(byID uid: uid_t) -> UserIdentity? {
+    package static func user(byID uid: uid_t) -> UserIdentity? {
         passwdEntry { entry, buffer, size, result in getpwuid_r(uid, entry, buffer, size, result) }
     }
 
     /// Group=/SupplementaryGroups= as systemd takes them: a name, or a number
     /// (accepted without an entry).
-    public static func group(_ nameOrNumber: String) -> gid_t? {
+    package static func group(_ nameOrNumber: String) -> gid_t? {
         if let gid = gid_t(nameOrNumber) { return gid }
         return groupEntry { entry, buffer, size, result in getgrnam_r(nameOrNumber, entry, buffer, size, result) }
     }
 
     /// Whether /etc/group (or NSS) has a group of this number.
-    public static func groupExists(_ gid: gid_t) -> Bool {
+    package static func groupExists(_ gid: gid_t) -> Bool {
         groupEntry { entry, buffer, size, result in getgrgid_r(gid, entry, buffer, size, result) } != nil
     }
 
     /// The groups `user` belongs to, its primary group first (getgrouplist(3),
     /// what initgroups would set).
-    public static func memberships(of user: String, primary: gid_t) -> [gid_t] {
+    package static func memberships(of user: String, primary: gid_t) -> [gid_t] {
         var count: CInt = 32
         while true {
             var groups = [gid_t](repeating: 0, count: Int(count))

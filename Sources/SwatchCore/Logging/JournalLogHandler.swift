@@ -5,7 +5,7 @@ import Logging
 import SystemPackage
 
 /// A swift-log backend that writes structured entries to the systemd journal with
-/// `sd_journal_sendv` (issue 5, STYLE "Conventions" 9). Each message becomes:
+/// `sd_journal_sendv` (sd_journal_sendv(3), swatchd(8) "LOGGING"). Each message becomes:
 ///
 ///     MESSAGE=Failed to spawn hello.service: No such file or directory
 ///     PRIORITY=3                     critical 2 … debug 7
@@ -19,18 +19,18 @@ import SystemPackage
 /// as systemd's own log_struct() writes them (src/basic/log.c). Never throws or traps: when
 /// the journal refuses a message the line goes to stderr instead. Messages with `unit`
 /// metadata are also kept in the `UnitLogBuffer`, for `swatchctl status` and `logs`.
-public struct JournalLogHandler: LogHandler {
-    public var logLevel: Logger.Level = .info
-    public var metadata: Logger.Metadata = [:]
-    public var metadataProvider: Logger.MetadataProvider?
+package struct JournalLogHandler: LogHandler {
+    package var logLevel: Logger.Level = .info
+    package var metadata: Logger.Metadata = [:]
+    package var metadataProvider: Logger.MetadataProvider?
     /// SYSLOG_IDENTIFIER=, `swatchd`.
-    public let identifier: String
+    package let identifier: String
     private let destination: JournalDestination
     private let unitLog: UnitLogBuffer?
     private let pid: Int32
 
     /// Logs to the system journal through libsystemd.
-    public init(identifier: String = "swatchd", unitLog: UnitLogBuffer? = nil, metadataProvider: Logger.MetadataProvider? = nil) {
+    package init(identifier: String = "swatchd", unitLog: UnitLogBuffer? = nil, metadataProvider: Logger.MetadataProvider? = nil) {
         self.identifier = identifier
         self.destination = .libsystemd
         self.unitLog = unitLog
@@ -41,7 +41,7 @@ public struct JournalLogHandler: LogHandler {
     /// Logs to the journal socket at `socketPath` with journald's native protocol, written
     /// here rather than by libsystemd (whose path is fixed): for tests, which bind their own
     /// datagram socket, and for a journal at an unusual place.
-    public init(
+    package init(
         identifier: String = "swatchd", socketPath: String, unitLog: UnitLogBuffer? = nil,
         metadataProvider: Logger.MetadataProvider? = nil
     ) throws(Errno) {
@@ -52,12 +52,12 @@ public struct JournalLogHandler: LogHandler {
         self.pid = getpid()
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         let merged = Self.mergedMetadata(base: metadata, provider: metadataProvider, event: event.metadata)
         let fields = Self.fields(for: event, metadata: merged, identifier: identifier)
         Self.keep(event, metadata: merged, in: unitLog, identifier: identifier, pid: pid)

@@ -1,26 +1,26 @@
 import Glibc
 import Logging
 
-/// Where swatchd's own messages go: `--log-target auto|journal|stderr` (DESIGN §2).
-public enum LogTarget: String, Sendable, CaseIterable {
+/// Where swatchd's own messages go: `--log-target auto|journal|stderr` (swatchd(8)).
+package enum LogTarget: String, Sendable, CaseIterable {
     /// The journal when `/run/systemd/journal/socket` is there and is a socket, else stderr.
     case auto
     case journal
     case stderr
 
     /// journald's native socket (systemd-journald.service(8)).
-    public static let journalSocketPath = "/run/systemd/journal/socket"
+    package static let journalSocketPath = "/run/systemd/journal/socket"
 
     /// Whether a journal is there to take messages. The socket file must exist *and be a
     /// socket*: sd_journal_sendv() cannot tell — with no socket it returns 0 and drops the
-    /// message (the ENOENT is swallowed, NOTES "libsystemd").
-    public static func journalIsAvailable(socketPath: String = journalSocketPath) -> Bool {
+    /// message (the ENOENT is swallowed, docs/HACKING.md "libsystemd and the journal").
+    package static func journalIsAvailable(socketPath: String = journalSocketPath) -> Bool {
         var info = stat()
         return stat(socketPath, &info) == 0 && info.st_mode & S_IFMT == S_IFSOCK
     }
 
     /// `journal` or `stderr`: `auto` decided by whether the journal is there.
-    public func resolved(journalAvailable: Bool = LogTarget.journalIsAvailable()) -> LogTarget {
+    package func resolved(journalAvailable: Bool = LogTarget.journalIsAvailable()) -> LogTarget {
         switch self {
         case .auto: return journalAvailable ? .journal : .stderr
         case .journal, .stderr: return self
@@ -29,7 +29,7 @@ public enum LogTarget: String, Sendable, CaseIterable {
 
     /// The handler for this target (after `resolved`), e.g. for `LoggingSystem.bootstrap`.
     /// Messages with `unit` metadata also go into `unitLog` (swatchctl status/logs).
-    public func makeHandler(
+    package func makeHandler(
         level: Logger.Level, identifier: String = "swatchd", unitLog: UnitLogBuffer? = nil
     ) -> any LogHandler {
         switch resolved() {
@@ -48,9 +48,9 @@ public enum LogTarget: String, Sendable, CaseIterable {
 /// `--log-level` names: swift-log's (`trace debug info notice warning error critical`) and
 /// systemd's syslog ones (`emerg alert crit err warning notice info debug`, or 0–7), as
 /// systemd's `--log-level=` and `SYSTEMD_LOG_LEVEL` take them.
-public enum LogLevel {
+package enum LogLevel {
     /// The level named `text` (case-insensitive), or nil.
-    public static func parse(_ text: String) -> Logger.Level? {
+    package static func parse(_ text: String) -> Logger.Level? {
         switch text.lowercased() {
         case "trace": return .trace
         case "debug", "7": return .debug
@@ -64,10 +64,10 @@ public enum LogLevel {
     }
 
     /// The names `parse` accepts, for `--help` and error messages.
-    public static let names = ["debug", "info", "notice", "warning", "error", "critical"]
+    package static let names = ["debug", "info", "notice", "warning", "error", "critical"]
 
     /// syslog priority (journald's PRIORITY=): critical 2 … debug 7; trace is debug.
-    public static func syslogPriority(_ level: Logger.Level) -> Int32 {
+    package static func syslogPriority(_ level: Logger.Level) -> Int32 {
         switch level {
         case .trace, .debug: return 7
         case .info: return 6

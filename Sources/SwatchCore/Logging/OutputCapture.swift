@@ -4,7 +4,7 @@ import Glibc
 import SystemPackage
 
 /// The output of one started service, read by swatchd (StandardOutput=journal, the
-/// default, issue 5): a pipe whose write end the spawner puts on the service's fd 1 and
+/// default, swatchd(8) "LOGGING"): a pipe whose write end the spawner puts on the service's fd 1 and
 /// 2, and whose read end the event loop watches. Each complete line goes
 /// - to the journal, through a stream from `sd_journal_stream_fd(identifier, LOG_INFO, 1)`,
 ///   with its `<N>` level prefix kept so journald honours it; or, with no journal,
@@ -14,9 +14,9 @@ import SystemPackage
 /// Loop-agnostic: `readAvailable` reads what is there without blocking. One capture per
 /// start of a service; it reaches its end (`isAtEnd`) when every process holding the write
 /// end has exited or closed it.
-public final class OutputCapture {
+package final class OutputCapture {
     /// Where lines go besides the UnitLogBuffer.
-    public enum Destination: Equatable, Sendable {
+    package enum Destination: Equatable, Sendable {
         /// journald, by a stream socket that tags lines with this SYSLOG_IDENTIFIER= (SyslogIdentifier=,
         /// or the executable's name, as systemd does).
         case journal(identifier: String)
@@ -27,21 +27,21 @@ public final class OutputCapture {
     }
 
     /// journald's LineMax= default (journald.conf(5)): a longer line is cut into pieces of this size.
-    public static let maximumLineLength = 48 * 1024
+    package static let maximumLineLength = 48 * 1024
 
-    public let unit: String
+    package let unit: String
     /// The main process, for the `unit[pid]:` prefix and the buffer; set once spawned.
-    public var pid: Int32 = 0
+    package var pid: Int32 = 0
     /// Watched by the event loop; owned here, closed by `close()`.
-    public let readEnd: FileDescriptor
+    package let readEnd: FileDescriptor
     /// Handed to the spawner for fds 1 and 2; nil once `closeWriteEnd()` ran.
-    public private(set) var writeEnd: FileDescriptor?
+    package private(set) var writeEnd: FileDescriptor?
     /// True once the last writer closed the pipe: the loop stops watching and calls `close()`.
-    public private(set) var isAtEnd = false
+    package private(set) var isAtEnd = false
     /// Where lines actually go: `.journal` falls back to `.stderr` when journald refuses the stream.
-    public private(set) var destination: Destination
+    package private(set) var destination: Destination
     /// Lines the journal stream could not take at once (journald too slow); they still went to the buffer.
-    public private(set) var droppedLines = 0
+    package private(set) var droppedLines = 0
 
     private var journalStream: Int32 = -1
     private let stderr: Int32
@@ -51,7 +51,7 @@ public final class OutputCapture {
 
     /// Creates the pipe (both ends CLOEXEC, the read end non-blocking) and, for the journal,
     /// the journal stream. `stderr` is swatchd's stderr unless a test passes its own fd.
-    public init(unit: String, destination: Destination, unitLog: UnitLogBuffer?, stderr: Int32 = 2) throws(Errno) {
+    package init(unit: String, destination: Destination, unitLog: UnitLogBuffer?, stderr: Int32 = 2) throws(Errno) {
         // Only the read end is non-blocking: the service writes to a blocking stdout, as everywhere.
         let pipe = try FileDescriptor.closeOnExecPipe()
         _ = fcntl(pipe.readEnd.rawValue, F_SETFL, fcntl(pipe.readEnd.rawValue, F_GETFL) | O_NONBLOCK)
@@ -78,13 +78,13 @@ public final class OutputCapture {
 
     /// The parent's copy of the write end, closed right after the spawn: otherwise the pipe
     /// never reaches its end.
-    public func closeWriteEnd() {
+    package func closeWriteEnd() {
         try? writeEnd?.close()
         writeEnd = nil
     }
 
     /// Closes everything still open (the loop stops watching `readEnd` first).
-    public func close() {
+    package func close() {
         guard !isClosed else { return }
         isClosed = true
         closeWriteEnd()
@@ -100,7 +100,7 @@ public final class OutputCapture {
     /// the loop; a level-triggered epoll calls again) and forwards every complete line.
     /// Returns the lines, without their `<N>` prefixes. A partial line waits for the rest,
     /// unless it reaches `maximumLineLength` or the pipe ends.
-    public func readAvailable(realtime: UInt64 = StatusFormat.realtimeNow()) -> [String] {
+    package func readAvailable(realtime: UInt64 = StatusFormat.realtimeNow()) -> [String] {
         guard !isAtEnd else { return [] }
         var lines: [String] = []
         var chunk = [UInt8](repeating: 0, count: 65536)

@@ -2,7 +2,7 @@ import Glibc
 import SystemPackage
 
 /// How the spawner sets up fd 1 or fd 2 of a service.
-public enum StdioSource: Equatable {
+package enum StdioSource: Equatable {
     /// dup2 this descriptor onto the fd.
     case descriptor(FileDescriptor)
     /// The same as the service's fd 0 (`StandardOutput=inherit`: systemd duplicates standard
@@ -16,20 +16,20 @@ public enum StdioSource: Equatable {
 /// opened before the spawn: `inherit`, `null`, `file:PATH`, `append:PATH`, `truncate:PATH`,
 /// `journal` (and `kmsg`, taken as the journal). Owns what it opened until
 /// `closeAfterSpawn()`; the capture (if any) then lives on with the running service.
-public struct ServiceOutputFDs {
-    public var standardOutput: StdioSource
-    public var standardError: StdioSource
+package struct ServiceOutputFDs {
+    package var standardOutput: StdioSource
+    package var standardError: StdioSource
     /// The pipe that `journal` output goes through; the loop watches `capture.readEnd`.
-    public var capture: OutputCapture?
+    package var capture: OutputCapture?
     private var opened: [FileDescriptor]
 
     /// Why an output could not be set up: the start fails, as systemd's does with
     /// `Failed to set up standard output: …` (exit status 209/STDOUT).
-    public struct SetupError: Error, Equatable, CustomStringConvertible {
-        public var stream: String
-        public var path: String?
-        public var errno: Errno
-        public var description: String {
+    package struct SetupError: Error, Equatable, CustomStringConvertible {
+        package var stream: String
+        package var path: String?
+        package var errno: Errno
+        package var description: String {
             if let path { return "Failed to set up standard \(stream): \(path): \(errno)" }
             return "Failed to set up standard \(stream): \(errno)"
         }
@@ -40,7 +40,7 @@ public struct ServiceOutputFDs {
     /// pipe shared by both streams (their lines keep their order, as with systemd's single stream)
     /// and forwarded to journald when `journalAvailable`, else to swatchd's stderr.
     /// `identifier` is SyslogIdentifier= or the executable's name.
-    public static func make(
+    package static func make(
         standardOutput: OutputTarget?, standardError: OutputTarget?, unit: String, identifier: String,
         journalAvailable: Bool, unitLog: UnitLogBuffer?
     ) throws(SetupError) -> ServiceOutputFDs {
@@ -105,7 +105,7 @@ public struct ServiceOutputFDs {
     /// spawner dup2s it, which clears the flag on the copy): `file:` writes from the start
     /// without truncating, `append:` appends, `truncate:` empties the file first (systemd.exec(5)).
     /// A missing file is created 0666 less the umask. nil for targets that are not files.
-    public static func openFile(for target: OutputTarget) throws(Errno) -> FileDescriptor? {
+    package static func openFile(for target: OutputTarget) throws(Errno) -> FileDescriptor? {
         var flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY
         let path: String
         switch target {
@@ -126,7 +126,7 @@ public struct ServiceOutputFDs {
 
     /// The parent's copies of opened files and of the capture's write end, closed once the
     /// child has its own (right after the spawn, successful or not).
-    public mutating func closeAfterSpawn() {
+    package mutating func closeAfterSpawn() {
         for fd in opened { try? fd.close() }
         opened.removeAll()
         capture?.closeWriteEnd()

@@ -5,17 +5,17 @@ import Logging
 /// box with no journal (a container), or `--log-target stderr`. No timestamp and no level
 /// prefix: whatever collects stderr (docker logs, a journal behind a pipe) stamps lines
 /// itself. Messages with `unit` metadata are also kept in the `UnitLogBuffer`.
-public struct StderrLogHandler: LogHandler {
-    public var logLevel: Logger.Level = .info
-    public var metadata: Logger.Metadata = [:]
-    public var metadataProvider: Logger.MetadataProvider?
-    public let identifier: String
+package struct StderrLogHandler: LogHandler {
+    package var logLevel: Logger.Level = .info
+    package var metadata: Logger.Metadata = [:]
+    package var metadataProvider: Logger.MetadataProvider?
+    package let identifier: String
     private let unitLog: UnitLogBuffer?
     private let pid: Int32
     private let output: Int32
 
     /// `output` is stderr unless a test passes its own pipe; the handler does not own it.
-    public init(
+    package init(
         identifier: String = "swatchd", unitLog: UnitLogBuffer? = nil, output: Int32 = 2,
         metadataProvider: Logger.MetadataProvider? = nil
     ) {
@@ -26,12 +26,12 @@ public struct StderrLogHandler: LogHandler {
         self.pid = getpid()
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         let message = event.message.description
         let merged = JournalLogHandler.mergedMetadata(base: metadata, provider: metadataProvider, event: event.metadata)
         JournalLogHandler.keep(event, metadata: merged, in: unitLog, identifier: identifier, pid: pid)

@@ -2,51 +2,40 @@ import Synchronization
 
 /// One line in a unit's log: a line of the service's output, or one of swatchd's
 /// own messages about the unit. What `swatchctl status` shows at its end and
-/// `swatchctl logs` prints — the `journalctl -u` of a box with no journal (issue 5).
-public struct UnitLogEntry: Equatable, Sendable {
+/// `swatchctl logs` prints — the `journalctl -u` of a box with no journal (swatchctl(1)).
+package struct UnitLogEntry: Equatable, Sendable {
     /// Increases by one with every entry of the buffer, across units: followers of
     /// `logs -f` remember the last one they were sent.
-    public var sequence: UInt64
+    package var sequence: UInt64 = 0
     /// The unit the line belongs to, `hello.service`.
-    public var unit: String
+    package var unit: String
     /// CLOCK_REALTIME, microseconds since the epoch.
-    public var realtime: UInt64
+    package var realtime: UInt64
     /// The process that wrote it: the service's main pid, or swatchd's own.
-    public var pid: Int32
+    package var pid: Int32
     /// Who speaks: the unit name for service output, `swatchd` for swatchd's messages.
-    public var identifier: String
+    package var identifier: String
     /// syslog priority, 0 (emerg) … 7 (debug); 6 (info) unless the line said `<N>`.
-    public var priority: Int32
-    public var message: String
-
-    public init(
-        sequence: UInt64 = 0, unit: String, realtime: UInt64, pid: Int32, identifier: String,
-        priority: Int32 = 6, message: String
-    ) {
-        self.sequence = sequence
-        self.unit = unit
-        self.realtime = realtime
-        self.pid = pid
-        self.identifier = identifier
-        self.priority = priority
-        self.message = message
-    }
+    package var priority: Int32 = 6
+    package var message: String
 
     /// `Nov 26 16:20:01 hello.service[4242]: line`, as journalctl's short output without the host.
-    public var journalLine: String {
+    package var journalLine: String {
         "\(StatusFormat.journalTimestamp(realtime)) \(identifier)[\(pid)]: \(message)"
     }
 
     /// The record of a `logs` answer (see ControlProtocol.swift): `LINE=` is the message.
-    public func toRecord() -> ControlRecord {
+    package func toRecord() -> ControlRecord {
         [
             "UNIT": unit, "TIME": String(realtime), "PID": String(pid), "IDENTIFIER": identifier,
             "PRIORITY": String(priority), "LINE": message,
         ]
     }
+}
 
+extension UnitLogEntry {
     /// Reads a `logs` record back; a record with only `LINE=` is accepted (the rest defaults).
-    public init(record: ControlRecord) throws(UnitStatusReport.RecordError) {
+    package init(record: ControlRecord) throws(UnitStatusReport.RecordError) {
         guard let message = record["LINE"] else { throw .init(key: "LINE") }
         func number<T: FixedWidthInteger>(_ key: String, _ fallback: T) throws(UnitStatusReport.RecordError) -> T {
             guard let text = record[key] else { return fallback }
@@ -60,14 +49,14 @@ public struct UnitLogEntry: Equatable, Sendable {
     }
 }
 
-/// The last lines of every unit, in memory (issue 5: "swatchd keeps the last lines
-/// of every unit in memory for `swatchctl status`"). Both log handlers add
+/// The last lines of every unit, in memory, for `swatchctl status` and `swatchctl logs`
+/// (swatchctl(1)). Both log handlers add
 /// swatchd's messages that carry `unit` metadata; every OutputCapture adds the
 /// service's output. Shared by reference; a lock makes it Sendable for swift-log,
 /// though the daemon only uses it from its one thread.
 public final class UnitLogBuffer: Sendable {
     /// Lines kept per unit; older ones are dropped.
-    public let capacityPerUnit: Int
+    package let capacityPerUnit: Int
 
     private struct State {
         var units: [String: Ring] = [:]
@@ -93,14 +82,14 @@ public final class UnitLogBuffer: Sendable {
 
     private let state = Mutex(State())
 
-    public init(capacityPerUnit: Int = 200) {
+    package init(capacityPerUnit: Int = 200) {
         precondition(capacityPerUnit > 0)
         self.capacityPerUnit = capacityPerUnit
     }
 
     /// Adds one line (its `sequence` is assigned here) and returns it as stored.
     @discardableResult
-    public func append(_ entry: UnitLogEntry) -> UnitLogEntry {
+    package func append(_ entry: UnitLogEntry) -> UnitLogEntry {
         state.withLock { state in
             state.lastSequence += 1
             var stored = entry
@@ -112,7 +101,7 @@ public final class UnitLogBuffer: Sendable {
 
     /// Adds one line stamped now.
     @discardableResult
-    public func append(
+    package func append(
         unit: String, message: String, identifier: String, pid: Int32, priority: Int32 = 6,
         realtime: UInt64 = StatusFormat.realtimeNow()
     ) -> UnitLogEntry {
@@ -120,14 +109,14 @@ public final class UnitLogBuffer: Sendable {
     }
 
     /// The last `count` lines of `unit`, oldest first.
-    public func entries(unit: String, last count: Int) -> [UnitLogEntry] {
+    package func entries(unit: String, last count: Int) -> [UnitLogEntry] {
         guard count > 0 else { return [] }
         let all = state.withLock { $0.units[unit]?.ordered ?? [] }
         return Array(all.suffix(count))
     }
 
     /// The lines of `unit` added after `sequence`, oldest first.
-    public func entries(unit: String, after sequence: UInt64) -> [UnitLogEntry] {
+    package func entries(unit: String, after sequence: UInt64) -> [UnitLogEntry] {
         state.withLock { state in
             guard let ring = state.units[unit], state.lastSequence > sequence else { return [] }
             return ring.ordered.filter { $0.sequence > sequence }
@@ -135,10 +124,10 @@ public final class UnitLogBuffer: Sendable {
     }
 
     /// The sequence number of the newest line of any unit (0: none yet).
-    public var lastSequence: UInt64 { state.withLock { $0.lastSequence } }
+    package var lastSequence: UInt64 { state.withLock { $0.lastSequence } }
 
     /// Forgets a unit's lines (the unit disappeared at daemon-reload).
-    public func removeUnit(_ unit: String) {
+    package func removeUnit(_ unit: String) {
         _ = state.withLock { $0.units.removeValue(forKey: unit) }
     }
 }

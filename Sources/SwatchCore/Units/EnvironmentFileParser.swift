@@ -5,14 +5,14 @@
 // outside quotes escaping the next character, backslash-newline continuing.
 
 /// The parser of environment files.
-public enum EnvironmentFileParser {
+package enum EnvironmentFileParser {
     private enum State {
         case preKey, key, preValue, value, valueEscape, singleQuote, doubleQuote, doubleQuoteEscape, comment
     }
 
     /// The assignments of `text`, in order; a later one of a name wins when they are
     /// applied. Lines whose key is not a valid variable name are skipped, as systemd does.
-    public static func parse(_ text: String) -> [(String, String)] {
+    package static func parse(_ text: String) -> [(String, String)] {
         var pairs: [(String, String)] = []
         var state = State.preKey
         var key: [UInt8] = [], value: [UInt8] = []

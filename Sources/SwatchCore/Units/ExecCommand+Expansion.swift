@@ -7,7 +7,7 @@
 extension ExecCommand {
     /// argv for execve(): `arguments` with variables of `environment` substituted,
     /// unless the command had the `:` prefix.
-    public func expand(environment: [String: String]) -> [String] {
+    package func expand(environment: [String: String]) -> [String] {
         if noEnvironmentExpansion { return arguments }
         var argv: [String] = []
         for word in arguments {

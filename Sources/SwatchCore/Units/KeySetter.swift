@@ -1,7 +1,7 @@
 // The building blocks of the key catalog: what a key's setter sees of one
 // assignment (`KeyValue`), how a value of each type is read (`ValueKind`) and
 // how it lands in a model (`KeySetter`). An invalid value is an error that
-// refuses the unit (DESIGN §3), worded like systemd's conf-parser — the
+// refuses the unit (swatchd.service(5), "WHAT HAPPENS TO A PROBLEM"), worded like systemd's conf-parser — the
 // problem, the consequence, then the value:
 // `Failed to parse boolean value for NoDelay=, refusing the unit: yess`.
 
@@ -96,12 +96,6 @@ extension ValueKind where T == UInt32 {
 extension ValueKind where T == String {
     /// Free text with specifiers expanded.
     static let string = ValueKind { (kv: KeyValue) throws(ValueError) in try kv.expanded() }
-    /// An absolute path, specifiers expanded.
-    static let absolutePath = ValueKind { (kv: KeyValue) throws(ValueError) -> String in
-        let path = try kv.expanded()
-        guard ValueParser.isAbsolutePath(path) else { throw kv.problem("Path is not absolute", path) }
-        return path
-    }
 }
 
 extension ValueKind where T: FixedWidthInteger & Sendable {

@@ -11,7 +11,7 @@ extension ListenAddress {
 
     /// Parses the value of ListenStream=/ListenDatagram=/ListenSequentialPacket= (or of
     /// `swatchd run -l`); the error says what is wrong, for the caller to name the key.
-    public static func parse(_ text: String) -> Result<ListenAddress, ListenAddressError> {
+    package static func parse(_ text: String) -> Result<ListenAddress, ListenAddressError> {
         if text.hasPrefix("/") {
             guard text.utf8.count <= maxUnixPathLength else {
                 return .failure(.init("Unix socket path is longer than \(maxUnixPathLength) bytes"))
@@ -69,7 +69,7 @@ extension ListenAddress {
 }
 
 /// Why a Listen*= value is not an address.
-public struct ListenAddressError: Error, Sendable {
-    public var problem: String
+package struct ListenAddressError: Error, Sendable {
+    package var problem: String
     init(_ problem: String) { self.problem = problem }
 }

@@ -3,8 +3,8 @@
 // "SANDBOXING", "SYSTEM CALL FILTERING", and the access controls of
 // systemd.resource-control(5)). A unit that asks for a restriction this build
 // does not enforce is refused rather than run with less isolation than it asks
-// for (DESIGN §3). The issue that enforces a key flips its `enforced` to true;
-// that is the whole change here.
+// for (swatchd.service(5), "RESTRICTING KEYS"). Enforcing a key flips its
+// `enforced` to true; that is the whole change here.
 
 /// One restricting key: whether this build enforces it, and how to tell that the
 /// final unit actually asks for a restriction (`PrivateTmp=no` asks for none).

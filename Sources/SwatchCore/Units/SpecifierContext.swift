@@ -1,24 +1,24 @@
 // Specifiers of systemd.unit(5) "SPECIFIERS", resolved when a unit is loaded
 // (src/core/unit-printf.c). %h, %u, %U and %t describe the user swatchd runs
 // as — the service manager's user, as systemd ≥ 236 defines them — and %t is
-// `/run` for root, else $XDG_RUNTIME_DIR (DESIGN §2).
+// `/run` for root, else $XDG_RUNTIME_DIR (swatchd.service(5), "SPECIFIERS").
 
 import Glibc
 
 /// What the specifiers that do not come from the unit name expand to.
 public struct SpecifierContext: Hashable, Sendable {
     /// `%t`: `/run` for root, else `$XDG_RUNTIME_DIR`.
-    public var runtimeDirectory: String
+    package var runtimeDirectory: String
     /// `%h`
-    public var home: String
+    package var home: String
     /// `%u`
-    public var userName: String
+    package var userName: String
     /// `%U`
-    public var uid: UInt32
+    package var uid: UInt32
     /// `%H`
-    public var hostName: String
+    package var hostName: String
 
-    public init(runtimeDirectory: String, home: String, userName: String, uid: UInt32, hostName: String) {
+    package init(runtimeDirectory: String, home: String, userName: String, uid: UInt32, hostName: String) {
         self.runtimeDirectory = runtimeDirectory
         self.home = home
         self.userName = userName
@@ -27,7 +27,7 @@ public struct SpecifierContext: Hashable, Sendable {
     }
 
     /// The context of this process: getuid(), its passwd entry, gethostname(), $XDG_RUNTIME_DIR.
-    public static func current() -> SpecifierContext {
+    package static func current() -> SpecifierContext {
         let uid = getuid()
         var name = String(uid)
         var home = environment("HOME") ?? "/"

@@ -20,7 +20,7 @@ extension TimeSpan {
 
     /// Parses a time span; a number without unit counts in `defaultUnit` microseconds
     /// (seconds for almost every key; LimitRTTIME= counts in microseconds).
-    public init?(parsing text: String, defaultUnit: UInt64 = 1_000_000) {
+    package init?(parsing text: String, defaultUnit: UInt64 = 1_000_000) {
         let trimmed = text.trimmingWhitespace()
         if trimmed == "infinity" {
             self = .infinity

@@ -3,7 +3,7 @@
 /// skips the start quietly; a failed assertion fails the start request.
 public struct UnitCondition: Hashable, Sendable, CustomStringConvertible {
     /// The checks swatchd evaluates; the others stay `Unsupported key` warnings.
-    public enum Check: String, CaseIterable, Hashable, Sendable {
+    package enum Check: String, CaseIterable, Hashable, Sendable {
         case pathExists = "PathExists"
         case pathExistsGlob = "PathExistsGlob"
         case pathIsDirectory = "PathIsDirectory"
@@ -20,7 +20,7 @@ public struct UnitCondition: Hashable, Sendable, CustomStringConvertible {
         case environment = "Environment"
 
         /// The parameter is an absolute path (a glob for PathExistsGlob=).
-        public var takesPath: Bool {
+        package var takesPath: Bool {
             switch self {
             case .pathExists, .pathExistsGlob, .pathIsDirectory, .pathIsSymbolicLink, .pathIsMountPoint,
                  .pathIsReadWrite, .directoryNotEmpty, .fileNotEmpty, .fileIsExecutable:
@@ -31,16 +31,16 @@ public struct UnitCondition: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    public var check: Check
+    package var check: Check
     /// `Assert…=` rather than `Condition…=`.
-    public var isAssertion: Bool
+    package var isAssertion: Bool
     /// `|`: a triggering condition — at least one of them must hold.
-    public var triggering: Bool
+    package var triggering: Bool
     /// `!`: the check's result is inverted.
-    public var negated: Bool
-    public var parameter: String
+    package var negated: Bool
+    package var parameter: String
 
-    public init(_ check: Check, _ parameter: String, isAssertion: Bool = false, triggering: Bool = false,
+    package init(_ check: Check, _ parameter: String, isAssertion: Bool = false, triggering: Bool = false,
                 negated: Bool = false) {
         self.check = check
         self.parameter = parameter
@@ -49,7 +49,7 @@ public struct UnitCondition: Hashable, Sendable, CustomStringConvertible {
         self.negated = negated
     }
 
-    public var directive: String { (isAssertion ? "Assert" : "Condition") + check.rawValue }
+    package var directive: String { (isAssertion ? "Assert" : "Condition") + check.rawValue }
 
     /// As written: `ConditionPathExists=|!/etc/foo`.
     public var description: String {
@@ -57,7 +57,7 @@ public struct UnitCondition: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// What is logged when this check kept `unit` from starting, in systemd's words (src/core/unit.c).
-    public func skipMessage(for unit: String) -> String {
+    package func skipMessage(for unit: String) -> String {
         "\(unit) was skipped because of \(isAssertion ? "a failed assertion check" : "an unmet condition check") (\(self))."
     }
 
@@ -65,7 +65,7 @@ public struct UnitCondition: Hashable, Sendable, CustomStringConvertible {
     /// (systemd's condition_test_list(), src/shared/condition.c): every
     /// plain condition must hold, and, if there are triggering ones, at
     /// least one of those. `holds` is the check itself, before `!`.
-    public static func firstFailure(of list: [UnitCondition], holds: (UnitCondition) -> Bool) -> UnitCondition? {
+    package static func firstFailure(of list: [UnitCondition], holds: (UnitCondition) -> Bool) -> UnitCondition? {
         var failedTrigger: UnitCondition?
         var anyTriggerHeld = false
         for condition in list {

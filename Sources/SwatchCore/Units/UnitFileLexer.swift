@@ -7,28 +7,28 @@
 /// One `Key=Value` line of a unit file, continuation lines joined, whitespace
 /// around `=` and at both ends removed; the value is still raw (no unquoting,
 /// no specifiers): each key decides what its value means.
-public struct UnitFileAssignment: Hashable, Sendable {
-    public var section: String
-    public var key: String
-    public var value: String
-    public var location: SourceLocation
+package struct UnitFileAssignment: Hashable, Sendable {
+    package var section: String
+    package var key: String
+    package var value: String
+    package var location: SourceLocation
 }
 
 /// One logical line that matters: a section header or an assignment.
-public enum UnitFileEntry: Hashable, Sendable {
+package enum UnitFileEntry: Hashable, Sendable {
     case section(String, SourceLocation)
     case assignment(UnitFileAssignment)
 }
 
 /// A unit file (or drop-in) split into entries, with the problems of its syntax.
-public struct UnitFile: Hashable, Sendable {
+package struct UnitFile: Hashable, Sendable {
     /// The path as it was given; diagnostics name it.
-    public var path: String
-    public var entries: [UnitFileEntry]
-    public var diagnostics: [Diagnostic]
+    package var path: String
+    package var entries: [UnitFileEntry]
+    package var diagnostics: [Diagnostic]
 
     /// Lexes `bytes`; `unit` is the unit full name each diagnostic carries.
-    public init(path: String, bytes: some Collection<UInt8>, unit: String) {
+    package init(path: String, bytes: some Collection<UInt8>, unit: String) {
         var lexer = UnitFileLexer(path: path, unit: unit)
         lexer.lex(Array(bytes))
         self.path = path
@@ -36,7 +36,7 @@ public struct UnitFile: Hashable, Sendable {
         self.diagnostics = lexer.diagnostics
     }
 
-    public init(path: String, text: String, unit: String) {
+    package init(path: String, text: String, unit: String) {
         self.init(path: path, bytes: text.utf8, unit: unit)
     }
 

@@ -2,7 +2,7 @@
 // unit type (UnitKeyCatalog.swift), then the unit as a whole is checked as
 // systemd's service_verify() and socket_verify() check it (src/core/service.c,
 // src/core/socket.c). Problems are collected, never thrown: a unit with an
-// error is refused, the others load (DESIGN §3).
+// error is refused, the others load (swatchd.service(5), "WHAT HAPPENS TO A PROBLEM").
 
 import Glibc
 
@@ -197,7 +197,7 @@ extension SocketUnit {
     }
 }
 
-/// Load-time look at an ExecStart= program (a warning only: it may be installed later, DESIGN §3).
+/// Load-time look at an ExecStart= program (a warning only: it may be installed later, swatchd.service(5)).
 enum Executable {
     /// Why `path` cannot be executed now, or nil. A plain name is looked up in swatchd's own PATH.
     static func problem(_ path: String) -> String? {

@@ -23,7 +23,7 @@ struct UnitKeyCatalog<Model>: Sendable {
     var sections: Set<String> { Set(supported.keys).union(["Install"]) }
 }
 
-/// `[Install]` is accepted and ignored: a unit in a unit directory is enabled (DESIGN §3).
+/// `[Install]` is accepted and ignored: a unit in a unit directory is enabled (swatchd.service(5), "[INSTALL] SECTION").
 let installKeys: Set<String> = ["Alias", "WantedBy", "RequiredBy", "UpheldBy", "Also", "DefaultInstance"]
 
 // MARK: - [Unit]
@@ -135,7 +135,8 @@ private let unsupportedExecKeys: Set<String> = [
     "StateDirectoryMode", "RuntimeDirectoryMode", "CacheDirectoryMode", "LogsDirectoryMode",
     "ConfigurationDirectoryMode", "RuntimeDirectoryPreserve", "StandardInputText", "StandardInputData",
     "RootHash", "RootHashSignature", "RootVerity", "RootImageOptions", "RootImagePolicy", "MountFlags",
-    // Resource control: accounting and cgroup weights/limits (DESIGN §3's `MemoryMax=`, `Slice=`).
+    // Resource control: accounting and cgroup weights/limits (`MemoryMax=`, `Slice=`:
+    // swatchd.service(5), "UNSUPPORTED KEYS").
     "Slice", "Delegate", "DelegateSubgroup", "CPUAccounting", "CPUWeight", "StartupCPUWeight", "CPUShares",
     "StartupCPUShares", "CPUQuota", "CPUQuotaPeriodSec", "AllowedCPUs", "StartupAllowedCPUs",
     "AllowedMemoryNodes", "StartupAllowedMemoryNodes", "MemoryAccounting", "MemoryMin", "MemoryLow",
@@ -415,9 +416,6 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
             }
             socket.listens.append(ListenDirective(kind: kind, address: address, location: kv.location))
         }
-    }
-    let optionalInt = { (field: WritableKeyPath<SocketUnit, Int?> & Sendable, range: ClosedRange<Int>) in
-        KeySetter<SocketUnit>.set(field, .integer(range))
     }
     return [
         "ListenStream": listen(.stream),

@@ -5,7 +5,7 @@
 extension UnitName {
     /// Parses a full unit name (`hello.service`, `echo@.service`, `echo@1.service`); nil when invalid
     /// or of a type swatchd does not run.
-    public init?(parsing text: String) {
+    package init?(parsing text: String) {
         guard text.utf8.count <= 255, let dot = text.lastIndex(of: "."),
               let type = UnitType(rawValue: String(text[text.index(after: dot)...])) else { return nil }
         let stem = text[..<dot]
@@ -27,19 +27,19 @@ extension UnitName {
     }
 
     /// The template this unit is an instance of (`echo@1.service` → `echo@.service`); nil for a plain unit.
-    public var template: UnitName? {
+    package var template: UnitName? {
         guard instance != nil else { return nil }
         return UnitName(prefix: prefix, instance: "", type: type)
     }
 
     /// The same prefix and instance with another type (`hello.socket` → `hello.service`).
-    public func with(type: UnitType) -> UnitName {
+    package func with(type: UnitType) -> UnitName {
         UnitName(prefix: prefix, instance: instance, type: type)
     }
 
     /// unit_name_escape(): turns any string into text valid as a prefix or instance
     /// (`/` → `-`; `-`, `\`, a leading `.` and bytes outside the valid set → `\xHH`).
-    public static func escape(_ text: String) -> String {
+    package static func escape(_ text: String) -> String {
         var out = ""
         for (index, byte) in text.utf8.enumerated() {
             let s = Unicode.Scalar(byte)
@@ -57,7 +57,7 @@ extension UnitName {
     }
 
     /// unit_name_unescape(): `-` → `/`, `\xHH` → the byte; nil on a malformed escape.
-    public static func unescape(_ text: String) -> String? {
+    package static func unescape(_ text: String) -> String? {
         var out: [UInt8] = []
         let bytes = Array(text.utf8)
         var i = 0

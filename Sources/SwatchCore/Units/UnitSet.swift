@@ -1,23 +1,23 @@
 // The units swatchd runs: loaded from unit directories (first directory wins,
 // as systemd's search path), drop-ins applied, each socket paired with its
 // service, every problem collected. A unit with an error is refused and left
-// out; the rest load (DESIGN §3).
+// out; the rest load (swatchd.service(5), "WHAT HAPPENS TO A PROBLEM").
 
 import Glibc
 
 /// A unit file's text and its drop-ins, with the paths they are named by in diagnostics.
-public struct UnitSource: Sendable {
+package struct UnitSource: Sendable {
     /// The unit's path as given; its last component is the unit name.
-    public var path: String
-    public var bytes: [UInt8]
+    package var path: String
+    package var bytes: [UInt8]
     /// Drop-ins in the order they apply.
-    public var dropIns: [(path: String, bytes: [UInt8])]
+    package var dropIns: [(path: String, bytes: [UInt8])]
 
-    public init(path: String, text: String, dropIns: [(path: String, text: String)] = []) {
+    package init(path: String, text: String, dropIns: [(path: String, text: String)] = []) {
         self.init(path: path, bytes: Array(text.utf8), dropIns: dropIns.map { ($0.path, Array($0.text.utf8)) })
     }
 
-    public init(path: String, bytes: [UInt8], dropIns: [(path: String, bytes: [UInt8])] = []) {
+    package init(path: String, bytes: [UInt8], dropIns: [(path: String, bytes: [UInt8])] = []) {
         self.path = path
         self.bytes = bytes
         self.dropIns = dropIns
@@ -25,19 +25,19 @@ public struct UnitSource: Sendable {
 }
 
 /// The loaded units, paired and validated.
-public struct UnitSet: Sendable {
-    public var sockets: [UnitName: SocketUnit] = [:]
+package struct UnitSet: Sendable {
+    package var sockets: [UnitName: SocketUnit] = [:]
     /// Services, templates included (keyed by their template name, `echo@.service`).
-    public var services: [UnitName: ServiceUnit] = [:]
+    package var services: [UnitName: ServiceUnit] = [:]
     /// Every problem, in file and line order.
-    public var diagnostics: [Diagnostic] = []
+    package var diagnostics: [Diagnostic] = []
     /// Refused units (full name → their errors); a refused unit is in neither `sockets` nor `services`.
-    public var refused: [String: [Diagnostic]] = [:]
+    package var refused: [String: [Diagnostic]] = [:]
     /// Alias names (a symlink in a unit directory to a unit of another name,
     /// as `systemctl enable` makes for Alias=) → the unit's own name.
-    public var aliases: [String: String] = [:]
+    package var aliases: [String: String] = [:]
 
-    public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+    package var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
     /// The files of each template, to evaluate specifiers again per instance.
     private var templateFiles: [UnitName: [UnitFile]] = [:]
@@ -51,7 +51,7 @@ public struct UnitSet: Sendable {
 
     /// Loads the `*.socket` and `*.service` files of `directories` (a name found in two is taken from
     /// the first) and the given `files` (which win over the directories), with their drop-ins.
-    public static func load(directories: [String], files: [String] = [], context: SpecifierContext) -> UnitSet {
+    package static func load(directories: [String], files: [String] = [], context: SpecifierContext) -> UnitSet {
         var sources: [UnitSource] = []
         var unreadable: [Diagnostic] = []
         var seen: Set<String> = []
@@ -122,7 +122,7 @@ public struct UnitSet: Sendable {
 
     /// Loads units from text, with no file system except, when `checkExecutables`, a look at
     /// the ExecStart= programs (missing ones warn). Later sources of a name already seen are ignored.
-    public static func parse(_ sources: [UnitSource], context: SpecifierContext, checkExecutables: Bool = true,
+    package static func parse(_ sources: [UnitSource], context: SpecifierContext, checkExecutables: Bool = true,
                              aliases: [String: String] = [:]) -> UnitSet {
         var set = UnitSet(context: context)
         set.aliases = aliases
@@ -210,26 +210,26 @@ public struct UnitSet: Sendable {
 
     /// The service a socket activates: Service=, else the same name as a service, or the
     /// template `prefix@.service` for Accept=yes.
-    public func serviceName(for socket: SocketUnit) -> UnitName {
+    package func serviceName(for socket: SocketUnit) -> UnitName {
         if let service = socket.service { return resolvingAlias(service) }
         if socket.accept { return UnitName(prefix: socket.name.prefix, instance: "", type: .service) }
         return resolvingAlias(socket.name.with(type: .service))
     }
 
     /// The unit an alias name stands for; any other name as it is.
-    public func resolvingAlias(_ name: UnitName) -> UnitName {
+    package func resolvingAlias(_ name: UnitName) -> UnitName {
         aliases[name.description].flatMap { UnitName(parsing: $0) } ?? name
     }
 
     /// The sockets that activate `service`, sorted by unit name: the order of their fds (LISTEN_FDS).
-    public func sockets(triggering service: UnitName) -> [SocketUnit] {
+    package func sockets(triggering service: UnitName) -> [SocketUnit] {
         sockets.values.filter { serviceName(for: $0) == service }.sorted { $0.name < $1.name }
     }
 
     /// An instance of a template service (`echo@.service` → `echo@<instance>.service`), its
     /// specifiers evaluated for the instance; nil when there is no such template, the instance is
     /// not valid in a unit name (escape it with `UnitName.escape`) or the instance has errors.
-    public func instantiate(_ template: UnitName, instance: String) -> ServiceUnit? {
+    package func instantiate(_ template: UnitName, instance: String) -> ServiceUnit? {
         guard let files = templateFiles[template],
               let name = UnitName(parsing: "\(template.prefix)@\(instance).\(template.type.rawValue)") else { return nil }
         let (service, diagnostics) = ServiceUnit.interpret(name: name, files: files, context: context, checkExecutables: false)

@@ -1,7 +1,7 @@
 // The value types of unit files, each read as systemd reads it
 // (src/basic/parse-util.c, src/basic/signal-util.c, src/basic/rlimit-util.c,
 // src/basic/cap-list.c). A nil result is an invalid value: the caller names
-// the key and refuses the unit (DESIGN §3).
+// the key and refuses the unit (swatchd.service(5), "WHAT HAPPENS TO A PROBLEM").
 
 /// Parsers for the scalar values of unit files.
 enum ValueParser {

@@ -63,7 +63,7 @@ import Testing
             #expect(connection.remotePort == clientPort)
             #expect(LinuxTestSupport.isCloseOnExec(connection.fd))
             #expect(!LinuxTestSupport.isNonBlocking(connection.fd))
-            // Accepted TCP sockets inherit TCP_NODELAY (NOTES).
+            // Accepted TCP sockets inherit TCP_NODELAY (docs/HACKING.md "Sockets").
             #expect(try connection.fd.option(CInt(IPPROTO_TCP), TCP_NODELAY) == 1)
         }
     }
@@ -284,7 +284,7 @@ import Testing
         #expect(String(decoding: device.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) == "lo")
     }
 
-    /// No getsockopt reports a backlog; `ss -ltn` shows it as the Send-Q of the LISTEN row (NOTES).
+    /// No getsockopt reports a backlog; `ss -ltn` shows it as the Send-Q of the LISTEN row (docs/HACKING.md "Sockets").
     @Test func backlogIsSeenByss() throws {
         let listener = try bind(.stream, .ipv4(address: "127.0.0.1", port: 0)) { $0.backlog = 17 }
         let port = try #require(listener.localPort)

@@ -3,7 +3,7 @@ import SystemPackage
 import Testing
 @testable import SwatchCore
 
-/// The notify socket as sd_notify(3) clients and DESIGN §4 see it: sender
+/// The notify socket as sd_notify(3) clients and systemd.service(5) NotifyAccess= see it: sender
 /// attribution by SCM_CREDENTIALS, and the datagrams that must be dropped.
 @Suite struct NotifySocketTests {
     /// Waits until the socket has a datagram, then receives it.
@@ -21,7 +21,7 @@ import Testing
         #expect(try socket.fd.option(SOL_SOCKET, SO_PASSCRED) == 1)
         #expect(LinuxTestSupport.isCloseOnExec(socket.fd) && LinuxTestSupport.isNonBlocking(socket.fd))
 
-        // A separate program sends, as a service would (python3-systemd is Debian's, NOTES).
+        // A separate program sends, as a service would (python3-systemd: docs/HACKING.md "libsystemd and the journal").
         let client = """
             import os, socket
             s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -281,7 +281,7 @@ import Testing
 
     /// At start, a `swatchd-…` group nobody holds is stale and goes (when empty);
     /// a live swatchd's group stays, even with an empty service group in it —
-    /// whatever the pid in its name says (issue: a swatchd in a PID namespace
+    /// whatever the pid in its name says (a swatchd in a PID namespace once
     /// took a live host daemon's groups for stale ones).
     @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
     func onlyGroupsNobodyHoldsAreSweptAsStale() throws {

@@ -4,7 +4,7 @@ import SystemPackage
 import Testing
 @testable import SwatchCore
 
-/// What a service observes about itself, checked from inside it (DESIGN §4):
+/// What a service observes about itself, checked from inside it (sd_listen_fds(3), swatchd.service(5)):
 /// a shell script writes its own view into files of a temporary directory.
 @Suite struct SpawnerTests {
     /// Writes the child's view of itself into "$1": the fds `ls` inherits
@@ -145,7 +145,7 @@ import Testing
         #expect(LinuxTestSupport.read(directory + "/out") == "to-stdout\nto-stderr\n/dev/null\n")
     }
 
-    /// The shuffle trap (NOTES): with sources at 4 and 3, a naive dup2(4→3)
+    /// The shuffle trap (docs/HACKING.md "Spawning"): with sources at 4 and 3, a naive dup2(4→3)
     /// then dup2(3→4) leaves both fds the same file. Needs fds 3 and 4 of its
     /// own, so it runs in a forked, single-threaded copy of the test process.
     @Test func fdOrderHoldsWhenSourcesAreFourAndThree() throws {
@@ -180,7 +180,8 @@ import Testing
         defer { for fd in passed { try? fd.close() } }
         let status = LinuxTestSupport.inForkedChild {
             swatch_spawn_test_set_without_close_range(1)
-            // A non-close-on-exec fd far up, as swatchd may inherit from its own parent (NOTES: 251).
+            // A non-close-on-exec fd far up, as swatchd may inherit from its own parent
+            // (docs/HACKING.md "Spawning": 251 was seen).
             guard dup2(0, 300) == 300 else { return 2 }
             guard let pid = try? Spawner.spawn(SpawnRequest(
                 executable: "/bin/sh", arguments: ["sh", "-c", Self.introspection, "sh", directory], fds: passed))

@@ -3,7 +3,7 @@ import Testing
 
 /// Every folder of Tests/IntegrationTests/Fixtures/units against its expected.txt:
 /// the exact `FILE:LINE: message` lines, verify's exit status, and which units the
-/// daemon loads or refuses (DESIGN §3's table).
+/// daemon loads or refuses (swatchd.service(5), "WHAT HAPPENS TO A PROBLEM").
 @Suite struct UnitFixtureTests {
     static let root: String = {
         // …/Tests/SwatchCoreTests/Units/UnitFixtureTests.swift → …/Tests/IntegrationTests/Fixtures/units

@@ -2,7 +2,7 @@ import Glibc
 import Testing
 @testable import SwatchCore
 
-/// The man pages are the table of supported directives (DESIGN §3): every key of the
+/// The man pages are the table of supported directives: every key of the
 /// catalog is in them, and the catalog's classes do not overlap.
 @Suite struct UnitKeyCatalogTests {
     static let man: String = {
@@ -50,7 +50,7 @@ import Testing
 
     @Test func aKeyIsInOneClassOnly() {
         // A parsed key is not also "unsupported" (the directories and RemoveIPC= were, until
-        // the sandboxing issue acted on them).
+        // this build acted on them).
         let parsedAndWarned = Set(serviceCatalog.supported["Service"]!.keys).intersection(serviceCatalog.unsupported["Service"]!)
         #expect(parsedAndWarned == [])
         #expect(Set(socketCatalog.supported["Socket"]!.keys).isDisjoint(with: socketCatalog.unsupported["Socket"]!))

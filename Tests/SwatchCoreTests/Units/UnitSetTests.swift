@@ -1,7 +1,7 @@
 import Testing
 @testable import SwatchCore
 
-/// Loading, drop-ins, templates, pairing and the problem table of DESIGN §3, on units given as text.
+/// Loading, drop-ins, templates, pairing and the problem table of swatchd.service(5), on units given as text.
 @Suite struct UnitSetTests {
     static let context = SpecifierContext(runtimeDirectory: "/run", home: "/root", userName: "root", uid: 0, hostName: "box")
 
@@ -142,7 +142,7 @@ import Testing
             Nice=5
             OOMScoreAdjust=-100
             """)])
-        // Enforced by this build (the sandboxing issue): the unit loads.
+        // Enforced by this build (swatchd.service(5), "SANDBOXING"): the unit loads.
         #expect(set.refused["a.service"] == nil)
         #expect(messages(set) == [])
         let service = ServiceUnit.interpret(name: UnitName(prefix: "a", type: .service),

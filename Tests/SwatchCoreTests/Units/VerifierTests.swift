@@ -13,7 +13,7 @@ import Testing
 
     /// The seed's units load with nothing but the warning about their missing program, now that
     /// their restricting keys (DynamicUser=, PrivateDevices=, CapabilityBoundingSet=) are enforced
-    /// (issue 6, "Done when").
+    /// (swatchd.service(5), "SANDBOXING").
     @Test(arguments: ["first", "single", "multi"])
     func seedUnitsLoadWithOnlyTheMissingProgramWarning(folder: String) {
         let directory = Self.repository + "/conf/seed/" + folder
