@@ -388,10 +388,10 @@ static int child_main(void *argument) {
 
     // 1. Signal dispositions back to SIG_DFL first, so no handler of the
     //    parent (which shares this memory) can run in the child. SIG_IGN
-    //    would survive execve (the ignored SIGPIPE of swatchd, NOTES). The
+    //    would survive execve (the ignored SIGPIPE of swatchd; docs/HACKING.md, "Spawning"). The
     //    raw system call, because glibc's sigaction refuses its internal
     //    signals 32 and 33 — seen ignored in a Swift test process, and
-    //    posix_spawn leaves them so (NOTES).
+    //    posix_spawn leaves them so (docs/HACKING.md, "Spawning").
     struct kernel_sigaction dfl;
     memset(&dfl, 0, sizeof(dfl));
     dfl.handler = SIG_DFL;
@@ -425,7 +425,7 @@ static int child_main(void *argument) {
         close(procs);
     }
 
-    // 4. The fd shuffle (NOTES, "fd shuffle trap"): copy every source —
+    // 4. The fd shuffle (docs/HACKING.md, "Spawning"): copy every source —
     //    stdin, stdout, stderr, then the passed fds — to a number >= 3+n
     //    first, then dup2 each copy down to its target. A copy never sits at
     //    its target, so dup2 always makes a new descriptor and clears

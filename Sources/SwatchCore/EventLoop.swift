@@ -1,13 +1,13 @@
 import SystemPackage
 
-/// The one loop of swatchd (DESIGN §5): epoll over every fd the daemon
+/// The one loop of swatchd: epoll over every fd the daemon
 /// watches, one thread, no polling. Each watched fd has a handler; a watch
 /// that is removed while a batch of events is being dispatched gets none of
 /// that batch's remaining events (the registration id guards a reused fd
 /// number, as swift-nio's SelectorEpoll does).
-public final class EventLoop {
+package final class EventLoop {
     /// A watched fd: remove it with `unwatch(_:)`.
-    public struct Watch: Hashable, Sendable {
+    package struct Watch: Hashable, Sendable {
         fileprivate let registration: Epoll.Registration
     }
 
@@ -15,36 +15,36 @@ public final class EventLoop {
     private var handlers: [Epoll.RegistrationID: () -> Void] = [:]
     private var stopped = false
     /// Called after every batch of events, to re-arm the timer for the earliest deadline.
-    public var afterBatch: () -> Void = {}
+    package var afterBatch: () -> Void = {}
 
-    public init() throws(Errno) {
+    package init() throws(Errno) {
         epoll = try Epoll()
     }
 
     /// Calls `handler` whenever `fd` is readable (level-triggered) until unwatched.
-    public func watch(_ fd: FileDescriptor, _ handler: @escaping () -> Void) throws(Errno) -> Watch {
+    package func watch(_ fd: FileDescriptor, _ handler: @escaping () -> Void) throws(Errno) -> Watch {
         let registration = try epoll.add(fd, events: .readable, token: UInt32(bitPattern: fd.rawValue))
         handlers[registration.id] = handler
         return Watch(registration: registration)
     }
 
-    public func unwatch(_ watch: Watch) {
+    package func unwatch(_ watch: Watch) {
         handlers[watch.registration.id] = nil
         // EBADF/ENOENT here would be a bookkeeping bug; the fd may already be closed by its owner.
         try? epoll.remove(watch.registration)
     }
 
     /// Stops dispatching to a watch whose fd was already closed by its owner.
-    public func forget(_ watch: Watch) {
+    package func forget(_ watch: Watch) {
         handlers[watch.registration.id] = nil
         epoll.forget(watch.registration)
     }
 
-    public func stop() { stopped = true }
+    package func stop() { stopped = true }
 
     /// Waits and dispatches until `stop()`. Blocks with no timeout: deadlines
     /// come through the timerfd, so an idle daemon never wakes up.
-    public func run() throws(Errno) {
+    package func run() throws(Errno) {
         while !stopped {
             let events = try epoll.wait(timeout: -1)
             for event in events {

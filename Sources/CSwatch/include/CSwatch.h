@@ -1,4 +1,4 @@
-// The C shim of swatchd: what Swift's Glibc module does not import (NOTES:
+// The C shim of swatchd: what Swift's Glibc module does not import (docs/HACKING.md, "What Glibc imports":
 // epoll, signalfd, timerfd, prctl, the _GNU_SOURCE items, CMSG macros,
 // variadic calls) and the fork→exec window of the spawner. Every function is
 // prefixed `swatch_`, documented, and returns 0 or an errno unless it says otherwise.
@@ -31,7 +31,7 @@
 // MARK: - Constants hidden behind _GNU_SOURCE
 //
 // Swift imports headers without _GNU_SOURCE, and the target's own define does
-// not carry over (NOTES), so these are exported as values from shim.c.
+// not carry over (docs/HACKING.md, "What Glibc imports"), so these are exported as values from shim.c.
 
 /// `SCM_CREDENTIALS`: the control message type of a `struct ucred`.
 extern const int SWATCH_SCM_CREDENTIALS;

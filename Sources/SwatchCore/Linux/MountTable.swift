@@ -2,16 +2,16 @@
 /// namespace starts as a copy of: the read-only remounts of ProtectSystem= and
 /// ReadOnlyPaths= must reach every mount below their path, and a bind remount
 /// changes one mount only. Read in the parent (the child may not parse files).
-public enum MountTable {
+package enum MountTable {
     /// The mount points of /proc/self/mountinfo, in its order; empty when unreadable.
-    public static func current() -> [String] {
+    package static func current() -> [String] {
         guard let text = try? FileSystem.readText("/proc/self/mountinfo") else { return [] }
         return mountPoints(mountinfo: text)
     }
 
     /// The fifth field of each line of a mountinfo text (proc(5)), with the
     /// octal escapes of space, tab, newline and backslash (`\040`) decoded.
-    public static func mountPoints(mountinfo: String) -> [String] {
+    package static func mountPoints(mountinfo: String) -> [String] {
         mountinfo.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             guard fields.count >= 5 else { return nil }

@@ -3,7 +3,7 @@ import Glibc
 import SystemPackage
 
 /// How a process ended, as waitpid(2) reports it.
-public enum ExitStatus: Hashable, Sendable, CustomStringConvertible {
+package enum ExitStatus: Hashable, Sendable, CustomStringConvertible {
     /// `exit(code)`: systemd's `code=exited, status=N`.
     case exited(Int32)
     /// Killed by a signal: `code=killed` / `code=dumped, status=SIGNAL`.
@@ -20,7 +20,7 @@ public enum ExitStatus: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `status=0/SUCCESS`-like text for logs: `exited 1`, `killed by signal 9`.
-    public var description: String {
+    package var description: String {
         switch self {
         case .exited(let code): return "exited \(code)"
         case .signaled(let signal, let core): return "killed by signal \(signal)\(core ? " (core dumped)" : "")"

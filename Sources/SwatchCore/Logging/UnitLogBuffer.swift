@@ -54,7 +54,7 @@ extension UnitLogEntry {
 /// swatchd's messages that carry `unit` metadata; every OutputCapture adds the
 /// service's output. Shared by reference; a lock makes it Sendable for swift-log,
 /// though the daemon only uses it from its one thread.
-public final class UnitLogBuffer: Sendable {
+package final class UnitLogBuffer: Sendable {
     /// Lines kept per unit; older ones are dropped.
     package let capacityPerUnit: Int
 

@@ -75,7 +75,7 @@ package struct SandboxIgnore: OptionSet, Hashable, Sendable {
 
 /// An operation and the directive it serves: a failure reads
 /// `Failed to spawn x.service: PrivateDevices=: Operation not permitted`.
-public struct SandboxStep: Hashable, Sendable, CustomStringConvertible {
+package struct SandboxStep: Hashable, Sendable, CustomStringConvertible {
     package var operation: SandboxOperation
     /// The directive as a user wrote it, with its `=`: `PrivateDevices=`, `LimitNOFILE=`.
     package var directive: String
@@ -87,7 +87,7 @@ public struct SandboxStep: Hashable, Sendable, CustomStringConvertible {
         self.ignore = ignore
     }
 
-    public var description: String { "\(directive) \(operation)" + (ignore.isEmpty ? "" : " ignore:\(ignore.rawValue)") }
+    package var description: String { "\(directive) \(operation)" + (ignore.isEmpty ? "" : " ignore:\(ignore.rawValue)") }
 }
 
 // MARK: - The order of the steps

@@ -1,7 +1,7 @@
 /// systemd's renderings of how a process ended (the enum is the Linux layer's, Linux/Reaper.swift).
 extension ExitStatus {
     /// `EXIT_CODE=` for ExecStopPost= (exited, killed, dumped).
-    public var code: String {
+    package var code: String {
         switch self {
         case .exited: return "exited"
         case .signaled(_, let core): return core ? "dumped" : "killed"
@@ -9,7 +9,7 @@ extension ExitStatus {
     }
 
     /// `EXIT_STATUS=`: the number, or the signal's name without SIG.
-    public var status: String {
+    package var status: String {
         switch self {
         case .exited(let n): return String(n)
         case .signaled(let s, _): return SignalName.shortName(s)

@@ -1,29 +1,29 @@
 /// A point on CLOCK_MONOTONIC, in microseconds. The state machines take it as
-/// `now:` so tests drive them with a made-up clock and never sleep (DESIGN §6);
+/// `now:` so tests drive them with a made-up clock and never sleep (docs/HACKING.md, "Conventions");
 /// the supervisor reads the real clock once per event.
-public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var microseconds: UInt64
-    public init(microseconds: UInt64) { self.microseconds = microseconds }
+package struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
+    package var microseconds: UInt64
+    package init(microseconds: UInt64) { self.microseconds = microseconds }
 
-    public static func < (a: Instant, b: Instant) -> Bool { a.microseconds < b.microseconds }
+    package static func < (a: Instant, b: Instant) -> Bool { a.microseconds < b.microseconds }
 
     /// `self + span`, saturating: an infinite span gives a deadline that never comes (nil).
-    public func adding(_ span: TimeSpan) -> Instant? {
+    package func adding(_ span: TimeSpan) -> Instant? {
         if span.isInfinite { return nil }
         let (sum, overflow) = microseconds.addingReportingOverflow(span.microseconds)
         return overflow ? nil : Instant(microseconds: sum)
     }
 
-    public static func + (a: Instant, b: TimeSpan) -> Instant {
+    package static func + (a: Instant, b: TimeSpan) -> Instant {
         Instant(microseconds: a.microseconds &+ min(b.microseconds, UInt64.max - a.microseconds))
     }
 
     /// The span from `earlier` to `self`, zero when `earlier` is later.
-    public func since(_ earlier: Instant) -> TimeSpan {
+    package func since(_ earlier: Instant) -> TimeSpan {
         TimeSpan(microseconds: microseconds >= earlier.microseconds ? microseconds - earlier.microseconds : 0)
     }
 
-    public var description: String { "@\(microseconds)us" }
+    package var description: String { "@\(microseconds)us" }
 }
 
 extension Optional where Wrapped == Instant {

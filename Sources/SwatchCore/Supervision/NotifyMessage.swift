@@ -1,27 +1,27 @@
 /// One sd_notify(3) datagram, parsed: newline-separated `KEY=VALUE` lines.
 /// Unknown keys are kept out; malformed numbers are ignored as systemd does
 /// (src/core/service.c, service_notify_message()).
-public struct NotifyMessage: Equatable, Sendable {
-    public var ready = false
-    public var reloading = false
-    public var stopping = false
-    public var status: String?
-    public var mainPID: Int32?
-    public var errno: Int32?
-    public var watchdogPing = false
-    public var watchdogTrigger = false
-    public var watchdogUsec: UInt64?
-    public var extendTimeoutUsec: UInt64?
-    public var barrier = false
-    public var fdStore = false
-    public var fdStoreRemove = false
-    public var fdName: String?
-    public var fdPoll = true
+package struct NotifyMessage: Equatable, Sendable {
+    package var ready = false
+    package var reloading = false
+    package var stopping = false
+    package var status: String?
+    package var mainPID: Int32?
+    package var errno: Int32?
+    package var watchdogPing = false
+    package var watchdogTrigger = false
+    package var watchdogUsec: UInt64?
+    package var extendTimeoutUsec: UInt64?
+    package var barrier = false
+    package var fdStore = false
+    package var fdStoreRemove = false
+    package var fdName: String?
+    package var fdPoll = true
 
-    public init() {}
+    package init() {}
 
     /// Parses the text of a datagram (already checked for size and NULs by the receiver).
-    public init(text: Substring) {
+    package init(text: Substring) {
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
             guard let eq = line.firstIndex(of: "=") else { continue }
             let key = line[..<eq], value = String(line[line.index(after: eq)...])

@@ -12,7 +12,7 @@ extension RestartPolicy {
     /// | unclean signal   |    |   x    |            |     x      |      x      |    x     |             |
     /// | timeout          |    |   x    |            |     x      |      x      |          |             |
     /// | watchdog         |    |   x    |            |     x      |      x      |          |      x      |
-    public func restarts(after result: ServiceResult) -> Bool {
+    package func restarts(after result: ServiceResult) -> Bool {
         switch self {
         case .no: return false
         case .always: return true
@@ -41,7 +41,7 @@ extension ServiceUnit {
     /// The delay before restart number `attempt` (0-based): RestartSec=, or
     /// with RestartSteps= an exponential climb from RestartSec= to
     /// RestartMaxDelaySec= in that many steps.
-    public func restartDelay(attempt: Int) -> TimeSpan {
+    package func restartDelay(attempt: Int) -> TimeSpan {
         guard restartSteps > 0, !restartMaxDelay.isInfinite, restartMaxDelay > restartSec,
               restartSec.microseconds > 0 else { return restartSec }
         let step = Double(min(attempt, restartSteps)) / Double(restartSteps)

@@ -1,5 +1,5 @@
 /// Why a service last stopped, with systemd's names (`Result=` in `systemctl show`).
-public enum ServiceResult: String, Hashable, Sendable {
+package enum ServiceResult: String, Hashable, Sendable {
     case success
     case exitCode = "exit-code"
     case signal

@@ -3,7 +3,7 @@ import Glibc
 /// Signal names as systemctl's `kill --signal=` and systemd's `signal_to_string()`
 /// spell them: `SIGHUP`, `HUP` or `1` all name signal 1; printed back as `HUP`
 /// (status: `code=killed, signal=TERM`) or `SIGHUP` (the request line).
-public enum SignalName {
+package enum SignalName {
     /// The standard Linux signals, in number order (signal(7), x86 numbering).
     static let table: [(String, Int32)] = [
         ("HUP", SIGHUP), ("INT", SIGINT), ("QUIT", SIGQUIT), ("ILL", SIGILL), ("TRAP", SIGTRAP),
@@ -18,7 +18,7 @@ public enum SignalName {
     ]
 
     /// The number of `SIGHUP`, `HUP`, `hup`, `1`, or `RTMIN+3`; nil for anything else.
-    public static func number(_ text: String) -> Int32? {
+    package static func number(_ text: String) -> Int32? {
         if let n = Int32(text) { return n > 0 && n < 65 ? n : nil }
         var name = text.uppercased()
         if name.hasPrefix("SIG") { name.removeFirst(3) }
@@ -33,7 +33,7 @@ public enum SignalName {
     }
 
     /// `TERM` for 15, as systemd's signal_to_string(); the number as text when it has no name.
-    public static func shortName(_ number: Int32) -> String {
+    package static func shortName(_ number: Int32) -> String {
         if let entry = table.first(where: { $0.1 == number }) { return entry.0 }
         let rtMin = Int32(__libc_current_sigrtmin()), rtMax = Int32(__libc_current_sigrtmax())
         if number == rtMin { return "RTMIN" }
@@ -42,7 +42,7 @@ public enum SignalName {
     }
 
     /// `SIGTERM` for 15; the bare number when it has no name.
-    public static func fullName(_ number: Int32) -> String {
+    package static func fullName(_ number: Int32) -> String {
         let short = shortName(number)
         return Int32(short) == nil ? "SIG" + short : short
     }

@@ -6,7 +6,7 @@
 import Glibc
 
 /// What the specifiers that do not come from the unit name expand to.
-public struct SpecifierContext: Hashable, Sendable {
+package struct SpecifierContext: Hashable, Sendable {
     /// `%t`: `/run` for root, else `$XDG_RUNTIME_DIR`.
     package var runtimeDirectory: String
     /// `%h`

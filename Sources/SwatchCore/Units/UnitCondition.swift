@@ -1,7 +1,7 @@
 /// One `Condition…=` or `Assert…=` of the [Unit] section (systemd.unit(5),
 /// "Conditions and Asserts"): tested before each start. An unmet condition
 /// skips the start quietly; a failed assertion fails the start request.
-public struct UnitCondition: Hashable, Sendable, CustomStringConvertible {
+package struct UnitCondition: Hashable, Sendable, CustomStringConvertible {
     /// The checks swatchd evaluates; the others stay `Unsupported key` warnings.
     package enum Check: String, CaseIterable, Hashable, Sendable {
         case pathExists = "PathExists"
@@ -52,7 +52,7 @@ public struct UnitCondition: Hashable, Sendable, CustomStringConvertible {
     package var directive: String { (isAssertion ? "Assert" : "Condition") + check.rawValue }
 
     /// As written: `ConditionPathExists=|!/etc/foo`.
-    public var description: String {
+    package var description: String {
         "\(directive)=\(triggering ? "|" : "")\(negated ? "!" : "")\(parameter)"
     }
 

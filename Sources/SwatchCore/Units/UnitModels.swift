@@ -34,16 +34,16 @@ package struct Diagnostic: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// A span of time in microseconds, as systemd.time(7) writes it (`1min 30s`, `infinity`).
-public struct TimeSpan: Hashable, Comparable, Sendable, CustomStringConvertible {
+package struct TimeSpan: Hashable, Comparable, Sendable, CustomStringConvertible {
     package var microseconds: UInt64
     package static func seconds(_ s: UInt64) -> TimeSpan { TimeSpan(microseconds: s &* 1_000_000) }
     package static func milliseconds(_ ms: UInt64) -> TimeSpan { TimeSpan(microseconds: ms &* 1_000) }
     package static let zero = TimeSpan(microseconds: 0)
     package static let infinity = TimeSpan(microseconds: .max)
     package var isInfinite: Bool { microseconds == .max }
-    public static func < (a: TimeSpan, b: TimeSpan) -> Bool { a.microseconds < b.microseconds }
+    package static func < (a: TimeSpan, b: TimeSpan) -> Bool { a.microseconds < b.microseconds }
     /// systemd's own rendering: `1min 30s`, `500ms`, `infinity`.
-    public var description: String {
+    package var description: String {
         if isInfinite { return "infinity" }
         if microseconds == 0 { return "0" }
         var rest = microseconds
@@ -69,7 +69,7 @@ package enum UnitType: String, Hashable, Sendable {
 }
 
 /// A valid unit name per systemd.unit(5): `prefix[@instance].type`. A template has an empty instance (`echo@.service`).
-public struct UnitName: Hashable, Comparable, Sendable, CustomStringConvertible {
+package struct UnitName: Hashable, Comparable, Sendable, CustomStringConvertible {
     package var prefix: String
     /// nil: a plain unit; "": a template; otherwise the (escaped) instance.
     package var instance: String?
@@ -81,11 +81,11 @@ public struct UnitName: Hashable, Comparable, Sendable, CustomStringConvertible 
     }
 
     package var isTemplate: Bool { instance == "" }
-    public var description: String {
+    package var description: String {
         if let instance { return "\(prefix)@\(instance).\(type.rawValue)" }
         return "\(prefix).\(type.rawValue)"
     }
-    public static func < (a: UnitName, b: UnitName) -> Bool { a.description < b.description }
+    package static func < (a: UnitName, b: UnitName) -> Bool { a.description < b.description }
 }
 
 // MARK: - [Unit]
@@ -198,7 +198,7 @@ package struct SocketOptions: Hashable, Sendable {
 }
 
 /// A `.socket` unit.
-public struct SocketUnit: Hashable, Sendable {
+package struct SocketUnit: Hashable, Sendable {
     package var name: UnitName
     /// The file it was loaded from, as given (for `Loaded:` and diagnostics).
     package var path: String
@@ -250,7 +250,7 @@ package enum KillMode: String, Hashable, Sendable {
 /// and specifier expansion. Environment variables (`$VAR` splitting, `${VAR}`
 /// substitution, `$$`) are expanded at spawn time by `ExecCommand.expand(environment:)`,
 /// when the environment is known, unless `noEnvironmentExpansion` (the `:` prefix).
-public struct ExecCommand: Hashable, Sendable {
+package struct ExecCommand: Hashable, Sendable {
     /// The executable as written: absolute, or a plain name looked up in PATH.
     package var path: String
     /// argv, argv[0] included (with `@`, argv[0] is the second word as written).
@@ -304,7 +304,7 @@ package enum ProtectHome: String, Hashable, Sendable {
 }
 
 /// A capability set of CapabilityBoundingSet=/AmbientCapabilities=, as the bits of CAP_* numbers.
-public struct CapabilitySet: Hashable, Sendable {
+package struct CapabilitySet: Hashable, Sendable {
     package var bits: UInt64
     package static let all = CapabilitySet(bits: (1 << 41) - 1)
 }
@@ -326,7 +326,7 @@ package struct LimitValue: Hashable, Sendable {
 
 /// Privilege and sandboxing settings of systemd.exec(5). Whether each is
 /// enforced by this build is the parser's business (an unenforced one refuses the unit).
-public struct Sandbox: Hashable, Sendable {
+package struct Sandbox: Hashable, Sendable {
     package var user: String?
     package var group: String?
     package var supplementaryGroups: [String] = []
@@ -354,7 +354,7 @@ public struct Sandbox: Hashable, Sendable {
 }
 
 /// A `.service` unit.
-public struct ServiceUnit: Hashable, Sendable {
+package struct ServiceUnit: Hashable, Sendable {
     package var name: UnitName
     package var path: String
     package var dropIns: [String] = []
@@ -423,7 +423,7 @@ public struct ServiceUnit: Hashable, Sendable {
         return type == .notify || watchdog > .zero ? .main : .none
     }
 
-    public static func == (a: ServiceUnit, b: ServiceUnit) -> Bool {
+    package static func == (a: ServiceUnit, b: ServiceUnit) -> Bool {
         a.name == b.name && a.path == b.path && a.dropIns == b.dropIns && a.unit == b.unit && a.type == b.type
             && a.execCondition == b.execCondition && a.execStartPre == b.execStartPre && a.execStart == b.execStart && a.execStartPost == b.execStartPost
             && a.execReload == b.execReload && a.execStop == b.execStop && a.execStopPost == b.execStopPost
@@ -446,7 +446,7 @@ public struct ServiceUnit: Hashable, Sendable {
             && a.sandbox == b.sandbox
     }
 
-    public func hash(into h: inout Hasher) {
+    package func hash(into h: inout Hasher) {
         h.combine(name)
         h.combine(path)
         h.combine(execStart)
