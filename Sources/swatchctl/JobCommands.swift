@@ -14,7 +14,7 @@ extension Swatchctl {
         static let configuration = CommandConfiguration(abstract: "Start units (a socket: start listening).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Units to start.") var units: [String]
-        func run() throws { try perform(.start(units: units.map(UnitNames.mangle)), global: global) }
+        func run() throws { try perform(.job(.start, units: units.map(UnitNames.mangle), noBlock: global.noBlock), global: global) }
     }
 
     struct Stop: ParsableCommand {
@@ -23,21 +23,42 @@ extension Swatchctl {
             discussion: "Stopping a service that a socket can start again prints a warning naming the sockets.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Units to stop.") var units: [String]
-        func run() throws { try perform(.stop(units: units.map(UnitNames.mangle)), global: global) }
+        func run() throws { try perform(.job(.stop, units: units.map(UnitNames.mangle), noBlock: global.noBlock), global: global) }
     }
 
     struct Restart: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stop and start units again.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Units to restart.") var units: [String]
-        func run() throws { try perform(.restart(units: units.map(UnitNames.mangle)), global: global) }
+        func run() throws { try perform(.job(.restart, units: units.map(UnitNames.mangle), noBlock: global.noBlock), global: global) }
     }
 
     struct Reload: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Ask units to reload their configuration (ExecReload=).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Units to reload.") var units: [String]
-        func run() throws { try perform(.reload(units: units.map(UnitNames.mangle)), global: global) }
+        func run() throws { try perform(.job(.reload, units: units.map(UnitNames.mangle), noBlock: global.noBlock), global: global) }
+    }
+
+    struct TryRestart: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "try-restart", abstract: "Restart units that are running; leave the others as they are.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Units to restart.") var units: [String]
+        func run() throws {
+            try perform(.job(.tryRestart, units: units.map(UnitNames.mangle), noBlock: global.noBlock), global: global)
+        }
+    }
+
+    struct ReloadOrRestart: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reload-or-restart",
+            abstract: "Reload units that support it (ExecReload=), restart the others; start them if they are not running.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Units to reload or restart.") var units: [String]
+        func run() throws {
+            try perform(.job(.reloadOrRestart, units: units.map(UnitNames.mangle), noBlock: global.noBlock), global: global)
+        }
     }
 
     struct Kill: ParsableCommand {

@@ -87,3 +87,29 @@ enum Table {
         }
     }
 }
+
+extension Swatchctl {
+    /// `list-jobs`: JOB UNIT TYPE STATE, as systemctl list-jobs.
+    struct ListJobs: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list-jobs", abstract: "List the jobs in progress (starts, stops, … not done yet).")
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let response = try global.send(.listJobs)
+            let rows = response.records.map { [$0["Job"] ?? "", $0["Id"] ?? "", $0["JobType"] ?? "", $0["JobState"] ?? ""] }
+            if global.json {
+                Output.json(rows.map { ["job": Int($0[0]) ?? 0, "unit": $0[1], "type": $0[2], "state": $0[3]] as [String: Any] })
+            } else if rows.isEmpty {
+                Output.line("No jobs running.")
+            } else {
+                for line in Table.render([["JOB", "UNIT", "TYPE", "STATE"]] + rows) { Output.line(line) }
+                Output.line("")
+                Output.line("\(rows.count) jobs listed.")
+            }
+            Output.messages(of: response)
+            if response.result != ControlResponse.Code.success { throw ExitCode(response.result) }
+        }
+    }
+}

@@ -18,8 +18,8 @@ struct Swatchctl: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Status.self, Show.self, Cat.self, ListUnits.self, ListSockets.self, IsActive.self, IsFailed.self,
-            Logs.self, Start.self, Stop.self, Restart.self, Reload.self, Kill.self, ResetFailed.self,
-            DaemonReload.self,
+            Logs.self, ListJobs.self, Start.self, Stop.self, Restart.self, Reload.self, TryRestart.self,
+            ReloadOrRestart.self, Kill.self, ResetFailed.self, DaemonReload.self,
         ]
     )
 
@@ -33,6 +33,9 @@ struct GlobalOptions: ParsableArguments {
 
     @Flag(help: "Print JSON instead of text (read commands).")
     var json = false
+
+    @Flag(name: .customLong("no-block"), help: "Return once the jobs are queued instead of waiting for them to end.")
+    var noBlock = false
 
     @Flag(name: .customLong("no-pager"), help: "Accepted for systemctl compatibility; swatchctl never pages.")
     var noPager = false

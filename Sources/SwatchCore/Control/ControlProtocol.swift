@@ -41,10 +41,11 @@ package enum ControlRequest: Equatable, Sendable {
     case status(units: [String])
     /// `show UNIT...`
     case show(units: [String])
-    case start(units: [String])
-    case stop(units: [String])
-    case restart(units: [String])
-    case reload(units: [String])
+    /// `start|stop|restart|reload|try-restart|reload-or-restart [--no-block] UNIT...`: answered
+    /// when the jobs are done, or once they are queued with `--no-block` (systemctl(1)).
+    case job(JobVerb, units: [String], noBlock: Bool)
+    /// `list-jobs`
+    case listJobs
     /// `kill --signal=SIG UNIT...`; systemctl's default signal is SIGTERM.
     case kill(units: [String], signal: Int32)
     case listUnits
@@ -56,6 +57,11 @@ package enum ControlRequest: Equatable, Sendable {
     /// `logs UNIT N [follow]`: the last `lines` lines, then (with follow) every new one.
     case logs(unit: String, lines: Int, follow: Bool)
     case daemonReload
+
+    package static func start(units: [String]) -> ControlRequest { .job(.start, units: units, noBlock: false) }
+    package static func stop(units: [String]) -> ControlRequest { .job(.stop, units: units, noBlock: false) }
+    package static func restart(units: [String]) -> ControlRequest { .job(.restart, units: units, noBlock: false) }
+    package static func reload(units: [String]) -> ControlRequest { .job(.reload, units: units, noBlock: false) }
 
     /// The longest request line the daemon reads (newline included); a longer one is refused.
     package static let maximumLineLength = 4096
@@ -86,10 +92,8 @@ package enum ControlRequest: Equatable, Sendable {
         switch self {
         case .status: return "status"
         case .show: return "show"
-        case .start: return "start"
-        case .stop: return "stop"
-        case .restart: return "restart"
-        case .reload: return "reload"
+        case .job(let verb, _, _): return verb.rawValue
+        case .listJobs: return "list-jobs"
         case .kill: return "kill"
         case .listUnits: return "list-units"
         case .listSockets: return "list-sockets"
@@ -104,11 +108,12 @@ package enum ControlRequest: Equatable, Sendable {
     /// The unescaped argument words after the command.
     package var arguments: [String] {
         switch self {
-        case .status(let units), .show(let units), .start(let units), .stop(let units),
-            .restart(let units), .reload(let units):
+        case .status(let units), .show(let units):
             return units
+        case .job(_, let units, let noBlock):
+            return (noBlock ? ["--no-block"] : []) + units
         case .kill(let units, let signal): return ["--signal=" + SignalName.fullName(signal)] + units
-        case .listUnits, .listSockets, .daemonReload: return []
+        case .listUnits, .listSockets, .listJobs, .daemonReload: return []
         case .isActive(let unit), .isFailed(let unit): return [unit]
         case .resetFailed(let unit): return unit.map { [$0] } ?? []
         case .logs(let unit, let lines, let follow): return [unit, String(lines)] + (follow ? ["follow"] : [])
@@ -153,10 +158,14 @@ package enum ControlRequest: Equatable, Sendable {
         switch command {
         case "status": return .status(units: arguments)
         case "show": return .show(units: try units(atLeast: 1))
-        case "start": return .start(units: try units(atLeast: 1))
-        case "stop": return .stop(units: try units(atLeast: 1))
-        case "restart": return .restart(units: try units(atLeast: 1))
-        case "reload": return .reload(units: try units(atLeast: 1))
+        case _ where JobVerb(rawValue: command) != nil:
+            let noBlock = arguments.first == "--no-block"
+            let units = Array(arguments.dropFirst(noBlock ? 1 : 0))
+            guard !units.isEmpty else { throw .missingArgument(command: command) }
+            return .job(JobVerb(rawValue: command)!, units: units, noBlock: noBlock)
+        case "list-jobs":
+            try none()
+            return .listJobs
         case "kill":
             var signal = SIGTERM_NUMBER
             var rest = arguments[...]
@@ -200,6 +209,13 @@ package enum ControlRequest: Equatable, Sendable {
             throw .unknownCommand(command)
         }
     }
+}
+
+/// The requests that queue jobs (systemctl(1), "Unit Commands").
+package enum JobVerb: String, Hashable, Sendable, CaseIterable {
+    case start, stop, restart, reload
+    case tryRestart = "try-restart"
+    case reloadOrRestart = "reload-or-restart"
 }
 
 /// SIGTERM, systemctl kill's default (systemd.kill(5)).

@@ -1,20 +1,19 @@
 /// `swatchctl`'s requests (swatchctl(1)), answered from the Manager's state.
-/// A request is answered once its jobs are under way, as `systemctl
-/// --no-block` does: a start that waits for READY=1 shows up in `status` as
-/// `activating`. A start is answered after what comes before its first
-/// process — the sockets it needs bound, its conditions tested — so that a
-/// failed assertion or dependency is the answer.
+/// A job request is answered when its jobs are done, as systemctl waits for
+/// them — or once they are queued, with `--no-block`.
 extension Manager {
     /// Control requests not answered yet, and the units each waits for.
     struct PendingCalls {
         struct Call {
             var response = ControlResponse()
-            var waitingFor: Set<UnitName> = []
+            /// The jobs it waits for.
+            var waitingFor: Set<Int> = []
             /// Still adding units: not answered even when nothing is waited for yet.
             var dispatching = true
         }
         var calls: [ControlServer.ConnectionID: Call] = [:]
-        var waiters: [UnitName: [ControlServer.ConnectionID]] = [:]
+        /// Job id → the calls waiting for it.
+        var waiters: [Int: [ControlServer.ConnectionID]] = [:]
     }
 
     mutating func control(_ id: ControlServer.ConnectionID, _ request: ControlRequest, now: Instant, realtime: UInt64) {
@@ -34,36 +33,29 @@ extension Manager {
                 return emit(.reply(id, .response(.unitNotFound(name))))
             }
             emit(.reply(id, .reports([report], ControlResponse())))
-        case .start(let names):
-            perform(id, names, verb: "start") { manager, name in
-                manager.await(name, in: id)
-                if name.type == .socket { manager.startSocket(name) } else { manager.startService(name) }
-            }
-        case .stop(let names):
-            perform(id, names, verb: "stop") { manager, name in
-                let triggeredBy = (manager.triggers[name] ?? []).map(\.description)
-                if !triggeredBy.isEmpty {
-                    manager.calls.calls[id]?.response.warnings.append(
-                        ControlResponse.stopTriggeredWarning(service: name.description, triggeredBy: triggeredBy))
+        case .job(let verb, let names, let noBlock):
+            perform(id, names, verb: verb.rawValue) { manager, name in
+                if verb == .stop, let triggeredBy = manager.triggers[name], !triggeredBy.isEmpty {
+                    manager.calls.calls[id]?.response.warnings.append(ControlResponse.stopTriggeredWarning(
+                        service: name.description, triggeredBy: triggeredBy.map(\.description)))
                 }
-                if name.type == .socket { manager.stopSocket(name) } else { manager.stopService(name) }
-            }
-        case .restart(let names):
-            perform(id, names, verb: "restart") { manager, name in
-                if name.type == .socket {
-                    manager.stopSocket(name)
-                    manager.await(name, in: id)
-                    return manager.startSocket(name)
+                guard let kind = manager.jobKind(verb, for: name) else { return }
+                switch manager.enqueue(kind, name) {
+                case .failure(let refusal):
+                    manager.fail(id, "Failed to \(verb.rawValue) \(name): \(refusal)")
+                case .success(let job?) where !noBlock:
+                    manager.calls.calls[id]?.waitingFor.insert(job)
+                    manager.calls.waiters[job, default: []].append(id)
+                case .success:
+                    break
                 }
-                manager.withService(name) { [now] in $0.restart(now: now) }
             }
-        case .reload(let names):
-            perform(id, names, verb: "reload") { manager, name in
-                guard manager.services[name] != nil else {
-                    return manager.fail(id, "Unit \(name) cannot be reloaded.")
-                }
-                manager.withService(name) { [now] in $0.reload(now: now) }
+        case .listJobs:
+            let records = jobs.values.sorted { $0.id < $1.id }.map { job in
+                ControlRecord([("Job", String(job.id)), ("Id", job.unit.description), ("JobType", job.kind.rawValue),
+                               ("JobState", job.state.rawValue)])
             }
+            emit(.reply(id, .response(ControlResponse(records: records))))
         case .kill(let names, let signal):
             perform(id, names, verb: "kill") { manager, name in
                 guard let machine = manager.services[name]?.machine else {
@@ -109,6 +101,10 @@ extension Manager {
                                   _ body: (inout Manager, UnitName) -> Void) {
         calls.calls[id] = PendingCalls.Call()
         for text in names {
+            if units.refused[text] != nil {
+                fail(id, "Failed to \(verb) \(text): Unit \(text) has a bad unit file setting.")
+                continue
+            }
             guard let name = loadedUnitName(text) else {
                 let failure = ControlResponse.unitNotLoaded(text, verb: verb)
                 calls.calls[id]?.response.result = failure.result
@@ -126,18 +122,27 @@ extension Manager {
         calls.calls[id]?.response.errors.append(message)
     }
 
-    /// The call waits for the first step of `unit`'s job (`jobDone`).
-    private mutating func await(_ unit: UnitName, in id: ControlServer.ConnectionID) {
-        calls.calls[id]?.waitingFor.insert(unit)
-        calls.waiters[unit, default: []].append(id)
+    /// The job a verb means for a unit now: try-restart leaves a unit that is down
+    /// alone; reload-or-restart reloads what can be reloaded and restarts the rest.
+    private func jobKind(_ verb: JobVerb, for unit: UnitName) -> Job.Kind? {
+        switch verb {
+        case .start: return .start
+        case .stop: return .stop
+        case .restart: return .restart
+        case .reload: return .reload
+        case .tryRestart: return isUp(unit) ? .restart : nil
+        case .reloadOrRestart:
+            let reloadable = services[unit].map { !$0.machine.unit.execReload.isEmpty && $0.machine.state == .running }
+            return reloadable == true ? .reload : .restart
+        }
     }
 
-    /// The first step of a unit's job is done: the calls that waited for it learn how it went.
-    mutating func jobDone(_ unit: UnitName, error: String?) {
-        guard let ids = calls.waiters.removeValue(forKey: unit) else { return }
+    /// A job ended: the calls that waited for it learn how it went.
+    mutating func jobFinished(_ job: Int, message: String?) {
+        guard let ids = calls.waiters.removeValue(forKey: job) else { return }
         for id in ids {
-            calls.calls[id]?.waitingFor.remove(unit)
-            if let error { fail(id, error) }
+            calls.calls[id]?.waitingFor.remove(job)
+            if let message { fail(id, message) }
             answerIfDone(id)
         }
     }

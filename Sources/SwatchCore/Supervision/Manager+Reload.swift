@@ -28,7 +28,12 @@ extension Manager {
             if entry.listeners == .bound {
                 emit(.closeListeners(name, removeOnStop: entry.machine.unit.options.removeOnStop))
             }
-            stopServicesBound(to: name)
+            finishJob(name, .canceled)
+            // What BindsTo=, Requires= or PartOf= it goes down with it.
+            for dependent in graph.sources(of: name, .requires, .bindsTo, .partOf).sorted() where isUp(dependent) {
+                log(dependent, .info, "\(dependent): Stopping, as \(name) it depends on was removed.")
+                enqueue(.stop, dependent, anchor: false)
+            }
         }
         units = new
         for (name, unit) in new.sockets.sorted(by: { $0.key < $1.key }) {
@@ -52,8 +57,9 @@ extension Manager {
             if entry.machine.isInactive {
                 services[name] = nil
                 deadlines.schedule(.service(name), at: nil)
+                finishJob(name, .canceled)
             } else {
-                stopService(name)
+                enqueue(.stop, name, anchor: false)
             }
         }
         for (name, unit) in new.services.sorted(by: { $0.key < $1.key }) where !name.isTemplate {
@@ -62,7 +68,11 @@ extension Manager {
                 continue
             }
             services[name] = ServiceEntry(unit: unit)
-            if !isSocketActivated(name) { startService(name) }
+        }
+        rebuildGraph()
+        for name in new.services.keys.sorted() where !name.isTemplate && services[name]?.machine.isInactive == true
+            && services[name]?.machine.stateChanged == nil && !isSocketActivated(name) {
+            enqueue(.start, name, anchor: false)
         }
         // A socket whose service changed may now trigger another one: bring watching in line.
         for name in sockets.keys.sorted() { updateWatching(name) }
@@ -81,10 +91,11 @@ extension Manager {
         sockets[name]?.machine.replaceUnit(unit)
         sockets[name]?.service = units.serviceName(for: unit)
         reindexTriggers()
+        rebuildGraph()
         updateWatching(name)
         guard listenersChanged, !unit.accept, let service = sockets[name]?.service,
               services[service]?.machine.isInactive == false else { return }
         log(name, .info, "\(name): Its listeners changed; restarting \(service) to hand them over.")
-        withService(service) { $0.restart(now: now) }
+        enqueue(.restart, service, anchor: false)
     }
 }

@@ -1,78 +1,12 @@
 import Logging
 
-/// Services: starting them (and what a start needs first), their processes,
-/// and sd_notify.
+/// Services: their conditions, their processes, and sd_notify.
 extension Manager {
-    /// A start held until the socket units it needs are bound (a start by hand of
-    /// a service whose BindsTo=/Requires=/Wants= sockets were stopped).
-    struct PendingStart {
-        var waitingFor: Set<UnitName>
-        /// BindsTo=/Requires= ones: their failure fails the start ("Dependency failed").
-        var required: Set<UnitName>
-        var failed: [UnitName] = []
-    }
-
     /// Whether a socket unit of the unit set (bound or not, or refused: `x.socket`
     /// for `x.service`) triggers `service`: such a service does not start on its own.
     func isSocketActivated(_ service: UnitName) -> Bool {
         !(triggers[service] ?? []).isEmpty || !units.sockets(triggering: service).isEmpty
             || units.refused[service.with(type: .socket).description] != nil
-    }
-
-    /// Starts a service (by hand, at start-up, or from a socket): first the
-    /// stopped socket units it BindsTo=, Requires= or Wants= listen again. A
-    /// control request waiting for it (`calls`) is answered once the start is
-    /// under way, or has failed before it began.
-    mutating func startService(_ name: UnitName) {
-        guard let unit = services[name]?.machine.unit.unit else { return jobDone(name, error: nil) }
-        let required = unit.bindsTo + unit.requires
-        var pending = PendingStart(waitingFor: [], required: [])
-        for dependency in required + unit.wants {
-            guard let socket = socketNamed(dependency), sockets[socket]?.listeners == .closed else { continue }
-            pending.waitingFor.insert(socket)
-            if required.contains(dependency) { pending.required.insert(socket) }
-            bindSocket(socket)
-        }
-        if pending.waitingFor.isEmpty { return proceedWithStart(name) }
-        startsAfterBind[name] = pending
-    }
-
-    private mutating func proceedWithStart(_ name: UnitName) {
-        withService(name) { [now] in $0.start(now: now) }
-        // Conditions to test: the answer comes with `.conditionsTested`.
-        if !awaitsConditions(name) { jobDone(name, error: nil) }
-    }
-
-    private func awaitsConditions(_ name: UnitName) -> Bool { conditionsAsked.contains(name) }
-
-    /// A socket unit a service's start waited for is bound, or failed to bind.
-    mutating func socketSettled(_ socket: UnitName, failed: Bool) {
-        for (service, var pending) in startsAfterBind where pending.waitingFor.contains(socket) {
-            pending.waitingFor.remove(socket)
-            if failed, pending.required.contains(socket) { pending.failed.append(socket) }
-            guard pending.waitingFor.isEmpty else {
-                startsAfterBind[service] = pending
-                continue
-            }
-            startsAfterBind[service] = nil
-            if let first = pending.failed.first {
-                let error = "Dependency failed for \(service): Failed to listen on \(first); see the log."
-                log(service, .error, error)
-                jobDone(service, error: error)
-            } else {
-                proceedWithStart(service)
-            }
-        }
-    }
-
-    mutating func stopService(_ name: UnitName) {
-        withService(name) { [now] in $0.stop(now: now) }
-    }
-
-    /// The socket unit a dependency as written names (or an alias of it).
-    func socketNamed(_ written: String) -> UnitName? {
-        guard let name = UnitName(parsing: units.aliases[written] ?? written), sockets[name] != nil else { return nil }
-        return name
     }
 
     // MARK: - Conditions
@@ -81,9 +15,6 @@ extension Manager {
         if name.type == .socket { return socketConditionsTested(name, failure: failure) }
         conditionsAsked.remove(name)
         withService(name) { $0.conditionsTested(failure: failure, now: now) }
-        // As systemctl answers a start job that ended in JOB_ASSERT.
-        let asserted = failure?.isAssertion == true
-        jobDone(name, error: asserted ? "Assertion failed on job for \(name)." : nil)
     }
 
     // MARK: - Processes

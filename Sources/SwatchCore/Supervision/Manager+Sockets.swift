@@ -11,6 +11,7 @@ extension Manager {
             services[name] = ServiceEntry(unit: unit)
         }
         reindexTriggers()
+        rebuildGraph()
     }
 
     /// A new socket unit: its own conditions decide whether it binds at all
@@ -32,6 +33,7 @@ extension Manager {
         guard let failure else { return emit(.bind(name, entry.machine.unit)) }
         log(name, failure.isAssertion ? .error : .info, failure.skipMessage(for: name.description))
         removeSocket(name)
+        checkJob(name)
     }
 
     mutating func socketBound(_ name: UnitName, warnings: [String], now: Instant) {
@@ -47,8 +49,7 @@ extension Manager {
             }
         }
         updateWatching(name)
-        socketSettled(name, failed: false)
-        jobDone(name, error: nil)
+        checkJob(name)
     }
 
     /// A listener that cannot be bound is one error naming the unit and the
@@ -57,14 +58,14 @@ extension Manager {
         guard sockets[name] != nil else { return }
         log(name, .error, "\(name): \(error)")
         removeSocket(name)
-        socketSettled(name, failed: true)
-        jobDone(name, error: "Failed to listen on \(name); see the log.")
+        checkJob(name)
     }
 
     private mutating func removeSocket(_ name: UnitName) {
         sockets[name] = nil
         deadlines.schedule(.socket(name), at: nil)
         reindexTriggers()
+        rebuildGraph()
     }
 
     /// A listener is readable while watched: trigger the service (or, with
@@ -80,8 +81,10 @@ extension Manager {
         guard case .trigger = decision, let entry = sockets[name] else { return }
         if entry.machine.unit.accept { return emit(.accept(name)) }
         log(name, .debug, "\(name): Incoming traffic, starting \(entry.service).")
-        if services[entry.service] == nil { log(name, .error, "\(name): Its service \(entry.service) is not loaded.") }
-        startService(entry.service)
+        guard services[entry.service] != nil else {
+            return log(name, .error, "\(name): Its service \(entry.service) is not loaded.")
+        }
+        enqueue(.start, entry.service, anchor: false)
     }
 
     /// Accept=yes: one instance of the template per connection, the connection
@@ -104,7 +107,7 @@ extension Manager {
         service.instanceOf = socket
         services[unit.name] = service
         sockets[socket]?.instances += 1
-        startService(unit.name)
+        enqueue(.start, unit.name, anchor: false)
     }
 
     /// An instance name for a connection, as systemd makes them
@@ -116,34 +119,13 @@ extension Manager {
         return "\(number)-" + String(peer.map { $0.isUnitNameCharacter ? $0 : "_" })
     }
 
-    /// Starts a stopped socket unit again (a bound one is left as it is).
-    mutating func startSocket(_ name: UnitName) {
-        guard sockets[name]?.listeners == .closed else { return jobDone(name, error: nil) }
-        bindSocket(name)
-    }
-
-    /// Closes a socket unit's listeners (it activates nothing until started
-    /// again) and stops what is bound to it.
+    /// Closes a socket unit's listeners: it activates nothing until started again.
     mutating func stopSocket(_ name: UnitName) {
         guard let entry = sockets[name], entry.listeners == .bound else { return }
         sockets[name]?.listeners = .closed
         updateWatching(name)
         emit(.closeListeners(name, removeOnStop: entry.machine.unit.options.removeOnStop))
-        stopServicesBound(to: name)
-    }
-
-    /// What BindsTo=, Requires= or PartOf= a socket unit stops with it (systemd.unit(5)).
-    mutating func stopServicesBound(to socket: UnitName) {
-        let bound = services.keys.sorted().filter { name in
-            guard let unit = services[name]?.machine.unit.unit else { return false }
-            return (unit.bindsTo + unit.requires + unit.partOf).contains {
-                $0 == socket.description || units.aliases[$0] == socket.description
-            }
-        }
-        for name in bound where services[name]?.machine.isInactive == false {
-            log(name, .info, "\(name): Stopping, as it is bound to \(socket), which was stopped.")
-            stopService(name)
-        }
+        unitWentDown(name)
     }
 }
 

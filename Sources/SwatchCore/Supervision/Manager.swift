@@ -25,7 +25,13 @@ package struct Manager {
     package struct Configuration: Sendable {
         /// `NOTIFY_SOCKET` of the services that talk sd_notify.
         package var notifySocketPath: String?
-        package init(notifySocketPath: String? = nil) { self.notifySocketPath = notifySocketPath }
+        /// `swatchd --exit-with UNIT`: when this service ends, everything stops and swatchd
+        /// exits with its status (the container use: one main service).
+        package var exitWith: UnitName?
+        package init(notifySocketPath: String? = nil, exitWith: UnitName? = nil) {
+            self.notifySocketPath = notifySocketPath
+            self.exitWith = exitWith
+        }
     }
 
     /// A service (or an Accept=yes instance) and what the daemon knows about it.
@@ -81,12 +87,19 @@ package struct Manager {
     var waitingForGroup: Set<UnitName> = []
     var deadlines = DeadlineHeap<DeadlineKey>()
     var calls = PendingCalls()
-    /// Starts held until the sockets they need are bound.
-    var startsAfterBind: [UnitName: PendingStart] = [:]
+    /// Each unit's job, if it has one (Manager+Jobs.swift).
+    var jobs: [UnitName: Job] = [:]
+    var nextJobID = 0
+    /// The dependencies between the loaded units, rebuilt at load and reload.
+    var graph = DependencyGraph()
+    /// `--exit-with`: the status swatchd exits with once everything has stopped.
+    var exitStatus: Int32 = 0
     /// Services whose conditions the shell is testing (`.testConditions`).
     var conditionsAsked: Set<UnitName> = []
     var shuttingDown = false
     var acceptCounter = 0
+    /// `.exit` was emitted.
+    var exited = false
     /// 128 random bits in hex per start; injected so that tests can predict them.
     let makeInvocationID: () -> String
 
@@ -109,7 +122,8 @@ package struct Manager {
         case .load(let set):
             load(set)
         case .startUntriggeredServices:
-            for name in services.keys.sorted() where !isSocketActivated(name) { startService(name) }
+            // One job each; After=/Before= order them, the rest start in parallel.
+            for name in services.keys.sorted() where !isSocketActivated(name) { enqueue(.start, name, anchor: false) }
         case .listenerReadable(let socket):
             listenerReadable(socket, now: now)
         case .connectionsAccepted(let socket, let connections):
@@ -147,11 +161,13 @@ package struct Manager {
         case .restartRunningServices(let reason):
             for name in services.keys.sorted() where services[name]?.machine.isInactive == false {
                 log(name, .info, "\(name): Restarting: \(reason).")
-                withService(name) { $0.restart(now: now) }
+                enqueue(.restart, name, anchor: false)
             }
         case .shutdown:
-            shutdown(now: now)
+            shutdown()
         }
+        runJobs()
+        finishShutdownIfIdle()
         let out = actions
         actions = []
         return out
@@ -226,13 +242,17 @@ package struct Manager {
         guard let entry = services[name] else { return }
         let now = self.now
         let machine = entry.machine
+        let after = machine.state
         let inactive = machine.isInactive
         deadlines.schedule(.service(name), at: machine.nextDeadline)
         if machine.waitsForGroup { waitingForGroup.insert(name) } else { waitingForGroup.remove(name) }
         let wasInactive = before == .dead || before == .failed
         if inactive, !wasInactive { emit(.releaseResources(name)) }
         // Its next run gets a fresh /tmp, as systemd's service_enter_dead() drops the unit's runtime.
-        if machine.state == .autoRestart, before != .autoRestart { emit(.releasePrivateTemporaryDirectories(name)) }
+        if after == .autoRestart, before != .autoRestart { emit(.releasePrivateTemporaryDirectories(name)) }
+        if before != after { logTransition(name, from: before, to: after) }
+        checkJob(name)
+        if before != after { propagate(name, from: before, to: after) }
 
         if entry.removed, inactive {
             forget(name)
@@ -257,7 +277,72 @@ package struct Manager {
                 }
             }
         }
-        finishShutdownIfIdle()
+    }
+
+    /// systemd's lifecycle lines (unit_status_log_starting_stopping_reloading(),
+    /// job_emit_done_message(), src/core/unit.c and job.c), from the state change.
+    private mutating func logTransition(_ name: UnitName, from before: ServiceState, to after: ServiceState) {
+        func activating(_ s: ServiceState) -> Bool { [.condition, .startPre, .start, .startPost].contains(s) }
+        func active(_ s: ServiceState) -> Bool { s == .running || s == .exited }
+        func deactivating(_ s: ServiceState) -> Bool { s.activeState == "deactivating" }
+        if deactivating(before), activating(after) { log(name, .info, "Stopped \(describe(name)).") }
+        if !activating(before), activating(after) { log(name, .info, "Starting \(describe(name))...") }
+        if activating(before), active(after) { log(name, .info, "Started \(describe(name)).") }
+        if !deactivating(before), deactivating(after), shuttingDown || jobs[name].map({ $0.kind == .stop || $0.kind == .restart }) == true {
+            log(name, .info, "Stopping \(describe(name))...")
+        }
+        if after == .dead, before != .dead, let result = services[name]?.machine.result, result == .success {
+            log(name, .info, "\(name): Deactivated successfully.")
+        }
+    }
+
+    /// What a unit's change means for the units that depend on it (systemd.unit(5)):
+    /// BindsTo= stops with it, OnFailure=/OnSuccess= start, Upholds= keeps it up,
+    /// and `--exit-with` ends swatchd with it.
+    private mutating func propagate(_ name: UnitName, from before: ServiceState, to after: ServiceState) {
+        let wasInactive = before == .dead || before == .failed
+        let inactive = after == .dead || after == .failed
+        if inactive, !wasInactive, name == configuration.exitWith, !shuttingDown {
+            let machine = services[name]?.machine
+            switch machine?.mainExit {
+            case .exited(let code)?: exitStatus = code
+            case .signaled(let signal, _)?: exitStatus = 128 + signal
+            case nil: exitStatus = machine?.result == .success ? 0 : 1
+            }
+            log(name, .info, "\(name) ended, and swatchd runs --exit-with it: stopping everything, exit status \(exitStatus).")
+            shutdown()
+            return
+        }
+        guard !shuttingDown else { return }
+        if inactive, !wasInactive { unitWentDown(name) }
+        if after == .failed, before != .failed {
+            let targets = graph.targets(of: name, .onFailure)
+            if !targets.isEmpty { log(name, .info, "\(name): Triggering OnFailure= dependencies.") }
+            for target in targets { enqueue(.start, target, anchor: false) }
+        }
+        if after == .dead, !wasInactive, services[name]?.machine.result == .success {
+            let targets = graph.targets(of: name, .onSuccess)
+            if !targets.isEmpty { log(name, .info, "\(name): Triggering OnSuccess= dependencies.") }
+            for target in targets { enqueue(.start, target, anchor: false) }
+        }
+        if after == .running || after == .exited, before != .running, before != .exited {
+            for upheld in graph.targets(of: name, .upholds) where !isUp(upheld) && jobs[upheld] == nil {
+                enqueue(.start, upheld, anchor: false)
+            }
+        }
+        if inactive, !wasInactive, jobs[name] == nil,
+           graph.sources(of: name, .upholds).contains(where: { services[$0]?.machine.isActive == true }) {
+            log(name, .info, "\(name): Started again, as a unit that is active upholds it.")
+            enqueue(.start, name, anchor: false)
+        }
+    }
+
+    /// A unit went down (a service dead or failed, a socket closed): what BindsTo= it stops too.
+    mutating func unitWentDown(_ name: UnitName) {
+        for bound in graph.sources(of: name, .bindsTo).sorted() where isUp(bound) && jobs[bound]?.kind != .stop {
+            log(bound, .info, "Unit \(bound) is bound to inactive unit \(name). Stopping, too.")
+            enqueue(.stop, bound, anchor: false)
+        }
     }
 
     private mutating func forget(_ name: UnitName) {
@@ -296,6 +381,16 @@ package struct Manager {
         triggers = index
     }
 
+    /// The dependency graph of the units loaded now; a service is ordered after the sockets that trigger it.
+    mutating func rebuildGraph() {
+        let aliases = units.aliases
+        let entries = services.map { ($0.key, $0.value.machine.unit.unit, implicitAfter: triggers[$0.key] ?? []) }
+            + sockets.map { ($0.key, $0.value.machine.unit.unit, implicitAfter: [UnitName]()) }
+        let services = self.services, sockets = self.sockets
+        graph = DependencyGraph(units: entries, resolve: { UnitName(parsing: aliases[$0] ?? $0) },
+                                isLoaded: { services[$0] != nil || sockets[$0] != nil })
+    }
+
     // MARK: - Timer
 
     private mutating func timerFired(now: Instant) {
@@ -313,24 +408,25 @@ package struct Manager {
 
     // MARK: - Shutdown
 
-    /// SIGTERM/SIGINT: stop watching, stop every service, then `.exit` once all are inactive.
-    private mutating func shutdown(now: Instant) {
+    /// SIGTERM/SIGINT (or the end of the `--exit-with` unit): stop watching, stop
+    /// every service in reverse dependency order, then `.exit` once all are inactive.
+    mutating func shutdown() {
         guard !shuttingDown else { return }
         shuttingDown = true
         log(nil, .info, "Stopping all services.")
         for name in sockets.keys.sorted() { updateWatching(name) }
-        for name in services.keys.sorted() { withService(name) { $0.stop(now: now) } }
-        finishShutdownIfIdle()
+        for (unit, job) in jobs.sorted(by: { $0.key < $1.key }) where job.kind != .stop { finishJob(unit, .canceled) }
+        for name in services.keys.sorted() where isUp(name) { enqueue(.stop, name, anchor: false) }
     }
 
     private mutating func finishShutdownIfIdle() {
-        guard shuttingDown, services.values.allSatisfy({ $0.machine.isInactive }) else { return }
-        guard !actions.contains(where: { if case .exit = $0 { return true } else { return false } }) else { return }
+        guard shuttingDown, !exited, services.values.allSatisfy({ $0.machine.isInactive }) else { return }
+        exited = true
         for (name, entry) in sockets.sorted(by: { $0.key < $1.key }) where entry.listeners == .bound {
             sockets[name]?.listeners = .closed
             emit(.closeListeners(name, removeOnStop: entry.machine.unit.options.removeOnStop))
         }
-        emit(.exit)
+        emit(.exit(status: exitStatus))
     }
 }
 

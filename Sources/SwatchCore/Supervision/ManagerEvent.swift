@@ -76,8 +76,8 @@ package enum ManagerAction {
     /// Answer a control request (the shell completes reports with what only it can read).
     case reply(ControlServer.ConnectionID, ControlAnswer)
     case log(unit: UnitName?, Logger.Level, String)
-    /// Shutdown is complete: close what is left and end the loop.
-    case exit
+    /// Shutdown is complete: close what is left and end the loop; swatchd exits with `status`.
+    case exit(status: Int32)
 }
 
 /// One process to start, with everything the Manager decides about it. The

@@ -44,6 +44,10 @@ private let unitKeys: [String: KeySetter<UnitSection>] = {
         "BindTo": .list(\.bindsTo, check: dependency),
         "PartOf": .list(\.partOf, check: dependency),
         "Conflicts": .list(\.conflicts, check: dependency),
+        "Requisite": .list(\.requisite, check: dependency),
+        "Upholds": .list(\.upholds, check: dependency),
+        "OnFailure": .list(\.onFailure, check: dependency),
+        "OnSuccess": .list(\.onSuccess, check: dependency),
         "StartLimitIntervalSec": .set(\.startLimitInterval, .timeSpan),
         "StartLimitInterval": .set(\.startLimitInterval, .timeSpan),
         "StartLimitBurst": .set(\.startLimitBurst, .integer(0...Int(Int32.max))),
@@ -89,7 +93,7 @@ private let conditionKeys: [String: KeySetter<UnitSection>] = {
 }()
 
 private let unsupportedUnitKeys: Set<String> = [
-    "Requisite", "Upholds", "OnFailure", "OnSuccess", "PropagatesReloadTo", "ReloadPropagatedFrom",
+    "PropagatesReloadTo", "ReloadPropagatedFrom",
     "PropagatesStopTo", "StopPropagatedFrom", "JoinsNamespaceOf", "RequiresMountsFor", "WantsMountsFor",
     "OnFailureJobMode", "OnSuccessJobMode", "IgnoreOnIsolate", "StopWhenUnneeded", "RefuseManualStart",
     "RefuseManualStop", "AllowIsolate", "CollectMode", "FailureAction", "SuccessAction",

@@ -103,6 +103,13 @@ package struct UnitSection: Hashable, Sendable {
     package var bindsTo: [String] = []
     package var partOf: [String] = []
     package var conflicts: [String] = []
+    /// `Requisite=`: the other unit must be active already; it is not started.
+    package var requisite: [String] = []
+    /// `Upholds=`: started whenever it is not running while this unit is active.
+    package var upholds: [String] = []
+    /// `OnFailure=`/`OnSuccess=`: started when this unit enters failed / ends successfully.
+    package var onFailure: [String] = []
+    package var onSuccess: [String] = []
     /// `StartLimitIntervalSec=` (also accepted in [Service] as `StartLimitInterval=`); systemd's default 10s.
     package var startLimitInterval: TimeSpan = .seconds(10)
     /// `StartLimitBurst=`; systemd's default 5.

@@ -90,11 +90,32 @@ package struct UnitSet: Sendable {
             }
         }
         var set = parse(sources, context: context, aliases: aliases)
+        set.addDependencyDirectories(directories)
         for diagnostic in unreadable {
             set.refused[diagnostic.unit ?? diagnostic.location.file, default: []].append(diagnostic)
         }
         set.diagnostics = sortedByPlace(set.diagnostics + unreadable)
         return set
+    }
+
+    /// `NAME.wants/` and `NAME.requires/` of the unit dirs (what `systemctl enable` makes for
+    /// WantedBy=/RequiredBy=): each entry named there is wanted or required by NAME
+    /// (systemd.unit(5), "Description").
+    private mutating func addDependencyDirectories(_ directories: [String]) {
+        func entries(_ name: UnitName, _ suffix: String) -> [String] {
+            directories.flatMap { directory in
+                (UnitDirectory.list(UnitDirectory.join(directory, name.description + suffix)) ?? [])
+                    .filter { UnitName(parsing: $0) != nil }.sorted()
+            }
+        }
+        for name in services.keys where !name.isTemplate {
+            services[name]?.unit.wants += entries(name, ".wants")
+            services[name]?.unit.requires += entries(name, ".requires")
+        }
+        for name in sockets.keys {
+            sockets[name]?.unit.wants += entries(name, ".wants")
+            sockets[name]?.unit.requires += entries(name, ".requires")
+        }
     }
 
     /// `NAME.d/*.conf` (and, for an instance, the template's `NAME@.TYPE.d/*.conf`) across the

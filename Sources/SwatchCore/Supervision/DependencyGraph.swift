@@ -1,0 +1,88 @@
+/// The dependencies between the loaded units (systemd.unit(5), [Unit]), each
+/// resolved to a unit that is loaded, with the reverse edges that systemd
+/// keeps implicitly (RequiredBy=, BoundBy=, ConsistsOf=, ConflictedBy=,
+/// UpheldBy=). Names of unit types swatchd has no notion of (targets, mounts,
+/// …) count as always reached and are left out; a service or socket that is
+/// named but not loaded is `missing`.
+struct DependencyGraph {
+    enum Kind: CaseIterable {
+        case requires, requisite, wants, bindsTo, partOf, upholds, conflicts, onFailure, onSuccess
+    }
+
+    private(set) var forward: [Kind: [UnitName: [UnitName]]] = [:]
+    private(set) var reverse: [Kind: [UnitName: [UnitName]]] = [:]
+    /// Units this unit is ordered after (its After=, and the Before= of others naming it).
+    private(set) var after: [UnitName: Set<UnitName>] = [:]
+    /// Units ordered after this unit.
+    private(set) var before: [UnitName: Set<UnitName>] = [:]
+    /// Required dependencies (Requires=, Requisite=, BindsTo=) naming a service or socket that is not loaded.
+    private(set) var missing: [UnitName: [String]] = [:]
+
+    init() {}
+
+    /// The graph of `units`; `loaded` answers whether a name is a unit the Manager has,
+    /// `resolve` maps an alias to its unit.
+    init(units: [(UnitName, UnitSection, implicitAfter: [UnitName])], resolve: (String) -> UnitName?,
+         isLoaded: (UnitName) -> Bool) {
+        for (name, section, implicitAfter) in units {
+            for kind in Kind.allCases {
+                for written in section.dependencies(kind) {
+                    guard let target = resolve(written) else { continue }
+                    guard isLoaded(target) else {
+                        if kind == .requires || kind == .requisite || kind == .bindsTo,
+                           target.type == .service || target.type == .socket {
+                            missing[name, default: []].append(written)
+                        }
+                        continue
+                    }
+                    forward[kind, default: [:]][name, default: []].append(target)
+                    reverse[kind, default: [:]][target, default: []].append(name)
+                }
+            }
+            for written in section.after {
+                if let other = resolve(written), isLoaded(other) { order(other, before: name) }
+            }
+            for written in section.before {
+                if let other = resolve(written), isLoaded(other) { order(name, before: other) }
+            }
+            for socket in implicitAfter { order(socket, before: name) }
+        }
+    }
+
+    private mutating func order(_ first: UnitName, before second: UnitName) {
+        guard first != second else { return }
+        after[second, default: []].insert(first)
+        before[first, default: []].insert(second)
+    }
+
+    /// Units whose jobs go first when `unit` starts (and last when it stops).
+    func orderedBefore(_ unit: UnitName) -> Set<UnitName> { after[unit] ?? [] }
+    /// Units whose jobs go last when `unit` starts (and first when it stops).
+    func orderedAfter(_ unit: UnitName) -> Set<UnitName> { before[unit] ?? [] }
+
+    /// The units `unit` names with dependencies of `kinds`, in the order written.
+    func targets(of unit: UnitName, _ kinds: Kind...) -> [UnitName] {
+        kinds.flatMap { forward[$0]?[unit] ?? [] }
+    }
+
+    /// The units that name `unit` with dependencies of `kinds`.
+    func sources(of unit: UnitName, _ kinds: Kind...) -> [UnitName] {
+        kinds.flatMap { reverse[$0]?[unit] ?? [] }
+    }
+}
+
+extension UnitSection {
+    func dependencies(_ kind: DependencyGraph.Kind) -> [String] {
+        switch kind {
+        case .requires: return requires
+        case .requisite: return requisite
+        case .wants: return wants
+        case .bindsTo: return bindsTo
+        case .partOf: return partOf
+        case .upholds: return upholds
+        case .conflicts: return conflicts
+        case .onFailure: return onFailure
+        case .onSuccess: return onSuccess
+        }
+    }
+}

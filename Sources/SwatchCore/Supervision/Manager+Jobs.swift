@@ -1,0 +1,328 @@
+import Logging
+
+/// Jobs and transactions, as systemd's job engine (src/core/transaction.c,
+/// src/core/job.c): a request becomes a job for its unit plus the jobs its
+/// dependencies pull in; a job waits for the jobs of the units it is ordered
+/// after (After=/Before=), runs, and ends when its unit got where it was
+/// asked to go — a start when the unit is active (after READY=1 for
+/// Type=notify, after the exit for Type=oneshot), a stop when every process
+/// is gone. Control requests wait for the jobs they asked for.
+extension Manager {
+    // MARK: - Transactions
+
+    /// How a job came into a transaction: what its failure means for the others.
+    private enum Pull { case anchor, required, wanted }
+
+    /// Installs the jobs of one request: `kind` for `unit` and what its
+    /// dependencies pull in. Returns the job the request waits for (nil when
+    /// nothing is to be done), or why the request is refused.
+    @discardableResult
+    mutating func enqueue(_ kind: Job.Kind, _ unit: UnitName, anchor: Bool = true) -> Swift.Result<Int?, JobRefusal> {
+        if kind == .reload, let refusal = reloadRefusal(unit) { return .failure(refusal) }
+        var transaction: [(unit: UnitName, kind: Job.Kind, pull: Pull)] = []
+        var seen: Set<UnitName> = []
+        var refusal: JobRefusal?
+        func add(_ kind: Job.Kind, _ unit: UnitName, _ pull: Pull) {
+            guard !seen.contains(unit) else { return }
+            seen.insert(unit)
+            transaction.append((unit, kind, pull))
+            switch kind {
+            case .start, .restart:
+                if let missing = graph.missing[unit]?.first, pull != .wanted {
+                    refusal = refusal ?? .missingDependency(unit: unit, dependency: missing)
+                }
+                for dependency in graph.targets(of: unit, .requires, .bindsTo) where needsStart(dependency) {
+                    add(.start, dependency, pull == .wanted ? .wanted : .required)
+                }
+                for dependency in graph.targets(of: unit, .wants, .upholds) where needsStart(dependency) {
+                    add(.start, dependency, .wanted)
+                }
+                for dependency in graph.targets(of: unit, .requisite) { add(.verifyActive, dependency, .required) }
+                for other in graph.targets(of: unit, .conflicts) + graph.sources(of: unit, .conflicts)
+                where isUp(other) || jobs[other] != nil {
+                    add(.stop, other, .required)
+                }
+                if kind == .restart {
+                    for part in graph.sources(of: unit, .partOf) where isUp(part) { add(.restart, part, .wanted) }
+                }
+            case .stop:
+                for dependent in graph.sources(of: unit, .requires, .bindsTo, .partOf)
+                where isUp(dependent) || jobs[dependent] != nil {
+                    add(.stop, dependent, .required)
+                }
+            case .reload, .verifyActive:
+                break
+            }
+        }
+        add(kind, unit, .anchor)
+        if let refusal { return .failure(refusal) }
+        var anchorID: Int?
+        for entry in transaction {
+            let id = install(entry.kind, entry.unit, anchor: entry.pull == .anchor && anchor)
+            if entry.pull == .anchor { anchorID = id }
+        }
+        breakOrderingCycles(startingWith: unit)
+        return .success(anchorID.flatMap { jobs[unit]?.id == $0 ? $0 : nil })
+    }
+
+    /// Why a reload cannot be a job (systemctl's bus error, not a job result).
+    private func reloadRefusal(_ unit: UnitName) -> JobRefusal? {
+        guard let entry = services[unit], !entry.machine.unit.execReload.isEmpty else { return .reloadNotApplicable(unit) }
+        return nil
+    }
+
+    /// Whether a dependency has to be started (an active one with no stop pending need not).
+    private func needsStart(_ unit: UnitName) -> Bool {
+        if let job = jobs[unit] { return job.kind == .stop || job.kind == .verifyActive }
+        return !isUp(unit)
+    }
+
+    /// Active, activating or reloading: not down.
+    func isUp(_ unit: UnitName) -> Bool {
+        if let entry = services[unit] { return !entry.machine.isInactive }
+        if let entry = sockets[unit] { return entry.listeners != .closed }
+        return false
+    }
+
+    /// Merges `kind` into the unit's job, or replaces it (the old one ends
+    /// `canceled`), or installs a new one. Returns the id of the unit's job.
+    private mutating func install(_ kind: Job.Kind, _ unit: UnitName, anchor: Bool) -> Int? {
+        if var existing = jobs[unit] {
+            guard let newKind = existing.merged(with: kind) else {
+                if anchor { jobs[unit]?.isAnchor = true }
+                return existing.id
+            }
+            let replaces = (existing.kind == .stop) != (newKind == .stop)
+            if replaces {
+                finishJob(unit, .canceled)
+            } else {
+                // A start becoming a restart runs again, as the new kind.
+                existing.kind = newKind
+                existing.state = .waiting
+                existing.isAnchor = existing.isAnchor || anchor
+                jobs[unit] = existing
+                return existing.id
+            }
+        }
+        nextJobID += 1
+        jobs[unit] = Job(id: nextJobID, unit: unit, kind: kind, isAnchor: anchor)
+        return nextJobID
+    }
+
+    // MARK: - Ordering
+
+    /// Whether a waiting job must still wait for another unit's job (After=/Before=).
+    /// A start waits for the starts of the units it is after; a stop waits for the
+    /// stops of the units after it; a stop goes before a start either way.
+    func isBlocked(_ job: Job) -> Bool {
+        let unit = job.unit
+        switch job.kind {
+        case .start, .restart, .reload, .verifyActive:
+            if graph.orderedBefore(unit).contains(where: { jobs[$0] != nil }) { return true }
+            return graph.orderedAfter(unit).contains { jobs[$0]?.kind == .stop }
+        case .stop:
+            return graph.orderedAfter(unit).contains { jobs[$0].map { $0.kind == .stop || $0.kind == .restart } ?? false }
+        }
+    }
+
+    /// The jobs `job` waits for.
+    private func blockers(of job: Job) -> [UnitName] {
+        let unit = job.unit
+        switch job.kind {
+        case .start, .restart, .reload, .verifyActive:
+            return (graph.orderedBefore(unit).filter { jobs[$0] != nil }
+                + graph.orderedAfter(unit).filter { jobs[$0]?.kind == .stop }).sorted()
+        case .stop:
+            return graph.orderedAfter(unit).filter { jobs[$0].map { $0.kind == .stop || $0.kind == .restart } ?? false }
+                .sorted()
+        }
+    }
+
+    /// An ordering cycle among the waiting jobs would never end: delete one job
+    /// of it, not the one asked for, as systemd's transaction_verify_order() does.
+    private mutating func breakOrderingCycles(startingWith anchor: UnitName) {
+        while let cycle = findCycle() {
+            let victim = cycle.first { $0 != anchor && jobs[$0]?.isAnchor == false }
+                ?? cycle.first { $0 != anchor } ?? cycle[0]
+            let start = cycle.contains(anchor) ? anchor : cycle[0]
+            let startJob = "\(start)/\(jobs[start]?.kind.rawValue ?? "start")"
+            for (i, unit) in cycle.enumerated() {
+                let text = "\(unit)/\(jobs[unit]?.kind.rawValue ?? "start")"
+                log(start, .error, i == 0 ? "\(start): Found ordering cycle on \(text)" : "\(start): Found dependency on \(text)")
+            }
+            log(start, .error, "\(start): Job \(victim)/\(jobs[victim]?.kind.rawValue ?? "start") deleted to break ordering cycle starting with \(startJob)")
+            finishJob(victim, .canceled, propagate: false)
+        }
+    }
+
+    private func findCycle() -> [UnitName]? {
+        var state: [UnitName: Int] = [:]   // 1: on the path, 2: done
+        var path: [UnitName] = []
+        func visit(_ unit: UnitName) -> [UnitName]? {
+            state[unit] = 1
+            path.append(unit)
+            if let job = jobs[unit] {
+                for next in blockers(of: job) {
+                    if state[next] == 1, let i = path.firstIndex(of: next) { return Array(path[i...]) }
+                    if state[next] == nil, let cycle = visit(next) { return cycle }
+                }
+            }
+            path.removeLast()
+            state[unit] = 2
+            return nil
+        }
+        for unit in jobs.keys.sorted() where state[unit] == nil && jobs[unit]?.state == .waiting {
+            if let cycle = visit(unit) { return cycle }
+        }
+        return nil
+    }
+
+    // MARK: - Running
+
+    /// Runs every waiting job that nothing holds back, until none can run.
+    mutating func runJobs() {
+        var progress = true
+        while progress {
+            progress = false
+            for job in jobs.values.sorted(by: { $0.id < $1.id }) where job.state == .waiting && !isBlocked(job) {
+                guard jobs[job.unit]?.id == job.id, jobs[job.unit]?.state == .waiting else { continue }
+                jobs[job.unit]?.state = .running
+                run(job)
+                progress = true
+            }
+        }
+    }
+
+    private mutating func run(_ job: Job) {
+        let unit = job.unit
+        let now = self.now
+        if unit.type == .socket {
+            switch job.kind {
+            case .start:
+                if sockets[unit]?.listeners == .closed { bindSocket(unit) }
+            case .restart:
+                stopSocket(unit)
+                bindSocket(unit)
+            case .stop:
+                stopSocket(unit)
+            case .reload, .verifyActive:
+                break
+            }
+            return checkJob(unit)
+        }
+        guard let machine = services[unit]?.machine else { return finishJob(unit, .done) }
+        switch job.kind {
+        case .start, .restart:
+            if machine.isInactive || machine.state == .autoRestart { log(unit, .info, "Starting \(describe(unit))...") }
+            if job.kind == .restart, !machine.isInactive { log(unit, .info, "Stopping \(describe(unit))...") }
+            withService(unit) { job.kind == .start ? $0.start(now: now) : $0.restart(now: now) }
+        case .stop:
+            if !machine.isInactive { log(unit, .info, "Stopping \(describe(unit))...") }
+            withService(unit) { $0.stop(now: now) }
+        case .reload:
+            guard machine.state == .running else { return finishJob(unit, .invalid) }
+            log(unit, .info, "Reloading \(describe(unit))...")
+            withService(unit) { $0.reload(now: now) }
+        case .verifyActive:
+            break
+        }
+        checkJob(unit)
+    }
+
+    /// The unit's state changed: has its running job reached its end?
+    mutating func checkJob(_ unit: UnitName) {
+        guard let job = jobs[unit], job.state == .running else { return }
+        if let entry = sockets[unit] {
+            switch job.kind {
+            case .start, .restart, .reload:
+                if entry.listeners == .bound { finishJob(unit, .done) }
+            case .verifyActive:
+                finishJob(unit, entry.listeners == .bound ? .done : .failed)
+            case .stop:
+                if entry.listeners == .closed { finishJob(unit, .done) }
+            }
+            return
+        }
+        guard let machine = services[unit]?.machine else {
+            // A socket that failed to bind is gone: its start failed; a stopped one is gone for good.
+            return finishJob(unit, job.kind == .stop ? .done : .failed)
+        }
+        switch job.kind {
+        case .start, .restart:
+            guard !conditionsAsked.contains(unit) else { return }
+            switch machine.state {
+            case .running, .exited, .reload:
+                finishJob(unit, .done)
+            case .failed, .autoRestart:
+                finishJob(unit, .failed)
+            case .dead:
+                if let failure = machine.conditionFailure, failure.at == now {
+                    finishJob(unit, failure.condition.isAssertion ? .assert : .skipped)
+                } else {
+                    finishJob(unit, machine.result == .success || machine.result == .execCondition ? .done : .failed)
+                }
+            case .condition, .startPre, .start, .startPost, .stop, .stopWatchdog, .stopSigterm, .stopSigkill,
+                 .stopPost, .finalSigterm, .finalSigkill:
+                break
+            }
+        case .stop:
+            if machine.isInactive { finishJob(unit, .done) }
+        case .reload:
+            if machine.state != .reload { finishJob(unit, machine.reloadResult == .success ? .done : .failed) }
+        case .verifyActive:
+            finishJob(unit, machine.isActive ? .done : .failed)
+        }
+    }
+
+    /// Ends a unit's job: the requests that wait for it learn how it went; a
+    /// failed start fails the start jobs of the units that require this one
+    /// ("Dependency failed for …", job_fail_dependencies() in src/core/job.c).
+    mutating func finishJob(_ unit: UnitName, _ result: Job.Result, propagate: Bool = true) {
+        guard let job = jobs.removeValue(forKey: unit) else { return }
+        let machine = services[unit]?.machine
+        switch (job.kind, result) {
+        case (.start, .done), (.restart, .done):
+            if machine?.state == .dead { log(unit, .info, "Finished \(describe(unit)).") }
+        case (.stop, .done):
+            log(unit, .info, "Stopped \(describe(unit)).")
+        case (.reload, .done):
+            log(unit, .info, "Reloaded \(describe(unit)).")
+        case (.start, .failed), (.restart, .failed):
+            log(unit, .error, "Failed to start \(describe(unit)).")
+        case (_, .dependency):
+            log(unit, .warning, "Dependency failed for \(describe(unit)).")
+        case (.reload, .failed):
+            log(unit, .error, "Reload failed for \(describe(unit)).")
+        case (_, .done), (_, .canceled), (_, .failed), (_, .skipped), (_, .invalid), (_, .assert), (_, .unsupported):
+            break
+        }
+        let message = JobFailureMessage.text(unit: unit, result: result, serviceResult: machine?.result)
+        jobFinished(job.id, message: message)
+        guard propagate, !result.isSuccess, result != .canceled,
+              job.kind == .start || job.kind == .restart || job.kind == .verifyActive else { return }
+        for dependent in graph.sources(of: unit, .requires, .bindsTo, .requisite).sorted() {
+            guard let other = jobs[dependent], other.kind == .start || other.kind == .restart else { continue }
+            finishJob(dependent, .dependency)
+        }
+    }
+
+    /// `Name - Description`, as systemd's unit_status_string() shows a unit in its lifecycle lines.
+    func describe(_ unit: UnitName) -> String {
+        let description = services[unit]?.machine.unit.unit.description ?? sockets[unit]?.machine.unit.unit.description
+        guard let description, !description.isEmpty else { return unit.description }
+        return "\(unit) - \(description)"
+    }
+}
+
+/// Why a request could not even become a job (systemctl's `Failed to start …: …`).
+package enum JobRefusal: Error, Hashable, CustomStringConvertible {
+    case reloadNotApplicable(UnitName)
+    case missingDependency(unit: UnitName, dependency: String)
+
+    package var description: String {
+        switch self {
+        case .reloadNotApplicable(let unit): return "Job type reload is not applicable for unit \(unit)."
+        case .missingDependency(_, let dependency): return "Unit \(dependency) not found."
+        }
+    }
+}
