@@ -246,7 +246,7 @@ extension Integration {
             try FileManager.default.removeItem(atPath: daemon.unitDirectory + "/web.socket")
             #expect(try daemon.ctl("daemon-reload").exitCode == 0)
             try waitUntil("web.service's process \(pid) is stopped\n\(daemon.log)") { !Processes.isAlive(pid) }
-            try daemon.waitForLog(containing: "web.service: Stopping, as it is bound to web.socket, which was stopped.")
+            try daemon.waitForLog(containing: "web.service: Stopping, as web.socket, which it depends on, was removed.")
         }
 
         @Test(.timeLimit(.minutes(1)))

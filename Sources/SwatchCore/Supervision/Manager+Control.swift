@@ -101,7 +101,7 @@ extension Manager {
                                   _ body: (inout Manager, UnitName) -> Void) {
         calls.calls[id] = PendingCalls.Call()
         for text in names {
-            if units.refused[text] != nil {
+            if loadedUnitName(text) == nil, units.refused[text] != nil {
                 fail(id, "Failed to \(verb) \(text): Unit \(text) has a bad unit file setting.")
                 continue
             }

@@ -213,11 +213,8 @@ extension Manager {
         guard let machine = services[unit]?.machine else { return finishJob(unit, .done) }
         switch job.kind {
         case .start, .restart:
-            if machine.isInactive || machine.state == .autoRestart { log(unit, .info, "Starting \(describe(unit))...") }
-            if job.kind == .restart, !machine.isInactive { log(unit, .info, "Stopping \(describe(unit))...") }
             withService(unit) { job.kind == .start ? $0.start(now: now) : $0.restart(now: now) }
         case .stop:
-            if !machine.isInactive { log(unit, .info, "Stopping \(describe(unit))...") }
             withService(unit) { $0.stop(now: now) }
         case .reload:
             guard machine.state == .running else { return finishJob(unit, .invalid) }

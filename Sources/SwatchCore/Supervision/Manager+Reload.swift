@@ -31,7 +31,7 @@ extension Manager {
             finishJob(name, .canceled)
             // What BindsTo=, Requires= or PartOf= it goes down with it.
             for dependent in graph.sources(of: name, .requires, .bindsTo, .partOf).sorted() where isUp(dependent) {
-                log(dependent, .info, "\(dependent): Stopping, as \(name) it depends on was removed.")
+                log(dependent, .info, "\(dependent): Stopping, as \(name), which it depends on, was removed.")
                 enqueue(.stop, dependent, anchor: false)
             }
         }

@@ -32,8 +32,8 @@ extension Manager {
         guard let entry = sockets[name] else { return }
         guard let failure else { return emit(.bind(name, entry.machine.unit)) }
         log(name, failure.isAssertion ? .error : .info, failure.skipMessage(for: name.description))
+        if jobs[name] != nil { finishJob(name, failure.isAssertion ? .assert : .skipped) }
         removeSocket(name)
-        checkJob(name)
     }
 
     mutating func socketBound(_ name: UnitName, warnings: [String], now: Instant) {
@@ -57,8 +57,9 @@ extension Manager {
     mutating func socketBindFailed(_ name: UnitName, _ error: any Error, now: Instant) {
         guard sockets[name] != nil else { return }
         log(name, .error, "\(name): \(error)")
+        // Its start fails first, while the graph still knows who required it.
+        if let job = jobs[name], job.kind != .stop { finishJob(name, .failed) }
         removeSocket(name)
-        checkJob(name)
     }
 
     private mutating func removeSocket(_ name: UnitName) {

@@ -3,156 +3,6 @@ import SystemPackage
 import Testing
 @testable import SwatchCore
 
-/// A shell that answers the Manager's questions the way the real one would on a
-/// happy machine — binds work, conditions hold, spawns get pids 100, 101, … —
-/// unless a test says otherwise, and keeps every action for the test to read.
-/// No sockets, no processes, no sleeping: time is whatever `now` says.
-private struct Shell {
-    var manager: Manager
-    var now = Instant(microseconds: 1_000_000)
-    var nextPID: Int32 = 100
-    /// Every action applied, in order.
-    var applied: [ManagerAction] = []
-    /// Socket units whose bind fails (with EADDRINUSE, as a port in use).
-    var failingBinds: Set<String> = []
-    /// Conditions that do not hold.
-    var unmet: (UnitCondition) -> Bool = { _ in false }
-    var invocationCounter = 0
-    /// Connections the shell holds, by id.
-    var connections: Set<Int> = []
-    var nextConnection = 0
-    /// Fds stored per unit, as the shell would hold them.
-    var stored: [UnitName: [String]] = [:]
-    var pendingNotifyFDs = 0
-
-    static let context = SpecifierContext(runtimeDirectory: "/run", home: "/root", userName: "root", uid: 0, hostName: "box")
-
-    init(_ files: [String: String]) {
-        let sources = files.sorted { $0.key < $1.key }.map { UnitSource(path: "/u/\($0.key)", text: $0.value) }
-        let set = UnitSet.parse(sources, context: Self.context, checkExecutables: false)
-        var counter = 0
-        manager = Manager(configuration: Manager.Configuration(notifySocketPath: "/run/swatchd/notify"),
-                          units: UnitSet.parse([], context: Self.context), makeInvocationID: {
-                              counter += 1
-                              return "id\(counter)"
-                          })
-        send(.load(set))
-        send(.startUntriggeredServices)
-    }
-
-    static func units(_ files: [String: String]) -> UnitSet {
-        UnitSet.parse(files.sorted { $0.key < $1.key }.map { UnitSource(path: "/u/\($0.key)", text: $0.value) },
-                      context: context, checkExecutables: false)
-    }
-
-    /// Sends an event and answers every question that follows, first in first out.
-    mutating func send(_ event: ManagerEvent) {
-        var queue = manager.handle(event, now: now)
-        while !queue.isEmpty {
-            let action = queue.removeFirst()
-            applied.append(action)
-            if let answer = answer(action) { queue += manager.handle(answer, now: now) }
-        }
-    }
-
-    mutating func answer(_ action: ManagerAction) -> ManagerEvent? {
-        switch action {
-        case .bind(let name, _):
-            if failingBinds.contains(name.description) { return .socketBindFailed(name, Errno.addressInUse) }
-            return .socketBound(name, warnings: [])
-        case .rebind(let name, let unit):
-            return .socketRebound(name, unit: unit, listenersChanged: true)
-        case .testConditions(let name, let conditions):
-            return .conditionsTested(name, failure: conditions.first(where: unmet))
-        case .spawn(let order):
-            nextPID += 1
-            return .spawned(order.unit, order.role, pid: nextPID - 1)
-        case .discoverMainPID(let name, _):
-            return .mainPIDDiscovered(name, nil)
-        case .accept(let name):
-            nextConnection += 1
-            connections.insert(nextConnection)
-            return .connectionsAccepted(name, [AcceptedConnectionInfo(id: nextConnection, remoteAddress: "127.0.0.1",
-                                                                      remotePort: 40000)])
-        case .closeConnection(let id):
-            connections.remove(id)
-            return nil
-        case .storeFDs(let name, let fdName, let count):
-            stored[name, default: []] += Array(repeating: fdName, count: count)
-            return nil
-        case .removeStoredFDs(let name, let fdName):
-            stored[name]?.removeAll { $0 == fdName }
-            return nil
-        case .closeStoredFDs(let name):
-            stored[name] = nil
-            return nil
-        case .closeListeners, .watch, .unwatch, .kill, .releaseResources, .releasePrivateTemporaryDirectories, .reply,
-             .log, .exit:
-            return nil
-        case .loadUnitFiles:
-            Issue.record("the test sends .reload itself")
-            return nil
-        }
-    }
-
-    mutating func advance(_ seconds: Double) {
-        now = now + TimeSpan(microseconds: UInt64(seconds * 1_000_000))
-    }
-
-    /// Fires the timer as the shell would: at the Manager's next deadline.
-    mutating func fireTimer() {
-        guard let due = manager.nextDeadline() else {
-            Issue.record("no deadline")
-            return
-        }
-        now = max(now, due)
-        send(.timer)
-    }
-
-    mutating func take() -> [ManagerAction] {
-        defer { applied = [] }
-        return applied
-    }
-
-    func spawns(_ actions: [ManagerAction]) -> [SpawnOrder] {
-        actions.compactMap { if case .spawn(let order) = $0 { return order } else { return nil } }
-    }
-
-    func logs(_ actions: [ManagerAction]) -> [String] {
-        actions.compactMap { if case .log(_, _, let message) = $0 { return message } else { return nil } }
-    }
-
-    func replies(_ actions: [ManagerAction]) -> [ControlResponse] {
-        actions.compactMap {
-            if case .reply(_, .response(let response)) = $0 { return response } else { return nil }
-        }
-    }
-
-    func watched(_ actions: [ManagerAction]) -> [String] {
-        actions.compactMap {
-            switch $0 {
-            case .watch(let name): return "+\(name)"
-            case .unwatch(let name): return "-\(name)"
-            default: return nil
-            }
-        }
-    }
-
-    func state(_ name: String) -> ServiceState? { manager.services[UnitName(parsing: name)!]?.machine.state }
-
-    var call: ControlServer.ConnectionID { ControlServer.ConnectionID(fd: 9, serial: 1) }
-
-    mutating func request(_ request: ControlRequest) -> [ManagerAction] {
-        _ = take()
-        send(.control(call, request, realtime: 1_700_000_000_000_000))
-        return take()
-    }
-
-    mutating func exit(_ pid: Int32, _ status: SwatchCore.ExitStatus) {
-        send(.processExited(pid: pid, status: status, groupEmpty: true))
-    }
-}
-
 private let helloSocket = "[Socket]\nListenStream=8080\n"
 private let helloService = "[Service]\nExecStart=/bin/hello\n"
 
@@ -160,7 +10,7 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
     // MARK: Activation
 
     @Test func bindsAndWatchesASocketAndStartsItsServiceOnTheFirstConnection() throws {
-        var shell = Shell(["hello.socket": helloSocket, "hello.service": helloService])
+        var shell = ScriptedShell(["hello.socket": helloSocket, "hello.service": helloService])
         let startUp = shell.take()
         #expect(shell.watched(startUp) == ["+hello.socket"])
         #expect(shell.spawns(startUp).isEmpty, "a triggered service waits for its first connection")
@@ -180,7 +30,7 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
     }
 
     @Test func startsTheServicesNoSocketTriggersAtStartUp() {
-        var shell = Shell(["hello.socket": helloSocket, "hello.service": helloService,
+        var shell = ScriptedShell(["hello.socket": helloSocket, "hello.service": helloService,
                            "worker.service": "[Service]\nExecStart=/bin/worker\n"])
         let orders = shell.spawns(shell.take())
         #expect(orders.map(\.unit.description) == ["worker.service"])
@@ -188,7 +38,7 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
     }
 
     @Test func pausesTheSocketWhenItsServiceHitsTheStartLimit() {
-        var shell = Shell(["hello.socket": helloSocket,
+        var shell = ScriptedShell(["hello.socket": helloSocket,
                            "hello.service": "[Unit]\nStartLimitBurst=2\nStartLimitIntervalSec=10s\n[Service]\nExecStart=/bin/hello\n"])
         let socket = UnitName(parsing: "hello.socket")!
         for pid: Int32 in [100, 101] {
@@ -211,7 +61,7 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
     // MARK: Invocation IDs and the environment
 
     @Test func mintsOneInvocationIDPerStartSharedByItsCommands() {
-        var shell = Shell(["oneshot.service": """
+        var shell = ScriptedShell(["oneshot.service": """
             [Service]
             Type=oneshot
             ExecStartPre=/bin/pre
@@ -235,7 +85,7 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
     }
 
     @Test func composesTheEnvironmentInSystemdsOrder() throws {
-        var shell = Shell(["hello.socket": "[Socket]\nListenStream=8080\nFileDescriptorName=web\n", "hello.service": """
+        var shell = ScriptedShell(["hello.socket": "[Socket]\nListenStream=8080\nFileDescriptorName=web\n", "hello.service": """
             [Service]
             Type=notify
             ExecStart=/bin/hello
@@ -263,7 +113,7 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
     }
 
     @Test func givesTheStopPostCommandTheResultAndTheMainPIDToControlCommands() throws {
-        var shell = Shell(["x.service": "[Service]\nExecStart=/bin/x\nExecReload=/bin/reload\nExecStopPost=/bin/post\n"])
+        var shell = ScriptedShell(["x.service": "[Service]\nExecStart=/bin/x\nExecReload=/bin/reload\nExecStopPost=/bin/post\n"])
         let reload = try #require(shell.spawns(shell.request(.reload(units: ["x.service"]))).first)
         #expect(reload.protocolVariables.contains { $0 == ("MAINPID", "100") })
         shell.exit(101, .exited(0))
@@ -278,12 +128,12 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
     // MARK: daemon-reload
 
     @Test func reloadKeepsUnchangedUnitsRebindsChangedOnesAndStopsRemovedOnes() {
-        var shell = Shell(["a.socket": "[Socket]\nListenStream=8081\n", "a.service": "[Service]\nExecStart=/bin/a\n",
+        var shell = ScriptedShell(["a.socket": "[Socket]\nListenStream=8081\n", "a.service": "[Service]\nExecStart=/bin/a\n",
                            "b.socket": "[Socket]\nListenStream=8082\n", "b.service": "[Service]\nExecStart=/bin/b\n",
                            "c.service": "[Service]\nExecStart=/bin/c\n"])
         shell.send(.listenerReadable(UnitName(parsing: "b.socket")!))
         _ = shell.take()
-        shell.send(.reload(Shell.units([
+        shell.send(.reload(ScriptedShell.units([
             "a.socket": "[Socket]\nListenStream=8081\n", "a.service": "[Service]\nExecStart=/bin/a\n",
             "b.socket": "[Socket]\nListenStream=9092\n", "b.service": "[Service]\nExecStart=/bin/b\n",
             "d.service": "[Service]\nExecStart=/bin/d\n",
@@ -301,9 +151,9 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
     }
 
     @Test func aUnitBrokenByAReloadKeepsItsPreviousDefinition() {
-        var shell = Shell(["x.service": "[Service]\nExecStart=/bin/x\nRestart=always\n"])
+        var shell = ScriptedShell(["x.service": "[Service]\nExecStart=/bin/x\nRestart=always\n"])
         _ = shell.take()
-        shell.send(.reload(Shell.units(["x.service": "[Service]\nExecStart=/bin/x\nRestart=sometimes\n"]), call: nil))
+        shell.send(.reload(ScriptedShell.units(["x.service": "[Service]\nExecStart=/bin/x\nRestart=sometimes\n"]), call: nil))
         let actions = shell.take()
         #expect(shell.logs(actions).contains("x.service: Keeping its previous definition."))
         #expect(shell.manager.services[UnitName(parsing: "x.service")!]?.machine.unit.restart == .always)
@@ -314,17 +164,23 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
 
     @Test(arguments: ["BindsTo", "Requires", "PartOf"])
     func stoppingASocketStopsTheServiceBoundToIt(_ dependency: String) {
-        var shell = Shell(["hello.socket": helloSocket,
+        var shell = ScriptedShell(["hello.socket": helloSocket,
                            "hello.service": "[Unit]\n\(dependency)=hello.socket\n[Service]\nExecStart=/bin/hello\n"])
         shell.send(.listenerReadable(UnitName(parsing: "hello.socket")!))
         let actions = shell.request(.stop(units: ["hello.socket"]))
-        #expect(actions.contains { if case .closeListeners(let n, _) = $0 { return n.description == "hello.socket" } else { return false } })
-        #expect(shell.logs(actions).contains("hello.service: Stopping, as it is bound to hello.socket, which was stopped."))
+        #expect(shell.logs(actions).contains("Stopping hello.service..."))
         #expect(shell.state("hello.service") == .stopSigterm)
+        #expect(!actions.contains { if case .closeListeners = $0 { return true } else { return false } },
+                "the service it activates stops first (it is ordered after its socket)")
+        #expect(shell.replies(actions).isEmpty, "the request waits for both jobs")
+        shell.exit(100, .signaled(15, coreDumped: false))
+        let rest = shell.take()
+        #expect(rest.contains { if case .closeListeners(let n, _) = $0 { return n.description == "hello.socket" } else { return false } })
+        #expect(shell.replies(rest).map(\.result) == [0])
     }
 
     @Test func startingAServiceListensOnItsStoppedSocketsFirst() {
-        var shell = Shell(["hello.socket": helloSocket,
+        var shell = ScriptedShell(["hello.socket": helloSocket,
                            "hello.service": "[Unit]\nBindsTo=hello.socket\n[Service]\nExecStart=/bin/hello\n"])
         _ = shell.request(.stop(units: ["hello.socket"]))
         let actions = shell.request(.start(units: ["hello.service"]))
@@ -335,17 +191,18 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
     }
 
     @Test func aRequiredSocketThatCannotBindFailsTheStart() {
-        var shell = Shell(["hello.socket": helloSocket,
+        var shell = ScriptedShell(["hello.socket": helloSocket,
                            "hello.service": "[Unit]\nRequires=hello.socket\n[Service]\nExecStart=/bin/hello\n"])
         _ = shell.request(.stop(units: ["hello.socket"]))
         shell.failingBinds = ["hello.socket"]
         let actions = shell.request(.start(units: ["hello.service"]))
         #expect(shell.spawns(actions).isEmpty)
-        #expect(shell.replies(actions).first?.errors == ["Dependency failed for hello.service: Failed to listen on hello.socket; see the log."])
+        #expect(shell.replies(actions).first?.errors == ["A dependency job for hello.service failed. See 'swatchctl logs hello.service' for details."])
+        #expect(shell.logs(actions).contains("Dependency failed for hello.service."))
     }
 
     @Test func aWantedSocketThatCannotBindDoesNotKeepTheServiceFromStarting() {
-        var shell = Shell(["hello.socket": helloSocket,
+        var shell = ScriptedShell(["hello.socket": helloSocket,
                            "hello.service": "[Unit]\nWants=hello.socket\n[Service]\nExecStart=/bin/hello\n"])
         _ = shell.request(.stop(units: ["hello.socket"]))
         shell.failingBinds = ["hello.socket"]
@@ -355,7 +212,7 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
     }
 
     @Test func aFailedAssertionIsTheAnswerToStart() {
-        var shell = Shell(["x.service": "[Unit]\nAssertPathExists=/nonexistent\n[Service]\nExecStart=/bin/x\n"])
+        var shell = ScriptedShell(["x.service": "[Unit]\nAssertPathExists=/nonexistent\n[Service]\nExecStart=/bin/x\n"])
         _ = shell.request(.stop(units: ["x.service"]))
         shell.exit(100, .signaled(15, coreDumped: false))
         shell.unmet = { _ in true }
@@ -367,7 +224,7 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
     // MARK: Accept=yes
 
     @Test func acceptYesStartsOneInstancePerConnectionUpToMaxConnections() {
-        var shell = Shell(["echo.socket": "[Socket]\nListenStream=7\nAccept=yes\nMaxConnections=2\n",
+        var shell = ScriptedShell(["echo.socket": "[Socket]\nListenStream=7\nAccept=yes\nMaxConnections=2\n",
                            "echo@.service": "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n"])
         let socket = UnitName(parsing: "echo.socket")!
         var orders: [SpawnOrder] = []
@@ -390,7 +247,7 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
     @Test(arguments: [("main", [true, false, false]), ("exec", [true, true, false]), ("all", [true, true, true]),
                       ("none", [false, false, false])])
     func notifyAccessDecidesWhoseMessagesCount(_ access: String, _ accepted: [Bool]) {
-        var shell = Shell(["x.service": "[Service]\nExecStart=/bin/x\nExecReload=/bin/reload\nNotifyAccess=\(access)\n"])
+        var shell = ScriptedShell(["x.service": "[Service]\nExecStart=/bin/x\nExecReload=/bin/reload\nNotifyAccess=\(access)\n"])
         _ = shell.request(.reload(units: ["x.service"]))   // control process 101
         let name = UnitName(parsing: "x.service")!
         for (pid, expected) in zip([Int32(100), 101, 555], accepted) {
@@ -401,7 +258,7 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
     }
 
     @Test func keepsStoredFDsUpToTheLimitAndHandsThemBackOnTheNextStart() throws {
-        var shell = Shell(["x.service": "[Service]\nType=notify\nExecStart=/bin/x\nFileDescriptorStoreMax=2\nRestart=always\n"])
+        var shell = ScriptedShell(["x.service": "[Service]\nType=notify\nExecStart=/bin/x\nFileDescriptorStoreMax=2\nRestart=always\n"])
         let name = UnitName(parsing: "x.service")!
         shell.send(.notify(name, pid: 100, NotifyMessage(text: "READY=1\nFDSTORE=1\nFDNAME=db"), fdCount: 3, inService: true))
         let actions = shell.take()
@@ -421,7 +278,7 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
     // MARK: Shutdown and timers
 
     @Test func shutdownStopsEveryServiceAndExitsOnceAllAreGone() {
-        var shell = Shell(["a.service": "[Service]\nExecStart=/bin/a\n", "b.service": "[Service]\nExecStart=/bin/b\n"])
+        var shell = ScriptedShell(["a.service": "[Service]\nExecStart=/bin/a\n", "b.service": "[Service]\nExecStart=/bin/b\n"])
         _ = shell.take()
         shell.send(.shutdown)
         #expect(!shell.take().contains { if case .exit = $0 { return true } else { return false } })

@@ -1,0 +1,312 @@
+import Testing
+@testable import SwatchCore
+
+/// Jobs and dependencies in the Manager, driven by a scripted shell: what a
+/// request waits for, what a transaction pulls in, in which order jobs run,
+/// how they merge, and how a cycle is broken.
+@Suite struct ManagerJobTests {
+    private func unit(_ body: String, exec: String = "/bin/true") -> String {
+        "[Unit]\n\(body)\n[Service]\nExecStart=\(exec)\n"
+    }
+
+    private func spawnedUnits(_ shell: ScriptedShell, _ actions: [ManagerAction]) -> [String] {
+        shell.spawns(actions).map(\.unit.description)
+    }
+
+    private func pid(_ shell: ScriptedShell, _ unit: String) -> Int32? {
+        shell.manager.mainPID(of: UnitName(parsing: unit)!)
+    }
+
+    // MARK: Waiting jobs
+
+    @Test func aStartIsAnsweredWhenANotifyServiceIsReady() throws {
+        var shell = ScriptedShell(["db.service": "[Service]\nType=notify\nExecStart=/bin/db\n"])
+        let db = UnitName(parsing: "db.service")!
+        #expect(shell.replies(shell.take()).isEmpty)
+        _ = shell.request(.stop(units: ["db.service"]))
+        shell.exit(100, .signaled(15, coreDumped: false))
+        _ = shell.take()
+
+        let started = shell.request(.start(units: ["db.service"]))
+        #expect(shell.replies(started).isEmpty, "still activating: the request waits")
+        #expect(shell.state("db.service") == .start)
+        shell.send(.notify(db, pid: 101, NotifyMessage(text: "READY=1"), fdCount: 0, inService: true))
+        let ready = shell.take()
+        #expect(shell.replies(ready).map(\.result) == [0])
+        #expect(shell.logs(ready).contains("Started db.service."))
+    }
+
+    @Test func noBlockAnswersOnceTheJobIsQueued() {
+        var shell = ScriptedShell(["db.socket": "[Socket]\nListenStream=5432\n",
+                                   "db.service": "[Service]\nType=notify\nExecStart=/bin/db\n"])
+        let actions = shell.request(.job(.start, units: ["db.service"], noBlock: true))
+        #expect(shell.replies(actions).map(\.result) == [0])
+        #expect(shell.state("db.service") == .start)
+    }
+
+    @Test func aFailedStartIsAnsweredWithSystemctlsWording() {
+        var shell = ScriptedShell(["x.socket": "[Socket]\nListenStream=1\n",
+                                   "x.service": "[Service]\nType=oneshot\nExecStart=/bin/false\n"])
+        let started = shell.request(.start(units: ["x.service"]))
+        #expect(shell.replies(started).isEmpty, "a oneshot is started when it has exited")
+        shell.exit(100, .exited(1))
+        let reply = try? #require(shell.replies(shell.take()).first)
+        #expect(reply?.result == 1)
+        #expect(reply?.errors == ["""
+            Job for x.service failed because the control process exited with error code.
+            See "swatchctl status x.service" and "swatchctl logs x.service" for details.
+            """])
+    }
+
+    @Test func aStopIsAnsweredWhenTheLastProcessIsGone() {
+        var shell = ScriptedShell(["x.service": "[Service]\nExecStart=/bin/x\nTimeoutStopSec=2s\n"])
+        _ = shell.take()
+        let stop = shell.request(.stop(units: ["x.service"]))
+        #expect(shell.replies(stop).isEmpty)
+        shell.fireTimer()   // TimeoutStopSec=: SIGKILL
+        #expect(shell.take().contains { if case .kill(_, let order) = $0 { return order.signal == 9 } else { return false } })
+        shell.exit(100, .signaled(9, coreDumped: false))
+        let done = shell.take()
+        #expect(shell.replies(done).map(\.result) == [0])
+        #expect(shell.logs(done).contains("Stopped x.service."))
+    }
+
+    @Test func reloadOfAServiceWithoutExecReloadIsNotApplicable() {
+        var shell = ScriptedShell(["x.service": "[Service]\nExecStart=/bin/x\n"])
+        let reply = shell.replies(shell.request(.reload(units: ["x.service"]))).first
+        #expect(reply?.errors == ["Failed to reload x.service: Job type reload is not applicable for unit x.service."])
+        #expect(reply?.result == 1)
+    }
+
+    @Test func listJobsShowsWhatWaits() {
+        var shell = ScriptedShell(["a.socket": "[Socket]\nListenStream=1\n",
+                                   "a.service": "[Service]\nType=notify\nExecStart=/bin/a\n",
+                                   "b.socket": "[Socket]\nListenStream=2\n",
+                                   "b.service": unit("After=a.service")])
+        _ = shell.request(.job(.start, units: ["a.service", "b.service"], noBlock: true))
+        let records = shell.replies(shell.request(.listJobs)).first?.records ?? []
+        #expect(records.map { "\($0["Id"] ?? "") \($0["JobType"] ?? "") \($0["JobState"] ?? "")" }
+            == ["a.service start running", "b.service start waiting"])
+    }
+
+    // MARK: Merging
+
+    @Test func aStartDuringAStopReplacesItAndStartsAgainOnceStopped() {
+        var shell = ScriptedShell(["x.service": "[Service]\nExecStart=/bin/x\n"])
+        _ = shell.take()
+        _ = shell.request(.job(.stop, units: ["x.service"], noBlock: true))
+        #expect(shell.state("x.service") == .stopSigterm)
+        let start = shell.request(.start(units: ["x.service"]))
+        #expect(shell.replies(start).isEmpty)
+        shell.exit(100, .signaled(15, coreDumped: false))
+        let actions = shell.take()
+        #expect(spawnedUnits(shell, actions) == ["x.service"])
+        #expect(shell.replies(actions).map(\.result) == [0])
+    }
+
+    @Test func aStopCancelsAWaitingStart() {
+        var shell = ScriptedShell(["a.socket": "[Socket]\nListenStream=1\n",
+                                   "a.service": "[Service]\nType=notify\nExecStart=/bin/a\n",
+                                   "b.socket": "[Socket]\nListenStream=2\n",
+                                   "b.service": unit("After=a.service")])
+        _ = shell.take()
+        shell.send(.control(ControlServer.ConnectionID(fd: 7, serial: 7), .start(units: ["a.service", "b.service"]),
+                            realtime: 0))
+        let stop = shell.request(.stop(units: ["b.service"]))
+        #expect(shell.replies(stop).map(\.result) == [0], "b was not running: stopped at once")
+        shell.send(.notify(UnitName(parsing: "a.service")!, pid: 100, NotifyMessage(text: "READY=1"), fdCount: 0,
+                           inService: true))
+        let replies = shell.replies(shell.take())
+        #expect(replies.map(\.result) == [1])
+        #expect(replies.first?.errors == ["Job for b.service canceled."])
+        #expect(shell.state("b.service") == .dead)
+    }
+
+    // MARK: Dependencies
+
+    @Test func requiresPullsInTheStartAndAfterWaitsForIt() {
+        var shell = ScriptedShell(["db.socket": "[Socket]\nListenStream=1\n",
+                                   "db.service": "[Service]\nType=notify\nExecStart=/bin/db\n",
+                                   "app.socket": "[Socket]\nListenStream=2\n",
+                                   "app.service": unit("Requires=db.service\nAfter=db.service", exec: "/bin/app")])
+        let first = shell.request(.start(units: ["app.service"]))
+        #expect(spawnedUnits(shell, first) == ["db.service"], "app waits until db is ready")
+        shell.send(.notify(UnitName(parsing: "db.service")!, pid: 100, NotifyMessage(text: "READY=1"), fdCount: 0,
+                           inService: true))
+        let then = shell.take()
+        #expect(spawnedUnits(shell, then) == ["app.service"])
+        #expect(shell.replies(then).map(\.result) == [0])
+    }
+
+    @Test func withoutOrderingBothStartAtOnce() {
+        var shell = ScriptedShell(["db.socket": "[Socket]\nListenStream=1\n",
+                                   "db.service": "[Service]\nType=notify\nExecStart=/bin/db\n",
+                                   "app.socket": "[Socket]\nListenStream=2\n",
+                                   "app.service": unit("Wants=db.service", exec: "/bin/app")])
+        #expect(Set(spawnedUnits(shell, shell.request(.start(units: ["app.service"])))) == ["db.service", "app.service"])
+    }
+
+    @Test func aRequiredUnitThatFailsFailsTheDependentStartButAWantedOneDoesNot() {
+        var shell = ScriptedShell(["bad.socket": "[Socket]\nListenStream=1\n",
+                                   "bad.service": "[Service]\nType=oneshot\nExecStart=/bin/false\n",
+                                   "needs.socket": "[Socket]\nListenStream=2\n",
+                                   "needs.service": unit("Requires=bad.service\nAfter=bad.service"),
+                                   "wants.socket": "[Socket]\nListenStream=3\n",
+                                   "wants.service": unit("Wants=bad.service\nAfter=bad.service", exec: "/bin/w")])
+        _ = shell.request(.job(.start, units: ["needs.service", "wants.service"], noBlock: false))
+        shell.exit(100, .exited(1))
+        let actions = shell.take()
+        #expect(spawnedUnits(shell, actions) == ["wants.service"])
+        #expect(shell.logs(actions).contains("Dependency failed for needs.service."))
+        #expect(shell.replies(actions).first?.errors
+            == ["A dependency job for needs.service failed. See 'swatchctl logs needs.service' for details."])
+    }
+
+    @Test func aMissingRequiredServiceRefusesTheStart() {
+        var shell = ScriptedShell(["a.socket": "[Socket]\nListenStream=1\n",
+                                   "a.service": unit("Requires=nope.service network.target")])
+        let reply = shell.replies(shell.request(.start(units: ["a.service"]))).first
+        #expect(reply?.errors == ["Failed to start a.service: Unit nope.service not found."])
+    }
+
+    @Test func requisiteChecksWithoutStarting() {
+        var shell = ScriptedShell(["db.socket": "[Socket]\nListenStream=1\n",
+                                   "db.service": "[Service]\nExecStart=/bin/db\n",
+                                   "app.socket": "[Socket]\nListenStream=2\n",
+                                   "app.service": unit("Requisite=db.service\nAfter=db.service")])
+        let actions = shell.request(.start(units: ["app.service"]))
+        #expect(spawnedUnits(shell, actions).isEmpty)
+        #expect(shell.replies(actions).first?.errors
+            == ["A dependency job for app.service failed. See 'swatchctl logs app.service' for details."])
+        shell.send(.listenerReadable(UnitName(parsing: "db.socket")!))
+        #expect(spawnedUnits(shell, shell.request(.start(units: ["app.service"]))) == ["app.service"])
+    }
+
+    /// Conflicts= implies no order (systemd.unit(5)); with After= the stop goes first.
+    @Test func conflictsStopsTheOther() {
+        var shell = ScriptedShell(["blue.service": "[Service]\nExecStart=/bin/blue\n",
+                                   "green.socket": "[Socket]\nListenStream=1\n",
+                                   "green.service": unit("Conflicts=blue.service\nAfter=blue.service", exec: "/bin/green")])
+        _ = shell.take()
+        let actions = shell.request(.start(units: ["green.service"]))
+        #expect(shell.state("blue.service") == .stopSigterm)
+        #expect(spawnedUnits(shell, actions).isEmpty, "the stop goes before the start")
+        shell.exit(100, .signaled(15, coreDumped: false))
+        #expect(spawnedUnits(shell, shell.take()) == ["green.service"])
+    }
+
+    @Test func stoppingAUnitStopsWhatRequiresItFirst() {
+        var shell = ScriptedShell(["db.service": "[Service]\nExecStart=/bin/db\n",
+                                   "app.service": unit("Requires=db.service\nAfter=db.service", exec: "/bin/app")])
+        _ = shell.take()
+        let app = pid(shell, "app.service")!, db = pid(shell, "db.service")!
+        let stop = shell.request(.stop(units: ["db.service"]))
+        #expect(shell.state("app.service") == .stopSigterm)
+        #expect(shell.state("db.service") == .running, "app is after db: it stops first")
+        #expect(shell.replies(stop).isEmpty)
+        shell.exit(app, .signaled(15, coreDumped: false))
+        #expect(shell.state("db.service") == .stopSigterm)
+        shell.exit(db, .signaled(15, coreDumped: false))
+        #expect(shell.replies(shell.take()).map(\.result) == [0])
+    }
+
+    @Test func bindsToStopsWithTheOtherWhateverTheReason() {
+        var shell = ScriptedShell(["db.service": "[Service]\nExecStart=/bin/db\n",
+                                   "app.service": unit("BindsTo=db.service\nAfter=db.service", exec: "/bin/app")])
+        _ = shell.take()
+        shell.exit(pid(shell, "db.service")!, .exited(3))
+        let actions = shell.take()
+        #expect(shell.logs(actions).contains("Unit app.service is bound to inactive unit db.service. Stopping, too."))
+        #expect(shell.state("app.service") == .stopSigterm)
+    }
+
+    @Test func partOfRestartsWithTheOther() {
+        var shell = ScriptedShell(["db.service": "[Service]\nExecStart=/bin/db\n",
+                                   "cache.service": unit("PartOf=db.service", exec: "/bin/cache")])
+        _ = shell.take()
+        _ = shell.request(.job(.restart, units: ["db.service"], noBlock: true))
+        #expect(shell.state("db.service") == .stopSigterm)
+        #expect(shell.state("cache.service") == .stopSigterm)
+    }
+
+    @Test func onFailureAndOnSuccessStartTheirUnits() {
+        var shell = ScriptedShell(["job.socket": "[Socket]\nListenStream=1\n",
+                                   "job.service": "[Unit]\nOnFailure=alert.service\nOnSuccess=report.service\n[Service]\nType=oneshot\nExecStart=/bin/job\n",
+                                   "alert.socket": "[Socket]\nListenStream=2\n", "alert.service": unit("", exec: "/bin/alert"),
+                                   "report.socket": "[Socket]\nListenStream=3\n", "report.service": unit("", exec: "/bin/report")])
+        _ = shell.request(.job(.start, units: ["job.service"], noBlock: true))
+        shell.exit(100, .exited(0))
+        #expect(spawnedUnits(shell, shell.take()) == ["report.service"])
+        _ = shell.request(.job(.start, units: ["job.service"], noBlock: true))
+        shell.exit(102, .exited(1))
+        let failed = shell.take()
+        #expect(spawnedUnits(shell, failed) == ["alert.service"])
+        #expect(shell.logs(failed).contains("job.service: Triggering OnFailure= dependencies."))
+    }
+
+    @Test func upholdsStartsTheOtherAgainWhenItStops() {
+        var shell = ScriptedShell(["keeper.service": unit("Upholds=worker.service", exec: "/bin/keeper"),
+                                   "worker.socket": "[Socket]\nListenStream=1\n",
+                                   "worker.service": "[Service]\nExecStart=/bin/worker\n"])
+        let startUp = shell.take()
+        #expect(Set(spawnedUnits(shell, startUp)) == ["keeper.service", "worker.service"])
+        shell.exit(pid(shell, "worker.service")!, .exited(0))
+        #expect(spawnedUnits(shell, shell.take()) == ["worker.service"])
+    }
+
+    @Test func wantsDirectoriesAddDependencies() {
+        // `x.service.wants/` entries are read by UnitSet.load from the unit dirs; the graph sees them as Wants=.
+        var section = UnitSection()
+        section.wants = ["y.service"]
+        #expect(section.dependencies(.wants) == ["y.service"])
+    }
+
+    // MARK: Start-up, shutdown, cycles
+
+    @Test func startUpFollowsOrderingAndStartsTheRestInParallel() {
+        var shell = ScriptedShell(["a.service": "[Service]\nType=notify\nExecStart=/bin/a\n",
+                                   "b.service": unit("After=a.service", exec: "/bin/b"),
+                                   "c.service": unit("", exec: "/bin/c")])
+        let startUp = shell.take()
+        #expect(spawnedUnits(shell, startUp) == ["a.service", "c.service"])
+        shell.send(.notify(UnitName(parsing: "a.service")!, pid: 100, NotifyMessage(text: "READY=1"), fdCount: 0,
+                           inService: true))
+        #expect(spawnedUnits(shell, shell.take()) == ["b.service"])
+    }
+
+    @Test func shutdownStopsInReverseOrder() {
+        var shell = ScriptedShell(["a.service": "[Service]\nExecStart=/bin/a\n",
+                                   "b.service": unit("After=a.service", exec: "/bin/b")])
+        _ = shell.take()
+        shell.send(.shutdown)
+        #expect(shell.state("b.service") == .stopSigterm)
+        #expect(shell.state("a.service") == .running)
+        shell.exit(pid(shell, "b.service")!, .signaled(15, coreDumped: false))
+        #expect(shell.state("a.service") == .stopSigterm)
+        shell.exit(pid(shell, "a.service")!, .signaled(15, coreDumped: false))
+        #expect(shell.take().contains { if case .exit(0) = $0 { return true } else { return false } })
+    }
+
+    @Test func anOrderingCycleIsBrokenAsSystemdLogsIt() {
+        var shell = ScriptedShell(["a.socket": "[Socket]\nListenStream=1\n", "a.service": unit("Wants=b.service\nAfter=b.service"),
+                                   "b.socket": "[Socket]\nListenStream=2\n", "b.service": unit("After=a.service", exec: "/bin/b")])
+        let actions = shell.request(.start(units: ["a.service"]))
+        let logs = shell.logs(actions)
+        #expect(logs.contains("a.service: Found ordering cycle on a.service/start"))
+        #expect(logs.contains("a.service: Job b.service/start deleted to break ordering cycle starting with a.service/start"))
+        #expect(spawnedUnits(shell, actions) == ["a.service"])
+    }
+
+    @Test func exitWithEndsWithTheUnitsStatus() {
+        for (status, expected): (SwatchCore.ExitStatus, Int32) in [(.exited(0), 0), (.exited(3), 3), (.signaled(9, coreDumped: false), 137)] {
+            var shell = ScriptedShell(["main.service": "[Service]\nExecStart=/bin/main\n",
+                                       "helper.service": "[Service]\nExecStart=/bin/helper\n"],
+                                      exitWith: UnitName(parsing: "main.service")!)
+            _ = shell.take()
+            shell.exit(pid(shell, "main.service")!, status)
+            #expect(shell.state("helper.service") == .stopSigterm)
+            shell.exit(pid(shell, "helper.service")!, .signaled(15, coreDumped: false))
+            #expect(shell.take().contains { if case .exit(expected) = $0 { return true } else { return false } }, "\(status)")
+        }
+    }
+}
