@@ -225,7 +225,14 @@ extension Manager {
         var report = UnitStatusReport(id: name.description, description: unit.unit.description,
                                       fragmentPath: unit.path, dropIns: unit.dropIns)
         report.activeState = socketActiveState(name)
-        report.subState = entry.listeners == .bound ? entry.machine.subState : "dead"
+        switch entry.listeners {
+        case .bound: report.subState = entry.machine.subState
+        case .failed:
+            report.subState = "failed"
+            report.result = .resources
+            report.statusText = entry.failure
+        case .binding, .closed: report.subState = "dead"
+        }
         report.listen = listening(entry)
         report.triggers = [UnitReference(
             name: entry.service.description,
@@ -239,6 +246,10 @@ extension Manager {
     }
 
     private func socketActiveState(_ name: UnitName) -> UnitActiveState {
-        sockets[name]?.listeners == .bound ? .active : .inactive
+        switch sockets[name]?.listeners {
+        case .bound?: return .active
+        case .failed?: return .failed
+        case .binding?, .closed?, nil: return .inactive
+        }
     }
 }

@@ -80,7 +80,7 @@ extension Manager {
     /// Active, activating or reloading: not down.
     func isUp(_ unit: UnitName) -> Bool {
         if let entry = services[unit] { return !entry.machine.isInactive }
-        if let entry = sockets[unit] { return entry.listeners != .closed }
+        if let entry = sockets[unit] { return entry.listeners == .bound || entry.listeners == .binding }
         return false
     }
 
@@ -199,7 +199,7 @@ extension Manager {
         if unit.type == .socket {
             switch job.kind {
             case .start:
-                if sockets[unit]?.listeners == .closed { bindSocket(unit) }
+                if sockets[unit]?.listeners == .closed || sockets[unit]?.listeners == .failed { bindSocket(unit) }
             case .restart:
                 stopSocket(unit)
                 bindSocket(unit)
@@ -233,10 +233,11 @@ extension Manager {
             switch job.kind {
             case .start, .restart, .reload:
                 if entry.listeners == .bound { finishJob(unit, .done) }
+                if entry.listeners == .failed { finishJob(unit, .failed) }
             case .verifyActive:
                 finishJob(unit, entry.listeners == .bound ? .done : .failed)
             case .stop:
-                if entry.listeners == .closed { finishJob(unit, .done) }
+                if entry.listeners == .closed || entry.listeners == .failed { finishJob(unit, .done) }
             }
             return
         }

@@ -41,7 +41,14 @@ extension Manager {
                 addSocket(name, unit)
                 continue
             }
-            guard entry.machine.unit != unit, entry.listeners == .bound else { continue }
+            guard entry.machine.unit != unit else { continue }
+            if entry.listeners == .failed {
+                // Changed since its bind failed: try the new definition.
+                sockets[name] = SocketEntry(machine: SocketMachine(unit: unit), service: new.serviceName(for: unit))
+                emit(.bind(name, unit))
+                continue
+            }
+            guard entry.listeners == .bound else { continue }
             if entry.watched {
                 sockets[name]?.watched = false
                 emit(.unwatch(name))

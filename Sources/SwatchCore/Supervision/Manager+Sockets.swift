@@ -57,9 +57,11 @@ extension Manager {
     mutating func socketBindFailed(_ name: UnitName, _ error: any Error, now: Instant) {
         guard sockets[name] != nil else { return }
         log(name, .error, "\(name): \(error)")
-        // Its start fails first, while the graph still knows who required it.
-        if let job = jobs[name], job.kind != .stop { finishJob(name, .failed) }
-        removeSocket(name)
+        // Listed as failed, with the reason; a start binds again.
+        sockets[name]?.listeners = .failed
+        sockets[name]?.failure = "\(error)"
+        updateWatching(name)
+        checkJob(name)
     }
 
     private mutating func removeSocket(_ name: UnitName) {

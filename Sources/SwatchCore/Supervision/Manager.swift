@@ -59,10 +59,13 @@ package struct Manager {
             case bound
             /// Closed by a stop: `start` binds them again.
             case closed
+            /// A bind failed (`failure` says why): listed as failed; `start` tries again.
+            case failed
         }
         var machine: SocketMachine
         var service: UnitName
         var listeners: Listeners = .binding
+        var failure: String?
         /// Whether the shell has the listeners in epoll.
         var watched = false
         /// Accept=yes: instances alive.

@@ -950,8 +950,11 @@ package struct ServiceMachine: Sendable {
         if unit.shallRestart(result: result, mainExit: mainExit, forbidden: then == .stayDown) {
             let delay = unit.restartDelay(attempt: restartAttempt)
             phase = .autoRestart(due: now.adding(delay))
-            let why = result == .success ? "" : " with result '\(result.rawValue)'"
-            return [.log(.notice, "\(unit.name): Scheduled restart job in \(delay)\(why), restart counter is at \(restartCount + 1).")]
+            // As service_enter_dead(): the failure is logged even when a restart follows.
+            let failure: [ServiceAction] = result == .success || result == .execCondition ? []
+                : [.log(.warning, "\(unit.name): Failed with result '\(result.rawValue)'.")]
+            return failure + [.log(.debug, "\(unit.name): Scheduled restart job in \(delay)."),
+                              .log(.info, "\(unit.name): Scheduled restart job, restart counter is at \(restartCount + 1).")]
         }
         // An ExecCondition= skip is no failure (service_enter_dead(): SERVICE_SKIP_CONDITION ends dead).
         let failed = result != .success && result != .execCondition
@@ -991,7 +994,7 @@ package struct ServiceMachine: Sendable {
         let effective = ignore ? .success : outcome
         var actions: [ServiceAction] = []
         if outcome != .success {
-            actions.append(.log(.notice, "\(unit.name): Main process exited, code=\(status.code), status=\(status.status)"))
+            actions.append(.log(.notice, "\(unit.name): Main process exited, code=\(status.code), status=\(status.statusWithName)"))
         }
         switch phase {
         case .start(var s):
@@ -1050,7 +1053,7 @@ package struct ServiceMachine: Sendable {
         let outcome = ignore ? ServiceResult.success : ServiceResult.of(status, success: unit.successExitStatus)
         var actions: [ServiceAction] = []
         if outcome != .success {
-            actions.append(.log(.warning, "\(unit.name): Control process \(role) exited, code=\(status.code), status=\(status.status)"))
+            actions.append(.log(.warning, "\(unit.name): Control process \(role) exited, code=\(status.code), status=\(status.statusWithName)"))
         }
         // The next command of the same list, unless this one failed.
         let next = outcome == .success && role.index + 1 < command.count ? [ServiceAction.spawn(ExecRole(role.phase, role.index + 1))] : nil
