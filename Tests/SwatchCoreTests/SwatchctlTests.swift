@@ -56,11 +56,11 @@ import Testing
         case .isActive(let unit), .isFailed(let unit):
             guard let report = find(unit) else { return .now(.unitNotFound(unit)) }
             return .now(ControlResponse(records: [["Id": unit, "ActiveState": report.activeState.rawValue]]))
-        case .stop(let units) where units == ["hello.service"]:
+        case .job(.stop, let units, _) where units == ["hello.service"]:
             return .now(ControlResponse(warnings: [
                 ControlResponse.stopTriggeredWarning(service: "hello.service", triggeredBy: ["hello.socket"]),
             ]))
-        case .start(let units), .stop(let units), .restart(let units), .reload(let units), .kill(let units, _):
+        case .job(_, let units, _), .kill(let units, _):
             let missing = units.filter { find($0) == nil }
             if let first = missing.first { return .now(.unitNotLoaded(first, verb: call.request.command)) }
             return .now(ControlResponse())
@@ -81,7 +81,7 @@ import Testing
                 UnitLogEntry(unit: unit, realtime: started, pid: 4242, identifier: unit, message: "line \($0)").toRecord()
             }
             return .now(ControlResponse(records: Array(entries.suffix(lines))))
-        case .resetFailed, .daemonReload:
+        case .resetFailed, .daemonReload, .listJobs:
             return .now(ControlResponse())
         }
     }
