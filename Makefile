@@ -6,7 +6,8 @@
 #   make run       build, then run swatchd on conf/examples/hello (port 8080)
 #   make test      deps + lint + swift build + swift test  (what .ci/run runs)
 #   make lint      mandoc -Tlint over man/
-#   make install   PREFIX=/usr/local DESTDIR=  binaries, man pages, examples, completions
+#   make install   PREFIX=/usr/local DESTDIR=  binaries, man pages, examples, completions,
+#                  swatchd.service, /etc/swatchd
 #   make fuzz      libFuzzer over the unit parser for FUZZ_SECONDS (default 60)
 #   make bench     scripts/bench, when there is one
 #   make clean
@@ -17,6 +18,12 @@ SHELL := /bin/bash
 SWIFT ?= swift
 PREFIX ?= /usr/local
 DESTDIR ?=
+# Where systemd looks for units a package (PREFIX=/usr: /usr/lib/systemd/system) or the
+# administrator (/usr/local/lib/systemd/system) installs: systemd.unit(5), "UNIT FILE LOAD
+# PATH"; what `pkg-config --variable=systemdsystemunitdir systemd` says for /usr.
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+# swatchd's own unit directory as root (swatchd(8), FILES): not below PREFIX.
+UNIT_DIR ?= /etc/swatchd
 BIN_DIR ?=
 FUZZ_SECONDS ?= 60
 # --static-swift-stdlib: 5.5 MB instead of 8 MB resident and a faster start
@@ -103,6 +110,13 @@ install:
 	install -d "$$root/share/swatchd/examples"; \
 	cp -R conf/examples/. "$$root/share/swatchd/examples/"; \
 	chmod -R u=rwX,go=rX "$$root/share/swatchd/examples"; \
+	service="$(DESTDIR)$(SYSTEMD_UNIT_DIR)/swatchd.service"; \
+	install -d "$${service%/*}"; \
+	sed -E 's|^ExecStart=[^ ]*/swatchd( \|$$)|ExecStart=$(PREFIX)/bin/swatchd\1|' conf/swatchd.service >"$$service"; \
+	chmod 644 "$$service"; \
+	grep -q '^ExecStart=$(PREFIX)/bin/swatchd' "$$service" \
+	    || { echo "make install: no ExecStart= to point at $(PREFIX)/bin/swatchd in conf/swatchd.service"; exit 1; }; \
+	install -d -m 755 "$(DESTDIR)$(UNIT_DIR)"; \
 	completions="$$(mktemp -d)"; trap 'rm -rf "$$completions"' EXIT; \
 	for shell in bash zsh fish; do \
 	    if "$$bin/swatchctl" --generate-completion-script $$shell >"$$completions/$$shell" 2>/dev/null \

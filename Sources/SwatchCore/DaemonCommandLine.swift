@@ -15,6 +15,13 @@ package struct DaemonOptions: Equatable, Sendable {
     package var runtimeDirectory: String?
     package var logTarget = "auto"
     package var logLevel = "info"
+    /// `--exit-with UNIT`: when that service ends, stop everything and exit with its status
+    /// (swatchd(8); a container's main process). `.service` is appended to a name without a
+    /// suffix, as swatchctl does.
+    package var exitWith: UnitName?
+    /// `--default-timeout-stop SPAN`: TimeoutStopSec= of every unit that does not set it
+    /// (nil: systemd's DefaultTimeoutStopSec=, 90s).
+    package var defaultTimeoutStop: TimeSpan?
 }
 
 /// `swatchd run`: one command, activated ad hoc, without unit files.
@@ -39,6 +46,7 @@ package struct UsageError: Error, Equatable, CustomStringConvertible {
 extension DaemonCommand {
     package static let usage = """
         Usage: swatchd [--unit-dir DIR]... [--runtime-dir DIR] [--log-target auto|journal|stderr] [--log-level LEVEL]
+                       [--exit-with UNIT] [--default-timeout-stop SPAN]
                swatchd verify [--unit-dir DIR]... [FILE...]
                swatchd run -l ADDR [-l ADDR]... [--fdname NAME]... [--accept] [--datagram] [--notify]
                            [--watchdog SPAN] [--restart POLICY] [--watch PATH]... -- CMD [ARG]...
@@ -112,6 +120,23 @@ extension DaemonCommand {
             // The names and numbers swatchd(8) lists: what the logger set-up reads (LogLevel.parse).
             guard LogLevel.parse(v) != nil else { throw UsageError("--log-level: unknown level '\(v)'") }
             o.logLevel = v
+            return true
+        }
+        if let v = try value(of: "--exit-with", arg, &args) {
+            // swatchctl's mangling (Sources/swatchctl/Output.swift): `hello` means hello.service.
+            let mangled = v.hasSuffix(".service") || v.hasSuffix(".socket") ? v : v + ".service"
+            guard let name = UnitName(parsing: mangled), name.type == .service, name.instance != "" else {
+                throw UsageError("--exit-with needs a service name, not '\(v)'")
+            }
+            o.exitWith = name
+            return true
+        }
+        if let v = try value(of: "--default-timeout-stop", arg, &args) {
+            // As TimeoutStopSec= reads it (systemd.time(7)); 0 means no timeout, as there (parse_sec_fix_0()).
+            guard let span = TimeSpan(parsing: v) else {
+                throw UsageError("--default-timeout-stop: not a time span: '\(v)'")
+            }
+            o.defaultTimeoutStop = span == .zero ? .infinity : span
             return true
         }
         return false

@@ -34,7 +34,9 @@ enum Daemon {
         var started: Supervisor?
         do {
             // Block the signals signalfd reads before anything is spawned.
-            let signals = try SignalFD(signals: [SIGCHLD, SIGTERM, SIGINT, SIGHUP])
+            // The others that would end swatchd are read too (SignalFD.forwardedSignals): forwarded
+            // to the --exit-with service, else logged and ignored (swatchd(8), SIGNALS).
+            let signals = try SignalFD(signals: SignalFD.supervisedSignals + SignalFD.forwardedSignals)
             SignalFD.ignoreBrokenPipe()
             // As child subreaper, a service's orphans come back to swatchd to be reaped and counted.
             ProcessTracker.becomeSubreaper()
@@ -42,6 +44,8 @@ enum Daemon {
             var configuration = Supervisor.Configuration(
                 unitDirectories: directories, runtimeDirectory: runtime,
                 specifiers: SpecifierContext.current(), ownEnvironment: environment)
+            if let span = options.defaultTimeoutStop { configuration.specifiers.defaultTimeoutStop = span }
+            configuration.exitWith = options.exitWith
             configuration.journalAvailable = LogTarget.journalIsAvailable()
             if let adHoc {
                 let (dir, files) = try AdHocUnits.write(adHoc, runtimeDirectory: runtime)
@@ -64,7 +68,8 @@ enum Daemon {
                     case SIGHUP:
                         logger.info("Received SIGHUP from PID \(info.senderPID): reloading.")
                         supervisor.reload()
-                    default: break
+                    default:
+                        forward(info, to: options.exitWith, of: supervisor, logger: logger)
                     }
                 }
             }
@@ -90,11 +95,35 @@ enum Daemon {
             }
             logger.info("swatchd \(swatchdVersion) ready: \(supervisor.socketCount) socket units, \(supervisor.serviceCount) services.")
             try loop.run()
-            return 0
+            return supervisor.exitStatus
         } catch {
             started?.abandonStartup()
             writeStderr("swatchd: \(error)\n")
             return 1
+        }
+    }
+
+    /// A signal of SignalFD.forwardedSignals: to the main process of the `--exit-with`
+    /// service, as tini hands signals to its child; without one it changes nothing.
+    private static func forward(_ info: SignalFD.Info, to service: UnitName?, of supervisor: Supervisor,
+                                logger: Logger) {
+        let name = SignalName.fullName(info.signal)
+        let sender = info.senderPID == 0 ? "outside the PID namespace" : "PID \(info.senderPID)"
+        guard let service else {
+            // A resized terminal is no news.
+            if info.signal != SIGWINCH { logger.info("Received \(name) from \(sender); ignoring.") }
+            return
+        }
+        guard let pid = supervisor.mainPID(of: service) else {
+            logger.info("Received \(name) from \(sender), but \(service) has no main process; ignoring.",
+                        metadata: ["unit": "\(service)"])
+            return
+        }
+        do {
+            guard try Reaper.kill(pid, signal: info.signal) else { return }   // gone: its SIGCHLD is on the way
+            logger.debug("Forwarded \(name) from \(sender) to \(service) (PID \(pid)).", metadata: ["unit": "\(service)"])
+        } catch {
+            logger.warning("Failed to forward \(name) to \(service) (PID \(pid)): \(error)", metadata: ["unit": "\(service)"])
         }
     }
 }

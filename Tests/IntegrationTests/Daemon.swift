@@ -176,6 +176,13 @@ final class Daemon {
         return status
     }
 
+    /// Waits until swatchd (or its launcher) exits on its own, e.g. with `--exit-with`; nil
+    /// when it still runs after `timeout`.
+    func waitForExit(timeout: Duration = .seconds(15)) -> ExitStatus? {
+        if exitStatus == nil { exitStatus = Command.wait(pid, timeout: timeout) }
+        return exitStatus
+    }
+
     /// Stops swatchd (SIGTERM, as a user would; SIGKILL for it and every
     /// process below it if it has not exited within 5 s), closes the notify
     /// socket and removes the temp dir. Idempotent.

@@ -1,6 +1,7 @@
 // What a newcomer does after cloning (README.md): the man pages
 // are clean roff, and `make install DESTDIR=…` gives a tree whose swatchd
-// verifies the installed examples and whose swatchctl has its completions.
+// verifies the installed examples and whose swatchctl has its completions,
+// with swatchd.service pointing at the installed swatchd and /etc/swatchd made.
 import Foundation
 import Glibc
 import Testing
@@ -34,9 +35,22 @@ extension Integration {
                          "share/man/man1/swatchctl.1", "share/man/man5/swatchd.socket.5",
                          "share/man/man5/swatchd.service.5", "share/swatchd/examples/hello/hello.socket",
                          "share/bash-completion/completions/swatchctl", "share/zsh/site-functions/_swatchctl",
-                         "share/fish/vendor_completions.d/swatchctl.fish"] {
+                         "share/fish/vendor_completions.d/swatchctl.fish", "lib/systemd/system/swatchd.service"] {
                 #expect(FileManager.default.fileExists(atPath: root + "/" + file), "\(file) not installed")
             }
+            // The default unit dir exists (below DESTDIR, not below PREFIX).
+            var info = stat()
+            #expect(stat(destination.path + "/etc/swatchd", &info) == 0 && info.st_mode & S_IFMT == S_IFDIR,
+                    "/etc/swatchd not created under DESTDIR")
+            // The unit runs the installed binary: PREFIX in ExecStart=, never DESTDIR; the rest as in conf/.
+            let unit = try #require(readText(root + "/lib/systemd/system/swatchd.service"))
+            let execStart = unit.split(separator: "\n").filter { $0.hasPrefix("ExecStart=") }
+            #expect(execStart == ["ExecStart=/usr/bin/swatchd --unit-dir /etc/swatchd --log-target journal"], "\(unit)")
+            #expect(!unit.contains(destination.path))
+            let original = try #require(readText(Harness.repositoryRoot + "/conf/swatchd.service"))
+            #expect(unit.split(separator: "\n").filter { !$0.hasPrefix("ExecStart=") }
+                    == original.split(separator: "\n").filter { !$0.hasPrefix("ExecStart=") })
+            #expect(stat(root + "/lib/systemd/system/swatchd.service", &info) == 0 && info.st_mode & 0o777 == 0o644)
             // The installed daemon verifies the installed example, finding swatchd-hello on PATH.
             let verify = try Command.run(
                 [root + "/bin/swatchd", "verify", "--unit-dir", root + "/share/swatchd/examples/hello"],

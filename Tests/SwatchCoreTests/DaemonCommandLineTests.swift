@@ -31,6 +31,38 @@ import Testing
         #expect(adHoc.command == ["hello", "--flag"])
     }
 
+    @Test func exitWithTakesAServiceNameAsSwatchctlMangles() throws {
+        guard case .serve(let o) = try DaemonCommand.parse(["--exit-with", "hello"]) else {
+            Issue.record("not serve")
+            return
+        }
+        #expect(o.exitWith == UnitName(prefix: "hello", type: .service))
+        guard case .serve(let p) = try DaemonCommand.parse(["--exit-with=echo@1.service"]) else {
+            Issue.record("not serve")
+            return
+        }
+        #expect(p.exitWith == UnitName(prefix: "echo", instance: "1", type: .service))
+        #expect(throws: UsageError.self) { try DaemonCommand.parse(["--exit-with", "hello.socket"]) }
+        #expect(throws: UsageError.self) { try DaemonCommand.parse(["--exit-with", "echo@.service"]) }
+        #expect(throws: UsageError.self) { try DaemonCommand.parse(["--exit-with", "a b"]) }
+        #expect(throws: UsageError.self) { try DaemonCommand.parse(["--exit-with"]) }
+    }
+
+    @Test func defaultTimeoutStopIsATimeSpanWithZeroMeaningNone() throws {
+        func span(_ text: String) throws -> TimeSpan? {
+            guard case .serve(let o) = try DaemonCommand.parse(["--default-timeout-stop", text]) else { return nil }
+            return o.defaultTimeoutStop
+        }
+        #expect(try span("10s") == .seconds(10))
+        #expect(try span("1min 30s") == .seconds(90))
+        #expect(try span("500ms") == .milliseconds(500))
+        #expect(try span("0") == .infinity)
+        #expect(try span("infinity") == .infinity)
+        #expect(throws: UsageError.self) { try DaemonCommand.parse(["--default-timeout-stop", "soon"]) }
+        guard case .serve(let o) = try DaemonCommand.parse([]) else { return }
+        #expect(o.defaultTimeoutStop == nil && o.exitWith == nil)
+    }
+
     @Test func rejectsWhatItDoesNotKnow() {
         #expect(throws: UsageError.self) { try DaemonCommand.parse(["--frobnicate"]) }
         #expect(throws: UsageError.self) { try DaemonCommand.parse(["--log-target", "syslog"]) }

@@ -15,6 +15,21 @@ package final class SignalFD {
     /// What swatchd's loop handles: children (SIGCHLD), stop (SIGTERM, SIGINT), reload (SIGHUP).
     package static let supervisedSignals: [CInt] = [SIGCHLD, SIGTERM, SIGINT, SIGHUP]
 
+    /// The other signals whose default action would end swatchd (signal(7): "Term" and
+    /// "Core"), read here so that a stray `kill -USR1` does not, plus SIGWINCH; with
+    /// `--exit-with` they go on to that service's main process, as tini forwards them
+    /// (tini's src/tini.c, `default_signals` lists what it leaves alone). Not the
+    /// synchronous ones a fault raises in swatchd itself (SIGSEGV, SIGBUS, SIGFPE,
+    /// SIGILL, SIGABRT, SIGTRAP, SIGSYS): blocked, they would not stop a crash but hide
+    /// it. SIGPIPE stays ignored (`ignoreBrokenPipe`). The real-time signals glibc
+    /// leaves to programs (SIGRTMIN..SIGRTMAX, 34..64) end a process too.
+    package static let forwardedSignals: [CInt] = {
+        var signals: [CInt] = [SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF,
+                               SIGIO, SIGPWR, SIGWINCH]
+        signals += Array(CInt(__libc_current_sigrtmin())...CInt(__libc_current_sigrtmax()))
+        return signals
+    }()
+
     /// One received signal (`struct signalfd_siginfo`).
     package struct Info: Hashable, Sendable {
         package var signal: CInt

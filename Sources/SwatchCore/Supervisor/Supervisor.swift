@@ -23,6 +23,8 @@ package final class Supervisor {
         package var passOwnEnvironment = false
         /// Whether journald is there (LogTarget.journalIsAvailable), for services' output.
         package var journalAvailable = false
+        /// `swatchd --exit-with UNIT`: the Manager stops everything when it ends (`exitStatus`).
+        package var exitWith: UnitName?
         package init(unitDirectories: [String], runtimeDirectory: String, specifiers: SpecifierContext,
                      ownEnvironment: [String: String]) {
             self.unitDirectories = unitDirectories
@@ -72,6 +74,8 @@ package final class Supervisor {
     /// The fds of the notification being handled (`.storeFDs` keeps some).
     var notificationFDs: [FileDescriptor] = []
     var notifySocket: NotifySocket?
+    /// What swatchd exits with once the loop ends: the `--exit-with` service's status (`.exit`).
+    package private(set) var exitStatus: Int32 = 0
 
     package init(configuration: Configuration, logger: Logger, loop: EventLoop, unitLog: UnitLogBuffer) throws(Errno) {
         self.configuration = configuration
@@ -86,7 +90,8 @@ package final class Supervisor {
         let notifyPath = configuration.runtimeDirectory + "/notify"
         self.launcher = ProcessLauncher(configuration: configuration, sandbox: sandbox, tracker: tracker, unitLog: unitLog,
                                         notifySocketPath: notifyPath)
-        self.manager = Manager(configuration: Manager.Configuration(notifySocketPath: notifyPath),
+        self.manager = Manager(configuration: Manager.Configuration(notifySocketPath: notifyPath,
+                                                                           exitWith: configuration.exitWith),
                                units: UnitSet.load(directories: [], context: configuration.specifiers),
                                makeInvocationID: Supervisor.makeInvocationID)
         for (group, pids) in tracker.leftovers {
@@ -98,6 +103,8 @@ package final class Supervisor {
 
     package var socketCount: Int { manager.socketCount }
     package var serviceCount: Int { manager.serviceCount }
+    /// The main process of a service, if it runs (signals forwarded to the `--exit-with` service).
+    package func mainPID(of service: UnitName) -> Int32? { manager.mainPID(of: service) }
 
     // MARK: - Start-up
 
@@ -213,7 +220,8 @@ package final class Supervisor {
         case .reply(let call, let answer): reply(call, answer)
         case .log(let unit, let level, let message):
             logger.log(level: level, "\(message)", metadata: unit.map { ["unit": "\($0)"] })
-        case .exit:
+        case .exit(let status):
+            exitStatus = status
             control?.close()
             notifySocket?.close()
             tracker.removeAll()

@@ -5,7 +5,8 @@
 
 import Glibc
 
-/// What the specifiers that do not come from the unit name expand to.
+/// What the specifiers that do not come from the unit name expand to, and the
+/// one default of the manager that a unit's value falls back to.
 package struct SpecifierContext: Hashable, Sendable {
     /// `%t`: `/run` for root, else `$XDG_RUNTIME_DIR`.
     package var runtimeDirectory: String
@@ -17,6 +18,10 @@ package struct SpecifierContext: Hashable, Sendable {
     package var uid: UInt32
     /// `%H`
     package var hostName: String
+    /// TimeoutStopSec= (and so TimeoutAbortSec=) of every service that does not set it:
+    /// systemd's DefaultTimeoutStopSec= (systemd-system.conf(5)), 90s; `swatchd
+    /// --default-timeout-stop` sets it (a container runtime waits ~10s before SIGKILL).
+    package var defaultTimeoutStop: TimeSpan = .seconds(90)
 
     package init(runtimeDirectory: String, home: String, userName: String, uid: UInt32, hostName: String) {
         self.runtimeDirectory = runtimeDirectory

@@ -122,6 +122,7 @@ extension ServiceUnit {
         name: UnitName, files: [UnitFile], context: SpecifierContext, checkExecutables: Bool
     ) -> (ServiceUnit, [Diagnostic]) {
         var service = ServiceUnit(name: name, path: files.first?.path ?? "")
+        service.timeoutStop = context.defaultTimeoutStop
         service.dropIns = files.dropFirst().map(\.path)
         var interpreter = UnitInterpreter(catalog: serviceCatalog, specifiers: SpecifierExpander(name: name, context: context))
         interpreter.apply(files, to: &service, sandbox: { $0.sandbox })

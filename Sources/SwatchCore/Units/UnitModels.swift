@@ -391,6 +391,8 @@ package struct ServiceUnit: Hashable, Sendable {
 
     /// TimeoutStartSec=, default 90s (DefaultTimeoutStartSec). `infinity` disables.
     package var timeoutStart: TimeSpan = .seconds(90)
+    /// TimeoutStopSec=; when the unit does not set it, SpecifierContext.defaultTimeoutStop
+    /// (90s unless `swatchd --default-timeout-stop`).
     package var timeoutStop: TimeSpan = .seconds(90)
     /// TimeoutAbortSec=; nil: same as TimeoutStopSec=.
     package var timeoutAbort: TimeSpan?

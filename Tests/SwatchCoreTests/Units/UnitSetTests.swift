@@ -207,6 +207,27 @@ import Testing
         #expect(service.standardOutput == .append("/var/log/a.log"))
     }
 
+    /// `swatchd --default-timeout-stop`: what a unit without TimeoutStopSec= (or TimeoutSec=) gets;
+    /// a unit's own value still wins, and TimeoutAbortSec= follows the stop timeout.
+    @Test func defaultTimeoutStopAppliesWhereTheUnitSetsNone() throws {
+        var context = Self.context
+        context.defaultTimeoutStop = .seconds(10)
+        let set = UnitSet.parse([
+            UnitSource(path: "u/plain.service", text: "[Service]\nExecStart=/bin/true\n"),
+            UnitSource(path: "u/own.service", text: "[Service]\nExecStart=/bin/true\nTimeoutStopSec=5s\n"),
+            UnitSource(path: "u/both.service", text: "[Service]\nExecStart=/bin/true\nTimeoutSec=2min\n"),
+        ], context: context, checkExecutables: false)
+        #expect(messages(set) == [])
+        func service(_ prefix: String) -> ServiceUnit? { set.services[UnitName(prefix: prefix, type: .service)] }
+        #expect(service("plain")?.timeoutStop == .seconds(10))
+        #expect(service("plain")?.timeoutAbort == nil)
+        #expect(service("plain")?.timeoutStart == .seconds(90))
+        #expect(service("own")?.timeoutStop == .seconds(5))
+        #expect(service("both")?.timeoutStop == .seconds(120))
+        #expect(load([UnitSource(path: "u/plain.service", text: "[Service]\nExecStart=/bin/true\n")])
+                .services.first?.value.timeoutStop == .seconds(90))
+    }
+
     @Test func readsEveryListenForm() throws {
         let set = load([
             UnitSource(path: "u/a.socket", text: """

@@ -1,0 +1,56 @@
+// The signals swatchd reads besides SIGTERM, SIGINT, SIGHUP and SIGCHLD
+// (swatchd(8), SIGNALS): without --exit-with, one whose default action would
+// end a process (`kill -USR1`) is logged and ignored — swatchd and its services
+// stay up, outside PID 1 too — and the services start with a clean signal mask
+// (docs/HACKING.md "Spawning"). --default-timeout-stop is the TimeoutStopSec=
+// of every unit that sets none.
+import Foundation
+import Glibc
+import Testing
+
+extension Integration {
+    @Suite struct SignalTests {
+        @Test(.timeLimit(.minutes(1)))
+        func signalsThatWouldEndSwatchdAreIgnoredWithoutExitWith() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("busy.service", "[Service]\nExecStart=/bin/sleep 1000\n")
+            try daemon.start()
+            let service = try #require(try daemon.waitForChildren(1).first)
+            // Blocked in swatchd for its signalfd, none of them reaches a service blocked or ignored.
+            let status = readText("/proc/\(service.pid)/status") ?? ""
+            #expect(status.contains("SigBlk:\t0000000000000000\n") && status.contains("SigIgn:\t0000000000000000\n"),
+                    "\(status)")
+            let rtMin = __libc_current_sigrtmin()
+            for signal in [SIGUSR1, SIGUSR2, SIGQUIT, SIGALRM, SIGPWR, SIGVTALRM, SIGPROF, SIGIO, SIGXCPU, SIGXFSZ,
+                           SIGSTKFLT, SIGWINCH, rtMin] {
+                daemon.signal(signal)
+            }
+            try daemon.waitForLog(containing: "Received SIGUSR1 from PID \(getpid()); ignoring.")
+            try daemon.waitForLog(containing: "Received SIGQUIT from PID \(getpid()); ignoring.")
+            try daemon.waitForLog(containing: "Received SIGRTMIN from PID \(getpid()); ignoring.")
+            #expect(daemon.logLines(containing: "SIGWINCH").isEmpty, "\(daemon.log)")
+            try daemon.checkRunning()
+            #expect(daemon.children.map(\.pid) == [service.pid])
+            #expect(try daemon.ctl("is-active", "busy.service").standardOutput == "active\n")
+            #expect(try daemon.stop() == .exited(0), "\(daemon.log)")
+        }
+
+        /// A service that ignores SIGTERM is SIGKILLed after the default stop timeout given on the
+        /// command line: shutdown then ends within the harness's 15 s, not after systemd's 90 s.
+        @Test(.timeLimit(.minutes(1)))
+        func defaultTimeoutStopKillsAServiceThatIgnoresSIGTERM() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("stubborn.service", """
+                [Service]
+                ExecStart=/bin/sh -c 'trap "" TERM; touch \(daemon.path("trapping")); while :; do sleep 0.02; done'
+                """)
+            try daemon.start(arguments: ["--default-timeout-stop", "1s"])
+            try waitUntil("stubborn.service ignores SIGTERM\n\(daemon.log)") { access(daemon.path("trapping"), F_OK) == 0 }
+            #expect(try daemon.stop() == .exited(0), "\(daemon.log)")
+            #expect(daemon.log.contains("stubborn.service: State 'stop-sigterm' timed out. Killing."), "\(daemon.log)")
+            #expect(daemon.log.contains("stubborn.service: Failed with result 'timeout'."), "\(daemon.log)")
+        }
+    }
+}
