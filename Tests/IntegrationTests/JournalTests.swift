@@ -29,9 +29,15 @@ extension Integration {
             let run = try scenario.run(markers: [
                 "hello-from-service", "trouble-from-service", "named-line", "Serving 1 socket",
                 "Unknown key", "failing.service: Main process exited", "failing.service: Failed with result",
+                "Started hello.service",
             ])
             #expect(run.curl == Client.helloBody, "\(run)")
             let entries = try run.journalEntries()
+
+            // The lifecycle lines, as systemd's: `journalctl -u` shows what swatchd did to the unit.
+            let started = try #require(entries.first { ($0["MESSAGE"] ?? "").hasPrefix("Started hello.service") }, "\(run)")
+            #expect(started["UNIT"] == "hello.service", "\(started)")
+            #expect(started["PRIORITY"] == "6", "\(started)")
 
             // swatchd's own message: identifier, priority, where in the code.
             let ready = try #require(entries.first { $0["SYSLOG_IDENTIFIER"] == "swatchd" && ($0["MESSAGE"] ?? "").contains("ready") },

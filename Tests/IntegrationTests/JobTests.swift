@@ -1,0 +1,190 @@
+// Jobs and dependencies as a systemctl user sees them (swatchctl(1),
+// systemd.unit(5)): start and stop wait for their jobs, --no-block does not, a
+// failed job says why, After=/Requires=/Wants=/Conflicts= order and pull in
+// units, and a SIGTERM stops everything in reverse order. The services write
+// timestamps and pids; the order is read from those, not from the log.
+import Foundation
+import Glibc
+import Testing
+
+extension Integration {
+    @Suite struct JobTests {
+        private func python(_ service: String, _ arguments: String) -> String {
+            "/usr/bin/python3 \(Harness.service(service)) \(arguments)"
+        }
+
+        /// A service that appends `start NAME <ns>` when it starts and `stop NAME <ns>`
+        /// when SIGTERM ends it, and runs until then (a script beside the log).
+        private func recorder(_ name: String, log: String, unit: String = "") throws -> String {
+            let script = log + ".sh"
+            try """
+                echo start "$1" $(date +%s%N) >> "$2"
+                trap 'echo stop "$1" $(date +%s%N) >> "$2"; exit 0' TERM
+                while :; do sleep 0.05; done
+                """.write(toFile: script, atomically: true, encoding: .utf8)
+            return "[Unit]\n\(unit)\n[Service]\nExecStart=/bin/sh \(script) \(name) \(log)\n"
+        }
+
+        private func events(_ path: String) -> [(String, UInt64)] {
+            (readText(path) ?? "").split(separator: "\n").compactMap { line in
+                let parts = line.split(separator: " ")
+                guard parts.count == 3, let t = UInt64(parts[2]) else { return nil }
+                return ("\(parts[0]) \(parts[1])", t)
+            }
+        }
+
+        private func order(_ path: String) -> [String] { events(path).sorted { $0.1 < $1.1 }.map(\.0) }
+
+        @Test(.timeLimit(.minutes(1)))
+        func startWaitsForReadyAndIsActiveRightAfter() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("slow.socket", Units.tcpSocket(try Ports.free()))
+            try daemon.write("slow.service", """
+                [Service]
+                Type=notify
+                ExecStart=\(python("notify_steps.py", "sleep:1 send:READY=1 forever"))
+                """)
+            try daemon.start()
+            let began = ContinuousClock.now
+            let start = try daemon.ctl("start", "slow.service")
+            let took = ContinuousClock.now - began
+            #expect(start.exitCode == 0, "\(start)")
+            #expect(took >= .seconds(1), "start returned after \(took), before READY=1")
+            let active = try daemon.ctl("is-active", "slow.service")
+            #expect(active.standardOutput == "active\n", "\(active)")
+            try daemon.waitForLog(containing: "Started slow.service.")
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func noBlockReturnsWhileTheUnitIsActivating() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("slow.socket", Units.tcpSocket(try Ports.free()))
+            try daemon.write("slow.service", """
+                [Service]
+                Type=notify
+                ExecStart=\(python("notify_steps.py", "sleep:3 send:READY=1 forever"))
+                """)
+            try daemon.start()
+            let start = try daemon.ctl("--no-block", "start", "slow.service")
+            #expect(start.exitCode == 0, "\(start)")
+            #expect(try daemon.property("ActiveState", of: "slow.service") == "activating")
+            let jobs = try daemon.ctl("list-jobs")
+            #expect(jobs.standardOutput.contains("slow.service"), "\(jobs)")
+            #expect(jobs.standardOutput.contains("start"), "\(jobs)")
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func stopReturnsOnlyAfterAStubbornServiceIsKilled() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("stubborn")
+            try daemon.write("stubborn.service", """
+                [Service]
+                ExecStart=\(python("victim.py", "\(report) --ignore TERM"))
+                TimeoutStopSec=1s
+                """)
+            try daemon.start()
+            let pid = try #require(pid_t(try waitForReport(report)["PID"] ?? ""))
+            let began = ContinuousClock.now
+            let stop = try daemon.ctl("stop", "stubborn.service")
+            #expect(stop.exitCode == 0, "\(stop)")
+            #expect(ContinuousClock.now - began >= .seconds(1), "stop returned before TimeoutStopSec=")
+            #expect(!Processes.isAlive(pid), "stop returned while the process was still there")
+            // As systemd: a stop that had to SIGKILL ends failed, Result=timeout.
+            #expect(try daemon.property("ActiveState", of: "stubborn.service") == "failed")
+            #expect(try daemon.property("Result", of: "stubborn.service") == "timeout")
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func aFailingStartExitsOneWithSystemctlsMessage() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("broken.socket", Units.tcpSocket(try Ports.free()))
+            try daemon.write("broken.service", "[Service]\nType=oneshot\nExecStart=/bin/false\n")
+            try daemon.write("ghost.socket", Units.tcpSocket(try Ports.free()))
+            try daemon.write("ghost.service", "[Service]\nExecStart=/nonexistent/ghost\n")
+            try daemon.start()
+            let start = try daemon.ctl("start", "broken.service")
+            #expect(start.exitCode == 1, "\(start)")
+            #expect(start.standardError.contains(
+                "Job for broken.service failed because the control process exited with error code."), "\(start)")
+            #expect(start.standardError.contains("See \"swatchctl status broken.service\""), "\(start)")
+            let ghost = try daemon.ctl("start", "ghost.service")
+            #expect(ghost.exitCode == 1, "\(ghost)")
+            #expect(ghost.standardError.contains("Job for ghost.service failed"), "\(ghost)")
+            try daemon.waitForLog(containing: "Failed to start ghost.service.")
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func afterAndRequiresOrderTheStartAndTheReverseStop() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let log = daemon.path("order")
+            try daemon.write("db.service", try recorder("db", log: log))
+            try daemon.write("app.socket", Units.tcpSocket(try Ports.free()))
+            try daemon.write("app.service", try recorder("app", log: log, unit: "Requires=db.service\nAfter=db.service"))
+            try daemon.start()
+            #expect(try daemon.ctl("stop", "db.service").exitCode == 0)
+            try waitUntil("db stopped once") { order(log).contains("stop db") }
+
+            #expect(try daemon.ctl("start", "app.service").exitCode == 0)
+            #expect(try daemon.property("ActiveState", of: "db.service") == "active", "Requires= pulled it in")
+            try waitUntil("both started: \(order(log))") { order(log).filter { $0.hasPrefix("start") }.count == 3 }
+            #expect(Array(order(log).suffix(2)) == ["start db", "start app"])
+
+            #expect(try daemon.ctl("stop", "db.service").exitCode == 0)
+            #expect(try daemon.property("ActiveState", of: "app.service") == "inactive", "Requires= stopped it too")
+            #expect(Array(order(log).suffix(2)) == ["stop app", "stop db"], "the reverse order")
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func wantsOfAFailingUnitDoesNotFailTheWantingOne() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let log = daemon.path("order")
+            try daemon.write("flaky.socket", Units.tcpSocket(try Ports.free()))
+            try daemon.write("flaky.service", "[Service]\nType=oneshot\nExecStart=/bin/false\n")
+            try daemon.write("app.socket", Units.tcpSocket(try Ports.free()))
+            try daemon.write("app.service", try recorder("app", log: log, unit: "Wants=flaky.service\nAfter=flaky.service"))
+            try daemon.start()
+            let start = try daemon.ctl("start", "app.service")
+            #expect(start.exitCode == 0, "\(start)")
+            #expect(try daemon.property("ActiveState", of: "app.service") == "active")
+            #expect(try daemon.property("ActiveState", of: "flaky.service") == "failed")
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func conflictsStopsTheOtherUnit() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let log = daemon.path("order")
+            try daemon.write("blue.service", try recorder("blue", log: log))
+            try daemon.write("green.socket", Units.tcpSocket(try Ports.free()))
+            try daemon.write("green.service", try recorder("green", log: log, unit: "Conflicts=blue.service\nAfter=blue.service"))
+            try daemon.start()
+            try daemon.waitForProperty("ActiveState", of: "blue.service", toBe: "active")
+            #expect(try daemon.ctl("start", "green.service").exitCode == 0)
+            #expect(try daemon.property("ActiveState", of: "blue.service") == "inactive")
+            try waitUntil("green started after blue stopped: \(order(log))") {
+                Array(order(log).suffix(2)) == ["stop blue", "start green"]
+            }
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func sigtermStopsEverythingInReverseOrder() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let log = daemon.path("order")
+            try daemon.write("a.service", try recorder("a", log: log))
+            try daemon.write("b.service", try recorder("b", log: log, unit: "After=a.service"))
+            try daemon.write("c.service", try recorder("c", log: log, unit: "After=b.service"))
+            try daemon.start()
+            try waitUntil("all three started: \(order(log))") { order(log).count == 3 }
+            #expect(order(log) == ["start a", "start b", "start c"])
+            #expect(try daemon.stop() == .exited(0))
+            #expect(Array(order(log).suffix(3)) == ["stop c", "stop b", "stop a"])
+        }
+    }
+}
