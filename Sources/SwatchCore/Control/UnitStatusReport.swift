@@ -309,7 +309,9 @@ extension UnitStatusReport {
         after = units(Key.after)
         onFailure = units(Key.onFailure)
         onSuccess = units(Key.onSuccess)
-        needDaemonReload = try parsed(Key.needDaemonReload, { ["yes": true, "no": false][$0] }) ?? false
+        needDaemonReload = try parsed(Key.needDaemonReload, { (text: String) -> Bool? in
+            text == "yes" ? true : text == "no" ? false : nil
+        }) ?? false
         logLines = record.values(Key.logLine)
     }
 }
