@@ -85,9 +85,12 @@ extension Supervisor {
     }
 
     /// The modification times of the files a loaded unit came from, to stat() again for
-    /// NeedDaemonReload= (the Manager does no file I/O).
+    /// NeedDaemonReload= (the Manager does no file I/O). Those of the last load of the unit
+    /// dirs: a daemon-reload that found the unit unchanged keeps its machine's model, whose
+    /// times are older.
     private func fileTimes(of unit: String) -> SourceFileTimes? {
         guard let name = manager.loadedUnitName(unit) else { return nil }
+        if let loaded = manager.units.services[name]?.fileTimes ?? manager.units.sockets[name]?.fileTimes { return loaded }
         return manager.services[name]?.machine.unit.fileTimes ?? manager.sockets[name]?.machine.unit.fileTimes
     }
 }
