@@ -24,6 +24,8 @@ enum JSONRendering {
         object["FailedCondition"] = report.failedCondition
         object["TasksCurrent"] = report.tasks
         object["MemoryCurrent"] = report.memoryBytes.map { Int($0) }
+        for (key, units) in report.dependencies where !units.isEmpty { object[key] = units }
+        object["NeedDaemonReload"] = report.needDaemonReload
         return object
     }
 

@@ -5,15 +5,34 @@ extension Swatchctl {
     /// `list-units`: UNIT LOAD ACTIVE SUB DESCRIPTION, as systemctl list-units.
     struct ListUnits: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "list-units", abstract: "List the units swatchd has loaded.")
+            commandName: "list-units",
+            abstract: "List the units swatchd has loaded.",
+            discussion: "Every loaded unit, inactive ones included (--all is accepted and changes nothing); --failed, --type and --state filter.")
 
         @OptionGroup var global: GlobalOptions
+        @Flag(name: [.customShort("a"), .customLong("all")], help: "Accepted for systemctl compatibility: every loaded unit is listed already.")
+        var all = false
+        @Flag(help: "Only failed units (--state=failed).")
+        var failed = false
+        @Option(name: [.customShort("t"), .customLong("type")], help: ArgumentHelp("Only units of this type: service, socket (comma-separated or repeated).", valueName: "type"))
+        var types: [String] = []
+        @Option(name: .customLong("state"), help: ArgumentHelp("Only units in this load, active or sub state (comma-separated or repeated).", valueName: "state"))
+        var states: [String] = []
+
+        var filter: UnitListFilter { UnitListFilter(types: types, states: states, failed: failed) }
+
+        func validate() throws {
+            if let unknown = filter.unknownTypes.first {
+                throw ValidationError("Unknown unit type '\(unknown)': swatchd has service and socket units.")
+            }
+        }
 
         func run() throws {
             let response = try global.send(.listUnits)
             let entries: [UnitListEntry]
             do {
-                entries = try response.records.map { record in try UnitListEntry(record: record) }
+                let filter = self.filter
+                entries = try response.records.map { record in try UnitListEntry(record: record) }.filter(filter.includes)
             } catch {
                 Output.error("Malformed answer from swatchd: \(error)")
                 throw ExitCode(1)

@@ -2,28 +2,64 @@ import ArgumentParser
 import SwatchCore
 
 extension Swatchctl {
-    /// `logs UNIT [-n N] [-f]`: the unit's recent lines from swatchd's memory — what
-    /// `journalctl -u` gives, with no journal needed (swatchctl(1)).
+    /// `logs [UNIT] [-n N] [-f] [--since TIME] [--until TIME]`: recent lines from swatchd's
+    /// memory — what `journalctl -u` gives, with no journal needed (swatchctl(1)). Without a
+    /// unit, every unit's lines in the order they came, as `journalctl` alone.
     struct Logs: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show a unit's recent log lines from swatchd's memory (its output and swatchd's messages about it).")
+            abstract: "Show recent log lines from swatchd's memory (the units' output and swatchd's messages about them); every unit's without a unit.")
 
         @OptionGroup var global: GlobalOptions
         @Option(name: [.customShort("n"), .customLong("lines")], help: "Show the last N lines (default: all kept; 10 with --follow).")
         var lines: Int?
         @Flag(name: [.short, .long], help: "Keep printing new lines until interrupted.")
         var follow = false
-        @Argument(help: "The unit.") var unit: String
+        // `.unconditional`: `--since -5min` is a value, not an option.
+        @Option(name: [.customShort("S"), .customLong("since")], parsing: .unconditional,
+                help: ArgumentHelp("Only lines at or after TIME (systemd.time(7): '2024-11-26 16:20:01', '16:20', '-5min', '5 min ago', 'today', 'yesterday', 'now', '@EPOCH').", valueName: "time"))
+        var since: String?
+        @Option(name: [.customShort("U"), .customLong("until")], parsing: .unconditional,
+                help: ArgumentHelp("Only lines at or before TIME (the same forms).", valueName: "time"))
+        var until: String?
+        @Argument(help: "The unit (none: every unit).") var unit: String?
 
         func validate() throws {
             if let lines, lines < 0 { throw ValidationError("--lines must not be negative.") }
+            _ = try window(now: StatusFormat.realtimeNow())
+        }
+
+        /// The --since/--until bounds in realtime µs; journalctl's wording for a bad one.
+        func window(now: UInt64) throws -> ClosedRange<UInt64> {
+            func bound(_ text: String?, _ fallback: UInt64) throws -> UInt64 {
+                guard let text else { return fallback }
+                guard let value = JournalTime.parse(text, now: now) else {
+                    throw ValidationError("Failed to parse timestamp: \(text)")
+                }
+                return value
+            }
+            let lower = try bound(since, 0), upper = try bound(until, .max)
+            guard lower <= upper else { throw ValidationError("--since= must be before --until=.") }
+            return lower...upper
         }
 
         func run() throws {
-            let count = lines ?? (follow ? 10 : Int(Int32.max))
-            let request = ControlRequest.logs(unit: UnitNames.mangle(unit), lines: count, follow: follow)
+            let window = try self.window(now: StatusFormat.realtimeNow())
+            let filtering = since != nil || until != nil
+            // With a time window the daemon sends every kept line and swatchctl picks: -n counts
+            // the lines inside the window, as journalctl's does.
+            let count = filtering ? Int(Int32.max) : lines ?? (follow ? 10 : Int(Int32.max))
+            let request = ControlRequest.logs(unit: unit.map(UnitNames.mangle), lines: count, follow: follow)
             var result: Int32 = 1
             var malformed = false
+            var backlog: [UnitLogEntry] = []
+            var answered = false
+            func show(_ entry: UnitLogEntry) {
+                if global.json {
+                    Output.jsonLine(JSONRendering.object(entry))
+                } else {
+                    Output.line(Output.ellipsized(entry.journalLine, width: global.width))
+                }
+            }
             do {
                 try global.client().stream(request) { event in
                     switch event {
@@ -32,12 +68,13 @@ extension Swatchctl {
                             malformed = true
                             return false
                         }
-                        if global.json {
-                            Output.jsonLine(JSONRendering.object(entry))
-                        } else {
-                            Output.line(entry.journalLine)
-                        }
+                        guard !filtering || window.contains(entry.realtime) else { return true }
+                        if answered { show(entry) } else { backlog.append(entry) }
                     case .trailer(let response):
+                        answered = true
+                        let shown = filtering && lines != nil ? Array(backlog.suffix(lines!)) : backlog
+                        shown.forEach(show)
+                        backlog = []
                         Output.messages(of: response)
                         result = response.result
                     }

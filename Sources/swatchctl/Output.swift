@@ -37,6 +37,21 @@ enum Output {
         return isatty(1) == 1 && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb"
     }()
 
+    /// The terminal's width (TIOCGWINSZ, else $COLUMNS) when stdout is a terminal; nil otherwise:
+    /// swatchctl ellipsizes only what a person reads on a terminal, never a pipe.
+    static let terminalColumns: Int? = {
+        guard isatty(1) == 1 else { return nil }
+        var size = winsize()
+        if ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        return ProcessInfo.processInfo.environment["COLUMNS"].flatMap { Int($0) }
+    }()
+
+    /// `text` cut to `width` characters with `…` at its end; as it is when it fits or width is nil.
+    static func ellipsized(_ text: String, width: Int?) -> String {
+        guard let width, text.count > width, width > 1 else { return text }
+        return String(text.prefix(width - 1)) + "…"
+    }
+
     static func green(_ text: String) -> String { colors ? "\u{1B}[0;1;32m\(text)\u{1B}[0m" : text }
     static func red(_ text: String) -> String { colors ? "\u{1B}[0;1;31m\(text)\u{1B}[0m" : text }
 }

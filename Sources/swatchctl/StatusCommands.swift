@@ -19,16 +19,27 @@ extension Swatchctl {
             discussion: "Exit status: 0 when every unit is active, 3 when one is not, 4 when one does not exist.")
 
         @OptionGroup var global: GlobalOptions
+        @Option(name: [.customShort("n"), .customLong("lines")], help: "How many of the unit's last log lines to show.")
+        var lines: Int = ControlRequest.defaultStatusLines
         @Argument(help: "Units to show.") var units: [String] = []
 
+        func validate() throws {
+            if lines < 0 { throw ValidationError("--lines must not be negative.") }
+        }
+
         func run() throws {
-            let response = try global.send(.status(units: units.map(UnitNames.mangle)))
+            let response = try global.send(.status(units: units.map(UnitNames.mangle), lines: lines))
             let found = try reports(in: response)
             if global.json {
                 Output.json(found.map(JSONRendering.object))
             } else if !found.isEmpty {
                 let now = StatusFormat.realtimeNow()
-                Output.line(found.map { StatusRenderer.render($0, now: now) }.joined(separator: "\n\n"))
+                Output.line(found.map { StatusRenderer.render($0, now: now, width: global.width) }.joined(separator: "\n\n"))
+            }
+            // systemctl's warn_unit_file_changed() (src/systemctl/systemctl-util.c), on stderr.
+            for report in found where report.needDaemonReload && !global.json {
+                Output.error("Warning: The unit file, source configuration file or drop-ins of \(report.id) changed on disk. "
+                    + "Run 'swatchctl daemon-reload' to reload units.")
             }
             Output.messages(of: response)
             if response.result != ControlResponse.Code.success {
@@ -99,8 +110,13 @@ extension Swatchctl {
                 ("FailedCondition", report.failedCondition ?? ""),
                 ("TasksCurrent", report.tasks.map { String($0) } ?? "[not set]"),
                 ("MemoryCurrent", report.memoryBytes.map { String($0) } ?? "[not set]"),
+            ]
+            // Dependency lists only when set, as systemctl show leaves out empty ones without --all.
+            list += report.dependencies.filter { !$0.units.isEmpty }.map { ($0.key, $0.units.joined(separator: " ")) }
+            list += [
                 ("Triggers", report.triggers.map(\.name).joined(separator: " ")),
                 ("TriggeredBy", report.triggeredBy.map(\.name).joined(separator: " ")),
+                ("NeedDaemonReload", report.needDaemonReload ? "yes" : "no"),
             ]
             list += report.listen.map { ("Listen", $0.description) }
             return list
@@ -118,7 +134,7 @@ extension Swatchctl {
 
         func run() throws {
             let state = try activeState(global: global, request: .isActive(unit: UnitNames.mangle(unit)))
-            print(state: state, unit: UnitNames.mangle(unit), json: global.json)
+            if !global.quiet { print(state: state, unit: UnitNames.mangle(unit), json: global.json) }
             if !state.isActive { throw ExitCode(ControlResponse.Code.notActive) }
         }
     }
@@ -134,7 +150,7 @@ extension Swatchctl {
 
         func run() throws {
             let state = try activeState(global: global, request: .isFailed(unit: UnitNames.mangle(unit)))
-            print(state: state, unit: UnitNames.mangle(unit), json: global.json)
+            if !global.quiet { print(state: state, unit: UnitNames.mangle(unit), json: global.json) }
             if state != .failed { throw ExitCode(1) }
         }
     }

@@ -4,7 +4,8 @@ import SwatchCore
 /// print_status_info): labels right-aligned to `TriggeredBy:`, the glyph and colour of the
 /// active state, `since …; 4s ago`, then the unit's last log lines.
 enum StatusRenderer {
-    static func render(_ report: UnitStatusReport, now: UInt64) -> String {
+    /// `width`: the terminal's, to ellipsize the log lines to (nil: never, as with --full).
+    static func render(_ report: UnitStatusReport, now: UInt64, width: Int? = nil) -> String {
         var lines: [String] = []
         func row(_ label: String, _ value: String) {
             lines.append(String(repeating: " ", count: max(0, 11 - label.count)) + label + ": " + value)
@@ -88,7 +89,7 @@ enum StatusRenderer {
 
         if !report.logLines.isEmpty {
             lines.append("")
-            lines += report.logLines
+            lines += report.logLines.map { Output.ellipsized($0, width: width) }
         }
         return lines.joined(separator: "\n")
     }

@@ -369,6 +369,99 @@ extension Integration {
             try daemon.waitForProperty("ActiveState", of: "later.service", toBe: "active")
         }
 
+        // MARK: systemctl's habits
+
+        /// What a systemd user types: -q, --failed, status -n, logs of every unit, a typo, a
+        /// systemctl verb swatchctl lacks, SWATCHD_RUNTIME_DIR, NeedDaemonReload= after a touch.
+        @Test(.timeLimit(.minutes(1)))
+        func systemctlHabitsWorkAgainstTheDaemon() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("one.service", """
+                [Service]
+                ExecStart=/bin/sh -c 'for i in 1 2 3 4 5 6; do echo one-$i; done; exec sleep 300'
+                """)
+            try daemon.write("two.service", "[Service]\nExecStart=/bin/sh -c 'echo two-1; exec sleep 300'\n")
+            try daemon.write("broken.service", "[Service]\nExecStart=/bin/false\n")
+            try daemon.start()
+            try waitUntil("both services' lines are kept\n\(daemon.log)") {
+                let all = try daemon.ctl("logs").standardOutput
+                return all.contains("one-6") && all.contains("two-1")
+            }
+            try daemon.waitForProperty("ActiveState", of: "broken.service", toBe: "failed")
+            try daemon.waitForProperty("ActiveState", of: "one.service", toBe: "active")
+
+            // logs without a unit: both units' lines, each under its own name.
+            let all = try daemon.ctl("logs")
+            #expect(all.exitCode == 0, "\(all)")
+            #expect(all.lines.contains { $0.contains(" one.service[") && $0.hasSuffix(": one-6") }, "\(all)")
+            #expect(all.lines.contains { $0.contains(" two.service[") && $0.hasSuffix(": two-1") }, "\(all)")
+            let recent = try daemon.ctl("logs", "--since", "-10min", "--until", "now")
+            #expect(recent.exitCode == 0 && recent.standardOutput.contains("two-1"), "\(recent)")
+            #expect(try daemon.ctl("logs", "--until", "yesterday").standardOutput.isEmpty)
+
+            // -q: the exit code and nothing else.
+            for (arguments, code) in [(["is-active", "-q", "one"], Int32(0)), (["is-active", "--quiet", "broken"], 3),
+                                      (["is-failed", "-q", "broken"], 0), (["is-failed", "-q", "one"], 1)] {
+                let run = try daemon.ctl(arguments)
+                #expect(run.exitCode == code, "\(arguments): \(run)")
+                #expect(run.standardOutput.isEmpty && run.standardError.isEmpty, "\(arguments): \(run)")
+            }
+
+            let failed = try daemon.ctl("list-units", "--failed")
+            #expect(failed.exitCode == 0, "\(failed)")
+            let rows = failed.lines.dropFirst().prefix { !$0.isEmpty }
+            #expect(rows.count == 1 && rows.first?.contains("broken.service") == true, "\(failed)")
+            #expect(failed.lines.contains("1 loaded units listed."), "\(failed)")
+
+            // status -n 3: the last three lines of the unit's log, the same `logs -n 3` prints.
+            let status = try daemon.ctl("status", "-n", "3", "one")
+            #expect(status.exitCode == 0, "\(status)")
+            let logLines = status.lines.reversed().drop { $0.isEmpty }.prefix { !$0.isEmpty }.reversed()
+            #expect(Array(logLines) == (try daemon.ctl("logs", "-n", "3", "one.service")).lines.filter { !$0.isEmpty },
+                    "\(status)")
+            #expect(logLines.count == 3, "\(status)")
+
+            let typo = try daemon.ctl("stauts", "one")
+            #expect(typo.exitCode == 64 && typo.standardError == "Unknown command 'stauts'; did you mean 'status'?\n", "\(typo)")
+            let enable = try daemon.ctl("enable", "one")
+            #expect(enable.exitCode == 1, "\(enable)")
+            #expect(enable.standardError.hasPrefix("swatchctl: 'enable' is not a command of swatchctl: a unit in a unit directory is enabled"),
+                    "\(enable)")
+
+            // SWATCHD_RUNTIME_DIR stands for --runtime-dir.
+            let fromEnvironment = try Command.run(
+                [try Harness.binary("swatchctl"), "is-active", "one"],
+                environment: ["PATH": "/usr/bin:/bin", "SWATCHD_RUNTIME_DIR": daemon.runtimeDirectory])
+            #expect(fromEnvironment.status == .exited(0) && fromEnvironment.standardOutput == "active\n", "\(fromEnvironment)")
+
+            // A unit file changed on disk: NeedDaemonReload=yes and status's warning, until daemon-reload.
+            #expect(try daemon.property("NeedDaemonReload", of: "one.service") == "no")
+            var stamps = [timespec(tv_sec: 1_000_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000_000, tv_nsec: 0)]
+            #expect(utimensat(AT_FDCWD, daemon.unitDirectory + "/one.service", &stamps, 0) == 0)
+            #expect(try daemon.property("NeedDaemonReload", of: "one.service") == "yes")
+            #expect(try daemon.property("NeedDaemonReload", of: "two.service") == "no")
+            let changed = try daemon.ctl("status", "one")
+            #expect(changed.standardError.contains("Warning: The unit file, source configuration file or drop-ins of "
+                + "one.service changed on disk. Run 'swatchctl daemon-reload' to reload units."), "\(changed)")
+            #expect(try daemon.ctl("daemon-reload").exitCode == 0)
+            #expect(try daemon.property("NeedDaemonReload", of: "one.service") == "no")
+            #expect(!(try daemon.ctl("status", "one")).standardError.contains("changed on disk"))
+        }
+
+        /// verify: a User= this machine does not know is a warning with its place; the unit still verifies.
+        @Test(.timeLimit(.minutes(1)))
+        func verifyWarnsOfAnUnknownUser() throws {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            try "[Service]\nExecStart=/bin/true\nUser=nosuchuser-swatchd\n"
+                .write(toFile: directory.path + "/hello.service", atomically: true, encoding: .utf8)
+            let result = try Command.run([try Harness.binary("swatchd"), "verify", "--unit-dir", directory.path])
+            #expect(result.status == .exited(0), "\(result.standardError)")
+            #expect(result.standardError.contains("\(directory.path)/hello.service:3: User=nosuchuser-swatchd: no such user "
+                + "on this machine (it may exist at run time)"), "\(result.standardError)")
+        }
+
         // MARK: logs
 
         @Test(.timeLimit(.minutes(1)))

@@ -130,7 +130,7 @@ private let helloReport = UnitStatusReport(
         let directory = ShortTemporaryDirectory()
         let server = try ControlServer(path: directory.path + "/control")
         let loop = ServerLoop(server: server) { call in
-            guard case .status(let units) = call.request, units == ["hello.service"] else {
+            guard case .status(let units, _) = call.request, units == ["hello.service"] else {
                 return .now(.failure("unexpected request"))
             }
             return .now(ControlResponse(records: [helloReport.toRecord()]))

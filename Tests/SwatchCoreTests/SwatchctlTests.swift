@@ -38,14 +38,28 @@ import Testing
         let failed = UnitStatusReport(
             id: "failed.service", fragmentPath: "/etc/swatchd/failed.service", activeState: .failed, subState: "failed",
             result: .exitCode, activeSince: started, execMainPID: 77, execMainCode: 1, execMainStatus: 1)
-        let known = [hello, socket, idle, failed]
+        // hello.service requires db.service and wants idle.service and a unit that does not exist;
+        // db.service requires hello.service back (a cycle).
+        var helloWithDependencies = hello
+        helloWithDependencies.requires = ["db.service"]
+        helloWithDependencies.wants = ["nosuch.service", "idle.service"]
+        helloWithDependencies.after = ["db.service"]
+        var db = UnitStatusReport(id: "db.service", activeState: .active, subState: "running")
+        db.requires = ["hello.service"]
+        db.needDaemonReload = true
+        let known = [helloWithDependencies, socket, idle, failed, db]
         func find(_ name: String) -> UnitStatusReport? { known.first { $0.id == name } }
 
         switch call.request {
-        case .status(let units), .show(let units):
+        case .status(let units, _), .show(let units):
+            let count = call.request.statusLogLines
             var response = ControlResponse()
             for name in units {
-                if let report = find(name) {
+                if var report = find(name) {
+                    // The daemon's last `count` lines of the unit.
+                    if report.id == "hello.service", count != ControlRequest.defaultStatusLines {
+                        report.logLines = Array((1...12).map { "log line \($0)" }.suffix(count))
+                    }
                     response.records.append(report.toRecord())
                 } else {
                     response.result = ControlResponse.Code.noSuchUnit
@@ -67,7 +81,7 @@ import Testing
         case .listJobs:
             return .now(ControlResponse())
         case .listUnits:
-            return .now(ControlResponse(records: known.map {
+            return .now(ControlResponse(records: known.filter { $0.id != "db.service" }.map {
                 UnitListEntry(
                     id: $0.id, loadState: $0.loadState, activeState: $0.activeState, subState: $0.subState,
                     description: $0.description ?? $0.id
@@ -77,7 +91,15 @@ import Testing
             return .now(ControlResponse(records: [
                 SocketListing(listen: socket.listen, unit: "hello.socket", activates: ["hello.service"]).toRecord(),
             ]))
-        case .logs(let unit, let lines, _):
+        case .logs(nil, let lines, _):
+            // Two units' lines, a minute apart, the newest a minute ago.
+            let entries = (1...4).map { index in
+                let unit = index % 2 == 0 ? "idle.service" : "hello.service"
+                return UnitLogEntry(unit: unit, realtime: started - UInt64(5 - index) * 60_000_000, pid: Int32(index),
+                                    identifier: unit, message: "all \(index)").toRecord()
+            }
+            return .now(ControlResponse(records: Array(entries.suffix(lines))))
+        case .logs(let unit?, let lines, _):
             guard find(unit) != nil else { return .now(.unitNotFound(unit)) }
             let entries = (1...3).map {
                 UnitLogEntry(unit: unit, realtime: started, pid: 4242, identifier: unit, message: "line \($0)").toRecord()
@@ -88,7 +110,8 @@ import Testing
         }
     }
 
-    func swatchctl(_ arguments: [String], as user: String? = nil, daemonUID: UInt32 = getuid()) throws -> Run {
+    func swatchctl(_ arguments: [String], as user: String? = nil, daemonUID: UInt32 = getuid(),
+                   runtimeDirectoryFromEnvironment: Bool = false) throws -> Run {
         let directory = ShortTemporaryDirectory()
         let server = try ControlServer(path: directory.path + "/control", daemonUID: daemonUID)
         if user != nil {
@@ -102,9 +125,10 @@ import Testing
             process.arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", Self.executable, "--runtime-dir", directory.path] + arguments
         } else {
             process.executableURL = URL(fileURLWithPath: Self.executable)
-            process.arguments = ["--runtime-dir", directory.path] + arguments
+            process.arguments = (runtimeDirectoryFromEnvironment ? [] : ["--runtime-dir", directory.path]) + arguments
         }
         process.environment = ["TZ": "UTC", "PATH": "/usr/bin:/bin"]
+        if runtimeDirectoryFromEnvironment { process.environment?["SWATCHD_RUNTIME_DIR"] = directory.path }
         let stdout = Pipe(), stderr = Pipe()
         process.standardOutput = stdout
         process.standardError = stderr
@@ -115,6 +139,117 @@ import Testing
             status: process.terminationStatus,
             stdout: String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
             stderr: String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
+    // MARK: systemctl's habits
+
+    @Test func statusLinesAsksTheDaemonForThatManyLogLines() throws {
+        let run = try swatchctl(["status", "-n", "3", "hello"])
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.hasSuffix("\n\nlog line 10\nlog line 11\nlog line 12\n"), "\(run.stdout)")
+        let none = try swatchctl(["status", "--lines=0", "hello"])
+        #expect(!none.stdout.contains("log line") && !none.stdout.contains("hello.service[4242]"), "\(none.stdout)")
+        #expect(try swatchctl(["status", "-n", "-1", "hello"]).status == 64)
+        // -l/--full and --no-pager change nothing off a terminal.
+        #expect(try swatchctl(["status", "-l", "--no-pager", "-n", "3", "hello"]).stdout == run.stdout)
+    }
+
+    @Test func quietIsActiveAndIsFailedPrintNothing() throws {
+        for (arguments, status) in [(["is-active", "-q", "hello"], Int32(0)), (["is-active", "--quiet", "idle"], 3),
+                                    (["-q", "is-active", "nosuch"], 3), (["is-failed", "-q", "failed"], 0),
+                                    (["is-failed", "--quiet", "hello"], 1)] {
+            let run = try swatchctl(arguments)
+            #expect(run.status == status, "\(arguments): \(run)")
+            #expect(run.stdout.isEmpty && run.stderr.isEmpty, "\(arguments): \(run)")
+        }
+    }
+
+    @Test func listUnitsFilters() throws {
+        func units(_ arguments: [String]) throws -> [String] {
+            let run = try swatchctl(["list-units"] + arguments)
+            #expect(run.status == 0, "\(arguments): \(run)")
+            return run.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().prefix { !$0.isEmpty }.map {
+                String($0.dropFirst(2).split(separator: " ").first ?? "")
+            }
+        }
+        #expect(try units(["--failed"]) == ["failed.service"])
+        #expect(try units(["--type=socket"]) == ["hello.socket"])
+        #expect(try units(["-t", "service", "--state=running"]) == ["hello.service"])
+        #expect(try units(["--state=failed,listening"]) == ["hello.socket", "failed.service"])
+        #expect(try units(["--all"]).count == 4)
+        let unknown = try swatchctl(["list-units", "--type=timer"])
+        #expect(unknown.status == 64 && unknown.stderr.contains("timer"), "\(unknown)")
+    }
+
+    @Test func listDependenciesPrintsSystemctlsTree() throws {
+        let run = try swatchctl(["list-dependencies", "hello"])
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout == """
+            hello.service
+            ● ├─db.service
+              │   └─...
+            ○ ├─idle.service
+            ○ └─nosuch.service
+
+            """, "\(run.stdout)")
+        #expect(try swatchctl(["list-dependencies", "nothing"]).status == 4)
+    }
+
+    @Test func showHasDependenciesAndNeedDaemonReload() throws {
+        let hello = try swatchctl(["show", "hello"])
+        let lines = Set(hello.stdout.split(separator: "\n").map(String.init))
+        for expected in ["Requires=db.service", "Wants=nosuch.service idle.service", "After=db.service", "NeedDaemonReload=no"] {
+            #expect(lines.contains(expected), "\(expected)\n\(hello.stdout)")
+        }
+        #expect(!lines.contains { $0.hasPrefix("BindsTo=") }, "empty lists are left out, as systemctl show does")
+        #expect(try swatchctl(["show", "-p", "NeedDaemonReload", "--value", "db"]).stdout == "yes\n")
+        let status = try swatchctl(["status", "db"])
+        #expect(status.stderr.contains(
+            "Warning: The unit file, source configuration file or drop-ins of db.service changed on disk. "
+                + "Run 'swatchctl daemon-reload' to reload units."), "\(status)")
+        #expect(!(try swatchctl(["status", "hello"]).stderr.contains("changed on disk")))
+    }
+
+    @Test func logsOfEveryUnitAndByTime() throws {
+        let all = try swatchctl(["logs"])
+        #expect(all.status == 0, "\(all)")
+        #expect(all.stdout.split(separator: "\n").map { String($0.split(separator: " ").dropFirst(3).joined(separator: " ")) }
+            == ["hello.service[1]: all 1", "idle.service[2]: all 2", "hello.service[3]: all 3", "idle.service[4]: all 4"],
+            "\(all.stdout)")
+        func messages(_ arguments: [String]) throws -> [String] {
+            let run = try swatchctl(["logs"] + arguments)
+            #expect(run.status == 0, "\(arguments): \(run)")
+            return run.stdout.split(separator: "\n").map { String($0.split(separator: " ").suffix(2).joined(separator: " ")) }
+        }
+        // Lines 4, 3, 2 and 1 minutes (and 4 s) ago.
+        #expect(try messages(["--since", "-150s"]) == ["all 3", "all 4"])
+        #expect(try messages(["--since=2 min ago"]) == ["all 4"])
+        #expect(try messages(["--until", "-150s"]) == ["all 1", "all 2"])
+        #expect(try messages(["-S", "@0", "-n", "1"]) == ["all 4"])
+        #expect(try messages(["--since", "now"]) == [])
+        let bad = try swatchctl(["logs", "--since", "soon"])
+        #expect(bad.status == 64 && bad.stderr.contains("Failed to parse timestamp: soon"), "\(bad)")
+    }
+
+    @Test func mistypedAndMissingVerbsSayWhatToDo() throws {
+        let typo = try swatchctl(["stauts", "hello"])
+        #expect(typo.status == 64)
+        #expect(typo.stderr == "Unknown command 'stauts'; did you mean 'status'?\n", "\(typo)")
+        let far = try swatchctl(["frobnicate"])
+        #expect(far.status == 64 && far.stderr == "Unknown command 'frobnicate'\n", "\(far)")
+        let enable = try swatchctl(["enable", "hello"])
+        #expect(enable.status == 1)
+        #expect(enable.stderr == "swatchctl: 'enable' is not a command of swatchctl: a unit in a unit directory is enabled; "
+            + "to disable it, remove it (or link it to /dev/null to mask it) and run 'swatchctl daemon-reload'.\n", "\(enable)")
+        let mask = try swatchctl(["mask", "hello"])
+        #expect(mask.status == 1 && mask.stderr.contains("/dev/null"), "\(mask)")
+        // daemon-reexec is neither a verb of swatchctl nor one it explains: a typo of daemon-reload.
+        #expect(try swatchctl(["daemon-reexec"]).stderr.contains("did you mean 'daemon-reload'?"))
+    }
+
+    @Test func runtimeDirectoryComesFromTheEnvironment() throws {
+        let run = try swatchctl(["is-active", "hello"], runtimeDirectoryFromEnvironment: true)
+        #expect(run.status == 0 && run.stdout == "active\n", "\(run)")
     }
 
     @Test func swatchctlIsBuilt() {

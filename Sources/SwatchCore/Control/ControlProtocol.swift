@@ -6,26 +6,30 @@
 // escaped by `ControlEscaping.escapeWord` (a unit name or path with a space
 // survives as `\x20`). At most `ControlRequest.maximumLineLength` bytes.
 //
-//   status [UNIT...]          show UNIT...              list-units
-//   start UNIT...             stop UNIT...              list-sockets
-//   restart UNIT...           reload UNIT...            daemon-reload
+//   status [--lines=N] [UNIT...]                        show UNIT...
+//   start UNIT...             stop UNIT...              list-units
+//   restart UNIT...           reload UNIT...            list-sockets
 //   kill --signal=SIGHUP UNIT...                        reset-failed [UNIT]
-//   is-active UNIT            is-failed UNIT            logs UNIT N [follow]
+//   is-active UNIT            is-failed UNIT            daemon-reload
+//   logs [UNIT] N [follow]    (no UNIT: every unit's lines, interleaved in the order they came)
 //
 // Answer: blocks of `KEY=VALUE` lines, each block ended by an empty line
 // (ControlResponse). The records come first, then one trailer block that
 // starts with `RESULT=<code>` and may hold `ERROR=` and `WARNING=` lines; then
-// the daemon closes the connection. `logs UNIT N follow` is the one exception:
+// the daemon closes the connection. `logs [UNIT] N follow` is the one exception:
 // after the trailer the daemon keeps sending one `LINE=` record per new line of
-// the unit until the client closes. What each command answers:
+// the unit (of any unit, without UNIT) until the client closes. What each command answers:
 //
 //   status, show    one UnitStatusReport record per unit found; RESULT=4 and an
-//                   ERROR= per unit not found (`Unit x.service could not be found.`)
+//                   ERROR= per unit not found (`Unit x.service could not be found.`).
+//                   `status --lines=N`: the records carry the unit's last N log
+//                   lines (LogLine=); 10 without the word, as `systemctl status -n`
 //   is-active,      one record `Id=`, `ActiveState=`; RESULT=4 when there is no
 //   is-failed       such unit (swatchctl then prints `inactive`, as systemctl does)
 //   list-units      one UnitListEntry record per unit
 //   list-sockets    one SocketListing record per socket unit
-//   logs            one UnitLogEntry record per line (oldest first)
+//   logs            one UnitLogEntry record per line (oldest first); TIME= lets the
+//                   client filter by time (`swatchctl logs --since`)
 //   start, stop, restart, reload, kill, reset-failed, daemon-reload
 //                   no records; RESULT=0, or 1 with ERROR= (5 when a unit is not
 //                   loaded); WARNING= lines, e.g. the stop warning of
@@ -37,8 +41,9 @@
 
 /// One request of the control protocol, typed.
 package enum ControlRequest: Equatable, Sendable {
-    /// `status [UNIT...]`: no units means every loaded unit.
-    case status(units: [String])
+    /// `status [--lines=N] [UNIT...]`: no units means every loaded unit; each record carries
+    /// the unit's last `lines` log lines (systemctl status -n, default 10).
+    case status(units: [String], lines: Int = ControlRequest.defaultStatusLines)
     /// `show UNIT...`
     case show(units: [String])
     /// `start|stop|restart|reload|try-restart|reload-or-restart [--no-block] UNIT...`: answered
@@ -54,14 +59,24 @@ package enum ControlRequest: Equatable, Sendable {
     case isFailed(unit: String)
     /// `reset-failed [UNIT]`: no unit means every failed unit.
     case resetFailed(unit: String?)
-    /// `logs UNIT N [follow]`: the last `lines` lines, then (with follow) every new one.
-    case logs(unit: String, lines: Int, follow: Bool)
+    /// `logs [UNIT] N [follow]`: the last `lines` lines, then (with follow) every new one; no
+    /// unit means the lines of every unit, in the order they came.
+    case logs(unit: String?, lines: Int, follow: Bool)
     case daemonReload
 
     package static func start(units: [String]) -> ControlRequest { .job(.start, units: units, noBlock: false) }
     package static func stop(units: [String]) -> ControlRequest { .job(.stop, units: units, noBlock: false) }
     package static func restart(units: [String]) -> ControlRequest { .job(.restart, units: units, noBlock: false) }
     package static func reload(units: [String]) -> ControlRequest { .job(.reload, units: units, noBlock: false) }
+
+    /// How many log lines `status` shows without `-n` (systemctl(1), `--lines=`).
+    package static let defaultStatusLines = 10
+
+    /// The log lines the status records of this request carry (`status --lines=N`; 10 otherwise).
+    package var statusLogLines: Int {
+        if case .status(_, let lines) = self { return lines }
+        return Self.defaultStatusLines
+    }
 
     /// The longest request line the daemon reads (newline included); a longer one is refused.
     package static let maximumLineLength = 4096
@@ -108,7 +123,9 @@ package enum ControlRequest: Equatable, Sendable {
     /// The unescaped argument words after the command.
     package var arguments: [String] {
         switch self {
-        case .status(let units), .show(let units):
+        case .status(let units, let lines):
+            return (lines == Self.defaultStatusLines ? [] : ["--lines=\(lines)"]) + units
+        case .show(let units):
             return units
         case .job(_, let units, let noBlock):
             return (noBlock ? ["--no-block"] : []) + units
@@ -116,7 +133,8 @@ package enum ControlRequest: Equatable, Sendable {
         case .listUnits, .listSockets, .listJobs, .daemonReload: return []
         case .isActive(let unit), .isFailed(let unit): return [unit]
         case .resetFailed(let unit): return unit.map { [$0] } ?? []
-        case .logs(let unit, let lines, let follow): return [unit, String(lines)] + (follow ? ["follow"] : [])
+        case .logs(let unit, let lines, let follow):
+            return (unit.map { [$0] } ?? []) + [String(lines)] + (follow ? ["follow"] : [])
         }
     }
 
@@ -156,7 +174,12 @@ package enum ControlRequest: Equatable, Sendable {
             guard arguments.isEmpty else { throw .tooManyArguments(command: command) }
         }
         switch command {
-        case "status": return .status(units: arguments)
+        case "status":
+            guard let first = arguments.first, first.hasPrefix("--lines=") else { return .status(units: arguments) }
+            guard let lines = Int(first.dropFirst("--lines=".count)), lines >= 0 else {
+                throw .invalidArgument(command: command, argument: first)
+            }
+            return .status(units: Array(arguments.dropFirst()), lines: lines)
         case "show": return .show(units: try units(atLeast: 1))
         case _ where JobVerb(rawValue: command) != nil:
             let noBlock = arguments.first == "--no-block"
@@ -191,17 +214,21 @@ package enum ControlRequest: Equatable, Sendable {
             guard arguments.count <= 1 else { throw .tooManyArguments(command: command) }
             return .resetFailed(unit: arguments.first)
         case "logs":
-            guard arguments.count >= 2 else { throw .missingArgument(command: command) }
-            guard arguments.count <= 3 else { throw .tooManyArguments(command: command) }
-            guard let lines = Int(arguments[1]), lines >= 0 else {
-                throw .invalidArgument(command: command, argument: arguments[1])
+            // A unit name always has a type suffix (systemd.unit(5)), so a first word that is a
+            // number is the count of a request for every unit.
+            let unit = arguments.first.flatMap { Int($0) == nil ? $0 : nil }
+            let rest = arguments.dropFirst(unit == nil ? 0 : 1)
+            guard let count = rest.first else { throw .missingArgument(command: command) }
+            guard rest.count <= 2 else { throw .tooManyArguments(command: command) }
+            guard let lines = Int(count), lines >= 0 else {
+                throw .invalidArgument(command: command, argument: count)
             }
             var follow = false
-            if arguments.count == 3 {
-                guard arguments[2] == "follow" else { throw .invalidArgument(command: command, argument: arguments[2]) }
+            if let last = rest.dropFirst().first {
+                guard last == "follow" else { throw .invalidArgument(command: command, argument: last) }
                 follow = true
             }
-            return .logs(unit: arguments[0], lines: lines, follow: follow)
+            return .logs(unit: unit, lines: lines, follow: follow)
         case "daemon-reload":
             try none()
             return .daemonReload

@@ -68,8 +68,9 @@ package final class ControlServer {
         /// READY=1, a stop waiting for the process to exit — systemctl also waits for its jobs).
         case later
         /// Send this answer (the backlog of a `logs … follow`), then keep sending the lines of
-        /// `unit` whose sequence is above `after` (see `publish(from:)`). A non-zero result closes.
-        case follow(ControlResponse, unit: String, after: UInt64)
+        /// `unit` (nil: of every unit) whose sequence is above `after` (see `publish(from:)`). A
+        /// non-zero result closes.
+        case follow(ControlResponse, unit: String?, after: UInt64)
     }
 
     /// What changed for the event loop after a call: descriptors to stop tracking (already
@@ -115,7 +116,7 @@ package final class ControlServer {
     private enum State {
         case reading([UInt8], deadline: UInt64)
         case awaitingAnswer
-        case following(unit: String, after: UInt64)
+        case following(unit: String?, after: UInt64)
         /// Refused: the answer is sent and our side shut down; kept until the client closes (or
         /// the deadline), so that its request still finds an open socket (no EPIPE) and it reads
         /// the refusal rather than a reset.
@@ -230,10 +231,10 @@ package final class ControlServer {
         return .failure("Access denied: swatchd serves \(whom)")
     }
 
-    /// The whole answer to `logs UNIT N [follow]` for a unit the daemon knows (check that
-    /// first: `.now(.unitNotFound(unit))`): its last `lines` lines from `buffer`, then, with
-    /// `follow`, every new one (`publish(from:)`).
-    package static func logsReply(unit: String, lines: Int, follow: Bool, from buffer: UnitLogBuffer) -> Reply {
+    /// The whole answer to `logs [UNIT] N [follow]` for a unit the daemon knows (check that
+    /// first: `.now(.unitNotFound(unit))`), or for every unit when `unit` is nil: the last
+    /// `lines` lines from `buffer`, then, with `follow`, every new one (`publish(from:)`).
+    package static func logsReply(unit: String?, lines: Int, follow: Bool, from buffer: UnitLogBuffer) -> Reply {
         let mark = buffer.lastSequence
         let backlog = ControlResponse(records: buffer.entries(unit: unit, last: lines).map { $0.toRecord() })
         return follow ? .follow(backlog, unit: unit, after: mark) : .now(backlog)

@@ -60,3 +60,34 @@ extension SocketListing {
         self.init(listen: entries, unit: unit, activates: record.values("Triggers"))
     }
 }
+
+/// `list-units --failed --type=TYPE --state=STATE` (systemctl(1)), applied by swatchctl to
+/// the rows the daemon sends: a row stays when its type is one of `types` and one of its
+/// load, active or sub states is one of `states` (each list: empty means any).
+package struct UnitListFilter: Equatable, Sendable {
+    package var types: Set<String> = []
+    package var states: Set<String> = []
+
+    /// The unit types swatchd has, for `--type=`.
+    package static let knownTypes: Set<String> = ["service", "socket"]
+
+    /// `--failed` is `--state=failed`; TYPE and STATE lists may be comma-separated, as systemctl's.
+    package init(types: [String] = [], states: [String] = [], failed: Bool = false) {
+        self.types = Set(types.flatMap { $0.split(separator: ",").map(String.init) })
+        self.states = Set(states.flatMap { $0.split(separator: ",").map(String.init) } + (failed ? ["failed"] : []))
+    }
+
+    /// The `--type=` values that are not a unit type of swatchd.
+    package var unknownTypes: [String] { types.subtracting(Self.knownTypes).sorted() }
+
+    package func includes(_ entry: UnitListEntry) -> Bool {
+        let type = entry.id.split(separator: ".").last.map(String.init) ?? ""
+        if !types.isEmpty, !types.contains(type) { return false }
+        if !states.isEmpty,
+            states.isDisjoint(with: [entry.loadState.rawValue, entry.activeState.rawValue, entry.subState])
+        {
+            return false
+        }
+        return true
+    }
+}

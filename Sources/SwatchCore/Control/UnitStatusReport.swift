@@ -142,6 +142,24 @@ package struct UnitStatusReport: Equatable, Sendable {
     /// Units that trigger this one (a service: its sockets).
     package var triggeredBy: [UnitReference] = []
     package var listen: [ListenEntry] = []
+    /// The unit's dependencies as its [Unit] section and the `.wants/`/`.requires/` directories
+    /// give them (systemd.unit(5)): unit names, in the order written. Sent as one space-separated
+    /// `Requires=` (etc.) line each, as `systemctl show` prints them; `list-dependencies` walks
+    /// Requires=, Requisite=, Wants=, BindsTo=, PartOf= and Upholds=.
+    package var requires: [String] = []
+    package var requisite: [String] = []
+    package var wants: [String] = []
+    package var bindsTo: [String] = []
+    package var partOf: [String] = []
+    package var upholds: [String] = []
+    package var conflicts: [String] = []
+    package var before: [String] = []
+    package var after: [String] = []
+    package var onFailure: [String] = []
+    package var onSuccess: [String] = []
+    /// The unit file or a drop-in changed on disk since it was loaded (systemctl's
+    /// NeedDaemonReload=); the shell fills it by stat()ing them again.
+    package var needDaemonReload = false
     /// The unit's last log lines, rendered as `UnitLogEntry.journalLine` (oldest first).
     package var logLines: [String] = []
 
@@ -157,6 +175,25 @@ package struct UnitStatusReport: Equatable, Sendable {
         package static let memory = "MemoryCurrent", triggers = "Triggers", triggeredBy = "TriggeredBy"
         package static let listen = "Listen", logLine = "LogLine"
         package static let failedCondition = "FailedCondition", failedConditionTimestamp = "FailedConditionTimestamp"
+        package static let requires = "Requires", requisite = "Requisite", wants = "Wants", bindsTo = "BindsTo"
+        package static let partOf = "PartOf", upholds = "Upholds", conflicts = "Conflicts", before = "Before"
+        package static let after = "After", onFailure = "OnFailure", onSuccess = "OnSuccess"
+        package static let needDaemonReload = "NeedDaemonReload"
+    }
+
+    /// The dependency lists with their keys, in the order `toRecord()` writes them (systemctl show's order).
+    package var dependencies: [(key: String, units: [String])] {
+        [
+            (Key.requires, requires), (Key.requisite, requisite), (Key.wants, wants), (Key.bindsTo, bindsTo),
+            (Key.partOf, partOf), (Key.upholds, upholds), (Key.conflicts, conflicts), (Key.before, before),
+            (Key.after, after), (Key.onFailure, onFailure), (Key.onSuccess, onSuccess),
+        ]
+    }
+
+    /// The units `list-dependencies` shows below this one, each once, in the order of `dependencies`.
+    package var listedDependencies: [String] {
+        var seen: Set<String> = []
+        return (requires + requisite + wants + bindsTo + partOf + upholds).filter { seen.insert($0).inserted }
     }
 
     /// The record the daemon sends. Optional values are left out; lists repeat their key.
@@ -186,6 +223,8 @@ package struct UnitStatusReport: Equatable, Sendable {
         r.append(Key.triggers, each: triggers.map(\.recordValue))
         r.append(Key.triggeredBy, each: triggeredBy.map(\.recordValue))
         r.append(Key.listen, each: listen.map(\.description))
+        for (key, units) in dependencies where !units.isEmpty { r.append(key, units.joined(separator: " ")) }
+        r.append(Key.needDaemonReload, needDaemonReload ? "yes" : "no")
         r.append(Key.logLine, each: logLines)
         return r
     }
@@ -256,6 +295,23 @@ extension UnitStatusReport {
             entries.append(entry)
         }
         listen = entries
+        func units(_ key: String) -> [String] {
+            record.values(key).flatMap { $0.split(separator: " ").map(String.init) }
+        }
+        requires = units(Key.requires)
+        requisite = units(Key.requisite)
+        wants = units(Key.wants)
+        bindsTo = units(Key.bindsTo)
+        partOf = units(Key.partOf)
+        upholds = units(Key.upholds)
+        conflicts = units(Key.conflicts)
+        before = units(Key.before)
+        after = units(Key.after)
+        onFailure = units(Key.onFailure)
+        onSuccess = units(Key.onSuccess)
+        needDaemonReload = try parsed(Key.needDaemonReload, { (text: String) -> Bool? in
+            text == "yes" ? true : text == "no" ? false : nil
+        }) ?? false
         logLines = record.values(Key.logLine)
     }
 }

@@ -108,19 +108,32 @@ package final class UnitLogBuffer: Sendable {
         append(UnitLogEntry(unit: unit, realtime: realtime, pid: pid, identifier: identifier, priority: priority, message: message))
     }
 
-    /// The last `count` lines of `unit`, oldest first.
-    package func entries(unit: String, last count: Int) -> [UnitLogEntry] {
+    /// The last `count` lines of `unit` (nil: of every unit, interleaved), oldest first.
+    package func entries(unit: String?, last count: Int) -> [UnitLogEntry] {
         guard count > 0 else { return [] }
-        let all = state.withLock { $0.units[unit]?.ordered ?? [] }
+        let all = state.withLock { state in
+            guard let unit else { return Self.interleaved(state.units.values.map(\.ordered)) }
+            return state.units[unit]?.ordered ?? []
+        }
         return Array(all.suffix(count))
     }
 
-    /// The lines of `unit` added after `sequence`, oldest first.
-    package func entries(unit: String, after sequence: UInt64) -> [UnitLogEntry] {
+    /// The lines of `unit` (nil: of every unit) added after `sequence`, oldest first.
+    package func entries(unit: String?, after sequence: UInt64) -> [UnitLogEntry] {
         state.withLock { state in
-            guard let ring = state.units[unit], state.lastSequence > sequence else { return [] }
+            guard state.lastSequence > sequence else { return [] }
+            guard let unit else {
+                return Self.interleaved(state.units.values.map { $0.ordered.filter { $0.sequence > sequence } })
+            }
+            guard let ring = state.units[unit] else { return [] }
             return ring.ordered.filter { $0.sequence > sequence }
         }
+    }
+
+    /// The lines of several units in the order they were added: by sequence, which follows
+    /// the clock as lines come in (one daemon thread stamps and appends them).
+    private static func interleaved(_ lists: [[UnitLogEntry]]) -> [UnitLogEntry] {
+        lists.flatMap { $0 }.sorted { $0.sequence < $1.sequence }
     }
 
     /// The sequence number of the newest line of any unit (0: none yet).

@@ -18,7 +18,7 @@ extension Manager {
 
     mutating func control(_ id: ControlServer.ConnectionID, _ request: ControlRequest, now: Instant, realtime: UInt64) {
         switch request {
-        case .status(let names), .show(let names):
+        case .status(let names, _), .show(let names):
             var response = ControlResponse()
             var reports: [UnitStatusReport] = []
             for name in names.isEmpty ? allUnitNames() : names {
@@ -27,7 +27,7 @@ extension Manager {
                     response.errors.append("Unit \(name) could not be found.")
                 }
             }
-            emit(.reply(id, .reports(reports, response)))
+            emit(.reply(id, .reports(reports, response, logLines: request.statusLogLines)))
         case .isActive(let name), .isFailed(let name):
             guard let report = statusReport(name, now: now, realtime: realtime) else {
                 return emit(.reply(id, .response(.unitNotFound(name))))
@@ -89,7 +89,7 @@ extension Manager {
                 }
             }
         case .logs(let name, let lines, let follow):
-            guard allUnitNames().contains(name) else { return emit(.reply(id, .response(.unitNotFound(name)))) }
+            if let name, !allUnitNames().contains(name) { return emit(.reply(id, .response(.unitNotFound(name)))) }
             emit(.reply(id, .logs(unit: name, lines: lines, follow: follow)))
         case .daemonReload:
             emit(.loadUnitFiles(call: id))

@@ -109,8 +109,8 @@ package struct SpawnOrder {
 /// What a control request is answered with.
 package enum ControlAnswer {
     case response(ControlResponse)
-    /// Status reports for the shell to complete (processes, memory, log lines) and then send.
-    case reports([UnitStatusReport], ControlResponse)
-    /// `logs UNIT`: the shell reads the unit's log buffer.
-    case logs(unit: String, lines: Int, follow: Bool)
+    /// Status reports for the shell to complete (processes, memory, the last `logLines` log lines) and then send.
+    case reports([UnitStatusReport], ControlResponse, logLines: Int = ControlRequest.defaultStatusLines)
+    /// `logs [UNIT]`: the shell reads the unit's log buffer (every unit's without one).
+    case logs(unit: String?, lines: Int, follow: Bool)
 }

@@ -59,7 +59,7 @@ extension Supervisor {
         switch answer {
         case .response(let r):
             response = r
-        case .reports(let reports, var r):
+        case .reports(let reports, var r, let logLines):
             r.records = reports.map { report in
                 var report = report
                 if report.mainPID != 0 { report.mainProcessName = ProcessStatus.command(of: report.mainPID) }
@@ -68,7 +68,8 @@ extension Supervisor {
                     report.tasks = ProcessStatus.taskCount(of: pids)
                     report.memoryBytes = ProcessStatus.residentBytes(of: pids)
                 }
-                report.logLines = unitLog.entries(unit: report.id, last: 10).map(\.journalLine)
+                report.logLines = unitLog.entries(unit: report.id, last: logLines).map(\.journalLine)
+                report.needDaemonReload = fileTimes(of: report.id).map { !$0.changedPaths().isEmpty } ?? false
                 return report.toRecord()
             }
             response = r
@@ -81,5 +82,15 @@ extension Supervisor {
         laterAnswers[id] = response
         // Outside a call of the server's (a job finishing on a process event), deliver at once.
         if calling == nil { applyControl(ControlServer.Update()) }
+    }
+
+    /// The modification times of the files a loaded unit came from, to stat() again for
+    /// NeedDaemonReload= (the Manager does no file I/O). Those of the last load of the unit
+    /// dirs: a daemon-reload that found the unit unchanged keeps its machine's model, whose
+    /// times are older.
+    private func fileTimes(of unit: String) -> SourceFileTimes? {
+        guard let name = manager.loadedUnitName(unit) else { return nil }
+        if let loaded = manager.units.services[name]?.fileTimes ?? manager.units.sockets[name]?.fileTimes { return loaded }
+        return manager.services[name]?.machine.unit.fileTimes ?? manager.sockets[name]?.machine.unit.fileTimes
     }
 }

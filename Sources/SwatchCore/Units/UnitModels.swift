@@ -211,6 +211,8 @@ package struct SocketUnit: Hashable, Sendable {
     package var path: String
     /// Drop-in files applied, in order.
     package var dropIns: [String] = []
+    /// Their modification times when loaded (`status`: changed on disk); equal whatever they are.
+    package var fileTimes = SourceFileTimes()
     package var unit = UnitSection()
     package var listens: [ListenDirective] = []
     package var options = SocketOptions()
@@ -365,6 +367,8 @@ package struct ServiceUnit: Hashable, Sendable {
     package var name: UnitName
     package var path: String
     package var dropIns: [String] = []
+    /// Their modification times when loaded (`status`: changed on disk); not compared by `==`.
+    package var fileTimes = SourceFileTimes()
     package var unit = UnitSection()
 
     package var type: ServiceType = .simple

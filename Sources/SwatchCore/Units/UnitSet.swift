@@ -12,6 +12,8 @@ package struct UnitSource: Sendable {
     package var bytes: [UInt8]
     /// Drop-ins in the order they apply.
     package var dropIns: [(path: String, bytes: [UInt8])]
+    /// The modification times of the file and its drop-ins when they were read (none for text given as is).
+    package var fileTimes = SourceFileTimes()
 
     package init(path: String, text: String, dropIns: [(path: String, text: String)] = []) {
         self.init(path: path, bytes: Array(text.utf8), dropIns: dropIns.map { ($0.path, Array($0.text.utf8)) })
@@ -59,12 +61,16 @@ package struct UnitSet: Sendable {
         func add(_ path: String, dropInSearch: [String]) {
             let name = UnitDirectory.baseName(path)
             guard seen.insert(name).inserted else { return }
+            var times = SourceFileTimes()
+            times.record(path)
             switch UnitDirectory.read(path) {
             case .failure(let errno):
                 unreadable.append(Diagnostic(.error, SourceLocation(file: path, line: 1),
                                              "Failed to read unit file: \(errno.description); refusing the unit.", unit: name))
             case .success(let bytes):
-                sources.append(UnitSource(path: path, bytes: bytes, dropIns: dropIns(of: name, in: dropInSearch)))
+                var source = UnitSource(path: path, bytes: bytes, dropIns: dropIns(of: name, in: dropInSearch, times: &times))
+                source.fileTimes = times
+                sources.append(source)
             }
         }
         for file in files {
@@ -120,7 +126,9 @@ package struct UnitSet: Sendable {
 
     /// `NAME.d/*.conf` (and, for an instance, the template's `NAME@.TYPE.d/*.conf`) across the
     /// directories: a drop-in file name found twice is taken from the first; they apply sorted by file name.
-    private static func dropIns(of name: String, in directories: [String]) -> [(path: String, bytes: [UInt8])] {
+    private static func dropIns(of name: String, in directories: [String], times: inout SourceFileTimes)
+        -> [(path: String, bytes: [UInt8])]
+    {
         var dirNames = [name + ".d"]
         if let unit = UnitName(parsing: name), let template = unit.template, !unit.isTemplate {
             dirNames.append(template.description + ".d")
@@ -136,6 +144,7 @@ package struct UnitSet: Sendable {
             }
         }
         return byFileName.keys.sorted().compactMap { file in
+            times.record(byFileName[file]!)
             guard case .success(let bytes) = UnitDirectory.read(byFileName[file]!) else { return nil }
             return (byFileName[file]!, bytes)
         }
@@ -168,14 +177,18 @@ package struct UnitSet: Sendable {
                 let (service, diagnostics) = ServiceUnit.interpret(name: name, files: files, context: context,
                                                                    checkExecutables: checkExecutables)
                 guard set.record(unit, diagnostics) else { continue }
-                set.services[name] = service
+                var loaded = service
+                loaded.fileTimes = source.fileTimes
+                set.services[name] = loaded
                 if name.isTemplate { set.templateFiles[name] = files }
             case .socket where name.isTemplate:
                 set.diagnostics.append(Diagnostic(.warning, SourceLocation(file: source.path, line: 1),
                                                   "Socket templates are not supported by this build, ignoring the unit.", unit: unit))
             case .socket:
                 let (socket, diagnostics) = SocketUnit.interpret(name: name, files: files, context: context)
-                if set.record(unit, diagnostics) { set.sockets[name] = socket }
+                var loaded = socket
+                loaded.fileTimes = source.fileTimes
+                if set.record(unit, diagnostics) { set.sockets[name] = loaded }
                 socketFiles[name] = files
             }
         }

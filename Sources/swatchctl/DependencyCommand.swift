@@ -1,0 +1,73 @@
+import ArgumentParser
+import SwatchCore
+
+extension Swatchctl {
+    /// `list-dependencies UNIT`: the units it requires, wants, is bound to, is part of and
+    /// upholds, as a tree (DependencyTree.swift), read from `show` records unit by unit.
+    struct ListDependencies: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list-dependencies",
+            abstract: "Show the units a unit depends on (Requires=, Requisite=, Wants=, BindsTo=, PartOf=, Upholds=) as a tree.")
+
+        @OptionGroup var global: GlobalOptions
+        @Flag(name: [.customShort("a"), .customLong("all")], help: "Accepted for systemctl compatibility: every unit is followed already.")
+        var all = false
+        @Argument(help: "The unit.") var unit: String
+
+        func run() throws {
+            let root = UnitNames.mangle(unit)
+            let client = try global.client()
+            var cache: [String: UnitStatusReport?] = [:]
+            var failure: ControlClient.Failure?
+            var malformed: String?
+            func lookup(_ name: String) -> UnitStatusReport? {
+                if let known = cache[name] { return known }
+                var found: UnitStatusReport?
+                do {
+                    let response = try client.send(.show(units: [name]))
+                    if let record = response.records.first { found = try UnitStatusReport(record: record) }
+                } catch let error as ControlClient.Failure {
+                    failure = failure ?? error
+                } catch {
+                    malformed = malformed ?? "\(error)"
+                }
+                cache[name] = .some(found)
+                return found
+            }
+            guard lookup(root) != nil || failure != nil || malformed != nil else {
+                Output.error("Unit \(root) could not be found.")
+                throw ExitCode(ControlResponse.Code.noSuchUnit)
+            }
+            let lines = DependencyTree.lines(of: root, lookup: lookup)
+            if let failure {
+                Output.error(failure.description)
+                throw ExitCode(1)
+            }
+            if let malformed {
+                Output.error("Malformed answer from swatchd: \(malformed)")
+                throw ExitCode(1)
+            }
+            if global.json {
+                Output.json(lines.map { line -> [String: Any] in
+                    var object: [String: Any] = ["Id": line.name, "Depth": line.prefix.count / 2]
+                    object["ActiveState"] = line.state?.rawValue
+                    return object
+                })
+                return
+            }
+            for line in lines {
+                Output.line(DependencyTree.render(line, color: Self.colored, width: global.width))
+            }
+        }
+
+        /// systemctl list-dependencies' colours: green while active or starting, plain while
+        /// inactive or stopping, red otherwise (failed).
+        static func colored(_ glyph: String, _ state: UnitActiveState) -> String {
+            switch state {
+            case .active, .reloading, .activating: return Output.green(glyph)
+            case .inactive, .deactivating: return glyph
+            case .failed: return Output.red(glyph)
+            }
+        }
+    }
+}
