@@ -214,6 +214,7 @@ extension Manager {
             report.failedCondition = failure.condition.description
             report.failedConditionSince = wallClock(failure.at)
         }
+        report.fillDependencies(unit.unit)
         report.triggeredBy = (entry.instanceOf.map { [$0] } ?? triggers[name] ?? []).map {
             UnitReference(name: $0.description, activeState: socketActiveState($0))
         }
@@ -225,6 +226,7 @@ extension Manager {
         var report = UnitStatusReport(id: name.description, description: unit.unit.description,
                                       fragmentPath: unit.path, dropIns: unit.dropIns)
         report.activeState = socketActiveState(name)
+        report.fillDependencies(unit.unit)
         switch entry.listeners {
         case .bound: report.subState = entry.machine.subState
         case .failed:
@@ -251,5 +253,22 @@ extension Manager {
         case .failed?: return .failed
         case .binding?, .closed?, nil: return .inactive
         }
+    }
+}
+
+extension UnitStatusReport {
+    /// The dependencies as written, as `systemctl show` lists them.
+    mutating func fillDependencies(_ section: UnitSection) {
+        requires = section.requires
+        requisite = section.requisite
+        wants = section.wants
+        bindsTo = section.bindsTo
+        partOf = section.partOf
+        upholds = section.upholds
+        conflicts = section.conflicts
+        before = section.before
+        after = section.after
+        onFailure = section.onFailure
+        onSuccess = section.onSuccess
     }
 }
