@@ -56,13 +56,15 @@ import Testing
         case .isActive(let unit), .isFailed(let unit):
             guard let report = find(unit) else { return .now(.unitNotFound(unit)) }
             return .now(ControlResponse(records: [["Id": unit, "ActiveState": report.activeState.rawValue]]))
-        case .stop(let units) where units == ["hello.service"]:
+        case .job(.stop, units: let units, _) where units == ["hello.service"]:
             return .now(ControlResponse(warnings: [
                 ControlResponse.stopTriggeredWarning(service: "hello.service", triggeredBy: ["hello.socket"]),
             ]))
-        case .start(let units), .stop(let units), .restart(let units), .reload(let units), .kill(let units, _):
+        case .job(_, units: let units, _), .kill(units: let units, _):
             let missing = units.filter { find($0) == nil }
             if let first = missing.first { return .now(.unitNotLoaded(first, verb: call.request.command)) }
+            return .now(ControlResponse())
+        case .listJobs:
             return .now(ControlResponse())
         case .listUnits:
             return .now(ControlResponse(records: known.map {
