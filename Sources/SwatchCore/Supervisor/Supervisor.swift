@@ -72,6 +72,8 @@ package final class Supervisor {
     /// The fds of the notification being handled (`.storeFDs` keeps some).
     var notificationFDs: [FileDescriptor] = []
     var notifySocket: NotifySocket?
+    /// Called when a socket unit's listeners cannot be bound (`swatchd run` ends at once then).
+    package var onBindFailure: ((UnitName, any Error) -> Void)?
 
     package init(configuration: Configuration, logger: Logger, loop: EventLoop, unitLog: UnitLogBuffer) throws(Errno) {
         self.configuration = configuration
