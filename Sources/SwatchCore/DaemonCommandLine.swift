@@ -223,7 +223,10 @@ extension DaemonCommand {
 
     /// A value written as one line of a unit file.
     private static func oneLine(_ value: String, _ flag: String) throws(UsageError) -> String {
-        guard !value.contains("\n") else { throw UsageError("run: \(flag): the value must be one line") }
+        // A newline would start another key, a final backslash continue the line (systemd.syntax(7)).
+        guard !value.contains("\n"), !value.hasSuffix("\\") else {
+            throw UsageError("run: \(flag): the value must be one line and must not end in a backslash")
+        }
         return value
     }
 

@@ -66,7 +66,7 @@ struct AdHocUnits: Equatable {
         var command = options.command
         if let program = command.first, program.contains("/") { command[0] = Self.absolute(program, cwd: cwd) }
         let directory = options.workingDirectory.map { Self.absolute($0, cwd: cwd) } ?? cwd
-        var unitSection = "[Unit]\nDescription=\(Self.escapingSpecifiers("swatchd run: " + options.command.joined(separator: " ")))\n"
+        var unitSection = "[Unit]\nDescription=\(Self.description(of: options.command))\n"
         if !options.watch.isEmpty {
             // Every save restarts the command: no start limit (systemd.unit(5), StartLimitIntervalSec=0),
             // or the sixth save within 10 s would leave it stopped.
@@ -122,6 +122,15 @@ struct AdHocUnits: Equatable {
         while relative.hasPrefix("./") { relative = relative.dropFirst(2) }
         if relative == "." || relative.isEmpty { return cwd }
         return (cwd == "/" ? "" : cwd) + "/" + relative
+    }
+
+    /// `swatchd run: CMD ARG...` on one line of a unit file: control characters (a newline
+    /// would end the value) become spaces, and a final backslash (it would continue the
+    /// line, systemd.syntax(7)) goes.
+    static func description(of command: [String]) -> String {
+        var text = String(("swatchd run: " + command.joined(separator: " ")).map { $0.isASCII && ($0.asciiValue! < 32 || $0.asciiValue! == 127) ? " " : $0 })
+        while text.hasSuffix("\\") || text.hasSuffix(" ") { text.removeLast() }
+        return escapingSpecifiers(text)
     }
 
     /// `%` doubled: a value that takes specifiers (systemd.unit(5) "SPECIFIERS") but none is meant.

@@ -284,5 +284,34 @@ extension Integration {
             #expect(try Client.body(.loopback4(port)) == Client.helloBody)
             #expect(run.text.contains("app.conf changed"), "\(run.text)")
         }
+
+        @Test(.timeLimit(.minutes(1)))
+        func aSecondCtrlCKillsAServiceThatIgnoresTheFirst() throws {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let port = try Ports.free()
+            let pidFile = directory.path + "/pid"
+            let script = """
+                import os, signal, sys, time
+                signal.signal(signal.SIGTERM, lambda *_: print("ignoring SIGTERM", flush=True))
+                open(sys.argv[1], "w").write(str(os.getpid()))
+                while True: time.sleep(1)
+                """
+            let run = try Run(["-l", "127.0.0.1:\(port)", "-p", "TimeoutStopSec=60", "--", "/usr/bin/python3", "-c", script, pidFile],
+                              log: directory.path + "/log",
+                              environment: ["PATH": "/usr/bin:/bin", "XDG_RUNTIME_DIR": directory.path])
+            defer { run.stop(SIGKILL) }
+            try run.waitUntilReady()
+            let runtime = try #require(run.runtimeDirectory)
+            close(try Client.connect(.loopback4(port), type: SOCK_STREAM))
+            let service = try waitFor("the service's pid") { readText(pidFile).flatMap { pid_t($0) } }
+            kill(run.pid, SIGINT)
+            try waitUntil("the service ignores SIGTERM\n\(run.text)") { run.text.contains("ignoring SIGTERM") }
+            #expect(Command.wait(run.pid, timeout: .milliseconds(300)) == nil, "swatchd run ended before the stop timeout")
+            kill(run.pid, SIGINT)
+            #expect(Command.wait(run.pid, timeout: .seconds(3)) == .exited(130), "\(run.text)")
+            try waitUntil("the service is killed") { !Processes.isAlive(service) }
+            #expect(access(runtime, F_OK) != 0, "\(runtime) is still there")
+        }
     }
 }
