@@ -101,7 +101,7 @@ extension DaemonCommand {
                                 on-abort, on-watchdog
               --watch PATH      restart CMD when PATH (a file, or a directory tree) changes
                                 (repeatable)
-          -E, --env K=V         set K=V in CMD's environment (repeatable)
+          -E, --env K=V         set K=V in CMD's environment (repeatable; --setenv too)
               --cwd DIR         run CMD in DIR (default: the current directory)
               --unit NAME       name the units NAME.service and NAME.socket (default: CMD's name)
           -p, --property K=V    any [Service] or [Socket] key swatchd supports, written as in a
@@ -168,10 +168,12 @@ extension DaemonCommand {
             else if let v = try value(of: ["--restart"], arg, &args) { adHoc.restart = try oneLine(v, arg) }
             else if let v = try value(of: ["--watch"], arg, &args) { adHoc.watch.append(v) }
             else if let v = try value(of: ["-E", "--env", "--setenv"], arg, &args) {
-                guard let eq = v.firstIndex(of: "="), eq != v.startIndex, !v.contains("\n") else {
+                guard !v.hasPrefix("="), !v.contains("\n") else {
                     throw UsageError("run: \(arg) takes NAME=VALUE, not '\(v)'")
                 }
-                adHoc.environment.append(v)
+                // `-E NAME` (systemd-socket-activate(1): pass NAME on) changes nothing: the command
+                // gets the caller's whole environment anyway.
+                if v.contains("=") { adHoc.environment.append(v) }
             }
             else if let v = try value(of: ["--cwd"], arg, &args) { adHoc.workingDirectory = try oneLine(v, arg) }
             else if let v = try value(of: ["--unit"], arg, &args) {

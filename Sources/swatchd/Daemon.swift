@@ -135,9 +135,11 @@ enum Daemon {
                     supervisor.restartRunningServices(reason: reason)
                 }
                 let service = adHocRun.units.serviceName
+                // A template has no status of its own: its socket's lists the instances.
+                let shown = service.contains("@") ? adHocRun.units.socketNames[0] : service
                 writeStderr("""
                     swatchd run: \(service) on \(adHocRun.options.listen.joined(separator: ", ")), started on the first connection.
-                    swatchd run: swatchctl --runtime-dir \(adHocRun.runtimeDirectory) status \(service)
+                    swatchd run: swatchctl --runtime-dir \(adHocRun.runtimeDirectory) status \(shown)
 
                     """)
             }

@@ -73,7 +73,7 @@ import Testing
             ["run", "-l", "80", "--fdname", "a b", "--", "x"],
             ["run", "-l", "80", "--fdname", "a", "--fdname", "b", "--", "x"],
             ["run", "-l", "80", "--unit", "a/b", "--", "x"],
-            ["run", "-l", "80", "-E", "novalue", "--", "x"],
+            ["run", "-l", "80", "-E", "=value", "--", "x"],
             ["run", "-l", "80", "--unit-dir", "d", "--", "x"],
             ["run", "-l", "80", "--bogus", "--", "x"],
         ] {
