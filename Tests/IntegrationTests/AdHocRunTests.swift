@@ -51,7 +51,8 @@ extension Integration {
             defer { directory.remove() }
             let port = try Ports.free()
             let report = directory.path + "/report"
-            let run = try Run(["--runtime-dir", directory.path + "/rt", "-l", "127.0.0.1:\(port)", "--fdname", "web", "--",
+            let run = try Run(["--runtime-dir", directory.path + "/rt", "-l", "127.0.0.1:\(port)", "--fdname", "web",
+                               "--cwd", directory.path, "--",
                                try Harness.binary("swatchd-hello"), "--report", report],
                               log: directory.path + "/log", environment: ["PATH": "/usr/bin:/bin", "DEVELOPER_SETTING": "kept"])
             defer { run.stop() }
@@ -61,6 +62,7 @@ extension Integration {
             let seen = try waitForReport(report)
             #expect(seen["LISTEN_FDNAMES"] == "web")
             #expect(seen["LISTEN_FDS"] == "1")
+            #expect(seen["CWD"] == directory.path)
             // The developer's tool passes the caller's environment on (unlike unit files).
             #expect(seen["ENV"]?.split(separator: ",").contains("DEVELOPER_SETTING") == true, "\(seen)")
         }
