@@ -14,9 +14,15 @@ func writeStderr(_ text: String) {
 /// itself end it with `swatchd: …` and exit 1; after that nothing does but a
 /// signal asking it to.
 enum Daemon {
-    static func run(options: DaemonOptions, adHoc: AdHocOptions?) -> Int32 {
+    static func run(options given: DaemonOptions, adHoc: AdHocOptions?) -> Int32 {
         let environment = ProcessEnvironment.current()
         let isRoot = getuid() == 0
+        var options = given
+        if adHoc != nil {
+            // `run` is for a developer's terminal: everything on it, not in the journal.
+            if options.logTarget == "auto" { options.logTarget = "stderr" }
+            TerminalColors.enabled = TerminalColors.wanted(fd: 2, environment: environment)
+        }
         let unitLog = UnitLogBuffer()
         let logger = bootstrapLogging(target: options.logTarget, level: options.logLevel, unitLog: unitLog)
 
@@ -25,11 +31,39 @@ enum Daemon {
             directories = [isRoot ? "/etc/swatchd"
                 : (environment["XDG_CONFIG_HOME"] ?? ((environment["HOME"] ?? "/") + "/.config")) + "/swatchd"]
         }
-        guard let runtime = options.runtimeDirectory
-            ?? (isRoot ? "/run/swatchd" : environment["XDG_RUNTIME_DIR"].map { $0 + "/swatchd" }) else {
+        let defaultRuntime = isRoot ? "/run/swatchd" : environment["XDG_RUNTIME_DIR"].map { $0 + "/swatchd" }
+        guard let defaultRuntime = options.runtimeDirectory == nil ? defaultRuntime : "" else {
             writeStderr("swatchd: no --runtime-dir given and XDG_RUNTIME_DIR is not set\n")
             return 1
         }
+
+        var adHocRun: AdHocRun?
+        if let adHoc {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let cwd = getcwd(&buffer, buffer.count) != nil
+                ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "/"
+            // As a shell: a program that cannot be run is exit status 127, before anything is bound.
+            if let problem = AdHocRun.checkProgram(adHoc.command[0], cwd: cwd, path: environment["PATH"]) {
+                writeStderr("swatchd run: \(problem)\n")
+                return 127
+            }
+            let run = AdHocRun(options: adHoc, cwd: cwd, runtimeDirectory: options.runtimeDirectory,
+                               defaultRuntimeDirectory: defaultRuntime)
+            do { try run.writeUnits() } catch {
+                writeStderr("swatchd run: Failed to write the units to \(run.unitDirectory): \(error)\n")
+                run.cleanUp()
+                return 1
+            }
+            // What the command line asked for must load as it is, or the run ends here.
+            let report = Verifier.verify(unitDirectories: [run.unitDirectory], files: [], context: .current())
+            if report.exitCode != 0 {
+                for line in report.lines { writeStderr("swatchd run: \(line)\n") }
+                run.cleanUp()
+                return 1
+            }
+            adHocRun = run
+        }
+        let runtime = adHocRun?.runtimeDirectory ?? options.runtimeDirectory ?? defaultRuntime
 
         var started: Supervisor?
         do {
@@ -47,14 +81,22 @@ enum Daemon {
             if let span = options.defaultTimeoutStop { configuration.specifiers.defaultTimeoutStop = span }
             configuration.exitWith = options.exitWith
             configuration.journalAvailable = LogTarget.journalIsAvailable()
-            if let adHoc {
-                let (dir, files) = try AdHocUnits.write(adHoc, runtimeDirectory: runtime)
-                configuration.unitDirectories = [dir]
-                _ = files
+            if let adHocRun {
+                configuration.unitDirectories = [adHocRun.unitDirectory]
                 configuration.passOwnEnvironment = true
+                // The command's output on the terminal, as `unit[pid]: line`.
+                configuration.journalAvailable = false
             }
             let supervisor = try Supervisor(configuration: configuration, logger: logger, loop: loop, unitLog: unitLog)
             started = supervisor
+            if let adHocRun {
+                // A run that cannot listen where it was asked to is of no use: it says so and ends.
+                supervisor.onBindFailure = { name, error in
+                    writeStderr("swatchd run: cannot listen on \(adHocRun.addresses(of: name)): \(error)\n")
+                    adHocRun.exitStatus = 1
+                    loop.stop()
+                }
+            }
             _ = try loop.watch(signals.fd) {
                 for info in (try? signals.read()) ?? [] {
                     switch info.signal {
@@ -63,6 +105,18 @@ enum Daemon {
                         // ssi_pid is 0 for a sender outside our PID namespace (docker stop, for PID 1 of a container).
                         let sender = info.senderPID == 0 ? "outside the PID namespace"
                             : "PID \(info.senderPID) (\(ProcessStatus.command(of: info.senderPID) ?? "n/a"))"
+                        if let adHocRun {
+                            // As a shell reports a command ended by signal N.
+                            adHocRun.exitStatus = 128 + info.signal
+                            if adHocRun.stopping {
+                                logger.notice("Received \(SignalName.fullName(info.signal)) again: killing every service.")
+                                AdHocRun.killDescendants()
+                                adHocRun.killed = true
+                                loop.stop()
+                                return
+                            }
+                            adHocRun.stopping = true
+                        }
                         logger.info("Received \(SignalName.fullName(info.signal)) from \(sender).")
                         supervisor.shutdown()
                     case SIGHUP:
@@ -74,17 +128,26 @@ enum Daemon {
                 }
             }
             try supervisor.start()
+            if let adHocRun, adHocRun.exitStatus != nil {
+                supervisor.abandonStartup()
+                adHocRun.cleanUp()
+                return adHocRun.exitStatus ?? 1
+            }
             try supervisor.startControl()
             supervisor.startUntriggeredServices()
-            var watch: FileWatch?
-            if let adHoc, !adHoc.watch.isEmpty {
-                let files = try FileWatch(paths: adHoc.watch)
-                watch = files
-                _ = try loop.watch(files.fd) {
-                    if files.drain() { supervisor.restartRunningServices(reason: "a watched file changed") }
+            if let adHocRun {
+                try adHocRun.startWatching(loop: loop, cwd: adHocRun.cwd, logger: logger) { reason in
+                    supervisor.restartRunningServices(reason: reason)
                 }
+                let service = adHocRun.units.serviceName
+                // A template has no status of its own: its socket's lists the instances.
+                let shown = service.contains("@") ? adHocRun.units.socketNames[0] : service
+                writeStderr("""
+                    swatchd run: \(service) on \(adHocRun.options.listen.joined(separator: ", ")), started on the first connection.
+                    swatchd run: swatchctl --runtime-dir \(adHocRun.runtimeDirectory) status \(shown)
+
+                    """)
             }
-            defer { _ = watch }
             if let socket = environment["NOTIFY_SOCKET"] {
                 // swatchd as a Type=notify service of systemd or of another swatchd.
                 do {
@@ -95,9 +158,16 @@ enum Daemon {
             }
             logger.info("swatchd \(swatchdVersion) ready: \(supervisor.socketCount) socket units, \(supervisor.serviceCount) services.")
             try loop.run()
+            if let adHocRun {
+                // After a second signal the services were killed, not stopped: close what is left.
+                if adHocRun.killed { supervisor.abandonStartup() }
+                adHocRun.cleanUp()
+                return adHocRun.exitStatus ?? 0
+            }
             return supervisor.exitStatus
         } catch {
             started?.abandonStartup()
+            adHocRun?.cleanUp()
             writeStderr("swatchd: \(error)\n")
             return 1
         }

@@ -8,13 +8,17 @@ let command: DaemonCommand
 do {
     command = try DaemonCommand.parse(Array(CommandLine.arguments.dropFirst()))
 } catch {
-    writeStderr("swatchd: \(error)\n\(DaemonCommand.usage)\n")
+    // EX_USAGE (sysexits.h), as swatchctl's usage errors.
+    // `swatchd run: unknown option '--x'`, `swatchd: unknown option '--x'`.
+    let text = error.description
+    let separator = text.hasPrefix("run: ") || text.hasPrefix("verify: ") ? " " : ": "
+    writeStderr("swatchd\(separator)\(text)\n\(DaemonCommand.helpHint(for: Array(CommandLine.arguments.dropFirst())))\n")
     exit(64)
 }
 
 switch command {
-case .help:
-    print(DaemonCommand.usage)
+case .help(let text):
+    print(text)
 case .version:
     print("swatchd \(swatchdVersion)")
 case .verify(let directories, let files):

@@ -69,4 +69,54 @@ import Testing
         #expect(throws: UsageError.self) { try DaemonCommand.parse(["--unit-dir"]) }
         #expect(throws: UsageError.self) { try DaemonCommand.parse(["run", "--", "x"]) }
     }
+
+    @Test func helpOfEachCommandIsItsOwn() throws {
+        #expect(try DaemonCommand.parse(["--help"]) == .help(DaemonCommand.usage))
+        #expect(try DaemonCommand.parse(["verify", "--help"]) == .help(DaemonCommand.verifyUsage))
+        #expect(try DaemonCommand.parse(["run", "--help"]) == .help(DaemonCommand.runUsage))
+        #expect(try DaemonCommand.parse(["run", "-l", "80", "-h", "--", "x"]) == .help(DaemonCommand.runUsage))
+    }
+
+    @Test func runTakesEveryOption() throws {
+        guard case .run(let adHoc, let options) = try DaemonCommand.parse([
+            "run", "-l", "8080", "--listen=[::1]:9", "--fdname", "a:b", "-d", "--inetd", "--watchdog", "5s",
+            "--restart", "always", "-E", "K=V", "--env=L=W", "--cwd", "src", "--unit", "dev", "-p", "User=nobody",
+            "--property=Backlog=4", "--runtime-dir", "/tmp/r", "prog", "--flag",
+        ]) else {
+            Issue.record("not a run command")
+            return
+        }
+        #expect(adHoc.listen == ["8080", "[::1]:9"])
+        #expect(adHoc.fdNames == ["a", "b"])
+        #expect(adHoc.datagram && adHoc.inetd && adHoc.accept)
+        #expect(adHoc.watchdog == "5s" && adHoc.restart == "always")
+        #expect(adHoc.environment == ["K=V", "L=W"])
+        #expect(adHoc.workingDirectory == "src" && adHoc.unitName == "dev")
+        #expect(adHoc.properties == ["User=nobody", "Backlog=4"])
+        #expect(adHoc.command == ["prog", "--flag"])
+        #expect(options.runtimeDirectory == "/tmp/r")
+    }
+
+    @Test func runRefusesWhatCannotGoIntoAUnitFile() {
+        for arguments in [
+            ["run", "-l", "80", "-p", "NoSuchKey=1", "--", "x"],
+            ["run", "-l", "80", "-p", "Environment=A=1\nExecStartPre=/bin/evil", "--", "x"],
+            ["run", "-l", "80", "-p", "Description=ends in \\", "--", "x"],
+            ["run", "-l", "80", "--fdname", "a b", "--", "x"],
+            ["run", "-l", "80", "--fdname", "a", "--fdname", "b", "--", "x"],
+            ["run", "-l", "80", "--unit", "a/b", "--", "x"],
+            ["run", "-l", "80", "-E", "=value", "--", "x"],
+            ["run", "-l", "80", "--unit-dir", "d", "--", "x"],
+            ["run", "-l", "80", "--bogus", "--", "x"],
+        ] {
+            #expect(throws: UsageError.self, "\(arguments)") { try DaemonCommand.parse(arguments) }
+        }
+    }
+
+    @Test func propertiesGoToTheUnitThatKnowsThem() {
+        #expect(AdHocKeyPlacement.of("Environment") == .service(section: "Service"))
+        #expect(AdHocKeyPlacement.of("Backlog") == .socket)
+        #expect(AdHocKeyPlacement.of("Description") == .service(section: "Unit"))
+        #expect(AdHocKeyPlacement.of("Frobnicate") == nil)
+    }
 }

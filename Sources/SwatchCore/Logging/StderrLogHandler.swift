@@ -42,7 +42,7 @@ package struct StderrLogHandler: LogHandler {
     /// several writers never interleave mid-line. Errors are ignored: there is nowhere left
     /// to report them.
     static func write(identifier: String, pid: Int32, message: String, to fd: Int32) {
-        let line = Array("\(identifier)[\(pid)]: \(message)\n".utf8)
+        let line = Array("\(TerminalColors.prefix(identifier: identifier, pid: pid)) \(message)\n".utf8)
         // Not through retryingOnInterrupt: its EBADF trap is for swatchd's own descriptors, and
         // whoever started swatchd may have closed stderr — the logging path never traps.
         var offset = 0
@@ -55,5 +55,37 @@ package struct StderrLogHandler: LogHandler {
             guard written > 0 else { return }
             offset += written
         }
+    }
+}
+
+/// `swatchd run` on a terminal: the `identifier[pid]:` prefix of each stderr line in
+/// colour, one colour per service (swatchd's own lines dim), unless NO_COLOR is set
+/// (https://no-color.org is what the variable means) or the terminal is dumb.
+package enum TerminalColors {
+    /// Set once by main before the loop runs; read by every stderr line after.
+    nonisolated(unsafe) package static var enabled = false
+
+    /// Whether `fd` is a terminal that wants colour.
+    package static func wanted(fd: Int32, environment: [String: String]) -> Bool {
+        isatty(fd) == 1 && (environment["NO_COLOR"] ?? "").isEmpty && environment["TERM"] != "dumb"
+    }
+
+    /// SGR codes: cyan, green, yellow, magenta, blue, and their bright variants.
+    private static let palette = ["36", "32", "33", "35", "34", "96", "92", "93", "95", "94"]
+
+    /// `identifier[pid]:` with the escape sequences around it when enabled.
+    static func prefix(identifier: String, pid: Int32) -> String {
+        let plain = "\(identifier)[\(pid)]:"
+        guard enabled else { return plain }
+        let code: String
+        if identifier == "swatchd" {
+            code = "2"
+        } else {
+            // FNV-1a: the same unit gets the same colour in every run.
+            var hash: UInt32 = 2_166_136_261
+            for byte in identifier.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+            code = palette[Int(hash % UInt32(palette.count))]
+        }
+        return "\u{1B}[\(code)m\(plain)\u{1B}[0m"
     }
 }

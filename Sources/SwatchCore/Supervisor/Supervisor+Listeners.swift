@@ -14,6 +14,7 @@ extension Supervisor {
                 bound.append(listener)
             } catch {
                 for listener in bound { listener.close(removeOnStop: false) }
+                onBindFailure?(name, error)
                 return .socketBindFailed(name, error)
             }
         }

@@ -76,6 +76,8 @@ package final class Supervisor {
     var notifySocket: NotifySocket?
     /// What swatchd exits with once the loop ends: the `--exit-with` service's status (`.exit`).
     package private(set) var exitStatus: Int32 = 0
+    /// Called when a socket unit's listeners cannot be bound (`swatchd run` ends at once then).
+    package var onBindFailure: ((UnitName, any Error) -> Void)?
 
     package init(configuration: Configuration, logger: Logger, loop: EventLoop, unitLog: UnitLogBuffer) throws(Errno) {
         self.configuration = configuration

@@ -504,3 +504,22 @@ let socketCatalog = UnitKeyCatalog<SocketUnit>(
     restrictingSection: "Socket",
     restrictingAlwaysRefused: true
 )
+
+// MARK: - swatchd run -p
+
+/// Where `swatchd run -p KEY=VALUE` writes a key: into the section of the unit that
+/// knows it, as systemd-run(1) `-p` routes a property to its unit. A key of both
+/// a service and a socket (the exec keys: `User=`, `Environment=`, ...) goes to the
+/// service, which is what runs the command; `[Unit]` keys go to the service too.
+package enum AdHocKeyPlacement: Equatable, Sendable {
+    case service(section: String)
+    case socket
+
+    /// nil when swatchd supports `key` in neither unit.
+    package static func of(_ key: String) -> AdHocKeyPlacement? {
+        if serviceCatalog.supported["Service"]?[key] != nil { return .service(section: "Service") }
+        if socketCatalog.supported["Socket"]?[key] != nil { return .socket }
+        if serviceCatalog.supported["Unit"]?[key] != nil { return .service(section: "Unit") }
+        return nil
+    }
+}
