@@ -37,6 +37,8 @@ package struct AdHocOptions: Equatable, Sendable {
     package var datagram = false
     package var notify = false
     package var watchdog: String?
+    /// `--exit-idle SPAN`: X-IdleStopSec= of the service.
+    package var exitIdle: String?
     package var restart: String?
     /// `--watch PATH`: restart the running command when PATH changes.
     package var watch: [String] = []
@@ -105,6 +107,8 @@ extension DaemonCommand {
               --inetd           one CMD per connection on stdin and stdout (inetd style)
               --notify          wait for CMD's READY=1 (Type=notify)
               --watchdog SPAN   expect WATCHDOG=1 at least every SPAN (WatchdogSec=)
+              --exit-idle SPAN  stop CMD after SPAN without a connection; the sockets
+                                stay bound and the next connection starts it again
               --restart POLICY  Restart=: no, always, on-success, on-failure, on-abnormal,
                                 on-abort, on-watchdog
               --watch PATH      restart CMD when PATH (a file, or a directory tree) changes
@@ -173,6 +177,7 @@ extension DaemonCommand {
                 }
             }
             else if let v = try value(of: ["--watchdog"], arg, &args) { adHoc.watchdog = try oneLine(v, arg) }
+            else if let v = try value(of: ["--exit-idle"], arg, &args) { adHoc.exitIdle = try oneLine(v, arg) }
             else if let v = try value(of: ["--restart"], arg, &args) { adHoc.restart = try oneLine(v, arg) }
             else if let v = try value(of: ["--watch"], arg, &args) { adHoc.watch.append(v) }
             else if let v = try value(of: ["-E", "--env", "--setenv"], arg, &args) {

@@ -76,6 +76,7 @@ struct AdHocUnits: Equatable {
         service += "WorkingDirectory=\(Self.escapingSpecifiers(directory))\n"   // a path: specifiers only
         if options.notify { service += "Type=notify\n" }
         if let watchdog = options.watchdog { service += "WatchdogSec=\(watchdog)\n" }
+        if let idle = options.exitIdle { service += "X-IdleStopSec=\(idle)\n" }
         if let restart = options.restart { service += "Restart=\(restart)\n" }
         for assignment in options.environment { service += "Environment=\(Self.quoteWord(assignment))\n" }
         if accept && (options.inetd || options.fdNames.isEmpty) {

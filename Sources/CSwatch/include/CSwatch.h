@@ -320,6 +320,18 @@ void swatch_spawn_test_set_without_clone3(int enabled);
 /// been reaped. Signals are blocked in the calling thread for the duration.
 int swatch_spawn(const struct swatch_spawn_request *req, pid_t *pid_out, int *failed_step_out);
 
+// MARK: sock_diag (sockdiag.c)
+
+/// The TCP connections (IPv4 and IPv6; established, half-open or half-closed)
+/// whose local port is `port`, as `ss -t sport = :PORT` counts them; -errno
+/// when the kernel cannot be asked (sock_diag(7)).
+int swatch_tcp_connections_on_port(uint16_t port);
+
+/// The connected unix stream sockets named `path` (`length` bytes; an
+/// abstract name starts with a NUL): the accepted connections of a listener
+/// bound there; -errno when the kernel cannot be asked.
+int swatch_unix_connections_on_path(const char *path, size_t length);
+
 
 
 #pragma clang assume_nonnull end

@@ -75,6 +75,8 @@ package struct Manager {
     enum DeadlineKey: Hashable {
         case service(UnitName)
         case socket(UnitName)
+        /// X-IdleStopSec=: time to look whether the service still has connections.
+        case idle(UnitName)
     }
 
     let configuration: Configuration
@@ -166,6 +168,8 @@ package struct Manager {
                 log(name, .info, "\(name): Restarting: \(reason).")
                 enqueue(.restart, name, anchor: false)
             }
+        case .connectionsCounted(let name, let count):
+            idleChecked(name, connections: count)
         case .shutdown:
             shutdown()
         }
@@ -254,6 +258,7 @@ package struct Manager {
         // Its next run gets a fresh /tmp, as systemd's service_enter_dead() drops the unit's runtime.
         if after == .autoRestart, before != .autoRestart { emit(.releasePrivateTemporaryDirectories(name)) }
         if before != after { logTransition(name, from: before, to: after) }
+        if before != after { scheduleIdleStop(name) }
         checkJob(name)
         if before != after { propagate(name, from: before, to: after) }
 
@@ -405,6 +410,9 @@ package struct Manager {
                 guard let entry = sockets[name] else { continue }
                 let inactive = services[entry.service]?.machine.isInactive ?? true
                 withSocket(name) { $0.timerFired(now: now, serviceInactive: inactive) }
+            case .idle(let name):
+                guard services[name]?.machine.state == .running else { continue }
+                emit(.countConnections(name, sockets: (triggers[name] ?? []).filter { sockets[$0]?.listeners == .bound }))
             }
         }
     }

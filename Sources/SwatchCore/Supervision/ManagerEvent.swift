@@ -39,6 +39,8 @@ package enum ManagerEvent {
     case reload(UnitSet, call: ControlServer.ConnectionID?)
     /// `swatchd run --watch`: a watched file changed.
     case restartRunningServices(reason: String)
+    /// The answer to `.countConnections`: the connections the service's sockets have handed out.
+    case connectionsCounted(UnitName, Int)
     /// SIGTERM/SIGINT.
     case shutdown
 }
@@ -71,6 +73,9 @@ package enum ManagerAction {
     case releaseResources(UnitName)
     /// The unit waits to restart: its private /tmp goes.
     case releasePrivateTemporaryDirectories(UnitName)
+    /// Count the connections these sockets' listeners handed out that are still open
+    /// (sock_diag(7)): answer `.connectionsCounted`.
+    case countConnections(UnitName, sockets: [UnitName])
     /// Read the unit files anew: answer `.reload`.
     case loadUnitFiles(call: ControlServer.ConnectionID?)
     /// Answer a control request (the shell completes reports with what only it can read).

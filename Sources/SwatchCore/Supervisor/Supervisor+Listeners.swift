@@ -1,3 +1,5 @@
+import CSwatch
+import Glibc
 import Logging
 import SystemPackage
 
@@ -78,5 +80,34 @@ extension Supervisor {
                                                    remotePort: connection.remotePort))
         }
         return accepted
+    }
+
+    /// The connections the listeners of `sockets` handed out that are still open (sock_diag(7));
+    /// one that cannot be counted counts as busy.
+    func openConnections(of sockets: [UnitName]) -> Int {
+        var total = 0
+        for listener in sockets.flatMap({ listeners[$0] ?? [] }) where listener.directive.kind == .stream {
+            let count: CInt
+            switch listener.directive.address {
+            case .port, .ipv4, .ipv6:
+                count = listener.localPort.map { swatch_tcp_connections_on_port($0) } ?? -EINVAL
+            case .unix(let path):
+                count = Array(path.utf8).withUnsafeBufferPointer { buffer in
+                    buffer.withMemoryRebound(to: CChar.self) { swatch_unix_connections_on_path($0.baseAddress!, $0.count) }
+                }
+            case .abstract(let name):
+                count = ([0] + Array(name.utf8)).withUnsafeBufferPointer { buffer in
+                    buffer.withMemoryRebound(to: CChar.self) { swatch_unix_connections_on_path($0.baseAddress!, $0.count) }
+                }
+            case .fifo:
+                count = 0
+            }
+            guard count >= 0 else {
+                logger.warning("Failed to count the connections of \(listener.directive.address): \(Errno(rawValue: -count)); taking it as busy.")
+                return 1
+            }
+            total += Int(count)
+        }
+        return total
     }
 }

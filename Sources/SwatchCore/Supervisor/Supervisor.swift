@@ -219,6 +219,7 @@ package final class Supervisor {
             sandbox.release(name)
         case .releasePrivateTemporaryDirectories(let name): sandbox.releasePrivateTemporaryDirectories(of: name)
         case .loadUnitFiles(let call): answer(.reload(loadUnits(), call: call))
+        case .countConnections(let name, let sockets): answer(.connectionsCounted(name, openConnections(of: sockets)))
         case .reply(let call, let answer): reply(call, answer)
         case .log(let unit, let level, let message):
             logger.log(level: level, "\(message)", metadata: unit.map { ["unit": "\($0)"] })

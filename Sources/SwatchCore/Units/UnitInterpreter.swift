@@ -36,7 +36,9 @@ struct UnitInterpreter<Model> {
                         warn(location, "Unknown section [\(name)], ignoring.")
                     }
                 case .assignment(let a):
-                    guard sections.contains(a.section), !a.key.hasPrefix("X-") else { continue }
+                    // `X-` keys are ignored, unless one is swatchd's own (X-IdleStopSec=).
+                    guard sections.contains(a.section),
+                          !a.key.hasPrefix("X-") || catalog.supported[a.section]?[a.key] != nil else { continue }
                     if a.section == "Install" {
                         if !installKeys.contains(a.key) { warn(a.location, unknown(a)) }
                         continue

@@ -308,6 +308,10 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
             service.timeoutStop = span
         },
         "WatchdogSec": .set(\.watchdog, .timeSpan),
+        // swatchd's own key, in systemd's extension namespace (systemd.unit(5): `X-` keys are
+        // ignored by systemd, so the unit still runs there): stop the service after this long
+        // without a connection; its sockets stay bound.
+        "X-IdleStopSec": .set(\.idleStop, .timeSpan),
         "NotifyAccess": .set(\.notifyAccess, .choice("notify access")),
         "FileDescriptorStoreMax": .set(\.fileDescriptorStoreMax, .integer(0...4096)),
         // The sandbox: parsed here, refused by RestrictingKeys unless enforced (Supervisor+Sandbox.swift).

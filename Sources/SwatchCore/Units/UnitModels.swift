@@ -401,6 +401,8 @@ package struct ServiceUnit: Hashable, Sendable {
     /// TimeoutAbortSec=; nil: same as TimeoutStopSec=.
     package var timeoutAbort: TimeSpan?
     package var watchdog: TimeSpan = .zero
+    /// `X-IdleStopSec=`: stop after this long without a connection (0 or infinity: never).
+    package var idleStop: TimeSpan = .zero
     package var watchdogSignal: Int32 = 6    // SIGABRT
     package var killSignal: Int32 = 15       // SIGTERM
     package var restartKillSignal: Int32?

@@ -287,6 +287,24 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
         #expect(shell.take().contains { if case .exit = $0 { return true } else { return false } })
     }
 
+    @Test func anIdleServiceIsStoppedAndItsSocketWatchedAgain() {
+        var shell = ScriptedShell(["hello.socket": helloSocket,
+                                   "hello.service": "[Service]\nExecStart=/bin/hello\nX-IdleStopSec=30s\n"])
+        shell.send(.listenerReadable(UnitName(parsing: "hello.socket")!))
+        _ = shell.take()
+        #expect(shell.manager.nextDeadline() == shell.now + .seconds(30))
+        shell.openConnections = 1
+        shell.fireTimer()
+        #expect(shell.state("hello.service") == .running, "a connection is open: kept")
+        #expect(shell.manager.nextDeadline() == shell.now + .seconds(30), "looked at again a period later")
+        shell.openConnections = 0
+        shell.fireTimer()
+        let actions = shell.take()
+        #expect(shell.logs(actions).contains("hello.service: No connection for 30s; stopping it (its sockets stay bound)."))
+        shell.exit(100, .signaled(15, coreDumped: false))
+        #expect(shell.watched(shell.take()) == ["+hello.socket"])
+    }
+
     @Test func theDeadlineHeapSkipsMovedAndClearedDeadlines() {
         var heap = DeadlineHeap<String>()
         heap.schedule("a", at: Instant(microseconds: 10))

@@ -24,6 +24,8 @@ struct ScriptedShell {
     /// Fds stored per unit, as the shell would hold them.
     var stored: [UnitName: [String]] = [:]
     var pendingNotifyFDs = 0
+    /// What `.countConnections` answers (X-IdleStopSec=).
+    var openConnections = 0
 
     static let context = SpecifierContext(runtimeDirectory: "/run", home: "/root", userName: "root", uid: 0, hostName: "box")
 
@@ -89,6 +91,8 @@ struct ScriptedShell {
         case .closeListeners, .watch, .unwatch, .kill, .releaseResources, .releasePrivateTemporaryDirectories, .reply,
              .log, .exit:
             return nil
+        case .countConnections(let name, _):
+            return .connectionsCounted(name, openConnections)
         case .loadUnitFiles:
             Issue.record("the test sends .reload itself")
             return nil
