@@ -26,7 +26,8 @@ struct Options {
         without sockets it binds $PORT (default 8080) on [::], dual-stack.
         It sends READY=1 and STATUS= with sd_notify once it serves, and
         WATCHDOG=1 at half the interval of WATCHDOG_USEC when that is set.
-        SIGTERM or SIGINT: exit 0.
+        SIGTERM or SIGINT: stop accepting, answer the connections already
+        accepted (for at most 5 s), exit 0.
 
         Options (test and diagnostic knobs):
           --report FILE           At start, write KEY=VALUE lines of what the

@@ -22,6 +22,9 @@ final class Server {
         "Hello World!\n"
     ).utf8)
 
+    /// How long a stop waits for the accepted connections to be answered.
+    static let drainMilliseconds: Int64 = 5000
+
     /// Requests larger than this are dropped unanswered: a hello server has
     /// no business buffering more.
     static let maximumRequestBytes = 64 * 1024
@@ -78,13 +81,22 @@ final class Server {
     /// Serves until told to stop; returns the exit status.
     func run() -> Int32 {
         var nextPing = watchdogInterval.map { Posix.monotonicMilliseconds() + $0 }
+        // Told to stop: no new connection is accepted (the listeners stay with
+        // the supervisor, whose next process takes what waits in the backlog),
+        // the accepted ones are answered, for at most `drainMilliseconds`.
+        var drainUntil: Int64?
         while true {
-            var polled = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
-            polled += listeners.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            if let until = drainUntil, connections.isEmpty || Posix.monotonicMilliseconds() >= until { return 0 }
+            let watching = drainUntil == nil ? [wakeFD] + listeners : []
+            var polled = watching.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             polled += connections.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             var timeout: Int32 = -1
             if let nextPing {
                 timeout = Int32(clamping: max(0, nextPing - Posix.monotonicMilliseconds()))
+            }
+            if let until = drainUntil {
+                let left = Int32(clamping: max(0, until - Posix.monotonicMilliseconds()))
+                timeout = timeout < 0 ? left : min(timeout, left)
             }
             let ready = poll(&polled, nfds_t(polled.count), timeout)
             if ready < 0 && errno != EINTR {
@@ -96,15 +108,18 @@ final class Server {
                 nextPing = due + interval
             }
             guard ready > 0 else { continue }
-            if polled[0].revents != 0 {
-                sd_notify(0, "STOPPING=1")
-                return 0
-            }
-            for (index, listener) in listeners.enumerated() where polled[1 + index].revents != 0 {
-                acceptConnection(on: listener)
+            if drainUntil == nil {
+                if polled[0].revents != 0 {
+                    sd_notify(0, "STOPPING=1")
+                    drainUntil = Posix.monotonicMilliseconds() + Server.drainMilliseconds
+                    continue
+                }
+                for (index, listener) in listeners.enumerated() where polled[1 + index].revents != 0 {
+                    acceptConnection(on: listener)
+                }
             }
             // Connections first, then the ones just accepted (read next round).
-            let firstConnection = 1 + listeners.count
+            let firstConnection = watching.count
             let readable = Set(polled[firstConnection...].filter { $0.revents != 0 }.map(\.fd))
             for fd in readable {
                 if let status = serve(fd) { return status }

@@ -171,6 +171,29 @@ package final class ProcessTracker {
         return signalled.subtracting([getpid()]).count
     }
 
+    /// Moves every process of group `source` into group `target` (created if
+    /// needed): a ready handover sets a service's old processes apart, and takes
+    /// them back if the new one fails. Re-reads until nothing is left to move,
+    /// as a process may fork meanwhile. Returns whether `source` ended empty.
+    package func move(_ source: String, to target: String) -> Bool {
+        switch mode {
+        case .cgroup:
+            guard let directory = try? prepare(target), let target = cgroupDirectory(of: target) else { return false }
+            try? directory.close()
+            let procs = target + "/cgroup.procs"
+            for _ in 0..<16 {
+                let left = pids(of: source)
+                if left.isEmpty { return true }
+                // A process that ended meanwhile is ESRCH: nothing to move.
+                for pid in left { _ = try? FileSystem.write(String(pid), to: procs) }
+            }
+            return pids(of: source).isEmpty
+        case .session:
+            sessions[target, default: []].formUnion(sessions.removeValue(forKey: source) ?? [])
+            return true
+        }
+    }
+
     /// Forgets a service whose processes are all gone: removes its cgroup
     /// (rmdir fails with EBUSY while a process lives). Returns whether it is gone.
     @discardableResult

@@ -77,6 +77,8 @@ package struct Manager {
         case socket(UnitName)
         /// X-IdleStopSec=: time to look whether the service still has connections.
         case idle(UnitName)
+        /// Ready handover: TimeoutStopSec= of the old processes.
+        case retired(UnitName)
     }
 
     let configuration: Configuration
@@ -97,6 +99,8 @@ package struct Manager {
     var nextJobID = 0
     /// The dependencies between the loaded units, rebuilt at load and reload.
     var graph = DependencyGraph()
+    /// Services handing over to a new process (Manager+Handover.swift).
+    var handovers: [UnitName: Handover] = [:]
     /// `--exit-with`: the status swatchd exits with once everything has stopped.
     var exitStatus: Int32 = 0
     /// Services whose conditions the shell is testing (`.testConditions`).
@@ -166,8 +170,12 @@ package struct Manager {
         case .restartRunningServices(let reason):
             for name in services.keys.sorted() where services[name]?.machine.isInactive == false {
                 log(name, .info, "\(name): Restarting: \(reason).")
-                enqueue(.restart, name, anchor: false)
+                if !beginHandover(name) { enqueue(.restart, name, anchor: false) }
             }
+        case .processesMoved(let name, let ok):
+            processesMoved(name, ok: ok)
+        case .retiredGroupEmptied(let name):
+            retiredGroupEmptied(name)
         case .connectionsCounted(let name, let count):
             idleChecked(name, connections: count)
         case .shutdown:
@@ -259,6 +267,7 @@ package struct Manager {
         if after == .autoRestart, before != .autoRestart { emit(.releasePrivateTemporaryDirectories(name)) }
         if before != after { logTransition(name, from: before, to: after) }
         if before != after { scheduleIdleStop(name) }
+        if before != after { handoverProgress(name, to: after) }
         checkJob(name)
         if before != after { propagate(name, from: before, to: after) }
 
@@ -410,6 +419,8 @@ package struct Manager {
                 guard let entry = sockets[name] else { continue }
                 let inactive = services[entry.service]?.machine.isInactive ?? true
                 withSocket(name) { $0.timerFired(now: now, serviceInactive: inactive) }
+            case .retired(let name):
+                retiredTimedOut(name)
             case .idle(let name):
                 guard services[name]?.machine.state == .running else { continue }
                 emit(.countConnections(name, sockets: (triggers[name] ?? []).filter { sockets[$0]?.listeners == .bound }))
@@ -428,10 +439,11 @@ package struct Manager {
         for name in sockets.keys.sorted() { updateWatching(name) }
         for (unit, job) in jobs.sorted(by: { $0.key < $1.key }) where job.kind != .stop { finishJob(unit, .canceled) }
         for name in services.keys.sorted() where isUp(name) { enqueue(.stop, name, anchor: false) }
+        stopHandovers()
     }
 
     private mutating func finishShutdownIfIdle() {
-        guard shuttingDown, !exited, services.values.allSatisfy({ $0.machine.isInactive }) else { return }
+        guard shuttingDown, !exited, handovers.isEmpty, services.values.allSatisfy({ $0.machine.isInactive }) else { return }
         exited = true
         for (name, entry) in sockets.sorted(by: { $0.key < $1.key }) where entry.listeners == .bound {
             sockets[name]?.listeners = .closed

@@ -41,6 +41,10 @@ package enum ManagerEvent {
     case restartRunningServices(reason: String)
     /// The answer to `.countConnections`: the connections the service's sockets have handed out.
     case connectionsCounted(UnitName, Int)
+    /// The answer to `.moveProcesses`.
+    case processesMoved(UnitName, ok: Bool)
+    /// The group of a handover's old processes has none left (`Manager.retiredGroups`).
+    case retiredGroupEmptied(UnitName)
     /// SIGTERM/SIGINT.
     case shutdown
 }
@@ -76,6 +80,12 @@ package enum ManagerAction {
     /// Count the connections these sockets' listeners handed out that are still open
     /// (sock_diag(7)): answer `.connectionsCounted`.
     case countConnections(UnitName, sockets: [UnitName])
+    /// Move every process of one group into another (created if needed): answer `.processesMoved`.
+    case moveProcesses(UnitName, from: String, to: String)
+    /// Signal every process of a group that is not a unit's own (a handover's old processes).
+    case signalGroup(String, signal: Int32)
+    /// Remove such a group once it is empty.
+    case removeGroup(String)
     /// Read the unit files anew: answer `.reload`.
     case loadUnitFiles(call: ControlServer.ConnectionID?)
     /// Answer a control request (the shell completes reports with what only it can read).

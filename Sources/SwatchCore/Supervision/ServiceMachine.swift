@@ -1109,4 +1109,33 @@ package struct ServiceMachine: Sendable {
     private func signalName(_ signal: Int32) -> String {
         SignalName.fullName(signal)
     }
+
+    // MARK: - Ready handover (Supervision/Manager+Handover.swift)
+
+    /// Lets the running main process go on apart — the Manager moved it out of
+    /// the service's group — and starts a new one, which takes over once ready.
+    package mutating func handOver(now: Instant) -> [ServiceAction] {
+        guard case .running = phase else { return [] }
+        phase = .dead
+        groupEmpty = true
+        return beginStart(now: now)
+    }
+
+    /// The new process of a handover did not become ready: the old one, still
+    /// running apart, is the main process again.
+    package mutating func adoptRunning(main pid: Int32, now: Instant) -> [ServiceAction] {
+        switch phase {
+        case .dead, .failed, .autoRestart:
+            break
+        case .condition, .startPre, .start, .startPost, .running, .exited, .reload, .stopping:
+            return []
+        }
+        result = .success
+        groupEmpty = false
+        execMainPID = pid
+        phase = .running(Running(main: pid, watchdog: nil, killedReload: nil))
+        stateChanged = now
+        armWatchdog(now: now)
+        return []
+    }
 }

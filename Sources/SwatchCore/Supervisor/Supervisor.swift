@@ -220,6 +220,9 @@ package final class Supervisor {
         case .releasePrivateTemporaryDirectories(let name): sandbox.releasePrivateTemporaryDirectories(of: name)
         case .loadUnitFiles(let call): answer(.reload(loadUnits(), call: call))
         case .countConnections(let name, let sockets): answer(.connectionsCounted(name, openConnections(of: sockets)))
+        case .moveProcesses(let name, let from, let to): answer(.processesMoved(name, ok: tracker.move(from, to: to)))
+        case .signalGroup(let group, let signal): tracker.kill(group, signal: signal)
+        case .removeGroup(let group): tracker.remove(group)
         case .reply(let call, let answer): reply(call, answer)
         case .log(let unit, let level, let message):
             logger.log(level: level, "\(message)", metadata: unit.map { ["unit": "\($0)"] })
@@ -247,6 +250,7 @@ package final class Supervisor {
         for name in manager.servicesWaitingForGroup.subtracting(touched).sorted() where tracker.isEmpty(name.description) {
             send(.groupEmptied(name))
         }
+        for (name, group) in manager.retiredGroups where tracker.isEmpty(group) { send(.retiredGroupEmptied(name)) }
     }
 
     private func spawn(_ order: SpawnOrder) -> ManagerEvent {

@@ -305,6 +305,46 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
         #expect(shell.watched(shell.take()) == ["+hello.socket"])
     }
 
+    @Test func aWatchedNotifyServiceHandsOverOnceTheNewProcessIsReady() {
+        var shell = ScriptedShell(["app.socket": helloSocket, "app.service": "[Service]\nType=notify\nExecStart=/bin/app\n"])
+        let app = UnitName(parsing: "app.service")!
+        shell.send(.listenerReadable(UnitName(parsing: "app.socket")!))
+        shell.send(.notify(app, pid: 100, NotifyMessage(text: "READY=1"), fdCount: 0, inService: true))
+        _ = shell.take()
+
+        shell.send(.restartRunningServices(reason: "app.py changed"))
+        var actions = shell.take()
+        #expect(actions.contains { if case .moveProcesses(_, "app.service", "app.service.old") = $0 { return true } else { return false } })
+        #expect(!actions.contains { if case .kill = $0 { return true } else { return false } }, "the old one is not signalled yet")
+        let order = try? #require(shell.spawns(actions).first)
+        #expect(order?.sockets == [UnitName(parsing: "app.socket")!], "the new process gets the same listening socket")
+        #expect(shell.manager.mainPID(of: app) == 101, "the new one is the main process, not ready yet")
+        #expect(shell.state("app.service") == .start)
+
+        shell.send(.notify(app, pid: 101, NotifyMessage(text: "READY=1"), fdCount: 0, inService: true))
+        actions = shell.take()
+        #expect(actions.contains { if case .signalGroup("app.service.old", 15) = $0 { return true } else { return false } })
+        #expect(shell.manager.mainPID(of: app) == 101)
+        shell.send(.retiredGroupEmptied(app))
+        #expect(shell.take().contains { if case .removeGroup("app.service.old") = $0 { return true } else { return false } })
+    }
+
+    @Test func aNewProcessThatFailsLeavesTheOldOneServing() {
+        var shell = ScriptedShell(["app.socket": helloSocket, "app.service": "[Service]\nType=notify\nExecStart=/bin/app\n"])
+        let app = UnitName(parsing: "app.service")!
+        shell.send(.listenerReadable(UnitName(parsing: "app.socket")!))
+        shell.send(.notify(app, pid: 100, NotifyMessage(text: "READY=1"), fdCount: 0, inService: true))
+        shell.send(.restartRunningServices(reason: "app.py changed"))
+        _ = shell.take()
+        shell.exit(101, .exited(1))   // the new one dies before READY=1
+        let actions = shell.take()
+        #expect(actions.contains { if case .moveProcesses(_, "app.service.old", "app.service") = $0 { return true } else { return false } })
+        #expect(shell.logs(actions).contains { $0.contains("the old one (PID 100) goes on serving") })
+        #expect(shell.state("app.service") == .running)
+        #expect(shell.manager.mainPID(of: app) == 100)
+        #expect(shell.watched(actions).last == "-app.socket", "the old one accepts, as before")
+    }
+
     @Test func theDeadlineHeapSkipsMovedAndClearedDeadlines() {
         var heap = DeadlineHeap<String>()
         heap.schedule("a", at: Instant(microseconds: 10))

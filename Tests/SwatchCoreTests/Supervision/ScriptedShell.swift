@@ -91,6 +91,10 @@ struct ScriptedShell {
         case .closeListeners, .watch, .unwatch, .kill, .releaseResources, .releasePrivateTemporaryDirectories, .reply,
              .log, .exit:
             return nil
+        case .moveProcesses(let name, _, _):
+            return .processesMoved(name, ok: true)
+        case .signalGroup, .removeGroup:
+            return nil
         case .countConnections(let name, _):
             return .connectionsCounted(name, openConnections)
         case .loadUnitFiles:
