@@ -103,6 +103,21 @@ final class Daemon {
         if waitForReady { try waitUntilReady() }
     }
 
+    /// Starts swatchd again on the same unit and runtime dirs, once the first one has
+    /// exited (or was killed): what an init or a container runtime does after a crash.
+    func startAgain(logLevel: String = "info") throws {
+        precondition(exitStatus != nil, "startAgain() after the first swatchd exited")
+        if notifyFD >= 0 { close(notifyFD) }
+        notifyFD = -1
+        unlink(notifyPath)
+        // The killed one's control socket file is still there: ready means the new one's.
+        unlink(runtimeDirectory + "/control")
+        notifications = []
+        pid = 0
+        exitStatus = nil
+        try start(logLevel: logLevel)
+    }
+
     /// Waits for READY=1 or the control socket, whichever comes first.
     func waitUntilReady(timeout: Duration = .seconds(10)) throws {
         try waitUntil("swatchd is ready (READY=1 or \(runtimeDirectory)/control)\n\(log)", timeout: timeout) {

@@ -25,9 +25,11 @@ enum FileSystem {
         String(decoding: try read(path), as: UTF8.self)
     }
 
-    /// Writes `text` to an existing file in one write(2) — how cgroupfs wants its commands.
-    static func write(_ text: String, to path: String) throws(Errno) {
-        let fd = FileDescriptor(rawValue: try retryingOnInterrupt { open(path, O_WRONLY | O_CLOEXEC) })
+    /// Writes `text` to an existing file in one write(2) — how cgroupfs wants its commands;
+    /// with `create`, a new or truncated file (0644).
+    static func write(_ text: String, to path: String, create: Bool = false) throws(Errno) {
+        let flags = O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0)
+        let fd = FileDescriptor(rawValue: try retryingOnInterrupt { open(path, flags, 0o644) })
         defer { fd.closeIgnoringErrors() }
         var bytes = Array(text.utf8)
         _ = try retryingOnInterrupt { () -> Int in

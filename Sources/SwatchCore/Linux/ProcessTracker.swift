@@ -277,6 +277,39 @@ package final class ProcessTracker {
         parentLock = nil
     }
 
+    /// The parent group of this swatchd's service groups, in cgroup mode.
+    package var parentDirectory: String? {
+        if case .cgroup(let directory) = mode { return directory }
+        return nil
+    }
+
+    /// Stops the processes left in `group` (a service group of a killed
+    /// swatchd): SIGTERM to each, then, after `grace` seconds, SIGKILL through
+    /// `cgroup.kill`; waits up to `grace` more for them to go and removes the
+    /// group. They are not our children (init reaps them), so their end is seen
+    /// by polling the group. Returns the pids that were still there at the end.
+    package static func stopLeftovers(in group: String, grace: Double) -> [pid_t] {
+        func waitEmpty(_ seconds: Double) -> Bool {
+            let until = MonotonicClock.now() + UInt64(seconds * 1_000_000)
+            while MonotonicClock.now() < until {
+                if processes(inGroup: group).isEmpty { return true }
+                var pause = timespec(tv_sec: 0, tv_nsec: 20_000_000)
+                nanosleep(&pause, nil)
+            }
+            return processes(inGroup: group).isEmpty
+        }
+        for pid in processes(inGroup: group) { _ = try? Reaper.kill(pid, signal: SIGTERM) }
+        if !waitEmpty(grace) {
+            if (try? FileSystem.write("1", to: group + "/cgroup.kill")) == nil {
+                for pid in processes(inGroup: group) { _ = try? Reaper.kill(pid, signal: SIGKILL) }
+            }
+            _ = waitEmpty(grace)
+        }
+        let left = processes(inGroup: group)
+        if left.isEmpty { removeEmptyTree(group) }
+        return left
+    }
+
     /// The groups of an earlier swatchd that was killed before it could remove
     /// them (a `swatchd-…` sibling whose lock nobody holds): removed when
     /// empty, kept while a process of theirs still runs — those are returned.

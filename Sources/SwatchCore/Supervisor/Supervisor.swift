@@ -96,9 +96,6 @@ package final class Supervisor {
                                                                            exitWith: configuration.exitWith),
                                units: UnitSet.load(directories: [], context: configuration.specifiers),
                                makeInvocationID: Supervisor.makeInvocationID)
-        for (group, pids) in tracker.leftovers {
-            logger.warning("Found left-over processes \(pids.map(String.init).joined(separator: " ")) in \(group) of a swatchd that is gone; leaving them running.")
-        }
     }
 
     var now: Instant { Instant(microseconds: MonotonicClock.now()) }
@@ -126,8 +123,7 @@ package final class Supervisor {
             throw .notifySocket(notifyPath, error)
         }
         loop.afterBatch = { [unowned self] in self.armTimer() }
-        // Not those of the left-over processes (self.tracker.leftovers): they still use them.
-        let leftOver = Set(tracker.leftovers.map { UnitDirectory.baseName($0.group) })
+        let leftOver = Leftovers.settle(tracker: tracker, runtimeDirectory: runtime, logger: logger)
         for path in PrivateTemporaryDirectories.removeStale(keeping: leftOver) {
             logger.info("Removed \(path), the private /tmp of a unit of a swatchd that is gone.")
         }
