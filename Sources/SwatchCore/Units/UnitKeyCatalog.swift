@@ -302,6 +302,7 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "TimeoutStartSec": .set(\.timeoutStart, .timeout),
         "TimeoutStopSec": .set(\.timeoutStop, .timeout),
         "TimeoutAbortSec": .set(\.timeoutAbort, .timeout),
+        "RuntimeMaxSec": .set(\.runtimeMax, .timeSpan),
         "TimeoutSec": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             let span = try ValueKind.timeout.parse(kv)
             service.timeoutStart = span
@@ -368,7 +369,7 @@ extension ValueKind where T == OutputTarget {
 // MARK: - [Service]
 
 private let unsupportedServiceKeys: Set<String> = [
-    "BusName", "USBFunctionDescriptors", "USBFunctionStrings", "RuntimeMaxSec", "RuntimeRandomizedExtraSec",
+    "BusName", "USBFunctionDescriptors", "USBFunctionStrings", "RuntimeRandomizedExtraSec",
     "TimeoutStartFailureMode", "TimeoutStopFailureMode", "ExitType", "ReloadSignal",
     "FileDescriptorStorePreserve", "PermissionsStartOnly", "RootDirectoryStartOnly",
     "RestartMode", "OpenFile",
