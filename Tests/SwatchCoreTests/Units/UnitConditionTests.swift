@@ -60,7 +60,8 @@ import Testing
             let full = directory.path + path
             _ = system("mkdir -p \"$(dirname '\(full)')\"")
             let fd = open(full, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            _ = contents.withCString { write(fd, $0, strlen($0)) }
+            let bytes = Array(contents.utf8)
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             close(fd)
         }
         return (directory, ConditionCheck(environment: [], root: directory.path))
