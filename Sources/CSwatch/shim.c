@@ -400,6 +400,14 @@ static int child_main(void *argument) {
             continue;
         (void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
     }
+    //    IgnoreSIGPIPE= (systemd.exec(5), default yes): SIG_IGN survives
+    //    execve, so the program starts with SIGPIPE ignored, as under systemd.
+    if (req->ignore_sigpipe) {
+        struct kernel_sigaction ign;
+        memset(&ign, 0, sizeof(ign));
+        ign.handler = SIG_IGN;
+        (void)syscall(SYS_rt_sigaction, SIGPIPE, &ign, NULL, sizeof(ign.mask));
+    }
 
     // 2. A session of its own: the service's processes are one group that
     //    can be signalled together, detached from swatchd's terminal.

@@ -268,6 +268,9 @@ struct swatch_spawn_request {
     int fd_count;
     /// NonBlocking=: 1 leaves the passed fds O_NONBLOCK, 0 clears the flag (systemd's default).
     int nonblocking;
+    /// IgnoreSIGPIPE=: 1 starts the program with SIGPIPE ignored (systemd's
+    /// default, systemd.exec(5)), 0 with the default action.
+    int ignore_sigpipe;
     /// The child's 0, 1, 2. Must be open fds (the Swift side opens /dev/null for "none").
     int stdin_fd;
     int stdout_fd;

@@ -35,6 +35,9 @@ package struct SpawnRequest: Sendable {
     package var sandbox: [SandboxStep] = []
     /// NonBlocking=: the passed fds keep O_NONBLOCK; by default the child clears it.
     package var nonBlocking = false
+    /// IgnoreSIGPIPE=: the program starts with SIGPIPE ignored. Off for a bare
+    /// request (every disposition at its default); a service's follows its unit.
+    package var ignoreSIGPIPE = false
 
 }
 
@@ -103,6 +106,7 @@ package enum Spawner {
                                 fds: fdBuffer.baseAddress,
                                 fd_count: CInt(fdBuffer.count),
                                 nonblocking: request.nonBlocking ? 1 : 0,
+                                ignore_sigpipe: request.ignoreSIGPIPE ? 1 : 0,
                                 stdin_fd: request.stdin?.rawValue ?? devNull,
                                 stdout_fd: request.stdout?.rawValue ?? devNull,
                                 stderr_fd: request.stderr?.rawValue ?? devNull,

@@ -40,6 +40,14 @@ package struct ServiceMachine: Sendable {
     private var startLimitCount = 0
     /// Consecutive automatic restarts, for RestartSteps= (reset by a manual start).
     private var restartAttempt = 0
+    /// Which ExecStart= line the main process runs: its `-` prefix decides
+    /// whether a failure counts (a Type=oneshot runs several, one by one).
+    private var mainCommand = 0
+    /// When the service last became active (systemd's ActiveEnterTimestamp=):
+    /// RuntimeMaxSec= counts from here, across reloads.
+    private var activeEntered: Instant?
+    /// EXTEND_TIMEOUT_USEC= received while running: pushes RuntimeMaxSec='s deadline out.
+    private var runtimeExtended: Instant?
 
     package init(unit: ServiceUnit) {
         self.unit = unit
@@ -122,7 +130,7 @@ package struct ServiceMachine: Sendable {
     package enum StopStep: Hashable, Sendable {
         /// ExecStop= runs.
         case stop
-        /// WatchdogSignal= was sent to the main process (TimeoutAbortSec=).
+        /// WatchdogSignal= was sent to the processes KillMode= names (TimeoutAbortSec=).
         case watchdog
         case sigterm
         case sigkill
@@ -150,9 +158,13 @@ package struct ServiceMachine: Sendable {
         case restartPolicy
         /// A manual stop: never restarted (systemd.service(5), Restart=).
         case stayDown
-        /// A start was asked for during the stop, or this is a `restart`:
-        /// systemd queues the start job behind the stop job.
+        /// A start was asked for during the stop: systemd queues the start job
+        /// behind the stop job.
         case start
+        /// A `restart` job: as `start`, and its SIGTERM step sends
+        /// RestartKillSignal= (state_to_kill_operation() in src/core/service.c:
+        /// KILL_RESTART only while a restart job runs, only in stop-sigterm).
+        case restart
     }
 
     /// The state as systemd names it (`SubState=`).
@@ -218,8 +230,17 @@ package struct ServiceMachine: Sendable {
         case .reload(let r): return r.deadline
         case .stopping(_, let s): return s.deadline
         case .autoRestart(let due): return due
-        case .dead, .failed, .running, .exited: return nil
+        case .running: return runtimeDeadline
+        case .dead, .failed, .exited: return nil
         }
+    }
+
+    /// RuntimeMaxSec= from the moment the service became active, or later when
+    /// the service extended it (service_running_timeout(), src/core/service.c).
+    private var runtimeDeadline: Instant? {
+        guard let base = activeEntered?.adding(unit.runtimeMax) else { return nil }
+        guard let runtimeExtended else { return base }
+        return max(base, runtimeExtended)
     }
 
     package var watchdogDeadline: Instant? {
@@ -263,8 +284,16 @@ package struct ServiceMachine: Sendable {
             s.then = .start
             phase = .stopping(step, s)
             return []
-        case .dead, .failed, .autoRestart:
+        case .dead, .failed:
+            // Not an automatic restart: NRestarts= starts over (service_start()).
             restartAttempt = 0
+            restartCount = 0
+            return beginStart(now: now)
+        case .autoRestart:
+            // A start while a restart is pending hurries it up, and it counts as
+            // one (service_enter_restart(shortcut: true)).
+            restartAttempt = 0
+            restartCount += 1
             return beginStart(now: now)
         }
     }
@@ -276,7 +305,11 @@ package struct ServiceMachine: Sendable {
             return []
         case .autoRestart:
             return enterDead(.success, then: .stayDown, now: now)
-        case .condition, .startPre, .start, .startPost, .running, .exited, .reload:
+        case .condition, .startPre, .start, .startPost, .reload, .stopping(.watchdog, _):
+            // Something runs already: straight to the signals, ExecStop= is not run
+            // (service_stop(), src/core/service.c).
+            return enterSignal(.sigterm, .success, then: .stayDown, now: now)
+        case .running, .exited:
             return enterStop(.success, then: .stayDown, now: now)
         case .stopping(let step, var s):
             // Also cancels a start queued behind the stop.
@@ -287,21 +320,20 @@ package struct ServiceMachine: Sendable {
     }
 
     /// `restart`: stop, then start again, whatever Restart= says.
+    /// The stop is the one of `stop`, but its first signal is RestartKillSignal= (when set).
     package mutating func restart(now: Instant) -> [ServiceAction] {
-        if isInactive || state == .autoRestart { return start(now: now) }
-        var actions = stop(now: now)
         switch phase {
+        case .dead, .failed, .autoRestart:
+            return start(now: now)
+        case .condition, .startPre, .start, .startPost, .reload, .stopping(.watchdog, _):
+            return enterSignal(.sigterm, .success, then: .restart, now: now)
+        case .running, .exited:
+            return enterStop(.success, then: .restart, now: now)
         case .stopping(let step, var s):
-            s.then = .start
+            s.then = .restart
             phase = .stopping(step, s)
-        case .dead, .failed:
-            // Nothing was left to stop.
-            actions += startAfterStop(now: now)
-        case .condition, .startPre, .start, .startPost, .running, .exited, .reload, .autoRestart:
-            // A stop never leaves the service here.
-            break
+            return []
         }
-        return actions
     }
 
     /// ExecReload= (with $MAINPID), when running.
@@ -318,14 +350,16 @@ package struct ServiceMachine: Sendable {
         return [.spawn(ExecRole(.reload, 0))]
     }
 
-    /// `reset-failed`: forget the failure and the start-limit history.
+    /// `reset-failed`: forget the failure, the results, the restart counter and
+    /// the start-limit history (service_reset_failed(), src/core/service.c, and
+    /// unit_reset_failed()'s start-limit reset).
     package mutating func resetFailed() {
         startLimitBegin = nil
         startLimitCount = 0
-        if case .failed = phase {
-            phase = .dead
-            result = .success
-        }
+        if case .failed = phase { phase = .dead }
+        result = .success
+        reloadResult = .success
+        restartCount = 0
     }
 
     // MARK: - Events
@@ -337,6 +371,7 @@ package struct ServiceMachine: Sendable {
             guard case .start(var s) = phase else { return [] }
             s.main = pid
             phase = .start(s)
+            mainCommand = role.index
             execMainPID = pid
             mainStarted = now
             mainExit = nil
@@ -380,6 +415,8 @@ package struct ServiceMachine: Sendable {
         case .condition, .startPre, .start, .startPost:
             return [log] + enterSignal(.sigterm, failure, then: .restartPolicy, now: now)
         case .reload(let r):
+            // service_enter_reload(): ReloadResult=resources, the service runs on.
+            reloadResult = .resources
             phase = .running(Running(main: r.main, watchdog: r.watchdog, killedReload: r.control))
             return [log]
         case .stopping(.stop, let s):
@@ -501,16 +538,27 @@ package struct ServiceMachine: Sendable {
             actions.append(.log(.warning, "\(unit.name): start operation timed out. Terminating."))
             actions += enterSignal(.sigterm, .timeout, then: .restartPolicy, now: now)
         case .reload(let r):
-            // systemd kills the reload process and carries on running (service_dispatch_timer()).
+            // systemd kills the reload process and carries on running, ReloadResult=timeout
+            // (service_dispatch_timer(), service_reload_finish()).
             actions.append(.log(.warning, "\(unit.name): reload operation timed out. Killing reload process."))
             actions.append(.signal(.control, 9))
+            reloadResult = .timeout
             phase = .running(Running(main: r.main, watchdog: r.watchdog, killedReload: r.control))
+        case .running:
+            // RuntimeMaxSec= (service_dispatch_timer(), SERVICE_RUNNING).
+            actions.append(.log(.warning, "\(unit.name): Service reached runtime time limit. Stopping."))
+            actions += enterStop(.timeout, then: .restartPolicy, now: now)
         case .stopping(.stop, let s):
             actions.append(.log(.warning, "\(unit.name): stopping timed out. Terminating."))
             actions += enterSignal(.sigterm, .timeout, then: s.then, now: now)
         case .stopping(.watchdog, let s):
-            actions.append(.log(.warning, "\(unit.name): State 'stop-watchdog' timed out. Killing."))
-            actions += enterSignal(.sigkill, .timeout, then: s.then, now: now)
+            if unit.sendSIGKILL {
+                actions.append(.log(.warning, "\(unit.name): State 'stop-watchdog' timed out. Killing."))
+                actions += enterSignal(.sigkill, .timeout, then: s.then, now: now)
+            } else {
+                actions.append(.log(.warning, "\(unit.name): State 'stop-watchdog' timed out. Skipping SIGKILL."))
+                actions += enterStopPost(.timeout, then: s.then, now: now)
+            }
         case .stopping(.sigterm, let s):
             if unit.sendSIGKILL {
                 actions.append(.log(.warning, "\(unit.name): State 'stop-sigterm' timed out. Killing."))
@@ -538,7 +586,7 @@ package struct ServiceMachine: Sendable {
         case .autoRestart:
             phase = .autoRestart(due: nil)
             actions += autoRestartDue(now: now)
-        case .dead, .failed, .running, .exited:
+        case .dead, .failed, .exited:
             // No deadline in these states.
             break
         }
@@ -711,7 +759,10 @@ package struct ServiceMachine: Sendable {
             case .watchdog, .sigkill, .finalSigkill:
                 break
             }
-        case .dead, .failed, .condition, .running, .exited, .autoRestart:
+        case .running:
+            // systemd.service(5), RuntimeMaxSec=: EXTEND_TIMEOUT_USEC= may extend the runtime.
+            runtimeExtended = new
+        case .dead, .failed, .condition, .exited, .autoRestart:
             break
         }
     }
@@ -772,6 +823,8 @@ package struct ServiceMachine: Sendable {
         errnoReported = nil
         watchdogOverride = nil
         mainExit = nil
+        activeEntered = nil
+        runtimeExtended = nil
         stateChanged = now
         if !unit.execCondition.isEmpty {
             phase = .condition(ControlStep(control: nil, deadline: now.adding(unit.timeoutStart)))
@@ -813,6 +866,7 @@ package struct ServiceMachine: Sendable {
         if main != nil || (unit.type == .forking && !groupEmpty) {
             phase = .running(Running(main: main, watchdog: nil, killedReload: nil))
             stateChanged = now
+            activeEntered = now
             armWatchdog(now: now)
             return []
         }
@@ -824,32 +878,24 @@ package struct ServiceMachine: Sendable {
         return enterStop(result, then: .restartPolicy, now: now)
     }
 
+    /// The watchdog expired (or WATCHDOG=trigger): stop-watchdog, WatchdogSignal= to
+    /// what KillMode= names, under TimeoutAbortSec= (service_dispatch_watchdog(),
+    /// service_enter_signal(SERVICE_STOP_WATCHDOG), src/core/service.c).
     private mutating func watchdogExpired(now: Instant) -> [ServiceAction] {
-        let main: Int32?
-        let control: ControlProcess?
         switch phase {
-        case .start(let s):
-            (main, control) = (s.main, nil)
-        case .startPost(let s):
-            (main, control) = (s.main, s.control)
+        case .start, .startPost:
+            break
         case .running(var r):
             r.watchdog = nil
             phase = .running(r)
-            (main, control) = (r.main, r.killedReload)
         case .reload(var r):
             r.watchdog = nil
             phase = .reload(r)
-            (main, control) = (r.main, r.control)
         case .dead, .failed, .condition, .startPre, .exited, .stopping, .autoRestart:
             return []
         }
-        guard main != nil else { return [] }
-        recordFailure(.watchdog)
-        phase = .stopping(.watchdog, Stopping(main: main, control: control,
-                                              deadline: now.adding(unit.timeoutAbort ?? unit.timeoutStop),
-                                              then: .restartPolicy))
-        return [.log(.error, "\(unit.name): Watchdog timeout (limit \(effectiveWatchdog))! Sending \(signalName(unit.watchdogSignal))."),
-                .signal(.main, unit.watchdogSignal)]
+        return [.log(.error, "\(unit.name): Watchdog timeout (limit \(effectiveWatchdog))! Sending \(signalName(unit.watchdogSignal)).")]
+            + enterSignal(.watchdog, .watchdog, then: .restartPolicy, now: now)
     }
 
     /// ExecStop=, else straight to the signals. `then`: what follows once the service is dead.
@@ -865,7 +911,7 @@ package struct ServiceMachine: Sendable {
 
     /// The stop steps that send signals: what `enterSignal` may enter.
     private enum Kill {
-        case sigterm, sigkill, finalSigterm, finalSigkill
+        case watchdog, sigterm, sigkill, finalSigterm, finalSigkill
     }
 
     /// Sends the signals of a stop step per KillMode= (systemd.kill(5)) and
@@ -876,21 +922,29 @@ package struct ServiceMachine: Sendable {
         recordFailure(outcome)
         let main = mainPID
         let control = control
+        // The signal of each step, as state_to_kill_operation() and unit_kill_context()
+        // pick it; SIGHUP (SendSIGHUP=) follows only KILL_TERMINATE.
         let step: StopStep
         let killing: Bool
+        let signal: Int32
+        var hangUp = false
         switch kill {
-        case .sigterm: (step, killing) = (.sigterm, false)
-        case .sigkill: (step, killing) = (.sigkill, true)
-        case .finalSigterm: (step, killing) = (.finalSigterm, false)
-        case .finalSigkill: (step, killing) = (.finalSigkill, true)
-        }
-        var signal = unit.finalKillSignal
-        if !killing {
-            switch then {
-            case .start: signal = unit.restartKillSignal ?? unit.killSignal
-            case .restartPolicy, .stayDown: signal = unit.killSignal
+        case .watchdog:
+            (step, killing, signal) = (.watchdog, false, unit.watchdogSignal)
+        case .sigterm:
+            if then == .restart, let restartSignal = unit.restartKillSignal {
+                (step, killing, signal) = (.sigterm, false, restartSignal)
+            } else {
+                (step, killing, signal) = (.sigterm, false, unit.killSignal)
+                hangUp = then != .restart
             }
+        case .sigkill: (step, killing, signal) = (.sigkill, true, unit.finalKillSignal)
+        case .finalSigterm:
+            (step, killing, signal) = (.finalSigterm, false, unit.killSignal)
+            hangUp = true
+        case .finalSigkill: (step, killing, signal) = (.finalSigkill, true, unit.finalKillSignal)
         }
+        hangUp = hangUp && unit.sendSIGHUP && signal != 1
         var actions: [ServiceAction] = []
         switch unit.killMode {
         case .controlGroup:
@@ -907,11 +961,18 @@ package struct ServiceMachine: Sendable {
         case .none:
             break
         }
-        if unit.sendSIGHUP, !killing, unit.killMode != .none { actions.append(.signal(.group, 1)) }
-        phase = .stopping(step, Stopping(main: main, control: control, deadline: now.adding(unit.timeoutStop), then: then))
+        if hangUp {
+            // To the same processes as the signal before it.
+            actions += actions.map { action in
+                if case .signal(let target, _) = action { return .signal(target, 1) }
+                return action
+            }
+        }
+        let timeout = kill == .watchdog ? unit.timeoutAbort ?? unit.timeoutStop : unit.timeoutStop
+        phase = .stopping(step, Stopping(main: main, control: control, deadline: now.adding(timeout), then: then))
         if waitingForProcesses { return actions }
         switch kill {
-        case .sigterm, .sigkill:
+        case .watchdog, .sigterm, .sigkill:
             return actions + enterStopPost(.success, then: then, now: now)
         case .finalSigterm, .finalSigkill:
             return actions + enterDead(.success, then: then, now: now)
@@ -942,7 +1003,7 @@ package struct ServiceMachine: Sendable {
         recordFailure(outcome)
         stateChanged = now
         switch then {
-        case .start:
+        case .start, .restart:
             return startAfterStop(now: now)
         case .restartPolicy, .stayDown:
             break
@@ -990,7 +1051,8 @@ package struct ServiceMachine: Sendable {
 
     private mutating func mainExited(_ status: ExitStatus, now: Instant) -> [ServiceAction] {
         let outcome = ServiceResult.of(status, success: unit.successExitStatus)
-        let ignore = unit.execStart.first?.ignoreFailure ?? false
+        // The `-` of the line that ran (exec_command's flags in service_sigchld_event()).
+        let ignore = mainCommand < unit.execStart.count && unit.execStart[mainCommand].ignoreFailure
         let effective = ignore ? .success : outcome
         var actions: [ServiceAction] = []
         if outcome != .success {
@@ -1011,6 +1073,9 @@ package struct ServiceMachine: Sendable {
                 return actions + enterStartPost(now: now)
             case .forking:
                 if effective != .success { return actions + enterSignal(.sigterm, effective, then: .restartPolicy, now: now) }
+                // GuessMainPID=no without PIDFile=: no main pid, the group is the service
+                // (service_search_main_pid() returns at once).
+                if unit.pidFile == nil, !unit.guessMainPID { return actions + mainPIDDiscovered(nil, now: now) }
                 return actions + [.discoverMainPID]
             case .notify:
                 // Exited before READY=1: systemd's "protocol" failure when clean.
@@ -1081,8 +1146,7 @@ package struct ServiceMachine: Sendable {
             phase = .running(Running(main: r.main, watchdog: r.watchdog, killedReload: nil))
             return actions
         case .running(let r):
-            // The ExecReload= killed at its timeout: its end is the reload's result.
-            reloadResult = outcome
+            // The ExecReload= killed at its timeout: its ReloadResult= (timeout) is already set.
             if r.main == nil { return actions + enterStop(result, then: .restartPolicy, now: now) }
             return actions
         case .stopping(.stop, let s):

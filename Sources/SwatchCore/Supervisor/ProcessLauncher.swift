@@ -105,6 +105,7 @@ struct ProcessLauncher {
         request.workingDirectory = try workingDirectory(of: unit, name: name)
         request.umask = mode_t(unit.umask)
         request.nonBlocking = unit.nonBlocking
+        request.ignoreSIGPIPE = unit.ignoreSIGPIPE
         do {
             request.sandbox = try sandbox.steps(for: unit, name: name, command: command,
                                                 notifySocketPath: notifySocketPath)

@@ -18,6 +18,30 @@ package struct SpecifierContext: Hashable, Sendable {
     package var uid: UInt32
     /// `%H`
     package var hostName: String
+    /// `%m`: /etc/machine-id; nil when unreadable (the specifier is then an error, as in systemd).
+    package var machineID: String?
+    /// `%b`: /proc/sys/kernel/random/boot_id without dashes.
+    package var bootID: String?
+    /// `%v`: uname's release. `%a`: the architecture in systemd's words (`x86-64`, `arm64`).
+    package var kernelRelease = ""
+    package var architecture = ""
+    /// `%q`: PRETTY_HOSTNAME= of /etc/machine-info, else the short host name.
+    package var prettyHostName: String?
+    /// os-release(5) fields: `%o` ID=, `%w` VERSION_ID=, `%B` BUILD_ID=, `%W` VARIANT_ID=,
+    /// `%M` IMAGE_ID=, `%A` IMAGE_VERSION= (empty when the field is not set).
+    package var osRelease: [String: String] = [:]
+    /// `%g`, `%G`, `%s`: the group, gid and shell of the user swatchd runs as.
+    package var groupName = ""
+    package var gid: UInt32 = 0
+    package var shell = "/bin/sh"
+    /// `%S`, `%C`, `%L`, `%E`: /var/lib, /var/cache, /var/log, /etc for root, else the
+    /// XDG directories (systemd.unit(5), "Specifiers"). `%T`, `%V`: $TMPDIR, else /tmp, /var/tmp.
+    package var stateDirectory = "/var/lib"
+    package var cacheDirectory = "/var/cache"
+    package var logsDirectory = "/var/log"
+    package var configurationDirectory = "/etc"
+    package var temporaryDirectory = "/tmp"
+    package var persistentTemporaryDirectory = "/var/tmp"
     /// TimeoutStopSec= (and so TimeoutAbortSec=) of every service that does not set it:
     /// systemd's DefaultTimeoutStopSec= (systemd-system.conf(5)), 90s; `swatchd
     /// --default-timeout-stop` sets it (a container runtime waits ~10s before SIGKILL).
@@ -45,7 +69,69 @@ package struct SpecifierContext: Hashable, Sendable {
             ? String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
             : "localhost"
         let runtime = uid == 0 ? "/run" : (environment("XDG_RUNTIME_DIR") ?? "/run/user/\(uid)")
-        return SpecifierContext(runtimeDirectory: runtime, home: home, userName: name, uid: uid, hostName: host)
+        var context = SpecifierContext(runtimeDirectory: runtime, home: home, userName: name, uid: uid, hostName: host)
+        context.machineID = firstLine("/etc/machine-id").flatMap { $0.count == 32 ? $0 : nil }
+        context.bootID = firstLine("/proc/sys/kernel/random/boot_id").map { $0.filter { $0 != "-" } }
+        var names = utsname()
+        if uname(&names) == 0 {
+            context.kernelRelease = withUnsafeBytes(of: names.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let machine = withUnsafeBytes(of: names.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            context.architecture = architectureName(machine)
+        }
+        context.prettyHostName = assignments("/etc/machine-info")["PRETTY_HOSTNAME"].flatMap { $0.isEmpty ? nil : $0 }
+        context.osRelease = assignments("/etc/os-release")
+        if context.osRelease.isEmpty { context.osRelease = assignments("/usr/lib/os-release") }
+        context.gid = getgid()
+        context.groupName = getgrgid(getgid()).map { String(cString: $0.pointee.gr_name) } ?? String(getgid())
+        if let entry = getpwuid(uid), let shell = entry.pointee.pw_shell, shell.pointee != 0 {
+            context.shell = String(cString: shell)
+        }
+        if uid != 0 {
+            let state = environment("XDG_STATE_HOME") ?? home + "/.local/state"
+            context.stateDirectory = state
+            context.cacheDirectory = environment("XDG_CACHE_HOME") ?? home + "/.cache"
+            context.logsDirectory = state + "/log"
+            context.configurationDirectory = environment("XDG_CONFIG_HOME") ?? home + "/.config"
+        }
+        // tmp_dir() of src/basic/tmpfile-util.c: $TMPDIR, $TEMP, $TMP, if absolute.
+        if let tmp = ["TMPDIR", "TEMP", "TMP"].lazy.compactMap(environment).first(where: { $0.hasPrefix("/") }) {
+            context.temporaryDirectory = tmp
+            context.persistentTemporaryDirectory = tmp
+        }
+        return context
+    }
+
+    /// uname's machine as systemd names architectures (src/basic/architecture.c).
+    package static func architectureName(_ machine: String) -> String {
+        let names = ["x86_64": "x86-64", "i386": "x86", "i486": "x86", "i586": "x86", "i686": "x86",
+                     "aarch64": "arm64", "aarch64_be": "arm64-be", "ppc64le": "ppc64-le", "ppc64": "ppc64",
+                     "riscv64": "riscv64", "s390x": "s390x", "mips64": "mips64", "loongarch64": "loongarch64"]
+        if let name = names[machine] { return name }
+        if machine.hasPrefix("arm") { return machine.hasSuffix("b") ? "arm-be" : "arm" }
+        return machine
+    }
+
+    private static func firstLine(_ path: String) -> String? {
+        guard let text = try? FileSystem.readText(path) else { return nil }
+        let line = text.split(separator: "\n").first.map(String.init) ?? ""
+        let trimmed = line.trimmingWhitespace()
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    /// The KEY=VALUE lines of an os-release(5)-style file, quotes removed.
+    private static func assignments(_ path: String) -> [String: String] {
+        guard let text = try? FileSystem.readText(path) else { return [:] }
+        var found: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let trimmed = line.trimmingWhitespace()
+            guard !trimmed.hasPrefix("#"), let eq = trimmed.firstIndex(of: "=") else { continue }
+            var value = String(trimmed[trimmed.index(after: eq)...])
+            if value.count >= 2, let q = value.first, q == "\"" || q == "'", value.last == q {
+                value = String(value.dropFirst().dropLast())
+            }
+            found[String(trimmed[..<eq])] = value
+        }
+        return found
     }
 
     private static func environment(_ name: String) -> String? {
@@ -103,6 +189,27 @@ struct SpecifierExpander: Sendable {
         case "u": return context.userName
         case "U": return String(context.uid)
         case "H": return context.hostName
+        case "l": return context.hostName.split(separator: ".", omittingEmptySubsequences: false).first.map(String.init)
+        case "q": return context.prettyHostName ?? context.hostName.split(separator: ".", omittingEmptySubsequences: false).first.map(String.init)
+        case "m": return context.machineID
+        case "b": return context.bootID
+        case "v": return context.kernelRelease
+        case "a": return context.architecture
+        case "o": return context.osRelease["ID"] ?? ""
+        case "w": return context.osRelease["VERSION_ID"] ?? ""
+        case "B": return context.osRelease["BUILD_ID"] ?? ""
+        case "W": return context.osRelease["VARIANT_ID"] ?? ""
+        case "M": return context.osRelease["IMAGE_ID"] ?? ""
+        case "A": return context.osRelease["IMAGE_VERSION"] ?? ""
+        case "g": return context.groupName
+        case "G": return String(context.gid)
+        case "s": return context.shell
+        case "S": return context.stateDirectory
+        case "C": return context.cacheDirectory
+        case "L": return context.logsDirectory
+        case "E": return context.configurationDirectory
+        case "T": return context.temporaryDirectory
+        case "V": return context.persistentTemporaryDirectory
         default: return nil
         }
     }

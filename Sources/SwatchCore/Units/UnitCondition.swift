@@ -18,6 +18,11 @@ package struct UnitCondition: Hashable, Sendable, CustomStringConvertible {
         case host = "Host"
         case kernelCommandLine = "KernelCommandLine"
         case environment = "Environment"
+        case virtualization = "Virtualization"
+        case capability = "Capability"
+        case security = "Security"
+        case acPower = "ACPower"
+        case firstBoot = "FirstBoot"
 
         /// The parameter is an absolute path (a glob for PathExistsGlob=).
         package var takesPath: Bool {
@@ -25,7 +30,8 @@ package struct UnitCondition: Hashable, Sendable, CustomStringConvertible {
             case .pathExists, .pathExistsGlob, .pathIsDirectory, .pathIsSymbolicLink, .pathIsMountPoint,
                  .pathIsReadWrite, .directoryNotEmpty, .fileNotEmpty, .fileIsExecutable:
                 return true
-            case .user, .group, .host, .kernelCommandLine, .environment:
+            case .user, .group, .host, .kernelCommandLine, .environment, .virtualization, .capability, .security,
+                 .acPower, .firstBoot:
                 return false
             }
         }

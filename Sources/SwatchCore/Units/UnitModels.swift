@@ -400,6 +400,11 @@ package struct ServiceUnit: Hashable, Sendable {
     package var timeoutStop: TimeSpan = .seconds(90)
     /// TimeoutAbortSec=; nil: same as TimeoutStopSec=.
     package var timeoutAbort: TimeSpan?
+    /// RuntimeMaxSec=: how long the service may be active; then it is stopped with
+    /// Result=timeout. `infinity` (the default): no limit.
+    package var runtimeMax: TimeSpan = .infinity
+    /// IgnoreSIGPIPE=: the processes start with SIGPIPE ignored (systemd.exec(5)).
+    package var ignoreSIGPIPE = true
     package var watchdog: TimeSpan = .zero
     /// `X-IdleStopSec=`: stop after this long without a connection (0 or infinity: never).
     package var idleStop: TimeSpan = .zero
@@ -447,7 +452,8 @@ package struct ServiceUnit: Hashable, Sendable {
             && a.restartMaxDelay == b.restartMaxDelay && a.successExitStatus == b.successExitStatus
             && a.restartPreventExitStatus == b.restartPreventExitStatus
             && a.restartForceExitStatus == b.restartForceExitStatus && a.timeoutStart == b.timeoutStart
-            && a.timeoutStop == b.timeoutStop && a.timeoutAbort == b.timeoutAbort && a.watchdog == b.watchdog
+            && a.timeoutStop == b.timeoutStop && a.timeoutAbort == b.timeoutAbort && a.runtimeMax == b.runtimeMax
+            && a.ignoreSIGPIPE == b.ignoreSIGPIPE && a.watchdog == b.watchdog
             && a.watchdogSignal == b.watchdogSignal && a.killSignal == b.killSignal
             && a.restartKillSignal == b.restartKillSignal && a.finalKillSignal == b.finalKillSignal
             && a.sendSIGKILL == b.sendSIGKILL && a.sendSIGHUP == b.sendSIGHUP && a.killMode == b.killMode

@@ -79,9 +79,12 @@ enum ValueParser {
     /// The name systemd prints for a signal (`SIGTERM`), for messages.
     static func signalName(_ number: Int32) -> String { SignalName.fullName(number) }
 
-    /// One word of SuccessExitStatus= and friends: an exit status 0…255 or a signal name.
+    /// One word of SuccessExitStatus= and friends: an exit status 0…255, the name of one
+    /// (`DATAERR`, `FAILURE`: exit_status_from_string(), src/basic/exit-status.c, tried
+    /// before the signals as config_parse_set_status() does) or a signal name.
     static func exitStatus(_ word: String) -> (status: Int32?, signal: Int32?)? {
         if let n = Int32(word) { return (0...255).contains(n) ? (n, nil) : nil }
+        if let code = ExitStatus.code(named: word) { return (code, nil) }
         return signal(word).map { (nil, $0) }
     }
 

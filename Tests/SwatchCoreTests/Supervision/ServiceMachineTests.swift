@@ -205,7 +205,7 @@ enum Cause: CaseIterable {
     @Test func watchdogMissSendsWatchdogSignalThenFinalKill() {
         var m = running(service { $0.watchdog = .seconds(2); $0.timeoutAbort = .seconds(3); $0.restart = .onWatchdog })
         let abort = m.timerFired(now: at(2))
-        #expect(abort.contains(.signal(.main, 6)))
+        #expect(abort.contains(.signal(.group, 6)))
         #expect(m.state == .stopWatchdog)
         #expect(m.timerFired(now: at(5)).contains(.signal(.group, 9)))
         _ = m.processExited(100, status: .signaled(9, coreDumped: false), groupEmpty: true, now: at(5.1))
@@ -568,7 +568,7 @@ enum Cause: CaseIterable {
     }
 
     /// A reload that times out is killed and the service goes on running; the
-    /// SIGKILL reaches the reload process, whose end is ReloadResult=.
+    /// SIGKILL reaches the reload process; ReloadResult=timeout (service_reload_finish()).
     @Test func aTimedOutReloadIsKilledAndTheServiceKeepsRunning() {
         var m = running(service {
             $0.execReload = [ExecCommand(path: "/reload", arguments: ["/reload"], location: SourceLocation(file: "x", line: 1))]
@@ -579,8 +579,9 @@ enum Cause: CaseIterable {
         #expect(m.state == .reload && m.deadline == at(3))
         #expect(m.timerFired(now: at(3)).contains(.signal(.control, 9)))
         #expect(m.state == .running && m.controlPID == 400 && m.deadline == nil)
+        #expect(m.reloadResult == .timeout)
         _ = m.processExited(400, status: .signaled(9, coreDumped: false), groupEmpty: false, now: at(3.1))
-        #expect(m.state == .running && m.controlPID == nil && m.reloadResult == .signal)
+        #expect(m.state == .running && m.controlPID == nil && m.reloadResult == .timeout)
     }
 
     /// A service that announces RELOADING=1 is reloading until READY=1; the watchdog runs on.
@@ -590,5 +591,140 @@ enum Cause: CaseIterable {
         #expect(m.state == .reload && m.watchdogDeadline == at(10))
         _ = m.notify(NotifyMessage(text: "READY=1"), from: 100, now: at(2))
         #expect(m.state == .running && m.deadline == nil && m.watchdogDeadline == at(10))
+    }
+
+    // MARK: - systemd's exact semantics (src/core/service.c)
+
+    private static func cmd(_ path: String, ignoreFailure: Bool = false) -> ExecCommand {
+        var c = ExecCommand(path: path, arguments: [path], location: SourceLocation(file: "x", line: 1))
+        c.ignoreFailure = ignoreFailure
+        return c
+    }
+
+    /// service_stop(): a stop while the service is starting (or reloading) goes
+    /// straight to SIGTERM; ExecStop= is only for a service that runs.
+    @Test func aStopDuringTheStartDoesNotRunExecStop() {
+        var m = ServiceMachine(unit: service {
+            $0.execStartPre = [Self.cmd("/pre")]
+            $0.execStop = [Self.cmd("/stop")]
+        })
+        _ = m.start(now: at(0))
+        _ = m.spawned(300, role: ExecRole(.startPre, 0), now: at(0))
+        #expect(m.stop(now: at(1)) == [.signal(.group, 15)])
+        #expect(m.state == .stopSigterm)
+        // The same for a notify service still waiting for READY=1.
+        var n = ServiceMachine(unit: service { $0.type = .notify; $0.execStop = [Self.cmd("/stop")] })
+        _ = n.start(now: at(0))
+        _ = n.spawned(100, role: ExecRole(.start, 0), now: at(0))
+        #expect(n.stop(now: at(1)) == [.signal(.group, 15)])
+        // A running one runs ExecStop= first.
+        var r = running(service { $0.execStop = [Self.cmd("/stop")] })
+        #expect(r.stop(now: at(1)) == [.spawn(ExecRole(.stop, 0))])
+    }
+
+    /// `restart` sends RestartKillSignal= first, also without ExecStop=; a plain
+    /// stop sends KillSignal=; SendSIGHUP= follows only the plain stop (KILL_TERMINATE).
+    @Test func restartSendsRestartKillSignal() {
+        var m = running(service { $0.restartKillSignal = 10; $0.sendSIGHUP = true })
+        #expect(m.restart(now: at(1)) == [.signal(.group, 10)])
+        #expect(m.processExited(100, status: .signaled(10, coreDumped: false), groupEmpty: true, now: at(1.1)).last
+            == .spawn(ExecRole(.start, 0)))
+        var plain = running(service { $0.restartKillSignal = 10; $0.sendSIGHUP = true })
+        #expect(plain.stop(now: at(1)) == [.signal(.group, 15), .signal(.group, 1)])
+        // Without RestartKillSignal=, a restart sends KillSignal=, and no SIGHUP.
+        var unset = running(service { $0.sendSIGHUP = true })
+        #expect(unset.restart(now: at(1)) == [.signal(.group, 15)])
+    }
+
+    /// WatchdogSignal= goes where KillMode= sends signals (unit_kill_context(KILL_WATCHDOG)).
+    @Test(arguments: [(KillMode.controlGroup, [ServiceAction.signal(.group, 6)]),
+                      (.mixed, [.signal(.main, 6)]), (.process, [.signal(.main, 6)]), (.none, [])])
+    func watchdogSignalFollowsKillMode(mode: KillMode, expected: [ServiceAction]) {
+        var m = running(service { $0.watchdog = .seconds(2); $0.killMode = mode; $0.timeoutAbort = .seconds(4) })
+        let actions = m.timerFired(now: at(2))
+        #expect(actions.filter { if case .signal = $0 { return true } else { return false } } == expected)
+        #expect(m.state == .stopWatchdog && m.deadline == at(6) && m.result == .watchdog)
+    }
+
+    @Test func stopWatchdogTimeoutHonoursSendSIGKILLNo() {
+        var m = running(service { $0.watchdog = .seconds(2); $0.timeoutAbort = .seconds(1); $0.sendSIGKILL = false })
+        _ = m.timerFired(now: at(2))
+        let actions = m.timerFired(now: at(3))
+        #expect(!actions.contains(.signal(.group, 9)))
+        #expect(m.state != .stopSigkill)
+    }
+
+    /// NRestarts= counts automatic restarts; reset-failed and a manual start reset it.
+    @Test func resetFailedForgetsTheRestartCounterAndTheReloadResult() {
+        var m = running(service { $0.restart = .always; $0.restartSec = .seconds(1); $0.execReload = [Self.cmd("/r")] })
+        _ = m.processExited(100, status: .exited(1), groupEmpty: true, now: at(1))
+        _ = m.timerFired(now: at(2))
+        _ = m.spawned(101, role: ExecRole(.start, 0), now: at(2))
+        #expect(m.restartCount == 1)
+        _ = m.reload(now: at(3))
+        _ = m.spawnFailed("No such file or directory", role: ExecRole(.reload, 0), now: at(3))
+        #expect(m.reloadResult == .resources && m.state == .running)
+        m.resetFailed()
+        #expect(m.restartCount == 0 && m.reloadResult == .success)
+        _ = m.processExited(101, status: .exited(1), groupEmpty: true, now: at(4))
+        _ = m.timerFired(now: at(5))
+        _ = m.spawned(102, role: ExecRole(.start, 0), now: at(5))
+        #expect(m.restartCount == 1)
+        _ = m.stop(now: at(6))
+        _ = m.processExited(102, status: .signaled(15, coreDumped: false), groupEmpty: true, now: at(6))
+        #expect(m.restartCount == 1)   // kept for introspection until the next start
+        _ = m.start(now: at(7))
+        #expect(m.restartCount == 0)
+    }
+
+    /// The `-` of the ExecStart= line that ran counts, not the first line's.
+    @Test func theDashOfTheOneshotLineThatRanCounts() {
+        var m = ServiceMachine(unit: service { $0.type = .oneshot; $0.execStart = [Self.cmd("/a"), Self.cmd("/b", ignoreFailure: true)] })
+        _ = m.start(now: at(0))
+        _ = m.spawned(1, role: ExecRole(.start, 0), now: at(0))
+        _ = m.processExited(1, status: .exited(0), groupEmpty: true, now: at(0))
+        _ = m.spawned(2, role: ExecRole(.start, 1), now: at(0))
+        _ = m.processExited(2, status: .exited(3), groupEmpty: true, now: at(0))
+        #expect(m.state == .dead && m.result == .success)
+        var n = ServiceMachine(unit: service { $0.type = .oneshot; $0.execStart = [Self.cmd("/a", ignoreFailure: true), Self.cmd("/b")] })
+        _ = n.start(now: at(0))
+        _ = n.spawned(1, role: ExecRole(.start, 0), now: at(0))
+        _ = n.processExited(1, status: .exited(0), groupEmpty: true, now: at(0))
+        _ = n.spawned(2, role: ExecRole(.start, 1), now: at(0))
+        _ = n.processExited(2, status: .exited(3), groupEmpty: true, now: at(0))
+        #expect(n.state == .failed && n.result == .exitCode)
+    }
+
+    /// RuntimeMaxSec=: counted from activation, kept across a reload, extended by
+    /// EXTEND_TIMEOUT_USEC=; at expiry the service is stopped with Result=timeout.
+    @Test func runtimeMaxSecStopsTheServiceWithTimeout() {
+        var m = running(service { $0.runtimeMax = .seconds(10); $0.execStop = [Self.cmd("/stop")]; $0.execReload = [Self.cmd("/r")] },
+                        now: at(1))
+        #expect(m.deadline == at(11))
+        _ = m.reload(now: at(2))
+        _ = m.spawned(400, role: ExecRole(.reload, 0), now: at(2))
+        _ = m.processExited(400, status: .exited(0), groupEmpty: false, now: at(3))
+        #expect(m.state == .running && m.deadline == at(11))
+        #expect(m.timerFired(now: at(11)).contains(.spawn(ExecRole(.stop, 0))))
+        #expect(m.state == .stop && m.result == .timeout)
+        var e = running(service { $0.type = .notify; $0.runtimeMax = .seconds(10) })
+        _ = e.notify(NotifyMessage(text: "EXTEND_TIMEOUT_USEC=30000000"), from: 100, now: at(5))
+        #expect(e.deadline == at(35))
+        // Not set: no deadline while running.
+        #expect(running(service()).deadline == nil)
+    }
+
+    /// GuessMainPID=no: a forking service without PIDFile= runs with no main pid.
+    @Test func guessMainPIDNoDoesNotAskForAPid() {
+        var m = ServiceMachine(unit: service { $0.type = .forking; $0.guessMainPID = false })
+        _ = m.start(now: at(0))
+        _ = m.spawned(100, role: ExecRole(.start, 0), now: at(0))
+        let actions = m.processExited(100, status: .exited(0), groupEmpty: false, now: at(1))
+        #expect(!actions.contains(.discoverMainPID))
+        #expect(m.state == .running && m.mainPID == nil)
+        var guessing = ServiceMachine(unit: service { $0.type = .forking })
+        _ = guessing.start(now: at(0))
+        _ = guessing.spawned(100, role: ExecRole(.start, 0), now: at(0))
+        #expect(guessing.processExited(100, status: .exited(0), groupEmpty: false, now: at(1)) == [.discoverMainPID])
     }
 }

@@ -31,8 +31,36 @@ import Testing
         #expect(try expand("[%i]", "plain.service") == "[]")
     }
 
+    /// The machine's own specifiers (systemd.unit(5), "Specifiers").
+    @Test func expandsTheMachineSpecifiers() throws {
+        var context = Self.context
+        context.hostName = "box.example.org"
+        context.machineID = "0123456789abcdef0123456789abcdef"
+        context.bootID = "fedcba9876543210fedcba9876543210"
+        context.kernelRelease = "6.1.0-18-amd64"
+        context.architecture = SpecifierContext.architectureName("x86_64")
+        context.osRelease = ["ID": "debian", "VERSION_ID": "12"]
+        context.groupName = "ann"
+        context.gid = 1000
+        context.shell = "/bin/bash"
+        let expander = SpecifierExpander(name: UnitName(parsing: "a.service")!, context: context)
+        #expect(try expander.expand("%m %b %H %l %q %v %a %o %w %B") ==
+            "0123456789abcdef0123456789abcdef fedcba9876543210fedcba9876543210 box.example.org box box 6.1.0-18-amd64 x86-64 debian 12 ")
+        #expect(try expander.expand("%g %G %s %S %C %L %E %T %V") == "ann 1000 /bin/bash /var/lib /var/cache /var/log /etc /tmp /var/tmp")
+        context.machineID = nil
+        #expect(throws: SpecifierExpander.UnknownSpecifier.self) {
+            try SpecifierExpander(name: UnitName(parsing: "a.service")!, context: context).expand("%m")
+        }
+        // This machine's: /etc/machine-id and the boot id are 32 hex digits.
+        let current = SpecifierContext.current()
+        if let id = current.machineID { #expect(id.count == 32 && id.allSatisfy(\.isHexDigit)) }
+        #expect(current.bootID?.count == 32)
+        #expect(!current.kernelRelease.isEmpty && !current.architecture.isEmpty)
+    }
+
     @Test func namesAnUnknownSpecifier() {
         #expect(throws: SpecifierExpander.UnknownSpecifier.self) { try expand("%m", "a.service") }
+        #expect(throws: SpecifierExpander.UnknownSpecifier.self) { try expand("%Z", "a.service") }
         do {
             _ = try expand("x%", "a.service")
             Issue.record("a trailing % expanded")

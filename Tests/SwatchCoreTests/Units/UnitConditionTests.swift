@@ -44,9 +44,71 @@ import Testing
 
     /// The checks swatchd does not evaluate stay warnings, and the unit still runs.
     @Test func anUnevaluatedCheckIsAnUnsupportedKey() {
-        let set = load("ConditionVirtualization=container")
+        let set = load("ConditionCPUs=>1")
         #expect(conditions(set) == [])
-        #expect(set.diagnostics.map(\.description).first?.contains("Unsupported key 'ConditionVirtualization'") == true)
+        #expect(set.diagnostics.map(\.description).first?.contains("Unsupported key 'ConditionCPUs'") == true)
+        // These are evaluated, no longer ignored: a unit systemd would skip is skipped.
+        let evaluated = load("ConditionVirtualization=container\nConditionCapability=CAP_NET_ADMIN\nAssertSecurity=selinux\nConditionACPower=true\nConditionFirstBoot=no")
+        #expect(evaluated.diagnostics.isEmpty)
+        #expect(conditions(evaluated).count == 5)
+    }
+
+    /// A fake machine below `root` (systemd's virt.c, battery-util.c and condition.c read these files).
+    private func machine(_ files: [String: String]) -> (ShortTemporaryDirectory, ConditionCheck) {
+        let directory = ShortTemporaryDirectory()
+        for (path, contents) in files {
+            let full = directory.path + path
+            _ = system("mkdir -p \"$(dirname '\(full)')\"")
+            let fd = open(full, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            let bytes = Array(contents.utf8)
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+        }
+        return (directory, ConditionCheck(environment: [], root: directory.path))
+    }
+
+    @Test func virtualizationIsDetectedAsSystemdDetectVirtDoes() {
+        let (d1, docker) = machine(["/.dockerenv": "", "/proc/cpuinfo": "flags\t\t: fpu hypervisor sse\n"])
+        defer { _ = d1 }
+        #expect(docker.holds(UnitCondition(.virtualization, "container")))
+        #expect(docker.holds(UnitCondition(.virtualization, "docker")))
+        #expect(docker.holds(UnitCondition(.virtualization, "yes")))
+        #expect(!docker.holds(UnitCondition(.virtualization, "podman")))
+        #expect(docker.holds(UnitCondition(.virtualization, "vm")), "the hypervisor flag: a VM underneath")
+        let (d2, kvm) = machine(["/sys/class/dmi/id/sys_vendor": "QEMU\n", "/proc/cpuinfo": "flags: fpu hypervisor\n"])
+        defer { _ = d2 }
+        #expect(kvm.holds(UnitCondition(.virtualization, "vm")) && kvm.holds(UnitCondition(.virtualization, "qemu")))
+        #expect(!kvm.holds(UnitCondition(.virtualization, "container")) && !kvm.holds(UnitCondition(.virtualization, "no")))
+        let (d3, podman) = machine(["/proc/1/environ": "PATH=/bin\0container=podman\0"])
+        defer { _ = d3 }
+        #expect(podman.detectContainer() == "podman")
+        let (d4, bare) = machine(["/proc/cpuinfo": "flags: fpu sse\n"])
+        defer { _ = d4 }
+        #expect(bare.holds(UnitCondition(.virtualization, "no")) && !bare.holds(UnitCondition(.virtualization, "vm")))
+    }
+
+    @Test func acPowerFirstBootAndSecurityReadTheMachine() {
+        let (d1, battery) = machine(["/sys/class/power_supply/AC/type": "Mains\n", "/sys/class/power_supply/AC/online": "0\n",
+                                     "/run/systemd/first-boot": "", "/sys/module/apparmor/parameters/enabled": "Y\n"])
+        defer { _ = d1 }
+        #expect(battery.holds(UnitCondition(.acPower, "false")) && !battery.holds(UnitCondition(.acPower, "true")))
+        #expect(battery.holds(UnitCondition(.firstBoot, "yes")))
+        #expect(battery.holds(UnitCondition(.security, "apparmor")) && !battery.holds(UnitCondition(.security, "selinux")))
+        let (d2, server) = machine([:])
+        defer { _ = d2 }
+        // No Mains supply known at all counts as AC power (on_ac_power()).
+        #expect(server.holds(UnitCondition(.acPower, "true")) && server.holds(UnitCondition(.firstBoot, "no")))
+        #expect(!server.holds(UnitCondition(.security, "apparmor")))
+    }
+
+    @Test func capabilityIsSwatchdsBoundingSet() throws {
+        let status = try #require(try? FileSystem.readText("/proc/self/status"))
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("CapBnd:") })
+        let bits = try #require(UInt64(line.dropFirst(7).trimmingWhitespace(), radix: 16))
+        let check = ConditionCheck(environment: [])
+        #expect(check.holds(UnitCondition(.capability, "CAP_CHOWN")) == (bits & 1 != 0))
+        #expect(check.holds(UnitCondition(.capability, "cap_net_admin")) == (bits & (1 << 12) != 0))
+        #expect(!check.holds(UnitCondition(.capability, "CAP_NO_SUCH")))
     }
 
     /// condition_test_list(): every plain one must hold; of the triggering ones, at least one.

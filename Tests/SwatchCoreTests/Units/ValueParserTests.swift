@@ -40,7 +40,12 @@ import Testing
         #expect(ValueParser.exitStatus("255")! == (255, nil))
         #expect(ValueParser.exitStatus("SIGKILL")! == (nil, 9))
         #expect(ValueParser.exitStatus("256") == nil)
-        #expect(ValueParser.exitStatus("TEMPFAIL") == nil)
+        // The names of exit_status_from_string() (src/basic/exit-status.c), case as written.
+        #expect(ValueParser.exitStatus("TEMPFAIL")! == (75, nil))
+        #expect(ValueParser.exitStatus("DATAERR")! == (65, nil))
+        #expect(ValueParser.exitStatus("FAILURE")! == (1, nil))
+        #expect(ValueParser.exitStatus("tempfail") == nil)
+        #expect(ValueParser.exitStatus("NOSUCHNAME") == nil)
     }
 
     @Test func readsOctalModes() {
