@@ -60,6 +60,8 @@ package final class Supervisor {
     var queue: [ManagerAction] = []
     var control: ControlServer?
     var controlWatches: [Int32: EventLoop.Watch] = [:]
+    /// The control socket's listener, unwatched while accepting pauses (out of descriptors).
+    var controlListenerWatch: EventLoop.Watch?
     /// The control call being handled, and the answers not sent yet (`Supervisor+Control.swift`).
     var calling: ControlServer.ConnectionID?
     var laterAnswers: [ControlServer.ConnectionID: ControlResponse] = [:]
