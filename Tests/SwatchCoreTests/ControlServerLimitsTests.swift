@@ -161,3 +161,13 @@ import Testing
         #expect(NotifyDatagram.dropReason(size: nul.count, text: nul, hasSender: true, truncated: false, controlTruncated: false) == .containsNUL)
     }
 }
+
+/// Found by the control-request fuzz target (Fuzz/SwatchFuzz): a space followed by a
+/// combining mark is one Character, and split by Characters the two words stayed one.
+@Suite struct ControlRequestFuzzRegressionTests {
+    @Test func aCombiningMarkAfterASpaceStartsTheNextWord() throws {
+        let request = try ControlRequest(line: "kill a \u{064B}b")
+        #expect(request == .kill(units: ["a", "\u{064B}b"], signal: 15))
+        #expect(try ControlRequest(line: request.line) == request)
+    }
+}
