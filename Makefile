@@ -8,7 +8,7 @@
 #   make lint      mandoc -Tlint over man/
 #   make install   PREFIX=/usr/local DESTDIR=  binaries, man pages, examples, completions,
 #                  swatchd.service, /etc/swatchd
-#   make fuzz      libFuzzer over the unit parser for FUZZ_SECONDS (default 60)
+#   make fuzz      libFuzzer over every parser (FUZZ_TARGETS), FUZZ_SECONDS each (default 60)
 #   make bench     scripts/bench, when there is one
 #   make clean
 
@@ -130,21 +130,27 @@ install:
 	install -Dm644 "$$completions/zsh" "$$root/share/zsh/site-functions/_swatchctl"; \
 	install -Dm644 "$$completions/fish" "$$root/share/fish/vendor_completions.d/swatchctl.fish"
 
-# The fuzz target exists only when SWATCH_FUZZ is set (libFuzzer breaks plain
-# swift build: docs/HACKING.md "Tests, sanitizers, fuzzing"), in its own
-# scratch dir so the normal build stays valid.
+# The fuzz targets exist only when SWATCH_FUZZ is set (libFuzzer breaks plain
+# swift build: docs/HACKING.md "Tests, sanitizers, fuzzing"), in their own
+# scratch dir so the normal build stays valid. One executable; SWATCH_FUZZ_TARGET
+# picks the target (Fuzz/SwatchFuzz/main.swift). Each runs FUZZ_SECONDS on the
+# committed seeds (Fuzz/corpus/TARGET) and writes what it finds to
+# fuzz-corpus/TARGET (not committed); a crash leaves crash-* in the current dir
+# and stops make.
 # SWIFT_BACKTRACE=enable=no: the crash backtracer can hang under libFuzzer.
+FUZZ_TARGETS ?= unit environment-file control-request control-response notify
+FUZZ_FLAGS ?= -max_len=4096 -timeout=10 -rss_limit_mb=2048
+
 fuzz:
 	SWATCH_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz --product SwatchFuzz \
 	    --sanitize fuzzer --sanitize address
-	mkdir -p fuzz-corpus
-	find conf -type f \( -name '*.socket' -o -name '*.service' -o -name '*.conf' \) -print0 | \
-	while IFS= read -r -d '' unit; do \
-	    seed="fuzz-corpus/seed-$$(echo "$$unit" | tr / _)"; \
-	    [ -e "$$seed" ] || cp "$$unit" "$$seed"; \
+	bin="$$(SWATCH_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz --show-bin-path)/SwatchFuzz"; \
+	for target in $(FUZZ_TARGETS); do \
+	    echo "make fuzz: $$target for $(FUZZ_SECONDS) s"; \
+	    mkdir -p "fuzz-corpus/$$target"; \
+	    SWATCH_FUZZ_TARGET="$$target" SWIFT_BACKTRACE=enable=no "$$bin" \
+	        -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS) "fuzz-corpus/$$target" "Fuzz/corpus/$$target"; \
 	done
-	SWIFT_BACKTRACE=enable=no "$$(SWATCH_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz --show-bin-path)/SwatchFuzz" \
-	    -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -rss_limit_mb=2048 fuzz-corpus
 
 bench:
 	@if [ -x scripts/bench ]; then scripts/bench; else echo "make bench: no scripts/bench yet"; fi

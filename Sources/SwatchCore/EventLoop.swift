@@ -21,9 +21,12 @@ package final class EventLoop {
         epoll = try Epoll()
     }
 
-    /// Calls `handler` whenever `fd` is readable (level-triggered) until unwatched.
-    package func watch(_ fd: FileDescriptor, _ handler: @escaping () -> Void) throws(Errno) -> Watch {
-        let registration = try epoll.add(fd, events: .readable, token: UInt32(bitPattern: fd.rawValue))
+    /// Calls `handler` whenever `fd` is readable (level-triggered) — or, with `events:
+    /// .writable`, writable (a control answer still to send) — until unwatched. Hang-ups and
+    /// errors call it too (epoll reports them always).
+    package func watch(_ fd: FileDescriptor, events: Epoll.Events = .readable,
+                       _ handler: @escaping () -> Void) throws(Errno) -> Watch {
+        let registration = try epoll.add(fd, events: events, token: UInt32(bitPattern: fd.rawValue))
         handlers[registration.id] = handler
         return Watch(registration: registration)
     }

@@ -52,9 +52,14 @@ final class ServerLoop {
         self.handler = handler
     }
 
+    /// Connections with an answer still to send: polled for POLLOUT instead of POLLIN.
+    private(set) var writing: [FileDescriptor] = []
+
     func apply(_ update: ControlServer.Update) {
-        watched.removeAll { update.removed.contains($0) }
+        watched.removeAll { update.removed.contains($0) || update.writable.contains($0) }
+        writing.removeAll { update.removed.contains($0) || update.added.contains($0) }
         watched += update.added
+        writing += update.writable
         refused += update.refused
     }
 
@@ -62,6 +67,7 @@ final class ServerLoop {
     func turn(milliseconds: Int32 = 50) {
         var fds = [pollfd(fd: server.listeningDescriptor.rawValue, events: Int16(POLLIN), revents: 0)]
         fds += watched.map { pollfd(fd: $0.rawValue, events: Int16(POLLIN), revents: 0) }
+        fds += writing.map { pollfd(fd: $0.rawValue, events: Int16(POLLOUT), revents: 0) }
         _ = poll(&fds, nfds_t(fds.count), milliseconds)
         let now = StatusFormat.monotonicNow()
         let recordingHandler: (ControlServer.Call) -> ControlServer.Reply = { call in
@@ -71,6 +77,8 @@ final class ServerLoop {
         for entry in fds where entry.revents != 0 {
             if entry.fd == server.listeningDescriptor.rawValue {
                 apply(server.acceptConnections(now: now, handler: recordingHandler))
+            } else if entry.events == Int16(POLLOUT) {
+                apply(server.connectionWritable(FileDescriptor(rawValue: entry.fd), now: now))
             } else {
                 apply(server.connectionReadable(FileDescriptor(rawValue: entry.fd), now: now, handler: recordingHandler))
             }

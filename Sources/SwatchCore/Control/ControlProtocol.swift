@@ -147,7 +147,9 @@ package enum ControlRequest: Equatable, Sendable {
     package init(line: String) throws(ParseError) {
         var text = Substring(line)
         if text.hasSuffix("\n") { text.removeLast() }
-        let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        // Split on the bytes, not on Characters: a space followed by a combining mark is one
+        // Character, and would glue two words into one that does not survive a round trip.
+        let words = text.utf8.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 }).map { Substring(decoding: $0, as: UTF8.self) }
         guard let first = words.first else { throw .empty }
         var arguments: [String] = []
         for word in words.dropFirst() {

@@ -186,6 +186,8 @@ package struct ControlStreamDecoder: Sendable {
     private var pending: [UInt8] = []
     private var block = ControlRecord()
 
+    package init() {}
+
     /// True when no partial line or block is buffered.
     package var isAtBlockBoundary: Bool { pending.isEmpty && block.isEmpty }
 

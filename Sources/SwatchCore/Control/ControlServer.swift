@@ -29,6 +29,14 @@ import SystemPackage
 /// (`Reply.follow`). Waiting and following connections stay watched so that a
 /// client who leaves (EOF) is closed at once.
 ///
+/// Answers never block the loop: what the socket does not take at once (a `status` of
+/// every unit is bigger than the socket buffer) is kept, the connection is watched for
+/// writability instead (`Update.writable`) and the rest goes out as the client reads;
+/// a client that reads nothing for `stalledAnswerTimeout` is dropped. When accept(2)
+/// runs out of descriptors (EMFILE, ENFILE), accepting pauses for `acceptPause`
+/// (`Update.acceptPaused`, resumed by `expire(now:)`) rather than spinning on a
+/// listener that stays readable. The limits are in swatchd(8), LIMITS.
+///
 /// Why a pending table and not a blocking read with SO_RCVTIMEO: the daemon has
 /// one thread, which also runs watchdog deadlines and accepts on the listeners; a
 /// client that connects and says nothing (`nc -U`) must not stall it even for a
@@ -74,16 +82,32 @@ package final class ControlServer {
     }
 
     /// What changed for the event loop after a call: descriptors to stop tracking (already
-    /// closed), new ones to watch for readability, and peers refused (for the daemon to log).
+    /// closed), ones to watch for readability and ones to watch for writability (each replaces
+    /// the descriptor's earlier watch, if any), and peers refused (for the daemon to log).
+    /// Apply `removed` first, then `added`, then `writable`.
     package struct Update: Equatable {
         package var added: [FileDescriptor] = []
         package var removed: [FileDescriptor] = []
+        /// Connections with an answer still to send: call `connectionWritable` when writable.
+        package var writable: [FileDescriptor] = []
         package var refused: [Peer] = []
-        package var isEmpty: Bool { added.isEmpty && removed.isEmpty && refused.isEmpty }
+        /// Accepting failed for want of descriptors: stop watching the listener until
+        /// `acceptResumed`. The error is set on the first failure of a burst only (to log once).
+        package var acceptPaused = false
+        package var acceptError: Errno?
+        /// The pause is over: watch the listener again.
+        package var acceptResumed = false
+        package var isEmpty: Bool {
+            added.isEmpty && removed.isEmpty && writable.isEmpty && refused.isEmpty && !acceptPaused && !acceptResumed
+        }
         mutating func merge(_ other: Update) {
             added += other.added
             removed += other.removed
+            writable += other.writable
             refused += other.refused
+            acceptPaused = acceptPaused || other.acceptPaused
+            acceptError = acceptError ?? other.acceptError
+            acceptResumed = acceptResumed || other.acceptResumed
         }
     }
 
@@ -106,6 +130,11 @@ package final class ControlServer {
     package static let maximumPendingConnections = 32
     /// All open connections (pending, waiting, following); beyond this a new one is refused.
     package static let maximumConnections = 256
+    /// How long the rest of an answer waits for a client that reads none of it (monotonic µs);
+    /// each bit the client takes starts the wait anew.
+    package static let stalledAnswerTimeout: UInt64 = 5_000_000
+    /// How long accepting pauses when accept(2) finds no descriptor free (monotonic µs).
+    package static let acceptPause: UInt64 = 250_000
 
     package let path: String
     /// The listening socket (CLOEXEC, non-blocking), owned by the server.
@@ -117,6 +146,8 @@ package final class ControlServer {
         case reading([UInt8], deadline: UInt64)
         case awaitingAnswer
         case following(unit: String?, after: UInt64)
+        /// The rest of an answer, sent as the client reads; then closed, or following `follow`.
+        case writing([UInt8], deadline: UInt64, follow: (unit: String?, after: UInt64)?)
         /// Refused: the answer is sent and our side shut down; kept until the client closes (or
         /// the deadline), so that its request still finds an open socket (no EPIPE) and it reads
         /// the refusal rather than a reset.
@@ -132,7 +163,7 @@ package final class ControlServer {
         /// When the connection is closed if nothing else happens: only while reading or closing.
         var deadline: UInt64? {
             switch state {
-            case .reading(_, let deadline), .closing(let deadline): return deadline
+            case .reading(_, let deadline), .closing(let deadline), .writing(_, let deadline, _): return deadline
             case .awaitingAnswer, .following: return nil
             }
         }
@@ -141,6 +172,10 @@ package final class ControlServer {
     private var connections: [Int32: Connection] = [:]
     private var nextSerial: UInt64 = 1
     private var isClosed = false
+    /// Set while accepting pauses for want of descriptors.
+    private var acceptPausedUntil: UInt64?
+    /// The current burst of accept failures was reported already.
+    private var acceptFailureReported = false
 
     /// Binds `path` and listens. A stale socket file (no one answers on it) is replaced;
     /// a live one is left alone (EADDRINUSE); the file is made 0600 between bind and
@@ -245,26 +280,38 @@ package final class ControlServer {
     /// Every open connection (pending, waiting for an answer, following, being refused).
     package var connectionDescriptors: [FileDescriptor] { connections.values.map(\.fd) }
 
-    /// The earliest deadline of a connection reading its request or being refused (monotonic µs).
+    /// The earliest deadline of a connection reading its request, being refused or sending an
+    /// answer, or of the accept pause (monotonic µs).
     package var nextDeadline: UInt64? {
-        connections.values.compactMap { $0.deadline }.min()
+        (connections.values.compactMap { $0.deadline } + [acceptPausedUntil].compactMap { $0 }).min()
     }
+
+    /// Whether accepting pauses for want of descriptors (the listener is not to be watched).
+    package var isAcceptPaused: Bool { acceptPausedUntil != nil }
 
     /// The listener is readable: accepts every waiting connection (up to a batch of 64),
     /// refuses peers the policy refuses, and serves the ones whose request is already there.
     /// `now` is CLOCK_MONOTONIC in µs (`StatusFormat.monotonicNow()`).
     package func acceptConnections(now: UInt64, handler: (Call) -> Reply) -> Update {
         var update = Update()
+        guard acceptPausedUntil == nil else { return update }
         for _ in 0..<64 {
             let fd = swatch_accept4(listeningDescriptor.rawValue, nil, nil, CInt(SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue))
             if fd < 0 {
                 let error = Errno(rawValue: errno)
                 precondition(error != .badFileDescriptor && error != .badAddress, "accept4 misuse: \(error)")
                 if error == .interrupted || error == .connectionAbort { continue }
-                // EAGAIN: all taken. EMFILE/ENFILE: out of descriptors; the kernel keeps the
-                // connection queued and the loop will call again once descriptors free up.
+                if error == .wouldBlock { break }
+                // EMFILE/ENFILE/ENOBUFS/ENOMEM: the kernel keeps the connection queued and the
+                // listener stays readable (level-triggered), so calling again at once would spin.
+                // Pause instead; `expire` resumes (accept(2), ERRORS).
+                acceptPausedUntil = now &+ Self.acceptPause
+                update.acceptPaused = true
+                if !acceptFailureReported { update.acceptError = error }
+                acceptFailureReported = true
                 break
             }
+            acceptFailureReported = false
             let descriptor = FileDescriptor(rawValue: fd)
             // SO_PEERCRED (unix(7)): who connected, as the kernel recorded it at connect().
             var credentials = swatch_ucred()
@@ -314,9 +361,12 @@ package final class ControlServer {
                 state: .reading([], deadline: now &+ Self.requestTimeout))
             nextSerial += 1
             let first = connectionReadable(descriptor, now: now, handler: handler)
-            if connections[fd] != nil { update.added.append(descriptor) }
+            if let state = connections[fd]?.state {
+                if case .writing = state {} else { update.added.append(descriptor) }
+            }
             // The connection may be gone already (served at once): it was never announced.
             update.removed += first.removed.filter { $0.rawValue != fd }
+            update.writable += first.writable
             update.refused += first.refused
         }
         return update
@@ -343,13 +393,13 @@ package final class ControlServer {
                 if buffer.isEmpty {
                     update.removed.append(drop(fd))
                 } else {
-                    update.merge(serve(connection, line: buffer, handler: handler))
+                    update.merge(serve(connection, line: buffer, now: now, handler: handler))
                 }
                 return update
             }
             buffer += chunk[..<count]
             if let newline = buffer.firstIndex(of: 0x0A) {
-                update.merge(serve(connection, line: Array(buffer[..<newline]), handler: handler))
+                update.merge(serve(connection, line: Array(buffer[..<newline]), now: now, handler: handler))
             } else if buffer.count >= ControlRequest.maximumLineLength {
                 let answer = ControlResponse.failure(
                     "Request longer than \(ControlRequest.maximumLineLength) bytes", code: ControlResponse.Code.usage)
@@ -358,6 +408,9 @@ package final class ControlServer {
             } else {
                 connections[fd]?.state = .reading(buffer, deadline: deadline)
             }
+        case .writing:
+            // Watched for writability only; nothing to read here.
+            break
         case .awaitingAnswer, .following, .closing:
             // One exchange per connection: anything more the client sends is ignored; EOF or an
             // error means it left.
@@ -372,16 +425,25 @@ package final class ControlServer {
         return update
     }
 
-    /// Delivers a deferred answer (`Reply.later`) and closes the connection. Nothing happens
-    /// when the client has left meanwhile.
-    package func answer(_ id: ConnectionID, with response: ControlResponse) -> Update {
-        var update = Update()
+    /// Delivers a deferred answer (`Reply.later`) and closes the connection (once sent: see
+    /// `connectionWritable`). Nothing happens when the client has left meanwhile.
+    package func answer(_ id: ConnectionID, with response: ControlResponse,
+                        now: UInt64 = StatusFormat.monotonicNow()) -> Update {
         guard let connection = connections[id.fd], connection.serial == id.serial,
             case .awaitingAnswer = connection.state
-        else { return update }
-        _ = deliver(id.fd, Array(response.encoded.utf8))
-        update.removed.append(drop(id.fd))
-        return update
+        else { return Update() }
+        return deliver(id.fd, Array(response.encoded.utf8), now: now, thenFollow: nil)
+    }
+
+    /// A connection with an answer still to send (`Update.writable`) is writable: sends what
+    /// the socket takes. Done, it is closed — or, for `logs … follow`, watched for reading again
+    /// (`Update.added`) and following.
+    package func connectionWritable(_ descriptor: FileDescriptor, now: UInt64) -> Update {
+        let fd = descriptor.rawValue
+        guard let connection = connections[fd], case .writing(let rest, _, let follow) = connection.state else {
+            return Update()
+        }
+        return deliver(fd, rest, now: now, thenFollow: follow, rewatch: true)
     }
 
     /// The IDs of calls answered with `Reply.later` whose clients are still there.
@@ -413,10 +475,15 @@ package final class ControlServer {
         return update
     }
 
-    /// Closes connections whose request line did not arrive by their deadline, and refused
-    /// ones whose client did not close in time.
+    /// Closes connections whose request line did not arrive by their deadline, refused ones
+    /// whose client did not close in time and ones whose client stopped reading its answer;
+    /// ends the accept pause when due.
     package func expire(now: UInt64) -> Update {
         var update = Update()
+        if let until = acceptPausedUntil, until <= now {
+            acceptPausedUntil = nil
+            update.acceptResumed = true
+        }
         for (fd, connection) in connections {
             guard let deadline = connection.deadline, deadline <= now else { continue }
             if case .reading = connection.state {
@@ -430,30 +497,25 @@ package final class ControlServer {
 
     // MARK: - Serving
 
-    private func serve(_ connection: Connection, line: [UInt8], handler: (Call) -> Reply) -> Update {
+    private func serve(_ connection: Connection, line: [UInt8], now: UInt64, handler: (Call) -> Reply) -> Update {
         var update = Update()
         let fd = connection.fd.rawValue
         let request: ControlRequest
         do {
             request = try ControlRequest(line: String(decoding: line, as: UTF8.self))
         } catch {
-            _ = deliver(fd, Array(ControlResponse.failure(error.description, code: ControlResponse.Code.usage).encoded.utf8))
-            update.removed.append(drop(fd))
-            return update
+            let answer = ControlResponse.failure(error.description, code: ControlResponse.Code.usage)
+            return deliver(fd, Array(answer.encoded.utf8), now: now, thenFollow: nil)
         }
         let call = Call(request: request, peer: connection.peer, id: ConnectionID(fd: fd, serial: connection.serial))
         switch handler(call) {
         case .now(let response):
-            _ = deliver(fd, Array(response.encoded.utf8))
-            update.removed.append(drop(fd))
+            update.merge(deliver(fd, Array(response.encoded.utf8), now: now, thenFollow: nil))
         case .later:
             connections[fd]?.state = .awaitingAnswer
         case .follow(let response, let unit, let after):
-            if deliver(fd, Array(response.encoded.utf8)), response.result == ControlResponse.Code.success {
-                connections[fd]?.state = .following(unit: unit, after: after)
-            } else {
-                update.removed.append(drop(fd))
-            }
+            let follow = response.result == ControlResponse.Code.success ? (unit: unit, after: after) : nil
+            update.merge(deliver(fd, Array(response.encoded.utf8), now: now, thenFollow: follow))
         }
         return update
     }
@@ -486,27 +548,36 @@ package final class ControlServer {
         return .complete
     }
 
-    /// Sends a whole answer. Answers are a few KB and go out at once; one bigger than the
-    /// socket buffer (status of many units with their logs) is finished with a blocking send
-    /// bounded by SO_SNDTIMEO of one second, so a client that stops reading mid-answer costs
-    /// the daemon at most that — swatchctl itself always reads to the end.
-    private func deliver(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    /// Sends an answer, or what the socket takes of it: the rest waits in `.writing` for the
+    /// connection to be writable (`Update.writable`, or nothing new when it is watched so
+    /// already: `rewatch`), at most `stalledAnswerTimeout` without progress. Once all is sent
+    /// the connection is closed, or follows a unit's log (`follow`, watched for reading again).
+    /// Never blocks: a client that stops reading costs the daemon memory for its answer, not time.
+    private func deliver(_ fd: Int32, _ bytes: [UInt8], now: UInt64,
+                         thenFollow follow: (unit: String?, after: UInt64)?, rewatch: Bool = false) -> Update {
+        var update = Update()
         switch sendNonBlocking(fd, bytes) {
-        case .complete: return true
-        case .failed: return false
-        case .partial(let sent):
-            var timeout = timeval(tv_sec: 1, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            let flags = fcntl(fd, F_GETFL)
-            _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK)
-            defer { _ = fcntl(fd, F_SETFL, flags) }
-            do {
-                try sendFully(fd, Array(bytes[sent...]))
-                return true
-            } catch {
-                return false
+        case .complete:
+            if let follow {
+                connections[fd]?.state = .following(unit: follow.unit, after: follow.after)
+                if rewatch { update.added.append(connections[fd]!.fd) }
+            } else {
+                update.removed.append(drop(fd))
             }
+        case .failed:
+            update.removed.append(drop(fd))
+        case .partial(let sent):
+            guard let descriptor = connections[fd]?.fd else { return update }
+            if case .writing(_, let deadline, _) = connections[fd]!.state, sent == 0 {
+                // No progress: the stall deadline stands.
+                connections[fd]?.state = .writing(bytes, deadline: deadline, follow: follow)
+            } else {
+                connections[fd]?.state = .writing(Array(bytes[sent...]), deadline: now &+ Self.stalledAnswerTimeout,
+                                                  follow: follow)
+            }
+            if !rewatch { update.writable.append(descriptor) }
         }
+        return update
     }
 
     /// For refusals and errors on a connection about to be closed: what fits, no waiting.

@@ -33,6 +33,20 @@ package struct NotifyDatagram: Equatable {
         }
     }
 
+    /// Why a datagram as received is ignored, nil when it is not: the checks of systemd's
+    /// manager_dispatch_notify_fd (src/core/manager.c), in its order. `size` is what recvmsg
+    /// returned (the real length, with MSG_TRUNC), `text` the bytes kept (at most
+    /// `NotifySocket.bufferSize`). Pure, so that the fuzz target (Fuzz/SwatchFuzz) reaches it.
+    package static func dropReason(
+        size: Int, text: some Collection<UInt8>, hasSender: Bool, truncated: Bool, controlTruncated: Bool
+    ) -> DropReason? {
+        if controlTruncated { return .controlTruncated }
+        if size >= NotifySocket.bufferSize || truncated { return .tooLarge(size) }
+        if !hasSender { return .noCredentials }
+        if text.contains(0) { return .containsNUL }
+        return nil
+    }
+
     package var sender: Credentials?
     /// The `KEY=VALUE\n...` bytes; empty when dropped.
     package var text: [UInt8]
@@ -149,15 +163,10 @@ package final class NotifySocket {
         }
 
         let text = UnsafeRawBufferPointer(rebasing: buffer[0..<min(size, buffer.count)])
-        if message.msg_flags & CInt(MSG_CTRUNC) != 0 {
-            datagram.dropped = .controlTruncated
-        } else if size >= Self.bufferSize || message.msg_flags & CInt(MSG_TRUNC) != 0 {
-            datagram.dropped = .tooLarge(size)
-        } else if datagram.sender == nil {
-            datagram.dropped = .noCredentials
-        } else if text.contains(0) {
-            datagram.dropped = .containsNUL
-        }
+        datagram.dropped = NotifyDatagram.dropReason(
+            size: size, text: text, hasSender: datagram.sender != nil,
+            truncated: message.msg_flags & CInt(MSG_TRUNC) != 0,
+            controlTruncated: message.msg_flags & CInt(MSG_CTRUNC) != 0)
         if datagram.dropped != nil {
             for fd in datagram.fds { fd.closeIgnoringErrors() }
             datagram.fds = []

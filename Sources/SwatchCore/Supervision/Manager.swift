@@ -137,6 +137,8 @@ package struct Manager {
             listenerReadable(socket, now: now)
         case .connectionsAccepted(let socket, let connections):
             for connection in connections { startInstance(of: socket, for: connection, now: now) }
+        case .acceptFailed(let socket, let error):
+            acceptFailed(socket, error, now: now)
         case .socketBound(let socket, let warnings):
             socketBound(socket, warnings: warnings, now: now)
         case .socketBindFailed(let socket, let error):

@@ -11,6 +11,9 @@ package enum ManagerEvent {
     case listenerReadable(UnitName)
     /// The answer to `.accept`: the connections now held by the shell.
     case connectionsAccepted(UnitName, [AcceptedConnectionInfo])
+    /// After `.connectionsAccepted` or an instance's `.spawnFailed`: accept(2) or the spawn
+    /// failed for want of resources (EMFILE, ENFILE, …): Manager+AcceptFailure.swift.
+    case acceptFailed(UnitName, any Error)
     /// The answer to `.bind`.
     case socketBound(UnitName, warnings: [String])
     case socketBindFailed(UnitName, any Error)

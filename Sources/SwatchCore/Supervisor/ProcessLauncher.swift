@@ -23,6 +23,20 @@ enum SpawnFailure: Error, CustomStringConvertible {
         case .spawn(let error): return "\(error)"
         }
     }
+
+    /// EMFILE, ENFILE, ENOMEM or EAGAIN (fork's "too many processes") from a step that opens
+    /// descriptors or clones: swatchd itself is short of resources, not the unit at fault.
+    var resourceShortage: Errno? {
+        let errno: Errno
+        switch self {
+        case .output(let error): errno = error.errno
+        case .cgroup(let error): errno = error
+        case .spawn(let error): errno = error.errno
+        case .environmentFile, .executableNotFound, .workingDirectory, .sandbox: return nil
+        }
+        return [.tooManyOpenFiles, .tooManyOpenFilesInSystem, .noMemory, .resourceTemporarilyUnavailable].contains(errno)
+            ? errno : nil
+    }
 }
 
 /// Carries out a `SpawnOrder`: reads what the unit names (EnvironmentFile=,

@@ -8,7 +8,11 @@ extension Supervisor {
     package func startControl() throws {
         let server = try ControlServer(path: configuration.runtimeDirectory + "/control")
         control = server
-        _ = try loop.watch(server.listeningDescriptor) { [unowned self] in
+        try watchControlListener(server)
+    }
+
+    private func watchControlListener(_ server: ControlServer) throws(Errno) {
+        controlListenerWatch = try loop.watch(server.listeningDescriptor) { [unowned self] in
             self.applyControl(server.acceptConnections(now: MonotonicClock.now(), handler: self.handleControl))
         }
     }
@@ -26,7 +30,9 @@ extension Supervisor {
             // Already closed by the server: the kernel dropped it from epoll.
             if let watch = controlWatches.removeValue(forKey: fd.rawValue) { loop.forget(watch) }
         }
+        // Each replaces the connection's earlier watch (epoll holds one registration per fd).
         for fd in update.added {
+            if let old = controlWatches.removeValue(forKey: fd.rawValue) { loop.unwatch(old) }
             do {
                 controlWatches[fd.rawValue] = try loop.watch(fd) { [unowned self] in
                     guard let control = self.control else { return }
@@ -34,6 +40,30 @@ extension Supervisor {
                 }
             } catch {
                 logger.warning("Failed to watch a control connection: \(error)")
+            }
+        }
+        // The rest of an answer goes out as the client reads (ControlServer, "never block").
+        for fd in update.writable {
+            if let old = controlWatches.removeValue(forKey: fd.rawValue) { loop.unwatch(old) }
+            do {
+                controlWatches[fd.rawValue] = try loop.watch(fd, events: .writable) { [unowned self] in
+                    guard let control = self.control else { return }
+                    self.applyControl(control.connectionWritable(fd, now: MonotonicClock.now()))
+                }
+            } catch {
+                logger.warning("Failed to watch a control connection: \(error)")
+            }
+        }
+        if update.acceptPaused, let watch = controlListenerWatch {
+            loop.unwatch(watch)
+            controlListenerWatch = nil
+            if let error = update.acceptError {
+                logger.error("Failed to accept control connections: \(error); pausing for \(ControlServer.acceptPause / 1000) ms.")
+            }
+        }
+        if let control, update.acceptResumed, controlListenerWatch == nil {
+            do { try watchControlListener(control) } catch {
+                logger.critical("Failed to watch the control socket again: \(error)")
             }
         }
         for peer in update.refused {

@@ -69,17 +69,27 @@ extension Supervisor {
         for watch in listenerWatches.removeValue(forKey: name) ?? [] { loop.unwatch(watch) }
     }
 
-    /// Accept=yes: takes the pending connection of each listener; the Manager decides what becomes of it.
-    func acceptConnections(_ name: UnitName) -> [AcceptedConnectionInfo] {
+    /// Accept=yes: takes the pending connection of each listener; the Manager decides what
+    /// becomes of it. A listener whose accept(2) fails for want of resources (EMFILE, ENFILE,
+    /// ENOBUFS, ENOMEM) is reported: the Manager pauses the socket (Manager+AcceptFailure.swift).
+    func acceptConnections(_ name: UnitName) -> (accepted: [AcceptedConnectionInfo], failure: Errno?) {
         var accepted: [AcceptedConnectionInfo] = []
+        var failure: Errno?
         for listener in listeners[name] ?? [] {
-            guard let connection = try? listener.acceptConnection() else { continue }
+            let connection: AcceptedConnection?
+            do {
+                connection = try listener.acceptConnection()
+            } catch {
+                failure = failure ?? error
+                continue
+            }
+            guard let connection else { continue }
             connectionCounter += 1
             connections[connectionCounter] = connection
             accepted.append(AcceptedConnectionInfo(id: connectionCounter, remoteAddress: connection.remoteAddress,
                                                    remotePort: connection.remotePort))
         }
-        return accepted
+        return (accepted, failure)
     }
 
     /// The connections the listeners of `sockets` handed out that are still open (sock_diag(7));

@@ -60,6 +60,8 @@ package final class Supervisor {
     var queue: [ManagerAction] = []
     var control: ControlServer?
     var controlWatches: [Int32: EventLoop.Watch] = [:]
+    /// The control socket's listener, unwatched while accepting pauses (out of descriptors).
+    var controlListenerWatch: EventLoop.Watch?
     /// The control call being handled, and the answers not sent yet (`Supervisor+Control.swift`).
     var calling: ControlServer.ConnectionID?
     var laterAnswers: [ControlServer.ConnectionID: ControlResponse] = [:]
@@ -74,6 +76,8 @@ package final class Supervisor {
     /// The fds of the notification being handled (`.storeFDs` keeps some).
     var notificationFDs: [FileDescriptor] = []
     var notifySocket: NotifySocket?
+    /// sd_notify messages per unit and second (`receiveNotifications`).
+    var notifyRateLimit = NotifyRateLimit()
     /// What swatchd exits with once the loop ends: the `--exit-with` service's status (`.exit`).
     package private(set) var exitStatus: Int32 = 0
     /// Called when a socket unit's listeners cannot be bound (`swatchd run` ends at once then).
@@ -195,10 +199,22 @@ package final class Supervisor {
             for listener in listeners.removeValue(forKey: name) ?? [] { listener.close(removeOnStop: removeOnStop) }
         case .watch(let name): watchListeners(name)
         case .unwatch(let name): unwatchListeners(name)
-        case .accept(let name): answer(.connectionsAccepted(name, acceptConnections(name)))
+        case .accept(let name):
+            let (accepted, failure) = acceptConnections(name)
+            answer(.connectionsAccepted(name, accepted))
+            if let failure { answer(.acceptFailed(name, failure)) }
         case .closeConnection(let id): try? connections.removeValue(forKey: id)?.fd.close()
         case .testConditions(let name, let conditions): answer(.conditionsTested(name, failure: failedCheck(of: conditions)))
-        case .spawn(let order): answer(spawn(order))
+        case .spawn(let order):
+            let instanceOf = manager.services[order.unit]?.instanceOf
+            let outcome = spawn(order)
+            answer(outcome)
+            // An Accept=yes instance that cannot start for want of descriptors: its socket
+            // pauses, as when accept(2) itself fails (Manager+AcceptFailure.swift).
+            if case .spawnFailed(_, _, let error) = outcome, let socket = instanceOf,
+               let shortage = (error as? SpawnFailure)?.resourceShortage {
+                answer(.acceptFailed(socket, shortage))
+            }
         case .kill(let name, let order): kill(name, order)
         case .discoverMainPID(let name, let pidFile): answer(.mainPIDDiscovered(name, discoverMainPID(name, pidFile)))
         case .storeFDs(let name, let fdName, let count):
@@ -315,11 +331,17 @@ package final class Supervisor {
 
     // MARK: - sd_notify
 
-    /// Reads every pending sd_notify datagram (sd_notify(3)) and hands it to
-    /// the Manager with its sender's unit; closes every fd not stored.
+    /// The most datagrams read per wake-up of the notify socket: the socket is watched
+    /// level-triggered, so the rest is read on the next turn of the loop, after the other
+    /// events of this one — a service sending in a loop never delays other units' events.
+    static let notificationBatch = 64
+
+    /// Reads up to `notificationBatch` pending sd_notify datagrams (sd_notify(3)) and hands
+    /// each to the Manager with its sender's unit, unless that unit is over its rate
+    /// (`NotifyRateLimit`); closes every fd not stored.
     func receiveNotifications() {
         guard let socket = notifySocket else { return }
-        while true {
+        for _ in 0..<Self.notificationBatch {
             let datagram: NotifyDatagram?
             do {
                 datagram = try socket.receive()
@@ -328,21 +350,32 @@ package final class Supervisor {
                 return
             }
             guard let datagram else { return }
-            if let reason = datagram.dropped {
-                logger.warning("Dropped notification message from PID \(datagram.sender.map { String($0.pid) } ?? "?"): \(reason).")
-                continue
-            }
             notificationFDs = datagram.fds
             defer {
                 for fd in notificationFDs { try? fd.close() }
                 notificationFDs = []
             }
-            guard let pid = datagram.sender?.pid else { continue }
+            guard let pid = datagram.sender?.pid else {
+                // No credentials: the kernel attaches them to every datagram (SO_PASSCRED), so never in practice.
+                if let reason = datagram.dropped { logger.warning("Dropped notification message: \(reason).") }
+                continue
+            }
             // A main or control process, else any process of a service's group (NotifyAccess=all).
             let owner = manager.owner(ofPID: pid)
             guard let name = owner ?? manager.firstService(where: { tracker.pids(of: $0.description).contains(pid) })
             else {
                 logger.debug("Cannot find unit for notify message of PID \(pid), ignoring.")
+                continue
+            }
+            switch notifyRateLimit.admit(name, now: now) {
+            case .accept: break
+            case .dropAndLog:
+                logger.warning("\(name): Too many notification messages, dropping some.", metadata: ["unit": "\(name)"])
+                continue
+            case .drop: continue
+            }
+            if let reason = datagram.dropped {
+                logger.warning("Dropped notification message from PID \(pid): \(reason).", metadata: ["unit": "\(name)"])
                 continue
             }
             let inService = owner == name || tracker.pids(of: name.description).contains(pid)
