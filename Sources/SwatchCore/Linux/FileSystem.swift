@@ -37,6 +37,15 @@ enum FileSystem {
         }
     }
 
+    /// `mkdir -p` with mode 0755: the runtime dir and its parents.
+    static func makeDirectories(_ path: String) throws(Errno) {
+        var prefix = ""
+        for part in path.split(separator: "/") {
+            prefix += "/" + part
+            if mkdir(prefix, 0o755) != 0, errno != EEXIST { throw Errno(rawValue: errno) }
+        }
+    }
+
     /// `lstat`, or nil when nothing is there (ENOENT, ENOTDIR).
     static func linkStatus(_ path: String) throws(Errno) -> Glibc.stat? {
         var info = Glibc.stat()

@@ -66,11 +66,7 @@ package final class Supervisor {
     var calling: ControlServer.ConnectionID?
     var laterAnswers: [ControlServer.ConnectionID: ControlResponse] = [:]
     var followReply: ControlServer.Reply?
-    var listeners: [UnitName: [Listener]] = [:]
-    var listenerWatches: [UnitName: [EventLoop.Watch]] = [:]
-    /// Accept=yes connections, until their instance's main process has them.
-    var connections: [Int: AcceptedConnection] = [:]
-    var connectionCounter = 0
+    let listeners: SocketListeners
     /// FDSTORE=1 fds, handed back after the socket fds on the next start.
     var storedFDs: [UnitName: [(name: String, fd: FileDescriptor)]] = [:]
     /// The fds of the notification being handled (`.storeFDs` keeps some).
@@ -81,7 +77,10 @@ package final class Supervisor {
     /// What swatchd exits with once the loop ends: the `--exit-with` service's status (`.exit`).
     package private(set) var exitStatus: Int32 = 0
     /// Called when a socket unit's listeners cannot be bound (`swatchd run` ends at once then).
-    package var onBindFailure: ((UnitName, any Error) -> Void)?
+    package var onBindFailure: ((UnitName, any Error) -> Void)? {
+        get { listeners.onBindFailure }
+        set { listeners.onBindFailure = newValue }
+    }
 
     package init(configuration: Configuration, logger: Logger, loop: EventLoop, unitLog: UnitLogBuffer) throws(Errno) {
         self.configuration = configuration
@@ -90,6 +89,7 @@ package final class Supervisor {
         self.loop = loop
         self.timer = try TimerFD()
         self.tracker = ProcessTracker()
+        self.listeners = SocketListeners(loop: loop, logger: logger)
         self.sandbox = SandboxPreparation(runtimeDirectory: configuration.runtimeDirectory,
                                           environment: configuration.ownEnvironment,
                                           home: configuration.specifiers.home, logger: logger)
@@ -99,7 +99,7 @@ package final class Supervisor {
         self.manager = Manager(configuration: Manager.Configuration(notifySocketPath: notifyPath,
                                                                            exitWith: configuration.exitWith),
                                units: UnitSet.load(directories: [], context: configuration.specifiers),
-                               makeInvocationID: Supervisor.makeInvocationID)
+                               makeInvocationID: InvocationID.random)
     }
 
     var now: Instant { Instant(microseconds: MonotonicClock.now()) }
@@ -116,7 +116,7 @@ package final class Supervisor {
     /// Throws only for problems of swatchd itself (the runtime dir, the notify socket).
     package func start() throws(StartupError) {
         let runtime = configuration.runtimeDirectory
-        do { try Self.makeDirectories(runtime) } catch { throw .runtimeDirectory(runtime, error) }
+        do { try FileSystem.makeDirectories(runtime) } catch { throw .runtimeDirectory(runtime, error) }
         let notifyPath = runtime + "/notify"
         do {
             let notify = try NotifySocket(path: notifyPath)
@@ -145,11 +145,7 @@ package final class Supervisor {
 
     /// Start-up failed after `start()`: leave nothing behind (no service runs yet).
     package func abandonStartup() {
-        for (name, bound) in listeners {
-            let removeOnStop = manager.sockets[name]?.machine.unit.options.removeOnStop ?? false
-            for listener in bound { listener.close(removeOnStop: removeOnStop) }
-        }
-        listeners = [:]
+        listeners.closeAll { [manager] in manager.sockets[$0]?.machine.unit.options.removeOnStop ?? false }
         notifySocket?.close()
         tracker.removeAll()
     }
@@ -193,17 +189,17 @@ package final class Supervisor {
 
     private func apply(_ action: ManagerAction) {
         switch action {
-        case .bind(let name, let unit): answer(bind(name, unit))
-        case .rebind(let name, let unit): answer(rebind(name, unit))
-        case .closeListeners(let name, let removeOnStop):
-            for listener in listeners.removeValue(forKey: name) ?? [] { listener.close(removeOnStop: removeOnStop) }
-        case .watch(let name): watchListeners(name)
-        case .unwatch(let name): unwatchListeners(name)
+        case .bind(let name, let unit): answer(listeners.bind(name, unit))
+        case .rebind(let name, let unit):
+            answer(listeners.rebind(name, unit, removeOnStop: manager.sockets[name]?.machine.unit.options.removeOnStop ?? false))
+        case .closeListeners(let name, let removeOnStop): listeners.close(name, removeOnStop: removeOnStop)
+        case .watch(let name): listeners.watch(name) { [unowned self] in self.send(.listenerReadable(name)) }
+        case .unwatch(let name): listeners.unwatch(name)
         case .accept(let name):
-            let (accepted, failure) = acceptConnections(name)
+            let (accepted, failure) = listeners.accept(name)
             answer(.connectionsAccepted(name, accepted))
             if let failure { answer(.acceptFailed(name, failure)) }
-        case .closeConnection(let id): try? connections.removeValue(forKey: id)?.fd.close()
+        case .closeConnection(let id): listeners.closeConnection(id)
         case .testConditions(let name, let conditions): answer(.conditionsTested(name, failure: failedCheck(of: conditions)))
         case .spawn(let order):
             let instanceOf = manager.services[order.unit]?.instanceOf
@@ -231,7 +227,7 @@ package final class Supervisor {
             sandbox.release(name)
         case .releasePrivateTemporaryDirectories(let name): sandbox.releasePrivateTemporaryDirectories(of: name)
         case .loadUnitFiles(let call): answer(.reload(loadUnits(), call: call))
-        case .countConnections(let name, let sockets): answer(.connectionsCounted(name, openConnections(of: sockets)))
+        case .countConnections(let name, let sockets): answer(.connectionsCounted(name, listeners.openConnections(of: sockets)))
         case .moveProcesses(let name, let from, let to): answer(.processesMoved(name, ok: tracker.move(from, to: to)))
         case .signalGroup(let group, let signal): tracker.kill(group, signal: signal)
         case .removeGroup(let group): tracker.remove(group)
@@ -267,10 +263,10 @@ package final class Supervisor {
 
     private func spawn(_ order: SpawnOrder) -> ManagerEvent {
         var descriptors = ProcessLauncher.Descriptors()
-        descriptors.passed = order.sockets.flatMap { (listeners[$0] ?? []).map(\.fd) }
-            + [order.connectionAsFD.flatMap { connections[$0]?.fd }].compactMap { $0 }
+        descriptors.passed = listeners.descriptors(of: order.sockets)
+            + [order.connectionAsFD.flatMap(listeners.connection)].compactMap { $0 }
             + (order.passesStoredFDs ? (storedFDs[order.unit] ?? []).map(\.fd) : [])
-        descriptors.connection = order.connectionOnStdin.flatMap { connections[$0]?.fd }
+        descriptors.connection = order.connectionOnStdin.flatMap(listeners.connection)
         do {
             let (pid, capture) = try launcher.launch(order, descriptors)
             if let capture { watchCapture(capture, of: order.unit) }
@@ -402,20 +398,4 @@ package final class Supervisor {
         send(.timer)
     }
 
-    /// `mkdir -p`, as the runtime dir needs.
-    static func makeDirectories(_ path: String) throws(Errno) {
-        var prefix = ""
-        for part in path.split(separator: "/") {
-            prefix += "/" + part
-            if mkdir(prefix, 0o755) != 0, errno != EEXIST { throw Errno(rawValue: errno) }
-        }
-    }
-
-    /// 128 random bits in hex, as systemd's INVOCATION_ID.
-    static func makeInvocationID() -> String {
-        var g = SystemRandomNumberGenerator()
-        let bits = [g.next(), g.next()]  // two getrandom(2) calls, not 32
-        let hex = Array("0123456789abcdef")
-        return String((0..<32).map { i in hex[Int((bits[i / 16] >> (UInt64(i % 16) * 4)) & 0xf)] })
-    }
 }

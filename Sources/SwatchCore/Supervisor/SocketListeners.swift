@@ -3,8 +3,43 @@ import Glibc
 import Logging
 import SystemPackage
 
-/// The listening sockets: bound, rebound, watched and accepted on as the Manager asks.
-extension Supervisor {
+/// The listening sockets of every socket unit, bound, rebound, watched and
+/// accepted on as the Manager asks, and the Accept=yes connections the
+/// daemon holds until an instance's main process has them.
+final class SocketListeners {
+    private let loop: EventLoop
+    private let logger: Logger
+    private var bound: [UnitName: [Listener]] = [:]
+    private var watches: [UnitName: [EventLoop.Watch]] = [:]
+    private var connections: [Int: AcceptedConnection] = [:]
+    private var connectionCounter = 0
+    /// Called when a socket unit's listeners cannot be bound (`swatchd run` ends at once then).
+    var onBindFailure: ((UnitName, any Error) -> Void)?
+
+    init(loop: EventLoop, logger: Logger) {
+        self.loop = loop
+        self.logger = logger
+    }
+
+    /// The listening fds of `sockets`, in order: what a service gets at 3.. (sd_listen_fds(3)).
+    func descriptors(of sockets: [UnitName]) -> [FileDescriptor] {
+        sockets.flatMap { (bound[$0] ?? []).map(\.fd) }
+    }
+
+    /// An accepted connection still held, by the id the Manager knows it by.
+    func connection(_ id: Int) -> FileDescriptor? { connections[id]?.fd }
+
+    func closeConnection(_ id: Int) { try? connections.removeValue(forKey: id)?.fd.close() }
+
+    func close(_ name: UnitName, removeOnStop: Bool) {
+        for listener in bound.removeValue(forKey: name) ?? [] { listener.close(removeOnStop: removeOnStop) }
+    }
+
+    /// Start-up failed: every listener goes.
+    func closeAll(removeOnStop: (UnitName) -> Bool) {
+        for name in Array(bound.keys) { close(name, removeOnStop: removeOnStop(name)) }
+    }
+
     /// Binds every listener of a socket unit, or none (a failure closes those already bound).
     func bind(_ name: UnitName, _ unit: SocketUnit) -> ManagerEvent {
         var bound: [Listener] = []
@@ -20,15 +55,15 @@ extension Supervisor {
                 return .socketBindFailed(name, error)
             }
         }
-        listeners[name] = bound
+        self.bound[name] = bound
         return .socketBound(name, warnings: warnings)
     }
 
     /// A socket unit changed: keep each listener whose address and options are
     /// the same, bind the rest anew, close what is no longer wanted — or, if a
     /// bind fails, keep the old set as it was.
-    func rebind(_ name: UnitName, _ unit: SocketUnit) -> ManagerEvent {
-        let old = listeners[name] ?? []
+    func rebind(_ name: UnitName, _ unit: SocketUnit, removeOnStop: Bool) -> ManagerEvent {
+        let old = bound[name] ?? []
         var pool = old
         var new: [Listener] = []
         for directive in unit.listens {
@@ -46,36 +81,36 @@ extension Supervisor {
                 return .socketRebindFailed(name, error)
             }
         }
-        let removeOnStop = manager.sockets[name]?.machine.unit.options.removeOnStop ?? false
         for listener in pool { listener.close(removeOnStop: removeOnStop) }
-        listeners[name] = new
+        bound[name] = new
         let changed = !pool.isEmpty || new.count != old.count || zip(new, old).contains { $0 !== $1 }
         return .socketRebound(name, unit: unit, listenersChanged: changed)
     }
 
-    func watchListeners(_ name: UnitName) {
+    /// Puts the unit's listeners in epoll: `readable` runs when one is.
+    func watch(_ name: UnitName, readable: @escaping () -> Void) {
         var watches: [EventLoop.Watch] = []
-        for listener in listeners[name] ?? [] {
+        for listener in bound[name] ?? [] {
             do {
-                watches.append(try loop.watch(listener.fd) { [unowned self] in self.send(.listenerReadable(name)) })
+                watches.append(try loop.watch(listener.fd, readable))
             } catch {
                 logger.error("\(name): Failed to watch \(listener.directive.address): \(error)", metadata: ["unit": "\(name)"])
             }
         }
-        listenerWatches[name] = watches
+        self.watches[name] = watches
     }
 
-    func unwatchListeners(_ name: UnitName) {
-        for watch in listenerWatches.removeValue(forKey: name) ?? [] { loop.unwatch(watch) }
+    func unwatch(_ name: UnitName) {
+        for watch in watches.removeValue(forKey: name) ?? [] { loop.unwatch(watch) }
     }
 
     /// Accept=yes: takes the pending connection of each listener; the Manager decides what
     /// becomes of it. A listener whose accept(2) fails for want of resources (EMFILE, ENFILE,
     /// ENOBUFS, ENOMEM) is reported: the Manager pauses the socket (Manager+AcceptFailure.swift).
-    func acceptConnections(_ name: UnitName) -> (accepted: [AcceptedConnectionInfo], failure: Errno?) {
+    func accept(_ name: UnitName) -> (accepted: [AcceptedConnectionInfo], failure: Errno?) {
         var accepted: [AcceptedConnectionInfo] = []
         var failure: Errno?
-        for listener in listeners[name] ?? [] {
+        for listener in bound[name] ?? [] {
             let connection: AcceptedConnection?
             do {
                 connection = try listener.acceptConnection()
@@ -96,7 +131,7 @@ extension Supervisor {
     /// one that cannot be counted counts as busy.
     func openConnections(of sockets: [UnitName]) -> Int {
         var total = 0
-        for listener in sockets.flatMap({ listeners[$0] ?? [] }) where listener.directive.kind == .stream {
+        for listener in sockets.flatMap({ bound[$0] ?? [] }) where listener.directive.kind == .stream {
             let count: CInt
             switch listener.directive.address {
             case .port, .ipv4, .ipv6:
