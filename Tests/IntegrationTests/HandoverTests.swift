@@ -142,5 +142,22 @@ extension Integration {
             #expect(Processes.isAlive(pid_t(second) ?? 0))
             #expect(try Client.body(.loopback4(port), timeout: .seconds(10)) == Client.helloBody)
         }
+
+        @Test(.timeLimit(.minutes(1)))
+        func aFailureShowsTheLastLinesTheCommandWrote() throws {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let port = try Ports.free()
+            let run = try AdHocRunTests.Run(["--runtime-dir", directory.path + "/rt", "-l", "127.0.0.1:\(port)", "--",
+                                             "/bin/sh", "-c", "echo starting up >&2; echo config missing: /etc/app.toml >&2; exit 3"],
+                                            log: directory.path + "/log")
+            defer { run.stop() }
+            try run.waitUntilReady()
+            _ = try? Client.get(.loopback4(port), timeout: .seconds(2))   // activates it; it fails
+            try waitUntil("the failure with the command's last lines\n\(run.text)", timeout: .seconds(10)) {
+                run.text.contains("failed; the last lines it wrote:") && run.text.contains("  config missing: /etc/app.toml")
+            }
+            #expect(run.text.contains("Main process exited, code=exited, status=3/NOTIMPLEMENTED"), "\(run.text)")
+        }
     }
 }

@@ -268,6 +268,10 @@ package struct Manager {
         // Its next run gets a fresh /tmp, as systemd's service_enter_dead() drops the unit's runtime.
         if after == .autoRestart, before != .autoRestart { emit(.releasePrivateTemporaryDirectories(name)) }
         if before != after { logTransition(name, from: before, to: after) }
+        if before != after, after == .failed || after == .autoRestart, machine.result != .success,
+           machine.result != .execCondition {
+            emit(.serviceFailed(name))
+        }
         if before != after { scheduleIdleStop(name) }
         if before != after { handoverProgress(name, to: after) }
         checkJob(name)

@@ -89,6 +89,9 @@ package enum ManagerAction {
     case signalGroup(String, signal: Int32)
     /// Remove such a group once it is empty.
     case removeGroup(String)
+    /// The service failed (or waits to restart after a failure): where a person
+    /// watches (`swatchd run`), show the last lines it wrote.
+    case serviceFailed(UnitName)
     /// Read the unit files anew: answer `.reload`.
     case loadUnitFiles(call: ControlServer.ConnectionID?)
     /// Answer a control request (the shell completes reports with what only it can read).

@@ -231,6 +231,13 @@ package final class Supervisor {
         case .moveProcesses(let name, let from, let to): answer(.processesMoved(name, ok: tracker.move(from, to: to)))
         case .signalGroup(let group, let signal): tracker.kill(group, signal: signal)
         case .removeGroup(let group): tracker.remove(group)
+        case .serviceFailed(let name):
+            // `swatchd run`: the service's output scrolls by; its last lines sum up why it failed.
+            guard configuration.passOwnEnvironment else { break }
+            let lines = unitLog.entries(unit: name.description, last: 100).filter { $0.identifier != "swatchd" }.suffix(5)
+            guard !lines.isEmpty else { break }
+            let tail = lines.map { "  " + $0.message }.joined(separator: "\n")
+            logger.error("\(name) failed; the last lines it wrote:\n\(tail)", metadata: ["unit": "\(name)"])
         case .reply(let call, let answer): reply(call, answer)
         case .log(let unit, let level, let message):
             logger.log(level: level, "\(message)", metadata: unit.map { ["unit": "\($0)"] })

@@ -93,7 +93,7 @@ struct ScriptedShell {
             return nil
         case .moveProcesses(let name, _, _):
             return .processesMoved(name, ok: true)
-        case .signalGroup, .removeGroup:
+        case .signalGroup, .removeGroup, .serviceFailed:
             return nil
         case .countConnections(let name, _):
             return .connectionsCounted(name, openConnections)
