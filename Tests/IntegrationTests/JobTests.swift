@@ -13,16 +13,10 @@ extension Integration {
             "/usr/bin/python3 \(Harness.service(service)) \(arguments)"
         }
 
-        /// A service that appends `start NAME <ns>` when it starts and `stop NAME <ns>`
-        /// when SIGTERM ends it, and runs until then (a script beside the log).
+        /// Services/recorder.py: `start NAME <ns>` when it starts, then READY=1 — so that a
+        /// unit ordered after it starts after that line — and `stop NAME <ns>` at SIGTERM.
         private func recorder(_ name: String, log: String, unit: String = "") throws -> String {
-            let script = log + ".sh"
-            try """
-                echo start "$1" $(date +%s%N) >> "$2"
-                trap 'echo stop "$1" $(date +%s%N) >> "$2"; exit 0' TERM
-                while :; do sleep 0.05; done
-                """.write(toFile: script, atomically: true, encoding: .utf8)
-            return "[Unit]\n\(unit)\n[Service]\nExecStart=/bin/sh \(script) \(name) \(log)\n"
+            "[Unit]\n\(unit)\n[Service]\nType=notify\nExecStart=\(python("recorder.py", "\(name) \(log)"))\n"
         }
 
         private func events(_ path: String) -> [(String, UInt64)] {
@@ -126,6 +120,7 @@ extension Integration {
             try daemon.write("app.socket", Units.tcpSocket(try Ports.free()))
             try daemon.write("app.service", try recorder("app", log: log, unit: "Requires=db.service\nAfter=db.service"))
             try daemon.start()
+            try daemon.waitForProperty("ActiveState", of: "db.service", toBe: "active")
             #expect(try daemon.ctl("stop", "db.service").exitCode == 0)
             try waitUntil("db stopped once") { order(log).contains("stop db") }
 

@@ -114,12 +114,20 @@ extension Manager {
     }
 
     /// An instance name for a connection, as systemd makes them
-    /// (`echo@0-127.0.0.1:40212.service`): the counter and the peer, with
-    /// characters a unit name cannot hold replaced.
+    /// (instance_from_socket(), src/core/socket.c): `N-LOCAL:PORT-REMOTE:PORT`
+    /// for IP (`echo@0-127.0.0.1:7-127.0.0.1:40212.service`), `N-PID-UID` for a
+    /// unix peer, `N-unknown` when the kernel does not know it; a character a
+    /// unit name cannot hold (an IPv6 scope's `%`) becomes `_`.
     static func instanceName(number: Int, _ connection: AcceptedConnectionInfo) -> String {
-        var peer = connection.remoteAddress ?? "local"
-        if let port = connection.remotePort { peer += ":\(port)" }
-        return "\(number)-" + String(peer.map { $0.isUnitNameCharacter ? $0 : "_" })
+        let name: String
+        if let remote = connection.remoteAddress, let remotePort = connection.remotePort {
+            name = "\(number)-\(connection.localAddress ?? "unknown"):\(connection.localPort ?? 0)-\(remote):\(remotePort)"
+        } else if let peer = connection.peer {
+            name = "\(number)-\(peer.pid)-\(peer.uid)"
+        } else {
+            name = "\(number)-unknown"
+        }
+        return String(name.map { $0.isUnitNameCharacter ? $0 : "_" })
     }
 
     /// Closes a socket unit's listeners: it activates nothing until started again.

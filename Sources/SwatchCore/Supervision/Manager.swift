@@ -464,11 +464,29 @@ package struct AcceptedConnectionInfo: Hashable, Sendable {
     package var id: Int
     package var remoteAddress: String?
     package var remotePort: UInt16?
-    package init(id: Int, remoteAddress: String?, remotePort: UInt16?) {
+    /// The address and port the connection came in on (IP sockets).
+    package var localAddress: String?
+    package var localPort: UInt16?
+    /// The peer process of a unix socket (SO_PEERCRED), when the kernel knows it.
+    package var peer: (pid: Int32, uid: UInt32)?
+
+    package init(id: Int, remoteAddress: String?, remotePort: UInt16?, localAddress: String? = nil,
+                 localPort: UInt16? = nil, peer: (pid: Int32, uid: UInt32)? = nil) {
         self.id = id
         self.remoteAddress = remoteAddress
         self.remotePort = remotePort
+        self.localAddress = localAddress
+        self.localPort = localPort
+        self.peer = peer
     }
+
+    package static func == (a: Self, b: Self) -> Bool {
+        a.id == b.id && a.remoteAddress == b.remoteAddress && a.remotePort == b.remotePort
+            && a.localAddress == b.localAddress && a.localPort == b.localPort
+            && a.peer?.pid == b.peer?.pid && a.peer?.uid == b.peer?.uid
+    }
+
+    package func hash(into hasher: inout Hasher) { hasher.combine(id) }
 }
 
 /// Whom a signal goes to, resolved to pids when it was decided.

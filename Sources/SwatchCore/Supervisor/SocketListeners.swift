@@ -121,10 +121,23 @@ final class SocketListeners {
             guard let connection else { continue }
             connectionCounter += 1
             connections[connectionCounter] = connection
-            accepted.append(AcceptedConnectionInfo(id: connectionCounter, remoteAddress: connection.remoteAddress,
-                                                   remotePort: connection.remotePort))
+            let local = (try? SocketAddress.local(of: connection.fd))?.hostAndPort
+            accepted.append(AcceptedConnectionInfo(
+                id: connectionCounter, remoteAddress: connection.remoteAddress, remotePort: connection.remotePort,
+                localAddress: local?.host, localPort: local?.port,
+                peer: connection.remoteAddress == nil ? Self.peerCredentials(connection.fd) : nil))
         }
         return (accepted, failure)
+    }
+
+    /// SO_PEERCRED of a unix connection (unix(7)); nil from another PID namespace or on failure.
+    private static func peerCredentials(_ fd: FileDescriptor) -> (pid: Int32, uid: UInt32)? {
+        var credentials = swatch_ucred()
+        var length = socklen_t(MemoryLayout<swatch_ucred>.size)
+        guard getsockopt(fd.rawValue, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0, credentials.pid > 0 else {
+            return nil
+        }
+        return (credentials.pid, credentials.uid)
     }
 
     /// The connections the listeners of `sockets` handed out that are still open (sock_diag(7));

@@ -232,12 +232,14 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
             shell.send(.listenerReadable(socket))
             orders += shell.spawns(shell.take())
         }
-        #expect(orders.map(\.unit.description) == ["echo@0-127.0.0.1:40000.service", "echo@1-127.0.0.1:40000.service"])
+        // systemd's names: N-LOCAL:PORT-REMOTE:PORT (instance_from_socket(), src/core/socket.c).
+        #expect(orders.map(\.unit.description)
+            == ["echo@0-127.0.0.1:7-127.0.0.1:40000.service", "echo@1-127.0.0.1:7-127.0.0.1:40000.service"])
         #expect(orders.allSatisfy { $0.connectionOnStdin != nil && $0.protocolVariables.contains { $0 == ("REMOTE_ADDR", "127.0.0.1") } })
         #expect(shell.connections.isEmpty, "the daemon's copies are closed: handed on, or refused over the limit")
 
         shell.exit(100, .exited(0))
-        #expect(shell.manager.services[UnitName(parsing: "echo@0-127.0.0.1:40000.service")!] == nil, "a finished instance is forgotten")
+        #expect(shell.manager.services[UnitName(parsing: "echo@0-127.0.0.1:7-127.0.0.1:40000.service")!] == nil, "a finished instance is forgotten")
         shell.send(.listenerReadable(socket))
         #expect(shell.spawns(shell.take()).count == 1, "room for one more")
     }
@@ -343,6 +345,15 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
         #expect(shell.state("app.service") == .running)
         #expect(shell.manager.mainPID(of: app) == 100)
         #expect(shell.watched(actions).last == "-app.socket", "the old one accepts, as before")
+    }
+
+    @Test func instanceNamesAreSystemds() {
+        let ip = AcceptedConnectionInfo(id: 1, remoteAddress: "::1", remotePort: 5000, localAddress: "::1", localPort: 7)
+        #expect(Manager.instanceName(number: 3, ip) == "3-::1:7-::1:5000")
+        let unix = AcceptedConnectionInfo(id: 2, remoteAddress: nil, remotePort: nil, peer: (pid: 4242, uid: 1000))
+        #expect(Manager.instanceName(number: 4, unix) == "4-4242-1000")
+        #expect(Manager.instanceName(number: 5, AcceptedConnectionInfo(id: 3, remoteAddress: nil, remotePort: nil))
+            == "5-unknown")
     }
 
     @Test func theDeadlineHeapSkipsMovedAndClearedDeadlines() {

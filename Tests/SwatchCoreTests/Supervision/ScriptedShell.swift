@@ -75,7 +75,8 @@ struct ScriptedShell {
             nextConnection += 1
             connections.insert(nextConnection)
             return .connectionsAccepted(name, [AcceptedConnectionInfo(id: nextConnection, remoteAddress: "127.0.0.1",
-                                                                      remotePort: 40000)])
+                                                                      remotePort: 40000, localAddress: "127.0.0.1",
+                                                                      localPort: 7)])
         case .closeConnection(let id):
             connections.remove(id)
             return nil
