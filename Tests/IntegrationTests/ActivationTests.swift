@@ -670,7 +670,7 @@ extension Integration {
             // Nobody answers this one; the connection only triggers the spawn.
             let trigger = try Client.connect(.loopback4(ports[0]), type: SOCK_STREAM)
             defer { close(trigger) }
-            try daemon.waitForLog(containing: "Failed to spawn ghost.service: No such file or directory")
+            try daemon.waitForLog(containing: "Failed to spawn ghost.service: /nonexistent/ghost-program: No such file or directory")
             #expect(try Client.body(.loopback4(ports[1])) == Client.helloBody)
             try daemon.checkRunning()
         }

@@ -10,17 +10,20 @@ enum SpawnFailure: Error, CustomStringConvertible {
     case sandbox(SandboxError)
     case output(ServiceOutputFDs.SetupError)
     case cgroup(Errno)
-    case spawn(SpawnError)
+    case spawn(SpawnError, executable: String)
 
+    /// Names the program or the directory that failed, as systemd's "Failed to locate
+    /// executable …" and "Failed at step EXEC spawning …" do (src/core/execute.c).
     var description: String {
         switch self {
         case .environmentFile(let path, let errno): return "Failed to load environment file \(path): \(errno)"
-        case .executableNotFound: return "\(Errno.noSuchFileOrDirectory)"
-        case .workingDirectory(_, let errno): return "\(errno)"
+        case .executableNotFound(let path): return "\(path): \(Errno.noSuchFileOrDirectory)"
+        case .workingDirectory(let path, let errno): return "WorkingDirectory=\(path): \(errno)"
         case .sandbox(let error): return "\(error)"
         case .output(let error): return "\(error)"
         case .cgroup(let errno): return "\(errno)"
-        case .spawn(let error): return "\(error)"
+        case .spawn(let error, let executable):
+            return error.step == "execve" && error.directive == nil ? "\(executable): \(error.errno)" : "\(error)"
         }
     }
 
@@ -31,7 +34,7 @@ enum SpawnFailure: Error, CustomStringConvertible {
         switch self {
         case .output(let error): errno = error.errno
         case .cgroup(let error): errno = error
-        case .spawn(let error): errno = error.errno
+        case .spawn(let error, _): errno = error.errno
         case .environmentFile, .executableNotFound, .workingDirectory, .sandbox: return nil
         }
         return [.tooManyOpenFiles, .tooManyOpenFilesInSystem, .noMemory, .resourceTemporarilyUnavailable].contains(errno)
@@ -80,7 +83,7 @@ struct ProcessLauncher {
         let pid: pid_t
         do { pid = try Spawner.spawn(request) } catch {
             output.capture?.close()
-            throw .spawn(error)
+            throw .spawn(error, executable: request.executable)
         }
         output.capture?.pid = pid
         tracker.track(pid, in: name.description)
