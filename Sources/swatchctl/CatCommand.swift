@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import SwatchCore
 
 extension Swatchctl {
@@ -23,7 +22,7 @@ extension Swatchctl {
                     continue
                 }
                 for path in [fragment] + report.dropIns {
-                    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    guard let text = Output.readText(path) else {
                         Output.error("Failed to read \(path).")
                         missing = true
                         continue

@@ -48,11 +48,11 @@ extension Swatchctl {
                 throw ExitCode(1)
             }
             if global.json {
-                Output.json(lines.map { line -> [String: Any] in
-                    var object: [String: Any] = ["Id": line.name, "Depth": line.prefix.count / 2]
-                    object["ActiveState"] = line.state?.rawValue
-                    return object
-                })
+                Output.json(.array(lines.map { line -> JSON in
+                    var object: [String: JSON] = ["Id": .string(line.name), "Depth": .int(line.prefix.count / 2)]
+                    object["ActiveState"] = line.state.map { .string($0.rawValue) }
+                    return .object(object)
+                }))
                 return
             }
             for line in lines {

@@ -1,52 +1,56 @@
 import SwatchCore
 
 /// The `--json` shapes: the record keys of the control protocol (systemd's property
-/// names), numbers as numbers, lists as arrays. Built here, since the daemon has no
-/// Foundation (docs/HACKING.md "Footprint and start-up").
+/// names), numbers as numbers, lists as arrays. Built here with swatchctl's own `JSON`
+/// (JSON.swift): neither swatchd nor swatchctl links Foundation (docs/HACKING.md
+/// "Footprint and start-up").
 enum JSONRendering {
-    static func object(_ report: UnitStatusReport) -> [String: Any] {
-        var object: [String: Any] = [
-            "Id": report.id, "LoadState": report.loadState.rawValue, "ActiveState": report.activeState.rawValue,
-            "SubState": report.subState, "Result": report.result.rawValue, "MainPID": Int(report.mainPID),
-            "ExecMainPID": Int(report.execMainPID), "ExecMainCode": Int(report.execMainCode),
-            "ExecMainStatus": Int(report.execMainStatus), "NRestarts": report.nRestarts,
-            "DropInPaths": report.dropIns, "Triggers": report.triggers.map(\.name),
-            "TriggeredBy": report.triggeredBy.map(\.name),
-            "Listen": report.listen.map { ["Address": $0.address, "Type": $0.kind] },
-            "LogLines": report.logLines,
+    static func object(_ report: UnitStatusReport) -> JSON {
+        var object: [String: JSON] = [
+            "Id": .string(report.id), "LoadState": .string(report.loadState.rawValue),
+            "ActiveState": .string(report.activeState.rawValue), "SubState": .string(report.subState),
+            "Result": .string(report.result.rawValue), "MainPID": .int(Int(report.mainPID)),
+            "ExecMainPID": .int(Int(report.execMainPID)), "ExecMainCode": .int(Int(report.execMainCode)),
+            "ExecMainStatus": .int(Int(report.execMainStatus)), "NRestarts": .int(report.nRestarts),
+            "DropInPaths": JSON(report.dropIns), "Triggers": JSON(report.triggers.map(\.name)),
+            "TriggeredBy": JSON(report.triggeredBy.map(\.name)),
+            "Listen": .array(report.listen.map { ["Address": .string($0.address), "Type": .string($0.kind)] }),
+            "LogLines": JSON(report.logLines),
         ]
-        object["Description"] = report.description
-        object["LoadError"] = report.loadError
-        object["FragmentPath"] = report.fragmentPath
-        object["StateChangeTimestamp"] = report.activeSince.map { Int($0) }
-        object["MainPIDComm"] = report.mainProcessName
-        object["StatusText"] = report.statusText
-        object["FailedCondition"] = report.failedCondition
-        object["TasksCurrent"] = report.tasks
-        object["MemoryCurrent"] = report.memoryBytes.map { Int($0) }
-        for (key, units) in report.dependencies where !units.isEmpty { object[key] = units }
-        object["NeedDaemonReload"] = report.needDaemonReload
-        return object
+        object["Description"] = report.description.map(JSON.string)
+        object["LoadError"] = report.loadError.map(JSON.string)
+        object["FragmentPath"] = report.fragmentPath.map(JSON.string)
+        object["StateChangeTimestamp"] = report.activeSince.map { .int(Int($0)) }
+        object["MainPIDComm"] = report.mainProcessName.map(JSON.string)
+        object["StatusText"] = report.statusText.map(JSON.string)
+        object["FailedCondition"] = report.failedCondition.map(JSON.string)
+        object["TasksCurrent"] = report.tasks.map(JSON.int)
+        object["MemoryCurrent"] = report.memoryBytes.map { .int(Int($0)) }
+        for (key, units) in report.dependencies where !units.isEmpty { object[key] = JSON(units) }
+        object["NeedDaemonReload"] = .bool(report.needDaemonReload)
+        return .object(object)
     }
 
-    static func object(_ entry: UnitListEntry) -> [String: Any] {
+    static func object(_ entry: UnitListEntry) -> JSON {
         [
-            "Id": entry.id, "LoadState": entry.loadState.rawValue, "ActiveState": entry.activeState.rawValue,
-            "SubState": entry.subState, "Description": entry.description,
-        ]
-    }
-
-    static func object(_ listing: SocketListing) -> [String: Any] {
-        [
-            "Id": listing.unit, "Triggers": listing.activates,
-            "Listen": listing.listen.map { ["Address": $0.address, "Type": $0.kind] },
+            "Id": .string(entry.id), "LoadState": .string(entry.loadState.rawValue),
+            "ActiveState": .string(entry.activeState.rawValue), "SubState": .string(entry.subState),
+            "Description": .string(entry.description),
         ]
     }
 
-    static func object(_ entry: UnitLogEntry) -> [String: Any] {
+    static func object(_ listing: SocketListing) -> JSON {
         [
-            "UNIT": entry.unit, "MESSAGE": entry.message, "PRIORITY": Int(entry.priority), "_PID": Int(entry.pid),
-            "SYSLOG_IDENTIFIER": entry.identifier, "__REALTIME_TIMESTAMP": Int(entry.realtime),
+            "Id": .string(listing.unit), "Triggers": JSON(listing.activates),
+            "Listen": .array(listing.listen.map { ["Address": .string($0.address), "Type": .string($0.kind)] }),
+        ]
+    }
+
+    static func object(_ entry: UnitLogEntry) -> JSON {
+        [
+            "UNIT": .string(entry.unit), "MESSAGE": .string(entry.message), "PRIORITY": .int(Int(entry.priority)),
+            "_PID": .int(Int(entry.pid)), "SYSLOG_IDENTIFIER": .string(entry.identifier),
+            "__REALTIME_TIMESTAMP": .int(Int(entry.realtime)),
         ]
     }
 }

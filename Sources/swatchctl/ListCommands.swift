@@ -38,7 +38,7 @@ extension Swatchctl {
                 throw ExitCode(1)
             }
             if global.json {
-                Output.json(entries.map(JSONRendering.object))
+                Output.json(.array(entries.map(JSONRendering.object)))
             } else {
                 // systemctl marks failed units with a leading ● in the first two columns.
                 let rows = [["UNIT", "LOAD", "ACTIVE", "SUB", "DESCRIPTION"]]
@@ -73,7 +73,7 @@ extension Swatchctl {
                 throw ExitCode(1)
             }
             if global.json {
-                Output.json(listings.map(JSONRendering.object))
+                Output.json(.array(listings.map(JSONRendering.object)))
             } else {
                 var rows = [["LISTEN", "UNIT", "ACTIVATES"]]
                 for listing in listings {
@@ -119,7 +119,9 @@ extension Swatchctl {
             let response = try global.send(.listJobs)
             let rows = response.records.map { [$0["Job"] ?? "", $0["Id"] ?? "", $0["JobType"] ?? "", $0["JobState"] ?? ""] }
             if global.json {
-                Output.json(rows.map { ["job": Int($0[0]) ?? 0, "unit": $0[1], "type": $0[2], "state": $0[3]] as [String: Any] })
+                Output.json(.array(rows.map {
+                    ["job": .int(Int($0[0]) ?? 0), "unit": .string($0[1]), "type": .string($0[2]), "state": .string($0[3])]
+                }))
             } else if rows.isEmpty {
                 Output.line("No jobs running.")
             } else {

@@ -1,14 +1,57 @@
-import Foundation
+import Glibc
 import SwatchCore
 
-/// Where swatchctl writes: stdout for answers, stderr for errors and warnings.
+/// Where swatchctl writes: stdout for answers, stderr for errors and warnings. Each call
+/// is written at once with write(2), unbuffered, so stdout and stderr keep their order on
+/// a terminal (Glibc only: swatchctl links no Foundation, docs/HACKING.md "Footprint and
+/// start-up").
 enum Output {
     static func line(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        write(text + "\n", to: 1)
     }
 
     static func error(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        write(text + "\n", to: 2)
+    }
+
+    /// All of `text`, retrying short writes and EINTR; a closed pipe (EPIPE) ends it quietly.
+    static func write(_ text: String, to fd: Int32) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+
+    /// A whole file as UTF-8 text; nil when it cannot be read or is not UTF-8.
+    static func readText(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// An environment variable (getenv(3)).
+    static func environment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
     }
 
     /// ERROR= lines as they are, WARNING= lines after `Warning: ` (systemctl's shape).
@@ -18,23 +61,18 @@ enum Output {
     }
 
     /// JSON, pretty and with sorted keys so scripts and diffs see a stable text.
-    static func json(_ value: Any) {
-        let options: JSONSerialization.WritingOptions = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? JSONSerialization.data(withJSONObject: value, options: options) else { return }
-        FileHandle.standardOutput.write(data + Data("\n".utf8))
+    static func json(_ value: JSON) {
+        line(value.pretty)
     }
 
     /// One JSON object on one line (`logs --json`, like `journalctl -o json`).
-    static func jsonLine(_ value: Any) {
-        let options: JSONSerialization.WritingOptions = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? JSONSerialization.data(withJSONObject: value, options: options) else { return }
-        FileHandle.standardOutput.write(data + Data("\n".utf8))
+    static func jsonLine(_ value: JSON) {
+        line(value.compact)
     }
 
     /// ANSI colours as systemctl uses them, only on a terminal and without NO_COLOR.
     static let colors: Bool = {
-        let environment = ProcessInfo.processInfo.environment
-        return isatty(1) == 1 && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb"
+        return isatty(1) == 1 && environment("NO_COLOR") == nil && environment("TERM") != "dumb"
     }()
 
     /// The terminal's width (TIOCGWINSZ, else $COLUMNS) when stdout is a terminal; nil otherwise:
@@ -43,7 +81,7 @@ enum Output {
         guard isatty(1) == 1 else { return nil }
         var size = winsize()
         if ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
-        return ProcessInfo.processInfo.environment["COLUMNS"].flatMap { Int($0) }
+        return environment("COLUMNS").flatMap { Int($0) }
     }()
 
     /// `text` cut to `width` characters with `…` at its end; as it is when it fits or width is nil.

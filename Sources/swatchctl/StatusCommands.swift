@@ -31,7 +31,7 @@ extension Swatchctl {
             let response = try global.send(.status(units: units.map(UnitNames.mangle), lines: lines))
             let found = try reports(in: response)
             if global.json {
-                Output.json(found.map(JSONRendering.object))
+                Output.json(.array(found.map(JSONRendering.object)))
             } else if !found.isEmpty {
                 let now = StatusFormat.realtimeNow()
                 Output.line(found.map { StatusRenderer.render($0, now: now, width: global.width) }.joined(separator: "\n\n"))
@@ -68,7 +68,7 @@ extension Swatchctl {
             let response = try global.send(.show(units: units.map(UnitNames.mangle)))
             let found = try reports(in: response)
             if global.json {
-                Output.json(found.map(JSONRendering.object))
+                Output.json(.array(found.map(JSONRendering.object)))
             } else {
                 let blocks = found.map { report in
                     Self.properties(of: report)
@@ -174,7 +174,7 @@ private func activeState(global: GlobalOptions, request: ControlRequest) throws 
 
 private func print(state: UnitActiveState, unit: String, json: Bool) {
     if json {
-        Output.json(["Id": unit, "ActiveState": state.rawValue])
+        Output.json(["Id": .string(unit), "ActiveState": .string(state.rawValue)])
     } else {
         Output.line(state.rawValue)
     }

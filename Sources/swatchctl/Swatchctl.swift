@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import SwatchCore
 
 /// `swatchctl`: talks to a running swatchd over RUNTIME/control (swatchctl(1)). Each
@@ -96,7 +95,7 @@ struct GlobalOptions: ParsableArguments {
     /// $SWATCHD_RUNTIME_DIR, else the daemon's default (swatchctl(1), "ENVIRONMENT").
     func client() throws -> ControlClient {
         if let runtimeDirectory { return ControlClient(runtimeDirectory: runtimeDirectory) }
-        if let fromEnvironment = ProcessInfo.processInfo.environment["SWATCHD_RUNTIME_DIR"], !fromEnvironment.isEmpty {
+        if let fromEnvironment = Output.environment("SWATCHD_RUNTIME_DIR"), !fromEnvironment.isEmpty {
             return ControlClient(runtimeDirectory: fromEnvironment)
         }
         guard let directory = ControlClient.defaultRuntimeDirectory() else {

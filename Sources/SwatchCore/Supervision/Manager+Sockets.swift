@@ -6,9 +6,10 @@ extension Manager {
     /// conditions tested first). Nothing starts yet (`.startUntriggeredServices`).
     mutating func load(_ set: UnitSet) {
         units = set
-        for (name, unit) in set.sockets.sorted(by: { $0.key < $1.key }) { addSocket(name, unit) }
-        for (name, unit) in set.services.sorted(by: { $0.key < $1.key }) where !name.isTemplate {
-            services[name] = ServiceEntry(unit: unit)
+        // Sorted by name only: sorting the (large) unit values themselves costs a copy each.
+        for name in set.sockets.keys.sorted() { if let unit = set.sockets[name] { addSocket(name, unit) } }
+        for name in set.services.keys where !name.isTemplate {
+            if let unit = set.services[name] { services[name] = ServiceEntry(unit: unit) }
         }
         reindexTriggers()
         rebuildGraph()

@@ -167,10 +167,14 @@ package final class Supervisor {
     /// Hands one event to the Manager and applies every action that follows from it.
     func send(_ event: ManagerEvent) {
         queue += manager.handle(event, now: now)
-        while !queue.isEmpty {
-            let action = queue.removeFirst()
+        // Drained by index: removing the first element each time copies the rest (start-up has thousands).
+        var next = 0
+        while next < queue.count {
+            let action = queue[next]
+            next += 1
             apply(action)
         }
+        queue.removeAll(keepingCapacity: true)
     }
 
     /// SIGTERM/SIGINT: stop every service, then end the loop.

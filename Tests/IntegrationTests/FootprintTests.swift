@@ -1,0 +1,109 @@
+// swatchctl's footprint (docs/HACKING.md "Footprint and start-up"): it links no
+// Foundation and so no ICU, its own JSON encoder (Sources/swatchctl/JSON.swift)
+// writes what another parser reads back (Debian's /usr/bin/python3), and
+// `make install` strips what it installs.
+import Foundation
+import Glibc
+import Testing
+
+extension Integration {
+    @Suite struct FootprintTests {
+        /// `python3 -c SCRIPT FILE` with `text` in FILE; its stdout, or what failed.
+        private func python(_ script: String, on text: String) throws -> Command.Output {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let file = directory.path + "/input.json"
+            try text.write(toFile: file, atomically: false, encoding: .utf8)
+            return try Command.run(["/usr/bin/python3", "-c", script, file])
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func jsonOutputIsValidForAnotherParser() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("hello.socket", Units.tcpSocket(port))
+            try daemon.write("hello.service", try Units.helloService(report: daemon.path("report")))
+            // What a JSON string must escape, and what it must not (/ and non-ASCII).
+            let description = "Quotes \"a\" back\\slash tab\t/path été ✓"
+            try daemon.write("odd.service", "[Unit]\nDescription=\(description)\n[Service]\nExecStart=/bin/sleep 300\n")
+            try daemon.start()
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+
+            let check = """
+                import json, sys
+                value = json.load(open(sys.argv[1], encoding="utf-8"))
+                assert isinstance(value, list), type(value)
+                for item in value:
+                    assert isinstance(item, dict) and "Id" in item, item
+                print(json.dumps({item["Id"]: item.get("Description") for item in value}, ensure_ascii=False))
+                """
+            for arguments in [["--json", "status", "hello.service", "odd.service"], ["list-units", "--json"],
+                              ["--json", "list-sockets"], ["--json", "show", "hello.socket"]] {
+                let result = try daemon.ctl(arguments)
+                #expect(result.standardOutput.hasSuffix("\n"), "\(result)")
+                let parsed = try python(check, on: result.standardOutput)
+                #expect(parsed.status == .exited(0), "\(arguments): \(parsed.standardError)\n\(result.standardOutput)")
+                if arguments.contains("odd.service") || arguments.contains("list-units") {
+                    // Python and JSONSerialization read the same text, and it kept the quotes and the UTF-8.
+                    let descriptions = try #require(
+                        try JSONSerialization.jsonObject(with: Data(parsed.standardOutput.utf8)) as? [String: Any])
+                    let objects = try #require(try result.json() as? [[String: Any]])
+                    let odd = try #require(objects.first { $0["Id"] as? String == "odd.service" })
+                    let text = try #require(descriptions["odd.service"] as? String, "\(parsed.standardOutput)")
+                    #expect(text == odd["Description"] as? String)
+                    #expect(text.hasPrefix("Quotes \"a\" back") && text.hasSuffix("/path été ✓"), "\(text)")
+                }
+            }
+            // is-active --json is one object; pretty-printed with two-space indents and sorted keys.
+            let isActive = try daemon.ctl("--json", "is-active", "hello.service")
+            #expect(isActive.standardOutput == "{\n  \"ActiveState\" : \"active\",\n  \"Id\" : \"hello.service\"\n}\n",
+                    "\(isActive)")
+            let object = try python("import json, sys; print(json.load(open(sys.argv[1]))['Id'])", on: isActive.standardOutput)
+            #expect(object.standardOutput == "hello.service\n", "\(object.standardError)")
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func swatchctlLinksNoFoundationNorICU() throws {
+            let swatchctl = try Harness.binary("swatchctl")
+            let ldd = try Command.run(["/usr/bin/ldd", swatchctl])
+            #expect(ldd.status == .exited(0), "\(ldd.standardError)")
+            for library in ldd.standardOutput.split(separator: "\n") {
+                let name = library.trimmingCharacters(in: .whitespaces)
+                #expect(!name.lowercased().contains("icu"), "\(name)")
+                #expect(!name.hasPrefix("libFoundation.so"), "\(name)")
+                #expect(!name.hasPrefix("libFoundationInternationalization"), "\(name)")
+            }
+            // A --static-swift-stdlib build has no libraries to list: its symbols tell.
+            let symbols = try Command.run(["/usr/bin/readelf", "-W", "-s", swatchctl], timeout: .seconds(60))
+            #expect(symbols.status == .exited(0), "\(symbols.standardError)")
+            let icu = symbols.standardOutput.split(separator: "\n").filter {
+                $0.contains("_FoundationICU") || $0.contains(" ucol_open") || $0.contains(" u_strToUpper")
+            }
+            #expect(icu.isEmpty, "\(icu.prefix(5))")
+        }
+
+        @Test(.timeLimit(.minutes(2)))
+        func makeInstallStripsTheBinaries() throws {
+            let destination = try TemporaryDirectory()
+            defer { destination.remove() }
+            let bin = try #require(Harness.binaryDirectory)
+            let install = try Command.run(
+                ["/usr/bin/make", "-C", Harness.repositoryRoot, "install", "DESTDIR=\(destination.path)", "PREFIX=/usr",
+                 "BIN_DIR=\(bin)"],
+                environment: ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+                timeout: .seconds(90))
+            #expect(install.status == .exited(0), "\(install.standardOutput)\(install.standardError)")
+            for program in ["swatchd", "swatchctl", "swatchd-hello"] {
+                let path = destination.path + "/usr/bin/" + program
+                let sections = try Command.run(["/usr/bin/readelf", "-S", "-W", path])
+                #expect(sections.status == .exited(0), "\(program): \(sections.standardError)")
+                #expect(!sections.standardOutput.contains(".symtab"), "\(program) still has a symbol table")
+                #expect(!sections.standardOutput.contains(".debug_info"), "\(program) still has debug info")
+                // Stripped, it still runs.
+                let version = try Command.run([path, "--help"])
+                #expect(version.status == .exited(0), "\(program) --help: \(version.standardError)")
+            }
+        }
+    }
+}
