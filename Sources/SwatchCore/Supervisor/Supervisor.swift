@@ -58,6 +58,7 @@ package final class Supervisor {
     var manager: Manager
     /// Actions not applied yet, first in first out (answers append theirs at the end).
     var queue: [ManagerAction] = []
+    private var draining = false
     var control: ControlServer?
     var controlWatches: [Int32: EventLoop.Watch] = [:]
     /// The control socket's listener, unwatched while accepting pauses (out of descriptors).
@@ -167,6 +168,10 @@ package final class Supervisor {
     /// Hands one event to the Manager and applies every action that follows from it.
     func send(_ event: ManagerEvent) {
         queue += manager.handle(event, now: now)
+        // A send from inside an action (a callback) only queues: the drain below goes on with it.
+        guard !draining else { return }
+        draining = true
+        defer { draining = false }
         // Drained by index: removing the first element each time copies the rest (start-up has thousands).
         var next = 0
         while next < queue.count {
