@@ -1,3 +1,4 @@
+import CSwatch
 import Glibc
 
 /// Builds the ordered list of sandboxing steps of one command from its unit's
@@ -10,7 +11,7 @@ package enum SandboxPlan {
     package static let privateDeviceNodes = ["null", "zero", "full", "random", "urandom", "tty"]
 
     /// The settings as applied: DynamicUser= implies NoNewPrivileges=yes,
-    /// PrivateTmp=yes, RemoveIPC=yes, ProtectSystem=strict and (unless the
+    /// PrivateTmp=yes, RemoveIPC=yes, RestrictSUIDSGID=yes, ProtectSystem=strict and (unless the
     /// unit asks for more) ProtectHome=read-only (systemd.exec(5), DynamicUser=).
     package static func effective(_ sandbox: Sandbox) -> Sandbox {
         guard sandbox.dynamicUser else { return sandbox }
@@ -18,6 +19,7 @@ package enum SandboxPlan {
         s.noNewPrivileges = true
         s.privateTmp = true
         s.removeIPC = true
+        s.restrictSUIDSGID = true
         s.protectSystem = .strict
         if s.protectHome == .no { s.protectHome = .readOnly }
         return s
@@ -43,14 +45,29 @@ package enum SandboxPlan {
         }
         if fullPrivileges { return steps }  // (in order: these come first)
 
-        steps += mountSteps(unitSandbox: unitSandbox, sandbox: sandbox, context: context)
+        // The namespaces other than the mount namespace, and `lo` in a new network one.
+        var namespaceFlags: Int32 = 0
+        var namespaceDirective = ""
+        for (asked, flag, directive) in [(sandbox.protectHostname, SWATCH_CLONE_NEWUTS, "ProtectHostname="),
+                                         (sandbox.privateIPC, SWATCH_CLONE_NEWIPC, "PrivateIPC="),
+                                         (sandbox.privateNetwork, SWATCH_CLONE_NEWNET, "PrivateNetwork=")] where asked {
+            namespaceFlags |= flag
+            if namespaceDirective.isEmpty { namespaceDirective = directive }
+        }
+        if namespaceFlags != 0 { steps.append(SandboxStep(.unshareNamespaces(namespaceFlags), namespaceDirective)) }
+        // Every unshare (the mount namespace's too) before `lo` is brought up, then the mounts.
+        let mounts = mountSteps(unitSandbox: unitSandbox, sandbox: sandbox, context: context)
+        steps += mounts.filter { $0.kind == .unshare }
+        if sandbox.privateNetwork { steps.append(SandboxStep(.interfaceUp("lo"), "PrivateNetwork=")) }
+        steps += mounts.filter { $0.kind != .unshare }
 
         // The bounding set, while CAP_SETPCAP is still there.
         let bounding = Capabilities.bounding(requested: sandbox.capabilityBoundingSet,
                                              privateDevices: sandbox.privateDevices)
-        let boundingDirective = sandbox.capabilityBoundingSet == nil ? "PrivateDevices=" : "CapabilityBoundingSet="
+            & ~Capabilities.protectionDrops(of: sandbox).reduce(UInt64(0)) { $0 | UInt64(1) << UInt64($1.capability) }
         for capability in Capabilities.drops(keeping: bounding, last: context.lastCapability) {
-            steps.append(SandboxStep(.dropBoundingCapability(capability), boundingDirective))
+            steps.append(SandboxStep(.dropBoundingCapability(capability),
+                                     Capabilities.directive(dropping: capability, sandbox: sandbox)))
         }
 
         // Groups before the user ("drop the group before the user"); ambient
@@ -79,8 +96,17 @@ package enum SandboxPlan {
         }
         // (As root, ambient capabilities add nothing: execve gives uid 0 the bounding set.)
 
+        // Loading a seccomp filter needs no_new_privs or CAP_SYS_ADMIN (seccomp(2)): once the
+        // user is no longer root, the filters imply NoNewPrivileges=yes, as systemd.exec(5)
+        // says of SystemCallFilter= and friends.
+        let switchesUser = context.credentials?.uid.map { $0 != 0 } ?? false
         if sandbox.noNewPrivileges {
             steps.append(SandboxStep(.noNewPrivileges, unitSandbox.noNewPrivileges ? "NoNewPrivileges=" : "DynamicUser="))
+        } else if switchesUser, let first = context.seccompPrograms.first {
+            steps.append(SandboxStep(.noNewPrivileges, first.directive))
+        }
+        for (directive, program) in context.seccompPrograms {
+            steps.append(SandboxStep(.loadSeccompFilter(program), directive))
         }
         assert(SandboxStep.areInExecutionOrder(steps), "sandbox steps out of the child's order: \(steps)")
         return steps
@@ -94,6 +120,13 @@ package enum SandboxPlan {
         entries(unitSandbox: unitSandbox, sandbox: effective(unitSandbox), context: SandboxContext())
             .filter { $0.kind == .tmpfs || $0.kind == .privateDirectory || $0.kind == .inaccessible }
             .map { ($0.path, $0.directive) }
+    }
+
+    /// The directive of the first path the namespace makes read-only: the plan then
+    /// needs the machine's mount points (each mount below it is remounted too). nil: none.
+    package static func readOnlyDirective(for unitSandbox: Sandbox) -> String? {
+        entries(unitSandbox: unitSandbox, sandbox: effective(unitSandbox), context: SandboxContext())
+            .first { $0.readOnly && $0.kind == .bind }?.directive
     }
 
     // MARK: - The mount namespace
@@ -198,6 +231,28 @@ package enum SandboxPlan {
             add("/var/tmp", .privateDirectory, readOnly: false, directive, source: sources.varTmp)
         }
         if sandbox.privateDevices { add("/dev", .api, readOnly: false, "PrivateDevices=") }
+        // The kernel's knobs read-only, its logs and modules out of sight (systemd's
+        // src/core/namespace.c: protect_kernel_tunables_table, protect_kernel_modules_table,
+        // protect_kernel_logs_table, and ProtectControlGroups=).
+        if sandbox.protectKernelTunables {
+            for path in ["/proc/acpi", "/proc/apm", "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq",
+                         "/proc/latency_stats", "/proc/mtrr", "/proc/scsi", "/proc/sys", "/proc/sysrq-trigger",
+                         "/proc/timer_list", "/proc/timer_stats", "/sys"] {
+                add(path, .bind, readOnly: true, optional: true, "ProtectKernelTunables=")
+            }
+        }
+        if sandbox.protectControlGroups { add("/sys/fs/cgroup", .bind, readOnly: true, optional: true, "ProtectControlGroups=") }
+        if sandbox.protectKernelModules {
+            for path in ["/lib/modules", "/usr/lib/modules"] {
+                add(path, .inaccessible, readOnly: true, optional: true, "ProtectKernelModules=")
+            }
+        }
+        if sandbox.protectKernelLogs {
+            for path in ["/proc/kmsg", "/dev/kmsg"] { add(path, .inaccessible, readOnly: true, optional: true, "ProtectKernelLogs=") }
+        }
+        if sandbox.protectClock {
+            for path in context.clockDevices { add(path, .inaccessible, readOnly: true, optional: true, "ProtectClock=") }
+        }
         for text in sandbox.readWritePaths {
             let (path, optional) = word(text)
             add(path, .bind, readOnly: false, optional: optional, "ReadWritePaths=")
@@ -233,12 +288,13 @@ package enum SandboxPlan {
             kinds[entry.path] = kind
             return kind == nil && entry.optional
         }
-        guard sandbox.privateDevices || entries.contains(where: { $0.kind != .api }) else { return [] }
+        guard sandbox.privateDevices || sandbox.privateMounts || entries.contains(where: { $0.kind != .api }) else { return [] }
 
         let first = ["PrivateDevices=", "PrivateTmp=", "ProtectSystem=", "ProtectHome=", "ReadWritePaths=",
-                     "ReadOnlyPaths=", "InaccessiblePaths="].first { directive in
+                     "ReadOnlyPaths=", "InaccessiblePaths=", "ProtectKernelTunables=", "ProtectControlGroups=",
+                     "ProtectKernelModules=", "ProtectKernelLogs=", "ProtectClock="].first { directive in
             directive == "PrivateDevices=" ? sandbox.privateDevices : entries.contains { $0.directive == directive }
-        } ?? entries.first?.directive ?? "PrivateDevices="
+        } ?? entries.first?.directive ?? (sandbox.privateMounts ? "PrivateMounts=" : "PrivateDevices=")
         var steps = [
             SandboxStep(.unshareMountNamespace, first),
             // Nothing done in the namespace may propagate back to the host's mounts.

@@ -179,11 +179,28 @@ package final class SandboxPreparation {
         }
 
         let staging = try stagingDirectory()
-        let context = SandboxContext(
+        // What the plan must know of the machine: unreadable, the start fails rather than
+        // guess (a guessed capability count or mount table could leave something unprotected).
+        var lastCapability: Int32 = 63
+        if Capabilities.dropsAny(sandbox), !command.fullPrivileges {
+            lastCapability = try Capabilities.lastCapability(
+                directive: sandbox.capabilityBoundingSet != nil ? "CapabilityBoundingSet=" : "PrivateDevices=")
+        }
+        var mountPoints = ["/"]
+        if let directive = SandboxPlan.readOnlyDirective(for: unit.sandbox), !command.fullPrivileges {
+            mountPoints = try MountTable.read(directive: directive)
+        }
+        var seccompPrograms: [(directive: String, program: SeccompProgram)] = []
+        if !command.fullPrivileges {
+            for filter in SeccompFilters.filters(for: sandbox) {
+                seccompPrograms.append((filter.directive, try SeccompCompiler.compile(filter)))
+            }
+        }
+        var context = SandboxContext(
             credentials: command.fullPrivileges || command.keepsCredentials || (user == nil && gid == nil && groups == nil)
                 ? nil : Credentials(uid: user?.uid, gid: gid, groups: groups),
-            lastCapability: Capabilities.lastCapability(),
-            mountPoints: MountTable.current(),
+            lastCapability: lastCapability,
+            mountPoints: mountPoints,
             deviceStaging: staging + "/dev",
             inaccessibleDirectory: staging + "/inaccessible-dir",
             inaccessibleFile: staging + "/inaccessible-file",
@@ -196,6 +213,10 @@ package final class SandboxPreparation {
                 guard let info = try? FileSystem.linkStatus(path) else { return nil }
                 return FileSystem.type(info.st_mode) == S_IFDIR ? .directory : .other
             })
+        context.seccompPrograms = seccompPrograms
+        if sandbox.protectClock {
+            context.clockDevices = (UnitDirectory.list("/dev") ?? []).filter { $0.hasPrefix("rtc") }.sorted().map { "/dev/" + $0 }
+        }
         return SandboxPlan.steps(for: unit.sandbox, fullPrivileges: command.fullPrivileges, context: context)
     }
 

@@ -134,7 +134,7 @@ private let unsupportedExecKeys: Set<String> = [
     "LogLevelMax", "LogExtraFields", "LogRateLimitIntervalSec", "LogRateLimitBurst", "LogFilterPatterns",
     "LogNamespace", "SyslogFacility", "SyslogLevel", "SyslogLevelPrefix", "TTYPath", "TTYReset",
     "TTYVHangup", "TTYRows", "TTYColumns", "TTYVTDisallocate", "UtmpIdentifier", "UtmpMode",
-    "SystemCallErrorNumber", "SystemCallLog", "SetLoginEnvironment",
+    "SystemCallLog", "SetLoginEnvironment",
     "LoadCredential", "LoadCredentialEncrypted", "ImportCredential", "SetCredential", "SetCredentialEncrypted",
     "StateDirectoryMode", "RuntimeDirectoryMode", "CacheDirectoryMode", "LogsDirectoryMode",
     "ConfigurationDirectoryMode", "RuntimeDirectoryPreserve", "StandardInputText", "StandardInputData",
@@ -336,6 +336,28 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "LogsDirectory": .list(\.sandbox.logsDirectory, check: relativePaths),
         "ConfigurationDirectory": .list(\.sandbox.configurationDirectory, check: relativePaths),
         "RemoveIPC": .set(\.sandbox.removeIPC, .boolean),
+        // System call filtering and kernel protections (Units/SystemCallKeys.swift, Sandbox/SeccompFilters.swift).
+        "SystemCallFilter": SystemCallKeys.systemCallFilter,
+        "SystemCallErrorNumber": SystemCallKeys.systemCallErrorNumber,
+        "SystemCallArchitectures": SystemCallKeys.systemCallArchitectures,
+        "RestrictAddressFamilies": SystemCallKeys.restrictAddressFamilies,
+        "RestrictNamespaces": SystemCallKeys.restrictNamespaces,
+        "RestrictRealtime": .set(\.sandbox.restrictRealtime, .boolean),
+        "RestrictSUIDSGID": .set(\.sandbox.restrictSUIDSGID, .boolean),
+        "LockPersonality": .set(\.sandbox.lockPersonality, .boolean),
+        "MemoryDenyWriteExecute": .set(\.sandbox.memoryDenyWriteExecute, .boolean),
+        "ProtectKernelTunables": .set(\.sandbox.protectKernelTunables, .boolean),
+        "ProtectKernelModules": .set(\.sandbox.protectKernelModules, .boolean),
+        "ProtectKernelLogs": .set(\.sandbox.protectKernelLogs, .boolean),
+        "ProtectControlGroups": .set(\.sandbox.protectControlGroups, .boolean),
+        "ProtectClock": .set(\.sandbox.protectClock, .boolean),
+        "ProtectHostname": .set(\.sandbox.protectHostname, .boolean),
+        "PrivateIPC": .set(\.sandbox.privateIPC, .boolean),
+        "PrivateMounts": .set(\.sandbox.privateMounts, .boolean),
+        // The old names of ReadWritePaths= and friends (systemd.exec(5), "SANDBOXING": "previously").
+        "ReadWriteDirectories": .list(\.sandbox.readWritePaths, check: absolutePaths),
+        "ReadOnlyDirectories": .list(\.sandbox.readOnlyPaths, check: absolutePaths),
+        "InaccessibleDirectories": .list(\.sandbox.inaccessiblePaths, check: absolutePaths),
     ]
     for resource in ResourceLimit.allCases {
         keys[resource.rawValue] = KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in

@@ -360,6 +360,58 @@ package struct Sandbox: Hashable, Sendable {
     package var nice: Int32?
     package var oomScoreAdjust: Int32?
     package var limits: [ResourceLimit: LimitValue] = [:]
+    // System call filtering (systemd.exec(5), "SYSTEM CALL FILTERING"; Sandbox/SeccompFilters.swift).
+    package var systemCallFilter: SystemCallFilter?
+    package var systemCallErrorNumber: SystemCallErrorAction?
+    /// SystemCallArchitectures=: `native` or architecture names; empty: unset.
+    package var systemCallArchitectures: [String] = []
+    package var restrictAddressFamilies: AddressFamilies?
+    /// RestrictNamespaces=: the CLONE_NEW* flags the service may not use; nil: unset.
+    package var restrictNamespaces: Int32?
+    package var restrictRealtime = false
+    package var restrictSUIDSGID = false
+    package var lockPersonality = false
+    package var memoryDenyWriteExecute = false
+    // Kernel and namespace protections (systemd.exec(5), "SANDBOXING").
+    package var protectKernelTunables = false
+    package var protectKernelModules = false
+    package var protectKernelLogs = false
+    package var protectControlGroups = false
+    package var protectClock = false
+    package var protectHostname = false
+    package var privateIPC = false
+    package var privateMounts = false
+}
+
+/// SystemCallFilter=: an allow list (every other system call fails) or a deny
+/// list (`~`), with the groups already expanded to system call names, as
+/// systemd's config_parse_syscall_filter() does (src/core/load-fragment.c).
+package struct SystemCallFilter: Hashable, Sendable {
+    package var allowList: Bool
+    /// System call name → the errno of its `:errno` suffix (deny lists), 0: none given.
+    package var entries: [String: Int32]
+
+    package init(allowList: Bool, entries: [String: Int32] = [:]) {
+        self.allowList = allowList
+        self.entries = entries
+    }
+}
+
+/// SystemCallErrorNumber=: what a filtered system call does instead of killing the process.
+package enum SystemCallErrorAction: Hashable, Sendable {
+    case errno(Int32)
+    case kill
+}
+
+/// RestrictAddressFamilies=: the families socket(2) may (allow list) or may not (`~`) create.
+package struct AddressFamilies: Hashable, Sendable {
+    package var allowList: Bool
+    package var families: Set<Int32>
+
+    package init(allowList: Bool, families: Set<Int32>) {
+        self.allowList = allowList
+        self.families = families
+    }
 }
 
 /// A `.service` unit.

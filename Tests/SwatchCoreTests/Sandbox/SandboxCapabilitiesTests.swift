@@ -32,7 +32,19 @@ import Testing
         #expect(Capabilities.numbers(1 << 10 | 1 << 12) == [10, 12])
     }
 
-    @Test func readsTheRunningKernelsLastCapability() {
-        #expect((36...63).contains(Capabilities.lastCapability()))
+    @Test func readsTheRunningKernelsLastCapability() throws {
+        #expect((36...63).contains((try Capabilities.lastCapability())))
+    }
+
+    /// An unreadable or garbled cap_last_cap fails the start (a typed error naming
+    /// the directive) instead of assuming a number that may be too low.
+    @Test func anUnreadableLastCapabilityIsAnErrorNotAGuess() throws {
+        #expect(throws: SandboxError.self) { try Capabilities.lastCapability(path: "/nonexistent/cap_last_cap") }
+        do {
+            _ = try Capabilities.lastCapability(path: "/proc/self/comm", directive: "PrivateDevices=")
+            Issue.record("a non-number was accepted")
+        } catch {
+            #expect(error.description.hasPrefix("PrivateDevices=: cannot read /proc/self/comm"), "\(error)")
+        }
     }
 }
