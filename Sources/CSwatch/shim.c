@@ -321,7 +321,9 @@ int swatch_sandbox_operation_step(int kind) {
 /// mount's nosuid/nodev/noexec with what it is given (statfs f_flags use the
 /// MS_* values for these three: ST_NOSUID == MS_NOSUID, ...). The atime flags
 /// are kept by the kernel when none is given (ST_RELATIME is not MS_RELATIME).
-#define SWATCH_KEPT_MOUNT_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+/// Read-only too (ST_RDONLY == MS_RDONLY): a remount that only adds noexec
+/// (NoExecPaths=) must not make a read-only mount writable.
+#define SWATCH_KEPT_MOUNT_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 /// Runs one sandboxing operation: 0, or -1 with errno. System calls only.
 static int sandbox_apply(const struct swatch_sandbox_op *op) {
@@ -355,7 +357,8 @@ static int sandbox_apply(const struct swatch_sandbox_op *op) {
         unsigned long kept = 0;
         if (statfs(op->path, &info) < 0)
             return -1;
-        kept = (unsigned long)info.f_flags & SWATCH_KEPT_MOUNT_FLAGS;
+        // `number`: flags not to keep (MS_NOEXEC for ExecPaths=).
+        kept = (unsigned long)info.f_flags & SWATCH_KEPT_MOUNT_FLAGS & ~(unsigned long)op->number;
         return mount(NULL, op->path, NULL, MS_REMOUNT | MS_BIND | op->flags | kept, NULL);
     }
     case SWATCH_SANDBOX_MKDIR:

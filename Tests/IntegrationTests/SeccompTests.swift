@@ -10,7 +10,7 @@ extension Integration {
     @Suite(.enabled(if: getuid() == 0)) struct SeccompTests {
         /// One unit per entry: `[Service]` with the probe and the extra lines;
         /// returns what each unit's probes answered, by unit and probe.
-        private func probe(_ units: [String: (lines: String, probes: [String])],
+        func probe(_ units: [String: (lines: String, probes: [String])],
                            daemon: Daemon? = nil) throws -> [String: [String: String]] {
             let daemon = try daemon ?? Daemon()
             defer { daemon.cleanUp() }
@@ -163,5 +163,49 @@ extension Integration {
             let pidSpace = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/pid")
             #expect(pidSpace == (try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid")))
         }
+    }
+}
+
+extension Integration.SeccompTests {
+    /// The mount keys that build on the namespace of ProtectSystem= and friends:
+    /// TemporaryFileSystem=, BindPaths=, BindReadOnlyPaths=, NoExecPaths=/ExecPaths=,
+    /// ProtectProc=/ProcSubset=, ProtectKernelLogs=, the old *Directories= names.
+    @Test(.timeLimit(.minutes(1)))
+    func mountKeysAreEnforced() throws {
+        let base = "/run/swatch-mounts-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        for directory in ["source", "target", "empty", "code", "code/allowed", "ro"] {
+            try FileManager.default.createDirectory(atPath: "\(base)/\(directory)", withIntermediateDirectories: true)
+        }
+        try "from the source\n".write(toFile: "\(base)/source/file", atomically: true, encoding: .utf8)
+        try "hidden\n".write(toFile: "\(base)/empty/was-here", atomically: true, encoding: .utf8)
+        for directory in ["code", "code/allowed"] {
+            try FileManager.default.copyItem(atPath: "/bin/true", toPath: "\(base)/\(directory)/true")
+        }
+        let seen = try probe([
+            "tmpfs": ("TemporaryFileSystem=\(base)/empty", ["list:\(base)/empty", "write:\(base)/empty"]),
+            "tmpfsro": ("TemporaryFileSystem=\(base)/empty:ro", ["write:\(base)/empty"]),
+            "bind": ("BindPaths=\(base)/source:\(base)/target", ["read:\(base)/target/file", "write:\(base)/target"]),
+            "bindro": ("BindReadOnlyPaths=\(base)/source:\(base)/target", ["read:\(base)/target/file", "write:\(base)/target"]),
+            "noexec": ("NoExecPaths=\(base)/code\nExecPaths=\(base)/code/allowed",
+                       ["exec:\(base)/code/true", "exec:\(base)/code/allowed/true"]),
+            "alias": ("ReadOnlyDirectories=\(base)/ro\nInaccessibleDirectories=\(base)/empty", ["write:\(base)/ro", "list:\(base)/empty"]),
+            "proc": ("ProcSubset=pid\nProtectProc=invisible", ["exists:/proc/meminfo", "exists:/proc/self/status"]),
+            "logs": ("ProtectKernelLogs=yes", ["syslog"]),
+            "free": ("", ["list:\(base)/empty", "exec:\(base)/code/true", "exists:/proc/meminfo", "syslog"]),
+        ])
+        #expect(seen["tmpfs"] == ["list:\(base)/empty": "empty", "write:\(base)/empty": "ok"])
+        #expect(seen["tmpfsro"] == ["write:\(base)/empty": "EROFS"])
+        #expect(seen["bind"] == ["read:\(base)/target/file": "from the source", "write:\(base)/target": "ok"])
+        #expect(seen["bindro"] == ["read:\(base)/target/file": "from the source", "write:\(base)/target": "EROFS"])
+        #expect(seen["noexec"] == ["exec:\(base)/code/true": "EACCES", "exec:\(base)/code/allowed/true": "ok"])
+        // (root reads through mode 0000; what was there is out of sight all the same)
+        #expect(seen["alias"] == ["write:\(base)/ro": "EROFS", "list:\(base)/empty": "empty"])
+        #expect(seen["proc"] == ["exists:/proc/meminfo": "no", "exists:/proc/self/status": "yes"])
+        #expect(seen["logs"] == ["syslog": "EPERM"])
+        #expect(seen["free"] == ["list:\(base)/empty": "was-here", "exec:\(base)/code/true": "ok",
+                                 "exists:/proc/meminfo": "yes", "syslog": "ok"])
+        // Nothing of it reached the host.
+        #expect(readText("\(base)/target/file") == nil)
     }
 }

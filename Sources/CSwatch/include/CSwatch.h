@@ -202,8 +202,9 @@ enum swatch_sandbox_kind {
     /// mount(source, path, fstype, flags, data), exactly as given.
     SWATCH_SANDBOX_MOUNT,
     /// mount(NULL, path, NULL, MS_REMOUNT|MS_BIND|flags|kept, NULL), where
-    /// `kept` are the nosuid/nodev/noexec flags the mount has now (statfs(2)):
-    /// a bind remount replaces them, and must not loosen any.
+    /// `kept` are the ro/nosuid/nodev/noexec flags the mount has now (statfs(2))
+    /// but those in `number`: a bind remount replaces them, and must not loosen
+    /// any that was not asked for (ExecPaths= asks to drop noexec).
     SWATCH_SANDBOX_REMOUNT,
     /// mkdir(path, number); an existing directory is fine.
     SWATCH_SANDBOX_MKDIR,

@@ -232,6 +232,11 @@ private final class SandboxOperationArray {
                 op.kind = Int32(SWATCH_SANDBOX_REMOUNT.rawValue)
                 op.path = string(target)
                 op.flags = flags.rawValue
+            case .remountExecutable(let target, let flags):
+                op.kind = Int32(SWATCH_SANDBOX_REMOUNT.rawValue)
+                op.path = string(target)
+                op.flags = flags.rawValue
+                op.number = Int(MountFlags.noExec.rawValue)
             case .makeDirectory(let path, let mode):
                 op.kind = Int32(SWATCH_SANDBOX_MKDIR.rawValue)
                 op.path = string(path)

@@ -25,6 +25,8 @@ package enum SandboxOperation: Hashable, Sendable {
     /// A bind remount of `target` that adds `flags` and keeps the mount's
     /// nosuid/nodev/noexec flags (read in the child with statfs) and atime flags.
     case remount(target: String, flags: MountFlags)
+    /// The same, but dropping the mount's noexec flag: ExecPaths= inside NoExecPaths=.
+    case remountExecutable(target: String, flags: MountFlags)
     /// `mkdir(path, mode)`; an existing directory is fine.
     case makeDirectory(path: String, mode: mode_t)
     /// An empty regular file, as a target to bind a file over.
@@ -171,7 +173,7 @@ extension SandboxOperation {
         case .writeFile: .oomScoreAdjust
         case .unshareMountNamespace, .unshareNamespaces: .unshare
         case .interfaceUp: .loopback
-        case .mount, .remount, .makeDirectory, .createFile, .symlink: .mount
+        case .mount, .remount, .remountExecutable, .makeDirectory, .createFile, .symlink: .mount
         case .dropBoundingCapability: .boundingSet
         case .keepCapabilities: .keepCapabilities
         case .setGroups: .groups

@@ -61,6 +61,22 @@ enum SystemCallKeys {
         return valid ? [word] : nil
     }
 
+    /// A TemporaryFileSystem= word: an absolute path, then `:OPTIONS`.
+    static let temporaryFileSystemWord: @Sendable (String) -> String? = { word in
+        let path = word.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+        return ValueParser.isAbsolutePath(path) ? nil : "Path is not absolute"
+    }
+
+    /// A BindPaths= word: `[-]SOURCE[:DESTINATION[:rbind|norbind]]`, absolute paths.
+    static let bindWord: @Sendable (String) -> String? = { word in
+        let parts = word.drop(while: { $0 == "-" }).split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count <= 3, parts.prefix(2).allSatisfy({ ValueParser.isAbsolutePath(String($0)) }) else {
+            return "Invalid bind path"
+        }
+        if parts.count == 3, !["rbind", "norbind"].contains(parts[2]) { return "Invalid bind option" }
+        return nil
+    }
+
     static let systemCallFilter = KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
         guard !kv.raw.isEmpty else {
             service.sandbox.systemCallFilter = nil

@@ -355,6 +355,20 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "PrivateIPC": .set(\.sandbox.privateIPC, .boolean),
         "PrivateMounts": .set(\.sandbox.privateMounts, .boolean),
         // The old names of ReadWritePaths= and friends (systemd.exec(5), "SANDBOXING": "previously").
+        "NoExecPaths": .list(\.sandbox.noExecPaths, check: absolutePaths),
+        "ExecPaths": .list(\.sandbox.execPaths, check: absolutePaths),
+        "TemporaryFileSystem": .list(\.sandbox.temporaryFileSystem, check: SystemCallKeys.temporaryFileSystemWord),
+        "BindPaths": .list(\.sandbox.bindPaths, check: SystemCallKeys.bindWord),
+        "BindReadOnlyPaths": .list(\.sandbox.bindReadOnlyPaths, check: SystemCallKeys.bindWord),
+        "ProtectProc": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            guard kv.raw.isEmpty || ["default", "noaccess", "invisible", "ptraceable"].contains(kv.raw) else {
+                throw kv.invalid("protect proc mode")
+            }
+            service.sandbox.protectProc = kv.raw.isEmpty || kv.raw == "default" ? nil : kv.raw
+        },
+        "ProcSubset": .set(\.sandbox.procSubsetPID, .text("proc subset") { value in
+            ["all": false, "pid": true][value]
+        }),
         "ReadWriteDirectories": .list(\.sandbox.readWritePaths, check: absolutePaths),
         "ReadOnlyDirectories": .list(\.sandbox.readOnlyPaths, check: absolutePaths),
         "InaccessibleDirectories": .list(\.sandbox.inaccessiblePaths, check: absolutePaths),

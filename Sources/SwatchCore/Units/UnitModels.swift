@@ -381,6 +381,17 @@ package struct Sandbox: Hashable, Sendable {
     package var protectHostname = false
     package var privateIPC = false
     package var privateMounts = false
+    /// TemporaryFileSystem=: `PATH[:OPTIONS]` words.
+    package var temporaryFileSystem: [String] = []
+    /// BindPaths=/BindReadOnlyPaths=: `[-]SOURCE[:DESTINATION[:OPTIONS]]` words.
+    package var bindPaths: [String] = []
+    package var bindReadOnlyPaths: [String] = []
+    package var noExecPaths: [String] = []
+    package var execPaths: [String] = []
+    /// ProtectProc=: `noaccess`, `invisible`, `ptraceable`; nil: `default`.
+    package var protectProc: String?
+    /// ProcSubset=pid.
+    package var procSubsetPID = false
 }
 
 /// SystemCallFilter=: an allow list (every other system call fails) or a deny

@@ -88,6 +88,21 @@ def probe(name):
             pass
     elif name == "hostname":
         return socket.gethostname()
+    elif name == "syslog":
+        call("klogctl", 10, None, 0)  # SYSLOG_ACTION_SIZE_BUFFER
+    elif name.startswith("write:"):
+        path = name.split(":", 1)[1] + "/swatch-probe-%d" % os.getpid()
+        open(path, "w").close()
+        os.unlink(path)
+    elif name.startswith("read:"):
+        return open(name.split(":", 1)[1]).read().strip() or "empty"
+    elif name.startswith("list:"):
+        return ",".join(sorted(os.listdir(name.split(":", 1)[1]))) or "empty"
+    elif name.startswith("exists:"):
+        return "yes" if os.path.exists(name.split(":", 1)[1]) else "no"
+    elif name.startswith("exec:"):
+        import subprocess
+        subprocess.run([name.split(":", 1)[1]], check=True)
     else:
         return "unknown-probe"
     return "ok"

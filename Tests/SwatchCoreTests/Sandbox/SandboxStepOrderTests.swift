@@ -43,7 +43,7 @@ import Testing
         case .interfaceUp: SWATCH_SANDBOX_INTERFACE_UP
         case .loadSeccompFilter: SWATCH_SANDBOX_SECCOMP
         case .mount: SWATCH_SANDBOX_MOUNT
-        case .remount: SWATCH_SANDBOX_REMOUNT
+        case .remount, .remountExecutable: SWATCH_SANDBOX_REMOUNT
         case .makeDirectory: SWATCH_SANDBOX_MKDIR
         case .createFile: SWATCH_SANDBOX_CREATE_FILE
         case .symlink: SWATCH_SANDBOX_SYMLINK

@@ -89,6 +89,8 @@ import Testing
             "RestrictRealtime", "RestrictSUIDSGID", "LockPersonality", "MemoryDenyWriteExecute",
             "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs", "ProtectControlGroups",
             "ProtectClock", "ProtectHostname", "PrivateNetwork", "PrivateIPC", "PrivateMounts",
+            // More of the mount namespace.
+            "TemporaryFileSystem", "BindPaths", "BindReadOnlyPaths", "NoExecPaths", "ExecPaths", "ProtectProc", "ProcSubset",
         ] + ResourceLimit.allCases.map(\.rawValue)))
     }
 
