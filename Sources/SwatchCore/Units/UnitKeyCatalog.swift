@@ -139,14 +139,14 @@ private let unsupportedExecKeys: Set<String> = [
     "StateDirectoryMode", "RuntimeDirectoryMode", "CacheDirectoryMode", "LogsDirectoryMode",
     "ConfigurationDirectoryMode", "RuntimeDirectoryPreserve", "StandardInputText", "StandardInputData",
     "RootHash", "RootHashSignature", "RootVerity", "RootImageOptions", "RootImagePolicy", "MountFlags",
-    // Resource control: accounting and cgroup weights/limits (`MemoryMax=`, `Slice=`:
+    // Resource control: accounting and the cgroup weights/limits not acted on (`Slice=`:
     // swatchd.service(5), "UNSUPPORTED KEYS").
-    "Slice", "Delegate", "DelegateSubgroup", "CPUAccounting", "CPUWeight", "StartupCPUWeight", "CPUShares",
-    "StartupCPUShares", "CPUQuota", "CPUQuotaPeriodSec", "AllowedCPUs", "StartupAllowedCPUs",
-    "AllowedMemoryNodes", "StartupAllowedMemoryNodes", "MemoryAccounting", "MemoryMin", "MemoryLow",
-    "StartupMemoryLow", "DefaultStartupMemoryLow", "MemoryHigh", "StartupMemoryHigh", "MemoryMax",
-    "StartupMemoryMax", "MemorySwapMax", "StartupMemorySwapMax", "MemoryZSwapMax", "StartupMemoryZSwapMax",
-    "MemoryZSwapWriteback", "MemoryLimit", "TasksAccounting", "TasksMax", "IOAccounting", "IOWeight",
+    "Slice", "Delegate", "DelegateSubgroup", "CPUAccounting", "StartupCPUWeight", "CPUShares",
+    "StartupCPUShares", "CPUQuotaPeriodSec", "StartupAllowedCPUs",
+    "AllowedMemoryNodes", "StartupAllowedMemoryNodes", "MemoryAccounting",
+    "StartupMemoryLow", "DefaultStartupMemoryLow", "StartupMemoryHigh",
+    "StartupMemoryMax", "StartupMemorySwapMax", "MemoryZSwapMax", "StartupMemoryZSwapMax",
+    "MemoryZSwapWriteback", "MemoryLimit", "TasksAccounting", "IOAccounting",
     "StartupIOWeight", "IODeviceWeight", "IOReadBandwidthMax", "IOWriteBandwidthMax", "IOReadIOPSMax",
     "IOWriteIOPSMax", "IODeviceLatencyTargetSec", "BlockIOAccounting", "BlockIOWeight",
     "StartupBlockIOWeight", "BlockIODeviceWeight", "BlockIOReadBandwidth", "BlockIOWriteBandwidth",
@@ -369,6 +369,18 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "ProcSubset": .set(\.sandbox.procSubsetPID, .text("proc subset") { value in
             ["all": false, "pid": true][value]
         }),
+        // Resource control (systemd.resource-control(5)): applied to the service's cgroup where
+        // the controller is there, warned where not (Linux/ProcessTracker.swift).
+        "MemoryMax": ResourceControlKeys.setter("MemoryMax"),
+        "MemoryHigh": ResourceControlKeys.setter("MemoryHigh"),
+        "MemoryLow": ResourceControlKeys.setter("MemoryLow"),
+        "MemoryMin": ResourceControlKeys.setter("MemoryMin"),
+        "MemorySwapMax": ResourceControlKeys.setter("MemorySwapMax"),
+        "TasksMax": ResourceControlKeys.setter("TasksMax"),
+        "CPUWeight": ResourceControlKeys.setter("CPUWeight"),
+        "CPUQuota": ResourceControlKeys.setter("CPUQuota"),
+        "IOWeight": ResourceControlKeys.setter("IOWeight"),
+        "AllowedCPUs": ResourceControlKeys.setter("AllowedCPUs"),
         "ReadWriteDirectories": .list(\.sandbox.readWritePaths, check: absolutePaths),
         "ReadOnlyDirectories": .list(\.sandbox.readOnlyPaths, check: absolutePaths),
         "InaccessibleDirectories": .list(\.sandbox.inaccessiblePaths, check: absolutePaths),

@@ -392,6 +392,8 @@ package struct Sandbox: Hashable, Sendable {
     package var protectProc: String?
     /// ProcSubset=pid.
     package var procSubsetPID = false
+    /// MemoryMax= and the other limits of the service's cgroup (Units/ResourceControlKeys.swift).
+    package var resourceControl = ResourceControl()
 }
 
 /// SystemCallFilter=: an allow list (every other system call fails) or a deny
