@@ -249,3 +249,67 @@ extension Integration.SeccompTests {
         try daemon.checkRunning()
     }
 }
+
+extension Integration.SeccompTests {
+    /// LoadCredential=, SetCredential=, ImportCredential= (from swatchd's own
+    /// $CREDENTIALS_DIRECTORY): the service's user reads them, another user cannot,
+    /// nobody writes them, and they go when the unit stops. The encrypted forms
+    /// refuse the unit.
+    @Test(.timeLimit(.minutes(1)))
+    func credentialsAreTheServiceUsersAloneAndGoAtTheStop() throws {
+        let store = "/run/swatch-creds-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: store) }
+        try FileManager.default.createDirectory(atPath: store + "/manager", withIntermediateDirectories: true)
+        try "from a file\n".write(toFile: store + "/file-secret", atomically: true, encoding: .utf8)
+        try "imported\n".write(toFile: store + "/manager/app.token", atomically: true, encoding: .utf8)
+        try "not imported\n".write(toFile: store + "/manager/other", atomically: true, encoding: .utf8)
+        let daemon = try Daemon(environment: ["CREDENTIALS_DIRECTORY": store + "/manager"])
+        defer { daemon.cleanUp() }
+        try daemon.write("creds.service", """
+            [Service]
+            ExecStart=/bin/sh -c 'cat "$$CREDENTIALS_DIRECTORY/token" "$$CREDENTIALS_DIRECTORY/file" "$$CREDENTIALS_DIRECTORY/app.token" >/dev/null && exec sleep 300'
+            User=nobody
+            SetCredential=token:s3cret
+            LoadCredential=file:\(store)/file-secret
+            ImportCredential=app.*
+            """)
+        try daemon.write("encrypted.service", """
+            [Service]
+            ExecStart=/bin/sleep 300
+            LoadCredentialEncrypted=token:/etc/credstore.encrypted/token
+            """)
+        // A runtime directory the service's user may pass through (the harness's is mode 0700).
+        let runtime = store + "/runtime"
+        try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: true)
+        chmod(store, 0o755)
+        chmod(runtime, 0o755)
+        try daemon.start(arguments: ["--runtime-dir", runtime])
+        try daemon.waitForLog(containing: "LoadCredentialEncrypted= is not supported by this build")
+        // The service read them as nobody (else it would not be sleeping).
+        let pid = try waitFor("creds.service reads its credentials and sleeps\n\(daemon.log)", timeout: .seconds(10)) {
+            try daemon.checkRunning()
+            return daemon.children.first { $0.command == "sleep" }?.pid
+        }
+        let environment = String(decoding: FileManager.default.contents(atPath: "/proc/\(pid)/environ") ?? Data(), as: UTF8.self)
+        let directory = try #require(environment.split(separator: "\0").first { $0.hasPrefix("CREDENTIALS_DIRECTORY=") }
+            .map { String($0.dropFirst("CREDENTIALS_DIRECTORY=".count)) })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == ["app.token", "file", "token"])
+        var info = stat()
+        #expect(stat(directory, &info) == 0 && info.st_mode & 0o7777 == 0o500 && info.st_uid == 65534, "\(info.st_mode)")
+        #expect(stat(directory + "/token", &info) == 0 && info.st_mode & 0o7777 == 0o400 && info.st_uid == 65534)
+        #expect(readText(directory + "/token") == "s3cret")
+        #expect(readText(directory + "/file") == "from a file\n")
+        // Another user cannot read them; nobody, root included, can change them.
+        let other = try Command.run(["/usr/bin/setpriv", "--reuid=1", "--regid=1", "--clear-groups", "/bin/cat", directory + "/token"])
+        #expect(other.status != .exited(0))
+        #expect(other.standardError.contains("Permission denied"), "\(other.standardError)")
+        #expect(open(directory + "/new", O_WRONLY | O_CREAT, 0o600) == -1 && errno == EROFS)
+        // Mounted on a file system of its own, not the disk.
+        let mounts = readText("/proc/self/mountinfo") ?? ""
+        #expect(mounts.split(separator: "\n").contains { $0.split(separator: " ")[4] == directory }, "\(mounts)")
+
+        try daemon.stop()
+        #expect(access(directory, F_OK) != 0)
+        #expect(!(readText("/proc/self/mountinfo") ?? "").contains(directory))
+    }
+}

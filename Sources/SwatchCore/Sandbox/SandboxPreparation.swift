@@ -18,6 +18,8 @@ package final class SandboxPreparation {
     let logger: Logger
     /// The uids of DynamicUser=, held from a unit's first command until it is inactive.
     private(set) var dynamicUsers = DynamicUserRegistry()
+    /// swatchd's own $CREDENTIALS_DIRECTORY (ImportCredential=, relative LoadCredential= paths).
+    let managerCredentialsDirectory: String?
     /// The units whose start prepared something that their stop undoes.
     private var prepared: [UnitName: PreparedSandbox] = [:]
 
@@ -31,6 +33,8 @@ package final class SandboxPreparation {
         var dynamicUser = false
         /// PrivateTmp=: its /tmp and /var/tmp, made at its first sandboxed command.
         var privateTemporaryDirectories: PrivateTemporaryDirectories?
+        /// $CREDENTIALS_DIRECTORY, installed at its first command.
+        var credentialsDirectory: String?
     }
 
     /// - Parameters:
@@ -39,6 +43,7 @@ package final class SandboxPreparation {
     ///   - home: swatchd's user's home (the bases of a user manager).
     package init(runtimeDirectory: String, environment: [String: String], home: String, logger: Logger) {
         self.runtimeDirectory = runtimeDirectory
+        self.managerCredentialsDirectory = environment["CREDENTIALS_DIRECTORY"].flatMap { $0.isEmpty ? nil : $0 }
         self.directoryBases = ServiceDirectories.forManager(uid: getuid(), environment: environment, home: home)
         self.logger = logger
     }
@@ -89,8 +94,14 @@ package final class SandboxPreparation {
         if let user = try user(of: unit, name: name) {
             variables += [("USER", user.name), ("LOGNAME", user.name), ("HOME", user.home), ("SHELL", user.shell)]
         }
+        if !unit.sandbox.credentials.isEmpty {
+            variables.append(("CREDENTIALS_DIRECTORY", credentialsDirectory(of: name)))
+        }
         return variables + directoryBases.environment(of: unit.sandbox)
     }
+
+    /// `RUNTIME/credentials/UNIT`: the unit's $CREDENTIALS_DIRECTORY.
+    func credentialsDirectory(of name: UnitName) -> String { runtimeDirectory + "/credentials/" + name.description }
 
     // MARK: - The steps
 
@@ -159,6 +170,17 @@ package final class SandboxPreparation {
                 if kind.variable == "RUNTIME_DIRECTORY" { prepared.runtimeDirectories.insert(path) }
                 if kind.ownedByService { serviceDirectories.append((path, kind.directive)) }
             }
+        }
+
+        if !sandbox.credentials.isEmpty, prepared.credentialsDirectory == nil {
+            let directory = credentialsDirectory(of: name)
+            let credentials = try ServiceCredentials.collect(sandbox.credentials, managerDirectory: managerCredentialsDirectory)
+            if mkdir(runtimeDirectory + "/credentials", 0o755) != 0, errno != EEXIST {
+                throw .credential(directive: "LoadCredential=", id: "*",
+                                  reason: "mkdir \(runtimeDirectory)/credentials: \(Errno(rawValue: errno))")
+            }
+            try ServiceCredentials.install(credentials, at: directory, owner: owner)
+            prepared.credentialsDirectory = directory
         }
 
         // A service that talks sd_notify must still see the notify socket
@@ -260,6 +282,7 @@ package final class SandboxPreparation {
     package func release(_ name: UnitName) {
         guard let prepared = prepared.removeValue(forKey: name) else { return }
         prepared.privateTemporaryDirectories?.remove()
+        if let directory = prepared.credentialsDirectory { ServiceCredentials.remove(directory) }
         let others = self.prepared.values
         for directory in prepared.runtimeDirectories where !others.contains(where: { $0.runtimeDirectories.contains(directory) }) {
             ServiceDirectories.remove(directory)

@@ -394,6 +394,20 @@ package struct Sandbox: Hashable, Sendable {
     package var procSubsetPID = false
     /// MemoryMax= and the other limits of the service's cgroup (Units/ResourceControlKeys.swift).
     package var resourceControl = ResourceControl()
+    /// LoadCredential=, SetCredential=, ImportCredential=, in the order written
+    /// (Sandbox/ServiceCredentials.swift).
+    package var credentials: [CredentialSource] = []
+}
+
+/// Where one credential of systemd.exec(5), "CREDENTIALS", comes from.
+package enum CredentialSource: Hashable, Sendable {
+    /// LoadCredential=ID[:PATH]: a file (or each file of a directory); a relative or
+    /// missing PATH is below swatchd's own $CREDENTIALS_DIRECTORY.
+    case load(id: String, path: String?)
+    /// SetCredential=ID:VALUE: the value itself, used when nothing else gave ID.
+    case set(id: String, value: String)
+    /// ImportCredential=GLOB: the credentials of swatchd's own $CREDENTIALS_DIRECTORY that match.
+    case importing(glob: String)
 }
 
 /// SystemCallFilter=: an allow list (every other system call fails) or a deny
