@@ -48,3 +48,28 @@ import Testing
         }
     }
 }
+
+/// An unreadable mount table fails the start: the read-only remounts of the mounts
+/// below a path would otherwise be left out, and those mounts stay writable.
+@Suite struct SandboxMachineUnreadableTests {
+    @Test func anUnreadableMountTableIsAnErrorNamingTheDirective() throws {
+        do {
+            _ = try MountTable.read(path: "/nonexistent/mountinfo", directive: "ProtectSystem=")
+            Issue.record("an unreadable mount table was accepted")
+        } catch {
+            #expect(error.description.hasPrefix("ProtectSystem=: cannot read /nonexistent/mountinfo"), "\(error)")
+        }
+        #expect(try MountTable.read(directive: "ProtectSystem=").contains("/"))
+    }
+
+    /// The plan asks for the mount table exactly when something is made read-only.
+    @Test func thePlanNeedsTheMountTableForReadOnlyPaths() {
+        var sandbox = Sandbox()
+        #expect(SandboxPlan.readOnlyDirective(for: sandbox) == nil)
+        sandbox.protectSystem = .strict
+        #expect(SandboxPlan.readOnlyDirective(for: sandbox) == "ProtectSystem=")
+        sandbox = Sandbox()
+        sandbox.noExecPaths = ["/srv"]
+        #expect(SandboxPlan.readOnlyDirective(for: sandbox) == "NoExecPaths=")
+    }
+}

@@ -96,3 +96,26 @@ import Testing
         }
     }
 }
+
+/// A line that is not valid UTF-8 is ignored with a warning — unless its key
+/// restricts the service: then ignoring it would run the service with less
+/// isolation than asked, and the unit is refused.
+@Suite struct InvalidUTF8RestrictionTests {
+    private func load(_ bytes: [UInt8]) -> UnitSet {
+        var text: [UInt8] = Array("[Service]\nExecStart=/bin/true\n".utf8)
+        text += bytes + [UInt8(ascii: "\n")]
+        return UnitSet.parse([UnitSource(path: "u/a.service", bytes: text)], context: UnitSetTests.context,
+                             checkExecutables: false)
+    }
+
+    @Test func aRestrictingKeyOnAnInvalidLineRefusesTheUnit() {
+        let refused = load(Array("SystemCallFilter=~@mount ".utf8) + [0xFF, 0xFE])
+        #expect(refused.services.isEmpty)
+        #expect(refused.diagnostics.map(\.description) == [
+            "u/a.service:3: Line is not valid UTF-8 and sets SystemCallFilter=, which restricts the service; refusing the unit.",
+        ])
+        let warned = load(Array("Description=caf".utf8) + [0xE9])
+        #expect(warned.services.count == 1)
+        #expect(warned.diagnostics.map(\.description) == ["u/a.service:3: Line is not valid UTF-8, ignoring."])
+    }
+}
