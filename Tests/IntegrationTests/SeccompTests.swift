@@ -50,9 +50,12 @@ extension Integration {
                 // A later `~` line takes calls out of an allow list.
                 "narrowed": ("SystemCallFilter=@system-service\nSystemCallFilter=~socket\nSystemCallErrorNumber=EACCES",
                              ["unix"]),
+                // SystemCallLog= logs and restricts nothing.
+                "logged": ("SystemCallLog=~swapon", ["swapon"]),
                 // The same probes without a filter, for comparison.
                 "free": ("", ["swapon"]),
             ])
+            #expect(seen["logged"] == ["swapon": "ENOENT"])
             #expect(seen["nomount"] == ["mount": "EPERM", "swapon": "ENOENT", "unix": "ok"])
             #expect(seen["suffix"] == ["mount": "EXDEV", "unix": "ok"])
             #expect(seen["service"] == ["swapon": "EACCES", "unix": "ok", "inet": "ok"])

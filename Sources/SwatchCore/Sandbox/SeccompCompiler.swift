@@ -68,6 +68,7 @@ package enum SeccompCompiler {
         // SCMP_ACT_ERRNO(x) is a macro: SECCOMP_RET_ERRNO (0x00050000) | (x & 0xffff).
         case .errno(let number): 0x0005_0000 | (UInt32(number) & 0xFFFF)
         case .killProcess: SCMP_ACT_KILL_PROCESS
+        case .log: SCMP_ACT_LOG
         }
     }
 }

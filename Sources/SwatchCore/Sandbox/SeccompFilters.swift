@@ -12,6 +12,8 @@ package struct SeccompFilter: Hashable, Sendable {
         case errno(Int32)
         /// SIGSYS to the whole process (SECCOMP_RET_KILL_PROCESS).
         case killProcess
+        /// Allowed, and logged by the kernel's audit (SECCOMP_RET_LOG).
+        case log
     }
 
     /// A comparison of one system call argument (seccomp_rule_add(3), SCMP_CMP_*).
@@ -137,6 +139,12 @@ package enum SeccompFilters {
         if sandbox.protectKernelModules { deny("ProtectKernelModules=", ["@module"]) }
         if sandbox.protectKernelLogs { deny("ProtectKernelLogs=", ["syslog"]) }
         if sandbox.protectHostname { deny("ProtectHostname=", ["sethostname", "setdomainname"]) }
+        if let log = sandbox.systemCallLog {
+            // systemd's SystemCallLog=: an allow list logs every other call, a deny list its calls.
+            let calls = log.entries.keys.sorted()
+            filters.append(SeccompFilter(directive: "SystemCallLog=", defaultAction: log.allowList ? .log : .allow,
+                                         rules: calls.map { SeccompFilter.Rule($0, log.allowList ? .allow : .log) }))
+        }
         if !sandbox.systemCallArchitectures.isEmpty {
             // Every filter above already kills a non-native system call; alone, this one does.
             filters.append(SeccompFilter(directive: "SystemCallArchitectures=", defaultAction: .allow))

@@ -77,18 +77,24 @@ enum SystemCallKeys {
         return nil
     }
 
-    static let systemCallFilter = KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+    static let systemCallFilter = systemCallList(\.sandbox.systemCallFilter, addsDefault: true)
+    /// SystemCallLog=: the same syntax; the listed calls (or, `~`, the others) are logged.
+    static let systemCallLog = systemCallList(\.sandbox.systemCallLog, addsDefault: false)
+
+    static func systemCallList(_ field: WritableKeyPath<ServiceUnit, SystemCallFilter?> & Sendable,
+                               addsDefault: Bool) -> KeySetter<ServiceUnit> {
+      KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
         guard !kv.raw.isEmpty else {
-            service.sandbox.systemCallFilter = nil
+            service[keyPath: field] = nil
             return
         }
         var text = Substring(kv.raw)
         let inverted = text.hasPrefix("~")
         if inverted { text = text.dropFirst() }
         // The first assignment decides: an allow list (always with @default) or a deny list.
-        var filter = service.sandbox.systemCallFilter ?? {
+        var filter = service[keyPath: field] ?? {
             var new = SystemCallFilter(allowList: !inverted)
-            if !inverted { for call in systemCalls("@default")! { new.entries[call] = 0 } }
+            if !inverted, addsDefault { for call in systemCalls("@default")! { new.entries[call] = 0 } }
             return new
         }()
         let kvText = KeyValue(key: kv.key, raw: String(text), location: kv.location, specifiers: kv.specifiers)
@@ -111,7 +117,8 @@ enum SystemCallKeys {
                 }
             }
         }
-        service.sandbox.systemCallFilter = filter
+        service[keyPath: field] = filter
+      }
     }
 
     static let systemCallErrorNumber = KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in

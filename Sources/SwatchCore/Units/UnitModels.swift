@@ -363,6 +363,8 @@ package struct Sandbox: Hashable, Sendable {
     // System call filtering (systemd.exec(5), "SYSTEM CALL FILTERING"; Sandbox/SeccompFilters.swift).
     package var systemCallFilter: SystemCallFilter?
     package var systemCallErrorNumber: SystemCallErrorAction?
+    /// SystemCallLog=: logs, restricts nothing.
+    package var systemCallLog: SystemCallFilter?
     /// SystemCallArchitectures=: `native` or architecture names; empty: unset.
     package var systemCallArchitectures: [String] = []
     package var restrictAddressFamilies: AddressFamilies?

@@ -37,6 +37,13 @@ import Testing
         #expect(filters[0].rules.contains(SeccompFilter.Rule("mount", .errno(EXDEV))))
     }
 
+    @Test func systemCallLogTakesTheFiltersSyntaxWithoutDefault() throws {
+        let log = try #require(service("SystemCallLog=@mount\n").0?.sandbox.systemCallLog)
+        #expect(log.allowList && log.entries["mount"] != nil && log.entries["execve"] == nil)
+        let filter = try #require(SeccompFilters.filters(for: service("SystemCallLog=~chmod\n").0!.sandbox).first)
+        #expect(filter.defaultAction == .allow && filter.rules == [SeccompFilter.Rule("chmod", .log)])
+    }
+
     @Test func badValuesRefuseTheUnit() {
         for line in ["SystemCallFilter=@no-such-group", "SystemCallFilter=@system-service:EPERM",
                      "SystemCallFilter=~mount:EWHAT", "SystemCallErrorNumber=ENOTANERRNO",
@@ -87,8 +94,9 @@ import Testing
         sandbox.protectKernelLogs = true
         sandbox.protectHostname = true
         sandbox.systemCallArchitectures = ["native"]
+        sandbox.systemCallLog = SystemCallFilter(allowList: false, entries: ["chmod": 0])
         let filters = SeccompFilters.filters(for: sandbox)
-        #expect(filters.count == 12)
+        #expect(filters.count == 13)
         for filter in filters {
             let program = try SeccompCompiler.compile(filter)
             #expect(program.instructionCount > 3, "\(filter.directive)")
