@@ -39,10 +39,10 @@ FUZZ_SECONDS ?= 60
 # and start-up", "Build levers"). SwiftPM links release with --gc-sections already.
 RELEASE_FLAGS ?= -c release --static-swift-stdlib --disable-local-rpath -Xswiftc -Osize
 
-# Debian packages: the build (libsystemd-dev, pkg-config), the tests
+# Debian packages: the build (libsystemd-dev, libseccomp-dev, pkg-config), the tests
 # (python3-systemd test services, curl, ss from iproute2, systemd-journald and
 # journalctl from systemd, unshare from util-linux) and the lint (mandoc).
-DEB_PACKAGES := libsystemd-dev pkg-config python3-systemd mandoc curl iproute2 systemd util-linux
+DEB_PACKAGES := libsystemd-dev libseccomp-dev pkg-config python3-systemd mandoc curl iproute2 systemd util-linux
 
 MAN_PAGES = $(wildcard man/*.[158])
 

@@ -24,10 +24,17 @@ var targets: [Target] = [
         pkgConfig: "libsystemd",
         providers: [.apt(["libsystemd-dev"])]
     ),
+    // libseccomp: the seccomp filters of SystemCallFilter= and friends are built with it
+    // (seccomp_init, seccomp_rule_add, seccomp_export_bpf), never as BPF by hand.
+    .systemLibrary(
+        name: "CSeccomp",
+        pkgConfig: "libseccomp",
+        providers: [.apt(["libseccomp-dev"])]
+    ),
     .target(
         name: "SwatchCore",
         dependencies: [
-            "CSwatch", "CSystemd",
+            "CSwatch", "CSystemd", "CSeccomp",
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
         ]

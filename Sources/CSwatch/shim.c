@@ -47,6 +47,10 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/syscall.h>
+#include <sys/ioctl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
 
 const int SWATCH_SCM_CREDENTIALS = SCM_CREDENTIALS;
 const int SWATCH_MSG_CMSG_CLOEXEC = MSG_CMSG_CLOEXEC;
@@ -55,6 +59,12 @@ const int SWATCH_F_GETPIPE_SZ = F_GETPIPE_SZ;
 const unsigned int SWATCH_CLOSE_RANGE_CLOEXEC = CLOSE_RANGE_CLOEXEC;
 const long SWATCH_CGROUP2_SUPER_MAGIC = CGROUP2_SUPER_MAGIC;
 const int SWATCH_CLONE_NEWNS = CLONE_NEWNS;
+const int SWATCH_CLONE_NEWUTS = CLONE_NEWUTS;
+const int SWATCH_CLONE_NEWIPC = CLONE_NEWIPC;
+const int SWATCH_CLONE_NEWNET = CLONE_NEWNET;
+const int SWATCH_CLONE_NEWUSER = CLONE_NEWUSER;
+const int SWATCH_CLONE_NEWPID = CLONE_NEWPID;
+const int SWATCH_CLONE_NEWCGROUP = CLONE_NEWCGROUP;
 
 _Static_assert(sizeof(struct swatch_ucred) == sizeof(struct ucred), "struct ucred mirror");
 _Static_assert(offsetof(struct swatch_ucred, gid) == offsetof(struct ucred, gid), "struct ucred mirror");
@@ -73,6 +83,14 @@ int swatch_prctl(int option, unsigned long arg2, unsigned long arg3, unsigned lo
 
 int swatch_close_range(unsigned int first, unsigned int last, unsigned int flags) {
     return (int)syscall(__NR_close_range, first, last, flags);
+}
+
+int swatch_memfd_create(const char *name, unsigned int flags) {
+    return memfd_create(name, flags);
+}
+
+const char *swatch_errno_name(int error) {
+    return strerrorname_np(error);
 }
 
 int swatch_ignore_signal(int signal) {
@@ -118,6 +136,8 @@ const char *swatch_spawn_step_name(int step) {
     case SWATCH_SPAWN_STEP_CAPABILITIES: return "capset";
     case SWATCH_SPAWN_STEP_AMBIENT: return "ambient";
     case SWATCH_SPAWN_STEP_NO_NEW_PRIVS: return "no_new_privs";
+    case SWATCH_SPAWN_STEP_SECCOMP: return "seccomp";
+    case SWATCH_SPAWN_STEP_LOOPBACK: return "loopback";
     default: return "unknown";
     }
 }
@@ -235,18 +255,26 @@ struct kernel_sigaction {
 /// (capabilities(7), credentials(7)):
 /// - rlimits, nice and oom_score_adj while still root: raising a hard limit or
 ///   lowering a score needs CAP_SYS_RESOURCE/CAP_SYS_NICE;
-/// - the mount namespace and its mounts: CAP_SYS_ADMIN;
+/// - the namespaces (unshare), `lo` up in a new network namespace
+///   (CAP_NET_ADMIN), and the mounts: CAP_SYS_ADMIN;
 /// - dropping from the bounding set: CAP_SETPCAP, so before the uid changes;
 /// - PR_SET_KEEPCAPS before setresuid, when ambient capabilities must survive it;
 /// - setgroups, setresgid, then setresuid: "drop the group before the user";
 /// - capset, then PR_CAP_AMBIENT_RAISE (an ambient capability must be
 ///   permitted and inheritable first);
-/// - PR_SET_NO_NEW_PRIVS last.
+/// - PR_SET_NO_NEW_PRIVS;
+/// - the seccomp filters last: loading one needs no_new_privs or CAP_SYS_ADMIN
+///   (seccomp(2)), and a filter may forbid what the steps before it call
+///   (mount, setresuid, prctl). The child even holds them back until every
+///   other thing it does is done — chdir, close_range, sigprocmask — and loads
+///   them right before execve (child_main, 8b), as systemd loads its filters
+///   last (src/core/execute.c, exec_child).
 static const int sandbox_execution_order[] = {
     SWATCH_SPAWN_STEP_RLIMIT,
     SWATCH_SPAWN_STEP_NICE,
     SWATCH_SPAWN_STEP_OOM_SCORE_ADJUST,
     SWATCH_SPAWN_STEP_UNSHARE,
+    SWATCH_SPAWN_STEP_LOOPBACK,
     SWATCH_SPAWN_STEP_MOUNT,
     SWATCH_SPAWN_STEP_BOUNDING_SET,
     SWATCH_SPAWN_STEP_KEEP_CAPS,
@@ -256,6 +284,7 @@ static const int sandbox_execution_order[] = {
     SWATCH_SPAWN_STEP_CAPABILITIES,
     SWATCH_SPAWN_STEP_AMBIENT,
     SWATCH_SPAWN_STEP_NO_NEW_PRIVS,
+    SWATCH_SPAWN_STEP_SECCOMP,
 };
 
 const int *swatch_sandbox_execution_order(int *count) {
@@ -278,6 +307,8 @@ static int sandbox_step(int kind) {
     case SWATCH_SANDBOX_CAPSET: return SWATCH_SPAWN_STEP_CAPABILITIES;
     case SWATCH_SANDBOX_AMBIENT_RAISE: return SWATCH_SPAWN_STEP_AMBIENT;
     case SWATCH_SANDBOX_NO_NEW_PRIVS: return SWATCH_SPAWN_STEP_NO_NEW_PRIVS;
+    case SWATCH_SANDBOX_SECCOMP: return SWATCH_SPAWN_STEP_SECCOMP;
+    case SWATCH_SANDBOX_INTERFACE_UP: return SWATCH_SPAWN_STEP_LOOPBACK;
     default: return SWATCH_SPAWN_STEP_MOUNT;
     }
 }
@@ -290,7 +321,9 @@ int swatch_sandbox_operation_step(int kind) {
 /// mount's nosuid/nodev/noexec with what it is given (statfs f_flags use the
 /// MS_* values for these three: ST_NOSUID == MS_NOSUID, ...). The atime flags
 /// are kept by the kernel when none is given (ST_RELATIME is not MS_RELATIME).
-#define SWATCH_KEPT_MOUNT_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+/// Read-only too (ST_RDONLY == MS_RDONLY): a remount that only adds noexec
+/// (NoExecPaths=) must not make a read-only mount writable.
+#define SWATCH_KEPT_MOUNT_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 /// Runs one sandboxing operation: 0, or -1 with errno. System calls only.
 static int sandbox_apply(const struct swatch_sandbox_op *op) {
@@ -324,7 +357,8 @@ static int sandbox_apply(const struct swatch_sandbox_op *op) {
         unsigned long kept = 0;
         if (statfs(op->path, &info) < 0)
             return -1;
-        kept = (unsigned long)info.f_flags & SWATCH_KEPT_MOUNT_FLAGS;
+        // `number`: flags not to keep (MS_NOEXEC for ExecPaths=).
+        kept = (unsigned long)info.f_flags & SWATCH_KEPT_MOUNT_FLAGS & ~(unsigned long)op->number;
         return mount(NULL, op->path, NULL, MS_REMOUNT | MS_BIND | op->flags | kept, NULL);
     }
     case SWATCH_SANDBOX_MKDIR:
@@ -363,6 +397,36 @@ static int sandbox_apply(const struct swatch_sandbox_op *op) {
         return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)op->number, 0, 0);
     case SWATCH_SANDBOX_NO_NEW_PRIVS:
         return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    case SWATCH_SANDBOX_SECCOMP: {
+        // Without TSYNC: the filter attaches to this task only, never to the
+        // parent whose memory (not thread group) the child shares.
+        struct sock_fprog program = {
+            .len = (unsigned short)op->program_length,
+            .filter = (struct sock_filter *)op->program,
+        };
+        if (!op->program || op->program_length <= 0 || op->program_length > BPF_MAXINSNS) {
+            errno = EINVAL;
+            return -1;
+        }
+        return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program);
+    }
+    case SWATCH_SANDBOX_INTERFACE_UP: {
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return -1;
+        struct ifreq request;
+        memset(&request, 0, sizeof(request));
+        strncpy(request.ifr_name, op->path, IFNAMSIZ - 1);
+        int result = ioctl(fd, SIOCGIFFLAGS, &request);
+        if (result == 0) {
+            request.ifr_flags |= IFF_UP;
+            result = ioctl(fd, SIOCSIFFLAGS, &request);
+        }
+        int e = errno;
+        close(fd);
+        errno = e;
+        return result;
+    }
     default:
         errno = EINVAL;
         return -1;
@@ -468,6 +532,7 @@ static int child_main(void *argument) {
     //     file): while the child is still privileged and before chdir, so the
     //     working directory is checked as the service's user, as systemd does.
     //     umask 0 meanwhile: the modes of the plan are meant exactly.
+    int seccomp_from = req->sandbox_count;
     if (req->sandbox_count > 0) {
         // Close the parent's other fds now rather than at execve: a mount
         // plan takes milliseconds, and a socket the parent closes meanwhile
@@ -477,6 +542,11 @@ static int child_main(void *argument) {
         umask(0);
         for (int i = 0; i < req->sandbox_count; i++) {
             const struct swatch_sandbox_op *op = &req->sandbox[i];
+            if (op->kind == SWATCH_SANDBOX_SECCOMP) {
+                // The filters come last in the plan; they wait for 8b.
+                seccomp_from = i;
+                break;
+            }
             int step = sandbox_step(op->kind);
             ctx->step = step;
             errno = 0;
@@ -522,6 +592,22 @@ static int child_main(void *argument) {
     sigset_t none;
     sigemptyset(&none);
     (void)sigprocmask(SIG_SETMASK, &none, NULL);
+
+    // 8b. The seccomp filters (SystemCallFilter=, RestrictAddressFamilies=,
+    //     ...), as the very last thing before execve: nothing the child does
+    //     itself may meet them (see sandbox_execution_order). A failure is
+    //     still reported (_exit and the shared memory need no filtered call
+    //     but exit_group, which every filter allows through @default).
+    for (int i = seccomp_from; i < req->sandbox_count; i++) {
+        const struct swatch_sandbox_op *op = &req->sandbox[i];
+        ctx->step = SWATCH_SPAWN_STEP_SECCOMP;
+        errno = 0;
+        if (sandbox_apply(op) == 0)
+            continue;
+        if (req->sandbox_failed_index)
+            *req->sandbox_failed_index = i;
+        child_fail(ctx, SWATCH_SPAWN_STEP_SECCOMP);
+    }
 
     ctx->step = SWATCH_SPAWN_STEP_EXECVE;
     execve(req->path, req->argv, req->envp);

@@ -46,6 +46,14 @@ extern const unsigned int SWATCH_CLOSE_RANGE_CLOEXEC;
 extern const long SWATCH_CGROUP2_SUPER_MAGIC;
 /// `CLONE_NEWNS`: unshare(2) a new mount namespace (sandboxing).
 extern const int SWATCH_CLONE_NEWNS;
+/// The other namespace flags of clone(2)/unshare(2) (sandboxing: ProtectHostname=,
+/// PrivateIPC=, PrivateNetwork=, RestrictNamespaces=).
+extern const int SWATCH_CLONE_NEWUTS;
+extern const int SWATCH_CLONE_NEWIPC;
+extern const int SWATCH_CLONE_NEWNET;
+extern const int SWATCH_CLONE_NEWUSER;
+extern const int SWATCH_CLONE_NEWPID;
+extern const int SWATCH_CLONE_NEWCGROUP;
 
 /// A mirror of `struct ucred` (the sender of an SCM_CREDENTIALS message, or
 /// SO_PEERCRED), which glibc declares only under _GNU_SOURCE. Same layout.
@@ -98,6 +106,14 @@ int swatch_prctl(int option, unsigned long arg2, unsigned long arg3, unsigned lo
 
 /// `close_range(2)` through syscall(2), which glibc 2.34+ declares only under _GNU_SOURCE.
 int swatch_close_range(unsigned int first, unsigned int last, unsigned int flags);
+
+/// `memfd_create(2)` (declared only under _GNU_SOURCE): an anonymous file,
+/// where libseccomp's seccomp_export_bpf writes a filter to be read back.
+int swatch_memfd_create(const char *name, unsigned int flags);
+
+/// The symbolic name of an errno value ("EPERM"), or NULL when glibc knows
+/// none (strerrorname_np(3), glibc 2.32, _GNU_SOURCE only).
+const char *_Nullable swatch_errno_name(int error);
 
 /// Sets `signal`'s disposition to SIG_IGN (a macro Swift cannot import).
 /// Returns 0 or -1 with errno, like sigaction(2).
@@ -163,6 +179,10 @@ enum swatch_spawn_step {
     SWATCH_SPAWN_STEP_AMBIENT,
     /// PR_SET_NO_NEW_PRIVS: NoNewPrivileges=.
     SWATCH_SPAWN_STEP_NO_NEW_PRIVS,
+    /// seccomp(SECCOMP_SET_MODE_FILTER): SystemCallFilter=, RestrictAddressFamilies=, ...
+    SWATCH_SPAWN_STEP_SECCOMP,
+    /// Bringing up `lo` in a new network namespace (PrivateNetwork=).
+    SWATCH_SPAWN_STEP_LOOPBACK,
 };
 
 // MARK: - Sandboxing operations
@@ -182,8 +202,9 @@ enum swatch_sandbox_kind {
     /// mount(source, path, fstype, flags, data), exactly as given.
     SWATCH_SANDBOX_MOUNT,
     /// mount(NULL, path, NULL, MS_REMOUNT|MS_BIND|flags|kept, NULL), where
-    /// `kept` are the nosuid/nodev/noexec flags the mount has now (statfs(2)):
-    /// a bind remount replaces them, and must not loosen any.
+    /// `kept` are the ro/nosuid/nodev/noexec flags the mount has now (statfs(2))
+    /// but those in `number`: a bind remount replaces them, and must not loosen
+    /// any that was not asked for (ExecPaths= asks to drop noexec).
     SWATCH_SANDBOX_REMOUNT,
     /// mkdir(path, number); an existing directory is fine.
     SWATCH_SANDBOX_MKDIR,
@@ -207,6 +228,12 @@ enum swatch_sandbox_kind {
     SWATCH_SANDBOX_AMBIENT_RAISE,
     /// prctl(PR_SET_NO_NEW_PRIVS, 1).
     SWATCH_SANDBOX_NO_NEW_PRIVS,
+    /// seccomp(SECCOMP_SET_MODE_FILTER, 0, {program_length, program}): a classic
+    /// BPF program built by libseccomp before the clone. Loaded right before
+    /// execve, after every other step of the child (see shim.c).
+    SWATCH_SANDBOX_SECCOMP,
+    /// Sets IFF_UP on the interface `path` ("lo") with SIOCSIFFLAGS (netdevice(7)).
+    SWATCH_SANDBOX_INTERFACE_UP,
 };
 
 /// The order in which the child runs the sandboxing operations, as steps
@@ -249,6 +276,9 @@ struct swatch_sandbox_op {
     uint64_t value2;
     const gid_t *_Nullable groups;
     int group_count;
+    /// SWATCH_SANDBOX_SECCOMP: the `struct sock_filter` instructions and their count.
+    const void *_Nullable program;
+    int program_length;
 };
 
 /// A name for a step, as log lines print it ("execve", "chdir", ...). Never NULL.

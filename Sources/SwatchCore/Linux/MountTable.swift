@@ -3,6 +3,19 @@
 /// ReadOnlyPaths= must reach every mount below their path, and a bind remount
 /// changes one mount only. Read in the parent (the child may not parse files).
 package enum MountTable {
+    /// The mount points of /proc/self/mountinfo, in its order. Unreadable (or
+    /// empty), it fails the start of `directive`: a read-only path would
+    /// otherwise stay writable below each mount it holds.
+    package static func read(path: String = "/proc/self/mountinfo", directive: String) throws(SandboxError) -> [String] {
+        let text: String
+        do { text = try FileSystem.readText(path) } catch {
+            throw .machineUnreadable(directive: directive, path: path, reason: "\(error)")
+        }
+        let points = mountPoints(mountinfo: text)
+        guard !points.isEmpty else { throw .machineUnreadable(directive: directive, path: path, reason: "no mount points") }
+        return points
+    }
+
     /// The mount points of /proc/self/mountinfo, in its order; empty when unreadable.
     package static func current() -> [String] {
         guard let text = try? FileSystem.readText("/proc/self/mountinfo") else { return [] }

@@ -124,6 +124,52 @@ package final class ProcessTracker {
         return FileDescriptor(rawValue: try retryingOnInterrupt { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
     }
 
+    /// Applies MemoryMax= and the other resource limits (systemd.resource-control(5)) to
+    /// the service's cgroup, enabling each controller in swatchd's group first
+    /// (`+memory` in its cgroup.subtree_control: Documentation/admin-guide/cgroup-v2.rst,
+    /// "Enabling and Disabling"). Returns what could not be applied, one line per key
+    /// with the reason: these keys limit resources and take no access away, so the
+    /// service runs without them, warned (swatchd.service(5), "RESOURCE CONTROL").
+    /// Never touches a cgroup v1 hierarchy (docs/HACKING.md "Cgroups").
+    package func apply(_ control: ResourceControl, to service: String) -> [String] {
+        guard !control.settings.isEmpty else { return [] }
+        guard case .cgroup(let parent) = mode, let directory = cgroupDirectory(of: service) else {
+            return control.sorted.map { "\($0.key)=\($0.setting.written) is not applied: swatchd has no cgroup2 hierarchy it may write (cgroup v1 only, or none delegated)" }
+        }
+        var problems: [String] = []
+        let available = Set(((try? FileSystem.readText(parent + "/cgroup.controllers")) ?? "").split(whereSeparator: \.isWhitespace).map(String.init))
+        for (key, setting) in control.sorted {
+            let prefix = "\(key)=\(setting.written) is not applied"
+            guard available.contains(setting.controller) else {
+                problems.append("\(prefix): the \(setting.controller) controller is not available in \(parent) (its cgroup.controllers: \(available.isEmpty ? "none" : available.sorted().joined(separator: " ")); not delegated)")
+                continue
+            }
+            let enabled = Set(((try? FileSystem.readText(parent + "/cgroup.subtree_control")) ?? "").split(whereSeparator: \.isWhitespace).map(String.init))
+            if !enabled.contains(setting.controller) {
+                if let error = Self.write("+" + setting.controller, to: parent + "/cgroup.subtree_control") {
+                    problems.append("\(prefix): cannot enable the \(setting.controller) controller in \(parent): \(error)")
+                    continue
+                }
+            }
+            if let error = Self.write(setting.value, to: directory + "/" + setting.file) {
+                problems.append("\(prefix): \(directory)/\(setting.file): \(error)")
+            }
+        }
+        return problems
+    }
+
+    /// Writes `text` to an existing cgroup file; nil, or the errno.
+    static func write(_ text: String, to path: String) -> Errno? {
+        do {
+            let fd = try retryingOnInterrupt { open(path, O_WRONLY | O_CLOEXEC) }
+            defer { close(fd) }
+            let written = try retryingOnInterrupt { text.withCString { Glibc.write(fd, $0, strlen($0)) } }
+            return written == text.utf8.count ? nil : Errno(rawValue: EIO)
+        } catch {
+            return error
+        }
+    }
+
     /// Records a spawned process of `service`. In session mode its pid is its
     /// session id (the spawner calls setsid); in cgroup mode the cgroup already knows.
     package func track(_ pid: pid_t, in service: String) {

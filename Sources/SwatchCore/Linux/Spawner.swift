@@ -211,6 +211,20 @@ private final class SandboxOperationArray {
             case .unshareMountNamespace:
                 op.kind = Int32(SWATCH_SANDBOX_UNSHARE.rawValue)
                 op.number = Int(SWATCH_CLONE_NEWNS)
+            case .unshareNamespaces(let flags):
+                op.kind = Int32(SWATCH_SANDBOX_UNSHARE.rawValue)
+                op.number = Int(flags)
+            case .interfaceUp(let name):
+                op.kind = Int32(SWATCH_SANDBOX_INTERFACE_UP.rawValue)
+                op.path = string(name)
+            case .loadSeccompFilter(let program):
+                op.kind = Int32(SWATCH_SANDBOX_SECCOMP.rawValue)
+                // malloc, as the other buffers: deinit frees all with free().
+                let buffer = malloc(max(program.bytes.count, 1))!
+                program.bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                allocations.append(buffer)
+                op.program = UnsafeRawPointer(buffer)
+                op.program_length = CInt(program.instructionCount)
             case .mount(let source, let target, let type, let flags, let data):
                 op.kind = Int32(SWATCH_SANDBOX_MOUNT.rawValue)
                 op.source = source.map(string)
@@ -222,6 +236,11 @@ private final class SandboxOperationArray {
                 op.kind = Int32(SWATCH_SANDBOX_REMOUNT.rawValue)
                 op.path = string(target)
                 op.flags = flags.rawValue
+            case .remountExecutable(let target, let flags):
+                op.kind = Int32(SWATCH_SANDBOX_REMOUNT.rawValue)
+                op.path = string(target)
+                op.flags = flags.rawValue
+                op.number = Int(MountFlags.noExec.rawValue)
             case .makeDirectory(let path, let mode):
                 op.kind = Int32(SWATCH_SANDBOX_MKDIR.rawValue)
                 op.path = string(path)

@@ -11,13 +11,52 @@ package enum Capabilities {
     /// CAP_MKNOD (27): PrivateDevices= drops it.
     package static let makeNode: Int32 = 27
 
-    /// The highest capability number this kernel knows
-    /// (/proc/sys/kernel/cap_last_cap; 40, CAP_CHECKPOINT_RESTORE, when unreadable).
-    package static func lastCapability() -> Int32 {
-        guard let text = try? FileSystem.readText("/proc/sys/kernel/cap_last_cap"),
-              let value = Int32(text.trimmingWhitespace()), (0...63).contains(value)
-        else { return 40 }
+    /// The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap).
+    /// Unreadable, it fails the start: a guess below the kernel's would leave the
+    /// capabilities above it in the bounding set.
+    package static func lastCapability(path: String = "/proc/sys/kernel/cap_last_cap",
+                                       directive: String = "CapabilityBoundingSet=") throws(SandboxError) -> Int32 {
+        let text: String
+        do { text = try FileSystem.readText(path) } catch {
+            throw .machineUnreadable(directive: directive, path: path, reason: "\(error)")
+        }
+        guard let value = Int32(text.trimmingWhitespace()), (0...63).contains(value) else {
+            throw .machineUnreadable(directive: directive, path: path, reason: "not a capability number")
+        }
         return value
+    }
+
+    /// CAP_SYS_MODULE (16), CAP_SYS_TIME (25), CAP_SYSLOG (34), CAP_WAKE_ALARM (35).
+    package static let systemModule: Int32 = 16
+    package static let systemTime: Int32 = 25
+    package static let syslog: Int32 = 34
+    package static let wakeAlarm: Int32 = 35
+
+    /// What the Protect*= keys take from the bounding set (systemd.exec(5):
+    /// ProtectKernelModules= CAP_SYS_MODULE, ProtectKernelLogs= CAP_SYSLOG,
+    /// ProtectClock= CAP_SYS_TIME and CAP_WAKE_ALARM).
+    package static func protectionDrops(of sandbox: Sandbox) -> [(capability: Int32, directive: String)] {
+        var drops: [(Int32, String)] = []
+        if sandbox.protectKernelModules { drops.append((systemModule, "ProtectKernelModules=")) }
+        if sandbox.protectKernelLogs { drops.append((syslog, "ProtectKernelLogs=")) }
+        if sandbox.protectClock { drops += [(systemTime, "ProtectClock="), (wakeAlarm, "ProtectClock=")] }
+        return drops
+    }
+
+    /// The directive a bounding-set drop of `capability` serves.
+    package static func directive(dropping capability: Int32, sandbox: Sandbox) -> String {
+        if let set = sandbox.capabilityBoundingSet, set.bits & (UInt64(1) << UInt64(capability)) == 0 {
+            return "CapabilityBoundingSet="
+        }
+        if sandbox.privateDevices, capability == makeNode || capability == systemRawIO { return "PrivateDevices=" }
+        if let drop = protectionDrops(of: sandbox).first(where: { $0.capability == capability }) { return drop.directive }
+        return sandbox.capabilityBoundingSet == nil ? "PrivateDevices=" : "CapabilityBoundingSet="
+    }
+
+    /// Whether the plan drops anything from the bounding set (and so must know the last capability).
+    package static func dropsAny(_ sandbox: Sandbox) -> Bool {
+        sandbox.capabilityBoundingSet != nil || sandbox.privateDevices || !protectionDrops(of: sandbox).isEmpty
+            || sandbox.ambientCapabilities != nil
     }
 
     /// What the service's bounding set keeps: CapabilityBoundingSet= (all when

@@ -47,6 +47,11 @@ package struct SandboxContext: Sendable {
     package var privateTemporaryDirectories: PrivateTemporaryDirectories
     /// The kind of a path (InaccessiblePaths=); nil: nothing there.
     package var pathKind: @Sendable (String) -> PathKind?
+    /// The real-time clock devices (/dev/rtc*) that ProtectClock= hides.
+    package var clockDevices: [String] = []
+    /// The seccomp filters, compiled before the clone (`SeccompCompiler`), with their directive:
+    /// loaded last, right before execve.
+    package var seccompPrograms: [(directive: String, program: SeccompProgram)] = []
 
     package init(
         credentials: Credentials? = nil, lastCapability: Int32 = 40, mountPoints: [String] = ["/"],

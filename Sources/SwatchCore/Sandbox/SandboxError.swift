@@ -23,6 +23,13 @@ package enum SandboxError: Error, Equatable, CustomStringConvertible {
     case hidesNotifySocket(directive: String, path: String, socket: String)
     /// `RUNTIME/sandbox`, where private /dev is built and the inaccessible nodes live, could not be made.
     case staging(path: String, Errno)
+    /// A credential (LoadCredential=, ImportCredential=) could not be read or installed.
+    case credential(directive: String, id: String, reason: String)
+    /// The seccomp filter of `directive` could not be built (libseccomp's `what` failed).
+    case seccomp(directive: String, what: String, Errno)
+    /// Something the plan must know of the machine could not be read (/proc/self/mountinfo,
+    /// /proc/sys/kernel/cap_last_cap): guessing could leave the service less isolated than asked.
+    case machineUnreadable(directive: String, path: String, reason: String)
 
     package var description: String {
         switch self {
@@ -35,6 +42,9 @@ package enum SandboxError: Error, Equatable, CustomStringConvertible {
         case .hidesNotifySocket(let directive, let path, let socket):
             "\(directive): it hides swatchd's notify socket \(socket); run swatchd with a --runtime-dir outside \(path)"
         case .staging(let path, let errno): "Failed to prepare \(path): \(errno)"
+        case .credential(let directive, let id, let reason): "\(directive)\(id): \(reason)"
+        case .seccomp(let directive, let what, let errno): "\(directive): \(what): \(errno)"
+        case .machineUnreadable(let directive, let path, let reason): "\(directive): cannot read \(path): \(reason)"
         }
     }
 }

@@ -15,11 +15,18 @@ package enum SandboxOperation: Hashable, Sendable {
     case writeFile(path: String, text: String)
     /// `unshare(CLONE_NEWNS)`: a mount namespace of the service's own.
     case unshareMountNamespace
+    /// `unshare(flags)`: the other namespaces (CLONE_NEWUTS: ProtectHostname=,
+    /// CLONE_NEWIPC: PrivateIPC=, CLONE_NEWNET: PrivateNetwork=).
+    case unshareNamespaces(Int32)
+    /// Sets IFF_UP on an interface (SIOCSIFFLAGS, netdevice(7)): `lo` of PrivateNetwork=.
+    case interfaceUp(String)
     /// `mount(source, target, type, flags, data)`, exactly as given.
     case mount(source: String?, target: String, type: String?, flags: MountFlags, data: String?)
     /// A bind remount of `target` that adds `flags` and keeps the mount's
     /// nosuid/nodev/noexec flags (read in the child with statfs) and atime flags.
     case remount(target: String, flags: MountFlags)
+    /// The same, but dropping the mount's noexec flag: ExecPaths= inside NoExecPaths=.
+    case remountExecutable(target: String, flags: MountFlags)
     /// `mkdir(path, mode)`; an existing directory is fine.
     case makeDirectory(path: String, mode: mode_t)
     /// An empty regular file, as a target to bind a file over.
@@ -42,6 +49,10 @@ package enum SandboxOperation: Hashable, Sendable {
     case raiseAmbientCapability(Int32)
     /// `prctl(PR_SET_NO_NEW_PRIVS, 1)`.
     case noNewPrivileges
+    /// `seccomp(SECCOMP_SET_MODE_FILTER, 0, program)`: a filter built by
+    /// libseccomp before the clone (`SeccompCompiler`); the child loads it
+    /// right before execve.
+    case loadSeccompFilter(SeccompProgram)
 }
 
 /// Flags of mount(2), with Swift names (values from <sys/mount.h>).
@@ -97,8 +108,8 @@ extension SandboxStep {
     /// `enum swatch_spawn_step`, which a failure names (`setresuid`, `mount`).
     /// The steps run ordered by kind, in `executionOrder`.
     package enum Kind: CaseIterable, Hashable, Sendable {
-        case limit, nice, oomScoreAdjust, unshare, mount, boundingSet, keepCapabilities
-        case groups, groupID, userID, capabilities, ambient, noNewPrivileges
+        case limit, nice, oomScoreAdjust, unshare, loopback, mount, boundingSet, keepCapabilities
+        case groups, groupID, userID, capabilities, ambient, noNewPrivileges, seccomp
 
         /// Its `SWATCH_SPAWN_STEP_*` value.
         package var spawnStep: Int32 {
@@ -107,6 +118,7 @@ extension SandboxStep {
             case .nice: SWATCH_SPAWN_STEP_NICE
             case .oomScoreAdjust: SWATCH_SPAWN_STEP_OOM_SCORE_ADJUST
             case .unshare: SWATCH_SPAWN_STEP_UNSHARE
+            case .loopback: SWATCH_SPAWN_STEP_LOOPBACK
             case .mount: SWATCH_SPAWN_STEP_MOUNT
             case .boundingSet: SWATCH_SPAWN_STEP_BOUNDING_SET
             case .keepCapabilities: SWATCH_SPAWN_STEP_KEEP_CAPS
@@ -116,6 +128,7 @@ extension SandboxStep {
             case .capabilities: SWATCH_SPAWN_STEP_CAPABILITIES
             case .ambient: SWATCH_SPAWN_STEP_AMBIENT
             case .noNewPrivileges: SWATCH_SPAWN_STEP_NO_NEW_PRIVS
+            case .seccomp: SWATCH_SPAWN_STEP_SECCOMP
             }
             return Int32(step.rawValue)
         }
@@ -158,8 +171,9 @@ extension SandboxOperation {
         case .setLimit: .limit
         case .setNice: .nice
         case .writeFile: .oomScoreAdjust
-        case .unshareMountNamespace: .unshare
-        case .mount, .remount, .makeDirectory, .createFile, .symlink: .mount
+        case .unshareMountNamespace, .unshareNamespaces: .unshare
+        case .interfaceUp: .loopback
+        case .mount, .remount, .remountExecutable, .makeDirectory, .createFile, .symlink: .mount
         case .dropBoundingCapability: .boundingSet
         case .keepCapabilities: .keepCapabilities
         case .setGroups: .groups
@@ -168,6 +182,7 @@ extension SandboxOperation {
         case .setCapabilities: .capabilities
         case .raiseAmbientCapability: .ambient
         case .noNewPrivileges: .noNewPrivileges
+        case .loadSeccompFilter: .seccomp
         }
     }
 }

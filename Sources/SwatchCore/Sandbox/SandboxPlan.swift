@@ -1,3 +1,4 @@
+import CSwatch
 import Glibc
 
 /// Builds the ordered list of sandboxing steps of one command from its unit's
@@ -10,7 +11,7 @@ package enum SandboxPlan {
     package static let privateDeviceNodes = ["null", "zero", "full", "random", "urandom", "tty"]
 
     /// The settings as applied: DynamicUser= implies NoNewPrivileges=yes,
-    /// PrivateTmp=yes, RemoveIPC=yes, ProtectSystem=strict and (unless the
+    /// PrivateTmp=yes, RemoveIPC=yes, RestrictSUIDSGID=yes, ProtectSystem=strict and (unless the
     /// unit asks for more) ProtectHome=read-only (systemd.exec(5), DynamicUser=).
     package static func effective(_ sandbox: Sandbox) -> Sandbox {
         guard sandbox.dynamicUser else { return sandbox }
@@ -18,6 +19,7 @@ package enum SandboxPlan {
         s.noNewPrivileges = true
         s.privateTmp = true
         s.removeIPC = true
+        s.restrictSUIDSGID = true
         s.protectSystem = .strict
         if s.protectHome == .no { s.protectHome = .readOnly }
         return s
@@ -43,14 +45,29 @@ package enum SandboxPlan {
         }
         if fullPrivileges { return steps }  // (in order: these come first)
 
-        steps += mountSteps(unitSandbox: unitSandbox, sandbox: sandbox, context: context)
+        // The namespaces other than the mount namespace, and `lo` in a new network one.
+        var namespaceFlags: Int32 = 0
+        var namespaceDirective = ""
+        for (asked, flag, directive) in [(sandbox.protectHostname, SWATCH_CLONE_NEWUTS, "ProtectHostname="),
+                                         (sandbox.privateIPC, SWATCH_CLONE_NEWIPC, "PrivateIPC="),
+                                         (sandbox.privateNetwork, SWATCH_CLONE_NEWNET, "PrivateNetwork=")] where asked {
+            namespaceFlags |= flag
+            if namespaceDirective.isEmpty { namespaceDirective = directive }
+        }
+        if namespaceFlags != 0 { steps.append(SandboxStep(.unshareNamespaces(namespaceFlags), namespaceDirective)) }
+        // Every unshare (the mount namespace's too) before `lo` is brought up, then the mounts.
+        let mounts = mountSteps(unitSandbox: unitSandbox, sandbox: sandbox, context: context)
+        steps += mounts.filter { $0.kind == .unshare }
+        if sandbox.privateNetwork { steps.append(SandboxStep(.interfaceUp("lo"), "PrivateNetwork=")) }
+        steps += mounts.filter { $0.kind != .unshare }
 
         // The bounding set, while CAP_SETPCAP is still there.
         let bounding = Capabilities.bounding(requested: sandbox.capabilityBoundingSet,
                                              privateDevices: sandbox.privateDevices)
-        let boundingDirective = sandbox.capabilityBoundingSet == nil ? "PrivateDevices=" : "CapabilityBoundingSet="
+            & ~Capabilities.protectionDrops(of: sandbox).reduce(UInt64(0)) { $0 | UInt64(1) << UInt64($1.capability) }
         for capability in Capabilities.drops(keeping: bounding, last: context.lastCapability) {
-            steps.append(SandboxStep(.dropBoundingCapability(capability), boundingDirective))
+            steps.append(SandboxStep(.dropBoundingCapability(capability),
+                                     Capabilities.directive(dropping: capability, sandbox: sandbox)))
         }
 
         // Groups before the user ("drop the group before the user"); ambient
@@ -79,8 +96,17 @@ package enum SandboxPlan {
         }
         // (As root, ambient capabilities add nothing: execve gives uid 0 the bounding set.)
 
+        // Loading a seccomp filter needs no_new_privs or CAP_SYS_ADMIN (seccomp(2)): once the
+        // user is no longer root, the filters imply NoNewPrivileges=yes, as systemd.exec(5)
+        // says of SystemCallFilter= and friends.
+        let switchesUser = context.credentials?.uid.map { $0 != 0 } ?? false
         if sandbox.noNewPrivileges {
             steps.append(SandboxStep(.noNewPrivileges, unitSandbox.noNewPrivileges ? "NoNewPrivileges=" : "DynamicUser="))
+        } else if switchesUser, let first = context.seccompPrograms.first {
+            steps.append(SandboxStep(.noNewPrivileges, first.directive))
+        }
+        for (directive, program) in context.seccompPrograms {
+            steps.append(SandboxStep(.loadSeccompFilter(program), directive))
         }
         assert(SandboxStep.areInExecutionOrder(steps), "sandbox steps out of the child's order: \(steps)")
         return steps
@@ -94,6 +120,13 @@ package enum SandboxPlan {
         entries(unitSandbox: unitSandbox, sandbox: effective(unitSandbox), context: SandboxContext())
             .filter { $0.kind == .tmpfs || $0.kind == .privateDirectory || $0.kind == .inaccessible }
             .map { ($0.path, $0.directive) }
+    }
+
+    /// The directive of the first path the namespace makes read-only: the plan then
+    /// needs the machine's mount points (each mount below it is remounted too). nil: none.
+    package static func readOnlyDirective(for unitSandbox: Sandbox) -> String? {
+        entries(unitSandbox: unitSandbox, sandbox: effective(unitSandbox), context: SandboxContext())
+            .first { ($0.readOnly || $0.noExec != nil) && $0.kind == .bind }?.directive
     }
 
     // MARK: - The mount namespace
@@ -125,6 +158,12 @@ package enum SandboxPlan {
         var tmpfsData = ""
         /// privateDirectory: the host directory bound there.
         var source = ""
+        /// privateDirectory: bound with the mounts below the source (BindPaths='s `rbind`).
+        var recursive = false
+        /// NoExecPaths= (true), ExecPaths= (false); nil: as the mount above it.
+        var noExec: Bool?
+        /// Only NoExecPaths=/ExecPaths= name the path: it stays as read-only as the path above it.
+        var execOnly = false
     }
 
     /// ProtectSystem=, ProtectHome=, PrivateTmp=, the *Paths= and the service
@@ -134,24 +173,31 @@ package enum SandboxPlan {
         var byPath: [String: Entry] = [:]
         var order: [String] = []
         func add(_ rawPath: String, _ kind: EntryKind, readOnly: Bool, optional: Bool = false, _ directive: String,
-                 tmpfsFlags: MountFlags = [], tmpfsData: String = "", source: String = "") {
+                 tmpfsFlags: MountFlags = [], tmpfsData: String = "", source: String = "", recursive: Bool = false,
+                 noExec: Bool? = nil) {
             let path = normalize(rawPath)
+            let execOnly = directive == "NoExecPaths=" || directive == "ExecPaths="
             let new = Entry(path: path, kind: kind, readOnly: readOnly, optional: optional, directive: directive,
-                            tmpfsFlags: tmpfsFlags, tmpfsData: tmpfsData, source: source)
+                            tmpfsFlags: tmpfsFlags, tmpfsData: tmpfsData, source: source, recursive: recursive,
+                            noExec: noExec, execOnly: execOnly)
             guard var old = byPath[path] else {
                 byPath[path] = new
                 order.append(path)
                 return
             }
-            if new.kind > old.kind {
-                old.kind = new.kind
+            if new.kind > old.kind || (old.execOnly && !execOnly) {
+                old.kind = max(old.kind, new.kind)
                 old.directive = new.directive
                 old.tmpfsFlags = new.tmpfsFlags
                 old.tmpfsData = new.tmpfsData
                 old.source = new.source
+                old.recursive = new.recursive
             }
             old.readOnly = old.readOnly || new.readOnly
             old.optional = old.optional && new.optional
+            old.execOnly = old.execOnly && execOnly
+            // ExecPaths= is the exception inside NoExecPaths= (systemd.exec(5)).
+            if let noExec { old.noExec = old.noExec == false ? false : noExec }
             byPath[path] = old
         }
         /// A *Paths= word: `-` ignores a missing path; `+` (relative to
@@ -198,6 +244,28 @@ package enum SandboxPlan {
             add("/var/tmp", .privateDirectory, readOnly: false, directive, source: sources.varTmp)
         }
         if sandbox.privateDevices { add("/dev", .api, readOnly: false, "PrivateDevices=") }
+        // The kernel's knobs read-only, its logs and modules out of sight (systemd's
+        // src/core/namespace.c: protect_kernel_tunables_table, protect_kernel_modules_table,
+        // protect_kernel_logs_table, and ProtectControlGroups=).
+        if sandbox.protectKernelTunables {
+            for path in ["/proc/acpi", "/proc/apm", "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq",
+                         "/proc/latency_stats", "/proc/mtrr", "/proc/scsi", "/proc/sys", "/proc/sysrq-trigger",
+                         "/proc/timer_list", "/proc/timer_stats", "/sys"] {
+                add(path, .bind, readOnly: true, optional: true, "ProtectKernelTunables=")
+            }
+        }
+        if sandbox.protectControlGroups { add("/sys/fs/cgroup", .bind, readOnly: true, optional: true, "ProtectControlGroups=") }
+        if sandbox.protectKernelModules {
+            for path in ["/lib/modules", "/usr/lib/modules"] {
+                add(path, .inaccessible, readOnly: true, optional: true, "ProtectKernelModules=")
+            }
+        }
+        if sandbox.protectKernelLogs {
+            for path in ["/proc/kmsg", "/dev/kmsg"] { add(path, .inaccessible, readOnly: true, optional: true, "ProtectKernelLogs=") }
+        }
+        if sandbox.protectClock {
+            for path in context.clockDevices { add(path, .inaccessible, readOnly: true, optional: true, "ProtectClock=") }
+        }
         for text in sandbox.readWritePaths {
             let (path, optional) = word(text)
             add(path, .bind, readOnly: false, optional: optional, "ReadWritePaths=")
@@ -210,10 +278,65 @@ package enum SandboxPlan {
             let (path, optional) = word(text)
             add(path, .inaccessible, readOnly: true, optional: optional, "InaccessiblePaths=")
         }
+        for text in sandbox.temporaryFileSystem {
+            let parts = text.split(separator: ":", maxSplits: 1)
+            // systemd's default: nodev, strictatime, mode=0755; `ro` and the other flags as mount(8) names them.
+            var flags: MountFlags = [.noDevices, .strictAccessTime]
+            var data: [String] = []
+            for option in parts.count > 1 ? parts[1].split(separator: ",").map(String.init) : [] {
+                switch option {
+                case "ro": flags.insert(.readOnly)
+                case "rw": flags.remove(.readOnly)
+                case "nosuid": flags.insert(.noSetUID)
+                case "suid": flags.remove(.noSetUID)
+                case "nodev": flags.insert(.noDevices)
+                case "dev": flags.remove(.noDevices)
+                case "noexec": flags.insert(.noExec)
+                case "exec": flags.remove(.noExec)
+                default: data.append(option)
+                }
+            }
+            if !data.contains(where: { $0.hasPrefix("mode=") }) { data.insert("mode=0755", at: 0) }
+            add(String(parts[0]), .tmpfs, readOnly: flags.contains(.readOnly), "TemporaryFileSystem=",
+                tmpfsFlags: flags, tmpfsData: data.joined(separator: ","))
+        }
+        for (texts, readOnly, directive) in [(sandbox.bindPaths, false, "BindPaths="),
+                                             (sandbox.bindReadOnlyPaths, true, "BindReadOnlyPaths=")] {
+            for text in texts {
+                let optional = text.hasPrefix("-")
+                let parts = text.drop(while: { $0 == "-" }).split(separator: ":", omittingEmptySubsequences: false)
+                let source = String(parts[0])
+                let destination = parts.count > 1 ? String(parts[1]) : source
+                // `rbind` is BindPaths='s default; a read-only bind takes no mount from
+                // below its source, so none of them can stay writable there.
+                let recursive = !readOnly && (parts.count < 3 || parts[2] == "rbind")
+                add(destination, .privateDirectory, readOnly: readOnly, optional: optional, directive,
+                    source: source, recursive: recursive)
+            }
+        }
+        for (texts, noExec, directive) in [(sandbox.noExecPaths, true, "NoExecPaths="),
+                                           (sandbox.execPaths, false, "ExecPaths=")] {
+            for text in texts {
+                let (path, optional) = word(text)
+                add(path, .bind, readOnly: false, optional: optional, directive, noExec: noExec)
+            }
+        }
         // The service's own directories stay writable where something around
         // them is read-only (ProtectSystem=strict); alone they need no namespace.
         if byPath.values.contains(where: \.readOnly) {
             for (path, directive) in context.serviceDirectories { add(path, .bind, readOnly: false, directive) }
+        }
+        // A path bound onto itself is a mount of its own: the remounts of the paths above it
+        // no longer reach it. So it takes their noexec (unless ExecPaths= names it) and, when
+        // only NoExecPaths=/ExecPaths= name it, their read-only flag.
+        for path in order {
+            guard var entry = byPath[path], entry.kind == .bind || entry.kind == .privateDirectory else { continue }
+            let above = order.filter { isBelow(path, $0) }.compactMap { byPath[$0] }.filter { $0.kind != .api }
+                .max { depth($0.path) < depth($1.path) }
+            guard let above else { continue }
+            if entry.noExec == nil, above.noExec == true { entry.noExec = true }
+            if entry.execOnly, above.readOnly { entry.readOnly = true }
+            byPath[path] = entry
         }
         return order.compactMap { byPath[$0] }
     }
@@ -233,18 +356,30 @@ package enum SandboxPlan {
             kinds[entry.path] = kind
             return kind == nil && entry.optional
         }
-        guard sandbox.privateDevices || entries.contains(where: { $0.kind != .api }) else { return [] }
+        let procOptions = [sandbox.protectProc.map { "hidepid=\($0)" }, sandbox.procSubsetPID ? "subset=pid" : nil].compactMap { $0 }
+        guard sandbox.privateDevices || sandbox.privateMounts || !procOptions.isEmpty
+              || entries.contains(where: { $0.kind != .api }) else { return [] }
 
         let first = ["PrivateDevices=", "PrivateTmp=", "ProtectSystem=", "ProtectHome=", "ReadWritePaths=",
-                     "ReadOnlyPaths=", "InaccessiblePaths="].first { directive in
+                     "ReadOnlyPaths=", "InaccessiblePaths=", "ProtectKernelTunables=", "ProtectControlGroups=",
+                     "ProtectKernelModules=", "ProtectKernelLogs=", "ProtectClock=", "TemporaryFileSystem=", "BindPaths=",
+                     "BindReadOnlyPaths=", "NoExecPaths=", "ExecPaths="].first { directive in
             directive == "PrivateDevices=" ? sandbox.privateDevices : entries.contains { $0.directive == directive }
-        } ?? entries.first?.directive ?? "PrivateDevices="
+        } ?? entries.first?.directive
+            ?? (sandbox.privateMounts ? "PrivateMounts=" : !procOptions.isEmpty ? procDirective(sandbox) : "PrivateDevices=")
         var steps = [
             SandboxStep(.unshareMountNamespace, first),
             // Nothing done in the namespace may propagate back to the host's mounts.
             SandboxStep(.mount(source: nil, target: "/", type: nil, flags: [.slave, .recursive], data: nil), first),
         ]
         if sandbox.privateDevices { steps += privateDeviceSteps(context: context) }
+        // ProtectProc=/ProcSubset=: a proc instance of the service's own, before anything is
+        // bound below /proc (ProtectKernelTunables=, ProtectKernelLogs=): proc(5), "Mount options".
+        if !procOptions.isEmpty {
+            steps.append(SandboxStep(.mount(source: "proc", target: "/proc", type: "proc",
+                                            flags: [.noSetUID, .noDevices, .noExec], data: procOptions.joined(separator: ",")),
+                                     procDirective(sandbox)))
+        }
 
         let byDepth = entries.sorted { (depth($0.path), $0.path) < (depth($1.path), $1.path) }
         for entry in byDepth where entry.kind == .inaccessible {
@@ -256,8 +391,9 @@ package enum SandboxPlan {
         // The unit's own /tmp before the self-binds, so that a *Paths= below /tmp names a
         // path in it; after the inaccessible nodes, whose sources may be under the host's /tmp.
         for entry in byDepth where entry.kind == .privateDirectory {
-            steps.append(SandboxStep(.mount(source: entry.source, target: entry.path, type: nil, flags: [.bind], data: nil),
-                                     entry.directive))
+            steps.append(SandboxStep(.mount(source: entry.source, target: entry.path, type: nil,
+                                            flags: entry.recursive ? [.bind, .recursive] : [.bind], data: nil),
+                                     entry.directive, ignore: entry.optional ? .missing : []))
         }
         for entry in byDepth where entry.kind == .bind && entry.path != "/" {
             steps.append(SandboxStep(.mount(source: entry.path, target: entry.path, type: nil,
@@ -269,10 +405,15 @@ package enum SandboxPlan {
                                             flags: entry.tmpfsFlags, data: entry.tmpfsData),
                                      entry.directive, ignore: entry.optional ? .missing : []))
         }
-        for entry in byDepth where entry.readOnly && entry.kind != .api {
-            let flags: MountFlags = entry.kind == .inaccessible ? [.readOnly, .noSetUID, .noDevices, .noExec] : [.readOnly]
-            if !(entry.kind == .tmpfs && entry.tmpfsFlags.contains(.readOnly)) {
-                steps.append(SandboxStep(.remount(target: entry.path, flags: flags), entry.directive,
+        for entry in byDepth where (entry.readOnly || entry.noExec != nil) && entry.kind != .api {
+            var flags: MountFlags = entry.kind == .inaccessible ? [.readOnly, .noSetUID, .noDevices, .noExec]
+                : entry.readOnly ? [.readOnly] : []
+            if entry.noExec == true { flags.insert(.noExec) }
+            func remount(_ target: String) -> SandboxOperation {
+                entry.noExec == false ? .remountExecutable(target: target, flags: flags) : .remount(target: target, flags: flags)
+            }
+            if !(entry.kind == .tmpfs && entry.tmpfsFlags.contains(.readOnly) && entry.noExec == nil) {
+                steps.append(SandboxStep(remount(entry.path), entry.directive,
                                          ignore: entry.optional ? .missing : []))
             }
             // A bind remount changes one mount: each mount below the path gets
@@ -282,12 +423,13 @@ package enum SandboxPlan {
             let deeper = entries.filter { isBelow($0.path, entry.path) }.map(\.path)
             for mountPoint in context.mountPoints.map(normalize) where isBelow(mountPoint, entry.path) {
                 guard !deeper.contains(where: { atOrBelow(mountPoint, $0) }) else { continue }
-                steps.append(SandboxStep(.remount(target: mountPoint, flags: flags), entry.directive,
-                                         ignore: [.missing, .notMounted]))
+                steps.append(SandboxStep(remount(mountPoint), entry.directive, ignore: [.missing, .notMounted]))
             }
         }
         return steps
     }
+
+    static func procDirective(_ sandbox: Sandbox) -> String { sandbox.protectProc != nil ? "ProtectProc=" : "ProcSubset=" }
 
     /// A tmpfs with only the listed nodes (bound from the host's), a devpts of
     /// its own, /dev/shm and /dev/mqueue, and the usual symlinks; moved onto

@@ -18,6 +18,8 @@ package final class SandboxPreparation {
     let logger: Logger
     /// The uids of DynamicUser=, held from a unit's first command until it is inactive.
     private(set) var dynamicUsers = DynamicUserRegistry()
+    /// swatchd's own $CREDENTIALS_DIRECTORY (ImportCredential=, relative LoadCredential= paths).
+    let managerCredentialsDirectory: String?
     /// The units whose start prepared something that their stop undoes.
     private var prepared: [UnitName: PreparedSandbox] = [:]
 
@@ -31,6 +33,8 @@ package final class SandboxPreparation {
         var dynamicUser = false
         /// PrivateTmp=: its /tmp and /var/tmp, made at its first sandboxed command.
         var privateTemporaryDirectories: PrivateTemporaryDirectories?
+        /// $CREDENTIALS_DIRECTORY, installed at its first command.
+        var credentialsDirectory: String?
     }
 
     /// - Parameters:
@@ -39,6 +43,7 @@ package final class SandboxPreparation {
     ///   - home: swatchd's user's home (the bases of a user manager).
     package init(runtimeDirectory: String, environment: [String: String], home: String, logger: Logger) {
         self.runtimeDirectory = runtimeDirectory
+        self.managerCredentialsDirectory = environment["CREDENTIALS_DIRECTORY"].flatMap { $0.isEmpty ? nil : $0 }
         self.directoryBases = ServiceDirectories.forManager(uid: getuid(), environment: environment, home: home)
         self.logger = logger
     }
@@ -89,8 +94,14 @@ package final class SandboxPreparation {
         if let user = try user(of: unit, name: name) {
             variables += [("USER", user.name), ("LOGNAME", user.name), ("HOME", user.home), ("SHELL", user.shell)]
         }
+        if !unit.sandbox.credentials.isEmpty {
+            variables.append(("CREDENTIALS_DIRECTORY", credentialsDirectory(of: name)))
+        }
         return variables + directoryBases.environment(of: unit.sandbox)
     }
+
+    /// `RUNTIME/credentials/UNIT`: the unit's $CREDENTIALS_DIRECTORY.
+    func credentialsDirectory(of name: UnitName) -> String { runtimeDirectory + "/credentials/" + name.description }
 
     // MARK: - The steps
 
@@ -161,6 +172,17 @@ package final class SandboxPreparation {
             }
         }
 
+        if !sandbox.credentials.isEmpty, prepared.credentialsDirectory == nil {
+            let directory = credentialsDirectory(of: name)
+            let credentials = try ServiceCredentials.collect(sandbox.credentials, managerDirectory: managerCredentialsDirectory)
+            if mkdir(runtimeDirectory + "/credentials", 0o755) != 0, errno != EEXIST {
+                throw .credential(directive: "LoadCredential=", id: "*",
+                                  reason: "mkdir \(runtimeDirectory)/credentials: \(Errno(rawValue: errno))")
+            }
+            try ServiceCredentials.install(credentials, at: directory, owner: owner)
+            prepared.credentialsDirectory = directory
+        }
+
         // A service that talks sd_notify must still see the notify socket
         // (a --runtime-dir below /tmp and PrivateTmp=): say so now rather
         // than let the start time out.
@@ -179,11 +201,28 @@ package final class SandboxPreparation {
         }
 
         let staging = try stagingDirectory()
-        let context = SandboxContext(
+        // What the plan must know of the machine: unreadable, the start fails rather than
+        // guess (a guessed capability count or mount table could leave something unprotected).
+        var lastCapability: Int32 = 63
+        if Capabilities.dropsAny(sandbox), !command.fullPrivileges {
+            lastCapability = try Capabilities.lastCapability(
+                directive: sandbox.capabilityBoundingSet != nil ? "CapabilityBoundingSet=" : "PrivateDevices=")
+        }
+        var mountPoints = ["/"]
+        if let directive = SandboxPlan.readOnlyDirective(for: unit.sandbox), !command.fullPrivileges {
+            mountPoints = try MountTable.read(directive: directive)
+        }
+        var seccompPrograms: [(directive: String, program: SeccompProgram)] = []
+        if !command.fullPrivileges {
+            for filter in SeccompFilters.filters(for: sandbox) {
+                seccompPrograms.append((filter.directive, try SeccompCompiler.compile(filter)))
+            }
+        }
+        var context = SandboxContext(
             credentials: command.fullPrivileges || command.keepsCredentials || (user == nil && gid == nil && groups == nil)
                 ? nil : Credentials(uid: user?.uid, gid: gid, groups: groups),
-            lastCapability: Capabilities.lastCapability(),
-            mountPoints: MountTable.current(),
+            lastCapability: lastCapability,
+            mountPoints: mountPoints,
             deviceStaging: staging + "/dev",
             inaccessibleDirectory: staging + "/inaccessible-dir",
             inaccessibleFile: staging + "/inaccessible-file",
@@ -196,6 +235,10 @@ package final class SandboxPreparation {
                 guard let info = try? FileSystem.linkStatus(path) else { return nil }
                 return FileSystem.type(info.st_mode) == S_IFDIR ? .directory : .other
             })
+        context.seccompPrograms = seccompPrograms
+        if sandbox.protectClock {
+            context.clockDevices = (UnitDirectory.list("/dev") ?? []).filter { $0.hasPrefix("rtc") }.sorted().map { "/dev/" + $0 }
+        }
         return SandboxPlan.steps(for: unit.sandbox, fullPrivileges: command.fullPrivileges, context: context)
     }
 
@@ -239,6 +282,7 @@ package final class SandboxPreparation {
     package func release(_ name: UnitName) {
         guard let prepared = prepared.removeValue(forKey: name) else { return }
         prepared.privateTemporaryDirectories?.remove()
+        if let directory = prepared.credentialsDirectory { ServiceCredentials.remove(directory) }
         let others = self.prepared.values
         for directory in prepared.runtimeDirectories where !others.contains(where: { $0.runtimeDirectories.contains(directory) }) {
             ServiceDirectories.remove(directory)

@@ -80,6 +80,10 @@ struct ProcessLauncher {
         request.stderr = output.standardError.descriptor(connection: descriptors.connection)
         // The child starts in the service's cgroup; swatchd's fd of the directory goes right after.
         do { request.cgroup = try tracker.prepare(name.description) } catch { throw .cgroup(error) }
+        // MemoryMax= and friends limit resources only: what cannot be applied is warned, not fatal.
+        for problem in tracker.apply(order.service.sandbox.resourceControl, to: name.description) {
+            sandbox.logger.warning("\(name): \(problem)", metadata: ["unit": "\(name)"])
+        }
         let pid: pid_t
         do { pid = try Spawner.spawn(request) } catch {
             output.capture?.close()

@@ -125,7 +125,15 @@ struct UnitFileLexer {
             return
         }
         guard let text = String(validating: stripped, as: UTF8.self) else {
-            warn(location, "Line is not valid UTF-8, ignoring.")
+            // Ignoring the line would drop what its key asks for: a restricting key
+            // (RestrictingKeys) refuses the unit instead (swatchd.service(5), "WHAT
+            // HAPPENS TO A PROBLEM": never less isolation than the unit asks for).
+            if let section, let key = Self.key(of: Array(stripped)), RestrictingKeys.byName[key] != nil,
+               section == "Service" || section == "Socket" {
+                error(location, "Line is not valid UTF-8 and sets \(key)=, which restricts the service; refusing the unit.")
+            } else {
+                warn(location, "Line is not valid UTF-8, ignoring.")
+            }
             return
         }
         if text.hasPrefix("[") {
@@ -160,6 +168,14 @@ struct UnitFileLexer {
         let key = text[..<equals].trimmingWhitespace()
         let value = text[text.index(after: equals)...].trimmingWhitespace()
         entries.append(.assignment(UnitFileAssignment(section: section, key: key, value: value, location: location)))
+    }
+
+    /// The key of an assignment line whose value may be anything: the bytes before
+    /// the first `=`, trimmed, when they are valid UTF-8.
+    private static func key(of line: [UInt8]) -> String? {
+        guard let equals = line.firstIndex(of: UInt8(ascii: "=")) else { return nil }
+        let key = line[..<equals].drop(while: isWhitespace).reversed().drop(while: isWhitespace).reversed()
+        return String(validating: Array(key), as: UTF8.self)
     }
 
     /// string_is_safe(): no control characters, quotes or backslashes.

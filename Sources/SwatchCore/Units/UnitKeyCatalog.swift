@@ -134,19 +134,18 @@ private let unsupportedExecKeys: Set<String> = [
     "LogLevelMax", "LogExtraFields", "LogRateLimitIntervalSec", "LogRateLimitBurst", "LogFilterPatterns",
     "LogNamespace", "SyslogFacility", "SyslogLevel", "SyslogLevelPrefix", "TTYPath", "TTYReset",
     "TTYVHangup", "TTYRows", "TTYColumns", "TTYVTDisallocate", "UtmpIdentifier", "UtmpMode",
-    "SystemCallErrorNumber", "SystemCallLog", "SetLoginEnvironment",
-    "LoadCredential", "LoadCredentialEncrypted", "ImportCredential", "SetCredential", "SetCredentialEncrypted",
+    "SetLoginEnvironment",
     "StateDirectoryMode", "RuntimeDirectoryMode", "CacheDirectoryMode", "LogsDirectoryMode",
     "ConfigurationDirectoryMode", "RuntimeDirectoryPreserve", "StandardInputText", "StandardInputData",
     "RootHash", "RootHashSignature", "RootVerity", "RootImageOptions", "RootImagePolicy", "MountFlags",
-    // Resource control: accounting and cgroup weights/limits (`MemoryMax=`, `Slice=`:
+    // Resource control: accounting and the cgroup weights/limits not acted on (`Slice=`:
     // swatchd.service(5), "UNSUPPORTED KEYS").
-    "Slice", "Delegate", "DelegateSubgroup", "CPUAccounting", "CPUWeight", "StartupCPUWeight", "CPUShares",
-    "StartupCPUShares", "CPUQuota", "CPUQuotaPeriodSec", "AllowedCPUs", "StartupAllowedCPUs",
-    "AllowedMemoryNodes", "StartupAllowedMemoryNodes", "MemoryAccounting", "MemoryMin", "MemoryLow",
-    "StartupMemoryLow", "DefaultStartupMemoryLow", "MemoryHigh", "StartupMemoryHigh", "MemoryMax",
-    "StartupMemoryMax", "MemorySwapMax", "StartupMemorySwapMax", "MemoryZSwapMax", "StartupMemoryZSwapMax",
-    "MemoryZSwapWriteback", "MemoryLimit", "TasksAccounting", "TasksMax", "IOAccounting", "IOWeight",
+    "Slice", "Delegate", "DelegateSubgroup", "CPUAccounting", "StartupCPUWeight", "CPUShares",
+    "StartupCPUShares", "CPUQuotaPeriodSec", "StartupAllowedCPUs",
+    "AllowedMemoryNodes", "StartupAllowedMemoryNodes", "MemoryAccounting",
+    "StartupMemoryLow", "DefaultStartupMemoryLow", "StartupMemoryHigh",
+    "StartupMemoryMax", "StartupMemorySwapMax", "MemoryZSwapMax", "StartupMemoryZSwapMax",
+    "MemoryZSwapWriteback", "MemoryLimit", "TasksAccounting", "IOAccounting",
     "StartupIOWeight", "IODeviceWeight", "IOReadBandwidthMax", "IOWriteBandwidthMax", "IOReadIOPSMax",
     "IOWriteIOPSMax", "IODeviceLatencyTargetSec", "BlockIOAccounting", "BlockIOWeight",
     "StartupBlockIOWeight", "BlockIODeviceWeight", "BlockIOReadBandwidth", "BlockIOWriteBandwidth",
@@ -343,6 +342,61 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "LogsDirectory": .list(\.sandbox.logsDirectory, check: relativePaths),
         "ConfigurationDirectory": .list(\.sandbox.configurationDirectory, check: relativePaths),
         "RemoveIPC": .set(\.sandbox.removeIPC, .boolean),
+        // System call filtering and kernel protections (Units/SystemCallKeys.swift, Sandbox/SeccompFilters.swift).
+        "SystemCallFilter": SystemCallKeys.systemCallFilter,
+        "SystemCallErrorNumber": SystemCallKeys.systemCallErrorNumber,
+        "SystemCallArchitectures": SystemCallKeys.systemCallArchitectures,
+        "SystemCallLog": SystemCallKeys.systemCallLog,
+        "RestrictAddressFamilies": SystemCallKeys.restrictAddressFamilies,
+        "RestrictNamespaces": SystemCallKeys.restrictNamespaces,
+        "RestrictRealtime": .set(\.sandbox.restrictRealtime, .boolean),
+        "RestrictSUIDSGID": .set(\.sandbox.restrictSUIDSGID, .boolean),
+        "LockPersonality": .set(\.sandbox.lockPersonality, .boolean),
+        "MemoryDenyWriteExecute": .set(\.sandbox.memoryDenyWriteExecute, .boolean),
+        "ProtectKernelTunables": .set(\.sandbox.protectKernelTunables, .boolean),
+        "ProtectKernelModules": .set(\.sandbox.protectKernelModules, .boolean),
+        "ProtectKernelLogs": .set(\.sandbox.protectKernelLogs, .boolean),
+        "ProtectControlGroups": .set(\.sandbox.protectControlGroups, .boolean),
+        "ProtectClock": .set(\.sandbox.protectClock, .boolean),
+        "ProtectHostname": .set(\.sandbox.protectHostname, .boolean),
+        "PrivateIPC": .set(\.sandbox.privateIPC, .boolean),
+        "PrivateMounts": .set(\.sandbox.privateMounts, .boolean),
+        // The old names of ReadWritePaths= and friends (systemd.exec(5), "SANDBOXING": "previously").
+        "NoExecPaths": .list(\.sandbox.noExecPaths, check: absolutePaths),
+        "ExecPaths": .list(\.sandbox.execPaths, check: absolutePaths),
+        "TemporaryFileSystem": .list(\.sandbox.temporaryFileSystem, check: SystemCallKeys.temporaryFileSystemWord),
+        "BindPaths": .list(\.sandbox.bindPaths, check: SystemCallKeys.bindWord),
+        "BindReadOnlyPaths": .list(\.sandbox.bindReadOnlyPaths, check: SystemCallKeys.bindWord),
+        "ProtectProc": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            guard kv.raw.isEmpty || ["default", "noaccess", "invisible", "ptraceable"].contains(kv.raw) else {
+                throw kv.invalid("protect proc mode")
+            }
+            service.sandbox.protectProc = kv.raw.isEmpty || kv.raw == "default" ? nil : kv.raw
+        },
+        "ProcSubset": .set(\.sandbox.procSubsetPID, .text("proc subset") { value in
+            ["all": false, "pid": true][value]
+        }),
+        // Resource control (systemd.resource-control(5)): applied to the service's cgroup where
+        // the controller is there, warned where not (Linux/ProcessTracker.swift).
+        "MemoryMax": ResourceControlKeys.setter("MemoryMax"),
+        "MemoryHigh": ResourceControlKeys.setter("MemoryHigh"),
+        "MemoryLow": ResourceControlKeys.setter("MemoryLow"),
+        "MemoryMin": ResourceControlKeys.setter("MemoryMin"),
+        "MemorySwapMax": ResourceControlKeys.setter("MemorySwapMax"),
+        "TasksMax": ResourceControlKeys.setter("TasksMax"),
+        "CPUWeight": ResourceControlKeys.setter("CPUWeight"),
+        "CPUQuota": ResourceControlKeys.setter("CPUQuota"),
+        "IOWeight": ResourceControlKeys.setter("IOWeight"),
+        "AllowedCPUs": ResourceControlKeys.setter("AllowedCPUs"),
+        // Credentials (systemd.exec(5), "CREDENTIALS"; Sandbox/ServiceCredentials.swift).
+        "LoadCredential": CredentialKeys.load,
+        "SetCredential": CredentialKeys.set,
+        "ImportCredential": CredentialKeys.importing,
+        "LoadCredentialEncrypted": CredentialKeys.encrypted,
+        "SetCredentialEncrypted": CredentialKeys.encrypted,
+        "ReadWriteDirectories": .list(\.sandbox.readWritePaths, check: absolutePaths),
+        "ReadOnlyDirectories": .list(\.sandbox.readOnlyPaths, check: absolutePaths),
+        "InaccessibleDirectories": .list(\.sandbox.inaccessiblePaths, check: absolutePaths),
     ]
     for resource in ResourceLimit.allCases {
         keys[resource.rawValue] = KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in

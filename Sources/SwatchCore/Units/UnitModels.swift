@@ -360,6 +360,87 @@ package struct Sandbox: Hashable, Sendable {
     package var nice: Int32?
     package var oomScoreAdjust: Int32?
     package var limits: [ResourceLimit: LimitValue] = [:]
+    // System call filtering (systemd.exec(5), "SYSTEM CALL FILTERING"; Sandbox/SeccompFilters.swift).
+    package var systemCallFilter: SystemCallFilter?
+    package var systemCallErrorNumber: SystemCallErrorAction?
+    /// SystemCallLog=: logs, restricts nothing.
+    package var systemCallLog: SystemCallFilter?
+    /// SystemCallArchitectures=: `native` or architecture names; empty: unset.
+    package var systemCallArchitectures: [String] = []
+    package var restrictAddressFamilies: AddressFamilies?
+    /// RestrictNamespaces=: the CLONE_NEW* flags the service may not use; nil: unset.
+    package var restrictNamespaces: Int32?
+    package var restrictRealtime = false
+    package var restrictSUIDSGID = false
+    package var lockPersonality = false
+    package var memoryDenyWriteExecute = false
+    // Kernel and namespace protections (systemd.exec(5), "SANDBOXING").
+    package var protectKernelTunables = false
+    package var protectKernelModules = false
+    package var protectKernelLogs = false
+    package var protectControlGroups = false
+    package var protectClock = false
+    package var protectHostname = false
+    package var privateIPC = false
+    package var privateMounts = false
+    /// TemporaryFileSystem=: `PATH[:OPTIONS]` words.
+    package var temporaryFileSystem: [String] = []
+    /// BindPaths=/BindReadOnlyPaths=: `[-]SOURCE[:DESTINATION[:OPTIONS]]` words.
+    package var bindPaths: [String] = []
+    package var bindReadOnlyPaths: [String] = []
+    package var noExecPaths: [String] = []
+    package var execPaths: [String] = []
+    /// ProtectProc=: `noaccess`, `invisible`, `ptraceable`; nil: `default`.
+    package var protectProc: String?
+    /// ProcSubset=pid.
+    package var procSubsetPID = false
+    /// MemoryMax= and the other limits of the service's cgroup (Units/ResourceControlKeys.swift).
+    package var resourceControl = ResourceControl()
+    /// LoadCredential=, SetCredential=, ImportCredential=, in the order written
+    /// (Sandbox/ServiceCredentials.swift).
+    package var credentials: [CredentialSource] = []
+}
+
+/// Where one credential of systemd.exec(5), "CREDENTIALS", comes from.
+package enum CredentialSource: Hashable, Sendable {
+    /// LoadCredential=ID[:PATH]: a file (or each file of a directory); a relative or
+    /// missing PATH is below swatchd's own $CREDENTIALS_DIRECTORY.
+    case load(id: String, path: String?)
+    /// SetCredential=ID:VALUE: the value itself, used when nothing else gave ID.
+    case set(id: String, value: String)
+    /// ImportCredential=GLOB: the credentials of swatchd's own $CREDENTIALS_DIRECTORY that match.
+    case importing(glob: String)
+}
+
+/// SystemCallFilter=: an allow list (every other system call fails) or a deny
+/// list (`~`), with the groups already expanded to system call names, as
+/// systemd's config_parse_syscall_filter() does (src/core/load-fragment.c).
+package struct SystemCallFilter: Hashable, Sendable {
+    package var allowList: Bool
+    /// System call name → the errno of its `:errno` suffix (deny lists), 0: none given.
+    package var entries: [String: Int32]
+
+    package init(allowList: Bool, entries: [String: Int32] = [:]) {
+        self.allowList = allowList
+        self.entries = entries
+    }
+}
+
+/// SystemCallErrorNumber=: what a filtered system call does instead of killing the process.
+package enum SystemCallErrorAction: Hashable, Sendable {
+    case errno(Int32)
+    case kill
+}
+
+/// RestrictAddressFamilies=: the families socket(2) may (allow list) or may not (`~`) create.
+package struct AddressFamilies: Hashable, Sendable {
+    package var allowList: Bool
+    package var families: Set<Int32>
+
+    package init(allowList: Bool, families: Set<Int32>) {
+        self.allowList = allowList
+        self.families = families
+    }
 }
 
 /// A `.service` unit.

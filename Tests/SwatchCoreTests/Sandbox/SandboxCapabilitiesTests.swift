@@ -32,7 +32,44 @@ import Testing
         #expect(Capabilities.numbers(1 << 10 | 1 << 12) == [10, 12])
     }
 
-    @Test func readsTheRunningKernelsLastCapability() {
-        #expect((36...63).contains(Capabilities.lastCapability()))
+    @Test func readsTheRunningKernelsLastCapability() throws {
+        #expect((36...63).contains((try Capabilities.lastCapability())))
+    }
+
+    /// An unreadable or garbled cap_last_cap fails the start (a typed error naming
+    /// the directive) instead of assuming a number that may be too low.
+    @Test func anUnreadableLastCapabilityIsAnErrorNotAGuess() throws {
+        #expect(throws: SandboxError.self) { try Capabilities.lastCapability(path: "/nonexistent/cap_last_cap") }
+        do {
+            _ = try Capabilities.lastCapability(path: "/proc/self/comm", directive: "PrivateDevices=")
+            Issue.record("a non-number was accepted")
+        } catch {
+            #expect(error.description.hasPrefix("PrivateDevices=: cannot read /proc/self/comm"), "\(error)")
+        }
+    }
+}
+
+/// An unreadable mount table fails the start: the read-only remounts of the mounts
+/// below a path would otherwise be left out, and those mounts stay writable.
+@Suite struct SandboxMachineUnreadableTests {
+    @Test func anUnreadableMountTableIsAnErrorNamingTheDirective() throws {
+        do {
+            _ = try MountTable.read(path: "/nonexistent/mountinfo", directive: "ProtectSystem=")
+            Issue.record("an unreadable mount table was accepted")
+        } catch {
+            #expect(error.description.hasPrefix("ProtectSystem=: cannot read /nonexistent/mountinfo"), "\(error)")
+        }
+        #expect(try MountTable.read(directive: "ProtectSystem=").contains("/"))
+    }
+
+    /// The plan asks for the mount table exactly when something is made read-only.
+    @Test func thePlanNeedsTheMountTableForReadOnlyPaths() {
+        var sandbox = Sandbox()
+        #expect(SandboxPlan.readOnlyDirective(for: sandbox) == nil)
+        sandbox.protectSystem = .strict
+        #expect(SandboxPlan.readOnlyDirective(for: sandbox) == "ProtectSystem=")
+        sandbox = Sandbox()
+        sandbox.noExecPaths = ["/srv"]
+        #expect(SandboxPlan.readOnlyDirective(for: sandbox) == "NoExecPaths=")
     }
 }

@@ -28,7 +28,7 @@ import Testing
         sandbox.user = "nobody"
         sandbox.capabilityBoundingSet = CapabilitySet(bits: CapabilitySet.all.bits & ~(UInt64(1) << 21))
         sandbox.noNewPrivileges = true
-        let last = Capabilities.lastCapability()
+        let last = (try Capabilities.lastCapability())
         let steps = SandboxPlan.steps(for: sandbox, context: SandboxContext(
             credentials: Credentials(uid: 65534, gid: 65534, groups: [65534]), lastCapability: last))
         let pid = try sleeper(steps)
@@ -53,7 +53,7 @@ import Testing
         sandbox.ambientCapabilities = CapabilitySet(bits: 1 << 10)  // CAP_NET_BIND_SERVICE
         sandbox.noNewPrivileges = true
         let steps = SandboxPlan.steps(for: sandbox, context: SandboxContext(
-            credentials: Credentials(uid: 65534, gid: 65534, groups: []), lastCapability: Capabilities.lastCapability()))
+            credentials: Credentials(uid: 65534, gid: 65534, groups: []), lastCapability: (try Capabilities.lastCapability())))
         let pid = try sleeper(steps)
         defer { finish(pid) }
         #expect(field("Uid", of: pid) == "65534\t65534\t65534\t65534")
@@ -99,7 +99,7 @@ import Testing
         let temporary = try PrivateTemporaryDirectories.create(for: "sandbox-test-\(getpid()).service")
         defer { temporary.remove() }
         let steps = SandboxPlan.steps(for: sandbox, context: SandboxContext(
-            lastCapability: Capabilities.lastCapability(), mountPoints: hostMounts,
+            lastCapability: (try Capabilities.lastCapability()), mountPoints: hostMounts,
             deviceStaging: directory + "/dev", inaccessibleDirectory: directory + "/idir",
             inaccessibleFile: directory + "/ifile", ttyGroup: UserAccounts.group("tty"),
             privateTemporaryDirectories: temporary,

@@ -21,11 +21,12 @@ import Testing
 
     /// The order as the comment of shim.c gives its reasons: process
     /// properties while root, the namespace, the bounding set, the identity
-    /// (groups before the user), ambient capabilities, no_new_privs last.
+    /// (groups before the user), ambient capabilities, no_new_privs, and the
+    /// seccomp filters last of all.
     @Test func theOrderIsThePrivilegeOrder() {
         #expect(SandboxStep.Kind.executionOrder == [
-            .limit, .nice, .oomScoreAdjust, .unshare, .mount, .boundingSet, .keepCapabilities,
-            .groups, .groupID, .userID, .capabilities, .ambient, .noNewPrivileges,
+            .limit, .nice, .oomScoreAdjust, .unshare, .loopback, .mount, .boundingSet, .keepCapabilities,
+            .groups, .groupID, .userID, .capabilities, .ambient, .noNewPrivileges, .seccomp,
         ])
     }
 
@@ -38,9 +39,11 @@ import Testing
         case .setLimit: SWATCH_SANDBOX_SETRLIMIT
         case .setNice: SWATCH_SANDBOX_SETPRIORITY
         case .writeFile: SWATCH_SANDBOX_WRITE_FILE
-        case .unshareMountNamespace: SWATCH_SANDBOX_UNSHARE
+        case .unshareMountNamespace, .unshareNamespaces: SWATCH_SANDBOX_UNSHARE
+        case .interfaceUp: SWATCH_SANDBOX_INTERFACE_UP
+        case .loadSeccompFilter: SWATCH_SANDBOX_SECCOMP
         case .mount: SWATCH_SANDBOX_MOUNT
-        case .remount: SWATCH_SANDBOX_REMOUNT
+        case .remount, .remountExecutable: SWATCH_SANDBOX_REMOUNT
         case .makeDirectory: SWATCH_SANDBOX_MKDIR
         case .createFile: SWATCH_SANDBOX_CREATE_FILE
         case .symlink: SWATCH_SANDBOX_SYMLINK
@@ -64,6 +67,7 @@ import Testing
         .createFile(path: "/f", mode: 0o644), .symlink(destination: "/a", path: "/b"), .dropBoundingCapability(1),
         .keepCapabilities(true), .setGroups([1]), .setGroupID(1), .setUserID(1),
         .setCapabilities(permitted: 1, inheritable: 1), .raiseAmbientCapability(1), .noNewPrivileges,
+        .unshareNamespaces(1), .interfaceUp("lo"), .loadSeccompFilter(SeccompProgram(bytes: [0, 0, 0, 0, 0, 0, 0, 0])),
     ]
 
     /// The child orders (and reports a failure) by the step it puts an
@@ -95,11 +99,13 @@ import Testing
         sandbox.inaccessiblePaths = ["/etc/secret"]
         sandbox.stateDirectory = ["x"]
         sandbox.removeIPC = true
-        let context = SandboxContext(
+        sandbox.privateNetwork = true
+        var context = SandboxContext(
             credentials: Credentials(uid: 1000, gid: 50, groups: [50, 29]), lastCapability: 40,
             mountPoints: ["/", "/proc", "/sys", "/dev", "/boot", "/var", "/home"],
             serviceDirectories: [("/var/lib/x", "StateDirectory=")],
             pathKind: { $0 == "/etc/secret" ? .other : .directory })
+        context.seccompPrograms = [("SystemCallFilter=", SeccompProgram(bytes: [0, 0, 0, 0, 0, 0, 0, 0]))]
         let steps = SandboxPlan.steps(for: sandbox, context: context)
         #expect(Set(steps.map(\.kind)) == Set(SandboxStep.Kind.allCases), "\(steps)")
         let ranks = steps.map(\.kind.executionRank)

@@ -41,6 +41,21 @@ import Testing
         }
     }
 
+    /// The RESTRICTING KEYS list of the service page names exactly the keys this
+    /// build refuses: none it enforces, and every one it does not.
+    @Test func theRestrictingKeysListIsWhatThisBuildRefuses() throws {
+        let text = try page("swatchd.service.5")
+        let start = try #require(text.range(of: ".SH RESTRICTING KEYS"))
+        let end = text.range(of: "\n.SH ", range: start.upperBound..<text.endIndex)?.lowerBound ?? text.endIndex
+        let listed = text[start.upperBound..<end].split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix(".BR ") || line.hasPrefix(".B "), line.hasSuffix("= ,") || line.hasSuffix("="),
+                  let equals = line.firstIndex(of: "=") else { return nil }
+            return String(line[line.index(after: line.firstIndex(of: " ")!)..<equals])
+        }
+        let refused = Set(RestrictingKeys.all.filter { !$0.enforced }.map(\.name))
+        #expect(Set(listed) == refused, "listed but enforced: \(Set(listed).subtracting(refused).sorted()); refused but not listed: \(refused.subtracting(listed).sorted())")
+    }
+
     @Test func theSocketPageNamesEveryKey() throws {
         let text = try page("swatchd.socket.5")
         let keys = Array(socketCatalog.supported["Socket"]!.keys) + Array(socketCatalog.unsupported["Socket"]!)
@@ -67,6 +82,15 @@ import Testing
             "User", "Group", "DynamicUser", "SupplementaryGroups", "NoNewPrivileges", "CapabilityBoundingSet",
             "AmbientCapabilities", "ProtectSystem", "ProtectHome", "ReadWritePaths", "ReadOnlyPaths",
             "InaccessiblePaths", "PrivateTmp", "PrivateDevices",
+            // The old names of the *Paths= keys.
+            "ReadWriteDirectories", "ReadOnlyDirectories", "InaccessibleDirectories",
+            // Seccomp (Sandbox/SeccompFilters.swift) and the namespaces.
+            "SystemCallFilter", "SystemCallArchitectures", "RestrictAddressFamilies", "RestrictNamespaces",
+            "RestrictRealtime", "RestrictSUIDSGID", "LockPersonality", "MemoryDenyWriteExecute",
+            "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs", "ProtectControlGroups",
+            "ProtectClock", "ProtectHostname", "PrivateNetwork", "PrivateIPC", "PrivateMounts",
+            // More of the mount namespace.
+            "TemporaryFileSystem", "BindPaths", "BindReadOnlyPaths", "NoExecPaths", "ExecPaths", "ProtectProc", "ProcSubset",
         ] + ResourceLimit.allCases.map(\.rawValue)))
     }
 

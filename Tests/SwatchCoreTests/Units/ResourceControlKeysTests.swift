@@ -1,0 +1,39 @@
+import Testing
+@testable import SwatchCore
+
+/// MemoryMax= and friends as the text their cgroup2 file takes; whether a machine
+/// applies them or warns: Integration.SeccompTests.resourceLimitsAreAppliedOrWarnedNamingTheKey.
+@Suite struct ResourceControlKeysTests {
+    private func control(_ lines: String) -> (ResourceControl?, [String]) {
+        let set = UnitSet.parse([UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\n" + lines)],
+                                context: UnitSetTests.context, checkExecutables: false)
+        return (set.services.values.first?.sandbox.resourceControl, set.diagnostics.map(\.description))
+    }
+
+    @Test func valuesBecomeTheCgroupFilesText() throws {
+        let (parsed, problems) = control("""
+            MemoryMax=64M
+            MemoryHigh=infinity
+            MemoryLow=1G
+            TasksMax=16
+            CPUWeight=idle
+            CPUQuota=150%
+            IOWeight=200
+            AllowedCPUs=0-1 3
+            """)
+        #expect(problems == [])
+        let settings = try #require(parsed).settings.mapValues { "\($0.file) \($0.value)" }
+        #expect(settings == [
+            "MemoryMax": "memory.max 67108864", "MemoryHigh": "memory.high max", "MemoryLow": "memory.low 1073741824",
+            "TasksMax": "pids.max 16", "CPUWeight": "cpu.weight 1", "CPUQuota": "cpu.max 150000 100000",
+            "IOWeight": "io.weight default 200", "AllowedCPUs": "cpuset.cpus 0-1,3",
+        ])
+    }
+
+    @Test func badValuesRefuseAndEmptyResets() {
+        for line in ["MemoryMax=lots", "TasksMax=-1", "CPUWeight=0", "CPUQuota=50", "AllowedCPUs=a-b", "MemoryLow=infinity"] {
+            #expect(control(line + "\n").1.count == 1, "\(line)")
+        }
+        #expect(control("MemoryMax=1G\nMemoryMax=\n").0?.settings.isEmpty == true)
+    }
+}
