@@ -85,6 +85,14 @@ extension Swatchctl {
         func run() throws { try perform(.resetFailed(unit: unit.map(UnitNames.mangle)), global: global) }
     }
 
+    struct DaemonReexec: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "daemon-reexec",
+            abstract: "Re-execute swatchd (the binary now at its path), keeping every socket and service.")
+        @OptionGroup var global: GlobalOptions
+        func run() throws { try perform(.daemonReexec, global: global) }
+    }
+
     struct DaemonReload: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "daemon-reload",

@@ -19,7 +19,7 @@ struct Swatchctl: ParsableCommand {
         subcommands: [
             Status.self, Show.self, Cat.self, ListUnits.self, ListSockets.self, ListDependencies.self, IsActive.self,
             IsFailed.self, Logs.self, ListJobs.self, Start.self, Stop.self, Restart.self, Reload.self, TryRestart.self,
-            ReloadOrRestart.self, Kill.self, ResetFailed.self, DaemonReload.self,
+            ReloadOrRestart.self, Kill.self, ResetFailed.self, DaemonReload.self, DaemonReexec.self,
         ]
     )
 

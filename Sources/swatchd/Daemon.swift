@@ -15,7 +15,10 @@ func writeStderr(_ text: String) {
 /// signal asking it to.
 enum Daemon {
     static func run(options given: DaemonOptions, adHoc: AdHocOptions?) -> Int32 {
-        let environment = ProcessEnvironment.current()
+        var environment = ProcessEnvironment.current()
+        // Set by a swatchd that re-executed itself (Supervisor+Reexec.swift): not for services.
+        let restoring = environment.removeValue(forKey: Supervisor.deserializeVariable)
+        unsetenv(Supervisor.deserializeVariable)
         let isRoot = getuid() == 0
         var options = given
         if adHoc != nil {
@@ -66,7 +69,7 @@ enum Daemon {
         let runtime = adHocRun?.runtimeDirectory ?? options.runtimeDirectory ?? defaultRuntime
 
         var started: Supervisor?
-        do {
+        do throws(any Error) {
             // Block the signals signalfd reads before anything is spawned.
             // The others that would end swatchd are read too (SignalFD.forwardedSignals): forwarded
             // to the --exit-with service, else logged and ignored (swatchd(8), SIGNALS).
@@ -126,6 +129,12 @@ enum Daemon {
                         forward(info, to: options.exitWith, of: supervisor, logger: logger)
                     }
                 }
+            }
+            if let restoring, adHocRun == nil {
+                try supervisor.restore(from: restoring)
+                logger.info("swatchd \(swatchdVersion) re-executed: \(supervisor.socketCount) socket units, \(supervisor.serviceCount) services.")
+                try loop.run()
+                return supervisor.exitStatus
             }
             try supervisor.start()
             if let adHocRun, adHocRun.exitStatus != nil {

@@ -90,10 +90,10 @@ final class Daemon {
     /// swatchd exits first.
     /// `launcher` runs before swatchd (`unshare --pid ...`: swatchd as PID 1); `pid` is then the launcher's.
     func start(logLevel: String = "info", waitForReady: Bool = true, arguments extra: [String] = [],
-               launcher: [String] = []) throws {
+               launcher: [String] = [], binary: String? = nil) throws {
         precondition(pid == 0, "start() once per Daemon")
         notifyFD = try Daemon.bindDatagramSocket(notifyPath)
-        let argv = launcher + [try Harness.binary("swatchd"),
+        let argv = launcher + [try binary ?? Harness.binary("swatchd"),
                     "--unit-dir", unitDirectory,
                     "--runtime-dir", runtimeDirectory,
                     "--log-target", "stderr",

@@ -105,7 +105,7 @@ import Testing
                 UnitLogEntry(unit: unit, realtime: started, pid: 4242, identifier: unit, message: "line \($0)").toRecord()
             }
             return .now(ControlResponse(records: Array(entries.suffix(lines))))
-        case .resetFailed, .daemonReload, .listJobs:
+        case .resetFailed, .daemonReload, .daemonReexec, .listJobs:
             return .now(ControlResponse())
         }
     }
@@ -245,8 +245,7 @@ import Testing
             + "to disable it, remove it (or link it to /dev/null to mask it) and run 'swatchctl daemon-reload'.\n", "\(enable)")
         let mask = try swatchctl(["mask", "hello"])
         #expect(mask.status == 1 && mask.stderr.contains("/dev/null"), "\(mask)")
-        // daemon-reexec is neither a verb of swatchctl nor one it explains: a typo of daemon-reload.
-        #expect(try swatchctl(["daemon-reexec"]).stderr.contains("did you mean 'daemon-reload'?"))
+        #expect(try swatchctl(["daemon-relaod"]).stderr.contains("did you mean 'daemon-reload'?"))
     }
 
     @Test func runtimeDirectoryComesFromTheEnvironment() throws {

@@ -63,6 +63,8 @@ package enum ControlRequest: Equatable, Sendable {
     /// unit means the lines of every unit, in the order they came.
     case logs(unit: String?, lines: Int, follow: Bool)
     case daemonReload
+    /// `daemon-reexec`: swatchd executes itself again, keeping every socket and service.
+    case daemonReexec
 
     package static func start(units: [String]) -> ControlRequest { .job(.start, units: units, noBlock: false) }
     package static func stop(units: [String]) -> ControlRequest { .job(.stop, units: units, noBlock: false) }
@@ -117,6 +119,7 @@ package enum ControlRequest: Equatable, Sendable {
         case .resetFailed: return "reset-failed"
         case .logs: return "logs"
         case .daemonReload: return "daemon-reload"
+        case .daemonReexec: return "daemon-reexec"
         }
     }
 
@@ -130,7 +133,7 @@ package enum ControlRequest: Equatable, Sendable {
         case .job(_, let units, let noBlock):
             return (noBlock ? ["--no-block"] : []) + units
         case .kill(let units, let signal): return ["--signal=" + SignalName.fullName(signal)] + units
-        case .listUnits, .listSockets, .listJobs, .daemonReload: return []
+        case .listUnits, .listSockets, .listJobs, .daemonReload, .daemonReexec: return []
         case .isActive(let unit), .isFailed(let unit): return [unit]
         case .resetFailed(let unit): return unit.map { [$0] } ?? []
         case .logs(let unit, let lines, let follow):
@@ -234,6 +237,9 @@ package enum ControlRequest: Equatable, Sendable {
         case "daemon-reload":
             try none()
             return .daemonReload
+        case "daemon-reexec":
+            try none()
+            return .daemonReexec
         default:
             throw .unknownCommand(command)
         }

@@ -216,6 +216,25 @@ package final class ControlServer {
         listeningDescriptor = FileDescriptor(rawValue: fd)
     }
 
+    /// The control socket kept across `daemon-reexec`, and the connection of the
+    /// request that asked for it, which waits for its answer (`answer(_:with:)`).
+    package init(adopting listening: FileDescriptor, path: String, waiting: FileDescriptor?, daemonUID: UInt32 = getuid()) {
+        _ = fcntl(listening.rawValue, F_SETFD, FD_CLOEXEC)
+        self.path = path
+        self.daemonUID = daemonUID
+        listeningDescriptor = listening
+        if let waiting {
+            _ = fcntl(waiting.rawValue, F_SETFD, FD_CLOEXEC)
+            connections[waiting.rawValue] = Connection(fd: waiting, serial: nextSerial,
+                                                       peer: Peer(pid: 0, uid: 0, gid: 0), state: .awaitingAnswer)
+            adoptedCall = ConnectionID(fd: waiting.rawValue, serial: nextSerial)
+            nextSerial += 1
+        }
+    }
+
+    /// The waiting call `init(adopting:…)` took over.
+    package private(set) var adoptedCall: ConnectionID?
+
     deinit {
         if !isClosed { closeDescriptors() }
     }

@@ -103,6 +103,13 @@ package final class Listener {
         self.boundAddress = boundAddress
     }
 
+    /// A listener kept across `daemon-reexec`: the same open socket, whose
+    /// directive and options are the unit's (the fd is made CLOEXEC again).
+    package static func adopting(_ fd: FileDescriptor, directive: ListenDirective, options: SocketOptions) -> Listener {
+        _ = fcntl(fd.rawValue, F_SETFD, FD_CLOEXEC)
+        return Listener(directive: directive, options: options, fd: fd, boundAddress: directive.address.description)
+    }
+
     deinit {
         if !isClosed { fd.closeIgnoringErrors() }
     }

@@ -103,6 +103,18 @@ package final class NotifySocket {
         _ = try retryingOnInterrupt { chmod(path, mode) }
     }
 
+    /// The notify socket kept across `daemon-reexec` (bound, SO_PASSCRED set already).
+    package init(adopting fd: FileDescriptor, path: String) {
+        _ = fcntl(fd.rawValue, F_SETFD, FD_CLOEXEC)
+        self.fd = fd
+        self.path = path
+        buffer = .allocate(byteCount: Self.bufferSize, alignment: 8)
+        control = .allocate(
+            byteCount: swatch_cmsg_space(MemoryLayout<swatch_ucred>.size)
+                + swatch_cmsg_space(MemoryLayout<CInt>.size * Self.maximumFDs),
+            alignment: 8)
+    }
+
     deinit {
         if !isClosed { fd.closeIgnoringErrors() }
         buffer.deallocate()

@@ -33,7 +33,7 @@ package final class OutputCapture {
     /// The main process, for the `unit[pid]:` prefix and the buffer; set once spawned.
     package var pid: Int32 = 0
     /// Watched by the event loop; owned here, closed by `close()`.
-    package let readEnd: FileDescriptor
+    package private(set) var readEnd: FileDescriptor
     /// Handed to the spawner for fds 1 and 2; nil once `closeWriteEnd()` ran.
     package private(set) var writeEnd: FileDescriptor?
     /// True once the last writer closed the pipe: the loop stops watching and calls `close()`.
@@ -48,6 +48,18 @@ package final class OutputCapture {
     private let unitLog: UnitLogBuffer?
     private var partial: [UInt8] = []
     private var isClosed = false
+
+    /// The read end of a service's output pipe kept across `daemon-reexec`; the journal
+    /// stream is opened anew.
+    package convenience init(unit: String, destination: Destination, unitLog: UnitLogBuffer?, adopting readEnd: FileDescriptor,
+                             pid: Int32) throws(Errno) {
+        try self.init(unit: unit, destination: destination, unitLog: unitLog)
+        closeWriteEnd()
+        try? self.readEnd.close()
+        _ = fcntl(readEnd.rawValue, F_SETFD, FD_CLOEXEC)
+        self.readEnd = readEnd
+        self.pid = pid
+    }
 
     /// Creates the pipe (both ends CLOEXEC, the read end non-blocking) and, for the journal,
     /// the journal stream. `stderr` is swatchd's stderr unless a test passes its own fd.

@@ -93,6 +93,11 @@ extension Manager {
             emit(.reply(id, .logs(unit: name, lines: lines, follow: follow)))
         case .daemonReload:
             emit(.loadUnitFiles(call: id))
+        case .daemonReexec:
+            switch reexecState() {
+            case .success(let state): emit(.reexec(call: id, state))
+            case .failure(let refusal): emit(.reply(id, .response(.failure("\(refusal)"))))
+            }
         }
     }
 

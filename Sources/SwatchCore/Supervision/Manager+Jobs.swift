@@ -316,11 +316,14 @@ extension Manager {
 package enum JobRefusal: Error, Hashable, CustomStringConvertible {
     case reloadNotApplicable(UnitName)
     case missingDependency(unit: UnitName, dependency: String)
+    /// daemon-reexec waits for calm.
+    case busy(String)
 
     package var description: String {
         switch self {
         case .reloadNotApplicable(let unit): return "Job type reload is not applicable for unit \(unit)."
         case .missingDependency(_, let dependency): return "Unit \(dependency) not found."
+        case .busy(let why): return "Cannot re-execute now: \(why); try again."
         }
     }
 }

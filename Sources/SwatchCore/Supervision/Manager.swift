@@ -180,6 +180,8 @@ package struct Manager {
             retiredGroupEmptied(name)
         case .connectionsCounted(let name, let count):
             idleChecked(name, connections: count)
+        case .restore(let set, let state, let call):
+            restore(set, state, call: call)
         case .shutdown:
             shutdown()
         }

@@ -48,6 +48,8 @@ package enum ManagerEvent {
     case processesMoved(UnitName, ok: Bool)
     /// The group of a handover's old processes has none left (`Manager.retiredGroups`).
     case retiredGroupEmptied(UnitName)
+    /// A re-executed swatchd takes over what the old one carried across the execve.
+    case restore(UnitSet, Manager.ReexecState, call: ControlServer.ConnectionID?)
     /// SIGTERM/SIGINT.
     case shutdown
 }
@@ -92,6 +94,9 @@ package enum ManagerAction {
     /// The service failed (or waits to restart after a failure): where a person
     /// watches (`swatchd run`), show the last lines it wrote.
     case serviceFailed(UnitName)
+    /// `daemon-reexec`: keep the fds open across an execve of swatchd and hand it this state;
+    /// the new process answers `call`.
+    case reexec(call: ControlServer.ConnectionID, Manager.ReexecState)
     /// Read the unit files anew: answer `.reload`.
     case loadUnitFiles(call: ControlServer.ConnectionID?)
     /// Answer a control request (the shell completes reports with what only it can read).

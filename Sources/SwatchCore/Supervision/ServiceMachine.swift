@@ -1202,4 +1202,48 @@ package struct ServiceMachine: Sendable {
         armWatchdog(now: now)
         return []
     }
+
+    // MARK: - daemon-reexec (Supervision/Manager+Reexec.swift)
+
+    /// What survives a re-exec of swatchd: the state, the main process, the counters.
+    package struct Snapshot: Hashable, Sendable {
+        package var state: ServiceState
+        package var mainPID: Int32?
+        package var result: ServiceResult
+        package var restartCount: Int
+        package var stateChanged: Instant?
+    }
+
+    /// nil in the middle of a transition (a process starting or stopping): a re-exec waits for calm.
+    package var snapshot: Snapshot? {
+        switch phase {
+        case .dead, .failed, .exited, .running:
+            return Snapshot(state: state, mainPID: mainPID, result: result, restartCount: restartCount,
+                            stateChanged: stateChanged)
+        case .condition, .startPre, .start, .startPost, .reload, .stopping, .autoRestart:
+            return nil
+        }
+    }
+
+    /// The machine of a new swatchd after a re-exec: as the old one left it.
+    package mutating func restore(_ snapshot: Snapshot, now: Instant) {
+        result = snapshot.result
+        restartCount = snapshot.restartCount
+        stateChanged = snapshot.stateChanged
+        switch snapshot.state {
+        case .running:
+            guard let main = snapshot.mainPID else { phase = .dead; return }
+            groupEmpty = false
+            execMainPID = main
+            phase = .running(Running(main: main, watchdog: nil, killedReload: nil))
+            armWatchdog(now: now)
+        case .exited:
+            phase = .exited
+        case .failed:
+            phase = .failed
+        case .dead, .condition, .startPre, .start, .startPost, .reload, .stop, .stopWatchdog, .stopSigterm,
+             .stopSigkill, .stopPost, .finalSigterm, .finalSigkill, .autoRestart:
+            phase = .dead
+        }
+    }
 }

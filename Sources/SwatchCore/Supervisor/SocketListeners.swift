@@ -29,6 +29,9 @@ final class SocketListeners {
     /// An accepted connection still held, by the id the Manager knows it by.
     func connection(_ id: Int) -> FileDescriptor? { connections[id]?.fd }
 
+    /// Listeners a re-exec carried over (Supervisor+Reexec.swift).
+    func adopt(_ name: UnitName, _ listeners: [Listener]) { bound[name] = listeners }
+
     func closeConnection(_ id: Int) { try? connections.removeValue(forKey: id)?.fd.close() }
 
     func close(_ name: UnitName, removeOnStop: Bool) {

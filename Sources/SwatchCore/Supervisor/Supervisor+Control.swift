@@ -11,6 +11,12 @@ extension Supervisor {
         try watchControlListener(server)
     }
 
+    /// The control server a re-exec carried over.
+    func adoptControl(_ server: ControlServer) throws(Errno) {
+        control = server
+        try watchControlListener(server)
+    }
+
     private func watchControlListener(_ server: ControlServer) throws(Errno) {
         controlListenerWatch = try loop.watch(server.listeningDescriptor) { [unowned self] in
             self.applyControl(server.acceptConnections(now: MonotonicClock.now(), handler: self.handleControl))

@@ -59,6 +59,8 @@ package final class Supervisor {
     /// Actions not applied yet, first in first out (answers append theirs at the end).
     var queue: [ManagerAction] = []
     private var draining = false
+    /// The output pipes being read, by read-end fd (a re-exec carries them over).
+    var captures: [Int32: (capture: OutputCapture, unit: UnitName)] = [:]
     var control: ControlServer?
     var controlWatches: [Int32: EventLoop.Watch] = [:]
     /// The control socket's listener, unwatched while accepting pauses (out of descriptors).
@@ -240,6 +242,7 @@ package final class Supervisor {
         case .moveProcesses(let name, let from, let to): answer(.processesMoved(name, ok: tracker.move(from, to: to)))
         case .signalGroup(let group, let signal): tracker.kill(group, signal: signal)
         case .removeGroup(let group): tracker.remove(group)
+        case .reexec(let call, let state): reexec(answering: call, state)
         case .serviceFailed(let name):
             // `swatchd run`: the service's output scrolls by; its last lines sum up why it failed.
             guard configuration.passOwnEnvironment else { break }
@@ -293,14 +296,17 @@ package final class Supervisor {
     }
 
     /// Reads a process's output pipe until its last writer is gone.
-    private func watchCapture(_ capture: OutputCapture, of name: UnitName) {
+    func watchCapture(_ capture: OutputCapture, of name: UnitName) {
         var watch: EventLoop.Watch?
+        let key = capture.readEnd.rawValue
+        captures[key] = (capture, name)
         do {
             watch = try loop.watch(capture.readEnd) { [unowned self] in
                 _ = capture.readAvailable()
                 self.publishLogs()
                 if capture.isAtEnd, let w = watch {
                     self.loop.unwatch(w)
+                    self.captures[key] = nil
                     capture.close()
                 }
             }

@@ -94,7 +94,7 @@ struct ScriptedShell {
             return nil
         case .moveProcesses(let name, _, _):
             return .processesMoved(name, ok: true)
-        case .signalGroup, .removeGroup, .serviceFailed:
+        case .signalGroup, .removeGroup, .serviceFailed, .reexec:
             return nil
         case .countConnections(let name, _):
             return .connectionsCounted(name, openConnections)

@@ -1,0 +1,98 @@
+import Logging
+
+/// `daemon-reexec` (swatchctl(1)): what the Manager hands to the swatchd that
+/// replaces it in the same process, and how that one takes it back. The units
+/// are read from disk again (as systemd re-reads them); what survives is the
+/// runtime: each service's state, main process, counters, INVOCATION_ID and
+/// stored fds, the Accept=yes instances, and which sockets are bound (their
+/// fds are kept open across the execve by the shell).
+extension Manager {
+    package struct ReexecState: Sendable {
+        package struct Service: Sendable {
+            package var name: UnitName
+            package var snapshot: ServiceMachine.Snapshot
+            package var invocationID: String
+            package var storedFDNames: [String]
+            /// Accept=yes: the socket unit that made this instance.
+            package var instanceOf: UnitName?
+        }
+        package var services: [Service] = []
+        package var boundSockets: Set<UnitName> = []
+        package var acceptCounter = 0
+    }
+
+    /// The state to carry over, or why a re-exec has to wait: jobs and
+    /// processes in mid-start or mid-stop are not carried over.
+    func reexecState() -> Swift.Result<ReexecState, JobRefusal> {
+        guard jobs.isEmpty, handovers.isEmpty else { return .failure(.busy("jobs are running (see list-jobs)")) }
+        var state = ReexecState(acceptCounter: acceptCounter)
+        for name in services.keys.sorted() {
+            guard let entry = services[name] else { continue }
+            guard let snapshot = entry.machine.snapshot else {
+                return .failure(.busy("\(name) is \(entry.machine.state.activeState)"))
+            }
+            state.services.append(.init(name: name, snapshot: snapshot, invocationID: entry.invocationID,
+                                        storedFDNames: entry.storedFDNames, instanceOf: entry.instanceOf))
+        }
+        state.boundSockets = Set(sockets.filter { $0.value.listeners == .bound }.keys)
+        return .success(state)
+    }
+
+    /// The new swatchd takes over: the units as they are on disk now, the
+    /// runtime as the old one left it. A socket kept bound is not bound again;
+    /// a service whose unit is gone is stopped.
+    mutating func restore(_ set: UnitSet, _ state: ReexecState, call: ControlServer.ConnectionID?) {
+        units = set
+        acceptCounter = state.acceptCounter
+        for name in set.sockets.keys.sorted() {
+            guard let unit = set.sockets[name] else { continue }
+            if state.boundSockets.contains(name) {
+                var entry = SocketEntry(machine: SocketMachine(unit: unit), service: set.serviceName(for: unit))
+                entry.listeners = .bound
+                sockets[name] = entry
+            } else {
+                addSocket(name, unit)
+            }
+        }
+        for name in set.services.keys where !name.isTemplate {
+            if let unit = set.services[name] { services[name] = ServiceEntry(unit: unit) }
+        }
+        for record in state.services {
+            if let socket = record.instanceOf {
+                guard let template = sockets[socket]?.service, let instance = record.name.instance,
+                      let unit = units.instantiate(template, instance: instance) else { continue }
+                var entry = ServiceEntry(unit: unit)
+                entry.instanceOf = socket
+                services[record.name] = entry
+                sockets[socket]?.instances += 1
+            }
+            guard services[record.name] != nil else {
+                if let main = record.snapshot.mainPID {
+                    log(record.name, .warning, "\(record.name): Gone from the unit dirs; stopping its process \(main).")
+                    emit(.kill(record.name, KillOrder(main: main, group: true, signal: 15)))
+                }
+                continue
+            }
+            services[record.name]?.machine.restore(record.snapshot, now: now)
+            services[record.name]?.invocationID = record.invocationID
+            services[record.name]?.storedFDNames = record.storedFDNames
+            if let main = record.snapshot.mainPID, record.snapshot.state == .running { pidOwners[main] = record.name }
+        }
+        reindexTriggers()
+        rebuildGraph()
+        for (name, entry) in services.sorted(by: { $0.key < $1.key }) {
+            deadlines.schedule(.service(name), at: entry.machine.nextDeadline)
+            scheduleIdleStop(name)
+            guard entry.instanceOf == nil, !entry.machine.isInactive else { continue }
+            for socket in triggers[name] ?? [] {
+                withSocket(socket) { machine in
+                    machine.serviceActivated()
+                    return []
+                }
+            }
+        }
+        for name in sockets.keys.sorted() { updateWatching(name) }
+        log(nil, .info, "Re-executed: \(state.services.count) services and \(state.boundSockets.count) sockets carried over.")
+        if let call { emit(.reply(call, .response(ControlResponse()))) }
+    }
+}

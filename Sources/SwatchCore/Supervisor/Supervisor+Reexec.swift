@@ -1,0 +1,161 @@
+import Glibc
+import Logging
+import SystemPackage
+
+/// `daemon-reexec` (swatchctl(1), swatchd(8)): swatchd executes itself again
+/// — the binary now installed at its path, so an upgrade takes effect — in the
+/// same process, keeping every listening socket, the notify and control
+/// sockets, the services' output pipes and stored fds open across the execve
+/// (their close-on-exec flag is cleared for that one call). The services stay
+/// its children; the state goes through `RUNTIME/reexec-state` (0600, read
+/// and removed by the new process), named in `SWATCHD_DESERIALIZE`.
+extension Supervisor {
+    package static let deserializeVariable = "SWATCHD_DESERIALIZE"
+
+    func reexec(answering call: ControlServer.ConnectionID, _ state: Manager.ReexecState) {
+        guard !configuration.passOwnEnvironment, let notifySocket, let control else {
+            return reply(call, .response(.failure("daemon-reexec is for the daemon, not for swatchd run.")))
+        }
+        var lines = ["swatchd-state 1", "notify \(notifySocket.fd.rawValue)",
+                     "control \(control.listeningDescriptor.rawValue) \(call.fd)",
+                     "accept-counter \(state.acceptCounter)"]
+        var passed: [Int32] = [notifySocket.fd.rawValue, control.listeningDescriptor.rawValue, call.fd]
+        for name in state.boundSockets.sorted() {
+            let fds = listeners.descriptors(of: [name]).map(\.rawValue)
+            lines.append((["socket", name.description] + fds.map(String.init)).joined(separator: " "))
+            passed += fds
+        }
+        for service in state.services {
+            let s = service.snapshot
+            lines.append(["service", service.name.description, s.state.rawValue, s.mainPID.map(String.init) ?? "-",
+                          s.result.rawValue, String(s.restartCount), s.stateChanged.map { String($0.microseconds) } ?? "-",
+                          service.invocationID.isEmpty ? "-" : service.invocationID,
+                          service.instanceOf?.description ?? "-"].joined(separator: " "))
+            for entry in storedFDs[service.name] ?? [] {
+                lines.append("stored \(service.name) \(ControlEscaping.escapeWord(entry.name)) \(entry.fd.rawValue)")
+                passed.append(entry.fd.rawValue)
+            }
+        }
+        for (fd, held) in captures.sorted(by: { $0.key < $1.key }) {
+            let destination: String
+            switch held.capture.destination {
+            case .journal(let identifier): destination = "journal:" + ControlEscaping.escapeWord(identifier)
+            case .stderr: destination = "stderr"
+            case .none: destination = "none"
+            }
+            lines.append("capture \(held.unit) \(held.capture.pid) \(fd) \(destination)")
+            passed.append(fd)
+        }
+        let path = configuration.runtimeDirectory + "/reexec-state"
+        do {
+            try FileSystem.write(lines.joined(separator: "\n") + "\n", to: path, create: true)
+            _ = chmod(path, 0o600)
+        } catch {
+            return reply(call, .response(.failure("Failed to write \(path): \(error)")))
+        }
+        logger.info("Re-executing swatchd: \(state.services.count) services and \(state.boundSockets.count) sockets carried over.")
+        for fd in passed { _ = fcntl(fd, F_SETFD, 0) }
+        let errno = Self.execSelf(deserializing: path, environment: configuration.ownEnvironment)
+        // Still here: the execve failed. Everything stays as it was.
+        for fd in passed { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        unlink(path)
+        logger.error("Failed to re-execute swatchd: \(errno)")
+        reply(call, .response(.failure("Failed to re-execute swatchd: \(errno)")))
+    }
+
+    /// execve(2) of the binary at swatchd's path — the new one, if it was replaced
+    /// there — else of /proc/self/exe; returns only on failure.
+    private static func execSelf(deserializing path: String, environment own: [String: String]) -> Errno {
+        var link = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &link, link.count - 1)
+        var program = length > 0 ? String(decoding: link[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        if program.hasSuffix(" (deleted)") { program.removeLast(" (deleted)".count) }
+        if program.isEmpty || access(program, X_OK) != 0 { program = "/proc/self/exe" }
+        let arguments = CommandLine.arguments
+        var environment = own.filter { $0.key != deserializeVariable }.map { "\($0.key)=\($0.value)" }
+        environment.append("\(deserializeVariable)=\(path)")
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer {
+            for p in argv { free(p) }
+            for p in envp { free(p) }
+        }
+        execve(program, argv, envp)
+        return Errno(rawValue: Glibc.errno)
+    }
+
+    /// The new swatchd after a re-exec: takes the fds and the state the old one
+    /// left and goes on (instead of `start()`, `startControl()` and the start of
+    /// the services). Throws only when the state cannot be used at all.
+    package func restore(from path: String) throws {
+        let text = try FileSystem.readText(path)
+        unlink(path)
+        let set = loadUnits()
+        var state = Manager.ReexecState()
+        var call: ControlServer.ConnectionID?
+        var socketFDs: [UnitName: [FileDescriptor]] = [:]
+        for line in text.split(separator: "\n") {
+            let words = line.split(separator: " ").map(String.init)
+            guard let kind = words.first else { continue }
+            func fd(_ i: Int) -> FileDescriptor? { words.count > i ? Int32(words[i]).map(FileDescriptor.init(rawValue:)) : nil }
+            switch kind {
+            case "notify":
+                if let fd = fd(1) {
+                    let notify = NotifySocket(adopting: fd, path: configuration.runtimeDirectory + "/notify")
+                    notifySocket = notify
+                    _ = try loop.watch(notify.fd) { [unowned self] in self.receiveNotifications() }
+                }
+            case "control":
+                if let listening = fd(1) {
+                    let server = ControlServer(adopting: listening, path: configuration.runtimeDirectory + "/control",
+                                               waiting: fd(2))
+                    call = server.adoptedCall
+                    try adoptControl(server)
+                }
+            case "accept-counter":
+                state.acceptCounter = words.count > 1 ? Int(words[1]) ?? 0 : 0
+            case "socket":
+                guard words.count > 1, let name = UnitName(parsing: words[1]) else { continue }
+                socketFDs[name] = (2..<words.count).compactMap(fd)
+            case "service":
+                guard words.count >= 9, let name = UnitName(parsing: words[1]),
+                      let serviceState = ServiceState(rawValue: words[2]) else { continue }
+                let snapshot = ServiceMachine.Snapshot(
+                    state: serviceState, mainPID: Int32(words[3]), result: ServiceResult(rawValue: words[4]) ?? .success,
+                    restartCount: Int(words[5]) ?? 0, stateChanged: UInt64(words[6]).map(Instant.init(microseconds:)))
+                state.services.append(.init(name: name, snapshot: snapshot, invocationID: words[7] == "-" ? "" : words[7],
+                                            storedFDNames: [], instanceOf: UnitName(parsing: words[8])))
+            case "stored":
+                guard words.count == 4, let name = UnitName(parsing: words[1]), let fd = fd(3),
+                      let fdName = try? ControlEscaping.unescapeWord(words[2]) else { continue }
+                _ = fcntl(fd.rawValue, F_SETFD, FD_CLOEXEC)
+                storedFDs[name, default: []].append((fdName, fd))
+                if let i = state.services.lastIndex(where: { $0.name == name }) { state.services[i].storedFDNames.append(fdName) }
+            case "capture":
+                guard words.count == 5, let name = UnitName(parsing: words[1]), let pid = Int32(words[2]), let fd = fd(3)
+                else { continue }
+                let destination: OutputCapture.Destination = words[4].hasPrefix("journal:")
+                    ? .journal(identifier: (try? ControlEscaping.unescapeWord(String(words[4].dropFirst(8)))) ?? name.prefix)
+                    : words[4] == "stderr" ? .stderr : .none
+                let capture = try OutputCapture(unit: name.description, destination: destination, unitLog: unitLog,
+                                                adopting: fd, pid: pid)
+                watchCapture(capture, of: name)
+            default:
+                continue
+            }
+        }
+        _ = try loop.watch(timer.fd) { [unowned self] in self.timerExpired() }
+        loop.afterBatch = { [unowned self] in self.armTimer() }
+        // A socket whose unit is gone or now asks for other listeners is closed; the Manager binds anew.
+        for (name, fds) in socketFDs {
+            guard let unit = set.sockets[name], unit.listens.count == fds.count else {
+                for fd in fds { try? fd.close() }
+                state.boundSockets.remove(name)
+                continue
+            }
+            listeners.adopt(name, zip(fds, unit.listens).map { Listener.adopting($0, directive: $1, options: unit.options) })
+            state.boundSockets.insert(name)
+        }
+        send(.restore(set, state, call: call))
+    }
+}

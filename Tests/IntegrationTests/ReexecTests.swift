@@ -1,0 +1,92 @@
+// `swatchctl daemon-reexec` (swatchd(8), RE-EXECUTION): swatchd executes
+// itself again in the same process, keeping its sockets and services — no
+// request refused or reset under a client loop, the same listening socket,
+// the same pids — and an upgraded binary installed at its path takes effect.
+import Foundation
+import Glibc
+import Testing
+
+extension Integration {
+    @Suite struct ReexecTests {
+        private func exe(of pid: pid_t) -> String {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) ?? ""
+        }
+
+        @Test(.timeLimit(.minutes(2)))
+        func threeReexecsUnderLoadDropNothingAndKeepEverything() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report")
+            try daemon.write("hello.socket", Units.tcpSocket(port))
+            try daemon.write("hello.service", try Units.helloService(report: report))
+            try daemon.start()
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+            let main = try #require(try daemon.property("MainPID", of: "hello.service"))
+            let inode = try ListenerInode.single(onPort: port)
+            let fdsBefore = daemon.openFDs.count
+
+            let clients = HandoverTests.ClientLoop(port: port)
+            for round in 1...3 {
+                let answeredBefore = clients.answered
+                let reexec = try daemon.ctl("daemon-reexec")
+                #expect(reexec.exitCode == 0, "\(reexec)")
+                try daemon.waitForLog(containing: "re-executed")
+                try waitUntil("requests are answered after re-exec \(round)") { clients.answered > answeredBefore }
+            }
+            let tally = try clients.finish()
+            #expect(tally.failures.isEmpty, "refused or reset: \(tally.failures.prefix(5))")
+            #expect(daemon.logLines(containing: "re-executed").count == 3)
+
+            try daemon.checkRunning()
+            #expect(try ListenerInode.single(onPort: port) == inode, "the same listening socket")
+            #expect(try daemon.property("MainPID", of: "hello.service") == main)
+            #expect(daemon.openFDs.count == fdsBefore, "no fd gained or lost: \(daemon.openFDs)")
+            let stop = try daemon.ctl("stop", "hello.service")
+            #expect(stop.exitCode == 0, "\(stop)")
+            #expect(!Processes.isAlive(pid_t(main) ?? 0))
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody, "activated again after the stop")
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func anUpgradedBinaryTakesEffect() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            // swatchd run from a copy, which is then replaced as a package manager would (rename over it).
+            let installed = daemon.path("swatchd")
+            try FileManager.default.copyItem(atPath: try Harness.binary("swatchd"), toPath: installed)
+            try daemon.write("hello.socket", Units.tcpSocket(port))
+            try daemon.write("hello.service", try Units.helloService(report: daemon.path("report")))
+            try daemon.start(binary: installed)
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+            let main = try daemon.property("MainPID", of: "hello.service")
+
+            try FileManager.default.copyItem(atPath: try Harness.binary("swatchd"), toPath: installed + ".new")
+            #expect(rename(installed + ".new", installed) == 0)
+            #expect(exe(of: daemon.pid).hasSuffix("(deleted)"), "runs the old, replaced binary")
+            #expect(try daemon.ctl("daemon-reexec").exitCode == 0)
+            try daemon.waitForLog(containing: "re-executed")
+            #expect(exe(of: daemon.pid) == installed, "now runs the new one")
+            #expect(try daemon.property("MainPID", of: "hello.service") == main)
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func aReexecWaitsWhileAJobRuns() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("slow.socket", Units.tcpSocket(try Ports.free()))
+            try daemon.write("slow.service", """
+                [Service]
+                Type=notify
+                ExecStart=/usr/bin/python3 \(Harness.service("notify_steps.py")) sleep:3 send:READY=1 forever
+                """)
+            try daemon.start()
+            #expect(try daemon.ctl("--no-block", "start", "slow.service").exitCode == 0)
+            let reexec = try daemon.ctl("daemon-reexec")
+            #expect(reexec.exitCode == 1)
+            #expect(reexec.standardError.contains("Cannot re-execute now: jobs are running"), "\(reexec)")
+        }
+    }
+}
