@@ -131,10 +131,17 @@ enum Daemon {
                 }
             }
             if let restoring, adHocRun == nil {
-                try supervisor.restore(from: restoring)
-                logger.info("swatchd \(swatchdVersion) re-executed: \(supervisor.socketCount) socket units, \(supervisor.serviceCount) services.")
-                try loop.run()
-                return supervisor.exitStatus
+                do {
+                    try supervisor.restore(from: restoring)
+                    logger.info("swatchd \(swatchdVersion) re-executed: \(supervisor.socketCount) socket units, \(supervisor.serviceCount) services.")
+                    try loop.run()
+                    return supervisor.exitStatus
+                } catch {
+                    // A state it cannot read (corrupt, or from a version that writes another): a
+                    // clean start, without the services the old one left (swatchd(8), RE-EXECUTION).
+                    logger.error("Failed to take over after daemon-reexec (\(error)); starting afresh.")
+                    supervisor.discardCarriedOver()
+                }
             }
             try supervisor.start()
             if let adHocRun, adHocRun.exitStatus != nil {

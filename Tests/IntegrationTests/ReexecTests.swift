@@ -88,5 +88,21 @@ extension Integration {
             #expect(reexec.exitCode == 1)
             #expect(reexec.standardError.contains("Cannot re-execute now: jobs are running"), "\(reexec)")
         }
+
+        /// A state the new process cannot read (a downgrade, corruption): a clean start.
+        @Test(.timeLimit(.minutes(1)))
+        func anUnreadableStateMeansACleanStart() throws {
+            let port = try Ports.free()
+            let garbage = "/tmp/sw-reexec-garbage-\(getpid())"
+            try "swatchd-state 99\nnotify banana\n".write(toFile: garbage, atomically: true, encoding: .utf8)
+            defer { unlink(garbage) }
+            let daemon = try Daemon(environment: ["SWATCHD_DESERIALIZE": garbage])
+            defer { daemon.cleanUp() }
+            try daemon.write("hello.socket", Units.tcpSocket(port))
+            try daemon.write("hello.service", try Units.helloService(report: daemon.path("report")))
+            try daemon.start()
+            try daemon.waitForLog(containing: "Failed to take over after daemon-reexec")
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+        }
     }
 }

@@ -12,6 +12,10 @@ import SystemPackage
 extension Supervisor {
     package static let deserializeVariable = "SWATCHD_DESERIALIZE"
 
+    struct StateError: Error, CustomStringConvertible {
+        var description: String
+    }
+
     func reexec(answering call: ControlServer.ConnectionID, _ state: Manager.ReexecState) {
         guard !configuration.passOwnEnvironment, let notifySocket, let control else {
             return reply(call, .response(.failure("daemon-reexec is for the daemon, not for swatchd run.")))
@@ -90,6 +94,13 @@ extension Supervisor {
     package func restore(from path: String) throws {
         let text = try FileSystem.readText(path)
         unlink(path)
+        // Only a state this version wrote, with its two sockets, is taken; anything else is a clean start.
+        let lines = text.split(separator: "\n")
+        guard lines.first == "swatchd-state 1",
+              lines.contains(where: { $0.split(separator: " ").count == 2 && $0.hasPrefix("notify ") && Int32($0.dropFirst(7)) != nil }),
+              lines.contains(where: { $0.hasPrefix("control ") }) else {
+            throw StateError(description: "\(path) is not a state this swatchd can read")
+        }
         let set = loadUnits()
         var state = Manager.ReexecState()
         var call: ControlServer.ConnectionID?
@@ -157,5 +168,25 @@ extension Supervisor {
             state.boundSockets.insert(name)
         }
         send(.restore(set, state, call: call))
+    }
+
+    /// After a re-exec whose state cannot be used: every fd the old process passed
+    /// on is closed (ours are all close-on-exec from birth, so the others are its),
+    /// and its services, still in this swatchd's own groups, are stopped.
+    package func discardCarriedOver() {
+        for entry in FileSystem.entries(of: "/proc/self/fd") {
+            guard let fd = Int32(entry.name), fd > 2 else { continue }
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0, flags & FD_CLOEXEC == 0 { Glibc.close(fd) }
+        }
+        guard let parent = tracker.parentDirectory else { return }
+        for entry in FileSystem.entries(of: parent) where entry.isDirectory {
+            let group = parent + "/" + entry.name
+            let pids = ProcessTracker.processes(inGroup: group)
+            guard !pids.isEmpty else { continue }
+            logger.warning("\(entry.name): Stopping processes \(pids.map(String.init).joined(separator: " ")) the swatchd before the re-exec left.",
+                           metadata: ["unit": "\(entry.name)"])
+            _ = ProcessTracker.stopLeftovers(in: group, grace: 5)
+        }
     }
 }
