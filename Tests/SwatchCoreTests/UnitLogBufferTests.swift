@@ -40,4 +40,19 @@ import Testing
         #expect(line.hasSuffix(" hello.service[4242]: a = b\nc"))
         #expect(line.split(separator: " ").first?.count == 3, "starts with the month, as journalctl's short format")
     }
+
+    @Test func memoryIsBoundedByUnitsAndMessageLength() {
+        let buffer = UnitLogBuffer(capacityPerUnit: 3, capacityOfUnits: 2)
+        buffer.append(unit: "a@1.service", message: "first", identifier: "a", pid: 1)
+        buffer.append(unit: "b.service", message: "b", identifier: "b", pid: 2)
+        buffer.append(unit: "a@1.service", message: "again", identifier: "a", pid: 1)
+        // A third unit: the one written to longest ago (b) goes.
+        buffer.append(unit: "a@2.service", message: "new", identifier: "a", pid: 3)
+        #expect(buffer.entries(unit: "b.service", last: 10).isEmpty)
+        #expect(buffer.entries(unit: "a@1.service", last: 10).map(\.message) == ["first", "again"])
+        let long = String(repeating: "x", count: 100_000)
+        let stored = buffer.append(unit: "a@2.service", message: long, identifier: "a", pid: 3)
+        #expect(stored.message.utf8.count <= UnitLogBuffer.maximumMessageBytes + 3)
+        #expect(stored.message.hasSuffix("…"))
+    }
 }

@@ -57,6 +57,10 @@ extension UnitLogEntry {
 package final class UnitLogBuffer: Sendable {
     /// Lines kept per unit; older ones are dropped.
     package let capacityPerUnit: Int
+    /// Units kept; the one written to longest ago goes first (Accept=yes makes a unit per connection).
+    package let capacityOfUnits: Int
+    /// The longest message kept, in bytes: with `capacityPerUnit`, what bounds one unit's memory.
+    package static let maximumMessageBytes = 2048
 
     private struct State {
         var units: [String: Ring] = [:]
@@ -78,13 +82,17 @@ package final class UnitLogBuffer: Sendable {
         }
 
         var ordered: [UnitLogEntry] { Array(entries[start...] + entries[..<start]) }
+
+        /// The sequence of the newest line.
+        var newest: UInt64? { entries.isEmpty ? nil : entries[(start + entries.count - 1) % entries.count].sequence }
     }
 
     private let state = Mutex(State())
 
-    package init(capacityPerUnit: Int = 200) {
-        precondition(capacityPerUnit > 0)
+    package init(capacityPerUnit: Int = 200, capacityOfUnits: Int = 2048) {
+        precondition(capacityPerUnit > 0 && capacityOfUnits > 0)
         self.capacityPerUnit = capacityPerUnit
+        self.capacityOfUnits = capacityOfUnits
     }
 
     /// Adds one line (its `sequence` is assigned here) and returns it as stored.
@@ -94,6 +102,14 @@ package final class UnitLogBuffer: Sendable {
             state.lastSequence += 1
             var stored = entry
             stored.sequence = state.lastSequence
+            if stored.message.utf8.count > Self.maximumMessageBytes {
+                stored.message = String(decoding: stored.message.utf8.prefix(Self.maximumMessageBytes), as: UTF8.self) + "…"
+            }
+            if state.units[entry.unit] == nil, state.units.count >= capacityOfUnits {
+                // The unit whose newest line is oldest goes: a finished Accept=yes instance, usually.
+                let stale = state.units.min { ($0.value.newest ?? 0) < ($1.value.newest ?? 0) }?.key
+                if let stale { state.units[stale] = nil }
+            }
             state.units[entry.unit, default: Ring()].append(stored, capacity: capacityPerUnit)
             return stored
         }
