@@ -104,5 +104,43 @@ extension Integration {
             try daemon.waitForLog(containing: "Failed to take over after daemon-reexec")
             #expect(try Client.body(.loopback4(port)) == Client.helloBody)
         }
+
+        /// A new binary that cannot read the state (a downgrade; here a wrapper that corrupts
+        /// it first): a clean start that keeps the listening sockets and adopts the services.
+        @Test(.timeLimit(.minutes(1)))
+        func aLostStateKeepsTheSocketsAndAdoptsTheServices() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let installed = daemon.path("swatchd")
+            try FileManager.default.copyItem(atPath: try Harness.binary("swatchd"), toPath: installed)
+            try daemon.write("hello.socket", Units.tcpSocket(port))
+            try daemon.write("hello.service", try Units.helloService(report: daemon.path("report")))
+            try daemon.start(binary: installed)
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+            let main = try daemon.property("MainPID", of: "hello.service")
+            let inode = try ListenerInode.single(onPort: port)
+
+            let wrapper = daemon.path("swatchd.new")
+            try """
+                #!/bin/sh
+                echo 'swatchd-state 99' > "$SWATCHD_DESERIALIZE"
+                exec '\(try Harness.binary("swatchd"))' "$@"
+                """.write(toFile: wrapper, atomically: true, encoding: .utf8)
+            chmod(wrapper, 0o755)
+            #expect(rename(wrapper, installed) == 0)
+            let clients = HandoverTests.ClientLoop(port: port)
+            _ = try? daemon.ctl("daemon-reexec")   // its answer is lost with the state
+            try daemon.waitForLog(containing: "Failed to take over after daemon-reexec")
+            try daemon.waitForLog(containing: "hello.service: Adopting its running process \(main ?? "")")
+            let answered = clients.answered
+            try waitUntil("requests answered after the takeover") { clients.answered > answered }
+            let tally = try clients.finish()
+            #expect(!tally.failures.contains { $0.contains("refused") }, "\(tally.failures.prefix(5))")
+            #expect(try ListenerInode.single(onPort: port) == inode, "the same listening socket")
+            #expect(try daemon.property("MainPID", of: "hello.service") == main)
+            #expect(try daemon.ctl("stop", "hello.service").exitCode == 0)
+            #expect(!Processes.isAlive(pid_t(main ?? "") ?? 0))
+        }
     }
 }

@@ -38,6 +38,21 @@ extension Manager {
         return .success(state)
     }
 
+    /// After a re-exec whose state was lost, the services found running in their groups
+    /// are taken as running, with the main process the shell found.
+    mutating func adoptRunning(_ found: [(UnitName, Int32)]) {
+        for (name, main) in found {
+            guard let entry = services[name], entry.machine.isInactive else { continue }
+            log(name, .warning, "\(name): Adopting its running process \(main), left by the swatchd before the re-exec.")
+            withService(name) { [now] machine in
+                machine.restore(ServiceMachine.Snapshot(state: .running, mainPID: main, result: .success, restartCount: 0,
+                                                        stateChanged: now), now: now)
+                return []
+            }
+            pidOwners[main] = name
+        }
+    }
+
     /// The new swatchd takes over: the units as they are on disk now, the
     /// runtime as the old one left it. A socket kept bound is not bound again;
     /// a service whose unit is gone is stopped.

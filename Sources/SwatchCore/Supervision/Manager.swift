@@ -182,6 +182,8 @@ package struct Manager {
             idleChecked(name, connections: count)
         case .restore(let set, let state, let call):
             restore(set, state, call: call)
+        case .adoptRunning(let services):
+            adoptRunning(services)
         case .shutdown:
             shutdown()
         }

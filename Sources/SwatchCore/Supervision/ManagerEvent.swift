@@ -50,6 +50,8 @@ package enum ManagerEvent {
     case retiredGroupEmptied(UnitName)
     /// A re-executed swatchd takes over what the old one carried across the execve.
     case restore(UnitSet, Manager.ReexecState, call: ControlServer.ConnectionID?)
+    /// After a re-exec whose state was lost: these services run, with these main processes.
+    case adoptRunning([(UnitName, Int32)])
     /// SIGTERM/SIGINT.
     case shutdown
 }

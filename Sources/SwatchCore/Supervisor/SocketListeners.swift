@@ -29,6 +29,26 @@ final class SocketListeners {
     /// An accepted connection still held, by the id the Manager knows it by.
     func connection(_ id: Int) -> FileDescriptor? { connections[id]?.fd }
 
+    /// Listening sockets inherited across a re-exec whose state could not be read, with
+    /// their local addresses: `bind` takes them for the directives they match.
+    var inherited: [(fd: FileDescriptor, address: (host: String, port: UInt16)?, path: String?)] = []
+
+    /// Whether a socket bound to `address` is what `directive` would bind.
+    private static func matches(_ address: (host: String, port: UInt16)?, _ directive: ListenDirective) -> Bool {
+        guard directive.kind == .stream, let address else { return false }
+        switch directive.address {
+        case .port(let port): return address.port == port && (address.host == "::" || address.host == "0.0.0.0")
+        case .ipv4(let host, let port), .ipv6(let host, let port, _): return address.port == port && address.host == host
+        case .unix, .abstract, .fifo: return false
+        }
+    }
+
+    /// The inherited sockets no unit took: closed.
+    func closeUnclaimedInherited() {
+        for socket in inherited { try? socket.fd.close() }
+        inherited = []
+    }
+
     /// Listeners a re-exec carried over (Supervisor+Reexec.swift).
     func adopt(_ name: UnitName, _ listeners: [Listener]) { bound[name] = listeners }
 
@@ -48,6 +68,11 @@ final class SocketListeners {
         var bound: [Listener] = []
         var warnings: [String] = []
         for directive in unit.listens {
+            if let index = inherited.firstIndex(where: { Self.matches($0.address, directive) }) {
+                // Still open from before a re-exec whose state was lost: the same socket, nothing refused.
+                bound.append(Listener.adopting(inherited.remove(at: index).fd, directive: directive, options: unit.options))
+                continue
+            }
             do {
                 let listener = try Listener.bind(directive, options: unit.options)
                 warnings += listener.warnings

@@ -170,23 +170,51 @@ extension Supervisor {
         send(.restore(set, state, call: call))
     }
 
-    /// After a re-exec whose state cannot be used: every fd the old process passed
-    /// on is closed (ours are all close-on-exec from birth, so the others are its),
-    /// and its services, still in this swatchd's own groups, are stopped.
+    /// After a re-exec whose state cannot be used: the listening sockets the old
+    /// process passed on are kept for the units that listen there again (matched by
+    /// address, `SocketListeners.bind`), every other fd it passed on is closed (ours
+    /// are all close-on-exec from birth, so the others are its), and the services
+    /// left running in this swatchd's groups are adopted once the units are loaded
+    /// (`adoptLeftInGroups`).
     package func discardCarriedOver() {
         for entry in FileSystem.entries(of: "/proc/self/fd") {
-            guard let fd = Int32(entry.name), fd > 2 else { continue }
-            let flags = fcntl(fd, F_GETFD)
-            if flags >= 0, flags & FD_CLOEXEC == 0 { Glibc.close(fd) }
+            guard let number = Int32(entry.name), number > 2 else { continue }
+            let flags = fcntl(number, F_GETFD)
+            guard flags >= 0, flags & FD_CLOEXEC == 0 else { continue }
+            var listening: CInt = 0
+            var length = socklen_t(MemoryLayout<CInt>.size)
+            let fd = FileDescriptor(rawValue: number)
+            if getsockopt(number, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) == 0, listening == 1,
+               let address = try? SocketAddress.local(of: fd), address.hostAndPort != nil {
+                _ = fcntl(number, F_SETFD, FD_CLOEXEC)
+                listeners.inherited.append((fd, address.hostAndPort, nil))
+            } else {
+                Glibc.close(number)
+            }
         }
-        guard let parent = tracker.parentDirectory else { return }
+        adoptAfterLoad = true
+    }
+
+    /// The services the old process left in this swatchd's groups (a group is named for its
+    /// unit): adopted as running, their main process the one that is swatchd's child.
+    func adoptLeftInGroups() {
+        listeners.closeUnclaimedInherited()
+        guard adoptAfterLoad, let parent = tracker.parentDirectory else { return }
+        adoptAfterLoad = false
+        var adopted: [(UnitName, Int32)] = []
         for entry in FileSystem.entries(of: parent) where entry.isDirectory {
-            let group = parent + "/" + entry.name
-            let pids = ProcessTracker.processes(inGroup: group)
-            guard !pids.isEmpty else { continue }
-            logger.warning("\(entry.name): Stopping processes \(pids.map(String.init).joined(separator: " ")) the swatchd before the re-exec left.",
-                           metadata: ["unit": "\(entry.name)"])
-            _ = ProcessTracker.stopLeftovers(in: group, grace: 5)
+            guard let name = UnitName(parsing: entry.name) else { continue }
+            let pids = ProcessTracker.processes(inGroup: parent + "/" + entry.name)
+            let children = pids.filter { Self.parent(of: $0) == getpid() }
+            guard let main = children.min() ?? pids.min() else { continue }
+            adopted.append((name, main))
         }
+        if !adopted.isEmpty { send(.adoptRunning(adopted)) }
+    }
+
+    private static func parent(of pid: Int32) -> Int32? {
+        guard let stat = try? FileSystem.readText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? Int32(fields[1]) : nil
     }
 }

@@ -59,6 +59,8 @@ package final class Supervisor {
     /// Actions not applied yet, first in first out (answers append theirs at the end).
     var queue: [ManagerAction] = []
     private var draining = false
+    /// After a re-exec whose state was lost: adopt what runs in our groups once the units are loaded.
+    var adoptAfterLoad = false
     /// The output pipes being read, by read-end fd (a re-exec carries them over).
     var captures: [Int32: (capture: OutputCapture, unit: UnitName)] = [:]
     var control: ControlServer?
@@ -141,6 +143,7 @@ package final class Supervisor {
             if let problem { logger.warning("No units from unit directory \(directory): \(problem).") }
         }
         send(.load(loadUnits()))
+        adoptLeftInGroups()
     }
 
     /// Starts the services no socket unit triggers (templates never start on their own).
