@@ -196,6 +196,10 @@ import Testing
         #expect(SignalName.number("hup") == 1)
         #expect(SignalName.number("9") == 9)
         #expect(SignalName.number("RTMIN+1") == SignalName.number("RTMIN")! + 1)
+        // Found by the fuzzer: a negative offset named signal 66, which printed back as a number the parser refuses.
+        #expect(SignalName.number("RTMAX--2") == nil)
+        #expect(SignalName.number("RTMIN+-1") == nil)
+        #expect(throws: ControlRequest.ParseError.self) { try ControlRequest(line: "kill --signal=RTMAX--2 x.service") }
         #expect(SignalName.number("SIGFOO") == nil)
         #expect(SignalName.number("0") == nil)
         #expect(SignalName.shortName(15) == "TERM")

@@ -27,8 +27,9 @@ package enum SignalName {
         let rtMin = Int32(__libc_current_sigrtmin()), rtMax = Int32(__libc_current_sigrtmax())
         if name == "RTMIN" { return rtMin }
         if name == "RTMAX" { return rtMax }
-        if name.hasPrefix("RTMIN+"), let k = Int32(name.dropFirst(6)), rtMin + k <= rtMax { return rtMin + k }
-        if name.hasPrefix("RTMAX-"), let k = Int32(name.dropFirst(6)), rtMax - k >= rtMin { return rtMax - k }
+        // The offset is a plain count: `RTMAX--2` (a negative one) names no signal.
+        if name.hasPrefix("RTMIN+"), let k = Int32(name.dropFirst(6)), k >= 0, rtMin + k <= rtMax { return rtMin + k }
+        if name.hasPrefix("RTMAX-"), let k = Int32(name.dropFirst(6)), k >= 0, rtMax - k >= rtMin { return rtMax - k }
         return nil
     }
 
