@@ -127,7 +127,9 @@ package enum ControlRequest: Equatable, Sendable {
     package var arguments: [String] {
         switch self {
         case .status(let units, let lines):
-            return (lines == Self.defaultStatusLines ? [] : ["--lines=\(lines)"]) + units
+            // Said even at the default when the first unit looks like the option, or it would be read as it.
+            let says = lines != Self.defaultStatusLines || units.first?.hasPrefix("--lines=") == true
+            return (says ? ["--lines=\(lines)"] : []) + units
         case .show(let units):
             return units
         case .job(_, let units, let noBlock):
