@@ -128,7 +128,7 @@ extension Integration {
 
         // MARK: Restart= and the start limit
 
-        /// Issue 4: a service that hits its start limit leaves its sockets in the
+        /// A service that hits its start limit (swatchd.socket(5), TriggerLimitBurst=) leaves its sockets in the
         /// throttled state of the trigger limit — not watched for a back-off,
         /// then watched again — instead of failing the socket for good.
         @Test(.timeLimit(.minutes(1)))

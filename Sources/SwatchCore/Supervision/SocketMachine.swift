@@ -4,7 +4,8 @@ import Logging
 /// swatchd watches its listeners, and the trigger limit.
 ///
 /// systemd fails a socket for good when TriggerLimitBurst= is hit within
-/// TriggerLimitIntervalSec= (systemd issue #15633). swatchd throttles instead: it
+/// TriggerLimitIntervalSec= (systemd.socket(5); socket_enter_running() in
+/// src/core/socket.c, result `trigger-limit-hit`). swatchd throttles instead: it
 /// stops watching for a back-off that doubles while the storm lasts (1s, 2s,
 /// 4s … 16s), then watches again. A datagram nobody reads therefore costs a
 /// few spawns a second at most, and never takes the socket away.
