@@ -5,7 +5,8 @@ extension Manager {
     /// Whether a socket unit of the unit set (bound or not, or refused: `x.socket`
     /// for `x.service`) triggers `service`: such a service does not start on its own.
     func isSocketActivated(_ service: UnitName) -> Bool {
-        !(triggers[service] ?? []).isEmpty || !units.sockets(triggering: service).isEmpty
+        // From sets kept with the graph: at start-up this is asked of every service.
+        !(triggers[service] ?? []).isEmpty || socketActivatedServices.contains(service)
             || units.refused[service.with(type: .socket).description] != nil
     }
 

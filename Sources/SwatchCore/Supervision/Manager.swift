@@ -99,6 +99,8 @@ package struct Manager {
     var nextJobID = 0
     /// The dependencies between the loaded units, rebuilt at load and reload.
     var graph = DependencyGraph()
+    /// The services some socket unit of the unit set activates (bound or not), kept with the graph.
+    var socketActivatedServices: Set<UnitName> = []
     /// Services handing over to a new process (Manager+Handover.swift).
     var handovers: [UnitName: Handover] = [:]
     /// `--exit-with`: the status swatchd exits with once everything has stopped.
@@ -414,6 +416,7 @@ package struct Manager {
         let entries = services.map { ($0.key, $0.value.machine.unit.unit, implicitAfter: triggers[$0.key] ?? []) }
             + sockets.map { ($0.key, $0.value.machine.unit.unit, implicitAfter: [UnitName]()) }
         let services = self.services, sockets = self.sockets
+        socketActivatedServices = Set(units.sockets.values.map { units.serviceName(for: $0) })
         graph = DependencyGraph(units: entries, resolve: { UnitName(parsing: aliases[$0] ?? $0) },
                                 isLoaded: { services[$0] != nil || sockets[$0] != nil })
     }
