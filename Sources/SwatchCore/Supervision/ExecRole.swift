@@ -1,5 +1,5 @@
 /// Which command of a unit a process runs: the main process (an ExecStart=
-/// line) or a control process (any other Exec*= line).
+/// line) or a control process (any other Exec*= line, a socket unit's included).
 package enum ExecPhase: String, Hashable, Sendable {
     case condition = "ExecCondition"
     case startPre = "ExecStartPre"
@@ -7,6 +7,8 @@ package enum ExecPhase: String, Hashable, Sendable {
     case startPost = "ExecStartPost"
     case reload = "ExecReload"
     case stop = "ExecStop"
+    /// A socket unit's, before its listeners are closed (systemd.socket(5)).
+    case stopPre = "ExecStopPre"
     case stopPost = "ExecStopPost"
 }
 

@@ -81,9 +81,13 @@ extension Manager {
             }
             emit(.reply(id, .response(ControlResponse(records: entries))))
         case .resetFailed(let name):
-            let targets = name.map { [$0] } ?? services.keys.map(\.description).sorted()
+            let targets = name.map { [$0] } ?? (services.keys.map(\.description) + sockets.keys.map(\.description)).sorted()
             perform(id, targets, verb: "reset-failed") { manager, name in
                 manager.withService(name) { machine in
+                    machine.resetFailed()
+                    return []
+                }
+                manager.withSocket(name) { machine in
                     machine.resetFailed()
                     return []
                 }
@@ -232,14 +236,9 @@ extension Manager {
                                       fragmentPath: unit.path, dropIns: unit.dropIns)
         report.activeState = socketActiveState(name)
         report.fillDependencies(unit.unit)
-        switch entry.listeners {
-        case .bound: report.subState = entry.machine.subState
-        case .failed:
-            report.subState = "failed"
-            report.result = .resources
-            report.statusText = entry.failure
-        case .binding, .closed: report.subState = "dead"
-        }
+        report.subState = entry.machine.subState
+        report.result = UnitResult(rawValue: entry.machine.result.rawValue) ?? .success
+        if entry.listeners == .failed, entry.machine.result == .resources { report.statusText = entry.failure }
         report.listen = listening(entry)
         report.triggers = [UnitReference(
             name: entry.service.description,
@@ -253,11 +252,7 @@ extension Manager {
     }
 
     private func socketActiveState(_ name: UnitName) -> UnitActiveState {
-        switch sockets[name]?.listeners {
-        case .bound?: return .active
-        case .failed?: return .failed
-        case .binding?, .closed?, nil: return .inactive
-        }
+        sockets[name].flatMap { UnitActiveState(rawValue: $0.machine.activeState) } ?? .inactive
     }
 }
 

@@ -80,7 +80,7 @@ extension Manager {
     /// Active, activating or reloading: not down.
     func isUp(_ unit: UnitName) -> Bool {
         if let entry = services[unit] { return !entry.machine.isInactive }
-        if let entry = sockets[unit] { return entry.listeners == .bound || entry.listeners == .binding }
+        if let entry = sockets[unit] { return !entry.machine.isInactive }
         return false
     }
 
@@ -199,11 +199,18 @@ extension Manager {
         if unit.type == .socket {
             switch job.kind {
             case .start:
-                if sockets[unit]?.listeners == .closed || sockets[unit]?.listeners == .failed { bindSocket(unit) }
+                // A start while it stops runs once the stop is through.
+                if sockets[unit]?.machine.activeState == "deactivating" { sockets[unit]?.restartPending = true }
+                startSocket(unit)
             case .restart:
-                stopSocket(unit)
-                bindSocket(unit)
+                if sockets[unit]?.machine.isInactive == false {
+                    sockets[unit]?.restartPending = true
+                    stopSocket(unit)
+                } else {
+                    startSocket(unit)
+                }
             case .stop:
+                sockets[unit]?.restartPending = false
                 stopSocket(unit)
             case .reload, .verifyActive:
                 break
@@ -230,14 +237,16 @@ extension Manager {
     mutating func checkJob(_ unit: UnitName) {
         guard let job = jobs[unit], job.state == .running else { return }
         if let entry = sockets[unit] {
+            let active = entry.machine.state != nil
             switch job.kind {
             case .start, .restart, .reload:
-                if entry.listeners == .bound { finishJob(unit, .done) }
-                if entry.listeners == .failed { finishJob(unit, .failed) }
+                guard !entry.restartPending else { return }
+                if active { finishJob(unit, .done) }
+                if entry.machine.isInactive { finishJob(unit, .failed) }
             case .verifyActive:
-                finishJob(unit, entry.listeners == .bound ? .done : .failed)
+                finishJob(unit, active ? .done : .failed)
             case .stop:
-                if entry.listeners == .closed || entry.listeners == .failed { finishJob(unit, .done) }
+                if entry.machine.isInactive { finishJob(unit, .done) }
             }
             return
         }

@@ -25,6 +25,10 @@ extension Manager {
     /// processes in mid-start or mid-stop are not carried over.
     func reexecState() -> Swift.Result<ReexecState, JobRefusal> {
         guard jobs.isEmpty, handovers.isEmpty else { return .failure(.busy("jobs are running (see list-jobs)")) }
+        // A socket unit's command in flight is not carried over.
+        if let (name, entry) = sockets.first(where: { !$0.value.machine.isInactive && $0.value.machine.state == nil }) {
+            return .failure(.busy("\(name) is \(entry.machine.activeState)"))
+        }
         var state = ReexecState(acceptCounter: acceptCounter)
         for name in services.keys.sorted() {
             guard let entry = services[name] else { continue }
@@ -34,7 +38,7 @@ extension Manager {
             state.services.append(.init(name: name, snapshot: snapshot, invocationID: entry.invocationID,
                                         storedFDNames: entry.storedFDNames, instanceOf: entry.instanceOf))
         }
-        state.boundSockets = Set(sockets.filter { $0.value.listeners == .bound }.keys)
+        state.boundSockets = Set(sockets.filter { $0.value.machine.state != nil }.keys)
         return .success(state)
     }
 
@@ -62,8 +66,9 @@ extension Manager {
         for name in set.sockets.keys.sorted() {
             guard let unit = set.sockets[name] else { continue }
             if state.boundSockets.contains(name) {
-                var entry = SocketEntry(machine: SocketMachine(unit: unit), service: set.serviceName(for: unit))
-                entry.listeners = .bound
+                var entry = SocketEntry(machine: SocketMachine(unit: unit, phase: .active(.listening)),
+                                        service: set.serviceName(for: unit))
+                entry.open = true
                 sockets[name] = entry
             } else {
                 addSocket(name, unit)

@@ -43,12 +43,17 @@ extension Manager {
             }
             guard entry.machine.unit != unit else { continue }
             if entry.listeners == .failed {
-                // Changed since its bind failed: try the new definition.
-                sockets[name] = SocketEntry(machine: SocketMachine(unit: unit), service: new.serviceName(for: unit))
-                emit(.bind(name, unit))
+                // Changed since it failed: try the new definition.
+                sockets[name] = SocketEntry(machine: SocketMachine(unit: unit, phase: .dead), service: new.serviceName(for: unit))
+                startSocket(name)
                 continue
             }
-            guard entry.listeners == .bound else { continue }
+            guard entry.machine.state != nil else {
+                // Stopped, or in the middle of its commands: the new definition is for its next start.
+                sockets[name]?.machine.replaceUnit(unit)
+                sockets[name]?.service = new.serviceName(for: unit)
+                continue
+            }
             if entry.watched {
                 sockets[name]?.watched = false
                 emit(.unwatch(name))

@@ -18,20 +18,29 @@ extension Manager {
     /// A new socket unit: its own conditions decide whether it binds at all
     /// (skipped, it binds nothing and its service does not start on its own either).
     mutating func addSocket(_ name: UnitName, _ unit: SocketUnit) {
-        sockets[name] = SocketEntry(machine: SocketMachine(unit: unit), service: units.serviceName(for: unit))
-        if unit.unit.conditions.isEmpty { emit(.bind(name, unit)) } else { emit(.testConditions(name, unit.unit.conditions)) }
+        sockets[name] = SocketEntry(machine: SocketMachine(unit: unit, phase: .dead), service: units.serviceName(for: unit))
+        startSocket(name)
     }
 
-    mutating func bindSocket(_ name: UnitName) {
-        guard let entry = sockets[name] else { return }
-        // A fresh machine, as for a new unit: the old one may still think its service runs.
-        sockets[name] = SocketEntry(machine: SocketMachine(unit: entry.machine.unit), service: entry.service)
-        emit(.bind(name, entry.machine.unit))
+    /// A start: the unit's conditions, then ExecStartPre=, the bind, ExecStartPost= (SocketMachine).
+    mutating func startSocket(_ name: UnitName) {
+        guard let entry = sockets[name], entry.machine.isInactive else { return }
+        let conditions = entry.machine.unit.unit.conditions
+        guard conditions.isEmpty else {
+            withSocket(name) { machine in
+                machine.testingConditions()
+                return []
+            }
+            return emit(.testConditions(name, conditions))
+        }
+        let now = self.now
+        withSocket(name) { $0.start(now: now) }
     }
 
     mutating func socketConditionsTested(_ name: UnitName, failure: UnitCondition?) {
-        guard let entry = sockets[name] else { return }
-        guard let failure else { return emit(.bind(name, entry.machine.unit)) }
+        guard sockets[name] != nil else { return }
+        let now = self.now
+        guard let failure else { return withSocket(name) { $0.start(now: now) } }
         log(name, failure.isAssertion ? .error : .info, failure.skipMessage(for: name.description))
         if jobs[name] != nil { finishJob(name, failure.isAssertion ? .assert : .skipped) }
         removeSocket(name)
@@ -40,7 +49,9 @@ extension Manager {
     mutating func socketBound(_ name: UnitName, warnings: [String], now: Instant) {
         guard sockets[name] != nil else { return }
         for warning in warnings { log(name, .warning, "\(name): \(warning)") }
-        sockets[name]?.listeners = .bound
+        sockets[name]?.open = true
+        sockets[name]?.failure = nil
+        withSocket(name) { $0.bound(now: now) }
         // A service started by hand while its socket was closed is running already.
         if let service = sockets[name]?.service, services[service]?.machine.isInactive == false,
            sockets[name]?.machine.unit.accept == false {
@@ -49,20 +60,41 @@ extension Manager {
                 return []
             }
         }
-        updateWatching(name)
-        checkJob(name)
     }
 
     /// A listener that cannot be bound is one error naming the unit and the
-    /// address; the unit is left out and every other unit still comes up.
+    /// address; the unit fails (result `resources`) and every other unit still comes up.
     mutating func socketBindFailed(_ name: UnitName, _ error: any Error, now: Instant) {
         guard sockets[name] != nil else { return }
         log(name, .error, "\(name): \(error)")
         // Listed as failed, with the reason; a start binds again.
-        sockets[name]?.listeners = .failed
         sockets[name]?.failure = "\(error)"
-        updateWatching(name)
-        checkJob(name)
+        withSocket(name) { $0.bindFailed(now: now) }
+    }
+
+    /// A socket unit's command was spawned: its pid is the socket's until reaped.
+    mutating func socketSpawned(_ name: UnitName, role: ExecRole, pid: Int32) {
+        guard sockets[name] != nil else { return }
+        pidOwners[pid] = name
+        withSocket(name) { machine in
+            machine.spawned(pid, role: role)
+            return []
+        }
+    }
+
+    /// What a command of a socket unit runs with: the unit's own execution settings
+    /// (systemd.socket(5)); no fds beyond 0, 1, 2 and no protocol variables.
+    mutating func socketSpawnOrder(_ name: UnitName, role: ExecRole) -> SpawnOrder? {
+        guard let entry = sockets[name] else { return nil }
+        let machine = entry.machine
+        let commands = machine.commands(of: role.phase)
+        guard role.index < commands.count else { return nil }
+        // One INVOCATION_ID per start, minted by the first command the start runs.
+        let firstOfStart = role.index == 0
+            && (role.phase == .startPre || (role.phase == .startPost && machine.unit.execStartPre.isEmpty))
+        if firstOfStart || entry.invocationID.isEmpty { sockets[name]?.invocationID = makeInvocationID() }
+        return SpawnOrder(unit: name, service: machine.unit.executionSettings, role: role, command: commands[role.index],
+                          invocationID: sockets[name]?.invocationID ?? "")
     }
 
     private mutating func removeSocket(_ name: UnitName) {
@@ -131,13 +163,10 @@ extension Manager {
         return String(name.map { $0.isUnitNameCharacter ? $0 : "_" })
     }
 
-    /// Closes a socket unit's listeners: it activates nothing until started again.
+    /// A stop: ExecStopPre=, the close, ExecStopPost= (SocketMachine); it activates nothing until started again.
     mutating func stopSocket(_ name: UnitName) {
-        guard let entry = sockets[name], entry.listeners == .bound else { return }
-        sockets[name]?.listeners = .closed
-        updateWatching(name)
-        emit(.closeListeners(name, removeOnStop: entry.machine.unit.options.removeOnStop))
-        unitWentDown(name)
+        let now = self.now
+        withSocket(name) { $0.stop(now: now) }
     }
 }
 

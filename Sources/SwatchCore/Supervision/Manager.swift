@@ -54,22 +54,37 @@ package struct Manager {
     /// A socket unit: its machine and whether its listeners are bound and watched.
     struct SocketEntry {
         enum Listeners: Equatable {
-            /// Asked the shell to bind them (or to test the unit's conditions first).
+            /// Starting: its conditions, ExecStartPre= or the bind.
             case binding
+            /// From the bind to the close (ExecStartPost= and ExecStopPre= run while bound).
             case bound
-            /// Closed by a stop: `start` binds them again.
+            /// Stopped, or closed and running ExecStopPost=: `start` binds them again.
             case closed
-            /// A bind failed (`failure` says why): listed as failed; `start` tries again.
+            /// The last start or stop failed (`failure` says why a bind failed): `start` tries again.
             case failed
         }
         var machine: SocketMachine
         var service: UnitName
-        var listeners: Listeners = .binding
+        /// What the machine's phase means for the listeners.
+        var listeners: Listeners {
+            switch machine.phase {
+            case .condition, .startPre, .binding: return .binding
+            case .startPost, .active, .stopPre: return .bound
+            case .dead, .stopPost, .final: return .closed
+            case .failed: return .failed
+            }
+        }
+        /// Whether the shell holds bound listeners of the unit (a failed bind leaves none to close).
+        var open = false
         var failure: String?
         /// Whether the shell has the listeners in epoll.
         var watched = false
         /// Accept=yes: instances alive.
         var instances = 0
+        /// INVOCATION_ID of the current start of the unit's commands.
+        var invocationID = ""
+        /// A restart job: start again once the stop is through.
+        var restartPending = false
     }
 
     enum DeadlineKey: Hashable {
@@ -108,6 +123,8 @@ package struct Manager {
     /// Services whose conditions the shell is testing (`.testConditions`).
     var conditionsAsked: Set<UnitName> = []
     var shuttingDown = false
+    /// Shutdown: every service is down and the sockets were told to stop.
+    var socketsStopping = false
     var acceptCounter = 0
     /// `.exit` was emitted.
     var exited = false
@@ -152,13 +169,22 @@ package struct Manager {
             updateWatching(socket)
         case .conditionsTested(let unit, let failure):
             conditionsTested(unit, failure: failure, now: now)
+        case .spawned(let unit, let role, let pid) where unit.type == .socket:
+            socketSpawned(unit, role: role, pid: pid)
         case .spawned(let unit, let role, let pid):
             spawned(unit, role: role, pid: pid, now: now)
+        case .spawnFailed(let unit, let role, let error) where unit.type == .socket:
+            log(unit, .error, "\(unit): Failed to run '\(role.phase.rawValue)' task: \(error)")
+            withSocket(unit) { $0.spawnFailed(role: role, now: now) }
         case .spawnFailed(let unit, let role, let error):
             withService(unit) { $0.spawnFailed("\(error)", role: role, now: now) }
         case .processExited(let pid, let status, let groupEmpty):
             guard let unit = pidOwners.removeValue(forKey: pid) else { break }
-            withService(unit) { $0.processExited(pid, status: status, groupEmpty: groupEmpty, now: now) }
+            if unit.type == .socket {
+                withSocket(unit) { $0.processExited(pid, status: status, now: now) }
+            } else {
+                withService(unit) { $0.processExited(pid, status: status, groupEmpty: groupEmpty, now: now) }
+            }
         case .groupEmptied(let unit):
             withService(unit) { $0.groupEmptied(now: now) }
         case .mainPIDDiscovered(let unit, let pid):
@@ -380,16 +406,50 @@ package struct Manager {
         waitingForGroup.remove(name)
     }
 
-    /// Runs an event on a socket unit's machine and brings its watching and deadline in line.
+    /// Runs an event on a socket unit's machine, turns what it asks for into
+    /// actions and brings everything that depends on its phase in line: its
+    /// watching, its deadline, its job, what is bound to it, a pending restart.
     mutating func withSocket(_ name: UnitName, _ body: (inout SocketMachine) -> [SocketAction]) {
         guard sockets[name] != nil else { return }
+        let wasInactive = sockets[name]!.machine.isInactive
         for action in body(&sockets[name]!.machine) {
+            guard let entry = sockets[name] else { return }
+            let unit = entry.machine.unit
             switch action {
-            case .log(let level, let message): log(name, level, message)
+            case .bind:
+                emit(.bind(name, unit))
+            case .closeListeners:
+                if entry.watched {
+                    sockets[name]?.watched = false
+                    emit(.unwatch(name))
+                }
+                if entry.open {
+                    sockets[name]?.open = false
+                    emit(.closeListeners(name, removeOnStop: unit.options.removeOnStop))
+                }
+            case .spawn(let role):
+                if let order = socketSpawnOrder(name, role: role) { emit(.spawn(order)) }
+            case .signal(let signal):
+                let mode = unit.executionSettings.killMode
+                let order = KillOrder(control: entry.machine.controlPID, group: mode == .controlGroup || mode == .mixed,
+                                      signal: signal)
+                if order.group || order.control != nil { emit(.kill(name, order)) }
+            case .log(let level, let message):
+                log(name, level, message)
             }
         }
-        deadlines.schedule(.socket(name), at: sockets[name]?.machine.deadline)
+        guard let entry = sockets[name] else { return }
+        deadlines.schedule(.socket(name), at: entry.machine.deadline)
         updateWatching(name)
+        if entry.machine.isInactive, !wasInactive {
+            if entry.machine.unit.execution != nil { emit(.releaseResources(name)) }
+            if !shuttingDown { unitWentDown(name) }
+        }
+        checkJob(name)
+        if entry.machine.isInactive, entry.restartPending, !shuttingDown {
+            sockets[name]?.restartPending = false
+            startSocket(name)
+        }
     }
 
     /// Puts the listeners in epoll or takes them out, as the socket machine says.
@@ -455,13 +515,19 @@ package struct Manager {
         stopHandovers()
     }
 
+    /// Once every service is down, the sockets stop (their ExecStopPre=/ExecStopPost= run);
+    /// once they are down too, `.exit`.
     private mutating func finishShutdownIfIdle() {
         guard shuttingDown, !exited, handovers.isEmpty, services.values.allSatisfy({ $0.machine.isInactive }) else { return }
-        exited = true
-        for (name, entry) in sockets.sorted(by: { $0.key < $1.key }) where entry.listeners == .bound {
-            sockets[name]?.listeners = .closed
-            emit(.closeListeners(name, removeOnStop: entry.machine.unit.options.removeOnStop))
+        if !socketsStopping {
+            socketsStopping = true
+            for name in sockets.keys.sorted() {
+                sockets[name]?.restartPending = false
+                stopSocket(name)
+            }
         }
+        guard sockets.values.allSatisfy({ $0.machine.isInactive }) else { return }
+        exited = true
         emit(.exit(status: exitStatus))
     }
 }

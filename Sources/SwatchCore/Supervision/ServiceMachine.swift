@@ -659,6 +659,7 @@ package struct ServiceMachine: Sendable {
         case .reload: return unit.execReload
         case .stop: return unit.execStop
         case .stopPost: return unit.execStopPost
+        case .stopPre: return []
         }
     }
 

@@ -173,7 +173,7 @@ extension SocketUnit {
         var socket = SocketUnit(name: name, path: files.first?.path ?? "")
         socket.dropIns = files.dropFirst().map(\.path)
         var interpreter = UnitInterpreter(catalog: socketCatalog, specifiers: SpecifierExpander(name: name, context: context))
-        interpreter.apply(files, to: &socket, sandbox: { _ in nil })
+        interpreter.apply(files, to: &socket, sandbox: { $0.execution?.sandbox })
 
         // socket_verify()
         let header = sectionLocation("Socket", files)

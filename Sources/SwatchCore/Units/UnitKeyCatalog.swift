@@ -532,7 +532,41 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
         }),
         "TriggerLimitIntervalSec": .set(\.triggerLimitInterval, .timeSpan),
         "TriggerLimitBurst": .set(\.triggerLimitBurst, .integer(0...Int(Int32.max))),
+    ].merging(socketExecKeys) { first, _ in first }
+}()
+
+/// The socket unit's own commands, TimeoutSec=, and the execution settings they run with
+/// (systemd.socket(5): the options of systemd.exec(5), systemd.kill(5) and
+/// systemd.resource-control(5) apply to them).
+private let socketExecKeys: [String: KeySetter<SocketUnit>] = {
+    let exec = { (field: WritableKeyPath<SocketUnit, [ExecCommand]> & Sendable) in
+        KeySetter<SocketUnit> { (socket: inout SocketUnit, kv: KeyValue) throws(ValueError) in
+            guard !kv.raw.isEmpty else {
+                socket[keyPath: field] = []
+                return
+            }
+            do throws(ExecParseError) {
+                socket[keyPath: field] += try ExecCommand.parse(kv.raw, location: kv.location, specifiers: kv.specifiers)
+            } catch {
+                throw kv.problem(error.problem, error.value)
+            }
+        }
+    }
+    // What only a service has: its main process, its restarts, its protocol.
+    let serviceOnly: Set<String> = [
+        "Type", "ExecCondition", "ExecStartPre", "ExecStart", "ExecStartPost", "ExecReload", "ExecStop",
+        "ExecStopPost", "RemainAfterExit", "GuessMainPID", "NonBlocking", "PIDFile", "Restart", "RestartSec",
+        "RestartSteps", "RestartMaxDelaySec", "SuccessExitStatus", "RestartPreventExitStatus",
+        "RestartForceExitStatus", "TimeoutStartSec", "TimeoutStopSec", "TimeoutAbortSec", "RuntimeMaxSec",
+        "TimeoutSec", "WatchdogSec", "X-IdleStopSec", "NotifyAccess", "FileDescriptorStoreMax", "StandardInput",
     ]
+    var keys = execKeys.filter { !serviceOnly.contains($0.key) }.mapValues { $0.lifted(\SocketUnit.executionSettings) }
+    keys["ExecStartPre"] = exec(\.execStartPre)
+    keys["ExecStartPost"] = exec(\.execStartPost)
+    keys["ExecStopPre"] = exec(\.execStopPre)
+    keys["ExecStopPost"] = exec(\.execStopPost)
+    keys["TimeoutSec"] = .set(\.timeout, .timeout)
+    return keys
 }()
 
 private let unsupportedSocketKeys: Set<String> = [
@@ -541,12 +575,9 @@ private let unsupportedSocketKeys: Set<String> = [
     "Symlinks", "Writable", "Timestamping", "PassPacketInfo", "PassFileDescriptorsToExec", "PassPIDFD",
     "AcceptFileDescriptors", "TCPCongestion", "SELinuxContextFromNet", "SmackLabel", "SmackLabelIPIn",
     "SmackLabelIPOut", "MessageQueueMaxMessages", "MessageQueueMessageSize", "FlushPending",
-    "PollLimitIntervalSec", "PollLimitBurst", "DeferTrigger", "DeferTriggerMaxSec", "TimeoutSec",
-    // The socket's own commands and their environment: swatchd runs none of them.
-    "ExecStartPre", "ExecStartPost", "ExecStopPre", "ExecStopPost", "Environment", "EnvironmentFile",
-    "PassEnvironment", "UnsetEnvironment", "WorkingDirectory", "UMask", "Nice", "OOMScoreAdjust",
-    "StandardInput", "StandardOutput", "StandardError", "SyslogIdentifier", "KillMode", "KillSignal",
-    "RestartKillSignal", "FinalKillSignal", "WatchdogSignal", "SendSIGKILL", "SendSIGHUP",
+    "PollLimitIntervalSec", "PollLimitBurst", "DeferTrigger", "DeferTriggerMaxSec",
+    // The socket's commands get no standard input but /dev/null.
+    "StandardInput",
 ]
 
 let socketCatalog = UnitKeyCatalog<SocketUnit>(
@@ -563,7 +594,7 @@ let socketCatalog = UnitKeyCatalog<SocketUnit>(
         "SocketProtocol": "SocketProtocol= is not supported by this build (only TCP and UDP)",
     ]],
     restrictingSection: "Socket",
-    restrictingAlwaysRefused: true
+    restrictingAlwaysRefused: false
 )
 
 // MARK: - swatchd run -p

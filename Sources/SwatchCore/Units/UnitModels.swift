@@ -227,6 +227,22 @@ package struct SocketUnit: Hashable, Sendable {
     package var triggerLimitInterval: TimeSpan = .seconds(2)
     /// `TriggerLimitBurst=`; default 20, 200 with Accept=yes (resolved by the parser).
     package var triggerLimitBurst = 20
+    /// The unit's own commands (systemd.socket(5)): around the bind and around the close.
+    package var execStartPre: [ExecCommand] = []
+    package var execStartPost: [ExecCommand] = []
+    package var execStopPre: [ExecCommand] = []
+    package var execStopPost: [ExecCommand] = []
+    /// `TimeoutSec=`: how long each of those commands may run; default 90s (DefaultTimeoutStartSec=).
+    package var timeout: TimeSpan = .seconds(90)
+    /// The execution settings of those commands (systemd.exec(5), systemd.kill(5): User=,
+    /// Environment=, KillMode=, …), as a service's; nil while the unit sets none.
+    package var execution: ServiceUnit?
+
+    /// `execution`, or the defaults.
+    package var executionSettings: ServiceUnit {
+        get { execution ?? ServiceUnit(name: name, path: path) }
+        set { execution = newValue }
+    }
 }
 
 // MARK: - Services

@@ -1,0 +1,223 @@
+import SystemPackage
+import Testing
+@testable import SwatchCore
+
+/// A socket unit's own commands (ExecStartPre=, ExecStartPost=, ExecStopPre=,
+/// ExecStopPost=, systemd.socket(5)): their order around the bind and the
+/// close, and what a failure or a timeout does (src/core/socket.c).
+@Suite struct SocketCommandTests {
+    let socket = UnitName(parsing: "x.socket")!
+    let service = "[Service]\nExecStart=/bin/x\n"
+
+    func shell(_ socketText: String) -> ScriptedShell {
+        ScriptedShell(["x.socket": "[Socket]\nListenStream=8080\n" + socketText, "x.service": service])
+    }
+
+    /// The actions that matter for the order: binds, closes, spawns, watches, kills.
+    func steps(_ actions: [ManagerAction]) -> [String] {
+        actions.compactMap {
+            switch $0 {
+            case .bind(let name, _): return "bind \(name)"
+            case .closeListeners(let name, _): return "close \(name)"
+            case .spawn(let order): return "spawn \(order.unit) \(order.role) \(order.command.path)"
+            case .watch(let name): return "+\(name)"
+            case .unwatch(let name): return "-\(name)"
+            case .kill(let name, let order): return "kill \(name) \(order.signal)"
+            default: return nil
+            }
+        }
+    }
+
+    func status(_ shell: inout ScriptedShell) throws -> UnitStatusReport {
+        let actions = shell.request(.status(units: ["x.socket"], lines: 0))
+        guard case .reply(_, .reports(let reports, _, _))? = actions.first(where: {
+            if case .reply = $0 { return true } else { return false }
+        }) else { throw CancellationError() }
+        return try #require(reports.first)
+    }
+
+    @Test func startCommandsRunAroundTheBindAndOnlyThenIsItWatched() throws {
+        var s = shell("ExecStartPre=/bin/pre1\nExecStartPre=/bin/pre2\nExecStartPost=/bin/post\n")
+        #expect(steps(s.take()) == ["spawn x.socket ExecStartPre[0] /bin/pre1"], "nothing bound before ExecStartPre=")
+        #expect(try status(&s).subState == "start-pre")
+        s.exit(100, .exited(0))
+        #expect(steps(s.take()) == ["spawn x.socket ExecStartPre[1] /bin/pre2"])
+        s.exit(101, .exited(0))
+        #expect(steps(s.take()) == ["bind x.socket", "spawn x.socket ExecStartPost[0] /bin/post"])
+        #expect(try status(&s).subState == "start-post")
+        #expect(try status(&s).activeState == .activating)
+        s.exit(102, .exited(0))
+        #expect(steps(s.take()) == ["+x.socket"])
+        let report = try status(&s)
+        #expect(report.activeState == .active)
+        #expect(report.subState == "listening")
+    }
+
+    @Test func aFailingExecStartPreLeavesTheSocketFailedAndUnbound() throws {
+        var s = shell("ExecStartPre=/bin/false\nExecStartPre=/bin/never\n")
+        _ = s.take()
+        s.exit(100, .exited(1))
+        let actions = s.take()
+        #expect(steps(actions).isEmpty, "no bind, no further command, nothing to watch")
+        #expect(s.logs(actions).contains("x.socket: Control process exited, code=exited, status=1/FAILURE"))
+        let report = try status(&s)
+        #expect(report.activeState == .failed)
+        #expect(report.result == .exitCode)
+        #expect(report.listen.isEmpty)
+        // Its service is not started by it either.
+        s.send(.listenerReadable(socket))
+        #expect(s.spawns(s.take()).isEmpty)
+        // A start tries again from the top.
+        let again = s.request(.start(units: ["x.socket"]))
+        #expect(steps(again) == ["spawn x.socket ExecStartPre[0] /bin/false"])
+        #expect(s.replies(again).isEmpty, "the start waits for the command")
+        s.exit(101, .exited(1))
+        #expect(s.replies(s.take()).first?.result == 1)
+    }
+
+    @Test func theDashPrefixIgnoresAFailure() throws {
+        var s = shell("ExecStartPre=-/bin/false\n")
+        _ = s.take()
+        s.exit(100, .exited(3))
+        #expect(steps(s.take()) == ["bind x.socket", "+x.socket"])
+        #expect(try status(&s).subState == "listening")
+    }
+
+    @Test func anExecStartPreThatOutlivesTimeoutSecIsTerminatedAndFailsTheSocket() throws {
+        var s = shell("ExecStartPre=/bin/sleep 100\nTimeoutSec=5\nKillSignal=SIGINT\n")
+        _ = s.take()
+        #expect(s.manager.nextDeadline() == s.now + .seconds(5))
+        s.fireTimer()
+        let actions = s.take()
+        #expect(steps(actions) == ["kill x.socket 2"])
+        #expect(s.logs(actions).contains("x.socket: Starting timed out. Terminating."))
+        #expect(try status(&s).subState == "final-sigterm")
+        s.exit(100, .signaled(2, coreDumped: false))
+        #expect(steps(s.take()).isEmpty)
+        let report = try status(&s)
+        #expect(report.activeState == .failed)
+        #expect(report.result == .timeout, "the first failure wins over the signal that ended it")
+    }
+
+    @Test func aCommandDeafToSIGTERMGetsSIGKILLAfterAnotherTimeout() throws {
+        var s = shell("ExecStartPre=/bin/stubborn\nTimeoutSec=2\n")
+        _ = s.take()
+        s.fireTimer()
+        #expect(steps(s.take()) == ["kill x.socket 15"])
+        s.fireTimer()
+        #expect(steps(s.take()) == ["kill x.socket 9"])
+        s.fireTimer()
+        #expect(try status(&s).activeState == .failed)
+        #expect(try status(&s).result == .timeout)
+    }
+
+    @Test func aStopRunsExecStopPreWhileBoundThenClosesThenExecStopPost() throws {
+        var s = shell("ExecStopPre=/bin/stoppre\nExecStopPost=/bin/stoppost\n")
+        #expect(steps(s.take()) == ["bind x.socket", "+x.socket"])
+        let stop = s.request(.stop(units: ["x.socket"]))
+        #expect(steps(stop) == ["spawn x.socket ExecStopPre[0] /bin/stoppre", "-x.socket"])
+        #expect(s.replies(stop).isEmpty)
+        #expect(try status(&s).subState == "stop-pre")
+        s.exit(100, .exited(0))
+        #expect(steps(s.take()) == ["close x.socket", "spawn x.socket ExecStopPost[0] /bin/stoppost"])
+        #expect(try status(&s).activeState == .deactivating)
+        s.exit(101, .exited(0))
+        let done = s.take()
+        #expect(s.replies(done).map(\.result) == [0])
+        let report = try status(&s)
+        #expect(report.activeState == .inactive)
+        #expect(report.subState == "dead")
+    }
+
+    @Test func aFailingExecStartPostStopsTheSocketWithItsStopCommands() throws {
+        var s = shell("ExecStartPost=/bin/false\nExecStopPost=/bin/cleanup\n")
+        #expect(steps(s.take()) == ["bind x.socket", "spawn x.socket ExecStartPost[0] /bin/false"])
+        s.exit(100, .exited(2))
+        #expect(steps(s.take()) == ["close x.socket", "spawn x.socket ExecStopPost[0] /bin/cleanup"])
+        s.exit(101, .exited(0))
+        #expect(try status(&s).activeState == .failed)
+        #expect(try status(&s).result == .exitCode)
+    }
+
+    @Test func aBindThatFailsRunsTheStopCommandsAndFailsWithResources() throws {
+        let units = ScriptedShell.units(["x.socket": "[Socket]\nListenStream=8080\nExecStopPost=/bin/cleanup\n",
+                                         "x.service": service])
+        var s = ScriptedShell([:])
+        s.failingBinds = ["x.socket"]
+        s.send(.load(units))
+        let actions = s.take()
+        #expect(steps(actions) == ["bind x.socket", "spawn x.socket ExecStopPost[0] /bin/cleanup"],
+                "nothing was bound, so nothing is closed")
+        s.exit(100, .exited(0))
+        let report = try status(&s)
+        #expect(report.activeState == .failed)
+        #expect(report.result == .resources)
+        #expect(report.statusText == "\(SystemPackage.Errno.addressInUse)")
+    }
+
+    @Test func theCommandsRunWithTheSocketsOwnSettingsAndNoFDs() throws {
+        var s = shell("ExecStartPre=/bin/pre $GREETING\nEnvironment=GREETING=hello\nUser=nobody\nWorkingDirectory=/tmp\n")
+        let order = try #require(s.spawns(s.take()).first)
+        #expect(order.unit == socket)
+        #expect(order.service.environment.map { "\($0.0)=\($0.1)" } == ["GREETING=hello"])
+        #expect(order.service.sandbox.user == "nobody")
+        #expect(order.service.workingDirectory == "/tmp")
+        #expect(order.sockets.isEmpty && order.connectionAsFD == nil && !order.passesStoredFDs)
+        #expect(order.protocolVariables.isEmpty)
+        #expect(!order.invocationID.isEmpty)
+    }
+
+    @Test func aControlProcessBelongsToItsSocketUntilReaped() {
+        var s = shell("ExecStartPre=/bin/pre\n")
+        _ = s.take()
+        #expect(s.manager.owner(ofPID: 100) == socket)
+        s.exit(100, .exited(0))
+        #expect(s.manager.owner(ofPID: 100) == nil)
+    }
+
+    @Test func aSpawnThatFailsFailsTheStartWithResources() throws {
+        let units = ScriptedShell.units(["x.socket": "[Socket]\nListenStream=8080\nExecStartPre=/bin/missing\n",
+                                         "x.service": service])
+        var s = ScriptedShell([:])
+        var queue = s.manager.handle(.load(units), now: s.now)
+        // The shell cannot start it.
+        while !queue.isEmpty {
+            let action = queue.removeFirst()
+            if case .spawn(let order) = action {
+                queue += s.manager.handle(.spawnFailed(order.unit, order.role, SystemPackage.Errno.noSuchFileOrDirectory),
+                                          now: s.now)
+            } else if let answer = s.answer(action) {
+                queue += s.manager.handle(answer, now: s.now)
+            }
+        }
+        let report = try status(&s)
+        #expect(report.activeState == .failed)
+        #expect(report.result == .resources)
+    }
+
+    @Test func shutdownStopsTheSocketsWithTheirCommandsBeforeExiting() {
+        var s = shell("ExecStopPost=/bin/cleanup\n")
+        _ = s.take()
+        s.send(.shutdown)
+        let actions = s.take()
+        #expect(steps(actions).suffix(2) == ["close x.socket", "spawn x.socket ExecStopPost[0] /bin/cleanup"])
+        #expect(!actions.contains { if case .exit = $0 { return true } else { return false } })
+        s.exit(100, .exited(0))
+        #expect(s.take().contains { if case .exit = $0 { return true } else { return false } })
+    }
+
+    @Test func aRestartGoesThroughTheStopCommandsThenTheStartCommands() throws {
+        var s = shell("ExecStartPre=/bin/pre\nExecStopPost=/bin/post\n")
+        _ = s.take()
+        s.exit(100, .exited(0))
+        _ = s.take()
+        let restart = s.request(.restart(units: ["x.socket"]))
+        #expect(steps(restart) == ["-x.socket", "close x.socket", "spawn x.socket ExecStopPost[0] /bin/post"])
+        s.exit(101, .exited(0))
+        #expect(steps(s.take()) == ["spawn x.socket ExecStartPre[0] /bin/pre"])
+        s.exit(102, .exited(0))
+        let end = s.take()
+        #expect(steps(end) == ["bind x.socket", "+x.socket"])
+        #expect(s.replies(end).map(\.result) == [0])
+    }
+}
