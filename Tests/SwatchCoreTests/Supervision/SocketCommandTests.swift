@@ -220,4 +220,25 @@ import Testing
         #expect(steps(end) == ["bind x.socket", "+x.socket"])
         #expect(s.replies(end).map(\.result) == [0])
     }
+
+    @Test func aRestrictionTheBuildEnforcesLoadsOneItDoesNotRefusesTheSocket() {
+        let set = ScriptedShell.units([
+            "a.socket": "[Socket]\nListenStream=8080\nExecStartPre=/bin/pre\nUser=nobody\nPrivateTmp=yes\n",
+            "a.service": service,
+            "b.socket": "[Socket]\nListenStream=8081\nExecStartPre=/bin/pre\nPAMName=login\n",
+            "b.service": service,
+        ])
+        #expect(set.sockets[UnitName(parsing: "a.socket")!]?.execution?.sandbox.user == "nobody")
+        #expect(set.refused["a.socket"] == nil)
+        #expect(set.refused["b.socket"]?.map(\.message) == [
+            "PAMName= is not enforced by this build; refusing to run the unit with less isolation than it asks for.",
+        ])
+    }
+
+    @Test func aSocketWithoutExecutionSettingsCarriesNone() {
+        let set = ScriptedShell.units(["a.socket": "[Socket]\nListenStream=8080\nTimeoutSec=0\n", "a.service": service])
+        let unit = set.sockets[UnitName(parsing: "a.socket")!]
+        #expect(unit?.execution == nil)
+        #expect(unit?.timeout == .infinity, "0 means no limit")
+    }
 }

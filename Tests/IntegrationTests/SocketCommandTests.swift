@@ -1,0 +1,116 @@
+// A socket unit's own commands (ExecStartPre=, ExecStartPost=, ExecStopPost=,
+// systemd.socket(5)), as a user sees them: when they run relative to the bind
+// and the close (read from `ss`, run by the commands themselves), with the
+// unit's Environment=, and what a failing one leaves (swatchctl status, the port).
+import Foundation
+import Glibc
+import Testing
+
+extension Integration {
+    @Suite struct SocketCommandTests {
+        /// A command that writes what `ss -ltnH` shows into `file`.
+        private func listenersInto(_ file: String) -> String {
+            "/bin/sh -c '/usr/bin/ss -ltnH > \(file)'"
+        }
+
+        private func listens(_ text: String?, on port: UInt16) -> Bool {
+            ListeningSocket.parse(text ?? "", port: port).isEmpty == false
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func startCommandsRunBeforeAndAfterTheBindWithTheUnitsEnvironment() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let port = try Ports.free()
+            let pre = daemon.path("pre"), post = daemon.path("post"), greeting = daemon.path("greeting")
+            try daemon.write("x.socket", """
+                [Socket]
+                ListenStream=127.0.0.1:\(port)
+                Environment=GREETING=hello
+                ExecStartPre=\(listenersInto(pre))
+                ExecStartPre=/bin/sh -c 'echo $GREETING > \(greeting)'
+                ExecStartPost=\(listenersInto(post))
+                """)
+            try daemon.write("x.service", "[Service]\nExecStart=/bin/true\n")
+            try daemon.start()
+            try waitUntil("x.socket is listening\n\(daemon.log)") {
+                try daemon.property("SubState", of: "x.socket") == "listening"
+            }
+            #expect(FileManager.default.fileExists(atPath: pre), "ExecStartPre= ran")
+            #expect(!listens(readText(pre), on: port), "ExecStartPre= ran before the bind: \(readText(pre) ?? "")")
+            #expect(listens(readText(post), on: port), "ExecStartPost= ran after the bind: \(readText(post) ?? "")")
+            #expect(readText(greeting) == "hello\n")
+            #expect(try ListeningSocket.onPort(port).count == 1)
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func stopRunsExecStopPostOnceTheListenersAreClosed() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let port = try Ports.free()
+            let stopped = daemon.path("stopped")
+            try daemon.write("x.socket", """
+                [Socket]
+                ListenStream=127.0.0.1:\(port)
+                ExecStopPost=\(listenersInto(stopped))
+                """)
+            try daemon.write("x.service", "[Service]\nExecStart=/bin/true\n")
+            try daemon.start()
+            #expect(try ListeningSocket.onPort(port).count == 1)
+            #expect(!FileManager.default.fileExists(atPath: stopped))
+            let stop = try daemon.ctl("stop", "x.socket")
+            #expect(stop.exitCode == 0, "\(stop)")
+            // The stop returns once ExecStopPost= is through.
+            let seen = try #require(readText(stopped), "ExecStopPost= ran before stop returned\n\(daemon.log)")
+            #expect(!listens(seen, on: port), "ExecStopPost= ran after the close: \(seen)")
+            #expect(try ListeningSocket.onPort(port).isEmpty)
+            #expect(try daemon.property("ActiveState", of: "x.socket") == "inactive")
+            try daemon.checkRunning()
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func aFailingExecStartPreLeavesTheSocketFailedAndThePortClosed() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let port = try Ports.free()
+            try daemon.write("x.socket", """
+                [Socket]
+                ListenStream=127.0.0.1:\(port)
+                ExecStartPre=/bin/sh -c 'exit 3'
+                """)
+            try daemon.write("x.service", "[Service]\nExecStart=/bin/true\n")
+            try daemon.write("other.socket", "[Socket]\nListenStream=127.0.0.1:\(try Ports.free())\n")
+            try daemon.write("other.service", "[Service]\nExecStart=/bin/true\n")
+            try daemon.start()
+            try daemon.waitForProperty("ActiveState", of: "x.socket", toBe: "failed")
+            let status = try daemon.ctl("status", "x.socket")
+            #expect(status.exitCode == 3, "\(status)")
+            #expect(status.standardOutput.contains("Active: failed (Result: exit-code)"), "\(status)")
+            #expect(try ListeningSocket.onPort(port).isEmpty, "nothing bound")
+            #expect(try daemon.property("ActiveState", of: "other.socket") == "active", "the other units come up")
+            let start = try daemon.ctl("start", "x.socket")
+            #expect(start.exitCode == 1, "a start runs it again, and fails again: \(start)")
+            try daemon.checkRunning()
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func anExecStartPreThatHangsIsKilledAfterTimeoutSec() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let port = try Ports.free()
+            try daemon.write("x.socket", """
+                [Socket]
+                ListenStream=127.0.0.1:\(port)
+                ExecStartPre=/bin/sleep 60
+                TimeoutSec=1
+                """)
+            try daemon.write("x.service", "[Service]\nExecStart=/bin/true\n")
+            try daemon.start()
+            #expect(try daemon.property("SubState", of: "x.socket") == "start-pre")
+            try daemon.waitForProperty("ActiveState", of: "x.socket", toBe: "failed")
+            #expect(try daemon.property("Result", of: "x.socket") == "timeout")
+            #expect(try ListeningSocket.onPort(port).isEmpty)
+            try waitUntil("the sleep is reaped") { daemon.children.isEmpty }
+        }
+    }
+}
