@@ -114,3 +114,35 @@ extension Integration {
         }
     }
 }
+
+extension Integration {
+    /// Socket templates: `x@.socket` with `%i` in its listener, one instance linked in the
+    /// unit dir (as `systemctl enable x@a.socket` links it) and one made by `swatchctl start`.
+    @Suite struct SocketTemplateTests {
+        @Test(.timeLimit(.minutes(1)))
+        func twoInstancesListenOnTheirOwnPathsAndStartTheirOwnServices() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("x@.socket", "[Socket]\nListenStream=\(daemon.path("x-%i.sock"))\n")
+            try daemon.write("x@.service", """
+                [Service]
+                ExecStart=/usr/bin/python3 \(Harness.service("listen_fds.py")) \(daemon.path("report-%i"))
+                """)
+            #expect(symlink("x@.socket", daemon.unitDirectory + "/x@a.socket") == 0)
+            try daemon.start()
+            #expect(Daemon.isSocket(daemon.path("x-a.sock")), "the linked instance listens at start-up")
+            #expect(!FileManager.default.fileExists(atPath: daemon.path("x-b.sock")))
+            let start = try daemon.ctl("start", "x@b.socket")
+            #expect(start.exitCode == 0, "\(start)")
+            #expect(Daemon.isSocket(daemon.path("x-b.sock")))
+            for instance in ["a", "b"] {
+                let body = try Client.body(.unix(daemon.path("x-\(instance).sock")))
+                #expect(body == Client.helloBody)
+                let report = try #require(readText(daemon.path("report-\(instance)")))
+                #expect(report.contains("LISTEN_FDNAMES=x@\(instance).socket\n"), "\(report)")
+                #expect(try daemon.property("ActiveState", of: "x@\(instance).service") == "active")
+            }
+            #expect(try daemon.property("ActiveState", of: "x@.socket") == nil, "the template is no unit")
+        }
+    }
+}

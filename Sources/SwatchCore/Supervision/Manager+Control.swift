@@ -34,6 +34,9 @@ extension Manager {
             }
             emit(.reply(id, .reports([report], ControlResponse())))
         case .job(let verb, let names, let noBlock):
+            if verb == .start || verb == .restart || verb == .reloadOrRestart {
+                for name in names { loadSocketInstance(name) }
+            }
             perform(id, names, verb: verb.rawValue) { manager, name in
                 if verb == .stop, let triggeredBy = manager.triggers[name], !triggeredBy.isEmpty {
                     manager.calls.calls[id]?.response.warnings.append(ControlResponse.stopTriggeredWarning(

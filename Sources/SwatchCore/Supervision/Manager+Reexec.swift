@@ -60,7 +60,9 @@ extension Manager {
     /// The new swatchd takes over: the units as they are on disk now, the
     /// runtime as the old one left it. A socket kept bound is not bound again;
     /// a service whose unit is gone is stopped.
-    mutating func restore(_ set: UnitSet, _ state: ReexecState, call: ControlServer.ConnectionID?) {
+    mutating func restore(_ loaded: UnitSet, _ state: ReexecState, call: ControlServer.ConnectionID?) {
+        var set = loaded
+        Self.keepInstances(state.boundSockets.filter { $0.instance != nil }, in: &set)
         units = set
         acceptCounter = state.acceptCounter
         for name in set.sockets.keys.sorted() {

@@ -8,6 +8,7 @@
 extension Manager {
     mutating func reload(_ loaded: UnitSet, call: ControlServer.ConnectionID?, now: Instant) {
         var new = loaded
+        Self.keepInstances(sockets.keys.filter { $0.instance != nil }, in: &new)
         for refused in new.refused.keys {
             guard let name = UnitName(parsing: refused) else { continue }
             if let old = units.sockets[name] {

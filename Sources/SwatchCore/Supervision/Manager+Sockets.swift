@@ -97,6 +97,34 @@ extension Manager {
                           invocationID: sockets[name]?.invocationID ?? "")
     }
 
+    /// `start x@a.socket` with no such unit loaded but its template `x@.socket`: the
+    /// instance is made (with the instance of the service it activates), as systemd
+    /// loads an instance on its first reference (systemd.unit(5)). True when it was.
+    @discardableResult
+    mutating func loadSocketInstance(_ text: String) -> Bool {
+        guard loadedUnitName(text) == nil, let name = UnitName(parsing: text),
+              let (socket, service) = units.instantiateSocket(name) else { return false }
+        units.sockets[name] = socket
+        if let service, services[service.name] == nil {
+            units.services[service.name] = service
+            services[service.name] = ServiceEntry(unit: service)
+        }
+        sockets[name] = SocketEntry(machine: SocketMachine(unit: socket, phase: .dead), service: units.serviceName(for: socket))
+        reindexTriggers()
+        rebuildGraph()
+        return true
+    }
+
+    /// Instances made on demand are not in the unit files: a reload or re-exec makes them again from
+    /// the template as it is now.
+    static func keepInstances(_ names: some Sequence<UnitName>, in set: inout UnitSet) {
+        for name in names where set.sockets[name] == nil && set.refused[name.description] == nil {
+            guard let (socket, service) = set.instantiateSocket(name) else { continue }
+            set.sockets[name] = socket
+            if let service { set.services[service.name] = service }
+        }
+    }
+
     private mutating func removeSocket(_ name: UnitName) {
         sockets[name] = nil
         deadlines.schedule(.socket(name), at: nil)

@@ -182,8 +182,9 @@ package struct UnitSet: Sendable {
                 set.services[name] = loaded
                 if name.isTemplate { set.templateFiles[name] = files }
             case .socket where name.isTemplate:
-                set.diagnostics.append(Diagnostic(.warning, SourceLocation(file: source.path, line: 1),
-                                                  "Socket templates are not supported by this build, ignoring the unit.", unit: unit))
+                // Checked as it stands (`%i` empty); its instances are made per instance name.
+                let (_, diagnostics) = SocketUnit.interpret(name: name, files: files, context: context)
+                if set.record(unit, diagnostics) { set.templateFiles[name] = files }
             case .socket:
                 let (socket, diagnostics) = SocketUnit.interpret(name: name, files: files, context: context)
                 var loaded = socket
@@ -268,6 +269,28 @@ package struct UnitSet: Sendable {
               let name = UnitName(parsing: "\(template.prefix)@\(instance).\(template.type.rawValue)") else { return nil }
         let (service, diagnostics) = ServiceUnit.interpret(name: name, files: files, context: context, checkExecutables: false)
         return diagnostics.contains { $0.severity == .error } ? nil : service
+    }
+
+    /// Whether `name` is an instance of a loaded template (`x@a.socket` of `x@.socket`).
+    package func hasTemplate(of name: UnitName) -> Bool {
+        guard !name.isTemplate, let template = name.template else { return false }
+        return templateFiles[template] != nil
+    }
+
+    /// An instance of a template socket (`x@.socket` → `x@<instance>.socket`, systemd.unit(5)),
+    /// its specifiers (`%i`, `%I`) evaluated for the instance, with the instance of the
+    /// service it activates when that is an instance of a template too; nil when there is no
+    /// such template or the instance has errors.
+    package func instantiateSocket(_ name: UnitName) -> (socket: SocketUnit, service: ServiceUnit?)? {
+        guard name.type == .socket, let template = name.template, !name.isTemplate,
+              let files = templateFiles[template] else { return nil }
+        let (socket, diagnostics) = SocketUnit.interpret(name: name, files: files, context: context)
+        guard !diagnostics.contains(where: { $0.severity == .error }) else { return nil }
+        let target = serviceName(for: socket)
+        if services[target] != nil { return (socket, nil) }
+        guard let serviceTemplate = target.template, let instance = target.instance, !target.isTemplate,
+              let service = instantiate(serviceTemplate, instance: instance) else { return nil }
+        return (socket, service)
     }
 
     /// Diagnostics in file and line order, keeping the order of equal places.
