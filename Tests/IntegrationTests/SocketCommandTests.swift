@@ -146,3 +146,35 @@ extension Integration {
         }
     }
 }
+
+extension Integration {
+    /// `Sockets=`: two socket units feed one service, which sees both in LISTEN_FDNAMES
+    /// (python3-systemd's listen_fds_with_names(), Services/listen_fds.py).
+    @Suite struct ServiceSocketsTests {
+        @Test(.timeLimit(.minutes(1)))
+        func twoSocketUnitsFeedOneServiceThatNamesThem() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let ports = try Ports.free(2)
+            let report = daemon.path("report")
+            try daemon.write("a.socket", "[Socket]\nListenStream=127.0.0.1:\(ports[0])\n")
+            try daemon.write("b.socket", "[Socket]\nListenStream=127.0.0.1:\(ports[1])\nFileDescriptorName=bee\n")
+            try daemon.write("x.service", """
+                [Service]
+                ExecStart=/usr/bin/python3 \(Harness.service("listen_fds.py")) \(report)
+                Sockets=a.socket b.socket
+                """)
+            try daemon.start()
+            #expect(try daemon.property("ActiveState", of: "x.service") == "inactive", "it waits for traffic")
+            #expect(try Client.body(.loopback4(ports[1])) == Client.helloBody)
+            let text = try #require(readText(report))
+            #expect(text.contains("LISTEN_FDS=2\n"), "\(text)")
+            #expect(text.contains("LISTEN_FDNAMES=a.socket:bee\n"), "\(text)")
+            #expect(text.contains("NAMES=a.socket,bee\n"), "\(text)")
+            // The same process serves the other socket.
+            let pid = try daemon.property("MainPID", of: "x.service")
+            #expect(try Client.body(.loopback4(ports[0])) == Client.helloBody)
+            #expect(try daemon.property("MainPID", of: "x.service") == pid)
+        }
+    }
+}

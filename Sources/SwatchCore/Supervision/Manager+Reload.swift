@@ -82,6 +82,8 @@ extension Manager {
             }
             services[name] = ServiceEntry(unit: unit)
         }
+        // Sockets= may have changed with the services.
+        reindexTriggers()
         rebuildGraph()
         for name in new.services.keys.sorted() where !name.isTemplate && services[name]?.machine.isInactive == true
             && services[name]?.machine.stateChanged == nil && !isSocketActivated(name) {

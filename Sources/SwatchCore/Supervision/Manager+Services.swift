@@ -6,7 +6,7 @@ extension Manager {
     /// for `x.service`) triggers `service`: such a service does not start on its own.
     func isSocketActivated(_ service: UnitName) -> Bool {
         // From sets kept with the graph: at start-up this is asked of every service.
-        !(triggers[service] ?? []).isEmpty || socketActivatedServices.contains(service)
+        (triggers[service] ?? []).contains { sockets[$0]?.service == service } || socketActivatedServices.contains(service)
             || units.refused[service.with(type: .socket).description] != nil
     }
 

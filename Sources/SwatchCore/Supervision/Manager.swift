@@ -318,7 +318,8 @@ package struct Manager {
                 if let connection = entry.connection { emit(.closeConnection(connection.id)) }
             }
         } else {
-            for socket in triggers[name] ?? [] {
+            // The sockets that activate it (not those it only takes fds from, by Sockets=).
+            for socket in triggers[name] ?? [] where sockets[socket]?.service == name {
                 if inactive, machine.result == .startLimitHit {
                     withSocket(socket) { machine in
                         if case .throttled = machine.state { return [] }
@@ -466,6 +467,13 @@ package struct Manager {
     mutating func reindexTriggers() {
         var index: [UnitName: [UnitName]] = [:]
         for (name, entry) in sockets where !entry.machine.unit.accept { index[entry.service, default: []].append(name) }
+        // Sockets=: the fds of the sockets a service names too (service_collect_fds(), src/core/service.c).
+        for (name, entry) in services where !entry.machine.unit.sockets.isEmpty {
+            for socket in entry.machine.unit.sockets where sockets[socket]?.machine.unit.accept == false
+                && index[name]?.contains(socket) != true {
+                index[name, default: []].append(socket)
+            }
+        }
         for key in index.keys { index[key]!.sort() }
         triggers = index
     }

@@ -128,6 +128,11 @@ extension ServiceUnit {
         service.dropIns = files.dropFirst().map(\.path)
         var interpreter = UnitInterpreter(catalog: serviceCatalog, specifiers: SpecifierExpander(name: name, context: context))
         interpreter.apply(files, to: &service, sandbox: { $0.sandbox })
+        // Sockets= is Wants= and After= too (config_parse_service_sockets()).
+        for socket in service.sockets.map(\.description) {
+            if !service.unit.wants.contains(socket) { service.unit.wants.append(socket) }
+            if !service.unit.after.contains(socket) { service.unit.after.append(socket) }
+        }
 
         // service_verify()
         let header = sectionLocation("Service", files)

@@ -309,6 +309,17 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
             service.timeoutStop = span
         },
         "WatchdogSec": .set(\.watchdog, .timeSpan),
+        // config_parse_service_sockets() (src/core/load-fragment.c): socket unit names, specifiers
+        // expanded; each is wanted, ordered before and passed (the [Unit] part is added by
+        // ServiceUnit.interpret, after the last assignment).
+        "Sockets": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            for word in try kv.words() {
+                guard let name = UnitName(parsing: word), name.type == .socket, !name.isTemplate else {
+                    throw kv.invalid("socket unit name", word)
+                }
+                if !service.sockets.contains(name) { service.sockets.append(name) }
+            }
+        },
         // swatchd's own key, in systemd's extension namespace (systemd.unit(5): `X-` keys are
         // ignored by systemd, so the unit still runs there): stop the service after this long
         // without a connection; its sockets stay bound.
@@ -446,9 +457,7 @@ let serviceCatalog = UnitKeyCatalog<ServiceUnit>(
         ]) { a, _ in a },
     ],
     unsupported: ["Unit": unsupportedUnitKeys, "Service": unsupportedExecKeys.union(unsupportedServiceKeys)],
-    refused: ["Service": [
-        "Sockets": "Sockets= is not supported by this build (the sockets whose Service= names the service are passed)",
-    ]],
+    refused: [:],
     restrictingSection: "Service",
     restrictingAlwaysRefused: false
 )
@@ -558,7 +567,7 @@ private let socketExecKeys: [String: KeySetter<SocketUnit>] = {
         "ExecStopPost", "RemainAfterExit", "GuessMainPID", "NonBlocking", "PIDFile", "Restart", "RestartSec",
         "RestartSteps", "RestartMaxDelaySec", "SuccessExitStatus", "RestartPreventExitStatus",
         "RestartForceExitStatus", "TimeoutStartSec", "TimeoutStopSec", "TimeoutAbortSec", "RuntimeMaxSec",
-        "TimeoutSec", "WatchdogSec", "X-IdleStopSec", "NotifyAccess", "FileDescriptorStoreMax", "StandardInput",
+        "TimeoutSec", "WatchdogSec", "X-IdleStopSec", "NotifyAccess", "FileDescriptorStoreMax", "StandardInput", "Sockets",
     ]
     var keys = execKeys.filter { !serviceOnly.contains($0.key) }.mapValues { $0.lifted(\SocketUnit.executionSettings) }
     keys["ExecStartPre"] = exec(\.execStartPre)

@@ -514,6 +514,9 @@ package struct ServiceUnit: Hashable, Sendable {
     package var killMode: KillMode = .controlGroup
     /// NotifyAccess=; nil: `main` for Type=notify or WatchdogSec=, else none (resolved by `effectiveNotifyAccess`).
     package var notifyAccess: NotifyAccess?
+    /// `Sockets=`: socket units whose fds the service gets besides those whose Service= names it
+    /// (systemd.service(5)); each is also wanted and ordered before it.
+    package var sockets: [UnitName] = []
     package var fileDescriptorStoreMax = 0
     /// NonBlocking=: hand the sockets over in non-blocking mode.
     package var nonBlocking = false
@@ -555,7 +558,7 @@ package struct ServiceUnit: Hashable, Sendable {
             && a.restartKillSignal == b.restartKillSignal && a.finalKillSignal == b.finalKillSignal
             && a.sendSIGKILL == b.sendSIGKILL && a.sendSIGHUP == b.sendSIGHUP && a.killMode == b.killMode
             && a.notifyAccess == b.notifyAccess && a.fileDescriptorStoreMax == b.fileDescriptorStoreMax
-            && a.nonBlocking == b.nonBlocking
+            && a.nonBlocking == b.nonBlocking && a.sockets == b.sockets
             && a.environment.elementsEqual(b.environment, by: ==) && a.environmentFiles == b.environmentFiles
             && a.passEnvironment == b.passEnvironment && a.unsetEnvironment == b.unsetEnvironment
             && a.workingDirectory == b.workingDirectory && a.workingDirectoryOptional == b.workingDirectoryOptional

@@ -41,6 +41,8 @@ package struct UnitSet: Sendable {
 
     package var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
+    /// Socket units named by a service's Sockets= → the first such service (by name).
+    private var listedBy: [UnitName: UnitName] = [:]
     /// The files of each template, to evaluate specifiers again per instance.
     private var templateFiles: [UnitName: [UnitFile]] = [:]
     private var context: SpecifierContext
@@ -193,6 +195,9 @@ package struct UnitSet: Sendable {
                 socketFiles[name] = files
             }
         }
+        for name in set.services.keys.sorted(by: >) {
+            for socket in set.services[name]?.sockets ?? [] { set.listedBy[socket] = name }
+        }
         set.pairSockets(socketFiles)
         set.diagnostics = sortedByPlace(set.diagnostics)
         return set
@@ -244,11 +249,14 @@ package struct UnitSet: Sendable {
     // MARK: Queries
 
     /// The service a socket activates: Service=, else the same name as a service, or the
-    /// template `prefix@.service` for Accept=yes.
+    /// template `prefix@.service` for Accept=yes; without such a service, the (first) service
+    /// whose Sockets= names the socket (systemd: the unit it triggers, UNIT_TRIGGERED_BY).
     package func serviceName(for socket: SocketUnit) -> UnitName {
         if let service = socket.service { return resolvingAlias(service) }
         if socket.accept { return UnitName(prefix: socket.name.prefix, instance: "", type: .service) }
-        return resolvingAlias(socket.name.with(type: .service))
+        let same = resolvingAlias(socket.name.with(type: .service))
+        if services[same] == nil, let listing = listedBy[socket.name] { return listing }
+        return same
     }
 
     /// The unit an alias name stands for; any other name as it is.

@@ -1,0 +1,60 @@
+import Testing
+@testable import SwatchCore
+
+/// `Sockets=` on a service (systemd.service(5); config_parse_service_sockets() and
+/// service_collect_fds() in src/core): the fds of the sockets it names besides those
+/// that name it, Wants= and After= them, and a socket with no service of its own
+/// activates the service that names it.
+@Suite struct ServiceSocketsTests {
+    @Test func twoSocketsFeedOneServiceThatNamesThem() throws {
+        var shell = ScriptedShell([
+            "a.socket": "[Socket]\nListenStream=8080\n",
+            "b.socket": "[Socket]\nListenStream=8081\nFileDescriptorName=bee\n",
+            "x.service": "[Service]\nExecStart=/bin/x\nSockets=a.socket b.socket\n",
+        ])
+        let startUp = shell.take()
+        #expect(Set(shell.watched(startUp)) == ["+a.socket", "+b.socket"])
+        #expect(shell.spawns(startUp).isEmpty, "socket-activated: it waits for traffic")
+        shell.send(.listenerReadable(UnitName(parsing: "b.socket")!))
+        let actions = shell.take()
+        let order = try #require(shell.spawns(actions).first)
+        #expect(order.unit.description == "x.service")
+        #expect(order.sockets.map(\.description) == ["a.socket", "b.socket"])
+        #expect(order.protocolVariables.contains { $0 == ("LISTEN_FDNAMES", "a.socket:bee") })
+        #expect(Set(shell.watched(actions)) == ["-a.socket", "-b.socket"], "the service serves both now")
+    }
+
+    @Test func aServiceTakesTheFDsOfASocketThatActivatesAnother() throws {
+        var shell = ScriptedShell([
+            "x.socket": "[Socket]\nListenStream=8080\n",
+            "x.service": "[Service]\nExecStart=/bin/x\nSockets=y.socket\n",
+            "y.socket": "[Socket]\nListenStream=8081\n",
+            "y.service": "[Service]\nExecStart=/bin/y\n",
+        ])
+        _ = shell.take()
+        shell.send(.listenerReadable(UnitName(parsing: "y.socket")!))
+        #expect(shell.spawns(shell.take()).map(\.unit.description) == ["y.service"], "y.socket activates its own service")
+        shell.send(.listenerReadable(UnitName(parsing: "x.socket")!))
+        let order = try #require(shell.spawns(shell.take()).first)
+        #expect(order.unit.description == "x.service")
+        #expect(order.sockets.map(\.description) == ["x.socket", "y.socket"])
+    }
+
+    @Test func startingTheServiceStartsTheSocketsItNamesFirst() throws {
+        var shell = ScriptedShell([
+            "a.socket": "[Socket]\nListenStream=8080\n",
+            "x.service": "[Service]\nExecStart=/bin/x\nSockets=a.socket\n",
+        ])
+        _ = shell.request(.stop(units: ["a.socket"]))
+        let actions = shell.request(.start(units: ["x.service"]))
+        let bind = actions.firstIndex { if case .bind = $0 { return true } else { return false } }
+        let spawn = actions.firstIndex { if case .spawn = $0 { return true } else { return false } }
+        #expect(bind != nil && spawn != nil && bind! < spawn!)
+        #expect(shell.spawns(actions).first?.sockets.map(\.description) == ["a.socket"])
+    }
+
+    @Test func aNameThatIsNoSocketUnitRefusesTheService() {
+        let set = ScriptedShell.units(["x.service": "[Service]\nExecStart=/bin/x\nSockets=x.service\n"])
+        #expect(set.refused["x.service"]?.first?.message == "Failed to parse socket unit name for Sockets=, refusing the unit: x.service")
+    }
+}
