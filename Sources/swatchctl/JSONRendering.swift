@@ -23,6 +23,7 @@ enum JSONRendering {
         object["StateChangeTimestamp"] = report.activeSince.map { .int(Int($0)) }
         object["MainPIDComm"] = report.mainProcessName.map(JSON.string)
         object["StatusText"] = report.statusText.map(JSON.string)
+        object["NFileDescriptorStore"] = report.fileDescriptorStore.map(JSON.int)
         object["FailedCondition"] = report.failedCondition.map(JSON.string)
         object["TasksCurrent"] = report.tasks.map(JSON.int)
         object["MemoryCurrent"] = report.memoryBytes.map { .int(Int($0)) }

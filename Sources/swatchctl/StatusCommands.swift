@@ -104,6 +104,7 @@ extension Swatchctl {
                 ("ExecMainStatus", String(report.execMainStatus)),
                 ("NRestarts", String(report.nRestarts)),
                 ("StatusText", report.statusText ?? ""),
+                ("NFileDescriptorStore", report.fileDescriptorStore.map { String($0) } ?? "0"),
                 // systemctl's ConditionResult=/AssertResult= of the last start; which check failed, as written.
                 ("ConditionResult", report.failedCondition?.hasPrefix("Condition") == true ? "no" : "yes"),
                 ("AssertResult", report.failedCondition?.hasPrefix("Assert") == true ? "no" : "yes"),

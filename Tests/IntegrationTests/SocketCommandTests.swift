@@ -178,3 +178,33 @@ extension Integration {
         }
     }
 }
+
+extension Integration {
+    /// FDPOLL= (sd_notify(3)): a stored fd whose peer closes is dropped from the store,
+    /// unless it was stored with FDPOLL=0 (Services/fdpoll.py).
+    @Suite struct FDStorePollTests {
+        @Test(.timeLimit(.minutes(1)))
+        func aStoredFDThatHangsUpIsDroppedUnlessFDPOLLIsZero() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report")
+            try daemon.write("x.service", """
+                [Service]
+                Type=notify
+                ExecStart=/usr/bin/python3 \(Harness.service("fdpoll.py")) \(report)
+                FileDescriptorStoreMax=4
+                """)
+            try daemon.start()
+            try waitUntil("the service stored its fds\n\(daemon.log)") { readText(report) == "stored\n" }
+            // Both peers are closed; the polled fd goes, the unpolled one stays.
+            try daemon.waitForProperty("NFileDescriptorStore", of: "x.service", toBe: "1")
+            let restart = try daemon.ctl("restart", "x.service")
+            #expect(restart.exitCode == 0, "\(restart)")
+            try waitUntil("the new process reported its fds\n\(daemon.log)") {
+                readText(report)?.hasPrefix("LISTEN_FDNAMES=") == true
+            }
+            #expect(readText(report) == "LISTEN_FDNAMES=unpolled\n")
+            try daemon.checkRunning()
+        }
+    }
+}

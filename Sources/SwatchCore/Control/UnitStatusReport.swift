@@ -129,6 +129,8 @@ package struct UnitStatusReport: Equatable, Sendable {
     package var execMainStatus: Int32 = 0
     /// Automatic restarts since the unit was started by hand.
     package var nRestarts: Int = 0
+    /// Fds in the service's store (FDSTORE=1), for a service that may store any.
+    package var fileDescriptorStore: Int?
     /// The last STATUS= the service sent with sd_notify.
     package var statusText: String?
     /// The condition or assertion that kept the last start from happening, as
@@ -178,7 +180,7 @@ package struct UnitStatusReport: Equatable, Sendable {
         package static let requires = "Requires", requisite = "Requisite", wants = "Wants", bindsTo = "BindsTo"
         package static let partOf = "PartOf", upholds = "Upholds", conflicts = "Conflicts", before = "Before"
         package static let after = "After", onFailure = "OnFailure", onSuccess = "OnSuccess"
-        package static let needDaemonReload = "NeedDaemonReload"
+        package static let needDaemonReload = "NeedDaemonReload", fileDescriptorStore = "NFileDescriptorStore"
     }
 
     /// The dependency lists with their keys, in the order `toRecord()` writes them (systemctl show's order).
@@ -216,6 +218,7 @@ package struct UnitStatusReport: Equatable, Sendable {
         r.append(Key.execMainStatus, String(execMainStatus))
         r.append(Key.nRestarts, String(nRestarts))
         r.append(Key.statusText, ifPresent: statusText)
+        r.append(Key.fileDescriptorStore, ifPresent: fileDescriptorStore.map { String($0) })
         r.append(Key.failedCondition, ifPresent: failedCondition)
         r.append(Key.failedConditionTimestamp, ifPresent: failedConditionSince.map { String($0) })
         r.append(Key.tasks, ifPresent: tasks.map { String($0) })
@@ -283,6 +286,7 @@ extension UnitStatusReport {
         execMainStatus = try parsed(Key.execMainStatus, { Int32($0) }) ?? 0
         nRestarts = try parsed(Key.nRestarts, { Int($0) }) ?? 0
         statusText = record[Key.statusText]
+        fileDescriptorStore = try parsed(Key.fileDescriptorStore, { Int($0) })
         failedCondition = record[Key.failedCondition]
         failedConditionSince = try parsed(Key.failedConditionTimestamp, { UInt64($0) })
         tasks = try parsed(Key.tasks, { Int($0) })

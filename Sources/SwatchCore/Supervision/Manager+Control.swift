@@ -221,6 +221,9 @@ extension Manager {
             break
         }
         report.nRestarts = machine.restartCount
+        if unit.fileDescriptorStoreMax > 0 || !entry.storedFDNames.isEmpty {
+            report.fileDescriptorStore = entry.storedFDNames.count
+        }
         report.statusText = machine.statusText
         if let failure = machine.conditionFailure {
             report.failedCondition = failure.condition.description

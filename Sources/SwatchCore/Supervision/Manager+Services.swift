@@ -105,6 +105,15 @@ extension Manager {
 
     // MARK: - sd_notify
 
+    /// A stored fd hung up (its peer closed): it is dropped from the store, as systemd's
+    /// on_fd_store_io() drops it (src/core/service.c); FDPOLL=0 stores one unwatched.
+    mutating func storedFDHungUp(_ name: UnitName, index: Int) {
+        guard let names = services[name]?.storedFDNames, names.indices.contains(index) else { return }
+        log(name, .info, "\(name): Stored fd \(index) (\(names[index])) hung up, closing it.")
+        services[name]?.storedFDNames.remove(at: index)
+        emit(.dropStoredFD(name, index: index))
+    }
+
     /// A datagram of `unit`'s: checked against NotifyAccess=, its FDSTORE=1
     /// fds kept up to FileDescriptorStoreMax= (sd_notify(3)); the shell closes
     /// every fd not kept.
@@ -127,7 +136,7 @@ extension Manager {
             if keep > 0 {
                 let fdName = message.fdName ?? "stored"
                 services[name]?.storedFDNames += Array(repeating: fdName, count: keep)
-                emit(.storeFDs(name, name: fdName, count: keep))
+                emit(.storeFDs(name, name: fdName, count: keep, poll: message.fdPoll))
             }
             if keep < fdCount {
                 log(name, .warning, "\(name): Attempted to store file descriptors beyond FileDescriptorStoreMax=\(limit), closing.")

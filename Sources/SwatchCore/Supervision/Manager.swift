@@ -191,6 +191,8 @@ package struct Manager {
             mainPIDDiscovered(unit, pid: pid, now: now)
         case .notify(let unit, let pid, let message, let fdCount, let inService):
             notify(unit, from: pid, message, fdCount: fdCount, inService: inService, now: now)
+        case .storedFDHungUp(let unit, let index):
+            storedFDHungUp(unit, index: index)
         case .timer:
             timerFired(now: now)
         case .control(let call, let request, let realtime):

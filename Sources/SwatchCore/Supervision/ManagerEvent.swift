@@ -34,6 +34,9 @@ package enum ManagerEvent {
     /// An sd_notify datagram from `pid` of `unit` with `fdCount` fds attached.
     /// `inService`: the pid is one of the unit's processes (for NotifyAccess=all).
     case notify(UnitName, pid: Int32, NotifyMessage, fdCount: Int, inService: Bool)
+    /// A stored fd watched for hang-ups reported EPOLLHUP or EPOLLERR; `index` is its
+    /// place in the unit's store, in the order stored.
+    case storedFDHungUp(UnitName, index: Int)
     /// The timer reached `nextDeadline()`.
     case timer
     /// A control request; `realtime` is CLOCK_REALTIME in µs now, for `since …`.
@@ -77,7 +80,10 @@ package enum ManagerAction {
     /// Type=forking: the PID file, else the single process left: answer `.mainPIDDiscovered`.
     case discoverMainPID(UnitName, pidFile: String?)
     /// Of the fds of the notification being handled, keep the first `count` under `name`; close the rest.
-    case storeFDs(UnitName, name: String, count: Int)
+    /// `poll`: watch each for a hang-up (FDPOLL=, sd_notify(3)): answer `.storedFDHungUp`.
+    case storeFDs(UnitName, name: String, count: Int, poll: Bool)
+    /// A stored fd hung up: close the one at this place of the unit's store.
+    case dropStoredFD(UnitName, index: Int)
     case removeStoredFDs(UnitName, name: String)
     case closeStoredFDs(UnitName)
     /// The unit is inactive: give back what its start took (its cgroup if empty, its sandbox).

@@ -36,7 +36,9 @@ extension Supervisor {
                           service.invocationID.isEmpty ? "-" : service.invocationID,
                           service.instanceOf?.description ?? "-"].joined(separator: " "))
             for entry in storedFDs[service.name] ?? [] {
-                lines.append("stored \(service.name) \(ControlEscaping.escapeWord(entry.name)) \(entry.fd.rawValue)")
+                // FDPOLL=0: stored unwatched, and so it stays.
+                let poll = storedFDWatches[entry.fd.rawValue] == nil ? " nopoll" : ""
+                lines.append("stored \(service.name) \(ControlEscaping.escapeWord(entry.name)) \(entry.fd.rawValue)\(poll)")
                 passed.append(entry.fd.rawValue)
             }
         }
@@ -137,10 +139,11 @@ extension Supervisor {
                 state.services.append(.init(name: name, snapshot: snapshot, invocationID: words[7] == "-" ? "" : words[7],
                                             storedFDNames: [], instanceOf: UnitName(parsing: words[8])))
             case "stored":
-                guard words.count == 4, let name = UnitName(parsing: words[1]), let fd = fd(3),
+                guard words.count == 4 || words.count == 5, let name = UnitName(parsing: words[1]), let fd = fd(3),
                       let fdName = try? ControlEscaping.unescapeWord(words[2]) else { continue }
                 _ = fcntl(fd.rawValue, F_SETFD, FD_CLOEXEC)
                 storedFDs[name, default: []].append((fdName, fd))
+                if words.count == 4 { watchStoredFD(fd, of: name) }
                 if let i = state.services.lastIndex(where: { $0.name == name }) { state.services[i].storedFDNames.append(fdName) }
             case "capture":
                 guard words.count == 5, let name = UnitName(parsing: words[1]), let pid = Int32(words[2]), let fd = fd(3)

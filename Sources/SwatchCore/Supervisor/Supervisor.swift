@@ -74,6 +74,8 @@ package final class Supervisor {
     let listeners: SocketListeners
     /// FDSTORE=1 fds, handed back after the socket fds on the next start.
     var storedFDs: [UnitName: [(name: String, fd: FileDescriptor)]] = [:]
+    /// The stored fds watched for a hang-up, by fd (Supervisor+FDStore.swift).
+    var storedFDWatches: [Int32: EventLoop.Watch] = [:]
     /// The fds of the notification being handled (`.storeFDs` keeps some).
     var notificationFDs: [FileDescriptor] = []
     var notifySocket: NotifySocket?
@@ -227,15 +229,19 @@ package final class Supervisor {
             }
         case .kill(let name, let order): kill(name, order)
         case .discoverMainPID(let name, let pidFile): answer(.mainPIDDiscovered(name, discoverMainPID(name, pidFile)))
-        case .storeFDs(let name, let fdName, let count):
+        case .storeFDs(let name, let fdName, let count, let poll):
             let kept = notificationFDs.prefix(count)
             notificationFDs.removeFirst(kept.count)
             storedFDs[name, default: []] += kept.map { (fdName, $0) }
+            if poll { for fd in kept { watchStoredFD(fd, of: name) } }
         case .removeStoredFDs(let name, let fdName):
-            for entry in storedFDs[name] ?? [] where entry.name == fdName { try? entry.fd.close() }
+            for entry in storedFDs[name] ?? [] where entry.name == fdName { closeStoredFD(entry.fd) }
             storedFDs[name]?.removeAll { $0.name == fdName }
         case .closeStoredFDs(let name):
-            for entry in storedFDs.removeValue(forKey: name) ?? [] { try? entry.fd.close() }
+            for entry in storedFDs.removeValue(forKey: name) ?? [] { closeStoredFD(entry.fd) }
+        case .dropStoredFD(let name, let index):
+            guard let entry = storedFDs[name]?.remove(at: index) else { break }
+            closeStoredFD(entry.fd)
         case .releaseResources(let name):
             if tracker.isEmpty(name.description) { tracker.remove(name.description) }
             sandbox.release(name)

@@ -80,7 +80,10 @@ struct ScriptedShell {
         case .closeConnection(let id):
             connections.remove(id)
             return nil
-        case .storeFDs(let name, let fdName, let count):
+        case .dropStoredFD(let name, let index):
+            stored[name]?.remove(at: index)
+            return nil
+        case .storeFDs(let name, let fdName, let count, _):
             stored[name, default: []] += Array(repeating: fdName, count: count)
             return nil
         case .removeStoredFDs(let name, let fdName):

@@ -1,0 +1,45 @@
+import Testing
+@testable import SwatchCore
+
+/// FDPOLL= (sd_notify(3)): a stored fd is watched for a hang-up unless FDPOLL=0, and one
+/// that hangs up leaves the store (on_fd_store_io(), src/core/service.c).
+@Suite struct FDStorePollTests {
+    let name = UnitName(parsing: "x.service")!
+
+    func polls(_ actions: [ManagerAction]) -> [Bool] {
+        actions.compactMap { if case .storeFDs(_, _, _, let poll) = $0 { return poll } else { return nil } }
+    }
+
+    @Test func aStoredFDIsWatchedUnlessFDPOLLIsZero() {
+        var shell = ScriptedShell(["x.service": "[Service]\nType=notify\nExecStart=/bin/x\nFileDescriptorStoreMax=4\n"])
+        _ = shell.take()
+        shell.send(.notify(name, pid: 100, NotifyMessage(text: "READY=1\nFDSTORE=1\nFDNAME=a"), fdCount: 1, inService: true))
+        shell.send(.notify(name, pid: 100, NotifyMessage(text: "FDSTORE=1\nFDNAME=b\nFDPOLL=0"), fdCount: 1, inService: true))
+        #expect(polls(shell.take()) == [true, false])
+    }
+
+    @Test func aStoredFDThatHangsUpIsDroppedAndNotHandedOnAgain() throws {
+        var shell = ScriptedShell(["x.service": "[Service]\nType=notify\nExecStart=/bin/x\nFileDescriptorStoreMax=4\nRestart=always\n"])
+        _ = shell.take()
+        shell.send(.notify(name, pid: 100, NotifyMessage(text: "READY=1\nFDSTORE=1\nFDNAME=peer"), fdCount: 1, inService: true))
+        shell.send(.notify(name, pid: 100, NotifyMessage(text: "FDSTORE=1\nFDNAME=kept\nFDPOLL=0"), fdCount: 1, inService: true))
+        #expect(shell.stored[name] == ["peer", "kept"])
+        shell.send(.storedFDHungUp(name, index: 0))
+        let actions = shell.take()
+        #expect(shell.stored[name] == ["kept"])
+        #expect(shell.logs(actions).contains("x.service: Stored fd 0 (peer) hung up, closing it."))
+        shell.exit(100, .exited(1))
+        _ = shell.take()
+        shell.fireTimer()
+        let order = try #require(shell.spawns(shell.take()).first)
+        #expect(order.protocolVariables.contains { $0 == ("LISTEN_FDNAMES", "kept") })
+        #expect(order.protocolVariables.contains { $0 == ("LISTEN_FDS", "1") })
+    }
+
+    @Test func aHangUpReportedForAStoreAlreadyEmptiedIsIgnored() {
+        var shell = ScriptedShell(["x.service": "[Service]\nType=notify\nExecStart=/bin/x\nFileDescriptorStoreMax=4\n"])
+        _ = shell.take()
+        shell.send(.storedFDHungUp(name, index: 0))
+        #expect(!shell.take().contains { if case .dropStoredFD = $0 { return true } else { return false } })
+    }
+}
