@@ -208,3 +208,43 @@ extension Integration {
         }
     }
 }
+
+extension Integration {
+    /// MaxConnectionsPerSource= with Accept=yes: a second connection from the same address
+    /// while the first one's instance runs is closed at once, and logged.
+    @Suite struct MaxConnectionsPerSourceTests {
+        @Test(.timeLimit(.minutes(1)))
+        func aSecondLoopbackConnectionIsClosedWhileTheFirstIsServed() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let port = try Ports.free()
+            try daemon.write("echo.socket", """
+                [Socket]
+                ListenStream=127.0.0.1:\(port)
+                Accept=yes
+                MaxConnectionsPerSource=1
+                """)
+            try daemon.write("echo@.service", "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n")
+            try daemon.start()
+            let first = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            defer { close(first) }
+            try Client.write("one\n", to: first)
+            #expect(try Client.readLine(first) == "one", "the first connection is served")
+            let second = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            defer { close(second) }
+            #expect(try Client.readLine(second) == nil, "closed without an answer")
+            try daemon.waitForLog(containing: "echo.socket: Too many incoming connections (2) from source 127.0.0.1, dropping connection.")
+            // The first one goes on, and once it is gone the source has room again.
+            try Client.write("still\n", to: first)
+            #expect(try Client.readLine(first) == "still")
+            shutdown(first, Int32(SHUT_WR))
+            #expect(try Client.readLine(first) == nil)
+            try waitUntil("the first instance is gone\n\(daemon.log)") { daemon.children.isEmpty }
+            let third = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            defer { close(third) }
+            try Client.write("three\n", to: third)
+            #expect(try Client.readLine(third) == "three")
+            try daemon.checkRunning()
+        }
+    }
+}

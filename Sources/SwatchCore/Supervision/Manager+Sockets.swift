@@ -159,6 +159,14 @@ extension Manager {
             log(socket, .warning, "\(socket): Too many incoming connections (\(entry.instances)), dropping connection.")
             return emit(.closeConnection(connection.id))
         }
+        // MaxConnectionsPerSource= (socket_enter_running() in src/core/socket.c, counting
+        // peers by address; a unix peer by its UID).
+        let source = connection.remoteAddress ?? connection.peer.map { "UID \($0.uid)" }
+        let perSource = entry.machine.unit.maxConnectionsPerSource
+        if perSource > 0, let source, let count = entry.sources[source], count >= perSource {
+            log(socket, .warning, "\(socket): Too many incoming connections (\(count + 1)) from source \(source), dropping connection.")
+            return emit(.closeConnection(connection.id))
+        }
         acceptCounter += 1
         let instance = Self.instanceName(number: acceptCounter - 1, connection)
         let template = entry.service
@@ -169,8 +177,10 @@ extension Manager {
         var service = ServiceEntry(unit: unit)
         service.connection = connection
         service.instanceOf = socket
+        service.source = source
         services[unit.name] = service
         sockets[socket]?.instances += 1
+        if let source { sockets[socket]?.sources[source, default: 0] += 1 }
         enqueue(.start, unit.name, anchor: false)
     }
 

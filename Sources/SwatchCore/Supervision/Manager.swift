@@ -45,6 +45,8 @@ package struct Manager {
         var connection: AcceptedConnectionInfo?
         /// Accept=yes: the socket unit that made this instance.
         var instanceOf: UnitName?
+        /// Accept=yes: the source of its connection, as MaxConnectionsPerSource= counts it.
+        var source: String?
         /// daemon-reload found the unit gone: forget it once it is inactive.
         var removed = false
 
@@ -81,6 +83,8 @@ package struct Manager {
         var watched = false
         /// Accept=yes: instances alive.
         var instances = 0
+        /// Accept=yes: instances alive per source (MaxConnectionsPerSource=).
+        var sources: [String: Int] = [:]
         /// INVOCATION_ID of the current start of the unit's commands.
         var invocationID = ""
         /// A restart job: start again once the stop is through.
@@ -317,6 +321,9 @@ package struct Manager {
             if inactive {
                 forget(name)
                 sockets[socket]?.instances -= 1
+                if let source = entry.source, let count = sockets[socket]?.sources[source] {
+                    sockets[socket]?.sources[source] = count > 1 ? count - 1 : nil
+                }
                 if let connection = entry.connection { emit(.closeConnection(connection.id)) }
             }
         } else {

@@ -510,6 +510,7 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
         "DirectoryMode": .set(\.options.directoryMode, .mode),
         "Accept": .set(\.accept, .boolean),
         "MaxConnections": .set(\.maxConnections, .integer(1...Int(Int32.max))),
+        "MaxConnectionsPerSource": .set(\.maxConnectionsPerSource, .integer(0...Int(Int32.max))),
         "KeepAlive": .set(\.options.keepAlive, .boolean),
         "KeepAliveTimeSec": .set(\.options.keepAliveTime, .timeSpan),
         "KeepAliveIntervalSec": .set(\.options.keepAliveInterval, .timeSpan),
@@ -579,8 +580,6 @@ private let socketExecKeys: [String: KeySetter<SocketUnit>] = {
 }()
 
 private let unsupportedSocketKeys: Set<String> = [
-    // Not enforced: warned, so that nobody counts on the limit.
-    "MaxConnectionsPerSource",
     "Symlinks", "Writable", "Timestamping", "PassPacketInfo", "PassFileDescriptorsToExec", "PassPIDFD",
     "AcceptFileDescriptors", "TCPCongestion", "SELinuxContextFromNet", "SmackLabel", "SmackLabelIPIn",
     "SmackLabelIPOut", "MessageQueueMaxMessages", "MessageQueueMessageSize", "FlushPending",

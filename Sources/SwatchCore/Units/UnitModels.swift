@@ -221,6 +221,9 @@ package struct SocketUnit: Hashable, Sendable {
     package var accept = false
     /// `MaxConnections=`, default 64.
     package var maxConnections = 64
+    /// `MaxConnectionsPerSource=`: instances at once per source IP address (per UID for a unix
+    /// peer) with Accept=yes; 0, the default, is no limit.
+    package var maxConnectionsPerSource = 0
     /// `FileDescriptorName=`; default: the socket unit's full name.
     package var fileDescriptorName: String?
     /// `TriggerLimitIntervalSec=`, default 2s.
