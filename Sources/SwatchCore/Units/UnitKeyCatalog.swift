@@ -303,6 +303,7 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "TimeoutStopSec": .set(\.timeoutStop, .timeout),
         "TimeoutAbortSec": .set(\.timeoutAbort, .timeout),
         "RuntimeMaxSec": .set(\.runtimeMax, .timeSpan),
+        "RuntimeRandomizedExtraSec": .set(\.runtimeRandomizedExtra, .timeSpan),
         "TimeoutSec": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             let span = try ValueKind.timeout.parse(kv)
             service.timeoutStart = span
@@ -429,7 +430,7 @@ extension ValueKind where T == OutputTarget {
 // MARK: - [Service]
 
 private let unsupportedServiceKeys: Set<String> = [
-    "BusName", "USBFunctionDescriptors", "USBFunctionStrings", "RuntimeRandomizedExtraSec",
+    "BusName", "USBFunctionDescriptors", "USBFunctionStrings",
     "TimeoutStartFailureMode", "TimeoutStopFailureMode", "ExitType", "ReloadSignal",
     "FileDescriptorStorePreserve", "PermissionsStartOnly", "RootDirectoryStartOnly",
     "RestartMode", "OpenFile",

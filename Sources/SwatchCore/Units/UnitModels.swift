@@ -484,6 +484,8 @@ package struct ServiceUnit: Hashable, Sendable {
     /// RuntimeMaxSec=: how long the service may be active; then it is stopped with
     /// Result=timeout. `infinity` (the default): no limit.
     package var runtimeMax: TimeSpan = .infinity
+    /// RuntimeRandomizedExtraSec=: RuntimeMaxSec= grows by a uniform draw in 0…this per start.
+    package var runtimeRandomizedExtra: TimeSpan = .zero
     /// IgnoreSIGPIPE=: the processes start with SIGPIPE ignored (systemd.exec(5)).
     package var ignoreSIGPIPE = true
     package var watchdog: TimeSpan = .zero
@@ -534,6 +536,7 @@ package struct ServiceUnit: Hashable, Sendable {
             && a.restartPreventExitStatus == b.restartPreventExitStatus
             && a.restartForceExitStatus == b.restartForceExitStatus && a.timeoutStart == b.timeoutStart
             && a.timeoutStop == b.timeoutStop && a.timeoutAbort == b.timeoutAbort && a.runtimeMax == b.runtimeMax
+            && a.runtimeRandomizedExtra == b.runtimeRandomizedExtra
             && a.ignoreSIGPIPE == b.ignoreSIGPIPE && a.watchdog == b.watchdog
             && a.watchdogSignal == b.watchdogSignal && a.killSignal == b.killSignal
             && a.restartKillSignal == b.restartKillSignal && a.finalKillSignal == b.finalKillSignal
