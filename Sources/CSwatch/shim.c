@@ -119,6 +119,7 @@ const char *swatch_spawn_step_name(int step) {
     case SWATCH_SPAWN_STEP_SETSID: return "setsid";
     case SWATCH_SPAWN_STEP_CGROUP: return "cgroup";
     case SWATCH_SPAWN_STEP_FDS: return "fds";
+    case SWATCH_SPAWN_STEP_TTY: return "TIOCSCTTY";
     case SWATCH_SPAWN_STEP_CHDIR: return "chdir";
     case SWATCH_SPAWN_STEP_CLOSE_RANGE: return "close_range";
     case SWATCH_SPAWN_STEP_EXECVE: return "execve";
@@ -516,6 +517,15 @@ static int child_main(void *argument) {
     for (int i = 0; i < total; i++) {
         if (dup2(ctx->scratch[i], i) < 0)
             child_fail(ctx, SWATCH_SPAWN_STEP_FDS);
+    }
+    // StandardInput=tty*: the terminal now on fd 0 becomes the controlling
+    // terminal of the session step 2 made (tty_ioctl(4); systemd's
+    // acquire_terminal(), src/basic/terminal-util.c). Without force it fails
+    // with EPERM while another session has it.
+    if (req->controlling_terminal) {
+        ctx->step = SWATCH_SPAWN_STEP_TTY;
+        if (ioctl(0, TIOCSCTTY, req->controlling_terminal == 2 ? 1 : 0) < 0)
+            child_fail(ctx, SWATCH_SPAWN_STEP_TTY);
     }
     // swatchd keeps its listeners O_NONBLOCK; the service gets them blocking
     // unless NonBlocking=yes — as systemd sets the flag at activation

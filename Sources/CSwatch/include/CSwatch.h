@@ -145,6 +145,8 @@ enum swatch_spawn_step {
     SWATCH_SPAWN_STEP_CGROUP,
     /// Moving the passed fds and stdin/stdout/stderr into place.
     SWATCH_SPAWN_STEP_FDS,
+    /// StandardInput=tty*: making fd 0 the controlling terminal (TIOCSCTTY).
+    SWATCH_SPAWN_STEP_TTY,
     SWATCH_SPAWN_STEP_CHDIR,
     SWATCH_SPAWN_STEP_CLOSE_RANGE,
     SWATCH_SPAWN_STEP_EXECVE,
@@ -301,6 +303,9 @@ struct swatch_spawn_request {
     /// IgnoreSIGPIPE=: 1 starts the program with SIGPIPE ignored (systemd's
     /// default, systemd.exec(5)), 0 with the default action.
     int ignore_sigpipe;
+    /// StandardInput=tty*: 1 makes fd 0 the controlling terminal of the child's
+    /// session (TIOCSCTTY), 2 also takes it from another session; 0 leaves it.
+    int controlling_terminal;
     /// The child's 0, 1, 2. Must be open fds (the Swift side opens /dev/null for "none").
     int stdin_fd;
     int stdout_fd;

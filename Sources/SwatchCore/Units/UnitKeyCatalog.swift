@@ -132,11 +132,11 @@ private let unsupportedExecKeys: Set<String> = [
     "NUMAMask", "IOSchedulingClass", "IOSchedulingPriority", "TimerSlackNSec", "Personality",
     "CoredumpFilter", "KeyringMode", "OOMPolicy", "MemoryKSM",
     "LogLevelMax", "LogExtraFields", "LogRateLimitIntervalSec", "LogRateLimitBurst", "LogFilterPatterns",
-    "LogNamespace", "SyslogFacility", "SyslogLevel", "SyslogLevelPrefix", "TTYPath", "TTYReset",
+    "LogNamespace", "SyslogFacility", "SyslogLevel", "SyslogLevelPrefix", "TTYReset",
     "TTYVHangup", "TTYRows", "TTYColumns", "TTYVTDisallocate", "UtmpIdentifier", "UtmpMode",
     "SetLoginEnvironment",
     "StateDirectoryMode", "RuntimeDirectoryMode", "CacheDirectoryMode", "LogsDirectoryMode",
-    "ConfigurationDirectoryMode", "RuntimeDirectoryPreserve", "StandardInputText", "StandardInputData",
+    "ConfigurationDirectoryMode", "RuntimeDirectoryPreserve",
     "RootHash", "RootHashSignature", "RootVerity", "RootImageOptions", "RootImagePolicy", "MountFlags",
     // Resource control: accounting and the cgroup weights/limits not acted on (`Slice=`:
     // swatchd.service(5), "UNSUPPORTED KEYS").
@@ -255,9 +255,10 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "IgnoreSIGPIPE": .set(\.ignoreSIGPIPE, .boolean),
         "Nice": .set(\.sandbox.nice, .integer(-20...19)),
         "OOMScoreAdjust": .set(\.sandbox.oomScoreAdjust, .integer(-1000...1000)),
-        "StandardInput": .set(\.standardInput, .text("standard input") { value in
-            ["null": .null, "socket": .socket][value]
-        }),
+        "StandardInput": .set(\.standardInput, .inputSource),
+        "StandardInputText": StandardInputKeys.text,
+        "StandardInputData": StandardInputKeys.data,
+        "TTYPath": .set(\.ttyPath, .absolutePath),
         "StandardOutput": .set(\.standardOutput, .outputTarget),
         "StandardError": .set(\.standardError, .outputTarget),
         "SyslogIdentifier": .set(\.syslogIdentifier, .string),
@@ -415,6 +416,7 @@ extension ValueKind where T == OutputTarget {
         let named: [String: OutputTarget] = [
             "inherit": .inherit, "null": .null, "journal": .journal, "syslog": .journal, "kmsg": .kmsg,
             "journal+console": .journal, "syslog+console": .journal, "kmsg+console": .kmsg, "socket": .socket,
+            "tty": .tty,
         ]
         if let target = named[value] { return target }
         for (prefix, make) in [("file:", OutputTarget.file), ("append:", OutputTarget.append),
@@ -546,8 +548,8 @@ private let unsupportedSocketKeys: Set<String> = [
     // The socket's own commands and their environment: swatchd runs none of them.
     "ExecStartPre", "ExecStartPost", "ExecStopPre", "ExecStopPost", "Environment", "EnvironmentFile",
     "PassEnvironment", "UnsetEnvironment", "WorkingDirectory", "UMask", "Nice", "OOMScoreAdjust",
-    "StandardInput", "StandardOutput", "StandardError", "SyslogIdentifier", "KillMode", "KillSignal",
-    "RestartKillSignal", "FinalKillSignal", "WatchdogSignal", "SendSIGKILL", "SendSIGHUP",
+    "StandardInput", "StandardOutput", "StandardError", "StandardInputText", "StandardInputData", "TTYPath",
+    "SyslogIdentifier", "KillMode", "KillSignal", "RestartKillSignal", "FinalKillSignal", "WatchdogSignal", "SendSIGKILL", "SendSIGHUP",
 ]
 
 let socketCatalog = UnitKeyCatalog<SocketUnit>(

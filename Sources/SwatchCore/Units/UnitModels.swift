@@ -294,12 +294,36 @@ package struct EnvironmentFile: Hashable, Sendable {
 
 /// StandardOutput= / StandardError= (and the input side's `null`/`socket`).
 package enum OutputTarget: Hashable, Sendable {
-    case inherit, null, journal, kmsg, socket
+    case inherit, null, journal, kmsg, socket, tty
     case file(String), append(String), truncate(String)
 }
 
+/// StandardInput= (systemd.exec(5)).
 package enum InputSource: Hashable, Sendable {
     case null, socket
+    /// `tty`, `tty-force`, `tty-fail`: TTYPath= on fd 0, made the controlling terminal.
+    case tty(TerminalAcquisition)
+    /// `data`: StandardInputText=/StandardInputData= (implied when they are set).
+    case data
+    /// `file:PATH`: read from the start.
+    case file(String)
+
+    /// Whether fd 0 is the terminal of TTYPath=.
+    package var isTerminal: Bool {
+        if case .tty = self { return true }
+        return false
+    }
+}
+
+/// How `StandardInput=tty*` takes the terminal (TIOCSCTTY, tty_ioctl(4)).
+package enum TerminalAcquisition: Hashable, Sendable {
+    /// `tty`: systemd waits for the terminal to be released; swatchd's child cannot wait (the
+    /// daemon waits for its execve), so a terminal controlled by another session fails the start.
+    case wait
+    /// `tty-force`: taken from the session that has it.
+    case force
+    /// `tty-fail`: a terminal controlled by another session fails the start.
+    case fail
 }
 
 package enum ProtectSystem: String, Hashable, Sendable {
@@ -514,12 +538,32 @@ package struct ServiceUnit: Hashable, Sendable {
     package var workingDirectoryOptional = false
     package var umask: UInt32 = 0o022
     package var standardInput: InputSource = .null
+    /// StandardInputText= (each with a newline) and StandardInputData=, in order.
+    package var standardInputData: [UInt8] = []
+    /// TTYPath=: the terminal of `tty` input and output.
+    package var ttyPath = "/dev/console"
     /// nil: the default (journal where there is one, else swatchd's stderr with a prefix).
     package var standardOutput: OutputTarget?
     /// nil: same as StandardOutput= (systemd's `inherit`).
     package var standardError: OutputTarget?
     package var syslogIdentifier: String?
     package var sandbox = Sandbox()
+
+    /// StandardInput=, with `data` implied by StandardInputText=/StandardInputData= when it is
+    /// not set otherwise (unit_patch_contexts(), src/core/unit.c).
+    package var effectiveStandardInput: InputSource {
+        standardInput == .null && !standardInputData.isEmpty ? .data : standardInput
+    }
+
+    /// StandardOutput=, whose default is `inherit` after a terminal or a connection on fd 0
+    /// (systemd.exec(5)); nil: the journal.
+    package var effectiveStandardOutput: OutputTarget? {
+        if let standardOutput { return standardOutput }
+        switch effectiveStandardInput {
+        case .tty, .socket: return .inherit
+        case .null, .data, .file: return nil
+        }
+    }
 
     package var effectiveNotifyAccess: NotifyAccess {
         if let notifyAccess { return notifyAccess }
@@ -547,6 +591,7 @@ package struct ServiceUnit: Hashable, Sendable {
             && a.passEnvironment == b.passEnvironment && a.unsetEnvironment == b.unsetEnvironment
             && a.workingDirectory == b.workingDirectory && a.workingDirectoryOptional == b.workingDirectoryOptional
             && a.umask == b.umask && a.standardInput == b.standardInput && a.standardOutput == b.standardOutput
+            && a.standardInputData == b.standardInputData && a.ttyPath == b.ttyPath
             && a.standardError == b.standardError && a.syslogIdentifier == b.syslogIdentifier
             && a.sandbox == b.sandbox
     }
