@@ -150,6 +150,9 @@ package struct UnitSet: Sendable {
         }
     }
 
+    /// The instance a template is checked with at load (systemd-analyze's `test_instance`).
+    package static let sampleInstance = "test_instance"
+
     /// Loads units from text, with no file system except, when `checkExecutables`, a look at
     /// the ExecStart= programs (missing ones warn). Later sources of a name already seen are ignored.
     package static func parse(_ sources: [UnitSource], context: SpecifierContext, checkExecutables: Bool = true,
@@ -174,10 +177,15 @@ package struct UnitSet: Sendable {
                 + source.dropIns.map { UnitFile(path: $0.path, bytes: $0.bytes, unit: unit) }
             switch name.type {
             case .service:
-                let (service, diagnostics) = ServiceUnit.interpret(name: name, files: files, context: context,
+                // A template is checked as an instance, as `systemd-analyze verify` checks it
+                // (src/analyze/analyze-verify-util.c): `%i` in a path or a user name must make
+                // sense with a real instance, which the empty one of `x@.service` does not give.
+                let checked = name.isTemplate ? UnitName(prefix: name.prefix, instance: Self.sampleInstance, type: .service) : name
+                let (service, diagnostics) = ServiceUnit.interpret(name: checked, files: files, context: context,
                                                                    checkExecutables: checkExecutables)
                 guard set.record(unit, diagnostics) else { continue }
                 var loaded = service
+                loaded.name = name
                 loaded.fileTimes = source.fileTimes
                 set.services[name] = loaded
                 if name.isTemplate { set.templateFiles[name] = files }

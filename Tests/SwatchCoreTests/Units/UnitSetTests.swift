@@ -207,6 +207,17 @@ import Testing
         #expect(service.standardOutput == .append("/var/log/a.log"))
     }
 
+    /// A template is checked with a sample instance, as `systemd-analyze verify` checks it: `%i`
+    /// alone as the program is no empty path, and the template keeps its own name.
+    @Test func checksATemplateWithASampleInstance() throws {
+        let set = load([UnitSource(path: "u/run@.service", text: "[Service]\nExecStart=%i --once\n")])
+        #expect(messages(set) == [])
+        let template = try #require(set.services[UnitName(parsing: "run@.service")!])
+        #expect(template.name.description == "run@.service")
+        let instance = try #require(set.instantiate(template.name, instance: "date"))
+        #expect(instance.execStart.first?.path == "date" && instance.execStart.first?.arguments == ["date", "--once"])
+    }
+
     /// StandardInput= and its data (systemd.exec(5)): `data` is implied by the data keys, an empty
     /// assignment resets them, TTYPath= goes with the terminal forms, and `fd:` refuses the unit.
     @Test func readsTheStandardInputOfAService() throws {
