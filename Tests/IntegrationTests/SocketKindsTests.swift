@@ -236,6 +236,43 @@ extension Integration {
             #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: second)) == nil)
         }
 
+        /// daemon-reload with other options binds the path anew; RemoveOnStop= of the old
+        /// listener must not remove the path, the queue or the links the new one holds.
+        @Test(.timeLimit(.minutes(1)))
+        func aReloadThatRebindsKeepsThePathTheQueueAndTheLinks() throws {
+            let name = "/swatch-it-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            defer { _ = try? mq("libc.mq_unlink(sys.argv[1].encode())", name) }
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let path = daemon.path("s.sock"), link = daemon.path("l.sock"), report = daemon.path("report")
+            let unit = { (backlog: Int) in
+                "[Socket]\nListenStream=\(path)\nSymlinks=\(link)\nRemoveOnStop=yes\nBacklog=\(backlog)\n"
+            }
+            try daemon.write("echo.socket", unit(10))
+            try daemon.write("echo.service", """
+                [Service]
+                ExecStart=/usr/bin/python3 \(Harness.service("listen_fds.py")) \(report) --echo
+                """)
+            try daemon.write("q.socket", "[Socket]\nListenMessageQueue=\(name)\nRemoveOnStop=yes\nSocketMode=0600\n")
+            try daemon.write("q.service", "[Service]\nExecStart=/bin/true\n")
+            try daemon.start()
+            try daemon.write("echo.socket", unit(20))
+            try daemon.write("q.socket", "[Socket]\nListenMessageQueue=\(name)\nRemoveOnStop=yes\nSocketMode=0640\n")
+            let reload = try daemon.ctl("daemon-reload")
+            #expect(reload.exitCode == 0, "\(reload)")
+            _ = try daemon.waitForLog(containing: "echo.socket", "Bound \(path) anew")
+            _ = try daemon.waitForLog(containing: "q.socket", "Bound \(name) anew")
+            let connection = try Client.connect(.unix(link), type: SOCK_STREAM)
+            defer { close(connection) }
+            try Client.write("after the reload\n", to: connection)
+            #expect(try Client.readLine(connection) == "after the reload")
+            let reopened = try mq("""
+                fd = libc.mq_open(sys.argv[1].encode(), os.O_RDONLY)
+                print("opened" if fd >= 0 else os.strerror(ctypes.get_errno()))
+                """, name)
+            #expect(reopened.standardOutput == "opened\n", "\(reopened.standardError)")
+        }
+
         // MARK: Timestamping=, PassPacketInfo=
 
         @Test(.timeLimit(.minutes(1)))

@@ -109,7 +109,11 @@ final class SocketListeners {
                 return .socketRebindFailed(name, error)
             }
         }
-        for listener in pool { listener.close(removeOnStop: removeOnStop) }
+        for listener in pool {
+            // A path, queue or link a new listener now holds is not the old one's to remove.
+            let reused = new.contains { $0.directive.address == listener.directive.address }
+            listener.close(removeOnStop: removeOnStop && !reused)
+        }
         bound[name] = new
         let changed = !pool.isEmpty || new.count != old.count || zip(new, old).contains { $0 !== $1 }
         return .socketRebound(name, unit: unit, listenersChanged: changed)
