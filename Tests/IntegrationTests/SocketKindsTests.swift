@@ -273,6 +273,50 @@ extension Integration {
             #expect(reopened.standardOutput == "opened\n", "\(reopened.standardError)")
         }
 
+        /// daemon-reexec carries every kind over as the same open file: what swatchd's fds
+        /// point to is unchanged, and a message sent afterwards still starts the service.
+        @Test(.timeLimit(.minutes(1)))
+        func daemonReexecKeepsTheQueueTheNetlinkSocketAndTheSpecialFile() throws {
+            let name = "/swatch-it-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            defer { _ = try? mq("libc.mq_unlink(sys.argv[1].encode())", name) }
+            let (master, slave) = try openPty()
+            defer { close(master) }
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report")
+            try daemon.write("q.socket", """
+                [Socket]
+                ListenMessageQueue=\(name)
+                ListenNetlink=route 0
+                ListenSpecial=\(slave)
+                """)
+            try daemon.write("q.service", "[Service]\nExecStart=\(probe(report, "--mqueue"))\n")
+            try daemon.start()
+            let links = { () -> [String] in
+                daemon.openFDs.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(daemon.pid)/fd/\($0)") }
+                    .filter { $0 == name || $0 == slave || $0.hasPrefix("socket:") }.sorted()
+            }
+            let before = links()
+            #expect(before.contains(name) && before.contains(slave), "\(before)")
+            let reexec = try daemon.ctl("daemon-reexec")
+            #expect(reexec.exitCode == 0, "\(reexec)")
+            try daemon.waitForLog(containing: "re-executed")
+            #expect(links() == before)
+            #expect(try listenLines(daemon, "q.socket") == ["\(name) (MessageQueue)", "route 0 (Netlink)", "\(slave) (Special)"])
+
+            let sent = try mq("""
+                fd = libc.mq_open(sys.argv[1].encode(), os.O_WRONLY)
+                assert fd >= 0, os.strerror(ctypes.get_errno())
+                assert libc.mq_send(fd, b"after", 5, 0) == 0, os.strerror(ctypes.get_errno())
+                """, name)
+            #expect(sent.status == .exited(0), "\(sent.standardError)")
+            let seen = try waitForReport(report)
+            #expect(seen["MESSAGE"] == "after")
+            #expect(seen["FDS"] == "3,4,5")
+            #expect(seen["FD4_DOMAIN"] == "\(AF_NETLINK)")
+            #expect(seen["FD5_LINK"] == slave)
+        }
+
         // MARK: Timestamping=, PassPacketInfo=
 
         @Test(.timeLimit(.minutes(1)))
