@@ -42,6 +42,12 @@ extern const int SWATCH_F_SETPIPE_SZ;
 extern const int SWATCH_F_GETPIPE_SZ;
 /// `CLOSE_RANGE_CLOEXEC`: mark a range close-on-exec instead of closing it.
 extern const unsigned int SWATCH_CLOSE_RANGE_CLOEXEC;
+/// `SO_TIMESTAMP` / `SO_TIMESTAMPNS` (a ternary on the time_t size in the headers, Timestamping=).
+extern const int SWATCH_SO_TIMESTAMP;
+extern const int SWATCH_SO_TIMESTAMPNS;
+/// `SOL_NETLINK`, `NETLINK_PKTINFO` (linux/netlink.h, PassPacketInfo= on a netlink socket).
+extern const int SWATCH_SOL_NETLINK;
+extern const int SWATCH_NETLINK_PKTINFO;
 /// `CGROUP2_SUPER_MAGIC` from <linux/magic.h>: `statfs` f_type of a cgroup2 mount.
 extern const long SWATCH_CGROUP2_SUPER_MAGIC;
 /// `CLONE_NEWNS`: unshare(2) a new mount namespace (sandboxing).
@@ -100,6 +106,14 @@ int swatch_accept4(int fd, struct sockaddr *_Nullable address, socklen_t *_Nulla
 
 /// `pipe2(2)`: a pipe whose ends get `flags` (O_CLOEXEC, O_NONBLOCK) atomically.
 int swatch_pipe2(int fds[_Nonnull 2], int flags);
+
+/// `mq_open(3)` with O_CREAT (variadic, and <mqueue.h> is not imported): opens or creates the
+/// queue `name` with `flags` and `mode`; `max_messages` and `message_size` go into its
+/// `mq_attr` when both are > 0, else the kernel's defaults apply. Returns the queue's fd.
+int swatch_mq_open(const char *_Nonnull name, int flags, mode_t mode, long max_messages, long message_size);
+
+/// `mq_unlink(3)`.
+int swatch_mq_unlink(const char *_Nonnull name);
 
 /// `prctl(2)` with all four optional arguments spelled out (prctl is variadic).
 int swatch_prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5);

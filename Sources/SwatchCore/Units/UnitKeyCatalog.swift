@@ -467,10 +467,24 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
             }
             let value = try kv.expanded()
             let address: ListenAddress
-            if kind == .fifo {
+            switch kind {
+            case .fifo, .special, .messageQueue:
+                // config_parse_socket_listen(): a path, absolute (a queue's name looks like one).
                 guard ValueParser.isAbsolutePath(value) else { throw kv.problem("Path is not absolute", value) }
-                address = .fifo(path: value)
-            } else {
+                if kind == .messageQueue {
+                    guard ListenAddress.isMessageQueueName(value) else {
+                        throw kv.problem("A message queue name is /NAME: one slash, then 1-255 bytes", value)
+                    }
+                    address = .messageQueue(name: value)
+                } else {
+                    address = kind == .fifo ? .fifo(path: value) : .special(path: value)
+                }
+            case .netlink:
+                switch ListenAddress.parseNetlink(value) {
+                case .failure(let error): throw kv.problem(error.problem, value)
+                case .success(let parsed): address = parsed
+                }
+            case .stream, .datagram, .sequentialPacket:
                 switch ListenAddress.parse(value) {
                 case .failure(let error): throw kv.problem(error.problem, value)
                 case .success(let parsed): address = parsed
@@ -478,8 +492,9 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
             }
             if kind == .sequentialPacket {
                 switch address {
-                case .unix, .abstract: break
-                default: throw kv.problem("Sequential packet sockets need a unix address", value)
+                case .unix, .abstract, .vsock: break
+                case .port, .ipv4, .ipv6, .fifo, .special, .messageQueue, .netlink:
+                    throw kv.problem("Sequential packet sockets need a unix or vsock address", value)
                 }
             }
             socket.listens.append(ListenDirective(kind: kind, address: address, location: kv.location))
@@ -490,6 +505,24 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
         "ListenDatagram": listen(.datagram),
         "ListenSequentialPacket": listen(.sequentialPacket),
         "ListenFIFO": listen(.fifo),
+        "ListenSpecial": listen(.special),
+        "ListenMessageQueue": listen(.messageQueue),
+        "ListenNetlink": listen(.netlink),
+        "Writable": .set(\.options.writable, .boolean),
+        // config_parse_long(); mq_open(3) gets them only when both are > 0 (mq_address_create()).
+        "MessageQueueMaxMessages": .set(\.options.messageQueueMaxMessages, .integer(0...Int.max)),
+        "MessageQueueMessageSize": .set(\.options.messageQueueMessageSize, .integer(0...Int.max)),
+        "Symlinks": .list(\.options.symlinks) { ValueParser.isAbsolutePath($0) ? nil : "Path is not absolute" },
+        // socket_timestamping_from_string_harder(): a boolean yes means ns.
+        "Timestamping": .set(\.options.timestamping, .text("timestamping mode") { value in
+            switch value {
+            case "off": return .off
+            case "us", "usec", "µs": return .us
+            case "ns", "nsec": return .ns
+            default: return ValueParser.boolean(value).map { $0 ? .ns : .off }
+            }
+        }),
+        "PassPacketInfo": .set(\.options.passPacketInfo, .boolean),
         "BindIPv6Only": .set(\.options.bindIPv6Only, .text("BindIPv6Only= mode") { value in
             // A boolean means ipv6-only (true) or both (false), as config_parse_socket_bind() reads it.
             ValueParser.boolean(value).map { $0 ? .ipv6Only : .both } ?? BindIPv6Only(rawValue: value)
@@ -541,9 +574,9 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
 private let unsupportedSocketKeys: Set<String> = [
     // Not enforced: warned, so that nobody counts on the limit.
     "MaxConnectionsPerSource",
-    "Symlinks", "Writable", "Timestamping", "PassPacketInfo", "PassFileDescriptorsToExec", "PassPIDFD",
+    "PassFileDescriptorsToExec", "PassPIDFD",
     "AcceptFileDescriptors", "TCPCongestion", "SELinuxContextFromNet", "SmackLabel", "SmackLabelIPIn",
-    "SmackLabelIPOut", "MessageQueueMaxMessages", "MessageQueueMessageSize", "FlushPending",
+    "SmackLabelIPOut", "FlushPending",
     "PollLimitIntervalSec", "PollLimitBurst", "DeferTrigger", "DeferTriggerMaxSec", "TimeoutSec",
     // The socket's own commands and their environment: swatchd runs none of them.
     "ExecStartPre", "ExecStartPost", "ExecStopPre", "ExecStopPost", "Environment", "EnvironmentFile",
@@ -559,9 +592,6 @@ let socketCatalog = UnitKeyCatalog<SocketUnit>(
     ],
     unsupported: ["Unit": unsupportedUnitKeys, "Socket": unsupportedSocketKeys.union(unsupportedExecKeys)],
     refused: ["Socket": [
-        "ListenNetlink": "ListenNetlink= is not supported by this build",
-        "ListenSpecial": "ListenSpecial= is not supported by this build",
-        "ListenMessageQueue": "ListenMessageQueue= is not supported by this build",
         "ListenUSBFunction": "ListenUSBFunction= is not supported by this build",
         "SocketProtocol": "SocketProtocol= is not supported by this build (only TCP and UDP)",
     ]],

@@ -126,6 +126,20 @@ package enum ListenKind: String, Hashable, Sendable {
     case datagram = "ListenDatagram"
     case sequentialPacket = "ListenSequentialPacket"
     case fifo = "ListenFIFO"
+    case special = "ListenSpecial"
+    case messageQueue = "ListenMessageQueue"
+    case netlink = "ListenNetlink"
+}
+
+extension ListenKind {
+    /// Whether Accept=yes can take connections off it (socket_address_can_accept(): stream and
+    /// sequential-packet sockets).
+    package var acceptsConnections: Bool {
+        switch self {
+        case .stream, .sequentialPacket: return true
+        case .datagram, .fifo, .special, .messageQueue, .netlink: return false
+        }
+    }
 }
 
 /// The address of a Listen*= directive, in every form systemd.socket(5) gives.
@@ -142,6 +156,14 @@ package enum ListenAddress: Hashable, Sendable, CustomStringConvertible {
     case abstract(name: String)
     /// ListenFIFO=`/absolute/path`
     case fifo(path: String)
+    /// ListenSpecial=`/absolute/path`: a character device or a file in /proc or /sys.
+    case special(path: String)
+    /// ListenMessageQueue=`/name`: a POSIX message queue (mq_overview(7)).
+    case messageQueue(name: String)
+    /// ListenNetlink=`FAMILY GROUP`: the protocol number (NETLINK_ROUTE, ...) and the multicast group mask.
+    case netlink(protocol: Int32, group: UInt32)
+    /// `vsock:CID:PORT` (vsock(7)); CID nil: VMADDR_CID_ANY (`vsock::PORT`).
+    case vsock(cid: UInt32?, port: UInt32)
 
     /// How `list-sockets` and `status` print it, as systemctl does (`[::]:8080`, `/run/x.sock`, `@name`).
     package var description: String {
@@ -151,7 +173,22 @@ package enum ListenAddress: Hashable, Sendable, CustomStringConvertible {
         case .ipv6(let a, let p, let s): return "[\(a)\(s.map { "%" + $0 } ?? "")]:\(p)"
         case .unix(let path): return path
         case .abstract(let name): return "@" + name
-        case .fifo(let path): return path
+        case .fifo(let path), .special(let path): return path
+        case .messageQueue(let name): return name
+        // socket_address_print(): `kobject-uevent 1`.
+        case .netlink(let proto, let group): return "\(ListenAddress.netlinkFamilyName(proto)) \(group)"
+        // sockaddr_pretty(): `vsock:CID:PORT`, `vsock::PORT` for any CID.
+        case .vsock(let cid, let port): return "vsock:\(cid.map(String.init) ?? ""):\(port)"
+        }
+    }
+}
+
+extension ListenAddress {
+    /// A unix socket path or a FIFO: what Symlinks= may point to (socket_find_symlink_target()).
+    package var isFileSystemNode: Bool {
+        switch self {
+        case .unix, .fifo: return true
+        case .port, .ipv4, .ipv6, .abstract, .special, .messageQueue, .netlink, .vsock: return false
         }
     }
 }
@@ -202,6 +239,21 @@ package struct SocketOptions: Hashable, Sendable {
     package var directoryMode: UInt32 = 0o755
     package var removeOnStop = false
     package var pipeSize: Int?
+    /// Writable=: ListenSpecial= files are opened O_RDWR instead of O_RDONLY.
+    package var writable = false
+    /// MessageQueueMaxMessages=, MessageQueueMessageSize=: used only when both are > 0 (mq_open(3)'s attr).
+    package var messageQueueMaxMessages = 0
+    package var messageQueueMessageSize = 0
+    /// Symlinks=: links to the unit's one unix socket path or FIFO.
+    package var symlinks: [String] = []
+    package var timestamping: SocketTimestamping = .off
+    /// PassPacketInfo=: IP_PKTINFO, IPV6_RECVPKTINFO or NETLINK_PKTINFO, by family.
+    package var passPacketInfo = false
+}
+
+/// Timestamping= (systemd.socket(5)): SO_TIMESTAMP (`us`) or SO_TIMESTAMPNS (`ns`).
+package enum SocketTimestamping: String, Hashable, Sendable {
+    case off, us, ns
 }
 
 /// A `.socket` unit.
