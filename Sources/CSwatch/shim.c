@@ -39,6 +39,8 @@
 #include <linux/capability.h>
 #include <linux/close_range.h>
 #include <linux/magic.h>
+#include <linux/netlink.h>
+#include <mqueue.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -57,6 +59,10 @@ const int SWATCH_MSG_CMSG_CLOEXEC = MSG_CMSG_CLOEXEC;
 const int SWATCH_F_SETPIPE_SZ = F_SETPIPE_SZ;
 const int SWATCH_F_GETPIPE_SZ = F_GETPIPE_SZ;
 const unsigned int SWATCH_CLOSE_RANGE_CLOEXEC = CLOSE_RANGE_CLOEXEC;
+const int SWATCH_SO_TIMESTAMP = SO_TIMESTAMP;
+const int SWATCH_SO_TIMESTAMPNS = SO_TIMESTAMPNS;
+const int SWATCH_SOL_NETLINK = SOL_NETLINK;
+const int SWATCH_NETLINK_PKTINFO = NETLINK_PKTINFO;
 const long SWATCH_CGROUP2_SUPER_MAGIC = CGROUP2_SUPER_MAGIC;
 const int SWATCH_CLONE_NEWNS = CLONE_NEWNS;
 const int SWATCH_CLONE_NEWUTS = CLONE_NEWUTS;
@@ -75,6 +81,15 @@ int swatch_accept4(int fd, struct sockaddr *address, socklen_t *length, int flag
 
 int swatch_pipe2(int fds[2], int flags) {
     return pipe2(fds, flags);
+}
+
+int swatch_mq_open(const char *name, int flags, mode_t mode, long max_messages, long message_size) {
+    struct mq_attr attr = { .mq_flags = flags & O_NONBLOCK, .mq_maxmsg = max_messages, .mq_msgsize = message_size };
+    return mq_open(name, flags | O_CREAT, mode, max_messages > 0 && message_size > 0 ? &attr : NULL);
+}
+
+int swatch_mq_unlink(const char *name) {
+    return mq_unlink(name);
 }
 
 int swatch_prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5) {
@@ -119,6 +134,7 @@ const char *swatch_spawn_step_name(int step) {
     case SWATCH_SPAWN_STEP_SETSID: return "setsid";
     case SWATCH_SPAWN_STEP_CGROUP: return "cgroup";
     case SWATCH_SPAWN_STEP_FDS: return "fds";
+    case SWATCH_SPAWN_STEP_TTY: return "TIOCSCTTY";
     case SWATCH_SPAWN_STEP_CHDIR: return "chdir";
     case SWATCH_SPAWN_STEP_CLOSE_RANGE: return "close_range";
     case SWATCH_SPAWN_STEP_EXECVE: return "execve";
@@ -516,6 +532,15 @@ static int child_main(void *argument) {
     for (int i = 0; i < total; i++) {
         if (dup2(ctx->scratch[i], i) < 0)
             child_fail(ctx, SWATCH_SPAWN_STEP_FDS);
+    }
+    // StandardInput=tty*: the terminal now on fd 0 becomes the controlling
+    // terminal of the session step 2 made (tty_ioctl(4); systemd's
+    // acquire_terminal(), src/basic/terminal-util.c). Without force it fails
+    // with EPERM while another session has it.
+    if (req->controlling_terminal) {
+        ctx->step = SWATCH_SPAWN_STEP_TTY;
+        if (ioctl(0, TIOCSCTTY, req->controlling_terminal == 2 ? 1 : 0) < 0)
+            child_fail(ctx, SWATCH_SPAWN_STEP_TTY);
     }
     // swatchd keeps its listeners O_NONBLOCK; the service gets them blocking
     // unless NonBlocking=yes — as systemd sets the flag at activation

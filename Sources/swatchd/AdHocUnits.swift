@@ -142,7 +142,7 @@ struct AdHocUnits: Equatable {
     /// One word of ExecStart=, quoted so that systemd's parser gives it back
     /// unchanged: no variable expansion (`$$`), no specifiers (`%%`).
     static func quote(_ word: String) -> String {
-        quoteWord(word).replacing("$", with: "$$")
+        quoteWord(word).split(separator: "$", omittingEmptySubsequences: false).joined(separator: "$$")
     }
 
     /// One word of a value that is split into words (Environment=, systemd.syntax(7)

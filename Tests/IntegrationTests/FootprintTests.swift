@@ -1,5 +1,5 @@
-// swatchctl's footprint (docs/HACKING.md "Footprint and start-up"): it links no
-// Foundation and so no ICU, its own JSON encoder (Sources/swatchctl/JSON.swift)
+// The binaries' footprint (docs/HACKING.md "Footprint and start-up"): swatchctl links
+// no Foundation and so no ICU, swatchd no regex engine, its own JSON encoder (Sources/swatchctl/JSON.swift)
 // writes what another parser reads back (Debian's /usr/bin/python3), and
 // `make install` strips what it installs.
 import Foundation
@@ -81,6 +81,19 @@ extension Integration {
                 $0.contains("_FoundationICU") || $0.contains(" ucol_open") || $0.contains(" u_strToUpper")
             }
             #expect(icu.isEmpty, "\(icu.prefix(5))")
+        }
+
+        /// `String.contains(String)`, `replacing(_:with:)` and friends come from _StringProcessing,
+        /// whose regex engine a static swatchd would carry (0.9 MB, docs/HACKING.md "Footprint and
+        /// start-up"). A debug build links the Swift libraries dynamically: its undefined symbols
+        /// show every use.
+        @Test(.timeLimit(.minutes(1)))
+        func swatchdUsesNoStringProcessing() throws {
+            let symbols = try Command.run(["/usr/bin/readelf", "-W", "--dyn-syms", try Harness.binary("swatchd")],
+                                          timeout: .seconds(60))
+            #expect(symbols.status == .exited(0), "\(symbols.standardError)")
+            let uses = symbols.standardOutput.split(separator: "\n").filter { $0.contains("17_StringProcessing") }
+            #expect(uses.isEmpty, "\(uses.prefix(5))")
         }
 
         @Test(.timeLimit(.minutes(2)))

@@ -42,6 +42,12 @@ extern const int SWATCH_F_SETPIPE_SZ;
 extern const int SWATCH_F_GETPIPE_SZ;
 /// `CLOSE_RANGE_CLOEXEC`: mark a range close-on-exec instead of closing it.
 extern const unsigned int SWATCH_CLOSE_RANGE_CLOEXEC;
+/// `SO_TIMESTAMP` / `SO_TIMESTAMPNS` (a ternary on the time_t size in the headers, Timestamping=).
+extern const int SWATCH_SO_TIMESTAMP;
+extern const int SWATCH_SO_TIMESTAMPNS;
+/// `SOL_NETLINK`, `NETLINK_PKTINFO` (linux/netlink.h, PassPacketInfo= on a netlink socket).
+extern const int SWATCH_SOL_NETLINK;
+extern const int SWATCH_NETLINK_PKTINFO;
 /// `CGROUP2_SUPER_MAGIC` from <linux/magic.h>: `statfs` f_type of a cgroup2 mount.
 extern const long SWATCH_CGROUP2_SUPER_MAGIC;
 /// `CLONE_NEWNS`: unshare(2) a new mount namespace (sandboxing).
@@ -101,6 +107,14 @@ int swatch_accept4(int fd, struct sockaddr *_Nullable address, socklen_t *_Nulla
 /// `pipe2(2)`: a pipe whose ends get `flags` (O_CLOEXEC, O_NONBLOCK) atomically.
 int swatch_pipe2(int fds[_Nonnull 2], int flags);
 
+/// `mq_open(3)` with O_CREAT (variadic, and <mqueue.h> is not imported): opens or creates the
+/// queue `name` with `flags` and `mode`; `max_messages` and `message_size` go into its
+/// `mq_attr` when both are > 0, else the kernel's defaults apply. Returns the queue's fd.
+int swatch_mq_open(const char *_Nonnull name, int flags, mode_t mode, long max_messages, long message_size);
+
+/// `mq_unlink(3)`.
+int swatch_mq_unlink(const char *_Nonnull name);
+
 /// `prctl(2)` with all four optional arguments spelled out (prctl is variadic).
 int swatch_prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5);
 
@@ -145,6 +159,8 @@ enum swatch_spawn_step {
     SWATCH_SPAWN_STEP_CGROUP,
     /// Moving the passed fds and stdin/stdout/stderr into place.
     SWATCH_SPAWN_STEP_FDS,
+    /// StandardInput=tty*: making fd 0 the controlling terminal (TIOCSCTTY).
+    SWATCH_SPAWN_STEP_TTY,
     SWATCH_SPAWN_STEP_CHDIR,
     SWATCH_SPAWN_STEP_CLOSE_RANGE,
     SWATCH_SPAWN_STEP_EXECVE,
@@ -301,6 +317,9 @@ struct swatch_spawn_request {
     /// IgnoreSIGPIPE=: 1 starts the program with SIGPIPE ignored (systemd's
     /// default, systemd.exec(5)), 0 with the default action.
     int ignore_sigpipe;
+    /// StandardInput=tty*: 1 makes fd 0 the controlling terminal of the child's
+    /// session (TIOCSCTTY), 2 also takes it from another session; 0 leaves it.
+    int controlling_terminal;
     /// The child's 0, 1, 2. Must be open fds (the Swift side opens /dev/null for "none").
     int stdin_fd;
     int stdout_fd;

@@ -67,7 +67,8 @@ extension UnitReference {
 
 /// One listening socket of a socket unit: `[::]:8080 (Stream)`, as systemctl prints Listen=.
 package struct ListenEntry: Equatable, Sendable {
-    /// systemd's port type: `Stream`, `Datagram`, `SequentialPacket`, `FIFO`.
+    /// systemd's port type (socket_port_type_to_string()): `Stream`, `Datagram`, `SequentialPacket`,
+    /// `FIFO`, `Special`, `MessageQueue`, `Netlink`.
     package var kind: String
     package var address: String
 }
@@ -80,6 +81,9 @@ extension ListenEntry {
         case .datagram: kind = "Datagram"
         case .sequentialPacket: kind = "SequentialPacket"
         case .fifo: kind = "FIFO"
+        case .special: kind = "Special"
+        case .messageQueue: kind = "MessageQueue"
+        case .netlink: kind = "Netlink"
         }
         address = directive.address.description
     }

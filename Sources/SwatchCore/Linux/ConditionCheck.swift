@@ -106,7 +106,7 @@ package struct ConditionCheck {
         }
         if access(root + "/run/.containerenv", F_OK) == 0 { return "podman" }
         if access(root + "/.dockerenv", F_OK) == 0 { return "docker" }
-        if let release = read("/proc/sys/kernel/osrelease"), release.contains("Microsoft") || release.contains("WSL") {
+        if let release = read("/proc/sys/kernel/osrelease"), release.containsText("Microsoft") || release.containsText("WSL") {
             return "wsl"
         }
         return nil

@@ -21,6 +21,14 @@ package struct ListenerError: Error, Hashable, CustomStringConvertible {
         case openFIFO
         /// Something other than a FIFO exists at a ListenFIFO= path.
         case notFIFO
+        case openSpecial
+        /// A ListenSpecial= path that is neither a regular file nor a character device.
+        case notSpecial
+        /// A ListenSpecial= file epoll cannot watch (EPERM: a regular file outside /proc and /sys).
+        case watchSpecial
+        case openMessageQueue
+        /// A ListenMessageQueue= queue that exists and belongs to another user or group.
+        case foreignMessageQueue
         case changeMode(mode_t)
         case resolveUser(String)
         case resolveGroup(String)
@@ -55,6 +63,14 @@ package struct ListenerError: Error, Hashable, CustomStringConvertible {
         case .createFIFO: return "Failed to create FIFO \(address): \(reason ?? "")"
         case .openFIFO: return "Failed to open FIFO \(address): \(reason ?? "")"
         case .notFIFO: return "Failed to open FIFO \(address): it exists and is not a FIFO"
+        case .openSpecial: return "Failed to open special file \(address): \(reason ?? "")"
+        case .notSpecial:
+            return "Failed to open special file \(address): it is neither a regular file nor a character device"
+        case .watchSpecial:
+            return "Failed to watch special file \(address): \(reason ?? "") (epoll cannot wait for it)"
+        case .openMessageQueue: return "Failed to open message queue \(address): \(reason ?? "")"
+        case .foreignMessageQueue:
+            return "Failed to open message queue \(address): it exists and belongs to another user or group"
         case .changeMode(let mode):
             return "Failed to change mode of \(address) to \(String(mode, radix: 8)): \(reason ?? "")"
         case .resolveUser(let name): return "Failed to resolve user '\(name)' for \(address): \(reason ?? "No such user")"
@@ -116,32 +132,49 @@ package final class Listener {
 
     /// Binds one Listen*= directive with the unit's options.
     package static func bind(_ directive: ListenDirective, options: SocketOptions) throws(ListenerError) -> Listener {
+        let mismatch = ListenerError(.parseAddress, directive.address.description, .invalidArgument)
         switch directive.address {
         case .fifo(let path):
+            guard directive.kind == .fifo else { throw mismatch }
             return try openFIFO(directive, path: path, options: options)
-        case .port, .ipv4, .ipv6, .unix, .abstract:
-            guard directive.kind != .fifo else {
-                throw ListenerError(.parseAddress, directive.address.description, .invalidArgument)
-            }
+        case .special(let path):
+            guard directive.kind == .special else { throw mismatch }
+            return try openSpecial(directive, path: path, options: options)
+        case .messageQueue(let name):
+            guard directive.kind == .messageQueue else { throw mismatch }
+            return try openMessageQueue(directive, name: name, options: options)
+        case .netlink:
+            guard directive.kind == .netlink else { throw mismatch }
             return try bindSocket(directive, options: options)
+        case .port, .ipv4, .ipv6, .unix, .abstract, .vsock:
+            switch directive.kind {
+            case .stream, .datagram, .sequentialPacket: return try bindSocket(directive, options: options)
+            case .fifo, .special, .messageQueue, .netlink: throw mismatch
+            }
         }
     }
 
-    /// The file path of a unix socket or FIFO, nil for the others.
+    /// The file path of a unix socket or FIFO, nil for the others (a special file is not swatchd's to remove).
     package var path: String? {
         switch directive.address {
         case .unix(let path), .fifo(let path): return path
-        case .port, .ipv4, .ipv6, .abstract: return nil
+        case .port, .ipv4, .ipv6, .abstract, .special, .messageQueue, .netlink, .vsock: return nil
         }
     }
 
     /// Closes the fd; with `removeOnStop` (RemoveOnStop=) also removes the
-    /// socket file or FIFO from the file system.
+    /// socket file, FIFO or message queue, and the Symlinks= to it
+    /// (socket_close_fds(), src/core/socket.c).
     package func close(removeOnStop: Bool) {
         guard !isClosed else { return }
         isClosed = true
         fd.closeIgnoringErrors()
-        if removeOnStop, let path { _ = unlink(path) }
+        guard removeOnStop else { return }
+        if let path { _ = unlink(path) }
+        if case .messageQueue(let name) = directive.address { _ = swatch_mq_unlink(name) }
+        if directive.address.isFileSystemNode {
+            for link in options.symlinks { _ = unlink(link) }
+        }
     }
 
     /// The open file behind the fd (`fstat`): equal identities are the same
@@ -195,7 +228,8 @@ package final class Listener {
         case .stream: type = CInt(SOCK_STREAM.rawValue)
         case .datagram: type = CInt(SOCK_DGRAM.rawValue)
         case .sequentialPacket: type = CInt(SOCK_SEQPACKET.rawValue)
-        case .fifo: throw ListenerError(.parseAddress, text, .invalidArgument)
+        case .netlink: type = CInt(SOCK_RAW.rawValue)
+        case .fifo, .special, .messageQueue: throw ListenerError(.parseAddress, text, .invalidArgument)
         }
         let flags = CInt(SOCK_CLOEXEC.rawValue) | CInt(SOCK_NONBLOCK.rawValue)
 
@@ -250,7 +284,8 @@ package final class Listener {
             // so no client ever reaches the socket under a wider mode.
             try applyOwnership(path: path, fd: nil, options: options)
         }
-        if type != CInt(SOCK_DGRAM.rawValue) {
+        // socket_address_can_accept(): only stream and sequential-packet sockets listen.
+        if directive.kind.acceptsConnections {
             do {
                 _ = try retryingOnInterrupt { Glibc.listen(fd.rawValue, options.backlog) }
             } catch {
@@ -258,6 +293,7 @@ package final class Listener {
             }
         }
         listener.applyOptions(family: address.family, isStream: type == CInt(SOCK_STREAM.rawValue))
+        if case .unix(let path) = directive.address { listener.createSymlinks(to: path) }
         return listener
     }
 
@@ -291,7 +327,16 @@ package final class Listener {
             address = try parse(text) { () throws(SocketAddress.Problem) in try .unix(path, abstract: false) }
         case .abstract(let name):
             address = try parse(text) { () throws(SocketAddress.Problem) in try .unix(name, abstract: true) }
-        case .fifo:
+        case .netlink(let proto, let group):
+            do {
+                return (try socket(AF_NETLINK, type, proto), .netlink(groups: group), text)
+            } catch {
+                throw ListenerError(.createSocket, text, error)
+            }
+        case .vsock(let cid, let port):
+            // VMADDR_CID_ANY is -1U (vsock(7)).
+            address = .vsock(cid: cid ?? UInt32.max, port: port)
+        case .fifo, .special, .messageQueue:
             throw ListenerError(.parseAddress, text, .invalidArgument)
         }
         do {
@@ -308,8 +353,8 @@ package final class Listener {
         do { try body() } catch { throw ListenerError(.setOption(name), address, error) }
     }
 
-    private static func socket(_ family: CInt, _ type: CInt) throws(Errno) -> FileDescriptor {
-        FileDescriptor(rawValue: try retryingOnInterrupt { Glibc.socket(family, type, 0) })
+    private static func socket(_ family: CInt, _ type: CInt, _ proto: CInt = 0) throws(Errno) -> FileDescriptor {
+        FileDescriptor(rawValue: try retryingOnInterrupt { Glibc.socket(family, type, proto) })
     }
 
     private static func parse(
@@ -414,6 +459,100 @@ package final class Listener {
                 _ = try retryingOnInterrupt { fcntl(fd.rawValue, SWATCH_F_SETPIPE_SZ, CInt(clamping: size)) }
             }
         }
+        listener.createSymlinks(to: path)
+        return listener
+    }
+
+    // MARK: - Symlinks
+
+    /// Symlinks= to the unit's one socket path or FIFO, parent directories with
+    /// DirectoryMode=; as socket_symlink() (src/core/socket.c): a link already
+    /// pointing there is fine, anything else in the way is removed only with
+    /// RemoveOnStop=yes, and a failure is a warning.
+    private func createSymlinks(to target: String) {
+        for link in options.symlinks {
+            _ = FileSystem.createParents(of: link, mode: mode_t(options.directoryMode))
+            var result = symlink(target, link) == 0 ? 0 : errno
+            if result == EEXIST, Self.linkTarget(link) == target { result = 0 }
+            if result == EEXIST, options.removeOnStop, unlink(link) == 0 {
+                result = symlink(target, link) == 0 ? 0 : errno
+            }
+            if result != 0 {
+                warnings.append("Failed to create symlink \(target) → \(link), ignoring: \(Errno(rawValue: result))")
+            }
+        }
+    }
+
+    /// What the symbolic link at `path` points to, nil if it is none.
+    private static func linkTarget(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink(path, &buffer, buffer.count - 1)
+        guard count >= 0 else { return nil }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    // MARK: - Special files
+
+    /// ListenSpecial=: opened as special_address_create() does (src/core/socket.c),
+    /// read-only unless Writable=yes; a regular file (in /proc or /sys) or a character
+    /// device. systemd waits for it with EPOLLIN, and a file epoll refuses (EPERM) fails
+    /// the socket unit there (socket_watch_fds()): checked here, so that it fails at bind.
+    private static func openSpecial(_ directive: ListenDirective, path: String, options: SocketOptions) throws(ListenerError) -> Listener {
+        let access = options.writable ? O_RDWR : O_RDONLY
+        let raw: CInt
+        do {
+            raw = try retryingOnInterrupt { open(path, access | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW) }
+        } catch {
+            throw ListenerError(.openSpecial, path, error)
+        }
+        let fd = FileDescriptor(rawValue: raw)
+        let listener = Listener(directive: directive, options: options, fd: fd, boundAddress: path)
+        let type: mode_t
+        do {
+            type = FileSystem.type(try fd.fileStatus().st_mode)
+        } catch {
+            throw ListenerError(.openSpecial, path, error)
+        }
+        guard type == S_IFREG || type == S_IFCHR else { throw ListenerError(.notSpecial, path, .fileExists) }
+        do {
+            let probe = try Epoll(maximumEvents: 1)
+            _ = try probe.add(fd, events: .readable, token: 0)
+        } catch {
+            throw ListenerError(.watchSpecial, path, error)
+        }
+        return listener
+    }
+
+    // MARK: - Message queues
+
+    /// ListenMessageQueue=: mq_address_create() (src/core/socket.c): created if need be,
+    /// read-only, with MessageQueueMaxMessages=/MessageQueueMessageSize= when both are set,
+    /// mode SocketMode=; a queue of another user or group is not taken over.
+    private static func openMessageQueue(_ directive: ListenDirective, name: String, options: SocketOptions) throws(ListenerError) -> Listener {
+        let mode = mode_t(options.socketMode)
+        let raw: CInt
+        do {
+            raw = try retryingOnInterrupt {
+                swatch_mq_open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK, mode,
+                               options.messageQueueMaxMessages, options.messageQueueMessageSize)
+            }
+        } catch {
+            throw ListenerError(.openMessageQueue, name, error)
+        }
+        let fd = FileDescriptor(rawValue: raw)
+        let listener = Listener(directive: directive, options: options, fd: fd, boundAddress: name)
+        do {
+            let info = try fd.fileStatus()
+            guard info.st_uid == geteuid(), info.st_gid == getegid() else {
+                throw ListenerError(.foreignMessageQueue, name, .fileExists)
+            }
+            // The mode exactly, whatever the umask (as for FIFOs here).
+            _ = try retryingOnInterrupt { fchmod(fd.rawValue, mode) }
+        } catch let error as ListenerError {
+            throw error
+        } catch {
+            throw ListenerError(.openMessageQueue, name, error as? Errno)
+        }
         return listener
     }
 
@@ -458,11 +597,29 @@ package final class Listener {
         // Credentials and security labels travel over unix sockets only; newer
         // kernels refuse the options elsewhere (EOPNOTSUPP), which systemd logs
         // at debug level — so they are not tried on IP sockets at all.
-        if options.passCredentials && family == AF_UNIX {
+        if options.passCredentials && (family == AF_UNIX || family == AF_NETLINK) {
             warnUnless("SO_PASSCRED") { () throws(Errno) in try fd.setOption(SOL_SOCKET, SO_PASSCRED, 1) }
         }
-        if options.passSecurity && family == AF_UNIX {
+        if options.passSecurity && (family == AF_UNIX || family == AF_NETLINK) {
             warnUnless("SO_PASSSEC") { () throws(Errno) in try fd.setOption(SOL_SOCKET, SO_PASSSEC, 1) }
+        }
+        if options.passPacketInfo {
+            // socket_set_recvpktinfo(): by family; the others have no packet info to pass.
+            warnUnless("packet info") { () throws(Errno) in
+                switch family {
+                case AF_INET: try fd.setOption(IPPROTO_IP.cInt, IP_PKTINFO, 1)
+                case AF_INET6: try fd.setOption(IPPROTO_IPV6.cInt, IPV6_RECVPKTINFO, 1)
+                case AF_NETLINK: try fd.setOption(SWATCH_SOL_NETLINK, SWATCH_NETLINK_PKTINFO, 1)
+                default: throw Errno.addressFamilyNotSupported
+                }
+            }
+        }
+        switch options.timestamping {
+        case .off: break
+        case .us:
+            warnUnless("SO_TIMESTAMP") { () throws(Errno) in try fd.setOption(SOL_SOCKET, SWATCH_SO_TIMESTAMP, 1) }
+        case .ns:
+            warnUnless("SO_TIMESTAMPNS") { () throws(Errno) in try fd.setOption(SOL_SOCKET, SWATCH_SO_TIMESTAMPNS, 1) }
         }
         // IP_TOS before SO_PRIORITY: setting the TOS also sets the socket
         // priority from it (ip(7)), which would undo an explicit Priority=.

@@ -101,6 +101,31 @@ struct SocketAddress {
         return address
     }
 
+    /// `struct sockaddr_nl` (netlink(7)): family, pad, port id 0 (the kernel assigns one),
+    /// the multicast group mask. Built by bytes: Glibc does not import linux/netlink.h.
+    static func netlink(groups: UInt32) -> SocketAddress {
+        var address = SocketAddress()
+        withUnsafeMutableBytes(of: &address.storage) { raw in
+            raw.storeBytes(of: sa_family_t(AF_NETLINK), toByteOffset: 0, as: sa_family_t.self)
+            raw.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
+            raw.storeBytes(of: groups, toByteOffset: 8, as: UInt32.self)
+        }
+        address.length = 12
+        return address
+    }
+
+    /// `struct sockaddr_vm` (vsock(7)): family, reserved, port, CID, flags; 16 bytes.
+    static func vsock(cid: UInt32, port: UInt32) -> SocketAddress {
+        var address = SocketAddress()
+        withUnsafeMutableBytes(of: &address.storage) { raw in
+            raw.storeBytes(of: sa_family_t(AF_VSOCK), toByteOffset: 0, as: sa_family_t.self)
+            raw.storeBytes(of: port, toByteOffset: 4, as: UInt32.self)
+            raw.storeBytes(of: cid, toByteOffset: 8, as: UInt32.self)
+        }
+        address.length = 16
+        return address
+    }
+
     /// Runs `body` with the storage seen as a `T` (sockaddr_in, sockaddr_in6, sockaddr_un).
     mutating func withStorage<T>(of: T.Type, _ body: (inout T) -> Void) {
         withUnsafeMutableBytes(of: &storage) { raw in

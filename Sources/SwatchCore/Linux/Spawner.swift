@@ -38,7 +38,9 @@ package struct SpawnRequest: Sendable {
     /// IgnoreSIGPIPE=: the program starts with SIGPIPE ignored. Off for a bare
     /// request (every disposition at its default); a service's follows its unit.
     package var ignoreSIGPIPE = false
-
+    /// StandardInput=tty*: fd 0 (a terminal) becomes the controlling terminal of the
+    /// child's new session; `.force` takes it from another session (TIOCSCTTY, tty_ioctl(4)).
+    package var controllingTerminal: TerminalAcquisition?
 }
 
 /// A start that did not reach the program: which step failed and its errno.
@@ -107,6 +109,7 @@ package enum Spawner {
                                 fd_count: CInt(fdBuffer.count),
                                 nonblocking: request.nonBlocking ? 1 : 0,
                                 ignore_sigpipe: request.ignoreSIGPIPE ? 1 : 0,
+                                controlling_terminal: request.controllingTerminal.map { $0 == .force ? 2 : 1 } ?? 0,
                                 stdin_fd: request.stdin?.rawValue ?? devNull,
                                 stdout_fd: request.stdout?.rawValue ?? devNull,
                                 stderr_fd: request.stderr?.rawValue ?? devNull,
@@ -127,9 +130,10 @@ package enum Spawner {
         }
         guard result == 0 else {
             let failed = Int(sandbox.failedIndex.pointee)
-            let directive = request.sandbox.indices.contains(failed) ? request.sandbox[failed].directive : nil
-            throw SpawnError(errno: Errno(rawValue: result), step: String(cString: swatch_spawn_step_name(step)),
-                             directive: directive)
+            let stepName = String(cString: swatch_spawn_step_name(step))
+            let directive = request.sandbox.indices.contains(failed) ? request.sandbox[failed].directive
+                : stepName == "TIOCSCTTY" ? "StandardInput=: TIOCSCTTY" : nil
+            throw SpawnError(errno: Errno(rawValue: result), step: stepName, directive: directive)
         }
         return pid
     }

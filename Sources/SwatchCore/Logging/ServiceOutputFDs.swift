@@ -6,7 +6,7 @@ package enum StdioSource: Equatable {
     /// dup2 this descriptor onto the fd.
     case descriptor(FileDescriptor)
     /// The same as the service's fd 0 (`StandardOutput=inherit`: systemd duplicates standard
-    /// input, which is /dev/null unless StandardInput=socket) — systemd.exec(5).
+    /// input, whatever StandardInput= put there) — systemd.exec(5).
     case sameAsInput
     /// The Accept=yes connection socket (`StandardOutput=socket`).
     case connection
@@ -40,19 +40,21 @@ package struct ServiceOutputFDs {
     /// pipe shared by both streams (their lines keep their order, as with systemd's single stream)
     /// and forwarded to journald when `journalAvailable`, else to swatchd's stderr.
     /// `identifier` is SyslogIdentifier= or the executable's name.
+    /// `input` is StandardInput=: `tty` output shares a terminal input, `file:` output the
+    /// file input of the same path (setup_output(), src/core/exec-invoke.c); `ttyPath` is TTYPath=.
     package static func make(
         standardOutput: OutputTarget?, standardError: OutputTarget?, unit: String, identifier: String,
-        journalAvailable: Bool, unitLog: UnitLogBuffer?
+        journalAvailable: Bool, unitLog: UnitLogBuffer?, input: InputSource = .null, ttyPath: String = "/dev/console"
     ) throws(SetupError) -> ServiceOutputFDs {
         var fds = ServiceOutputFDs(standardOutput: .sameAsInput, standardError: .sameAsInput, capture: nil, opened: [])
         do {
             fds.standardOutput = try fds.source(
                 for: standardOutput ?? .journal, stream: "output", unit: unit, identifier: identifier,
-                journalAvailable: journalAvailable, unitLog: unitLog)
+                journalAvailable: journalAvailable, unitLog: unitLog, input: input, ttyPath: ttyPath)
             if let standardError, standardError != .inherit {
                 fds.standardError = try fds.source(
                     for: standardError, stream: "error", unit: unit, identifier: identifier,
-                    journalAvailable: journalAvailable, unitLog: unitLog)
+                    journalAvailable: journalAvailable, unitLog: unitLog, input: input, ttyPath: ttyPath)
             } else {
                 fds.standardError = fds.standardOutput
             }
@@ -66,11 +68,21 @@ package struct ServiceOutputFDs {
 
     private mutating func source(
         for target: OutputTarget, stream: String, unit: String, identifier: String, journalAvailable: Bool,
-        unitLog: UnitLogBuffer?
+        unitLog: UnitLogBuffer?, input: InputSource, ttyPath: String
     ) throws(SetupError) -> StdioSource {
         switch target {
         case .inherit: return .sameAsInput
         case .socket: return .connection
+        case .tty where input.isTerminal: return .sameAsInput
+        case .file(let path) where input == .file(path): return .sameAsInput
+        case .tty:
+            do {
+                let fd = FileDescriptor(rawValue: try retryingOnInterrupt { open(ttyPath, O_WRONLY | O_NOCTTY | O_CLOEXEC) })
+                opened.append(fd)
+                return .descriptor(fd)
+            } catch {
+                throw SetupError(stream: stream, path: ttyPath, errno: error)
+            }
         case .journal, .kmsg:
             if capture == nil {
                 do {
@@ -97,7 +109,7 @@ package struct ServiceOutputFDs {
         switch target {
         case .file(let path), .append(let path), .truncate(let path): return path
         case .null: return "/dev/null"
-        case .inherit, .journal, .kmsg, .socket: return nil
+        case .inherit, .journal, .kmsg, .socket, .tty: return nil
         }
     }
 
@@ -118,7 +130,7 @@ package struct ServiceOutputFDs {
         case .truncate(let p):
             path = p
             flags |= O_TRUNC
-        case .inherit, .journal, .kmsg, .socket:
+        case .inherit, .journal, .kmsg, .socket, .tty:
             return nil
         }
         return FileDescriptor(rawValue: try retryingOnInterrupt { open(path, flags, 0o666) })

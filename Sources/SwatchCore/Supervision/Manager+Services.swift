@@ -33,7 +33,14 @@ extension Manager {
             && (role.phase == .condition
                 || (role.phase == .startPre && unit.execCondition.isEmpty)
                 || (role.phase == .start && unit.execCondition.isEmpty && unit.execStartPre.isEmpty))
-        if firstOfStart || entry.invocationID.isEmpty { services[name]?.invocationID = makeInvocationID() }
+        if firstOfStart || entry.invocationID.isEmpty {
+            services[name]?.invocationID = makeInvocationID()
+            // The extra is drawn once per start, as service_running_timeout() (src/core/service.c)
+            // draws it when the service enters running.
+            let extra = unit.runtimeRandomizedExtra
+            services[name]?.machine.runtimeRandomExtra = extra.isInfinite || extra == .zero
+                ? extra : TimeSpan(microseconds: randomBelow(extra.microseconds &+ 1))
+        }
         var order = SpawnOrder(unit: name, service: unit, role: role, command: commands[role.index],
                                invocationID: services[name]?.invocationID ?? "")
         var variables: [(String, String)] = []

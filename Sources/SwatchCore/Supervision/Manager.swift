@@ -134,15 +134,19 @@ package struct Manager {
     var exited = false
     /// 128 random bits in hex per start; injected so that tests can predict them.
     let makeInvocationID: () -> String
+    /// A uniform draw in 0..<bound (RuntimeRandomizedExtraSec=); injected so that tests can predict it.
+    let randomBelow: (UInt64) -> UInt64
 
     private var actions: [ManagerAction] = []
     /// The `now:` of the event being handled.
     private(set) var now = Instant(microseconds: 0)
 
-    package init(configuration: Configuration, units: UnitSet, makeInvocationID: @escaping () -> String) {
+    package init(configuration: Configuration, units: UnitSet, makeInvocationID: @escaping () -> String,
+                 randomBelow: @escaping (UInt64) -> UInt64 = { UInt64.random(in: 0..<$0) }) {
         self.configuration = configuration
         self.units = units
         self.makeInvocationID = makeInvocationID
+        self.randomBelow = randomBelow
     }
 
     // MARK: - Events in, actions out

@@ -48,6 +48,10 @@ package struct ServiceMachine: Sendable {
     private var activeEntered: Instant?
     /// EXTEND_TIMEOUT_USEC= received while running: pushes RuntimeMaxSec='s deadline out.
     private var runtimeExtended: Instant?
+    /// This start's draw from RuntimeRandomizedExtraSec=, added to RuntimeMaxSec= (the
+    /// Manager draws it when the start mints its invocation ID; service_running_timeout(),
+    /// src/core/service.c).
+    package var runtimeRandomExtra: TimeSpan = .zero
 
     package init(unit: ServiceUnit) {
         self.unit = unit
@@ -238,7 +242,7 @@ package struct ServiceMachine: Sendable {
     /// RuntimeMaxSec= from the moment the service became active, or later when
     /// the service extended it (service_running_timeout(), src/core/service.c).
     private var runtimeDeadline: Instant? {
-        guard let base = activeEntered?.adding(unit.runtimeMax) else { return nil }
+        guard let base = activeEntered?.adding(unit.runtimeMax)?.adding(runtimeRandomExtra) else { return nil }
         guard let runtimeExtended else { return base }
         return max(base, runtimeExtended)
     }

@@ -67,17 +67,27 @@ struct ProcessLauncher {
     {
         let name = order.unit
         var request = try request(for: order, descriptors)
+        var input: ServiceInput
         var output: ServiceOutputFDs
-        do { output = try outputFDs(for: order.service, name: name, executable: request.executable) } catch {
+        do throws(ServiceOutputFDs.SetupError) {
+            input = descriptors.connection == nil ? try ServiceInput.open(for: order.service) : ServiceInput()
+            do { output = try outputFDs(for: order.service, name: name, executable: request.executable) } catch {
+                input.closeAfterSpawn()
+                throw error
+            }
+        } catch {
             throw .output(error)
         }
         // Closed whatever happens next: a failing cgroup below must not leak the output pipe.
         defer {
             try? request.cgroup?.close()
+            input.closeAfterSpawn()
             output.closeAfterSpawn()
         }
-        request.stdout = output.standardOutput.descriptor(connection: descriptors.connection)
-        request.stderr = output.standardError.descriptor(connection: descriptors.connection)
+        request.stdin = descriptors.connection ?? input.descriptor
+        request.controllingTerminal = input.terminal
+        request.stdout = output.standardOutput.descriptor(input: request.stdin, connection: descriptors.connection)
+        request.stderr = output.standardError.descriptor(input: request.stdin, connection: descriptors.connection)
         // The child starts in the service's cgroup; swatchd's fd of the directory goes right after.
         do { request.cgroup = try tracker.prepare(name.description) } catch { throw .cgroup(error) }
         // MemoryMax= and friends limit resources only: what cannot be applied is warned, not fatal.
@@ -120,7 +130,6 @@ struct ProcessLauncher {
         }
         var request = SpawnRequest(executable: executable, arguments: arguments, environment: env.strings)
         request.fds = descriptors.passed
-        request.stdin = descriptors.connection
         request.listenPID = order.listenPID
         request.watchdogPID = order.watchdogPID
         request.workingDirectory = try workingDirectory(of: unit, name: name)
@@ -161,20 +170,19 @@ struct ProcessLauncher {
         throws(ServiceOutputFDs.SetupError) -> ServiceOutputFDs
     {
         let identifier = unit.syslogIdentifier ?? String(executable.split(separator: "/").last ?? "")
-        // systemd.exec(5): with StandardInput=socket, StandardOutput= defaults to inherit (the connection).
-        let standardOutput = unit.standardOutput ?? (unit.standardInput == .socket ? .inherit : nil)
         return try ServiceOutputFDs.make(
-            standardOutput: standardOutput, standardError: unit.standardError, unit: name.description,
-            identifier: identifier, journalAvailable: configuration.journalAvailable, unitLog: unitLog)
+            standardOutput: unit.effectiveStandardOutput, standardError: unit.standardError, unit: name.description,
+            identifier: identifier, journalAvailable: configuration.journalAvailable, unitLog: unitLog,
+            input: unit.effectiveStandardInput, ttyPath: unit.ttyPath)
     }
 }
 
 extension StdioSource {
-    /// The fd the spawner puts on 1 or 2: nil is the same as stdin (/dev/null, or the connection).
-    func descriptor(connection: FileDescriptor?) -> FileDescriptor? {
+    /// The fd the spawner puts on 1 or 2, given its fd 0 (nil: /dev/null) and the connection.
+    func descriptor(input: FileDescriptor?, connection: FileDescriptor?) -> FileDescriptor? {
         switch self {
         case .descriptor(let fd): return fd
-        case .sameAsInput: return connection
+        case .sameAsInput: return input
         case .connection: return connection
         }
     }

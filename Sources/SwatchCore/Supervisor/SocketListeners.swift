@@ -39,7 +39,7 @@ final class SocketListeners {
         switch directive.address {
         case .port(let port): return address.port == port && (address.host == "::" || address.host == "0.0.0.0")
         case .ipv4(let host, let port), .ipv6(let host, let port, _): return address.port == port && address.host == host
-        case .unix, .abstract, .fifo: return false
+        case .unix, .abstract, .fifo, .special, .messageQueue, .netlink, .vsock: return false
         }
     }
 
@@ -109,7 +109,11 @@ final class SocketListeners {
                 return .socketRebindFailed(name, error)
             }
         }
-        for listener in pool { listener.close(removeOnStop: removeOnStop) }
+        for listener in pool {
+            // A path, queue or link a new listener now holds is not the old one's to remove.
+            let reused = new.contains { $0.directive.address == listener.directive.address }
+            listener.close(removeOnStop: removeOnStop && !reused)
+        }
         bound[name] = new
         let changed = !pool.isEmpty || new.count != old.count || zip(new, old).contains { $0 !== $1 }
         return .socketRebound(name, unit: unit, listenersChanged: changed)
@@ -185,8 +189,11 @@ final class SocketListeners {
                 count = ([0] + Array(name.utf8)).withUnsafeBufferPointer { buffer in
                     buffer.withMemoryRebound(to: CChar.self) { swatch_unix_connections_on_path($0.baseAddress!, $0.count) }
                 }
-            case .fifo:
+            case .fifo, .special, .messageQueue, .netlink:
                 count = 0
+            case .vsock:
+                // sock_diag here counts TCP and unix sockets only.
+                count = -EOPNOTSUPP
             }
             guard count >= 0 else {
                 logger.warning("Failed to count the connections of \(listener.directive.address): \(Errno(rawValue: -count)); taking it as busy.")

@@ -32,10 +32,7 @@ enum CredentialKeys {
         let parts = kv.raw.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2, isValidID(parts[0]) else { throw kv.invalid("credential", kv.raw) }
         // The value is C-unescaped (`\n`, `\x00`), as systemd does; one word, whatever it holds.
-        let value = KeyValue(key: kv.key, raw: "\"" + parts[1].replacingQuotes() + "\"", location: kv.location,
-                             specifiers: kv.specifiers)
-        let words = try value.words()
-        service.sandbox.credentials.append(.set(id: String(parts[0]), value: words.first ?? ""))
+        service.sandbox.credentials.append(.set(id: String(parts[0]), value: try kv.unescaped(parts[1])))
     }
 
     static let importing = KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
@@ -52,14 +49,5 @@ enum CredentialKeys {
         guard !kv.raw.isEmpty else { return }
         throw ValueError(message: "\(kv.key)= is not supported by this build (it cannot decrypt credentials: "
             + "systemd-creds(1)); refusing to start the unit without the credential it asks for: \(kv.raw)")
-    }
-}
-
-private extension Substring {
-    /// `"` escaped, so that the value can be quoted as one word.
-    func replacingQuotes() -> String {
-        var result = ""
-        for character in self { result += character == "\"" ? "\\\"" : String(character) }
-        return result
     }
 }

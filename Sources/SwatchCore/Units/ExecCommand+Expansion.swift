@@ -70,7 +70,7 @@ extension ExecCommand {
             } catch {
                 // An unbalanced quote or a trailing backslash: the rest is one word (EXTRACT_RELAX).
                 let rest = String(decoding: before.rest, as: UTF8.self).trimmingWhitespace()
-                if !rest.isEmpty { words.append(rest.replacing("\"", with: "").replacing("'", with: "")) }
+                if !rest.isEmpty { words.append(rest.filter { $0 != "\"" && $0 != "'" }) }
                 break
             }
         }

@@ -41,6 +41,16 @@ struct KeyValue {
         }
     }
 
+    /// `text` (the whole value by default) as one string, C escapes resolved, then specifiers
+    /// expanded: cunescape() then unit_full_printf(), as src/core/load-fragment.c reads
+    /// SetCredential= and StandardInputText=.
+    func unescaped(_ text: Substring? = nil) throws(ValueError) -> String {
+        var quoted = "\""
+        for character in text ?? raw[...] { quoted += character == "\"" ? "\\\"" : String(character) }
+        quoted += "\""
+        return try KeyValue(key: key, raw: quoted, location: location, specifiers: specifiers).words().first ?? ""
+    }
+
     /// The words of the value (systemd's quoting and C escapes), each with specifiers expanded.
     func words(cUnescape: Bool = true) throws(ValueError) -> [String] {
         var splitter = WordSplitter(raw)

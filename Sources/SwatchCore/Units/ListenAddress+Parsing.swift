@@ -1,7 +1,8 @@
 // Listen*= addresses in the forms of systemd.socket(5) and socket_address_parse()
 // (src/shared/socket-netlink.c): a port, `a.b.c.d:port`, `[v6]:port`
 // (`[v6%iface]:port`), `/path` (at most 107 bytes: sun_path holds 108 with the
-// NUL), `@abstract`.
+// NUL), `@abstract`, `vsock:CID:PORT` (socket_address_parse_vsock(), src/basic/socket-util.c);
+// and ListenNetlink='s `FAMILY GROUP` (socket_address_parse_netlink()).
 
 import Glibc
 
@@ -12,6 +13,7 @@ extension ListenAddress {
     /// Parses the value of ListenStream=/ListenDatagram=/ListenSequentialPacket= (or of
     /// `swatchd run -l`); the error says what is wrong, for the caller to name the key.
     package static func parse(_ text: String) -> Result<ListenAddress, ListenAddressError> {
+        if text.hasPrefix("vsock:") { return parseVsock(text.dropFirst("vsock:".count)) }
         if text.hasPrefix("/") {
             guard text.utf8.count <= maxUnixPathLength else {
                 return .failure(.init("Unix socket path is longer than \(maxUnixPathLength) bytes"))
@@ -54,6 +56,74 @@ extension ListenAddress {
                 ? "Port is outside 1-65535" : "Not a port, address or absolute path"))
         }
         return .success(.port(port))
+    }
+
+    /// `CID:PORT` after `vsock:`. The CID is empty (any), `hypervisor` (0), `local` (1),
+    /// `host` (2) or a number; the port any 32-bit number but VMADDR_PORT_ANY (vsock_parse_cid(),
+    /// vsock_parse_port()).
+    private static func parseVsock(_ text: Substring) -> Result<ListenAddress, ListenAddressError> {
+        guard let colon = text.firstIndex(of: ":") else { return .failure(.init("Missing ':' before the vsock port")) }
+        let cidText = text[..<colon], portText = text[text.index(after: colon)...]
+        guard let port = decimal(portText), port != UInt32.max else {
+            return .failure(.init("Invalid vsock port (0-4294967294)"))
+        }
+        let cid: UInt32?
+        switch cidText {
+        case "": cid = nil
+        case "hypervisor": cid = 0
+        case "local": cid = 1
+        case "host": cid = 2
+        default:
+            guard let number = decimal(cidText) else { return .failure(.init("Invalid vsock CID")) }
+            cid = number
+        }
+        return .success(.vsock(cid: cid, port: port))
+    }
+
+    private static func decimal(_ text: Substring) -> UInt32? {
+        guard !text.isEmpty, text.allSatisfy(\.isASCIIDigit) else { return nil }
+        return UInt32(text)
+    }
+
+    /// systemd's netlink_family table (src/basic/socket-util.c), by protocol number (netlink(7)).
+    static let netlinkFamilies: [(name: String, protocol: Int32)] = [
+        ("route", 0), ("firewall", 3), ("inet-diag", 4), ("nflog", 5), ("xfrm", 6), ("selinux", 7),
+        ("iscsi", 8), ("audit", 9), ("fib-lookup", 10), ("connector", 11), ("netfilter", 12),
+        ("ip6-fw", 13), ("dnrtmsg", 14), ("kobject-uevent", 15), ("generic", 16), ("scsitransport", 18),
+        ("ecryptfs", 19), ("rdma", 20),
+    ]
+
+    /// The family's name, or its number where the table has none (as systemd prints it).
+    package static func netlinkFamilyName(_ proto: Int32) -> String {
+        netlinkFamilies.first { $0.protocol == proto }?.name ?? String(proto)
+    }
+
+    /// ListenNetlink=`FAMILY [GROUP]`: a family name of the table or a number (the
+    /// table's lookup falls back to numbers), then an optional multicast group mask.
+    package static func parseNetlink(_ text: String) -> Result<ListenAddress, ListenAddressError> {
+        let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+        guard let first = words.first else { return .failure(.init("Missing netlink family")) }
+        let proto: Int32
+        if let known = netlinkFamilies.first(where: { $0.name == first }) {
+            proto = known.protocol
+        } else if first.allSatisfy(\.isASCIIDigit), let number = Int32(first) {
+            proto = number
+        } else {
+            return .failure(.init("Unknown netlink family"))
+        }
+        guard words.count <= 2 else { return .failure(.init("Expected FAMILY GROUP")) }
+        var group: UInt32 = 0
+        if words.count == 2 {
+            guard let number = decimal(words[1]) else { return .failure(.init("Invalid netlink group")) }
+            group = number
+        }
+        return .success(.netlink(protocol: proto, group: group))
+    }
+
+    /// ListenMessageQueue=: `/name`, no other slash, at most NAME_MAX (255) bytes after
+    /// the slash (mq_overview(7); mq_open(3) refuses anything else).
+    package static func isMessageQueueName(_ text: String) -> Bool {
+        text.hasPrefix("/") && text.utf8.count >= 2 && text.utf8.count <= 256 && !text.dropFirst().contains("/")
     }
 
     private static func port(_ text: Substring) -> UInt16? {

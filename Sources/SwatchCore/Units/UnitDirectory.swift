@@ -8,7 +8,12 @@ import SystemPackage
 enum UnitDirectory {
     /// The names in `path` (without `.` and `..`), sorted; nil when it cannot be opened.
     static func list(_ path: String) -> [String]? {
-        guard let dir = opendir(path) else { return nil }
+        try? entries(path).get()
+    }
+
+    /// The names in `path` (without `.` and `..`), sorted, or why it cannot be listed.
+    static func entries(_ path: String) -> Result<[String], Errno> {
+        guard let dir = opendir(path) else { return .failure(Errno(rawValue: errno)) }
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
@@ -17,7 +22,22 @@ enum UnitDirectory {
             }
             if name != "." && name != ".." { names.append(name) }
         }
-        return names.sorted()
+        return .success(names.sorted())
+    }
+
+    /// Whether a listing failed only because there is nothing to list: an optional
+    /// directory that does not exist (or is no directory) is not a problem.
+    static func isAbsent(_ errno: Errno) -> Bool {
+        errno == .noSuchFileOrDirectory || errno == .notDirectory
+    }
+
+    /// Where the symlink `path` points when that does not exist (a dangling link); nil otherwise.
+    static func danglingTarget(_ path: String) -> String? {
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK, stat(path, &info) != 0 else { return nil }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink(path, &buffer, buffer.count - 1)
+        return n < 0 ? "?" : String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The bytes of a file, or the errno of why not.

@@ -188,11 +188,16 @@ extension SocketUnit {
             interpreter.error(header, "Socket has no Listen setting (ListenStream=, ListenDatagram=, ListenFIFO=, ...); refusing the unit.")
         }
         let acceptLocation = lastAssignment(of: "Accept", in: "Socket", files) ?? header
-        if socket.accept, socket.listens.contains(where: { $0.kind == .datagram || $0.kind == .fifo }) {
+        if socket.accept, socket.listens.contains(where: { !$0.kind.acceptsConnections }) {
             // systemd.socket(5) calls Accept= "ignored" for datagram sockets and FIFOs, but
             // socket_verify() (src/core/socket.c, have_non_accept_socket()) refuses the unit:
             // "Unit configured for accepting sockets, but sockets are non-accepting."
-            interpreter.error(acceptLocation, "Accept=yes needs sockets that accept connections; datagram sockets and FIFOs do not (one service handles all their traffic); refusing the unit.")
+            interpreter.error(acceptLocation, "Accept=yes needs sockets that accept connections; datagram and netlink sockets, FIFOs, special files and message queues do not (one service handles all their traffic); refusing the unit.")
+        }
+        if !socket.options.symlinks.isEmpty, socket.listens.filter(\.address.isFileSystemNode).count != 1 {
+            // socket_verify(), socket_find_symlink_target(): the links point at the one node.
+            interpreter.error(lastAssignment(of: "Symlinks", in: "Socket", files) ?? header,
+                              "Symlinks= needs exactly one unix socket path or FIFO to point to; this unit has \(socket.listens.filter(\.address.isFileSystemNode).count); refusing the unit.")
         }
         if socket.accept, let service = socket.service {
             interpreter.error(lastAssignment(of: "Service", in: "Socket", files) ?? acceptLocation,

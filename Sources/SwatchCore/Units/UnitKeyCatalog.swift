@@ -132,11 +132,11 @@ private let unsupportedExecKeys: Set<String> = [
     "NUMAMask", "IOSchedulingClass", "IOSchedulingPriority", "TimerSlackNSec", "Personality",
     "CoredumpFilter", "KeyringMode", "OOMPolicy", "MemoryKSM",
     "LogLevelMax", "LogExtraFields", "LogRateLimitIntervalSec", "LogRateLimitBurst", "LogFilterPatterns",
-    "LogNamespace", "SyslogFacility", "SyslogLevel", "SyslogLevelPrefix", "TTYPath", "TTYReset",
+    "LogNamespace", "SyslogFacility", "SyslogLevel", "SyslogLevelPrefix", "TTYReset",
     "TTYVHangup", "TTYRows", "TTYColumns", "TTYVTDisallocate", "UtmpIdentifier", "UtmpMode",
     "SetLoginEnvironment",
     "StateDirectoryMode", "RuntimeDirectoryMode", "CacheDirectoryMode", "LogsDirectoryMode",
-    "ConfigurationDirectoryMode", "RuntimeDirectoryPreserve", "StandardInputText", "StandardInputData",
+    "ConfigurationDirectoryMode", "RuntimeDirectoryPreserve",
     "RootHash", "RootHashSignature", "RootVerity", "RootImageOptions", "RootImagePolicy", "MountFlags",
     // Resource control: accounting and the cgroup weights/limits not acted on (`Slice=`:
     // swatchd.service(5), "UNSUPPORTED KEYS").
@@ -255,9 +255,10 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "IgnoreSIGPIPE": .set(\.ignoreSIGPIPE, .boolean),
         "Nice": .set(\.sandbox.nice, .integer(-20...19)),
         "OOMScoreAdjust": .set(\.sandbox.oomScoreAdjust, .integer(-1000...1000)),
-        "StandardInput": .set(\.standardInput, .text("standard input") { value in
-            ["null": .null, "socket": .socket][value]
-        }),
+        "StandardInput": .set(\.standardInput, .inputSource),
+        "StandardInputText": StandardInputKeys.text,
+        "StandardInputData": StandardInputKeys.data,
+        "TTYPath": .set(\.ttyPath, .absolutePath),
         "StandardOutput": .set(\.standardOutput, .outputTarget),
         "StandardError": .set(\.standardError, .outputTarget),
         "SyslogIdentifier": .set(\.syslogIdentifier, .string),
@@ -303,6 +304,7 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "TimeoutStopSec": .set(\.timeoutStop, .timeout),
         "TimeoutAbortSec": .set(\.timeoutAbort, .timeout),
         "RuntimeMaxSec": .set(\.runtimeMax, .timeSpan),
+        "RuntimeRandomizedExtraSec": .set(\.runtimeRandomizedExtra, .timeSpan),
         "TimeoutSec": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             let span = try ValueKind.timeout.parse(kv)
             service.timeoutStart = span
@@ -425,6 +427,7 @@ extension ValueKind where T == OutputTarget {
         let named: [String: OutputTarget] = [
             "inherit": .inherit, "null": .null, "journal": .journal, "syslog": .journal, "kmsg": .kmsg,
             "journal+console": .journal, "syslog+console": .journal, "kmsg+console": .kmsg, "socket": .socket,
+            "tty": .tty,
         ]
         if let target = named[value] { return target }
         for (prefix, make) in [("file:", OutputTarget.file), ("append:", OutputTarget.append),
@@ -440,7 +443,7 @@ extension ValueKind where T == OutputTarget {
 // MARK: - [Service]
 
 private let unsupportedServiceKeys: Set<String> = [
-    "BusName", "USBFunctionDescriptors", "USBFunctionStrings", "RuntimeRandomizedExtraSec",
+    "BusName", "USBFunctionDescriptors", "USBFunctionStrings",
     "TimeoutStartFailureMode", "TimeoutStopFailureMode", "ExitType", "ReloadSignal",
     "FileDescriptorStorePreserve", "PermissionsStartOnly", "RootDirectoryStartOnly",
     "RestartMode", "OpenFile",
@@ -473,10 +476,24 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
             }
             let value = try kv.expanded()
             let address: ListenAddress
-            if kind == .fifo {
+            switch kind {
+            case .fifo, .special, .messageQueue:
+                // config_parse_socket_listen(): a path, absolute (a queue's name looks like one).
                 guard ValueParser.isAbsolutePath(value) else { throw kv.problem("Path is not absolute", value) }
-                address = .fifo(path: value)
-            } else {
+                if kind == .messageQueue {
+                    guard ListenAddress.isMessageQueueName(value) else {
+                        throw kv.problem("A message queue name is /NAME: one slash, then 1-255 bytes", value)
+                    }
+                    address = .messageQueue(name: value)
+                } else {
+                    address = kind == .fifo ? .fifo(path: value) : .special(path: value)
+                }
+            case .netlink:
+                switch ListenAddress.parseNetlink(value) {
+                case .failure(let error): throw kv.problem(error.problem, value)
+                case .success(let parsed): address = parsed
+                }
+            case .stream, .datagram, .sequentialPacket:
                 switch ListenAddress.parse(value) {
                 case .failure(let error): throw kv.problem(error.problem, value)
                 case .success(let parsed): address = parsed
@@ -484,8 +501,9 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
             }
             if kind == .sequentialPacket {
                 switch address {
-                case .unix, .abstract: break
-                default: throw kv.problem("Sequential packet sockets need a unix address", value)
+                case .unix, .abstract, .vsock: break
+                case .port, .ipv4, .ipv6, .fifo, .special, .messageQueue, .netlink:
+                    throw kv.problem("Sequential packet sockets need a unix or vsock address", value)
                 }
             }
             socket.listens.append(ListenDirective(kind: kind, address: address, location: kv.location))
@@ -496,6 +514,24 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
         "ListenDatagram": listen(.datagram),
         "ListenSequentialPacket": listen(.sequentialPacket),
         "ListenFIFO": listen(.fifo),
+        "ListenSpecial": listen(.special),
+        "ListenMessageQueue": listen(.messageQueue),
+        "ListenNetlink": listen(.netlink),
+        "Writable": .set(\.options.writable, .boolean),
+        // config_parse_long(); mq_open(3) gets them only when both are > 0 (mq_address_create()).
+        "MessageQueueMaxMessages": .set(\.options.messageQueueMaxMessages, .integer(0...Int.max)),
+        "MessageQueueMessageSize": .set(\.options.messageQueueMessageSize, .integer(0...Int.max)),
+        "Symlinks": .list(\.options.symlinks) { ValueParser.isAbsolutePath($0) ? nil : "Path is not absolute" },
+        // socket_timestamping_from_string_harder(): a boolean yes means ns.
+        "Timestamping": .set(\.options.timestamping, .text("timestamping mode") { value in
+            switch value {
+            case "off": return .off
+            case "us", "usec", "µs": return .us
+            case "ns", "nsec": return .ns
+            default: return ValueParser.boolean(value).map { $0 ? .ns : .off }
+            }
+        }),
+        "PassPacketInfo": .set(\.options.passPacketInfo, .boolean),
         "BindIPv6Only": .set(\.options.bindIPv6Only, .text("BindIPv6Only= mode") { value in
             // A boolean means ipv6-only (true) or both (false), as config_parse_socket_bind() reads it.
             ValueParser.boolean(value).map { $0 ? .ipv6Only : .both } ?? BindIPv6Only(rawValue: value)
@@ -569,6 +605,7 @@ private let socketExecKeys: [String: KeySetter<SocketUnit>] = {
         "RestartSteps", "RestartMaxDelaySec", "SuccessExitStatus", "RestartPreventExitStatus",
         "RestartForceExitStatus", "TimeoutStartSec", "TimeoutStopSec", "TimeoutAbortSec", "RuntimeMaxSec",
         "TimeoutSec", "WatchdogSec", "X-IdleStopSec", "NotifyAccess", "FileDescriptorStoreMax", "StandardInput", "Sockets",
+        "StandardInputText", "StandardInputData", "TTYPath", "RuntimeRandomizedExtraSec",
     ]
     var keys = execKeys.filter { !serviceOnly.contains($0.key) }.mapValues { $0.lifted(\SocketUnit.executionSettings) }
     keys["ExecStartPre"] = exec(\.execStartPre)
@@ -580,12 +617,12 @@ private let socketExecKeys: [String: KeySetter<SocketUnit>] = {
 }()
 
 private let unsupportedSocketKeys: Set<String> = [
-    "Symlinks", "Writable", "Timestamping", "PassPacketInfo", "PassFileDescriptorsToExec", "PassPIDFD",
+    "PassFileDescriptorsToExec", "PassPIDFD",
     "AcceptFileDescriptors", "TCPCongestion", "SELinuxContextFromNet", "SmackLabel", "SmackLabelIPIn",
-    "SmackLabelIPOut", "MessageQueueMaxMessages", "MessageQueueMessageSize", "FlushPending",
+    "SmackLabelIPOut", "FlushPending",
     "PollLimitIntervalSec", "PollLimitBurst", "DeferTrigger", "DeferTriggerMaxSec",
     // The socket's commands get no standard input but /dev/null.
-    "StandardInput",
+    "StandardInput", "StandardInputText", "StandardInputData", "TTYPath",
 ]
 
 let socketCatalog = UnitKeyCatalog<SocketUnit>(
@@ -595,9 +632,6 @@ let socketCatalog = UnitKeyCatalog<SocketUnit>(
     ],
     unsupported: ["Unit": unsupportedUnitKeys, "Socket": unsupportedSocketKeys.union(unsupportedExecKeys)],
     refused: ["Socket": [
-        "ListenNetlink": "ListenNetlink= is not supported by this build",
-        "ListenSpecial": "ListenSpecial= is not supported by this build",
-        "ListenMessageQueue": "ListenMessageQueue= is not supported by this build",
         "ListenUSBFunction": "ListenUSBFunction= is not supported by this build",
         "SocketProtocol": "SocketProtocol= is not supported by this build (only TCP and UDP)",
     ]],

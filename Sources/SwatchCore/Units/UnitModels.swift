@@ -126,6 +126,20 @@ package enum ListenKind: String, Hashable, Sendable {
     case datagram = "ListenDatagram"
     case sequentialPacket = "ListenSequentialPacket"
     case fifo = "ListenFIFO"
+    case special = "ListenSpecial"
+    case messageQueue = "ListenMessageQueue"
+    case netlink = "ListenNetlink"
+}
+
+extension ListenKind {
+    /// Whether Accept=yes can take connections off it (socket_address_can_accept(): stream and
+    /// sequential-packet sockets).
+    package var acceptsConnections: Bool {
+        switch self {
+        case .stream, .sequentialPacket: return true
+        case .datagram, .fifo, .special, .messageQueue, .netlink: return false
+        }
+    }
 }
 
 /// The address of a Listen*= directive, in every form systemd.socket(5) gives.
@@ -142,6 +156,14 @@ package enum ListenAddress: Hashable, Sendable, CustomStringConvertible {
     case abstract(name: String)
     /// ListenFIFO=`/absolute/path`
     case fifo(path: String)
+    /// ListenSpecial=`/absolute/path`: a character device or a file in /proc or /sys.
+    case special(path: String)
+    /// ListenMessageQueue=`/name`: a POSIX message queue (mq_overview(7)).
+    case messageQueue(name: String)
+    /// ListenNetlink=`FAMILY GROUP`: the protocol number (NETLINK_ROUTE, ...) and the multicast group mask.
+    case netlink(protocol: Int32, group: UInt32)
+    /// `vsock:CID:PORT` (vsock(7)); CID nil: VMADDR_CID_ANY (`vsock::PORT`).
+    case vsock(cid: UInt32?, port: UInt32)
 
     /// How `list-sockets` and `status` print it, as systemctl does (`[::]:8080`, `/run/x.sock`, `@name`).
     package var description: String {
@@ -151,7 +173,22 @@ package enum ListenAddress: Hashable, Sendable, CustomStringConvertible {
         case .ipv6(let a, let p, let s): return "[\(a)\(s.map { "%" + $0 } ?? "")]:\(p)"
         case .unix(let path): return path
         case .abstract(let name): return "@" + name
-        case .fifo(let path): return path
+        case .fifo(let path), .special(let path): return path
+        case .messageQueue(let name): return name
+        // socket_address_print(): `kobject-uevent 1`.
+        case .netlink(let proto, let group): return "\(ListenAddress.netlinkFamilyName(proto)) \(group)"
+        // sockaddr_pretty(): `vsock:CID:PORT`, `vsock::PORT` for any CID.
+        case .vsock(let cid, let port): return "vsock:\(cid.map(String.init) ?? ""):\(port)"
+        }
+    }
+}
+
+extension ListenAddress {
+    /// A unix socket path or a FIFO: what Symlinks= may point to (socket_find_symlink_target()).
+    package var isFileSystemNode: Bool {
+        switch self {
+        case .unix, .fifo: return true
+        case .port, .ipv4, .ipv6, .abstract, .special, .messageQueue, .netlink, .vsock: return false
         }
     }
 }
@@ -202,6 +239,21 @@ package struct SocketOptions: Hashable, Sendable {
     package var directoryMode: UInt32 = 0o755
     package var removeOnStop = false
     package var pipeSize: Int?
+    /// Writable=: ListenSpecial= files are opened O_RDWR instead of O_RDONLY.
+    package var writable = false
+    /// MessageQueueMaxMessages=, MessageQueueMessageSize=: used only when both are > 0 (mq_open(3)'s attr).
+    package var messageQueueMaxMessages = 0
+    package var messageQueueMessageSize = 0
+    /// Symlinks=: links to the unit's one unix socket path or FIFO.
+    package var symlinks: [String] = []
+    package var timestamping: SocketTimestamping = .off
+    /// PassPacketInfo=: IP_PKTINFO, IPV6_RECVPKTINFO or NETLINK_PKTINFO, by family.
+    package var passPacketInfo = false
+}
+
+/// Timestamping= (systemd.socket(5)): SO_TIMESTAMP (`us`) or SO_TIMESTAMPNS (`ns`).
+package enum SocketTimestamping: String, Hashable, Sendable {
+    case off, us, ns
 }
 
 /// A `.socket` unit.
@@ -313,12 +365,36 @@ package struct EnvironmentFile: Hashable, Sendable {
 
 /// StandardOutput= / StandardError= (and the input side's `null`/`socket`).
 package enum OutputTarget: Hashable, Sendable {
-    case inherit, null, journal, kmsg, socket
+    case inherit, null, journal, kmsg, socket, tty
     case file(String), append(String), truncate(String)
 }
 
+/// StandardInput= (systemd.exec(5)).
 package enum InputSource: Hashable, Sendable {
     case null, socket
+    /// `tty`, `tty-force`, `tty-fail`: TTYPath= on fd 0, made the controlling terminal.
+    case tty(TerminalAcquisition)
+    /// `data`: StandardInputText=/StandardInputData= (implied when they are set).
+    case data
+    /// `file:PATH`: read from the start.
+    case file(String)
+
+    /// Whether fd 0 is the terminal of TTYPath=.
+    package var isTerminal: Bool {
+        if case .tty = self { return true }
+        return false
+    }
+}
+
+/// How `StandardInput=tty*` takes the terminal (TIOCSCTTY, tty_ioctl(4)).
+package enum TerminalAcquisition: Hashable, Sendable {
+    /// `tty`: systemd waits for the terminal to be released; swatchd's child cannot wait (the
+    /// daemon waits for its execve), so a terminal controlled by another session fails the start.
+    case wait
+    /// `tty-force`: taken from the session that has it.
+    case force
+    /// `tty-fail`: a terminal controlled by another session fails the start.
+    case fail
 }
 
 package enum ProtectSystem: String, Hashable, Sendable {
@@ -503,6 +579,8 @@ package struct ServiceUnit: Hashable, Sendable {
     /// RuntimeMaxSec=: how long the service may be active; then it is stopped with
     /// Result=timeout. `infinity` (the default): no limit.
     package var runtimeMax: TimeSpan = .infinity
+    /// RuntimeRandomizedExtraSec=: RuntimeMaxSec= grows by a uniform draw in 0…this per start.
+    package var runtimeRandomizedExtra: TimeSpan = .zero
     /// IgnoreSIGPIPE=: the processes start with SIGPIPE ignored (systemd.exec(5)).
     package var ignoreSIGPIPE = true
     package var watchdog: TimeSpan = .zero
@@ -534,12 +612,32 @@ package struct ServiceUnit: Hashable, Sendable {
     package var workingDirectoryOptional = false
     package var umask: UInt32 = 0o022
     package var standardInput: InputSource = .null
+    /// StandardInputText= (each with a newline) and StandardInputData=, in order.
+    package var standardInputData: [UInt8] = []
+    /// TTYPath=: the terminal of `tty` input and output.
+    package var ttyPath = "/dev/console"
     /// nil: the default (journal where there is one, else swatchd's stderr with a prefix).
     package var standardOutput: OutputTarget?
     /// nil: same as StandardOutput= (systemd's `inherit`).
     package var standardError: OutputTarget?
     package var syslogIdentifier: String?
     package var sandbox = Sandbox()
+
+    /// StandardInput=, with `data` implied by StandardInputText=/StandardInputData= when it is
+    /// not set otherwise (unit_patch_contexts(), src/core/unit.c).
+    package var effectiveStandardInput: InputSource {
+        standardInput == .null && !standardInputData.isEmpty ? .data : standardInput
+    }
+
+    /// StandardOutput=, whose default is `inherit` after a terminal or a connection on fd 0
+    /// (systemd.exec(5)); nil: the journal.
+    package var effectiveStandardOutput: OutputTarget? {
+        if let standardOutput { return standardOutput }
+        switch effectiveStandardInput {
+        case .tty, .socket: return .inherit
+        case .null, .data, .file: return nil
+        }
+    }
 
     package var effectiveNotifyAccess: NotifyAccess {
         if let notifyAccess { return notifyAccess }
@@ -556,6 +654,7 @@ package struct ServiceUnit: Hashable, Sendable {
             && a.restartPreventExitStatus == b.restartPreventExitStatus
             && a.restartForceExitStatus == b.restartForceExitStatus && a.timeoutStart == b.timeoutStart
             && a.timeoutStop == b.timeoutStop && a.timeoutAbort == b.timeoutAbort && a.runtimeMax == b.runtimeMax
+            && a.runtimeRandomizedExtra == b.runtimeRandomizedExtra
             && a.ignoreSIGPIPE == b.ignoreSIGPIPE && a.watchdog == b.watchdog
             && a.watchdogSignal == b.watchdogSignal && a.killSignal == b.killSignal
             && a.restartKillSignal == b.restartKillSignal && a.finalKillSignal == b.finalKillSignal
@@ -566,6 +665,7 @@ package struct ServiceUnit: Hashable, Sendable {
             && a.passEnvironment == b.passEnvironment && a.unsetEnvironment == b.unsetEnvironment
             && a.workingDirectory == b.workingDirectory && a.workingDirectoryOptional == b.workingDirectoryOptional
             && a.umask == b.umask && a.standardInput == b.standardInput && a.standardOutput == b.standardOutput
+            && a.standardInputData == b.standardInputData && a.ttyPath == b.ttyPath
             && a.standardError == b.standardError && a.syslogIdentifier == b.syslogIdentifier
             && a.sandbox == b.sandbox
     }

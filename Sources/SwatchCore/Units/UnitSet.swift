@@ -14,6 +14,8 @@ package struct UnitSource: Sendable {
     package var dropIns: [(path: String, bytes: [UInt8])]
     /// The modification times of the file and its drop-ins when they were read (none for text given as is).
     package var fileTimes = SourceFileTimes()
+    /// Why a part of the unit could not be read (a drop-in): each refuses the unit.
+    package var readProblems: [Diagnostic] = []
 
     package init(path: String, text: String, dropIns: [(path: String, text: String)] = []) {
         self.init(path: path, bytes: Array(text.utf8), dropIns: dropIns.map { ($0.path, Array($0.text.utf8)) })
@@ -60,6 +62,7 @@ package struct UnitSet: Sendable {
         var unreadable: [Diagnostic] = []
         var seen: Set<String> = []
         var aliases: [String: String] = [:]
+        var warnings: [Diagnostic] = []
         func add(_ path: String, dropInSearch: [String]) {
             let name = UnitDirectory.baseName(path)
             guard seen.insert(name).inserted else { return }
@@ -70,7 +73,9 @@ package struct UnitSet: Sendable {
                 unreadable.append(Diagnostic(.error, SourceLocation(file: path, line: 1),
                                              "Failed to read unit file: \(errno.description); refusing the unit.", unit: name))
             case .success(let bytes):
-                var source = UnitSource(path: path, bytes: bytes, dropIns: dropIns(of: name, in: dropInSearch, times: &times))
+                let (found, problems) = dropIns(of: name, in: dropInSearch, times: &times)
+                var source = UnitSource(path: path, bytes: bytes, dropIns: found)
+                source.readProblems = problems
                 source.fileTimes = times
                 sources.append(source)
             }
@@ -79,7 +84,18 @@ package struct UnitSet: Sendable {
             add(file, dropInSearch: [UnitDirectory.parent(file)] + directories)
         }
         for directory in directories {
-            for name in UnitDirectory.list(directory) ?? [] where name.hasSuffix(".service") || name.hasSuffix(".socket") {
+            let names: [String]
+            switch UnitDirectory.entries(directory) {
+            case .success(let entries): names = entries
+            case .failure(let errno):
+                // A unit dir that is not there is fine; one that cannot be read is named.
+                if !UnitDirectory.isAbsent(errno) {
+                    warnings.append(Diagnostic(.warning, SourceLocation(file: directory, line: 1),
+                                               "Failed to read unit directory: \(errno); its units are not loaded."))
+                }
+                names = []
+            }
+            for name in names where name.hasSuffix(".service") || name.hasSuffix(".socket") {
                 let path = UnitDirectory.join(directory, name)
                 switch UnitDirectory.kind(path) {
                 case .file:
@@ -93,7 +109,13 @@ package struct UnitSet: Sendable {
                         add(path, dropInSearch: directories)
                     }
                 case .masked: seen.insert(name)   // linked to /dev/null: masked, also in later directories
-                case .directory, .other, .missing: continue
+                case .missing:
+                    if let target = UnitDirectory.danglingTarget(path) {
+                        warnings.append(Diagnostic(.warning, SourceLocation(file: path, line: 1),
+                                                   "Unit file is a dangling symlink to \(target), ignoring the unit.",
+                                                   unit: name))
+                    }
+                case .directory, .other: continue
                 }
             }
         }
@@ -102,7 +124,7 @@ package struct UnitSet: Sendable {
         for diagnostic in unreadable {
             set.refused[diagnostic.unit ?? diagnostic.location.file, default: []].append(diagnostic)
         }
-        set.diagnostics = sortedByPlace(set.diagnostics + unreadable)
+        set.diagnostics = sortedByPlace(set.diagnostics + unreadable + warnings)
         return set
     }
 
@@ -127,30 +149,61 @@ package struct UnitSet: Sendable {
     }
 
     /// `NAME.d/*.conf` (and, for an instance, the template's `NAME@.TYPE.d/*.conf`) across the
-    /// directories: a drop-in file name found twice is taken from the first; they apply sorted by file name.
+    /// directories: a drop-in file name found twice is taken from the first (one linked to
+    /// /dev/null masks the name); they apply sorted by file name. A drop-in directory or file
+    /// that exists but cannot be read refuses the unit: what it says may restrict the service.
     private static func dropIns(of name: String, in directories: [String], times: inout SourceFileTimes)
-        -> [(path: String, bytes: [UInt8])]
+        -> (files: [(path: String, bytes: [UInt8])], problems: [Diagnostic])
     {
         var dirNames = [name + ".d"]
         if let unit = UnitName(parsing: name), let template = unit.template, !unit.isTemplate {
             dirNames.append(template.description + ".d")
         }
-        var byFileName: [String: String] = [:]
+        var byFileName: [String: String?] = [:]   // nil: masked
+        var problems: [Diagnostic] = []
+        func refuse(_ path: String, _ message: String) {
+            problems.append(Diagnostic(.error, SourceLocation(file: path, line: 1), message, unit: name))
+        }
         for directory in directories {
             for dirName in dirNames {
                 let dropInDirectory = UnitDirectory.join(directory, dirName)
-                for file in UnitDirectory.list(dropInDirectory) ?? [] where file.hasSuffix(".conf") {
+                let files: [String]
+                switch UnitDirectory.entries(dropInDirectory) {
+                case .success(let entries): files = entries
+                case .failure(let errno):
+                    if !UnitDirectory.isAbsent(errno) {
+                        refuse(dropInDirectory, "Failed to read drop-in directory: \(errno); refusing the unit.")
+                    }
+                    continue
+                }
+                for file in files where file.hasSuffix(".conf") && byFileName[file] == nil {
                     let path = UnitDirectory.join(dropInDirectory, file)
-                    if byFileName[file] == nil, UnitDirectory.kind(path) == .file { byFileName[file] = path }
+                    switch UnitDirectory.kind(path) {
+                    case .file: byFileName[file] = path
+                    case .masked: byFileName[file] = .some(nil)
+                    case .missing:
+                        if let target = UnitDirectory.danglingTarget(path) {
+                            refuse(path, "Drop-in is a dangling symlink to \(target); refusing the unit.")
+                        }
+                    case .directory, .other: continue
+                    }
                 }
             }
         }
-        return byFileName.keys.sorted().compactMap { file in
-            times.record(byFileName[file]!)
-            guard case .success(let bytes) = UnitDirectory.read(byFileName[file]!) else { return nil }
-            return (byFileName[file]!, bytes)
+        var found: [(path: String, bytes: [UInt8])] = []
+        for file in byFileName.keys.sorted() {
+            guard let path = byFileName[file] ?? nil else { continue }
+            times.record(path)
+            switch UnitDirectory.read(path) {
+            case .success(let bytes): found.append((path, bytes))
+            case .failure(let errno): refuse(path, "Failed to read drop-in: \(errno); refusing the unit.")
+            }
         }
+        return (found, problems)
     }
+
+    /// The instance a template is checked with at load (systemd-analyze's `test_instance`).
+    package static let sampleInstance = "test_instance"
 
     /// Loads units from text, with no file system except, when `checkExecutables`, a look at
     /// the ExecStart= programs (missing ones warn). Later sources of a name already seen are ignored.
@@ -172,20 +225,30 @@ package struct UnitSet: Sendable {
                 continue
             }
             let unit = name.description
+            guard source.readProblems.isEmpty else {
+                for problem in source.readProblems { set.refuse(unit, problem) }
+                continue
+            }
             let files = [UnitFile(path: source.path, bytes: source.bytes, unit: unit)]
                 + source.dropIns.map { UnitFile(path: $0.path, bytes: $0.bytes, unit: unit) }
             switch name.type {
             case .service:
-                let (service, diagnostics) = ServiceUnit.interpret(name: name, files: files, context: context,
+                // A template is checked as an instance, as `systemd-analyze verify` checks it
+                // (src/analyze/analyze-verify-util.c): `%i` in a path or a user name must make
+                // sense with a real instance, which the empty one of `x@.service` does not give.
+                let checked = name.isTemplate ? UnitName(prefix: name.prefix, instance: Self.sampleInstance, type: .service) : name
+                let (service, diagnostics) = ServiceUnit.interpret(name: checked, files: files, context: context,
                                                                    checkExecutables: checkExecutables)
                 guard set.record(unit, diagnostics) else { continue }
                 var loaded = service
+                loaded.name = name
                 loaded.fileTimes = source.fileTimes
                 set.services[name] = loaded
                 if name.isTemplate { set.templateFiles[name] = files }
             case .socket where name.isTemplate:
-                // Checked as it stands (`%i` empty); its instances are made per instance name.
-                let (_, diagnostics) = SocketUnit.interpret(name: name, files: files, context: context)
+                // Checked as an instance too (see above); its instances are made per instance name.
+                let checked = UnitName(prefix: name.prefix, instance: Self.sampleInstance, type: .socket)
+                let (_, diagnostics) = SocketUnit.interpret(name: checked, files: files, context: context)
                 if set.record(unit, diagnostics) { set.templateFiles[name] = files }
             case .socket:
                 let (socket, diagnostics) = SocketUnit.interpret(name: name, files: files, context: context)

@@ -84,6 +84,23 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
         #expect(next.first?.invocationID == "id2", "a new start, a new INVOCATION_ID")
     }
 
+    /// RuntimeRandomizedExtraSec= (systemd.service(5)): RuntimeMaxSec= grows by one uniform
+    /// draw in 0…the extra per start.
+    @Test func runtimeRandomizedExtraSecLengthensRuntimeMaxSecByOneDrawPerStart() {
+        var bounds: [UInt64] = []
+        var shell = ScriptedShell(["worker.service": "[Service]\nExecStart=/bin/worker\nRuntimeMaxSec=10\nRuntimeRandomizedExtraSec=5\n"],
+                                  randomBelow: { bound in
+                                      bounds.append(bound)
+                                      return 3_000_000
+                                  })
+        let started = shell.now
+        #expect(shell.state("worker.service") == .running)
+        #expect(bounds == [5_000_001], "one draw, in 0…5s inclusive")
+        #expect(shell.manager.nextDeadline() == started + .seconds(13))
+        shell.fireTimer()
+        #expect(shell.state("worker.service") == .stopSigterm, "RuntimeMaxSec= plus the draw has passed")
+    }
+
     @Test func composesTheEnvironmentInSystemdsOrder() throws {
         var shell = ScriptedShell(["hello.socket": "[Socket]\nListenStream=8080\nFileDescriptorName=web\n", "hello.service": """
             [Service]

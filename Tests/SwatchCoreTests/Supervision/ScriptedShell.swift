@@ -29,7 +29,8 @@ struct ScriptedShell {
 
     static let context = SpecifierContext(runtimeDirectory: "/run", home: "/root", userName: "root", uid: 0, hostName: "box")
 
-    init(_ files: [String: String], exitWith: UnitName? = nil) {
+    init(_ files: [String: String], exitWith: UnitName? = nil,
+         randomBelow: @escaping (UInt64) -> UInt64 = { $0 / 2 }) {
         let sources = files.sorted { $0.key < $1.key }.map { UnitSource(path: "/u/\($0.key)", text: $0.value) }
         let set = UnitSet.parse(sources, context: ScriptedShell.context, checkExecutables: false)
         var counter = 0
@@ -37,7 +38,7 @@ struct ScriptedShell {
                           units: UnitSet.parse([], context: ScriptedShell.context), makeInvocationID: {
                               counter += 1
                               return "id\(counter)"
-                          })
+                          }, randomBelow: randomBelow)
         send(.load(set))
         send(.startUntriggeredServices)
     }

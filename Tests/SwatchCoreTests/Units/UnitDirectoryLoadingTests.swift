@@ -60,4 +60,40 @@ import Testing
         let instance = set.services[UnitName(prefix: "getty", instance: "tty1", type: .service)]
         #expect(instance?.execStart.first?.arguments == ["/bin/echo", "tty1"])
     }
+    /// What cannot be read is named with its path: a dangling unit link is left out with a
+    /// warning; a drop-in that cannot be read refuses its unit, since it may restrict the service.
+    @Test func aDanglingLinkOrAnUnreadableDropInIsNamedWithItsPath() {
+        let dir = ShortTemporaryDirectory()
+        #expect(symlink("/nonexistent/gone.service", dir.path + "/gone.service") == 0)
+        write(dir.path + "/plain.service", service)
+        write(dir.path + "/a.service", service)
+        #expect(mkdir(dir.path + "/a.service.d", 0o755) == 0)
+        #expect(symlink("/nonexistent/x.conf", dir.path + "/a.service.d/x.conf") == 0)
+        write(dir.path + "/b.service", service)
+        #expect(mkdir(dir.path + "/b.service.d", 0o755) == 0)
+        // Opens as a regular file, but its read fails (EINVAL), even for root.
+        #expect(symlink("/proc/self/clear_refs", dir.path + "/b.service.d/y.conf") == 0)
+        let set = load(dir.path)
+        #expect(set.services.keys.map(\.description) == ["plain.service"])
+        #expect(set.diagnostics.map(\.description) == [
+            "\(dir.path)/a.service.d/x.conf:1: Drop-in is a dangling symlink to /nonexistent/x.conf; refusing the unit.",
+            "\(dir.path)/b.service.d/y.conf:1: Failed to read drop-in: Invalid argument; refusing the unit.",
+            "\(dir.path)/gone.service:1: Unit file is a dangling symlink to /nonexistent/gone.service, ignoring the unit.",
+        ])
+        #expect(set.refused.keys.sorted() == ["a.service", "b.service"])
+    }
+
+    /// A drop-in linked to /dev/null masks the drop-in of that name in later directories.
+    @Test func aDropInLinkedToDevNullMasksItsName() {
+        let top = ShortTemporaryDirectory()
+        #expect(mkdir(top.path + "/etc", 0o755) == 0 && mkdir(top.path + "/lib", 0o755) == 0)
+        #expect(mkdir(top.path + "/etc/a.service.d", 0o755) == 0 && mkdir(top.path + "/lib/a.service.d", 0o755) == 0)
+        write(top.path + "/lib/a.service", service)
+        write(top.path + "/lib/a.service.d/env.conf", "[Service]\nEnvironment=FROM=lib\n")
+        #expect(symlink("/dev/null", top.path + "/etc/a.service.d/env.conf") == 0)
+        let set = load(top.path + "/etc", top.path + "/lib")
+        let a = set.services[UnitName(prefix: "a", type: .service)]
+        #expect(a != nil && a!.environment.isEmpty, "\(String(describing: a?.environment))")
+        #expect(set.diagnostics.isEmpty, "\(set.diagnostics)")
+    }
 }

@@ -207,6 +207,53 @@ import Testing
         #expect(service.standardOutput == .append("/var/log/a.log"))
     }
 
+    /// A template is checked with a sample instance, as `systemd-analyze verify` checks it: `%i`
+    /// alone as the program is no empty path, and the template keeps its own name.
+    @Test func checksATemplateWithASampleInstance() throws {
+        let set = load([UnitSource(path: "u/run@.service", text: "[Service]\nExecStart=%i --once\n")])
+        #expect(messages(set) == [])
+        let template = try #require(set.services[UnitName(parsing: "run@.service")!])
+        #expect(template.name.description == "run@.service")
+        let instance = try #require(set.instantiate(template.name, instance: "date"))
+        #expect(instance.execStart.first?.path == "date" && instance.execStart.first?.arguments == ["date", "--once"])
+    }
+
+    /// StandardInput= and its data (systemd.exec(5)): `data` is implied by the data keys, an empty
+    /// assignment resets them, TTYPath= goes with the terminal forms, and `fd:` refuses the unit.
+    @Test func readsTheStandardInputOfAService() throws {
+        let set = load([UnitSource(path: "u/a.service", text: """
+            [Service]
+            ExecStart=/bin/cat
+            StandardInputText=dropped
+            StandardInputText=
+            StandardInputText=a\\x41%%
+            StandardInputData=QkM=
+            """),
+            UnitSource(path: "u/t.service", text: "[Service]\nExecStart=/bin/cat\nStandardInput=tty-force\nTTYPath=/dev/tty3\n"),
+            UnitSource(path: "u/f.service", text: "[Service]\nExecStart=/bin/cat\nStandardInput=fd:x\n"),
+            UnitSource(path: "u/b.service", text: "[Service]\nExecStart=/bin/cat\nStandardInputData=Q===\n")])
+        let a = try #require(set.services[UnitName(parsing: "a.service")!])
+        #expect(a.standardInputData == Array("aA%\nBC".utf8))
+        #expect(a.effectiveStandardInput == .data && a.effectiveStandardOutput == nil)
+        let t = try #require(set.services[UnitName(parsing: "t.service")!])
+        #expect(t.effectiveStandardInput == .tty(.force) && t.ttyPath == "/dev/tty3")
+        #expect(t.effectiveStandardOutput == .inherit, "after a terminal, output defaults to inherit")
+        #expect(messages(set).contains("u/f.service:3: StandardInput=fd:x is not supported by this build (it passes no "
+            + "named socket descriptor on fd 0); refusing the unit."), "\(messages(set))")
+        #expect(messages(set).contains("u/b.service:3: Failed to parse base64 data for StandardInputData=, refusing "
+            + "the unit: Q==="), "\(messages(set))")
+    }
+
+    @Test(arguments: [("", ""), ("QQ==", "A"), ("QUI=", "AB"), ("QUJD", "ABC"), ("QU JD\n", "ABC"), ("QUI", "AB")])
+    func decodesBase64(_ text: String, _ decoded: String) {
+        #expect(ValueParser.base64(text) == Array(decoded.utf8))
+    }
+
+    @Test(arguments: ["Q", "QQ=A", "Q!==", "QR=="])
+    func refusesBadBase64(_ text: String) {
+        #expect(ValueParser.base64(text) == nil)
+    }
+
     /// `swatchd --default-timeout-stop`: what a unit without TimeoutStopSec= (or TimeoutSec=) gets;
     /// a unit's own value still wins, and TimeoutAbortSec= follows the stop timeout.
     @Test func defaultTimeoutStopAppliesWhereTheUnitSetsNone() throws {
