@@ -61,6 +61,13 @@ extension Manager {
             emit(.reply(id, .response(ControlResponse(records: records))))
         case .kill(let names, let signal):
             perform(id, names, verb: "kill") { manager, name in
+                // A socket unit's processes are those of its commands.
+                if let socket = manager.sockets[name]?.machine {
+                    guard let pid = socket.controlPID else {
+                        return manager.fail(id, "No control process of \(name) to signal.")
+                    }
+                    return manager.emit(.kill(name, KillOrder(control: pid, group: true, signal: signal)))
+                }
                 guard let machine = manager.services[name]?.machine else {
                     return manager.fail(id, "Unit \(name) has no processes to signal.")
                 }

@@ -174,7 +174,9 @@ extension ServiceUnit {
 
 extension SocketUnit {
     /// Builds a socket from its main file and drop-ins, with every problem found.
-    static func interpret(name: UnitName, files: [UnitFile], context: SpecifierContext) -> (SocketUnit, [Diagnostic]) {
+    static func interpret(name: UnitName, files: [UnitFile], context: SpecifierContext, checkExecutables: Bool = false)
+        -> (SocketUnit, [Diagnostic])
+    {
         var socket = SocketUnit(name: name, path: files.first?.path ?? "")
         socket.dropIns = files.dropFirst().map(\.path)
         var interpreter = UnitInterpreter(catalog: socketCatalog, specifiers: SpecifierExpander(name: name, context: context))
@@ -202,6 +204,18 @@ extension SocketUnit {
         if socket.accept, let service = socket.service {
             interpreter.error(lastAssignment(of: "Service", in: "Socket", files) ?? acceptLocation,
                               "Service=\(service) is not allowed with Accept=yes (each connection gets an instance of \(socket.name.prefix)@.service); refusing the unit.")
+        }
+        if checkExecutables {
+            let commands: [(String, [ExecCommand])] = [
+                ("ExecStartPre", socket.execStartPre), ("ExecStartPost", socket.execStartPost),
+                ("ExecStopPre", socket.execStopPre), ("ExecStopPost", socket.execStopPost),
+            ]
+            for (key, list) in commands {
+                for command in list {
+                    guard let problem = Executable.problem(command.path) else { continue }
+                    interpreter.warn(command.location, "Program of \(key)= is not executable (\(problem)), the unit will fail to start until it is: \(command.path)")
+                }
+            }
         }
         if socket.accept, lastAssignment(of: "TriggerLimitBurst", in: "Socket", files) == nil {
             socket.triggerLimitBurst = 200   // systemd's default with Accept=yes

@@ -251,7 +251,8 @@ package struct UnitSet: Sendable {
                 let (_, diagnostics) = SocketUnit.interpret(name: checked, files: files, context: context)
                 if set.record(unit, diagnostics) { set.templateFiles[name] = files }
             case .socket:
-                let (socket, diagnostics) = SocketUnit.interpret(name: name, files: files, context: context)
+                let (socket, diagnostics) = SocketUnit.interpret(name: name, files: files, context: context,
+                                                                 checkExecutables: checkExecutables)
                 var loaded = socket
                 loaded.fileTimes = source.fileTimes
                 if set.record(unit, diagnostics) { set.sockets[name] = loaded }

@@ -241,4 +241,24 @@ import Testing
         #expect(unit?.execution == nil)
         #expect(unit?.timeout == .infinity, "0 means no limit")
     }
+
+    @Test func killSignalsTheRunningCommandOfASocket() {
+        var s = shell("ExecStartPre=/bin/sleep 100\n")
+        _ = s.take()
+        let actions = s.request(.kill(units: ["x.socket"], signal: 10))
+        #expect(steps(actions) == ["kill x.socket 10"])
+        s.exit(100, .exited(0))
+        let none = s.request(.kill(units: ["x.socket"], signal: 10))
+        #expect(s.replies(none).first?.errors == ["No control process of x.socket to signal."])
+    }
+
+    @Test func verifyWarnsAboutACommandThatIsNotThere() {
+        let set = UnitSet.parse([UnitSource(path: "/u/x.socket", text: "[Socket]\nListenStream=8080\nExecStartPre=/nonexistent/pre\n"),
+                                 UnitSource(path: "/u/x.service", text: service)],
+                                context: ScriptedShell.context, checkExecutables: true)
+        #expect(set.refused.isEmpty)
+        #expect(set.diagnostics.map(\.description).contains {
+            $0.hasPrefix("/u/x.socket:3: Program of ExecStartPre= is not executable")
+        })
+    }
 }
