@@ -44,6 +44,27 @@ extension Integration {
         }
 
         @Test(.timeLimit(.minutes(1)))
+        func theCommandsRunAsTheUserTheSocketUnitNames() throws {
+            guard getuid() == 0 else { return }   // User= needs root
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let port = try Ports.free()
+            let ids = daemon.path("ids")
+            try daemon.write("x.socket", """
+                [Socket]
+                ListenStream=127.0.0.1:\(port)
+                User=nobody
+                ExecStartPre=/usr/bin/id -u
+                StandardOutput=file:\(ids)
+                """)
+            try daemon.write("x.service", "[Service]\nExecStart=/bin/true\n")
+            try daemon.start()
+            try daemon.waitForProperty("SubState", of: "x.socket", toBe: "listening")
+            let nobody = try #require(getpwnam("nobody")).pointee.pw_uid
+            #expect(readText(ids) == "\(nobody)\n")
+        }
+
+        @Test(.timeLimit(.minutes(1)))
         func stopRunsExecStopPostOnceTheListenersAreClosed() throws {
             let daemon = try Daemon()
             defer { daemon.cleanUp() }

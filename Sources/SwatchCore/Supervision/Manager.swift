@@ -456,7 +456,8 @@ package struct Manager {
         deadlines.schedule(.socket(name), at: entry.machine.deadline)
         updateWatching(name)
         if entry.machine.isInactive, !wasInactive {
-            if entry.machine.unit.execution != nil { emit(.releaseResources(name)) }
+            // Its commands' cgroup and sandbox (dynamic user, private /tmp) go, as a service's do.
+            if entry.machine.unit.hasCommands { emit(.releaseResources(name)) }
             if !shuttingDown { unitWentDown(name) }
         }
         checkJob(name)

@@ -293,6 +293,11 @@ package struct SocketUnit: Hashable, Sendable {
     /// Environment=, KillMode=, …), as a service's; nil while the unit sets none.
     package var execution: ServiceUnit?
 
+    /// Whether the unit runs any command of its own.
+    package var hasCommands: Bool {
+        !execStartPre.isEmpty || !execStartPost.isEmpty || !execStopPre.isEmpty || !execStopPost.isEmpty
+    }
+
     /// `execution`, or the defaults.
     package var executionSettings: ServiceUnit {
         get { execution ?? ServiceUnit(name: name, path: path) }
