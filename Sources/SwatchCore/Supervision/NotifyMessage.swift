@@ -40,7 +40,8 @@ package struct NotifyMessage: Equatable, Sendable {
             case "FDSTORE": fdStore = value == "1"
             case "FDSTOREREMOVE": fdStoreRemove = value == "1"
             case "FDNAME": fdName = value
-            case "FDPOLL": fdPoll = value != "0"
+            // A boolean (FDPOLL=0, no, false…); one that is not leaves the fd polled, as systemd ignores it.
+            case "FDPOLL": fdPoll = ValueParser.boolean(value) ?? true
             default: continue
             }
         }

@@ -42,4 +42,12 @@ import Testing
         shell.send(.storedFDHungUp(name, index: 0))
         #expect(!shell.take().contains { if case .dropStoredFD = $0 { return true } else { return false } })
     }
+
+    @Test func fdpollIsABoolean() {
+        #expect(!NotifyMessage(text: "FDSTORE=1\nFDPOLL=no").fdPoll)
+        #expect(!NotifyMessage(text: "FDSTORE=1\nFDPOLL=0").fdPoll)
+        #expect(NotifyMessage(text: "FDSTORE=1\nFDPOLL=1").fdPoll)
+        #expect(NotifyMessage(text: "FDSTORE=1\nFDPOLL=maybe").fdPoll, "not a boolean: ignored")
+        #expect(NotifyMessage(text: "FDSTORE=1").fdPoll)
+    }
 }
