@@ -165,6 +165,29 @@ extension Integration {
             }
             #expect(try daemon.property("ActiveState", of: "x@.socket") == nil, "the template is no unit")
         }
+
+        @Test(.timeLimit(.minutes(1)))
+        func anInstanceMadeByStartOutlivesReloadAndReexecOnTheSameSocket() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("x@.socket", "[Socket]\nListenStream=\(daemon.path("x-%i.sock"))\n")
+            try daemon.write("x@.service", """
+                [Service]
+                ExecStart=/usr/bin/python3 \(Harness.service("listen_fds.py")) \(daemon.path("report-%i"))
+                """)
+            try daemon.start()
+            #expect(try daemon.ctl("start", "x@b.socket").exitCode == 0)
+            var inode = stat()
+            #expect(stat(daemon.path("x-b.sock"), &inode) == 0)
+            for verb in ["daemon-reload", "daemon-reexec"] {
+                let result = try daemon.ctl(verb)
+                #expect(result.exitCode == 0, "\(verb): \(result)")
+                #expect(try daemon.property("SubState", of: "x@b.socket") == "listening", "after \(verb)\n\(daemon.log)")
+                var now = stat()
+                #expect(stat(daemon.path("x-b.sock"), &now) == 0 && now.st_ino == inode.st_ino, "the same socket after \(verb)")
+            }
+            #expect(try Client.body(.unix(daemon.path("x-b.sock"))) == Client.helloBody)
+        }
     }
 }
 

@@ -103,7 +103,7 @@ extension Supervisor {
               lines.contains(where: { $0.hasPrefix("control ") }) else {
             throw StateError(description: "\(path) is not a state this swatchd can read")
         }
-        let set = loadUnits()
+        var set = loadUnits()
         var state = Manager.ReexecState()
         var call: ControlServer.ConnectionID?
         var socketFDs: [UnitName: [FileDescriptor]] = [:]
@@ -160,6 +160,8 @@ extension Supervisor {
         }
         _ = try loop.watch(timer.fd) { [unowned self] in self.timerExpired() }
         loop.afterBatch = { [unowned self] in self.armTimer() }
+        // Socket instances made by `start` are in no unit file: made again from their templates.
+        Manager.keepInstances(socketFDs.keys.filter { $0.instance != nil }, in: &set)
         // A socket whose unit is gone or now asks for other listeners is closed; the Manager binds anew.
         for (name, fds) in socketFDs {
             guard let unit = set.sockets[name], unit.listens.count == fds.count else {
