@@ -250,6 +250,34 @@ extension Integration {
             #expect(readText(report) == "LISTEN_FDNAMES=unpolled\n")
             try daemon.checkRunning()
         }
+
+        @Test(.timeLimit(.minutes(1)))
+        func storedFDsAreStillWatchedAfterAReexec() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report")
+            try daemon.write("x.service", """
+                [Service]
+                Type=notify
+                ExecStart=/usr/bin/python3 \(Harness.service("fdpoll.py")) \(report) --hold
+                FileDescriptorStoreMax=4
+                """)
+            try daemon.start()
+            try waitUntil("the service stored its fds\n\(daemon.log)") { readText(report) == "stored\n" }
+            try daemon.waitForProperty("NFileDescriptorStore", of: "x.service", toBe: "2")
+            let reexec = try daemon.ctl("daemon-reexec")
+            #expect(reexec.exitCode == 0, "\(reexec)")
+            let pid = try #require(try daemon.property("MainPID", of: "x.service").flatMap { Int32($0) })
+            kill(pid, SIGUSR1)
+            // The re-executed swatchd watches the polled one, and still not the other.
+            try daemon.waitForProperty("NFileDescriptorStore", of: "x.service", toBe: "1")
+            #expect(try daemon.ctl("restart", "x.service").exitCode == 0)
+            try waitUntil("the new process reported its fds\n\(daemon.log)") {
+                readText(report)?.hasPrefix("LISTEN_FDNAMES=") == true
+            }
+            #expect(readText(report) == "LISTEN_FDNAMES=unpolled\n", "FDPOLL=0 carried over")
+            try daemon.checkRunning()
+        }
     }
 }
 
