@@ -183,6 +183,9 @@ enum swatch_spawn_step {
     SWATCH_SPAWN_STEP_SECCOMP,
     /// Bringing up `lo` in a new network namespace (PrivateNetwork=).
     SWATCH_SPAWN_STEP_LOOPBACK,
+    /// unshare(CLONE_NEWUSER) and the child's own uid_map/gid_map: a swatchd
+    /// that is not root sets up its namespaces inside a user namespace.
+    SWATCH_SPAWN_STEP_USER_NAMESPACE,
 };
 
 // MARK: - Sandboxing operations
@@ -234,6 +237,11 @@ enum swatch_sandbox_kind {
     SWATCH_SANDBOX_SECCOMP,
     /// Sets IFF_UP on the interface `path` ("lo") with SIOCSIFFLAGS (netdevice(7)).
     SWATCH_SANDBOX_INTERFACE_UP,
+    /// unshare(CLONE_NEWUSER), then "deny" to /proc/self/setgroups and the
+    /// one-line maps "number number 1" to /proc/self/uid_map and "value value 1"
+    /// to /proc/self/gid_map: the child's own ids map to themselves
+    /// (user_namespaces(7), "User and group ID mappings").
+    SWATCH_SANDBOX_USER_NAMESPACE,
 };
 
 /// The order in which the child runs the sandboxing operations, as steps
