@@ -374,6 +374,23 @@ int swatch_tcp_connections_on_port(uint16_t port);
 int swatch_unix_connections_on_path(const char *path, size_t length);
 
 
+// MARK: cgroup device programs (bpf.c)
+
+/// The access and type values of `struct bpf_cgroup_dev_ctx` (<linux/bpf.h>):
+/// access_type is (access << 16) | type.
+extern const int SWATCH_BPF_DEVCG_ACC_MKNOD;
+extern const int SWATCH_BPF_DEVCG_ACC_READ;
+extern const int SWATCH_BPF_DEVCG_ACC_WRITE;
+extern const int SWATCH_BPF_DEVCG_DEV_BLOCK;
+extern const int SWATCH_BPF_DEVCG_DEV_CHAR;
+
+/// bpf(BPF_PROG_LOAD) of a BPF_PROG_TYPE_CGROUP_DEVICE program of `count`
+/// 8-byte `struct bpf_insn`: its fd (close-on-exec), or -errno.
+int swatch_bpf_load_cgroup_device(const void *instructions, int count);
+
+/// bpf(BPF_PROG_ATTACH, BPF_CGROUP_DEVICE) of `program_fd` to the cgroup2
+/// directory `cgroup_fd`, replacing the one attached before: 0 or an errno.
+int swatch_bpf_attach_cgroup_device(int cgroup_fd, int program_fd);
 
 #pragma clang assume_nonnull end
 

@@ -108,8 +108,8 @@ enum RestrictingKeys {
         RestrictingKey("SystemCallFilter", enforced: true, asks: { $0.systemCallFilter != nil }),
         RestrictingKey("SystemCallArchitectures", enforced: true, asks: { !$0.systemCallArchitectures.isEmpty }),
         // Access control of systemd.resource-control(5).
-        RestrictingKey("DevicePolicy", enforced: false),
-        RestrictingKey("DeviceAllow", enforced: false),
+        RestrictingKey("DevicePolicy", enforced: true, asks: { $0.devicePolicy != .auto }),
+        RestrictingKey("DeviceAllow", enforced: true, asks: { !$0.deviceAllow.isEmpty }),
         RestrictingKey("IPAddressAllow", enforced: false),
         RestrictingKey("IPAddressDeny", enforced: false),
         RestrictingKey("IPIngressFilterPath", enforced: false),

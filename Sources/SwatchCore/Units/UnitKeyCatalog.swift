@@ -388,6 +388,9 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "CPUQuota": ResourceControlKeys.setter("CPUQuota"),
         "IOWeight": ResourceControlKeys.setter("IOWeight"),
         "AllowedCPUs": ResourceControlKeys.setter("AllowedCPUs"),
+        // Device access (systemd.resource-control(5)): a BPF program on the service's cgroup.
+        "DevicePolicy": DeviceAccessKeys.policy,
+        "DeviceAllow": DeviceAccessKeys.allow,
         // Credentials (systemd.exec(5), "CREDENTIALS"; Sandbox/ServiceCredentials.swift).
         "LoadCredential": CredentialKeys.load,
         "SetCredential": CredentialKeys.set,

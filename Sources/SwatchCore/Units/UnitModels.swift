@@ -396,6 +396,9 @@ package struct Sandbox: Hashable, Sendable {
     package var procSubsetPID = false
     /// MemoryMax= and the other limits of the service's cgroup (Units/ResourceControlKeys.swift).
     package var resourceControl = ResourceControl()
+    /// DevicePolicy= and DeviceAllow= (Units/DeviceAccessKeys.swift, Sandbox/DeviceProgram.swift).
+    package var devicePolicy = DevicePolicy.auto
+    package var deviceAllow: [DeviceAllowEntry] = []
     /// LoadCredential=, SetCredential=, ImportCredential=, in the order written
     /// (Sandbox/ServiceCredentials.swift).
     package var credentials: [CredentialSource] = []
