@@ -24,7 +24,7 @@ package struct DeviceRule: Hashable, Sendable {
 /// device node by a process of the service's cgroup (and of the groups below it), and
 /// refuses with EPERM what it answers 0 to (<linux/bpf.h>, `struct bpf_cgroup_dev_ctx`;
 /// systemd's src/core/bpf-devices.c, whose program this is). Pure: the machine (stat, /proc/devices)
-/// comes in as parameters; Linux/DeviceFilter.swift loads and attaches it.
+/// comes in as parameters; Linux/CgroupPrograms.swift loads and attaches it.
 package enum DeviceProgram {
     /// What `closed` allows besides DeviceAllow=, as systemd's
     /// bpf_devices_allow_list_static(): /dev/null (1:3), /dev/zero (1:5), /dev/full (1:7),

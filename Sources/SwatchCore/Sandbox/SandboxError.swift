@@ -34,8 +34,8 @@ package enum SandboxError: Error, Equatable, CustomStringConvertible {
     /// swatchd is not root, and `directive` needs real root even in a user namespace
     /// (`UnprivilegedSandbox`), or the kernel gives swatchd no user namespace.
     case needsRoot(directive: String, reason: String)
-    /// DevicePolicy=/DeviceAllow=: the device program could not be put on the service's cgroup.
-    case deviceProgram(directive: String, reason: String)
+    /// DevicePolicy=/DeviceAllow=, IPAddressAllow=/IPAddressDeny=: the program could not be put on the service's cgroup.
+    case cgroupProgram(directive: String, reason: String)
 
     package var description: String {
         switch self {
@@ -51,7 +51,7 @@ package enum SandboxError: Error, Equatable, CustomStringConvertible {
         case .credential(let directive, let id, let reason): "\(directive)\(id): \(reason)"
         case .seccomp(let directive, let what, let errno): "\(directive): \(what): \(errno)"
         case .machineUnreadable(let directive, let path, let reason): "\(directive): cannot read \(path): \(reason)"
-        case .needsRoot(let directive, let reason), .deviceProgram(let directive, let reason): "\(directive): \(reason)"
+        case .needsRoot(let directive, let reason), .cgroupProgram(let directive, let reason): "\(directive): \(reason)"
         }
     }
 }

@@ -110,8 +110,9 @@ enum RestrictingKeys {
         // Access control of systemd.resource-control(5).
         RestrictingKey("DevicePolicy", enforced: true, asks: { $0.devicePolicy != .auto }),
         RestrictingKey("DeviceAllow", enforced: true, asks: { !$0.deviceAllow.isEmpty }),
-        RestrictingKey("IPAddressAllow", enforced: false),
-        RestrictingKey("IPAddressDeny", enforced: false),
+        // (IPAddressAllow= alone takes nothing away: it only makes exceptions to IPAddressDeny=.)
+        RestrictingKey("IPAddressAllow", enforced: true, asks: { _ in false }),
+        RestrictingKey("IPAddressDeny", enforced: true, asks: { !$0.ipAddressDeny.isEmpty }),
         RestrictingKey("IPIngressFilterPath", enforced: false),
         RestrictingKey("IPEgressFilterPath", enforced: false),
         RestrictingKey("SocketBindAllow", enforced: false),
