@@ -57,5 +57,33 @@ extension Integration {
             #expect(seen["narrow"] == ["timeout", "ok", "timeout"])
             #expect(seen["free"] == ["ok", "ok", "ok"])
         }
+
+        /// The ingress program on its own: datagrams to the service from a denied source
+        /// address are dropped, from another one delivered. The denied one is sent first;
+        /// loopback keeps the order, so had it passed, it would be read before the other.
+        @Test(.timeLimit(.minutes(1)))
+        func datagramsFromADeniedSourceAreDropped() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("receiver.service", """
+                [Service]
+                ExecStart=/usr/bin/python3 \(Harness.service("udp_probe.py")) \(port) from-allowed
+                IPAddressDeny=127.0.0.3
+                """)
+            try daemon.start()
+            try daemon.waitForLog(containing: "receiver.service[", "udp: ready", timeout: .seconds(10))
+            for (source, payload) in [("127.0.0.3", "from-denied"), ("127.0.0.1", "from-allowed")] {
+                let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+                defer { close(fd) }
+                try #require(Endpoint.ipv4(source, 0).withSocketAddress { bind(fd, $0, $1) } == 0, "bind \(source)")
+                let sent = Endpoint.ipv4("127.0.0.1", port).withSocketAddress { address, length in
+                    payload.withCString { sendto(fd, $0, strlen($0), 0, address, length) }
+                }
+                try #require(sent == payload.utf8.count, "sendto from \(source)")
+            }
+            try daemon.waitForLog(containing: "receiver.service[", "udp: from-allowed", timeout: .seconds(10))
+            #expect(daemon.logLines(containing: "udp: from-denied").isEmpty, "\(daemon.log)")
+        }
     }
 }
