@@ -154,6 +154,7 @@ const char *swatch_spawn_step_name(int step) {
     case SWATCH_SPAWN_STEP_NO_NEW_PRIVS: return "no_new_privs";
     case SWATCH_SPAWN_STEP_SECCOMP: return "seccomp";
     case SWATCH_SPAWN_STEP_LOOPBACK: return "loopback";
+    case SWATCH_SPAWN_STEP_USER_NAMESPACE: return "userns";
     default: return "unknown";
     }
 }
@@ -271,6 +272,11 @@ struct kernel_sigaction {
 /// (capabilities(7), credentials(7)):
 /// - rlimits, nice and oom_score_adj while still root: raising a hard limit or
 ///   lowering a score needs CAP_SYS_RESOURCE/CAP_SYS_NICE;
+/// - the user namespace (only when swatchd is not root) before any other
+///   namespace: the ones unshared after it belong to it, and the full set of
+///   capabilities the child holds in it is what lets it unshare and mount
+///   there (user_namespaces(7); systemd's setup_private_users,
+///   src/core/exec-invoke.c, for its user manager);
 /// - the namespaces (unshare), `lo` up in a new network namespace
 ///   (CAP_NET_ADMIN), and the mounts: CAP_SYS_ADMIN;
 /// - dropping from the bounding set: CAP_SETPCAP, so before the uid changes;
@@ -289,6 +295,7 @@ static const int sandbox_execution_order[] = {
     SWATCH_SPAWN_STEP_RLIMIT,
     SWATCH_SPAWN_STEP_NICE,
     SWATCH_SPAWN_STEP_OOM_SCORE_ADJUST,
+    SWATCH_SPAWN_STEP_USER_NAMESPACE,
     SWATCH_SPAWN_STEP_UNSHARE,
     SWATCH_SPAWN_STEP_LOOPBACK,
     SWATCH_SPAWN_STEP_MOUNT,
@@ -325,6 +332,7 @@ static int sandbox_step(int kind) {
     case SWATCH_SANDBOX_NO_NEW_PRIVS: return SWATCH_SPAWN_STEP_NO_NEW_PRIVS;
     case SWATCH_SANDBOX_SECCOMP: return SWATCH_SPAWN_STEP_SECCOMP;
     case SWATCH_SANDBOX_INTERFACE_UP: return SWATCH_SPAWN_STEP_LOOPBACK;
+    case SWATCH_SANDBOX_USER_NAMESPACE: return SWATCH_SPAWN_STEP_USER_NAMESPACE;
     default: return SWATCH_SPAWN_STEP_MOUNT;
     }
 }
@@ -341,6 +349,58 @@ int swatch_sandbox_operation_step(int kind) {
 /// (NoExecPaths=) must not make a read-only mount writable.
 #define SWATCH_KEPT_MOUNT_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
+/// Writes all of `text` to the existing file `path`: 0, or -1 with errno.
+static int write_whole_file(const char *path, const char *text, size_t length) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -1;
+    ssize_t written = write(fd, text, length);
+    int e = errno;
+    close(fd);
+    if (written != (ssize_t)length) {
+        errno = written < 0 ? e : EIO;
+        return -1;
+    }
+    return 0;
+}
+
+/// Writes "id id 1\n" into `line` (at least 48 bytes); returns its length.
+static size_t identity_map_line(char *line, unsigned long id) {
+    char digits[21];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + id % 10);
+        id /= 10;
+    } while (id > 0 && n < 20);
+    size_t length = 0;
+    for (int copy = 0; copy < 2; copy++) {
+        for (int i = n - 1; i >= 0; i--)
+            line[length++] = digits[i];
+        line[length++] = ' ';
+    }
+    line[length++] = '1';
+    line[length++] = '\n';
+    return length;
+}
+
+/// unshare(CLONE_NEWUSER), then the maps of the child's own uid and gid onto
+/// themselves. An unprivileged process may write one line mapping its own
+/// id, and the gid map only once setgroups(2) is denied (user_namespaces(7)):
+/// the child writes them itself, as `unshare --map-current-user` does. The
+/// service keeps its uid and gid; it holds every capability in the new
+/// namespace until execve, which drops them (a non-root uid, no file
+/// capabilities: capabilities(7)), after the mounts are done.
+static int enter_user_namespace(uid_t uid, gid_t gid) {
+    char line[48];
+    if (unshare(CLONE_NEWUSER) < 0)
+        return -1;
+    if (write_whole_file("/proc/self/setgroups", "deny", 4) < 0 && errno != ENOENT)
+        return -1;
+    if (write_whole_file("/proc/self/uid_map", line, identity_map_line(line, uid)) < 0)
+        return -1;
+    return write_whole_file("/proc/self/gid_map", line, identity_map_line(line, gid));
+}
+
 /// Runs one sandboxing operation: 0, or -1 with errno. System calls only.
 static int sandbox_apply(const struct swatch_sandbox_op *op) {
     switch (op->kind) {
@@ -350,20 +410,10 @@ static int sandbox_apply(const struct swatch_sandbox_op *op) {
     }
     case SWATCH_SANDBOX_SETPRIORITY:
         return setpriority(PRIO_PROCESS, 0, (int)op->number);
-    case SWATCH_SANDBOX_WRITE_FILE: {
-        int fd = open(op->path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-            return -1;
-        size_t length = strlen(op->data);
-        ssize_t written = write(fd, op->data, length);
-        int e = errno;
-        close(fd);
-        if (written != (ssize_t)length) {
-            errno = written < 0 ? e : EIO;
-            return -1;
-        }
-        return 0;
-    }
+    case SWATCH_SANDBOX_WRITE_FILE:
+        return write_whole_file(op->path, op->data, strlen(op->data));
+    case SWATCH_SANDBOX_USER_NAMESPACE:
+        return enter_user_namespace((uid_t)op->number, (gid_t)op->value);
     case SWATCH_SANDBOX_UNSHARE:
         return unshare((int)op->number);
     case SWATCH_SANDBOX_MOUNT:

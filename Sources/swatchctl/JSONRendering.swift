@@ -27,6 +27,8 @@ enum JSONRendering {
         object["FailedCondition"] = report.failedCondition.map(JSON.string)
         object["TasksCurrent"] = report.tasks.map(JSON.int)
         object["MemoryCurrent"] = report.memoryBytes.map { .int(Int($0)) }
+        object["TasksMax"] = report.tasksMax.map { .int(Int(clamping: $0)) }
+        object["MemoryMax"] = report.memoryMax.map { .int(Int(clamping: $0)) }
         for (key, units) in report.dependencies where !units.isEmpty { object[key] = JSON(units) }
         object["NeedDaemonReload"] = .bool(report.needDaemonReload)
         return .object(object)

@@ -111,6 +111,8 @@ extension Swatchctl {
                 ("FailedCondition", report.failedCondition ?? ""),
                 ("TasksCurrent", report.tasks.map { String($0) } ?? "[not set]"),
                 ("MemoryCurrent", report.memoryBytes.map { String($0) } ?? "[not set]"),
+                ("TasksMax", report.tasksMax.map { String($0) } ?? "infinity"),
+                ("MemoryMax", report.memoryMax.map { String($0) } ?? "infinity"),
             ]
             // Dependency lists only when set, as systemctl show leaves out empty ones without --all.
             list += report.dependencies.filter { !$0.units.isEmpty }.map { ($0.key, $0.units.joined(separator: " ")) }

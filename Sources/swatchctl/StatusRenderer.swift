@@ -84,8 +84,8 @@ enum StatusRenderer {
             row("Main PID", "\(report.execMainPID) (\(clean ? exit : Output.red(exit)))")
         }
         if let status = report.statusText, !status.isEmpty { row("Status", "\"\(status)\"") }
-        if let tasks = report.tasks { row("Tasks", String(tasks)) }
-        if let memory = report.memoryBytes { row("Memory", StatusFormat.bytes(memory)) }
+        if let tasks = report.tasks { row("Tasks", StatusFormat.tasks(tasks, limit: report.tasksMax)) }
+        if let memory = report.memoryBytes { row("Memory", StatusFormat.memory(memory, max: report.memoryMax)) }
 
         if !report.logLines.isEmpty {
             lines.append("")

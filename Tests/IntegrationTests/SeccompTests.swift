@@ -63,6 +63,18 @@ extension Integration {
             #expect(seen["free"] == ["swapon": "ENOENT"])
         }
 
+        /// An allow list without seccomp(2) (@system-service has none) with another filter
+        /// key: SystemCallFilter= is loaded last, as systemd's exec_child() does, so loading
+        /// the other one is not itself filtered (it was: the child died with SIGSYS before execve).
+        @Test(.timeLimit(.minutes(1)))
+        func anAllowListTakesTheOtherFilterKeysAlong() throws {
+            let seen = try probe([
+                "both": ("SystemCallFilter=@system-service\nSystemCallErrorNumber=EACCES\nRestrictAddressFamilies=AF_UNIX",
+                         ["swapon", "inet", "unix"]),
+            ])
+            #expect(seen["both"] == ["swapon": "EACCES", "inet": "EAFNOSUPPORT", "unix": "ok"])
+        }
+
         /// Without SystemCallErrorNumber=, a filtered call kills the process with SIGSYS.
         @Test(.timeLimit(.minutes(1)))
         func aFilteredCallWithoutAnErrnoKillsTheProcess() throws {

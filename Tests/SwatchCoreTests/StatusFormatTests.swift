@@ -28,6 +28,14 @@ import Testing
         #expect(StatusFormat.bytes(3 << 30) == "3.0G")
     }
 
+    /// systemctl status's `Tasks: 3 (limit: 50)` and `Memory: 1.2M (max: 64.0M)`; no limit, no parentheses.
+    @Test func tasksAndMemoryShowTheirLimitLikeSystemctl() {
+        #expect(StatusFormat.tasks(3, limit: 50) == "3 (limit: 50)")
+        #expect(StatusFormat.tasks(3, limit: nil) == "3")
+        #expect(StatusFormat.memory(1_300_000, max: 64 << 20) == "1.2M (max: 64.0M)")
+        #expect(StatusFormat.memory(1_300_000, max: nil) == "1.2M")
+    }
+
     @Test func endedProcessesReadLikeSystemctl() {
         #expect(StatusFormat.processExit(code: 1, status: 1) == "code=exited, status=1/FAILURE")
         #expect(StatusFormat.processExit(code: 1, status: 203) == "code=exited, status=203/EXEC")

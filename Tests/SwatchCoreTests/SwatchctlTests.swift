@@ -48,7 +48,11 @@ import Testing
         db.requires = ["hello.service"]
         db.needDaemonReload = true
         let known = [helloWithDependencies, socket, idle, failed, db]
-        func find(_ name: String) -> UnitStatusReport? { known.first { $0.id == name } }
+        // A service whose cgroup has the pids and memory controllers, with limits (not listed).
+        let limited = UnitStatusReport(
+            id: "limited.service", activeState: .active, subState: "running", activeSince: started, mainPID: 4343,
+            tasks: 3, memoryBytes: 1_300_000, tasksMax: 50, memoryMax: 64 << 20)
+        func find(_ name: String) -> UnitStatusReport? { known.first { $0.id == name } ?? (name == limited.id ? limited : nil) }
 
         switch call.request {
         case .status(let units, _), .show(let units):
@@ -276,6 +280,20 @@ import Testing
             "Nov 26 16:20:01 hello.service[4242]: line",
             "",
         ])
+    }
+
+    /// With limits in the service's cgroup (pids.max, memory.max), systemctl's
+    /// `Tasks: 3 (limit: 50)` and `Memory: 1.2M (max: 64.0M)`; `show` has them as numbers.
+    @Test func statusShowsTheCgroupsLimitsAsSystemctlDoes() throws {
+        let run = try swatchctl(["status", "limited.service"])
+        #expect(run.status == 0)
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains("      Tasks: 3 (limit: 50)"), "\(run.stdout)")
+        #expect(lines.contains("     Memory: 1.2M (max: 64.0M)"), "\(run.stdout)")
+        let show = try swatchctl(["show", "-p", "TasksMax", "-p", "MemoryMax", "limited.service"])
+        #expect(show.stdout == "TasksMax=50\nMemoryMax=67108864\n")
+        let unlimited = try swatchctl(["show", "-p", "TasksMax", "-p", "MemoryMax", "hello.service"])
+        #expect(unlimited.stdout == "TasksMax=infinity\nMemoryMax=infinity\n")
     }
 
     @Test func statusOfASocketShowsListenAndTriggers() throws {

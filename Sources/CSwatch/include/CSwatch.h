@@ -199,6 +199,9 @@ enum swatch_spawn_step {
     SWATCH_SPAWN_STEP_SECCOMP,
     /// Bringing up `lo` in a new network namespace (PrivateNetwork=).
     SWATCH_SPAWN_STEP_LOOPBACK,
+    /// unshare(CLONE_NEWUSER) and the child's own uid_map/gid_map: a swatchd
+    /// that is not root sets up its namespaces inside a user namespace.
+    SWATCH_SPAWN_STEP_USER_NAMESPACE,
 };
 
 // MARK: - Sandboxing operations
@@ -250,6 +253,11 @@ enum swatch_sandbox_kind {
     SWATCH_SANDBOX_SECCOMP,
     /// Sets IFF_UP on the interface `path` ("lo") with SIOCSIFFLAGS (netdevice(7)).
     SWATCH_SANDBOX_INTERFACE_UP,
+    /// unshare(CLONE_NEWUSER), then "deny" to /proc/self/setgroups and the
+    /// one-line maps "number number 1" to /proc/self/uid_map and "value value 1"
+    /// to /proc/self/gid_map: the child's own ids map to themselves
+    /// (user_namespaces(7), "User and group ID mappings").
+    SWATCH_SANDBOX_USER_NAMESPACE,
 };
 
 /// The order in which the child runs the sandboxing operations, as steps
@@ -385,6 +393,41 @@ int swatch_tcp_connections_on_port(uint16_t port);
 int swatch_unix_connections_on_path(const char *path, size_t length);
 
 
+// MARK: cgroup BPF programs (bpf.c)
+
+/// The access and type values of `struct bpf_cgroup_dev_ctx` (<linux/bpf.h>):
+/// access_type is (access << 16) | type.
+extern const int SWATCH_BPF_DEVCG_ACC_MKNOD;
+extern const int SWATCH_BPF_DEVCG_ACC_READ;
+extern const int SWATCH_BPF_DEVCG_ACC_WRITE;
+extern const int SWATCH_BPF_DEVCG_DEV_BLOCK;
+extern const int SWATCH_BPF_DEVCG_DEV_CHAR;
+/// Program types, attach types, the ld_imm64 source of a map fd, helper numbers, and the
+/// offset of `protocol` in `struct __sk_buff` (<linux/bpf.h>).
+extern const int SWATCH_BPF_PROG_TYPE_CGROUP_DEVICE;
+extern const int SWATCH_BPF_PROG_TYPE_CGROUP_SKB;
+extern const int SWATCH_BPF_CGROUP_DEVICE;
+extern const int SWATCH_BPF_CGROUP_INET_INGRESS;
+extern const int SWATCH_BPF_CGROUP_INET_EGRESS;
+extern const int SWATCH_BPF_PSEUDO_MAP_FD;
+extern const int SWATCH_BPF_FUNC_MAP_LOOKUP_ELEM;
+extern const int SWATCH_BPF_FUNC_SKB_LOAD_BYTES;
+extern const int SWATCH_SKB_PROTOCOL_OFFSET;
+
+/// bpf(BPF_PROG_LOAD) of a program of `type` and `count` 8-byte `struct bpf_insn`: its fd,
+/// or -errno. With `log`, the verifier's log (log_level 1) goes there.
+int swatch_bpf_load_program(int type, const void *instructions, int count, char *_Nullable log, unsigned log_size);
+
+/// bpf(BPF_PROG_ATTACH) of `program_fd` to the cgroup2 directory `cgroup_fd` as
+/// `attach_type`, replacing the one attached before: 0 or an errno.
+int swatch_bpf_attach(int cgroup_fd, int program_fd, int attach_type);
+
+/// bpf(BPF_MAP_CREATE) of an LPM trie (keys of `key_size` bytes: a 32-bit prefix length
+/// and the address; 8-byte values): its fd, or -errno.
+int swatch_bpf_create_lpm_trie(int key_size, int max_entries);
+
+/// bpf(BPF_MAP_UPDATE_ELEM, BPF_ANY): 0 or an errno.
+int swatch_bpf_map_update(int map_fd, const void *key, const void *value);
 
 #pragma clang assume_nonnull end
 

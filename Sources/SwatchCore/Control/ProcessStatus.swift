@@ -23,6 +23,37 @@ package enum ProcessStatus {
         return sizes.isEmpty ? nil : sizes.reduce(0, +) * 1024
     }
 
+    /// What a service's cgroup2 group says of it (Documentation/admin-guide/cgroup-v2.rst):
+    /// nil where the file is missing (the controller is not enabled there) or unreadable.
+    package struct CgroupUsage: Equatable, Sendable {
+        /// memory.current: every byte charged to the group, page cache included.
+        package var memoryCurrent: UInt64?
+        /// memory.max; nil: `max` (no limit) or no memory controller.
+        package var memoryMax: UInt64?
+        /// pids.current: the tasks (threads) in the group.
+        package var tasksCurrent: UInt64?
+        /// pids.max; nil: `max` (no limit) or no pids controller.
+        package var tasksMax: UInt64?
+
+        package init(memoryCurrent: UInt64? = nil, memoryMax: UInt64? = nil, tasksCurrent: UInt64? = nil, tasksMax: UInt64? = nil) {
+            self.memoryCurrent = memoryCurrent
+            self.memoryMax = memoryMax
+            self.tasksCurrent = tasksCurrent
+            self.tasksMax = tasksMax
+        }
+    }
+
+    /// memory.current, memory.max, pids.current and pids.max of the cgroup `directory`, as
+    /// `systemctl status` reads them for `Memory:` and `Tasks:`.
+    package static func cgroupUsage(of directory: String) -> CgroupUsage {
+        func number(_ file: String) -> UInt64? {
+            guard let text = read(directory + "/" + file) else { return nil }
+            return UInt64(text.split(whereSeparator: { $0 == "\n" || $0 == " " }).first ?? "")
+        }
+        return CgroupUsage(memoryCurrent: number("memory.current"), memoryMax: number("memory.max"),
+                           tasksCurrent: number("pids.current"), tasksMax: number("pids.max"))
+    }
+
     /// A number field of /proc/PID/status (`VmRSS:   1756 kB` → 1756).
     static func status(of pid: Int32, field: String) -> UInt64? {
         guard let text = read("/proc/\(pid)/status") else { return nil }

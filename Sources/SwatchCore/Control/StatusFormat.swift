@@ -83,6 +83,16 @@ package enum StatusFormat {
         return "\(count)B"
     }
 
+    /// `Tasks: 5 (limit: 4915)`'s value, as systemctl status prints it: the limit only when there is one.
+    package static func tasks(_ current: Int, limit: UInt64?) -> String {
+        "\(current)" + (limit.map { " (limit: \($0))" } ?? "")
+    }
+
+    /// `Memory: 1.2M (max: 64.0M)`'s value, as systemctl status prints it: the limit only when there is one.
+    package static func memory(_ current: UInt64, max: UInt64?) -> String {
+        bytes(current) + (max.map { " (max: \(bytes($0)))" } ?? "")
+    }
+
     /// `FAILURE` for 1, `EXEC` for 203: the names systemctl appends to an exit status.
     package static func exitStatusName(_ status: Int32) -> String? {
         switch status {

@@ -143,6 +143,9 @@ package struct UnitStatusReport: Equatable, Sendable {
     package var failedConditionSince: UInt64?
     package var tasks: Int?
     package var memoryBytes: UInt64?
+    /// pids.max and memory.max of the service's cgroup; nil: no limit, or none to read.
+    package var tasksMax: UInt64?
+    package var memoryMax: UInt64?
     /// Units this one triggers (a socket: its service).
     package var triggers: [UnitReference] = []
     /// Units that trigger this one (a service: its sockets).
@@ -178,6 +181,7 @@ package struct UnitStatusReport: Equatable, Sendable {
         package static let mainProcessName = "MainPIDComm", execMainPID = "ExecMainPID"
         package static let execMainCode = "ExecMainCode", execMainStatus = "ExecMainStatus"
         package static let nRestarts = "NRestarts", statusText = "StatusText", tasks = "TasksCurrent"
+        package static let tasksMax = "TasksMax", memoryMax = "MemoryMax"
         package static let memory = "MemoryCurrent", triggers = "Triggers", triggeredBy = "TriggeredBy"
         package static let listen = "Listen", logLine = "LogLine"
         package static let failedCondition = "FailedCondition", failedConditionTimestamp = "FailedConditionTimestamp"
@@ -227,6 +231,8 @@ package struct UnitStatusReport: Equatable, Sendable {
         r.append(Key.failedConditionTimestamp, ifPresent: failedConditionSince.map { String($0) })
         r.append(Key.tasks, ifPresent: tasks.map { String($0) })
         r.append(Key.memory, ifPresent: memoryBytes.map { String($0) })
+        r.append(Key.tasksMax, ifPresent: tasksMax.map { String($0) })
+        r.append(Key.memoryMax, ifPresent: memoryMax.map { String($0) })
         r.append(Key.triggers, each: triggers.map(\.recordValue))
         r.append(Key.triggeredBy, each: triggeredBy.map(\.recordValue))
         r.append(Key.listen, each: listen.map(\.description))
@@ -295,6 +301,8 @@ extension UnitStatusReport {
         failedConditionSince = try parsed(Key.failedConditionTimestamp, { UInt64($0) })
         tasks = try parsed(Key.tasks, { Int($0) })
         memoryBytes = try parsed(Key.memory, { UInt64($0) })
+        tasksMax = try parsed(Key.tasksMax, { UInt64($0) })
+        memoryMax = try parsed(Key.memoryMax, { UInt64($0) })
         triggers = try references(Key.triggers)
         triggeredBy = try references(Key.triggeredBy)
         var entries: [ListenEntry] = []

@@ -1,3 +1,4 @@
+import CSwatch
 import Glibc
 
 /// Tests `Condition…=`/`Assert…=` against this machine and this swatchd, as

@@ -53,7 +53,12 @@ package struct SpawnError: Error, Hashable, CustomStringConvertible {
     package var step: String
     /// The directive whose sandbox step failed (`PrivateDevices=`), nil for the other steps.
     package var directive: String?
-    package var description: String { directive.map { "\($0): \(errno)" } ?? errno.description }
+    package var description: String {
+        guard let directive else { return errno.description }
+        // (Only a swatchd that is not root sets up a user namespace: UnprivilegedSandbox.)
+        return step == "userns" ? "\(directive): no user namespace for swatchd, which is not root: \(errno)"
+            : "\(directive): \(errno)"
+    }
 }
 
 /// Starts processes the way systemd's exec does, through the C shim's
@@ -212,6 +217,10 @@ private final class SandboxOperationArray {
                 op.kind = Int32(SWATCH_SANDBOX_WRITE_FILE.rawValue)
                 op.path = string(path)
                 op.data = string(text)
+            case .enterUserNamespace(let uid, let gid):
+                op.kind = Int32(SWATCH_SANDBOX_USER_NAMESPACE.rawValue)
+                op.number = Int(uid)
+                op.value = UInt64(gid)
             case .unshareMountNamespace:
                 op.kind = Int32(SWATCH_SANDBOX_UNSHARE.rawValue)
                 op.number = Int(SWATCH_CLONE_NEWNS)

@@ -49,6 +49,11 @@ package struct SandboxContext: Sendable {
     package var pathKind: @Sendable (String) -> PathKind?
     /// The real-time clock devices (/dev/rtc*) that ProtectClock= hides.
     package var clockDevices: [String] = []
+    /// swatchd's own uid and gid when it is not root: the namespaces the plan unshares are
+    /// then set up inside a user namespace that maps these ids onto themselves, as systemd's
+    /// user manager does with PrivateUsers= (src/core/exec-invoke.c, setup_private_users).
+    /// nil: swatchd is root and needs none.
+    package var unprivilegedIDs: (uid: uid_t, gid: gid_t)?
     /// The seccomp filters, compiled before the clone (`SeccompCompiler`), with their directive:
     /// loaded last, right before execve.
     package var seccompPrograms: [(directive: String, program: SeccompProgram)] = []

@@ -31,6 +31,12 @@ package enum SandboxError: Error, Equatable, CustomStringConvertible {
     /// /proc/sys/kernel/cap_last_cap): guessing could leave the service less isolated than asked.
     case machineUnreadable(directive: String, path: String, reason: String)
 
+    /// swatchd is not root, and `directive` needs real root even in a user namespace
+    /// (`UnprivilegedSandbox`), or the kernel gives swatchd no user namespace.
+    case needsRoot(directive: String, reason: String)
+    /// DevicePolicy=/DeviceAllow=, IPAddressAllow=/IPAddressDeny=: the program could not be put on the service's cgroup.
+    case cgroupProgram(directive: String, reason: String)
+
     package var description: String {
         switch self {
         case .noSuchUser(let directive, let name): "\(directive)\(name): no such user"
@@ -45,6 +51,7 @@ package enum SandboxError: Error, Equatable, CustomStringConvertible {
         case .credential(let directive, let id, let reason): "\(directive)\(id): \(reason)"
         case .seccomp(let directive, let what, let errno): "\(directive): \(what): \(errno)"
         case .machineUnreadable(let directive, let path, let reason): "\(directive): cannot read \(path): \(reason)"
+        case .needsRoot(let directive, let reason), .cgroupProgram(let directive, let reason): "\(directive): \(reason)"
         }
     }
 }

@@ -13,6 +13,9 @@ package enum SandboxOperation: Hashable, Sendable {
     case setNice(Int32)
     /// Writes `text` to an existing file: OOMScoreAdjust= (/proc/self/oom_score_adj).
     case writeFile(path: String, text: String)
+    /// `unshare(CLONE_NEWUSER)` and the maps of `uid` and `gid` onto themselves (setgroups
+    /// denied): the namespace a swatchd that is not root sets up the others in.
+    case enterUserNamespace(uid: uid_t, gid: gid_t)
     /// `unshare(CLONE_NEWNS)`: a mount namespace of the service's own.
     case unshareMountNamespace
     /// `unshare(flags)`: the other namespaces (CLONE_NEWUTS: ProtectHostname=,
@@ -108,7 +111,7 @@ extension SandboxStep {
     /// `enum swatch_spawn_step`, which a failure names (`setresuid`, `mount`).
     /// The steps run ordered by kind, in `executionOrder`.
     package enum Kind: CaseIterable, Hashable, Sendable {
-        case limit, nice, oomScoreAdjust, unshare, loopback, mount, boundingSet, keepCapabilities
+        case limit, nice, oomScoreAdjust, userNamespace, unshare, loopback, mount, boundingSet, keepCapabilities
         case groups, groupID, userID, capabilities, ambient, noNewPrivileges, seccomp
 
         /// Its `SWATCH_SPAWN_STEP_*` value.
@@ -117,6 +120,7 @@ extension SandboxStep {
             case .limit: SWATCH_SPAWN_STEP_RLIMIT
             case .nice: SWATCH_SPAWN_STEP_NICE
             case .oomScoreAdjust: SWATCH_SPAWN_STEP_OOM_SCORE_ADJUST
+            case .userNamespace: SWATCH_SPAWN_STEP_USER_NAMESPACE
             case .unshare: SWATCH_SPAWN_STEP_UNSHARE
             case .loopback: SWATCH_SPAWN_STEP_LOOPBACK
             case .mount: SWATCH_SPAWN_STEP_MOUNT
@@ -171,6 +175,7 @@ extension SandboxOperation {
         case .setLimit: .limit
         case .setNice: .nice
         case .writeFile: .oomScoreAdjust
+        case .enterUserNamespace: .userNamespace
         case .unshareMountNamespace, .unshareNamespaces: .unshare
         case .interfaceUp: .loopback
         case .mount, .remount, .remountExecutable, .makeDirectory, .createFile, .symlink: .mount

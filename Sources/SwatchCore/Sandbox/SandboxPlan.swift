@@ -54,10 +54,16 @@ package enum SandboxPlan {
             namespaceFlags |= flag
             if namespaceDirective.isEmpty { namespaceDirective = directive }
         }
-        if namespaceFlags != 0 { steps.append(SandboxStep(.unshareNamespaces(namespaceFlags), namespaceDirective)) }
+        var unshares: [SandboxStep] = []
+        if namespaceFlags != 0 { unshares.append(SandboxStep(.unshareNamespaces(namespaceFlags), namespaceDirective)) }
         // Every unshare (the mount namespace's too) before `lo` is brought up, then the mounts.
         let mounts = mountSteps(unitSandbox: unitSandbox, sandbox: sandbox, context: context)
-        steps += mounts.filter { $0.kind == .unshare }
+        unshares += mounts.filter { $0.kind == .unshare }
+        // Not root: first a user namespace, which the others then belong to (user_namespaces(7)).
+        if let ids = context.unprivilegedIDs, let first = unshares.first {
+            steps.append(SandboxStep(.enterUserNamespace(uid: ids.uid, gid: ids.gid), first.directive))
+        }
+        steps += unshares
         if sandbox.privateNetwork { steps.append(SandboxStep(.interfaceUp("lo"), "PrivateNetwork=")) }
         steps += mounts.filter { $0.kind != .unshare }
 
@@ -97,12 +103,12 @@ package enum SandboxPlan {
         // (As root, ambient capabilities add nothing: execve gives uid 0 the bounding set.)
 
         // Loading a seccomp filter needs no_new_privs or CAP_SYS_ADMIN (seccomp(2)): once the
-        // user is no longer root, the filters imply NoNewPrivileges=yes, as systemd.exec(5)
-        // says of SystemCallFilter= and friends.
+        // user is no longer root (or never was: swatchd not root), the filters imply
+        // NoNewPrivileges=yes, as systemd.exec(5) says of SystemCallFilter= and friends.
         let switchesUser = context.credentials?.uid.map { $0 != 0 } ?? false
         if sandbox.noNewPrivileges {
             steps.append(SandboxStep(.noNewPrivileges, unitSandbox.noNewPrivileges ? "NoNewPrivileges=" : "DynamicUser="))
-        } else if switchesUser, let first = context.seccompPrograms.first {
+        } else if switchesUser || context.unprivilegedIDs != nil, let first = context.seccompPrograms.first {
             steps.append(SandboxStep(.noNewPrivileges, first.directive))
         }
         for (directive, program) in context.seccompPrograms {
@@ -120,6 +126,12 @@ package enum SandboxPlan {
         entries(unitSandbox: unitSandbox, sandbox: effective(unitSandbox), context: SandboxContext())
             .filter { $0.kind == .tmpfs || $0.kind == .privateDirectory || $0.kind == .inaccessible }
             .map { ($0.path, $0.directive) }
+    }
+
+    /// The directive of the first namespace the plan unshares (the one a user namespace is
+    /// set up for when swatchd is not root); nil: the plan unshares none.
+    package static func namespaceDirective(for unitSandbox: Sandbox) -> String? {
+        steps(for: unitSandbox, context: SandboxContext()).first { $0.kind == .unshare }?.directive
     }
 
     /// The directive of the first path the namespace makes read-only: the plan then
@@ -372,7 +384,7 @@ package enum SandboxPlan {
             // Nothing done in the namespace may propagate back to the host's mounts.
             SandboxStep(.mount(source: nil, target: "/", type: nil, flags: [.slave, .recursive], data: nil), first),
         ]
-        if sandbox.privateDevices { steps += privateDeviceSteps(context: context) }
+        if sandbox.privateDevices { steps += privateDeviceSteps(context: context, privateIPC: sandbox.privateIPC) }
         // ProtectProc=/ProcSubset=: a proc instance of the service's own, before anything is
         // bound below /proc (ProtectKernelTunables=, ProtectKernelLogs=): proc(5), "Mount options".
         if !procOptions.isEmpty {
@@ -434,7 +446,7 @@ package enum SandboxPlan {
     /// A tmpfs with only the listed nodes (bound from the host's), a devpts of
     /// its own, /dev/shm and /dev/mqueue, and the usual symlinks; moved onto
     /// /dev, then made read-only (its submounts stay writable).
-    static func privateDeviceSteps(context: SandboxContext) -> [SandboxStep] {
+    static func privateDeviceSteps(context: SandboxContext, privateIPC: Bool = false) -> [SandboxStep] {
         let stage = context.deviceStaging
         func step(_ operation: SandboxOperation, ignore: SandboxIgnore = []) -> SandboxStep {
             SandboxStep(operation, "PrivateDevices=", ignore: ignore)
@@ -456,8 +468,15 @@ package enum SandboxPlan {
             step(.mount(source: "tmpfs", target: "\(stage)/shm", type: "tmpfs", flags: [.noSetUID, .noDevices],
                         data: "mode=1777")),
             step(.makeDirectory(path: "\(stage)/mqueue", mode: 0o755)),
-            step(.mount(source: "mqueue", target: "\(stage)/mqueue", type: "mqueue",
-                        flags: [.noSetUID, .noDevices, .noExec], data: nil), ignore: .unsupported),
+            // An mqueue instance belongs to the IPC namespace of its mounter, whose owner alone
+            // may mount it (mq_overview(7)): in a user namespace without PrivateIPC=, the
+            // host's is bound instead, as systemd's mount_private_dev() binds it
+            // (src/core/namespace.c).
+            context.unprivilegedIDs != nil && !privateIPC
+                ? step(.mount(source: "/dev/mqueue", target: "\(stage)/mqueue", type: nil, flags: [.bind], data: nil),
+                       ignore: .missing)
+                : step(.mount(source: "mqueue", target: "\(stage)/mqueue", type: "mqueue",
+                              flags: [.noSetUID, .noDevices, .noExec], data: nil), ignore: .unsupported),
             step(.symlink(destination: "/proc/self/fd", path: "\(stage)/fd")),
             step(.symlink(destination: "/proc/self/fd/0", path: "\(stage)/stdin")),
             step(.symlink(destination: "/proc/self/fd/1", path: "\(stage)/stdout")),

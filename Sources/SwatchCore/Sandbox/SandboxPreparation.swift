@@ -20,6 +20,8 @@ package final class SandboxPreparation {
     private(set) var dynamicUsers = DynamicUserRegistry()
     /// swatchd's own $CREDENTIALS_DIRECTORY (ImportCredential=, relative LoadCredential= paths).
     let managerCredentialsDirectory: String?
+    /// swatchd's own uid and gid when it is not root (`UnprivilegedSandbox`); nil: root.
+    let unprivilegedIDs: (uid: uid_t, gid: gid_t)?
     /// The units whose start prepared something that their stop undoes.
     private var prepared: [UnitName: PreparedSandbox] = [:]
 
@@ -41,8 +43,11 @@ package final class SandboxPreparation {
     ///   - runtimeDirectory: swatchd's runtime directory (`--runtime-dir`).
     ///   - environment: swatchd's own environment (XDG_*_HOME of a user manager).
     ///   - home: swatchd's user's home (the bases of a user manager).
-    package init(runtimeDirectory: String, environment: [String: String], home: String, logger: Logger) {
+    ///   - unprivilegedIDs: swatchd's uid and gid when it is not root (the default finds out).
+    package init(runtimeDirectory: String, environment: [String: String], home: String, logger: Logger,
+                 unprivilegedIDs: (uid: uid_t, gid: gid_t)? = UnprivilegedSandbox.ids()) {
         self.runtimeDirectory = runtimeDirectory
+        self.unprivilegedIDs = unprivilegedIDs
         self.managerCredentialsDirectory = environment["CREDENTIALS_DIRECTORY"].flatMap { $0.isEmpty ? nil : $0 }
         self.directoryBases = ServiceDirectories.forManager(uid: getuid(), environment: environment, home: home)
         self.logger = logger
@@ -114,6 +119,12 @@ package final class SandboxPreparation {
                        notifySocketPath: String?) throws(SandboxError) -> [SandboxStep] {
         let sandbox = SandboxPlan.effective(unit.sandbox)
         guard sandbox != Sandbox() else { return [] }
+        // Not root: what needs real root is refused before anything is allocated or made.
+        let unprivileged = command.fullPrivileges ? nil : unprivilegedIDs
+        if let ids = unprivileged, sandbox.dynamicUser {
+            throw UnprivilegedSandbox.refusal(unitSandbox: unit.sandbox, uid: ids.uid, gid: ids.gid,
+                                              user: nil, group: nil, supplementaryGroups: [])!
+        }
         var prepared = self.prepared[name] ?? PreparedSandbox()
         defer { self.prepared[name] = prepared }
 
@@ -155,6 +166,18 @@ package final class SandboxPreparation {
                 if !list.contains(found) { list.append(found) }
             }
             groups = list
+        }
+        if let ids = unprivileged, !command.keepsCredentials {
+            let supplementary = try sandbox.supplementaryGroups.map { text throws(SandboxError) in
+                guard let found = UserAccounts.group(text) else { throw .noSuchGroup(directive: "SupplementaryGroups=", name: text) }
+                return found
+            }
+            if let refusal = UnprivilegedSandbox.refusal(unitSandbox: unit.sandbox, uid: ids.uid, gid: ids.gid, user: user?.uid,
+                                                         group: gid, supplementaryGroups: supplementary) {
+                throw refusal
+            }
+            // Its own user and group: nothing to switch (and setgroups(2) is not permitted).
+            groups = nil
         }
         let owner = user.map { (uid: $0.uid, gid: gid ?? $0.gid) } ?? gid.map { (uid: getuid(), gid: $0) }
         if sandbox.removeIPC, let owner, owner.uid != 0 { prepared.removeIPCOf = owner }
@@ -200,6 +223,11 @@ package final class SandboxPreparation {
             }
         }
 
+        if let ids = unprivileged, let directive = SandboxPlan.namespaceDirective(for: unit.sandbox),
+           let reason = UnprivilegedSandbox.userNamespacesUnavailable() {
+            throw .needsRoot(directive: directive,
+                             reason: "swatchd runs as uid \(ids.uid), not root, and \(reason)")
+        }
         let staging = try stagingDirectory()
         // What the plan must know of the machine: unreadable, the start fails rather than
         // guess (a guessed capability count or mount table could leave something unprotected).
@@ -219,14 +247,15 @@ package final class SandboxPreparation {
             }
         }
         var context = SandboxContext(
-            credentials: command.fullPrivileges || command.keepsCredentials || (user == nil && gid == nil && groups == nil)
-                ? nil : Credentials(uid: user?.uid, gid: gid, groups: groups),
+            credentials: command.fullPrivileges || command.keepsCredentials || unprivileged != nil
+                || (user == nil && gid == nil && groups == nil) ? nil : Credentials(uid: user?.uid, gid: gid, groups: groups),
             lastCapability: lastCapability,
             mountPoints: mountPoints,
             deviceStaging: staging + "/dev",
             inaccessibleDirectory: staging + "/inaccessible-dir",
             inaccessibleFile: staging + "/inaccessible-file",
-            ttyGroup: UserAccounts.group("tty"),
+            // (In a user namespace only the service's own gid is mapped: devpts takes no other.)
+            ttyGroup: unprivileged == nil ? UserAccounts.group("tty") : nil,
             serviceDirectories: serviceDirectories,
             // (No PrivateTmp=, or a `+` command: the plan binds nothing.)
             privateTemporaryDirectories: prepared.privateTemporaryDirectories
@@ -236,6 +265,7 @@ package final class SandboxPreparation {
                 return FileSystem.type(info.st_mode) == S_IFDIR ? .directory : .other
             })
         context.seccompPrograms = seccompPrograms
+        context.unprivilegedIDs = unprivileged
         if sandbox.protectClock {
             context.clockDevices = (UnitDirectory.list("/dev") ?? []).filter { $0.hasPrefix("rtc") }.sorted().map { "/dev/" + $0 }
         }

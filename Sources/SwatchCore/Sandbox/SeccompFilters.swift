@@ -76,6 +76,10 @@ package enum SeccompFilters {
 
     package static func filters(for sandbox: Sandbox) -> [SeccompFilter] {
         var filters: [SeccompFilter] = []
+        // SystemCallFilter= is loaded last, as systemd's exec_child() applies it last: an allow
+        // list without seccomp(2) (@system-service has none) would kill the loading of any filter
+        // after it.
+        var systemCallFilter: [SeccompFilter] = []
         if let filter = sandbox.systemCallFilter {
             let failure: SeccompFilter.Action = switch sandbox.systemCallErrorNumber {
             case .errno(let number)?: .errno(number)
@@ -83,10 +87,10 @@ package enum SeccompFilters {
             }
             let calls = filter.entries.keys.sorted()
             if filter.allowList {
-                filters.append(SeccompFilter(directive: "SystemCallFilter=", defaultAction: failure,
-                                             rules: calls.map { SeccompFilter.Rule($0, .allow) }))
+                systemCallFilter.append(SeccompFilter(directive: "SystemCallFilter=", defaultAction: failure,
+                                                      rules: calls.map { SeccompFilter.Rule($0, .allow) }))
             } else {
-                filters.append(SeccompFilter(directive: "SystemCallFilter=", defaultAction: .allow, rules: calls.map { call in
+                systemCallFilter.append(SeccompFilter(directive: "SystemCallFilter=", defaultAction: .allow, rules: calls.map { call in
                     let number = filter.entries[call] ?? 0
                     return SeccompFilter.Rule(call, number != 0 ? .errno(number) : failure)
                 }))
@@ -149,7 +153,7 @@ package enum SeccompFilters {
             // Every filter above already kills a non-native system call; alone, this one does.
             filters.append(SeccompFilter(directive: "SystemCallArchitectures=", defaultAction: .allow))
         }
-        return filters
+        return filters + systemCallFilter
     }
 
     /// socket(2) with a family outside the allow list (or in the deny list): EAFNOSUPPORT,

@@ -90,6 +90,9 @@ struct ProcessLauncher {
         request.stderr = output.standardError.descriptor(input: request.stdin, connection: descriptors.connection)
         // The child starts in the service's cgroup; swatchd's fd of the directory goes right after.
         do { request.cgroup = try tracker.prepare(name.description) } catch { throw .cgroup(error) }
+        // DevicePolicy=/DeviceAllow= and IPAddressAllow=/IPAddressDeny= take access away: on the
+        // group before the child is in it, or no start.
+        do { try CgroupPrograms.attach(order.service.sandbox, to: request.cgroup) } catch { throw .sandbox(error) }
         // MemoryMax= and friends limit resources only: what cannot be applied is warned, not fatal.
         for problem in tracker.apply(order.service.sandbox.resourceControl, to: name.description) {
             sandbox.logger.warning("\(name): \(problem)", metadata: ["unit": "\(name)"])

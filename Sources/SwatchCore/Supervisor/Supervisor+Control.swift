@@ -101,8 +101,13 @@ extension Supervisor {
                 if report.mainPID != 0 { report.mainProcessName = ProcessStatus.command(of: report.mainPID) }
                 let pids = tracker.pids(of: report.id)
                 if !pids.isEmpty {
-                    report.tasks = ProcessStatus.taskCount(of: pids)
-                    report.memoryBytes = ProcessStatus.residentBytes(of: pids)
+                    // The cgroup's counters and limits where its controllers are enabled, as
+                    // systemctl status shows them; else the threads of its processes and their VmRSS.
+                    let usage = tracker.cgroupDirectory(of: report.id).map(ProcessStatus.cgroupUsage(of:))
+                    report.tasks = usage?.tasksCurrent.map { Int($0) } ?? ProcessStatus.taskCount(of: pids)
+                    report.memoryBytes = usage?.memoryCurrent ?? ProcessStatus.residentBytes(of: pids)
+                    report.tasksMax = usage?.tasksMax
+                    report.memoryMax = usage?.memoryMax
                 }
                 report.logLines = unitLog.entries(unit: report.id, last: logLines).map(\.journalLine)
                 report.needDaemonReload = fileTimes(of: report.id).map { !$0.changedPaths().isEmpty } ?? false

@@ -108,10 +108,11 @@ enum RestrictingKeys {
         RestrictingKey("SystemCallFilter", enforced: true, asks: { $0.systemCallFilter != nil }),
         RestrictingKey("SystemCallArchitectures", enforced: true, asks: { !$0.systemCallArchitectures.isEmpty }),
         // Access control of systemd.resource-control(5).
-        RestrictingKey("DevicePolicy", enforced: false),
-        RestrictingKey("DeviceAllow", enforced: false),
-        RestrictingKey("IPAddressAllow", enforced: false),
-        RestrictingKey("IPAddressDeny", enforced: false),
+        RestrictingKey("DevicePolicy", enforced: true, asks: { $0.devicePolicy != .auto }),
+        RestrictingKey("DeviceAllow", enforced: true, asks: { !$0.deviceAllow.isEmpty }),
+        // (IPAddressAllow= alone takes nothing away: it only makes exceptions to IPAddressDeny=.)
+        RestrictingKey("IPAddressAllow", enforced: true, asks: { _ in false }),
+        RestrictingKey("IPAddressDeny", enforced: true, asks: { !$0.ipAddressDeny.isEmpty }),
         RestrictingKey("IPIngressFilterPath", enforced: false),
         RestrictingKey("IPEgressFilterPath", enforced: false),
         RestrictingKey("SocketBindAllow", enforced: false),

@@ -401,6 +401,12 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "CPUQuota": ResourceControlKeys.setter("CPUQuota"),
         "IOWeight": ResourceControlKeys.setter("IOWeight"),
         "AllowedCPUs": ResourceControlKeys.setter("AllowedCPUs"),
+        // Device access (systemd.resource-control(5)): a BPF program on the service's cgroup.
+        "DevicePolicy": DeviceAccessKeys.policy,
+        "DeviceAllow": DeviceAccessKeys.allow,
+        // IP filtering (systemd.resource-control(5)): BPF programs on the service's cgroup.
+        "IPAddressAllow": IPAddressKeys.setter(\.sandbox.ipAddressAllow),
+        "IPAddressDeny": IPAddressKeys.setter(\.sandbox.ipAddressDeny),
         // Credentials (systemd.exec(5), "CREDENTIALS"; Sandbox/ServiceCredentials.swift).
         "LoadCredential": CredentialKeys.load,
         "SetCredential": CredentialKeys.set,

@@ -496,6 +496,12 @@ package struct Sandbox: Hashable, Sendable {
     package var procSubsetPID = false
     /// MemoryMax= and the other limits of the service's cgroup (Units/ResourceControlKeys.swift).
     package var resourceControl = ResourceControl()
+    /// DevicePolicy= and DeviceAllow= (Units/DeviceAccessKeys.swift, Sandbox/DeviceProgram.swift).
+    package var devicePolicy = DevicePolicy.auto
+    package var deviceAllow: [DeviceAllowEntry] = []
+    /// IPAddressAllow= and IPAddressDeny= (Units/IPAddressKeys.swift, Sandbox/IPFilterProgram.swift).
+    package var ipAddressAllow: [IPPrefix] = []
+    package var ipAddressDeny: [IPPrefix] = []
     /// LoadCredential=, SetCredential=, ImportCredential=, in the order written
     /// (Sandbox/ServiceCredentials.swift).
     package var credentials: [CredentialSource] = []

@@ -91,6 +91,7 @@ import Testing
             "ProtectClock", "ProtectHostname", "PrivateNetwork", "PrivateIPC", "PrivateMounts",
             // More of the mount namespace.
             "TemporaryFileSystem", "BindPaths", "BindReadOnlyPaths", "NoExecPaths", "ExecPaths", "ProtectProc", "ProcSubset",
+            "DevicePolicy", "DeviceAllow", "IPAddressAllow", "IPAddressDeny",
         ] + ResourceLimit.allCases.map(\.rawValue)))
     }
 

@@ -1,0 +1,86 @@
+// The bpf(2) calls of DevicePolicy=/DeviceAllow= and IPAddressAllow=/IPAddressDeny=
+// (systemd.resource-control(5)): loading a cgroup program, attaching it to a service's
+// cgroup2 group, and the LPM-trie maps of the IP filter, as systemd's
+// src/core/bpf-devices.c and src/core/bpf-firewall.c do — without libbpf: the programs
+// are a handful of instructions built by Sources/SwatchCore/Sandbox/DeviceProgram.swift
+// and IPFilterProgram.swift. Here because `union bpf_attr` and glibc's syscall()
+// (variadic) do not import into Swift. Every fd bpf(2) returns is close-on-exec.
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "CSwatch.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <sys/syscall.h>
+
+_Static_assert(sizeof(struct bpf_insn) == 8, "struct bpf_insn");
+const int SWATCH_BPF_DEVCG_ACC_MKNOD = BPF_DEVCG_ACC_MKNOD;
+const int SWATCH_BPF_DEVCG_ACC_READ = BPF_DEVCG_ACC_READ;
+const int SWATCH_BPF_DEVCG_ACC_WRITE = BPF_DEVCG_ACC_WRITE;
+const int SWATCH_BPF_DEVCG_DEV_BLOCK = BPF_DEVCG_DEV_BLOCK;
+const int SWATCH_BPF_DEVCG_DEV_CHAR = BPF_DEVCG_DEV_CHAR;
+const int SWATCH_BPF_PROG_TYPE_CGROUP_DEVICE = BPF_PROG_TYPE_CGROUP_DEVICE;
+const int SWATCH_BPF_PROG_TYPE_CGROUP_SKB = BPF_PROG_TYPE_CGROUP_SKB;
+const int SWATCH_BPF_CGROUP_DEVICE = BPF_CGROUP_DEVICE;
+const int SWATCH_BPF_CGROUP_INET_INGRESS = BPF_CGROUP_INET_INGRESS;
+const int SWATCH_BPF_CGROUP_INET_EGRESS = BPF_CGROUP_INET_EGRESS;
+const int SWATCH_BPF_PSEUDO_MAP_FD = BPF_PSEUDO_MAP_FD;
+const int SWATCH_BPF_FUNC_MAP_LOOKUP_ELEM = BPF_FUNC_map_lookup_elem;
+const int SWATCH_BPF_FUNC_SKB_LOAD_BYTES = BPF_FUNC_skb_load_bytes;
+const int SWATCH_SKB_PROTOCOL_OFFSET = offsetof(struct __sk_buff, protocol);
+
+int swatch_bpf_load_program(int type, const void *instructions, int count, char *_Nullable log, unsigned log_size) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.prog_type = (uint32_t)type;
+    attr.insns = (uint64_t)(uintptr_t)instructions;
+    attr.insn_cnt = (uint32_t)count;
+    attr.license = (uint64_t)(uintptr_t)"GPL";
+    if (log && log_size > 0) {
+        log[0] = '\0';
+        attr.log_buf = (uint64_t)(uintptr_t)log;
+        attr.log_size = log_size;
+        attr.log_level = 1;
+    }
+    long fd = syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+    return fd < 0 ? -errno : (int)fd;
+}
+
+int swatch_bpf_attach(int cgroup_fd, int program_fd, int attach_type) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.target_fd = (uint32_t)cgroup_fd;
+    attr.attach_bpf_fd = (uint32_t)program_fd;
+    attr.attach_type = (uint32_t)attach_type;
+    // No flags: the one program of its kind on the group, replacing one attached at an earlier start.
+    attr.attach_flags = 0;
+    return syscall(SYS_bpf, BPF_PROG_ATTACH, &attr, sizeof(attr)) < 0 ? errno : 0;
+}
+
+int swatch_bpf_create_lpm_trie(int key_size, int max_entries) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.map_type = BPF_MAP_TYPE_LPM_TRIE;
+    attr.key_size = (uint32_t)key_size;
+    attr.value_size = sizeof(uint64_t);
+    attr.max_entries = (uint32_t)max_entries;
+    // An LPM trie must not be preallocated (bpf(2), BPF_MAP_TYPE_LPM_TRIE).
+    attr.map_flags = BPF_F_NO_PREALLOC;
+    long fd = syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof(attr));
+    return fd < 0 ? -errno : (int)fd;
+}
+
+int swatch_bpf_map_update(int map_fd, const void *key, const void *value) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.map_fd = (uint32_t)map_fd;
+    attr.key = (uint64_t)(uintptr_t)key;
+    attr.value = (uint64_t)(uintptr_t)value;
+    attr.flags = BPF_ANY;
+    return syscall(SYS_bpf, BPF_MAP_UPDATE_ELEM, &attr, sizeof(attr)) < 0 ? errno : 0;
+}

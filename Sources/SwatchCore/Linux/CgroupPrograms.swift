@@ -1,0 +1,113 @@
+import CSwatch
+import Glibc
+import SystemPackage
+
+/// Puts the cgroup BPF programs of DevicePolicy=/DeviceAllow= (Sandbox/DeviceProgram.swift)
+/// and IPAddressAllow=/IPAddressDeny= (Sandbox/IPFilterProgram.swift) on a service's cgroup2
+/// group before anything of the service runs there. These keys take access away, so where
+/// that cannot be done — no cgroup2 group (session tracking), bpf(2) not permitted (swatchd
+/// not root), a kernel without these programs — the start fails naming the directive
+/// (swatchd.service(5), "RESOURCE CONTROL"). Attached, a program (and its maps) lives with the
+/// group: swatchd keeps no fd of it.
+package enum CgroupPrograms {
+    /// Attaches the unit's programs to the group `cgroup` (an fd of its directory; nil: none).
+    /// Does nothing for a unit that asks for neither restriction.
+    package static func attach(_ sandbox: Sandbox, to cgroup: FileDescriptor?) throws(SandboxError) {
+        try attachDeviceProgram(sandbox, to: cgroup)
+        try attachIPFilter(sandbox, to: cgroup)
+    }
+
+    static func attachDeviceProgram(_ sandbox: Sandbox, to cgroup: FileDescriptor?) throws(SandboxError) {
+        let devices = (try? FileSystem.readText("/proc/devices")) ?? ""
+        guard let rules = DeviceProgram.rules(sandbox, resolve: { DeviceProgram.resolve($0, status: node, devices: devices) })
+        else { return }
+        let directive = DeviceProgram.directive(sandbox)
+        let group = try group(cgroup, directive: directive)
+        let program = try load(SWATCH_BPF_PROG_TYPE_CGROUP_DEVICE, DeviceProgram.bytes(rules), what: "device", directive: directive)
+        defer { close(program) }
+        try attach(program, to: group, as: SWATCH_BPF_CGROUP_DEVICE, what: "device", directive: directive)
+    }
+
+    static func attachIPFilter(_ sandbox: Sandbox, to cgroup: FileDescriptor?) throws(SandboxError) {
+        guard !sandbox.ipAddressAllow.isEmpty || !sandbox.ipAddressDeny.isEmpty else { return }
+        let directive = IPFilterProgram.directive(sandbox)
+        let group = try group(cgroup, directive: directive)
+        var maps: [CInt] = []
+        defer { for map in maps { close(map) } }
+        /// One LPM trie of the prefixes of one family; nil: it has none.
+        func trie(_ prefixes: [IPPrefix], ipv6: Bool) throws(SandboxError) -> Int32? {
+            let selected = prefixes.filter { $0.isIPv6 == ipv6 }
+            guard !selected.isEmpty else { return nil }
+            let map = swatch_bpf_create_lpm_trie(ipv6 ? 20 : 8, CInt(selected.count))
+            guard map >= 0 else {
+                throw .cgroupProgram(directive: directive, reason: "cannot create a BPF map of addresses: \(Errno(rawValue: -map))")
+            }
+            maps.append(map)
+            var value = [UInt8](repeating: 1, count: 8)
+            for prefix in selected {
+                let key = IPFilterProgram.key(prefix)
+                let error = key.withUnsafeBytes { key in value.withUnsafeMutableBytes { swatch_bpf_map_update(map, key.baseAddress!, $0.baseAddress!) } }
+                guard error == 0 else {
+                    throw .cgroupProgram(directive: directive, reason: "cannot add \(prefix) to a BPF map: \(Errno(rawValue: error))")
+                }
+            }
+            return map
+        }
+        let ipv4 = IPFilterProgram.Maps(allow: try trie(sandbox.ipAddressAllow, ipv6: false), deny: try trie(sandbox.ipAddressDeny, ipv6: false))
+        let ipv6 = IPFilterProgram.Maps(allow: try trie(sandbox.ipAddressAllow, ipv6: true), deny: try trie(sandbox.ipAddressDeny, ipv6: true))
+        for (ingress, attachType) in [(true, SWATCH_BPF_CGROUP_INET_INGRESS), (false, SWATCH_BPF_CGROUP_INET_EGRESS)] {
+            let bytes = IPFilterProgram.bytes(ingress: ingress, ipv4: ipv4, ipv6: ipv6)
+            let program = try load(SWATCH_BPF_PROG_TYPE_CGROUP_SKB, bytes, what: "IP filter", directive: directive)
+            defer { close(program) }
+            try attach(program, to: group, as: attachType, what: "IP filter", directive: directive)
+        }
+    }
+
+    private static func group(_ cgroup: FileDescriptor?, directive: String) throws(SandboxError) -> FileDescriptor {
+        guard let cgroup else {
+            throw .cgroupProgram(directive: directive, reason: "swatchd tracks the service without a cgroup2 group to attach a BPF program to (swatchd(8), PROCESS TRACKING)")
+        }
+        return cgroup
+    }
+
+    /// Loads a program; a refusal of the verifier comes with the first line of its log.
+    private static func load(_ type: CInt, _ bytes: [UInt8], what: String, directive: String) throws(SandboxError) -> CInt {
+        let count = CInt(bytes.count / 8)
+        let program = bytes.withUnsafeBytes { swatch_bpf_load_program(type, $0.baseAddress!, count, nil, 0) }
+        guard program < 0 else { return program }
+        var reason = "cannot load a BPF \(what) program: \(Errno(rawValue: -program))"
+        if -program == EINVAL || -program == EACCES {
+            var log = [CChar](repeating: 0, count: 1 << 16)
+            let again = bytes.withUnsafeBytes { swatch_bpf_load_program(type, $0.baseAddress!, count, &log, UInt32(log.count)) }
+            if again >= 0 { close(again) }
+            let text = String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if let last = text.split(separator: "\n").last(where: { !$0.isEmpty }) { reason += " (\(last))" }
+        }
+        throw .cgroupProgram(directive: directive, reason: reason)
+    }
+
+    private static func attach(_ program: CInt, to group: FileDescriptor, as attachType: CInt, what: String,
+                               directive: String) throws(SandboxError) {
+        let error = swatch_bpf_attach(group.rawValue, program, attachType)
+        guard error == 0 else {
+            throw .cgroupProgram(directive: directive, reason: "cannot attach a BPF \(what) program to the service's cgroup: \(Errno(rawValue: error))")
+        }
+    }
+
+    /// A device node's type and numbers (stat(2), following links as /dev/char/1:3 is one).
+    static func node(_ path: String) -> (kind: DeviceRule.Kind, major: UInt32, minor: UInt32)? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        let kind: DeviceRule.Kind
+        switch info.st_mode & S_IFMT {
+        case S_IFCHR: kind = .character
+        case S_IFBLK: kind = .block
+        default: return nil
+        }
+        // gnu_dev_major()/gnu_dev_minor() of <sys/sysmacros.h>.
+        let device = UInt64(info.st_rdev)
+        let major = UInt32(truncatingIfNeeded: (device >> 8) & 0xFFF | (device >> 32) & ~0xFFF)
+        let minor = UInt32(truncatingIfNeeded: device & 0xFF | (device >> 12) & ~0xFF)
+        return (kind, major, minor)
+    }
+}

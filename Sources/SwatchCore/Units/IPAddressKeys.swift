@@ -1,0 +1,75 @@
+// IPAddressAllow= and IPAddressDeny= of systemd.resource-control(5), as systemd's
+// load-fragment.c parses them (config_parse_in_addr_prefixes). They take access away, so
+// they are enforced or the start fails (Sandbox/IPFilterProgram.swift builds the cgroup
+// BPF programs that enforce them).
+import Glibc
+
+/// An address prefix: `192.168.0.0/16`, `::1/128`.
+package struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
+    /// The address in network byte order: 4 bytes (IPv4) or 16 (IPv6).
+    package var address: [UInt8]
+    package var length: UInt8
+
+    package init(address: [UInt8], length: UInt8) {
+        self.address = address
+        self.length = length
+    }
+
+    package var isIPv6: Bool { address.count == 16 }
+
+    /// `ADDRESS` or `ADDRESS/LENGTH`; nil: not an address, or a length too long for it.
+    package init?(_ text: String) {
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let address = String(parts[0])
+        let count: Int
+        if inet_pton(AF_INET, address, &bytes) == 1 {
+            count = 4
+        } else if inet_pton(AF_INET6, address, &bytes) == 1 {
+            count = 16
+        } else {
+            return nil
+        }
+        let maximum = UInt8(count * 8)
+        var length = maximum
+        if parts.count == 2 {
+            guard let given = UInt8(parts[1]), given <= maximum else { return nil }
+            length = given
+        }
+        self.init(address: Array(bytes.prefix(count)), length: length)
+    }
+
+    package var description: String {
+        var text = [CChar](repeating: 0, count: 64)
+        _ = inet_ntop(isIPv6 ? AF_INET6 : AF_INET, address, &text, socklen_t(text.count))
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/\(length)"
+    }
+
+    /// systemd's names for sets of prefixes (systemd.resource-control(5), IPAddressAllow=).
+    static let named: [String: [String]] = [
+        "any": ["0.0.0.0/0", "::/0"],
+        "localhost": ["127.0.0.0/8", "::1/128"],
+        "link-local": ["169.254.0.0/16", "fe80::/64"],
+        "multicast": ["224.0.0.0/4", "ff00::/8"],
+    ]
+}
+
+enum IPAddressKeys {
+    /// A space-separated list of prefixes and names; an empty value clears the list.
+    static func setter(_ keyPath: WritableKeyPath<ServiceUnit, [IPPrefix]> & Sendable) -> KeySetter<ServiceUnit> {
+        KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            let value = try kv.expanded()
+            guard !value.isEmpty else {
+                service[keyPath: keyPath] = []
+                return
+            }
+            for word in value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init) {
+                let texts = IPPrefix.named[word] ?? [word]
+                for text in texts {
+                    guard let prefix = IPPrefix(text) else { throw kv.invalid("IP address prefix", word) }
+                    if !service[keyPath: keyPath].contains(prefix) { service[keyPath: keyPath].append(prefix) }
+                }
+            }
+        }
+    }
+}

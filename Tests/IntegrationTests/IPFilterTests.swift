@@ -1,0 +1,89 @@
+// IPAddressAllow= and IPAddressDeny= as a service meets them (swatchd.service(5), "RESOURCE
+// CONTROL"; systemd.resource-control(5)): the built swatchd puts BPF programs on the
+// service's cgroup2 group, and whether Services/ip_probe.py's TCP connects to a listener of
+// the test get through (the handshake needs both directions) is the evidence. Root only: a cgroup2 group and bpf(2).
+import Foundation
+import Glibc
+import Testing
+
+extension Integration {
+    @Suite(.enabled(if: getuid() == 0, "bpf(2) and a cgroup2 group need root")) struct IPFilterTests {
+        @Test(.timeLimit(.minutes(1)))
+        func connectsPassOnlyWhereTheListsSay() throws {
+            let port = try Ports.free()
+            let listener = try Ports.occupy(port)  // [::]:port, dual-stack: 127.0.0.1, 127.0.0.2 and ::1
+            defer { close(listener) }
+            // Nobody accepts: room in the queue for every connection that passes (a full queue
+            // drops the SYN, which would look like the filter's drop).
+            listen(listener, 128)
+            let targets = ["127.0.0.1:\(port)", "127.0.0.2:\(port)", "[::1]:\(port)"]
+            let units: [String: String] = [
+                "denied": "IPAddressDeny=any",
+                "excepted": "IPAddressDeny=any\nIPAddressAllow=localhost",
+                "one": "IPAddressDeny=127.0.0.2",
+                "six": "IPAddressDeny=::1/128",
+                "narrow": "IPAddressDeny=127.0.0.0/8 ::1\nIPAddressAllow=127.0.0.2/32",
+                "free": "",
+            ]
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            for (name, lines) in units {
+                try daemon.write("\(name).service", """
+                    [Service]
+                    Type=oneshot
+                    ExecStart=/usr/bin/python3 \(Harness.service("ip_probe.py")) \(targets.joined(separator: " "))
+                    \(lines)
+                    """)
+            }
+            try daemon.start()
+            var seen: [String: [String]] = [:]
+            for name in units.keys {
+                let lines = try waitFor("\(name).service answers its probes\n\(daemon.log)", timeout: .seconds(20)) {
+                    try daemon.checkRunning()
+                    let lines = daemon.logLines(containing: "\(name).service[", "ip: ")
+                    return lines.count == targets.count ? lines : nil
+                }
+                seen[name] = targets.map { target in
+                    lines.first { $0.contains("ip: \(target) ") }.flatMap { $0.split(separator: " ").last.map(String.init) } ?? "?"
+                }
+            }
+            #expect(daemon.logLines(containing: "Failed to spawn").isEmpty, "\(daemon.log)")
+            // In the order of `targets`: 127.0.0.1, 127.0.0.2, ::1. A dropped SYN is sent again
+            // until connect gives up (TCP ignores the egress drop's EPERM): the probe's timeout.
+            #expect(seen["denied"] == ["timeout", "timeout", "timeout"])
+            #expect(seen["excepted"] == ["ok", "ok", "ok"])
+            #expect(seen["one"] == ["ok", "timeout", "ok"])
+            #expect(seen["six"] == ["ok", "ok", "timeout"])
+            #expect(seen["narrow"] == ["timeout", "ok", "timeout"])
+            #expect(seen["free"] == ["ok", "ok", "ok"])
+        }
+
+        /// The ingress program on its own: datagrams to the service from a denied source
+        /// address are dropped, from another one delivered. The denied one is sent first;
+        /// loopback keeps the order, so had it passed, it would be read before the other.
+        @Test(.timeLimit(.minutes(1)))
+        func datagramsFromADeniedSourceAreDropped() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("receiver.service", """
+                [Service]
+                ExecStart=/usr/bin/python3 \(Harness.service("udp_probe.py")) \(port) from-allowed
+                IPAddressDeny=127.0.0.3
+                """)
+            try daemon.start()
+            try daemon.waitForLog(containing: "receiver.service[", "udp: ready", timeout: .seconds(10))
+            for (source, payload) in [("127.0.0.3", "from-denied"), ("127.0.0.1", "from-allowed")] {
+                let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+                defer { close(fd) }
+                try #require(Endpoint.ipv4(source, 0).withSocketAddress { bind(fd, $0, $1) } == 0, "bind \(source)")
+                let sent = Endpoint.ipv4("127.0.0.1", port).withSocketAddress { address, length in
+                    payload.withCString { sendto(fd, $0, strlen($0), 0, address, length) }
+                }
+                try #require(sent == payload.utf8.count, "sendto from \(source)")
+            }
+            try daemon.waitForLog(containing: "receiver.service[", "udp: from-allowed", timeout: .seconds(10))
+            #expect(daemon.logLines(containing: "udp: from-denied").isEmpty, "\(daemon.log)")
+        }
+    }
+}

@@ -1,0 +1,112 @@
+// swatchd as a normal user (swatchd.service(5), "SANDBOXING"): the mount-namespace
+// settings work through a user namespace of the service's own, as systemd's user
+// manager does; what needs real root fails the start, naming the directive. The
+// test runner is root and starts the built swatchd as nobody with setpriv(1).
+import Foundation
+import Glibc
+import Testing
+
+extension Integration {
+    @Suite(.enabled(if: getuid() == 0, "setpriv to nobody needs root"))
+    struct UnprivilegedTests {
+        static let nobody: uid_t = 65534
+
+        /// Why this kernel gives nobody no user namespace (user_namespaces(7)); nil: it does.
+        static let userNamespacesRefused: String? = {
+            for (path, name) in [("/proc/sys/user/max_user_namespaces", "user.max_user_namespaces"),
+                                 ("/proc/sys/kernel/unprivileged_userns_clone", "kernel.unprivileged_userns_clone")] {
+                if let text = readText(path), text.trimmingCharacters(in: .whitespacesAndNewlines) == "0" {
+                    return "\(name) = 0: no unprivileged user namespaces on this machine"
+                }
+            }
+            return nil
+        }()
+
+        /// A Daemon whose directory nobody owns, started as nobody (no groups).
+        private func daemonAsNobody(units: [String: String]) throws -> Daemon {
+            let daemon = try Daemon()
+            for (name, text) in units { try daemon.write(name, text) }
+            for path in [daemon.directory, daemon.unitDirectory] + units.keys.map({ daemon.unitDirectory + "/" + $0 }) {
+                guard chown(path, Self.nobody, Self.nobody) == 0 else { throw HarnessError("chown \(path): \(errno)") }
+            }
+            try daemon.start(launcher: ["/usr/bin/setpriv", "--reuid=\(Self.nobody)", "--regid=\(Self.nobody)", "--clear-groups"])
+            return daemon
+        }
+
+        /// The `view: KEY=VALUE` lines a private_view.py service printed.
+        private func view(_ daemon: Daemon, unit: String) throws -> [String: String] {
+            let lines = try waitFor("\(unit) reports its view\n\(daemon.log)", timeout: .seconds(15)) {
+                let lines = daemon.logLines(containing: unit, "view: ")
+                return lines.count >= 5 ? lines : nil
+            }
+            var view: [String: String] = [:]
+            for line in lines {
+                guard let range = line.range(of: "view: ") else { continue }
+                for pair in line[range.upperBound...].split(separator: " ") {
+                    let parts = pair.split(separator: "=", maxSplits: 1)
+                    if parts.count == 2 { view[String(parts[0])] = String(parts[1]) }
+                }
+            }
+            return view
+        }
+
+        /// PrivateTmp=yes and ProtectSystem=strict with swatchd as nobody: the service has a
+        /// /tmp of its own (empty; a file the test made in the host's /tmp is not there, and it
+        /// may write there), /usr is read-only (EROFS, not the EACCES nobody gets anyway), and
+        /// it keeps swatchd's uid and gid. Without a user namespace the same start failed with
+        /// "PrivateTmp=: Operation not permitted".
+        @Test(.timeLimit(.minutes(1)), .enabled(if: userNamespacesRefused == nil, "\(userNamespacesRefused ?? "")"))
+        func privateTmpAndProtectSystemWorkThroughAUserNamespace() throws {
+            let marker = "swatch-unprivileged-marker-\(getpid())"
+            let markerPath = "/tmp/" + marker
+            guard FileManager.default.createFile(atPath: markerPath, contents: Data("host\n".utf8)) else {
+                throw HarnessError("cannot create \(markerPath)")
+            }
+            defer { unlink(markerPath) }
+            let daemon = try daemonAsNobody(units: ["view.service": """
+                [Service]
+                Type=oneshot
+                PrivateTmp=yes
+                ProtectSystem=strict
+                ExecStart=/usr/bin/python3 \(Harness.service("private_view.py")) \(marker)
+                """])
+            defer { daemon.cleanUp() }
+            let view = try view(daemon, unit: "view.service")
+            #expect(view["marker"] == "absent", "\(view)")
+            #expect(view["tmp-entries"] == "0", "\(view)")
+            #expect(view["tmp-write"] == "ok", "\(view)")
+            #expect(view["usr-write"] == "EROFS", "\(view)")
+            #expect(view["uid"] == "\(Self.nobody)" && view["gid"] == "\(Self.nobody)", "\(view)")
+            try daemon.waitForLog(containing: "Finished view.service.", timeout: .seconds(10))
+            // The host's /tmp is as it was: the marker is still there, nothing of the service's.
+            #expect(FileManager.default.fileExists(atPath: markerPath))
+            #expect(daemon.logLines(containing: "Failed to spawn").isEmpty, "\(daemon.log)")
+        }
+
+        /// What needs real root even in a user namespace fails the start with the reason:
+        /// another user, a dynamic one, a proc instance of its own.
+        @Test(.timeLimit(.minutes(1)))
+        func whatNeedsRootFailsTheStartNamingTheDirective() throws {
+            let units = [
+                "other.service": "[Service]\nType=oneshot\nUser=root\nPrivateTmp=yes\nExecStart=/bin/true\n",
+                "dynamic.service": "[Service]\nType=oneshot\nDynamicUser=yes\nExecStart=/bin/true\n",
+                "proc.service": "[Service]\nType=oneshot\nProtectProc=invisible\nExecStart=/bin/true\n",
+            ]
+            let daemon = try daemonAsNobody(units: units)
+            defer { daemon.cleanUp() }
+            try daemon.waitForLog(containing: "Failed to spawn other.service: User=root: swatchd runs as uid 65534, not root:",
+                                  "cannot switch to another user")
+            try daemon.waitForLog(containing: "Failed to spawn dynamic.service: DynamicUser=: swatchd runs as uid 65534, not root")
+            try daemon.waitForLog(containing: "Failed to spawn proc.service: ProtectProc=: swatchd runs as uid 65534, not root")
+        }
+
+        /// Where the kernel refuses unprivileged user namespaces, the start fails saying so.
+        @Test(.timeLimit(.minutes(1)), .enabled(if: userNamespacesRefused != nil, "this machine allows unprivileged user namespaces"))
+        func withoutUserNamespacesTheStartFailsSayingWhy() throws {
+            let daemon = try daemonAsNobody(units: ["view.service": "[Service]\nType=oneshot\nPrivateTmp=yes\nExecStart=/bin/true\n"])
+            defer { daemon.cleanUp() }
+            try daemon.waitForLog(containing: "Failed to spawn view.service: PrivateTmp=: swatchd runs as uid 65534, not root,",
+                                  "allows no unprivileged user namespaces")
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Glibc
+import Testing
+@testable import SwatchCore
+
+/// IPAddressAllow=/IPAddressDeny= (systemd.resource-control(5)): the keys as systemd parses
+/// them (Units/IPAddressKeys.swift) and the programs they make (Sandbox/IPFilterProgram.swift).
+/// Whether the kernel enforces them: Integration.IPFilterTests.
+@Suite struct IPFilterProgramTests {
+    private func service(_ lines: String) -> (ServiceUnit?, [String]) {
+        let set = UnitSet.parse([UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\n" + lines)],
+                                context: UnitSetTests.context, checkExecutables: false)
+        return (set.services.values.first, set.diagnostics.map(\.description))
+    }
+
+    @Test func theKeysTakePrefixesAndSystemdsNames() throws {
+        let (unit, problems) = service("IPAddressDeny=any\nIPAddressAllow=localhost 10.1.0.0/16\nIPAddressAllow=fe80::1\n")
+        #expect(problems == [])
+        let sandbox = try #require(unit?.sandbox)
+        #expect(sandbox.ipAddressDeny.map(\.description) == ["0.0.0.0/0", "::/0"])
+        #expect(sandbox.ipAddressAllow.map(\.description) == ["127.0.0.0/8", "::1/128", "10.1.0.0/16", "fe80::1/128"])
+        #expect(service("IPAddressDeny=any\nIPAddressDeny=\n").0?.sandbox.ipAddressDeny == [])
+        for bad in ["IPAddressDeny=10.0.0.0/33", "IPAddressDeny=everything", "IPAddressAllow=::1/129", "IPAddressDeny=10.0.0.1/"] {
+            let (unit, problems) = service(bad + "\n")
+            #expect(unit == nil, "\(bad)")
+            #expect(problems.contains { $0.contains("refusing the unit") }, "\(bad): \(problems)")
+        }
+    }
+
+    @Test func aKeyIsThePrefixLengthThenTheAddress() throws {
+        #expect(IPFilterProgram.key(try #require(IPPrefix("10.1.0.0/16"))) == [16, 0, 0, 0, 10, 1, 0, 0])
+        #expect(IPFilterProgram.key(try #require(IPPrefix("::1"))) == [128, 0, 0, 0] + [UInt8](repeating: 0, count: 15) + [1])
+    }
+
+    /// The deny lookup comes before the allow lookup (an allowed address passes even when
+    /// denied), each map is looked up only where it exists, and the family blocks are skipped
+    /// as a whole for another protocol.
+    @Test func theProgramLooksUpDenyThenAllow() {
+        typealias I = DeviceProgram.Instruction
+        let program = IPFilterProgram.instructions(ingress: false, ipv4: .init(allow: 7, deny: 8), ipv6: .init())
+        // prologue 2, block 10 + 7 + 7, epilogue 2.
+        #expect(program.count == 2 + 24 + 2)
+        #expect(program[1] == I(code: 0xb7, destination: 7, immediate: 1), "pass by default")
+        #expect(program[3] == I(code: 0x55, destination: 0, offset: 22, immediate: 0x0008), "not IPv4: past the block")
+        #expect(program[5] == I(code: 0xb7, destination: 2, immediate: 16), "egress: the destination address")
+        #expect(program[12] == I(code: 0x18, destination: 1, source: 1, immediate: 8), "the deny map first")
+        #expect(program[18] == I(code: 0xb7, destination: 7, immediate: 0))
+        #expect(program[19] == I(code: 0x18, destination: 1, source: 1, immediate: 7), "then the allow map")
+        #expect(program[25] == I(code: 0xb7, destination: 7, immediate: 1))
+        #expect(program.suffix(2) == [I(code: 0xbf, destination: 0, source: 7), I(code: 0x95)])
+        let ingress = IPFilterProgram.instructions(ingress: true, ipv4: .init(), ipv6: .init(deny: 3))
+        #expect(ingress[3] == I(code: 0x55, destination: 0, offset: 15, immediate: 0xDD86))
+        #expect(ingress[5] == I(code: 0xb7, destination: 2, immediate: 8), "ingress: the source address")
+        #expect(ingress.count == 2 + 17 + 2)
+    }
+}
