@@ -108,9 +108,12 @@ extension Manager {
         reindexTriggers()
         rebuildGraph()
         updateWatching(name)
-        guard listenersChanged, !unit.accept, let service = sockets[name]?.service,
-              services[service]?.machine.isInactive == false else { return }
-        log(name, .info, "\(name): Its listeners changed; restarting \(service) to hand them over.")
-        enqueue(.restart, service, anchor: false)
+        guard listenersChanged, !unit.accept else { return }
+        // Its own service, and those that take its fds by Sockets=.
+        for service in triggers.keys.sorted() where triggers[service]?.contains(name) == true
+            && services[service]?.machine.isInactive == false {
+            log(name, .info, "\(name): Its listeners changed; restarting \(service) to hand them over.")
+            enqueue(.restart, service, anchor: false)
+        }
     }
 }

@@ -57,4 +57,20 @@ import Testing
         let set = ScriptedShell.units(["x.service": "[Service]\nExecStart=/bin/x\nSockets=x.service\n"])
         #expect(set.refused["x.service"]?.first?.message == "Failed to parse socket unit name for Sockets=, refusing the unit: x.service")
     }
+
+    @Test func aServiceThatTakesAReboundSocketByNameIsRestartedToGetIt() {
+        let files = [
+            "x.socket": "[Socket]\nListenStream=8080\n",
+            "x.service": "[Service]\nExecStart=/bin/x\nSockets=y.socket\n",
+            "y.socket": "[Socket]\nListenStream=8081\n",
+            "y.service": "[Service]\nExecStart=/bin/y\n",
+        ]
+        var shell = ScriptedShell(files)
+        shell.send(.listenerReadable(UnitName(parsing: "x.socket")!))
+        _ = shell.take()
+        var changed = files
+        changed["y.socket"] = "[Socket]\nListenStream=8082\n"
+        shell.send(.reload(ScriptedShell.units(changed), call: nil))
+        #expect(shell.logs(shell.take()).contains("y.socket: Its listeners changed; restarting x.service to hand them over."))
+    }
 }
