@@ -192,7 +192,7 @@ extension Manager {
         // A unit broken by a daemon-reload still runs its previous definition: that is what it is.
         if let name = loadedUnitName(text) {
             if let entry = services[name] { return serviceReport(name, entry, now: now, realtime: realtime) }
-            if let entry = sockets[name] { return socketReport(name, entry) }
+            if let entry = sockets[name] { return socketReport(name, entry, now: now, realtime: realtime) }
         }
         guard let diagnostics = units.refused[text] else { return nil }
         return UnitStatusReport(id: text, loadState: .badSetting, loadError: diagnostics.first.map { "\($0)" },
@@ -243,11 +243,15 @@ extension Manager {
         return report
     }
 
-    private func socketReport(_ name: UnitName, _ entry: SocketEntry) -> UnitStatusReport {
+    private func socketReport(_ name: UnitName, _ entry: SocketEntry, now: Instant, realtime: UInt64) -> UnitStatusReport {
         let unit = entry.machine.unit
         var report = UnitStatusReport(id: name.description, description: unit.unit.description,
                                       fragmentPath: unit.path, dropIns: unit.dropIns)
         report.activeState = socketActiveState(name)
+        report.activeSince = entry.stateChanged.map { changed in
+            let ago = now.since(changed).microseconds
+            return realtime >= ago ? realtime - ago : 0
+        }
         report.fillDependencies(unit.unit)
         report.subState = entry.machine.subState
         report.result = UnitResult(rawValue: entry.machine.result.rawValue) ?? .success

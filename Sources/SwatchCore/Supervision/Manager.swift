@@ -89,6 +89,8 @@ package struct Manager {
         var invocationID = ""
         /// A restart job: start again once the stop is through.
         var restartPending = false
+        /// When its ActiveState= last changed (for `since …`).
+        var stateChanged: Instant?
     }
 
     enum DeadlineKey: Hashable {
@@ -426,6 +428,7 @@ package struct Manager {
     mutating func withSocket(_ name: UnitName, _ body: (inout SocketMachine) -> [SocketAction]) {
         guard sockets[name] != nil else { return }
         let wasInactive = sockets[name]!.machine.isInactive
+        let activeBefore = sockets[name]!.machine.activeState
         for action in body(&sockets[name]!.machine) {
             guard let entry = sockets[name] else { return }
             let unit = entry.machine.unit
@@ -453,6 +456,7 @@ package struct Manager {
             }
         }
         guard let entry = sockets[name] else { return }
+        if entry.machine.activeState != activeBefore { sockets[name]?.stateChanged = now }
         deadlines.schedule(.socket(name), at: entry.machine.deadline)
         updateWatching(name)
         if entry.machine.isInactive, !wasInactive {

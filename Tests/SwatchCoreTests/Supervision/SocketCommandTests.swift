@@ -48,9 +48,11 @@ import Testing
         #expect(try status(&s).activeState == .activating)
         s.exit(102, .exited(0))
         #expect(steps(s.take()) == ["+x.socket"])
+        s.advance(2)
         let report = try status(&s)
         #expect(report.activeState == .active)
         #expect(report.subState == "listening")
+        #expect(report.activeSince == 1_700_000_000_000_000 - 2_000_000, "active since it listens")
     }
 
     @Test func aFailingExecStartPreLeavesTheSocketFailedAndUnbound() throws {
