@@ -19,7 +19,11 @@ extension Integration {
             let service = try #require(try daemon.waitForChildren(1).first)
             // Blocked in swatchd for its signalfd, none of them reaches a service blocked or ignored;
             // only SIGPIPE is ignored, as under systemd (IgnoreSIGPIPE=yes, systemd.exec(5)).
-            let status = readText("/proc/\(service.pid)/status") ?? ""
+            // Read once it runs sleep: between clone and execve the child is still a copy of swatchd.
+            let status = try waitFor("pid \(service.pid) runs sleep") { () -> String? in
+                guard let text = readText("/proc/\(service.pid)/status"), text.hasPrefix("Name:\tsleep\n") else { return nil }
+                return text
+            }
             #expect(status.contains("SigBlk:\t0000000000000000\n") && status.contains("SigIgn:\t0000000000001000\n"),
                     "\(status)")
             let rtMin = __libc_current_sigrtmin()
