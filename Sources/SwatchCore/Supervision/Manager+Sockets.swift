@@ -47,7 +47,11 @@ extension Manager {
     }
 
     mutating func socketBound(_ name: UnitName, warnings: [String], now: Instant) {
-        guard sockets[name] != nil else { return }
+        guard let entry = sockets[name] else { return }
+        // Stopped while the bind was on its way: what was bound goes at once.
+        guard case .binding = entry.machine.phase else {
+            return emit(.closeListeners(name, removeOnStop: entry.machine.unit.options.removeOnStop))
+        }
         for warning in warnings { log(name, .warning, "\(name): \(warning)") }
         sockets[name]?.open = true
         sockets[name]?.failure = nil
