@@ -105,14 +105,50 @@ extension Integration {
             try daemon.waitForProperty("ActiveState", of: "notatty.service", toBe: "failed")
         }
 
-        @Test func aNamedDescriptorOnStandardInputRefusesTheUnit() throws {
-            let directory = try TemporaryDirectory()
-            defer { directory.remove() }
-            try "[Service]\nExecStart=/bin/cat\nStandardInput=fd:input\n"
-                .write(toFile: directory.path + "/fd.service", atomically: true, encoding: .utf8)
-            let result = try Command.run([try Harness.binary("swatchd"), "verify", "--unit-dir", directory.path])
-            #expect(result.standardError.contains("\(directory.path)/fd.service:3: StandardInput=fd:input is not "
-                + "supported"), "\(result.standardError)")
+        /// `fd:NAME` (systemd.exec(5)): the service reads fd 0 from the FIFO of in.socket and writes
+        /// fd 1 into the FIFO of out.socket, both handed over by Sockets= and named by
+        /// FileDescriptorName=; a name no socket gives fails the start.
+        @Test(.timeLimit(.minutes(1)))
+        func namedDescriptorsOfSocketsAreStandardInputAndOutput() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let input = daemon.path("in.fifo"), output = daemon.path("out.fifo")
+            try daemon.write("in.socket", "[Socket]\nListenFIFO=\(input)\nService=upper.service\n")
+            try daemon.write("out.socket", "[Socket]\nListenFIFO=\(output)\nFileDescriptorName=result\nService=upper.service\n")
+            try daemon.write("upper.service", """
+                [Service]
+                Type=oneshot
+                ExecStart=/bin/sed -n "s/^/got: /p;q"
+                Sockets=in.socket out.socket
+                StandardInput=fd:in.socket
+                StandardOutput=fd:result
+                """)
+            try daemon.write("nameless.service", """
+                [Service]
+                Type=oneshot
+                ExecStart=/bin/true
+                StandardInput=fd:nowhere
+                """)
+            try daemon.start()
+            // Read the result FIFO without blocking; swatchd holds it open for writing too.
+            let reader = open(output, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+            try #require(reader >= 0)
+            defer { close(reader) }
+            // The line activates in.socket; sed answers its first line and quits (no EOF comes:
+            // swatchd keeps the FIFO open).
+            let writer = open(input, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+            try #require(writer >= 0)
+            _ = "named fds\n".withCString { write(writer, $0, strlen($0)) }
+            close(writer)
+            var seen = ""
+            try waitUntil("sed's line in out.fifo (so far: \(seen.debugDescription))", timeout: .seconds(20)) {
+                var buffer = [UInt8](repeating: 0, count: 256)
+                let n = read(reader, &buffer, buffer.count)
+                if n > 0 { seen += String(decoding: buffer[..<n], as: UTF8.self) }
+                return seen.contains("\n")
+            }
+            #expect(seen == "got: named fds\n")
+            _ = try daemon.waitForLog(containing: "nameless.service", "Failed to set up standard input: fd:nowhere")
         }
     }
 }

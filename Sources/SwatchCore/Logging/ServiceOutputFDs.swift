@@ -44,17 +44,18 @@ package struct ServiceOutputFDs {
     /// file input of the same path (setup_output(), src/core/exec-invoke.c); `ttyPath` is TTYPath=.
     package static func make(
         standardOutput: OutputTarget?, standardError: OutputTarget?, unit: String, identifier: String,
-        journalAvailable: Bool, unitLog: UnitLogBuffer?, input: InputSource = .null, ttyPath: String = "/dev/console"
+        journalAvailable: Bool, unitLog: UnitLogBuffer?, input: InputSource = .null, ttyPath: String = "/dev/console",
+        named: (output: FileDescriptor?, error: FileDescriptor?) = (nil, nil)
     ) throws(SetupError) -> ServiceOutputFDs {
         var fds = ServiceOutputFDs(standardOutput: .sameAsInput, standardError: .sameAsInput, capture: nil, opened: [])
         do {
             fds.standardOutput = try fds.source(
                 for: standardOutput ?? .journal, stream: "output", unit: unit, identifier: identifier,
-                journalAvailable: journalAvailable, unitLog: unitLog, input: input, ttyPath: ttyPath)
+                journalAvailable: journalAvailable, unitLog: unitLog, input: input, ttyPath: ttyPath, named: named.output)
             if let standardError, standardError != .inherit {
                 fds.standardError = try fds.source(
                     for: standardError, stream: "error", unit: unit, identifier: identifier,
-                    journalAvailable: journalAvailable, unitLog: unitLog, input: input, ttyPath: ttyPath)
+                    journalAvailable: journalAvailable, unitLog: unitLog, input: input, ttyPath: ttyPath, named: named.error)
             } else {
                 fds.standardError = fds.standardOutput
             }
@@ -68,9 +69,13 @@ package struct ServiceOutputFDs {
 
     private mutating func source(
         for target: OutputTarget, stream: String, unit: String, identifier: String, journalAvailable: Bool,
-        unitLog: UnitLogBuffer?, input: InputSource, ttyPath: String
+        unitLog: UnitLogBuffer?, input: InputSource, ttyPath: String, named: FileDescriptor?
     ) throws(SetupError) -> StdioSource {
         switch target {
+        case .fd(let name):
+            // A passed socket's fd, owned by the shell: not closed here.
+            guard let named else { throw SetupError(stream: stream, path: "fd:" + name, errno: .noSuchFileOrDirectory) }
+            return .descriptor(named)
         case .inherit: return .sameAsInput
         case .socket: return .connection
         case .tty where input.isTerminal: return .sameAsInput
@@ -109,7 +114,7 @@ package struct ServiceOutputFDs {
         switch target {
         case .file(let path), .append(let path), .truncate(let path): return path
         case .null: return "/dev/null"
-        case .inherit, .journal, .kmsg, .socket, .tty: return nil
+        case .inherit, .journal, .kmsg, .socket, .tty, .fd: return nil
         }
     }
 
@@ -130,7 +135,7 @@ package struct ServiceOutputFDs {
         case .truncate(let p):
             path = p
             flags |= O_TRUNC
-        case .inherit, .journal, .kmsg, .socket, .tty:
+        case .inherit, .journal, .kmsg, .socket, .tty, .fd:
             return nil
         }
         return FileDescriptor(rawValue: try retryingOnInterrupt { open(path, flags, 0o666) })

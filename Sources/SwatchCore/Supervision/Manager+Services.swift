@@ -81,6 +81,12 @@ extension Manager {
                 variables += [("LISTEN_FDS", String(names.count)), ("LISTEN_FDNAMES", names.joined(separator: ":"))]
                 order.listenPID = true
             }
+            // fd:NAME takes the first passed fd of that name (exec_context_named_iofds(), src/core/execute.c).
+            var wanted: [String?] = [nil, nil, nil]
+            if case .fd(let fdName) = unit.effectiveStandardInput { wanted[0] = fdName }
+            if case .fd(let fdName) = unit.effectiveStandardOutput { wanted[1] = fdName }
+            if case .fd(let fdName) = unit.standardError { wanted[2] = fdName }
+            order.namedStandardFDs = wanted.map { $0.flatMap { names.firstIndex(of: $0) } }
             if machine.effectiveWatchdog > .zero {
                 variables.append(("WATCHDOG_USEC", String(machine.effectiveWatchdog.microseconds)))
                 order.watchdogPID = true

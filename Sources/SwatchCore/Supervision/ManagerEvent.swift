@@ -131,6 +131,9 @@ package struct SpawnOrder {
     package var passesStoredFDs = false
     /// StandardInput=socket: the connection on 0 (and 1, 2 by default).
     package var connectionOnStdin: Int?
+    /// StandardInput=/StandardOutput=/StandardError= `fd:NAME`: for 0, 1, 2, the index among
+    /// the fds passed from 3 on of the first one named NAME; nil when none is (the start fails).
+    package var namedStandardFDs: [Int?] = [nil, nil, nil]
     /// Set after the unit's own variables, in this order (sd_listen_fds(3), sd_notify(3), systemd.exec(5)).
     package var protocolVariables: [(String, String)] = []
     /// LISTEN_PID / WATCHDOG_PID are the child's own pid: written in the child.

@@ -70,8 +70,11 @@ struct ProcessLauncher {
         var input: ServiceInput
         var output: ServiceOutputFDs
         do throws(ServiceOutputFDs.SetupError) {
-            input = descriptors.connection == nil ? try ServiceInput.open(for: order.service) : ServiceInput()
-            do { output = try outputFDs(for: order.service, name: name, executable: request.executable) } catch {
+            let named = order.namedStandardFDs.map { $0.flatMap { descriptors.passed.indices.contains($0) ? descriptors.passed[$0] : nil } }
+            input = descriptors.connection == nil ? try ServiceInput.open(for: order.service, named: named[0]) : ServiceInput()
+            do {
+                output = try outputFDs(for: order.service, name: name, executable: request.executable, named: (named[1], named[2]))
+            } catch {
                 input.closeAfterSpawn()
                 throw error
             }
@@ -169,14 +172,15 @@ struct ProcessLauncher {
     /// default, `journal`, goes through a pipe swatchd reads: to journald when
     /// there is one, else to swatchd's stderr as `unit[pid]: line`, and always
     /// into the unit's recent lines for `swatchctl status` and `logs`.
-    private func outputFDs(for unit: ServiceUnit, name: UnitName, executable: String)
+    private func outputFDs(for unit: ServiceUnit, name: UnitName, executable: String,
+                           named: (output: FileDescriptor?, error: FileDescriptor?))
         throws(ServiceOutputFDs.SetupError) -> ServiceOutputFDs
     {
         let identifier = unit.syslogIdentifier ?? String(executable.split(separator: "/").last ?? "")
         return try ServiceOutputFDs.make(
             standardOutput: unit.effectiveStandardOutput, standardError: unit.standardError, unit: name.description,
             identifier: identifier, journalAvailable: configuration.journalAvailable, unitLog: unitLog,
-            input: unit.effectiveStandardInput, ttyPath: unit.ttyPath)
+            input: unit.effectiveStandardInput, ttyPath: unit.ttyPath, named: named)
     }
 }
 

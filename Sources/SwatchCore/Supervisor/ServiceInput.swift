@@ -4,19 +4,26 @@ import SystemPackage
 
 /// fd 0 of a service as StandardInput= asks for it (systemd.exec(5)), opened before the
 /// spawn: the terminal of TTYPath=, a file, or the bytes of StandardInputText=/Data= in a
-/// memfd. `null` and `socket` open nothing here (the spawner's /dev/null; the connection).
-/// Owns what it opened until `closeAfterSpawn()`.
+/// memfd. `null` and `socket` open nothing here (the spawner's /dev/null; the connection),
+/// nor does `fd:NAME` (a passed socket's fd, which the shell owns). Owns what it opened until
+/// `closeAfterSpawn()`.
 struct ServiceInput {
     /// nil: /dev/null, or the connection of an Accept=yes instance.
     private(set) var descriptor: FileDescriptor?
     /// `tty*`: whether and how the child makes fd 0 its controlling terminal.
     private(set) var terminal: TerminalAcquisition?
+    /// Whether `descriptor` was opened here (and is closed after the spawn).
+    private var owned = true
 
     /// Opens what `unit` asks for; `Failed to set up standard input: …` (208/STDIN) if it cannot.
-    static func open(for unit: ServiceUnit) throws(ServiceOutputFDs.SetupError) -> ServiceInput {
+    /// `named` is the passed fd `fd:NAME` names, if one does.
+    static func open(for unit: ServiceUnit, named: FileDescriptor?) throws(ServiceOutputFDs.SetupError) -> ServiceInput {
         switch unit.effectiveStandardInput {
         case .null, .socket:
             return ServiceInput()
+        case .fd(let name):
+            guard let named else { throw ServiceOutputFDs.SetupError(stream: "input", path: "fd:" + name, errno: .noSuchFileOrDirectory) }
+            return ServiceInput(descriptor: named, terminal: nil, owned: false)
         case .tty(let acquisition):
             // O_NOCTTY: the terminal becomes the child's, by TIOCSCTTY in its own session, never swatchd's.
             let fd = try openFile(unit.ttyPath, O_RDWR | O_NOCTTY | O_CLOEXEC)
@@ -33,7 +40,7 @@ struct ServiceInput {
 
     /// The parent's copy, closed once the child has its own.
     mutating func closeAfterSpawn() {
-        try? descriptor?.close()
+        if owned { try? descriptor?.close() }
         descriptor = nil
     }
 

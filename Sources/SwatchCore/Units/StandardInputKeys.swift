@@ -2,9 +2,8 @@
 // "LOGGING AND STANDARD INPUT/OUTPUT"), read as src/core/load-fragment.c reads them.
 
 extension ValueKind where T == InputSource {
-    /// `null`, `tty`, `tty-force`, `tty-fail`, `data`, `file:PATH`, `socket`. `fd:NAME` takes a
-    /// descriptor of a socket unit named by Sockets=, which this build does not pass on: refused,
-    /// since running the service on /dev/null would feed it other input than it asks for.
+    /// `null`, `tty`, `tty-force`, `tty-fail`, `data`, `file:PATH`, `socket`, `fd:NAME` (`fd`
+    /// alone: the name `stdin`).
     static let inputSource = ValueKind { (kv: KeyValue) throws(ValueError) -> InputSource in
         let value = try kv.expanded()
         let named: [String: InputSource] = [
@@ -17,10 +16,7 @@ extension ValueKind where T == InputSource {
             guard ValueParser.isAbsolutePath(path) else { throw kv.problem("Path is not absolute", path) }
             return .file(path)
         }
-        if value == "fd" || value.hasPrefix("fd:") {
-            throw ValueError(message: "\(kv.key)=\(value) is not supported by this build (it passes no named "
-                + "socket descriptor on fd 0); refusing the unit.")
-        }
+        if let name = try ValueParser.namedDescriptor(value, default: "stdin", kv) { return .fd(name) }
         throw kv.invalid("standard input", value)
     }
 }
@@ -61,6 +57,19 @@ enum StandardInputKeys {
 }
 
 extension ValueParser {
+    /// `fd` or `fd:NAME` of StandardInput=/StandardOutput=/StandardError=: the name (`fd` alone
+    /// names `default`); nil when the value is no such form. A name is what FileDescriptorName=
+    /// accepts (fdname_is_valid(), src/basic/fd-util.c): at most 255 printable ASCII
+    /// characters, no `:`.
+    static func namedDescriptor(_ value: String, default name: String, _ kv: KeyValue) throws(ValueError) -> String? {
+        if value == "fd" { return name }
+        guard value.hasPrefix("fd:") else { return nil }
+        let given = String(value.dropFirst(3))
+        guard !given.isEmpty, given.utf8.count <= 255, given.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ":") })
+        else { throw kv.invalid("file descriptor name", given) }
+        return given
+    }
+
     /// RFC 4648 base64 with `=` padding; whitespace anywhere is skipped, as systemd's
     /// unbase64mem() skips it. nil on any other character or a bad length.
     static func base64(_ text: String) -> [UInt8]? {

@@ -436,6 +436,9 @@ extension ValueKind where T == OutputTarget {
             "tty": .tty,
         ]
         if let target = named[value] { return target }
+        if let name = try ValueParser.namedDescriptor(value, default: kv.key == "StandardError" ? "stderr" : "stdout", kv) {
+            return .fd(name)
+        }
         for (prefix, make) in [("file:", OutputTarget.file), ("append:", OutputTarget.append),
                                ("truncate:", OutputTarget.truncate)] where value.hasPrefix(prefix) {
             let path = String(value.dropFirst(prefix.count))

@@ -372,6 +372,8 @@ package struct EnvironmentFile: Hashable, Sendable {
 package enum OutputTarget: Hashable, Sendable {
     case inherit, null, journal, kmsg, socket, tty
     case file(String), append(String), truncate(String)
+    /// `fd:NAME`: the descriptor of that name among the service's sockets (FileDescriptorName=).
+    case fd(String)
 }
 
 /// StandardInput= (systemd.exec(5)).
@@ -383,6 +385,8 @@ package enum InputSource: Hashable, Sendable {
     case data
     /// `file:PATH`: read from the start.
     case file(String)
+    /// `fd:NAME`: the descriptor of that name among the service's sockets (FileDescriptorName=).
+    case fd(String)
 
     /// Whether fd 0 is the terminal of TTYPath=.
     package var isTerminal: Bool {
@@ -645,7 +649,7 @@ package struct ServiceUnit: Hashable, Sendable {
     package var effectiveStandardOutput: OutputTarget? {
         if let standardOutput { return standardOutput }
         switch effectiveStandardInput {
-        case .tty, .socket: return .inherit
+        case .tty, .socket, .fd: return .inherit
         case .null, .data, .file: return nil
         }
     }

@@ -219,7 +219,7 @@ import Testing
     }
 
     /// StandardInput= and its data (systemd.exec(5)): `data` is implied by the data keys, an empty
-    /// assignment resets them, TTYPath= goes with the terminal forms, and `fd:` refuses the unit.
+    /// assignment resets them, TTYPath= goes with the terminal forms, `fd:` names a passed fd.
     @Test func readsTheStandardInputOfAService() throws {
         let set = load([UnitSource(path: "u/a.service", text: """
             [Service]
@@ -230,7 +230,8 @@ import Testing
             StandardInputData=QkM=
             """),
             UnitSource(path: "u/t.service", text: "[Service]\nExecStart=/bin/cat\nStandardInput=tty-force\nTTYPath=/dev/tty3\n"),
-            UnitSource(path: "u/f.service", text: "[Service]\nExecStart=/bin/cat\nStandardInput=fd:x\n"),
+            UnitSource(path: "u/f.service", text: "[Service]\nExecStart=/bin/cat\nStandardInput=fd:x\nStandardError=fd\n"),
+            UnitSource(path: "u/g.service", text: "[Service]\nExecStart=/bin/cat\nStandardOutput=fd:a:b\n"),
             UnitSource(path: "u/b.service", text: "[Service]\nExecStart=/bin/cat\nStandardInputData=Q===\n")])
         let a = try #require(set.services[UnitName(parsing: "a.service")!])
         #expect(a.standardInputData == Array("aA%\nBC".utf8))
@@ -238,8 +239,10 @@ import Testing
         let t = try #require(set.services[UnitName(parsing: "t.service")!])
         #expect(t.effectiveStandardInput == .tty(.force) && t.ttyPath == "/dev/tty3")
         #expect(t.effectiveStandardOutput == .inherit, "after a terminal, output defaults to inherit")
-        #expect(messages(set).contains("u/f.service:3: StandardInput=fd:x is not supported by this build (it passes no "
-            + "named socket descriptor on fd 0); refusing the unit."), "\(messages(set))")
+        let f = try #require(set.services[UnitName(parsing: "f.service")!])
+        #expect(f.effectiveStandardInput == .fd("x") && f.effectiveStandardOutput == .inherit && f.standardError == .fd("stderr"))
+        #expect(messages(set).contains("u/g.service:3: Failed to parse file descriptor name for StandardOutput=, "
+            + "refusing the unit: a:b"), "\(messages(set))")
         #expect(messages(set).contains("u/b.service:3: Failed to parse base64 data for StandardInputData=, refusing "
             + "the unit: Q==="), "\(messages(set))")
     }
