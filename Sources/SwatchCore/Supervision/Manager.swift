@@ -208,6 +208,8 @@ package struct Manager {
     package var serviceCount: Int { services.count }
     /// Services in a stop phase waiting for their group to empty (the shell reports `.groupEmptied`).
     package var servicesWaitingForGroup: Set<UnitName> { waitingForGroup }
+    /// The socket whose Accept=yes instance `service` is.
+    package func instanceOf(_ service: UnitName) -> UnitName? { services[service]?.instanceOf }
     /// The main PID of a service, if it has one.
     package func mainPID(of service: UnitName) -> Int32? { services[service]?.machine.mainPID }
 

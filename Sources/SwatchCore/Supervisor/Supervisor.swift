@@ -216,8 +216,8 @@ package final class Supervisor {
         case .closeConnection(let id): listeners.closeConnection(id)
         case .testConditions(let name, let conditions): answer(.conditionsTested(name, failure: failedCheck(of: conditions)))
         case .spawn(let order):
-            let instanceOf = manager.services[order.unit]?.instanceOf
-            let outcome = spawn(order)
+            let instanceOf = manager.instanceOf(order.unit)
+            let outcome = spawn(order, pooledGroup: instanceOf != nil)
             answer(outcome)
             // An Accept=yes instance that cannot start for want of descriptors: its socket
             // pauses, as when accept(2) itself fails (Manager+AcceptFailure.swift).
@@ -237,7 +237,7 @@ package final class Supervisor {
         case .closeStoredFDs(let name):
             for entry in storedFDs.removeValue(forKey: name) ?? [] { try? entry.fd.close() }
         case .releaseResources(let name):
-            if tracker.isEmpty(name.description) { tracker.remove(name.description) }
+            tracker.removeIfEmpty(name.description)
             sandbox.release(name)
         case .releasePrivateTemporaryDirectories(let name): sandbox.releasePrivateTemporaryDirectories(of: name)
         case .loadUnitFiles(let call): answer(.reload(loadUnits(), call: call))
@@ -283,12 +283,13 @@ package final class Supervisor {
         for (name, group) in manager.retiredGroups where tracker.isEmpty(group) { send(.retiredGroupEmptied(name)) }
     }
 
-    private func spawn(_ order: SpawnOrder) -> ManagerEvent {
+    private func spawn(_ order: SpawnOrder, pooledGroup: Bool) -> ManagerEvent {
         var descriptors = ProcessLauncher.Descriptors()
         descriptors.passed = listeners.descriptors(of: order.sockets)
             + [order.connectionAsFD.flatMap(listeners.connection)].compactMap { $0 }
             + (order.passesStoredFDs ? (storedFDs[order.unit] ?? []).map(\.fd) : [])
         descriptors.connection = order.connectionOnStdin.flatMap(listeners.connection)
+        descriptors.pooledGroup = pooledGroup
         do {
             let (pid, capture) = try launcher.launch(order, descriptors)
             if let capture { watchCapture(capture, of: order.unit) }
@@ -321,14 +322,16 @@ package final class Supervisor {
 
     private func kill(_ name: UnitName, _ order: KillOrder) {
         var pids = [order.main, order.control].compactMap { $0 }
-        if order.group {
+        // An empty group (cgroup mode: one read of cgroup.events) has nobody else to signal.
+        let group = order.group && !(tracker.parentDirectory != nil && tracker.isEmpty(name.description))
+        if group {
             // Each process once: a second SIGTERM means "exit now" to many programs
             // (systemd's cg_kill skips what it already signalled).
             let members = Set(tracker.pids(of: name.description))
             pids.removeAll { members.contains($0) }
         }
         for pid in pids { _ = try? Reaper.kill(pid, signal: order.signal) }
-        if order.group { tracker.kill(name.description, signal: order.signal) }
+        if group { tracker.kill(name.description, signal: order.signal) }
     }
 
     /// The condition, else the assertion, that does not hold; nil when all do

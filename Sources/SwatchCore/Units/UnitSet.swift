@@ -43,6 +43,10 @@ package struct UnitSet: Sendable {
 
     /// The files of each template, to evaluate specifiers again per instance.
     private var templateFiles: [UnitName: [UnitFile]] = [:]
+    /// The templates whose files name no specifier that differs between instances
+    /// (`%i`, `%I`, `%n`, `%N`, `%f`), interpreted once: an instance is this model under its
+    /// own name, with no parse per Accept=yes connection.
+    private var sameForEveryInstance: [UnitName: ServiceUnit] = [:]
     private var context: SpecifierContext
 
     private init(context: SpecifierContext) {
@@ -180,7 +184,14 @@ package struct UnitSet: Sendable {
                 var loaded = service
                 loaded.fileTimes = source.fileTimes
                 set.services[name] = loaded
-                if name.isTemplate { set.templateFiles[name] = files }
+                if name.isTemplate {
+                    set.templateFiles[name] = files
+                    if !files.contains(where: \.namesInstanceSpecifiers) {
+                        var model = ServiceUnit.interpret(name: name, files: files, context: context, checkExecutables: false).0
+                        model.fileTimes = SourceFileTimes()
+                        set.sameForEveryInstance[name] = model
+                    }
+                }
             case .socket where name.isTemplate:
                 set.diagnostics.append(Diagnostic(.warning, SourceLocation(file: source.path, line: 1),
                                                   "Socket templates are not supported by this build, ignoring the unit.", unit: unit))
@@ -266,6 +277,10 @@ package struct UnitSet: Sendable {
     package func instantiate(_ template: UnitName, instance: String) -> ServiceUnit? {
         guard let files = templateFiles[template],
               let name = UnitName(parsing: "\(template.prefix)@\(instance).\(template.type.rawValue)") else { return nil }
+        if var unit = sameForEveryInstance[template] {
+            unit.name = name
+            return unit
+        }
         let (service, diagnostics) = ServiceUnit.interpret(name: name, files: files, context: context, checkExecutables: false)
         return diagnostics.contains { $0.severity == .error } ? nil : service
     }
@@ -275,5 +290,25 @@ package struct UnitSet: Sendable {
         diagnostics.enumerated().sorted { a, b in
             (a.element.location.file, a.element.location.line, a.offset) < (b.element.location.file, b.element.location.line, b.offset)
         }.map(\.element)
+    }
+}
+
+extension UnitFile {
+    /// Whether a value names a specifier that differs between instances of one template
+    /// (`%i`, `%I`, `%n`, `%N`, `%f`; `%p` and `%j` are the template's own): `%%` is a plain `%`.
+    fileprivate var namesInstanceSpecifiers: Bool {
+        entries.contains { entry in
+            guard case .assignment(let a) = entry else { return false }
+            var escaped = false
+            for byte in a.value.utf8 {
+                if escaped {
+                    escaped = false
+                    if "iInNf".utf8.contains(byte) { return true }
+                } else if byte == UInt8(ascii: "%") {
+                    escaped = true
+                }
+            }
+            return false
+        }
     }
 }
