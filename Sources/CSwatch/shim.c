@@ -47,6 +47,7 @@
 #include <sys/resource.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <linux/filter.h>
@@ -76,6 +77,19 @@ int swatch_accept4(int fd, struct sockaddr *address, socklen_t *length, int flag
 
 int swatch_pipe2(int fds[2], int flags) {
     return pipe2(fds, flags);
+}
+
+int swatch_random_bytes(void *buffer, size_t length) {
+    size_t filled = 0;
+    while (filled < length) {
+        ssize_t n = getrandom((char *)buffer + filled, length - filled, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        filled += (size_t)n;
+    }
+    return 0;
 }
 
 int swatch_prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5) {

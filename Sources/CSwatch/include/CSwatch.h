@@ -16,7 +16,6 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
-#include <sys/random.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -102,6 +101,9 @@ int swatch_accept4(int fd, struct sockaddr *_Nullable address, socklen_t *_Nulla
 
 /// `pipe2(2)`: a pipe whose ends get `flags` (O_CLOEXEC, O_NONBLOCK) atomically.
 int swatch_pipe2(int fds[_Nonnull 2], int flags);
+
+/// `getrandom(2)` of exactly `length` bytes into `buffer`: 0, or an errno.
+int swatch_random_bytes(void *_Nonnull buffer, size_t length);
 
 /// `prctl(2)` with all four optional arguments spelled out (prctl is variadic).
 int swatch_prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5);

@@ -4,10 +4,10 @@ import Glibc
 /// systemd's INVOCATION_ID (systemd.exec(5)): 128 random bits in hex, one per start.
 enum InvocationID {
     static func random() -> String {
-        // One getrandom(2) of 16 bytes: an Accept=yes connection is one start.
+        // One getrandom(2) of 16 bytes (the C function is swatch_random_bytes): an Accept=yes
+        // connection is one start.
         var bits = (UInt64(0), UInt64(0))
-        let filled = withUnsafeMutableBytes(of: &bits) { getrandom($0.baseAddress, $0.count, 0) }
-        if filled != MemoryLayout.size(ofValue: bits) {
+        if withUnsafeMutableBytes(of: &bits, { swatch_random_bytes($0.baseAddress!, $0.count) }) != 0 {
             var generator = SystemRandomNumberGenerator()
             bits = (generator.next(), generator.next())
         }

@@ -6,6 +6,8 @@ extension Manager {
     /// conditions tested first). Nothing starts yet (`.startUntriggeredServices`).
     mutating func load(_ set: UnitSet) {
         units = set
+        sockets.reserveCapacity(set.sockets.count)
+        services.reserveCapacity(set.services.count)
         // Sorted by name only: sorting the (large) unit values themselves costs a copy each.
         for name in set.sockets.keys.sorted() { if let unit = set.sockets[name] { addSocket(name, unit) } }
         for name in set.services.keys where !name.isTemplate {

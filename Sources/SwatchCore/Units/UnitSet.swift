@@ -62,17 +62,22 @@ package struct UnitSet: Sendable {
         var unreadable: [Diagnostic] = []
         var seen: Set<String> = []
         var aliases: [String: String] = [:]
+        // Each directory is listed once; `NAME.d/`, `.wants/`, `.requires/` are looked up in
+        // the listings (1000 units made ~6 failing opens each).
+        var listings = DirectoryListings()
         func add(_ path: String, dropInSearch: [String]) {
             let name = UnitDirectory.baseName(path)
             guard seen.insert(name).inserted else { return }
             var times = SourceFileTimes()
-            times.record(path)
-            switch UnitDirectory.read(path) {
+            let (content, stamp) = UnitDirectory.readStamped(path)
+            times.stamps[path] = .some(stamp)
+            switch content {
             case .failure(let errno):
                 unreadable.append(Diagnostic(.error, SourceLocation(file: path, line: 1),
                                              "Failed to read unit file: \(errno.description); refusing the unit.", unit: name))
             case .success(let bytes):
-                var source = UnitSource(path: path, bytes: bytes, dropIns: dropIns(of: name, in: dropInSearch, times: &times))
+                var source = UnitSource(path: path, bytes: bytes,
+                                        dropIns: dropIns(of: name, in: dropInSearch, times: &times, listings: &listings))
                 source.fileTimes = times
                 sources.append(source)
             }
@@ -81,16 +86,20 @@ package struct UnitSet: Sendable {
             add(file, dropInSearch: [UnitDirectory.parent(file)] + directories)
         }
         for directory in directories {
-            for name in UnitDirectory.list(directory) ?? [] where name.hasSuffix(".service") || name.hasSuffix(".socket") {
+            guard let listing = listings[directory] else { continue }
+            for name in listing.keys.sorted() where name.hasSuffix(".service") || name.hasSuffix(".socket") {
                 let path = UnitDirectory.join(directory, name)
-                switch UnitDirectory.kind(path) {
+                let type = listing[name]
+                switch UnitDirectory.kind(path, listedAs: type) {
                 case .file:
                     // One unit under two names, loaded once under its own (systemd.unit(5), "Aliases").
-                    if let (target, resolved) = UnitDirectory.aliasTarget(of: path, name: name) {
+                    if type.map(Int32.init) != Int32(DT_REG),
+                       let (target, resolved) = UnitDirectory.aliasTarget(of: path, name: name) {
                         if seen.insert(name).inserted { aliases[name] = target }
                         // Named by the target's place in this directory when it has one.
                         let sibling = UnitDirectory.join(directory, target)
-                        add(UnitDirectory.kind(sibling) == .file ? sibling : resolved, dropInSearch: directories)
+                        add(UnitDirectory.kind(sibling, listedAs: listing[target]) == .file ? sibling : resolved,
+                            dropInSearch: directories)
                     } else {
                         add(path, dropInSearch: directories)
                     }
@@ -100,7 +109,7 @@ package struct UnitSet: Sendable {
             }
         }
         var set = parse(sources, context: context, aliases: aliases)
-        set.addDependencyDirectories(directories)
+        set.addDependencyDirectories(directories, listings: &listings)
         for diagnostic in unreadable {
             set.refused[diagnostic.unit ?? diagnostic.location.file, default: []].append(diagnostic)
         }
@@ -108,21 +117,50 @@ package struct UnitSet: Sendable {
         return set
     }
 
+    /// The listings of the directories a load looks into, each read once (nil: cannot be opened).
+    private struct DirectoryListings {
+        private var byPath: [String: [String: UInt8]?] = [:]
+
+        subscript(path: String) -> [String: UInt8]? {
+            mutating get {
+                if let known = byPath[path] { return known }
+                let listing = UnitDirectory.listing(path)
+                byPath[path] = .some(listing)
+                return listing
+            }
+        }
+
+        /// The names in `directory/sub` (sorted) when `directory` lists `sub` as a directory
+        /// or a link to one; nil otherwise, without a failing open.
+        mutating func names(in directory: String, _ sub: String) -> [String]? {
+            guard let type = self[directory]?[sub], type != UInt8(DT_REG) else { return nil }
+            return self[UnitDirectory.join(directory, sub)]?.keys.sorted()
+        }
+    }
+
     /// `NAME.wants/` and `NAME.requires/` of the unit dirs (what `systemctl enable` makes for
     /// WantedBy=/RequiredBy=): each entry named there is wanted or required by NAME
     /// (systemd.unit(5), "Description").
-    private mutating func addDependencyDirectories(_ directories: [String]) {
+    private mutating func addDependencyDirectories(_ directories: [String], listings: inout DirectoryListings) {
         func entries(_ name: UnitName, _ suffix: String) -> [String] {
             directories.flatMap { directory in
-                (UnitDirectory.list(UnitDirectory.join(directory, name.description + suffix)) ?? [])
-                    .filter { UnitName(parsing: $0) != nil }.sorted()
+                (listings.names(in: directory, name.description + suffix) ?? []).filter { UnitName(parsing: $0) != nil }
             }
         }
-        for name in services.keys where !name.isTemplate {
+        // Only names some directory lists at all (`x.service.wants`): most units have none.
+        var named: Set<String> = []
+        for directory in directories {
+            for (entry, type) in listings[directory] ?? [:] where type != UInt8(DT_REG)
+                && (entry.hasSuffix(".wants") || entry.hasSuffix(".requires")) {
+                named.insert(String(entry[..<entry.lastIndex(of: ".")!]))
+            }
+        }
+        guard !named.isEmpty else { return }
+        for name in services.keys where !name.isTemplate && named.contains(name.description) {
             services[name]?.unit.wants += entries(name, ".wants")
             services[name]?.unit.requires += entries(name, ".requires")
         }
-        for name in sockets.keys {
+        for name in sockets.keys where named.contains(name.description) {
             sockets[name]?.unit.wants += entries(name, ".wants")
             sockets[name]?.unit.requires += entries(name, ".requires")
         }
@@ -130,9 +168,8 @@ package struct UnitSet: Sendable {
 
     /// `NAME.d/*.conf` (and, for an instance, the template's `NAME@.TYPE.d/*.conf`) across the
     /// directories: a drop-in file name found twice is taken from the first; they apply sorted by file name.
-    private static func dropIns(of name: String, in directories: [String], times: inout SourceFileTimes)
-        -> [(path: String, bytes: [UInt8])]
-    {
+    private static func dropIns(of name: String, in directories: [String], times: inout SourceFileTimes,
+                                listings: inout DirectoryListings) -> [(path: String, bytes: [UInt8])] {
         var dirNames = [name + ".d"]
         if let unit = UnitName(parsing: name), let template = unit.template, !unit.isTemplate {
             dirNames.append(template.description + ".d")
@@ -141,15 +178,18 @@ package struct UnitSet: Sendable {
         for directory in directories {
             for dirName in dirNames {
                 let dropInDirectory = UnitDirectory.join(directory, dirName)
-                for file in UnitDirectory.list(dropInDirectory) ?? [] where file.hasSuffix(".conf") {
+                guard let listing = listings.names(in: directory, dirName) else { continue }
+                let types = listings[dropInDirectory] ?? [:]
+                for file in listing where file.hasSuffix(".conf") {
                     let path = UnitDirectory.join(dropInDirectory, file)
-                    if byFileName[file] == nil, UnitDirectory.kind(path) == .file { byFileName[file] = path }
+                    if byFileName[file] == nil, UnitDirectory.kind(path, listedAs: types[file]) == .file { byFileName[file] = path }
                 }
             }
         }
         return byFileName.keys.sorted().compactMap { file in
-            times.record(byFileName[file]!)
-            guard case .success(let bytes) = UnitDirectory.read(byFileName[file]!) else { return nil }
+            let (content, stamp) = UnitDirectory.readStamped(byFileName[file]!)
+            times.stamps[byFileName[file]!] = .some(stamp)
+            guard case .success(let bytes) = content else { return nil }
             return (byFileName[file]!, bytes)
         }
     }
@@ -160,6 +200,10 @@ package struct UnitSet: Sendable {
                              aliases: [String: String] = [:]) -> UnitSet {
         var set = UnitSet(context: context)
         set.aliases = aliases
+        // No rehash of large unit values while they come in.
+        let socketCount = sources.count(where: { $0.path.hasSuffix(".socket") })
+        set.services.reserveCapacity(sources.count - socketCount)
+        set.sockets.reserveCapacity(socketCount)
         var seen: Set<String> = []
         var socketFiles: [UnitName: [UnitFile]] = [:]
         for source in sources {
@@ -225,13 +269,15 @@ package struct UnitSet: Sendable {
     /// Accept=yes the template `prefix@.service`. A socket whose service is missing or refused
     /// is refused too (it would activate nothing).
     private mutating func pairSockets(_ socketFiles: [UnitName: [UnitFile]]) {
-        for socket in sockets.values.sorted(by: { $0.name < $1.name }) {
+        // By name: sorting the (large) unit values copies each.
+        for socketName in sockets.keys.sorted() {
+            guard let socket = sockets[socketName] else { continue }
             let target = serviceName(for: socket)
-            if services[target] == nil, let template = target.template, !target.isTemplate,
+            if services.index(forKey: target) == nil, let template = target.template, !target.isTemplate,
                let instance = instantiate(template, instance: target.instance!) {
                 services[target] = instance   // Service=echo@main.service: an instance made at load
             }
-            guard services[target] == nil else { continue }
+            guard services.index(forKey: target) == nil else { continue }
             let files = socketFiles[socket.name] ?? []
             let header = sectionLocation("Socket", files)
             let location = socket.service != nil ? lastAssignment(of: "Service", in: "Socket", files) ?? header
