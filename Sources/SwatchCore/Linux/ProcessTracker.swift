@@ -248,6 +248,27 @@ package final class ProcessTracker {
         }
     }
 
+    /// The service whose group `pid` is in (cgroup mode; nil in session mode, or for a
+    /// process outside swatchd's groups): the `0::` line of /proc/PID/cgroup names the
+    /// group — one read, where asking every service's group for its members was a walk of
+    /// all of them (a notification from a process that is no main or control process).
+    package func service(ofPID pid: pid_t) -> String? {
+        guard case .cgroup(let parent) = mode,
+              let text = try? FileSystem.readText("/proc/\(pid)/cgroup"),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) else { return nil }
+        // The path is relative to the cgroup2 root (of our cgroup namespace); our parent's
+        // path ends the same way, and the next component is the service's group.
+        let components = line.dropFirst(3).split(separator: "/")
+        let own = UnitDirectory.baseName(parent)
+        guard let index = components.firstIndex(where: { $0 == own }), index + 1 < components.count,
+              parent.hasSuffix("/" + components[...index].joined(separator: "/")) else { return nil }
+        let group = String(components[index + 1])
+        if group.hasPrefix(Self.slotPrefix) {
+            return slots.first(where: { $0.value == group })?.key
+        }
+        return group
+    }
+
     /// `Tasks:` is empty. In cgroup mode one read of `cgroup.events`, not a walk of the group.
     package func isEmpty(_ service: String) -> Bool {
         switch mode {

@@ -384,10 +384,18 @@ package final class Supervisor {
                 if let reason = datagram.dropped { logger.warning("Dropped notification message: \(reason).") }
                 continue
             }
-            // A main or control process, else any process of a service's group (NotifyAccess=all).
+            // A main or control process, else any process of a service's group (NotifyAccess=all):
+            // in cgroup mode the sender's /proc/PID/cgroup names the group, one read.
             let owner = manager.owner(ofPID: pid)
-            guard let name = owner ?? manager.firstService(where: { tracker.pids(of: $0.description).contains(pid) })
-            else {
+            let member: UnitName?
+            if owner != nil {
+                member = nil
+            } else if tracker.parentDirectory != nil {
+                member = tracker.service(ofPID: pid).flatMap { UnitName(parsing: $0) }.flatMap { manager.isLoaded($0) ? $0 : nil }
+            } else {
+                member = manager.firstService(where: { tracker.pids(of: $0.description).contains(pid) })
+            }
+            guard let name = owner ?? member else {
                 logger.debug("Cannot find unit for notify message of PID \(pid), ignoring.")
                 continue
             }
@@ -402,7 +410,7 @@ package final class Supervisor {
                 logger.warning("Dropped notification message from PID \(pid): \(reason).", metadata: ["unit": "\(name)"])
                 continue
             }
-            let inService = owner == name || tracker.pids(of: name.description).contains(pid)
+            let inService = owner == name || member == name || tracker.pids(of: name.description).contains(pid)
             let message = NotifyMessage(text: Substring(decoding: datagram.text, as: UTF8.self))
             send(.notify(name, pid: pid, message, fdCount: datagram.fds.count, inService: inService))
         }

@@ -318,6 +318,30 @@ import Testing
         #expect(after.remove("echo@1.service"))
     }
 
+    /// A process's service is found from its /proc/PID/cgroup in one read (a notification
+    /// from a process that is no main or control process): a group named for its service,
+    /// or a slot, which names the instance it was given to.
+    @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
+    func findsTheServiceOfAProcessFromItsCgroup() throws {
+        let tracker = ProcessTracker(parentName: uniqueParent(), becomeSubreaper: false)
+        defer { tracker.removeAll() }
+        let plain = try #require(try tracker.prepare("web.service"))
+        let worker = try Spawner.spawn(SpawnRequest(executable: "/bin/sleep", arguments: ["sleep", "1000"], cgroup: plain))
+        try plain.close()
+        let slot = try #require(try tracker.prepare("echo@7.service", pooled: true))
+        let instance = try Spawner.spawn(SpawnRequest(executable: "/bin/sleep", arguments: ["sleep", "1000"], cgroup: slot))
+        try slot.close()
+        defer {
+            for pid in [worker, instance] {
+                _ = try? Reaper.kill(pid, signal: SIGKILL)
+                _ = LinuxTestSupport.waitForExit(pid)
+            }
+        }
+        #expect(tracker.service(ofPID: worker) == "web.service")
+        #expect(tracker.service(ofPID: instance) == "echo@7.service")
+        #expect(tracker.service(ofPID: getpid()) == nil)
+    }
+
     /// The same kernel bug where swatchd cannot make a fresh group (someone
     /// else wrote cgroup.kill, or a process of the group still lives): the
     /// spawner sees its child die before its first instruction and starts it
