@@ -130,6 +130,18 @@ extension Manager {
         } else {
             name = "\(number)-unknown"
         }
+        // Usually nothing to replace: checked by byte, without breaking the text into Characters.
+        let valid = name.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: ":"), UInt8(ascii: "_"), UInt8(ascii: "."),
+                 UInt8(ascii: "-"):
+                return true
+            default:
+                return false
+            }
+        }
+        if valid { return name }
         return String(name.map { $0.isUnitNameCharacter ? $0 : "_" })
     }
 
