@@ -308,8 +308,17 @@ import Testing
         let slot = try #require(before.cgroupDirectory(of: "echo@1.service"))
         before.abandon()
 
-        let after = ProcessTracker(parentName: name, becomeSubreaper: false)
+        // A tracker starting in parallel (another test) may hold the parent's lock for the
+        // moment of its sweep, and this one then takes `NAME.1`: look until it gets the parent.
+        var after = ProcessTracker(parentName: name, becomeSubreaper: false)
         defer { after.removeAll() }
+        let parent = FileSystem.parent(of: slot)
+        #expect(LinuxTestSupport.eventually(within: 5) {
+            if after.parentDirectory == parent { return true }
+            after.removeAll()
+            after = ProcessTracker(parentName: name, becomeSubreaper: false)
+            return after.parentDirectory == parent
+        })
         #expect(after.cgroupDirectory(of: "echo@1.service") == slot)
         #expect(after.pids(of: "echo@1.service") == [pid])
         #expect(after.serviceGroups().map(\.service) == ["echo@1.service"])
