@@ -31,6 +31,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,6 +49,7 @@
 #include <sys/resource.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <linux/filter.h>
@@ -90,6 +92,19 @@ int swatch_mq_open(const char *name, int flags, mode_t mode, long max_messages, 
 
 int swatch_mq_unlink(const char *name) {
     return mq_unlink(name);
+}
+
+int swatch_random_bytes(void *buffer, size_t length) {
+    size_t filled = 0;
+    while (filled < length) {
+        ssize_t n = getrandom((char *)buffer + filled, length - filled, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        filled += (size_t)n;
+    }
+    return 0;
 }
 
 int swatch_prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5) {
@@ -879,6 +894,26 @@ static enum clone3_outcome clone_into_cgroup(void *stack, int cgroup_fd, struct 
 #endif
 }
 
+/* The child stack of the last spawn, kept for the next one: CLONE_VFORK
+ * returns only once the child has exec'd or exited, so the stack is free
+ * again by then, and an mmap, its page faults and a munmap per spawn are
+ * saved (an Accept=yes connection is one spawn). Taken and given back with
+ * atomic exchanges: spawns from several threads (the tests) each get their own. */
+static _Atomic(void *) spare_stack;
+
+static void *take_stack(void) {
+    void *stack = atomic_exchange(&spare_stack, NULL);
+    if (stack) return stack;
+    stack = mmap(NULL, SWATCH_CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    return stack == MAP_FAILED ? NULL : stack;
+}
+
+static void give_back_stack(void *stack) {
+    void *expected = NULL;
+    if (!atomic_compare_exchange_strong(&spare_stack, &expected, stack)) munmap(stack, SWATCH_CHILD_STACK_SIZE);
+}
+
 int swatch_spawn(const struct swatch_spawn_request *req, pid_t *pid_out, int *failed_step_out) {
     *pid_out = 0;
     *failed_step_out = SWATCH_SPAWN_STEP_NONE;
@@ -887,15 +922,14 @@ int swatch_spawn(const struct swatch_spawn_request *req, pid_t *pid_out, int *fa
         return EINVAL;
     }
 
-    void *stack = mmap(NULL, SWATCH_CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (stack == MAP_FAILED) {
+    void *stack = take_stack();
+    if (!stack) {
         *failed_step_out = SWATCH_SPAWN_STEP_STACK;
         return errno;
     }
     int *scratch = malloc(sizeof(int) * (size_t)(req->fd_count + 3));
     if (!scratch) {
-        munmap(stack, SWATCH_CHILD_STACK_SIZE);
+        give_back_stack(stack);
         *failed_step_out = SWATCH_SPAWN_STEP_STACK;
         return ENOMEM;
     }
@@ -940,7 +974,7 @@ int swatch_spawn(const struct swatch_spawn_request *req, pid_t *pid_out, int *fa
     }
 
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
-    munmap(stack, SWATCH_CHILD_STACK_SIZE);
+    give_back_stack(stack);
     free(scratch);
 
     if (pid < 0) {

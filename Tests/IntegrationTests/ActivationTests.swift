@@ -631,6 +631,40 @@ extension Integration {
             #expect(try Client.readLine(held)?.hasPrefix("HTTP/1.1 200") == true)
         }
 
+        /// Each Accept=yes instance lives in a cgroup of its own (KillMode= stops what it left),
+        /// taken from a pool: the group an ended instance emptied hosts the next one, with no
+        /// mkdir or rmdir per connection; none is left once swatchd exits.
+        @Test(.timeLimit(.minutes(1)), .enabled(if: getuid() == 0, "cgroup tracking needs root"))
+        func acceptInstancesHaveGroupsOfTheirOwnThatLaterInstancesReuse() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("hold.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\nAccept=yes\n")
+            try daemon.write("hold@.service", "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n")
+            try daemon.start()
+            let first = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            let firstPID = try daemon.waitForChildren(1)[0].pid
+            let second = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            defer { close(second) }
+            let instances = try daemon.waitForChildren(2).map(\.pid)
+            let secondPID = try #require(instances.first { $0 != firstPID })
+            let firstGroup = try #require(Processes.cgroupDirectory(of: firstPID))
+            let secondGroup = try #require(Processes.cgroupDirectory(of: secondPID))
+            try #require(firstGroup.contains("/swatchd-"), "no cgroup tracking here: \(firstGroup)")
+            #expect(firstGroup != secondGroup, "two instances share a cgroup")
+
+            // The first ends with its connection; once swatchd reaped it, its group is free.
+            close(first)
+            try waitUntil("swatchd reaps the first instance") { kill(firstPID, 0) != 0 }
+            let third = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            defer { close(third) }
+            let thirdPID = try #require(try daemon.waitForChildren(2).map(\.pid).first { $0 != secondPID })
+            #expect(Processes.cgroupDirectory(of: thirdPID) == firstGroup)
+
+            #expect(try daemon.stop() == .exited(0), "\(daemon.log)")
+            for group in [firstGroup, secondGroup] { #expect(access(group, F_OK) != 0, "swatchd left \(group)") }
+        }
+
         // MARK: One unit's trouble is that unit's alone
 
         @Test(.timeLimit(.minutes(1)))

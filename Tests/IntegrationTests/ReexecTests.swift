@@ -48,6 +48,42 @@ extension Integration {
             #expect(try Client.body(.loopback4(port)) == Client.helloBody, "activated again after the stop")
         }
 
+        /// An Accept=yes instance's group is a pooled slot, not named for the unit: after a
+        /// re-exec the new process knows it again (its attribute names the instance), so when
+        /// the instance's main process ends, what it left in its group is still stopped
+        /// (KillMode=control-group).
+        @Test(.timeLimit(.minutes(1)), .enabled(if: getuid() == 0, "cgroup tracking needs root"))
+        func anAcceptInstanceKeepsItsGroupAcrossAReexec() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("hold.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\nAccept=yes\n")
+            try daemon.write("hold@.service", """
+                [Service]
+                ExecStart=/bin/sh -c 'sleep 1000 & exec cat'
+                StandardInput=socket
+                """)
+            try daemon.start()
+            let connection = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            var sleeper: pid_t = 0
+            try waitUntil("the instance and its sleep run") {
+                sleeper = Processes.descendants(of: daemon.pid).first { $0.command == "sleep" }?.pid ?? 0
+                return sleeper > 0
+            }
+            defer { kill(sleeper, SIGKILL) }
+            let group = try #require(Processes.cgroupDirectory(of: sleeper))
+            try #require(group.contains("/swatchd-"), "no cgroup tracking here: \(group)")
+
+            #expect(try daemon.ctl("daemon-reexec").exitCode == 0)
+            try daemon.waitForLog(containing: "re-executed")
+            // The connection ends: cat exits, and the instance's stop reaches the sleep in its group.
+            close(connection)
+            try waitUntil("the sleep left in the instance's group is stopped\n\(daemon.log)") {
+                !Processes.isAlive(sleeper)
+            }
+            try daemon.checkRunning()
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func anUpgradedBinaryTakesEffect() throws {
             let port = try Ports.free()

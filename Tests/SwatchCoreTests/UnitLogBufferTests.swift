@@ -55,4 +55,19 @@ import Testing
         #expect(stored.message.utf8.count <= UnitLogBuffer.maximumMessageBytes + 3)
         #expect(stored.message.hasSuffix("…"))
     }
+
+    /// Thousands of Accept=yes instances come and go (a unit each): the one written to
+    /// longest ago is the one that goes each time, and a unit that keeps writing stays.
+    @Test func manyShortLivedUnitsEvictTheStalestEachTime() {
+        let buffer = UnitLogBuffer(capacityPerUnit: 2, capacityOfUnits: 3)
+        for number in 0..<5000 {
+            buffer.append(unit: "echo@\(number).service", message: "Started.", identifier: "swatchd", pid: 1)
+            if number % 2 == 0 { buffer.append(unit: "web.service", message: "\(number)", identifier: "web", pid: 2) }
+        }
+        #expect(buffer.entries(unit: "web.service", last: 1).map(\.message) == ["4998"])
+        #expect(buffer.entries(unit: "echo@4999.service", last: 1).count == 1)
+        #expect(buffer.entries(unit: "echo@4998.service", last: 1).count == 1)
+        #expect(buffer.entries(unit: "echo@4997.service", last: 1).isEmpty)
+        #expect(Set(buffer.entries(unit: nil, last: 100).map(\.unit)).count == 3)
+    }
 }

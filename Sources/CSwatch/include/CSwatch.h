@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -114,6 +115,9 @@ int swatch_mq_open(const char *_Nonnull name, int flags, mode_t mode, long max_m
 
 /// `mq_unlink(3)`.
 int swatch_mq_unlink(const char *_Nonnull name);
+
+/// `getrandom(2)` of exactly `length` bytes into `buffer`: 0, or an errno.
+int swatch_random_bytes(void *_Nonnull buffer, size_t length);
 
 /// `prctl(2)` with all four optional arguments spelled out (prctl is variadic).
 int swatch_prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5);

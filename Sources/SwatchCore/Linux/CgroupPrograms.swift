@@ -10,6 +10,12 @@ import SystemPackage
 /// (swatchd.service(5), "RESOURCE CONTROL"). Attached, a program (and its maps) lives with the
 /// group: swatchd keeps no fd of it.
 package enum CgroupPrograms {
+    /// Whether the unit asks for a program at all.
+    package static func asks(_ sandbox: Sandbox) -> Bool {
+        sandbox.devicePolicy != .auto || !sandbox.deviceAllow.isEmpty
+            || !sandbox.ipAddressAllow.isEmpty || !sandbox.ipAddressDeny.isEmpty
+    }
+
     /// Attaches the unit's programs to the group `cgroup` (an fd of its directory; nil: none).
     /// Does nothing for a unit that asks for neither restriction.
     package static func attach(_ sandbox: Sandbox, to cgroup: FileDescriptor?) throws(SandboxError) {

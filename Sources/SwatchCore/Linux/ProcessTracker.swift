@@ -48,6 +48,21 @@ package final class ProcessTracker {
     /// running, as systemd leaves a unit's left-over processes ("Found
     /// left-over process … Ignoring."), for the supervisor to warn about.
     package private(set) var leftovers: [(group: String, pids: [pid_t])] = []
+    /// Pooled groups: the service whose group is a slot `instance-N` (an Accept=yes
+    /// instance, `prepare(_:pooled:)`) → that slot's name.
+    private var slots: [String: String] = [:]
+    /// Empty slots ready for the next instance, and the next slot number.
+    private var freeSlots: [String] = []
+    private var nextSlot = 0
+    /// Pooled services whose group took settings (`apply`): removed, never handed on.
+    private var configuredGroups: Set<String> = []
+    /// The most empty slots kept; more are removed.
+    static let slotPoolSize = 16
+    /// The prefix of a slot's name: no unit name (it has no `.type`), so never taken for one.
+    static let slotPrefix = "instance-"
+    /// The extended attribute a slot carries its service's name in (cgroupfs keeps
+    /// `user.` attributes since Linux 5.7; systemd keeps `trusted.invocation_id` there).
+    static let unitAttribute = "user.swatchd_unit"
 
     /// Finds a writable cgroup2 hierarchy among `hierarchies` and creates
     /// `parentName` under it; falls back to session tracking (and, when
@@ -64,6 +79,7 @@ package final class ProcessTracker {
             mode = .cgroup(directory: directory)
             parentLock = lock
             leftovers = Self.removeStaleSiblings(of: directory, in: base)
+            adoptSlots(in: directory)
             return
         }
         mode = .session
@@ -98,10 +114,25 @@ package final class ProcessTracker {
         return candidate
     }
 
-    /// The cgroup directory of a service, in cgroup mode.
+    /// The cgroup directory of a service, in cgroup mode: named for the service, or the
+    /// pooled slot it was given.
     package func cgroupDirectory(of service: String) -> String? {
         guard case .cgroup(let directory) = mode else { return nil }
-        return directory + "/" + service
+        return directory + "/" + (slots[service] ?? service)
+    }
+
+    /// The services with a group now, and the group's directory (cgroup mode): the
+    /// groups named for their service and the slots taken.
+    package func serviceGroups() -> [(service: String, directory: String)] {
+        guard case .cgroup(let parent) = mode else { return [] }
+        let pooled = Dictionary(slots.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+        return FileSystem.entries(of: parent).compactMap { entry in
+            guard entry.isDirectory else { return nil }
+            if entry.name.hasPrefix(Self.slotPrefix) {
+                return pooled[entry.name].map { ($0, parent + "/" + entry.name) }
+            }
+            return (entry.name, parent + "/" + entry.name)
+        }
     }
 
     /// Gets a service's cgroup ready for a spawn: creates it and opens the
@@ -109,7 +140,24 @@ package final class ProcessTracker {
     /// the fd clone3's CLONE_INTO_CGROUP takes, and the one the child opens
     /// `cgroup.procs` from where the kernel lacks it.
     /// The caller owns the fd and closes it after the spawn. nil in session mode.
-    package func prepare(_ service: String) throws(Errno) -> FileDescriptor? {
+    ///
+    /// `pooled` (Accept=yes instances, a unit per connection): the group is a slot
+    /// `instance-N` taken from a pool of emptied ones, its service's name in its
+    /// `user.swatchd_unit` attribute — a mkdir and an rmdir of a cgroup cost ~60 µs
+    /// each here (docs/HACKING.md "Cgroups"), and cgroup2 has no rename. Each
+    /// instance still has a group of its own while it lives (KillMode=).
+    package func prepare(_ service: String, pooled: Bool = false) throws(Errno) -> FileDescriptor? {
+        guard case .cgroup(let parent) = mode else { return nil }
+        if pooled, slots[service] == nil {
+            while let slot = freeSlots.popLast() {
+                // Ours alone, and empty when it was given back: no mkdir, no check.
+                guard let fd = Self.openDirectory(parent + "/" + slot) else { continue }
+                assign(slot, to: service, in: parent)
+                return fd
+            }
+            let slot = try newSlot(in: parent)
+            assign(slot, to: service, in: parent)
+        }
         guard let directory = cgroupDirectory(of: service) else { return nil }
         if killedGroups.contains(service) {
             // A fresh group (see `killedGroups`); while a process still lives in
@@ -124,6 +172,12 @@ package final class ProcessTracker {
         return FileDescriptor(rawValue: try retryingOnInterrupt { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
     }
 
+    /// A pooled group that took something of its own (settings, BPF programs): removed when
+    /// its instance is gone, never handed on to another.
+    package func keepOutOfPool(_ service: String) {
+        if slots[service] != nil { configuredGroups.insert(service) }
+    }
+
     /// Applies MemoryMax= and the other resource limits (systemd.resource-control(5)) to
     /// the service's cgroup, enabling each controller in swatchd's group first
     /// (`+memory` in its cgroup.subtree_control: Documentation/admin-guide/cgroup-v2.rst,
@@ -133,6 +187,8 @@ package final class ProcessTracker {
     /// Never touches a cgroup v1 hierarchy (docs/HACKING.md "Cgroups").
     package func apply(_ control: ResourceControl, to service: String) -> [String] {
         guard !control.settings.isEmpty else { return [] }
+        // A slot with settings of its own never goes back to the pool.
+        keepOutOfPool(service)
         guard case .cgroup(let parent) = mode, let directory = cgroupDirectory(of: service) else {
             return control.sorted.map { "\($0.key)=\($0.setting.written) is not applied: swatchd has no cgroup2 hierarchy it may write (cgroup v1 only, or none delegated)" }
         }
@@ -180,7 +236,8 @@ package final class ProcessTracker {
     package func pids(of service: String) -> [pid_t] {
         switch mode {
         case .cgroup:
-            guard let directory = cgroupDirectory(of: service) else { return [] }
+            // An empty group (the usual case once the main process is reaped) costs one read.
+            guard let directory = cgroupDirectory(of: service), Self.isPopulated(directory) else { return [] }
             return Self.processes(inGroup: directory)
         case .session:
             guard let wanted = sessions[service], !wanted.isEmpty else { return [] }
@@ -188,8 +245,46 @@ package final class ProcessTracker {
         }
     }
 
-    /// `Tasks:` is empty.
-    package func isEmpty(_ service: String) -> Bool { pids(of: service).isEmpty }
+    /// After a service became inactive: removes its group (or gives its slot back) when
+    /// no process is left in it. In cgroup mode the rmdir itself refuses a busy group.
+    package func removeIfEmpty(_ service: String) {
+        switch mode {
+        case .cgroup: remove(service)
+        case .session: if isEmpty(service) { remove(service) }
+        }
+    }
+
+    /// The service whose group `pid` is in (cgroup mode; nil in session mode, or for a
+    /// process outside swatchd's groups): the `0::` line of /proc/PID/cgroup names the
+    /// group — one read, where asking every service's group for its members was a walk of
+    /// all of them (a notification from a process that is no main or control process).
+    package func service(ofPID pid: pid_t) -> String? {
+        guard case .cgroup(let parent) = mode,
+              let text = try? FileSystem.readText("/proc/\(pid)/cgroup"),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) else { return nil }
+        // The path is relative to the cgroup2 root (of our cgroup namespace); our parent's
+        // path ends the same way, and the next component is the service's group.
+        let components = line.dropFirst(3).split(separator: "/")
+        let own = UnitDirectory.baseName(parent)
+        guard let index = components.firstIndex(where: { $0 == own }), index + 1 < components.count,
+              parent.hasSuffix("/" + components[...index].joined(separator: "/")) else { return nil }
+        let group = String(components[index + 1])
+        if group.hasPrefix(Self.slotPrefix) {
+            return slots.first(where: { $0.value == group })?.key
+        }
+        return group
+    }
+
+    /// `Tasks:` is empty. In cgroup mode one read of `cgroup.events`, not a walk of the group.
+    package func isEmpty(_ service: String) -> Bool {
+        switch mode {
+        case .cgroup:
+            guard let directory = cgroupDirectory(of: service) else { return true }
+            return !Self.isPopulated(directory)
+        case .session:
+            return pids(of: service).isEmpty
+        }
+    }
 
     /// Sends `signal` to every process of the service (KillMode=control-group),
     /// re-reading until no new process appears — a process may fork while we
@@ -198,6 +293,7 @@ package final class ProcessTracker {
     /// - Returns: how many processes were signalled.
     @discardableResult
     package func kill(_ service: String, signal: CInt) -> Int {
+        if case .cgroup = mode, isEmpty(service) { return 0 }
         if signal == SIGKILL, let directory = cgroupDirectory(of: service) {
             let count = pids(of: service).count
             if (try? FileSystem.write("1", to: directory + "/cgroup.kill")) != nil {
@@ -241,22 +337,29 @@ package final class ProcessTracker {
     }
 
     /// Forgets a service whose processes are all gone: removes its cgroup
-    /// (rmdir fails with EBUSY while a process lives). Returns whether it is gone.
+    /// (rmdir fails with EBUSY while a process lives), or gives its slot back to the
+    /// pool. Returns whether it is gone.
     @discardableResult
     package func remove(_ service: String) -> Bool {
         switch mode {
-        case .cgroup:
+        case .cgroup(let parent):
             guard let directory = cgroupDirectory(of: service) else { return true }
-            // A swatchd run as this service made groups of its own below it.
-            for entry in FileSystem.entries(of: directory) where entry.isDirectory {
-                Self.removeEmptyTree(directory + "/" + entry.name)
-            }
+            if let slot = slots[service], recycle(slot, of: service, in: parent) { return true }
             do {
-                _ = try retryingOnInterrupt { rmdir(directory) }
-                killedGroups.remove(service)
+                do {
+                    _ = try retryingOnInterrupt { rmdir(directory) }
+                } catch .resourceBusy {
+                    // A process lives in it, or groups of its own are below it (a swatchd
+                    // run as this service made them): those go first when they are empty.
+                    for entry in FileSystem.entries(of: directory) where entry.isDirectory {
+                        Self.removeEmptyTree(directory + "/" + entry.name)
+                    }
+                    _ = try retryingOnInterrupt { rmdir(directory) }
+                }
+                forgetGroup(of: service)
                 return true
             } catch .noSuchFileOrDirectory {
-                killedGroups.remove(service)
+                forgetGroup(of: service)
                 return true
             } catch {
                 return false  // EBUSY: a process still lives in it
@@ -267,6 +370,83 @@ package final class ProcessTracker {
         }
     }
 
+    private func forgetGroup(of service: String) {
+        killedGroups.remove(service)
+        configuredGroups.remove(service)
+        slots[service] = nil
+    }
+
+    /// A slot whose service is gone, back to the pool when it is empty, was never
+    /// killed with cgroup.kill (see `killedGroups`), took no settings and the pool has
+    /// room; false: remove it as any group.
+    private func recycle(_ slot: String, of service: String, in parent: String) -> Bool {
+        let directory = parent + "/" + slot
+        guard freeSlots.count < Self.slotPoolSize, !killedGroups.contains(service),
+              !configuredGroups.contains(service), !Self.isPopulated(directory) else { return false }
+        // A group below it (a swatchd run as the instance made one) goes with it: no recycling.
+        // kernfs counts a directory's subdirectories in its link count (2 + subdirectories).
+        var info = stat()
+        guard stat(directory, &info) == 0, info.st_nlink == 2 else { return false }
+        // Its attribute still names the service: only a populated slot's is ever read.
+        slots[service] = nil
+        freeSlots.append(slot)
+        return true
+    }
+
+    /// Gives `slot` to `service`, and names the service in the slot's attribute — for
+    /// whoever finds the group without our memory of it: the next process after a
+    /// re-exec (`adoptSlots`), or the next swatchd after a crash (its leftovers).
+    private func assign(_ slot: String, to service: String, in parent: String) {
+        slots[service] = slot
+        _ = (parent + "/" + slot).withCString { path in
+            service.withCString { setxattr(path, Self.unitAttribute, $0, strlen($0), 0) }
+        }
+    }
+
+    /// A new slot.
+    private func newSlot(in parent: String) throws(Errno) -> String {
+        while true {
+            let slot = Self.slotPrefix + String(nextSlot)
+            nextSlot += 1
+            do {
+                _ = try retryingOnInterrupt { mkdir(parent + "/" + slot, 0o755) }
+                return slot
+            } catch .fileExists {
+                continue  // a slot an earlier swatchd of this name left: taken by `adoptSlots` or not ours
+            }
+        }
+    }
+
+    /// Re-claiming our parent after a re-exec: the slots in it are taken again — by the
+    /// service named in the attribute while a process lives there, else as free ones.
+    private func adoptSlots(in parent: String) {
+        for entry in FileSystem.entries(of: parent) where entry.isDirectory && entry.name.hasPrefix(Self.slotPrefix) {
+            if let number = Int(entry.name.dropFirst(Self.slotPrefix.count)) { nextSlot = max(nextSlot, number + 1) }
+            let directory = parent + "/" + entry.name
+            if Self.isPopulated(directory), let service = Self.unitName(ofSlot: directory) {
+                slots[service] = entry.name
+            } else if freeSlots.count < Self.slotPoolSize, !Self.isPopulated(directory) {
+                freeSlots.append(entry.name)
+            } else {
+                Self.removeEmptyTree(directory)
+            }
+        }
+    }
+
+    /// The service a slot was given to, from its attribute; nil for another group.
+    static func unitName(ofSlot directory: String) -> String? {
+        guard UnitDirectory.baseName(directory).hasPrefix(slotPrefix) else { return nil }
+        var buffer = [CChar](repeating: 0, count: 512)
+        let count = directory.withCString { getxattr($0, unitAttribute, &buffer, buffer.count - 1) }
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The service a group of swatchd's belongs to: the attribute of a slot, else its name.
+    static func serviceName(ofGroup directory: String) -> String {
+        unitName(ofSlot: directory) ?? UnitDirectory.baseName(directory)
+    }
+
     /// At exit: removes the service cgroups that are empty and the parent directory.
     package func removeAll() {
         guard case .cgroup(let directory) = mode else {
@@ -274,6 +454,9 @@ package final class ProcessTracker {
             return
         }
         killedGroups = []
+        configuredGroups = []
+        slots = [:]
+        freeSlots = []
         Self.removeEmptyTree(directory)
         parentLock?.closeIgnoringErrors()
         parentLock = nil
@@ -375,6 +558,37 @@ package final class ProcessTracker {
         }
         return leftovers
     }
+
+    /// Whether a process lives in the group or in a group below it: the `populated` line of
+    /// its `cgroup.events` (Documentation/admin-guide/cgroup-v2.rst, "Core Interface Files"),
+    /// which the kernel clears when the last process exits, before its parent gets SIGCHLD
+    /// (do_exit() calls cgroup_exit() before exit_notify()). A group that cannot be read is
+    /// empty, as `processes(inGroup:)` finds it. One open, read and close, into a stack buffer.
+    static func isPopulated(_ directory: String) -> Bool {
+        let fd = (directory + "/cgroup.events").withCString { open($0, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { buffer -> Bool in
+            var count = 0
+            repeat { count = Glibc.read(fd, buffer.baseAddress, buffer.count) } while count < 0 && errno == EINTR
+            guard count > 0 else { return false }
+            // "populated 0\nfrozen 0\n": the digit after "populated ".
+            let text = UnsafeBufferPointer(rebasing: buffer[..<count])
+            let key = populatedKey
+            var start = 0
+            while start + key.count < text.count {
+                if (start == 0 || text[start - 1] == UInt8(ascii: "\n")),
+                   text[start..<start + key.count].elementsEqual(key) {
+                    return text[start + key.count] != UInt8(ascii: "0")
+                }
+                start += 1
+            }
+            // No such line (not cgroup2?): ask cgroup.procs.
+            return !processes(inGroup: directory).isEmpty
+        }
+    }
+
+    private static let populatedKey = Array("populated ".utf8)
 
     /// The processes of a group and of every group below it.
     static func processes(inGroup directory: String) -> [pid_t] {

@@ -65,6 +65,36 @@ package final class UnitLogBuffer: Sendable {
     private struct State {
         var units: [String: Ring] = [:]
         var lastSequence: UInt64 = 0
+        /// (sequence, unit) of every line in the order added, the stale ones (a unit wrote
+        /// again since, or is gone) skipped when read: the unit whose newest line is oldest
+        /// is the first live entry. Finding it was a scan of every unit per new unit once
+        /// `capacityOfUnits` were kept — with Accept=yes, per connection.
+        var recency: [(sequence: UInt64, unit: String)] = []
+        var recencyStart = 0
+
+        /// The unit whose newest line is the oldest.
+        mutating func stalest() -> String? {
+            while recencyStart < recency.count {
+                let (sequence, unit) = recency[recencyStart]
+                if units[unit]?.newest == sequence { return unit }
+                recencyStart += 1
+            }
+            return nil
+        }
+
+        /// Drops the skipped entries once they are most of the list, and the stale ones once
+        /// the list is four times the units (then one entry per unit is left): amortized O(1).
+        mutating func compactRecency() {
+            if recencyStart > 1024, recencyStart * 2 > recency.count {
+                recency.removeFirst(recencyStart)
+                recencyStart = 0
+            }
+            if recency.count > 4 * max(units.count, 1024) {
+                let units = self.units
+                recency = recency[recencyStart...].filter { units[$0.unit]?.newest == $0.sequence }
+                recencyStart = 0
+            }
+        }
     }
 
     /// A fixed-size ring of one unit's entries, oldest first from `start`.
@@ -107,10 +137,11 @@ package final class UnitLogBuffer: Sendable {
             }
             if state.units[entry.unit] == nil, state.units.count >= capacityOfUnits {
                 // The unit whose newest line is oldest goes: a finished Accept=yes instance, usually.
-                let stale = state.units.min { ($0.value.newest ?? 0) < ($1.value.newest ?? 0) }?.key
-                if let stale { state.units[stale] = nil }
+                if let stale = state.stalest() { state.units[stale] = nil }
             }
             state.units[entry.unit, default: Ring()].append(stored, capacity: capacityPerUnit)
+            state.recency.append((stored.sequence, entry.unit))
+            state.compactRecency()
             return stored
         }
     }

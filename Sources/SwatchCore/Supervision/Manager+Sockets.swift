@@ -6,6 +6,8 @@ extension Manager {
     /// conditions tested first). Nothing starts yet (`.startUntriggeredServices`).
     mutating func load(_ set: UnitSet) {
         units = set
+        sockets.reserveCapacity(set.sockets.count)
+        services.reserveCapacity(set.services.count)
         // Sorted by name only: sorting the (large) unit values themselves costs a copy each.
         for name in set.sockets.keys.sorted() { if let unit = set.sockets[name] { addSocket(name, unit) } }
         for name in set.services.keys where !name.isTemplate {
@@ -202,6 +204,18 @@ extension Manager {
         } else {
             name = "\(number)-unknown"
         }
+        // Usually nothing to replace: checked by byte, without breaking the text into Characters.
+        let valid = name.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: ":"), UInt8(ascii: "_"), UInt8(ascii: "."),
+                 UInt8(ascii: "-"):
+                return true
+            default:
+                return false
+            }
+        }
+        if valid { return name }
         return String(name.map { $0.isUnitNameCharacter ? $0 : "_" })
     }
 

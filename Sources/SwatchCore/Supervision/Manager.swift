@@ -246,6 +246,10 @@ package struct Manager {
     package var serviceCount: Int { services.count }
     /// Services in a stop phase waiting for their group to empty (the shell reports `.groupEmptied`).
     package var servicesWaitingForGroup: Set<UnitName> { waitingForGroup }
+    /// Whether `service` is a service the Manager knows (loaded, or an instance).
+    package func isLoaded(_ service: UnitName) -> Bool { services.index(forKey: service) != nil }
+    /// The socket whose Accept=yes instance `service` is.
+    package func instanceOf(_ service: UnitName) -> UnitName? { services[service]?.instanceOf }
     /// The main PID of a service, if it has one.
     package func mainPID(of service: UnitName) -> Int32? { services[service]?.machine.mainPID }
 

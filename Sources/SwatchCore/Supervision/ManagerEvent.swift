@@ -18,7 +18,7 @@ package enum ManagerEvent {
     case socketBound(UnitName, warnings: [String])
     case socketBindFailed(UnitName, any Error)
     /// The answer to `.rebind`: the listeners now match `unit`; `listenersChanged` when any was bound anew or closed.
-    case socketRebound(UnitName, unit: SocketUnit, listenersChanged: Bool)
+    indirect case socketRebound(UnitName, unit: SocketUnit, listenersChanged: Bool)
     case socketRebindFailed(UnitName, any Error)
     /// The answer to `.testConditions`: the condition, else the assertion, that does not hold.
     case conditionsTested(UnitName, failure: UnitCondition?)
@@ -52,7 +52,7 @@ package enum ManagerEvent {
     /// The group of a handover's old processes has none left (`Manager.retiredGroups`).
     case retiredGroupEmptied(UnitName)
     /// A re-executed swatchd takes over what the old one carried across the execve.
-    case restore(UnitSet, Manager.ReexecState, call: ControlServer.ConnectionID?)
+    indirect case restore(UnitSet, Manager.ReexecState, call: ControlServer.ConnectionID?)
     /// After a re-exec whose state was lost: these services run, with these main processes.
     case adoptRunning([(UnitName, Int32)])
     /// SIGTERM/SIGINT.
@@ -62,10 +62,10 @@ package enum ManagerEvent {
 /// What the shell is to do. Each names the unit it is for.
 package enum ManagerAction {
     /// Test the socket unit's conditions, then bind — or just bind: answer `.socketBound`/`.socketBindFailed`.
-    case bind(UnitName, SocketUnit)
+    indirect case bind(UnitName, SocketUnit)
     /// Keep each listener whose address and options are unchanged, bind the rest anew, close
     /// what is no longer wanted; all or nothing. Answer `.socketRebound`/`.socketRebindFailed`.
-    case rebind(UnitName, SocketUnit)
+    indirect case rebind(UnitName, SocketUnit)
     case closeListeners(UnitName, removeOnStop: Bool)
     case watch(UnitName)
     case unwatch(UnitName)
@@ -75,7 +75,7 @@ package enum ManagerAction {
     /// Test these Condition…=/Assert…= on this machine: answer `.conditionsTested`.
     case testConditions(UnitName, [UnitCondition])
     /// Start a process: answer `.spawned` or `.spawnFailed`.
-    case spawn(SpawnOrder)
+    indirect case spawn(SpawnOrder)
     case kill(UnitName, KillOrder)
     /// Type=forking: the PID file, else the single process left: answer `.mainPIDDiscovered`.
     case discoverMainPID(UnitName, pidFile: String?)
@@ -104,7 +104,7 @@ package enum ManagerAction {
     case serviceFailed(UnitName)
     /// `daemon-reexec`: keep the fds open across an execve of swatchd and hand it this state;
     /// the new process answers `call`.
-    case reexec(call: ControlServer.ConnectionID, Manager.ReexecState)
+    indirect case reexec(call: ControlServer.ConnectionID, Manager.ReexecState)
     /// Read the unit files anew: answer `.reload`.
     case loadUnitFiles(call: ControlServer.ConnectionID?)
     /// Answer a control request (the shell completes reports with what only it can read).

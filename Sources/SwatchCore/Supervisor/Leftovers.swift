@@ -19,10 +19,10 @@ enum Leftovers {
             let list = pids.map(String.init).joined(separator: " ")
             guard let previous, group.hasPrefix(previous + "/") else {
                 logger.warning("Found left-over processes \(list) in \(group) of a swatchd that is gone; leaving them running.")
-                kept.insert(UnitDirectory.baseName(group))
+                kept.insert(ProcessTracker.serviceName(ofGroup: group))
                 continue
             }
-            let unit = UnitDirectory.baseName(group)
+            let unit = ProcessTracker.serviceName(ofGroup: group)
             logger.warning("\(unit): Stopping left-over processes \(list) of the swatchd that ran here before and is gone.",
                            metadata: ["unit": "\(unit)"])
             let left = ProcessTracker.stopLeftovers(in: group, grace: 5)

@@ -59,6 +59,8 @@ struct ProcessLauncher {
         var passed: [FileDescriptor] = []
         /// StandardInput=socket: the connection.
         var connection: FileDescriptor?
+        /// An Accept=yes instance: its cgroup comes from the pool (`ProcessTracker.prepare`).
+        var pooledGroup = false
     }
 
     /// Starts the process; its output pipe, when there is one, comes back for the loop to read.
@@ -92,9 +94,13 @@ struct ProcessLauncher {
         request.stdout = output.standardOutput.descriptor(input: request.stdin, connection: descriptors.connection)
         request.stderr = output.standardError.descriptor(input: request.stdin, connection: descriptors.connection)
         // The child starts in the service's cgroup; swatchd's fd of the directory goes right after.
-        do { request.cgroup = try tracker.prepare(name.description) } catch { throw .cgroup(error) }
+        do { request.cgroup = try tracker.prepare(name.description, pooled: descriptors.pooledGroup) } catch {
+            throw .cgroup(error)
+        }
         // DevicePolicy=/DeviceAllow= and IPAddressAllow=/IPAddressDeny= take access away: on the
-        // group before the child is in it, or no start.
+        // group before the child is in it, or no start. A pooled group with programs is not
+        // handed on to another instance.
+        if CgroupPrograms.asks(order.service.sandbox) { tracker.keepOutOfPool(name.description) }
         do { try CgroupPrograms.attach(order.service.sandbox, to: request.cgroup) } catch { throw .sandbox(error) }
         // MemoryMax= and friends limit resources only: what cannot be applied is warned, not fatal.
         for problem in tracker.apply(order.service.sandbox.resourceControl, to: name.description) {

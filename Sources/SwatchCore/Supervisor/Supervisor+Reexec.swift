@@ -201,15 +201,15 @@ extension Supervisor {
     }
 
     /// The services the old process left in this swatchd's groups (a group is named for its
-    /// unit): adopted as running, their main process the one that is swatchd's child.
+    /// unit, or is a slot that names it: `ProcessTracker.serviceGroups()`): adopted as running, their main process the one that is swatchd's child.
     func adoptLeftInGroups() {
         listeners.closeUnclaimedInherited()
-        guard adoptAfterLoad, let parent = tracker.parentDirectory else { return }
+        guard adoptAfterLoad, tracker.parentDirectory != nil else { return }
         adoptAfterLoad = false
         var adopted: [(UnitName, Int32)] = []
-        for entry in FileSystem.entries(of: parent) where entry.isDirectory {
-            guard let name = UnitName(parsing: entry.name) else { continue }
-            let pids = ProcessTracker.processes(inGroup: parent + "/" + entry.name)
+        for (service, directory) in tracker.serviceGroups() {
+            guard let name = UnitName(parsing: service) else { continue }
+            let pids = ProcessTracker.processes(inGroup: directory)
             let children = pids.filter { Self.parent(of: $0) == getpid() }
             guard let main = children.min() ?? pids.min() else { continue }
             adopted.append((name, main))

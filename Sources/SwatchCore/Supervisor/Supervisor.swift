@@ -218,8 +218,8 @@ package final class Supervisor {
         case .closeConnection(let id): listeners.closeConnection(id)
         case .testConditions(let name, let conditions): answer(.conditionsTested(name, failure: failedCheck(of: conditions)))
         case .spawn(let order):
-            let instanceOf = manager.services[order.unit]?.instanceOf
-            let outcome = spawn(order)
+            let instanceOf = manager.instanceOf(order.unit)
+            let outcome = spawn(order, pooledGroup: instanceOf != nil)
             answer(outcome)
             // An Accept=yes instance that cannot start for want of descriptors: its socket
             // pauses, as when accept(2) itself fails (Manager+AcceptFailure.swift).
@@ -243,7 +243,7 @@ package final class Supervisor {
             guard let entry = storedFDs[name]?.remove(at: index) else { break }
             closeStoredFD(entry.fd)
         case .releaseResources(let name):
-            if tracker.isEmpty(name.description) { tracker.remove(name.description) }
+            tracker.removeIfEmpty(name.description)
             sandbox.release(name)
         case .releasePrivateTemporaryDirectories(let name): sandbox.releasePrivateTemporaryDirectories(of: name)
         case .loadUnitFiles(let call): answer(.reload(loadUnits(), call: call))
@@ -289,12 +289,13 @@ package final class Supervisor {
         for (name, group) in manager.retiredGroups where tracker.isEmpty(group) { send(.retiredGroupEmptied(name)) }
     }
 
-    private func spawn(_ order: SpawnOrder) -> ManagerEvent {
+    private func spawn(_ order: SpawnOrder, pooledGroup: Bool) -> ManagerEvent {
         var descriptors = ProcessLauncher.Descriptors()
         descriptors.passed = listeners.descriptors(of: order.sockets)
             + [order.connectionAsFD.flatMap(listeners.connection)].compactMap { $0 }
             + (order.passesStoredFDs ? (storedFDs[order.unit] ?? []).map(\.fd) : [])
         descriptors.connection = order.connectionOnStdin.flatMap(listeners.connection)
+        descriptors.pooledGroup = pooledGroup
         do {
             let (pid, capture) = try launcher.launch(order, descriptors)
             if let capture { watchCapture(capture, of: order.unit) }
@@ -327,14 +328,16 @@ package final class Supervisor {
 
     private func kill(_ name: UnitName, _ order: KillOrder) {
         var pids = [order.main, order.control].compactMap { $0 }
-        if order.group {
+        // An empty group (cgroup mode: one read of cgroup.events) has nobody else to signal.
+        let group = order.group && !(tracker.parentDirectory != nil && tracker.isEmpty(name.description))
+        if group {
             // Each process once: a second SIGTERM means "exit now" to many programs
             // (systemd's cg_kill skips what it already signalled).
             let members = Set(tracker.pids(of: name.description))
             pids.removeAll { members.contains($0) }
         }
         for pid in pids { _ = try? Reaper.kill(pid, signal: order.signal) }
-        if order.group { tracker.kill(name.description, signal: order.signal) }
+        if group { tracker.kill(name.description, signal: order.signal) }
     }
 
     /// The condition, else the assertion, that does not hold; nil when all do
@@ -387,10 +390,18 @@ package final class Supervisor {
                 if let reason = datagram.dropped { logger.warning("Dropped notification message: \(reason).") }
                 continue
             }
-            // A main or control process, else any process of a service's group (NotifyAccess=all).
+            // A main or control process, else any process of a service's group (NotifyAccess=all):
+            // in cgroup mode the sender's /proc/PID/cgroup names the group, one read.
             let owner = manager.owner(ofPID: pid)
-            guard let name = owner ?? manager.firstService(where: { tracker.pids(of: $0.description).contains(pid) })
-            else {
+            let member: UnitName?
+            if owner != nil {
+                member = nil
+            } else if tracker.parentDirectory != nil {
+                member = tracker.service(ofPID: pid).flatMap { UnitName(parsing: $0) }.flatMap { manager.isLoaded($0) ? $0 : nil }
+            } else {
+                member = manager.firstService(where: { tracker.pids(of: $0.description).contains(pid) })
+            }
+            guard let name = owner ?? member else {
                 logger.debug("Cannot find unit for notify message of PID \(pid), ignoring.")
                 continue
             }
@@ -405,7 +416,7 @@ package final class Supervisor {
                 logger.warning("Dropped notification message from PID \(pid): \(reason).", metadata: ["unit": "\(name)"])
                 continue
             }
-            let inService = owner == name || tracker.pids(of: name.description).contains(pid)
+            let inService = owner == name || member == name || tracker.pids(of: name.description).contains(pid)
             let message = NotifyMessage(text: Substring(decoding: datagram.text, as: UTF8.self))
             send(.notify(name, pid: pid, message, fdCount: datagram.fds.count, inService: inService))
         }

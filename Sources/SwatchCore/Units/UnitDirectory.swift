@@ -8,21 +8,7 @@ import SystemPackage
 enum UnitDirectory {
     /// The names in `path` (without `.` and `..`), sorted; nil when it cannot be opened.
     static func list(_ path: String) -> [String]? {
-        try? entries(path).get()
-    }
-
-    /// The names in `path` (without `.` and `..`), sorted, or why it cannot be listed.
-    static func entries(_ path: String) -> Result<[String], Errno> {
-        guard let dir = opendir(path) else { return .failure(Errno(rawValue: errno)) }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: &entry.pointee.d_name) {
-                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return .success(names.sorted())
+        try? listing(path).get().keys.sorted()
     }
 
     /// Whether a listing failed only because there is nothing to list: an optional
@@ -59,6 +45,64 @@ enum UnitDirectory {
         } catch {
             return .failure(.ioError)
         }
+    }
+
+    /// The entries of a directory by name, with their type as readdir(3) gives it
+    /// (`DT_REG`, `DT_DIR`, `DT_LNK`; `DT_UNKNOWN` where the file system does not say);
+    /// or why it cannot be opened. One listing answers every "is there a
+    /// `NAME.d/`, `NAME.wants/`?" of a load, instead of one failing open each.
+    static func listing(_ path: String) -> Result<[String: UInt8], Errno> {
+        guard let dir = opendir(path) else { return .failure(Errno(rawValue: errno)) }
+        defer { closedir(dir) }
+        var entries: [String: UInt8] = [:]
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { entries[name] = entry.pointee.d_type }
+        }
+        return .success(entries)
+    }
+
+    /// What a listed entry is: its readdir type where that settles it (a regular file, a
+    /// directory), else `kind(path)`, which follows a symlink.
+    static func kind(_ path: String, listedAs type: UInt8?) -> Kind {
+        switch type.map(Int32.init) {
+        case Int32(DT_REG)?: return .file
+        case Int32(DT_DIR)?: return .directory
+        case nil: return .missing
+        default: return kind(path)
+        }
+    }
+
+    /// The bytes of a file and its modification time, taken with fstat(2) of the open
+    /// file before it is read (as `SourceFileTimes.record` wants it: a change between
+    /// the two shows as a change later).
+    static func readStamped(_ path: String) -> (Result<[UInt8], Errno>, SourceFileTimes.Stamp?) {
+        let fd: FileDescriptor
+        do { fd = try FileDescriptor.open(FilePath(path), .readOnly, options: .closeOnExec) } catch {
+            return (.failure(error as? Errno ?? .ioError), nil)
+        }
+        defer { try? fd.close() }
+        var info = stat()
+        let stamp = fstat(fd.rawValue, &info) == 0
+            ? SourceFileTimes.Stamp(seconds: info.st_mtim.tv_sec, nanoseconds: info.st_mtim.tv_nsec) : nil
+        // A regular file of st_size bytes: read that much (and one more, to see the end).
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: max(Int(info.st_size) + 1, 512))
+        do {
+            while true {
+                let n = try chunk.withUnsafeMutableBytes { try fd.read(into: $0) }
+                if n == 0 { break }
+                bytes += chunk[..<n]
+                if bytes.count > 16 << 20 { return (.failure(.fileTooLarge), stamp) }   // no unit file is this big
+                // All of a regular file: no second read for its end.
+                if info.st_mode & S_IFMT == S_IFREG, info.st_size > 0, bytes.count == Int(info.st_size) { break }
+            }
+        } catch {
+            return (.failure(error as? Errno ?? .ioError), stamp)
+        }
+        return (.success(bytes), stamp)
     }
 
     enum Kind { case file, directory, masked, other, missing }
@@ -105,6 +149,10 @@ enum UnitDirectory {
 
     /// The last component of a path.
     static func baseName(_ path: String) -> String {
-        path.split(separator: "/").last.map(String.init) ?? path
+        var end = path.endIndex
+        while end > path.startIndex, path[path.index(before: end)] == "/" { end = path.index(before: end) }
+        guard end > path.startIndex else { return path }
+        let start = path[..<end].lastIndex(of: "/").map(path.index(after:)) ?? path.startIndex
+        return String(path[start..<end])
     }
 }

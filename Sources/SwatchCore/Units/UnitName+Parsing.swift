@@ -22,8 +22,13 @@ extension UnitName {
         self.init(prefix: String(prefix), instance: instance, type: type)
     }
 
+    /// `[A-Za-z0-9:\-_.\\]`, by value: Unicode property lookups (isAlphabetic) per character
+    /// were a visible part of every Accept=yes connection (an instance name is parsed).
     private static func isValidScalar(_ s: Unicode.Scalar) -> Bool {
-        s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s) || ":-_.\\".unicodeScalars.contains(s))
+        switch s.value {
+        case 0x41...0x5A, 0x61...0x7A, 0x30...0x39: return true
+        default: return s == ":" || s == "-" || s == "_" || s == "." || s == "\\"
+        }
     }
 
     /// The template this unit is an instance of (`echo@1.service` → `echo@.service`); nil for a plain unit.
@@ -45,8 +50,8 @@ extension UnitName {
             let s = Unicode.Scalar(byte)
             if byte == UInt8(ascii: "/") {
                 out += "-"
-            } else if byte < 0x80, s.properties.isAlphabetic || ("0"..."9").contains(s) || s == ":" || s == "_"
-                        || (s == "." && index > 0) {
+            } else if (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)
+                        || s == ":" || s == "_" || (s == "." && index > 0) {
                 out.unicodeScalars.append(s)
             } else {
                 let hex = String(byte, radix: 16)

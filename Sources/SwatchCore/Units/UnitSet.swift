@@ -4,6 +4,7 @@
 // out; the rest load (swatchd.service(5), "WHAT HAPPENS TO A PROBLEM").
 
 import Glibc
+import SystemPackage
 
 /// A unit file's text and its drop-ins, with the paths they are named by in diagnostics.
 package struct UnitSource: Sendable {
@@ -47,6 +48,10 @@ package struct UnitSet: Sendable {
     private var listedBy: [UnitName: UnitName] = [:]
     /// The files of each template, to evaluate specifiers again per instance.
     private var templateFiles: [UnitName: [UnitFile]] = [:]
+    /// The templates whose files name no specifier that differs between instances
+    /// (`%i`, `%I`, `%n`, `%N`, `%f`), interpreted once: an instance is this model under its
+    /// own name, with no parse per Accept=yes connection.
+    private var sameForEveryInstance: [UnitName: ServiceUnit] = [:]
     private var context: SpecifierContext
 
     private init(context: SpecifierContext) {
@@ -63,17 +68,21 @@ package struct UnitSet: Sendable {
         var seen: Set<String> = []
         var aliases: [String: String] = [:]
         var warnings: [Diagnostic] = []
+        // Each directory is listed once; `NAME.d/`, `.wants/`, `.requires/` are looked up in
+        // the listings (1000 units made ~6 failing opens each).
+        var listings = DirectoryListings()
         func add(_ path: String, dropInSearch: [String]) {
             let name = UnitDirectory.baseName(path)
             guard seen.insert(name).inserted else { return }
             var times = SourceFileTimes()
-            times.record(path)
-            switch UnitDirectory.read(path) {
+            let (content, stamp) = UnitDirectory.readStamped(path)
+            times.stamps[path] = .some(stamp)
+            switch content {
             case .failure(let errno):
                 unreadable.append(Diagnostic(.error, SourceLocation(file: path, line: 1),
                                              "Failed to read unit file: \(errno.description); refusing the unit.", unit: name))
             case .success(let bytes):
-                let (found, problems) = dropIns(of: name, in: dropInSearch, times: &times)
+                let (found, problems) = dropIns(of: name, in: dropInSearch, times: &times, listings: &listings)
                 var source = UnitSource(path: path, bytes: bytes, dropIns: found)
                 source.readProblems = problems
                 source.fileTimes = times
@@ -84,27 +93,27 @@ package struct UnitSet: Sendable {
             add(file, dropInSearch: [UnitDirectory.parent(file)] + directories)
         }
         for directory in directories {
-            let names: [String]
-            switch UnitDirectory.entries(directory) {
-            case .success(let entries): names = entries
-            case .failure(let errno):
+            guard let listing = listings[directory] else {
                 // A unit dir that is not there is fine; one that cannot be read is named.
-                if !UnitDirectory.isAbsent(errno) {
+                if let errno = listings.problem(directory) {
                     warnings.append(Diagnostic(.warning, SourceLocation(file: directory, line: 1),
                                                "Failed to read unit directory: \(errno); its units are not loaded."))
                 }
-                names = []
+                continue
             }
-            for name in names where name.hasSuffix(".service") || name.hasSuffix(".socket") {
+            for name in listing.keys.sorted() where name.hasSuffix(".service") || name.hasSuffix(".socket") {
                 let path = UnitDirectory.join(directory, name)
-                switch UnitDirectory.kind(path) {
+                let type = listing[name]
+                switch UnitDirectory.kind(path, listedAs: type) {
                 case .file:
                     // One unit under two names, loaded once under its own (systemd.unit(5), "Aliases").
-                    if let (target, resolved) = UnitDirectory.aliasTarget(of: path, name: name) {
+                    if type.map(Int32.init) != Int32(DT_REG),
+                       let (target, resolved) = UnitDirectory.aliasTarget(of: path, name: name) {
                         if seen.insert(name).inserted { aliases[name] = target }
                         // Named by the target's place in this directory when it has one.
                         let sibling = UnitDirectory.join(directory, target)
-                        add(UnitDirectory.kind(sibling) == .file ? sibling : resolved, dropInSearch: directories)
+                        add(UnitDirectory.kind(sibling, listedAs: listing[target]) == .file ? sibling : resolved,
+                            dropInSearch: directories)
                     } else {
                         add(path, dropInSearch: directories)
                     }
@@ -120,7 +129,7 @@ package struct UnitSet: Sendable {
             }
         }
         var set = parse(sources, context: context, aliases: aliases)
-        set.addDependencyDirectories(directories)
+        set.addDependencyDirectories(directories, listings: &listings)
         for diagnostic in unreadable {
             set.refused[diagnostic.unit ?? diagnostic.location.file, default: []].append(diagnostic)
         }
@@ -128,21 +137,60 @@ package struct UnitSet: Sendable {
         return set
     }
 
+    /// The listings of the directories a load looks into, each read once (nil: cannot be opened).
+    private struct DirectoryListings {
+        private var byPath: [String: Result<[String: UInt8], Errno>] = [:]
+
+        /// The entries of `path`; nil when it cannot be listed (`problem` says whether that matters).
+        subscript(path: String) -> [String: UInt8]? {
+            mutating get { try? result(path).get() }
+        }
+
+        /// Why `path` cannot be listed, when it exists and should: nil for a listing, or for a
+        /// directory that is not there.
+        mutating func problem(_ path: String) -> Errno? {
+            guard case .failure(let errno) = result(path), !UnitDirectory.isAbsent(errno) else { return nil }
+            return errno
+        }
+
+        private mutating func result(_ path: String) -> Result<[String: UInt8], Errno> {
+            if let known = byPath[path] { return known }
+            let listing = UnitDirectory.listing(path)
+            byPath[path] = listing
+            return listing
+        }
+
+        /// The names in `directory/sub` (sorted) when `directory` lists `sub` as a directory
+        /// or a link to one; nil otherwise, without a failing open.
+        mutating func names(in directory: String, _ sub: String) -> [String]? {
+            guard let type = self[directory]?[sub], type != UInt8(DT_REG) else { return nil }
+            return self[UnitDirectory.join(directory, sub)]?.keys.sorted()
+        }
+    }
+
     /// `NAME.wants/` and `NAME.requires/` of the unit dirs (what `systemctl enable` makes for
     /// WantedBy=/RequiredBy=): each entry named there is wanted or required by NAME
     /// (systemd.unit(5), "Description").
-    private mutating func addDependencyDirectories(_ directories: [String]) {
+    private mutating func addDependencyDirectories(_ directories: [String], listings: inout DirectoryListings) {
         func entries(_ name: UnitName, _ suffix: String) -> [String] {
             directories.flatMap { directory in
-                (UnitDirectory.list(UnitDirectory.join(directory, name.description + suffix)) ?? [])
-                    .filter { UnitName(parsing: $0) != nil }.sorted()
+                (listings.names(in: directory, name.description + suffix) ?? []).filter { UnitName(parsing: $0) != nil }
             }
         }
-        for name in services.keys where !name.isTemplate {
+        // Only names some directory lists at all (`x.service.wants`): most units have none.
+        var named: Set<String> = []
+        for directory in directories {
+            for (entry, type) in listings[directory] ?? [:] where type != UInt8(DT_REG)
+                && (entry.hasSuffix(".wants") || entry.hasSuffix(".requires")) {
+                named.insert(String(entry[..<entry.lastIndex(of: ".")!]))
+            }
+        }
+        guard !named.isEmpty else { return }
+        for name in services.keys where !name.isTemplate && named.contains(name.description) {
             services[name]?.unit.wants += entries(name, ".wants")
             services[name]?.unit.requires += entries(name, ".requires")
         }
-        for name in sockets.keys {
+        for name in sockets.keys where named.contains(name.description) {
             sockets[name]?.unit.wants += entries(name, ".wants")
             sockets[name]?.unit.requires += entries(name, ".requires")
         }
@@ -152,7 +200,8 @@ package struct UnitSet: Sendable {
     /// directories: a drop-in file name found twice is taken from the first (one linked to
     /// /dev/null masks the name); they apply sorted by file name. A drop-in directory or file
     /// that exists but cannot be read refuses the unit: what it says may restrict the service.
-    private static func dropIns(of name: String, in directories: [String], times: inout SourceFileTimes)
+    private static func dropIns(of name: String, in directories: [String], times: inout SourceFileTimes,
+                                listings: inout DirectoryListings)
         -> (files: [(path: String, bytes: [UInt8])], problems: [Diagnostic])
     {
         var dirNames = [name + ".d"]
@@ -167,18 +216,16 @@ package struct UnitSet: Sendable {
         for directory in directories {
             for dirName in dirNames {
                 let dropInDirectory = UnitDirectory.join(directory, dirName)
-                let files: [String]
-                switch UnitDirectory.entries(dropInDirectory) {
-                case .success(let entries): files = entries
-                case .failure(let errno):
-                    if !UnitDirectory.isAbsent(errno) {
+                guard let type = listings[directory]?[dirName], type != UInt8(DT_REG) else { continue }
+                guard let types = listings[dropInDirectory] else {
+                    if let errno = listings.problem(dropInDirectory) {
                         refuse(dropInDirectory, "Failed to read drop-in directory: \(errno); refusing the unit.")
                     }
                     continue
                 }
-                for file in files where file.hasSuffix(".conf") && byFileName[file] == nil {
+                for file in types.keys.sorted() where file.hasSuffix(".conf") && byFileName[file] == nil {
                     let path = UnitDirectory.join(dropInDirectory, file)
-                    switch UnitDirectory.kind(path) {
+                    switch UnitDirectory.kind(path, listedAs: types[file]) {
                     case .file: byFileName[file] = path
                     case .masked: byFileName[file] = .some(nil)
                     case .missing:
@@ -193,8 +240,9 @@ package struct UnitSet: Sendable {
         var found: [(path: String, bytes: [UInt8])] = []
         for file in byFileName.keys.sorted() {
             guard let path = byFileName[file] ?? nil else { continue }
-            times.record(path)
-            switch UnitDirectory.read(path) {
+            let (content, stamp) = UnitDirectory.readStamped(path)
+            times.stamps[path] = .some(stamp)
+            switch content {
             case .success(let bytes): found.append((path, bytes))
             case .failure(let errno): refuse(path, "Failed to read drop-in: \(errno); refusing the unit.")
             }
@@ -211,6 +259,10 @@ package struct UnitSet: Sendable {
                              aliases: [String: String] = [:]) -> UnitSet {
         var set = UnitSet(context: context)
         set.aliases = aliases
+        // No rehash of large unit values while they come in.
+        let socketCount = sources.count(where: { $0.path.hasSuffix(".socket") })
+        set.services.reserveCapacity(sources.count - socketCount)
+        set.sockets.reserveCapacity(socketCount)
         var seen: Set<String> = []
         var socketFiles: [UnitName: [UnitFile]] = [:]
         for source in sources {
@@ -244,7 +296,14 @@ package struct UnitSet: Sendable {
                 loaded.name = name
                 loaded.fileTimes = source.fileTimes
                 set.services[name] = loaded
-                if name.isTemplate { set.templateFiles[name] = files }
+                if name.isTemplate {
+                    set.templateFiles[name] = files
+                    if !files.contains(where: \.namesInstanceSpecifiers) {
+                        var model = ServiceUnit.interpret(name: name, files: files, context: context, checkExecutables: false).0
+                        model.fileTimes = SourceFileTimes()
+                        set.sameForEveryInstance[name] = model
+                    }
+                }
             case .socket where name.isTemplate:
                 // Checked as an instance too (see above); its instances are made per instance name.
                 let checked = UnitName(prefix: name.prefix, instance: Self.sampleInstance, type: .socket)
@@ -284,13 +343,15 @@ package struct UnitSet: Sendable {
     /// Accept=yes the template `prefix@.service`. A socket whose service is missing or refused
     /// is refused too (it would activate nothing).
     private mutating func pairSockets(_ socketFiles: [UnitName: [UnitFile]]) {
-        for socket in sockets.values.sorted(by: { $0.name < $1.name }) {
+        // By name: sorting the (large) unit values copies each.
+        for socketName in sockets.keys.sorted() {
+            guard let socket = sockets[socketName] else { continue }
             let target = serviceName(for: socket)
-            if services[target] == nil, let template = target.template, !target.isTemplate,
+            if services.index(forKey: target) == nil, let template = target.template, !target.isTemplate,
                let instance = instantiate(template, instance: target.instance!) {
                 services[target] = instance   // Service=echo@main.service: an instance made at load
             }
-            guard services[target] == nil else { continue }
+            guard services.index(forKey: target) == nil else { continue }
             let files = socketFiles[socket.name] ?? []
             let header = sectionLocation("Socket", files)
             let location = socket.service != nil ? lastAssignment(of: "Service", in: "Socket", files) ?? header
@@ -339,6 +400,10 @@ package struct UnitSet: Sendable {
     package func instantiate(_ template: UnitName, instance: String) -> ServiceUnit? {
         guard let files = templateFiles[template],
               let name = UnitName(parsing: "\(template.prefix)@\(instance).\(template.type.rawValue)") else { return nil }
+        if var unit = sameForEveryInstance[template] {
+            unit.name = name
+            return unit
+        }
         let (service, diagnostics) = ServiceUnit.interpret(name: name, files: files, context: context, checkExecutables: false)
         return diagnostics.contains { $0.severity == .error } ? nil : service
     }
@@ -370,5 +435,25 @@ package struct UnitSet: Sendable {
         diagnostics.enumerated().sorted { a, b in
             (a.element.location.file, a.element.location.line, a.offset) < (b.element.location.file, b.element.location.line, b.offset)
         }.map(\.element)
+    }
+}
+
+extension UnitFile {
+    /// Whether a value names a specifier that differs between instances of one template
+    /// (`%i`, `%I`, `%n`, `%N`, `%f`; `%p` and `%j` are the template's own): `%%` is a plain `%`.
+    fileprivate var namesInstanceSpecifiers: Bool {
+        entries.contains { entry in
+            guard case .assignment(let a) = entry else { return false }
+            var escaped = false
+            for byte in a.value.utf8 {
+                if escaped {
+                    escaped = false
+                    if "iInNf".utf8.contains(byte) { return true }
+                } else if byte == UInt8(ascii: "%") {
+                    escaped = true
+                }
+            }
+            return false
+        }
     }
 }

@@ -237,6 +237,120 @@ import Testing
         }
     }
 
+    /// Accept=yes instances (a unit per connection) take their group from a pool of
+    /// emptied slots: each lives in a group of its own, the slot names its unit in an
+    /// attribute, and once empty the slot hosts the next instance — no mkdir or rmdir.
+    @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
+    func anInstanceGetsAPooledSlotThatTheNextInstanceReuses() throws {
+        let tracker = ProcessTracker(parentName: uniqueParent(), becomeSubreaper: false)
+        defer { tracker.removeAll() }
+        let first = try #require(try tracker.prepare("echo@1.service", pooled: true))
+        let slot = try #require(tracker.cgroupDirectory(of: "echo@1.service"))
+        #expect(UnitDirectory.baseName(slot).hasPrefix(ProcessTracker.slotPrefix))
+        #expect(ProcessTracker.serviceName(ofGroup: slot) == "echo@1.service")
+        #expect(tracker.serviceGroups().map(\.service).contains("echo@1.service"))
+        let pid = try Spawner.spawn(SpawnRequest(executable: "/bin/sleep", arguments: ["sleep", "1000"], cgroup: first))
+        try first.close()
+        #expect(tracker.pids(of: "echo@1.service") == [pid])
+        // A second instance while the first lives: a slot of its own.
+        let second = try #require(try tracker.prepare("echo@2.service", pooled: true))
+        try second.close()
+        let otherSlot = try #require(tracker.cgroupDirectory(of: "echo@2.service"))
+        #expect(otherSlot != slot)
+        #expect(tracker.remove("echo@2.service"))
+        #expect(!tracker.remove("echo@1.service"))  // busy while a process lives
+
+        #expect(tracker.kill("echo@1.service", signal: SIGTERM) == 1)
+        #expect(LinuxTestSupport.waitForExit(pid) == .signaled(SIGTERM, coreDumped: false))
+        #expect(tracker.isEmpty("echo@1.service"))
+        #expect(tracker.remove("echo@1.service"))
+        #expect(LinuxTestSupport.status(slot) != nil, "the emptied slot was removed, not pooled")
+        #expect(!tracker.serviceGroups().map(\.service).contains("echo@1.service"))
+
+        // The next instance is born in a pooled slot, now named for it.
+        let third = try #require(try tracker.prepare("echo@3.service", pooled: true))
+        defer { try? third.close() }
+        let reused = try #require(tracker.cgroupDirectory(of: "echo@3.service"))
+        #expect([slot, otherSlot].contains(reused))
+        #expect(ProcessTracker.serviceName(ofGroup: reused) == "echo@3.service")
+        let cat = try Spawner.spawn(SpawnRequest(executable: "/bin/true", cgroup: third))
+        #expect(LinuxTestSupport.waitForExit(cat) == .exited(0))
+        #expect(tracker.isEmpty("echo@3.service"))
+    }
+
+    /// A slot emptied with cgroup.kill is removed, not pooled (see
+    /// `aCgroupEmptiedWithCgroupKillHostsTheNextStart`), and so is one that took
+    /// resource settings.
+    @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
+    func aKilledSlotIsRemovedNotPooled() throws {
+        let tracker = ProcessTracker(parentName: uniqueParent(), becomeSubreaper: false)
+        defer { tracker.removeAll() }
+        let group = try #require(try tracker.prepare("echo@1.service", pooled: true))
+        let slot = try #require(tracker.cgroupDirectory(of: "echo@1.service"))
+        let pid = try Spawner.spawn(SpawnRequest(executable: "/bin/sleep", arguments: ["sleep", "1000"], cgroup: group))
+        try group.close()
+        #expect(tracker.kill("echo@1.service", signal: SIGKILL) == 1)
+        #expect(LinuxTestSupport.waitForExit(pid) == .signaled(SIGKILL, coreDumped: false))
+        #expect(LinuxTestSupport.eventually { tracker.remove("echo@1.service") })
+        #expect(LinuxTestSupport.status(slot) == nil, "a killed slot was kept")
+    }
+
+    /// After a re-exec the new process claims the same parent: a slot with a live
+    /// process belongs to the unit its attribute names again, an empty one is free.
+    @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
+    func slotsAreTakenBackByTheNextTrackerOfTheSameParent() throws {
+        let name = uniqueParent()
+        let before = ProcessTracker(parentName: name, becomeSubreaper: false)
+        let busy = try #require(try before.prepare("echo@1.service", pooled: true))
+        let pid = try Spawner.spawn(SpawnRequest(executable: "/bin/sleep", arguments: ["sleep", "1000"], cgroup: busy))
+        try busy.close()
+        try #require(try before.prepare("echo@2.service", pooled: true)).close()
+        let slot = try #require(before.cgroupDirectory(of: "echo@1.service"))
+        before.abandon()
+
+        // A tracker starting in parallel (another test) may hold the parent's lock for the
+        // moment of its sweep, and this one then takes `NAME.1`: look until it gets the parent.
+        var after = ProcessTracker(parentName: name, becomeSubreaper: false)
+        defer { after.removeAll() }
+        let parent = FileSystem.parent(of: slot)
+        #expect(LinuxTestSupport.eventually(within: 5) {
+            if after.parentDirectory == parent { return true }
+            after.removeAll()
+            after = ProcessTracker(parentName: name, becomeSubreaper: false)
+            return after.parentDirectory == parent
+        })
+        #expect(after.cgroupDirectory(of: "echo@1.service") == slot)
+        #expect(after.pids(of: "echo@1.service") == [pid])
+        #expect(after.serviceGroups().map(\.service) == ["echo@1.service"])
+        #expect(after.kill("echo@1.service", signal: SIGTERM) == 1)
+        #expect(LinuxTestSupport.waitForExit(pid) == .signaled(SIGTERM, coreDumped: false))
+        #expect(after.remove("echo@1.service"))
+    }
+
+    /// A process's service is found from its /proc/PID/cgroup in one read (a notification
+    /// from a process that is no main or control process): a group named for its service,
+    /// or a slot, which names the instance it was given to.
+    @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
+    func findsTheServiceOfAProcessFromItsCgroup() throws {
+        let tracker = ProcessTracker(parentName: uniqueParent(), becomeSubreaper: false)
+        defer { tracker.removeAll() }
+        let plain = try #require(try tracker.prepare("web.service"))
+        let worker = try Spawner.spawn(SpawnRequest(executable: "/bin/sleep", arguments: ["sleep", "1000"], cgroup: plain))
+        try plain.close()
+        let slot = try #require(try tracker.prepare("echo@7.service", pooled: true))
+        let instance = try Spawner.spawn(SpawnRequest(executable: "/bin/sleep", arguments: ["sleep", "1000"], cgroup: slot))
+        try slot.close()
+        defer {
+            for pid in [worker, instance] {
+                _ = try? Reaper.kill(pid, signal: SIGKILL)
+                _ = LinuxTestSupport.waitForExit(pid)
+            }
+        }
+        #expect(tracker.service(ofPID: worker) == "web.service")
+        #expect(tracker.service(ofPID: instance) == "echo@7.service")
+        #expect(tracker.service(ofPID: getpid()) == nil)
+    }
+
     /// The same kernel bug where swatchd cannot make a fresh group (someone
     /// else wrote cgroup.kill, or a process of the group still lives): the
     /// spawner sees its child die before its first instruction and starts it
