@@ -295,6 +295,26 @@ import Testing
         #expect(LinuxTestSupport.status(slot) == nil, "a killed slot was kept")
     }
 
+    /// A slot that took something of its own (BPF programs of DeviceAllow=/IPAddressDeny=,
+    /// `keepOutOfPool`) is removed once empty: the next instance, maybe of another unit,
+    /// must not inherit its restrictions.
+    @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
+    func aSlotKeptOutOfThePoolIsRemovedOnceEmpty() throws {
+        let tracker = ProcessTracker(parentName: uniqueParent(), becomeSubreaper: false)
+        defer { tracker.removeAll() }
+        let group = try #require(try tracker.prepare("echo@1.service", pooled: true))
+        let slot = try #require(tracker.cgroupDirectory(of: "echo@1.service"))
+        tracker.keepOutOfPool("echo@1.service")
+        let pid = try Spawner.spawn(SpawnRequest(executable: "/bin/true", cgroup: group))
+        try group.close()
+        #expect(LinuxTestSupport.waitForExit(pid) == .exited(0))
+        #expect(tracker.remove("echo@1.service"))
+        #expect(LinuxTestSupport.status(slot) == nil, "a slot kept out of the pool was pooled")
+        let next = try #require(try tracker.prepare("other@1.service", pooled: true))
+        try next.close()
+        #expect(tracker.cgroupDirectory(of: "other@1.service") != slot)
+    }
+
     /// After a re-exec the new process claims the same parent: a slot with a live
     /// process belongs to the unit its attribute names again, an empty one is free.
     @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
