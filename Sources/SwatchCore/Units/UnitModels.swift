@@ -345,7 +345,13 @@ package struct SocketUnit: Hashable, Sendable {
     package var timeout: TimeSpan = .seconds(90)
     /// The execution settings of those commands (systemd.exec(5), systemd.kill(5): User=,
     /// Environment=, KillMode=, …), as a service's; nil while the unit sets none.
-    package var execution: ServiceUnit?
+    package var execution: ServiceUnit? {
+        get { executionStorage?.value }
+        set { executionStorage = newValue.map(Boxed.init) }
+    }
+    /// Out of line: an optional service unit inline would make every socket unit a service
+    /// unit larger (~1 KB, each kept twice) even when it has no commands.
+    var executionStorage: Boxed<ServiceUnit>?
 
     /// Whether the unit runs any command of its own.
     package var hasCommands: Bool {
@@ -357,6 +363,14 @@ package struct SocketUnit: Hashable, Sendable {
         get { execution ?? ServiceUnit(name: name, path: path) }
         set { execution = newValue }
     }
+}
+
+/// A value kept out of line, compared and hashed by value; immutable, so copies share it safely.
+package final class Boxed<Value: Hashable & Sendable>: Hashable, Sendable {
+    package let value: Value
+    package init(_ value: Value) { self.value = value }
+    package static func == (a: Boxed, b: Boxed) -> Bool { a === b || a.value == b.value }
+    package func hash(into hasher: inout Hasher) { hasher.combine(value) }
 }
 
 // MARK: - Services
