@@ -205,32 +205,13 @@ extension Manager {
             name = "\(number)-unknown"
         }
         // Usually nothing to replace: checked by byte, without breaking the text into Characters.
-        let valid = name.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: ":"), UInt8(ascii: "_"), UInt8(ascii: "."),
-                 UInt8(ascii: "-"):
-                return true
-            default:
-                return false
-            }
-        }
-        if valid { return name }
-        return String(name.map { $0.isUnitNameCharacter ? $0 : "_" })
+        if name.utf8.allSatisfy(Self.isUnitNameByte) { return name }
+        return String(name.map { $0.asciiValue.map(Self.isUnitNameByte) == true ? $0 : "_" })
     }
 
-    /// A stop: ExecStopPre=, the close, ExecStopPost= (SocketMachine); it activates nothing until started again.
-    mutating func stopSocket(_ name: UnitName) {
-        let now = self.now
-        withSocket(name) { $0.stop(now: now) }
-    }
-}
-
-extension Character {
-    /// Whether a unit name may hold this character as it is (systemd.unit(5), "unit name").
-    fileprivate var isUnitNameCharacter: Bool {
-        guard let ascii = asciiValue else { return false }
-        switch ascii {
+    /// Whether a unit name may hold this byte as it is (systemd.unit(5), "unit name").
+    private static func isUnitNameByte(_ byte: UInt8) -> Bool {
+        switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
              UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: ":"), UInt8(ascii: "_"), UInt8(ascii: "."),
              UInt8(ascii: "-"):
@@ -238,5 +219,11 @@ extension Character {
         default:
             return false
         }
+    }
+
+    /// A stop: ExecStopPre=, the close, ExecStopPost= (SocketMachine); it activates nothing until started again.
+    mutating func stopSocket(_ name: UnitName) {
+        let now = self.now
+        withSocket(name) { $0.stop(now: now) }
     }
 }
