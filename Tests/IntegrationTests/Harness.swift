@@ -71,13 +71,22 @@ enum Harness {
     /// live there (CI clones wherever it likes): then the product is copied to
     /// /run/swatchd-test-bin/ once (readable by everyone, as /usr/bin is).
     static func sandboxVisibleBinary(_ name: String) throws -> String {
-        let path = try binary(name)
+        try sandboxVisible(try binary(name))
+    }
+
+    /// A test service of Services/ (`service(_:)`) at a path a sandboxed service can see,
+    /// as `sandboxVisibleBinary`: PrivateTmp= hides a checkout below /tmp.
+    static func sandboxVisibleService(_ name: String) throws -> String {
+        try sandboxVisible(service(name))
+    }
+
+    private static func sandboxVisible(_ path: String) throws -> String {
         guard path.hasPrefix("/tmp/") || path.hasPrefix("/var/tmp/") || path.hasPrefix("/home/")
             || path.hasPrefix("/root/") else { return path }
         let directory = "/run/swatchd-test-bin"
         mkdir(directory, 0o755)
         chmod(directory, 0o755)
-        let copy = directory + "/" + name
+        let copy = directory + "/" + (path as NSString).lastPathComponent
         try? FileManager.default.removeItem(atPath: copy)
         try FileManager.default.copyItem(atPath: path, toPath: copy)
         chmod(copy, 0o755)

@@ -68,7 +68,7 @@ extension Integration {
                 Type=oneshot
                 PrivateTmp=yes
                 ProtectSystem=strict
-                ExecStart=/usr/bin/python3 \(Harness.service("private_view.py")) \(marker)
+                ExecStart=/usr/bin/python3 \(try Harness.sandboxVisibleService("private_view.py")) \(marker)
                 """])
             defer { daemon.cleanUp() }
             let view = try view(daemon, unit: "view.service")
