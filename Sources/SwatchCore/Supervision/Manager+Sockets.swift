@@ -205,20 +205,8 @@ extension Manager {
             name = "\(number)-unknown"
         }
         // Usually nothing to replace: checked by byte, without breaking the text into Characters.
-        if name.utf8.allSatisfy(Self.isUnitNameByte) { return name }
-        return String(name.map { $0.asciiValue.map(Self.isUnitNameByte) == true ? $0 : "_" })
-    }
-
-    /// Whether a unit name may hold this byte as it is (systemd.unit(5), "unit name").
-    private static func isUnitNameByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: ":"), UInt8(ascii: "_"), UInt8(ascii: "."),
-             UInt8(ascii: "-"):
-            return true
-        default:
-            return false
-        }
+        if name.utf8.allSatisfy(UnitName.isPlainByte) { return name }
+        return String(name.map { $0.asciiValue.map(UnitName.isPlainByte) == true ? $0 : "_" })
     }
 
     /// A stop: ExecStopPre=, the close, ExecStopPost= (SocketMachine); it activates nothing until started again.

@@ -25,9 +25,18 @@ extension UnitName {
     /// `[A-Za-z0-9:\-_.\\]`, by value: Unicode property lookups (isAlphabetic) per character
     /// were a visible part of every Accept=yes connection (an instance name is parsed).
     private static func isValidScalar(_ s: Unicode.Scalar) -> Bool {
-        switch s.value {
-        case 0x41...0x5A, 0x61...0x7A, 0x30...0x39: return true
-        default: return s == ":" || s == "-" || s == "_" || s == "." || s == "\\"
+        s.isASCII && (isPlainByte(UInt8(s.value)) || s == "\\")
+    }
+
+    /// `[A-Za-z0-9:\-_.]`: the bytes a unit name holds as they are (VALID_CHARS,
+    /// src/basic/unit-name.c); `\` only starts an escape.
+    package static func isPlainByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: ":"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+            return true
+        default:
+            return false
         }
     }
 
@@ -50,8 +59,7 @@ extension UnitName {
             let s = Unicode.Scalar(byte)
             if byte == UInt8(ascii: "/") {
                 out += "-"
-            } else if (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)
-                        || s == ":" || s == "_" || (s == "." && index > 0) {
+            } else if isPlainByte(byte) && byte != UInt8(ascii: "-") && (byte != UInt8(ascii: ".") || index > 0) {
                 out.unicodeScalars.append(s)
             } else {
                 let hex = String(byte, radix: 16)
