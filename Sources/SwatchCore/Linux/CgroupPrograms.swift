@@ -24,7 +24,8 @@ package enum CgroupPrograms {
     }
 
     static func attachDeviceProgram(_ sandbox: Sandbox, to cgroup: FileDescriptor?) throws(SandboxError) {
-        let devices = (try? FileSystem.readText("/proc/devices")) ?? ""
+        // Read at most once, and only for a unit with a device program: every spawn comes here.
+        lazy var devices = (try? FileSystem.readText("/proc/devices")) ?? ""
         guard let rules = DeviceProgram.rules(sandbox, resolve: { DeviceProgram.resolve($0, status: node, devices: devices) })
         else { return }
         let directive = DeviceProgram.directive(sandbox)

@@ -56,14 +56,15 @@ package enum DeviceProgram {
 
     /// One DeviceAllow= entry: a node's path by what `status` says of it (its type and
     /// device numbers; nil: missing, or not a device node), `char-NAME`/`block-NAME` by the
-    /// majors /proc/devices (`devices`, its text) lists under that name (`fnmatch` glob).
+    /// majors /proc/devices (`devices`, its text, asked for only then) lists under that name
+    /// (`fnmatch` glob).
     package static func resolve(_ entry: DeviceAllowEntry, status: (String) -> (kind: DeviceRule.Kind, major: UInt32, minor: UInt32)?,
-                                devices: String) -> [DeviceRule] {
+                                devices: @autoclosure () -> String) -> [DeviceRule] {
         for (prefix, kind, section) in [("char-", DeviceRule.Kind.character, "Character devices:"),
                                         ("block-", DeviceRule.Kind.block, "Block devices:")]
         where entry.specifier.hasPrefix(prefix) {
             let pattern = String(entry.specifier.dropFirst(prefix.count))
-            return majors(named: pattern, in: section, of: devices).map { DeviceRule(kind, $0, nil, entry.access) }
+            return majors(named: pattern, in: section, of: devices()).map { DeviceRule(kind, $0, nil, entry.access) }
         }
         guard let node = status(entry.specifier) else { return [] }
         return [DeviceRule(node.kind, node.major, node.minor, entry.access)]

@@ -66,6 +66,17 @@ import Testing
         #expect(resolve(DeviceAllowEntry(specifier: "char-loop", access: .all)) == [], "loop is a block driver")
     }
 
+    /// Every spawn builds the rules; /proc/devices is read only for a `char-`/`block-` entry.
+    @Test func procDevicesIsReadOnlyForDriverEntries() {
+        var reads = 0
+        func devices() -> String { reads += 1; return Self.procDevices }
+        _ = DeviceProgram.resolve(DeviceAllowEntry(specifier: "/dev/null", access: .read), status: { _ in (.character, 1, 3) },
+                                  devices: devices())
+        #expect(reads == 0)
+        _ = DeviceProgram.resolve(DeviceAllowEntry(specifier: "char-pts", access: .read), status: { _ in nil }, devices: devices())
+        #expect(reads == 1)
+    }
+
     @Test func thePolicyDecidesTheBaseRules() {
         var sandbox = Sandbox()
         #expect(DeviceProgram.rules(sandbox, resolve: resolve) == nil, "auto, nothing allowed: no program")
