@@ -18,7 +18,7 @@ var targets: [Target] = [
         name: "CSwatch",
         cSettings: [.define("_GNU_SOURCE")]
     ),
-    // libsystemd: sd_journal_sendv, sd_journal_stream_fd, sd_listen_fds_with_names, sd_notify.
+    // libsystemd for the example service: sd_listen_fds_with_names, sd_notify.
     .systemLibrary(
         name: "CSystemd",
         pkgConfig: "libsystemd",
@@ -34,7 +34,9 @@ var targets: [Target] = [
     .target(
         name: "SwatchCore",
         dependencies: [
-            "CSwatch", "CSystemd", "CSeccomp",
+            // No CSystemd: libsystemd is loaded when the journal is first written to
+            // (Sources/SwatchCore/Logging/Libsystemd.swift).
+            "CSwatch", "CSeccomp",
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
         ]

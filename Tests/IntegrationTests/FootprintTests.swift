@@ -96,6 +96,23 @@ extension Integration {
             #expect(uses.isEmpty, "\(uses.prefix(5))")
         }
 
+        /// libsystemd is loaded when the journal is first written to (Logging/Libsystemd.swift):
+        /// a swatchd that logs to stderr and runs a service has none of it mapped, and the
+        /// journal tests (JournalTests) show it loaded where the journal is written to.
+        @Test(.timeLimit(.minutes(1)))
+        func swatchdLoggingToStderrMapsNoLibsystemd() throws {
+            let dynamic = try Command.run(["/usr/bin/readelf", "-d", try Harness.binary("swatchd")])
+            #expect(!dynamic.standardOutput.contains("libsystemd"), "\(dynamic.standardOutput)")
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("s.service", "[Service]\nExecStart=/bin/sleep 300\n")
+            try daemon.start()
+            _ = try daemon.waitForChildren(1)
+            let maps = try String(contentsOfFile: "/proc/\(daemon.pid)/maps", encoding: .utf8)
+            #expect(maps.contains("libc.so"), "the maps were read")
+            #expect(!maps.contains("libsystemd"), "\(maps.split(separator: "\n").filter { $0.contains("libsystemd") })")
+        }
+
         @Test(.timeLimit(.minutes(2)))
         func makeInstallStripsTheBinaries() throws {
             let destination = try TemporaryDirectory()

@@ -1,11 +1,11 @@
-import CSystemd
 import CSwatch
 import Glibc
 import Logging
 import SystemPackage
 
 /// A swift-log backend that writes structured entries to the systemd journal with
-/// `sd_journal_sendv` (sd_journal_sendv(3), swatchd(8) "LOGGING"). Each message becomes:
+/// `sd_journal_sendv` (sd_journal_sendv(3), swatchd(8) "LOGGING"; libsystemd is loaded at
+/// the first message, Logging/Libsystemd.swift). Each message becomes:
 ///
 ///     MESSAGE=Failed to spawn hello.service: No such file or directory
 ///     PRIORITY=3                     critical 2 … debug 7
@@ -146,7 +146,7 @@ package struct JournalLogHandler: LogHandler {
         }
         return storage.withUnsafeMutableBytes { raw in
             var vectors = ranges.map { iovec(iov_base: raw.baseAddress! + $0.lowerBound, iov_len: $0.count) }
-            return sd_journal_sendv(&vectors, Int32(vectors.count)) >= 0
+            return Libsystemd.journalSendv(&vectors, Int32(vectors.count)) >= 0
         }
     }
 }

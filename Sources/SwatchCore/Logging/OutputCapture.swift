@@ -1,5 +1,4 @@
 import CSwatch
-import CSystemd
 import Glibc
 import SystemPackage
 
@@ -74,7 +73,7 @@ package final class OutputCapture {
         self.stderr = stderr
         self.destination = destination
         if case .journal(let identifier) = destination {
-            let stream = sd_journal_stream_fd(identifier, LOG_INFO, 1)
+            let stream = Libsystemd.journalStreamFD(identifier, priority: LOG_INFO, levelPrefix: true)
             if stream >= 0 {
                 // Non-blocking: a slow journald costs lines, never the daemon's loop.
                 _ = fcntl(stream, F_SETFL, fcntl(stream, F_GETFL) | O_NONBLOCK)

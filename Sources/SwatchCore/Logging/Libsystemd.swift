@@ -1,0 +1,43 @@
+import Glibc
+
+/// The two functions of libsystemd that swatchd calls — sd_journal_sendv(3) and
+/// sd_journal_stream_fd(3) — from a libsystemd loaded with dlopen(3) the first time the
+/// journal is written to, not at every exec: swatchd logging to stderr (a container
+/// without a journal, `--log-target stderr`) maps neither libsystemd nor what it pulls in
+/// (libgcrypt, libgpg-error, liblzma, libzstd, liblz4, libcap: 0.7 MiB resident), and the
+/// loader resolves none of their symbols (docs/HACKING.md "libsystemd and the journal").
+/// The library is the same `libsystemd.so.0` a link with -lsystemd would load.
+enum Libsystemd {
+    /// `int sd_journal_sendv(const struct iovec *iov, int n)`.
+    typealias SendV = @convention(c) (UnsafePointer<iovec>?, Int32) -> Int32
+    /// `int sd_journal_stream_fd(const char *identifier, int priority, int level_prefix)`.
+    typealias StreamFD = @convention(c) (UnsafePointer<CChar>?, Int32, Int32) -> Int32
+
+    struct Functions: @unchecked Sendable {
+        let sendv: SendV
+        let streamFD: StreamFD
+    }
+
+    /// Loaded once, on first use (a global's initializer runs once, swift_once); nil when
+    /// libsystemd.so.0 is not installed: the journal then refuses every message and the
+    /// lines go to stderr (JournalLogHandler, OutputCapture).
+    static let functions: Functions? = {
+        // RTLD_LOCAL: nothing of it is meant for anyone but these two lookups; the handle is
+        // kept for the life of the process.
+        guard let library = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL),
+              let sendv = dlsym(library, "sd_journal_sendv"),
+              let streamFD = dlsym(library, "sd_journal_stream_fd") else { return nil }
+        return Functions(sendv: unsafeBitCast(sendv, to: SendV.self), streamFD: unsafeBitCast(streamFD, to: StreamFD.self))
+    }()
+
+    /// sd_journal_sendv(3); -ENOSYS without libsystemd.
+    static func journalSendv(_ vectors: UnsafePointer<iovec>, _ count: Int32) -> Int32 {
+        functions?.sendv(vectors, count) ?? -ENOSYS
+    }
+
+    /// sd_journal_stream_fd(3); -ENOSYS without libsystemd.
+    static func journalStreamFD(_ identifier: String, priority: Int32, levelPrefix: Bool) -> Int32 {
+        guard let functions else { return -ENOSYS }
+        return identifier.withCString { functions.streamFD($0, priority, levelPrefix ? 1 : 0) }
+    }
+}
