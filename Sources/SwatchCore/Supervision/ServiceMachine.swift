@@ -36,6 +36,9 @@ package struct ServiceMachine: Sendable {
     /// left. It is an observation of the cgroup, not a property of a state:
     /// every state receives it (spawns and exits), the stop and start steps read it.
     private var groupEmpty = true
+    /// Whether `groupEmpty` was observed by this machine (a spawn, a reap, the group emptied)
+    /// rather than assumed: a machine restored after a re-exec has not seen its group yet.
+    private var groupObserved = false
     private var startLimitBegin: Instant?
     private var startLimitCount = 0
     /// Consecutive automatic restarts, for RestartSteps= (reset by a manual start).
@@ -369,7 +372,7 @@ package struct ServiceMachine: Sendable {
     // MARK: - Events
 
     package mutating func spawned(_ pid: Int32, role: ExecRole, now: Instant) -> [ServiceAction] {
-        groupEmpty = false
+        (groupEmpty, groupObserved) = (false, true)
         if role.phase == .start {
             // Only the start step spawns ExecStart=.
             guard case .start(var s) = phase else { return [] }
@@ -438,7 +441,7 @@ package struct ServiceMachine: Sendable {
     package mutating func processExited(_ pid: Int32, status: ExitStatus, groupEmpty empty: Bool, now: Instant)
         -> [ServiceAction]
     {
-        groupEmpty = empty
+        (groupEmpty, groupObserved) = (empty, true)
         if pid == mainPID {
             forgetMain()
             mainExit = status
@@ -638,7 +641,7 @@ package struct ServiceMachine: Sendable {
 
     /// No process of the service is left.
     package mutating func groupEmptied(now: Instant) -> [ServiceAction] {
-        groupEmpty = true
+        (groupEmpty, groupObserved) = (true, true)
         switch phase {
         case .stopping(.sigterm, let s), .stopping(.sigkill, let s), .stopping(.watchdog, let s):
             return waitingForProcesses ? [] : enterStopPost(.success, then: s.then, now: now)
@@ -951,12 +954,16 @@ package struct ServiceMachine: Sendable {
         }
         hangUp = hangUp && unit.sendSIGHUP && signal != 1
         var actions: [ServiceAction] = []
+        // A group the last reap found empty, with no main or control process, has nobody to
+        // signal: no action, so the shell does not ask the kernel again (an Accept=yes
+        // instance ends this way at every connection). Unobserved, the shell looks.
+        let groupHasProcesses = !(groupEmpty && groupObserved) || main != nil || control != nil
         switch unit.killMode {
         case .controlGroup:
-            actions.append(.signal(.group, signal))
+            if groupHasProcesses { actions.append(.signal(.group, signal)) }
         case .mixed:
             // SIGTERM to the main process only; the SIGKILL goes to the whole group.
-            if killing { actions.append(.signal(.group, signal)) } else {
+            if killing { if groupHasProcesses { actions.append(.signal(.group, signal)) } } else {
                 if main != nil { actions.append(.signal(.main, signal)) }
                 if control != nil { actions.append(.signal(.control, signal)) }
             }
@@ -1186,7 +1193,7 @@ package struct ServiceMachine: Sendable {
     package mutating func handOver(now: Instant) -> [ServiceAction] {
         guard case .running = phase else { return [] }
         phase = .dead
-        groupEmpty = true
+        (groupEmpty, groupObserved) = (true, true)
         return beginStart(now: now)
     }
 

@@ -50,6 +50,8 @@ package final class Supervisor {
     let logger: Logger
     let loop: EventLoop
     let timer: TimerFD
+    /// The deadline `timer` is armed for (Instant.microseconds); nil: disarmed.
+    private var armedDeadline: UInt64?
     let tracker: ProcessTracker
     /// The recent lines of every unit: swatchd's messages about it and its output.
     let unitLog: UnitLogBuffer
@@ -426,15 +428,20 @@ package final class Supervisor {
 
     /// One timerfd, armed for the earliest deadline of the Manager and of the control server.
     func armTimer() {
-        let earliest = manager.nextDeadline().earliest(control?.nextDeadline.map(Instant.init(microseconds:)))
+        let earliest = manager.nextDeadline().earliest(control?.nextDeadline.map(Instant.init(microseconds:)))?.microseconds
+        // Most batches of events leave the deadline as it was (an Accept=yes connection: none
+        // before and after): then no timerfd_settime(2).
+        guard earliest != armedDeadline else { return }
         do {
-            if let earliest { try timer.arm(at: earliest.microseconds) } else { try timer.disarm() }
+            if let earliest { try timer.arm(at: earliest) } else { try timer.disarm() }
+            armedDeadline = earliest
         } catch {
             logger.critical("Failed to arm the timer: \(error)")
         }
     }
 
     func timerExpired() {
+        armedDeadline = nil  // one-shot: the timerfd is disarmed once it fired
         _ = try? timer.read()
         if let control { applyControl(control.expire(now: now.microseconds)) }
         send(.timer)

@@ -318,6 +318,30 @@ enum Cause: CaseIterable {
         #expect(m.isActive)
     }
 
+    /// The group is signalled when processes may be left in it: not when the last reap found it
+    /// empty (no action for the shell to carry out), but when it was not, and after a re-exec,
+    /// when the machine has not seen it yet.
+    @Test func aStopSignalsTheGroupOnlyWhenProcessesMayBeLeft() {
+        func exited(groupEmpty: Bool) -> ServiceMachine {
+            var m = ServiceMachine(unit: service { $0.type = .oneshot; $0.remainAfterExit = true })
+            _ = m.start(now: at(0))
+            _ = m.spawned(1, role: ExecRole(.start, 0), now: at(0))
+            _ = m.processExited(1, status: .exited(0), groupEmpty: groupEmpty, now: at(0))
+            #expect(m.state == .exited)
+            return m
+        }
+        var empty = exited(groupEmpty: true)
+        #expect(empty.stop(now: at(1)) == [.releaseFileDescriptorStore])
+        #expect(empty.state == .dead)
+        var leftovers = exited(groupEmpty: false)
+        #expect(leftovers.stop(now: at(1)) == [.signal(.group, 15)])
+        #expect(leftovers.state == .stopSigterm)
+        var restored = ServiceMachine(unit: service { $0.type = .oneshot; $0.remainAfterExit = true })
+        restored.restore(ServiceMachine.Snapshot(state: .exited, mainPID: nil, result: .success, restartCount: 0,
+                                                 stateChanged: at(0)), now: at(0))
+        #expect(restored.stop(now: at(1)).contains(.signal(.group, 15)))
+    }
+
     @Test func forkingServiceAdoptsTheDiscoveredPid() {
         var m = ServiceMachine(unit: service { $0.type = .forking; $0.pidFile = "/run/x.pid" })
         _ = m.start(now: at(0))
