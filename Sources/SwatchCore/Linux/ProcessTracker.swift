@@ -152,11 +152,13 @@ package final class ProcessTracker {
             while let slot = freeSlots.popLast() {
                 // Ours alone, and empty when it was given back: no mkdir, no check.
                 guard let fd = Self.openDirectory(parent + "/" + slot) else { continue }
-                assign(slot, to: service, in: parent)
+                assign(slot, to: service, directory: fd)
                 return fd
             }
             let slot = try newSlot(in: parent)
-            assign(slot, to: service, in: parent)
+            let fd = FileDescriptor(rawValue: try retryingOnInterrupt { open(parent + "/" + slot, O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
+            assign(slot, to: service, directory: fd)
+            return fd
         }
         guard let directory = cgroupDirectory(of: service) else { return nil }
         if killedGroups.contains(service) {
@@ -396,11 +398,9 @@ package final class ProcessTracker {
     /// Gives `slot` to `service`, and names the service in the slot's attribute — for
     /// whoever finds the group without our memory of it: the next process after a
     /// re-exec (`adoptSlots`), or the next swatchd after a crash (its leftovers).
-    private func assign(_ slot: String, to service: String, in parent: String) {
+    private func assign(_ slot: String, to service: String, directory: FileDescriptor) {
         slots[service] = slot
-        _ = (parent + "/" + slot).withCString { path in
-            service.withCString { setxattr(path, Self.unitAttribute, $0, strlen($0), 0) }
-        }
+        _ = service.withCString { fsetxattr(directory.rawValue, Self.unitAttribute, $0, strlen($0), 0) }
     }
 
     /// A new slot.
