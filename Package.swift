@@ -31,10 +31,19 @@ var targets: [Target] = [
         pkgConfig: "libseccomp",
         providers: [.apt(["libseccomp-dev"])]
     ),
+    // What swatchctl needs and nothing of the daemon: the control protocol, the client, the
+    // records and their rendering helpers (docs/HACKING.md "Where the bytes are": swatchctl
+    // carried all of SwatchCore before, and libseccomp and libsystemd with it).
+    .target(
+        name: "SwatchControl",
+        dependencies: [
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]
+    ),
     .target(
         name: "SwatchCore",
         dependencies: [
-            "CSwatch", "CSystemd", "CSeccomp",
+            "SwatchControl", "CSwatch", "CSystemd", "CSeccomp",
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
         ]
@@ -46,7 +55,7 @@ var targets: [Target] = [
     .executableTarget(
         name: "swatchctl",
         dependencies: [
-            "SwatchCore",
+            "SwatchControl",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]
     ),
@@ -57,7 +66,7 @@ var targets: [Target] = [
     ),
     .testTarget(
         name: "SwatchCoreTests",
-        dependencies: ["SwatchCore"]
+        dependencies: ["SwatchCore", "SwatchControl"]
     ),
     .testTarget(
         name: "IntegrationTests",
@@ -73,9 +82,10 @@ var targets: [Target] = [
 //       --sanitize fuzzer --sanitize address
 // The command line's sanitizers make SwiftPM link libFuzzer and its `main` (instead of the
 // target's renamed entry point) and ASan everywhere; they do not reach the frontend as
-// coverage instrumentation (checked with -v), so SwatchCore asks for it itself below.
+// coverage instrumentation (checked with -v), so SwatchCore and SwatchControl (the control
+// protocol, time spans) ask for it themselves below.
 if fuzzing {
-    for index in targets.indices where targets[index].name == "SwatchCore" {
+    for index in targets.indices where ["SwatchCore", "SwatchControl"].contains(targets[index].name) {
         targets[index].swiftSettings = [.unsafeFlags(["-sanitize=fuzzer,address"])]
     }
     targets.append(.executableTarget(
