@@ -57,7 +57,7 @@ enum ValueParser {
 
     // MARK: Signals
 
-    /// signal_from_string(): `SIGTERM`, `TERM`, `15`, `SIGRTMIN+3`, `RTMAX-1` (Supervision/SignalName.swift).
+    /// signal_from_string(): `SIGTERM`, `TERM`, `15`, `SIGRTMIN+3`, `RTMAX-1` (SwatchControl/SignalName.swift).
     static func signal(_ text: String) -> Int32? { SignalName.number(text) }
 
     /// The name systemd prints for a signal (`SIGTERM`), for messages.
