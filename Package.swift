@@ -31,12 +31,21 @@ var targets: [Target] = [
         pkgConfig: "libseccomp",
         providers: [.apt(["libseccomp-dev"])]
     ),
+    // What swatchctl needs and nothing of the daemon: the control protocol, the client, the
+    // records and their rendering helpers (docs/HACKING.md "Where the bytes are": swatchctl
+    // carried all of SwatchCore before, and libseccomp and libsystemd with it).
+    .target(
+        name: "SwatchControl",
+        dependencies: [
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]
+    ),
     .target(
         name: "SwatchCore",
         dependencies: [
             // No CSystemd: libsystemd is loaded when the journal is first written to
             // (Sources/SwatchCore/Logging/Libsystemd.swift).
-            "CSwatch", "CSeccomp",
+            "SwatchControl", "CSwatch", "CSeccomp",
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
         ]
@@ -48,7 +57,7 @@ var targets: [Target] = [
     .executableTarget(
         name: "swatchctl",
         dependencies: [
-            "SwatchCore",
+            "SwatchControl",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]
     ),
@@ -59,7 +68,7 @@ var targets: [Target] = [
     ),
     .testTarget(
         name: "SwatchCoreTests",
-        dependencies: ["SwatchCore"]
+        dependencies: ["SwatchCore", "SwatchControl"]
     ),
     .testTarget(
         name: "IntegrationTests",
@@ -75,9 +84,10 @@ var targets: [Target] = [
 //       --sanitize fuzzer --sanitize address
 // The command line's sanitizers make SwiftPM link libFuzzer and its `main` (instead of the
 // target's renamed entry point) and ASan everywhere; they do not reach the frontend as
-// coverage instrumentation (checked with -v), so SwatchCore asks for it itself below.
+// coverage instrumentation (checked with -v), so SwatchCore and SwatchControl (the control
+// protocol, time spans) ask for it themselves below.
 if fuzzing {
-    for index in targets.indices where targets[index].name == "SwatchCore" {
+    for index in targets.indices where ["SwatchCore", "SwatchControl"].contains(targets[index].name) {
         targets[index].swiftSettings = [.unsafeFlags(["-sanitize=fuzzer,address"])]
     }
     targets.append(.executableTarget(

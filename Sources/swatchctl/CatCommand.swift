@@ -1,5 +1,5 @@
 import ArgumentParser
-import SwatchCore
+import SwatchControl
 
 extension Swatchctl {
     /// `cat UNIT...`: the unit file and its drop-ins as swatchd loaded them, each

@@ -1,5 +1,5 @@
 import ArgumentParser
-import SwatchCore
+import SwatchControl
 
 extension Swatchctl {
     /// `list-dependencies UNIT`: the units it requires, wants, is bound to, is part of and

@@ -1,4 +1,4 @@
-import SwatchCore
+import SwatchControl
 
 /// The `--json` shapes: the record keys of the control protocol (systemd's property
 /// names), numbers as numbers, lists as arrays. Built here with swatchctl's own `JSON`

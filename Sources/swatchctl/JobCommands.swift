@@ -1,5 +1,5 @@
 import ArgumentParser
-import SwatchCore
+import SwatchControl
 
 /// Sends a command that changes state, prints its warnings and errors, and exits with
 /// its result (0; 1 on failure; 5 for a unit that is not loaded, as systemctl).

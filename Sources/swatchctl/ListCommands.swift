@@ -1,5 +1,5 @@
 import ArgumentParser
-import SwatchCore
+import SwatchControl
 
 extension Swatchctl {
     /// `list-units`: UNIT LOAD ACTIVE SUB DESCRIPTION, as systemctl list-units.

@@ -1,5 +1,5 @@
 import ArgumentParser
-import SwatchCore
+import SwatchControl
 
 extension Swatchctl {
     /// `logs [UNIT] [-n N] [-f] [--since TIME] [--until TIME]`: recent lines from swatchd's

@@ -1,5 +1,5 @@
 import Glibc
-import SwatchCore
+import SwatchControl
 
 /// Where swatchctl writes: stdout for answers, stderr for errors and warnings. Each call
 /// is written at once with write(2), unbuffered, so stdout and stderr keep their order on

@@ -1,5 +1,5 @@
 import ArgumentParser
-import SwatchCore
+import SwatchControl
 
 /// Reads the UnitStatusReports of an answer; a record swatchctl cannot read is a daemon bug.
 func reports(in response: ControlResponse) throws -> [UnitStatusReport] {

@@ -1,4 +1,4 @@
-import SwatchCore
+import SwatchControl
 
 /// Renders a UnitStatusReport as `systemctl status` does (src/systemctl/systemctl-show.c,
 /// print_status_info): labels right-aligned to `TriggeredBy:`, the glyph and colour of the

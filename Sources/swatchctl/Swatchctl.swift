@@ -1,5 +1,5 @@
 import ArgumentParser
-import SwatchCore
+import SwatchControl
 
 /// `swatchctl`: talks to a running swatchd over RUNTIME/control (swatchctl(1)). Each
 /// subcommand sends one request and prints the answer like systemctl would; exit

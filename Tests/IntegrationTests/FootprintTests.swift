@@ -1,5 +1,6 @@
 // The binaries' footprint (docs/HACKING.md "Footprint and start-up"): swatchctl links
-// no Foundation and so no ICU, swatchd no regex engine, its own JSON encoder (Sources/swatchctl/JSON.swift)
+// no Foundation and so no ICU, nor the daemon's C libraries; neither binary's own code uses
+// the regex engine; its own JSON encoder (Sources/swatchctl/JSON.swift)
 // writes what another parser reads back (Debian's /usr/bin/python3), and
 // `make install` strips what it installs.
 import Foundation
@@ -84,16 +85,31 @@ extension Integration {
         }
 
         /// `String.contains(String)`, `replacing(_:with:)` and friends come from _StringProcessing,
-        /// whose regex engine a static swatchd would carry (0.9 MB, docs/HACKING.md "Footprint and
-        /// start-up"). A debug build links the Swift libraries dynamically: its undefined symbols
-        /// show every use.
-        @Test(.timeLimit(.minutes(1)))
-        func swatchdUsesNoStringProcessing() throws {
-            let symbols = try Command.run(["/usr/bin/readelf", "-W", "--dyn-syms", try Harness.binary("swatchd")],
+        /// whose regex engine a static binary would carry (0.9 MB, docs/HACKING.md "Where the bytes
+        /// are"). A debug build links the Swift libraries dynamically: its undefined symbols show
+        /// every use by our code (swatchctl's include swift-argument-parser's, which has none; the
+        /// regex engine a release swatchctl still holds comes with FoundationEssentials).
+        @Test(.timeLimit(.minutes(1)), arguments: ["swatchd", "swatchctl"])
+        func usesNoStringProcessing(program: String) throws {
+            let symbols = try Command.run(["/usr/bin/readelf", "-W", "--dyn-syms", try Harness.binary(program)],
                                           timeout: .seconds(60))
             #expect(symbols.status == .exited(0), "\(symbols.standardError)")
-            let uses = symbols.standardOutput.split(separator: "\n").filter { $0.contains("17_StringProcessing") }
-            #expect(uses.isEmpty, "\(uses.prefix(5))")
+            let uses = symbols.standardOutput.split(separator: "\n").filter {
+                $0.contains("17_StringProcessing") || $0.contains("12_RegexParser")
+            }
+            #expect(uses.isEmpty, "\(program): \(uses.prefix(5))")
+        }
+
+        /// swatchctl links SwatchControl, not SwatchCore: none of the daemon's C libraries.
+        @Test(.timeLimit(.minutes(1)))
+        func swatchctlLinksNoDaemonLibraries() throws {
+            let dynamic = try Command.run(["/usr/bin/readelf", "-W", "-d", try Harness.binary("swatchctl")])
+            #expect(dynamic.status == .exited(0), "\(dynamic.standardError)")
+            let needed = dynamic.standardOutput.split(separator: "\n").filter { $0.contains("(NEEDED)") }
+            #expect(!needed.isEmpty, "\(dynamic.standardOutput)")
+            for library in ["libsystemd", "libseccomp"] {
+                #expect(!needed.contains { $0.contains(library) }, "\(needed)")
+            }
         }
 
         /// libsystemd is loaded when the journal is first written to (Logging/Libsystemd.swift):

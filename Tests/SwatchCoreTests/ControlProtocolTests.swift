@@ -1,5 +1,6 @@
 import Testing
 @testable import SwatchCore
+@testable import SwatchControl
 
 @Suite struct ControlProtocolTests {
     // MARK: Escaping

@@ -5,33 +5,10 @@
 // (as NIO's `isUnacceptableErrno`); every other errno is thrown for the caller
 // to log and act on. `@inline(never)` keeps ARC traffic out of the window
 // between the call and the errno read (NIO's System.swift does the same).
+// `retryingOnInterrupt` itself is in SwatchControl/Syscall.swift: swatchctl's client uses it too.
 import CSwatch
 import Glibc
 import SystemPackage
-
-/// Calls `body` until it does not fail with EINTR. A result of -1 is thrown as
-/// the `Errno` of that call; EBADF and EFAULT trap (a bug in swatchd).
-///
-/// Works for `CInt` results (most calls) and `Int`/`ssize_t` ones (read, recvmsg).
-@inline(never)
-func retryingOnInterrupt<Result: FixedWidthInteger & SignedInteger>(
-    retryOnInterrupt: Bool = true,
-    _ body: () -> Result
-) throws(Errno) -> Result {
-    while true {
-        let result = body()
-        guard result == -1 else { return result }
-        let error = Errno(rawValue: errno)
-        switch error {
-        case .interrupted where retryOnInterrupt:
-            continue
-        case .badFileDescriptor, .badAddress:
-            preconditionFailure("swatchd bug: a system call failed with \(error) (errno \(error.rawValue))")
-        default:
-            throw error
-        }
-    }
-}
 
 /// For C functions of the shim that return 0 or an errno (the convention of Sources/CSwatch/include/CSwatch.h).
 @inline(__always)

@@ -191,22 +191,3 @@ struct UnitFileLexer {
         diagnostics.append(Diagnostic(.error, location, message, unit: unit))
     }
 }
-
-extension StringProtocol {
-    /// Whether `text` occurs in this string, byte for byte. Not `contains(_:)` with a string:
-    /// that one comes from _StringProcessing, which brings the regex engine (0.9 MB) into
-    /// the binary (docs/HACKING.md "Footprint and start-up").
-    func containsText(_ text: String) -> Bool {
-        let haystack = Array(utf8), needle = Array(text.utf8)
-        guard needle.count <= haystack.count else { return false }
-        return (0...(haystack.count - needle.count)).contains { haystack[$0..<$0 + needle.count].elementsEqual(needle) }
-    }
-
-    /// Without leading and trailing spaces, tabs and newlines (systemd's WHITESPACE).
-    func trimmingWhitespace() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }
-        guard let first = firstIndex(where: { !isSpace($0) }) else { return "" }
-        let last = lastIndex(where: { !isSpace($0) })!
-        return String(self[first...last])
-    }
-}

@@ -26,22 +26,6 @@ enum ValueParser {
         return value
     }
 
-    /// Takes the number at the start of `rest`, `12`, `1.5` or `.5`, as parse_time() and
-    /// parse_size() read one: the whole part and the fraction's digits. nil when there is
-    /// none or the whole part does not fit.
-    static func decimal(_ rest: inout Substring) -> (whole: UInt64, fraction: Substring)? {
-        let whole = rest.prefix(while: \.isASCIIDigit)
-        rest = rest.dropFirst(whole.count)
-        var fraction = Substring()
-        if rest.first == "." {
-            rest = rest.dropFirst()
-            fraction = rest.prefix(while: \.isASCIIDigit)
-            rest = rest.dropFirst(fraction.count)
-        }
-        guard !whole.isEmpty || !fraction.isEmpty, let value = UInt64(whole.isEmpty ? "0" : whole) else { return nil }
-        return (value, fraction)
-    }
-
     /// parse_size() with base 1024: `512`, `64K`, `1.5G`, `1G 512M` (summed), suffixes K M G T P E.
     static func size(_ text: String) -> UInt64? {
         let factors: [Character: UInt64] = [
@@ -51,7 +35,7 @@ enum ValueParser {
         guard !rest.isEmpty else { return nil }
         var total: UInt64 = 0
         while !rest.isEmpty {
-            guard let (wholeValue, fraction) = decimal(&rest) else { return nil }
+            guard let (wholeValue, fraction) = rest.removeDecimalPrefix() else { return nil }
             rest = rest.drop(while: { $0 == " " })
             var factor: UInt64 = 1
             if let c = rest.first, let f = factors[c] {
@@ -73,7 +57,7 @@ enum ValueParser {
 
     // MARK: Signals
 
-    /// signal_from_string(): `SIGTERM`, `TERM`, `15`, `SIGRTMIN+3`, `RTMAX-1` (Supervision/SignalName.swift).
+    /// signal_from_string(): `SIGTERM`, `TERM`, `15`, `SIGRTMIN+3`, `RTMAX-1` (SwatchControl/SignalName.swift).
     static func signal(_ text: String) -> Int32? { SignalName.number(text) }
 
     /// The name systemd prints for a signal (`SIGTERM`), for messages.

@@ -9,6 +9,11 @@ package struct ControlClient: Sendable {
     /// How long to wait for the daemon's answer; nil waits as long as it takes (a start
     /// waits for the service to be ready, as `systemctl start` does).
     package var timeout: TimeSpan?
+
+    package init(path: String, timeout: TimeSpan? = nil) {
+        self.path = path
+        self.timeout = timeout
+    }
 }
 
 extension ControlClient {

@@ -32,7 +32,7 @@ extension TimeSpan {
         while true {
             rest = rest.drop(while: { $0 == " " || $0 == "\t" })
             if rest.isEmpty { break }
-            guard let (wholeValue, fraction) = ValueParser.decimal(&rest) else { return nil }
+            guard let (wholeValue, fraction) = rest.removeDecimalPrefix() else { return nil }
             rest = rest.drop(while: { $0 == " " || $0 == "\t" })
             var multiplier = defaultUnit
             if let (suffix, size) = Self.units.first(where: { rest.hasPrefix($0.0) }) {
@@ -58,8 +58,4 @@ extension TimeSpan {
         }
         self.init(microseconds: total)
     }
-}
-
-extension Character {
-    var isASCIIDigit: Bool { isASCII && isNumber }
 }

@@ -1,13 +1,12 @@
-import CSwatch
 import Glibc
 import SystemPackage
 
 // Socket helpers of the control and logging code; their system calls go
-// through the Linux layer's `retryingOnInterrupt` (Linux/Syscall.swift).
+// through `retryingOnInterrupt` (Syscall.swift).
 
 /// A filled-in `sockaddr_un` for `path` and its length, for bind/connect/sendto.
 /// Paths of 108 bytes or more do not fit (unix(7)): ENAMETOOLONG.
-func unixSocketAddress(_ path: String) throws(Errno) -> (sockaddr_un, socklen_t) {
+package func unixSocketAddress(_ path: String) throws(Errno) -> (sockaddr_un, socklen_t) {
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
     let bytes = Array(path.utf8)
@@ -23,7 +22,7 @@ func unixSocketAddress(_ path: String) throws(Errno) -> (sockaddr_un, socklen_t)
 
 /// `connect(2)` of a stream socket to a unix socket path; the caller owns `fd`. Not retried on
 /// EINTR: an interrupted connect goes on in the background (connect(2)), a second call fails.
-func connectUnix(_ fd: Int32, path: String) throws(Errno) {
+package func connectUnix(_ fd: Int32, path: String) throws(Errno) {
     var (address, length) = try unixSocketAddress(path)
     let result = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, length) }
@@ -33,7 +32,7 @@ func connectUnix(_ fd: Int32, path: String) throws(Errno) {
 
 /// Sends all of `bytes` on the socket `fd`, retrying short writes; throws the first error
 /// (EAGAIN included). MSG_NOSIGNAL: a peer that left is EPIPE, never a SIGPIPE.
-func sendFully(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) {
+package func sendFully(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) {
     var offset = 0
     while offset < bytes.count {
         let written = try retryingOnInterrupt {

@@ -54,6 +54,12 @@ package struct UnitReference: Equatable, Sendable {
 
     /// `hello.socket active` in a record; unit names hold no spaces (systemd.unit(5)).
     var recordValue: String { name + " " + activeState.rawValue }
+
+    /// The memberwise initializer, `package` for SwatchCore (an implicit one would be internal).
+    package init(name: String, activeState: UnitActiveState) {
+        self.name = name
+        self.activeState = activeState
+    }
 }
 
 extension UnitReference {
@@ -71,23 +77,14 @@ package struct ListenEntry: Equatable, Sendable {
     /// `FIFO`, `Special`, `MessageQueue`, `Netlink`.
     package var kind: String
     package var address: String
+
+    package init(kind: String, address: String) {
+        self.kind = kind
+        self.address = address
+    }
 }
 
 extension ListenEntry {
-    /// The entry of one Listen*= directive of a socket unit.
-    package init(_ directive: ListenDirective) {
-        switch directive.kind {
-        case .stream: kind = "Stream"
-        case .datagram: kind = "Datagram"
-        case .sequentialPacket: kind = "SequentialPacket"
-        case .fifo: kind = "FIFO"
-        case .special: kind = "Special"
-        case .messageQueue: kind = "MessageQueue"
-        case .netlink: kind = "Netlink"
-        }
-        address = directive.address.description
-    }
-
     /// systemctl show's form: `[::]:8080 (Stream)`.
     package var description: String { "\(address) (\(kind))" }
 
@@ -250,6 +247,63 @@ package struct UnitStatusReport: Equatable, Sendable {
             if let value { return "Invalid \(key)= value in the answer: '\(value)'" }
             return "The answer has no \(key)= field"
         }
+    }
+
+    /// The memberwise initializer, `package` for SwatchCore (an implicit one would be internal).
+    package init(
+        id: String, description: String? = nil, loadState: UnitLoadState = .loaded, loadError: String? = nil,
+        fragmentPath: String? = nil, dropIns: [String] = [], activeState: UnitActiveState = .inactive,
+        subState: String = "dead", result: UnitResult = .success, activeSince: UInt64? = nil, mainPID: Int32 = 0,
+        mainProcessName: String? = nil, execMainPID: Int32 = 0, execMainCode: Int32 = 0, execMainStatus: Int32 = 0,
+        nRestarts: Int = 0, fileDescriptorStore: Int? = nil, statusText: String? = nil,
+        failedCondition: String? = nil, failedConditionSince: UInt64? = nil, tasks: Int? = nil,
+        memoryBytes: UInt64? = nil, tasksMax: UInt64? = nil, memoryMax: UInt64? = nil,
+        triggers: [UnitReference] = [], triggeredBy: [UnitReference] = [], listen: [ListenEntry] = [],
+        requires: [String] = [], requisite: [String] = [], wants: [String] = [], bindsTo: [String] = [],
+        partOf: [String] = [], upholds: [String] = [], conflicts: [String] = [], before: [String] = [],
+        after: [String] = [], onFailure: [String] = [], onSuccess: [String] = [], needDaemonReload: Bool = false,
+        logLines: [String] = []
+    ) {
+        self.id = id
+        self.description = description
+        self.loadState = loadState
+        self.loadError = loadError
+        self.fragmentPath = fragmentPath
+        self.dropIns = dropIns
+        self.activeState = activeState
+        self.subState = subState
+        self.result = result
+        self.activeSince = activeSince
+        self.mainPID = mainPID
+        self.mainProcessName = mainProcessName
+        self.execMainPID = execMainPID
+        self.execMainCode = execMainCode
+        self.execMainStatus = execMainStatus
+        self.nRestarts = nRestarts
+        self.fileDescriptorStore = fileDescriptorStore
+        self.statusText = statusText
+        self.failedCondition = failedCondition
+        self.failedConditionSince = failedConditionSince
+        self.tasks = tasks
+        self.memoryBytes = memoryBytes
+        self.tasksMax = tasksMax
+        self.memoryMax = memoryMax
+        self.triggers = triggers
+        self.triggeredBy = triggeredBy
+        self.listen = listen
+        self.requires = requires
+        self.requisite = requisite
+        self.wants = wants
+        self.bindsTo = bindsTo
+        self.partOf = partOf
+        self.upholds = upholds
+        self.conflicts = conflicts
+        self.before = before
+        self.after = after
+        self.onFailure = onFailure
+        self.onSuccess = onSuccess
+        self.needDaemonReload = needDaemonReload
+        self.logLines = logLines
     }
 }
 

@@ -15,6 +15,17 @@ package struct UnitListEntry: Equatable, Sendable {
             "SubState": subState, "Description": description,
         ]
     }
+
+    /// The memberwise initializer, `package` for SwatchCore (an implicit one would be internal).
+    package init(
+        id: String, loadState: UnitLoadState, activeState: UnitActiveState, subState: String, description: String
+    ) {
+        self.id = id
+        self.loadState = loadState
+        self.activeState = activeState
+        self.subState = subState
+        self.description = description
+    }
 }
 
 extension UnitListEntry {
@@ -46,6 +57,13 @@ package struct SocketListing: Equatable, Sendable {
         record.append("Listen", each: listen.map(\.description))
         record.append("Triggers", each: activates)
         return record
+    }
+
+    /// The memberwise initializer, `package` for SwatchCore (an implicit one would be internal).
+    package init(listen: [ListenEntry], unit: String, activates: [String]) {
+        self.listen = listen
+        self.unit = unit
+        self.activates = activates
     }
 }
 

@@ -171,6 +171,16 @@ package struct ControlResponse: Equatable, Sendable {
         response.records = records
         return response
     }
+
+    /// The memberwise initializer, `package` for SwatchCore (an implicit one would be internal).
+    package init(
+        records: [ControlRecord] = [], result: Int32 = Code.success, errors: [String] = [], warnings: [String] = []
+    ) {
+        self.records = records
+        self.result = result
+        self.errors = errors
+        self.warnings = warnings
+    }
 }
 
 /// One block of an answer as a streaming reader sees it.
