@@ -34,8 +34,15 @@ package struct Manager {
         }
     }
 
-    /// A service (or an Accept=yes instance) and what the daemon knows about it.
-    struct ServiceEntry {
+    /// A service (or an Accept=yes instance) and what the daemon knows about it: one
+    /// pointer in `services`, its fields out of line (Units/CopyOnWrite.swift), as a
+    /// dictionary keeps up to twice as many buckets as entries.
+    struct ServiceEntry: CopyOnWrite {
+        var storage: CopyOnWriteStorage<ServiceEntryFields>
+        init(unit: ServiceUnit) { storage = CopyOnWriteStorage(ServiceEntryFields(unit: unit)) }
+    }
+
+    struct ServiceEntryFields {
         var machine: ServiceMachine
         /// INVOCATION_ID of the current start (empty before the first).
         var invocationID = ""
@@ -53,8 +60,16 @@ package struct Manager {
         init(unit: ServiceUnit) { machine = ServiceMachine(unit: unit) }
     }
 
-    /// A socket unit: its machine and whether its listeners are bound and watched.
-    struct SocketEntry {
+    /// A socket unit: its machine and whether its listeners are bound and watched; one
+    /// pointer in `sockets`, as a ServiceEntry.
+    struct SocketEntry: CopyOnWrite {
+        var storage: CopyOnWriteStorage<SocketEntryFields>
+        init(machine: SocketMachine, service: UnitName) {
+            storage = CopyOnWriteStorage(SocketEntryFields(machine: machine, service: service))
+        }
+    }
+
+    struct SocketEntryFields {
         enum Listeners: Equatable {
             /// Starting: its conditions, ExecStartPre= or the bind.
             case binding

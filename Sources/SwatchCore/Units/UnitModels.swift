@@ -310,8 +310,16 @@ package enum SocketTimestamping: String, Hashable, Sendable {
     case off, us, ns
 }
 
-/// A `.socket` unit.
-package struct SocketUnit: Hashable, Sendable {
+/// A `.socket` unit: its fields out of line (CopyOnWrite.swift), one pointer wide.
+package struct SocketUnit: CopyOnWrite, Hashable, Sendable {
+    package var storage: CopyOnWriteStorage<SocketUnitFields>
+    package init(name: UnitName, path: String) { storage = CopyOnWriteStorage(SocketUnitFields(name: name, path: path)) }
+    package static func == (a: Self, b: Self) -> Bool { sameFields(a, b) }
+    package func hash(into hasher: inout Hasher) { storage.value.hash(into: &hasher) }
+}
+
+/// The settings of a `.socket` unit.
+package struct SocketUnitFields: Hashable, Sendable {
     package var name: UnitName
     /// The file it was loaded from, as given (for `Loaded:` and diagnostics).
     package var path: String
@@ -345,13 +353,8 @@ package struct SocketUnit: Hashable, Sendable {
     package var timeout: TimeSpan = .seconds(90)
     /// The execution settings of those commands (systemd.exec(5), systemd.kill(5): User=,
     /// Environment=, KillMode=, …), as a service's; nil while the unit sets none.
-    package var execution: ServiceUnit? {
-        get { executionStorage?.value }
-        set { executionStorage = newValue.map(Boxed.init) }
-    }
-    /// Out of line: an optional service unit inline would make every socket unit a service
-    /// unit larger (~1 KB, each kept twice) even when it has no commands.
-    var executionStorage: Boxed<ServiceUnit>?
+    /// One pointer (a ServiceUnit is out of line), nil for a socket without such settings.
+    package var execution: ServiceUnit?
 
     /// Whether the unit runs any command of its own.
     package var hasCommands: Bool {
@@ -363,14 +366,6 @@ package struct SocketUnit: Hashable, Sendable {
         get { execution ?? ServiceUnit(name: name, path: path) }
         set { execution = newValue }
     }
-}
-
-/// A value kept out of line, compared and hashed by value; immutable, so copies share it safely.
-package final class Boxed<Value: Hashable & Sendable>: Hashable, Sendable {
-    package let value: Value
-    package init(_ value: Value) { self.value = value }
-    package static func == (a: Boxed, b: Boxed) -> Bool { a === b || a.value == b.value }
-    package func hash(into hasher: inout Hasher) { hasher.combine(value) }
 }
 
 // MARK: - Services
@@ -621,8 +616,17 @@ package struct AddressFamilies: Hashable, Sendable {
     }
 }
 
-/// A `.service` unit.
-package struct ServiceUnit: Hashable, Sendable {
+/// A `.service` unit: its fields out of line (CopyOnWrite.swift), one pointer wide, so the
+/// UnitSet, the Manager's entry and the machine share one copy of each unit.
+package struct ServiceUnit: CopyOnWrite, Hashable, Sendable {
+    package var storage: CopyOnWriteStorage<ServiceUnitFields>
+    package init(name: UnitName, path: String) { storage = CopyOnWriteStorage(ServiceUnitFields(name: name, path: path)) }
+    package static func == (a: Self, b: Self) -> Bool { sameFields(a, b) }
+    package func hash(into hasher: inout Hasher) { storage.value.hash(into: &hasher) }
+}
+
+/// The settings of a `.service` unit.
+package struct ServiceUnitFields: Hashable, Sendable {
     package var name: UnitName
     package var path: String
     package var dropIns: [String] = []
@@ -727,7 +731,7 @@ package struct ServiceUnit: Hashable, Sendable {
         return type == .notify || watchdog > .zero ? .main : .none
     }
 
-    package static func == (a: ServiceUnit, b: ServiceUnit) -> Bool {
+    package static func == (a: Self, b: Self) -> Bool {
         a.name == b.name && a.path == b.path && a.dropIns == b.dropIns && a.unit == b.unit && a.type == b.type
             && a.execCondition == b.execCondition && a.execStartPre == b.execStartPre && a.execStart == b.execStart && a.execStartPost == b.execStartPost
             && a.execReload == b.execReload && a.execStop == b.execStop && a.execStopPost == b.execStopPost
