@@ -74,15 +74,15 @@ struct DependencyGraph {
 extension UnitSection {
     func dependencies(_ kind: DependencyGraph.Kind) -> [String] {
         switch kind {
-        case .requires: return requires
-        case .requisite: return requisite
-        case .wants: return wants
-        case .bindsTo: return bindsTo
-        case .partOf: return partOf
-        case .upholds: return upholds
-        case .conflicts: return conflicts
-        case .onFailure: return onFailure
-        case .onSuccess: return onSuccess
+        case .requires: return self.requires
+        case .requisite: return self.requisite
+        case .wants: return self.wants
+        case .bindsTo: return self.bindsTo
+        case .partOf: return self.partOf
+        case .upholds: return self.upholds
+        case .conflicts: return self.conflicts
+        case .onFailure: return self.onFailure
+        case .onSuccess: return self.onSuccess
         }
     }
 }

@@ -146,7 +146,17 @@ package struct UnitName: Hashable, Comparable, Sendable, CustomStringConvertible
 
 /// The `[Unit]` section. Dependencies are kept for `show` and ordering; targets
 /// swatchd has no notion of count as always reached (swatchd.service(5), "[UNIT] SECTION").
-package struct UnitSection: Hashable, Sendable {
+/// The `[Unit]` section, out of line (Units/CopyOnWrite.swift): most units set little of it.
+package struct UnitSection: CopyOnWrite, Hashable, Sendable {
+    package var storage: CopyOnWriteStorage<UnitSectionFields>
+    /// The defaults: one storage shared by every unit that sets none of these.
+    package init() { storage = UnitSection.defaults }
+    private static let defaults = CopyOnWriteStorage(UnitSectionFields())
+    package static func == (a: Self, b: Self) -> Bool { sameFields(a, b) }
+    package func hash(into hasher: inout Hasher) { storage.value.hash(into: &hasher) }
+}
+
+package struct UnitSectionFields: Hashable, Sendable {
     package var description: String?
     package var documentation: [String] = []
     package var after: [String] = []
@@ -262,7 +272,17 @@ package enum BindIPv6Only: String, Hashable, Sendable {
 /// The socket options of systemd.socket(5) that shape how a listener is bound.
 /// Two listeners with equal directive and equal options are the same listener
 /// across daemon-reload (kept bound, same open file).
-package struct SocketOptions: Hashable, Sendable {
+/// The socket options, out of line (Units/CopyOnWrite.swift): most sockets keep the defaults.
+package struct SocketOptions: CopyOnWrite, Hashable, Sendable {
+    package var storage: CopyOnWriteStorage<SocketOptionsFields>
+    /// The defaults: one storage shared by every unit that sets none of these.
+    package init() { storage = SocketOptions.defaults }
+    private static let defaults = CopyOnWriteStorage(SocketOptionsFields())
+    package static func == (a: Self, b: Self) -> Bool { sameFields(a, b) }
+    package func hash(into hasher: inout Hasher) { storage.value.hash(into: &hasher) }
+}
+
+package struct SocketOptionsFields: Hashable, Sendable {
     package var bindIPv6Only: BindIPv6Only = .default
     /// systemd's default is SOMAXCONN (4096 on Linux ≥ 5.4).
     package var backlog: Int32 = 4096
@@ -502,7 +522,17 @@ package struct LimitValue: Hashable, Sendable {
 
 /// Privilege and sandboxing settings of systemd.exec(5). Whether each is
 /// enforced by this build is the parser's business (an unenforced one refuses the unit).
-package struct Sandbox: Hashable, Sendable {
+/// The sandbox of a service, out of line (Units/CopyOnWrite.swift): most services set none of it.
+package struct Sandbox: CopyOnWrite, Hashable, Sendable {
+    package var storage: CopyOnWriteStorage<SandboxFields>
+    /// The defaults: one storage shared by every unit that sets none of these.
+    package init() { storage = Sandbox.defaults }
+    private static let defaults = CopyOnWriteStorage(SandboxFields())
+    package static func == (a: Self, b: Self) -> Bool { sameFields(a, b) }
+    package func hash(into hasher: inout Hasher) { storage.value.hash(into: &hasher) }
+}
+
+package struct SandboxFields: Hashable, Sendable {
     package var user: String?
     package var group: String?
     package var supplementaryGroups: [String] = []
