@@ -48,16 +48,40 @@ package struct Manager {
         var invocationID = ""
         /// The names of the FDSTORE=1 fds the shell holds, in the order they are passed on.
         var storedFDNames: [String] = []
-        /// Accept=yes: the connection, until the instance's main process has it.
-        var connection: AcceptedConnectionInfo?
-        /// Accept=yes: the socket unit that made this instance.
-        var instanceOf: UnitName?
-        /// Accept=yes: the source of its connection, as MaxConnectionsPerSource= counts it.
-        var source: String?
         /// daemon-reload found the unit gone: forget it once it is inactive.
         var removed = false
 
         init(unit: ServiceUnit) { machine = ServiceMachine(unit: unit) }
+
+        /// Accept=yes: the connection, until the instance's main process has it.
+        var connection: AcceptedConnectionInfo? {
+            get { instance?.value.connection }
+            set { withInstance { $0.connection = newValue } }
+        }
+        /// Accept=yes: the socket unit that made this instance.
+        var instanceOf: UnitName? {
+            get { instance?.value.instanceOf }
+            set { withInstance { $0.instanceOf = newValue } }
+        }
+        /// Accept=yes: the source of its connection, as MaxConnectionsPerSource= counts it.
+        var source: String? {
+            get { instance?.value.source }
+            set { withInstance { $0.source = newValue } }
+        }
+
+        /// What only an Accept=yes instance has (~120 bytes), one pointer, nil for every other service.
+        private struct Instance {
+            var connection: AcceptedConnectionInfo?
+            var instanceOf: UnitName?
+            var source: String?
+        }
+        private var instance: CopyOnWriteStorage<Instance>?
+
+        private mutating func withInstance(_ change: (inout Instance) -> Void) {
+            var fields = instance?.value ?? Instance()
+            change(&fields)
+            instance = CopyOnWriteStorage(fields)
+        }
     }
 
     /// A socket unit: its machine and whether its listeners are bound and watched; one

@@ -18,10 +18,34 @@ package struct SourceFileTimes: Hashable, Sendable {
     }
 
     /// Path → its modification time when loaded; nil: it could not be stat()ed then.
-    package var stamps: [String: Stamp?] = [:]
+    package var stamps = Stamps()
 
     package init(stamps: [String: Stamp?] = [:]) {
-        self.stamps = stamps
+        for (path, stamp) in stamps { self.stamps[path] = stamp }
+    }
+
+    /// The stamps of a unit's few files as one array: a dictionary of one file was a 152-byte
+    /// block per unit, an array of one is 80 (docs/HACKING.md "Where the bytes are").
+    package struct Stamps: Sendable {
+        private var entries: [(path: String, stamp: Stamp?)] = []
+
+        package init() {}
+
+        /// As a dictionary's: nil when `path` was not recorded, `.some(nil)` when it could not be stat()ed.
+        package subscript(path: String) -> Stamp?? {
+            get { entries.first { $0.path == path }.map { $0.stamp } }
+            set {
+                let index = entries.firstIndex { $0.path == path }
+                switch (index, newValue) {
+                case (let index?, let stamp?): entries[index].stamp = stamp
+                case (let index?, nil): entries.remove(at: index)
+                case (nil, let stamp?): entries.append((path, stamp))
+                case (nil, nil): break
+                }
+            }
+        }
+
+        package var keys: [String] { entries.map(\.path) }
     }
 
     /// The modification time of `path` now (following symlinks, as the unit was read); nil when
