@@ -70,26 +70,53 @@ package enum UnitType: String, Hashable, Sendable {
 
 /// A valid unit name per systemd.unit(5): `prefix[@instance].type`. A template has an empty instance (`echo@.service`).
 package struct UnitName: Hashable, Comparable, Sendable, CustomStringConvertible {
-    package var prefix: String
-    /// nil: a plain unit; "": a template; otherwise the (escaped) instance.
-    package var instance: String?
-    package var type: UnitType
+    /// The whole name, kept as one string: 16 bytes (the bytes themselves inline up to 15),
+    /// where a prefix, an instance and a type were 40 bytes a name. Every table keyed by
+    /// unit name (a dozen, each with up to twice as many buckets as units) and every
+    /// model holds names (docs/HACKING.md "Where the bytes are").
+    package let description: String
+
     package init(prefix: String, instance: String? = nil, type: UnitType) {
-        self.prefix = prefix
-        self.instance = instance
-        self.type = type
+        if let instance {
+            description = prefix + "@" + instance + "." + type.rawValue
+        } else {
+            description = prefix + "." + type.rawValue
+        }
     }
 
-    package var isTemplate: Bool { instance == "" }
-    package var description: String {
-        if let instance { return "\(prefix)@\(instance).\(type.rawValue)" }
-        return "\(prefix).\(type.rawValue)"
+    /// `service` ends in `e`, `socket` in `t`.
+    package var type: UnitType { description.utf8.last == UInt8(ascii: "t") ? .socket : .service }
+
+    /// The part before `@` (or before the type).
+    package var prefix: String { String(description.utf8[..<prefixEnd])! }
+
+    /// nil: a plain unit; "": a template; otherwise the (escaped) instance.
+    package var instance: String? {
+        let end = typeStart
+        guard let at = description.utf8[..<end].firstIndex(of: UInt8(ascii: "@")) else { return nil }
+        return String(description.utf8[description.utf8.index(after: at)..<end])!
     }
-    /// The order of the descriptions, without making them: sorting a thousand names
-    /// built two strings per comparison. Unit names are ASCII, where String's order is
+
+    package var isTemplate: Bool {
+        let end = typeStart
+        guard end > description.utf8.startIndex else { return false }
+        return description.utf8[description.utf8.index(before: end)] == UInt8(ascii: "@")
+    }
+
+    /// The index of the `.` before the type.
+    private var typeStart: String.Index {
+        description.utf8.lastIndex(of: UInt8(ascii: ".")) ?? description.utf8.endIndex
+    }
+
+    private var prefixEnd: String.Index {
+        let end = typeStart
+        return description.utf8[..<end].firstIndex(of: UInt8(ascii: "@")) ?? end
+    }
+
+    /// The order of the names as strings. Unit names are ASCII, where String's order is
     /// the bytes' order; anything else compares as the strings do.
     package static func < (a: UnitName, b: UnitName) -> Bool {
-        var left = a.descriptionBytes, right = b.descriptionBytes
+        var left = a.description.utf8.makeIterator(), right = b.description.utf8.makeIterator()
         while true {
             switch (left.next(), right.next()) {
             case (nil, nil): return false
@@ -98,45 +125,6 @@ package struct UnitName: Hashable, Comparable, Sendable, CustomStringConvertible
             case (let x?, let y?):
                 guard x < 0x80, y < 0x80 else { return a.description < b.description }
                 if x != y { return x < y }
-            }
-        }
-    }
-
-    /// The UTF-8 of `description`, piece by piece.
-    private var descriptionBytes: DescriptionBytes { DescriptionBytes(self) }
-
-    private struct DescriptionBytes: IteratorProtocol {
-        private let name: UnitName
-        /// 0 prefix, 1 "@", 2 instance, 3 ".", 4 type, 5 done.
-        private var step = 0
-        private var current: String.UTF8View.Iterator
-
-        init(_ name: UnitName) {
-            self.name = name
-            current = name.prefix.utf8.makeIterator()
-        }
-
-        mutating func next() -> UInt8? {
-            while true {
-                switch step {
-                case 0, 2, 4:
-                    if let byte = current.next() { return byte }
-                    step += 1
-                case 1:
-                    step = 2
-                    guard let instance = name.instance else {
-                        step = 3
-                        continue
-                    }
-                    current = instance.utf8.makeIterator()
-                    return UInt8(ascii: "@")
-                case 3:
-                    step = 4
-                    current = name.type.rawValue.utf8.makeIterator()
-                    return UInt8(ascii: ".")
-                default:
-                    return nil
-                }
             }
         }
     }
