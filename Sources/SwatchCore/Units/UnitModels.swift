@@ -654,15 +654,15 @@ package struct ServiceUnitFields: Hashable, Sendable {
 
     package var type: ServiceType = .simple
     /// `ExecCondition=`: run before ExecStartPre=; exit 1–254 skips the start (systemd.service(5)).
-    package var execCondition: [ExecCommand] = []
-    package var execStartPre: [ExecCommand] = []
+    package var execCondition: [ExecCommand] { get { rarelySet.execCondition } _modify { yield &rarelySet.execCondition } }
+    package var execStartPre: [ExecCommand] { get { rarelySet.execStartPre } _modify { yield &rarelySet.execStartPre } }
     package var execStart: [ExecCommand] = []
-    package var execStartPost: [ExecCommand] = []
-    package var execReload: [ExecCommand] = []
-    package var execStop: [ExecCommand] = []
-    package var execStopPost: [ExecCommand] = []
+    package var execStartPost: [ExecCommand] { get { rarelySet.execStartPost } _modify { yield &rarelySet.execStartPost } }
+    package var execReload: [ExecCommand] { get { rarelySet.execReload } _modify { yield &rarelySet.execReload } }
+    package var execStop: [ExecCommand] { get { rarelySet.execStop } _modify { yield &rarelySet.execStop } }
+    package var execStopPost: [ExecCommand] { get { rarelySet.execStopPost } _modify { yield &rarelySet.execStopPost } }
     package var remainAfterExit = false
-    package var pidFile: String?
+    package var pidFile: String? { get { rarelySet.pidFile } _modify { yield &rarelySet.pidFile } }
     package var guessMainPID = true
 
     package var restart: RestartPolicy = .no
@@ -670,9 +670,9 @@ package struct ServiceUnitFields: Hashable, Sendable {
     package var restartSec: TimeSpan = .milliseconds(100)
     package var restartSteps = 0
     package var restartMaxDelay: TimeSpan = .infinity
-    package var successExitStatus = ExitStatusSet()
-    package var restartPreventExitStatus = ExitStatusSet()
-    package var restartForceExitStatus = ExitStatusSet()
+    package var successExitStatus: ExitStatusSet { get { rarelySet.successExitStatus } _modify { yield &rarelySet.successExitStatus } }
+    package var restartPreventExitStatus: ExitStatusSet { get { rarelySet.restartPreventExitStatus } _modify { yield &rarelySet.restartPreventExitStatus } }
+    package var restartForceExitStatus: ExitStatusSet { get { rarelySet.restartForceExitStatus } _modify { yield &rarelySet.restartForceExitStatus } }
 
     /// TimeoutStartSec=, default 90s (DefaultTimeoutStartSec). `infinity` disables.
     package var timeoutStart: TimeSpan = .seconds(90)
@@ -680,7 +680,7 @@ package struct ServiceUnitFields: Hashable, Sendable {
     /// (90s unless `swatchd --default-timeout-stop`).
     package var timeoutStop: TimeSpan = .seconds(90)
     /// TimeoutAbortSec=; nil: same as TimeoutStopSec=.
-    package var timeoutAbort: TimeSpan?
+    package var timeoutAbort: TimeSpan? { get { rarelySet.timeoutAbort } _modify { yield &rarelySet.timeoutAbort } }
     /// RuntimeMaxSec=: how long the service may be active; then it is stopped with
     /// Result=timeout. `infinity` (the default): no limit.
     package var runtimeMax: TimeSpan = .infinity
@@ -693,7 +693,7 @@ package struct ServiceUnitFields: Hashable, Sendable {
     package var idleStop: TimeSpan = .zero
     package var watchdogSignal: Int32 = 6    // SIGABRT
     package var killSignal: Int32 = 15       // SIGTERM
-    package var restartKillSignal: Int32?
+    package var restartKillSignal: Int32? { get { rarelySet.restartKillSignal } _modify { yield &rarelySet.restartKillSignal } }
     package var finalKillSignal: Int32 = 9   // SIGKILL
     package var sendSIGKILL = true
     package var sendSIGHUP = false
@@ -702,30 +702,33 @@ package struct ServiceUnitFields: Hashable, Sendable {
     package var notifyAccess: NotifyAccess?
     /// `Sockets=`: socket units whose fds the service gets besides those whose Service= names it
     /// (systemd.service(5)); each is also wanted and ordered before it.
-    package var sockets: [UnitName] = []
+    package var sockets: [UnitName] { get { rarelySet.sockets } _modify { yield &rarelySet.sockets } }
     package var fileDescriptorStoreMax = 0
     /// NonBlocking=: hand the sockets over in non-blocking mode.
     package var nonBlocking = false
 
     /// Environment= in order; later assignments of a name win.
-    package var environment: [(String, String)] = []
-    package var environmentFiles: [EnvironmentFile] = []
-    package var passEnvironment: [String] = []
-    package var unsetEnvironment: [String] = []
+    package var environment: [(String, String)] { get { rarelySet.environment } _modify { yield &rarelySet.environment } }
+    package var environmentFiles: [EnvironmentFile] { get { rarelySet.environmentFiles } _modify { yield &rarelySet.environmentFiles } }
+    package var passEnvironment: [String] { get { rarelySet.passEnvironment } _modify { yield &rarelySet.passEnvironment } }
+    package var unsetEnvironment: [String] { get { rarelySet.unsetEnvironment } _modify { yield &rarelySet.unsetEnvironment } }
     /// WorkingDirectory=; nil: `/`. `-` prefix: missing is not an error; `~`: the user's home.
-    package var workingDirectory: String?
+    package var workingDirectory: String? { get { rarelySet.workingDirectory } _modify { yield &rarelySet.workingDirectory } }
     package var workingDirectoryOptional = false
     package var umask: UInt32 = 0o022
-    package var standardInput: InputSource = .null
+    package var standardInput: InputSource { get { rarelySet.standardInput } _modify { yield &rarelySet.standardInput } }
     /// StandardInputText= (each with a newline) and StandardInputData=, in order.
-    package var standardInputData: [UInt8] = []
+    package var standardInputData: [UInt8] { get { rarelySet.standardInputData } _modify { yield &rarelySet.standardInputData } }
     /// TTYPath=: the terminal of `tty` input and output.
-    package var ttyPath = "/dev/console"
+    package var ttyPath: String { get { rarelySet.ttyPath } _modify { yield &rarelySet.ttyPath } }
     /// nil: the default (journal where there is one, else swatchd's stderr with a prefix).
-    package var standardOutput: OutputTarget?
+    package var standardOutput: OutputTarget? { get { rarelySet.standardOutput } _modify { yield &rarelySet.standardOutput } }
     /// nil: same as StandardOutput= (systemd's `inherit`).
-    package var standardError: OutputTarget?
-    package var syslogIdentifier: String?
+    package var standardError: OutputTarget? { get { rarelySet.standardError } _modify { yield &rarelySet.standardError } }
+    package var syslogIdentifier: String? { get { rarelySet.syslogIdentifier } _modify { yield &rarelySet.syslogIdentifier } }
+    /// The settings above that forward to here: most services set none of them, and share
+    /// one default (~330 bytes a service otherwise; docs/HACKING.md "Where the bytes are").
+    var rarelySet = ServiceUnitRarelySet()
     package var sandbox = Sandbox()
 
     /// StandardInput=, with `data` implied by StandardInputText=/StandardInputData= when it is
@@ -780,4 +783,38 @@ package struct ServiceUnitFields: Hashable, Sendable {
         h.combine(path)
         h.combine(execStart)
     }
+}
+
+/// The settings of a `.service` unit that few units set, out of line (Units/CopyOnWrite.swift).
+struct ServiceUnitRarelySet: CopyOnWrite, Sendable {
+    var storage: CopyOnWriteStorage<ServiceUnitRarelySetFields>
+    init() { storage = ServiceUnitRarelySet.defaults }
+    private static let defaults = CopyOnWriteStorage(ServiceUnitRarelySetFields())
+}
+
+struct ServiceUnitRarelySetFields: Sendable {
+    var execCondition: [ExecCommand] = []
+    var execStartPre: [ExecCommand] = []
+    var execStartPost: [ExecCommand] = []
+    var execReload: [ExecCommand] = []
+    var execStop: [ExecCommand] = []
+    var execStopPost: [ExecCommand] = []
+    var pidFile: String?
+    var successExitStatus: ExitStatusSet = ExitStatusSet()
+    var restartPreventExitStatus: ExitStatusSet = ExitStatusSet()
+    var restartForceExitStatus: ExitStatusSet = ExitStatusSet()
+    var timeoutAbort: TimeSpan?
+    var restartKillSignal: Int32?
+    var sockets: [UnitName] = []
+    var environment: [(String, String)] = []
+    var environmentFiles: [EnvironmentFile] = []
+    var passEnvironment: [String] = []
+    var unsetEnvironment: [String] = []
+    var workingDirectory: String?
+    var standardInput: InputSource = .null
+    var standardInputData: [UInt8] = []
+    var ttyPath: String = "/dev/console"
+    var standardOutput: OutputTarget?
+    var standardError: OutputTarget?
+    var syslogIdentifier: String?
 }
