@@ -339,30 +339,34 @@ package struct SocketUnitFields: Hashable, Sendable {
     package var listens: [ListenDirective] = []
     package var options = SocketOptions()
     /// `Service=`; nil means the service of the same prefix (or `prefix@.service` with Accept=yes).
-    package var service: UnitName?
+    package var service: UnitName? { get { rarelySet.service } _modify { yield &rarelySet.service } }
     package var accept = false
     /// `MaxConnections=`, default 64.
     package var maxConnections = 64
     /// `MaxConnectionsPerSource=`: instances at once per source IP address (per UID for a unix
     /// peer) with Accept=yes; 0, the default, is no limit.
-    package var maxConnectionsPerSource = 0
+    package var maxConnectionsPerSource: Int { get { rarelySet.maxConnectionsPerSource } _modify { yield &rarelySet.maxConnectionsPerSource } }
     /// `FileDescriptorName=`; default: the socket unit's full name.
-    package var fileDescriptorName: String?
+    package var fileDescriptorName: String? { get { rarelySet.fileDescriptorName } _modify { yield &rarelySet.fileDescriptorName } }
     /// `TriggerLimitIntervalSec=`, default 2s.
     package var triggerLimitInterval: TimeSpan = .seconds(2)
     /// `TriggerLimitBurst=`; default 20, 200 with Accept=yes (resolved by the parser).
     package var triggerLimitBurst = 20
     /// The unit's own commands (systemd.socket(5)): around the bind and around the close.
-    package var execStartPre: [ExecCommand] = []
-    package var execStartPost: [ExecCommand] = []
-    package var execStopPre: [ExecCommand] = []
-    package var execStopPost: [ExecCommand] = []
+    package var execStartPre: [ExecCommand] { get { rarelySet.execStartPre } _modify { yield &rarelySet.execStartPre } }
+    package var execStartPost: [ExecCommand] { get { rarelySet.execStartPost } _modify { yield &rarelySet.execStartPost } }
+    package var execStopPre: [ExecCommand] { get { rarelySet.execStopPre } _modify { yield &rarelySet.execStopPre } }
+    package var execStopPost: [ExecCommand] { get { rarelySet.execStopPost } _modify { yield &rarelySet.execStopPost } }
     /// `TimeoutSec=`: how long each of those commands may run; default 90s (DefaultTimeoutStartSec=).
-    package var timeout: TimeSpan = .seconds(90)
+    package var timeout: TimeSpan { get { rarelySet.timeout } _modify { yield &rarelySet.timeout } }
     /// The execution settings of those commands (systemd.exec(5), systemd.kill(5): User=,
     /// Environment=, KillMode=, …), as a service's; nil while the unit sets none.
     /// One pointer (a ServiceUnit is out of line), nil for a socket without such settings.
-    package var execution: ServiceUnit?
+    package var execution: ServiceUnit? { get { rarelySet.execution } _modify { yield &rarelySet.execution } }
+
+    /// The settings above that forward to here: most socket units set none of them, and
+    /// share one default (docs/HACKING.md "Where the bytes are").
+    var rarelySet = SocketUnitRarelySet()
 
     /// Whether the unit runs any command of its own.
     package var hasCommands: Bool {
@@ -817,4 +821,25 @@ struct ServiceUnitRarelySetFields: Sendable {
     var standardOutput: OutputTarget?
     var standardError: OutputTarget?
     var syslogIdentifier: String?
+}
+
+/// The settings of a `.socket` unit that few units set, out of line (Units/CopyOnWrite.swift).
+struct SocketUnitRarelySet: CopyOnWrite, Hashable, Sendable {
+    var storage: CopyOnWriteStorage<SocketUnitRarelySetFields>
+    init() { storage = SocketUnitRarelySet.defaults }
+    private static let defaults = CopyOnWriteStorage(SocketUnitRarelySetFields())
+    static func == (a: Self, b: Self) -> Bool { sameFields(a, b) }
+    func hash(into hasher: inout Hasher) { storage.value.hash(into: &hasher) }
+}
+
+struct SocketUnitRarelySetFields: Hashable, Sendable {
+    var service: UnitName?
+    var maxConnectionsPerSource: Int = 0
+    var fileDescriptorName: String?
+    var execStartPre: [ExecCommand] = []
+    var execStartPost: [ExecCommand] = []
+    var execStopPre: [ExecCommand] = []
+    var execStopPost: [ExecCommand] = []
+    var timeout: TimeSpan = .seconds(90)
+    var execution: ServiceUnit?
 }
