@@ -24,28 +24,42 @@ package struct SourceFileTimes: Hashable, Sendable {
         for (path, stamp) in stamps { self.stamps[path] = stamp }
     }
 
-    /// The stamps of a unit's few files as one array: a dictionary of one file was a 152-byte
-    /// block per unit, an array of one is 80 (docs/HACKING.md "Where the bytes are").
+    /// The stamps of a unit's few files: the first (the unit file) inline, any drop-ins in an
+    /// array. A dictionary of one file was a 152-byte block per unit, an array of one 80
+    /// (docs/HACKING.md "Where the bytes are").
     package struct Stamps: Sendable {
-        private var entries: [(path: String, stamp: Stamp?)] = []
+        private var first: (path: String, stamp: Stamp?)?
+        private var more: [(path: String, stamp: Stamp?)] = []
 
         package init() {}
 
         /// As a dictionary's: nil when `path` was not recorded, `.some(nil)` when it could not be stat()ed.
         package subscript(path: String) -> Stamp?? {
-            get { entries.first { $0.path == path }.map { $0.stamp } }
+            get {
+                if let first, first.path == path { return first.stamp }
+                return more.first { $0.path == path }.map { $0.stamp }
+            }
             set {
-                let index = entries.firstIndex { $0.path == path }
+                if let recorded = first, recorded.path == path {
+                    if let stamp = newValue {
+                        first = (path, stamp)
+                    } else {
+                        first = more.isEmpty ? nil : more.removeFirst()
+                    }
+                    return
+                }
+                let index = more.firstIndex { $0.path == path }
                 switch (index, newValue) {
-                case (let index?, let stamp?): entries[index].stamp = stamp
-                case (let index?, nil): entries.remove(at: index)
-                case (nil, let stamp?): entries.append((path, stamp))
+                case (let index?, let stamp?): more[index].stamp = stamp
+                case (let index?, nil): more.remove(at: index)
+                case (nil, let stamp?):
+                    if first == nil { first = (path, stamp) } else { more.append((path, stamp)) }
                 case (nil, nil): break
                 }
             }
         }
 
-        package var keys: [String] { entries.map(\.path) }
+        package var keys: [String] { (first.map { [$0.path] } ?? []) + more.map(\.path) }
     }
 
     /// The modification time of `path` now (following symlinks, as the unit was read); nil when

@@ -33,12 +33,12 @@ import Testing
 
     @Test func theFieldsStayWithinTheirBudgets() {
         // The sizes when these budgets were set (Swift 6.3, x86_64): UnitName 16,
-        // ServiceUnitFields 208, SocketUnitFields 112, ServiceEntryFields 120,
+        // ServiceUnitFields 248, SocketUnitFields 152, ServiceEntryFields 120,
         // SocketEntryFields 185, ServiceMachine 80, SocketMachine 88, ManagerAction 64;
         // a little room above.
         expectAtMost(UnitName.self, 16, "a name is one String; every table keyed by name holds one per bucket")
-        expectAtMost(ServiceUnitFields.self, 256, "a rarely set group of settings belongs out of line (CopyOnWrite)")
-        expectAtMost(SocketUnitFields.self, 144, "a rarely set group of settings belongs out of line (CopyOnWrite)")
+        expectAtMost(ServiceUnitFields.self, 288, "a rarely set group of settings belongs out of line (CopyOnWrite)")
+        expectAtMost(SocketUnitFields.self, 184, "a rarely set group of settings belongs out of line (CopyOnWrite)")
         expectAtMost(Manager.ServiceEntryFields.self, 160, "what few services use (Accept=yes) sits behind one pointer")
         expectAtMost(Manager.SocketEntryFields.self, 224, "every socket unit has one")
         expectAtMost(ServiceMachine.self, 112, "every service has one, started or not: what it gathers once it runs is out of line")
@@ -69,5 +69,21 @@ import Testing
         #expect(plain.prefix == "x.y" && plain.instance == nil && !plain.isTemplate)
         #expect(plain == UnitName(prefix: "x.y", type: .socket))
         #expect(UnitName(prefix: "echo", instance: "a.b", type: .service) == instance)
+    }
+
+    @Test func fileStampsActAsTheDictionaryTheyWere() {
+        var times = SourceFileTimes()
+        let stamp = SourceFileTimes.Stamp(seconds: 1, nanoseconds: 2)
+        times.stamps["/u/a.service"] = .some(stamp)
+        times.stamps["/u/a.service.d/x.conf"] = .some(nil)
+        times.stamps["/u/a.service.d/y.conf"] = .some(stamp)
+        #expect(times.stamps.keys.sorted() == ["/u/a.service", "/u/a.service.d/x.conf", "/u/a.service.d/y.conf"])
+        #expect(times.stamps["/u/a.service"] == .some(stamp) && times.stamps["/u/a.service.d/x.conf"] == .some(nil))
+        #expect(times.stamps["/u/other"] == nil)
+        times.stamps["/u/a.service"] = nil
+        #expect(times.stamps.keys.sorted() == ["/u/a.service.d/x.conf", "/u/a.service.d/y.conf"])
+        #expect(times.stamps["/u/a.service.d/y.conf"] == .some(stamp))
+        times.stamps["/u/a.service.d/x.conf"] = .some(stamp)
+        #expect(times.stamps["/u/a.service.d/x.conf"] == .some(stamp))
     }
 }
