@@ -106,6 +106,12 @@ package struct Manager {
         }
         var machine: SocketMachine
         var service: UnitName
+
+        init(machine: SocketMachine, service: UnitName) {
+            self.machine = machine
+            self.service = service
+        }
+
         /// What the machine's phase means for the listeners.
         var listeners: Listeners {
             switch machine.phase {
@@ -117,19 +123,49 @@ package struct Manager {
         }
         /// Whether the shell holds bound listeners of the unit (a failed bind leaves none to close).
         var open = false
-        var failure: String?
+        var failure: String? {
+            get { rarelySet.failure }
+            // Cleared at every bind: an unchanged value leaves the shared default alone.
+            set { if newValue != rarelySet.failure { rarelySet.failure = newValue } }
+        }
         /// Whether the shell has the listeners in epoll.
         var watched = false
         /// Accept=yes: instances alive.
-        var instances = 0
+        var instances: Int {
+            get { rarelySet.instances }
+            _modify { yield &rarelySet.instances }
+        }
         /// Accept=yes: instances alive per source (MaxConnectionsPerSource=).
-        var sources: [String: Int] = [:]
+        var sources: [String: Int] {
+            get { rarelySet.sources }
+            _modify { yield &rarelySet.sources }
+        }
         /// INVOCATION_ID of the current start of the unit's commands.
-        var invocationID = ""
+        var invocationID: String {
+            get { rarelySet.invocationID }
+            _modify { yield &rarelySet.invocationID }
+        }
         /// A restart job: start again once the stop is through.
         var restartPending = false
         /// When its ActiveState= last changed (for `since …`).
         var stateChanged: Instant?
+
+        /// What a socket unit with commands, Accept=yes or a failed bind has (48 bytes),
+        /// out of line: the others share one default (Units/CopyOnWrite.swift).
+        private var rarelySet = RarelySet()
+
+        private struct RarelySetFields {
+            var failure: String?
+            var instances = 0
+            var sources: [String: Int] = [:]
+            var invocationID = ""
+        }
+
+        private struct RarelySet: CopyOnWrite {
+            var storage: CopyOnWriteStorage<RarelySetFields>
+            init() { storage = RarelySet.defaults }
+            private static let defaults = CopyOnWriteStorage(RarelySetFields())
+        }
     }
 
     enum DeadlineKey: Hashable {
