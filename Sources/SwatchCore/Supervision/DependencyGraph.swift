@@ -12,9 +12,11 @@ struct DependencyGraph {
     private(set) var forward: [Kind: [UnitName: [UnitName]]] = [:]
     private(set) var reverse: [Kind: [UnitName: [UnitName]]] = [:]
     /// Units this unit is ordered after (its After=, and the Before= of others naming it).
-    private(set) var after: [UnitName: Set<UnitName>] = [:]
+    /// Arrays, each name once: a Set of one name is a 144-byte block, an array of one
+    /// 80, and each socket orders its service (docs/HACKING.md "Where the bytes are").
+    private(set) var after: [UnitName: [UnitName]] = [:]
     /// Units ordered after this unit.
-    private(set) var before: [UnitName: Set<UnitName>] = [:]
+    private(set) var before: [UnitName: [UnitName]] = [:]
     /// Required dependencies (Requires=, Requisite=, BindsTo=) naming a service or socket that is not loaded.
     private(set) var missing: [UnitName: [String]] = [:]
 
@@ -47,18 +49,28 @@ struct DependencyGraph {
             }
             for socket in implicitAfter { order(socket, before: name) }
         }
+        // Each name once, as the sets were (one sort per unit ordered with more than one).
+        for key in after.keys where after[key]!.count > 1 { after[key] = Self.unique(after[key]!) }
+        for key in before.keys where before[key]!.count > 1 { before[key] = Self.unique(before[key]!) }
+    }
+
+    private static func unique(_ names: [UnitName]) -> [UnitName] {
+        var result: [UnitName] = []
+        result.reserveCapacity(names.count)
+        for name in names.sorted() where result.last != name { result.append(name) }
+        return result
     }
 
     private mutating func order(_ first: UnitName, before second: UnitName) {
         guard first != second else { return }
-        after[second, default: []].insert(first)
-        before[first, default: []].insert(second)
+        after[second, default: []].append(first)
+        before[first, default: []].append(second)
     }
 
     /// Units whose jobs go first when `unit` starts (and last when it stops).
-    func orderedBefore(_ unit: UnitName) -> Set<UnitName> { after[unit] ?? [] }
+    func orderedBefore(_ unit: UnitName) -> [UnitName] { after[unit] ?? [] }
     /// Units whose jobs go last when `unit` starts (and first when it stops).
-    func orderedAfter(_ unit: UnitName) -> Set<UnitName> { before[unit] ?? [] }
+    func orderedAfter(_ unit: UnitName) -> [UnitName] { before[unit] ?? [] }
 
     /// The units `unit` names with dependencies of `kinds`, in the order written.
     func targets(of unit: UnitName, _ kinds: Kind...) -> [UnitName] {
@@ -74,15 +86,15 @@ struct DependencyGraph {
 extension UnitSection {
     func dependencies(_ kind: DependencyGraph.Kind) -> [String] {
         switch kind {
-        case .requires: return requires
-        case .requisite: return requisite
-        case .wants: return wants
-        case .bindsTo: return bindsTo
-        case .partOf: return partOf
-        case .upholds: return upholds
-        case .conflicts: return conflicts
-        case .onFailure: return onFailure
-        case .onSuccess: return onSuccess
+        case .requires: return self.requires
+        case .requisite: return self.requisite
+        case .wants: return self.wants
+        case .bindsTo: return self.bindsTo
+        case .partOf: return self.partOf
+        case .upholds: return self.upholds
+        case .conflicts: return self.conflicts
+        case .onFailure: return self.onFailure
+        case .onSuccess: return self.onSuccess
         }
     }
 }

@@ -34,27 +34,66 @@ package struct Manager {
         }
     }
 
-    /// A service (or an Accept=yes instance) and what the daemon knows about it.
-    struct ServiceEntry {
+    /// A service (or an Accept=yes instance) and what the daemon knows about it: one
+    /// pointer in `services`, its fields out of line (Units/CopyOnWrite.swift), as a
+    /// dictionary keeps up to twice as many buckets as entries.
+    struct ServiceEntry: CopyOnWrite {
+        var storage: CopyOnWriteStorage<ServiceEntryFields>
+        init(unit: ServiceUnit) { storage = CopyOnWriteStorage(ServiceEntryFields(unit: unit)) }
+    }
+
+    struct ServiceEntryFields {
         var machine: ServiceMachine
         /// INVOCATION_ID of the current start (empty before the first).
         var invocationID = ""
         /// The names of the FDSTORE=1 fds the shell holds, in the order they are passed on.
         var storedFDNames: [String] = []
-        /// Accept=yes: the connection, until the instance's main process has it.
-        var connection: AcceptedConnectionInfo?
-        /// Accept=yes: the socket unit that made this instance.
-        var instanceOf: UnitName?
-        /// Accept=yes: the source of its connection, as MaxConnectionsPerSource= counts it.
-        var source: String?
         /// daemon-reload found the unit gone: forget it once it is inactive.
         var removed = false
 
         init(unit: ServiceUnit) { machine = ServiceMachine(unit: unit) }
+
+        /// Accept=yes: the connection, until the instance's main process has it.
+        var connection: AcceptedConnectionInfo? {
+            get { instance?.value.connection }
+            set { withInstance { $0.connection = newValue } }
+        }
+        /// Accept=yes: the socket unit that made this instance.
+        var instanceOf: UnitName? {
+            get { instance?.value.instanceOf }
+            set { withInstance { $0.instanceOf = newValue } }
+        }
+        /// Accept=yes: the source of its connection, as MaxConnectionsPerSource= counts it.
+        var source: String? {
+            get { instance?.value.source }
+            set { withInstance { $0.source = newValue } }
+        }
+
+        /// What only an Accept=yes instance has (~120 bytes), one pointer, nil for every other service.
+        private struct Instance {
+            var connection: AcceptedConnectionInfo?
+            var instanceOf: UnitName?
+            var source: String?
+        }
+        private var instance: CopyOnWriteStorage<Instance>?
+
+        private mutating func withInstance(_ change: (inout Instance) -> Void) {
+            var fields = instance?.value ?? Instance()
+            change(&fields)
+            instance = CopyOnWriteStorage(fields)
+        }
     }
 
-    /// A socket unit: its machine and whether its listeners are bound and watched.
-    struct SocketEntry {
+    /// A socket unit: its machine and whether its listeners are bound and watched; one
+    /// pointer in `sockets`, as a ServiceEntry.
+    struct SocketEntry: CopyOnWrite {
+        var storage: CopyOnWriteStorage<SocketEntryFields>
+        init(machine: SocketMachine, service: UnitName) {
+            storage = CopyOnWriteStorage(SocketEntryFields(machine: machine, service: service))
+        }
+    }
+
+    struct SocketEntryFields {
         enum Listeners: Equatable {
             /// Starting: its conditions, ExecStartPre= or the bind.
             case binding
@@ -67,6 +106,12 @@ package struct Manager {
         }
         var machine: SocketMachine
         var service: UnitName
+
+        init(machine: SocketMachine, service: UnitName) {
+            self.machine = machine
+            self.service = service
+        }
+
         /// What the machine's phase means for the listeners.
         var listeners: Listeners {
             switch machine.phase {
@@ -78,19 +123,49 @@ package struct Manager {
         }
         /// Whether the shell holds bound listeners of the unit (a failed bind leaves none to close).
         var open = false
-        var failure: String?
+        var failure: String? {
+            get { rarelySet.failure }
+            // Cleared at every bind: an unchanged value leaves the shared default alone.
+            set { if newValue != rarelySet.failure { rarelySet.failure = newValue } }
+        }
         /// Whether the shell has the listeners in epoll.
         var watched = false
         /// Accept=yes: instances alive.
-        var instances = 0
+        var instances: Int {
+            get { rarelySet.instances }
+            _modify { yield &rarelySet.instances }
+        }
         /// Accept=yes: instances alive per source (MaxConnectionsPerSource=).
-        var sources: [String: Int] = [:]
+        var sources: [String: Int] {
+            get { rarelySet.sources }
+            _modify { yield &rarelySet.sources }
+        }
         /// INVOCATION_ID of the current start of the unit's commands.
-        var invocationID = ""
+        var invocationID: String {
+            get { rarelySet.invocationID }
+            _modify { yield &rarelySet.invocationID }
+        }
         /// A restart job: start again once the stop is through.
         var restartPending = false
         /// When its ActiveState= last changed (for `since …`).
         var stateChanged: Instant?
+
+        /// What a socket unit with commands, Accept=yes or a failed bind has (48 bytes),
+        /// out of line: the others share one default (Units/CopyOnWrite.swift).
+        private var rarelySet = RarelySet()
+
+        private struct RarelySetFields {
+            var failure: String?
+            var instances = 0
+            var sources: [String: Int] = [:]
+            var invocationID = ""
+        }
+
+        private struct RarelySet: CopyOnWrite {
+            var storage: CopyOnWriteStorage<RarelySetFields>
+            init() { storage = RarelySet.defaults }
+            private static let defaults = CopyOnWriteStorage(RarelySetFields())
+        }
     }
 
     enum DeadlineKey: Hashable {

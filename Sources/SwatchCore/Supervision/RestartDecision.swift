@@ -32,21 +32,21 @@ extension ServiceUnit {
     func shallRestart(result: ServiceResult, mainExit: ExitStatus?, forbidden: Bool) -> Bool {
         if forbidden || result == .startLimitHit || result == .execCondition { return false }
         if let mainExit {
-            if restartPreventExitStatus.contains(mainExit) { return false }
-            if restartForceExitStatus.contains(mainExit) { return true }
+            if self.restartPreventExitStatus.contains(mainExit) { return false }
+            if self.restartForceExitStatus.contains(mainExit) { return true }
         }
-        return restart.restarts(after: result)
+        return self.restart.restarts(after: result)
     }
 
     /// The delay before restart number `attempt` (0-based): RestartSec=, or
     /// with RestartSteps= an exponential climb from RestartSec= to
     /// RestartMaxDelaySec= in that many steps.
     package func restartDelay(attempt: Int) -> TimeSpan {
-        guard restartSteps > 0, !restartMaxDelay.isInfinite, restartMaxDelay > restartSec,
-              restartSec.microseconds > 0 else { return restartSec }
-        let step = Double(min(attempt, restartSteps)) / Double(restartSteps)
-        let base = Double(restartSec.microseconds)
-        let ratio = Double(restartMaxDelay.microseconds) / base
+        guard self.restartSteps > 0, !self.restartMaxDelay.isInfinite, self.restartMaxDelay > self.restartSec,
+              self.restartSec.microseconds > 0 else { return self.restartSec }
+        let step = Double(min(attempt, self.restartSteps)) / Double(self.restartSteps)
+        let base = Double(self.restartSec.microseconds)
+        let ratio = Double(self.restartMaxDelay.microseconds) / base
         return TimeSpan(microseconds: UInt64(base * pow(ratio, step)))
     }
 }

@@ -15,23 +15,50 @@ package struct ServiceMachine: Sendable {
     /// Why the service last failed (first failure wins, as in systemd).
     package private(set) var result: ServiceResult = .success
     /// The last way the main process ended (ExecMainStatus=/ExecMainCode=).
-    package private(set) var mainExit: ExitStatus?
+    package private(set) var mainExit: ExitStatus? {
+        get { record.mainExit }
+        set { record.mainExit = newValue }
+    }
     /// The last main process started, kept after it exits (ExecMainPID=).
-    package private(set) var execMainPID: Int32?
-    package private(set) var mainStarted: Instant?
-    package private(set) var statusText: String?
-    package private(set) var errnoReported: Int32?
-    package private(set) var restartCount = 0
+    package private(set) var execMainPID: Int32? {
+        get { record.execMainPID }
+        set { record.execMainPID = newValue }
+    }
+    package private(set) var mainStarted: Instant? {
+        get { record.mainStarted }
+        set { record.mainStarted = newValue }
+    }
+    package private(set) var statusText: String? {
+        get { record.statusText }
+        set { record.statusText = newValue }
+    }
+    package private(set) var errnoReported: Int32? {
+        get { record.errnoReported }
+        set { record.errnoReported = newValue }
+    }
+    package private(set) var restartCount: Int {
+        get { record.restartCount }
+        set { record.restartCount = newValue }
+    }
     /// When the unit entered its current active/inactive state (for `since …`).
-    package private(set) var stateChanged: Instant?
+    package private(set) var stateChanged: Instant? {
+        get { record.stateChanged }
+        set { record.stateChanged = newValue }
+    }
     /// Set when the last start was skipped (unmet condition) or refused (failed
     /// assertion); cleared when a start passes its checks.
-    package private(set) var conditionFailure: ConditionFailure?
+    package private(set) var conditionFailure: ConditionFailure? {
+        get { record.conditionFailure }
+        set { record.conditionFailure = newValue }
+    }
     /// How the last ExecReload= ended (systemd's ReloadResult=).
     package private(set) var reloadResult: ServiceResult = .success
 
     /// WATCHDOG_USEC= of the running instance; a new start forgets it.
-    private var watchdogOverride: TimeSpan?
+    private var watchdogOverride: TimeSpan? {
+        get { record.watchdogOverride }
+        set { record.watchdogOverride = newValue }
+    }
     /// The supervisor's last word on whether any process of the service is
     /// left. It is an observation of the cgroup, not a property of a state:
     /// every state receives it (spawns and exits), the stop and start steps read it.
@@ -39,22 +66,73 @@ package struct ServiceMachine: Sendable {
     /// Whether `groupEmpty` was observed by this machine (a spawn, a reap, the group emptied)
     /// rather than assumed: a machine restored after a re-exec has not seen its group yet.
     private var groupObserved = false
-    private var startLimitBegin: Instant?
-    private var startLimitCount = 0
+    private var startLimitBegin: Instant? {
+        get { record.startLimitBegin }
+        set { record.startLimitBegin = newValue }
+    }
+    private var startLimitCount: Int {
+        get { record.startLimitCount }
+        set { record.startLimitCount = newValue }
+    }
     /// Consecutive automatic restarts, for RestartSteps= (reset by a manual start).
-    private var restartAttempt = 0
+    private var restartAttempt: Int {
+        get { record.restartAttempt }
+        set { record.restartAttempt = newValue }
+    }
     /// Which ExecStart= line the main process runs: its `-` prefix decides
     /// whether a failure counts (a Type=oneshot runs several, one by one).
-    private var mainCommand = 0
+    private var mainCommand: Int {
+        get { record.mainCommand }
+        set { record.mainCommand = newValue }
+    }
     /// When the service last became active (systemd's ActiveEnterTimestamp=):
     /// RuntimeMaxSec= counts from here, across reloads.
-    private var activeEntered: Instant?
+    private var activeEntered: Instant? {
+        get { record.activeEntered }
+        set { record.activeEntered = newValue }
+    }
     /// EXTEND_TIMEOUT_USEC= received while running: pushes RuntimeMaxSec='s deadline out.
-    private var runtimeExtended: Instant?
+    private var runtimeExtended: Instant? {
+        get { record.runtimeExtended }
+        set { record.runtimeExtended = newValue }
+    }
     /// This start's draw from RuntimeRandomizedExtraSec=, added to RuntimeMaxSec= (the
     /// Manager draws it when the start mints its invocation ID; service_running_timeout(),
     /// src/core/service.c).
-    package var runtimeRandomExtra: TimeSpan = .zero
+    package var runtimeRandomExtra: TimeSpan {
+        get { record.runtimeRandomExtra }
+        set { record.runtimeRandomExtra = newValue }
+    }
+
+    /// What a service gathers once it has run (~200 bytes), out of line: the many that
+    /// wait for their first connection share one default (docs/HACKING.md "Where the
+    /// bytes are"; Units/CopyOnWrite.swift).
+    private var record = Record()
+
+    private struct RecordFields: Sendable {
+        var mainExit: ExitStatus?
+        var execMainPID: Int32?
+        var mainStarted: Instant?
+        var statusText: String?
+        var errnoReported: Int32?
+        var restartCount = 0
+        var stateChanged: Instant?
+        var conditionFailure: ConditionFailure?
+        var watchdogOverride: TimeSpan?
+        var startLimitBegin: Instant?
+        var startLimitCount = 0
+        var restartAttempt = 0
+        var mainCommand = 0
+        var activeEntered: Instant?
+        var runtimeExtended: Instant?
+        var runtimeRandomExtra: TimeSpan = .zero
+    }
+
+    private struct Record: CopyOnWrite, Sendable {
+        var storage: CopyOnWriteStorage<RecordFields>
+        init() { storage = Record.never }
+        private static let never = CopyOnWriteStorage(RecordFields())
+    }
 
     package init(unit: ServiceUnit) {
         self.unit = unit

@@ -188,7 +188,8 @@ package final class Supervisor {
             next += 1
             apply(action)
         }
-        queue.removeAll(keepingCapacity: true)
+        // Start-up queues thousands of actions (80 bytes each): that capacity is not kept for good.
+        queue.removeAll(keepingCapacity: queue.capacity <= 256)
     }
 
     /// SIGTERM/SIGINT: stop every service, then end the loop.

@@ -18,10 +18,48 @@ package struct SourceFileTimes: Hashable, Sendable {
     }
 
     /// Path → its modification time when loaded; nil: it could not be stat()ed then.
-    package var stamps: [String: Stamp?] = [:]
+    package var stamps = Stamps()
 
     package init(stamps: [String: Stamp?] = [:]) {
-        self.stamps = stamps
+        for (path, stamp) in stamps { self.stamps[path] = stamp }
+    }
+
+    /// The stamps of a unit's few files: the first (the unit file) inline, any drop-ins in an
+    /// array. A dictionary of one file was a 152-byte block per unit, an array of one 80
+    /// (docs/HACKING.md "Where the bytes are").
+    package struct Stamps: Sendable {
+        private var first: (path: String, stamp: Stamp?)?
+        private var more: [(path: String, stamp: Stamp?)] = []
+
+        package init() {}
+
+        /// As a dictionary's: nil when `path` was not recorded, `.some(nil)` when it could not be stat()ed.
+        package subscript(path: String) -> Stamp?? {
+            get {
+                if let first, first.path == path { return first.stamp }
+                return more.first { $0.path == path }.map { $0.stamp }
+            }
+            set {
+                if let recorded = first, recorded.path == path {
+                    if let stamp = newValue {
+                        first = (path, stamp)
+                    } else {
+                        first = more.isEmpty ? nil : more.removeFirst()
+                    }
+                    return
+                }
+                let index = more.firstIndex { $0.path == path }
+                switch (index, newValue) {
+                case (let index?, let stamp?): more[index].stamp = stamp
+                case (let index?, nil): more.remove(at: index)
+                case (nil, let stamp?):
+                    if first == nil { first = (path, stamp) } else { more.append((path, stamp)) }
+                case (nil, nil): break
+                }
+            }
+        }
+
+        package var keys: [String] { (first.map { [$0.path] } ?? []) + more.map(\.path) }
     }
 
     /// The modification time of `path` now (following symlinks, as the unit was read); nil when

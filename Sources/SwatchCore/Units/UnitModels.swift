@@ -42,26 +42,53 @@ package enum UnitType: String, Hashable, Sendable {
 
 /// A valid unit name per systemd.unit(5): `prefix[@instance].type`. A template has an empty instance (`echo@.service`).
 package struct UnitName: Hashable, Comparable, Sendable, CustomStringConvertible {
-    package var prefix: String
-    /// nil: a plain unit; "": a template; otherwise the (escaped) instance.
-    package var instance: String?
-    package var type: UnitType
+    /// The whole name, kept as one string: 16 bytes (the bytes themselves inline up to 15),
+    /// where a prefix, an instance and a type were 40 bytes a name. Every table keyed by
+    /// unit name (a dozen, each with up to twice as many buckets as units) and every
+    /// model holds names (docs/HACKING.md "Where the bytes are").
+    package let description: String
+
     package init(prefix: String, instance: String? = nil, type: UnitType) {
-        self.prefix = prefix
-        self.instance = instance
-        self.type = type
+        if let instance {
+            description = prefix + "@" + instance + "." + type.rawValue
+        } else {
+            description = prefix + "." + type.rawValue
+        }
     }
 
-    package var isTemplate: Bool { instance == "" }
-    package var description: String {
-        if let instance { return "\(prefix)@\(instance).\(type.rawValue)" }
-        return "\(prefix).\(type.rawValue)"
+    /// `service` ends in `e`, `socket` in `t`.
+    package var type: UnitType { description.utf8.last == UInt8(ascii: "t") ? .socket : .service }
+
+    /// The part before `@` (or before the type).
+    package var prefix: String { String(description.utf8[..<prefixEnd])! }
+
+    /// nil: a plain unit; "": a template; otherwise the (escaped) instance.
+    package var instance: String? {
+        let end = typeStart
+        guard let at = description.utf8[..<end].firstIndex(of: UInt8(ascii: "@")) else { return nil }
+        return String(description.utf8[description.utf8.index(after: at)..<end])!
     }
-    /// The order of the descriptions, without making them: sorting a thousand names
-    /// built two strings per comparison. Unit names are ASCII, where String's order is
+
+    package var isTemplate: Bool {
+        let end = typeStart
+        guard end > description.utf8.startIndex else { return false }
+        return description.utf8[description.utf8.index(before: end)] == UInt8(ascii: "@")
+    }
+
+    /// The index of the `.` before the type.
+    private var typeStart: String.Index {
+        description.utf8.lastIndex(of: UInt8(ascii: ".")) ?? description.utf8.endIndex
+    }
+
+    private var prefixEnd: String.Index {
+        let end = typeStart
+        return description.utf8[..<end].firstIndex(of: UInt8(ascii: "@")) ?? end
+    }
+
+    /// The order of the names as strings. Unit names are ASCII, where String's order is
     /// the bytes' order; anything else compares as the strings do.
     package static func < (a: UnitName, b: UnitName) -> Bool {
-        var left = a.descriptionBytes, right = b.descriptionBytes
+        var left = a.description.utf8.makeIterator(), right = b.description.utf8.makeIterator()
         while true {
             switch (left.next(), right.next()) {
             case (nil, nil): return false
@@ -73,52 +100,23 @@ package struct UnitName: Hashable, Comparable, Sendable, CustomStringConvertible
             }
         }
     }
-
-    /// The UTF-8 of `description`, piece by piece.
-    private var descriptionBytes: DescriptionBytes { DescriptionBytes(self) }
-
-    private struct DescriptionBytes: IteratorProtocol {
-        private let name: UnitName
-        /// 0 prefix, 1 "@", 2 instance, 3 ".", 4 type, 5 done.
-        private var step = 0
-        private var current: String.UTF8View.Iterator
-
-        init(_ name: UnitName) {
-            self.name = name
-            current = name.prefix.utf8.makeIterator()
-        }
-
-        mutating func next() -> UInt8? {
-            while true {
-                switch step {
-                case 0, 2, 4:
-                    if let byte = current.next() { return byte }
-                    step += 1
-                case 1:
-                    step = 2
-                    guard let instance = name.instance else {
-                        step = 3
-                        continue
-                    }
-                    current = instance.utf8.makeIterator()
-                    return UInt8(ascii: "@")
-                case 3:
-                    step = 4
-                    current = name.type.rawValue.utf8.makeIterator()
-                    return UInt8(ascii: ".")
-                default:
-                    return nil
-                }
-            }
-        }
-    }
 }
 
 // MARK: - [Unit]
 
 /// The `[Unit]` section. Dependencies are kept for `show` and ordering; targets
 /// swatchd has no notion of count as always reached (swatchd.service(5), "[UNIT] SECTION").
-package struct UnitSection: Hashable, Sendable {
+/// The `[Unit]` section, out of line (Units/CopyOnWrite.swift): most units set little of it.
+package struct UnitSection: CopyOnWrite, Hashable, Sendable {
+    package var storage: CopyOnWriteStorage<UnitSectionFields>
+    /// The defaults: one storage shared by every unit that sets none of these.
+    package init() { storage = UnitSection.defaults }
+    private static let defaults = CopyOnWriteStorage(UnitSectionFields())
+    package static func == (a: Self, b: Self) -> Bool { sameFields(a, b) }
+    package func hash(into hasher: inout Hasher) { storage.value.hash(into: &hasher) }
+}
+
+package struct UnitSectionFields: Hashable, Sendable {
     package var description: String?
     package var documentation: [String] = []
     package var after: [String] = []
@@ -234,7 +232,17 @@ package enum BindIPv6Only: String, Hashable, Sendable {
 /// The socket options of systemd.socket(5) that shape how a listener is bound.
 /// Two listeners with equal directive and equal options are the same listener
 /// across daemon-reload (kept bound, same open file).
-package struct SocketOptions: Hashable, Sendable {
+/// The socket options, out of line (Units/CopyOnWrite.swift): most sockets keep the defaults.
+package struct SocketOptions: CopyOnWrite, Hashable, Sendable {
+    package var storage: CopyOnWriteStorage<SocketOptionsFields>
+    /// The defaults: one storage shared by every unit that sets none of these.
+    package init() { storage = SocketOptions.defaults }
+    private static let defaults = CopyOnWriteStorage(SocketOptionsFields())
+    package static func == (a: Self, b: Self) -> Bool { sameFields(a, b) }
+    package func hash(into hasher: inout Hasher) { storage.value.hash(into: &hasher) }
+}
+
+package struct SocketOptionsFields: Hashable, Sendable {
     package var bindIPv6Only: BindIPv6Only = .default
     /// systemd's default is SOMAXCONN (4096 on Linux ≥ 5.4).
     package var backlog: Int32 = 4096
@@ -282,8 +290,16 @@ package enum SocketTimestamping: String, Hashable, Sendable {
     case off, us, ns
 }
 
-/// A `.socket` unit.
-package struct SocketUnit: Hashable, Sendable {
+/// A `.socket` unit: its fields out of line (CopyOnWrite.swift), one pointer wide.
+package struct SocketUnit: CopyOnWrite, Hashable, Sendable {
+    package var storage: CopyOnWriteStorage<SocketUnitFields>
+    package init(name: UnitName, path: String) { storage = CopyOnWriteStorage(SocketUnitFields(name: name, path: path)) }
+    package static func == (a: Self, b: Self) -> Bool { sameFields(a, b) }
+    package func hash(into hasher: inout Hasher) { storage.value.hash(into: &hasher) }
+}
+
+/// The settings of a `.socket` unit.
+package struct SocketUnitFields: Hashable, Sendable {
     package var name: UnitName
     /// The file it was loaded from, as given (for `Loaded:` and diagnostics).
     package var path: String
@@ -295,35 +311,34 @@ package struct SocketUnit: Hashable, Sendable {
     package var listens: [ListenDirective] = []
     package var options = SocketOptions()
     /// `Service=`; nil means the service of the same prefix (or `prefix@.service` with Accept=yes).
-    package var service: UnitName?
+    package var service: UnitName? { get { rarelySet.service } _modify { yield &rarelySet.service } }
     package var accept = false
     /// `MaxConnections=`, default 64.
     package var maxConnections = 64
     /// `MaxConnectionsPerSource=`: instances at once per source IP address (per UID for a unix
     /// peer) with Accept=yes; 0, the default, is no limit.
-    package var maxConnectionsPerSource = 0
+    package var maxConnectionsPerSource: Int { get { rarelySet.maxConnectionsPerSource } _modify { yield &rarelySet.maxConnectionsPerSource } }
     /// `FileDescriptorName=`; default: the socket unit's full name.
-    package var fileDescriptorName: String?
+    package var fileDescriptorName: String? { get { rarelySet.fileDescriptorName } _modify { yield &rarelySet.fileDescriptorName } }
     /// `TriggerLimitIntervalSec=`, default 2s.
     package var triggerLimitInterval: TimeSpan = .seconds(2)
     /// `TriggerLimitBurst=`; default 20, 200 with Accept=yes (resolved by the parser).
     package var triggerLimitBurst = 20
     /// The unit's own commands (systemd.socket(5)): around the bind and around the close.
-    package var execStartPre: [ExecCommand] = []
-    package var execStartPost: [ExecCommand] = []
-    package var execStopPre: [ExecCommand] = []
-    package var execStopPost: [ExecCommand] = []
+    package var execStartPre: [ExecCommand] { get { rarelySet.execStartPre } _modify { yield &rarelySet.execStartPre } }
+    package var execStartPost: [ExecCommand] { get { rarelySet.execStartPost } _modify { yield &rarelySet.execStartPost } }
+    package var execStopPre: [ExecCommand] { get { rarelySet.execStopPre } _modify { yield &rarelySet.execStopPre } }
+    package var execStopPost: [ExecCommand] { get { rarelySet.execStopPost } _modify { yield &rarelySet.execStopPost } }
     /// `TimeoutSec=`: how long each of those commands may run; default 90s (DefaultTimeoutStartSec=).
-    package var timeout: TimeSpan = .seconds(90)
+    package var timeout: TimeSpan { get { rarelySet.timeout } _modify { yield &rarelySet.timeout } }
     /// The execution settings of those commands (systemd.exec(5), systemd.kill(5): User=,
     /// Environment=, KillMode=, …), as a service's; nil while the unit sets none.
-    package var execution: ServiceUnit? {
-        get { executionStorage?.value }
-        set { executionStorage = newValue.map(Boxed.init) }
-    }
-    /// Out of line: an optional service unit inline would make every socket unit a service
-    /// unit larger (~1 KB, each kept twice) even when it has no commands.
-    var executionStorage: Boxed<ServiceUnit>?
+    /// One pointer (a ServiceUnit is out of line), nil for a socket without such settings.
+    package var execution: ServiceUnit? { get { rarelySet.execution } _modify { yield &rarelySet.execution } }
+
+    /// The settings above that forward to here: most socket units set none of them, and
+    /// share one default (docs/HACKING.md "Where the bytes are").
+    var rarelySet = SocketUnitRarelySet()
 
     /// Whether the unit runs any command of its own.
     package var hasCommands: Bool {
@@ -335,14 +350,6 @@ package struct SocketUnit: Hashable, Sendable {
         get { execution ?? ServiceUnit(name: name, path: path) }
         set { execution = newValue }
     }
-}
-
-/// A value kept out of line, compared and hashed by value; immutable, so copies share it safely.
-package final class Boxed<Value: Hashable & Sendable>: Hashable, Sendable {
-    package let value: Value
-    package init(_ value: Value) { self.value = value }
-    package static func == (a: Boxed, b: Boxed) -> Bool { a === b || a.value == b.value }
-    package func hash(into hasher: inout Hasher) { hasher.combine(value) }
 }
 
 // MARK: - Services
@@ -479,7 +486,17 @@ package struct LimitValue: Hashable, Sendable {
 
 /// Privilege and sandboxing settings of systemd.exec(5). Whether each is
 /// enforced by this build is the parser's business (an unenforced one refuses the unit).
-package struct Sandbox: Hashable, Sendable {
+/// The sandbox of a service, out of line (Units/CopyOnWrite.swift): most services set none of it.
+package struct Sandbox: CopyOnWrite, Hashable, Sendable {
+    package var storage: CopyOnWriteStorage<SandboxFields>
+    /// The defaults: one storage shared by every unit that sets none of these.
+    package init() { storage = Sandbox.defaults }
+    private static let defaults = CopyOnWriteStorage(SandboxFields())
+    package static func == (a: Self, b: Self) -> Bool { sameFields(a, b) }
+    package func hash(into hasher: inout Hasher) { storage.value.hash(into: &hasher) }
+}
+
+package struct SandboxFields: Hashable, Sendable {
     package var user: String?
     package var group: String?
     package var supplementaryGroups: [String] = []
@@ -593,8 +610,17 @@ package struct AddressFamilies: Hashable, Sendable {
     }
 }
 
-/// A `.service` unit.
-package struct ServiceUnit: Hashable, Sendable {
+/// A `.service` unit: its fields out of line (CopyOnWrite.swift), one pointer wide, so the
+/// UnitSet, the Manager's entry and the machine share one copy of each unit.
+package struct ServiceUnit: CopyOnWrite, Hashable, Sendable {
+    package var storage: CopyOnWriteStorage<ServiceUnitFields>
+    package init(name: UnitName, path: String) { storage = CopyOnWriteStorage(ServiceUnitFields(name: name, path: path)) }
+    package static func == (a: Self, b: Self) -> Bool { sameFields(a, b) }
+    package func hash(into hasher: inout Hasher) { storage.value.hash(into: &hasher) }
+}
+
+/// The settings of a `.service` unit.
+package struct ServiceUnitFields: Hashable, Sendable {
     package var name: UnitName
     package var path: String
     package var dropIns: [String] = []
@@ -604,15 +630,15 @@ package struct ServiceUnit: Hashable, Sendable {
 
     package var type: ServiceType = .simple
     /// `ExecCondition=`: run before ExecStartPre=; exit 1–254 skips the start (systemd.service(5)).
-    package var execCondition: [ExecCommand] = []
-    package var execStartPre: [ExecCommand] = []
+    package var execCondition: [ExecCommand] { get { rarelySet.execCondition } _modify { yield &rarelySet.execCondition } }
+    package var execStartPre: [ExecCommand] { get { rarelySet.execStartPre } _modify { yield &rarelySet.execStartPre } }
     package var execStart: [ExecCommand] = []
-    package var execStartPost: [ExecCommand] = []
-    package var execReload: [ExecCommand] = []
-    package var execStop: [ExecCommand] = []
-    package var execStopPost: [ExecCommand] = []
+    package var execStartPost: [ExecCommand] { get { rarelySet.execStartPost } _modify { yield &rarelySet.execStartPost } }
+    package var execReload: [ExecCommand] { get { rarelySet.execReload } _modify { yield &rarelySet.execReload } }
+    package var execStop: [ExecCommand] { get { rarelySet.execStop } _modify { yield &rarelySet.execStop } }
+    package var execStopPost: [ExecCommand] { get { rarelySet.execStopPost } _modify { yield &rarelySet.execStopPost } }
     package var remainAfterExit = false
-    package var pidFile: String?
+    package var pidFile: String? { get { rarelySet.pidFile } _modify { yield &rarelySet.pidFile } }
     package var guessMainPID = true
 
     package var restart: RestartPolicy = .no
@@ -620,9 +646,9 @@ package struct ServiceUnit: Hashable, Sendable {
     package var restartSec: TimeSpan = .milliseconds(100)
     package var restartSteps = 0
     package var restartMaxDelay: TimeSpan = .infinity
-    package var successExitStatus = ExitStatusSet()
-    package var restartPreventExitStatus = ExitStatusSet()
-    package var restartForceExitStatus = ExitStatusSet()
+    package var successExitStatus: ExitStatusSet { get { rarelySet.successExitStatus } _modify { yield &rarelySet.successExitStatus } }
+    package var restartPreventExitStatus: ExitStatusSet { get { rarelySet.restartPreventExitStatus } _modify { yield &rarelySet.restartPreventExitStatus } }
+    package var restartForceExitStatus: ExitStatusSet { get { rarelySet.restartForceExitStatus } _modify { yield &rarelySet.restartForceExitStatus } }
 
     /// TimeoutStartSec=, default 90s (DefaultTimeoutStartSec). `infinity` disables.
     package var timeoutStart: TimeSpan = .seconds(90)
@@ -630,7 +656,7 @@ package struct ServiceUnit: Hashable, Sendable {
     /// (90s unless `swatchd --default-timeout-stop`).
     package var timeoutStop: TimeSpan = .seconds(90)
     /// TimeoutAbortSec=; nil: same as TimeoutStopSec=.
-    package var timeoutAbort: TimeSpan?
+    package var timeoutAbort: TimeSpan? { get { rarelySet.timeoutAbort } _modify { yield &rarelySet.timeoutAbort } }
     /// RuntimeMaxSec=: how long the service may be active; then it is stopped with
     /// Result=timeout. `infinity` (the default): no limit.
     package var runtimeMax: TimeSpan = .infinity
@@ -643,7 +669,7 @@ package struct ServiceUnit: Hashable, Sendable {
     package var idleStop: TimeSpan = .zero
     package var watchdogSignal: Int32 = 6    // SIGABRT
     package var killSignal: Int32 = 15       // SIGTERM
-    package var restartKillSignal: Int32?
+    package var restartKillSignal: Int32? { get { rarelySet.restartKillSignal } _modify { yield &rarelySet.restartKillSignal } }
     package var finalKillSignal: Int32 = 9   // SIGKILL
     package var sendSIGKILL = true
     package var sendSIGHUP = false
@@ -652,30 +678,33 @@ package struct ServiceUnit: Hashable, Sendable {
     package var notifyAccess: NotifyAccess?
     /// `Sockets=`: socket units whose fds the service gets besides those whose Service= names it
     /// (systemd.service(5)); each is also wanted and ordered before it.
-    package var sockets: [UnitName] = []
+    package var sockets: [UnitName] { get { rarelySet.sockets } _modify { yield &rarelySet.sockets } }
     package var fileDescriptorStoreMax = 0
     /// NonBlocking=: hand the sockets over in non-blocking mode.
     package var nonBlocking = false
 
     /// Environment= in order; later assignments of a name win.
-    package var environment: [(String, String)] = []
-    package var environmentFiles: [EnvironmentFile] = []
-    package var passEnvironment: [String] = []
-    package var unsetEnvironment: [String] = []
+    package var environment: [(String, String)] { get { rarelySet.environment } _modify { yield &rarelySet.environment } }
+    package var environmentFiles: [EnvironmentFile] { get { rarelySet.environmentFiles } _modify { yield &rarelySet.environmentFiles } }
+    package var passEnvironment: [String] { get { rarelySet.passEnvironment } _modify { yield &rarelySet.passEnvironment } }
+    package var unsetEnvironment: [String] { get { rarelySet.unsetEnvironment } _modify { yield &rarelySet.unsetEnvironment } }
     /// WorkingDirectory=; nil: `/`. `-` prefix: missing is not an error; `~`: the user's home.
-    package var workingDirectory: String?
+    package var workingDirectory: String? { get { rarelySet.workingDirectory } _modify { yield &rarelySet.workingDirectory } }
     package var workingDirectoryOptional = false
     package var umask: UInt32 = 0o022
-    package var standardInput: InputSource = .null
+    package var standardInput: InputSource { get { rarelySet.standardInput } _modify { yield &rarelySet.standardInput } }
     /// StandardInputText= (each with a newline) and StandardInputData=, in order.
-    package var standardInputData: [UInt8] = []
+    package var standardInputData: [UInt8] { get { rarelySet.standardInputData } _modify { yield &rarelySet.standardInputData } }
     /// TTYPath=: the terminal of `tty` input and output.
-    package var ttyPath = "/dev/console"
+    package var ttyPath: String { get { rarelySet.ttyPath } _modify { yield &rarelySet.ttyPath } }
     /// nil: the default (journal where there is one, else swatchd's stderr with a prefix).
-    package var standardOutput: OutputTarget?
+    package var standardOutput: OutputTarget? { get { rarelySet.standardOutput } _modify { yield &rarelySet.standardOutput } }
     /// nil: same as StandardOutput= (systemd's `inherit`).
-    package var standardError: OutputTarget?
-    package var syslogIdentifier: String?
+    package var standardError: OutputTarget? { get { rarelySet.standardError } _modify { yield &rarelySet.standardError } }
+    package var syslogIdentifier: String? { get { rarelySet.syslogIdentifier } _modify { yield &rarelySet.syslogIdentifier } }
+    /// The settings above that forward to here: most services set none of them, and share
+    /// one default (~330 bytes a service otherwise; docs/HACKING.md "Where the bytes are").
+    var rarelySet = ServiceUnitRarelySet()
     package var sandbox = Sandbox()
 
     /// StandardInput=, with `data` implied by StandardInputText=/StandardInputData= when it is
@@ -699,7 +728,7 @@ package struct ServiceUnit: Hashable, Sendable {
         return type == .notify || watchdog > .zero ? .main : .none
     }
 
-    package static func == (a: ServiceUnit, b: ServiceUnit) -> Bool {
+    package static func == (a: Self, b: Self) -> Bool {
         a.name == b.name && a.path == b.path && a.dropIns == b.dropIns && a.unit == b.unit && a.type == b.type
             && a.execCondition == b.execCondition && a.execStartPre == b.execStartPre && a.execStart == b.execStart && a.execStartPost == b.execStartPost
             && a.execReload == b.execReload && a.execStop == b.execStop && a.execStopPost == b.execStopPost
@@ -730,4 +759,59 @@ package struct ServiceUnit: Hashable, Sendable {
         h.combine(path)
         h.combine(execStart)
     }
+}
+
+/// The settings of a `.service` unit that few units set, out of line (Units/CopyOnWrite.swift).
+struct ServiceUnitRarelySet: CopyOnWrite, Sendable {
+    var storage: CopyOnWriteStorage<ServiceUnitRarelySetFields>
+    init() { storage = ServiceUnitRarelySet.defaults }
+    private static let defaults = CopyOnWriteStorage(ServiceUnitRarelySetFields())
+}
+
+struct ServiceUnitRarelySetFields: Sendable {
+    var execCondition: [ExecCommand] = []
+    var execStartPre: [ExecCommand] = []
+    var execStartPost: [ExecCommand] = []
+    var execReload: [ExecCommand] = []
+    var execStop: [ExecCommand] = []
+    var execStopPost: [ExecCommand] = []
+    var pidFile: String?
+    var successExitStatus: ExitStatusSet = ExitStatusSet()
+    var restartPreventExitStatus: ExitStatusSet = ExitStatusSet()
+    var restartForceExitStatus: ExitStatusSet = ExitStatusSet()
+    var timeoutAbort: TimeSpan?
+    var restartKillSignal: Int32?
+    var sockets: [UnitName] = []
+    var environment: [(String, String)] = []
+    var environmentFiles: [EnvironmentFile] = []
+    var passEnvironment: [String] = []
+    var unsetEnvironment: [String] = []
+    var workingDirectory: String?
+    var standardInput: InputSource = .null
+    var standardInputData: [UInt8] = []
+    var ttyPath: String = "/dev/console"
+    var standardOutput: OutputTarget?
+    var standardError: OutputTarget?
+    var syslogIdentifier: String?
+}
+
+/// The settings of a `.socket` unit that few units set, out of line (Units/CopyOnWrite.swift).
+struct SocketUnitRarelySet: CopyOnWrite, Hashable, Sendable {
+    var storage: CopyOnWriteStorage<SocketUnitRarelySetFields>
+    init() { storage = SocketUnitRarelySet.defaults }
+    private static let defaults = CopyOnWriteStorage(SocketUnitRarelySetFields())
+    static func == (a: Self, b: Self) -> Bool { sameFields(a, b) }
+    func hash(into hasher: inout Hasher) { storage.value.hash(into: &hasher) }
+}
+
+struct SocketUnitRarelySetFields: Hashable, Sendable {
+    var service: UnitName?
+    var maxConnectionsPerSource: Int = 0
+    var fileDescriptorName: String?
+    var execStartPre: [ExecCommand] = []
+    var execStartPost: [ExecCommand] = []
+    var execStopPre: [ExecCommand] = []
+    var execStopPost: [ExecCommand] = []
+    var timeout: TimeSpan = .seconds(90)
+    var execution: ServiceUnit?
 }
