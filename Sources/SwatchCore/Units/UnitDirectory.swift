@@ -141,18 +141,22 @@ enum UnitDirectory {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 
-    /// The directory part of a path (`.` for a bare name).
+    /// The directory part of a path (`.` for a bare name). By byte, as the kernel reads a
+    /// path: `/` never combines with what follows, and a Character search was a grapheme
+    /// walk over the whole path per unit (docs/HACKING.md "Footprint and start-up").
     static func parent(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
+        let utf8 = path.utf8
+        guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return "." }
+        return slash == utf8.startIndex ? "/" : String(decoding: utf8[..<slash], as: UTF8.self)
     }
 
-    /// The last component of a path.
+    /// The last component of a path (by byte, as `parent`).
     static func baseName(_ path: String) -> String {
-        var end = path.endIndex
-        while end > path.startIndex, path[path.index(before: end)] == "/" { end = path.index(before: end) }
-        guard end > path.startIndex else { return path }
-        let start = path[..<end].lastIndex(of: "/").map(path.index(after:)) ?? path.startIndex
-        return String(path[start..<end])
+        let utf8 = path.utf8
+        var end = utf8.endIndex
+        while end > utf8.startIndex, utf8[utf8.index(before: end)] == UInt8(ascii: "/") { end = utf8.index(before: end) }
+        guard end > utf8.startIndex else { return path }
+        let start = utf8[..<end].lastIndex(of: UInt8(ascii: "/")).map(utf8.index(after:)) ?? utf8.startIndex
+        return String(decoding: utf8[start..<end], as: UTF8.self)
     }
 }

@@ -318,8 +318,11 @@ package struct UnitSet: Sendable {
                 socketFiles[name] = files
             }
         }
-        for name in set.services.keys.sorted(by: >) {
-            for socket in set.services[name]?.sockets ?? [] { set.listedBy[socket] = name }
+        // The services with Sockets= (few), read in place (Dictionary.inPlace), by name: the first wins.
+        var listing: [UnitName: [UnitName]] = [:]
+        set.services.forEachInPlace { name, service in if !service.sockets.isEmpty { listing[name] = service.sockets } }
+        for name in listing.keys.sortedByName().reversed() {
+            for socket in listing[name] ?? [] { set.listedBy[socket] = name }
         }
         set.pairSockets(socketFiles)
         set.diagnostics = sortedByPlace(set.diagnostics)
@@ -343,31 +346,32 @@ package struct UnitSet: Sendable {
     /// Accept=yes the template `prefix@.service`. A socket whose service is missing or refused
     /// is refused too (it would activate nothing).
     private mutating func pairSockets(_ socketFiles: [UnitName: [UnitFile]]) {
-        // By name: sorting the (large) unit values copies each.
-        for socketName in sockets.keys.sorted() {
-            guard let socket = sockets[socketName] else { continue }
-            let target = serviceName(for: socket)
+        // By name: sorting the (large) unit values copies each; read in place (Dictionary.inPlace).
+        for socketName in sockets.keys.sortedByName() {
+            guard let index = sockets.index(forKey: socketName) else { continue }
+            let (service, accept) = sockets.inPlace(index) { ($0.service, $0.accept) }
+            let target = serviceName(ofSocket: socketName, service: service, accept: accept)
             if services.index(forKey: target) == nil, let template = target.template, !target.isTemplate,
                let instance = instantiate(template, instance: target.instance!) {
                 services[target] = instance   // Service=echo@main.service: an instance made at load
             }
             guard services.index(forKey: target) == nil else { continue }
-            let files = socketFiles[socket.name] ?? []
+            let files = socketFiles[socketName] ?? []
             let header = sectionLocation("Socket", files)
-            let location = socket.service != nil ? lastAssignment(of: "Service", in: "Socket", files) ?? header
-                : socket.accept ? lastAssignment(of: "Accept", in: "Socket", files) ?? header : header
+            let location = service != nil ? lastAssignment(of: "Service", in: "Socket", files) ?? header
+                : accept ? lastAssignment(of: "Accept", in: "Socket", files) ?? header : header
             let message: String
             if refused[target.description] != nil {
                 message = "The service \(target) was refused; refusing the socket too."
-            } else if socket.accept {
+            } else if accept {
                 message = "Accept=yes needs the template \(target), which does not exist; refusing the unit."
-            } else if socket.service != nil {
+            } else if service != nil {
                 message = "Service= names \(target), which does not exist; refusing the unit."
             } else {
                 message = "No service \(target) to activate; refusing the unit."
             }
-            sockets[socket.name] = nil
-            refuse(socket.name.description, Diagnostic(.error, location, message, unit: socket.name.description))
+            sockets[socketName] = nil
+            refuse(socketName.description, Diagnostic(.error, location, message, unit: socketName.description))
         }
     }
 
@@ -377,16 +381,24 @@ package struct UnitSet: Sendable {
     /// template `prefix@.service` for Accept=yes; without such a service, the (first) service
     /// whose Sockets= names the socket (systemd: the unit it triggers, UNIT_TRIGGERED_BY).
     package func serviceName(for socket: SocketUnit) -> UnitName {
-        if let service = socket.service { return resolvingAlias(service) }
-        if socket.accept { return UnitName(prefix: socket.name.prefix, instance: "", type: .service) }
-        let same = resolvingAlias(socket.name.with(type: .service))
-        if services[same] == nil, let listing = listedBy[socket.name] { return listing }
+        serviceName(ofSocket: socket.name, service: socket.service, accept: socket.accept)
+    }
+
+    /// `serviceName(for:)` from the socket's name, Service= and Accept=, without its unit at hand.
+    package func serviceName(ofSocket name: UnitName, service: UnitName?, accept: Bool) -> UnitName {
+        if let service { return resolvingAlias(service) }
+        if accept { return UnitName(prefix: name.prefix, instance: "", type: .service) }
+        let same = resolvingAlias(name.with(type: .service))
+        // index(forKey:): `services[same] == nil` copied the whole ServiceUnit out to compare it.
+        if services.index(forKey: same) == nil, let listing = listedBy[name] { return listing }
         return same
     }
 
     /// The unit an alias name stands for; any other name as it is.
     package func resolvingAlias(_ name: UnitName) -> UnitName {
-        aliases[name.description].flatMap { UnitName(parsing: $0) } ?? name
+        // Most unit sets have no alias: no name to make then.
+        guard !aliases.isEmpty else { return name }
+        return aliases[name.description].flatMap { UnitName(parsing: $0) } ?? name
     }
 
     /// The sockets that activate `service`, sorted by unit name: the order of their fds (LISTEN_FDS).
