@@ -78,9 +78,23 @@ enum UnitDirectory {
     /// The bytes of a file and its modification time, taken with fstat(2) of the open
     /// file before it is read (as `SourceFileTimes.record` wants it: a change between
     /// the two shows as a change later).
-    static func readStamped(_ path: String) -> (Result<[UInt8], Errno>, SourceFileTimes.Stamp?) {
+    ///
+    /// With `entry` (the open unit directory and the file's name in it), the file is opened
+    /// relative to the directory (openat(2)): the kernel walks one name, not the whole path,
+    /// per unit file (docs/HACKING.md "Footprint and start-up").
+    static func readStamped(_ path: String, entry: (directory: FileDescriptor, name: String)? = nil)
+        -> (Result<[UInt8], Errno>, SourceFileTimes.Stamp?)
+    {
         let fd: FileDescriptor
-        do { fd = try FileDescriptor.open(FilePath(path), .readOnly, options: .closeOnExec) } catch {
+        do {
+            if let entry {
+                fd = FileDescriptor(rawValue: try retryingOnInterrupt {
+                    openat(entry.directory.rawValue, entry.name, O_RDONLY | O_CLOEXEC)
+                })
+            } else {
+                fd = try FileDescriptor.open(FilePath(path), .readOnly, options: .closeOnExec)
+            }
+        } catch {
             return (.failure(error as? Errno ?? .ioError), nil)
         }
         defer { try? fd.close() }

@@ -71,11 +71,11 @@ package struct UnitSet: Sendable {
         // Each directory is listed once; `NAME.d/`, `.wants/`, `.requires/` are looked up in
         // the listings (1000 units made ~6 failing opens each).
         var listings = DirectoryListings()
-        func add(_ path: String, dropInSearch: [String]) {
+        func add(_ path: String, dropInSearch: [String], entry: (directory: FileDescriptor, name: String)? = nil) {
             let name = UnitDirectory.baseName(path)
             guard seen.insert(name).inserted else { return }
             var times = SourceFileTimes()
-            let (content, stamp) = UnitDirectory.readStamped(path)
+            let (content, stamp) = UnitDirectory.readStamped(path, entry: entry)
             times.stamps[path] = .some(stamp)
             switch content {
             case .failure(let errno):
@@ -101,6 +101,10 @@ package struct UnitSet: Sendable {
                 }
                 continue
             }
+            // Its files are opened relative to it (UnitDirectory.readStamped); nil: by path.
+            let directoryFD = (try? retryingOnInterrupt { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
+                .map { FileDescriptor(rawValue: $0) }
+            defer { try? directoryFD?.close() }
             for name in listing.keys.sorted() where name.hasSuffix(".service") || name.hasSuffix(".socket") {
                 let path = UnitDirectory.join(directory, name)
                 let type = listing[name]
@@ -115,7 +119,7 @@ package struct UnitSet: Sendable {
                         add(UnitDirectory.kind(sibling, listedAs: listing[target]) == .file ? sibling : resolved,
                             dropInSearch: directories)
                     } else {
-                        add(path, dropInSearch: directories)
+                        add(path, dropInSearch: directories, entry: directoryFD.map { ($0, name) })
                     }
                 case .masked: seen.insert(name)   // linked to /dev/null: masked, also in later directories
                 case .missing:
@@ -140,6 +144,17 @@ package struct UnitSet: Sendable {
     /// The listings of the directories a load looks into, each read once (nil: cannot be opened).
     private struct DirectoryListings {
         private var byPath: [String: Result<[String: UInt8], Errno>] = [:]
+        /// Whether a directory lists anything that may be a directory (not `DT_REG`), by path.
+        private var holdsDirectories: [String: Bool] = [:]
+
+        /// Whether `path` lists an entry that may be a directory (a drop-in or dependency
+        /// directory, or a link to one); false when it cannot be listed.
+        mutating func mayHoldDirectories(_ path: String) -> Bool {
+            if let known = holdsDirectories[path] { return known }
+            let holds = self[path]?.values.contains { $0 != UInt8(DT_REG) } ?? false
+            holdsDirectories[path] = holds
+            return holds
+        }
 
         /// The entries of `path`; nil when it cannot be listed (`problem` says whether that matters).
         subscript(path: String) -> [String: UInt8]? {
@@ -204,6 +219,8 @@ package struct UnitSet: Sendable {
                                 listings: inout DirectoryListings)
         -> (files: [(path: String, bytes: [UInt8])], problems: [Diagnostic])
     {
+        // Unit directories of plain files only (most): no `NAME.d/` to look for, nor names to make.
+        guard directories.contains(where: { listings.mayHoldDirectories($0) }) else { return ([], []) }
         var dirNames = [name + ".d"]
         if let unit = UnitName(parsing: name), let template = unit.template, !unit.isTemplate {
             dirNames.append(template.description + ".d")
@@ -215,8 +232,8 @@ package struct UnitSet: Sendable {
         }
         for directory in directories {
             for dirName in dirNames {
-                let dropInDirectory = UnitDirectory.join(directory, dirName)
                 guard let type = listings[directory]?[dirName], type != UInt8(DT_REG) else { continue }
+                let dropInDirectory = UnitDirectory.join(directory, dirName)
                 guard let types = listings[dropInDirectory] else {
                     if let errno = listings.problem(dropInDirectory) {
                         refuse(dropInDirectory, "Failed to read drop-in directory: \(errno); refusing the unit.")
@@ -265,6 +282,7 @@ package struct UnitSet: Sendable {
         set.sockets.reserveCapacity(socketCount)
         var seen: Set<String> = []
         var socketFiles: [UnitName: [UnitFile]] = [:]
+        let executables = ExecutableChecks()
         for source in sources {
             let fileName = UnitDirectory.baseName(source.path)
             guard seen.insert(fileName).inserted else { continue }
@@ -290,7 +308,7 @@ package struct UnitSet: Sendable {
                 // sense with a real instance, which the empty one of `x@.service` does not give.
                 let checked = name.isTemplate ? UnitName(prefix: name.prefix, instance: Self.sampleInstance, type: .service) : name
                 let (service, diagnostics) = ServiceUnit.interpret(name: checked, files: files, context: context,
-                                                                   checkExecutables: checkExecutables)
+                                                                   checkExecutables: checkExecutables, executables: executables)
                 guard set.record(unit, diagnostics) else { continue }
                 var loaded = service
                 loaded.name = name
@@ -311,7 +329,7 @@ package struct UnitSet: Sendable {
                 if set.record(unit, diagnostics) { set.templateFiles[name] = files }
             case .socket:
                 let (socket, diagnostics) = SocketUnit.interpret(name: name, files: files, context: context,
-                                                                 checkExecutables: checkExecutables)
+                                                                 checkExecutables: checkExecutables, executables: executables)
                 var loaded = socket
                 loaded.fileTimes = source.fileTimes
                 if set.record(unit, diagnostics) { set.sockets[name] = loaded }
