@@ -307,10 +307,11 @@ package struct UnitSet: Sendable {
                 // (src/analyze/analyze-verify-util.c): `%i` in a path or a user name must make
                 // sense with a real instance, which the empty one of `x@.service` does not give.
                 let checked = name.isTemplate ? UnitName(prefix: name.prefix, instance: Self.sampleInstance, type: .service) : name
-                let (service, diagnostics) = ServiceUnit.interpret(name: checked, files: files, context: context,
-                                                                   checkExecutables: checkExecutables, executables: executables)
+                // Bound as a var: no second copy of the (large) unit to change it.
+                var loaded: ServiceUnit, diagnostics: [Diagnostic]
+                (loaded, diagnostics) = ServiceUnit.interpret(name: checked, files: files, context: context,
+                                                              checkExecutables: checkExecutables, executables: executables)
                 guard set.record(unit, diagnostics) else { continue }
-                var loaded = service
                 loaded.name = name
                 loaded.fileTimes = source.fileTimes
                 set.services[name] = loaded
@@ -328,9 +329,9 @@ package struct UnitSet: Sendable {
                 let (_, diagnostics) = SocketUnit.interpret(name: checked, files: files, context: context)
                 if set.record(unit, diagnostics) { set.templateFiles[name] = files }
             case .socket:
-                let (socket, diagnostics) = SocketUnit.interpret(name: name, files: files, context: context,
-                                                                 checkExecutables: checkExecutables, executables: executables)
-                var loaded = socket
+                var loaded: SocketUnit, diagnostics: [Diagnostic]
+                (loaded, diagnostics) = SocketUnit.interpret(name: name, files: files, context: context,
+                                                             checkExecutables: checkExecutables, executables: executables)
                 loaded.fileTimes = source.fileTimes
                 if set.record(unit, diagnostics) { set.sockets[name] = loaded }
                 socketFiles[name] = files
