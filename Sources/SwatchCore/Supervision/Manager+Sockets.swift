@@ -9,12 +9,19 @@ extension Manager {
         sockets.reserveCapacity(set.sockets.count)
         services.reserveCapacity(set.services.count)
         // Sorted by name only: sorting the (large) unit values themselves costs a copy each.
-        for name in set.sockets.keys.sortedByName() { if let unit = set.sockets[name] { addSocket(name, unit) } }
+        // The graph's socket-activated services, from the units at hand here: rebuildGraph()
+        // would copy every socket unit out of the set once more to ask the same.
+        var activated = Set<UnitName>(minimumCapacity: set.sockets.count)
+        for name in set.sockets.keys.sortedByName() {
+            guard let unit = set.sockets[name] else { continue }
+            activated.insert(units.serviceName(for: unit))
+            addSocket(name, unit)
+        }
         for name in set.services.keys where !name.isTemplate {
             if let unit = set.services[name] { services[name] = ServiceEntry(unit: unit) }
         }
         reindexTriggers()
-        rebuildGraph()
+        rebuildGraph(activated: activated)
     }
 
     /// A new socket unit: its own conditions decide whether it binds at all

@@ -520,7 +520,10 @@ package struct Manager {
     }
 
     /// The dependency graph of the units loaded now; a service is ordered after the sockets that trigger it.
-    mutating func rebuildGraph() {
+    ///
+    /// `activated`: the services the unit set's sockets activate when the caller has them
+    /// already (the load: each new entry's service), instead of asking the unit set per socket.
+    mutating func rebuildGraph(activated: Set<UnitName>? = nil) {
         let aliases = units.aliases
         // Read in place (Dictionary+InPlace.swift): mapping over the dictionaries copied every
         // whole entry, and `services[$0] != nil` copied one out per question.
@@ -533,7 +536,7 @@ package struct Manager {
         sockets.forEachInPlace { name, entry in entries.append((name, entry.machine.unit.unit, implicitAfter: [])) }
         // Of the unit set, not of the entries: a socket left out (its conditions failed) still
         // keeps its service from starting on its own.
-        socketActivatedServices = Set(units.sockets.values.map { units.serviceName(for: $0) })
+        socketActivatedServices = activated ?? Set(units.sockets.values.map { units.serviceName(for: $0) })
         let services = self.services, sockets = self.sockets
         graph = DependencyGraph(units: entries, resolve: { UnitName(parsing: aliases[$0] ?? $0) },
                                 isLoaded: { services.index(forKey: $0) != nil || sockets.index(forKey: $0) != nil })

@@ -67,21 +67,21 @@ struct UnitFileLexer {
         var lineNumber = 0
         var body = bytes[...]
         if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }   // UTF-8 BOM
-        for raw in Self.physicalLines(body) {
+        Self.forEachPhysicalLine(body) { raw in
             lineNumber += 1
             let first = raw.first(where: { !Self.isWhitespace($0) })
             // A comment line is skipped even in the middle of a continuation (systemd.syntax(7)).
-            if let first, first == UInt8(ascii: "#") || first == UInt8(ascii: ";") { continue }
+            if let first, first == UInt8(ascii: "#") || first == UInt8(ascii: ";") { return }
             // Most lines stand alone: parsed where they are, without a copy.
             if continuation == nil, !Self.endsInUnescapedBackslash(raw) {
                 parseLine(raw, line: lineNumber)
-                continue
+                return
             }
             var logical = (continuation ?? []) + raw
             if Self.endsInUnescapedBackslash(logical[...]) {
                 logical[logical.count - 1] = UInt8(ascii: " ")
                 continuation = logical
-                continue
+                return
             }
             continuation = nil
             parseLine(logical[...], line: lineNumber)
@@ -89,22 +89,21 @@ struct UnitFileLexer {
         if let continuation { parseLine(continuation[...], line: max(lineNumber, 1)) }
     }
 
-    /// Splits on `\n`, `\r\n`, `\r` and NUL, as read_line() does.
-    private static func physicalLines(_ bytes: ArraySlice<UInt8>) -> [ArraySlice<UInt8>] {
-        var lines: [ArraySlice<UInt8>] = []
+    /// Each line, split on `\n`, `\r\n` and `\r` as read_line() does (a NUL refuses its line:
+    /// parseLine), handed over as it is found: no array of the lines.
+    private static func forEachPhysicalLine(_ bytes: ArraySlice<UInt8>, _ body: (ArraySlice<UInt8>) -> Void) {
         var start = bytes.startIndex
         var i = start
         while i < bytes.endIndex {
             let c = bytes[i]
             if c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") {
-                lines.append(bytes[start..<i])
+                body(bytes[start..<i])
                 if c == UInt8(ascii: "\r"), i + 1 < bytes.endIndex, bytes[i + 1] == UInt8(ascii: "\n") { i += 1 }
                 start = i + 1
             }
             i += 1
         }
-        if start < bytes.endIndex { lines.append(bytes[start...]) }
-        return lines
+        if start < bytes.endIndex { body(bytes[start...]) }
     }
 
     /// True when the line ends in a backslash that is not itself escaped (`\\` at the end is a literal).
@@ -133,7 +132,9 @@ struct UnitFileLexer {
             error(location, "Line contains a NUL byte, refusing the unit.")
             return
         }
-        guard let text = String(validating: stripped, as: UTF8.self) else {
+        // ASCII (nearly every line) is valid UTF-8 as it is: the String of the whole line is
+        // only made for a message about a header.
+        guard stripped.allSatisfy({ $0 < 0x80 }) || String(validating: stripped, as: UTF8.self) != nil else {
             // Ignoring the line would drop what its key asks for: a restricting key
             // (RestrictingKeys) refuses the unit instead (swatchd.service(5), "WHAT
             // HAPPENS TO A PROBLEM": never less isolation than the unit asks for).
@@ -146,14 +147,15 @@ struct UnitFileLexer {
             return
         }
         if stripped.first == UInt8(ascii: "[") {
+            let text = { String(decoding: stripped, as: UTF8.self) }
             guard stripped.count >= 2, stripped.last == UInt8(ascii: "]") else {
-                error(location, "Invalid section header, refusing the unit: \(text)")
+                error(location, "Invalid section header, refusing the unit: \(text())")
                 section = ""
                 return
             }
             let name = String(decoding: stripped.dropFirst().dropLast(), as: UTF8.self)
             guard name.unicodeScalars.allSatisfy(Self.isSafeInHeader) else {
-                error(location, "Bad characters in section header, refusing the unit: \(text)")
+                error(location, "Bad characters in section header, refusing the unit: \(text())")
                 section = ""
                 return
             }
