@@ -47,6 +47,9 @@ package final class EventLoop {
 
     package func stop() { stopped = true }
 
+    /// Room for `count` more watches (start-up knows how many listeners are coming).
+    package func reserveCapacity(_ count: Int) { handlers.reserveCapacity(handlers.count + count) }
+
     /// Runs `work` once the loop finds no event waiting: what start-up can leave for later
     /// (the sweep of stale private /tmp directories) runs after the listeners are bound and
     /// the first events are handled, not between exec and listening.

@@ -146,7 +146,9 @@ package final class Supervisor {
                 : (info.st_mode & S_IFMT != S_IFDIR ? .notDirectory : nil)
             if let problem { logger.warning("No units from unit directory \(directory): \(problem).") }
         }
-        send(.load(loadUnits()))
+        let units = loadUnits()
+        listeners.reserveCapacity(units.sockets.count)
+        send(.load(units))
         adoptLeftInGroups()
     }
 
