@@ -122,7 +122,7 @@ extension ServiceUnit {
     /// Builds a service from its main file and drop-ins, with every problem found.
     static func interpret(
         name: UnitName, files: [UnitFile], context: SpecifierContext, checkExecutables: Bool,
-        executables: ExecutableChecks = ExecutableChecks()
+        executables: ExecutableChecks? = nil
     ) -> (ServiceUnit, [Diagnostic]) {
         var service = ServiceUnit(name: name, path: files.first?.path ?? "")
         service.timeoutStop = context.defaultTimeoutStop
@@ -154,6 +154,7 @@ extension ServiceUnit {
                               "Restart=\(service.restart.rawValue) is not allowed for Type=oneshot services; refusing the unit.")
         }
         if checkExecutables {
+            let executables = executables ?? ExecutableChecks()
             let commands: [(String, [ExecCommand])] = [
                 ("ExecCondition", service.execCondition), ("ExecStartPre", service.execStartPre),
                 ("ExecStart", service.execStart),
@@ -176,7 +177,7 @@ extension ServiceUnit {
 extension SocketUnit {
     /// Builds a socket from its main file and drop-ins, with every problem found.
     static func interpret(name: UnitName, files: [UnitFile], context: SpecifierContext, checkExecutables: Bool = false,
-                          executables: ExecutableChecks = ExecutableChecks())
+                          executables: ExecutableChecks? = nil)
         -> (SocketUnit, [Diagnostic])
     {
         var socket = SocketUnit(name: name, path: files.first?.path ?? "")
@@ -208,6 +209,7 @@ extension SocketUnit {
                               "Service=\(service) is not allowed with Accept=yes (each connection gets an instance of \(socket.name.prefix)@.service); refusing the unit.")
         }
         if checkExecutables {
+            let executables = executables ?? ExecutableChecks()
             let commands: [(String, [ExecCommand])] = [
                 ("ExecStartPre", socket.execStartPre), ("ExecStartPost", socket.execStartPost),
                 ("ExecStopPre", socket.execStopPre), ("ExecStopPost", socket.execStopPost),
