@@ -521,8 +521,9 @@ package struct Manager {
 
     /// The dependency graph of the units loaded now; a service is ordered after the sockets that trigger it.
     ///
-    /// `activated`: the services the unit set's sockets activate when the caller has them
-    /// already (the load: each new entry's service), instead of asking the unit set per socket.
+    /// `activated`: the services the unit set's sockets activate, when the caller has them
+    /// already (the load, which holds each socket unit as it adds it), instead of copying every
+    /// socket unit out of the set again to ask.
     mutating func rebuildGraph(activated: Set<UnitName>? = nil) {
         let aliases = units.aliases
         // Read in place (Dictionary+InPlace.swift): mapping over the dictionaries copied every
