@@ -16,6 +16,8 @@ package final class EventLoop {
     private var stopped = false
     /// Called after every batch of events, to re-arm the timer for the earliest deadline.
     package var afterBatch: () -> Void = {}
+    /// Work that waits until nothing else is to be done (`whenIdle`), first in, first out.
+    private var idleWork: [() -> Void] = []
 
     package init() throws(Errno) {
         epoll = try Epoll()
@@ -45,11 +47,25 @@ package final class EventLoop {
 
     package func stop() { stopped = true }
 
+    /// Room for `count` more watches (start-up knows how many listeners are coming).
+    package func reserveCapacity(_ count: Int) { handlers.reserveCapacity(handlers.count + count) }
+
+    /// Runs `work` once the loop finds no event waiting: what start-up can leave for later
+    /// (the sweep of stale private /tmp directories) runs after the listeners are bound and
+    /// the first events are handled, not between exec and listening.
+    package func whenIdle(_ work: @escaping () -> Void) { idleWork.append(work) }
+
     /// Waits and dispatches until `stop()`. Blocks with no timeout: deadlines
     /// come through the timerfd, so an idle daemon never wakes up.
     package func run() throws(Errno) {
         while !stopped {
-            let events = try epoll.wait(timeout: -1)
+            // With idle work pending, only a look (timeout 0): nothing there, and it runs.
+            let events = try epoll.wait(timeout: idleWork.isEmpty ? -1 : 0)
+            if events.isEmpty, !idleWork.isEmpty {
+                idleWork.removeFirst()()
+                afterBatch()
+                continue
+            }
             for event in events {
                 // A handler earlier in this batch may have removed this watch.
                 guard let handler = handlers[event.registration] else { continue }

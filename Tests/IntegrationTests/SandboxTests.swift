@@ -335,6 +335,35 @@ extension Integration {
             #expect((readText(counts) ?? "").split(separator: "\n").allSatisfy { $0 == "0" }, "\(readText(counts) ?? "")")
         }
 
+        /// The private /tmp of a swatchd that was killed (nobody holds its lock) is removed
+        /// by the next one, after its listeners are bound (Sandbox/PrivateTemporaryDirectories.swift,
+        /// SandboxPreparation.removeStaleTemporaryDirectories); a held one stays.
+        @Test(.timeLimit(.minutes(1)))
+        func theStalePrivateTmpOfAGoneSwatchdIsRemovedAfterStartUp() throws {
+            let stale = "/tmp/swatchd-private-gone-\(getpid()).service-\(UInt32.random(in: 0...UInt32.max))"
+            try FileManager.default.createDirectory(atPath: stale + "/tmp", withIntermediateDirectories: true)
+            try "left".write(toFile: stale + "/tmp/file", atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: stale) }
+            let held = "/tmp/swatchd-private-held-\(getpid()).service-\(UInt32.random(in: 0...UInt32.max))"
+            try FileManager.default.createDirectory(atPath: held + "/tmp", withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: held) }
+            let lock = open(held, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            #expect(lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) == 0)
+            defer { close(lock) }
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let port = try Ports.free(1)[0]
+            try daemon.write("web.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\n")
+            try daemon.write("web.service", "[Service]\nExecStart=/bin/true\n")
+            try daemon.start()
+            // The directory goes first, then the line is logged.
+            try waitUntil("the stale directory is removed and that is logged\n\(daemon.log)") {
+                access(stale, F_OK) != 0
+                    && daemon.log.contains("Removed \(stale), the private /tmp of a unit of a swatchd that is gone.")
+            }
+            #expect(access(held + "/tmp", F_OK) == 0)
+        }
+
         // MARK: Failures
 
         /// A user that does not exist, or a setting that cannot be applied,

@@ -24,6 +24,10 @@ package final class SandboxPreparation {
     let unprivilegedIDs: (uid: uid_t, gid: gid_t)?
     /// The units whose start prepared something that their stop undoes.
     private var prepared: [UnitName: PreparedSandbox] = [:]
+    /// The units whose private /tmp of an earlier swatchd stays (their processes were left
+    /// running), while the sweep of the others is still to be done; nil once it is done
+    /// (or when there is none to do: a re-executed swatchd).
+    package var staleTemporaryDirectoriesKept: Set<String>?
 
     /// What one unit's start left to undo when it is inactive.
     private struct PreparedSandbox {
@@ -51,6 +55,16 @@ package final class SandboxPreparation {
         self.managerCredentialsDirectory = environment["CREDENTIALS_DIRECTORY"].flatMap { $0.isEmpty ? nil : $0 }
         self.directoryBases = ServiceDirectories.forManager(uid: getuid(), environment: environment, home: home)
         self.logger = logger
+    }
+
+    /// At start-up, once: removes the private /tmp directories of a swatchd that was killed
+    /// (PrivateTemporaryDirectories.removeStale), except those of `staleTemporaryDirectoriesKept`.
+    package func removeStaleTemporaryDirectories() {
+        guard let kept = staleTemporaryDirectoriesKept else { return }
+        staleTemporaryDirectoriesKept = nil
+        for path in PrivateTemporaryDirectories.removeStale(keeping: kept) {
+            logger.info("Removed \(path), the private /tmp of a unit of a swatchd that is gone.")
+        }
     }
 
     // MARK: - The user
@@ -215,6 +229,8 @@ package final class SandboxPreparation {
         }
 
         if sandbox.privateTmp, !command.fullPrivileges, prepared.privateTemporaryDirectories == nil {
+            // The directories of a swatchd that is gone go before any unit makes its own.
+            removeStaleTemporaryDirectories()
             do {
                 prepared.privateTemporaryDirectories = try PrivateTemporaryDirectories.create(for: name.description)
             } catch {

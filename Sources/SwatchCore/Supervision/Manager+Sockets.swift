@@ -9,12 +9,19 @@ extension Manager {
         sockets.reserveCapacity(set.sockets.count)
         services.reserveCapacity(set.services.count)
         // Sorted by name only: sorting the (large) unit values themselves costs a copy each.
-        for name in set.sockets.keys.sorted() { if let unit = set.sockets[name] { addSocket(name, unit) } }
+        // The graph's socket-activated services, from the units at hand here: rebuildGraph()
+        // would copy every socket unit out of the set once more to ask the same.
+        var activated = Set<UnitName>(minimumCapacity: set.sockets.count)
+        for name in set.sockets.keys.sortedByName() {
+            guard let unit = set.sockets[name] else { continue }
+            activated.insert(units.serviceName(for: unit))
+            addSocket(name, unit)
+        }
         for name in set.services.keys where !name.isTemplate {
             if let unit = set.services[name] { services[name] = ServiceEntry(unit: unit) }
         }
         reindexTriggers()
-        rebuildGraph()
+        rebuildGraph(activated: activated)
     }
 
     /// A new socket unit: its own conditions decide whether it binds at all
@@ -26,8 +33,9 @@ extension Manager {
 
     /// A start: the unit's conditions, then ExecStartPre=, the bind, ExecStartPost= (SocketMachine).
     mutating func startSocket(_ name: UnitName) {
-        guard let entry = sockets[name], entry.machine.isInactive else { return }
-        let conditions = entry.machine.unit.unit.conditions
+        // In place, not a copy of the entry (see withSocket).
+        guard let index = sockets.index(forKey: name), sockets.inPlace(index, { $0.machine.isInactive }) else { return }
+        let conditions = sockets.inPlace(index) { $0.machine.unit.unit.conditions }
         guard conditions.isEmpty else {
             withSocket(name) { machine in
                 machine.testingConditions()
@@ -49,18 +57,24 @@ extension Manager {
     }
 
     mutating func socketBound(_ name: UnitName, warnings: [String], now: Instant) {
-        guard let entry = sockets[name] else { return }
+        // In place, not a copy of the entry (see withSocket).
+        guard let index = sockets.index(forKey: name) else { return }
         // Stopped while the bind was on its way: what was bound goes at once.
-        guard case .binding = entry.machine.phase else {
-            return emit(.closeListeners(name, removeOnStop: entry.machine.unit.options.removeOnStop))
+        let binding = sockets.inPlace(index) { entry in
+            guard case .binding = entry.machine.phase else { return false }
+            entry.open = true
+            entry.failure = nil
+            return true
+        }
+        guard binding else {
+            return emit(.closeListeners(name, removeOnStop: sockets.inPlace(index) { $0.machine.unit.options.removeOnStop }))
         }
         for warning in warnings { log(name, .warning, "\(name): \(warning)") }
-        sockets[name]?.open = true
-        sockets[name]?.failure = nil
         withSocket(name) { $0.bound(now: now) }
         // A service started by hand while its socket was closed is running already.
-        if let service = sockets[name]?.service, services[service]?.machine.isInactive == false,
-           sockets[name]?.machine.unit.accept == false {
+        guard let index = sockets.index(forKey: name),
+              let service = sockets.inPlace(index, { $0.machine.unit.accept ? nil : $0.service }) else { return }
+        if let serviceIndex = services.index(forKey: service), !services.inPlace(serviceIndex, { $0.machine.isInactive }) {
             withSocket(name) { machine in
                 machine.serviceActivated()
                 return []

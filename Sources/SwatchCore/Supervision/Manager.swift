@@ -236,7 +236,8 @@ package struct Manager {
             load(set)
         case .startUntriggeredServices:
             // One job each; After=/Before= order them, the rest start in parallel.
-            for name in services.keys.sorted() where !isSocketActivated(name) { enqueue(.start, name, anchor: false) }
+            // Sorted after the filter: socket-activated services (usually nearly all) need no order.
+            for name in services.keys.filter({ !isSocketActivated($0) }).sorted() { enqueue(.start, name, anchor: false) }
         case .listenerReadable(let socket):
             listenerReadable(socket, now: now)
         case .connectionsAccepted(let socket, let connections):
@@ -505,46 +506,50 @@ package struct Manager {
     /// actions and brings everything that depends on its phase in line: its
     /// watching, its deadline, its job, what is bound to it, a pending restart.
     mutating func withSocket(_ name: UnitName, _ body: (inout SocketMachine) -> [SocketAction]) {
-        guard sockets[name] != nil else { return }
-        let wasInactive = sockets[name]!.machine.isInactive
-        let activeBefore = sockets[name]!.machine.activeState
-        for action in body(&sockets[name]!.machine) {
-            guard let entry = sockets[name] else { return }
-            let unit = entry.machine.unit
+        // The entry is read and changed in place (Dictionary+InPlace.swift): `sockets[name]`
+        // copied the whole entry, its unit inline, and `sockets[name]?.x = y` moved it out and
+        // back, several times per call. Nothing below adds or removes a socket before the last
+        // use of `index`.
+        guard let index = sockets.index(forKey: name) else { return }
+        let (wasInactive, activeBefore) = sockets.inPlace(index) { ($0.machine.isInactive, $0.machine.activeState) }
+        for action in body(&sockets.values[index].machine) {
             switch action {
             case .bind:
-                emit(.bind(name, unit))
+                emit(.bind(name, sockets.inPlace(index) { $0.machine.unit }))
             case .closeListeners:
-                if entry.watched {
-                    sockets[name]?.watched = false
-                    emit(.unwatch(name))
+                let (watched, open, removeOnStop) = sockets.inPlace(index) { entry in
+                    defer { (entry.watched, entry.open) = (false, false) }
+                    return (entry.watched, entry.open, entry.machine.unit.options.removeOnStop)
                 }
-                if entry.open {
-                    sockets[name]?.open = false
-                    emit(.closeListeners(name, removeOnStop: unit.options.removeOnStop))
-                }
+                if watched { emit(.unwatch(name)) }
+                if open { emit(.closeListeners(name, removeOnStop: removeOnStop)) }
             case .spawn(let role):
                 if let order = socketSpawnOrder(name, role: role) { emit(.spawn(order)) }
             case .signal(let signal):
-                let mode = unit.executionSettings.killMode
-                let order = KillOrder(control: entry.machine.controlPID, group: mode == .controlGroup || mode == .mixed,
-                                      signal: signal)
+                let order = sockets.inPlace(index) { entry in
+                    let mode = entry.machine.unit.executionSettings.killMode
+                    return KillOrder(control: entry.machine.controlPID, group: mode == .controlGroup || mode == .mixed,
+                                     signal: signal)
+                }
                 if order.group || order.control != nil { emit(.kill(name, order)) }
             case .log(let level, let message):
                 log(name, level, message)
             }
         }
-        guard let entry = sockets[name] else { return }
-        if entry.machine.activeState != activeBefore { sockets[name]?.stateChanged = now }
-        deadlines.schedule(.socket(name), at: entry.machine.deadline)
+        let now = self.now
+        let (deadline, isInactive, hasCommands, restartPending) = sockets.inPlace(index) { entry in
+            if entry.machine.activeState != activeBefore { entry.stateChanged = now }
+            return (entry.machine.deadline, entry.machine.isInactive, entry.machine.unit.hasCommands, entry.restartPending)
+        }
+        deadlines.schedule(.socket(name), at: deadline)
         updateWatching(name)
-        if entry.machine.isInactive, !wasInactive {
+        if isInactive, !wasInactive {
             // Its commands' cgroup and sandbox (dynamic user, private /tmp) go, as a service's do.
-            if entry.machine.unit.hasCommands { emit(.releaseResources(name)) }
+            if hasCommands { emit(.releaseResources(name)) }
             if !shuttingDown { unitWentDown(name) }
         }
         checkJob(name)
-        if entry.machine.isInactive, entry.restartPending, !shuttingDown {
+        if isInactive, restartPending, !shuttingDown {
             sockets[name]?.restartPending = false
             startSocket(name)
         }
@@ -552,38 +557,65 @@ package struct Manager {
 
     /// Puts the listeners in epoll or takes them out, as the socket machine says.
     mutating func updateWatching(_ name: UnitName) {
-        guard let entry = sockets[name] else { return }
-        let want = entry.listeners == .bound && entry.machine.watching && !shuttingDown
-        guard want != entry.watched else { return }
-        sockets[name]?.watched = want
+        guard let index = sockets.index(forKey: name) else { return }
+        let shuttingDown = self.shuttingDown
+        let want: Bool? = sockets.inPlace(index) { entry in
+            let want = entry.listeners == .bound && entry.machine.watching && !shuttingDown
+            guard want != entry.watched else { return nil }
+            entry.watched = want
+            return want
+        }
+        guard let want else { return }
         emit(want ? .watch(name) : .unwatch(name))
     }
 
     /// The socket index changed (load, reload, a unit bound or gone): the
     /// triggering sockets of every service, sorted by unit name (sd_listen_fds(3)).
     mutating func reindexTriggers() {
+        // The entries read in place (Dictionary+InPlace.swift).
         var index: [UnitName: [UnitName]] = [:]
-        for (name, entry) in sockets where !entry.machine.unit.accept { index[entry.service, default: []].append(name) }
+        index.reserveCapacity(services.count)
+        sockets.forEachInPlace { name, entry in
+            if !entry.machine.unit.accept { index[entry.service, default: []].append(name) }
+        }
         // Sockets=: the fds of the sockets a service names too (service_collect_fds(), src/core/service.c).
-        for (name, entry) in services where !entry.machine.unit.sockets.isEmpty {
-            for socket in entry.machine.unit.sockets where sockets[socket]?.machine.unit.accept == false
+        var listing: [UnitName: [UnitName]] = [:]
+        services.forEachInPlace { name, entry in
+            if !entry.machine.unit.sockets.isEmpty { listing[name] = entry.machine.unit.sockets }
+        }
+        for (name, listed) in listing {
+            for socket in listed
+            where sockets.index(forKey: socket).map({ j in sockets.inPlace(j) { !$0.machine.unit.accept } }) == true
                 && index[name]?.contains(socket) != true {
                 index[name, default: []].append(socket)
             }
         }
-        for key in index.keys { index[key]!.sort() }
+        index.forEachInPlace { _, sockets in if sockets.count > 1 { sockets.sort() } }
         triggers = index
     }
 
     /// The dependency graph of the units loaded now; a service is ordered after the sockets that trigger it.
-    mutating func rebuildGraph() {
+    ///
+    /// `activated`: the services the unit set's sockets activate, when the caller has them
+    /// already (the load, which holds each socket unit as it adds it), instead of copying every
+    /// socket unit out of the set again to ask.
+    mutating func rebuildGraph(activated: Set<UnitName>? = nil) {
         let aliases = units.aliases
-        let entries = services.map { ($0.key, $0.value.machine.unit.unit, implicitAfter: triggers[$0.key] ?? []) }
-            + sockets.map { ($0.key, $0.value.machine.unit.unit, implicitAfter: [UnitName]()) }
+        // Read in place (Dictionary+InPlace.swift): mapping over the dictionaries copied every
+        // whole entry, and `services[$0] != nil` copied one out per question.
+        var entries: [(UnitName, UnitSection, implicitAfter: [UnitName])] = []
+        entries.reserveCapacity(services.count + sockets.count)
+        let triggers = self.triggers
+        services.forEachInPlace { name, entry in
+            entries.append((name, entry.machine.unit.unit, implicitAfter: triggers[name] ?? []))
+        }
+        sockets.forEachInPlace { name, entry in entries.append((name, entry.machine.unit.unit, implicitAfter: [])) }
+        // Of the unit set, not of the entries: a socket left out (its conditions failed) still
+        // keeps its service from starting on its own.
+        socketActivatedServices = activated ?? Set(units.sockets.values.map { units.serviceName(for: $0) })
         let services = self.services, sockets = self.sockets
-        socketActivatedServices = Set(units.sockets.values.map { units.serviceName(for: $0) })
         graph = DependencyGraph(units: entries, resolve: { UnitName(parsing: aliases[$0] ?? $0) },
-                                isLoaded: { services[$0] != nil || sockets[$0] != nil })
+                                isLoaded: { services.index(forKey: $0) != nil || sockets.index(forKey: $0) != nil })
     }
 
     // MARK: - Timer

@@ -21,6 +21,14 @@ final class SocketListeners {
         self.logger = logger
     }
 
+    /// Room for `count` socket units, made once at start-up: the tables are not rehashed
+    /// (every name hashed again) at each doubling while a thousand units bind.
+    func reserveCapacity(_ count: Int) {
+        bound.reserveCapacity(count)
+        watches.reserveCapacity(count)
+        loop.reserveCapacity(count)
+    }
+
     /// The listening fds of `sockets`, in order: what a service gets at 3.. (sd_listen_fds(3)).
     func descriptors(of sockets: [UnitName]) -> [FileDescriptor] {
         sockets.flatMap { (bound[$0] ?? []).map(\.fd) }

@@ -137,16 +137,20 @@ package final class Supervisor {
         }
         loop.afterBatch = { [unowned self] in self.armTimer() }
         let leftOver = Leftovers.settle(tracker: tracker, runtimeDirectory: runtime, logger: logger)
-        for path in PrivateTemporaryDirectories.removeStale(keeping: leftOver) {
-            logger.info("Removed \(path), the private /tmp of a unit of a swatchd that is gone.")
-        }
+        // The sweep lists /tmp and /var/tmp (thousands of entries on a busy machine: ~3 ms): not
+        // on the way to listening. It runs once the loop is idle, or before the first private
+        // /tmp is made if a service needs one sooner (SandboxPreparation.removeStaleTemporaryDirectories).
+        sandbox.staleTemporaryDirectoriesKept = leftOver
+        loop.whenIdle { [sandbox] in sandbox.removeStaleTemporaryDirectories() }
         for directory in configuration.unitDirectories {
             var info = stat()
             let problem: Errno? = stat(directory, &info) != 0 ? Errno(rawValue: errno)
                 : (info.st_mode & S_IFMT != S_IFDIR ? .notDirectory : nil)
             if let problem { logger.warning("No units from unit directory \(directory): \(problem).") }
         }
-        send(.load(loadUnits()))
+        let units = loadUnits()
+        listeners.reserveCapacity(units.sockets.count)
+        send(.load(units))
         adoptLeftInGroups()
     }
 

@@ -43,10 +43,11 @@ extension ListenAddress {
             guard isAddress(host, family: AF_INET6) else { return .failure(.init("Invalid IPv6 address")) }
             return .success(.ipv6(address: host, port: port, scope: scope))
         }
-        if let colon = text.lastIndex(of: ":") {
-            let host = String(text[..<colon])
+        // By byte, as socket_address_parse() looks for the colon (strrchr()).
+        if let colon = text.utf8.lastIndex(of: UInt8(ascii: ":")) {
+            let host = String(decoding: text.utf8[..<colon], as: UTF8.self)
             guard isAddress(host, family: AF_INET) else { return .failure(.init("Invalid IPv4 address")) }
-            guard let port = port(text[text.index(after: colon)...]) else {
+            guard let port = port(Substring(text.utf8[text.utf8.index(after: colon)...])) else {
                 return .failure(.init("Invalid port (1-65535)"))
             }
             return .success(.ipv4(address: host, port: port))
@@ -127,8 +128,15 @@ extension ListenAddress {
     }
 
     private static func port(_ text: Substring) -> UInt16? {
-        guard !text.isEmpty, text.allSatisfy(\.isASCIIDigit), let n = Int(text), (1...65535).contains(n) else { return nil }
-        return UInt16(n)
+        // Digits by byte: Character tests and Int(_:) were most of a ListenStream= value's parse.
+        guard !text.isEmpty else { return nil }
+        var n = 0
+        for byte in text.utf8 {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            n = n * 10 + Int(byte - UInt8(ascii: "0"))
+            guard n <= 65535 else { return nil }
+        }
+        return n >= 1 ? UInt16(n) : nil
     }
 
     /// inet_pton() accepts it.

@@ -78,9 +78,23 @@ enum UnitDirectory {
     /// The bytes of a file and its modification time, taken with fstat(2) of the open
     /// file before it is read (as `SourceFileTimes.record` wants it: a change between
     /// the two shows as a change later).
-    static func readStamped(_ path: String) -> (Result<[UInt8], Errno>, SourceFileTimes.Stamp?) {
+    ///
+    /// With `entry` (the open unit directory and the file's name in it), the file is opened
+    /// relative to the directory (openat(2)): the kernel walks one name, not the whole path,
+    /// per unit file (docs/HACKING.md "Footprint and start-up").
+    static func readStamped(_ path: String, entry: (directory: FileDescriptor, name: String)? = nil)
+        -> (Result<[UInt8], Errno>, SourceFileTimes.Stamp?)
+    {
         let fd: FileDescriptor
-        do { fd = try FileDescriptor.open(FilePath(path), .readOnly, options: .closeOnExec) } catch {
+        do {
+            if let entry {
+                fd = FileDescriptor(rawValue: try retryingOnInterrupt {
+                    openat(entry.directory.rawValue, entry.name, O_RDONLY | O_CLOEXEC)
+                })
+            } else {
+                fd = try FileDescriptor.open(FilePath(path), .readOnly, options: .closeOnExec)
+            }
+        } catch {
             return (.failure(error as? Errno ?? .ioError), nil)
         }
         defer { try? fd.close() }
@@ -141,18 +155,22 @@ enum UnitDirectory {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 
-    /// The directory part of a path (`.` for a bare name).
+    /// The directory part of a path (`.` for a bare name). By byte, as the kernel reads a
+    /// path: `/` never combines with what follows, and a Character search was a grapheme
+    /// walk over the whole path per unit (docs/HACKING.md "Footprint and start-up").
     static func parent(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
+        let utf8 = path.utf8
+        guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return "." }
+        return slash == utf8.startIndex ? "/" : String(decoding: utf8[..<slash], as: UTF8.self)
     }
 
-    /// The last component of a path.
+    /// The last component of a path (by byte, as `parent`).
     static func baseName(_ path: String) -> String {
-        var end = path.endIndex
-        while end > path.startIndex, path[path.index(before: end)] == "/" { end = path.index(before: end) }
-        guard end > path.startIndex else { return path }
-        let start = path[..<end].lastIndex(of: "/").map(path.index(after:)) ?? path.startIndex
-        return String(path[start..<end])
+        let utf8 = path.utf8
+        var end = utf8.endIndex
+        while end > utf8.startIndex, utf8[utf8.index(before: end)] == UInt8(ascii: "/") { end = utf8.index(before: end) }
+        guard end > utf8.startIndex else { return path }
+        let start = utf8[..<end].lastIndex(of: UInt8(ascii: "/")).map(utf8.index(after:)) ?? utf8.startIndex
+        return String(decoding: utf8[start..<end], as: UTF8.self)
     }
 }

@@ -67,43 +67,47 @@ struct UnitFileLexer {
         var lineNumber = 0
         var body = bytes[...]
         if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }   // UTF-8 BOM
-        for raw in Self.physicalLines(body) {
+        Self.forEachPhysicalLine(body) { raw in
             lineNumber += 1
-            let trimmed = raw.drop(while: Self.isWhitespace)
+            let first = raw.first(where: { !Self.isWhitespace($0) })
             // A comment line is skipped even in the middle of a continuation (systemd.syntax(7)).
-            if let first = trimmed.first, first == UInt8(ascii: "#") || first == UInt8(ascii: ";") { continue }
+            if let first, first == UInt8(ascii: "#") || first == UInt8(ascii: ";") { return }
+            // Most lines stand alone: parsed where they are, without a copy.
+            if continuation == nil, !Self.endsInUnescapedBackslash(raw) {
+                parseLine(raw, line: lineNumber)
+                return
+            }
             var logical = (continuation ?? []) + raw
-            if Self.endsInUnescapedBackslash(logical) {
+            if Self.endsInUnescapedBackslash(logical[...]) {
                 logical[logical.count - 1] = UInt8(ascii: " ")
                 continuation = logical
-                continue
+                return
             }
             continuation = nil
-            parseLine(logical, line: lineNumber)
+            parseLine(logical[...], line: lineNumber)
         }
-        if let continuation { parseLine(continuation, line: max(lineNumber, 1)) }
+        if let continuation { parseLine(continuation[...], line: max(lineNumber, 1)) }
     }
 
-    /// Splits on `\n`, `\r\n`, `\r` and NUL, as read_line() does.
-    private static func physicalLines(_ bytes: ArraySlice<UInt8>) -> [ArraySlice<UInt8>] {
-        var lines: [ArraySlice<UInt8>] = []
+    /// Each line, split on `\n`, `\r\n` and `\r` as read_line() does (a NUL refuses its line:
+    /// parseLine), handed over as it is found: no array of the lines.
+    private static func forEachPhysicalLine(_ bytes: ArraySlice<UInt8>, _ body: (ArraySlice<UInt8>) -> Void) {
         var start = bytes.startIndex
         var i = start
         while i < bytes.endIndex {
             let c = bytes[i]
             if c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") {
-                lines.append(bytes[start..<i])
+                body(bytes[start..<i])
                 if c == UInt8(ascii: "\r"), i + 1 < bytes.endIndex, bytes[i + 1] == UInt8(ascii: "\n") { i += 1 }
                 start = i + 1
             }
             i += 1
         }
-        if start < bytes.endIndex { lines.append(bytes[start...]) }
-        return lines
+        if start < bytes.endIndex { body(bytes[start...]) }
     }
 
     /// True when the line ends in a backslash that is not itself escaped (`\\` at the end is a literal).
-    private static func endsInUnescapedBackslash(_ line: [UInt8]) -> Bool {
+    private static func endsInUnescapedBackslash(_ line: ArraySlice<UInt8>) -> Bool {
         var escaped = false
         for c in line {
             if escaped { escaped = false } else if c == UInt8(ascii: "\\") { escaped = true }
@@ -115,8 +119,12 @@ struct UnitFileLexer {
         c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r")
     }
 
-    private mutating func parseLine(_ bytes: [UInt8], line: Int) {
-        let stripped = bytes.drop(while: Self.isWhitespace).reversed().drop(while: Self.isWhitespace).reversed()
+    /// By byte, as conf-parser's parse_line() reads a line (strstrip(), `*l == '['`, strchr(l,
+    /// '=')): splitting the line as Characters (grapheme breaking) was most of a unit file's
+    /// lexing (docs/HACKING.md "Footprint and start-up"). The key and the value are cut at
+    /// ASCII bytes of a line that is valid UTF-8 as a whole, so each is valid too.
+    private mutating func parseLine(_ bytes: ArraySlice<UInt8>, line: Int) {
+        let stripped = Self.trimmed(bytes)
         guard !stripped.isEmpty else { return }
         let location = SourceLocation(file: path, line: line)
         // A NUL would cut the value short where systemd's reader refuses the file: never guess.
@@ -124,7 +132,9 @@ struct UnitFileLexer {
             error(location, "Line contains a NUL byte, refusing the unit.")
             return
         }
-        guard let text = String(validating: stripped, as: UTF8.self) else {
+        // ASCII (nearly every line) is valid UTF-8 as it is: the String of the whole line is
+        // only made for a message about a header.
+        guard stripped.allSatisfy({ $0 < 0x80 }) || String(validating: stripped, as: UTF8.self) != nil else {
             // Ignoring the line would drop what its key asks for: a restricting key
             // (RestrictingKeys) refuses the unit instead (swatchd.service(5), "WHAT
             // HAPPENS TO A PROBLEM": never less isolation than the unit asks for).
@@ -136,15 +146,16 @@ struct UnitFileLexer {
             }
             return
         }
-        if text.hasPrefix("[") {
-            guard text.hasSuffix("]"), text.count >= 2 else {
-                error(location, "Invalid section header, refusing the unit: \(text)")
+        if stripped.first == UInt8(ascii: "[") {
+            let text = { String(decoding: stripped, as: UTF8.self) }
+            guard stripped.count >= 2, stripped.last == UInt8(ascii: "]") else {
+                error(location, "Invalid section header, refusing the unit: \(text())")
                 section = ""
                 return
             }
-            let name = String(text.dropFirst().dropLast())
+            let name = String(decoding: stripped.dropFirst().dropLast(), as: UTF8.self)
             guard name.unicodeScalars.allSatisfy(Self.isSafeInHeader) else {
-                error(location, "Bad characters in section header, refusing the unit: \(text)")
+                error(location, "Bad characters in section header, refusing the unit: \(text())")
                 section = ""
                 return
             }
@@ -156,18 +167,26 @@ struct UnitFileLexer {
             warn(location, "Assignment outside of section, ignoring.")
             return
         }
-        guard let equals = text.firstIndex(of: "=") else {
+        guard let equals = stripped.firstIndex(of: UInt8(ascii: "=")) else {
             warn(location, "Missing '=', ignoring line.")
             return
         }
-        guard equals != text.startIndex else {
+        guard equals != stripped.startIndex else {
             warn(location, "Missing key name before '=', ignoring line.")
             return
         }
         guard !section.isEmpty else { return }   // under a broken header: already refused
-        let key = text[..<equals].trimmingWhitespace()
-        let value = text[text.index(after: equals)...].trimmingWhitespace()
+        let key = String(decoding: Self.trimmed(stripped[..<equals]), as: UTF8.self)
+        let value = String(decoding: Self.trimmed(stripped[(equals + 1)...]), as: UTF8.self)
         entries.append(.assignment(UnitFileAssignment(section: section, key: key, value: value, location: location)))
+    }
+
+    /// Without leading and trailing whitespace (systemd's WHITESPACE, by byte).
+    private static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var lower = bytes.startIndex, upper = bytes.endIndex
+        while lower < upper, isWhitespace(bytes[lower]) { lower += 1 }
+        while upper > lower, isWhitespace(bytes[upper - 1]) { upper -= 1 }
+        return bytes[lower..<upper]
     }
 
     /// The key of an assignment line whose value may be anything: the bytes before

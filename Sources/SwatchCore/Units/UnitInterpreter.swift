@@ -25,19 +25,18 @@ struct UnitInterpreter<Model> {
     /// Walks every entry; `sandbox` reads the model's sandbox for RestrictingKeys (nil: none).
     mutating func apply(_ files: [UnitFile], to model: inout Model, sandbox: (Model) -> Sandbox?) {
         var restricting: [String: (location: SourceLocation, asks: Bool)] = [:]
-        let sections = catalog.sections
         for file in files {
             diagnostics += file.diagnostics
             if file.diagnostics.contains(where: { $0.severity == .error }) { failedKeys.insert("[") }
             for entry in file.entries {
                 switch entry {
                 case .section(let name, let location):
-                    if !sections.contains(name) && !name.hasPrefix("X-") {
+                    if !catalog.hasSection(name) && !name.hasPrefix("X-") {
                         warn(location, "Unknown section [\(name)], ignoring.")
                     }
                 case .assignment(let a):
                     // `X-` keys are ignored, unless one is swatchd's own (X-IdleStopSec=).
-                    guard sections.contains(a.section),
+                    guard catalog.hasSection(a.section),
                           !a.key.hasPrefix("X-") || catalog.supported[a.section]?[a.key] != nil else { continue }
                     if a.section == "Install" {
                         if !installKeys.contains(a.key) { warn(a.location, unknown(a)) }
@@ -71,6 +70,7 @@ struct UnitInterpreter<Model> {
             }
         }
         // A restriction is judged on the final value: a drop-in's `PrivateTmp=no` lifts the main file's `yes`.
+        guard !restricting.isEmpty else { return }
         let finalSandbox = sandbox(model)
         for (name, last) in restricting.sorted(by: { $0.value.location.line < $1.value.location.line }) {
             let key = RestrictingKeys.byName[name]!
@@ -121,7 +121,8 @@ func sectionLocation(_ section: String, _ files: [UnitFile]) -> SourceLocation {
 extension ServiceUnit {
     /// Builds a service from its main file and drop-ins, with every problem found.
     static func interpret(
-        name: UnitName, files: [UnitFile], context: SpecifierContext, checkExecutables: Bool
+        name: UnitName, files: [UnitFile], context: SpecifierContext, checkExecutables: Bool,
+        executables: ExecutableChecks? = nil
     ) -> (ServiceUnit, [Diagnostic]) {
         var service = ServiceUnit(name: name, path: files.first?.path ?? "")
         service.timeoutStop = context.defaultTimeoutStop
@@ -153,6 +154,7 @@ extension ServiceUnit {
                               "Restart=\(service.restart.rawValue) is not allowed for Type=oneshot services; refusing the unit.")
         }
         if checkExecutables {
+            let executables = executables ?? ExecutableChecks()
             let commands: [(String, [ExecCommand])] = [
                 ("ExecCondition", service.execCondition), ("ExecStartPre", service.execStartPre),
                 ("ExecStart", service.execStart),
@@ -161,7 +163,7 @@ extension ServiceUnit {
             ]
             for (key, list) in commands {
                 for command in list {
-                    guard let problem = Executable.problem(command.path) else { continue }
+                    guard let problem = executables.problem(command.path) else { continue }
                     interpreter.warn(command.location, "Program of \(key)= is not executable (\(problem)), the unit will fail to start until it is: \(command.path)")
                 }
             }
@@ -174,7 +176,8 @@ extension ServiceUnit {
 
 extension SocketUnit {
     /// Builds a socket from its main file and drop-ins, with every problem found.
-    static func interpret(name: UnitName, files: [UnitFile], context: SpecifierContext, checkExecutables: Bool = false)
+    static func interpret(name: UnitName, files: [UnitFile], context: SpecifierContext, checkExecutables: Bool = false,
+                          executables: ExecutableChecks? = nil)
         -> (SocketUnit, [Diagnostic])
     {
         var socket = SocketUnit(name: name, path: files.first?.path ?? "")
@@ -206,13 +209,14 @@ extension SocketUnit {
                               "Service=\(service) is not allowed with Accept=yes (each connection gets an instance of \(socket.name.prefix)@.service); refusing the unit.")
         }
         if checkExecutables {
+            let executables = executables ?? ExecutableChecks()
             let commands: [(String, [ExecCommand])] = [
                 ("ExecStartPre", socket.execStartPre), ("ExecStartPost", socket.execStartPost),
                 ("ExecStopPre", socket.execStopPre), ("ExecStopPost", socket.execStopPost),
             ]
             for (key, list) in commands {
                 for command in list {
-                    guard let problem = Executable.problem(command.path) else { continue }
+                    guard let problem = executables.problem(command.path) else { continue }
                     interpreter.warn(command.location, "Program of \(key)= is not executable (\(problem)), the unit will fail to start until it is: \(command.path)")
                 }
             }
@@ -221,6 +225,24 @@ extension SocketUnit {
             socket.triggerLimitBurst = 200   // systemd's default with Accept=yes
         }
         return (socket, interpreter.diagnostics)
+    }
+}
+
+/// The looks at programs of one load, each path looked at once: a thousand services
+/// running one program made two thousand stat(2)/access(2) calls (docs/HACKING.md
+/// "Footprint and start-up"). A load takes milliseconds; a program installed during one
+/// is seen by the next, as one installed after it is.
+final class ExecutableChecks {
+    private var problems: [String: String?] = [:]
+
+    init() {}
+
+    /// `Executable.problem(path)`, remembered for the rest of the load.
+    func problem(_ path: String) -> String? {
+        if let known = problems[path] { return known }
+        let problem = Executable.problem(path)
+        problems[path] = .some(problem)
+        return problem
     }
 }
 

@@ -20,7 +20,9 @@ struct UnitKeyCatalog<Model>: Sendable {
     var restrictingSection: String
     var restrictingAlwaysRefused: Bool
 
-    var sections: Set<String> { Set(supported.keys).union(["Install"]) }
+    /// Whether `[name]` is a section of this unit type: a supported one or `[Install]` (asked for
+    /// every line of every unit: no set made per unit).
+    func hasSection(_ name: String) -> Bool { name == "Install" || supported.index(forKey: name) != nil }
 }
 
 /// `[Install]` is accepted and ignored: a unit in a unit directory is enabled (swatchd.service(5), "[INSTALL] SECTION").

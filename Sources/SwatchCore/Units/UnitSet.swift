@@ -71,11 +71,11 @@ package struct UnitSet: Sendable {
         // Each directory is listed once; `NAME.d/`, `.wants/`, `.requires/` are looked up in
         // the listings (1000 units made ~6 failing opens each).
         var listings = DirectoryListings()
-        func add(_ path: String, dropInSearch: [String]) {
+        func add(_ path: String, dropInSearch: [String], entry: (directory: FileDescriptor, name: String)? = nil) {
             let name = UnitDirectory.baseName(path)
             guard seen.insert(name).inserted else { return }
             var times = SourceFileTimes()
-            let (content, stamp) = UnitDirectory.readStamped(path)
+            let (content, stamp) = UnitDirectory.readStamped(path, entry: entry)
             times.stamps[path] = .some(stamp)
             switch content {
             case .failure(let errno):
@@ -101,6 +101,10 @@ package struct UnitSet: Sendable {
                 }
                 continue
             }
+            // Its files are opened relative to it (UnitDirectory.readStamped); nil: by path.
+            let directoryFD = (try? retryingOnInterrupt { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
+                .map { FileDescriptor(rawValue: $0) }
+            defer { try? directoryFD?.close() }
             for name in listing.keys.sorted() where name.hasSuffix(".service") || name.hasSuffix(".socket") {
                 let path = UnitDirectory.join(directory, name)
                 let type = listing[name]
@@ -115,7 +119,7 @@ package struct UnitSet: Sendable {
                         add(UnitDirectory.kind(sibling, listedAs: listing[target]) == .file ? sibling : resolved,
                             dropInSearch: directories)
                     } else {
-                        add(path, dropInSearch: directories)
+                        add(path, dropInSearch: directories, entry: directoryFD.map { ($0, name) })
                     }
                 case .masked: seen.insert(name)   // linked to /dev/null: masked, also in later directories
                 case .missing:
@@ -140,6 +144,17 @@ package struct UnitSet: Sendable {
     /// The listings of the directories a load looks into, each read once (nil: cannot be opened).
     private struct DirectoryListings {
         private var byPath: [String: Result<[String: UInt8], Errno>] = [:]
+        /// Whether a directory lists anything that may be a directory (not `DT_REG`), by path.
+        private var holdsDirectories: [String: Bool] = [:]
+
+        /// Whether `path` lists an entry that may be a directory (a drop-in or dependency
+        /// directory, or a link to one); false when it cannot be listed.
+        mutating func mayHoldDirectories(_ path: String) -> Bool {
+            if let known = holdsDirectories[path] { return known }
+            let holds = self[path]?.values.contains { $0 != UInt8(DT_REG) } ?? false
+            holdsDirectories[path] = holds
+            return holds
+        }
 
         /// The entries of `path`; nil when it cannot be listed (`problem` says whether that matters).
         subscript(path: String) -> [String: UInt8]? {
@@ -204,6 +219,8 @@ package struct UnitSet: Sendable {
                                 listings: inout DirectoryListings)
         -> (files: [(path: String, bytes: [UInt8])], problems: [Diagnostic])
     {
+        // Unit directories of plain files only (most): no `NAME.d/` to look for, nor names to make.
+        guard directories.contains(where: { listings.mayHoldDirectories($0) }) else { return ([], []) }
         var dirNames = [name + ".d"]
         if let unit = UnitName(parsing: name), let template = unit.template, !unit.isTemplate {
             dirNames.append(template.description + ".d")
@@ -215,8 +232,8 @@ package struct UnitSet: Sendable {
         }
         for directory in directories {
             for dirName in dirNames {
-                let dropInDirectory = UnitDirectory.join(directory, dirName)
                 guard let type = listings[directory]?[dirName], type != UInt8(DT_REG) else { continue }
+                let dropInDirectory = UnitDirectory.join(directory, dirName)
                 guard let types = listings[dropInDirectory] else {
                     if let errno = listings.problem(dropInDirectory) {
                         refuse(dropInDirectory, "Failed to read drop-in directory: \(errno); refusing the unit.")
@@ -265,6 +282,7 @@ package struct UnitSet: Sendable {
         set.sockets.reserveCapacity(socketCount)
         var seen: Set<String> = []
         var socketFiles: [UnitName: [UnitFile]] = [:]
+        let executables = ExecutableChecks()
         for source in sources {
             let fileName = UnitDirectory.baseName(source.path)
             guard seen.insert(fileName).inserted else { continue }
@@ -289,10 +307,11 @@ package struct UnitSet: Sendable {
                 // (src/analyze/analyze-verify-util.c): `%i` in a path or a user name must make
                 // sense with a real instance, which the empty one of `x@.service` does not give.
                 let checked = name.isTemplate ? UnitName(prefix: name.prefix, instance: Self.sampleInstance, type: .service) : name
-                let (service, diagnostics) = ServiceUnit.interpret(name: checked, files: files, context: context,
-                                                                   checkExecutables: checkExecutables)
+                // Bound as a var: no second copy of the (large) unit to change it.
+                var loaded: ServiceUnit, diagnostics: [Diagnostic]
+                (loaded, diagnostics) = ServiceUnit.interpret(name: checked, files: files, context: context,
+                                                              checkExecutables: checkExecutables, executables: executables)
                 guard set.record(unit, diagnostics) else { continue }
-                var loaded = service
                 loaded.name = name
                 loaded.fileTimes = source.fileTimes
                 set.services[name] = loaded
@@ -310,16 +329,19 @@ package struct UnitSet: Sendable {
                 let (_, diagnostics) = SocketUnit.interpret(name: checked, files: files, context: context)
                 if set.record(unit, diagnostics) { set.templateFiles[name] = files }
             case .socket:
-                let (socket, diagnostics) = SocketUnit.interpret(name: name, files: files, context: context,
-                                                                 checkExecutables: checkExecutables)
-                var loaded = socket
+                var loaded: SocketUnit, diagnostics: [Diagnostic]
+                (loaded, diagnostics) = SocketUnit.interpret(name: name, files: files, context: context,
+                                                             checkExecutables: checkExecutables, executables: executables)
                 loaded.fileTimes = source.fileTimes
                 if set.record(unit, diagnostics) { set.sockets[name] = loaded }
                 socketFiles[name] = files
             }
         }
-        for name in set.services.keys.sorted(by: >) {
-            for socket in set.services[name]?.sockets ?? [] { set.listedBy[socket] = name }
+        // The services with Sockets= (few), read in place (Dictionary.inPlace), by name: the first wins.
+        var listing: [UnitName: [UnitName]] = [:]
+        set.services.forEachInPlace { name, service in if !service.sockets.isEmpty { listing[name] = service.sockets } }
+        for name in listing.keys.sortedByName().reversed() {
+            for socket in listing[name] ?? [] { set.listedBy[socket] = name }
         }
         set.pairSockets(socketFiles)
         set.diagnostics = sortedByPlace(set.diagnostics)
@@ -343,31 +365,32 @@ package struct UnitSet: Sendable {
     /// Accept=yes the template `prefix@.service`. A socket whose service is missing or refused
     /// is refused too (it would activate nothing).
     private mutating func pairSockets(_ socketFiles: [UnitName: [UnitFile]]) {
-        // By name: sorting the (large) unit values copies each.
-        for socketName in sockets.keys.sorted() {
-            guard let socket = sockets[socketName] else { continue }
-            let target = serviceName(for: socket)
+        // By name: sorting the (large) unit values copies each; read in place (Dictionary.inPlace).
+        for socketName in sockets.keys.sortedByName() {
+            guard let index = sockets.index(forKey: socketName) else { continue }
+            let (service, accept) = sockets.inPlace(index) { ($0.service, $0.accept) }
+            let target = serviceName(ofSocket: socketName, service: service, accept: accept)
             if services.index(forKey: target) == nil, let template = target.template, !target.isTemplate,
                let instance = instantiate(template, instance: target.instance!) {
                 services[target] = instance   // Service=echo@main.service: an instance made at load
             }
             guard services.index(forKey: target) == nil else { continue }
-            let files = socketFiles[socket.name] ?? []
+            let files = socketFiles[socketName] ?? []
             let header = sectionLocation("Socket", files)
-            let location = socket.service != nil ? lastAssignment(of: "Service", in: "Socket", files) ?? header
-                : socket.accept ? lastAssignment(of: "Accept", in: "Socket", files) ?? header : header
+            let location = service != nil ? lastAssignment(of: "Service", in: "Socket", files) ?? header
+                : accept ? lastAssignment(of: "Accept", in: "Socket", files) ?? header : header
             let message: String
             if refused[target.description] != nil {
                 message = "The service \(target) was refused; refusing the socket too."
-            } else if socket.accept {
+            } else if accept {
                 message = "Accept=yes needs the template \(target), which does not exist; refusing the unit."
-            } else if socket.service != nil {
+            } else if service != nil {
                 message = "Service= names \(target), which does not exist; refusing the unit."
             } else {
                 message = "No service \(target) to activate; refusing the unit."
             }
-            sockets[socket.name] = nil
-            refuse(socket.name.description, Diagnostic(.error, location, message, unit: socket.name.description))
+            sockets[socketName] = nil
+            refuse(socketName.description, Diagnostic(.error, location, message, unit: socketName.description))
         }
     }
 
@@ -377,16 +400,24 @@ package struct UnitSet: Sendable {
     /// template `prefix@.service` for Accept=yes; without such a service, the (first) service
     /// whose Sockets= names the socket (systemd: the unit it triggers, UNIT_TRIGGERED_BY).
     package func serviceName(for socket: SocketUnit) -> UnitName {
-        if let service = socket.service { return resolvingAlias(service) }
-        if socket.accept { return UnitName(prefix: socket.name.prefix, instance: "", type: .service) }
-        let same = resolvingAlias(socket.name.with(type: .service))
-        if services[same] == nil, let listing = listedBy[socket.name] { return listing }
+        serviceName(ofSocket: socket.name, service: socket.service, accept: socket.accept)
+    }
+
+    /// `serviceName(for:)` from the socket's name, Service= and Accept=, without its unit at hand.
+    package func serviceName(ofSocket name: UnitName, service: UnitName?, accept: Bool) -> UnitName {
+        if let service { return resolvingAlias(service) }
+        if accept { return UnitName(prefix: name.prefix, instance: "", type: .service) }
+        let same = resolvingAlias(name.with(type: .service))
+        // index(forKey:): `services[same] == nil` copied the whole ServiceUnit out to compare it.
+        if services.index(forKey: same) == nil, let listing = listedBy[name] { return listing }
         return same
     }
 
     /// The unit an alias name stands for; any other name as it is.
     package func resolvingAlias(_ name: UnitName) -> UnitName {
-        aliases[name.description].flatMap { UnitName(parsing: $0) } ?? name
+        // Most unit sets have no alias: no name to make then.
+        guard !aliases.isEmpty else { return name }
+        return aliases[name.description].flatMap { UnitName(parsing: $0) } ?? name
     }
 
     /// The sockets that activate `service`, sorted by unit name: the order of their fds (LISTEN_FDS).

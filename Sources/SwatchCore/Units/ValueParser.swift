@@ -153,9 +153,18 @@ enum ValueParser {
     }
 
     /// path_is_valid() for an absolute path: starts with `/`, components fit NAME_MAX, fits PATH_MAX.
+    /// By byte, as systemd reads a path (a split into Substrings by Character was most of an
+    /// ExecStart= value's check).
     static func isAbsolutePath(_ path: String) -> Bool {
-        path.hasPrefix("/") && path.utf8.count < 4096 && !path.utf8.contains(0)
-            && path.split(separator: "/").allSatisfy { $0.utf8.count <= 255 }
+        let utf8 = path.utf8
+        guard utf8.first == UInt8(ascii: "/"), utf8.count < 4096 else { return false }
+        var component = 0
+        for byte in utf8 {
+            if byte == 0 { return false }
+            component = byte == UInt8(ascii: "/") ? 0 : component + 1
+            if component > 255 { return false }
+        }
+        return true
     }
 
     /// fdname_is_valid(): printable ASCII without `:`, at most 255 bytes.
