@@ -8,7 +8,7 @@ extension Manager {
         units = set
         sockets.reserveCapacity(set.sockets.count)
         services.reserveCapacity(set.services.count)
-        // Sorted by name only: sorting the (large) unit values themselves costs a copy each.
+        // Sorted by name only (sortedByName), the units looked up by it.
         // The graph's socket-activated services, from the units at hand here: rebuildGraph()
         // would copy every socket unit out of the set once more to ask the same.
         var activated = Set<UnitName>(minimumCapacity: set.sockets.count)

@@ -107,11 +107,11 @@ extension UnitName {
 }
 
 extension Sequence<UnitName> {
-    /// `sorted()`, by the descriptions made once per name: the sort itself compares strings
-    /// (one word each for most names) and moves integers, where `sorted()` copied two names
-    /// in and out per comparison (~1,000 instructions each with `UnitName.<`: 18 M for one
-    /// sort of 1000 names, in `valgrind --tool=callgrind`; docs/HACKING.md "Footprint and
-    /// start-up"). `UnitName.<` is the order of the descriptions, so the order is the same.
+    /// `sorted()`, sorting indices by the names' descriptions: the sort moves integers, where
+    /// `sorted()` moved names in and out per comparison (18 M instructions for one sort of
+    /// 1000 names when a name was several strings, in `valgrind --tool=callgrind`;
+    /// docs/HACKING.md "Footprint and start-up"). `UnitName.<` is the order of the
+    /// descriptions, so the order is the same.
     func sortedByName() -> [UnitName] {
         let names = Array(self)
         let keys = names.map(\.description)

@@ -276,7 +276,7 @@ package struct UnitSet: Sendable {
                              aliases: [String: String] = [:]) -> UnitSet {
         var set = UnitSet(context: context)
         set.aliases = aliases
-        // No rehash of large unit values while they come in.
+        // No rehash while the units come in.
         let socketCount = sources.count(where: { $0.path.hasSuffix(".socket") })
         set.services.reserveCapacity(sources.count - socketCount)
         set.sockets.reserveCapacity(socketCount)
@@ -307,7 +307,7 @@ package struct UnitSet: Sendable {
                 // (src/analyze/analyze-verify-util.c): `%i` in a path or a user name must make
                 // sense with a real instance, which the empty one of `x@.service` does not give.
                 let checked = name.isTemplate ? UnitName(prefix: name.prefix, instance: Self.sampleInstance, type: .service) : name
-                // Bound as a var: no second copy of the (large) unit to change it.
+                // Bound as a var: changed in place, its storage not shared (Units/CopyOnWrite.swift).
                 var loaded: ServiceUnit, diagnostics: [Diagnostic]
                 (loaded, diagnostics) = ServiceUnit.interpret(name: checked, files: files, context: context,
                                                               checkExecutables: checkExecutables, executables: executables)
@@ -365,7 +365,7 @@ package struct UnitSet: Sendable {
     /// Accept=yes the template `prefix@.service`. A socket whose service is missing or refused
     /// is refused too (it would activate nothing).
     private mutating func pairSockets(_ socketFiles: [UnitName: [UnitFile]]) {
-        // By name: sorting the (large) unit values copies each; read in place (Dictionary.inPlace).
+        // By name, each socket read in place (Dictionary.inPlace).
         for socketName in sockets.keys.sortedByName() {
             guard let index = sockets.index(forKey: socketName) else { continue }
             let (service, accept) = sockets.inPlace(index) { ($0.service, $0.accept) }
