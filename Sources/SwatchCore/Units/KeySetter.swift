@@ -133,41 +133,48 @@ struct KeySetter<Model>: Sendable {
         self.apply = apply
     }
 
+    // The key paths are autoclosures: a key path literal is made (swift_getKeyPath, which
+    // demangles the types along it; through the copy-on-write models' dynamic members,
+    // ~20,000 instructions each) the first time its key is set, and cached by the runtime
+    // from then on — not for every key of the catalog at start-up, where that was half of
+    // swatchd's instructions up to READY=1 with one unit (valgrind --tool=callgrind,
+    // docs/HACKING.md "Start-up with 1000 units").
+
     /// Sets a field.
-    static func set<T>(_ field: WritableKeyPath<Model, T> & Sendable, _ kind: ValueKind<T>) -> KeySetter {
-        KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in model[keyPath: field] = try kind.parse(kv) }
+    static func set<T>(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<Model, T>, _ kind: ValueKind<T>) -> KeySetter {
+        KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in model[keyPath: field()] = try kind.parse(kv) }
     }
 
     /// Sets an optional field; the empty value resets it to nil (unset).
-    static func set<T>(_ field: WritableKeyPath<Model, T?> & Sendable, _ kind: ValueKind<T>) -> KeySetter {
+    static func set<T>(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<Model, T?>, _ kind: ValueKind<T>) -> KeySetter {
         KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in
-            model[keyPath: field] = kv.raw.isEmpty ? nil : try kind.parse(kv)
+            model[keyPath: field()] = kv.raw.isEmpty ? nil : try kind.parse(kv)
         }
     }
 
     /// Appends the words of the value to a list; the empty value resets the list (systemd.syntax(7)).
     static func list(
-        _ field: WritableKeyPath<Model, [String]> & Sendable,
+        _ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<Model, [String]>,
         check: @escaping @Sendable (String) -> String? = { _ in nil }
     ) -> KeySetter {
         KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in
             guard !kv.raw.isEmpty else {
-                model[keyPath: field] = []
+                model[keyPath: field()] = []
                 return
             }
             let words = try kv.words()
             for word in words {
                 if let problem = check(word) { throw kv.problem(problem, word) }
             }
-            model[keyPath: field] += words
+            model[keyPath: field()] += words
         }
     }
 
     /// A setter of a part of the model (the `[Unit]` section of a socket or service).
-    func lifted<Outer>(_ part: WritableKeyPath<Outer, Model> & Sendable) -> KeySetter<Outer> {
+    func lifted<Outer>(_ part: @autoclosure @escaping @Sendable () -> WritableKeyPath<Outer, Model>) -> KeySetter<Outer> {
         let apply = self.apply
         return KeySetter<Outer> { (outer: inout Outer, kv: KeyValue) throws(ValueError) in
-            try apply(&outer[keyPath: part], kv)
+            try apply(&outer[keyPath: part()], kv)
         }
     }
 }
