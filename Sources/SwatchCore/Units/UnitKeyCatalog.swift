@@ -158,8 +158,12 @@ private let unsupportedExecKeys: Set<String> = [
 
 /// Supported keys of the execution environment.
 private let execKeys: [String: KeySetter<ServiceUnit>] = {
-    let exitStatuses = { (field: WritableKeyPath<ServiceUnit, ExitStatusSet> & Sendable) in
+    // Key paths as autoclosures, made when the key is first set (Units/KeySetter.swift).
+    func exitStatuses(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<ServiceUnit, ExitStatusSet>)
+        -> KeySetter<ServiceUnit>
+    {
         KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            let field = field()
             guard !kv.raw.isEmpty else {
                 service[keyPath: field] = ExitStatusSet()
                 return
@@ -171,8 +175,9 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
             }
         }
     }
-    let exec = { (field: WritableKeyPath<ServiceUnit, [ExecCommand]> & Sendable) in
+    func exec(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<ServiceUnit, [ExecCommand]>) -> KeySetter<ServiceUnit> {
         KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            let field = field()
             guard !kv.raw.isEmpty else {
                 service[keyPath: field] = []
                 return
@@ -184,8 +189,10 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
             }
         }
     }
-    let capabilities = { (field: WritableKeyPath<Sandbox, CapabilitySet?> & Sendable, initial: CapabilitySet) in
+    func capabilities(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<Sandbox, CapabilitySet?>,
+                      _ initial: CapabilitySet) -> KeySetter<ServiceUnit> {
         KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            let field = field()
             // config_parse_capability_set(): `~` inverts; the first assignment (or one naming
             // nothing) replaces, later ones add (or, inverted, remove).
             switch ValueParser.capabilities(kv.raw) {
@@ -596,8 +603,9 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
 /// (systemd.socket(5): the options of systemd.exec(5), systemd.kill(5) and
 /// systemd.resource-control(5) apply to them).
 private let socketExecKeys: [String: KeySetter<SocketUnit>] = {
-    let exec = { (field: WritableKeyPath<SocketUnit, [ExecCommand]> & Sendable) in
+    func exec(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<SocketUnit, [ExecCommand]>) -> KeySetter<SocketUnit> {
         KeySetter<SocketUnit> { (socket: inout SocketUnit, kv: KeyValue) throws(ValueError) in
+            let field = field()
             guard !kv.raw.isEmpty else {
                 socket[keyPath: field] = []
                 return
