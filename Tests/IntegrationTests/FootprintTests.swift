@@ -129,6 +129,27 @@ extension Integration {
             #expect(!maps.contains("libsystemd"), "\(maps.split(separator: "\n").filter { $0.contains("libsystemd") })")
         }
 
+        /// `--log-target journal` where libsystemd cannot be loaded (a bind mount of /dev/null
+        /// over it, in a mount namespace of swatchd's own): swatchd says why on stderr, logs
+        /// there, and serves its units as ever.
+        @Test(.enabled(if: getuid() == 0, "needs root for the bind mount"), .timeLimit(.minutes(1)))
+        func withoutLibsystemdTheJournalTargetSaysWhyAndLogsToStderr() throws {
+            let candidates: [String] = ["/usr/lib/x86_64-linux-gnu/libsystemd.so.0", "/usr/lib/aarch64-linux-gnu/libsystemd.so.0"]
+            let library = try #require(candidates.first { FileManager.default.fileExists(atPath: $0) })
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("talk.service", "[Service]\nExecStart=/bin/sh -c 'echo hello-from-service; exec sleep 60'\n")
+            try daemon.start(arguments: ["--log-target", "journal"], launcher: [
+                "/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+                "mount --bind /dev/null \"$0\" && exec \"$@\"", library,
+            ])
+            let warning = try daemon.waitForLog(containing: "Cannot write to the journal")
+            #expect(warning.hasPrefix("swatchd[") && warning.contains("logging to stderr"), "\(daemon.log)")
+            let line = try daemon.waitForLog(containing: "hello-from-service")
+            #expect(line.hasPrefix("talk.service["), "\(daemon.log)")
+            #expect(try daemon.ctl("is-active", "talk.service").exitCode == 0)
+        }
+
         @Test(.timeLimit(.minutes(2)))
         func makeInstallStripsTheBinaries() throws {
             let destination = try TemporaryDirectory()

@@ -18,17 +18,23 @@ enum Libsystemd {
         let streamFD: StreamFD
     }
 
-    /// Loaded once, on first use (a global's initializer runs once, swift_once); nil when
-    /// libsystemd.so.0 is not installed: the journal then refuses every message and the
-    /// lines go to stderr (JournalLogHandler, OutputCapture).
-    static let functions: Functions? = {
+    /// Loaded once, on first use (a global's initializer runs once, swift_once); the
+    /// failure is dlerror(3)'s text: without libsystemd the journal is no log target
+    /// (LogTarget.makeHandler says so), and a service's output goes to stderr (OutputCapture).
+    static let loaded: Result<Functions, LoadError> = {
         // RTLD_LOCAL: nothing of it is meant for anyone but these two lookups; the handle is
         // kept for the life of the process.
         guard let library = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL),
               let sendv = dlsym(library, "sd_journal_sendv"),
-              let streamFD = dlsym(library, "sd_journal_stream_fd") else { return nil }
-        return Functions(sendv: unsafeBitCast(sendv, to: SendV.self), streamFD: unsafeBitCast(streamFD, to: StreamFD.self))
+              let streamFD = dlsym(library, "sd_journal_stream_fd") else {
+            return .failure(LoadError(message: dlerror().map { String(cString: $0) } ?? "libsystemd.so.0: not loaded"))
+        }
+        return .success(Functions(sendv: unsafeBitCast(sendv, to: SendV.self), streamFD: unsafeBitCast(streamFD, to: StreamFD.self)))
     }()
+
+    struct LoadError: Error { let message: String }
+
+    static var functions: Functions? { try? loaded.get() }
 
     /// sd_journal_sendv(3); -ENOSYS without libsystemd.
     static func journalSendv(_ vectors: UnsafePointer<iovec>, _ count: Int32) -> Int32 {

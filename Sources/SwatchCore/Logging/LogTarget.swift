@@ -19,20 +19,29 @@ package enum LogTarget: String, Sendable, CaseIterable {
         return stat(socketPath, &info) == 0 && info.st_mode & S_IFMT == S_IFSOCK
     }
 
-    /// `journal` or `stderr`: `auto` decided by whether the journal is there.
+    /// `journal` or `stderr`: `auto` decided by whether the journal is there (and libsystemd
+    /// to write to it).
     package func resolved(journalAvailable: Bool = LogTarget.journalIsAvailable()) -> LogTarget {
         switch self {
-        case .auto: return journalAvailable ? .journal : .stderr
+        case .auto: return journalAvailable && Libsystemd.functions != nil ? .journal : .stderr
         case .journal, .stderr: return self
         }
     }
 
-    /// The handler for this target (after `resolved`), e.g. for `LoggingSystem.bootstrap`.
+    /// `resolved()`, but `stderr` for `journal` when libsystemd cannot be loaded, with the
+    /// sentence that says so (for the caller to log once).
+    package func usable() -> (target: LogTarget, problem: String?) {
+        let target = resolved()
+        guard target == .journal, case .failure(let error) = Libsystemd.loaded else { return (target, nil) }
+        return (.stderr, "Cannot write to the journal (\(error.message)): logging to stderr.")
+    }
+
+    /// The handler for this target (after `usable`), e.g. for `LoggingSystem.bootstrap`.
     /// Messages with `unit` metadata also go into `unitLog` (swatchctl status/logs).
     package func makeHandler(
         level: Logger.Level, identifier: String = "swatchd", unitLog: UnitLogBuffer? = nil
     ) -> any LogHandler {
-        switch resolved() {
+        switch usable().target {
         case .journal:
             var handler = JournalLogHandler(identifier: identifier, unitLog: unitLog)
             handler.logLevel = level
