@@ -1,8 +1,9 @@
 // Reading the Manager's entries (and a unit set's units) where they are. A read of
-// `dictionary[key]` or of `values[index]` returns a copy of the whole value: for an
-// entry, its unit inline, every string and array in it retained and released again.
-// Before these, that was most of the Manager's work at start-up (docs/HACKING.md
-// "Footprint and start-up").
+// `dictionary[key]` or of `values[index]` returns a copy of the whole value, and a write
+// through `dictionary[key]?.x` moves it out and back. When the entries held their units
+// inline that was most of the Manager's work at start-up; with copy-on-write units
+// (Units/CopyOnWrite.swift) a copy is cheaper, and a write to a copy still duplicates the
+// storage (docs/HACKING.md "Start-up with 1000 units").
 
 extension Dictionary {
     /// `body` on the value at `index`, in place (a `_modify` access yields the storage itself).

@@ -54,11 +54,6 @@ package struct ServiceMachine: Sendable {
     /// How the last ExecReload= ended (systemd's ReloadResult=).
     package private(set) var reloadResult: ServiceResult = .success
 
-    /// WATCHDOG_USEC= of the running instance; a new start forgets it.
-    private var watchdogOverride: TimeSpan? {
-        get { record.watchdogOverride }
-        set { record.watchdogOverride = newValue }
-    }
     /// The supervisor's last word on whether any process of the service is
     /// left. It is an observation of the cgroup, not a property of a state:
     /// every state receives it (spawns and exits), the stop and start steps read it.
@@ -66,36 +61,6 @@ package struct ServiceMachine: Sendable {
     /// Whether `groupEmpty` was observed by this machine (a spawn, a reap, the group emptied)
     /// rather than assumed: a machine restored after a re-exec has not seen its group yet.
     private var groupObserved = false
-    private var startLimitBegin: Instant? {
-        get { record.startLimitBegin }
-        set { record.startLimitBegin = newValue }
-    }
-    private var startLimitCount: Int {
-        get { record.startLimitCount }
-        set { record.startLimitCount = newValue }
-    }
-    /// Consecutive automatic restarts, for RestartSteps= (reset by a manual start).
-    private var restartAttempt: Int {
-        get { record.restartAttempt }
-        set { record.restartAttempt = newValue }
-    }
-    /// Which ExecStart= line the main process runs: its `-` prefix decides
-    /// whether a failure counts (a Type=oneshot runs several, one by one).
-    private var mainCommand: Int {
-        get { record.mainCommand }
-        set { record.mainCommand = newValue }
-    }
-    /// When the service last became active (systemd's ActiveEnterTimestamp=):
-    /// RuntimeMaxSec= counts from here, across reloads.
-    private var activeEntered: Instant? {
-        get { record.activeEntered }
-        set { record.activeEntered = newValue }
-    }
-    /// EXTEND_TIMEOUT_USEC= received while running: pushes RuntimeMaxSec='s deadline out.
-    private var runtimeExtended: Instant? {
-        get { record.runtimeExtended }
-        set { record.runtimeExtended = newValue }
-    }
     /// This start's draw from RuntimeRandomizedExtraSec=, added to RuntimeMaxSec= (the
     /// Manager draws it when the start mints its invocation ID; service_running_timeout(),
     /// src/core/service.c).
@@ -118,12 +83,19 @@ package struct ServiceMachine: Sendable {
         var restartCount = 0
         var stateChanged: Instant?
         var conditionFailure: ConditionFailure?
+        /// WATCHDOG_USEC= of the running instance; a new start forgets it.
         var watchdogOverride: TimeSpan?
         var startLimitBegin: Instant?
         var startLimitCount = 0
+        /// Consecutive automatic restarts, for RestartSteps= (reset by a manual start).
         var restartAttempt = 0
+        /// Which ExecStart= line the main process runs: its `-` prefix decides
+        /// whether a failure counts (a Type=oneshot runs several, one by one).
         var mainCommand = 0
+        /// When the service last became active (systemd's ActiveEnterTimestamp=):
+        /// RuntimeMaxSec= counts from here, across reloads.
         var activeEntered: Instant?
+        /// EXTEND_TIMEOUT_USEC= received while running: pushes RuntimeMaxSec='s deadline out.
         var runtimeExtended: Instant?
         var runtimeRandomExtra: TimeSpan = .zero
     }
@@ -323,9 +295,9 @@ package struct ServiceMachine: Sendable {
     /// RuntimeMaxSec= from the moment the service became active, or later when
     /// the service extended it (service_running_timeout(), src/core/service.c).
     private var runtimeDeadline: Instant? {
-        guard let base = activeEntered?.adding(unit.runtimeMax)?.adding(runtimeRandomExtra) else { return nil }
-        guard let runtimeExtended else { return base }
-        return max(base, runtimeExtended)
+        guard let base = record.activeEntered?.adding(unit.runtimeMax)?.adding(runtimeRandomExtra) else { return nil }
+        guard let extended = record.runtimeExtended else { return base }
+        return max(base, extended)
     }
 
     package var watchdogDeadline: Instant? {
@@ -350,7 +322,7 @@ package struct ServiceMachine: Sendable {
         }
     }
 
-    package var effectiveWatchdog: TimeSpan { watchdogOverride ?? unit.watchdog }
+    package var effectiveWatchdog: TimeSpan { record.watchdogOverride ?? unit.watchdog }
 
     /// Replaces the unit's definition (daemon-reload); takes effect from the next start.
     package mutating func replaceUnit(_ new: ServiceUnit) {
@@ -371,13 +343,13 @@ package struct ServiceMachine: Sendable {
             return []
         case .dead, .failed:
             // Not an automatic restart: NRestarts= starts over (service_start()).
-            restartAttempt = 0
+            record.restartAttempt = 0
             restartCount = 0
             return beginStart(now: now)
         case .autoRestart:
             // A start while a restart is pending hurries it up, and it counts as
             // one (service_enter_restart(shortcut: true)).
-            restartAttempt = 0
+            record.restartAttempt = 0
             restartCount += 1
             return beginStart(now: now)
         }
@@ -439,8 +411,8 @@ package struct ServiceMachine: Sendable {
     /// the start-limit history (service_reset_failed(), src/core/service.c, and
     /// unit_reset_failed()'s start-limit reset).
     package mutating func resetFailed() {
-        startLimitBegin = nil
-        startLimitCount = 0
+        record.startLimitBegin = nil
+        record.startLimitCount = 0
         if case .failed = phase { phase = .dead }
         result = .success
         reloadResult = .success
@@ -456,7 +428,7 @@ package struct ServiceMachine: Sendable {
             guard case .start(var s) = phase else { return [] }
             s.main = pid
             phase = .start(s)
-            mainCommand = role.index
+            record.mainCommand = role.index
             execMainPID = pid
             mainStarted = now
             mainExit = nil
@@ -555,7 +527,7 @@ package struct ServiceMachine: Sendable {
             actions.append(.log(.info, "\(unit.name): main process is now \(newMain) (MAINPID=)."))
         }
         if let usec = message.watchdogUsec {
-            watchdogOverride = TimeSpan(microseconds: usec)
+            record.watchdogOverride = TimeSpan(microseconds: usec)
             if watchdogDeadline != nil || state == .running { armWatchdog(now: now) }
         }
         if let extend = message.extendTimeoutUsec, let current = deadline {
@@ -847,7 +819,7 @@ package struct ServiceMachine: Sendable {
             }
         case .running:
             // systemd.service(5), RuntimeMaxSec=: EXTEND_TIMEOUT_USEC= may extend the runtime.
-            runtimeExtended = new
+            record.runtimeExtended = new
         case .dead, .failed, .condition, .exited, .autoRestart:
             break
         }
@@ -876,13 +848,13 @@ package struct ServiceMachine: Sendable {
     private mutating func startLimitAllows(now: Instant) -> Bool {
         let interval = unit.unit.startLimitInterval
         if interval == .zero || unit.unit.startLimitBurst == 0 { return true }
-        let inWindow = startLimitBegin.flatMap { $0.adding(interval) }.map { now < $0 } ?? false
+        let inWindow = record.startLimitBegin.flatMap { $0.adding(interval) }.map { now < $0 } ?? false
         if !inWindow {
-            startLimitBegin = now
-            startLimitCount = 0
+            record.startLimitBegin = now
+            record.startLimitCount = 0
         }
-        guard startLimitCount < unit.unit.startLimitBurst else { return false }
-        startLimitCount += 1
+        guard record.startLimitCount < unit.unit.startLimitBurst else { return false }
+        record.startLimitCount += 1
         return true
     }
 
@@ -907,10 +879,10 @@ package struct ServiceMachine: Sendable {
         result = .success
         statusText = nil
         errnoReported = nil
-        watchdogOverride = nil
+        record.watchdogOverride = nil
         mainExit = nil
-        activeEntered = nil
-        runtimeExtended = nil
+        record.activeEntered = nil
+        record.runtimeExtended = nil
         stateChanged = now
         if !unit.execCondition.isEmpty {
             phase = .condition(ControlStep(control: nil, deadline: now.adding(unit.timeoutStart)))
@@ -952,7 +924,7 @@ package struct ServiceMachine: Sendable {
         if main != nil || (unit.type == .forking && !groupEmpty) {
             phase = .running(Running(main: main, watchdog: nil, killedReload: nil))
             stateChanged = now
-            activeEntered = now
+            record.activeEntered = now
             armWatchdog(now: now)
             return []
         }
@@ -1099,7 +1071,7 @@ package struct ServiceMachine: Sendable {
             break
         }
         if unit.shallRestart(result: result, mainExit: mainExit, forbidden: then == .stayDown) {
-            let delay = unit.restartDelay(attempt: restartAttempt)
+            let delay = unit.restartDelay(attempt: record.restartAttempt)
             phase = .autoRestart(due: now.adding(delay))
             // As service_enter_dead(): the failure is logged even when a restart follows.
             let failure: [ServiceAction] = result == .success || result == .execCondition ? []
@@ -1126,7 +1098,7 @@ package struct ServiceMachine: Sendable {
 
     private mutating func autoRestartDue(now: Instant) -> [ServiceAction] {
         restartCount += 1
-        restartAttempt += 1
+        record.restartAttempt += 1
         var actions = beginStart(now: now)
         if state == .failed, result == .startLimitHit { return actions }
         actions.insert(.log(.info, "\(unit.name): Restarting (attempt \(restartCount))."), at: 0)
@@ -1142,7 +1114,7 @@ package struct ServiceMachine: Sendable {
     private mutating func mainExited(_ status: ExitStatus, now: Instant) -> [ServiceAction] {
         let outcome = ServiceResult.of(status, success: unit.successExitStatus)
         // The `-` of the line that ran (exec_command's flags in service_sigchld_event()).
-        let ignore = mainCommand < unit.execStart.count && unit.execStart[mainCommand].ignoreFailure
+        let ignore = record.mainCommand < unit.execStart.count && unit.execStart[record.mainCommand].ignoreFailure
         let effective = ignore ? .success : outcome
         var actions: [ServiceAction] = []
         if outcome != .success {
