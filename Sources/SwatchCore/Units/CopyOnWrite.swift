@@ -48,3 +48,10 @@ extension CopyOnWrite where Value: Equatable {
         a.storage === b.storage || a.storage.value == b.storage.value
     }
 }
+
+/// A copy-on-write type that is Hashable is so by its fields: these are its `==` and
+/// `hash(into:)` (the storage, a class, has neither).
+extension CopyOnWrite where Self: Hashable, Value: Hashable {
+    package static func == (a: Self, b: Self) -> Bool { sameFields(a, b) }
+    package func hash(into hasher: inout Hasher) { storage.value.hash(into: &hasher) }
+}

@@ -114,8 +114,6 @@ package struct UnitSection: CopyOnWrite, Hashable, Sendable {
     /// The defaults: one storage shared by every unit that sets none of these.
     package init() { storage = UnitSection.defaults }
     private static let defaults = CopyOnWriteStorage(UnitSectionFields())
-    package static func == (a: Self, b: Self) -> Bool { sameFields(a, b) }
-    package func hash(into hasher: inout Hasher) { storage.value.hash(into: &hasher) }
 }
 
 package struct UnitSectionFields: Hashable, Sendable {
@@ -240,8 +238,6 @@ package struct SocketOptions: CopyOnWrite, Hashable, Sendable {
     /// The defaults: one storage shared by every unit that sets none of these.
     package init() { storage = SocketOptions.defaults }
     private static let defaults = CopyOnWriteStorage(SocketOptionsFields())
-    package static func == (a: Self, b: Self) -> Bool { sameFields(a, b) }
-    package func hash(into hasher: inout Hasher) { storage.value.hash(into: &hasher) }
 }
 
 package struct SocketOptionsFields: Hashable, Sendable {
@@ -296,8 +292,6 @@ package enum SocketTimestamping: String, Hashable, Sendable {
 package struct SocketUnit: CopyOnWrite, Hashable, Sendable {
     package var storage: CopyOnWriteStorage<SocketUnitFields>
     package init(name: UnitName, path: String) { storage = CopyOnWriteStorage(SocketUnitFields(name: name, path: path)) }
-    package static func == (a: Self, b: Self) -> Bool { sameFields(a, b) }
-    package func hash(into hasher: inout Hasher) { storage.value.hash(into: &hasher) }
 }
 
 /// The settings of a `.socket` unit.
@@ -494,8 +488,6 @@ package struct Sandbox: CopyOnWrite, Hashable, Sendable {
     /// The defaults: one storage shared by every unit that sets none of these.
     package init() { storage = Sandbox.defaults }
     private static let defaults = CopyOnWriteStorage(SandboxFields())
-    package static func == (a: Self, b: Self) -> Bool { sameFields(a, b) }
-    package func hash(into hasher: inout Hasher) { storage.value.hash(into: &hasher) }
 }
 
 package struct SandboxFields: Hashable, Sendable {
@@ -617,8 +609,6 @@ package struct AddressFamilies: Hashable, Sendable {
 package struct ServiceUnit: CopyOnWrite, Hashable, Sendable {
     package var storage: CopyOnWriteStorage<ServiceUnitFields>
     package init(name: UnitName, path: String) { storage = CopyOnWriteStorage(ServiceUnitFields(name: name, path: path)) }
-    package static func == (a: Self, b: Self) -> Bool { sameFields(a, b) }
-    package func hash(into hasher: inout Hasher) { storage.value.hash(into: &hasher) }
 }
 
 /// The settings of a `.service` unit.
@@ -802,8 +792,6 @@ struct SocketUnitRarelySet: CopyOnWrite, Hashable, Sendable {
     var storage: CopyOnWriteStorage<SocketUnitRarelySetFields>
     init() { storage = SocketUnitRarelySet.defaults }
     private static let defaults = CopyOnWriteStorage(SocketUnitRarelySetFields())
-    static func == (a: Self, b: Self) -> Bool { sameFields(a, b) }
-    func hash(into hasher: inout Hasher) { storage.value.hash(into: &hasher) }
 }
 
 struct SocketUnitRarelySetFields: Hashable, Sendable {
