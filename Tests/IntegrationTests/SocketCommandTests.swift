@@ -220,6 +220,29 @@ extension Integration {
             #expect(try Client.body(.loopback4(ports[0])) == Client.helloBody)
             #expect(try daemon.property("MainPID", of: "x.service") == pid)
         }
+
+        /// `Sockets=` naming a socket unit that is not there: `verify` and the daemon say so at
+        /// the line, and the service still runs on the socket that is.
+        @Test(.timeLimit(.minutes(1)))
+        func aMissingSocketIsWarnedAtItsLineAndTheServiceRunsWithout() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let port = try Ports.free()
+            try daemon.write("a.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\n")
+            try daemon.write("x.service", """
+                [Service]
+                ExecStart=\(try Harness.binary("swatchd-hello"))
+                Sockets=a.socket nosuch.socket
+                """)
+            let warning = "\(daemon.unitDirectory)/x.service:3: Sockets= names nosuch.socket, which is not loaded: "
+                + "the service starts without it"
+            let verify = try Command.run([try Harness.binary("swatchd"), "verify", "--unit-dir", daemon.unitDirectory])
+            #expect(verify.status == .exited(0), "\(verify.standardError)")
+            #expect(verify.standardError.contains(warning), "\(verify.standardError)")
+            try daemon.start()
+            #expect(daemon.log.contains(warning), "\(daemon.log)")
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+        }
     }
 }
 

@@ -330,6 +330,7 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
                 }
                 if !service.sockets.contains(name) { service.sockets.append(name) }
             }
+            service.socketsLocation = kv.location
         },
         // swatchd's own key, in systemd's extension namespace (systemd.unit(5): `X-` keys are
         // ignored by systemd, so the unit still runs there): stop the service after this long

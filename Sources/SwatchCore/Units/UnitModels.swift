@@ -671,6 +671,8 @@ package struct ServiceUnitFields: Hashable, Sendable {
     /// `Sockets=`: socket units whose fds the service gets besides those whose Service= names it
     /// (systemd.service(5)); each is also wanted and ordered before it.
     package var sockets: [UnitName] { get { rarelySet.sockets } _modify { yield &rarelySet.sockets } }
+    /// Where the last `Sockets=` is, for the warning about a socket that is not loaded.
+    var socketsLocation: SourceLocation? { get { rarelySet.socketsLocation } _modify { yield &rarelySet.socketsLocation } }
     package var fileDescriptorStoreMax = 0
     /// NonBlocking=: hand the sockets over in non-blocking mode.
     package var nonBlocking = false
@@ -774,6 +776,7 @@ struct ServiceUnitRarelySetFields: Sendable {
     var timeoutAbort: TimeSpan?
     var restartKillSignal: Int32?
     var sockets: [UnitName] = []
+    var socketsLocation: SourceLocation?
     var environment: [(String, String)] = []
     var environmentFiles: [EnvironmentFile] = []
     var passEnvironment: [String] = []

@@ -344,8 +344,24 @@ package struct UnitSet: Sendable {
             for socket in listing[name] ?? [] { set.listedBy[socket] = name }
         }
         set.pairSockets(socketFiles)
+        set.warnAboutMissingListedSockets(listing)
         set.diagnostics = sortedByPlace(set.diagnostics)
         return set
+    }
+
+    /// `Sockets=` naming a socket unit that is not there: the service starts without its fds
+    /// (systemd loads the name as not-found and goes on), said at the line. A refused socket
+    /// has its own error; an instance of a loaded template is made when the service wants it.
+    private mutating func warnAboutMissingListedSockets(_ listing: [UnitName: [UnitName]]) {
+        for service in listing.keys.sortedByName() {
+            for socket in listing[service] ?? [] where sockets[socket] == nil && refused[socket.description] == nil {
+                if socket.instance != nil, sockets[UnitName(prefix: socket.prefix, instance: "", type: .socket)] != nil { continue }
+                guard let unit = services[service] else { continue }
+                let location = unit.socketsLocation ?? SourceLocation(file: unit.path, line: 1)
+                diagnostics.append(Diagnostic(.warning, location,
+                    "Sockets= names \(socket), which is not loaded: the service starts without it", unit: service.description))
+            }
+        }
     }
 
     /// Keeps a unit's diagnostics; false (and the unit refused) when one is an error.
