@@ -17,21 +17,25 @@ extension Integration {
             ListeningSocket.parse(text ?? "", port: port).isEmpty == false
         }
 
+        /// x.socket on 127.0.0.1:PORT with `lines` after its ListenStream=, and the x.service
+        /// it activates.
+        private func writeSocket(_ daemon: Daemon, port: UInt16, _ lines: String) throws {
+            try daemon.write("x.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\n" + lines)
+            try daemon.write("x.service", "[Service]\nExecStart=/bin/true\n")
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func startCommandsRunBeforeAndAfterTheBindWithTheUnitsEnvironment() throws {
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
             let port = try Ports.free()
             let pre = daemon.path("pre"), post = daemon.path("post"), greeting = daemon.path("greeting")
-            try daemon.write("x.socket", """
-                [Socket]
-                ListenStream=127.0.0.1:\(port)
+            try writeSocket(daemon, port: port, """
                 Environment=GREETING=hello
                 ExecStartPre=\(listenersInto(pre))
                 ExecStartPre=/bin/sh -c 'echo $GREETING > \(greeting)'
                 ExecStartPost=\(listenersInto(post))
                 """)
-            try daemon.write("x.service", "[Service]\nExecStart=/bin/true\n")
             try daemon.start()
             try waitUntil("x.socket is listening\n\(daemon.log)") {
                 try daemon.property("SubState", of: "x.socket") == "listening"
@@ -50,14 +54,11 @@ extension Integration {
             defer { daemon.cleanUp() }
             let port = try Ports.free()
             let ids = daemon.path("ids")
-            try daemon.write("x.socket", """
-                [Socket]
-                ListenStream=127.0.0.1:\(port)
+            try writeSocket(daemon, port: port, """
                 User=nobody
                 ExecStartPre=/usr/bin/id -u
                 StandardOutput=file:\(ids)
                 """)
-            try daemon.write("x.service", "[Service]\nExecStart=/bin/true\n")
             try daemon.start()
             try daemon.waitForProperty("SubState", of: "x.socket", toBe: "listening")
             let nobody = try #require(getpwnam("nobody")).pointee.pw_uid
@@ -70,12 +71,9 @@ extension Integration {
             defer { daemon.cleanUp() }
             let port = try Ports.free()
             let stopped = daemon.path("stopped")
-            try daemon.write("x.socket", """
-                [Socket]
-                ListenStream=127.0.0.1:\(port)
+            try writeSocket(daemon, port: port, """
                 ExecStopPost=\(listenersInto(stopped))
                 """)
-            try daemon.write("x.service", "[Service]\nExecStart=/bin/true\n")
             try daemon.start()
             #expect(try ListeningSocket.onPort(port).count == 1)
             #expect(!FileManager.default.fileExists(atPath: stopped))
@@ -94,12 +92,9 @@ extension Integration {
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
             let port = try Ports.free()
-            try daemon.write("x.socket", """
-                [Socket]
-                ListenStream=127.0.0.1:\(port)
+            try writeSocket(daemon, port: port, """
                 ExecStartPre=/bin/sh -c 'exit 3'
                 """)
-            try daemon.write("x.service", "[Service]\nExecStart=/bin/true\n")
             try daemon.write("other.socket", "[Socket]\nListenStream=127.0.0.1:\(try Ports.free())\n")
             try daemon.write("other.service", "[Service]\nExecStart=/bin/true\n")
             try daemon.start()
@@ -119,13 +114,10 @@ extension Integration {
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
             let port = try Ports.free()
-            try daemon.write("x.socket", """
-                [Socket]
-                ListenStream=127.0.0.1:\(port)
+            try writeSocket(daemon, port: port, """
                 ExecStartPre=/bin/sleep 60
                 TimeoutSec=1
                 """)
-            try daemon.write("x.service", "[Service]\nExecStart=/bin/true\n")
             try daemon.start()
             #expect(try daemon.property("SubState", of: "x.socket") == "start-pre")
             try daemon.waitForProperty("ActiveState", of: "x.socket", toBe: "failed")
