@@ -41,6 +41,14 @@ extension Integration {
                 """] + arguments)
         }
 
+        /// Whether another process can open the queue `name`: `opened`, or why not.
+        private func mqOpen(_ name: String) throws -> Command.Output {
+            try mq("""
+                fd = libc.mq_open(sys.argv[1].encode(), os.O_RDONLY)
+                print("opened" if fd >= 0 else os.strerror(ctypes.get_errno()))
+                """, name)
+        }
+
         // MARK: ListenSpecial=, Writable=
 
         /// _IOW('T', 0x31, int) and _IOR('T', 0x30, unsigned int) of asm-generic/ioctls.h.
@@ -170,10 +178,7 @@ extension Integration {
 
             let stopped = try daemon.ctl("stop", "q.socket")
             #expect(stopped.exitCode == 0, "\(stopped)")
-            let reopened = try mq("""
-                fd = libc.mq_open(sys.argv[1].encode(), os.O_RDONLY)
-                print("opened" if fd >= 0 else os.strerror(ctypes.get_errno()))
-                """, name)
+            let reopened = try mqOpen(name)
             #expect(reopened.standardOutput == "No such file or directory\n", "\(reopened.standardError)")
         }
 
@@ -266,10 +271,7 @@ extension Integration {
             defer { close(connection) }
             try Client.write("after the reload\n", to: connection)
             #expect(try Client.readLine(connection) == "after the reload")
-            let reopened = try mq("""
-                fd = libc.mq_open(sys.argv[1].encode(), os.O_RDONLY)
-                print("opened" if fd >= 0 else os.strerror(ctypes.get_errno()))
-                """, name)
+            let reopened = try mqOpen(name)
             #expect(reopened.standardOutput == "opened\n", "\(reopened.standardError)")
         }
 
