@@ -115,6 +115,14 @@ int swatch_close_range(unsigned int first, unsigned int last, unsigned int flags
     return (int)syscall(__NR_close_range, first, last, flags);
 }
 
+int swatch_pidfd_open(pid_t pid, unsigned int flags) {
+    return (int)syscall(__NR_pidfd_open, pid, flags);
+}
+
+int swatch_pidfd_send_signal(int pidfd, int signal) {
+    return (int)syscall(__NR_pidfd_send_signal, pidfd, signal, NULL, 0);
+}
+
 int swatch_memfd_create(const char *name, unsigned int flags) {
     return memfd_create(name, flags);
 }

@@ -83,6 +83,34 @@ extension Integration {
             #expect(daemon.logLines(containing: "Failed to spawn").isEmpty, "\(daemon.log)")
         }
 
+        /// As a normal user swatchd has no cgroup to write: a service's processes are its
+        /// sessions, found by walking down from swatchd, the child subreaper (swatchd(8),
+        /// "PROCESS TRACKING"). The orphan a Type=forking service leaves becomes its main
+        /// process, a stop reaches it, and a process that is not the main one may say
+        /// READY=1 (NotifyAccess=all).
+        @Test(.timeLimit(.minutes(1)))
+        func sessionTrackingFindsOrphansNotifiersAndStopsThem() throws {
+            let notifier = try Harness.sandboxVisibleService("notify_steps.py")
+            let units = [
+                "forking.service": "[Service]\nType=forking\nExecStart=/bin/sh -c \"sleep 1000 & exit 0\"\n",
+                "helper.service": "[Service]\nType=notify\nNotifyAccess=all\n"
+                    + "ExecStart=/bin/sh -c \"\(notifier) send:READY=1 && exec sleep 1000\"\n",
+            ]
+            let daemon = try daemonAsNobody(units: units)
+            defer { daemon.cleanUp() }
+
+            let orphan = try daemon.waitForMainPID(of: "forking.service")
+            #expect(ProcessStat(pid: orphan)?.command == "sleep")
+            #expect(ProcessStat(pid: orphan)?.parent == daemon.pid, "the orphan is swatchd's, the subreaper's")
+            try daemon.waitForProperty("ActiveState", of: "forking.service", toBe: "active")
+            try daemon.waitForProperty("ActiveState", of: "helper.service", toBe: "active")
+
+            let stop = try daemon.ctl("stop", "forking.service")
+            #expect(stop.exitCode == 0, "\(stop)")
+            try daemon.waitForProperty("ActiveState", of: "forking.service", toBe: "inactive")
+            try waitUntil("the orphan \(orphan) is gone\n\(daemon.log)") { kill(orphan, 0) != 0 }
+        }
+
         /// What needs real root even in a user namespace fails the start with the reason:
         /// another user, a dynamic one, a proc instance of its own.
         @Test(.timeLimit(.minutes(1)))

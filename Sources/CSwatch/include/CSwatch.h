@@ -125,6 +125,12 @@ int swatch_prctl(int option, unsigned long arg2, unsigned long arg3, unsigned lo
 /// `close_range(2)` through syscall(2), which glibc 2.34+ declares only under _GNU_SOURCE.
 int swatch_close_range(unsigned int first, unsigned int last, unsigned int flags);
 
+/// `pidfd_open(2)` (Linux 5.3) through syscall(2): glibc declares it only from 2.36.
+int swatch_pidfd_open(pid_t pid, unsigned int flags);
+
+/// `pidfd_send_signal(2)` (Linux 5.1) with no siginfo and no flags, through syscall(2).
+int swatch_pidfd_send_signal(int pidfd, int signal);
+
 /// `memfd_create(2)` (declared only under _GNU_SOURCE): an anonymous file,
 /// where libseccomp's seccomp_export_bpf writes a filter to be read back.
 int swatch_memfd_create(const char *name, unsigned int flags);

@@ -16,7 +16,9 @@ import SystemPackage
 /// Without a writable cgroup2 hierarchy it falls back to sessions: every
 /// spawned process starts a session (the spawner's setsid), and a service's
 /// processes are those whose session id is one of its spawned pids. swatchd
-/// becomes child subreaper so orphans are reparented to it and reaped. What
+/// becomes child subreaper so orphans are reparented to it and reaped — and so
+/// every process of a service is one of swatchd's descendants, found by walking
+/// down from swatchd (`ProcessTree`) rather than by reading all of /proc. What
 /// this cannot catch: a process that calls setsid() itself (a classic daemon's
 /// double fork) leaves the service's session and is not tracked.
 package final class ProcessTracker {
@@ -34,6 +36,8 @@ package final class ProcessTracker {
     package let mode: Mode
     /// Session mode: the session ids (= spawned pids) of each service.
     private var sessions: [String: Set<pid_t>] = [:]
+    /// Session mode: the service of each session id.
+    private var sessionOwners: [pid_t: String] = [:]
     /// Cgroup mode: services whose group `kill` emptied with cgroup.kill.
     /// `prepare` replaces such a group with a fresh one: kernels 6.14 to 7.2
     /// SIGKILL every child clone3 creates in a group that was ever killed
@@ -231,7 +235,11 @@ package final class ProcessTracker {
     /// Records a spawned process of `service`. In session mode its pid is its
     /// session id (the spawner calls setsid); in cgroup mode the cgroup already knows.
     package func track(_ pid: pid_t, in service: String) {
-        if case .session = mode { sessions[service, default: []].insert(pid) }
+        guard case .session = mode else { return }
+        // A pid once a session of another service, whose members are all gone: now this one's.
+        if let earlier = sessionOwners[pid], earlier != service { sessions[earlier]?.remove(pid) }
+        sessions[service, default: []].insert(pid)
+        sessionOwners[pid] = service
     }
 
     /// The live processes of a service (zombies excluded in session mode).
@@ -243,8 +251,37 @@ package final class ProcessTracker {
             return Self.processes(inGroup: directory)
         case .session:
             guard let wanted = sessions[service], !wanted.isEmpty else { return [] }
-            return Self.processes().filter { wanted.contains($0.session) && $0.state != "Z" }.map(\.pid)
+            return members(of: wanted, firstOnly: false)
         }
+    }
+
+    /// Session mode: the live processes (no zombies) of the sessions `wanted`, or the first
+    /// one found. They are all descendants of swatchd, the child subreaper: a session's
+    /// members descend from its leader, whose orphans come to swatchd. So the walk starts
+    /// at swatchd's children and leaves out the subtrees of other services' sessions — a
+    /// process forked by a member of session A is in session A, or in a session of its own
+    /// (setsid), never in B's. What it reads: swatchd's children list, and the stat line and
+    /// children list of each process of `wanted` and of each orphan — never all of /proc.
+    private func members(of wanted: Set<pid_t>, firstOnly: Bool) -> [pid_t] {
+        guard ProcessTree.listsChildren else {
+            return ProcessTree.allProcesses().filter { wanted.contains($0.session) && $0.state != "Z" }.map(\.pid)
+        }
+        // Another service's session leader is skipped unread: its pid is its session.
+        var pending = ProcessTree.ownChildren().filter { wanted.contains($0) || sessionOwners[$0] == nil }
+        var found: [pid_t] = []
+        while let pid = pending.popLast() {
+            guard let process = ProcessTree.stat(of: pid) else { continue }  // ended meanwhile
+            if wanted.contains(process.session) {
+                if process.state != "Z" {
+                    found.append(pid)
+                    if firstOnly { return found }
+                }
+            } else if sessionOwners[process.session] != nil {
+                continue  // an orphan of another service: its subtree is that service's
+            }
+            pending += ProcessTree.children(of: process)
+        }
+        return found
     }
 
     /// After a service became inactive: removes its group (or gives its slot back) when
@@ -261,6 +298,7 @@ package final class ProcessTracker {
     /// group — one read, where asking every service's group for its members was a walk of
     /// all of them (a notification from a process that is no main or control process).
     package func service(ofPID pid: pid_t) -> String? {
+        if case .session = mode { return ProcessTree.stat(of: pid).flatMap { sessionOwners[$0.session] } }
         guard case .cgroup(let parent) = mode,
               let text = try? FileSystem.readText("/proc/\(pid)/cgroup"),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) else { return nil }
@@ -284,7 +322,8 @@ package final class ProcessTracker {
             guard let directory = cgroupDirectory(of: service) else { return true }
             return !Self.isPopulated(directory)
         case .session:
-            return pids(of: service).isEmpty
+            guard let wanted = sessions[service], !wanted.isEmpty else { return true }
+            return members(of: wanted, firstOnly: true).isEmpty
         }
     }
 
@@ -309,7 +348,13 @@ package final class ProcessTracker {
             if fresh.isEmpty { break }
             for pid in fresh {
                 signalled.insert(pid)
-                if pid != getpid() { _ = try? Reaper.kill(pid, signal: signal) }
+                guard pid != getpid() else { continue }
+                if case .session = mode, let wanted = sessions[service] {
+                    // Found by a walk, maybe no child of ours: signalled only while still in the session.
+                    _ = ProcessTree.signal(pid, signal, ifInSessions: wanted)
+                } else {
+                    _ = try? Reaper.kill(pid, signal: signal)
+                }
             }
         }
         return signalled.subtracting([getpid()]).count
@@ -333,7 +378,9 @@ package final class ProcessTracker {
             }
             return pids(of: source).isEmpty
         case .session:
-            sessions[target, default: []].formUnion(sessions.removeValue(forKey: source) ?? [])
+            let moved = sessions.removeValue(forKey: source) ?? []
+            sessions[target, default: []].formUnion(moved)
+            for session in moved { sessionOwners[session] = target }
             return true
         }
     }
@@ -367,7 +414,9 @@ package final class ProcessTracker {
                 return false  // EBUSY: a process still lives in it
             }
         case .session:
-            sessions[service] = nil
+            for session in sessions.removeValue(forKey: service) ?? [] where sessionOwners[session] == service {
+                sessionOwners[session] = nil
+            }
             return true
         }
     }
@@ -451,6 +500,7 @@ package final class ProcessTracker {
     package func removeAll() {
         guard case .cgroup(let directory) = mode else {
             sessions = [:]
+            sessionOwners = [:]
             return
         }
         killedGroups = []
@@ -604,44 +654,5 @@ package final class ProcessTracker {
             removeEmptyTree(directory + "/" + entry.name)
         }
         _ = rmdir(directory)
-    }
-
-    /// One line of /proc/<pid>/stat: what session mode needs.
-    struct ProcessStat: Equatable {
-        var pid: pid_t
-        var state: Character
-        var parent: pid_t
-        var session: pid_t
-    }
-
-    /// Parses /proc/<pid>/stat: the command name is in parentheses and may
-    /// itself contain spaces and parentheses, so fields are counted after the last `)`.
-    static func parseStat(_ text: String) -> ProcessStat? {
-        guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")"),
-              let pid = pid_t(text[..<open].trimmingSpaces) else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        // state ppid pgrp session ...
-        guard fields.count >= 4, let state = fields[0].first,
-              let parent = pid_t(fields[1]), let session = pid_t(fields[3]) else { return nil }
-        return ProcessStat(pid: pid, state: state, parent: parent, session: session)
-    }
-
-    /// Every process in /proc.
-    static func processes() -> [ProcessStat] {
-        FileSystem.entries(of: "/proc").compactMap { entry in
-            guard pid_t(entry.name) != nil, let text = try? FileSystem.readText("/proc/\(entry.name)/stat") else {
-                return nil
-            }
-            return parseStat(text)
-        }
-    }
-}
-
-extension Substring {
-    fileprivate var trimmingSpaces: Substring {
-        var text = self
-        while text.first == " " { text = text.dropFirst() }
-        while text.last == " " { text = text.dropLast() }
-        return text
     }
 }

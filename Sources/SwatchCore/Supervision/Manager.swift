@@ -316,8 +316,6 @@ package struct Manager {
     /// The unit of a main or control process.
     package func owner(ofPID pid: Int32) -> UnitName? { pidOwners[pid] }
 
-    /// The first service `matches` (the shell looks for the group a notify sender is in).
-    package func firstService(where matches: (UnitName) -> Bool) -> UnitName? { services.keys.first(where: matches) }
     package var socketCount: Int { sockets.count }
     package var serviceCount: Int { services.count }
     /// Services in a stop phase waiting for their group to empty (the shell reports `.groupEmptied`).

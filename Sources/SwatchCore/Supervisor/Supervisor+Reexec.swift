@@ -210,16 +210,10 @@ extension Supervisor {
         for (service, directory) in tracker.serviceGroups() {
             guard let name = UnitName(parsing: service) else { continue }
             let pids = ProcessTracker.processes(inGroup: directory)
-            let children = pids.filter { Self.parent(of: $0) == getpid() }
+            let children = pids.filter { ProcessTree.stat(of: $0)?.parent == getpid() }
             guard let main = children.min() ?? pids.min() else { continue }
             adopted.append((name, main))
         }
         if !adopted.isEmpty { send(.adoptRunning(adopted)) }
-    }
-
-    private static func parent(of pid: Int32) -> Int32? {
-        guard let stat = try? FileSystem.readText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.count > 1 ? Int32(fields[1]) : nil
     }
 }

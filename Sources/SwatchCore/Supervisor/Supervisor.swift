@@ -398,16 +398,10 @@ package final class Supervisor {
                 continue
             }
             // A main or control process, else any process of a service's group (NotifyAccess=all):
-            // in cgroup mode the sender's /proc/PID/cgroup names the group, one read.
+            // the sender's /proc/PID/cgroup names the group, or its /proc/PID/stat the session — one read.
             let owner = manager.owner(ofPID: pid)
-            let member: UnitName?
-            if owner != nil {
-                member = nil
-            } else if tracker.parentDirectory != nil {
-                member = tracker.service(ofPID: pid).flatMap { UnitName(parsing: $0) }.flatMap { manager.isLoaded($0) ? $0 : nil }
-            } else {
-                member = manager.firstService(where: { tracker.pids(of: $0.description).contains(pid) })
-            }
+            let member = owner != nil ? nil
+                : tracker.service(ofPID: pid).flatMap { UnitName(parsing: $0) }.flatMap { manager.isLoaded($0) ? $0 : nil }
             guard let name = owner ?? member else {
                 logger.debug("Cannot find unit for notify message of PID \(pid), ignoring.")
                 continue

@@ -492,24 +492,55 @@ import Testing
         #expect(Glibc.kill(pid, 0) == 0, "the left-over process was killed")
     }
 
-    @Test func sessionFallbackTracksProcessesThatKeepTheSession() throws {
-        let directory = LinuxTestSupport.temporaryDirectory()
-        defer { LinuxTestSupport.removeTree(directory) }
+    /// Without a writable cgroup2 a service's processes are its sessions, found by walking
+    /// down from this process: a main process and the two children it forked are the
+    /// service's, another service's process is not, and a SIGKILL reaches all three.
+    /// (Orphans, which come to swatchd as child subreaper, are covered by
+    /// `Integration.UnprivilegedTests`: a test process must not become a subreaper.)
+    @Test func sessionFallbackTracksTheDescendantsThatKeepTheSession() throws {
         // No hierarchy given: the fallback of containers without a writable cgroup2.
         let tracker = ProcessTracker(parentName: uniqueParent(), hierarchies: [], becomeSubreaper: false)
         #expect(tracker.mode == .session)
         #expect(try tracker.prepare("hello.service") == nil)
 
-        let (main, orphan) = try spawnDoubleFork(into: directory, cgroup: nil)
-        defer { _ = try? Reaper.kill(orphan, signal: SIGKILL) }
+        let main = try Spawner.spawn(SpawnRequest(
+            executable: "/bin/sh", arguments: ["sh", "-c", "sleep 1000 & sleep 1000 & wait"]))
+        let other = try Spawner.spawn(SpawnRequest(executable: "/bin/sleep", arguments: ["sleep", "1000"]))
+        defer {
+            _ = try? Reaper.kill(other, signal: SIGKILL)
+            _ = LinuxTestSupport.waitForExit(other)
+        }
         #expect(tracker.pids(of: "hello.service").isEmpty)  // not tracked yet
+        #expect(tracker.isEmpty("hello.service"))
         tracker.track(main, in: "hello.service")
-        #expect(tracker.pids(of: "hello.service") == [orphan])
+        tracker.track(other, in: "other.service")
 
-        #expect(tracker.kill("hello.service", signal: SIGKILL) == 1)
-        // The killed orphan may linger as a zombie of its new parent; zombies do not count.
+        #expect(LinuxTestSupport.eventually { tracker.pids(of: "hello.service").count == 3 })
+        let pids = tracker.pids(of: "hello.service")
+        #expect(pids.contains(main) && !pids.contains(other))
+        #expect(!tracker.isEmpty("hello.service"))
+        for pid in pids { #expect(tracker.service(ofPID: pid) == "hello.service") }
+        #expect(tracker.service(ofPID: other) == "other.service")
+        #expect(tracker.pids(of: "other.service") == [other])
+
+        #expect(tracker.kill("hello.service", signal: SIGKILL) == 3)
+        #expect(LinuxTestSupport.waitForExit(main) == .signaled(SIGKILL, coreDumped: false))
+        // The killed children may linger as zombies of their new parent; zombies do not count.
         #expect(LinuxTestSupport.eventually { tracker.isEmpty("hello.service") })
+        #expect(!tracker.isEmpty("other.service"))
         #expect(tracker.remove("hello.service"))
+        #expect(tracker.service(ofPID: other) == "other.service")
+    }
+
+    /// A pid signalled through its pidfd only while it is still in the session asked for:
+    /// a process of another session, or one that is gone, is left alone.
+    @Test func aWalkedProcessIsSignalledOnlyWhileInTheSession() throws {
+        let pid = try Spawner.spawn(SpawnRequest(executable: "/bin/sleep", arguments: ["sleep", "1000"]))
+        #expect(!ProcessTree.signal(pid, SIGKILL, ifInSessions: [pid + 1]))
+        #expect(Glibc.kill(pid, 0) == 0, "a process of another session was signalled")
+        #expect(ProcessTree.signal(pid, SIGKILL, ifInSessions: [pid]))
+        #expect(LinuxTestSupport.waitForExit(pid) == .signaled(SIGKILL, coreDumped: false))
+        #expect(!ProcessTree.signal(pid, SIGKILL, ifInSessions: [pid]))
     }
 
     @Test func v1ControllerHierarchiesAreNeverCandidates() {
@@ -519,11 +550,14 @@ import Testing
     }
 
     @Test func parsesStatLinesWhoseCommandHasSpacesAndParentheses() throws {
-        let stat = try #require(ProcessTracker.parseStat("4242 (we (i) rd) S 1 4242 4240 0 -1 4194560 ..."))
+        let stat = try #require(ProcessTree.parseStat("4242 (we (i) rd) S 1 4242 4240 0 -1 4194560 ..."))
         #expect(stat.pid == 4242)
         #expect(stat.state == "S")
         #expect(stat.parent == 1)
         #expect(stat.session == 4240)
-        #expect(ProcessTracker.parseStat("garbage") == nil)
+        #expect(stat.threads == nil)
+        let full = try #require(ProcessTree.parseStat("7 (a) S 1 7 7 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 3 0 9 0 0"))
+        #expect(full.threads == 3)
+        #expect(ProcessTree.parseStat("garbage") == nil)
     }
 }

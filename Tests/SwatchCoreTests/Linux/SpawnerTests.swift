@@ -103,7 +103,7 @@ import Testing
         let length = readlink("/proc/\(pid)/cwd", &link, link.count - 1)
         #expect(length == 1 && link[0] == CChar(UInt8(ascii: "/")))
         // /proc/<pid>/stat: pid (comm) state ppid pgrp session ...: a session of its own.
-        let stat = try #require(ProcessTracker.parseStat(LinuxTestSupport.read("/proc/\(pid)/stat")))
+        let stat = try #require(ProcessTree.parseStat(LinuxTestSupport.read("/proc/\(pid)/stat")))
         #expect(stat.pid == pid)
         #expect(stat.session == pid)
         #expect(stat.session != getsid(0))
