@@ -111,6 +111,28 @@ extension Integration {
             try waitUntil("the orphan \(orphan) is gone\n\(daemon.log)") { kill(orphan, 0) != 0 }
         }
 
+        /// The sessions a swatchd without cgroups tracks survive a re-exec: a child the main
+        /// process forked is still the service's, and the stop after the re-exec reaches it.
+        @Test(.timeLimit(.minutes(1)))
+        func aReexecKeepsTrackOfTheSessions() throws {
+            let daemon = try daemonAsNobody(units: [
+                "pair.service": "[Service]\nExecStart=/bin/sh -c \"sleep 1000 & exec sleep 1001\"\n",
+            ])
+            defer { daemon.cleanUp() }
+            let main = try daemon.waitForMainPID(of: "pair.service")
+            let child = try waitFor("the main process \(main) has forked its child\n\(daemon.log)") {
+                Processes.children(of: main).first?.pid
+            }
+            let reexec = try daemon.ctl("daemon-reexec")
+            #expect(reexec.exitCode == 0, "\(reexec)")
+            #expect(try daemon.property("MainPID", of: "pair.service") == String(main))
+
+            let stop = try daemon.ctl("stop", "pair.service")
+            #expect(stop.exitCode == 0, "\(stop)")
+            try daemon.waitForProperty("ActiveState", of: "pair.service", toBe: "inactive")
+            try waitUntil("the child \(child) is gone\n\(daemon.log)") { kill(child, 0) != 0 }
+        }
+
         /// What needs real root even in a user namespace fails the start with the reason:
         /// another user, a dynamic one, a proc instance of its own.
         @Test(.timeLimit(.minutes(1)))

@@ -242,6 +242,13 @@ package final class ProcessTracker {
         sessionOwners[pid] = service
     }
 
+    /// After a re-exec, in session mode: the session of a process the Manager carried over
+    /// (a main or control pid) is its service's again. In cgroup mode the groups carried over.
+    package func trackSession(of pid: pid_t, in service: String) {
+        guard case .session = mode, let session = ProcessTree.stat(of: pid)?.session else { return }
+        track(session, in: service)
+    }
+
     /// The live processes of a service (zombies excluded in session mode).
     package func pids(of service: String) -> [pid_t] {
         switch mode {

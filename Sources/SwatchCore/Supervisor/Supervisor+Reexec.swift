@@ -173,6 +173,7 @@ extension Supervisor {
             state.boundSockets.insert(name)
         }
         send(.restore(set, state, call: call))
+        for (pid, name) in manager.pidOwners { tracker.trackSession(of: pid, in: name.description) }
     }
 
     /// After a re-exec whose state cannot be used: the listening sockets the old
