@@ -94,7 +94,9 @@ extension Integration {
             let units = [
                 "forking.service": "[Service]\nType=forking\nExecStart=/bin/sh -c \"sleep 1000 & exit 0\"\n",
                 "helper.service": "[Service]\nType=notify\nNotifyAccess=all\n"
-                    + "ExecStart=/bin/sh -c \"\(notifier) send:READY=1 && exec sleep 1000\"\n",
+                    // The notifier stays: the session of a sender that is gone can no longer be read
+                    // (as in systemd, which finds a sender's unit by its cgroup).
+                    + "ExecStart=/bin/sh -c \"\(notifier) send:READY=1 forever & exec sleep 1000\"\n",
             ]
             let daemon = try daemonAsNobody(units: units)
             defer { daemon.cleanUp() }
