@@ -293,16 +293,18 @@ package final class ProcessTracker {
 
     /// After a service became inactive: removes its group (or gives its slot back) when
     /// no process is left in it. In cgroup mode the rmdir itself refuses a busy group.
-    package func removeIfEmpty(_ service: String) {
+    /// Returns whether it was empty.
+    @discardableResult
+    package func removeIfEmpty(_ service: String) -> Bool {
         switch mode {
-        case .cgroup: remove(service)
-        case .session: if isEmpty(service) { remove(service) }
+        case .cgroup: return remove(service)
+        case .session: return isEmpty(service) && remove(service)
         }
     }
 
-    /// The service whose group `pid` is in (cgroup mode; nil in session mode, or for a
-    /// process outside swatchd's groups): the `0::` line of /proc/PID/cgroup names the
-    /// group — one read, where asking every service's group for its members was a walk of
+    /// The service whose group or session `pid` is in (nil for a process outside them):
+    /// in cgroup mode the `0::` line of /proc/PID/cgroup names the group, in session mode
+    /// its /proc/PID/stat the session — one read, where asking every service's group for its members was a walk of
     /// all of them (a notification from a process that is no main or control process).
     package func service(ofPID pid: pid_t) -> String? {
         if case .session = mode { return ProcessTree.stat(of: pid).flatMap { sessionOwners[$0.session] } }

@@ -41,7 +41,12 @@ package enum DynamicUserAllocator {
     /// another service manager). `processOwners` is `runningProcessOwners()`,
     /// read once per allocation.
     package static func inUse(_ uid: uid_t, processOwners: Set<uid_t>) -> Bool {
-        UserAccounts.user(byID: uid) != nil || UserAccounts.groupExists(gid_t(uid)) || processOwners.contains(uid)
+        isAccount(uid) || processOwners.contains(uid)
+    }
+
+    /// Whether a user or a group of that number is in the databases (getpwuid(3), getgrgid(3)).
+    package static func isAccount(_ uid: uid_t) -> Bool {
+        UserAccounts.user(byID: uid) != nil || UserAccounts.groupExists(gid_t(uid))
     }
 
     /// The uids that own a process now: the owners of the /proc/<pid> directories.
@@ -69,13 +74,26 @@ package enum DynamicUserAllocator {
 /// systemd). A uid is held from the first start until the last of its units
 /// is inactive again — kept across an automatic restart, so a restarted
 /// service finds its files owned by itself.
+///
+/// A uid given back with no process of its units left running is remembered
+/// for its name: the next start takes it again after a check of the user and
+/// group databases alone. Nothing can run as it but what another manager
+/// started as that number meanwhile, which systemd does not check either
+/// (pick_uid() in src/core/dynamic-user.c asks getpwuid, getgrgid and the IPC
+/// objects). So an Accept=yes template with DynamicUser= does not read all of
+/// /proc per connection; a number picked anew still is checked against the
+/// owners of running processes.
 package struct DynamicUserRegistry: Sendable {
     struct Holding: Sendable {
         var uid: uid_t
         var units: Set<UnitName>
+        /// A unit of it let go while a process of its still ran (KillMode=process, none).
+        var processesLeft = false
     }
 
     private var holdings: [String: Holding] = [:]
+    /// Uids given back with nothing left running, by user name.
+    private var givenBack: [String: uid_t] = [:]
 
     package init() {}
 
@@ -86,15 +104,21 @@ package struct DynamicUserRegistry: Sendable {
     package func uid(of name: String) -> uid_t? { holdings[name]?.uid }
 
     /// The uid of the dynamic user `name` for `unit`: the one already held
-    /// (another start of the unit, or another instance), else a new one that
-    /// neither `isTaken` nor swatchd's own holdings claim. nil: the range is full.
-    package mutating func acquire(_ name: String, for unit: UnitName, isTaken: (uid_t) -> Bool) -> uid_t? {
+    /// (another start of the unit, or another instance), else the one given back
+    /// for `name` unless swatchd holds it or `isAccount` claims it, else a new one
+    /// that neither `isTaken` nor swatchd's own holdings claim. nil: the range is full.
+    package mutating func acquire(_ name: String, for unit: UnitName, isAccount: (uid_t) -> Bool = { _ in false },
+                                  isTaken: (uid_t) -> Bool) -> uid_t? {
         if var holding = holdings[name] {
             holding.units.insert(unit)
             holdings[name] = holding
             return holding.uid
         }
         let held = heldUIDs
+        if let uid = givenBack.removeValue(forKey: name), !held.contains(uid), !isAccount(uid) {
+            holdings[name] = Holding(uid: uid, units: [unit])
+            return uid
+        }
         guard let uid = DynamicUserAllocator.allocate(name, isTaken: { held.contains($0) || isTaken($0) }) else {
             return nil
         }
@@ -104,13 +128,15 @@ package struct DynamicUserRegistry: Sendable {
 
     /// `unit` is inactive: it no longer holds its dynamic user. Returns the
     /// user when `unit` was its last holder (its IPC objects go now: RemoveIPC=,
-    /// which DynamicUser= implies).
-    package mutating func release(_ unit: UnitName) -> (name: String, uid: uid_t)? {
+    /// which DynamicUser= implies). `processesLeft`: a process of the unit still runs.
+    package mutating func release(_ unit: UnitName, processesLeft: Bool = false) -> (name: String, uid: uid_t)? {
         guard let (name, holding) = holdings.first(where: { $0.value.units.contains(unit) }) else { return nil }
         var rest = holding
         rest.units.remove(unit)
+        rest.processesLeft = rest.processesLeft || processesLeft
         if rest.units.isEmpty {
             holdings[name] = nil
+            if !rest.processesLeft { givenBack[name] = holding.uid }
             return (name, holding.uid)
         }
         holdings[name] = rest

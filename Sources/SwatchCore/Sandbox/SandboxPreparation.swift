@@ -150,9 +150,13 @@ package final class SandboxPreparation {
                 guard existing.uid != 0 else { throw .staticUserIsRoot(userName) }
                 user = existing
             } else {
-                let owners = DynamicUserAllocator.runningProcessOwners()
-                guard let uid = dynamicUsers.acquire(userName, for: name, isTaken: {
-                    DynamicUserAllocator.inUse($0, processOwners: owners)
+                // All of /proc is read only when a new number is picked: not for a uid held
+                // (a restart, another instance) or given back with nothing left running.
+                var owners: Set<uid_t>?
+                guard let uid = dynamicUsers.acquire(userName, for: name, isAccount: DynamicUserAllocator.isAccount,
+                                                     isTaken: { uid in
+                    if owners == nil { owners = DynamicUserAllocator.runningProcessOwners() }
+                    return DynamicUserAllocator.inUse(uid, processOwners: owners ?? [])
                 }) else {
                     throw .noFreeUID(DynamicUserAllocator.range)
                 }
@@ -325,7 +329,9 @@ package final class SandboxPreparation {
     /// The unit is inactive: remove its private /tmp, give back its dynamic
     /// user, remove its runtime directories and, with RemoveIPC=, its user's
     /// IPC objects — unless another unit still uses them (the instances of a template).
-    package func release(_ name: UnitName) {
+    /// `processesLeft`: a process of the unit still runs (KillMode=process or none), as
+    /// its dynamic user.
+    package func release(_ name: UnitName, processesLeft: Bool = false) {
         guard let prepared = prepared.removeValue(forKey: name) else { return }
         prepared.privateTemporaryDirectories?.remove()
         if let directory = prepared.credentialsDirectory { ServiceCredentials.remove(directory) }
@@ -334,7 +340,7 @@ package final class SandboxPreparation {
             ServiceDirectories.remove(directory)
         }
         var removeIPC = prepared.removeIPCOf
-        if prepared.dynamicUser, dynamicUsers.release(name) == nil { removeIPC = nil }
+        if prepared.dynamicUser, dynamicUsers.release(name, processesLeft: processesLeft) == nil { removeIPC = nil }
         if let owner = removeIPC, !others.contains(where: { $0.removeIPCOf?.uid == owner.uid }) {
             let count = IPCObjects.remove(uid: owner.uid, gid: owner.gid)
             if count > 0 {

@@ -250,8 +250,8 @@ package final class Supervisor {
             guard let entry = storedFDs[name]?.remove(at: index) else { break }
             closeStoredFD(entry.fd)
         case .releaseResources(let name):
-            tracker.removeIfEmpty(name.description)
-            sandbox.release(name)
+            let empty = tracker.removeIfEmpty(name.description)
+            sandbox.release(name, processesLeft: !empty)
         case .releasePrivateTemporaryDirectories(let name): sandbox.releasePrivateTemporaryDirectories(of: name)
         case .loadUnitFiles(let call): answer(.reload(loadUnits(), call: call))
         case .countConnections(let name, let sockets): answer(.connectionsCounted(name, listeners.openConnections(of: sockets)))

@@ -46,6 +46,48 @@ import Testing
         #expect(registry.release(echoB) == nil)
     }
 
+    /// A number given back with nothing left running is the name's again at the next start,
+    /// after the account check alone: the running processes (all of /proc) are not asked.
+    /// One given back while a process of its still ran is picked anew, all checks made.
+    @Test func aNumberGivenBackCleanIsTakenAgainWithoutAskingTheProcesses() {
+        var registry = DynamicUserRegistry()
+        let uid = registry.acquire("echo", for: echoA) { _ in false }!
+        #expect(registry.release(echoA)?.uid == uid)
+        var processesAsked = 0
+        let again = registry.acquire("echo", for: echoB, isAccount: { _ in false }) { _ in
+            processesAsked += 1
+            return true
+        }
+        #expect(again == uid)
+        #expect(processesAsked == 0)
+
+        // Now a user of that number exists: picked anew, past it.
+        #expect(registry.release(echoB)?.uid == uid)
+        #expect(registry.acquire("echo", for: echoA, isAccount: { $0 == uid }) { $0 == uid } == uid + 1)
+
+        // Let go while a process still ran: the next start asks the running processes.
+        #expect(registry.release(echoA, processesLeft: true)?.uid == uid + 1)
+        processesAsked = 0
+        let fresh = registry.acquire("echo", for: echoA, isAccount: { _ in false }) { candidate in
+            processesAsked += 1
+            return candidate == uid + 1
+        }
+        #expect(processesAsked > 0)
+        #expect(fresh == uid)
+    }
+
+    /// A number given back for one name that another name took meanwhile is not shared.
+    @Test func aNumberGivenBackAndTakenByAnotherNameIsNotShared() {
+        var registry = DynamicUserRegistry()
+        let uid = registry.acquire("hello", for: hello) { _ in false }!
+        _ = registry.release(hello)
+        let clash = (0..<100_000).lazy.map { "svc\($0)" }
+            .first { DynamicUserAllocator.firstCandidate(for: $0) == uid }!
+        let clashing = UnitName(prefix: clash, type: .service)
+        #expect(registry.acquire(clash, for: clashing) { _ in false } == uid)
+        #expect(registry.acquire("hello", for: hello) { _ in false } == uid + 1)
+    }
+
     @Test func twoNamesNeverShareANumber() {
         var registry = DynamicUserRegistry()
         let hello = registry.acquire("hello", for: hello) { _ in false }!
