@@ -91,16 +91,19 @@ enum FileSystem {
 
 extension FileSystem {
     /// The entries of a directory, without `.` and `..`; empty when it cannot be read.
-    /// The corresponding C functions are `opendir`/`readdir`.
-    static func entries(of directory: String) -> [(name: String, isDirectory: Bool)] {
+    /// With `prefix`, only the names that start with it, compared by byte before a String
+    /// is made: a /tmp may hold thousands of others. The C functions are `opendir`/`readdir`.
+    static func entries(of directory: String, prefix: String = "") -> [(name: String, isDirectory: Bool)] {
         guard let dir = opendir(directory) else { return [] }
         defer { closedir(dir) }
+        let wanted = Array(prefix.utf8)
         var result: [(name: String, isDirectory: Bool)] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> String? in
+                let bytes = raw.prefix(while: { $0 != 0 })
+                return bytes.starts(with: wanted) ? String(decoding: bytes, as: UTF8.self) : nil
             }
-            if name != "." && name != ".." { result.append((name, entry.pointee.d_type == UInt8(DT_DIR))) }
+            if let name, name != "." && name != ".." { result.append((name, entry.pointee.d_type == UInt8(DT_DIR))) }
         }
         return result
     }

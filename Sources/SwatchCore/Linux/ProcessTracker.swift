@@ -478,7 +478,7 @@ package final class ProcessTracker {
     /// Re-claiming our parent after a re-exec: the slots in it are taken again — by the
     /// service named in the attribute while a process lives there, else as free ones.
     private func adoptSlots(in parent: String) {
-        for entry in FileSystem.entries(of: parent) where entry.isDirectory && entry.name.hasPrefix(Self.slotPrefix) {
+        for entry in FileSystem.entries(of: parent, prefix: Self.slotPrefix) where entry.isDirectory {
             if let number = Int(entry.name.dropFirst(Self.slotPrefix.count)) { nextSlot = max(nextSlot, number + 1) }
             let directory = parent + "/" + entry.name
             if Self.isPopulated(directory), let service = Self.unitName(ofSlot: directory) {
@@ -603,7 +603,7 @@ package final class ProcessTracker {
     /// empty, kept while a process of theirs still runs — those are returned.
     static func removeStaleSiblings(of directory: String, in hierarchy: String) -> [(group: String, pids: [pid_t])] {
         var leftovers: [(group: String, pids: [pid_t])] = []
-        for entry in FileSystem.entries(of: hierarchy) where entry.isDirectory && entry.name.hasPrefix("swatchd-") {
+        for entry in FileSystem.entries(of: hierarchy, prefix: "swatchd-") where entry.isDirectory {
             let sibling = hierarchy + "/" + entry.name
             guard sibling != directory, let lock = openDirectory(sibling) else { continue }
             defer { lock.closeIgnoringErrors() }

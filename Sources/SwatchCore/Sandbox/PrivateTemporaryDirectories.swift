@@ -60,7 +60,7 @@ package struct PrivateTemporaryDirectories: Hashable, Sendable {
     package static func removeStale(bases: [String] = ["/tmp", "/var/tmp"], keeping: Set<String> = []) -> [String] {
         var removed: [String] = []
         for base in bases {
-            for entry in FileSystem.entries(of: base) where entry.isDirectory && entry.name.hasPrefix(namePrefix) {
+            for entry in FileSystem.entries(of: base, prefix: namePrefix) where entry.isDirectory {
                 guard !keeping.contains(where: { entry.name.hasPrefix(namePrefix + $0 + "-") }) else { continue }
                 let path = base + "/" + entry.name
                 guard let lock = lockedDirectory(path, wait: false) else { continue }
