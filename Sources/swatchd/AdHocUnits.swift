@@ -169,7 +169,7 @@ enum ProcessEnvironment {
         var p = environ
         while let entry = p.pointee {
             let s = String(cString: entry)
-            if let eq = s.firstIndex(of: "=") { result[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
+            if let eq = s.utf8.firstIndex(of: UInt8(ascii: "=")) { result[String(s[..<eq])] = String(s[s.utf8.index(after: eq)...]) }
             p += 1
         }
         return result

@@ -46,14 +46,14 @@ package final class SandboxPreparation {
     /// - Parameters:
     ///   - runtimeDirectory: swatchd's runtime directory (`--runtime-dir`).
     ///   - environment: swatchd's own environment (XDG_*_HOME of a user manager).
-    ///   - home: swatchd's user's home (the bases of a user manager).
+    ///   - home: swatchd's user's home (the bases of a user manager; asked only when not root).
     ///   - unprivilegedIDs: swatchd's uid and gid when it is not root (the default finds out).
-    package init(runtimeDirectory: String, environment: [String: String], home: String, logger: Logger,
+    package init(runtimeDirectory: String, environment: [String: String], home: @autoclosure () -> String, logger: Logger,
                  unprivilegedIDs: (uid: uid_t, gid: gid_t)? = UnprivilegedSandbox.ids()) {
         self.runtimeDirectory = runtimeDirectory
         self.unprivilegedIDs = unprivilegedIDs
         self.managerCredentialsDirectory = environment["CREDENTIALS_DIRECTORY"].flatMap { $0.isEmpty ? nil : $0 }
-        self.directoryBases = ServiceDirectories.forManager(uid: getuid(), environment: environment, home: home)
+        self.directoryBases = ServiceDirectories.forManager(uid: getuid(), environment: environment, home: home())
         self.logger = logger
     }
 

@@ -27,8 +27,9 @@ package struct ServiceDirectories: Hashable, Sendable {
 
     /// The bases for swatchd running as `uid` with `environment` and `home`
     /// (systemd.exec(5)'s table of $XDG_* for user services).
-    package static func forManager(uid: uid_t, environment: [String: String], home: String) -> ServiceDirectories {
+    package static func forManager(uid: uid_t, environment: [String: String], home: @autoclosure () -> String) -> ServiceDirectories {
         guard uid != 0 else { return .system }
+        let home = home()
         let state = environment["XDG_STATE_HOME"] ?? home + "/.local/state"
         return ServiceDirectories(
             state: state,

@@ -162,7 +162,7 @@ struct ProcessLauncher {
     private func workingDirectory(of unit: ServiceUnit, name: UnitName) throws(SpawnFailure) -> String {
         guard var dir = unit.workingDirectory else { return "/" }
         if dir == "~" {
-            do { dir = try sandbox.user(of: unit, name: name)?.home ?? configuration.specifiers.home } catch {
+            do { dir = try sandbox.user(of: unit, name: name)?.home ?? configuration.specifiers.facts.home } catch {
                 throw .sandbox(error)
             }
         }

@@ -101,7 +101,7 @@ package final class Supervisor {
         self.listeners = SocketListeners(loop: loop, logger: logger)
         self.sandbox = SandboxPreparation(runtimeDirectory: configuration.runtimeDirectory,
                                           environment: configuration.ownEnvironment,
-                                          home: configuration.specifiers.home, logger: logger)
+                                          home: configuration.specifiers.facts.home, logger: logger)
         let notifyPath = configuration.runtimeDirectory + "/notify"
         self.launcher = ProcessLauncher(configuration: configuration, sandbox: sandbox, tracker: tracker, unitLog: unitLog,
                                         notifySocketPath: notifyPath)

@@ -7,98 +7,98 @@ import Glibc
 
 /// What the specifiers that do not come from the unit name expand to, and the
 /// one default of the manager that a unit's value falls back to.
+@dynamicMemberLookup
 package struct SpecifierContext: Hashable, Sendable {
     /// `%t`: `/run` for root, else `$XDG_RUNTIME_DIR`.
     package var runtimeDirectory: String
-    /// `%h`
-    package var home: String
-    /// `%u`
-    package var userName: String
-    /// `%U`
+    /// `%U`, `%G`
     package var uid: UInt32
-    /// `%H`
-    package var hostName: String
-    /// `%m`: /etc/machine-id; nil when unreadable (the specifier is then an error, as in systemd).
-    package var machineID: String?
-    /// `%b`: /proc/sys/kernel/random/boot_id without dashes.
-    package var bootID: String?
-    /// `%v`: uname's release. `%a`: the architecture in systemd's words (`x86-64`, `arm64`).
-    package var kernelRelease = ""
-    package var architecture = ""
-    /// `%q`: PRETTY_HOSTNAME= of /etc/machine-info, else the short host name.
-    package var prettyHostName: String?
-    /// os-release(5) fields: `%o` ID=, `%w` VERSION_ID=, `%B` BUILD_ID=, `%W` VARIANT_ID=,
-    /// `%M` IMAGE_ID=, `%A` IMAGE_VERSION= (empty when the field is not set).
-    package var osRelease: [String: String] = [:]
-    /// `%g`, `%G`, `%s`: the group, gid and shell of the user swatchd runs as.
-    package var groupName = ""
     package var gid: UInt32 = 0
-    package var shell = "/bin/sh"
-    /// `%S`, `%C`, `%L`, `%E`: /var/lib, /var/cache, /var/log, /etc for root, else the
-    /// XDG directories (systemd.unit(5), "Specifiers"). `%T`, `%V`: $TMPDIR, else /tmp, /var/tmp.
-    package var stateDirectory = "/var/lib"
-    package var cacheDirectory = "/var/cache"
-    package var logsDirectory = "/var/log"
-    package var configurationDirectory = "/etc"
+    /// `%T`, `%V`: $TMPDIR, else /tmp, /var/tmp.
     package var temporaryDirectory = "/tmp"
     package var persistentTemporaryDirectory = "/var/tmp"
     /// TimeoutStopSec= (and so TimeoutAbortSec=) of every service that does not set it:
     /// systemd's DefaultTimeoutStopSec= (systemd-system.conf(5)), 90s; `swatchd
     /// --default-timeout-stop` sets it (a container runtime waits ~10s before SIGKILL).
     package var defaultTimeoutStop: TimeSpan = .seconds(90)
+    /// What the user database and the machine say: given, or — nil — this
+    /// machine's, read when a unit first asks for one of them (`Facts.local`).
+    private var given: Facts?
 
-    package init(runtimeDirectory: String, home: String, userName: String, uid: UInt32, hostName: String) {
-        self.runtimeDirectory = runtimeDirectory
-        self.home = home
-        self.userName = userName
-        self.uid = uid
-        self.hostName = hostName
+    /// The specifiers that take a lookup to know: swatchd's user's entries in the user
+    /// and group databases (NSS), its host name, /etc/machine-id, the boot id, uname(2),
+    /// /etc/machine-info and os-release(5). Most units use none of them, so a start
+    /// does not pay for them (about 45 system calls) before its sockets listen.
+    package struct Facts: Hashable, Sendable {
+        /// `%h`
+        package var home: String
+        /// `%u`
+        package var userName: String
+        /// `%H`
+        package var hostName: String
+        /// `%m`: /etc/machine-id; nil when unreadable (the specifier is then an error, as in systemd).
+        package var machineID: String?
+        /// `%b`: /proc/sys/kernel/random/boot_id without dashes.
+        package var bootID: String?
+        /// `%v`: uname's release. `%a`: the architecture in systemd's words (`x86-64`, `arm64`).
+        package var kernelRelease = ""
+        package var architecture = ""
+        /// `%q`: PRETTY_HOSTNAME= of /etc/machine-info, else the short host name.
+        package var prettyHostName: String?
+        /// os-release(5) fields: `%o` ID=, `%w` VERSION_ID=, `%B` BUILD_ID=, `%W` VARIANT_ID=,
+        /// `%M` IMAGE_ID=, `%A` IMAGE_VERSION= (empty when the field is not set).
+        package var osRelease: [String: String] = [:]
+        /// `%g`, `%s`: the group and shell of the user swatchd runs as.
+        package var groupName = ""
+        package var shell = "/bin/sh"
+        /// `%S`, `%C`, `%L`, `%E`: /var/lib, /var/cache, /var/log, /etc for root, else the
+        /// XDG directories below the home (systemd.unit(5), "Specifiers").
+        package var stateDirectory = "/var/lib"
+        package var cacheDirectory = "/var/cache"
+        package var logsDirectory = "/var/log"
+        package var configurationDirectory = "/etc"
+
+        /// This machine's and this process's user's, read once, at first use (a `static let`).
+        static let local = Facts.read()
     }
 
-    /// The context of this process: getuid(), its passwd entry, gethostname(), $XDG_RUNTIME_DIR.
+    /// The facts, given or this machine's.
+    package var facts: Facts {
+        get { given ?? .local }
+        set { given = newValue }
+    }
+
+    /// `context.hostName` for `context.facts.hostName`.
+    package subscript<Value>(dynamicMember fact: WritableKeyPath<Facts, Value>) -> Value {
+        get { facts[keyPath: fact] }
+        set { facts[keyPath: fact] = newValue }
+    }
+
+    /// A context with facts of its own (tests, and what is not this machine).
+    package init(runtimeDirectory: String, home: String, userName: String, uid: UInt32, hostName: String) {
+        self.runtimeDirectory = runtimeDirectory
+        self.uid = uid
+        self.given = Facts(home: home, userName: userName, hostName: hostName)
+    }
+
+    /// The context of this process: getuid(), getgid(), $XDG_RUNTIME_DIR, $TMPDIR; the
+    /// facts are read when first asked for.
     package static func current() -> SpecifierContext {
         let uid = getuid()
-        var name = String(uid)
-        var home = environment("HOME") ?? "/"
-        if let entry = getpwuid(uid) {
-            name = String(cString: entry.pointee.pw_name)
-            home = String(cString: entry.pointee.pw_dir)
-        }
-        var buffer = [CChar](repeating: 0, count: 256)
-        let host = gethostname(&buffer, buffer.count - 1) == 0
-            ? String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            : "localhost"
         let runtime = uid == 0 ? "/run" : (environment("XDG_RUNTIME_DIR") ?? "/run/user/\(uid)")
-        var context = SpecifierContext(runtimeDirectory: runtime, home: home, userName: name, uid: uid, hostName: host)
-        context.machineID = firstLine("/etc/machine-id").flatMap { $0.count == 32 ? $0 : nil }
-        context.bootID = firstLine("/proc/sys/kernel/random/boot_id").map { $0.filter { $0 != "-" } }
-        var names = utsname()
-        if uname(&names) == 0 {
-            context.kernelRelease = withUnsafeBytes(of: names.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            let machine = withUnsafeBytes(of: names.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            context.architecture = architectureName(machine)
-        }
-        context.prettyHostName = assignments("/etc/machine-info")["PRETTY_HOSTNAME"].flatMap { $0.isEmpty ? nil : $0 }
-        context.osRelease = assignments("/etc/os-release")
-        if context.osRelease.isEmpty { context.osRelease = assignments("/usr/lib/os-release") }
+        var context = SpecifierContext(runtimeDirectory: runtime, uid: uid)
         context.gid = getgid()
-        context.groupName = getgrgid(getgid()).map { String(cString: $0.pointee.gr_name) } ?? String(getgid())
-        if let entry = getpwuid(uid), let shell = entry.pointee.pw_shell, shell.pointee != 0 {
-            context.shell = String(cString: shell)
-        }
-        if uid != 0 {
-            let state = environment("XDG_STATE_HOME") ?? home + "/.local/state"
-            context.stateDirectory = state
-            context.cacheDirectory = environment("XDG_CACHE_HOME") ?? home + "/.cache"
-            context.logsDirectory = state + "/log"
-            context.configurationDirectory = environment("XDG_CONFIG_HOME") ?? home + "/.config"
-        }
         // tmp_dir() of src/basic/tmpfile-util.c: $TMPDIR, $TEMP, $TMP, if absolute.
         if let tmp = ["TMPDIR", "TEMP", "TMP"].lazy.compactMap(environment).first(where: { $0.hasPrefix("/") }) {
             context.temporaryDirectory = tmp
             context.persistentTemporaryDirectory = tmp
         }
         return context
+    }
+
+    private init(runtimeDirectory: String, uid: UInt32) {
+        self.runtimeDirectory = runtimeDirectory
+        self.uid = uid
     }
 
     /// uname's machine as systemd names architectures (src/basic/architecture.c).
@@ -109,6 +109,58 @@ package struct SpecifierContext: Hashable, Sendable {
         if let name = names[machine] { return name }
         if machine.hasPrefix("arm") { return machine.hasSuffix("b") ? "arm-be" : "arm" }
         return machine
+    }
+
+    fileprivate static func environment(_ name: String) -> String? {
+        guard let value = getenv(name), value.pointee != 0 else { return nil }
+        return String(cString: value)
+    }
+}
+
+extension SpecifierContext.Facts {
+    init(home: String, userName: String, hostName: String) {
+        self.home = home
+        self.userName = userName
+        self.hostName = hostName
+    }
+
+    /// getpwuid(3) and getgrgid(3) of this process's ids, gethostname(2), uname(2) and the files.
+    static func read() -> Self {
+        let uid = getuid()
+        var name = String(uid)
+        var home = SpecifierContext.environment("HOME") ?? "/"
+        var shell = "/bin/sh"
+        if let entry = getpwuid(uid) {
+            name = String(cString: entry.pointee.pw_name)
+            home = String(cString: entry.pointee.pw_dir)
+            if let login = entry.pointee.pw_shell, login.pointee != 0 { shell = String(cString: login) }
+        }
+        var buffer = [CChar](repeating: 0, count: 256)
+        let host = gethostname(&buffer, buffer.count - 1) == 0
+            ? String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            : "localhost"
+        var facts = Self(home: home, userName: name, hostName: host)
+        facts.shell = shell
+        facts.machineID = firstLine("/etc/machine-id").flatMap { $0.count == 32 ? $0 : nil }
+        facts.bootID = firstLine("/proc/sys/kernel/random/boot_id").map { $0.filter { $0 != "-" } }
+        var names = utsname()
+        if uname(&names) == 0 {
+            facts.kernelRelease = withUnsafeBytes(of: names.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let machine = withUnsafeBytes(of: names.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            facts.architecture = SpecifierContext.architectureName(machine)
+        }
+        facts.prettyHostName = assignments("/etc/machine-info")["PRETTY_HOSTNAME"].flatMap { $0.isEmpty ? nil : $0 }
+        facts.osRelease = assignments("/etc/os-release")
+        if facts.osRelease.isEmpty { facts.osRelease = assignments("/usr/lib/os-release") }
+        facts.groupName = getgrgid(getgid()).map { String(cString: $0.pointee.gr_name) } ?? String(getgid())
+        if uid != 0 {
+            let state = SpecifierContext.environment("XDG_STATE_HOME") ?? home + "/.local/state"
+            facts.stateDirectory = state
+            facts.cacheDirectory = SpecifierContext.environment("XDG_CACHE_HOME") ?? home + "/.cache"
+            facts.logsDirectory = state + "/log"
+            facts.configurationDirectory = SpecifierContext.environment("XDG_CONFIG_HOME") ?? home + "/.config"
+        }
+        return facts
     }
 
     private static func firstLine(_ path: String) -> String? {
@@ -132,11 +184,6 @@ package struct SpecifierContext: Hashable, Sendable {
             found[String(trimmed[..<eq])] = value
         }
         return found
-    }
-
-    private static func environment(_ name: String) -> String? {
-        guard let value = getenv(name), value.pointee != 0 else { return nil }
-        return String(cString: value)
     }
 }
 
@@ -186,29 +233,29 @@ struct SpecifierExpander: Sendable {
             guard source != "-", !source.isEmpty else { return "/" }
             return UnitName.unescape(source).map { $0.hasPrefix("/") ? $0 : "/" + $0 }
         case "t": return context.runtimeDirectory
-        case "h": return context.home
-        case "u": return context.userName
+        case "h": return context.facts.home
+        case "u": return context.facts.userName
         case "U": return String(context.uid)
-        case "H": return context.hostName
-        case "l": return context.hostName.split(separator: ".", omittingEmptySubsequences: false).first.map(String.init)
-        case "q": return context.prettyHostName ?? context.hostName.split(separator: ".", omittingEmptySubsequences: false).first.map(String.init)
-        case "m": return context.machineID
-        case "b": return context.bootID
-        case "v": return context.kernelRelease
-        case "a": return context.architecture
-        case "o": return context.osRelease["ID"] ?? ""
-        case "w": return context.osRelease["VERSION_ID"] ?? ""
-        case "B": return context.osRelease["BUILD_ID"] ?? ""
-        case "W": return context.osRelease["VARIANT_ID"] ?? ""
-        case "M": return context.osRelease["IMAGE_ID"] ?? ""
-        case "A": return context.osRelease["IMAGE_VERSION"] ?? ""
-        case "g": return context.groupName
+        case "H": return context.facts.hostName
+        case "l": return context.facts.hostName.split(separator: ".", omittingEmptySubsequences: false).first.map(String.init)
+        case "q": return context.facts.prettyHostName ?? context.facts.hostName.split(separator: ".", omittingEmptySubsequences: false).first.map(String.init)
+        case "m": return context.facts.machineID
+        case "b": return context.facts.bootID
+        case "v": return context.facts.kernelRelease
+        case "a": return context.facts.architecture
+        case "o": return context.facts.osRelease["ID"] ?? ""
+        case "w": return context.facts.osRelease["VERSION_ID"] ?? ""
+        case "B": return context.facts.osRelease["BUILD_ID"] ?? ""
+        case "W": return context.facts.osRelease["VARIANT_ID"] ?? ""
+        case "M": return context.facts.osRelease["IMAGE_ID"] ?? ""
+        case "A": return context.facts.osRelease["IMAGE_VERSION"] ?? ""
+        case "g": return context.facts.groupName
         case "G": return String(context.gid)
-        case "s": return context.shell
-        case "S": return context.stateDirectory
-        case "C": return context.cacheDirectory
-        case "L": return context.logsDirectory
-        case "E": return context.configurationDirectory
+        case "s": return context.facts.shell
+        case "S": return context.facts.stateDirectory
+        case "C": return context.facts.cacheDirectory
+        case "L": return context.facts.logsDirectory
+        case "E": return context.facts.configurationDirectory
         case "T": return context.temporaryDirectory
         case "V": return context.persistentTemporaryDirectory
         default: return nil
