@@ -58,18 +58,67 @@ package struct PrivateTemporaryDirectories: Hashable, Sendable {
     /// `keeping` (their processes were left running). Returns what it removed.
     @discardableResult
     package static func removeStale(bases: [String] = ["/tmp", "/var/tmp"], keeping: Set<String> = []) -> [String] {
+        let sweep = StaleSweep(bases: bases, keeping: keeping)
         var removed: [String] = []
-        for base in bases {
-            for entry in FileSystem.entries(of: base, prefix: namePrefix) where entry.isDirectory {
-                guard !keeping.contains(where: { entry.name.hasPrefix(namePrefix + $0 + "-") }) else { continue }
-                let path = base + "/" + entry.name
+        while sweep.step(removed: { removed.append($0) }) {}
+        return removed
+    }
+
+    /// `removeStale` in steps of a bounded number of directory entries: a /tmp of
+    /// thousands of entries takes milliseconds of getdents64(2) to list, and swatchd's
+    /// loop runs one step per idle turn, looking for events in between.
+    package final class StaleSweep {
+        private var bases: [String]
+        private let keeping: Set<String>
+        /// The base being listed, and its stream (opendir(3): O_CLOEXEC).
+        private var base = ""
+        private var directory: OpaquePointer?
+        private static let prefix = Array(namePrefix.utf8)
+
+        package init(bases: [String] = ["/tmp", "/var/tmp"], keeping: Set<String> = []) {
+            self.bases = bases.reversed()
+            self.keeping = keeping
+        }
+
+        deinit { if let directory { closedir(directory) } }
+
+        /// Reads up to `batch` entries (about one getdents64 buffer of 32 KB for 512)
+        /// and removes the stale directories among them, telling `removed` each.
+        /// Returns whether more is left.
+        package func step(batch: Int = 512, removed: (String) -> Void) -> Bool {
+            for _ in 0..<batch {
+                guard let stream = directory ?? openNext() else { return false }
+                guard let entry = readdir(stream) else {
+                    closedir(stream)
+                    directory = nil
+                    continue
+                }
+                // By byte first: the other entries of /tmp make no String.
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> String? in
+                    let bytes = raw.prefix(while: { $0 != 0 })
+                    return bytes.starts(with: Self.prefix) ? String(decoding: bytes, as: UTF8.self) : nil
+                }
+                guard let name, entry.pointee.d_type == UInt8(DT_DIR),
+                      !keeping.contains(where: { name.hasPrefix(namePrefix + $0 + "-") }) else { continue }
+                let path = base + "/" + name
                 guard let lock = lockedDirectory(path, wait: false) else { continue }
                 ServiceDirectories.remove(path)
                 lock.closeIgnoringErrors()
-                removed.append(path)
+                removed(path)
             }
+            return directory != nil || !bases.isEmpty
         }
-        return removed
+
+        private func openNext() -> OpaquePointer? {
+            while let next = bases.popLast() {
+                if let stream = opendir(next) {
+                    base = next
+                    directory = stream
+                    return stream
+                }
+            }
+            return nil
+        }
     }
 
     /// `path` opened and flock()ed, or nil when it cannot be (gone, or held

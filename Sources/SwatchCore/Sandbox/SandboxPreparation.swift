@@ -24,10 +24,9 @@ package final class SandboxPreparation {
     let unprivilegedIDs: (uid: uid_t, gid: gid_t)?
     /// The units whose start prepared something that their stop undoes.
     private var prepared: [UnitName: PreparedSandbox] = [:]
-    /// The units whose private /tmp of an earlier swatchd stays (their processes were left
-    /// running), while the sweep of the others is still to be done; nil once it is done
-    /// (or when there is none to do: a re-executed swatchd).
-    package var staleTemporaryDirectoriesKept: Set<String>?
+    /// The sweep of the private /tmp directories of an earlier swatchd, while it is still to
+    /// be done; nil once it is done (or when there is none to do: a re-executed swatchd).
+    private var staleSweep: PrivateTemporaryDirectories.StaleSweep?
 
     /// What one unit's start left to undo when it is inactive.
     private struct PreparedSandbox {
@@ -57,14 +56,25 @@ package final class SandboxPreparation {
         self.logger = logger
     }
 
-    /// At start-up, once: removes the private /tmp directories of a swatchd that was killed
-    /// (PrivateTemporaryDirectories.removeStale), except those of `staleTemporaryDirectoriesKept`.
-    package func removeStaleTemporaryDirectories() {
-        guard let kept = staleTemporaryDirectoriesKept else { return }
-        staleTemporaryDirectoriesKept = nil
-        for path in PrivateTemporaryDirectories.removeStale(keeping: kept) {
+    /// At start-up: begins the sweep of the private /tmp directories of a swatchd that was
+    /// killed (PrivateTemporaryDirectories.StaleSweep), except those of the units in `kept`.
+    package func beginStaleTemporaryDirectorySweep(keeping kept: Set<String>) {
+        staleSweep = PrivateTemporaryDirectories.StaleSweep(keeping: kept)
+    }
+
+    /// One step of the sweep (an idle turn of the loop); whether more is left.
+    package func sweepStaleTemporaryDirectories() -> Bool {
+        guard let sweep = staleSweep else { return false }
+        let more = sweep.step { path in
             logger.info("Removed \(path), the private /tmp of a unit of a swatchd that is gone.")
         }
+        if !more { staleSweep = nil }
+        return more
+    }
+
+    /// The rest of the sweep at once: before the first private /tmp is made.
+    package func removeStaleTemporaryDirectories() {
+        while sweepStaleTemporaryDirectories() {}
     }
 
     // MARK: - The user

@@ -63,4 +63,23 @@ import Testing
         #expect(access(killed.tmp, F_OK) != 0 && access(killed.varTmp, F_OK) != 0)
         #expect(access(live.tmp, F_OK) == 0 && access(live.varTmp, F_OK) == 0)
     }
+
+    /// The sweep goes a bounded number of entries at a time, so that swatchd's loop looks
+    /// for events between its steps, and still finds the stale directory among the others.
+    @Test func theSweepGoesInStepsOfABoundedNumberOfEntries() throws {
+        let base = ShortTemporaryDirectory()
+        for index in 0..<40 { #expect(mkdir(base.path + "/other-\(index)", 0o755) == 0) }
+        var killed = try PrivateTemporaryDirectories.create(for: "killed.service", bases: (base.path, base.path))
+        for lock in killed.locks { try lock.close() }
+        killed.locks = []
+
+        let sweep = PrivateTemporaryDirectories.StaleSweep(bases: [base.path])
+        var removed: [String] = []
+        var steps = 0
+        while sweep.step(batch: 10, removed: { removed.append($0) }) { steps += 1 }
+        // 40 others, two stale directories, `.` and `..`: at least four full steps before the end.
+        #expect(steps >= 4)
+        #expect(Set(removed) == [FileSystem.parent(of: killed.tmp)!, FileSystem.parent(of: killed.varTmp)!])
+        #expect(!sweep.step(removed: { removed.append($0) }))
+    }
 }
