@@ -1,3 +1,5 @@
+import Synchronization
+
 // The building blocks of the key catalog: what a key's setter sees of one
 // assignment (`KeyValue`), how a value of each type is read (`ValueKind`) and
 // how it lands in a model (`KeySetter`). An invalid value is an error that
@@ -133,22 +135,24 @@ struct KeySetter<Model>: Sendable {
         self.apply = apply
     }
 
-    // The key paths are autoclosures: a key path literal is made (swift_getKeyPath, which
-    // demangles the types along it; through the copy-on-write models' dynamic members,
-    // ~20,000 instructions each) the first time its key is set, and cached by the runtime
-    // from then on — not for every key of the catalog at start-up, where that was half of
-    // swatchd's instructions up to READY=1 with one unit (valgrind --tool=callgrind,
-    // docs/HACKING.md "Start-up with 1000 units").
+    // The key paths are autoclosures, made once, when their key is first set (`KeyPathOnce`),
+    // not for every key of the catalog at start-up, where that was half of swatchd's
+    // instructions up to READY=1 with one unit (valgrind --tool=callgrind, docs/HACKING.md
+    // "Start-up with 1000 units").
 
     /// Sets a field.
     static func set<T>(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<Model, T>, _ kind: ValueKind<T>) -> KeySetter {
-        KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in model[keyPath: field()] = try kind.parse(kv) }
+        let field = KeyPathOnce(field)
+        return KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in
+            model[keyPath: field.keyPath] = try kind.parse(kv)
+        }
     }
 
     /// Sets an optional field; the empty value resets it to nil (unset).
     static func set<T>(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<Model, T?>, _ kind: ValueKind<T>) -> KeySetter {
-        KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in
-            model[keyPath: field()] = kv.raw.isEmpty ? nil : try kind.parse(kv)
+        let field = KeyPathOnce(field)
+        return KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in
+            model[keyPath: field.keyPath] = kv.raw.isEmpty ? nil : try kind.parse(kv)
         }
     }
 
@@ -157,24 +161,61 @@ struct KeySetter<Model>: Sendable {
         _ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<Model, [String]>,
         check: @escaping @Sendable (String) -> String? = { _ in nil }
     ) -> KeySetter {
-        KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in
+        let field = KeyPathOnce(field)
+        return KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in
             guard !kv.raw.isEmpty else {
-                model[keyPath: field()] = []
+                model[keyPath: field.keyPath] = []
                 return
             }
             let words = try kv.words()
             for word in words {
                 if let problem = check(word) { throw kv.problem(problem, word) }
             }
-            model[keyPath: field()] += words
+            model[keyPath: field.keyPath] += words
         }
     }
 
     /// A setter of a part of the model (the `[Unit]` section of a socket or service).
     func lifted<Outer>(_ part: @autoclosure @escaping @Sendable () -> WritableKeyPath<Outer, Model>) -> KeySetter<Outer> {
         let apply = self.apply
+        let part = KeyPathOnce(part)
         return KeySetter<Outer> { (outer: inout Outer, kv: KeyValue) throws(ValueError) in
-            try apply(&outer[keyPath: part()], kv)
+            try apply(&outer[keyPath: part.keyPath], kv)
+        }
+    }
+}
+
+/// A key path made the first time it is asked for, then kept. The runtime keeps a key
+/// path literal it has made only when the literal has no arguments; one through the
+/// copy-on-write models' dynamic members (`\ServiceUnit.execStart` is
+/// `\ServiceUnit.[dynamicMember: \ServiceUnitFields.execStart]`) has the inner key path as
+/// an argument, and swift_getKeyPath made it anew at every evaluation: ~7,000
+/// instructions per key set, 15 M of the 173 M up to READY=1 with 1000 units.
+struct KeyPathOnce<Root, Value>: Sendable {
+    private let make: @Sendable () -> WritableKeyPath<Root, Value>
+    private let cell = KeyPathCell()
+
+    init(_ make: @escaping @Sendable () -> WritableKeyPath<Root, Value>) { self.make = make }
+
+    var keyPath: WritableKeyPath<Root, Value> {
+        // The cell only ever holds what `make` made.
+        unsafeDowncast(cell.value(orMake: make), to: WritableKeyPath<Root, Value>.self)
+    }
+}
+
+/// Where a `KeyPathOnce` keeps its key path. Not generic: every generic instantiation of
+/// a class is a metadata instantiation by the runtime, one per field type of the catalogs
+/// at start-up (+370 K instructions up to READY=1 with one unit).
+final class KeyPathCell: Sendable {
+    // Catalogs are global and may be read from several threads (the tests do).
+    private let made = Mutex<AnyKeyPath?>(nil)
+
+    func value(orMake make: () -> AnyKeyPath) -> AnyKeyPath {
+        made.withLock { made in
+            if let made { return made }
+            let keyPath = make()
+            made = keyPath
+            return keyPath
         }
     }
 }

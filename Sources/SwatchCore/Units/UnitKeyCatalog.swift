@@ -162,8 +162,9 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
     func exitStatuses(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<ServiceUnit, ExitStatusSet>)
         -> KeySetter<ServiceUnit>
     {
-        KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
-            let field = field()
+        let field = KeyPathOnce(field)
+        return KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            let field = field.keyPath
             guard !kv.raw.isEmpty else {
                 service[keyPath: field] = ExitStatusSet()
                 return
@@ -176,8 +177,9 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         }
     }
     func exec(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<ServiceUnit, [ExecCommand]>) -> KeySetter<ServiceUnit> {
-        KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
-            let field = field()
+        let field = KeyPathOnce(field)
+        return KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            let field = field.keyPath
             guard !kv.raw.isEmpty else {
                 service[keyPath: field] = []
                 return
@@ -191,8 +193,9 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
     }
     func capabilities(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<Sandbox, CapabilitySet?>,
                       _ initial: CapabilitySet) -> KeySetter<ServiceUnit> {
-        KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
-            let field = field()
+        let field = KeyPathOnce(field)
+        return KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            let field = field.keyPath
             // config_parse_capability_set(): `~` inverts; the first assignment (or one naming
             // nothing) replaces, later ones add (or, inverted, remove).
             switch ValueParser.capabilities(kv.raw) {
@@ -605,8 +608,9 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
 /// systemd.resource-control(5) apply to them).
 private let socketExecKeys: [String: KeySetter<SocketUnit>] = {
     func exec(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<SocketUnit, [ExecCommand]>) -> KeySetter<SocketUnit> {
-        KeySetter<SocketUnit> { (socket: inout SocketUnit, kv: KeyValue) throws(ValueError) in
-            let field = field()
+        let field = KeyPathOnce(field)
+        return KeySetter<SocketUnit> { (socket: inout SocketUnit, kv: KeyValue) throws(ValueError) in
+            let field = field.keyPath
             guard !kv.raw.isEmpty else {
                 socket[keyPath: field] = []
                 return
