@@ -6,36 +6,30 @@ extension UnitName {
     /// Parses a full unit name (`hello.service`, `echo@.service`, `echo@1.service`); nil when invalid
     /// or of a type swatchd does not run.
     package init?(parsing text: String) {
-        // By byte: a valid name is ASCII (every byte is checked below), so its bytes are its
-        // characters; splitting it by Character (grapheme breaking) was most of a unit load's
-        // name handling (docs/HACKING.md "Footprint and start-up").
-        let utf8 = text.utf8
-        guard utf8.count <= 255, let dot = utf8.lastIndex(of: UInt8(ascii: ".")) else { return nil }
-        let suffix = utf8[utf8.index(after: dot)...]
-        let type: UnitType
-        if suffix.elementsEqual(UnitType.service.rawValue.utf8) {
-            type = .service
-        } else if suffix.elementsEqual(UnitType.socket.rawValue.utf8) {
-            type = .socket
-        } else {
-            return nil
-        }
-        var at: String.Index?
-        var index = utf8.startIndex
-        while index < dot {
-            let byte = utf8[index]
-            if byte == UInt8(ascii: "@") {
-                guard at == nil else { return nil }   // one `@` at most
-                at = index
-            } else if !Self.isPlainByte(byte) && byte != UInt8(ascii: "\\") {
-                return nil
+        // By byte, on the string's own storage: a valid name is ASCII (every byte is checked
+        // below), so its bytes are its characters; splitting it by Character (grapheme
+        // breaking), then String.UTF8View's index steps, were most of a unit load's name
+        // handling (docs/HACKING.md "Footprint and start-up"). A valid name is kept as written.
+        var text = text
+        let valid = text.withUTF8 { bytes -> Bool in
+            guard bytes.count <= 255, let dot = bytes.lastIndex(of: UInt8(ascii: ".")) else { return false }
+            let suffix = UnsafeBufferPointer(rebasing: bytes[(dot + 1)...])
+            guard suffix.elementsEqual(UnitType.service.rawValue.utf8) || suffix.elementsEqual(UnitType.socket.rawValue.utf8)
+            else { return false }
+            var at: Int?
+            for index in 0..<dot {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "@") {
+                    guard at == nil else { return false }   // one `@` at most
+                    at = index
+                } else if !Self.isPlainByte(byte) && byte != UInt8(ascii: "\\") {
+                    return false
+                }
             }
-            index = utf8.index(after: index)
+            return (at ?? dot) > 0   // a prefix of at least one byte
         }
-        let prefixEnd = at ?? dot
-        guard prefixEnd > utf8.startIndex else { return nil }
-        self.init(prefix: String(decoding: utf8[..<prefixEnd], as: UTF8.self),
-                  instance: at.map { String(decoding: utf8[utf8.index(after: $0)..<dot], as: UTF8.self) }, type: type)
+        guard valid else { return nil }
+        self.init(validated: text)
     }
 
     /// `[A-Za-z0-9:\-_.]`: the bytes a unit name holds as they are (VALID_CHARS,
@@ -54,11 +48,6 @@ extension UnitName {
     package var template: UnitName? {
         guard instance != nil else { return nil }
         return UnitName(prefix: prefix, instance: "", type: type)
-    }
-
-    /// The same prefix and instance with another type (`hello.socket` → `hello.service`).
-    package func with(type: UnitType) -> UnitName {
-        UnitName(prefix: prefix, instance: instance, type: type)
     }
 
     /// unit_name_escape(): turns any string into text valid as a prefix or instance

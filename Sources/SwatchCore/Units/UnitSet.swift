@@ -72,7 +72,8 @@ package struct UnitSet: Sendable {
         // the listings (1000 units made ~6 failing opens each).
         var listings = DirectoryListings()
         func add(_ path: String, dropInSearch: [String], entry: (directory: FileDescriptor, name: String)? = nil) {
-            let name = UnitDirectory.baseName(path)
+            // A listed file's name is known; baseName walks the path (~1,800 instructions).
+            let name = entry?.name ?? UnitDirectory.baseName(path)
             guard seen.insert(name).inserted else { return }
             var times = SourceFileTimes()
             let (content, stamp) = UnitDirectory.readStamped(path, entry: entry)
