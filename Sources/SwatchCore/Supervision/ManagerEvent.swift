@@ -69,8 +69,9 @@ package enum ManagerAction {
     case closeListeners(UnitName, removeOnStop: Bool)
     case watch(UnitName)
     case unwatch(UnitName)
-    /// Accept the pending connections of an Accept=yes socket: answer `.connectionsAccepted`.
-    case accept(UnitName)
+    /// Accept up to `upTo` pending connections of an Accept=yes socket, across its listeners:
+    /// answer `.connectionsAccepted`.
+    case accept(UnitName, upTo: Int)
     case closeConnection(Int)
     /// Test these Condition…=/Assert…= on this machine: answer `.conditionsTested`.
     case testConditions(UnitName, [UnitCondition])
