@@ -56,8 +56,11 @@ package struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
 
 enum IPAddressKeys {
     /// A space-separated list of prefixes and names; an empty value clears the list.
-    static func setter(_ keyPath: WritableKeyPath<ServiceUnit, [IPPrefix]> & Sendable) -> KeySetter<ServiceUnit> {
-        KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+    /// The key path is made when the key is first set (`KeyPathOnce`, Units/KeySetter.swift).
+    static func setter(_ keyPath: @autoclosure @escaping @Sendable () -> WritableKeyPath<ServiceUnit, [IPPrefix]>) -> KeySetter<ServiceUnit> {
+        let keyPath = KeyPathOnce(keyPath)
+        return KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            let keyPath = keyPath.keyPath
             let value = try kv.expanded()
             guard !value.isEmpty else {
                 service[keyPath: keyPath] = []

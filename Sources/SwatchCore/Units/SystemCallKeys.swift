@@ -81,9 +81,12 @@ enum SystemCallKeys {
     /// SystemCallLog=: the same syntax; the listed calls (or, `~`, the others) are logged.
     static let systemCallLog = systemCallList(\.sandbox.systemCallLog, addsDefault: false)
 
-    static func systemCallList(_ field: WritableKeyPath<ServiceUnit, SystemCallFilter?> & Sendable,
+    /// The key path is made when the key is first set (`KeyPathOnce`, Units/KeySetter.swift).
+    static func systemCallList(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<ServiceUnit, SystemCallFilter?>,
                                addsDefault: Bool) -> KeySetter<ServiceUnit> {
-      KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+      let field = KeyPathOnce(field)
+      return KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+        let field = field.keyPath
         guard !kv.raw.isEmpty else {
             service[keyPath: field] = nil
             return
