@@ -304,8 +304,9 @@ package final class ProcessTracker {
 
     /// The service whose group or session `pid` is in (nil for a process outside them):
     /// in cgroup mode the `0::` line of /proc/PID/cgroup names the group, in session mode
-    /// its /proc/PID/stat the session — one read, where asking every service's group for its members was a walk of
-    /// all of them (a notification from a process that is no main or control process).
+    /// its /proc/PID/stat the session — one read, where asking every service for its
+    /// members was a walk of all of them (a notification from a process that is no main
+    /// or control process).
     package func service(ofPID pid: pid_t) -> String? {
         if case .session = mode { return ProcessTree.stat(of: pid).flatMap { sessionOwners[$0.session] } }
         guard case .cgroup(let parent) = mode,
