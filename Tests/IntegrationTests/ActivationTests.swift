@@ -631,31 +631,6 @@ extension Integration {
             #expect(try Client.readLine(held)?.hasPrefix("HTTP/1.1 200") == true)
         }
 
-        /// Connections that wait together are accepted together, but each counts against
-        /// TriggerLimitBurst= (swatchd.socket(5)): six waiting on a limit of three are three
-        /// instances, then the socket stops watching for its back-off, then the other three.
-        /// swatchd is stopped (SIGSTOP) while the six connect, so that one wake-up finds them all.
-        @Test(.timeLimit(.minutes(1)))
-        func connectionsWaitingTogetherAreAcceptedTogetherWithinTheTriggerLimit() throws {
-            let port = try Ports.free()
-            let daemon = try Daemon()
-            defer { daemon.cleanUp() }
-            try daemon.write("hi.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\nAccept=yes\n"
-                             + "TriggerLimitBurst=3\nTriggerLimitIntervalSec=30s\n")
-            try daemon.write("hi@.service", "[Service]\nExecStart=/bin/echo hi\nStandardInput=socket\n")
-            try daemon.start()
-            daemon.signal(SIGSTOP)
-            var clients: [Int32] = []
-            defer { for client in clients { close(client) } }
-            for _ in 0..<6 { clients.append(try Client.connect(.loopback4(port), type: SOCK_STREAM, timeout: .seconds(3))) }
-            daemon.signal(SIGCONT)
-            for client in clients {
-                #expect(try Client.readLine(client) == "hi", "a waiting connection was not served\n\(daemon.log)")
-            }
-            let hit = try daemon.waitForLog(containing: "hi.socket: Trigger limit hit (3 in 30s)")
-            #expect(daemon.logLines(containing: "Trigger limit hit").count == 1, "\(hit)")
-        }
-
         /// Each Accept=yes instance lives in a cgroup of its own (KillMode= stops what it left),
         /// taken from a pool: the group an ended instance emptied hosts the next one, with no
         /// mkdir or rmdir per connection; none is left once swatchd exits.

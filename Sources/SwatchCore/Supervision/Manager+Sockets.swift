@@ -163,33 +163,12 @@ extension Manager {
             return actions
         }
         guard case .trigger = decision, let entry = sockets[name] else { return }
-        if entry.machine.unit.accept {
-            // This wake-up's trigger is counted; `triggersLeft` more fit in the limit.
-            return emit(.accept(name, upTo: 1 + min(Self.acceptBatch - 1, entry.machine.triggersLeft)))
-        }
+        if entry.machine.unit.accept { return emit(.accept(name)) }
         log(name, .debug, "\(name): Incoming traffic, starting \(entry.service).")
         guard services[entry.service] != nil else {
             return log(name, .error, "\(name): Its service \(entry.service) is not loaded.")
         }
         enqueue(.start, entry.service, anchor: false)
-    }
-
-    /// The most connections one wake-up of an Accept=yes socket accepts: one epoll_wait(2) and
-    /// one turn of the loop for up to this many connections, where systemd's
-    /// socket_dispatch_io() accepts one per event; bounded, so that the other events
-    /// (exits, notifications, control) get their turn in a storm.
-    static let acceptBatch = 16
-
-    /// A wake-up's connections: each counts against the trigger limit (the first was counted
-    /// when the listener became readable), then starts its instance.
-    mutating func connectionsAccepted(_ socket: UnitName, _ connections: [AcceptedConnectionInfo], now: Instant) {
-        if connections.count > 1 {
-            withSocket(socket) { machine in
-                machine.countTriggers(connections.count - 1)
-                return []
-            }
-        }
-        for connection in connections { startInstance(of: socket, for: connection, now: now) }
     }
 
     /// Accept=yes: one instance of the template per connection, the connection

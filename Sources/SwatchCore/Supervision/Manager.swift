@@ -241,7 +241,7 @@ package struct Manager {
         case .listenerReadable(let socket):
             listenerReadable(socket, now: now)
         case .connectionsAccepted(let socket, let connections):
-            connectionsAccepted(socket, connections, now: now)
+            for connection in connections { startInstance(of: socket, for: connection, now: now) }
         case .acceptFailed(let socket, let error):
             acceptFailed(socket, error, now: now)
         case .socketBound(let socket, let warnings):

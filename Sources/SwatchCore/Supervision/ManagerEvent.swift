@@ -69,9 +69,8 @@ package enum ManagerAction {
     case closeListeners(UnitName, removeOnStop: Bool)
     case watch(UnitName)
     case unwatch(UnitName)
-    /// Accept up to `upTo` pending connections of an Accept=yes socket, across its listeners:
-    /// answer `.connectionsAccepted`.
-    case accept(UnitName, upTo: Int)
+    /// Accept the pending connections of an Accept=yes socket: answer `.connectionsAccepted`.
+    case accept(UnitName)
     case closeConnection(Int)
     /// Test these Condition…=/Assert…= on this machine: answer `.conditionsTested`.
     case testConditions(UnitName, [UnitCondition])

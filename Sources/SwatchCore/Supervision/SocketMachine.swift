@@ -344,20 +344,6 @@ package struct SocketMachine: Sendable {
         return (.trigger, [])
     }
 
-    /// How many more triggers the trigger limit allows in the current window, after
-    /// `readable` counted one: how many more connections one wake-up may accept.
-    package var triggersLeft: Int {
-        unit.triggerLimitBurst == 0 ? Int.max : max(0, unit.triggerLimitBurst - triggers)
-    }
-
-    /// Accept=yes: counts the connections a wake-up accepted after its first (which
-    /// `readable` counted) against the trigger limit — each connection is one trigger, as
-    /// systemd counts one socket_enter_running() per accepted connection. The accept was
-    /// capped at `triggersLeft`, so this never passes the limit.
-    package mutating func countTriggers(_ count: Int) {
-        triggers += count
-    }
-
     /// The service (or its start limit) gave up: stop watching for a while, as after a trigger storm.
     package mutating func throttleAfterServiceFailure(now: Instant) -> [SocketAction] {
         guard state != nil else { return [] }

@@ -144,23 +144,21 @@ final class SocketListeners {
         for watch in watches.removeValue(forKey: name) ?? [] { loop.unwatch(watch) }
     }
 
-    /// Accept=yes: takes up to `limit` pending connections, each listener's until it has none
-    /// (EAGAIN); the Manager decides what becomes of them. A listener whose accept(2) fails for
-    /// want of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM) is reported: the Manager pauses the
-    /// socket (Manager+AcceptFailure.swift).
-    func accept(_ name: UnitName, upTo limit: Int) -> (accepted: [AcceptedConnectionInfo], failure: Errno?) {
+    /// Accept=yes: takes the pending connection of each listener; the Manager decides what
+    /// becomes of it. A listener whose accept(2) fails for want of resources (EMFILE, ENFILE,
+    /// ENOBUFS, ENOMEM) is reported: the Manager pauses the socket (Manager+AcceptFailure.swift).
+    func accept(_ name: UnitName) -> (accepted: [AcceptedConnectionInfo], failure: Errno?) {
         var accepted: [AcceptedConnectionInfo] = []
         var failure: Errno?
         for listener in bound[name] ?? [] {
-          while accepted.count < limit {
             let connection: AcceptedConnection?
             do {
                 connection = try listener.acceptConnection()
             } catch {
                 failure = failure ?? error
-                break
+                continue
             }
-            guard let connection else { break }
+            guard let connection else { continue }
             connectionCounter += 1
             connections[connectionCounter] = connection
             let local = (try? SocketAddress.local(of: connection.fd))?.hostAndPort
@@ -168,7 +166,6 @@ final class SocketListeners {
                 id: connectionCounter, remoteAddress: connection.remoteAddress, remotePort: connection.remotePort,
                 localAddress: local?.host, localPort: local?.port,
                 peer: connection.remoteAddress == nil ? Self.peerCredentials(connection.fd) : nil))
-          }
         }
         return (accepted, failure)
     }

@@ -221,8 +221,8 @@ package final class Supervisor {
         case .closeListeners(let name, let removeOnStop): listeners.close(name, removeOnStop: removeOnStop)
         case .watch(let name): listeners.watch(name) { [unowned self] in self.send(.listenerReadable(name)) }
         case .unwatch(let name): listeners.unwatch(name)
-        case .accept(let name, let limit):
-            let (accepted, failure) = listeners.accept(name, upTo: limit)
+        case .accept(let name):
+            let (accepted, failure) = listeners.accept(name)
             answer(.connectionsAccepted(name, accepted))
             if let failure { answer(.acceptFailed(name, failure)) }
         case .closeConnection(let id): listeners.closeConnection(id)

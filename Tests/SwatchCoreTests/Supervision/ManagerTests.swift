@@ -261,32 +261,6 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
         #expect(shell.spawns(shell.take()).count == 1, "room for one more")
     }
 
-    /// A wake-up takes every waiting connection up to a batch, and never more than the trigger
-    /// limit still allows: each connection counts as one trigger, as in systemd, so a burst of
-    /// five on a limit of three is three instances, then the socket stops watching for a while.
-    @Test func oneWakeUpAcceptsSeveralConnectionsButNeverPastTheTriggerLimit() {
-        var shell = ScriptedShell(["echo.socket": "[Socket]\nListenStream=7\nAccept=yes\nTriggerLimitBurst=3\n",
-                                   "echo@.service": "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n"])
-        let socket = UnitName(parsing: "echo.socket")!
-        shell.pending[socket] = 5
-        shell.send(.listenerReadable(socket))
-        #expect(shell.acceptLimits == [3])
-        #expect(shell.spawns(shell.take()).count == 3)
-        shell.send(.listenerReadable(socket))
-        #expect(shell.acceptLimits == [3], "the limit is reached: no accept")
-        #expect(shell.take().contains { if case .unwatch(socket) = $0 { true } else { false } })
-        #expect(shell.pending[socket] == 2, "the rest wait in the backlog")
-
-        // Without a limit a wake-up takes up to a batch.
-        var unlimited = ScriptedShell(["echo.socket": "[Socket]\nListenStream=7\nAccept=yes\nTriggerLimitBurst=0\n",
-                                       "echo@.service": "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n"])
-        unlimited.pending[socket] = 40
-        unlimited.send(.listenerReadable(socket))
-        #expect(unlimited.acceptLimits == [Manager.acceptBatch])
-        #expect(unlimited.spawns(unlimited.take()).count == Manager.acceptBatch)
-        #expect(unlimited.pending[socket] == 40 - Manager.acceptBatch)
-    }
-
     // MARK: sd_notify
 
     @Test(arguments: [("main", [true, false, false]), ("exec", [true, true, false]), ("all", [true, true, true]),

@@ -21,10 +21,6 @@ struct ScriptedShell {
     /// Connections the shell holds, by id.
     var connections: Set<Int> = []
     var nextConnection = 0
-    /// Connections waiting on an Accept=yes socket's listeners (unset: one per wake-up).
-    var pending: [UnitName: Int] = [:]
-    /// The `upTo` of each `.accept` the Manager emitted.
-    var acceptLimits: [Int] = []
     /// Fds stored per unit, as the shell would hold them.
     var stored: [UnitName: [String]] = [:]
     var pendingNotifyFDs = 0
@@ -76,17 +72,12 @@ struct ScriptedShell {
             return .spawned(order.unit, order.role, pid: nextPID - 1)
         case .discoverMainPID(let name, _):
             return .mainPIDDiscovered(name, nil)
-        case .accept(let name, let limit):
-            // `pending[name]` connections wait (one when the test set none); up to `limit` are taken.
-            let count = min(limit, pending[name] ?? 1)
-            pending[name] = pending[name].map { $0 - count }
-            acceptLimits.append(limit)
-            return .connectionsAccepted(name, (0..<count).map { _ in
-                nextConnection += 1
-                connections.insert(nextConnection)
-                return AcceptedConnectionInfo(id: nextConnection, remoteAddress: "127.0.0.1", remotePort: 40000,
-                                              localAddress: "127.0.0.1", localPort: 7)
-            })
+        case .accept(let name):
+            nextConnection += 1
+            connections.insert(nextConnection)
+            return .connectionsAccepted(name, [AcceptedConnectionInfo(id: nextConnection, remoteAddress: "127.0.0.1",
+                                                                      remotePort: 40000, localAddress: "127.0.0.1",
+                                                                      localPort: 7)])
         case .closeConnection(let id):
             connections.remove(id)
             return nil

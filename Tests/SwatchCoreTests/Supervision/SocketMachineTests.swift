@@ -28,19 +28,6 @@ private func at(_ seconds: Double) -> Instant { Instant(microseconds: UInt64(sec
         #expect(s.readable(now: at(1.9)).0 == .throttle(.seconds(2)))
     }
 
-    /// Accept=yes: the connections a wake-up accepted after its first count too; the next
-    /// wake-up past the limit throttles.
-    @Test func connectionsOfOneWakeUpCountAgainstTheLimit() {
-        var s = socket(burst: 4, accept: true)
-        #expect(s.triggersLeft == 4)
-        #expect(s.readable(now: at(0)).0 == .trigger)
-        #expect(s.triggersLeft == 3)
-        s.countTriggers(3)
-        #expect(s.triggersLeft == 0)
-        #expect(s.readable(now: at(0.1)).0 == .throttle(.seconds(1)))
-        #expect(socket(burst: 0, accept: true).triggersLeft == Int.max)
-    }
-
     @Test func backoffIsCappedAndResetsAfterAQuietWindow() {
         var s = socket(burst: 1)
         var now = 0.0
