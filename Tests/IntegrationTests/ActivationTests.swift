@@ -631,6 +631,32 @@ extension Integration {
             #expect(try Client.readLine(held)?.hasPrefix("HTTP/1.1 200") == true)
         }
 
+        /// Each Accept=yes connection counts against TriggerLimitBurst= (swatchd.socket(5)), as
+        /// systemd counts one socket_enter_running() per connection: six waiting together on a
+        /// limit of three are three instances, then the socket stops watching for its back-off,
+        /// then the other three are served. swatchd is stopped (SIGSTOP) while the six connect,
+        /// so that they all wait when it looks.
+        @Test(.timeLimit(.minutes(1)))
+        func connectionsWaitingTogetherCountEachAgainstTheTriggerLimit() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("hi.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\nAccept=yes\n"
+                             + "TriggerLimitBurst=3\nTriggerLimitIntervalSec=30s\n")
+            try daemon.write("hi@.service", "[Service]\nExecStart=/bin/echo hi\nStandardInput=socket\n")
+            try daemon.start()
+            daemon.signal(SIGSTOP)
+            var clients: [Int32] = []
+            defer { for client in clients { close(client) } }
+            for _ in 0..<6 { clients.append(try Client.connect(.loopback4(port), type: SOCK_STREAM, timeout: .seconds(3))) }
+            daemon.signal(SIGCONT)
+            for client in clients {
+                #expect(try Client.readLine(client) == "hi", "a waiting connection was not served\n\(daemon.log)")
+            }
+            let hit = try daemon.waitForLog(containing: "hi.socket: Trigger limit hit (3 in 30s)")
+            #expect(daemon.logLines(containing: "Trigger limit hit").count == 1, "\(hit)")
+        }
+
         /// Each Accept=yes instance lives in a cgroup of its own (KillMode= stops what it left),
         /// taken from a pool: the group an ended instance emptied hosts the next one, with no
         /// mkdir or rmdir per connection; none is left once swatchd exits.
