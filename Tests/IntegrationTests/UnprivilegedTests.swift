@@ -107,10 +107,7 @@ extension Integration {
             try daemon.waitForProperty("ActiveState", of: "forking.service", toBe: "active")
             try daemon.waitForProperty("ActiveState", of: "helper.service", toBe: "active")
 
-            let stop = try daemon.ctl("stop", "forking.service")
-            #expect(stop.exitCode == 0, "\(stop)")
-            try daemon.waitForProperty("ActiveState", of: "forking.service", toBe: "inactive")
-            try waitUntil("the orphan \(orphan) is gone\n\(daemon.log)") { kill(orphan, 0) != 0 }
+            try stop("forking.service", of: daemon, reaching: orphan)
         }
 
         /// The sessions a swatchd without cgroups tracks survive a re-exec: a child the main
@@ -129,10 +126,16 @@ extension Integration {
             #expect(reexec.exitCode == 0, "\(reexec)")
             #expect(try daemon.property("MainPID", of: "pair.service") == String(main))
 
-            let stop = try daemon.ctl("stop", "pair.service")
+            try stop("pair.service", of: daemon, reaching: child)
+        }
+
+        /// `swatchctl stop UNIT`; then the unit is inactive and `process`, one of its processes
+        /// the stop had to find, is gone.
+        private func stop(_ unit: String, of daemon: Daemon, reaching process: pid_t) throws {
+            let stop = try daemon.ctl("stop", unit)
             #expect(stop.exitCode == 0, "\(stop)")
-            try daemon.waitForProperty("ActiveState", of: "pair.service", toBe: "inactive")
-            try waitUntil("the child \(child) is gone\n\(daemon.log)") { kill(child, 0) != 0 }
+            try daemon.waitForProperty("ActiveState", of: unit, toBe: "inactive")
+            try waitUntil("process \(process) of \(unit) is gone\n\(daemon.log)") { kill(process, 0) != 0 }
         }
 
         /// What needs real root even in a user namespace fails the start with the reason:
