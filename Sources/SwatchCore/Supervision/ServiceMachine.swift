@@ -15,42 +15,18 @@ package struct ServiceMachine: Sendable {
     /// Why the service last failed (first failure wins, as in systemd).
     package private(set) var result: ServiceResult = .success
     /// The last way the main process ended (ExecMainStatus=/ExecMainCode=).
-    package private(set) var mainExit: ExitStatus? {
-        get { record.mainExit }
-        set { record.mainExit = newValue }
-    }
+    package var mainExit: ExitStatus? { record.mainExit }
     /// The last main process started, kept after it exits (ExecMainPID=).
-    package private(set) var execMainPID: Int32? {
-        get { record.execMainPID }
-        set { record.execMainPID = newValue }
-    }
-    package private(set) var mainStarted: Instant? {
-        get { record.mainStarted }
-        set { record.mainStarted = newValue }
-    }
-    package private(set) var statusText: String? {
-        get { record.statusText }
-        set { record.statusText = newValue }
-    }
-    package private(set) var errnoReported: Int32? {
-        get { record.errnoReported }
-        set { record.errnoReported = newValue }
-    }
-    package private(set) var restartCount: Int {
-        get { record.restartCount }
-        set { record.restartCount = newValue }
-    }
+    package var execMainPID: Int32? { record.execMainPID }
+    package var mainStarted: Instant? { record.mainStarted }
+    package var statusText: String? { record.statusText }
+    package var errnoReported: Int32? { record.errnoReported }
+    package var restartCount: Int { record.restartCount }
     /// When the unit entered its current active/inactive state (for `since …`).
-    package private(set) var stateChanged: Instant? {
-        get { record.stateChanged }
-        set { record.stateChanged = newValue }
-    }
+    package var stateChanged: Instant? { record.stateChanged }
     /// Set when the last start was skipped (unmet condition) or refused (failed
     /// assertion); cleared when a start passes its checks.
-    package private(set) var conditionFailure: ConditionFailure? {
-        get { record.conditionFailure }
-        set { record.conditionFailure = newValue }
-    }
+    package var conditionFailure: ConditionFailure? { record.conditionFailure }
     /// How the last ExecReload= ended (systemd's ReloadResult=).
     package private(set) var reloadResult: ServiceResult = .success
 
@@ -344,13 +320,13 @@ package struct ServiceMachine: Sendable {
         case .dead, .failed:
             // Not an automatic restart: NRestarts= starts over (service_start()).
             record.restartAttempt = 0
-            restartCount = 0
+            record.restartCount = 0
             return beginStart(now: now)
         case .autoRestart:
             // A start while a restart is pending hurries it up, and it counts as
             // one (service_enter_restart(shortcut: true)).
             record.restartAttempt = 0
-            restartCount += 1
+            record.restartCount += 1
             return beginStart(now: now)
         }
     }
@@ -416,7 +392,7 @@ package struct ServiceMachine: Sendable {
         if case .failed = phase { phase = .dead }
         result = .success
         reloadResult = .success
-        restartCount = 0
+        record.restartCount = 0
     }
 
     // MARK: - Events
@@ -429,9 +405,9 @@ package struct ServiceMachine: Sendable {
             s.main = pid
             phase = .start(s)
             record.mainCommand = role.index
-            execMainPID = pid
-            mainStarted = now
-            mainExit = nil
+            record.execMainPID = pid
+            record.mainStarted = now
+            record.mainExit = nil
             switch unit.type {
             case .simple, .idle, .exec:
                 // Type=exec: the spawner returns once execve() succeeded (CLONE_VFORK), so it is started too.
@@ -494,7 +470,7 @@ package struct ServiceMachine: Sendable {
         (groupEmpty, groupObserved) = (empty, true)
         if pid == mainPID {
             forgetMain()
-            mainExit = status
+            record.mainExit = status
             return mainExited(status, now: now)
         }
         if pid == controlPID, let control = forgetControl() {
@@ -521,8 +497,8 @@ package struct ServiceMachine: Sendable {
     /// An sd_notify datagram from `pid`, already checked against NotifyAccess= by `accepts(notifyFrom:)`.
     package mutating func notify(_ message: NotifyMessage, from pid: Int32, now: Instant) -> [ServiceAction] {
         var actions: [ServiceAction] = []
-        if let text = message.status { statusText = text }
-        if let e = message.errno { errnoReported = e }
+        if let text = message.status { record.statusText = text }
+        if let e = message.errno { record.errnoReported = e }
         if let newMain = message.mainPID, newMain != mainPID, adoptMain(newMain) {
             actions.append(.log(.info, "\(unit.name): main process is now \(newMain) (MAINPID=)."))
         }
@@ -662,13 +638,13 @@ package struct ServiceMachine: Sendable {
             return []
         }
         guard let failure else {
-            conditionFailure = nil
+            record.conditionFailure = nil
             return enterCondition(now: now)
         }
-        conditionFailure = ConditionFailure(condition: failure, at: now)
+        record.conditionFailure = ConditionFailure(condition: failure, at: now)
         if case .autoRestart = phase {
             phase = .dead
-            stateChanged = now
+            record.stateChanged = now
         }
         return [.log(failure.isAssertion ? .error : .info, failure.skipMessage(for: unit.name.description))]
     }
@@ -862,7 +838,7 @@ package struct ServiceMachine: Sendable {
         guard startLimitAllows(now: now) else {
             phase = .failed
             result = .startLimitHit
-            stateChanged = now
+            record.stateChanged = now
             return [.log(.error, "\(unit.name): Start request repeated too quickly."),
                     .log(.error, "\(unit.name): Failed with result 'start-limit-hit'."),
                     .releaseFileDescriptorStore]
@@ -877,13 +853,13 @@ package struct ServiceMachine: Sendable {
     /// service_enter_condition(), src/core/service.c).
     private mutating func enterCondition(now: Instant) -> [ServiceAction] {
         result = .success
-        statusText = nil
-        errnoReported = nil
+        record.statusText = nil
+        record.errnoReported = nil
         record.watchdogOverride = nil
-        mainExit = nil
+        record.mainExit = nil
         record.activeEntered = nil
         record.runtimeExtended = nil
-        stateChanged = now
+        record.stateChanged = now
         if !unit.execCondition.isEmpty {
             phase = .condition(ControlStep(control: nil, deadline: now.adding(unit.timeoutStart)))
             return [.spawn(ExecRole(.condition, 0))]
@@ -923,14 +899,14 @@ package struct ServiceMachine: Sendable {
         let main = mainPID
         if main != nil || (unit.type == .forking && !groupEmpty) {
             phase = .running(Running(main: main, watchdog: nil, killedReload: nil))
-            stateChanged = now
+            record.stateChanged = now
             record.activeEntered = now
             armWatchdog(now: now)
             return []
         }
         if unit.remainAfterExit {
             phase = .exited
-            stateChanged = now
+            record.stateChanged = now
             return []
         }
         return enterStop(result, then: .restartPolicy, now: now)
@@ -1063,7 +1039,7 @@ package struct ServiceMachine: Sendable {
     /// The stop is over: a queued start, an automatic restart, or dead/failed.
     private mutating func enterDead(_ outcome: ServiceResult, then: AfterStop, now: Instant) -> [ServiceAction] {
         recordFailure(outcome)
-        stateChanged = now
+        record.stateChanged = now
         switch then {
         case .start, .restart:
             return startAfterStop(now: now)
@@ -1097,7 +1073,7 @@ package struct ServiceMachine: Sendable {
     }
 
     private mutating func autoRestartDue(now: Instant) -> [ServiceAction] {
-        restartCount += 1
+        record.restartCount += 1
         record.restartAttempt += 1
         var actions = beginStart(now: now)
         if state == .failed, result == .startLimitHit { return actions }
@@ -1258,9 +1234,9 @@ package struct ServiceMachine: Sendable {
         }
         result = .success
         groupEmpty = false
-        execMainPID = pid
+        record.execMainPID = pid
         phase = .running(Running(main: pid, watchdog: nil, killedReload: nil))
-        stateChanged = now
+        record.stateChanged = now
         armWatchdog(now: now)
         return []
     }
@@ -1290,13 +1266,13 @@ package struct ServiceMachine: Sendable {
     /// The machine of a new swatchd after a re-exec: as the old one left it.
     package mutating func restore(_ snapshot: Snapshot, now: Instant) {
         result = snapshot.result
-        restartCount = snapshot.restartCount
-        stateChanged = snapshot.stateChanged
+        record.restartCount = snapshot.restartCount
+        record.stateChanged = snapshot.stateChanged
         switch snapshot.state {
         case .running:
             guard let main = snapshot.mainPID else { phase = .dead; return }
             groupEmpty = false
-            execMainPID = main
+            record.execMainPID = main
             phase = .running(Running(main: main, watchdog: nil, killedReload: nil))
             armWatchdog(now: now)
         case .exited:
