@@ -135,44 +135,10 @@ final class AdHocRun {
     /// subreaper, their orphans — and to their process groups (each service is a session
     /// of its own).
     static func killDescendants() {
-        var parents: [pid_t: pid_t] = [:]
-        if let proc = opendir("/proc") {
-            while let entry = readdir(proc) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                guard let pid = pid_t(name), let ppid = parentPID(of: pid) else { continue }
-                parents[pid] = ppid
-            }
-            closedir(proc)
-        }
-        var below: Set<pid_t> = [getpid()]
-        var grew = true
-        while grew {
-            grew = false
-            for (pid, ppid) in parents where below.contains(ppid) && !below.contains(pid) {
-                below.insert(pid)
-                grew = true
-            }
-        }
-        below.remove(getpid())
-        for pid in below {
+        for pid in ProcessTree.ownDescendants() {
             Glibc.kill(-pid, SIGKILL)  // its process group, when it leads one
             Glibc.kill(pid, SIGKILL)
         }
-    }
-
-    /// The 4th field of /proc/PID/stat (proc(5)), read after the `)` that ends the command name.
-    private static func parentPID(of pid: pid_t) -> pid_t? {
-        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else { return nil }
-        let text = buffer[..<count]
-        guard let close = text.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        let fields = text[(close + 1)...].split(separator: UInt8(ascii: " "))
-        guard fields.count > 1 else { return nil }
-        return pid_t(String(decoding: fields[1], as: UTF8.self))
     }
 
     // MARK: - Files

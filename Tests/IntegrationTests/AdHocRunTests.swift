@@ -67,6 +67,37 @@ extension Integration {
             #expect(seen["ENV"]?.split(separator: ",").contains("DEVELOPER_SETTING") == true, "\(seen)")
         }
 
+        /// Ctrl-C stops the command; a second Ctrl-C while it will not stop kills every process
+        /// below swatchd (swatchd(8), `run`): here a shell that ignores SIGTERM and the child it
+        /// forked, which ignores it too. The run ends as a shell reports an interrupt, 130.
+        @Test(.timeLimit(.minutes(1)))
+        func aSecondInterruptKillsWhatWouldNotStop() throws {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let port = try Ports.free()
+            let run = try Run(["--runtime-dir", directory.path + "/rt", "-l", "127.0.0.1:\(port)", "--",
+                               "/bin/sh", "-c", "trap '' TERM; sleep 1000 & wait"],
+                              log: directory.path + "/log")
+            defer { run.stop(SIGKILL) }
+            try run.waitUntilReady()
+            let connection = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            defer { close(connection) }
+            let processes = try waitFor("the command and its child run\n\(run.text)") {
+                let below = Processes.descendants(of: run.pid)
+                return below.contains { $0.command == "sleep" } ? below.map(\.pid) : nil
+            }
+
+            kill(run.pid, SIGINT)
+            try waitUntil("the first interrupt is logged\n\(run.text)") { run.text.contains("Received SIGINT") }
+            #expect(Command.wait(run.pid, timeout: .milliseconds(300)) == nil, "the run ended although its command ignores SIGTERM")
+            kill(run.pid, SIGINT)
+            #expect(Command.wait(run.pid, timeout: .seconds(10)) == .exited(130), "\(run.text)")
+            #expect(run.text.contains("again: killing every service"), "\(run.text)")
+            try waitUntil("every process below the run is gone") {
+                processes.allSatisfy { ProcessStat(pid: $0).map { $0.state == "Z" } ?? true }
+            }
+        }
+
         @Test func helpGoesToStdoutAndUnknownFlagsPointToIt() throws {
             for arguments in [["run", "--help"], ["--help"], ["verify", "--help"], ["run", "-l", "80", "-h"]] {
                 let output = try Command.run([try Harness.binary("swatchd")] + arguments)

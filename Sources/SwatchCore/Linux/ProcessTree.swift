@@ -28,6 +28,32 @@ package enum ProcessTree {
         stat(of: getpid()).map(children(of:)) ?? []
     }
 
+    /// Every live process below swatchd — its services and, swatchd being their child
+    /// subreaper, their orphans — children before their own children.
+    package static func ownDescendants() -> [pid_t] {
+        guard listsChildren else {
+            // By parent, over all of /proc.
+            let table = allProcesses().filter { $0.state != "Z" }
+            var found: [pid_t] = []
+            var frontier: Set<pid_t> = [getpid()]
+            while !frontier.isEmpty {
+                let next = table.filter { frontier.contains($0.parent) }.map(\.pid)
+                found += next
+                frontier = Set(next)
+            }
+            return found
+        }
+        var found: [pid_t] = []
+        var pending = ownChildren()
+        while !pending.isEmpty {
+            let pid = pending.removeFirst()
+            guard let process = stat(of: pid), process.state != "Z" else { continue }
+            found.append(pid)
+            pending += children(of: process)
+        }
+        return found
+    }
+
     /// The children of `process`: those of each of its threads (a process a thread forks
     /// is that thread's child). A single-threaded process costs one read.
     static func children(of process: Stat) -> [pid_t] {
