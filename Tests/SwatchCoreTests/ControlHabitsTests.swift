@@ -232,7 +232,7 @@ import Testing
 
         let loaded = UnitSet.load(directories: [path], context: .current())
         let service = try #require(loaded.services.values.first)
-        #expect(service.fileTimes.stamps[unit] == .some(SourceFileTimes.Stamp(seconds: 1_000_000, nanoseconds: 0)))
+        #expect(service.fileTimes.stamps[SourcePath(unit)] == .some(SourceFileTimes.Stamp(seconds: 1_000_000, nanoseconds: 0)))
         #expect(service.fileTimes.changedPaths().isEmpty)
     }
 

@@ -210,7 +210,7 @@ extension Manager {
             return realtime >= ago ? realtime - ago : 0
         }
         var report = UnitStatusReport(id: name.description, description: unit.unit.description,
-                                      fragmentPath: unit.path, dropIns: unit.dropIns)
+                                      fragmentPath: unit.path.description, dropIns: unit.dropIns)
         report.activeState = UnitActiveState(rawValue: machine.state.activeState) ?? .inactive
         report.subState = machine.state.rawValue
         report.result = UnitResult(rawValue: machine.result.rawValue) ?? .success
@@ -246,7 +246,7 @@ extension Manager {
     private func socketReport(_ name: UnitName, _ entry: SocketEntry, now: Instant, realtime: UInt64) -> UnitStatusReport {
         let unit = entry.machine.unit
         var report = UnitStatusReport(id: name.description, description: unit.unit.description,
-                                      fragmentPath: unit.path, dropIns: unit.dropIns)
+                                      fragmentPath: unit.path.description, dropIns: unit.dropIns)
         report.activeState = socketActiveState(name)
         report.activeSince = entry.stateChanged.map { changed in
             let ago = now.since(changed).microseconds

@@ -21,20 +21,20 @@ package struct SourceFileTimes: Hashable, Sendable {
     package var stamps = Stamps()
 
     package init(stamps: [String: Stamp?] = [:]) {
-        for (path, stamp) in stamps { self.stamps[path] = stamp }
+        for (path, stamp) in stamps { self.stamps[SourcePath(path)] = stamp }
     }
 
     /// The stamps of a unit's few files: the first (the unit file) inline, any drop-ins in an
     /// array. A dictionary of one file was a 152-byte block per unit, an array of one 80
     /// (docs/HACKING.md "Where the bytes are").
     package struct Stamps: Sendable {
-        private var first: (path: String, stamp: Stamp?)?
-        private var more: [(path: String, stamp: Stamp?)] = []
+        private var first: (path: SourcePath, stamp: Stamp?)?
+        private var more: [(path: SourcePath, stamp: Stamp?)] = []
 
         package init() {}
 
         /// As a dictionary's: nil when `path` was not recorded, `.some(nil)` when it could not be stat()ed.
-        package subscript(path: String) -> Stamp?? {
+        package subscript(path: SourcePath) -> Stamp?? {
             get {
                 if let first, first.path == path { return first.stamp }
                 return more.first { $0.path == path }.map { $0.stamp }
@@ -59,7 +59,7 @@ package struct SourceFileTimes: Hashable, Sendable {
             }
         }
 
-        package var keys: [String] { (first.map { [$0.path] } ?? []) + more.map(\.path) }
+        package var keys: [SourcePath] { (first.map { [$0.path] } ?? []) + more.map(\.path) }
     }
 
     /// The modification time of `path` now (following symlinks, as the unit was read); nil when
@@ -73,12 +73,12 @@ package struct SourceFileTimes: Hashable, Sendable {
     /// Records `path` as it is now. Call it before reading the file: a change between the two
     /// then shows as a change later, rather than going unnoticed.
     package mutating func record(_ path: String) {
-        stamps[path] = .some(Self.stamp(of: path))
+        stamps[SourcePath(path)] = .some(Self.stamp(of: path))
     }
 
     /// The recorded files whose modification time is not the one recorded (changed, removed or replaced).
     package func changedPaths(stamp: (String) -> Stamp? = SourceFileTimes.stamp(of:)) -> [String] {
-        stamps.keys.sorted().filter { stamp($0) != stamps[$0]! }
+        stamps.keys.filter { stamp($0.description) != stamps[$0]! }.map(\.description).sorted()
     }
 
     package static func == (a: SourceFileTimes, b: SourceFileTimes) -> Bool { true }

@@ -82,7 +82,7 @@ enum UnitDirectory {
     /// With `entry` (the open unit directory and the file's name in it), the file is opened
     /// relative to the directory (openat(2)): the kernel walks one name, not the whole path,
     /// per unit file (docs/HACKING.md "Footprint and start-up").
-    static func readStamped(_ path: String, entry: (directory: FileDescriptor, name: String)? = nil)
+    static func readStamped(_ path: SourcePath, entry: (directory: FileDescriptor, name: String)? = nil)
         -> (Result<[UInt8], Errno>, SourceFileTimes.Stamp?)
     {
         let fd: FileDescriptor
@@ -92,7 +92,7 @@ enum UnitDirectory {
                     openat(entry.directory.rawValue, entry.name, O_RDONLY | O_CLOEXEC)
                 })
             } else {
-                fd = try FileDescriptor.open(FilePath(path), .readOnly, options: .closeOnExec)
+                fd = try FileDescriptor.open(FilePath(path.description), .readOnly, options: .closeOnExec)
             }
         } catch {
             return (.failure(error as? Errno ?? .ioError), nil)

@@ -23,12 +23,12 @@ package enum UnitFileEntry: Hashable, Sendable {
 /// A unit file (or drop-in) split into entries, with the problems of its syntax.
 package struct UnitFile: Hashable, Sendable {
     /// The path as it was given; diagnostics name it.
-    package var path: String
+    package var path: SourcePath
     package var entries: [UnitFileEntry]
     package var diagnostics: [Diagnostic]
 
     /// Lexes `bytes`; `unit` is the unit full name each diagnostic carries.
-    package init(path: String, bytes: some Collection<UInt8>, unit: String) {
+    package init(path: SourcePath, bytes: some Collection<UInt8>, unit: String) {
         var lexer = UnitFileLexer(path: path, unit: unit)
         lexer.lex(Array(bytes))
         self.path = path
@@ -36,7 +36,7 @@ package struct UnitFile: Hashable, Sendable {
         self.diagnostics = lexer.diagnostics
     }
 
-    package init(path: String, text: String, unit: String) {
+    package init(path: SourcePath, text: String, unit: String) {
         self.init(path: path, bytes: text.utf8, unit: unit)
     }
 
@@ -50,14 +50,14 @@ package struct UnitFile: Hashable, Sendable {
 /// Bytes → logical lines → entries. Works on bytes so that invalid UTF-8, NULs
 /// and odd line ends are handled per line, as systemd's read_line() does.
 struct UnitFileLexer {
-    let path: String
+    let path: SourcePath
     let unit: String
     var entries: [UnitFileEntry] = []
     var diagnostics: [Diagnostic] = []
     /// nil before the first header; "" after a header that could not be read.
     private var section: String?
 
-    init(path: String, unit: String) {
+    init(path: SourcePath, unit: String) {
         self.path = path
         self.unit = unit
     }

@@ -126,7 +126,7 @@ extension ServiceUnit {
     ) -> (ServiceUnit, [Diagnostic]) {
         var service = ServiceUnit(name: name, path: files.first?.path ?? "")
         service.timeoutStop = context.defaultTimeoutStop
-        service.dropIns = files.dropFirst().map(\.path)
+        service.dropIns = files.dropFirst().map(\.path.description)
         var interpreter = UnitInterpreter(catalog: serviceCatalog, specifiers: SpecifierExpander(name: name, context: context))
         interpreter.apply(files, to: &service, sandbox: { $0.sandbox })
         // Sockets= is Wants= and After= too (config_parse_service_sockets()).
@@ -181,7 +181,7 @@ extension SocketUnit {
         -> (SocketUnit, [Diagnostic])
     {
         var socket = SocketUnit(name: name, path: files.first?.path ?? "")
-        socket.dropIns = files.dropFirst().map(\.path)
+        socket.dropIns = files.dropFirst().map(\.path.description)
         var interpreter = UnitInterpreter(catalog: socketCatalog, specifiers: SpecifierExpander(name: name, context: context))
         interpreter.apply(files, to: &socket, sandbox: { $0.execution?.sandbox })
 

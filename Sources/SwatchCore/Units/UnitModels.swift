@@ -7,7 +7,7 @@
 
 /// A point in a unit file: the path as it was given, and a 1-based line.
 package struct SourceLocation: Hashable, Sendable {
-    package var file: String
+    package var file: SourcePath
     package var line: Int
 }
 
@@ -302,14 +302,14 @@ package enum SocketTimestamping: String, Hashable, Sendable {
 /// A `.socket` unit: its fields out of line (CopyOnWrite.swift), one pointer wide.
 package struct SocketUnit: CopyOnWrite, Hashable, Sendable {
     package var storage: CopyOnWriteStorage<SocketUnitFields>
-    package init(name: UnitName, path: String) { storage = CopyOnWriteStorage(SocketUnitFields(name: name, path: path)) }
+    package init(name: UnitName, path: SourcePath) { storage = CopyOnWriteStorage(SocketUnitFields(name: name, path: path)) }
 }
 
 /// The settings of a `.socket` unit.
 package struct SocketUnitFields: Hashable, Sendable {
     package var name: UnitName
     /// The file it was loaded from, as given (for `Loaded:` and diagnostics).
-    package var path: String
+    package var path: SourcePath
     /// Drop-in files applied, in order.
     package var dropIns: [String] = []
     /// Their modification times when loaded (`status`: changed on disk); equal whatever they are.
@@ -619,13 +619,13 @@ package struct AddressFamilies: Hashable, Sendable {
 /// UnitSet, the Manager's entry and the machine share one copy of each unit.
 package struct ServiceUnit: CopyOnWrite, Hashable, Sendable {
     package var storage: CopyOnWriteStorage<ServiceUnitFields>
-    package init(name: UnitName, path: String) { storage = CopyOnWriteStorage(ServiceUnitFields(name: name, path: path)) }
+    package init(name: UnitName, path: SourcePath) { storage = CopyOnWriteStorage(ServiceUnitFields(name: name, path: path)) }
 }
 
 /// The settings of a `.service` unit.
 package struct ServiceUnitFields: Hashable, Sendable {
     package var name: UnitName
-    package var path: String
+    package var path: SourcePath
     package var dropIns: [String] = []
     /// Their modification times when loaded (`status`: changed on disk); not compared by `==`.
     package var fileTimes = SourceFileTimes()

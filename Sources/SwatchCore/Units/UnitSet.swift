@@ -9,7 +9,7 @@ import SystemPackage
 /// A unit file's text and its drop-ins, with the paths they are named by in diagnostics.
 package struct UnitSource: Sendable {
     /// The unit's path as given; its last component is the unit name.
-    package var path: String
+    package var path: SourcePath
     package var bytes: [UInt8]
     /// Drop-ins in the order they apply.
     package var dropIns: [(path: String, bytes: [UInt8])]
@@ -19,10 +19,10 @@ package struct UnitSource: Sendable {
     package var readProblems: [Diagnostic] = []
 
     package init(path: String, text: String, dropIns: [(path: String, text: String)] = []) {
-        self.init(path: path, bytes: Array(text.utf8), dropIns: dropIns.map { ($0.path, Array($0.text.utf8)) })
+        self.init(path: SourcePath(path), bytes: Array(text.utf8), dropIns: dropIns.map { ($0.path, Array($0.text.utf8)) })
     }
 
-    package init(path: String, bytes: [UInt8], dropIns: [(path: String, bytes: [UInt8])] = []) {
+    package init(path: SourcePath, bytes: [UInt8], dropIns: [(path: String, bytes: [UInt8])] = []) {
         self.path = path
         self.bytes = bytes
         self.dropIns = dropIns
@@ -71,9 +71,8 @@ package struct UnitSet: Sendable {
         // Each directory is listed once; `NAME.d/`, `.wants/`, `.requires/` are looked up in
         // the listings (1000 units made ~6 failing opens each).
         var listings = DirectoryListings()
-        func add(_ path: String, dropInSearch: [String], entry: (directory: FileDescriptor, name: String)? = nil) {
-            // A listed file's name is known; baseName walks the path (~1,800 instructions).
-            let name = entry?.name ?? UnitDirectory.baseName(path)
+        func add(_ path: SourcePath, dropInSearch: [String], entry: (directory: FileDescriptor, name: String)? = nil) {
+            let name = path.name
             guard seen.insert(name).inserted else { return }
             var times = SourceFileTimes()
             let (content, stamp) = UnitDirectory.readStamped(path, entry: entry)
@@ -91,13 +90,13 @@ package struct UnitSet: Sendable {
             }
         }
         for file in files {
-            add(file, dropInSearch: [UnitDirectory.parent(file)] + directories)
+            add(SourcePath(file), dropInSearch: [UnitDirectory.parent(file)] + directories)
         }
         for directory in directories {
             guard let listing = listings[directory] else {
                 // A unit dir that is not there is fine; one that cannot be read is named.
                 if let errno = listings.problem(directory) {
-                    warnings.append(Diagnostic(.warning, SourceLocation(file: directory, line: 1),
+                    warnings.append(Diagnostic(.warning, SourceLocation(file: SourcePath(directory), line: 1),
                                                "Failed to read unit directory: \(errno); its units are not loaded."))
                 }
                 continue
@@ -106,8 +105,10 @@ package struct UnitSet: Sendable {
             let directoryFD = (try? retryingOnInterrupt { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
                 .map { FileDescriptor(rawValue: $0) }
             defer { try? directoryFD?.close() }
+            // One string for the directory, shared by the paths of all its units (SourcePath.swift).
+            let prefix = SourcePath.directoryPrefix(directory)
             for name in listing.keys.sorted() where name.hasSuffix(".service") || name.hasSuffix(".socket") {
-                let path = UnitDirectory.join(directory, name)
+                let path = prefix + name
                 let type = listing[name]
                 switch UnitDirectory.kind(path, listedAs: type) {
                 case .file:
@@ -117,15 +118,16 @@ package struct UnitSet: Sendable {
                         if seen.insert(name).inserted { aliases[name] = target }
                         // Named by the target's place in this directory when it has one.
                         let sibling = UnitDirectory.join(directory, target)
-                        add(UnitDirectory.kind(sibling, listedAs: listing[target]) == .file ? sibling : resolved,
+                        add(SourcePath(UnitDirectory.kind(sibling, listedAs: listing[target]) == .file ? sibling : resolved),
                             dropInSearch: directories)
                     } else {
-                        add(path, dropInSearch: directories, entry: directoryFD.map { ($0, name) })
+                        add(SourcePath(directory: prefix, name: name), dropInSearch: directories,
+                            entry: directoryFD.map { ($0, name) })
                     }
                 case .masked: seen.insert(name)   // linked to /dev/null: masked, also in later directories
                 case .missing:
                     if let target = UnitDirectory.danglingTarget(path) {
-                        warnings.append(Diagnostic(.warning, SourceLocation(file: path, line: 1),
+                        warnings.append(Diagnostic(.warning, SourceLocation(file: SourcePath(path), line: 1),
                                                    "Unit file is a dangling symlink to \(target), ignoring the unit.",
                                                    unit: name))
                     }
@@ -136,7 +138,7 @@ package struct UnitSet: Sendable {
         var set = parse(sources, context: context, aliases: aliases)
         set.addDependencyDirectories(directories, listings: &listings)
         for diagnostic in unreadable {
-            set.refused[diagnostic.unit ?? diagnostic.location.file, default: []].append(diagnostic)
+            set.refused[diagnostic.unit ?? diagnostic.location.file.description, default: []].append(diagnostic)
         }
         set.diagnostics = sortedByPlace(set.diagnostics + unreadable + warnings)
         return set
@@ -229,7 +231,7 @@ package struct UnitSet: Sendable {
         var byFileName: [String: String?] = [:]   // nil: masked
         var problems: [Diagnostic] = []
         func refuse(_ path: String, _ message: String) {
-            problems.append(Diagnostic(.error, SourceLocation(file: path, line: 1), message, unit: name))
+            problems.append(Diagnostic(.error, SourceLocation(file: SourcePath(path), line: 1), message, unit: name))
         }
         for directory in directories {
             for dirName in dirNames {
@@ -258,8 +260,8 @@ package struct UnitSet: Sendable {
         var found: [(path: String, bytes: [UInt8])] = []
         for file in byFileName.keys.sorted() {
             guard let path = byFileName[file] ?? nil else { continue }
-            let (content, stamp) = UnitDirectory.readStamped(path)
-            times.stamps[path] = .some(stamp)
+            let (content, stamp) = UnitDirectory.readStamped(SourcePath(path))
+            times.stamps[SourcePath(path)] = .some(stamp)
             switch content {
             case .success(let bytes): found.append((path, bytes))
             case .failure(let errno): refuse(path, "Failed to read drop-in: \(errno); refusing the unit.")
@@ -278,14 +280,14 @@ package struct UnitSet: Sendable {
         var set = UnitSet(context: context)
         set.aliases = aliases
         // No rehash while the units come in.
-        let socketCount = sources.count(where: { $0.path.hasSuffix(".socket") })
+        let socketCount = sources.count(where: { $0.path.name.hasSuffix(".socket") })
         set.services.reserveCapacity(sources.count - socketCount)
         set.sockets.reserveCapacity(socketCount)
         var seen: Set<String> = []
         var socketFiles: [UnitName: [UnitFile]] = [:]
         let executables = ExecutableChecks()
         for source in sources {
-            let fileName = UnitDirectory.baseName(source.path)
+            let fileName = source.path.name
             guard seen.insert(fileName).inserted else { continue }
             guard let name = UnitName(parsing: fileName) else {
                 let type = fileName.split(separator: ".").last.map(String.init) ?? ""
@@ -301,7 +303,7 @@ package struct UnitSet: Sendable {
                 continue
             }
             let files = [UnitFile(path: source.path, bytes: source.bytes, unit: unit)]
-                + source.dropIns.map { UnitFile(path: $0.path, bytes: $0.bytes, unit: unit) }
+                + source.dropIns.map { UnitFile(path: SourcePath($0.path), bytes: $0.bytes, unit: unit) }
             switch name.type {
             case .service:
                 // A template is checked as an instance, as `systemd-analyze verify` checks it

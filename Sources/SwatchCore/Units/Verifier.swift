@@ -58,8 +58,8 @@ package enum Verifier {
             }
             guard !missing.isEmpty else { continue }
             let unit = service.name.description
-            let files = ([service.path] + service.dropIns).compactMap { path in
-                read(path).map { UnitFile(path: path, bytes: $0, unit: unit) }
+            let files = ([service.path] + service.dropIns.map { SourcePath($0) }).compactMap { path in
+                read(path.description).map { UnitFile(path: path, bytes: $0, unit: unit) }
             }
             for (key, name, what) in missing {
                 // The assignment that names it (the last one that does: a later one wins for User=).

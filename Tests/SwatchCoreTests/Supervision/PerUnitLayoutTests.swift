@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import SwatchCore
 
@@ -45,6 +46,32 @@ import Testing
         expectAtMost(SocketMachine.self, 112, "every socket unit has one")
         // The shell's queue holds thousands of actions at start-up.
         expectAtMost(ManagerAction.self, 80, "a case carrying a unit inline makes every action that large")
+    }
+
+    /// A unit's path is its directory's string, shared by every unit loaded from it, and its
+    /// name (inline up to 15 bytes): a path kept whole was a heap block per unit file.
+    @Test func theUnitsOfADirectoryShareItsPath() {
+        let top = ShortTemporaryDirectory()
+        // Longer than 15 bytes: a heap string, which the units either share or each copy.
+        let directory = top.path + "/a-directory-of-units"
+        #expect(mkdir(directory, 0o755) == 0)
+        for name in ["a.service", "b.service", "a.socket"] {
+            let fd = open(directory + "/" + name, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            let text = name.hasSuffix(".socket") ? "[Socket]\nListenStream=/run/a.sock\n" : "[Service]\nExecStart=/bin/true\n"
+            _ = text.withCString { write(fd, $0, strlen($0)) }
+            close(fd)
+        }
+        let set = UnitSet.load(directories: [directory], context: UnitSetTests.context)
+        func storage(_ string: String) -> UnsafeRawPointer? {
+            var string = string
+            return string.withUTF8 { UnsafeRawPointer($0.baseAddress) }
+        }
+        let paths = [set.services[UnitName(prefix: "a", type: .service)]?.path,
+                     set.services[UnitName(prefix: "b", type: .service)]?.path,
+                     set.sockets[UnitName(prefix: "a", type: .socket)]?.path].compactMap { $0 }
+        #expect(paths.count == 3)
+        #expect(Set(paths.map { storage($0.directory) }).count == 1, "one directory string for all its units")
+        #expect(paths.map(\.description).sorted() == ["a.service", "a.socket", "b.service"].map { directory + "/" + $0 })
     }
 
     @Test func copiesShareTheirStorageUntilOneChanges() {

@@ -31,6 +31,24 @@ import Testing
         #expect(set.diagnostics.isEmpty)
     }
 
+    /// A unit's path is split at its last slash and kept as given: `Loaded:`, diagnostics
+    /// and the file stamps print the same path as before, whatever the directory was written as.
+    @Test func aUnitKeepsItsPathAsGiven() {
+        let dir = ShortTemporaryDirectory()
+        write(dir.path + "/a.service", service)
+        write(dir.path + "/b.socket", "[Socket]\nListenStream=/run/b.sock\nBogus=1\n")
+        let set = load(dir.path + "/")
+        let a = set.services[UnitName(prefix: "a", type: .service)]
+        #expect(a?.path.description == dir.path + "/a.service")
+        #expect(a?.path == SourcePath(dir.path + "/a.service"))
+        #expect(a?.fileTimes.stamps[SourcePath(dir.path + "/a.service")] != nil)
+        #expect(set.diagnostics.map(\.description).contains { $0.hasPrefix(dir.path + "/b.socket:3: ") })
+        #expect(SourcePath("hello.service").description == "hello.service")
+        #expect(SourcePath("/hello.service").description == "/hello.service")
+        #expect(SourcePath("/hello.service") != SourcePath("hello.service"))
+        #expect(SourcePath("/etc/x/") == SourcePath(directory: "/etc/x/", name: ""))
+    }
+
     @Test func aLinkToAnotherNameIsAnAliasLoadedOnce() {
         let dir = ShortTemporaryDirectory()
         write(dir.path + "/real.service", service)
@@ -40,7 +58,7 @@ import Testing
         #expect(symlink(dir.path + "/real.service", dir.path + "/hello.service") == 0)
         let set = load(dir.path)
         #expect(set.services.keys.map(\.description) == ["real.service"])
-        #expect(set.services[UnitName(prefix: "real", type: .service)]?.path == dir.path + "/real.service")
+        #expect(set.services[UnitName(prefix: "real", type: .service)]?.path.description == dir.path + "/real.service")
         #expect(set.aliases == ["alias.service": "real.service", "hello.service": "real.service"])
         let socket = set.sockets[UnitName(prefix: "hello", type: .socket)]
         #expect(socket.map { set.serviceName(for: $0).description } == "real.service")
@@ -56,7 +74,7 @@ import Testing
         #expect(symlink("getty@.service", top.path + "/units/getty@tty1.service") == 0)
         let set = load(top.path + "/units")
         #expect(set.aliases.isEmpty)
-        #expect(set.services[UnitName(prefix: "linked", type: .service)]?.path == top.path + "/units/linked.service")
+        #expect(set.services[UnitName(prefix: "linked", type: .service)]?.path.description == top.path + "/units/linked.service")
         let instance = set.services[UnitName(prefix: "getty", instance: "tty1", type: .service)]
         #expect(instance?.execStart.first?.arguments == ["/bin/echo", "tty1"])
     }

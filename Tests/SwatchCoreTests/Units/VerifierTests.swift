@@ -54,7 +54,7 @@ import Testing
         let report = Verifier.verify(unitDirectories: [fixtures + "good-dropins", fixtures + "warning-unknown-key"],
                                      files: [], context: .current())
         #expect(report.lines == [])
-        #expect(report.units.services.values.map(\.path) == [fixtures + "good-dropins/hello.service"])
+        #expect(report.units.services.values.map(\.path.description) == [fixtures + "good-dropins/hello.service"])
         #expect(report.units.services.values.first?.restartSec == .milliseconds(500))
         #expect(report.units.services.values.first?.environment.map(\.0) == ["B"])
     }
