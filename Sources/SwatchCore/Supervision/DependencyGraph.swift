@@ -12,8 +12,9 @@ struct DependencyGraph {
     private(set) var forward: [Kind: [UnitName: [UnitName]]] = [:]
     private(set) var reverse: [Kind: [UnitName: [UnitName]]] = [:]
     /// Units this unit is ordered after (its After=, and the Before= of others naming it).
-    /// Arrays, each name once: a Set of one name is a 144-byte block, an array of one
-    /// 80, and each socket orders its service (docs/HACKING.md "Where the bytes are").
+    /// Arrays, each name once: a Set of one name is a 144-byte block, an array of one 80
+    /// (docs/HACKING.md "Where the bytes are"). A socket's ordering before its own service
+    /// is not here: the Manager's `triggers` holds that edge (Manager+Jobs.swift, `orderedBefore`).
     private(set) var after: [UnitName: [UnitName]] = [:]
     /// Units ordered after this unit.
     private(set) var before: [UnitName: [UnitName]] = [:]
@@ -24,14 +25,8 @@ struct DependencyGraph {
 
     /// The graph of `units`; `loaded` answers whether a name is a unit the Manager has,
     /// `resolve` maps an alias to its unit.
-    init(units: [(UnitName, UnitSection, implicitAfter: [UnitName])], resolve: (String) -> UnitName?,
-         isLoaded: (UnitName) -> Bool) {
-        // Every service of a socket is ordered after it: room for those edges at once, not
-        // rehashed (every name hashed again) at each doubling.
-        let implicit = units.reduce(0) { $0 + ($1.implicitAfter.isEmpty ? 0 : 1) }
-        after.reserveCapacity(implicit)
-        before.reserveCapacity(implicit)
-        for (name, section, implicitAfter) in units {
+    init(units: [(UnitName, UnitSection)], resolve: (String) -> UnitName?, isLoaded: (UnitName) -> Bool) {
+        for (name, section) in units {
             for kind in Kind.allCases {
                 for written in section.dependencies(kind) {
                     guard let target = resolve(written) else { continue }
@@ -52,7 +47,6 @@ struct DependencyGraph {
             for written in section.before {
                 if let other = resolve(written), isLoaded(other) { order(name, before: other) }
             }
-            for socket in implicitAfter { order(socket, before: name) }
         }
         // Each name once, as the sets were (one sort per unit ordered with more than one).
         for key in after.keys where after[key]!.count > 1 { after[key] = Self.unique(after[key]!) }

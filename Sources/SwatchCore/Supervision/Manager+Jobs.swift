@@ -111,6 +111,25 @@ extension Manager {
 
     // MARK: - Ordering
 
+    /// Units whose jobs go first when `unit` starts (and last when it stops): the orderings of
+    /// the graph, and the sockets that trigger it. Those are not in the graph: every socket
+    /// unit orders its service, and that edge is in `triggers` already, where the graph kept
+    /// it twice more, as two tables keyed by name (docs/HACKING.md "Where the bytes are").
+    func orderedBefore(_ unit: UnitName) -> [UnitName] {
+        let written = graph.orderedBefore(unit)
+        guard let triggering = triggers[unit] else { return written }
+        return written + triggering.filter { !written.contains($0) }
+    }
+
+    /// Units whose jobs go last when `unit` starts (and first when it stops): the graph's, and
+    /// for a socket the service it triggers.
+    func orderedAfter(_ unit: UnitName) -> [UnitName] {
+        let written = graph.orderedAfter(unit)
+        guard let service = sockets[unit]?.service, !written.contains(service),
+              triggers[service]?.contains(unit) == true else { return written }
+        return written + [service]
+    }
+
     /// Whether a waiting job must still wait for another unit's job (After=/Before=).
     /// A start waits for the starts of the units it is after; a stop waits for the
     /// stops of the units after it; a stop goes before a start either way.
@@ -118,10 +137,10 @@ extension Manager {
         let unit = job.unit
         switch job.kind {
         case .start, .restart, .reload, .verifyActive:
-            if graph.orderedBefore(unit).contains(where: { jobs[$0] != nil }) { return true }
-            return graph.orderedAfter(unit).contains { jobs[$0]?.kind == .stop }
+            if orderedBefore(unit).contains(where: { jobs[$0] != nil }) { return true }
+            return orderedAfter(unit).contains { jobs[$0]?.kind == .stop }
         case .stop:
-            return graph.orderedAfter(unit).contains { jobs[$0].map { $0.kind == .stop || $0.kind == .restart } ?? false }
+            return orderedAfter(unit).contains { jobs[$0].map { $0.kind == .stop || $0.kind == .restart } ?? false }
         }
     }
 
@@ -130,10 +149,10 @@ extension Manager {
         let unit = job.unit
         switch job.kind {
         case .start, .restart, .reload, .verifyActive:
-            return (graph.orderedBefore(unit).filter { jobs[$0] != nil }
-                + graph.orderedAfter(unit).filter { jobs[$0]?.kind == .stop }).sorted()
+            return (orderedBefore(unit).filter { jobs[$0] != nil }
+                + orderedAfter(unit).filter { jobs[$0]?.kind == .stop }).sorted()
         case .stop:
-            return graph.orderedAfter(unit).filter { jobs[$0].map { $0.kind == .stop || $0.kind == .restart } ?? false }
+            return orderedAfter(unit).filter { jobs[$0].map { $0.kind == .stop || $0.kind == .restart } ?? false }
                 .sorted()
         }
     }

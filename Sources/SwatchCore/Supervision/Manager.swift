@@ -592,7 +592,7 @@ package struct Manager {
         triggers = index
     }
 
-    /// The dependency graph of the units loaded now; a service is ordered after the sockets that trigger it.
+    /// The dependency graph of the units loaded now.
     ///
     /// `activated`: the services the unit set's sockets activate, when the caller has them
     /// already (the load, which holds each socket unit as it adds it), instead of copying every
@@ -601,13 +601,12 @@ package struct Manager {
         let aliases = units.aliases
         // Read in place (Dictionary+InPlace.swift): mapping over the dictionaries copied every
         // whole entry, and `services[$0] != nil` copied one out per question.
-        var entries: [(UnitName, UnitSection, implicitAfter: [UnitName])] = []
+        // The graph holds what the files say. A socket's ordering before the service it
+        // triggers is `triggers` (orderedBefore, Manager+Jobs.swift); Sockets= is After= too.
+        var entries: [(UnitName, UnitSection)] = []
         entries.reserveCapacity(services.count + sockets.count)
-        let triggers = self.triggers
-        services.forEachInPlace { name, entry in
-            entries.append((name, entry.machine.unit.unit, implicitAfter: triggers[name] ?? []))
-        }
-        sockets.forEachInPlace { name, entry in entries.append((name, entry.machine.unit.unit, implicitAfter: [])) }
+        services.forEachInPlace { name, entry in entries.append((name, entry.machine.unit.unit)) }
+        sockets.forEachInPlace { name, entry in entries.append((name, entry.machine.unit.unit)) }
         // Of the unit set, not of the entries: a socket left out (its conditions failed) still
         // keeps its service from starting on its own.
         socketActivatedServices = activated ?? Set(units.sockets.values.map { units.serviceName(for: $0) })

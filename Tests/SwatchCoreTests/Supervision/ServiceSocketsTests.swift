@@ -53,6 +53,26 @@ import Testing
         #expect(shell.spawns(actions).first?.sockets.map(\.description) == ["a.socket"])
     }
 
+    /// A service is ordered after the sockets it names, its own or another's: stopped
+    /// together, the service stops first and the socket closes after it is gone.
+    @Test func aSocketNamedByAnotherServiceStopsAfterIt() throws {
+        var shell = ScriptedShell([
+            "y.socket": "[Socket]\nListenStream=8081\n",
+            "y.service": "[Service]\nExecStart=/bin/y\n",
+            "x.service": "[Service]\nExecStart=/bin/x\nSockets=y.socket\n",
+        ])
+        #expect(shell.spawns(shell.take()).map(\.unit.description) == ["x.service"], "x.service starts on its own")
+        let stop = shell.request(.stop(units: ["y.socket", "x.service"]))
+        func closes(_ actions: [ManagerAction]) -> Bool {
+            actions.contains { if case .closeListeners(let name, _) = $0 { return name.description == "y.socket" } else { return false } }
+        }
+        #expect(shell.state("x.service") == .stopSigterm)
+        #expect(!closes(stop), "y.socket waits for x.service to stop")
+        let pid = try #require(shell.manager.mainPID(of: UnitName(parsing: "x.service")!))
+        shell.send(.processExited(pid: pid, status: .signaled(15, coreDumped: false), groupEmpty: true))
+        #expect(closes(shell.take()))
+    }
+
     @Test func aNameThatIsNoSocketUnitRefusesTheService() {
         let set = ScriptedShell.units(["x.service": "[Service]\nExecStart=/bin/x\nSockets=x.service\n"])
         #expect(set.refused["x.service"]?.first?.message == "Failed to parse socket unit name for Sockets=, refusing the unit: x.service")
