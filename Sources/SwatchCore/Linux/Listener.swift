@@ -110,6 +110,9 @@ package final class Listener {
     /// Options that could not be applied, worded for the log:
     /// `Failed to set SO_MARK socket option on [::]:8080, ignoring: Operation not permitted`.
     package private(set) var warnings: [String] = []
+    /// Its registration in the daemon's loop while its unit is watched (SocketListeners.swift):
+    /// kept here, not in a table of its own keyed by unit name.
+    var watch: EventLoop.Watch?
     private var isClosed = false
 
     private init(directive: ListenDirective, options: SocketOptions, fd: FileDescriptor, boundAddress: String) {

@@ -10,7 +10,6 @@ final class SocketListeners {
     private let loop: EventLoop
     private let logger: Logger
     private var bound: [UnitName: [Listener]] = [:]
-    private var watches: [UnitName: [EventLoop.Watch]] = [:]
     private var connections: [Int: AcceptedConnection] = [:]
     private var connectionCounter = 0
     /// Called when a socket unit's listeners cannot be bound (`swatchd run` ends at once then).
@@ -25,7 +24,6 @@ final class SocketListeners {
     /// (every name hashed again) at each doubling while a thousand units bind.
     func reserveCapacity(_ count: Int) {
         bound.reserveCapacity(count)
-        watches.reserveCapacity(count)
         loop.reserveCapacity(count)
     }
 
@@ -63,7 +61,10 @@ final class SocketListeners {
     func closeConnection(_ id: Int) { try? connections.removeValue(forKey: id)?.fd.close() }
 
     func close(_ name: UnitName, removeOnStop: Bool) {
-        for listener in bound.removeValue(forKey: name) ?? [] { listener.close(removeOnStop: removeOnStop) }
+        for listener in bound.removeValue(forKey: name) ?? [] {
+            unwatch(listener)
+            listener.close(removeOnStop: removeOnStop)
+        }
     }
 
     /// Start-up failed: every listener goes.
@@ -120,6 +121,7 @@ final class SocketListeners {
         for listener in pool {
             // A path, queue or link a new listener now holds is not the old one's to remove.
             let reused = new.contains { $0.directive.address == listener.directive.address }
+            unwatch(listener)
             listener.close(removeOnStop: removeOnStop && !reused)
         }
         bound[name] = new
@@ -129,19 +131,23 @@ final class SocketListeners {
 
     /// Puts the unit's listeners in epoll: `readable` runs when one is.
     func watch(_ name: UnitName, readable: @escaping () -> Void) {
-        var watches: [EventLoop.Watch] = []
-        for listener in bound[name] ?? [] {
+        for listener in bound[name] ?? [] where listener.watch == nil {
             do {
-                watches.append(try loop.watch(listener.fd, readable))
+                listener.watch = try loop.watch(listener.fd, readable)
             } catch {
                 logger.error("\(name): Failed to watch \(listener.directive.address): \(error)", metadata: ["unit": "\(name)"])
             }
         }
-        self.watches[name] = watches
     }
 
     func unwatch(_ name: UnitName) {
-        for watch in watches.removeValue(forKey: name) ?? [] { loop.unwatch(watch) }
+        for listener in bound[name] ?? [] { unwatch(listener) }
+    }
+
+    private func unwatch(_ listener: Listener) {
+        guard let watch = listener.watch else { return }
+        loop.unwatch(watch)
+        listener.watch = nil
     }
 
     /// Accept=yes: takes the pending connection of each listener; the Manager decides what
