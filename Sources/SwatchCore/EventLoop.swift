@@ -12,7 +12,12 @@ package final class EventLoop {
     }
 
     private let epoll: Epoll
-    private var handlers: [Epoll.RegistrationID: () -> Void] = [:]
+    private var handlers: [Epoll.RegistrationID: Handler] = [:]
+    /// A handler in a struct: a closure stored as a dictionary's generic value is wrapped in a
+    /// reabstraction thunk, a heap block per watch (32 bytes per listener of a socket unit).
+    private struct Handler {
+        let run: () -> Void
+    }
     private var stopped = false
     /// Called after every batch of events, to re-arm the timer for the earliest deadline.
     package var afterBatch: () -> Void = {}
@@ -29,7 +34,7 @@ package final class EventLoop {
     package func watch(_ fd: FileDescriptor, events: Epoll.Events = .readable,
                        _ handler: @escaping () -> Void) throws(Errno) -> Watch {
         let registration = try epoll.add(fd, events: events, token: UInt32(bitPattern: fd.rawValue))
-        handlers[registration.id] = handler
+        handlers[registration.id] = Handler(run: handler)
         return Watch(registration: registration)
     }
 
@@ -69,7 +74,7 @@ package final class EventLoop {
             for event in events {
                 // A handler earlier in this batch may have removed this watch.
                 guard let handler = handlers[event.registration] else { continue }
-                handler()
+                handler.run()
                 if stopped { break }
             }
             afterBatch()

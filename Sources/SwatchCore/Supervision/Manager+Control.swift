@@ -38,7 +38,7 @@ extension Manager {
                 for name in names { loadSocketInstance(name) }
             }
             perform(id, names, verb: verb.rawValue) { manager, name in
-                if verb == .stop, let triggeredBy = manager.triggers[name], !triggeredBy.isEmpty {
+                if verb == .stop, case let triggeredBy = manager.triggers(of: name), !triggeredBy.isEmpty {
                     manager.calls.calls[id]?.response.warnings.append(ControlResponse.stopTriggeredWarning(
                         service: name.description, triggeredBy: triggeredBy.map(\.description)))
                 }
@@ -237,7 +237,7 @@ extension Manager {
             report.failedConditionSince = wallClock(failure.at)
         }
         report.fillDependencies(unit.unit)
-        report.triggeredBy = (entry.instanceOf.map { [$0] } ?? triggers[name] ?? []).map {
+        report.triggeredBy = (entry.instanceOf.map { [$0] } ?? triggers(of: name)).map {
             UnitReference(name: $0.description, activeState: socketActiveState($0))
         }
         return report

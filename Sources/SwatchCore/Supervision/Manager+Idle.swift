@@ -9,7 +9,7 @@ extension Manager {
     mutating func scheduleIdleStop(_ name: UnitName) {
         guard let entry = services[name], entry.instanceOf == nil else { return }
         let span = entry.machine.unit.idleStop
-        let watched = entry.machine.state == .running && span > .zero && !(triggers[name] ?? []).isEmpty
+        let watched = entry.machine.state == .running && span > .zero && !triggers(of: name).isEmpty
         deadlines.schedule(.idle(name), at: watched ? now.adding(span) : nil)
     }
 

@@ -113,21 +113,20 @@ extension Manager {
 
     /// Units whose jobs go first when `unit` starts (and last when it stops): the orderings of
     /// the graph, and the sockets that trigger it. Those are not in the graph: every socket
-    /// unit orders its service, and that edge is in `triggers` already, where the graph kept
-    /// it twice more, as two tables keyed by name (docs/HACKING.md "Where the bytes are").
+    /// unit orders its service, and the graph kept that edge as two more tables keyed by
+    /// name (docs/HACKING.md "Where the bytes are").
     func orderedBefore(_ unit: UnitName) -> [UnitName] {
         let written = graph.orderedBefore(unit)
-        guard let triggering = triggers[unit] else { return written }
-        return written + triggering.filter { !written.contains($0) }
+        guard unit.type == .service else { return written }
+        return written + triggers(of: unit).filter { !written.contains($0) }
     }
 
     /// Units whose jobs go last when `unit` starts (and first when it stops): the graph's, and
-    /// for a socket the service it triggers.
+    /// for a socket the services it triggers.
     func orderedAfter(_ unit: UnitName) -> [UnitName] {
         let written = graph.orderedAfter(unit)
-        guard let service = sockets[unit]?.service, !written.contains(service),
-              triggers[service]?.contains(unit) == true else { return written }
-        return written + [service]
+        guard unit.type == .socket else { return written }
+        return written + services(triggeredBy: unit).filter { !written.contains($0) }
     }
 
     /// Whether a waiting job must still wait for another unit's job (After=/Before=).

@@ -106,7 +106,7 @@ extension Manager {
             deadlines.schedule(.service(name), at: entry.machine.nextDeadline)
             scheduleIdleStop(name)
             guard entry.instanceOf == nil, !entry.machine.isInactive else { continue }
-            for socket in triggers[name] ?? [] {
+            for socket in triggers(of: name) {
                 withSocket(socket) { machine in
                     machine.serviceActivated()
                     return []

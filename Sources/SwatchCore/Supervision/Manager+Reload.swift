@@ -110,8 +110,7 @@ extension Manager {
         updateWatching(name)
         guard listenersChanged, !unit.accept else { return }
         // Its own service, and those that take its fds by Sockets=.
-        for service in triggers.keys.sorted() where triggers[service]?.contains(name) == true
-            && services[service]?.machine.isInactive == false {
+        for service in services(triggeredBy: name) where services[service]?.machine.isInactive == false {
             log(name, .info, "\(name): Its listeners changed; restarting \(service) to hand them over.")
             enqueue(.restart, service, anchor: false)
         }

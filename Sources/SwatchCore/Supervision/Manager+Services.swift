@@ -6,7 +6,7 @@ extension Manager {
     /// for `x.service`) triggers `service`: such a service does not start on its own.
     func isSocketActivated(_ service: UnitName) -> Bool {
         // From sets kept with the graph: at start-up this is asked of every service.
-        (triggers[service] ?? []).contains { sockets[$0]?.service == service } || socketActivatedServices.contains(service)
+        triggers(of: service).contains { sockets[$0]?.service == service } || socketActivatedServices.contains(service)
             || units.refused[service.with(type: .socket).description] != nil
     }
 
@@ -66,7 +66,7 @@ extension Manager {
                 if let address = connection.remoteAddress { variables.append(("REMOTE_ADDR", address)) }
                 if let port = connection.remotePort { variables.append(("REMOTE_PORT", String(port))) }
             } else {
-                for socket in triggers[name] ?? [] {
+                for socket in triggers(of: name) {
                     guard let entry = sockets[socket], entry.listeners == .bound else { continue }
                     order.sockets.append(socket)
                     let fdName = entry.machine.unit.fileDescriptorName ?? socket.description

@@ -184,8 +184,11 @@ package struct Manager {
     var sockets: [UnitName: SocketEntry] = [:]
     /// Main and control processes → their unit.
     var pidOwners: [Int32: UnitName] = [:]
-    /// The non-Accept socket units that trigger each service, sorted: the order of the fds.
-    var triggers: [UnitName: [UnitName]] = [:]
+    /// The non-Accept socket units that trigger each service, sorted, besides the socket unit
+    /// of the service's own name whose service it is: `triggers(of:)` adds that one. Most
+    /// services have that socket alone, so this is mostly empty; an entry for every service
+    /// was a bucket and an array per socket unit (docs/HACKING.md "Where the bytes are").
+    var otherTriggers: [UnitName: [UnitName]] = [:]
     /// Services in a stop phase that waits for the last process of their group.
     var waitingForGroup: Set<UnitName> = []
     var deadlines = DeadlineHeap<DeadlineKey>()
@@ -412,7 +415,7 @@ package struct Manager {
             }
         } else {
             // The sockets that activate it (not those it only takes fds from, by Sockets=).
-            for socket in triggers[name] ?? [] where sockets[socket]?.service == name {
+            for socket in triggers(of: name) where sockets[socket]?.service == name {
                 if inactive, machine.result == .startLimitHit {
                     withSocket(socket) { machine in
                         if case .throttled = machine.state { return [] }
@@ -572,7 +575,6 @@ package struct Manager {
     mutating func reindexTriggers() {
         // The entries read in place (Dictionary+InPlace.swift).
         var index: [UnitName: [UnitName]] = [:]
-        index.reserveCapacity(services.count)
         sockets.forEachInPlace { name, entry in
             if !entry.machine.unit.accept { index[entry.service, default: []].append(name) }
         }
@@ -588,8 +590,39 @@ package struct Manager {
                 index[name, default: []].append(socket)
             }
         }
-        index.forEachInPlace { _, sockets in if sockets.count > 1 { sockets.sort() } }
-        triggers = index
+        // The socket of each service's own name is found by name (triggers(of:)).
+        var others: [UnitName: [UnitName]] = [:]
+        for (service, var triggering) in index {
+            let own = service.with(type: .socket)
+            if triggersItsOwnService(own, service) { triggering.removeAll { $0 == own } }
+            if !triggering.isEmpty { others[service] = triggering.count > 1 ? triggering.sorted() : triggering }
+        }
+        otherTriggers = others
+    }
+
+    /// The non-Accept socket units that trigger `service`, sorted by name: the order of its
+    /// fds (sd_listen_fds(3)). Those whose service it is, and those it names with Sockets=.
+    func triggers(of service: UnitName) -> [UnitName] {
+        let others = otherTriggers[service] ?? []
+        let own = service.with(type: .socket)
+        guard triggersItsOwnService(own, service) else { return others }
+        var all = others
+        all.insert(own, at: others.firstIndex { own < $0 } ?? others.endIndex)
+        return all
+    }
+
+    /// The services `socket` triggers (Accept=no): its own, and those that name it with Sockets=.
+    func services(triggeredBy socket: UnitName) -> [UnitName] {
+        var services = otherTriggers.compactMap { $1.contains(socket) ? $0 : nil }
+        if let entry = sockets[socket], !entry.machine.unit.accept, !services.contains(entry.service) {
+            services.append(entry.service)
+        }
+        return services.sorted()
+    }
+
+    private func triggersItsOwnService(_ socket: UnitName, _ service: UnitName) -> Bool {
+        guard let entry = sockets[socket] else { return false }
+        return entry.service == service && !entry.machine.unit.accept
     }
 
     /// The dependency graph of the units loaded now.
@@ -630,7 +663,7 @@ package struct Manager {
                 retiredTimedOut(name)
             case .idle(let name):
                 guard services[name]?.machine.state == .running else { continue }
-                emit(.countConnections(name, sockets: (triggers[name] ?? []).filter { sockets[$0]?.listeners == .bound }))
+                emit(.countConnections(name, sockets: triggers(of: name).filter { sockets[$0]?.listeners == .bound }))
             }
         }
     }

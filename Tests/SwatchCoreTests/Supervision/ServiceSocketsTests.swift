@@ -53,6 +53,28 @@ import Testing
         #expect(shell.spawns(actions).first?.sockets.map(\.description) == ["a.socket"])
     }
 
+    /// The fds of a service are its sockets in name order (sd_listen_fds(3)): its own
+    /// socket among those whose Service= names it; an Accept=yes socket of its name is not one.
+    @Test func aServiceGetsTheFDsOfEverySocketThatTriggersItInNameOrder() throws {
+        var shell = ScriptedShell([
+            "a.socket": "[Socket]\nListenStream=8080\nService=m.service\n",
+            "m.socket": "[Socket]\nListenStream=8081\n",
+            "z.socket": "[Socket]\nListenStream=8082\nService=m.service\n",
+            "m.service": "[Service]\nExecStart=/bin/m\n",
+            "n.socket": "[Socket]\nListenStream=8083\nAccept=yes\n",
+            "n@.service": "[Service]\nExecStart=/bin/n\n",
+            "n.service": "[Service]\nExecStart=/bin/n\nSockets=a.socket\n",
+        ])
+        // n.service is no socket's service: it starts on its own.
+        let n = try #require(shell.spawns(shell.take()).first)
+        #expect(n.unit.description == "n.service")
+        #expect(n.sockets.map(\.description) == ["a.socket"], "n.socket accepts: its connections go to n@.service")
+        shell.send(.listenerReadable(UnitName(parsing: "z.socket")!))
+        let order = try #require(shell.spawns(shell.take()).first)
+        #expect(order.unit.description == "m.service")
+        #expect(order.sockets.map(\.description) == ["a.socket", "m.socket", "z.socket"])
+    }
+
     /// A service is ordered after the sockets it names, its own or another's: stopped
     /// together, the service stops first and the socket closes after it is gone.
     @Test func aSocketNamedByAnotherServiceStopsAfterIt() throws {
