@@ -179,7 +179,7 @@ import Testing
     }
 
     @Test func listenEntryFollowsTheDirective() {
-        let directive = ListenDirective(kind: .datagram, address: .ipv4(address: "127.0.0.1", port: 53), location: .init(file: "a", line: 1))
+        let directive = ListenDirective(kind: .datagram, address: .ipv4(address: "127.0.0.1", port: 53))
         #expect(ListenEntry(directive).description == "127.0.0.1:53 (Datagram)")
         #expect(ListenEntry(description: "no kind here") == nil)
     }

@@ -528,7 +528,7 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
                     throw kv.problem("Sequential packet sockets need a unix or vsock address", value)
                 }
             }
-            socket.listens.append(ListenDirective(kind: kind, address: address, location: kv.location))
+            socket.listens.append(ListenDirective(kind: kind, address: address))
         }
     }
     return [

@@ -228,11 +228,12 @@ extension ListenAddress {
     }
 }
 
-/// One Listen*= line.
+/// One Listen*= line. Without its place in the file: nothing after the load names it, and
+/// each is kept twice (the unit's, and its listener's copy), so a line moved by an edit
+/// is no change of the socket unit to daemon-reload.
 package struct ListenDirective: Hashable, Sendable {
     package var kind: ListenKind
     package var address: ListenAddress
-    package var location: SourceLocation
 }
 
 package enum BindIPv6Only: String, Hashable, Sendable {

@@ -8,14 +8,13 @@ import Testing
 /// (Symlinks=, Timestamping=, PassPacketInfo=), bound by `Listener` and read back with
 /// fstat/getsockopt/readlink as the service or its admin sees them.
 @Suite struct ListenerKindsTests {
-    private let here = SourceLocation(file: "test.socket", line: 1)
 
     private func bind(
         _ kind: ListenKind, _ address: ListenAddress, _ configure: (inout SocketOptions) -> Void = { _ in }
     ) throws(ListenerError) -> Listener {
         var options = SocketOptions()
         configure(&options)
-        return try Listener.bind(ListenDirective(kind: kind, address: address, location: here), options: options)
+        return try Listener.bind(ListenDirective(kind: kind, address: address), options: options)
     }
 
     private func accessMode(_ fd: FileDescriptor) -> CInt { fcntl(fd.rawValue, F_GETFL) & O_ACCMODE }

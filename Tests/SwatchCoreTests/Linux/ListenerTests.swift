@@ -8,10 +8,9 @@ import Testing
 /// read back with getsockopt/stat as a service (or its admin) would see them.
 /// Ports are ephemeral (`ListenStream=0`), paths are in fresh temporary directories.
 @Suite struct ListenerTests {
-    private let here = SourceLocation(file: "test.socket", line: 1)
 
     private func directive(_ kind: ListenKind, _ address: ListenAddress) -> ListenDirective {
-        ListenDirective(kind: kind, address: address, location: here)
+        ListenDirective(kind: kind, address: address)
     }
 
     private func bind(

@@ -144,6 +144,25 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
 
     // MARK: daemon-reload
 
+    /// A Listen*= line that moved (a comment added above it) is the same socket unit:
+    /// the reload leaves it as it is, listening, and its service running.
+    @Test func reloadTakesAListenLineThatMovedForTheSameSocket() {
+        var shell = ScriptedShell(["a.socket": "[Socket]\nListenStream=8081\n", "a.service": "[Service]\nExecStart=/bin/a\n"])
+        shell.send(.listenerReadable(UnitName(parsing: "a.socket")!))
+        _ = shell.take()
+        shell.send(.reload(ScriptedShell.units([
+            "a.socket": "# Moved down a line.\n[Socket]\n\nListenStream=8081\n", "a.service": "[Service]\nExecStart=/bin/a\n",
+        ]), call: nil))
+        let actions = shell.take()
+        #expect(!actions.contains {
+            switch $0 {
+            case .rebind, .bind, .closeListeners, .unwatch, .kill: return true
+            default: return false
+            }
+        }, "\(actions)")
+        #expect(shell.state("a.service") == .running)
+    }
+
     @Test func reloadKeepsUnchangedUnitsRebindsChangedOnesAndStopsRemovedOnes() {
         var shell = ScriptedShell(["a.socket": "[Socket]\nListenStream=8081\n", "a.service": "[Service]\nExecStart=/bin/a\n",
                            "b.socket": "[Socket]\nListenStream=8082\n", "b.service": "[Service]\nExecStart=/bin/b\n",
