@@ -5,9 +5,11 @@ extension Manager {
     /// Whether a socket unit of the unit set (bound or not, or refused: `x.socket`
     /// for `x.service`) triggers `service`: such a service does not start on its own.
     func isSocketActivated(_ service: UnitName) -> Bool {
-        // From sets kept with the graph: at start-up this is asked of every service.
-        triggers(of: service).contains { sockets[$0]?.service == service } || socketActivatedServices.contains(service)
-            || units.refused[service.with(type: .socket).description] != nil
+        // By name and from a set kept with the graph: at start-up this is asked of every service.
+        let own = service.with(type: .socket)
+        if let socket = units.sockets[own], units.serviceName(for: socket) == service { return true }
+        return triggers(of: service).contains { sockets[$0]?.service == service } || socketActivatedByOtherNames.contains(service)
+            || units.refused[own.description] != nil
     }
 
     // MARK: - Conditions

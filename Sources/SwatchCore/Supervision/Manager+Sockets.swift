@@ -9,12 +9,13 @@ extension Manager {
         sockets.reserveCapacity(set.sockets.count)
         services.reserveCapacity(set.services.count)
         // Sorted by name only (sortedByName), the units looked up by it.
-        // The graph's socket-activated services, from the units at hand here: rebuildGraph()
-        // would copy every socket unit out of the set once more to ask the same.
-        var activated = Set<UnitName>(minimumCapacity: set.sockets.count)
+        // The services socket units of other names activate, from the units at hand here:
+        // rebuildGraph() would ask every socket unit of the set once more.
+        var activated = Set<UnitName>()
         for name in set.sockets.keys.sortedByName() {
             guard let unit = set.sockets[name] else { continue }
-            activated.insert(units.serviceName(for: unit))
+            let service = units.serviceName(for: unit)
+            if service != name.with(type: .service) { activated.insert(service) }
             addSocket(name, unit)
         }
         for name in set.services.keys where !name.isTemplate {

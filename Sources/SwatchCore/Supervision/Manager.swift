@@ -198,8 +198,10 @@ package struct Manager {
     var nextJobID = 0
     /// The dependencies between the loaded units, rebuilt at load and reload.
     var graph = DependencyGraph()
-    /// The services some socket unit of the unit set activates (bound or not), kept with the graph.
-    var socketActivatedServices: Set<UnitName> = []
+    /// The services a socket unit of the unit set activates (bound or not) whose name is not the
+    /// socket's (Service=, Sockets=), kept with the graph. Those of a socket of their own name
+    /// are found by name (isSocketActivated): a set of every such service was a bucket per unit.
+    var socketActivatedByOtherNames: Set<UnitName> = []
     /// Services handing over to a new process (Manager+Handover.swift).
     var handovers: [UnitName: Handover] = [:]
     /// `--exit-with`: the status swatchd exits with once everything has stopped.
@@ -627,9 +629,8 @@ package struct Manager {
 
     /// The dependency graph of the units loaded now.
     ///
-    /// `activated`: the services the unit set's sockets activate, when the caller has them
-    /// already (the load, which holds each socket unit as it adds it), instead of copying every
-    /// socket unit out of the set again to ask.
+    /// `activated`: the services the unit set's sockets of other names activate, when the
+    /// caller has them already (the load, which holds each socket unit as it adds it).
     mutating func rebuildGraph(activated: Set<UnitName>? = nil) {
         let aliases = units.aliases
         // Read in place (Dictionary+InPlace.swift): mapping over the dictionaries copied every
@@ -642,7 +643,10 @@ package struct Manager {
         sockets.forEachInPlace { name, entry in entries.append((name, entry.machine.unit.unit)) }
         // Of the unit set, not of the entries: a socket left out (its conditions failed) still
         // keeps its service from starting on its own.
-        socketActivatedServices = activated ?? Set(units.sockets.values.map { units.serviceName(for: $0) })
+        socketActivatedByOtherNames = activated ?? Set(units.sockets.compactMap { name, socket in
+            let service = units.serviceName(for: socket)
+            return service == name.with(type: .service) ? nil : service
+        })
         let services = self.services, sockets = self.sockets
         graph = DependencyGraph(units: entries, resolve: { UnitName(parsing: aliases[$0] ?? $0) },
                                 isLoaded: { services.index(forKey: $0) != nil || sockets.index(forKey: $0) != nil })
