@@ -7,9 +7,13 @@ extension Manager {
     func isSocketActivated(_ service: UnitName) -> Bool {
         // By name and from a set kept with the graph: at start-up this is asked of every service.
         let own = service.with(type: .socket)
-        if let socket = units.sockets[own], units.serviceName(for: socket) == service { return true }
-        return triggers(of: service).contains { sockets[$0]?.service == service } || socketActivatedByOtherNames.contains(service)
-            || units.refused[own.description] != nil
+        if let entry = sockets[own] {
+            if entry.service == service { return true }
+        } else if let socket = units.sockets[own], units.serviceName(for: socket) == service {
+            return true
+        }
+        return socketActivatedByOtherNames.contains(service) || units.refused[own.description] != nil
+            || (otherTriggers[service] ?? []).contains { sockets[$0]?.service == service }
     }
 
     // MARK: - Conditions

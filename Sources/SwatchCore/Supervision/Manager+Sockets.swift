@@ -16,7 +16,7 @@ extension Manager {
             guard let unit = set.sockets[name] else { continue }
             let service = units.serviceName(for: unit)
             if service != name.with(type: .service) { activated.insert(service) }
-            addSocket(name, unit)
+            addSocket(name, unit, service: service)
         }
         for name in set.services.keys where !name.isTemplate {
             if let unit = set.services[name] { services[name] = ServiceEntry(unit: unit) }
@@ -27,8 +27,10 @@ extension Manager {
 
     /// A new socket unit: its own conditions decide whether it binds at all
     /// (skipped, it binds nothing and its service does not start on its own either).
-    mutating func addSocket(_ name: UnitName, _ unit: SocketUnit) {
-        sockets[name] = SocketEntry(machine: SocketMachine(unit: unit, phase: .dead), service: units.serviceName(for: unit))
+    /// `service`: the service it activates (UnitSet.serviceName(for:)), when the caller has it.
+    mutating func addSocket(_ name: UnitName, _ unit: SocketUnit, service: UnitName? = nil) {
+        sockets[name] = SocketEntry(machine: SocketMachine(unit: unit, phase: .dead),
+                                    service: service ?? units.serviceName(for: unit))
         startSocket(name)
     }
 

@@ -572,13 +572,16 @@ package struct Manager {
         emit(want ? .watch(name) : .unwatch(name))
     }
 
-    /// The socket index changed (load, reload, a unit bound or gone): the
-    /// triggering sockets of every service, sorted by unit name (sd_listen_fds(3)).
+    /// The socket index changed (load, reload, a unit bound or gone): the triggering
+    /// sockets of every service that are not its own (`otherTriggers`), sorted by unit name.
     mutating func reindexTriggers() {
         // The entries read in place (Dictionary+InPlace.swift).
         var index: [UnitName: [UnitName]] = [:]
         sockets.forEachInPlace { name, entry in
-            if !entry.machine.unit.accept { index[entry.service, default: []].append(name) }
+            // A socket of the service's own name is found by name (triggers(of:)).
+            if !entry.machine.unit.accept, !name.hasSameStem(as: entry.service) {
+                index[entry.service, default: []].append(name)
+            }
         }
         // Sockets=: the fds of the sockets a service names too (service_collect_fds(), src/core/service.c).
         var listing: [UnitName: [UnitName]] = [:]
@@ -586,20 +589,14 @@ package struct Manager {
             if !entry.machine.unit.sockets.isEmpty { listing[name] = entry.machine.unit.sockets }
         }
         for (name, listed) in listing {
-            for socket in listed
-            where sockets.index(forKey: socket).map({ j in sockets.inPlace(j) { !$0.machine.unit.accept } }) == true
-                && index[name]?.contains(socket) != true {
+            for socket in listed where index[name]?.contains(socket) != true {
+                guard let entry = sockets[socket], !entry.machine.unit.accept,
+                      !(entry.service == name && socket.hasSameStem(as: name)) else { continue }
                 index[name, default: []].append(socket)
             }
         }
-        // The socket of each service's own name is found by name (triggers(of:)).
-        var others: [UnitName: [UnitName]] = [:]
-        for (service, var triggering) in index {
-            let own = service.with(type: .socket)
-            if triggersItsOwnService(own, service) { triggering.removeAll { $0 == own } }
-            if !triggering.isEmpty { others[service] = triggering.count > 1 ? triggering.sorted() : triggering }
-        }
-        otherTriggers = others
+        index.forEachInPlace { _, sockets in if sockets.count > 1 { sockets.sort() } }
+        otherTriggers = index
     }
 
     /// The non-Accept socket units that trigger `service`, sorted by name: the order of its

@@ -64,6 +64,12 @@ package struct UnitName: Hashable, Comparable, Sendable, CustomStringConvertible
         return UnitName(validated: String(description.utf8[..<typeStart])! + "." + type.rawValue)
     }
 
+    /// Whether `other` is this name with another type or the same (`x.socket`, `x.service`),
+    /// compared by byte: no name is made.
+    package func hasSameStem(as other: UnitName) -> Bool {
+        description.utf8[..<typeStart].elementsEqual(other.description.utf8[..<other.typeStart])
+    }
+
     /// A name whose text is known to be valid (`UnitName(parsing:)` checked it).
     init(validated description: String) { self.description = description }
 
