@@ -138,9 +138,9 @@ package final class Supervisor {
         loop.afterBatch = { [unowned self] in self.armTimer() }
         let leftOver = Leftovers.settle(tracker: tracker, runtimeDirectory: runtime, logger: logger)
         // The sweep lists /tmp and /var/tmp (thousands of entries on a busy machine: ~3 ms): not
-        // on the way to listening, and not in one piece. It runs a step at a time while the loop
-        // is idle, or at once before the first private /tmp is made if a service needs one sooner
-        // (SandboxPreparation.removeStaleTemporaryDirectories).
+        // on the way to listening, and not in one piece. It runs a step at a time once the loop
+        // is quiet (EventLoop.whenIdle), or at once before the first private /tmp is made if a
+        // service needs one sooner (SandboxPreparation.removeStaleTemporaryDirectories).
         sandbox.beginStaleTemporaryDirectorySweep(keeping: leftOver)
         let (sandbox, loop) = (self.sandbox, self.loop)
         func sweep() { if sandbox.sweepStaleTemporaryDirectories() { loop.whenIdle(sweep) } }
