@@ -155,6 +155,15 @@ extension ServiceUnit {
         }
         if checkExecutables {
             let executables = executables ?? ExecutableChecks()
+            // The services of a load that run one program keep one string for its path.
+            for index in service.execStart.indices {
+                let path = service.execStart[index].path
+                let shared = executables.sharedPath(path)
+                service.execStart[index].path = shared
+                if service.execStart[index].arguments.first == path, !service.execStart[index].overrideArgv0 {
+                    service.execStart[index].arguments[0] = shared
+                }
+            }
             let commands: [(String, [ExecCommand])] = [
                 ("ExecCondition", service.execCondition), ("ExecStartPre", service.execStartPre),
                 ("ExecStart", service.execStart),
@@ -243,6 +252,14 @@ final class ExecutableChecks {
         let problem = Executable.problem(path)
         problems[path] = .some(problem)
         return problem
+    }
+
+    /// `path` as this load first saw it: one string (one heap block, for a path longer than
+    /// 15 bytes) for every command that runs the program.
+    func sharedPath(_ path: String) -> String {
+        if let index = problems.index(forKey: path) { return problems.keys[index] }
+        problems[path] = .some(Executable.problem(path))
+        return path
     }
 }
 

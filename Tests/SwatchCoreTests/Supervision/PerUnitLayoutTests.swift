@@ -74,6 +74,22 @@ import Testing
         #expect(paths.map(\.description).sorted() == ["a.service", "a.socket", "b.service"].map { directory + "/" + $0 })
     }
 
+    /// Services of one load that run the same program keep one string for its path.
+    @Test func servicesThatRunOneProgramShareItsPath() {
+        let program = "/opt/a-program-of-many/services"
+        let set = UnitSet.parse([
+            UnitSource(path: "/u/a.service", text: "[Service]\nExecStart=\(program) a\n"),
+            UnitSource(path: "/u/b.service", text: "[Service]\nExecStart=\(program) b\n"),
+        ], context: UnitSetTests.context)
+        func storage(_ string: String) -> UnsafeRawPointer? {
+            var string = string
+            return string.withUTF8 { UnsafeRawPointer($0.baseAddress) }
+        }
+        let commands = ["a", "b"].compactMap { set.services[UnitName(prefix: $0, type: .service)]?.execStart.first }
+        #expect(commands.map(\.arguments) == [[program, "a"], [program, "b"]])
+        #expect(Set(commands.flatMap { [storage($0.path), storage($0.arguments[0])] }).count == 1)
+    }
+
     @Test func copiesShareTheirStorageUntilOneChanges() {
         var unit = ServiceUnit(name: UnitName(prefix: "hello", type: .service), path: "/etc/swatchd/hello.service")
         let copy = unit
