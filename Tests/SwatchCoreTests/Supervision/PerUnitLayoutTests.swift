@@ -15,6 +15,12 @@ import Testing
                 "\(T.self) is \(MemoryLayout<T>.size) bytes inline; it should be one pointer to shared storage: \(why)")
     }
 
+    /// Where a string's bytes are: the same address for two strings that share one heap block.
+    private func storage(_ string: String) -> UnsafeRawPointer? {
+        var string = string
+        return string.withUTF8 { UnsafeRawPointer($0.baseAddress) }
+    }
+
     private func expectAtMost<T>(_ type: T.Type, _ budget: Int, _ why: String) {
         #expect(MemoryLayout<T>.size <= budget,
                 "\(T.self) is \(MemoryLayout<T>.size) bytes inline, over its budget of \(budget): \(why)")
@@ -62,10 +68,6 @@ import Testing
             close(fd)
         }
         let set = UnitSet.load(directories: [directory], context: UnitSetTests.context)
-        func storage(_ string: String) -> UnsafeRawPointer? {
-            var string = string
-            return string.withUTF8 { UnsafeRawPointer($0.baseAddress) }
-        }
         let paths = [set.services[UnitName(prefix: "a", type: .service)]?.path,
                      set.services[UnitName(prefix: "b", type: .service)]?.path,
                      set.sockets[UnitName(prefix: "a", type: .socket)]?.path].compactMap { $0 }
@@ -81,10 +83,6 @@ import Testing
             UnitSource(path: "/u/a.service", text: "[Service]\nExecStart=\(program) a\n"),
             UnitSource(path: "/u/b.service", text: "[Service]\nExecStart=\(program) b\n"),
         ], context: UnitSetTests.context)
-        func storage(_ string: String) -> UnsafeRawPointer? {
-            var string = string
-            return string.withUTF8 { UnsafeRawPointer($0.baseAddress) }
-        }
         let commands = ["a", "b"].compactMap { set.services[UnitName(prefix: $0, type: .service)]?.execStart.first }
         #expect(commands.map(\.arguments) == [[program, "a"], [program, "b"]])
         #expect(Set(commands.flatMap { [storage($0.path), storage($0.arguments[0])] }).count == 1)
