@@ -99,12 +99,19 @@ extension FileSystem {
         let wanted = Array(prefix.utf8)
         var result: [(name: String, isDirectory: Bool)] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> String? in
-                let bytes = raw.prefix(while: { $0 != 0 })
-                return bytes.starts(with: wanted) ? String(decoding: bytes, as: UTF8.self) : nil
+            if let name = name(of: entry, startingWith: wanted), name != "." && name != ".." {
+                result.append((name, entry.pointee.d_type == UInt8(DT_DIR)))
             }
-            if let name, name != "." && name != ".." { result.append((name, entry.pointee.d_type == UInt8(DT_DIR))) }
         }
         return result
+    }
+
+    /// The name of a directory entry readdir(3) returned, if it starts with `prefix`:
+    /// compared by byte, so the names that do not make no String.
+    static func name(of entry: UnsafeMutablePointer<dirent>, startingWith prefix: [UInt8]) -> String? {
+        withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            let bytes = raw.prefix(while: { $0 != 0 })
+            return bytes.starts(with: prefix) ? String(decoding: bytes, as: UTF8.self) : nil
+        }
     }
 }

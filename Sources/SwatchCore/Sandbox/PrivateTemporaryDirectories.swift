@@ -93,12 +93,7 @@ package struct PrivateTemporaryDirectories: Hashable, Sendable {
                     directory = nil
                     continue
                 }
-                // By byte first: the other entries of /tmp make no String.
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> String? in
-                    let bytes = raw.prefix(while: { $0 != 0 })
-                    return bytes.starts(with: Self.prefix) ? String(decoding: bytes, as: UTF8.self) : nil
-                }
-                guard let name, entry.pointee.d_type == UInt8(DT_DIR),
+                guard let name = FileSystem.name(of: entry, startingWith: Self.prefix), entry.pointee.d_type == UInt8(DT_DIR),
                       !keeping.contains(where: { name.hasPrefix(namePrefix + $0 + "-") }) else { continue }
                 let path = base + "/" + name
                 guard let lock = lockedDirectory(path, wait: false) else { continue }
