@@ -16,7 +16,7 @@ package struct SourcePath: Hashable, Comparable, Sendable, CustomStringConvertib
     /// After the last `/`.
     package let name: String
 
-    /// `name` in `directory`, which is empty or ends with `/` (a listed directory's
+    /// `name` in `directory`, which ends with `/` (`directoryPrefix`: a listed directory's
     /// string, made once for all its files); `name` holds no `/`.
     package init(directory: String, name: String) {
         self.directory = directory
@@ -42,8 +42,9 @@ package struct SourcePath: Hashable, Comparable, Sendable, CustomStringConvertib
     /// As the paths compare as strings (diagnostics are sorted by file and line).
     package static func < (a: SourcePath, b: SourcePath) -> Bool { a.description < b.description }
 
-    /// A directory as `SourcePath(directory:name:)` takes it: with its trailing `/`.
+    /// A directory as `SourcePath(directory:name:)` takes it: with its trailing `/`, not
+    /// doubled if the user wrote one (`UnitDirectory.join` joins by the same rule).
     package static func directoryPrefix(_ directory: String) -> String {
-        directory.isEmpty || directory.hasSuffix("/") ? directory : directory + "/"
+        directory.hasSuffix("/") ? directory : directory + "/"
     }
 }

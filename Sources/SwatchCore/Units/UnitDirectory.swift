@@ -152,7 +152,7 @@ enum UnitDirectory {
 
     /// `directory/name`, without doubling a trailing slash of the directory as the user gave it.
     static func join(_ directory: String, _ name: String) -> String {
-        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+        SourcePath.directoryPrefix(directory) + name
     }
 
     /// The directory part of a path (`.` for a bare name). By byte, as the kernel reads a

@@ -117,7 +117,7 @@ package struct UnitSet: Sendable {
                        let (target, resolved) = UnitDirectory.aliasTarget(of: path, name: name) {
                         if seen.insert(name).inserted { aliases[name] = target }
                         // Named by the target's place in this directory when it has one.
-                        let sibling = UnitDirectory.join(directory, target)
+                        let sibling = prefix + target
                         add(SourcePath(UnitDirectory.kind(sibling, listedAs: listing[target]) == .file ? sibling : resolved),
                             dropInSearch: directories)
                     } else {
