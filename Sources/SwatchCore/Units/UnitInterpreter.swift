@@ -155,7 +155,9 @@ extension ServiceUnit {
         }
         if checkExecutables {
             let executables = executables ?? ExecutableChecks()
-            // The services of a load that run one program keep one string for its path.
+            // The services of a load that run one program keep one string for its path. ExecStart=
+            // alone: every service has it, the other lists are few, and writing one of those
+            // would copy the group of rarely set fields it lives in (UnitModels.swift).
             for index in service.execStart.indices {
                 let path = service.execStart[index].path
                 let shared = executables.sharedPath(path)
@@ -248,18 +250,22 @@ final class ExecutableChecks {
 
     /// `Executable.problem(path)`, remembered for the rest of the load.
     func problem(_ path: String) -> String? {
-        if let known = problems[path] { return known }
-        let problem = Executable.problem(path)
-        problems[path] = .some(problem)
-        return problem
+        let index = looked(at: path)   // first: it may insert, which makes earlier views stale
+        return problems.values[index]
     }
 
     /// `path` as this load first saw it: one string (one heap block, for a path longer than
     /// 15 bytes) for every command that runs the program.
     func sharedPath(_ path: String) -> String {
-        if let index = problems.index(forKey: path) { return problems.keys[index] }
+        let index = looked(at: path)
+        return problems.keys[index]
+    }
+
+    /// Where `path` is in the table, looked at first if it is new.
+    private func looked(at path: String) -> [String: String?].Index {
+        if let index = problems.index(forKey: path) { return index }
         problems[path] = .some(Executable.problem(path))
-        return path
+        return problems.index(forKey: path)!
     }
 }
 
