@@ -6,6 +6,8 @@ extension Manager {
     /// for `x.service`) triggers `service`: such a service does not start on its own.
     func isSocketActivated(_ service: UnitName) -> Bool {
         // By name and from a set kept with the graph: at start-up this is asked of every service.
+        // A socket's entry has its service at hand; one left out (its conditions failed) is
+        // in the unit set only.
         let own = service.with(type: .socket)
         if let entry = sockets[own] {
             if entry.service == service { return true }
@@ -13,7 +15,6 @@ extension Manager {
             return true
         }
         return socketActivatedByOtherNames.contains(service) || units.refused[own.description] != nil
-            || (otherTriggers[service] ?? []).contains { sockets[$0]?.service == service }
     }
 
     // MARK: - Conditions
