@@ -41,7 +41,9 @@ enum FileSystem {
     static func makeDirectories(_ path: String) throws(Errno) {
         var prefix = ""
         for part in path.split(separator: "/") {
-            prefix += "/" + part
+            // String(part): `"/" + part` is the unspecialized generic append (see SandboxPlan.normalize).
+            prefix += "/"
+            prefix += String(part)
             if mkdir(prefix, 0o755) != 0, errno != EEXIST { throw Errno(rawValue: errno) }
         }
     }

@@ -491,8 +491,15 @@ package enum SandboxPlan {
 
     /// Without repeated and trailing slashes; `/` stays `/`.
     static func normalize(_ path: String) -> String {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
-        return "/" + parts.joined(separator: "/")
+        // String by String: `joined(separator:)` over the split's Substrings is the unspecialized
+        // generic, whose first call looks its conformances up in the runtime (~110,000
+        // instructions at start-up).
+        var normal = ""
+        for part in path.split(separator: "/") {
+            normal += "/"
+            normal += String(part)
+        }
+        return normal.isEmpty ? "/" : normal
     }
 
     static func depth(_ path: String) -> Int { path == "/" ? 0 : path.split(separator: "/").count }

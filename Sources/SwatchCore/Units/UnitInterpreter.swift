@@ -37,7 +37,7 @@ struct UnitInterpreter<Model> {
                 case .assignment(let a):
                     // `X-` keys are ignored, unless one is swatchd's own (X-IdleStopSec=).
                     guard catalog.hasSection(a.section),
-                          !a.key.hasPrefix("X-") || catalog.supported[a.section]?[a.key] != nil else { continue }
+                          !a.key.hasPrefix("X-") || catalog.setter(a.section, a.key) != nil else { continue }
                     if a.section == "Install" {
                         if !installKeys.contains(a.key) { warn(a.location, unknown(a)) }
                         continue
@@ -46,21 +46,19 @@ struct UnitInterpreter<Model> {
                     if let restrictingKey {
                         restricting[restrictingKey.name] = (a.location, RestrictingKeys.valueAsks(a.value))
                     }
-                    if let setter = catalog.supported[a.section]?[a.key] {
+                    if let setter = catalog.setter(a.section, a.key) {
                         let kv = KeyValue(key: a.key, raw: a.value, location: a.location, specifiers: specifiers)
                         do {
                             try setter.apply(&model, kv)
-                            // Parsed for a later build, not acted on yet (the directories): say so.
-                            if catalog.unsupported[a.section]?.contains(a.key) == true { warn(a.location, unsupported(a)) }
                         } catch {
                             self.error(a.location, error.message)
                             failedKeys.insert(a.key)
                         }
                     } else if restrictingKey != nil {
                         continue
-                    } else if catalog.unsupported[a.section]?.contains(a.key) == true {
+                    } else if catalog.unsupported(a.section).contains(a.key) {
                         warn(a.location, unsupported(a))
-                    } else if let reason = catalog.refused[a.section]?[a.key] {
+                    } else if let reason = catalog.refused(a.section)[a.key] {
                         error(a.location, "\(reason); refusing the unit.")
                         failedKeys.insert(a.key)
                     } else {

@@ -8,25 +8,63 @@
 
 /// The keys of one unit type.
 struct UnitKeyCatalog<Model>: Sendable {
-    /// Supported keys, by section.
-    var supported: [String: [String: KeySetter<Model>]]
-    /// Known to systemd, not acted on, harmless: warned, ignored.
-    var unsupported: [String: Set<String>]
+    /// Supported keys, by section: tables asked in turn, the first that has the key wins (a
+    /// type's own keys, then the ones it shares: a socket's own, then the execution settings
+    /// it shares with a service). Kept apart, not merged into one table per section, so that
+    /// a start-up hashes each key once (docs/HACKING.md "Start-up with 1000 units").
+    let supported: [String: [[String: KeySetter<Model>]]]
+    /// Known to systemd, not acted on, harmless: warned, ignored. The keys of a section, made
+    /// (once) when first asked for, which only a unit setting a key swatchd does not parse does.
+    let unsupported: @Sendable (_ section: String) -> Set<String>
     /// Known to systemd, not supported, and ignoring them would change what the
     /// service gets (another fd, another protocol): refused, with the reason.
-    var refused: [String: [String: String]]
+    let refused: @Sendable (_ section: String) -> [String: String]
     /// The section whose restricting keys count, and whether they are refused even when enforced
     /// (a socket has no sandbox to carry them into).
-    var restrictingSection: String
-    var restrictingAlwaysRefused: Bool
+    let restrictingSection: String
+    let restrictingAlwaysRefused: Bool
+
+    /// What sets `key` in `section`, nil when this unit type does not parse it there.
+    func setter(_ section: String, _ key: String) -> KeySetter<Model>? {
+        guard let tables = supported[section] else { return nil }
+        for table in tables {
+            if let setter = table[key] { return setter }
+        }
+        return nil
+    }
 
     /// Whether `[name]` is a section of this unit type: a supported one or `[Install]` (asked for
     /// every line of every unit: no set made per unit).
     func hasSection(_ name: String) -> Bool { name == "Install" || supported.index(forKey: name) != nil }
+
+    /// Every supported key of a section (the man pages list them).
+    func supportedKeys(_ section: String) -> Set<String> {
+        Set((supported[section] ?? []).flatMap(\.keys))
+    }
 }
 
 /// `[Install]` is accepted and ignored: a unit in a unit directory is enabled (swatchd.service(5), "[INSTALL] SECTION").
 let installKeys: Set<String> = ["Alias", "WantedBy", "RequiredBy", "UpheldBy", "Also", "DefaultInstance"]
+
+/// A command list (`ExecStart=` and the others): each assignment adds its commands, the empty
+/// one resets the list (systemd.service(5), "COMMAND LINES").
+private func commands<Model>(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<Model, [ExecCommand]>)
+    -> KeySetter<Model>
+{
+    let field = KeyPathOnce(field)
+    return KeySetter<Model> { (model: inout Model, kv: KeyValue) throws(ValueError) in
+        let field = field.keyPath
+        guard !kv.raw.isEmpty else {
+            model[keyPath: field] = []
+            return
+        }
+        do throws(ExecParseError) {
+            model[keyPath: field] += try ExecCommand.parse(kv.raw, location: kv.location, specifiers: kv.specifiers)
+        } catch {
+            throw kv.problem(error.problem, error.value)
+        }
+    }
+}
 
 // MARK: - [Unit]
 
@@ -57,7 +95,7 @@ private let unitKeys: [String: KeySetter<UnitSection>] = {
         "DefaultDependencies": KeySetter { (_: inout UnitSection, kv: KeyValue) throws(ValueError) in
             _ = try ValueKind.boolean.parse(kv)
         },
-    ].merging(conditionKeys) { first, _ in first }
+    ]
 }()
 
 /// `Condition…=` and `Assert…=` of the checks swatchd evaluates. The value is
@@ -65,6 +103,7 @@ private let unitKeys: [String: KeySetter<UnitSection>] = {
 /// (or every assertion) assigned before it, of any kind.
 private let conditionKeys: [String: KeySetter<UnitSection>] = {
     var keys: [String: KeySetter<UnitSection>] = [:]
+    keys.reserveCapacity(2 * UnitCondition.Check.allCases.count)
     for check in UnitCondition.Check.allCases {
         for isAssertion in [false, true] {
             keys[(isAssertion ? "Assert" : "Condition") + check.rawValue] = KeySetter { (unit: inout UnitSection, kv: KeyValue) throws(ValueError) in
@@ -124,7 +163,7 @@ private func isDependencyName(_ name: String) -> Bool {
     return UnitName(parsing: String(name[..<dot]) + ".service") != nil
 }
 
-// MARK: - Execution environment (systemd.exec(5), systemd.kill(5)), shared by the [Service] keys
+// MARK: - Execution environment (systemd.exec(5), systemd.kill(5)), shared by [Service] and [Socket]
 
 /// Keys of systemd.exec(5), systemd.kill(5) and systemd.resource-control(5) that swatchd
 /// does not act on and that restrict nothing. In [Socket] they concern ExecStartPre= and
@@ -156,41 +195,10 @@ private let unsupportedExecKeys: Set<String> = [
     "MemoryPressureWatch", "MemoryPressureThresholdSec", "CoredumpReceive", "DisableControllers",
 ]
 
-/// Supported keys of the execution environment.
+/// Supported keys of the execution environment (systemd.exec(5), systemd.kill(5),
+/// systemd.resource-control(5)): a service's, and a socket's for its own commands.
 private let execKeys: [String: KeySetter<ServiceUnit>] = {
     // Key paths as autoclosures, made when the key is first set (Units/KeySetter.swift).
-    func exitStatuses(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<ServiceUnit, ExitStatusSet>)
-        -> KeySetter<ServiceUnit>
-    {
-        let field = KeyPathOnce(field)
-        return KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
-            let field = field.keyPath
-            guard !kv.raw.isEmpty else {
-                service[keyPath: field] = ExitStatusSet()
-                return
-            }
-            for word in try kv.words() {
-                guard let (status, signal) = ValueParser.exitStatus(word) else { throw kv.invalid("exit status", word) }
-                if let status { service[keyPath: field].statuses.insert(status) }
-                if let signal { service[keyPath: field].signals.insert(signal) }
-            }
-        }
-    }
-    func exec(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<ServiceUnit, [ExecCommand]>) -> KeySetter<ServiceUnit> {
-        let field = KeyPathOnce(field)
-        return KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
-            let field = field.keyPath
-            guard !kv.raw.isEmpty else {
-                service[keyPath: field] = []
-                return
-            }
-            do throws(ExecParseError) {
-                service[keyPath: field] += try ExecCommand.parse(kv.raw, location: kv.location, specifiers: kv.specifiers)
-            } catch {
-                throw kv.problem(error.problem, error.value)
-            }
-        }
-    }
     func capabilities(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<Sandbox, CapabilitySet?>,
                       _ initial: CapabilitySet) -> KeySetter<ServiceUnit> {
         let field = KeyPathOnce(field)
@@ -267,10 +275,6 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "IgnoreSIGPIPE": .set(\.ignoreSIGPIPE, .boolean),
         "Nice": .set(\.sandbox.nice, .integer(-20...19)),
         "OOMScoreAdjust": .set(\.sandbox.oomScoreAdjust, .integer(-1000...1000)),
-        "StandardInput": .set(\.standardInput, .inputSource),
-        "StandardInputText": StandardInputKeys.text,
-        "StandardInputData": StandardInputKeys.data,
-        "TTYPath": .set(\.ttyPath, .absolutePath),
         "StandardOutput": .set(\.standardOutput, .outputTarget),
         "StandardError": .set(\.standardError, .outputTarget),
         "SyslogIdentifier": .set(\.syslogIdentifier, .string),
@@ -282,66 +286,6 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "WatchdogSignal": .set(\.watchdogSignal, .signal),
         "SendSIGKILL": .set(\.sendSIGKILL, .boolean),
         "SendSIGHUP": .set(\.sendSIGHUP, .boolean),
-        // systemd.service(5)
-        "Type": .set(\.type, .choice("service type")),
-        "ExecCondition": exec(\.execCondition),
-        "ExecStartPre": exec(\.execStartPre),
-        "ExecStart": exec(\.execStart),
-        "ExecStartPost": exec(\.execStartPost),
-        "ExecReload": exec(\.execReload),
-        "ExecStop": exec(\.execStop),
-        "ExecStopPost": exec(\.execStopPost),
-        "RemainAfterExit": .set(\.remainAfterExit, .boolean),
-        "GuessMainPID": .set(\.guessMainPID, .boolean),
-        "NonBlocking": .set(\.nonBlocking, .boolean),
-        "PIDFile": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
-            guard !kv.raw.isEmpty else {
-                service.pidFile = nil
-                return
-            }
-            // A relative PIDFile= is below the runtime directory, as config_parse_pid_file() makes it.
-            let path = try kv.expanded()
-            let absolute = path.hasPrefix("/") ? path : kv.specifiers.context.runtimeDirectory + "/" + path
-            guard ValueParser.isAbsolutePath(absolute) else { throw kv.invalid("path", path) }
-            service.pidFile = absolute
-        },
-        "Restart": .set(\.restart, .choice("restart policy")),
-        "RestartSec": .set(\.restartSec, .timeSpan),
-        "RestartSteps": .set(\.restartSteps, .integer(0...3600)),
-        "RestartMaxDelaySec": .set(\.restartMaxDelay, .timeSpan),
-        "SuccessExitStatus": exitStatuses(\.successExitStatus),
-        "RestartPreventExitStatus": exitStatuses(\.restartPreventExitStatus),
-        "RestartForceExitStatus": exitStatuses(\.restartForceExitStatus),
-        "TimeoutStartSec": .set(\.timeoutStart, .timeout),
-        "TimeoutStopSec": .set(\.timeoutStop, .timeout),
-        "TimeoutAbortSec": .set(\.timeoutAbort, .timeout),
-        "RuntimeMaxSec": .set(\.runtimeMax, .timeSpan),
-        "RuntimeRandomizedExtraSec": .set(\.runtimeRandomizedExtra, .timeSpan),
-        "TimeoutSec": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
-            let span = try ValueKind.timeout.parse(kv)
-            service.timeoutStart = span
-            service.timeoutStop = span
-        },
-        "WatchdogSec": .set(\.watchdog, .timeSpan),
-        // config_parse_service_sockets() (src/core/load-fragment.c): socket unit names, specifiers
-        // expanded; each is wanted, ordered before and passed (the [Unit] part is added by
-        // ServiceUnit.interpret, after the last assignment).
-        "Sockets": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
-            for word in try kv.words() {
-                guard let name = UnitName(parsing: word), name.type == .socket, !name.isTemplate else {
-                    throw kv.invalid("socket unit name", word)
-                }
-                if !service.sockets.contains(name) { service.sockets.append(name) }
-            }
-            service.socketsLocation = kv.location
-        },
-        // swatchd's own key, in systemd's extension namespace (systemd.unit(5): `X-` keys are
-        // ignored by systemd, so the unit still runs there): stop the service after this long
-        // without a connection; its sockets stay bound.
-        "X-IdleStopSec": .set(\.idleStop, .timeSpan),
-        "NotifyAccess": .set(\.notifyAccess, .choice("notify access")),
-        // No cap of its own, as systemd (an unsigned); the fds count against LimitNOFILE= of swatchd.
-        "FileDescriptorStoreMax": .set(\.fileDescriptorStoreMax, .integer(0...Int(UInt32.max))),
         // The sandbox: parsed here, refused by RestrictingKeys unless enforced (Supervisor+Sandbox.swift).
         "User": .set(\.sandbox.user, .string),
         "Group": .set(\.sandbox.group, .string),
@@ -430,6 +374,7 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "ReadOnlyDirectories": .list(\.sandbox.readOnlyPaths, check: absolutePaths),
         "InaccessibleDirectories": .list(\.sandbox.inaccessiblePaths, check: absolutePaths),
     ]
+    keys.reserveCapacity(keys.count + ResourceLimit.allCases.count)
     for resource in ResourceLimit.allCases {
         keys[resource.rawValue] = KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             guard let value = ValueParser.limit(kv.raw, for: resource) else { throw kv.invalid("resource limit") }
@@ -437,6 +382,97 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         }
     }
     return keys
+}()
+
+/// What only a service has (systemd.service(5)): its main process, its restarts, its protocol,
+/// its standard input. A socket's commands get /dev/null as their input.
+private let serviceKeys: [String: KeySetter<ServiceUnit>] = {
+    func exitStatuses(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<ServiceUnit, ExitStatusSet>)
+        -> KeySetter<ServiceUnit>
+    {
+        let field = KeyPathOnce(field)
+        return KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            let field = field.keyPath
+            guard !kv.raw.isEmpty else {
+                service[keyPath: field] = ExitStatusSet()
+                return
+            }
+            for word in try kv.words() {
+                guard let (status, signal) = ValueParser.exitStatus(word) else { throw kv.invalid("exit status", word) }
+                if let status { service[keyPath: field].statuses.insert(status) }
+                if let signal { service[keyPath: field].signals.insert(signal) }
+            }
+        }
+    }
+    return [
+        "StandardInput": .set(\.standardInput, .inputSource),
+        "StandardInputText": StandardInputKeys.text,
+        "StandardInputData": StandardInputKeys.data,
+        "TTYPath": .set(\.ttyPath, .absolutePath),
+        "Type": .set(\.type, .choice("service type")),
+        "ExecCondition": commands(\.execCondition),
+        "ExecStartPre": commands(\.execStartPre),
+        "ExecStart": commands(\.execStart),
+        "ExecStartPost": commands(\.execStartPost),
+        "ExecReload": commands(\.execReload),
+        "ExecStop": commands(\.execStop),
+        "ExecStopPost": commands(\.execStopPost),
+        "RemainAfterExit": .set(\.remainAfterExit, .boolean),
+        "GuessMainPID": .set(\.guessMainPID, .boolean),
+        "NonBlocking": .set(\.nonBlocking, .boolean),
+        "PIDFile": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            guard !kv.raw.isEmpty else {
+                service.pidFile = nil
+                return
+            }
+            // A relative PIDFile= is below the runtime directory, as config_parse_pid_file() makes it.
+            let path = try kv.expanded()
+            let absolute = path.hasPrefix("/") ? path : kv.specifiers.context.runtimeDirectory + "/" + path
+            guard ValueParser.isAbsolutePath(absolute) else { throw kv.invalid("path", path) }
+            service.pidFile = absolute
+        },
+        "Restart": .set(\.restart, .choice("restart policy")),
+        "RestartSec": .set(\.restartSec, .timeSpan),
+        "RestartSteps": .set(\.restartSteps, .integer(0...3600)),
+        "RestartMaxDelaySec": .set(\.restartMaxDelay, .timeSpan),
+        "SuccessExitStatus": exitStatuses(\.successExitStatus),
+        "RestartPreventExitStatus": exitStatuses(\.restartPreventExitStatus),
+        "RestartForceExitStatus": exitStatuses(\.restartForceExitStatus),
+        "TimeoutStartSec": .set(\.timeoutStart, .timeout),
+        "TimeoutStopSec": .set(\.timeoutStop, .timeout),
+        "TimeoutAbortSec": .set(\.timeoutAbort, .timeout),
+        "RuntimeMaxSec": .set(\.runtimeMax, .timeSpan),
+        "RuntimeRandomizedExtraSec": .set(\.runtimeRandomizedExtra, .timeSpan),
+        "TimeoutSec": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            let span = try ValueKind.timeout.parse(kv)
+            service.timeoutStart = span
+            service.timeoutStop = span
+        },
+        "WatchdogSec": .set(\.watchdog, .timeSpan),
+        // config_parse_service_sockets() (src/core/load-fragment.c): socket unit names, specifiers
+        // expanded; each is wanted, ordered before and passed (the [Unit] part is added by
+        // ServiceUnit.interpret, after the last assignment).
+        "Sockets": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            for word in try kv.words() {
+                guard let name = UnitName(parsing: word), name.type == .socket, !name.isTemplate else {
+                    throw kv.invalid("socket unit name", word)
+                }
+                if !service.sockets.contains(name) { service.sockets.append(name) }
+            }
+            service.socketsLocation = kv.location
+        },
+        // swatchd's own key, in systemd's extension namespace (systemd.unit(5): `X-` keys are
+        // ignored by systemd, so the unit still runs there): stop the service after this long
+        // without a connection; its sockets stay bound.
+        "X-IdleStopSec": .set(\.idleStop, .timeSpan),
+        "NotifyAccess": .set(\.notifyAccess, .choice("notify access")),
+        // No cap of its own, as systemd (an unsigned); the fds count against LimitNOFILE= of swatchd.
+        "FileDescriptorStoreMax": .set(\.fileDescriptorStoreMax, .integer(0...Int(UInt32.max))),
+        // The old place of the start limit (systemd still reads it in [Service]).
+        "StartLimitInterval": unitKeys["StartLimitInterval"]!.lifted(\ServiceUnit.unit),
+        "StartLimitIntervalSec": unitKeys["StartLimitIntervalSec"]!.lifted(\ServiceUnit.unit),
+        "StartLimitBurst": unitKeys["StartLimitBurst"]!.lifted(\ServiceUnit.unit),
+    ]
 }()
 
 extension ValueKind where T == OutputTarget {
@@ -471,18 +507,22 @@ private let unsupportedServiceKeys: Set<String> = [
     "RestartMode", "OpenFile",
 ]
 
+/// Known to the `[Service]` section, not acted on (made when first asked for).
+private let unsupportedServiceSectionKeys = unsupportedExecKeys.union(unsupportedServiceKeys)
+
 let serviceCatalog = UnitKeyCatalog<ServiceUnit>(
     supported: [
-        "Unit": unitKeys.mapValues { $0.lifted(\ServiceUnit.unit) },
-        "Service": execKeys.merging([
-            // The old place of the start limit (systemd still reads it in [Service]).
-            "StartLimitInterval": unitKeys["StartLimitInterval"]!.lifted(\ServiceUnit.unit),
-            "StartLimitIntervalSec": unitKeys["StartLimitIntervalSec"]!.lifted(\ServiceUnit.unit),
-            "StartLimitBurst": unitKeys["StartLimitBurst"]!.lifted(\ServiceUnit.unit),
-        ]) { a, _ in a },
+        "Unit": [unitKeys.mapValues { $0.lifted(\ServiceUnit.unit) }, conditionKeys.mapValues { $0.lifted(\ServiceUnit.unit) }],
+        "Service": [serviceKeys, execKeys],
     ],
-    unsupported: ["Unit": unsupportedUnitKeys, "Service": unsupportedExecKeys.union(unsupportedServiceKeys)],
-    refused: [:],
+    unsupported: { section in
+        switch section {
+        case "Unit": unsupportedUnitKeys
+        case "Service": unsupportedServiceSectionKeys
+        default: []
+        }
+    },
+    refused: { _ in [:] },
     restrictingSection: "Service",
     restrictingAlwaysRefused: false
 )
@@ -600,44 +640,15 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
         }),
         "TriggerLimitIntervalSec": .set(\.triggerLimitInterval, .timeSpan),
         "TriggerLimitBurst": .set(\.triggerLimitBurst, .integer(0...Int(Int32.max))),
-    ].merging(socketExecKeys) { first, _ in first }
-}()
-
-/// The socket unit's own commands, TimeoutSec=, and the execution settings they run with
-/// (systemd.socket(5): the options of systemd.exec(5), systemd.kill(5) and
-/// systemd.resource-control(5) apply to them).
-private let socketExecKeys: [String: KeySetter<SocketUnit>] = {
-    func exec(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<SocketUnit, [ExecCommand]>) -> KeySetter<SocketUnit> {
-        let field = KeyPathOnce(field)
-        return KeySetter<SocketUnit> { (socket: inout SocketUnit, kv: KeyValue) throws(ValueError) in
-            let field = field.keyPath
-            guard !kv.raw.isEmpty else {
-                socket[keyPath: field] = []
-                return
-            }
-            do throws(ExecParseError) {
-                socket[keyPath: field] += try ExecCommand.parse(kv.raw, location: kv.location, specifiers: kv.specifiers)
-            } catch {
-                throw kv.problem(error.problem, error.value)
-            }
-        }
-    }
-    // What only a service has: its main process, its restarts, its protocol.
-    let serviceOnly: Set<String> = [
-        "Type", "ExecCondition", "ExecStartPre", "ExecStart", "ExecStartPost", "ExecReload", "ExecStop",
-        "ExecStopPost", "RemainAfterExit", "GuessMainPID", "NonBlocking", "PIDFile", "Restart", "RestartSec",
-        "RestartSteps", "RestartMaxDelaySec", "SuccessExitStatus", "RestartPreventExitStatus",
-        "RestartForceExitStatus", "TimeoutStartSec", "TimeoutStopSec", "TimeoutAbortSec", "RuntimeMaxSec",
-        "TimeoutSec", "WatchdogSec", "X-IdleStopSec", "NotifyAccess", "FileDescriptorStoreMax", "StandardInput", "Sockets",
-        "StandardInputText", "StandardInputData", "TTYPath", "RuntimeRandomizedExtraSec",
+        // The socket's own commands and their time-out; the execution settings they run with
+        // are the service's (systemd.socket(5): the options of systemd.exec(5), systemd.kill(5)
+        // and systemd.resource-control(5) apply to them), the catalog's second table.
+        "ExecStartPre": commands(\.execStartPre),
+        "ExecStartPost": commands(\.execStartPost),
+        "ExecStopPre": commands(\.execStopPre),
+        "ExecStopPost": commands(\.execStopPost),
+        "TimeoutSec": .set(\.timeout, .timeout),
     ]
-    var keys = execKeys.filter { !serviceOnly.contains($0.key) }.mapValues { $0.lifted(\SocketUnit.executionSettings) }
-    keys["ExecStartPre"] = exec(\.execStartPre)
-    keys["ExecStartPost"] = exec(\.execStartPost)
-    keys["ExecStopPre"] = exec(\.execStopPre)
-    keys["ExecStopPost"] = exec(\.execStopPost)
-    keys["TimeoutSec"] = .set(\.timeout, .timeout)
-    return keys
 }()
 
 private let unsupportedSocketKeys: Set<String> = [
@@ -649,16 +660,28 @@ private let unsupportedSocketKeys: Set<String> = [
     "StandardInput", "StandardInputText", "StandardInputData", "TTYPath",
 ]
 
+/// Known to the `[Socket]` section, not acted on (made when first asked for).
+private let unsupportedSocketSectionKeys = unsupportedSocketKeys.union(unsupportedExecKeys)
+
 let socketCatalog = UnitKeyCatalog<SocketUnit>(
     supported: [
-        "Unit": unitKeys.mapValues { $0.lifted(\SocketUnit.unit) },
-        "Socket": socketKeys,
+        "Unit": [unitKeys.mapValues { $0.lifted(\SocketUnit.unit) }, conditionKeys.mapValues { $0.lifted(\SocketUnit.unit) }],
+        "Socket": [socketKeys, execKeys.mapValues { $0.lifted(\SocketUnit.executionSettings) }],
     ],
-    unsupported: ["Unit": unsupportedUnitKeys, "Socket": unsupportedSocketKeys.union(unsupportedExecKeys)],
-    refused: ["Socket": [
-        "ListenUSBFunction": "ListenUSBFunction= is not supported by this build",
-        "SocketProtocol": "SocketProtocol= is not supported by this build (only TCP and UDP)",
-    ]],
+    unsupported: { section in
+        switch section {
+        case "Unit": unsupportedUnitKeys
+        case "Socket": unsupportedSocketSectionKeys
+        default: []
+        }
+    },
+    refused: { section in
+        guard section == "Socket" else { return [:] }
+        return [
+            "ListenUSBFunction": "ListenUSBFunction= is not supported by this build",
+            "SocketProtocol": "SocketProtocol= is not supported by this build (only TCP and UDP)",
+        ]
+    },
     restrictingSection: "Socket",
     restrictingAlwaysRefused: false
 )
@@ -675,9 +698,9 @@ package enum AdHocKeyPlacement: Equatable, Sendable {
 
     /// nil when swatchd supports `key` in neither unit.
     package static func of(_ key: String) -> AdHocKeyPlacement? {
-        if serviceCatalog.supported["Service"]?[key] != nil { return .service(section: "Service") }
-        if socketCatalog.supported["Socket"]?[key] != nil { return .socket }
-        if serviceCatalog.supported["Unit"]?[key] != nil { return .service(section: "Unit") }
+        if serviceCatalog.setter("Service", key) != nil { return .service(section: "Service") }
+        if socketCatalog.setter("Socket", key) != nil { return .socket }
+        if serviceCatalog.setter("Unit", key) != nil { return .service(section: "Unit") }
         return nil
     }
 }

@@ -439,6 +439,16 @@ import Testing
         #expect(LinuxTestSupport.status(liveDirectory + "/idle.service") != nil, "a live swatchd's group was removed")
     }
 
+    /// The `0::` line of /proc/PID/cgroup, in the unified and the hybrid layouts (cgroups(7)).
+    @Test func readsTheUnifiedPathOfAProcCgroupFile() {
+        #expect(ProcessTracker.unifiedPath("0::/system.slice/swatchd.service\n") == "/system.slice/swatchd.service")
+        #expect(ProcessTracker.unifiedPath("12:pids:/x\n1:name=systemd:/y\n0::/user.slice/a b\n") == "/user.slice/a b")
+        #expect(ProcessTracker.unifiedPath("3:cpu:/x\n0::/last") == "/last")
+        #expect(ProcessTracker.unifiedPath("0::/\n") == "/")
+        #expect(ProcessTracker.unifiedPath("10:0::/not-a-v2-line\n") == nil)
+        #expect(ProcessTracker.unifiedPath("") == nil)
+    }
+
     /// Under systemd (Delegate=yes) swatchd's groups go below its own cgroup,
     /// so that systemd's stop of swatchd.service reaches its services too;
     /// where that is not writable, or is the root, the hierarchy's root.

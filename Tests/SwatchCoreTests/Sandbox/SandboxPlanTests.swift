@@ -359,6 +359,9 @@ import Testing
     @Test func normalizesPaths() {
         #expect(SandboxPlan.normalize("/var//lib/") == "/var/lib")
         #expect(SandboxPlan.normalize("/") == "/")
+        #expect(SandboxPlan.normalize("//") == "/")
+        #expect(SandboxPlan.normalize("") == "/")
+        #expect(SandboxPlan.normalize("relative/x") == "/relative/x")
         #expect(SandboxPlan.isBelow("/var/lib", "/var") && !SandboxPlan.isBelow("/variable", "/var"))
         #expect(SandboxPlan.isBelow("/x", "/") && !SandboxPlan.isBelow("/", "/"))
     }

@@ -17,16 +17,17 @@ import Testing
 
     @Test func theServicePageNamesEveryKey() throws {
         let text = try page("swatchd.service.5")
-        let keys = serviceCatalog.supported.values.flatMap(\.keys) + serviceCatalog.unsupported.values.flatMap { $0 }
-            + RestrictingKeys.all.map(\.name) + Array(installKeys)
+        let keys = serviceCatalog.supportedKeys("Unit").union(serviceCatalog.supportedKeys("Service"))
+            .union(serviceCatalog.unsupported("Unit")).union(serviceCatalog.unsupported("Service"))
+            .union(RestrictingKeys.all.map(\.name)).union(installKeys)
         #expect(keys.filter { !text.contains($0 + "=") }.sorted() == [])
     }
 
     /// A key swatchd acts on is not listed among the ones it ignores.
     @Test func theUnsupportedListsNameNoSupportedKey() throws {
         let pages: [(String, Set<String>)] = [
-            ("swatchd.service.5", Set(serviceCatalog.supported.values.flatMap(\.keys))),
-            ("swatchd.socket.5", Set(socketCatalog.supported.values.flatMap(\.keys))),
+            ("swatchd.service.5", serviceCatalog.supportedKeys("Unit").union(serviceCatalog.supportedKeys("Service"))),
+            ("swatchd.socket.5", socketCatalog.supportedKeys("Unit").union(socketCatalog.supportedKeys("Socket"))),
         ]
         for (name, supported) in pages {
             let text = try page(name)
@@ -58,21 +59,22 @@ import Testing
 
     @Test func theSocketPageNamesEveryKey() throws {
         let text = try page("swatchd.socket.5")
-        let keys = Array(socketCatalog.supported["Socket"]!.keys) + Array(socketCatalog.unsupported["Socket"]!)
-            + Array(socketCatalog.refused["Socket"]!.keys)
+        let keys = socketCatalog.supportedKeys("Socket").union(socketCatalog.unsupported("Socket"))
+            .union(socketCatalog.refused("Socket").keys)
         #expect(keys.filter { !text.contains($0 + "=") }.sorted() == [])
     }
 
     @Test func aKeyIsInOneClassOnly() {
         // A parsed key is not also "unsupported" (the directories and RemoveIPC= were, until
         // this build acted on them).
-        let parsedAndWarned = Set(serviceCatalog.supported["Service"]!.keys).intersection(serviceCatalog.unsupported["Service"]!)
+        let parsedAndWarned = serviceCatalog.supportedKeys("Service").intersection(serviceCatalog.unsupported("Service"))
         #expect(parsedAndWarned == [])
-        #expect(Set(socketCatalog.supported["Socket"]!.keys).isDisjoint(with: socketCatalog.unsupported["Socket"]!))
+        #expect(serviceCatalog.supportedKeys("Unit").isDisjoint(with: serviceCatalog.unsupported("Unit")))
+        #expect(socketCatalog.supportedKeys("Socket").isDisjoint(with: socketCatalog.unsupported("Socket")))
         let restricting = Set(RestrictingKeys.all.map(\.name))
         #expect(restricting.count == RestrictingKeys.all.count)
-        #expect(restricting.isDisjoint(with: serviceCatalog.unsupported["Service"]!))
-        #expect(restricting.isDisjoint(with: socketCatalog.unsupported["Socket"]!))
+        #expect(restricting.isDisjoint(with: serviceCatalog.unsupported("Service")))
+        #expect(restricting.isDisjoint(with: socketCatalog.unsupported("Socket")))
     }
 
     /// What this build enforces (Supervisor+Sandbox.swift, man/swatchd.service.5 "SANDBOXING");
