@@ -176,9 +176,8 @@ struct KeySetter<Model>: Sendable {
     }
 
     /// A setter of a part of the model (the `[Unit]` section of a socket or service).
-    func lifted<Outer>(_ part: @autoclosure @escaping @Sendable () -> WritableKeyPath<Outer, Model>) -> KeySetter<Outer> {
+    func lifted<Outer>(_ part: KeyPathOnce<Outer, Model>) -> KeySetter<Outer> {
         let apply = self.apply
-        let part = KeyPathOnce(part)
         return KeySetter<Outer> { (outer: inout Outer, kv: KeyValue) throws(ValueError) in
             try apply(&outer[keyPath: part.keyPath], kv)
         }

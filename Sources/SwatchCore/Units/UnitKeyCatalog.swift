@@ -10,9 +10,10 @@
 struct UnitKeyCatalog<Model>: Sendable {
     /// Supported keys, by section: tables asked in turn, the first that has the key wins (a
     /// type's own keys, then the ones it shares: a socket's own, then the execution settings
-    /// it shares with a service). Kept apart, not merged into one table per section, so that
-    /// a start-up hashes each key once (docs/HACKING.md "Start-up with 1000 units").
-    let supported: [String: [[String: KeySetter<Model>]]]
+    /// it shares with a service). Each table is made when a key is first looked up in it, and
+    /// none is merged into another, so that a start-up hashes only the keys of the tables its
+    /// units reach (docs/HACKING.md "Start-up with 1000 units").
+    let supported: [String: [KeyTable<Model>]]
     /// Known to systemd, not acted on, harmless: warned, ignored. The keys of a section, made
     /// (once) when first asked for, which only a unit setting a key swatchd does not parse does.
     let unsupported: @Sendable (_ section: String) -> Set<String>
@@ -28,7 +29,7 @@ struct UnitKeyCatalog<Model>: Sendable {
     func setter(_ section: String, _ key: String) -> KeySetter<Model>? {
         guard let tables = supported[section] else { return nil }
         for table in tables {
-            if let setter = table[key] { return setter }
+            if let setter = table.setter(key) { return setter }
         }
         return nil
     }
@@ -39,7 +40,27 @@ struct UnitKeyCatalog<Model>: Sendable {
 
     /// Every supported key of a section (the man pages list them).
     func supportedKeys(_ section: String) -> Set<String> {
-        Set((supported[section] ?? []).flatMap(\.keys))
+        Set((supported[section] ?? []).flatMap { $0.keys() })
+    }
+}
+
+/// One table of a section's keys: a global dictionary, made by the runtime the first time a
+/// key is looked up in it, or one of a part of the model (the `[Unit]` section of a socket or
+/// service), whose setters are lifted into the whole as they are looked up.
+struct KeyTable<Model>: Sendable {
+    let setter: @Sendable (_ key: String) -> KeySetter<Model>?
+    let keys: @Sendable () -> [String]
+
+    init(_ table: @escaping @Sendable () -> [String: KeySetter<Model>]) {
+        setter = { table()[$0] }
+        keys = { Array(table().keys) }
+    }
+
+    init<Part>(_ table: @escaping @Sendable () -> [String: KeySetter<Part>],
+               in part: @autoclosure @escaping @Sendable () -> WritableKeyPath<Model, Part>) {
+        let part = KeyPathOnce(part)
+        setter = { key in table()[key].map { $0.lifted(part) } }
+        keys = { Array(table().keys) }
     }
 }
 
@@ -88,15 +109,19 @@ private let unitKeys: [String: KeySetter<UnitSection>] = {
         "Upholds": .list(\.upholds, check: dependency),
         "OnFailure": .list(\.onFailure, check: dependency),
         "OnSuccess": .list(\.onSuccess, check: dependency),
-        "StartLimitIntervalSec": .set(\.startLimitInterval, .timeSpan),
-        "StartLimitInterval": .set(\.startLimitInterval, .timeSpan),
-        "StartLimitBurst": .set(\.startLimitBurst, .integer(0...Int(Int32.max))),
         // swatchd adds no implicit dependencies, so there is nothing to turn off.
         "DefaultDependencies": KeySetter { (_: inout UnitSection, kv: KeyValue) throws(ValueError) in
             _ = try ValueKind.boolean.parse(kv)
         },
     ]
 }()
+
+/// The start limit: a `[Unit]` key, also read in `[Service]`, its old place (systemd still reads it there).
+private let startLimitKeys: [String: KeySetter<UnitSection>] = [
+    "StartLimitIntervalSec": .set(\.startLimitInterval, .timeSpan),
+    "StartLimitInterval": .set(\.startLimitInterval, .timeSpan),
+    "StartLimitBurst": .set(\.startLimitBurst, .integer(0...Int(Int32.max))),
+]
 
 /// `Condition…=` and `Assert…=` of the checks swatchd evaluates. The value is
 /// `[|][!]PARAMETER` (systemd.unit(5)); an empty one resets every condition
@@ -468,10 +493,6 @@ private let serviceKeys: [String: KeySetter<ServiceUnit>] = {
         "NotifyAccess": .set(\.notifyAccess, .choice("notify access")),
         // No cap of its own, as systemd (an unsigned); the fds count against LimitNOFILE= of swatchd.
         "FileDescriptorStoreMax": .set(\.fileDescriptorStoreMax, .integer(0...Int(UInt32.max))),
-        // The old place of the start limit (systemd still reads it in [Service]).
-        "StartLimitInterval": unitKeys["StartLimitInterval"]!.lifted(\ServiceUnit.unit),
-        "StartLimitIntervalSec": unitKeys["StartLimitIntervalSec"]!.lifted(\ServiceUnit.unit),
-        "StartLimitBurst": unitKeys["StartLimitBurst"]!.lifted(\ServiceUnit.unit),
     ]
 }()
 
@@ -512,8 +533,9 @@ private let unsupportedServiceSectionKeys = unsupportedExecKeys.union(unsupporte
 
 let serviceCatalog = UnitKeyCatalog<ServiceUnit>(
     supported: [
-        "Unit": [unitKeys.mapValues { $0.lifted(\ServiceUnit.unit) }, conditionKeys.mapValues { $0.lifted(\ServiceUnit.unit) }],
-        "Service": [serviceKeys, execKeys],
+        "Unit": [KeyTable({ unitKeys }, in: \.unit), KeyTable({ startLimitKeys }, in: \.unit),
+                 KeyTable({ conditionKeys }, in: \.unit)],
+        "Service": [KeyTable { serviceKeys }, KeyTable { execKeys }, KeyTable({ startLimitKeys }, in: \.unit)],
     ],
     unsupported: { section in
         switch section {
@@ -642,7 +664,7 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
         "TriggerLimitBurst": .set(\.triggerLimitBurst, .integer(0...Int(Int32.max))),
         // The socket's own commands and their time-out; the execution settings they run with
         // are the service's (systemd.socket(5): the options of systemd.exec(5), systemd.kill(5)
-        // and systemd.resource-control(5) apply to them), the catalog's second table.
+        // and systemd.resource-control(5) apply to them), the section's second table.
         "ExecStartPre": commands(\.execStartPre),
         "ExecStartPost": commands(\.execStartPost),
         "ExecStopPre": commands(\.execStopPre),
@@ -665,8 +687,9 @@ private let unsupportedSocketSectionKeys = unsupportedSocketKeys.union(unsupport
 
 let socketCatalog = UnitKeyCatalog<SocketUnit>(
     supported: [
-        "Unit": [unitKeys.mapValues { $0.lifted(\SocketUnit.unit) }, conditionKeys.mapValues { $0.lifted(\SocketUnit.unit) }],
-        "Socket": [socketKeys, execKeys.mapValues { $0.lifted(\SocketUnit.executionSettings) }],
+        "Unit": [KeyTable({ unitKeys }, in: \.unit), KeyTable({ startLimitKeys }, in: \.unit),
+                 KeyTable({ conditionKeys }, in: \.unit)],
+        "Socket": [KeyTable { socketKeys }, KeyTable({ execKeys }, in: \.executionSettings)],
     ],
     unsupported: { section in
         switch section {
