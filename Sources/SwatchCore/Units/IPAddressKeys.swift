@@ -56,22 +56,23 @@ package struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
 
 enum IPAddressKeys {
     /// A space-separated list of prefixes and names; an empty value clears the list.
-    /// The key path is made when the key is first set (`KeyPathOnce`, Units/KeySetter.swift).
-    static func setter(_ keyPath: @autoclosure @escaping @Sendable () -> WritableKeyPath<ServiceUnit, [IPPrefix]>) -> KeySetter<ServiceUnit> {
-        let keyPath = KeyPathOnce(keyPath)
-        return KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
-            let keyPath = keyPath.keyPath
+    static func setter(_ field: @escaping Field<ServiceUnit, [IPPrefix]>) -> KeySetter<ServiceUnit> {
+        KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             let value = try kv.expanded()
             guard !value.isEmpty else {
-                service[keyPath: keyPath] = []
+                field(&service) { $0 = [] }
                 return
             }
+            var prefixes: [IPPrefix] = []
             for word in value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init) {
                 let texts = IPPrefix.named[word] ?? [word]
                 for text in texts {
                     guard let prefix = IPPrefix(text) else { throw kv.invalid("IP address prefix", word) }
-                    if !service[keyPath: keyPath].contains(prefix) { service[keyPath: keyPath].append(prefix) }
+                    prefixes.append(prefix)
                 }
+            }
+            field(&service) { list in
+                for prefix in prefixes where !list.contains(prefix) { list.append(prefix) }
             }
         }
     }

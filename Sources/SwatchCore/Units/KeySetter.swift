@@ -127,6 +127,14 @@ extension ValueKind where T: RawRepresentable & Sendable, T.RawValue == String {
     }
 }
 
+/// A field of a model, reached by a closure that hands it over to be read and changed:
+/// `{ $1(&$0.umask) }`. Not a key path: making one (`swift_getKeyPath`) instantiates the
+/// metadata of its classes at run time, 25,000–90,000 instructions for each key a start-up
+/// sets, which was a quarter of a start with one real unit (docs/HACKING.md "Start-up with
+/// 1000 units"). A closure costs nothing until called, and `inout` takes the field's type
+/// exactly, so an optional field picks the setter that resets it, as with key paths.
+typealias Field<Model, Value> = @Sendable (inout Model, (inout Value) -> Void) -> Void
+
 /// Applies one key's value to a model of type `Model`.
 struct KeySetter<Model>: Sendable {
     let apply: @Sendable (inout Model, KeyValue) throws(ValueError) -> Void
@@ -135,86 +143,49 @@ struct KeySetter<Model>: Sendable {
         self.apply = apply
     }
 
-    // The key paths are autoclosures, made once, when their key is first set (`KeyPathOnce`),
-    // not for every key of the catalog at start-up, where that was half of swatchd's
-    // instructions up to READY=1 with one unit (valgrind --tool=callgrind, docs/HACKING.md
-    // "Start-up with 1000 units").
-
     /// Sets a field.
-    static func set<T>(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<Model, T>, _ kind: ValueKind<T>) -> KeySetter {
-        let field = KeyPathOnce(field)
-        return KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in
-            model[keyPath: field.keyPath] = try kind.parse(kv)
+    static func set<T>(_ field: @escaping Field<Model, T>, _ kind: ValueKind<T>) -> KeySetter {
+        KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in
+            let value = try kind.parse(kv)
+            field(&model) { $0 = value }
         }
     }
 
     /// Sets an optional field; the empty value resets it to nil (unset).
-    static func set<T>(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<Model, T?>, _ kind: ValueKind<T>) -> KeySetter {
-        let field = KeyPathOnce(field)
-        return KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in
-            model[keyPath: field.keyPath] = kv.raw.isEmpty ? nil : try kind.parse(kv)
+    static func set<T>(_ field: @escaping Field<Model, T?>, _ kind: ValueKind<T>) -> KeySetter {
+        KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in
+            let value = kv.raw.isEmpty ? nil : try kind.parse(kv)
+            field(&model) { $0 = value }
         }
     }
 
     /// Appends the words of the value to a list; the empty value resets the list (systemd.syntax(7)).
     static func list(
-        _ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<Model, [String]>,
+        _ field: @escaping Field<Model, [String]>,
         check: @escaping @Sendable (String) -> String? = { _ in nil }
     ) -> KeySetter {
-        let field = KeyPathOnce(field)
-        return KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in
+        KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in
             guard !kv.raw.isEmpty else {
-                model[keyPath: field.keyPath] = []
+                field(&model) { $0 = [] }
                 return
             }
             let words = try kv.words()
             for word in words {
                 if let problem = check(word) { throw kv.problem(problem, word) }
             }
-            model[keyPath: field.keyPath] += words
+            field(&model) { $0 += words }
         }
     }
 
     /// A setter of a part of the model (the `[Unit]` section of a socket or service).
-    func lifted<Outer>(_ part: KeyPathOnce<Outer, Model>) -> KeySetter<Outer> {
+    func lifted<Outer>(_ part: @escaping Field<Outer, Model>) -> KeySetter<Outer> {
         let apply = self.apply
         return KeySetter<Outer> { (outer: inout Outer, kv: KeyValue) throws(ValueError) in
-            try apply(&outer[keyPath: part.keyPath], kv)
-        }
-    }
-}
-
-/// A key path made the first time it is asked for, then kept. The runtime keeps a key
-/// path literal it has made only when the literal has no arguments; one through the
-/// copy-on-write models' dynamic members (`\ServiceUnit.execStart` is
-/// `\ServiceUnit.[dynamicMember: \ServiceUnitFields.execStart]`) has the inner key path as
-/// an argument, and swift_getKeyPath made it anew at every evaluation: ~7,000
-/// instructions per key set, 15 M of the 173 M up to READY=1 with 1000 units.
-struct KeyPathOnce<Root, Value>: Sendable {
-    private let make: @Sendable () -> WritableKeyPath<Root, Value>
-    private let cell = KeyPathCell()
-
-    init(_ make: @escaping @Sendable () -> WritableKeyPath<Root, Value>) { self.make = make }
-
-    var keyPath: WritableKeyPath<Root, Value> {
-        // The cell only ever holds what `make` made.
-        unsafeDowncast(cell.value(orMake: make), to: WritableKeyPath<Root, Value>.self)
-    }
-}
-
-/// Where a `KeyPathOnce` keeps its key path. Not generic: every generic instantiation of
-/// a class is a metadata instantiation by the runtime, one per field type of the catalogs
-/// at start-up (+370 K instructions up to READY=1 with one unit).
-final class KeyPathCell: Sendable {
-    // Catalogs are global and may be read from several threads (the tests do).
-    private let made = Mutex<AnyKeyPath?>(nil)
-
-    func value(orMake make: () -> AnyKeyPath) -> AnyKeyPath {
-        made.withLock { made in
-            if let made { return made }
-            let keyPath = make()
-            made = keyPath
-            return keyPath
+            var failure: ValueError?
+            part(&outer) { model in
+                do throws(ValueError) { try apply(&model, kv) } catch { failure = error }
+            }
+            if let failure { throw failure }
         }
     }
 }

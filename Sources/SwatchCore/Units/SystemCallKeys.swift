@@ -77,25 +77,24 @@ enum SystemCallKeys {
         return nil
     }
 
-    static let systemCallFilter = systemCallList(\.sandbox.systemCallFilter, addsDefault: true)
+    static let systemCallFilter = systemCallList({ $1(&$0.sandbox.systemCallFilter) }, addsDefault: true)
     /// SystemCallLog=: the same syntax; the listed calls (or, `~`, the others) are logged.
-    static let systemCallLog = systemCallList(\.sandbox.systemCallLog, addsDefault: false)
+    static let systemCallLog = systemCallList({ $1(&$0.sandbox.systemCallLog) }, addsDefault: false)
 
-    /// The key path is made when the key is first set (`KeyPathOnce`, Units/KeySetter.swift).
-    static func systemCallList(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<ServiceUnit, SystemCallFilter?>,
+    static func systemCallList(_ field: @escaping Field<ServiceUnit, SystemCallFilter?>,
                                addsDefault: Bool) -> KeySetter<ServiceUnit> {
-      let field = KeyPathOnce(field)
-      return KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
-        let field = field.keyPath
+      KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
         guard !kv.raw.isEmpty else {
-            service[keyPath: field] = nil
+            field(&service) { $0 = nil }
             return
         }
         var text = Substring(kv.raw)
         let inverted = text.hasPrefix("~")
         if inverted { text = text.dropFirst() }
         // The first assignment decides: an allow list (always with @default) or a deny list.
-        var filter = service[keyPath: field] ?? {
+        var current: SystemCallFilter?
+        field(&service) { current = $0 }
+        var filter = current ?? {
             var new = SystemCallFilter(allowList: !inverted)
             if !inverted, addsDefault { for call in systemCalls("@default")! { new.entries[call] = 0 } }
             return new
@@ -120,7 +119,7 @@ enum SystemCallKeys {
                 }
             }
         }
-        service[keyPath: field] = filter
+        field(&service) { $0 = filter }
       }
     }
 

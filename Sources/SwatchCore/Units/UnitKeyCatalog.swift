@@ -56,9 +56,7 @@ struct KeyTable<Model>: Sendable {
         keys = { Array(table().keys) }
     }
 
-    init<Part>(_ table: @escaping @Sendable () -> [String: KeySetter<Part>],
-               in part: @autoclosure @escaping @Sendable () -> WritableKeyPath<Model, Part>) {
-        let part = KeyPathOnce(part)
+    init<Inner>(_ table: @escaping @Sendable () -> [String: KeySetter<Inner>], in part: @escaping Field<Model, Inner>) {
         setter = { key in table()[key].map { $0.lifted(part) } }
         keys = { Array(table().keys) }
     }
@@ -69,21 +67,19 @@ let installKeys: Set<String> = ["Alias", "WantedBy", "RequiredBy", "UpheldBy", "
 
 /// A command list (`ExecStart=` and the others): each assignment adds its commands, the empty
 /// one resets the list (systemd.service(5), "COMMAND LINES").
-private func commands<Model>(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<Model, [ExecCommand]>)
-    -> KeySetter<Model>
-{
-    let field = KeyPathOnce(field)
-    return KeySetter<Model> { (model: inout Model, kv: KeyValue) throws(ValueError) in
-        let field = field.keyPath
+private func commands<Model>(_ field: @escaping Field<Model, [ExecCommand]>) -> KeySetter<Model> {
+    KeySetter<Model> { (model: inout Model, kv: KeyValue) throws(ValueError) in
         guard !kv.raw.isEmpty else {
-            model[keyPath: field] = []
+            field(&model) { $0 = [] }
             return
         }
+        let commands: [ExecCommand]
         do throws(ExecParseError) {
-            model[keyPath: field] += try ExecCommand.parse(kv.raw, location: kv.location, specifiers: kv.specifiers)
+            commands = try ExecCommand.parse(kv.raw, location: kv.location, specifiers: kv.specifiers)
         } catch {
             throw kv.problem(error.problem, error.value)
         }
+        field(&model) { $0 += commands }
     }
 }
 
@@ -96,19 +92,19 @@ private let unitKeys: [String: KeySetter<UnitSection>] = {
             // A `%` that is no specifier is kept: a description never refuses a unit.
             unit.description = (try? kv.expanded()) ?? kv.raw
         },
-        "Documentation": .list(\.documentation),
-        "After": .list(\.after, check: dependency),
-        "Before": .list(\.before, check: dependency),
-        "Requires": .list(\.requires, check: dependency),
-        "Wants": .list(\.wants, check: dependency),
-        "BindsTo": .list(\.bindsTo, check: dependency),
-        "BindTo": .list(\.bindsTo, check: dependency),
-        "PartOf": .list(\.partOf, check: dependency),
-        "Conflicts": .list(\.conflicts, check: dependency),
-        "Requisite": .list(\.requisite, check: dependency),
-        "Upholds": .list(\.upholds, check: dependency),
-        "OnFailure": .list(\.onFailure, check: dependency),
-        "OnSuccess": .list(\.onSuccess, check: dependency),
+        "Documentation": .list { $1(&$0.documentation) },
+        "After": .list({ $1(&$0.after) }, check: dependency),
+        "Before": .list({ $1(&$0.before) }, check: dependency),
+        "Requires": .list({ $1(&$0.requires) }, check: dependency),
+        "Wants": .list({ $1(&$0.wants) }, check: dependency),
+        "BindsTo": .list({ $1(&$0.bindsTo) }, check: dependency),
+        "BindTo": .list({ $1(&$0.bindsTo) }, check: dependency),
+        "PartOf": .list({ $1(&$0.partOf) }, check: dependency),
+        "Conflicts": .list({ $1(&$0.conflicts) }, check: dependency),
+        "Requisite": .list({ $1(&$0.requisite) }, check: dependency),
+        "Upholds": .list({ $1(&$0.upholds) }, check: dependency),
+        "OnFailure": .list({ $1(&$0.onFailure) }, check: dependency),
+        "OnSuccess": .list({ $1(&$0.onSuccess) }, check: dependency),
         // swatchd adds no implicit dependencies, so there is nothing to turn off.
         "DefaultDependencies": KeySetter { (_: inout UnitSection, kv: KeyValue) throws(ValueError) in
             _ = try ValueKind.boolean.parse(kv)
@@ -118,9 +114,9 @@ private let unitKeys: [String: KeySetter<UnitSection>] = {
 
 /// The start limit: a `[Unit]` key, also read in `[Service]`, its old place (systemd still reads it there).
 private let startLimitKeys: [String: KeySetter<UnitSection>] = [
-    "StartLimitIntervalSec": .set(\.startLimitInterval, .timeSpan),
-    "StartLimitInterval": .set(\.startLimitInterval, .timeSpan),
-    "StartLimitBurst": .set(\.startLimitBurst, .integer(0...Int(Int32.max))),
+    "StartLimitIntervalSec": .set({ $1(&$0.startLimitInterval) }, .timeSpan),
+    "StartLimitInterval": .set({ $1(&$0.startLimitInterval) }, .timeSpan),
+    "StartLimitBurst": .set({ $1(&$0.startLimitBurst) }, .integer(0...Int(Int32.max))),
 ]
 
 /// `Condition…=` and `Assert…=` of the checks swatchd evaluates. The value is
@@ -223,25 +219,22 @@ private let unsupportedExecKeys: Set<String> = [
 /// Supported keys of the execution environment (systemd.exec(5), systemd.kill(5),
 /// systemd.resource-control(5)): a service's, and a socket's for its own commands.
 private let execKeys: [String: KeySetter<ServiceUnit>] = {
-    // Key paths as autoclosures, made when the key is first set (Units/KeySetter.swift).
-    func capabilities(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<Sandbox, CapabilitySet?>,
-                      _ initial: CapabilitySet) -> KeySetter<ServiceUnit> {
-        let field = KeyPathOnce(field)
-        return KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
-            let field = field.keyPath
+    func capabilities(_ field: @escaping Field<ServiceUnit, CapabilitySet?>, _ initial: CapabilitySet) -> KeySetter<ServiceUnit> {
+        KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             // config_parse_capability_set(): `~` inverts; the first assignment (or one naming
             // nothing) replaces, later ones add (or, inverted, remove).
             switch ValueParser.capabilities(kv.raw) {
             case .failure(let error): throw kv.invalid("capability", error.word)
             case .success(let (bits, inverted)):
                 let mask = CapabilitySet.all.bits
-                let current = service.sandbox[keyPath: field]
-                if bits == 0 || current == nil || current == initial {
-                    service.sandbox[keyPath: field] = CapabilitySet(bits: inverted ? ~bits & mask : bits)
-                } else if inverted {
-                    service.sandbox[keyPath: field] = CapabilitySet(bits: current!.bits & ~bits)
-                } else {
-                    service.sandbox[keyPath: field] = CapabilitySet(bits: current!.bits | bits)
+                field(&service) { current in
+                    if bits == 0 || current == nil || current == initial {
+                        current = CapabilitySet(bits: inverted ? ~bits & mask : bits)
+                    } else if inverted {
+                        current = CapabilitySet(bits: current!.bits & ~bits)
+                    } else {
+                        current = CapabilitySet(bits: current!.bits | bits)
+                    }
                 }
             }
         }
@@ -278,8 +271,8 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
             guard ValueParser.isAbsolutePath(path) else { throw kv.problem("Path is not absolute", path) }
             service.environmentFiles.append(EnvironmentFile(path: path, optional: optional))
         },
-        "PassEnvironment": .list(\.passEnvironment) { ValueParser.isEnvironmentName($0) ? nil : "Invalid variable name" },
-        "UnsetEnvironment": .list(\.unsetEnvironment) { word in
+        "PassEnvironment": .list({ $1(&$0.passEnvironment) }) { ValueParser.isEnvironmentName($0) ? nil : "Invalid variable name" },
+        "UnsetEnvironment": .list({ $1(&$0.unsetEnvironment) }) { word in
             let name = word.split(separator: "=", maxSplits: 1).first ?? ""
             return ValueParser.isEnvironmentName(name) ? nil : "Invalid variable name"
         },
@@ -296,47 +289,47 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
             service.workingDirectory = path
             service.workingDirectoryOptional = optional
         },
-        "UMask": .set(\.umask, .mode),
-        "IgnoreSIGPIPE": .set(\.ignoreSIGPIPE, .boolean),
-        "Nice": .set(\.sandbox.nice, .integer(-20...19)),
-        "OOMScoreAdjust": .set(\.sandbox.oomScoreAdjust, .integer(-1000...1000)),
-        "StandardOutput": .set(\.standardOutput, .outputTarget),
-        "StandardError": .set(\.standardError, .outputTarget),
-        "SyslogIdentifier": .set(\.syslogIdentifier, .string),
+        "UMask": .set({ $1(&$0.umask) }, .mode),
+        "IgnoreSIGPIPE": .set({ $1(&$0.ignoreSIGPIPE) }, .boolean),
+        "Nice": .set({ $1(&$0.sandbox.nice) }, .integer(-20...19)),
+        "OOMScoreAdjust": .set({ $1(&$0.sandbox.oomScoreAdjust) }, .integer(-1000...1000)),
+        "StandardOutput": .set({ $1(&$0.standardOutput) }, .outputTarget),
+        "StandardError": .set({ $1(&$0.standardError) }, .outputTarget),
+        "SyslogIdentifier": .set({ $1(&$0.syslogIdentifier) }, .string),
         // systemd.kill(5)
-        "KillMode": .set(\.killMode, .choice("kill mode")),
-        "KillSignal": .set(\.killSignal, .signal),
-        "RestartKillSignal": .set(\.restartKillSignal, .signal),
-        "FinalKillSignal": .set(\.finalKillSignal, .signal),
-        "WatchdogSignal": .set(\.watchdogSignal, .signal),
-        "SendSIGKILL": .set(\.sendSIGKILL, .boolean),
-        "SendSIGHUP": .set(\.sendSIGHUP, .boolean),
+        "KillMode": .set({ $1(&$0.killMode) }, .choice("kill mode")),
+        "KillSignal": .set({ $1(&$0.killSignal) }, .signal),
+        "RestartKillSignal": .set({ $1(&$0.restartKillSignal) }, .signal),
+        "FinalKillSignal": .set({ $1(&$0.finalKillSignal) }, .signal),
+        "WatchdogSignal": .set({ $1(&$0.watchdogSignal) }, .signal),
+        "SendSIGKILL": .set({ $1(&$0.sendSIGKILL) }, .boolean),
+        "SendSIGHUP": .set({ $1(&$0.sendSIGHUP) }, .boolean),
         // The sandbox: parsed here, refused by RestrictingKeys unless enforced (Supervisor+Sandbox.swift).
-        "User": .set(\.sandbox.user, .string),
-        "Group": .set(\.sandbox.group, .string),
-        "SupplementaryGroups": .list(\.sandbox.supplementaryGroups),
-        "DynamicUser": .set(\.sandbox.dynamicUser, .boolean),
-        "NoNewPrivileges": .set(\.sandbox.noNewPrivileges, .boolean),
-        "CapabilityBoundingSet": capabilities(\.capabilityBoundingSet, .all),
-        "AmbientCapabilities": capabilities(\.ambientCapabilities, CapabilitySet(bits: 0)),
-        "PrivateDevices": .set(\.sandbox.privateDevices, .boolean),
-        "PrivateTmp": .set(\.sandbox.privateTmp, .boolean),
-        "PrivateNetwork": .set(\.sandbox.privateNetwork, .boolean),
-        "ProtectSystem": .set(\.sandbox.protectSystem, .text("protect system mode") { value in
+        "User": .set({ $1(&$0.sandbox.user) }, .string),
+        "Group": .set({ $1(&$0.sandbox.group) }, .string),
+        "SupplementaryGroups": .list { $1(&$0.sandbox.supplementaryGroups) },
+        "DynamicUser": .set({ $1(&$0.sandbox.dynamicUser) }, .boolean),
+        "NoNewPrivileges": .set({ $1(&$0.sandbox.noNewPrivileges) }, .boolean),
+        "CapabilityBoundingSet": capabilities({ $1(&$0.sandbox.capabilityBoundingSet) }, .all),
+        "AmbientCapabilities": capabilities({ $1(&$0.sandbox.ambientCapabilities) }, CapabilitySet(bits: 0)),
+        "PrivateDevices": .set({ $1(&$0.sandbox.privateDevices) }, .boolean),
+        "PrivateTmp": .set({ $1(&$0.sandbox.privateTmp) }, .boolean),
+        "PrivateNetwork": .set({ $1(&$0.sandbox.privateNetwork) }, .boolean),
+        "ProtectSystem": .set({ $1(&$0.sandbox.protectSystem) }, .text("protect system mode") { value in
             ValueParser.boolean(value).map { $0 ? .yes : .no } ?? ProtectSystem(rawValue: value)
         }),
-        "ProtectHome": .set(\.sandbox.protectHome, .text("protect home mode") { value in
+        "ProtectHome": .set({ $1(&$0.sandbox.protectHome) }, .text("protect home mode") { value in
             ValueParser.boolean(value).map { $0 ? .yes : .no } ?? ProtectHome(rawValue: value)
         }),
-        "ReadWritePaths": .list(\.sandbox.readWritePaths, check: absolutePaths),
-        "ReadOnlyPaths": .list(\.sandbox.readOnlyPaths, check: absolutePaths),
-        "InaccessiblePaths": .list(\.sandbox.inaccessiblePaths, check: absolutePaths),
-        "StateDirectory": .list(\.sandbox.stateDirectory, check: relativePaths),
-        "RuntimeDirectory": .list(\.sandbox.runtimeDirectory, check: relativePaths),
-        "CacheDirectory": .list(\.sandbox.cacheDirectory, check: relativePaths),
-        "LogsDirectory": .list(\.sandbox.logsDirectory, check: relativePaths),
-        "ConfigurationDirectory": .list(\.sandbox.configurationDirectory, check: relativePaths),
-        "RemoveIPC": .set(\.sandbox.removeIPC, .boolean),
+        "ReadWritePaths": .list({ $1(&$0.sandbox.readWritePaths) }, check: absolutePaths),
+        "ReadOnlyPaths": .list({ $1(&$0.sandbox.readOnlyPaths) }, check: absolutePaths),
+        "InaccessiblePaths": .list({ $1(&$0.sandbox.inaccessiblePaths) }, check: absolutePaths),
+        "StateDirectory": .list({ $1(&$0.sandbox.stateDirectory) }, check: relativePaths),
+        "RuntimeDirectory": .list({ $1(&$0.sandbox.runtimeDirectory) }, check: relativePaths),
+        "CacheDirectory": .list({ $1(&$0.sandbox.cacheDirectory) }, check: relativePaths),
+        "LogsDirectory": .list({ $1(&$0.sandbox.logsDirectory) }, check: relativePaths),
+        "ConfigurationDirectory": .list({ $1(&$0.sandbox.configurationDirectory) }, check: relativePaths),
+        "RemoveIPC": .set({ $1(&$0.sandbox.removeIPC) }, .boolean),
         // System call filtering and kernel protections (Units/SystemCallKeys.swift, Sandbox/SeccompFilters.swift).
         "SystemCallFilter": SystemCallKeys.systemCallFilter,
         "SystemCallErrorNumber": SystemCallKeys.systemCallErrorNumber,
@@ -344,31 +337,31 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "SystemCallLog": SystemCallKeys.systemCallLog,
         "RestrictAddressFamilies": SystemCallKeys.restrictAddressFamilies,
         "RestrictNamespaces": SystemCallKeys.restrictNamespaces,
-        "RestrictRealtime": .set(\.sandbox.restrictRealtime, .boolean),
-        "RestrictSUIDSGID": .set(\.sandbox.restrictSUIDSGID, .boolean),
-        "LockPersonality": .set(\.sandbox.lockPersonality, .boolean),
-        "MemoryDenyWriteExecute": .set(\.sandbox.memoryDenyWriteExecute, .boolean),
-        "ProtectKernelTunables": .set(\.sandbox.protectKernelTunables, .boolean),
-        "ProtectKernelModules": .set(\.sandbox.protectKernelModules, .boolean),
-        "ProtectKernelLogs": .set(\.sandbox.protectKernelLogs, .boolean),
-        "ProtectControlGroups": .set(\.sandbox.protectControlGroups, .boolean),
-        "ProtectClock": .set(\.sandbox.protectClock, .boolean),
-        "ProtectHostname": .set(\.sandbox.protectHostname, .boolean),
-        "PrivateIPC": .set(\.sandbox.privateIPC, .boolean),
-        "PrivateMounts": .set(\.sandbox.privateMounts, .boolean),
+        "RestrictRealtime": .set({ $1(&$0.sandbox.restrictRealtime) }, .boolean),
+        "RestrictSUIDSGID": .set({ $1(&$0.sandbox.restrictSUIDSGID) }, .boolean),
+        "LockPersonality": .set({ $1(&$0.sandbox.lockPersonality) }, .boolean),
+        "MemoryDenyWriteExecute": .set({ $1(&$0.sandbox.memoryDenyWriteExecute) }, .boolean),
+        "ProtectKernelTunables": .set({ $1(&$0.sandbox.protectKernelTunables) }, .boolean),
+        "ProtectKernelModules": .set({ $1(&$0.sandbox.protectKernelModules) }, .boolean),
+        "ProtectKernelLogs": .set({ $1(&$0.sandbox.protectKernelLogs) }, .boolean),
+        "ProtectControlGroups": .set({ $1(&$0.sandbox.protectControlGroups) }, .boolean),
+        "ProtectClock": .set({ $1(&$0.sandbox.protectClock) }, .boolean),
+        "ProtectHostname": .set({ $1(&$0.sandbox.protectHostname) }, .boolean),
+        "PrivateIPC": .set({ $1(&$0.sandbox.privateIPC) }, .boolean),
+        "PrivateMounts": .set({ $1(&$0.sandbox.privateMounts) }, .boolean),
         // The old names of ReadWritePaths= and friends (systemd.exec(5), "SANDBOXING": "previously").
-        "NoExecPaths": .list(\.sandbox.noExecPaths, check: absolutePaths),
-        "ExecPaths": .list(\.sandbox.execPaths, check: absolutePaths),
-        "TemporaryFileSystem": .list(\.sandbox.temporaryFileSystem, check: SystemCallKeys.temporaryFileSystemWord),
-        "BindPaths": .list(\.sandbox.bindPaths, check: SystemCallKeys.bindWord),
-        "BindReadOnlyPaths": .list(\.sandbox.bindReadOnlyPaths, check: SystemCallKeys.bindWord),
+        "NoExecPaths": .list({ $1(&$0.sandbox.noExecPaths) }, check: absolutePaths),
+        "ExecPaths": .list({ $1(&$0.sandbox.execPaths) }, check: absolutePaths),
+        "TemporaryFileSystem": .list({ $1(&$0.sandbox.temporaryFileSystem) }, check: SystemCallKeys.temporaryFileSystemWord),
+        "BindPaths": .list({ $1(&$0.sandbox.bindPaths) }, check: SystemCallKeys.bindWord),
+        "BindReadOnlyPaths": .list({ $1(&$0.sandbox.bindReadOnlyPaths) }, check: SystemCallKeys.bindWord),
         "ProtectProc": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             guard kv.raw.isEmpty || ["default", "noaccess", "invisible", "ptraceable"].contains(kv.raw) else {
                 throw kv.invalid("protect proc mode")
             }
             service.sandbox.protectProc = kv.raw.isEmpty || kv.raw == "default" ? nil : kv.raw
         },
-        "ProcSubset": .set(\.sandbox.procSubsetPID, .text("proc subset") { value in
+        "ProcSubset": .set({ $1(&$0.sandbox.procSubsetPID) }, .text("proc subset") { value in
             ["all": false, "pid": true][value]
         }),
         // Resource control (systemd.resource-control(5)): applied to the service's cgroup where
@@ -387,17 +380,17 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "DevicePolicy": DeviceAccessKeys.policy,
         "DeviceAllow": DeviceAccessKeys.allow,
         // IP filtering (systemd.resource-control(5)): BPF programs on the service's cgroup.
-        "IPAddressAllow": IPAddressKeys.setter(\.sandbox.ipAddressAllow),
-        "IPAddressDeny": IPAddressKeys.setter(\.sandbox.ipAddressDeny),
+        "IPAddressAllow": IPAddressKeys.setter { $1(&$0.sandbox.ipAddressAllow) },
+        "IPAddressDeny": IPAddressKeys.setter { $1(&$0.sandbox.ipAddressDeny) },
         // Credentials (systemd.exec(5), "CREDENTIALS"; Sandbox/ServiceCredentials.swift).
         "LoadCredential": CredentialKeys.load,
         "SetCredential": CredentialKeys.set,
         "ImportCredential": CredentialKeys.importing,
         "LoadCredentialEncrypted": CredentialKeys.encrypted,
         "SetCredentialEncrypted": CredentialKeys.encrypted,
-        "ReadWriteDirectories": .list(\.sandbox.readWritePaths, check: absolutePaths),
-        "ReadOnlyDirectories": .list(\.sandbox.readOnlyPaths, check: absolutePaths),
-        "InaccessibleDirectories": .list(\.sandbox.inaccessiblePaths, check: absolutePaths),
+        "ReadWriteDirectories": .list({ $1(&$0.sandbox.readWritePaths) }, check: absolutePaths),
+        "ReadOnlyDirectories": .list({ $1(&$0.sandbox.readOnlyPaths) }, check: absolutePaths),
+        "InaccessibleDirectories": .list({ $1(&$0.sandbox.inaccessiblePaths) }, check: absolutePaths),
     ]
     keys.reserveCapacity(keys.count + ResourceLimit.allCases.count)
     for resource in ResourceLimit.allCases {
@@ -412,39 +405,40 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
 /// What only a service has (systemd.service(5)): its main process, its restarts, its protocol,
 /// its standard input. A socket's commands get /dev/null as their input.
 private let serviceKeys: [String: KeySetter<ServiceUnit>] = {
-    func exitStatuses(_ field: @autoclosure @escaping @Sendable () -> WritableKeyPath<ServiceUnit, ExitStatusSet>)
-        -> KeySetter<ServiceUnit>
-    {
-        let field = KeyPathOnce(field)
-        return KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
-            let field = field.keyPath
+    func exitStatuses(_ field: @escaping Field<ServiceUnit, ExitStatusSet>) -> KeySetter<ServiceUnit> {
+        KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             guard !kv.raw.isEmpty else {
-                service[keyPath: field] = ExitStatusSet()
+                field(&service) { $0 = ExitStatusSet() }
                 return
             }
+            var added = ExitStatusSet()
             for word in try kv.words() {
                 guard let (status, signal) = ValueParser.exitStatus(word) else { throw kv.invalid("exit status", word) }
-                if let status { service[keyPath: field].statuses.insert(status) }
-                if let signal { service[keyPath: field].signals.insert(signal) }
+                if let status { added.statuses.insert(status) }
+                if let signal { added.signals.insert(signal) }
+            }
+            field(&service) {
+                $0.statuses.formUnion(added.statuses)
+                $0.signals.formUnion(added.signals)
             }
         }
     }
     return [
-        "StandardInput": .set(\.standardInput, .inputSource),
+        "StandardInput": .set({ $1(&$0.standardInput) }, .inputSource),
         "StandardInputText": StandardInputKeys.text,
         "StandardInputData": StandardInputKeys.data,
-        "TTYPath": .set(\.ttyPath, .absolutePath),
-        "Type": .set(\.type, .choice("service type")),
-        "ExecCondition": commands(\.execCondition),
-        "ExecStartPre": commands(\.execStartPre),
-        "ExecStart": commands(\.execStart),
-        "ExecStartPost": commands(\.execStartPost),
-        "ExecReload": commands(\.execReload),
-        "ExecStop": commands(\.execStop),
-        "ExecStopPost": commands(\.execStopPost),
-        "RemainAfterExit": .set(\.remainAfterExit, .boolean),
-        "GuessMainPID": .set(\.guessMainPID, .boolean),
-        "NonBlocking": .set(\.nonBlocking, .boolean),
+        "TTYPath": .set({ $1(&$0.ttyPath) }, .absolutePath),
+        "Type": .set({ $1(&$0.type) }, .choice("service type")),
+        "ExecCondition": commands { $1(&$0.execCondition) },
+        "ExecStartPre": commands { $1(&$0.execStartPre) },
+        "ExecStart": commands { $1(&$0.execStart) },
+        "ExecStartPost": commands { $1(&$0.execStartPost) },
+        "ExecReload": commands { $1(&$0.execReload) },
+        "ExecStop": commands { $1(&$0.execStop) },
+        "ExecStopPost": commands { $1(&$0.execStopPost) },
+        "RemainAfterExit": .set({ $1(&$0.remainAfterExit) }, .boolean),
+        "GuessMainPID": .set({ $1(&$0.guessMainPID) }, .boolean),
+        "NonBlocking": .set({ $1(&$0.nonBlocking) }, .boolean),
         "PIDFile": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             guard !kv.raw.isEmpty else {
                 service.pidFile = nil
@@ -456,24 +450,24 @@ private let serviceKeys: [String: KeySetter<ServiceUnit>] = {
             guard ValueParser.isAbsolutePath(absolute) else { throw kv.invalid("path", path) }
             service.pidFile = absolute
         },
-        "Restart": .set(\.restart, .choice("restart policy")),
-        "RestartSec": .set(\.restartSec, .timeSpan),
-        "RestartSteps": .set(\.restartSteps, .integer(0...3600)),
-        "RestartMaxDelaySec": .set(\.restartMaxDelay, .timeSpan),
-        "SuccessExitStatus": exitStatuses(\.successExitStatus),
-        "RestartPreventExitStatus": exitStatuses(\.restartPreventExitStatus),
-        "RestartForceExitStatus": exitStatuses(\.restartForceExitStatus),
-        "TimeoutStartSec": .set(\.timeoutStart, .timeout),
-        "TimeoutStopSec": .set(\.timeoutStop, .timeout),
-        "TimeoutAbortSec": .set(\.timeoutAbort, .timeout),
-        "RuntimeMaxSec": .set(\.runtimeMax, .timeSpan),
-        "RuntimeRandomizedExtraSec": .set(\.runtimeRandomizedExtra, .timeSpan),
+        "Restart": .set({ $1(&$0.restart) }, .choice("restart policy")),
+        "RestartSec": .set({ $1(&$0.restartSec) }, .timeSpan),
+        "RestartSteps": .set({ $1(&$0.restartSteps) }, .integer(0...3600)),
+        "RestartMaxDelaySec": .set({ $1(&$0.restartMaxDelay) }, .timeSpan),
+        "SuccessExitStatus": exitStatuses { $1(&$0.successExitStatus) },
+        "RestartPreventExitStatus": exitStatuses { $1(&$0.restartPreventExitStatus) },
+        "RestartForceExitStatus": exitStatuses { $1(&$0.restartForceExitStatus) },
+        "TimeoutStartSec": .set({ $1(&$0.timeoutStart) }, .timeout),
+        "TimeoutStopSec": .set({ $1(&$0.timeoutStop) }, .timeout),
+        "TimeoutAbortSec": .set({ $1(&$0.timeoutAbort) }, .timeout),
+        "RuntimeMaxSec": .set({ $1(&$0.runtimeMax) }, .timeSpan),
+        "RuntimeRandomizedExtraSec": .set({ $1(&$0.runtimeRandomizedExtra) }, .timeSpan),
         "TimeoutSec": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             let span = try ValueKind.timeout.parse(kv)
             service.timeoutStart = span
             service.timeoutStop = span
         },
-        "WatchdogSec": .set(\.watchdog, .timeSpan),
+        "WatchdogSec": .set({ $1(&$0.watchdog) }, .timeSpan),
         // config_parse_service_sockets() (src/core/load-fragment.c): socket unit names, specifiers
         // expanded; each is wanted, ordered before and passed (the [Unit] part is added by
         // ServiceUnit.interpret, after the last assignment).
@@ -489,10 +483,10 @@ private let serviceKeys: [String: KeySetter<ServiceUnit>] = {
         // swatchd's own key, in systemd's extension namespace (systemd.unit(5): `X-` keys are
         // ignored by systemd, so the unit still runs there): stop the service after this long
         // without a connection; its sockets stay bound.
-        "X-IdleStopSec": .set(\.idleStop, .timeSpan),
-        "NotifyAccess": .set(\.notifyAccess, .choice("notify access")),
+        "X-IdleStopSec": .set({ $1(&$0.idleStop) }, .timeSpan),
+        "NotifyAccess": .set({ $1(&$0.notifyAccess) }, .choice("notify access")),
         // No cap of its own, as systemd (an unsigned); the fds count against LimitNOFILE= of swatchd.
-        "FileDescriptorStoreMax": .set(\.fileDescriptorStoreMax, .integer(0...Int(UInt32.max))),
+        "FileDescriptorStoreMax": .set({ $1(&$0.fileDescriptorStoreMax) }, .integer(0...Int(UInt32.max))),
     ]
 }()
 
@@ -533,9 +527,9 @@ private let unsupportedServiceSectionKeys = unsupportedExecKeys.union(unsupporte
 
 let serviceCatalog = UnitKeyCatalog<ServiceUnit>(
     supported: [
-        "Unit": [KeyTable({ unitKeys }, in: \.unit), KeyTable({ startLimitKeys }, in: \.unit),
-                 KeyTable({ conditionKeys }, in: \.unit)],
-        "Service": [KeyTable { serviceKeys }, KeyTable { execKeys }, KeyTable({ startLimitKeys }, in: \.unit)],
+        "Unit": [KeyTable({ unitKeys }, in: { $1(&$0.unit) }), KeyTable({ startLimitKeys }, in: { $1(&$0.unit) }),
+                 KeyTable({ conditionKeys }, in: { $1(&$0.unit) })],
+        "Service": [KeyTable { serviceKeys }, KeyTable { execKeys }, KeyTable({ startLimitKeys }, in: { $1(&$0.unit) })],
     ],
     unsupported: { section in
         switch section {
@@ -601,13 +595,13 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
         "ListenSpecial": listen(.special),
         "ListenMessageQueue": listen(.messageQueue),
         "ListenNetlink": listen(.netlink),
-        "Writable": .set(\.options.writable, .boolean),
+        "Writable": .set({ $1(&$0.options.writable) }, .boolean),
         // config_parse_long(); mq_open(3) gets them only when both are > 0 (mq_address_create()).
-        "MessageQueueMaxMessages": .set(\.options.messageQueueMaxMessages, .integer(0...Int.max)),
-        "MessageQueueMessageSize": .set(\.options.messageQueueMessageSize, .integer(0...Int.max)),
-        "Symlinks": .list(\.options.symlinks) { ValueParser.isAbsolutePath($0) ? nil : "Path is not absolute" },
+        "MessageQueueMaxMessages": .set({ $1(&$0.options.messageQueueMaxMessages) }, .integer(0...Int.max)),
+        "MessageQueueMessageSize": .set({ $1(&$0.options.messageQueueMessageSize) }, .integer(0...Int.max)),
+        "Symlinks": .list({ $1(&$0.options.symlinks) }) { ValueParser.isAbsolutePath($0) ? nil : "Path is not absolute" },
         // socket_timestamping_from_string_harder(): a boolean yes means ns.
-        "Timestamping": .set(\.options.timestamping, .text("timestamping mode") { value in
+        "Timestamping": .set({ $1(&$0.options.timestamping) }, .text("timestamping mode") { value in
             switch value {
             case "off": return .off
             case "us", "usec", "µs": return .us
@@ -615,61 +609,61 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
             default: return ValueParser.boolean(value).map { $0 ? .ns : .off }
             }
         }),
-        "PassPacketInfo": .set(\.options.passPacketInfo, .boolean),
-        "BindIPv6Only": .set(\.options.bindIPv6Only, .text("BindIPv6Only= mode") { value in
+        "PassPacketInfo": .set({ $1(&$0.options.passPacketInfo) }, .boolean),
+        "BindIPv6Only": .set({ $1(&$0.options.bindIPv6Only) }, .text("BindIPv6Only= mode") { value in
             // A boolean means ipv6-only (true) or both (false), as config_parse_socket_bind() reads it.
             ValueParser.boolean(value).map { $0 ? .ipv6Only : .both } ?? BindIPv6Only(rawValue: value)
         }),
-        "Backlog": .set(\.options.backlog, .integer(0...Int32.max)),
-        "BindToDevice": .set(\.options.bindToDevice, .text("network interface name", expand: true) { value in
+        "Backlog": .set({ $1(&$0.options.backlog) }, .integer(0...Int32.max)),
+        "BindToDevice": .set({ $1(&$0.options.bindToDevice) }, .text("network interface name", expand: true) { value in
             value.utf8.count < 16 && !value.contains("/") && !value.contains(where: \.isWhitespace) ? value : nil
         }),
-        "SocketUser": .set(\.options.socketUser, .string),
-        "SocketGroup": .set(\.options.socketGroup, .string),
-        "SocketMode": .set(\.options.socketMode, .mode),
-        "DirectoryMode": .set(\.options.directoryMode, .mode),
-        "Accept": .set(\.accept, .boolean),
-        "MaxConnections": .set(\.maxConnections, .integer(1...Int(Int32.max))),
-        "MaxConnectionsPerSource": .set(\.maxConnectionsPerSource, .integer(0...Int(Int32.max))),
-        "KeepAlive": .set(\.options.keepAlive, .boolean),
-        "KeepAliveTimeSec": .set(\.options.keepAliveTime, .timeSpan),
-        "KeepAliveIntervalSec": .set(\.options.keepAliveInterval, .timeSpan),
-        "KeepAliveProbes": .set(\.options.keepAliveProbes, .integer(0...Int(Int32.max))),
-        "NoDelay": .set(\.options.noDelay, .boolean),
-        "Priority": .set(\.options.priority, .integer(Int(Int32.min)...Int(Int32.max))),
-        "DeferAcceptSec": .set(\.options.deferAcceptSec, .timeSpan),
-        "ReceiveBuffer": .set(\.options.receiveBuffer, .size),
-        "SendBuffer": .set(\.options.sendBuffer, .size),
-        "IPTOS": .set(\.options.ipTOS, .text("IP type of service") { value in
+        "SocketUser": .set({ $1(&$0.options.socketUser) }, .string),
+        "SocketGroup": .set({ $1(&$0.options.socketGroup) }, .string),
+        "SocketMode": .set({ $1(&$0.options.socketMode) }, .mode),
+        "DirectoryMode": .set({ $1(&$0.options.directoryMode) }, .mode),
+        "Accept": .set({ $1(&$0.accept) }, .boolean),
+        "MaxConnections": .set({ $1(&$0.maxConnections) }, .integer(1...Int(Int32.max))),
+        "MaxConnectionsPerSource": .set({ $1(&$0.maxConnectionsPerSource) }, .integer(0...Int(Int32.max))),
+        "KeepAlive": .set({ $1(&$0.options.keepAlive) }, .boolean),
+        "KeepAliveTimeSec": .set({ $1(&$0.options.keepAliveTime) }, .timeSpan),
+        "KeepAliveIntervalSec": .set({ $1(&$0.options.keepAliveInterval) }, .timeSpan),
+        "KeepAliveProbes": .set({ $1(&$0.options.keepAliveProbes) }, .integer(0...Int(Int32.max))),
+        "NoDelay": .set({ $1(&$0.options.noDelay) }, .boolean),
+        "Priority": .set({ $1(&$0.options.priority) }, .integer(Int(Int32.min)...Int(Int32.max))),
+        "DeferAcceptSec": .set({ $1(&$0.options.deferAcceptSec) }, .timeSpan),
+        "ReceiveBuffer": .set({ $1(&$0.options.receiveBuffer) }, .size),
+        "SendBuffer": .set({ $1(&$0.options.sendBuffer) }, .size),
+        "IPTOS": .set({ $1(&$0.options.ipTOS) }, .text("IP type of service") { value in
             ["low-delay": 0x10, "throughput": 0x08, "reliability": 0x04, "low-cost": 0x02][value]
                 ?? ValueParser.integer(value, in: 0...255)
         }),
-        "IPTTL": .set(\.options.ipTTL, .integer(1...255)),
-        "Mark": .set(\.options.mark, .integer(0...Int(UInt32.max))),
-        "ReusePort": .set(\.options.reusePort, .boolean),
-        "FreeBind": .set(\.options.freeBind, .boolean),
-        "Transparent": .set(\.options.transparent, .boolean),
-        "Broadcast": .set(\.options.broadcast, .boolean),
-        "PassCredentials": .set(\.options.passCredentials, .boolean),
-        "PassSecurity": .set(\.options.passSecurity, .boolean),
-        "PipeSize": .set(\.options.pipeSize, .size),
-        "RemoveOnStop": .set(\.options.removeOnStop, .boolean),
-        "FileDescriptorName": .set(\.fileDescriptorName, .text("file descriptor name", expand: true) { value in
+        "IPTTL": .set({ $1(&$0.options.ipTTL) }, .integer(1...255)),
+        "Mark": .set({ $1(&$0.options.mark) }, .integer(0...Int(UInt32.max))),
+        "ReusePort": .set({ $1(&$0.options.reusePort) }, .boolean),
+        "FreeBind": .set({ $1(&$0.options.freeBind) }, .boolean),
+        "Transparent": .set({ $1(&$0.options.transparent) }, .boolean),
+        "Broadcast": .set({ $1(&$0.options.broadcast) }, .boolean),
+        "PassCredentials": .set({ $1(&$0.options.passCredentials) }, .boolean),
+        "PassSecurity": .set({ $1(&$0.options.passSecurity) }, .boolean),
+        "PipeSize": .set({ $1(&$0.options.pipeSize) }, .size),
+        "RemoveOnStop": .set({ $1(&$0.options.removeOnStop) }, .boolean),
+        "FileDescriptorName": .set({ $1(&$0.fileDescriptorName) }, .text("file descriptor name", expand: true) { value in
             ValueParser.isFileDescriptorName(value) ? value : nil
         }),
-        "Service": .set(\.service, .text("service unit name", expand: true) { value in
+        "Service": .set({ $1(&$0.service) }, .text("service unit name", expand: true) { value in
             UnitName(parsing: value).flatMap { $0.type == .service && !$0.isTemplate ? $0 : nil }
         }),
-        "TriggerLimitIntervalSec": .set(\.triggerLimitInterval, .timeSpan),
-        "TriggerLimitBurst": .set(\.triggerLimitBurst, .integer(0...Int(Int32.max))),
+        "TriggerLimitIntervalSec": .set({ $1(&$0.triggerLimitInterval) }, .timeSpan),
+        "TriggerLimitBurst": .set({ $1(&$0.triggerLimitBurst) }, .integer(0...Int(Int32.max))),
         // The socket's own commands and their time-out; the execution settings they run with
         // are the service's (systemd.socket(5): the options of systemd.exec(5), systemd.kill(5)
         // and systemd.resource-control(5) apply to them), the section's second table.
-        "ExecStartPre": commands(\.execStartPre),
-        "ExecStartPost": commands(\.execStartPost),
-        "ExecStopPre": commands(\.execStopPre),
-        "ExecStopPost": commands(\.execStopPost),
-        "TimeoutSec": .set(\.timeout, .timeout),
+        "ExecStartPre": commands { $1(&$0.execStartPre) },
+        "ExecStartPost": commands { $1(&$0.execStartPost) },
+        "ExecStopPre": commands { $1(&$0.execStopPre) },
+        "ExecStopPost": commands { $1(&$0.execStopPost) },
+        "TimeoutSec": .set({ $1(&$0.timeout) }, .timeout),
     ]
 }()
 
@@ -687,9 +681,9 @@ private let unsupportedSocketSectionKeys = unsupportedSocketKeys.union(unsupport
 
 let socketCatalog = UnitKeyCatalog<SocketUnit>(
     supported: [
-        "Unit": [KeyTable({ unitKeys }, in: \.unit), KeyTable({ startLimitKeys }, in: \.unit),
-                 KeyTable({ conditionKeys }, in: \.unit)],
-        "Socket": [KeyTable { socketKeys }, KeyTable({ execKeys }, in: \.executionSettings)],
+        "Unit": [KeyTable({ unitKeys }, in: { $1(&$0.unit) }), KeyTable({ startLimitKeys }, in: { $1(&$0.unit) }),
+                 KeyTable({ conditionKeys }, in: { $1(&$0.unit) })],
+        "Socket": [KeyTable { socketKeys }, KeyTable({ execKeys }, in: { $1(&$0.executionSettings) })],
     ],
     unsupported: { section in
         switch section {
