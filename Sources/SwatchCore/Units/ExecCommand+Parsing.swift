@@ -8,7 +8,7 @@ extension ExecCommand {
     /// Parses one ExecStart=-style value into its commands (several when `;` separates them).
     /// The error is the message of an invalid value (without the key or consequence).
     static func parse(
-        _ value: String, location: SourceLocation, specifiers: SpecifierExpander
+        _ value: String, specifiers: SpecifierExpander
     ) throws(ExecParseError) -> [ExecCommand] {
         var splitter = WordSplitter(value)
         var commands: [ExecCommand] = []
@@ -39,7 +39,7 @@ extension ExecCommand {
                 arguments.append(try expand(word, specifiers, value))
             }
             try validate(path: path, arguments: arguments, value: value)
-            var command = ExecCommand(path: path, arguments: arguments, location: location)
+            var command = ExecCommand(path: path, arguments: arguments)
             command.ignoreFailure = flags.ignoreFailure
             command.overrideArgv0 = flags.overrideArgv0
             command.noEnvironmentExpansion = flags.noEnvironmentExpansion

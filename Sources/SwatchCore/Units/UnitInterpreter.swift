@@ -109,6 +109,28 @@ func lastAssignment(of key: String, in section: String, _ files: [UnitFile]) -> 
     return found
 }
 
+/// Where command `index` of a command list (`ExecStart=` and the others) was written: the
+/// list's assignments replayed, an empty one resetting it, a line with `;` giving as many
+/// commands as it has. A command keeps no place of its own (40 bytes a service, and a moved
+/// line would count as a changed unit at a reload), so this is asked only when a problem with
+/// one is reported.
+func commandLocation(_ index: Int, of key: String, in section: String, _ files: [UnitFile],
+                     _ specifiers: SpecifierExpander) -> SourceLocation {
+    var locations: [SourceLocation] = []
+    for file in files {
+        for case .assignment(let a) in file.entries where a.key == key && a.section == section {
+            if a.value.isEmpty {
+                locations.removeAll()
+            } else if let commands = try? ExecCommand.parse(a.value, specifiers: specifiers) {
+                locations += repeatElement(a.location, count: commands.count)
+            }
+        }
+    }
+    // The replay makes the list the setter made; should they ever differ, the key's last line.
+    return locations.indices.contains(index)
+        ? locations[index] : lastAssignment(of: key, in: section, files) ?? sectionLocation(section, files)
+}
+
 /// Where a problem of a whole section points: its first header in the main file, else line 1.
 func sectionLocation(_ section: String, _ files: [UnitFile]) -> SourceLocation {
     files.first?.headerLocation(of: section) ?? SourceLocation(file: files.first?.path ?? "", line: 1)
@@ -145,7 +167,7 @@ extension ServiceUnit {
             }
         }
         if service.type != .oneshot, service.execStart.count > 1 {
-            interpreter.error(service.execStart[1].location, "Service has more than one ExecStart= command, which is only allowed for Type=oneshot services; refusing the unit.")
+            interpreter.error(commandLocation(1, of: "ExecStart", in: "Service", files, interpreter.specifiers), "Service has more than one ExecStart= command, which is only allowed for Type=oneshot services; refusing the unit.")
         }
         if service.type == .oneshot, service.restart == .always || service.restart == .onSuccess {
             interpreter.error(lastAssignment(of: "Restart", in: "Service", files) ?? header,
@@ -171,9 +193,10 @@ extension ServiceUnit {
                 ("ExecStop", service.execStop), ("ExecStopPost", service.execStopPost),
             ]
             for (key, list) in commands {
-                for command in list {
+                for (index, command) in list.enumerated() {
                     guard let problem = executables.problem(command.path) else { continue }
-                    interpreter.warn(command.location, "Program of \(key)= is not executable (\(problem)), the unit will fail to start until it is: \(command.path)")
+                    let location = commandLocation(index, of: key, in: "Service", files, interpreter.specifiers)
+                    interpreter.warn(location, "Program of \(key)= is not executable (\(problem)), the unit will fail to start until it is: \(command.path)")
                 }
             }
         }
@@ -224,9 +247,10 @@ extension SocketUnit {
                 ("ExecStopPre", socket.execStopPre), ("ExecStopPost", socket.execStopPost),
             ]
             for (key, list) in commands {
-                for command in list {
+                for (index, command) in list.enumerated() {
                     guard let problem = executables.problem(command.path) else { continue }
-                    interpreter.warn(command.location, "Program of \(key)= is not executable (\(problem)), the unit will fail to start until it is: \(command.path)")
+                    let location = commandLocation(index, of: key, in: "Socket", files, interpreter.specifiers)
+                    interpreter.warn(location, "Program of \(key)= is not executable (\(problem)), the unit will fail to start until it is: \(command.path)")
                 }
             }
         }

@@ -75,7 +75,7 @@ private func commands<Model>(_ field: @escaping Field<Model, [ExecCommand]>) -> 
         }
         let commands: [ExecCommand]
         do throws(ExecParseError) {
-            commands = try ExecCommand.parse(kv.raw, location: kv.location, specifiers: kv.specifiers)
+            commands = try ExecCommand.parse(kv.raw, specifiers: kv.specifiers)
         } catch {
             throw kv.problem(error.problem, error.value)
         }

@@ -414,7 +414,6 @@ package struct ExecCommand: Hashable, Sendable {
     /// kernel lacks ambient capabilities — never on the Linux swatchd runs on
     /// (4.3 and later) — so it changes nothing.
     package var keepsCredentials = false
-    package var location: SourceLocation
 }
 
 /// A set of exit statuses and signals (SuccessExitStatus= and friends).

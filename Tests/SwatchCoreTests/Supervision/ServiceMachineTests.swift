@@ -7,8 +7,7 @@ private func at(_ seconds: Double) -> Instant { Instant(microseconds: UInt64(sec
 
 private func service(_ configure: (inout ServiceUnit) -> Void = { _ in }) -> ServiceUnit {
     var unit = ServiceUnit(name: UnitName(prefix: "hello", type: .service), path: "/etc/swatchd/hello.service")
-    unit.execStart = [ExecCommand(path: "/bin/hello", arguments: ["/bin/hello"],
-                                  location: SourceLocation(file: "hello.service", line: 2))]
+    unit.execStart = [ExecCommand(path: "/bin/hello", arguments: ["/bin/hello"])]
     configure(&unit)
     return unit
 }
@@ -266,7 +265,7 @@ enum Cause: CaseIterable {
     }
 
     @Test func execCommandsRunInOrder() {
-        let cmd = { (p: String) in ExecCommand(path: p, arguments: [p], location: SourceLocation(file: "x", line: 1)) }
+        let cmd = { (p: String) in ExecCommand(path: p, arguments: [p]) }
         var m = ServiceMachine(unit: service {
             $0.execStartPre = [cmd("/pre1"), cmd("/pre2")]; $0.execStartPost = [cmd("/post")]
             $0.execStop = [cmd("/stop")]; $0.execStopPost = [cmd("/stoppost")]
@@ -292,7 +291,7 @@ enum Cause: CaseIterable {
     }
 
     @Test func failingStartPreFailsTheStartUnlessDashPrefixed() {
-        var pre = ExecCommand(path: "/pre", arguments: ["/pre"], location: SourceLocation(file: "x", line: 1))
+        var pre = ExecCommand(path: "/pre", arguments: ["/pre"])
         var m = ServiceMachine(unit: service { $0.execStartPre = [pre] })
         _ = m.start(now: at(0))
         _ = m.spawned(300, role: ExecRole(.startPre, 0), now: at(0))
@@ -306,7 +305,7 @@ enum Cause: CaseIterable {
     }
 
     @Test func oneshotRunsEveryExecStartThenRemainsExited() {
-        let cmd = { (p: String) in ExecCommand(path: p, arguments: [p], location: SourceLocation(file: "x", line: 1)) }
+        let cmd = { (p: String) in ExecCommand(path: p, arguments: [p]) }
         var m = ServiceMachine(unit: service { $0.type = .oneshot; $0.remainAfterExit = true
             $0.execStart = [cmd("/a"), cmd("/b")] })
         #expect(m.start(now: at(0)) == [.spawn(ExecRole(.start, 0))])
@@ -427,9 +426,9 @@ enum Cause: CaseIterable {
 
     private func conditioned(_ configure: (inout ServiceUnit) -> Void = { _ in }) -> ServiceUnit {
         service {
-            $0.execCondition = [ExecCommand(path: "/bin/check", arguments: ["/bin/check"], location: SourceLocation(file: "hello.service", line: 3)),
-                                ExecCommand(path: "/bin/check2", arguments: ["/bin/check2"], location: SourceLocation(file: "hello.service", line: 3))]
-            $0.execStartPre = [ExecCommand(path: "/bin/pre", arguments: ["/bin/pre"], location: SourceLocation(file: "hello.service", line: 3))]
+            $0.execCondition = [ExecCommand(path: "/bin/check", arguments: ["/bin/check"]),
+                                ExecCommand(path: "/bin/check2", arguments: ["/bin/check2"])]
+            $0.execStartPre = [ExecCommand(path: "/bin/pre", arguments: ["/bin/pre"])]
             configure(&$0)
         }
     }
@@ -452,7 +451,7 @@ enum Cause: CaseIterable {
         for code: Int32 in [1, 77, 254] {
             var m = ServiceMachine(unit: conditioned {
                 $0.restart = .always
-                $0.execStopPost = [ExecCommand(path: "/bin/post", arguments: ["/bin/post"], location: SourceLocation(file: "hello.service", line: 3))]
+                $0.execStopPost = [ExecCommand(path: "/bin/post", arguments: ["/bin/post"])]
             })
             _ = m.start(now: at(0))
             _ = m.spawned(10, role: ExecRole(.condition, 0), now: at(0))
@@ -511,7 +510,7 @@ enum Cause: CaseIterable {
     /// for what is left once ExecStop= is done.
     @Test func restartRunsExecStopThenStartsAgain() {
         var m = running(service {
-            $0.execStop = [ExecCommand(path: "/stop", arguments: ["/stop"], location: SourceLocation(file: "x", line: 1))]
+            $0.execStop = [ExecCommand(path: "/stop", arguments: ["/stop"])]
             $0.restartKillSignal = 3
         })
         #expect(m.restart(now: at(1)) == [.spawn(ExecRole(.stop, 0))])
@@ -542,7 +541,7 @@ enum Cause: CaseIterable {
         expectQuiet(b, "final SIGKILL timed out")
         // A start that timed out in ExecStartPre=.
         var c = ServiceMachine(unit: service {
-            $0.execStartPre = [ExecCommand(path: "/pre", arguments: ["/pre"], location: SourceLocation(file: "x", line: 1))]
+            $0.execStartPre = [ExecCommand(path: "/pre", arguments: ["/pre"])]
             $0.timeoutStart = .seconds(2)
         })
         _ = c.start(now: at(0))
@@ -563,7 +562,7 @@ enum Cause: CaseIterable {
     /// goes by the state): ExecStartPre= ending under SIGTERM does not spawn ExecStart=.
     @Test func aControlCommandKilledByAStopDoesNotResumeTheStart() {
         var m = ServiceMachine(unit: service {
-            $0.execStartPre = [ExecCommand(path: "/pre", arguments: ["/pre"], location: SourceLocation(file: "x", line: 1))]
+            $0.execStartPre = [ExecCommand(path: "/pre", arguments: ["/pre"])]
             $0.timeoutStart = .seconds(2)
             $0.killMode = .mixed
         })
@@ -578,7 +577,7 @@ enum Cause: CaseIterable {
 
     /// A failed Type=oneshot start begins again at its first ExecStart= and runs them all.
     @Test func aFailedOneshotStartsOverFromItsFirstCommand() {
-        let cmd = { (p: String) in ExecCommand(path: p, arguments: [p], location: SourceLocation(file: "x", line: 1)) }
+        let cmd = { (p: String) in ExecCommand(path: p, arguments: [p]) }
         var m = ServiceMachine(unit: service { $0.type = .oneshot; $0.execStart = [cmd("/a"), cmd("/b"), cmd("/c")] })
         _ = m.start(now: at(0))
         _ = m.spawned(1, role: ExecRole(.start, 0), now: at(0))
@@ -595,7 +594,7 @@ enum Cause: CaseIterable {
     /// SIGKILL reaches the reload process; ReloadResult=timeout (service_reload_finish()).
     @Test func aTimedOutReloadIsKilledAndTheServiceKeepsRunning() {
         var m = running(service {
-            $0.execReload = [ExecCommand(path: "/reload", arguments: ["/reload"], location: SourceLocation(file: "x", line: 1))]
+            $0.execReload = [ExecCommand(path: "/reload", arguments: ["/reload"])]
             $0.timeoutStart = .seconds(2)
         })
         #expect(m.reload(now: at(1)) == [.spawn(ExecRole(.reload, 0))])
@@ -620,7 +619,7 @@ enum Cause: CaseIterable {
     // MARK: - systemd's exact semantics (src/core/service.c)
 
     private static func cmd(_ path: String, ignoreFailure: Bool = false) -> ExecCommand {
-        var c = ExecCommand(path: path, arguments: [path], location: SourceLocation(file: "x", line: 1))
+        var c = ExecCommand(path: path, arguments: [path])
         c.ignoreFailure = ignoreFailure
         return c
     }

@@ -55,7 +55,6 @@ import Testing
         #expect(service.restartSec == .milliseconds(500))
         #expect(service.execStartPre.map(\.arguments) == [["/bin/echo", "two"]])
         #expect(service.execStart.map(\.path) == ["/bin/false"])
-        #expect(service.execStart.first?.location == SourceLocation(file: "u/a.service.d/20-second.conf", line: 5))
         #expect(service.environment.map(\.0) == ["A", "B"])
         #expect(service.dropIns == ["u/a.service.d/10-first.conf", "u/a.service.d/20-second.conf"])
     }
@@ -169,6 +168,28 @@ import Testing
         ])
         let fine = load([UnitSource(path: "u/b.service", text: "[Service]\nExecStart=/bin/true\nStateDirectory=a a/b\n")])
         #expect(fine.services.first?.value.sandbox.stateDirectory == ["a", "a/b"])
+    }
+
+    /// A problem with a command points at the line that wrote it, through drop-ins, resets and
+    /// lines of several commands; a command whose line only moved is the same command.
+    @Test func aCommandsProblemPointsAtItsLineAndAMovedLineChangesNothing() throws {
+        let set = UnitSet.parse([UnitSource(path: "u/a.service", text: """
+            [Service]
+            Type=oneshot
+            ExecStart=/swatchd-no-such/one
+            ExecStartPre=/bin/true ; /swatchd-no-such/pre
+            """, dropIns: [(path: "u/a.service.d/10.conf", text: "[Service]\nExecStart=\n\nExecStart=/bin/true ; /swatchd-no-such/two\n")])],
+            context: Self.context, checkExecutables: true)
+        #expect(messages(set) == [
+            "u/a.service:4: Program of ExecStartPre= is not executable (No such file or directory), the unit will fail to start until it is: /swatchd-no-such/pre",
+            "u/a.service.d/10.conf:4: Program of ExecStart= is not executable (No such file or directory), the unit will fail to start until it is: /swatchd-no-such/two",
+        ])
+        let second = load([UnitSource(path: "u/b.service", text: "[Service]\nExecStart=/bin/a\n",
+                                      dropIns: [(path: "u/b.service.d/x.conf", text: "[Service]\n\nExecStart=/bin/b\n")])])
+        #expect(messages(second) == ["u/b.service.d/x.conf:3: Service has more than one ExecStart= command, which is only allowed for Type=oneshot services; refusing the unit."])
+        let before = load([UnitSource(path: "u/c.service", text: "[Service]\nExecStart=/bin/echo a\n")])
+        let moved = load([UnitSource(path: "u/c.service", text: "# Moved down.\n[Service]\n\nExecStart=/bin/echo a\n")])
+        #expect(before.services.first?.value == moved.services.first?.value, "daemon-reload takes it as unchanged")
     }
 
     @Test func allowsSeveralCommandsForOneshotOnly() throws {
