@@ -56,7 +56,9 @@ package final class Epoll {
     /// The epoll fd, owned by this object and closed by `deinit`.
     package let fd: FileDescriptor
     private var nextID: UInt32 = 1
-    private var live: [RegistrationID: Registration] = [:]
+    /// The registrations added and not removed: their ids alone, a set of 4-byte keys (one per
+    /// listener of every socket unit).
+    private var live: Set<RegistrationID> = []
     private var buffer: [epoll_event]
 
     /// Creates the epoll instance. The corresponding C function is `epoll_create1(EPOLL_CLOEXEC)`.
@@ -77,9 +79,8 @@ package final class Epoll {
         _ = try retryingOnInterrupt { epoll_ctl(self.fd.rawValue, EPOLL_CTL_ADD, fd.rawValue, &event) }
         // Wraps after 4 billion registrations; by then the old ids are long gone.
         nextID = nextID == .max ? 1 : nextID + 1
-        let registration = Registration(id: id, fd: fd, token: token)
-        live[id] = registration
-        return registration
+        live.insert(id)
+        return Registration(id: id, fd: fd, token: token)
     }
 
     /// Changes what a registration waits for (or re-arms a one-shot one).
@@ -95,7 +96,7 @@ package final class Epoll {
     /// Stops watching; events of this registration still in a batch become
     /// stale (`isLive` is false). The corresponding C function is `epoll_ctl(EPOLL_CTL_DEL)`.
     package func remove(_ registration: Registration) throws(Errno) {
-        guard live.removeValue(forKey: registration.id) != nil else { return }
+        guard live.remove(registration.id) != nil else { return }
         var event = epoll_event()
         _ = try retryingOnInterrupt { epoll_ctl(fd.rawValue, EPOLL_CTL_DEL, registration.fd.rawValue, &event) }
     }
@@ -104,11 +105,11 @@ package final class Epoll {
     /// dropped it from the epoll set with the last reference, and
     /// `epoll_ctl(EPOLL_CTL_DEL)` on a closed fd would be EBADF (a trap here).
     package func forget(_ registration: Registration) {
-        live.removeValue(forKey: registration.id)
+        live.remove(registration.id)
     }
 
     /// Whether the registration an event was queued for still exists.
-    package func isLive(_ id: RegistrationID) -> Bool { live[id] != nil }
+    package func isLive(_ id: RegistrationID) -> Bool { live.contains(id) }
 
     /// Waits for events; `timeout` in milliseconds, -1 forever, 0 to poll.
     /// EINTR returns no events rather than retrying, so a caller that computed
