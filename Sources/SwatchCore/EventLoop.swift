@@ -53,7 +53,10 @@ package final class EventLoop {
     package func stop() { stopped = true }
 
     /// Room for `count` more watches (start-up knows how many listeners are coming).
-    package func reserveCapacity(_ count: Int) { handlers.reserveCapacity(handlers.count + count) }
+    package func reserveCapacity(_ count: Int) {
+        handlers.reserveCapacity(handlers.count + count)
+        epoll.reserveCapacity(count)
+    }
 
     /// Runs `work` once the loop has had no event for `quietBeforeIdleWork`, and each piece
     /// after it while no event waits: what start-up can leave for later (the sweep of stale

@@ -108,6 +108,9 @@ package final class Epoll {
         live.remove(registration.id)
     }
 
+    /// Room for `count` more registrations.
+    package func reserveCapacity(_ count: Int) { live.reserveCapacity(live.count + count) }
+
     /// Whether the registration an event was queued for still exists.
     package func isLive(_ id: RegistrationID) -> Bool { live.contains(id) }
 

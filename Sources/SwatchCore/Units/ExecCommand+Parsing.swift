@@ -41,12 +41,7 @@ extension ExecCommand {
             try validate(path: path, arguments: arguments, value: value)
             // Kept as long as the unit: a buffer of the exact size, not the spare room of the
             // appends above (3 words had room for 4: 16 bytes a service).
-            if arguments.capacity > arguments.count {
-                let words = arguments
-                arguments = Array(unsafeUninitializedCapacity: words.count) { buffer, count in
-                    count = buffer.initialize(fromContentsOf: words)
-                }
-            }
+            if arguments.capacity > arguments.count { arguments = arguments.withUnsafeBufferPointer { Array($0) } }
             var command = ExecCommand(path: path, arguments: arguments)
             command.ignoreFailure = flags.ignoreFailure
             command.overrideArgv0 = flags.overrideArgv0
