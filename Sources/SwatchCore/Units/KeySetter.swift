@@ -1,8 +1,6 @@
-import Synchronization
-
 // The building blocks of the key catalog: what a key's setter sees of one
 // assignment (`KeyValue`), how a value of each type is read (`ValueKind`) and
-// how it lands in a model (`KeySetter`). An invalid value is an error that
+// how it lands in a model (`KeySetter`, through a `Field`). An invalid value is an error that
 // refuses the unit (swatchd.service(5), "WHAT HAPPENS TO A PROBLEM"), worded like systemd's conf-parser — the
 // problem, the consequence, then the value:
 // `Failed to parse boolean value for NoDelay=, refusing the unit: yess`.
