@@ -84,6 +84,8 @@ package struct JournalLogHandler: LogHandler {
     static func mergedMetadata(
         base: Logger.Metadata, provider: Logger.MetadataProvider?, event: Logger.Metadata?
     ) -> Logger.Metadata {
+        // swatchd's handlers carry no metadata of their own: a line's is its event's, unmerged.
+        if base.isEmpty, provider == nil { return event ?? [:] }
         var merged = base
         if let provided = provider?.get() { merged.merge(provided, uniquingKeysWith: { _, new in new }) }
         if let event { merged.merge(event, uniquingKeysWith: { _, new in new }) }
