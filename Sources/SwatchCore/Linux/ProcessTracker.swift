@@ -140,6 +140,16 @@ package final class ProcessTracker {
         return directory + "/" + (slots[service] ?? service)
     }
 
+    /// A group of ours (`slot` or a service's name) as openat(2) takes it: relative to our
+    /// parent group's directory while we hold it open, else by its absolute path. cgroupfs
+    /// then walks two components instead of seven; the walks of the full paths were ~8 % of
+    /// swatchd's time per Accept=yes connection (`perf record`, docs/HACKING.md "Cgroups").
+    private func located(_ group: String) -> (base: CInt, path: String)? {
+        guard case .cgroup(let parent) = mode else { return nil }
+        if let parentLock { return (parentLock.rawValue, group) }
+        return (AT_FDCWD, parent + "/" + group)
+    }
+
     /// The services with a group now, and the group's directory (cgroup mode): the
     /// groups named for their service and the slots taken.
     package func serviceGroups() -> [(service: String, directory: String)] {
@@ -170,7 +180,7 @@ package final class ProcessTracker {
         if pooled, slots[service] == nil {
             while let slot = freeSlots.popLast() {
                 // Ours alone, and empty when it was given back: no mkdir, no check.
-                guard let fd = Self.openDirectory(parent + "/" + slot) else { continue }
+                guard let group = located(slot), let fd = Self.openDirectory(group.path, relativeTo: group.base) else { continue }
                 assign(slot, to: service, directory: fd)
                 return fd
             }
@@ -269,7 +279,8 @@ package final class ProcessTracker {
         switch mode {
         case .cgroup:
             // An empty group (the usual case once the main process is reaped) costs one read.
-            guard let directory = cgroupDirectory(of: service), Self.isPopulated(directory) else { return [] }
+            guard let group = located(slots[service] ?? service), Self.isPopulated(group.path, relativeTo: group.base),
+                  let directory = cgroupDirectory(of: service) else { return [] }
             return Self.processes(inGroup: directory)
         case .session:
             guard let wanted = sessions[service], !wanted.isEmpty else { return [] }
@@ -344,8 +355,8 @@ package final class ProcessTracker {
     package func isEmpty(_ service: String) -> Bool {
         switch mode {
         case .cgroup:
-            guard let directory = cgroupDirectory(of: service) else { return true }
-            return !Self.isPopulated(directory)
+            guard let group = located(slots[service] ?? service) else { return true }
+            return !Self.isPopulated(group.path, relativeTo: group.base)
         case .session:
             guard let wanted = sessions[service], !wanted.isEmpty else { return true }
             return members(of: wanted, firstOnly: true).isEmpty
@@ -456,13 +467,13 @@ package final class ProcessTracker {
     /// killed with cgroup.kill (see `killedGroups`), took no settings and the pool has
     /// room; false: remove it as any group.
     private func recycle(_ slot: String, of service: String, in parent: String) -> Bool {
-        let directory = parent + "/" + slot
         guard freeSlots.count < Self.slotPoolSize, !killedGroups.contains(service),
-              !configuredGroups.contains(service), !Self.isPopulated(directory) else { return false }
+              !configuredGroups.contains(service), let group = located(slot),
+              !Self.isPopulated(group.path, relativeTo: group.base) else { return false }
         // A group below it (a swatchd run as the instance made one) goes with it: no recycling.
         // kernfs counts a directory's subdirectories in its link count (2 + subdirectories).
         var info = stat()
-        guard stat(directory, &info) == 0, info.st_nlink == 2 else { return false }
+        guard fstatat(group.base, group.path, &info, 0) == 0, info.st_nlink == 2 else { return false }
         // Its attribute still names the service: only a populated slot's is ever read.
         slots[service] = nil
         freeSlots.append(slot)
@@ -569,8 +580,8 @@ package final class ProcessTracker {
         return nil
     }
 
-    private static func openDirectory(_ path: String) -> FileDescriptor? {
-        guard let fd = try? retryingOnInterrupt({ open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }) else { return nil }
+    private static func openDirectory(_ path: String, relativeTo base: CInt = AT_FDCWD) -> FileDescriptor? {
+        guard let fd = try? retryingOnInterrupt({ openat(base, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }) else { return nil }
         return FileDescriptor(rawValue: fd)
     }
 
@@ -639,8 +650,8 @@ package final class ProcessTracker {
     /// which the kernel clears when the last process exits, before its parent gets SIGCHLD
     /// (do_exit() calls cgroup_exit() before exit_notify()). A group that cannot be read is
     /// empty, as `processes(inGroup:)` finds it. One open, read and close, into a stack buffer.
-    static func isPopulated(_ directory: String) -> Bool {
-        let fd = (directory + "/cgroup.events").withCString { open($0, O_RDONLY | O_CLOEXEC) }
+    static func isPopulated(_ directory: String, relativeTo base: CInt = AT_FDCWD) -> Bool {
+        let fd = (directory + "/cgroup.events").withCString { openat(base, $0, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else { return false }
         defer { close(fd) }
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { buffer -> Bool in
