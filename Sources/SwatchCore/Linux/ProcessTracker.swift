@@ -137,8 +137,11 @@ package final class ProcessTracker {
     /// pooled slot it was given.
     package func cgroupDirectory(of service: String) -> String? {
         guard case .cgroup(let directory) = mode else { return nil }
-        return directory + "/" + (slots[service] ?? service)
+        return directory + "/" + groupName(of: service)
     }
+
+    /// The name of a service's group below our parent: its pooled slot, or its own name.
+    private func groupName(of service: String) -> String { slots[service] ?? service }
 
     /// A group of ours (`slot` or a service's name) as openat(2) takes it: relative to our
     /// parent group's directory while we hold it open, else by its absolute path. cgroupfs
@@ -279,7 +282,7 @@ package final class ProcessTracker {
         switch mode {
         case .cgroup:
             // An empty group (the usual case once the main process is reaped) costs one read.
-            guard let group = located(slots[service] ?? service), Self.isPopulated(group.path, relativeTo: group.base),
+            guard let group = located(groupName(of: service)), Self.isPopulated(group.path, relativeTo: group.base),
                   let directory = cgroupDirectory(of: service) else { return [] }
             return Self.processes(inGroup: directory)
         case .session:
@@ -355,7 +358,7 @@ package final class ProcessTracker {
     package func isEmpty(_ service: String) -> Bool {
         switch mode {
         case .cgroup:
-            guard let group = located(slots[service] ?? service) else { return true }
+            guard let group = located(groupName(of: service)) else { return true }
             return !Self.isPopulated(group.path, relativeTo: group.base)
         case .session:
             guard let wanted = sessions[service], !wanted.isEmpty else { return true }
