@@ -78,6 +78,20 @@ struct UnitInterpreter<Model> {
         }
     }
 
+    /// Warns about each command whose program cannot be run now, at the line that wrote it: the
+    /// unit still loads, and fails to start until the program is there (swatchd.service(5),
+    /// "WHAT HAPPENS TO A PROBLEM").
+    mutating func warnAboutPrograms(_ lists: [(key: String, commands: [ExecCommand])], in section: String,
+                                    _ files: [UnitFile], _ executables: ExecutableChecks) {
+        for (key, commands) in lists {
+            for (index, command) in commands.enumerated() {
+                guard let problem = executables.problem(command.path) else { continue }
+                warn(commandLocation(index, of: key, in: section, files, specifiers),
+                     "Program of \(key)= is not executable (\(problem)), the unit will fail to start until it is: \(command.path)")
+            }
+        }
+    }
+
     /// Whether a check of the whole unit about `keys` would only repeat a problem already reported.
     func failed(_ keys: String...) -> Bool {
         failedKeys.contains("[") || keys.contains(where: failedKeys.contains)
@@ -186,19 +200,12 @@ extension ServiceUnit {
                     service.execStart[index].arguments[0] = shared
                 }
             }
-            let commands: [(String, [ExecCommand])] = [
+            interpreter.warnAboutPrograms([
                 ("ExecCondition", service.execCondition), ("ExecStartPre", service.execStartPre),
                 ("ExecStart", service.execStart),
                 ("ExecStartPost", service.execStartPost), ("ExecReload", service.execReload),
                 ("ExecStop", service.execStop), ("ExecStopPost", service.execStopPost),
-            ]
-            for (key, list) in commands {
-                for (index, command) in list.enumerated() {
-                    guard let problem = executables.problem(command.path) else { continue }
-                    let location = commandLocation(index, of: key, in: "Service", files, interpreter.specifiers)
-                    interpreter.warn(location, "Program of \(key)= is not executable (\(problem)), the unit will fail to start until it is: \(command.path)")
-                }
-            }
+            ], in: "Service", files, executables)
         }
         return (service, interpreter.diagnostics)
     }
@@ -242,17 +249,10 @@ extension SocketUnit {
         }
         if checkExecutables {
             let executables = executables ?? ExecutableChecks()
-            let commands: [(String, [ExecCommand])] = [
+            interpreter.warnAboutPrograms([
                 ("ExecStartPre", socket.execStartPre), ("ExecStartPost", socket.execStartPost),
                 ("ExecStopPre", socket.execStopPre), ("ExecStopPost", socket.execStopPost),
-            ]
-            for (key, list) in commands {
-                for (index, command) in list.enumerated() {
-                    guard let problem = executables.problem(command.path) else { continue }
-                    let location = commandLocation(index, of: key, in: "Socket", files, interpreter.specifiers)
-                    interpreter.warn(location, "Program of \(key)= is not executable (\(problem)), the unit will fail to start until it is: \(command.path)")
-                }
-            }
+            ], in: "Socket", files, executables)
         }
         if socket.accept, lastAssignment(of: "TriggerLimitBurst", in: "Socket", files) == nil {
             socket.triggerLimitBurst = 200   // systemd's default with Accept=yes
