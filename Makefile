@@ -57,8 +57,10 @@ RELEASE_FLAGS ?= -c release --static-swift-stdlib --disable-local-rpath -Xswiftc
 
 # Debian packages: the build (libsystemd-dev, libseccomp-dev, pkg-config), the tests
 # (python3-systemd test services, curl, ss from iproute2, systemd-journald and
-# journalctl from systemd, unshare from util-linux) and the lint (mandoc).
-DEB_PACKAGES := libsystemd-dev libseccomp-dev pkg-config python3-systemd mandoc curl iproute2 systemd util-linux
+# journalctl from systemd, unshare from util-linux, zsh and fish to read swatchctl's
+# completion scripts) and the lint (mandoc).
+DEB_PACKAGES := libsystemd-dev libseccomp-dev pkg-config python3-systemd mandoc curl iproute2 systemd util-linux \
+	zsh fish
 
 MAN_PAGES = $(wildcard man/*.[158])
 
@@ -183,12 +185,8 @@ install:
 	install -d -m 755 "$(DESTDIR)$(UNIT_DIR)"; \
 	completions="$$(mktemp -d)"; trap 'rm -rf "$$completions"' EXIT; \
 	for shell in bash zsh fish; do \
-	    if "$$bin/swatchctl" --generate-completion-script $$shell >"$$completions/$$shell" 2>/dev/null \
-	        && grep -qE '^#compdef|complete ' "$$completions/$$shell"; then :; \
-	    else \
-	        echo "make install: swatchctl has no --generate-completion-script yet; skipping completions"; \
-	        exit 0; \
-	    fi; \
+	    "$$bin/swatchctl" --generate-completion-script $$shell >"$$completions/$$shell" \
+	        || { echo "make install: swatchctl --generate-completion-script $$shell failed"; exit 1; }; \
 	done; \
 	install -Dm644 "$$completions/bash" "$$root/share/bash-completion/completions/swatchctl"; \
 	install -Dm644 "$$completions/zsh" "$$root/share/zsh/site-functions/_swatchctl"; \

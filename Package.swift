@@ -2,10 +2,11 @@
 //
 // swatchd — a socket activator and service supervisor for Linux.
 //
-// Dependencies: swift-system and swift-log for everything; swift-argument-parser
-// for swatchctl only — it imports FoundationEssentials (+5 MB RSS), so the daemon
-// parses its own few flags (Sources/SwatchCore/DaemonCommandLine.swift; why:
-// docs/HACKING.md "Footprint and start-up").
+// Dependencies: swift-system for everything, swift-log for the daemon. Both programs
+// parse their own command lines (Sources/SwatchCore/DaemonCommandLine.swift,
+// Sources/swatchctl/ArgumentParsing.swift): swift-argument-parser imports
+// FoundationEssentials, +5 MB of RSS and 4.5 MB on disk (docs/HACKING.md "Footprint and
+// start-up", "Where the bytes are").
 import PackageDescription
 import class Foundation.ProcessInfo
 
@@ -56,10 +57,7 @@ var targets: [Target] = [
     ),
     .executableTarget(
         name: "swatchctl",
-        dependencies: [
-            "SwatchControl",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]
+        dependencies: ["SwatchControl"]
     ),
     // The example service: HTTP "Hello World!" on the sockets it is handed.
     .executableTarget(
@@ -109,7 +107,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]

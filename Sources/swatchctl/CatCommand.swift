@@ -1,15 +1,20 @@
-import ArgumentParser
 import SwatchControl
 
 extension Swatchctl {
     /// `cat UNIT...`: the unit file and its drop-ins as swatchd loaded them, each
     /// after a `# PATH` line, as `systemctl cat` prints them.
-    struct Cat: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Print the unit files and drop-ins of units.")
+    struct Cat: Command {
+        static let spec = CommandSpec(
+            name: "cat", abstract: "Print the unit files and drop-ins of units.",
+            operands: OperandSpec(name: "UNIT", count: .oneOrMore, help: "The units to print."))
 
-        @OptionGroup var global: GlobalOptions
-        @Argument(help: "Units to print.") var units: [String]
+        let global: GlobalOptions
+        let units: [String]
+
+        init(_ arguments: ParsedArguments) throws(UsageError) {
+            global = GlobalOptions(arguments)
+            units = arguments.operands
+        }
 
         func run() throws {
             let response = try global.send(.show(units: units.map(UnitNames.mangle)))

@@ -1,18 +1,22 @@
-import ArgumentParser
 import SwatchControl
 
 extension Swatchctl {
     /// `list-dependencies UNIT`: the units it requires, wants, is bound to, is part of and
     /// upholds, as a tree (DependencyTree.swift), read from `show` records unit by unit.
-    struct ListDependencies: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "list-dependencies",
-            abstract: "Show the units a unit depends on (Requires=, Requisite=, Wants=, BindsTo=, PartOf=, Upholds=) as a tree.")
+    struct ListDependencies: Command {
+        static let spec = CommandSpec(
+            name: "list-dependencies",
+            abstract: "Show the units a unit depends on (Requires=, Requisite=, Wants=, BindsTo=, PartOf=, Upholds=) as a tree.",
+            options: [.flag("all", "a", help: "Accepted for systemctl compatibility: every unit is followed already.")],
+            operands: OperandSpec(name: "UNIT", count: .one, help: "The unit."))
 
-        @OptionGroup var global: GlobalOptions
-        @Flag(name: [.customShort("a"), .customLong("all")], help: "Accepted for systemctl compatibility: every unit is followed already.")
-        var all = false
-        @Argument(help: "The unit.") var unit: String
+        let global: GlobalOptions
+        let unit: String
+
+        init(_ arguments: ParsedArguments) throws(UsageError) {
+            global = GlobalOptions(arguments)
+            unit = arguments.operands[0]
+        }
 
         func run() throws {
             let root = UnitNames.mangle(unit)

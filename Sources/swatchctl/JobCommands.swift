@@ -1,103 +1,69 @@
-import ArgumentParser
 import SwatchControl
 
-/// Sends a command that changes state, prints its warnings and errors, and exits with
-/// its result (0; 1 on failure; 5 for a unit that is not loaded, as systemctl).
-private func perform(_ request: ControlRequest, global: GlobalOptions) throws {
-    let response = try global.send(request)
-    Output.messages(of: response)
-    if response.result != ControlResponse.Code.success { throw ExitCode(response.result) }
-}
+/// The commands that change state: each sends one request, prints its warnings and errors,
+/// and exits with its result (0; 1 on failure; 5 for a unit that is not loaded, as systemctl).
+enum ChangeCommands {
+    static let entries: [CommandEntry] = [
+        job(.start, "Start units (a socket: start listening)."),
+        job(.stop, "Stop units.",
+            discussion: "Stopping a service that a socket can start again prints a warning naming the sockets."),
+        job(.restart, "Stop and start units again."),
+        job(.reload, "Ask units to reload their configuration (ExecReload=)."),
+        job(.tryRestart, "Restart units that are running; leave the others as they are."),
+        job(.reloadOrRestart,
+            "Reload units that support it (ExecReload=), restart the others; start them if they are not running."),
+        Kill.entry,
+        CommandEntry(spec: CommandSpec(
+            name: "reset-failed", abstract: "Reset the failed state of a unit (of every unit when none is named).",
+            operands: OperandSpec(name: "UNIT", count: .optionalOne, help: "The unit."))
+        ) { arguments in
+            try perform(.resetFailed(unit: arguments.operands.first.map(UnitNames.mangle)), arguments)
+        },
+        daemon("daemon-reload", .daemonReload,
+               "Re-read the unit directories; unchanged listeners stay bound, unchanged services keep running."),
+        daemon("daemon-reexec", .daemonReexec,
+               "Re-execute swatchd (the binary now at its path), keeping every socket and service."),
+    ]
 
-extension Swatchctl {
-    struct Start: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Start units (a socket: start listening).")
-        @OptionGroup var global: GlobalOptions
-        @Argument(help: "Units to start.") var units: [String]
-        func run() throws { try perform(.job(.start, units: units.map(UnitNames.mangle), noBlock: global.noBlock), global: global) }
-    }
-
-    struct Stop: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Stop units.",
-            discussion: "Stopping a service that a socket can start again prints a warning naming the sockets.")
-        @OptionGroup var global: GlobalOptions
-        @Argument(help: "Units to stop.") var units: [String]
-        func run() throws { try perform(.job(.stop, units: units.map(UnitNames.mangle), noBlock: global.noBlock), global: global) }
-    }
-
-    struct Restart: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop and start units again.")
-        @OptionGroup var global: GlobalOptions
-        @Argument(help: "Units to restart.") var units: [String]
-        func run() throws { try perform(.job(.restart, units: units.map(UnitNames.mangle), noBlock: global.noBlock), global: global) }
-    }
-
-    struct Reload: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Ask units to reload their configuration (ExecReload=).")
-        @OptionGroup var global: GlobalOptions
-        @Argument(help: "Units to reload.") var units: [String]
-        func run() throws { try perform(.job(.reload, units: units.map(UnitNames.mangle), noBlock: global.noBlock), global: global) }
-    }
-
-    struct TryRestart: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "try-restart", abstract: "Restart units that are running; leave the others as they are.")
-        @OptionGroup var global: GlobalOptions
-        @Argument(help: "Units to restart.") var units: [String]
-        func run() throws {
-            try perform(.job(.tryRestart, units: units.map(UnitNames.mangle), noBlock: global.noBlock), global: global)
+    /// start, stop, restart, …: one job for each unit named.
+    private static func job(_ verb: JobVerb, _ abstract: String, discussion: String? = nil) -> CommandEntry {
+        let spec = CommandSpec(name: verb.rawValue, abstract: abstract, discussion: discussion,
+                               operands: OperandSpec(name: "UNIT", count: .oneOrMore, help: "The units."))
+        return CommandEntry(spec: spec) { arguments in
+            let units = arguments.operands.map(UnitNames.mangle)
+            try perform(.job(verb, units: units, noBlock: GlobalOptions(arguments).noBlock), arguments)
         }
     }
 
-    struct ReloadOrRestart: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "reload-or-restart",
-            abstract: "Reload units that support it (ExecReload=), restart the others; start them if they are not running.")
-        @OptionGroup var global: GlobalOptions
-        @Argument(help: "Units to reload or restart.") var units: [String]
-        func run() throws {
-            try perform(.job(.reloadOrRestart, units: units.map(UnitNames.mangle), noBlock: global.noBlock), global: global)
-        }
+    /// A request to the daemon itself, about no unit.
+    private static func daemon(_ name: String, _ request: ControlRequest, _ abstract: String) -> CommandEntry {
+        CommandEntry(spec: CommandSpec(name: name, abstract: abstract)) { arguments in try perform(request, arguments) }
     }
 
-    struct Kill: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Send a signal to the processes of units.")
-        @OptionGroup var global: GlobalOptions
-        @Option(name: [.short, .long], help: ArgumentHelp("The signal: a name (SIGHUP, HUP) or a number.", valueName: "signal"))
-        var signal: String = "SIGTERM"
-        @Argument(help: "Units to signal.") var units: [String]
+    private static func perform(_ request: ControlRequest, _ arguments: ParsedArguments) throws {
+        let response = try GlobalOptions(arguments).send(request)
+        Output.messages(of: response)
+        if response.result != ControlResponse.Code.success { throw ExitCode(response.result) }
+    }
 
-        func validate() throws {
-            guard SignalName.number(signal) != nil else { throw ValidationError("Invalid signal: \(signal)") }
+    struct Kill: Command {
+        static let signalOption = OptionSpec.value(
+            "signal", "s", "SIGNAL", help: "The signal: a name (SIGHUP, HUP) or a number (default SIGTERM).")
+        static let spec = CommandSpec(
+            name: "kill", abstract: "Send a signal to the processes of units.", options: [signalOption],
+            operands: OperandSpec(name: "UNIT", count: .oneOrMore, help: "The units to signal."))
+        let arguments: ParsedArguments
+        let signal: Int32
+
+        init(_ arguments: ParsedArguments) throws(UsageError) {
+            let name = arguments.value(Self.signalOption.long) ?? "SIGTERM"
+            guard let number = SignalName.number(name) else { throw UsageError("Invalid signal: \(name)") }
+            self.arguments = arguments
+            signal = number
         }
 
         func run() throws {
-            try perform(.kill(units: units.map(UnitNames.mangle), signal: SignalName.number(signal)!), global: global)
+            try perform(.kill(units: arguments.operands.map(UnitNames.mangle), signal: signal), arguments)
         }
-    }
-
-    struct ResetFailed: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "reset-failed", abstract: "Reset the failed state of a unit (of every unit when none is named).")
-        @OptionGroup var global: GlobalOptions
-        @Argument(help: "The unit.") var unit: String?
-        func run() throws { try perform(.resetFailed(unit: unit.map(UnitNames.mangle)), global: global) }
-    }
-
-    struct DaemonReexec: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "daemon-reexec",
-            abstract: "Re-execute swatchd (the binary now at its path), keeping every socket and service.")
-        @OptionGroup var global: GlobalOptions
-        func run() throws { try perform(.daemonReexec, global: global) }
-    }
-
-    struct DaemonReload: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "daemon-reload",
-            abstract: "Re-read the unit directories; unchanged listeners stay bound, unchanged services keep running.")
-        @OptionGroup var global: GlobalOptions
-        func run() throws { try perform(.daemonReload, global: global) }
     }
 }

@@ -1,29 +1,31 @@
-import ArgumentParser
 import SwatchControl
 
 extension Swatchctl {
     /// `list-units`: UNIT LOAD ACTIVE SUB DESCRIPTION, as systemctl list-units.
-    struct ListUnits: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "list-units",
+    struct ListUnits: Command {
+        static let typeOption = OptionSpec.value(
+            "type", "t", "TYPE", help: "Only units of this type: service, socket (comma-separated or repeated).")
+        static let stateOption = OptionSpec.value(
+            "state", "STATE", help: "Only units in this load, active or sub state (comma-separated or repeated).")
+        static let spec = CommandSpec(
+            name: "list-units",
             abstract: "List the units swatchd has loaded.",
-            discussion: "Every loaded unit, inactive ones included (--all is accepted and changes nothing); --failed, --type and --state filter.")
+            discussion: "Every loaded unit, inactive ones included (--all is accepted and changes nothing); --failed, --type and --state filter.",
+            options: [
+                .flag("all", "a", help: "Accepted for systemctl compatibility: every loaded unit is listed already."),
+                .flag("failed", help: "Only failed units (--state=failed)."),
+                typeOption, stateOption,
+            ])
 
-        @OptionGroup var global: GlobalOptions
-        @Flag(name: [.customShort("a"), .customLong("all")], help: "Accepted for systemctl compatibility: every loaded unit is listed already.")
-        var all = false
-        @Flag(help: "Only failed units (--state=failed).")
-        var failed = false
-        @Option(name: [.customShort("t"), .customLong("type")], help: ArgumentHelp("Only units of this type: service, socket (comma-separated or repeated).", valueName: "type"))
-        var types: [String] = []
-        @Option(name: .customLong("state"), help: ArgumentHelp("Only units in this load, active or sub state (comma-separated or repeated).", valueName: "state"))
-        var states: [String] = []
+        let global: GlobalOptions
+        let filter: UnitListFilter
 
-        var filter: UnitListFilter { UnitListFilter(types: types, states: states, failed: failed) }
-
-        func validate() throws {
+        init(_ arguments: ParsedArguments) throws(UsageError) {
+            global = GlobalOptions(arguments)
+            filter = UnitListFilter(types: arguments.values(Self.typeOption.long), states: arguments.values(Self.stateOption.long),
+                                    failed: arguments.flag("failed"))
             if let unknown = filter.unknownTypes.first {
-                throw ValidationError("Unknown unit type '\(unknown)': swatchd has service and socket units.")
+                throw UsageError("Unknown unit type '\(unknown)': swatchd has service and socket units.")
             }
         }
 
@@ -31,7 +33,6 @@ extension Swatchctl {
             let response = try global.send(.listUnits)
             let entries: [UnitListEntry]
             do {
-                let filter = self.filter
                 entries = try response.records.map { record in try UnitListEntry(record: record) }.filter(filter.includes)
             } catch {
                 Output.error("Malformed answer from swatchd: \(error)")
@@ -57,11 +58,10 @@ extension Swatchctl {
     }
 
     /// `list-sockets`: LISTEN UNIT ACTIVATES, one row per listener, as systemctl list-sockets.
-    struct ListSockets: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "list-sockets", abstract: "List the listening sockets and the units they activate.")
-
-        @OptionGroup var global: GlobalOptions
+    struct ListSockets: Command {
+        static let spec = CommandSpec(name: "list-sockets", abstract: "List the listening sockets and the units they activate.")
+        let global: GlobalOptions
+        init(_ arguments: ParsedArguments) throws(UsageError) { global = GlobalOptions(arguments) }
 
         func run() throws {
             let response = try global.send(.listSockets)
@@ -109,11 +109,10 @@ enum Table {
 
 extension Swatchctl {
     /// `list-jobs`: JOB UNIT TYPE STATE, as systemctl list-jobs.
-    struct ListJobs: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "list-jobs", abstract: "List the jobs in progress (starts, stops, … not done yet).")
-
-        @OptionGroup var global: GlobalOptions
+    struct ListJobs: Command {
+        static let spec = CommandSpec(name: "list-jobs", abstract: "List the jobs in progress (starts, stops, … not done yet).")
+        let global: GlobalOptions
+        init(_ arguments: ParsedArguments) throws(UsageError) { global = GlobalOptions(arguments) }
 
         func run() throws {
             let response = try global.send(.listJobs)

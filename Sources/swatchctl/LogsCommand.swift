@@ -1,44 +1,53 @@
-import ArgumentParser
 import SwatchControl
 
 extension Swatchctl {
     /// `logs [UNIT] [-n N] [-f] [--since TIME] [--until TIME]`: recent lines from swatchd's
     /// memory — what `journalctl -u` gives, with no journal needed (swatchctl(1)). Without a
     /// unit, every unit's lines in the order they came, as `journalctl` alone.
-    struct Logs: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Show recent log lines from swatchd's memory (the units' output and swatchd's messages about them); every unit's without a unit.")
+    struct Logs: Command {
+        static let linesOption = OptionSpec.value(
+            "lines", "n", "N", help: "Show the last N lines (default: all kept; 10 with --follow).")
+        // anyValue: `--since -5min` is a value, not an option.
+        static let sinceOption = OptionSpec.value(
+            "since", "S", "TIME", anyValue: true,
+            help: "Only lines at or after TIME (systemd.time(7): '2024-11-26 16:20:01', '16:20', '-5min', '5 min ago', 'today', 'yesterday', 'now', '@EPOCH').")
+        static let untilOption = OptionSpec.value(
+            "until", "U", "TIME", anyValue: true, help: "Only lines at or before TIME (the same forms).")
+        static let spec = CommandSpec(
+            name: "logs",
+            abstract: "Show recent log lines from swatchd's memory (the units' output and swatchd's messages about them); every unit's without a unit.",
+            options: [linesOption, .flag("follow", "f", help: "Keep printing new lines until interrupted."), sinceOption, untilOption],
+            operands: OperandSpec(name: "UNIT", count: .optionalOne, help: "The unit (none: every unit)."))
 
-        @OptionGroup var global: GlobalOptions
-        @Option(name: [.customShort("n"), .customLong("lines")], help: "Show the last N lines (default: all kept; 10 with --follow).")
-        var lines: Int?
-        @Flag(name: [.short, .long], help: "Keep printing new lines until interrupted.")
-        var follow = false
-        // `.unconditional`: `--since -5min` is a value, not an option.
-        @Option(name: [.customShort("S"), .customLong("since")], parsing: .unconditional,
-                help: ArgumentHelp("Only lines at or after TIME (systemd.time(7): '2024-11-26 16:20:01', '16:20', '-5min', '5 min ago', 'today', 'yesterday', 'now', '@EPOCH').", valueName: "time"))
-        var since: String?
-        @Option(name: [.customShort("U"), .customLong("until")], parsing: .unconditional,
-                help: ArgumentHelp("Only lines at or before TIME (the same forms).", valueName: "time"))
-        var until: String?
-        @Argument(help: "The unit (none: every unit).") var unit: String?
+        let global: GlobalOptions
+        let lines: Int?
+        let follow: Bool
+        let since: String?
+        let until: String?
+        let unit: String?
 
-        func validate() throws {
-            if let lines, lines < 0 { throw ValidationError("--lines must not be negative.") }
+        init(_ arguments: ParsedArguments) throws(UsageError) {
+            global = GlobalOptions(arguments)
+            lines = try arguments.integer(Self.linesOption)
+            follow = arguments.flag("follow")
+            since = arguments.value(Self.sinceOption.long)
+            until = arguments.value(Self.untilOption.long)
+            unit = arguments.operands.first
+            if let lines, lines < 0 { throw UsageError("--lines must not be negative.") }
             _ = try window(now: StatusFormat.realtimeNow())
         }
 
         /// The --since/--until bounds in realtime µs; journalctl's wording for a bad one.
-        func window(now: UInt64) throws -> ClosedRange<UInt64> {
-            func bound(_ text: String?, _ fallback: UInt64) throws -> UInt64 {
+        func window(now: UInt64) throws(UsageError) -> ClosedRange<UInt64> {
+            func bound(_ text: String?, _ fallback: UInt64) throws(UsageError) -> UInt64 {
                 guard let text else { return fallback }
                 guard let value = JournalTime.parse(text, now: now) else {
-                    throw ValidationError("Failed to parse timestamp: \(text)")
+                    throw UsageError("Failed to parse timestamp: \(text)")
                 }
                 return value
             }
             let lower = try bound(since, 0), upper = try bound(until, .max)
-            guard lower <= upper else { throw ValidationError("--since= must be before --until=.") }
+            guard lower <= upper else { throw UsageError("--since= must be before --until=.") }
             return lower...upper
         }
 

@@ -1,4 +1,3 @@
-import ArgumentParser
 import SwatchControl
 
 /// Reads the UnitStatusReports of an answer; a record swatchctl cannot read is a daemon bug.
@@ -13,18 +12,24 @@ func reports(in response: ControlResponse) throws -> [UnitStatusReport] {
 
 extension Swatchctl {
     /// `status [UNIT...]`: systemctl-like status, exit 0 active, 3 inactive/failed, 4 no such unit.
-    struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(
+    struct Status: Command {
+        static let linesOption = OptionSpec.value("lines", "n", "N", help: "How many of the unit's last log lines to show.")
+        static let spec = CommandSpec(
+            name: "status",
             abstract: "Show the runtime status of units (all units when none is named).",
-            discussion: "Exit status: 0 when every unit is active, 3 when one is not, 4 when one does not exist.")
+            discussion: "Exit status: 0 when every unit is active, 3 when one is not, 4 when one does not exist.",
+            options: [linesOption],
+            operands: OperandSpec(name: "UNIT", count: .any, help: "The units to show."))
 
-        @OptionGroup var global: GlobalOptions
-        @Option(name: [.customShort("n"), .customLong("lines")], help: "How many of the unit's last log lines to show.")
-        var lines: Int = ControlRequest.defaultStatusLines
-        @Argument(help: "Units to show.") var units: [String] = []
+        let global: GlobalOptions
+        let lines: Int
+        let units: [String]
 
-        func validate() throws {
-            if lines < 0 { throw ValidationError("--lines must not be negative.") }
+        init(_ arguments: ParsedArguments) throws(UsageError) {
+            global = GlobalOptions(arguments)
+            lines = try arguments.integer(Self.linesOption) ?? ControlRequest.defaultStatusLines
+            units = arguments.operands
+            if lines < 0 { throw UsageError("--lines must not be negative.") }
         }
 
         func run() throws {
@@ -53,16 +58,24 @@ extension Swatchctl {
     }
 
     /// `show UNIT...`: properties as KEY=VALUE lines, like `systemctl show`.
-    struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Show properties of units as KEY=VALUE lines.")
+    struct Show: Command {
+        static let propertyOption = OptionSpec.value("property", "p", "NAME", help: "Show only this property (repeatable).")
+        static let spec = CommandSpec(
+            name: "show", abstract: "Show properties of units as KEY=VALUE lines.",
+            options: [propertyOption, .flag("value", help: "Print only the values of the properties, without KEY=.")],
+            operands: OperandSpec(name: "UNIT", count: .oneOrMore, help: "The units to show."))
 
-        @OptionGroup var global: GlobalOptions
-        @Option(name: [.customShort("p"), .customLong("property")], help: ArgumentHelp("Show only this property (repeatable).", valueName: "name"))
-        var properties: [String] = []
-        @Flag(help: "Print only the values of the properties, without KEY=.")
-        var value = false
-        @Argument(help: "Units to show.") var units: [String]
+        let global: GlobalOptions
+        let properties: [String]
+        let value: Bool
+        let units: [String]
+
+        init(_ arguments: ParsedArguments) throws(UsageError) {
+            global = GlobalOptions(arguments)
+            properties = arguments.values(Self.propertyOption.long)
+            value = arguments.flag("value")
+            units = arguments.operands
+        }
 
         func run() throws {
             let response = try global.send(.show(units: units.map(UnitNames.mangle)))
@@ -126,37 +139,25 @@ extension Swatchctl {
         }
     }
 
-    /// `is-active UNIT`: prints the state; exit 0 when active, 3 otherwise (an unknown unit is `inactive`).
-    struct IsActive: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "is-active",
-            abstract: "Print whether a unit is active; exit 0 if it is, 3 if not.")
-
-        @OptionGroup var global: GlobalOptions
-        @Argument(help: "The unit.") var unit: String
-
-        func run() throws {
-            let state = try activeState(global: global, request: .isActive(unit: UnitNames.mangle(unit)))
-            if !global.quiet { print(state: state, unit: UnitNames.mangle(unit), json: global.json) }
-            if !state.isActive { throw ExitCode(ControlResponse.Code.notActive) }
+    /// `is-active UNIT`, `is-failed UNIT`: prints the unit's state; exits 0 when `holds` says
+    /// yes, `otherwise` when not (an unknown unit is `inactive`).
+    static func stateQuery(_ name: String, _ abstract: String, request: @escaping @Sendable (String) -> ControlRequest,
+                           holds: @escaping @Sendable (UnitActiveState) -> Bool, otherwise: Int32) -> CommandEntry {
+        let spec = CommandSpec(name: name, abstract: abstract, operands: OperandSpec(name: "UNIT", count: .one, help: "The unit."))
+        return CommandEntry(spec: spec) { arguments in
+            let global = GlobalOptions(arguments), unit = UnitNames.mangle(arguments.operands[0])
+            let state = try activeState(global: global, request: request(unit))
+            if !global.quiet { print(state: state, unit: unit, json: global.json) }
+            if !holds(state) { throw ExitCode(otherwise) }
         }
     }
 
-    /// `is-failed UNIT`: prints the state; exit 0 when failed, 1 otherwise.
-    struct IsFailed: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "is-failed",
-            abstract: "Print whether a unit is failed; exit 0 if it is, 1 if not.")
-
-        @OptionGroup var global: GlobalOptions
-        @Argument(help: "The unit.") var unit: String
-
-        func run() throws {
-            let state = try activeState(global: global, request: .isFailed(unit: UnitNames.mangle(unit)))
-            if !global.quiet { print(state: state, unit: UnitNames.mangle(unit), json: global.json) }
-            if state != .failed { throw ExitCode(1) }
-        }
-    }
+    static let isActive = stateQuery(
+        "is-active", "Print whether a unit is active; exit 0 if it is, 3 if not.", request: { .isActive(unit: $0) },
+        holds: { $0.isActive }, otherwise: ControlResponse.Code.notActive)
+    static let isFailed = stateQuery(
+        "is-failed", "Print whether a unit is failed; exit 0 if it is, 1 if not.", request: { .isFailed(unit: $0) },
+        holds: { $0 == .failed }, otherwise: 1)
 }
 
 /// The ActiveState= of an is-active/is-failed answer; a unit swatchd does not know is

@@ -1,92 +1,122 @@
-import ArgumentParser
+import Glibc
 import SwatchControl
 
+/// One command of swatchctl: its place in the command line, and what it does with what it is
+/// given: prints the answer, ends with `ExitCode` for any status but 0.
+struct CommandEntry: Sendable {
+    let spec: CommandSpec
+    let run: @Sendable (ParsedArguments) throws -> Void
+}
+
+/// A command with more to it than a request: its arguments are read into its fields first
+/// (a value it cannot take is a usage error), then it runs.
+protocol Command: Sendable {
+    static var spec: CommandSpec { get }
+    init(_ arguments: ParsedArguments) throws(UsageError)
+    func run() throws
+}
+
+extension Command {
+    static var entry: CommandEntry { CommandEntry(spec: spec) { arguments in try Self(arguments).run() } }
+}
+
 /// `swatchctl`: talks to a running swatchd over RUNTIME/control (swatchctl(1)). Each
-/// subcommand sends one request and prints the answer like systemctl would; exit
-/// codes are systemctl's (LSB), 64 for a usage error.
+/// command sends one request and prints the answer like systemctl would; exit codes are
+/// systemctl's (LSB), 64 for a usage error.
 @main
-struct Swatchctl: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "swatchctl",
+enum Swatchctl {
+    static let commands: [CommandEntry] = [
+        Status.entry, Show.entry, Cat.entry, ListUnits.entry, ListSockets.entry, ListDependencies.entry, isActive,
+        isFailed, Logs.entry, ListJobs.entry,
+    ] + ChangeCommands.entries
+
+    static let tool = ToolSpec(
+        name: "swatchctl",
+        version: "0.1.0",
         abstract: "Control a running swatchd: query and change the state of its units.",
         discussion: """
             swatchctl talks to swatchd over the control socket RUNTIME/control; RUNTIME is \
             --runtime-dir, else $SWATCHD_RUNTIME_DIR, else /run/swatchd for root and \
-            $XDG_RUNTIME_DIR/swatchd for others.
-            Unit names without a type suffix get .service appended.
+            $XDG_RUNTIME_DIR/swatchd for others. Unit names without a type suffix get .service \
+            appended. Without a command, swatchctl lists the units, as systemctl does.
             """,
-        version: "0.1.0",
-        subcommands: [
-            Status.self, Show.self, Cat.self, ListUnits.self, ListSockets.self, ListDependencies.self, IsActive.self,
-            IsFailed.self, Logs.self, ListJobs.self, Start.self, Stop.self, Restart.self, Reload.self, TryRestart.self,
-            ReloadOrRestart.self, Kill.self, ResetFailed.self, DaemonReload.self, DaemonReexec.self,
-        ]
-    )
+        global: GlobalOptions.specs,
+        commands: commands.map(\.spec))
 
-    @OptionGroup var global: GlobalOptions
-
-    /// Parses and runs, after catching what the argument parser would only call an unknown
-    /// subcommand: a typo gets the nearest verb, and a systemctl verb swatchctl lacks says what
-    /// to do instead (CommandSuggestion.swift).
     static func main() {
-        let arguments = Array(CommandLine.arguments.dropFirst())
-        if let verb = Self.verb(in: arguments) {
-            let verbs = configuration.subcommands.map { $0._commandName } + ["help"]
-            if !verbs.contains(verb) {
-                if let advice = CommandSuggestion.advice(for: verb) {
-                    Output.error("swatchctl: " + advice)
-                    Self.exit(withError: ExitCode(1))
-                }
-                Output.error(CommandSuggestion.unknownCommand(verb, among: verbs))
-                Self.exit(withError: ExitCode.validationFailure)
+        let invocation: ArgumentParsing.Invocation
+        do {
+            invocation = try ArgumentParsing.parse(
+                Array(CommandLine.arguments.dropFirst()), commands: tool.commands, global: tool.global,
+                defaultCommand: ListUnits.spec.name)
+        } catch {
+            switch error {
+            case .usage(let usage, let command):
+                Output.error(HelpText.usageError(usage, command: command, of: tool))
+                exit(ExitCode.usage.status)
+            case .unknownCommand(let message):
+                Output.error(message)
+                exit(ExitCode.usage.status)
+            case .notACommand(let advice):
+                Output.error(advice)
+                exit(1)
             }
         }
-        main(arguments)
-    }
-
-    /// The first word that is not an option nor an option's value: the verb. nil when there is
-    /// none, or when the parser is asked for something else (help, version, completion scripts).
-    static func verb(in arguments: [String]) -> String? {
-        // The options of any command that take a separate value (`--runtime-dir DIR`).
-        let taking: Set<String> = [
-            "--runtime-dir", "-p", "--property", "-n", "--lines", "-s", "--signal", "-t", "--type", "--state",
-            "--since", "-S", "--until", "-U",
-        ]
-        var index = arguments.startIndex
-        while index < arguments.endIndex {
-            let word = arguments[index]
-            if word == "--" { return nil }
-            if word.hasPrefix("--generate-completion-script") || word == "--help" || word == "-h"
-                || word == "--version" || word.hasPrefix("--experimental") { return nil }
-            if word.hasPrefix("-") {
-                index += taking.contains(word) ? 2 : 1
-                continue
+        switch invocation {
+        case .help(let command):
+            Output.write(command.map { HelpText.command($0, of: tool) } ?? HelpText.overview(tool), to: 1)
+        case .version:
+            Output.line(tool.version)
+        case .completionScript(let shell):
+            guard let script = CompletionScripts.script(for: shell, of: tool) else {
+                let error = UsageError("Unknown shell '\(shell)': bash, zsh or fish")
+                Output.error(HelpText.usageError(error, command: nil, of: tool))
+                exit(ExitCode.usage.status)
             }
-            return word
+            Output.write(script, to: 1)
+        case .run(let spec, let arguments):
+            let command = commands.first { $0.spec.name == spec.name }!
+            do {
+                try command.run(arguments)
+            } catch let error as ExitCode {
+                exit(error.status)
+            } catch let error as UsageError {
+                Output.error(HelpText.usageError(error, command: spec, of: tool))
+                exit(ExitCode.usage.status)
+            } catch {
+                Output.error("swatchctl: \(error)")
+                exit(1)
+            }
         }
-        return nil
     }
 }
 
 /// The options every command takes, before or after the command name.
-struct GlobalOptions: ParsableArguments {
-    @Option(name: .customLong("runtime-dir"), help: ArgumentHelp("swatchd's runtime directory (holds the control socket).", valueName: "dir"))
-    var runtimeDirectory: String?
+struct GlobalOptions {
+    static let runtimeDirectoryOption = OptionSpec.value(
+        "runtime-dir", "DIR", help: "swatchd's runtime directory (holds the control socket).")
+    static let specs: [OptionSpec] = [
+        runtimeDirectoryOption,
+        .flag("json", help: "Print JSON instead of text (read commands)."),
+        .flag("no-block", help: "Return once the jobs are queued instead of waiting for them to end."),
+        .flag("no-pager", help: "Accepted for systemctl compatibility; swatchctl never pages."),
+        .flag("full", "l", help: "Do not ellipsize unit names and log lines to the terminal's width."),
+        .flag("quiet", "q", help: "is-active, is-failed: print nothing, only exit with the status."),
+    ]
 
-    @Flag(help: "Print JSON instead of text (read commands).")
-    var json = false
+    let runtimeDirectory: String?
+    let json: Bool
+    let noBlock: Bool
+    let full: Bool
+    let quiet: Bool
 
-    @Flag(name: .customLong("no-block"), help: "Return once the jobs are queued instead of waiting for them to end.")
-    var noBlock = false
-
-    @Flag(name: .customLong("no-pager"), help: "Accepted for systemctl compatibility; swatchctl never pages.")
-    var noPager = false
-
-    @Flag(name: [.customShort("l"), .customLong("full")], help: "Do not ellipsize unit names and log lines to the terminal's width.")
-    var full = false
-
-    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "is-active, is-failed: print nothing, only exit with the status.")
-    var quiet = false
+    init(_ arguments: ParsedArguments) {
+        runtimeDirectory = arguments.value(Self.runtimeDirectoryOption.long)
+        json = arguments.flag("json")
+        noBlock = arguments.flag("no-block")
+        full = arguments.flag("full")
+        quiet = arguments.flag("quiet")
+    }
 
     /// The terminal's width when lines are to be ellipsized to it: on a terminal, without --full.
     var width: Int? { full ? nil : Output.terminalColumns }
@@ -99,7 +129,7 @@ struct GlobalOptions: ParsableArguments {
             return ControlClient(runtimeDirectory: fromEnvironment)
         }
         guard let directory = ControlClient.defaultRuntimeDirectory() else {
-            throw ValidationError("XDG_RUNTIME_DIR is not set; pass --runtime-dir.")
+            throw UsageError("XDG_RUNTIME_DIR is not set; pass --runtime-dir.")
         }
         return ControlClient(runtimeDirectory: directory)
     }

@@ -1,5 +1,5 @@
 // The binaries' footprint (docs/HACKING.md "Footprint and start-up"): swatchctl links
-// no Foundation and so no ICU, nor the daemon's C libraries; neither binary's own code uses
+// no Foundation, not even FoundationEssentials, and so no ICU, nor the daemon's C libraries; neither binary's own code uses
 // the regex engine; its own JSON encoder (Sources/swatchctl/JSON.swift)
 // writes what another parser reads back (Debian's /usr/bin/python3), and
 // `make install` strips what it installs.
@@ -74,6 +74,7 @@ extension Integration {
                 #expect(!name.lowercased().contains("icu"), "\(name)")
                 #expect(!name.hasPrefix("libFoundation.so"), "\(name)")
                 #expect(!name.hasPrefix("libFoundationInternationalization"), "\(name)")
+                #expect(!name.hasPrefix("libFoundationEssentials"), "\(name)")
             }
             // A --static-swift-stdlib build has no libraries to list: its symbols tell.
             let symbols = try Command.run(["/usr/bin/readelf", "-W", "-s", swatchctl], timeout: .seconds(60))
@@ -82,13 +83,17 @@ extension Integration {
                 $0.contains("_FoundationICU") || $0.contains(" ucol_open") || $0.contains(" u_strToUpper")
             }
             #expect(icu.isEmpty, "\(icu.prefix(5))")
+            // Nor FoundationEssentials, which swift-argument-parser brought (4.5 MB of a static swatchctl).
+            let essentials = symbols.standardOutput.split(separator: "\n").filter {
+                $0.contains("21FoundationEssentials") || $0.contains("22_FoundationCollections")
+            }
+            #expect(essentials.isEmpty, "\(essentials.prefix(5))")
         }
 
         /// `String.contains(String)`, `replacing(_:with:)` and friends come from _StringProcessing,
         /// whose regex engine a static binary would carry (0.9 MB, docs/HACKING.md "Where the bytes
         /// are"). A debug build links the Swift libraries dynamically: its undefined symbols show
-        /// every use by our code (swatchctl's include swift-argument-parser's, which has none; the
-        /// regex engine a release swatchctl still holds comes with FoundationEssentials).
+        /// every use by our code.
         @Test(.timeLimit(.minutes(1)), arguments: ["swatchd", "swatchctl"])
         func usesNoStringProcessing(program: String) throws {
             let symbols = try Command.run(["/usr/bin/readelf", "-W", "--dyn-syms", try Harness.binary(program)],

@@ -116,6 +116,19 @@ import Testing
 
     func swatchctl(_ arguments: [String], as user: String? = nil, daemonUID: UInt32 = getuid(),
                    runtimeDirectoryFromEnvironment: Bool = false) throws -> Run {
+        try againstTheDaemon(as: user, daemonUID: daemonUID) { directory in
+            if let user {
+                return ["/usr/bin/setpriv", "--reuid=\(user)", "--regid=\(user)", "--clear-groups", Self.executable,
+                        "--runtime-dir", directory] + arguments
+            }
+            return [Self.executable] + (runtimeDirectoryFromEnvironment ? [] : ["--runtime-dir", directory]) + arguments
+        }
+    }
+
+    /// Runs the command `argv(runtime directory)` makes while the fake daemon answers, with
+    /// $SWATCHD_RUNTIME_DIR set to its directory and swatchctl's directory first in $PATH.
+    func againstTheDaemon(as user: String? = nil, daemonUID: UInt32 = getuid(),
+                          _ argv: (String) -> [String]) throws -> Run {
         let directory = ShortTemporaryDirectory()
         let server = try ControlServer(path: directory.path + "/control", daemonUID: daemonUID)
         if user != nil {
@@ -124,15 +137,11 @@ import Testing
         }
         let loop = ServerLoop(server: server, handler: Self.daemon)
         let process = Process()
-        if let user {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", Self.executable, "--runtime-dir", directory.path] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: Self.executable)
-            process.arguments = (runtimeDirectoryFromEnvironment ? [] : ["--runtime-dir", directory.path]) + arguments
-        }
-        process.environment = ["TZ": "UTC", "PATH": "/usr/bin:/bin"]
-        if runtimeDirectoryFromEnvironment { process.environment?["SWATCHD_RUNTIME_DIR"] = directory.path }
+        let command = argv(directory.path)
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        let bin = URL(fileURLWithPath: Self.executable).deletingLastPathComponent().path
+        process.environment = ["TZ": "UTC", "PATH": bin + ":/usr/bin:/bin", "SWATCHD_RUNTIME_DIR": directory.path]
         let stdout = Pipe(), stderr = Pipe()
         process.standardOutput = stdout
         process.standardError = stderr
@@ -472,5 +481,123 @@ import Testing
         #expect(
             String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
                 == "Failed to connect to swatchd at /nonexistent/control: No such file or directory (is swatchd running?)\n")
+    }
+
+    // MARK: the command line (Sources/swatchctl/ArgumentParsing.swift)
+
+    @Test func optionsAreTakenInEverySpellingSystemctlTakes() throws {
+        func timeless(_ text: String) -> [Substring] { text.split(separator: "\n").filter { !$0.contains(" ago") } }
+        let reference = try swatchctl(["status", "-n", "1", "hello"])
+        #expect(reference.status == 0 && reference.stdout.contains("line"), "\(reference)")
+        for spelling in [["status", "-n1", "hello"], ["status", "--lines=1", "hello"], ["status", "--lines", "1", "hello"],
+                         ["status", "hello", "-n", "1"], ["-n", "1", "status", "hello"], ["-ln1", "status", "hello"]] {
+            let run = try swatchctl(spelling)
+            #expect(run.status == 0 && timeless(run.stdout) == timeless(reference.stdout), "\(spelling): \(run)")
+        }
+        // Flags together, before the command.
+        let quiet = try swatchctl(["-lq", "is-active", "hello"])
+        #expect(quiet.status == 0 && quiet.stdout.isEmpty, "\(quiet)")
+        // A value that looks like an option, where the option says it may (`--since -5min`).
+        let since = try swatchctl(["logs", "--since", "-5min", "hello"])
+        #expect(since.status == 0, "\(since)")
+        // After `--`, words are operands: `-n` is a unit here, which does not exist.
+        let operand = try swatchctl(["is-active", "--", "-n"])
+        #expect(operand.status == 3 && operand.stdout == "inactive\n", "\(operand)")
+    }
+
+    @Test func aCommandLineItCannotTakeIsAUsageErrorWithTheCommandsUsage() throws {
+        let unknown = try swatchctl(["status", "--frob", "hello"])
+        #expect(unknown.status == 64 && unknown.stdout.isEmpty, "\(unknown)")
+        #expect(unknown.stderr == """
+            Error: Unknown option '--frob'
+            Usage: swatchctl status [OPTION]... [UNIT]...
+              See 'swatchctl status --help' for more information.
+
+            """, "\(unknown)")
+        #expect(try swatchctl(["status", "--jsn"]).stderr.hasPrefix("Error: Unknown option '--jsn'; did you mean '--json'?\n"))
+        for (arguments, message) in [
+            (["--json=yes", "list-units"], "Option '--json' takes no value"),
+            (["is-active"], "Missing expected argument 'UNIT'"),
+            (["start"], "Missing expected argument 'UNIT...'"),
+            (["is-active", "hello", "idle"], "Unexpected argument 'idle'"),
+            (["list-sockets", "hello"], "Unexpected argument 'hello'"),
+            (["status", "-n", "many", "hello"], "The value 'many' is invalid for '-n, --lines N'"),
+            (["logs", "--lines"], "Missing value for '--lines'"),
+            (["is-active", "-x", "hello"], "Unknown option '-x'"),
+            (["kill", "-s", "SIGNOPE", "hello"], "Invalid signal: SIGNOPE"),
+        ] {
+            let run = try swatchctl(arguments)
+            #expect(run.status == 64 && run.stderr.hasPrefix("Error: \(message)\nUsage: swatchctl "), "\(arguments): \(run)")
+        }
+    }
+
+    @Test func helpNamesEveryCommandAndEachCommandsOptions() throws {
+        let overview = try swatchctl(["--help"])
+        #expect(overview.status == 0 && overview.stdout.hasPrefix("Usage: swatchctl [OPTION]... COMMAND [UNIT]...\n"))
+        for verb in ["status", "show", "cat", "list-units", "list-sockets", "list-dependencies", "is-active", "is-failed",
+                     "logs", "list-jobs", "start", "stop", "restart", "reload", "try-restart", "reload-or-restart", "kill",
+                     "reset-failed", "daemon-reload", "daemon-reexec"] {
+            #expect(overview.stdout.contains("\n  \(verb) "), "\(verb) missing from --help")
+        }
+        let logs = try swatchctl(["logs", "--help"])
+        #expect(logs.status == 0 && logs.stdout.hasPrefix("Usage: swatchctl logs [OPTION]... [UNIT]\n"), "\(logs)")
+        for option in ["-n, --lines N", "-f, --follow", "-S, --since TIME", "-U, --until TIME", "--runtime-dir DIR"] {
+            #expect(logs.stdout.contains("  \(option) "), "\(option) missing from logs --help")
+        }
+        // Every line fits in 80 columns.
+        #expect(!(overview.stdout + logs.stdout).split(separator: "\n").contains { $0.count > 80 })
+        #expect(try swatchctl(["help", "logs"]).stdout == logs.stdout)
+        #expect(try swatchctl(["-h", "logs"]).stdout == logs.stdout)
+        let nope = try swatchctl(["help", "nope"])
+        #expect(nope.status == 64 && nope.stderr == "Unknown command 'nope'\n", "\(nope)")
+        let version = try swatchctl(["--version"])
+        #expect(version.status == 0 && version.stdout == "0.1.0\n", "\(version)")
+    }
+
+    @Test func withoutACommandItListsTheUnitsAsSystemctl() throws {
+        let bare = try swatchctl([])
+        #expect(bare.status == 0 && bare.stdout.contains("failed.service") && bare.stdout.contains("loaded units listed."),
+                "\(bare)")
+        #expect(bare.stdout == (try swatchctl(["list-units"])).stdout)
+    }
+
+    @Test func bashCompletesCommandsOptionsAndTheDaemonsUnits() throws {
+        // What bash-completion does on TAB: COMP_WORDS and COMP_CWORD set, the function called.
+        let script = """
+            source <(swatchctl --generate-completion-script bash) || exit 9
+            complete -p swatchctl >/dev/null || exit 8
+            ask() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _swatchctl; echo "${COMPREPLY[*]}"; }
+            ask swatchctl st
+            ask swatchctl logs --s
+            ask swatchctl --runtime-dir /tmp is-active f
+            ask swatchctl -n 3 status hel
+            ask swatchctl kill --signal ''
+            """
+        let run = try againstTheDaemon { _ in ["/usr/bin/bash", "-c", script] }
+        #expect(run.status == 0 && run.stderr.isEmpty, "\(run)")
+        #expect(run.stdout.split(separator: "\n", omittingEmptySubsequences: false) == [
+            "status start stop", "--since", "failed.service", "hello.service hello.socket", "", "",
+        ], "\(run)")
+    }
+
+    @Test func fishAndZshReadTheirCompletionScripts() throws {
+        let fish = try againstTheDaemon { _ in
+            ["/usr/bin/fish", "--no-config", "-c", """
+                swatchctl --generate-completion-script fish | source
+                complete -C 'swatchctl re'; echo ==; complete -C 'swatchctl status hel'; echo ==; complete -C 'swatchctl logs --fo'
+                """]
+        }
+        let lines = fish.stdout.split(separator: "\n").map { $0.split(separator: "\t").first.map(String.init) ?? "" }
+        #expect(fish.status == 0 && lines == [
+            "reload", "reload-or-restart", "reset-failed", "restart", "==", "hello.service", "hello.socket", "==", "--follow",
+        ], "\(fish)")
+        // zsh: the script parses, and it is a completion function file (`#compdef`) for swatchctl.
+        let zsh = try againstTheDaemon { _ in
+            ["/usr/bin/zsh", "-f", "-c", "swatchctl --generate-completion-script zsh > \"$SWATCHD_RUNTIME_DIR/_swatchctl\" "
+                + "&& zsh -n \"$SWATCHD_RUNTIME_DIR/_swatchctl\" && head -n 1 \"$SWATCHD_RUNTIME_DIR/_swatchctl\""]
+        }
+        #expect(zsh.status == 0 && zsh.stdout == "#compdef swatchctl\n", "\(zsh)")
+        let unknown = try swatchctl(["--generate-completion-script", "tcsh"])
+        #expect(unknown.status == 64 && unknown.stderr.hasPrefix("Error: Unknown shell 'tcsh': bash, zsh or fish\n"), "\(unknown)")
     }
 }
