@@ -49,10 +49,17 @@ FUZZ_SECONDS ?= 60
 # generic type (Dictionary<String, KeySetter<ServiceUnit>>) comes from its accessor, not
 # from demangling its name in the runtime at first use — a quarter of the instructions
 # of a start with one unit, for 45 KB (docs/HACKING.md "Start-up with 1000 units").
+# -function-sections and link/swatchd.order: every function in a section of its own, so
+# --gc-sections drops the unused ones (0.3 MB) and lld lays out the ones swatchd runs
+# together, in the order scripts/link-order found; the kernel maps text 64 KiB around
+# each page faulted in, and scattered they kept 2 MB more of it resident
+# (docs/HACKING.md "Link order").
 STATIC_CXX := $(CURDIR)/.build/static-libstdc++
 RELEASE_FLAGS ?= -c release --static-swift-stdlib --disable-local-rpath -Xswiftc -Osize \
 	-Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors \
+	-Xswiftc -Xfrontend -Xswiftc -function-sections \
 	-Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --icf=all -Xlinker --no-export-dynamic \
+	-Xlinker --symbol-ordering-file=$(CURDIR)/link/swatchd.order -Xlinker --no-warn-symbol-ordering \
 	-Xswiftc -L$(STATIC_CXX)
 
 # Debian packages: the build (libsystemd-dev, libseccomp-dev, pkg-config), the tests
