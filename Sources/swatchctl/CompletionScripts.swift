@@ -14,9 +14,11 @@ enum CompletionScripts {
     }
 
     /// The unit names `list-units` prints, one a line: its UNIT column, after the `●` of a
-    /// failed unit.
-    private static func units(_ tool: ToolSpec) -> String {
-        "\(tool.name) list-units 2>/dev/null | awk '$1 ~ /[.](service|socket)$/ { print $1 } $2 ~ /[.](service|socket)$/ { print $2 }'"
+    /// failed unit. `runtime` expands to the `--runtime-dir` of the command line being
+    /// completed, so that the units are those of the daemon it talks to.
+    private static func units(_ tool: ToolSpec, runtime: String) -> String {
+        "\(tool.name) \(runtime) list-units 2>/dev/null"
+            + " | awk '$1 ~ /[.](service|socket)$/ { print $1 } $2 ~ /[.](service|socket)$/ { print $2 }'"
     }
 
     private static func names(_ option: OptionSpec) -> [String] {
@@ -47,12 +49,16 @@ enum CompletionScripts {
         let global = (tool.global + ArgumentParsing.builtins).flatMap(names).joined(separator: " ")
         var text = header("bash", tool) + """
             _\(tool.name)() {
-                local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} command= i
+                local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} command= i next runtime=()
+                # bash splits `--name=value` at the `=` (COMP_WORDBREAKS): three words.
+                [[ $prev == = ]] && prev=${COMP_WORDS[COMP_CWORD-2]}
                 for ((i = 1; i < COMP_CWORD; i++)); do
+                    next=$((i + 1)); [[ ${COMP_WORDS[next]} == = ]] && next=$((i + 2))
                     case ${COMP_WORDS[i]} in
-                        \(valued.joined(separator: "|"))) ((i++)) ;;
+                        --runtime-dir) runtime=(--runtime-dir "${COMP_WORDS[next]}"); i=$next ;;
+                        \(valued.joined(separator: "|"))) i=$next ;;
                         -*) ;;
-                        *) command=${COMP_WORDS[i]}; break ;;
+                        *) [[ -z $command ]] && command=${COMP_WORDS[i]} ;;
                     esac
                 done
                 case $prev in
@@ -77,7 +83,7 @@ enum CompletionScripts {
                 elif [[ -z $command ]]; then
                     COMPREPLY=($(compgen -W \(quoted(tool.commands.map(\.name).joined(separator: " "))) -- "$cur"))
                 elif [[ -n $units ]]; then
-                    COMPREPLY=($(compgen -W "$(\(units(tool)))" -- "$cur"))
+                    COMPREPLY=($(compgen -W "$(\(units(tool, runtime: "\"${runtime[@]}\"")))" -- "$cur"))
                 fi
             }
             complete -F _\(tool.name) \(tool.name)
@@ -103,7 +109,7 @@ enum CompletionScripts {
         var text = "#compdef \(tool.name)\n" + header("zsh", tool) + """
             _\(tool.name)_units() {
                 local -a units
-                units=(${(f)"$(\(units(tool)))"})
+                units=(${(f)"$(\(units(tool, runtime: "")))"})
                 _describe -t units unit units
             }
 
@@ -160,7 +166,17 @@ enum CompletionScripts {
         }
         var text = header("fish", tool) + """
             function __\(tool.name)_units
-                \(units(tool))
+                set -l words (commandline -opc)
+                set -l runtime
+                for i in (seq (count $words))
+                    switch $words[$i]
+                        case --runtime-dir
+                            set runtime --runtime-dir $words[(math $i + 1)]
+                        case '--runtime-dir=*'
+                            set runtime $words[$i]
+                    end
+                end
+                \(units(tool, runtime: "$runtime"))
             end
             complete -c \(tool.name) -f
 

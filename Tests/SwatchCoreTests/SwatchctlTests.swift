@@ -569,14 +569,19 @@ import Testing
             ask() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _swatchctl; echo "${COMPREPLY[*]}"; }
             ask swatchctl st
             ask swatchctl logs --s
-            ask swatchctl --runtime-dir /tmp is-active f
+            ask swatchctl --runtime-dir "$SWATCHD_RUNTIME_DIR" is-active f
             ask swatchctl -n 3 status hel
+            ask swatchctl status --lines = 3 hel
             ask swatchctl kill --signal ''
+            ask swatchctl --runtime-dir = /nonexistent status hel
             """
         let run = try againstTheDaemon { _ in ["/usr/bin/bash", "-c", script] }
         #expect(run.status == 0 && run.stderr.isEmpty, "\(run)")
+        // `--lines = 3` is how bash splits `--lines=3`; the units are asked of the daemon that
+        // --runtime-dir names, and there is none at /nonexistent.
         #expect(run.stdout.split(separator: "\n", omittingEmptySubsequences: false) == [
-            "status start stop", "--since", "failed.service", "hello.service hello.socket", "", "",
+            "status start stop", "--since", "failed.service", "hello.service hello.socket",
+            "hello.service hello.socket", "", "", "",
         ], "\(run)")
     }
 
@@ -585,11 +590,14 @@ import Testing
             ["/usr/bin/fish", "--no-config", "-c", """
                 swatchctl --generate-completion-script fish | source
                 complete -C 'swatchctl re'; echo ==; complete -C 'swatchctl status hel'; echo ==; complete -C 'swatchctl logs --fo'
+                echo ==; complete -C "swatchctl --runtime-dir $SWATCHD_RUNTIME_DIR cat hel"
+                echo ==; complete -C 'swatchctl --runtime-dir /nonexistent cat hel'
                 """]
         }
         let lines = fish.stdout.split(separator: "\n").map { $0.split(separator: "\t").first.map(String.init) ?? "" }
         #expect(fish.status == 0 && lines == [
             "reload", "reload-or-restart", "reset-failed", "restart", "==", "hello.service", "hello.socket", "==", "--follow",
+            "==", "hello.service", "hello.socket", "==",
         ], "\(fish)")
         // zsh: the script parses, and it is a completion function file (`#compdef`) for swatchctl.
         let zsh = try againstTheDaemon { _ in
