@@ -50,25 +50,21 @@ enum ArgumentParsing {
         }
         var rest = words
         if let verbIndex { rest.remove(at: verbIndex) }
-        let options = builtins + global + (command?.options ?? [])
-        let parsed: ParsedArguments
-        do throws(UsageError) {
-            parsed = try arguments(rest, options: options)
-        } catch {
-            throw .usage(error, command: command)
-        }
-        if parsed.flag(help.long) { return .help(command) }
-        if parsed.flag(version.long) { return .version }
-        if let shell = parsed.value(completion.long) { return .completionScript(shell) }
-        guard let command = command ?? commands.first(where: { $0.name == defaultCommand }) else {
+        // Without a command, the default's options count too: `swatchctl --failed`.
+        guard let running = command ?? commands.first(where: { $0.name == defaultCommand }) else {
             throw .usage(UsageError("Missing command"), command: nil)
         }
+        let parsed: ParsedArguments
         do throws(UsageError) {
-            try check(parsed.operands, of: command)
+            parsed = try arguments(rest, options: builtins + global + running.options)
+            if parsed.flag(help.long) { return .help(command) }
+            if parsed.flag(version.long) { return .version }
+            if let shell = parsed.value(completion.long) { return .completionScript(shell) }
+            try check(parsed.operands, of: running)
         } catch {
             throw .usage(error, command: command)
         }
-        return .run(command, parsed)
+        return .run(running, parsed)
     }
 
     /// `help` alone, or `help COMMAND`.

@@ -559,6 +559,11 @@ import Testing
         #expect(bare.status == 0 && bare.stdout.contains("failed.service") && bare.stdout.contains("loaded units listed."),
                 "\(bare)")
         #expect(bare.stdout == (try swatchctl(["list-units"])).stdout)
+        // And its options with it, as `systemctl --failed`.
+        let failed = try swatchctl(["--failed"])
+        let listed = try swatchctl(["list-units", "--failed"])
+        #expect(failed.status == 0 && failed.stdout == listed.stdout, "\(failed)")
+        #expect(failed.stdout.contains("failed.service") && !failed.stdout.contains("hello.service"), "\(failed)")
     }
 
     @Test func bashCompletesCommandsOptionsAndTheDaemonsUnits() throws {
