@@ -26,10 +26,11 @@ var targets: [Target] = [
         providers: [.apt(["libsystemd-dev"])]
     ),
     // libseccomp: the seccomp filters of SystemCallFilter= and friends are built with it
-    // (seccomp_init, seccomp_rule_add, seccomp_export_bpf), never as BPF by hand.
+    // (seccomp_init, seccomp_rule_add, seccomp_export_bpf), never as BPF by hand. Its header
+    // only, no pkg-config (whose --libs would link it): it is loaded with dlopen when a unit
+    // first needs a filter (Sources/SwatchCore/Sandbox/Libseccomp.swift).
     .systemLibrary(
         name: "CSeccomp",
-        pkgConfig: "libseccomp",
         providers: [.apt(["libseccomp-dev"])]
     ),
     // What swatchctl needs and nothing of the daemon: the control protocol, the client, the

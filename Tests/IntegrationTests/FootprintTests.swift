@@ -122,16 +122,74 @@ extension Integration {
         /// journal tests (JournalTests) show it loaded where the journal is written to.
         @Test(.timeLimit(.minutes(1)))
         func swatchdLoggingToStderrMapsNoLibsystemd() throws {
-            let dynamic = try Command.run(["/usr/bin/readelf", "-d", try Harness.binary("swatchd")])
-            #expect(!dynamic.standardOutput.contains("libsystemd"), "\(dynamic.standardOutput)")
-            let daemon = try Daemon()
+            let daemon = try daemonRunningAServiceWithout("libsystemd")
             defer { daemon.cleanUp() }
-            try daemon.write("s.service", "[Service]\nExecStart=/bin/sleep 300\n")
+            #expect(try !maps(daemon, "libsystemd"))
+        }
+
+        /// A started daemon running one plain service, after checking that swatchd's binary
+        /// does not name `library` among the ones it needs.
+        private func daemonRunningAServiceWithout(_ library: String) throws -> Daemon {
+            let dynamic = try Command.run(["/usr/bin/readelf", "-d", try Harness.binary("swatchd")])
+            #expect(!dynamic.standardOutput.contains(library), "\(dynamic.standardOutput)")
+            let daemon = try Daemon()
+            try daemon.write("plain.service", "[Service]\nExecStart=/bin/sleep 300\n")
             try daemon.start()
             _ = try daemon.waitForChildren(1)
+            return daemon
+        }
+
+        /// Whether the daemon's process has `library` mapped (/proc/PID/maps).
+        private func maps(_ daemon: Daemon, _ library: String) throws -> Bool {
             let maps = try String(contentsOfFile: "/proc/\(daemon.pid)/maps", encoding: .utf8)
             #expect(maps.contains("libc.so"), "the maps were read")
-            #expect(!maps.contains("libsystemd"), "\(maps.split(separator: "\n").filter { $0.contains("libsystemd") })")
+            return maps.contains(library)
+        }
+
+        /// libseccomp is loaded when a unit's filter is first built (Sandbox/Libseccomp.swift): a
+        /// swatchd whose services filter no system calls has none of it mapped; the first
+        /// service that does loads it, and its filter holds.
+        @Test(.timeLimit(.minutes(1)))
+        func libseccompIsMappedOnlyOnceAServiceFiltersSystemCalls() throws {
+            let daemon = try daemonRunningAServiceWithout("libseccomp")
+            defer { daemon.cleanUp() }
+            #expect(try !maps(daemon, "libseccomp"))
+            let report = daemon.path("report")
+            try daemon.write("filtered.service", """
+                [Service]
+                Type=oneshot
+                ExecStart=/usr/bin/python3 \(Harness.service("sandbox_probe.py")) \(report) swapon
+                SystemCallFilter=~swapon
+                SystemCallErrorNumber=EPERM
+                """)
+            #expect(try daemon.ctl("daemon-reload").exitCode == 0)
+            #expect(try daemon.ctl("start", "filtered.service").exitCode == 0)
+            let probed = try waitFor("the probe's report\n\(daemon.log)", timeout: .seconds(15)) { readText(report) }
+            #expect(probed == "swapon EPERM\n", "\(daemon.log)")
+            #expect(try maps(daemon, "libseccomp"))
+        }
+
+        /// Where libseccomp cannot be loaded (a bind mount of /dev/null over it, in a mount
+        /// namespace of swatchd's own), a service that asks for a filter does not start, and
+        /// says why; the others run.
+        @Test(.enabled(if: getuid() == 0, "needs root for the bind mount"), .timeLimit(.minutes(1)))
+        func withoutLibseccompAFilteredServiceFailsAndTheOthersRun() throws {
+            let candidates = ["/usr/lib/x86_64-linux-gnu/libseccomp.so.2", "/usr/lib/aarch64-linux-gnu/libseccomp.so.2"]
+            let library = try #require(candidates.first { FileManager.default.fileExists(atPath: $0) })
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("plain.service", "[Service]\nExecStart=/bin/sleep 300\n")
+            try daemon.write("filtered.service", "[Service]\nExecStart=/bin/sleep 300\nSystemCallFilter=~swapon\n")
+            try daemon.start(launcher: [
+                "/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+                "mount --bind /dev/null \"$0\" && exec \"$@\"", library,
+            ])
+            let line = try daemon.waitForLog(containing: "SystemCallFilter=: cannot load libseccomp")
+            #expect(line.contains("filtered.service"), "\(daemon.log)")
+            try waitUntil("filtered.service has failed\n\(daemon.log)") {
+                try daemon.ctl("is-failed", "filtered.service").exitCode == 0
+            }
+            #expect(try daemon.ctl("is-active", "plain.service").exitCode == 0)
         }
 
         /// `--log-target journal` where libsystemd cannot be loaded (a bind mount of /dev/null

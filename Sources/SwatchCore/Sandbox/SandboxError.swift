@@ -27,6 +27,8 @@ package enum SandboxError: Error, Equatable, CustomStringConvertible {
     case credential(directive: String, id: String, reason: String)
     /// The seccomp filter of `directive` could not be built (libseccomp's `what` failed).
     case seccomp(directive: String, what: String, Errno)
+    /// libseccomp could not be loaded (dlerror(3)'s `message`), so no filter of `directive`.
+    case seccompLibrary(directive: String, message: String)
     /// Something the plan must know of the machine could not be read (/proc/self/mountinfo,
     /// /proc/sys/kernel/cap_last_cap): guessing could leave the service less isolated than asked.
     case machineUnreadable(directive: String, path: String, reason: String)
@@ -50,6 +52,7 @@ package enum SandboxError: Error, Equatable, CustomStringConvertible {
         case .staging(let path, let errno): "Failed to prepare \(path): \(errno)"
         case .credential(let directive, let id, let reason): "\(directive)\(id): \(reason)"
         case .seccomp(let directive, let what, let errno): "\(directive): \(what): \(errno)"
+        case .seccompLibrary(let directive, let message): "\(directive): cannot load libseccomp: \(message)"
         case .machineUnreadable(let directive, let path, let reason): "\(directive): cannot read \(path): \(reason)"
         case .needsRoot(let directive, let reason), .cgroupProgram(let directive, let reason): "\(directive): \(reason)"
         }

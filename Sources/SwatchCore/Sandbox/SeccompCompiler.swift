@@ -12,24 +12,30 @@ package struct SeccompProgram: Hashable, Sendable {
 
 /// Turns a `SeccompFilter` into BPF with libseccomp (seccomp_init(3),
 /// seccomp_rule_add(3), seccomp_export_bpf(3)), in swatchd before the clone:
-/// the child only loads the result (Sources/CSwatch/shim.c).
+/// the child only loads the result (Sources/CSwatch/shim.c). libseccomp is loaded on
+/// the first call (Libseccomp.swift).
 package enum SeccompCompiler {
     package static func compile(_ filter: SeccompFilter) throws(SandboxError) -> SeccompProgram {
         func fail(_ what: String, _ result: Int32) -> SandboxError {
             .seccomp(directive: filter.directive, what: what, Errno(rawValue: result < 0 ? -result : EINVAL))
         }
-        guard let context = seccomp_init(action(filter.defaultAction)) else {
+        let library: Libseccomp.Functions
+        switch Libseccomp.loaded {
+        case .success(let functions): library = functions
+        case .failure(let error): throw .seccompLibrary(directive: filter.directive, message: error.message)
+        }
+        guard let context = library.initialize(action(filter.defaultAction)) else {
             throw .seccomp(directive: filter.directive, what: "seccomp_init", Errno(rawValue: ENOMEM))
         }
-        defer { seccomp_release(context) }
+        defer { library.release(context) }
         // Another architecture's system calls (i386, x32) kill the process (SeccompFilters).
-        var result = seccomp_attr_set(context, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)
+        var result = library.setAttribute(context, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)
         guard result == 0 else { throw fail("seccomp_attr_set", result) }
         // The child sets no_new_privs itself when it needs it (SandboxPlan).
-        result = seccomp_attr_set(context, SCMP_FLTATR_CTL_NNP, 0)
+        result = library.setAttribute(context, SCMP_FLTATR_CTL_NNP, 0)
         guard result == 0 else { throw fail("seccomp_attr_set", result) }
         for rule in filter.rules where rule.action != filter.defaultAction {
-            let number = seccomp_syscall_resolve_name(rule.systemCall)
+            let number = library.resolveName(rule.systemCall)
             // A name this architecture lacks (mmap2, socketcall on x86-64): nothing to filter,
             // as systemd skips it.
             guard number != __NR_SCMP_ERROR else { continue }
@@ -44,7 +50,7 @@ package enum SeccompCompiler {
                 }
             }
             result = comparisons.withUnsafeMutableBufferPointer { buffer in
-                seccomp_rule_add_array(context, action(rule.action), number, UInt32(buffer.count), buffer.baseAddress)
+                library.addRule(context, action(rule.action), number, UInt32(buffer.count), buffer.baseAddress)
             }
             guard result == 0 else { throw fail("seccomp_rule_add(\(rule.systemCall))", result) }
         }
@@ -52,7 +58,7 @@ package enum SeccompCompiler {
         let fd = swatch_memfd_create("swatchd-seccomp", 1 /* MFD_CLOEXEC */)
         guard fd >= 0 else { throw .seccomp(directive: filter.directive, what: "memfd_create", Errno(rawValue: errno)) }
         defer { close(fd) }
-        result = seccomp_export_bpf(context, fd)
+        result = library.exportBPF(context, fd)
         guard result == 0 else { throw fail("seccomp_export_bpf", result) }
         let size = lseek(fd, 0, SEEK_END)
         guard size > 0, size % 8 == 0 else { throw fail("seccomp_export_bpf", -EIO) }
