@@ -6,7 +6,8 @@ import SwatchControl
 enum ArgumentParsing {
     /// What the words ask for.
     enum Invocation {
-        case run(CommandSpec, ParsedArguments)
+        /// The command at this index of the table, with what it was given.
+        case run(Int, ParsedArguments)
         /// `--help`, `-h` or `help`: of a command, or of swatchctl when nil.
         case help(CommandSpec?)
         case version
@@ -36,31 +37,33 @@ enum ArgumentParsing {
     static func parse(_ words: [String], commands: [CommandSpec], global: [OptionSpec],
                       defaultCommand: String) throws(Failure) -> Invocation {
         let verbIndex = Self.verbIndex(in: words, options: global + builtins + commands.flatMap(\.options))
-        var command: CommandSpec?
+        // The command named, by its index in the table; nil when none is.
+        var named: Int?
         if let verbIndex {
             let verb = words[verbIndex]
             if verb == "help" {
                 return .help(try helpTarget(words[(verbIndex + 1)...], commands: commands))
             }
-            guard let known = commands.first(where: { $0.name == verb }) else {
+            guard let index = commands.firstIndex(where: { $0.name == verb }) else {
                 if let advice = CommandSuggestion.advice(for: verb) { throw .notACommand("swatchctl: " + advice) }
                 throw .unknownCommand(CommandSuggestion.unknownCommand(verb, among: commands.map(\.name) + ["help"]))
             }
-            command = known
+            named = index
         }
+        let command = named.map { commands[$0] }
         var rest = words
         if let verbIndex { rest.remove(at: verbIndex) }
         // Without a command, the default's options count too: `swatchctl --failed`.
-        guard let running = command ?? commands.first(where: { $0.name == defaultCommand }) else {
+        guard let running = named ?? commands.firstIndex(where: { $0.name == defaultCommand }) else {
             throw .usage(UsageError("Missing command"), command: nil)
         }
         let parsed: ParsedArguments
         do throws(UsageError) {
-            parsed = try arguments(rest, options: builtins + global + running.options)
+            parsed = try arguments(rest, options: builtins + global + commands[running].options)
             if parsed.flag(help.long) { return .help(command) }
             if parsed.flag(version.long) { return .version }
             if let shell = parsed.value(completion.long) { return .completionScript(shell) }
-            try check(parsed.operands, of: running)
+            try check(parsed.operands, of: commands[running])
         } catch {
             throw .usage(error, command: command)
         }

@@ -74,14 +74,14 @@ enum Swatchctl {
                 exit(ExitCode.usage.status)
             }
             Output.write(script, to: 1)
-        case .run(let spec, let arguments):
-            let command = commands.first { $0.spec.name == spec.name }!
+        case .run(let index, let arguments):
+            let command = commands[index]
             do {
                 try command.run(arguments)
             } catch let error as ExitCode {
                 exit(error.status)
             } catch let error as UsageError {
-                Output.error(HelpText.usageError(error, command: spec, of: tool))
+                Output.error(HelpText.usageError(error, command: command.spec, of: tool))
                 exit(ExitCode.usage.status)
             } catch {
                 Output.error("swatchctl: \(error)")
