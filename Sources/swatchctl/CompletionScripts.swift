@@ -108,8 +108,14 @@ enum CompletionScripts {
         }
         var text = "#compdef \(tool.name)\n" + header("zsh", tool) + """
             _\(tool.name)_units() {
-                local -a units
-                units=(${(f)"$(\(units(tool, runtime: "")))"})
+                # The whole command line ($BUFFER): within a command's arguments, $words
+                # no longer holds a --runtime-dir given before it.
+                local -a units runtime line=(${(z)BUFFER})
+                local i=${line[(I)--runtime-dir]}
+                (( i )) && runtime=(--runtime-dir ${(Q)line[i+1]})
+                i=${line[(I)--runtime-dir=*]}
+                (( i )) && runtime=(${(Q)line[i]})
+                units=(${(f)"$(\(units(tool, runtime: "$runtime")))"})
                 _describe -t units unit units
             }
 

@@ -604,12 +604,23 @@ import Testing
             "reload", "reload-or-restart", "reset-failed", "restart", "==", "hello.service", "hello.socket", "==", "--follow",
             "==", "hello.service", "hello.socket", "==",
         ], "\(fish)")
-        // zsh: the script parses, and it is a completion function file (`#compdef`) for swatchctl.
+        // zsh: the script parses, it is a completion function file (`#compdef`) for swatchctl,
+        // and its unit names come from the daemon the line's --runtime-dir names. `_describe`
+        // stands in for zsh's own, printing what it is offered; the script's last line, the
+        // call compinit makes, is left out.
         let zsh = try againstTheDaemon { _ in
-            ["/usr/bin/zsh", "-f", "-c", "swatchctl --generate-completion-script zsh > \"$SWATCHD_RUNTIME_DIR/_swatchctl\" "
-                + "&& zsh -n \"$SWATCHD_RUNTIME_DIR/_swatchctl\" && head -n 1 \"$SWATCHD_RUNTIME_DIR/_swatchctl\""]
+            ["/usr/bin/zsh", "-f", "-c", """
+                script=$SWATCHD_RUNTIME_DIR/_swatchctl
+                swatchctl --generate-completion-script zsh > $script && zsh -n $script && head -n 1 $script || exit 9
+                source <(sed '$d' $script)
+                _describe() { print -r -- ${(P)4} }
+                BUFFER="swatchctl --runtime-dir $SWATCHD_RUNTIME_DIR status hel"; _swatchctl_units
+                BUFFER="swatchctl --runtime-dir=/nonexistent status hel"; _swatchctl_units
+                """]
         }
-        #expect(zsh.status == 0 && zsh.stdout == "#compdef swatchctl\n", "\(zsh)")
+        #expect(zsh.status == 0 && zsh.stdout.split(separator: "\n", omittingEmptySubsequences: false) == [
+            "#compdef swatchctl", "hello.service hello.socket idle.service failed.service", "", "",
+        ], "\(zsh)")
         let unknown = try swatchctl(["--generate-completion-script", "tcsh"])
         #expect(unknown.status == 64 && unknown.stderr.hasPrefix("Error: Unknown shell 'tcsh': bash, zsh or fish\n"), "\(unknown)")
     }
