@@ -56,6 +56,7 @@
 #include <linux/seccomp.h>
 #include <net/if.h>
 
+const int SWATCH_O_NOATIME = O_NOATIME;
 const int SWATCH_SCM_CREDENTIALS = SCM_CREDENTIALS;
 const int SWATCH_MSG_CMSG_CLOEXEC = MSG_CMSG_CLOEXEC;
 const int SWATCH_F_SETPIPE_SZ = F_SETPIPE_SZ;

@@ -108,6 +108,39 @@ extension Integration {
             #expect(result.standardError.contains("/opt/not-installed-yet/bin/hello"), "\(result.standardError)")
         }
 
+        /// Reading a unit file leaves its access time as it was (O_NOATIME), though relatime
+        /// would update it for a file read the first time since it changed. And a reader that
+        /// does not own the files, to whom O_NOATIME is refused, still reads them.
+        @Test(.timeLimit(.minutes(1)), .enabled(if: getuid() == 0, "setpriv to nobody needs root"))
+        func readsUnitFilesWithoutTouchingTheirAccessTime() throws {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            chmod(directory.path, 0o755)
+            let socket = directory.path + "/old.socket", service = directory.path + "/old.service"
+            try "[Socket]\nListenStream=127.0.0.1:9\n".write(toFile: socket, atomically: true, encoding: .utf8)
+            try "[Service]\nExecStart=/bin/true\n".write(toFile: service, atomically: true, encoding: .utf8)
+            // An access time before the modification time: the next plain read would update it.
+            var times = [timespec(tv_sec: 1_000_000_000, tv_nsec: 0), timespec(tv_sec: 1_700_000_000, tv_nsec: 0)]
+            func accessTime(_ path: String) -> Int {
+                var info = stat()
+                return stat(path, &info) == 0 ? info.st_atim.tv_sec : -1
+            }
+            for path in [socket, service] {
+                #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+                chmod(path, 0o644)
+            }
+            let result = try verify(["--unit-dir", directory.path])
+            #expect(result.status == .exited(0), "\(result.standardError)")
+            #expect(accessTime(socket) == 1_000_000_000 && accessTime(service) == 1_000_000_000)
+            // Its control case: a plain read does update it on this file system.
+            _ = try Command.run(["/bin/cat", service])
+            #expect(accessTime(service) != 1_000_000_000, "relatime did not update the access time: the check above proves nothing")
+            // As nobody, who does not own the files: EPERM for O_NOATIME, and read without it.
+            let nobody = try Command.run(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                          try Harness.binary("swatchd"), "verify", "--unit-dir", directory.path])
+            #expect(nobody.status == .exited(0) && !nobody.standardError.contains("rror"), "\(nobody.standardError)")
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func runsAndBindsNothing() throws {
             let directory = try TemporaryDirectory()

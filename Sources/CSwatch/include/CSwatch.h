@@ -41,6 +41,9 @@ extern const int SWATCH_MSG_CMSG_CLOEXEC;
 /// `F_SETPIPE_SZ` / `F_GETPIPE_SZ`: the capacity of a pipe or FIFO (PipeSize=).
 extern const int SWATCH_F_SETPIPE_SZ;
 extern const int SWATCH_F_GETPIPE_SZ;
+/// `O_NOATIME` (open(2); <fcntl.h> defines it only with _GNU_SOURCE): a read that does
+/// not update the file's access time.
+extern const int SWATCH_O_NOATIME;
 /// `CLOSE_RANGE_CLOEXEC`: mark a range close-on-exec instead of closing it.
 extern const unsigned int SWATCH_CLOSE_RANGE_CLOEXEC;
 /// `SO_TIMESTAMP` / `SO_TIMESTAMPNS` (a ternary on the time_t size in the headers, Timestamping=).

@@ -1,6 +1,7 @@
 // The little file-system reading a unit load needs: list a directory, read a
 // file, tell a file from a directory. Glibc only (no Foundation in SwatchCore).
 
+import CSwatch
 import Glibc
 import SystemPackage
 
@@ -85,17 +86,27 @@ enum UnitDirectory {
     static func readStamped(_ path: SourcePath, entry: (directory: FileDescriptor, name: String)? = nil)
         -> (Result<[UInt8], Errno>, SourceFileTimes.Stamp?)
     {
+        // O_NOATIME: reading a unit file is not an access worth an inode write. With relatime
+        // (mount(8)) the first read after a change, and one a day, updates the atime: a
+        // journalled write of each unit file's inode at start-up (docs/HACKING.md "Start-up
+        // with 1000 units"). Only the file's owner, or CAP_FOWNER, may ask: EPERM for anyone
+        // else, who opens it without.
+        func open(_ flags: Int32) throws(Errno) -> Int32 {
+            try retryingOnInterrupt {
+                if let entry { return openat(entry.directory.rawValue, entry.name, flags) }
+                return path.description.withCString { Glibc.open($0, flags) }
+            }
+        }
         let fd: FileDescriptor
-        do {
-            if let entry {
-                fd = FileDescriptor(rawValue: try retryingOnInterrupt {
-                    openat(entry.directory.rawValue, entry.name, O_RDONLY | O_CLOEXEC)
-                })
-            } else {
-                fd = try FileDescriptor.open(FilePath(path.description), .readOnly, options: .closeOnExec)
+        do throws(Errno) {
+            let plain = O_RDONLY | O_CLOEXEC
+            do {
+                fd = FileDescriptor(rawValue: try open(plain | SWATCH_O_NOATIME))
+            } catch .notPermitted {
+                fd = FileDescriptor(rawValue: try open(plain))
             }
         } catch {
-            return (.failure(error as? Errno ?? .ioError), nil)
+            return (.failure(error), nil)
         }
         defer { try? fd.close() }
         var info = stat()
