@@ -133,6 +133,9 @@ build:
 	$(SWIFT) build
 
 release: $(STATIC_CXX)/libstdc++.a
+	@# SwiftPM does not see link/swatchd.order as an input of the link: a newer one relinks.
+	@bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"; \
+	    [ ! link/swatchd.order -nt "$$bin/swatchd" ] || rm -f "$$bin/swatchd"
 	$(SWIFT) build $(RELEASE_FLAGS)
 
 # The archive the Swift toolchain's clang links with (Debian: libstdc++-12-dev).
