@@ -1,7 +1,7 @@
 import Glibc
 
 /// The two functions of libsystemd that swatchd calls — sd_journal_sendv(3) and
-/// sd_journal_stream_fd(3) — from a libsystemd loaded with dlopen(3) the first time the
+/// sd_journal_stream_fd(3) — from a libsystemd loaded (SharedLibrary) the first time the
 /// journal is written to, not at every exec: swatchd logging to stderr (a container
 /// without a journal, `--log-target stderr`) maps neither libsystemd nor what it pulls in
 /// (libgcrypt, libgpg-error, liblzma, libzstd, liblz4, libcap: 0.7 MiB resident), and the
@@ -21,18 +21,10 @@ enum Libsystemd {
     /// Loaded once, on first use (a global's initializer runs once, swift_once); the
     /// failure is dlerror(3)'s text: without libsystemd the journal is no log target
     /// (LogTarget.makeHandler says so), and a service's output goes to stderr (OutputCapture).
-    static let loaded: Result<Functions, LoadError> = {
-        // RTLD_LOCAL: nothing of it is meant for anyone but these two lookups; the handle is
-        // kept for the life of the process.
-        guard let library = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL),
-              let sendv = dlsym(library, "sd_journal_sendv"),
-              let streamFD = dlsym(library, "sd_journal_stream_fd") else {
-            return .failure(LoadError(message: dlerror().map { String(cString: $0) } ?? "libsystemd.so.0: not loaded"))
-        }
-        return .success(Functions(sendv: unsafeBitCast(sendv, to: SendV.self), streamFD: unsafeBitCast(streamFD, to: StreamFD.self)))
-    }()
-
-    struct LoadError: Error { let message: String }
+    static let loaded: Result<Functions, SharedLibrary.LoadError> = SharedLibrary.load("libsystemd.so.0") { symbol in
+        guard let sendv = symbol("sd_journal_sendv"), let streamFD = symbol("sd_journal_stream_fd") else { return nil }
+        return Functions(sendv: unsafeBitCast(sendv, to: SendV.self), streamFD: unsafeBitCast(streamFD, to: StreamFD.self))
+    }
 
     static var functions: Functions? { try? loaded.get() }
 

@@ -1,8 +1,8 @@
 import CSeccomp
 import Glibc
 
-/// The functions of libseccomp that SeccompCompiler calls, from a libseccomp loaded with
-/// dlopen(3) the first time a unit's filter is built, not at every exec: a swatchd whose
+/// The functions of libseccomp that SeccompCompiler calls, from a libseccomp loaded
+/// (SharedLibrary) the first time a unit's filter is built, not at every exec: a swatchd whose
 /// units filter no system calls maps none of it, and the loader resolves none of its
 /// symbols (docs/HACKING.md "libsystemd and the journal", which is loaded the same way). The library is the same `libseccomp.so.2` a link
 /// with -lseccomp would load; CSeccomp gives its types and constants, and links nothing.
@@ -30,29 +30,20 @@ enum Libseccomp {
         let exportBPF: ExportBPF
     }
 
-    struct LoadError: Error { let message: String }
-
     /// Loaded once, on first use (a global's initializer runs once, swift_once); the failure
     /// is dlerror(3)'s text, and no filter can be built: the service does not start
     /// (SandboxError.seccompLibrary), never without the filter its unit asks for.
-    static let loaded: Result<Functions, LoadError> = {
-        // RTLD_LOCAL: nothing of it is meant for anyone but these lookups; the handle is kept
-        // for the life of the process.
-        guard let library = dlopen("libseccomp.so.2", RTLD_NOW | RTLD_LOCAL) else {
-            return .failure(LoadError(message: dlerror().map { String(cString: $0) } ?? "libseccomp.so.2: not loaded"))
+    static let loaded: Result<Functions, SharedLibrary.LoadError> = SharedLibrary.load("libseccomp.so.2") { symbol in
+        guard let initialize = symbol("seccomp_init"), let release = symbol("seccomp_release"),
+              let setAttribute = symbol("seccomp_attr_set"), let resolveName = symbol("seccomp_syscall_resolve_name"),
+              let addRule = symbol("seccomp_rule_add_array"), let exportBPF = symbol("seccomp_export_bpf") else {
+            return nil
         }
-        func symbol<Function>(_ name: String, as type: Function.Type) -> Function? {
-            dlsym(library, name).map { unsafeBitCast($0, to: type) }
-        }
-        guard let initialize = symbol("seccomp_init", as: Initialize.self),
-              let release = symbol("seccomp_release", as: Release.self),
-              let setAttribute = symbol("seccomp_attr_set", as: SetAttribute.self),
-              let resolveName = symbol("seccomp_syscall_resolve_name", as: ResolveName.self),
-              let addRule = symbol("seccomp_rule_add_array", as: AddRule.self),
-              let exportBPF = symbol("seccomp_export_bpf", as: ExportBPF.self) else {
-            return .failure(LoadError(message: dlerror().map { String(cString: $0) } ?? "libseccomp.so.2: a symbol is missing"))
-        }
-        return .success(Functions(initialize: initialize, release: release, setAttribute: setAttribute,
-                                  resolveName: resolveName, addRule: addRule, exportBPF: exportBPF))
-    }()
+        return Functions(initialize: unsafeBitCast(initialize, to: Initialize.self),
+                         release: unsafeBitCast(release, to: Release.self),
+                         setAttribute: unsafeBitCast(setAttribute, to: SetAttribute.self),
+                         resolveName: unsafeBitCast(resolveName, to: ResolveName.self),
+                         addRule: unsafeBitCast(addRule, to: AddRule.self),
+                         exportBPF: unsafeBitCast(exportBPF, to: ExportBPF.self))
+    }
 }
