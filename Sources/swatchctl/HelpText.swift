@@ -7,7 +7,7 @@ enum HelpText {
 
     /// `swatchctl --help`: what it does, every command, the options every command takes.
     static func overview(_ tool: ToolSpec) -> String {
-        var text = "Usage: \(tool.name) [OPTION]... COMMAND [UNIT]...\n\n" + wrapped(tool.abstract, indent: 0) + "\n"
+        var text = "Usage: " + usage(nil, of: tool) + "\n\n" + wrapped(tool.abstract, indent: 0) + "\n"
         text += "\nCommands:\n"
         for command in tool.commands {
             let synopsis = command.operands.map { command.name + " " + $0.synopsis } ?? command.name
@@ -34,8 +34,7 @@ enum HelpText {
     /// `swatchctl logs [OPTION]... [UNIT]`.
     static func usage(_ command: CommandSpec?, of tool: ToolSpec) -> String {
         guard let command else { return "\(tool.name) [OPTION]... COMMAND [UNIT]..." }
-        return (["\(tool.name) \(command.name) [OPTION]..."] + (command.operands.map { [$0.synopsis] } ?? []))
-            .joined(separator: " ")
+        return "\(tool.name) \(command.name) [OPTION]..." + (command.operands.map { " " + $0.synopsis } ?? "")
     }
 
     /// What a usage error prints on stderr.
