@@ -54,12 +54,15 @@ FUZZ_SECONDS ?= 60
 # together, in the order scripts/link-order found; the kernel maps text 64 KiB around
 # each page faulted in, and scattered they kept 2 MB more of it resident
 # (docs/HACKING.md "Link order").
+# link/no-unwind-tables.ld and --no-eh-frame-hdr: no DWARF unwind tables, which nothing in
+# the binaries reads (the file says why): 9.2 → 8.0 MB stripped.
 STATIC_CXX := $(CURDIR)/.build/static-libstdc++
 RELEASE_FLAGS ?= -c release --static-swift-stdlib --disable-local-rpath -Xswiftc -Osize \
 	-Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors \
 	-Xswiftc -Xfrontend -Xswiftc -function-sections \
 	-Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --icf=all -Xlinker --no-export-dynamic \
 	-Xlinker --symbol-ordering-file=$(CURDIR)/link/swatchd.order -Xlinker --no-warn-symbol-ordering \
+	-Xlinker -T -Xlinker $(CURDIR)/link/no-unwind-tables.ld -Xlinker --no-eh-frame-hdr \
 	-Xswiftc -L$(STATIC_CXX)
 
 # Debian packages: the build (libsystemd-dev, libseccomp-dev, pkg-config), the tests
@@ -71,7 +74,7 @@ DEB_PACKAGES := libsystemd-dev libseccomp-dev pkg-config python3-systemd mandoc 
 
 MAN_PAGES = $(wildcard man/*.[158])
 
-.PHONY: all deps deps-bench build release run test lint install fuzz bench clean
+.PHONY: all deps deps-bench build release check-release run test lint install fuzz bench clean
 
 all: build
 
@@ -132,11 +135,25 @@ deps-bench:
 build:
 	$(SWIFT) build
 
+PROGRAMS := swatchd swatchctl swatchd-hello
+
 release: $(STATIC_CXX)/libstdc++.a
-	@# SwiftPM does not see link/swatchd.order as an input of the link: a newer one relinks.
+	@# SwiftPM does not see the files in link/ as inputs of the link: a newer one relinks.
 	@bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"; \
-	    [ ! link/swatchd.order -nt "$$bin/swatchd" ] || rm -f "$$bin/swatchd"
+	for program in $(PROGRAMS); do \
+	    for input in link/*; do [ ! "$$input" -nt "$$bin/$$program" ] || rm -f "$$bin/$$program"; done; \
+	done
 	$(SWIFT) build $(RELEASE_FLAGS)
+	@$(MAKE) -s check-release
+
+# link/no-unwind-tables.ld holds only while nothing catches a C++ exception: a handler
+# would need the tables it drops.
+check-release:
+	@bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"; \
+	for program in $(PROGRAMS); do \
+	    ! nm "$$bin/$$program" | grep -q ' __cxa_begin_catch' \
+	        || { echo "make: $$program catches C++ exceptions; link/no-unwind-tables.ld would break that"; exit 1; }; \
+	done
 
 # The archive the Swift toolchain's clang links with (Debian: libstdc++-12-dev).
 $(STATIC_CXX)/libstdc++.a:
@@ -170,13 +187,12 @@ lint:
 install:
 	@bin="$(BIN_DIR)"; \
 	if [ -z "$$bin" ]; then \
-	    $(MAKE) -s $(STATIC_CXX)/libstdc++.a; \
-	    $(SWIFT) build $(RELEASE_FLAGS); \
+	    $(MAKE) -s release || exit 1; \
 	    bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"; \
 	fi; \
 	root="$(DESTDIR)$(PREFIX)"; \
 	echo "make install: into $$root"; \
-	for program in swatchd swatchctl swatchd-hello; do \
+	for program in $(PROGRAMS); do \
 	    install -Dm755 -s --strip-program="$(STRIP)" "$$bin/$$program" "$$root/bin/$$program"; \
 	done; \
 	for page in $(MAN_PAGES); do \
