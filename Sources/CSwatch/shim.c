@@ -189,6 +189,156 @@ void swatch_spawn_test_set_without_close_range(int enabled) {
     swatch_spawn_test_without_close_range = enabled;
 }
 
+// MARK: - Handing the child its descriptors
+//
+// clone copies the parent's descriptor table and takes a reference on every
+// open file, and execve drops the copies again: ~95 ns per descriptor
+// (scripts/spawn-cost.c), 0.1 ms of every spawn for a swatchd holding 1000
+// listening sockets (docs/HACKING.md "Per activation"). Instead the child
+// shares the table (CLONE_FILES) and leaves it with close_range(R + 1, ~0U,
+// CLOSE_RANGE_UNSHARE), which copies only the descriptors below R + 1
+// (close_range(2)) — R being the receiving end of a socket pair made while
+// swatchd's table was still nearly empty (Daemon.run): 3, unless swatchd
+// inherited more than 0, 1 and 2. The descriptors the child needs arrive in
+// one datagram the parent sent before the clone (SCM_RIGHTS, unix(7)).
+
+/// At most this many descriptors travel in one SCM_RIGHTS message (SCM_MAX_FD,
+/// include/net/scm.h); a child that needs more gets a copy of the table.
+#define SWATCH_HANDOFF_MAX 253
+
+/// The socket pair, [0] receiving (the lower number), [1] sending; -1 until
+/// swatch_spawn_prepare_handoff. Spawns from several threads (the tests) take
+/// the lock from the send to the drain, so a child only ever finds its own datagram.
+static int handoff_pair[2] = {-1, -1};
+static pthread_mutex_t handoff_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/// `fd` moved to the lowest free number from 3 on when it took one of 0, 1, 2
+/// (a parent that started us with them closed): those stay for stdio.
+static int above_stdio(int fd) {
+    if (fd >= 3)
+        return fd;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    close(fd);
+    return moved;
+}
+
+int swatch_spawn_prepare_handoff(void) {
+    pthread_mutex_lock(&handoff_lock);
+    int error = 0;
+    int pair[2];
+    if (handoff_pair[0] >= 0) {
+        // Prepared already.
+    } else if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) < 0) {
+        error = errno;
+    } else {
+        pair[0] = above_stdio(pair[0]);
+        pair[1] = above_stdio(pair[1]);
+        if (pair[0] < 0 || pair[1] < 0) {
+            error = errno;
+            if (pair[0] >= 0) close(pair[0]);
+            if (pair[1] >= 0) close(pair[1]);
+        } else {
+            handoff_pair[0] = pair[0] < pair[1] ? pair[0] : pair[1];
+            handoff_pair[1] = pair[0] < pair[1] ? pair[1] : pair[0];
+        }
+    }
+    pthread_mutex_unlock(&handoff_lock);
+    return error;
+}
+
+int swatch_spawn_handoff_descriptor(void) {
+    return handoff_pair[0];
+}
+
+/// The descriptor the child gets at `i`: 0, 1, 2, then the passed ones.
+static int source_fd(const struct swatch_spawn_request *req, int i) {
+    return i == 0 ? req->stdin_fd : i == 1 ? req->stdout_fd : i == 2 ? req->stderr_fd : req->fds[i - 3];
+}
+
+/// Room for the largest SCM_RIGHTS message, aligned for its header.
+union handoff_control {
+    char bytes[CMSG_SPACE(sizeof(int) * SWATCH_HANDOFF_MAX)];
+    struct cmsghdr align;
+};
+
+/// Sends the child's `total` descriptors, in order, as one datagram.
+static int handoff_send(const struct swatch_spawn_request *req, int total) {
+    union handoff_control control;
+    memset(&control, 0, sizeof(control));
+    char byte = 0;
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    struct msghdr message = {
+        .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = control.bytes, .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)total),
+    };
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)total);
+    for (int i = 0; i < total; i++) {
+        int fd = source_fd(req, i);
+        memcpy(CMSG_DATA(header) + sizeof(int) * (size_t)i, &fd, sizeof(int));
+    }
+    ssize_t sent;
+    do {
+        sent = sendmsg(handoff_pair[1], &message, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    return sent == 1 ? 0 : -1;
+}
+
+/// Takes one datagram off the handoff socket and stores its descriptors
+/// (close-on-exec) in `fds`; returns how many, or -1 with errno (EAGAIN: none
+/// waiting). Async-signal-safe: the child calls it.
+static int handoff_receive(int socket, int fds[SWATCH_HANDOFF_MAX]) {
+    union handoff_control control;
+    char byte;
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    struct msghdr message = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes, .msg_controllen = sizeof(control.bytes),
+    };
+    ssize_t got;
+    do {
+        got = recvmsg(socket, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0)
+        return -1;
+    int count = 0;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t n = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < n && count < SWATCH_HANDOFF_MAX; i++)
+            memcpy(&fds[count++], CMSG_DATA(header) + sizeof(int) * i, sizeof(int));
+    }
+    if (message.msg_flags & MSG_CTRUNC) {
+        for (int i = 0; i < count; i++)
+            close(fds[i]);
+        errno = EMSGSIZE;
+        return -1;
+    }
+    return count;
+}
+
+/// After the child: a datagram it never took (it failed or died first) would
+/// keep its descriptors alive in the socket's queue, and the next child would
+/// find it. Close what it carried; if the queue cannot be emptied, stop using
+/// the handoff at all.
+static void handoff_drain(void) {
+    int fds[SWATCH_HANDOFF_MAX];
+    for (;;) {
+        int count = handoff_receive(handoff_pair[0], fds);
+        if (count < 0)
+            break;
+        for (int i = 0; i < count; i++)
+            close(fds[i]);
+    }
+    if (errno != EAGAIN) {
+        close(handoff_pair[0]);
+        close(handoff_pair[1]);
+        handoff_pair[0] = handoff_pair[1] = -1;
+    }
+}
+
 // MARK: - The child, between clone and execve
 //
 // The child shares the parent's memory (CLONE_VM) and runs on its own stack
@@ -200,6 +350,13 @@ struct child_context {
     const struct swatch_spawn_request *req;
     /// n + 3 ints of scratch space for the fd shuffle, allocated by the parent.
     int *scratch;
+    /// The receiving end of the descriptor handoff when the child shares the
+    /// parent's descriptor table (CLONE_FILES) and takes its descriptors from
+    /// the datagram the parent sent; -1 when it gets a copy of the table.
+    int handoff_fd;
+    /// Set by the child once it took the datagram off the handoff socket: the
+    /// parent drains it otherwise.
+    volatile int handoff_received;
     /// Set by the parent before the clone: 1 when clone3(CLONE_INTO_CGROUP)
     /// created the child in the service's cgroup, 0 when the child must join
     /// it itself through cgroup.procs (see "Spawning into the cgroup" below).
@@ -596,8 +753,25 @@ static int child_main(void *argument) {
     //    copies stay close-on-exec and vanish at execve.
     ctx->step = SWATCH_SPAWN_STEP_FDS;
     int total = n + 3;
+    int received[SWATCH_HANDOFF_MAX];
+    if (ctx->handoff_fd >= 0) {
+        //    With the handoff (see "Handing the child its descriptors"), first a
+        //    table of its own holding the descriptors up to the socket — the
+        //    whole table's copy where close_range cannot unshare (before 5.9) —,
+        //    then the sources from the parent's datagram.
+        if (swatch_close_range((unsigned)ctx->handoff_fd + 1, ~0U, CLOSE_RANGE_UNSHARE) < 0
+            && ((errno != ENOSYS && errno != EINVAL) || unshare(CLONE_FILES) < 0))
+            child_fail(ctx, SWATCH_SPAWN_STEP_FDS);
+        int count = handoff_receive(ctx->handoff_fd, received);
+        if (count >= 0)
+            ctx->handoff_received = 1;
+        if (count != total) {
+            errno = count < 0 ? errno : EBADMSG;
+            child_fail(ctx, SWATCH_SPAWN_STEP_FDS);
+        }
+    }
     for (int i = 0; i < total; i++) {
-        int source = i == 0 ? req->stdin_fd : i == 1 ? req->stdout_fd : i == 2 ? req->stderr_fd : req->fds[i - 3];
+        int source = ctx->handoff_fd >= 0 ? received[i] : source_fd(req, i);
         int copy = fcntl(source, F_DUPFD_CLOEXEC, total);
         if (copy < 0)
             child_fail(ctx, SWATCH_SPAWN_STEP_FDS);
@@ -859,7 +1033,7 @@ static enum clone3_outcome clone_into_cgroup(void *stack, int cgroup_fd, struct 
         return CLONE3_USE_CLONE;
     struct swatch_clone_args args;
     memset(&args, 0, sizeof(args));
-    args.flags = CLONE_VM | CLONE_VFORK | SWATCH_CLONE_INTO_CGROUP;
+    args.flags = CLONE_VM | CLONE_VFORK | SWATCH_CLONE_INTO_CGROUP | (ctx->handoff_fd >= 0 ? CLONE_FILES : 0);
     args.exit_signal = SIGCHLD;
     args.stack = (uint64_t)(uintptr_t)stack;
     args.stack_size = SWATCH_CHILD_STACK_SIZE;
@@ -944,8 +1118,20 @@ int swatch_spawn(const struct swatch_spawn_request *req, pid_t *pid_out, int *fa
     }
 
     struct child_context ctx = {
-        .req = req, .scratch = scratch, .born_in_cgroup = 0, .started = 0, .step = SWATCH_SPAWN_STEP_NONE, .error = 0,
+        .req = req, .scratch = scratch, .handoff_fd = -1, .handoff_received = 0, .born_in_cgroup = 0, .started = 0,
+        .step = SWATCH_SPAWN_STEP_NONE, .error = 0,
     };
+
+    // The handoff where it was prepared and the descriptors fit one datagram;
+    // a send that fails (EAGAIN with a datagram still queued, ETOOMANYREFS)
+    // leaves the child a copy of the table, as without it.
+    int total = req->fd_count + 3;
+    int handoff = handoff_pair[0] >= 0 && total <= SWATCH_HANDOFF_MAX;
+    if (handoff) {
+        pthread_mutex_lock(&handoff_lock);
+        if (handoff_pair[0] >= 0 && handoff_send(req, total) == 0)
+            ctx.handoff_fd = handoff_pair[0];
+    }
 
     // Block every signal around the clone: a handler of the parent must never
     // run in the child, which shares the parent's memory. The child resets
@@ -978,13 +1164,18 @@ int swatch_spawn(const struct swatch_spawn_request *req, pid_t *pid_out, int *fa
     }
     if (outcome == CLONE3_USE_CLONE) {
         char *top = (char *)stack + SWATCH_CHILD_STACK_SIZE;
-        pid = clone(child_main, top, CLONE_VM | CLONE_VFORK | SIGCHLD, &ctx);
+        pid = clone(child_main, top, CLONE_VM | CLONE_VFORK | (ctx.handoff_fd >= 0 ? CLONE_FILES : 0) | SIGCHLD, &ctx);
         clone_errno = errno;
     }
 
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
     give_back_stack(stack);
     free(scratch);
+    if (handoff) {
+        if (ctx.handoff_fd >= 0 && !ctx.handoff_received)
+            handoff_drain();
+        pthread_mutex_unlock(&handoff_lock);
+    }
 
     if (pid < 0) {
         *failed_step_out = SWATCH_SPAWN_STEP_CLONE;

@@ -15,6 +15,8 @@ func writeStderr(_ text: String) {
 /// signal asking it to.
 enum Daemon {
     static func run(options given: DaemonOptions, adHoc: AdHocOptions?) -> Int32 {
+        // Before anything else is opened: the pair takes the lowest free numbers.
+        Spawner.prepareDescriptorHandoff()
         var environment = ProcessEnvironment.current()
         // Set by a swatchd that re-executed itself (Supervisor+Reexec.swift): not for services.
         let restoring = environment.removeValue(forKey: Supervisor.deserializeVariable)

@@ -174,10 +174,25 @@ func pause(_ duration: Duration) {
     }
 }
 
-/// Reads a file as text; nil when it does not exist (yet).
+/// Reads a file as text, to its end; nil when it does not exist (yet) or cannot be read.
+/// Not with Foundation: `FileManager.contents(atPath:)` and `String(contentsOfFile:)` return
+/// what one read(2) gave for a file whose stat(2) size is 0, as /proc's files are — 4 KB of
+/// the 9 KB of a debug swatchd's /proc/PID/maps (swift-corelibs-foundation, Swift 6.3).
 func readText(_ path: String) -> String? {
-    guard let data = FileManager.default.contents(atPath: path) else { return nil }
-    return String(decoding: data, as: UTF8.self)
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var text: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 16384)
+    while true {
+        let count = read(fd, &buffer, buffer.count)
+        if count == 0 { return String(decoding: text, as: UTF8.self) }
+        if count < 0 {
+            guard errno == EINTR else { return nil }
+            continue
+        }
+        text.append(contentsOf: buffer[..<count])
+    }
 }
 
 /// Parses `KEY=VALUE` lines (a `--report` of swatchd-hello or of a python

@@ -294,8 +294,11 @@ extension Integration {
                 """)
             try daemon.write("q.service", "[Service]\nExecStart=\(probe(report, "--mqueue"))\n")
             try daemon.start()
+            // Not 3 and 4: the spawner's socket pair, which each exec makes anew
+            // (docs/HACKING.md "Spawning", "The child does not copy swatchd's descriptor table").
             let links = { () -> [String] in
-                daemon.openFDs.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(daemon.pid)/fd/\($0)") }
+                daemon.openFDs.filter { $0 > 4 }
+                    .compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(daemon.pid)/fd/\($0)") }
                     .filter { $0 == name || $0 == slave || $0.hasPrefix("socket:") }.sorted()
             }
             let before = links()

@@ -382,6 +382,17 @@ void swatch_spawn_test_set_without_close_range(int enabled);
 /// in a forked, single-threaded test process only.
 void swatch_spawn_test_set_without_clone3(int enabled);
 
+/// Makes the socket pair through which later spawns hand the child its
+/// descriptors instead of copying the whole descriptor table into it (shim.c,
+/// "Handing the child its descriptors"). Call it first thing, while the table
+/// is nearly empty: each child still copies the descriptors numbered below the
+/// pair. Returns 0 or an errno; without it (or after a failure) spawns copy the
+/// table. Calling it again changes nothing.
+int swatch_spawn_prepare_handoff(void);
+
+/// The receiving end of that pair, or -1 when it was not made.
+int swatch_spawn_handoff_descriptor(void);
+
 /// Starts `req->path` as a new process with clone(CLONE_VM|CLONE_VFORK) —
 /// clone3 with CLONE_INTO_CGROUP too when `req->cgroup_fd` is set and the
 /// kernel has it — and returns once the child has called execve (or failed

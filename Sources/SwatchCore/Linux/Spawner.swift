@@ -69,6 +69,16 @@ package struct SpawnError: Error, Hashable, CustomStringConvertible {
 /// cgroup.procs would migrate it, and the first migration after a quiet spell
 /// waits for an RCU grace period (6-9 ms here, scripts/bench 2b).
 package enum Spawner {
+    /// Makes the socket pair through which each child is handed its descriptors,
+    /// so that it does not copy swatchd's whole descriptor table (one listening
+    /// socket per `Listen*=` line) only to close it at execve. Called first
+    /// thing, while the table holds little more than 0, 1 and 2: a child still
+    /// copies what lies below the pair. Without it, or where it failed, spawns
+    /// copy the table. The corresponding C function is `swatch_spawn_prepare_handoff`.
+    package static func prepareDescriptorHandoff() {
+        _ = swatch_spawn_prepare_handoff()
+    }
+
     /// Starts `request.executable`; returns once it runs (execve succeeded).
     /// The corresponding C function is `swatch_spawn`.
     package static func spawn(_ request: SpawnRequest) throws(SpawnError) -> pid_t {

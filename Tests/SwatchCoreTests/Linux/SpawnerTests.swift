@@ -151,7 +151,8 @@ import Testing
     /// The shuffle trap (docs/HACKING.md "Spawning"): with sources at 4 and 3, a naive dup2(4→3)
     /// then dup2(3→4) leaves both fds the same file. Needs fds 3 and 4 of its
     /// own, so it runs in a forked, single-threaded copy of the test process.
-    @Test func fdOrderHoldsWhenSourcesAreFourAndThree() throws {
+    /// With the handoff (swatchd's way) the child receives the sources at new numbers first.
+    @Test(arguments: [false, true]) func fdOrderHoldsWhenSourcesAreFourAndThree(handoff: Bool) throws {
         let directory = LinuxTestSupport.temporaryDirectory()
         defer { LinuxTestSupport.removeTree(directory) }
         let files = openFiles(["a", "b"], in: directory)
@@ -161,6 +162,10 @@ import Testing
             // Move our files out of the way first, then put a at 4 and b at 3.
             let high = [a, b].map { fcntl($0.rawValue, F_DUPFD_CLOEXEC, 100) }
             guard dup2(high[0], 4) == 4, dup2(high[1], 3) == 3 else { return 2 }
+            if handoff {
+                Spawner.prepareDescriptorHandoff()
+                guard swatch_spawn_handoff_descriptor() >= 0 else { return 5 }
+            }
             guard let pid = try? Spawner.spawn(SpawnRequest(
                 executable: "/bin/sh", arguments: ["sh", "-c", Self.introspection, "sh", directory],
                 fds: [FileDescriptor(rawValue: 4), FileDescriptor(rawValue: 3)]))
@@ -176,12 +181,13 @@ import Testing
 
     /// Kernels before 5.11 have no CLOSE_RANGE_CLOEXEC: the child then marks
     /// its fds by listing /proc/self/fd. Forked, because the switch is global.
-    @Test func childSeesOnlyItsFdsWithoutCloseRangeToo() throws {
+    @Test(arguments: [false, true]) func childSeesOnlyItsFdsWithoutCloseRangeToo(handoff: Bool) throws {
         let directory = LinuxTestSupport.temporaryDirectory()
         defer { LinuxTestSupport.removeTree(directory) }
         let passed = openFiles(["a", "b"], in: directory)
         defer { for fd in passed { try? fd.close() } }
         let status = LinuxTestSupport.inForkedChild {
+            if handoff { Spawner.prepareDescriptorHandoff() }
             swatch_spawn_test_set_without_close_range(1)
             // A non-close-on-exec fd far up, as swatchd may inherit from its own parent
             // (docs/HACKING.md "Spawning": 251 was seen).
@@ -200,8 +206,9 @@ import Testing
     /// The spawner itself must not leak: /dev/null, the child's stack and the
     /// fds of failed starts are released. Counted in a forked copy of the test
     /// process, where no parallel test opens or closes fds meanwhile.
-    @Test func spawningLeavesTheParentsFdsAsTheyWere() {
+    @Test(arguments: [false, true]) func spawningLeavesTheParentsFdsAsTheyWere(handoff: Bool) {
         let status = LinuxTestSupport.inForkedChild {
+            if handoff { Spawner.prepareDescriptorHandoff() }
             func openFds() -> Int32 {
                 guard let dir = opendir("/proc/self/fd") else { return -1 }
                 var count: Int32 = 0
@@ -222,6 +229,70 @@ import Testing
             return openFds() == before ? 0 : 3
         }
         #expect(status == .exited(0))
+    }
+
+    /// swatchd's way (Daemon.run prepares it first thing): the child shares the
+    /// parent's descriptor table only until it takes its own descriptors from a
+    /// datagram (shim.c, "Handing the child its descriptors"). It sees exactly
+    /// its own, in order, however many the parent holds.
+    @Test func withTheHandoffTheChildSeesExactlyItsFdsWhileTheParentHoldsMany() throws {
+        let directory = LinuxTestSupport.temporaryDirectory()
+        defer { LinuxTestSupport.removeTree(directory) }
+        let status = LinuxTestSupport.inForkedChild {
+            Spawner.prepareDescriptorHandoff()
+            guard swatch_spawn_handoff_descriptor() >= 0 else { return 2 }
+            // 300 more, as a swatchd with 300 listening sockets; one of them
+            // not close-on-exec, as swatchd may inherit from its parent.
+            for _ in 0..<300 { guard fcntl(0, F_DUPFD_CLOEXEC, 3) >= 0 else { return 3 } }
+            guard fcntl(0, F_DUPFD, 3) >= 0 else { return 3 }
+            let passed = openFiles(["a", "b", "c"], in: directory)
+            guard let pid = try? Spawner.spawn(SpawnRequest(
+                executable: "/bin/sh", arguments: ["sh", "-c", Self.introspection, "sh", directory],
+                environment: ["PATH=/usr/bin:/bin"], listenPID: true, fds: passed))
+            else { return 4 }
+            return (try? Reaper.wait(for: pid)) == .exited(0) ? 0 : 5
+        }
+        #expect(status == .exited(0))
+        let fds = lines(LinuxTestSupport.read(directory + "/fds")).compactMap { Int($0) }.sorted()
+        #expect(fds == [0, 1, 2, 3, 4, 5, 6])  // 6: ls's own directory
+        #expect(lines(LinuxTestSupport.read(directory + "/links")) == ["a", "b", "c"].map { directory + "/" + $0 })
+        let pids = LinuxTestSupport.read(directory + "/pids").split(separator: " ")
+        #expect(pids.count == 3 && pids[0] == pids[1], "\(pids)")
+    }
+
+    /// A child that fails before it takes its datagram (here: joining a
+    /// "cgroup" that is a plain directory) leaves it queued; the parent closes
+    /// what it carried, so nothing keeps the passed file open and the next
+    /// child gets its own descriptors, not the stale ones.
+    @Test func aChildThatFailsBeforeItsHandoffLeavesNoDescriptorBehind() throws {
+        let directory = LinuxTestSupport.temporaryDirectory()
+        defer { LinuxTestSupport.removeTree(directory) }
+        let status = LinuxTestSupport.inForkedChild {
+            Spawner.prepareDescriptorHandoff()
+            var ends: [CInt] = [-1, -1]
+            guard swatch_pipe2(&ends, O_CLOEXEC | O_NONBLOCK) == 0 else { return 2 }
+            let notACgroup = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard notACgroup >= 0 else { return 2 }
+            do {
+                _ = try Spawner.spawn(SpawnRequest(
+                    executable: "/bin/true", fds: [FileDescriptor(rawValue: ends[1])],
+                    cgroup: FileDescriptor(rawValue: notACgroup)))
+                return 3
+            } catch {
+                guard (error as? SpawnError)?.step == "cgroup" else { return 4 }
+            }
+            // The write end's last reference is ours: closed, the read end sees EOF.
+            close(ends[1])
+            var byte: UInt8 = 0
+            guard Glibc.read(ends[0], &byte, 1) == 0 else { return 5 }
+            let passed = openFiles(["a", "b", "c"], in: directory)
+            guard let pid = try? Spawner.spawn(SpawnRequest(
+                executable: "/bin/sh", arguments: ["sh", "-c", Self.introspection, "sh", directory], fds: passed))
+            else { return 6 }
+            return (try? Reaper.wait(for: pid)) == .exited(0) ? 0 : 7
+        }
+        #expect(status == .exited(0))
+        #expect(lines(LinuxTestSupport.read(directory + "/links")) == ["a", "b", "c"].map { directory + "/" + $0 })
     }
 
     @Test func missingExecutableFailsWithENOENTAtExecve() {
