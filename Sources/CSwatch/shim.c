@@ -250,6 +250,13 @@ int swatch_spawn_handoff_descriptor(void) {
     return handoff_pair[0];
 }
 
+/// How many children took their descriptors through the handoff (tests).
+static atomic_ulong handoff_spawns;
+
+unsigned long swatch_spawn_handoff_count(void) {
+    return atomic_load(&handoff_spawns);
+}
+
 /// The descriptor the child gets at `i`: 0, 1, 2, then the passed ones.
 static int source_fd(const struct swatch_spawn_request *req, int i) {
     return i == 0 ? req->stdin_fd : i == 1 ? req->stdout_fd : i == 2 ? req->stderr_fd : req->fds[i - 3];
@@ -1129,8 +1136,10 @@ int swatch_spawn(const struct swatch_spawn_request *req, pid_t *pid_out, int *fa
     int handoff = handoff_pair[0] >= 0 && total <= SWATCH_HANDOFF_MAX;
     if (handoff) {
         pthread_mutex_lock(&handoff_lock);
-        if (handoff_pair[0] >= 0 && handoff_send(req, total) == 0)
+        if (handoff_pair[0] >= 0 && handoff_send(req, total) == 0) {
             ctx.handoff_fd = handoff_pair[0];
+            atomic_fetch_add(&handoff_spawns, 1);
+        }
     }
 
     // Block every signal around the clone: a handler of the parent must never

@@ -144,6 +144,32 @@ extension Integration {
             #expect(names.isSuperset(of: ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "PATH", "NOTIFY_SOCKET"]))
         }
 
+        /// Among 100 other units' listening sockets: with that many descriptors open, a child
+        /// takes its own over swatchd's socket pair instead of copying swatchd's table
+        /// (docs/HACKING.md "Spawning"), and still sees exactly its one socket.
+        @Test(.timeLimit(.minutes(1)))
+        func amongAHundredUnitsTheServiceGetsExactlyItsSocket() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report")
+            for index in 0..<100 {
+                try daemon.write("idle\(index).socket", "[Socket]\nListenStream=\(daemon.path("idle\(index).sock"))\n")
+                try daemon.write("idle\(index).service", "[Service]\nExecStart=/bin/true\n")
+            }
+            try daemon.write("hello.socket", Units.tcpSocket(port))
+            try daemon.write("hello.service", try Units.helloService(report: report))
+            try daemon.start()
+            #expect(daemon.openFDs.count > 100, "\(daemon.openFDs)")
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+            let seen = try waitForReport(report)
+            #expect(seen["FDS"] == "0,1,2,3")
+            #expect(seen["LISTEN_FDS"] == "1")
+            #expect(seen["LISTEN_FDNAMES"] == "hello.socket")
+            #expect(seen["LISTEN_PID"] == seen["PID"])
+            #expect(seen["FD3_TYPE"] == "stream")
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func setsEverySocketOptionOfTheUnit() throws {
             let port = try Ports.free()

@@ -393,6 +393,10 @@ int swatch_spawn_prepare_handoff(void);
 /// The receiving end of that pair, or -1 when it was not made.
 int swatch_spawn_handoff_descriptor(void);
 
+/// Tests only: how many spawns handed the child its descriptors that way (the
+/// others copied the table: no pair, more than 253 descriptors, or a failed send).
+unsigned long swatch_spawn_handoff_count(void);
+
 /// Starts `req->path` as a new process with clone(CLONE_VM|CLONE_VFORK) —
 /// clone3 with CLONE_INTO_CGROUP too when `req->cgroup_fd` is set and the
 /// kernel has it — and returns once the child has called execve (or failed

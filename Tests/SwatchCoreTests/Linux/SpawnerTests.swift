@@ -28,6 +28,15 @@ import Testing
         names.map { LinuxTestSupport.open(directory + "/" + $0, O_RDWR | O_CREAT) }
     }
 
+    /// In a forked child: the handoff swatchd's Daemon.run prepares, then 100
+    /// more descriptors, as a swatchd with 100 listening sockets holds.
+    private static func prepareHandoffWithALargeTable() -> Bool {
+        Spawner.prepareDescriptorHandoff()
+        guard swatch_spawn_handoff_descriptor() >= 0 else { return false }
+        for _ in 0..<100 { guard fcntl(0, F_DUPFD_CLOEXEC, 3) >= 0 else { return false } }
+        return true
+    }
+
     private func lines(_ text: String) -> [String] {
         text.split(separator: "\n").map(String.init)
     }
@@ -162,14 +171,12 @@ import Testing
             // Move our files out of the way first, then put a at 4 and b at 3.
             let high = [a, b].map { fcntl($0.rawValue, F_DUPFD_CLOEXEC, 100) }
             guard dup2(high[0], 4) == 4, dup2(high[1], 3) == 3 else { return 2 }
-            if handoff {
-                Spawner.prepareDescriptorHandoff()
-                guard swatch_spawn_handoff_descriptor() >= 0 else { return 5 }
-            }
+            if handoff { guard Self.prepareHandoffWithALargeTable() else { return 5 } }
             guard let pid = try? Spawner.spawn(SpawnRequest(
                 executable: "/bin/sh", arguments: ["sh", "-c", Self.introspection, "sh", directory],
                 fds: [FileDescriptor(rawValue: 4), FileDescriptor(rawValue: 3)]))
             else { return 3 }
+            guard swatch_spawn_handoff_count() == (handoff ? 1 : 0) else { return 6 }
             return (try? Reaper.wait(for: pid)) == .exited(0) ? 0 : 4
         }
         #expect(status == .exited(0))
@@ -187,7 +194,7 @@ import Testing
         let passed = openFiles(["a", "b"], in: directory)
         defer { for fd in passed { try? fd.close() } }
         let status = LinuxTestSupport.inForkedChild {
-            if handoff { Spawner.prepareDescriptorHandoff() }
+            if handoff { guard Self.prepareHandoffWithALargeTable() else { return 5 } }
             swatch_spawn_test_set_without_close_range(1)
             // A non-close-on-exec fd far up, as swatchd may inherit from its own parent
             // (docs/HACKING.md "Spawning": 251 was seen).
@@ -195,6 +202,7 @@ import Testing
             guard let pid = try? Spawner.spawn(SpawnRequest(
                 executable: "/bin/sh", arguments: ["sh", "-c", Self.introspection, "sh", directory], fds: passed))
             else { return 3 }
+            guard swatch_spawn_handoff_count() == (handoff ? 1 : 0) else { return 6 }
             return (try? Reaper.wait(for: pid)) == .exited(0) ? 0 : 4
         }
         #expect(status == .exited(0))
@@ -208,7 +216,7 @@ import Testing
     /// process, where no parallel test opens or closes fds meanwhile.
     @Test(arguments: [false, true]) func spawningLeavesTheParentsFdsAsTheyWere(handoff: Bool) {
         let status = LinuxTestSupport.inForkedChild {
-            if handoff { Spawner.prepareDescriptorHandoff() }
+            if handoff { guard Self.prepareHandoffWithALargeTable() else { return 5 } }
             func openFds() -> Int32 {
                 guard let dir = opendir("/proc/self/fd") else { return -1 }
                 var count: Int32 = 0
@@ -226,6 +234,7 @@ import Testing
                     guard (try? Reaper.wait(for: pid)) == .exited(0) else { return 2 }
                 }
             }
+            guard swatch_spawn_handoff_count() == (handoff ? 100 : 0) else { return 4 }
             return openFds() == before ? 0 : 3
         }
         #expect(status == .exited(0))
@@ -239,17 +248,16 @@ import Testing
         let directory = LinuxTestSupport.temporaryDirectory()
         defer { LinuxTestSupport.removeTree(directory) }
         let status = LinuxTestSupport.inForkedChild {
-            Spawner.prepareDescriptorHandoff()
-            guard swatch_spawn_handoff_descriptor() >= 0 else { return 2 }
-            // 300 more, as a swatchd with 300 listening sockets; one of them
-            // not close-on-exec, as swatchd may inherit from its parent.
-            for _ in 0..<300 { guard fcntl(0, F_DUPFD_CLOEXEC, 3) >= 0 else { return 3 } }
+            guard Self.prepareHandoffWithALargeTable() else { return 2 }
+            // 200 more, one of them not close-on-exec, as swatchd may inherit from its parent.
+            for _ in 0..<200 { guard fcntl(0, F_DUPFD_CLOEXEC, 3) >= 0 else { return 3 } }
             guard fcntl(0, F_DUPFD, 3) >= 0 else { return 3 }
             let passed = openFiles(["a", "b", "c"], in: directory)
             guard let pid = try? Spawner.spawn(SpawnRequest(
                 executable: "/bin/sh", arguments: ["sh", "-c", Self.introspection, "sh", directory],
                 environment: ["PATH=/usr/bin:/bin"], listenPID: true, fds: passed))
             else { return 4 }
+            guard swatch_spawn_handoff_count() == 1 else { return 6 }
             return (try? Reaper.wait(for: pid)) == .exited(0) ? 0 : 5
         }
         #expect(status == .exited(0))
@@ -268,7 +276,7 @@ import Testing
         let directory = LinuxTestSupport.temporaryDirectory()
         defer { LinuxTestSupport.removeTree(directory) }
         let status = LinuxTestSupport.inForkedChild {
-            Spawner.prepareDescriptorHandoff()
+            guard Self.prepareHandoffWithALargeTable() else { return 8 }
             var ends: [CInt] = [-1, -1]
             guard swatch_pipe2(&ends, O_CLOEXEC | O_NONBLOCK) == 0 else { return 2 }
             let notACgroup = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -281,6 +289,7 @@ import Testing
             } catch {
                 guard (error as? SpawnError)?.step == "cgroup" else { return 4 }
             }
+            guard swatch_spawn_handoff_count() == 1 else { return 9 }
             // The write end's last reference is ours: closed, the read end sees EOF.
             close(ends[1])
             var byte: UInt8 = 0
