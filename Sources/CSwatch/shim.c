@@ -222,12 +222,27 @@ static int above_stdio(int fd) {
     return moved;
 }
 
+/// Whether a child could leave a shared table with close_range(2)'s
+/// CLOSE_RANGE_UNSHARE: Linux 5.9, and not refused by a container's seccomp
+/// profile (EPERM from one that predates the call). Asked of swatchd's own
+/// table, which nobody shares, so nothing is copied, and of a range above every
+/// descriptor, so nothing is closed.
+static int close_range_can_unshare(void) {
+    if (swatch_spawn_test_without_close_range) {
+        errno = ENOSYS;
+        return 0;
+    }
+    return swatch_close_range(~0U - 1, ~0U, CLOSE_RANGE_UNSHARE) == 0;
+}
+
 int swatch_spawn_prepare_handoff(void) {
     pthread_mutex_lock(&handoff_lock);
     int error = 0;
     int pair[2];
     if (handoff_pair[0] >= 0) {
         // Prepared already.
+    } else if (!close_range_can_unshare()) {
+        error = errno;
     } else if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) < 0) {
         error = errno;
     } else {
@@ -763,11 +778,10 @@ static int child_main(void *argument) {
     int received[SWATCH_HANDOFF_MAX];
     if (ctx->handoff_fd >= 0) {
         //    With the handoff (see "Handing the child its descriptors"), first a
-        //    table of its own holding the descriptors up to the socket — the
-        //    whole table's copy where close_range cannot unshare (before 5.9) —,
-        //    then the sources from the parent's datagram.
-        if (swatch_close_range((unsigned)ctx->handoff_fd + 1, ~0U, CLOSE_RANGE_UNSHARE) < 0
-            && ((errno != ENOSYS && errno != EINVAL) || unshare(CLONE_FILES) < 0))
+        //    table of its own holding the descriptors up to the socket (the
+        //    parent made sure close_range can), then the sources from the
+        //    parent's datagram.
+        if (swatch_close_range((unsigned)ctx->handoff_fd + 1, ~0U, CLOSE_RANGE_UNSHARE) < 0)
             child_fail(ctx, SWATCH_SPAWN_STEP_FDS);
         int count = handoff_receive(ctx->handoff_fd, received);
         if (count >= 0)
@@ -862,8 +876,10 @@ static int child_main(void *argument) {
         errno = ENOSYS;
     else
         marked = swatch_close_range((unsigned)total, ~0U, CLOSE_RANGE_CLOEXEC);
+    //    close_range never answers EPERM itself: that is a seccomp profile
+    //    older than the call (a container runtime's), as good as ENOSYS.
     if (marked < 0) {
-        if ((errno != ENOSYS && errno != EINVAL) || mark_cloexec_from(total) < 0)
+        if ((errno != ENOSYS && errno != EINVAL && errno != EPERM) || mark_cloexec_from(total) < 0)
             child_fail(ctx, SWATCH_SPAWN_STEP_CLOSE_RANGE);
     }
 

@@ -66,6 +66,44 @@ extension Integration {
         /// An allow list without seccomp(2) (@system-service has none) with another filter
         /// key: SystemCallFilter= is loaded last, as systemd's exec_child() does, so loading
         /// the other one is not itself filtered (it was: the child died with SIGSYS before execve).
+        /// A container runtime's seccomp profile older than close_range(2) refuses it with
+        /// EPERM. A swatchd under such a filter (here: a service of the outer one) makes no
+        /// descriptor handoff, which needs close_range to unshare a table, marks its children's
+        /// descriptors close-on-exec through /proc/self/fd, and its services still get
+        /// exactly their sockets, among 100 other units'.
+        @Test(.timeLimit(.minutes(1)))
+        func underAFilterRefusingCloseRangeSwatchdStillStartsItsServices() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let units = daemon.path("inner-units")
+            try FileManager.default.createDirectory(atPath: units, withIntermediateDirectories: false)
+            func write(_ name: String, _ text: String) throws {
+                try text.write(toFile: units + "/" + name, atomically: false, encoding: .utf8)
+            }
+            for index in 0..<100 {
+                try write("idle\(index).socket", "[Socket]\nListenStream=\(daemon.path("idle\(index).sock"))\n")
+                try write("idle\(index).service", "[Service]\nExecStart=/bin/true\n")
+            }
+            let report = daemon.path("report")
+            try write("hello.socket", Units.tcpSocket(port))
+            try write("hello.service", try Units.helloService(report: report))
+            let swatchd = try Harness.binary("swatchd")
+            try daemon.write("inner.service", """
+                [Service]
+                ExecStart=\(swatchd) --unit-dir \(units) --runtime-dir \(daemon.path("inner-run")) --log-target stderr
+                SystemCallFilter=~close_range
+                SystemCallErrorNumber=EPERM
+                """)
+            try daemon.start()
+            #expect(try daemon.ctl("start", "inner.service").exitCode == 0)
+            try daemon.waitForLog(containing: "ready: 101 socket units")
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody, "\(daemon.log)")
+            let seen = try waitForReport(report)
+            #expect(seen["FDS"] == "0,1,2,3", "\(daemon.log)")
+            #expect(seen["LISTEN_FDNAMES"] == "hello.socket")
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func anAllowListTakesTheOtherFilterKeysAlong() throws {
             let seen = try probe([

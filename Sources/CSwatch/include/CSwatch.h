@@ -372,7 +372,8 @@ struct swatch_spawn_request {
 
 /// Tests only: when non-zero, the child acts as on a kernel without
 /// close_range(CLOSE_RANGE_CLOEXEC) (before 5.11, e.g. Debian 11's 5.10) and
-/// marks fds close-on-exec by listing /proc/self/fd. Set it in a forked,
+/// marks fds close-on-exec by listing /proc/self/fd, and
+/// swatch_spawn_prepare_handoff answers ENOSYS. Set it in a forked,
 /// single-threaded test process only.
 void swatch_spawn_test_set_without_close_range(int enabled);
 
@@ -386,8 +387,9 @@ void swatch_spawn_test_set_without_clone3(int enabled);
 /// descriptors instead of copying the whole descriptor table into it (shim.c,
 /// "Handing the child its descriptors"). Call it first thing, while the table
 /// is nearly empty: each child still copies the descriptors numbered below the
-/// pair. Returns 0 or an errno; without it (or after a failure) spawns copy the
-/// table. Calling it again changes nothing.
+/// pair. Returns 0 or an errno (ENOSYS or EPERM where close_range(2) cannot
+/// unshare: before Linux 5.9, or refused by seccomp); without it, or after a
+/// failure, spawns copy the table. Calling it again changes nothing.
 int swatch_spawn_prepare_handoff(void);
 
 /// The receiving end of that pair, or -1 when it was not made.
