@@ -43,10 +43,9 @@ extension Integration {
 
         /// The environment of a process as execve gave it.
         private func environment(of pid: pid_t) -> [String: String] {
-            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return [:] }
+            guard let environ = readText("/proc/\(pid)/environ") else { return [:] }
             var result: [String: String] = [:]
-            for entry in data.split(separator: 0) {
-                let text = String(decoding: entry, as: UTF8.self)
+            for text in environ.split(separator: "\0") {
                 guard let equals = text.firstIndex(of: "=") else { continue }
                 result[String(text[..<equals])] = String(text[text.index(after: equals)...])
             }

@@ -358,7 +358,7 @@ extension Integration.SeccompTests {
             try daemon.checkRunning()
             return daemon.children.first { $0.command == "sleep" }?.pid
         }
-        let environment = String(decoding: FileManager.default.contents(atPath: "/proc/\(pid)/environ") ?? Data(), as: UTF8.self)
+        let environment = readText("/proc/\(pid)/environ") ?? ""
         let directory = try #require(environment.split(separator: "\0").first { $0.hasPrefix("CREDENTIALS_DIRECTORY=") }
             .map { String($0.dropFirst("CREDENTIALS_DIRECTORY=".count)) })
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == ["app.token", "file", "token"])
