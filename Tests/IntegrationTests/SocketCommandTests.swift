@@ -333,5 +333,45 @@ extension Integration {
             #expect(try Client.readLine(third) == "three")
             try daemon.checkRunning()
         }
+
+        /// daemon-reexec carries each instance's source over (Manager+Reexec.swift): the
+        /// new swatchd still refuses a second connection from a source whose first
+        /// instance runs — by address, and a unix peer by its UID ("UID 0": a word with a space).
+        @Test(.timeLimit(.minutes(1)))
+        func theCountsOutliveADaemonReexec() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let port = try Ports.free()
+            let path = daemon.path("echo.sock")
+            for (name, listen) in [("echo", "127.0.0.1:\(port)"), ("local", path)] {
+                try daemon.write("\(name).socket", "[Socket]\nListenStream=\(listen)\nAccept=yes\nMaxConnectionsPerSource=1\n")
+                try daemon.write("\(name)@.service", "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n")
+            }
+            try daemon.start()
+            let first = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            defer { close(first) }
+            let firstLocal = try Client.connect(.unix(path), type: SOCK_STREAM)
+            defer { close(firstLocal) }
+            for connection in [first, firstLocal] {
+                try Client.write("one\n", to: connection)
+                #expect(try Client.readLine(connection) == "one", "the first connections are served")
+            }
+            let reexec = try daemon.ctl("daemon-reexec")
+            #expect(reexec.exitCode == 0, "\(reexec)")
+            try daemon.waitForLog(containing: "re-executed")
+            let second = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            defer { close(second) }
+            #expect(try Client.readLine(second) == nil, "closed without an answer")
+            let secondLocal = try Client.connect(.unix(path), type: SOCK_STREAM)
+            defer { close(secondLocal) }
+            #expect(try Client.readLine(secondLocal) == nil, "closed without an answer")
+            try daemon.waitForLog(containing: "echo.socket: Too many incoming connections (2) from source 127.0.0.1, dropping connection.")
+            try daemon.waitForLog(containing: "local.socket: Too many incoming connections (2) from source UID \(getuid()), dropping connection.")
+            for connection in [first, firstLocal] {
+                try Client.write("still\n", to: connection)
+                #expect(try Client.readLine(connection) == "still")
+            }
+            try daemon.checkRunning()
+        }
     }
 }

@@ -4,7 +4,8 @@ import Logging
 /// replaces it in the same process, and how that one takes it back. The units
 /// are read from disk again (as systemd re-reads them); what survives is the
 /// runtime: each service's state, main process, counters, INVOCATION_ID and
-/// stored fds, the Accept=yes instances, and which sockets are bound (their
+/// stored fds, the Accept=yes instances with the source each counts against
+/// (MaxConnectionsPerSource=), and which sockets are bound (their
 /// fds are kept open across the execve by the shell).
 extension Manager {
     package struct ReexecState: Sendable {
@@ -15,6 +16,8 @@ extension Manager {
             package var storedFDNames: [String]
             /// Accept=yes: the socket unit that made this instance.
             package var instanceOf: UnitName?
+            /// Accept=yes: the source its connection counts against (MaxConnectionsPerSource=).
+            package var source: String?
         }
         package var services: [Service] = []
         package var boundSockets: Set<UnitName> = []
@@ -36,7 +39,8 @@ extension Manager {
                 return .failure(.busy("\(name) is \(entry.machine.state.activeState)"))
             }
             state.services.append(.init(name: name, snapshot: snapshot, invocationID: entry.invocationID,
-                                        storedFDNames: entry.storedFDNames, instanceOf: entry.instanceOf))
+                                        storedFDNames: entry.storedFDNames, instanceOf: entry.instanceOf,
+                                        source: entry.source))
         }
         state.boundSockets = Set(sockets.filter { $0.value.machine.state != nil }.keys)
         return .success(state)
@@ -85,8 +89,10 @@ extension Manager {
                       let unit = units.instantiate(template, instance: instance) else { continue }
                 var entry = ServiceEntry(unit: unit)
                 entry.instanceOf = socket
+                entry.source = record.source
                 services[record.name] = entry
                 sockets[socket]?.instances += 1
+                if let source = record.source { sockets[socket]?.sources[source, default: 0] += 1 }
             }
             guard services[record.name] != nil else {
                 if let main = record.snapshot.mainPID {

@@ -34,7 +34,8 @@ extension Supervisor {
             lines.append(["service", service.name.description, s.state.rawValue, s.mainPID.map(String.init) ?? "-",
                           s.result.rawValue, String(s.restartCount), s.stateChanged.map { String($0.microseconds) } ?? "-",
                           service.invocationID.isEmpty ? "-" : service.invocationID,
-                          service.instanceOf?.description ?? "-"].joined(separator: " "))
+                          service.instanceOf?.description ?? "-",
+                          service.source.map(ControlEscaping.escapeWord) ?? "-"].joined(separator: " "))
             for entry in storedFDs[service.name] ?? [] {
                 // FDPOLL=0: stored unwatched, and so it stays.
                 let poll = storedFDWatches[entry.fd.rawValue] == nil ? " nopoll" : ""
@@ -136,8 +137,10 @@ extension Supervisor {
                 let snapshot = ServiceMachine.Snapshot(
                     state: serviceState, mainPID: Int32(words[3]), result: ServiceResult(rawValue: words[4]) ?? .success,
                     restartCount: Int(words[5]) ?? 0, stateChanged: UInt64(words[6]).map(Instant.init(microseconds:)))
+                // The source, a tenth word, is absent from the state of a swatchd before it.
+                let source = words.count > 9 && words[9] != "-" ? try? ControlEscaping.unescapeWord(words[9]) : nil
                 state.services.append(.init(name: name, snapshot: snapshot, invocationID: words[7] == "-" ? "" : words[7],
-                                            storedFDNames: [], instanceOf: UnitName(parsing: words[8])))
+                                            storedFDNames: [], instanceOf: UnitName(parsing: words[8]), source: source))
             case "stored":
                 guard words.count == 4 || words.count == 5, let name = UnitName(parsing: words[1]), let fd = fd(3),
                       let fdName = try? ControlEscaping.unescapeWord(words[2]) else { continue }
