@@ -212,16 +212,6 @@ void swatch_spawn_test_set_without_close_range(int enabled) {
 static int handoff_pair[2] = {-1, -1};
 static pthread_mutex_t handoff_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/// `fd` moved to the lowest free number from 3 on when it took one of 0, 1, 2
-/// (a parent that started us with them closed): those stay for stdio.
-static int above_stdio(int fd) {
-    if (fd >= 3)
-        return fd;
-    int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    close(fd);
-    return moved;
-}
-
 /// Whether a child could leave a shared table with close_range(2)'s
 /// CLOSE_RANGE_UNSHARE: Linux 5.9, and not refused by a container's seccomp
 /// profile (EPERM from one that predates the call). Asked of swatchd's own
@@ -246,16 +236,8 @@ int swatch_spawn_prepare_handoff(void) {
     } else if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) < 0) {
         error = errno;
     } else {
-        pair[0] = above_stdio(pair[0]);
-        pair[1] = above_stdio(pair[1]);
-        if (pair[0] < 0 || pair[1] < 0) {
-            error = errno;
-            if (pair[0] >= 0) close(pair[0]);
-            if (pair[1] >= 0) close(pair[1]);
-        } else {
-            handoff_pair[0] = pair[0] < pair[1] ? pair[0] : pair[1];
-            handoff_pair[1] = pair[0] < pair[1] ? pair[1] : pair[0];
-        }
+        handoff_pair[0] = pair[0] < pair[1] ? pair[0] : pair[1];
+        handoff_pair[1] = pair[0] < pair[1] ? pair[1] : pair[0];
     }
     pthread_mutex_unlock(&handoff_lock);
     return error;

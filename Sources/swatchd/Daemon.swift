@@ -10,12 +10,30 @@ func writeStderr(_ text: String) {
     text.withUTF8 { buffer in _ = Glibc.write(2, buffer.baseAddress, buffer.count) }
 }
 
+/// /dev/null in place of any of 0, 1, 2 that swatchd's parent closed (`swatchd 2>&-`), as
+/// systemd's make_null_stdio() (src/basic/fd-util.h) gives PID 1 its standard streams:
+/// otherwise the next descriptor swatchd opens takes that number, and its log lines to
+/// stderr would go into a socket or an epoll instance. Not close-on-exec, as standard
+/// streams are not; a child gets its own 0, 1, 2 from the spawner whatever these are.
+private func openClosedStandardStreams() {
+    for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) < 0 {
+        // The lowest free number: `fd` itself, the ones below it being open by now.
+        let null = open("/dev/null", O_RDWR | O_NOCTTY)
+        if null >= 0 && null != fd {
+            _ = dup2(null, fd)
+            _ = close(null)
+        }
+    }
+}
+
 /// Start-up of the daemon, phase by phase (docs/HACKING.md "Conventions"): problems of swatchd
 /// itself end it with `swatchd: …` and exit 1; after that nothing does but a
 /// signal asking it to.
 enum Daemon {
     static func run(options given: DaemonOptions, adHoc: AdHocOptions?) -> Int32 {
-        // Before anything else is opened: the pair takes the lowest free numbers.
+        // Before anything else is opened: the standard streams first, then the spawner's
+        // socket pair, which takes the lowest free numbers.
+        openClosedStandardStreams()
         Spawner.prepareDescriptorHandoff()
         var environment = ProcessEnvironment.current()
         // Set by a swatchd that re-executed itself (Supervisor+Reexec.swift): not for services.

@@ -24,5 +24,24 @@ extension Integration {
             try daemon.waitForLog(containing: "No units from unit directory /nonexistent-swatchd-units")
             try daemon.checkRunning()
         }
+
+        /// Started with its standard streams closed (`swatchd <&- >&- 2>&-`, as a careless
+        /// init may), swatchd puts /dev/null in their place before it opens anything, so no
+        /// socket or epoll instance of its own becomes its stderr; its services are served.
+        @Test(.timeLimit(.minutes(1)))
+        func closedStandardStreamsBecomeDevNullAndTheServicesAreServed() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report")
+            try daemon.write("hello.socket", Units.tcpSocket(port))
+            try daemon.write("hello.service", try Units.helloService(report: report))
+            try daemon.start(launcher: ["/bin/sh", "-c", "exec \"$@\" <&- >&- 2>&-", "sh"])
+            let fds = Processes.describeFDs(of: daemon.pid)
+            #expect([fds[0], fds[1], fds[2]] == ["/dev/null", "/dev/null", "/dev/null"], "\(fds)")
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+            #expect(try waitForReport(report)["FDS"] == "0,1,2,3")
+            try daemon.checkRunning()
+        }
     }
 }

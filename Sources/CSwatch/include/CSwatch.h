@@ -386,8 +386,8 @@ void swatch_spawn_test_set_without_clone3(int enabled);
 /// Makes the socket pair through which later spawns hand the child its
 /// descriptors instead of copying the whole descriptor table into it (shim.c,
 /// "Handing the child its descriptors"). Call it first thing, while the table
-/// is nearly empty: each child still copies the descriptors numbered below the
-/// pair. Returns 0 or an errno (ENOSYS or EPERM where close_range(2) cannot
+/// is nearly empty and 0, 1, 2 are open: the pair takes the lowest free numbers,
+/// and each child still copies the descriptors numbered below it. Returns 0 or an errno (ENOSYS or EPERM where close_range(2) cannot
 /// unshare: before Linux 5.9, or refused by seccomp); without it, or after a
 /// failure, spawns copy the table. Calling it again changes nothing.
 int swatch_spawn_prepare_handoff(void);
