@@ -18,7 +18,9 @@ extension ExecCommand {
             var program = Substring(first)
             while let c = program.first, flags.take(c) { program = program.dropFirst() }
             let path = try expand(String(program), specifiers, value)
-            var arguments = flags.overrideArgv0 ? [] : [path]
+            var arguments: [String] = []
+            arguments.reserveCapacity(8)   // no regrowth for the usual few words (trimmed below)
+            if !flags.overrideArgv0 { arguments.append(path) }
             var separated = false
             while !splitter.atEnd {
                 let rest = splitter.rest

@@ -20,9 +20,9 @@ package struct SourceFileTimes: Hashable, Sendable {
     /// Path → its modification time when loaded; nil: it could not be stat()ed then.
     package var stamps = Stamps()
 
-    package init(stamps: [String: Stamp?] = [:]) {
-        for (path, stamp) in stamps { self.stamps[SourcePath(path)] = stamp }
-    }
+    /// None recorded: every unit and every loaded file starts so. (An `init(stamps: [:])`
+    /// made a dictionary at every call for its default argument.)
+    package init() {}
 
     /// The stamps of a unit's few files: the first (the unit file) inline, any drop-ins in an
     /// array. A dictionary of one file was a 152-byte block per unit, an array of one 80

@@ -107,6 +107,9 @@ package struct UnitSet: Sendable {
             defer { try? directoryFD?.close() }
             // One string for the directory, shared by the paths of all its units (SourcePath.swift).
             let prefix = SourcePath.directoryPrefix(directory)
+            // No rehash of `seen` while 1000 names come in: 22 of them were 2 M instructions.
+            seen.reserveCapacity(seen.count + listing.count)
+            sources.reserveCapacity(sources.count + listing.count)
             for name in listing.keys.sorted() where name.hasSuffix(".service") || name.hasSuffix(".socket") {
                 let path = prefix + name
                 let type = listing[name]
@@ -285,6 +288,8 @@ package struct UnitSet: Sendable {
         set.sockets.reserveCapacity(socketCount)
         var seen: Set<String> = []
         var socketFiles: [UnitName: [UnitFile]] = [:]
+        seen.reserveCapacity(sources.count)
+        socketFiles.reserveCapacity(socketCount)
         let executables = ExecutableChecks()
         for source in sources {
             let fileName = source.path.name

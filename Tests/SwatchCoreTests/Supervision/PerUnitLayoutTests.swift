@@ -111,6 +111,11 @@ import Testing
         #expect(plain.prefix == "x.y" && plain.instance == nil && !plain.isTemplate)
         #expect(plain == UnitName(prefix: "x.y", type: .socket))
         #expect(UnitName(prefix: "echo", instance: "a.b", type: .service) == instance)
+        #expect(instance.with(type: .socket).description == "echo@a.b.socket")
+        #expect(template.with(type: .service).description == "echo@.service" && template.with(type: .socket) == template)
+        let long = try #require(UnitName(parsing: "a-name-longer-than-a-small-string@with.dots.socket"))
+        #expect(long.with(type: .service).description == "a-name-longer-than-a-small-string@with.dots.service")
+        #expect(long.with(type: .service).with(type: .socket) == long)
     }
 
     @Test func fileStampsActAsTheDictionaryTheyWere() {
