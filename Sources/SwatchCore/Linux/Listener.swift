@@ -106,7 +106,11 @@ package final class Listener {
     /// The socket or FIFO, close-on-exec and non-blocking, owned by this object.
     package let fd: FileDescriptor
     /// The address as bound: `[::]:8080`, or `0.0.0.0:8080` where the kernel has no IPv6.
-    package let boundAddress: String
+    /// Made when asked for (a message, `status`), not at every bind: writing the text of
+    /// 1000 addresses was ~0.8 M instructions of a start-up.
+    package var boundAddress: String { boundText ?? directive.address.description }
+    /// The text where it is not the directive's address: a bare port bound as IPv4.
+    private let boundText: String?
     /// Options that could not be applied, worded for the log:
     /// `Failed to set SO_MARK socket option on [::]:8080, ignoring: Operation not permitted`.
     package private(set) var warnings: [String] = []
@@ -115,18 +119,18 @@ package final class Listener {
     var watch: EventLoop.Watch?
     private var isClosed = false
 
-    private init(directive: ListenDirective, options: SocketOptions, fd: FileDescriptor, boundAddress: String) {
+    private init(directive: ListenDirective, options: SocketOptions, fd: FileDescriptor, boundAddress: String? = nil) {
         self.directive = directive
         self.options = options
         self.fd = fd
-        self.boundAddress = boundAddress
+        self.boundText = boundAddress
     }
 
     /// A listener kept across `daemon-reexec`: the same open socket, whose
     /// directive and options are the unit's (the fd is made CLOEXEC again).
     package static func adopting(_ fd: FileDescriptor, directive: ListenDirective, options: SocketOptions) -> Listener {
         _ = fcntl(fd.rawValue, F_SETFD, FD_CLOEXEC)
-        return Listener(directive: directive, options: options, fd: fd, boundAddress: directive.address.description)
+        return Listener(directive: directive, options: options, fd: fd)
     }
 
     deinit {
@@ -236,20 +240,21 @@ package final class Listener {
         }
         let flags = CInt(SOCK_CLOEXEC.rawValue) | CInt(SOCK_NONBLOCK.rawValue)
 
-        let (fd, address, boundText) = try openSocket(directive.address, type: type | flags)
-        let listener = Listener(directive: directive, options: options, fd: fd, boundAddress: boundText)
+        let (fd, address, fallbackText) = try openSocket(directive.address, type: type | flags)
+        let listener = Listener(directive: directive, options: options, fd: fd, boundAddress: fallbackText)
+        let boundText = { listener.boundAddress }
         // From here on `listener` owns fd: a throw closes it in deinit.
         let isInet = address.family == AF_INET || address.family == AF_INET6
 
         if address.family == AF_INET6 {
             // default/both: one dual-stack socket answers IPv4 too; ipv6-only: not.
-            try fatal("IPV6_V6ONLY", boundText) { () throws(Errno) in
+            try fatal("IPV6_V6ONLY", boundText()) { () throws(Errno) in
                 try fd.setOption(IPPROTO_IPV6.cInt, IPV6_V6ONLY, options.bindIPv6Only == .ipv6Only ? 1 : 0)
             }
         }
         if isInet {
             if let device = options.bindToDevice {
-                try fatal("SO_BINDTODEVICE", boundText) { () throws(Errno) in
+                try fatal("SO_BINDTODEVICE", boundText()) { () throws(Errno) in
                     var name = Array(device.utf8CString)
                     _ = try retryingOnInterrupt {
                         setsockopt(fd.rawValue, SOL_SOCKET, SO_BINDTODEVICE, &name, socklen_t(name.count))
@@ -272,7 +277,7 @@ package final class Listener {
                 }
             }
         }
-        try fatal("SO_REUSEADDR", boundText) { () throws(Errno) in try fd.setOption(SOL_SOCKET, SO_REUSEADDR, 1) }
+        try fatal("SO_REUSEADDR", boundText()) { () throws(Errno) in try fd.setOption(SOL_SOCKET, SO_REUSEADDR, 1) }
 
         if case .unix(let path) = directive.address {
             try prepareSocketPath(path, options: options)
@@ -280,7 +285,7 @@ package final class Listener {
         do {
             _ = try retryingOnInterrupt { address.withSockaddr { Glibc.bind(fd.rawValue, $0, $1) } }
         } catch {
-            throw ListenerError(.bind, boundText, error)
+            throw ListenerError(.bind, boundText(), error)
         }
         if case .unix(let path) = directive.address {
             // Mode and owner before listen(): until then a connect is refused,
@@ -292,7 +297,7 @@ package final class Listener {
             do {
                 _ = try retryingOnInterrupt { Glibc.listen(fd.rawValue, options.backlog) }
             } catch {
-                throw ListenerError(.listen, boundText, error)
+                throw ListenerError(.listen, boundText(), error)
             }
         }
         listener.applyOptions(family: address.family, isStream: type == CInt(SOCK_STREAM.rawValue))
@@ -300,18 +305,19 @@ package final class Listener {
         return listener
     }
 
-    /// The address, and a socket of its family.
+    /// The address, a socket of its family, and the address's text where it is not the
+    /// directive's (a bare port bound as IPv4). The text is made for an error only.
     private static func openSocket(
         _ listenAddress: ListenAddress, type: CInt
-    ) throws(ListenerError) -> (FileDescriptor, SocketAddress, String) {
-        let text = listenAddress.description
+    ) throws(ListenerError) -> (FileDescriptor, SocketAddress, String?) {
+        var text: String { listenAddress.description }
         let address: SocketAddress
         switch listenAddress {
         case .port(let port):
             // A bare port is [::]:port; where the kernel has no IPv6 at all,
             // 0.0.0.0:port (systemd.socket(5), socket_address_parse).
             do {
-                return (try socket(AF_INET6, type), .ipv6Any(port: port), text)
+                return (try socket(AF_INET6, type), .ipv6Any(port: port), nil)
             } catch .addressFamilyNotSupported {
                 let fallback = "0.0.0.0:\(port)"
                 do {
@@ -332,7 +338,7 @@ package final class Listener {
             address = try parse(text) { () throws(SocketAddress.Problem) in try .unix(name, abstract: true) }
         case .netlink(let proto, let group):
             do {
-                return (try socket(AF_NETLINK, type, proto), .netlink(groups: group), text)
+                return (try socket(AF_NETLINK, type, proto), .netlink(groups: group), nil)
             } catch {
                 throw ListenerError(.createSocket, text, error)
             }
@@ -343,7 +349,7 @@ package final class Listener {
             throw ListenerError(.parseAddress, text, .invalidArgument)
         }
         do {
-            return (try socket(address.family, type), address, text)
+            return (try socket(address.family, type), address, nil)
         } catch {
             throw ListenerError(.createSocket, text, error)
         }
@@ -351,9 +357,9 @@ package final class Listener {
 
     /// Runs a fatal option step (systemd returns the error of these).
     private static func fatal(
-        _ name: String, _ address: String, _ body: () throws(Errno) -> Void
+        _ name: String, _ address: @autoclosure () -> String, _ body: () throws(Errno) -> Void
     ) throws(ListenerError) {
-        do { try body() } catch { throw ListenerError(.setOption(name), address, error) }
+        do { try body() } catch { throw ListenerError(.setOption(name), address(), error) }
     }
 
     private static func socket(_ family: CInt, _ type: CInt, _ proto: CInt = 0) throws(Errno) -> FileDescriptor {
@@ -361,16 +367,16 @@ package final class Listener {
     }
 
     private static func parse(
-        _ text: String, _ build: () throws(SocketAddress.Problem) -> SocketAddress
+        _ text: @autoclosure () -> String, _ build: () throws(SocketAddress.Problem) -> SocketAddress
     ) throws(ListenerError) -> SocketAddress {
         do {
             return try build()
         } catch {
             switch error {
-            case .invalid: throw ListenerError(.parseAddress, text, .invalidArgument)
+            case .invalid: throw ListenerError(.parseAddress, text(), .invalidArgument)
             case .unknownInterface(let name):
-                throw ListenerError(.resolveInterface(name), text, .operationNotSupportedByDevice)  // ENODEV
-            case .pathTooLong: throw ListenerError(.bind, text, .fileNameTooLong)
+                throw ListenerError(.resolveInterface(name), text(), .operationNotSupportedByDevice)  // ENODEV
+            case .pathTooLong: throw ListenerError(.bind, text(), .fileNameTooLong)
             }
         }
     }

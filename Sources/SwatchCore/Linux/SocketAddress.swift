@@ -49,7 +49,7 @@ struct SocketAddress {
         address.withStorage(of: sockaddr_in.self) { sin in
             sin.sin_family = sa_family_t(AF_INET)
             sin.sin_port = port.bigEndian
-            ok = inet_pton(AF_INET, text, &sin.sin_addr) == 1
+            ok = text.withCString { inet_pton(AF_INET, $0, &sin.sin_addr) } == 1
         }
         guard ok else { throw .invalid }
         address.length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -73,7 +73,7 @@ struct SocketAddress {
             sin6.sin6_family = sa_family_t(AF_INET6)
             sin6.sin6_port = port.bigEndian
             sin6.sin6_scope_id = scopeID
-            ok = inet_pton(AF_INET6, text, &sin6.sin6_addr) == 1
+            ok = text.withCString { inet_pton(AF_INET6, $0, &sin6.sin6_addr) } == 1
         }
         guard ok else { throw .invalid }
         address.length = socklen_t(MemoryLayout<sockaddr_in6>.size)
