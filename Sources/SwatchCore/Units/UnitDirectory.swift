@@ -71,12 +71,12 @@ enum UnitDirectory {
 
     /// What a listed entry is: its readdir type where that settles it (a regular file, a
     /// directory), else `kind(path)`, which follows a symlink.
-    static func kind(_ path: String, listedAs type: UInt8?) -> Kind {
+    static func kind(_ path: @autoclosure () -> String, listedAs type: UInt8?) -> Kind {
         switch type.map(Int32.init) {
         case Int32(DT_REG)?: return .file
         case Int32(DT_DIR)?: return .directory
         case nil: return .missing
-        default: return kind(path)
+        default: return kind(path())
         }
     }
 

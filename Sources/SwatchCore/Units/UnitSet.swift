@@ -110,13 +110,16 @@ package struct UnitSet: Sendable {
             // No rehash of `seen` while 1000 names come in: 22 of them were 2 M instructions.
             seen.reserveCapacity(seen.count + listing.count)
             sources.reserveCapacity(sources.count + listing.count)
-            for name in listing.keys.sorted() where name.hasSuffix(".service") || name.hasSuffix(".socket") {
-                let path = prefix + name
-                let type = listing[name]
+            // Sorted with their types, not looked up again by name; a path is made only for an
+            // entry that is not a plain file (a symlink, a masked unit): the units of a directory
+            // are named by its prefix and their names (SourcePath).
+            for (name, type) in listing.sorted(by: { $0.key < $1.key })
+            where name.hasSuffix(".service") || name.hasSuffix(".socket") {
+                var path: String { prefix + name }
                 switch UnitDirectory.kind(path, listedAs: type) {
                 case .file:
                     // One unit under two names, loaded once under its own (systemd.unit(5), "Aliases").
-                    if type.map(Int32.init) != Int32(DT_REG),
+                    if Int32(type) != Int32(DT_REG),
                        let (target, resolved) = UnitDirectory.aliasTarget(of: path, name: name) {
                         if seen.insert(name).inserted { aliases[name] = target }
                         // Named by the target's place in this directory when it has one.

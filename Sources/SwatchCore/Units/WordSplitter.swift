@@ -39,6 +39,7 @@ struct WordSplitter {
     mutating func next() throws(WordSplitError) -> String? {
         skipSeparators()
         guard position < bytes.count else { return nil }
+        if let plain = plainWord() { return plain }
         var word: [UInt8] = []
         var quote: UInt8?
         while position < bytes.count {
@@ -68,6 +69,22 @@ struct WordSplitter {
         if quote != nil { throw .unbalancedQuotes }
         skipSeparators()
         return String(decoding: word, as: UTF8.self)
+    }
+
+    /// The next word when it has no quote and no backslash, as most words: cut from the
+    /// value as it is, without the byte-by-byte copy and its regrowth (a third of the
+    /// instructions of an `ExecStart=` line). nil, and nothing consumed, otherwise.
+    private mutating func plainWord() -> String? {
+        var end = position
+        while end < bytes.count, !UnitFileLexer.isWhitespace(bytes[end]) {
+            let c = bytes[end]
+            if c == UInt8(ascii: "\\") || unquote && (c == UInt8(ascii: "\"") || c == UInt8(ascii: "'")) { return nil }
+            end += 1
+        }
+        let word = String(decoding: bytes[position..<end], as: UTF8.self)
+        position = end
+        skipSeparators()
+        return word
     }
 
     /// All remaining words.
