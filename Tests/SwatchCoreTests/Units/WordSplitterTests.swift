@@ -12,6 +12,14 @@ import Testing
         #expect(try words(#"  a  "b c"   'd "e" f' "#) == ["a", "b c", #"d "e" f"#])
         #expect(try words(#"x"y z"w"#) == ["xy zw"])
         #expect(try words(#""""#) == [""])
+        // Plain words (cut as they are) beside quoted and escaped ones, and a quote after a plain start.
+        #expect(try words("/bin/cat serve 3\t'a b' c\\sd e\"f g\" h") == ["/bin/cat", "serve", "3", "a b", "c d", "ef g", "h"])
+    }
+
+    @Test func withoutUnquotingQuotesAreLetters() throws {
+        var splitter = WordSplitter(#"a"b c'd "#)
+        splitter.unquote = false
+        #expect(try splitter.all() == [#"a"b"#, "c'd"])
     }
 
     @Test func decodesCEscapes() throws {
