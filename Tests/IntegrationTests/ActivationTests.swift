@@ -170,6 +170,26 @@ extension Integration {
             #expect(seen["FD3_TYPE"] == "stream")
         }
 
+        /// SWATCHD_DESCRIPTOR_HANDOFF=0 (swatchd(8), ENVIRONMENT): no socket pair at swatchd's fds
+        /// 3 and 4, where Daemon.run makes it first thing; the child copies the table and closes
+        /// what is not its own, and the service sees exactly the same descriptors either way.
+        @Test(.timeLimit(.minutes(1)), arguments: [nil, "0"])
+        func theDescriptorHandoffCanBeTurnedOff(setting: String?) throws {
+            let port = try Ports.free()
+            let daemon = try Daemon(environment: setting.map { ["SWATCHD_DESCRIPTOR_HANDOFF": $0] } ?? [:])
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report")
+            try daemon.write("hello.socket", Units.tcpSocket(port))
+            try daemon.write("hello.service", try Units.helloService(report: report))
+            try daemon.start()
+            let pair = try [3, 4].map { try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(daemon.pid)/fd/\($0)") }
+            #expect(pair.allSatisfy { $0.hasPrefix("socket:") } == (setting == nil), "\(pair)")
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+            let seen = try waitForReport(report)
+            #expect(seen["FDS"] == "0,1,2,3")
+            #expect(seen["LISTEN_FDS"] == "1" && seen["FD3_TYPE"] == "stream")
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func setsEverySocketOptionOfTheUnit() throws {
             let port = try Ports.free()
