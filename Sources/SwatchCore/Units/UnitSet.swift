@@ -392,8 +392,10 @@ package struct UnitSet: Sendable {
     /// Accept=yes the template `prefix@.service`. A socket whose service is missing or refused
     /// is refused too (it would activate nothing).
     private mutating func pairSockets(_ socketFiles: [UnitName: [UnitFile]]) {
-        // By name, each socket read in place (Dictionary.inPlace).
-        for socketName in sockets.keys.sortedByName() {
+        // Each socket read in place (Dictionary.inPlace), in any order: what one finds does not
+        // depend on the others (an instance made here is the same for every socket naming it),
+        // and the diagnostics are sorted by place after. Sorting 1000 names was 1.4 M instructions.
+        for socketName in Array(sockets.keys) {
             guard let index = sockets.index(forKey: socketName) else { continue }
             let (service, accept) = sockets.inPlace(index) { ($0.service, $0.accept) }
             let target = serviceName(ofSocket: socketName, service: service, accept: accept)
