@@ -94,8 +94,10 @@ import Testing
     static let now: UInt64 = 1_732_638_001_000_000
 
     @Test func timestampsOfSystemdTime() {
-        setenv("TZ", "UTC", 1)
-        tzset()
+        ProcessTimeZone.with("UTC") { timestampsOfSystemdTimeInUTC() }
+    }
+
+    private func timestampsOfSystemdTimeInUTC() {
         let now = Self.now
         func parse(_ text: String) -> UInt64? { JournalTime.parse(text, now: now) }
         #expect(parse("now") == now)
@@ -122,17 +124,12 @@ import Testing
     }
 
     @Test func localTimesUseTheZone() {
-        setenv("TZ", "UTC", 1)
-        tzset()
-        let utc = JournalTime.parse("2024-11-26 16:20:01", now: Self.now)
-        setenv("TZ", "Etc/GMT-2", 1)   // two hours east of UTC (POSIX signs are reversed)
-        tzset()
-        defer {
-            setenv("TZ", "UTC", 1)
-            tzset()
+        let utc = ProcessTimeZone.with("UTC") { JournalTime.parse("2024-11-26 16:20:01", now: Self.now) }
+        // Two hours east of UTC (POSIX signs are reversed).
+        ProcessTimeZone.with("Etc/GMT-2") {
+            #expect(JournalTime.parse("2024-11-26 18:20:01", now: Self.now) == utc)
+            #expect(JournalTime.parse("2024-11-26 16:20:01 UTC", now: Self.now) == utc)
         }
-        #expect(JournalTime.parse("2024-11-26 18:20:01", now: Self.now) == utc)
-        #expect(JournalTime.parse("2024-11-26 16:20:01 UTC", now: Self.now) == utc)
     }
 
     // MARK: Dependency tree

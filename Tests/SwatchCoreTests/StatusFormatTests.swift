@@ -45,9 +45,10 @@ import Testing
     }
 
     @Test func timestampsNameTheDayAndZone() {
-        setenv("TZ", "UTC", 1)
-        // 2026-11-26 16:20:01 UTC, a Thursday.
-        #expect(StatusFormat.timestamp(1_795_710_001_000_000) == "Thu 2026-11-26 16:20:01 UTC")
-        #expect(StatusFormat.journalTimestamp(1_795_710_001_000_000) == "Nov 26 16:20:01")
+        ProcessTimeZone.with("UTC") {
+            // 2026-11-26 16:20:01 UTC, a Thursday.
+            #expect(StatusFormat.timestamp(1_795_710_001_000_000) == "Thu 2026-11-26 16:20:01 UTC")
+            #expect(StatusFormat.journalTimestamp(1_795_710_001_000_000) == "Nov 26 16:20:01")
+        }
     }
 }
