@@ -119,11 +119,11 @@ package final class Listener {
     var watch: EventLoop.Watch?
     private var isClosed = false
 
-    private init(directive: ListenDirective, options: SocketOptions, fd: FileDescriptor, boundAddress: String? = nil) {
+    private init(directive: ListenDirective, options: SocketOptions, fd: FileDescriptor, boundText: String? = nil) {
         self.directive = directive
         self.options = options
         self.fd = fd
-        self.boundText = boundAddress
+        self.boundText = boundText
     }
 
     /// A listener kept across `daemon-reexec`: the same open socket, whose
@@ -241,20 +241,19 @@ package final class Listener {
         let flags = CInt(SOCK_CLOEXEC.rawValue) | CInt(SOCK_NONBLOCK.rawValue)
 
         let (fd, address, fallbackText) = try openSocket(directive.address, type: type | flags)
-        let listener = Listener(directive: directive, options: options, fd: fd, boundAddress: fallbackText)
-        let boundText = { listener.boundAddress }
+        let listener = Listener(directive: directive, options: options, fd: fd, boundText: fallbackText)
         // From here on `listener` owns fd: a throw closes it in deinit.
         let isInet = address.family == AF_INET || address.family == AF_INET6
 
         if address.family == AF_INET6 {
             // default/both: one dual-stack socket answers IPv4 too; ipv6-only: not.
-            try fatal("IPV6_V6ONLY", boundText()) { () throws(Errno) in
+            try fatal("IPV6_V6ONLY", listener.boundAddress) { () throws(Errno) in
                 try fd.setOption(IPPROTO_IPV6.cInt, IPV6_V6ONLY, options.bindIPv6Only == .ipv6Only ? 1 : 0)
             }
         }
         if isInet {
             if let device = options.bindToDevice {
-                try fatal("SO_BINDTODEVICE", boundText()) { () throws(Errno) in
+                try fatal("SO_BINDTODEVICE", listener.boundAddress) { () throws(Errno) in
                     var name = Array(device.utf8CString)
                     _ = try retryingOnInterrupt {
                         setsockopt(fd.rawValue, SOL_SOCKET, SO_BINDTODEVICE, &name, socklen_t(name.count))
@@ -277,7 +276,7 @@ package final class Listener {
                 }
             }
         }
-        try fatal("SO_REUSEADDR", boundText()) { () throws(Errno) in try fd.setOption(SOL_SOCKET, SO_REUSEADDR, 1) }
+        try fatal("SO_REUSEADDR", listener.boundAddress) { () throws(Errno) in try fd.setOption(SOL_SOCKET, SO_REUSEADDR, 1) }
 
         if case .unix(let path) = directive.address {
             try prepareSocketPath(path, options: options)
@@ -285,7 +284,7 @@ package final class Listener {
         do {
             _ = try retryingOnInterrupt { address.withSockaddr { Glibc.bind(fd.rawValue, $0, $1) } }
         } catch {
-            throw ListenerError(.bind, boundText(), error)
+            throw ListenerError(.bind, listener.boundAddress, error)
         }
         if case .unix(let path) = directive.address {
             // Mode and owner before listen(): until then a connect is refused,
@@ -297,7 +296,7 @@ package final class Listener {
             do {
                 _ = try retryingOnInterrupt { Glibc.listen(fd.rawValue, options.backlog) }
             } catch {
-                throw ListenerError(.listen, boundText(), error)
+                throw ListenerError(.listen, listener.boundAddress, error)
             }
         }
         listener.applyOptions(family: address.family, isStream: type == CInt(SOCK_STREAM.rawValue))
@@ -452,7 +451,7 @@ package final class Listener {
             throw ListenerError(.openFIFO, path, error)
         }
         let fd = FileDescriptor(rawValue: raw)
-        let listener = Listener(directive: directive, options: options, fd: fd, boundAddress: path)
+        let listener = Listener(directive: directive, options: options, fd: fd)
         do {
             guard FileSystem.type(try fd.fileStatus().st_mode) == S_IFIFO else {
                 throw ListenerError(.notFIFO, path, .fileExists)
@@ -515,7 +514,7 @@ package final class Listener {
             throw ListenerError(.openSpecial, path, error)
         }
         let fd = FileDescriptor(rawValue: raw)
-        let listener = Listener(directive: directive, options: options, fd: fd, boundAddress: path)
+        let listener = Listener(directive: directive, options: options, fd: fd)
         let type: mode_t
         do {
             type = FileSystem.type(try fd.fileStatus().st_mode)
@@ -549,7 +548,7 @@ package final class Listener {
             throw ListenerError(.openMessageQueue, name, error)
         }
         let fd = FileDescriptor(rawValue: raw)
-        let listener = Listener(directive: directive, options: options, fd: fd, boundAddress: name)
+        let listener = Listener(directive: directive, options: options, fd: fd)
         do {
             let info = try fd.fileStatus()
             guard info.st_uid == geteuid(), info.st_gid == getegid() else {
