@@ -198,10 +198,8 @@ struct SpecifierExpander: Sendable {
     func expand(_ text: String) throws(UnknownSpecifier) -> String {
         // By byte: most values hold no `%`, and a Character search was most of their expansion.
         // On the contiguous bytes: `utf8.contains` steps String.Index (~270 instructions a value).
-        let percent = UInt8(ascii: "%")
-        guard text.utf8.withContiguousStorageIfAvailable({ $0.contains(percent) }) ?? text.utf8.contains(percent) else {
-            return text
-        }
+        var bytes = text
+        guard bytes.withUTF8({ $0.contains(UInt8(ascii: "%")) }) else { return text }
         var out = ""
         var iterator = text.makeIterator()
         while let c = iterator.next() {

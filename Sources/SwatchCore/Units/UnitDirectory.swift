@@ -125,11 +125,11 @@ enum UnitDirectory {
         var bytes: [UInt8] = []
         do {
             while true {
-                var chunk = try [UInt8](unsafeUninitializedCapacity: chunkSize) { buffer, count in
+                let chunk = try [UInt8](unsafeUninitializedCapacity: chunkSize) { buffer, count in
                     count = try fd.read(into: UnsafeMutableRawBufferPointer(buffer))
                 }
                 if chunk.isEmpty { break }
-                if bytes.isEmpty { swap(&bytes, &chunk) } else { bytes += chunk }
+                if bytes.isEmpty { bytes = chunk } else { bytes += chunk }
                 if bytes.count > 16 << 20 { return (.failure(.fileTooLarge), stamp) }   // no unit file is this big
                 // All of a regular file: no second read for its end.
                 if isRegular, bytes.count == Int(info.st_size) { break }

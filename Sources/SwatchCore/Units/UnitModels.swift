@@ -64,14 +64,13 @@ package struct UnitName: Hashable, Comparable, Sendable, CustomStringConvertible
         guard type != self.type else { return self }
         let suffix: StaticString = type == .socket ? ".socket" : ".service"
         let suffixBytes = UnsafeBufferPointer(start: suffix.utf8Start, count: suffix.utf8CodeUnitCount)
-        let made = description.utf8.withContiguousStorageIfAvailable { bytes in
+        return UnitName(validated: withBytes { bytes in
             let stem = bytes[..<(bytes.lastIndex(of: UInt8(ascii: ".")) ?? bytes.endIndex)]
             return String(unsafeUninitializedCapacity: stem.count + suffixBytes.count) { buffer in
                 let end = buffer.initialize(fromContentsOf: stem)
                 return UnsafeMutableBufferPointer(rebasing: buffer[end...]).initialize(fromContentsOf: suffixBytes) + end
             }
-        }
-        return UnitName(validated: made ?? String(description.utf8[..<typeStart])! + "." + type.rawValue)
+        })
     }
 
     /// Whether `other` is this name with another type or the same (`x.socket`, `x.service`),
@@ -107,9 +106,13 @@ package struct UnitName: Hashable, Comparable, Sendable, CustomStringConvertible
     /// String.Index one byte at a time, ~280 instructions for every `isTemplate`.
     private var typeStart: String.Index {
         let utf8 = description.utf8
-        let offset = utf8.withContiguousStorageIfAvailable { bytes in bytes.lastIndex(of: UInt8(ascii: ".")) }
-        guard let found = offset else { return utf8.lastIndex(of: UInt8(ascii: ".")) ?? utf8.endIndex }
-        return found.map { utf8.index(utf8.startIndex, offsetBy: $0) } ?? utf8.endIndex
+        return withBytes { $0.lastIndex(of: UInt8(ascii: ".")) }.map { utf8.index(utf8.startIndex, offsetBy: $0) } ?? utf8.endIndex
+    }
+
+    /// The name's bytes in place: its string is native or small, so `withUTF8` copies nothing.
+    private func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        var text = description
+        return text.withUTF8(body)
     }
 
     private var prefixEnd: String.Index {
