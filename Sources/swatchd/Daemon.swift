@@ -34,11 +34,7 @@ enum Daemon {
         // Before anything else is opened: the standard streams first, then the spawner's
         // socket pair, which takes the lowest free numbers.
         openClosedStandardStreams()
-        // SWATCHD_DESCRIPTOR_HANDOFF=0: children copy the table instead, for tools that cannot
-        // follow a clone(2) with CLONE_FILES (valgrind, which scripts/link-order runs swatchd under).
-        if getenv("SWATCHD_DESCRIPTOR_HANDOFF").map({ String(cString: $0) }) != "0" {
-            Spawner.prepareDescriptorHandoff()
-        }
+        Spawner.prepareDescriptorHandoff()
         var environment = ProcessEnvironment.current()
         // Set by a swatchd that re-executed itself (Supervisor+Reexec.swift): not for services.
         let restoring = environment.removeValue(forKey: Supervisor.deserializeVariable)

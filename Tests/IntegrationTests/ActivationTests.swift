@@ -173,7 +173,7 @@ extension Integration {
         /// SWATCHD_DESCRIPTOR_HANDOFF=0 (swatchd(8), ENVIRONMENT): no socket pair at swatchd's fds
         /// 3 and 4, where Daemon.run makes it first thing; the child copies the table and closes
         /// what is not its own, and the service sees exactly the same descriptors either way.
-        @Test(.timeLimit(.minutes(1)), arguments: [nil, "0"])
+        @Test(.timeLimit(.minutes(1)), arguments: [nil, "0", "no"])
         func theDescriptorHandoffCanBeTurnedOff(setting: String?) throws {
             let port = try Ports.free()
             let daemon = try Daemon(environment: setting.map { ["SWATCHD_DESCRIPTOR_HANDOFF": $0] } ?? [:])
