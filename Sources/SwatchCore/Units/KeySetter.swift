@@ -76,10 +76,14 @@ struct ValueKind<T>: Sendable {
     let parse: @Sendable (KeyValue) throws(ValueError) -> T
 
     /// A kind from a plain text parser: nil means invalid, reported as "Failed to parse `what`".
-    static func text(_ what: String, expand: Bool = false, _ parse: @escaping @Sendable (String) -> T?) -> ValueKind {
+    /// `what` is made only for that report: the key tables hold a kind for every key, and an
+    /// eager `"integer \(range.lowerBound)…\(range.upperBound)"` formatted numbers at every
+    /// start for messages that are almost never shown.
+    static func text(_ what: @escaping @autoclosure @Sendable () -> String, expand: Bool = false,
+                     _ parse: @escaping @Sendable (String) -> T?) -> ValueKind {
         ValueKind { (kv: KeyValue) throws(ValueError) -> T in
             let value = expand ? try kv.expanded() : kv.raw
-            guard let parsed = parse(value) else { throw kv.invalid(what, value) }
+            guard let parsed = parse(value) else { throw kv.invalid(what(), value) }
             return parsed
         }
     }
