@@ -71,7 +71,7 @@ package final class ProcessTracker {
     /// Finds a writable cgroup2 hierarchy among `hierarchies` and creates
     /// `parentName` under it; falls back to session tracking (and, when
     /// `becomeSubreaper`, PR_SET_CHILD_SUBREAPER) if there is none. The pid is written as an
-    /// Int, start-up's one way of writing a number (docs/HACKING.md "Link order").
+    /// Int, as the log prefix's is (TerminalColors.prefix says why).
     package init(
         parentName: String = "swatchd-\(Int(getpid()))",
         hierarchies: [String] = ProcessTracker.defaultHierarchies,
