@@ -277,7 +277,9 @@ import Testing
         #expect(lines.count == 11)
         #expect(lines[0] == "● hello.service - Hello World service")
         #expect(lines[1] == "     Loaded: loaded (/etc/swatchd/hello.service)")
-        #expect(lines[2].hasPrefix("     Active: active (running) since \(StatusFormat.timestamp(Self.started)); "))
+        // swatchctl runs with TZ=UTC; the expected text is made in the same zone (ProcessTimeZone).
+        let since = ProcessTimeZone.with("UTC") { StatusFormat.timestamp(Self.started) }
+        #expect(lines[2].hasPrefix("     Active: active (running) since \(since); "))
         #expect(lines[2].hasSuffix("s ago"))
         #expect(Array(lines[3...]) == [
             "TriggeredBy: ● hello.socket",
@@ -395,7 +397,7 @@ import Testing
     @Test func logsPrintsJournalStyleLines() throws {
         let run = try swatchctl(["logs", "hello", "-n", "2"])
         #expect(run.status == 0)
-        let prefix = StatusFormat.journalTimestamp(Self.started)
+        let prefix = ProcessTimeZone.with("UTC") { StatusFormat.journalTimestamp(Self.started) }
         #expect(run.stdout == "\(prefix) hello.service[4242]: line 2\n\(prefix) hello.service[4242]: line 3\n")
         #expect(try swatchctl(["logs", "nope.service"]).status == 4)
     }
@@ -414,6 +416,8 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments = ["--runtime-dir", directory.path, "logs", "-f", "hello.service"]
+        // Its own zone, not whatever another test has set the process's TZ to as it starts.
+        process.environment = ProcessInfo.processInfo.environment.merging(["TZ": "UTC"]) { $1 }
         let stdout = Pipe()
         process.standardOutput = stdout
         try process.run()
@@ -435,7 +439,9 @@ import Testing
         kill(process.processIdentifier, SIGKILL)
         #expect(loop.run(until: { !process.isRunning }))
         #expect(loop.run(until: { server.connectionDescriptors.isEmpty }))
-        #expect(text.hasSuffix("hello.service[4242]: before\n\(StatusFormat.journalTimestamp(log.entries(unit: "hello.service", last: 1)[0].realtime)) hello.service[4242]: after\n"))
+        let written = log.entries(unit: "hello.service", last: 1)[0].realtime
+        let stamp = ProcessTimeZone.with("UTC") { StatusFormat.journalTimestamp(written) }
+        #expect(text.hasSuffix("hello.service[4242]: before\n\(stamp) hello.service[4242]: after\n"))
     }
 
     @Test func jsonOutputParses() throws {
