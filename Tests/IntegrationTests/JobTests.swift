@@ -95,9 +95,11 @@ extension Integration {
         func aFailingStartExitsOneWithSystemctlsMessage() throws {
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
-            try daemon.write("broken.socket", Units.tcpSocket(try Ports.free()))
+            // Two distinct ports: two calls of free() may both get the port the kernel picks next.
+            let ports = try Ports.free(2)
+            try daemon.write("broken.socket", Units.tcpSocket(ports[0]))
             try daemon.write("broken.service", "[Service]\nType=oneshot\nExecStart=/bin/false\n")
-            try daemon.write("ghost.socket", Units.tcpSocket(try Ports.free()))
+            try daemon.write("ghost.socket", Units.tcpSocket(ports[1]))
             try daemon.write("ghost.service", "[Service]\nExecStart=/nonexistent/ghost\n")
             try daemon.start()
             let start = try daemon.ctl("start", "broken.service")
@@ -139,9 +141,10 @@ extension Integration {
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
             let log = daemon.path("order")
-            try daemon.write("flaky.socket", Units.tcpSocket(try Ports.free()))
+            let ports = try Ports.free(2)
+            try daemon.write("flaky.socket", Units.tcpSocket(ports[0]))
             try daemon.write("flaky.service", "[Service]\nType=oneshot\nExecStart=/bin/false\n")
-            try daemon.write("app.socket", Units.tcpSocket(try Ports.free()))
+            try daemon.write("app.socket", Units.tcpSocket(ports[1]))
             try daemon.write("app.service", try recorder("app", log: log, unit: "Wants=flaky.service\nAfter=flaky.service"))
             try daemon.start()
             let start = try daemon.ctl("start", "app.service")
