@@ -62,7 +62,11 @@ package struct UnitName: Hashable, Comparable, Sendable, CustomStringConvertible
     /// strings ~1,600 (several per unit at load).
     package func with(type: UnitType) -> UnitName {
         guard type != self.type else { return self }
-        let suffix: StaticString = type == .socket ? ".socket" : ".service"
+        let suffix: StaticString
+        switch type {
+        case .service: suffix = ".service"
+        case .socket: suffix = ".socket"
+        }
         let suffixBytes = UnsafeBufferPointer(start: suffix.utf8Start, count: suffix.utf8CodeUnitCount)
         return UnitName(validated: withBytes { bytes in
             let stem = bytes[..<(bytes.lastIndex(of: UInt8(ascii: ".")) ?? bytes.endIndex)]
