@@ -158,12 +158,15 @@ release: $(STATIC_CXX)/libstdc++.a
 	@$(MAKE) -s check-release
 
 # link/no-unwind-tables.ld holds only while nothing catches a C++ exception: a handler
-# would need the tables it drops.
+# would need the tables it drops. And each program is run once (`--help`): the linker
+# scripts, the alignment and the static libgcc are the release build's alone, and the
+# tests run the debug one.
 check-release:
 	@bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"; \
 	for program in $(PROGRAMS); do \
 	    ! nm "$$bin/$$program" | grep -q ' __cxa_begin_catch' \
 	        || { echo "make: $$program catches C++ exceptions; link/no-unwind-tables.ld would break that"; exit 1; }; \
+	    "$$bin/$$program" --help >/dev/null || { echo "make: the release $$program does not run"; exit 1; }; \
 	done
 
 # The archive the Swift toolchain's clang links with (Debian: libstdc++-12-dev).
