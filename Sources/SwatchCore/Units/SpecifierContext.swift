@@ -198,8 +198,8 @@ struct SpecifierExpander: Sendable {
     func expand(_ text: String) throws(UnknownSpecifier) -> String {
         // By byte: most values hold no `%`, and a Character search was most of their expansion.
         // On the contiguous bytes: `utf8.contains` steps String.Index (~270 instructions a value).
-        var bytes = text
-        guard bytes.withUTF8({ $0.contains(UInt8(ascii: "%")) }) else { return text }
+        var contiguous = text   // withUTF8 is mutating; a native or small string is not copied
+        guard contiguous.withUTF8({ $0.contains(UInt8(ascii: "%")) }) else { return text }
         var out = ""
         var iterator = text.makeIterator()
         while let c = iterator.next() {
