@@ -160,13 +160,19 @@ release: $(STATIC_CXX)/libstdc++.a
 # link/no-unwind-tables.ld holds only while nothing catches a C++ exception: a handler
 # would need the tables it drops. And each program is run once (`--help`): the linker
 # scripts, the alignment and the static libgcc are the release build's alone, and the
-# tests run the debug one.
+# tests run the debug one. swatchd and swatchctl read their command line themselves, and
+# Sources/CSwatch/arguments.c keeps the Swift runtime's reader of /proc/self/maps out of
+# them: a toolchain that renames what it stands in for would bring that back.
 check-release:
 	@bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"; \
 	for program in $(PROGRAMS); do \
 	    ! nm "$$bin/$$program" | grep -q ' __cxa_begin_catch' \
 	        || { echo "make: $$program catches C++ exceptions; link/no-unwind-tables.ld would break that"; exit 1; }; \
 	    "$$bin/$$program" --help >/dev/null || { echo "make: the release $$program does not run"; exit 1; }; \
+	done; \
+	for program in swatchd swatchctl; do \
+	    ! nm "$$bin/$$program" | grep -q argvGrabber \
+	        || { echo "make: $$program links the Swift runtime's argv grabber (see Sources/CSwatch/arguments.c)"; exit 1; }; \
 	done
 
 # The archive the Swift toolchain's clang links with (Debian: libstdc++-12-dev).

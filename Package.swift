@@ -39,6 +39,7 @@ var targets: [Target] = [
     .target(
         name: "SwatchControl",
         dependencies: [
+            "CSwatch",
             .product(name: "SystemPackage", package: "swift-system"),
         ]
     ),

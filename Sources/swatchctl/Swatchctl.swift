@@ -47,7 +47,7 @@ enum Swatchctl {
         let invocation: ArgumentParsing.Invocation
         do {
             invocation = try ArgumentParsing.parse(
-                Array(CommandLine.arguments.dropFirst()), commands: tool.commands, global: tool.global,
+                Array(ProcessArguments.current().dropFirst()), commands: tool.commands, global: tool.global,
                 defaultCommand: ListUnits.spec.name)
         } catch {
             switch error {

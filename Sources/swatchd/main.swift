@@ -4,15 +4,16 @@ import Glibc
 import Logging
 import SwatchCore
 
+let arguments = Array(ProcessArguments.current().dropFirst())
 let command: DaemonCommand
 do {
-    command = try DaemonCommand.parse(Array(CommandLine.arguments.dropFirst()))
+    command = try DaemonCommand.parse(arguments)
 } catch {
     // EX_USAGE (sysexits.h), as swatchctl's usage errors.
     // `swatchd run: unknown option '--x'`, `swatchd: unknown option '--x'`.
     let text = error.description
     let separator = text.hasPrefix("run: ") || text.hasPrefix("verify: ") ? " " : ": "
-    writeStderr("swatchd\(separator)\(text)\n\(DaemonCommand.helpHint(for: Array(CommandLine.arguments.dropFirst())))\n")
+    writeStderr("swatchd\(separator)\(text)\n\(DaemonCommand.helpHint(for: arguments))\n")
     exit(64)
 }
 

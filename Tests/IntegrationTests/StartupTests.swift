@@ -25,6 +25,27 @@ extension Integration {
             try daemon.checkRunning()
         }
 
+        /// Where /proc is not mounted (an init's first moments, a chroot, a container whose
+        /// runtime mounts none), both programs still read their command lines: Swift's
+        /// `CommandLine` finds argv through /proc/self/maps, and is empty there
+        /// (Sources/CSwatch/arguments.c). Without them, `swatchd --version` would start a daemon.
+        @Test(.enabled(if: getuid() == 0, "needs root for a mount namespace"), .timeLimit(.minutes(1)))
+        func withoutProcTheCommandLineIsStillRead() throws {
+            let withoutProc = ["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+                               "umount -l /proc && [ ! -e /proc/self ] && exec \"$@\"", "sh"]
+            let version = try Command.run(withoutProc + [try Harness.binary("swatchd"), "--version"],
+                                          timeout: .seconds(10))
+            #expect(version.status == .exited(0) && version.standardOutput == "swatchd 0.1.0\n", "\(version)")
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let listing = try Command.run(
+                withoutProc + [try Harness.binary("swatchctl"), "--runtime-dir", directory.path, "list-units"],
+                timeout: .seconds(10))
+            #expect(listing.status == .exited(1), "\(listing)")
+            #expect(listing.standardError.hasPrefix("Failed to connect to swatchd at \(directory.path)/control"),
+                    "\(listing)")
+        }
+
         /// Started with its standard streams closed (`swatchd <&- >&- 2>&-`, as a careless
         /// init may), swatchd puts /dev/null in their place before it opens anything, so no
         /// socket or epoll instance of its own becomes its stderr; its services are served.

@@ -410,6 +410,12 @@ unsigned long swatch_spawn_handoff_count(void);
 /// been reaped. Signals are blocked in the calling thread for the duration.
 int swatch_spawn(const struct swatch_spawn_request *req, pid_t *pid_out, int *failed_step_out);
 
+// MARK: The command line (arguments.c)
+
+/// The program's argv and (in `count`) argc, as glibc handed them to its constructors:
+/// a `NULL`-terminated vector that lives as long as the process. Read without /proc.
+char *_Nullable *_Nonnull swatch_arguments(int *count);
+
 // MARK: sock_diag (sockdiag.c)
 
 /// The TCP connections (IPv4 and IPv6; established, half-open or half-closed)

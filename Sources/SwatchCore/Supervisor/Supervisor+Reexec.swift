@@ -78,7 +78,7 @@ extension Supervisor {
         var program = length > 0 ? String(decoding: link[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
         if program.hasSuffix(" (deleted)") { program.removeLast(" (deleted)".count) }
         if program.isEmpty || access(program, X_OK) != 0 { program = "/proc/self/exe" }
-        let arguments = CommandLine.arguments
+        let arguments = ProcessArguments.current()
         var environment = own.filter { $0.key != deserializeVariable }.map { "\($0.key)=\($0.value)" }
         environment.append("\(deserializeVariable)=\(path)")
         let argv = arguments.map { strdup($0) } + [nil]
