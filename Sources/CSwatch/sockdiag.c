@@ -2,7 +2,9 @@
 // sock_diag netlink interface (sock_diag(7)): what `ss -t state established
 // sport = :PORT` and `ss -x` read. In C because the netlink messages are
 // packed structures with variable attributes, which Swift reads badly.
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "CSwatch.h"
 
 #include <errno.h>

@@ -343,7 +343,7 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
         #expect(shell.watched(shell.take()) == ["+hello.socket"])
     }
 
-    @Test func aWatchedNotifyServiceHandsOverOnceTheNewProcessIsReady() {
+    @Test func aWatchedNotifyServiceHandsOverOnceTheNewProcessIsReady() throws {
         var shell = ScriptedShell(["app.socket": helloSocket, "app.service": "[Service]\nType=notify\nExecStart=/bin/app\n"])
         let app = UnitName(parsing: "app.service")!
         shell.send(.listenerReadable(UnitName(parsing: "app.socket")!))
@@ -354,8 +354,8 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
         var actions = shell.take()
         #expect(actions.contains { if case .moveProcesses(_, "app.service", "app.service.old") = $0 { return true } else { return false } })
         #expect(!actions.contains { if case .kill = $0 { return true } else { return false } }, "the old one is not signalled yet")
-        let order = try? #require(shell.spawns(actions).first)
-        #expect(order?.sockets == [UnitName(parsing: "app.socket")!], "the new process gets the same listening socket")
+        let order = try #require(shell.spawns(actions).first)
+        #expect(order.sockets == [UnitName(parsing: "app.socket")!], "the new process gets the same listening socket")
         #expect(shell.manager.mainPID(of: app) == 101, "the new one is the main process, not ready yet")
         #expect(shell.state("app.service") == .start)
 
