@@ -35,7 +35,8 @@ var targets: [Target] = [
     ),
     // What swatchctl needs and nothing of the daemon: the control protocol, the client, the
     // records and their rendering helpers (docs/HACKING.md "Where the bytes are": swatchctl
-    // carried all of SwatchCore before, and libseccomp and libsystemd with it).
+    // carried all of SwatchCore before, and libseccomp and libsystemd with it). CSwatch for
+    // swatch_arguments alone, argv without /proc (ProcessArguments.swift); the link drops the rest.
     .target(
         name: "SwatchControl",
         dependencies: [

@@ -1,6 +1,7 @@
 // The C shim of swatchd: what Swift's Glibc module does not import (docs/HACKING.md, "What Glibc imports":
 // epoll, signalfd, timerfd, prctl, the _GNU_SOURCE items, CMSG macros,
-// variadic calls) and the fork→exec window of the spawner. Every function is
+// variadic calls), the fork→exec window of the spawner, and argv as glibc hands it to the
+// program (arguments.c; swatchctl links it for that alone). Every function is
 // prefixed `swatch_`, documented, and returns 0 or an errno unless it says otherwise.
 #ifndef SWATCH_CSWATCH_H
 #define SWATCH_CSWATCH_H
