@@ -26,6 +26,18 @@ private func openClosedStandardStreams() {
     }
 }
 
+/// `SWATCHD_DESCRIPTOR_HANDOFF` (swatchd(8), ENVIRONMENT): on unless set to a false boolean
+/// (`0`, `no`, `off`, … as in unit files). Any other value is named and ignored, as systemd's
+/// callers of getenv_bool() (src/basic/env-util.c) name and ignore theirs.
+private func wantsDescriptorHandoff(_ environment: [String: String]) -> Bool {
+    guard let value = environment["SWATCHD_DESCRIPTOR_HANDOFF"] else { return true }
+    guard let wanted = ValueParser.boolean(value) else {
+        writeStderr("swatchd: Failed to parse SWATCHD_DESCRIPTOR_HANDOFF='\(value)' as a boolean, ignoring\n")
+        return true
+    }
+    return wanted
+}
+
 /// Start-up of the daemon, phase by phase (docs/HACKING.md "Conventions"): problems of swatchd
 /// itself end it with `swatchd: …` and exit 1; after that nothing does but a
 /// signal asking it to.
@@ -34,8 +46,8 @@ enum Daemon {
         // Before anything else is opened: the standard streams first, then the spawner's
         // socket pair, which takes the lowest free numbers.
         openClosedStandardStreams()
-        Spawner.prepareDescriptorHandoff()
         var environment = ProcessEnvironment.current()
+        if wantsDescriptorHandoff(environment) { Spawner.prepareDescriptorHandoff() }
         // Set by a swatchd that re-executed itself (Supervisor+Reexec.swift): not for services.
         let restoring = environment.removeValue(forKey: Supervisor.deserializeVariable)
         unsetenv(Supervisor.deserializeVariable)

@@ -173,7 +173,8 @@ extension Integration {
         /// SWATCHD_DESCRIPTOR_HANDOFF=0 (swatchd(8), ENVIRONMENT): no socket pair at swatchd's fds
         /// 3 and 4, where Daemon.run makes it first thing; the child copies the table and closes
         /// what is not its own, and the service sees exactly the same descriptors either way.
-        @Test(.timeLimit(.minutes(1)), arguments: [nil, "0", "no"])
+        /// A value that is not a boolean is named on stderr and leaves the handoff on.
+        @Test(.timeLimit(.minutes(1)), arguments: [nil, "0", "no", "maybe"])
         func theDescriptorHandoffCanBeTurnedOff(setting: String?) throws {
             let port = try Ports.free()
             let daemon = try Daemon(environment: setting.map { ["SWATCHD_DESCRIPTOR_HANDOFF": $0] } ?? [:])
@@ -183,7 +184,10 @@ extension Integration {
             try daemon.write("hello.service", try Units.helloService(report: report))
             try daemon.start()
             let pair = try [3, 4].map { try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(daemon.pid)/fd/\($0)") }
-            #expect(pair.allSatisfy { $0.hasPrefix("socket:") } == (setting == nil), "\(pair)")
+            let handoff = setting != "0" && setting != "no"
+            #expect(pair.allSatisfy { $0.hasPrefix("socket:") } == handoff, "\(pair)")
+            let complaint = "Failed to parse SWATCHD_DESCRIPTOR_HANDOFF='maybe' as a boolean, ignoring"
+            #expect(daemon.log.contains(complaint) == (setting == "maybe"), "\(daemon.log)")
             #expect(try Client.body(.loopback4(port)) == Client.helloBody)
             let seen = try waitForReport(report)
             #expect(seen["FDS"] == "0,1,2,3")

@@ -109,7 +109,7 @@ import Testing
                 UnitLogEntry(unit: unit, realtime: started, pid: 4242, identifier: unit, message: "line \($0)").toRecord()
             }
             return .now(ControlResponse(records: Array(entries.suffix(lines))))
-        case .resetFailed, .daemonReload, .daemonReexec, .listJobs:
+        case .resetFailed, .daemonReload, .daemonReexec:
             return .now(ControlResponse())
         }
     }

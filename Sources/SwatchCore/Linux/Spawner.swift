@@ -75,13 +75,10 @@ package enum Spawner {
     /// thing, while the table holds little more than 0, 1 and 2: a child still
     /// copies what lies below the pair. Without it, or where it failed, spawns
     /// copy the table. The corresponding C function is `swatch_spawn_prepare_handoff`.
-    /// `SWATCHD_DESCRIPTOR_HANDOFF` set false (`0`, `no`, `off`, … as unit files' booleans)
-    /// asks for the copy, for tools that cannot follow a clone(2) with CLONE_FILES
-    /// (valgrind, which scripts/link-order runs swatchd under): swatchd(8), ENVIRONMENT.
+    /// `SWATCHD_DESCRIPTOR_HANDOFF` set false asks swatchd not to call this (swatchd(8),
+    /// ENVIRONMENT), for tools that cannot follow a clone(2) with CLONE_FILES (valgrind,
+    /// which scripts/link-order runs swatchd under).
     package static func prepareDescriptorHandoff() {
-        if let value = getenv("SWATCHD_DESCRIPTOR_HANDOFF"), ValueParser.boolean(String(cString: value)) == false {
-            return
-        }
         _ = swatch_spawn_prepare_handoff()
     }
 

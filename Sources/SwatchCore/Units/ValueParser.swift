@@ -4,9 +4,9 @@
 // the key and refuses the unit (swatchd.service(5), "WHAT HAPPENS TO A PROBLEM").
 
 /// Parsers for the scalar values of unit files.
-enum ValueParser {
+package enum ValueParser {
     /// parse_boolean(): `1 yes y true t on` / `0 no n false f off`, any case.
-    static func boolean(_ text: String) -> Bool? {
+    package static func boolean(_ text: String) -> Bool? {
         switch text.lowercased() {
         case "1", "yes", "y", "true", "t", "on": return true
         case "0", "no", "n", "false", "f", "off": return false

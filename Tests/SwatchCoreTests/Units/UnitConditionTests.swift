@@ -182,9 +182,9 @@ import Testing
         #expect(holds(.user, "@system") == (uid <= 999))
         #expect(!holds(.user, "no-such-user-swatch"))
         #expect(holds(.group, String(getgid())) && !holds(.group, "no-such-group-swatch"))
-        var buffer = [CChar](repeating: 0, count: 256)
+        var buffer = [UInt8](repeating: 0, count: 256)
         _ = gethostname(&buffer, 255)
-        let host = String(cString: buffer)
+        let host = String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
         #expect(holds(.host, host) && holds(.host, host.uppercased()) && holds(.host, "*"))
         #expect(!holds(.host, host + "-not"))
     }
