@@ -154,6 +154,67 @@ extension Integration {
             }
         }
 
+        /// StateDirectoryMode= and friends set the directories' mode; an existing
+        /// ConfigurationDirectory= keeps its own, with a warning, as systemd's does.
+        /// RuntimeDirectoryPreserve=: `no` empties the directory at every stop, also
+        /// before an automatic restart; `restart` keeps it across restarts and removes it
+        /// when the unit is inactive; `yes` keeps it.
+        @Test(.timeLimit(.minutes(1)))
+        func directoriesTakeTheirModeAndRuntimeDirectoriesArePreservedAsAsked() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let tag = "swatch-test-\(getpid())"
+            let (state, configuration, existing) = ("/var/lib/\(tag)", "/etc/\(tag)", "/etc/\(tag)-existing")
+            let runtimes = ["no", "restart", "yes"].map { ($0, "/run/\(tag)-\($0)") }
+            defer { for path in [state, configuration, existing] + runtimes.map(\.1) { try? FileManager.default.removeItem(atPath: path) } }
+            #expect(mkdir(existing, 0o755) == 0 && chmod(existing, 0o755) == 0)
+            try daemon.write("modes.service", """
+                [Service]
+                ExecStart=/bin/sleep 300
+                StateDirectory=\(tag)
+                StateDirectoryMode=0700
+                ConfigurationDirectory=\(tag) \(tag)-existing
+                ConfigurationDirectoryMode=0550
+                RuntimeDirectory=\(tag)-yes
+                RuntimeDirectoryMode=0770
+                RuntimeDirectoryPreserve=yes
+                """)
+            // Each run counts the lines left in its runtime directory by the runs before it.
+            for (preserve, _) in runtimes where preserve != "yes" {
+                try daemon.write("\(preserve).service", """
+                    [Service]
+                    ExecStart=/bin/sh -c 'echo run >> "$RUNTIME_DIRECTORY/runs"; wc -l < "$RUNTIME_DIRECTORY/runs" >> \(daemon.path(preserve)); [ $(wc -l < \(daemon.path(preserve))) -ge 3 ] && exec sleep 300; exit 1'
+                    Restart=on-failure
+                    RestartSec=50ms
+                    RuntimeDirectory=\(tag)-\(preserve)
+                    RuntimeDirectoryPreserve=\(preserve)
+                    """)
+            }
+            try daemon.start()
+            func mode(_ path: String) -> UInt32? {
+                var info = stat()
+                return stat(path, &info) == 0 ? UInt32(info.st_mode) & 0o7777 : nil
+            }
+            try waitUntil("both counters ran three times\n\(daemon.log)") {
+                try daemon.checkRunning()
+                return ["no", "restart"].allSatisfy { (readText(daemon.path($0)) ?? "").split(separator: "\n").count == 3 }
+            }
+            #expect(readText(daemon.path("no"))?.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) } == ["1", "1", "1"])
+            #expect(readText(daemon.path("restart"))?.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) } == ["1", "2", "3"])
+            #expect(mode(state) == 0o700)
+            #expect(mode(configuration) == 0o550)
+            #expect(mode(existing) == 0o755)
+            #expect(mode(runtimes[2].1) == 0o770)
+            _ = try daemon.waitForLog(containing: "ConfigurationDirectory '\(tag)-existing' already exists but the mode is different. (File system: 755 ConfigurationDirectoryMode: 550)")
+
+            let swatchctl = try Harness.binary("swatchctl")
+            #expect(try Command.run([swatchctl, "--runtime-dir", daemon.runtimeDirectory, "stop", "modes.service", "no.service", "restart.service"]).status == .exited(0))
+            #expect(access(runtimes[0].1, F_OK) != 0)
+            #expect(access(runtimes[1].1, F_OK) != 0)
+            #expect(access(runtimes[2].1, F_OK) == 0)
+            #expect(access(state, F_OK) == 0)
+        }
+
         /// `swatchd verify` on the seed as shipped: no word about any directive;
         /// only the seed's own program, not installed here, is warned about.
         /// The repository's verbatim copy of the seed is conf/seed/.

@@ -30,7 +30,7 @@ package final class SandboxPreparation {
 
     /// What one unit's start left to undo when it is inactive.
     private struct PreparedSandbox {
-        /// RuntimeDirectory=: removed at the stop (RuntimeDirectoryPreserve=no, systemd's default).
+        /// RuntimeDirectory=: removed at the stop as RuntimeDirectoryPreserve= says (the Manager's events).
         var runtimeDirectories: Set<String> = []
         /// RemoveIPC= (or DynamicUser=): the IPC objects of this uid/gid go at the stop.
         var removeIPCOf: (uid: uid_t, gid: gid_t)?
@@ -213,10 +213,18 @@ package final class SandboxPreparation {
         var serviceDirectories: [(path: String, directive: String)] = []
         for kind in directoryBases.kinds(of: sandbox) {
             for path in kind.paths {
+                let existingMode: UInt32?
                 do {
-                    try ServiceDirectories.prepare(path, owner: kind.ownedByService ? owner : nil)
+                    existingMode = try ServiceDirectories.prepare(path, mode: kind.mode, owner: kind.ownedByService ? owner : nil,
+                                                                  keepingExisting: !kind.ownedByService)
                 } catch {
                     throw .directory(directive: kind.directive, path: path, error)
+                }
+                if let existingMode {
+                    // As systemd words it (setup_exec_directory(), src/core/exec-invoke.c).
+                    let key = kind.directive.dropLast()
+                    logger.warning("\(name): \(key) '\(path.dropFirst(kind.base.count + 1))' already exists but the mode is different. (File system: \(String(existingMode, radix: 8)) \(key)Mode: \(String(kind.mode, radix: 8)))",
+                                   metadata: ["unit": "\(name)"])
                 }
                 if kind.variable == "RUNTIME_DIRECTORY" { prepared.runtimeDirectories.insert(path) }
                 if kind.ownedByService { serviceDirectories.append((path, kind.directive)) }
@@ -329,26 +337,39 @@ package final class SandboxPreparation {
 
     // MARK: - Release
 
-    /// The unit waits to restart: its next run gets a fresh /tmp, as systemd's
-    /// service_enter_dead() drops the unit's runtime (src/core/service.c).
-    package func releasePrivateTemporaryDirectories(of name: UnitName) {
-        prepared[name]?.privateTemporaryDirectories?.remove()
-        prepared[name]?.privateTemporaryDirectories = nil
+    /// Removes `directories`, but those another unit still uses (the instances of a template).
+    private func removeRuntimeDirectories(_ directories: Set<String>, of name: UnitName) {
+        for directory in directories
+        where !prepared.contains(where: { $0.key != name && $0.value.runtimeDirectories.contains(directory) }) {
+            ServiceDirectories.remove(directory)
+        }
+    }
+
+    /// A stop is over and the unit may start again at once: its next run gets a fresh /tmp,
+    /// as systemd's service_enter_dead() drops the unit's runtime (src/core/service.c), and,
+    /// when `runtimeDirectories`, new runtime directories.
+    package func releaseRuntime(of name: UnitName, runtimeDirectories: Bool) {
+        guard var unit = prepared[name] else { return }
+        unit.privateTemporaryDirectories?.remove()
+        unit.privateTemporaryDirectories = nil
+        if runtimeDirectories {
+            removeRuntimeDirectories(unit.runtimeDirectories, of: name)
+            unit.runtimeDirectories = []
+        }
+        prepared[name] = unit
     }
 
     /// The unit is inactive: remove its private /tmp, give back its dynamic
-    /// user, remove its runtime directories and, with RemoveIPC=, its user's
-    /// IPC objects — unless another unit still uses them (the instances of a template).
+    /// user, remove its runtime directories when `runtimeDirectories` and, with RemoveIPC=,
+    /// its user's IPC objects — unless another unit still uses them (the instances of a template).
     /// `processesLeft`: a process of the unit still runs (KillMode=process or none), as
     /// its dynamic user.
-    package func release(_ name: UnitName, processesLeft: Bool = false) {
+    package func release(_ name: UnitName, runtimeDirectories: Bool = true, processesLeft: Bool = false) {
         guard let prepared = prepared.removeValue(forKey: name) else { return }
         prepared.privateTemporaryDirectories?.remove()
         if let directory = prepared.credentialsDirectory { ServiceCredentials.remove(directory) }
         let others = self.prepared.values
-        for directory in prepared.runtimeDirectories where !others.contains(where: { $0.runtimeDirectories.contains(directory) }) {
-            ServiceDirectories.remove(directory)
-        }
+        if runtimeDirectories { removeRuntimeDirectories(prepared.runtimeDirectories, of: name) }
         var removeIPC = prepared.removeIPCOf
         if prepared.dynamicUser, dynamicUsers.release(name, processesLeft: processesLeft) == nil { removeIPC = nil }
         if let owner = removeIPC, !others.contains(where: { $0.removeIPCOf?.uid == owner.uid }) {

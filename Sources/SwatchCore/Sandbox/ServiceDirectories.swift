@@ -4,7 +4,8 @@ import SystemPackage
 /// StateDirectory=, RuntimeDirectory=, CacheDirectory=, LogsDirectory= and
 /// ConfigurationDirectory= (systemd.exec(5) "PATHS"): where they live, and
 /// creating, handing over and removing them. Created before the service
-/// starts, owned by its user (configuration: by root), mode 0755.
+/// starts, owned by its user (configuration: by root), with the mode of
+/// StateDirectoryMode= and friends (0755 unset).
 package struct ServiceDirectories: Hashable, Sendable {
     /// The bases: /var/lib, /run, /var/cache, /var/log, /etc for root (the
     /// system manager's), the XDG directories otherwise (the user manager's).
@@ -51,6 +52,8 @@ package struct ServiceDirectories: Hashable, Sendable {
         package var ownedByService: Bool
         /// The names as written (relative paths).
         package var names: [String]
+        /// StateDirectoryMode= and friends.
+        package var mode: UInt32
 
         /// The absolute paths.
         package var paths: [String] { names.map { base + "/" + $0 } }
@@ -60,15 +63,15 @@ package struct ServiceDirectories: Hashable, Sendable {
     package func kinds(of sandbox: Sandbox) -> [Kind] {
         [
             Kind(directive: "RuntimeDirectory=", variable: "RUNTIME_DIRECTORY", base: runtime, ownedByService: true,
-                 names: sandbox.runtimeDirectory),
+                 names: sandbox.runtimeDirectory, mode: sandbox.runtimeDirectoryMode),
             Kind(directive: "StateDirectory=", variable: "STATE_DIRECTORY", base: state, ownedByService: true,
-                 names: sandbox.stateDirectory),
+                 names: sandbox.stateDirectory, mode: sandbox.stateDirectoryMode),
             Kind(directive: "CacheDirectory=", variable: "CACHE_DIRECTORY", base: cache, ownedByService: true,
-                 names: sandbox.cacheDirectory),
+                 names: sandbox.cacheDirectory, mode: sandbox.cacheDirectoryMode),
             Kind(directive: "LogsDirectory=", variable: "LOGS_DIRECTORY", base: logs, ownedByService: true,
-                 names: sandbox.logsDirectory),
+                 names: sandbox.logsDirectory, mode: sandbox.logsDirectoryMode),
             Kind(directive: "ConfigurationDirectory=", variable: "CONFIGURATION_DIRECTORY", base: configuration,
-                 ownedByService: false, names: sandbox.configurationDirectory),
+                 ownedByService: false, names: sandbox.configurationDirectory, mode: sandbox.configurationDirectoryMode),
         ].filter { !$0.names.isEmpty }
     }
 
@@ -79,28 +82,40 @@ package struct ServiceDirectories: Hashable, Sendable {
 
     // MARK: - On disk
 
-    /// Creates `path` (parents root-owned 0755 as needed) with mode 0755 and
-    /// gives it to `owner`. An existing directory of another owner — the
-    /// service's uid changed, a dynamic uid was re-picked — is handed over
-    /// with everything in it, as systemd does.
-    package static func prepare(_ path: String, owner: (uid: uid_t, gid: gid_t)?) throws(Errno) {
+    /// Creates `path` (parents root-owned 0755 as needed) with `mode` and
+    /// gives it to `owner`. An existing directory gets `mode` again, and one of
+    /// another owner — the service's uid changed, a dynamic uid was re-picked —
+    /// is handed over with everything in it, as systemd's setup_exec_directory()
+    /// does (src/core/exec-invoke.c).
+    ///
+    /// `keepingExisting` (ConfigurationDirectory=, configuration that a service does not
+    /// write): an existing directory is left as it is, and its mode returned when it is
+    /// not `mode`, for the caller to say so as systemd does.
+    @discardableResult
+    package static func prepare(_ path: String, mode: UInt32, owner: (uid: uid_t, gid: gid_t)?,
+                                keepingExisting: Bool = false) throws(Errno) -> UInt32? {
         if let (directory, error) = FileSystem.createParents(of: path, mode: 0o755) {
             _ = directory
             throw error
         }
         do {
-            _ = try retryingOnInterrupt { mkdir(path, 0o755) }
-            _ = try retryingOnInterrupt { chmod(path, 0o755) }
+            _ = try retryingOnInterrupt { mkdir(path, mode_t(mode)) }
         } catch .fileExists {
             guard let info = try FileSystem.linkStatus(path), FileSystem.type(info.st_mode) == S_IFDIR else {
                 throw .notDirectory
             }
-            if let owner, info.st_uid != owner.uid || info.st_gid != owner.gid {
-                try changeOwner(path, to: owner)
+            if keepingExisting {
+                let existing = UInt32(info.st_mode) & 0o7777
+                return existing == mode ? nil : existing
             }
-            return
+            _ = try retryingOnInterrupt { chmod(path, mode_t(mode)) }
+            if let owner, info.st_uid != owner.uid || info.st_gid != owner.gid { try changeOwner(path, to: owner) }
+            return nil
         }
+        // Made under swatchd's umask: the mode exactly.
+        _ = try retryingOnInterrupt { chmod(path, mode_t(mode)) }
         if let owner { _ = try retryingOnInterrupt { lchown(path, owner.uid, owner.gid) } }
+        return nil
     }
 
     /// Removes `path` and everything below it without following symlinks

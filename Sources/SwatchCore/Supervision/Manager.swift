@@ -369,6 +369,8 @@ package struct Manager {
             if order.group || order.main != nil || order.control != nil { emit(.kill(name, order)) }
         case .discoverMainPID:
             emit(.discoverMainPID(name, pidFile: machine.unit.pidFile))
+        case .releaseRuntime:
+            emit(.releaseRuntime(name, runtimeDirectories: machine.unit.sandbox.runtimeDirectoryPreserve == .no))
         case .releaseFileDescriptorStore:
             if !entry.storedFDNames.isEmpty {
                 services[name]?.storedFDNames = []
@@ -391,9 +393,9 @@ package struct Manager {
         deadlines.schedule(.service(name), at: machine.nextDeadline)
         if machine.waitsForGroup { waitingForGroup.insert(name) } else { waitingForGroup.remove(name) }
         let wasInactive = before == .dead || before == .failed
-        if inactive, !wasInactive { emit(.releaseResources(name)) }
-        // Its next run gets a fresh /tmp, as systemd's service_enter_dead() drops the unit's runtime.
-        if after == .autoRestart, before != .autoRestart { emit(.releasePrivateTemporaryDirectories(name)) }
+        if inactive, !wasInactive {
+            emit(.releaseResources(name, runtimeDirectories: machine.unit.sandbox.runtimeDirectoryPreserve != .yes))
+        }
         if before != after { logTransition(name, from: before, to: after) }
         if before != after, after == .failed || after == .autoRestart, machine.result != .success,
            machine.result != .execCondition {
@@ -540,15 +542,16 @@ package struct Manager {
             }
         }
         let now = self.now
-        let (deadline, isInactive, hasCommands, restartPending) = sockets.inPlace(index) { entry in
+        let (deadline, isInactive, hasCommands, restartPending, preserve) = sockets.inPlace(index) { entry in
             if entry.machine.activeState != activeBefore { entry.stateChanged = now }
-            return (entry.machine.deadline, entry.machine.isInactive, entry.machine.unit.hasCommands, entry.restartPending)
+            return (entry.machine.deadline, entry.machine.isInactive, entry.machine.unit.hasCommands, entry.restartPending,
+                    entry.machine.unit.executionSettings.sandbox.runtimeDirectoryPreserve)
         }
         deadlines.schedule(.socket(name), at: deadline)
         updateWatching(name)
         if isInactive, !wasInactive {
             // Its commands' cgroup and sandbox (dynamic user, private /tmp) go, as a service's do.
-            if hasCommands { emit(.releaseResources(name)) }
+            if hasCommands { emit(.releaseResources(name, runtimeDirectories: preserve != .yes)) }
             if !shuttingDown { unitWentDown(name) }
         }
         checkJob(name)

@@ -86,10 +86,12 @@ package enum ManagerAction {
     case dropStoredFD(UnitName, index: Int)
     case removeStoredFDs(UnitName, name: String)
     case closeStoredFDs(UnitName)
-    /// The unit is inactive: give back what its start took (its cgroup if empty, its sandbox).
-    case releaseResources(UnitName)
-    /// The unit waits to restart: its private /tmp goes.
-    case releasePrivateTemporaryDirectories(UnitName)
+    /// The unit is inactive: give back what its start took (its cgroup if empty, its sandbox);
+    /// its RuntimeDirectory= too when `runtimeDirectories` (RuntimeDirectoryPreserve= not yes).
+    case releaseResources(UnitName, runtimeDirectories: Bool)
+    /// A stop of the unit is over, and it may start again at once: its private /tmp goes, and
+    /// its RuntimeDirectory= when `runtimeDirectories` (RuntimeDirectoryPreserve=no).
+    case releaseRuntime(UnitName, runtimeDirectories: Bool)
     /// Count the connections these sockets' listeners handed out that are still open
     /// (sock_diag(7)): answer `.connectionsCounted`.
     case countConnections(UnitName, sockets: [UnitName])

@@ -15,6 +15,9 @@ package enum ServiceAction: Hashable, Sendable {
     case discoverMainPID
     /// Drop the stored fds: the unit stopped for good (not for a restart).
     case releaseFileDescriptorStore
+    /// The stop is over, whatever follows (service_enter_dead(), src/core/service.c): what
+    /// the run made for itself goes, its private /tmp and, unless preserved, its runtime directories.
+    case releaseRuntime
     /// Test the unit's Condition…=/Assert…= now; answer with `conditionsTested(failure:now:)`.
     case testConditions
     case log(Logger.Level, String)

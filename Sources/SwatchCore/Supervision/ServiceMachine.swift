@@ -1042,7 +1042,7 @@ package struct ServiceMachine: Sendable {
         record.stateChanged = now
         switch then {
         case .start, .restart:
-            return startAfterStop(now: now)
+            return [.releaseRuntime] + startAfterStop(now: now)
         case .restartPolicy, .stayDown:
             break
         }
@@ -1052,13 +1052,14 @@ package struct ServiceMachine: Sendable {
             // As service_enter_dead(): the failure is logged even when a restart follows.
             let failure: [ServiceAction] = result == .success || result == .execCondition ? []
                 : [.log(.warning, "\(unit.name): Failed with result '\(result.rawValue)'.")]
-            return failure + [.log(.debug, "\(unit.name): Scheduled restart job in \(delay)."),
+            return failure + [.releaseRuntime,
+                              .log(.debug, "\(unit.name): Scheduled restart job in \(delay)."),
                               .log(.info, "\(unit.name): Scheduled restart job, restart counter is at \(restartCount + 1).")]
         }
         // An ExecCondition= skip is no failure (service_enter_dead(): SERVICE_SKIP_CONDITION ends dead).
         let failed = result != .success && result != .execCondition
         phase = failed ? .failed : .dead
-        var actions: [ServiceAction] = [.releaseFileDescriptorStore]
+        var actions: [ServiceAction] = [.releaseRuntime, .releaseFileDescriptorStore]
         if result == .execCondition { actions.insert(.log(.info, "\(unit.name): Skipped due to 'exec-condition'."), at: 0) }
         if failed {
             actions.insert(.log(.warning, "\(unit.name): Failed with result '\(result.rawValue)'."), at: 0)

@@ -252,10 +252,11 @@ package final class Supervisor {
         case .dropStoredFD(let name, let index):
             guard let entry = storedFDs[name]?.remove(at: index) else { break }
             closeStoredFD(entry.fd)
-        case .releaseResources(let name):
+        case .releaseResources(let name, let runtimeDirectories):
             let empty = tracker.removeIfEmpty(name.description)
-            sandbox.release(name, processesLeft: !empty)
-        case .releasePrivateTemporaryDirectories(let name): sandbox.releasePrivateTemporaryDirectories(of: name)
+            sandbox.release(name, runtimeDirectories: runtimeDirectories, processesLeft: !empty)
+        case .releaseRuntime(let name, let runtimeDirectories):
+            sandbox.releaseRuntime(of: name, runtimeDirectories: runtimeDirectories)
         case .loadUnitFiles(let call): answer(.reload(loadUnits(), call: call))
         case .countConnections(let name, let sockets): answer(.connectionsCounted(name, listeners.openConnections(of: sockets)))
         case .moveProcesses(let name, let from, let to): answer(.processesMoved(name, ok: tracker.move(from, to: to)))

@@ -197,8 +197,6 @@ private let unsupportedExecKeys: Set<String> = [
     "LogNamespace", "SyslogFacility", "SyslogLevel", "SyslogLevelPrefix", "TTYReset",
     "TTYVHangup", "TTYRows", "TTYColumns", "TTYVTDisallocate", "UtmpIdentifier", "UtmpMode",
     "SetLoginEnvironment",
-    "StateDirectoryMode", "RuntimeDirectoryMode", "CacheDirectoryMode", "LogsDirectoryMode",
-    "ConfigurationDirectoryMode", "RuntimeDirectoryPreserve",
     "RootHash", "RootHashSignature", "RootVerity", "RootImageOptions", "RootImagePolicy", "MountFlags",
     // Resource control: accounting and the cgroup weights/limits not acted on (`Slice=`:
     // swatchd.service(5), "UNSUPPORTED KEYS").
@@ -329,6 +327,14 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "CacheDirectory": .list({ $1(&$0.sandbox.cacheDirectory) }, check: relativePaths),
         "LogsDirectory": .list({ $1(&$0.sandbox.logsDirectory) }, check: relativePaths),
         "ConfigurationDirectory": .list({ $1(&$0.sandbox.configurationDirectory) }, check: relativePaths),
+        "StateDirectoryMode": .set({ $1(&$0.sandbox.stateDirectoryMode) }, .mode),
+        "RuntimeDirectoryMode": .set({ $1(&$0.sandbox.runtimeDirectoryMode) }, .mode),
+        "CacheDirectoryMode": .set({ $1(&$0.sandbox.cacheDirectoryMode) }, .mode),
+        "LogsDirectoryMode": .set({ $1(&$0.sandbox.logsDirectoryMode) }, .mode),
+        "ConfigurationDirectoryMode": .set({ $1(&$0.sandbox.configurationDirectoryMode) }, .mode),
+        "RuntimeDirectoryPreserve": .set({ $1(&$0.sandbox.runtimeDirectoryPreserve) }, .text("runtime directory preserve mode") { value in
+            ValueParser.boolean(value).map { $0 ? .yes : .no } ?? RuntimeDirectoryPreserve(rawValue: value)
+        }),
         "RemoveIPC": .set({ $1(&$0.sandbox.removeIPC) }, .boolean),
         // System call filtering and kernel protections (Units/SystemCallKeys.swift, Sandbox/SeccompFilters.swift).
         "SystemCallFilter": SystemCallKeys.systemCallFilter,

@@ -498,6 +498,16 @@ package enum ProtectHome: String, Hashable, Sendable {
     case tmpfs
 }
 
+/// RuntimeDirectoryPreserve= (systemd.exec(5)): when RuntimeDirectory= is removed.
+package enum RuntimeDirectoryPreserve: String, Hashable, Sendable {
+    /// At every stop, also the one before a restart (service_enter_dead(), src/core/service.c).
+    case no
+    /// Never: the directories stay until the machine reboots (/run is a tmpfs).
+    case yes
+    /// When the unit is inactive and no restart follows (unit_release_resources(), src/core/unit.c).
+    case restart
+}
+
 /// A capability set of CapabilityBoundingSet=/AmbientCapabilities=, as the bits of CAP_* numbers.
 package struct CapabilitySet: Hashable, Sendable {
     package var bits: UInt64
@@ -550,6 +560,13 @@ package struct SandboxFields: Hashable, Sendable {
     package var cacheDirectory: [String] = []
     package var logsDirectory: [String] = []
     package var configurationDirectory: [String] = []
+    /// StateDirectoryMode= and friends: the directories' access mode (parse_mode(), 0755 unset).
+    package var stateDirectoryMode: UInt32 = 0o755
+    package var runtimeDirectoryMode: UInt32 = 0o755
+    package var cacheDirectoryMode: UInt32 = 0o755
+    package var logsDirectoryMode: UInt32 = 0o755
+    package var configurationDirectoryMode: UInt32 = 0o755
+    package var runtimeDirectoryPreserve: RuntimeDirectoryPreserve = .no
     package var removeIPC = false
     package var nice: Int32?
     package var oomScoreAdjust: Int32?

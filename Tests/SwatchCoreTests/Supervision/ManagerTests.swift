@@ -313,6 +313,38 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
         #expect(order.protocolVariables.contains { $0 == ("LISTEN_FDNAMES", "cache") })
     }
 
+    // MARK: What a stop gives back
+
+    /// RuntimeDirectory= goes as RuntimeDirectoryPreserve= says: `no` when any stop is over, also
+    /// one before an automatic restart; `restart` when the unit is inactive; `yes` never.
+    @Test(arguments: [("no", [true, true]), ("restart", [false, true]), ("yes", [false, false])])
+    func runtimeDirectoriesGoAsRuntimeDirectoryPreserveSays(_ preserve: String, _ removed: [Bool]) {
+        var shell = ScriptedShell(["x.service": """
+            [Service]
+            ExecStart=/bin/x
+            Restart=always
+            RuntimeDirectory=x
+            RuntimeDirectoryPreserve=\(preserve)
+            """])
+        func releases(_ actions: [ManagerAction]) -> [String] {
+            actions.compactMap {
+                switch $0 {
+                case .releaseRuntime(_, let directories): "runtime \(directories)"
+                case .releaseResources(_, let directories): "resources \(directories)"
+                default: nil
+                }
+            }
+        }
+        _ = shell.take()
+        shell.exit(100, .exited(1))
+        #expect(releases(shell.take()) == ["runtime \(preserve == "no")"], "the stop before the restart")
+        shell.fireTimer()
+        #expect(shell.spawns(shell.take()).count == 1, "restarted")
+        let stop = shell.request(.stop(units: ["x.service"]))
+        shell.exit(101, .signaled(15, coreDumped: false))
+        #expect(releases(stop + shell.take()) == ["runtime \(removed[0])", "resources \(removed[1])"])
+    }
+
     // MARK: Shutdown and timers
 
     @Test func shutdownStopsEveryServiceAndExitsOnceAllAreGone() {

@@ -330,7 +330,7 @@ enum Cause: CaseIterable {
             return m
         }
         var empty = exited(groupEmpty: true)
-        #expect(empty.stop(now: at(1)) == [.releaseFileDescriptorStore])
+        #expect(empty.stop(now: at(1)) == [.releaseRuntime, .releaseFileDescriptorStore])
         #expect(empty.state == .dead)
         var leftovers = exited(groupEmpty: false)
         #expect(leftovers.stop(now: at(1)) == [.signal(.group, 15)])
@@ -553,7 +553,8 @@ enum Cause: CaseIterable {
         var d = running(service { $0.restart = .always; $0.restartSec = .seconds(5) })
         _ = d.processExited(100, status: .exited(1), groupEmpty: true, now: at(1))
         #expect(d.state == .autoRestart && d.deadline == at(6))
-        #expect(d.stop(now: at(2)) == [.log(.warning, "hello.service: Failed with result 'exit-code'."), .releaseFileDescriptorStore])
+        #expect(d.stop(now: at(2)) == [.log(.warning, "hello.service: Failed with result 'exit-code'."), .releaseRuntime,
+                                       .releaseFileDescriptorStore])
         expectQuiet(d, "stop during auto-restart")
     }
 
