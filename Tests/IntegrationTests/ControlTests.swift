@@ -197,6 +197,34 @@ extension Integration {
             #expect(try daemon.property("MainPID", of: "r.service") == "\(pid)")
         }
 
+        /// Type=notify-reload: `reload` sends ReloadSignal= to the main process and is done
+        /// when the service has said RELOADING=1 and READY=1 (python3-systemd's sd_notify).
+        @Test(.timeLimit(.minutes(1)))
+        func reloadOfANotifyReloadServiceSignalsItAndWaitsForItsReady() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report")
+            try daemon.write("r.service", """
+                [Service]
+                Type=notify-reload
+                ReloadSignal=SIGUSR1
+                ExecStart=\(python("notify_reload.py", "\(report) USR1"))
+                """)
+            try daemon.start()
+            let pid = try #require(pid_t(try waitForReport(report)["PID"] ?? ""))
+            try daemon.waitForProperty("ActiveState", of: "r.service", toBe: "active")
+
+            for count in 1...2 {
+                let result = try daemon.ctl("reload", "r.service")
+                #expect(result.exitCode == 0, "\(result)")
+                // Written before its READY=1: there when the reload job is done.
+                #expect(readText(report)?.contains("RELOADS=\(count)\n") == true, "\(readText(report) ?? "")")
+            }
+            #expect(try daemon.property("ActiveState", of: "r.service") == "active")
+            #expect(try daemon.property("MainPID", of: "r.service") == "\(pid)")
+            #expect(Processes.isAlive(pid))
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func killSendsTheNamedSignalToTheService() throws {
             let daemon = try Daemon()

@@ -151,7 +151,7 @@ extension Manager {
         case .reload: return .reload
         case .tryRestart: return isUp(unit) ? .restart : nil
         case .reloadOrRestart:
-            let reloadable = services[unit].map { !$0.machine.unit.execReload.isEmpty && $0.machine.state == .running }
+            let reloadable = services[unit].map { $0.machine.unit.canReload && $0.machine.state == .running }
             return reloadable == true ? .reload : .restart
         }
     }

@@ -19,7 +19,7 @@ extension Manager {
     /// Starts a handover instead of a restart; false when the service cannot hand over
     /// (not Type=notify, not running, a job or a handover under way).
     mutating func beginHandover(_ name: UnitName) -> Bool {
-        guard !shuttingDown, let machine = services[name]?.machine, machine.unit.type == .notify,
+        guard !shuttingDown, let machine = services[name]?.machine, machine.unit.type.isNotify,
               machine.state == .running, let old = machine.mainPID, handovers[name] == nil, jobs[name] == nil
         else { return false }
         let group = name.description + ".old"

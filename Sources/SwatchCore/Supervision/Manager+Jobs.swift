@@ -67,7 +67,7 @@ extension Manager {
 
     /// Why a reload cannot be a job (systemctl's bus error, not a job result).
     private func reloadRefusal(_ unit: UnitName) -> JobRefusal? {
-        guard let entry = services[unit], !entry.machine.unit.execReload.isEmpty else { return .reloadNotApplicable(unit) }
+        guard let entry = services[unit], entry.machine.unit.canReload else { return .reloadNotApplicable(unit) }
         return nil
     }
 

@@ -4,6 +4,9 @@
 package struct NotifyMessage: Equatable, Sendable {
     package var ready = false
     package var reloading = false
+    /// MONOTONIC_USEC=: when the sender's CLOCK_MONOTONIC read it (Type=notify-reload stamps
+    /// its RELOADING=1 with it).
+    package var monotonicUsec: UInt64?
     package var stopping = false
     package var status: String?
     package var mainPID: Int32?
@@ -28,6 +31,7 @@ package struct NotifyMessage: Equatable, Sendable {
             switch key {
             case "READY": ready = value == "1"
             case "RELOADING": reloading = value == "1"
+            case "MONOTONIC_USEC": monotonicUsec = UInt64(value)
             case "STOPPING": stopping = value == "1"
             case "STATUS": status = value
             case "MAINPID": mainPID = Int32(value).flatMap { $0 > 1 ? $0 : nil }

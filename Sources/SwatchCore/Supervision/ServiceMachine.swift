@@ -152,11 +152,24 @@ package struct ServiceMachine: Sendable {
 
     package struct Reload: Hashable, Sendable {
         package var main: Int32?
-        /// nil for a reload the service announced itself (RELOADING=1); until
-        /// ExecReload= is spawned, a killed earlier one not reaped yet.
+        /// ExecReload=; until it is spawned, or in a reload without it, a killed earlier one
+        /// not reaped yet.
         package var control: ControlProcess?
         package var deadline: Instant?
         package var watchdog: Instant?
+        package var end: ReloadEnd
+    }
+
+    /// What ends a reload (systemd's reload, reload-signal and reload-notify states,
+    /// src/core/service.c).
+    package enum ReloadEnd: Hashable, Sendable {
+        /// The exit of ExecReload=.
+        case command
+        /// Type=notify-reload without ExecReload=: ReloadSignal= was sent at this instant;
+        /// RELOADING=1 stamped (MONOTONIC_USEC=) no earlier must come, then READY=1.
+        case reloading(signalled: Instant)
+        /// The service said RELOADING=1: READY=1.
+        case ready
     }
 
     /// The steps of a stop, as systemd's states stop … final-sigkill.
@@ -369,18 +382,30 @@ package struct ServiceMachine: Sendable {
         }
     }
 
-    /// ExecReload= (with $MAINPID), when running.
+    /// ExecReload= (with $MAINPID), when running; with Type=notify-reload, ReloadSignal= to the
+    /// main process first, and without ExecReload= the service's RELOADING=1 and READY=1 end it
+    /// (service_enter_reload(), src/core/service.c).
     package mutating func reload(now: Instant) -> [ServiceAction] {
         guard case .running(let r) = phase else {
             return [.log(.notice, "\(unit.name) is not running, nothing to reload.")]
         }
-        guard !unit.execReload.isEmpty else {
+        guard unit.canReload else {
             return [.log(.notice, "\(unit.name) has no ExecReload=, nothing to reload.")]
         }
         reloadResult = .success
+        let signalled = unit.type == .notifyReload && r.main != nil
+        let end: ReloadEnd
+        if !unit.execReload.isEmpty {
+            end = .command
+        } else if signalled {
+            end = .reloading(signalled: now)
+        } else {
+            // No main process to signal and no command: reloaded at once, as systemd's.
+            return []
+        }
         phase = .reload(Reload(main: r.main, control: r.killedReload,
-                               deadline: now.adding(unit.timeoutStart), watchdog: r.watchdog))
-        return [.spawn(ExecRole(.reload, 0))]
+                               deadline: now.adding(unit.timeoutStart), watchdog: r.watchdog, end: end))
+        return (signalled ? [.signal(.main, unit.reloadSignal)] : []) + (end == .command ? [.spawn(ExecRole(.reload, 0))] : [])
     }
 
     /// `reset-failed`: forget the failure, the results, the restart counter and
@@ -412,7 +437,7 @@ package struct ServiceMachine: Sendable {
             case .simple, .idle, .exec:
                 // Type=exec: the spawner returns once execve() succeeded (CLONE_VFORK), so it is started too.
                 return enterStartPost(now: now)
-            case .notify, .oneshot, .forking:
+            case .notify, .notifyReload, .oneshot, .forking:
                 return []
             }
         }
@@ -528,18 +553,29 @@ package struct ServiceMachine: Sendable {
                 break
             }
         }
-        if message.reloading, case .running(let r) = phase {
-            phase = .reload(Reload(main: r.main, control: r.killedReload,
-                                   deadline: now.adding(unit.timeoutStart), watchdog: r.watchdog))
+        if message.reloading {
+            switch phase {
+            case .running(let r):
+                phase = .reload(Reload(main: r.main, control: r.killedReload,
+                                       deadline: now.adding(unit.timeoutStart), watchdog: r.watchdog, end: .ready))
+            case .reload(var r):
+                // Stamped no earlier than the signal: this reload's, not one already under way.
+                if case .reloading(let signalled) = r.end, let stamp = message.monotonicUsec, stamp >= signalled.microseconds {
+                    r.end = .ready
+                    phase = .reload(r)
+                }
+            case .dead, .failed, .condition, .startPre, .start, .startPost, .exited, .stopping, .autoRestart:
+                break
+            }
         }
         if message.ready {
             switch phase {
             case .start:
-                if unit.type == .notify { actions += enterStartPost(now: now) }
+                if unit.type.isNotify { actions += enterStartPost(now: now) }
             case .reload(let r):
                 // READY=1 ends a reload the service announced; an ExecReload= ends with its process.
-                if r.control == nil {
-                    phase = .running(Running(main: r.main, watchdog: r.watchdog, killedReload: nil))
+                if r.end == .ready {
+                    phase = .running(Running(main: r.main, watchdog: r.watchdog, killedReload: r.control))
                 }
             case .dead, .failed, .condition, .startPre, .startPost, .running, .exited, .stopping, .autoRestart:
                 break
@@ -1116,7 +1152,7 @@ package struct ServiceMachine: Sendable {
                 // (service_search_main_pid() returns at once).
                 if unit.pidFile == nil, !unit.guessMainPID { return actions + mainPIDDiscovered(nil, now: now) }
                 return actions + [.discoverMainPID]
-            case .notify:
+            case .notify, .notifyReload:
                 // Exited before READY=1: systemd's "protocol" failure when clean.
                 return actions + enterSignal(.sigterm, effective == .success ? .protocol : effective,
                                              then: .restartPolicy, now: now)
@@ -1178,7 +1214,13 @@ package struct ServiceMachine: Sendable {
         case .startPost:
             if let next { return actions + next }
             return actions + (outcome == .success ? enterRunning(now: now) : enterStop(outcome, then: .restartPolicy, now: now))
-        case .reload(let r):
+        case .reload(var r):
+            guard r.end == .command else {
+                // An ExecReload= killed at its timeout, reaped during a reload without one.
+                r.control = nil
+                phase = .reload(r)
+                return actions
+            }
             if let next { return actions + next }
             reloadResult = outcome
             if r.main == nil { return actions + enterStop(result, then: .restartPolicy, now: now) }

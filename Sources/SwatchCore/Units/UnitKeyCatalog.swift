@@ -434,12 +434,17 @@ private let serviceKeys: [String: KeySetter<ServiceUnit>] = {
         "StandardInputText": StandardInputKeys.text,
         "StandardInputData": StandardInputKeys.data,
         "TTYPath": .set({ $1(&$0.ttyPath) }, .absolutePath),
-        "Type": .set({ $1(&$0.type) }, .choice("service type")),
+        "Type": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            // A type of systemd's that swatchd cannot honour, named as such rather than as a typo.
+            if kv.raw == "dbus" { throw kv.problem("Unsupported service type (swatchd has no D-Bus to watch BusName= on)") }
+            try KeySetter<ServiceUnit>.set({ $1(&$0.type) }, .choice("service type")).apply(&service, kv)
+        },
         "ExecCondition": commands { $1(&$0.execCondition) },
         "ExecStartPre": commands { $1(&$0.execStartPre) },
         "ExecStart": commands { $1(&$0.execStart) },
         "ExecStartPost": commands { $1(&$0.execStartPost) },
         "ExecReload": commands { $1(&$0.execReload) },
+        "ReloadSignal": .set({ $1(&$0.reloadSignal) }, .signal),
         "ExecStop": commands { $1(&$0.execStop) },
         "ExecStopPost": commands { $1(&$0.execStopPost) },
         "RemainAfterExit": .set({ $1(&$0.remainAfterExit) }, .boolean),
@@ -523,7 +528,7 @@ extension ValueKind where T == OutputTarget {
 
 private let unsupportedServiceKeys: Set<String> = [
     "BusName", "USBFunctionDescriptors", "USBFunctionStrings",
-    "TimeoutStartFailureMode", "TimeoutStopFailureMode", "ExitType", "ReloadSignal",
+    "TimeoutStartFailureMode", "TimeoutStopFailureMode", "ExitType",
     "FileDescriptorStorePreserve", "PermissionsStartOnly", "RootDirectoryStartOnly",
     "RestartMode", "OpenFile",
 ]

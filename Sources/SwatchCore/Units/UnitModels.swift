@@ -392,8 +392,14 @@ package struct SocketUnitFields: Hashable, Sendable {
 
 package enum ServiceType: String, Hashable, Sendable {
     case simple, exec, notify, oneshot, forking
+    /// `notify`, and a reload is ReloadSignal= to the main process, answered with
+    /// RELOADING=1 and READY=1 (systemd.service(5)).
+    case notifyReload = "notify-reload"
     /// `idle` behaves as `simple` here: swatchd has no job queue to wait for.
     case idle
+
+    /// Started once the service says READY=1.
+    package var isNotify: Bool { self == .notify || self == .notifyReload }
 }
 
 package enum RestartPolicy: String, Hashable, Sendable {
@@ -683,6 +689,10 @@ package struct ServiceUnitFields: Hashable, Sendable {
     package var execStart: [ExecCommand] = []
     package var execStartPost: [ExecCommand] { get { rarelySet.execStartPost } _modify { yield &rarelySet.execStartPost } }
     package var execReload: [ExecCommand] { get { rarelySet.execReload } _modify { yield &rarelySet.execReload } }
+    /// ReloadSignal=: what a reload of a Type=notify-reload service sends its main process.
+    package var reloadSignal: Int32 { get { rarelySet.reloadSignal } _modify { yield &rarelySet.reloadSignal } }
+    /// Whether it can be reloaded (service_can_reload(), src/core/service.c).
+    package var canReload: Bool { !execReload.isEmpty || type == .notifyReload }
     package var execStop: [ExecCommand] { get { rarelySet.execStop } _modify { yield &rarelySet.execStop } }
     package var execStopPost: [ExecCommand] { get { rarelySet.execStopPost } _modify { yield &rarelySet.execStopPost } }
     package var remainAfterExit = false
@@ -775,7 +785,7 @@ package struct ServiceUnitFields: Hashable, Sendable {
 
     package var effectiveNotifyAccess: NotifyAccess {
         if let notifyAccess { return notifyAccess }
-        return type == .notify || watchdog > .zero ? .main : .none
+        return type.isNotify || watchdog > .zero ? .main : .none
     }
 
     package static func == (a: Self, b: Self) -> Bool {
@@ -792,6 +802,7 @@ package struct ServiceUnitFields: Hashable, Sendable {
             && a.ignoreSIGPIPE == b.ignoreSIGPIPE && a.watchdog == b.watchdog
             && a.watchdogSignal == b.watchdogSignal && a.killSignal == b.killSignal
             && a.restartKillSignal == b.restartKillSignal && a.finalKillSignal == b.finalKillSignal
+            && a.reloadSignal == b.reloadSignal
             && a.sendSIGKILL == b.sendSIGKILL && a.sendSIGHUP == b.sendSIGHUP && a.killMode == b.killMode
             && a.notifyAccess == b.notifyAccess && a.fileDescriptorStoreMax == b.fileDescriptorStoreMax
             && a.nonBlocking == b.nonBlocking && a.sockets == b.sockets
@@ -823,6 +834,7 @@ struct ServiceUnitRarelySetFields: Sendable {
     var execStartPre: [ExecCommand] = []
     var execStartPost: [ExecCommand] = []
     var execReload: [ExecCommand] = []
+    var reloadSignal: Int32 = 1   // SIGHUP
     var execStop: [ExecCommand] = []
     var execStopPost: [ExecCommand] = []
     var pidFile: String?

@@ -19,7 +19,7 @@ private func running(_ unit: ServiceUnit, now: Instant = at(0)) -> ServiceMachin
     if !unit.unit.conditions.isEmpty, actions == [.testConditions] { actions = m.conditionsTested(failure: nil, now: now) }
     #expect(actions == [.spawn(ExecRole(.start, 0))])
     _ = m.spawned(100, role: ExecRole(.start, 0), now: now)
-    if unit.type == .notify { _ = m.notify(NotifyMessage(text: "READY=1"), from: 100, now: now) }
+    if unit.type.isNotify { _ = m.notify(NotifyMessage(text: "READY=1"), from: 100, now: now) }
     #expect(m.state == .running)
     return m
 }
@@ -615,6 +615,43 @@ enum Cause: CaseIterable {
         #expect(m.state == .reload && m.watchdogDeadline == at(10))
         _ = m.notify(NotifyMessage(text: "READY=1"), from: 100, now: at(2))
         #expect(m.state == .running && m.deadline == nil && m.watchdogDeadline == at(10))
+    }
+
+    /// Type=notify-reload: a reload sends ReloadSignal= to the main process and lasts until the
+    /// service says RELOADING=1, stamped no earlier than the signal, and then READY=1
+    /// (service_enter_reload() and service_notify_message(), src/core/service.c).
+    @Test func aNotifyReloadServiceIsSignalledAndReloadsUntilItSaysSo() {
+        var m = running(service { $0.type = .notifyReload; $0.timeoutStart = .seconds(5) })
+        #expect(m.reload(now: at(10)) == [.signal(.main, 1)])
+        #expect(m.state == .reload && m.deadline == at(15))
+        _ = m.notify(NotifyMessage(text: "READY=1"), from: 100, now: at(11))
+        #expect(m.state == .reload, "READY=1 before RELOADING=1 is not the end")
+        _ = m.notify(NotifyMessage(text: "RELOADING=1\nMONOTONIC_USEC=9999999"), from: 100, now: at(11))
+        _ = m.notify(NotifyMessage(text: "READY=1"), from: 100, now: at(11))
+        #expect(m.state == .reload, "a RELOADING=1 stamped before the signal is an earlier reload's")
+        _ = m.notify(NotifyMessage(text: "RELOADING=1\nMONOTONIC_USEC=10000000"), from: 100, now: at(11))
+        #expect(m.state == .reload)
+        _ = m.notify(NotifyMessage(text: "READY=1"), from: 100, now: at(12))
+        #expect(m.state == .running && m.deadline == nil && m.reloadResult == .success)
+
+        // Both at once, with ReloadSignal=.
+        var usr1 = running(service { $0.type = .notifyReload; $0.reloadSignal = 10 })
+        #expect(usr1.reload(now: at(10)) == [.signal(.main, 10)])
+        _ = usr1.notify(NotifyMessage(text: "RELOADING=1\nREADY=1\nMONOTONIC_USEC=10000001"), from: 100, now: at(11))
+        #expect(usr1.state == .running)
+
+        // No answer: the reload times out, the service runs on.
+        var silent = running(service { $0.type = .notifyReload; $0.timeoutStart = .seconds(5) })
+        _ = silent.reload(now: at(10))
+        _ = silent.timerFired(now: at(15))
+        #expect(silent.state == .running && silent.reloadResult == .timeout)
+
+        // With ExecReload= too, the signal goes first and the command's exit ends the reload.
+        var both = running(service { $0.type = .notifyReload; $0.execReload = [ExecCommand(path: "/reload", arguments: ["/reload"])] })
+        #expect(both.reload(now: at(10)) == [.signal(.main, 1), .spawn(ExecRole(.reload, 0))])
+        _ = both.spawned(400, role: ExecRole(.reload, 0), now: at(10))
+        _ = both.processExited(400, status: .exited(0), groupEmpty: false, now: at(11))
+        #expect(both.state == .running && both.reloadResult == .success)
     }
 
     // MARK: - systemd's exact semantics (src/core/service.c)

@@ -170,6 +170,38 @@ import Testing
         #expect(fine.services.first?.value.sandbox.stateDirectory == ["a", "a/b"])
     }
 
+    /// StateDirectoryMode= and friends are octal modes, RuntimeDirectoryPreserve= a boolean or `restart`.
+    @Test func parsesTheDirectoriesModesAndPreserve() throws {
+        let set = load([UnitSource(path: "u/a.service", text: """
+            [Service]
+            ExecStart=/bin/true
+            StateDirectoryMode=0700
+            ConfigurationDirectoryMode=555
+            RuntimeDirectoryPreserve=restart
+            """),
+                        UnitSource(path: "u/b.service", text: "[Service]\nExecStart=/bin/true\nRuntimeDirectoryPreserve=on\n"),
+                        UnitSource(path: "u/c.service", text: "[Service]\nExecStart=/bin/true\nLogsDirectoryMode=0800\n"),
+                        UnitSource(path: "u/d.service", text: "[Service]\nExecStart=/bin/true\nRuntimeDirectoryPreserve=later\n")])
+        let a = try #require(set.services[UnitName(parsing: "a.service")!]).sandbox
+        #expect(a.stateDirectoryMode == 0o700 && a.configurationDirectoryMode == 0o555 && a.runtimeDirectoryMode == 0o755)
+        #expect(a.runtimeDirectoryPreserve == .restart)
+        #expect(set.services[UnitName(parsing: "b.service")!]?.sandbox.runtimeDirectoryPreserve == .yes)
+        #expect(messages(set) == [
+            "u/c.service:3: Failed to parse access mode for LogsDirectoryMode=, refusing the unit: 0800",
+            "u/d.service:3: Failed to parse runtime directory preserve mode for RuntimeDirectoryPreserve=, refusing the unit: later",
+        ])
+    }
+
+    /// Type=notify-reload and ReloadSignal=; Type=dbus is refused as what it is.
+    @Test func parsesNotifyReloadAndRefusesDBus() throws {
+        let set = load([UnitSource(path: "u/a.service", text: "[Service]\nType=notify-reload\nReloadSignal=SIGUSR1\nExecStart=/bin/true\n"),
+                        UnitSource(path: "u/b.service", text: "[Service]\nType=dbus\nBusName=org.example\nExecStart=/bin/true\n")])
+        let a = try #require(set.services[UnitName(parsing: "a.service")!])
+        #expect(a.type == .notifyReload && a.reloadSignal == 10 && a.canReload && a.effectiveNotifyAccess == .main)
+        #expect(messages(set).contains(
+            "u/b.service:2: Unsupported service type (swatchd has no D-Bus to watch BusName= on) in Type=, refusing the unit: dbus"))
+    }
+
     /// A problem with a command points at the line that wrote it, through drop-ins, resets and
     /// lines of several commands; a command whose line only moved is the same command.
     @Test func aCommandsProblemPointsAtItsLineAndAMovedLineChangesNothing() throws {
