@@ -38,6 +38,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <linux/capability.h>
+#include <linux/ioprio.h>
 #include <linux/close_range.h>
 #include <linux/magic.h>
 #include <linux/netlink.h>
@@ -179,6 +180,8 @@ const char *swatch_spawn_step_name(int step) {
     case SWATCH_SPAWN_STEP_SECCOMP: return "seccomp";
     case SWATCH_SPAWN_STEP_LOOPBACK: return "loopback";
     case SWATCH_SPAWN_STEP_USER_NAMESPACE: return "userns";
+    case SWATCH_SPAWN_STEP_SCHEDULER: return "sched_setscheduler";
+    case SWATCH_SPAWN_STEP_IO_PRIORITY: return "ioprio_set";
     default: return "unknown";
     }
 }
@@ -455,8 +458,10 @@ struct kernel_sigaction {
 /// by it, and Tests/SwatchCoreTests/Sandbox/SandboxStepOrderTests.swift checks
 /// that both sides agree. The order is fixed by the privileges each step needs
 /// (capabilities(7), credentials(7)):
-/// - rlimits, nice and oom_score_adj while still root: raising a hard limit or
-///   lowering a score needs CAP_SYS_RESOURCE/CAP_SYS_NICE;
+/// - rlimits, nice, the CPU and I/O scheduling and oom_score_adj while still
+///   root: raising a hard limit, a real-time policy or I/O class and lowering a
+///   score need CAP_SYS_RESOURCE/CAP_SYS_NICE/CAP_SYS_ADMIN (systemd's
+///   exec_child sets them in this order too, src/core/exec-invoke.c);
 /// - the user namespace (only when swatchd is not root) before any other
 ///   namespace: the ones unshared after it belong to it, and the full set of
 ///   capabilities the child holds in it is what lets it unshare and mount
@@ -479,6 +484,8 @@ struct kernel_sigaction {
 static const int sandbox_execution_order[] = {
     SWATCH_SPAWN_STEP_RLIMIT,
     SWATCH_SPAWN_STEP_NICE,
+    SWATCH_SPAWN_STEP_SCHEDULER,
+    SWATCH_SPAWN_STEP_IO_PRIORITY,
     SWATCH_SPAWN_STEP_OOM_SCORE_ADJUST,
     SWATCH_SPAWN_STEP_USER_NAMESPACE,
     SWATCH_SPAWN_STEP_UNSHARE,
@@ -518,6 +525,8 @@ static int sandbox_step(int kind) {
     case SWATCH_SANDBOX_SECCOMP: return SWATCH_SPAWN_STEP_SECCOMP;
     case SWATCH_SANDBOX_INTERFACE_UP: return SWATCH_SPAWN_STEP_LOOPBACK;
     case SWATCH_SANDBOX_USER_NAMESPACE: return SWATCH_SPAWN_STEP_USER_NAMESPACE;
+    case SWATCH_SANDBOX_SCHED_SETSCHEDULER: return SWATCH_SPAWN_STEP_SCHEDULER;
+    case SWATCH_SANDBOX_IOPRIO_SET: return SWATCH_SPAWN_STEP_IO_PRIORITY;
     default: return SWATCH_SPAWN_STEP_MOUNT;
     }
 }
@@ -595,6 +604,12 @@ static int sandbox_apply(const struct swatch_sandbox_op *op) {
     }
     case SWATCH_SANDBOX_SETPRIORITY:
         return setpriority(PRIO_PROCESS, 0, (int)op->number);
+    case SWATCH_SANDBOX_SCHED_SETSCHEDULER: {
+        struct sched_param param = { .sched_priority = (int)op->value };
+        return sched_setscheduler(0, (int)op->number, &param);
+    }
+    case SWATCH_SANDBOX_IOPRIO_SET:
+        return (int)syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, (int)op->number);
     case SWATCH_SANDBOX_WRITE_FILE:
         return write_whole_file(op->path, op->data, strlen(op->data));
     case SWATCH_SANDBOX_USER_NAMESPACE:

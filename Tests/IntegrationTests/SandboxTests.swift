@@ -257,6 +257,47 @@ extension Integration {
             #expect(environment["HOME"] == "/nonexistent" && environment["SHELL"] == "/usr/sbin/nologin")
         }
 
+        /// CPUScheduling*= and IOScheduling*= as util-linux's chrt(1) and ionice(1) read them
+        /// back; a priority the policy does not take fails the start, naming its directive.
+        @Test(.timeLimit(.minutes(1)))
+        func setsTheCPUAndIOSchedulingOfTheService() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("batch.service", """
+                [Service]
+                ExecStart=/bin/sleep 300
+                CPUSchedulingPolicy=batch
+                CPUSchedulingResetOnFork=yes
+                IOSchedulingClass=idle
+                """)
+            try daemon.write("low.service", """
+                [Service]
+                ExecStart=/bin/sleep 301
+                IOSchedulingPriority=6
+                """)
+            try daemon.write("wrong.service", """
+                [Service]
+                ExecStart=/bin/sleep 302
+                CPUSchedulingPriority=20
+                """)
+            try daemon.start()
+            try daemon.waitForLog(containing: "Failed to spawn wrong.service: CPUSchedulingPriority=: Invalid argument")
+            let sleeps = try waitFor("both sleeps run\n\(daemon.log)") {
+                let found = daemon.children.filter { $0.command == "sleep" }
+                return found.count == 2 ? found : nil
+            }
+            func argument(of pid: pid_t) -> String {
+                (readText("/proc/\(pid)/cmdline") ?? "").split(separator: "\0").last.map(String.init) ?? ""
+            }
+            let batch = try #require(sleeps.first { argument(of: $0.pid) == "300" }).pid
+            let low = try #require(sleeps.first { argument(of: $0.pid) == "301" }).pid
+            let chrt = try Command.run(["/usr/bin/chrt", "-p", "\(batch)"]).standardOutput
+            #expect(chrt.contains("scheduling policy: SCHED_BATCH|SCHED_RESET_ON_FORK"), "\(chrt)")
+            #expect(try Command.run(["/usr/bin/ionice", "-p", "\(batch)"]).standardOutput == "idle\n")
+            #expect(try Command.run(["/usr/bin/chrt", "-p", "\(low)"]).standardOutput.contains("scheduling policy: SCHED_OTHER\n"))
+            #expect(try Command.run(["/usr/bin/ionice", "-p", "\(low)"]).standardOutput == "best-effort: prio 6\n")
+        }
+
         /// `+`: that command runs as root with no sandbox; the others as the user.
         @Test(.timeLimit(.minutes(1)))
         func aPlusPrefixRunsThatCommandWithFullPrivileges() throws {

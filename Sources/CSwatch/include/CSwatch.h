@@ -216,6 +216,11 @@ enum swatch_spawn_step {
     /// unshare(CLONE_NEWUSER) and the child's own uid_map/gid_map: a swatchd
     /// that is not root sets up its namespaces inside a user namespace.
     SWATCH_SPAWN_STEP_USER_NAMESPACE,
+    /// sched_setscheduler(2): CPUSchedulingPolicy=, CPUSchedulingPriority=,
+    /// CPUSchedulingResetOnFork=.
+    SWATCH_SPAWN_STEP_SCHEDULER,
+    /// ioprio_set(2): IOSchedulingClass=, IOSchedulingPriority=.
+    SWATCH_SPAWN_STEP_IO_PRIORITY,
 };
 
 // MARK: - Sandboxing operations
@@ -272,6 +277,11 @@ enum swatch_sandbox_kind {
     /// to /proc/self/gid_map: the child's own ids map to themselves
     /// (user_namespaces(7), "User and group ID mappings").
     SWATCH_SANDBOX_USER_NAMESPACE,
+    /// sched_setscheduler(0, number, {.sched_priority = value}): `number` is the
+    /// policy, SCHED_RESET_ON_FORK or'ed in.
+    SWATCH_SANDBOX_SCHED_SETSCHEDULER,
+    /// ioprio_set(IOPRIO_WHO_PROCESS, 0, number), as the raw system call (glibc has no wrapper).
+    SWATCH_SANDBOX_IOPRIO_SET,
 };
 
 /// The order in which the child runs the sandboxing operations, as steps

@@ -226,6 +226,13 @@ private final class SandboxOperationArray {
             case .setNice(let nice):
                 op.kind = Int32(SWATCH_SANDBOX_SETPRIORITY.rawValue)
                 op.number = Int(nice)
+            case .setScheduler(let policy, let priority):
+                op.kind = Int32(SWATCH_SANDBOX_SCHED_SETSCHEDULER.rawValue)
+                op.number = Int(policy)
+                op.value = UInt64(priority)
+            case .setIOPriority(let value):
+                op.kind = Int32(SWATCH_SANDBOX_IOPRIO_SET.rawValue)
+                op.number = Int(value)
             case .writeFile(let path, let text):
                 op.kind = Int32(SWATCH_SANDBOX_WRITE_FILE.rawValue)
                 op.path = string(path)

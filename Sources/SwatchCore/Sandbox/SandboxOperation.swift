@@ -11,6 +11,10 @@ package enum SandboxOperation: Hashable, Sendable {
     case setLimit(resource: Int32, soft: UInt64, hard: UInt64)
     /// `setpriority(PRIO_PROCESS, 0, nice)`: Nice=.
     case setNice(Int32)
+    /// `sched_setscheduler(0, policy, {priority})`, SCHED_RESET_ON_FORK in `policy`: CPUScheduling*=.
+    case setScheduler(policy: Int32, priority: Int32)
+    /// `ioprio_set(IOPRIO_WHO_PROCESS, 0, value)`: IOScheduling*=.
+    case setIOPriority(Int32)
     /// Writes `text` to an existing file: OOMScoreAdjust= (/proc/self/oom_score_adj).
     case writeFile(path: String, text: String)
     /// `unshare(CLONE_NEWUSER)` and the maps of `uid` and `gid` onto themselves (setgroups
@@ -111,7 +115,7 @@ extension SandboxStep {
     /// `enum swatch_spawn_step`, which a failure names (`setresuid`, `mount`).
     /// The steps run ordered by kind, in `executionOrder`.
     package enum Kind: CaseIterable, Hashable, Sendable {
-        case limit, nice, oomScoreAdjust, userNamespace, unshare, loopback, mount, boundingSet, keepCapabilities
+        case limit, nice, scheduler, ioPriority, oomScoreAdjust, userNamespace, unshare, loopback, mount, boundingSet, keepCapabilities
         case groups, groupID, userID, capabilities, ambient, noNewPrivileges, seccomp
 
         /// Its `SWATCH_SPAWN_STEP_*` value.
@@ -119,6 +123,8 @@ extension SandboxStep {
             let step: swatch_spawn_step = switch self {
             case .limit: SWATCH_SPAWN_STEP_RLIMIT
             case .nice: SWATCH_SPAWN_STEP_NICE
+            case .scheduler: SWATCH_SPAWN_STEP_SCHEDULER
+            case .ioPriority: SWATCH_SPAWN_STEP_IO_PRIORITY
             case .oomScoreAdjust: SWATCH_SPAWN_STEP_OOM_SCORE_ADJUST
             case .userNamespace: SWATCH_SPAWN_STEP_USER_NAMESPACE
             case .unshare: SWATCH_SPAWN_STEP_UNSHARE
@@ -174,6 +180,8 @@ extension SandboxOperation {
         switch self {
         case .setLimit: .limit
         case .setNice: .nice
+        case .setScheduler: .scheduler
+        case .setIOPriority: .ioPriority
         case .writeFile: .oomScoreAdjust
         case .enterUserNamespace: .userNamespace
         case .unshareMountNamespace, .unshareNamespaces: .unshare

@@ -40,6 +40,8 @@ package enum SandboxPlan {
                                      resource.rawValue + "="))
         }
         if let nice = sandbox.nice { steps.append(SandboxStep(.setNice(nice), "Nice=")) }
+        if let step = schedulerStep(sandbox) { steps.append(step) }
+        if let step = ioPriorityStep(sandbox) { steps.append(step) }
         if let score = sandbox.oomScoreAdjust {
             steps.append(SandboxStep(.writeFile(path: "/proc/self/oom_score_adj", text: "\(score)\n"), "OOMScoreAdjust="))
         }
@@ -116,6 +118,30 @@ package enum SandboxPlan {
         }
         assert(SandboxStep.areInExecutionOrder(steps), "sandbox steps out of the child's order: \(steps)")
         return steps
+    }
+
+    /// sched_setscheduler(2) when any CPUScheduling*= is set, the others at the kernel's
+    /// default, as systemd's exec_child() calls it (src/core/exec-invoke.c); named by the
+    /// first set of them, in the order of systemd.exec(5).
+    static func schedulerStep(_ sandbox: Sandbox) -> SandboxStep? {
+        let directive = sandbox.cpuSchedulingPolicy != nil ? "CPUSchedulingPolicy="
+            : sandbox.cpuSchedulingPriority != nil ? "CPUSchedulingPriority="
+            : sandbox.cpuSchedulingResetOnFork != nil ? "CPUSchedulingResetOnFork=" : nil
+        guard let directive else { return nil }
+        let resetOnFork: Int32 = sandbox.cpuSchedulingResetOnFork == true ? 0x4000_0000 : 0   // SCHED_RESET_ON_FORK
+        return SandboxStep(.setScheduler(policy: (sandbox.cpuSchedulingPolicy ?? .other).rawValue | resetOnFork,
+                                         priority: sandbox.cpuSchedulingPriority ?? 0), directive)
+    }
+
+    /// ioprio_set(2) when IOSchedulingClass= or IOSchedulingPriority= is set, the other at the
+    /// kernel's default (best-effort, 4): IOPRIO_PRIO_VALUE (linux/ioprio.h). The class `none`
+    /// takes no level: it is the kernel's default, which follows the nice value.
+    static func ioPriorityStep(_ sandbox: Sandbox) -> SandboxStep? {
+        guard sandbox.ioSchedulingClass != nil || sandbox.ioSchedulingPriority != nil else { return nil }
+        let ioClass = sandbox.ioSchedulingClass ?? .bestEffort
+        let level = ioClass == .none ? 0 : sandbox.ioSchedulingPriority ?? 4
+        return SandboxStep(.setIOPriority(ioClass.rawValue << 13 | level),
+                           sandbox.ioSchedulingClass != nil ? "IOSchedulingClass=" : "IOSchedulingPriority=")
     }
 
     /// The paths the namespace covers with something else (a tmpfs, the

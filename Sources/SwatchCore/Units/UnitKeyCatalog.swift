@@ -190,8 +190,7 @@ private func isDependencyName(_ name: String) -> Bool {
 /// does not act on and that restrict nothing. In [Socket] they concern ExecStartPre= and
 /// friends, which swatchd does not run either.
 private let unsupportedExecKeys: Set<String> = [
-    "CPUSchedulingPolicy", "CPUSchedulingPriority", "CPUSchedulingResetOnFork", "CPUAffinity", "NUMAPolicy",
-    "NUMAMask", "IOSchedulingClass", "IOSchedulingPriority", "TimerSlackNSec", "Personality",
+    "CPUAffinity", "NUMAPolicy", "NUMAMask", "TimerSlackNSec", "Personality",
     "CoredumpFilter", "KeyringMode", "OOMPolicy", "MemoryKSM",
     "LogLevelMax", "LogExtraFields", "LogRateLimitIntervalSec", "LogRateLimitBurst", "LogFilterPatterns",
     "LogNamespace", "SyslogFacility", "SyslogLevel", "SyslogLevelPrefix", "TTYReset",
@@ -290,6 +289,18 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "UMask": .set({ $1(&$0.umask) }, .mode),
         "IgnoreSIGPIPE": .set({ $1(&$0.ignoreSIGPIPE) }, .boolean),
         "Nice": .set({ $1(&$0.sandbox.nice) }, .integer(-20...19)),
+        "CPUSchedulingPolicy": .set({ $1(&$0.sandbox.cpuSchedulingPolicy) }, .text("CPU scheduling policy", CPUSchedulingPolicy.init(text:))),
+        "CPUSchedulingPriority": .set({ $1(&$0.sandbox.cpuSchedulingPriority) }, .integer(0...99)),
+        "CPUSchedulingResetOnFork": .set({ $1(&$0.sandbox.cpuSchedulingResetOnFork) }, .boolean),
+        // The empty value of either resets both (systemd.exec(5)).
+        "IOSchedulingClass": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            if kv.raw.isEmpty { (service.sandbox.ioSchedulingClass, service.sandbox.ioSchedulingPriority) = (nil, nil) }
+            else { service.sandbox.ioSchedulingClass = try ValueKind.text("I/O scheduling class", IOSchedulingClass.init(text:)).parse(kv) }
+        },
+        "IOSchedulingPriority": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            if kv.raw.isEmpty { (service.sandbox.ioSchedulingClass, service.sandbox.ioSchedulingPriority) = (nil, nil) }
+            else { service.sandbox.ioSchedulingPriority = try ValueKind.integer(0...7).parse(kv) }
+        },
         "OOMScoreAdjust": .set({ $1(&$0.sandbox.oomScoreAdjust) }, .integer(-1000...1000)),
         "StandardOutput": .set({ $1(&$0.standardOutput) }, .outputTarget),
         "StandardError": .set({ $1(&$0.standardError) }, .outputTarget),

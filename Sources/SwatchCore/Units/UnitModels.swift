@@ -504,6 +504,29 @@ package enum ProtectHome: String, Hashable, Sendable {
     case tmpfs
 }
 
+/// CPUSchedulingPolicy= (sched(7)), by systemd's names or the SCHED_* number.
+package enum CPUSchedulingPolicy: Int32, Hashable, Sendable {
+    case other = 0, fifo = 1, rr = 2, batch = 3, idle = 5
+
+    package init?(text: String) {
+        let names: [String: CPUSchedulingPolicy] = ["other": .other, "fifo": .fifo, "rr": .rr, "batch": .batch, "idle": .idle]
+        guard let policy = names[text] ?? Int32(text).flatMap(CPUSchedulingPolicy.init(rawValue:)) else { return nil }
+        self = policy
+    }
+}
+
+/// IOSchedulingClass= (ioprio_set(2)), by systemd's names or the IOPRIO_CLASS_* number.
+package enum IOSchedulingClass: Int32, Hashable, Sendable {
+    /// The kernel's default: the I/O priority follows the nice value.
+    case none = 0, realtime = 1, bestEffort = 2, idle = 3
+
+    package init?(text: String) {
+        let names: [String: IOSchedulingClass] = ["none": .none, "realtime": .realtime, "best-effort": .bestEffort, "idle": .idle]
+        guard let value = names[text] ?? Int32(text).flatMap(IOSchedulingClass.init(rawValue:)) else { return nil }
+        self = value
+    }
+}
+
 /// RuntimeDirectoryPreserve= (systemd.exec(5)): when RuntimeDirectory= is removed.
 package enum RuntimeDirectoryPreserve: String, Hashable, Sendable {
     /// At every stop, also the one before a restart (service_enter_dead(), src/core/service.c).
@@ -575,6 +598,15 @@ package struct SandboxFields: Hashable, Sendable {
     package var runtimeDirectoryPreserve: RuntimeDirectoryPreserve = .no
     package var removeIPC = false
     package var nice: Int32?
+    /// CPUSchedulingPolicy=, CPUSchedulingPriority=, CPUSchedulingResetOnFork=: any of them set
+    /// asks for sched_setscheduler(2), the others at the kernel's default (other, 0, no).
+    package var cpuSchedulingPolicy: CPUSchedulingPolicy?
+    package var cpuSchedulingPriority: Int32?
+    package var cpuSchedulingResetOnFork: Bool?
+    /// IOSchedulingClass=, IOSchedulingPriority=: either set asks for ioprio_set(2), the other
+    /// at the kernel's default (best-effort, 4).
+    package var ioSchedulingClass: IOSchedulingClass?
+    package var ioSchedulingPriority: Int32?
     package var oomScoreAdjust: Int32?
     package var limits: [ResourceLimit: LimitValue] = [:]
     // System call filtering (systemd.exec(5), "SYSTEM CALL FILTERING"; Sandbox/SeccompFilters.swift).

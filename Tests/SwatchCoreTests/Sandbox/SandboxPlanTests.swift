@@ -110,6 +110,27 @@ import Testing
         #expect(operations(steps) == [.setLimit(resource: Int32(RLIMIT_CORE.rawValue), soft: 0, hard: 0), .setNice(-3)])
     }
 
+    /// CPUScheduling*= and IOScheduling*=: one call each, the unset ones at the kernel's
+    /// default, named by the first directive set; `+` keeps them, as process properties.
+    @Test func schedulingIsOneCallEachWithTheKernelsDefaultsForWhatIsUnset() {
+        func plan(_ configure: (inout Sandbox) -> Void) -> [SandboxStep] {
+            var sandbox = Sandbox()
+            configure(&sandbox)
+            return SandboxPlan.steps(for: sandbox, fullPrivileges: true, context: context())
+        }
+        #expect(plan { $0.cpuSchedulingPolicy = .fifo; $0.cpuSchedulingPriority = 20; $0.cpuSchedulingResetOnFork = true }
+            == [SandboxStep(.setScheduler(policy: 1 | 0x4000_0000, priority: 20), "CPUSchedulingPolicy=")])
+        #expect(plan { $0.cpuSchedulingPriority = 20 } == [SandboxStep(.setScheduler(policy: 0, priority: 20), "CPUSchedulingPriority=")])
+        #expect(plan { $0.cpuSchedulingResetOnFork = false }
+            == [SandboxStep(.setScheduler(policy: 0, priority: 0), "CPUSchedulingResetOnFork=")])
+        // IOPRIO_PRIO_VALUE(class, level): the class in the bits from 13 up.
+        #expect(plan { $0.ioSchedulingClass = .idle } == [SandboxStep(.setIOPriority(3 << 13 | 4), "IOSchedulingClass=")])
+        #expect(plan { $0.ioSchedulingPriority = 7 } == [SandboxStep(.setIOPriority(2 << 13 | 7), "IOSchedulingPriority=")])
+        #expect(plan { $0.ioSchedulingClass = IOSchedulingClass.none; $0.ioSchedulingPriority = 7 }
+            == [SandboxStep(.setIOPriority(0), "IOSchedulingClass=")])
+        #expect(plan { _ in } == [])
+    }
+
     @Test func boundingSetDropsEverythingTheUnitDidNotKeep() {
         var sandbox = Sandbox()
         // CapabilityBoundingSet=~CAP_SYS_ADMIN, as the parser leaves it.

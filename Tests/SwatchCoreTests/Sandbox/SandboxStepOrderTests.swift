@@ -20,12 +20,12 @@ import Testing
     }
 
     /// The order as the comment of shim.c gives its reasons: process
-    /// properties while root, the namespace, the bounding set, the identity
+    /// properties (limits, nice, CPU and I/O scheduling, OOM score) while root, the namespace, the bounding set, the identity
     /// (groups before the user), ambient capabilities, no_new_privs, and the
     /// seccomp filters last of all.
     @Test func theOrderIsThePrivilegeOrder() {
         #expect(SandboxStep.Kind.executionOrder == [
-            .limit, .nice, .oomScoreAdjust, .userNamespace, .unshare, .loopback, .mount, .boundingSet, .keepCapabilities,
+            .limit, .nice, .scheduler, .ioPriority, .oomScoreAdjust, .userNamespace, .unshare, .loopback, .mount, .boundingSet, .keepCapabilities,
             .groups, .groupID, .userID, .capabilities, .ambient, .noNewPrivileges, .seccomp,
         ])
     }
@@ -38,6 +38,8 @@ import Testing
         let kind: swatch_sandbox_kind = switch operation {
         case .setLimit: SWATCH_SANDBOX_SETRLIMIT
         case .setNice: SWATCH_SANDBOX_SETPRIORITY
+        case .setScheduler: SWATCH_SANDBOX_SCHED_SETSCHEDULER
+        case .setIOPriority: SWATCH_SANDBOX_IOPRIO_SET
         case .writeFile: SWATCH_SANDBOX_WRITE_FILE
         case .enterUserNamespace: SWATCH_SANDBOX_USER_NAMESPACE
         case .unshareMountNamespace, .unshareNamespaces: SWATCH_SANDBOX_UNSHARE
@@ -62,7 +64,8 @@ import Testing
 
     /// One operation of every case.
     static let everyOperation: [SandboxOperation] = [
-        .setLimit(resource: 7, soft: 1, hard: 2), .setNice(1), .writeFile(path: "/f", text: "1\n"),
+        .setLimit(resource: 7, soft: 1, hard: 2), .setNice(1), .setScheduler(policy: 3, priority: 0), .setIOPriority(0x6000),
+        .writeFile(path: "/f", text: "1\n"),
         .unshareMountNamespace, .mount(source: nil, target: "/", type: nil, flags: [], data: nil),
         .remount(target: "/", flags: [.readOnly]), .makeDirectory(path: "/d", mode: 0o755),
         .createFile(path: "/f", mode: 0o644), .symlink(destination: "/a", path: "/b"), .dropBoundingCapability(1),
@@ -84,6 +87,8 @@ import Testing
         var sandbox = Sandbox()
         for resource in ResourceLimit.allCases { sandbox.limits[resource] = LimitValue(soft: 1, hard: 2) }
         sandbox.nice = 5
+        sandbox.cpuSchedulingPolicy = .batch
+        sandbox.ioSchedulingClass = .idle
         sandbox.oomScoreAdjust = 500
         sandbox.user = "alice"
         sandbox.group = "staff"

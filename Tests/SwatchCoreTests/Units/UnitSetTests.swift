@@ -192,6 +192,37 @@ import Testing
         ])
     }
 
+    /// CPUScheduling*= and IOScheduling*= by name or number; an empty IOScheduling*= resets both.
+    @Test func parsesTheSchedulingKeys() throws {
+        let set = load([UnitSource(path: "u/a.service", text: """
+            [Service]
+            ExecStart=/bin/true
+            CPUSchedulingPolicy=batch
+            CPUSchedulingPriority=0
+            CPUSchedulingResetOnFork=yes
+            IOSchedulingClass=best-effort
+            IOSchedulingPriority=6
+            """),
+                        UnitSource(path: "u/b.service", text: """
+            [Service]
+            ExecStart=/bin/true
+            CPUSchedulingPolicy=2
+            IOSchedulingClass=idle
+            IOSchedulingPriority=
+            """),
+                        UnitSource(path: "u/c.service", text: "[Service]\nExecStart=/bin/true\nCPUSchedulingPolicy=deadline\n"),
+                        UnitSource(path: "u/d.service", text: "[Service]\nExecStart=/bin/true\nIOSchedulingPriority=8\n")])
+        let a = try #require(set.services[UnitName(parsing: "a.service")!]).sandbox
+        #expect(a.cpuSchedulingPolicy == .batch && a.cpuSchedulingPriority == 0 && a.cpuSchedulingResetOnFork == true)
+        #expect(a.ioSchedulingClass == .bestEffort && a.ioSchedulingPriority == 6)
+        let b = try #require(set.services[UnitName(parsing: "b.service")!]).sandbox
+        #expect(b.cpuSchedulingPolicy == .rr && b.ioSchedulingClass == nil && b.ioSchedulingPriority == nil)
+        #expect(messages(set) == [
+            "u/c.service:3: Failed to parse CPU scheduling policy for CPUSchedulingPolicy=, refusing the unit: deadline",
+            "u/d.service:3: Failed to parse integer 0…7 for IOSchedulingPriority=, refusing the unit: 8",
+        ])
+    }
+
     /// Type=notify-reload and ReloadSignal=; Type=dbus is refused as what it is.
     @Test func parsesNotifyReloadAndRefusesDBus() throws {
         let set = load([UnitSource(path: "u/a.service", text: "[Service]\nType=notify-reload\nReloadSignal=SIGUSR1\nExecStart=/bin/true\n"),
