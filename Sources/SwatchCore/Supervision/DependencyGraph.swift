@@ -7,6 +7,7 @@
 struct DependencyGraph {
     enum Kind: CaseIterable {
         case requires, requisite, wants, bindsTo, partOf, upholds, conflicts, onFailure, onSuccess
+        case propagatesReloadTo, reloadPropagatedFrom
     }
 
     private(set) var forward: [Kind: [UnitName: [UnitName]]] = [:]
@@ -80,6 +81,12 @@ struct DependencyGraph {
     func sources(of unit: UnitName, _ kinds: Kind...) -> [UnitName] {
         kinds.flatMap { reverse[$0]?[unit] ?? [] }
     }
+
+    /// The units a reload of `unit` reloads too: its PropagatesReloadTo=, and those that
+    /// name it in ReloadPropagatedFrom= (systemd.unit(5)).
+    func reloadPropagation(of unit: UnitName) -> [UnitName] {
+        targets(of: unit, .propagatesReloadTo) + sources(of: unit, .reloadPropagatedFrom)
+    }
 }
 
 extension UnitSection {
@@ -94,6 +101,8 @@ extension UnitSection {
         case .conflicts: return self.conflicts
         case .onFailure: return self.onFailure
         case .onSuccess: return self.onSuccess
+        case .propagatesReloadTo: return self.propagatesReloadTo
+        case .reloadPropagatedFrom: return self.reloadPropagatedFrom
         }
     }
 }

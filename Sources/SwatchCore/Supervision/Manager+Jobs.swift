@@ -43,14 +43,24 @@ extension Manager {
                     add(.stop, other, .required)
                 }
                 if kind == .restart {
-                    for part in graph.sources(of: unit, .partOf) where isUp(part) { add(.restart, part, .wanted) }
+                    // Restarted with it, if up: what requires, is bound to or is part of it (a try-restart,
+                    // transaction_add_job_and_dependencies(), src/core/transaction.c).
+                    for dependent in graph.sources(of: unit, .requires, .requisite, .bindsTo, .partOf) where isUp(dependent) {
+                        add(.restart, dependent, .wanted)
+                    }
                 }
             case .stop:
-                for dependent in graph.sources(of: unit, .requires, .bindsTo, .partOf)
+                for dependent in graph.sources(of: unit, .requires, .requisite, .bindsTo, .partOf)
                 where isUp(dependent) || jobs[dependent] != nil {
                     add(.stop, dependent, .required)
                 }
-            case .reload, .verifyActive:
+            case .reload:
+                // A try-reload of each: only one that is up and can reload
+                // (transaction_add_propagate_reload_jobs(), src/core/transaction.c).
+                for other in graph.reloadPropagation(of: unit) where isUp(other) && canReload(other) {
+                    add(.reload, other, .wanted)
+                }
+            case .verifyActive:
                 break
             }
         }
@@ -67,8 +77,19 @@ extension Manager {
 
     /// Why a reload cannot be a job (systemctl's bus error, not a job result).
     private func reloadRefusal(_ unit: UnitName) -> JobRefusal? {
-        guard let entry = services[unit], entry.machine.unit.canReload else { return .reloadNotApplicable(unit) }
-        return nil
+        canReload(unit) ? nil : .reloadNotApplicable(unit)
+    }
+
+    private func canReload(_ unit: UnitName) -> Bool {
+        services[unit]?.machine.unit.canReload ?? false
+    }
+
+    /// The service reloads by itself (RELOADING=1): the units it propagates reloads to reload
+    /// too, as service_enter_reload_by_notify() has manager_propagate_reload() do.
+    mutating func propagateReload(of unit: UnitName) {
+        for other in graph.reloadPropagation(of: unit) where isUp(other) && canReload(other) {
+            enqueue(.reload, other, anchor: false)
+        }
     }
 
     /// Whether a dependency has to be started (an active one with no stop pending need not).

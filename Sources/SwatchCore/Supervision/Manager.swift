@@ -471,6 +471,8 @@ package struct Manager {
         }
         guard !shuttingDown else { return }
         if inactive, !wasInactive { unitWentDown(name) }
+        // RELOADING=1 of its own accord, not a reload job's.
+        if after == .reload, before == .running, jobs[name]?.kind != .reload { propagateReload(of: name) }
         if after == .failed, before != .failed {
             let targets = graph.targets(of: name, .onFailure)
             if !targets.isEmpty { log(name, .info, "\(name): Triggering OnFailure= dependencies.") }

@@ -105,6 +105,8 @@ private let unitKeys: [String: KeySetter<UnitSection>] = {
         "Upholds": .list({ $1(&$0.upholds) }, check: dependency),
         "OnFailure": .list({ $1(&$0.onFailure) }, check: dependency),
         "OnSuccess": .list({ $1(&$0.onSuccess) }, check: dependency),
+        "PropagatesReloadTo": .list({ $1(&$0.propagatesReloadTo) }, check: dependency),
+        "ReloadPropagatedFrom": .list({ $1(&$0.reloadPropagatedFrom) }, check: dependency),
         // swatchd adds no implicit dependencies, so there is nothing to turn off.
         "DefaultDependencies": KeySetter { (_: inout UnitSection, kv: KeyValue) throws(ValueError) in
             _ = try ValueKind.boolean.parse(kv)
@@ -155,7 +157,6 @@ private let conditionKeys: [String: KeySetter<UnitSection>] = {
 }()
 
 private let unsupportedUnitKeys: Set<String> = [
-    "PropagatesReloadTo", "ReloadPropagatedFrom",
     "PropagatesStopTo", "StopPropagatedFrom", "JoinsNamespaceOf", "RequiresMountsFor", "WantsMountsFor",
     "OnFailureJobMode", "OnSuccessJobMode", "IgnoreOnIsolate", "StopWhenUnneeded", "RefuseManualStart",
     "RefuseManualStop", "AllowIsolate", "CollectMode", "FailureAction", "SuccessAction",

@@ -173,6 +173,10 @@ package struct UnitSectionFields: Hashable, Sendable {
     /// `OnFailure=`/`OnSuccess=`: started when this unit enters failed / ends successfully.
     package var onFailure: [String] = []
     package var onSuccess: [String] = []
+    /// `PropagatesReloadTo=`/`ReloadPropagatedFrom=`: a reload of this unit reloads those / a
+    /// reload of those reloads this one.
+    package var propagatesReloadTo: [String] = []
+    package var reloadPropagatedFrom: [String] = []
     /// `StartLimitIntervalSec=` (also accepted in [Service] as `StartLimitInterval=`); systemd's default 10s.
     package var startLimitInterval: TimeSpan = .seconds(10)
     /// `StartLimitBurst=`; systemd's default 5.

@@ -229,6 +229,54 @@ import Testing
         #expect(shell.state("cache.service") == .stopSigterm)
     }
 
+    /// A restart restarts what requires or is bound to the unit too, when it is up (a
+    /// try-restart: a unit that is down stays down), as systemd.unit(5) says of Requires=.
+    @Test func aRestartRestartsWhatRequiresItIfUp() {
+        var shell = ScriptedShell(["db.service": "[Service]\nExecStart=/bin/db\n",
+                                   "app.service": unit("Requires=db.service\nAfter=db.service", exec: "/bin/app"),
+                                   "web.socket": "[Socket]\nListenStream=1\n",
+                                   "web.service": unit("BindsTo=db.service", exec: "/bin/web")])
+        _ = shell.take()
+        #expect(shell.state("web.service") == .dead, "socket-activated: not started")
+        let (app, db) = (pid(shell, "app.service")!, pid(shell, "db.service")!)
+        _ = shell.request(.job(.restart, units: ["db.service"], noBlock: true))
+        // (Each restart is one job, run in start order: db's, then app's.)
+        #expect(shell.state("db.service") == .stopSigterm)
+        shell.exit(db, .signaled(15, coreDumped: false))
+        #expect(shell.state("app.service") == .stopSigterm)
+        shell.exit(app, .signaled(15, coreDumped: false))
+        #expect(spawnedUnits(shell, shell.take()) == ["db.service", "app.service"])
+        #expect(shell.state("web.service") == .dead)
+    }
+
+    /// PropagatesReloadTo=/ReloadPropagatedFrom=: a reload, asked for or announced with
+    /// RELOADING=1, reloads the others that are up and can reload.
+    @Test func aReloadPropagatesToTheUnitsThatAskForIt() {
+        var shell = ScriptedShell([
+            "main.service": unit("PropagatesReloadTo=a.service b.service", exec: "/bin/main\nExecReload=/bin/reload-main"),
+            "a.service": unit("", exec: "/bin/a\nExecReload=/bin/reload-a"),
+            "b.service": unit("", exec: "/bin/b"),
+            "c.service": unit("ReloadPropagatedFrom=main.service", exec: "/bin/c\nExecReload=/bin/reload-c"),
+            "d.socket": "[Socket]\nListenStream=1\n",
+            "d.service": unit("ReloadPropagatedFrom=main.service", exec: "/bin/d\nExecReload=/bin/reload-d"),
+        ])
+        _ = shell.take()
+        let reloads = shell.request(.job(.reload, units: ["main.service"], noBlock: true))
+        // b cannot reload (no ExecReload=), d is down: neither is asked.
+        #expect(shell.spawns(reloads).map(\.unit.description).sorted() == ["a.service", "c.service", "main.service"])
+        #expect(shell.state("d.service") == .dead)
+
+        var announced = ScriptedShell([
+            "main.service": unit("PropagatesReloadTo=a.service", exec: "/bin/main\nType=notify"),
+            "a.service": unit("", exec: "/bin/a\nExecReload=/bin/reload-a"),
+        ])
+        let main = UnitName(parsing: "main.service")!
+        announced.send(.notify(main, pid: announced.manager.mainPID(of: main)!, NotifyMessage(text: "READY=1"), fdCount: 0, inService: true))
+        _ = announced.take()
+        announced.send(.notify(main, pid: announced.manager.mainPID(of: main)!, NotifyMessage(text: "RELOADING=1"), fdCount: 0, inService: true))
+        #expect(spawnedUnits(announced, announced.take()) == ["a.service"])
+    }
+
     @Test func onFailureAndOnSuccessStartTheirUnits() {
         var shell = ScriptedShell(["job.socket": "[Socket]\nListenStream=1\n",
                                    "job.service": "[Unit]\nOnFailure=alert.service\nOnSuccess=report.service\n[Service]\nType=oneshot\nExecStart=/bin/job\n",
