@@ -7,7 +7,7 @@
 struct DependencyGraph {
     enum Kind: CaseIterable {
         case requires, requisite, wants, bindsTo, partOf, upholds, conflicts, onFailure, onSuccess
-        case propagatesReloadTo, reloadPropagatedFrom
+        case propagatesReloadTo, reloadPropagatedFrom, propagatesStopTo, stopPropagatedFrom
     }
 
     private(set) var forward: [Kind: [UnitName: [UnitName]]] = [:]
@@ -87,6 +87,12 @@ struct DependencyGraph {
     func reloadPropagation(of unit: UnitName) -> [UnitName] {
         targets(of: unit, .propagatesReloadTo) + sources(of: unit, .reloadPropagatedFrom)
     }
+
+    /// The units a stop of `unit` stops too: its PropagatesStopTo=, and those that name it
+    /// in StopPropagatedFrom= (systemd.unit(5)).
+    func stopPropagation(of unit: UnitName) -> [UnitName] {
+        targets(of: unit, .propagatesStopTo) + sources(of: unit, .stopPropagatedFrom)
+    }
 }
 
 extension UnitSection {
@@ -103,6 +109,8 @@ extension UnitSection {
         case .onSuccess: return self.onSuccess
         case .propagatesReloadTo: return self.propagatesReloadTo
         case .reloadPropagatedFrom: return self.reloadPropagatedFrom
+        case .propagatesStopTo: return self.propagatesStopTo
+        case .stopPropagatedFrom: return self.stopPropagatedFrom
         }
     }
 }

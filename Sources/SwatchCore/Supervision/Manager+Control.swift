@@ -43,6 +43,9 @@ extension Manager {
                         service: name.description, triggeredBy: triggeredBy.map(\.description)))
                 }
                 guard let kind = manager.jobKind(verb, for: name) else { return }
+                if manager.refusesManual(kind, name) {
+                    return manager.fail(id, "Failed to \(verb.rawValue) \(name): \(JobRefusal.onlyByDependency(name))")
+                }
                 switch manager.enqueue(kind, name) {
                 case .failure(let refusal):
                     manager.fail(id, "Failed to \(verb.rawValue) \(name): \(refusal)")
@@ -143,6 +146,18 @@ extension Manager {
 
     /// The job a verb means for a unit now: try-restart leaves a unit that is down
     /// alone; reload-or-restart reloads what can be reloaded and restarts the rest.
+    /// RefuseManualStart=/RefuseManualStop=: a restart is refused by either, as systemd's
+    /// bus_unit_queue_job() refuses it (src/core/dbus-unit.c).
+    private func refusesManual(_ kind: Job.Kind, _ unit: UnitName) -> Bool {
+        guard let section = services[unit]?.machine.unit.unit ?? sockets[unit]?.machine.unit.unit else { return false }
+        switch kind {
+        case .start: return section.refuseManualStart
+        case .stop: return section.refuseManualStop
+        case .restart: return section.refuseManualStart || section.refuseManualStop
+        case .reload, .verifyActive: return false
+        }
+    }
+
     private func jobKind(_ verb: JobVerb, for unit: UnitName) -> Job.Kind? {
         switch verb {
         case .start: return .start

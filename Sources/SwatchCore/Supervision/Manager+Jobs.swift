@@ -44,13 +44,17 @@ extension Manager {
                 }
                 if kind == .restart {
                     // Restarted with it, if up: what requires, is bound to or is part of it (a try-restart,
-                    // transaction_add_job_and_dependencies(), src/core/transaction.c).
+                    // transaction_add_job_and_dependencies(), src/core/transaction.c); the stop part
+                    // goes on to PropagatesStopTo=, which is stopped.
                     for dependent in graph.sources(of: unit, .requires, .requisite, .bindsTo, .partOf) where isUp(dependent) {
                         add(.restart, dependent, .wanted)
                     }
+                    for other in graph.stopPropagation(of: unit) where isUp(other) || jobs[other] != nil {
+                        add(.stop, other, .required)
+                    }
                 }
             case .stop:
-                for dependent in graph.sources(of: unit, .requires, .requisite, .bindsTo, .partOf)
+                for dependent in graph.sources(of: unit, .requires, .requisite, .bindsTo, .partOf) + graph.stopPropagation(of: unit)
                 where isUp(dependent) || jobs[dependent] != nil {
                     add(.stop, dependent, .required)
                 }
@@ -363,6 +367,8 @@ extension Manager {
 /// Why a request could not even become a job (systemctl's `Failed to start …: …`).
 package enum JobRefusal: Error, Hashable, CustomStringConvertible {
     case reloadNotApplicable(UnitName)
+    /// RefuseManualStart=/RefuseManualStop=.
+    case onlyByDependency(UnitName)
     case missingDependency(unit: UnitName, dependency: String)
     /// daemon-reexec waits for calm.
     case busy(String)
@@ -370,6 +376,8 @@ package enum JobRefusal: Error, Hashable, CustomStringConvertible {
     package var description: String {
         switch self {
         case .reloadNotApplicable(let unit): return "Job type reload is not applicable for unit \(unit)."
+        case .onlyByDependency(let unit):
+            return "Operation refused, unit \(unit) may be requested by dependency only (it is configured to refuse manual start/stop)."
         case .missingDependency(_, let dependency): return "Unit \(dependency) not found."
         case .busy(let why): return "Cannot re-execute now: \(why); try again."
         }

@@ -501,6 +501,10 @@ package struct Manager {
             log(bound, .info, "Unit \(bound) is bound to inactive unit \(name). Stopping, too.")
             enqueue(.stop, bound, anchor: false)
         }
+        // PropagatesStopTo=/StopPropagatedFrom=: they go down with it (retroactively_stop_dependencies(), src/core/unit.c).
+        for other in graph.stopPropagation(of: name).sorted() where isUp(other) && jobs[other]?.kind != .stop {
+            enqueue(.stop, other, anchor: false)
+        }
     }
 
     private mutating func forget(_ name: UnitName) {

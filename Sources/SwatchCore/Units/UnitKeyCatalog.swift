@@ -107,6 +107,10 @@ private let unitKeys: [String: KeySetter<UnitSection>] = {
         "OnSuccess": .list({ $1(&$0.onSuccess) }, check: dependency),
         "PropagatesReloadTo": .list({ $1(&$0.propagatesReloadTo) }, check: dependency),
         "ReloadPropagatedFrom": .list({ $1(&$0.reloadPropagatedFrom) }, check: dependency),
+        "PropagatesStopTo": .list({ $1(&$0.propagatesStopTo) }, check: dependency),
+        "StopPropagatedFrom": .list({ $1(&$0.stopPropagatedFrom) }, check: dependency),
+        "RefuseManualStart": .set({ $1(&$0.refuseManualStart) }, .boolean),
+        "RefuseManualStop": .set({ $1(&$0.refuseManualStop) }, .boolean),
         // swatchd adds no implicit dependencies, so there is nothing to turn off.
         "DefaultDependencies": KeySetter { (_: inout UnitSection, kv: KeyValue) throws(ValueError) in
             _ = try ValueKind.boolean.parse(kv)
@@ -157,9 +161,8 @@ private let conditionKeys: [String: KeySetter<UnitSection>] = {
 }()
 
 private let unsupportedUnitKeys: Set<String> = [
-    "PropagatesStopTo", "StopPropagatedFrom", "JoinsNamespaceOf", "RequiresMountsFor", "WantsMountsFor",
-    "OnFailureJobMode", "OnSuccessJobMode", "IgnoreOnIsolate", "StopWhenUnneeded", "RefuseManualStart",
-    "RefuseManualStop", "AllowIsolate", "CollectMode", "FailureAction", "SuccessAction",
+    "JoinsNamespaceOf", "RequiresMountsFor", "WantsMountsFor",
+    "OnFailureJobMode", "OnSuccessJobMode", "IgnoreOnIsolate", "StopWhenUnneeded", "AllowIsolate", "CollectMode", "FailureAction", "SuccessAction",
     "FailureActionExitStatus", "SuccessActionExitStatus", "JobTimeoutSec", "JobRunningTimeoutSec",
     "JobTimeoutAction", "JobTimeoutRebootArgument", "StartLimitAction", "RebootArgument", "SourcePath",
     "SurviveFinalKillSignal",

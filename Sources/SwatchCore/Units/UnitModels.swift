@@ -177,6 +177,13 @@ package struct UnitSectionFields: Hashable, Sendable {
     /// reload of those reloads this one.
     package var propagatesReloadTo: [String] = []
     package var reloadPropagatedFrom: [String] = []
+    /// `PropagatesStopTo=`/`StopPropagatedFrom=`: a stop of this unit, or its going down,
+    /// stops those / a stop of those stops this one.
+    package var propagatesStopTo: [String] = []
+    package var stopPropagatedFrom: [String] = []
+    /// `RefuseManualStart=`/`RefuseManualStop=`: only a dependency may start / stop it.
+    package var refuseManualStart = false
+    package var refuseManualStop = false
     /// `StartLimitIntervalSec=` (also accepted in [Service] as `StartLimitInterval=`); systemd's default 10s.
     package var startLimitInterval: TimeSpan = .seconds(10)
     /// `StartLimitBurst=`; systemd's default 5.

@@ -277,6 +277,51 @@ import Testing
         #expect(spawnedUnits(announced, announced.take()) == ["a.service"])
     }
 
+    /// PropagatesStopTo=/StopPropagatedFrom=: a stop, a restart, or the unit going down by
+    /// itself stops the others.
+    @Test func aStopPropagatesToTheUnitsThatAskForIt() {
+        let files = ["main.service": unit("PropagatesStopTo=a.service", exec: "/bin/main"),
+                     "a.service": unit("", exec: "/bin/a"),
+                     "b.service": unit("StopPropagatedFrom=main.service", exec: "/bin/b")]
+        var stopped = ScriptedShell(files)
+        _ = stopped.take()
+        _ = stopped.request(.job(.stop, units: ["main.service"], noBlock: true))
+        #expect(stopped.state("a.service") == .stopSigterm && stopped.state("b.service") == .stopSigterm)
+
+        var restarted = ScriptedShell(files)
+        _ = restarted.take()
+        _ = restarted.request(.job(.restart, units: ["main.service"], noBlock: true))
+        #expect(restarted.state("a.service") == .stopSigterm && restarted.state("b.service") == .stopSigterm)
+
+        var died = ScriptedShell(files)
+        _ = died.take()
+        died.exit(pid(died, "main.service")!, .exited(1))
+        #expect(died.state("a.service") == .stopSigterm && died.state("b.service") == .stopSigterm)
+    }
+
+    /// RefuseManualStart=/RefuseManualStop=: a control request is refused with systemd's words;
+    /// a dependency still starts the unit.
+    @Test func refuseManualStartAndStopRefuseControlRequestsOnly() {
+        var shell = ScriptedShell([
+            "guarded.socket": "[Socket]\nListenStream=1\n",
+            "guarded.service": unit("RefuseManualStart=yes\nRefuseManualStop=yes", exec: "/bin/guarded"),
+            "user.socket": "[Socket]\nListenStream=2\n",
+            "user.service": unit("Requires=guarded.service", exec: "/bin/user"),
+        ])
+        _ = shell.take()
+        let refused = "Operation refused, unit guarded.service may be requested by dependency only (it is configured to refuse manual start/stop)."
+        let start = shell.replies(shell.request(.start(units: ["guarded.service"])))
+        #expect(start.map(\.errors) == [["Failed to start guarded.service: \(refused)"]])
+        #expect(shell.state("guarded.service") == .dead)
+        _ = shell.request(.job(.start, units: ["user.service"], noBlock: true))
+        #expect(shell.state("guarded.service") == .running, "pulled in by Requires=")
+        let stop = shell.replies(shell.request(.stop(units: ["guarded.service"])))
+        #expect(stop.map(\.errors) == [["Failed to stop guarded.service: \(refused)"]])
+        let restart = shell.replies(shell.request(.restart(units: ["guarded.service"])))
+        #expect(restart.map(\.errors) == [["Failed to restart guarded.service: \(refused)"]])
+        #expect(shell.state("guarded.service") == .running)
+    }
+
     @Test func onFailureAndOnSuccessStartTheirUnits() {
         var shell = ScriptedShell(["job.socket": "[Socket]\nListenStream=1\n",
                                    "job.service": "[Unit]\nOnFailure=alert.service\nOnSuccess=report.service\n[Service]\nType=oneshot\nExecStart=/bin/job\n",
