@@ -95,20 +95,20 @@ private let unitKeys: [String: KeySetter<UnitSection>] = {
         "Documentation": .list { $1(&$0.documentation) },
         "After": .list({ $1(&$0.after) }, check: dependency),
         "Before": .list({ $1(&$0.before) }, check: dependency),
-        "Requires": .list({ $1(&$0.requires) }, check: dependency),
-        "Wants": .list({ $1(&$0.wants) }, check: dependency),
-        "BindsTo": .list({ $1(&$0.bindsTo) }, check: dependency),
-        "BindTo": .list({ $1(&$0.bindsTo) }, check: dependency),
-        "PartOf": .list({ $1(&$0.partOf) }, check: dependency),
-        "Conflicts": .list({ $1(&$0.conflicts) }, check: dependency),
-        "Requisite": .list({ $1(&$0.requisite) }, check: dependency),
-        "Upholds": .list({ $1(&$0.upholds) }, check: dependency),
-        "OnFailure": .list({ $1(&$0.onFailure) }, check: dependency),
-        "OnSuccess": .list({ $1(&$0.onSuccess) }, check: dependency),
-        "PropagatesReloadTo": .list({ $1(&$0.propagatesReloadTo) }, check: dependency),
-        "ReloadPropagatedFrom": .list({ $1(&$0.reloadPropagatedFrom) }, check: dependency),
-        "PropagatesStopTo": .list({ $1(&$0.propagatesStopTo) }, check: dependency),
-        "StopPropagatedFrom": .list({ $1(&$0.stopPropagatedFrom) }, check: dependency),
+        "Requires": dependencyList(.requires),
+        "Wants": dependencyList(.wants),
+        "BindsTo": dependencyList(.bindsTo),
+        "BindTo": dependencyList(.bindsTo),
+        "PartOf": dependencyList(.partOf),
+        "Conflicts": dependencyList(.conflicts),
+        "Requisite": dependencyList(.requisite),
+        "Upholds": dependencyList(.upholds),
+        "OnFailure": dependencyList(.onFailure),
+        "OnSuccess": dependencyList(.onSuccess),
+        "PropagatesReloadTo": dependencyList(.propagatesReloadTo),
+        "ReloadPropagatedFrom": dependencyList(.reloadPropagatedFrom),
+        "PropagatesStopTo": dependencyList(.propagatesStopTo),
+        "StopPropagatedFrom": dependencyList(.stopPropagatedFrom),
         "RefuseManualStart": .set({ $1(&$0.refuseManualStart) }, .boolean),
         "RefuseManualStop": .set({ $1(&$0.refuseManualStop) }, .boolean),
         // swatchd adds no implicit dependencies, so there is nothing to turn off.
@@ -179,6 +179,19 @@ private let unsupportedUnitKeys: Set<String> = [
 ]
 
 /// Unit names of any systemd type are fine as dependencies: targets and mounts count as reached.
+/// A dependency key: a list of unit names, appended to the section's list of `kind`; the empty
+/// value resets it. One setter for them all, the kind its data: `KeySetter.list` with a field
+/// closure per key had the optimizer copy the list's code for each key, ~1.3 KB apiece.
+@inline(never)
+private func dependencyList(_ kind: DependencyGraph.Kind) -> KeySetter<UnitSection> {
+    KeySetter { (unit: inout UnitSection, kv: KeyValue) throws(ValueError) in
+        guard !kv.raw.isEmpty else { return unit.setDependencies(kind, []) }
+        let words = try kv.words()
+        for word in words where !isDependencyName(word) { throw kv.problem("Invalid unit name", word) }
+        unit.setDependencies(kind, unit.dependencies(kind) + words)
+    }
+}
+
 private func isDependencyName(_ name: String) -> Bool {
     let types: Set<String> = ["service", "socket", "target", "device", "mount", "automount", "swap", "timer",
                               "path", "slice", "scope"]
@@ -450,9 +463,12 @@ private let serviceKeys: [String: KeySetter<ServiceUnit>] = {
         "StandardInputData": StandardInputKeys.data,
         "TTYPath": .set({ $1(&$0.ttyPath) }, .absolutePath),
         "Type": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
-            // A type of systemd's that swatchd cannot honour, named as such rather than as a typo.
-            if kv.raw == "dbus" { throw kv.problem("Unsupported service type (swatchd has no D-Bus to watch BusName= on)") }
-            try KeySetter<ServiceUnit>.set({ $1(&$0.type) }, .choice("service type")).apply(&service, kv)
+            guard let type = ServiceType(rawValue: kv.raw) else {
+                // A type of systemd's that swatchd cannot honour, named as such rather than as a typo.
+                throw kv.raw == "dbus" ? kv.problem("Unsupported service type (swatchd has no D-Bus to watch BusName= on)")
+                    : kv.invalid("service type", kv.raw)
+            }
+            service.type = type
         },
         "ExecCondition": commands { $1(&$0.execCondition) },
         "ExecStartPre": commands { $1(&$0.execStartPre) },

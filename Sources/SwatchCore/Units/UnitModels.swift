@@ -520,9 +520,16 @@ package enum CPUSchedulingPolicy: Int32, Hashable, Sendable {
     case other = 0, fifo = 1, rr = 2, batch = 3, idle = 5
 
     package init?(text: String) {
-        let names: [String: CPUSchedulingPolicy] = ["other": .other, "fifo": .fifo, "rr": .rr, "batch": .batch, "idle": .idle]
-        guard let policy = names[text] ?? Int32(text).flatMap(CPUSchedulingPolicy.init(rawValue:)) else { return nil }
-        self = policy
+        switch text {
+        case "other": self = .other
+        case "fifo": self = .fifo
+        case "rr": self = .rr
+        case "batch": self = .batch
+        case "idle": self = .idle
+        default:
+            guard let policy = Int32(text).flatMap(CPUSchedulingPolicy.init(rawValue:)) else { return nil }
+            self = policy
+        }
     }
 }
 
@@ -532,9 +539,15 @@ package enum IOSchedulingClass: Int32, Hashable, Sendable {
     case none = 0, realtime = 1, bestEffort = 2, idle = 3
 
     package init?(text: String) {
-        let names: [String: IOSchedulingClass] = ["none": .none, "realtime": .realtime, "best-effort": .bestEffort, "idle": .idle]
-        guard let value = names[text] ?? Int32(text).flatMap(IOSchedulingClass.init(rawValue:)) else { return nil }
-        self = value
+        switch text {
+        case "none": self = .none
+        case "realtime": self = .realtime
+        case "best-effort": self = .bestEffort
+        case "idle": self = .idle
+        default:
+            guard let value = Int32(text).flatMap(IOSchedulingClass.init(rawValue:)) else { return nil }
+            self = value
+        }
     }
 }
 
