@@ -215,6 +215,40 @@ extension Integration {
             #expect(access(state, F_OK) == 0)
         }
 
+        /// The instances of an Accept=yes template share its RuntimeDirectory= (ssh@.service's
+        /// `RuntimeDirectory=sshd`): one connection ending does not remove it from under
+        /// another; the last one does.
+        @Test(.timeLimit(.minutes(1)))
+        func instancesShareTheirRuntimeDirectoryUntilTheLastEnds() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let directory = "/run/swatch-test-\(getpid())-shared"
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            try daemon.write("shared.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\nAccept=yes\n")
+            try daemon.write("shared@.service", """
+                [Service]
+                ExecStart=/bin/sh -c 'echo hello; read line; test -d "$RUNTIME_DIRECTORY" && echo present || echo gone'
+                StandardInput=socket
+                RuntimeDirectory=\(directory.dropFirst(5))
+                """)
+            try daemon.start()
+            let first = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            defer { close(first) }
+            #expect(try Client.readLine(first) == "hello")
+            let second = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            #expect(try Client.readLine(second) == "hello")
+            try Client.write("bye\n", to: second)
+            #expect(try Client.readLine(second) == "present")
+            close(second)
+            try waitUntil("the second instance is gone\n\(daemon.log)") {
+                daemon.children.filter { $0.command == "sh" }.count == 1
+            }
+            try Client.write("bye\n", to: first)
+            #expect(try Client.readLine(first) == "present", "removed while the first instance ran\n\(daemon.log)")
+            try waitUntil("the runtime directory goes with the last instance\n\(daemon.log)") { access(directory, F_OK) != 0 }
+        }
+
         /// `swatchd verify` on the seed as shipped: no word about any directive;
         /// only the seed's own program, not installed here, is warned about.
         /// The repository's verbatim copy of the seed is conf/seed/.
