@@ -145,7 +145,14 @@ struct KeySetter<Model>: Sendable {
         self.apply = apply
     }
 
+    // The three makers below are neither specialized nor inlined: one copy of each serves every
+    // key. Otherwise the optimizer copied the setter's closure for each key it was given a
+    // field for, 148 copies and 49 KB of text (docs/HACKING.md "Where the bytes are"); a key
+    // is set a few times per unit at most, and a start-up with 1000 pairs runs as many
+    // instructions either way.
+
     /// Sets a field.
+    @_semantics("optimize.sil.specialize.generic.never") @inline(never)
     static func set<T>(_ field: @escaping Field<Model, T>, _ kind: ValueKind<T>) -> KeySetter {
         KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in
             let value = try kind.parse(kv)
@@ -154,6 +161,7 @@ struct KeySetter<Model>: Sendable {
     }
 
     /// Sets an optional field; the empty value resets it to nil (unset).
+    @_semantics("optimize.sil.specialize.generic.never") @inline(never)
     static func set<T>(_ field: @escaping Field<Model, T?>, _ kind: ValueKind<T>) -> KeySetter {
         KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in
             let value = kv.raw.isEmpty ? nil : try kind.parse(kv)
@@ -162,6 +170,7 @@ struct KeySetter<Model>: Sendable {
     }
 
     /// Appends the words of the value to a list; the empty value resets the list (systemd.syntax(7)).
+    @_semantics("optimize.sil.specialize.generic.never") @inline(never)
     static func list(
         _ field: @escaping Field<Model, [String]>,
         check: @escaping @Sendable (String) -> String? = { _ in nil }

@@ -180,8 +180,8 @@ private let unsupportedUnitKeys: Set<String> = [
 
 /// Unit names of any systemd type are fine as dependencies: targets and mounts count as reached.
 /// A dependency key: a list of unit names, appended to the section's list of `kind`; the empty
-/// value resets it. One setter for them all, the kind its data: `KeySetter.list` with a field
-/// closure per key had the optimizer copy the list's code for each key, ~1.3 KB apiece.
+/// value resets it. One setter for them all, the kind its data (DependencyGraph reads the lists
+/// by kind the same way).
 @inline(never)
 private func dependencyList(_ kind: DependencyGraph.Kind) -> KeySetter<UnitSection> {
     KeySetter { (unit: inout UnitSection, kv: KeyValue) throws(ValueError) in
