@@ -75,9 +75,31 @@ extension Integration {
             try waitUntil("main.service runs\n\(daemon.log)") { access(daemon.path("started"), F_OK) == 0 }
             try daemon.waitForLog(containing: "Started side.service")
             #expect(Processes.isAlive(swatchd))
-            FileManager.default.createFile(atPath: daemon.path("go"), contents: nil)
+            _ = FileManager.default.createFile(atPath: daemon.path("go"), contents: nil)
             #expect(daemon.waitForExit() == .exited(code), "\(daemon.log)")
             #expect(daemon.log.contains("main.service ended, and swatchd runs --exit-with it"), "\(daemon.log)")
+            #expect(daemon.log.contains("Stopping side.service"), "\(daemon.log)")
+        }
+
+        /// FailureAction=exit and SuccessAction=exit in the unit file do what `--exit-with` does:
+        /// the other services are stopped and swatchd exits with the main process's status, or
+        /// with FailureActionExitStatus=/SuccessActionExitStatus=.
+        @Test(.timeLimit(.minutes(1)), arguments: [("FailureAction=exit", Int32(3), Int32(3)),
+                                                   ("FailureAction=exit\nFailureActionExitStatus=42", 3, 42),
+                                                   ("SuccessAction=exit", 0, 0)])
+        func unitActionsEndSwatchdAsExitWithDoes(_ keys: String, code: Int32, expected: Int32) throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("main.service", "[Unit]\n\(keys)\n" + Self.waitingService(daemon, exitCode: code))
+            try daemon.write("side.service", "[Service]\nExecStart=/bin/sleep 1000\n")
+            let swatchd = try startAsPIDOne(daemon, arguments: [])
+            try waitUntil("main.service runs\n\(daemon.log)") { access(daemon.path("started"), F_OK) == 0 }
+            try daemon.waitForLog(containing: "Started side.service")
+            #expect(Processes.isAlive(swatchd))
+            _ = FileManager.default.createFile(atPath: daemon.path("go"), contents: nil)
+            #expect(daemon.waitForExit() == .exited(expected), "\(daemon.log)")
+            #expect(daemon.log.contains("main.service: \(keys.prefix { $0 != "\n" }): stopping everything, exit status \(expected)."),
+                    "\(daemon.log)")
             #expect(daemon.log.contains("Stopping side.service"), "\(daemon.log)")
         }
 

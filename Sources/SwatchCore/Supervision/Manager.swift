@@ -459,17 +459,16 @@ package struct Manager {
         let wasInactive = before == .dead || before == .failed
         let inactive = after == .dead || after == .failed
         if inactive, !wasInactive, name == configuration.exitWith, !shuttingDown {
-            let machine = services[name]?.machine
-            switch machine?.mainExit {
-            case .exited(let code)?: exitStatus = code
-            case .signaled(let signal, _)?: exitStatus = 128 + signal
-            case nil: exitStatus = machine?.result == .success ? 0 : 1
-            }
+            exitStatus = mainExitStatus(of: name)
             log(name, .info, "\(name) ended, and swatchd runs --exit-with it: stopping everything, exit status \(exitStatus).")
             shutdown()
             return
         }
         guard !shuttingDown else { return }
+        if inactive, !wasInactive, let machine = services[name]?.machine, machine.result != .execCondition {
+            takeUnitAction(name, failed: after == .failed, machine.unit.unit)
+            if shuttingDown || exited { return }
+        }
         if inactive, !wasInactive { unitWentDown(name) }
         // RELOADING=1 of its own accord, not a reload job's.
         if after == .reload, before == .running, jobs[name]?.kind != .reload { propagateReload(of: name) }
@@ -496,6 +495,39 @@ package struct Manager {
     }
 
     /// A unit went down (a service dead or failed, a socket closed): what BindsTo= it stops too.
+    /// The exit status a unit's end gives swatchd (`--exit-with`, the `exit` actions): its main
+    /// process's, 128 + a signal, or 0/1 by its result when it had none.
+    private func mainExitStatus(of name: UnitName) -> Int32 {
+        let machine = services[name]?.machine
+        switch machine?.mainExit {
+        case .exited(let code)?: return code
+        case .signaled(let signal, _)?: return 128 + signal
+        case nil: return machine?.result == .success ? 0 : 1
+        }
+    }
+
+    /// SuccessAction=/FailureAction=: the unit stopped, successfully or not (emergency_action(),
+    /// as unit_notify() calls it, src/core/unit.c; ExecCondition= skips count as neither).
+    mutating func takeUnitAction(_ name: UnitName, failed: Bool, _ section: UnitSection) {
+        let action = failed ? section.failureAction : section.successAction
+        guard action != .none else { return }
+        exitStatus = (failed ? section.failureActionExitStatus : section.successActionExitStatus)
+            ?? (services[name] != nil ? mainExitStatus(of: name) : failed ? 1 : 0)
+        let key = failed ? "FailureAction" : "SuccessAction"
+        switch action {
+        case .exit:
+            log(name, .info, "\(name): \(key)=exit: stopping everything, exit status \(exitStatus).")
+            shutdown()
+        case .exitForce:
+            log(name, .info, "\(name): \(key)=exit-force: exiting at once, exit status \(exitStatus).")
+            shuttingDown = true
+            exited = true
+            emit(.exit(status: exitStatus))
+        case .none:
+            break
+        }
+    }
+
     mutating func unitWentDown(_ name: UnitName) {
         for bound in graph.sources(of: name, .bindsTo).sorted() where isUp(bound) && jobs[bound]?.kind != .stop {
             log(bound, .info, "Unit \(bound) is bound to inactive unit \(name). Stopping, too.")
@@ -559,6 +591,9 @@ package struct Manager {
             // Its commands' cgroup and sandbox (dynamic user, private /tmp) go, as a service's do.
             if hasCommands { emit(.releaseResources(name, runtimeDirectories: preserve != .yes)) }
             if !shuttingDown { unitWentDown(name) }
+            if !shuttingDown, let machine = sockets[name]?.machine {
+                takeUnitAction(name, failed: machine.activeState == "failed", machine.unit.unit)
+            }
         }
         checkJob(name)
         if isInactive, restartPending, !shuttingDown {

@@ -8,6 +8,9 @@
 /// An invalid value, as the message the user reads.
 struct ValueError: Error {
     var message: String
+    /// A value swatchd knows and does not act on, which restricts nothing: warned about, the
+    /// line ignored, the unit loaded (swatchd.service(5), "WHAT HAPPENS TO A PROBLEM").
+    var ignored = false
 }
 
 /// One assignment as a setter sees it.

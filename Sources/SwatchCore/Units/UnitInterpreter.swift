@@ -52,6 +52,8 @@ struct UnitInterpreter<Model> {
                         let kv = KeyValue(key: a.key, raw: a.value, location: a.location, specifiers: specifiers)
                         do {
                             try setter.apply(&model, kv)
+                        } catch where error.ignored {
+                            warn(a.location, error.message)
                         } catch {
                             self.error(a.location, error.message)
                             failedKeys.insert(a.key)

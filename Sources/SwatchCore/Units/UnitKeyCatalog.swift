@@ -111,6 +111,10 @@ private let unitKeys: [String: KeySetter<UnitSection>] = {
         "StopPropagatedFrom": dependencyList(.stopPropagatedFrom),
         "RefuseManualStart": .set({ $1(&$0.refuseManualStart) }, .boolean),
         "RefuseManualStop": .set({ $1(&$0.refuseManualStop) }, .boolean),
+        "SuccessAction": unitAction { $1(&$0.successAction) },
+        "FailureAction": unitAction { $1(&$0.failureAction) },
+        "SuccessActionExitStatus": .set({ $1(&$0.successActionExitStatus) }, .integer(0...255)),
+        "FailureActionExitStatus": .set({ $1(&$0.failureActionExitStatus) }, .integer(0...255)),
         // swatchd adds no implicit dependencies, so there is nothing to turn off.
         "DefaultDependencies": KeySetter { (_: inout UnitSection, kv: KeyValue) throws(ValueError) in
             _ = try ValueKind.boolean.parse(kv)
@@ -162,8 +166,8 @@ private let conditionKeys: [String: KeySetter<UnitSection>] = {
 
 private let unsupportedUnitKeys: Set<String> = [
     "JoinsNamespaceOf", "RequiresMountsFor", "WantsMountsFor",
-    "OnFailureJobMode", "OnSuccessJobMode", "IgnoreOnIsolate", "StopWhenUnneeded", "AllowIsolate", "CollectMode", "FailureAction", "SuccessAction",
-    "FailureActionExitStatus", "SuccessActionExitStatus", "JobTimeoutSec", "JobRunningTimeoutSec",
+    "OnFailureJobMode", "OnSuccessJobMode", "IgnoreOnIsolate", "StopWhenUnneeded", "AllowIsolate", "CollectMode",
+    "JobTimeoutSec", "JobRunningTimeoutSec",
     "JobTimeoutAction", "JobTimeoutRebootArgument", "StartLimitAction", "RebootArgument", "SourcePath",
     "SurviveFinalKillSignal",
     // Conditions and assertions swatchd does not evaluate (systemd.unit(5)): the unit starts regardless.
@@ -189,6 +193,20 @@ private func dependencyList(_ kind: DependencyGraph.Kind) -> KeySetter<UnitSecti
         let words = try kv.words()
         for word in words where !isDependencyName(word) { throw kv.problem("Invalid unit name", word) }
         unit.setDependencies(kind, unit.dependencies(kind) + words)
+    }
+}
+
+/// SuccessAction=/FailureAction=: `none`, `exit`, `exit-force`; systemd's others are warned
+/// about and ignored, as its user manager does (config_parse_emergency_action(), src/core/load-fragment.c).
+private func unitAction(_ field: @escaping Field<UnitSection, UnitAction>) -> KeySetter<UnitSection> {
+    KeySetter { (unit: inout UnitSection, kv: KeyValue) throws(ValueError) in
+        if kv.raw.isEmpty { return field(&unit) { $0 = .none } }
+        guard let action = UnitAction(rawValue: kv.raw) else {
+            guard UnitAction.notTaken.contains(kv.raw) else { throw kv.invalid("unit action", kv.raw) }
+            throw ValueError(message: "\(kv.key)=\(kv.raw) is not taken by swatchd, which is not the machine's init, ignoring.",
+                             ignored: true)
+        }
+        field(&unit) { $0 = action }
     }
 }
 

@@ -184,6 +184,12 @@ package struct UnitSectionFields: Hashable, Sendable {
     /// `RefuseManualStart=`/`RefuseManualStop=`: only a dependency may start / stop it.
     package var refuseManualStart = false
     package var refuseManualStop = false
+    /// `SuccessAction=`/`FailureAction=`: what swatchd does when the unit stops successfully /
+    /// fails; with `…ExitStatus=`, its exit status then (nil: the main process's).
+    package var successAction: UnitAction = .none
+    package var failureAction: UnitAction = .none
+    package var successActionExitStatus: Int32?
+    package var failureActionExitStatus: Int32?
     /// `StartLimitIntervalSec=` (also accepted in [Service] as `StartLimitInterval=`); systemd's default 10s.
     package var startLimitInterval: TimeSpan = .seconds(10)
     /// `StartLimitBurst=`; systemd's default 5.
@@ -513,6 +519,23 @@ package enum ProtectHome: String, Hashable, Sendable {
     case no, yes
     case readOnly = "read-only"
     case tmpfs
+}
+
+/// SuccessAction=/FailureAction= (systemd.unit(5)), of the values a service manager that is not
+/// the machine's init can take, as systemd's user manager: the others (`poweroff`, `reboot`, …)
+/// are warned about and not acted on.
+package enum UnitAction: String, Hashable, Sendable {
+    case none
+    /// swatchd stops every unit and exits.
+    case exit
+    /// swatchd exits at once, stopping nothing.
+    case exitForce = "exit-force"
+
+    /// The actions systemd has that swatchd does not take (emergency_action_table, src/shared/emergency-action.c).
+    static let notTaken: Set<String> = [
+        "reboot", "reboot-force", "reboot-immediate", "poweroff", "poweroff-force", "poweroff-immediate",
+        "soft-reboot", "soft-reboot-force", "kexec", "kexec-force", "halt", "halt-force", "halt-immediate",
+    ]
 }
 
 /// CPUSchedulingPolicy= (sched(7)), by systemd's names or the SCHED_* number.

@@ -345,6 +345,19 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
         #expect(releases(stop + shell.take()) == ["runtime \(removed[0])", "resources \(removed[1])"])
     }
 
+    /// FailureAction=exit-force: swatchd exits at once, with the main process's status, and
+    /// stops nothing; SuccessAction= takes no part in a failure.
+    @Test func failureActionExitForceExitsAtOnce() {
+        var shell = ScriptedShell(["a.service": "[Unit]\nFailureAction=exit-force\nSuccessAction=exit\n[Service]\nExecStart=/bin/a\n",
+                                   "b.service": "[Service]\nExecStart=/bin/b\n"])
+        _ = shell.take()
+        shell.exit(100, .exited(5))
+        let actions = shell.take()
+        #expect(actions.contains { if case .exit(status: 5) = $0 { true } else { false } })
+        #expect(shell.logs(actions).contains("a.service: FailureAction=exit-force: exiting at once, exit status 5."))
+        #expect(shell.state("b.service") == .running, "nothing is stopped")
+    }
+
     // MARK: Shutdown and timers
 
     @Test func shutdownStopsEveryServiceAndExitsOnceAllAreGone() {

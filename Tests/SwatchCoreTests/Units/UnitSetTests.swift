@@ -223,6 +223,29 @@ import Testing
         ])
     }
 
+    /// SuccessAction=/FailureAction=: `exit` and `exit-force` are taken; systemd's actions on the
+    /// machine are warned about and ignored (the unit loads); anything else refuses it.
+    @Test func parsesUnitActions() throws {
+        let set = load([UnitSource(path: "u/a.service", text: """
+            [Unit]
+            SuccessAction=exit
+            FailureAction=exit-force
+            FailureActionExitStatus=9
+            [Service]
+            ExecStart=/bin/true
+            """),
+                        UnitSource(path: "u/b.service", text: "[Unit]\nFailureAction=reboot\n[Service]\nExecStart=/bin/true\n"),
+                        UnitSource(path: "u/c.service", text: "[Unit]\nSuccessAction=explode\n[Service]\nExecStart=/bin/true\n")])
+        let a = try #require(set.services[UnitName(parsing: "a.service")!]).unit
+        #expect(a.successAction == .exit && a.failureAction == .exitForce && a.failureActionExitStatus == 9)
+        #expect(a.successActionExitStatus == nil)
+        #expect(set.services[UnitName(parsing: "b.service")!]?.unit.failureAction == UnitAction.none)
+        #expect(messages(set) == [
+            "u/b.service:2: FailureAction=reboot is not taken by swatchd, which is not the machine's init, ignoring.",
+            "u/c.service:2: Failed to parse unit action for SuccessAction=, refusing the unit: explode",
+        ])
+    }
+
     /// Type=notify-reload and ReloadSignal=; Type=dbus is refused as what it is.
     @Test func parsesNotifyReloadAndRefusesDBus() throws {
         let set = load([UnitSource(path: "u/a.service", text: "[Service]\nType=notify-reload\nReloadSignal=SIGUSR1\nExecStart=/bin/true\n"),
