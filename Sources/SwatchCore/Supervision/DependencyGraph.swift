@@ -113,22 +113,4 @@ extension UnitSection {
         case .stopPropagatedFrom: return self.stopPropagatedFrom
         }
     }
-
-    mutating func setDependencies(_ kind: DependencyGraph.Kind, _ names: [String]) {
-        switch kind {
-        case .requires: self.requires = names
-        case .requisite: self.requisite = names
-        case .wants: self.wants = names
-        case .bindsTo: self.bindsTo = names
-        case .partOf: self.partOf = names
-        case .upholds: self.upholds = names
-        case .conflicts: self.conflicts = names
-        case .onFailure: self.onFailure = names
-        case .onSuccess: self.onSuccess = names
-        case .propagatesReloadTo: self.propagatesReloadTo = names
-        case .reloadPropagatedFrom: self.reloadPropagatedFrom = names
-        case .propagatesStopTo: self.propagatesStopTo = names
-        case .stopPropagatedFrom: self.stopPropagatedFrom = names
-        }
-    }
 }

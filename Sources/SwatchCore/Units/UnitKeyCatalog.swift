@@ -95,20 +95,20 @@ private let unitKeys: [String: KeySetter<UnitSection>] = {
         "Documentation": .list { $1(&$0.documentation) },
         "After": .list({ $1(&$0.after) }, check: dependency),
         "Before": .list({ $1(&$0.before) }, check: dependency),
-        "Requires": dependencyList(.requires),
-        "Wants": dependencyList(.wants),
-        "BindsTo": dependencyList(.bindsTo),
-        "BindTo": dependencyList(.bindsTo),
-        "PartOf": dependencyList(.partOf),
-        "Conflicts": dependencyList(.conflicts),
-        "Requisite": dependencyList(.requisite),
-        "Upholds": dependencyList(.upholds),
-        "OnFailure": dependencyList(.onFailure),
-        "OnSuccess": dependencyList(.onSuccess),
-        "PropagatesReloadTo": dependencyList(.propagatesReloadTo),
-        "ReloadPropagatedFrom": dependencyList(.reloadPropagatedFrom),
-        "PropagatesStopTo": dependencyList(.propagatesStopTo),
-        "StopPropagatedFrom": dependencyList(.stopPropagatedFrom),
+        "Requires": .list({ $1(&$0.requires) }, check: dependency),
+        "Wants": .list({ $1(&$0.wants) }, check: dependency),
+        "BindsTo": .list({ $1(&$0.bindsTo) }, check: dependency),
+        "BindTo": .list({ $1(&$0.bindsTo) }, check: dependency),
+        "PartOf": .list({ $1(&$0.partOf) }, check: dependency),
+        "Conflicts": .list({ $1(&$0.conflicts) }, check: dependency),
+        "Requisite": .list({ $1(&$0.requisite) }, check: dependency),
+        "Upholds": .list({ $1(&$0.upholds) }, check: dependency),
+        "OnFailure": .list({ $1(&$0.onFailure) }, check: dependency),
+        "OnSuccess": .list({ $1(&$0.onSuccess) }, check: dependency),
+        "PropagatesReloadTo": .list({ $1(&$0.propagatesReloadTo) }, check: dependency),
+        "ReloadPropagatedFrom": .list({ $1(&$0.reloadPropagatedFrom) }, check: dependency),
+        "PropagatesStopTo": .list({ $1(&$0.propagatesStopTo) }, check: dependency),
+        "StopPropagatedFrom": .list({ $1(&$0.stopPropagatedFrom) }, check: dependency),
         "RefuseManualStart": .set({ $1(&$0.refuseManualStart) }, .boolean),
         "RefuseManualStop": .set({ $1(&$0.refuseManualStop) }, .boolean),
         "SuccessAction": unitAction { $1(&$0.successAction) },
@@ -182,20 +182,6 @@ private let unsupportedUnitKeys: Set<String> = [
     "AssertMemoryPressure", "AssertCPUPressure", "AssertIOPressure", "AssertKernelModuleLoaded",
 ]
 
-/// Unit names of any systemd type are fine as dependencies: targets and mounts count as reached.
-/// A dependency key: a list of unit names, appended to the section's list of `kind`; the empty
-/// value resets it. One setter for them all, the kind its data (DependencyGraph reads the lists
-/// by kind the same way).
-@inline(never)
-private func dependencyList(_ kind: DependencyGraph.Kind) -> KeySetter<UnitSection> {
-    KeySetter { (unit: inout UnitSection, kv: KeyValue) throws(ValueError) in
-        guard !kv.raw.isEmpty else { return unit.setDependencies(kind, []) }
-        let words = try kv.words()
-        for word in words where !isDependencyName(word) { throw kv.problem("Invalid unit name", word) }
-        unit.setDependencies(kind, unit.dependencies(kind) + words)
-    }
-}
-
 /// SuccessAction=/FailureAction=: `none`, `exit`, `exit-force`; systemd's others are warned
 /// about and ignored, as its user manager does (config_parse_emergency_action(), src/core/load-fragment.c).
 private func unitAction(_ field: @escaping Field<UnitSection, UnitAction>) -> KeySetter<UnitSection> {
@@ -210,6 +196,7 @@ private func unitAction(_ field: @escaping Field<UnitSection, UnitAction>) -> Ke
     }
 }
 
+/// Unit names of any systemd type are fine as dependencies: targets and mounts count as reached.
 private func isDependencyName(_ name: String) -> Bool {
     let types: Set<String> = ["service", "socket", "target", "device", "mount", "automount", "swap", "timer",
                               "path", "slice", "scope"]
