@@ -144,8 +144,6 @@ extension Manager {
         calls.calls[id]?.response.errors.append(message)
     }
 
-    /// The job a verb means for a unit now: try-restart leaves a unit that is down
-    /// alone; reload-or-restart reloads what can be reloaded and restarts the rest.
     /// RefuseManualStart=/RefuseManualStop=: a restart is refused by either, as systemd's
     /// bus_unit_queue_job() refuses it (src/core/dbus-unit.c).
     private func refusesManual(_ kind: Job.Kind, _ unit: UnitName) -> Bool {
@@ -158,6 +156,8 @@ extension Manager {
         }
     }
 
+    /// The job a verb means for a unit now: try-restart leaves a unit that is down
+    /// alone; reload-or-restart reloads what can be reloaded and restarts the rest.
     private func jobKind(_ verb: JobVerb, for unit: UnitName) -> Job.Kind? {
         switch verb {
         case .start: return .start

@@ -459,7 +459,7 @@ package struct Manager {
         let wasInactive = before == .dead || before == .failed
         let inactive = after == .dead || after == .failed
         if inactive, !wasInactive, name == configuration.exitWith, !shuttingDown {
-            exitStatus = mainExitStatus(of: name)
+            exitStatus = mainExitStatus(of: name) ?? (services[name]?.machine.result == .success ? 0 : 1)
             log(name, .info, "\(name) ended, and swatchd runs --exit-with it: stopping everything, exit status \(exitStatus).")
             shutdown()
             return
@@ -494,15 +494,14 @@ package struct Manager {
         }
     }
 
-    /// A unit went down (a service dead or failed, a socket closed): what BindsTo= it stops too.
     /// The exit status a unit's end gives swatchd (`--exit-with`, the `exit` actions): its main
-    /// process's, 128 + a signal, or 0/1 by its result when it had none.
-    private func mainExitStatus(of name: UnitName) -> Int32 {
-        let machine = services[name]?.machine
-        switch machine?.mainExit {
+    /// process's, or 128 + the signal that ended it; nil when it had none (a socket, a start
+    /// that never spawned one).
+    private func mainExitStatus(of name: UnitName) -> Int32? {
+        switch services[name]?.machine.mainExit {
         case .exited(let code)?: return code
         case .signaled(let signal, _)?: return 128 + signal
-        case nil: return machine?.result == .success ? 0 : 1
+        case nil: return nil
         }
     }
 
@@ -512,7 +511,7 @@ package struct Manager {
         let action = failed ? section.failureAction : section.successAction
         guard action != .none else { return }
         exitStatus = (failed ? section.failureActionExitStatus : section.successActionExitStatus)
-            ?? (services[name] != nil ? mainExitStatus(of: name) : failed ? 1 : 0)
+            ?? mainExitStatus(of: name) ?? (failed ? 1 : 0)
         let key = failed ? "FailureAction" : "SuccessAction"
         switch action {
         case .exit:
@@ -528,6 +527,7 @@ package struct Manager {
         }
     }
 
+    /// A unit went down (a service dead or failed, a socket closed): what BindsTo= it stops too.
     mutating func unitWentDown(_ name: UnitName) {
         for bound in graph.sources(of: name, .bindsTo).sorted() where isUp(bound) && jobs[bound]?.kind != .stop {
             log(bound, .info, "Unit \(bound) is bound to inactive unit \(name). Stopping, too.")
@@ -580,20 +580,22 @@ package struct Manager {
             }
         }
         let now = self.now
-        let (deadline, isInactive, hasCommands, restartPending, preserve) = sockets.inPlace(index) { entry in
+        let (deadline, isInactive, restartPending) = sockets.inPlace(index) { entry in
             if entry.machine.activeState != activeBefore { entry.stateChanged = now }
-            return (entry.machine.deadline, entry.machine.isInactive, entry.machine.unit.hasCommands, entry.restartPending,
-                    entry.machine.unit.executionSettings.sandbox.runtimeDirectoryPreserve)
+            return (entry.machine.deadline, entry.machine.isInactive, entry.restartPending)
         }
         deadlines.schedule(.socket(name), at: deadline)
         updateWatching(name)
-        if isInactive, !wasInactive {
+        // (What follows reads the unit again, on this transition only: every event of a socket,
+        // each connection of an Accept=yes one, comes through here.)
+        if isInactive, !wasInactive, let machine = sockets[name]?.machine {
             // Its commands' cgroup and sandbox (dynamic user, private /tmp) go, as a service's do.
-            if hasCommands { emit(.releaseResources(name, runtimeDirectories: preserve != .yes)) }
-            if !shuttingDown { unitWentDown(name) }
-            if !shuttingDown, let machine = sockets[name]?.machine {
-                takeUnitAction(name, failed: machine.activeState == "failed", machine.unit.unit)
+            if machine.unit.hasCommands {
+                let preserve = machine.unit.executionSettings.sandbox.runtimeDirectoryPreserve
+                emit(.releaseResources(name, runtimeDirectories: preserve != .yes))
             }
+            if !shuttingDown { unitWentDown(name) }
+            if !shuttingDown { takeUnitAction(name, failed: machine.activeState == "failed", machine.unit.unit) }
         }
         checkJob(name)
         if isInactive, restartPending, !shuttingDown {
