@@ -184,5 +184,60 @@ extension Integration {
             #expect(try daemon.stop() == .exited(0))
             #expect(Array(order(log).suffix(3)) == ["stop c", "stop b", "stop a"])
         }
-    }
+    
+
+        /// The dependency keys that propagate, through swatchctl: a reload of `db` reloads what
+        /// it PropagatesReloadTo=, a restart restarts what Requires= it, a stop stops what it
+        /// PropagatesStopTo=; RefuseManualStart= refuses `swatchctl start` with systemd's words,
+        /// while a dependency still starts that unit.
+        @Test(.timeLimit(.minutes(1)))
+        func propagationAndManualRefusalThroughSwatchctl() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let reloaded = daemon.path("reloaded")
+            try daemon.write("db.service", """
+                [Unit]
+                PropagatesReloadTo=cache.service
+                PropagatesStopTo=metrics.service
+                [Service]
+                ExecStart=/bin/sleep 1001
+                ExecReload=/bin/true
+                """)
+            try daemon.write("cache.service", """
+                [Service]
+                ExecStart=/bin/sleep 1002
+                ExecReload=/bin/sh -c 'echo cache >> \(reloaded)'
+                """)
+            try daemon.write("app.service", "[Unit]\nRequires=db.service\nAfter=db.service\n[Service]\nExecStart=/bin/sleep 1003\n")
+            try daemon.write("metrics.service", "[Service]\nExecStart=/bin/sleep 1004\n")
+            try daemon.write("guarded.socket", Units.tcpSocket(try Ports.free()))
+            try daemon.write("guarded.service", "[Unit]\nRefuseManualStart=yes\n[Service]\nExecStart=/bin/sleep 1005\n")
+            try daemon.write("user.socket", Units.tcpSocket(try Ports.free()))
+            try daemon.write("user.service", "[Unit]\nRequires=guarded.service\n[Service]\nExecStart=/bin/sleep 1006\n")
+            try daemon.start()
+            for unit in ["db", "cache", "app", "metrics"] {
+                try daemon.waitForProperty("ActiveState", of: "\(unit).service", toBe: "active")
+            }
+
+            #expect(try daemon.ctl("reload", "db.service").exitCode == 0)
+            try waitUntil("cache.service's ExecReload= ran\n\(daemon.log)") { readText(reloaded) == "cache\n" }
+
+            let app = try daemon.property("MainPID", of: "app.service")
+            #expect(try daemon.ctl("restart", "db.service").exitCode == 0)
+            try waitUntil("app.service was restarted with db.service\n\(daemon.log)") {
+                let now = try daemon.property("MainPID", of: "app.service")
+                let state = try daemon.property("ActiveState", of: "app.service")
+                return now != app && now != "0" && state == "active"
+            }
+            try daemon.waitForProperty("ActiveState", of: "metrics.service", toBe: "inactive")
+
+            let refused = try daemon.ctl("start", "guarded.service")
+            #expect(refused.exitCode != 0)
+            #expect(refused.standardError.contains("Failed to start guarded.service: Operation refused, unit guarded.service may be requested by dependency only"),
+                    "\(refused)")
+            #expect(try daemon.property("ActiveState", of: "guarded.service") == "inactive")
+            #expect(try daemon.ctl("start", "user.service").exitCode == 0)
+            try daemon.waitForProperty("ActiveState", of: "guarded.service", toBe: "active")
+        }
+}
 }
