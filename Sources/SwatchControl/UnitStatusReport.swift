@@ -163,6 +163,13 @@ package struct UnitStatusReport: Equatable, Sendable {
     package var after: [String] = []
     package var onFailure: [String] = []
     package var onSuccess: [String] = []
+    package var propagatesReloadTo: [String] = []
+    package var reloadPropagatedFrom: [String] = []
+    package var propagatesStopTo: [String] = []
+    package var stopPropagatedFrom: [String] = []
+    /// A service's `Type=`, as loaded (a service that names none: simple, or oneshot
+    /// without `ExecStart=`); nil for a socket.
+    package var serviceType: String?
     /// The unit file or a drop-in changed on disk since it was loaded (systemctl's
     /// NeedDaemonReload=); the shell fills it by stat()ing them again.
     package var needDaemonReload = false
@@ -185,6 +192,9 @@ package struct UnitStatusReport: Equatable, Sendable {
         package static let requires = "Requires", requisite = "Requisite", wants = "Wants", bindsTo = "BindsTo"
         package static let partOf = "PartOf", upholds = "Upholds", conflicts = "Conflicts", before = "Before"
         package static let after = "After", onFailure = "OnFailure", onSuccess = "OnSuccess"
+        package static let propagatesReloadTo = "PropagatesReloadTo", reloadPropagatedFrom = "ReloadPropagatedFrom"
+        package static let propagatesStopTo = "PropagatesStopTo", stopPropagatedFrom = "StopPropagatedFrom"
+        package static let serviceType = "Type"
         package static let needDaemonReload = "NeedDaemonReload", fileDescriptorStore = "NFileDescriptorStore"
     }
 
@@ -194,6 +204,8 @@ package struct UnitStatusReport: Equatable, Sendable {
             (Key.requires, requires), (Key.requisite, requisite), (Key.wants, wants), (Key.bindsTo, bindsTo),
             (Key.partOf, partOf), (Key.upholds, upholds), (Key.conflicts, conflicts), (Key.before, before),
             (Key.after, after), (Key.onFailure, onFailure), (Key.onSuccess, onSuccess),
+            (Key.propagatesReloadTo, propagatesReloadTo), (Key.reloadPropagatedFrom, reloadPropagatedFrom),
+            (Key.propagatesStopTo, propagatesStopTo), (Key.stopPropagatedFrom, stopPropagatedFrom),
         ]
     }
 
@@ -210,6 +222,7 @@ package struct UnitStatusReport: Equatable, Sendable {
         r.append(Key.description, ifPresent: description)
         r.append(Key.loadState, loadState.rawValue)
         r.append(Key.loadError, ifPresent: loadError)
+        r.append(Key.serviceType, ifPresent: serviceType)
         r.append(Key.fragmentPath, ifPresent: fragmentPath)
         r.append(Key.dropInPaths, each: dropIns)
         r.append(Key.activeState, activeState.rawValue)
@@ -334,6 +347,7 @@ extension UnitStatusReport {
         }
         loadState = load
         loadError = record[Key.loadError]
+        serviceType = record[Key.serviceType]
         fragmentPath = record[Key.fragmentPath]
         dropIns = record.values(Key.dropInPaths)
         guard let active = UnitActiveState(rawValue: try required(Key.activeState)) else {
@@ -379,6 +393,10 @@ extension UnitStatusReport {
         after = units(Key.after)
         onFailure = units(Key.onFailure)
         onSuccess = units(Key.onSuccess)
+        propagatesReloadTo = units(Key.propagatesReloadTo)
+        reloadPropagatedFrom = units(Key.reloadPropagatedFrom)
+        propagatesStopTo = units(Key.propagatesStopTo)
+        stopPropagatedFrom = units(Key.stopPropagatedFrom)
         needDaemonReload = try parsed(Key.needDaemonReload, { (text: String) -> Bool? in
             text == "yes" ? true : text == "no" ? false : nil
         }) ?? false

@@ -19,6 +19,7 @@ enum JSONRendering {
         ]
         object["Description"] = report.description.map(JSON.string)
         object["LoadError"] = report.loadError.map(JSON.string)
+        object["Type"] = report.serviceType.map(JSON.string)
         object["FragmentPath"] = report.fragmentPath.map(JSON.string)
         object["StateChangeTimestamp"] = report.activeSince.map { .int(Int($0)) }
         object["MainPIDComm"] = report.mainProcessName.map(JSON.string)

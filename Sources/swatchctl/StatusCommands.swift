@@ -104,6 +104,7 @@ extension Swatchctl {
                 ("LoadState", report.loadState.rawValue),
             ]
             if let error = report.loadError { list.append(("LoadError", error)) }
+            if let type = report.serviceType { list.append(("Type", type)) }
             list += [
                 ("FragmentPath", report.fragmentPath ?? ""),
                 ("DropInPaths", report.dropIns.joined(separator: " ")),

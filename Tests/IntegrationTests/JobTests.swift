@@ -186,6 +186,23 @@ extension Integration {
         }
     
 
+        /// A restart propagated along Requires=/After= goes as systemd's: the unit that needs the
+        /// other stops first and starts last, so it never runs while its dependency is down.
+        @Test(.timeLimit(.minutes(1)))
+        func aRestartStopsWhatIsAfterItFirstAndStartsItLast() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let log = daemon.path("order")
+            try daemon.write("db.service", try recorder("db", log: log))
+            try daemon.write("app.service", try recorder("app", log: log, unit: "Requires=db.service\nAfter=db.service"))
+            try daemon.start()
+            try waitUntil("both started: \(order(log))") { order(log) == ["start db", "start app"] }
+            let restart = try daemon.ctl("restart", "db.service")
+            #expect(restart.exitCode == 0, "\(restart)")
+            try waitUntil("both restarted: \(order(log))") { order(log).count == 6 }
+            #expect(Array(order(log).suffix(4)) == ["stop app", "stop db", "start db", "start app"])
+        }
+
         /// The dependency keys that propagate, through swatchctl: a reload of `db` reloads what
         /// it PropagatesReloadTo=, a restart restarts what Requires= it, a stop stops what it
         /// PropagatesStopTo=; RefuseManualStart= refuses `swatchctl start` with systemd's words,
@@ -218,6 +235,10 @@ extension Integration {
             for unit in ["db", "cache", "app", "metrics"] {
                 try daemon.waitForProperty("ActiveState", of: "\(unit).service", toBe: "active")
             }
+
+            #expect(try daemon.property("PropagatesReloadTo", of: "db.service") == "cache.service")
+            #expect(try daemon.property("PropagatesStopTo", of: "db.service") == "metrics.service")
+            #expect(try daemon.property("Type", of: "db.service") == "simple")
 
             #expect(try daemon.ctl("reload", "db.service").exitCode == 0)
             try waitUntil("cache.service's ExecReload= ran\n\(daemon.log)") { readText(reloaded) == "cache\n" }

@@ -103,6 +103,24 @@ extension Integration {
             #expect(daemon.log.contains("Stopping side.service"), "\(daemon.log)")
         }
 
+        /// A unit written as systemd's systemd-exit.service is: no Type=, no ExecStart=, only
+        /// SuccessAction=. It loads as a oneshot; started at start-up after the other service,
+        /// it ends swatchd, which stops that service on the way out.
+        @Test(.timeLimit(.minutes(1)))
+        func aServiceWithOnlySuccessActionEndsSwatchd() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("exit.service", "[Unit]\nDescription=Exit the container\nAfter=side.service\nSuccessAction=exit\n")
+            try daemon.write("side.service", "[Service]\nExecStart=/bin/sleep 1000\n")
+            // It may be gone before startAsPIDOne would find it, or before it is seen ready.
+            try daemon.start(waitForReady: false, launcher: ["/usr/bin/unshare", "--pid", "--mount-proc", "--kill-child"])
+            #expect(daemon.waitForExit() == .exited(0), "\(daemon.log)")
+            for line in ["Started side.service", "Starting exit.service - Exit the container...",
+                         "exit.service: SuccessAction=exit: stopping everything, exit status 0.", "Stopping side.service"] {
+                #expect(daemon.log.contains(line), "\(daemon.log)")
+            }
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func exitWithEndsWith137WhenTheMainServiceIsKilled() throws {
             let daemon = try Daemon()

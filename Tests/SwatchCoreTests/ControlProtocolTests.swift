@@ -134,7 +134,7 @@ import Testing
     // MARK: Reports
 
     @Test func statusReportRoundTripsThroughItsRecord() throws {
-        let report = UnitStatusReport(
+        var report = UnitStatusReport(
             id: "hello.service", description: "Hello World service", loadState: .loaded,
             fragmentPath: "/etc/swatchd/hello.service", dropIns: ["/etc/swatchd/hello.service.d/a.conf"],
             activeState: .active, subState: "running", result: .success, activeSince: 1_795_000_000_000_000,
@@ -142,8 +142,13 @@ import Testing
             nRestarts: 2, statusText: "Serving 1 sockets\nsecond line", tasks: 1, memoryBytes: 1_258_291,
             triggers: [], triggeredBy: [UnitReference(name: "hello.socket", activeState: .active)],
             listen: [], logLines: ["Nov 26 16:20:01 hello.service[4242]: line = with \\ backslash"])
+        report.serviceType = "notify"
+        report.propagatesReloadTo = ["a.service", "b.service"]
+        report.stopPropagatedFrom = ["c.service"]
         let record = try ControlResponse.decode(ControlResponse(records: [report.toRecord()]).encoded).records[0]
         #expect(try UnitStatusReport(record: record) == report)
+        #expect(record["Type"] == "notify")
+        #expect(record["PropagatesReloadTo"] == "a.service b.service")
         #expect(record["MainPID"] == "4242")
         #expect(record["TriggeredBy"] == "hello.socket active")
     }

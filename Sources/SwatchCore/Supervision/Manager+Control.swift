@@ -226,6 +226,7 @@ extension Manager {
         }
         var report = UnitStatusReport(id: name.description, description: unit.unit.description,
                                       fragmentPath: unit.path.description, dropIns: unit.dropIns)
+        report.serviceType = unit.type.rawValue
         report.activeState = UnitActiveState(rawValue: machine.state.activeState) ?? .inactive
         report.subState = machine.state.rawValue
         report.result = UnitResult(rawValue: machine.result.rawValue) ?? .success
@@ -302,5 +303,9 @@ extension UnitStatusReport {
         after = section.after
         onFailure = section.onFailure
         onSuccess = section.onSuccess
+        propagatesReloadTo = section.propagatesReloadTo
+        reloadPropagatedFrom = section.reloadPropagatedFrom
+        propagatesStopTo = section.propagatesStopTo
+        stopPropagatedFrom = section.stopPropagatedFrom
     }
 }

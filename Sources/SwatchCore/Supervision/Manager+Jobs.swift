@@ -156,15 +156,17 @@ extension Manager {
 
     /// Whether a waiting job must still wait for another unit's job (After=/Before=).
     /// A start waits for the starts of the units it is after; a stop waits for the
-    /// stops of the units after it; a stop goes before a start either way.
+    /// stops of the units after it; a stop goes before a start either way. A service's
+    /// restart is a stop until its stop is done, then a start (job_is_runnable(),
+    /// src/core/job.c): so what is after it stops first and starts again last.
     func isBlocked(_ job: Job) -> Bool {
         let unit = job.unit
         switch job.kind {
+        case .restart where unit.type == .service, .stop:
+            return orderedAfter(unit).contains { jobs[$0].map { $0.kind == .stop || $0.kind == .restart } ?? false }
         case .start, .restart, .reload, .verifyActive:
             if orderedBefore(unit).contains(where: { jobs[$0] != nil }) { return true }
             return orderedAfter(unit).contains { jobs[$0]?.kind == .stop }
-        case .stop:
-            return orderedAfter(unit).contains { jobs[$0].map { $0.kind == .stop || $0.kind == .restart } ?? false }
         }
     }
 
@@ -172,12 +174,12 @@ extension Manager {
     private func blockers(of job: Job) -> [UnitName] {
         let unit = job.unit
         switch job.kind {
+        case .restart where unit.type == .service, .stop:
+            return orderedAfter(unit).filter { jobs[$0].map { $0.kind == .stop || $0.kind == .restart } ?? false }
+                .sorted()
         case .start, .restart, .reload, .verifyActive:
             return (orderedBefore(unit).filter { jobs[$0] != nil }
                 + orderedAfter(unit).filter { jobs[$0]?.kind == .stop }).sorted()
-        case .stop:
-            return orderedAfter(unit).filter { jobs[$0].map { $0.kind == .stop || $0.kind == .restart } ?? false }
-                .sorted()
         }
     }
 
@@ -228,9 +230,11 @@ extension Manager {
         while progress {
             progress = false
             for job in jobs.values.sorted(by: { $0.id < $1.id }) where job.state == .waiting && !isBlocked(job) {
-                guard jobs[job.unit]?.id == job.id, jobs[job.unit]?.state == .waiting else { continue }
+                // Running one job may have changed another (a restart's stop done makes it a start).
+                guard let current = jobs[job.unit], current.id == job.id, current.state == .waiting, !isBlocked(current)
+                else { continue }
                 jobs[job.unit]?.state = .running
-                run(job)
+                run(current)
                 progress = true
             }
         }
@@ -262,8 +266,15 @@ extension Manager {
         }
         guard let machine = services[unit]?.machine else { return finishJob(unit, .done) }
         switch job.kind {
-        case .start, .restart:
-            withService(unit) { job.kind == .start ? $0.start(now: now) : $0.restart(now: now) }
+        case .start:
+            withService(unit) { $0.start(now: now) }
+        case .restart where machine.isInactive:
+            // Nothing to stop: a start at once (unit_stop()'s -EALREADY, no message).
+            jobs[unit]?.kind = .start
+            jobs[unit]?.state = .waiting
+            return
+        case .restart:
+            withService(unit) { $0.stopForRestart(now: now) }
         case .stop:
             withService(unit) { $0.stop(now: now) }
         case .reload:
@@ -298,7 +309,14 @@ extension Manager {
             return finishJob(unit, job.kind == .stop ? .done : .failed)
         }
         switch job.kind {
-        case .start, .restart:
+        case .restart:
+            // Its stop is done: from here it is a start job, which waits for the units it is
+            // after (job_finish_and_invalidate(), src/core/job.c, with the stop's message).
+            guard machine.isInactive else { return }
+            log(unit, .info, "Stopped \(describe(unit)).")
+            jobs[unit]?.kind = .start
+            jobs[unit]?.state = .waiting
+        case .start:
             guard !conditionsAsked.contains(unit) else { return }
             switch machine.state {
             case .running, .exited, .reload:

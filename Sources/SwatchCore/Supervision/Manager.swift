@@ -350,7 +350,12 @@ package struct Manager {
         let before = services[name]!.machine.state
         let requested = body(&services[name]!.machine)
         for action in requested { translate(action, of: name) }
-        serviceChanged(name, from: before)
+        if requested.contains(.passedThroughStart) {
+            logTransition(name, from: before, to: .start)
+            serviceChanged(name, from: .start)
+        } else {
+            serviceChanged(name, from: before)
+        }
     }
 
     private mutating func translate(_ action: ServiceAction, of name: UnitName) {
@@ -381,6 +386,8 @@ package struct Manager {
             emit(.testConditions(name, machine.unit.unit.conditions))
         case .log(let level, let message):
             log(name, level, message)
+        case .passedThroughStart:
+            break  // withService
         }
     }
 
@@ -393,7 +400,11 @@ package struct Manager {
         deadlines.schedule(.service(name), at: machine.nextDeadline)
         if machine.waitsForGroup { waitingForGroup.insert(name) } else { waitingForGroup.remove(name) }
         let wasInactive = before == .dead || before == .failed
-        if inactive, !wasInactive {
+        // The stop of a restart job: down only until the job starts it again, so it keeps
+        // its resources (unit_release_resources(), src/core/unit.c, waits while a job is
+        // pending) and what follows a unit's going down does not happen.
+        let restarting = inactive && jobs[name]?.kind == .restart
+        if inactive, !wasInactive, !restarting {
             emit(.releaseResources(name, runtimeDirectories: machine.unit.sandbox.runtimeDirectoryPreserve != .yes))
         }
         if before != after { logTransition(name, from: before, to: after) }
@@ -404,12 +415,12 @@ package struct Manager {
         if before != after { scheduleIdleStop(name) }
         if before != after { handoverProgress(name, to: after) }
         checkJob(name)
-        if before != after { propagate(name, from: before, to: after) }
+        if before != after, !restarting { propagate(name, from: before, to: after) }
 
         if entry.removed, inactive {
             forget(name)
         } else if let socket = entry.instanceOf {
-            if inactive {
+            if inactive, !restarting {
                 forget(name)
                 sockets[socket]?.instances -= 1
                 if let source = entry.source, let count = sockets[socket]?.sources[source] {

@@ -18,6 +18,11 @@ package enum ServiceAction: Hashable, Sendable {
     /// The stop is over, whatever follows (service_enter_dead(), src/core/service.c): what
     /// the run made for itself goes, its private /tmp and, unless preserved, its runtime directories.
     case releaseRuntime
+    /// A start that ran no process (a Type=oneshot without ExecStart=) ended within the event
+    /// that began it: the unit was activating in between, and what depends on its going down
+    /// (SuccessAction=, OnSuccess=, BindsTo=) must see that. systemd's service_enter_start()
+    /// forces the same state change for it (src/core/service.c).
+    case passedThroughStart
     /// Test the unit's Condition…=/Assert…= now; answer with `conditionsTested(failure:now:)`.
     case testConditions
     case log(Logger.Level, String)

@@ -207,9 +207,10 @@ package struct ServiceMachine: Sendable {
         /// A start was asked for during the stop: systemd queues the start job
         /// behind the stop job.
         case start
-        /// A `restart` job: as `start`, and its SIGTERM step sends
-        /// RestartKillSignal= (state_to_kill_operation() in src/core/service.c:
-        /// KILL_RESTART only while a restart job runs, only in stop-sigterm).
+        /// The stop of a `restart` job: its SIGTERM step sends RestartKillSignal=
+        /// (state_to_kill_operation() in src/core/service.c: KILL_RESTART only while a
+        /// restart job runs, only in stop-sigterm), and it ends dead keeping what a
+        /// restart keeps (the fd store); the job then starts the service as a start job.
         case restart
     }
 
@@ -365,12 +366,17 @@ package struct ServiceMachine: Sendable {
         }
     }
 
-    /// `restart`: stop, then start again, whatever Restart= says.
-    /// The stop is the one of `stop`, but its first signal is RestartKillSignal= (when set).
-    package mutating func restart(now: Instant) -> [ServiceAction] {
+    /// The first half of a `restart` job: the stop of `stop`, but its first signal is
+    /// RestartKillSignal= (when set), and it ends dead with the fd store kept. The job
+    /// starts the service again once the units ordered after it are stopped too, as
+    /// systemd turns a restart job into a start job when its stop is done
+    /// (job_finish_and_invalidate(), src/core/job.c).
+    package mutating func stopForRestart(now: Instant) -> [ServiceAction] {
         switch phase {
-        case .dead, .failed, .autoRestart:
-            return start(now: now)
+        case .dead, .failed:
+            return []
+        case .autoRestart:
+            return enterDead(.success, then: .restart, now: now)
         case .condition, .startPre, .start, .startPost, .reload, .stopping(.watchdog, _):
             return enterSignal(.sigterm, .success, then: .restart, now: now)
         case .running, .exited:
@@ -914,7 +920,8 @@ package struct ServiceMachine: Sendable {
     private mutating func enterStart(now: Instant) -> [ServiceAction] {
         guard !unit.execStart.isEmpty else {
             // Type=oneshot may have no ExecStart= (systemd.service(5)).
-            return enterStartPost(now: now)
+            let actions = enterStartPost(now: now)
+            return isInactive ? [.passedThroughStart] + actions : actions
         }
         // Type=simple/exec are started once spawned; the others wait under TimeoutStartSec=.
         phase = .start(Start(main: nil, command: 0, deadline: now.adding(unit.timeoutStart)))
@@ -1077,8 +1084,11 @@ package struct ServiceMachine: Sendable {
         recordFailure(outcome)
         record.stateChanged = now
         switch then {
-        case .start, .restart:
+        case .start:
             return [.releaseRuntime] + startAfterStop(now: now)
+        case .restart:
+            phase = .dead
+            return [.releaseRuntime]
         case .restartPolicy, .stayDown:
             break
         }

@@ -173,15 +173,22 @@ extension ServiceUnit {
             if !service.unit.after.contains(socket) { service.unit.after.append(socket) }
         }
 
-        // service_verify()
+        // A service that names no Type= is simple, or oneshot when it has no ExecStart=
+        // (service_add_extras(), src/core/service.c).
+        if service.execStart.isEmpty, lastAssignment(of: "Type", in: "Service", files) == nil {
+            service.type = .oneshot
+        }
+
+        // service_verify(): without ExecStart=, SuccessAction= alone is a service's work.
         let header = sectionLocation("Service", files)
         if service.execStart.isEmpty && !interpreter.failed("ExecStart", "Type") {
-            if service.type != .oneshot {
+            let hasSuccessAction = service.unit.successAction != .none
+            if service.execStop.isEmpty && !hasSuccessAction {
+                interpreter.error(header, "Service has no ExecStart=, ExecStop=, or SuccessAction=; refusing the unit.")
+            } else if service.type != .oneshot {
                 interpreter.error(header, "Service has no ExecStart= setting, which is only allowed for Type=oneshot services; refusing the unit.")
-            } else if service.execStop.isEmpty {
-                interpreter.error(header, "Service has no ExecStart= and no ExecStop= setting; refusing the unit.")
-            } else if !service.remainAfterExit {
-                interpreter.error(header, "Service has no ExecStart= setting and does not have RemainAfterExit=yes set; refusing the unit.")
+            } else if !service.remainAfterExit && !hasSuccessAction {
+                interpreter.error(header, "Service has no ExecStart= and no SuccessAction= settings and does not have RemainAfterExit=yes set; refusing the unit.")
             }
         }
         if service.type != .oneshot, service.execStart.count > 1 {

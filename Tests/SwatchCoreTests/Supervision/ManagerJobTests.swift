@@ -240,12 +240,21 @@ import Testing
         #expect(shell.state("web.service") == .dead, "socket-activated: not started")
         let (app, db) = (pid(shell, "app.service")!, pid(shell, "db.service")!)
         _ = shell.request(.job(.restart, units: ["db.service"], noBlock: true))
-        // (Each restart is one job, run in start order: db's, then app's.)
-        #expect(shell.state("db.service") == .stopSigterm)
-        shell.exit(db, .signaled(15, coreDumped: false))
+        // A restart is a stop, then a start: app, after db, stops first and starts last.
         #expect(shell.state("app.service") == .stopSigterm)
+        #expect(shell.state("db.service") == .running, "db waits for app's stop")
         shell.exit(app, .signaled(15, coreDumped: false))
-        #expect(spawnedUnits(shell, shell.take()) == ["db.service", "app.service"])
+        #expect(shell.state("app.service") == .dead)
+        #expect(shell.state("db.service") == .stopSigterm)
+        let log = shell.logs(shell.take())
+        #expect(log.contains("Stopped app.service."))
+        shell.exit(db, .signaled(15, coreDumped: false))
+        let actions = shell.take()
+        #expect(spawnedUnits(shell, actions) == ["db.service", "app.service"])
+        #expect(shell.logs(actions).filter { $0.hasPrefix("St") } == [
+            "Stopped db.service.", "Starting db.service...", "Started db.service.",
+            "Starting app.service...", "Started app.service.",
+        ])
         #expect(shell.state("web.service") == .dead)
     }
 

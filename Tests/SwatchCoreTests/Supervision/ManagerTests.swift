@@ -358,6 +358,20 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
         #expect(shell.state("b.service") == .running, "nothing is stopped")
     }
 
+    /// A service of SuccessAction= alone (systemd's systemd-exit.service) starts and ends
+    /// within one event, and its end still counts: the lifecycle lines, the action.
+    @Test func aStartThatRunsNothingStillEndsTheUnit() {
+        var shell = ScriptedShell([
+            "exit.service": "[Unit]\nSuccessAction=exit\nAfter=b.service\n",
+            "b.service": "[Service]\nExecStart=/bin/b\n",
+        ])
+        let logs = shell.logs(shell.take())
+        #expect(logs.contains("Starting exit.service..."))
+        #expect(logs.contains("exit.service: Deactivated successfully."))
+        #expect(logs.contains("exit.service: SuccessAction=exit: stopping everything, exit status 0."))
+        #expect(shell.state("b.service") == .stopSigterm, "b.service is stopped on the way out")
+    }
+
     // MARK: Shutdown and timers
 
     @Test func shutdownStopsEveryServiceAndExitsOnceAllAreGone() {

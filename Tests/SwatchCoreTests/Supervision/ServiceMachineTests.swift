@@ -506,19 +506,21 @@ enum Cause: CaseIterable {
         #expect(m.state == .dead)
     }
 
-    /// `restart` of a service with ExecStop=: ExecStop= runs, then the start, with RestartKillSignal=
-    /// for what is left once ExecStop= is done.
-    @Test func restartRunsExecStopThenStartsAgain() {
+    /// The stop of a `restart` of a service with ExecStop=: ExecStop= runs, then RestartKillSignal=
+    /// for what is left once ExecStop= is done; it ends dead with the fd store kept, for the
+    /// job to start it again.
+    @Test func restartRunsExecStopAndEndsDeadForTheStart() {
         var m = running(service {
             $0.execStop = [ExecCommand(path: "/stop", arguments: ["/stop"])]
             $0.restartKillSignal = 3
         })
-        #expect(m.restart(now: at(1)) == [.spawn(ExecRole(.stop, 0))])
+        #expect(m.stopForRestart(now: at(1)) == [.spawn(ExecRole(.stop, 0))])
         _ = m.spawned(200, role: ExecRole(.stop, 0), now: at(1))
         #expect(m.processExited(200, status: .exited(0), groupEmpty: false, now: at(1.1)) == [.signal(.group, 3)])
         #expect(m.processExited(100, status: .signaled(3, coreDumped: true), groupEmpty: true, now: at(1.2)).last
-            == .spawn(ExecRole(.start, 0)))
-        #expect(m.state == .start)
+            == .releaseRuntime)
+        #expect(m.state == .dead)
+        #expect(m.start(now: at(1.3)).last == .spawn(ExecRole(.start, 0)))
     }
 
     /// Whatever way a service ends dead or failed, it keeps no process, no deadline and no watchdog.
@@ -687,14 +689,14 @@ enum Cause: CaseIterable {
     /// stop sends KillSignal=; SendSIGHUP= follows only the plain stop (KILL_TERMINATE).
     @Test func restartSendsRestartKillSignal() {
         var m = running(service { $0.restartKillSignal = 10; $0.sendSIGHUP = true })
-        #expect(m.restart(now: at(1)) == [.signal(.group, 10)])
+        #expect(m.stopForRestart(now: at(1)) == [.signal(.group, 10)])
         #expect(m.processExited(100, status: .signaled(10, coreDumped: false), groupEmpty: true, now: at(1.1)).last
-            == .spawn(ExecRole(.start, 0)))
+            == .releaseRuntime)
         var plain = running(service { $0.restartKillSignal = 10; $0.sendSIGHUP = true })
         #expect(plain.stop(now: at(1)) == [.signal(.group, 15), .signal(.group, 1)])
         // Without RestartKillSignal=, a restart sends KillSignal=, and no SIGHUP.
         var unset = running(service { $0.sendSIGHUP = true })
-        #expect(unset.restart(now: at(1)) == [.signal(.group, 15)])
+        #expect(unset.stopForRestart(now: at(1)) == [.signal(.group, 15)])
     }
 
     /// WatchdogSignal= goes where KillMode= sends signals (unit_kill_context(KILL_WATCHDOG)).

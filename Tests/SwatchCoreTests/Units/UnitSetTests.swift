@@ -287,7 +287,23 @@ import Testing
         let remain = load([UnitSource(path: "u/c.service", text: "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStop=/bin/true\n")])
         #expect(messages(remain) == [])
         let empty = load([UnitSource(path: "u/d.service", text: "[Service]\nType=oneshot\nExecStop=/bin/true\n")])
-        #expect(messages(empty) == ["u/d.service:1: Service has no ExecStart= setting and does not have RemainAfterExit=yes set; refusing the unit."])
+        #expect(messages(empty) == ["u/d.service:1: Service has no ExecStart= and no SuccessAction= settings and does not have RemainAfterExit=yes set; refusing the unit."])
+    }
+
+    @Test func takesAServiceWithoutTypeOrExecStartAsOneshot() throws {
+        // systemd's own systemd-exit.service: no Type=, no ExecStart=, the action is the work.
+        let exit = load([UnitSource(path: "u/exit.service", text: "[Unit]\nSuccessAction=exit\n[Service]\n")])
+        #expect(messages(exit) == [])
+        #expect(exit.services.first?.value.type == .oneshot)
+        let stopOnly = load([UnitSource(path: "u/a.service", text: "[Service]\nRemainAfterExit=yes\nExecStop=/bin/true\n")])
+        #expect(messages(stopOnly) == [])
+        #expect(stopOnly.services.first?.value.type == .oneshot)
+        let nothing = load([UnitSource(path: "u/b.service", text: "[Unit]\nDescription=x\n\n[Service]\nRemainAfterExit=yes\n")])
+        #expect(messages(nothing) == ["u/b.service:4: Service has no ExecStart=, ExecStop=, or SuccessAction=; refusing the unit."])
+        let simple = load([UnitSource(path: "u/c.service", text: "[Service]\nType=simple\nExecStop=/bin/true\n")])
+        #expect(messages(simple) == ["u/c.service:1: Service has no ExecStart= setting, which is only allowed for Type=oneshot services; refusing the unit."])
+        let withCommand = load([UnitSource(path: "u/d.service", text: "[Service]\nExecStart=/bin/true\n")])
+        #expect(withCommand.services.first?.value.type == .simple)
     }
 
     @Test func readsTheTimeoutsAndSignalsOfAService() throws {
