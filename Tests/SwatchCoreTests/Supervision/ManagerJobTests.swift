@@ -411,4 +411,21 @@ import Testing
             #expect(shell.take().contains { if case .exit(expected) = $0 { return true } else { return false } }, "\(status)")
         }
     }
+
+    /// A restart's stop is not the unit's end: with `--exit-with` and SuccessAction=exit, a
+    /// restarted service starts again and swatchd goes on, its fd store kept.
+    @Test func aRestartIsNotTheEndOfTheUnit() {
+        var shell = ScriptedShell(["main.service": "[Unit]\nSuccessAction=exit\n[Service]\nExecStart=/bin/main\nFileDescriptorStoreMax=1\n"],
+                                  exitWith: UnitName(parsing: "main.service")!)
+        _ = shell.take()
+        let old = pid(shell, "main.service")!
+        _ = shell.request(.job(.restart, units: ["main.service"], noBlock: true))
+        shell.exit(old, .signaled(15, coreDumped: false))
+        let actions = shell.take()
+        #expect(!actions.contains { if case .exit = $0 { true } else { false } })
+        #expect(!actions.contains { if case .releaseResources = $0 { true } else { false } })
+        #expect(!actions.contains { if case .closeStoredFDs = $0 { true } else { false } })
+        #expect(spawnedUnits(shell, actions) == ["main.service"])
+        #expect(shell.state("main.service") == .running)
+    }
 }
