@@ -43,6 +43,35 @@ extension Integration {
             #expect(!running.standardOutput.contains("Condition:"), "\(running)")
         }
 
+        /// The conditions on the machine, against this machine: its architecture, kernel, CPUs and
+        /// memory, and a credential passed to swatchd as a container manager passes them.
+        @Test(.timeLimit(.minutes(1)))
+        func machineConditionsHoldForThisMachineOnly() throws {
+            let credentials = try TemporaryDirectory()
+            defer { credentials.remove() }
+            try "secret".write(toFile: credentials.path + "/token", atomically: true, encoding: .utf8)
+            let daemon = try Daemon(environment: ["CREDENTIALS_DIRECTORY": credentials.path])
+            defer { daemon.cleanUp() }
+            try daemon.write("fits.service", """
+                [Unit]
+                ConditionArchitecture=native
+                ConditionKernelVersion=">=3.0" "!=1.0"
+                ConditionCPUs=>=1
+                ConditionMemory=>=16M
+                ConditionCredential=token
+                [Service]
+                ExecStart=/bin/sleep 300
+                """)
+            try daemon.write("old.service", "[Unit]\nConditionKernelVersion=<2.6\n[Service]\nExecStart=/bin/sleep 301\n")
+            try daemon.write("elsewhere.service", "[Unit]\nConditionCredential=absent\n[Service]\nExecStart=/bin/sleep 302\n")
+            try daemon.start()
+            try daemon.waitForProperty("ActiveState", of: "fits.service", toBe: "active")
+            try daemon.waitForLog(
+                containing: "old.service was skipped because of an unmet condition check (ConditionKernelVersion=<2.6).")
+            try daemon.waitForLog(
+                containing: "elsewhere.service was skipped because of an unmet condition check (ConditionCredential=absent).")
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func aFailedAssertionFailsTheStartRequest() throws {
             let daemon = try Daemon()

@@ -81,6 +81,24 @@ package struct ConditionCheck {
             // condition_test_first_boot(): /run/systemd/first-boot, which systemd creates on a first boot.
             guard let wanted = ValueParser.boolean(parameter) else { return false }
             return (access(root + "/run/systemd/first-boot", F_OK) == 0) == wanted
+        case .architecture:
+            return architectureHolds(parameter)
+        case .kernelVersion:
+            return versionHolds(parameter, version: uname().release)
+        case .osRelease:
+            return osReleaseHolds(parameter)
+        case .memory:
+            return memoryHolds(parameter)
+        case .cpus:
+            return cpusHolds(parameter)
+        case .credential:
+            return credentialHolds(parameter)
+        case .needsUpdate:
+            return needsUpdate(parameter)
+        case .controlGroupController:
+            return controllersHold(parameter)
+        case .kernelModuleLoaded:
+            return kernelModuleLoaded(parameter)
         }
     }
 
@@ -221,12 +239,12 @@ package struct ConditionCheck {
         return foundOnline || !foundOffline
     }
 
-    private func read(_ path: String) -> String? {
+    func read(_ path: String) -> String? {
         try? FileSystem.readText(root + path)
     }
 
     /// A field of /proc/self/status (`CapBnd`), its value trimmed.
-    private func statusField(_ name: String) -> String? {
+    func statusField(_ name: String) -> String? {
         guard let text = try? FileSystem.readText("/proc/self/status") else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
             return String(line.dropFirst(name.count + 1)).trimmingWhitespace()

@@ -23,15 +23,25 @@ package struct UnitCondition: Hashable, Sendable, CustomStringConvertible {
         case security = "Security"
         case acPower = "ACPower"
         case firstBoot = "FirstBoot"
+        case architecture = "Architecture"
+        case kernelVersion = "KernelVersion"
+        case osRelease = "OSRelease"
+        case memory = "Memory"
+        case cpus = "CPUs"
+        case credential = "Credential"
+        case needsUpdate = "NeedsUpdate"
+        case controlGroupController = "ControlGroupController"
+        case kernelModuleLoaded = "KernelModuleLoaded"
 
         /// The parameter is an absolute path (a glob for PathExistsGlob=).
         package var takesPath: Bool {
             switch self {
             case .pathExists, .pathExistsGlob, .pathIsDirectory, .pathIsSymbolicLink, .pathIsMountPoint,
-                 .pathIsReadWrite, .directoryNotEmpty, .fileNotEmpty, .fileIsExecutable:
+                 .pathIsReadWrite, .directoryNotEmpty, .fileNotEmpty, .fileIsExecutable, .needsUpdate:
                 return true
             case .user, .group, .host, .kernelCommandLine, .environment, .virtualization, .capability, .security,
-                 .acPower, .firstBoot:
+                 .acPower, .firstBoot, .architecture, .kernelVersion, .osRelease, .memory, .cpus, .credential,
+                 .controlGroupController, .kernelModuleLoaded:
                 return false
             }
         }

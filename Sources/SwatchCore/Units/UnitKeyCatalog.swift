@@ -171,15 +171,10 @@ private let unsupportedUnitKeys: Set<String> = [
     "JobTimeoutAction", "JobTimeoutRebootArgument", "StartLimitAction", "RebootArgument", "SourcePath",
     "SurviveFinalKillSignal",
     // Conditions and assertions swatchd does not evaluate (systemd.unit(5)): the unit starts regardless.
-    "ConditionArchitecture", "ConditionFirmware", "ConditionKernelVersion",
-    "ConditionCredential",
-    "ConditionNeedsUpdate", "ConditionPathIsEncrypted", "ConditionControlGroupController",
-    "ConditionMemory", "ConditionCPUs", "ConditionCPUFeature", "ConditionOSRelease", "ConditionMemoryPressure",
-    "ConditionCPUPressure", "ConditionIOPressure", "ConditionKernelModuleLoaded", "AssertArchitecture",
-    "AssertFirmware", "AssertKernelVersion", "AssertCredential",
-    "AssertNeedsUpdate", "AssertPathIsEncrypted",
-    "AssertControlGroupController", "AssertMemory", "AssertCPUs", "AssertCPUFeature", "AssertOSRelease",
-    "AssertMemoryPressure", "AssertCPUPressure", "AssertIOPressure", "AssertKernelModuleLoaded",
+    "ConditionFirmware", "ConditionPathIsEncrypted", "ConditionCPUFeature", "ConditionMemoryPressure",
+    "ConditionCPUPressure", "ConditionIOPressure",
+    "AssertFirmware", "AssertPathIsEncrypted", "AssertCPUFeature",
+    "AssertMemoryPressure", "AssertCPUPressure", "AssertIOPressure",
 ]
 
 /// SuccessAction=/FailureAction=: `none`, `exit`, `exit-force`; systemd's others are warned

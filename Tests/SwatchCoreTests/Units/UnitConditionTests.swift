@@ -44,9 +44,16 @@ import Testing
 
     /// The checks swatchd does not evaluate stay warnings, and the unit still runs.
     @Test func anUnevaluatedCheckIsAnUnsupportedKey() {
-        let set = load("ConditionCPUs=>1")
+        let set = load("ConditionCPUPressure=10%")
         #expect(conditions(set) == [])
-        #expect(set.diagnostics.map(\.description).first?.contains("Unsupported key 'ConditionCPUs'") == true)
+        #expect(set.diagnostics.map(\.description).first?.contains("Unsupported key 'ConditionCPUPressure'") == true)
+        let machine = load("ConditionArchitecture=native\nConditionKernelVersion=>=4.0\nConditionOSRelease=ID=debian\n"
+            + "ConditionMemory=>=1G\nAssertCPUs=>1\nConditionCredential=token\nConditionNeedsUpdate=/etc\n"
+            + "ConditionControlGroupController=memory\nConditionKernelModuleLoaded=loop")
+        #expect(machine.diagnostics.isEmpty)
+        #expect(conditions(machine).count == 9)
+        #expect(load("ConditionNeedsUpdate=etc").diagnostics.map(\.description)
+            == ["u/a.service:2: Path is not absolute in ConditionNeedsUpdate=, refusing the unit: etc"])
         // These are evaluated, no longer ignored: a unit systemd would skip is skipped.
         let evaluated = load("ConditionVirtualization=container\nConditionCapability=CAP_NET_ADMIN\nAssertSecurity=selinux\nConditionACPower=true\nConditionFirstBoot=no")
         #expect(evaluated.diagnostics.isEmpty)
