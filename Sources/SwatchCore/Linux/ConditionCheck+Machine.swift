@@ -9,20 +9,16 @@ extension ConditionCheck {
 
     /// systemd's name of uname(2)'s machine: `x86-64`, `arm64`, … (nil when it has none).
     package static func architecture(machine: String) -> String? {
-        switch machine {
-        case "x86_64": return "x86-64"
-        case "i386", "i486", "i586", "i686": return "x86"
-        case "aarch64": return "arm64"
-        case "aarch64_be": return "arm64-be"
-        case "ppc64le": return "ppc64-le"
-        case "ppcle": return "ppc-le"
-        case "ppc", "ppc64", "s390", "s390x", "alpha", "ia64", "m68k", "tilegx", "cris", "sparc", "sparc64",
-             "parisc", "parisc64", "riscv32", "riscv64", "loongarch64", "mips", "mips64", "sh", "sh64", "arc":
-            return machine
-        default:
-            if machine.hasPrefix("arm") { return machine.hasSuffix("b") ? "arm-be" : "arm" }
-            return nil
+        // MACHINE=NAME, or MACHINE when systemd's name is the same.
+        let table = "x86_64=x86-64 i386=x86 i486=x86 i586=x86 i686=x86 aarch64=arm64 aarch64_be=arm64-be ppc64le=ppc64-le "
+            + "ppcle=ppc-le ppc ppc64 s390 s390x alpha ia64 m68k tilegx cris sparc sparc64 parisc parisc64 riscv32 "
+            + "riscv64 loongarch64 mips mips64 sh sh64 arc"
+        for entry in words(table) {
+            let parts = entry.split(separator: "=")
+            if parts[0] == machine { return String(parts.last!) }
         }
+        if machine.hasPrefix("arm") { return machine.hasSuffix("b") ? "arm-be" : "arm" }
+        return nil
     }
 
     /// The architecture swatchd is built for (`native`).
@@ -189,8 +185,8 @@ extension ConditionCheck {
         // v1 names of the same controllers: cpuacct is cpu's, blkio is io's; devices is BPF on v2.
         let known = ["cpu": "cpu", "cpuacct": "cpu", "cpuset": "cpuset", "io": "io", "blkio": "io",
                      "memory": "memory", "pids": "pids", "devices": ""]
-        let wanted = parameter.split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { known[String($0)] }
-        let available = Set((read("/sys/fs/cgroup/cgroup.controllers") ?? "").split(whereSeparator: \.isWhitespace))
+        let wanted = Self.words(parameter).compactMap { known[String($0)] }
+        let available = Set(Self.words(read("/sys/fs/cgroup/cgroup.controllers") ?? ""))
         return wanted.allSatisfy { $0.isEmpty || available.contains(Substring($0)) }
     }
 

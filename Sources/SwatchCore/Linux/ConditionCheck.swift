@@ -176,7 +176,7 @@ package struct ConditionCheck {
         case "private-users":
             // A user namespace that does not map the whole range (running_in_userns()).
             guard let map = read("/proc/self/uid_map") else { return false }
-            let words = map.split(whereSeparator: { $0 == " " || $0 == "\n" })
+            let words = Self.words(map)
             return !(words.count == 3 && words[0] == "0" && words[1] == "0" && words[2] == "4294967295")
         default:
             let detected = detectVirtualization()
@@ -292,6 +292,11 @@ package struct ConditionCheck {
     /// The words of /proc/cmdline.
     package static func procCommandLine() -> [String] {
         guard let text = try? FileSystem.readText("/proc/cmdline") else { return [] }
-        return text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init)
+        return words(text).map(String.init)
+    }
+
+    /// The words of `text` between whitespace; one splitter for every check, not a copy each.
+    static func words(_ text: String) -> [Substring] {
+        text.split(whereSeparator: \.isWhitespace)
     }
 }

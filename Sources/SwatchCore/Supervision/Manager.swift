@@ -348,7 +348,12 @@ package struct Manager {
     mutating func withService(_ name: UnitName, _ body: (inout ServiceMachine) -> [ServiceAction]) {
         guard services[name] != nil else { return }
         let before = services[name]!.machine.state
-        let requested = body(&services[name]!.machine)
+        serviceActed(name, from: before, body(&services[name]!.machine))
+    }
+
+    /// What `withService` does once the machine has run, apart for the reason `socketChanged` is.
+    @inline(never)
+    private mutating func serviceActed(_ name: UnitName, from before: ServiceState, _ requested: [ServiceAction]) {
         for action in requested { translate(action, of: name) }
         if requested.contains(.passedThroughStart) {
             logTransition(name, from: before, to: .start)
@@ -566,7 +571,17 @@ package struct Manager {
         // use of `index`.
         guard let index = sockets.index(forKey: name) else { return }
         let (wasInactive, activeBefore) = sockets.inPlace(index) { ($0.machine.isInactive, $0.machine.activeState) }
-        for action in body(&sockets.values[index].machine) {
+        let actions = body(&sockets.values[index].machine)
+        socketChanged(name, at: index, actions, wasInactive: wasInactive, activeBefore: activeBefore)
+    }
+
+    /// What `withSocket` does once the machine has run: apart, so that the optimizer's copy of
+    /// `withSocket` for each closure passed to it holds only the call (19 copies of the
+    /// whole were 50 KB of swatchd).
+    @inline(never)
+    private mutating func socketChanged(_ name: UnitName, at index: Dictionary<UnitName, SocketEntry>.Index,
+                                        _ actions: [SocketAction], wasInactive: Bool, activeBefore: String) {
+        for action in actions {
             switch action {
             case .bind:
                 emit(.bind(name, sockets.inPlace(index) { $0.machine.unit }))
