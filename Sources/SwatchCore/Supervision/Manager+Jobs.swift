@@ -156,15 +156,16 @@ extension Manager {
 
     /// Whether a waiting job must still wait for another unit's job (After=/Before=).
     /// A start waits for the starts of the units it is after; a stop waits for the
-    /// stops of the units after it; a stop goes before a start either way. A service's
-    /// restart is a stop until its stop is done, then a start (job_is_runnable(),
-    /// src/core/job.c): so what is after it stops first and starts again last.
+    /// stops of the units after it; a stop goes before a start either way. A restart is
+    /// ordered as a stop (job_is_runnable(), src/core/job.c): a service's, until its stop is
+    /// done, then it is a start; a socket's, which stops and starts in one step, until it
+    /// runs. So what is after the restarted unit stops first and starts again last.
     func isBlocked(_ job: Job) -> Bool {
         let unit = job.unit
         switch job.kind {
-        case .restart where unit.type == .service, .stop:
+        case .restart, .stop:
             return orderedAfter(unit).contains { jobs[$0].map { $0.kind == .stop || $0.kind == .restart } ?? false }
-        case .start, .restart, .reload, .verifyActive:
+        case .start, .reload, .verifyActive:
             if orderedBefore(unit).contains(where: { jobs[$0] != nil }) { return true }
             return orderedAfter(unit).contains { jobs[$0]?.kind == .stop }
         }
@@ -174,10 +175,10 @@ extension Manager {
     private func blockers(of job: Job) -> [UnitName] {
         let unit = job.unit
         switch job.kind {
-        case .restart where unit.type == .service, .stop:
+        case .restart, .stop:
             return orderedAfter(unit).filter { jobs[$0].map { $0.kind == .stop || $0.kind == .restart } ?? false }
                 .sorted()
-        case .start, .restart, .reload, .verifyActive:
+        case .start, .reload, .verifyActive:
             return (orderedBefore(unit).filter { jobs[$0] != nil }
                 + orderedAfter(unit).filter { jobs[$0]?.kind == .stop }).sorted()
         }

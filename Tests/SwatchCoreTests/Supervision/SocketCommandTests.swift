@@ -208,6 +208,23 @@ import Testing
         #expect(s.take().contains { if case .exit = $0 { return true } else { return false } })
     }
 
+    /// A restart of a socket that a running service BindsTo= (the seed's multi/ case) goes as
+    /// systemd's: the service stops first, then the socket closes and binds again, then the
+    /// service starts again.
+    @Test func aSocketRestartStopsItsBoundServiceFirstAndStartsItLast() throws {
+        var s = ScriptedShell(["x.socket": "[Socket]\nListenStream=8080\n",
+                               "x.service": "[Unit]\nBindsTo=x.socket\n[Service]\nExecStart=/bin/x\n"])
+        s.send(.listenerReadable(socket))
+        _ = s.take()
+        #expect(s.state("x.service") == .running)
+        let restart = s.request(.job(.restart, units: ["x.socket"], noBlock: true))
+        #expect(steps(restart) == ["kill x.service 15"], "the service stops first; the socket still listens")
+        s.exit(100, .signaled(15, coreDumped: false))
+        #expect(steps(s.take()).filter { !$0.hasPrefix("+") && !$0.hasPrefix("-") }
+            == ["close x.socket", "bind x.socket", "spawn x.service ExecStart[0] /bin/x"])
+        #expect(s.state("x.service") == .running)
+    }
+
     @Test func aRestartGoesThroughTheStopCommandsThenTheStartCommands() throws {
         var s = shell("ExecStartPre=/bin/pre\nExecStopPost=/bin/post\n")
         _ = s.take()
