@@ -352,6 +352,32 @@ extension Integration {
             #expect(status("NoNewPrivs", of: pid) == "1")
         }
 
+        /// PermissionsStartOnly=yes, the old spelling of `+` on every command but ExecStart= (as
+        /// mariadb.service still writes it): ExecStartPre= and ExecStartPost= run as root, the
+        /// service as the user.
+        @Test(.timeLimit(.minutes(1)))
+        func permissionsStartOnlyRunsTheOtherCommandsWithFullPrivileges() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let pre = daemon.path("pre"), post = daemon.path("post")
+            try daemon.write("old.service", """
+                [Service]
+                PermissionsStartOnly=true
+                ExecStartPre=/bin/sh -c 'id -u > \(pre)'
+                ExecStart=/bin/sleep 300
+                ExecStartPost=/bin/sh -c 'grep NoNewPrivs /proc/self/status | cut -f2 > \(post)'
+                User=nobody
+                NoNewPrivileges=yes
+                """)
+            try daemon.start()
+            let pid = try service(daemon, command: "sleep")
+            try waitUntil("ExecStartPost= ran") { readText(post)?.hasSuffix("\n") == true }
+            #expect(readText(pre) == "0\n")
+            #expect(readText(post) == "0\n")
+            #expect(status("Uid", of: pid)?.hasPrefix("65534") == true)
+            #expect(status("NoNewPrivs", of: pid) == "1")
+        }
+
         /// `!`: that command keeps root's credentials (User=, Group= and
         /// SupplementaryGroups= are not applied) but not less of the rest of
         /// the sandbox; `!!` changes nothing where ambient capabilities exist.

@@ -173,6 +173,14 @@ extension ServiceUnit {
             if !service.unit.after.contains(socket) { service.unit.after.append(socket) }
         }
 
+        // PermissionsStartOnly=: the control commands run without the sandbox, User= or the
+        // other privilege settings, as with `+` (service_spawn_internal(), src/core/service.c).
+        if service.permissionsStartOnly {
+            for keyPath in [\ServiceUnit.execCondition, \.execStartPre, \.execStartPost, \.execReload, \.execStop, \.execStopPost] {
+                for index in service[keyPath: keyPath].indices { service[keyPath: keyPath][index].fullPrivileges = true }
+            }
+        }
+
         // A service that names no Type= is simple, or oneshot when it has no ExecStart=
         // (service_add_extras(), src/core/service.c).
         if service.execStart.isEmpty, lastAssignment(of: "Type", in: "Service", files) == nil {

@@ -479,6 +479,7 @@ private let serviceKeys: [String: KeySetter<ServiceUnit>] = {
         "ExecStop": commands { $1(&$0.execStop) },
         "ExecStopPost": commands { $1(&$0.execStopPost) },
         "RemainAfterExit": .set({ $1(&$0.remainAfterExit) }, .boolean),
+        "PermissionsStartOnly": .set({ $1(&$0.permissionsStartOnly) }, .boolean),
         "GuessMainPID": .set({ $1(&$0.guessMainPID) }, .boolean),
         "NonBlocking": .set({ $1(&$0.nonBlocking) }, .boolean),
         "PIDFile": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
@@ -560,7 +561,7 @@ extension ValueKind where T == OutputTarget {
 private let unsupportedServiceKeys: Set<String> = [
     "BusName", "USBFunctionDescriptors", "USBFunctionStrings",
     "TimeoutStartFailureMode", "TimeoutStopFailureMode", "ExitType",
-    "FileDescriptorStorePreserve", "PermissionsStartOnly", "RootDirectoryStartOnly",
+    "FileDescriptorStorePreserve", "RootDirectoryStartOnly",
     "RestartMode", "OpenFile",
 ]
 

@@ -774,6 +774,8 @@ package struct ServiceUnitFields: Hashable, Sendable {
     package var canReload: Bool { !execReload.isEmpty || type == .notifyReload }
     package var execStop: [ExecCommand] { get { rarelySet.execStop } _modify { yield &rarelySet.execStop } }
     package var execStopPost: [ExecCommand] { get { rarelySet.execStopPost } _modify { yield &rarelySet.execStopPost } }
+    /// PermissionsStartOnly=: the commands other than ExecStart= run as with `+` (systemd.service(5)).
+    package var permissionsStartOnly: Bool { get { rarelySet.permissionsStartOnly } _modify { yield &rarelySet.permissionsStartOnly } }
     package var remainAfterExit = false
     package var pidFile: String? { get { rarelySet.pidFile } _modify { yield &rarelySet.pidFile } }
     package var guessMainPID = true
@@ -935,6 +937,7 @@ struct ServiceUnitRarelySetFields: Sendable {
     var standardOutput: OutputTarget?
     var standardError: OutputTarget?
     var syslogIdentifier: String?
+    var permissionsStartOnly = false
 }
 
 /// The settings of a `.socket` unit that few units set, out of line (Units/CopyOnWrite.swift).
