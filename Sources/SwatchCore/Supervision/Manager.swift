@@ -405,10 +405,11 @@ package struct Manager {
         deadlines.schedule(.service(name), at: machine.nextDeadline)
         if machine.waitsForGroup { waitingForGroup.insert(name) } else { waitingForGroup.remove(name) }
         let wasInactive = before == .dead || before == .failed
-        // The stop of a restart job: down only until the job starts it again, so it keeps
-        // its resources (unit_release_resources(), src/core/unit.c, waits while a job is
-        // pending) and what follows a unit's going down does not happen.
-        let restarting = inactive && jobs[name]?.kind == .restart
+        // The stop of a running restart job: down only until the job starts it again, so it
+        // keeps its resources (unit_release_resources(), src/core/unit.c, waits while a job is
+        // pending) and what follows a unit's going down does not happen. (A service that ends
+        // by itself while a restart job still waits has ended: that is followed.)
+        let restarting = inactive && jobs[name].map { $0.kind == .restart && $0.state == .running } == true
         if inactive, !wasInactive, !restarting {
             emit(.releaseResources(name, runtimeDirectories: machine.unit.sandbox.runtimeDirectoryPreserve != .yes))
         }

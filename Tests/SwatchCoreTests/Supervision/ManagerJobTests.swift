@@ -258,6 +258,26 @@ import Testing
         #expect(shell.state("web.service") == .dead)
     }
 
+    /// A service that fails by itself while its restart job still waits (for what is after it
+    /// to stop) has failed: OnFailure= starts; the job then starts it again.
+    @Test func aFailureWhileARestartWaitsIsStillAFailure() {
+        var shell = ScriptedShell(["db.service": unit("OnFailure=alert.service", exec: "/bin/db"),
+                                   "app.service": unit("Requires=db.service\nAfter=db.service", exec: "/bin/app"),
+                                   "alert.service": unit("RefuseManualStart=yes", exec: "/bin/alert\nType=oneshot")])
+        _ = shell.take()
+        shell.exit(pid(shell, "alert.service")!, .exited(0))
+        _ = shell.take()
+        let (app, db) = (pid(shell, "app.service")!, pid(shell, "db.service")!)
+        _ = shell.request(.job(.restart, units: ["db.service"], noBlock: true))
+        #expect(shell.state("app.service") == .stopSigterm && shell.state("db.service") == .running)
+        shell.exit(db, .exited(1))
+        let failed = shell.take()
+        #expect(shell.logs(failed).contains("db.service: Triggering OnFailure= dependencies."))
+        #expect(spawnedUnits(shell, failed) == ["alert.service"])
+        shell.exit(app, .signaled(15, coreDumped: false))
+        #expect(spawnedUnits(shell, shell.take()) == ["db.service", "app.service"])
+    }
+
     /// PropagatesReloadTo=/ReloadPropagatedFrom=: a reload, asked for or announced with
     /// RELOADING=1, reloads the others that are up and can reload.
     @Test func aReloadPropagatesToTheUnitsThatAskForIt() {
