@@ -548,6 +548,34 @@ extension Integration {
             #expect(try Client.readLine(connection) == "still here")
         }
 
+        /// FileDescriptorStorePreserve=yes: the stored connection outlives the service's end,
+        /// not only its restarts; a later start finds it.
+        @Test(.timeLimit(.minutes(1)))
+        func fileDescriptorStorePreserveYesKeepsTheStoreWhileStopped() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("keeper.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\n")
+            try daemon.write("keeper.service", """
+                [Service]
+                ExecStart=\(python("fdstore.py", ""))
+                NotifyAccess=main
+                FileDescriptorStoreMax=4
+                FileDescriptorStorePreserve=yes
+                """)
+            try daemon.start()
+            let connection = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            defer { close(connection) }
+            #expect(try Client.readLine(connection)?.hasPrefix("stored by ") == true)
+            try daemon.waitForProperty("ActiveState", of: "keeper.service", toBe: "failed")
+            #expect(try daemon.property("NFileDescriptorStore", of: "keeper.service") == "1")
+            #expect(try daemon.ctl("start", "keeper.service").exitCode == 0)
+            let found = try #require(try Client.readLine(connection), "the connection was closed\n\(daemon.log)")
+            #expect(found.hasPrefix("found by "))
+            try Client.write("still here\n", to: connection)
+            #expect(try Client.readLine(connection) == "still here")
+        }
+
         // MARK: Stop and restart details
 
         /// SendSIGKILL=no: after TimeoutStopSec= swatchd gives up on the

@@ -68,8 +68,7 @@ extension Manager {
             log(name, .info, "\(name): Removed from the unit dirs, stopping it.")
             services[name]?.removed = true
             if entry.machine.isInactive {
-                services[name] = nil
-                deadlines.schedule(.service(name), at: nil)
+                forget(name)
                 finishJob(name, .canceled)
             } else {
                 enqueue(.stop, name, anchor: false)

@@ -381,11 +381,11 @@ package struct Manager {
             emit(.discoverMainPID(name, pidFile: machine.unit.pidFile))
         case .releaseRuntime:
             emit(.releaseRuntime(name, runtimeDirectories: machine.unit.sandbox.runtimeDirectoryPreserve == .no))
+            // FileDescriptorStorePreserve=no: the stored fds go at every stop too.
+            if machine.unit.fileDescriptorStorePreserve == .no { releaseFileDescriptorStore(name) }
         case .releaseFileDescriptorStore:
-            if !entry.storedFDNames.isEmpty {
-                services[name]?.storedFDNames = []
-                emit(.closeStoredFDs(name))
-            }
+            // The unit stopped for good; `yes` keeps them as long as the unit is loaded (`forget`).
+            if machine.unit.fileDescriptorStorePreserve != .yes { releaseFileDescriptorStore(name) }
         case .testConditions:
             conditionsAsked.insert(name)
             emit(.testConditions(name, machine.unit.unit.conditions))
@@ -556,7 +556,15 @@ package struct Manager {
         }
     }
 
-    private mutating func forget(_ name: UnitName) {
+    private mutating func releaseFileDescriptorStore(_ name: UnitName) {
+        guard services[name]?.storedFDNames.isEmpty == false else { return }
+        services[name]?.storedFDNames = []
+        emit(.closeStoredFDs(name))
+    }
+
+    /// The service is no longer loaded: its entry goes, with what it still held.
+    mutating func forget(_ name: UnitName) {
+        releaseFileDescriptorStore(name)
         services[name] = nil
         deadlines.schedule(.service(name), at: nil)
         waitingForGroup.remove(name)

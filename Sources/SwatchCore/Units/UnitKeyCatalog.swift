@@ -360,9 +360,8 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "CacheDirectoryMode": .set({ $1(&$0.sandbox.cacheDirectoryMode) }, .mode),
         "LogsDirectoryMode": .set({ $1(&$0.sandbox.logsDirectoryMode) }, .mode),
         "ConfigurationDirectoryMode": .set({ $1(&$0.sandbox.configurationDirectoryMode) }, .mode),
-        "RuntimeDirectoryPreserve": .set({ $1(&$0.sandbox.runtimeDirectoryPreserve) }, .text("runtime directory preserve mode") { value in
-            ValueParser.boolean(value).map { $0 ? .yes : .no } ?? RuntimeDirectoryPreserve(rawValue: value)
-        }),
+        "RuntimeDirectoryPreserve": .set({ $1(&$0.sandbox.runtimeDirectoryPreserve) },
+                                         .text("runtime directory preserve mode", PreserveMode.init(parsing:))),
         "RemoveIPC": .set({ $1(&$0.sandbox.removeIPC) }, .boolean),
         // System call filtering and kernel protections (Units/SystemCallKeys.swift, Sandbox/SeccompFilters.swift).
         "SystemCallFilter": SystemCallKeys.systemCallFilter,
@@ -530,6 +529,8 @@ private let serviceKeys: [String: KeySetter<ServiceUnit>] = {
         "NotifyAccess": .set({ $1(&$0.notifyAccess) }, .choice("notify access")),
         // No cap of its own, as systemd (an unsigned); the fds count against LimitNOFILE= of swatchd.
         "FileDescriptorStoreMax": .set({ $1(&$0.fileDescriptorStoreMax) }, .integer(0...Int(UInt32.max))),
+        "FileDescriptorStorePreserve": .set({ $1(&$0.fileDescriptorStorePreserve) },
+                                            .text("file descriptor store preserve mode", PreserveMode.init(parsing:))),
     ]
 }()
 
@@ -561,7 +562,7 @@ extension ValueKind where T == OutputTarget {
 private let unsupportedServiceKeys: Set<String> = [
     "BusName", "USBFunctionDescriptors", "USBFunctionStrings",
     "TimeoutStartFailureMode", "TimeoutStopFailureMode", "ExitType",
-    "FileDescriptorStorePreserve", "RootDirectoryStartOnly",
+    "RootDirectoryStartOnly",
     "RestartMode", "OpenFile",
 ]
 

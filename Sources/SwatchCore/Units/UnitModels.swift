@@ -574,14 +574,21 @@ package enum IOSchedulingClass: Int32, Hashable, Sendable {
     }
 }
 
-/// RuntimeDirectoryPreserve= (systemd.exec(5)): when RuntimeDirectory= is removed.
-package enum RuntimeDirectoryPreserve: String, Hashable, Sendable {
+/// RuntimeDirectoryPreserve= (systemd.exec(5)) and FileDescriptorStorePreserve=
+/// (systemd.service(5)): when the runtime directories, or the stored fds, go (ExecPreserveMode).
+package enum PreserveMode: String, Hashable, Sendable {
     /// At every stop, also the one before a restart (service_enter_dead(), src/core/service.c).
     case no
-    /// Never: the directories stay until the machine reboots (/run is a tmpfs).
+    /// Never while the unit is loaded (the directories: until the machine reboots, /run is a tmpfs).
     case yes
     /// When the unit is inactive and no restart follows (unit_release_resources(), src/core/unit.c).
     case restart
+
+    /// `no`, `yes`, `restart`, or a boolean (exec_preserve_mode_from_string()).
+    @Sendable init?(parsing value: String) {
+        guard let mode = ValueParser.boolean(value).map({ $0 ? .yes : .no }) ?? PreserveMode(rawValue: value) else { return nil }
+        self = mode
+    }
 }
 
 /// A capability set of CapabilityBoundingSet=/AmbientCapabilities=, as the bits of CAP_* numbers.
@@ -642,7 +649,7 @@ package struct SandboxFields: Hashable, Sendable {
     package var cacheDirectoryMode: UInt32 = 0o755
     package var logsDirectoryMode: UInt32 = 0o755
     package var configurationDirectoryMode: UInt32 = 0o755
-    package var runtimeDirectoryPreserve: RuntimeDirectoryPreserve = .no
+    package var runtimeDirectoryPreserve: PreserveMode = .no
     package var removeIPC = false
     package var nice: Int32?
     /// CPUSchedulingPolicy=, CPUSchedulingPriority=, CPUSchedulingResetOnFork=: any of them set
@@ -821,6 +828,10 @@ package struct ServiceUnitFields: Hashable, Sendable {
     /// Where the last `Sockets=` is, for the warning about a socket that is not loaded.
     var socketsLocation: SourceLocation? { get { rarelySet.socketsLocation } _modify { yield &rarelySet.socketsLocation } }
     package var fileDescriptorStoreMax = 0
+    /// FileDescriptorStorePreserve=: `restart` (kept across restarts), `yes` (also while stopped), `no`.
+    package var fileDescriptorStorePreserve: PreserveMode {
+        get { rarelySet.fileDescriptorStorePreserve } _modify { yield &rarelySet.fileDescriptorStorePreserve }
+    }
     /// NonBlocking=: hand the sockets over in non-blocking mode.
     package var nonBlocking = false
 
@@ -938,6 +949,7 @@ struct ServiceUnitRarelySetFields: Sendable {
     var standardError: OutputTarget?
     var syslogIdentifier: String?
     var permissionsStartOnly = false
+    var fileDescriptorStorePreserve: PreserveMode = .restart
 }
 
 /// The settings of a `.socket` unit that few units set, out of line (Units/CopyOnWrite.swift).

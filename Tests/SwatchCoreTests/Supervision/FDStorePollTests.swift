@@ -36,6 +36,35 @@ import Testing
         #expect(order.protocolVariables.contains { $0 == ("LISTEN_FDS", "1") })
     }
 
+    /// FileDescriptorStorePreserve= (systemd.service(5)): `restart`, the default, keeps the
+    /// fds across a restart and drops them at a stop; `yes` keeps them through a stop too,
+    /// until the unit is no longer loaded; `no` drops them at every stop.
+    @Test(arguments: [("restart", true, false), ("yes", true, true), ("no", false, false)])
+    func theStoreIsKeptAsFileDescriptorStorePreserveSays(_ mode: String, afterRestart: Bool, afterStop: Bool) {
+        var shell = ScriptedShell(["x.service": """
+            [Service]
+            Type=notify
+            ExecStart=/bin/x
+            FileDescriptorStoreMax=4
+            FileDescriptorStorePreserve=\(mode)
+            Restart=always
+            RestartSec=1
+            """])
+        _ = shell.take()
+        shell.send(.notify(name, pid: 100, NotifyMessage(text: "READY=1\nFDSTORE=1\nFDNAME=conn"), fdCount: 1, inService: true))
+        shell.exit(100, .exited(1))
+        _ = shell.take()
+        #expect((shell.stored[name] == ["conn"]) == afterRestart, "waiting for the automatic restart")
+        shell.fireTimer()
+        _ = shell.take()
+        shell.send(.notify(name, pid: 101, NotifyMessage(text: "READY=1\nFDSTORE=1\nFDNAME=conn"), fdCount: 1, inService: true))
+        _ = shell.request(.job(.stop, units: ["x.service"], noBlock: true))
+        shell.exit(101, .signaled(15, coreDumped: false))
+        _ = shell.take()
+        #expect(shell.state("x.service") == .dead)
+        #expect((shell.stored[name]?.isEmpty == false) == afterStop, "stopped")
+    }
+
     @Test func aHangUpReportedForAStoreAlreadyEmptiedIsIgnored() {
         var shell = ScriptedShell(["x.service": "[Service]\nType=notify\nExecStart=/bin/x\nFileDescriptorStoreMax=4\n"])
         _ = shell.take()
