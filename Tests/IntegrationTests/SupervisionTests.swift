@@ -520,6 +520,18 @@ extension Integration {
             #expect(second["PID"] != first["PID"])
         }
 
+        /// keeper.socket on `port` and keeper.service, fdstore.py with a store and `keys`.
+        private func writeKeeper(_ daemon: Daemon, port: UInt16, _ keys: String) throws {
+            try daemon.write("keeper.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\n")
+            try daemon.write("keeper.service", """
+                [Service]
+                ExecStart=\(python("fdstore.py", ""))
+                NotifyAccess=main
+                FileDescriptorStoreMax=4
+                \(keys)
+                """)
+        }
+
         /// FDSTORE=1: a service stores a client's connection, is restarted,
         /// finds it by name (LISTEN_FDNAMES) and keeps talking on it.
         @Test(.timeLimit(.minutes(1)))
@@ -527,15 +539,7 @@ extension Integration {
             let port = try Ports.free()
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
-            try daemon.write("keeper.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\n")
-            try daemon.write("keeper.service", """
-                [Service]
-                ExecStart=\(python("fdstore.py", ""))
-                NotifyAccess=main
-                FileDescriptorStoreMax=4
-                Restart=always
-                RestartSec=0
-                """)
+            try writeKeeper(daemon, port: port, "Restart=always\nRestartSec=0")
             try daemon.start()
             let connection = try Client.connect(.loopback4(port), type: SOCK_STREAM)
             defer { close(connection) }
@@ -555,14 +559,7 @@ extension Integration {
             let port = try Ports.free()
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
-            try daemon.write("keeper.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\n")
-            try daemon.write("keeper.service", """
-                [Service]
-                ExecStart=\(python("fdstore.py", ""))
-                NotifyAccess=main
-                FileDescriptorStoreMax=4
-                FileDescriptorStorePreserve=yes
-                """)
+            try writeKeeper(daemon, port: port, "FileDescriptorStorePreserve=yes")
             try daemon.start()
             let connection = try Client.connect(.loopback4(port), type: SOCK_STREAM)
             defer { close(connection) }
