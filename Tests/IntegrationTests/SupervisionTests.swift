@@ -573,6 +573,27 @@ extension Integration {
             #expect(try Client.readLine(connection) == "still here")
         }
 
+        /// ExitType=cgroup: a script that starts a daemon in the background and exits leaves
+        /// the service active, without a main process, until that daemon ends too.
+        @Test(.timeLimit(.minutes(1)))
+        func exitTypeCgroupKeepsTheServiceWhileItsGroupRuns() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let go = daemon.path("go")
+            try daemon.write("background.service", """
+                [Service]
+                ExitType=cgroup
+                ExecStart=/bin/sh -c '(while [ ! -e \(go) ]; do sleep 0.02; done) & exit 0'
+                """)
+            try daemon.start()
+            try daemon.waitForProperty("ExecMainCode", of: "background.service", toBe: "1")
+            #expect(try daemon.property("ActiveState", of: "background.service") == "active")
+            #expect(try daemon.property("MainPID", of: "background.service") == "0")
+            _ = FileManager.default.createFile(atPath: go, contents: nil)
+            try daemon.waitForProperty("ActiveState", of: "background.service", toBe: "inactive")
+            #expect(try daemon.property("Result", of: "background.service") == "success")
+        }
+
         // MARK: Stop and restart details
 
         /// SendSIGKILL=no: after TimeoutStopSec= swatchd gives up on the

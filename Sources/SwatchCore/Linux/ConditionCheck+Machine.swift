@@ -103,7 +103,7 @@ extension ConditionCheck {
 
     // MARK: - Resources (condition_test_memory(), condition_test_cpus())
 
-    /// `[OPERATOR]NUMBER` (`>=` when none) against `actual`; nil when the value does not parse.
+    /// `[OPERATOR]NUMBER` (`>=` when none) against `actual`; false when the value does not parse.
     private func quantityHolds(_ parameter: String, actual: UInt64, parse: (String) -> UInt64?) -> Bool {
         var rest = Substring(parameter)
         let op = CompareOperator.take(from: &rest, byString: false, glob: false) ?? .greaterOrEqual
@@ -116,7 +116,7 @@ extension ConditionCheck {
     }
 
     func cpusHolds(_ parameter: String) -> Bool {
-        quantityHolds(parameter, actual: UInt64(cpusInAffinityMask()), parse: { UInt64($0) })
+        quantityHolds(parameter, actual: UInt64(cpusInAffinityMask()), parse: { UInt64($0.trimmingWhitespace()) })
     }
 
     /// physical_memory(): the RAM, or less when the cgroups swatchd is in are limited to less

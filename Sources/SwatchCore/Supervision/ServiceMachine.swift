@@ -700,12 +700,17 @@ package struct ServiceMachine: Sendable {
              .stopping(.finalSigterm, _), .stopping(.finalSigkill, _):
             return !groupEmpty
         case .running(let r):
-            return unit.type == .forking && r.main == nil
+            return groupIsTheService && r.main == nil
         case .dead, .failed, .condition, .startPre, .start, .startPost, .exited, .reload, .autoRestart,
              .stopping(.stop, _), .stopping(.post, _):
             return false
         }
     }
+
+    /// Whether the service runs as long as its group has a process, main process or not: a
+    /// forking service without a known main pid, or ExitType=cgroup (service_good(),
+    /// src/core/service.c).
+    private var groupIsTheService: Bool { unit.type == .forking || unit.exitType == .cgroup }
 
     /// No process of the service is left.
     package mutating func groupEmptied(now: Instant) -> [ServiceAction] {
@@ -716,8 +721,9 @@ package struct ServiceMachine: Sendable {
         case .stopping(.finalSigterm, let s), .stopping(.finalSigkill, let s):
             return waitingForProcesses ? [] : enterDead(.success, then: s.then, now: now)
         case .running(let r):
-            // A forking service without a known main pid ends when its last process does.
-            guard unit.type == .forking, r.main == nil else { return [] }
+            // A forking service without a known main pid, or one of ExitType=cgroup, ends
+            // when its last process does.
+            guard groupIsTheService, r.main == nil else { return [] }
             return enterStop(.success, then: .restartPolicy, now: now)
         case .dead, .failed, .condition, .startPre, .start, .startPost, .exited, .reload, .autoRestart,
              .stopping(.stop, _), .stopping(.post, _):
@@ -940,7 +946,7 @@ package struct ServiceMachine: Sendable {
 
     private mutating func enterRunning(now: Instant) -> [ServiceAction] {
         let main = mainPID
-        if main != nil || (unit.type == .forking && !groupEmpty) {
+        if main != nil || (groupIsTheService && !groupEmpty) {
             phase = .running(Running(main: main, watchdog: nil, killedReload: nil))
             record.stateChanged = now
             record.activeEntered = now
@@ -1174,6 +1180,8 @@ package struct ServiceMachine: Sendable {
             recordFailure(effective)
             return actions
         case .running:
+            // ExitType=cgroup: a clean exit leaves the service running while its group has processes.
+            if effective == .success, unit.exitType == .cgroup, !groupEmpty { return actions }
             return actions + enterStop(effective, then: .restartPolicy, now: now)
         case .stopping(.stop, _):
             recordFailure(effective)

@@ -480,6 +480,7 @@ private let serviceKeys: [String: KeySetter<ServiceUnit>] = {
         "RemainAfterExit": .set({ $1(&$0.remainAfterExit) }, .boolean),
         "PermissionsStartOnly": .set({ $1(&$0.permissionsStartOnly) }, .boolean),
         "GuessMainPID": .set({ $1(&$0.guessMainPID) }, .boolean),
+        "ExitType": .set({ $1(&$0.exitType) }, .choice("exit type")),
         "NonBlocking": .set({ $1(&$0.nonBlocking) }, .boolean),
         "PIDFile": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             guard !kv.raw.isEmpty else {
@@ -561,7 +562,7 @@ extension ValueKind where T == OutputTarget {
 
 private let unsupportedServiceKeys: Set<String> = [
     "BusName", "USBFunctionDescriptors", "USBFunctionStrings",
-    "TimeoutStartFailureMode", "TimeoutStopFailureMode", "ExitType",
+    "TimeoutStartFailureMode", "TimeoutStopFailureMode",
     "RootDirectoryStartOnly",
     "RestartMode", "OpenFile",
 ]

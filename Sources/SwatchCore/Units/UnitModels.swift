@@ -432,6 +432,14 @@ package enum NotifyAccess: String, Hashable, Sendable {
     case none, main, exec, all
 }
 
+/// ExitType= (systemd.service(5)): what ends a running service.
+package enum ExitType: String, Hashable, Sendable {
+    /// Its main process's exit.
+    case main
+    /// The exit of the last process of its group, the main process's included.
+    case cgroup
+}
+
 package enum KillMode: String, Hashable, Sendable {
     case controlGroup = "control-group"
     case mixed, process, none
@@ -786,6 +794,7 @@ package struct ServiceUnitFields: Hashable, Sendable {
     package var remainAfterExit = false
     package var pidFile: String? { get { rarelySet.pidFile } _modify { yield &rarelySet.pidFile } }
     package var guessMainPID = true
+    package var exitType: ExitType = .main
 
     package var restart: RestartPolicy = .no
     /// RestartSec=, default 100ms.

@@ -523,6 +523,22 @@ enum Cause: CaseIterable {
         #expect(m.start(now: at(1.3)).last == .spawn(ExecRole(.start, 0)))
     }
 
+    /// ExitType=cgroup: a clean exit of the main process leaves the service running while its
+    /// group has processes, and the last one's exit ends it; an unclean one stops it at once.
+    @Test func exitTypeCgroupRunsUntilTheGroupIsEmpty() {
+        var m = running(service { $0.exitType = .cgroup })
+        #expect(m.processExited(100, status: .exited(0), groupEmpty: false, now: at(1)).isEmpty)
+        #expect(m.state == .running && m.mainPID == nil && m.waitsForGroup)
+        #expect(m.groupEmptied(now: at(2)).contains(.releaseRuntime))
+        #expect(m.state == .dead && m.result == .success)
+        var failing = running(service { $0.exitType = .cgroup })
+        _ = failing.processExited(100, status: .exited(3), groupEmpty: false, now: at(1))
+        #expect(failing.state != .running && failing.result == .exitCode)
+        var plain = running(service { _ in })
+        _ = plain.processExited(100, status: .exited(0), groupEmpty: false, now: at(1))
+        #expect(plain.state != .running, "ExitType=main: the main process's exit ends it")
+    }
+
     /// Whatever way a service ends dead or failed, it keeps no process, no deadline and no watchdog.
     @Test func noDeadlineOrProcessSurvivesIntoDeadOrFailed() {
         func expectQuiet(_ m: ServiceMachine, _ what: String) {
