@@ -913,6 +913,8 @@ package struct ServiceUnitFields: Hashable, Sendable {
             && a.umask == b.umask && a.standardInput == b.standardInput && a.standardOutput == b.standardOutput
             && a.standardInputData == b.standardInputData && a.ttyPath == b.ttyPath
             && a.standardError == b.standardError && a.syslogIdentifier == b.syslogIdentifier
+            && a.permissionsStartOnly == b.permissionsStartOnly && a.exitType == b.exitType
+            && a.fileDescriptorStorePreserve == b.fileDescriptorStorePreserve && a.idleStop == b.idleStop
             && a.sandbox == b.sandbox
     }
 

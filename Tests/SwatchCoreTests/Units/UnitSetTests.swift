@@ -278,6 +278,17 @@ import Testing
         #expect(before.services.first?.value == moved.services.first?.value, "daemon-reload takes it as unchanged")
     }
 
+    /// daemon-reload restarts a service whose unit changed, as `==` of the services says: every
+    /// setting counts, also those kept out of line.
+    @Test func aChangeOfAnyServiceSettingIsAChange() {
+        let base = "[Service]\nExecStart=/bin/a\nExecStartPre=/bin/pre\n"
+        let plain = load([UnitSource(path: "u/a.service", text: base)]).services.first?.value
+        for extra in ["ExitType=cgroup", "FileDescriptorStorePreserve=yes", "X-IdleStopSec=30s", "PermissionsStartOnly=yes"] {
+            let changed = load([UnitSource(path: "u/a.service", text: base + extra + "\n")]).services.first?.value
+            #expect(changed != nil && changed != plain, "\(extra)")
+        }
+    }
+
     @Test func allowsSeveralCommandsForOneshotOnly() throws {
         let oneshot = load([UnitSource(path: "u/a.service", text: "[Service]\nType=oneshot\nExecStart=/bin/echo a ; /bin/echo b\nExecStart=/bin/echo c\n")])
         #expect(messages(oneshot) == [])
