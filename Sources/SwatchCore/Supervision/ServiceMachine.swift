@@ -610,8 +610,7 @@ package struct ServiceMachine: Sendable {
         guard let d = deadline, d <= now else { return actions }
         switch phase {
         case .condition, .startPre, .start, .startPost:
-            actions.append(.log(.warning, "\(unit.name): start operation timed out. Terminating."))
-            actions += enterSignal(.sigterm, .timeout, then: .restartPolicy, now: now)
+            actions += timedOut("start operation", unit.timeoutStartFailureMode, then: .restartPolicy, now: now)
         case .reload(let r):
             // systemd kills the reload process and carries on running, ReloadResult=timeout
             // (service_dispatch_timer(), service_reload_finish()).
@@ -624,8 +623,7 @@ package struct ServiceMachine: Sendable {
             actions.append(.log(.warning, "\(unit.name): Service reached runtime time limit. Stopping."))
             actions += enterStop(.timeout, then: .restartPolicy, now: now)
         case .stopping(.stop, let s):
-            actions.append(.log(.warning, "\(unit.name): stopping timed out. Terminating."))
-            actions += enterSignal(.sigterm, .timeout, then: s.then, now: now)
+            actions += timedOut("stopping", unit.timeoutStopFailureMode, then: s.then, now: now)
         case .stopping(.watchdog, let s):
             if unit.sendSIGKILL {
                 actions.append(.log(.warning, "\(unit.name): State 'stop-watchdog' timed out. Killing."))
@@ -634,6 +632,9 @@ package struct ServiceMachine: Sendable {
                 actions.append(.log(.warning, "\(unit.name): State 'stop-watchdog' timed out. Skipping SIGKILL."))
                 actions += enterStopPost(.timeout, then: s.then, now: now)
             }
+        case .stopping(.sigterm, let s) where unit.timeoutStopFailureMode == .abort:
+            actions.append(.log(.warning, "\(unit.name): State 'stop-sigterm' timed out. Aborting."))
+            actions += enterSignal(.watchdog, .timeout, then: s.then, now: now)
         case .stopping(.sigterm, let s):
             if unit.sendSIGKILL {
                 actions.append(.log(.warning, "\(unit.name): State 'stop-sigterm' timed out. Killing."))
@@ -959,6 +960,26 @@ package struct ServiceMachine: Sendable {
             return []
         }
         return enterStop(result, then: .restartPolicy, now: now)
+    }
+
+    /// A start or an ExecStop= that ran out of time, as TimeoutStartFailureMode=/
+    /// TimeoutStopFailureMode= say (service_dispatch_timer(), src/core/service.c).
+    private mutating func timedOut(_ what: String, _ mode: TimeoutFailureMode, then: AfterStop,
+                                   now: Instant) -> [ServiceAction] {
+        switch mode {
+        case .terminate:
+            return [.log(.warning, "\(unit.name): \(what) timed out. Terminating.")]
+                + enterSignal(.sigterm, .timeout, then: then, now: now)
+        case .abort:
+            return [.log(.warning, "\(unit.name): \(what) timed out. Aborting.")]
+                + enterSignal(.watchdog, .timeout, then: then, now: now)
+        case .kill where unit.sendSIGKILL:
+            return [.log(.warning, "\(unit.name): \(what) timed out. Killing.")]
+                + enterSignal(.sigkill, .timeout, then: then, now: now)
+        case .kill:
+            return [.log(.warning, "\(unit.name): \(what) timed out. Skipping SIGKILL.")]
+                + enterStopPost(.timeout, then: then, now: now)
+        }
     }
 
     /// The watchdog expired (or WATCHDOG=trigger): stop-watchdog, WatchdogSignal= to

@@ -481,6 +481,8 @@ private let serviceKeys: [String: KeySetter<ServiceUnit>] = {
         "PermissionsStartOnly": .set({ $1(&$0.permissionsStartOnly) }, .boolean),
         "GuessMainPID": .set({ $1(&$0.guessMainPID) }, .boolean),
         "ExitType": .set({ $1(&$0.exitType) }, .choice("exit type")),
+        "TimeoutStartFailureMode": .set({ $1(&$0.timeoutStartFailureMode) }, .choice("timeout failure mode")),
+        "TimeoutStopFailureMode": .set({ $1(&$0.timeoutStopFailureMode) }, .choice("timeout failure mode")),
         "NonBlocking": .set({ $1(&$0.nonBlocking) }, .boolean),
         "PIDFile": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             guard !kv.raw.isEmpty else {
@@ -562,7 +564,6 @@ extension ValueKind where T == OutputTarget {
 
 private let unsupportedServiceKeys: Set<String> = [
     "BusName", "USBFunctionDescriptors", "USBFunctionStrings",
-    "TimeoutStartFailureMode", "TimeoutStopFailureMode",
     "RootDirectoryStartOnly",
     "RestartMode", "OpenFile",
 ]

@@ -432,6 +432,17 @@ package enum NotifyAccess: String, Hashable, Sendable {
     case none, main, exec, all
 }
 
+/// TimeoutStartFailureMode=/TimeoutStopFailureMode= (systemd.service(5)): what a start or a
+/// stop that timed out sends.
+package enum TimeoutFailureMode: String, Hashable, Sendable {
+    /// KillSignal=, then FinalKillSignal= after TimeoutStopSec=.
+    case terminate
+    /// WatchdogSignal= (SIGABRT, a core dump), then FinalKillSignal= after TimeoutAbortSec=.
+    case abort
+    /// FinalKillSignal= at once.
+    case kill
+}
+
 /// ExitType= (systemd.service(5)): what ends a running service.
 package enum ExitType: String, Hashable, Sendable {
     /// Its main process's exit.
@@ -795,6 +806,8 @@ package struct ServiceUnitFields: Hashable, Sendable {
     package var pidFile: String? { get { rarelySet.pidFile } _modify { yield &rarelySet.pidFile } }
     package var guessMainPID = true
     package var exitType: ExitType = .main
+    package var timeoutStartFailureMode: TimeoutFailureMode = .terminate
+    package var timeoutStopFailureMode: TimeoutFailureMode = .terminate
 
     package var restart: RestartPolicy = .no
     /// RestartSec=, default 100ms.
@@ -915,6 +928,8 @@ package struct ServiceUnitFields: Hashable, Sendable {
             && a.standardError == b.standardError && a.syslogIdentifier == b.syslogIdentifier
             && a.permissionsStartOnly == b.permissionsStartOnly && a.exitType == b.exitType
             && a.fileDescriptorStorePreserve == b.fileDescriptorStorePreserve && a.idleStop == b.idleStop
+            && a.timeoutStartFailureMode == b.timeoutStartFailureMode
+            && a.timeoutStopFailureMode == b.timeoutStopFailureMode
             && a.sandbox == b.sandbox
     }
 

@@ -192,6 +192,37 @@ enum Cause: CaseIterable {
         #expect(m.result == .timeout)
     }
 
+    /// TimeoutStartFailureMode=: a start that timed out is sent KillSignal= (terminate),
+    /// WatchdogSignal= under TimeoutAbortSec= (abort) or FinalKillSignal= (kill).
+    @Test(arguments: [(TimeoutFailureMode.terminate, Int32(15), ServiceState.stopSigterm),
+                      (.abort, 6, .stopWatchdog), (.kill, 9, .stopSigkill)])
+    func aStartThatTimesOutIsSentWhatTheModeSays(_ mode: TimeoutFailureMode, signal: Int32, state: ServiceState) {
+        var m = ServiceMachine(unit: service {
+            $0.type = .notify; $0.timeoutStart = .seconds(2); $0.timeoutStartFailureMode = mode; $0.watchdogSignal = 6
+        })
+        _ = m.start(now: at(0))
+        _ = m.spawned(100, role: ExecRole(.start, 0), now: at(0))
+        #expect(m.timerFired(now: at(2)).contains(.signal(.group, signal)))
+        #expect(m.state == state && m.result == .timeout)
+    }
+
+    /// TimeoutStopFailureMode=: an ExecStop= that ran out of time, and then the processes
+    /// that outlive KillSignal=, get what the mode says.
+    @Test func aStopThatTimesOutIsSentWhatTheModeSays() {
+        var kill = running(service {
+            $0.execStop = [ExecCommand(path: "/stop", arguments: ["/stop"])]; $0.timeoutStop = .seconds(2)
+            $0.timeoutStopFailureMode = .kill
+        })
+        _ = kill.stop(now: at(1))
+        _ = kill.spawned(200, role: ExecRole(.stop, 0), now: at(1))
+        #expect(kill.timerFired(now: at(3)).contains(.signal(.group, 9)))
+        #expect(kill.state == .stopSigkill)
+        var abort = running(service { $0.timeoutStop = .seconds(2); $0.timeoutStopFailureMode = .abort; $0.watchdogSignal = 6 })
+        #expect(abort.stop(now: at(1)) == [.signal(.group, 15)])
+        #expect(abort.timerFired(now: at(3)).contains(.signal(.group, 6)))
+        #expect(abort.state == .stopWatchdog && abort.result == .timeout)
+    }
+
     @Test func watchdogPingsKeepTheServiceAlive() {
         var m = running(service { $0.watchdog = .seconds(2) })
         for t in stride(from: 1.0, through: 9.0, by: 1) {
