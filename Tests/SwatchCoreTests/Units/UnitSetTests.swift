@@ -283,7 +283,8 @@ import Testing
     @Test func aChangeOfAnyServiceSettingIsAChange() {
         let base = "[Service]\nExecStart=/bin/a\nExecStartPre=/bin/pre\n"
         let plain = load([UnitSource(path: "u/a.service", text: base)]).services.first?.value
-        for extra in ["ExitType=cgroup", "FileDescriptorStorePreserve=yes", "X-IdleStopSec=30s", "PermissionsStartOnly=yes"] {
+        for extra in ["ExitType=cgroup", "FileDescriptorStorePreserve=yes", "X-IdleStopSec=30s", "PermissionsStartOnly=yes",
+                      "TimeoutStartFailureMode=abort", "TimeoutStopFailureMode=kill"] {
             let changed = load([UnitSource(path: "u/a.service", text: base + extra + "\n")]).services.first?.value
             #expect(changed != nil && changed != plain, "\(extra)")
         }
