@@ -1114,8 +1114,11 @@ package struct ServiceMachine: Sendable {
         case .start:
             return [.releaseRuntime] + startAfterStop(now: now)
         case .restart:
-            phase = .dead
-            return [.releaseRuntime]
+            // As service_enter_dead(): a stop that failed (timed out, killed) ends failed, and
+            // says so, before the job starts the service again.
+            let failed = result != .success && result != .execCondition
+            phase = failed ? .failed : .dead
+            return (failed ? [.log(.warning, "\(unit.name): Failed with result '\(result.rawValue)'.")] : []) + [.releaseRuntime]
         case .restartPolicy, .stayDown:
             break
         }

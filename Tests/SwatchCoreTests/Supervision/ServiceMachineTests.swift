@@ -548,7 +548,9 @@ enum Cause: CaseIterable {
         #expect(m.stopForRestart(now: at(1)) == [.spawn(ExecRole(.stop, 0))])
         _ = m.spawned(200, role: ExecRole(.stop, 0), now: at(1))
         #expect(m.processExited(200, status: .exited(0), groupEmpty: false, now: at(1.1)) == [.signal(.group, 3)])
-        #expect(m.processExited(100, status: .signaled(3, coreDumped: true), groupEmpty: true, now: at(1.2)).last
+        // (The service handles the signal and exits cleanly; a death by SIGQUIT would be a
+        // failure, as under systemd: aRestartsStopThatTimesOutEndsFailed.)
+        #expect(m.processExited(100, status: .exited(0), groupEmpty: true, now: at(1.2)).last
             == .releaseRuntime)
         #expect(m.state == .dead)
         #expect(m.start(now: at(1.3)).last == .spawn(ExecRole(.start, 0)))
@@ -568,6 +570,20 @@ enum Cause: CaseIterable {
         var plain = running(service { _ in })
         _ = plain.processExited(100, status: .exited(0), groupEmpty: false, now: at(1))
         #expect(plain.state != .running, "ExitType=main: the main process's exit ends it")
+    }
+
+    /// The stop of a restart that runs out of time ends failed, and says so, before the job
+    /// starts the service again; the start begins with a clean result.
+    @Test func aRestartsStopThatTimesOutEndsFailed() {
+        var m = running(service { $0.timeoutStop = .seconds(2) })
+        #expect(m.stopForRestart(now: at(1)) == [.signal(.group, 15)])
+        #expect(m.timerFired(now: at(3)).contains(.signal(.group, 9)))
+        let end = m.processExited(100, status: .signaled(9, coreDumped: false), groupEmpty: true, now: at(3.5))
+        #expect(end.contains(.log(.warning, "hello.service: Failed with result 'timeout'.")))
+        #expect(end.last == .releaseRuntime && !end.contains(.releaseFileDescriptorStore))
+        #expect(m.state == .failed)
+        #expect(m.start(now: at(4)) == [.spawn(ExecRole(.start, 0))])
+        #expect(m.result == .success)
     }
 
     /// Whatever way a service ends dead or failed, it keeps no process, no deadline and no watchdog.
