@@ -629,8 +629,12 @@ package struct Manager {
                 let preserve = machine.unit.executionSettings.sandbox.runtimeDirectoryPreserve
                 emit(.releaseResources(name, runtimeDirectories: preserve != .yes))
             }
-            if !shuttingDown { unitWentDown(name) }
-            if !shuttingDown { takeUnitAction(name, failed: machine.activeState == "failed", machine.unit.unit) }
+            // A socket that closes to bind again (a restart) has not ended, as a service's
+            // restart has not (serviceChanged).
+            if !shuttingDown, !restartPending {
+                unitWentDown(name)
+                takeUnitAction(name, failed: machine.activeState == "failed", machine.unit.unit)
+            }
         }
         checkJob(name)
         if isInactive, restartPending, !shuttingDown {

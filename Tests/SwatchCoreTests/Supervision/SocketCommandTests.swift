@@ -225,6 +225,17 @@ import Testing
         #expect(s.state("x.service") == .running)
     }
 
+    /// A socket's restart is not its end: SuccessAction=exit does not end swatchd, as a
+    /// service's restart does not.
+    @Test func aSocketRestartIsNotItsEnd() throws {
+        var s = ScriptedShell(["x.socket": "[Unit]\nSuccessAction=exit\n[Socket]\nListenStream=8080\n", "x.service": service])
+        _ = s.take()
+        let restart = s.request(.job(.restart, units: ["x.socket"], noBlock: true))
+        #expect(steps(restart).filter { !$0.hasPrefix("+") && !$0.hasPrefix("-") } == ["close x.socket", "bind x.socket"])
+        #expect(!s.logs(restart).contains { $0.contains("SuccessAction=exit") })
+        #expect(try status(&s).activeState == .active)
+    }
+
     @Test func aRestartGoesThroughTheStopCommandsThenTheStartCommands() throws {
         var s = shell("ExecStartPre=/bin/pre\nExecStopPost=/bin/post\n")
         _ = s.take()
