@@ -271,9 +271,7 @@ extension Manager {
             withService(unit) { $0.start(now: now) }
         case .restart where machine.isInactive:
             // Nothing to stop: a start at once (unit_stop()'s -EALREADY, no message).
-            jobs[unit]?.kind = .start
-            jobs[unit]?.state = .waiting
-            return
+            return becomeStart(unit)
         case .restart:
             withService(unit) { $0.stopForRestart(now: now) }
         case .stop:
@@ -286,6 +284,13 @@ extension Manager {
             break
         }
         checkJob(unit)
+    }
+
+    /// A service's restart job whose stop is done: from here it is a start job, which waits
+    /// for the units it is after (job_finish_and_invalidate(), src/core/job.c).
+    private mutating func becomeStart(_ unit: UnitName) {
+        jobs[unit]?.kind = .start
+        jobs[unit]?.state = .waiting
     }
 
     /// The unit's state changed: has its running job reached its end?
@@ -311,12 +316,9 @@ extension Manager {
         }
         switch job.kind {
         case .restart:
-            // Its stop is done: from here it is a start job, which waits for the units it is
-            // after (job_finish_and_invalidate(), src/core/job.c, with the stop's message).
             guard machine.isInactive else { return }
             log(unit, .info, "Stopped \(describe(unit)).")
-            jobs[unit]?.kind = .start
-            jobs[unit]?.state = .waiting
+            becomeStart(unit)
         case .start:
             guard !conditionsAsked.contains(unit) else { return }
             switch machine.state {
