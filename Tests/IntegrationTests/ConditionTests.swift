@@ -59,6 +59,8 @@ extension Integration {
                 ConditionCPUs=>=1
                 ConditionMemory=>=16M
                 ConditionCredential=token
+                ConditionOSRelease=ID!=swatchd-no-such-os
+                ConditionKernelModuleLoaded=!swatchd_no_such_module
                 [Service]
                 ExecStart=/bin/sleep 300
                 """)

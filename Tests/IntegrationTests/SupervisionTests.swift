@@ -594,6 +594,27 @@ extension Integration {
             #expect(try daemon.property("Result", of: "background.service") == "success")
         }
 
+        /// TimeoutStartFailureMode=kill: a service that never says READY=1 is sent SIGKILL, not
+        /// SIGTERM, when TimeoutStartSec= runs out.
+        @Test(.timeLimit(.minutes(1)))
+        func timeoutStartFailureModeKillSendsSIGKILL() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("late.service", """
+                [Service]
+                Type=notify
+                ExecStart=/bin/sleep 300
+                TimeoutStartSec=300ms
+                TimeoutStartFailureMode=kill
+                """)
+            try daemon.start()
+            try daemon.waitForProperty("ActiveState", of: "late.service", toBe: "failed")
+            #expect(try daemon.property("Result", of: "late.service") == "timeout")
+            #expect(try daemon.property("ExecMainCode", of: "late.service") == "2", "killed by a signal")
+            #expect(try daemon.property("ExecMainStatus", of: "late.service") == "\(SIGKILL)")
+            #expect(daemon.log.contains("late.service: start operation timed out. Killing."), "\(daemon.log)")
+        }
+
         // MARK: Stop and restart details
 
         /// SendSIGKILL=no: after TimeoutStopSec= swatchd gives up on the
