@@ -167,6 +167,9 @@ package struct UnitStatusReport: Equatable, Sendable {
     package var reloadPropagatedFrom: [String] = []
     package var propagatesStopTo: [String] = []
     package var stopPropagatedFrom: [String] = []
+    /// `RequiresMountsFor=`/`WantsMountsFor=`: paths, not units; listed with them as systemctl show does.
+    package var requiresMountsFor: [String] = []
+    package var wantsMountsFor: [String] = []
     /// A service's `Type=`, as loaded (a service that names none: simple, or oneshot
     /// without `ExecStart=`); nil for a socket.
     package var serviceType: String?
@@ -194,6 +197,7 @@ package struct UnitStatusReport: Equatable, Sendable {
         package static let after = "After", onFailure = "OnFailure", onSuccess = "OnSuccess"
         package static let propagatesReloadTo = "PropagatesReloadTo", reloadPropagatedFrom = "ReloadPropagatedFrom"
         package static let propagatesStopTo = "PropagatesStopTo", stopPropagatedFrom = "StopPropagatedFrom"
+        package static let requiresMountsFor = "RequiresMountsFor", wantsMountsFor = "WantsMountsFor"
         package static let serviceType = "Type"
         package static let needDaemonReload = "NeedDaemonReload", fileDescriptorStore = "NFileDescriptorStore"
     }
@@ -206,6 +210,7 @@ package struct UnitStatusReport: Equatable, Sendable {
             (Key.after, after), (Key.onFailure, onFailure), (Key.onSuccess, onSuccess),
             (Key.propagatesReloadTo, propagatesReloadTo), (Key.reloadPropagatedFrom, reloadPropagatedFrom),
             (Key.propagatesStopTo, propagatesStopTo), (Key.stopPropagatedFrom, stopPropagatedFrom),
+            (Key.requiresMountsFor, requiresMountsFor), (Key.wantsMountsFor, wantsMountsFor),
         ]
     }
 
@@ -397,6 +402,8 @@ extension UnitStatusReport {
         reloadPropagatedFrom = units(Key.reloadPropagatedFrom)
         propagatesStopTo = units(Key.propagatesStopTo)
         stopPropagatedFrom = units(Key.stopPropagatedFrom)
+        requiresMountsFor = units(Key.requiresMountsFor)
+        wantsMountsFor = units(Key.wantsMountsFor)
         needDaemonReload = try parsed(Key.needDaemonReload, { (text: String) -> Bool? in
             text == "yes" ? true : text == "no" ? false : nil
         }) ?? false

@@ -260,5 +260,43 @@ extension Integration {
             #expect(try daemon.ctl("start", "user.service").exitCode == 0)
             try daemon.waitForProperty("ActiveState", of: "guarded.service", toBe: "active")
         }
+
+        /// StopWhenUnneeded=: the unit stops once the unit that required it is gone, and a start
+        /// of it alone ends in a stop; JobTimeoutSec= fails the request of a start that never
+        /// gets ready while the service goes on starting; RequiresMountsFor= is shown.
+        @Test(.timeLimit(.minutes(1)))
+        func stopWhenUnneededAndJobTimeouts() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("db.socket", Units.tcpSocket(try Ports.free()))
+            try daemon.write("db.service", "[Unit]\nStopWhenUnneeded=yes\nRequiresMountsFor=/var/lib/db /run\n[Service]\nExecStart=/bin/sleep 1011\n")
+            try daemon.write("app.socket", Units.tcpSocket(try Ports.free()))
+            try daemon.write("app.service", "[Unit]\nRequires=db.service\nAfter=db.service\n[Service]\nExecStart=/bin/sleep 1012\n")
+            try daemon.write("stuck.socket", Units.tcpSocket(try Ports.free()))
+            try daemon.write("stuck.service", """
+                [Unit]
+                JobTimeoutSec=1s
+                [Service]
+                Type=notify
+                ExecStart=/bin/sleep 1013
+                """)
+            try daemon.start()
+            #expect(try daemon.property("RequiresMountsFor", of: "db.service") == "/var/lib/db /run")
+
+            #expect(try daemon.ctl("start", "app.service").exitCode == 0)
+            #expect(try daemon.property("ActiveState", of: "db.service") == "active")
+            #expect(try daemon.ctl("stop", "app.service").exitCode == 0)
+            try daemon.waitForProperty("ActiveState", of: "db.service", toBe: "inactive")
+            try daemon.waitForLog(containing: "db.service: Unit not needed anymore. Stopping.")
+            #expect(try daemon.ctl("start", "db.service").exitCode == 0)
+            try daemon.waitForProperty("ActiveState", of: "db.service", toBe: "inactive")
+
+            let start = try daemon.ctl("start", "stuck.service")
+            #expect(start.exitCode == 1, "\(start)")
+            #expect(start.standardError.contains("Job for stuck.service timed out."), "\(start)")
+            #expect(try daemon.property("ActiveState", of: "stuck.service") == "activating")
+            try daemon.waitForLog(containing: "stuck.service: Job stuck.service/start timed out.")
+            #expect(try daemon.ctl("list-jobs").standardOutput.contains("stuck") == false)
+        }
 }
 }

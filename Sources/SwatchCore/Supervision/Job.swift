@@ -13,7 +13,7 @@ package struct Job: Hashable, Sendable {
 
     /// How a job ended (JobResult in src/core/job.h); only `done` and `skipped` are success.
     package enum Result: String, Hashable, Sendable {
-        case done, canceled, failed, dependency, skipped, invalid, assert, unsupported
+        case done, canceled, timeout, failed, dependency, skipped, invalid, assert, unsupported
 
         package var isSuccess: Bool { self == .done || self == .skipped }
     }
@@ -63,6 +63,7 @@ enum JobFailureMessage {
         switch result {
         case .done, .skipped: return nil
         case .canceled: return "Job for \(name) canceled."
+        case .timeout: return "Job for \(name) timed out."
         case .dependency: return "A dependency job for \(name) failed. See 'swatchctl logs \(name)' for details."
         case .invalid: return "\(name) is not active, cannot reload."
         case .assert: return "Assertion failed on job for \(name)."

@@ -147,7 +147,7 @@ extension Manager {
     /// RefuseManualStart=/RefuseManualStop=: a restart is refused by either, as systemd's
     /// bus_unit_queue_job() refuses it (src/core/dbus-unit.c).
     private func refusesManual(_ kind: Job.Kind, _ unit: UnitName) -> Bool {
-        guard let section = services[unit]?.machine.unit.unit ?? sockets[unit]?.machine.unit.unit else { return false }
+        guard let section = unitSection(unit) else { return false }
         switch kind {
         case .start: return section.refuseManualStart
         case .stop: return section.refuseManualStop
@@ -307,5 +307,7 @@ extension UnitStatusReport {
         reloadPropagatedFrom = section.reloadPropagatedFrom
         propagatesStopTo = section.propagatesStopTo
         stopPropagatedFrom = section.stopPropagatedFrom
+        requiresMountsFor = section.requiresMountsFor
+        wantsMountsFor = section.wantsMountsFor
     }
 }

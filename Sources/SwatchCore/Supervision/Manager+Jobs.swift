@@ -131,6 +131,10 @@ extension Manager {
         }
         nextJobID += 1
         jobs[unit] = Job(id: nextJobID, unit: unit, kind: kind, isAnchor: anchor)
+        // JobTimeoutSec= counts from here (job_start_timer(), src/core/job.c).
+        if let timeout = unitSection(unit)?.jobTimeout, let deadline = now.adding(timeout) {
+            deadlines.schedule(.job(unit), at: deadline)
+        }
         return nextJobID
     }
 
@@ -235,6 +239,11 @@ extension Manager {
                 guard let current = jobs[job.unit], current.id == job.id, current.state == .waiting, !isBlocked(current)
                 else { continue }
                 jobs[job.unit]?.state = .running
+                // JobRunningTimeoutSec= counts from here, if it ends sooner than JobTimeoutSec=.
+                if let timeout = unitSection(job.unit)?.jobRunningTimeout, let deadline = now.adding(timeout),
+                   deadlines.deadline(of: .job(job.unit)).map({ deadline < $0 }) ?? true {
+                    deadlines.schedule(.job(job.unit), at: deadline)
+                }
                 run(current)
                 progress = true
             }
@@ -350,6 +359,7 @@ extension Manager {
     /// ("Dependency failed for …", job_fail_dependencies() in src/core/job.c).
     mutating func finishJob(_ unit: UnitName, _ result: Job.Result, propagate: Bool = true) {
         guard let job = jobs.removeValue(forKey: unit) else { return }
+        deadlines.schedule(.job(unit), at: nil)
         let machine = services[unit]?.machine
         switch (job.kind, result) {
         case (.start, .done), (.restart, .done):
@@ -364,17 +374,41 @@ extension Manager {
             log(unit, .warning, "Dependency failed for \(describe(unit)).")
         case (.reload, .failed):
             log(unit, .error, "Reload failed for \(describe(unit)).")
-        case (_, .done), (_, .canceled), (_, .failed), (_, .skipped), (_, .invalid), (_, .assert), (_, .unsupported):
+        case (.start, .timeout), (.restart, .timeout):
+            log(unit, .error, "Timed out starting \(describe(unit)).")
+        case (.stop, .timeout):
+            log(unit, .error, "Timed out stopping \(describe(unit)).")
+        case (.reload, .timeout):
+            log(unit, .error, "Timed out reloading \(describe(unit)).")
+        case (_, .done), (_, .canceled), (_, .timeout), (_, .failed), (_, .skipped), (_, .invalid), (_, .assert),
+             (_, .unsupported):
             break
         }
         let message = JobFailureMessage.text(unit: unit, result: result, serviceResult: machine?.result)
         jobFinished(job.id, message: message)
+        // The unit itself may not change at all: OnFailure= is started here
+        // (job_finish_and_invalidate(), src/core/job.c).
+        if result == .timeout || result == .dependency {
+            log(unit, .notice, "\(unit): Job \(unit)/\(job.kind.rawValue) failed with result '\(result.rawValue)'.")
+            startOnFailure(unit)
+        }
+        submitIfUnneeded(unit)
         guard propagate, !result.isSuccess, result != .canceled,
               job.kind == .start || job.kind == .restart || job.kind == .verifyActive else { return }
         for dependent in graph.sources(of: unit, .requires, .bindsTo, .requisite).sorted() {
             guard let other = jobs[dependent], other.kind == .start || other.kind == .restart else { continue }
             finishJob(dependent, .dependency)
         }
+    }
+
+    /// JobTimeoutSec=/JobRunningTimeoutSec= ran out: the job is canceled with result `timeout`, the
+    /// unit left as it is, and JobTimeoutAction= taken (job_dispatch_timer(), src/core/job.c).
+    mutating func jobTimedOut(_ unit: UnitName) {
+        guard let job = jobs[unit] else { return }
+        log(unit, .warning, "\(unit): Job \(unit)/\(job.kind.rawValue) timed out.")
+        let action = unitSection(unit)?.jobTimeoutAction ?? .none
+        finishJob(unit, .timeout)
+        take(action, key: "JobTimeoutAction", of: unit)
     }
 
     /// `Name - Description`, as systemd's unit_status_string() shows a unit in its lifecycle lines.

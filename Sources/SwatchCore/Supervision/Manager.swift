@@ -175,6 +175,8 @@ package struct Manager {
         case idle(UnitName)
         /// Ready handover: TimeoutStopSec= of the old processes.
         case retired(UnitName)
+        /// JobTimeoutSec=/JobRunningTimeoutSec= of the unit's job.
+        case job(UnitName)
     }
 
     let configuration: Configuration
@@ -208,6 +210,11 @@ package struct Manager {
     var exitStatus: Int32 = 0
     /// Services whose conditions the shell is testing (`.testConditions`).
     var conditionsAsked: Set<UnitName> = []
+    /// StopWhenUnneeded=: whether any loaded unit has it, and those that may have become
+    /// unneeded during this event (Manager+Unneeded.swift).
+    var anyStopWhenUnneeded = false
+    var unneeded: Set<UnitName> = []
+    var autoStops: [UnitName: (since: Instant, count: Int)] = [:]
     var shuttingDown = false
     /// Shutdown: every service is down and the sockets were told to stop.
     var socketsStopping = false
@@ -309,6 +316,10 @@ package struct Manager {
             shutdown()
         }
         runJobs()
+        if !unneeded.isEmpty {
+            stopUnneededUnits()
+            runJobs()
+        }
         finishShutdownIfIdle()
         let out = actions
         actions = []
@@ -421,7 +432,10 @@ package struct Manager {
         if before != after { scheduleIdleStop(name) }
         if before != after { handoverProgress(name, to: after) }
         checkJob(name)
-        if before != after, !restarting { propagate(name, from: before, to: after) }
+        if before != after, !restarting {
+            propagate(name, from: before, to: after)
+            unitChanged(name, goingDown: inactive || after.activeState == "deactivating")
+        }
 
         if entry.removed, inactive {
             forget(name)
@@ -489,11 +503,7 @@ package struct Manager {
         if inactive, !wasInactive { unitWentDown(name) }
         // RELOADING=1 of its own accord, not a reload job's.
         if after == .reload, before == .running, jobs[name]?.kind != .reload { propagateReload(of: name) }
-        if after == .failed, before != .failed {
-            let targets = graph.targets(of: name, .onFailure)
-            if !targets.isEmpty { log(name, .info, "\(name): Triggering OnFailure= dependencies.") }
-            for target in targets { enqueue(.start, target, anchor: false) }
-        }
+        if after == .failed, before != .failed { startOnFailure(name) }
         if after == .dead, !wasInactive, services[name]?.machine.result == .success {
             let targets = graph.targets(of: name, .onSuccess)
             if !targets.isEmpty { log(name, .info, "\(name): Triggering OnSuccess= dependencies.") }
@@ -509,6 +519,13 @@ package struct Manager {
             log(name, .info, "\(name): Started again, as a unit that is active upholds it.")
             enqueue(.start, name, anchor: false)
         }
+    }
+
+    /// OnFailure=: the unit failed, or a job of it did without changing it.
+    mutating func startOnFailure(_ name: UnitName) {
+        let targets = graph.targets(of: name, .onFailure)
+        if !targets.isEmpty { log(name, .info, "\(name): Triggering OnFailure= dependencies.") }
+        for target in targets { enqueue(.start, target, anchor: false) }
     }
 
     /// The exit status a unit's end gives swatchd (`--exit-with`, the `exit` actions): its main
@@ -529,7 +546,11 @@ package struct Manager {
         guard action != .none else { return }
         exitStatus = (failed ? section.failureActionExitStatus : section.successActionExitStatus)
             ?? mainExitStatus(of: name) ?? (failed ? 1 : 0)
-        let key = failed ? "FailureAction" : "SuccessAction"
+        take(action, key: failed ? "FailureAction" : "SuccessAction", of: name)
+    }
+
+    /// A unit's `exit` or `exit-force` action, with the exit status as it is now.
+    mutating func take(_ action: UnitAction, key: String, of name: UnitName) {
         switch action {
         case .exit:
             log(name, .info, "\(name): \(key)=exit: stopping everything, exit status \(exitStatus).")
@@ -560,6 +581,11 @@ package struct Manager {
         guard services[name]?.storedFDNames.isEmpty == false else { return }
         services[name]?.storedFDNames = []
         emit(.closeStoredFDs(name))
+    }
+
+    /// The [Unit] section of a loaded service or socket unit.
+    func unitSection(_ name: UnitName) -> UnitSection? {
+        services[name]?.machine.unit.unit ?? sockets[name]?.machine.unit.unit
     }
 
     /// The service is no longer loaded: its entry goes, with what it still held.
@@ -615,9 +641,9 @@ package struct Manager {
             }
         }
         let now = self.now
-        let (deadline, isInactive, restartPending) = sockets.inPlace(index) { entry in
+        let (deadline, isInactive, restartPending, activeAfter) = sockets.inPlace(index) { entry in
             if entry.machine.activeState != activeBefore { entry.stateChanged = now }
-            return (entry.machine.deadline, entry.machine.isInactive, entry.restartPending)
+            return (entry.machine.deadline, entry.machine.isInactive, entry.restartPending, entry.machine.activeState)
         }
         deadlines.schedule(.socket(name), at: deadline)
         updateWatching(name)
@@ -637,6 +663,9 @@ package struct Manager {
             }
         }
         checkJob(name)
+        if activeAfter != activeBefore, !restartPending {
+            unitChanged(name, goingDown: isInactive || activeAfter == "deactivating")
+        }
         if isInactive, restartPending, !shuttingDown {
             sockets[name]?.restartPending = false
             startSocket(name)
@@ -723,6 +752,7 @@ package struct Manager {
         entries.reserveCapacity(services.count + sockets.count)
         services.forEachInPlace { name, entry in entries.append((name, entry.machine.unit.unit)) }
         sockets.forEachInPlace { name, entry in entries.append((name, entry.machine.unit.unit)) }
+        anyStopWhenUnneeded = entries.contains { $0.1.stopWhenUnneeded }
         // Of the unit set, not of the entries: a socket left out (its conditions failed) still
         // keeps its service from starting on its own.
         socketActivatedByOtherNames = activated ?? Set(units.sockets.compactMap { name, socket in
@@ -750,6 +780,8 @@ package struct Manager {
             case .idle(let name):
                 guard services[name]?.machine.state == .running else { continue }
                 emit(.countConnections(name, sockets: triggers(of: name).filter { sockets[$0]?.listeners == .bound }))
+            case .job(let name):
+                jobTimedOut(name)
             }
         }
     }

@@ -87,6 +87,7 @@ private func commands<Model>(_ field: @escaping Field<Model, [ExecCommand]>) -> 
 
 private let unitKeys: [String: KeySetter<UnitSection>] = {
     let dependency: @Sendable (String) -> String? = { word in isDependencyName(word) ? nil : "Invalid unit name" }
+    let absolute: @Sendable (String) -> String? = { ValueParser.isAbsolutePath($0) ? nil : "Path is not absolute" }
     return [
         "Description": KeySetter { (unit: inout UnitSection, kv: KeyValue) throws(ValueError) in
             // A `%` that is no specifier is kept: a description never refuses a unit.
@@ -113,6 +114,12 @@ private let unitKeys: [String: KeySetter<UnitSection>] = {
         "RefuseManualStop": .set({ $1(&$0.refuseManualStop) }, .boolean),
         "SuccessAction": unitAction { $1(&$0.successAction) },
         "FailureAction": unitAction { $1(&$0.failureAction) },
+        "JobTimeoutAction": unitAction { $1(&$0.jobTimeoutAction) },
+        "JobTimeoutSec": .set({ $1(&$0.jobTimeout) }, .timeout),
+        "JobRunningTimeoutSec": .set({ $1(&$0.jobRunningTimeout) }, .timeout),
+        "StopWhenUnneeded": .set({ $1(&$0.stopWhenUnneeded) }, .boolean),
+        "RequiresMountsFor": .list({ $1(&$0.requiresMountsFor) }, check: absolute),
+        "WantsMountsFor": .list({ $1(&$0.wantsMountsFor) }, check: absolute),
         "SuccessActionExitStatus": .set({ $1(&$0.successActionExitStatus) }, .integer(0...255)),
         "FailureActionExitStatus": .set({ $1(&$0.failureActionExitStatus) }, .integer(0...255)),
         // swatchd adds no implicit dependencies, so there is nothing to turn off.
@@ -165,10 +172,8 @@ private let conditionKeys: [String: KeySetter<UnitSection>] = {
 }()
 
 private let unsupportedUnitKeys: Set<String> = [
-    "JoinsNamespaceOf", "RequiresMountsFor", "WantsMountsFor",
-    "OnFailureJobMode", "OnSuccessJobMode", "IgnoreOnIsolate", "StopWhenUnneeded", "AllowIsolate", "CollectMode",
-    "JobTimeoutSec", "JobRunningTimeoutSec",
-    "JobTimeoutAction", "JobTimeoutRebootArgument", "StartLimitAction", "RebootArgument", "SourcePath",
+    "JoinsNamespaceOf", "OnFailureJobMode", "OnSuccessJobMode", "IgnoreOnIsolate", "AllowIsolate", "CollectMode",
+    "JobTimeoutRebootArgument", "StartLimitAction", "RebootArgument", "SourcePath",
     "SurviveFinalKillSignal",
     // Conditions and assertions swatchd does not evaluate (systemd.unit(5)): the unit starts regardless.
     "ConditionFirmware", "ConditionPathIsEncrypted", "ConditionCPUFeature", "ConditionMemoryPressure",

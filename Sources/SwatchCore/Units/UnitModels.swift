@@ -196,6 +196,18 @@ package struct UnitSectionFields: Hashable, Sendable {
     package var startLimitBurst: Int = 5
     /// `Condition…=` and `Assert…=`, in the order written.
     package var conditions: [UnitCondition] = []
+    /// `StopWhenUnneeded=`: stopped once no unit that is up or has a job needs it.
+    package var stopWhenUnneeded = false
+    /// `JobTimeoutSec=`/`JobRunningTimeoutSec=`: how long a job of the unit may wait and run /
+    /// run before it is canceled with result `timeout` (infinity: no limit); the unit itself is
+    /// left as it is. `JobTimeoutAction=`: what swatchd does then.
+    package var jobTimeout: TimeSpan = .infinity
+    package var jobRunningTimeout: TimeSpan = .infinity
+    package var jobTimeoutAction: UnitAction = .none
+    /// `RequiresMountsFor=`/`WantsMountsFor=`: absolute paths, as written. swatchd loads no
+    /// mount units, so like every unit type it does not load they count as reached.
+    package var requiresMountsFor: [String] = []
+    package var wantsMountsFor: [String] = []
 }
 
 // MARK: - Sockets

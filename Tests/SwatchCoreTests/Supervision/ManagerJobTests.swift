@@ -448,4 +448,98 @@ import Testing
         #expect(spawnedUnits(shell, actions) == ["main.service"])
         #expect(shell.state("main.service") == .running)
     }
+
+    // MARK: StopWhenUnneeded=
+
+    /// Stopped once nothing that needs it is up or has a job; running as long as something is.
+    @Test func stopWhenUnneededStopsAUnitOnceNothingNeedsIt() {
+        var shell = ScriptedShell(["db.socket": "[Socket]\nListenStream=1\n",
+                                   "db.service": "[Unit]\nStopWhenUnneeded=yes\n[Service]\nExecStart=/bin/db\n",
+                                   "app.socket": "[Socket]\nListenStream=2\n",
+                                   "app.service": unit("Requires=db.service\nAfter=db.service", exec: "/bin/app"),
+                                   "web.socket": "[Socket]\nListenStream=3\n",
+                                   "web.service": unit("Wants=db.service", exec: "/bin/web")])
+        _ = shell.request(.job(.start, units: ["app.service", "web.service"], noBlock: true))
+        #expect(shell.state("db.service") == .running)
+        _ = shell.request(.job(.stop, units: ["app.service"], noBlock: true))
+        shell.exit(pid(shell, "app.service")!, .signaled(15, coreDumped: false))
+        #expect(shell.state("db.service") == .running, "web still wants it")
+        _ = shell.request(.job(.stop, units: ["web.service"], noBlock: true))
+        shell.exit(pid(shell, "web.service")!, .signaled(15, coreDumped: false))
+        let actions = shell.take()
+        #expect(shell.logs(actions).contains("db.service: Unit not needed anymore. Stopping."))
+        #expect(shell.state("db.service") == .stopSigterm)
+    }
+
+    /// Started by hand with nothing that needs it, it stops again at once, as under systemd.
+    @Test func stopWhenUnneededStartedAloneStopsAgain() {
+        var shell = ScriptedShell(["db.socket": "[Socket]\nListenStream=1\n",
+                                   "db.service": "[Unit]\nStopWhenUnneeded=yes\n[Service]\nExecStart=/bin/db\n",
+                                   "app.socket": "[Socket]\nListenStream=2\n",
+                                   "app.service": unit("Wants=db.service", exec: "/bin/app")])
+        let start = shell.request(.start(units: ["db.service"]))
+        #expect(shell.replies(start).map(\.result) == [0])
+        #expect(shell.logs(start).contains("db.service: Unit not needed anymore. Stopping."))
+        #expect(shell.state("db.service") == .stopSigterm)
+    }
+
+    /// A unit that fails lets go of what it needed, too.
+    @Test func aFailedDependentLetsGoOfAnUnneededUnit() {
+        var shell = ScriptedShell(["db.socket": "[Socket]\nListenStream=1\n",
+                                   "db.service": "[Unit]\nStopWhenUnneeded=yes\n[Service]\nExecStart=/bin/db\n",
+                                   "app.socket": "[Socket]\nListenStream=2\n",
+                                   "app.service": unit("Requires=db.service\nAfter=db.service", exec: "/bin/app")])
+        _ = shell.request(.job(.start, units: ["app.service"], noBlock: true))
+        shell.exit(pid(shell, "app.service")!, .exited(1))
+        #expect(shell.state("app.service") == .failed)
+        #expect(shell.state("db.service") == .stopSigterm)
+    }
+
+    // MARK: JobTimeoutSec=
+
+    /// The job ends `timeout`, the unit goes on as it was, OnFailure= starts, and what requires
+    /// the unit fails its start.
+    @Test func aJobThatTimesOutIsCanceledAndTheUnitLeftAlone() {
+        var shell = ScriptedShell(["db.socket": "[Socket]\nListenStream=1\n",
+                                   "db.service": "[Unit]\nJobTimeoutSec=5s\nOnFailure=alert.service\n[Service]\nType=notify\nExecStart=/bin/db\n",
+                                   "alert.socket": "[Socket]\nListenStream=2\n", "alert.service": unit("", exec: "/bin/alert"),
+                                   "app.socket": "[Socket]\nListenStream=3\n",
+                                   "app.service": unit("Requires=db.service\nAfter=db.service", exec: "/bin/app")])
+        _ = shell.request(.job(.start, units: ["app.service"], noBlock: true))
+        let start = shell.request(.start(units: ["db.service"]))
+        #expect(shell.replies(start).isEmpty)
+        shell.advance(4.9)
+        shell.send(.timer)
+        #expect(shell.take().isEmpty, "not yet")
+        shell.fireTimer()
+        let actions = shell.take()
+        let logs = shell.logs(actions)
+        #expect(shell.replies(actions).map(\.errors) == [["Job for db.service timed out."]])
+        #expect(logs.contains("db.service: Job db.service/start timed out."))
+        #expect(logs.contains("Timed out starting db.service."))
+        #expect(logs.contains("db.service: Job db.service/start failed with result 'timeout'."))
+        #expect(logs.contains("Dependency failed for app.service."))
+        #expect(spawnedUnits(shell, actions) == ["alert.service"])
+        #expect(shell.state("db.service") == .start, "the unit itself is left alone")
+        #expect(shell.state("app.service") == .dead)
+    }
+
+    /// JobRunningTimeoutSec= counts from the moment the job runs, not while it waits; JobTimeoutAction=exit ends swatchd.
+    @Test func jobRunningTimeoutCountsFromTheRunAndItsActionIsTaken() {
+        var shell = ScriptedShell(["slow.socket": "[Socket]\nListenStream=1\n",
+                                   "slow.service": "[Service]\nType=notify\nExecStart=/bin/slow\nTimeoutStartSec=infinity\n",
+                                   "app.socket": "[Socket]\nListenStream=2\n",
+                                   "app.service": "[Unit]\nRequires=slow.service\nAfter=slow.service\nJobRunningTimeoutSec=5s\nJobTimeoutAction=exit\n[Service]\nType=notify\nExecStart=/bin/app\n"])
+        _ = shell.request(.job(.start, units: ["app.service"], noBlock: true))
+        shell.advance(60)
+        shell.send(.timer)
+        #expect(shell.manager.jobs[UnitName(parsing: "app.service")!] != nil, "waiting is not running")
+        shell.send(.notify(UnitName(parsing: "slow.service")!, pid: 100, NotifyMessage(text: "READY=1"), fdCount: 0, inService: true))
+        #expect(shell.state("app.service") == .start)
+        shell.fireTimer()
+        let actions = shell.take()
+        #expect(shell.logs(actions).contains("app.service: Job app.service/start timed out."))
+        #expect(shell.logs(actions).contains("app.service: JobTimeoutAction=exit: stopping everything, exit status 0."))
+        #expect(shell.state("app.service") == .stopSigterm, "stopping everything, app (after slow) first")
+    }
 }
