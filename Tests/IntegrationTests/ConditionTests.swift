@@ -61,9 +61,15 @@ extension Integration {
                 ConditionCredential=token
                 ConditionOSRelease=ID!=swatchd-no-such-os
                 ConditionKernelModuleLoaded=!swatchd_no_such_module
+                ConditionArchitecture=|!x86-64
+                ConditionCPUFeature=|sse2
+                ConditionMemoryPressure=100%
+                ConditionPathIsEncrypted=!/proc
+                ConditionFirmware=!smbios-field(swatchd_no_such_field = x)
                 [Service]
                 ExecStart=/bin/sleep 300
                 """)
+            try daemon.write("board.service", "[Unit]\nConditionFirmware=device-tree-compatible(swatchd,none)\n[Service]\nExecStart=/bin/sleep 303\n")
             try daemon.write("old.service", "[Unit]\nConditionKernelVersion=<2.6\n[Service]\nExecStart=/bin/sleep 301\n")
             try daemon.write("elsewhere.service", "[Unit]\nConditionCredential=absent\n[Service]\nExecStart=/bin/sleep 302\n")
             try daemon.start()
@@ -72,6 +78,8 @@ extension Integration {
                 containing: "old.service was skipped because of an unmet condition check (ConditionKernelVersion=<2.6).")
             try daemon.waitForLog(
                 containing: "elsewhere.service was skipped because of an unmet condition check (ConditionCredential=absent).")
+            try daemon.waitForLog(containing: "board.service was skipped because of an unmet condition check "
+                + "(ConditionFirmware=device-tree-compatible(swatchd,none)).")
         }
 
         @Test(.timeLimit(.minutes(1)))

@@ -476,6 +476,10 @@ int swatch_bpf_create_lpm_trie(int key_size, int max_entries);
 /// bpf(BPF_MAP_UPDATE_ELEM, BPF_ANY): 0 or an errno.
 int swatch_bpf_map_update(int map_fd, const void *key, const void *value);
 
+/// CPUID `leaf` into eax, ebx, ecx, edx: 0, ENOENT when the processor has no such leaf, ENOSYS
+/// off x86 (ConditionCPUFeature=).
+int swatch_cpuid(unsigned leaf, unsigned registers[_Nonnull 4]);
+
 #pragma clang assume_nonnull end
 
 #endif

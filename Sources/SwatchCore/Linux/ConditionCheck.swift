@@ -99,6 +99,18 @@ package struct ConditionCheck {
             return controllersHold(parameter)
         case .kernelModuleLoaded:
             return kernelModuleLoaded(parameter)
+        case .firmware:
+            return firmwareHolds(parameter)
+        case .cpuFeature:
+            return cpuFeatureHolds(parameter)
+        case .pathIsEncrypted:
+            return pathIsEncrypted(parameter)
+        case .memoryPressure:
+            return pressureHolds(parameter, resource: "memory")
+        case .cpuPressure:
+            return pressureHolds(parameter, resource: "cpu")
+        case .ioPressure:
+            return pressureHolds(parameter, resource: "io")
         }
     }
 

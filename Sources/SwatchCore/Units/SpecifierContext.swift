@@ -207,7 +207,11 @@ struct SpecifierExpander: Sendable {
                 out.append(c)
                 continue
             }
-            guard let letter = iterator.next() else { throw UnknownSpecifier(specifier: "%") }
+            // A stray `%` at the end stays (specifier_printf(), src/shared/specifier.c): `10%`.
+            guard let letter = iterator.next() else {
+                out.append("%")
+                break
+            }
             guard let value = resolve(letter) else { throw UnknownSpecifier(specifier: "%\(letter)") }
             out += value
         }

@@ -32,16 +32,23 @@ package struct UnitCondition: Hashable, Sendable, CustomStringConvertible {
         case needsUpdate = "NeedsUpdate"
         case controlGroupController = "ControlGroupController"
         case kernelModuleLoaded = "KernelModuleLoaded"
+        case firmware = "Firmware"
+        case cpuFeature = "CPUFeature"
+        case pathIsEncrypted = "PathIsEncrypted"
+        case memoryPressure = "MemoryPressure"
+        case cpuPressure = "CPUPressure"
+        case ioPressure = "IOPressure"
 
         /// The parameter is an absolute path (a glob for PathExistsGlob=).
         package var takesPath: Bool {
             switch self {
             case .pathExists, .pathExistsGlob, .pathIsDirectory, .pathIsSymbolicLink, .pathIsMountPoint,
-                 .pathIsReadWrite, .directoryNotEmpty, .fileNotEmpty, .fileIsExecutable, .needsUpdate:
+                 .pathIsReadWrite, .directoryNotEmpty, .fileNotEmpty, .fileIsExecutable, .needsUpdate, .pathIsEncrypted:
                 return true
             case .user, .group, .host, .kernelCommandLine, .environment, .virtualization, .capability, .security,
                  .acPower, .firstBoot, .architecture, .kernelVersion, .osRelease, .memory, .cpus, .credential,
-                 .controlGroupController, .kernelModuleLoaded:
+                 .controlGroupController, .kernelModuleLoaded, .firmware, .cpuFeature, .memoryPressure, .cpuPressure,
+                 .ioPressure:
                 return false
             }
         }

@@ -192,7 +192,11 @@ extension ServiceUnit {
         if service.execStart.isEmpty && !interpreter.failed("ExecStart", "Type") {
             let hasSuccessAction = service.unit.successAction != .none
             if service.execStop.isEmpty && !hasSuccessAction {
-                interpreter.error(header, "Service has no ExecStart=, ExecStop=, or SuccessAction=; refusing the unit.")
+                // A SuccessAction= on the machine (poweroff, reboot) was warned about and ignored.
+                let ignored = lastAssignment(of: "SuccessAction", in: "Unit", files) != nil
+                interpreter.error(header, ignored
+                    ? "Service has no ExecStart= or ExecStop=, and swatchd does not take its SuccessAction=; refusing the unit."
+                    : "Service has no ExecStart=, ExecStop=, or SuccessAction=; refusing the unit.")
             } else if service.type != .oneshot {
                 interpreter.error(header, "Service has no ExecStart= setting, which is only allowed for Type=oneshot services; refusing the unit.")
             } else if !service.remainAfterExit && !hasSuccessAction {

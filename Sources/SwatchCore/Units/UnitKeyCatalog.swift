@@ -136,6 +136,11 @@ private let startLimitKeys: [String: KeySetter<UnitSection>] = [
     "StartLimitBurst": .set({ $1(&$0.startLimitBurst) }, .integer(0...Int(Int32.max))),
 ]
 
+/// `[Unit]` keys systemd still reads in `[Service]`, their old place (src/core/load-fragment-gperf.gperf.in):
+/// the start limit and FailureAction=.
+private let oldServiceKeys: [String: KeySetter<UnitSection>] = startLimitKeys.merging(
+    ["FailureAction": unitAction { $1(&$0.failureAction) }], uniquingKeysWith: { first, _ in first })
+
 /// `Condition…=` and `Assert…=` of the checks swatchd evaluates. The value is
 /// `[|][!]PARAMETER` (systemd.unit(5)); an empty one resets every condition
 /// (or every assertion) assigned before it, of any kind.
@@ -175,11 +180,6 @@ private let unsupportedUnitKeys: Set<String> = [
     "JoinsNamespaceOf", "OnFailureJobMode", "OnSuccessJobMode", "IgnoreOnIsolate", "AllowIsolate", "CollectMode",
     "JobTimeoutRebootArgument", "StartLimitAction", "RebootArgument", "SourcePath",
     "SurviveFinalKillSignal",
-    // Conditions and assertions swatchd does not evaluate (systemd.unit(5)): the unit starts regardless.
-    "ConditionFirmware", "ConditionPathIsEncrypted", "ConditionCPUFeature", "ConditionMemoryPressure",
-    "ConditionCPUPressure", "ConditionIOPressure",
-    "AssertFirmware", "AssertPathIsEncrypted", "AssertCPUFeature",
-    "AssertMemoryPressure", "AssertCPUPressure", "AssertIOPressure",
 ]
 
 /// SuccessAction=/FailureAction=: `none`, `exit`, `exit-force`; systemd's others are warned
@@ -570,7 +570,7 @@ extension ValueKind where T == OutputTarget {
 private let unsupportedServiceKeys: Set<String> = [
     "BusName", "USBFunctionDescriptors", "USBFunctionStrings",
     "RootDirectoryStartOnly",
-    "RestartMode", "OpenFile",
+    "RestartMode", "OpenFile", "StartLimitAction", "RebootArgument",
 ]
 
 /// Known to the `[Service]` section, not acted on (made when first asked for).
@@ -580,7 +580,7 @@ let serviceCatalog = UnitKeyCatalog<ServiceUnit>(
     supported: [
         "Unit": [KeyTable({ unitKeys }, in: { $1(&$0.unit) }), KeyTable({ startLimitKeys }, in: { $1(&$0.unit) }),
                  KeyTable({ conditionKeys }, in: { $1(&$0.unit) })],
-        "Service": [KeyTable { serviceKeys }, KeyTable { execKeys }, KeyTable({ startLimitKeys }, in: { $1(&$0.unit) })],
+        "Service": [KeyTable { serviceKeys }, KeyTable { execKeys }, KeyTable({ oldServiceKeys }, in: { $1(&$0.unit) })],
     ],
     unsupported: { section in
         switch section {

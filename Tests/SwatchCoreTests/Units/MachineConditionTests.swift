@@ -136,4 +136,66 @@ import Testing
         #expect(holds(.kernelModuleLoaded, "foo-bar") && holds(.kernelModuleLoaded, "builtin"))
         #expect(!holds(.kernelModuleLoaded, "loading") && !holds(.kernelModuleLoaded, "absent"))
     }
+
+    @Test func firmwareIsReadFromSys() {
+        let (d, efi) = machine(["/sys/firmware/efi/": "", "/proc/device-tree/compatible": "acme,board-2\0acme,board\0",
+                                "/sys/class/dmi/id/board_vendor": "ACME Inc.\n", "/sys/class/dmi/id/bios_version": "1.5\n"])
+        defer { _ = d }
+        func holds(_ p: String) -> Bool { efi.holds(UnitCondition(.firmware, p)) }
+        #expect(holds("uefi") && !holds("device-tree"))
+        #expect(holds("device-tree-compatible(acme,board)") && !holds("device-tree-compatible(acme)"))
+        #expect(holds("smbios-field(board_vendor = ACME Inc.)") && holds("smbios-field(board_vendor $= ACME*)"))
+        #expect(holds("smbios-field(bios_version < 2.0)") && !holds("smbios-field(bios_version >= 2.0)"))
+        #expect(!holds("smbios-field(product_name = x)") && !holds("smbios-field(../x = y)") && !holds("bios"),
+                "a field that is not there, a path, a kind systemd does not know")
+    }
+
+    #if arch(x86_64)
+    /// CPUID flags by systemd's names: what every x86-64 processor has, in any case.
+    @Test func cpuFeaturesAreCPUIDFlags() {
+        let check = ConditionCheck(environment: [])
+        for flag in ["fpu", "sse2", "lm", "SSE2", "syscall"] {
+            #expect(check.holds(UnitCondition(.cpuFeature, flag)), "\(flag)")
+        }
+        #expect(!check.holds(UnitCondition(.cpuFeature, "swatchd-no-such-flag")))
+    }
+    #endif
+
+    /// dm-crypt, or a device stacked on dm-crypt devices only (the `slaves/` links).
+    @Test func encryptionFollowsTheDevicesBelow() throws {
+        let (d, check) = machine(["/sys/block/dm-0/dm/uuid": "CRYPT-LUKS2-0123-root\n",
+                                  "/sys/block/dm-1/dm/uuid": "LVM-abc\n", "/sys/block/dm-1/slaves/": "",
+                                  "/sys/block/dm-2/dm/uuid": "LVM-def\n", "/sys/block/dm-2/slaves/": "",
+                                  "/sys/block/sda/size": "1\n"])
+        defer { _ = d }
+        #expect(symlink(d.path + "/sys/block/dm-0", d.path + "/sys/block/dm-1/slaves/dm-0") == 0)
+        #expect(symlink(d.path + "/sys/block/dm-0", d.path + "/sys/block/dm-2/slaves/dm-0") == 0)
+        #expect(symlink(d.path + "/sys/block/sda", d.path + "/sys/block/dm-2/slaves/sda") == 0)
+        #expect(check.blockDeviceIsEncrypted("/sys/block/dm-0", depth: 10) == true)
+        #expect(check.blockDeviceIsEncrypted("/sys/block/dm-1", depth: 10) == true, "LVM on LUKS")
+        #expect(check.blockDeviceIsEncrypted("/sys/block/dm-2", depth: 10) == false, "one device below is plain")
+        #expect(check.blockDeviceIsEncrypted("/sys/block/sda", depth: 10) == false)
+        #expect(!ConditionCheck(environment: []).holds(UnitCondition(.pathIsEncrypted, "/proc")), "no block device")
+    }
+
+    @Test func pressureIsComparedWithTheAverageOfItsWindow() {
+        let (d, check) = machine([
+            "/proc/pressure/memory": "some avg10=1.50 avg60=0.80 avg300=0.20 total=9\nfull avg10=0.75 avg60=0.40 avg300=0.10 total=5\n",
+            "/proc/pressure/cpu": "some avg10=5.00 avg60=3.00 avg300=1.00 total=9\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+            "/proc/self/cgroup": "0::/init.scope\n", "/sys/fs/cgroup/cgroup.controllers": "cpu io memory pids\n",
+            "/sys/fs/cgroup/system.slice/memory.pressure": "some avg10=60.00 avg60=0.00 avg300=0.00 total=1\nfull avg10=50.00 avg60=0.00 avg300=0.00 total=1\n",
+        ])
+        defer { _ = d }
+        func memory(_ p: String) -> Bool { check.holds(UnitCondition(.memoryPressure, p)) }
+        #expect(memory("1%") && !memory("0.05%"), "the 5-minute average of `full`")
+        #expect(memory("0.8%/10sec") && !memory("0.7%/10sec") && memory("50‱/1min") && !memory("30‱/1min"))
+        #expect(!memory("abc") && !memory("5") && !memory("101%") && !memory("1%/2min"), "invalid: not met")
+        #expect(check.holds(UnitCondition(.cpuPressure, "5%/10sec")) && !check.holds(UnitCondition(.cpuPressure, "4.99%/10sec")),
+                "the system's CPU pressure is `some`")
+        #expect(check.holds(UnitCondition(.ioPressure, "0%")), "no pressure reported: holds")
+        #expect(!memory("system.slice:40%/10sec") && memory("system.slice:50%/10sec"))
+        #expect(memory("foo-bar.slice:0%"), "a slice that is not there holds, as under systemd")
+        #expect(ConditionCheck.permyriad("12.34%") == 1234 && ConditionCheck.permyriad("7.5%") == 750
+                && ConditionCheck.permyriad("100%") == 10_000 && ConditionCheck.permyriad("1.234%") == nil)
+    }
 }

@@ -42,11 +42,12 @@ import Testing
         #expect(conditions(load("AssertPathIsDirectory=!")) == ["<refused>"])
     }
 
-    /// The checks swatchd does not evaluate stay warnings, and the unit still runs.
-    @Test func anUnevaluatedCheckIsAnUnsupportedKey() {
-        let set = load("ConditionCPUPressure=10%")
-        #expect(conditions(set) == [])
-        #expect(set.diagnostics.map(\.description).first?.contains("Unsupported key 'ConditionCPUPressure'") == true)
+    /// Every check of systemd 252 loads.
+    @Test func theMachineChecksLoad() {
+        let platform = load("ConditionCPUPressure=10%\nConditionMemoryPressure=system.slice:20%%/1min\n"
+            + "AssertFirmware=uefi\nConditionCPUFeature=avx2\nConditionPathIsEncrypted=/var\nConditionIOPressure=50‱")
+        #expect(platform.diagnostics.isEmpty)
+        #expect(conditions(platform).count == 6)
         let machine = load("ConditionArchitecture=native\nConditionKernelVersion=>=4.0\nConditionOSRelease=ID=debian\n"
             + "ConditionMemory=>=1G\nAssertCPUs=>1\nConditionCredential=token\nConditionNeedsUpdate=/etc\n"
             + "ConditionControlGroupController=memory\nConditionKernelModuleLoaded=loop")
