@@ -131,7 +131,7 @@ import Testing
     }
 
     /// PrivateUsers= is a boolean, as in systemd 252: enforced, so it loads; a value systemd 252
-    /// does not know (`self` and `identity` came with systemd 257) refuses the unit, at its line.
+    /// does not know (`self`, `identity` and `full` of later versions) refuses the unit, at its line.
     @Test func privateUsersIsABooleanAndOtherValuesRefuseTheUnit() {
         let set = load([
             UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\nPrivateUsers=yes\n"),
