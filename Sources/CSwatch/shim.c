@@ -182,6 +182,8 @@ const char *swatch_spawn_step_name(int step) {
     case SWATCH_SPAWN_STEP_USER_NAMESPACE: return "userns";
     case SWATCH_SPAWN_STEP_SCHEDULER: return "sched_setscheduler";
     case SWATCH_SPAWN_STEP_IO_PRIORITY: return "ioprio_set";
+    case SWATCH_SPAWN_STEP_PRIVATE_USERS: return "private_users";
+    case SWATCH_SPAWN_STEP_PRIVATE_USERS_MAP: return "private_users_map";
     default: return "unknown";
     }
 }
@@ -469,9 +471,20 @@ struct kernel_sigaction {
 ///   src/core/exec-invoke.c, for its user manager);
 /// - the namespaces (unshare), `lo` up in a new network namespace
 ///   (CAP_NET_ADMIN), and the mounts: CAP_SYS_ADMIN;
+/// - setgroups and setresgid (CAP_SETGID) while still root in the host's user
+///   namespace: PrivateUsers= denies setgroups(2) in the service's own;
+/// - PrivateUsers= (as root): the user namespace of the service, after the
+///   mounts, so that the mount namespace and the others belong to the host's
+///   user namespace and the service cannot undo them, and after the groups;
+///   before everything that touches capabilities, because entering a user
+///   namespace resets the bounding set, the securebits (keepcaps) and the
+///   capability sets (set_cred_user_ns, kernel/user_namespace.c). systemd's
+///   exec_child() orders enforce_groups(), setup_private_users(), the bounding
+///   set and enforce_user() so (src/core/execute.c; src/core/exec-invoke.c in
+///   later versions);
 /// - dropping from the bounding set: CAP_SETPCAP, so before the uid changes;
 /// - PR_SET_KEEPCAPS before setresuid, when ambient capabilities must survive it;
-/// - setgroups, setresgid, then setresuid: "drop the group before the user";
+/// - setresuid last of the identity: "drop the group before the user";
 /// - capset, then PR_CAP_AMBIENT_RAISE (an ambient capability must be
 ///   permitted and inheritable first);
 /// - PR_SET_NO_NEW_PRIVS;
@@ -491,10 +504,11 @@ static const int sandbox_execution_order[] = {
     SWATCH_SPAWN_STEP_UNSHARE,
     SWATCH_SPAWN_STEP_LOOPBACK,
     SWATCH_SPAWN_STEP_MOUNT,
-    SWATCH_SPAWN_STEP_BOUNDING_SET,
-    SWATCH_SPAWN_STEP_KEEP_CAPS,
     SWATCH_SPAWN_STEP_GROUPS,
     SWATCH_SPAWN_STEP_GID,
+    SWATCH_SPAWN_STEP_PRIVATE_USERS,
+    SWATCH_SPAWN_STEP_BOUNDING_SET,
+    SWATCH_SPAWN_STEP_KEEP_CAPS,
     SWATCH_SPAWN_STEP_UID,
     SWATCH_SPAWN_STEP_CAPABILITIES,
     SWATCH_SPAWN_STEP_AMBIENT,
@@ -527,6 +541,7 @@ static int sandbox_step(int kind) {
     case SWATCH_SANDBOX_USER_NAMESPACE: return SWATCH_SPAWN_STEP_USER_NAMESPACE;
     case SWATCH_SANDBOX_SCHED_SETSCHEDULER: return SWATCH_SPAWN_STEP_SCHEDULER;
     case SWATCH_SANDBOX_IOPRIO_SET: return SWATCH_SPAWN_STEP_IO_PRIORITY;
+    case SWATCH_SANDBOX_PRIVATE_USERS: return SWATCH_SPAWN_STEP_PRIVATE_USERS;
     default: return SWATCH_SPAWN_STEP_MOUNT;
     }
 }
@@ -593,6 +608,118 @@ static int enter_user_namespace(uid_t uid, gid_t gid) {
     if (write_whole_file("/proc/self/uid_map", line, identity_map_line(line, uid)) < 0)
         return -1;
     return write_whole_file("/proc/self/gid_map", line, identity_map_line(line, gid));
+}
+
+/// The text of a PrivateUsers= map: root, and `id` unless it is root too,
+/// each onto itself ("0 0 1\nID ID 1\n"); returns its length (at most 54).
+static size_t private_users_map(char *text, unsigned long id) {
+    memcpy(text, "0 0 1\n", 6);
+    return 6 + (id == 0 ? 0 : identity_map_line(text + 6, id));
+}
+
+/// Writes `text` to /proc/PID/NAME (NAME at most 15 bytes): 0, or -1 with errno.
+static int write_proc_file(pid_t pid, const char *name, const char *text, size_t length) {
+    char path[48] = "/proc/";
+    write_pid(path + 6, pid);
+    size_t end = strlen(path);
+    path[end++] = '/';
+    strncpy(path + end, name, sizeof(path) - end - 1);
+    path[sizeof(path) - 1] = '\0';
+    return write_whole_file(path, text, length);
+}
+
+/// The helper of `enter_private_users`, in a copy of the child that stayed in
+/// the host's user namespace with the child's full capabilities: it waits for
+/// the byte the child sends once it has unshared its user namespace, then
+/// denies setgroups(2) there and writes its maps. A map of more than the
+/// writer's own id needs CAP_SETUID/CAP_SETGID in the parent namespace
+/// (user_namespaces(7), "Defining user and group ID mappings"), which the child
+/// itself no longer has once it is in the new one. Ends with 0, or with the
+/// errno of the write that failed; an end of file instead of the byte means the
+/// child gave up, and there is nothing to map.
+static _Noreturn void private_users_helper(int ready, pid_t child, uid_t uid, gid_t gid) {
+    char byte;
+    ssize_t got;
+    do {
+        got = read(ready, &byte, 1);
+    } while (got < 0 && errno == EINTR);
+    if (got != 1)
+        _exit(0);
+    char map[64];
+    // "deny", as systemd's setup_private_users() writes it (src/core/exec-invoke.c);
+    // ENOENT: a kernel older than the file (3.19), which has no such control.
+    if (write_proc_file(child, "setgroups", "deny\n", 5) < 0 && errno != ENOENT)
+        _exit(errno ? errno & 0xff : EIO);
+    if (write_proc_file(child, "gid_map", map, private_users_map(map, gid)) < 0)
+        _exit(errno ? errno & 0xff : EIO);
+    if (write_proc_file(child, "uid_map", map, private_users_map(map, uid)) < 0)
+        _exit(errno ? errno & 0xff : EIO);
+    _exit(0);
+}
+
+/// PrivateUsers= as root: a user namespace of the service's own where root and
+/// the service's uid and gid map onto themselves and every other id shows as
+/// the overflow id (src/core/exec-invoke.c, setup_private_users()). The maps
+/// are written by a helper (`private_users_helper`) made before the unshare:
+/// a copy of this process (clone without CLONE_VM, as systemd forks its
+/// "(sd-userns)"), so that it has a memory and a stack of its own — a helper
+/// sharing this child's would run on memory swatchd takes back for its next
+/// spawn as soon as this child is gone. Only PrivateUsers= units pay for the
+/// copy. The child reaps the helper before it goes on: swatchd never sees it.
+/// 0, or -1 with errno; a failure of the helper sets `*step` to
+/// SWATCH_SPAWN_STEP_PRIVATE_USERS_MAP.
+static int enter_private_users(const struct swatch_sandbox_op *op, int *step) {
+    uid_t uid = (uid_t)op->number;
+    gid_t gid = (gid_t)op->value;
+    pid_t self = (pid_t)syscall(SYS_getpid);
+    int ready[2];
+    if (pipe2(ready, O_CLOEXEC) < 0)
+        return -1;
+    // The raw system call, as fork(2) makes it, but without glibc's fork():
+    // its atfork handlers and lock resets would act on swatchd's memory.
+    long helper = syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, 0UL, 0UL, 0UL);
+    if (helper < 0) {
+        int e = errno;
+        close(ready[0]);
+        close(ready[1]);
+        errno = e;
+        return -1;
+    }
+    if (helper == 0) {
+        close(ready[1]);
+        private_users_helper(ready[0], self, uid, gid);
+    }
+    close(ready[0]);
+    int result = unshare(CLONE_NEWUSER);
+    int error = errno;
+    if (result == 0) {
+        ssize_t sent;
+        do {
+            sent = write(ready[1], "1", 1);
+        } while (sent < 0 && errno == EINTR);
+        if (sent != 1) {
+            result = -1;
+            error = sent < 0 ? errno : EIO;
+        }
+    }
+    // Closed either way: on a failure the helper reads an end of file and ends.
+    close(ready[1]);
+    int status = 0;
+    pid_t reaped;
+    do {
+        reaped = waitpid((pid_t)helper, &status, 0);
+    } while (reaped < 0 && errno == EINTR);
+    if (result < 0) {
+        errno = error;
+        return -1;
+    }
+    if (reaped < 0)
+        return -1;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    *step = SWATCH_SPAWN_STEP_PRIVATE_USERS_MAP;
+    errno = WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
+    return -1;
 }
 
 /// Runs one sandboxing operation: 0, or -1 with errno. System calls only.
@@ -841,7 +968,8 @@ static int child_main(void *argument) {
             int step = sandbox_step(op->kind);
             ctx->step = step;
             errno = 0;
-            if (sandbox_apply(op) == 0 || sandbox_ignores(op, errno))
+            int applied = op->kind == SWATCH_SANDBOX_PRIVATE_USERS ? enter_private_users(op, &step) : sandbox_apply(op);
+            if (applied == 0 || sandbox_ignores(op, errno))
                 continue;
             if (req->sandbox_failed_index)
                 *req->sandbox_failed_index = i;

@@ -785,7 +785,7 @@ extension Integration {
             try daemon.checkRunning()
         }
 
-        /// A restriction this build does not enforce (PrivateUsers=) is
+        /// A restriction this build does not enforce (PrivatePIDs=) is
         /// refused (swatchd.service(5), "RESTRICTING KEYS"): never run with less isolation instead. (It was
         /// DynamicUser= until this build enforced that: SandboxTests.)
         @Test(.timeLimit(.minutes(1)))
@@ -798,13 +798,13 @@ extension Integration {
             try daemon.write("dyn.service", """
                 [Service]
                 ExecStart=\(try Harness.binary("swatchd-hello")) --report \(refusedReport)
-                PrivateUsers=yes
+                PrivatePIDs=yes
                 """)
             try daemon.write("ok.socket", Units.tcpSocket(ports[1]))
             try daemon.write("ok.service", try Units.helloService(report: daemon.path("ok")))
             try daemon.start()
 
-            try daemon.waitForLog(containing: "dyn.service", "PrivateUsers")
+            try daemon.waitForLog(containing: "dyn.service", "PrivatePIDs")
             // Whether or not its socket is bound, a connection must not run it.
             let trigger = try? Client.connect(.loopback4(ports[0]), type: SOCK_STREAM, timeout: .seconds(2))
             defer { if let trigger { close(trigger) } }

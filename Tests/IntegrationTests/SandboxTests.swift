@@ -527,6 +527,162 @@ extension Integration {
 
         // MARK: Failures
 
+        // MARK: PrivateUsers=
+
+        /// The lines of a /proc/PID/uid_map or gid_map, their columns single-spaced.
+        private func idMap(_ path: String) -> [String] {
+            (readText(path) ?? "").split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
+        }
+
+        /// A file of uid and gid 4242, whom no PrivateUsers= namespace maps, mode 0600.
+        private func foreignFile(_ path: String) throws -> String {
+            try "secret\n".write(toFile: path, atomically: false, encoding: .utf8)
+            guard chown(path, 4242, 4242) == 0, chmod(path, 0o600) == 0 else { throw HarnessError("chown \(path): \(errno)") }
+            return path
+        }
+
+        /// PrivateUsers=yes (systemd.exec(5)): the service runs as its User= in a user namespace
+        /// of its own that maps root and its user and group alone, setgroups(2) denied; a file
+        /// of another owner shows as nobody's (65534). Its ambient capabilities count in that
+        /// namespace only: it holds CAP_KILL and CAP_CHOWN, yet can neither signal the test runner
+        /// (a process of the host's root) nor take a file of uid 4242.
+        @Test(.timeLimit(.minutes(1)))
+        func privateUsersMapsRootAndTheServicesUserAndNobodyElse() throws {
+            let user = try #require(getpwnam("daemon")?.pointee, "Debian's `daemon` user")
+            let (uid, gid) = (user.pw_uid, user.pw_gid)
+            let runtime = try RuntimeDirectory()
+            defer { runtime.remove() }
+            let out = runtime.path + "/out"
+            #expect(mkdir(out, 0o777) == 0 && chmod(out, 0o777) == 0)
+            let foreign = try foreignFile(out + "/foreign")
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("mapped.service", """
+                [Service]
+                ExecStart=/bin/sh -c 'stat -c "%%u %%g" \(foreign) > \(out)/owner; kill -0 \(getpid()) 2> /dev/null; echo $$? > \(out)/kill; chown \(uid) \(foreign) 2> /dev/null; echo $$? > \(out)/chown; touch \(out)/mine; exec sleep 300'
+                User=daemon
+                PrivateUsers=yes
+                AmbientCapabilities=CAP_KILL CAP_CHOWN
+                """)
+            try daemon.start(arguments: ["--runtime-dir", runtime.path])
+            let pid = try service(daemon, command: "sleep")
+            #expect(idMap("/proc/\(pid)/uid_map") == ["0 0 1", "\(uid) \(uid) 1"])
+            #expect(idMap("/proc/\(pid)/gid_map") == ["0 0 1", "\(gid) \(gid) 1"])
+            #expect(readText("/proc/\(pid)/setgroups") == "deny\n")
+            #expect(status("Uid", of: pid) == "\(uid)\t\(uid)\t\(uid)\t\(uid)")
+            #expect(status("Gid", of: pid) == "\(gid)\t\(gid)\t\(gid)\t\(gid)")
+            #expect(readText(out + "/owner") == "65534 65534\n")
+            // CAP_CHOWN (0) and CAP_KILL (5), in its namespace...
+            #expect(status("CapEff", of: pid) == String(format: "%016llx", UInt64(1 << 0 | 1 << 5)))
+            // ...and no power over the host's ids.
+            #expect(readText(out + "/kill") == "1\n")
+            #expect(readText(out + "/chown") == "1\n")
+            var info = stat()
+            #expect(stat(foreign, &info) == 0 && info.st_uid == 4242)
+            // What it makes is its user's on the host too.
+            #expect(stat(out + "/mine", &info) == 0 && info.st_uid == uid && info.st_gid == gid)
+        }
+
+        /// PrivateUsers=yes as root: root maps to root, with every capability in its namespace,
+        /// but the namespace is made after the mounts, so they stay the host namespace's: the
+        /// service cannot remount ProtectSystem='s read-only /usr writable, keeps its private
+        /// /tmp, and its CAP_DAC_OVERRIDE and CAP_CHOWN do not reach a file of uid 4242.
+        /// CapabilityBoundingSet= bounds what a service holds there; a dynamic user is mapped
+        /// as a static one is.
+        @Test(.timeLimit(.minutes(1)))
+        func privateUsersAsRootLeavesTheMountsAndTheHostsFilesOutOfReach() throws {
+            let runtime = try RuntimeDirectory()
+            defer { runtime.remove() }
+            let out = runtime.path + "/out"
+            #expect(mkdir(out, 0o755) == 0)
+            let secret = try foreignFile(out + "/secret")
+            // Programs of their own names, to tell the services apart (the kernel's comm).
+            for name in ["pu-bounded", "pu-dynamic"] {
+                try FileManager.default.copyItem(atPath: "/bin/sleep", toPath: runtime.path + "/" + name)
+            }
+            let probe = "/usr/swatch-private-users-probe-\(getpid())"
+            defer { unlink(probe) }
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("root.service", """
+                [Service]
+                ExecStart=/bin/sh -c 'mount -o remount,bind,rw /usr 2> /dev/null; echo $$? > \(out)/remount; touch \(probe) 2> /dev/null; echo $$? > \(out)/touch; cat \(secret) > /dev/null 2>&1; echo $$? > \(out)/read; chown 0 \(secret) 2> /dev/null; echo $$? > \(out)/chown; ls -A /tmp | wc -l > \(out)/tmp; exec sleep 300'
+                PrivateUsers=yes
+                PrivateTmp=yes
+                ProtectSystem=strict
+                ReadWritePaths=\(out)
+                """)
+            try daemon.write("bounded.service", """
+                [Service]
+                ExecStart=\(runtime.path)/pu-bounded 300
+                PrivateUsers=yes
+                CapabilityBoundingSet=CAP_NET_ADMIN
+                """)
+            try daemon.write("dynamic.service", """
+                [Service]
+                ExecStart=\(runtime.path)/pu-dynamic 300
+                PrivateUsers=yes
+                DynamicUser=yes
+                """)
+            try daemon.start(arguments: ["--runtime-dir", runtime.path])
+
+            let root = try service(daemon, command: "sleep")
+            #expect(idMap("/proc/\(root)/uid_map") == ["0 0 1"])
+            #expect(idMap("/proc/\(root)/gid_map") == ["0 0 1"])
+            #expect(status("Uid", of: root) == "0\t0\t0\t0")
+            // Every capability the kernel has, in its namespace (entering one gives the full set).
+            let last = try #require(Int((readText("/proc/sys/kernel/cap_last_cap") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)))
+            let all = UInt64.max >> (63 - last)
+            #expect(UInt64(status("CapEff", of: root) ?? "", radix: 16) == all)
+            #expect(readText(out + "/remount") != "0\n")
+            #expect(readText(out + "/touch") == "1\n")
+            #expect(access(probe, F_OK) != 0)
+            #expect(readText(out + "/read") == "1\n")
+            #expect(readText(out + "/chown") == "1\n")
+            #expect(readText(out + "/tmp") == "0\n")
+            var info = stat()
+            #expect(stat(secret, &info) == 0 && info.st_uid == 4242)
+
+            let bounded = try service(daemon, command: "pu-bounded")
+            #expect(idMap("/proc/\(bounded)/uid_map") == ["0 0 1"])
+            #expect(status("CapEff", of: bounded) == String(format: "%016llx", UInt64(1 << 12)))
+            #expect(status("CapBnd", of: bounded) == String(format: "%016llx", UInt64(1 << 12)))
+
+            let dynamic = try service(daemon, command: "pu-dynamic")
+            let dynamicUID = try #require(status("Uid", of: dynamic)?.split(separator: "\t").first.flatMap { UInt32($0) })
+            #expect((61184...65519).contains(dynamicUID))
+            #expect(idMap("/proc/\(dynamic)/uid_map") == ["0 0 1", "\(dynamicUID) \(dynamicUID) 1"])
+            #expect(idMap("/proc/\(dynamic)/gid_map") == ["0 0 1", "\(dynamicUID) \(dynamicUID) 1"])
+            #expect(status("CapEff", of: dynamic) == "0000000000000000")
+            #expect(status("NoNewPrivs", of: dynamic) == "1")
+        }
+
+        /// Where the kernel refuses the user namespace (here: swatchd is itself a service of
+        /// another, with RestrictNamespaces=~user), a PrivateUsers= unit fails to start naming
+        /// the directive and never runs; the other units run.
+        @Test(.timeLimit(.minutes(1)))
+        func withoutAUserNamespaceAPrivateUsersUnitFailsToStartAndTheOthersRun() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let units = daemon.path("inner-units")
+            try FileManager.default.createDirectory(atPath: units, withIntermediateDirectories: false)
+            let (ran, other) = (daemon.path("ran"), daemon.path("other"))
+            try "[Service]\nExecStart=/bin/touch \(ran)\nPrivateUsers=yes\n"
+                .write(toFile: units + "/private.service", atomically: false, encoding: .utf8)
+            try "[Service]\nExecStart=/bin/sh -c 'touch \(other); exec sleep 300'\n"
+                .write(toFile: units + "/other.service", atomically: false, encoding: .utf8)
+            try daemon.write("inner.service", """
+                [Service]
+                ExecStart=\(try Harness.binary("swatchd")) --unit-dir \(units) --runtime-dir \(daemon.path("inner-run")) --log-target stderr
+                RestrictNamespaces=~user
+                """)
+            try daemon.start()
+            try daemon.waitForLog(containing: "Failed to spawn private.service: PrivateUsers=: Operation not permitted")
+            try waitUntil("other.service ran\n\(daemon.log)") { access(other, F_OK) == 0 }
+            #expect(access(ran, F_OK) != 0)
+            try daemon.checkRunning()
+        }
+
         /// A user that does not exist, or a setting that cannot be applied,
         /// fails the start naming the directive — and the program never runs.
         @Test(.timeLimit(.minutes(1)))

@@ -83,6 +83,49 @@ extension Integration {
             #expect(daemon.logLines(containing: "Failed to spawn").isEmpty, "\(daemon.log)")
         }
 
+        /// PrivateUsers=yes with swatchd as nobody: the user namespace swatchd sets up anyway
+        /// is the service's, mapping swatchd's own ids alone (as systemd's user manager maps
+        /// them), once: its parent is the host's namespace, not a second one of swatchd's.
+        /// With PrivateTmp=yes too, still one.
+        @Test(.timeLimit(.minutes(1)), .enabled(if: userNamespacesRefused == nil, "\(userNamespacesRefused ?? "")"))
+        func privateUsersIsTheOneUserNamespaceSwatchdSetsUp() throws {
+            let daemon = try daemonAsNobody(units: [
+                "alone.service": "[Service]\nExecStart=/bin/sleep 1000\nPrivateUsers=yes\n",
+                "tmp.service": "[Service]\nExecStart=/bin/sh -c 'exec tail -f /dev/null'\nPrivateUsers=yes\nPrivateTmp=yes\n",
+            ])
+            defer { daemon.cleanUp() }
+            for command in ["sleep", "tail"] {
+                let pid = try waitFor("swatchd runs \(command)\n\(daemon.log)", timeout: .seconds(10)) {
+                    try daemon.checkRunning()
+                    return daemon.children.first { $0.command == command }?.pid
+                }
+                let map = (readText("/proc/\(pid)/uid_map") ?? "").split(whereSeparator: \.isWhitespace)
+                #expect(map == ["\(Self.nobody)", "\(Self.nobody)", "1"], "\(command): \(map)")
+                #expect(readText("/proc/\(pid)/setgroups") == "deny\n")
+                #expect(userNamespaceInode(of: pid) != userNamespaceInode(of: getpid()))
+                #expect(parentUserNamespaceInode(of: pid) == userNamespaceInode(of: getpid()), "\(command): nested")
+            }
+            #expect(daemon.logLines(containing: "Failed to spawn").isEmpty, "\(daemon.log)")
+        }
+
+        /// The inode of a process's user namespace (namespaces(7)).
+        private func userNamespaceInode(of pid: pid_t) -> ino_t? {
+            var info = stat()
+            return stat("/proc/\(pid)/ns/user", &info) == 0 ? info.st_ino : nil
+        }
+
+        /// The inode of the parent of a process's user namespace: ioctl_ns(2) NS_GET_PARENT.
+        private func parentUserNamespaceInode(of pid: pid_t) -> ino_t? {
+            let namespace = open("/proc/\(pid)/ns/user", O_RDONLY | O_CLOEXEC)
+            guard namespace >= 0 else { return nil }
+            defer { close(namespace) }
+            let parent = ioctl(namespace, 0xb702)  // _IO(0xb7, 0x2)
+            guard parent >= 0 else { return nil }
+            defer { close(parent) }
+            var info = stat()
+            return fstat(parent, &info) == 0 ? info.st_ino : nil
+        }
+
         /// As a normal user swatchd has no cgroup to write: a service's processes are its
         /// sessions, found by walking down from swatchd, the child subreaper (swatchd(8),
         /// "PROCESS TRACKING"). The orphan a Type=forking service leaves becomes its main

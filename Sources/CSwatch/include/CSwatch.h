@@ -221,6 +221,11 @@ enum swatch_spawn_step {
     SWATCH_SPAWN_STEP_SCHEDULER,
     /// ioprio_set(2): IOSchedulingClass=, IOSchedulingPriority=.
     SWATCH_SPAWN_STEP_IO_PRIORITY,
+    /// PrivateUsers= as root: unshare(CLONE_NEWUSER), after the mounts and the groups.
+    SWATCH_SPAWN_STEP_PRIVATE_USERS,
+    /// PrivateUsers= as root: the helper that writes the new namespace's
+    /// setgroups, gid_map and uid_map from the host's namespace failed (its errno).
+    SWATCH_SPAWN_STEP_PRIVATE_USERS_MAP,
 };
 
 // MARK: - Sandboxing operations
@@ -282,6 +287,12 @@ enum swatch_sandbox_kind {
     SWATCH_SANDBOX_SCHED_SETSCHEDULER,
     /// ioprio_set(IOPRIO_WHO_PROCESS, 0, number), as the raw system call (glibc has no wrapper).
     SWATCH_SANDBOX_IOPRIO_SET,
+    /// PrivateUsers= as root: unshare(CLONE_NEWUSER), and a helper process left in
+    /// the host's namespace (cloned first, without CLONE_VM) writes "deny" to the
+    /// child's /proc/PID/setgroups, then the maps "0 0 1" plus "value value 1"
+    /// (gid_map) and "0 0 1" plus "number number 1" (uid_map), the second line
+    /// only for an id that is not 0. The child reaps the helper before it goes on.
+    SWATCH_SANDBOX_PRIVATE_USERS,
 };
 
 /// The order in which the child runs the sandboxing operations, as steps

@@ -57,6 +57,7 @@ package struct SpawnError: Error, Hashable, CustomStringConvertible {
         guard let directive else { return errno.description }
         // (Only a swatchd that is not root sets up a user namespace: UnprivilegedSandbox.)
         return step == "userns" ? "\(directive): no user namespace for swatchd, which is not root: \(errno)"
+            : step == "private_users_map" ? "\(directive): cannot write the maps of the service's user namespace: \(errno)"
             : "\(directive): \(errno)"
     }
 }
@@ -239,6 +240,10 @@ private final class SandboxOperationArray {
                 op.data = string(text)
             case .enterUserNamespace(let uid, let gid):
                 op.kind = Int32(SWATCH_SANDBOX_USER_NAMESPACE.rawValue)
+                op.number = Int(uid)
+                op.value = UInt64(gid)
+            case .privateUsers(let uid, let gid):
+                op.kind = Int32(SWATCH_SANDBOX_PRIVATE_USERS.rawValue)
                 op.number = Int(uid)
                 op.value = UInt64(gid)
             case .unshareMountNamespace:

@@ -20,6 +20,10 @@ package enum SandboxOperation: Hashable, Sendable {
     /// `unshare(CLONE_NEWUSER)` and the maps of `uid` and `gid` onto themselves (setgroups
     /// denied): the namespace a swatchd that is not root sets up the others in.
     case enterUserNamespace(uid: uid_t, gid: gid_t)
+    /// PrivateUsers= as root: `unshare(CLONE_NEWUSER)`, root, `uid` and `gid` mapped onto
+    /// themselves (every other id is the overflow id) by a helper left in the host's
+    /// namespace, setgroups denied (src/core/exec-invoke.c, setup_private_users()).
+    case privateUsers(uid: uid_t, gid: gid_t)
     /// `unshare(CLONE_NEWNS)`: a mount namespace of the service's own.
     case unshareMountNamespace
     /// `unshare(flags)`: the other namespaces (CLONE_NEWUTS: ProtectHostname=,
@@ -115,8 +119,8 @@ extension SandboxStep {
     /// `enum swatch_spawn_step`, which a failure names (`setresuid`, `mount`).
     /// The steps run ordered by kind, in `executionOrder`.
     package enum Kind: CaseIterable, Hashable, Sendable {
-        case limit, nice, scheduler, ioPriority, oomScoreAdjust, userNamespace, unshare, loopback, mount, boundingSet, keepCapabilities
-        case groups, groupID, userID, capabilities, ambient, noNewPrivileges, seccomp
+        case limit, nice, scheduler, ioPriority, oomScoreAdjust, userNamespace, unshare, loopback, mount, groups, groupID
+        case privateUsers, boundingSet, keepCapabilities, userID, capabilities, ambient, noNewPrivileges, seccomp
 
         /// Its `SWATCH_SPAWN_STEP_*` value.
         package var spawnStep: Int32 {
@@ -130,6 +134,7 @@ extension SandboxStep {
             case .unshare: SWATCH_SPAWN_STEP_UNSHARE
             case .loopback: SWATCH_SPAWN_STEP_LOOPBACK
             case .mount: SWATCH_SPAWN_STEP_MOUNT
+            case .privateUsers: SWATCH_SPAWN_STEP_PRIVATE_USERS
             case .boundingSet: SWATCH_SPAWN_STEP_BOUNDING_SET
             case .keepCapabilities: SWATCH_SPAWN_STEP_KEEP_CAPS
             case .groups: SWATCH_SPAWN_STEP_GROUPS
@@ -184,6 +189,7 @@ extension SandboxOperation {
         case .setIOPriority: .ioPriority
         case .writeFile: .oomScoreAdjust
         case .enterUserNamespace: .userNamespace
+        case .privateUsers: .privateUsers
         case .unshareMountNamespace, .unshareNamespaces: .unshare
         case .interfaceUp: .loopback
         case .mount, .remount, .remountExecutable, .makeDirectory, .createFile, .symlink: .mount

@@ -62,12 +62,33 @@ package enum SandboxPlan {
         let mounts = mountSteps(unitSandbox: unitSandbox, sandbox: sandbox, context: context)
         unshares += mounts.filter { $0.kind == .unshare }
         // Not root: first a user namespace, which the others then belong to (user_namespaces(7)).
-        if let ids = context.unprivilegedIDs, let first = unshares.first {
-            steps.append(SandboxStep(.enterUserNamespace(uid: ids.uid, gid: ids.gid), first.directive))
+        // It maps swatchd's own ids, which the service runs as: what PrivateUsers= asks of a user
+        // manager (src/core/exec-invoke.c, setup_private_users()), so that is all it takes then.
+        if let ids = context.unprivilegedIDs, let directive = unshares.first?.directive
+            ?? (sandbox.privateUsers ? "PrivateUsers=" : nil) {
+            steps.append(SandboxStep(.enterUserNamespace(uid: ids.uid, gid: ids.gid), directive))
         }
         steps += unshares
         if sandbox.privateNetwork { steps.append(SandboxStep(.interfaceUp("lo"), "PrivateNetwork=")) }
         steps += mounts.filter { $0.kind != .unshare }
+
+        // Groups before the user ("drop the group before the user"), as root of the host's
+        // user namespace: PrivateUsers= denies setgroups(2) in the service's own.
+        let credentials = context.credentials
+        let userDirective = sandbox.dynamicUser ? "DynamicUser=" : sandbox.user != nil ? "User=" : "Group="
+        if let groups = credentials?.groups {
+            let directive = sandbox.supplementaryGroups.isEmpty ? userDirective : "SupplementaryGroups="
+            steps.append(SandboxStep(.setGroups(groups), directive))
+        }
+        if let gid = credentials?.gid {
+            steps.append(SandboxStep(.setGroupID(gid), sandbox.group != nil ? "Group=" : userDirective))
+        }
+        // PrivateUsers= as root: the service's user namespace after the mounts (which stay the
+        // host namespace's, out of the service's reach) and before the capabilities, which the
+        // kernel resets on entering it; the service's capabilities then count in it alone.
+        if sandbox.privateUsers, context.unprivilegedIDs == nil {
+            steps.append(SandboxStep(.privateUsers(uid: credentials?.uid ?? 0, gid: credentials?.gid ?? 0), "PrivateUsers="))
+        }
 
         // The bounding set, while CAP_SETPCAP is still there.
         let bounding = Capabilities.bounding(requested: sandbox.capabilityBoundingSet,
@@ -78,22 +99,13 @@ package enum SandboxPlan {
                                      Capabilities.directive(dropping: capability, sandbox: sandbox)))
         }
 
-        // Groups before the user ("drop the group before the user"); ambient
-        // capabilities need PR_SET_KEEPCAPS across setresuid, then capset and
+        // Ambient capabilities need PR_SET_KEEPCAPS across setresuid, then capset and
         // PR_CAP_AMBIENT_RAISE (capabilities(7), "Ambient capability set").
         let ambient = Capabilities.ambient(requested: sandbox.ambientCapabilities, bounding: bounding,
                                            last: context.lastCapability)
-        if let credentials = context.credentials {
-            let userDirective = sandbox.dynamicUser ? "DynamicUser=" : sandbox.user != nil ? "User=" : "Group="
+        if let credentials {
             let switchesUser = credentials.uid.map { $0 != 0 } ?? false
             if switchesUser, ambient != 0 { steps.append(SandboxStep(.keepCapabilities(true), "AmbientCapabilities=")) }
-            if let groups = credentials.groups {
-                let directive = sandbox.supplementaryGroups.isEmpty ? userDirective : "SupplementaryGroups="
-                steps.append(SandboxStep(.setGroups(groups), directive))
-            }
-            if let gid = credentials.gid {
-                steps.append(SandboxStep(.setGroupID(gid), sandbox.group != nil ? "Group=" : userDirective))
-            }
             if let uid = credentials.uid { steps.append(SandboxStep(.setUserID(uid), userDirective)) }
             if switchesUser, ambient != 0 {
                 steps.append(SandboxStep(.setCapabilities(permitted: ambient, inheritable: ambient), "AmbientCapabilities="))
@@ -155,9 +167,9 @@ package enum SandboxPlan {
     }
 
     /// The directive of the first namespace the plan unshares (the one a user namespace is
-    /// set up for when swatchd is not root); nil: the plan unshares none.
+    /// set up for when swatchd is not root), PrivateUsers= last; nil: the plan unshares none.
     package static func namespaceDirective(for unitSandbox: Sandbox) -> String? {
-        steps(for: unitSandbox, context: SandboxContext()).first { $0.kind == .unshare }?.directive
+        steps(for: unitSandbox, context: SandboxContext()).first { $0.kind == .unshare || $0.kind == .privateUsers }?.directive
     }
 
     /// The directive of the first path the namespace makes read-only: the plan then

@@ -86,7 +86,7 @@ enum RestrictingKeys {
         RestrictingKey("NetworkNamespacePath", enforced: false),
         RestrictingKey("PrivateIPC", enforced: true, asks: { $0.privateIPC }),
         RestrictingKey("IPCNamespacePath", enforced: false),
-        RestrictingKey("PrivateUsers", enforced: false),
+        RestrictingKey("PrivateUsers", enforced: true, asks: { $0.privateUsers }),
         RestrictingKey("PrivateMounts", enforced: true, asks: { $0.privateMounts }),
         RestrictingKey("PrivatePIDs", enforced: false),
         RestrictingKey("ProtectHostname", enforced: true, asks: { $0.protectHostname }),

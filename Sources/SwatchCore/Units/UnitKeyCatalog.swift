@@ -346,6 +346,7 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "PrivateDevices": .set({ $1(&$0.sandbox.privateDevices) }, .boolean),
         "PrivateTmp": .set({ $1(&$0.sandbox.privateTmp) }, .boolean),
         "PrivateNetwork": .set({ $1(&$0.sandbox.privateNetwork) }, .boolean),
+        "PrivateUsers": .set({ $1(&$0.sandbox.privateUsers) }, .boolean),
         "ProtectSystem": .set({ $1(&$0.sandbox.protectSystem) }, .text("protect system mode") { value in
             ValueParser.boolean(value).map { $0 ? .yes : .no } ?? ProtectSystem(rawValue: value)
         }),

@@ -716,6 +716,8 @@ package struct SandboxFields: Hashable, Sendable {
     package var protectClock = false
     package var protectHostname = false
     package var privateIPC = false
+    /// PrivateUsers= (a boolean, as in systemd 252).
+    package var privateUsers = false
     package var privateMounts = false
     /// TemporaryFileSystem=: `PATH[:OPTIONS]` words.
     package var temporaryFileSystem: [String] = []

@@ -61,8 +61,8 @@ import Testing
     }
 
     /// The order the privileges of each step dictate (shim.c): limits, nice,
-    /// oom score while root; namespace (CAP_SYS_ADMIN); bounding set
-    /// (CAP_SETPCAP); keepcaps before the uid changes; groups, gid, uid;
+    /// oom score while root; namespace (CAP_SYS_ADMIN); groups and gid; bounding set
+    /// (CAP_SETPCAP); keepcaps before the uid changes; uid;
     /// capset and ambient raise; no_new_privs last.
     @Test func ordersStepsByThePrivilegeEachNeeds() {
         var sandbox = Sandbox()
@@ -83,10 +83,10 @@ import Testing
             index { if case .writeFile = $0 { true } else { false } },
             index { $0 == .unshareMountNamespace },
             index { if case .mount(_, "/tmp", nil, [.bind], _) = $0 { true } else { false } },
-            index { if case .dropBoundingCapability = $0 { true } else { false } },
-            index { $0 == .keepCapabilities(true) },
             index { $0 == .setGroups([1000, 27]) },
             index { $0 == .setGroupID(1000) },
+            index { if case .dropBoundingCapability = $0 { true } else { false } },
+            index { $0 == .keepCapabilities(true) },
             index { $0 == .setUserID(1000) },
             index { $0 == .setCapabilities(permitted: 1 << 10, inheritable: 1 << 10) },
             index { $0 == .raiseAmbientCapability(10) },
@@ -156,6 +156,43 @@ import Testing
             SandboxStep(.setGroupID(65534), "Group="),
             SandboxStep(.setUserID(65534), "User="),
         ])
+    }
+
+    /// PrivateUsers= as root (src/core/exec-invoke.c, setup_private_users()): the user
+    /// namespace after the mounts and the groups, which setgroups(2) denied there could not
+    /// set, and before the bounding set, keepcaps and the uid, whose capabilities the kernel
+    /// resets on entering it; root and the service's own ids are mapped.
+    @Test func privateUsersComesAfterTheMountsAndGroupsAndBeforeTheCapabilities() {
+        var sandbox = Sandbox()
+        sandbox.privateUsers = true
+        sandbox.privateTmp = true
+        sandbox.user = "alice"
+        sandbox.capabilityBoundingSet = CapabilitySet(bits: 1 << 12)
+        sandbox.ambientCapabilities = CapabilitySet(bits: 1 << 12)
+        let steps = SandboxPlan.steps(
+            for: sandbox, context: context(credentials: Credentials(uid: 1000, gid: 100, groups: [100, 27])))
+        let kinds = steps.map(\.kind).filter { $0 != .mount && $0 != .boundingSet }
+        #expect(kinds == [.unshare, .groups, .groupID, .privateUsers, .keepCapabilities, .userID, .capabilities, .ambient],
+                "\(steps)")
+        #expect(steps.contains(SandboxStep(.privateUsers(uid: 1000, gid: 100), "PrivateUsers=")))
+        let userNamespace = steps.firstIndex { $0.kind == .privateUsers } ?? -1
+        #expect(steps.lastIndex { $0.kind == .mount } ?? .max < userNamespace)
+        #expect(steps.firstIndex { $0.kind == .boundingSet } ?? -1 > userNamespace)
+
+        // Alone, as root (no User=), or as a `!` command: root only.
+        var alone = Sandbox()
+        alone.privateUsers = true
+        #expect(SandboxPlan.steps(for: alone, context: context()) == [SandboxStep(.privateUsers(uid: 0, gid: 0), "PrivateUsers=")])
+        // Group= alone: root's uid, the group's gid.
+        alone.group = "staff"
+        #expect(SandboxPlan.steps(for: alone, context: context(credentials: Credentials(gid: 50, groups: [])))
+                == [SandboxStep(.setGroups([]), "Group="), SandboxStep(.setGroupID(50), "Group="),
+                    SandboxStep(.privateUsers(uid: 0, gid: 50), "PrivateUsers=")])
+        // A `+` command runs outside it, as systemd runs it without sandboxing.
+        #expect(SandboxPlan.steps(for: alone, fullPrivileges: true, context: context()) == [])
+        // PrivateUsers=no plans nothing.
+        #expect(SandboxPlan.steps(for: Sandbox(), context: context()) == [])
+        #expect(SandboxPlan.namespaceDirective(for: alone) == "PrivateUsers=")
     }
 
     /// As root, ambient capabilities add nothing (execve gives uid 0 its

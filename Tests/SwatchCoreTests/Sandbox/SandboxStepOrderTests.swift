@@ -20,13 +20,14 @@ import Testing
     }
 
     /// The order as the comment of shim.c gives its reasons: process
-    /// properties (limits, nice, CPU and I/O scheduling, OOM score) while root, the namespace, the bounding set, the identity
-    /// (groups before the user), ambient capabilities, no_new_privs, and the
-    /// seccomp filters last of all.
+    /// properties (limits, nice, CPU and I/O scheduling, OOM score) while root, the namespaces and
+    /// mounts, the groups while root of the host's user namespace, PrivateUsers='s namespace before
+    /// anything about capabilities (entering it resets them), the bounding set, the user,
+    /// ambient capabilities, no_new_privs, and the seccomp filters last of all.
     @Test func theOrderIsThePrivilegeOrder() {
         #expect(SandboxStep.Kind.executionOrder == [
-            .limit, .nice, .scheduler, .ioPriority, .oomScoreAdjust, .userNamespace, .unshare, .loopback, .mount, .boundingSet, .keepCapabilities,
-            .groups, .groupID, .userID, .capabilities, .ambient, .noNewPrivileges, .seccomp,
+            .limit, .nice, .scheduler, .ioPriority, .oomScoreAdjust, .userNamespace, .unshare, .loopback, .mount, .groups, .groupID,
+            .privateUsers, .boundingSet, .keepCapabilities, .userID, .capabilities, .ambient, .noNewPrivileges, .seccomp,
         ])
     }
 
@@ -42,6 +43,7 @@ import Testing
         case .setIOPriority: SWATCH_SANDBOX_IOPRIO_SET
         case .writeFile: SWATCH_SANDBOX_WRITE_FILE
         case .enterUserNamespace: SWATCH_SANDBOX_USER_NAMESPACE
+        case .privateUsers: SWATCH_SANDBOX_PRIVATE_USERS
         case .unshareMountNamespace, .unshareNamespaces: SWATCH_SANDBOX_UNSHARE
         case .interfaceUp: SWATCH_SANDBOX_INTERFACE_UP
         case .loadSeccompFilter: SWATCH_SANDBOX_SECCOMP
@@ -71,7 +73,7 @@ import Testing
         .createFile(path: "/f", mode: 0o644), .symlink(destination: "/a", path: "/b"), .dropBoundingCapability(1),
         .keepCapabilities(true), .setGroups([1]), .setGroupID(1), .setUserID(1),
         .setCapabilities(permitted: 1, inheritable: 1), .raiseAmbientCapability(1), .noNewPrivileges,
-        .unshareNamespaces(1), .interfaceUp("lo"), .enterUserNamespace(uid: 1000, gid: 100), .loadSeccompFilter(SeccompProgram(bytes: [0, 0, 0, 0, 0, 0, 0, 0])),
+        .unshareNamespaces(1), .interfaceUp("lo"), .enterUserNamespace(uid: 1000, gid: 100), .privateUsers(uid: 1000, gid: 100), .loadSeccompFilter(SeccompProgram(bytes: [0, 0, 0, 0, 0, 0, 0, 0])),
     ]
 
     /// The child orders (and reports a failure) by the step it puts an
@@ -106,6 +108,7 @@ import Testing
         sandbox.stateDirectory = ["x"]
         sandbox.removeIPC = true
         sandbox.privateNetwork = true
+        sandbox.privateUsers = true
         var context = SandboxContext(
             credentials: Credentials(uid: 1000, gid: 50, groups: [50, 29]), lastCapability: 40,
             mountPoints: ["/", "/proc", "/sys", "/dev", "/boot", "/var", "/home"],

@@ -31,6 +31,24 @@ import Testing
         #expect(asRoot == steps.filter { $0.kind != .userNamespace })
     }
 
+    /// PrivateUsers= of a swatchd that is not root is the user namespace it sets up anyway
+    /// (its own ids onto themselves, as systemd's user manager maps them): one, even alone,
+    /// and never the root manager's second namespace.
+    @Test func privateUsersIsTheOneUserNamespace() {
+        var sandbox = Sandbox()
+        sandbox.privateUsers = true
+        #expect(SandboxPlan.steps(for: sandbox, context: context((1000, 100)))
+                == [SandboxStep(.enterUserNamespace(uid: 1000, gid: 100), "PrivateUsers=")])
+        sandbox.privateTmp = true
+        let steps = SandboxPlan.steps(for: sandbox, context: context((1000, 100)))
+        #expect(steps.filter { $0.kind == .userNamespace || $0.kind == .privateUsers }
+                == [SandboxStep(.enterUserNamespace(uid: 1000, gid: 100), "PrivateTmp=")], "\(steps)")
+        // What a missing user namespace is reported against.
+        #expect(SandboxPlan.namespaceDirective(for: sandbox) == "PrivateTmp=")
+        sandbox.privateTmp = false
+        #expect(SandboxPlan.namespaceDirective(for: sandbox) == "PrivateUsers=")
+    }
+
     /// A plan without a namespace needs no user namespace (Limit*= alone).
     @Test func noNamespaceNoUserNamespace() {
         var sandbox = Sandbox()

@@ -90,7 +90,7 @@ import Testing
             "SystemCallFilter", "SystemCallArchitectures", "RestrictAddressFamilies", "RestrictNamespaces",
             "RestrictRealtime", "RestrictSUIDSGID", "LockPersonality", "MemoryDenyWriteExecute",
             "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs", "ProtectControlGroups",
-            "ProtectClock", "ProtectHostname", "PrivateNetwork", "PrivateIPC", "PrivateMounts",
+            "ProtectClock", "ProtectHostname", "PrivateNetwork", "PrivateIPC", "PrivateMounts", "PrivateUsers",
             // More of the mount namespace.
             "TemporaryFileSystem", "BindPaths", "BindReadOnlyPaths", "NoExecPaths", "ExecPaths", "ProtectProc", "ProcSubset",
             "DevicePolicy", "DeviceAllow", "IPAddressAllow", "IPAddressDeny",

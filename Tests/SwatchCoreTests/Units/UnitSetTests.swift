@@ -122,12 +122,26 @@ import Testing
         let set = load([UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\nPrivateTmp=yes\nUser=\nDynamicUser=no\n",
                                    dropIns: [(path: "u/a.service.d/off.conf", text: "[Service]\nPrivateTmp=no\n")])])
         #expect(messages(set) == [])
-        let refused = load([UnitSource(path: "u/b.service", text: "[Service]\nExecStart=/bin/true\nPrivateUsers=yes\nRootDirectory=/srv\nUser=nobody\n")])
+        let refused = load([UnitSource(path: "u/b.service", text: "[Service]\nExecStart=/bin/true\nPrivatePIDs=yes\nRootDirectory=/srv\nUser=nobody\n")])
         #expect(messages(refused) == [
-            "u/b.service:3: PrivateUsers= is not enforced by this build; refusing to run the unit with less isolation than it asks for.",
+            "u/b.service:3: PrivatePIDs= is not enforced by this build; refusing to run the unit with less isolation than it asks for.",
             "u/b.service:4: RootDirectory= is not enforced by this build; refusing to run the unit with less isolation than it asks for.",
         ])
         #expect(refused.refused["b.service"]?.count == 2)
+    }
+
+    /// PrivateUsers= is a boolean, as in systemd 252: enforced, so it loads; a value systemd 252
+    /// does not know (`self`, `identity` and `full` of later versions) refuses the unit, at its line.
+    @Test func privateUsersIsABooleanAndOtherValuesRefuseTheUnit() {
+        let set = load([
+            UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\nPrivateUsers=yes\n"),
+            UnitSource(path: "u/b.service", text: "[Service]\nExecStart=/bin/true\nPrivateUsers=self\n"),
+            UnitSource(path: "u/c.service", text: "[Service]\nExecStart=/bin/true\nPrivateUsers=yes\nPrivateUsers=no\n"),
+        ])
+        #expect(messages(set) == ["u/b.service:3: Failed to parse boolean value for PrivateUsers=, refusing the unit: self"])
+        #expect(set.refused["a.service"] == nil && set.refused["c.service"] == nil && set.refused["b.service"] != nil)
+        #expect(set.services.first { $0.key.description == "a.service" }?.value.sandbox.privateUsers == true)
+        #expect(set.services.first { $0.key.description == "c.service" }?.value.sandbox.privateUsers == false)
     }
 
     @Test func parsesSandboxSettingsIntoTheModel() throws {
