@@ -332,6 +332,33 @@ extension Integration {
             #expect(try Command.run(["/usr/bin/ionice", "-p", "\(low)"]).standardOutput == "best-effort: prio 6\n")
         }
 
+        /// CPUAffinity=, TimerSlackNSec= and Personality= as the service reads them back in /proc
+        /// and uname(1) (a 32-bit personality makes an x86-64 machine i686).
+        @Test(.timeLimit(.minutes(1)))
+        func setsTheCPUAffinityTimerSlackAndPersonality() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let out = daemon.path("properties")
+            #if arch(x86_64)
+            let personality = "Personality=x86", machine = "i686"
+            #else
+            let personality = "", machine = try Command.run(["/bin/uname", "-m"]).standardOutput.trimmingWhitespace()
+            #endif
+            try daemon.write("pinned.service", """
+                [Service]
+                Type=oneshot
+                ExecStart=/bin/sh -c 'grep Cpus_allowed_list /proc/self/status > \(out).tmp; cat /proc/self/timerslack_ns >> \(out).tmp; uname -m >> \(out).tmp; mv \(out).tmp \(out)'
+                CPUAffinity=0
+                TimerSlackNSec=1ms
+                \(personality)
+                """)
+            try daemon.start()
+            let lines = try waitFor("the service wrote what it sees\n\(daemon.log)") {
+                readText(out).map { $0.split(separator: "\n").map(String.init) }
+            }
+            #expect(lines == ["Cpus_allowed_list:\t0", "1000000", machine])
+        }
+
         /// `+`: that command runs as root with no sandbox; the others as the user.
         @Test(.timeLimit(.minutes(1)))
         func aPlusPrefixRunsThatCommandWithFullPrivileges() throws {

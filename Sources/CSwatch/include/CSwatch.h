@@ -226,6 +226,12 @@ enum swatch_spawn_step {
     /// PrivateUsers= as root: the helper that writes the new namespace's
     /// setgroups, gid_map and uid_map from the host's namespace failed (its errno).
     SWATCH_SPAWN_STEP_PRIVATE_USERS_MAP,
+    /// sched_setaffinity(2): CPUAffinity=.
+    SWATCH_SPAWN_STEP_CPU_AFFINITY,
+    /// prctl(PR_SET_TIMERSLACK): TimerSlackNSec=.
+    SWATCH_SPAWN_STEP_TIMER_SLACK,
+    /// personality(2): Personality=.
+    SWATCH_SPAWN_STEP_PERSONALITY,
 };
 
 // MARK: - Sandboxing operations
@@ -293,6 +299,13 @@ enum swatch_sandbox_kind {
     /// (gid_map) and "0 0 1" plus "number number 1" (uid_map), the second line
     /// only for an id that is not 0. The child reaps the helper before it goes on.
     SWATCH_SANDBOX_PRIVATE_USERS,
+    /// sched_setaffinity(0, program_length, program): `program` is the CPU mask,
+    /// `program_length` bytes of it (a cpu_set_t's layout, CPU n is bit n).
+    SWATCH_SANDBOX_SCHED_SETAFFINITY,
+    /// prctl(PR_SET_TIMERSLACK, value): nanoseconds.
+    SWATCH_SANDBOX_TIMER_SLACK,
+    /// personality(number).
+    SWATCH_SANDBOX_PERSONALITY,
 };
 
 /// The order in which the child runs the sandboxing operations, as steps

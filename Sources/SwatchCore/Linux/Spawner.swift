@@ -234,6 +234,20 @@ private final class SandboxOperationArray {
             case .setIOPriority(let value):
                 op.kind = Int32(SWATCH_SANDBOX_IOPRIO_SET.rawValue)
                 op.number = Int(value)
+            case .setCPUAffinity(let words):
+                op.kind = Int32(SWATCH_SANDBOX_SCHED_SETAFFINITY.rawValue)
+                // malloc, as strdup allocates the strings: deinit frees all with free().
+                let buffer = malloc(max(words.count, 1) * 8)!.assumingMemoryBound(to: UInt64.self)
+                buffer.initialize(from: words, count: words.count)
+                allocations.append(UnsafeMutableRawPointer(buffer))
+                op.program = UnsafeRawPointer(buffer)
+                op.program_length = Int32(words.count * 8)
+            case .setTimerSlack(let nanoseconds):
+                op.kind = Int32(SWATCH_SANDBOX_TIMER_SLACK.rawValue)
+                op.value = nanoseconds
+            case .setPersonality(let persona):
+                op.kind = Int32(SWATCH_SANDBOX_PERSONALITY.rawValue)
+                op.number = persona
             case .writeFile(let path, let text):
                 op.kind = Int32(SWATCH_SANDBOX_WRITE_FILE.rawValue)
                 op.path = string(path)

@@ -15,6 +15,12 @@ package enum SandboxOperation: Hashable, Sendable {
     case setScheduler(policy: Int32, priority: Int32)
     /// `ioprio_set(IOPRIO_WHO_PROCESS, 0, value)`: IOScheduling*=.
     case setIOPriority(Int32)
+    /// `sched_setaffinity(0, mask)`: CPUAffinity= (bit n of word n / 64: CPU n).
+    case setCPUAffinity([UInt64])
+    /// `prctl(PR_SET_TIMERSLACK, nanoseconds)`: TimerSlackNSec=.
+    case setTimerSlack(UInt64)
+    /// `personality(persona)`: Personality=.
+    case setPersonality(Int)
     /// Writes `text` to an existing file: OOMScoreAdjust= (/proc/self/oom_score_adj).
     case writeFile(path: String, text: String)
     /// `unshare(CLONE_NEWUSER)` and the maps of `uid` and `gid` onto themselves (setgroups
@@ -119,7 +125,8 @@ extension SandboxStep {
     /// `enum swatch_spawn_step`, which a failure names (`setresuid`, `mount`).
     /// The steps run ordered by kind, in `executionOrder`.
     package enum Kind: CaseIterable, Hashable, Sendable {
-        case limit, nice, scheduler, ioPriority, oomScoreAdjust, userNamespace, unshare, loopback, mount, groups, groupID
+        case limit, nice, scheduler, ioPriority, oomScoreAdjust, cpuAffinity, timerSlack, personality, userNamespace
+        case unshare, loopback, mount, groups, groupID
         case privateUsers, boundingSet, keepCapabilities, userID, capabilities, ambient, noNewPrivileges, seccomp
 
         /// Its `SWATCH_SPAWN_STEP_*` value.
@@ -130,6 +137,9 @@ extension SandboxStep {
             case .scheduler: SWATCH_SPAWN_STEP_SCHEDULER
             case .ioPriority: SWATCH_SPAWN_STEP_IO_PRIORITY
             case .oomScoreAdjust: SWATCH_SPAWN_STEP_OOM_SCORE_ADJUST
+            case .cpuAffinity: SWATCH_SPAWN_STEP_CPU_AFFINITY
+            case .timerSlack: SWATCH_SPAWN_STEP_TIMER_SLACK
+            case .personality: SWATCH_SPAWN_STEP_PERSONALITY
             case .userNamespace: SWATCH_SPAWN_STEP_USER_NAMESPACE
             case .unshare: SWATCH_SPAWN_STEP_UNSHARE
             case .loopback: SWATCH_SPAWN_STEP_LOOPBACK
@@ -188,6 +198,9 @@ extension SandboxOperation {
         case .setScheduler: .scheduler
         case .setIOPriority: .ioPriority
         case .writeFile: .oomScoreAdjust
+        case .setCPUAffinity: .cpuAffinity
+        case .setTimerSlack: .timerSlack
+        case .setPersonality: .personality
         case .enterUserNamespace: .userNamespace
         case .privateUsers: .privateUsers
         case .unshareMountNamespace, .unshareNamespaces: .unshare

@@ -45,6 +45,13 @@ package enum SandboxPlan {
         if let score = sandbox.oomScoreAdjust {
             steps.append(SandboxStep(.writeFile(path: "/proc/self/oom_score_adj", text: "\(score)\n"), "OOMScoreAdjust="))
         }
+        if let last = sandbox.cpuAffinity.last {
+            var mask = [UInt64](repeating: 0, count: last / 64 + 1)
+            for cpu in sandbox.cpuAffinity { mask[cpu / 64] |= 1 << UInt64(cpu % 64) }
+            steps.append(SandboxStep(.setCPUAffinity(mask), "CPUAffinity="))
+        }
+        if let slack = sandbox.timerSlack { steps.append(SandboxStep(.setTimerSlack(slack), "TimerSlackNSec=")) }
+        if let persona = sandbox.personality { steps.append(SandboxStep(.setPersonality(persona), "Personality=")) }
         if fullPrivileges { return steps }  // (in order: these come first)
 
         // The namespaces other than the mount namespace, and `lo` in a new network one.

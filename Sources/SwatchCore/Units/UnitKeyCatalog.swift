@@ -212,7 +212,7 @@ private func isDependencyName(_ name: String) -> Bool {
 /// does not act on and that restrict nothing. In [Socket] they concern ExecStartPre= and
 /// friends, which swatchd does not run either.
 private let unsupportedExecKeys: Set<String> = [
-    "CPUAffinity", "NUMAPolicy", "NUMAMask", "TimerSlackNSec", "Personality",
+    "NUMAPolicy", "NUMAMask",
     "CoredumpFilter", "KeyringMode", "OOMPolicy", "MemoryKSM",
     "LogLevelMax", "LogExtraFields", "LogRateLimitIntervalSec", "LogRateLimitBurst", "LogFilterPatterns",
     "LogNamespace", "SyslogFacility", "SyslogLevel", "SyslogLevelPrefix", "TTYReset",
@@ -324,6 +324,21 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
             else { service.sandbox.ioSchedulingPriority = try ValueKind.integer(0...7).parse(kv) }
         },
         "OOMScoreAdjust": .set({ $1(&$0.sandbox.oomScoreAdjust) }, .integer(-1000...1000)),
+        // Each assignment adds its CPUs; the empty one resets (config_parse_exec_cpu_affinity()).
+        "CPUAffinity": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            guard !kv.raw.isEmpty else { return service.sandbox.cpuAffinity = [] }
+            guard let cpus = ValueParser.cpuSet(kv.raw) else { throw kv.invalid("CPU affinity") }
+            service.sandbox.cpuAffinity = Array(Set(service.sandbox.cpuAffinity + cpus)).sorted()
+        },
+        "TimerSlackNSec": .set({ $1(&$0.sandbox.timerSlack) }, .text("timer slack", ValueParser.nanoseconds)),
+        // An architecture of another machine is warned about and ignored, as config_parse_personality() does.
+        "Personality": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            guard !kv.raw.isEmpty else { return service.sandbox.personality = nil }
+            guard let persona = ValueParser.personality(kv.raw) else {
+                throw ValueError(message: "Failed to parse personality, ignoring: \(kv.raw)", ignored: true)
+            }
+            service.sandbox.personality = persona
+        },
         "StandardOutput": .set({ $1(&$0.standardOutput) }, .outputTarget),
         "StandardError": .set({ $1(&$0.standardError) }, .outputTarget),
         "SyslogIdentifier": .set({ $1(&$0.syslogIdentifier) }, .string),

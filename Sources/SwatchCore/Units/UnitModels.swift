@@ -693,6 +693,12 @@ package struct SandboxFields: Hashable, Sendable {
     package var ioSchedulingClass: IOSchedulingClass?
     package var ioSchedulingPriority: Int32?
     package var oomScoreAdjust: Int32?
+    /// CPUAffinity=: the CPUs, sorted, each once; empty: unset.
+    package var cpuAffinity: [Int] = []
+    /// TimerSlackNSec=, in nanoseconds.
+    package var timerSlack: UInt64?
+    /// Personality=: the persona personality(2) takes (PER_LINUX, PER_LINUX32).
+    package var personality: Int?
     package var limits: [ResourceLimit: LimitValue] = [:]
     // System call filtering (systemd.exec(5), "SYSTEM CALL FILTERING"; Sandbox/SeccompFilters.swift).
     package var systemCallFilter: SystemCallFilter?

@@ -131,6 +131,19 @@ import Testing
         #expect(plan { _ in } == [])
     }
 
+    /// CPUAffinity=, TimerSlackNSec= and Personality= are process properties: a `+` command has them too.
+    @Test func processPropertiesAreSetForEveryCommand() {
+        var sandbox = Sandbox()
+        sandbox.cpuAffinity = [0, 2, 65]
+        sandbox.timerSlack = 50_000
+        sandbox.personality = 8
+        sandbox.user = "nobody"
+        let expected = [SandboxStep(.setCPUAffinity([0b101, 0b10]), "CPUAffinity="),
+                        SandboxStep(.setTimerSlack(50_000), "TimerSlackNSec="), SandboxStep(.setPersonality(8), "Personality=")]
+        #expect(SandboxPlan.steps(for: sandbox, fullPrivileges: true, context: context()) == expected)
+        #expect(Array(SandboxPlan.steps(for: sandbox, context: context()).prefix(3)) == expected)
+    }
+
     @Test func boundingSetDropsEverythingTheUnitDidNotKeep() {
         var sandbox = Sandbox()
         // CapabilityBoundingSet=~CAP_SYS_ADMIN, as the parser leaves it.

@@ -175,6 +175,30 @@ import Testing
         #expect(service.umask == 0o077 && service.sandbox.nice == 5 && service.sandbox.oomScoreAdjust == -100)
     }
 
+    /// CPUAffinity= adds up and resets on empty; TimerSlackNSec= counts nanoseconds; a
+    /// Personality= of another machine is warned about and ignored, as systemd does.
+    @Test func parsesTheProcessProperties() throws {
+        func service(_ lines: String) -> (ServiceUnit, [String]) {
+            let (unit, diagnostics) = ServiceUnit.interpret(
+                name: UnitName(prefix: "a", type: .service),
+                files: [UnitFile(path: "a.service", text: "[Service]\nExecStart=/bin/true\n" + lines, unit: "a.service")],
+                context: Self.context, checkExecutables: false)
+            return (unit, diagnostics.map(\.description))
+        }
+        #expect(service("CPUAffinity=3 0-1\nCPUAffinity=1,5\n").0.sandbox.cpuAffinity == [0, 1, 3, 5])
+        #expect(service("CPUAffinity=3\nCPUAffinity=\nCPUAffinity=2\n").0.sandbox.cpuAffinity == [2])
+        #expect(service("CPUAffinity=2-1\n").1 == ["a.service:3: Failed to parse CPU affinity for CPUAffinity=, refusing the unit: 2-1"])
+        #expect(service("TimerSlackNSec=50000\n").0.sandbox.timerSlack == 50_000)
+        #expect(service("TimerSlackNSec=1ms\n").0.sandbox.timerSlack == 1_000_000)
+        #expect(service("Personality=\(ConditionCheck.nativeArchitecture ?? "")\n").0.sandbox.personality == 0)
+        let other = service("Personality=sparc64\n")
+        #expect(other.0.sandbox.personality == nil)
+        #expect(other.1 == ["a.service:3: Failed to parse personality, ignoring: sparc64"])
+        #if arch(x86_64)
+        #expect(service("Personality=x86\n").0.sandbox.personality == 8)
+        #endif
+    }
+
     @Test func parsesTheDirectoriesAndRefusesAnAbsoluteOne() throws {
         let set = load([UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\nStateDirectory=a a/b\nRuntimeDirectory=/abs\n")])
         #expect(messages(set) == [

@@ -1,0 +1,36 @@
+// The values of the process properties systemd.exec(5) sets on the spawned process
+// besides its scheduling: CPUAffinity=, TimerSlackNSec= and Personality=.
+
+extension ValueParser {
+    /// parse_cpu_set(): CPU indices and ranges (`0-3 6,8`), separated by spaces or commas;
+    /// nil when a word is neither (systemd's upper bound: CPU 8191).
+    static func cpuSet(_ text: String) -> [Int]? {
+        var cpus: [Int] = []
+        for word in text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }) {
+            let bounds = word.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let first = Int(bounds[0]), let last = bounds.count == 2 ? Int(bounds[1]) : first,
+                  first >= 0, first <= last, last <= 8191 else { return nil }
+            cpus += Array(first...last)
+        }
+        return cpus.isEmpty ? nil : cpus
+    }
+
+    /// parse_nsec(): a number of nanoseconds (`50000`, `50000ns`), or a time span (`50us`, `1ms`).
+    static func nanoseconds(_ text: String) -> UInt64? {
+        for suffix in ["nsec", "ns", ""] where text.hasSuffix(suffix) {
+            if let value = UInt64(text.dropLast(suffix.count)) { return value }
+        }
+        guard let span = TimeSpan(parsing: text), !span.isInfinite else { return nil }
+        let (value, overflow) = span.microseconds.multipliedReportingOverflow(by: 1_000)
+        return overflow ? nil : value
+    }
+
+    /// personality_from_string(): the machine's own architecture is PER_LINUX, the one it also
+    /// runs (x86 on x86-64, arm on arm64, …) PER_LINUX32 (<sys/personality.h>); nil for others.
+    static func personality(_ text: String) -> Int? {
+        guard let native = ConditionCheck.nativeArchitecture else { return nil }
+        if text == native { return 0 }
+        let secondary = ["x86-64": "x86", "arm64": "arm", "ppc64-le": "ppc-le", "s390x": "s390"]
+        return secondary[native] == text ? 0x0008 : nil
+    }
+}
