@@ -39,6 +39,12 @@ extension CopyOnWrite {
 
     /// The fields as one value (a copy).
     package var fields: Value { storage.value }
+
+    /// Changes the fields in place, in one access (a shared storage is copied first).
+    package mutating func withFields<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        if !isKnownUniquelyReferenced(&storage) { storage = CopyOnWriteStorage(storage.value) }
+        return try body(&storage.value)
+    }
 }
 
 extension CopyOnWrite where Value: Equatable {

@@ -140,6 +140,28 @@ extension ValueKind where T: RawRepresentable & Sendable, T.RawValue == String {
 /// exactly, so an optional field picks the setter that resets it, as with key paths.
 typealias Field<Model, Value> = @Sendable (inout Model, (inout Value) -> Void) -> Void
 
+/// A field of a copy-on-write model, `{ $1(&$0.umask) }` on its fields, as a field of the
+/// model: the copy-on-write access is made once, here, as `inSandbox` does.
+@_semantics("optimize.sil.specialize.generic.never") @inline(never)
+func inFields<Model: CopyOnWrite, T>(_ field: @escaping Field<Model.Value, T>) -> Field<Model, T> {
+    { model, body in model.withFields { field(&$0, body) } }
+}
+
+/// A field of a service's sandbox, `{ $1(&$0.nice) }` on its fields, as a field of the
+/// service. The closure of each key then only hands over the field's address: the two
+/// copy-on-write accesses, to the service's storage and to its sandbox's, are made once,
+/// here, not in a copy per key (about 430 bytes each; docs/HACKING.md "Where the bytes are").
+@_semantics("optimize.sil.specialize.generic.never") @inline(never)
+func inSandbox<T>(_ field: @escaping Field<SandboxFields, T>) -> Field<ServiceUnit, T> {
+    { service, body in service.sandbox.withFields { field(&$0, body) } }
+}
+
+/// A field of a socket unit's options, as `inSandbox` reaches a sandbox's.
+@_semantics("optimize.sil.specialize.generic.never") @inline(never)
+func inOptions<T>(_ field: @escaping Field<SocketOptionsFields, T>) -> Field<SocketUnit, T> {
+    { socket, body in socket.options.withFields { field(&$0, body) } }
+}
+
 /// Applies one key's value to a model of type `Model`.
 struct KeySetter<Model>: Sendable {
     let apply: @Sendable (inout Model, KeyValue) throws(ValueError) -> Void

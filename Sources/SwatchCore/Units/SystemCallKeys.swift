@@ -77,9 +77,9 @@ enum SystemCallKeys {
         return nil
     }
 
-    static let systemCallFilter = systemCallList({ $1(&$0.sandbox.systemCallFilter) }, addsDefault: true)
+    static let systemCallFilter = systemCallList(inSandbox { $1(&$0.systemCallFilter) }, addsDefault: true)
     /// SystemCallLog=: the same syntax; the listed calls (or, `~`, the others) are logged.
-    static let systemCallLog = systemCallList({ $1(&$0.sandbox.systemCallLog) }, addsDefault: false)
+    static let systemCallLog = systemCallList(inSandbox { $1(&$0.systemCallLog) }, addsDefault: false)
 
     static func systemCallList(_ field: @escaping Field<ServiceUnit, SystemCallFilter?>,
                                addsDefault: Bool) -> KeySetter<ServiceUnit> {

@@ -93,35 +93,35 @@ private let unitKeys: [String: KeySetter<UnitSection>] = {
             // A `%` that is no specifier is kept: a description never refuses a unit.
             unit.description = (try? kv.expanded()) ?? kv.raw
         },
-        "Documentation": .list { $1(&$0.documentation) },
-        "After": .list({ $1(&$0.after) }, check: dependency),
-        "Before": .list({ $1(&$0.before) }, check: dependency),
-        "Requires": .list({ $1(&$0.requires) }, check: dependency),
-        "Wants": .list({ $1(&$0.wants) }, check: dependency),
-        "BindsTo": .list({ $1(&$0.bindsTo) }, check: dependency),
-        "BindTo": .list({ $1(&$0.bindsTo) }, check: dependency),
-        "PartOf": .list({ $1(&$0.partOf) }, check: dependency),
-        "Conflicts": .list({ $1(&$0.conflicts) }, check: dependency),
-        "Requisite": .list({ $1(&$0.requisite) }, check: dependency),
-        "Upholds": .list({ $1(&$0.upholds) }, check: dependency),
-        "OnFailure": .list({ $1(&$0.onFailure) }, check: dependency),
-        "OnSuccess": .list({ $1(&$0.onSuccess) }, check: dependency),
-        "PropagatesReloadTo": .list({ $1(&$0.propagatesReloadTo) }, check: dependency),
-        "ReloadPropagatedFrom": .list({ $1(&$0.reloadPropagatedFrom) }, check: dependency),
-        "PropagatesStopTo": .list({ $1(&$0.propagatesStopTo) }, check: dependency),
-        "StopPropagatedFrom": .list({ $1(&$0.stopPropagatedFrom) }, check: dependency),
-        "RefuseManualStart": .set({ $1(&$0.refuseManualStart) }, .boolean),
-        "RefuseManualStop": .set({ $1(&$0.refuseManualStop) }, .boolean),
-        "SuccessAction": unitAction { $1(&$0.successAction) },
-        "FailureAction": unitAction { $1(&$0.failureAction) },
-        "JobTimeoutAction": unitAction { $1(&$0.jobTimeoutAction) },
-        "JobTimeoutSec": .set({ $1(&$0.jobTimeout) }, .timeout),
-        "JobRunningTimeoutSec": .set({ $1(&$0.jobRunningTimeout) }, .timeout),
-        "StopWhenUnneeded": .set({ $1(&$0.stopWhenUnneeded) }, .boolean),
-        "RequiresMountsFor": .list({ $1(&$0.requiresMountsFor) }, check: absolute),
-        "WantsMountsFor": .list({ $1(&$0.wantsMountsFor) }, check: absolute),
-        "SuccessActionExitStatus": .set({ $1(&$0.successActionExitStatus) }, .integer(0...255)),
-        "FailureActionExitStatus": .set({ $1(&$0.failureActionExitStatus) }, .integer(0...255)),
+        "Documentation": .list(inFields { $1(&$0.documentation) }),
+        "After": .list(inFields { $1(&$0.after) }, check: dependency),
+        "Before": .list(inFields { $1(&$0.before) }, check: dependency),
+        "Requires": .list(inFields { $1(&$0.requires) }, check: dependency),
+        "Wants": .list(inFields { $1(&$0.wants) }, check: dependency),
+        "BindsTo": .list(inFields { $1(&$0.bindsTo) }, check: dependency),
+        "BindTo": .list(inFields { $1(&$0.bindsTo) }, check: dependency),
+        "PartOf": .list(inFields { $1(&$0.partOf) }, check: dependency),
+        "Conflicts": .list(inFields { $1(&$0.conflicts) }, check: dependency),
+        "Requisite": .list(inFields { $1(&$0.requisite) }, check: dependency),
+        "Upholds": .list(inFields { $1(&$0.upholds) }, check: dependency),
+        "OnFailure": .list(inFields { $1(&$0.onFailure) }, check: dependency),
+        "OnSuccess": .list(inFields { $1(&$0.onSuccess) }, check: dependency),
+        "PropagatesReloadTo": .list(inFields { $1(&$0.propagatesReloadTo) }, check: dependency),
+        "ReloadPropagatedFrom": .list(inFields { $1(&$0.reloadPropagatedFrom) }, check: dependency),
+        "PropagatesStopTo": .list(inFields { $1(&$0.propagatesStopTo) }, check: dependency),
+        "StopPropagatedFrom": .list(inFields { $1(&$0.stopPropagatedFrom) }, check: dependency),
+        "RefuseManualStart": .set(inFields { $1(&$0.refuseManualStart) }, .boolean),
+        "RefuseManualStop": .set(inFields { $1(&$0.refuseManualStop) }, .boolean),
+        "SuccessAction": unitAction(inFields { $1(&$0.successAction) }),
+        "FailureAction": unitAction(inFields { $1(&$0.failureAction) }),
+        "JobTimeoutAction": unitAction(inFields { $1(&$0.jobTimeoutAction) }),
+        "JobTimeoutSec": .set(inFields { $1(&$0.jobTimeout) }, .timeout),
+        "JobRunningTimeoutSec": .set(inFields { $1(&$0.jobRunningTimeout) }, .timeout),
+        "StopWhenUnneeded": .set(inFields { $1(&$0.stopWhenUnneeded) }, .boolean),
+        "RequiresMountsFor": .list(inFields { $1(&$0.requiresMountsFor) }, check: absolute),
+        "WantsMountsFor": .list(inFields { $1(&$0.wantsMountsFor) }, check: absolute),
+        "SuccessActionExitStatus": .set(inFields { $1(&$0.successActionExitStatus) }, .integer(0...255)),
+        "FailureActionExitStatus": .set(inFields { $1(&$0.failureActionExitStatus) }, .integer(0...255)),
         // swatchd adds no implicit dependencies, so there is nothing to turn off.
         "DefaultDependencies": KeySetter { (_: inout UnitSection, kv: KeyValue) throws(ValueError) in
             _ = try ValueKind.boolean.parse(kv)
@@ -131,15 +131,15 @@ private let unitKeys: [String: KeySetter<UnitSection>] = {
 
 /// The start limit: a `[Unit]` key, also read in `[Service]`, its old place (systemd still reads it there).
 private let startLimitKeys: [String: KeySetter<UnitSection>] = [
-    "StartLimitIntervalSec": .set({ $1(&$0.startLimitInterval) }, .timeSpan),
-    "StartLimitInterval": .set({ $1(&$0.startLimitInterval) }, .timeSpan),
-    "StartLimitBurst": .set({ $1(&$0.startLimitBurst) }, .integer(0...Int(Int32.max))),
+    "StartLimitIntervalSec": .set(inFields { $1(&$0.startLimitInterval) }, .timeSpan),
+    "StartLimitInterval": .set(inFields { $1(&$0.startLimitInterval) }, .timeSpan),
+    "StartLimitBurst": .set(inFields { $1(&$0.startLimitBurst) }, .integer(0...Int(Int32.max))),
 ]
 
 /// `[Unit]` keys systemd still reads in `[Service]`, their old place (src/core/load-fragment-gperf.gperf.in):
 /// the start limit and FailureAction=.
 private let oldServiceKeys: [String: KeySetter<UnitSection>] = startLimitKeys.merging(
-    ["FailureAction": unitAction { $1(&$0.failureAction) }], uniquingKeysWith: { first, _ in first })
+    ["FailureAction": unitAction(inFields { $1(&$0.failureAction) })], uniquingKeysWith: { first, _ in first })
 
 /// `Condition…=` and `Assert…=` of the checks swatchd evaluates. The value is
 /// `[|][!]PARAMETER` (systemd.unit(5)); an empty one resets every condition
@@ -290,8 +290,8 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
             guard ValueParser.isAbsolutePath(path) else { throw kv.problem("Path is not absolute", path) }
             service.environmentFiles.append(EnvironmentFile(path: path, optional: optional))
         },
-        "PassEnvironment": .list({ $1(&$0.passEnvironment) }) { ValueParser.isEnvironmentName($0) ? nil : "Invalid variable name" },
-        "UnsetEnvironment": .list({ $1(&$0.unsetEnvironment) }) { word in
+        "PassEnvironment": .list(inFields { $1(&$0.passEnvironment) }) { ValueParser.isEnvironmentName($0) ? nil : "Invalid variable name" },
+        "UnsetEnvironment": .list(inFields { $1(&$0.unsetEnvironment) }) { word in
             let name = word.split(separator: "=", maxSplits: 1).first ?? ""
             return ValueParser.isEnvironmentName(name) ? nil : "Invalid variable name"
         },
@@ -308,12 +308,12 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
             service.workingDirectory = path
             service.workingDirectoryOptional = optional
         },
-        "UMask": .set({ $1(&$0.umask) }, .mode),
-        "IgnoreSIGPIPE": .set({ $1(&$0.ignoreSIGPIPE) }, .boolean),
-        "Nice": .set({ $1(&$0.sandbox.nice) }, .integer(-20...19)),
-        "CPUSchedulingPolicy": .set({ $1(&$0.sandbox.cpuSchedulingPolicy) }, .text("CPU scheduling policy", CPUSchedulingPolicy.init(text:))),
-        "CPUSchedulingPriority": .set({ $1(&$0.sandbox.cpuSchedulingPriority) }, .integer(0...99)),
-        "CPUSchedulingResetOnFork": .set({ $1(&$0.sandbox.cpuSchedulingResetOnFork) }, .boolean),
+        "UMask": .set(inFields { $1(&$0.umask) }, .mode),
+        "IgnoreSIGPIPE": .set(inFields { $1(&$0.ignoreSIGPIPE) }, .boolean),
+        "Nice": .set(inSandbox { $1(&$0.nice) }, .integer(-20...19)),
+        "CPUSchedulingPolicy": .set(inSandbox { $1(&$0.cpuSchedulingPolicy) }, .text("CPU scheduling policy", CPUSchedulingPolicy.init(text:))),
+        "CPUSchedulingPriority": .set(inSandbox { $1(&$0.cpuSchedulingPriority) }, .integer(0...99)),
+        "CPUSchedulingResetOnFork": .set(inSandbox { $1(&$0.cpuSchedulingResetOnFork) }, .boolean),
         // The empty value of either resets both (systemd.exec(5)).
         "IOSchedulingClass": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             if kv.raw.isEmpty { (service.sandbox.ioSchedulingClass, service.sandbox.ioSchedulingPriority) = (nil, nil) }
@@ -323,14 +323,14 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
             if kv.raw.isEmpty { (service.sandbox.ioSchedulingClass, service.sandbox.ioSchedulingPriority) = (nil, nil) }
             else { service.sandbox.ioSchedulingPriority = try ValueKind.integer(0...7).parse(kv) }
         },
-        "OOMScoreAdjust": .set({ $1(&$0.sandbox.oomScoreAdjust) }, .integer(-1000...1000)),
+        "OOMScoreAdjust": .set(inSandbox { $1(&$0.oomScoreAdjust) }, .integer(-1000...1000)),
         // Each assignment adds its CPUs; the empty one resets (config_parse_exec_cpu_affinity()).
         "CPUAffinity": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             guard !kv.raw.isEmpty else { return service.sandbox.cpuAffinity = [] }
             guard let cpus = ValueParser.cpuSet(kv.raw) else { throw kv.invalid("CPU affinity") }
             service.sandbox.cpuAffinity = Array(Set(service.sandbox.cpuAffinity + cpus)).sorted()
         },
-        "TimerSlackNSec": .set({ $1(&$0.sandbox.timerSlack) }, .text("timer slack", ValueParser.nanoseconds)),
+        "TimerSlackNSec": .set(inSandbox { $1(&$0.timerSlack) }, .text("timer slack", ValueParser.nanoseconds)),
         // An architecture of another machine is warned about and ignored, as config_parse_personality() does.
         "Personality": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             guard !kv.raw.isEmpty else { return service.sandbox.personality = nil }
@@ -339,51 +339,51 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
             }
             service.sandbox.personality = persona
         },
-        "StandardOutput": .set({ $1(&$0.standardOutput) }, .outputTarget),
-        "StandardError": .set({ $1(&$0.standardError) }, .outputTarget),
-        "SyslogIdentifier": .set({ $1(&$0.syslogIdentifier) }, .string),
+        "StandardOutput": .set(inFields { $1(&$0.standardOutput) }, .outputTarget),
+        "StandardError": .set(inFields { $1(&$0.standardError) }, .outputTarget),
+        "SyslogIdentifier": .set(inFields { $1(&$0.syslogIdentifier) }, .string),
         // systemd.kill(5)
-        "KillMode": .set({ $1(&$0.killMode) }, .choice("kill mode")),
-        "KillSignal": .set({ $1(&$0.killSignal) }, .signal),
-        "RestartKillSignal": .set({ $1(&$0.restartKillSignal) }, .signal),
-        "FinalKillSignal": .set({ $1(&$0.finalKillSignal) }, .signal),
-        "WatchdogSignal": .set({ $1(&$0.watchdogSignal) }, .signal),
-        "SendSIGKILL": .set({ $1(&$0.sendSIGKILL) }, .boolean),
-        "SendSIGHUP": .set({ $1(&$0.sendSIGHUP) }, .boolean),
+        "KillMode": .set(inFields { $1(&$0.killMode) }, .choice("kill mode")),
+        "KillSignal": .set(inFields { $1(&$0.killSignal) }, .signal),
+        "RestartKillSignal": .set(inFields { $1(&$0.restartKillSignal) }, .signal),
+        "FinalKillSignal": .set(inFields { $1(&$0.finalKillSignal) }, .signal),
+        "WatchdogSignal": .set(inFields { $1(&$0.watchdogSignal) }, .signal),
+        "SendSIGKILL": .set(inFields { $1(&$0.sendSIGKILL) }, .boolean),
+        "SendSIGHUP": .set(inFields { $1(&$0.sendSIGHUP) }, .boolean),
         // The sandbox: parsed here, refused by RestrictingKeys unless enforced (Supervisor+Sandbox.swift).
-        "User": .set({ $1(&$0.sandbox.user) }, .string),
-        "Group": .set({ $1(&$0.sandbox.group) }, .string),
-        "SupplementaryGroups": .list { $1(&$0.sandbox.supplementaryGroups) },
-        "DynamicUser": .set({ $1(&$0.sandbox.dynamicUser) }, .boolean),
-        "NoNewPrivileges": .set({ $1(&$0.sandbox.noNewPrivileges) }, .boolean),
-        "CapabilityBoundingSet": capabilities({ $1(&$0.sandbox.capabilityBoundingSet) }, .all),
-        "AmbientCapabilities": capabilities({ $1(&$0.sandbox.ambientCapabilities) }, CapabilitySet(bits: 0)),
-        "PrivateDevices": .set({ $1(&$0.sandbox.privateDevices) }, .boolean),
-        "PrivateTmp": .set({ $1(&$0.sandbox.privateTmp) }, .boolean),
-        "PrivateNetwork": .set({ $1(&$0.sandbox.privateNetwork) }, .boolean),
-        "PrivateUsers": .set({ $1(&$0.sandbox.privateUsers) }, .boolean),
-        "ProtectSystem": .set({ $1(&$0.sandbox.protectSystem) }, .text("protect system mode") { value in
+        "User": .set(inSandbox { $1(&$0.user) }, .string),
+        "Group": .set(inSandbox { $1(&$0.group) }, .string),
+        "SupplementaryGroups": .list(inSandbox { $1(&$0.supplementaryGroups) }),
+        "DynamicUser": .set(inSandbox { $1(&$0.dynamicUser) }, .boolean),
+        "NoNewPrivileges": .set(inSandbox { $1(&$0.noNewPrivileges) }, .boolean),
+        "CapabilityBoundingSet": capabilities(inSandbox { $1(&$0.capabilityBoundingSet) }, .all),
+        "AmbientCapabilities": capabilities(inSandbox { $1(&$0.ambientCapabilities) }, CapabilitySet(bits: 0)),
+        "PrivateDevices": .set(inSandbox { $1(&$0.privateDevices) }, .boolean),
+        "PrivateTmp": .set(inSandbox { $1(&$0.privateTmp) }, .boolean),
+        "PrivateNetwork": .set(inSandbox { $1(&$0.privateNetwork) }, .boolean),
+        "PrivateUsers": .set(inSandbox { $1(&$0.privateUsers) }, .boolean),
+        "ProtectSystem": .set(inSandbox { $1(&$0.protectSystem) }, .text("protect system mode") { value in
             ValueParser.boolean(value).map { $0 ? .yes : .no } ?? ProtectSystem(rawValue: value)
         }),
-        "ProtectHome": .set({ $1(&$0.sandbox.protectHome) }, .text("protect home mode") { value in
+        "ProtectHome": .set(inSandbox { $1(&$0.protectHome) }, .text("protect home mode") { value in
             ValueParser.boolean(value).map { $0 ? .yes : .no } ?? ProtectHome(rawValue: value)
         }),
-        "ReadWritePaths": .list({ $1(&$0.sandbox.readWritePaths) }, check: absolutePaths),
-        "ReadOnlyPaths": .list({ $1(&$0.sandbox.readOnlyPaths) }, check: absolutePaths),
-        "InaccessiblePaths": .list({ $1(&$0.sandbox.inaccessiblePaths) }, check: absolutePaths),
-        "StateDirectory": .list({ $1(&$0.sandbox.stateDirectory) }, check: relativePaths),
-        "RuntimeDirectory": .list({ $1(&$0.sandbox.runtimeDirectory) }, check: relativePaths),
-        "CacheDirectory": .list({ $1(&$0.sandbox.cacheDirectory) }, check: relativePaths),
-        "LogsDirectory": .list({ $1(&$0.sandbox.logsDirectory) }, check: relativePaths),
-        "ConfigurationDirectory": .list({ $1(&$0.sandbox.configurationDirectory) }, check: relativePaths),
-        "StateDirectoryMode": .set({ $1(&$0.sandbox.stateDirectoryMode) }, .mode),
-        "RuntimeDirectoryMode": .set({ $1(&$0.sandbox.runtimeDirectoryMode) }, .mode),
-        "CacheDirectoryMode": .set({ $1(&$0.sandbox.cacheDirectoryMode) }, .mode),
-        "LogsDirectoryMode": .set({ $1(&$0.sandbox.logsDirectoryMode) }, .mode),
-        "ConfigurationDirectoryMode": .set({ $1(&$0.sandbox.configurationDirectoryMode) }, .mode),
-        "RuntimeDirectoryPreserve": .set({ $1(&$0.sandbox.runtimeDirectoryPreserve) },
+        "ReadWritePaths": .list(inSandbox { $1(&$0.readWritePaths) }, check: absolutePaths),
+        "ReadOnlyPaths": .list(inSandbox { $1(&$0.readOnlyPaths) }, check: absolutePaths),
+        "InaccessiblePaths": .list(inSandbox { $1(&$0.inaccessiblePaths) }, check: absolutePaths),
+        "StateDirectory": .list(inSandbox { $1(&$0.stateDirectory) }, check: relativePaths),
+        "RuntimeDirectory": .list(inSandbox { $1(&$0.runtimeDirectory) }, check: relativePaths),
+        "CacheDirectory": .list(inSandbox { $1(&$0.cacheDirectory) }, check: relativePaths),
+        "LogsDirectory": .list(inSandbox { $1(&$0.logsDirectory) }, check: relativePaths),
+        "ConfigurationDirectory": .list(inSandbox { $1(&$0.configurationDirectory) }, check: relativePaths),
+        "StateDirectoryMode": .set(inSandbox { $1(&$0.stateDirectoryMode) }, .mode),
+        "RuntimeDirectoryMode": .set(inSandbox { $1(&$0.runtimeDirectoryMode) }, .mode),
+        "CacheDirectoryMode": .set(inSandbox { $1(&$0.cacheDirectoryMode) }, .mode),
+        "LogsDirectoryMode": .set(inSandbox { $1(&$0.logsDirectoryMode) }, .mode),
+        "ConfigurationDirectoryMode": .set(inSandbox { $1(&$0.configurationDirectoryMode) }, .mode),
+        "RuntimeDirectoryPreserve": .set(inSandbox { $1(&$0.runtimeDirectoryPreserve) },
                                          .text("runtime directory preserve mode", PreserveMode.init(parsing:))),
-        "RemoveIPC": .set({ $1(&$0.sandbox.removeIPC) }, .boolean),
+        "RemoveIPC": .set(inSandbox { $1(&$0.removeIPC) }, .boolean),
         // System call filtering and kernel protections (Units/SystemCallKeys.swift, Sandbox/SeccompFilters.swift).
         "SystemCallFilter": SystemCallKeys.systemCallFilter,
         "SystemCallErrorNumber": SystemCallKeys.systemCallErrorNumber,
@@ -391,31 +391,31 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "SystemCallLog": SystemCallKeys.systemCallLog,
         "RestrictAddressFamilies": SystemCallKeys.restrictAddressFamilies,
         "RestrictNamespaces": SystemCallKeys.restrictNamespaces,
-        "RestrictRealtime": .set({ $1(&$0.sandbox.restrictRealtime) }, .boolean),
-        "RestrictSUIDSGID": .set({ $1(&$0.sandbox.restrictSUIDSGID) }, .boolean),
-        "LockPersonality": .set({ $1(&$0.sandbox.lockPersonality) }, .boolean),
-        "MemoryDenyWriteExecute": .set({ $1(&$0.sandbox.memoryDenyWriteExecute) }, .boolean),
-        "ProtectKernelTunables": .set({ $1(&$0.sandbox.protectKernelTunables) }, .boolean),
-        "ProtectKernelModules": .set({ $1(&$0.sandbox.protectKernelModules) }, .boolean),
-        "ProtectKernelLogs": .set({ $1(&$0.sandbox.protectKernelLogs) }, .boolean),
-        "ProtectControlGroups": .set({ $1(&$0.sandbox.protectControlGroups) }, .boolean),
-        "ProtectClock": .set({ $1(&$0.sandbox.protectClock) }, .boolean),
-        "ProtectHostname": .set({ $1(&$0.sandbox.protectHostname) }, .boolean),
-        "PrivateIPC": .set({ $1(&$0.sandbox.privateIPC) }, .boolean),
-        "PrivateMounts": .set({ $1(&$0.sandbox.privateMounts) }, .boolean),
+        "RestrictRealtime": .set(inSandbox { $1(&$0.restrictRealtime) }, .boolean),
+        "RestrictSUIDSGID": .set(inSandbox { $1(&$0.restrictSUIDSGID) }, .boolean),
+        "LockPersonality": .set(inSandbox { $1(&$0.lockPersonality) }, .boolean),
+        "MemoryDenyWriteExecute": .set(inSandbox { $1(&$0.memoryDenyWriteExecute) }, .boolean),
+        "ProtectKernelTunables": .set(inSandbox { $1(&$0.protectKernelTunables) }, .boolean),
+        "ProtectKernelModules": .set(inSandbox { $1(&$0.protectKernelModules) }, .boolean),
+        "ProtectKernelLogs": .set(inSandbox { $1(&$0.protectKernelLogs) }, .boolean),
+        "ProtectControlGroups": .set(inSandbox { $1(&$0.protectControlGroups) }, .boolean),
+        "ProtectClock": .set(inSandbox { $1(&$0.protectClock) }, .boolean),
+        "ProtectHostname": .set(inSandbox { $1(&$0.protectHostname) }, .boolean),
+        "PrivateIPC": .set(inSandbox { $1(&$0.privateIPC) }, .boolean),
+        "PrivateMounts": .set(inSandbox { $1(&$0.privateMounts) }, .boolean),
         // The old names of ReadWritePaths= and friends (systemd.exec(5), "SANDBOXING": "previously").
-        "NoExecPaths": .list({ $1(&$0.sandbox.noExecPaths) }, check: absolutePaths),
-        "ExecPaths": .list({ $1(&$0.sandbox.execPaths) }, check: absolutePaths),
-        "TemporaryFileSystem": .list({ $1(&$0.sandbox.temporaryFileSystem) }, check: SystemCallKeys.temporaryFileSystemWord),
-        "BindPaths": .list({ $1(&$0.sandbox.bindPaths) }, check: SystemCallKeys.bindWord),
-        "BindReadOnlyPaths": .list({ $1(&$0.sandbox.bindReadOnlyPaths) }, check: SystemCallKeys.bindWord),
+        "NoExecPaths": .list(inSandbox { $1(&$0.noExecPaths) }, check: absolutePaths),
+        "ExecPaths": .list(inSandbox { $1(&$0.execPaths) }, check: absolutePaths),
+        "TemporaryFileSystem": .list(inSandbox { $1(&$0.temporaryFileSystem) }, check: SystemCallKeys.temporaryFileSystemWord),
+        "BindPaths": .list(inSandbox { $1(&$0.bindPaths) }, check: SystemCallKeys.bindWord),
+        "BindReadOnlyPaths": .list(inSandbox { $1(&$0.bindReadOnlyPaths) }, check: SystemCallKeys.bindWord),
         "ProtectProc": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             guard kv.raw.isEmpty || ["default", "noaccess", "invisible", "ptraceable"].contains(kv.raw) else {
                 throw kv.invalid("protect proc mode")
             }
             service.sandbox.protectProc = kv.raw.isEmpty || kv.raw == "default" ? nil : kv.raw
         },
-        "ProcSubset": .set({ $1(&$0.sandbox.procSubsetPID) }, .text("proc subset") { value in
+        "ProcSubset": .set(inSandbox { $1(&$0.procSubsetPID) }, .text("proc subset") { value in
             ["all": false, "pid": true][value]
         }),
         // Resource control (systemd.resource-control(5)): applied to the service's cgroup where
@@ -434,17 +434,17 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "DevicePolicy": DeviceAccessKeys.policy,
         "DeviceAllow": DeviceAccessKeys.allow,
         // IP filtering (systemd.resource-control(5)): BPF programs on the service's cgroup.
-        "IPAddressAllow": IPAddressKeys.setter { $1(&$0.sandbox.ipAddressAllow) },
-        "IPAddressDeny": IPAddressKeys.setter { $1(&$0.sandbox.ipAddressDeny) },
+        "IPAddressAllow": IPAddressKeys.setter(inSandbox { $1(&$0.ipAddressAllow) }),
+        "IPAddressDeny": IPAddressKeys.setter(inSandbox { $1(&$0.ipAddressDeny) }),
         // Credentials (systemd.exec(5), "CREDENTIALS"; Sandbox/ServiceCredentials.swift).
         "LoadCredential": CredentialKeys.load,
         "SetCredential": CredentialKeys.set,
         "ImportCredential": CredentialKeys.importing,
         "LoadCredentialEncrypted": CredentialKeys.encrypted,
         "SetCredentialEncrypted": CredentialKeys.encrypted,
-        "ReadWriteDirectories": .list({ $1(&$0.sandbox.readWritePaths) }, check: absolutePaths),
-        "ReadOnlyDirectories": .list({ $1(&$0.sandbox.readOnlyPaths) }, check: absolutePaths),
-        "InaccessibleDirectories": .list({ $1(&$0.sandbox.inaccessiblePaths) }, check: absolutePaths),
+        "ReadWriteDirectories": .list(inSandbox { $1(&$0.readWritePaths) }, check: absolutePaths),
+        "ReadOnlyDirectories": .list(inSandbox { $1(&$0.readOnlyPaths) }, check: absolutePaths),
+        "InaccessibleDirectories": .list(inSandbox { $1(&$0.inaccessiblePaths) }, check: absolutePaths),
     ]
     keys.reserveCapacity(keys.count + ResourceLimit.allCases.count)
     for resource in ResourceLimit.allCases {
@@ -478,10 +478,10 @@ private let serviceKeys: [String: KeySetter<ServiceUnit>] = {
         }
     }
     return [
-        "StandardInput": .set({ $1(&$0.standardInput) }, .inputSource),
+        "StandardInput": .set(inFields { $1(&$0.standardInput) }, .inputSource),
         "StandardInputText": StandardInputKeys.text,
         "StandardInputData": StandardInputKeys.data,
-        "TTYPath": .set({ $1(&$0.ttyPath) }, .absolutePath),
+        "TTYPath": .set(inFields { $1(&$0.ttyPath) }, .absolutePath),
         "Type": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             guard let type = ServiceType(rawValue: kv.raw) else {
                 // A type of systemd's that swatchd cannot honour, named as such rather than as a typo.
@@ -490,21 +490,21 @@ private let serviceKeys: [String: KeySetter<ServiceUnit>] = {
             }
             service.type = type
         },
-        "ExecCondition": commands { $1(&$0.execCondition) },
-        "ExecStartPre": commands { $1(&$0.execStartPre) },
-        "ExecStart": commands { $1(&$0.execStart) },
-        "ExecStartPost": commands { $1(&$0.execStartPost) },
-        "ExecReload": commands { $1(&$0.execReload) },
-        "ReloadSignal": .set({ $1(&$0.reloadSignal) }, .signal),
-        "ExecStop": commands { $1(&$0.execStop) },
-        "ExecStopPost": commands { $1(&$0.execStopPost) },
-        "RemainAfterExit": .set({ $1(&$0.remainAfterExit) }, .boolean),
-        "PermissionsStartOnly": .set({ $1(&$0.permissionsStartOnly) }, .boolean),
-        "GuessMainPID": .set({ $1(&$0.guessMainPID) }, .boolean),
-        "ExitType": .set({ $1(&$0.exitType) }, .choice("exit type")),
-        "TimeoutStartFailureMode": .set({ $1(&$0.timeoutStartFailureMode) }, .choice("timeout failure mode")),
-        "TimeoutStopFailureMode": .set({ $1(&$0.timeoutStopFailureMode) }, .choice("timeout failure mode")),
-        "NonBlocking": .set({ $1(&$0.nonBlocking) }, .boolean),
+        "ExecCondition": commands(inFields { $1(&$0.execCondition) }),
+        "ExecStartPre": commands(inFields { $1(&$0.execStartPre) }),
+        "ExecStart": commands(inFields { $1(&$0.execStart) }),
+        "ExecStartPost": commands(inFields { $1(&$0.execStartPost) }),
+        "ExecReload": commands(inFields { $1(&$0.execReload) }),
+        "ReloadSignal": .set(inFields { $1(&$0.reloadSignal) }, .signal),
+        "ExecStop": commands(inFields { $1(&$0.execStop) }),
+        "ExecStopPost": commands(inFields { $1(&$0.execStopPost) }),
+        "RemainAfterExit": .set(inFields { $1(&$0.remainAfterExit) }, .boolean),
+        "PermissionsStartOnly": .set(inFields { $1(&$0.permissionsStartOnly) }, .boolean),
+        "GuessMainPID": .set(inFields { $1(&$0.guessMainPID) }, .boolean),
+        "ExitType": .set(inFields { $1(&$0.exitType) }, .choice("exit type")),
+        "TimeoutStartFailureMode": .set(inFields { $1(&$0.timeoutStartFailureMode) }, .choice("timeout failure mode")),
+        "TimeoutStopFailureMode": .set(inFields { $1(&$0.timeoutStopFailureMode) }, .choice("timeout failure mode")),
+        "NonBlocking": .set(inFields { $1(&$0.nonBlocking) }, .boolean),
         "PIDFile": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             guard !kv.raw.isEmpty else {
                 service.pidFile = nil
@@ -516,24 +516,24 @@ private let serviceKeys: [String: KeySetter<ServiceUnit>] = {
             guard ValueParser.isAbsolutePath(absolute) else { throw kv.invalid("path", path) }
             service.pidFile = absolute
         },
-        "Restart": .set({ $1(&$0.restart) }, .choice("restart policy")),
-        "RestartSec": .set({ $1(&$0.restartSec) }, .timeSpan),
-        "RestartSteps": .set({ $1(&$0.restartSteps) }, .integer(0...3600)),
-        "RestartMaxDelaySec": .set({ $1(&$0.restartMaxDelay) }, .timeSpan),
-        "SuccessExitStatus": exitStatuses { $1(&$0.successExitStatus) },
-        "RestartPreventExitStatus": exitStatuses { $1(&$0.restartPreventExitStatus) },
-        "RestartForceExitStatus": exitStatuses { $1(&$0.restartForceExitStatus) },
-        "TimeoutStartSec": .set({ $1(&$0.timeoutStart) }, .timeout),
-        "TimeoutStopSec": .set({ $1(&$0.timeoutStop) }, .timeout),
-        "TimeoutAbortSec": .set({ $1(&$0.timeoutAbort) }, .timeout),
-        "RuntimeMaxSec": .set({ $1(&$0.runtimeMax) }, .timeSpan),
-        "RuntimeRandomizedExtraSec": .set({ $1(&$0.runtimeRandomizedExtra) }, .timeSpan),
+        "Restart": .set(inFields { $1(&$0.restart) }, .choice("restart policy")),
+        "RestartSec": .set(inFields { $1(&$0.restartSec) }, .timeSpan),
+        "RestartSteps": .set(inFields { $1(&$0.restartSteps) }, .integer(0...3600)),
+        "RestartMaxDelaySec": .set(inFields { $1(&$0.restartMaxDelay) }, .timeSpan),
+        "SuccessExitStatus": exitStatuses(inFields { $1(&$0.successExitStatus) }),
+        "RestartPreventExitStatus": exitStatuses(inFields { $1(&$0.restartPreventExitStatus) }),
+        "RestartForceExitStatus": exitStatuses(inFields { $1(&$0.restartForceExitStatus) }),
+        "TimeoutStartSec": .set(inFields { $1(&$0.timeoutStart) }, .timeout),
+        "TimeoutStopSec": .set(inFields { $1(&$0.timeoutStop) }, .timeout),
+        "TimeoutAbortSec": .set(inFields { $1(&$0.timeoutAbort) }, .timeout),
+        "RuntimeMaxSec": .set(inFields { $1(&$0.runtimeMax) }, .timeSpan),
+        "RuntimeRandomizedExtraSec": .set(inFields { $1(&$0.runtimeRandomizedExtra) }, .timeSpan),
         "TimeoutSec": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             let span = try ValueKind.timeout.parse(kv)
             service.timeoutStart = span
             service.timeoutStop = span
         },
-        "WatchdogSec": .set({ $1(&$0.watchdog) }, .timeSpan),
+        "WatchdogSec": .set(inFields { $1(&$0.watchdog) }, .timeSpan),
         // config_parse_service_sockets() (src/core/load-fragment.c): socket unit names, specifiers
         // expanded; each is wanted, ordered before and passed (the [Unit] part is added by
         // ServiceUnit.interpret, after the last assignment).
@@ -549,11 +549,11 @@ private let serviceKeys: [String: KeySetter<ServiceUnit>] = {
         // swatchd's own key, in systemd's extension namespace (systemd.unit(5): `X-` keys are
         // ignored by systemd, so the unit still runs there): stop the service after this long
         // without a connection; its sockets stay bound.
-        "X-IdleStopSec": .set({ $1(&$0.idleStop) }, .timeSpan),
-        "NotifyAccess": .set({ $1(&$0.notifyAccess) }, .choice("notify access")),
+        "X-IdleStopSec": .set(inFields { $1(&$0.idleStop) }, .timeSpan),
+        "NotifyAccess": .set(inFields { $1(&$0.notifyAccess) }, .choice("notify access")),
         // No cap of its own, as systemd (an unsigned); the fds count against LimitNOFILE= of swatchd.
-        "FileDescriptorStoreMax": .set({ $1(&$0.fileDescriptorStoreMax) }, .integer(0...Int(UInt32.max))),
-        "FileDescriptorStorePreserve": .set({ $1(&$0.fileDescriptorStorePreserve) },
+        "FileDescriptorStoreMax": .set(inFields { $1(&$0.fileDescriptorStoreMax) }, .integer(0...Int(UInt32.max))),
+        "FileDescriptorStorePreserve": .set(inFields { $1(&$0.fileDescriptorStorePreserve) },
                                             .text("file descriptor store preserve mode", PreserveMode.init(parsing:))),
     ]
 }()
@@ -662,13 +662,13 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
         "ListenSpecial": listen(.special),
         "ListenMessageQueue": listen(.messageQueue),
         "ListenNetlink": listen(.netlink),
-        "Writable": .set({ $1(&$0.options.writable) }, .boolean),
+        "Writable": .set(inOptions { $1(&$0.writable) }, .boolean),
         // config_parse_long(); mq_open(3) gets them only when both are > 0 (mq_address_create()).
-        "MessageQueueMaxMessages": .set({ $1(&$0.options.messageQueueMaxMessages) }, .integer(0...Int.max)),
-        "MessageQueueMessageSize": .set({ $1(&$0.options.messageQueueMessageSize) }, .integer(0...Int.max)),
-        "Symlinks": .list({ $1(&$0.options.symlinks) }) { ValueParser.isAbsolutePath($0) ? nil : "Path is not absolute" },
+        "MessageQueueMaxMessages": .set(inOptions { $1(&$0.messageQueueMaxMessages) }, .integer(0...Int.max)),
+        "MessageQueueMessageSize": .set(inOptions { $1(&$0.messageQueueMessageSize) }, .integer(0...Int.max)),
+        "Symlinks": .list(inOptions { $1(&$0.symlinks) }) { ValueParser.isAbsolutePath($0) ? nil : "Path is not absolute" },
         // socket_timestamping_from_string_harder(): a boolean yes means ns.
-        "Timestamping": .set({ $1(&$0.options.timestamping) }, .text("timestamping mode") { value in
+        "Timestamping": .set(inOptions { $1(&$0.timestamping) }, .text("timestamping mode") { value in
             switch value {
             case "off": return .off
             case "us", "usec", "µs": return .us
@@ -676,61 +676,61 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
             default: return ValueParser.boolean(value).map { $0 ? .ns : .off }
             }
         }),
-        "PassPacketInfo": .set({ $1(&$0.options.passPacketInfo) }, .boolean),
-        "BindIPv6Only": .set({ $1(&$0.options.bindIPv6Only) }, .text("BindIPv6Only= mode") { value in
+        "PassPacketInfo": .set(inOptions { $1(&$0.passPacketInfo) }, .boolean),
+        "BindIPv6Only": .set(inOptions { $1(&$0.bindIPv6Only) }, .text("BindIPv6Only= mode") { value in
             // A boolean means ipv6-only (true) or both (false), as config_parse_socket_bind() reads it.
             ValueParser.boolean(value).map { $0 ? .ipv6Only : .both } ?? BindIPv6Only(rawValue: value)
         }),
-        "Backlog": .set({ $1(&$0.options.backlog) }, .integer(0...Int32.max)),
-        "BindToDevice": .set({ $1(&$0.options.bindToDevice) }, .text("network interface name", expand: true) { value in
+        "Backlog": .set(inOptions { $1(&$0.backlog) }, .integer(0...Int32.max)),
+        "BindToDevice": .set(inOptions { $1(&$0.bindToDevice) }, .text("network interface name", expand: true) { value in
             value.utf8.count < 16 && !value.contains("/") && !value.contains(where: \.isWhitespace) ? value : nil
         }),
-        "SocketUser": .set({ $1(&$0.options.socketUser) }, .string),
-        "SocketGroup": .set({ $1(&$0.options.socketGroup) }, .string),
-        "SocketMode": .set({ $1(&$0.options.socketMode) }, .mode),
-        "DirectoryMode": .set({ $1(&$0.options.directoryMode) }, .mode),
-        "Accept": .set({ $1(&$0.accept) }, .boolean),
-        "MaxConnections": .set({ $1(&$0.maxConnections) }, .integer(1...Int(Int32.max))),
-        "MaxConnectionsPerSource": .set({ $1(&$0.maxConnectionsPerSource) }, .integer(0...Int(Int32.max))),
-        "KeepAlive": .set({ $1(&$0.options.keepAlive) }, .boolean),
-        "KeepAliveTimeSec": .set({ $1(&$0.options.keepAliveTime) }, .timeSpan),
-        "KeepAliveIntervalSec": .set({ $1(&$0.options.keepAliveInterval) }, .timeSpan),
-        "KeepAliveProbes": .set({ $1(&$0.options.keepAliveProbes) }, .integer(0...Int(Int32.max))),
-        "NoDelay": .set({ $1(&$0.options.noDelay) }, .boolean),
-        "Priority": .set({ $1(&$0.options.priority) }, .integer(Int(Int32.min)...Int(Int32.max))),
-        "DeferAcceptSec": .set({ $1(&$0.options.deferAcceptSec) }, .timeSpan),
-        "ReceiveBuffer": .set({ $1(&$0.options.receiveBuffer) }, .size),
-        "SendBuffer": .set({ $1(&$0.options.sendBuffer) }, .size),
-        "IPTOS": .set({ $1(&$0.options.ipTOS) }, .text("IP type of service") { value in
+        "SocketUser": .set(inOptions { $1(&$0.socketUser) }, .string),
+        "SocketGroup": .set(inOptions { $1(&$0.socketGroup) }, .string),
+        "SocketMode": .set(inOptions { $1(&$0.socketMode) }, .mode),
+        "DirectoryMode": .set(inOptions { $1(&$0.directoryMode) }, .mode),
+        "Accept": .set(inFields { $1(&$0.accept) }, .boolean),
+        "MaxConnections": .set(inFields { $1(&$0.maxConnections) }, .integer(1...Int(Int32.max))),
+        "MaxConnectionsPerSource": .set(inFields { $1(&$0.maxConnectionsPerSource) }, .integer(0...Int(Int32.max))),
+        "KeepAlive": .set(inOptions { $1(&$0.keepAlive) }, .boolean),
+        "KeepAliveTimeSec": .set(inOptions { $1(&$0.keepAliveTime) }, .timeSpan),
+        "KeepAliveIntervalSec": .set(inOptions { $1(&$0.keepAliveInterval) }, .timeSpan),
+        "KeepAliveProbes": .set(inOptions { $1(&$0.keepAliveProbes) }, .integer(0...Int(Int32.max))),
+        "NoDelay": .set(inOptions { $1(&$0.noDelay) }, .boolean),
+        "Priority": .set(inOptions { $1(&$0.priority) }, .integer(Int(Int32.min)...Int(Int32.max))),
+        "DeferAcceptSec": .set(inOptions { $1(&$0.deferAcceptSec) }, .timeSpan),
+        "ReceiveBuffer": .set(inOptions { $1(&$0.receiveBuffer) }, .size),
+        "SendBuffer": .set(inOptions { $1(&$0.sendBuffer) }, .size),
+        "IPTOS": .set(inOptions { $1(&$0.ipTOS) }, .text("IP type of service") { value in
             ["low-delay": 0x10, "throughput": 0x08, "reliability": 0x04, "low-cost": 0x02][value]
                 ?? ValueParser.integer(value, in: 0...255)
         }),
-        "IPTTL": .set({ $1(&$0.options.ipTTL) }, .integer(1...255)),
-        "Mark": .set({ $1(&$0.options.mark) }, .integer(0...Int(UInt32.max))),
-        "ReusePort": .set({ $1(&$0.options.reusePort) }, .boolean),
-        "FreeBind": .set({ $1(&$0.options.freeBind) }, .boolean),
-        "Transparent": .set({ $1(&$0.options.transparent) }, .boolean),
-        "Broadcast": .set({ $1(&$0.options.broadcast) }, .boolean),
-        "PassCredentials": .set({ $1(&$0.options.passCredentials) }, .boolean),
-        "PassSecurity": .set({ $1(&$0.options.passSecurity) }, .boolean),
-        "PipeSize": .set({ $1(&$0.options.pipeSize) }, .size),
-        "RemoveOnStop": .set({ $1(&$0.options.removeOnStop) }, .boolean),
-        "FileDescriptorName": .set({ $1(&$0.fileDescriptorName) }, .text("file descriptor name", expand: true) { value in
+        "IPTTL": .set(inOptions { $1(&$0.ipTTL) }, .integer(1...255)),
+        "Mark": .set(inOptions { $1(&$0.mark) }, .integer(0...Int(UInt32.max))),
+        "ReusePort": .set(inOptions { $1(&$0.reusePort) }, .boolean),
+        "FreeBind": .set(inOptions { $1(&$0.freeBind) }, .boolean),
+        "Transparent": .set(inOptions { $1(&$0.transparent) }, .boolean),
+        "Broadcast": .set(inOptions { $1(&$0.broadcast) }, .boolean),
+        "PassCredentials": .set(inOptions { $1(&$0.passCredentials) }, .boolean),
+        "PassSecurity": .set(inOptions { $1(&$0.passSecurity) }, .boolean),
+        "PipeSize": .set(inOptions { $1(&$0.pipeSize) }, .size),
+        "RemoveOnStop": .set(inOptions { $1(&$0.removeOnStop) }, .boolean),
+        "FileDescriptorName": .set(inFields { $1(&$0.fileDescriptorName) }, .text("file descriptor name", expand: true) { value in
             ValueParser.isFileDescriptorName(value) ? value : nil
         }),
-        "Service": .set({ $1(&$0.service) }, .text("service unit name", expand: true) { value in
+        "Service": .set(inFields { $1(&$0.service) }, .text("service unit name", expand: true) { value in
             UnitName(parsing: value).flatMap { $0.type == .service && !$0.isTemplate ? $0 : nil }
         }),
-        "TriggerLimitIntervalSec": .set({ $1(&$0.triggerLimitInterval) }, .timeSpan),
-        "TriggerLimitBurst": .set({ $1(&$0.triggerLimitBurst) }, .integer(0...Int(Int32.max))),
+        "TriggerLimitIntervalSec": .set(inFields { $1(&$0.triggerLimitInterval) }, .timeSpan),
+        "TriggerLimitBurst": .set(inFields { $1(&$0.triggerLimitBurst) }, .integer(0...Int(Int32.max))),
         // The socket's own commands and their time-out; the execution settings they run with
         // are the service's (systemd.socket(5): the options of systemd.exec(5), systemd.kill(5)
         // and systemd.resource-control(5) apply to them), the section's second table.
-        "ExecStartPre": commands { $1(&$0.execStartPre) },
-        "ExecStartPost": commands { $1(&$0.execStartPost) },
-        "ExecStopPre": commands { $1(&$0.execStopPre) },
-        "ExecStopPost": commands { $1(&$0.execStopPost) },
-        "TimeoutSec": .set({ $1(&$0.timeout) }, .timeout),
+        "ExecStartPre": commands(inFields { $1(&$0.execStartPre) }),
+        "ExecStartPost": commands(inFields { $1(&$0.execStartPost) }),
+        "ExecStopPre": commands(inFields { $1(&$0.execStopPre) }),
+        "ExecStopPost": commands(inFields { $1(&$0.execStopPost) }),
+        "TimeoutSec": .set(inFields { $1(&$0.timeout) }, .timeout),
     ]
 }()
 
