@@ -253,6 +253,7 @@ package enum JobVerb: String, Hashable, Sendable, CaseIterable {
     case start, stop, restart, reload
     case tryRestart = "try-restart"
     case reloadOrRestart = "reload-or-restart"
+    case tryReloadOrRestart = "try-reload-or-restart"
 }
 
 /// SIGTERM, systemctl kill's default (systemd.kill(5)).

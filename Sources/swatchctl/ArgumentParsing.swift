@@ -44,7 +44,7 @@ enum ArgumentParsing {
             if verb == "help" {
                 return .help(try helpTarget(words[(verbIndex + 1)...], commands: commands))
             }
-            guard let index = commands.firstIndex(where: { $0.name == verb }) else {
+            guard let index = commands.firstIndex(where: { $0.isNamed(verb) }) else {
                 if let advice = CommandSuggestion.advice(for: verb) { throw .notACommand("swatchctl: " + advice) }
                 throw .unknownCommand(CommandSuggestion.unknownCommand(verb, among: commands.map(\.name) + ["help"]))
             }
@@ -73,7 +73,7 @@ enum ArgumentParsing {
     /// `help` alone, or `help COMMAND`.
     private static func helpTarget(_ words: ArraySlice<String>, commands: [CommandSpec]) throws(Failure) -> CommandSpec? {
         guard let name = words.first(where: { !$0.hasPrefix("-") }) else { return nil }
-        guard let command = commands.first(where: { $0.name == name }) else {
+        guard let command = commands.first(where: { $0.isNamed(name) }) else {
             throw .unknownCommand(CommandSuggestion.unknownCommand(name, among: commands.map(\.name)))
         }
         return command

@@ -58,10 +58,17 @@ struct CommandSpec: Sendable {
     let name: String
     /// One sentence: the list of commands in `--help` shows it.
     let abstract: String
+    /// Other names systemctl knows the command by (`force-reload`), taken as this one.
+    var aliases: [String] = []
     var discussion: String? = nil
     /// Its own options; every command takes the global ones too.
     var options: [OptionSpec] = []
     var operands: OperandSpec? = nil
+}
+
+extension CommandSpec {
+    /// Whether `word` names this command.
+    func isNamed(_ word: String) -> Bool { name == word || aliases.contains(word) }
 }
 
 /// A usage error: swatchctl prints it with the command's usage line and exits with 64

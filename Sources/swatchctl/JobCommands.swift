@@ -9,9 +9,14 @@ enum ChangeCommands {
             discussion: "Stopping a service that a socket can start again prints a warning naming the sockets."),
         job(.restart, "Stop and start units again."),
         job(.reload, "Ask units to reload their configuration (ExecReload=)."),
-        job(.tryRestart, "Restart units that are running; leave the others as they are."),
+        job(.tryRestart, "Restart units that are running; leave the others as they are. Also: condrestart.",
+            aliases: ["condrestart"]),
         job(.reloadOrRestart,
             "Reload units that support it (ExecReload=), restart the others; start them if they are not running."),
+        job(.tryReloadOrRestart,
+            "Reload or restart units as reload-or-restart, those that are running only. Also: force-reload, "
+                + "condreload, reload-or-try-restart.",
+            aliases: ["force-reload", "condreload", "reload-or-try-restart"]),
         Kill.entry,
         CommandEntry(spec: CommandSpec(
             name: "reset-failed", abstract: "Reset the failed state of a unit (of every unit when none is named).",
@@ -26,8 +31,9 @@ enum ChangeCommands {
     ]
 
     /// start, stop, restart, …: one job for each unit named.
-    private static func job(_ verb: JobVerb, _ abstract: String, discussion: String? = nil) -> CommandEntry {
-        let spec = CommandSpec(name: verb.rawValue, abstract: abstract, discussion: discussion,
+    private static func job(_ verb: JobVerb, _ abstract: String, discussion: String? = nil,
+                            aliases: [String] = []) -> CommandEntry {
+        let spec = CommandSpec(name: verb.rawValue, abstract: abstract, aliases: aliases, discussion: discussion,
                                operands: OperandSpec(name: "UNIT", count: .oneOrMore, help: "The units."))
         return CommandEntry(spec: spec) { arguments in
             let units = arguments.operands.map(UnitNames.mangle)

@@ -397,6 +397,37 @@ extension Integration {
             try daemon.waitForProperty("ActiveState", of: "later.service", toBe: "active")
         }
 
+        /// LogLevelMax= keeps the lines above it, and swatchd's own messages about the unit
+        /// above it, out of `swatchctl logs`; SyslogLevelPrefix=no keeps a `<N>` as text.
+        @Test(.timeLimit(.minutes(1)))
+        func logLevelMaxAndSyslogLevelPrefixShapeTheLogs() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("quiet.service", """
+                [Service]
+                ExecStart=/bin/sh -c 'echo "<7>quiet-debug"; echo "<3>quiet-error"; echo quiet-plain; echo quiet-end; exec sleep 300'
+                LogLevelMax=warning
+                SyslogLevel=warning
+                """)
+            try daemon.write("raw.service", """
+                [Service]
+                ExecStart=/bin/sh -c 'echo "<3>raw-text"; exec sleep 301'
+                SyslogLevelPrefix=no
+                """)
+            try daemon.start()
+            try waitUntil("both services wrote\n\(daemon.log)") {
+                let all = try daemon.ctl("logs").standardOutput
+                return all.contains("quiet-end") && all.contains("raw-text")
+            }
+            let quiet = try daemon.ctl("logs", "quiet.service").lines
+            #expect(quiet.contains { $0.hasSuffix(": quiet-error") } && quiet.contains { $0.hasSuffix(": quiet-plain") },
+                    "\(quiet)")
+            #expect(!quiet.contains { $0.contains("quiet-debug") }, "a debug line above LogLevelMax=warning")
+            #expect(!quiet.contains { $0.contains("Started quiet.service") }, "swatchd's info line about it too")
+            #expect(try daemon.ctl("logs", "raw.service").lines.contains { $0.hasSuffix(": <3>raw-text") })
+            #expect(try daemon.ctl("logs", "raw.service").lines.contains { $0.contains("Started raw.service") })
+        }
+
         // MARK: systemctl's habits
 
         /// What a systemd user types: -q, --failed, status -n, logs of every unit, a typo, a

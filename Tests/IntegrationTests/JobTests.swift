@@ -298,5 +298,32 @@ extension Integration {
             try daemon.waitForLog(containing: "stuck.service: Job stuck.service/start timed out.")
             #expect(try daemon.ctl("list-jobs").standardOutput.contains("stuck") == false)
         }
+
+        /// try-reload-or-restart (force-reload) reloads or restarts a unit that is up and leaves one
+        /// that is down alone; condrestart is try-restart.
+        @Test(.timeLimit(.minutes(1)))
+        func forceReloadAndCondrestartLeaveAStoppedUnitAlone() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let reloaded = daemon.path("reloaded")
+            try daemon.write("web.service", """
+                [Service]
+                ExecStart=/bin/sleep 1021
+                ExecReload=/bin/sh -c 'echo web >> \(reloaded)'
+                """)
+            try daemon.write("idle.socket", Units.tcpSocket(try Ports.free()))
+            try daemon.write("idle.service", "[Service]\nExecStart=/bin/sleep 1022\nExecReload=/bin/true\n")
+            try daemon.start()
+            try daemon.waitForProperty("ActiveState", of: "web.service", toBe: "active")
+            let web = try daemon.property("MainPID", of: "web.service")
+            #expect(try daemon.ctl("force-reload", "web.service", "idle.service").exitCode == 0)
+            #expect(readText(reloaded) == "web\n")
+            #expect(try daemon.property("MainPID", of: "web.service") == web, "reloaded, not restarted")
+            #expect(try daemon.ctl("condrestart", "idle.service").exitCode == 0)
+            #expect(try daemon.ctl("condreload", "idle.service").exitCode == 0)
+            #expect(try daemon.property("ActiveState", of: "idle.service") == "inactive")
+            #expect(try daemon.ctl("condrestart", "web.service").exitCode == 0)
+            #expect(try daemon.property("MainPID", of: "web.service") != web, "restarted")
+        }
 }
 }

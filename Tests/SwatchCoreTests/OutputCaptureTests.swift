@@ -76,6 +76,28 @@ extension OutputCapture {
         #expect(log.entries(unit: "hello.service", last: 10).map(\.priority) == [3, 7, 6, 6, 6])
     }
 
+    /// SyslogLevel= levels the lines without a prefix, SyslogLevelPrefix=no reads none, and
+    /// LogLevelMax= keeps a line above it out of the buffer and every destination.
+    @Test func theUnitsLevelsApply() throws {
+        let log = UnitLogBuffer(), stderr = StderrPipe()
+        defer { stderr.close() }
+        var levels = OutputCapture.Levels()
+        (levels.priority, levels.maximum) = (4, 5)
+        let capture = try OutputCapture(unit: "hello.service", destination: .stderr, levels: levels, unitLog: log,
+                                        stderr: stderr.writeEnd)
+        write(capture, "<3>disk full\n<7>debug detail\nplain\n<6>info\n<5>notice\n")
+        #expect(capture.readAvailable() == ["disk full", "plain", "notice"])
+        #expect(log.entries(unit: "hello.service", last: 10).map(\.priority) == [3, 4, 5])
+        #expect(stderr.drain().split(separator: "\n").map { $0.split(separator: " ", maxSplits: 1).last.map(String.init) ?? "" }
+            == ["disk full", "plain", "notice"])
+        levels = OutputCapture.Levels()
+        levels.prefix = false
+        let literal = try OutputCapture(unit: "raw.service", destination: .none, levels: levels, unitLog: log)
+        write(literal, "<3>kept as written\n")
+        #expect(literal.readAvailable() == ["<3>kept as written"])
+        #expect(log.entries(unit: "raw.service", last: 1).map(\.priority) == [6])
+    }
+
     @Test func theEndOfThePipeFlushesTheLastPartialLine() throws {
         let capture = try OutputCapture(unit: "hello.service", destination: .none, unitLog: nil)
         write(capture, "no newline at the end")

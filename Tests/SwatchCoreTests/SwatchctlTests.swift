@@ -541,7 +541,8 @@ import Testing
         let overview = try swatchctl(["--help"])
         #expect(overview.status == 0 && overview.stdout.hasPrefix("Usage: swatchctl [OPTION]... COMMAND [UNIT]...\n"))
         for verb in ["status", "show", "cat", "list-units", "list-sockets", "list-dependencies", "is-active", "is-failed",
-                     "logs", "list-jobs", "start", "stop", "restart", "reload", "try-restart", "reload-or-restart", "kill",
+                     "logs", "list-jobs", "start", "stop", "restart", "reload", "try-restart", "reload-or-restart",
+                     "try-reload-or-restart", "kill",
                      "reset-failed", "daemon-reload", "daemon-reexec"] {
             #expect(overview.stdout.contains("\n  \(verb) "), "\(verb) missing from --help")
         }
@@ -554,6 +555,13 @@ import Testing
         #expect(!(overview.stdout + logs.stdout).split(separator: "\n").contains { $0.count > 80 })
         #expect(try swatchctl(["help", "logs"]).stdout == logs.stdout)
         #expect(try swatchctl(["-h", "logs"]).stdout == logs.stdout)
+        // systemctl's other names of a command are that command.
+        let tryReload = try swatchctl(["help", "try-reload-or-restart"]).stdout
+        #expect(tryReload.hasPrefix("Usage: swatchctl try-reload-or-restart [OPTION]... UNIT...\n"), "\(tryReload)")
+        for alias in ["force-reload", "condreload", "reload-or-try-restart"] {
+            #expect(try swatchctl(["help", alias]).stdout == tryReload, "\(alias)")
+        }
+        #expect(try swatchctl(["help", "condrestart"]).stdout == swatchctl(["help", "try-restart"]).stdout)
         let nope = try swatchctl(["help", "nope"])
         #expect(nope.status == 64 && nope.stderr == "Unknown command 'nope'\n", "\(nope)")
         let version = try swatchctl(["--version"])

@@ -25,6 +25,16 @@ package final class OutputCapture {
         case none
     }
 
+    /// SyslogLevel=, SyslogLevelPrefix= and LogLevelMax= (systemd.exec(5)): the level of a line
+    /// without a `<N>` prefix, whether such a prefix is read at all, and the highest level kept
+    /// (a line above it goes nowhere, as journald drops it).
+    package struct Levels: Hashable, Sendable {
+        package var priority: Int32 = 6
+        package var prefix = true
+        package var maximum: Int32 = 7
+        package init() {}
+    }
+
     /// journald's LineMax= default (journald.conf(5)): a longer line is cut into pieces of this size.
     package static let maximumLineLength = 48 * 1024
 
@@ -43,6 +53,7 @@ package final class OutputCapture {
     package private(set) var droppedLines = 0
 
     private var journalStream: Int32 = -1
+    package let levels: Levels
     private let stderr: Int32
     private let unitLog: UnitLogBuffer?
     private var partial: [UInt8] = []
@@ -50,9 +61,9 @@ package final class OutputCapture {
 
     /// The read end of a service's output pipe kept across `daemon-reexec`; the journal
     /// stream is opened anew.
-    package convenience init(unit: String, destination: Destination, unitLog: UnitLogBuffer?, adopting readEnd: FileDescriptor,
-                             pid: Int32) throws(Errno) {
-        try self.init(unit: unit, destination: destination, unitLog: unitLog)
+    package convenience init(unit: String, destination: Destination, levels: Levels = Levels(), unitLog: UnitLogBuffer?,
+                             adopting readEnd: FileDescriptor, pid: Int32) throws(Errno) {
+        try self.init(unit: unit, destination: destination, levels: levels, unitLog: unitLog)
         closeWriteEnd()
         try? self.readEnd.close()
         _ = fcntl(readEnd.rawValue, F_SETFD, FD_CLOEXEC)
@@ -62,7 +73,8 @@ package final class OutputCapture {
 
     /// Creates the pipe (both ends CLOEXEC, the read end non-blocking) and, for the journal,
     /// the journal stream. `stderr` is swatchd's stderr unless a test passes its own fd.
-    package init(unit: String, destination: Destination, unitLog: UnitLogBuffer?, stderr: Int32 = 2) throws(Errno) {
+    package init(unit: String, destination: Destination, levels: Levels = Levels(), unitLog: UnitLogBuffer?,
+                 stderr: Int32 = 2) throws(Errno) {
         // Only the read end is non-blocking: the service writes to a blocking stdout, as everywhere.
         let pipe = try FileDescriptor.closeOnExecPipe()
         _ = fcntl(pipe.readEnd.rawValue, F_SETFL, fcntl(pipe.readEnd.rawValue, F_GETFL) | O_NONBLOCK)
@@ -72,8 +84,9 @@ package final class OutputCapture {
         self.unitLog = unitLog
         self.stderr = stderr
         self.destination = destination
+        self.levels = levels
         if case .journal(let identifier) = destination {
-            let stream = Libsystemd.journalStreamFD(identifier, priority: LOG_INFO, levelPrefix: true)
+            let stream = Libsystemd.journalStreamFD(identifier, priority: levels.priority, levelPrefix: levels.prefix)
             if stream >= 0 {
                 // Non-blocking: a slow journald costs lines, never the daemon's loop.
                 _ = fcntl(stream, F_SETFL, fcntl(stream, F_GETFL) | O_NONBLOCK)
@@ -131,7 +144,7 @@ package final class OutputCapture {
             lines += takeLines(realtime: realtime)
         }
         if isAtEnd && !partial.isEmpty {
-            lines.append(emit(partial[...], realtime: realtime))
+            if let line = emit(partial[...], realtime: realtime) { lines.append(line) }
             partial.removeAll()
         }
         return lines
@@ -143,10 +156,10 @@ package final class OutputCapture {
         while true {
             let window = partial[start...]
             if let newline = window.prefix(Self.maximumLineLength + 1).firstIndex(of: 0x0A) {
-                lines.append(emit(partial[start..<newline], realtime: realtime))
+                if let line = emit(partial[start..<newline], realtime: realtime) { lines.append(line) }
                 start = newline + 1
             } else if window.count >= Self.maximumLineLength {
-                lines.append(emit(window.prefix(Self.maximumLineLength), realtime: realtime))
+                if let line = emit(window.prefix(Self.maximumLineLength), realtime: realtime) { lines.append(line) }
                 start += Self.maximumLineLength
             } else {
                 break
@@ -156,13 +169,15 @@ package final class OutputCapture {
         return lines
     }
 
-    /// Forwards one line; returns its text without the level prefix.
-    private func emit(_ raw: ArraySlice<UInt8>, realtime: UInt64) -> String {
+    /// Forwards one line; returns its text without the level prefix, nil for a line above LogLevelMax=.
+    private func emit(_ raw: ArraySlice<UInt8>, realtime: UInt64) -> String? {
         var line = raw
         if line.last == 0x0D { line.removeLast() }  // CRLF writers
-        let (priority, body) = Self.splitLevelPrefix(line)
+        let (written, body) = levels.prefix ? Self.splitLevelPrefix(line) : (nil, line)
+        let priority = written ?? levels.priority
+        guard priority <= levels.maximum else { return nil }
         let message = String(decoding: body, as: UTF8.self)
-        unitLog?.append(unit: unit, message: message, identifier: unit, pid: pid, priority: priority ?? 6, realtime: realtime)
+        unitLog?.append(unit: unit, message: message, identifier: unit, pid: pid, priority: priority, realtime: realtime)
         switch destination {
         case .journal:
             // The prefix stays: the stream was opened with level_prefix=1, journald parses it.

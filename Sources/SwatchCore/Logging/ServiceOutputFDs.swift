@@ -22,6 +22,8 @@ package struct ServiceOutputFDs {
     /// The pipe that `journal` output goes through; the loop watches `capture.readEnd`.
     package var capture: OutputCapture?
     private var opened: [FileDescriptor]
+    /// SyslogLevel=, SyslogLevelPrefix=, LogLevelMax= of the capture.
+    private var levels = OutputCapture.Levels()
 
     /// Why an output could not be set up: the start fails, as systemd's does with
     /// `Failed to set up standard output: …` (exit status 209/STDOUT).
@@ -45,9 +47,10 @@ package struct ServiceOutputFDs {
     package static func make(
         standardOutput: OutputTarget?, standardError: OutputTarget?, unit: String, identifier: String,
         journalAvailable: Bool, unitLog: UnitLogBuffer?, input: InputSource = .null, ttyPath: String = "/dev/console",
-        named: (output: FileDescriptor?, error: FileDescriptor?) = (nil, nil)
+        named: (output: FileDescriptor?, error: FileDescriptor?) = (nil, nil), levels: OutputCapture.Levels = .init()
     ) throws(SetupError) -> ServiceOutputFDs {
         var fds = ServiceOutputFDs(standardOutput: .sameAsInput, standardError: .sameAsInput, capture: nil, opened: [])
+        fds.levels = levels
         do {
             fds.standardOutput = try fds.source(
                 for: standardOutput ?? .journal, stream: "output", unit: unit, identifier: identifier,
@@ -93,7 +96,7 @@ package struct ServiceOutputFDs {
                 do {
                     capture = try OutputCapture(
                         unit: unit, destination: journalAvailable ? .journal(identifier: identifier) : .stderr,
-                        unitLog: unitLog)
+                        levels: levels, unitLog: unitLog)
                 } catch {
                     throw SetupError(stream: stream, path: nil, errno: error)
                 }

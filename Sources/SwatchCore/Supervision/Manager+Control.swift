@@ -157,7 +157,8 @@ extension Manager {
     }
 
     /// The job a verb means for a unit now: try-restart leaves a unit that is down
-    /// alone; reload-or-restart reloads what can be reloaded and restarts the rest.
+    /// alone; reload-or-restart reloads what can be reloaded and restarts the rest;
+    /// try-reload-or-restart does so for a unit that is up only (systemctl(1)).
     private func jobKind(_ verb: JobVerb, for unit: UnitName) -> Job.Kind? {
         switch verb {
         case .start: return .start
@@ -165,7 +166,9 @@ extension Manager {
         case .restart: return .restart
         case .reload: return .reload
         case .tryRestart: return isUp(unit) ? .restart : nil
-        case .reloadOrRestart:
+        case .tryReloadOrRestart where !isUp(unit):
+            return nil
+        case .reloadOrRestart, .tryReloadOrRestart:
             let reloadable = services[unit].map { $0.machine.unit.canReload && $0.machine.state == .running }
             return reloadable == true ? .reload : .restart
         }

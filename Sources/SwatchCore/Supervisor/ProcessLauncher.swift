@@ -186,7 +186,7 @@ struct ProcessLauncher {
         return try ServiceOutputFDs.make(
             standardOutput: unit.effectiveStandardOutput, standardError: unit.standardError, unit: name.description,
             identifier: identifier, journalAvailable: configuration.journalAvailable, unitLog: unitLog,
-            input: unit.effectiveStandardInput, ttyPath: unit.ttyPath, named: named)
+            input: unit.effectiveStandardInput, ttyPath: unit.ttyPath, named: named, levels: unit.outputLevels)
     }
 }
 

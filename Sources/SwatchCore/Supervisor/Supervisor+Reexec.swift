@@ -50,7 +50,9 @@ extension Supervisor {
             case .stderr: destination = "stderr"
             case .none: destination = "none"
             }
-            lines.append("capture \(held.unit) \(held.capture.pid) \(fd) \(destination)")
+            let levels = held.capture.levels
+            lines.append("capture \(held.unit) \(held.capture.pid) \(fd) \(destination) "
+                + "\(levels.priority):\(levels.prefix ? 1 : 0):\(levels.maximum)")
             passed.append(fd)
         }
         let path = configuration.runtimeDirectory + "/reexec-state"
@@ -149,13 +151,17 @@ extension Supervisor {
                 if words.count == 4 { watchStoredFD(fd, of: name) }
                 if let i = state.services.lastIndex(where: { $0.name == name }) { state.services[i].storedFDNames.append(fdName) }
             case "capture":
-                guard words.count == 5, let name = UnitName(parsing: words[1]), let pid = Int32(words[2]), let fd = fd(3)
-                else { continue }
+                guard words.count == 5 || words.count == 6, let name = UnitName(parsing: words[1]),
+                      let pid = Int32(words[2]), let fd = fd(3) else { continue }
+                // SyslogLevel=, SyslogLevelPrefix=, LogLevelMax= (a swatchd before them wrote none).
+                var levels = OutputCapture.Levels()
+                let numbers = words.count == 6 ? words[5].split(separator: ":").compactMap { Int32($0) } : []
+                if numbers.count == 3 { (levels.priority, levels.prefix, levels.maximum) = (numbers[0], numbers[1] != 0, numbers[2]) }
                 let destination: OutputCapture.Destination = words[4].hasPrefix("journal:")
                     ? .journal(identifier: (try? ControlEscaping.unescapeWord(String(words[4].dropFirst(8)))) ?? name.prefix)
                     : words[4] == "stderr" ? .stderr : .none
-                let capture = try OutputCapture(unit: name.description, destination: destination, unitLog: unitLog,
-                                                adopting: fd, pid: pid)
+                let capture = try OutputCapture(unit: name.description, destination: destination, levels: levels,
+                                                unitLog: unitLog, adopting: fd, pid: pid)
                 watchCapture(capture, of: name)
             default:
                 continue

@@ -214,8 +214,8 @@ private func isDependencyName(_ name: String) -> Bool {
 private let unsupportedExecKeys: Set<String> = [
     "NUMAPolicy", "NUMAMask",
     "CoredumpFilter", "KeyringMode", "OOMPolicy", "MemoryKSM",
-    "LogLevelMax", "LogExtraFields", "LogRateLimitIntervalSec", "LogRateLimitBurst", "LogFilterPatterns",
-    "LogNamespace", "SyslogFacility", "SyslogLevel", "SyslogLevelPrefix", "TTYReset",
+    "LogExtraFields", "LogRateLimitIntervalSec", "LogRateLimitBurst", "LogFilterPatterns",
+    "LogNamespace", "SyslogFacility", "TTYReset",
     "TTYVHangup", "TTYRows", "TTYColumns", "TTYVTDisallocate", "UtmpIdentifier", "UtmpMode",
     "SetLoginEnvironment",
     "RootHash", "RootHashSignature", "RootVerity", "RootImageOptions", "RootImagePolicy", "MountFlags",
@@ -342,6 +342,9 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "StandardOutput": .set(inFields { $1(&$0.standardOutput) }, .outputTarget),
         "StandardError": .set(inFields { $1(&$0.standardError) }, .outputTarget),
         "SyslogIdentifier": .set(inFields { $1(&$0.syslogIdentifier) }, .string),
+        "SyslogLevel": .set(inFields { $1(&$0.outputLevels.priority) }, .text("log level", ValueParser.syslogLevel)),
+        "SyslogLevelPrefix": .set(inFields { $1(&$0.outputLevels.prefix) }, .boolean),
+        "LogLevelMax": .set(inFields { $1(&$0.outputLevels.maximum) }, .text("log level", ValueParser.syslogLevel)),
         // systemd.kill(5)
         "KillMode": .set(inFields { $1(&$0.killMode) }, .choice("kill mode")),
         "KillSignal": .set(inFields { $1(&$0.killSignal) }, .signal),

@@ -896,6 +896,9 @@ package struct ServiceUnitFields: Hashable, Sendable {
     /// nil: same as StandardOutput= (systemd's `inherit`).
     package var standardError: OutputTarget? { get { rarelySet.standardError } _modify { yield &rarelySet.standardError } }
     package var syslogIdentifier: String? { get { rarelySet.syslogIdentifier } _modify { yield &rarelySet.syslogIdentifier } }
+    /// SyslogLevel=, SyslogLevelPrefix=, LogLevelMax=: how the output's lines are leveled and
+    /// which are kept.
+    package var outputLevels: OutputCapture.Levels { get { rarelySet.outputLevels } _modify { yield &rarelySet.outputLevels } }
     /// The settings above that forward to here: most services set none of them, and share
     /// one default (~330 bytes a service otherwise; docs/HACKING.md "Where the bytes are").
     var rarelySet = ServiceUnitRarelySet()
@@ -946,6 +949,7 @@ package struct ServiceUnitFields: Hashable, Sendable {
             && a.umask == b.umask && a.standardInput == b.standardInput && a.standardOutput == b.standardOutput
             && a.standardInputData == b.standardInputData && a.ttyPath == b.ttyPath
             && a.standardError == b.standardError && a.syslogIdentifier == b.syslogIdentifier
+            && a.outputLevels == b.outputLevels
             && a.permissionsStartOnly == b.permissionsStartOnly && a.exitType == b.exitType
             && a.fileDescriptorStorePreserve == b.fileDescriptorStorePreserve && a.idleStop == b.idleStop
             && a.timeoutStartFailureMode == b.timeoutStartFailureMode
@@ -994,6 +998,7 @@ struct ServiceUnitRarelySetFields: Sendable {
     var standardOutput: OutputTarget?
     var standardError: OutputTarget?
     var syslogIdentifier: String?
+    var outputLevels = OutputCapture.Levels()
     var permissionsStartOnly = false
     var fileDescriptorStorePreserve: PreserveMode = .restart
 }

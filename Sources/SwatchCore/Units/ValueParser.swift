@@ -60,6 +60,12 @@ package enum ValueParser {
     /// signal_from_string(): `SIGTERM`, `TERM`, `15`, `SIGRTMIN+3`, `RTMAX-1` (SwatchControl/SignalName.swift).
     static func signal(_ text: String) -> Int32? { SignalName.number(text) }
 
+    /// log_level_from_string(): a syslog level by name (`err`, `warning`, …) or number, 0–7.
+    static func syslogLevel(_ text: String) -> Int32? {
+        if let number = Int32(text) { return (0...7).contains(number) ? number : nil }
+        return ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"].firstIndex(of: text).map(Int32.init)
+    }
+
     /// The name systemd prints for a signal (`SIGTERM`), for messages.
     static func signalName(_ number: Int32) -> String { SignalName.fullName(number) }
 
