@@ -238,6 +238,60 @@ extension Integration {
             #expect(daemon.log.contains(warning), "\(daemon.log)")
             #expect(try Client.body(.loopback4(port)) == Client.helloBody)
         }
+
+        /// OpenFile=: swatchd opens the files, as root, and passes them after the sockets, named as
+        /// python3-systemd's listen_fds_with_names() reads them; a `graceful` one that is missing is
+        /// left out; a service running as nobody reads a root-only file through its fd; a missing
+        /// file that is not graceful fails the start.
+        @Test(.timeLimit(.minutes(1)))
+        func openFilePassesFilesSwatchdOpens() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report"), data = daemon.path("data.txt"), log = daemon.path("out.log")
+            try "secret\n".write(toFile: data, atomically: true, encoding: .utf8)
+            #expect(chmod(data, 0o600) == 0)
+            try "".write(toFile: log, atomically: true, encoding: .utf8)
+            #expect(chmod(log, 0o600) == 0)
+            // A unix socket the test listens on: swatchd connects to it.
+            let peer = daemon.path("peer.sock")
+            let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            defer { close(listener) }
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                for (i, byte) in peer.utf8.enumerated() { raw[i] = byte }
+            }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            #expect(bound == 0 && listen(listener, 4) == 0)
+            try daemon.write("names.service", """
+                [Service]
+                ExecStart=/usr/bin/python3 \(Harness.service("listen_fds.py")) \(report)
+                OpenFile=\(data):data:read-only
+                OpenFile=/nonexistent/swatchd-gone:gone:graceful
+                OpenFile=\(log)
+                OpenFile=\(peer):peer
+                """)
+            try daemon.write("reader.service", """
+                [Service]
+                Type=oneshot
+                User=nobody
+                ExecStart=/bin/sh -c 'cat <&3 >&4'
+                OpenFile=\(data)::read-only
+                OpenFile=\(log)::append
+                """)
+            try daemon.write("broken.service", "[Service]\nExecStart=/bin/true\nOpenFile=/nonexistent/swatchd-missing\n")
+            try daemon.start()
+            let text = try waitFor("names.service reported\n\(daemon.log)") { readText(report) }
+            #expect(text.contains("LISTEN_FDS=3\n") && text.contains("LISTEN_FDNAMES=data:out.log:peer\n"), "\(text)")
+            #expect(text.contains("FDS=3,4,5\n") && text.contains("NAMES=data,out.log,peer\n"), "\(text)")
+            var entry = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+            #expect(poll(&entry, 1, 5000) == 1, "swatchd connected to the socket")
+            try waitUntil("nobody copied the root-only file through its fds\n\(daemon.log)") { readText(log) == "secret\n" }
+            try daemon.waitForLog(containing: "Failed to open OpenFile= file '/nonexistent/swatchd-missing': No such file or directory")
+            try daemon.waitForProperty("ActiveState", of: "broken.service", toBe: "failed")
+        }
     }
 }
 

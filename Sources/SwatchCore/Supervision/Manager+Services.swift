@@ -84,6 +84,8 @@ extension Manager {
                 order.passesStoredFDs = true
                 names += entry.storedFDNames
             }
+            // OpenFile= last, as systemd's exec_invoke() appends them (src/core/exec-invoke.c).
+            names += unit.openFiles.map(\.name)
             if !names.isEmpty {
                 variables += [("LISTEN_FDS", String(names.count)), ("LISTEN_FDNAMES", names.joined(separator: ":"))]
                 order.listenPID = true

@@ -129,7 +129,7 @@ package struct SpawnOrder {
     package var sockets: [UnitName] = []
     /// …then the connection (Accept=yes, unless it is on stdin)…
     package var connectionAsFD: Int?
-    /// …then the stored fds.
+    /// …then the stored fds, then the files of OpenFile= (`service.openFiles`), which the shell opens.
     package var passesStoredFDs = false
     /// StandardInput=socket: the connection on 0 (and 1, 2 by default).
     package var connectionOnStdin: Int?

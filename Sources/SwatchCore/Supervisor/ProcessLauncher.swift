@@ -11,6 +11,7 @@ enum SpawnFailure: Error, CustomStringConvertible {
     case output(ServiceOutputFDs.SetupError)
     case cgroup(Errno)
     case spawn(SpawnError, executable: String)
+    case openFile(path: String, Errno)
 
     /// Names the program or the directory that failed, as systemd's "Failed to locate
     /// executable …" and "Failed at step EXEC spawning …" do (src/core/execute.c).
@@ -22,6 +23,7 @@ enum SpawnFailure: Error, CustomStringConvertible {
         case .sandbox(let error): return "\(error)"
         case .output(let error): return "\(error)"
         case .cgroup(let errno): return "\(errno)"
+        case .openFile(let path, let errno): return "Failed to open OpenFile= file '\(path)': \(errno)"
         case .spawn(let error, let executable):
             return error.step == "execve" && error.directive == nil ? "\(executable): \(error.errno)" : "\(error)"
         }
@@ -35,6 +37,7 @@ enum SpawnFailure: Error, CustomStringConvertible {
         case .output(let error): errno = error.errno
         case .cgroup(let error): errno = error
         case .spawn(let error, _): errno = error.errno
+        case .openFile(_, let error): errno = error
         case .environmentFile, .executableNotFound, .workingDirectory, .sandbox: return nil
         }
         return [.tooManyOpenFiles, .tooManyOpenFilesInSystem, .noMemory, .resourceTemporarilyUnavailable].contains(errno)
@@ -55,7 +58,8 @@ struct ProcessLauncher {
 
     /// The fds the order names, resolved by the shell.
     struct Descriptors {
-        /// At 3.., in order: the sockets' listeners, the connection, the stored fds.
+        /// At 3.., in order: the sockets' listeners, the connection, the stored fds (the launcher
+        /// adds the files of OpenFile=).
         var passed: [FileDescriptor] = []
         /// StandardInput=socket: the connection.
         var connection: FileDescriptor?
@@ -68,6 +72,10 @@ struct ProcessLauncher {
         -> (pid: pid_t, capture: OutputCapture?)
     {
         let name = order.unit
+        var order = order, descriptors = descriptors
+        let files = order.isMain ? try openFiles(of: &order, after: descriptors.passed.count) : []
+        defer { for file in files { try? file.close() } }
+        descriptors.passed += files
         var request = try request(for: order, descriptors)
         var input: ServiceInput
         var output: ServiceOutputFDs
@@ -114,6 +122,27 @@ struct ProcessLauncher {
         output.capture?.pid = pid
         tracker.track(pid, in: name.description)
         return (pid, output.capture)
+    }
+
+    /// OpenFile=: each file opened (a socket connected to) as swatchd, in its own mount namespace
+    /// (open_file_to_fd(), src/shared/open-file.c); a `graceful` one that fails is left out of
+    /// the order's LISTEN_FDS/LISTEN_FDNAMES, any other fails the start.
+    private func openFiles(of order: inout SpawnOrder, after passed: Int) throws(SpawnFailure) -> [FileDescriptor] {
+        var opened: [FileDescriptor] = []
+        for file in order.service.openFiles {
+            do {
+                opened.append(try file.open())
+            } catch {
+                guard file.graceful else {
+                    for fd in opened { try? fd.close() }
+                    throw .openFile(path: file.path, error)
+                }
+                sandbox.logger.warning("\(order.unit): Failed to open OpenFile= file '\(file.path)', ignoring: \(error)",
+                                       metadata: ["unit": "\(order.unit)"])
+                order.dropPassedFD(at: passed + opened.count)
+            }
+        }
+        return opened
     }
 
     /// The request of one child: the order's fds and variables, the unit's

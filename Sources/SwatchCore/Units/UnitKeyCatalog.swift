@@ -502,6 +502,15 @@ private let serviceKeys: [String: KeySetter<ServiceUnit>] = {
         "ExecStop": commands(inFields { $1(&$0.execStop) }),
         "ExecStopPost": commands(inFields { $1(&$0.execStopPost) }),
         "RemainAfterExit": .set(inFields { $1(&$0.remainAfterExit) }, .boolean),
+        // Each assignment adds a file; the empty one resets the list (config_parse_open_file()).
+        "OpenFile": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            guard !kv.raw.isEmpty else { return service.openFiles = [] }
+            let value = try kv.expanded()
+            switch OpenFile.parse(value) {
+            case .success(let file): service.openFiles.append(file)
+            case .failure(let problem): throw kv.problem(problem.description, value)
+            }
+        },
         "PermissionsStartOnly": .set(inFields { $1(&$0.permissionsStartOnly) }, .boolean),
         "GuessMainPID": .set(inFields { $1(&$0.guessMainPID) }, .boolean),
         "ExitType": .set(inFields { $1(&$0.exitType) }, .choice("exit type")),
@@ -589,7 +598,7 @@ extension ValueKind where T == OutputTarget {
 private let unsupportedServiceKeys: Set<String> = [
     "BusName", "USBFunctionDescriptors", "USBFunctionStrings",
     "RootDirectoryStartOnly",
-    "RestartMode", "OpenFile", "StartLimitAction", "RebootArgument",
+    "RestartMode", "StartLimitAction", "RebootArgument",
 ]
 
 /// Known to the `[Service]` section, not acted on (made when first asked for).

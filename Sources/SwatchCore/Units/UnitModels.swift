@@ -899,6 +899,8 @@ package struct ServiceUnitFields: Hashable, Sendable {
     /// SyslogLevel=, SyslogLevelPrefix=, LogLevelMax=: how the output's lines are leveled and
     /// which are kept.
     package var outputLevels: OutputCapture.Levels { get { rarelySet.outputLevels } _modify { yield &rarelySet.outputLevels } }
+    /// OpenFile=, in order.
+    package var openFiles: [OpenFile] { get { rarelySet.openFiles } _modify { yield &rarelySet.openFiles } }
     /// The settings above that forward to here: most services set none of them, and share
     /// one default (~330 bytes a service otherwise; docs/HACKING.md "Where the bytes are").
     var rarelySet = ServiceUnitRarelySet()
@@ -949,7 +951,7 @@ package struct ServiceUnitFields: Hashable, Sendable {
             && a.umask == b.umask && a.standardInput == b.standardInput && a.standardOutput == b.standardOutput
             && a.standardInputData == b.standardInputData && a.ttyPath == b.ttyPath
             && a.standardError == b.standardError && a.syslogIdentifier == b.syslogIdentifier
-            && a.outputLevels == b.outputLevels
+            && a.outputLevels == b.outputLevels && a.openFiles == b.openFiles
             && a.permissionsStartOnly == b.permissionsStartOnly && a.exitType == b.exitType
             && a.fileDescriptorStorePreserve == b.fileDescriptorStorePreserve && a.idleStop == b.idleStop
             && a.timeoutStartFailureMode == b.timeoutStartFailureMode
@@ -999,6 +1001,7 @@ struct ServiceUnitRarelySetFields: Sendable {
     var standardError: OutputTarget?
     var syslogIdentifier: String?
     var outputLevels = OutputCapture.Levels()
+    var openFiles: [OpenFile] = []
     var permissionsStartOnly = false
     var fileDescriptorStorePreserve: PreserveMode = .restart
 }

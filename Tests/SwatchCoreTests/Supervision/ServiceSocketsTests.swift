@@ -24,6 +24,27 @@ import Testing
         #expect(Set(shell.watched(actions)) == ["-a.socket", "-b.socket"], "the service serves both now")
     }
 
+    /// OpenFile= names come after the sockets'; one the shell could not open (`graceful`) leaves
+    /// LISTEN_FDS, LISTEN_FDNAMES and the `fd:NAME` positions as if it had never been there.
+    @Test func openFilesArePassedAfterTheSockets() throws {
+        var shell = ScriptedShell([
+            "x.socket": "[Socket]\nListenStream=8080\n",
+            "x.service": "[Service]\nExecStart=/bin/x\nOpenFile=/etc/a.conf\nOpenFile=/run/b:bee:read-only,graceful\n"
+                + "OpenFile=/run/c:sea\nStandardOutput=fd:sea\n",
+        ])
+        _ = shell.take()
+        shell.send(.listenerReadable(UnitName(parsing: "x.socket")!))
+        var order = try #require(shell.spawns(shell.take()).first)
+        #expect(order.protocolVariables.contains { $0 == ("LISTEN_FDS", "4") })
+        #expect(order.protocolVariables.contains { $0 == ("LISTEN_FDNAMES", "x.socket:a.conf:bee:sea") })
+        #expect(order.namedStandardFDs == [nil, 3, nil])
+        #expect(order.service.openFiles.map(\.graceful) == [false, true, false])
+        order.dropPassedFD(at: 2)
+        #expect(order.protocolVariables.contains { $0 == ("LISTEN_FDS", "3") })
+        #expect(order.protocolVariables.contains { $0 == ("LISTEN_FDNAMES", "x.socket:a.conf:sea") })
+        #expect(order.namedStandardFDs == [nil, 2, nil])
+    }
+
     @Test func aServiceTakesTheFDsOfASocketThatActivatesAnother() throws {
         var shell = ScriptedShell([
             "x.socket": "[Socket]\nListenStream=8080\n",

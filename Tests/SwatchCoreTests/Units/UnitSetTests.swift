@@ -199,6 +199,21 @@ import Testing
         #endif
     }
 
+    /// OpenFile=: PATH[:NAME[:OPTIONS]] as systemd's open_file_parse() takes it.
+    @Test func parsesOpenFile() {
+        #expect((try? OpenFile.parse("/etc/a.conf").get()) == OpenFile(path: "/etc/a.conf", name: "a.conf"))
+        let full = try? OpenFile.parse("/run/x:ex:read-only,graceful").get()
+        #expect(full?.name == "ex" && full?.readOnly == true && full?.graceful == true && full?.append == false)
+        #expect((try? OpenFile.parse("/run/x::append").get())?.name == "x")
+        for (value, problem) in [("run/x", OpenFileProblem.path), ("/run/x:a\u{7}b", .name),
+                                 ("/run/x:n:append,append", .option("append")), ("/run/x:n:sideways", .option("sideways")),
+                                 ("/run/x:n:read-only,truncate", .conflict), ("/run/x:n:append,truncate", .conflict)] {
+            #expect(OpenFile.parse(value) == .failure(problem), "\(value)")
+        }
+        let set = load([UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\nOpenFile=/run/x:n:sideways\n")])
+        #expect(messages(set) == ["u/a.service:3: Invalid or repeated option 'sideways' in OpenFile=, refusing the unit: /run/x:n:sideways"])
+    }
+
     @Test func parsesTheDirectoriesAndRefusesAnAbsoluteOne() throws {
         let set = load([UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\nStateDirectory=a a/b\nRuntimeDirectory=/abs\n")])
         #expect(messages(set) == [
