@@ -1,3 +1,4 @@
+import CSwatch
 import Glibc
 import SystemPackage
 
@@ -17,7 +18,7 @@ extension OpenFile {
         var failure = Errno.protocolWrongTypeForSocket
         for type in [Int32(SOCK_STREAM.rawValue), Int32(SOCK_DGRAM.rawValue)] {
             let fd = FileDescriptor(rawValue: try retryingOnInterrupt { socket(AF_UNIX, type | Int32(SOCK_CLOEXEC.rawValue), 0) })
-            do {
+            do throws(Errno) {
                 _ = try retryingOnInterrupt { address.withSockaddr { Glibc.connect(fd.rawValue, $0, $1) } }
                 return fd
             } catch {

@@ -143,7 +143,7 @@ typealias Field<Model, Value> = @Sendable (inout Model, (inout Value) -> Void) -
 /// A field of a copy-on-write model, `{ $1(&$0.umask) }` on its fields, as a field of the
 /// model: the copy-on-write access is made once, here, as `inSandbox` does.
 @_semantics("optimize.sil.specialize.generic.never") @inline(never)
-func inFields<Model: CopyOnWrite, T>(_ field: @escaping Field<Model.Value, T>) -> Field<Model, T> {
+func inFields<Model: CopyOnWrite & Sendable, T>(_ field: @escaping Field<Model.Value, T>) -> Field<Model, T> {
     { model, body in model.withFields { field(&$0, body) } }
 }
 
