@@ -108,6 +108,31 @@ extension Integration {
             #expect(try Client.body(.loopback4(port)) == Client.helloBody)
         }
 
+        /// The output pipe a running service writes to is handed over with its levels: after the
+        /// re-exec, LogLevelMax= still keeps the service's debug lines out of `swatchctl logs`.
+        @Test(.timeLimit(.minutes(1)))
+        func theOutputKeepsItsLogLevelMaxAcrossAReexec() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let trigger = daemon.path("trigger")
+            try daemon.write("chatty.service", """
+                [Service]
+                ExecStart=/bin/sh -c 'while :; do if [ -e \(trigger) ]; then rm \(trigger); echo "<7>late-debug"; echo "<3>late-error"; fi; sleep 0.05; done'
+                LogLevelMax=warning
+                """)
+            try daemon.start()
+            try daemon.waitForProperty("ActiveState", of: "chatty.service", toBe: "active")
+            let main = try daemon.property("MainPID", of: "chatty.service")
+            #expect(try daemon.ctl("daemon-reexec").exitCode == 0)
+            try daemon.waitForLog(containing: "re-executed")
+            #expect(try daemon.property("MainPID", of: "chatty.service") == main)
+            #expect(FileManager.default.createFile(atPath: trigger, contents: Data()))
+            try waitUntil("the service's line after the re-exec arrived\n\(daemon.log)") {
+                try daemon.ctl("logs", "chatty.service").standardOutput.contains("late-error")
+            }
+            #expect(!(try daemon.ctl("logs", "chatty.service").standardOutput.contains("late-debug")))
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func aReexecWaitsWhileAJobRuns() throws {
             let daemon = try Daemon()
