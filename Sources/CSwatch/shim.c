@@ -185,6 +185,7 @@ const char *swatch_spawn_step_name(int step) {
     case SWATCH_SPAWN_STEP_PRIVATE_USERS: return "private_users";
     case SWATCH_SPAWN_STEP_PRIVATE_USERS_MAP: return "private_users_map";
     case SWATCH_SPAWN_STEP_CPU_AFFINITY: return "sched_setaffinity";
+    case SWATCH_SPAWN_STEP_MEMORY_POLICY: return "set_mempolicy";
     case SWATCH_SPAWN_STEP_TIMER_SLACK: return "timerslack";
     case SWATCH_SPAWN_STEP_PERSONALITY: return "personality";
     default: return "unknown";
@@ -467,7 +468,8 @@ struct kernel_sigaction {
 ///   root: raising a hard limit, a real-time policy or I/O class and lowering a
 ///   score need CAP_SYS_RESOURCE/CAP_SYS_NICE/CAP_SYS_ADMIN (systemd's
 ///   exec_child sets them in this order too, src/core/exec-invoke.c); then the
-///   CPU affinity, the timer slack and the personality, which need nothing;
+///   CPU affinity, the NUMA memory policy, the timer slack and the
+///   personality, which need nothing;
 /// - the user namespace (only when swatchd is not root) before any other
 ///   namespace: the ones unshared after it belong to it, and the full set of
 ///   capabilities the child holds in it is what lets it unshare and mount
@@ -505,6 +507,7 @@ static const int sandbox_execution_order[] = {
     SWATCH_SPAWN_STEP_IO_PRIORITY,
     SWATCH_SPAWN_STEP_OOM_SCORE_ADJUST,
     SWATCH_SPAWN_STEP_CPU_AFFINITY,
+    SWATCH_SPAWN_STEP_MEMORY_POLICY,
     SWATCH_SPAWN_STEP_TIMER_SLACK,
     SWATCH_SPAWN_STEP_PERSONALITY,
     SWATCH_SPAWN_STEP_USER_NAMESPACE,
@@ -550,6 +553,7 @@ static int sandbox_step(int kind) {
     case SWATCH_SANDBOX_IOPRIO_SET: return SWATCH_SPAWN_STEP_IO_PRIORITY;
     case SWATCH_SANDBOX_PRIVATE_USERS: return SWATCH_SPAWN_STEP_PRIVATE_USERS;
     case SWATCH_SANDBOX_SCHED_SETAFFINITY: return SWATCH_SPAWN_STEP_CPU_AFFINITY;
+    case SWATCH_SANDBOX_SET_MEMPOLICY: return SWATCH_SPAWN_STEP_MEMORY_POLICY;
     case SWATCH_SANDBOX_TIMER_SLACK: return SWATCH_SPAWN_STEP_TIMER_SLACK;
     case SWATCH_SANDBOX_PERSONALITY: return SWATCH_SPAWN_STEP_PERSONALITY;
     default: return SWATCH_SPAWN_STEP_MOUNT;
@@ -749,6 +753,9 @@ static int sandbox_apply(const struct swatch_sandbox_op *op) {
         return (int)syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, (int)op->number);
     case SWATCH_SANDBOX_SCHED_SETAFFINITY:
         return (int)syscall(SYS_sched_setaffinity, 0, (size_t)op->program_length, op->program);
+    case SWATCH_SANDBOX_SET_MEMPOLICY:
+        return (int)syscall(SYS_set_mempolicy, (int)op->number, op->program,
+                            (unsigned long)op->program_length * 8 + 1);
     case SWATCH_SANDBOX_TIMER_SLACK:
         return prctl(PR_SET_TIMERSLACK, (unsigned long)op->value, 0UL, 0UL, 0UL);
     case SWATCH_SANDBOX_PERSONALITY:

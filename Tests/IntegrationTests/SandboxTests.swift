@@ -359,6 +359,31 @@ extension Integration {
             #expect(lines == ["Cpus_allowed_list:\t0", "1000000", machine])
         }
 
+        /// NUMAPolicy= and NUMAMask= as the service reads its policy back with get_mempolicy(2)
+        /// (through python's ctypes: x86-64's system call number).
+        @Test(.timeLimit(.minutes(1)), .enabled(if: access("/sys/devices/system/node/node0", F_OK) == 0))
+        func setsTheNUMAPolicy() throws {
+            #if arch(x86_64)
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let out = daemon.path("policy")
+            let probe = "import ctypes; libc = ctypes.CDLL(None); mode = ctypes.c_int(); mask = (ctypes.c_ulong * 16)(); "
+                + "libc.syscall(239, ctypes.byref(mode), mask, 1025, 0, 0); print(mode.value, mask[0])"
+            try daemon.write("numa.service", """
+                [Service]
+                Type=oneshot
+                ExecStart=/bin/sh -c '/usr/bin/python3 -c "\(probe)" > \(out).tmp; mv \(out).tmp \(out)'
+                NUMAPolicy=bind
+                NUMAMask=0
+                """)
+            try daemon.write("empty.service", "[Service]\nExecStart=/bin/true\nNUMAPolicy=bind\n")
+            try daemon.start()
+            let policy = try waitFor("the service read its policy\n\(daemon.log)") { readText(out) }
+            #expect(policy == "2 1\n", "MPOL_BIND, node 0")
+            try daemon.waitForLog(containing: "Failed to spawn empty.service: NUMAPolicy=: Invalid argument")
+            #endif
+        }
+
         /// `+`: that command runs as root with no sandbox; the others as the user.
         @Test(.timeLimit(.minutes(1)))
         func aPlusPrefixRunsThatCommandWithFullPrivileges() throws {

@@ -228,6 +228,8 @@ enum swatch_spawn_step {
     SWATCH_SPAWN_STEP_PRIVATE_USERS_MAP,
     /// sched_setaffinity(2): CPUAffinity=.
     SWATCH_SPAWN_STEP_CPU_AFFINITY,
+    /// set_mempolicy(2): NUMAPolicy=, NUMAMask=.
+    SWATCH_SPAWN_STEP_MEMORY_POLICY,
     /// prctl(PR_SET_TIMERSLACK): TimerSlackNSec=.
     SWATCH_SPAWN_STEP_TIMER_SLACK,
     /// personality(2): Personality=.
@@ -306,6 +308,9 @@ enum swatch_sandbox_kind {
     SWATCH_SANDBOX_TIMER_SLACK,
     /// personality(number).
     SWATCH_SANDBOX_PERSONALITY,
+    /// set_mempolicy(number, program, program_length * 8 + 1): `program` the node mask
+    /// (bit n: node n); the kernel reads one bit less than it is told.
+    SWATCH_SANDBOX_SET_MEMPOLICY,
 };
 
 /// The order in which the child runs the sandboxing operations, as steps

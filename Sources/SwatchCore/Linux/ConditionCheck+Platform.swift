@@ -176,7 +176,8 @@ extension ConditionCheck {
     /// `N`, `N.N` or `N.NN` in hundredths (the kernel's pressure averages have two decimals).
     static func hundredths(_ text: Substring) -> UInt64? {
         let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let whole = UInt64(parts[0]), !parts[0].hasPrefix("+") else { return nil }
+        // Bounded, so that no value a unit writes can overflow the product below.
+        guard let whole = UInt64(parts[0]), !parts[0].hasPrefix("+"), whole <= 1_000_000_000 else { return nil }
         guard parts.count == 2 else { return whole * 100 }
         let fraction = parts[1]
         guard (1...2).contains(fraction.count), fraction.allSatisfy(\.isASCIIDigit), let digits = UInt64(fraction)

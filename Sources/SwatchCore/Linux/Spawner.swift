@@ -242,6 +242,14 @@ private final class SandboxOperationArray {
                 allocations.append(UnsafeMutableRawPointer(buffer))
                 op.program = UnsafeRawPointer(buffer)
                 op.program_length = Int32(words.count * 8)
+            case .setMemoryPolicy(let mode, let nodes):
+                op.kind = Int32(SWATCH_SANDBOX_SET_MEMPOLICY.rawValue)
+                op.number = Int(mode)
+                let buffer = malloc(max(nodes.count, 1) * 8)!.assumingMemoryBound(to: UInt64.self)
+                buffer.initialize(from: nodes, count: nodes.count)
+                allocations.append(UnsafeMutableRawPointer(buffer))
+                op.program = UnsafeRawPointer(buffer)
+                op.program_length = Int32(nodes.count * 8)
             case .setTimerSlack(let nanoseconds):
                 op.kind = Int32(SWATCH_SANDBOX_TIMER_SLACK.rawValue)
                 op.value = nanoseconds

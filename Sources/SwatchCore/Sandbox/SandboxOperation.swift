@@ -17,6 +17,8 @@ package enum SandboxOperation: Hashable, Sendable {
     case setIOPriority(Int32)
     /// `sched_setaffinity(0, mask)`: CPUAffinity= (bit n of word n / 64: CPU n).
     case setCPUAffinity([UInt64])
+    /// `set_mempolicy(mode, nodes)`: NUMAPolicy=, NUMAMask= (bit n of word n / 64: node n).
+    case setMemoryPolicy(mode: Int32, nodes: [UInt64])
     /// `prctl(PR_SET_TIMERSLACK, nanoseconds)`: TimerSlackNSec=.
     case setTimerSlack(UInt64)
     /// `personality(persona)`: Personality=.
@@ -125,7 +127,8 @@ extension SandboxStep {
     /// `enum swatch_spawn_step`, which a failure names (`setresuid`, `mount`).
     /// The steps run ordered by kind, in `executionOrder`.
     package enum Kind: CaseIterable, Hashable, Sendable {
-        case limit, nice, scheduler, ioPriority, oomScoreAdjust, cpuAffinity, timerSlack, personality, userNamespace
+        case limit, nice, scheduler, ioPriority, oomScoreAdjust, cpuAffinity, memoryPolicy, timerSlack, personality
+        case userNamespace
         case unshare, loopback, mount, groups, groupID
         case privateUsers, boundingSet, keepCapabilities, userID, capabilities, ambient, noNewPrivileges, seccomp
 
@@ -138,6 +141,7 @@ extension SandboxStep {
             case .ioPriority: SWATCH_SPAWN_STEP_IO_PRIORITY
             case .oomScoreAdjust: SWATCH_SPAWN_STEP_OOM_SCORE_ADJUST
             case .cpuAffinity: SWATCH_SPAWN_STEP_CPU_AFFINITY
+            case .memoryPolicy: SWATCH_SPAWN_STEP_MEMORY_POLICY
             case .timerSlack: SWATCH_SPAWN_STEP_TIMER_SLACK
             case .personality: SWATCH_SPAWN_STEP_PERSONALITY
             case .userNamespace: SWATCH_SPAWN_STEP_USER_NAMESPACE
@@ -199,6 +203,7 @@ extension SandboxOperation {
         case .setIOPriority: .ioPriority
         case .writeFile: .oomScoreAdjust
         case .setCPUAffinity: .cpuAffinity
+        case .setMemoryPolicy: .memoryPolicy
         case .setTimerSlack: .timerSlack
         case .setPersonality: .personality
         case .enterUserNamespace: .userNamespace

@@ -50,6 +50,12 @@ package enum SandboxPlan {
             for cpu in sandbox.cpuAffinity { mask[cpu / 64] |= 1 << UInt64(cpu % 64) }
             steps.append(SandboxStep(.setCPUAffinity(mask), "CPUAffinity="))
         }
+        // The mask goes with a policy; default and local take none (apply_numa_policy(), src/shared/numa-util.c).
+        if let policy = sandbox.numaPolicy {
+            var nodes = [UInt64](repeating: 0, count: policy == .default || policy == .local ? 0 : (sandbox.numaMask.last ?? 0) / 64 + 1)
+            if !nodes.isEmpty { for node in sandbox.numaMask { nodes[node / 64] |= 1 << UInt64(node % 64) } }
+            steps.append(SandboxStep(.setMemoryPolicy(mode: policy.mode, nodes: nodes), "NUMAPolicy="))
+        }
         if let slack = sandbox.timerSlack { steps.append(SandboxStep(.setTimerSlack(slack), "TimerSlackNSec=")) }
         if let persona = sandbox.personality { steps.append(SandboxStep(.setPersonality(persona), "Personality=")) }
         if fullPrivileges { return steps }  // (in order: these come first)

@@ -21,7 +21,11 @@ package struct OpenFile: Hashable, Sendable {
         guard ValueParser.isAbsolutePath(path) else { return .failure(.path) }
         let given = parts.count > 1 ? String(parts[1]) : ""
         var file = OpenFile(path: path, name: given.isEmpty ? UnitDirectory.baseName(path) : given)
-        guard ValueParser.isFileDescriptorName(file.name) else { return .failure(.name) }
+        // `/` has no file name to take (path_extract_filename()).
+        let derivedIsNoName = given.isEmpty && file.name.utf8.contains(UInt8(ascii: "/"))
+        guard !file.name.isEmpty, !derivedIsNoName, ValueParser.isFileDescriptorName(file.name) else {
+            return .failure(.name)
+        }
         if parts.count > 2, !parts[2].isEmpty {
             var seen: Set<Substring> = []
             for option in parts[2].split(separator: ",", omittingEmptySubsequences: false) {

@@ -1,5 +1,21 @@
 // The values of the process properties systemd.exec(5) sets on the spawned process
-// besides its scheduling: CPUAffinity=, TimerSlackNSec= and Personality=.
+// besides its scheduling: CPUAffinity=, NUMAPolicy=, NUMAMask=, TimerSlackNSec= and Personality=.
+
+/// NUMAPolicy=: the set_mempolicy(2) modes by systemd's names (MPOL_* of <linux/mempolicy.h>).
+package enum NUMAPolicy: String, Hashable, Sendable {
+    case `default`, preferred, bind, interleave, local
+
+    /// The mode set_mempolicy(2) takes.
+    package var mode: Int32 {
+        switch self {
+        case .default: return 0
+        case .preferred: return 1
+        case .bind: return 2
+        case .interleave: return 3
+        case .local: return 4
+        }
+    }
+}
 
 extension ValueParser {
     /// parse_cpu_set(): CPU indices and ranges (`0-3 6,8`), separated by spaces or commas;
@@ -13,6 +29,13 @@ extension ValueParser {
             cpus += Array(first...last)
         }
         return cpus.isEmpty ? nil : cpus
+    }
+
+    /// NUMAMask=: nodes as CPUAffinity= takes CPUs, or `all`, the nodes online now
+    /// (/sys/devices/system/node/online, as systemd's numa_mask_add_all() reads them).
+    static func numaNodes(_ text: String) -> [Int]? {
+        guard text == "all" else { return cpuSet(text) }
+        return (try? FileSystem.readText("/sys/devices/system/node/online")).flatMap { cpuSet($0.trimmingWhitespace()) }
     }
 
     /// parse_nsec(): a number of nanoseconds (`50000`, `50000ns`), or a time span (`50us`, `1ms`).

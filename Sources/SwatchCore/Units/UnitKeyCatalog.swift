@@ -212,7 +212,6 @@ private func isDependencyName(_ name: String) -> Bool {
 /// does not act on and that restrict nothing. In [Socket] they concern ExecStartPre= and
 /// friends, which swatchd does not run either.
 private let unsupportedExecKeys: Set<String> = [
-    "NUMAPolicy", "NUMAMask",
     "CoredumpFilter", "KeyringMode", "OOMPolicy", "MemoryKSM",
     "LogExtraFields", "LogRateLimitIntervalSec", "LogRateLimitBurst", "LogFilterPatterns",
     "LogNamespace", "SyslogFacility", "TTYReset",
@@ -329,6 +328,12 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
             guard !kv.raw.isEmpty else { return service.sandbox.cpuAffinity = [] }
             guard let cpus = ValueParser.cpuSet(kv.raw) else { throw kv.invalid("CPU affinity") }
             service.sandbox.cpuAffinity = Array(Set(service.sandbox.cpuAffinity + cpus)).sorted()
+        },
+        "NUMAPolicy": .set(inSandbox { $1(&$0.numaPolicy) }, .choice("NUMA policy")),
+        "NUMAMask": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            guard !kv.raw.isEmpty else { return service.sandbox.numaMask = [] }
+            guard let nodes = ValueParser.numaNodes(kv.raw) else { throw kv.invalid("NUMA node mask") }
+            service.sandbox.numaMask = Array(Set(service.sandbox.numaMask + nodes)).sorted()
         },
         "TimerSlackNSec": .set(inSandbox { $1(&$0.timerSlack) }, .text("timer slack", ValueParser.nanoseconds)),
         // An architecture of another machine is warned about and ignored, as config_parse_personality() does.

@@ -695,6 +695,9 @@ package struct SandboxFields: Hashable, Sendable {
     package var oomScoreAdjust: Int32?
     /// CPUAffinity=: the CPUs, sorted, each once; empty: unset.
     package var cpuAffinity: [Int] = []
+    /// NUMAPolicy= (nil: unset, the mask alone does nothing) and NUMAMask= (the nodes, sorted).
+    package var numaPolicy: NUMAPolicy?
+    package var numaMask: [Int] = []
     /// TimerSlackNSec=, in nanoseconds.
     package var timerSlack: UInt64?
     /// Personality=: the persona personality(2) takes (PER_LINUX, PER_LINUX32).

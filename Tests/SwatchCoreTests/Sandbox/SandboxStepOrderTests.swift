@@ -20,14 +20,15 @@ import Testing
     }
 
     /// The order as the comment of shim.c gives its reasons: process
-    /// properties (limits, nice, CPU and I/O scheduling, OOM score, CPU affinity, timer slack,
-    /// personality) while root, the namespaces and
+    /// properties (limits, nice, CPU and I/O scheduling, OOM score, CPU affinity, NUMA policy,
+    /// timer slack, personality) while root, the namespaces and
     /// mounts, the groups while root of the host's user namespace, PrivateUsers='s namespace before
     /// anything about capabilities (entering it resets them), the bounding set, the user,
     /// ambient capabilities, no_new_privs, and the seccomp filters last of all.
     @Test func theOrderIsThePrivilegeOrder() {
         #expect(SandboxStep.Kind.executionOrder == [
-            .limit, .nice, .scheduler, .ioPriority, .oomScoreAdjust, .cpuAffinity, .timerSlack, .personality, .userNamespace,
+            .limit, .nice, .scheduler, .ioPriority, .oomScoreAdjust, .cpuAffinity, .memoryPolicy, .timerSlack, .personality,
+            .userNamespace,
             .unshare, .loopback, .mount, .groups, .groupID,
             .privateUsers, .boundingSet, .keepCapabilities, .userID, .capabilities, .ambient, .noNewPrivileges, .seccomp,
         ])
@@ -45,6 +46,7 @@ import Testing
         case .setIOPriority: SWATCH_SANDBOX_IOPRIO_SET
         case .writeFile: SWATCH_SANDBOX_WRITE_FILE
         case .setCPUAffinity: SWATCH_SANDBOX_SCHED_SETAFFINITY
+        case .setMemoryPolicy: SWATCH_SANDBOX_SET_MEMPOLICY
         case .setTimerSlack: SWATCH_SANDBOX_TIMER_SLACK
         case .setPersonality: SWATCH_SANDBOX_PERSONALITY
         case .enterUserNamespace: SWATCH_SANDBOX_USER_NAMESPACE
@@ -72,7 +74,8 @@ import Testing
     /// One operation of every case.
     static let everyOperation: [SandboxOperation] = [
         .setLimit(resource: 7, soft: 1, hard: 2), .setNice(1), .setScheduler(policy: 3, priority: 0), .setIOPriority(0x6000),
-        .writeFile(path: "/f", text: "1\n"), .setCPUAffinity([1]), .setTimerSlack(50_000), .setPersonality(0),
+        .writeFile(path: "/f", text: "1\n"), .setCPUAffinity([1]), .setMemoryPolicy(mode: 2, nodes: [1]),
+        .setTimerSlack(50_000), .setPersonality(0),
         .unshareMountNamespace, .mount(source: nil, target: "/", type: nil, flags: [], data: nil),
         .remount(target: "/", flags: [.readOnly]), .makeDirectory(path: "/d", mode: 0o755),
         .createFile(path: "/f", mode: 0o644), .symlink(destination: "/a", path: "/b"), .dropBoundingCapability(1),
@@ -98,6 +101,8 @@ import Testing
         sandbox.ioSchedulingClass = .idle
         sandbox.oomScoreAdjust = 500
         sandbox.cpuAffinity = [0, 1]
+        sandbox.numaPolicy = .bind
+        sandbox.numaMask = [0]
         sandbox.timerSlack = 50_000
         sandbox.personality = 0
         sandbox.user = "alice"

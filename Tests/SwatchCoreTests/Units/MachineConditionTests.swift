@@ -197,5 +197,7 @@ import Testing
         #expect(memory("foo-bar.slice:0%"), "a slice that is not there holds, as under systemd")
         #expect(ConditionCheck.permyriad("12.34%") == 1234 && ConditionCheck.permyriad("7.5%") == 750
                 && ConditionCheck.permyriad("100%") == 10_000 && ConditionCheck.permyriad("1.234%") == nil)
+        #expect(ConditionCheck.permyriad("184467440737095516%") == nil && !memory("18446744073709551615%"),
+                "a number that would overflow is no value (and no trap)")
     }
 }

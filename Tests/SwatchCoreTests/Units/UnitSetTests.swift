@@ -189,6 +189,9 @@ import Testing
         #expect(service("CPUAffinity=3\nCPUAffinity=\nCPUAffinity=2\n").0.sandbox.cpuAffinity == [2])
         #expect(service("CPUAffinity=2-1\n").1 == ["a.service:3: Failed to parse CPU affinity for CPUAffinity=, refusing the unit: 2-1"])
         #expect(service("TimerSlackNSec=50000\n").0.sandbox.timerSlack == 50_000)
+        #expect(service("NUMAPolicy=bind\nNUMAMask=0\n").0.sandbox.numaPolicy == .bind)
+        #expect(service("NUMAMask=1-2\nNUMAMask=0\n").0.sandbox.numaMask == [0, 1, 2])
+        #expect(service("NUMAPolicy=sideways\n").1 == ["a.service:3: Failed to parse NUMA policy for NUMAPolicy=, refusing the unit: sideways"])
         #expect(service("TimerSlackNSec=1ms\n").0.sandbox.timerSlack == 1_000_000)
         #expect(service("Personality=\(ConditionCheck.nativeArchitecture ?? "")\n").0.sandbox.personality == 0)
         let other = service("Personality=sparc64\n")
@@ -205,7 +208,7 @@ import Testing
         let full = try? OpenFile.parse("/run/x:ex:read-only,graceful").get()
         #expect(full?.name == "ex" && full?.readOnly == true && full?.graceful == true && full?.append == false)
         #expect((try? OpenFile.parse("/run/x::append").get())?.name == "x")
-        for (value, problem) in [("run/x", OpenFileProblem.path), ("/run/x:a\u{7}b", .name),
+        for (value, problem) in [("run/x", OpenFileProblem.path), ("/run/x:a\u{7}b", .name), ("/", .name),
                                  ("/run/x:n:append,append", .option("append")), ("/run/x:n:sideways", .option("sideways")),
                                  ("/run/x:n:read-only,truncate", .conflict), ("/run/x:n:append,truncate", .conflict)] {
             #expect(OpenFile.parse(value) == .failure(problem), "\(value)")
