@@ -236,20 +236,11 @@ private final class SandboxOperationArray {
                 op.number = Int(value)
             case .setCPUAffinity(let words):
                 op.kind = Int32(SWATCH_SANDBOX_SCHED_SETAFFINITY.rawValue)
-                // malloc, as strdup allocates the strings: deinit frees all with free().
-                let buffer = malloc(max(words.count, 1) * 8)!.assumingMemoryBound(to: UInt64.self)
-                buffer.initialize(from: words, count: words.count)
-                allocations.append(UnsafeMutableRawPointer(buffer))
-                op.program = UnsafeRawPointer(buffer)
-                op.program_length = Int32(words.count * 8)
+                (op.program, op.program_length) = (bytes(of: words), Int32(words.count * 8))
             case .setMemoryPolicy(let mode, let nodes):
                 op.kind = Int32(SWATCH_SANDBOX_SET_MEMPOLICY.rawValue)
                 op.number = Int(mode)
-                let buffer = malloc(max(nodes.count, 1) * 8)!.assumingMemoryBound(to: UInt64.self)
-                buffer.initialize(from: nodes, count: nodes.count)
-                allocations.append(UnsafeMutableRawPointer(buffer))
-                op.program = UnsafeRawPointer(buffer)
-                op.program_length = Int32(nodes.count * 8)
+                (op.program, op.program_length) = (bytes(of: nodes), Int32(nodes.count * 8))
             case .setTimerSlack(let nanoseconds):
                 op.kind = Int32(SWATCH_SANDBOX_TIMER_SLACK.rawValue)
                 op.value = nanoseconds
@@ -352,6 +343,14 @@ private final class SandboxOperationArray {
         let copy = strdup(text)!
         allocations.append(UnsafeMutableRawPointer(copy))
         return UnsafePointer(copy)
+    }
+
+    /// A bit mask's words for the child (CPUs, NUMA nodes), malloc'ed as the strings are.
+    private func bytes(of words: [UInt64]) -> UnsafeRawPointer {
+        let buffer = malloc(max(words.count, 1) * 8)!.assumingMemoryBound(to: UInt64.self)
+        buffer.initialize(from: words, count: words.count)
+        allocations.append(UnsafeMutableRawPointer(buffer))
+        return UnsafeRawPointer(buffer)
     }
 
     deinit {

@@ -45,15 +45,12 @@ package enum SandboxPlan {
         if let score = sandbox.oomScoreAdjust {
             steps.append(SandboxStep(.writeFile(path: "/proc/self/oom_score_adj", text: "\(score)\n"), "OOMScoreAdjust="))
         }
-        if let last = sandbox.cpuAffinity.last {
-            var mask = [UInt64](repeating: 0, count: last / 64 + 1)
-            for cpu in sandbox.cpuAffinity { mask[cpu / 64] |= 1 << UInt64(cpu % 64) }
-            steps.append(SandboxStep(.setCPUAffinity(mask), "CPUAffinity="))
+        if !sandbox.cpuAffinity.isEmpty {
+            steps.append(SandboxStep(.setCPUAffinity(bitMask(sandbox.cpuAffinity)), "CPUAffinity="))
         }
         // The mask goes with a policy; default and local take none (apply_numa_policy(), src/shared/numa-util.c).
         if let policy = sandbox.numaPolicy {
-            var nodes = [UInt64](repeating: 0, count: policy == .default || policy == .local ? 0 : (sandbox.numaMask.last ?? 0) / 64 + 1)
-            if !nodes.isEmpty { for node in sandbox.numaMask { nodes[node / 64] |= 1 << UInt64(node % 64) } }
+            let nodes = policy == .default || policy == .local ? [] : bitMask(sandbox.numaMask)
             steps.append(SandboxStep(.setMemoryPolicy(mode: policy.mode, nodes: nodes), "NUMAPolicy="))
         }
         if let slack = sandbox.timerSlack { steps.append(SandboxStep(.setTimerSlack(slack), "TimerSlackNSec=")) }
@@ -148,6 +145,14 @@ package enum SandboxPlan {
     /// sched_setscheduler(2) when any CPUScheduling*= is set, the others at the kernel's
     /// default, as systemd's exec_child() calls it (src/core/exec-invoke.c); named by the
     /// first set of them, in the order of systemd.exec(5).
+    /// The words of a CPU or node mask (a cpu_set_t's layout: bit n of word n / 64 is n); one
+    /// word of zeros for none, which the kernel refuses where it wants some.
+    static func bitMask(_ sorted: [Int]) -> [UInt64] {
+        var mask = [UInt64](repeating: 0, count: (sorted.last ?? 0) / 64 + 1)
+        for index in sorted { mask[index / 64] |= 1 << UInt64(index % 64) }
+        return mask
+    }
+
     static func schedulerStep(_ sandbox: Sandbox) -> SandboxStep? {
         let directive = sandbox.cpuSchedulingPolicy != nil ? "CPUSchedulingPolicy="
             : sandbox.cpuSchedulingPriority != nil ? "CPUSchedulingPriority="
