@@ -9,17 +9,23 @@ extension ConditionCheck {
 
     /// systemd's name of uname(2)'s machine: `x86-64`, `arm64`, … (nil when it has none).
     package static func architecture(machine: String) -> String? {
-        // MACHINE=NAME, or MACHINE when systemd's name is the same.
-        let table = "x86_64=x86-64 i386=x86 i486=x86 i586=x86 i686=x86 aarch64=arm64 aarch64_be=arm64-be ppc64le=ppc64-le "
-            + "ppcle=ppc-le ppc ppc64 s390 s390x alpha ia64 m68k tilegx cris sparc sparc64 parisc parisc64 riscv32 "
-            + "riscv64 loongarch64 mips mips64 sh sh64 arc"
-        for entry in words(table) {
+        for entry in words(architectures) {
             let parts = entry.split(separator: "=")
             if parts[0] == machine { return String(parts.last!) }
         }
         if machine.hasPrefix("arm") { return machine.hasSuffix("b") ? "arm-be" : "arm" }
         return nil
     }
+
+    /// Whether `name` is one of systemd's architecture names (`x86-64`, `arm`, `mips64`, …).
+    package static func isArchitectureName(_ name: String) -> Bool {
+        name == "arm" || name == "arm-be" || words(architectures).contains { $0.split(separator: "=").last! == name }
+    }
+
+    /// MACHINE=NAME, or MACHINE when systemd's name is the same.
+    private static let architectures = "x86_64=x86-64 i386=x86 i486=x86 i586=x86 i686=x86 aarch64=arm64 "
+        + "aarch64_be=arm64-be ppc64le=ppc64-le ppcle=ppc-le ppc ppc64 s390 s390x alpha ia64 m68k tilegx cris sparc "
+        + "sparc64 parisc parisc64 riscv32 riscv64 loongarch64 mips mips64 sh sh64 arc"
 
     /// The architecture swatchd is built for (`native`).
     static var nativeArchitecture: String? {

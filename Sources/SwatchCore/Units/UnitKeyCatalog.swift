@@ -336,10 +336,12 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
             service.sandbox.numaMask = Array(Set(service.sandbox.numaMask + nodes)).sorted()
         },
         "TimerSlackNSec": .set(inSandbox { $1(&$0.timerSlack) }, .text("timer slack", ValueParser.nanoseconds)),
-        // An architecture of another machine is warned about and ignored, as config_parse_personality() does.
+        // An architecture this machine does not run is warned about and ignored, as
+        // config_parse_personality() does; a word that names none is an invalid value.
         "Personality": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             guard !kv.raw.isEmpty else { return service.sandbox.personality = nil }
             guard let persona = ValueParser.personality(kv.raw) else {
+                guard ConditionCheck.isArchitectureName(kv.raw) else { throw kv.invalid("personality") }
                 throw ValueError(message: "Failed to parse personality, ignoring: \(kv.raw)", ignored: true)
             }
             service.sandbox.personality = persona

@@ -176,7 +176,8 @@ import Testing
     }
 
     /// CPUAffinity= adds up and resets on empty; TimerSlackNSec= counts nanoseconds; a
-    /// Personality= of another machine is warned about and ignored, as systemd does.
+    /// Personality= of another machine is warned about and ignored, as systemd does, and a
+    /// word that names no architecture refuses the unit.
     @Test func parsesTheProcessProperties() throws {
         func service(_ lines: String) -> (ServiceUnit, [String]) {
             let (unit, diagnostics) = ServiceUnit.interpret(
@@ -197,6 +198,7 @@ import Testing
         let other = service("Personality=sparc64\n")
         #expect(other.0.sandbox.personality == nil)
         #expect(other.1 == ["a.service:3: Failed to parse personality, ignoring: sparc64"])
+        #expect(service("Personality=sideways\n").1 == ["a.service:3: Failed to parse personality for Personality=, refusing the unit: sideways"])
         #if arch(x86_64)
         #expect(service("Personality=x86\n").0.sandbox.personality == 8)
         #endif
