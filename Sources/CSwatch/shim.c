@@ -39,6 +39,7 @@
 #include <pthread.h>
 #include <linux/capability.h>
 #include <linux/ioprio.h>
+#include <linux/keyctl.h>
 #include <linux/close_range.h>
 #include <linux/magic.h>
 #include <linux/netlink.h>
@@ -188,6 +189,7 @@ const char *swatch_spawn_step_name(int step) {
     case SWATCH_SPAWN_STEP_MEMORY_POLICY: return "set_mempolicy";
     case SWATCH_SPAWN_STEP_TIMER_SLACK: return "timerslack";
     case SWATCH_SPAWN_STEP_PERSONALITY: return "personality";
+    case SWATCH_SPAWN_STEP_KEYRING: return "keyring";
     default: return "unknown";
     }
 }
@@ -470,6 +472,10 @@ struct kernel_sigaction {
 ///   exec_child sets them in this order too, src/core/exec-invoke.c); then the
 ///   CPU affinity, the NUMA memory policy, the timer slack and the
 ///   personality, which need nothing;
+/// - the session keyring (KeyringMode=), while the child can still switch its
+///   real uid to the service's and back (CAP_SETUID), and before any namespace:
+///   it belongs to the host's keyrings (systemd sets it up before the
+///   namespaces too);
 /// - the user namespace (only when swatchd is not root) before any other
 ///   namespace: the ones unshared after it belong to it, and the full set of
 ///   capabilities the child holds in it is what lets it unshare and mount
@@ -510,6 +516,7 @@ static const int sandbox_execution_order[] = {
     SWATCH_SPAWN_STEP_MEMORY_POLICY,
     SWATCH_SPAWN_STEP_TIMER_SLACK,
     SWATCH_SPAWN_STEP_PERSONALITY,
+    SWATCH_SPAWN_STEP_KEYRING,
     SWATCH_SPAWN_STEP_USER_NAMESPACE,
     SWATCH_SPAWN_STEP_UNSHARE,
     SWATCH_SPAWN_STEP_LOOPBACK,
@@ -556,6 +563,7 @@ static int sandbox_step(int kind) {
     case SWATCH_SANDBOX_SET_MEMPOLICY: return SWATCH_SPAWN_STEP_MEMORY_POLICY;
     case SWATCH_SANDBOX_TIMER_SLACK: return SWATCH_SPAWN_STEP_TIMER_SLACK;
     case SWATCH_SANDBOX_PERSONALITY: return SWATCH_SPAWN_STEP_PERSONALITY;
+    case SWATCH_SANDBOX_SESSION_KEYRING: return SWATCH_SPAWN_STEP_KEYRING;
     default: return SWATCH_SPAWN_STEP_MOUNT;
     }
 }
@@ -736,6 +744,73 @@ static int enter_private_users(const struct swatch_sandbox_op *op, int *step) {
     return -1;
 }
 
+/// Key permissions (keyctl_setperm(3), KEY_POS_* and KEY_USR_* of keyutils.h; the kernel's
+/// include/linux/key.h): what the possessor and the owner of a key may do with it.
+#define SWATCH_KEY_POS_VIEW 0x01000000
+#define SWATCH_KEY_POS_READ 0x02000000
+#define SWATCH_KEY_POS_SEARCH 0x08000000
+#define SWATCH_KEY_USR_VIEW 0x00010000
+#define SWATCH_KEY_USR_READ 0x00020000
+#define SWATCH_KEY_USR_SEARCH 0x00080000
+
+/// KeyringMode=private/shared (systemd.exec(5)): the command gets a session keyring of its own,
+/// shared by the processes it forks and by nothing else, instead of swatchd's, as systemd's
+/// setup_keyring() makes it (src/core/exec-invoke.c). The kernel makes the keyring for the real
+/// uid and gid of the process that joins it, and links the user keyring of that real uid
+/// (join_session_keyring(), security/keys/process_keys.c): both are switched to the
+/// service's for the moment, as pam_keyinit does, with the raw system calls — glibc's
+/// setreuid would signal the threads of swatchd, whose memory this child shares. A kernel
+/// or a seccomp filter that forbids keyrings (ENOSYS, EPERM, EACCES) and a full key quota
+/// (EDQUOT) leave the command in swatchd's keyring, as they leave systemd's. The invocation ID
+/// goes in as root, readable by the owner and the possessor, as systemd adds it.
+static int join_session_keyring(const struct swatch_sandbox_op *op) {
+    uid_t uid = (uid_t)op->value, saved_uid = (uid_t)syscall(SYS_getuid);
+    gid_t gid = (gid_t)op->value2, saved_gid = (gid_t)syscall(SYS_getgid);
+    int switch_uid = op->value != UINT64_MAX && uid != saved_uid;
+    int switch_gid = op->value2 != UINT64_MAX && gid != saved_gid;
+    if (switch_gid && syscall(SYS_setregid, gid, (gid_t)-1) < 0)
+        return -1;
+    int result = 0, error = 0, joined = 0;
+    if (switch_uid && syscall(SYS_setreuid, uid, (uid_t)-1) < 0) {
+        result = -1;
+        error = errno;
+    } else if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, 0UL, 0UL, 0UL, 0UL) < 0) {
+        if (errno != ENOSYS && errno != EPERM && errno != EACCES && errno != EDQUOT) {
+            result = -1;
+            error = errno;
+        }
+    } else {
+        joined = 1;
+        if (op->number == 1 &&
+            syscall(SYS_keyctl, KEYCTL_LINK, KEY_SPEC_USER_KEYRING, KEY_SPEC_SESSION_KEYRING, 0UL, 0UL) < 0) {
+            result = -1;
+            error = errno;
+        }
+    }
+    // Back to root, whatever happened: the steps after this one need it.
+    if (switch_uid && syscall(SYS_setreuid, saved_uid, (uid_t)-1) < 0 && result == 0) {
+        result = -1;
+        error = errno;
+    }
+    if (switch_gid && syscall(SYS_setregid, saved_gid, (gid_t)-1) < 0 && result == 0) {
+        result = -1;
+        error = errno;
+    }
+    if (result == 0 && joined && op->program && op->program_length > 0) {
+        // A key that cannot be added is no failure (systemd logs it at debug level).
+        long key = syscall(SYS_add_key, "user", "invocation_id", op->program, (size_t)op->program_length,
+                           KEY_SPEC_SESSION_KEYRING);
+        unsigned long permissions = SWATCH_KEY_POS_VIEW | SWATCH_KEY_POS_READ | SWATCH_KEY_POS_SEARCH |
+                                    SWATCH_KEY_USR_VIEW | SWATCH_KEY_USR_READ | SWATCH_KEY_USR_SEARCH;
+        if (key >= 0 && syscall(SYS_keyctl, KEYCTL_SETPERM, key, permissions, 0UL, 0UL) < 0) {
+            result = -1;
+            error = errno;
+        }
+    }
+    errno = error;
+    return result;
+}
+
 /// Runs one sandboxing operation: 0, or -1 with errno. System calls only.
 static int sandbox_apply(const struct swatch_sandbox_op *op) {
     switch (op->kind) {
@@ -761,6 +836,8 @@ static int sandbox_apply(const struct swatch_sandbox_op *op) {
     case SWATCH_SANDBOX_PERSONALITY:
         // personality(2) returns the previous persona, or -1 with errno.
         return syscall(SYS_personality, (unsigned long)op->number) == -1 ? -1 : 0;
+    case SWATCH_SANDBOX_SESSION_KEYRING:
+        return join_session_keyring(op);
     case SWATCH_SANDBOX_WRITE_FILE:
         return write_whole_file(op->path, op->data, strlen(op->data));
     case SWATCH_SANDBOX_USER_NAMESPACE:

@@ -737,6 +737,55 @@ extension Integration {
 
         /// A user that does not exist, or a setting that cannot be applied,
         /// fails the start naming the directive — and the program never runs.
+        // MARK: Keyrings
+
+        /// KeyringMode= as keyutils' keyctl(1) shows it from inside the service: under a swatchd
+        /// that is root each service has a session keyring of its own (systemd's default for a
+        /// system service), owned by its user and holding its INVOCATION_ID as the key
+        /// "invocation_id"; `inherit` leaves it in swatchd's, which is the test's own; `shared`
+        /// links the user keyring of the service's user into its own.
+        @Test(.timeLimit(.minutes(1)), .enabled(if: access("/usr/bin/keyctl", X_OK) == 0))
+        func eachServiceHasASessionKeyringOfItsOwn() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            // One line each: the keyring's serial, its description (type;uid;gid;perm;name), the
+            // invocation_id key's bytes in hex, $INVOCATION_ID; then the keyring's tree.
+            // (keyctl's `%user:invocation_id` would also find other services' keys, which are
+            // root's: the search stays in the session keyring.)
+            let probe = "keyctl id @s; keyctl rdescribe @s; keyctl search @s user invocation_id 2>/dev/null | xargs -r keyctl pipe "
+                + "| od -An -tx1 -v | tr -d \" \\n\"; echo; printenv INVOCATION_ID; keyctl show @s"
+            for (name, settings) in [("root", ""), ("nobody", "User=nobody"), ("inherit", "KeyringMode=inherit"),
+                                     ("shared", "User=nobody\nKeyringMode=shared")] {
+                // (swatchd opens the file: the harness's directory is not nobody's.)
+                try daemon.write("\(name).service", """
+                    [Service]
+                    Type=oneshot
+                    ExecStart=/bin/sh -c '\(probe)'
+                    StandardOutput=truncate:\(daemon.path(name))
+                    \(settings)
+                    """)
+            }
+            try daemon.start()
+            var seen: [String: [String]] = [:]
+            for name in ["root", "nobody", "inherit", "shared"] {
+                try daemon.waitForLog(containing: "Finished \(name).service.")
+                seen[name] = (readText(daemon.path(name)) ?? "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            }
+            let test = try Command.run(["/usr/bin/keyctl", "id", "@s"]).standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+            for (name, owner) in [("root", "0;0"), ("nobody", "65534;65534"), ("shared", "65534;65534")] {
+                let lines = seen[name] ?? []
+                try #require(lines.count > 4, "\(name): \(lines)")
+                #expect(lines[0] != test, "\(name) has the test's own session keyring")
+                #expect(lines[1].hasPrefix("keyring;\(owner);") && lines[1].hasSuffix(";_ses"), "\(name): \(lines[1])")
+                #expect(lines[2].count == 32 && lines[2] == lines[3], "\(name): the invocation ID key \(lines[2]), INVOCATION_ID \(lines[3])")
+            }
+            #expect(Set([seen["root"]?[0], seen["nobody"]?[0], seen["shared"]?[0]]).count == 3, "one keyring each")
+            #expect(seen["inherit"]?[0] == test, "inherit: \(seen["inherit"] ?? [])")
+            #expect(seen["inherit"]?[2] == "", "no invocation ID in swatchd's keyring")
+            #expect(seen["shared"]?.contains { $0.hasSuffix("keyring: _uid.65534") } == true, "\(seen["shared"] ?? [])")
+            #expect(seen["nobody"]?.contains { $0.contains("_uid.") } == false, "\(seen["nobody"] ?? [])")
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func aSettingThatCannotBeAppliedFailsTheStartNamingTheDirective() throws {
             let daemon = try Daemon()

@@ -234,6 +234,8 @@ enum swatch_spawn_step {
     SWATCH_SPAWN_STEP_TIMER_SLACK,
     /// personality(2): Personality=.
     SWATCH_SPAWN_STEP_PERSONALITY,
+    /// keyctl(KEYCTL_JOIN_SESSION_KEYRING) and its companions: KeyringMode=.
+    SWATCH_SPAWN_STEP_KEYRING,
 };
 
 // MARK: - Sandboxing operations
@@ -311,6 +313,13 @@ enum swatch_sandbox_kind {
     /// set_mempolicy(number, program, program_length * 8 + 1): `program` the node mask
     /// (bit n: node n); the kernel reads one bit less than it is told.
     SWATCH_SANDBOX_SET_MEMPOLICY,
+    /// KeyringMode=private/shared: a new session keyring, made while the real uid and gid
+    /// are briefly `value` and `value2` (UINT64_MAX: unchanged) so that it is theirs; with
+    /// `number` 1 the user keyring of that uid linked into it (`shared`); then `program`, the
+    /// 16 bytes of the invocation ID (`program_length` 16, or 0 for none), added to it as
+    /// the "user" key "invocation_id". A kernel or a seccomp filter that refuses keyrings
+    /// (ENOSYS, EPERM, EACCES) or a full quota (EDQUOT) is not a failure.
+    SWATCH_SANDBOX_SESSION_KEYRING,
 };
 
 /// The order in which the child runs the sandboxing operations, as steps

@@ -22,4 +22,21 @@ enum InvocationID {
             return 32
         }
     }
+
+    /// The 16 bytes an ID's 32 hex digits stand for; empty for anything else (no ID).
+    static func bytes(of id: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(16)
+        var high: UInt8?
+        for character in id.utf8 {
+            let digit: UInt8
+            switch character {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = character - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = character - UInt8(ascii: "a") + 10
+            default: return []
+            }
+            if let first = high { bytes.append(first << 4 | digit); high = nil } else { high = digit }
+        }
+        return bytes.count == 16 && high == nil ? bytes : []
+    }
 }

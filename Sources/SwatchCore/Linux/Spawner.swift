@@ -247,6 +247,12 @@ private final class SandboxOperationArray {
             case .setPersonality(let persona):
                 op.kind = Int32(SWATCH_SANDBOX_PERSONALITY.rawValue)
                 op.number = persona
+            case .joinSessionKeyring(let linkUserKeyring, let owner, let invocationID):
+                op.kind = Int32(SWATCH_SANDBOX_SESSION_KEYRING.rawValue)
+                op.number = linkUserKeyring ? 1 : 0
+                op.value = owner.uid.map { UInt64($0) } ?? .max
+                op.value2 = owner.gid.map { UInt64($0) } ?? .max
+                if !invocationID.isEmpty { (op.program, op.program_length) = (bytes(of: invocationID), Int32(invocationID.count)) }
             case .writeFile(let path, let text):
                 op.kind = Int32(SWATCH_SANDBOX_WRITE_FILE.rawValue)
                 op.path = string(path)
@@ -270,11 +276,7 @@ private final class SandboxOperationArray {
                 op.path = string(name)
             case .loadSeccompFilter(let program):
                 op.kind = Int32(SWATCH_SANDBOX_SECCOMP.rawValue)
-                // malloc, as the other buffers: deinit frees all with free().
-                let buffer = malloc(max(program.bytes.count, 1))!
-                program.bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-                allocations.append(buffer)
-                op.program = UnsafeRawPointer(buffer)
+                op.program = bytes(of: program.bytes)
                 op.program_length = CInt(program.instructionCount)
             case .mount(let source, let target, let type, let flags, let data):
                 op.kind = Int32(SWATCH_SANDBOX_MOUNT.rawValue)
@@ -345,11 +347,12 @@ private final class SandboxOperationArray {
         return UnsafePointer(copy)
     }
 
-    /// A bit mask's words for the child (CPUs, NUMA nodes), malloc'ed as the strings are.
-    private func bytes(of words: [UInt64]) -> UnsafeRawPointer {
-        let buffer = malloc(max(words.count, 1) * 8)!.assumingMemoryBound(to: UInt64.self)
-        buffer.initialize(from: words, count: words.count)
-        allocations.append(UnsafeMutableRawPointer(buffer))
+    /// A copy of `elements` for the child (a bit mask's words, a seccomp program, the
+    /// invocation ID), malloc'ed as the strings are: deinit frees all with free().
+    private func bytes<Element: FixedWidthInteger>(of elements: [Element]) -> UnsafeRawPointer {
+        let buffer = malloc(max(elements.count * MemoryLayout<Element>.stride, 1))!
+        elements.withUnsafeBytes { if let base = $0.baseAddress { buffer.copyMemory(from: base, byteCount: $0.count) } }
+        allocations.append(buffer)
         return UnsafeRawPointer(buffer)
     }
 

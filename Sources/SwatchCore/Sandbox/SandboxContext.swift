@@ -57,6 +57,14 @@ package struct SandboxContext: Sendable {
     /// The seccomp filters, compiled before the clone (`SeccompCompiler`), with their directive:
     /// loaded last, right before execve.
     package var seccompPrograms: [(directive: String, program: SeccompProgram)] = []
+    /// KeyringMode= of a unit that sets none (`KeyringMode.implicit`).
+    package var implicitKeyringMode: KeyringMode = .inherit
+    /// Whose a new session keyring is: the service's user and group, a `+` or `!` command's
+    /// too (systemd's setup_keyring() takes them whether or not the command switches to
+    /// them); nil fields: swatchd's own.
+    package var keyringOwner = Credentials()
+    /// The 16 bytes of the invocation ID, which a new session keyring holds; empty: none.
+    package var invocationID: [UInt8] = []
 
     package init(
         credentials: Credentials? = nil, lastCapability: Int32 = 40, mountPoints: [String] = ["/"],

@@ -23,6 +23,11 @@ package enum SandboxOperation: Hashable, Sendable {
     case setTimerSlack(UInt64)
     /// `personality(persona)`: Personality=.
     case setPersonality(Int)
+    /// KeyringMode=private/shared: joins a new session keyring, owned by `owner` (nil fields:
+    /// swatchd's own ids), the user keyring of that uid linked into it when `linkUserKeyring`,
+    /// and adds the 16 bytes of `invocationID` (none when empty) as the key "invocation_id"
+    /// (src/core/exec-invoke.c, setup_keyring()).
+    case joinSessionKeyring(linkUserKeyring: Bool, owner: Credentials, invocationID: [UInt8])
     /// Writes `text` to an existing file: OOMScoreAdjust= (/proc/self/oom_score_adj).
     case writeFile(path: String, text: String)
     /// `unshare(CLONE_NEWUSER)` and the maps of `uid` and `gid` onto themselves (setgroups
@@ -128,6 +133,7 @@ extension SandboxStep {
     /// The steps run ordered by kind, in `executionOrder`.
     package enum Kind: CaseIterable, Hashable, Sendable {
         case limit, nice, scheduler, ioPriority, oomScoreAdjust, cpuAffinity, memoryPolicy, timerSlack, personality
+        case keyring
         case userNamespace
         case unshare, loopback, mount, groups, groupID
         case privateUsers, boundingSet, keepCapabilities, userID, capabilities, ambient, noNewPrivileges, seccomp
@@ -144,6 +150,7 @@ extension SandboxStep {
             case .memoryPolicy: SWATCH_SPAWN_STEP_MEMORY_POLICY
             case .timerSlack: SWATCH_SPAWN_STEP_TIMER_SLACK
             case .personality: SWATCH_SPAWN_STEP_PERSONALITY
+            case .keyring: SWATCH_SPAWN_STEP_KEYRING
             case .userNamespace: SWATCH_SPAWN_STEP_USER_NAMESPACE
             case .unshare: SWATCH_SPAWN_STEP_UNSHARE
             case .loopback: SWATCH_SPAWN_STEP_LOOPBACK
@@ -206,6 +213,7 @@ extension SandboxOperation {
         case .setMemoryPolicy: .memoryPolicy
         case .setTimerSlack: .timerSlack
         case .setPersonality: .personality
+        case .joinSessionKeyring: .keyring
         case .enterUserNamespace: .userNamespace
         case .privateUsers: .privateUsers
         case .unshareMountNamespace, .unshareNamespaces: .unshare

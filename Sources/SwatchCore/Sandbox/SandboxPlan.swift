@@ -55,6 +55,13 @@ package enum SandboxPlan {
         }
         if let slack = sandbox.timerSlack { steps.append(SandboxStep(.setTimerSlack(slack), "TimerSlackNSec=")) }
         if let persona = sandbox.personality { steps.append(SandboxStep(.setPersonality(persona), "Personality=")) }
+        // The session keyring: systemd sets it up for every command, `+` ones too (setup_keyring(),
+        // src/core/exec-invoke.c).
+        let keyring = sandbox.keyringMode ?? context.implicitKeyringMode
+        if keyring != .inherit {
+            steps.append(SandboxStep(.joinSessionKeyring(linkUserKeyring: keyring == .shared, owner: context.keyringOwner,
+                                                         invocationID: context.invocationID), "KeyringMode="))
+        }
         if fullPrivileges { return steps }  // (in order: these come first)
 
         // The namespaces other than the mount namespace, and `lo` in a new network one.

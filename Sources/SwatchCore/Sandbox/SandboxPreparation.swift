@@ -138,11 +138,20 @@ package final class SandboxPreparation {
     /// service's directories and its private /tmp, and plans the steps the
     /// child applies (`SandboxPlan`), in `SandboxStep.Kind.executionOrder`.
     /// `notifySocketPath`: swatchd's notify socket, which the namespace must
-    /// not hide from a service that talks sd_notify(3); nil: none.
-    package func steps(for unit: ServiceUnit, name: UnitName, command: ExecCommand,
+    /// not hide from a service that talks sd_notify(3); nil: none. `invocationID`: the
+    /// start's INVOCATION_ID, which a session keyring of its own holds.
+    package func steps(for unit: ServiceUnit, name: UnitName, command: ExecCommand, invocationID: String,
                        notifySocketPath: String?) throws(SandboxError) -> [SandboxStep] {
         let sandbox = SandboxPlan.effective(unit.sandbox)
-        guard sandbox != Sandbox() else { return [] }
+        let implicitKeyring = KeyringMode.implicit(forService: name.type == .service, swatchdIsRoot: unprivilegedIDs == nil)
+        guard sandbox != Sandbox() else {
+            // Nothing to prepare; a session keyring at most, then swatchd's.
+            guard implicitKeyring != .inherit else { return [] }
+            var context = SandboxContext()
+            context.implicitKeyringMode = implicitKeyring
+            context.invocationID = InvocationID.bytes(of: invocationID)
+            return SandboxPlan.steps(for: unit.sandbox, fullPrivileges: command.fullPrivileges, context: context)
+        }
         // Not root: what needs real root is refused before anything is allocated or made.
         let unprivileged = command.fullPrivileges ? nil : unprivilegedIDs
         if let ids = unprivileged, sandbox.dynamicUser {
@@ -304,6 +313,9 @@ package final class SandboxPreparation {
             })
         context.seccompPrograms = seccompPrograms
         context.unprivilegedIDs = unprivileged
+        context.implicitKeyringMode = implicitKeyring
+        context.keyringOwner = Credentials(uid: owner?.uid, gid: owner?.gid)
+        context.invocationID = InvocationID.bytes(of: invocationID)
         if sandbox.protectClock {
             context.clockDevices = (UnitDirectory.list("/dev") ?? []).filter { $0.hasPrefix("rtc") }.sorted().map { "/dev/" + $0 }
         }

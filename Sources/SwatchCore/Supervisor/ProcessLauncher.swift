@@ -178,7 +178,7 @@ struct ProcessLauncher {
         request.nonBlocking = unit.nonBlocking
         request.ignoreSIGPIPE = unit.ignoreSIGPIPE
         do {
-            request.sandbox = try sandbox.steps(for: unit, name: name, command: command,
+            request.sandbox = try sandbox.steps(for: unit, name: name, command: command, invocationID: order.invocationID,
                                                 notifySocketPath: notifySocketPath)
         } catch {
             throw .sandbox(error)

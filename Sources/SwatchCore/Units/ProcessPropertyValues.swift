@@ -1,5 +1,6 @@
 // The values of the process properties systemd.exec(5) sets on the spawned process
-// besides its scheduling: CPUAffinity=, NUMAPolicy=, NUMAMask=, TimerSlackNSec= and Personality=.
+// besides its scheduling: CPUAffinity=, NUMAPolicy=, NUMAMask=, TimerSlackNSec=, Personality=
+// and KeyringMode=.
 
 /// NUMAPolicy=: the set_mempolicy(2) modes by systemd's names (MPOL_* of <linux/mempolicy.h>).
 package enum NUMAPolicy: String, Hashable, Sendable {
@@ -14,6 +15,23 @@ package enum NUMAPolicy: String, Hashable, Sendable {
         case .interleave: return 3
         case .local: return 4
         }
+    }
+}
+
+/// KeyringMode=: the session keyring of a command's processes (keyrings(7)).
+package enum KeyringMode: String, Hashable, Sendable {
+    /// swatchd's own.
+    case inherit
+    /// A new one, theirs alone, holding the invocation ID.
+    case `private`
+    /// The same, with the user keyring of the service's user linked into it.
+    case shared
+
+    /// The mode of a unit that sets none: `private` for a service of a swatchd that is root,
+    /// `inherit` for a socket's commands and under a swatchd that is not root — as systemd's
+    /// system and user managers default (systemd.exec(5), KeyringMode=).
+    package static func implicit(forService: Bool, swatchdIsRoot: Bool) -> KeyringMode {
+        forService && swatchdIsRoot ? .private : .inherit
     }
 }
 

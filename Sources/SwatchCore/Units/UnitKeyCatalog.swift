@@ -212,7 +212,7 @@ private func isDependencyName(_ name: String) -> Bool {
 /// does not act on and that restrict nothing. In [Socket] they concern ExecStartPre= and
 /// friends, which swatchd does not run either.
 private let unsupportedExecKeys: Set<String> = [
-    "CoredumpFilter", "KeyringMode", "OOMPolicy", "MemoryKSM",
+    "CoredumpFilter", "OOMPolicy", "MemoryKSM",
     "LogExtraFields", "LogRateLimitIntervalSec", "LogRateLimitBurst", "LogFilterPatterns",
     "LogNamespace", "SyslogFacility", "TTYReset",
     "TTYVHangup", "TTYRows", "TTYColumns", "TTYVTDisallocate", "UtmpIdentifier", "UtmpMode",
@@ -336,6 +336,7 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
             service.sandbox.numaMask = Array(Set(service.sandbox.numaMask + nodes)).sorted()
         },
         "TimerSlackNSec": .set(inSandbox { $1(&$0.timerSlack) }, .text("timer slack", ValueParser.nanoseconds)),
+        "KeyringMode": .set(inSandbox { $1(&$0.keyringMode) }, .choice("keyring mode")),
         // An architecture this machine does not run is warned about and ignored, as
         // config_parse_personality() does; a word that names none is an invalid value.
         "Personality": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in

@@ -702,6 +702,8 @@ package struct SandboxFields: Hashable, Sendable {
     package var timerSlack: UInt64?
     /// Personality=: the persona personality(2) takes (PER_LINUX, PER_LINUX32).
     package var personality: Int?
+    /// KeyringMode=; nil: `KeyringMode.implicit`.
+    package var keyringMode: KeyringMode?
     package var limits: [ResourceLimit: LimitValue] = [:]
     // System call filtering (systemd.exec(5), "SYSTEM CALL FILTERING"; Sandbox/SeccompFilters.swift).
     package var systemCallFilter: SystemCallFilter?

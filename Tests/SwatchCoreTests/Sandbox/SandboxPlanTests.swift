@@ -153,6 +153,37 @@ import Testing
         #expect(!SandboxPlan.steps(for: sandbox, fullPrivileges: true, context: context()).contains { $0.directive == "NUMAPolicy=" })
     }
 
+    /// KeyringMode=: a session keyring of the command's own, owned by the service's user, with the
+    /// invocation ID in it; the unit's mode wins over the implicit one, which swatchd picks
+    /// (`private` for a service of a swatchd that is root, else `inherit`); a `+` command joins
+    /// one too, as under systemd.
+    @Test func keyringModeJoinsASessionKeyringOfTheCommandsOwn() {
+        let id: [UInt8] = Array(1...16)
+        var context = context(credentials: Credentials(uid: 65534, gid: 65534, groups: []))
+        context.keyringOwner = Credentials(uid: 65534, gid: 65534)
+        context.invocationID = id
+        let own = SandboxStep(.joinSessionKeyring(linkUserKeyring: false, owner: Credentials(uid: 65534, gid: 65534),
+                                                  invocationID: id), "KeyringMode=")
+        var sandbox = Sandbox()
+        #expect(SandboxPlan.steps(for: sandbox, fullPrivileges: true, context: context) == [])
+        context.implicitKeyringMode = .private
+        #expect(SandboxPlan.steps(for: sandbox, fullPrivileges: true, context: context) == [own])
+        #expect(SandboxPlan.steps(for: sandbox, context: context).first == own)
+        sandbox.keyringMode = .inherit
+        #expect(!SandboxPlan.steps(for: sandbox, context: context).contains { $0.kind == .keyring })
+        sandbox.keyringMode = .shared
+        context.implicitKeyringMode = .inherit
+        #expect(SandboxPlan.steps(for: sandbox, fullPrivileges: true, context: context)
+            == [SandboxStep(.joinSessionKeyring(linkUserKeyring: true, owner: Credentials(uid: 65534, gid: 65534),
+                                                invocationID: id), "KeyringMode=")])
+        #expect(KeyringMode.implicit(forService: true, swatchdIsRoot: true) == .private)
+        #expect(KeyringMode.implicit(forService: false, swatchdIsRoot: true) == .inherit)
+        #expect(KeyringMode.implicit(forService: true, swatchdIsRoot: false) == .inherit)
+        #expect(InvocationID.bytes(of: "0102030405060708090a0b0c0d0e0f10") == id)
+        #expect(InvocationID.bytes(of: "") == [] && InvocationID.bytes(of: "0102") == [])
+        #expect(InvocationID.bytes(of: "0102030405060708090a0b0c0d0e0f1g") == [])
+    }
+
     @Test func boundingSetDropsEverythingTheUnitDidNotKeep() {
         var sandbox = Sandbox()
         // CapabilityBoundingSet=~CAP_SYS_ADMIN, as the parser leaves it.

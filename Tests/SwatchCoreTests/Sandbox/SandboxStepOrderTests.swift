@@ -21,14 +21,14 @@ import Testing
 
     /// The order as the comment of shim.c gives its reasons: process
     /// properties (limits, nice, CPU and I/O scheduling, OOM score, CPU affinity, NUMA policy,
-    /// timer slack, personality) while root, the namespaces and
+    /// timer slack, personality) while root, the session keyring before any namespace, the namespaces and
     /// mounts, the groups while root of the host's user namespace, PrivateUsers='s namespace before
     /// anything about capabilities (entering it resets them), the bounding set, the user,
     /// ambient capabilities, no_new_privs, and the seccomp filters last of all.
     @Test func theOrderIsThePrivilegeOrder() {
         #expect(SandboxStep.Kind.executionOrder == [
             .limit, .nice, .scheduler, .ioPriority, .oomScoreAdjust, .cpuAffinity, .memoryPolicy, .timerSlack, .personality,
-            .userNamespace,
+            .keyring, .userNamespace,
             .unshare, .loopback, .mount, .groups, .groupID,
             .privateUsers, .boundingSet, .keepCapabilities, .userID, .capabilities, .ambient, .noNewPrivileges, .seccomp,
         ])
@@ -49,6 +49,7 @@ import Testing
         case .setMemoryPolicy: SWATCH_SANDBOX_SET_MEMPOLICY
         case .setTimerSlack: SWATCH_SANDBOX_TIMER_SLACK
         case .setPersonality: SWATCH_SANDBOX_PERSONALITY
+        case .joinSessionKeyring: SWATCH_SANDBOX_SESSION_KEYRING
         case .enterUserNamespace: SWATCH_SANDBOX_USER_NAMESPACE
         case .privateUsers: SWATCH_SANDBOX_PRIVATE_USERS
         case .unshareMountNamespace, .unshareNamespaces: SWATCH_SANDBOX_UNSHARE
@@ -76,6 +77,7 @@ import Testing
         .setLimit(resource: 7, soft: 1, hard: 2), .setNice(1), .setScheduler(policy: 3, priority: 0), .setIOPriority(0x6000),
         .writeFile(path: "/f", text: "1\n"), .setCPUAffinity([1]), .setMemoryPolicy(mode: 2, nodes: [1]),
         .setTimerSlack(50_000), .setPersonality(0),
+        .joinSessionKeyring(linkUserKeyring: true, owner: Credentials(uid: 1, gid: 1), invocationID: []),
         .unshareMountNamespace, .mount(source: nil, target: "/", type: nil, flags: [], data: nil),
         .remount(target: "/", flags: [.readOnly]), .makeDirectory(path: "/d", mode: 0o755),
         .createFile(path: "/f", mode: 0o644), .symlink(destination: "/a", path: "/b"), .dropBoundingCapability(1),
@@ -105,6 +107,7 @@ import Testing
         sandbox.numaMask = [0]
         sandbox.timerSlack = 50_000
         sandbox.personality = 0
+        sandbox.keyringMode = .shared
         sandbox.user = "alice"
         sandbox.group = "staff"
         sandbox.supplementaryGroups = ["audio"]

@@ -177,7 +177,7 @@ import Testing
 
     /// CPUAffinity= adds up and resets on empty; TimerSlackNSec= counts nanoseconds; a
     /// Personality= of another machine is warned about and ignored, as systemd does, and a
-    /// word that names no architecture refuses the unit.
+    /// word that names no architecture refuses the unit. KeyringMode= takes systemd's three words.
     @Test func parsesTheProcessProperties() throws {
         func service(_ lines: String) -> (ServiceUnit, [String]) {
             let (unit, diagnostics) = ServiceUnit.interpret(
@@ -202,6 +202,10 @@ import Testing
         #if arch(x86_64)
         #expect(service("Personality=x86\n").0.sandbox.personality == 8)
         #endif
+        #expect(service("").0.sandbox.keyringMode == nil)
+        #expect(service("KeyringMode=shared\n").0.sandbox.keyringMode == .shared)
+        #expect(service("KeyringMode=private\nKeyringMode=inherit\n").0.sandbox.keyringMode == .inherit)
+        #expect(service("KeyringMode=public\n").1 == ["a.service:3: Failed to parse keyring mode for KeyringMode=, refusing the unit: public"])
     }
 
     /// OpenFile=: PATH[:NAME[:OPTIONS]] as systemd's open_file_parse() takes it.
