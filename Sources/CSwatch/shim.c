@@ -88,6 +88,10 @@ int swatch_pipe2(int fds[2], int flags) {
     return pipe2(fds, flags);
 }
 
+int swatch_setns(int fd, int nstype) {
+    return setns(fd, nstype);
+}
+
 int swatch_mq_open(const char *name, int flags, mode_t mode, long max_messages, long message_size) {
     struct mq_attr attr = { .mq_flags = flags & O_NONBLOCK, .mq_maxmsg = max_messages, .mq_msgsize = message_size };
     return mq_open(name, flags | O_CREAT, mode, max_messages > 0 && message_size > 0 ? &attr : NULL);
@@ -481,7 +485,7 @@ struct kernel_sigaction {
 ///   capabilities the child holds in it is what lets it unshare and mount
 ///   there (user_namespaces(7); systemd's setup_private_users,
 ///   src/core/exec-invoke.c, for its user manager);
-/// - the namespaces (unshare), `lo` up in a new network namespace
+/// - the namespaces (setns for a named one, unshare), `lo` up in a new network namespace
 ///   (CAP_NET_ADMIN), and the mounts: CAP_SYS_ADMIN;
 /// - setgroups and setresgid (CAP_SETGID) while still root in the host's user
 ///   namespace: PrivateUsers= denies setgroups(2) in the service's own;
@@ -564,6 +568,7 @@ static int sandbox_step(int kind) {
     case SWATCH_SANDBOX_TIMER_SLACK: return SWATCH_SPAWN_STEP_TIMER_SLACK;
     case SWATCH_SANDBOX_PERSONALITY: return SWATCH_SPAWN_STEP_PERSONALITY;
     case SWATCH_SANDBOX_SESSION_KEYRING: return SWATCH_SPAWN_STEP_KEYRING;
+    case SWATCH_SANDBOX_SETNS: return SWATCH_SPAWN_STEP_UNSHARE;
     default: return SWATCH_SPAWN_STEP_MOUNT;
     }
 }
@@ -844,6 +849,17 @@ static int sandbox_apply(const struct swatch_sandbox_op *op) {
         return enter_user_namespace((uid_t)op->number, (gid_t)op->value);
     case SWATCH_SANDBOX_UNSHARE:
         return unshare((int)op->number);
+    case SWATCH_SANDBOX_SETNS: {
+        // setns(2) checks that the file is a namespace of that type (EINVAL otherwise).
+        int fd = open(op->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+            return -1;
+        int result = setns(fd, (int)op->number);
+        int e = errno;
+        close(fd);
+        errno = e;
+        return result;
+    }
     case SWATCH_SANDBOX_MOUNT:
         return mount(op->source, op->path, op->fstype, op->flags, op->data);
     case SWATCH_SANDBOX_REMOUNT: {

@@ -737,6 +737,68 @@ extension Integration {
 
         /// A user that does not exist, or a setting that cannot be applied,
         /// fails the start naming the directive — and the program never runs.
+        // MARK: Named namespaces
+
+        /// NetworkNamespacePath= as `ip netns` users write it: the socket unit's listener is made
+        /// inside the named namespace (a client there is served, the host's 127.0.0.1 refuses),
+        /// and the service's processes run in it (`/proc/self/ns/net` is the namespace's file);
+        /// IPCNamespacePath= joins another process's IPC namespace. A path that is no network
+        /// namespace fails that socket's start, naming it, and the other units run.
+        @Test(.timeLimit(.minutes(1)), .enabled(if: access("/usr/bin/ip", X_OK) == 0 || access("/sbin/ip", X_OK) == 0))
+        func namedNamespacesAreJoinedBySocketsAndServices() throws {
+            let ip = access("/usr/bin/ip", X_OK) == 0 ? "/usr/bin/ip" : "/sbin/ip"
+            let name = "swatch-test-\(getpid())"
+            try Command.run([ip, "netns", "add", name])
+            defer { _ = try? Command.run([ip, "netns", "delete", name]) }
+            try Command.run([ip, "-n", name, "link", "set", "lo", "up"])
+            var namespace = stat()
+            try #require(stat("/run/netns/\(name)", &namespace) == 0)
+            // A process in an IPC namespace of its own, whose /proc/PID/ns/ipc the service joins.
+            let holder = try Command.spawn(["/usr/bin/unshare", "--ipc", "/bin/sleep", "300"], environment: [:],
+                                           plumbing: .init(outputPath: "/dev/null"))
+            defer { kill(holder, SIGKILL); _ = Command.wait(holder, timeout: .seconds(5)) }
+            let ipc = try waitFor("unshare made its IPC namespace") { () -> String? in
+                let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(holder)/ns/ipc")
+                let own = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/ipc")
+                return link != nil && link != own ? link : nil
+            }
+
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let port = try Ports.free()
+            try daemon.write("inside.socket", """
+                [Socket]
+                ListenStream=127.0.0.1:\(port)
+                Accept=yes
+                NetworkNamespacePath=/run/netns/\(name)
+                """)
+            try daemon.write("inside@.service", """
+                [Service]
+                ExecStart=/bin/sh -c 'readlink /proc/self/ns/net /proc/self/ns/ipc'
+                StandardInput=socket
+                NetworkNamespacePath=/run/netns/\(name)
+                IPCNamespacePath=/proc/\(holder)/ns/ipc
+                PrivateNetwork=yes
+                """)
+            try daemon.write("wrong.socket", """
+                [Socket]
+                ListenStream=127.0.0.1:\(try Ports.free())
+                NetworkNamespacePath=/proc/self/ns/ipc
+                """)
+            try daemon.write("wrong.service", "[Service]\nExecStart=/bin/cat\n")
+            try daemon.start()
+            try daemon.waitForLog(containing: "Failed to enter the network namespace of NetworkNamespacePath=/proc/self/ns/ipc")
+
+            let client = "import socket; s = socket.create_connection(('127.0.0.1', \(port)), 10); "
+                + "print(s.makefile().read(), end='')"
+            let answer = try Command.run([ip, "netns", "exec", name, "/usr/bin/python3", "-c", client]).standardOutput
+            #expect(answer == "net:[\(namespace.st_ino)]\n\(ipc)\n")
+            #expect(throws: ClientError.self, "the host's 127.0.0.1:\(port) has no listener") {
+                close(try Client.connect(.loopback4(port), type: SOCK_STREAM))
+            }
+            try daemon.checkRunning()
+        }
+
         // MARK: Keyrings
 
         /// KeyringMode= as keyutils' keyctl(1) shows it from inside the service: under a swatchd

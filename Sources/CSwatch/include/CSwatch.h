@@ -112,6 +112,10 @@ int swatch_accept4(int fd, struct sockaddr *_Nullable address, socklen_t *_Nulla
 /// `pipe2(2)`: a pipe whose ends get `flags` (O_CLOEXEC, O_NONBLOCK) atomically.
 int swatch_pipe2(int fds[_Nonnull 2], int flags);
 
+/// `setns(2)`: moves the calling thread into the namespace `fd` refers to, which must be of
+/// type `nstype` (CLONE_NEWNET, ...).
+int swatch_setns(int fd, int nstype);
+
 /// `mq_open(3)` with O_CREAT (variadic, and <mqueue.h> is not imported): opens or creates the
 /// queue `name` with `flags` and `mode`; `max_messages` and `message_size` go into its
 /// `mq_attr` when both are > 0, else the kernel's defaults apply. Returns the queue's fd.
@@ -320,6 +324,9 @@ enum swatch_sandbox_kind {
     /// the "user" key "invocation_id". A kernel or a seccomp filter that refuses keyrings
     /// (ENOSYS, EPERM, EACCES) or a full quota (EDQUOT) is not a failure.
     SWATCH_SANDBOX_SESSION_KEYRING,
+    /// setns(open(path), number): joins the namespace of type `number` (CLONE_NEWNET,
+    /// CLONE_NEWIPC) that the file `path` refers to (/run/netns/NAME, /proc/PID/ns/net).
+    SWATCH_SANDBOX_SETNS,
 };
 
 /// The order in which the child runs the sandboxing operations, as steps

@@ -8,6 +8,8 @@ package struct ListenerError: Error, Hashable, CustomStringConvertible {
     /// The step that failed.
     package enum Operation: Hashable, Sendable {
         case parseAddress
+        /// NetworkNamespacePath= of the socket unit, which its sockets are made in.
+        case enterNetworkNamespace(String)
         case resolveInterface(String)
         case createSocket
         /// A socket option whose failure systemd treats as fatal (IPV6_V6ONLY,
@@ -51,6 +53,8 @@ package struct ListenerError: Error, Hashable, CustomStringConvertible {
         let reason = errno?.description
         switch operation {
         case .parseAddress: return "Failed to parse address \(address): \(reason ?? "Invalid argument")"
+        case .enterNetworkNamespace(let path):
+            return "Failed to enter the network namespace of NetworkNamespacePath=\(path) for \(address): \(reason ?? "")"
         case .resolveInterface(let name):
             return "Failed to resolve interface '\(name)' of \(address): \(reason ?? "No such device")"
         case .createSocket: return "Failed to create socket for \(address): \(reason ?? "")"

@@ -268,6 +268,10 @@ private final class SandboxOperationArray {
             case .unshareMountNamespace:
                 op.kind = Int32(SWATCH_SANDBOX_UNSHARE.rawValue)
                 op.number = Int(SWATCH_CLONE_NEWNS)
+            case .joinNamespace(let path, let type):
+                op.kind = Int32(SWATCH_SANDBOX_SETNS.rawValue)
+                op.path = string(path)
+                op.number = Int(type)
             case .unshareNamespaces(let flags):
                 op.kind = Int32(SWATCH_SANDBOX_UNSHARE.rawValue)
                 op.number = Int(flags)

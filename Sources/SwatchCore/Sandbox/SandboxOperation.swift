@@ -39,6 +39,8 @@ package enum SandboxOperation: Hashable, Sendable {
     case privateUsers(uid: uid_t, gid: gid_t)
     /// `unshare(CLONE_NEWNS)`: a mount namespace of the service's own.
     case unshareMountNamespace
+    /// `setns(open(path), type)`: NetworkNamespacePath= (CLONE_NEWNET), IPCNamespacePath= (CLONE_NEWIPC).
+    case joinNamespace(path: String, type: Int32)
     /// `unshare(flags)`: the other namespaces (CLONE_NEWUTS: ProtectHostname=,
     /// CLONE_NEWIPC: PrivateIPC=, CLONE_NEWNET: PrivateNetwork=).
     case unshareNamespaces(Int32)
@@ -216,7 +218,7 @@ extension SandboxOperation {
         case .joinSessionKeyring: .keyring
         case .enterUserNamespace: .userNamespace
         case .privateUsers: .privateUsers
-        case .unshareMountNamespace, .unshareNamespaces: .unshare
+        case .unshareMountNamespace, .unshareNamespaces, .joinNamespace: .unshare
         case .interfaceUp: .loopback
         case .mount, .remount, .remountExecutable, .makeDirectory, .createFile, .symlink: .mount
         case .dropBoundingCapability: .boundingSet

@@ -64,12 +64,22 @@ package enum SandboxPlan {
         }
         if fullPrivileges { return steps }  // (in order: these come first)
 
-        // The namespaces other than the mount namespace, and `lo` in a new network one.
+        // The namespaces other than the mount namespace, and `lo` in a new network one. A
+        // namespace named by IPCNamespacePath= or NetworkNamespacePath= is joined instead of
+        // a new one made: PrivateIPC= and PrivateNetwork= then have no effect (systemd.exec(5)).
+        var joins: [SandboxStep] = []
+        if let path = sandbox.ipcNamespacePath {
+            joins.append(SandboxStep(.joinNamespace(path: path, type: SWATCH_CLONE_NEWIPC), "IPCNamespacePath="))
+        }
+        if let path = sandbox.networkNamespacePath {
+            joins.append(SandboxStep(.joinNamespace(path: path, type: SWATCH_CLONE_NEWNET), "NetworkNamespacePath="))
+        }
+        let privateNetwork = sandbox.privateNetwork && sandbox.networkNamespacePath == nil
         var namespaceFlags: Int32 = 0
         var namespaceDirective = ""
         for (asked, flag, directive) in [(sandbox.protectHostname, SWATCH_CLONE_NEWUTS, "ProtectHostname="),
-                                         (sandbox.privateIPC, SWATCH_CLONE_NEWIPC, "PrivateIPC="),
-                                         (sandbox.privateNetwork, SWATCH_CLONE_NEWNET, "PrivateNetwork=")] where asked {
+                                         (sandbox.privateIPC && sandbox.ipcNamespacePath == nil, SWATCH_CLONE_NEWIPC, "PrivateIPC="),
+                                         (privateNetwork, SWATCH_CLONE_NEWNET, "PrivateNetwork=")] where asked {
             namespaceFlags |= flag
             if namespaceDirective.isEmpty { namespaceDirective = directive }
         }
@@ -85,8 +95,8 @@ package enum SandboxPlan {
             ?? (sandbox.privateUsers ? "PrivateUsers=" : nil) {
             steps.append(SandboxStep(.enterUserNamespace(uid: ids.uid, gid: ids.gid), directive))
         }
-        steps += unshares
-        if sandbox.privateNetwork { steps.append(SandboxStep(.interfaceUp("lo"), "PrivateNetwork=")) }
+        steps += joins + unshares
+        if privateNetwork { steps.append(SandboxStep(.interfaceUp("lo"), "PrivateNetwork=")) }
         steps += mounts.filter { $0.kind != .unshare }
 
         // Groups before the user ("drop the group before the user"), as root of the host's

@@ -72,8 +72,20 @@ final class SocketListeners {
         for name in Array(bound.keys) { close(name, removeOnStop: removeOnStop(name)) }
     }
 
-    /// Binds every listener of a socket unit, or none (a failure closes those already bound).
+    /// Binds every listener of a socket unit, or none (a failure closes those already bound);
+    /// with NetworkNamespacePath=, in that network namespace.
     func bind(_ name: UnitName, _ unit: SocketUnit) -> ManagerEvent {
+        guard let path = unit.executionSettings.sandbox.networkNamespacePath else { return bindListeners(name, unit) }
+        do throws(Errno) {
+            return try NetworkNamespace.within(path) { bindListeners(name, unit) }
+        } catch {
+            let failure = ListenerError(.enterNetworkNamespace(path), unit.listens.first?.address.description ?? "", error)
+            onBindFailure?(name, failure)
+            return .socketBindFailed(name, failure)
+        }
+    }
+
+    private func bindListeners(_ name: UnitName, _ unit: SocketUnit) -> ManagerEvent {
         var bound: [Listener] = []
         var warnings: [String] = []
         for directive in unit.listens {
@@ -100,6 +112,17 @@ final class SocketListeners {
     /// the same, bind the rest anew, close what is no longer wanted — or, if a
     /// bind fails, keep the old set as it was.
     func rebind(_ name: UnitName, _ unit: SocketUnit, removeOnStop: Bool) -> ManagerEvent {
+        guard let path = unit.executionSettings.sandbox.networkNamespacePath else {
+            return rebindListeners(name, unit, removeOnStop: removeOnStop)
+        }
+        do throws(Errno) {
+            return try NetworkNamespace.within(path) { rebindListeners(name, unit, removeOnStop: removeOnStop) }
+        } catch {
+            return .socketRebindFailed(name, ListenerError(.enterNetworkNamespace(path), unit.listens.first?.address.description ?? "", error))
+        }
+    }
+
+    private func rebindListeners(_ name: UnitName, _ unit: SocketUnit, removeOnStop: Bool) -> ManagerEvent {
         let old = bound[name] ?? []
         var pool = old
         var new: [Listener] = []

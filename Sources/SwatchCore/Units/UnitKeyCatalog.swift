@@ -413,6 +413,8 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "ProtectClock": .set(inSandbox { $1(&$0.protectClock) }, .boolean),
         "ProtectHostname": .set(inSandbox { $1(&$0.protectHostname) }, .boolean),
         "PrivateIPC": .set(inSandbox { $1(&$0.privateIPC) }, .boolean),
+        "IPCNamespacePath": .set(inSandbox { $1(&$0.ipcNamespacePath) }, .absolutePath),
+        "NetworkNamespacePath": .set(inSandbox { $1(&$0.networkNamespacePath) }, .absolutePath),
         "PrivateMounts": .set(inSandbox { $1(&$0.privateMounts) }, .boolean),
         // The old names of ReadWritePaths= and friends (systemd.exec(5), "SANDBOXING": "previously").
         "NoExecPaths": .list(inSandbox { $1(&$0.noExecPaths) }, check: absolutePaths),

@@ -664,6 +664,8 @@ package struct SandboxFields: Hashable, Sendable {
     package var privateDevices = false
     package var privateTmp = false
     package var privateNetwork = false
+    /// NetworkNamespacePath=: the network namespace to join; PrivateNetwork= then has no effect.
+    package var networkNamespacePath: String?
     package var protectSystem: ProtectSystem = .no
     package var protectHome: ProtectHome = .no
     package var readWritePaths: [String] = []
@@ -727,6 +729,8 @@ package struct SandboxFields: Hashable, Sendable {
     package var protectClock = false
     package var protectHostname = false
     package var privateIPC = false
+    /// IPCNamespacePath=: the IPC namespace to join; PrivateIPC= then has no effect.
+    package var ipcNamespacePath: String?
     /// PrivateUsers= (a boolean, as in systemd 252).
     package var privateUsers = false
     package var privateMounts = false

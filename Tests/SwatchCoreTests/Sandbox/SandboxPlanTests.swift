@@ -1,3 +1,4 @@
+import CSwatch
 import Glibc
 import Testing
 @testable import SwatchCore
@@ -444,6 +445,29 @@ import Testing
         sandbox.privateDevices = false
         let dynamic = SandboxPlan.steps(for: sandbox, context: context(credentials: Credentials(uid: 62_000, gid: 62_000, groups: [])))
         #expect(dynamic.first == SandboxStep(.unshareMountNamespace, "DynamicUser="))
+    }
+
+    /// NetworkNamespacePath= and IPCNamespacePath= join the namespace at the path, before any
+    /// other is made; PrivateNetwork= and PrivateIPC= beside them then have no effect (no new
+    /// namespace, no `lo` to bring up), as systemd.exec(5) says.
+    @Test func aNamespacePathIsJoinedInsteadOfANewNamespace() {
+        var sandbox = Sandbox()
+        sandbox.networkNamespacePath = "/run/netns/vpn"
+        sandbox.ipcNamespacePath = "/proc/1/ns/ipc"
+        sandbox.privateNetwork = true
+        sandbox.privateIPC = true
+        sandbox.protectHostname = true
+        #expect(SandboxPlan.steps(for: sandbox, context: context()) == [
+            SandboxStep(.joinNamespace(path: "/proc/1/ns/ipc", type: SWATCH_CLONE_NEWIPC), "IPCNamespacePath="),
+            SandboxStep(.joinNamespace(path: "/run/netns/vpn", type: SWATCH_CLONE_NEWNET), "NetworkNamespacePath="),
+            SandboxStep(.unshareNamespaces(SWATCH_CLONE_NEWUTS), "ProtectHostname="),
+        ])
+        sandbox.networkNamespacePath = nil
+        let steps = SandboxPlan.steps(for: sandbox, context: context())
+        #expect(steps.contains(SandboxStep(.unshareNamespaces(SWATCH_CLONE_NEWUTS | SWATCH_CLONE_NEWNET), "ProtectHostname=")))
+        #expect(steps.contains(SandboxStep(.interfaceUp("lo"), "PrivateNetwork=")))
+        // A `+` command joins nothing.
+        #expect(SandboxPlan.steps(for: sandbox, fullPrivileges: true, context: context()) == [])
     }
 
     /// What a sandbox hides (where swatchd's notify socket must not be).

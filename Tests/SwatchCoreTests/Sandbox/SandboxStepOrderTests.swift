@@ -53,6 +53,7 @@ import Testing
         case .enterUserNamespace: SWATCH_SANDBOX_USER_NAMESPACE
         case .privateUsers: SWATCH_SANDBOX_PRIVATE_USERS
         case .unshareMountNamespace, .unshareNamespaces: SWATCH_SANDBOX_UNSHARE
+        case .joinNamespace: SWATCH_SANDBOX_SETNS
         case .interfaceUp: SWATCH_SANDBOX_INTERFACE_UP
         case .loadSeccompFilter: SWATCH_SANDBOX_SECCOMP
         case .mount: SWATCH_SANDBOX_MOUNT
@@ -83,7 +84,7 @@ import Testing
         .createFile(path: "/f", mode: 0o644), .symlink(destination: "/a", path: "/b"), .dropBoundingCapability(1),
         .keepCapabilities(true), .setGroups([1]), .setGroupID(1), .setUserID(1),
         .setCapabilities(permitted: 1, inheritable: 1), .raiseAmbientCapability(1), .noNewPrivileges,
-        .unshareNamespaces(1), .interfaceUp("lo"), .enterUserNamespace(uid: 1000, gid: 100), .privateUsers(uid: 1000, gid: 100), .loadSeccompFilter(SeccompProgram(bytes: [0, 0, 0, 0, 0, 0, 0, 0])),
+        .unshareNamespaces(1), .joinNamespace(path: "/run/netns/a", type: 0x4000_0000), .interfaceUp("lo"), .enterUserNamespace(uid: 1000, gid: 100), .privateUsers(uid: 1000, gid: 100), .loadSeccompFilter(SeccompProgram(bytes: [0, 0, 0, 0, 0, 0, 0, 0])),
     ]
 
     /// The child orders (and reports a failure) by the step it puts an
