@@ -14,6 +14,9 @@ import SystemPackage
 /// the `Errno` of that call; EBADF and EFAULT trap (a bug in swatchd).
 ///
 /// Works for `CInt` results (most calls) and `Int`/`ssize_t` ones (read, recvmsg).
+/// The optimizer makes a copy of this function for each closure it is given (about
+/// ninety in swatchd): what follows a failure is one shared function, so each copy is
+/// the call and the comparison.
 @inlinable @inline(never)
 package func retryingOnInterrupt<Result: FixedWidthInteger & SignedInteger>(
     retryOnInterrupt: Bool = true,
@@ -22,14 +25,21 @@ package func retryingOnInterrupt<Result: FixedWidthInteger & SignedInteger>(
     while true {
         let result = body()
         guard result == -1 else { return result }
-        let error = Errno(rawValue: errno)
-        switch error {
-        case .interrupted where retryOnInterrupt:
-            continue
-        case .badFileDescriptor, .badAddress:
-            preconditionFailure("swatchd bug: a system call failed with \(error) (errno \(error.rawValue))")
-        default:
-            throw error
-        }
+        try failedSystemCall(retryOnInterrupt: retryOnInterrupt)
+    }
+}
+
+/// The errno of a system call that just returned -1: returns to retry it (EINTR), traps on
+/// EBADF and EFAULT, throws the others. Nothing between the call and this function touches errno.
+@usableFromInline @inline(never)
+func failedSystemCall(retryOnInterrupt: Bool) throws(Errno) {
+    let error = Errno(rawValue: errno)
+    switch error {
+    case .interrupted where retryOnInterrupt:
+        return
+    case .badFileDescriptor, .badAddress:
+        preconditionFailure("swatchd bug: a system call failed with \(error) (errno \(error.rawValue))")
+    default:
+        throw error
     }
 }

@@ -57,10 +57,9 @@ package enum SandboxPlan {
         if let persona = sandbox.personality { steps.append(SandboxStep(.setPersonality(persona), "Personality=")) }
         // The session keyring: systemd sets it up for every command, `+` ones too (setup_keyring(),
         // src/core/exec-invoke.c).
-        let keyring = sandbox.keyringMode ?? context.implicitKeyringMode
-        if keyring != .inherit {
-            steps.append(SandboxStep(.joinSessionKeyring(linkUserKeyring: keyring == .shared, owner: context.keyringOwner,
-                                                         invocationID: context.invocationID), "KeyringMode="))
+        if let step = keyringStep(sandbox.keyringMode ?? context.implicitKeyringMode, owner: context.keyringOwner,
+                                  invocationID: context.invocationID) {
+            steps.append(step)
         }
         if fullPrivileges { return steps }  // (in order: these come first)
 
@@ -159,9 +158,13 @@ package enum SandboxPlan {
         return steps
     }
 
-    /// sched_setscheduler(2) when any CPUScheduling*= is set, the others at the kernel's
-    /// default, as systemd's exec_child() calls it (src/core/exec-invoke.c); named by the
-    /// first set of them, in the order of systemd.exec(5).
+    /// The session keyring of KeyringMode= `mode`; nil for `inherit` (swatchd's own).
+    static func keyringStep(_ mode: KeyringMode, owner: Credentials, invocationID: [UInt8]) -> SandboxStep? {
+        guard mode != .inherit else { return nil }
+        return SandboxStep(.joinSessionKeyring(linkUserKeyring: mode == .shared, owner: owner, invocationID: invocationID),
+                           "KeyringMode=")
+    }
+
     /// The words of a CPU or node mask (a cpu_set_t's layout: bit n of word n / 64 is n); one
     /// word of zeros for none, which the kernel refuses where it wants some.
     static func bitMask(_ sorted: [Int]) -> [UInt64] {
@@ -170,6 +173,9 @@ package enum SandboxPlan {
         return mask
     }
 
+    /// sched_setscheduler(2) when any CPUScheduling*= is set, the others at the kernel's
+    /// default, as systemd's exec_child() calls it (src/core/exec-invoke.c); named by the
+    /// first set of them, in the order of systemd.exec(5).
     static func schedulerStep(_ sandbox: Sandbox) -> SandboxStep? {
         let directive = sandbox.cpuSchedulingPolicy != nil ? "CPUSchedulingPolicy="
             : sandbox.cpuSchedulingPriority != nil ? "CPUSchedulingPriority="

@@ -145,12 +145,10 @@ package final class SandboxPreparation {
         let sandbox = SandboxPlan.effective(unit.sandbox)
         let implicitKeyring = KeyringMode.implicit(forService: name.type == .service, swatchdIsRoot: unprivilegedIDs == nil)
         guard sandbox != Sandbox() else {
-            // Nothing to prepare; a session keyring at most, then swatchd's.
-            guard implicitKeyring != .inherit else { return [] }
-            var context = SandboxContext()
-            context.implicitKeyringMode = implicitKeyring
-            context.invocationID = InvocationID.bytes(of: invocationID)
-            return SandboxPlan.steps(for: unit.sandbox, fullPrivileges: command.fullPrivileges, context: context)
+            // Nothing to prepare and no process property: a session keyring at most, swatchd's.
+            guard let step = SandboxPlan.keyringStep(implicitKeyring, owner: Credentials(),
+                                                     invocationID: InvocationID.bytes(of: invocationID)) else { return [] }
+            return [step]
         }
         // Not root: what needs real root is refused before anything is allocated or made.
         let unprivileged = command.fullPrivileges ? nil : unprivilegedIDs
