@@ -194,6 +194,7 @@ const char *swatch_spawn_step_name(int step) {
     case SWATCH_SPAWN_STEP_TIMER_SLACK: return "timerslack";
     case SWATCH_SPAWN_STEP_PERSONALITY: return "personality";
     case SWATCH_SPAWN_STEP_KEYRING: return "keyring";
+    case SWATCH_SPAWN_STEP_SECUREBITS: return "securebits";
     default: return "unknown";
     }
 }
@@ -501,6 +502,8 @@ struct kernel_sigaction {
 /// - dropping from the bounding set: CAP_SETPCAP, so before the uid changes;
 /// - PR_SET_KEEPCAPS before setresuid, when ambient capabilities must survive it;
 /// - setresuid last of the identity: "drop the group before the user";
+/// - the securebits (SecureBits=) right after it, with the CAP_SETPCAP that
+///   keep-caps kept permitted, and before capset takes it away;
 /// - capset, then PR_CAP_AMBIENT_RAISE (an ambient capability must be
 ///   permitted and inheritable first);
 /// - PR_SET_NO_NEW_PRIVS;
@@ -531,6 +534,7 @@ static const int sandbox_execution_order[] = {
     SWATCH_SPAWN_STEP_BOUNDING_SET,
     SWATCH_SPAWN_STEP_KEEP_CAPS,
     SWATCH_SPAWN_STEP_UID,
+    SWATCH_SPAWN_STEP_SECUREBITS,
     SWATCH_SPAWN_STEP_CAPABILITIES,
     SWATCH_SPAWN_STEP_AMBIENT,
     SWATCH_SPAWN_STEP_NO_NEW_PRIVS,
@@ -569,6 +573,7 @@ static int sandbox_step(int kind) {
     case SWATCH_SANDBOX_PERSONALITY: return SWATCH_SPAWN_STEP_PERSONALITY;
     case SWATCH_SANDBOX_SESSION_KEYRING: return SWATCH_SPAWN_STEP_KEYRING;
     case SWATCH_SANDBOX_SETNS: return SWATCH_SPAWN_STEP_UNSHARE;
+    case SWATCH_SANDBOX_SECUREBITS: return SWATCH_SPAWN_STEP_SECUREBITS;
     default: return SWATCH_SPAWN_STEP_MOUNT;
     }
 }
@@ -816,6 +821,25 @@ static int join_session_keyring(const struct swatch_sandbox_op *op) {
     return result;
 }
 
+/// SecureBits=: PR_SET_SECUREBITS needs CAP_SETPCAP in the effective set (capabilities(7),
+/// "The securebits flags"). After setresuid to another user the kernel empties that set, and
+/// keep-caps kept CAP_SETPCAP permitted only: it is raised for the call, as systemd's
+/// capability_gain_cap_setpcap() does (src/shared/capability-util.c); execve computes the
+/// effective set anew.
+static int set_secure_bits(int bits) {
+    if (prctl(PR_GET_SECUREBITS, 0UL, 0UL, 0UL, 0UL) == bits)
+        return 0;
+    struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct data[2];
+    const uint32_t setpcap = 1U << CAP_SETPCAP;  // CAP_SETPCAP is 8: the first word
+    if (syscall(SYS_capget, &header, data) == 0 && (data[0].permitted & setpcap) && !(data[0].effective & setpcap)) {
+        data[0].effective |= setpcap;
+        if (syscall(SYS_capset, &header, data) < 0)
+            return -1;
+    }
+    return prctl(PR_SET_SECUREBITS, (unsigned long)bits, 0UL, 0UL, 0UL);
+}
+
 /// Runs one sandboxing operation: 0, or -1 with errno. System calls only.
 static int sandbox_apply(const struct swatch_sandbox_op *op) {
     switch (op->kind) {
@@ -903,6 +927,8 @@ static int sandbox_apply(const struct swatch_sandbox_op *op) {
         data[1].inheritable = (uint32_t)(op->value2 >> 32);
         return (int)syscall(SYS_capset, &header, data);
     }
+    case SWATCH_SANDBOX_SECUREBITS:
+        return set_secure_bits((int)op->number);
     case SWATCH_SANDBOX_AMBIENT_RAISE:
         return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)op->number, 0, 0);
     case SWATCH_SANDBOX_NO_NEW_PRIVS:

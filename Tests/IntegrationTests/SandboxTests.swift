@@ -60,6 +60,29 @@ extension Integration {
             }
         }
 
+        /// Starts `daemon` with one oneshot service per `(name, settings)` whose ExecStart= is
+        /// `command`, and returns the lines each printed (empty ones kept, the last one too).
+        /// swatchd opens the output file: the harness's directory is not nobody's.
+        private func outputs(of daemon: Daemon, running command: String,
+                             _ services: [(name: String, settings: String)]) throws -> [String: [String]] {
+            for (name, settings) in services {
+                try daemon.write("\(name).service", """
+                    [Service]
+                    Type=oneshot
+                    ExecStart=\(command)
+                    StandardOutput=truncate:\(daemon.path(name))
+                    \(settings)
+                    """)
+            }
+            try daemon.start()
+            var seen: [String: [String]] = [:]
+            for (name, _) in services {
+                try daemon.waitForLog(containing: "Finished \(name).service.")
+                seen[name] = (readText(daemon.path(name)) ?? "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            }
+            return seen
+        }
+
         // MARK: The seed, as written
 
         /// The seed's single/ units with only the port, ExecStart= and a
@@ -289,6 +312,27 @@ extension Integration {
             let environment = environment(of: pid)
             #expect(environment["USER"] == "nobody" && environment["LOGNAME"] == "nobody")
             #expect(environment["HOME"] == "/nonexistent" && environment["SHELL"] == "/usr/sbin/nologin")
+        }
+
+        /// SecureBits= as the kernel shows it: a root service with `noroot` has no capability after
+        /// execve (capabilities(7)), and PR_GET_SECUREBITS reads the flags that outlive execve
+        /// (keep-caps itself does not) in a root service and in one of nobody's, whose flags are
+        /// set after its user change.
+        @Test(.timeLimit(.minutes(1)))
+        func secureBitsAreSetAsAsked() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let probe = "/usr/bin/python3 -c 'import ctypes; print(ctypes.CDLL(None).prctl(27, 0, 0, 0, 0))'; "
+                + "grep -E '^Cap(Prm|Eff)' /proc/self/status"
+            let seen = try outputs(of: daemon, running: "/bin/sh -c \"\(probe)\"", [
+                ("noroot", "SecureBits=noroot noroot-locked"),
+                ("nobody", "User=nobody\nSecureBits=keep-caps keep-caps-locked\nSecureBits=no-setuid-fixup"),
+                ("plain", ""),
+            ])
+            #expect(seen["noroot"] == ["3", "CapPrm:\t0000000000000000", "CapEff:\t0000000000000000", ""])
+            #expect(seen["nobody"]?.first == "36", "\(seen["nobody"] ?? [])")
+            #expect(seen["plain"]?.first == "0" && seen["plain"]?.contains("CapEff:\t0000000000000000") == false,
+                    "\(seen["plain"] ?? [])")
         }
 
         /// CPUScheduling*= and IOScheduling*= as util-linux's chrt(1) and ionice(1) read them
@@ -816,23 +860,10 @@ extension Integration {
             // root's: the search stays in the session keyring.)
             let probe = "keyctl id @s; keyctl rdescribe @s; keyctl search @s user invocation_id 2>/dev/null | xargs -r keyctl pipe "
                 + "| od -An -tx1 -v | tr -d \" \\n\"; echo; printenv INVOCATION_ID; keyctl show @s"
-            for (name, settings) in [("root", ""), ("nobody", "User=nobody"), ("inherit", "KeyringMode=inherit"),
-                                     ("shared", "User=nobody\nKeyringMode=shared")] {
-                // (swatchd opens the file: the harness's directory is not nobody's.)
-                try daemon.write("\(name).service", """
-                    [Service]
-                    Type=oneshot
-                    ExecStart=/bin/sh -c '\(probe)'
-                    StandardOutput=truncate:\(daemon.path(name))
-                    \(settings)
-                    """)
-            }
-            try daemon.start()
-            var seen: [String: [String]] = [:]
-            for name in ["root", "nobody", "inherit", "shared"] {
-                try daemon.waitForLog(containing: "Finished \(name).service.")
-                seen[name] = (readText(daemon.path(name)) ?? "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            }
+            let seen = try outputs(of: daemon, running: "/bin/sh -c '\(probe)'", [
+                ("root", ""), ("nobody", "User=nobody"), ("inherit", "KeyringMode=inherit"),
+                ("shared", "User=nobody\nKeyringMode=shared"),
+            ])
             let test = try Command.run(["/usr/bin/keyctl", "id", "@s"]).standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
             for (name, owner) in [("root", "0;0"), ("nobody", "65534;65534"), ("shared", "65534;65534")] {
                 let lines = seen[name] ?? []

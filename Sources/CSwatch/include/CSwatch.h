@@ -240,6 +240,8 @@ enum swatch_spawn_step {
     SWATCH_SPAWN_STEP_PERSONALITY,
     /// keyctl(KEYCTL_JOIN_SESSION_KEYRING) and its companions: KeyringMode=.
     SWATCH_SPAWN_STEP_KEYRING,
+    /// PR_SET_SECUREBITS: SecureBits=.
+    SWATCH_SPAWN_STEP_SECUREBITS,
 };
 
 // MARK: - Sandboxing operations
@@ -327,6 +329,10 @@ enum swatch_sandbox_kind {
     /// setns(open(path), number): joins the namespace of type `number` (CLONE_NEWNET,
     /// CLONE_NEWIPC) that the file `path` refers to (/run/netns/NAME, /proc/PID/ns/net).
     SWATCH_SANDBOX_SETNS,
+    /// prctl(PR_SET_SECUREBITS, number), CAP_SETPCAP raised into the effective set first
+    /// when it is only permitted (after setresuid with keep-caps); nothing when the bits
+    /// are already `number`.
+    SWATCH_SANDBOX_SECUREBITS,
 };
 
 /// The order in which the child runs the sandboxing operations, as steps

@@ -268,6 +268,9 @@ private final class SandboxOperationArray {
             case .unshareMountNamespace:
                 op.kind = Int32(SWATCH_SANDBOX_UNSHARE.rawValue)
                 op.number = Int(SWATCH_CLONE_NEWNS)
+            case .setSecureBits(let bits):
+                op.kind = Int32(SWATCH_SANDBOX_SECUREBITS.rawValue)
+                op.number = Int(bits)
             case .joinNamespace(let path, let type):
                 op.kind = Int32(SWATCH_SANDBOX_SETNS.rawValue)
                 op.path = string(path)

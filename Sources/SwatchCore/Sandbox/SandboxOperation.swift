@@ -69,6 +69,8 @@ package enum SandboxOperation: Hashable, Sendable {
     case setGroupID(gid_t)
     /// `setresuid(uid, uid, uid)`.
     case setUserID(uid_t)
+    /// `prctl(PR_SET_SECUREBITS, bits)`, CAP_SETPCAP raised into the effective set for it: SecureBits=.
+    case setSecureBits(Int32)
     /// `capset`: effective = permitted = `permitted`, and `inheritable` (bit n: capability n).
     case setCapabilities(permitted: UInt64, inheritable: UInt64)
     /// `prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, capability)`.
@@ -138,7 +140,7 @@ extension SandboxStep {
         case keyring
         case userNamespace
         case unshare, loopback, mount, groups, groupID
-        case privateUsers, boundingSet, keepCapabilities, userID, capabilities, ambient, noNewPrivileges, seccomp
+        case privateUsers, boundingSet, keepCapabilities, userID, secureBits, capabilities, ambient, noNewPrivileges, seccomp
 
         /// Its `SWATCH_SPAWN_STEP_*` value.
         package var spawnStep: Int32 {
@@ -163,6 +165,7 @@ extension SandboxStep {
             case .groups: SWATCH_SPAWN_STEP_GROUPS
             case .groupID: SWATCH_SPAWN_STEP_GID
             case .userID: SWATCH_SPAWN_STEP_UID
+            case .secureBits: SWATCH_SPAWN_STEP_SECUREBITS
             case .capabilities: SWATCH_SPAWN_STEP_CAPABILITIES
             case .ambient: SWATCH_SPAWN_STEP_AMBIENT
             case .noNewPrivileges: SWATCH_SPAWN_STEP_NO_NEW_PRIVS
@@ -226,6 +229,7 @@ extension SandboxOperation {
         case .setGroups: .groups
         case .setGroupID: .groupID
         case .setUserID: .userID
+        case .setSecureBits: .secureBits
         case .setCapabilities: .capabilities
         case .raiseAmbientCapability: .ambient
         case .noNewPrivileges: .noNewPrivileges

@@ -129,10 +129,16 @@ package enum SandboxPlan {
         // PR_CAP_AMBIENT_RAISE (capabilities(7), "Ambient capability set").
         let ambient = Capabilities.ambient(requested: sandbox.ambientCapabilities, bounding: bounding,
                                            last: context.lastCapability)
+        // SecureBits= after the user change, with CAP_SETPCAP, which keep-caps lets through
+        // setresuid, as systemd's enforce_user() keeps it (src/core/exec-invoke.c).
+        let secureBits = SandboxStep(.setSecureBits(sandbox.secureBits), "SecureBits=")
         if let credentials {
             let switchesUser = credentials.uid.map { $0 != 0 } ?? false
-            if switchesUser, ambient != 0 { steps.append(SandboxStep(.keepCapabilities(true), "AmbientCapabilities=")) }
+            if switchesUser, ambient != 0 || sandbox.secureBits != 0 {
+                steps.append(SandboxStep(.keepCapabilities(true), ambient != 0 ? "AmbientCapabilities=" : "SecureBits="))
+            }
             if let uid = credentials.uid { steps.append(SandboxStep(.setUserID(uid), userDirective)) }
+            if sandbox.secureBits != 0 { steps.append(secureBits) }
             if switchesUser, ambient != 0 {
                 steps.append(SandboxStep(.setCapabilities(permitted: ambient, inheritable: ambient), "AmbientCapabilities="))
                 for capability in Capabilities.numbers(ambient) {
@@ -141,6 +147,7 @@ package enum SandboxPlan {
             }
         }
         // (As root, ambient capabilities add nothing: execve gives uid 0 the bounding set.)
+        else if sandbox.secureBits != 0 { steps.append(secureBits) }
 
         // Loading a seccomp filter needs no_new_privs or CAP_SYS_ADMIN (seccomp(2)): once the
         // user is no longer root (or never was: swatchd not root), the filters imply

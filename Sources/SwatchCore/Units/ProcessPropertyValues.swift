@@ -36,6 +36,20 @@ package enum KeyringMode: String, Hashable, Sendable {
 }
 
 extension ValueParser {
+    /// SecureBits=: the words of secure_bits_from_string() (src/basic/securebits-util.c), each
+    /// a SECBIT_* flag of <linux/securebits.h> (capabilities(7), "The securebits flags"); nil
+    /// when a word is none of them.
+    static func secureBits(_ text: String) -> Int32? {
+        let flags: [String: Int32] = ["noroot": 1 << 0, "noroot-locked": 1 << 1, "no-setuid-fixup": 1 << 2,
+                                      "no-setuid-fixup-locked": 1 << 3, "keep-caps": 1 << 4, "keep-caps-locked": 1 << 5]
+        var bits: Int32 = 0
+        for word in text.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+            guard let flag = flags[String(word)] else { return nil }
+            bits |= flag
+        }
+        return bits
+    }
+
     /// parse_cpu_set(): CPU indices and ranges (`0-3 6,8`), separated by spaces or commas;
     /// nil when a word is neither (systemd's upper bound: CPU 8191).
     static func cpuSet(_ text: String) -> [Int]? {

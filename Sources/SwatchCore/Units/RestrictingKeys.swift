@@ -39,7 +39,7 @@ enum RestrictingKeys {
         RestrictingKey("NoNewPrivileges", enforced: true, asks: { $0.noNewPrivileges }),
         RestrictingKey("CapabilityBoundingSet", enforced: true, asks: { ($0.capabilityBoundingSet ?? .all) != .all }),
         RestrictingKey("AmbientCapabilities", enforced: true, asks: { ($0.ambientCapabilities?.bits ?? 0) != 0 }),
-        RestrictingKey("SecureBits", enforced: false),
+        RestrictingKey("SecureBits", enforced: true, asks: { $0.secureBits != 0 }),
         RestrictingKey("SELinuxContext", enforced: false),
         RestrictingKey("AppArmorProfile", enforced: false),
         RestrictingKey("SmackProcessLabel", enforced: false),

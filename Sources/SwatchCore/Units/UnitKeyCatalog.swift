@@ -337,6 +337,12 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         },
         "TimerSlackNSec": .set(inSandbox { $1(&$0.timerSlack) }, .text("timer slack", ValueParser.nanoseconds)),
         "KeyringMode": .set(inSandbox { $1(&$0.keyringMode) }, .choice("keyring mode")),
+        // Each assignment adds its flags; the empty one resets (config_parse_exec_secure_bits()).
+        "SecureBits": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            guard !kv.raw.isEmpty else { return service.sandbox.secureBits = 0 }
+            guard let bits = ValueParser.secureBits(kv.raw) else { throw kv.invalid("secure bits") }
+            service.sandbox.secureBits |= bits
+        },
         // An architecture this machine does not run is warned about and ignored, as
         // config_parse_personality() does; a word that names none is an invalid value.
         "Personality": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in

@@ -706,6 +706,8 @@ package struct SandboxFields: Hashable, Sendable {
     package var personality: Int?
     /// KeyringMode=; nil: `KeyringMode.implicit`.
     package var keyringMode: KeyringMode?
+    /// SecureBits=: the SECBIT_* flags of <linux/securebits.h>; 0: unset.
+    package var secureBits: Int32 = 0
     package var limits: [ResourceLimit: LimitValue] = [:]
     // System call filtering (systemd.exec(5), "SYSTEM CALL FILTERING"; Sandbox/SeccompFilters.swift).
     package var systemCallFilter: SystemCallFilter?

@@ -447,6 +447,24 @@ import Testing
         #expect(dynamic.first == SandboxStep(.unshareMountNamespace, "DynamicUser="))
     }
 
+    /// SecureBits=: set right after the user change, which keep-caps survives with the
+    /// CAP_SETPCAP the call needs (as systemd's enforce_user()); as root, after the bounding set.
+    @Test func secureBitsFollowTheUserChange() {
+        var sandbox = Sandbox()
+        sandbox.secureBits = 1 << 4 | 1 << 5
+        sandbox.user = "nobody"
+        let steps = SandboxPlan.steps(for: sandbox, context: context(credentials: Credentials(uid: 65534, gid: 65534, groups: [])))
+        #expect(Array(steps.suffix(3)) == [SandboxStep(.keepCapabilities(true), "SecureBits="),
+                                           SandboxStep(.setUserID(65534), "User="),
+                                           SandboxStep(.setSecureBits(48), "SecureBits=")])
+        sandbox.user = nil
+        sandbox.secureBits = 3
+        sandbox.noNewPrivileges = true
+        #expect(Array(SandboxPlan.steps(for: sandbox, context: context()).suffix(2))
+            == [SandboxStep(.setSecureBits(3), "SecureBits="), SandboxStep(.noNewPrivileges, "NoNewPrivileges=")])
+        #expect(SandboxPlan.steps(for: sandbox, fullPrivileges: true, context: context()) == [])
+    }
+
     /// NetworkNamespacePath= and IPCNamespacePath= join the namespace at the path, before any
     /// other is made; PrivateNetwork= and PrivateIPC= beside them then have no effect (no new
     /// namespace, no `lo` to bring up), as systemd.exec(5) says.

@@ -24,13 +24,14 @@ import Testing
     /// timer slack, personality) while root, the session keyring before any namespace, the namespaces and
     /// mounts, the groups while root of the host's user namespace, PrivateUsers='s namespace before
     /// anything about capabilities (entering it resets them), the bounding set, the user,
-    /// ambient capabilities, no_new_privs, and the seccomp filters last of all.
+    /// the securebits, ambient capabilities, no_new_privs, and the seccomp filters last of all.
     @Test func theOrderIsThePrivilegeOrder() {
         #expect(SandboxStep.Kind.executionOrder == [
             .limit, .nice, .scheduler, .ioPriority, .oomScoreAdjust, .cpuAffinity, .memoryPolicy, .timerSlack, .personality,
             .keyring, .userNamespace,
             .unshare, .loopback, .mount, .groups, .groupID,
-            .privateUsers, .boundingSet, .keepCapabilities, .userID, .capabilities, .ambient, .noNewPrivileges, .seccomp,
+            .privateUsers, .boundingSet, .keepCapabilities, .userID, .secureBits, .capabilities, .ambient, .noNewPrivileges,
+            .seccomp,
         ])
     }
 
@@ -66,6 +67,7 @@ import Testing
         case .setGroups: SWATCH_SANDBOX_SETGROUPS
         case .setGroupID: SWATCH_SANDBOX_SETRESGID
         case .setUserID: SWATCH_SANDBOX_SETRESUID
+        case .setSecureBits: SWATCH_SANDBOX_SECUREBITS
         case .setCapabilities: SWATCH_SANDBOX_CAPSET
         case .raiseAmbientCapability: SWATCH_SANDBOX_AMBIENT_RAISE
         case .noNewPrivileges: SWATCH_SANDBOX_NO_NEW_PRIVS
@@ -82,7 +84,7 @@ import Testing
         .unshareMountNamespace, .mount(source: nil, target: "/", type: nil, flags: [], data: nil),
         .remount(target: "/", flags: [.readOnly]), .makeDirectory(path: "/d", mode: 0o755),
         .createFile(path: "/f", mode: 0o644), .symlink(destination: "/a", path: "/b"), .dropBoundingCapability(1),
-        .keepCapabilities(true), .setGroups([1]), .setGroupID(1), .setUserID(1),
+        .keepCapabilities(true), .setGroups([1]), .setGroupID(1), .setUserID(1), .setSecureBits(1),
         .setCapabilities(permitted: 1, inheritable: 1), .raiseAmbientCapability(1), .noNewPrivileges,
         .unshareNamespaces(1), .joinNamespace(path: "/run/netns/a", type: 0x4000_0000), .interfaceUp("lo"), .enterUserNamespace(uid: 1000, gid: 100), .privateUsers(uid: 1000, gid: 100), .loadSeccompFilter(SeccompProgram(bytes: [0, 0, 0, 0, 0, 0, 0, 0])),
     ]
@@ -109,6 +111,7 @@ import Testing
         sandbox.timerSlack = 50_000
         sandbox.personality = 0
         sandbox.keyringMode = .shared
+        sandbox.secureBits = 1
         sandbox.user = "alice"
         sandbox.group = "staff"
         sandbox.supplementaryGroups = ["audio"]

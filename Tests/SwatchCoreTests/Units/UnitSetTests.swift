@@ -177,7 +177,7 @@ import Testing
 
     /// CPUAffinity= adds up and resets on empty; TimerSlackNSec= counts nanoseconds; a
     /// Personality= of another machine is warned about and ignored, as systemd does, and a
-    /// word that names no architecture refuses the unit. KeyringMode= takes systemd's three words.
+    /// word that names no architecture refuses the unit. KeyringMode= takes systemd's three words; SecureBits= adds up.
     @Test func parsesTheProcessProperties() throws {
         func service(_ lines: String) -> (ServiceUnit, [String]) {
             let (unit, diagnostics) = ServiceUnit.interpret(
@@ -206,6 +206,10 @@ import Testing
         #expect(service("KeyringMode=shared\n").0.sandbox.keyringMode == .shared)
         #expect(service("KeyringMode=private\nKeyringMode=inherit\n").0.sandbox.keyringMode == .inherit)
         #expect(service("KeyringMode=public\n").1 == ["a.service:3: Failed to parse keyring mode for KeyringMode=, refusing the unit: public"])
+        #expect(service("SecureBits=noroot noroot-locked\nSecureBits=keep-caps\n").0.sandbox.secureBits == 0b10011)
+        #expect(service("SecureBits=noroot\nSecureBits=\nSecureBits=no-setuid-fixup\n").0.sandbox.secureBits == 0b100)
+        #expect(service("SecureBits=noroot sideways\n").1
+            == ["a.service:3: Failed to parse secure bits for SecureBits=, refusing the unit: noroot sideways"])
     }
 
     /// OpenFile=: PATH[:NAME[:OPTIONS]] as systemd's open_file_parse() takes it.
