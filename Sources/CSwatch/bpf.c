@@ -1,5 +1,5 @@
-// The bpf(2) calls of DevicePolicy=/DeviceAllow= and IPAddressAllow=/IPAddressDeny=
-// (systemd.resource-control(5)): loading a cgroup program, attaching it to a service's
+// The bpf(2) calls of DevicePolicy=/DeviceAllow=, IPAddressAllow=/IPAddressDeny= and
+// SocketBindAllow=/SocketBindDeny= (systemd.resource-control(5)): loading a cgroup program, attaching it to a service's
 // cgroup2 group, and the LPM-trie maps of the IP filter, as systemd's
 // src/core/bpf-devices.c and src/core/bpf-firewall.c do — without libbpf: the programs
 // are a handful of instructions built by Sources/SwatchCore/Sandbox/DeviceProgram.swift
@@ -29,15 +29,20 @@ const int SWATCH_BPF_PROG_TYPE_CGROUP_SKB = BPF_PROG_TYPE_CGROUP_SKB;
 const int SWATCH_BPF_CGROUP_DEVICE = BPF_CGROUP_DEVICE;
 const int SWATCH_BPF_CGROUP_INET_INGRESS = BPF_CGROUP_INET_INGRESS;
 const int SWATCH_BPF_CGROUP_INET_EGRESS = BPF_CGROUP_INET_EGRESS;
+const int SWATCH_BPF_PROG_TYPE_CGROUP_SOCK_ADDR = BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
+const int SWATCH_BPF_CGROUP_INET4_BIND = BPF_CGROUP_INET4_BIND;
+const int SWATCH_BPF_CGROUP_INET6_BIND = BPF_CGROUP_INET6_BIND;
 const int SWATCH_BPF_PSEUDO_MAP_FD = BPF_PSEUDO_MAP_FD;
 const int SWATCH_BPF_FUNC_MAP_LOOKUP_ELEM = BPF_FUNC_map_lookup_elem;
 const int SWATCH_BPF_FUNC_SKB_LOAD_BYTES = BPF_FUNC_skb_load_bytes;
 const int SWATCH_SKB_PROTOCOL_OFFSET = offsetof(struct __sk_buff, protocol);
 
-int swatch_bpf_load_program(int type, const void *instructions, int count, char *_Nullable log, unsigned log_size) {
+int swatch_bpf_load_program(int type, int expected_attach_type, const void *instructions, int count,
+                            char *_Nullable log, unsigned log_size) {
     union bpf_attr attr;
     memset(&attr, 0, sizeof(attr));
     attr.prog_type = (uint32_t)type;
+    attr.expected_attach_type = (uint32_t)expected_attach_type;
     attr.insns = (uint64_t)(uintptr_t)instructions;
     attr.insn_cnt = (uint32_t)count;
     attr.license = (uint64_t)(uintptr_t)"GPL";

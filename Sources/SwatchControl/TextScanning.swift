@@ -28,6 +28,15 @@ extension Character {
     @inlinable package var isASCIIDigit: Bool { isASCII && isNumber }
 }
 
+extension String {
+    /// The words between spaces, tabs and newlines (systemd's WHITESPACE). One function for
+    /// every caller, not inlinable: a `split(whereSeparator:)` given a closure of its own is
+    /// a specialized copy of `split` each, ~1 KB (docs/HACKING.md "Where the bytes are").
+    package func splitAtWhitespace() -> [Substring] {
+        split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" })
+    }
+}
+
 extension Substring {
     /// Takes the number at the start, `12`, `1.5` or `.5`, as parse_time() and parse_size()
     /// read one: the whole part and the fraction's digits. nil when there is none or the

@@ -85,5 +85,58 @@ extension Integration {
             try daemon.waitForLog(containing: "receiver.service[", "udp: from-allowed", timeout: .seconds(10))
             #expect(daemon.logLines(containing: "udp: from-denied").isEmpty, "\(daemon.log)")
         }
+
+        /// SocketBindAllow=/SocketBindDeny=: the service's own bind(2) calls, as python3 makes
+        /// them, succeed or fail with EPERM as the rules say (an allow rule wins over a deny
+        /// rule; a rule of one family leaves the other alone).
+        @Test(.timeLimit(.minutes(1)))
+        func bindsPassOnlyWhereTheRulesSay() throws {
+            let port = try Ports.free(), other = try Ports.free()
+            let probe = "import socket, errno\n"
+                + "for family, kind, host, port in [(socket.AF_INET, socket.SOCK_STREAM, '127.0.0.1', \(port)), "
+                + "(socket.AF_INET, socket.SOCK_STREAM, '127.0.0.1', \(other)), (socket.AF_INET, socket.SOCK_DGRAM, '127.0.0.1', \(port)), "
+                + "(socket.AF_INET6, socket.SOCK_STREAM, '::1', \(port))]:\n"
+                + "    s = socket.socket(family, kind)\n"
+                + "    try:\n        s.bind((host, port)); print('ok')\n"
+                + "    except OSError as e:\n        print(errno.errorcode[e.errno])\n"
+                + "    s.close()\n"
+            let script = probeFile(probe)
+            defer { unlink(script) }
+            let units: [String: String] = [
+                "tcp": "SocketBindAllow=tcp:\(port)\nSocketBindDeny=any",
+                "six": "SocketBindDeny=ipv6:any",
+                "range": "SocketBindDeny=ipv4:udp:1-65535\nSocketBindDeny=ipv4:tcp:\(other)",
+                "free": "SocketBindAllow=any",
+            ]
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            for (name, lines) in units {
+                try daemon.write("\(name).service", """
+                    [Service]
+                    Type=oneshot
+                    ExecStart=/usr/bin/python3 \(script)
+                    StandardOutput=truncate:\(daemon.path(name))
+                    \(lines)
+                    """)
+            }
+            try daemon.start()
+            var seen: [String: [String]] = [:]
+            for name in units.keys {
+                try daemon.waitForLog(containing: "Finished \(name).service.")
+                seen[name] = (readText(daemon.path(name)) ?? "").split(separator: "\n").map(String.init)
+            }
+            // In the order of the probe: TCP 127.0.0.1:port, TCP :other, UDP :port, TCP [::1]:port.
+            #expect(seen["tcp"] == ["ok", "EPERM", "EPERM", "ok"])
+            #expect(seen["six"] == ["ok", "ok", "ok", "EPERM"])
+            #expect(seen["range"] == ["ok", "EPERM", "EPERM", "ok"])
+            #expect(seen["free"] == ["ok", "ok", "ok", "ok"])
+        }
+
+        /// The probe's text in a file of its own, readable by everyone.
+        private func probeFile(_ probe: String) -> String {
+            let path = "/run/swatch-bind-probe-\(getpid()).py"
+            FileManager.default.createFile(atPath: path, contents: Data(probe.utf8), attributes: [.posixPermissions: 0o644])
+            return path
+        }
     }
 }

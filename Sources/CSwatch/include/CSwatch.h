@@ -507,14 +507,19 @@ extern const int SWATCH_BPF_PROG_TYPE_CGROUP_SKB;
 extern const int SWATCH_BPF_CGROUP_DEVICE;
 extern const int SWATCH_BPF_CGROUP_INET_INGRESS;
 extern const int SWATCH_BPF_CGROUP_INET_EGRESS;
+extern const int SWATCH_BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
+extern const int SWATCH_BPF_CGROUP_INET4_BIND;
+extern const int SWATCH_BPF_CGROUP_INET6_BIND;
 extern const int SWATCH_BPF_PSEUDO_MAP_FD;
 extern const int SWATCH_BPF_FUNC_MAP_LOOKUP_ELEM;
 extern const int SWATCH_BPF_FUNC_SKB_LOAD_BYTES;
 extern const int SWATCH_SKB_PROTOCOL_OFFSET;
 
 /// bpf(BPF_PROG_LOAD) of a program of `type` and `count` 8-byte `struct bpf_insn`: its fd,
-/// or -errno. With `log`, the verifier's log (log_level 1) goes there.
-int swatch_bpf_load_program(int type, const void *instructions, int count, char *_Nullable log, unsigned log_size);
+/// or -errno. `expected_attach_type`: the hook a cgroup/bind4 or bind6 program is for (0
+/// for the others). With `log`, the verifier's log (log_level 1) goes there.
+int swatch_bpf_load_program(int type, int expected_attach_type, const void *instructions, int count,
+                            char *_Nullable log, unsigned log_size);
 
 /// bpf(BPF_PROG_ATTACH) of `program_fd` to the cgroup2 directory `cgroup_fd` as
 /// `attach_type`, replacing the one attached before: 0 or an errno.

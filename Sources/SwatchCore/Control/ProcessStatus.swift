@@ -48,7 +48,7 @@ package enum ProcessStatus {
     package static func cgroupUsage(of directory: String) -> CgroupUsage {
         func number(_ file: String) -> UInt64? {
             guard let text = read(directory + "/" + file) else { return nil }
-            return UInt64(text.split(whereSeparator: { $0 == "\n" || $0 == " " }).first ?? "")
+            return UInt64(text.splitAtWhitespace().first ?? "")
         }
         return CgroupUsage(memoryCurrent: number("memory.current"), memoryMax: number("memory.max"),
                            tasksCurrent: number("pids.current"), tasksMax: number("pids.max"))
@@ -58,7 +58,7 @@ package enum ProcessStatus {
     static func status(of pid: Int32, field: String) -> UInt64? {
         guard let text = read("/proc/\(pid)/status") else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(field) {
-            return line.dropFirst(field.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { UInt64($0) }
+            return String(line.dropFirst(field.count)).splitAtWhitespace().first.flatMap { UInt64($0) }
         }
         return nil
     }

@@ -2,8 +2,9 @@ import CSwatch
 import Glibc
 import SystemPackage
 
-/// Puts the cgroup BPF programs of DevicePolicy=/DeviceAllow= (Sandbox/DeviceProgram.swift)
-/// and IPAddressAllow=/IPAddressDeny= (Sandbox/IPFilterProgram.swift) on a service's cgroup2
+/// Puts the cgroup BPF programs of DevicePolicy=/DeviceAllow= (Sandbox/DeviceProgram.swift),
+/// IPAddressAllow=/IPAddressDeny= (Sandbox/IPFilterProgram.swift) and
+/// SocketBindAllow=/SocketBindDeny= (Sandbox/SocketBindProgram.swift) on a service's cgroup2
 /// group before anything of the service runs there. These keys take access away, so where
 /// that cannot be done — no cgroup2 group (session tracking), bpf(2) not permitted (swatchd
 /// not root), a kernel without these programs — the start fails naming the directive
@@ -13,7 +14,7 @@ package enum CgroupPrograms {
     /// Whether the unit asks for a program at all.
     package static func asks(_ sandbox: Sandbox) -> Bool {
         sandbox.devicePolicy != .auto || !sandbox.deviceAllow.isEmpty
-            || !sandbox.ipAddressAllow.isEmpty || !sandbox.ipAddressDeny.isEmpty
+            || !sandbox.ipAddressAllow.isEmpty || !sandbox.ipAddressDeny.isEmpty || !sandbox.socketBindDeny.isEmpty
     }
 
     /// Attaches the unit's programs to the group `cgroup` (an fd of its directory; nil: none).
@@ -21,6 +22,20 @@ package enum CgroupPrograms {
     package static func attach(_ sandbox: Sandbox, to cgroup: FileDescriptor?) throws(SandboxError) {
         try attachDeviceProgram(sandbox, to: cgroup)
         try attachIPFilter(sandbox, to: cgroup)
+        try attachSocketBind(sandbox, to: cgroup)
+    }
+
+    /// One program per bind hook; none without a deny rule (allow rules alone allow everything).
+    static func attachSocketBind(_ sandbox: Sandbox, to cgroup: FileDescriptor?) throws(SandboxError) {
+        guard !sandbox.socketBindDeny.isEmpty else { return }
+        let directive = "SocketBindDeny="
+        let group = try group(cgroup, directive: directive)
+        for (family, hook) in [(AF_INET, SWATCH_BPF_CGROUP_INET4_BIND), (AF_INET6, SWATCH_BPF_CGROUP_INET6_BIND)] {
+            let bytes = SocketBindProgram.bytes(family: family, allow: sandbox.socketBindAllow, deny: sandbox.socketBindDeny)
+            let program = try load(SWATCH_BPF_PROG_TYPE_CGROUP_SOCK_ADDR, bytes, hook: hook, what: "socket bind", directive: directive)
+            defer { close(program) }
+            try attach(program, to: group, as: hook, what: "socket bind", directive: directive)
+        }
     }
 
     static func attachDeviceProgram(_ sandbox: Sandbox, to cgroup: FileDescriptor?) throws(SandboxError) {
@@ -78,14 +93,15 @@ package enum CgroupPrograms {
     }
 
     /// Loads a program; a refusal of the verifier comes with the first line of its log.
-    private static func load(_ type: CInt, _ bytes: [UInt8], what: String, directive: String) throws(SandboxError) -> CInt {
+    private static func load(_ type: CInt, _ bytes: [UInt8], hook: CInt = 0, what: String,
+                             directive: String) throws(SandboxError) -> CInt {
         let count = CInt(bytes.count / 8)
-        let program = bytes.withUnsafeBytes { swatch_bpf_load_program(type, $0.baseAddress!, count, nil, 0) }
+        let program = bytes.withUnsafeBytes { swatch_bpf_load_program(type, hook, $0.baseAddress!, count, nil, 0) }
         guard program < 0 else { return program }
         var reason = "cannot load a BPF \(what) program: \(Errno(rawValue: -program))"
         if -program == EINVAL || -program == EACCES {
             var log = [CChar](repeating: 0, count: 1 << 16)
-            let again = bytes.withUnsafeBytes { swatch_bpf_load_program(type, $0.baseAddress!, count, &log, UInt32(log.count)) }
+            let again = bytes.withUnsafeBytes { swatch_bpf_load_program(type, hook, $0.baseAddress!, count, &log, UInt32(log.count)) }
             if again >= 0 { close(again) }
             let text = String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if let last = text.split(separator: "\n").last(where: { !$0.isEmpty }) { reason += " (\(last))" }

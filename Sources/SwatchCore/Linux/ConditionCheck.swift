@@ -309,6 +309,6 @@ package struct ConditionCheck {
 
     /// The words of `text` between whitespace; one splitter for every check, not a copy each.
     static func words(_ text: String) -> [Substring] {
-        text.split(whereSeparator: \.isWhitespace)
+        text.splitAtWhitespace()
     }
 }

@@ -228,14 +228,14 @@ package final class ProcessTracker {
             return control.sorted.map { "\($0.key)=\($0.setting.written) is not applied: swatchd has no cgroup2 hierarchy it may write (cgroup v1 only, or none delegated)" }
         }
         var problems: [String] = []
-        let available = Set(((try? FileSystem.readText(parent + "/cgroup.controllers")) ?? "").split(whereSeparator: \.isWhitespace).map(String.init))
+        let available = Set(((try? FileSystem.readText(parent + "/cgroup.controllers")) ?? "").splitAtWhitespace().map(String.init))
         for (key, setting) in control.sorted {
             let prefix = "\(key)=\(setting.written) is not applied"
             guard available.contains(setting.controller) else {
                 problems.append("\(prefix): the \(setting.controller) controller is not available in \(parent) (its cgroup.controllers: \(available.isEmpty ? "none" : available.sorted().joined(separator: " ")); not delegated)")
                 continue
             }
-            let enabled = Set(((try? FileSystem.readText(parent + "/cgroup.subtree_control")) ?? "").split(whereSeparator: \.isWhitespace).map(String.init))
+            let enabled = Set(((try? FileSystem.readText(parent + "/cgroup.subtree_control")) ?? "").splitAtWhitespace().map(String.init))
             if !enabled.contains(setting.controller) {
                 if let error = Self.write("+" + setting.controller, to: parent + "/cgroup.subtree_control") {
                     problems.append("\(prefix): cannot enable the \(setting.controller) controller in \(parent): \(error)")

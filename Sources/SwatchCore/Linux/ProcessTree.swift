@@ -110,7 +110,7 @@ package enum ProcessTree {
     /// The numbers of a `children` file ("12 34 ").
     private static func pids(listedIn path: String) -> [pid_t] {
         guard let text = try? FileSystem.readText(path) else { return [] }
-        return text.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { pid_t($0) }
+        return text.splitAtWhitespace().compactMap { pid_t($0) }
     }
 }
 

@@ -51,7 +51,7 @@ package enum UnprivilegedSandbox {
         for (path, name) in [("/proc/sys/user/max_user_namespaces", "user.max_user_namespaces"),
                              ("/proc/sys/kernel/unprivileged_userns_clone", "kernel.unprivileged_userns_clone")] {
             guard let text = read(path) else { continue }
-            if text.split(whereSeparator: { $0 == "\n" || $0 == " " }).first == "0" {
+            if text.splitAtWhitespace().first == "0" {
                 return "this kernel allows no unprivileged user namespaces (\(name) = 0)"
             }
         }

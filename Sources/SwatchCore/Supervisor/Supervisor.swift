@@ -367,7 +367,7 @@ package final class Supervisor {
             return pids.count == 1 ? pids[0] : nil
         }
         guard let text = try? FileSystem.readText(pidFile) else { return nil }
-        return Int32(text.split(whereSeparator: { $0 == "\n" || $0 == " " }).first ?? "")
+        return Int32(text.splitAtWhitespace().first ?? "")
     }
 
     // MARK: - sd_notify

@@ -65,7 +65,7 @@ enum DeviceAccessKeys {
             service.sandbox.deviceAllow = []
             return
         }
-        let words = value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        let words = value.splitAtWhitespace().map(String.init)
         guard words.count <= 2, let specifier = words.first else { throw kv.invalid("device allow entry") }
         guard specifier.hasPrefix("/dev/") || specifier.hasPrefix("char-") || specifier.hasPrefix("block-"),
               specifier.count > (specifier.hasPrefix("block-") ? 6 : 5) else {

@@ -64,7 +64,7 @@ enum IPAddressKeys {
                 return
             }
             var prefixes: [IPPrefix] = []
-            for word in value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init) {
+            for word in value.splitAtWhitespace().map(String.init) {
                 let texts = IPPrefix.named[word] ?? [word]
                 for text in texts {
                     guard let prefix = IPPrefix(text) else { throw kv.invalid("IP address prefix", word) }

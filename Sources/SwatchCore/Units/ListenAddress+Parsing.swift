@@ -102,7 +102,7 @@ extension ListenAddress {
     /// ListenNetlink=`FAMILY [GROUP]`: a family name of the table or a number (the
     /// table's lookup falls back to numbers), then an optional multicast group mask.
     package static func parseNetlink(_ text: String) -> Result<ListenAddress, ListenAddressError> {
-        let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+        let words = text.splitAtWhitespace()
         guard let first = words.first else { return .failure(.init("Missing netlink family")) }
         let proto: Int32
         if let known = netlinkFamilies.first(where: { $0.name == first }) {

@@ -43,7 +43,7 @@ extension ValueParser {
         let flags: [String: Int32] = ["noroot": 1 << 0, "noroot-locked": 1 << 1, "no-setuid-fixup": 1 << 2,
                                       "no-setuid-fixup-locked": 1 << 3, "keep-caps": 1 << 4, "keep-caps-locked": 1 << 5]
         var bits: Int32 = 0
-        for word in text.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+        for word in text.splitAtWhitespace() {
             guard let flag = flags[String(word)] else { return nil }
             bits |= flag
         }

@@ -115,8 +115,9 @@ enum RestrictingKeys {
         RestrictingKey("IPAddressDeny", enforced: true, asks: { !$0.ipAddressDeny.isEmpty }),
         RestrictingKey("IPIngressFilterPath", enforced: false),
         RestrictingKey("IPEgressFilterPath", enforced: false),
-        RestrictingKey("SocketBindAllow", enforced: false),
-        RestrictingKey("SocketBindDeny", enforced: false),
+        // (SocketBindAllow= alone takes nothing away either.)
+        RestrictingKey("SocketBindAllow", enforced: true, asks: { _ in false }),
+        RestrictingKey("SocketBindDeny", enforced: true, asks: { !$0.socketBindDeny.isEmpty }),
         RestrictingKey("RestrictNetworkInterfaces", enforced: false),
     ]
 

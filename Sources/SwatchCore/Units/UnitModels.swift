@@ -755,6 +755,9 @@ package struct SandboxFields: Hashable, Sendable {
     /// IPAddressAllow= and IPAddressDeny= (Units/IPAddressKeys.swift, Sandbox/IPFilterProgram.swift).
     package var ipAddressAllow: [IPPrefix] = []
     package var ipAddressDeny: [IPPrefix] = []
+    /// SocketBindAllow=, SocketBindDeny=.
+    package var socketBindAllow: [SocketBindRule] = []
+    package var socketBindDeny: [SocketBindRule] = []
     /// LoadCredential=, SetCredential=, ImportCredential=, in the order written
     /// (Sandbox/ServiceCredentials.swift).
     package var credentials: [CredentialSource] = []

@@ -99,7 +99,7 @@ package enum ValueParser {
         let inverted = rest.first == "~"
         if inverted { rest = rest.dropFirst() }
         var bits: UInt64 = 0
-        for word in rest.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+        for word in String(rest).splitAtWhitespace() {
             guard let index = capabilityNames.firstIndex(of: word.lowercased()) else {
                 return .failure(CapabilityError(word: String(word)))
             }

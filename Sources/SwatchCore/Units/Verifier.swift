@@ -66,7 +66,7 @@ package enum Verifier {
                 var location = SourceLocation(file: service.path, line: 1)
                 for file in files {
                     for case .assignment(let a) in file.entries where a.section == "Service" && a.key == key
-                        && a.value.split(whereSeparator: { $0 == " " || $0 == "\t" }).contains(Substring(name))
+                        && a.value.splitAtWhitespace().contains(Substring(name))
                     {
                         location = a.location
                     }

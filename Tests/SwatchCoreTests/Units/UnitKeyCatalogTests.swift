@@ -91,7 +91,7 @@ import Testing
             "RestrictRealtime", "RestrictSUIDSGID", "LockPersonality", "MemoryDenyWriteExecute",
             "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs", "ProtectControlGroups",
             "ProtectClock", "ProtectHostname", "PrivateNetwork", "PrivateIPC", "PrivateMounts", "PrivateUsers",
-            "NetworkNamespacePath", "IPCNamespacePath", "SecureBits",
+            "NetworkNamespacePath", "IPCNamespacePath", "SecureBits", "SocketBindAllow", "SocketBindDeny",
             // More of the mount namespace.
             "TemporaryFileSystem", "BindPaths", "BindReadOnlyPaths", "NoExecPaths", "ExecPaths", "ProtectProc", "ProcSubset",
             "DevicePolicy", "DeviceAllow", "IPAddressAllow", "IPAddressDeny",
