@@ -257,3 +257,27 @@ final class Daemon {
         return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFSOCK
     }
 }
+
+extension Daemon {
+    /// Starts the daemon with one oneshot service per `(name, settings)` whose ExecStart= is
+    /// `command`, and returns the lines each printed once it finished (empty ones kept, the
+    /// last one too). swatchd opens the output file: the harness's directory is not nobody's.
+    func outputsOfOneshots(running command: String, _ services: [(name: String, settings: String)]) throws -> [String: [String]] {
+        for (name, settings) in services {
+            try write("\(name).service", """
+                [Service]
+                Type=oneshot
+                ExecStart=\(command)
+                StandardOutput=truncate:\(path(name))
+                \(settings)
+                """)
+        }
+        try start()
+        var seen: [String: [String]] = [:]
+        for (name, _) in services {
+            try waitForLog(containing: "Finished \(name).service.")
+            seen[name] = (readText(path(name)) ?? "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        }
+        return seen
+    }
+}

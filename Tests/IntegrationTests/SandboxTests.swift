@@ -60,29 +60,6 @@ extension Integration {
             }
         }
 
-        /// Starts `daemon` with one oneshot service per `(name, settings)` whose ExecStart= is
-        /// `command`, and returns the lines each printed (empty ones kept, the last one too).
-        /// swatchd opens the output file: the harness's directory is not nobody's.
-        private func outputs(of daemon: Daemon, running command: String,
-                             _ services: [(name: String, settings: String)]) throws -> [String: [String]] {
-            for (name, settings) in services {
-                try daemon.write("\(name).service", """
-                    [Service]
-                    Type=oneshot
-                    ExecStart=\(command)
-                    StandardOutput=truncate:\(daemon.path(name))
-                    \(settings)
-                    """)
-            }
-            try daemon.start()
-            var seen: [String: [String]] = [:]
-            for (name, _) in services {
-                try daemon.waitForLog(containing: "Finished \(name).service.")
-                seen[name] = (readText(daemon.path(name)) ?? "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            }
-            return seen
-        }
-
         // MARK: The seed, as written
 
         /// The seed's single/ units with only the port, ExecStart= and a
@@ -324,7 +301,7 @@ extension Integration {
             defer { daemon.cleanUp() }
             let probe = "/usr/bin/python3 -c 'import ctypes; print(ctypes.CDLL(None).prctl(27, 0, 0, 0, 0))'; "
                 + "grep -E '^Cap(Prm|Eff)' /proc/self/status"
-            let seen = try outputs(of: daemon, running: "/bin/sh -c \"\(probe)\"", [
+            let seen = try daemon.outputsOfOneshots(running: "/bin/sh -c \"\(probe)\"", [
                 ("noroot", "SecureBits=noroot noroot-locked"),
                 ("nobody", "User=nobody\nSecureBits=keep-caps keep-caps-locked\nSecureBits=no-setuid-fixup"),
                 ("plain", ""),
@@ -860,7 +837,7 @@ extension Integration {
             // root's: the search stays in the session keyring.)
             let probe = "keyctl id @s; keyctl rdescribe @s; keyctl search @s user invocation_id 2>/dev/null | xargs -r keyctl pipe "
                 + "| od -An -tx1 -v | tr -d \" \\n\"; echo; printenv INVOCATION_ID; keyctl show @s"
-            let seen = try outputs(of: daemon, running: "/bin/sh -c '\(probe)'", [
+            let seen = try daemon.outputsOfOneshots(running: "/bin/sh -c '\(probe)'", [
                 ("root", ""), ("nobody", "User=nobody"), ("inherit", "KeyringMode=inherit"),
                 ("shared", "User=nobody\nKeyringMode=shared"),
             ])
