@@ -103,7 +103,7 @@ package struct JournalLogHandler: LogHandler {
             ("CODE_FUNC", event.function),
         ]
         // Sorted, so the order of fields does not depend on the dictionary's.
-        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+        for (key, value) in metadata.sortedByKey() {
             if key == "unit" {
                 fields.append(("UNIT", "\(value)"))
                 fields.append(("OBJECT_SYSTEMD_UNIT", "\(value)"))

@@ -57,7 +57,7 @@ extension Manager {
                 }
             }
         case .listJobs:
-            let records = jobs.values.sorted { $0.id < $1.id }.map { job in
+            let records = jobsInOrder.map { job in
                 ControlRecord([("Job", String(job.id)), ("Id", job.unit.description), ("JobType", job.kind.rawValue),
                                ("JobState", job.state.rawValue)])
             }

@@ -109,6 +109,6 @@ extension Manager {
 
     /// The groups of old processes, by service (the shell reports them emptied).
     package var retiredGroups: [(unit: UnitName, group: String)] {
-        handovers.sorted { $0.key < $1.key }.map { ($0.key, $0.value.group) }
+        handovers.sortedByKey().map { ($0.key, $0.value.group) }
     }
 }

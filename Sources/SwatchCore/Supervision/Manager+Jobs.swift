@@ -8,6 +8,9 @@ import Logging
 /// Type=notify, after the exit for Type=oneshot), a stop when every process
 /// is gone. Control requests wait for the jobs they asked for.
 extension Manager {
+    /// The jobs in the order they were queued (by id): the order they run in and are listed.
+    var jobsInOrder: [Job] { jobs.values.sorted { $0.id < $1.id } }
+
     // MARK: - Transactions
 
     /// How a job came into a transaction: what its failure means for the others.
@@ -234,7 +237,7 @@ extension Manager {
         var progress = true
         while progress {
             progress = false
-            for job in jobs.values.sorted(by: { $0.id < $1.id }) where job.state == .waiting && !isBlocked(job) {
+            for job in jobsInOrder where job.state == .waiting && !isBlocked(job) {
                 // Running one job may have changed another (a restart's stop done makes it a start).
                 guard let current = jobs[job.unit], current.id == job.id, current.state == .waiting, !isBlocked(current)
                 else { continue }

@@ -108,7 +108,7 @@ extension Manager {
         }
         reindexTriggers()
         rebuildGraph()
-        for (name, entry) in services.sorted(by: { $0.key < $1.key }) {
+        for (name, entry) in services.sortedByKey() {
             deadlines.schedule(.service(name), at: entry.machine.nextDeadline)
             scheduleIdleStop(name)
             guard entry.instanceOf == nil, !entry.machine.isInactive else { continue }

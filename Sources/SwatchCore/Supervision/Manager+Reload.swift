@@ -37,7 +37,7 @@ extension Manager {
             }
         }
         units = new
-        for (name, unit) in new.sockets.sorted(by: { $0.key < $1.key }) {
+        for (name, unit) in new.sockets.sortedByKey() {
             guard let entry = sockets[name] else {
                 addSocket(name, unit)
                 continue
@@ -63,7 +63,7 @@ extension Manager {
         }
         reindexTriggers()
 
-        for (name, entry) in services.sorted(by: { $0.key < $1.key })
+        for (name, entry) in services.sortedByKey()
         where entry.instanceOf == nil && new.services[name] == nil {
             log(name, .info, "\(name): Removed from the unit dirs, stopping it.")
             services[name]?.removed = true
@@ -74,7 +74,7 @@ extension Manager {
                 enqueue(.stop, name, anchor: false)
             }
         }
-        for (name, unit) in new.services.sorted(by: { $0.key < $1.key }) where !name.isTemplate {
+        for (name, unit) in new.services.sortedByKey() where !name.isTemplate {
             if let entry = services[name] {
                 if entry.machine.unit != unit { services[name]?.machine.replaceUnit(unit) }
                 continue

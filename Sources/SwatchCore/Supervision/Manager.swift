@@ -799,7 +799,7 @@ package struct Manager {
         shuttingDown = true
         log(nil, .info, "Stopping all services.")
         for name in sockets.keys.sorted() { updateWatching(name) }
-        for (unit, job) in jobs.sorted(by: { $0.key < $1.key }) where job.kind != .stop { finishJob(unit, .canceled) }
+        for (unit, job) in jobs.sortedByKey() where job.kind != .stop { finishJob(unit, .canceled) }
         for name in services.keys.sorted() where isUp(name) { enqueue(.stop, name, anchor: false) }
         stopHandovers()
     }

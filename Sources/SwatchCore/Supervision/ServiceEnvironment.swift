@@ -36,7 +36,7 @@ struct ServiceEnvironment {
         let unit = order.service
         var env = Environment()
         if passOwn {
-            for (key, value) in own.sorted(by: { $0.key < $1.key }) { env.set(key, value) }
+            for (key, value) in own.sortedByKey() { env.set(key, value) }
         }
         env.set("PATH", passOwn ? (own["PATH"] ?? defaultServicePath) : defaultServicePath)
         env.set("INVOCATION_ID", order.invocationID)

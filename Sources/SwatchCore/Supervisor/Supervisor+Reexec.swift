@@ -43,7 +43,7 @@ extension Supervisor {
                 passed.append(entry.fd.rawValue)
             }
         }
-        for (fd, held) in captures.sorted(by: { $0.key < $1.key }) {
+        for (fd, held) in captures.sortedByKey() {
             let destination: String
             switch held.capture.destination {
             case .journal(let identifier): destination = "journal:" + ControlEscaping.escapeWord(identifier)

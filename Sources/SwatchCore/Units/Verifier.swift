@@ -47,7 +47,7 @@ package enum Verifier {
         }
     ) -> [Diagnostic] {
         var warnings: [Diagnostic] = []
-        for service in units.services.values.sorted(by: { $0.name < $1.name }) {
+        for (_, service) in units.services.sortedByKey() {
             let sandbox = service.sandbox
             guard !service.name.isTemplate, !sandbox.dynamicUser else { continue }
             var missing: [(key: String, name: String, what: String)] = []
