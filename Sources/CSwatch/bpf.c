@@ -36,6 +36,7 @@ const int SWATCH_BPF_PSEUDO_MAP_FD = BPF_PSEUDO_MAP_FD;
 const int SWATCH_BPF_FUNC_MAP_LOOKUP_ELEM = BPF_FUNC_map_lookup_elem;
 const int SWATCH_BPF_FUNC_SKB_LOAD_BYTES = BPF_FUNC_skb_load_bytes;
 const int SWATCH_SKB_PROTOCOL_OFFSET = offsetof(struct __sk_buff, protocol);
+const int SWATCH_SKB_IFINDEX_OFFSET = offsetof(struct __sk_buff, ifindex);
 
 int swatch_bpf_load_program(int type, int expected_attach_type, const void *instructions, int count,
                             char *_Nullable log, unsigned log_size) {

@@ -1,4 +1,4 @@
-// IPAddressAllow= and IPAddressDeny= as a service meets them (swatchd.service(5), "RESOURCE
+// IPAddressAllow=, IPAddressDeny= and RestrictNetworkInterfaces= as a service meets them (swatchd.service(5), "RESOURCE
 // CONTROL"; systemd.resource-control(5)): the built swatchd puts BPF programs on the
 // service's cgroup2 group, and whether Services/ip_probe.py's TCP connects to a listener of
 // the test get through (the handshake needs both directions) is the evidence. Root only: a cgroup2 group and bpf(2).
@@ -24,6 +24,11 @@ extension Integration {
                 "six": "IPAddressDeny=::1/128",
                 "narrow": "IPAddressDeny=127.0.0.0/8 ::1\nIPAddressAllow=127.0.0.2/32",
                 "free": "",
+                // RestrictNetworkInterfaces=: loopback traffic goes by `lo` both ways.
+                "onlylo": "RestrictNetworkInterfaces=lo",
+                "exceptlo": "RestrictNetworkInterfaces=~lo",
+                "nowhere": "RestrictNetworkInterfaces=swatch-none",
+                "both": "RestrictNetworkInterfaces=lo\nIPAddressDeny=127.0.0.2",
             ]
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
@@ -56,6 +61,10 @@ extension Integration {
             #expect(seen["six"] == ["ok", "ok", "timeout"])
             #expect(seen["narrow"] == ["timeout", "ok", "timeout"])
             #expect(seen["free"] == ["ok", "ok", "ok"])
+            #expect(seen["onlylo"] == ["ok", "ok", "ok"])
+            #expect(seen["exceptlo"] == ["timeout", "timeout", "timeout"])
+            #expect(seen["nowhere"] == ["timeout", "timeout", "timeout"], "an allow list of no interface that exists")
+            #expect(seen["both"] == ["ok", "timeout", "ok"])
         }
 
         /// The ingress program on its own: datagrams to the service from a denied source

@@ -501,7 +501,7 @@ extern const int SWATCH_BPF_DEVCG_ACC_WRITE;
 extern const int SWATCH_BPF_DEVCG_DEV_BLOCK;
 extern const int SWATCH_BPF_DEVCG_DEV_CHAR;
 /// Program types, attach types, the ld_imm64 source of a map fd, helper numbers, and the
-/// offset of `protocol` in `struct __sk_buff` (<linux/bpf.h>).
+/// offsets of `protocol` and `ifindex` in `struct __sk_buff` (<linux/bpf.h>).
 extern const int SWATCH_BPF_PROG_TYPE_CGROUP_DEVICE;
 extern const int SWATCH_BPF_PROG_TYPE_CGROUP_SKB;
 extern const int SWATCH_BPF_CGROUP_DEVICE;
@@ -514,6 +514,7 @@ extern const int SWATCH_BPF_PSEUDO_MAP_FD;
 extern const int SWATCH_BPF_FUNC_MAP_LOOKUP_ELEM;
 extern const int SWATCH_BPF_FUNC_SKB_LOAD_BYTES;
 extern const int SWATCH_SKB_PROTOCOL_OFFSET;
+extern const int SWATCH_SKB_IFINDEX_OFFSET;
 
 /// bpf(BPF_PROG_LOAD) of a program of `type` and `count` 8-byte `struct bpf_insn`: its fd,
 /// or -errno. `expected_attach_type`: the hook a cgroup/bind4 or bind6 program is for (0

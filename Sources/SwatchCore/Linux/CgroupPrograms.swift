@@ -3,7 +3,7 @@ import Glibc
 import SystemPackage
 
 /// Puts the cgroup BPF programs of DevicePolicy=/DeviceAllow= (Sandbox/DeviceProgram.swift),
-/// IPAddressAllow=/IPAddressDeny= (Sandbox/IPFilterProgram.swift) and
+/// IPAddressAllow=/IPAddressDeny= and RestrictNetworkInterfaces= (Sandbox/IPFilterProgram.swift) and
 /// SocketBindAllow=/SocketBindDeny= (Sandbox/SocketBindProgram.swift) on a service's cgroup2
 /// group before anything of the service runs there. These keys take access away, so where
 /// that cannot be done — no cgroup2 group (session tracking), bpf(2) not permitted (swatchd
@@ -15,6 +15,7 @@ package enum CgroupPrograms {
     package static func asks(_ sandbox: Sandbox) -> Bool {
         sandbox.devicePolicy != .auto || !sandbox.deviceAllow.isEmpty
             || !sandbox.ipAddressAllow.isEmpty || !sandbox.ipAddressDeny.isEmpty || !sandbox.socketBindDeny.isEmpty
+            || !sandbox.restrictNetworkInterfaces.isEmpty
     }
 
     /// Attaches the unit's programs to the group `cgroup` (an fd of its directory; nil: none).
@@ -51,7 +52,8 @@ package enum CgroupPrograms {
     }
 
     static func attachIPFilter(_ sandbox: Sandbox, to cgroup: FileDescriptor?) throws(SandboxError) {
-        guard !sandbox.ipAddressAllow.isEmpty || !sandbox.ipAddressDeny.isEmpty else { return }
+        guard !sandbox.ipAddressAllow.isEmpty || !sandbox.ipAddressDeny.isEmpty || !sandbox.restrictNetworkInterfaces.isEmpty
+        else { return }
         let directive = IPFilterProgram.directive(sandbox)
         let group = try group(cgroup, directive: directive)
         var maps: [CInt] = []
@@ -77,8 +79,17 @@ package enum CgroupPrograms {
         }
         let ipv4 = IPFilterProgram.Maps(allow: try trie(sandbox.ipAddressAllow, ipv6: false), deny: try trie(sandbox.ipAddressDeny, ipv6: false))
         let ipv6 = IPFilterProgram.Maps(allow: try trie(sandbox.ipAddressAllow, ipv6: true), deny: try trie(sandbox.ipAddressDeny, ipv6: true))
+        // RestrictNetworkInterfaces=: the indices of the names that exist now, in swatchd's
+        // network namespace; a name of none is left out, as systemd leaves it.
+        var interfaces: IPFilterProgram.Interfaces?
+        if !sandbox.restrictNetworkInterfaces.isEmpty {
+            let indices = sandbox.restrictNetworkInterfaces.map { Int32(bitPattern: if_nametoindex($0)) }.filter { $0 != 0 }
+            if sandbox.networkInterfacesAllowed || !indices.isEmpty {
+                interfaces = IPFilterProgram.Interfaces(indices: indices, allowed: sandbox.networkInterfacesAllowed)
+            }
+        }
         for (ingress, attachType) in [(true, SWATCH_BPF_CGROUP_INET_INGRESS), (false, SWATCH_BPF_CGROUP_INET_EGRESS)] {
-            let bytes = IPFilterProgram.bytes(ingress: ingress, ipv4: ipv4, ipv6: ipv6)
+            let bytes = IPFilterProgram.bytes(ingress: ingress, ipv4: ipv4, ipv6: ipv6, interfaces: interfaces)
             let program = try load(SWATCH_BPF_PROG_TYPE_CGROUP_SKB, bytes, what: "IP filter", directive: directive)
             defer { close(program) }
             try attach(program, to: group, as: attachType, what: "IP filter", directive: directive)

@@ -114,6 +114,7 @@ package enum DeviceProgram {
     static let move64Immediate: UInt8 = 0xb7  // BPF_ALU64 | BPF_MOV | BPF_K
     static let jumpNotEqualImmediate: UInt8 = 0x55  // BPF_JMP | BPF_JNE | BPF_K
     static let jumpNotEqualRegister: UInt8 = 0x5d  // BPF_JMP | BPF_JNE | BPF_X
+    static let jumpAlways: UInt8 = 0x05            // BPF_JMP | BPF_JA
     static let exit: UInt8 = 0x95            // BPF_JMP | BPF_EXIT
 
     /// The BPF access bits of a mask (BPF_DEVCG_ACC_*).

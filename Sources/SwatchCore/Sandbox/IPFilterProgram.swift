@@ -5,7 +5,8 @@ import CSwatch
 /// (ingress: the source address is checked) and one for those they send (egress: the
 /// destination), each looking the address up in LPM-trie maps of the prefixes, as systemd's
 /// src/core/bpf-firewall.c does: a packet passes when its address is in an allow prefix, is
-/// dropped when it is in a deny prefix, and passes otherwise. Pure: the maps come in as fds;
+/// dropped when it is in a deny prefix, and passes otherwise. RestrictNetworkInterfaces= is
+/// tested in the same programs, first (`instructions`). Pure: the maps come in as fds;
 /// Linux/CgroupPrograms.swift makes them and loads and attaches the programs.
 package enum IPFilterProgram {
     typealias Instruction = DeviceProgram.Instruction
@@ -21,9 +22,21 @@ package enum IPFilterProgram {
         var isEmpty: Bool { allow == nil && deny == nil }
     }
 
+    /// RestrictNetworkInterfaces= resolved: the interface indices (those of the names that
+    /// exist), and whether they are the ones allowed.
+    package struct Interfaces: Equatable, Sendable {
+        package var indices: [Int32]
+        package var allowed: Bool
+        package init(indices: [Int32], allowed: Bool) {
+            self.indices = indices
+            self.allowed = allowed
+        }
+    }
+
     /// The directive a failure names.
     package static func directive(_ sandbox: Sandbox) -> String {
-        sandbox.ipAddressDeny.isEmpty ? "IPAddressAllow=" : "IPAddressDeny="
+        !sandbox.ipAddressDeny.isEmpty ? "IPAddressDeny=" : !sandbox.ipAddressAllow.isEmpty ? "IPAddressAllow="
+            : "RestrictNetworkInterfaces="
     }
 
     /// A map key: the prefix length (32 bits, host order) and the address (an LPM trie's
@@ -46,11 +59,34 @@ package enum IPFilterProgram {
     /// EtherType, the address is copied from the IP header (bpf_skb_load_bytes: the data
     /// of a cgroup skb starts there) behind its prefix length on the stack, then looked up in
     /// the deny map (found: 0) and in the allow map (found: 1).
-    static func instructions(ingress: Bool, ipv4: Maps, ipv6: Maps) -> [Instruction] {
+    ///
+    /// RestrictNetworkInterfaces= goes first, as systemd's restrict-ifaces.bpf.c decides it on
+    /// `ifindex` (the device the packet came in on or goes out by): a packet on an interface
+    /// that is not allowed is dropped whatever its address. systemd attaches it as a program of
+    /// its own beside the firewall's, and a packet must pass both; here it is one program.
+    static func instructions(ingress: Bool, ipv4: Maps, ipv6: Maps, interfaces: Interfaces? = nil) -> [Instruction] {
         var program: [Instruction] = [
             Instruction(code: move64Register, destination: 6, source: 1),
             Instruction(code: DeviceProgram.move64Immediate, destination: 7, immediate: 1),
         ]
+        let drop = [Instruction(code: DeviceProgram.move64Immediate, destination: 0, immediate: 0), Instruction(code: DeviceProgram.exit)]
+        if let interfaces {
+            // An allow list of no interface that exists drops everything: nothing after it is
+            // reached, and the verifier refuses unreachable instructions.
+            if interfaces.allowed && interfaces.indices.isEmpty { return drop }
+            // r2 = ifindex; a listed one jumps past the drop (allow list) or to it (deny list,
+            // where the other interfaces jump over it).
+            program.append(Instruction(code: DeviceProgram.loadWord, destination: 2, source: 6,
+                                       offset: Int16(SWATCH_SKB_IFINDEX_OFFSET)))
+            let count = interfaces.indices.count
+            for (position, index) in interfaces.indices.enumerated() {
+                let rest = count - position - 1
+                program.append(Instruction(code: jumpEqualImmediate, destination: 2,
+                                           offset: Int16(interfaces.allowed ? rest + 2 : rest + 1), immediate: index))
+            }
+            if !interfaces.allowed { program.append(Instruction(code: DeviceProgram.jumpAlways, offset: 2)) }
+            program += drop
+        }
         // (EtherType, byte order of __sk_buff.protocol: network; the address's offset in
         // the header; its size; where the key starts on the stack.)
         let families: [(Maps, Int32, Int32, Int32, Int16)] = [
@@ -98,7 +134,7 @@ package enum IPFilterProgram {
     }
 
     /// The program's bytes, as bpf(BPF_PROG_LOAD) takes them.
-    package static func bytes(ingress: Bool, ipv4: Maps, ipv6: Maps) -> [UInt8] {
-        instructions(ingress: ingress, ipv4: ipv4, ipv6: ipv6).flatMap(\.bytes)
+    package static func bytes(ingress: Bool, ipv4: Maps, ipv6: Maps, interfaces: Interfaces? = nil) -> [UInt8] {
+        instructions(ingress: ingress, ipv4: ipv4, ipv6: ipv6, interfaces: interfaces).flatMap(\.bytes)
     }
 }

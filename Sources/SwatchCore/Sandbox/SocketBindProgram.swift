@@ -14,7 +14,6 @@ package enum SocketBindProgram {
     // Opcodes besides DeviceProgram's (<linux/bpf_common.h>, <linux/bpf.h>).
     static let jumpGreaterImmediate: UInt8 = 0x25  // BPF_JMP | BPF_JGT | BPF_K
     static let jumpLessImmediate: UInt8 = 0xa5     // BPF_JMP | BPF_JLT | BPF_K
-    static let jumpAlways: UInt8 = 0x05            // BPF_JMP | BPF_JA
     static let toBigEndian: UInt8 = 0xdc           // BPF_ALU | BPF_END | BPF_TO_BE
 
     /// The program of one hook, `family` AF_INET (bind4) or AF_INET6 (bind6). The context,
@@ -53,7 +52,7 @@ package enum SocketBindProgram {
                     program.append(test)
                 }
                 toVerdict.append((program.count, allows))
-                program.append(Instruction(code: jumpAlways))
+                program.append(Instruction(code: DeviceProgram.jumpAlways))
             }
         }
         let allowed = program.count

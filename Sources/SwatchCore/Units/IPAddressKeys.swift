@@ -55,6 +55,31 @@ package struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
 }
 
 enum IPAddressKeys {
+    /// RestrictNetworkInterfaces=, as config_parse_restrict_network_interfaces() reads it
+    /// (src/core/load-fragment.c): names, `~` first for a deny list; the first assignment
+    /// decides which kind of list it is, a later one of the other kind takes its names out of
+    /// it; an empty value clears it.
+    static let restrictNetworkInterfaces = KeySetter<ServiceUnit> { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+        var value = try kv.expanded()
+        guard !value.isEmpty else { return service.sandbox.restrictNetworkInterfaces = [] }
+        let allows = !value.hasPrefix("~")
+        if !allows { value.removeFirst() }
+        let names = value.splitAtWhitespace().map(String.init)
+        // IFNAMSIZ: a name of more than 15 bytes, or with a slash or a space, names no interface.
+        if let bad = names.first(where: { $0.utf8.count > 15 || $0.contains("/") || $0 == "." || $0 == ".." }) {
+            throw kv.invalid("network interface name", bad)
+        }
+        if service.sandbox.restrictNetworkInterfaces.isEmpty { service.sandbox.networkInterfacesAllowed = allows }
+        if service.sandbox.networkInterfacesAllowed == allows {
+            for name in names where !service.sandbox.restrictNetworkInterfaces.contains(name) {
+                service.sandbox.restrictNetworkInterfaces.append(name)
+            }
+        } else {
+            service.sandbox.restrictNetworkInterfaces.removeAll { names.contains($0) }
+        }
+    }
+
+
     /// A space-separated list of prefixes and names; an empty value clears the list.
     static func setter(_ field: @escaping Field<ServiceUnit, [IPPrefix]>) -> KeySetter<ServiceUnit> {
         KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in

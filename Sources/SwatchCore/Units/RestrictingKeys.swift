@@ -118,7 +118,7 @@ enum RestrictingKeys {
         // (SocketBindAllow= alone takes nothing away either.)
         RestrictingKey("SocketBindAllow", enforced: true, asks: { _ in false }),
         RestrictingKey("SocketBindDeny", enforced: true, asks: { !$0.socketBindDeny.isEmpty }),
-        RestrictingKey("RestrictNetworkInterfaces", enforced: false),
+        RestrictingKey("RestrictNetworkInterfaces", enforced: true, asks: { !$0.restrictNetworkInterfaces.isEmpty }),
     ]
 
     /// Asked for every key of a service's `[Service]` section. Filled in place: building it

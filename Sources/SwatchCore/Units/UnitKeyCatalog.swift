@@ -455,6 +455,7 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         // IP filtering (systemd.resource-control(5)): BPF programs on the service's cgroup.
         "IPAddressAllow": IPAddressKeys.setter(inSandbox { $1(&$0.ipAddressAllow) }),
         "IPAddressDeny": IPAddressKeys.setter(inSandbox { $1(&$0.ipAddressDeny) }),
+        "RestrictNetworkInterfaces": IPAddressKeys.restrictNetworkInterfaces,
         "SocketBindAllow": SocketBindKeys.setter(inSandbox { $1(&$0.socketBindAllow) }),
         "SocketBindDeny": SocketBindKeys.setter(inSandbox { $1(&$0.socketBindDeny) }),
         // Credentials (systemd.exec(5), "CREDENTIALS"; Sandbox/ServiceCredentials.swift).

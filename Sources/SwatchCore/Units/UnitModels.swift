@@ -755,6 +755,10 @@ package struct SandboxFields: Hashable, Sendable {
     /// IPAddressAllow= and IPAddressDeny= (Units/IPAddressKeys.swift, Sandbox/IPFilterProgram.swift).
     package var ipAddressAllow: [IPPrefix] = []
     package var ipAddressDeny: [IPPrefix] = []
+    /// RestrictNetworkInterfaces=: the interface names, and whether they are the ones allowed
+    /// (or, with `~`, the ones denied); no names: unset.
+    package var restrictNetworkInterfaces: [String] = []
+    package var networkInterfacesAllowed = true
     /// SocketBindAllow=, SocketBindDeny=.
     package var socketBindAllow: [SocketBindRule] = []
     package var socketBindDeny: [SocketBindRule] = []

@@ -1,3 +1,4 @@
+import CSwatch
 import Glibc
 import Testing
 @testable import SwatchCore
@@ -51,5 +52,34 @@ import Testing
         #expect(ingress[3] == I(code: 0x55, destination: 0, offset: 15, immediate: 0xDD86))
         #expect(ingress[5] == I(code: 0xb7, destination: 2, immediate: 8), "ingress: the source address")
         #expect(ingress.count == 2 + 17 + 2)
+    }
+
+    /// RestrictNetworkInterfaces=: names, `~` for a deny list; the first assignment decides the
+    /// kind, a later one of the other kind takes names out; empty resets.
+    @Test func theInterfaceListIsAllowOrDeny() throws {
+        let allow = try #require(service("RestrictNetworkInterfaces=lo eth0\nRestrictNetworkInterfaces=~eth0 wg0\n").0?.sandbox)
+        #expect(allow.restrictNetworkInterfaces == ["lo"] && allow.networkInterfacesAllowed)
+        let deny = try #require(service("RestrictNetworkInterfaces=~wg0\nRestrictNetworkInterfaces=~tun0\n").0?.sandbox)
+        #expect(deny.restrictNetworkInterfaces == ["wg0", "tun0"] && !deny.networkInterfacesAllowed)
+        #expect(service("RestrictNetworkInterfaces=lo\nRestrictNetworkInterfaces=\n").0?.sandbox.restrictNetworkInterfaces == [])
+        #expect(service("RestrictNetworkInterfaces=a/b\n").1.contains { $0.contains("refusing the unit") })
+    }
+
+    /// The interface test comes first: an allow list jumps past the drop on a listed index,
+    /// a deny list jumps to it; an allow list of no interface that exists is the drop alone.
+    @Test func theInterfaceTestComesFirst() {
+        typealias I = DeviceProgram.Instruction
+        let allow = IPFilterProgram.instructions(ingress: true, ipv4: .init(), ipv6: .init(),
+                                                 interfaces: .init(indices: [1, 7], allowed: true))
+        #expect(Array(allow[2..<7]) == [I(code: 0x61, destination: 2, source: 6, offset: Int16(SWATCH_SKB_IFINDEX_OFFSET)),
+                                        I(code: 0x15, destination: 2, offset: 3, immediate: 1),
+                                        I(code: 0x15, destination: 2, offset: 2, immediate: 7),
+                                        I(code: 0xb7, immediate: 0), I(code: 0x95)])
+        let deny = IPFilterProgram.instructions(ingress: true, ipv4: .init(), ipv6: .init(),
+                                                interfaces: .init(indices: [1], allowed: false))
+        #expect(Array(deny[3..<7]) == [I(code: 0x15, destination: 2, offset: 1, immediate: 1), I(code: 0x05, offset: 2),
+                                       I(code: 0xb7, immediate: 0), I(code: 0x95)])
+        #expect(IPFilterProgram.instructions(ingress: false, ipv4: .init(allow: 3), ipv6: .init(),
+                                             interfaces: .init(indices: [], allowed: true)) == [I(code: 0xb7, immediate: 0), I(code: 0x95)])
     }
 }

@@ -92,6 +92,7 @@ import Testing
             "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs", "ProtectControlGroups",
             "ProtectClock", "ProtectHostname", "PrivateNetwork", "PrivateIPC", "PrivateMounts", "PrivateUsers",
             "NetworkNamespacePath", "IPCNamespacePath", "SecureBits", "SocketBindAllow", "SocketBindDeny",
+            "RestrictNetworkInterfaces",
             // More of the mount namespace.
             "TemporaryFileSystem", "BindPaths", "BindReadOnlyPaths", "NoExecPaths", "ExecPaths", "ProtectProc", "ProcSubset",
             "DevicePolicy", "DeviceAllow", "IPAddressAllow", "IPAddressDeny",
