@@ -820,6 +820,53 @@ extension Integration {
             try daemon.checkRunning()
         }
 
+        // MARK: Delegation
+
+        /// Delegate=yes as a container runtime's unit writes it, for a service of nobody's: it may
+        /// make a group below its own and move itself there (without, mkdir is refused), swatchd
+        /// still counts that process as the service's, and the stop reaches it and removes the
+        /// groups.
+        @Test(.timeLimit(.minutes(1)))
+        func delegateLetsTheServiceManageTheGroupsBelowItsOwn() throws {
+            let script = "/run/swatch-delegate-\(getpid()).sh"
+            let text = "dir=$(findmnt -t cgroup2 -n -o TARGET | head -n 1)$(sed -n 's/^0:://p' /proc/self/cgroup)\n"
+                + "mkdir \"$dir/worker\" 2>&1 && echo $$ > \"$dir/worker/cgroup.procs\" && echo moved\n"
+                + "echo \"$dir\"\nexec sleep 300\n"
+            FileManager.default.createFile(atPath: script, contents: Data(text.utf8), attributes: [.posixPermissions: 0o755])
+            defer { unlink(script) }
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            for (name, delegate) in [("runtime", "Delegate=yes"), ("plain", "")] {
+                try daemon.write("\(name).service", """
+                    [Service]
+                    ExecStart=/bin/sh \(script)
+                    User=nobody
+                    StandardOutput=truncate:\(daemon.path(name))
+                    \(delegate)
+                    """)
+            }
+            try daemon.start()
+            let pid = try daemon.waitForMainPID(of: "runtime.service")
+            let lines = try waitFor("runtime.service moved itself\n\(daemon.log)") { () -> [String]? in
+                let lines = (readText(daemon.path("runtime")) ?? "").split(separator: "\n").map(String.init)
+                return lines.count == 2 ? lines : nil
+            }
+            #expect(lines.first == "moved")
+            let group = lines[1]
+            #expect(readText("/proc/\(pid)/cgroup")?.hasSuffix("/worker\n") == true, "\(readText("/proc/\(pid)/cgroup") ?? "")")
+            let plain = try waitFor("plain.service was refused\n\(daemon.log)") { () -> String? in
+                let text = readText(daemon.path("plain")) ?? ""
+                return text.split(separator: "\n").count == 2 ? text : nil
+            }
+            #expect(plain.contains("Permission denied"), "\(plain)")
+
+            let stop = try daemon.ctl("stop", "runtime.service")
+            #expect(stop.exitCode == 0, "\(stop)")
+            try daemon.waitForProperty("ActiveState", of: "runtime.service", toBe: "inactive")
+            try waitUntil("the delegated process \(pid) is gone\n\(daemon.log)") { kill(pid, 0) != 0 }
+            try waitUntil("the service's groups are removed\n\(daemon.log)") { access(group, F_OK) != 0 }
+        }
+
         // MARK: Keyrings
 
         /// KeyringMode= as keyutils' keyctl(1) shows it from inside the service: under a swatchd

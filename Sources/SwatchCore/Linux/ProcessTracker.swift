@@ -207,6 +207,21 @@ package final class ProcessTracker {
         return FileDescriptor(rawValue: try retryingOnInterrupt { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
     }
 
+    /// Delegate=: the group `directory` and the files through which processes and controllers
+    /// are moved below it become `owner`'s (cgroup-v2.rst, "Delegation Containment"): the files
+    /// the kernel lists in /sys/kernel/cgroup/delegate, or its usual three where it lists none.
+    package static func delegate(_ directory: FileDescriptor, to owner: (uid: uid_t, gid: gid_t)) throws(Errno) {
+        let listed = ((try? FileSystem.readText("/sys/kernel/cgroup/delegate")) ?? "").splitAtWhitespace().map(String.init)
+        _ = try retryingOnInterrupt { fchown(directory.rawValue, owner.uid, owner.gid) }
+        for file in listed.isEmpty ? ["cgroup.procs", "cgroup.threads", "cgroup.subtree_control"] : listed {
+            do {
+                _ = try retryingOnInterrupt { fchownat(directory.rawValue, file, owner.uid, owner.gid, 0) }
+            } catch .noSuchFileOrDirectory {
+                // A file of a controller the group does not have (memory.oom.group).
+            }
+        }
+    }
+
     /// A pooled group that took something of its own (settings, BPF programs): removed when
     /// its instance is gone, never handed on to another.
     package func keepOutOfPool(_ service: String) {

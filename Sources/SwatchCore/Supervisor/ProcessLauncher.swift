@@ -109,6 +109,12 @@ struct ProcessLauncher {
         // group before the child is in it, or no start. A pooled group with programs is not
         // handed on to another instance.
         if CgroupPrograms.asks(order.service.sandbox) { tracker.keepOutOfPool(name.description) }
+        // Delegate=: the group becomes the service's user's to manage, as systemd's cg_set_access()
+        // hands it over (src/shared/cgroup-setup.c); a pooled one is not handed on.
+        if order.service.sandbox.delegate, let group = request.cgroup, let owner = request.sandboxOwner, owner.uid != 0 {
+            tracker.keepOutOfPool(name.description)
+            do throws(Errno) { try ProcessTracker.delegate(group, to: owner) } catch { throw .cgroup(error) }
+        }
         do { try CgroupPrograms.attach(order.service.sandbox, to: request.cgroup) } catch { throw .sandbox(error) }
         // MemoryMax= and friends limit resources only: what cannot be applied is warned, not fatal.
         for problem in tracker.apply(order.service.sandbox.resourceControl, to: name.description) {
@@ -216,6 +222,20 @@ struct ProcessLauncher {
             standardOutput: unit.effectiveStandardOutput, standardError: unit.standardError, unit: name.description,
             identifier: identifier, journalAvailable: configuration.journalAvailable, unitLog: unitLog,
             input: unit.effectiveStandardInput, ttyPath: unit.ttyPath, named: named, levels: unit.outputLevels)
+    }
+}
+
+extension SpawnRequest {
+    /// The uid and gid the child switches to (its sandbox's setresuid and setresgid); nil: it
+    /// keeps swatchd's.
+    var sandboxOwner: (uid: uid_t, gid: gid_t)? {
+        var uid: uid_t?, gid: gid_t?
+        for step in sandbox {
+            if case .setUserID(let id) = step.operation { uid = id }
+            if case .setGroupID(let id) = step.operation { gid = id }
+        }
+        guard let uid else { return nil }
+        return (uid, gid ?? getgid())
     }
 }
 

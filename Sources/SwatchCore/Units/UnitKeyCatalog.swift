@@ -220,7 +220,7 @@ private let unsupportedExecKeys: Set<String> = [
     "RootHash", "RootHashSignature", "RootVerity", "RootImageOptions", "RootImagePolicy", "MountFlags",
     // Resource control: accounting and the cgroup weights/limits not acted on (`Slice=`:
     // swatchd.service(5), "UNSUPPORTED KEYS").
-    "Slice", "Delegate", "DelegateSubgroup", "CPUAccounting", "StartupCPUWeight", "CPUShares",
+    "Slice", "DelegateSubgroup", "CPUAccounting", "StartupCPUWeight", "CPUShares",
     "StartupCPUShares", "CPUQuotaPeriodSec", "StartupAllowedCPUs",
     "AllowedMemoryNodes", "StartupAllowedMemoryNodes", "MemoryAccounting",
     "StartupMemoryLow", "DefaultStartupMemoryLow", "StartupMemoryHigh",
@@ -456,6 +456,12 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "IPAddressAllow": IPAddressKeys.setter(inSandbox { $1(&$0.ipAddressAllow) }),
         "IPAddressDeny": IPAddressKeys.setter(inSandbox { $1(&$0.ipAddressDeny) }),
         "RestrictNetworkInterfaces": IPAddressKeys.restrictNetworkInterfaces,
+        // A boolean, or controller names, which ask for it too (config_parse_delegate(),
+        // src/core/load-fragment.c); empty is yes. Which controllers are passed on is not
+        // swatchd's to choose: its own group has what it was given (swatchd.service(5)).
+        "Delegate": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            service.sandbox.delegate = ValueParser.boolean(kv.raw) ?? true
+        },
         "SocketBindAllow": SocketBindKeys.setter(inSandbox { $1(&$0.socketBindAllow) }),
         "SocketBindDeny": SocketBindKeys.setter(inSandbox { $1(&$0.socketBindDeny) }),
         // Credentials (systemd.exec(5), "CREDENTIALS"; Sandbox/ServiceCredentials.swift).

@@ -759,6 +759,8 @@ package struct SandboxFields: Hashable, Sendable {
     /// (or, with `~`, the ones denied); no names: unset.
     package var restrictNetworkInterfaces: [String] = []
     package var networkInterfacesAllowed = true
+    /// Delegate=: the service manages the groups below its own (a controller list counts as yes).
+    package var delegate = false
     /// SocketBindAllow=, SocketBindDeny=.
     package var socketBindAllow: [SocketBindRule] = []
     package var socketBindDeny: [SocketBindRule] = []

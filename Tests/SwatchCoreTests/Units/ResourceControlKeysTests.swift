@@ -36,4 +36,16 @@ import Testing
         }
         #expect(control("MemoryMax=1G\nMemoryMax=\n").0?.settings.isEmpty == true)
     }
+
+    /// Delegate=: a boolean, or controller names, which ask for it too; empty is yes.
+    @Test func delegateIsABooleanOrControllers() {
+        func delegates(_ line: String) -> Bool? {
+            UnitSet.parse([UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\n" + line + "\n")],
+                          context: UnitSetTests.context, checkExecutables: false).services.values.first?.sandbox.delegate
+        }
+        #expect(delegates("") == false)
+        #expect(delegates("Delegate=yes") == true && delegates("Delegate=no") == false)
+        #expect(delegates("Delegate=cpu memory") == true && delegates("Delegate=") == true)
+        #expect(delegates("Delegate=yes\nDelegate=false") == false)
+    }
 }
