@@ -764,7 +764,8 @@ extension Integration {
         /// inside the named namespace (a client there is served, the host's 127.0.0.1 refuses),
         /// and the service's processes run in it (`/proc/self/ns/net` is the namespace's file);
         /// IPCNamespacePath= joins another process's IPC namespace. A path that is no network
-        /// namespace fails that socket's start, naming it, and the other units run.
+        /// namespace fails that socket's start, naming it, and the other units run. The
+        /// setting taken away, a daemon-reload binds the socket in the host's namespace.
         @Test(.timeLimit(.minutes(1)), .enabled(if: access("/usr/bin/ip", X_OK) == 0 || access("/sbin/ip", X_OK) == 0))
         func namedNamespacesAreJoinedBySocketsAndServices() throws {
             let ip = access("/usr/bin/ip", X_OK) == 0 ? "/usr/bin/ip" : "/sbin/ip"
@@ -817,6 +818,23 @@ extension Integration {
             #expect(throws: ClientError.self, "the host's 127.0.0.1:\(port) has no listener") {
                 close(try Client.connect(.loopback4(port), type: SOCK_STREAM))
             }
+
+            // Without NetworkNamespacePath=, a daemon-reload makes the listener anew in the host's
+            // namespace: the one in the named namespace is not kept for the same address.
+            try daemon.write("inside.socket", """
+                [Socket]
+                ListenStream=127.0.0.1:\(port)
+                Accept=yes
+                """)
+            let reload = try daemon.ctl("daemon-reload")
+            #expect(reload.exitCode == 0, "\(reload)")
+            try waitUntil("the host's 127.0.0.1:\(port) listens\n\(daemon.log)") {
+                guard let fd = try? Client.connect(.loopback4(port), type: SOCK_STREAM) else { return false }
+                close(fd)
+                return true
+            }
+            let inside = try Command.run([ip, "netns", "exec", name, "/usr/bin/python3", "-c", client])
+            #expect(inside.standardError.contains("ConnectionRefusedError"), "\(inside)")
             try daemon.checkRunning()
         }
 

@@ -10,6 +10,8 @@ final class SocketListeners {
     private let loop: EventLoop
     private let logger: Logger
     private var bound: [UnitName: [Listener]] = [:]
+    /// NetworkNamespacePath= of the units whose listeners were made in a namespace of that path.
+    private var namespaces: [UnitName: String] = [:]
     private var connections: [Int: AcceptedConnection] = [:]
     private var connectionCounter = 0
     /// Called when a socket unit's listeners cannot be bound (`swatchd run` ends at once then).
@@ -56,11 +58,15 @@ final class SocketListeners {
     }
 
     /// Listeners a re-exec carried over (Supervisor+Reexec.swift).
-    func adopt(_ name: UnitName, _ listeners: [Listener]) { bound[name] = listeners }
+    func adopt(_ name: UnitName, _ unit: SocketUnit, _ listeners: [Listener]) {
+        bound[name] = listeners
+        namespaces[name] = unit.executionSettings.sandbox.networkNamespacePath
+    }
 
     func closeConnection(_ id: Int) { try? connections.removeValue(forKey: id)?.fd.close() }
 
     func close(_ name: UnitName, removeOnStop: Bool) {
+        namespaces[name] = nil
         for listener in bound.removeValue(forKey: name) ?? [] {
             unwatch(listener)
             listener.close(removeOnStop: removeOnStop)
@@ -105,12 +111,14 @@ final class SocketListeners {
             }
         }
         self.bound[name] = bound
+        namespaces[name] = unit.executionSettings.sandbox.networkNamespacePath
         return .socketBound(name, warnings: warnings)
     }
 
     /// A socket unit changed: keep each listener whose address and options are
-    /// the same, bind the rest anew, close what is no longer wanted — or, if a
-    /// bind fails, keep the old set as it was.
+    /// the same, and that lives in the network namespace the unit now names, bind the
+    /// rest anew, close what is no longer wanted — or, if a bind fails, keep the old set
+    /// as it was.
     func rebind(_ name: UnitName, _ unit: SocketUnit, removeOnStop: Bool) -> ManagerEvent {
         guard let path = unit.executionSettings.sandbox.networkNamespacePath else {
             return rebindListeners(name, unit, removeOnStop: removeOnStop)
@@ -126,8 +134,11 @@ final class SocketListeners {
         let old = bound[name] ?? []
         var pool = old
         var new: [Listener] = []
+        // A socket stays in the namespace it was made in: another NetworkNamespacePath= keeps none.
+        let namespace = unit.executionSettings.sandbox.networkNamespacePath
+        let sameNamespace = namespaces[name] == namespace
         for directive in unit.listens {
-            if let i = pool.firstIndex(where: {
+            if sameNamespace, let i = pool.firstIndex(where: {
                 $0.directive.kind == directive.kind && $0.directive.address == directive.address && $0.options == unit.options
             }) {
                 new.append(pool.remove(at: i))
@@ -148,6 +159,7 @@ final class SocketListeners {
             listener.close(removeOnStop: removeOnStop && !reused)
         }
         bound[name] = new
+        namespaces[name] = namespace
         let changed = !pool.isEmpty || new.count != old.count || zip(new, old).contains { $0 !== $1 }
         return .socketRebound(name, unit: unit, listenersChanged: changed)
     }

@@ -178,7 +178,7 @@ extension Supervisor {
                 state.boundSockets.remove(name)
                 continue
             }
-            listeners.adopt(name, zip(fds, unit.listens).map { Listener.adopting($0, directive: $1, options: unit.options) })
+            listeners.adopt(name, unit, zip(fds, unit.listens).map { Listener.adopting($0, directive: $1, options: unit.options) })
             state.boundSockets.insert(name)
         }
         send(.restore(set, state, call: call))
