@@ -458,9 +458,17 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "RestrictNetworkInterfaces": IPAddressKeys.restrictNetworkInterfaces,
         // A boolean, or controller names, which ask for it too (config_parse_delegate(),
         // src/core/load-fragment.c); empty is yes. Which controllers are passed on is not
-        // swatchd's to choose: its own group has what it was given (swatchd.service(5)).
+        // swatchd's to choose: its own group has what it was given (swatchd.service(5)). A word
+        // that names no controller is warned about, and delegation is on all the same, as there.
         "Delegate": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
-            service.sandbox.delegate = ValueParser.boolean(kv.raw) ?? true
+            if let on = ValueParser.boolean(kv.raw) { return service.sandbox.delegate = on }
+            service.sandbox.delegate = true
+            let controllers: Set<String> = ["cpu", "cpuacct", "cpuset", "io", "blkio", "memory", "devices", "pids",
+                                            "bpf-firewall", "bpf-devices", "bpf-foreign", "bpf-socket-bind",
+                                            "bpf-restrict-network-interfaces"]
+            if let word = kv.raw.splitAtWhitespace().first(where: { !controllers.contains(String($0)) }) {
+                throw ValueError(message: "Invalid controller name '\(word)', ignoring", ignored: true)
+            }
         },
         "SocketBindAllow": SocketBindKeys.setter(inSandbox { $1(&$0.socketBindAllow) }),
         "SocketBindDeny": SocketBindKeys.setter(inSandbox { $1(&$0.socketBindDeny) }),

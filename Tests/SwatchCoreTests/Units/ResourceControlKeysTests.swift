@@ -47,5 +47,10 @@ import Testing
         #expect(delegates("Delegate=yes") == true && delegates("Delegate=no") == false)
         #expect(delegates("Delegate=cpu memory") == true && delegates("Delegate=") == true)
         #expect(delegates("Delegate=yes\nDelegate=false") == false)
+        // A word that names no controller: warned at its line, delegation on, as under systemd.
+        let set = UnitSet.parse([UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\nDelegate=cpu ye\n")],
+                                context: UnitSetTests.context, checkExecutables: false)
+        #expect(set.services.values.first?.sandbox.delegate == true)
+        #expect(set.diagnostics.map(\.description) == ["u/a.service:3: Invalid controller name 'ye', ignoring"])
     }
 }
