@@ -38,6 +38,13 @@ private func wantsDescriptorHandoff(_ environment: [String: String]) -> Bool {
     return wanted
 }
 
+/// getcwd(3), or `/` where the working directory is gone.
+private func workingDirectory() -> String {
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    return getcwd(&buffer, buffer.count) != nil
+        ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "/"
+}
+
 /// Start-up of the daemon, phase by phase (docs/HACKING.md "Conventions"): problems of swatchd
 /// itself end it with `swatchd: …` and exit 1; after that nothing does but a
 /// signal asking it to.
@@ -72,11 +79,15 @@ enum Daemon {
             return 1
         }
 
+        // Paths of the command line are the caller's, relative to where swatchd was started: the
+        // notify socket's path goes to services that run elsewhere (WorkingDirectory=, default /),
+        // and swatchctl finds the control socket from its own directory.
+        let cwd = workingDirectory()
+        directories = directories.map { AdHocUnits.absolute($0, cwd: cwd) }
+        options.runtimeDirectory = options.runtimeDirectory.map { AdHocUnits.absolute($0, cwd: cwd) }
+
         var adHocRun: AdHocRun?
         if let adHoc {
-            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            let cwd = getcwd(&buffer, buffer.count) != nil
-                ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "/"
             // As a shell: a program that cannot be run is exit status 127, before anything is bound.
             if let problem = AdHocRun.checkProgram(adHoc.command[0], cwd: cwd, path: environment["PATH"]) {
                 writeStderr("swatchd run: \(problem)\n")

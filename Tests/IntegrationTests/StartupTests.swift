@@ -25,6 +25,37 @@ extension Integration {
             try daemon.checkRunning()
         }
 
+        /// `--unit-dir` and `--runtime-dir` relative to where swatchd was started are read
+        /// there, not below `/`; the service's NOTIFY_SOCKET is absolute (the service runs in `/`,
+        /// and sd_notify(3) takes no relative path), and swatchctl started in the same place finds it.
+        @Test(.timeLimit(.minutes(1)))
+        func relativeDirectoriesAreTheStartingDirectorys() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let units = daemon.path("relative-units")
+            try FileManager.default.createDirectory(atPath: units, withIntermediateDirectories: true)
+            let report = daemon.path("report")
+            try Units.tcpSocket(port).write(toFile: units + "/rel.socket", atomically: true, encoding: .utf8)
+            try Units.helloService(report: report)
+                .write(toFile: units + "/rel.service", atomically: true, encoding: .utf8)
+            let inDirectory = ["/usr/bin/env", "-C", daemon.directory]
+            // The later --runtime-dir wins; the first --unit-dir (empty) has no units.
+            try daemon.start(waitForReady: false, arguments: ["--unit-dir", "relative-units", "--runtime-dir", "rel-run"],
+                             launcher: inDirectory)
+            try waitFor("swatchd's control socket in its starting directory\n\(daemon.log)") {
+                try daemon.checkRunning()
+                return Daemon.isSocket(daemon.path("rel-run/control")) ? true : nil
+            }
+            #expect(!FileManager.default.fileExists(atPath: "/rel-run"))
+            #expect(try Client.body(.loopback4(port)) == Client.helloBody)
+            _ = try waitForReport(report)
+            // Type=notify: active only once READY=1 came through the notify socket.
+            let status = try Command.run(inDirectory + [try Harness.binary("swatchctl"), "--runtime-dir", "rel-run",
+                                                        "is-active", "rel.service"], timeout: .seconds(10))
+            #expect(status.status == .exited(0) && status.standardOutput == "active\n", "\(status)\n\(daemon.log)")
+        }
+
         /// Where /proc is not mounted (an init's first moments, a chroot, a container whose
         /// runtime mounts none), both programs still read their command lines: Swift's
         /// `CommandLine` finds argv through /proc/self/maps, and is empty there

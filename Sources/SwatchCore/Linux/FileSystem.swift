@@ -39,10 +39,11 @@ enum FileSystem {
 
     /// `mkdir -p` with mode 0755: the runtime dir and its parents.
     static func makeDirectories(_ path: String) throws(Errno) {
-        var prefix = ""
+        // A relative path stays relative: its first component is made in the working directory.
+        var prefix = path.hasPrefix("/") ? "/" : ""
         for part in path.split(separator: "/") {
             // String(part): `"/" + part` is the unspecialized generic append (see SandboxPlan.normalize).
-            prefix += "/"
+            if !prefix.isEmpty && prefix != "/" { prefix += "/" }
             prefix += String(part)
             if mkdir(prefix, 0o755) != 0, errno != EEXIST { throw Errno(rawValue: errno) }
         }
