@@ -60,6 +60,15 @@ package struct UnitSet: Sendable {
 
     // MARK: Loading
 
+    /// The type of a file named as a unit of systemd's other kinds (systemd.unit(5)), which
+    /// swatchd does not load: `timer` for `tick.timer`; nil for any other name.
+    static func otherUnitType(of fileName: String) -> Substring? {
+        guard let dot = fileName.lastIndex(of: "."), dot != fileName.startIndex else { return nil }
+        let type = fileName[fileName.index(after: dot)...]
+        return ["target", "timer", "path", "mount", "automount", "swap", "slice", "scope", "device"].contains(type)
+            ? type : nil
+    }
+
     /// Loads the `*.socket` and `*.service` files of `directories` (a name found in two is taken from
     /// the first) and the given `files` (which win over the directories), with their drop-ins.
     package static func load(directories: [String], files: [String] = [], context: SpecifierContext) -> UnitSet {
@@ -113,9 +122,22 @@ package struct UnitSet: Sendable {
             // Sorted with their types, not looked up again by name; a path is made only for an
             // entry that is not a plain file (a symlink, a masked unit): the units of a directory
             // are named by its prefix and their names (SourcePath).
-            for (name, type) in listing.sortedByKey()
-            where name.hasSuffix(".service") || name.hasSuffix(".socket") {
+            for (name, type) in listing.sortedByKey() {
                 var path: String { prefix + name }
+                guard name.hasSuffix(".service") || name.hasSuffix(".socket") else {
+                    // A timer or a mount that does nothing must say so, once per name (the first
+                    // directory's wins, as for the units loaded); a masked one is meant to do nothing.
+                    guard let other = Self.otherUnitType(of: name) else { continue }
+                    switch UnitDirectory.kind(path, listedAs: type) {
+                    case .file where seen.insert(name).inserted:
+                        warnings.append(Diagnostic(.warning, SourceLocation(file: SourcePath(path), line: 1),
+                                                   "Unit type .\(other) is not supported by this build, ignoring the unit.",
+                                                   unit: name))
+                    case .masked: seen.insert(name)
+                    default: break
+                    }
+                    continue
+                }
                 switch UnitDirectory.kind(path, listedAs: type) {
                 case .file:
                     // One unit under two names, loaded once under its own (systemd.unit(5), "Aliases").
@@ -298,9 +320,8 @@ package struct UnitSet: Sendable {
             let fileName = source.path.name
             guard seen.insert(fileName).inserted else { continue }
             guard let name = UnitName(parsing: fileName) else {
-                let type = fileName.split(separator: ".").last.map(String.init) ?? ""
-                let problem = ["target", "timer", "path", "mount", "automount", "swap", "slice", "scope", "device"]
-                    .contains(type) ? "Unit type .\(type) is not supported by this build" : "Invalid unit name"
+                let problem = Self.otherUnitType(of: fileName).map { "Unit type .\($0) is not supported by this build" }
+                    ?? "Invalid unit name"
                 set.refuse(fileName, Diagnostic(.error, SourceLocation(file: source.path, line: 1),
                                                 "\(problem), refusing the unit: \(fileName)", unit: fileName))
                 continue

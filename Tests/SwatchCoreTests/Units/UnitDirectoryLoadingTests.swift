@@ -31,6 +31,29 @@ import Testing
         #expect(set.diagnostics.isEmpty)
     }
 
+    /// A timer, a path or a target in a unit directory would do nothing under swatchd: each is
+    /// named once with a warning (not an error: the daemon loads what it can), unless masked.
+    /// Files of no unit type (`README`, `x.conf`) are no units at all and pass in silence.
+    @Test func unitsOfOtherTypesAreNamedOnceAndIgnored() {
+        let top = ShortTemporaryDirectory()
+        #expect(mkdir(top.path + "/etc", 0o755) == 0 && mkdir(top.path + "/lib", 0o755) == 0)
+        write(top.path + "/etc/tick.timer", "[Timer]\nOnBootSec=1h\n")
+        write(top.path + "/lib/tick.timer", "[Timer]\nOnBootSec=2h\n")
+        write(top.path + "/lib/web.target", "[Unit]\nDescription=Web\n")
+        #expect(symlink("/dev/null", top.path + "/etc/watch.path") == 0)
+        write(top.path + "/lib/watch.path", "[Path]\nPathChanged=/etc\n")
+        write(top.path + "/lib/README", "not a unit\n")
+        write(top.path + "/lib/hello.service", service)
+        let set = load(top.path + "/etc", top.path + "/lib")
+        #expect(set.services.keys.map(\.description) == ["hello.service"])
+        #expect(set.refused.isEmpty)
+        #expect(set.diagnostics.map(\.description) == [
+            top.path + "/etc/tick.timer:1: Unit type .timer is not supported by this build, ignoring the unit.",
+            top.path + "/lib/web.target:1: Unit type .target is not supported by this build, ignoring the unit.",
+        ])
+        #expect(set.diagnostics.allSatisfy { $0.severity == .warning })
+    }
+
     /// A unit's path is split at its last slash and kept as given: `Loaded:`, diagnostics
     /// and the file stamps print the same path as before, whatever the directory was written as.
     @Test func aUnitKeepsItsPathAsGiven() {
