@@ -122,6 +122,11 @@ package struct UnitStatusReport: Equatable, Sendable {
     package var mainPID: Int32 = 0
     /// `/proc/PID/comm` of the main process, for `Main PID: 4242 (swatchd-hello)`.
     package var mainProcessName: String?
+    /// The process running an ExecStartPre=, ExecStartPost=, ExecReload=, ExecStop=,
+    /// ExecStopPost= command, or the ExecStart= of Type=forking until it exits (0: none).
+    package var controlPID: Int32 = 0
+    /// `/proc/PID/comm` of the control process.
+    package var controlProcessName: String?
     /// The last main process that exited, with ExecMainCode=/ExecMainStatus=.
     package var execMainPID: Int32 = 0
     /// How it ended, as waitid(2)'s si_code: 0 not yet, 1 CLD_EXITED, 2 CLD_KILLED, 3 CLD_DUMPED.
@@ -186,6 +191,7 @@ package struct UnitStatusReport: Equatable, Sendable {
         package static let activeState = "ActiveState", subState = "SubState", result = "Result"
         package static let stateChangeTimestamp = "StateChangeTimestamp", mainPID = "MainPID"
         package static let mainProcessName = "MainPIDComm", execMainPID = "ExecMainPID"
+        package static let controlPID = "ControlPID", controlProcessName = "ControlPIDComm"
         package static let execMainCode = "ExecMainCode", execMainStatus = "ExecMainStatus"
         package static let nRestarts = "NRestarts", statusText = "StatusText", tasks = "TasksCurrent"
         package static let tasksMax = "TasksMax", memoryMax = "MemoryMax"
@@ -236,6 +242,8 @@ package struct UnitStatusReport: Equatable, Sendable {
         r.append(Key.stateChangeTimestamp, ifPresent: activeSince.map { String($0) })
         r.append(Key.mainPID, String(mainPID))
         r.append(Key.mainProcessName, ifPresent: mainProcessName)
+        r.append(Key.controlPID, String(controlPID))
+        r.append(Key.controlProcessName, ifPresent: controlProcessName)
         r.append(Key.execMainPID, String(execMainPID))
         r.append(Key.execMainCode, String(execMainCode))
         r.append(Key.execMainStatus, String(execMainStatus))
@@ -272,7 +280,7 @@ package struct UnitStatusReport: Equatable, Sendable {
         id: String, description: String? = nil, loadState: UnitLoadState = .loaded, loadError: String? = nil,
         fragmentPath: String? = nil, dropIns: [String] = [], activeState: UnitActiveState = .inactive,
         subState: String = "dead", result: UnitResult = .success, activeSince: UInt64? = nil, mainPID: Int32 = 0,
-        mainProcessName: String? = nil, execMainPID: Int32 = 0, execMainCode: Int32 = 0, execMainStatus: Int32 = 0,
+        mainProcessName: String? = nil, controlPID: Int32 = 0, controlProcessName: String? = nil, execMainPID: Int32 = 0, execMainCode: Int32 = 0, execMainStatus: Int32 = 0,
         nRestarts: Int = 0, fileDescriptorStore: Int? = nil, statusText: String? = nil,
         failedCondition: String? = nil, failedConditionSince: UInt64? = nil, tasks: Int? = nil,
         memoryBytes: UInt64? = nil, tasksMax: UInt64? = nil, memoryMax: UInt64? = nil,
@@ -293,6 +301,8 @@ package struct UnitStatusReport: Equatable, Sendable {
         self.result = result
         self.activeSince = activeSince
         self.mainPID = mainPID
+        self.controlPID = controlPID
+        self.controlProcessName = controlProcessName
         self.mainProcessName = mainProcessName
         self.execMainPID = execMainPID
         self.execMainCode = execMainCode
@@ -364,6 +374,8 @@ extension UnitStatusReport {
         activeSince = try parsed(Key.stateChangeTimestamp, { UInt64($0) })
         mainPID = try parsed(Key.mainPID, { Int32($0) }) ?? 0
         mainProcessName = record[Key.mainProcessName]
+        controlPID = try parsed(Key.controlPID, { Int32($0) }) ?? 0
+        controlProcessName = record[Key.controlProcessName]
         execMainPID = try parsed(Key.execMainPID, { Int32($0) }) ?? 0
         execMainCode = try parsed(Key.execMainCode, { Int32($0) }) ?? 0
         execMainStatus = try parsed(Key.execMainStatus, { Int32($0) }) ?? 0

@@ -17,7 +17,9 @@ extension Swatchctl {
         }
 
         func run() throws {
-            let response = try global.send(.show(units: units.map(UnitNames.mangle)))
+            let names = try UnitNames.expand(units, global: global)
+            if names.isEmpty { return }
+            let response = try global.send(.show(units: names))
             var blocks: [String] = []
             var missing = false
             for report in try reports(in: response) {

@@ -10,6 +10,7 @@ enum JSONRendering {
             "Id": .string(report.id), "LoadState": .string(report.loadState.rawValue),
             "ActiveState": .string(report.activeState.rawValue), "SubState": .string(report.subState),
             "Result": .string(report.result.rawValue), "MainPID": .int(Int(report.mainPID)),
+            "ControlPID": .int(Int(report.controlPID)),
             "ExecMainPID": .int(Int(report.execMainPID)), "ExecMainCode": .int(Int(report.execMainCode)),
             "ExecMainStatus": .int(Int(report.execMainStatus)), "NRestarts": .int(report.nRestarts),
             "DropInPaths": JSON(report.dropIns), "Triggers": JSON(report.triggers.map(\.name)),
@@ -23,6 +24,7 @@ enum JSONRendering {
         object["FragmentPath"] = report.fragmentPath.map(JSON.string)
         object["StateChangeTimestamp"] = report.activeSince.map { .int(Int($0)) }
         object["MainPIDComm"] = report.mainProcessName.map(JSON.string)
+        object["ControlPIDComm"] = report.controlProcessName.map(JSON.string)
         object["StatusText"] = report.statusText.map(JSON.string)
         object["NFileDescriptorStore"] = report.fileDescriptorStore.map(JSON.int)
         object["FailedCondition"] = report.failedCondition.map(JSON.string)

@@ -36,8 +36,10 @@ enum ChangeCommands {
         let spec = CommandSpec(name: verb.rawValue, abstract: abstract, aliases: aliases, discussion: discussion,
                                operands: OperandSpec(name: "UNIT", count: .oneOrMore, help: "The units."))
         return CommandEntry(spec: spec) { arguments in
-            let units = arguments.operands.map(UnitNames.mangle)
-            try perform(.job(verb, units: units, noBlock: GlobalOptions(arguments).noBlock), arguments)
+            let global = GlobalOptions(arguments)
+            let units = try UnitNames.expand(arguments.operands, global: global)
+            if units.isEmpty { return }
+            try perform(.job(verb, units: units, noBlock: global.noBlock), arguments)
         }
     }
 
@@ -69,7 +71,9 @@ enum ChangeCommands {
         }
 
         func run() throws {
-            try perform(.kill(units: arguments.operands.map(UnitNames.mangle), signal: signal), arguments)
+            let units = try UnitNames.expand(arguments.operands, global: GlobalOptions(arguments))
+            if units.isEmpty { return }
+            try perform(.kill(units: units, signal: signal), arguments)
         }
     }
 }

@@ -1,3 +1,4 @@
+import Glibc
 import SwatchControl
 
 extension Swatchctl {
@@ -15,13 +16,16 @@ extension Swatchctl {
                 .flag("all", "a", help: "Accepted for systemctl compatibility: every loaded unit is listed already."),
                 .flag("failed", help: "Only failed units (--state=failed)."),
                 typeOption, stateOption,
-            ])
+            ],
+            operands: OperandSpec(name: "PATTERN", count: .any, help: "Only units whose names match one of these globs."))
 
         let global: GlobalOptions
         let filter: UnitListFilter
+        let patterns: [String]
 
         init(_ arguments: ParsedArguments) throws(UsageError) {
             global = GlobalOptions(arguments)
+            patterns = arguments.operands
             filter = UnitListFilter(types: arguments.values(Self.typeOption.long), states: arguments.values(Self.stateOption.long),
                                     failed: arguments.flag("failed"))
             if let unknown = filter.unknownTypes.first {
@@ -33,7 +37,10 @@ extension Swatchctl {
             let response = try global.send(.listUnits)
             let entries: [UnitListEntry]
             do {
-                entries = try response.records.map { record in try UnitListEntry(record: record) }.filter(filter.includes)
+                entries = try response.records.map { record in try UnitListEntry(record: record) }.filter { entry in
+                    // systemctl list-units PATTERN...: fnmatch(3) against the unit's name.
+                    filter.includes(entry) && (patterns.isEmpty || patterns.contains { fnmatch($0, entry.id, 0) == 0 })
+                }
             } catch {
                 Output.error("Malformed answer from swatchd: \(error)")
                 throw ExitCode(1)

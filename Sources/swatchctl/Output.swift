@@ -95,9 +95,29 @@ enum Output {
 }
 
 /// systemctl's unit name mangling, the simple part: a name without a known type suffix
-/// gets `.service` (`swatchctl status hello` is `hello.service`).
+/// gets `.service` (`swatchctl status hello` is `hello.service`); a glob is left as it is.
 enum UnitNames {
     static func mangle(_ name: String) -> String {
-        name.hasSuffix(".service") || name.hasSuffix(".socket") ? name : name + ".service"
+        name.hasSuffix(".service") || name.hasSuffix(".socket") || isGlob(name) ? name : name + ".service"
+    }
+
+    /// systemd's string_is_glob() (src/basic/glob-util.h): `*`, `?` or `[` makes a pattern.
+    static func isGlob(_ name: String) -> Bool { name.utf8.contains { $0 == 42 || $0 == 63 || $0 == 91 } }
+
+    /// systemctl's expand_unit_names() (src/systemctl/systemctl-util.c): the names that are not
+    /// patterns, mangled, then every loaded unit a pattern matches (fnmatch(3), as
+    /// ListUnitsByPatterns), in swatchd's order. Only a pattern costs a `list-units` request;
+    /// one that matches nothing adds nothing.
+    static func expand(_ names: [String], global: GlobalOptions) throws -> [String] {
+        let patterns = names.filter(isGlob)
+        let plain = names.filter { !isGlob($0) }.map(mangle)
+        guard !patterns.isEmpty else { return plain }
+        let response = try global.send(.listUnits)
+        guard response.result == ControlResponse.Code.success else {
+            Output.messages(of: response)
+            throw ExitCode(response.result)
+        }
+        let loaded = response.records.compactMap { $0["Id"] }
+        return plain + loaded.filter { id in !plain.contains(id) && patterns.contains { fnmatch($0, id, 0) == 0 } }
     }
 }

@@ -33,7 +33,10 @@ extension Swatchctl {
         }
 
         func run() throws {
-            let response = try global.send(.status(units: units.map(UnitNames.mangle), lines: lines))
+            let names = try UnitNames.expand(units, global: global)
+            // Patterns that match no unit show nothing, not every unit (what no name asks for).
+            if !units.isEmpty && names.isEmpty { return }
+            let response = try global.send(.status(units: names, lines: lines))
             let found = try reports(in: response)
             if global.json {
                 Output.json(.array(found.map(JSONRendering.object)))
@@ -59,7 +62,8 @@ extension Swatchctl {
 
     /// `show UNIT...`: properties as KEY=VALUE lines, like `systemctl show`.
     struct Show: Command {
-        static let propertyOption = OptionSpec.value("property", "p", "NAME", help: "Show only this property (repeatable).")
+        static let propertyOption = OptionSpec.value(
+            "property", "p", "NAME", help: "Show only this property; NAME,NAME... names several (repeatable).")
         static let spec = CommandSpec(
             name: "show", abstract: "Show properties of units as KEY=VALUE lines.",
             options: [propertyOption, .flag("value", help: "Print only the values of the properties, without KEY=.")],
@@ -72,13 +76,16 @@ extension Swatchctl {
 
         init(_ arguments: ParsedArguments) throws(UsageError) {
             global = GlobalOptions(arguments)
-            properties = arguments.values(Self.propertyOption.long)
+            // systemctl's -p takes a comma-separated list as well as repeats (`-p MainPID,ActiveState`).
+            properties = arguments.values(Self.propertyOption.long).flatMap { $0.split(separator: ",").map(String.init) }
             value = arguments.flag("value")
             units = arguments.operands
         }
 
         func run() throws {
-            let response = try global.send(.show(units: units.map(UnitNames.mangle)))
+            let names = try UnitNames.expand(units, global: global)
+            if names.isEmpty { return }
+            let response = try global.send(.show(units: names))
             let found = try reports(in: response)
             if global.json {
                 Output.json(.array(found.map(JSONRendering.object)))
@@ -113,6 +120,7 @@ extension Swatchctl {
                 ("Result", report.result.rawValue),
                 ("StateChangeTimestamp", report.activeSince.map(StatusFormat.timestamp) ?? ""),
                 ("MainPID", String(report.mainPID)),
+                ("ControlPID", String(report.controlPID)),
                 ("ExecMainPID", String(report.execMainPID)),
                 ("ExecMainCode", String(report.execMainCode)),
                 ("ExecMainStatus", String(report.execMainStatus)),
@@ -140,24 +148,30 @@ extension Swatchctl {
         }
     }
 
-    /// `is-active UNIT`, `is-failed UNIT`: prints the unit's state; exits 0 when `holds` says
-    /// yes, `otherwise` when not (an unknown unit is `inactive`).
+    /// `is-active UNIT...`, `is-failed UNIT...`: prints each unit's state, one line each; exits 0
+    /// when `holds` says yes of at least one, `otherwise` when of none (an unknown unit is
+    /// `inactive`), as systemctl's check_unit_generic() does.
     static func stateQuery(_ name: String, _ abstract: String, request: @escaping @Sendable (String) -> ControlRequest,
                            holds: @escaping @Sendable (UnitActiveState) -> Bool, otherwise: Int32) -> CommandEntry {
-        let spec = CommandSpec(name: name, abstract: abstract, operands: OperandSpec(name: "UNIT", count: .one, help: "The unit."))
+        let spec = CommandSpec(name: name, abstract: abstract,
+                               operands: OperandSpec(name: "UNIT", count: .oneOrMore, help: "The units."))
         return CommandEntry(spec: spec) { arguments in
-            let global = GlobalOptions(arguments), unit = UnitNames.mangle(arguments.operands[0])
-            let state = try activeState(global: global, request: request(unit))
-            if !global.quiet { print(state: state, unit: unit, json: global.json) }
-            if !holds(state) { throw ExitCode(otherwise) }
+            let global = GlobalOptions(arguments)
+            var anyHolds = false
+            for unit in try UnitNames.expand(arguments.operands, global: global) {
+                let state = try activeState(global: global, request: request(unit))
+                if !global.quiet { print(state: state, unit: unit, json: global.json) }
+                anyHolds = anyHolds || holds(state)
+            }
+            if !anyHolds { throw ExitCode(otherwise) }
         }
     }
 
     static let isActive = stateQuery(
-        "is-active", "Print whether a unit is active; exit 0 if it is, 3 if not.", request: { .isActive(unit: $0) },
+        "is-active", "Print whether units are active; exit 0 if one is, 3 if none is.", request: { .isActive(unit: $0) },
         holds: { $0.isActive }, otherwise: ControlResponse.Code.notActive)
     static let isFailed = stateQuery(
-        "is-failed", "Print whether a unit is failed; exit 0 if it is, 1 if not.", request: { .isFailed(unit: $0) },
+        "is-failed", "Print whether units are failed; exit 0 if one is, 1 if none is.", request: { .isFailed(unit: $0) },
         holds: { $0 == .failed }, otherwise: 1)
 }
 

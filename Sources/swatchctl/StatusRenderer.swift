@@ -76,12 +76,23 @@ enum StatusRenderer {
             continuation("└─ \(failed) was not met")
         }
 
+        // systemctl's print_status_info(): the main process, then the control process on the
+        // same line, or on a line of its own ("Cntrl PID") when there is no main one.
+        var main: String?
         if report.mainPID > 0 {
-            row("Main PID", "\(report.mainPID)" + (report.mainProcessName.map { " (\($0))" } ?? ""))
+            main = "\(report.mainPID)" + (report.mainProcessName.map { " (\($0))" } ?? "")
         } else if report.execMainPID > 0, report.execMainCode > 0 {
             let exit = StatusFormat.processExit(code: report.execMainCode, status: report.execMainStatus)
             let clean = report.execMainCode == 1 && report.execMainStatus == 0
-            row("Main PID", "\(report.execMainPID) (\(clean ? exit : Output.red(exit)))")
+            main = "\(report.execMainPID) (\(clean ? exit : Output.red(exit)))"
+        }
+        let control = report.controlPID > 0
+            ? "\(report.controlPID)" + (report.controlProcessName.map { " (\($0))" } ?? "") : nil
+        switch (main, control) {
+        case let (main?, control?): row("Main PID", main + "; Control PID: " + control)
+        case let (main?, nil): row("Main PID", main)
+        case let (nil, control?): row("Cntrl PID", control)
+        case (nil, nil): break
         }
         if let status = report.statusText, !status.isEmpty { row("Status", "\"\(status)\"") }
         if let tasks = report.tasks { row("Tasks", StatusFormat.tasks(tasks, limit: report.tasksMax)) }

@@ -43,6 +43,23 @@ extension Integration {
             #expect(!(try daemon.ctl("list-units").standardOutput.contains("alias.service")))
         }
 
+        /// A glob names the loaded units it matches, as with systemctl: `stop 'web-*'` stops
+        /// both web services and leaves the other one running.
+        @Test(.timeLimit(.minutes(1)))
+        func aGlobStopsTheUnitsItMatches() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            for name in ["web-a", "web-b", "db"] {
+                try daemon.write("\(name).service", "[Service]\nExecStart=/bin/sleep 300\n")
+            }
+            try daemon.start()
+            try daemon.waitForChildren(3)
+            let stop = try daemon.ctl("stop", "web-*")
+            #expect(stop.exitCode == 0, "\(stop)")
+            let states = try daemon.ctl("is-active", "web-a", "web-b", "db")
+            #expect(states.standardOutput == "inactive\ninactive\nactive\n", "\(states)")
+        }
+
         /// `cat`: the unit file and its drop-ins, each after `# PATH`, as systemctl cat.
         @Test(.timeLimit(.minutes(1)))
         func catPrintsTheUnitFileAndItsDropIns() throws {

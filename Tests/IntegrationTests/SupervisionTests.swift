@@ -357,6 +357,50 @@ extension Integration {
             #expect(!Processes.isAlive(pid_t(second["PID"] ?? "") ?? 0))
         }
 
+        /// While the start process of Type=forking runs, it is the control process and there
+        /// is no main one (systemctl show: `MainPID=0`, `ControlPID=`; status: `Cntrl PID:`),
+        /// as in systemd's service_enter_start(); once it exits, the daemon it left is the main
+        /// process. An ExecStop= that runs beside the main process follows it on one line.
+        @Test(.timeLimit(.minutes(1)))
+        func theStartProcessOfForkingIsAControlProcess() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let started = daemon.path("started"), stopping = daemon.path("stopping")
+            #expect(mkfifo(started, 0o600) == 0 && mkfifo(stopping, 0o600) == 0)
+            try daemon.write("forking.service", """
+                [Service]
+                Type=forking
+                ExecStart=/bin/sh -c 'sleep 1000 & read line < \(started)'
+                ExecStop=/bin/sh -c 'read line < \(stopping); kill $MAINPID'
+                """)
+            try daemon.start()
+            let start = try waitFor("the start process runs\n\(daemon.log)") {
+                pid_t(try daemon.property("ControlPID", of: "forking.service") ?? "").flatMap { $0 > 0 ? $0 : nil }
+            }
+            #expect(try daemon.property("MainPID", of: "forking.service") == "0")
+            let starting = try daemon.ctl("status", "forking.service")
+            #expect(starting.lines.contains("  Cntrl PID: \(start) (sh)"), "\(starting)")
+            #expect(!starting.standardOutput.contains("Main PID"), "\(starting)")
+
+            // A writer opening the FIFO lets the start process's `read` return.
+            try "go\n".write(toFile: started, atomically: false, encoding: .utf8)
+            let main = try daemon.waitForMainPID(of: "forking.service")
+            #expect(ProcessStat(pid: main)?.command == "sleep")
+            try daemon.waitForProperty("ActiveState", of: "forking.service", toBe: "active")
+            #expect(try daemon.property("ControlPID", of: "forking.service") == "0")
+
+            #expect(try daemon.ctl("stop", "--no-block", "forking.service").exitCode == 0)
+            let stop = try waitFor("ExecStop= runs\n\(daemon.log)") {
+                pid_t(try daemon.property("ControlPID", of: "forking.service") ?? "").flatMap { $0 > 0 ? $0 : nil }
+            }
+            let stoppingStatus = try daemon.ctl("status", "forking.service")
+            #expect(stoppingStatus.lines.contains("   Main PID: \(main) (sleep); Control PID: \(stop) (sh)"),
+                    "\(stoppingStatus)")
+            try "go\n".write(toFile: stopping, atomically: false, encoding: .utf8)
+            try daemon.waitForProperty("ActiveState", of: "forking.service", toBe: "inactive")
+            #expect(!Processes.isAlive(main))
+        }
+
         // MARK: Exec hooks
 
         /// ExecStartPre= (a failing `-` one is ignored), ExecStartPost=,

@@ -52,7 +52,17 @@ import Testing
         let limited = UnitStatusReport(
             id: "limited.service", activeState: .active, subState: "running", activeSince: started, mainPID: 4343,
             tasks: 3, memoryBytes: 1_300_000, tasksMax: 50, memoryMax: 64 << 20)
-        func find(_ name: String) -> UnitStatusReport? { known.first { $0.id == name } ?? (name == limited.id ? limited : nil) }
+        // A Type=forking service whose start process runs; one whose ExecStop= runs beside its daemon.
+        let forking = UnitStatusReport(
+            id: "forking.service", activeState: .activating, subState: "start", activeSince: started,
+            controlPID: 5151, controlProcessName: "sh")
+        let stopping = UnitStatusReport(
+            id: "stopping.service", activeState: .deactivating, subState: "stop", activeSince: started, mainPID: 4444,
+            mainProcessName: "daemon", controlPID: 5252, controlProcessName: "sh")
+        let unlisted = [limited, forking, stopping]
+        func find(_ name: String) -> UnitStatusReport? {
+            known.first { $0.id == name } ?? unlisted.first { $0.id == name }
+        }
 
         switch call.request {
         case .status(let units, _), .show(let units):
@@ -303,8 +313,24 @@ import Testing
         #expect(lines.contains("     Memory: 1.2M (max: 64.0M)"), "\(run.stdout)")
         let show = try swatchctl(["show", "-p", "TasksMax", "-p", "MemoryMax", "limited.service"])
         #expect(show.stdout == "TasksMax=50\nMemoryMax=67108864\n")
+        // systemctl's comma-separated list is the same as repeating -p.
+        let listed = try swatchctl(["show", "-p", "TasksMax,MemoryMax", "limited.service"])
+        #expect(listed.stdout == "TasksMax=50\nMemoryMax=67108864\n", "\(listed)")
         let unlimited = try swatchctl(["show", "-p", "TasksMax", "-p", "MemoryMax", "hello.service"])
         #expect(unlimited.stdout == "TasksMax=infinity\nMemoryMax=infinity\n")
+    }
+
+    /// systemctl's `Cntrl PID:` row when only a control process runs (the start process of
+    /// Type=forking is one), and `; Control PID:` after the main process beside it.
+    @Test func statusShowsTheControlProcessAsSystemctlDoes() throws {
+        let forking = try swatchctl(["status", "forking.service"])
+        #expect(forking.stdout.split(separator: "\n").contains("  Cntrl PID: 5151 (sh)"), "\(forking.stdout)")
+        #expect(!forking.stdout.contains("Main PID"), "\(forking.stdout)")
+        let stopping = try swatchctl(["status", "stopping.service"])
+        #expect(stopping.stdout.split(separator: "\n").contains("   Main PID: 4444 (daemon); Control PID: 5252 (sh)"),
+                "\(stopping.stdout)")
+        let show = try swatchctl(["show", "-p", "MainPID", "-p", "ControlPID", "forking.service"])
+        #expect(show.stdout == "MainPID=0\nControlPID=5151\n", "\(show)")
     }
 
     @Test func statusOfASocketShowsListenAndTriggers() throws {
@@ -344,6 +370,29 @@ import Testing
         #expect((failed.status, failed.stdout) == (0, "failed\n"))
         let notFailed = try swatchctl(["is-failed", "hello.service"])
         #expect((notFailed.status, notFailed.stdout) == (1, "active\n"))
+        // Several units: a line each, in order; 0 when one of them is, as systemctl.
+        let some = try swatchctl(["is-active", "idle.service", "hello"])
+        #expect((some.status, some.stdout) == (0, "inactive\nactive\n"), "\(some)")
+        let none = try swatchctl(["is-active", "idle.service", "failed.service"])
+        #expect((none.status, none.stdout) == (3, "inactive\nfailed\n"), "\(none)")
+        let oneFailed = try swatchctl(["is-failed", "--quiet", "hello.service", "failed.service"])
+        #expect((oneFailed.status, oneFailed.stdout) == (0, ""), "\(oneFailed)")
+    }
+
+    /// systemctl's globs (expand_unit_names()): a pattern is matched against the loaded units,
+    /// without `.service` added; names that are not patterns are taken as they are. A pattern
+    /// that matches nothing shows nothing (not every unit, as no name at all would).
+    @Test func patternsExpandToTheLoadedUnitsTheyMatch() throws {
+        let active = try swatchctl(["is-active", "idle", "hello*"])
+        #expect((active.status, active.stdout) == (0, "inactive\nactive\nactive\n"), "\(active)")
+        let show = try swatchctl(["show", "-p", "Id", "--value", "*.socket", "f?iled.service"])
+        #expect(show.stdout == "hello.socket\n\nfailed.service\n", "\(show)")
+        let none = try swatchctl(["status", "nomatch*"])
+        #expect((none.status, none.stdout, none.stderr) == (0, "", ""), "\(none)")
+        let listed = try swatchctl(["list-units", "*.service", "--state=inactive,failed"])
+        #expect(listed.stdout.contains("idle.service") && listed.stdout.contains("failed.service")
+                && !listed.stdout.contains("hello."), "\(listed)")
+        #expect(listed.stdout.contains("2 loaded units listed."), "\(listed)")
     }
 
     @Test func stoppingATriggeredServiceWarnsAsSystemctlDoes() throws {
@@ -523,9 +572,10 @@ import Testing
         #expect(try swatchctl(["status", "--jsn"]).stderr.hasPrefix("Error: Unknown option '--jsn'; did you mean '--json'?\n"))
         for (arguments, message) in [
             (["--json=yes", "list-units"], "Option '--json' takes no value"),
-            (["is-active"], "Missing expected argument 'UNIT'"),
+            (["is-active"], "Missing expected argument 'UNIT...'"),
+            (["list-dependencies"], "Missing expected argument 'UNIT'"),
             (["start"], "Missing expected argument 'UNIT...'"),
-            (["is-active", "hello", "idle"], "Unexpected argument 'idle'"),
+            (["list-dependencies", "hello", "idle"], "Unexpected argument 'idle'"),
             (["list-sockets", "hello"], "Unexpected argument 'hello'"),
             (["status", "-n", "many", "hello"], "The value 'many' is invalid for '-n, --lines N'"),
             (["logs", "--lines"], "Missing value for '--lines'"),

@@ -1,3 +1,5 @@
+import Logging
+
 /// systemd's renderings of how a process ended (the enum is the Linux layer's, Linux/Reaper.swift).
 extension ExitStatus {
     /// `EXIT_CODE=` for ExecStopPost= (exited, killed, dumped).
@@ -18,6 +20,16 @@ extension ExitStatus {
 }
 
 extension ExitStatus {
+    /// The level of a `Main process exited` or `Control process exited` line, as systemd's
+    /// unit_log_process_exit() (src/core/unit.c) picks it: debug for an end that counts as a
+    /// success (a `-` command's failure too), notice for an exit code (the program will have
+    /// said why), warning for a signal.
+    package func exitLogLevel(countsAsSuccess: Bool) -> Logger.Level {
+        if countsAsSuccess { return .debug }
+        if case .exited = self { return .notice }
+        return .warning
+    }
+
     /// How systemd logs the end of a process: `status=1/FAILURE`, `status=9/KILL`
     /// (service_sigchld_event() in src/core/service.c), `n/a` for an exit code without a name.
     package var statusWithName: String {

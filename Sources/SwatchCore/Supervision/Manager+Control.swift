@@ -234,7 +234,9 @@ extension Manager {
         report.subState = machine.state.rawValue
         report.result = UnitResult(rawValue: machine.result.rawValue) ?? .success
         report.activeSince = machine.stateChanged.map(wallClock)
-        report.mainPID = machine.mainPID ?? 0
+        let shown = machine.shownPIDs
+        report.mainPID = shown.main ?? 0
+        report.controlPID = shown.control ?? 0
         report.execMainPID = machine.execMainPID ?? 0
         switch machine.mainExit {
         case .exited(let status)?:

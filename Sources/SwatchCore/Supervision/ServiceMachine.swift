@@ -266,6 +266,14 @@ package struct ServiceMachine: Sendable {
     }
 
     package var controlPID: Int32? { control?.pid }
+
+    /// The main and the control process as systemd shows them (MainPID=, ControlPID=): the
+    /// ExecStart= process of a Type=forking service is a control process, and the main one is
+    /// unknown until it exits and its daemon is found (service_enter_start(), src/core/service.c).
+    package var shownPIDs: (main: Int32?, control: Int32?) {
+        if case .start(let s) = phase, unit.type == .forking { return (nil, s.main) }
+        return (mainPID, controlPID)
+    }
     package var controlRole: ExecRole? { control?.role }
 
     /// The deadline of the current state (start, stop, restart timeouts).
@@ -1171,7 +1179,8 @@ package struct ServiceMachine: Sendable {
         let effective = ignore ? .success : outcome
         var actions: [ServiceAction] = []
         if outcome != .success {
-            actions.append(.log(.notice, "\(unit.name): Main process exited, code=\(status.code), status=\(status.statusWithName)"))
+            actions.append(.log(status.exitLogLevel(countsAsSuccess: ignore),
+                                "\(unit.name): Main process exited, code=\(status.code), status=\(status.statusWithName)"))
         }
         switch phase {
         case .start(var s):
@@ -1232,10 +1241,12 @@ package struct ServiceMachine: Sendable {
     private mutating func controlExited(_ role: ExecRole, _ status: ExitStatus, now: Instant) -> [ServiceAction] {
         let command = commands(of: role.phase)
         let ignore = role.index < command.count && command[role.index].ignoreFailure
-        let outcome = ignore ? ServiceResult.success : ServiceResult.of(status, success: unit.successExitStatus)
+        let ended = ServiceResult.of(status, success: unit.successExitStatus)
+        let outcome = ignore ? ServiceResult.success : ended
         var actions: [ServiceAction] = []
-        if outcome != .success {
-            actions.append(.log(.warning, "\(unit.name): Control process \(role) exited, code=\(status.code), status=\(status.statusWithName)"))
+        if ended != .success {
+            actions.append(.log(status.exitLogLevel(countsAsSuccess: ignore),
+                                "\(unit.name): Control process \(role) exited, code=\(status.code), status=\(status.statusWithName)"))
         }
         // The next command of the same list, unless this one failed.
         let next = outcome == .success && role.index + 1 < command.count ? [ServiceAction.spawn(ExecRole(role.phase, role.index + 1))] : nil

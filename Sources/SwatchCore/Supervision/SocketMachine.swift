@@ -290,7 +290,7 @@ package struct SocketMachine: Sendable {
             let command = commands(of: role.phase)[safe: role.index]
             // The `-` prefix: a failure is logged and does not count.
             if outcome != .success {
-                actions.append(.log(command?.ignoreFailure == true ? .info : .warning,
+                actions.append(.log(status.exitLogLevel(countsAsSuccess: command?.ignoreFailure == true),
                                     "\(unit.name): Control process exited, code=\(status.code), status=\(status.statusWithName)"))
             }
             if command?.ignoreFailure == true { outcome = .success }

@@ -99,6 +99,7 @@ extension Supervisor {
             r.records = reports.map { report in
                 var report = report
                 if report.mainPID != 0 { report.mainProcessName = ProcessStatus.command(of: report.mainPID) }
+                if report.controlPID != 0 { report.controlProcessName = ProcessStatus.command(of: report.controlPID) }
                 let pids = tracker.pids(of: report.id)
                 if !pids.isEmpty {
                     // The cgroup's counters and limits where its controllers are enabled, as

@@ -332,7 +332,28 @@ enum Cause: CaseIterable {
         var ok = ServiceMachine(unit: service { $0.execStartPre = [pre] })
         _ = ok.start(now: at(0))
         _ = ok.spawned(300, role: ExecRole(.startPre, 0), now: at(0))
-        #expect(ok.processExited(300, status: .exited(1), groupEmpty: true, now: at(0)) == [.spawn(ExecRole(.start, 0))])
+        #expect(ok.processExited(300, status: .exited(1), groupEmpty: true, now: at(0)) == [
+            .log(.debug, "hello.service: Control process ExecStartPre[0] exited, code=exited, status=1/FAILURE"),
+            .spawn(ExecRole(.start, 0)),
+        ])
+    }
+
+    /// The end of a process is logged at systemd's levels (unit_log_process_exit()): an exit
+    /// code at notice, a signal at warning, a failure the `-` prefix ignores at debug.
+    @Test func aProcessEndIsLoggedAtSystemdsLevels() {
+        func exitLog(_ status: SwatchCore.ExitStatus, ignoreFailure: Bool = false) -> [ServiceAction] {
+            var m = ServiceMachine(unit: service { $0.type = .oneshot; $0.execStart = [Self.cmd("/a", ignoreFailure: ignoreFailure)] })
+            _ = m.start(now: at(0))
+            _ = m.spawned(1, role: ExecRole(.start, 0), now: at(0))
+            return m.processExited(1, status: status, groupEmpty: true, now: at(0)).filter {
+                if case .log(_, let text) = $0 { return text.contains("Main process exited") }
+                return false
+            }
+        }
+        #expect(exitLog(.exited(3)) == [.log(.notice, "hello.service: Main process exited, code=exited, status=3/NOTIMPLEMENTED")])
+        #expect(exitLog(.signaled(9, coreDumped: false)) == [.log(.warning, "hello.service: Main process exited, code=killed, status=9/KILL")])
+        #expect(exitLog(.exited(3), ignoreFailure: true) == [.log(.debug, "hello.service: Main process exited, code=exited, status=3/NOTIMPLEMENTED")])
+        #expect(exitLog(.exited(0)).isEmpty)
     }
 
     @Test func oneshotRunsEveryExecStartThenRemainsExited() {
