@@ -19,10 +19,14 @@ enum ChangeCommands {
             aliases: ["force-reload", "condreload", "reload-or-try-restart"]),
         Kill.entry,
         CommandEntry(spec: CommandSpec(
-            name: "reset-failed", abstract: "Reset the failed state of a unit (of every unit when none is named).",
-            operands: OperandSpec(name: "UNIT", count: .optionalOne, help: "The unit."))
+            name: "reset-failed", abstract: "Reset the failed state of units (of every unit when none is named).",
+            operands: OperandSpec(name: "UNIT", count: .any, help: "The units."))
         ) { arguments in
-            try perform(.resetFailed(unit: arguments.operands.first.map(UnitNames.mangle)), arguments)
+            guard !arguments.operands.isEmpty else { return try perform(.resetFailed(unit: nil), arguments) }
+            // One request per unit, as systemctl makes one ResetFailedUnit() call per name.
+            for unit in try UnitNames.expand(arguments.operands, global: GlobalOptions(arguments)) {
+                try perform(.resetFailed(unit: unit), arguments)
+            }
         },
         daemon("daemon-reload", .daemonReload,
                "Re-read the unit directories; unchanged listeners stay bound, unchanged services keep running."),

@@ -346,6 +346,12 @@ extension Integration {
             try daemon.waitForProperty("ActiveState", of: "broken.service", toBe: "failed")
             #expect(try daemon.ctl("reset-failed").exitCode == 0)
             #expect(try daemon.ctl("is-failed", "broken.service").exitCode == 1)
+
+            // A glob resets the failed units it matches, as systemctl's reset-failed PATTERN...
+            #expect(try daemon.ctl("restart", "broken.service").exitCode == 0)
+            try daemon.waitForProperty("ActiveState", of: "broken.service", toBe: "failed")
+            #expect(try daemon.ctl("reset-failed", "bro*").exitCode == 0)
+            #expect(try daemon.ctl("is-failed", "broken.service").exitCode == 1)
         }
 
         @Test(.timeLimit(.minutes(1)))
