@@ -94,11 +94,12 @@ enum Output {
     static func red(_ text: String) -> String { colors ? "\u{1B}[0;1;31m\(text)\u{1B}[0m" : text }
 }
 
-/// systemctl's unit name mangling, the simple part: a name without a known type suffix
-/// gets `.service` (`swatchctl status hello` is `hello.service`); a glob is left as it is.
+/// systemctl's unit name mangling, the simple part: a name without a unit type suffix
+/// gets `.service` (`swatchctl status hello` is `hello.service`); `tick.timer` and a glob are
+/// left as they are.
 enum UnitNames {
     static func mangle(_ name: String) -> String {
-        name.hasSuffix(".service") || name.hasSuffix(".socket") || isGlob(name) ? name : name + ".service"
+        UnitTypes.type(of: name) != nil || isGlob(name) ? name : name + ".service"
     }
 
     /// systemd's string_is_glob() (src/basic/glob-util.h): `*`, `?` or `[` makes a pattern.

@@ -357,6 +357,9 @@ import Testing
         let missing = try swatchctl(["status", "nope.service"])
         #expect(missing.status == 4)
         #expect(missing.stderr == "Unit nope.service could not be found.\n")
+        // A name with another unit type's suffix is asked for as written, as systemctl mangles it.
+        let timer = try swatchctl(["status", "tick.timer"])
+        #expect((timer.status, timer.stderr) == (4, "Unit tick.timer could not be found.\n"), "\(timer)")
     }
 
     @Test func isActiveAndIsFailedPrintTheStateAndExitAsSystemctl() throws {

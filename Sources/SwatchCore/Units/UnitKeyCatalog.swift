@@ -198,12 +198,8 @@ private func unitAction(_ field: @escaping Field<UnitSection, UnitAction>) -> Ke
 
 /// Unit names of any systemd type are fine as dependencies: targets and mounts count as reached.
 private func isDependencyName(_ name: String) -> Bool {
-    let types: Set<String> = ["service", "socket", "target", "device", "mount", "automount", "swap", "timer",
-                              "path", "slice", "scope"]
-    guard let dot = name.lastIndex(of: "."), types.contains(String(name[name.index(after: dot)...])) else {
-        return false
-    }
-    return UnitName(parsing: String(name[..<dot]) + ".service") != nil
+    guard let type = UnitTypes.type(of: name) else { return false }
+    return UnitName(parsing: String(name.dropLast(type.count + 1)) + ".service") != nil
 }
 
 // MARK: - Execution environment (systemd.exec(5), systemd.kill(5)), shared by [Service] and [Socket]

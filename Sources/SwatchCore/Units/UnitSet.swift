@@ -60,13 +60,10 @@ package struct UnitSet: Sendable {
 
     // MARK: Loading
 
-    /// The type of a file named as a unit of systemd's other kinds (systemd.unit(5)), which
-    /// swatchd does not load: `timer` for `tick.timer`; nil for any other name.
+    /// The type of a file named as a unit of systemd's other kinds, which swatchd does not
+    /// load: `timer` for `tick.timer`; nil for a service, a socket or any other name.
     static func otherUnitType(of fileName: String) -> Substring? {
-        guard let dot = fileName.lastIndex(of: "."), dot != fileName.startIndex else { return nil }
-        let type = fileName[fileName.index(after: dot)...]
-        return ["target", "timer", "path", "mount", "automount", "swap", "slice", "scope", "device"].contains(type)
-            ? type : nil
+        UnitTypes.type(of: fileName).flatMap { $0 == "service" || $0 == "socket" ? nil : $0 }
     }
 
     /// Loads the `*.socket` and `*.service` files of `directories` (a name found in two is taken from
