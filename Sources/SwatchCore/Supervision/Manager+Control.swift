@@ -276,6 +276,8 @@ extension Manager {
         report.fillDependencies(unit.unit)
         report.subState = entry.machine.subState
         report.result = UnitResult(rawValue: entry.machine.result.rawValue) ?? .success
+        // ExecStartPre= and the socket's other commands, as systemctl status shows them.
+        report.controlPID = entry.machine.controlPID ?? 0
         if entry.listeners == .failed, entry.machine.result == .resources { report.statusText = entry.failure }
         report.listen = listening(entry)
         report.triggers = [UnitReference(

@@ -36,6 +36,16 @@ import Testing
         return try #require(reports.first)
     }
 
+    /// The command that runs is the socket's control process (ControlPID=, `Cntrl PID:`).
+    @Test func theRunningCommandIsTheControlProcess() throws {
+        var s = shell("ExecStartPre=/bin/pre1\n")
+        _ = s.take()
+        #expect(try status(&s).controlPID == 100)
+        s.exit(100, .exited(0))
+        _ = s.take()
+        #expect(try status(&s).controlPID == 0)
+    }
+
     @Test func startCommandsRunAroundTheBindAndOnlyThenIsItWatched() throws {
         var s = shell("ExecStartPre=/bin/pre1\nExecStartPre=/bin/pre2\nExecStartPost=/bin/post\n")
         #expect(steps(s.take()) == ["spawn x.socket ExecStartPre[0] /bin/pre1"], "nothing bound before ExecStartPre=")
