@@ -258,8 +258,17 @@ extension DaemonCommand {
     private static func parseCommon(_ arg: String, _ args: inout ArraySlice<String>, into o: inout DaemonOptions)
         throws(UsageError) -> Bool
     {
-        if let v = try value(of: "--unit-dir", arg, &args) { o.unitDirectories.append(v); return true }
-        if let v = try value(of: "--runtime-dir", arg, &args) { o.runtimeDirectory = v; return true }
+        // An empty path would be the working directory, where no one looks for units or sockets.
+        if let v = try value(of: "--unit-dir", arg, &args) {
+            guard !v.isEmpty else { throw UsageError("--unit-dir needs a directory, not an empty path") }
+            o.unitDirectories.append(v)
+            return true
+        }
+        if let v = try value(of: "--runtime-dir", arg, &args) {
+            guard !v.isEmpty else { throw UsageError("--runtime-dir needs a directory, not an empty path") }
+            o.runtimeDirectory = v
+            return true
+        }
         if let v = try value(of: "--log-target", arg, &args) {
             guard ["auto", "journal", "stderr"].contains(v) else {
                 throw UsageError("--log-target must be auto, journal or stderr, not '\(v)'")

@@ -13,6 +13,13 @@ import Testing
         #expect(c == .serve(o))
     }
 
+    /// An empty directory would silently be the working directory (relative paths are taken from it).
+    @Test func anEmptyDirectoryIsAUsageError() {
+        #expect(throws: UsageError.self) { try DaemonCommand.parse(["--runtime-dir", ""]) }
+        #expect(throws: UsageError.self) { try DaemonCommand.parse(["--unit-dir="]) }
+        #expect(throws: UsageError.self) { try DaemonCommand.parse(["run", "--runtime-dir", "", "-l", "8080", "--", "/bin/true"]) }
+    }
+
     @Test func verifyTakesDirsAndFiles() throws {
         #expect(try DaemonCommand.parse(["verify", "--unit-dir", "conf", "x.service", "y.socket"])
                 == .verify(unitDirectories: ["conf"], files: ["x.service", "y.socket"]))
