@@ -11,14 +11,14 @@
 //   restart UNIT...           reload UNIT...            list-sockets
 //   kill --signal=SIGHUP UNIT...                        reset-failed [UNIT]
 //   is-active UNIT            is-failed UNIT            daemon-reload
-//   logs [UNIT] N [follow]    (no UNIT: every unit's lines, interleaved in the order they came)
+//   logs [UNIT...] N [follow] (the units' lines, no UNIT: every unit's; interleaved in the order they came)
 //
 // Answer: blocks of `KEY=VALUE` lines, each block ended by an empty line
 // (ControlResponse). The records come first, then one trailer block that
 // starts with `RESULT=<code>` and may hold `ERROR=` and `WARNING=` lines; then
-// the daemon closes the connection. `logs [UNIT] N follow` is the one exception:
+// the daemon closes the connection. `logs [UNIT...] N follow` is the one exception:
 // after the trailer the daemon keeps sending one `LINE=` record per new line of
-// the unit (of any unit, without UNIT) until the client closes. What each command answers:
+// the units (of any unit, without UNIT) until the client closes. What each command answers:
 //
 //   status, show    one UnitStatusReport record per unit found; RESULT=4 and an
 //                   ERROR= per unit not found (`Unit x.service could not be found.`).
@@ -59,9 +59,9 @@ package enum ControlRequest: Equatable, Sendable {
     case isFailed(unit: String)
     /// `reset-failed [UNIT]`: no unit means every failed unit.
     case resetFailed(unit: String?)
-    /// `logs [UNIT] N [follow]`: the last `lines` lines, then (with follow) every new one; no
-    /// unit means the lines of every unit, in the order they came.
-    case logs(unit: String?, lines: Int, follow: Bool)
+    /// `logs [UNIT...] N [follow]`: the last `lines` lines of the units together, then (with
+    /// follow) every new one; no unit means the lines of every unit, in the order they came.
+    case logs(units: [String], lines: Int, follow: Bool)
     case daemonReload
     /// `daemon-reexec`: swatchd executes itself again, keeping every socket and service.
     case daemonReexec
@@ -138,8 +138,8 @@ package enum ControlRequest: Equatable, Sendable {
         case .listUnits, .listSockets, .listJobs, .daemonReload, .daemonReexec: return []
         case .isActive(let unit), .isFailed(let unit): return [unit]
         case .resetFailed(let unit): return unit.map { [$0] } ?? []
-        case .logs(let unit, let lines, let follow):
-            return (unit.map { [$0] } ?? []) + [String(lines)] + (follow ? ["follow"] : [])
+        case .logs(let units, let lines, let follow):
+            return units + [String(lines)] + (follow ? ["follow"] : [])
         }
     }
 
@@ -221,10 +221,10 @@ package enum ControlRequest: Equatable, Sendable {
             guard arguments.count <= 1 else { throw .tooManyArguments(command: command) }
             return .resetFailed(unit: arguments.first)
         case "logs":
-            // A unit name always has a type suffix (systemd.unit(5)), so a first word that is a
-            // number is the count of a request for every unit.
-            let unit = arguments.first.flatMap { Int($0) == nil ? $0 : nil }
-            let rest = arguments.dropFirst(unit == nil ? 0 : 1)
+            // A unit name always has a type suffix (systemd.unit(5)), so the first word that is a
+            // number is the count, and the words before it are the units.
+            let units = Array(arguments.prefix { Int($0) == nil })
+            let rest = arguments.dropFirst(units.count)
             guard let count = rest.first else { throw .missingArgument(command: command) }
             guard rest.count <= 2 else { throw .tooManyArguments(command: command) }
             guard let lines = Int(count), lines >= 0 else {
@@ -235,7 +235,7 @@ package enum ControlRequest: Equatable, Sendable {
                 guard last == "follow" else { throw .invalidArgument(command: command, argument: last) }
                 follow = true
             }
-            return .logs(unit: unit, lines: lines, follow: follow)
+            return .logs(units: units, lines: lines, follow: follow)
         case "daemon-reload":
             try none()
             return .daemonReload

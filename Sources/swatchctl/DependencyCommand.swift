@@ -1,25 +1,26 @@
 import SwatchControl
 
 extension Swatchctl {
-    /// `list-dependencies UNIT`: the units it requires, wants, is bound to, is part of and
-    /// upholds, as a tree (DependencyTree.swift), read from `show` records unit by unit.
+    /// `list-dependencies UNIT...`: the units each requires, wants, is bound to, is part of
+    /// and upholds, as a tree (DependencyTree.swift), read from `show` records unit by unit;
+    /// several units (or globs) print their trees one after the other, as systemctl's.
     struct ListDependencies: Command {
         static let spec = CommandSpec(
             name: "list-dependencies",
             abstract: "Show the units a unit depends on (Requires=, Requisite=, Wants=, BindsTo=, PartOf=, Upholds=) as a tree.",
             options: [.flag("all", "a", help: "Accepted for systemctl compatibility: every unit is followed already.")],
-            operands: OperandSpec(name: "UNIT", count: .one, help: "The unit."))
+            operands: OperandSpec(name: "UNIT", count: .oneOrMore, help: "The units, or globs of them."))
 
         let global: GlobalOptions
-        let unit: String
+        let units: [String]
 
         init(_ arguments: ParsedArguments) throws(UsageError) {
             global = GlobalOptions(arguments)
-            unit = arguments.operands[0]
+            units = arguments.operands
         }
 
         func run() throws {
-            let root = UnitNames.mangle(unit)
+            let roots = try UnitNames.expand(units, global: global)
             let client = try global.client()
             var cache: [String: UnitStatusReport?] = [:]
             var failure: ControlClient.Failure?
@@ -38,11 +39,16 @@ extension Swatchctl {
                 cache[name] = .some(found)
                 return found
             }
-            guard lookup(root) != nil || failure != nil || malformed != nil else {
-                Output.error("Unit \(root) could not be found.")
-                throw ExitCode(ControlResponse.Code.noSuchUnit)
+            var missing = false
+            var lines: [DependencyTree.Line] = []
+            for root in roots {
+                guard lookup(root) != nil || failure != nil || malformed != nil else {
+                    Output.error("Unit \(root) could not be found.")
+                    missing = true
+                    continue
+                }
+                lines += DependencyTree.lines(of: root, lookup: lookup)
             }
-            let lines = DependencyTree.lines(of: root, lookup: lookup)
             if let failure {
                 Output.error(failure.description)
                 throw ExitCode(1)
@@ -57,11 +63,12 @@ extension Swatchctl {
                     object["ActiveState"] = line.state.map { .string($0.rawValue) }
                     return .object(object)
                 }))
-                return
+            } else {
+                for line in lines {
+                    Output.line(DependencyTree.render(line, color: Self.colored, width: global.width))
+                }
             }
-            for line in lines {
-                Output.line(DependencyTree.render(line, color: Self.colored, width: global.width))
-            }
+            if missing { throw ExitCode(ControlResponse.Code.noSuchUnit) }
         }
 
         /// systemctl list-dependencies' colours: green while active or starting, plain while

@@ -31,7 +31,7 @@ enum HelpText {
         return text
     }
 
-    /// `swatchctl logs [OPTION]... [UNIT]`.
+    /// `swatchctl logs [OPTION]... [UNIT]...`.
     static func usage(_ command: CommandSpec?, of tool: ToolSpec) -> String {
         guard let command else { return "\(tool.name) [OPTION]... COMMAND [UNIT]..." }
         return "\(tool.name) \(command.name) [OPTION]..." + (command.operands.map { " " + $0.synopsis } ?? "")

@@ -1,9 +1,10 @@
 import SwatchControl
 
 extension Swatchctl {
-    /// `logs [UNIT] [-n N] [-f] [--since TIME] [--until TIME]`: recent lines from swatchd's
-    /// memory — what `journalctl -u` gives, with no journal needed (swatchctl(1)). Without a
-    /// unit, every unit's lines in the order they came, as `journalctl` alone.
+    /// `logs [UNIT...] [-n N] [-f] [--since TIME] [--until TIME]`: recent lines from swatchd's
+    /// memory — what `journalctl -u UNIT -u …` gives, with no journal needed (swatchctl(1)):
+    /// the units' lines together, in the order they came; a glob names the loaded units it
+    /// matches. Without a unit, every unit's lines, as `journalctl` alone.
     struct Logs: Command {
         static let linesOption = OptionSpec.value(
             "lines", "n", "N", help: "Show the last N lines (default: all kept; 10 with --follow).")
@@ -17,14 +18,14 @@ extension Swatchctl {
             name: "logs",
             abstract: "Show recent log lines from swatchd's memory (the units' output and swatchd's messages about them); every unit's without a unit.",
             options: [linesOption, .flag("follow", "f", help: "Keep printing new lines until interrupted."), sinceOption, untilOption],
-            operands: OperandSpec(name: "UNIT", count: .optionalOne, help: "The unit (none: every unit)."))
+            operands: OperandSpec(name: "UNIT", count: .any, help: "The units, or globs of them (none: every unit)."))
 
         let global: GlobalOptions
         let lines: Int?
         let follow: Bool
         let since: String?
         let until: String?
-        let unit: String?
+        let units: [String]
 
         init(_ arguments: ParsedArguments) throws(UsageError) {
             global = GlobalOptions(arguments)
@@ -32,7 +33,7 @@ extension Swatchctl {
             follow = arguments.flag("follow")
             since = arguments.value(Self.sinceOption.long)
             until = arguments.value(Self.untilOption.long)
-            unit = arguments.operands.first
+            units = arguments.operands
             if let lines, lines < 0 { throw UsageError("--lines must not be negative.") }
             _ = try window(now: StatusFormat.realtimeNow())
         }
@@ -57,7 +58,10 @@ extension Swatchctl {
             // With a time window the daemon sends every kept line and swatchctl picks: -n counts
             // the lines inside the window, as journalctl's does.
             let count = filtering ? Int(Int32.max) : lines ?? (follow ? 10 : Int(Int32.max))
-            let request = ControlRequest.logs(unit: unit.map(UnitNames.mangle), lines: count, follow: follow)
+            let names = try UnitNames.expand(units, global: global)
+            // Globs that match no loaded unit: no lines, as journalctl -u for a unit never seen.
+            guard !names.isEmpty || units.isEmpty else { return }
+            let request = ControlRequest.logs(units: names, lines: count, follow: follow)
             var result: Int32 = 1
             var malformed = false
             var backlog: [UnitLogEntry] = []

@@ -481,6 +481,14 @@ extension Integration {
             let recent = try daemon.ctl("logs", "--since", "-10min", "--until", "now")
             #expect(recent.exitCode == 0 && recent.standardOutput.contains("two-1"), "\(recent)")
             #expect(try daemon.ctl("logs", "--until", "yesterday").standardOutput.isEmpty)
+            // Several units, and a glob, as journalctl -u one.service -u 't*': their lines and no other's.
+            let both = try daemon.ctl("logs", "one", "t*")
+            #expect(both.exitCode == 0, "\(both)")
+            #expect(both.lines.contains { $0.hasSuffix(": one-6") } && both.lines.contains { $0.hasSuffix(": two-1") }, "\(both)")
+            #expect(!both.lines.contains { $0.contains("broken.service") }, "\(both)")
+            let unknown = try daemon.ctl("logs", "one", "nope")
+            #expect(unknown.exitCode == 4 && unknown.standardOutput.isEmpty, "\(unknown)")
+            #expect(unknown.standardError.contains("Unit nope.service could not be found."), "\(unknown)")
 
             // -q: the exit code and nothing else.
             for (arguments, code) in [(["is-active", "-q", "one"], Int32(0)), (["is-active", "--quiet", "broken"], 3),

@@ -19,10 +19,10 @@ import Testing
         #expect(throws: ControlRequest.ParseError.invalidArgument(command: "status", argument: "--lines=x")) {
             try ControlRequest(line: "status --lines=x")
         }
-        #expect(try ControlRequest(line: "logs 5") == .logs(unit: nil, lines: 5, follow: false))
-        #expect(try ControlRequest(line: "logs 5 follow") == .logs(unit: nil, lines: 5, follow: true))
-        #expect(ControlRequest.logs(unit: nil, lines: 7, follow: true).line == "logs 7 follow")
-        for request in [ControlRequest.logs(unit: nil, lines: 0, follow: false), .status(units: ["b.socket"], lines: 200)] {
+        #expect(try ControlRequest(line: "logs 5") == .logs(units: [], lines: 5, follow: false))
+        #expect(try ControlRequest(line: "logs 5 follow") == .logs(units: [], lines: 5, follow: true))
+        #expect(ControlRequest.logs(units: [], lines: 7, follow: true).line == "logs 7 follow")
+        for request in [ControlRequest.logs(units: [], lines: 0, follow: false), .status(units: ["b.socket"], lines: 200)] {
             #expect(try ControlRequest(line: request.line) == request)
         }
         #expect(throws: ControlRequest.ParseError.missingArgument(command: "logs")) { try ControlRequest(line: "logs") }
@@ -195,7 +195,7 @@ import Testing
         #expect(log.entries(unit: nil, last: 2).map(\.message) == ["m3", "m4"])
         #expect(log.entries(unit: "a.service", last: 10).map(\.message) == ["m0", "m2"])
         #expect(log.entries(unit: nil, after: 3).map(\.message) == ["m3", "m4"])
-        guard case .follow(let backlog, nil, let after) = ControlServer.logsReply(unit: nil, lines: 1, follow: true, from: log)
+        guard case .follow(let backlog, [], let after) = ControlServer.logsReply(units: [], lines: 1, follow: true, from: log)
         else {
             Issue.record("logs of every unit with follow keeps the connection")
             return

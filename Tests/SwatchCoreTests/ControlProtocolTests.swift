@@ -39,8 +39,9 @@ import Testing
         .start(units: ["a.service", "b.socket"]), .stop(units: ["x.service"]), .restart(units: ["x.service"]),
         .reload(units: ["x.service"]), .kill(units: ["x.service"], signal: 1), .kill(units: ["a", "b"], signal: 15),
         .listUnits, .listSockets, .isActive(unit: "x"), .isFailed(unit: "x"), .resetFailed(unit: nil),
-        .resetFailed(unit: "x.service"), .logs(unit: "hello.service", lines: 10, follow: true),
-        .logs(unit: "hello.service", lines: 0, follow: false), .daemonReload,
+        .resetFailed(unit: "x.service"), .logs(units: ["hello.service"], lines: 10, follow: true),
+        .logs(units: ["hello.service"], lines: 0, follow: false), .logs(units: ["a.service", "b.socket"], lines: 3, follow: false),
+        .logs(units: [], lines: 1, follow: true), .daemonReload,
     ]
 
     @Test(arguments: requests)
@@ -54,7 +55,8 @@ import Testing
         #expect(try ControlRequest(line: "kill --signal=SIGHUP x.service") == .kill(units: ["x.service"], signal: 1))
         #expect(try ControlRequest(line: "kill --signal=HUP x.service") == .kill(units: ["x.service"], signal: 1))
         #expect(try ControlRequest(line: "kill x.service") == .kill(units: ["x.service"], signal: 15))
-        #expect(try ControlRequest(line: "logs hello.service 10 follow") == .logs(unit: "hello.service", lines: 10, follow: true))
+        #expect(try ControlRequest(line: "logs hello.service 10 follow") == .logs(units: ["hello.service"], lines: 10, follow: true))
+        #expect(try ControlRequest(line: "logs a.service b.socket 5") == .logs(units: ["a.service", "b.socket"], lines: 5, follow: false))
         #expect(try ControlRequest(line: "start a\\x20b.service") == .start(units: ["a b.service"]))
         #expect(ControlRequest.kill(units: ["x.service"], signal: 1).line == "kill --signal=SIGHUP x.service")
         #expect(ControlRequest.daemonReload.line == "daemon-reload")
@@ -75,7 +77,8 @@ import Testing
         #expect(error("start") == .missingArgument(command: "start"))
         #expect(error("is-active a b") == .tooManyArguments(command: "is-active"))
         #expect(error("list-units x") == .tooManyArguments(command: "list-units"))
-        #expect(error("logs x ten") == .invalidArgument(command: "logs", argument: "ten"))
+        // Every word before the count names a unit: `ten` is one, and the count is missing.
+        #expect(error("logs x ten") == .missingArgument(command: "logs"))
         #expect(error("logs x -1") == .invalidArgument(command: "logs", argument: "-1"))
         #expect(error("logs x 10 forever") == .invalidArgument(command: "logs", argument: "forever"))
         #expect(error("kill --signal=SIGNOPE x") == .invalidArgument(command: "kill", argument: "--signal=SIGNOPE"))

@@ -283,15 +283,15 @@ private let helloReport = UnitStatusReport(
         let log = UnitLogBuffer()
         log.append(unit: "hello.service", message: "old line", identifier: "hello.service", pid: 7)
         let loop = ServerLoop(server: server) { call in
-            guard case .logs(let unit, let count, let follow) = call.request else { return .now(.failure("unexpected")) }
-            return ControlServer.logsReply(unit: unit, lines: count, follow: follow, from: log)
+            guard case .logs(let units, let count, let follow) = call.request else { return .now(.failure("unexpected")) }
+            return ControlServer.logsReply(units: units, lines: count, follow: follow, from: log)
         }
         loop.unitLog = log
         let client = ControlClient(path: server.path)
         let received = Background { () -> Result<[String], ControlClient.Failure> in
             var lines: [String] = []
             do throws(ControlClient.Failure) {
-                try client.stream(.logs(unit: "hello.service", lines: 10, follow: true)) { event in
+                try client.stream(.logs(units: ["hello.service"], lines: 10, follow: true)) { event in
                     if case .record(let record) = event { lines.append(record["LINE"]!) }
                     return lines.count < 3
                 }
@@ -315,12 +315,12 @@ private let helloReport = UnitStatusReport(
     @Test func logsReplyAnswersTheLastLinesAndFollowsFromThere() {
         let log = UnitLogBuffer()
         for i in 1...5 { log.append(unit: "a.service", message: "l\(i)", identifier: "a.service", pid: 1) }
-        guard case .now(let response) = ControlServer.logsReply(unit: "a.service", lines: 2, follow: false, from: log) else {
+        guard case .now(let response) = ControlServer.logsReply(units: ["a.service"], lines: 2, follow: false, from: log) else {
             Issue.record("logs without follow is answered at once")
             return
         }
         #expect(response.records.map { $0["LINE"] } == ["l4", "l5"])
-        guard case .follow(let backlog, "a.service", let after) = ControlServer.logsReply(unit: "a.service", lines: 1, follow: true, from: log)
+        guard case .follow(let backlog, ["a.service"], let after) = ControlServer.logsReply(units: ["a.service"], lines: 1, follow: true, from: log)
         else {
             Issue.record("logs with follow keeps the connection")
             return

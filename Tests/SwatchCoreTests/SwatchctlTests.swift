@@ -105,7 +105,7 @@ import Testing
             return .now(ControlResponse(records: [
                 SocketListing(listen: socket.listen, unit: "hello.socket", activates: ["hello.service"]).toRecord(),
             ]))
-        case .logs(nil, let lines, _):
+        case .logs([], let lines, _):
             // Two units' lines, a minute apart, the newest a minute ago.
             let entries = (1...4).map { index in
                 let unit = index % 2 == 0 ? "idle.service" : "hello.service"
@@ -113,10 +113,13 @@ import Testing
                                     identifier: unit, message: "all \(index)").toRecord()
             }
             return .now(ControlResponse(records: Array(entries.suffix(lines))))
-        case .logs(let unit?, let lines, _):
-            guard find(unit) != nil else { return .now(.unitNotFound(unit)) }
-            let entries = (1...3).map {
-                UnitLogEntry(unit: unit, realtime: started, pid: 4242, identifier: unit, message: "line \($0)").toRecord()
+        case .logs(let units, let lines, _):
+            if let missing = units.first(where: { find($0) == nil }) { return .now(.unitNotFound(missing)) }
+            // Three lines of each unit, taking turns.
+            let entries = (1...3).flatMap { index in
+                units.map { unit in
+                    UnitLogEntry(unit: unit, realtime: started, pid: 4242, identifier: unit, message: "line \(index)").toRecord()
+                }
             }
             return .now(ControlResponse(records: Array(entries.suffix(lines))))
         case .resetFailed, .daemonReload, .daemonReexec:
@@ -218,6 +221,12 @@ import Testing
 
             """, "\(run.stdout)")
         #expect(try swatchctl(["list-dependencies", "nothing"]).status == 4)
+        // Several units, a glob among them: one tree after the other, as systemctl prints them.
+        let two = try swatchctl(["list-dependencies", "i*", "failed"])
+        #expect(two.status == 0 && two.stdout == "failed.service\nidle.service\n", "\(two)")
+        let oneMissing = try swatchctl(["list-dependencies", "idle", "nothing"])
+        #expect(oneMissing.status == 4 && oneMissing.stdout == "idle.service\n", "\(oneMissing)")
+        #expect(oneMissing.stderr.contains("Unit nothing.service could not be found."), "\(oneMissing)")
     }
 
     @Test func showHasDependenciesAndNeedDaemonReload() throws {
@@ -454,15 +463,27 @@ import Testing
         #expect(try swatchctl(["logs", "nope.service"]).status == 4)
     }
 
+    @Test func logsOfSeveralUnitsAndGlobs() throws {
+        // As journalctl -u hello.service -u idle.service: the lines of both, together.
+        let run = try swatchctl(["logs", "hello", "i*", "-n", "3"])
+        #expect(run.status == 0, "\(run)")
+        let prefix = ProcessTimeZone.with("UTC") { StatusFormat.journalTimestamp(Self.started) }
+        #expect(run.stdout == "\(prefix) idle.service[4242]: line 2\n\(prefix) hello.service[4242]: line 3\n"
+            + "\(prefix) idle.service[4242]: line 3\n")
+        // A glob that matches no loaded unit shows nothing; it does not mean every unit.
+        let none = try swatchctl(["logs", "nomatch-*"])
+        #expect(none.status == 0 && none.stdout.isEmpty, "\(none)")
+    }
+
     @Test func logsFollowKeepsPrintingNewLinesUntilStopped() throws {
         let directory = ShortTemporaryDirectory()
         let server = try ControlServer(path: directory.path + "/control")
         let log = UnitLogBuffer()
         log.append(unit: "hello.service", message: "before", identifier: "hello.service", pid: 4242)
         let loop = ServerLoop(server: server) { call in
-            guard case .logs(let unit, let count, true) = call.request else { return .now(.failure("unexpected")) }
-            let backlog = log.entries(unit: unit, last: count).map { $0.toRecord() }
-            return .follow(ControlResponse(records: backlog), unit: unit, after: log.lastSequence)
+            guard case .logs(let units, let count, true) = call.request else { return .now(.failure("unexpected")) }
+            let backlog = log.entries(units: units, last: count).map { $0.toRecord() }
+            return .follow(ControlResponse(records: backlog), units: units, after: log.lastSequence)
         }
         loop.unitLog = log
         let process = Process()
@@ -576,9 +597,8 @@ import Testing
         for (arguments, message) in [
             (["--json=yes", "list-units"], "Option '--json' takes no value"),
             (["is-active"], "Missing expected argument 'UNIT...'"),
-            (["list-dependencies"], "Missing expected argument 'UNIT'"),
+            (["list-dependencies"], "Missing expected argument 'UNIT...'"),
             (["start"], "Missing expected argument 'UNIT...'"),
-            (["list-dependencies", "hello", "idle"], "Unexpected argument 'idle'"),
             (["list-sockets", "hello"], "Unexpected argument 'hello'"),
             (["status", "-n", "many", "hello"], "The value 'many' is invalid for '-n, --lines N'"),
             (["logs", "--lines"], "Missing value for '--lines'"),
@@ -600,7 +620,7 @@ import Testing
             #expect(overview.stdout.contains("\n  \(verb) "), "\(verb) missing from --help")
         }
         let logs = try swatchctl(["logs", "--help"])
-        #expect(logs.status == 0 && logs.stdout.hasPrefix("Usage: swatchctl logs [OPTION]... [UNIT]\n"), "\(logs)")
+        #expect(logs.status == 0 && logs.stdout.hasPrefix("Usage: swatchctl logs [OPTION]... [UNIT]...\n"), "\(logs)")
         for option in ["-n, --lines N", "-f, --follow", "-S, --since TIME", "-U, --until TIME", "--runtime-dir DIR"] {
             #expect(logs.stdout.contains("  \(option) "), "\(option) missing from logs --help")
         }

@@ -24,6 +24,18 @@ import Testing
         #expect(log.lastSequence == 3)
     }
 
+    @Test func severalUnitsInterleaveInTheOrderTheirLinesCame() {
+        let log = UnitLogBuffer()
+        for (unit, message) in [("a", "a1"), ("b", "b1"), ("c", "c1"), ("a", "a2"), ("b", "b2")] {
+            log.append(unit: unit + ".service", message: message, identifier: unit, pid: 1)
+        }
+        #expect(log.entries(units: ["b.service", "a.service"], last: 10).map(\.message) == ["a1", "b1", "a2", "b2"])
+        #expect(log.entries(units: ["b.service", "a.service"], last: 3).map(\.message) == ["b1", "a2", "b2"])
+        #expect(log.entries(units: ["a.service", "a.service", "gone.service"], last: 10).map(\.message) == ["a1", "a2"])
+        #expect(log.entries(units: [], last: 10).map(\.message) == ["a1", "b1", "c1", "a2", "b2"])
+        #expect(log.entries(units: ["c.service", "b.service"], after: 2).map(\.message) == ["c1", "b2"])
+    }
+
     @Test func removingAUnitForgetsItsLines() {
         let log = UnitLogBuffer()
         log.append(unit: "a.service", message: "x", identifier: "a.service", pid: 1)

@@ -25,7 +25,7 @@ import SystemPackage
 /// A connection lives through these states: reading its request line (at most
 /// `requestTimeout`, at most `maximumPendingConnections` at once — the oldest is
 /// dropped); then either answered and closed at once, or waiting for a deferred
-/// answer (`Reply.later`, `answer(_:with:)`), or following a unit's log
+/// answer (`Reply.later`, `answer(_:with:)`), or following units' logs
 /// (`Reply.follow`). Waiting and following connections stay watched so that a
 /// client who leaves (EOF) is closed at once.
 ///
@@ -76,9 +76,9 @@ package final class ControlServer {
         /// READY=1, a stop waiting for the process to exit — systemctl also waits for its jobs).
         case later
         /// Send this answer (the backlog of a `logs … follow`), then keep sending the lines of
-        /// `unit` (nil: of every unit) whose sequence is above `after` (see `publish(from:)`). A
-        /// non-zero result closes.
-        case follow(ControlResponse, unit: String?, after: UInt64)
+        /// `units` (none: of every unit) whose sequence is above `after` (see `publish(from:)`).
+        /// A non-zero result closes.
+        case follow(ControlResponse, units: [String], after: UInt64)
     }
 
     /// What changed for the event loop after a call: descriptors to stop tracking (already
@@ -145,9 +145,9 @@ package final class ControlServer {
     private enum State {
         case reading([UInt8], deadline: UInt64)
         case awaitingAnswer
-        case following(unit: String?, after: UInt64)
+        case following(units: [String], after: UInt64)
         /// The rest of an answer, sent as the client reads; then closed, or following `follow`.
-        case writing([UInt8], deadline: UInt64, follow: (unit: String?, after: UInt64)?)
+        case writing([UInt8], deadline: UInt64, follow: (units: [String], after: UInt64)?)
         /// Refused: the answer is sent and our side shut down; kept until the client closes (or
         /// the deadline), so that its request still finds an open socket (no EPIPE) and it reads
         /// the refusal rather than a reset.
@@ -285,13 +285,14 @@ package final class ControlServer {
         return .failure("Access denied: swatchd serves \(whom)")
     }
 
-    /// The whole answer to `logs [UNIT] N [follow]` for a unit the daemon knows (check that
-    /// first: `.now(.unitNotFound(unit))`), or for every unit when `unit` is nil: the last
-    /// `lines` lines from `buffer`, then, with `follow`, every new one (`publish(from:)`).
-    package static func logsReply(unit: String?, lines: Int, follow: Bool, from buffer: UnitLogBuffer) -> Reply {
+    /// The whole answer to `logs [UNIT...] N [follow]` for units the daemon knows (check that
+    /// first: `.now(.unitNotFound(unit))`), or for every unit when `units` is empty: the last
+    /// `lines` lines of them together from `buffer`, then, with `follow`, every new one
+    /// (`publish(from:)`).
+    package static func logsReply(units: [String], lines: Int, follow: Bool, from buffer: UnitLogBuffer) -> Reply {
         let mark = buffer.lastSequence
-        let backlog = ControlResponse(records: buffer.entries(unit: unit, last: lines).map { $0.toRecord() })
-        return follow ? .follow(backlog, unit: unit, after: mark) : .now(backlog)
+        let backlog = ControlResponse(records: buffer.entries(units: units, last: lines).map { $0.toRecord() })
+        return follow ? .follow(backlog, units: units, after: mark) : .now(backlog)
     }
 
     // MARK: - Events
@@ -473,7 +474,7 @@ package final class ControlServer {
         }
     }
 
-    /// Sends every follower the lines of its unit added to `buffer` since it was last sent
+    /// Sends every follower the lines of its units added to `buffer` since it was last sent
     /// some, one `UnitLogEntry` record each. A follower that cannot take them at once
     /// (EAGAIN: it stopped reading; EPIPE: it left) is dropped — the daemon never waits on
     /// a reader.
@@ -481,12 +482,12 @@ package final class ControlServer {
         var update = Update()
         guard buffer.lastSequence > 0 else { return update }
         for (fd, connection) in connections {
-            guard case .following(let unit, let after) = connection.state, buffer.lastSequence > after else { continue }
-            let entries = buffer.entries(unit: unit, after: after)
+            guard case .following(let units, let after) = connection.state, buffer.lastSequence > after else { continue }
+            let entries = buffer.entries(units: units, after: after)
             guard let last = entries.last else { continue }
             let text = entries.map { $0.toRecord().encoded }.joined()
             if case .complete = sendNonBlocking(fd, Array(text.utf8)) {
-                connections[fd]?.state = .following(unit: unit, after: last.sequence)
+                connections[fd]?.state = .following(units: units, after: last.sequence)
             } else {
                 update.removed.append(drop(fd))
             }
@@ -532,8 +533,8 @@ package final class ControlServer {
             update.merge(deliver(fd, Array(response.encoded.utf8), now: now, thenFollow: nil))
         case .later:
             connections[fd]?.state = .awaitingAnswer
-        case .follow(let response, let unit, let after):
-            let follow = response.result == ControlResponse.Code.success ? (unit: unit, after: after) : nil
+        case .follow(let response, let units, let after):
+            let follow = response.result == ControlResponse.Code.success ? (units: units, after: after) : nil
             update.merge(deliver(fd, Array(response.encoded.utf8), now: now, thenFollow: follow))
         }
         return update
@@ -570,15 +571,15 @@ package final class ControlServer {
     /// Sends an answer, or what the socket takes of it: the rest waits in `.writing` for the
     /// connection to be writable (`Update.writable`, or nothing new when it is watched so
     /// already: `rewatch`), at most `stalledAnswerTimeout` without progress. Once all is sent
-    /// the connection is closed, or follows a unit's log (`follow`, watched for reading again).
+    /// the connection is closed, or follows units' logs (`follow`, watched for reading again).
     /// Never blocks: a client that stops reading costs the daemon memory for its answer, not time.
     private func deliver(_ fd: Int32, _ bytes: [UInt8], now: UInt64,
-                         thenFollow follow: (unit: String?, after: UInt64)?, rewatch: Bool = false) -> Update {
+                         thenFollow follow: (units: [String], after: UInt64)?, rewatch: Bool = false) -> Update {
         var update = Update()
         switch sendNonBlocking(fd, bytes) {
         case .complete:
             if let follow {
-                connections[fd]?.state = .following(unit: follow.unit, after: follow.after)
+                connections[fd]?.state = .following(units: follow.units, after: follow.after)
                 if rewatch { update.added.append(connections[fd]!.fd) }
             } else {
                 update.removed.append(drop(fd))

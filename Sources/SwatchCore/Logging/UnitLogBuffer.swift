@@ -108,23 +108,26 @@ package final class UnitLogBuffer: Sendable {
 
     /// The last `count` lines of `unit` (nil: of every unit, interleaved), oldest first.
     package func entries(unit: String?, last count: Int) -> [UnitLogEntry] {
-        guard count > 0 else { return [] }
-        let all = state.withLock { state in
-            guard let unit else { return Self.interleaved(state.units.values.map(\.ordered)) }
-            return state.units[unit]?.ordered ?? []
-        }
-        return Array(all.suffix(count))
+        entries(units: unit.map { [$0] } ?? [], last: count)
+    }
+
+    /// The last `count` lines of `units` together (none: of every unit), interleaved, oldest first.
+    package func entries(units: [String], last count: Int) -> [UnitLogEntry] {
+        count > 0 ? Array(entries(units: units, after: 0).suffix(count)) : []
     }
 
     /// The lines of `unit` (nil: of every unit) added after `sequence`, oldest first.
     package func entries(unit: String?, after sequence: UInt64) -> [UnitLogEntry] {
+        entries(units: unit.map { [$0] } ?? [], after: sequence)
+    }
+
+    /// The lines of `units` (none: of every unit) added after `sequence`, interleaved, oldest first.
+    package func entries(units: [String], after sequence: UInt64) -> [UnitLogEntry] {
         state.withLock { state in
             guard state.lastSequence > sequence else { return [] }
-            guard let unit else {
-                return Self.interleaved(state.units.values.map { $0.ordered.filter { $0.sequence > sequence } })
-            }
-            guard let ring = state.units[unit] else { return [] }
-            return ring.ordered.filter { $0.sequence > sequence }
+            let rings = units.isEmpty ? Array(state.units.values) : Set(units).compactMap { state.units[$0] }
+            let lists = rings.map { $0.ordered.filter { $0.sequence > sequence } }
+            return lists.count == 1 ? lists[0] : Self.interleaved(lists)
         }
     }
 

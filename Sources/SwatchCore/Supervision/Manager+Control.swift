@@ -105,9 +105,15 @@ extension Manager {
                     return []
                 }
             }
-        case .logs(let name, let lines, let follow):
-            if let name, !allUnitNames().contains(name) { return emit(.reply(id, .response(.unitNotFound(name)))) }
-            emit(.reply(id, .logs(unit: name, lines: lines, follow: follow)))
+        case .logs(let names, let lines, let follow):
+            // Every unit named must be known, or nothing is shown: each unknown one is named.
+            let known = Set(allUnitNames())
+            let unknown = names.filter { !known.contains($0) }
+            guard unknown.isEmpty else {
+                return emit(.reply(id, .response(ControlResponse(result: ControlResponse.Code.noSuchUnit,
+                                                                 errors: unknown.map { "Unit \($0) could not be found." }))))
+            }
+            emit(.reply(id, .logs(units: names, lines: lines, follow: follow)))
         case .daemonReload:
             emit(.loadUnitFiles(call: id))
         case .daemonReexec:

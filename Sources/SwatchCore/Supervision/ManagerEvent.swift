@@ -150,6 +150,6 @@ package enum ControlAnswer {
     case response(ControlResponse)
     /// Status reports for the shell to complete (processes, memory, the last `logLines` log lines) and then send.
     case reports([UnitStatusReport], ControlResponse, logLines: Int = ControlRequest.defaultStatusLines)
-    /// `logs [UNIT]`: the shell reads the unit's log buffer (every unit's without one).
-    case logs(unit: String?, lines: Int, follow: Bool)
+    /// `logs [UNIT...]`: the shell reads the units' log buffers (every unit's without one).
+    case logs(units: [String], lines: Int, follow: Bool)
 }

@@ -115,8 +115,8 @@ extension Supervisor {
                 return report.toRecord()
             }
             response = r
-        case .logs(let unit, let lines, let follow):
-            let reply = ControlServer.logsReply(unit: unit, lines: lines, follow: follow, from: unitLog)
+        case .logs(let units, let lines, let follow):
+            let reply = ControlServer.logsReply(units: units, lines: lines, follow: follow, from: unitLog)
             if id == calling { followReply = reply; return }
             guard case .now(let r) = reply else { return }
             response = r
