@@ -885,6 +885,56 @@ extension Integration {
             try waitUntil("the service's groups are removed\n\(daemon.log)") { access(group, F_OK) != 0 }
         }
 
+        /// Delegate=yes: the commands beside the main process (ExecReload=, ExecStop=) run in the
+        /// group's ".control" subgroup, as under systemd, and ExecStartPre= in the group. So they still start once the service has enabled a controller
+        /// for the groups below its own, when cgroup v2 lets no process into its group itself ("no
+        /// internal processes"). The service enables the first controller its group has, where it
+        /// has one (a pure cgroup2 host, TasksMax= asking swatchd for pids; this machine kind's
+        /// hybrid layout has none to give).
+        @Test(.timeLimit(.minutes(1)))
+        func delegatedServicesRunTheirControlProcessesInDotControl() throws {
+            let script = "/run/swatch-delegate-control-\(getpid()).sh"
+            let text = "dir=$(findmnt -t cgroup2 -n -o TARGET | head -n 1)$(sed -n 's/^0:://p' /proc/self/cgroup)\n"
+                + "mkdir \"$dir/worker\" && echo $$ > \"$dir/worker/cgroup.procs\" || exit 1\n"
+                + "controller=$(cut -d ' ' -f 1 \"$dir/cgroup.controllers\")\n"
+                + "[ -z \"$controller\" ] || echo \"+$controller\" > \"$dir/cgroup.subtree_control\" || exit 1\n"
+                + "echo \"$dir\"\nexec sleep 300\n"
+            FileManager.default.createFile(atPath: script, contents: Data(text.utf8), attributes: [.posixPermissions: 0o755])
+            defer { unlink(script) }
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("runtime.service", """
+                [Service]
+                ExecStartPre=/bin/sh -c 'grep ^0:: /proc/self/cgroup > \(daemon.path("pre"))'
+                ExecStart=/bin/sh \(script)
+                ExecReload=/bin/sh -c 'grep ^0:: /proc/self/cgroup > \(daemon.path("reload"))'
+                ExecStop=/bin/sh -c 'grep ^0:: /proc/self/cgroup > \(daemon.path("stop"))'
+                StandardOutput=truncate:\(daemon.path("runtime"))
+                Delegate=yes
+                TasksMax=100
+                """)
+            try daemon.start()
+            let group = try waitFor("runtime.service set up the groups below its own\n\(daemon.log)") { () -> String? in
+                let text = (readText(daemon.path("runtime")) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                return text.isEmpty ? nil : text
+            }
+            try #require(group.hasPrefix("/"), "\(group)")
+            #expect(readText(daemon.path("pre"))?.hasSuffix("/runtime.service\n") == true, "\(readText(daemon.path("pre")) ?? "")")
+
+            let reload = try daemon.ctl("reload", "runtime.service")
+            #expect(reload.exitCode == 0, "\(reload)\n\(daemon.log)")
+            #expect(readText(daemon.path("reload"))?.hasSuffix("/runtime.service/.control\n") == true,
+                    "\(readText(daemon.path("reload")) ?? "no reload output")")
+            #expect(try daemon.property("ActiveState", of: "runtime.service") == "active")
+
+            let stop = try daemon.ctl("stop", "runtime.service")
+            #expect(stop.exitCode == 0, "\(stop)")
+            #expect(readText(daemon.path("stop"))?.hasSuffix("/runtime.service/.control\n") == true,
+                    "\(readText(daemon.path("stop")) ?? "no stop output")")
+            try daemon.waitForProperty("ActiveState", of: "runtime.service", toBe: "inactive")
+            try waitUntil("the service's groups are removed\n\(daemon.log)") { access(group, F_OK) != 0 }
+        }
+
         // MARK: Keyrings
 
         /// KeyringMode= as keyutils' keyctl(1) shows it from inside the service: under a swatchd

@@ -59,7 +59,11 @@ import Testing
         let stopping = UnitStatusReport(
             id: "stopping.service", activeState: .deactivating, subState: "stop", activeSince: started, mainPID: 4444,
             mainProcessName: "daemon", controlPID: 5252, controlProcessName: "sh")
-        let unlisted = [limited, forking, stopping]
+        // Its ExecStopPost= running after the main process exited.
+        let stopPost = UnitStatusReport(
+            id: "stoppost.service", activeState: .deactivating, subState: "stop-post", activeSince: started,
+            controlPID: 6262, controlProcessName: "sh", execMainPID: 6161, execMainCode: 1, execMainStatus: 0)
+        let unlisted = [limited, forking, stopping, stopPost]
         func find(_ name: String) -> UnitStatusReport? {
             known.first { $0.id == name } ?? unlisted.first { $0.id == name }
         }
@@ -338,6 +342,9 @@ import Testing
         let stopping = try swatchctl(["status", "stopping.service"])
         #expect(stopping.stdout.split(separator: "\n").contains("   Main PID: 4444 (daemon); Control PID: 5252 (sh)"),
                 "\(stopping.stdout)")
+        let stopPost = try swatchctl(["status", "stoppost.service"])
+        #expect(stopPost.stdout.split(separator: "\n").contains(
+            "   Main PID: 6161 (code=exited, status=0/SUCCESS); Control PID: 6262 (sh)"), "\(stopPost.stdout)")
         let show = try swatchctl(["show", "-p", "MainPID", "-p", "ControlPID", "forking.service"])
         #expect(show.stdout == "MainPID=0\nControlPID=5151\n", "\(show)")
     }

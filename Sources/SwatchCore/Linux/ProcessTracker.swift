@@ -222,6 +222,22 @@ package final class ProcessTracker {
         }
     }
 
+    /// Delegate=: the subgroup the commands beside the main process run in (ExecReload=,
+    /// ExecStop=, ...), made when first needed. A delegated service may enable controllers for
+    /// the groups below its own, and cgroup v2 then lets no process into the group itself
+    /// (cgroup-v2.rst, "No Internal Process Constraint"): systemd's exec_params_get_cgroup_path()
+    /// (src/core/execute.c) puts them in ".control", which stays root's there too.
+    package static func controlSubgroup(of group: FileDescriptor) throws(Errno) -> FileDescriptor {
+        do {
+            _ = try retryingOnInterrupt { mkdirat(group.rawValue, ".control", 0o755) }
+        } catch .fileExists {
+            // Made for an earlier control process.
+        }
+        return FileDescriptor(rawValue: try retryingOnInterrupt {
+            openat(group.rawValue, ".control", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        })
+    }
+
     /// A pooled group that took something of its own (settings, BPF programs): removed when
     /// its instance is gone, never handed on to another.
     package func keepOutOfPool(_ service: String) {

@@ -120,6 +120,14 @@ struct ProcessLauncher {
         for problem in tracker.apply(order.service.sandbox.resourceControl, to: name.description) {
             sandbox.logger.warning("\(name): \(problem)", metadata: ["unit": "\(name)"])
         }
+        // Delegate=: the commands that run beside or after the main process start in the group's
+        // ".control" subgroup; ExecCondition= and ExecStartPre= find the group empty and stay in it,
+        // as systemd's EXEC_CONTROL_CGROUP (src/core/service.c) chooses.
+        let besideMain: Set<ExecPhase> = [.startPost, .reload, .stop, .stopPost]
+        if order.service.sandbox.delegate, besideMain.contains(order.role.phase), let group = request.cgroup {
+            do throws(Errno) { request.cgroup = try ProcessTracker.controlSubgroup(of: group) } catch { throw .cgroup(error) }
+            try? group.close()
+        }
         let pid: pid_t
         do { pid = try Spawner.spawn(request) } catch {
             output.capture?.close()
