@@ -886,8 +886,9 @@ extension Integration {
         }
 
         /// Delegate=yes: the commands beside the main process (ExecReload=, ExecStop=) run in the
-        /// group's ".control" subgroup, as under systemd, and ExecStartPre= in the group. So they still start once the service has enabled a controller
-        /// for the groups below its own, when cgroup v2 lets no process into its group itself ("no
+        /// group's ".control" subgroup, which becomes their user's, as under systemd; ExecStartPre=
+        /// runs in the group. So they still start once the service has enabled a controller for
+        /// the groups below its own, when cgroup v2 lets no process into its group itself ("no
         /// internal processes"). The service enables the first controller its group has, where it
         /// has one (a pure cgroup2 host, TasksMax= asking swatchd for pids; this machine kind's
         /// hybrid layout has none to give).
@@ -903,12 +904,18 @@ extension Integration {
             defer { unlink(script) }
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
+            // The commands run as nobody and write where nobody may (the daemon's directory is root's alone).
+            let out = "/run/swatch-delegate-control-\(getpid())"
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false,
+                                                    attributes: [.posixPermissions: 0o777])
+            defer { try? FileManager.default.removeItem(atPath: out) }
             try daemon.write("runtime.service", """
                 [Service]
-                ExecStartPre=/bin/sh -c 'grep ^0:: /proc/self/cgroup > \(daemon.path("pre"))'
+                User=nobody
+                ExecStartPre=/bin/sh -c 'grep ^0:: /proc/self/cgroup > \(out)/pre'
                 ExecStart=/bin/sh \(script)
-                ExecReload=/bin/sh -c 'grep ^0:: /proc/self/cgroup > \(daemon.path("reload"))'
-                ExecStop=/bin/sh -c 'grep ^0:: /proc/self/cgroup > \(daemon.path("stop"))'
+                ExecReload=/bin/sh -c 'grep ^0:: /proc/self/cgroup > \(out)/reload'
+                ExecStop=/bin/sh -c 'grep ^0:: /proc/self/cgroup > \(out)/stop'
                 StandardOutput=truncate:\(daemon.path("runtime"))
                 Delegate=yes
                 TasksMax=100
@@ -919,18 +926,22 @@ extension Integration {
                 return text.isEmpty ? nil : text
             }
             try #require(group.hasPrefix("/"), "\(group)")
-            #expect(readText(daemon.path("pre"))?.hasSuffix("/runtime.service\n") == true, "\(readText(daemon.path("pre")) ?? "")")
+            #expect(readText(out + "/pre")?.hasSuffix("/runtime.service\n") == true, "\(readText(out + "/pre") ?? "")")
 
             let reload = try daemon.ctl("reload", "runtime.service")
             #expect(reload.exitCode == 0, "\(reload)\n\(daemon.log)")
-            #expect(readText(daemon.path("reload"))?.hasSuffix("/runtime.service/.control\n") == true,
-                    "\(readText(daemon.path("reload")) ?? "no reload output")")
+            #expect(readText(out + "/reload")?.hasSuffix("/runtime.service/.control\n") == true,
+                    "\(readText(out + "/reload") ?? "no reload output")")
             #expect(try daemon.property("ActiveState", of: "runtime.service") == "active")
+            for file in ["", "/cgroup.procs", "/cgroup.subtree_control"] {
+                var info = stat()
+                #expect(stat(group + "/.control" + file, &info) == 0 && info.st_uid == 65534, ".control\(file) is not nobody's")
+            }
 
             let stop = try daemon.ctl("stop", "runtime.service")
             #expect(stop.exitCode == 0, "\(stop)")
-            #expect(readText(daemon.path("stop"))?.hasSuffix("/runtime.service/.control\n") == true,
-                    "\(readText(daemon.path("stop")) ?? "no stop output")")
+            #expect(readText(out + "/stop")?.hasSuffix("/runtime.service/.control\n") == true,
+                    "\(readText(out + "/stop") ?? "no stop output")")
             try daemon.waitForProperty("ActiveState", of: "runtime.service", toBe: "inactive")
             try waitUntil("the service's groups are removed\n\(daemon.log)") { access(group, F_OK) != 0 }
         }

@@ -226,16 +226,29 @@ package final class ProcessTracker {
     /// ExecStop=, ...), made when first needed. A delegated service may enable controllers for
     /// the groups below its own, and cgroup v2 then lets no process into the group itself
     /// (cgroup-v2.rst, "No Internal Process Constraint"): systemd's exec_params_get_cgroup_path()
-    /// (src/core/execute.c) puts them in ".control", which stays root's there too.
-    package static func controlSubgroup(of group: FileDescriptor) throws(Errno) -> FileDescriptor {
+    /// (src/core/execute.c) puts them in ".control". As there, the subgroup and every file in it
+    /// become the user's the command runs as (`owner`; nil or root: left as they are), as
+    /// cg_set_access_recursive() hands them over (src/core/exec-invoke.c).
+    package static func controlSubgroup(of group: FileDescriptor, owner: (uid: uid_t, gid: gid_t)?) throws(Errno) -> FileDescriptor {
         do {
             _ = try retryingOnInterrupt { mkdirat(group.rawValue, ".control", 0o755) }
         } catch .fileExists {
-            // Made for an earlier control process.
+            // Made for an earlier command.
         }
-        return FileDescriptor(rawValue: try retryingOnInterrupt {
+        let control = FileDescriptor(rawValue: try retryingOnInterrupt {
             openat(group.rawValue, ".control", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         })
+        guard let owner, owner.uid != 0 else { return control }
+        do throws(Errno) {
+            _ = try retryingOnInterrupt { fchown(control.rawValue, owner.uid, owner.gid) }
+            for entry in FileSystem.entries(of: "/proc/self/fd/\(control.rawValue)") where !entry.isDirectory {
+                _ = try retryingOnInterrupt { fchownat(control.rawValue, entry.name, owner.uid, owner.gid, 0) }
+            }
+        } catch {
+            control.closeIgnoringErrors()
+            throw error
+        }
+        return control
     }
 
     /// A pooled group that took something of its own (settings, BPF programs): removed when

@@ -125,7 +125,11 @@ struct ProcessLauncher {
         // as systemd's EXEC_CONTROL_CGROUP (src/core/service.c) chooses.
         let besideMain: Set<ExecPhase> = [.startPost, .reload, .stop, .stopPost]
         if order.service.sandbox.delegate, besideMain.contains(order.role.phase), let group = request.cgroup {
-            do throws(Errno) { request.cgroup = try ProcessTracker.controlSubgroup(of: group) } catch { throw .cgroup(error) }
+            do throws(Errno) {
+                request.cgroup = try ProcessTracker.controlSubgroup(of: group, owner: request.sandboxOwner)
+            } catch {
+                throw .cgroup(error)
+            }
             try? group.close()
         }
         let pid: pid_t
