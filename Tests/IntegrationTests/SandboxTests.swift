@@ -887,13 +887,13 @@ extension Integration {
 
         /// Delegate=yes: the commands beside the main process (ExecReload=, ExecStop=) run in the
         /// group's ".control" subgroup, which becomes their user's, as under systemd; ExecStartPre=
-        /// runs in the group. So they still start once the service has enabled a controller for
+        /// runs in the group, unless DelegateSubgroup= puts the main process in a subgroup. So they still start once the service has enabled a controller for
         /// the groups below its own, when cgroup v2 lets no process into its group itself ("no
         /// internal processes"). The service enables the first controller its group has, where it
         /// has one (a pure cgroup2 host, TasksMax= asking swatchd for pids; this machine kind's
         /// hybrid layout has none to give).
         @Test(.timeLimit(.minutes(1)))
-        func delegatedServicesRunTheirControlProcessesInDotControl() throws {
+        func delegatedServicesRunTheirCommandsInSubgroupsAsUnderSystemd() throws {
             let script = "/run/swatch-delegate-control-\(getpid()).sh"
             let text = "dir=$(findmnt -t cgroup2 -n -o TARGET | head -n 1)$(sed -n 's/^0:://p' /proc/self/cgroup)\n"
                 + "mkdir \"$dir/worker\" && echo $$ > \"$dir/worker/cgroup.procs\" || exit 1\n"
@@ -920,7 +920,27 @@ extension Integration {
                 Delegate=yes
                 TasksMax=100
                 """)
+            // DelegateSubgroup=: the main process starts in that subgroup, and every other command in ".control".
+            try daemon.write("sub.service", """
+                [Service]
+                User=nobody
+                ExecStartPre=/bin/sh -c 'grep ^0:: /proc/self/cgroup > \(out)/sub-pre'
+                ExecStart=/bin/sh -c 'echo $(findmnt -t cgroup2 -n -o TARGET | head -n 1)$(sed -n "s/^0:://p" /proc/self/cgroup) > \(out)/sub-main; exec sleep 300'
+                Delegate=yes
+                DelegateSubgroup=init.scope
+                """)
             try daemon.start()
+            let subgroup = try waitFor("sub.service's main process wrote\n\(daemon.log)") { () -> String? in
+                let text = (readText(out + "/sub-main") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                return text.isEmpty ? nil : text
+            }
+            #expect(subgroup.hasSuffix("/sub.service/init.scope"), "\(subgroup)")
+            #expect(readText(out + "/sub-pre")?.hasSuffix("/sub.service/.control\n") == true, "\(readText(out + "/sub-pre") ?? "")")
+            let subPID = try daemon.waitForMainPID(of: "sub.service")
+            #expect(readText("/proc/\(subPID)/cgroup")?.contains("/sub.service/init.scope\n") == true)
+            var owner = stat()
+            #expect(stat(subgroup, &owner) == 0 && owner.st_uid == 65534, "\(subgroup) is not nobody's")
+
             let group = try waitFor("runtime.service set up the groups below its own\n\(daemon.log)") { () -> String? in
                 let text = (readText(daemon.path("runtime")) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
                 return text.isEmpty ? nil : text

@@ -222,33 +222,34 @@ package final class ProcessTracker {
         }
     }
 
-    /// Delegate=: the subgroup the commands beside the main process run in (ExecReload=,
-    /// ExecStop=, ...), made when first needed. A delegated service may enable controllers for
-    /// the groups below its own, and cgroup v2 then lets no process into the group itself
-    /// (cgroup-v2.rst, "No Internal Process Constraint"): systemd's exec_params_get_cgroup_path()
-    /// (src/core/execute.c) puts them in ".control". As there, the subgroup and every file in it
-    /// become the user's the command runs as (`owner`; nil or root: left as they are), as
-    /// cg_set_access_recursive() hands them over (src/core/exec-invoke.c).
-    package static func controlSubgroup(of group: FileDescriptor, owner: (uid: uid_t, gid: gid_t)?) throws(Errno) -> FileDescriptor {
+    /// Delegate=: a subgroup of the service's group a process starts in, made when first needed:
+    /// DelegateSubgroup='s for the main process, ".control" for the commands beside it (ExecReload=,
+    /// ExecStop=, ...). A delegated service may enable controllers for the groups below its own,
+    /// and cgroup v2 then lets no process into the group itself (cgroup-v2.rst, "No Internal
+    /// Process Constraint"), as systemd's exec_params_get_cgroup_path() (src/core/execute.c)
+    /// explains. As there, the subgroup and every file in it become the user's the process runs
+    /// as (`owner`; nil or root: left as they are), as cg_set_access_recursive() hands them over
+    /// (src/core/exec-invoke.c).
+    package static func subgroup(_ name: String, of group: FileDescriptor, owner: (uid: uid_t, gid: gid_t)?) throws(Errno) -> FileDescriptor {
         do {
-            _ = try retryingOnInterrupt { mkdirat(group.rawValue, ".control", 0o755) }
+            _ = try retryingOnInterrupt { mkdirat(group.rawValue, name, 0o755) }
         } catch .fileExists {
-            // Made for an earlier command.
+            // Made for an earlier process.
         }
-        let control = FileDescriptor(rawValue: try retryingOnInterrupt {
-            openat(group.rawValue, ".control", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let subgroup = FileDescriptor(rawValue: try retryingOnInterrupt {
+            openat(group.rawValue, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         })
-        guard let owner, owner.uid != 0 else { return control }
+        guard let owner, owner.uid != 0 else { return subgroup }
         do throws(Errno) {
-            _ = try retryingOnInterrupt { fchown(control.rawValue, owner.uid, owner.gid) }
-            for entry in FileSystem.entries(of: "/proc/self/fd/\(control.rawValue)") where !entry.isDirectory {
-                _ = try retryingOnInterrupt { fchownat(control.rawValue, entry.name, owner.uid, owner.gid, 0) }
+            _ = try retryingOnInterrupt { fchown(subgroup.rawValue, owner.uid, owner.gid) }
+            for entry in FileSystem.entries(of: "/proc/self/fd/\(subgroup.rawValue)") where !entry.isDirectory {
+                _ = try retryingOnInterrupt { fchownat(subgroup.rawValue, entry.name, owner.uid, owner.gid, 0) }
             }
         } catch {
-            control.closeIgnoringErrors()
+            subgroup.closeIgnoringErrors()
             throw error
         }
-        return control
+        return subgroup
     }
 
     /// A pooled group that took something of its own (settings, BPF programs): removed when

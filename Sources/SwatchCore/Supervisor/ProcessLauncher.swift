@@ -120,17 +120,24 @@ struct ProcessLauncher {
         for problem in tracker.apply(order.service.sandbox.resourceControl, to: name.description) {
             sandbox.logger.warning("\(name): \(problem)", metadata: ["unit": "\(name)"])
         }
-        // Delegate=: the commands that run beside or after the main process start in the group's
-        // ".control" subgroup; ExecCondition= and ExecStartPre= find the group empty and stay in it,
-        // as systemd's EXEC_CONTROL_CGROUP (src/core/service.c) chooses.
-        let besideMain: Set<ExecPhase> = [.startPost, .reload, .stop, .stopPost]
-        if order.service.sandbox.delegate, besideMain.contains(order.role.phase), let group = request.cgroup {
-            do throws(Errno) {
-                request.cgroup = try ProcessTracker.controlSubgroup(of: group, owner: request.sandboxOwner)
-            } catch {
-                throw .cgroup(error)
+        // Delegate=: a subgroup of the group, as systemd's exec_params_get_cgroup_path() (src/core/
+        // execute.c) chooses. The main process: DelegateSubgroup='s, if set. The commands that run
+        // beside or after it (EXEC_CONTROL_CGROUP in src/core/service.c): ".control"; ExecCondition=
+        // and ExecStartPre= too when the main process has a subgroup, else they stay in the group,
+        // still empty then. A socket's commands run beside no main process.
+        let sandboxFields = order.service.sandbox
+        if sandboxFields.delegate, let group = request.cgroup {
+            let besideMain = name.type == .service && [.startPost, .reload, .stop, .stopPost].contains(order.role.phase)
+            let subgroup = order.isMain ? sandboxFields.delegateSubgroup
+                : besideMain || sandboxFields.delegateSubgroup != nil ? ".control" : nil
+            if let subgroup {
+                do throws(Errno) {
+                    request.cgroup = try ProcessTracker.subgroup(subgroup, of: group, owner: request.sandboxOwner)
+                } catch {
+                    throw .cgroup(error)
+                }
+                try? group.close()
             }
-            try? group.close()
         }
         let pid: pid_t
         do { pid = try Spawner.spawn(request) } catch {

@@ -216,7 +216,7 @@ private let unsupportedExecKeys: Set<String> = [
     "RootHash", "RootHashSignature", "RootVerity", "RootImageOptions", "RootImagePolicy", "MountFlags",
     // Resource control: accounting and the cgroup weights/limits not acted on (`Slice=`:
     // swatchd.service(5), "UNSUPPORTED KEYS").
-    "Slice", "DelegateSubgroup", "CPUAccounting", "StartupCPUWeight", "CPUShares",
+    "Slice", "CPUAccounting", "StartupCPUWeight", "CPUShares",
     "StartupCPUShares", "CPUQuotaPeriodSec", "StartupAllowedCPUs",
     "AllowedMemoryNodes", "StartupAllowedMemoryNodes", "MemoryAccounting",
     "StartupMemoryLow", "DefaultStartupMemoryLow", "StartupMemoryHigh",
@@ -466,6 +466,15 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
                 throw ValueError(message: "Invalid controller name '\(word)', ignoring", ignored: true)
             }
         },
+        // A group name as written, no specifiers, that cgroupfs would not have to escape
+        // (config_parse_delegate_subgroup(), src/core/load-fragment.c; cg_needs_escape(),
+        // src/basic/cgroup-util.c); empty unsets it.
+        "DelegateSubgroup": .set(inSandbox { $1(&$0.delegateSubgroup) }, ValueKind<String>.text("control group name") { name in
+            let reserved = ["notify_on_release", "release_agent", "tasks"]
+            let valid = name.utf8.count <= 255 && !name.contains("/") && !name.hasPrefix(".") && !name.hasPrefix("_")
+                && !name.hasPrefix("cgroup.") && !reserved.contains(name)
+            return valid ? name : nil
+        }),
         "SocketBindAllow": SocketBindKeys.setter(inSandbox { $1(&$0.socketBindAllow) }),
         "SocketBindDeny": SocketBindKeys.setter(inSandbox { $1(&$0.socketBindDeny) }),
         // Credentials (systemd.exec(5), "CREDENTIALS"; Sandbox/ServiceCredentials.swift).

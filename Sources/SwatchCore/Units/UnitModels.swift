@@ -761,6 +761,9 @@ package struct SandboxFields: Hashable, Sendable {
     package var networkInterfacesAllowed = true
     /// Delegate=: the service manages the groups below its own (a controller list counts as yes).
     package var delegate = false
+    /// DelegateSubgroup=: with Delegate=, the subgroup of the service's group its main process
+    /// starts in (every other command then starts in ".control"); nil: the group itself.
+    package var delegateSubgroup: String?
     /// SocketBindAllow=, SocketBindDeny=.
     package var socketBindAllow: [SocketBindRule] = []
     package var socketBindDeny: [SocketBindRule] = []

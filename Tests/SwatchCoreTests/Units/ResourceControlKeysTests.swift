@@ -53,4 +53,20 @@ import Testing
         #expect(set.services.values.first?.sandbox.delegate == true)
         #expect(set.diagnostics.map(\.description) == ["u/a.service:3: Invalid controller name 'ye', ignoring"])
     }
+
+    /// DelegateSubgroup=: a name cgroupfs takes as it is (cg_needs_escape()); empty unsets it.
+    @Test func delegateSubgroupIsAPlainGroupName() {
+        func parsed(_ line: String) -> (String?, [String]) {
+            let set = UnitSet.parse([UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\nDelegate=yes\n" + line + "\n")],
+                                    context: UnitSetTests.context, checkExecutables: false)
+            return (set.services.values.first?.sandbox.delegateSubgroup, set.diagnostics.map(\.description))
+        }
+        #expect(parsed("DelegateSubgroup=init.scope") == ("init.scope", []))
+        #expect(parsed("DelegateSubgroup=supervisor\nDelegateSubgroup=").0 == nil)
+        for bad in [".control", "_x", "a/b", "cgroup.procs", "tasks", String(repeating: "x", count: 256)] {
+            let (value, diagnostics) = parsed("DelegateSubgroup=" + bad)
+            #expect(value == nil)
+            #expect(diagnostics == ["u/a.service:4: Failed to parse control group name for DelegateSubgroup=, refusing the unit: \(bad)"])
+        }
+    }
 }
