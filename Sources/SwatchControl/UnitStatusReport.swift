@@ -148,6 +148,9 @@ package struct UnitStatusReport: Equatable, Sendable {
     /// pids.max and memory.max of the service's cgroup; nil: no limit, or none to read.
     package var tasksMax: UInt64?
     package var memoryMax: UInt64?
+    /// The service's cgroup while it has processes, as /proc/PID/cgroup names it (below the
+    /// cgroup2 mount); nil without one (session tracking, or nothing running).
+    package var controlGroup: String?
     /// Units this one triggers (a socket: its service).
     package var triggers: [UnitReference] = []
     /// Units that trigger this one (a service: its sockets).
@@ -194,7 +197,7 @@ package struct UnitStatusReport: Equatable, Sendable {
         package static let controlPID = "ControlPID", controlProcessName = "ControlPIDComm"
         package static let execMainCode = "ExecMainCode", execMainStatus = "ExecMainStatus"
         package static let nRestarts = "NRestarts", statusText = "StatusText", tasks = "TasksCurrent"
-        package static let tasksMax = "TasksMax", memoryMax = "MemoryMax"
+        package static let tasksMax = "TasksMax", memoryMax = "MemoryMax", controlGroup = "ControlGroup"
         package static let memory = "MemoryCurrent", triggers = "Triggers", triggeredBy = "TriggeredBy"
         package static let listen = "Listen", logLine = "LogLine"
         package static let failedCondition = "FailedCondition", failedConditionTimestamp = "FailedConditionTimestamp"
@@ -256,6 +259,7 @@ package struct UnitStatusReport: Equatable, Sendable {
         r.append(Key.memory, ifPresent: memoryBytes.map { String($0) })
         r.append(Key.tasksMax, ifPresent: tasksMax.map { String($0) })
         r.append(Key.memoryMax, ifPresent: memoryMax.map { String($0) })
+        r.append(Key.controlGroup, ifPresent: controlGroup)
         r.append(Key.triggers, each: triggers.map(\.recordValue))
         r.append(Key.triggeredBy, each: triggeredBy.map(\.recordValue))
         r.append(Key.listen, each: listen.map(\.description))
@@ -388,6 +392,7 @@ extension UnitStatusReport {
         memoryBytes = try parsed(Key.memory, { UInt64($0) })
         tasksMax = try parsed(Key.tasksMax, { UInt64($0) })
         memoryMax = try parsed(Key.memoryMax, { UInt64($0) })
+        controlGroup = record[Key.controlGroup]
         triggers = try references(Key.triggers)
         triggeredBy = try references(Key.triggeredBy)
         var entries: [ListenEntry] = []

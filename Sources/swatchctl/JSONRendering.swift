@@ -32,6 +32,7 @@ enum JSONRendering {
         object["MemoryCurrent"] = report.memoryBytes.map { .int(Int($0)) }
         object["TasksMax"] = report.tasksMax.map { .int(Int(clamping: $0)) }
         object["MemoryMax"] = report.memoryMax.map { .int(Int(clamping: $0)) }
+        object["ControlGroup"] = report.controlGroup.map(JSON.string)
         for (key, units) in report.dependencies where !units.isEmpty { object[key] = JSON(units) }
         object["NeedDaemonReload"] = .bool(report.needDaemonReload)
         return .object(object)

@@ -42,7 +42,10 @@ extension Swatchctl {
                 Output.json(.array(found.map(JSONRendering.object)))
             } else if !found.isEmpty {
                 let now = StatusFormat.realtimeNow()
-                Output.line(found.map { StatusRenderer.render($0, now: now, width: global.width) }.joined(separator: "\n\n"))
+                Output.line(found.map { report in
+                    StatusRenderer.render(report, now: now, width: global.width,
+                                          processes: report.controlGroup.map(CgroupTree.lines(of:)) ?? [])
+                }.joined(separator: "\n\n"))
             }
             // systemctl's warn_unit_file_changed() (src/systemctl/systemctl-util.c), on stderr.
             for report in found where report.needDaemonReload && !global.json {
@@ -135,6 +138,7 @@ extension Swatchctl {
                 ("MemoryCurrent", report.memoryBytes.map { String($0) } ?? "[not set]"),
                 ("TasksMax", report.tasksMax.map { String($0) } ?? "infinity"),
                 ("MemoryMax", report.memoryMax.map { String($0) } ?? "infinity"),
+                ("ControlGroup", report.controlGroup ?? ""),
             ]
             // Dependency lists only when set, as systemctl show leaves out empty ones without --all.
             list += report.dependencies.filter { !$0.units.isEmpty }.map { ($0.key, $0.units.joined(separator: " ")) }

@@ -4,8 +4,9 @@ import SwatchControl
 /// print_status_info): labels right-aligned to `TriggeredBy:`, the glyph and colour of the
 /// active state, `since …; 4s ago`, then the unit's last log lines.
 enum StatusRenderer {
-    /// `width`: the terminal's, to ellipsize the log lines to (nil: never, as with --full).
-    static func render(_ report: UnitStatusReport, now: UInt64, width: Int? = nil) -> String {
+    /// `width`: the terminal's, to ellipsize the log lines and the processes to (nil: never, as
+    /// with --full). `processes`: the lines below `CGroup:` (CgroupTree.swift).
+    static func render(_ report: UnitStatusReport, now: UInt64, width: Int? = nil, processes: [String] = []) -> String {
         var lines: [String] = []
         func row(_ label: String, _ value: String) {
             lines.append(String(repeating: " ", count: max(0, 11 - label.count)) + label + ": " + value)
@@ -97,6 +98,10 @@ enum StatusRenderer {
         if let status = report.statusText, !status.isEmpty { row("Status", "\"\(status)\"") }
         if let tasks = report.tasks { row("Tasks", StatusFormat.tasks(tasks, limit: report.tasksMax)) }
         if let memory = report.memoryBytes { row("Memory", StatusFormat.memory(memory, max: report.memoryMax)) }
+        if let group = report.controlGroup {
+            row("CGroup", group)
+            for line in processes { continuation(Output.ellipsized(line, width: width.map { $0 - 13 })) }
+        }
 
         if !report.logLines.isEmpty {
             lines.append("")

@@ -53,9 +53,10 @@ struct Observation {
         let listing = dirfd(directory)
         var numbers: [Int32] = []
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
-            }
+            // In place: an entry is only as long as its name (d_reclen), so a copy of the
+            // 256-byte d_name may read past the end of readdir's buffer.
+            let name = String(cString: (UnsafeRawPointer(entry) + MemoryLayout<dirent>.offset(of: \dirent.d_name)!)
+                .assumingMemoryBound(to: CChar.self))
             if let number = Int32(name), number != listing { numbers.append(number) }
         }
         return numbers.sorted()

@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import SwatchControl
 import SwatchCore
 import SystemPackage
 
@@ -152,7 +153,7 @@ final class AdHocRun {
             if let dir = opendir(path) {
                 var names: [String] = []
                 while let entry = readdir(dir) {
-                    let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                    let name = withName(of: entry) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
                     if name != "." && name != ".." { names.append(name) }
                 }
                 closedir(dir)

@@ -451,6 +451,29 @@ extension Integration {
             #expect(try daemon.ctl("logs", "raw.service").lines.contains { $0.contains("Started raw.service") })
         }
 
+        /// status draws the service's cgroup as systemctl does: `CGroup:` and the path `show` gives as
+        /// ControlGroup=, then every process in it by pid with its command line.
+        @Test(.timeLimit(.minutes(1)), .enabled(if: getuid() == 0, "cgroup tracking needs root"))
+        func statusShowsTheProcessesOfTheCgroup() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("two.service", "[Service]\nExecStart=/bin/sh -c 'sleep 300 & exec sleep 301'\n")
+            try daemon.start()
+            let main = try daemon.waitForMainPID(of: "two.service")
+            try daemon.waitForProperty("TasksCurrent", of: "two.service", toBe: "2")
+            let group = try #require(try daemon.property("ControlGroup", of: "two.service"))
+            #expect(group.hasSuffix("/two.service") && readText("/proc/\(main)/cgroup")?.contains("0::\(group)\n") == true,
+                    "\(group)")
+            let status = try daemon.ctl("status", "two")
+            let lines = status.lines
+            let row = try #require(lines.firstIndex(of: "     CGroup: \(group)"), "\(status)")
+            let child = try #require(lines[row + 2].split(separator: "─").last?.split(separator: " ").first.flatMap { pid_t($0) },
+                                     "\(status)")
+            #expect(Array(lines[(row + 1)...(row + 2)])
+                    == ["             ├─\(main) sleep 301", "             └─\(child) sleep 300"], "\(status)")
+            #expect(child > main)
+        }
+
         // MARK: systemctl's habits
 
         /// What a systemd user types: -q, --failed, status -n, logs of every unit, a typo, a

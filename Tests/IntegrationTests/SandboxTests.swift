@@ -947,6 +947,11 @@ extension Integration {
             }
             try #require(group.hasPrefix("/"), "\(group)")
             #expect(readText(out + "/pre")?.hasSuffix("/runtime.service\n") == true, "\(readText(out + "/pre") ?? "")")
+            // status draws the subgroup the service made, and its process below it.
+            let runtimeMain = try daemon.waitForMainPID(of: "runtime.service")
+            let status = try daemon.ctl("status", "runtime.service").lines
+            #expect(status.contains("             └─worker") && status.contains("               └─\(runtimeMain) sleep 300"),
+                    "\(status)")
 
             let reload = try daemon.ctl("reload", "runtime.service")
             #expect(reload.exitCode == 0, "\(reload)\n\(daemon.log)")

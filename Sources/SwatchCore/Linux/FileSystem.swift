@@ -1,5 +1,6 @@
 import CSwatch
 import Glibc
+import SwatchControl
 import SystemPackage
 
 /// The few file operations the Linux layer needs without Foundation: whole
@@ -112,7 +113,7 @@ extension FileSystem {
     /// The name of a directory entry readdir(3) returned, if it starts with `prefix`:
     /// compared by byte, so the names that do not make no String.
     static func name(of entry: UnsafeMutablePointer<dirent>, startingWith prefix: [UInt8]) -> String? {
-        withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        withName(of: entry) { raw in
             let bytes = raw.prefix(while: { $0 != 0 })
             return bytes.starts(with: prefix) ? String(decoding: bytes, as: UTF8.self) : nil
         }

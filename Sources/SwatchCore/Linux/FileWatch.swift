@@ -1,4 +1,5 @@
 import Glibc
+import SwatchControl
 import SystemPackage
 
 /// `swatchd run --watch PATH`: an inotify(7) fd that becomes readable when a
@@ -85,7 +86,7 @@ package final class FileWatch {
         guard let dir = opendir(directory) else { return }  // gone again, or unreadable: the watch above is all
         defer { closedir(dir) }
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withName(of: entry) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             guard name != "." && name != "..", entry.pointee.d_type == UInt8(DT_DIR) else { continue }
             try? addTree(directory == "/" ? "/" + name : directory + "/" + name)
         }

@@ -60,6 +60,8 @@ package final class ProcessTracker {
     private var nextSlot = 0
     /// Pooled services whose group took settings (`apply`): removed, never handed on.
     private var configuredGroups: Set<String> = []
+    /// The cgroup2 mount the groups are in (cgroup mode).
+    private var hierarchy: String?
     /// The most empty slots kept; more are removed.
     static let slotPoolSize = 16
     /// The prefix of a slot's name: no unit name (it has no `.type`), so never taken for one.
@@ -82,6 +84,7 @@ package final class ProcessTracker {
             // e.g. EACCES in a container's delegated tree: try the next one.
             guard let (directory, lock) = Self.claimParent(parentName, in: base) else { continue }
             mode = .cgroup(directory: directory)
+            self.hierarchy = hierarchy
             parentLock = lock
             leftovers = Self.removeStaleSiblings(of: directory, in: base)
             adoptSlots(in: directory)
@@ -139,6 +142,13 @@ package final class ProcessTracker {
     package func cgroupDirectory(of service: String) -> String? {
         guard case .cgroup(let directory) = mode else { return nil }
         return directory + "/" + groupName(of: service)
+    }
+
+    /// A service's group as /proc/PID/cgroup names it: its path below the cgroup2 mount
+    /// (`ControlGroup=` of systemctl show); nil in session mode.
+    package func controlGroup(of service: String) -> String? {
+        guard let directory = cgroupDirectory(of: service), let hierarchy, directory.hasPrefix(hierarchy + "/") else { return nil }
+        return String(directory.dropFirst(hierarchy.count))
     }
 
     /// The name of a service's group below our parent: its pooled slot, or its own name.

@@ -1,4 +1,5 @@
 import Glibc
+import SwatchControl
 
 /// DynamicUser= (systemd.exec(5)): a uid/gid pair of the same number, picked
 /// from systemd's range for dynamic users when the unit starts and given back
@@ -55,12 +56,12 @@ package enum DynamicUserAllocator {
         defer { closedir(directory) }
         var owners: Set<uid_t> = []
         while let entry = readdir(directory) {
-            let isPID = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            let isPID = withName(of: entry) { raw in
                 raw.first.map { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } ?? false
             }
             guard isPID else { continue }
             var info = stat()
-            let found = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            let found = withName(of: entry) { raw in
                 fstatat(dirfd(directory), raw.bindMemory(to: CChar.self).baseAddress!, &info, 0) == 0
             }
             if found { owners.insert(info.st_uid) }

@@ -1,4 +1,5 @@
 import Glibc
+import SwatchControl
 import SystemPackage
 
 /// StateDirectory=, RuntimeDirectory=, CacheDirectory=, LogsDirectory= and
@@ -138,7 +139,7 @@ package struct ServiceDirectories: Hashable, Sendable {
         if fd >= 0, let directory = fdopendir(fd) {
             var names: [String] = []
             while let entry = readdir(directory) {
-                let child = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                let child = withName(of: entry) { raw in
                     String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
                 }
                 if child != "." && child != ".." { names.append(child) }
@@ -168,7 +169,7 @@ package struct ServiceDirectories: Hashable, Sendable {
         defer { closedir(directory) }
         var names: [String] = []
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            let name = withName(of: entry) { raw in
                 String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
             }
             if name != "." && name != ".." { names.append(name) }

@@ -109,6 +109,7 @@ extension Supervisor {
                     report.memoryBytes = usage?.memoryCurrent ?? ProcessStatus.residentBytes(of: pids)
                     report.tasksMax = usage?.tasksMax
                     report.memoryMax = usage?.memoryMax
+                    report.controlGroup = tracker.controlGroup(of: report.id)
                 }
                 report.logLines = unitLog.entries(unit: report.id, last: logLines).map(\.journalLine)
                 report.needDaemonReload = fileTimes(of: report.id).map { !$0.changedPaths().isEmpty } ?? false

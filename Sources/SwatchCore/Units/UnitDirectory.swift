@@ -3,6 +3,7 @@
 
 import CSwatch
 import Glibc
+import SwatchControl
 import SystemPackage
 
 /// Reads unit directories and unit files.
@@ -59,7 +60,7 @@ enum UnitDirectory {
         // rehashed every name at each step (1,300 instructions an entry with 2000 files).
         var listed: [(name: String, type: UInt8)] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            let name = withName(of: entry) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
             if name != "." && name != ".." { listed.append((name, entry.pointee.d_type)) }
