@@ -151,6 +151,8 @@ package struct UnitStatusReport: Equatable, Sendable {
     /// The service's cgroup while it has processes, as /proc/PID/cgroup names it (below the
     /// cgroup2 mount); nil without one (session tracking, or nothing running).
     package var controlGroup: String?
+    /// The CPU time the service's cgroup used, in nanoseconds (`CPUUsageNSec=`); nil without a cgroup.
+    package var cpuUsageNanoseconds: UInt64?
     /// Units this one triggers (a socket: its service).
     package var triggers: [UnitReference] = []
     /// Units that trigger this one (a service: its sockets).
@@ -198,6 +200,7 @@ package struct UnitStatusReport: Equatable, Sendable {
         package static let execMainCode = "ExecMainCode", execMainStatus = "ExecMainStatus"
         package static let nRestarts = "NRestarts", statusText = "StatusText", tasks = "TasksCurrent"
         package static let tasksMax = "TasksMax", memoryMax = "MemoryMax", controlGroup = "ControlGroup"
+        package static let cpuUsage = "CPUUsageNSec"
         package static let memory = "MemoryCurrent", triggers = "Triggers", triggeredBy = "TriggeredBy"
         package static let listen = "Listen", logLine = "LogLine"
         package static let failedCondition = "FailedCondition", failedConditionTimestamp = "FailedConditionTimestamp"
@@ -260,6 +263,7 @@ package struct UnitStatusReport: Equatable, Sendable {
         r.append(Key.tasksMax, ifPresent: tasksMax.map { String($0) })
         r.append(Key.memoryMax, ifPresent: memoryMax.map { String($0) })
         r.append(Key.controlGroup, ifPresent: controlGroup)
+        r.append(Key.cpuUsage, ifPresent: cpuUsageNanoseconds.map { String($0) })
         r.append(Key.triggers, each: triggers.map(\.recordValue))
         r.append(Key.triggeredBy, each: triggeredBy.map(\.recordValue))
         r.append(Key.listen, each: listen.map(\.description))
@@ -393,6 +397,7 @@ extension UnitStatusReport {
         tasksMax = try parsed(Key.tasksMax, { UInt64($0) })
         memoryMax = try parsed(Key.memoryMax, { UInt64($0) })
         controlGroup = record[Key.controlGroup]
+        cpuUsageNanoseconds = try parsed(Key.cpuUsage, { UInt64($0) })
         triggers = try references(Key.triggers)
         triggeredBy = try references(Key.triggeredBy)
         var entries: [ListenEntry] = []

@@ -33,6 +33,7 @@ enum JSONRendering {
         object["TasksMax"] = report.tasksMax.map { .int(Int(clamping: $0)) }
         object["MemoryMax"] = report.memoryMax.map { .int(Int(clamping: $0)) }
         object["ControlGroup"] = report.controlGroup.map(JSON.string)
+        object["CPUUsageNSec"] = report.cpuUsageNanoseconds.map { .int(Int(clamping: $0)) }
         for (key, units) in report.dependencies where !units.isEmpty { object[key] = JSON(units) }
         object["NeedDaemonReload"] = .bool(report.needDaemonReload)
         return .object(object)

@@ -138,6 +138,7 @@ extension Swatchctl {
                 ("MemoryCurrent", report.memoryBytes.map { String($0) } ?? "[not set]"),
                 ("TasksMax", report.tasksMax.map { String($0) } ?? "infinity"),
                 ("MemoryMax", report.memoryMax.map { String($0) } ?? "infinity"),
+                ("CPUUsageNSec", report.cpuUsageNanoseconds.map { String($0) } ?? "[not set]"),
                 ("ControlGroup", report.controlGroup ?? ""),
             ]
             // Dependency lists only when set, as systemctl show leaves out empty ones without --all.

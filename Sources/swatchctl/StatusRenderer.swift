@@ -98,6 +98,9 @@ enum StatusRenderer {
         if let status = report.statusText, !status.isEmpty { row("Status", "\"\(status)\"") }
         if let tasks = report.tasks { row("Tasks", StatusFormat.tasks(tasks, limit: report.tasksMax)) }
         if let memory = report.memoryBytes { row("Memory", StatusFormat.memory(memory, max: report.memoryMax)) }
+        if let cpu = report.cpuUsageNanoseconds {
+            row("CPU", TimeSpan(microseconds: cpu / 1000).description(accuracy: .milliseconds(1)))
+        }
         if let group = report.controlGroup {
             row("CGroup", group)
             for line in processes { continuation(Output.ellipsized(line, width: width.map { $0 - 13 })) }

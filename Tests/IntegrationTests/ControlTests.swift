@@ -472,6 +472,9 @@ extension Integration {
             #expect(Array(lines[(row + 1)...(row + 2)])
                     == ["             ├─\(main) sleep 301", "             └─\(child) sleep 300"], "\(status)")
             #expect(child > main)
+            // CPU: from the group's cpu.stat, as CPUUsageNSec= in show.
+            #expect(lines.contains { $0.hasPrefix("        CPU: ") }, "\(status)")
+            #expect(UInt64(try daemon.property("CPUUsageNSec", of: "two.service") ?? "") != nil)
         }
 
         // MARK: systemctl's habits

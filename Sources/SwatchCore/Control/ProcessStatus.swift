@@ -34,24 +34,34 @@ package enum ProcessStatus {
         package var tasksCurrent: UInt64?
         /// pids.max; nil: `max` (no limit) or no pids controller.
         package var tasksMax: UInt64?
+        /// usage_usec of cpu.stat, which every cgroup2 group has, with or without the cpu
+        /// controller (cgroup-v2.rst, "CPU Interface Files").
+        package var cpuUsageMicroseconds: UInt64?
 
-        package init(memoryCurrent: UInt64? = nil, memoryMax: UInt64? = nil, tasksCurrent: UInt64? = nil, tasksMax: UInt64? = nil) {
+        package init(memoryCurrent: UInt64? = nil, memoryMax: UInt64? = nil, tasksCurrent: UInt64? = nil, tasksMax: UInt64? = nil,
+                     cpuUsageMicroseconds: UInt64? = nil) {
             self.memoryCurrent = memoryCurrent
             self.memoryMax = memoryMax
             self.tasksCurrent = tasksCurrent
             self.tasksMax = tasksMax
+            self.cpuUsageMicroseconds = cpuUsageMicroseconds
         }
     }
 
-    /// memory.current, memory.max, pids.current and pids.max of the cgroup `directory`, as
-    /// `systemctl status` reads them for `Memory:` and `Tasks:`.
+    /// memory.current, memory.max, pids.current, pids.max and cpu.stat's usage_usec of the cgroup
+    /// `directory`, as `systemctl status` reads them for `Memory:`, `Tasks:` and `CPU:`.
     package static func cgroupUsage(of directory: String) -> CgroupUsage {
         func number(_ file: String) -> UInt64? {
             guard let text = read(directory + "/" + file) else { return nil }
             return UInt64(text.splitAtWhitespace().first ?? "")
         }
+        // "usage_usec 1234\nuser_usec …": the first line.
+        let cpu = read(directory + "/cpu.stat").flatMap { text -> UInt64? in
+            let words = text.splitAtWhitespace()
+            return words.count > 1 && words[0] == "usage_usec" ? UInt64(words[1]) : nil
+        }
         return CgroupUsage(memoryCurrent: number("memory.current"), memoryMax: number("memory.max"),
-                           tasksCurrent: number("pids.current"), tasksMax: number("pids.max"))
+                           tasksCurrent: number("pids.current"), tasksMax: number("pids.max"), cpuUsageMicroseconds: cpu)
     }
 
     /// A number field of /proc/PID/status (`VmRSS:   1756 kB` → 1756).

@@ -110,6 +110,7 @@ extension Supervisor {
                     report.tasksMax = usage?.tasksMax
                     report.memoryMax = usage?.memoryMax
                     report.controlGroup = tracker.controlGroup(of: report.id)
+                    report.cpuUsageNanoseconds = usage?.cpuUsageMicroseconds.map { $0 &* 1000 }
                 }
                 report.logLines = unitLog.entries(unit: report.id, last: logLines).map(\.journalLine)
                 report.needDaemonReload = fileTimes(of: report.id).map { !$0.changedPaths().isEmpty } ?? false
