@@ -149,6 +149,11 @@ extension Integration {
             #expect(ProcessStat(pid: orphan)?.parent == daemon.pid, "the orphan is swatchd's, the subreaper's")
             try daemon.waitForProperty("ActiveState", of: "forking.service", toBe: "active")
             try daemon.waitForProperty("ActiveState", of: "helper.service", toBe: "active")
+            // No cgroup: status has Tasks: and Memory: from the sessions, and no CPU: or CGroup:, as systemctl.
+            let status = try daemon.ctl("status", "helper.service").lines
+            #expect(status.contains { $0.hasPrefix("      Tasks: ") }, "\(status)")
+            #expect(!status.contains { $0.hasPrefix("        CPU: ") || $0.hasPrefix("     CGroup: ") }, "\(status)")
+            #expect(try daemon.property("ControlGroup", of: "helper.service") == "")
 
             try stop("forking.service", of: daemon, reaching: orphan)
         }
