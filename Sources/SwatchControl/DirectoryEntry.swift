@@ -8,3 +8,8 @@ package func withName<R>(of entry: UnsafeMutablePointer<dirent>, _ body: (Unsafe
     let name = UnsafeRawPointer(entry) + MemoryLayout<dirent>.offset(of: \dirent.d_name)!
     return try body(UnsafeRawBufferPointer(start: name, count: strlen(name.assumingMemoryBound(to: CChar.self))))
 }
+
+/// The name of `entry` as a String (read in place, as `withName(of:)` reads it).
+package func entryName(_ entry: UnsafeMutablePointer<dirent>) -> String {
+    withName(of: entry) { String(decoding: $0, as: UTF8.self) }
+}

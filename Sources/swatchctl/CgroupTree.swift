@@ -57,8 +57,8 @@ enum CgroupTree {
         var names: [String] = []
         while let entry = readdir(listing) {
             guard entry.pointee.d_type == UInt8(DT_DIR) else { continue }
-            let entryName = withName(of: entry) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if entryName != "." && entryName != ".." { names.append(entryName) }
+            let child = entryName(entry)
+            if child != "." && child != ".." { names.append(child) }
         }
         for subgroupName in names.sorted() {
             if let subgroup = read(directory + "/" + subgroupName, name: subgroupName),

@@ -153,7 +153,7 @@ final class AdHocRun {
             if let dir = opendir(path) {
                 var names: [String] = []
                 while let entry = readdir(dir) {
-                    let name = withName(of: entry) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                    let name = entryName(entry)
                     if name != "." && name != ".." { names.append(name) }
                 }
                 closedir(dir)

@@ -113,9 +113,6 @@ extension FileSystem {
     /// The name of a directory entry readdir(3) returned, if it starts with `prefix`:
     /// compared by byte, so the names that do not make no String.
     static func name(of entry: UnsafeMutablePointer<dirent>, startingWith prefix: [UInt8]) -> String? {
-        withName(of: entry) { raw in
-            let bytes = raw.prefix(while: { $0 != 0 })
-            return bytes.starts(with: prefix) ? String(decoding: bytes, as: UTF8.self) : nil
-        }
+        withName(of: entry) { raw in raw.starts(with: prefix) ? String(decoding: raw, as: UTF8.self) : nil }
     }
 }

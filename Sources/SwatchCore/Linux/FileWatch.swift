@@ -86,7 +86,7 @@ package final class FileWatch {
         guard let dir = opendir(directory) else { return }  // gone again, or unreadable: the watch above is all
         defer { closedir(dir) }
         while let entry = readdir(dir) {
-            let name = withName(of: entry) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = entryName(entry)
             guard name != "." && name != "..", entry.pointee.d_type == UInt8(DT_DIR) else { continue }
             try? addTree(directory == "/" ? "/" + name : directory + "/" + name)
         }

@@ -139,9 +139,7 @@ package struct ServiceDirectories: Hashable, Sendable {
         if fd >= 0, let directory = fdopendir(fd) {
             var names: [String] = []
             while let entry = readdir(directory) {
-                let child = withName(of: entry) { raw in
-                    String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-                }
+                let child = entryName(entry)
                 if child != "." && child != ".." { names.append(child) }
             }
             for child in names { removeEntry(child, in: dirfd(directory)) }
@@ -169,9 +167,7 @@ package struct ServiceDirectories: Hashable, Sendable {
         defer { closedir(directory) }
         var names: [String] = []
         while let entry = readdir(directory) {
-            let name = withName(of: entry) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
+            let name = entryName(entry)
             if name != "." && name != ".." { names.append(name) }
         }
         return names

@@ -60,9 +60,7 @@ enum UnitDirectory {
         // rehashed every name at each step (1,300 instructions an entry with 2000 files).
         var listed: [(name: String, type: UInt8)] = []
         while let entry = readdir(dir) {
-            let name = withName(of: entry) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
+            let name = entryName(entry)
             if name != "." && name != ".." { listed.append((name, entry.pointee.d_type)) }
         }
         var entries = [String: UInt8](minimumCapacity: listed.count)
