@@ -1,5 +1,6 @@
 import CSwatch
 import Glibc
+import SwatchControl
 import SystemPackage
 
 /// Knows which processes belong to which service, so a stop reaches all of
@@ -252,8 +253,17 @@ package final class ProcessTracker {
         guard let owner, owner.uid != 0 else { return subgroup }
         do throws(Errno) {
             _ = try retryingOnInterrupt { fchown(subgroup.rawValue, owner.uid, owner.gid) }
-            for entry in FileSystem.entries(of: "/proc/self/fd/\(subgroup.rawValue)") where !entry.isDirectory {
-                _ = try retryingOnInterrupt { fchownat(subgroup.rawValue, entry.name, owner.uid, owner.gid, 0) }
+            // Listed through a descriptor of its own (fdopendir(3) takes it over), not /proc.
+            let listing = try retryingOnInterrupt { openat(subgroup.rawValue, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+            guard let directory = fdopendir(listing) else {
+                close(listing)
+                throw Errno(rawValue: errno)
+            }
+            defer { closedir(directory) }
+            while let entry = readdir(directory) {
+                guard entry.pointee.d_type == UInt8(DT_REG) else { continue }
+                let file = entryName(entry)
+                _ = try retryingOnInterrupt { fchownat(subgroup.rawValue, file, owner.uid, owner.gid, 0) }
             }
         } catch {
             subgroup.closeIgnoringErrors()
