@@ -467,6 +467,7 @@ extension Integration {
             let status = try daemon.ctl("status", "two")
             let lines = status.lines
             let row = try #require(lines.firstIndex(of: "     CGroup: \(group)"), "\(status)")
+            try #require(lines.count > row + 2, "\(status)")
             let child = try #require(lines[row + 2].split(separator: "─").last?.split(separator: " ").first.flatMap { pid_t($0) },
                                      "\(status)")
             #expect(Array(lines[(row + 1)...(row + 2)])

@@ -846,11 +846,8 @@ extension Integration {
         /// groups.
         @Test(.timeLimit(.minutes(1)))
         func delegateLetsTheServiceManageTheGroupsBelowItsOwn() throws {
-            let script = "/run/swatch-delegate-\(getpid()).sh"
-            let text = "dir=$(findmnt -t cgroup2 -n -o TARGET | head -n 1)$(sed -n 's/^0:://p' /proc/self/cgroup)\n"
-                + "mkdir \"$dir/worker\" 2>&1 && echo $$ > \"$dir/worker/cgroup.procs\" && echo moved\n"
-                + "echo \"$dir\"\nexec sleep 300\n"
-            FileManager.default.createFile(atPath: script, contents: Data(text.utf8), attributes: [.posixPermissions: 0o755])
+            let script = Self.groupScript("delegate", "mkdir \"$dir/worker\" 2>&1 && echo $$ > \"$dir/worker/cgroup.procs\" && echo moved\n"
+                + "echo \"$dir\"\nexec sleep 300\n")
             defer { unlink(script) }
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
@@ -887,21 +884,20 @@ extension Integration {
 
         /// Delegate=yes: the commands beside the main process (ExecReload=, ExecStop=) run in the
         /// group's ".control" subgroup, which becomes their user's, as under systemd; ExecStartPre=
-        /// runs in the group, unless DelegateSubgroup= puts the main process in a subgroup. So they still start once the service has enabled a controller for
-        /// the groups below its own, when cgroup v2 lets no process into its group itself ("no
-        /// internal processes"). The service enables the first controller its group has, where it
-        /// has one (a pure cgroup2 host, TasksMax= asking swatchd for pids; this machine kind's
-        /// hybrid layout has none to give).
+        /// runs in the group, unless DelegateSubgroup= puts the main process in a subgroup. So they
+        /// still start once the service has enabled a controller for the groups below its own, when
+        /// cgroup v2 lets no process into its group itself ("no internal processes"). The service
+        /// enables the first controller its group has, where it has one (a pure cgroup2 host,
+        /// TasksMax= asking swatchd for pids; this machine kind's hybrid layout has none to give).
         @Test(.timeLimit(.minutes(1)))
         func delegatedServicesRunTheirCommandsInSubgroupsAsUnderSystemd() throws {
-            let script = "/run/swatch-delegate-control-\(getpid()).sh"
-            let text = "dir=$(findmnt -t cgroup2 -n -o TARGET | head -n 1)$(sed -n 's/^0:://p' /proc/self/cgroup)\n"
-                + "mkdir \"$dir/worker\" && echo $$ > \"$dir/worker/cgroup.procs\" || exit 1\n"
+            let script = Self.groupScript("delegate-control", "mkdir \"$dir/worker\" && echo $$ > \"$dir/worker/cgroup.procs\" || exit 1\n"
                 + "controller=$(cut -d ' ' -f 1 \"$dir/cgroup.controllers\")\n"
                 + "[ -z \"$controller\" ] || echo \"+$controller\" > \"$dir/cgroup.subtree_control\" || exit 1\n"
-                + "echo \"$dir\"\nexec sleep 300\n"
-            FileManager.default.createFile(atPath: script, contents: Data(text.utf8), attributes: [.posixPermissions: 0o755])
+                + "echo \"$dir\"\nexec sleep 300\n")
             defer { unlink(script) }
+            let subMain = Self.groupScript("delegate-sub", "echo \"$dir\" > \"$1\"\nexec sleep 300\n")
+            defer { unlink(subMain) }
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
             // The commands run as nobody and write where nobody may (the daemon's directory is root's alone).
@@ -925,7 +921,7 @@ extension Integration {
                 [Service]
                 User=nobody
                 ExecStartPre=/bin/sh -c 'grep ^0:: /proc/self/cgroup > \(out)/sub-pre'
-                ExecStart=/bin/sh -c 'echo $(findmnt -t cgroup2 -n -o TARGET | head -n 1)$(sed -n "s/^0:://p" /proc/self/cgroup) > \(out)/sub-main; exec sleep 300'
+                ExecStart=/bin/sh \(subMain) \(out)/sub-main
                 Delegate=yes
                 DelegateSubgroup=init.scope
                 """)
@@ -969,6 +965,15 @@ extension Integration {
                     "\(readText(out + "/stop") ?? "no stop output")")
             try daemon.waitForProperty("ActiveState", of: "runtime.service", toBe: "inactive")
             try waitUntil("the service's groups are removed\n\(daemon.log)") { access(group, F_OK) != 0 }
+        }
+
+        /// A shell script in /run (which nobody may read; the daemon's directory is root's alone) that
+        /// starts with `$dir`, the cgroup2 directory of the group it runs in.
+        private static func groupScript(_ name: String, _ body: String) -> String {
+            let path = "/run/swatch-\(name)-\(getpid()).sh"
+            let text = "dir=$(findmnt -t cgroup2 -n -o TARGET | head -n 1)$(sed -n 's/^0:://p' /proc/self/cgroup)\n" + body
+            FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o755])
+            return path
         }
 
         // MARK: Keyrings
