@@ -143,6 +143,25 @@ package struct SpawnOrder {
     package var watchdogPID = false
 
     package var isMain: Bool { role.phase == .start }
+
+    /// Delegate=: the subgroup of the service's group this process starts in (nil: the group
+    /// itself), as systemd's exec_params_get_cgroup_path() (src/core/execute.c) chooses. The
+    /// main process: DelegateSubgroup='s, if set. A service's commands that run beside or after
+    /// it (EXEC_CONTROL_CGROUP in src/core/service.c): ".control", where the service may have
+    /// made its own group unusable for processes by enabling controllers below it; the others
+    /// (ExecCondition=, ExecStartPre=, a socket's commands, which run beside no main process)
+    /// stay in the group, still empty then, unless DelegateSubgroup= is set.
+    package var delegatedSubgroup: String? {
+        let sandbox = service.sandbox
+        guard sandbox.delegate else { return nil }
+        if isMain { return sandbox.delegateSubgroup }
+        let besideMain: Bool
+        switch role.phase {
+        case .startPost, .reload, .stop, .stopPost: besideMain = unit.type == .service
+        case .condition, .startPre, .start, .stopPre: besideMain = false
+        }
+        return besideMain || sandbox.delegateSubgroup != nil ? ".control" : nil
+    }
 }
 
 /// What a control request is answered with.

@@ -120,24 +120,14 @@ struct ProcessLauncher {
         for problem in tracker.apply(order.service.sandbox.resourceControl, to: name.description) {
             sandbox.logger.warning("\(name): \(problem)", metadata: ["unit": "\(name)"])
         }
-        // Delegate=: a subgroup of the group, as systemd's exec_params_get_cgroup_path() (src/core/
-        // execute.c) chooses. The main process: DelegateSubgroup='s, if set. The commands that run
-        // beside or after it (EXEC_CONTROL_CGROUP in src/core/service.c): ".control"; ExecCondition=
-        // and ExecStartPre= too when the main process has a subgroup, else they stay in the group,
-        // still empty then. A socket's commands run beside no main process.
-        let sandboxFields = order.service.sandbox
-        if sandboxFields.delegate, let group = request.cgroup {
-            let besideMain = name.type == .service && [.startPost, .reload, .stop, .stopPost].contains(order.role.phase)
-            let subgroup = order.isMain ? sandboxFields.delegateSubgroup
-                : besideMain || sandboxFields.delegateSubgroup != nil ? ".control" : nil
-            if let subgroup {
-                do throws(Errno) {
-                    request.cgroup = try ProcessTracker.subgroup(subgroup, of: group, owner: request.sandboxOwner)
-                } catch {
-                    throw .cgroup(error)
-                }
-                try? group.close()
+        // Delegate=: the process may start in a subgroup (SpawnOrder.delegatedSubgroup).
+        if let subgroup = order.delegatedSubgroup, let group = request.cgroup {
+            do throws(Errno) {
+                request.cgroup = try ProcessTracker.subgroup(subgroup, of: group, owner: request.sandboxOwner)
+            } catch {
+                throw .cgroup(error)
             }
+            try? group.close()
         }
         let pid: pid_t
         do { pid = try Spawner.spawn(request) } catch {
