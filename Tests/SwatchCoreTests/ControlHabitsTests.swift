@@ -194,7 +194,7 @@ import Testing
         #expect(log.entries(unit: nil, last: 10).map(\.message) == ["m0", "m1", "m2", "m3", "m4"])
         #expect(log.entries(unit: nil, last: 2).map(\.message) == ["m3", "m4"])
         #expect(log.entries(unit: "a.service", last: 10).map(\.message) == ["m0", "m2"])
-        #expect(log.entries(unit: nil, after: 3).map(\.message) == ["m3", "m4"])
+        #expect(log.entries(units: [], after: 3).map(\.message) == ["m3", "m4"])
         guard case .follow(let backlog, [], let after) = ControlServer.logsReply(units: [], lines: 1, follow: true, from: log)
         else {
             Issue.record("logs of every unit with follow keeps the connection")

@@ -19,8 +19,8 @@ import Testing
         let mark = log.lastSequence
         log.append(unit: "b.service", message: "other", identifier: "b.service", pid: 2)
         log.append(unit: "a.service", message: "new", identifier: "a.service", pid: 1)
-        #expect(log.entries(unit: "a.service", after: mark).map(\.message) == ["new"])
-        #expect(log.entries(unit: "a.service", after: log.lastSequence).isEmpty)
+        #expect(log.entries(units: ["a.service"], after: mark).map(\.message) == ["new"])
+        #expect(log.entries(units: ["a.service"], after: log.lastSequence).isEmpty)
         #expect(log.lastSequence == 3)
     }
 

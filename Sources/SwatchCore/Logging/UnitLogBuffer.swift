@@ -116,11 +116,6 @@ package final class UnitLogBuffer: Sendable {
         count > 0 ? Array(entries(units: units, after: 0).suffix(count)) : []
     }
 
-    /// The lines of `unit` (nil: of every unit) added after `sequence`, oldest first.
-    package func entries(unit: String?, after sequence: UInt64) -> [UnitLogEntry] {
-        entries(units: unit.map { [$0] } ?? [], after: sequence)
-    }
-
     /// The lines of `units` (none: of every unit) added after `sequence`, interleaved, oldest first.
     package func entries(units: [String], after sequence: UInt64) -> [UnitLogEntry] {
         state.withLock { state in
