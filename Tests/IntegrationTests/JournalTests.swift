@@ -27,7 +27,7 @@ extension Integration {
             defer { scenario.remove() }
             try scenario.writeUnits()
             let run = try scenario.run(markers: [
-                "hello-from-service", "trouble-from-service", "named-line", "Serving 1 socket",
+                "hello-from-service", "trouble-from-service", "thirty-as-text", "named-line", "Serving 1 socket",
                 "Unknown key", "failing.service: Main process exited", "failing.service: Failed with result",
                 "Started hello.service",
             ])
@@ -74,18 +74,26 @@ extension Integration {
             #expect(unknown["PRIORITY"] == "4", "\(unknown)")
             #expect(unknown["SYSLOG_IDENTIFIER"] == "swatchd", "\(unknown)")
 
-            // The services' stdout: one entry per line, named after the executable…
+            // The services' stdout: one entry per line, named after the executable, of the
+            // facility `daemon` as under systemd…
             let hello = try #require(entries.first { $0["MESSAGE"] == "hello-from-service" }, "\(run)")
             #expect(hello["SYSLOG_IDENTIFIER"] == "sh", "\(hello)")
             #expect(hello["PRIORITY"] == "6", "\(hello)")
+            #expect(hello["SYSLOG_FACILITY"] == "3", "\(hello)")
             #expect(hello["_TRANSPORT"] == "stdout", "\(hello)")
-            // …with a `<3>` prefix as its priority, the prefix gone…
+            // …with a `<3>` prefix as its priority, the prefix gone, the facility kept…
             let trouble = try #require(entries.first { ($0["MESSAGE"] ?? "").hasSuffix("trouble-from-service") }, "\(run)")
             #expect(trouble["MESSAGE"] == "trouble-from-service", "\(trouble)")
             #expect(trouble["PRIORITY"] == "3", "\(trouble)")
-            // …or after SyslogIdentifier=.
+            #expect(trouble["SYSLOG_FACILITY"] == "3", "\(trouble)")
+            // …but a prefix with a facility is text to journald, as it is to swatchd (OutputCapture)…
+            let thirty = try #require(entries.first { ($0["MESSAGE"] ?? "").hasSuffix("thirty-as-text") }, "\(run)")
+            #expect(thirty["MESSAGE"] == "<30>thirty-as-text", "\(thirty)")
+            #expect(thirty["PRIORITY"] == "6", "\(thirty)")
+            // …or after SyslogIdentifier=, of SyslogFacility=local3 (19).
             let named = try #require(entries.first { $0["MESSAGE"] == "named-line" }, "\(run)")
             #expect(named["SYSLOG_IDENTIFIER"] == "my-ident", "\(named)")
+            #expect(named["SYSLOG_FACILITY"] == "19", "\(named)")
             let serving = try #require(entries.first { ($0["MESSAGE"] ?? "").contains("Serving 1 socket") }, "\(run)")
             #expect(serving["SYSLOG_IDENTIFIER"] == "swatchd-hello", "\(serving)")
 
@@ -184,7 +192,7 @@ struct JournalScenario {
     func writeUnits() throws {
         try write("talk.service", """
             [Service]
-            ExecStart=/bin/sh -c 'echo hello-from-service; echo "<3>trouble-from-service"; exec sleep 60'
+            ExecStart=/bin/sh -c 'echo hello-from-service; echo "<3>trouble-from-service"; echo "<30>thirty-as-text"; exec sleep 60'
             # An unknown key: a warning with CONFIG_FILE= and CONFIG_LINE=.
             Frobnicate=yes
             """)
@@ -192,6 +200,7 @@ struct JournalScenario {
             [Service]
             ExecStart=/bin/sh -c 'echo named-line; exec sleep 60'
             SyslogIdentifier=my-ident
+            SyslogFacility=local3
             """)
         try write("failing.service", """
             [Service]

@@ -72,7 +72,7 @@ extension OutputCapture {
         let log = UnitLogBuffer()
         let capture = try OutputCapture(unit: "hello.service", destination: .none, unitLog: log)
         write(capture, "<3>disk full\n<7>debug detail\nplain\n<x>not a prefix\n<30>daemon facility\n")
-        #expect(capture.readAvailable() == ["disk full", "debug detail", "plain", "<x>not a prefix", "daemon facility"])
+        #expect(capture.readAvailable() == ["disk full", "debug detail", "plain", "<x>not a prefix", "<30>daemon facility"])
         #expect(log.entries(unit: "hello.service", last: 10).map(\.priority) == [3, 7, 6, 6, 6])
     }
 
@@ -96,6 +96,21 @@ extension OutputCapture {
         write(literal, "<3>kept as written\n")
         #expect(literal.readAvailable() == ["<3>kept as written"])
         #expect(log.entries(unit: "raw.service", last: 1).map(\.priority) == [6])
+    }
+
+    /// The journal stream's priority (sd_journal_stream_fd(3)) is the facility and the default
+    /// level: `LOG_DAEMON|LOG_INFO` unless SyslogFacility= and SyslogLevel= say otherwise.
+    @Test func theStreamCarriesTheFacility() throws {
+        var levels = OutputCapture.Levels()
+        #expect(levels.streamPriority == LOG_DAEMON | LOG_INFO)
+        let set = UnitSet.parse([UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\nSyslogFacility=local3\nSyslogLevel=warning\n")],
+                                context: UnitSetTests.context, checkExecutables: false)
+        levels = try #require(set.services.values.first).outputLevels
+        #expect(levels.streamPriority == LOG_LOCAL3 | LOG_WARNING)
+        let bad = UnitSet.parse([UnitSource(path: "u/b.service", text: "[Service]\nExecStart=/bin/true\nSyslogFacility=local9\n")],
+                                context: UnitSetTests.context, checkExecutables: false)
+        #expect(bad.services.isEmpty)
+        #expect(bad.diagnostics.map(\.description) == ["u/b.service:3: Failed to parse log facility for SyslogFacility=, refusing the unit: local9"])
     }
 
     @Test func theEndOfThePipeFlushesTheLastPartialLine() throws {
@@ -159,8 +174,11 @@ extension OutputCapture {
         }
         #expect(split("<0>x") == (0, "x"))
         #expect(split("<6>") == (6, ""))
-        #expect(split("<>x") == (nil, "<>x"))
-        #expect(split("<12345>x") == (nil, "<12345>x"))
-        #expect(split("<3") == (nil, "<3"))
+        #expect(split("<03>x") == (3, "x"))
+        #expect(split("<007>x") == (7, "x"))
+        // What journald keeps as text, so does swatchd: no facility, no level above 7.
+        for text in ["<>x", "<8>x", "<30>x", "<33>x", "<100>x", "<0003>x", "<12345>x", "<3", "<a>x", "<-1>x"] {
+            #expect(split(text) == (nil, text), "\(text)")
+        }
     }
 }

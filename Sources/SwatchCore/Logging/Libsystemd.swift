@@ -1,7 +1,7 @@
 import Glibc
 
-/// The two functions of libsystemd that swatchd calls — sd_journal_sendv(3) and
-/// sd_journal_stream_fd(3) — from a libsystemd loaded (SharedLibrary) the first time the
+/// The function of libsystemd that swatchd calls, sd_journal_sendv(3), from a libsystemd
+/// loaded (SharedLibrary) the first time the
 /// journal is written to, not at every exec: swatchd logging to stderr (a container
 /// without a journal, `--log-target stderr`) maps neither libsystemd nor what it pulls in
 /// (libgcrypt, libgpg-error, liblzma, libzstd, liblz4, libcap: 0.7 MiB resident), and the
@@ -10,20 +10,17 @@ import Glibc
 enum Libsystemd {
     /// `int sd_journal_sendv(const struct iovec *iov, int n)`.
     typealias SendV = @convention(c) (UnsafePointer<iovec>?, Int32) -> Int32
-    /// `int sd_journal_stream_fd(const char *identifier, int priority, int level_prefix)`.
-    typealias StreamFD = @convention(c) (UnsafePointer<CChar>?, Int32, Int32) -> Int32
 
     struct Functions: @unchecked Sendable {
         let sendv: SendV
-        let streamFD: StreamFD
     }
 
     /// Loaded once, on first use (a global's initializer runs once, swift_once); the
-    /// failure is dlerror(3)'s text: without libsystemd the journal is no log target
-    /// (LogTarget.makeHandler says so), and a service's output goes to stderr (OutputCapture).
+    /// failure is dlerror(3)'s text: without libsystemd the journal is no log target for
+    /// swatchd's own messages (LogTarget.makeHandler says so). A service's output does not
+    /// need it (JournalStream).
     static let loaded: Result<Functions, SharedLibrary.LoadError> = SharedLibrary.load("libsystemd.so.0") { symbol in
-        guard let sendv = symbol("sd_journal_sendv"), let streamFD = symbol("sd_journal_stream_fd") else { return nil }
-        return Functions(sendv: unsafeBitCast(sendv, to: SendV.self), streamFD: unsafeBitCast(streamFD, to: StreamFD.self))
+        symbol("sd_journal_sendv").map { Functions(sendv: unsafeBitCast($0, to: SendV.self)) }
     }
 
     static var functions: Functions? { try? loaded.get() }
@@ -31,11 +28,5 @@ enum Libsystemd {
     /// sd_journal_sendv(3); -ENOSYS without libsystemd.
     static func journalSendv(_ vectors: UnsafePointer<iovec>, _ count: Int32) -> Int32 {
         functions?.sendv(vectors, count) ?? -ENOSYS
-    }
-
-    /// sd_journal_stream_fd(3); -ENOSYS without libsystemd.
-    static func journalStreamFD(_ identifier: String, priority: Int32, levelPrefix: Bool) -> Int32 {
-        guard let functions else { return -ENOSYS }
-        return identifier.withCString { functions.streamFD($0, priority, levelPrefix ? 1 : 0) }
     }
 }

@@ -5,7 +5,8 @@ import SystemPackage
 /// The output of one started service, read by swatchd (StandardOutput=journal, the
 /// default, swatchd(8) "LOGGING"): a pipe whose write end the spawner puts on the service's fd 1 and
 /// 2, and whose read end the event loop watches. Each complete line goes
-/// - to the journal, through a stream from `sd_journal_stream_fd(identifier, LOG_INFO, 1)`,
+/// - to the journal, through a stream to journald's stdout socket (`JournalStream`) tagged
+///   with the identifier, of the facility `daemon` and the level `info` unless the unit says,
 ///   with its `<N>` level prefix kept so journald honours it; or, with no journal,
 /// - to swatchd's stderr as `hello.service[4242]: line` (the prefix dropped);
 /// - and always into the `UnitLogBuffer`, for `swatchctl status` and `logs`.
@@ -25,14 +26,23 @@ package final class OutputCapture {
         case none
     }
 
-    /// SyslogLevel=, SyslogLevelPrefix= and LogLevelMax= (systemd.exec(5)): the level of a line
-    /// without a `<N>` prefix, whether such a prefix is read at all, and the highest level kept
-    /// (a line above it goes nowhere, as journald drops it).
+    /// SyslogLevel=, SyslogLevelPrefix=, LogLevelMax= and SyslogFacility= (systemd.exec(5)): the
+    /// level of a line without a `<N>` prefix, whether such a prefix is read at all, the highest
+    /// level kept (a line above it goes nowhere, as journald drops it), and the facility of every
+    /// line, `daemon` unless the unit says (systemd's default, `LOG_DAEMON|LOG_INFO`).
     package struct Levels: Hashable, Sendable {
         package var priority: Int32 = 6
         package var prefix = true
         package var maximum: Int32 = 7
+        /// Unshifted, as syslog.h's `LOG_FAC()` gives it: 3 is `daemon`.
+        package var facility: Int32 = 3
         package init() {}
+
+        /// The stream's priority: the facility and the default level, which a `<N>` prefix
+        /// replaces (the level alone: journald's stdout_stream_log(),
+        /// src/journal/journald-stream.c, keeps the facility), and journald records as
+        /// SYSLOG_FACILITY= and PRIORITY=.
+        var streamPriority: Int32 { facility << 3 | priority }
     }
 
     /// journald's LineMax= default (journald.conf(5)): a longer line is cut into pieces of this size.
@@ -86,11 +96,10 @@ package final class OutputCapture {
         self.destination = destination
         self.levels = levels
         if case .journal(let identifier) = destination {
-            let stream = Libsystemd.journalStreamFD(identifier, priority: levels.priority, levelPrefix: levels.prefix)
-            if stream >= 0 {
+            if let stream = try? JournalStream.open(identifier: identifier, unit: unit, priority: levels.streamPriority,
+                                                    levelPrefix: levels.prefix) {
                 // Non-blocking: a slow journald costs lines, never the daemon's loop.
                 _ = fcntl(stream, F_SETFL, fcntl(stream, F_GETFL) | O_NONBLOCK)
-                _ = fcntl(stream, F_SETFD, FD_CLOEXEC)
                 journalStream = stream
             } else {
                 self.destination = .stderr
@@ -194,24 +203,17 @@ package final class OutputCapture {
         (try? sendFully(journalStream, bytes)) != nil
     }
 
-    /// `<3>disk full` → (3, `disk full`): the syslog level prefix of sd-daemon(3), which
-    /// journald honours on streams. Facility bits (`<30>`) are dropped, the level kept.
+    /// `<3>disk full` → (3, `disk full`): the level prefix of sd-daemon(3), read as journald
+    /// reads it on a stream (syslog_parse_priority() without the facility,
+    /// src/basic/syslog-util.c): one to three digits whose value is a level, 0–7 (`<03>` is
+    /// `<3>`). Anything else (`<30>`, `<8>`, `<>`) is no prefix and stays in the text, as
+    /// journald keeps it, so `swatchctl logs` and `journalctl` show the same line.
     static func splitLevelPrefix(_ line: ArraySlice<UInt8>) -> (Int32?, ArraySlice<UInt8>) {
-        guard line.first == UInt8(ascii: "<") else { return (nil, line) }
-        var value: Int32 = 0
-        var index = line.index(after: line.startIndex)
-        var digits = 0
-        while index < line.endIndex, digits < 4 {
-            let byte = line[index]
-            if byte == UInt8(ascii: ">") {
-                guard digits > 0 else { return (nil, line) }
-                return (value & 7, line[line.index(after: index)...])
-            }
-            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return (nil, line) }
-            value = value * 10 + Int32(byte - UInt8(ascii: "0"))
-            digits += 1
-            index = line.index(after: index)
-        }
-        return (nil, line)
+        guard line.first == UInt8(ascii: "<"),
+              let close = line.prefix(5).firstIndex(of: UInt8(ascii: ">")) else { return (nil, line) }
+        let digits = line[line.index(after: line.startIndex)..<close]
+        guard let last = digits.last, (UInt8(ascii: "0")...UInt8(ascii: "7")).contains(last),
+              digits.dropLast().allSatisfy({ $0 == UInt8(ascii: "0") }) else { return (nil, line) }
+        return (Int32(last - UInt8(ascii: "0")), line[line.index(after: close)...])
     }
 }

@@ -52,7 +52,7 @@ extension Supervisor {
             }
             let levels = held.capture.levels
             lines.append("capture \(held.unit) \(held.capture.pid) \(fd) \(destination) "
-                + "\(levels.priority):\(levels.prefix ? 1 : 0):\(levels.maximum)")
+                + "\(levels.priority):\(levels.prefix ? 1 : 0):\(levels.maximum):\(levels.facility)")
             passed.append(fd)
         }
         let path = configuration.runtimeDirectory + "/reexec-state"
@@ -153,10 +153,12 @@ extension Supervisor {
             case "capture":
                 guard words.count == 5 || words.count == 6, let name = UnitName(parsing: words[1]),
                       let pid = Int32(words[2]), let fd = fd(3) else { continue }
-                // SyslogLevel=, SyslogLevelPrefix=, LogLevelMax= (a swatchd before them wrote none).
+                // SyslogLevel=, SyslogLevelPrefix=, LogLevelMax= (a swatchd before them wrote none), then
+                // SyslogFacility= (a swatchd before it wrote three numbers).
                 var levels = OutputCapture.Levels()
                 let numbers = words.count == 6 ? words[5].split(separator: ":").compactMap { Int32($0) } : []
-                if numbers.count == 3 { (levels.priority, levels.prefix, levels.maximum) = (numbers[0], numbers[1] != 0, numbers[2]) }
+                if numbers.count >= 3 { (levels.priority, levels.prefix, levels.maximum) = (numbers[0], numbers[1] != 0, numbers[2]) }
+                if numbers.count == 4 { levels.facility = numbers[3] }
                 let destination: OutputCapture.Destination = words[4].hasPrefix("journal:")
                     ? .journal(identifier: (try? ControlEscaping.unescapeWord(String(words[4].dropFirst(8)))) ?? name.prefix)
                     : words[4] == "stderr" ? .stderr : .none

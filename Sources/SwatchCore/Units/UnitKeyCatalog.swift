@@ -210,7 +210,7 @@ private func isDependencyName(_ name: String) -> Bool {
 private let unsupportedExecKeys: Set<String> = [
     "CoredumpFilter", "OOMPolicy", "MemoryKSM",
     "LogExtraFields", "LogRateLimitIntervalSec", "LogRateLimitBurst", "LogFilterPatterns",
-    "LogNamespace", "SyslogFacility", "TTYReset",
+    "LogNamespace", "TTYReset",
     "TTYVHangup", "TTYRows", "TTYColumns", "TTYVTDisallocate", "UtmpIdentifier", "UtmpMode",
     "SetLoginEnvironment",
     "RootHash", "RootHashSignature", "RootVerity", "RootImageOptions", "RootImagePolicy", "MountFlags",
@@ -228,6 +228,14 @@ private let unsupportedExecKeys: Set<String> = [
     "IPAccounting", "BPFProgram", "ManagedOOMSwap", "ManagedOOMMemoryPressure",
     "ManagedOOMMemoryPressureLimit", "ManagedOOMMemoryPressureDurationSec", "ManagedOOMPreference",
     "MemoryPressureWatch", "MemoryPressureThresholdSec", "CoredumpReceive", "DisableControllers",
+]
+
+/// The controllers systemd knows by name (cgroup_controller_to_string(),
+/// src/basic/cgroup-util.c): the words of `Delegate=`, and the prefixes of their
+/// interface files, which `DelegateSubgroup=` may not take.
+private let cgroupControllers: Set<String> = [
+    "cpu", "cpuacct", "cpuset", "io", "blkio", "memory", "devices", "pids", "bpf-firewall", "bpf-devices",
+    "bpf-foreign", "bpf-socket-bind", "bpf-restrict-network-interfaces",
 ]
 
 /// Supported keys of the execution environment (systemd.exec(5), systemd.kill(5),
@@ -355,6 +363,7 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "SyslogLevel": .set(inFields { $1(&$0.outputLevels.priority) }, .text("log level", ValueParser.syslogLevel)),
         "SyslogLevelPrefix": .set(inFields { $1(&$0.outputLevels.prefix) }, .boolean),
         "LogLevelMax": .set(inFields { $1(&$0.outputLevels.maximum) }, .text("log level", ValueParser.syslogLevel)),
+        "SyslogFacility": .set(inFields { $1(&$0.outputLevels.facility) }, .text("log facility", ValueParser.syslogFacility)),
         // systemd.kill(5)
         "KillMode": .set(inFields { $1(&$0.killMode) }, .choice("kill mode")),
         "KillSignal": .set(inFields { $1(&$0.killSignal) }, .signal),
@@ -459,20 +468,19 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "Delegate": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             if let on = ValueParser.boolean(kv.raw) { return service.sandbox.delegate = on }
             service.sandbox.delegate = true
-            let controllers: Set<String> = ["cpu", "cpuacct", "cpuset", "io", "blkio", "memory", "devices", "pids",
-                                            "bpf-firewall", "bpf-devices", "bpf-foreign", "bpf-socket-bind",
-                                            "bpf-restrict-network-interfaces"]
-            if let word = kv.raw.splitAtWhitespace().first(where: { !controllers.contains(String($0)) }) {
+            if let word = kv.raw.splitAtWhitespace().first(where: { !cgroupControllers.contains(String($0)) }) {
                 throw ValueError(message: "Invalid controller name '\(word)', ignoring", ignored: true)
             }
         },
         // A group name as written, no specifiers, that cgroupfs would not have to escape
         // (config_parse_delegate_subgroup(), src/core/load-fragment.c; cg_needs_escape(),
-        // src/basic/cgroup-util.c); empty unsets it.
+        // src/basic/cgroup-util.c): not an interface file's name such as `cgroup.procs` or
+        // `memory.max`, which a controller enabled later would put beside it. Empty unsets it.
         "DelegateSubgroup": .set(inSandbox { $1(&$0.delegateSubgroup) }, ValueKind<String>.text("control group name") { name in
             let reserved = ["notify_on_release", "release_agent", "tasks"]
+            let interfaceFile = name.hasPrefix("cgroup.") || cgroupControllers.contains { name.hasPrefix($0 + ".") }
             let valid = name.utf8.count <= 255 && !name.contains("/") && !name.hasPrefix(".") && !name.hasPrefix("_")
-                && !name.hasPrefix("cgroup.") && !reserved.contains(name)
+                && !interfaceFile && !reserved.contains(name)
             return valid ? name : nil
         }),
         "SocketBindAllow": SocketBindKeys.setter(inSandbox { $1(&$0.socketBindAllow) }),

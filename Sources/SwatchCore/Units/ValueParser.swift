@@ -66,6 +66,17 @@ package enum ValueParser {
         return ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"].firstIndex(of: text).map(Int32.init)
     }
 
+    /// log_facility_unshifted_from_string(): a syslog facility by the name systemd.exec(5)
+    /// lists for SyslogFacility= (`daemon`, `local0`, …) or by its number, unshifted.
+    static func syslogFacility(_ text: String) -> Int32? {
+        if let number = Int32(text) { return (0...23).contains(number) ? number : nil }
+        let names = ["kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp"]
+        if let number = names.firstIndex(of: text) { return Int32(number) }
+        // local0…local7 are 16…23; 12…15 have no name in systemd's table (src/basic/syslog-util.c).
+        guard text.utf8.count == 6, text.hasPrefix("local"), let n = Int32(text.dropFirst(5)), (0...7).contains(n) else { return nil }
+        return 16 + n
+    }
+
     /// The name systemd prints for a signal (`SIGTERM`), for messages.
     static func signalName(_ number: Int32) -> String { SignalName.fullName(number) }
 

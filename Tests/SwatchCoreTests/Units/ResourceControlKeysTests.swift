@@ -62,8 +62,11 @@ import Testing
             return (set.services.values.first?.sandbox.delegateSubgroup, set.diagnostics.map(\.description))
         }
         #expect(parsed("DelegateSubgroup=init.scope") == ("init.scope", []))
+        #expect(parsed("DelegateSubgroup=cpux.y") == ("cpux.y", []))
         #expect(parsed("DelegateSubgroup=supervisor\nDelegateSubgroup=").0 == nil)
-        for bad in [".control", "_x", "a/b", "cgroup.procs", "tasks", String(repeating: "x", count: 256)] {
+        // The names of interface files, present or to come when a controller is enabled.
+        for bad in [".control", "_x", "a/b", "cgroup.procs", "tasks", "memory.x", "pids.max", "cpu.", "io.payload",
+                    String(repeating: "x", count: 256)] {
             let (value, diagnostics) = parsed("DelegateSubgroup=" + bad)
             #expect(value == nil)
             #expect(diagnostics == ["u/a.service:4: Failed to parse control group name for DelegateSubgroup=, refusing the unit: \(bad)"])

@@ -35,6 +35,19 @@ import Testing
         #expect(ValueParser.signal("65") == nil)
     }
 
+    /// SyslogFacility=: the names of systemd.exec(5), or the number; 12…15 have no name.
+    @Test func readsSyslogFacilitiesByNameOrNumber() {
+        #expect(ValueParser.syslogFacility("kern") == 0)
+        #expect(ValueParser.syslogFacility("daemon") == 3)
+        #expect(ValueParser.syslogFacility("ftp") == 11)
+        #expect(ValueParser.syslogFacility("local0") == 16)
+        #expect(ValueParser.syslogFacility("local7") == 23)
+        #expect(ValueParser.syslogFacility("19") == 19)
+        for bad in ["local8", "local", "local+1", "24", "-1", "Daemon", "security", ""] {
+            #expect(ValueParser.syslogFacility(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func readsExitStatusesAndSignals() {
         #expect(ValueParser.exitStatus("0")! == (0, nil))
         #expect(ValueParser.exitStatus("255")! == (255, nil))
