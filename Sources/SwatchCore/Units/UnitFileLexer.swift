@@ -106,13 +106,12 @@ struct UnitFileLexer {
         if start < bytes.endIndex { body(bytes[start...]) }
     }
 
-    /// True when the line ends in a backslash that is not itself escaped (`\\` at the end is a literal).
+    /// True when the line ends in a backslash that is not itself escaped (`\\` at the end is a
+    /// literal): an odd run of backslashes at its end. Only that run counts (a backslash before
+    /// it escapes the byte after it), so a line is read from its end, and most not at all.
     private static func endsInUnescapedBackslash(_ line: ArraySlice<UInt8>) -> Bool {
-        var escaped = false
-        for c in line {
-            if escaped { escaped = false } else if c == UInt8(ascii: "\\") { escaped = true }
-        }
-        return escaped
+        let run = line.reversed().prefix(while: { $0 == UInt8(ascii: "\\") }).count
+        return run % 2 == 1
     }
 
     static func isWhitespace(_ c: UInt8) -> Bool {

@@ -37,18 +37,21 @@ struct UnitInterpreter<Model> {
                         warn(location, "Unknown section [\(name)], ignoring.")
                     }
                 case .assignment(let a):
-                    // `X-` keys are ignored, unless one is swatchd's own (X-IdleStopSec=).
-                    guard catalog.hasSection(a.section),
-                          !a.key.hasPrefix("X-") || catalog.setter(a.section, a.key) != nil else { continue }
+                    // `X-` keys are ignored, unless one is swatchd's own (X-IdleStopSec=); so are
+                    // the keys of a section this type does not have (warned about at its header).
                     if a.section == "Install" {
-                        if !installKeys.contains(a.key) { warn(a.location, unknown(a)) }
+                        if !installKeys.contains(a.key) && !a.key.hasPrefix("X-") { warn(a.location, unknown(a)) }
                         continue
                     }
+                    // The section's tables looked up once for the line, not for each question.
+                    guard let tables = catalog.supported[a.section] else { continue }
+                    let setter = UnitKeyCatalog.setter(in: tables, a.key)
+                    if setter == nil && a.key.hasPrefix("X-") { continue }
                     let restrictingKey = a.section == catalog.restrictingSection ? RestrictingKeys.byName[a.key] : nil
                     if let restrictingKey {
                         restricting[restrictingKey.name] = (a.location, RestrictingKeys.valueAsks(a.value))
                     }
-                    if let setter = catalog.setter(a.section, a.key) {
+                    if let setter {
                         let kv = KeyValue(key: a.key, raw: a.value, location: a.location, specifiers: specifiers)
                         do {
                             try setter.apply(&model, kv)

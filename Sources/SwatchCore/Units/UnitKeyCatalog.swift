@@ -27,7 +27,11 @@ struct UnitKeyCatalog<Model>: Sendable {
 
     /// What sets `key` in `section`, nil when this unit type does not parse it there.
     func setter(_ section: String, _ key: String) -> KeySetter<Model>? {
-        guard let tables = supported[section] else { return nil }
+        supported[section].flatMap { Self.setter(in: $0, key) }
+    }
+
+    /// What sets `key` in the section of these tables, nil when none has it.
+    static func setter(in tables: [KeyTable<Model>], _ key: String) -> KeySetter<Model>? {
         for table in tables {
             if let setter = table.setter(key) { return setter }
         }

@@ -78,9 +78,15 @@ package struct UnitName: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     /// Whether `other` is this name with another type or the same (`x.socket`, `x.service`),
-    /// compared by byte: no name is made.
+    /// compared by byte in place: no name is made, and no String.Index is stepped through
+    /// (~1,400 instructions a comparison through the UTF-8 views).
     package func hasSameStem(as other: UnitName) -> Bool {
-        description.utf8[..<typeStart].elementsEqual(other.description.utf8[..<other.typeStart])
+        withBytes { mine in
+            other.withBytes { theirs in
+                mine[..<(mine.lastIndex(of: UInt8(ascii: ".")) ?? mine.endIndex)]
+                    .elementsEqual(theirs[..<(theirs.lastIndex(of: UInt8(ascii: ".")) ?? theirs.endIndex)])
+            }
+        }
     }
 
     /// A name whose text is known to be valid (`UnitName(parsing:)` checked it).
@@ -100,14 +106,16 @@ package struct UnitName: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     package var isTemplate: Bool {
-        let end = typeStart
-        guard end > description.utf8.startIndex else { return false }
-        return description.utf8[description.utf8.index(before: end)] == UInt8(ascii: "@")
+        withBytes { bytes in
+            let end = bytes.lastIndex(of: UInt8(ascii: ".")) ?? bytes.endIndex
+            return end > bytes.startIndex && bytes[end - 1] == UInt8(ascii: "@")
+        }
     }
 
     /// The index of the `.` before the type. Found by offset in the contiguous bytes a
     /// name's string always has (native or small): `utf8.lastIndex(of:)` stepped through
-    /// String.Index one byte at a time, ~280 instructions for every `isTemplate`.
+    /// String.Index one byte at a time, ~280 instructions a call. What only compares bytes
+    /// (`isTemplate`, `hasSameStem`) reads them in place (`withBytes`) instead.
     private var typeStart: String.Index {
         let utf8 = description.utf8
         return withBytes { $0.lastIndex(of: UInt8(ascii: ".")) }.map { utf8.index(utf8.startIndex, offsetBy: $0) } ?? utf8.endIndex

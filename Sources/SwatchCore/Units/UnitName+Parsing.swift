@@ -13,9 +13,13 @@ extension UnitName {
         var text = text
         let valid = text.withUTF8 { bytes -> Bool in
             guard bytes.count <= 255, let dot = bytes.lastIndex(of: UInt8(ascii: ".")) else { return false }
+            // Against the literals' own bytes: a `rawValue.utf8` is a String made and stepped
+            // through for each comparison (~300 instructions a name).
             let suffix = UnsafeBufferPointer(rebasing: bytes[(dot + 1)...])
-            guard suffix.elementsEqual(UnitType.service.rawValue.utf8) || suffix.elementsEqual(UnitType.socket.rawValue.utf8)
-            else { return false }
+            func isType(_ type: StaticString) -> Bool {
+                suffix.elementsEqual(UnsafeBufferPointer(start: type.utf8Start, count: type.utf8CodeUnitCount))
+            }
+            guard isType("service") || isType("socket") else { return false }
             var at: Int?
             for index in 0..<dot {
                 let byte = bytes[index]

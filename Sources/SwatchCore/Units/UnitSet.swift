@@ -119,7 +119,7 @@ package struct UnitSet: Sendable {
             // Sorted with their types, not looked up again by name; a path is made only for an
             // entry that is not a plain file (a symlink, a masked unit): the units of a directory
             // are named by its prefix and their names (SourcePath).
-            for (name, type) in listing.sortedByKey() {
+            for (name, type) in listing.sorted(by: { $0.key < $1.key }) {
                 var path: String { prefix + name }
                 guard name.hasSuffix(".service") || name.hasSuffix(".socket") else {
                     // A timer or a mount that does nothing must say so, once per name (the first

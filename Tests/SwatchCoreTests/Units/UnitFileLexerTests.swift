@@ -42,6 +42,9 @@ import Testing
     @Test func aDoubledBackslashAtTheEndIsNoContinuation() {
         let a = assignments("[S]\nA=x\\\\\nB=y\n")
         #expect(a.map(\.value) == ["x\\\\", "y"])
+        // A third one is: an odd run at the end continues the line, whatever precedes it.
+        #expect(assignments("[S]\nA=x\\\\\\\nB=y\n").map(\.value) == ["x\\\\ B=y"])
+        #expect(assignments("[S]\nA=\\x\\\nB=y\n").map(\.value) == ["\\x B=y"])
     }
 
     @Test func aContinuationAtTheEndOfTheFileStillCounts() {
