@@ -91,12 +91,6 @@ package struct Manager {
         init(machine: SocketMachine, service: UnitName) {
             storage = CopyOnWriteStorage(SocketEntryFields(machine: machine, service: service))
         }
-
-        /// Read from the storage, not by dynamic member lookup: a computed property of the
-        /// fields reached that way goes through the key path runtime (swift_getAtKeyPath)
-        /// wherever the optimizer does not inline the subscript, ~1,400 instructions a read
-        /// (docs/HACKING.md "Footprint and start-up").
-        var listeners: SocketEntryFields.Listeners { storage.value.listeners }
     }
 
     struct SocketEntryFields {

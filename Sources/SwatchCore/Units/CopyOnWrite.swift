@@ -25,12 +25,17 @@ package protocol CopyOnWrite {
 }
 
 extension CopyOnWrite {
+    // Inlined always: where a read is not inlined, the key path reaches the specialized
+    // subscript as a value and is projected by the runtime (swift_getAtKeyPath, ~1,400
+    // instructions for a computed property such as `unit.execStartPre`); inlined, the literal
+    // key path is resolved at compile time into the property's getter.
+    @inline(__always)
     package subscript<T>(dynamicMember key: KeyPath<Value, T>) -> T {
         storage.value[keyPath: key]
     }
 
     package subscript<T>(dynamicMember key: WritableKeyPath<Value, T>) -> T {
-        get { storage.value[keyPath: key] }
+        @inline(__always) get { storage.value[keyPath: key] }
         _modify {
             if !isKnownUniquelyReferenced(&storage) { storage = CopyOnWriteStorage(storage.value) }
             yield &storage.value[keyPath: key]

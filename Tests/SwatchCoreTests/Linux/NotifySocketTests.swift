@@ -1,3 +1,4 @@
+import CSwatch
 import Glibc
 import SystemPackage
 import Testing

@@ -1,3 +1,4 @@
+import CSwatch
 import Glibc
 import Testing
 @testable import SwatchCore
