@@ -30,7 +30,7 @@ extension ExecCommand {
                     separated = true
                     break
                 }
-                if rest.starts(with: [UInt8(ascii: "\\"), UInt8(ascii: ";")]),
+                if rest.count >= 2, rest[rest.startIndex] == UInt8(ascii: "\\"), rest[rest.startIndex + 1] == UInt8(ascii: ";"),
                    rest.count == 2 || UnitFileLexer.isWhitespace(rest[rest.startIndex + 2]) {
                     splitter.advance(by: 2)
                     splitter.skipSeparators()
@@ -102,7 +102,8 @@ extension ExecCommand {
     /// The checks of config_parse_exec() on the executable.
     private static func validate(path: String, arguments: [String], value: String) throws(ExecParseError) {
         if path.isEmpty { throw ExecParseError(problem: "Empty executable path", value: value) }
-        if path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0 == "\\" || $0 == "\"" || $0 == "'" }) {
+        // By byte: every character it looks for is ASCII, and no byte of another one is.
+        if path.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "'") }) {
             throw ExecParseError(problem: "Executable name contains special characters", value: path)
         }
         if path.hasSuffix("/") { throw ExecParseError(problem: "Executable path specifies a directory", value: path) }

@@ -37,6 +37,18 @@ import Testing
         #expect(c.map(\.arguments) == [["/bin/echo", "a"], ["/bin/echo", "b", ";", "c;d"]])
     }
 
+    /// config_parse_exec(): a program name with a control character, a quote or a backslash
+    /// (once unquoted) is refused; other characters, non-ASCII ones too, are the file system's.
+    @Test func refusesSpecialCharactersInTheProgramOnly() throws {
+        // As written in the unit: a quote, a backslash, a tab and a DEL, once unquoted.
+        let programs = ["\"/bin/it's\"", "/bin/a\\\\b", "\"/bin/a\\\"b\"", "\"/bin/a\\tb\"", "\"/bin/a\\x7fb\""]
+        for program in programs {
+            let error = #expect(throws: ExecParseError.self, "\(program)") { try parse(program) }
+            #expect(error?.problem == "Executable name contains special characters", "\(program)")
+        }
+        #expect(try parse("/opt/café/bin/run 'it''s' \"q\\\"\"")[0].arguments == ["/opt/café/bin/run", "its", "q\""])
+    }
+
     @Test func acceptsPlainNamesAndRefusesRelativePathsWithASlash() throws {
         #expect(try parse("swatchd-hello --port 1")[0].path == "swatchd-hello")
         #expect(throws: ExecParseError.self) { try parse("bin/hello") }
