@@ -27,7 +27,8 @@ extension Integration {
             defer { scenario.remove() }
             try scenario.writeUnits()
             let run = try scenario.run(markers: [
-                "hello-from-service", "trouble-from-service", "thirty-as-text", "named-line", "Serving 1 socket",
+                "hello-from-service", "trouble-from-service", "thirty-as-text", "named-line", "named-after-reexec",
+                "Serving 1 socket",
                 "Unknown key", "failing.service: Main process exited", "failing.service: Failed with result",
                 "Started hello.service",
             ])
@@ -94,6 +95,10 @@ extension Integration {
             let named = try #require(entries.first { $0["MESSAGE"] == "named-line" }, "\(run)")
             #expect(named["SYSLOG_IDENTIFIER"] == "my-ident", "\(named)")
             #expect(named["SYSLOG_FACILITY"] == "19", "\(named)")
+            // …and so is a line written after a daemon-reexec, through the stream the new swatchd opened.
+            let after = try #require(entries.first { $0["MESSAGE"] == "named-after-reexec" }, "\(run)")
+            #expect(after["SYSLOG_IDENTIFIER"] == "my-ident", "\(after)")
+            #expect(after["SYSLOG_FACILITY"] == "19", "\(after)")
             let serving = try #require(entries.first { ($0["MESSAGE"] ?? "").contains("Serving 1 socket") }, "\(run)")
             #expect(serving["SYSLOG_IDENTIFIER"] == "swatchd-hello", "\(serving)")
 
@@ -111,13 +116,14 @@ extension Integration {
             defer { scenario.remove() }
             try scenario.writeUnits()
             let run = try scenario.run(markers: [
-                "]: hello-from-service", "trouble-from-service", "]: named-line", "Serving 1 socket",
+                "]: hello-from-service", "trouble-from-service", "]: named-line", "]: named-after-reexec", "Serving 1 socket",
                 "failing.service: Failed with result", "Unknown key",
             ])
             #expect(run.curl == Client.helloBody, "\(run)")
             let lines = run.standardError.split(separator: "\n").map(String.init)
             #expect(lines.contains { Self.isPrefixed($0, unit: "talk.service", line: "hello-from-service") }, "\(run)")
             #expect(lines.contains { Self.isPrefixed($0, unit: "named.service", line: "named-line") }, "\(run)")
+            #expect(lines.contains { Self.isPrefixed($0, unit: "named.service", line: "named-after-reexec") }, "\(run)")
             #expect(lines.contains { $0.hasPrefix("hello.service[") && $0.contains("Serving 1 socket") }, "\(run)")
             #expect(lines.contains { $0.hasPrefix("swatchd[") && $0.contains("failing.service: Failed with result") }, "\(run)")
             #expect(lines.contains { $0.hasPrefix("swatchd[") && $0.contains("Unknown key 'Frobnicate'") }, "\(run)")
@@ -187,7 +193,8 @@ struct JournalScenario {
     }
 
     /// talk.service (stdout lines, a `<3>` line, an unknown key at
-    /// `frobnicateLine`), named.service (SyslogIdentifier=), failing.service
+    /// `frobnicateLine`), named.service (SyslogIdentifier=, SyslogFacility=; a
+    /// second line once the script has re-executed swatchd), failing.service
     /// (exit 7), hello.socket + hello.service (swatchd-hello).
     func writeUnits() throws {
         try write("talk.service", """
@@ -198,7 +205,7 @@ struct JournalScenario {
             """)
         try write("named.service", """
             [Service]
-            ExecStart=/bin/sh -c 'echo named-line; exec sleep 60'
+            ExecStart=/bin/sh -c 'echo named-line; touch \(directory.path)/named-up; while [ ! -e \(directory.path)/reexecd ]; do sleep 0.05; done; echo named-after-reexec; exec sleep 60'
             SyslogIdentifier=my-ident
             SyslogFacility=local3
             """)
@@ -264,7 +271,8 @@ struct JournalScenario {
         try FileManager.default.createDirectory(atPath: dir + "/run", withIntermediateDirectories: true)
         let environment = [
             "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "DIR": dir, "SWATCHD": try Harness.binary("swatchd"), "JOURNALD": Self.journald,
+            "DIR": dir, "SWATCHD": try Harness.binary("swatchd"), "SWATCHCTL": try Harness.binary("swatchctl"),
+            "JOURNALD": Self.journald,
             "WITH_JOURNAL": withJournal ? "1" : "0", "TARGET": logTarget, "PORT": "\(port)",
         ]
         let output = try Command.run(
@@ -311,6 +319,12 @@ struct JournalScenario {
             >"$DIR/swatchd.out" 2>"$DIR/swatchd.err" & S=$!
         waitfor -S "$DIR/run/control" || fail "swatchd did not come up: $(cat "$DIR/swatchd.err")"
         curl -sS --max-time 10 "http://127.0.0.1:$PORT/" >"$DIR/curl.out" || fail "curl failed"
+        # A re-exec while named.service runs: its next line goes through the output capture the
+        # new swatchd took over. daemon-reexec is answered by the new swatchd.
+        waitfor -e "$DIR/named-up" || fail "named.service did not start"
+        "$SWATCHCTL" --runtime-dir "$DIR/run" daemon-reexec >"$DIR/reexec.out" 2>&1 \
+            || fail "daemon-reexec: $(cat "$DIR/reexec.out")"
+        touch "$DIR/reexecd"
 
         # Until every marker is there (a deadline, not a sleep).
         i=0
