@@ -116,6 +116,10 @@ import Testing
     @Test func ignoresXKeysAndSectionsSilently() {
         let set = load([UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\nX-Mine=1\n[X-Vendor]\nAnything=goes\n")])
         #expect(messages(set) == [])
+        // In every section swatchd reads, [Install] among them; an unknown key there is still named.
+        let more = load([UnitSource(path: "u/b.service",
+                                    text: "[Unit]\nX-Note=1\n[Service]\nExecStart=/bin/true\n[Install]\nX-Also=2\nWantedBy=x.target\nFrob=1\n")])
+        #expect(messages(more) == ["u/b.service:8: Unknown key 'Frob' in section [Install], ignoring."])
     }
 
     @Test func judgesARestrictionOnItsFinalValue() {
