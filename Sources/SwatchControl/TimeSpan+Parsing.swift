@@ -5,7 +5,7 @@
 extension TimeSpan {
     /// The units of systemd.time(7) in systemd's matching order: a longer
     /// spelling is tried before its prefix (`ms` before `m`, `months` before `m`).
-    private static let units: [(String, UInt64)] = [
+    private static let units: [(StaticString, UInt64)] = [
         ("seconds", 1_000_000), ("second", 1_000_000), ("sec", 1_000_000), ("s", 1_000_000),
         ("minutes", 60_000_000), ("minute", 60_000_000), ("min", 60_000_000),
         ("months", 2_629_800_000_000), ("month", 2_629_800_000_000), ("M", 2_629_800_000_000),
@@ -21,34 +21,64 @@ extension TimeSpan {
     /// Parses a time span; a number without unit counts in `defaultUnit` microseconds
     /// (seconds for almost every key; LimitRTTIME= counts in microseconds).
     package init?(parsing text: String, defaultUnit: UInt64 = 1_000_000) {
-        let trimmed = text.trimmingWhitespace()
-        if trimmed == "infinity" {
-            self = .infinity
-            return
+        var text = text
+        guard let span = text.withUTF8({ Self.parse($0, defaultUnit: defaultUnit) }) else { return nil }
+        self = span
+    }
+
+    /// parse_time() reads bytes, and so does this: the units tried as Characters,
+    /// each a `hasPrefix` of a Substring, cost ~14,000 instructions a `WatchdogSec=1min`
+    /// (docs/HACKING.md "Start-up with 1000 units", "Units as people write them").
+    private static func parse(_ text: UnsafeBufferPointer<UInt8>, defaultUnit: UInt64) -> TimeSpan? {
+        func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        func isSpace(_ byte: UInt8) -> Bool { isBlank(byte) || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") }
+        func digit(_ byte: UInt8) -> UInt64? {
+            byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") ? UInt64(byte - UInt8(ascii: "0")) : nil
         }
-        var rest = Substring(trimmed)
-        guard !rest.isEmpty else { return nil }
+        var at = text.startIndex, end = text.endIndex
+        while at < end, isSpace(text[at]) { at += 1 }
+        while end > at, isSpace(text[end - 1]) { end -= 1 }
+        guard at < end else { return nil }
+        if text[at..<end].elementsEqual("infinity".utf8) { return .infinity }
         var total: UInt64 = 0
         while true {
-            rest = rest.drop(while: { $0 == " " || $0 == "\t" })
-            if rest.isEmpty { break }
-            guard let (wholeValue, fraction) = rest.removeDecimalPrefix() else { return nil }
-            rest = rest.drop(while: { $0 == " " || $0 == "\t" })
+            while at < end, isBlank(text[at]) { at += 1 }
+            if at == end { break }
+            // A number, `12`, `1.5` or `.5`: the whole part, then the fraction's digits.
+            var whole: UInt64 = 0
+            let wholeStart = at
+            while at < end, let value = digit(text[at]) {
+                let (times10, overflow) = whole.multipliedReportingOverflow(by: 10)
+                guard !overflow, times10 <= .max - value else { return nil }
+                whole = times10 + value
+                at += 1
+            }
+            let hasWhole = at > wholeStart
+            var fraction = at..<at
+            if at < end, text[at] == UInt8(ascii: ".") {
+                at += 1
+                let fractionStart = at
+                while at < end, digit(text[at]) != nil { at += 1 }
+                fraction = fractionStart..<at
+            }
+            guard hasWhole || !fraction.isEmpty else { return nil }
+            while at < end, isBlank(text[at]) { at += 1 }
             var multiplier = defaultUnit
-            if let (suffix, size) = Self.units.first(where: { rest.hasPrefix($0.0) }) {
+            let rest = text[at..<end]
+            if let (unit, size) = units.first(where: { rest.starts(with: UnsafeBufferPointer(start: $0.0.utf8Start, count: $0.0.utf8CodeUnitCount)) }) {
                 multiplier = size
-                rest = rest.dropFirst(suffix.count)
-            } else if let next = rest.first, !next.isASCIIDigit {
+                at += unit.utf8CodeUnitCount
+            } else if at < end, digit(text[at]) == nil {
                 return nil   // an unknown unit
             }
-            let (product, overflow) = wholeValue.multipliedReportingOverflow(by: multiplier)
+            let (product, overflow) = whole.multipliedReportingOverflow(by: multiplier)
             guard !overflow else { return nil }
             var part = product
             // The fraction, digit by digit, as parse_time() does: 1.5h is 1h 30min.
             var scale = multiplier
-            for digit in fraction {
+            for index in fraction {
                 scale /= 10
-                let (next, overflow) = part.addingReportingOverflow(UInt64(digit.wholeNumberValue!) * scale)
+                let (next, overflow) = part.addingReportingOverflow(digit(text[index])! * scale)
                 guard !overflow else { return nil }
                 part = next
             }
@@ -56,6 +86,6 @@ extension TimeSpan {
             guard !sumOverflow, sum != .max else { return nil }
             total = sum
         }
-        self.init(microseconds: total)
+        return TimeSpan(microseconds: total)
     }
 }

@@ -187,10 +187,17 @@ extension SpecifierContext.Facts {
     }
 }
 
-/// Expands `%x` specifiers for one unit.
-struct SpecifierExpander: Sendable {
-    var name: UnitName
-    var context: SpecifierContext
+/// Expands `%x` specifiers for one unit. A class: every assignment's `KeyValue` holds the
+/// unit's expander, and a struct of the context's dozen strings was copied and destroyed
+/// for each line (~300 instructions a line at load).
+final class SpecifierExpander: Sendable {
+    let name: UnitName
+    let context: SpecifierContext
+
+    init(name: UnitName, context: SpecifierContext) {
+        self.name = name
+        self.context = context
+    }
 
     /// The specifier that could not be resolved (`%m`, or `%` at the end).
     struct UnknownSpecifier: Error { var specifier: String }

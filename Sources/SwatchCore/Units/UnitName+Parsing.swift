@@ -20,20 +20,26 @@ extension UnitName {
                 suffix.elementsEqual(UnsafeBufferPointer(start: type.utf8Start, count: type.utf8CodeUnitCount))
             }
             guard isType("service") || isType("socket") else { return false }
-            var at: Int?
-            for index in 0..<dot {
-                let byte = bytes[index]
-                if byte == UInt8(ascii: "@") {
-                    guard at == nil else { return false }   // one `@` at most
-                    at = index
-                } else if !Self.isPlainByte(byte) && byte != UInt8(ascii: "\\") {
-                    return false
-                }
-            }
-            return (at ?? dot) > 0   // a prefix of at least one byte
+            return Self.isValidStem(UnsafeBufferPointer(rebasing: bytes[..<dot]))
         }
         guard valid else { return nil }
         self.init(validated: text)
+    }
+
+    /// What comes before a name's type, `prefix[@instance]`: plain bytes and escapes, one
+    /// `@` at most, a prefix of at least one byte (unit_name_is_valid(), src/basic/unit-name.c).
+    package static func isValidStem(_ stem: UnsafeBufferPointer<UInt8>) -> Bool {
+        var at: Int?
+        for index in stem.indices {
+            let byte = stem[index]
+            if byte == UInt8(ascii: "@") {
+                guard at == nil else { return false }   // one `@` at most
+                at = index
+            } else if !isPlainByte(byte) && byte != UInt8(ascii: "\\") {
+                return false
+            }
+        }
+        return (at ?? stem.endIndex) > stem.startIndex
     }
 
     /// `[A-Za-z0-9:\-_.]`: the bytes a unit name holds as they are (VALID_CHARS,

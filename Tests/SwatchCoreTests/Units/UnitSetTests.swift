@@ -40,6 +40,29 @@ import Testing
         #expect(set.sockets(triggering: service.name).map(\.name.description) == ["hello.socket"])
     }
 
+    /// unit_name_is_valid() for any type systemd has: a dependency may name a unit swatchd
+    /// never loads; a name no systemd type has, or no valid prefix, refuses the unit.
+    @Test(arguments: ["network.target", "db@primary.service", "a:b_c-d.automount", "run-user-0.mount", "x.scope"])
+    func takesADependencyOfAnyType(name: String) throws {
+        let set = load([UnitSource(path: "u/a.service", text: "[Unit]\nAfter=\(name)\n[Service]\nExecStart=/bin/true\n")])
+        #expect(messages(set) == [])
+        #expect(try #require(set.services[UnitName(prefix: "a", type: .service)]).unit.after == [name])
+    }
+
+    @Test(arguments: ["network.targett", ".target", "@x.service", "a@b@c.target", "network", "caf\u{E9}.target", "a b.target"])
+    func refusesADependencyNoSystemdUnitCouldHave(name: String) {
+        let set = load([UnitSource(path: "u/a.service", text: "[Unit]\nAfter=\(name)\n[Service]\nExecStart=/bin/true\n")])
+        #expect(set.services.isEmpty)
+        #expect(messages(set).contains { $0.hasPrefix("u/a.service:2: Invalid unit name") })
+    }
+
+    @Test(arguments: ["1A=x", "A-B=x", "=x", "noequals", "\u{C9}T\u{C9}=x"])
+    func refusesAnEnvironmentAssignmentSystemdRefuses(word: String) {
+        let set = load([UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\nEnvironment=\(word)\n")])
+        #expect(set.services.isEmpty)
+        #expect(messages(set).contains { $0.hasPrefix("u/a.service:3: Failed to parse environment assignment") })
+    }
+
     @Test func appliesDropInsInOrderAndResetsListsOnEmptyAssignments() throws {
         let set = load([UnitSource(path: "u/a.service", text: """
             [Service]

@@ -11,6 +11,13 @@ import Testing
     @Test(arguments: ["yess", "", "2", "enabled"])
     func rejectsOtherBooleans(word: String) { #expect(ValueParser.boolean(word) == nil) }
 
+    /// env_name_is_valid() (src/basic/env-util.c): ASCII letters, digits and `_`, no digit first.
+    @Test(arguments: ["PORT", "_", "a1", "ERL_CRASH_DUMP_SECONDS", "Zz_9"])
+    func takesEnvironmentNames(name: String) { #expect(ValueParser.isEnvironmentName(name)) }
+
+    @Test(arguments: ["", "1A", "A-B", "A B", "A=B", "\u{E9}T\u{E9}", "\u{391}", "A\u{0}", "[", "`", "@", "{"])
+    func refusesOtherEnvironmentNames(name: String) { #expect(!ValueParser.isEnvironmentName(name)) }
+
     @Test func readsSizesInBase1024() {
         #expect(ValueParser.size("512") == 512)
         #expect(ValueParser.size("64K") == 65_536)
