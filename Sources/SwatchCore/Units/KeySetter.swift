@@ -55,9 +55,10 @@ struct KeyValue {
     }
 
     /// The words of the value (systemd's quoting and C escapes), each with specifiers expanded.
-    func words(cUnescape: Bool = true) throws(ValueError) -> [String] {
+    func words(cUnescape: Bool = true, retainEscapes: Bool = false) throws(ValueError) -> [String] {
         var splitter = WordSplitter(raw)
         splitter.cUnescape = cUnescape
+        splitter.retainEscapes = retainEscapes
         var words: [String] = []
         do {
             while let word = try splitter.next() { words.append(try expand(word)) }
@@ -198,14 +199,15 @@ struct KeySetter<Model>: Sendable {
     @_semantics("optimize.sil.specialize.generic.never") @inline(never)
     static func list(
         _ field: @escaping Field<Model, [String]>,
-        check: @escaping @Sendable (String) -> String? = { _ in nil }
+        check: @escaping @Sendable (String) -> String? = { _ in nil },
+        retainEscapes: Bool = false
     ) -> KeySetter {
         KeySetter { (model: inout Model, kv: KeyValue) throws(ValueError) in
             guard !kv.raw.isEmpty else {
                 field(&model) { $0 = [] }
                 return
             }
-            let words = try kv.words()
+            let words = try kv.words(retainEscapes: retainEscapes)
             for word in words {
                 if let problem = check(word) { throw kv.problem(problem, word) }
             }

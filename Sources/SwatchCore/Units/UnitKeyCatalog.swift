@@ -90,7 +90,12 @@ private func commands<Model>(_ field: @escaping Field<Model, [ExecCommand]>) -> 
 // MARK: - [Unit]
 
 private let unitKeys: [String: KeySetter<UnitSection>] = {
-    let dependency: @Sendable (String) -> String? = { word in isDependencyName(word) ? nil : "Invalid unit name" }
+    // A dependency's name keeps its escapes, `a\x2db.service` naming the unit whose file is
+    // called so: config_parse_unit_deps() splits with EXTRACT_RETAIN_ESCAPE
+    // (src/core/load-fragment.c).
+    func dependencies(_ field: @escaping Field<UnitSection, [String]>) -> KeySetter<UnitSection> {
+        .list(field, check: { word in isDependencyName(word) ? nil : "Invalid unit name" }, retainEscapes: true)
+    }
     let absolute: @Sendable (String) -> String? = { ValueParser.isAbsolutePath($0) ? nil : "Path is not absolute" }
     return [
         "Description": KeySetter { (unit: inout UnitSection, kv: KeyValue) throws(ValueError) in
@@ -98,22 +103,22 @@ private let unitKeys: [String: KeySetter<UnitSection>] = {
             unit.description = (try? kv.expanded()) ?? kv.raw
         },
         "Documentation": .list(inFields { $1(&$0.documentation) }),
-        "After": .list(inFields { $1(&$0.after) }, check: dependency),
-        "Before": .list(inFields { $1(&$0.before) }, check: dependency),
-        "Requires": .list(inFields { $1(&$0.requires) }, check: dependency),
-        "Wants": .list(inFields { $1(&$0.wants) }, check: dependency),
-        "BindsTo": .list(inFields { $1(&$0.bindsTo) }, check: dependency),
-        "BindTo": .list(inFields { $1(&$0.bindsTo) }, check: dependency),
-        "PartOf": .list(inFields { $1(&$0.partOf) }, check: dependency),
-        "Conflicts": .list(inFields { $1(&$0.conflicts) }, check: dependency),
-        "Requisite": .list(inFields { $1(&$0.requisite) }, check: dependency),
-        "Upholds": .list(inFields { $1(&$0.upholds) }, check: dependency),
-        "OnFailure": .list(inFields { $1(&$0.onFailure) }, check: dependency),
-        "OnSuccess": .list(inFields { $1(&$0.onSuccess) }, check: dependency),
-        "PropagatesReloadTo": .list(inFields { $1(&$0.propagatesReloadTo) }, check: dependency),
-        "ReloadPropagatedFrom": .list(inFields { $1(&$0.reloadPropagatedFrom) }, check: dependency),
-        "PropagatesStopTo": .list(inFields { $1(&$0.propagatesStopTo) }, check: dependency),
-        "StopPropagatedFrom": .list(inFields { $1(&$0.stopPropagatedFrom) }, check: dependency),
+        "After": dependencies(inFields { $1(&$0.after) }),
+        "Before": dependencies(inFields { $1(&$0.before) }),
+        "Requires": dependencies(inFields { $1(&$0.requires) }),
+        "Wants": dependencies(inFields { $1(&$0.wants) }),
+        "BindsTo": dependencies(inFields { $1(&$0.bindsTo) }),
+        "BindTo": dependencies(inFields { $1(&$0.bindsTo) }),
+        "PartOf": dependencies(inFields { $1(&$0.partOf) }),
+        "Conflicts": dependencies(inFields { $1(&$0.conflicts) }),
+        "Requisite": dependencies(inFields { $1(&$0.requisite) }),
+        "Upholds": dependencies(inFields { $1(&$0.upholds) }),
+        "OnFailure": dependencies(inFields { $1(&$0.onFailure) }),
+        "OnSuccess": dependencies(inFields { $1(&$0.onSuccess) }),
+        "PropagatesReloadTo": dependencies(inFields { $1(&$0.propagatesReloadTo) }),
+        "ReloadPropagatedFrom": dependencies(inFields { $1(&$0.reloadPropagatedFrom) }),
+        "PropagatesStopTo": dependencies(inFields { $1(&$0.propagatesStopTo) }),
+        "StopPropagatedFrom": dependencies(inFields { $1(&$0.stopPropagatedFrom) }),
         "RefuseManualStart": .set(inFields { $1(&$0.refuseManualStart) }, .boolean),
         "RefuseManualStop": .set(inFields { $1(&$0.refuseManualStop) }, .boolean),
         "SuccessAction": unitAction(inFields { $1(&$0.successAction) }),

@@ -19,6 +19,9 @@ struct WordSplitter {
     var unquote = true
     /// Whether `\n`, `\x41`… are decoded (EXTRACT_CUNESCAPE); otherwise `\c` is just `c`.
     var cUnescape = true
+    /// Whether a backslash is kept with the byte it escapes, `\x2d` as written
+    /// (EXTRACT_RETAIN_ESCAPE); it wins over `cUnescape`.
+    var retainEscapes = false
 
     init(_ text: some StringProtocol) {
         bytes = Array(text.utf8)
@@ -98,6 +101,11 @@ struct WordSplitter {
     private mutating func unescape(into word: inout [UInt8]) throws(WordSplitError) {
         position += 1
         guard position < bytes.count else { throw .trailingBackslash }
+        if retainEscapes {
+            word += [UInt8(ascii: "\\"), bytes[position]]
+            position += 1
+            return
+        }
         guard cUnescape else {
             word.append(bytes[position])
             position += 1

@@ -41,8 +41,10 @@ import Testing
     }
 
     /// unit_name_is_valid() for any type systemd has: a dependency may name a unit swatchd
-    /// never loads; a name no systemd type has, or no valid prefix, refuses the unit.
-    @Test(arguments: ["network.target", "db@primary.service", "a:b_c-d.automount", "run-user-0.mount", "x.scope"])
+    /// never loads; a name no systemd type has, or no valid prefix, refuses the unit. Escapes
+    /// stay as written (`\x2d` is part of the name, as in the unit's file name).
+    @Test(arguments: ["network.target", "db@primary.service", "a:b_c-d.automount", "run-user-0.mount", "x.scope",
+                      "dev-disk-by\\x2dlabel-data.device", "fsck@dev-sda\\x2d1.service"])
     func takesADependencyOfAnyType(name: String) throws {
         let set = load([UnitSource(path: "u/a.service", text: "[Unit]\nAfter=\(name)\n[Service]\nExecStart=/bin/true\n")])
         #expect(messages(set) == [])

@@ -22,6 +22,17 @@ import Testing
         #expect(try splitter.all() == [#"a"b"#, "c'd"])
     }
 
+    /// EXTRACT_RETAIN_ESCAPE, as config_parse_unit_deps() splits: an escape stays as written,
+    /// and an escaped space does not end the word.
+    @Test func retainingEscapesKeepsThemAsWritten() throws {
+        var splitter = WordSplitter(#"a\x2db.service c\ d.target \\e"#)
+        splitter.retainEscapes = true
+        #expect(try splitter.all() == [#"a\x2db.service"#, #"c\ d.target"#, #"\\e"#])
+        var trailing = WordSplitter(#"a\"#)
+        trailing.retainEscapes = true
+        #expect(throws: WordSplitError.trailingBackslash) { try trailing.all() }
+    }
+
     @Test func decodesCEscapes() throws {
         #expect(try words(#"a\nb \t \\ \" \' \s \x41 \101 \u00e9"#) == ["a\nb", "\t", "\\", "\"", "'", " ", "A", "A", "é"])
         #expect(try words(#""in \"quotes\" \x42""#) == [#"in "quotes" B"#])
