@@ -37,20 +37,40 @@ extension String {
     }
 }
 
-extension Substring {
-    /// Takes the number at the start, `12`, `1.5` or `.5`, as parse_time() and parse_size()
-    /// read one: the whole part and the fraction's digits. nil when there is none or the
-    /// whole part does not fit.
-    package mutating func removeDecimalPrefix() -> (whole: UInt64, fraction: Substring)? {
-        let whole = prefix(while: \.isASCIIDigit)
-        self = dropFirst(whole.count)
-        var fraction = Substring()
-        if first == "." {
-            self = dropFirst()
-            fraction = prefix(while: \.isASCIIDigit)
-            self = dropFirst(fraction.count)
-        }
-        guard !whole.isEmpty || !fraction.isEmpty, let value = UInt64(whole.isEmpty ? "0" : whole) else { return nil }
-        return (value, fraction)
+/// The bytes of `text` without leading and trailing spaces, tabs and newlines, as a range.
+@inlinable package func trimmedRange(_ text: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+    func isSpace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
     }
+    var start = text.startIndex, end = text.endIndex
+    while start < end, isSpace(text[start]) { start += 1 }
+    while end > start, isSpace(text[end - 1]) { end -= 1 }
+    return start..<end
+}
+
+/// The number at `at`, `12`, `1.5` or `.5`, as parse_time() and parse_size() read one: the
+/// whole part and the range of the fraction's digits; `at` moves past it. nil when there is
+/// none or the whole part does not fit. By byte: these parsers read the bytes, and a
+/// Character walk through Substrings was most of a `*Sec=` value's cost.
+@inlinable package func decimalPrefix(_ text: UnsafeBufferPointer<UInt8>, at: inout Int, end: Int) -> (whole: UInt64, fraction: Range<Int>)? {
+    func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+    var whole: UInt64 = 0
+    let wholeStart = at
+    while at < end, isDigit(text[at]) {
+        let value = UInt64(text[at] - UInt8(ascii: "0"))
+        let (times10, overflow) = whole.multipliedReportingOverflow(by: 10)
+        guard !overflow, times10 <= .max - value else { return nil }
+        whole = times10 + value
+        at += 1
+    }
+    let hasWhole = at > wholeStart
+    var fraction = at..<at
+    if at < end, text[at] == UInt8(ascii: ".") {
+        at += 1
+        let fractionStart = at
+        while at < end, isDigit(text[at]) { at += 1 }
+        fraction = fractionStart..<at
+    }
+    guard hasWhole || !fraction.isEmpty else { return nil }
+    return (whole, fraction)
 }

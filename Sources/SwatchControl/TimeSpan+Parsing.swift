@@ -31,37 +31,19 @@ extension TimeSpan {
     /// (docs/HACKING.md "Start-up with 1000 units", "Units as people write them").
     private static func parse(_ text: UnsafeBufferPointer<UInt8>, defaultUnit: UInt64) -> TimeSpan? {
         func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-        func isSpace(_ byte: UInt8) -> Bool { isBlank(byte) || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") }
         func digit(_ byte: UInt8) -> UInt64? {
             byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") ? UInt64(byte - UInt8(ascii: "0")) : nil
         }
-        var at = text.startIndex, end = text.endIndex
-        while at < end, isSpace(text[at]) { at += 1 }
-        while end > at, isSpace(text[end - 1]) { end -= 1 }
+        let trimmed = trimmedRange(text)
+        var at = trimmed.lowerBound
+        let end = trimmed.upperBound
         guard at < end else { return nil }
         if text[at..<end].elementsEqual("infinity".utf8) { return .infinity }
         var total: UInt64 = 0
         while true {
             while at < end, isBlank(text[at]) { at += 1 }
             if at == end { break }
-            // A number, `12`, `1.5` or `.5`: the whole part, then the fraction's digits.
-            var whole: UInt64 = 0
-            let wholeStart = at
-            while at < end, let value = digit(text[at]) {
-                let (times10, overflow) = whole.multipliedReportingOverflow(by: 10)
-                guard !overflow, times10 <= .max - value else { return nil }
-                whole = times10 + value
-                at += 1
-            }
-            let hasWhole = at > wholeStart
-            var fraction = at..<at
-            if at < end, text[at] == UInt8(ascii: ".") {
-                at += 1
-                let fractionStart = at
-                while at < end, digit(text[at]) != nil { at += 1 }
-                fraction = fractionStart..<at
-            }
-            guard hasWhole || !fraction.isEmpty else { return nil }
+            guard let (whole, fraction) = decimalPrefix(text, at: &at, end: end) else { return nil }
             while at < end, isBlank(text[at]) { at += 1 }
             var multiplier = defaultUnit
             let rest = text[at..<end]

@@ -28,31 +28,46 @@ package enum ValueParser {
 
     /// parse_size() with base 1024: `512`, `64K`, `1.5G`, `1G 512M` (summed), suffixes K M G T P E.
     static func size(_ text: String) -> UInt64? {
-        let factors: [Character: UInt64] = [
-            "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50, "E": 1 << 60, "B": 1,
-        ]
-        var rest = Substring(text.trimmingWhitespace())
-        guard !rest.isEmpty else { return nil }
-        var total: UInt64 = 0
-        while !rest.isEmpty {
-            guard let (wholeValue, fraction) = rest.removeDecimalPrefix() else { return nil }
-            rest = rest.drop(while: { $0 == " " })
-            var factor: UInt64 = 1
-            if let c = rest.first, let f = factors[c] {
-                factor = f
-                rest = rest.dropFirst()
+        func factor(_ byte: UInt8) -> UInt64? {
+            switch byte {
+            case UInt8(ascii: "K"): 1 << 10
+            case UInt8(ascii: "M"): 1 << 20
+            case UInt8(ascii: "G"): 1 << 30
+            case UInt8(ascii: "T"): 1 << 40
+            case UInt8(ascii: "P"): 1 << 50
+            case UInt8(ascii: "E"): 1 << 60
+            case UInt8(ascii: "B"): 1
+            default: nil
             }
-            let (product, overflow) = wholeValue.multipliedReportingOverflow(by: factor)
-            guard !overflow else { return nil }
-            // The fraction of a base-1024 factor is not exact in decimal: round down as parse_size() does.
-            let (part, partOverflow) = product.addingReportingOverflow(
-                fraction.isEmpty ? 0 : UInt64(Double("0." + fraction.prefix(18))! * Double(factor)))
-            let (sum, sumOverflow) = total.addingReportingOverflow(part)
-            guard !partOverflow, !sumOverflow else { return nil }
-            total = sum
-            rest = rest.drop(while: { $0 == " " })
         }
-        return total
+        var text = text
+        return text.withUTF8 { bytes -> UInt64? in
+            let trimmed = trimmedRange(bytes)
+            var at = trimmed.lowerBound
+            let end = trimmed.upperBound
+            guard at < end else { return nil }
+            var total: UInt64 = 0
+            while at < end {
+                guard let (whole, fraction) = decimalPrefix(bytes, at: &at, end: end) else { return nil }
+                while at < end, bytes[at] == UInt8(ascii: " ") { at += 1 }
+                var multiplier: UInt64 = 1
+                if at < end, let found = factor(bytes[at]) {
+                    multiplier = found
+                    at += 1
+                }
+                let (product, overflow) = whole.multipliedReportingOverflow(by: multiplier)
+                guard !overflow else { return nil }
+                // The fraction of a base-1024 factor is not exact in decimal: round down as parse_size() does.
+                let digits = String(decoding: bytes[fraction].prefix(18), as: UTF8.self)
+                let (part, partOverflow) = product.addingReportingOverflow(
+                    fraction.isEmpty ? 0 : UInt64(Double("0." + digits)! * Double(multiplier)))
+                let (sum, sumOverflow) = total.addingReportingOverflow(part)
+                guard !partOverflow, !sumOverflow else { return nil }
+                total = sum
+                while at < end, bytes[at] == UInt8(ascii: " ") { at += 1 }
+            }
+            return total
+        }
     }
 
     // MARK: Signals

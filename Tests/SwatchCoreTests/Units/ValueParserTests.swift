@@ -29,6 +29,11 @@ import Testing
         #expect(ValueParser.size("12Q") == nil)
         #expect(ValueParser.size("") == nil)
         #expect(ValueParser.size("-1K") == nil)
+        #expect(ValueParser.size(".5K") == 512)
+        #expect(ValueParser.size("1.5 K") == 1_536)
+        #expect(ValueParser.size(" 2G\n") == 2_147_483_648)
+        #expect(ValueParser.size("1K\u{301}") == nil)
+        #expect(ValueParser.size("18446744073709551616") == nil)
     }
 
     @Test func readsSignalsByNameOrNumber() {
