@@ -136,6 +136,26 @@ extension Integration {
             #expect(Array(order(log).suffix(2)) == ["stop app", "stop db"], "the reverse order")
         }
 
+        /// A dependency's name keeps its escapes, as systemd's does: `Requires=disk-sda\x2d1.service`
+        /// pulls in the unit of that file, not a `disk-sda-1.service`.
+        @Test(.timeLimit(.minutes(1)))
+        func aDependencyNamesTheUnitWithItsEscapes() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let log = daemon.path("order")
+            let disk = #"disk-sda\x2d1.service"#
+            try daemon.write(disk, try recorder("disk", log: log))
+            try daemon.write("app.socket", Units.tcpSocket(try Ports.free()))
+            try daemon.write("app.service", try recorder("app", log: log, unit: "Requires=\(disk)\nAfter=\(disk)"))
+            try daemon.start()
+            try daemon.waitForProperty("ActiveState", of: disk, toBe: "active")
+            #expect(try daemon.ctl("stop", disk).exitCode == 0)
+            let start = try daemon.ctl("start", "app.service")
+            #expect(start.exitCode == 0, "\(start)")
+            #expect(try daemon.property("ActiveState", of: disk) == "active", "Requires= pulled it in")
+            try waitUntil("both started: \(order(log))") { Array(order(log).suffix(2)) == ["start disk", "start app"] }
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func wantsOfAFailingUnitDoesNotFailTheWantingOne() throws {
             let daemon = try Daemon()
