@@ -156,6 +156,31 @@ extension Integration {
             try waitUntil("both started: \(order(log))") { Array(order(log).suffix(2)) == ["start disk", "start app"] }
         }
 
+        /// An instance of a template that a unit or swatchctl names is made from the template with
+        /// its own `%i` (systemd.unit(5)), and starts when something pulls it in: a Requires= at
+        /// start-up, OnFailure=, `swatchctl start`.
+        @Test(.timeLimit(.minutes(1)))
+        func anInstanceNamedByADependencyOrByStartIsMadeFromItsTemplate() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let log = daemon.path("order"), alert = daemon.path("alert")
+            try daemon.write("worker@.service", try recorder("worker-%i", log: log))
+            try daemon.write("app.service", try recorder("app", log: log, unit: "Requires=worker@eu.service\nAfter=worker@eu.service"))
+            try daemon.write("alert@.service", "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo %i > \(alert)'\n")
+            try daemon.write("job.service", "[Unit]\nOnFailure=alert@%n.service\n[Service]\nType=oneshot\nExecStart=/bin/false\n")
+            try daemon.start()
+            try waitUntil("app started after its worker: \(order(log))") { order(log) == ["start worker-eu", "start app"] }
+            try waitUntil("job.service's failure ran alert@job.service.service") { readText(alert) == "job.service\n" }
+            #expect(try daemon.property("ActiveState", of: "worker@us.service") == "inactive")
+
+            let start = try daemon.ctl("start", "worker@us.service")
+            #expect(start.exitCode == 0, "\(start)")
+            #expect(try daemon.property("ActiveState", of: "worker@us.service") == "active")
+            #expect(order(log).last == "start worker-us")
+            let missing = try daemon.ctl("start", "nothing@us.service")
+            #expect(missing.exitCode != 0 && missing.standardError.contains("Unit nothing@us.service not found."), "\(missing)")
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func wantsOfAFailingUnitDoesNotFailTheWantingOne() throws {
             let daemon = try Daemon()

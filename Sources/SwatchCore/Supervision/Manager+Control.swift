@@ -19,6 +19,7 @@ extension Manager {
     mutating func control(_ id: ControlServer.ConnectionID, _ request: ControlRequest, now: Instant, realtime: UInt64) {
         switch request {
         case .status(let names, _), .show(let names):
+            for name in names { loadInstance(name) }
             var response = ControlResponse()
             var reports: [UnitStatusReport] = []
             for name in names.isEmpty ? allUnitNames() : names {
@@ -29,14 +30,15 @@ extension Manager {
             }
             emit(.reply(id, .reports(reports, response, logLines: request.statusLogLines)))
         case .isActive(let name), .isFailed(let name):
+            loadInstance(name)
             guard let report = statusReport(name, now: now, realtime: realtime) else {
                 return emit(.reply(id, .response(.unitNotFound(name))))
             }
             emit(.reply(id, .reports([report], ControlResponse())))
         case .job(let verb, let names, let noBlock):
-            if verb == .start || verb == .restart || verb == .reloadOrRestart {
-                for name in names { loadSocketInstance(name) }
-            }
+            // An instance of a template is loaded by any job naming it (a stop of one that
+            // never ran has nothing to do, as under systemd).
+            for name in names { loadInstance(name) }
             perform(id, names, verb: verb.rawValue) { manager, name in
                 if verb == .stop, case let triggeredBy = manager.triggers(of: name), !triggeredBy.isEmpty {
                     manager.calls.calls[id]?.response.warnings.append(ControlResponse.stopTriggeredWarning(

@@ -66,7 +66,9 @@ extension Manager {
     /// a service whose unit is gone is stopped.
     mutating func restore(_ loaded: UnitSet, _ state: ReexecState, call: ControlServer.ConnectionID?) {
         var set = loaded
-        Self.keepInstances(state.boundSockets.filter { $0.instance != nil }, in: &set)
+        Self.keepInstances(state.boundSockets.filter { $0.instance != nil }
+                           + state.services.compactMap { $0.name.instance != nil && $0.instanceOf == nil ? $0.name : nil },
+                           in: &set)
         units = set
         acceptCounter = state.acceptCounter
         for name in set.sockets.keys.sorted() {

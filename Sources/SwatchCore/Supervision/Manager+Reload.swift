@@ -8,7 +8,7 @@
 extension Manager {
     mutating func reload(_ loaded: UnitSet, call: ControlServer.ConnectionID?, now: Instant) {
         var new = loaded
-        Self.keepInstances(sockets.keys.filter { $0.instance != nil }, in: &new)
+        Self.keepInstances(sockets.keys.filter { $0.instance != nil } + units.namedInstances, in: &new)
         for refused in new.refused.keys {
             guard let name = UnitName(parsing: refused) else { continue }
             if let old = units.sockets[name] {
@@ -85,7 +85,7 @@ extension Manager {
         reindexTriggers()
         rebuildGraph()
         for name in new.services.keys.sorted() where !name.isTemplate && services[name]?.machine.isInactive == true
-            && services[name]?.machine.stateChanged == nil && !isSocketActivated(name) {
+            && services[name]?.machine.stateChanged == nil && !isSocketActivated(name) && !new.namedInstances.contains(name) {
             enqueue(.start, name, anchor: false)
         }
         // A socket whose service changed may now trigger another one: bring watching in line.

@@ -120,13 +120,24 @@ extension Manager {
                           invocationID: sockets[name]?.invocationID ?? "")
     }
 
-    /// `start x@a.socket` with no such unit loaded but its template `x@.socket`: the
-    /// instance is made (with the instance of the service it activates), as systemd
-    /// loads an instance on its first reference (systemd.unit(5)). True when it was.
+    /// A request naming `x@a.socket` or `x@a.service` with no such unit loaded but its
+    /// template `x@.socket` or `x@.service`: the instance is made (a socket's with the instance
+    /// of the service it activates, a service's with the instances its dependencies name), as
+    /// systemd loads an instance on its first reference (systemd.unit(5)). True when it was.
     @discardableResult
-    mutating func loadSocketInstance(_ text: String) -> Bool {
-        guard loadedUnitName(text) == nil, let name = UnitName(parsing: text),
-              let (socket, service) = units.instantiateSocket(name) else { return false }
+    mutating func loadInstance(_ text: String) -> Bool {
+        guard loadedUnitName(text) == nil, let name = UnitName(parsing: text) else { return false }
+        guard name.type == .socket else {
+            let loaded = units.loadInstances(named: [name])
+            for instance in loaded {
+                if let unit = units.services[instance] { services[instance] = ServiceEntry(unit: unit) }
+            }
+            guard !loaded.isEmpty else { return false }
+            reindexTriggers()
+            rebuildGraph()
+            return true
+        }
+        guard let (socket, service) = units.instantiateSocket(name) else { return false }
         units.sockets[name] = socket
         if let service, services[service.name] == nil {
             units.services[service.name] = service
@@ -141,7 +152,8 @@ extension Manager {
     /// Instances made on demand are not in the unit files: a reload or re-exec makes them again from
     /// the template as it is now.
     static func keepInstances(_ names: some Sequence<UnitName>, in set: inout UnitSet) {
-        for name in names where set.sockets[name] == nil && set.refused[name.description] == nil {
+        set.loadInstances(named: names.filter { $0.type == .service })
+        for name in names where name.type == .socket && set.sockets[name] == nil && set.refused[name.description] == nil {
             guard let (socket, service) = set.instantiateSocket(name) else { continue }
             set.sockets[name] = socket
             if let service { set.services[service.name] = service }

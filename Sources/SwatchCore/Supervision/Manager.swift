@@ -247,9 +247,12 @@ package struct Manager {
         case .load(let set):
             load(set)
         case .startUntriggeredServices:
-            // One job each; After=/Before= order them, the rest start in parallel.
+            // One job each; After=/Before= order them, the rest start in parallel. An instance
+            // loaded because a unit names it starts when that unit pulls it in (UnitSet.namedInstances).
             // Sorted after the filter: socket-activated services (usually nearly all) need no order.
-            for name in services.keys.filter({ !isSocketActivated($0) }).sorted() { enqueue(.start, name, anchor: false) }
+            for name in services.keys.filter({ !isSocketActivated($0) && !units.namedInstances.contains($0) }).sorted() {
+                enqueue(.start, name, anchor: false)
+            }
         case .listenerReadable(let socket):
             listenerReadable(socket, now: now)
         case .connectionsAccepted(let socket, let connections):

@@ -161,6 +161,16 @@ package struct UnitSection: CopyOnWrite, Hashable, Sendable {
     /// The defaults: one storage shared by every unit that sets none of these.
     package init() { storage = UnitSection.defaults }
     private static let defaults = CopyOnWriteStorage(UnitSectionFields())
+
+    /// Calls `body` with each name its dependencies give, as written (DependencyGraph.Kind:
+    /// not After=/Before=, which only order what is loaded anyway).
+    func forEachDependencyName(_ body: (String) -> Void) {
+        // A unit with no [Unit] key shares the defaults, which name nothing: most units.
+        guard storage !== Self.defaults else { return }
+        for kind in DependencyGraph.Kind.allCases {
+            for name in dependencies(kind) { body(name) }
+        }
+    }
 }
 
 package struct UnitSectionFields: Hashable, Sendable {

@@ -29,6 +29,18 @@ package struct UnitSource: Sendable {
     }
 }
 
+/// What the unit directories say of instances that have no file of their own, for those
+/// their templates make (UnitSet.loadInstances(named:), UnitSet.instantiateSocket(_:)).
+package struct InstanceFiles: Sendable {
+    /// `x@a.service.d/*.conf` (with the template's `x@.service.d/`, merged as for a linked
+    /// instance) by instance name, and why one could not be read.
+    package var dropIns: [String: (files: [(path: String, bytes: [UInt8])], problems: [Diagnostic])] = [:]
+    /// Instances linked to /dev/null: masked, never made from their template.
+    package var masked: Set<String> = []
+
+    package init() {}
+}
+
 /// The loaded units, paired and validated.
 package struct UnitSet: Sendable {
     package var sockets: [UnitName: SocketUnit] = [:]
@@ -41,6 +53,11 @@ package struct UnitSet: Sendable {
     /// Alias names (a symlink in a unit directory to a unit of another name,
     /// as `systemctl enable` makes for Alias=) → the unit's own name.
     package var aliases: [String: String] = [:]
+    /// Instances of loaded templates made because a unit or a request names them, with no file
+    /// of their own in a unit directory (`notify@%n.service` named by OnFailure=, `swatchctl
+    /// start getty@tty1.service`): loaded, not started on their own. A job starts them, as systemd
+    /// loads a unit on its first reference and starts it only when something pulls it in.
+    package private(set) var namedInstances: Set<UnitName> = []
 
     package var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
@@ -52,6 +69,11 @@ package struct UnitSet: Sendable {
     /// (`%i`, `%I`, `%n`, `%N`, `%f`), interpreted once: an instance is this model under its
     /// own name, with no parse per Accept=yes connection.
     private var sameForEveryInstance: [UnitName: ServiceUnit] = [:]
+    /// The drop-ins of instances with no file of their own (`x@a.service.d/*.conf`, merged with
+    /// the template's as a linked instance's are), and why one could not be read: an instance
+    /// made from its template gets them.
+    private var instanceDropIns: [UnitName: (files: [UnitFile], problems: [Diagnostic])] = [:]
+    private var maskedInstances: Set<UnitName> = []
     private var context: SpecifierContext
 
     private init(context: SpecifierContext) {
@@ -74,6 +96,7 @@ package struct UnitSet: Sendable {
         var seen: Set<String> = []
         var aliases: [String: String] = [:]
         var warnings: [Diagnostic] = []
+        var instances = InstanceFiles()
         // Each directory is listed once; `NAME.d/`, `.wants/`, `.requires/` are looked up in
         // the listings (1000 units made ~6 failing opens each).
         var listings = DirectoryListings()
@@ -149,7 +172,8 @@ package struct UnitSet: Sendable {
                         add(SourcePath(directory: prefix, name: name), dropInSearch: directories,
                             entry: directoryFD.map { ($0, name) })
                     }
-                case .masked: seen.insert(name)   // linked to /dev/null: masked, also in later directories
+                case .masked:   // linked to /dev/null: masked, also in later directories
+                    if seen.insert(name).inserted, name.contains("@") { instances.masked.insert(name) }
                 case .missing:
                     if let target = UnitDirectory.danglingTarget(path) {
                         warnings.append(Diagnostic(.warning, SourceLocation(file: SourcePath(path), line: 1),
@@ -160,7 +184,18 @@ package struct UnitSet: Sendable {
                 }
             }
         }
-        var set = parse(sources, context: context, aliases: aliases)
+        // `x@a.service.d/` with no `x@a.service`: for the instance its template may make.
+        for directory in directories {
+            for (entry, type) in listings[directory] ?? [:]
+            where type != UInt8(DT_REG) && (entry.hasSuffix(".service.d") || entry.hasSuffix(".socket.d")) {
+                let name = String(entry.dropLast(2))
+                guard !seen.contains(name), instances.dropIns[name] == nil, let unit = UnitName(parsing: name),
+                      unit.instance != nil, !unit.isTemplate else { continue }
+                var times = SourceFileTimes()
+                instances.dropIns[name] = dropIns(of: name, in: directories, times: &times, listings: &listings)
+            }
+        }
+        var set = parse(sources, context: context, aliases: aliases, instances: instances)
         set.addDependencyDirectories(directories, listings: &listings)
         for diagnostic in unreadable {
             set.refused[diagnostic.unit ?? diagnostic.location.file.description, default: []].append(diagnostic)
@@ -229,14 +264,21 @@ package struct UnitSet: Sendable {
             }
         }
         guard !named.isEmpty else { return }
+        var added: [String] = []
         for name in services.keys where !name.isTemplate && named.contains(name.description) {
-            services[name]?.unit.wants += entries(name, ".wants")
-            services[name]?.unit.requires += entries(name, ".requires")
+            let (wants, requires) = (entries(name, ".wants"), entries(name, ".requires"))
+            services[name]?.unit.wants += wants
+            services[name]?.unit.requires += requires
+            added += wants + requires
         }
         for name in sockets.keys where named.contains(name.description) {
-            sockets[name]?.unit.wants += entries(name, ".wants")
-            sockets[name]?.unit.requires += entries(name, ".requires")
+            let (wants, requires) = (entries(name, ".wants"), entries(name, ".requires"))
+            sockets[name]?.unit.wants += wants
+            sockets[name]?.unit.requires += requires
+            added += wants + requires
         }
+        // `worker@eu.service` linked into `app.service.wants/`: made from its template.
+        loadInstances(named: added.compactMap { UnitName(parsing: aliases[$0] ?? $0) })
     }
 
     /// `NAME.d/*.conf` (and, for an instance, the template's `NAME@.TYPE.d/*.conf`) across the
@@ -300,10 +342,17 @@ package struct UnitSet: Sendable {
 
     /// Loads units from text, with no file system except, when `checkExecutables`, a look at
     /// the ExecStart= programs (missing ones warn). Later sources of a name already seen are ignored.
+    /// `instances`: the drop-ins and masks of instances with no file of their own.
     package static func parse(_ sources: [UnitSource], context: SpecifierContext, checkExecutables: Bool = true,
-                             aliases: [String: String] = [:]) -> UnitSet {
+                             aliases: [String: String] = [:], instances: InstanceFiles = InstanceFiles()) -> UnitSet {
         var set = UnitSet(context: context)
         set.aliases = aliases
+        for (unit, dropIns) in instances.dropIns {
+            guard let name = UnitName(parsing: unit) else { continue }
+            set.instanceDropIns[name] = (dropIns.files.map { UnitFile(path: SourcePath($0.path), bytes: $0.bytes, unit: unit) },
+                                         dropIns.problems)
+        }
+        set.maskedInstances = Set(instances.masked.compactMap { UnitName(parsing: $0) })
         // No rehash while the units come in.
         let socketCount = sources.count(where: { $0.path.name.hasSuffix(".socket") })
         set.services.reserveCapacity(sources.count - socketCount)
@@ -313,6 +362,8 @@ package struct UnitSet: Sendable {
         seen.reserveCapacity(sources.count)
         socketFiles.reserveCapacity(socketCount)
         let executables = ExecutableChecks()
+        // The instances the units' dependencies name (`x@a.service`), made after the loop.
+        var named: [UnitName] = []
         for source in sources {
             let fileName = source.path.name
             guard seen.insert(fileName).inserted else { continue }
@@ -341,6 +392,7 @@ package struct UnitSet: Sendable {
                 (loaded, diagnostics) = ServiceUnit.interpret(name: checked, files: files, context: context,
                                                               checkExecutables: checkExecutables, executables: executables)
                 guard set.record(unit, diagnostics) else { continue }
+                if !name.isTemplate { set.appendInstanceNames(of: loaded.unit, to: &named) }
                 loaded.name = name
                 loaded.fileTimes = source.fileTimes
                 set.services[name] = loaded
@@ -362,7 +414,10 @@ package struct UnitSet: Sendable {
                 (loaded, diagnostics) = SocketUnit.interpret(name: name, files: files, context: context,
                                                              checkExecutables: checkExecutables, executables: executables)
                 loaded.fileTimes = source.fileTimes
-                if set.record(unit, diagnostics) { set.sockets[name] = loaded }
+                if set.record(unit, diagnostics) {
+                    set.appendInstanceNames(of: loaded.unit, to: &named)
+                    set.sockets[name] = loaded
+                }
                 socketFiles[name] = files
             }
         }
@@ -373,6 +428,7 @@ package struct UnitSet: Sendable {
             for socket in listing[name] ?? [] { set.listedBy[socket] = name }
         }
         set.pairSockets(socketFiles)
+        set.loadInstances(named: named)
         set.warnAboutMissingListedSockets(listing)
         set.diagnostics = sortedByPlace(set.diagnostics)
         return set
@@ -417,9 +473,8 @@ package struct UnitSet: Sendable {
             guard let index = sockets.index(forKey: socketName) else { continue }
             let (service, accept) = sockets.inPlace(index) { ($0.service, $0.accept) }
             let target = serviceName(ofSocket: socketName, service: service, accept: accept)
-            if services.index(forKey: target) == nil, let template = target.template, !target.isTemplate,
-               let instance = instantiate(template, instance: target.instance!) {
-                services[target] = instance   // Service=echo@main.service: an instance made at load
+            if services.index(forKey: target) == nil, target.instance != nil, !target.isTemplate {
+                loadInstances(named: [target])   // Service=echo@main.service: an instance made at load
             }
             guard services.index(forKey: target) == nil else { continue }
             let files = socketFiles[socketName] ?? []
@@ -478,12 +533,64 @@ package struct UnitSet: Sendable {
     package func instantiate(_ template: UnitName, instance: String) -> ServiceUnit? {
         guard let files = templateFiles[template],
               let name = UnitName(parsing: "\(template.prefix)@\(instance).\(template.type.rawValue)") else { return nil }
+        let (service, diagnostics) = self.instance(name, of: template, files)
+        return diagnostics.contains { $0.severity == .error } ? nil : service
+    }
+
+    /// The service `name` interpreted from its template's files, or the template's own model
+    /// under its name when no value there differs between instances.
+    /// With drop-ins of its own (`x@a.service.d/`), it is read from the template's file and
+    /// those (which hold the template's too); a drop-in that could not be read is an error.
+    private func instance(_ name: UnitName, of template: UnitName, _ files: [UnitFile]) -> (ServiceUnit, [Diagnostic]) {
+        if let (dropIns, problems) = instanceDropIns[name] {
+            let (unit, diagnostics) = ServiceUnit.interpret(name: name, files: [files[0]] + dropIns, context: context,
+                                                            checkExecutables: false)
+            return (unit, problems + diagnostics)
+        }
         if var unit = sameForEveryInstance[template] {
             unit.name = name
-            return unit
+            return (unit, [])
         }
-        let (service, diagnostics) = ServiceUnit.interpret(name: name, files: files, context: context, checkExecutables: false)
-        return diagnostics.contains { $0.severity == .error } ? nil : service
+        return ServiceUnit.interpret(name: name, files: files, context: context, checkExecutables: false)
+    }
+
+    /// Appends the service instances (`x@a.service`) that `section`'s dependencies name to `named`.
+    private func appendInstanceNames(of section: UnitSection, to named: inout [UnitName]) {
+        section.forEachDependencyName { written in
+            if let name = UnitName(parsing: aliases[written] ?? written), name.type == .service,
+               name.instance != nil, !name.isTemplate {
+                named.append(name)
+            }
+        }
+    }
+
+    /// Loads each service instance of `names` that is not loaded yet but whose template is
+    /// (`getty@tty1.service` of `getty@.service`), and the instances their dependencies name in
+    /// turn; they are `namedInstances`. An instance whose specifiers make an error of a line
+    /// (a `%i` that is no valid user name, say) is refused, named at the template's line.
+    /// Returns the instances loaded.
+    @discardableResult
+    package mutating func loadInstances(named names: [UnitName]) -> [UnitName] {
+        var pending = names, loaded: [UnitName] = []
+        while let name = pending.popLast() {
+            guard name.type == .service, !name.isTemplate, let template = name.template,
+                  let files = templateFiles[template], services.index(forKey: name) == nil,
+                  refused[name.description] == nil, !maskedInstances.contains(name) else { continue }
+            let (unit, diagnostics) = instance(name, of: template, files)
+            // Its warnings were said of the template already; those of its own drop-ins are said now.
+            let own = Set((instanceDropIns[name]?.files ?? []).map(\.path))
+            self.diagnostics += diagnostics.filter { $0.severity != .error && own.contains($0.location.file) }
+            let errors = diagnostics.filter { $0.severity == .error }
+            guard errors.isEmpty else {
+                for error in errors { refuse(name.description, error) }
+                continue
+            }
+            services[name] = unit
+            namedInstances.insert(name)
+            loaded.append(name)
+            appendInstanceNames(of: unit.unit, to: &pending)
+        }
+        return loaded
     }
 
     /// Whether `name` is an instance of a loaded template (`x@a.socket` of `x@.socket`).
@@ -498,9 +605,12 @@ package struct UnitSet: Sendable {
     /// such template or the instance has errors.
     package func instantiateSocket(_ name: UnitName) -> (socket: SocketUnit, service: ServiceUnit?)? {
         guard name.type == .socket, let template = name.template, !name.isTemplate,
-              let files = templateFiles[template] else { return nil }
-        let (socket, diagnostics) = SocketUnit.interpret(name: name, files: files, context: context)
-        guard !diagnostics.contains(where: { $0.severity == .error }) else { return nil }
+              let files = templateFiles[template], !maskedInstances.contains(name) else { return nil }
+        // The drop-ins of its own name (`x@a.socket.d/`) apply, as to a linked instance.
+        let own = instanceDropIns[name]
+        let (socket, diagnostics) = SocketUnit.interpret(name: name, files: own.map { [files[0]] + $0.files } ?? files,
+                                                         context: context)
+        guard own?.problems.isEmpty ?? true, !diagnostics.contains(where: { $0.severity == .error }) else { return nil }
         let target = serviceName(for: socket)
         if services[target] != nil { return (socket, nil) }
         guard let serviceTemplate = target.template, let instance = target.instance, !target.isTemplate,

@@ -100,7 +100,102 @@ import Testing
         #expect(set.services[UnitName(prefix: "linked", type: .service)]?.path.description == top.path + "/units/linked.service")
         let instance = set.services[UnitName(prefix: "getty", instance: "tty1", type: .service)]
         #expect(instance?.execStart.first?.arguments == ["/bin/echo", "tty1"])
+        // A file of its own: enabled, not one loaded only because something names it.
+        #expect(set.namedInstances.isEmpty)
     }
+
+    /// An instance linked into `NAME.wants/` (what `systemctl enable` makes for a template's
+    /// WantedBy=) is wanted by NAME, and loaded from its template as a named instance.
+    @Test func anInstanceInAWantsDirectoryIsLoadedFromItsTemplate() {
+        let top = ShortTemporaryDirectory()
+        #expect(mkdir(top.path + "/units", 0o755) == 0 && mkdir(top.path + "/units/app.service.wants", 0o755) == 0)
+        write(top.path + "/units/app.service", service)
+        write(top.path + "/units/worker@.service", "[Service]\nExecStart=/bin/echo %i\n")
+        #expect(symlink("../worker@.service", top.path + "/units/app.service.wants/worker@w1.service") == 0)
+        let set = load(top.path + "/units")
+        let name = UnitName(prefix: "worker", instance: "w1", type: .service)
+        #expect(set.services[UnitName(prefix: "app", type: .service)]?.unit.wants == ["worker@w1.service"])
+        #expect(set.services[name]?.execStart.first?.arguments == ["/bin/echo", "w1"])
+        #expect(set.namedInstances == [name])
+        #expect(set.diagnostics.isEmpty, "\(set.diagnostics)")
+    }
+    /// An instance made from its template (named by a dependency, or by a socket's Service=) gets
+    /// the drop-ins of its own name as a linked instance would: never less isolation than they ask.
+    @Test func anInstanceMadeFromItsTemplateGetsTheDropInsOfItsName() throws {
+        let top = ShortTemporaryDirectory()
+        let units = top.path + "/units"
+        for directory in [units, units + "/worker@.service.d", units + "/worker@eu.service.d", units + "/web@main.service.d"] {
+            #expect(mkdir(directory, 0o755) == 0)
+        }
+        write(units + "/worker@.service", "[Service]\nExecStart=/bin/echo %i\n")
+        write(units + "/worker@.service.d/10-all.conf", "[Service]\nEnvironment=A=template\n")
+        write(units + "/worker@eu.service.d/20-eu.conf", "[Service]\nEnvironment=B=eu\nPrivateTmp=yes\n")
+        write(units + "/app.service", "[Unit]\nWants=worker@eu.service worker@us.service\n[Service]\nExecStart=/bin/true\n")
+        write(units + "/web@.service", "[Service]\nExecStart=/bin/echo %i\n")
+        write(units + "/web@main.service.d/sandbox.conf", "[Service]\nPrivateTmp=yes\n")
+        write(units + "/web.socket", "[Socket]\nListenStream=/run/web.sock\nService=web@main.service\n")
+        let set = load(units)
+        #expect(set.diagnostics.isEmpty, "\(set.diagnostics)")
+        let eu = try #require(set.services[UnitName(prefix: "worker", instance: "eu", type: .service)])
+        #expect(eu.environment.map { "\($0.0)=\($0.1)" } == ["A=template", "B=eu"])
+        #expect(eu.sandbox.privateTmp)
+        let us = try #require(set.services[UnitName(prefix: "worker", instance: "us", type: .service)])
+        #expect(us.environment.map { "\($0.0)=\($0.1)" } == ["A=template"])
+        #expect(!us.sandbox.privateTmp)
+        #expect(set.services[UnitName(prefix: "web", instance: "main", type: .service)]?.sandbox.privateTmp == true)
+    }
+
+    /// A masked instance (`systemctl mask worker@eu.service`: a link to /dev/null) is not made
+    /// from its template, by a dependency or a start; the other instances are.
+    @Test func aMaskedInstanceIsNeverMadeFromItsTemplate() {
+        let top = ShortTemporaryDirectory()
+        let units = top.path + "/units"
+        #expect(mkdir(units, 0o755) == 0)
+        write(units + "/worker@.service", "[Service]\nExecStart=/bin/echo %i\n")
+        write(units + "/x@.socket", "[Socket]\nListenStream=/run/x-%i.sock\n")
+        write(units + "/x@.service", "[Service]\nExecStart=/bin/echo %i\n")
+        #expect(symlink("/dev/null", units + "/worker@eu.service") == 0)
+        #expect(symlink("/dev/null", units + "/x@a.socket") == 0)
+        write(units + "/app.service", "[Unit]\nWants=worker@eu.service worker@us.service\n[Service]\nExecStart=/bin/true\n")
+        var set = load(units)
+        #expect(set.services.keys.map(\.description).sorted() == ["app.service", "worker@.service", "worker@us.service", "x@.service"])
+        #expect(set.loadInstances(named: [UnitName(prefix: "worker", instance: "eu", type: .service)]).isEmpty)
+        #expect(set.instantiateSocket(UnitName(prefix: "x", instance: "a", type: .socket)) == nil)
+        #expect(set.instantiateSocket(UnitName(prefix: "x", instance: "b", type: .socket)) != nil)
+    }
+
+    /// A socket instance that a start makes (`x@a.socket` of `x@.socket`) gets the drop-ins of
+    /// its name too.
+    @Test func aSocketInstanceGetsTheDropInsOfItsName() throws {
+        let top = ShortTemporaryDirectory()
+        let units = top.path + "/units"
+        #expect(mkdir(units, 0o755) == 0 && mkdir(units + "/x@a.socket.d", 0o755) == 0)
+        write(units + "/x@.socket", "[Socket]\nListenStream=/run/x-%i.sock\n")
+        write(units + "/x@.service", "[Service]\nExecStart=/bin/echo %i\n")
+        write(units + "/x@a.socket.d/more.conf", "[Socket]\nListenStream=/run/x-more.sock\n")
+        let set = load(units)
+        let a = try #require(set.instantiateSocket(UnitName(prefix: "x", instance: "a", type: .socket)))
+        #expect(a.socket.listens.map(\.address.description) == ["/run/x-a.sock", "/run/x-more.sock"])
+        let b = try #require(set.instantiateSocket(UnitName(prefix: "x", instance: "b", type: .socket)))
+        #expect(b.socket.listens.map(\.address.description) == ["/run/x-b.sock"])
+    }
+
+    /// A drop-in of an instance's name that cannot be read refuses that instance (and a socket
+    /// whose Service= it is), as it refuses a unit of its own: it may restrict the service.
+    @Test func anUnreadableDropInOfAnInstanceRefusesIt() throws {
+        let top = ShortTemporaryDirectory()
+        let units = top.path + "/units"
+        #expect(mkdir(units, 0o755) == 0 && mkdir(units + "/web@main.service.d", 0o755) == 0)
+        write(units + "/web@.service", "[Service]\nExecStart=/bin/echo %i\n")
+        #expect(symlink("/nowhere/sandbox.conf", units + "/web@main.service.d/sandbox.conf") == 0)
+        write(units + "/web.socket", "[Socket]\nListenStream=/run/web.sock\nService=web@main.service\n")
+        let set = load(units)
+        #expect(set.services[UnitName(prefix: "web", instance: "main", type: .service)] == nil)
+        #expect(set.refused["web@main.service"]?.map { "\($0)" }
+                == ["\(units)/web@main.service.d/sandbox.conf:1: Drop-in is a dangling symlink to /nowhere/sandbox.conf; refusing the unit."])
+        #expect(set.refused["web.socket"]?.map(\.message) == ["The service web@main.service was refused; refusing the socket too."])
+    }
+
     /// What cannot be read is named with its path: a dangling unit link is left out with a
     /// warning; a drop-in that cannot be read refuses its unit, since it may restrict the service.
     @Test func aDanglingLinkOrAnUnreadableDropInIsNamedWithItsPath() {

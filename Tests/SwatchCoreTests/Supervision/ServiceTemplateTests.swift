@@ -1,0 +1,114 @@
+import Testing
+@testable import SwatchCore
+
+/// Instances of a template service (`hello@.service`) that a dependency or a request names
+/// (systemd.unit(5): a unit is loaded on its first reference): made from the template with
+/// their own `%i`, started only when something pulls them in.
+@Suite struct ServiceTemplateTests {
+    let files = [
+        "hello@.service": "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/hello %i\n",
+        "app.service": "[Unit]\nRequires=hello@dep.service\nAfter=hello@dep.service\n[Service]\nExecStart=/bin/app\n",
+    ]
+
+    private func spawned(_ shell: ScriptedShell, _ actions: [ManagerAction]) -> [String] {
+        shell.spawns(actions).map { "\($0.unit) \($0.command.arguments.joined(separator: " "))" }
+    }
+
+    @Test func aRequiredInstanceStartsFirstWithItsOwnInstanceName() {
+        var shell = ScriptedShell(files)
+        // Only hello@dep.service runs at start-up: app waits for it (After=).
+        #expect(spawned(shell, shell.take()) == ["hello@dep.service /bin/hello dep"])
+        shell.exit(100, .exited(0))
+        #expect(spawned(shell, shell.take()) == ["app.service /bin/app"])
+        #expect(shell.state("hello@dep.service") == .exited)
+    }
+
+    @Test func anInstanceNamedOnlyByOnFailureRunsWhenTheUnitFails() {
+        var shell = ScriptedShell([
+            "alert@.service": "[Service]\nType=oneshot\nExecStart=/bin/alert %i\n",
+            "job.service": "[Unit]\nOnFailure=alert@%n.service\n[Service]\nType=oneshot\nExecStart=/bin/job\n",
+        ])
+        // Loaded, not started on its own: it runs only when job.service fails.
+        #expect(spawned(shell, shell.take()) == ["job.service /bin/job"])
+        #expect(shell.state("alert@job.service.service") == .dead)
+        shell.exit(100, .exited(1))
+        let failed = shell.take()
+        #expect(shell.logs(failed).contains("job.service: Triggering OnFailure= dependencies."))
+        #expect(spawned(shell, failed) == ["alert@job.service.service /bin/alert job.service"])
+    }
+
+    @Test func theInstancesAnInstanceNamesAreLoadedToo() {
+        var shell = ScriptedShell([
+            "front@.service": "[Unit]\nWants=back@%i.service\n[Service]\nExecStart=/bin/front %i\n",
+            "back@.service": "[Service]\nExecStart=/bin/back %i\n",
+        ])
+        #expect(spawned(shell, shell.take()).isEmpty)
+        let start = shell.request(.start(units: ["front@eu.service"]))
+        #expect(Set(spawned(shell, start)) == ["front@eu.service /bin/front eu", "back@eu.service /bin/back eu"])
+    }
+
+    @Test func startLoadsTheInstanceOfATemplate() {
+        var shell = ScriptedShell(files)
+        _ = shell.take()
+        let start = shell.request(.job(.start, units: ["hello@x.service"], noBlock: true))
+        #expect(spawned(shell, start) == ["hello@x.service /bin/hello x"])
+        #expect(shell.replies(start).map(\.result) == [0])
+    }
+
+    @Test func aStopOfAnInstanceThatNeverRanHasNothingToDo() {
+        var shell = ScriptedShell(files)
+        _ = shell.take()
+        let stop = shell.request(.stop(units: ["hello@never.service"]))
+        #expect(shell.replies(stop).map(\.result) == [0])
+        #expect(shell.state("hello@never.service") == .dead)
+    }
+
+    @Test func anInstanceOfNoTemplateIsStillNotFound() {
+        var shell = ScriptedShell(files)
+        _ = shell.take()
+        let start = shell.request(.start(units: ["other@x.service"]))
+        #expect(shell.replies(start).first?.result != 0)
+        #expect(shell.replies(start).first?.errors == ["Failed to start other@x.service: Unit other@x.service not found."])
+        #expect(shell.manager.services[UnitName(parsing: "other@x.service")!] == nil)
+    }
+
+    @Test func anInstanceWhoseSpecifiersMakeAnErrorIsRefused() {
+        // `test_instance`, which the template is checked with, is a valid variable name; `1x` is not.
+        var shell = ScriptedShell(["env@.service": "[Service]\nEnvironment=%i=1\nExecStart=/bin/env\n"])
+        _ = shell.take()
+        let start = shell.request(.start(units: ["env@1x.service"]))
+        #expect(shell.replies(start).first?.errors == ["Failed to start env@1x.service: Unit env@1x.service has a bad unit file setting."])
+        #expect(shell.manager.units.refused["env@1x.service"].map { $0.map { "\($0)" } } == ["/u/env@.service:2: Failed to parse environment assignment for Environment=, refusing the unit: 1x=1"])
+        let good = shell.request(.job(.start, units: ["env@ok.service"], noBlock: true))
+        #expect(spawned(shell, good) == ["env@ok.service /bin/env"])
+    }
+
+    @Test func aStartedInstanceOutlivesAReloadAndRunsOn() {
+        var shell = ScriptedShell(files)
+        _ = shell.take()
+        _ = shell.request(.job(.start, units: ["hello@x.service"], noBlock: true))
+        shell.exit(shell.manager.mainPID(of: UnitName(parsing: "hello@x.service")!)!, .exited(0))
+        #expect(shell.state("hello@x.service") == .exited)
+        shell.send(.reload(ScriptedShell.units(files), call: nil))
+        let reload = shell.take()
+        #expect(!shell.logs(reload).contains { $0.contains("Removed from the unit dirs") })
+        #expect(spawned(shell, reload).isEmpty)
+        #expect(shell.state("hello@x.service") == .exited)
+    }
+
+    @Test func aRunningInstanceIsCarriedOverAReexec() throws {
+        let files = ["web@.service": "[Service]\nExecStart=/bin/web %i\n"]
+        var shell = ScriptedShell(files)
+        _ = shell.request(.job(.start, units: ["web@eu.service"], noBlock: true))
+        let name = UnitName(parsing: "web@eu.service")!
+        let main = try #require(shell.manager.mainPID(of: name))
+        let state = try shell.manager.reexecState().get()
+
+        var next = ScriptedShell([:])
+        next.send(.restore(ScriptedShell.units(files), state, call: nil))
+        let restored = next.take()
+        #expect(!restored.contains { if case .kill = $0 { return true } else { return false } })
+        #expect(next.state("web@eu.service") == .running)
+        #expect(next.manager.mainPID(of: name) == main)
+    }
+}
