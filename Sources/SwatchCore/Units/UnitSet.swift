@@ -386,17 +386,18 @@ package struct UnitSet: Sendable {
                 // A template is checked as an instance, as `systemd-analyze verify` checks it
                 // (src/analyze/analyze-verify-util.c): `%i` in a path or a user name must make
                 // sense with a real instance, which the empty one of `x@.service` does not give.
-                let checked = name.isTemplate ? UnitName(prefix: name.prefix, instance: Self.sampleInstance, type: .service) : name
+                let isTemplate = name.isTemplate
+                let checked = isTemplate ? UnitName(prefix: name.prefix, instance: Self.sampleInstance, type: .service) : name
                 // Bound as a var: changed in place, its storage not shared (Units/CopyOnWrite.swift).
                 var loaded: ServiceUnit, diagnostics: [Diagnostic]
                 (loaded, diagnostics) = ServiceUnit.interpret(name: checked, files: files, context: context,
                                                               checkExecutables: checkExecutables, executables: executables)
                 guard set.record(unit, diagnostics) else { continue }
-                if !name.isTemplate { set.appendInstanceNames(of: loaded.unit, to: &named) }
+                if !isTemplate { appendInstanceNames(of: loaded.unit, aliases: aliases, to: &named) }
                 loaded.name = name
                 loaded.fileTimes = source.fileTimes
                 set.services[name] = loaded
-                if name.isTemplate {
+                if isTemplate {
                     set.templateFiles[name] = files
                     if !files.contains(where: \.namesInstanceSpecifiers) {
                         var model = ServiceUnit.interpret(name: name, files: files, context: context, checkExecutables: false).0
@@ -415,7 +416,7 @@ package struct UnitSet: Sendable {
                                                              checkExecutables: checkExecutables, executables: executables)
                 loaded.fileTimes = source.fileTimes
                 if set.record(unit, diagnostics) {
-                    set.appendInstanceNames(of: loaded.unit, to: &named)
+                    appendInstanceNames(of: loaded.unit, aliases: aliases, to: &named)
                     set.sockets[name] = loaded
                 }
                 socketFiles[name] = files
@@ -555,7 +556,7 @@ package struct UnitSet: Sendable {
     }
 
     /// Appends the service instances (`x@a.service`) that `section`'s dependencies name to `named`.
-    private func appendInstanceNames(of section: UnitSection, to named: inout [UnitName]) {
+    private static func appendInstanceNames(of section: UnitSection, aliases: [String: String], to named: inout [UnitName]) {
         section.forEachDependencyName { written in
             if let name = UnitName(parsing: aliases[written] ?? written), name.type == .service,
                name.instance != nil, !name.isTemplate {
@@ -588,7 +589,7 @@ package struct UnitSet: Sendable {
             services[name] = unit
             namedInstances.insert(name)
             loaded.append(name)
-            appendInstanceNames(of: unit.unit, to: &pending)
+            Self.appendInstanceNames(of: unit.unit, aliases: aliases, to: &pending)
         }
         return loaded
     }
