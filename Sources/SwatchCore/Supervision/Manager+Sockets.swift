@@ -31,6 +31,8 @@ extension Manager {
     mutating func addSocket(_ name: UnitName, _ unit: SocketUnit, service: UnitName? = nil) {
         sockets[name] = SocketEntry(machine: SocketMachine(unit: unit, phase: .dead),
                                     service: service ?? units.serviceName(for: unit))
+        // An instance loaded because a unit or a request names it binds when a job starts it.
+        guard !units.namedInstances.contains(name) else { return }
         startSocket(name)
     }
 
@@ -122,28 +124,17 @@ extension Manager {
 
     /// A request naming `x@a.socket` or `x@a.service` with no such unit loaded but its
     /// template `x@.socket` or `x@.service`: the instance is made (a socket's with the instance
-    /// of the service it activates, a service's with the instances its dependencies name), as
-    /// systemd loads an instance on its first reference (systemd.unit(5)). True when it was.
+    /// of the service it activates; with the instances their dependencies name), as systemd
+    /// loads an instance on its first reference (systemd.unit(5)). True when it was.
     @discardableResult
     mutating func loadInstance(_ text: String) -> Bool {
         guard loadedUnitName(text) == nil, let name = UnitName(parsing: text) else { return false }
-        guard name.type == .socket else {
-            let loaded = units.loadInstances(named: [name])
-            for instance in loaded {
-                if let unit = units.services[instance] { services[instance] = ServiceEntry(unit: unit) }
-            }
-            guard !loaded.isEmpty else { return false }
-            reindexTriggers()
-            rebuildGraph()
-            return true
+        let loaded = units.loadInstances(named: [name])
+        guard !loaded.isEmpty else { return false }
+        for instance in loaded {
+            if let unit = units.services[instance], services[instance] == nil { services[instance] = ServiceEntry(unit: unit) }
+            if let unit = units.sockets[instance] { addSocket(instance, unit) }
         }
-        guard let (socket, service) = units.instantiateSocket(name) else { return false }
-        units.sockets[name] = socket
-        if let service, services[service.name] == nil {
-            units.services[service.name] = service
-            services[service.name] = ServiceEntry(unit: service)
-        }
-        sockets[name] = SocketEntry(machine: SocketMachine(unit: socket, phase: .dead), service: units.serviceName(for: socket))
         reindexTriggers()
         rebuildGraph()
         return true
@@ -152,12 +143,7 @@ extension Manager {
     /// Instances made on demand are not in the unit files: a reload or re-exec makes them again from
     /// the template as it is now.
     static func keepInstances(_ names: some Sequence<UnitName>, in set: inout UnitSet) {
-        set.loadInstances(named: names.filter { $0.type == .service })
-        for name in names where name.type == .socket && set.sockets[name] == nil && set.refused[name.description] == nil {
-            guard let (socket, service) = set.instantiateSocket(name) else { continue }
-            set.sockets[name] = socket
-            if let service { set.services[service.name] = service }
-        }
+        set.loadInstances(named: Array(names))
     }
 
     private mutating func removeSocket(_ name: UnitName) {

@@ -555,41 +555,53 @@ package struct UnitSet: Sendable {
         return ServiceUnit.interpret(name: name, files: files, context: context, checkExecutables: false)
     }
 
-    /// Appends the service instances (`x@a.service`) that `section`'s dependencies name to `named`.
+    /// Appends the instances (`x@a.service`, `x@a.socket`) that `section`'s dependencies name to `named`.
     private static func appendInstanceNames(of section: UnitSection, aliases: [String: String], to named: inout [UnitName]) {
         section.forEachDependencyName { written in
-            if let name = UnitName(parsing: aliases[written] ?? written), name.type == .service,
-               name.instance != nil, !name.isTemplate {
+            if let name = UnitName(parsing: aliases[written] ?? written), name.instance != nil, !name.isTemplate {
                 named.append(name)
             }
         }
     }
 
-    /// Loads each service instance of `names` that is not loaded yet but whose template is
-    /// (`getty@tty1.service` of `getty@.service`), and the instances their dependencies name in
-    /// turn; they are `namedInstances`. An instance whose specifiers make an error of a line
-    /// (a `%i` that is no valid user name, say) is refused, named at the template's line.
-    /// Returns the instances loaded.
+    /// Loads each instance of `names` that is not loaded yet but whose template is
+    /// (`getty@tty1.service` of `getty@.service`, `x@a.socket` of `x@.socket` with the service
+    /// instance it activates), and the instances their dependencies name in turn; they are
+    /// `namedInstances`. A service instance whose specifiers make an error of a line (a `%i`
+    /// that is no valid variable name, say) is refused, named at the template's line; a socket
+    /// instance with an error is not made (`instantiateSocket`). Returns the units loaded.
     @discardableResult
     package mutating func loadInstances(named names: [UnitName]) -> [UnitName] {
         var pending = names, loaded: [UnitName] = []
         while let name = pending.popLast() {
-            guard name.type == .service, !name.isTemplate, let template = name.template,
-                  let files = templateFiles[template], services.index(forKey: name) == nil,
+            guard !name.isTemplate, let template = name.template, let files = templateFiles[template],
+                  services.index(forKey: name) == nil, sockets.index(forKey: name) == nil,
                   refused[name.description] == nil, !maskedInstances.contains(name) else { continue }
-            let (unit, diagnostics) = instance(name, of: template, files)
-            // Its warnings were said of the template already; those of its own drop-ins are said now.
-            let own = Set((instanceDropIns[name]?.files ?? []).map(\.path))
-            self.diagnostics += diagnostics.filter { $0.severity != .error && own.contains($0.location.file) }
-            let errors = diagnostics.filter { $0.severity == .error }
-            guard errors.isEmpty else {
-                for error in errors { refuse(name.description, error) }
-                continue
+            let section: UnitSection
+            if name.type == .socket {
+                guard let (socket, service) = instantiateSocket(name) else { continue }
+                sockets[name] = socket
+                if let service {
+                    services[service.name] = service
+                    loaded.append(service.name)
+                }
+                section = socket.unit
+            } else {
+                let (unit, diagnostics) = instance(name, of: template, files)
+                // Its warnings were said of the template already; those of its own drop-ins are said now.
+                let own = Set((instanceDropIns[name]?.files ?? []).map(\.path))
+                self.diagnostics += diagnostics.filter { $0.severity != .error && own.contains($0.location.file) }
+                let errors = diagnostics.filter { $0.severity == .error }
+                guard errors.isEmpty else {
+                    for error in errors { refuse(name.description, error) }
+                    continue
+                }
+                services[name] = unit
+                section = unit.unit
             }
-            services[name] = unit
             namedInstances.insert(name)
             loaded.append(name)
-            Self.appendInstanceNames(of: unit.unit, aliases: aliases, to: &pending)
+            Self.appendInstanceNames(of: section, aliases: aliases, to: &pending)
         }
         return loaded
     }

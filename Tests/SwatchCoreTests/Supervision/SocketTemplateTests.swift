@@ -53,6 +53,21 @@ import Testing
         #expect(shell.manager.sockets[UnitName(parsing: "x@a.socket")!]?.machine.state == .listening)
     }
 
+    /// Named by a dependency, an instance is loaded but not bound: it binds when the unit that
+    /// requires it starts.
+    @Test func anInstanceNamedByADependencyBindsWhenTheUnitNamingItStarts() {
+        var withApp = files
+        withApp["app.service"] = "[Unit]\nRequires=x@b.socket\nAfter=x@b.socket\n[Service]\nExecStart=/bin/app\n"
+        withApp["app.socket"] = "[Socket]\nListenStream=/run/app.sock\n"
+        var shell = ScriptedShell(withApp)
+        #expect(boundAddresses(shell.take()) == ["app.socket [\"/run/app.sock\"]"])
+        #expect(shell.manager.sockets[UnitName(parsing: "x@b.socket")!]?.machine.isInactive == true)
+        let start = shell.request(.job(.start, units: ["app.service"], noBlock: true))
+        #expect(boundAddresses(start) == ["x@b.socket [\"/run/x-b.sock\"]"])
+        #expect(shell.spawns(start).map(\.unit.description) == ["app.service"])
+        #expect(shell.manager.sockets[UnitName(parsing: "x@b.socket")!]?.machine.state == .listening)
+    }
+
     @Test func anInstanceOfNoTemplateIsNotFound() {
         var shell = ScriptedShell(files)
         let start = shell.request(.start(units: ["y@a.socket"]))
