@@ -18,6 +18,8 @@ extension Manager {
             if let old = units.services[name] {
                 log(name, .warning, "\(refused): Keeping its previous definition.")
                 new.services[name] = old
+                // Still an instance that starts only when pulled in, if it was one.
+                if units.namedInstances.contains(name) { new.namedInstances.insert(name) }
             }
         }
 

@@ -57,7 +57,7 @@ package struct UnitSet: Sendable {
     /// of their own in a unit directory (`notify@%n.service` named by OnFailure=, `swatchctl
     /// start getty@tty1.service`): loaded, not started on their own. A job starts them, as systemd
     /// loads a unit on its first reference and starts it only when something pulls it in.
-    package private(set) var namedInstances: Set<UnitName> = []
+    package var namedInstances: Set<UnitName> = []
 
     package var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 

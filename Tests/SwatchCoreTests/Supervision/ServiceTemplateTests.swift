@@ -111,4 +111,23 @@ import Testing
         #expect(next.state("web@eu.service") == .running)
         #expect(next.manager.mainPID(of: name) == main)
     }
+
+    /// A reload that breaks an instance keeps its previous definition, and it is still one that
+    /// only a job starts: the reload does not start it as a new unit.
+    @Test func anInstanceBrokenByAReloadKeepsItsDefinitionAndDoesNotStart() {
+        let before = ["env@.service": "[Service]\nEnvironment=A=%i\nExecStart=/bin/env\n",
+                      "job.service": "[Unit]\nOnFailure=env@1x.service\n[Service]\nType=oneshot\nExecStart=/bin/job\n"]
+        var shell = ScriptedShell(before)
+        _ = shell.take()
+        #expect(shell.state("env@1x.service") == .dead)
+        // `1x` makes an invalid variable name now; `test_instance`, the template's check, does not.
+        var after = before
+        after["env@.service"] = "[Service]\nEnvironment=%i=1\nExecStart=/bin/env\n"
+        shell.send(.reload(ScriptedShell.units(after), call: nil))
+        let reload = shell.take()
+        #expect(shell.logs(reload).contains("env@1x.service: Keeping its previous definition."))
+        #expect(shell.spawns(reload).isEmpty)
+        #expect(shell.state("env@1x.service") == .dead)
+        #expect(shell.manager.units.namedInstances.contains(UnitName(parsing: "env@1x.service")!))
+    }
 }
