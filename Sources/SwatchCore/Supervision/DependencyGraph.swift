@@ -27,31 +27,63 @@ struct DependencyGraph {
     /// The graph of `units`; `loaded` answers whether a name is a unit the Manager has,
     /// `resolve` maps an alias to its unit.
     init(units: [(UnitName, UnitSection)], resolve: (String) -> UnitName?, isLoaded: (UnitName) -> Bool) {
-        for (name, section) in units {
-            for kind in Kind.allCases {
-                for written in section.dependencies(kind) {
-                    guard let target = resolve(written) else { continue }
-                    guard isLoaded(target) else {
-                        if kind == .requires || kind == .requisite || kind == .bindsTo,
-                           target.type == .service || target.type == .socket {
-                            missing[name, default: []].append(written)
-                        }
-                        continue
-                    }
-                    forward[kind, default: [:]][name, default: []].append(target)
-                    reverse[kind, default: [:]][target, default: []].append(name)
-                }
-            }
-            for written in section.after {
-                if let other = resolve(written), isLoaded(other) { order(other, before: name) }
-            }
-            for written in section.before {
-                if let other = resolve(written), isLoaded(other) { order(name, before: other) }
-            }
-        }
+        for (name, section) in units { addEdges(of: name, section, resolve: resolve, isLoaded: isLoaded) }
         // Each name once, as the sets were (one sort per unit ordered with more than one).
         for key in after.keys where after[key]!.count > 1 { after[key] = Self.unique(after[key]!) }
         for key in before.keys where before[key]!.count > 1 { before[key] = Self.unique(before[key]!) }
+    }
+
+    /// One more unit and the edges its own section gives: an Accept=yes connection's instance,
+    /// which no other unit names. Taken out again with `remove(_:)`.
+    mutating func add(_ name: UnitName, _ section: UnitSection, resolve: (String) -> UnitName?, isLoaded: (UnitName) -> Bool) {
+        addEdges(of: name, section, resolve: resolve, isLoaded: isLoaded)
+        for other in [name] + (after[name] ?? []) + (before[name] ?? []) {
+            if let list = after[other], list.count > 1 { after[other] = Self.unique(list) }
+            if let list = before[other], list.count > 1 { before[other] = Self.unique(list) }
+        }
+    }
+
+    /// Takes out a unit added with `add(_:_:resolve:isLoaded:)` and the edges it made.
+    mutating func remove(_ name: UnitName) {
+        for kind in Kind.allCases {
+            for target in forward[kind]?.removeValue(forKey: name) ?? [] {
+                reverse[kind]?[target]?.removeAll { $0 == name }
+                if reverse[kind]?[target]?.isEmpty == true { reverse[kind]?[target] = nil }
+            }
+        }
+        missing[name] = nil
+        for first in after.removeValue(forKey: name) ?? [] {
+            before[first]?.removeAll { $0 == name }
+            if before[first]?.isEmpty == true { before[first] = nil }
+        }
+        for second in before.removeValue(forKey: name) ?? [] {
+            after[second]?.removeAll { $0 == name }
+            if after[second]?.isEmpty == true { after[second] = nil }
+        }
+    }
+
+    private mutating func addEdges(of name: UnitName, _ section: UnitSection, resolve: (String) -> UnitName?,
+                                   isLoaded: (UnitName) -> Bool) {
+        for kind in Kind.allCases {
+            for written in section.dependencies(kind) {
+                guard let target = resolve(written) else { continue }
+                guard isLoaded(target) else {
+                    if kind == .requires || kind == .requisite || kind == .bindsTo,
+                       target.type == .service || target.type == .socket {
+                        missing[name, default: []].append(written)
+                    }
+                    continue
+                }
+                forward[kind, default: [:]][name, default: []].append(target)
+                reverse[kind, default: [:]][target, default: []].append(name)
+            }
+        }
+        for written in section.after {
+            if let other = resolve(written), isLoaded(other) { order(other, before: name) }
+        }
+        for written in section.before {
+            if let other = resolve(written), isLoaded(other) { order(name, before: other) }
+        }
     }
 
     private static func unique(_ names: [UnitName]) -> [UnitName] {

@@ -200,6 +200,9 @@ extension Manager {
         service.instanceOf = socket
         service.source = source
         services[unit.name] = service
+        // Its template's Requires=, After=, … hold for it, as for each of systemd's instances:
+        // its own edges only, added and taken out with it (`forget`), not a rebuild per connection.
+        if unit.unit.mayNameUnits { addToGraph(unit.name, unit.unit) }
         sockets[socket]?.instances += 1
         if let source { sockets[socket]?.sources[source, default: 0] += 1 }
         enqueue(.start, unit.name, anchor: false)

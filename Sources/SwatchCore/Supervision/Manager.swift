@@ -598,6 +598,10 @@ package struct Manager {
     /// The service is no longer loaded: its entry goes, with what it still held.
     mutating func forget(_ name: UnitName) {
         releaseFileDescriptorStore(name)
+        if let index = services.index(forKey: name),
+           services.inPlace(index, { $0.instanceOf != nil && $0.machine.unit.unit.mayNameUnits }) {
+            graph.remove(name)
+        }
         services[name] = nil
         deadlines.schedule(.service(name), at: nil)
         waitingForGroup.remove(name)
@@ -769,6 +773,13 @@ package struct Manager {
         let services = self.services, sockets = self.sockets
         graph = DependencyGraph(units: entries, resolve: { UnitName(parsing: aliases[$0] ?? $0) },
                                 isLoaded: { services.index(forKey: $0) != nil || sockets.index(forKey: $0) != nil })
+    }
+
+    /// Adds one unit's own edges to the graph (DependencyGraph.add), resolved as `rebuildGraph` does.
+    mutating func addToGraph(_ name: UnitName, _ section: UnitSection) {
+        let aliases = units.aliases, services = self.services, sockets = self.sockets
+        graph.add(name, section, resolve: { UnitName(parsing: aliases[$0] ?? $0) },
+                  isLoaded: { services.index(forKey: $0) != nil || sockets.index(forKey: $0) != nil })
     }
 
     // MARK: - Timer

@@ -162,11 +162,13 @@ package struct UnitSection: CopyOnWrite, Hashable, Sendable {
     package init() { storage = UnitSection.defaults }
     private static let defaults = CopyOnWriteStorage(UnitSectionFields())
 
+    /// Whether it may name other units: false for a unit that sets no [Unit] key (most).
+    var mayNameUnits: Bool { storage !== Self.defaults }
+
     /// Calls `body` with each name its dependencies give, as written (DependencyGraph.Kind:
     /// not After=/Before=, which only order what is loaded anyway).
     func forEachDependencyName(_ body: (String) -> Void) {
-        // A unit with no [Unit] key shares the defaults, which name nothing: most units.
-        guard storage !== Self.defaults else { return }
+        guard mayNameUnits else { return }
         for kind in DependencyGraph.Kind.allCases {
             for name in dependencies(kind) { body(name) }
         }

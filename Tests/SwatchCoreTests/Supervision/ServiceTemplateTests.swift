@@ -130,4 +130,29 @@ import Testing
         #expect(shell.state("env@1x.service") == .dead)
         #expect(shell.manager.units.namedInstances.contains(UnitName(parsing: "env@1x.service")!))
     }
+
+    /// The instance an Accept=yes connection makes has its template's dependencies, as each of
+    /// systemd's does: `Requires=`/`After=` start the backend first, and the instance once it runs.
+    @Test func anAcceptedConnectionsInstanceHasItsTemplatesDependencies() throws {
+        var shell = ScriptedShell([
+            "echo.socket": "[Socket]\nListenStream=7\nAccept=yes\n",
+            "echo@.service": "[Unit]\nRequires=db.service\nAfter=db.service\n[Service]\nExecStart=/bin/cat\nStandardInput=socket\n",
+            "db.socket": "[Socket]\nListenStream=5432\n",
+            "db.service": "[Service]\nType=notify\nExecStart=/bin/db\n",
+        ])
+        _ = shell.take()
+        let connection = AcceptedConnectionInfo(id: 1, remoteAddress: "127.0.0.1", remotePort: 40001,
+                                                localAddress: "127.0.0.1", localPort: 7, peer: nil)
+        shell.send(.connectionsAccepted(UnitName(parsing: "echo.socket")!, [connection]))
+        #expect(shell.spawns(shell.take()).map(\.unit.description) == ["db.service"])
+        let db = UnitName(parsing: "db.service")!
+        shell.send(.notify(db, pid: try #require(shell.manager.mainPID(of: db)), NotifyMessage(text: "READY=1"), fdCount: 0, inService: true))
+        #expect(shell.spawns(shell.take()).map(\.unit.description) == ["echo@0-127.0.0.1:7-127.0.0.1:40001.service"])
+        #expect(shell.manager.graph.sources(of: db, .requires).map(\.description) == ["echo@0-127.0.0.1:7-127.0.0.1:40001.service"])
+        // Gone with its connection, the instance leaves nothing behind in the graph.
+        shell.exit(101, .exited(0))
+        _ = shell.take()
+        #expect(shell.manager.graph.sources(of: db, .requires).isEmpty)
+        #expect(shell.manager.graph.orderedAfter(db).isEmpty)
+    }
 }
