@@ -181,6 +181,29 @@ extension Integration {
             #expect(missing.exitCode != 0 && missing.standardError.contains("Unit nothing@us.service not found."), "\(missing)")
         }
 
+        /// An Accept=yes connection's instance has its template's dependencies: the backend it
+        /// requires starts first, and the connection is served once it is up.
+        @Test(.timeLimit(.minutes(1)))
+        func anAcceptedConnectionStartsWhatItsTemplateRequiresFirst() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let log = daemon.path("order")
+            let ports = try Ports.free(2)
+            try daemon.write("db.socket", Units.tcpSocket(ports[0]))
+            try daemon.write("db.service", try recorder("db", log: log))
+            try daemon.write("echo.socket", "[Socket]\nListenStream=127.0.0.1:\(ports[1])\nAccept=yes\n")
+            try daemon.write("echo@.service", "[Unit]\nRequires=db.service\nAfter=db.service\n"
+                             + "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n")
+            try daemon.start()
+            #expect(try daemon.property("ActiveState", of: "db.service") == "inactive")
+            let client = try Client.connect(.loopback4(ports[1]), type: SOCK_STREAM, timeout: .seconds(3))
+            defer { close(client) }
+            try Client.write("ping\n", to: client)
+            #expect(try Client.readLine(client) == "ping")
+            #expect(order(log) == ["start db"])
+            #expect(try daemon.property("ActiveState", of: "db.service") == "active")
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func wantsOfAFailingUnitDoesNotFailTheWantingOne() throws {
             let daemon = try Daemon()
