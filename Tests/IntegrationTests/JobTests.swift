@@ -181,6 +181,27 @@ extension Integration {
             #expect(missing.exitCode != 0 && missing.standardError.contains("Unit nothing@us.service not found."), "\(missing)")
         }
 
+        /// A masked unit (linked to /dev/null) is said to be masked, as systemctl says it: by
+        /// start and by status, for a unit of its own and for an instance of a template alike.
+        @Test(.timeLimit(.minutes(1)))
+        func aMaskedUnitOrInstanceIsSaidToBeMasked() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("worker@.service", "[Service]\nExecStart=/bin/sleep 60\n")
+            #expect(symlink("/dev/null", daemon.unitDirectory + "/worker@eu.service") == 0)
+            #expect(symlink("/dev/null", daemon.unitDirectory + "/old.service") == 0)
+            try daemon.start()
+            for unit in ["worker@eu.service", "old.service"] {
+                let start = try daemon.ctl("start", unit)
+                #expect(start.exitCode != 0 && start.standardError.contains("Failed to start \(unit): Unit \(unit) is masked."),
+                        "\(start)")
+                let status = try daemon.ctl("status", unit)
+                #expect(status.standardOutput.contains("Loaded: masked (Reason: Unit \(unit) is masked.)"), "\(status)")
+                #expect(try daemon.ctl("stop", unit).exitCode == 0)
+            }
+            #expect(try daemon.ctl("start", "worker@us.service").exitCode == 0, "another instance runs")
+        }
+
         /// An Accept=yes connection's instance has its template's dependencies: the backend it
         /// requires starts first, and the connection is served once it is up.
         @Test(.timeLimit(.minutes(1)))

@@ -135,6 +135,11 @@ extension Manager {
                 fail(id, "Failed to \(verb) \(text): Unit \(text) has a bad unit file setting.")
                 continue
             }
+            // Said as systemctl says it. A masked unit is never loaded: a stop has nothing to do.
+            if loadedUnitName(text) == nil, units.masked.contains(text) {
+                if verb != "stop" { fail(id, "Failed to \(verb) \(text): Unit \(text) is masked.") }
+                continue
+            }
             guard let name = loadedUnitName(text) else {
                 let failure = ControlResponse.unitNotLoaded(text, verb: verb)
                 calls.calls[id]?.response.result = failure.result
@@ -219,6 +224,10 @@ extension Manager {
         if let name = loadedUnitName(text) {
             if let entry = services[name] { return serviceReport(name, entry, now: now, realtime: realtime) }
             if let entry = sockets[name] { return socketReport(name, entry, now: now, realtime: realtime) }
+        }
+        if units.masked.contains(text) {
+            return UnitStatusReport(id: text, loadState: .masked, loadError: "Unit \(text) is masked.",
+                                    activeState: .inactive, subState: "dead")
         }
         guard let diagnostics = units.refused[text] else { return nil }
         return UnitStatusReport(id: text, loadState: .badSetting, loadError: diagnostics.first.map { "\($0)" },

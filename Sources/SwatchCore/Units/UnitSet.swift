@@ -29,13 +29,14 @@ package struct UnitSource: Sendable {
     }
 }
 
-/// What the unit directories say of instances that have no file of their own, for those
-/// their templates make (UnitSet.loadInstances(named:), UnitSet.instantiateSocket(_:)).
-package struct InstanceFiles: Sendable {
+/// What the unit directories say besides the unit files: the drop-ins of instances with no
+/// file of their own, for those their templates make (UnitSet.loadInstances(named:),
+/// UnitSet.instantiateSocket(_:)), and the names that are masked.
+package struct DirectoryFacts: Sendable {
     /// `x@a.service.d/*.conf` (with the template's `x@.service.d/`, merged as for a linked
     /// instance) by instance name, and why one could not be read.
     package var dropIns: [String: (files: [(path: String, bytes: [UInt8])], problems: [Diagnostic])] = [:]
-    /// Instances linked to /dev/null: masked, never made from their template.
+    /// Service and socket names linked to /dev/null: not loaded, an instance never made from its template.
     package var masked: Set<String> = []
 
     package init() {}
@@ -73,7 +74,8 @@ package struct UnitSet: Sendable {
     /// the template's as a linked instance's are), and why one could not be read: an instance
     /// made from its template gets them.
     private var instanceDropIns: [UnitName: (files: [UnitFile], problems: [Diagnostic])] = [:]
-    private var maskedInstances: Set<UnitName> = []
+    /// The service and socket names masked in the unit directories (linked to /dev/null).
+    package private(set) var masked: Set<String> = []
     private var context: SpecifierContext
 
     private init(context: SpecifierContext) {
@@ -96,7 +98,7 @@ package struct UnitSet: Sendable {
         var seen: Set<String> = []
         var aliases: [String: String] = [:]
         var warnings: [Diagnostic] = []
-        var instances = InstanceFiles()
+        var facts = DirectoryFacts()
         // Each directory is listed once; `NAME.d/`, `.wants/`, `.requires/` are looked up in
         // the listings (1000 units made ~6 failing opens each).
         var listings = DirectoryListings()
@@ -173,7 +175,7 @@ package struct UnitSet: Sendable {
                             entry: directoryFD.map { ($0, name) })
                     }
                 case .masked:   // linked to /dev/null: masked, also in later directories
-                    if seen.insert(name).inserted, name.contains("@") { instances.masked.insert(name) }
+                    if seen.insert(name).inserted { facts.masked.insert(name) }
                 case .missing:
                     if let target = UnitDirectory.danglingTarget(path) {
                         warnings.append(Diagnostic(.warning, SourceLocation(file: SourcePath(path), line: 1),
@@ -189,13 +191,13 @@ package struct UnitSet: Sendable {
             for (entry, type) in listings[directory] ?? [:]
             where type != UInt8(DT_REG) && (entry.hasSuffix(".service.d") || entry.hasSuffix(".socket.d")) {
                 let name = String(entry.dropLast(2))
-                guard !seen.contains(name), instances.dropIns[name] == nil, let unit = UnitName(parsing: name),
+                guard !seen.contains(name), facts.dropIns[name] == nil, let unit = UnitName(parsing: name),
                       unit.instance != nil, !unit.isTemplate else { continue }
                 var times = SourceFileTimes()
-                instances.dropIns[name] = dropIns(of: name, in: directories, times: &times, listings: &listings)
+                facts.dropIns[name] = dropIns(of: name, in: directories, times: &times, listings: &listings)
             }
         }
-        var set = parse(sources, context: context, aliases: aliases, instances: instances)
+        var set = parse(sources, context: context, aliases: aliases, facts: facts)
         set.addDependencyDirectories(directories, listings: &listings)
         for diagnostic in unreadable {
             set.refused[diagnostic.unit ?? diagnostic.location.file.description, default: []].append(diagnostic)
@@ -342,17 +344,17 @@ package struct UnitSet: Sendable {
 
     /// Loads units from text, with no file system except, when `checkExecutables`, a look at
     /// the ExecStart= programs (missing ones warn). Later sources of a name already seen are ignored.
-    /// `instances`: the drop-ins and masks of instances with no file of their own.
+    /// `facts`: the drop-ins of instances with no file of their own, and the masked names.
     package static func parse(_ sources: [UnitSource], context: SpecifierContext, checkExecutables: Bool = true,
-                             aliases: [String: String] = [:], instances: InstanceFiles = InstanceFiles()) -> UnitSet {
+                             aliases: [String: String] = [:], facts: DirectoryFacts = DirectoryFacts()) -> UnitSet {
         var set = UnitSet(context: context)
         set.aliases = aliases
-        for (unit, dropIns) in instances.dropIns {
+        for (unit, dropIns) in facts.dropIns {
             guard let name = UnitName(parsing: unit) else { continue }
             set.instanceDropIns[name] = (dropIns.files.map { UnitFile(path: SourcePath($0.path), bytes: $0.bytes, unit: unit) },
                                          dropIns.problems)
         }
-        set.maskedInstances = Set(instances.masked.compactMap { UnitName(parsing: $0) })
+        set.masked = facts.masked
         // No rehash while the units come in.
         let socketCount = sources.count(where: { $0.path.name.hasSuffix(".socket") })
         set.services.reserveCapacity(sources.count - socketCount)
@@ -576,7 +578,7 @@ package struct UnitSet: Sendable {
         while let name = pending.popLast() {
             guard !name.isTemplate, let template = name.template, let files = templateFiles[template],
                   services.index(forKey: name) == nil, sockets.index(forKey: name) == nil,
-                  refused[name.description] == nil, !maskedInstances.contains(name) else { continue }
+                  refused[name.description] == nil, !masked.contains(name.description) else { continue }
             let section: UnitSection
             if name.type == .socket {
                 guard let (socket, service) = instantiateSocket(name) else { continue }
@@ -618,7 +620,7 @@ package struct UnitSet: Sendable {
     /// such template or the instance has errors.
     package func instantiateSocket(_ name: UnitName) -> (socket: SocketUnit, service: ServiceUnit?)? {
         guard name.type == .socket, let template = name.template, !name.isTemplate,
-              let files = templateFiles[template], !maskedInstances.contains(name) else { return nil }
+              let files = templateFiles[template], !masked.contains(name.description) else { return nil }
         // The drop-ins of its own name (`x@a.socket.d/`) apply, as to a linked instance.
         let own = instanceDropIns[name]
         let (socket, diagnostics) = SocketUnit.interpret(name: name, files: own.map { [files[0]] + $0.files } ?? files,
