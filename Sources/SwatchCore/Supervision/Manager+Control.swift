@@ -19,7 +19,6 @@ extension Manager {
     mutating func control(_ id: ControlServer.ConnectionID, _ request: ControlRequest, now: Instant, realtime: UInt64) {
         switch request {
         case .status(let names, _), .show(let names):
-            for name in names { loadInstance(name) }
             var response = ControlResponse()
             var reports: [UnitStatusReport] = []
             for name in names.isEmpty ? allUnitNames() : names {
@@ -30,7 +29,6 @@ extension Manager {
             }
             emit(.reply(id, .reports(reports, response, logLines: request.statusLogLines)))
         case .isActive(let name), .isFailed(let name):
-            loadInstance(name)
             guard let report = statusReport(name, now: now, realtime: realtime) else {
                 return emit(.reply(id, .response(.unitNotFound(name))))
             }
@@ -228,6 +226,24 @@ extension Manager {
         if units.masked.contains(text) {
             return UnitStatusReport(id: text, loadState: .masked, loadError: "Unit \(text) is masked.",
                                     activeState: .inactive, subState: "dead")
+        }
+        // An instance of a loaded template that nothing has named yet: what it would be, made
+        // on a copy of the units, so that a query leaves nothing loaded behind.
+        if units.refused[text] == nil, let name = UnitName(parsing: text), name.instance != nil, units.hasTemplate(of: name) {
+            var probe = units
+            if probe.loadInstances(named: [name]).contains(name) {
+                if let unit = probe.services[name] {
+                    return serviceReport(name, ServiceEntry(unit: unit), now: now, realtime: realtime)
+                }
+                if let unit = probe.sockets[name] {
+                    let entry = SocketEntry(machine: SocketMachine(unit: unit, phase: .dead), service: probe.serviceName(for: unit))
+                    return socketReport(name, entry, now: now, realtime: realtime)
+                }
+            }
+            if let diagnostics = probe.refused[text] {
+                return UnitStatusReport(id: text, loadState: .badSetting, loadError: diagnostics.first.map { "\($0)" },
+                                        activeState: .inactive, subState: "dead")
+            }
         }
         guard let diagnostics = units.refused[text] else { return nil }
         return UnitStatusReport(id: text, loadState: .badSetting, loadError: diagnostics.first.map { "\($0)" },

@@ -155,4 +155,20 @@ import Testing
         #expect(shell.manager.graph.sources(of: db, .requires).isEmpty)
         #expect(shell.manager.graph.orderedAfter(db).isEmpty)
     }
+
+    /// `status` of an instance nothing has named shows it as it would be, inactive, and loads
+    /// nothing: a query leaves nothing behind (systemd would load it and collect it again).
+    @Test func statusShowsAnInstanceWithoutLoadingIt() throws {
+        var shell = ScriptedShell(files)
+        _ = shell.take()
+        let actions = shell.request(.status(units: ["hello@q.service", "nothing@q.service"], lines: 0))
+        guard case .reply(_, .reports(let reports, let response, _))? = actions.first(where: {
+            if case .reply = $0 { return true } else { return false }
+        }) else { throw CancellationError() }
+        #expect(reports.map { "\($0.id) \($0.loadState) \($0.activeState)" } == ["hello@q.service loaded inactive"])
+        #expect(reports.first?.fragmentPath == "/u/hello@.service")
+        #expect(response.errors == ["Unit nothing@q.service could not be found."])
+        #expect(shell.manager.services[UnitName(parsing: "hello@q.service")!] == nil)
+        #expect(!shell.manager.units.namedInstances.contains(UnitName(parsing: "hello@q.service")!))
+    }
 }
