@@ -34,9 +34,11 @@ extension Manager {
             }
             emit(.reply(id, .reports([report], ControlResponse())))
         case .job(let verb, let names, let noBlock):
-            // An instance of a template is loaded by any job naming it (a stop of one that
-            // never ran has nothing to do, as under systemd).
-            for name in names { loadInstance(name) }
+            // An instance of a template is loaded by a job that may start it; one that nothing
+            // loaded never ran, and a stop or try-restart of it has nothing to do (perform).
+            if verb == .start || verb == .restart || verb == .reloadOrRestart {
+                for name in names { loadInstance(name) }
+            }
             perform(id, names, verb: verb.rawValue) { manager, name in
                 if verb == .stop, case let triggeredBy = manager.triggers(of: name), !triggeredBy.isEmpty {
                     manager.calls.calls[id]?.response.warnings.append(ControlResponse.stopTriggeredWarning(
@@ -136,6 +138,11 @@ extension Manager {
             // Said as systemctl says it. A masked unit is never loaded: a stop has nothing to do.
             if loadedUnitName(text) == nil, units.masked.contains(text) {
                 if verb != "stop" { fail(id, "Failed to \(verb) \(text): Unit \(text) is masked.") }
+                continue
+            }
+            // An instance of a loaded template that nothing loaded has never run.
+            if loadedUnitName(text) == nil, verb == "stop" || verb == "try-restart" || verb == "try-reload-or-restart",
+               let name = UnitName(parsing: text), units.hasTemplate(of: name) {
                 continue
             }
             guard let name = loadedUnitName(text) else {

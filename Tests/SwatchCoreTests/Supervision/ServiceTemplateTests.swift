@@ -60,7 +60,9 @@ import Testing
         _ = shell.take()
         let stop = shell.request(.stop(units: ["hello@never.service"]))
         #expect(shell.replies(stop).map(\.result) == [0])
-        #expect(shell.state("hello@never.service") == .dead)
+        #expect(shell.manager.services[UnitName(parsing: "hello@never.service")!] == nil, "nothing loaded for it")
+        let missing = shell.request(.stop(units: ["other@never.service"]))
+        #expect(shell.replies(missing).first?.errors == ["Failed to stop other@never.service: Unit other@never.service not found."])
     }
 
     @Test func anInstanceOfNoTemplateIsStillNotFound() {
