@@ -236,7 +236,8 @@ extension Manager {
         }
         // An instance of a loaded template that nothing has named yet: what it would be, made
         // on a copy of the units, so that a query leaves nothing loaded behind.
-        if units.refused[text] == nil, let name = UnitName(parsing: text), name.instance != nil, units.hasTemplate(of: name) {
+        // (A copy shares the storage of its tables until loadInstances adds to one.)
+        if units.refused[text] == nil, let name = UnitName(parsing: text), name.instance != nil, !name.isTemplate {
             var probe = units
             if probe.loadInstances(named: [name]).contains(name) {
                 if let unit = probe.services[name] {

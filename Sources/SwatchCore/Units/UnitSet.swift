@@ -576,9 +576,14 @@ package struct UnitSet: Sendable {
     package mutating func loadInstances(named names: [UnitName]) -> [UnitName] {
         var pending = names, loaded: [UnitName] = []
         while let name = pending.popLast() {
-            guard !name.isTemplate, let template = name.template, let files = templateFiles[template],
-                  services.index(forKey: name) == nil, sockets.index(forKey: name) == nil,
-                  refused[name.description] == nil, !masked.contains(name.description) else { continue }
+            guard !name.isTemplate, let template = name.template, services.index(forKey: name) == nil,
+                  sockets.index(forKey: name) == nil, refused[name.description] == nil,
+                  !masked.contains(name.description) else { continue }
+            guard let files = templateFiles[template] else {
+                // A refused template refuses its instances, for the same reasons.
+                if let errors = refused[template.description] { refused[name.description] = errors }
+                continue
+            }
             let section: UnitSection
             if name.type == .socket {
                 guard let (socket, service) = instantiateSocket(name) else { continue }

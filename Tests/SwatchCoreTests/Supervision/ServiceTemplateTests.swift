@@ -173,4 +173,19 @@ import Testing
         #expect(shell.manager.services[UnitName(parsing: "hello@q.service")!] == nil)
         #expect(!shell.manager.units.namedInstances.contains(UnitName(parsing: "hello@q.service")!))
     }
+
+    /// An instance of a refused template is refused for the same reason: a start says the unit
+    /// has a bad setting, and status names the line, as for the template.
+    @Test func anInstanceOfARefusedTemplateIsRefusedToo() throws {
+        var shell = ScriptedShell(["broken@.service": "[Service]\nExecStart=/bin/x\nRestart=sometimes\n",
+                                   "app.service": "[Unit]\nRequires=broken@a.service\n[Service]\nExecStart=/bin/app\n"])
+        _ = shell.take()
+        let start = shell.request(.start(units: ["broken@b.service"]))
+        #expect(shell.replies(start).first?.errors == ["Failed to start broken@b.service: Unit broken@b.service has a bad unit file setting."])
+        let reason = try #require(shell.manager.units.refused["broken@.service"]?.first)
+        #expect(shell.manager.units.refused["broken@a.service"]?.first == reason, "named by app.service at load")
+        #expect(shell.manager.statusReport("broken@b.service", now: shell.now, realtime: 0)?.loadError == "\(reason)")
+        #expect(shell.manager.statusReport("broken@never.service", now: shell.now, realtime: 0)?.loadError == "\(reason)")
+        #expect(shell.manager.units.refused["broken@never.service"] == nil, "a query loads nothing")
+    }
 }
