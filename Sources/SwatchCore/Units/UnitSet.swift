@@ -600,7 +600,12 @@ package struct UnitSet: Sendable {
                 self.diagnostics += diagnostics.filter { $0.severity != .error && own.contains($0.location.file) }
                 let errors = diagnostics.filter { $0.severity == .error }
                 guard errors.isEmpty else {
-                    for error in errors { refuse(name.description, error) }
+                    // At a line of the template's, which every instance shares, the message names this one.
+                    for error in errors {
+                        let shared = files.contains { $0.path == error.location.file }
+                        refuse(name.description, Diagnostic(.error, error.location, shared ? "\(name): \(error.message)" : error.message,
+                                                            unit: name.description))
+                    }
                     continue
                 }
                 services[name] = unit

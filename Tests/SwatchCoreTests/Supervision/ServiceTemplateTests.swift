@@ -80,7 +80,7 @@ import Testing
         _ = shell.take()
         let start = shell.request(.start(units: ["env@1x.service"]))
         #expect(shell.replies(start).first?.errors == ["Failed to start env@1x.service: Unit env@1x.service has a bad unit file setting."])
-        #expect(shell.manager.units.refused["env@1x.service"].map { $0.map { "\($0)" } } == ["/u/env@.service:2: Failed to parse environment assignment for Environment=, refusing the unit: 1x=1"])
+        #expect(shell.manager.units.refused["env@1x.service"].map { $0.map { "\($0)" } } == ["/u/env@.service:2: env@1x.service: Failed to parse environment assignment for Environment=, refusing the unit: 1x=1"])
         let good = shell.request(.job(.start, units: ["env@ok.service"], noBlock: true))
         #expect(spawned(shell, good) == ["env@ok.service /bin/env"])
     }
