@@ -201,8 +201,8 @@ extension Manager {
         service.source = source
         services[unit.name] = service
         // Its template's Requires=, After=, … hold for it, as for each of systemd's instances:
-        // its own edges only, added and taken out with it (`forget`), not a rebuild per connection.
-        if unit.unit.mayNameUnits { addToGraph(unit.name, unit.unit) }
+        // its own edges only, added and taken out with it (serviceChanged), not a rebuild per connection.
+        if unit.unit.namesUnits { addToGraph(unit.name, unit.unit) }
         sockets[socket]?.instances += 1
         if let source { sockets[socket]?.sources[source, default: 0] += 1 }
         enqueue(.start, unit.name, anchor: false)

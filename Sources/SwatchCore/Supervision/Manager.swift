@@ -448,6 +448,8 @@ package struct Manager {
             forget(name)
         } else if let socket = entry.instanceOf {
             if inactive, !restarting {
+                // The edges its template's dependencies gave it (startInstance) go with it.
+                if machine.unit.unit.namesUnits { graph.remove(name) }
                 forget(name)
                 sockets[socket]?.instances -= 1
                 if let source = entry.source, let count = sockets[socket]?.sources[source] {
@@ -598,10 +600,6 @@ package struct Manager {
     /// The service is no longer loaded: its entry goes, with what it still held.
     mutating func forget(_ name: UnitName) {
         releaseFileDescriptorStore(name)
-        if let index = services.index(forKey: name),
-           services.inPlace(index, { $0.instanceOf != nil && $0.machine.unit.unit.mayNameUnits }) {
-            graph.remove(name)
-        }
         services[name] = nil
         deadlines.schedule(.service(name), at: nil)
         waitingForGroup.remove(name)

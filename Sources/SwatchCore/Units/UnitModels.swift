@@ -165,6 +165,19 @@ package struct UnitSection: CopyOnWrite, Hashable, Sendable {
     /// Whether it may name other units: false for a unit that sets no [Unit] key (most).
     var mayNameUnits: Bool { storage !== Self.defaults }
 
+    /// Whether a dependency or an ordering names another unit: what an Accept=yes connection's
+    /// instance adds to the dependency graph (a template with `StartLimitBurst=` alone adds nothing).
+    var namesUnits: Bool {
+        guard mayNameUnits else { return false }
+        let fields = storage
+        return !(fields.value.after.isEmpty && fields.value.before.isEmpty && fields.value.requires.isEmpty
+            && fields.value.wants.isEmpty && fields.value.bindsTo.isEmpty && fields.value.partOf.isEmpty
+            && fields.value.conflicts.isEmpty && fields.value.requisite.isEmpty && fields.value.upholds.isEmpty
+            && fields.value.onFailure.isEmpty && fields.value.onSuccess.isEmpty && fields.value.propagatesReloadTo.isEmpty
+            && fields.value.reloadPropagatedFrom.isEmpty && fields.value.propagatesStopTo.isEmpty
+            && fields.value.stopPropagatedFrom.isEmpty)
+    }
+
     /// Calls `body` with each name its dependencies give, as written (DependencyGraph.Kind:
     /// not After=/Before=, which only order what is loaded anyway).
     func forEachDependencyName(_ body: (String) -> Void) {

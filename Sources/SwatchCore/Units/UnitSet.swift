@@ -545,7 +545,8 @@ package struct UnitSet: Sendable {
     /// With drop-ins of its own (`x@a.service.d/`), it is read from the template's file and
     /// those (which hold the template's too); a drop-in that could not be read is an error.
     private func instance(_ name: UnitName, of template: UnitName, _ files: [UnitFile]) -> (ServiceUnit, [Diagnostic]) {
-        if let (dropIns, problems) = instanceDropIns[name] {
+        // Usually none at all: no lookup (with a hash of the name) per Accept=yes connection.
+        if !instanceDropIns.isEmpty, let (dropIns, problems) = instanceDropIns[name] {
             let (unit, diagnostics) = ServiceUnit.interpret(name: name, files: [files[0]] + dropIns, context: context,
                                                             checkExecutables: false)
             return (unit, problems + diagnostics)
