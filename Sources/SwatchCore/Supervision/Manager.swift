@@ -752,7 +752,6 @@ package struct Manager {
     /// `activated`: the services the unit set's sockets of other names activate, when the
     /// caller has them already (the load, which holds each socket unit as it adds it).
     mutating func rebuildGraph(activated: Set<UnitName>? = nil) {
-        let aliases = units.aliases
         // Read in place (Dictionary+InPlace.swift): mapping over the dictionaries copied every
         // whole entry, and `services[$0] != nil` copied one out per question.
         // The graph holds what the files say. A socket's ordering before the service it
@@ -768,16 +767,21 @@ package struct Manager {
             let service = units.serviceName(for: socket)
             return service == name.with(type: .service) ? nil : service
         })
-        let services = self.services, sockets = self.sockets
-        graph = DependencyGraph(units: entries, resolve: { UnitName(parsing: aliases[$0] ?? $0) },
-                                isLoaded: { services.index(forKey: $0) != nil || sockets.index(forKey: $0) != nil })
+        let (resolve, isLoaded) = graphLookups()
+        graph = DependencyGraph(units: entries, resolve: resolve, isLoaded: isLoaded)
     }
 
     /// Adds one unit's own edges to the graph (DependencyGraph.add), resolved as `rebuildGraph` does.
     mutating func addToGraph(_ name: UnitName, _ section: UnitSection) {
+        let (resolve, isLoaded) = graphLookups()
+        graph.add(name, section, resolve: resolve, isLoaded: isLoaded)
+    }
+
+    /// How the graph reads a name a unit writes (an alias stands for its unit) and asks whether
+    /// a unit is loaded: of the tables as they are now.
+    private func graphLookups() -> (resolve: (String) -> UnitName?, isLoaded: (UnitName) -> Bool) {
         let aliases = units.aliases, services = self.services, sockets = self.sockets
-        graph.add(name, section, resolve: { UnitName(parsing: aliases[$0] ?? $0) },
-                  isLoaded: { services.index(forKey: $0) != nil || sockets.index(forKey: $0) != nil })
+        return ({ UnitName(parsing: aliases[$0] ?? $0) }, { services.index(forKey: $0) != nil || sockets.index(forKey: $0) != nil })
     }
 
     // MARK: - Timer
