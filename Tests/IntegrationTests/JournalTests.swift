@@ -30,7 +30,7 @@ extension Integration {
                 "hello-from-service", "trouble-from-service", "thirty-as-text", "named-line", "named-after-reexec",
                 "Serving 1 socket",
                 "Unknown key", "failing.service: Main process exited", "failing.service: Failed with result",
-                "Started hello.service",
+                "Started hello.service", "chatty-3000",
             ])
             #expect(run.curl == Client.helloBody, "\(run)")
             let entries = try run.journalEntries()
@@ -81,7 +81,7 @@ extension Integration {
             #expect(hello["SYSLOG_IDENTIFIER"] == "sh", "\(hello)")
             #expect(hello["PRIORITY"] == "6", "\(hello)")
             #expect(hello["SYSLOG_FACILITY"] == "3", "\(hello)")
-            #expect(hello["_TRANSPORT"] == "stdout", "\(hello)")
+            #expect(hello["_TRANSPORT"] == "journal", "\(hello)")
             // …with a `<3>` prefix as its priority, the prefix gone, the facility kept…
             let trouble = try #require(entries.first { ($0["MESSAGE"] ?? "").hasSuffix("trouble-from-service") }, "\(run)")
             #expect(trouble["MESSAGE"] == "trouble-from-service", "\(trouble)")
@@ -101,6 +101,22 @@ extension Integration {
             #expect(after["SYSLOG_FACILITY"] == "19", "\(after)")
             let serving = try #require(entries.first { ($0["MESSAGE"] ?? "").contains("Serving 1 socket") }, "\(run)")
             #expect(serving["SYSLOG_IDENTIFIER"] == "swatchd-hello", "\(serving)")
+
+            // `journalctl -u` finds a service's own lines, as under systemd, attributed to its
+            // main process (journalctl shows `sh[PID]:`).
+            let talk = try run.talkEntries()
+            let own = try #require(talk.first { $0["MESSAGE"] == "hello-from-service" }, "journalctl -u talk.service:\n\(talk)")
+            #expect(own["OBJECT_SYSTEMD_UNIT"] == "talk.service", "\(own)")
+            #expect(run.talkMainPID != nil, "\(run)")
+            #expect(own["SYSLOG_PID"] == run.talkMainPID, "\(own)")
+            #expect(own["_PID"] == run.talkMainPID, "\(own)")
+            #expect(own["_UID"] == "0", "journalctl -u matches OBJECT_SYSTEMD_UNIT= of uid 0: \(own)")
+            #expect(!talk.contains { ($0["MESSAGE"] ?? "").hasPrefix("chatty-") }, "only talk.service's lines")
+
+            // A burst far larger than journald's queue (net.unix.max_dgram_qlen) loses no line:
+            // swatchd waits for room, as systemd's stream does.
+            let chatty = entries.filter { $0["SYSLOG_IDENTIFIER"] == "seq" }.map { $0["MESSAGE"] ?? "" }
+            #expect(chatty == (1...3000).map { "chatty-\($0)" }, "\(chatty.count) lines of 3000, first \(chatty.prefix(3))")
 
             // In the journal, not (also) on stderr.
             #expect(!run.standardError.contains("hello-from-service"), "\(run)")
@@ -195,7 +211,7 @@ struct JournalScenario {
     /// talk.service (stdout lines, a `<3>` line, an unknown key at
     /// `frobnicateLine`), named.service (SyslogIdentifier=, SyslogFacility=; a
     /// second line once the script has re-executed swatchd), failing.service
-    /// (exit 7), hello.socket + hello.service (swatchd-hello).
+    /// (exit 7), chatty.service (3000 lines at once), hello.socket + hello.service (swatchd-hello).
     func writeUnits() throws {
         try write("talk.service", """
             [Service]
@@ -208,6 +224,10 @@ struct JournalScenario {
             ExecStart=/bin/sh -c 'echo named-line; touch \(directory.path)/named-up; while [ ! -e \(directory.path)/reexecd ]; do sleep 0.05; done; echo named-after-reexec; exec sleep 60'
             SyslogIdentifier=my-ident
             SyslogFacility=local3
+            """)
+        try write("chatty.service", """
+            [Service]
+            ExecStart=/usr/bin/seq -f chatty-%%g 3000
             """)
         try write("failing.service", """
             [Service]
@@ -234,10 +254,17 @@ struct JournalScenario {
         var journal: String
         /// `journalctl -u failing.service -o json`.
         var unitJournal: String
+        /// `journalctl -u talk.service -o json`, and `swatchctl show talk.service`.
+        var talkJournal: String
+        var talkShow: String
         var curl: String
 
         func journalEntries() throws -> [[String: String]] { try Self.parse(journal) }
         func unitEntries() throws -> [[String: String]] { try Self.parse(unitJournal) }
+        func talkEntries() throws -> [[String: String]] { try Self.parse(talkJournal) }
+        var talkMainPID: String? {
+            talkShow.split(separator: "\n").first { $0.hasPrefix("MainPID=") }.map { String($0.dropFirst(8)) }
+        }
 
         /// journalctl's JSON lines; a field that is not text (an array of
         /// bytes) is left out.
@@ -282,7 +309,8 @@ struct JournalScenario {
         let outcome = Outcome(
             status: output.status, scriptOutput: output.standardOutput + output.standardError,
             standardError: readText(dir + "/swatchd.err") ?? "", journal: readText(dir + "/journal.json") ?? "",
-            unitJournal: readText(dir + "/unit.json") ?? "", curl: readText(dir + "/curl.out") ?? "")
+            unitJournal: readText(dir + "/unit.json") ?? "", talkJournal: readText(dir + "/talk.json") ?? "",
+            talkShow: readText(dir + "/talk.show") ?? "", curl: readText(dir + "/curl.out") ?? "")
         guard output.status == .exited(0) else { throw HarnessError("the journal scenario failed:\n\(outcome)") }
         return outcome
     }
@@ -346,6 +374,10 @@ struct JournalScenario {
             if [ "$i" -gt 100 ]; then echo "scenario: still missing after 10 s:$missing" >&2; break; fi
             sleep 0.1
         done
+        if [ "$WITH_JOURNAL" = 1 ]; then
+            journalctl -D /run/log/journal -o json --no-pager -u talk.service >"$DIR/talk.json" 2>>"$DIR/journalctl.err"
+            "$SWATCHCTL" --runtime-dir "$DIR/run" show talk.service >"$DIR/talk.show" 2>&1
+        fi
         exit 0
         """#
 }

@@ -133,6 +133,30 @@ extension Integration {
             #expect(!(try daemon.ctl("logs", "chatty.service").standardOutput.contains("late-debug")))
         }
 
+        /// What swatchd read from the pipe and had not forwarded yet — here half a line — goes to
+        /// the new swatchd with the pipe: the line arrives whole, once.
+        @Test(.timeLimit(.minutes(1)))
+        func aLineHalfWrittenAtAReexecArrivesWhole() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let (half, trigger) = (daemon.path("half"), daemon.path("trigger"))
+            try daemon.write("slow.service", """
+                [Service]
+                ExecStart=/bin/sh -c 'printf "half a "; touch \(half); while [ ! -e \(trigger) ]; do sleep 0.05; done; echo line; exec sleep 60'
+                """)
+            try daemon.start()
+            try waitUntil("the service wrote half its line") { FileManager.default.fileExists(atPath: half) }
+            // A control call after the write: the loop has read the pipe by its answer.
+            _ = try daemon.ctl("status", "slow.service")
+            #expect(try daemon.ctl("daemon-reexec").exitCode == 0)
+            try daemon.waitForLog(containing: "re-executed")
+            #expect(FileManager.default.createFile(atPath: trigger, contents: Data()))
+            let line = try daemon.waitForLog(containing: "slow.service[", "line")
+            #expect(line.hasSuffix("]: half a line"), "\(daemon.log)")
+            let logs = try daemon.ctl("logs", "slow.service").lines
+            #expect(logs.filter { $0.contains("half a") || $0.hasSuffix("line") }.count == 1, "\(logs)")
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func aReexecWaitsWhileAJobRuns() throws {
             let daemon = try Daemon()

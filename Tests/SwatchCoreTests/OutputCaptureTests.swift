@@ -98,19 +98,92 @@ extension OutputCapture {
         #expect(log.entries(unit: "raw.service", last: 1).map(\.priority) == [6])
     }
 
-    /// The journal stream's priority (sd_journal_stream_fd(3)) is the facility and the default
-    /// level: `LOG_DAEMON|LOG_INFO` unless SyslogFacility= and SyslogLevel= say otherwise.
-    @Test func theStreamCarriesTheFacility() throws {
-        var levels = OutputCapture.Levels()
-        #expect(levels.streamPriority == LOG_DAEMON | LOG_INFO)
+    /// Each line is one journal entry with the fields systemd's stream gives a service's line,
+    /// the level of its `<N>` prefix or SyslogLevel=, the facility of SyslogFacility=, the
+    /// main pid, and the unit where `journalctl -u` finds it.
+    @Test func eachLineIsAJournalEntryOfItsUnit() throws {
+        let journal = try FakeJournal()
         let set = UnitSet.parse([UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\nSyslogFacility=local3\nSyslogLevel=warning\n")],
                                 context: UnitSetTests.context, checkExecutables: false)
-        levels = try #require(set.services.values.first).outputLevels
-        #expect(levels.streamPriority == LOG_LOCAL3 | LOG_WARNING)
+        let levels = try #require(set.services.values.first).outputLevels
+        let log = UnitLogBuffer()
+        let capture = try OutputCapture(unit: "hello.service", destination: .journal(identifier: "hello"), levels: levels,
+                                        unitLog: log, journal: try JournalSocket(path: journal.path))
+        capture.pid = 4242
+        write(capture, "<3>disk full\nplain\n")
+        #expect(capture.readAvailable() == ["disk full", "plain"])
+        let unitField = geteuid() == 0 ? "OBJECT_SYSTEMD_UNIT" : "USER_UNIT"
+        for (message, priority) in [("disk full", "3"), ("plain", "4")] {
+            let fields = try #require(journal.receive())
+            let byName = Dictionary(fields, uniquingKeysWith: { first, _ in first })
+            #expect(fields.count == byName.count, "each field once: \(fields)")
+            #expect(byName == ["MESSAGE": message, "PRIORITY": priority, "SYSLOG_FACILITY": "19", "SYSLOG_IDENTIFIER": "hello",
+                               "SYSLOG_PID": "4242", unitField: "hello.service"])
+        }
+        #expect(log.entries(unit: "hello.service", last: 10).map(\.message) == ["disk full", "plain"])
+
         let bad = UnitSet.parse([UnitSource(path: "u/b.service", text: "[Service]\nExecStart=/bin/true\nSyslogFacility=local9\n")],
                                 context: UnitSetTests.context, checkExecutables: false)
         #expect(bad.services.isEmpty)
         #expect(bad.diagnostics.map(\.description) == ["u/b.service:3: Failed to parse log facility for SyslogFacility=, refusing the unit: local9"])
+    }
+
+    /// A journal with no room stops the capture, which reads no more of the pipe (so the
+    /// service's writes block on it) until the journal's socket is writable and `resume()`
+    /// forwards the rest: every line arrives, in order, in the journal and in the buffer.
+    @Test func aFullJournalPausesTheCaptureAndLosesNoLine() throws {
+        let journal = try FakeJournal()
+        let socket = try JournalSocket(path: journal.path)
+        // A small send buffer: a few entries in flight fill it (the kernel's floor is ~4.5 KiB).
+        var size: Int32 = 1
+        setsockopt(socket.fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        let log = UnitLogBuffer()
+        let capture = try OutputCapture(unit: "chatty.service", destination: .journal(identifier: "chatty"), unitLog: log,
+                                        journal: socket)
+        let sent = (1...200).map { "line \($0) " + String(repeating: "x", count: 80) }
+        write(capture, sent.joined(separator: "\n") + "\n")
+        capture.closeWriteEnd()
+
+        var forwarded = capture.readAvailable()
+        #expect(capture.isWaitingForJournal, "200 entries of ~130 bytes do not fit")
+        #expect(forwarded.count < sent.count)
+        #expect(capture.readAvailable() == [], "nothing more while waiting")
+        #expect(!capture.isAtEnd, "the pipe ended, but not every line went on")
+        var received: [String] = []
+        let deadline = StatusFormat.monotonicNow() + 5_000_000
+        var pauses = 1
+        while !capture.isAtEnd && StatusFormat.monotonicNow() < deadline {
+            // The test's journald reads what is queued, then the socket is writable again.
+            while received.count < forwarded.count, let fields = journal.receive() {
+                received += fields.filter { $0.0 == "MESSAGE" }.map(\.1)
+            }
+            var poller = pollfd(fd: socket.fd, events: Int16(POLLOUT), revents: 0)
+            #expect(poll(&poller, 1, 1000) == 1)
+            forwarded += capture.resume()
+            if capture.isWaitingForJournal { pauses += 1 }
+        }
+        while received.count < forwarded.count, let fields = journal.receive() {
+            received += fields.filter { $0.0 == "MESSAGE" }.map(\.1)
+        }
+        #expect(capture.isAtEnd)
+        #expect(pauses > 1, "the queue filled more than once")
+        #expect(forwarded == sent)
+        #expect(received == sent)
+        #expect(log.entries(unit: "chatty.service", last: 300).map(\.message) == sent)
+    }
+
+    /// With no journald at the socket's path, a line goes to stderr rather than nowhere.
+    @Test func aLineNoJournalTakesGoesToStderr() throws {
+        let stderr = StderrPipe()
+        defer { stderr.close() }
+        let directory = ShortTemporaryDirectory()
+        let capture = try OutputCapture(unit: "hello.service", destination: .journal(identifier: "hello"), unitLog: nil,
+                                        journal: try JournalSocket(path: directory.path + "/no-journal"), stderr: stderr.writeEnd)
+        capture.pid = 4242
+        write(capture, "still here\n")
+        #expect(capture.readAvailable() == ["still here"])
+        #expect(!capture.isWaitingForJournal)
+        #expect(stderr.drain() == "hello.service[4242]: still here\n")
     }
 
     @Test func theEndOfThePipeFlushesTheLastPartialLine() throws {

@@ -64,7 +64,7 @@ package struct JournalLogHandler: LogHandler {
         let sent: Bool
         switch destination {
         case .libsystemd: sent = Self.sendv(fields)
-        case .socket(let socket): sent = socket.send(JournalNativeProtocol.encode(fields))
+        case .socket(let socket): sent = socket.send(JournalNativeProtocol.encode(fields), wait: true) == .sent
         }
         if !sent {
             StderrLogHandler.write(identifier: identifier, pid: pid, message: event.message.description, to: 2)
@@ -157,55 +157,4 @@ package struct JournalLogHandler: LogHandler {
 enum JournalDestination: Sendable {
     case libsystemd
     case socket(JournalSocket)
-}
-
-/// An unconnected datagram socket that sends native-protocol entries to one path; owned by
-/// the handlers that share it, closed when the last goes.
-final class JournalSocket: Sendable {
-    let fd: Int32
-    let path: String
-
-    init(path: String) throws(Errno) {
-        _ = try unixSocketAddress(path)
-        self.path = path
-        fd = try retryingOnInterrupt { socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
-    }
-
-    deinit { close(fd) }
-
-    func send(_ datagram: [UInt8]) -> Bool {
-        guard case (var address, let length)? = try? unixSocketAddress(path) else { return false }
-        let sent = try? retryingOnInterrupt {
-            datagram.withUnsafeBytes { raw in
-                withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL), $0, length)
-                    }
-                }
-            }
-        }
-        return sent == datagram.count
-    }
-}
-
-/// journald's native protocol (systemd.journal-fields(7), "Native Journal Protocol" in
-/// systemd's docs/JOURNAL_NATIVE_PROTOCOL.md): `FIELD=value\n`, or for a value holding a
-/// newline `FIELD\n`, its length as a little-endian 64-bit integer, the bytes, `\n`.
-enum JournalNativeProtocol {
-    static func encode(_ fields: [(String, String)]) -> [UInt8] {
-        var out: [UInt8] = []
-        for (key, value) in fields {
-            out += key.utf8
-            if value.utf8.contains(0x0A) {
-                out.append(0x0A)
-                withUnsafeBytes(of: UInt64(value.utf8.count).littleEndian) { out += $0 }
-                out += value.utf8
-            } else {
-                out.append(UInt8(ascii: "="))
-                out += value.utf8
-            }
-            out.append(0x0A)
-        }
-        return out
-    }
 }

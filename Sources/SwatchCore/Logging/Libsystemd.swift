@@ -18,7 +18,7 @@ enum Libsystemd {
     /// Loaded once, on first use (a global's initializer runs once, swift_once); the
     /// failure is dlerror(3)'s text: without libsystemd the journal is no log target for
     /// swatchd's own messages (LogTarget.makeHandler says so). A service's output does not
-    /// need it (JournalStream).
+    /// need it (JournalSocket).
     static let loaded: Result<Functions, SharedLibrary.LoadError> = SharedLibrary.load("libsystemd.so.0") { symbol in
         symbol("sd_journal_sendv").map { Functions(sendv: unsafeBitCast($0, to: SendV.self)) }
     }

@@ -5,20 +5,26 @@ import SystemPackage
 /// The output of one started service, read by swatchd (StandardOutput=journal, the
 /// default, swatchd(8) "LOGGING"): a pipe whose write end the spawner puts on the service's fd 1 and
 /// 2, and whose read end the event loop watches. Each complete line goes
-/// - to the journal, through a stream to journald's stdout socket (`JournalStream`) tagged
-///   with the identifier, of the facility `daemon` and the level `info` unless the unit says,
-///   with its `<N>` level prefix kept so journald honours it; or, with no journal,
-/// - to swatchd's stderr as `hello.service[4242]: line` (the prefix dropped);
+/// - to the journal, as one entry of journald's native protocol (`JournalSocket.system`)
+///   with the fields systemd's own stream gives a service's line, and the unit in
+///   OBJECT_SYSTEMD_UNIT=, which `journalctl -u` matches; or, with no journal,
+/// - to swatchd's stderr as `hello.service[4242]: line` (the `<N>` prefix read and dropped);
 /// - and always into the `UnitLogBuffer`, for `swatchctl status` and `logs`.
+///
+/// When journald's queue is full, the capture stops (`isWaitingForJournal`) with the rest of
+/// its lines unsent, the loop stops reading the pipe and waits for the journal socket to
+/// be writable, then calls `resume()`. Meanwhile the pipe fills and the service blocks in
+/// write(2), as a service under systemd blocks on its stream to a busy journald: no line
+/// is dropped, and swatchd never waits.
 ///
 /// Loop-agnostic: `readAvailable` reads what is there without blocking. One capture per
 /// start of a service; it reaches its end (`isAtEnd`) when every process holding the write
-/// end has exited or closed it.
+/// end has exited or closed it, and every line has gone on.
 package final class OutputCapture {
     /// Where lines go besides the UnitLogBuffer.
     package enum Destination: Equatable, Sendable {
-        /// journald, by a stream socket that tags lines with this SYSLOG_IDENTIFIER= (SyslogIdentifier=,
-        /// or the executable's name, as systemd does).
+        /// journald, each line tagged with this SYSLOG_IDENTIFIER= (SyslogIdentifier=, or the
+        /// executable's name, as systemd does).
         case journal(identifier: String)
         /// swatchd's stderr, as `unit[pid]: line`.
         case stderr
@@ -38,53 +44,60 @@ package final class OutputCapture {
         package var facility: Int32 = 3
         package init() {}
 
-        /// The stream's priority: the facility and the default level, which a `<N>` prefix
-        /// replaces (the level alone: journald's stdout_stream_log(),
-        /// src/journal/journald-stream.c, keeps the facility), and journald records as
-        /// SYSLOG_FACILITY= and PRIORITY=.
-        var streamPriority: Int32 { facility << 3 | priority }
     }
 
     /// journald's LineMax= default (journald.conf(5)): a longer line is cut into pieces of this size.
     package static let maximumLineLength = 48 * 1024
 
     package let unit: String
-    /// The main process, for the `unit[pid]:` prefix and the buffer; set once spawned.
-    package var pid: Int32 = 0
-    /// Watched by the event loop; owned here, closed by `close()`.
+    /// The main process, for the `unit[pid]:` prefix, SYSLOG_PID= and the buffer; set once spawned.
+    package var pid: Int32 = 0 {
+        didSet { entryFields = nil }
+    }
+    /// Watched by the event loop while the capture is not waiting for the journal; owned
+    /// here, closed by `close()`.
     package private(set) var readEnd: FileDescriptor
     /// Handed to the spawner for fds 1 and 2; nil once `closeWriteEnd()` ran.
     package private(set) var writeEnd: FileDescriptor?
-    /// True once the last writer closed the pipe: the loop stops watching and calls `close()`.
-    package private(set) var isAtEnd = false
-    /// Where lines actually go: `.journal` falls back to `.stderr` when journald refuses the stream.
-    package private(set) var destination: Destination
-    /// Lines the journal stream could not take at once (journald too slow); they still went to the buffer.
-    package private(set) var droppedLines = 0
-
-    private var journalStream: Int32 = -1
+    /// True once the last writer closed the pipe and every line went on: the loop stops
+    /// watching and calls `close()`.
+    package var isAtEnd: Bool { pipeEnded && (partial.isEmpty || isClosed) }
+    /// True while journald's queue is full: the loop stops reading the pipe, waits for
+    /// `journal`'s fd to be writable, and calls `resume()`.
+    package private(set) var isWaitingForJournal = false
+    package let destination: Destination
+    /// Where `.journal` lines go.
+    package let journal: JournalSocket?
     package let levels: Levels
     private let stderr: Int32
     private let unitLog: UnitLogBuffer?
-    private var partial: [UInt8] = []
+    /// Read and not yet gone on: a partial line, or whole lines journald had no room for. A
+    /// re-exec hands it to the next swatchd.
+    package private(set) var partial: [UInt8] = []
+    private var pipeEnded = false
     private var isClosed = false
+    /// The fields every journal entry of this capture carries, made once the pid is known.
+    private var entryFields: [UInt8]?
 
-    /// The read end of a service's output pipe kept across `daemon-reexec`; the journal
-    /// stream is opened anew.
+    /// The read end of a service's output pipe kept across `daemon-reexec`, with what the
+    /// swatchd before had read from it and not forwarded (`unsent`): those lines go first,
+    /// when the journal has room (`isWaitingForJournal` is true until `resume()`).
     package convenience init(unit: String, destination: Destination, levels: Levels = Levels(), unitLog: UnitLogBuffer?,
-                             adopting readEnd: FileDescriptor, pid: Int32) throws(Errno) {
+                             adopting readEnd: FileDescriptor, pid: Int32, unsent: [UInt8] = []) throws(Errno) {
         try self.init(unit: unit, destination: destination, levels: levels, unitLog: unitLog)
         closeWriteEnd()
         try? self.readEnd.close()
         _ = fcntl(readEnd.rawValue, F_SETFD, FD_CLOEXEC)
         self.readEnd = readEnd
         self.pid = pid
+        partial = unsent
+        isWaitingForJournal = !unsent.isEmpty
     }
 
-    /// Creates the pipe (both ends CLOEXEC, the read end non-blocking) and, for the journal,
-    /// the journal stream. `stderr` is swatchd's stderr unless a test passes its own fd.
+    /// Creates the pipe (both ends CLOEXEC, the read end non-blocking). `journal` and
+    /// `stderr` are swatchd's unless a test passes its own.
     package init(unit: String, destination: Destination, levels: Levels = Levels(), unitLog: UnitLogBuffer?,
-                 stderr: Int32 = 2) throws(Errno) {
+                 journal: JournalSocket? = JournalSocket.system, stderr: Int32 = 2) throws(Errno) {
         // Only the read end is non-blocking: the service writes to a blocking stdout, as everywhere.
         let pipe = try FileDescriptor.closeOnExecPipe()
         _ = fcntl(pipe.readEnd.rawValue, F_SETFL, fcntl(pipe.readEnd.rawValue, F_GETFL) | O_NONBLOCK)
@@ -94,17 +107,8 @@ package final class OutputCapture {
         self.unitLog = unitLog
         self.stderr = stderr
         self.destination = destination
+        self.journal = journal
         self.levels = levels
-        if case .journal(let identifier) = destination {
-            if let stream = try? JournalStream.open(identifier: identifier, unit: unit, priority: levels.streamPriority,
-                                                    levelPrefix: levels.prefix) {
-                // Non-blocking: a slow journald costs lines, never the daemon's loop.
-                _ = fcntl(stream, F_SETFL, fcntl(stream, F_GETFL) | O_NONBLOCK)
-                journalStream = stream
-            } else {
-                self.destination = .stderr
-            }
-        }
     }
 
     deinit { close() }
@@ -122,85 +126,137 @@ package final class OutputCapture {
         isClosed = true
         closeWriteEnd()
         try? readEnd.close()
-        if journalStream >= 0 {
-            Glibc.close(journalStream)
-            journalStream = -1
-        }
-        isAtEnd = true
+        pipeEnded = true
     }
 
     /// Reads what the pipe holds (at most 1 MiB per call, so one chatty service cannot hold
-    /// the loop; a level-triggered epoll calls again) and forwards every complete line.
-    /// Returns the lines, without their `<N>` prefixes. A partial line waits for the rest,
-    /// unless it reaches `maximumLineLength` or the pipe ends.
+    /// the loop; a level-triggered epoll calls again) and forwards every complete line, until
+    /// journald has no room (`isWaitingForJournal`). Returns the lines forwarded, without
+    /// their `<N>` prefixes. A partial line waits for the rest, unless it reaches
+    /// `maximumLineLength` or the pipe ends.
     package func readAvailable(realtime: UInt64 = StatusFormat.realtimeNow()) -> [String] {
-        guard !isAtEnd else { return [] }
+        guard !pipeEnded, !isWaitingForJournal else { return [] }
         var lines: [String] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
-        for _ in 0..<16 {
+        for _ in 0..<16 where !isWaitingForJournal {
             let count: Int
             do {
                 count = try retryingOnInterrupt { chunk.withUnsafeMutableBytes { Glibc.read(readEnd.rawValue, $0.baseAddress, $0.count) } }
             } catch {
-                if error != .wouldBlock { isAtEnd = true }  // EIO and the like: nothing more will come.
+                if error != .wouldBlock { pipeEnded = true }  // EIO and the like: nothing more will come.
                 break
             }
             guard count > 0 else {
-                isAtEnd = true
+                pipeEnded = true
                 break
             }
             partial += chunk[..<count]
-            lines += takeLines(realtime: realtime)
+            forwardLines(into: &lines, realtime: realtime)
         }
-        if isAtEnd && !partial.isEmpty {
-            if let line = emit(partial[...], realtime: realtime) { lines.append(line) }
-            partial.removeAll()
-        }
+        if pipeEnded { forwardLines(into: &lines, realtime: realtime) }
         return lines
     }
 
-    private func takeLines(realtime: UInt64) -> [String] {
+    /// Forwards the lines journald had no room for, once its socket is writable again, and
+    /// what the pipe holds after them. Returns the lines forwarded, as `readAvailable`.
+    package func resume(realtime: UInt64 = StatusFormat.realtimeNow()) -> [String] {
+        guard isWaitingForJournal else { return [] }
+        isWaitingForJournal = false
         var lines: [String] = []
+        forwardLines(into: &lines, realtime: realtime)
+        return isWaitingForJournal ? lines : lines + readAvailable(realtime: realtime)
+    }
+
+    /// Forwards the whole lines of `partial` (and, once the pipe ended, the last piece),
+    /// stopping at the first one journald has no room for.
+    private func forwardLines(into lines: inout [String], realtime: UInt64) {
         var start = 0
-        while true {
+        while !isWaitingForJournal {
             let window = partial[start...]
+            let end: Int
+            let next: Int
             if let newline = window.prefix(Self.maximumLineLength + 1).firstIndex(of: 0x0A) {
-                if let line = emit(partial[start..<newline], realtime: realtime) { lines.append(line) }
-                start = newline + 1
+                (end, next) = (newline, newline + 1)
             } else if window.count >= Self.maximumLineLength {
-                if let line = emit(window.prefix(Self.maximumLineLength), realtime: realtime) { lines.append(line) }
-                start += Self.maximumLineLength
+                (end, next) = (start + Self.maximumLineLength, start + Self.maximumLineLength)
+            } else if pipeEnded && !window.isEmpty {
+                (end, next) = (partial.endIndex, partial.endIndex)
             } else {
                 break
             }
+            switch emit(partial[start..<end], realtime: realtime) {
+            case .forwarded(let message?): lines.append(message)
+            case .forwarded(nil): break
+            case .journalFull: isWaitingForJournal = true
+            }
+            if !isWaitingForJournal { start = next }
         }
         partial.removeFirst(start)
-        return lines
     }
 
-    /// Forwards one line; returns its text without the level prefix, nil for a line above LogLevelMax=.
-    private func emit(_ raw: ArraySlice<UInt8>, realtime: UInt64) -> String? {
+    private enum Emitted {
+        /// Gone on; the text without its level prefix, nil for a line above LogLevelMax=.
+        case forwarded(String?)
+        /// Not yet anywhere: journald's queue is full.
+        case journalFull
+    }
+
+    /// Forwards one line: to the journal (or stderr), then to the buffer, so that both keep
+    /// the service's order.
+    private func emit(_ raw: ArraySlice<UInt8>, realtime: UInt64) -> Emitted {
         var line = raw
         if line.last == 0x0D { line.removeLast() }  // CRLF writers
         let (written, body) = levels.prefix ? Self.splitLevelPrefix(line) : (nil, line)
         let priority = written ?? levels.priority
-        guard priority <= levels.maximum else { return nil }
+        guard priority <= levels.maximum else { return .forwarded(nil) }
         let message = String(decoding: body, as: UTF8.self)
-        unitLog?.append(unit: unit, message: message, identifier: unit, pid: pid, priority: priority, realtime: realtime)
         switch destination {
         case .journal:
-            // The prefix stays: the stream was opened with level_prefix=1, journald parses it.
-            if !sendToJournal(Array(line) + [0x0A]) { droppedLines += 1 }
+            switch journal?.send(entry(body, priority: priority), wait: false, as: sender) ?? .failed(.badFileDescriptor) {
+            case .sent: break
+            case .full: return .journalFull
+            case .failed:
+                // No journald to take it (gone, or never there): the line is not lost.
+                StderrLogHandler.write(identifier: unit, pid: pid, message: message, to: stderr)
+            }
         case .stderr:
             StderrLogHandler.write(identifier: unit, pid: pid, message: message, to: stderr)
         case .none:
             break
         }
-        return message
+        unitLog?.append(unit: unit, message: message, identifier: unit, pid: pid, priority: priority, realtime: realtime)
+        return .forwarded(message)
     }
 
-    private func sendToJournal(_ bytes: [UInt8]) -> Bool {
-        (try? sendFully(journalStream, bytes)) != nil
+    /// The process a line is attributed to (`JournalSocket.send(_:wait:as:)`): the main
+    /// process, when swatchd is root and so may say so; else swatchd itself.
+    private var sender: Int32? { pid > 0 && Self.isRoot ? pid : nil }
+    private static let isRoot = geteuid() == 0
+
+    /// One line as journald's native protocol carries it, with what systemd's stream gives a
+    /// service's line (journald-stream.c, stdout_stream_log()): MESSAGE=, PRIORITY=,
+    /// SYSLOG_FACILITY=, SYSLOG_IDENTIFIER=; SYSLOG_PID= of the main process (the entry's
+    /// _PID= when swatchd is not root, and cannot attribute it, is swatchd's); and the unit,
+    /// in OBJECT_SYSTEMD_UNIT= when swatchd is root (`journalctl -u` matches it for senders
+    /// of uid 0, add_matches_for_unit(), src/shared/logs-show.c), else in USER_UNIT=, which
+    /// `journalctl --user -u` matches for the sender's uid.
+    private func entry(_ body: ArraySlice<UInt8>, priority: Int32) -> [UInt8] {
+        if entryFields == nil {
+            var fields: [UInt8] = []
+            JournalNativeProtocol.append("SYSLOG_FACILITY", String(levels.facility).utf8, to: &fields)
+            if case .journal(let identifier) = destination {
+                JournalNativeProtocol.append("SYSLOG_IDENTIFIER", identifier.utf8, to: &fields)
+            }
+            if pid > 0 { JournalNativeProtocol.append("SYSLOG_PID", String(pid).utf8, to: &fields) }
+            JournalNativeProtocol.append(Self.isRoot ? "OBJECT_SYSTEMD_UNIT" : "USER_UNIT", unit.utf8, to: &fields)
+            entryFields = fields
+        }
+        var entry: [UInt8] = []
+        entry.reserveCapacity(entryFields!.count + body.count + 24)
+        JournalNativeProtocol.append("MESSAGE", body, to: &entry)
+        JournalNativeProtocol.append("PRIORITY", String(priority).utf8, to: &entry)
+        entry += entryFields!
+        return entry
     }
 
     /// `<3>disk full` → (3, `disk full`): the level prefix of sd-daemon(3), read as journald

@@ -51,8 +51,11 @@ extension Supervisor {
             case .none: destination = "none"
             }
             let levels = held.capture.levels
+            // What was read from the pipe and not forwarded yet (a partial line, or lines journald
+            // had no room for), in hex: the new swatchd forwards it before reading on.
+            let unsent = held.capture.partial.isEmpty ? "-" : Self.hex(held.capture.partial)
             lines.append("capture \(held.unit) \(held.capture.pid) \(fd) \(destination) "
-                + "\(levels.priority):\(levels.prefix ? 1 : 0):\(levels.maximum):\(levels.facility)")
+                + "\(levels.priority):\(levels.prefix ? 1 : 0):\(levels.maximum):\(levels.facility) \(unsent)")
             passed.append(fd)
         }
         let path = configuration.runtimeDirectory + "/reexec-state"
@@ -70,6 +73,38 @@ extension Supervisor {
         unlink(path)
         logger.error("Failed to re-execute swatchd: \(errno)")
         reply(call, .response(.failure("Failed to re-execute swatchd: \(errno)")))
+    }
+
+    /// Bytes as lower-case hex digits, two a byte: any bytes, one word of the state file.
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The bytes of `hex(_:)`; empty for `-` or anything that is not hex.
+    static func bytes(fromHex word: String) -> [UInt8] {
+        func value(_ digit: UInt8) -> UInt8? {
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
+            default: return nil
+            }
+        }
+        let digits = Array(word.utf8)
+        guard digits.count % 2 == 0 else { return [] }
+        var out: [UInt8] = []
+        out.reserveCapacity(digits.count / 2)
+        for i in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = value(digits[i]), let low = value(digits[i + 1]) else { return [] }
+            out.append(high << 4 | low)
+        }
+        return out
     }
 
     /// execve(2) of the binary at swatchd's path — the new one, if it was replaced
@@ -151,19 +186,21 @@ extension Supervisor {
                 if words.count == 4 { watchStoredFD(fd, of: name) }
                 if let i = state.services.lastIndex(where: { $0.name == name }) { state.services[i].storedFDNames.append(fdName) }
             case "capture":
-                guard words.count == 5 || words.count == 6, let name = UnitName(parsing: words[1]),
+                guard (5...7).contains(words.count), let name = UnitName(parsing: words[1]),
                       let pid = Int32(words[2]), let fd = fd(3) else { continue }
                 // SyslogLevel=, SyslogLevelPrefix=, LogLevelMax= (a swatchd before them wrote none), then
-                // SyslogFacility= (a swatchd before it wrote three numbers).
+                // SyslogFacility= (a swatchd before it wrote three numbers); then what was read and not
+                // forwarded (a swatchd before it wrote nothing, and lost it).
                 var levels = OutputCapture.Levels()
-                let numbers = words.count == 6 ? words[5].split(separator: ":").compactMap { Int32($0) } : []
+                let numbers = words.count >= 6 ? words[5].split(separator: ":").compactMap { Int32($0) } : []
                 if numbers.count >= 3 { (levels.priority, levels.prefix, levels.maximum) = (numbers[0], numbers[1] != 0, numbers[2]) }
                 if numbers.count == 4 { levels.facility = numbers[3] }
                 let destination: OutputCapture.Destination = words[4].hasPrefix("journal:")
                     ? .journal(identifier: (try? ControlEscaping.unescapeWord(String(words[4].dropFirst(8)))) ?? name.prefix)
                     : words[4] == "stderr" ? .stderr : .none
+                let unsent = words.count == 7 ? Self.bytes(fromHex: words[6]) : []
                 let capture = try OutputCapture(unit: name.description, destination: destination, levels: levels,
-                                                unitLog: unitLog, adopting: fd, pid: pid)
+                                                unitLog: unitLog, adopting: fd, pid: pid, unsent: unsent)
                 watchCapture(capture, of: name)
             default:
                 continue

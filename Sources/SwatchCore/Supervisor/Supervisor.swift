@@ -65,6 +65,10 @@ package final class Supervisor {
     var adoptAfterLoad = false
     /// The output pipes being read, by read-end fd (a re-exec carries them over).
     var captures: [Int32: (capture: OutputCapture, unit: UnitName)] = [:]
+    /// The captures waiting for room in journald's queue, in the order they filled it, and
+    /// the watch of the journal's socket while any waits (Supervisor+Output.swift).
+    var capturesWaitingForJournal: [OutputCapture] = []
+    var journalWatch: EventLoop.Watch?
     var control: ControlServer?
     var controlWatches: [Int32: EventLoop.Watch] = [:]
     /// The control socket's listener, unwatched while accepting pauses (out of descriptors).
@@ -317,26 +321,6 @@ package final class Supervisor {
     }
 
     /// Reads a process's output pipe until its last writer is gone.
-    func watchCapture(_ capture: OutputCapture, of name: UnitName) {
-        var watch: EventLoop.Watch?
-        let key = capture.readEnd.rawValue
-        captures[key] = (capture, name)
-        do {
-            watch = try loop.watch(capture.readEnd) { [unowned self] in
-                _ = capture.readAvailable()
-                self.publishLogs()
-                if capture.isAtEnd, let w = watch {
-                    self.loop.unwatch(w)
-                    self.captures[key] = nil
-                    capture.close()
-                }
-            }
-        } catch {
-            logger.warning("\(name): Failed to watch its output: \(error)", metadata: ["unit": "\(name)"])
-            capture.close()
-        }
-    }
-
     private func kill(_ name: UnitName, _ order: KillOrder) {
         var pids = [order.main, order.control].compactMap { $0 }
         // An empty group (cgroup mode: one read of cgroup.events) has nobody else to signal.
