@@ -95,10 +95,13 @@ extension Integration {
             let named = try #require(entries.first { $0["MESSAGE"] == "named-line" }, "\(run)")
             #expect(named["SYSLOG_IDENTIFIER"] == "my-ident", "\(named)")
             #expect(named["SYSLOG_FACILITY"] == "19", "\(named)")
+            // …with LogExtraFields=…
+            #expect(named["TEAM"] == "web" && named["NOTE"] == "two words", "\(named)")
             // …and so is a line written after a daemon-reexec, through the stream the new swatchd opened.
             let after = try #require(entries.first { $0["MESSAGE"] == "named-after-reexec" }, "\(run)")
             #expect(after["SYSLOG_IDENTIFIER"] == "my-ident", "\(after)")
             #expect(after["SYSLOG_FACILITY"] == "19", "\(after)")
+            #expect(after["TEAM"] == "web" && after["NOTE"] == "two words", "\(after)")
             let serving = try #require(entries.first { ($0["MESSAGE"] ?? "").contains("Serving 1 socket") }, "\(run)")
             #expect(serving["SYSLOG_IDENTIFIER"] == "swatchd-hello", "\(serving)")
 
@@ -209,7 +212,7 @@ struct JournalScenario {
     }
 
     /// talk.service (stdout lines, a `<3>` line, an unknown key at
-    /// `frobnicateLine`), named.service (SyslogIdentifier=, SyslogFacility=; a
+    /// `frobnicateLine`), named.service (SyslogIdentifier=, SyslogFacility=, LogExtraFields=; a
     /// second line once the script has re-executed swatchd), failing.service
     /// (exit 7), chatty.service (3000 lines at once), hello.socket + hello.service (swatchd-hello).
     func writeUnits() throws {
@@ -224,6 +227,7 @@ struct JournalScenario {
             ExecStart=/bin/sh -c 'echo named-line; touch \(directory.path)/named-up; while [ ! -e \(directory.path)/reexecd ]; do sleep 0.05; done; echo named-after-reexec; exec sleep 60'
             SyslogIdentifier=my-ident
             SyslogFacility=local3
+            LogExtraFields=TEAM=web "NOTE=two words"
             """)
         try write("chatty.service", """
             [Service]

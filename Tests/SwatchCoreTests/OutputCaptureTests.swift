@@ -103,12 +103,21 @@ extension OutputCapture {
     /// main pid, and the unit where `journalctl -u` finds it.
     @Test func eachLineIsAJournalEntryOfItsUnit() throws {
         let journal = try FakeJournal()
-        let set = UnitSet.parse([UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\nSyslogFacility=local3\nSyslogLevel=warning\n")],
-                                context: UnitSetTests.context, checkExecutables: false)
-        let levels = try #require(set.services.values.first).outputLevels
+        let set = UnitSet.parse([UnitSource(path: "u/a.service", text: """
+            [Service]
+            ExecStart=/bin/true
+            SyslogFacility=local3
+            SyslogLevel=warning
+            LogExtraFields=GONE=1
+            LogExtraFields=
+            LogExtraFields=TEAM=web "NOTE=two words"
+            LogExtraFields=STAGE=%N
+            """)], context: UnitSetTests.context, checkExecutables: false)
+        let unit = try #require(set.services.values.first)
+        #expect(unit.logExtraFields == ["TEAM=web", "NOTE=two words", "STAGE=a"])
         let log = UnitLogBuffer()
-        let capture = try OutputCapture(unit: "hello.service", destination: .journal(identifier: "hello"), levels: levels,
-                                        unitLog: log, journal: try JournalSocket(path: journal.path))
+        let capture = try OutputCapture(unit: "hello.service", destination: .journal(identifier: "hello"), levels: unit.outputLevels,
+                                        extraFields: unit.logExtraFields, unitLog: log, journal: try JournalSocket(path: journal.path))
         capture.pid = 4242
         write(capture, "<3>disk full\nplain\n")
         #expect(capture.readAvailable() == ["disk full", "plain"])
@@ -118,7 +127,8 @@ extension OutputCapture {
             let byName = Dictionary(fields, uniquingKeysWith: { first, _ in first })
             #expect(fields.count == byName.count, "each field once: \(fields)")
             #expect(byName == ["MESSAGE": message, "PRIORITY": priority, "SYSLOG_FACILITY": "19", "SYSLOG_IDENTIFIER": "hello",
-                               "SYSLOG_PID": "4242", unitField: "hello.service"])
+                               "SYSLOG_PID": "4242", unitField: "hello.service",
+                               "TEAM": "web", "NOTE": "two words", "STAGE": "a"])
         }
         #expect(log.entries(unit: "hello.service", last: 10).map(\.message) == ["disk full", "plain"])
 
@@ -126,6 +136,26 @@ extension OutputCapture {
                                 context: UnitSetTests.context, checkExecutables: false)
         #expect(bad.services.isEmpty)
         #expect(bad.diagnostics.map(\.description) == ["u/b.service:3: Failed to parse log facility for SyslogFacility=, refusing the unit: local9"])
+    }
+
+    /// LogExtraFields= takes journal field names only, as journald does (upper case, digits,
+    /// `_`, not first): anything else refuses the unit at its line. A socket unit takes it
+    /// too, as it takes the other keys of systemd.exec(5).
+    @Test func logExtraFieldsTakesJournalFieldNamesOnly() {
+        for (value, problem) in [("team=web", "Log field name is invalid"), ("_PID=1", "Log field name is invalid"),
+                                 ("1ST=x", "Log field name is invalid"), ("NOEQUALS", "Log field lacks '=' character")] {
+            let set = UnitSet.parse([UnitSource(path: "u/b.service", text: "[Service]\nExecStart=/bin/true\nLogExtraFields=OK=1 \(value)\n")],
+                                    context: UnitSetTests.context, checkExecutables: false)
+            #expect(set.services.isEmpty, "\(value)")
+            #expect(set.diagnostics.map(\.description) == ["u/b.service:3: \(problem) in LogExtraFields=, refusing the unit: \(value)"])
+        }
+        #expect(ValueParser.isJournalFieldName(String(repeating: "A", count: 64)))
+        #expect(!ValueParser.isJournalFieldName(String(repeating: "A", count: 65)))
+        let socket = UnitSet.parse([UnitSource(path: "u/c.socket", text: "[Socket]\nListenStream=8080\nLogExtraFields=A=1\n"),
+                                    UnitSource(path: "u/c.service", text: "[Service]\nExecStart=/bin/true\n")],
+                                   context: UnitSetTests.context, checkExecutables: false)
+        #expect(socket.sockets.count == 1)
+        #expect(socket.diagnostics.isEmpty, "\(socket.diagnostics)")
     }
 
     /// A journal with no room stops the capture, which reads no more of the pipe (so the

@@ -66,6 +66,8 @@ package final class OutputCapture {
     /// `journal`'s fd to be writable, and calls `resume()`.
     package private(set) var isWaitingForJournal = false
     package let destination: Destination
+    /// LogExtraFields=: `FIELD=value` words every journal entry carries as well.
+    package let extraFields: [String]
     /// Where `.journal` lines go.
     package let journal: JournalSocket?
     package let levels: Levels
@@ -82,9 +84,9 @@ package final class OutputCapture {
     /// The read end of a service's output pipe kept across `daemon-reexec`, with what the
     /// swatchd before had read from it and not forwarded (`unsent`): those lines go first,
     /// when the journal has room (`isWaitingForJournal` is true until `resume()`).
-    package convenience init(unit: String, destination: Destination, levels: Levels = Levels(), unitLog: UnitLogBuffer?,
-                             adopting readEnd: FileDescriptor, pid: Int32, unsent: [UInt8] = []) throws(Errno) {
-        try self.init(unit: unit, destination: destination, levels: levels, unitLog: unitLog)
+    package convenience init(unit: String, destination: Destination, levels: Levels = Levels(), extraFields: [String] = [],
+                             unitLog: UnitLogBuffer?, adopting readEnd: FileDescriptor, pid: Int32, unsent: [UInt8] = []) throws(Errno) {
+        try self.init(unit: unit, destination: destination, levels: levels, extraFields: extraFields, unitLog: unitLog)
         closeWriteEnd()
         try? self.readEnd.close()
         _ = fcntl(readEnd.rawValue, F_SETFD, FD_CLOEXEC)
@@ -96,8 +98,8 @@ package final class OutputCapture {
 
     /// Creates the pipe (both ends CLOEXEC, the read end non-blocking). `journal` and
     /// `stderr` are swatchd's unless a test passes its own.
-    package init(unit: String, destination: Destination, levels: Levels = Levels(), unitLog: UnitLogBuffer?,
-                 journal: JournalSocket? = JournalSocket.system, stderr: Int32 = 2) throws(Errno) {
+    package init(unit: String, destination: Destination, levels: Levels = Levels(), extraFields: [String] = [],
+                 unitLog: UnitLogBuffer?, journal: JournalSocket? = JournalSocket.system, stderr: Int32 = 2) throws(Errno) {
         // Only the read end is non-blocking: the service writes to a blocking stdout, as everywhere.
         let pipe = try FileDescriptor.closeOnExecPipe()
         _ = fcntl(pipe.readEnd.rawValue, F_SETFL, fcntl(pipe.readEnd.rawValue, F_GETFL) | O_NONBLOCK)
@@ -109,6 +111,7 @@ package final class OutputCapture {
         self.destination = destination
         self.journal = journal
         self.levels = levels
+        self.extraFields = extraFields
     }
 
     deinit { close() }
@@ -239,7 +242,7 @@ package final class OutputCapture {
     /// _PID= when swatchd is not root, and cannot attribute it, is swatchd's); and the unit,
     /// in OBJECT_SYSTEMD_UNIT= when swatchd is root (`journalctl -u` matches it for senders
     /// of uid 0, add_matches_for_unit(), src/shared/logs-show.c), else in USER_UNIT=, which
-    /// `journalctl --user -u` matches for the sender's uid.
+    /// `journalctl --user -u` matches for the sender's uid; then LogExtraFields=.
     private func entry(_ body: ArraySlice<UInt8>, priority: Int32) -> [UInt8] {
         if entryFields == nil {
             var fields: [UInt8] = []
@@ -249,6 +252,10 @@ package final class OutputCapture {
             }
             if pid > 0 { JournalNativeProtocol.append("SYSLOG_PID", String(pid).utf8, to: &fields) }
             JournalNativeProtocol.append(Self.isRoot ? "OBJECT_SYSTEMD_UNIT" : "USER_UNIT", unit.utf8, to: &fields)
+            for assignment in extraFields {
+                let eq = assignment.utf8.firstIndex(of: UInt8(ascii: "="))!  // checked by the parser
+                JournalNativeProtocol.append(String(assignment[..<eq]), assignment.utf8[assignment.utf8.index(after: eq)...], to: &fields)
+            }
             entryFields = fields
         }
         var entry: [UInt8] = []

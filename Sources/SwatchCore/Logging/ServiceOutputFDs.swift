@@ -22,8 +22,9 @@ package struct ServiceOutputFDs {
     /// The pipe that `journal` output goes through; the loop watches `capture.readEnd`.
     package var capture: OutputCapture?
     private var opened: [FileDescriptor]
-    /// SyslogLevel=, SyslogLevelPrefix=, LogLevelMax= of the capture.
+    /// SyslogLevel=, SyslogLevelPrefix=, LogLevelMax=, SyslogFacility= and LogExtraFields= of the capture.
     private var levels = OutputCapture.Levels()
+    private var extraFields: [String] = []
 
     /// Why an output could not be set up: the start fails, as systemd's does with
     /// `Failed to set up standard output: …` (exit status 209/STDOUT).
@@ -47,10 +48,12 @@ package struct ServiceOutputFDs {
     package static func make(
         standardOutput: OutputTarget?, standardError: OutputTarget?, unit: String, identifier: String,
         journalAvailable: Bool, unitLog: UnitLogBuffer?, input: InputSource = .null, ttyPath: String = "/dev/console",
-        named: (output: FileDescriptor?, error: FileDescriptor?) = (nil, nil), levels: OutputCapture.Levels = .init()
+        named: (output: FileDescriptor?, error: FileDescriptor?) = (nil, nil), levels: OutputCapture.Levels = .init(),
+        extraFields: [String] = []
     ) throws(SetupError) -> ServiceOutputFDs {
         var fds = ServiceOutputFDs(standardOutput: .sameAsInput, standardError: .sameAsInput, capture: nil, opened: [])
         fds.levels = levels
+        fds.extraFields = extraFields
         do {
             fds.standardOutput = try fds.source(
                 for: standardOutput ?? .journal, stream: "output", unit: unit, identifier: identifier,
@@ -96,7 +99,7 @@ package struct ServiceOutputFDs {
                 do {
                     capture = try OutputCapture(
                         unit: unit, destination: journalAvailable ? .journal(identifier: identifier) : .stderr,
-                        levels: levels, unitLog: unitLog)
+                        levels: levels, extraFields: extraFields, unitLog: unitLog)
                 } catch {
                     throw SetupError(stream: stream, path: nil, errno: error)
                 }

@@ -230,7 +230,8 @@ struct ProcessLauncher {
         return try ServiceOutputFDs.make(
             standardOutput: unit.effectiveStandardOutput, standardError: unit.standardError, unit: name.description,
             identifier: identifier, journalAvailable: configuration.journalAvailable, unitLog: unitLog,
-            input: unit.effectiveStandardInput, ttyPath: unit.ttyPath, named: named, levels: unit.outputLevels)
+            input: unit.effectiveStandardInput, ttyPath: unit.ttyPath, named: named, levels: unit.outputLevels,
+            extraFields: unit.logExtraFields)
     }
 }
 

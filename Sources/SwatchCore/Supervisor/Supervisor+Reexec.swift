@@ -55,7 +55,8 @@ extension Supervisor {
             // had no room for), in hex: the new swatchd forwards it before reading on.
             let unsent = held.capture.partial.isEmpty ? "-" : Self.hex(held.capture.partial)
             lines.append("capture \(held.unit) \(held.capture.pid) \(fd) \(destination) "
-                + "\(levels.priority):\(levels.prefix ? 1 : 0):\(levels.maximum):\(levels.facility) \(unsent)")
+                + "\(levels.priority):\(levels.prefix ? 1 : 0):\(levels.maximum):\(levels.facility) \(unsent)"
+                + held.capture.extraFields.map { " " + ControlEscaping.escapeWord($0) }.joined())
             passed.append(fd)
         }
         let path = configuration.runtimeDirectory + "/reexec-state"
@@ -186,11 +187,11 @@ extension Supervisor {
                 if words.count == 4 { watchStoredFD(fd, of: name) }
                 if let i = state.services.lastIndex(where: { $0.name == name }) { state.services[i].storedFDNames.append(fdName) }
             case "capture":
-                guard (5...7).contains(words.count), let name = UnitName(parsing: words[1]),
+                guard words.count >= 5, let name = UnitName(parsing: words[1]),
                       let pid = Int32(words[2]), let fd = fd(3) else { continue }
                 // SyslogLevel=, SyslogLevelPrefix=, LogLevelMax= (a swatchd before them wrote none), then
                 // SyslogFacility= (a swatchd before it wrote three numbers); then what was read and not
-                // forwarded (a swatchd before it wrote nothing, and lost it).
+                // forwarded (a swatchd before it wrote nothing, and lost it); then LogExtraFields=.
                 var levels = OutputCapture.Levels()
                 let numbers = words.count >= 6 ? words[5].split(separator: ":").compactMap { Int32($0) } : []
                 if numbers.count >= 3 { (levels.priority, levels.prefix, levels.maximum) = (numbers[0], numbers[1] != 0, numbers[2]) }
@@ -198,9 +199,10 @@ extension Supervisor {
                 let destination: OutputCapture.Destination = words[4].hasPrefix("journal:")
                     ? .journal(identifier: (try? ControlEscaping.unescapeWord(String(words[4].dropFirst(8)))) ?? name.prefix)
                     : words[4] == "stderr" ? .stderr : .none
-                let unsent = words.count == 7 ? Self.bytes(fromHex: words[6]) : []
+                let unsent = words.count >= 7 ? Self.bytes(fromHex: words[6]) : []
+                let extraFields = words.dropFirst(7).compactMap { try? ControlEscaping.unescapeWord($0) }
                 let capture = try OutputCapture(unit: name.description, destination: destination, levels: levels,
-                                                unitLog: unitLog, adopting: fd, pid: pid, unsent: unsent)
+                                                extraFields: extraFields, unitLog: unitLog, adopting: fd, pid: pid, unsent: unsent)
                 watchCapture(capture, of: name)
             default:
                 continue

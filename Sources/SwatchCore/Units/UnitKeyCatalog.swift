@@ -224,7 +224,7 @@ private func isDependencyName(_ name: String) -> Bool {
 /// friends, which swatchd does not run either.
 private let unsupportedExecKeys: Set<String> = [
     "CoredumpFilter", "OOMPolicy", "MemoryKSM",
-    "LogExtraFields", "LogRateLimitIntervalSec", "LogRateLimitBurst", "LogFilterPatterns",
+    "LogRateLimitIntervalSec", "LogRateLimitBurst", "LogFilterPatterns",
     "LogNamespace", "TTYReset",
     "TTYVHangup", "TTYRows", "TTYColumns", "TTYVTDisallocate", "UtmpIdentifier", "UtmpMode",
     "SetLoginEnvironment",
@@ -380,6 +380,16 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "SyslogLevelPrefix": .set(inFields { $1(&$0.outputLevels.prefix) }, .boolean),
         "LogLevelMax": .set(inFields { $1(&$0.outputLevels.maximum) }, .text("log level", ValueParser.syslogLevel)),
         "SyslogFacility": .set(inFields { $1(&$0.outputLevels.facility) }, .text("log facility", ValueParser.syslogFacility)),
+        // Words of `FIELD=value`, quoted where a value holds a space; the empty one resets
+        // (config_parse_log_extra_fields(), src/core/load-fragment.c).
+        "LogExtraFields": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            guard !kv.raw.isEmpty else { return service.logExtraFields = [] }
+            for word in try kv.words() {
+                guard let eq = word.utf8.firstIndex(of: UInt8(ascii: "=")) else { throw kv.problem("Log field lacks '=' character", word) }
+                guard ValueParser.isJournalFieldName(word[..<eq]) else { throw kv.problem("Log field name is invalid", word) }
+                service.logExtraFields.append(word)
+            }
+        },
         // systemd.kill(5)
         "KillMode": .set(inFields { $1(&$0.killMode) }, .choice("kill mode")),
         "KillSignal": .set(inFields { $1(&$0.killSignal) }, .signal),

@@ -952,6 +952,8 @@ package struct ServiceUnitFields: Hashable, Sendable {
     /// SyslogLevel=, SyslogLevelPrefix=, LogLevelMax=: how the output's lines are leveled and
     /// which are kept.
     package var outputLevels: OutputCapture.Levels { get { rarelySet.outputLevels } _modify { yield &rarelySet.outputLevels } }
+    /// LogExtraFields=: `FIELD=value` assignments every journal entry of the output carries.
+    package var logExtraFields: [String] { get { rarelySet.logExtraFields } _modify { yield &rarelySet.logExtraFields } }
     /// OpenFile=, in order.
     package var openFiles: [OpenFile] { get { rarelySet.openFiles } _modify { yield &rarelySet.openFiles } }
     /// The settings above that forward to here: most services set none of them, and share
@@ -1004,7 +1006,7 @@ package struct ServiceUnitFields: Hashable, Sendable {
             && a.umask == b.umask && a.standardInput == b.standardInput && a.standardOutput == b.standardOutput
             && a.standardInputData == b.standardInputData && a.ttyPath == b.ttyPath
             && a.standardError == b.standardError && a.syslogIdentifier == b.syslogIdentifier
-            && a.outputLevels == b.outputLevels && a.openFiles == b.openFiles
+            && a.outputLevels == b.outputLevels && a.logExtraFields == b.logExtraFields && a.openFiles == b.openFiles
             && a.permissionsStartOnly == b.permissionsStartOnly && a.exitType == b.exitType
             && a.fileDescriptorStorePreserve == b.fileDescriptorStorePreserve && a.idleStop == b.idleStop
             && a.timeoutStartFailureMode == b.timeoutStartFailureMode
@@ -1054,6 +1056,7 @@ struct ServiceUnitRarelySetFields: Sendable {
     var standardError: OutputTarget?
     var syslogIdentifier: String?
     var outputLevels = OutputCapture.Levels()
+    var logExtraFields: [String] = []
     var openFiles: [OpenFile] = []
     var permissionsStartOnly = false
     var fileDescriptorStorePreserve: PreserveMode = .restart

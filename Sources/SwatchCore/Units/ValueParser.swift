@@ -185,6 +185,18 @@ package enum ValueParser {
         }
     }
 
+    /// journal_field_valid() without protected fields (src/libsystemd/sd-journal/journal-file.c):
+    /// upper-case letters, digits and `_`, at most 64 bytes, not starting with a digit or `_`
+    /// (journald keeps those for the fields it sets itself).
+    static func isJournalFieldName(_ name: some StringProtocol) -> Bool {
+        let digits = UInt8(ascii: "0")...UInt8(ascii: "9")
+        guard let first = name.utf8.first, !digits.contains(first), first != UInt8(ascii: "_"),
+              name.utf8.count <= 64 else { return false }
+        return name.utf8.allSatisfy { byte in
+            byte == UInt8(ascii: "_") || digits.contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+        }
+    }
+
     /// filename_is_valid(): a single path component.
     static func isFileName(_ name: String) -> Bool {
         !name.isEmpty && name != "." && name != ".." && !name.contains("/") && name.utf8.count <= 255
