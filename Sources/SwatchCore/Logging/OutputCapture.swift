@@ -96,10 +96,10 @@ package final class OutputCapture {
         isWaitingForJournal = !unsent.isEmpty
     }
 
-    /// Creates the pipe (both ends CLOEXEC, the read end non-blocking). `journal` and
-    /// `stderr` are swatchd's unless a test passes its own.
+    /// Creates the pipe (both ends CLOEXEC, the read end non-blocking). `journal` (for a
+    /// `.journal` destination) and `stderr` are swatchd's unless a test passes its own.
     package init(unit: String, destination: Destination, levels: Levels = Levels(), extraFields: [String] = [],
-                 unitLog: UnitLogBuffer?, journal: JournalSocket? = JournalSocket.system, stderr: Int32 = 2) throws(Errno) {
+                 unitLog: UnitLogBuffer?, journal: JournalSocket? = nil, stderr: Int32 = 2) throws(Errno) {
         // Only the read end is non-blocking: the service writes to a blocking stdout, as everywhere.
         let pipe = try FileDescriptor.closeOnExecPipe()
         _ = fcntl(pipe.readEnd.rawValue, F_SETFL, fcntl(pipe.readEnd.rawValue, F_GETFL) | O_NONBLOCK)
@@ -109,7 +109,11 @@ package final class OutputCapture {
         self.unitLog = unitLog
         self.stderr = stderr
         self.destination = destination
-        self.journal = journal
+        if case .journal = destination {
+            self.journal = journal ?? JournalSocket.system
+        } else {
+            self.journal = nil
+        }
         self.levels = levels
         self.extraFields = extraFields
     }

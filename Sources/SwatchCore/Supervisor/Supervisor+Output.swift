@@ -6,8 +6,15 @@ import SystemPackage
 extension Supervisor {
     func watchCapture(_ capture: OutputCapture, of name: UnitName) {
         captures[capture.readEnd.rawValue] = (capture, name)
-        // One a re-exec carried over with lines still to forward forwards them first.
-        if capture.isWaitingForJournal {
+        // One a re-exec carried over with lines still to forward forwards them first: at once
+        // to stderr, or once the journal has room.
+        if capture.isWaitingForJournal, capture.journal == nil {
+            _ = capture.resume()
+            publishLogs()
+        }
+        if capture.isAtEnd {
+            finish(capture)
+        } else if capture.isWaitingForJournal {
             waitForJournal(capture)
         } else {
             watchPipe(of: capture)
