@@ -179,6 +179,18 @@ extension Integration {
             #expect(order(log).last == "start worker-us")
             let missing = try daemon.ctl("start", "nothing@us.service")
             #expect(missing.exitCode != 0 && missing.standardError.contains("Unit nothing@us.service not found."), "\(missing)")
+
+            // Stopped, nothing needs worker@us.service: it is unloaded, its lines stay, and a
+            // start makes it again. worker@eu.service, which app.service requires, stays loaded.
+            #expect(try daemon.ctl("stop", "worker@us.service").exitCode == 0)
+            try waitUntil("worker@us.service unloaded") {
+                !(try daemon.ctl("list-units", "--all").standardOutput.contains("worker@us.service"))
+            }
+            #expect(try daemon.ctl("list-units", "--all").standardOutput.contains("worker@eu.service"))
+            let logs = try daemon.ctl("logs", "worker@us.service")
+            #expect(logs.exitCode == 0 && logs.standardOutput.contains("Started worker@us.service"), "\(logs)")
+            #expect(try daemon.ctl("start", "worker@us.service").exitCode == 0)
+            #expect(order(log).last == "start worker-us")
         }
 
         /// A masked unit (linked to /dev/null) is said to be masked, as systemctl says it: by

@@ -108,9 +108,11 @@ extension Manager {
                 }
             }
         case .logs(let names, let lines, let follow):
-            // Every unit named must be known, or nothing is shown: each unknown one is named.
+            // Every unit named must be known, or nothing is shown: each unknown one is named. An
+            // instance of a loaded template is known, loaded or not: its lines outlive it (an
+            // Accept=yes connection's, one collected, Manager+Collection.swift).
             let known = Set(allUnitNames())
-            let unknown = names.filter { !known.contains($0) }
+            let unknown = names.filter { !known.contains($0) && !(UnitName(parsing: $0).map(units.hasTemplate) ?? false) }
             guard unknown.isEmpty else {
                 return emit(.reply(id, .response(ControlResponse(result: ControlResponse.Code.noSuchUnit,
                                                                  errors: unknown.map { "Unit \($0) could not be found." }))))

@@ -472,6 +472,7 @@ package struct Manager {
                     }
                 }
             }
+            if after == .dead, before != .dead, !restarting { collectIfUnneeded(name) }
         }
     }
 

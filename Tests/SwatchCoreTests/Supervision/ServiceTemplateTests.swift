@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import SwatchCore
 
@@ -185,5 +186,61 @@ import Testing
         #expect(shell.manager.statusReport("broken@b.service", now: shell.now, realtime: 0)?.loadError == "\(reason)")
         #expect(shell.manager.statusReport("broken@never.service", now: shell.now, realtime: 0)?.loadError == "\(reason)")
         #expect(shell.manager.units.refused["broken@never.service"] == nil, "a query loads nothing")
+    }
+
+    // MARK: Collection
+
+    /// An instance that only a request loaded goes once it is down and nothing names it, with
+    /// the instances it named that nothing else does (systemd's garbage collection); one a
+    /// loaded unit names stays, and so does a failed one until reset-failed.
+    @Test func anInstanceAStartLoadedIsCollectedOnceNothingNeedsIt() throws {
+        var shell = ScriptedShell([
+            "front@.service": "[Unit]\nWants=back@%i.service\n[Service]\nExecStart=/bin/front %i\n",
+            "back@.service": "[Service]\nExecStart=/bin/back %i\n",
+        ])
+        _ = shell.take()
+        let (front, back) = (UnitName(parsing: "front@eu.service")!, UnitName(parsing: "back@eu.service")!)
+        _ = shell.request(.job(.start, units: ["front@eu.service"], noBlock: true))
+        let (frontPID, backPID) = (try #require(shell.manager.mainPID(of: front)), try #require(shell.manager.mainPID(of: back)))
+
+        // front@eu names back@eu: while front@eu is loaded, back@eu stays even when down.
+        _ = shell.request(.job(.stop, units: ["back@eu.service"], noBlock: true))
+        shell.exit(backPID, .signaled(SIGTERM, coreDumped: false))
+        #expect(shell.state("back@eu.service") == .dead)
+        #expect(shell.manager.units.services[back] != nil)
+
+        let stop = shell.request(.job(.stop, units: ["front@eu.service"], noBlock: true))
+        shell.exit(frontPID, .signaled(SIGTERM, coreDumped: false))
+        #expect(shell.replies(stop).map(\.result) == [0])
+        for name in [front, back] {
+            #expect(shell.manager.services[name] == nil, "\(name) collected")
+            #expect(shell.manager.units.services[name] == nil && !shell.manager.units.namedInstances.contains(name))
+        }
+        // Its lines are still asked for by its name.
+        let logs = shell.request(.logs(units: ["front@eu.service"], lines: 10, follow: false))
+        #expect(logs.contains { if case .reply(_, .logs) = $0 { return true } else { return false } }, "\(logs)")
+        // A new start makes it again.
+        let again = shell.request(.job(.start, units: ["front@eu.service"], noBlock: true))
+        #expect(Set(spawned(shell, again)) == ["front@eu.service /bin/front eu", "back@eu.service /bin/back eu"])
+    }
+
+    @Test func aFailedInstanceStaysUntilResetFailedAndANamedOneStays() throws {
+        var shell = ScriptedShell(files)
+        _ = shell.take()
+        shell.exit(100, .exited(0))  // hello@dep.service, which app.service requires
+        let name = UnitName(parsing: "hello@x.service")!
+        _ = shell.request(.job(.start, units: ["hello@x.service"], noBlock: true))
+        shell.exit(try #require(shell.manager.mainPID(of: name)), .exited(1))
+        #expect(shell.state("hello@x.service") == .failed)
+        #expect(shell.manager.units.services[name] != nil, "a failed instance is kept, for status")
+        _ = shell.request(.resetFailed(unit: "hello@x.service"))
+        #expect(shell.manager.services[name] == nil && shell.manager.units.services[name] == nil)
+
+        // hello@dep.service is named by app.service: down, it stays loaded. (app.service, which
+        // requires it, stops first.)
+        let app = try #require(shell.manager.mainPID(of: UnitName(parsing: "app.service")!))
+        _ = shell.request(.job(.stop, units: ["hello@dep.service"], noBlock: true))
+        shell.exit(app, .signaled(SIGTERM, coreDumped: false))
+        #expect(shell.state("hello@dep.service") == .dead)
     }
 }
