@@ -83,6 +83,17 @@ private func field(_ fields: [(String, String)], _ name: String) -> [String] {
         #expect(units.entries(unit: "hello.service", last: 5).first?.identifier == "swatchd")
     }
 
+    /// Not root, swatchd names the unit where `journalctl --user -u` looks too.
+    @Test func notRootAMessageAboutAUnitCarriesUserUnit() {
+        let event = LogEvent(level: .info, message: "Started hello.service.", error: nil, metadata: nil, source: nil,
+                             file: "f", function: "g", line: 1)
+        let user = JournalLogHandler.fields(for: event, metadata: ["unit": "hello.service"], identifier: "swatchd", asRoot: false)
+        #expect(field(user, "USER_UNIT") == ["hello.service"])
+        #expect(field(user, "OBJECT_SYSTEMD_UNIT") == ["hello.service"])
+        let root = JournalLogHandler.fields(for: event, metadata: ["unit": "hello.service"], identifier: "swatchd", asRoot: true)
+        #expect(field(root, "USER_UNIT").isEmpty)
+    }
+
     @Test func configProblemsCarryTheFileAndLineAndMetadataIsUpperCased() throws {
         let journal = try FakeJournal()
         var handler = try JournalLogHandler(socketPath: journal.path)

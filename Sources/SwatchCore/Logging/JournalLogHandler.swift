@@ -13,6 +13,7 @@ import SystemPackage
 ///     CODE_FILE= CODE_LINE= CODE_FUNC=
 ///     UNIT=hello.service             with `unit` metadata, and OBJECT_SYSTEMD_UNIT= too:
 ///     OBJECT_SYSTEMD_UNIT=hello.service   journalctl -u matches it for root's messages
+///     USER_UNIT=hello.service        not root: journalctl --user -u matches it
 ///     CONFIG_FILE= CONFIG_LINE=      from `config_file`/`config_line` metadata
 ///     OTHER_KEY=…                    every other metadata key, upper-cased to [A-Z0-9_]
 ///
@@ -92,8 +93,13 @@ package struct JournalLogHandler: LogHandler {
         return merged
     }
 
-    /// The journal fields of one message, in the order they are sent.
-    static func fields(for event: LogEvent, metadata: Logger.Metadata, identifier: String) -> [(String, String)] {
+    /// The journal fields of one message, in the order they are sent. A swatchd that is not
+    /// root names a unit in USER_UNIT= as well, as systemd's user manager does, which
+    /// `journalctl --user -u` matches for the sender's uid (add_matches_for_user_unit(),
+    /// src/shared/logs-show.c): journalctl -u takes UNIT= only from pid 1 and
+    /// OBJECT_SYSTEMD_UNIT= only from root.
+    static func fields(for event: LogEvent, metadata: Logger.Metadata, identifier: String,
+                       asRoot: Bool = isRoot) -> [(String, String)] {
         var fields: [(String, String)] = [
             ("MESSAGE", event.message.description),
             ("PRIORITY", String(LogLevel.syslogPriority(event.level))),
@@ -107,6 +113,7 @@ package struct JournalLogHandler: LogHandler {
             if key == "unit" {
                 fields.append(("UNIT", "\(value)"))
                 fields.append(("OBJECT_SYSTEMD_UNIT", "\(value)"))
+                if !asRoot { fields.append(("USER_UNIT", "\(value)")) }
             } else if let name = fieldName(key) {
                 fields.append((name, "\(value)"))
             }
@@ -134,6 +141,8 @@ package struct JournalLogHandler: LogHandler {
         if first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9") { bytes.insert(UInt8(ascii: "X"), at: 0) }
         return String(decoding: bytes.prefix(64), as: UTF8.self)
     }
+
+    private static let isRoot = geteuid() == 0
 
     /// One `FIELD=value` iovec per field (sd_journal_sendv(3)); values may hold newlines.
     private static func sendv(_ fields: [(String, String)]) -> Bool {
