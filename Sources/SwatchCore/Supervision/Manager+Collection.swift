@@ -32,6 +32,8 @@ extension Manager {
             if names(unit.unit, name) { return false }
         }
         for (_, socket) in units.sockets where names(socket.unit, name) { return false }
+        // An Accept=yes connection's instance is in no unit set.
+        for (_, entry) in services where entry.instanceOf != nil && names(entry.machine.unit.unit, name) { return false }
         return true
     }
 

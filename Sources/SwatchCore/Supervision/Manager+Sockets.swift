@@ -140,6 +140,37 @@ extension Manager {
         return true
     }
 
+    /// Makes the instances `section`'s dependencies name that are not loaded yet (and those
+    /// they name in turn), for an Accept=yes connection's instance: as `loadInstance`, with
+    /// the graph given only their own edges when they are all services (no unit loaded
+    /// before names a unit that was not there).
+    private mutating func loadInstances(namedBy section: UnitSection) {
+        var names: [UnitName] = []
+        section.forEachDependencyName { written in
+            if let name = UnitName(parsing: units.aliases[written] ?? written), name.instance != nil, !name.isTemplate,
+               services.index(forKey: name) == nil, sockets.index(forKey: name) == nil {
+                names.append(name)
+            }
+        }
+        guard !names.isEmpty else { return }
+        let loaded = units.loadInstances(named: names)
+        guard !loaded.isEmpty else { return }
+        if loaded.contains(where: { units.sockets[$0] != nil }) {
+            for instance in loaded {
+                if let unit = units.services[instance], services[instance] == nil { services[instance] = ServiceEntry(unit: unit) }
+                if let unit = units.sockets[instance] { addSocket(instance, unit) }
+            }
+            reindexTriggers()
+            rebuildGraph()
+            return
+        }
+        for instance in loaded {
+            guard let unit = units.services[instance] else { continue }
+            services[instance] = ServiceEntry(unit: unit)
+            if unit.unit.namesUnits { addToGraph(instance, unit.unit) }
+        }
+    }
+
     /// Instances made on demand are not in the unit files: a reload or re-exec makes them again from
     /// the template as it is now.
     static func keepInstances(_ names: some Sequence<UnitName>, in set: inout UnitSet) {
@@ -201,8 +232,12 @@ extension Manager {
         service.source = source
         services[unit.name] = service
         // Its template's Requires=, After=, … hold for it, as for each of systemd's instances:
-        // its own edges only, added and taken out with it (serviceChanged), not a rebuild per connection.
-        if unit.unit.namesUnits { addToGraph(unit.name, unit.unit) }
+        // its own edges only, added and taken out with it (serviceChanged), not a rebuild per
+        // connection; the instances they name (`Wants=log@%i.service`) are made first.
+        if unit.unit.namesUnits {
+            loadInstances(namedBy: unit.unit)
+            addToGraph(unit.name, unit.unit)
+        }
         sockets[socket]?.instances += 1
         if let source { sockets[socket]?.sources[source, default: 0] += 1 }
         enqueue(.start, unit.name, anchor: false)

@@ -451,6 +451,10 @@ package struct Manager {
                 // The edges its template's dependencies gave it (startInstance) go with it.
                 if machine.unit.unit.namesUnits { graph.remove(name) }
                 forget(name)
+                // The instances it named may be needed by nothing now.
+                machine.unit.unit.forEachDependencyName { written in
+                    if let named = loadedUnitName(written), units.namedInstances.contains(named) { collectIfUnneeded(named) }
+                }
                 sockets[socket]?.instances -= 1
                 if let source = entry.source, let count = sockets[socket]?.sources[source] {
                     sockets[socket]?.sources[source] = count > 1 ? count - 1 : nil

@@ -157,6 +157,30 @@ import Testing
         #expect(shell.manager.graph.orderedAfter(db).isEmpty)
     }
 
+    /// The instances an Accept=yes connection's template names are made for it, with the
+    /// connection's `%i`, start with it, and are collected once both are down.
+    @Test func anAcceptedConnectionMakesTheInstancesItsTemplateNames() throws {
+        var shell = ScriptedShell([
+            "echo.socket": "[Socket]\nListenStream=7\nAccept=yes\n",
+            "echo@.service": "[Unit]\nWants=audit@%i.service\nAfter=audit@%i.service\n[Service]\nExecStart=/bin/cat\nStandardInput=socket\n",
+            "audit@.service": "[Service]\nType=oneshot\nExecStart=/bin/audit %i\n",
+        ])
+        _ = shell.take()
+        shell.send(.listenerReadable(UnitName(parsing: "echo.socket")!))
+        let instance = "0-127.0.0.1:7-127.0.0.1:40000"
+        let audit = UnitName(parsing: "audit@\(instance).service")!
+        #expect(spawned(shell, shell.take()) == ["audit@\(instance).service /bin/audit \(instance)"])
+        shell.exit(try #require(shell.manager.mainPID(of: audit)), .exited(0))
+        #expect(spawned(shell, shell.take()) == ["echo@\(instance).service /bin/cat"])
+        #expect(shell.state("audit@\(instance).service") == .dead)
+        #expect(shell.manager.units.services[audit] != nil, "named by the running connection's instance")
+        // The connection ends: its instance goes, and the instance it named with it.
+        shell.exit(try #require(shell.manager.mainPID(of: UnitName(parsing: "echo@\(instance).service")!)), .exited(0))
+        _ = shell.take()
+        #expect(shell.manager.services[audit] == nil && shell.manager.units.services[audit] == nil)
+        #expect(shell.manager.graph.orderedAfter(audit).isEmpty)
+    }
+
     /// `status` of an instance nothing has named shows it as it would be, inactive, and loads
     /// nothing: a query leaves nothing behind (systemd would load it and collect it again).
     @Test func statusShowsAnInstanceWithoutLoadingIt() throws {
