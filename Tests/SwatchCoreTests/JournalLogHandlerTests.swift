@@ -12,10 +12,10 @@ final class FakeJournal {
     let path: String
     let fd: Int32
 
-    init() throws {
-        path = directory.path + "/socket"
+    init(path: String? = nil) throws {
+        self.path = path ?? directory.path + "/socket"
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var (address, length) = try unixSocketAddress(path)
+        var (address, length) = try unixSocketAddress(self.path)
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
         precondition(bound == 0)
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
@@ -154,6 +154,37 @@ private func field(_ fields: [(String, String)], _ name: String) -> [String] {
             file: "f", function: "g", line: 1)
         let fields = JournalLogHandler.fields(for: event, metadata: [:], identifier: "swatchd")
         #expect(field(fields, "ERRNO") == [String(EADDRINUSE)])
+    }
+}
+
+@Suite struct JournalSocketTests {
+    /// Root attributes an entry to a live process; to one already reaped (ESRCH) the entry
+    /// goes all the same, as swatchd's, and says so.
+    @Test(.enabled(if: geteuid() == 0, "naming another process takes CAP_SYS_ADMIN"))
+    func anEntryForAProcessThatIsGoneGoesAsSwatchds() throws {
+        let journal = try FakeJournal()
+        let socket = try JournalSocket(path: journal.path)
+        let entry = JournalNativeProtocol.encode([("MESSAGE", "hi")])
+        var child: pid_t = 0
+        var argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/true"), nil]
+        defer { free(argv[0]) }
+        #expect(posix_spawn(&child, "/bin/true", nil, nil, &argv, nil) == 0)
+        var status: Int32 = 0
+        #expect(waitpid(child, &status, 0) == child)
+        #expect(socket.send(entry, wait: true, as: child) == .sentAsSwatchd)
+        #expect(socket.send(entry, wait: true, as: getpid()) == .sent)
+        #expect(journal.receive().map { field($0, "MESSAGE") } == ["hi"])
+        #expect(journal.receive().map { field($0, "MESSAGE") } == ["hi"])
+    }
+
+    @Test func withNoJournalTheSendFailsAndALaterOneConnects() throws {
+        let directory = ShortTemporaryDirectory()
+        let socket = try JournalSocket(path: directory.path + "/socket")
+        let entry = JournalNativeProtocol.encode([("MESSAGE", "hi")])
+        #expect(socket.send(entry, wait: false) == .failed(.noSuchFileOrDirectory))
+        let journal = try FakeJournal(path: directory.path + "/socket")
+        #expect(socket.send(entry, wait: false) == .sent, "journald came: the next send finds it")
+        #expect(journal.receive().map { field($0, "MESSAGE") } == ["hi"])
     }
 }
 

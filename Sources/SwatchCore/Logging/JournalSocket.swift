@@ -24,6 +24,8 @@ package final class JournalSocket: @unchecked Sendable {
 
     package enum Outcome: Equatable {
         case sent
+        /// Sent as swatchd's own: the process it was to be attributed to is gone (ESRCH).
+        case sentAsSwatchd
         /// journald's queue, or the socket's send buffer, is full: wait for `fd` to be writable.
         case full
         /// Not sent, and waiting will not help: no journald, or a datagram too large.
@@ -66,13 +68,13 @@ package final class JournalSocket: @unchecked Sendable {
         }
         let flags = Int32(MSG_NOSIGNAL) | (wait ? 0 : Int32(MSG_DONTWAIT))
         do throws(Errno) {
-            let sent: Int
             do throws(Errno) {
-                sent = try sendMessage(datagram, flags: flags, credentials: process)
+                let sent = try sendMessage(datagram, flags: flags, credentials: process)
+                return sent == datagram.count ? .sent : .failed(.messageTooLong)
             } catch .noSuchProcess where process != nil {
-                sent = try sendMessage(datagram, flags: flags, credentials: nil)
+                let sent = try sendMessage(datagram, flags: flags, credentials: nil)
+                return sent == datagram.count ? .sentAsSwatchd : .failed(.messageTooLong)
             }
-            return sent == datagram.count ? .sent : .failed(.messageTooLong)
         } catch .wouldBlock {
             return .full
         } catch {

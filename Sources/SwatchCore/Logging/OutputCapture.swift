@@ -52,7 +52,10 @@ package final class OutputCapture {
     package let unit: String
     /// The main process, for the `unit[pid]:` prefix, SYSLOG_PID= and the buffer; set once spawned.
     package var pid: Int32 = 0 {
-        didSet { entryFields = nil }
+        didSet {
+            entryFields = nil
+            senderIsGone = false
+        }
     }
     /// Watched by the event loop while the capture is not waiting for the journal; owned
     /// here, closed by `close()`.
@@ -221,6 +224,7 @@ package final class OutputCapture {
         case .journal:
             switch journal?.send(entry(body, priority: priority), wait: false, as: sender) ?? .failed(.badFileDescriptor) {
             case .sent: break
+            case .sentAsSwatchd: senderIsGone = true  // no ESRCH and second send for every later line
             case .full: return .journalFull
             case .failed:
                 // No journald to take it (gone, or never there): the line is not lost.
@@ -237,7 +241,8 @@ package final class OutputCapture {
 
     /// The process a line is attributed to (`JournalSocket.send(_:wait:as:)`): the main
     /// process, when swatchd is root and so may say so; else swatchd itself.
-    private var sender: Int32? { pid > 0 && Self.isRoot ? pid : nil }
+    private var sender: Int32? { pid > 0 && Self.isRoot && !senderIsGone ? pid : nil }
+    private var senderIsGone = false
     private static let isRoot = geteuid() == 0
 
     /// One line as journald's native protocol carries it, with what systemd's stream gives a
