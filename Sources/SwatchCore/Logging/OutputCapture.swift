@@ -43,7 +43,6 @@ package final class OutputCapture {
         /// Unshifted, as syslog.h's `LOG_FAC()` gives it: 3 is `daemon`.
         package var facility: Int32 = 3
         package init() {}
-
     }
 
     /// journald's LineMax= default (journald.conf(5)): a longer line is cut into pieces of this size.

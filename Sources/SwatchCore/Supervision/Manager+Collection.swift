@@ -4,8 +4,8 @@
 /// a unit it named in turn) goes once it is inactive and not failed, with no job, and no loaded
 /// unit or socket names it. Without this, each `start` of a new instance would leave a unit
 /// behind for the daemon's life. Its recent lines stay in the UnitLogBuffer for `swatchctl
-/// logs` (which takes the name of any instance of a loaded template) until newer units'
-/// push them out. A failed instance stays until `reset-failed`, as under systemd.
+/// logs` (which takes the name of any instance of a loaded template) until the lines of
+/// newer units push them out. A failed instance stays until `reset-failed`, as under systemd.
 extension Manager {
     /// Unloads `name` if it may go, then the instances it named that may go in turn.
     mutating func collectIfUnneeded(_ name: UnitName) {

@@ -129,21 +129,34 @@ extension Manager {
     @discardableResult
     mutating func loadInstance(_ text: String) -> Bool {
         guard loadedUnitName(text) == nil, let name = UnitName(parsing: text) else { return false }
-        let loaded = units.loadInstances(named: [name])
+        return enter(units.loadInstances(named: [name]), incrementally: false)
+    }
+
+    /// Gives the Manager the instances `UnitSet.loadInstances` made: their entries, and the
+    /// graph rebuilt — or, `incrementally` and when they are all services, given their own
+    /// edges only (no unit loaded before names one of them, or it would have been made
+    /// then). False when there were none.
+    @discardableResult @inline(never)
+    private mutating func enter(_ loaded: [UnitName], incrementally: Bool) -> Bool {
         guard !loaded.isEmpty else { return false }
+        let socketsToo = loaded.contains { units.sockets[$0] != nil }
         for instance in loaded {
             if let unit = units.services[instance], services[instance] == nil { services[instance] = ServiceEntry(unit: unit) }
             if let unit = units.sockets[instance] { addSocket(instance, unit) }
         }
-        reindexTriggers()
-        rebuildGraph()
+        if incrementally, !socketsToo {
+            for instance in loaded {
+                if let unit = units.services[instance], unit.unit.namesUnits { addToGraph(instance, unit.unit) }
+            }
+        } else {
+            reindexTriggers()
+            rebuildGraph()
+        }
         return true
     }
 
     /// Makes the instances `section`'s dependencies name that are not loaded yet (and those
-    /// they name in turn), for an Accept=yes connection's instance: as `loadInstance`, with
-    /// the graph given only their own edges when they are all services (no unit loaded
-    /// before names a unit that was not there).
+    /// they name in turn), for an Accept=yes connection's instance.
     private mutating func loadInstances(namedBy section: UnitSection) {
         var names: [UnitName] = []
         section.forEachDependencyName { written in
@@ -153,22 +166,7 @@ extension Manager {
             }
         }
         guard !names.isEmpty else { return }
-        let loaded = units.loadInstances(named: names)
-        guard !loaded.isEmpty else { return }
-        if loaded.contains(where: { units.sockets[$0] != nil }) {
-            for instance in loaded {
-                if let unit = units.services[instance], services[instance] == nil { services[instance] = ServiceEntry(unit: unit) }
-                if let unit = units.sockets[instance] { addSocket(instance, unit) }
-            }
-            reindexTriggers()
-            rebuildGraph()
-            return
-        }
-        for instance in loaded {
-            guard let unit = units.services[instance] else { continue }
-            services[instance] = ServiceEntry(unit: unit)
-            if unit.unit.namesUnits { addToGraph(instance, unit.unit) }
-        }
+        enter(units.loadInstances(named: names), incrementally: true)
     }
 
     /// Instances made on demand are not in the unit files: a reload or re-exec makes them again from
