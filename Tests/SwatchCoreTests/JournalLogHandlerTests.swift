@@ -186,6 +186,22 @@ private func field(_ fields: [(String, String)], _ name: String) -> [String] {
         #expect(socket.send(entry, wait: false) == .sent, "journald came: the next send finds it")
         #expect(journal.receive().map { field($0, "MESSAGE") } == ["hi"])
     }
+
+    /// A journald that restarted has a new socket at the same path: the next entry reaches it.
+    @Test func aRestartedJournalIsFoundAtOnce() throws {
+        let directory = ShortTemporaryDirectory()
+        let path = directory.path + "/socket"
+        var journal: FakeJournal? = try FakeJournal(path: path)
+        let socket = try JournalSocket(path: path)
+        let entry = JournalNativeProtocol.encode([("MESSAGE", "hi")])
+        #expect(socket.send(entry, wait: false) == .sent)
+        journal = nil
+        unlink(path)
+        let restarted = try FakeJournal(path: path)
+        #expect(socket.send(entry, wait: false) == .sent)
+        #expect(restarted.receive().map { field($0, "MESSAGE") } == ["hi"])
+        _ = journal
+    }
 }
 
 @Suite struct StderrLogHandlerTests {

@@ -58,6 +58,14 @@ package final class JournalSocket: @unchecked Sendable {
     /// another process, and only one that still exists (ESRCH once it was reaped): then the
     /// entry goes as swatchd's own.
     package func send(_ datagram: [UInt8], wait: Bool, as process: Int32? = nil) -> Outcome {
+        let wasConnected = isConnected
+        let outcome = attempt(datagram, wait: wait, as: process)
+        // journald restarted since the last entry: its new socket is found for this one.
+        if wasConnected, case .failed(.connectionRefused) = outcome { return attempt(datagram, wait: wait, as: process) }
+        return outcome
+    }
+
+    private func attempt(_ datagram: [UInt8], wait: Bool, as process: Int32?) -> Outcome {
         if !isConnected {
             do throws(Errno) {
                 try connectUnix(fd, path: path)
