@@ -22,7 +22,7 @@ package final class JournalSocket: @unchecked Sendable {
     /// socket(2) failed, and then the lines go to stderr (OutputCapture).
     package static let system: JournalSocket? = try? JournalSocket(path: systemPath)
 
-    package enum Outcome: Equatable {
+    package enum Outcome: Hashable {
         case sent
         /// Sent as swatchd's own: the process it was to be attributed to is gone (ESRCH).
         case sentAsSwatchd
