@@ -18,9 +18,20 @@ package enum ControlEscaping {
     /// Escapes one request word so it holds no space, tab, newline or quote.
     package static func escapeWord(_ word: String) -> String {
         if word.isEmpty { return "\"\"" }
+        return escape(word.utf8, nonASCII: false)
+    }
+
+    /// Escapes any bytes as one word — what a service's output pipe held, say, which need not
+    /// be UTF-8: then every byte above 0x7F is written `\xHH` too. `unescapeWordBytes` undoes it.
+    package static func escapeWord(bytes: [UInt8]) -> String {
+        if bytes.isEmpty { return "\"\"" }
+        return escape(bytes, nonASCII: String(validating: bytes, as: UTF8.self) == nil)
+    }
+
+    private static func escape(_ bytes: some Sequence<UInt8>, nonASCII: Bool) -> String {
         var out: [UInt8] = []
-        out.reserveCapacity(word.utf8.count)
-        for byte in word.utf8 {
+        out.reserveCapacity(bytes.underestimatedCount)
+        for byte in bytes {
             switch byte {
             case UInt8(ascii: "\\"): out += [0x5C, 0x5C]
             case UInt8(ascii: "\""): out += [0x5C, UInt8(ascii: "\"")]
@@ -28,6 +39,7 @@ package enum ControlEscaping {
             case 0x09: out += [0x5C, UInt8(ascii: "t")]
             case 0x0D: out += [0x5C, UInt8(ascii: "r")]
             case 0x20, 0x00..<0x20, 0x7F: out += hexEscape(byte)
+            case 0x80... where nonASCII: out += hexEscape(byte)
             default: out.append(byte)
             }
         }
@@ -59,6 +71,16 @@ package enum ControlEscaping {
     /// Undoes `escapeValue` (and accepts every escape `escapeWord` writes).
     package static func unescapeValue(_ text: String) throws(InvalidEscape) -> String {
         guard text.utf8.contains(0x5C) else { return text }
+        guard let decoded = String(validating: try unescapedBytes(text), as: UTF8.self) else { throw InvalidEscape(text: text) }
+        return decoded
+    }
+
+    /// Undoes `escapeWord(bytes:)`: the bytes, UTF-8 or not.
+    package static func unescapeWordBytes(_ text: String) throws(InvalidEscape) -> [UInt8] {
+        text == "\"\"" ? [] : try unescapedBytes(text)
+    }
+
+    private static func unescapedBytes(_ text: String) throws(InvalidEscape) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
         var bytes = text.utf8.makeIterator()
@@ -82,8 +104,7 @@ package enum ControlEscaping {
                 throw InvalidEscape(text: text)
             }
         }
-        guard let decoded = String(validating: out, as: UTF8.self) else { throw InvalidEscape(text: text) }
-        return decoded
+        return out
     }
 
     private static func hexEscape(_ byte: UInt8) -> [UInt8] {

@@ -12,6 +12,14 @@ import Testing
         #expect(try ControlEscaping.unescapeWord(escaped) == word)
     }
 
+    /// Any bytes make one word and come back: a service's output need not be UTF-8.
+    @Test(arguments: [Array("half a line".utf8), Array("two\nlines\n".utf8), [0xFF, 0x20, 0xC3], Array("ü".utf8), []])
+    func bytesSurviveEscapingAsAWord(_ bytes: [UInt8]) throws {
+        let escaped = ControlEscaping.escapeWord(bytes: bytes)
+        #expect(!escaped.isEmpty && !escaped.contains(" ") && !escaped.contains("\n"), "\(escaped)")
+        #expect(try ControlEscaping.unescapeWordBytes(escaped) == bytes)
+    }
+
     @Test func spaceIsWrittenAsHexEscape() {
         #expect(ControlEscaping.escapeWord("/srv/my dir") == "/srv/my\\x20dir")
     }

@@ -52,8 +52,8 @@ extension Supervisor {
             }
             let levels = held.capture.levels
             // What was read from the pipe and not forwarded yet (a partial line, or lines journald
-            // had no room for), in hex: the new swatchd forwards it before reading on.
-            let unsent = held.capture.partial.isEmpty ? "-" : Self.hex(held.capture.partial)
+            // had no room for), as one word: the new swatchd forwards it before reading on.
+            let unsent = ControlEscaping.escapeWord(bytes: held.capture.partial)
             lines.append("capture \(held.unit) \(held.capture.pid) \(fd) \(destination) "
                 + "\(levels.priority):\(levels.prefix ? 1 : 0):\(levels.maximum):\(levels.facility) \(unsent)"
                 + held.capture.extraFields.map { " " + ControlEscaping.escapeWord($0) }.joined())
@@ -74,38 +74,6 @@ extension Supervisor {
         unlink(path)
         logger.error("Failed to re-execute swatchd: \(errno)")
         reply(call, .response(.failure("Failed to re-execute swatchd: \(errno)")))
-    }
-
-    /// Bytes as lower-case hex digits, two a byte: any bytes, one word of the state file.
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// The bytes of `hex(_:)`; empty for `-` or anything that is not hex.
-    static func bytes(fromHex word: String) -> [UInt8] {
-        func value(_ digit: UInt8) -> UInt8? {
-            switch digit {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
-            default: return nil
-            }
-        }
-        let digits = Array(word.utf8)
-        guard digits.count % 2 == 0 else { return [] }
-        var out: [UInt8] = []
-        out.reserveCapacity(digits.count / 2)
-        for i in stride(from: 0, to: digits.count, by: 2) {
-            guard let high = value(digits[i]), let low = value(digits[i + 1]) else { return [] }
-            out.append(high << 4 | low)
-        }
-        return out
     }
 
     /// execve(2) of the binary at swatchd's path — the new one, if it was replaced
@@ -199,7 +167,7 @@ extension Supervisor {
                 let destination: OutputCapture.Destination = words[4].hasPrefix("journal:")
                     ? .journal(identifier: (try? ControlEscaping.unescapeWord(String(words[4].dropFirst(8)))) ?? name.prefix)
                     : words[4] == "stderr" ? .stderr : .none
-                let unsent = words.count >= 7 ? Self.bytes(fromHex: words[6]) : []
+                let unsent = words.count >= 7 ? (try? ControlEscaping.unescapeWordBytes(words[6])) ?? [] : []
                 let extraFields = words.dropFirst(7).compactMap { try? ControlEscaping.unescapeWord($0) }
                 let capture = try OutputCapture(unit: name.description, destination: destination, levels: levels,
                                                 extraFields: extraFields, unitLog: unitLog, adopting: fd, pid: pid, unsent: unsent)
