@@ -225,6 +225,22 @@ extension OutputCapture {
         #expect(capture.readAvailable() == [])
     }
 
+    /// A capture a re-exec hands over forwards the whole lines the swatchd before had read
+    /// first, and keeps the partial one for the rest the pipe brings.
+    @Test func anAdoptedCaptureForwardsWhatItWasHandedFirst() throws {
+        let pipe = try FileDescriptor.closeOnExecPipe()
+        defer { try? pipe.writeEnd.close() }
+        // Non-blocking, as the swatchd before made it (a file status flag, kept across execve).
+        _ = fcntl(pipe.readEnd.rawValue, F_SETFL, O_NONBLOCK)
+        let log = UnitLogBuffer()
+        let capture = try OutputCapture(unit: "x.service", destination: .none, unitLog: log, adopting: pipe.readEnd, pid: 7,
+                                        unsent: Array("read before\nhalf a ".utf8))
+        #expect(capture.resume() == ["read before"])
+        _ = "line\n".withCString { Glibc.write(pipe.writeEnd.rawValue, $0, strlen($0)) }
+        #expect(capture.readAvailable() == ["half a line"])
+        #expect(log.entries(unit: "x.service", last: 5).map(\.message) == ["read before", "half a line"])
+    }
+
     @Test func anOverlongLineIsCutAtTheLimit() throws {
         let capture = try OutputCapture(unit: "x.service", destination: .none, unitLog: nil)
         let limit = OutputCapture.maximumLineLength

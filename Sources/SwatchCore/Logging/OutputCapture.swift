@@ -84,8 +84,8 @@ package final class OutputCapture {
     private var entryFields: [UInt8]?
 
     /// The read end of a service's output pipe kept across `daemon-reexec`, with what the
-    /// swatchd before had read from it and not forwarded (`unsent`): those lines go first,
-    /// when the journal has room (`isWaitingForJournal` is true until `resume()`).
+    /// swatchd before had read from it and not forwarded (`unsent`), which `resume()` sends on
+    /// before the pipe is read again.
     package convenience init(unit: String, destination: Destination, levels: Levels = Levels(), extraFields: [String] = [],
                              unitLog: UnitLogBuffer?, adopting readEnd: FileDescriptor, pid: Int32, unsent: [UInt8] = []) throws(Errno) {
         try self.init(unit: unit, destination: destination, levels: levels, extraFields: extraFields, unitLog: unitLog)
@@ -95,7 +95,6 @@ package final class OutputCapture {
         self.readEnd = readEnd
         self.pid = pid
         partial = unsent
-        isWaitingForJournal = !unsent.isEmpty
     }
 
     /// Creates the pipe (both ends CLOEXEC, the read end non-blocking). `journal` (for a
@@ -166,10 +165,10 @@ package final class OutputCapture {
         return lines
     }
 
-    /// Forwards the lines journald had no room for, once its socket is writable again, and
-    /// what the pipe holds after them. Returns the lines forwarded, as `readAvailable`.
+    /// Forwards what was read and not forwarded — the lines journald had no room for, once its
+    /// socket is writable again, or what a re-exec handed over — and then, unless journald is
+    /// full again, what the pipe holds after them. Returns the lines forwarded, as `readAvailable`.
     package func resume(realtime: UInt64 = StatusFormat.realtimeNow()) -> [String] {
-        guard isWaitingForJournal else { return [] }
         isWaitingForJournal = false
         var lines: [String] = []
         forwardLines(into: &lines, realtime: realtime)

@@ -6,9 +6,8 @@ import SystemPackage
 extension Supervisor {
     func watchCapture(_ capture: OutputCapture, of name: UnitName) {
         captures[capture.readEnd.rawValue] = (capture, name)
-        // One a re-exec carried over with lines still to forward forwards them first: at once
-        // to stderr, or once the journal has room.
-        if capture.isWaitingForJournal, capture.journal == nil {
+        // What a re-exec handed over with the pipe goes on first.
+        if !capture.partial.isEmpty {
             _ = capture.resume()
             publishLogs()
         }
