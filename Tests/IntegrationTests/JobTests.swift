@@ -215,18 +215,22 @@ extension Integration {
         }
 
         /// An Accept=yes connection's instance has its template's dependencies: the backend it
-        /// requires starts first, and the connection is served once it is up.
+        /// requires starts first, an instance it names is made with the connection's `%i`, and
+        /// the connection is served once they are up; that instance goes with the connection.
         @Test(.timeLimit(.minutes(1)))
         func anAcceptedConnectionStartsWhatItsTemplateRequiresFirst() throws {
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
-            let log = daemon.path("order")
+            let log = daemon.path("order"), audit = daemon.path("audit")
             let ports = try Ports.free(2)
             try daemon.write("db.socket", Units.tcpSocket(ports[0]))
             try daemon.write("db.service", try recorder("db", log: log))
             try daemon.write("echo.socket", "[Socket]\nListenStream=127.0.0.1:\(ports[1])\nAccept=yes\n")
             try daemon.write("echo@.service", "[Unit]\nRequires=db.service\nAfter=db.service\n"
+                             + "Wants=audit@%i.service\nAfter=audit@%i.service\n"
                              + "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n")
+            // An instance the template names with the connection's own %i.
+            try daemon.write("audit@.service", "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo %i >> \(audit)'\n")
             try daemon.start()
             #expect(try daemon.property("ActiveState", of: "db.service") == "inactive")
             let client = try Client.connect(.loopback4(ports[1]), type: SOCK_STREAM, timeout: .seconds(3))
@@ -235,6 +239,14 @@ extension Integration {
             #expect(try Client.readLine(client) == "ping")
             #expect(order(log) == ["start db"])
             #expect(try daemon.property("ActiveState", of: "db.service") == "active")
+            let instance = try #require(readText(audit)?.split(separator: "\n").first.map(String.init), "audit@ ran before the echo")
+            #expect(instance.hasPrefix("0-127.0.0.1:\(ports[1])-127.0.0.1:"), "\(instance)")
+            #expect(try daemon.ctl("list-units", "--all").standardOutput.contains("audit@\(instance).service"))
+            // The connection ends: its instance goes, and the audit instance nothing names any more with it.
+            shutdown(client, Int32(SHUT_RDWR))
+            try waitUntil("audit@\(instance).service unloaded") {
+                !(try daemon.ctl("list-units", "--all").standardOutput.contains("audit@"))
+            }
         }
 
         @Test(.timeLimit(.minutes(1)))
