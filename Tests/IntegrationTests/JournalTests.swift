@@ -126,6 +126,22 @@ extension Integration {
             #expect(!run.standardError.contains("ready"), "\(run)")
         }
 
+        /// A service's last lines, written as swatchd stops it on its way out, reach the journal:
+        /// 3000 of them, more than journald's queue takes at once, so swatchd, which would
+        /// otherwise wait for room in its loop, waits for it as it exits.
+        @Test(.timeLimit(.minutes(1)))
+        func theLastLinesOfAServiceStoppedAtExitReachTheJournal() throws {
+            let scenario = try JournalScenario(withJournal: true, logTarget: "journal")
+            defer { scenario.remove() }
+            let entries = try scenario.runFarewell()
+            let farewell = entries.filter { $0["SYSLOG_IDENTIFIER"] == "farewell" }.map { $0["MESSAGE"] ?? "" }
+            #expect(farewell.first == "up", "\(farewell.prefix(3))")
+            let bye = Array(farewell.dropFirst())
+            #expect(bye.count == 3000, "\(bye.count) lines of 3000, the last \(bye.suffix(2))")
+            let misplaced = bye.indices.first { bye[$0] != "bye-\($0 + 1)" }
+            #expect(misplaced == nil, "out of order from \(misplaced.map { bye[$0...].prefix(3) } ?? [])")
+        }
+
         // MARK: Without a journal
 
         /// `--log-target auto` with no /run/systemd/journal/socket: stderr.
@@ -318,6 +334,61 @@ struct JournalScenario {
         guard output.status == .exited(0) else { throw HarnessError("the journal scenario failed:\n\(outcome)") }
         return outcome
     }
+
+    /// farewell.service, which writes 3000 lines when it gets SIGTERM; swatchd is stopped
+    /// (SIGTERM) once the service's first line is in the journal, and the journal read after.
+    func runFarewell() throws -> [[String: String]] {
+        let dir = directory.path
+        try write("farewell.service", """
+            [Service]
+            ExecStart=/bin/sh -c 'trap "seq -f bye-%%g 3000; exit 0" TERM; echo up; while :; do sleep 0.05; done'
+            SyslogIdentifier=farewell
+            KillMode=mixed
+            """)
+        let environment = [
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "DIR": dir, "SWATCHD": try Harness.binary("swatchd"), "JOURNALD": Self.journald,
+        ]
+        let output = try Command.run(
+            ["/usr/bin/unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child", "--mount-proc",
+             "/bin/sh", "-c", Self.farewellScript],
+            environment: environment, timeout: .seconds(40))
+        let journal = readText(dir + "/journal.json") ?? ""
+        guard output.status == .exited(0) else {
+            throw HarnessError("the farewell scenario failed: \(output.status)\n\(output.standardOutput)\(output.standardError)"
+                               + "--- swatchd's stderr:\n\(readText(dir + "/swatchd.err") ?? "")")
+        }
+        return try Outcome.parse(journal)
+    }
+
+    static let farewellScript = #"""
+        set -u
+        fail() { echo "scenario: $*" >&2; exit 1; }
+        mount -t tmpfs -o mode=0755 tmpfs /run || fail "cannot mount a tmpfs on /run"
+        mkdir -p /run/systemd/journal /run/log || fail "mkdir in /run"
+        "$JOURNALD" & J=$!
+        i=0
+        until [ -S /run/systemd/journal/socket ]; do
+            i=$((i + 1)); [ "$i" -gt 200 ] && fail "journald did not create its socket"; sleep 0.05
+        done
+        mkdir -p "$DIR/run"
+        "$SWATCHD" --unit-dir "$DIR/units" --runtime-dir "$DIR/run" --log-target journal 2>"$DIR/swatchd.err" & S=$!
+        i=0
+        until journalctl -D /run/log/journal -o cat SYSLOG_IDENTIFIER=farewell 2>/dev/null | grep -qx up; do
+            i=$((i + 1)); [ "$i" -gt 200 ] && fail "farewell.service's first line did not arrive"; sleep 0.05
+        done
+        kill -TERM "$S"
+        wait "$S" || fail "swatchd exited with $?"
+        # What swatchd sent may still be in journald's queue: until the last line is in (5 s at
+        # most), then whatever is there.
+        i=0
+        until journalctl -D /run/log/journal -o cat SYSLOG_IDENTIFIER=farewell 2>/dev/null | grep -qx bye-3000; do
+            i=$((i + 1)); [ "$i" -gt 100 ] && break; sleep 0.05
+        done
+        journalctl -D /run/log/journal -o json --no-pager >"$DIR/journal.json" || fail "journalctl"
+        kill -TERM "$J"; wait "$J"
+        exit 0
+        """#
 
     /// The scenario, in sh. Everything it needs comes in the environment.
     /// The trap stops swatchd, then journald, however the script ends; if

@@ -54,6 +54,15 @@ extension OutputCapture {
         _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }
     }
 
+    /// A journal socket with a small send buffer: a few entries in flight fill it (the
+    /// kernel's floor is ~4.5 KiB).
+    private func smallSocket(to journal: FakeJournal) throws -> JournalSocket {
+        let socket = try JournalSocket(path: journal.path)
+        var size: Int32 = 1
+        setsockopt(socket.fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        return socket
+    }
+
     @Test func completeLinesAreSplitAndAPartialLineWaits() throws {
         let log = UnitLogBuffer()
         let capture = try OutputCapture(unit: "hello.service", destination: .none, unitLog: log)
@@ -163,10 +172,7 @@ extension OutputCapture {
     /// forwards the rest: every line arrives, in order, in the journal and in the buffer.
     @Test func aFullJournalPausesTheCaptureAndLosesNoLine() throws {
         let journal = try FakeJournal()
-        let socket = try JournalSocket(path: journal.path)
-        // A small send buffer: a few entries in flight fill it (the kernel's floor is ~4.5 KiB).
-        var size: Int32 = 1
-        setsockopt(socket.fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        let socket = try smallSocket(to: journal)
         let log = UnitLogBuffer()
         let capture = try OutputCapture(unit: "chatty.service", destination: .journal(identifier: "chatty"), unitLog: log,
                                         journal: socket)
@@ -199,6 +205,43 @@ extension OutputCapture {
         #expect(pauses > 1, "the queue filled more than once")
         #expect(forwarded == sent)
         #expect(received == sent)
+        #expect(log.entries(unit: "chatty.service", last: 300).map(\.message) == sent)
+    }
+
+    /// At swatchd's exit, `drain()` forwards what a capture waiting for a full journal holds and
+    /// what its pipe still has: each line waits for room, and once journald has taken nothing
+    /// within the bound, that line and the rest go to stderr, in order, without a wait each.
+    @Test func drainingAtExitLosesNoLineWhenTheJournalStaysFull() throws {
+        let journal = try FakeJournal()
+        let socket = try smallSocket(to: journal)
+        let stderr = StderrPipe()
+        defer { stderr.close() }
+        let log = UnitLogBuffer()
+        let capture = try OutputCapture(unit: "chatty.service", destination: .journal(identifier: "chatty"), unitLog: log,
+                                        journal: socket, stderr: stderr.writeEnd)
+        capture.pid = 4242
+        let sent = (1...200).map { "line \($0) " + String(repeating: "x", count: 80) }
+        write(capture, sent.prefix(150).joined(separator: "\n") + "\n")
+        let forwarded = capture.readAvailable()
+        #expect(capture.isWaitingForJournal)
+        // Written while the capture waited, never read by the loop: the service's last lines.
+        write(capture, sent.suffix(50).joined(separator: "\n") + "\n")
+        capture.closeWriteEnd()
+
+        socket.boundWaits(to: 50)
+        let drained = capture.drain()
+        #expect(forwarded + drained == sent)
+        #expect(!capture.isWaitingForJournal)
+        let onStderr = stderr.drain().split(separator: "\n").map { line -> String in
+            #expect(line.hasPrefix("chatty.service[4242]: "), "\(line)")
+            return String(line.dropFirst("chatty.service[4242]: ".count))
+        }
+        #expect(!onStderr.isEmpty && onStderr.count < sent.count)
+        var received: [String] = []
+        while received.count < sent.count - onStderr.count, let fields = journal.receive() {
+            received += fields.filter { $0.0 == "MESSAGE" }.map(\.1)
+        }
+        #expect(received + onStderr == sent, "journald took the first \(received.count), stderr the rest")
         #expect(log.entries(unit: "chatty.service", last: 300).map(\.message) == sent)
     }
 

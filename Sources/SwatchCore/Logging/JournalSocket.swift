@@ -35,6 +35,8 @@ package final class JournalSocket: @unchecked Sendable {
     package let fd: Int32
     package let path: String
     private var isConnected = false
+    /// Set by `boundWaits(to:)` once a send that waited timed out: later ones do not wait.
+    private var waitedInVain = false
 
     package init(path: String) throws(Errno) {
         _ = try unixSocketAddress(path)
@@ -48,6 +50,15 @@ package final class JournalSocket: @unchecked Sendable {
     }
 
     deinit { close(fd) }
+
+    /// From now on a send that waits waits at most `milliseconds` (SO_SNDTIMEO, socket(7)),
+    /// and once one has waited that long in vain, no later one waits at all: at swatchd's
+    /// exit, the lines journald has no room for wait for it, but a journald that takes
+    /// nothing holds the exit up once, not once per line.
+    package func boundWaits(to milliseconds: Int) {
+        var limit = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
+        _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+    }
 
     /// Sends one entry of `JournalNativeProtocol`. With `wait`, blocks while journald's
     /// queue is full, as sd_journal_sendv(3) does; without, says `.full` at once.
@@ -74,7 +85,8 @@ package final class JournalSocket: @unchecked Sendable {
             }
             isConnected = true
         }
-        let flags = Int32(MSG_NOSIGNAL) | (wait ? 0 : Int32(MSG_DONTWAIT))
+        let waits = wait && !waitedInVain
+        let flags = Int32(MSG_NOSIGNAL) | (waits ? 0 : Int32(MSG_DONTWAIT))
         do throws(Errno) {
             do throws(Errno) {
                 let sent = try sendMessage(datagram, flags: flags, credentials: process)
@@ -84,6 +96,8 @@ package final class JournalSocket: @unchecked Sendable {
                 return sent == datagram.count ? .sentAsSwatchd : .failed(.messageTooLong)
             }
         } catch .wouldBlock {
+            // A send that waited gets EAGAIN only once SO_SNDTIMEO has passed.
+            if waits { waitedInVain = true }
             return .full
         } catch {
             // ECONNREFUSED: journald closed its socket (it restarted, or is gone).

@@ -80,6 +80,8 @@ package final class OutputCapture {
     package private(set) var partial: [UInt8] = []
     private var pipeEnded = false
     private var isClosed = false
+    /// Set by `drain()`: a line waits for room in journald, and goes to stderr if none comes.
+    private var isDraining = false
     /// The fields every journal entry of this capture carries, made once the pid is known.
     private var entryFields: [UInt8]?
 
@@ -175,6 +177,15 @@ package final class OutputCapture {
         return isWaitingForJournal ? lines : lines + readAvailable(realtime: realtime)
     }
 
+    /// At swatchd's exit, when nothing will read the pipe again: forwards what was read and
+    /// not forwarded and what the pipe still holds, each line waiting for room in journald as
+    /// sd_journal_sendv(3) does (for as long as the journal's `boundWaits(to:)` allows), and
+    /// going to stderr instead where journald takes nothing in that time.
+    package func drain(realtime: UInt64 = StatusFormat.realtimeNow()) -> [String] {
+        isDraining = true
+        return resume(realtime: realtime)
+    }
+
     /// Forwards the whole lines of `partial` (and, once the pipe ended, the last piece),
     /// stopping at the first one journald has no room for.
     private func forwardLines(into lines: inout [String], realtime: UInt64) {
@@ -220,12 +231,13 @@ package final class OutputCapture {
         let message = String(decoding: body, as: UTF8.self)
         switch destination {
         case .journal:
-            switch journal?.send(entry(body, priority: priority), wait: false, as: sender) ?? .failed(.badFileDescriptor) {
+            switch journal?.send(entry(body, priority: priority), wait: isDraining, as: sender) ?? .failed(.badFileDescriptor) {
             case .sent: break
             case .sentAsSwatchd: senderIsGone = true  // no ESRCH and second send for every later line
-            case .full: return .journalFull
-            case .failed:
-                // No journald to take it (gone, or never there): the line is not lost.
+            case .full where !isDraining: return .journalFull
+            case .full, .failed:
+                // No journald to take it (gone, never there, or taking nothing at swatchd's
+                // exit): the line is not lost.
                 StderrLogHandler.write(identifier: unit, pid: pid, message: message, to: stderr)
             }
         case .stderr:

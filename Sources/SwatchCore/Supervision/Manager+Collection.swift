@@ -1,11 +1,12 @@
 /// The unloading of an instance nothing needs any more (systemd's garbage collection,
 /// unit_may_gc() and unit_gc_sweep(), src/core/unit.c and manager.c, with the default
-/// CollectMode=inactive): one that only a request loaded (`swatchctl start x@a.service`, or
-/// a unit it named in turn) goes once it is inactive and not failed, with no job, and no loaded
-/// unit or socket names it. Without this, each `start` of a new instance would leave a unit
-/// behind for the daemon's life. Its recent lines stay in the UnitLogBuffer for `swatchctl
-/// logs` (which takes the name of any instance of a loaded template) until the lines of
-/// newer units push them out. A failed instance stays until `reset-failed`, as under systemd.
+/// CollectMode=): one that only a request loaded (`swatchctl start x@a.service`, or a unit it
+/// named in turn) goes once it is inactive, with no job, and no loaded unit or socket names it.
+/// Without this, each `start` of a new instance would leave a unit behind for the daemon's
+/// life. Its recent lines stay in the UnitLogBuffer for `swatchctl logs` (which takes the name
+/// of any instance of a loaded template) until the lines of newer units push them out. A
+/// failed instance stays until `reset-failed`, as under systemd, unless its unit says
+/// `CollectMode=inactive-or-failed`.
 extension Manager {
     /// Unloads `name` if it may go, then the instances it named that may go in turn.
     mutating func collectIfUnneeded(_ name: UnitName) {
@@ -25,7 +26,9 @@ extension Manager {
 
     private func mayCollect(_ name: UnitName) -> Bool {
         guard units.namedInstances.contains(name), jobs[name] == nil,
-              let machine = services[name]?.machine, machine.state == .dead else { return false }
+              let machine = services[name]?.machine,
+              machine.state == .dead || machine.state == .failed && machine.unit.unit.collectMode == .inactiveOrFailed
+        else { return false }
         if sockets.values.contains(where: { $0.service == name }) { return false }
         // Named by a loaded unit's dependencies (a `.wants/` entry is one of them).
         for (other, unit) in units.services where other != name && services[other] != nil {

@@ -476,7 +476,7 @@ package struct Manager {
                     }
                 }
             }
-            if after == .dead, before != .dead, !restarting { collectIfUnneeded(name) }
+            if before != after, after == .dead || after == .failed, !restarting { collectIfUnneeded(name) }
         }
     }
 

@@ -41,6 +41,21 @@ extension Supervisor {
         }
     }
 
+    /// At swatchd's exit: what each capture read and has not forwarded, and what its pipe
+    /// still holds (a service's last lines, written as it was stopped), goes on before swatchd
+    /// ends; first the captures journald had no room for, in the order they stopped. journald
+    /// gets up to a second to make room; if it takes nothing in that time, the rest goes to
+    /// stderr.
+    func drainCaptures() {
+        let waiting = capturesWaitingForJournal
+        let others = captures.sorted { $0.key < $1.key }.map(\.value.capture).filter { capture in !waiting.contains { $0 === capture } }
+        for capture in waiting + others {
+            capture.journal?.boundWaits(to: 1000)
+            _ = capture.drain()
+        }
+        publishLogs()
+    }
+
     private func finish(_ capture: OutputCapture) {
         captures[capture.readEnd.rawValue] = nil
         capture.close()

@@ -279,6 +279,7 @@ package final class Supervisor {
             logger.log(level: level, "\(message)", metadata: unit.map { ["unit": "\($0)"] })
         case .exit(let status):
             exitStatus = status
+            drainCaptures()
             control?.close()
             notifySocket?.close()
             tracker.removeAll()

@@ -127,6 +127,7 @@ private let unitKeys: [String: KeySetter<UnitSection>] = {
         "JobTimeoutSec": .set(inFields { $1(&$0.jobTimeout) }, .timeout),
         "JobRunningTimeoutSec": .set(inFields { $1(&$0.jobRunningTimeout) }, .timeout),
         "StopWhenUnneeded": .set(inFields { $1(&$0.stopWhenUnneeded) }, .boolean),
+        "CollectMode": .set(inFields { $1(&$0.collectMode) }, .choice("collect mode")),
         "RequiresMountsFor": .list(inFields { $1(&$0.requiresMountsFor) }, check: absolute),
         "WantsMountsFor": .list(inFields { $1(&$0.wantsMountsFor) }, check: absolute),
         "SuccessActionExitStatus": .set(inFields { $1(&$0.successActionExitStatus) }, .integer(0...255)),
@@ -186,7 +187,7 @@ private let conditionKeys: [String: KeySetter<UnitSection>] = {
 }()
 
 private let unsupportedUnitKeys: Set<String> = [
-    "JoinsNamespaceOf", "OnFailureJobMode", "OnSuccessJobMode", "IgnoreOnIsolate", "AllowIsolate", "CollectMode",
+    "JoinsNamespaceOf", "OnFailureJobMode", "OnSuccessJobMode", "IgnoreOnIsolate", "AllowIsolate",
     "JobTimeoutRebootArgument", "StartLimitAction", "RebootArgument", "SourcePath",
     "SurviveFinalKillSignal",
 ]

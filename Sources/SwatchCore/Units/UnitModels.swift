@@ -238,6 +238,15 @@ package struct UnitSectionFields: Hashable, Sendable {
     /// mount units, so like every unit type it does not load they count as reached.
     package var requiresMountsFor: [String] = []
     package var wantsMountsFor: [String] = []
+    /// `CollectMode=`: whether an instance nothing needs is unloaded once inactive only, or
+    /// once failed too (Supervision/Manager+Collection.swift).
+    package var collectMode: CollectMode = .inactive
+}
+
+/// CollectMode= (systemd.unit(5)): which states let an unneeded unit be unloaded.
+package enum CollectMode: String, Hashable, Sendable {
+    case inactive
+    case inactiveOrFailed = "inactive-or-failed"
 }
 
 // MARK: - Sockets

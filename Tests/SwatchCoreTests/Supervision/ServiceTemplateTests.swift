@@ -267,4 +267,22 @@ import Testing
         shell.exit(app, .signaled(SIGTERM, coreDumped: false))
         #expect(shell.state("hello@dep.service") == .dead)
     }
+
+    /// CollectMode=inactive-or-failed: a failed instance goes too, at once; an instance of a
+    /// template with the default stays failed.
+    @Test func collectModeInactiveOrFailedCollectsAFailedInstance() throws {
+        var shell = ScriptedShell([
+            "job@.service": "[Unit]\nCollectMode=inactive-or-failed\n[Service]\nExecStart=/bin/job %i\n",
+            "kept@.service": "[Service]\nExecStart=/bin/kept %i\n",
+        ])
+        _ = shell.take()
+        for (unit, collected) in [("job@a.service", true), ("kept@a.service", false)] {
+            let name = UnitName(parsing: unit)!
+            _ = shell.request(.job(.start, units: [unit], noBlock: true))
+            shell.exit(try #require(shell.manager.mainPID(of: name)), .exited(3))
+            #expect((shell.manager.units.services[name] == nil) == collected, "\(unit)")
+            #expect((shell.manager.services[name] == nil) == collected, "\(unit)")
+            if !collected { #expect(shell.state(unit) == .failed) }
+        }
+    }
 }
