@@ -64,7 +64,11 @@ enum Swatchctl {
         }
         switch invocation {
         case .help(let command):
-            Output.write(command.map { HelpText.command($0, of: tool) } ?? HelpText.overview(tool), to: 1)
+            if let command {
+                Output.write(HelpText.command(command, of: tool), to: 1)
+            } else {
+                Output.write(HelpText.overview(tool), to: 1)
+            }
         case .version:
             Output.line(tool.version)
         case .completionScript(let shell):
