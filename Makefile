@@ -170,22 +170,22 @@ release: $(STATIC_CXX)/libstdc++.a
 # scripts, the alignment and the static libgcc are the release build's alone, and the
 # tests run the debug one. swatchd and swatchctl read their command line themselves, and
 # Sources/CSwatch/arguments.c keeps the Swift runtime's reader of /proc/self/maps out of
-# them: a toolchain that renames what it stands in for would bring that back. Neither links
-# the concurrency runtime (Sources/CSwatch/no_concurrency.c): a new reference from
-# swift-log would bring it and libdispatch back, and none of our objects may call the
-# traps that file defines.
+# them: a toolchain that renames what it stands in for would bring that back. No program
+# links the concurrency runtime (Sources/CSwatch/no_concurrency.c): a new reference from
+# swift-log, or a closure in main-actor code, would bring it and libdispatch back, and none
+# of our objects may call the traps that file defines.
 check-release:
 	@bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"; \
 	for program in $(PROGRAMS); do \
 	    ! nm "$$bin/$$program" | grep -q ' __cxa_begin_catch' \
 	        || { echo "make: $$program catches C++ exceptions; link/no-unwind-tables.ld would break that"; exit 1; }; \
 	    "$$bin/$$program" --help >/dev/null || { echo "make: the release $$program does not run"; exit 1; }; \
+	    ! nm "$$bin/$$program" | grep -q ' _dispatch_' \
+	        || { echo "make: $$program links Swift's concurrency runtime and libdispatch (see Sources/CSwatch/no_concurrency.c)"; exit 1; }; \
 	done; \
 	for program in swatchd swatchctl; do \
 	    ! nm "$$bin/$$program" | grep -q argvGrabber \
 	        || { echo "make: $$program links the Swift runtime's argv grabber (see Sources/CSwatch/arguments.c)"; exit 1; }; \
-	    ! nm "$$bin/$$program" | grep -q ' _dispatch_' \
-	        || { echo "make: $$program links Swift's concurrency runtime and libdispatch (see Sources/CSwatch/no_concurrency.c)"; exit 1; }; \
 	done; \
 	stubs="$$(sed -n 's/^UNLINKED([a-z_]*, *"\(.*\)");$$/\1/p; s/^ *"\(.*\)");$$/\1/p' Sources/CSwatch/no_concurrency.c)"; \
 	for object in "$$bin"/SwatchCore.build/*.o "$$bin"/SwatchControl.build/*.o "$$bin"/swatchd.build/*.o "$$bin"/swatchctl.build/*.o; do \

@@ -133,6 +133,61 @@ extension Integration {
             #expect(!(try daemon.ctl("logs", "chatty.service").standardOutput.contains("late-debug")))
         }
 
+        /// What sandboxing holds for a running service crosses a re-exec: the lock on its private
+        /// /tmp stays held (another swatchd's sweep would take it for stale otherwise), a unit
+        /// that starts afterwards with the same dynamic user shares its number, and the stop
+        /// after the re-exec removes its private /tmp, runtime directory and credentials, as
+        /// without one.
+        @Test(.timeLimit(.minutes(1)), .enabled(if: getuid() == 0, "DynamicUser= and /run need root"))
+        func whatSandboxingHoldsForAServiceCrossesAReexec() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let tag = "swatch-reexec-\(getpid())"
+            let runtime = "/run/\(tag)"
+            defer { try? FileManager.default.removeItem(atPath: runtime) }
+            try daemon.write("held.service", """
+                [Service]
+                ExecStart=/bin/sleep 300
+                DynamicUser=yes
+                PrivateTmp=yes
+                RuntimeDirectory=\(tag)
+                SetCredential=token:secret
+                """)
+            // An instance, started only when asked, after the re-exec: the same dynamic user, `held`.
+            try daemon.write("sharer@.service", "[Service]\nExecStart=/bin/sleep 300\nDynamicUser=yes\nUser=held\n")
+            func backing(_ base: String) -> [String] {
+                ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [])
+                    .filter { $0.hasPrefix("swatchd-private-held.service-") }.map { base + "/" + $0 }
+            }
+            func owner(_ pid: String?) -> uid_t? {
+                var info = stat()
+                return pid.flatMap { stat("/proc/\($0)", &info) == 0 ? info.st_uid : nil }
+            }
+            try daemon.start()
+            let main = try #require(try daemon.property("MainPID", of: "held.service"))
+            let uid = try #require(owner(main))
+            let credentials = daemon.runtimeDirectory + "/credentials/held.service"
+            let temporary = backing("/tmp") + backing("/var/tmp")
+            #expect(temporary.count == 2 && access(runtime, F_OK) == 0 && access(credentials + "/token", F_OK) == 0)
+
+            #expect(try daemon.ctl("daemon-reexec").exitCode == 0)
+            try daemon.waitForLog(containing: "re-executed")
+            #expect(try daemon.property("MainPID", of: "held.service") == main)
+            for directory in temporary {
+                let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                defer { close(fd) }
+                #expect(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK, "\(directory) is still locked")
+            }
+            #expect(try daemon.ctl("start", "sharer@1.service").exitCode == 0)
+            let sharer = try daemon.property("MainPID", of: "sharer@1.service")
+            #expect(owner(sharer) == uid, "the dynamic user held before the re-exec is shared: uid \(owner(sharer) ?? 0), not \(uid)")
+
+            #expect(try daemon.ctl("stop", "held.service", "sharer@1.service").exitCode == 0)
+            try waitUntil("the stop removed what the start made\n\(daemon.log)") {
+                temporary.allSatisfy { access($0, F_OK) != 0 } && access(runtime, F_OK) != 0 && access(credentials, F_OK) != 0
+            }
+        }
+
         /// What swatchd read from the pipe and had not forwarded yet — here half a line — goes to
         /// the new swatchd with the pipe: the line arrives whole, once.
         @Test(.timeLimit(.minutes(1)))

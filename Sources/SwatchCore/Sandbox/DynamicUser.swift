@@ -143,4 +143,31 @@ package struct DynamicUserRegistry: Sendable {
         holdings[name] = rest
         return nil
     }
+
+    // MARK: - Across a daemon-reexec
+
+    /// The lines of the re-exec state (Supervisor+Reexec.swift) that carry the registry:
+    /// `dynamic-user NAME UID LEFT UNIT…` per user held, `dynamic-user-given-back NAME UID`
+    /// per number remembered; names escaped as words.
+    package var reexecLines: [String] {
+        let held = holdings.sorted { $0.key < $1.key }.map { name, holding in
+            (["dynamic-user", ControlEscaping.escapeWord(name), String(holding.uid), holding.processesLeft ? "1" : "0"]
+                + holding.units.map(\.description).sorted()).joined(separator: " ")
+        }
+        let back = givenBack.sorted { $0.key < $1.key }.map { name, uid in
+            "dynamic-user-given-back \(ControlEscaping.escapeWord(name)) \(uid)"
+        }
+        return held + back
+    }
+
+    /// Takes back one line of `reexecLines` (its words); a line it cannot read is left out.
+    package mutating func restore(_ words: [String]) {
+        guard words.count >= 3, let name = try? ControlEscaping.unescapeWord(words[1]), let uid = uid_t(words[2]) else { return }
+        if words[0] == "dynamic-user-given-back" {
+            givenBack[name] = uid
+        } else if words.count >= 4 {
+            let units = Set(words.dropFirst(4).compactMap { UnitName(parsing: $0) })
+            holdings[name] = Holding(uid: uid, units: units, processesLeft: words[3] == "1")
+        }
+    }
 }

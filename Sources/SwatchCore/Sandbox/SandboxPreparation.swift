@@ -17,19 +17,20 @@ package final class SandboxPreparation {
     let directoryBases: ServiceDirectories
     let logger: Logger
     /// The uids of DynamicUser=, held from a unit's first command until it is inactive.
-    private(set) var dynamicUsers = DynamicUserRegistry()
+    var dynamicUsers = DynamicUserRegistry()
     /// swatchd's own $CREDENTIALS_DIRECTORY (ImportCredential=, relative LoadCredential= paths).
     let managerCredentialsDirectory: String?
     /// swatchd's own uid and gid when it is not root (`UnprivilegedSandbox`); nil: root.
     let unprivilegedIDs: (uid: uid_t, gid: gid_t)?
-    /// The units whose start prepared something that their stop undoes.
-    private var prepared: [UnitName: PreparedSandbox] = [:]
+    /// The units whose start prepared something that their stop undoes (carried across a
+    /// daemon-reexec: SandboxPreparation+Reexec.swift).
+    var prepared: [UnitName: PreparedSandbox] = [:]
     /// The sweep of the private /tmp directories of an earlier swatchd, while it is still to
     /// be done; nil once it is done (or when there is none to do: a re-executed swatchd).
     private var staleSweep: PrivateTemporaryDirectories.StaleSweep?
 
     /// What one unit's start left to undo when it is inactive.
-    private struct PreparedSandbox {
+    struct PreparedSandbox {
         /// RuntimeDirectory=: removed at the stop as RuntimeDirectoryPreserve= says (the Manager's events).
         var runtimeDirectories: Set<String> = []
         /// RemoveIPC= (or DynamicUser=): the IPC objects of this uid/gid go at the stop.

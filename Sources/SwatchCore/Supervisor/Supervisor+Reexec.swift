@@ -5,8 +5,9 @@ import SystemPackage
 /// `daemon-reexec` (swatchctl(1), swatchd(8)): swatchd executes itself again
 /// — the binary now installed at its path, so an upgrade takes effect — in the
 /// same process, keeping every listening socket, the notify and control
-/// sockets, the services' output pipes and stored fds open across the execve
-/// (their close-on-exec flag is cleared for that one call). The services stay
+/// sockets, the services' output pipes, stored fds and the locks of private /tmp
+/// directories open across the execve (their close-on-exec flag is cleared for that one
+/// call), and what sandboxing holds for the running units (SandboxPreparation+Reexec.swift). The services stay
 /// its children; the state goes through `RUNTIME/reexec-state` (0600, read
 /// and removed by the new process), named in `SWATCHD_DESERIALIZE`.
 extension Supervisor {
@@ -59,6 +60,11 @@ extension Supervisor {
                 + held.capture.extraFields.map { " " + ControlEscaping.escapeWord($0) }.joined())
             passed.append(fd)
         }
+        // The dynamic users, and what the stops of the running units undo (their private /tmp
+        // with its locks, runtime directories, credentials).
+        let sandboxState = sandbox.reexecState()
+        lines += sandboxState.lines
+        passed += sandboxState.fds
         let path = configuration.runtimeDirectory + "/reexec-state"
         do {
             try FileSystem.write(lines.joined(separator: "\n") + "\n", to: path, create: true)
@@ -172,6 +178,8 @@ extension Supervisor {
                 let capture = try OutputCapture(unit: name.description, destination: destination, levels: levels,
                                                 extraFields: extraFields, unitLog: unitLog, adopting: fd, pid: pid, unsent: unsent)
                 watchCapture(capture, of: name)
+            case "sandbox", "dynamic-user", "dynamic-user-given-back":
+                sandbox.restore(words)
             default:
                 continue
             }

@@ -76,6 +76,34 @@ import Testing
         #expect(fresh == uid)
     }
 
+    /// Across a daemon-reexec (SandboxPreparation+Reexec.swift) the registry goes as lines and
+    /// comes back whole: the users held, by whom, whether a process was left, and the numbers
+    /// given back — a name that needs quoting too.
+    @Test func theRegistryCrossesAReexecAsLines() {
+        var registry = DynamicUserRegistry()
+        let echo = registry.acquire("echo", for: echoA) { _ in false }!
+        _ = registry.acquire("echo", for: echoB) { _ in false }
+        let spaced = registry.acquire("two words", for: hello) { _ in false }!
+        _ = registry.release(hello, processesLeft: false)
+        let other = UnitName(prefix: "other", type: .service)
+        let left = registry.acquire("left", for: other) { _ in false }!
+        _ = registry.acquire("left", for: hello) { _ in false }
+        _ = registry.release(other, processesLeft: true)
+
+        var restored = DynamicUserRegistry()
+        for line in registry.reexecLines { restored.restore(line.split(separator: " ").map(String.init)) }
+        #expect(restored.reexecLines == registry.reexecLines)
+        #expect(restored.uid(of: "echo") == echo && restored.uid(of: "left") == left && restored.heldUIDs == [echo, left])
+        // Both instances still hold it: the first to stop does not give it back.
+        #expect(restored.release(echoA) == nil)
+        #expect(restored.release(echoB)?.uid == echo)
+        // A number given back clean is the name's again without asking the processes.
+        #expect(restored.acquire("two words", for: echoA, isAccount: { _ in false }) { _ in true } == spaced)
+        // One unit let go of `left` while a process ran: its last release remembers nothing.
+        #expect(restored.release(hello)?.uid == left)
+        #expect(!restored.reexecLines.contains { $0.hasPrefix("dynamic-user-given-back left ") })
+    }
+
     /// A number given back for one name that another name took meanwhile is not shared.
     @Test func aNumberGivenBackAndTakenByAnotherNameIsNotShared() {
         var registry = DynamicUserRegistry()
