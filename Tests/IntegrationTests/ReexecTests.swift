@@ -133,6 +133,29 @@ extension Integration {
             #expect(!(try daemon.ctl("logs", "chatty.service").standardOutput.contains("late-debug")))
         }
 
+        /// The recent lines behind `swatchctl logs` cross a re-exec, in order: a service's line and
+        /// swatchd's own about it from before, then the service's line from after.
+        @Test(.timeLimit(.minutes(1)))
+        func theRecentLinesOfLogsCrossAReexec() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let trigger = daemon.path("trigger")
+            try daemon.write("talk.service", """
+                [Service]
+                ExecStart=/bin/sh -c 'echo "before the re-exec"; while [ ! -e \(trigger) ]; do sleep 0.05; done; echo "after it"; exec sleep 60'
+                """)
+            try daemon.start()
+            _ = try daemon.waitForLog(containing: "talk.service[", "before the re-exec")
+            #expect(try daemon.ctl("daemon-reexec").exitCode == 0)
+            try daemon.waitForLog(containing: "re-executed")
+            #expect(FileManager.default.createFile(atPath: trigger, contents: Data()))
+            _ = try daemon.waitForLog(containing: "talk.service[", "after it")
+            let logs = try daemon.ctl("logs", "talk.service").lines
+            let wanted = ["Started talk.service.", "before the re-exec", "after it"]
+            let seen = logs.compactMap { line in wanted.first { line.hasSuffix(": " + $0) } }
+            #expect(seen == wanted, "\(logs)")
+        }
+
         /// What sandboxing holds for a running service crosses a re-exec: the lock on its private
         /// /tmp stays held (another swatchd's sweep would take it for stale otherwise), a unit
         /// that starts afterwards with the same dynamic user shares its number, and the stop

@@ -7,7 +7,8 @@ import SystemPackage
 /// same process, keeping every listening socket, the notify and control
 /// sockets, the services' output pipes, stored fds and the locks of private /tmp
 /// directories open across the execve (their close-on-exec flag is cleared for that one
-/// call), and what sandboxing holds for the running units (SandboxPreparation+Reexec.swift). The services stay
+/// call), what sandboxing holds for the running units (SandboxPreparation+Reexec.swift), and
+/// the recent lines of `swatchctl logs`. The services stay
 /// its children; the state goes through `RUNTIME/reexec-state` (0600, read
 /// and removed by the new process), named in `SWATCHD_DESERIALIZE`.
 extension Supervisor {
@@ -43,6 +44,14 @@ extension Supervisor {
                 lines.append("stored \(service.name) \(ControlEscaping.escapeWord(entry.name)) \(entry.fd.rawValue)\(poll)")
                 passed.append(entry.fd.rawValue)
             }
+        }
+        // The recent lines behind `swatchctl logs`, oldest first: the new process takes them
+        // back before it logs anything itself. The newest 20,000 at most: the state file is
+        // written in one piece.
+        for entry in unitLog.entries(units: [], last: 20_000) {
+            lines.append(["log", String(entry.realtime), String(entry.pid), String(entry.priority),
+                          ControlEscaping.escapeWord(entry.unit), ControlEscaping.escapeWord(entry.identifier),
+                          ControlEscaping.escapeWord(entry.message)].joined(separator: " "))
         }
         for (fd, held) in captures.sortedByKey() {
             let destination: String
@@ -115,6 +124,17 @@ extension Supervisor {
               lines.contains(where: { $0.split(separator: " ").count == 2 && $0.hasPrefix("notify ") && Int32($0.dropFirst(7)) != nil }),
               lines.contains(where: { $0.hasPrefix("control ") }) else {
             throw StateError(description: "\(path) is not a state this swatchd can read")
+        }
+        // The recent lines first: what this process logs from here on (reading the units
+        // again, say) comes after them.
+        for line in lines where line.hasPrefix("log ") {
+            let words = line.split(separator: " ").map(String.init)
+            guard words.count == 7, let realtime = UInt64(words[1]), let pid = Int32(words[2]),
+                  let priority = Int32(words[3]), let unit = try? ControlEscaping.unescapeWord(words[4]),
+                  let identifier = try? ControlEscaping.unescapeWord(words[5]),
+                  let message = try? ControlEscaping.unescapeWord(words[6]) else { continue }
+            unitLog.append(UnitLogEntry(unit: unit, realtime: realtime, pid: pid, identifier: identifier,
+                                        priority: priority, message: message))
         }
         var set = loadUnits()
         var state = Manager.ReexecState()
