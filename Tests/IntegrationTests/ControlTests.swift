@@ -609,13 +609,8 @@ extension Integration {
 
             // logs -f: the kept lines, then a new line as the service prints it.
             let followed = daemon.path("follow.out")
-            let follower = try Command.spawn(
-                [try Harness.binary("swatchctl"), "--runtime-dir", daemon.runtimeDirectory, "logs", "-f", "talk.service"],
-                environment: ["PATH": "/usr/bin:/bin"], plumbing: .init(outputPath: followed))
-            defer {
-                kill(follower, SIGKILL)
-                _ = Command.wait(follower, timeout: .seconds(5))
-            }
+            let follower = try daemon.followLogs(of: "talk.service", into: followed)
+            defer { daemon.stopFollowing(follower) }
             try waitUntil("logs -f prints the kept lines: \(readText(followed) ?? "")") {
                 readText(followed)?.contains("line-three") == true
             }

@@ -134,7 +134,8 @@ extension Integration {
         }
 
         /// The recent lines behind `swatchctl logs` cross a re-exec, in order: a service's line and
-        /// swatchd's own about it from before, then the service's line from after.
+        /// swatchd's own about it from before, then the service's line from after. A `logs -f`
+        /// running meanwhile goes on, each line once.
         @Test(.timeLimit(.minutes(1)))
         func theRecentLinesOfLogsCrossAReexec() throws {
             let daemon = try Daemon()
@@ -146,14 +147,25 @@ extension Integration {
                 """)
             try daemon.start()
             _ = try daemon.waitForLog(containing: "talk.service[", "before the re-exec")
+            let followed = daemon.path("follow.out")
+            let follower = try daemon.followLogs(of: "talk.service", into: followed)
+            defer { daemon.stopFollowing(follower) }
+            try waitUntil("logs -f prints the line from before") { readText(followed)?.contains("before the re-exec") == true }
+
             #expect(try daemon.ctl("daemon-reexec").exitCode == 0)
             try daemon.waitForLog(containing: "re-executed")
             #expect(FileManager.default.createFile(atPath: trigger, contents: Data()))
             _ = try daemon.waitForLog(containing: "talk.service[", "after it")
-            let logs = try daemon.ctl("logs", "talk.service").lines
             let wanted = ["Started talk.service.", "before the re-exec", "after it"]
-            let seen = logs.compactMap { line in wanted.first { line.hasSuffix(": " + $0) } }
-            #expect(seen == wanted, "\(logs)")
+            func seen(_ lines: [String]) -> [String] { lines.compactMap { line in wanted.first { line.hasSuffix(": " + $0) } } }
+            let logs = try daemon.ctl("logs", "talk.service").lines
+            #expect(seen(logs) == wanted, "\(logs)")
+            try waitUntil("logs -f prints the line from after\n\(readText(followed) ?? "")") {
+                readText(followed)?.contains("after it") == true
+            }
+            #expect(Command.wait(follower, timeout: .milliseconds(200)) == nil, "logs -f exited")
+            let printed = (readText(followed) ?? "").split(separator: "\n").map(String.init)
+            #expect(seen(printed) == wanted, "\(printed)")
         }
 
         /// What sandboxing holds for a running service crosses a re-exec: the lock on its private

@@ -62,6 +62,19 @@ extension Daemon {
     /// `ctl` with the arguments spelled out: `try daemon.ctl("status", "hello.service")`.
     func ctl(_ arguments: String...) throws -> SwatchctlResult { try ctl(arguments) }
 
+    /// Starts `swatchctl logs -f UNIT` in the background, its output into `path`; the caller
+    /// ends it with `stopFollowing`.
+    func followLogs(of unit: String, into path: String) throws -> pid_t {
+        try Command.spawn([try Harness.binary("swatchctl"), "--runtime-dir", runtimeDirectory, "logs", "-f", unit],
+                          environment: ["PATH": "/usr/bin:/bin"], plumbing: .init(outputPath: path))
+    }
+
+    /// Ends a `followLogs` and reaps it.
+    func stopFollowing(_ follower: pid_t) {
+        kill(follower, SIGKILL)
+        _ = Command.wait(follower, timeout: .seconds(5))
+    }
+
     /// `show UNIT`'s `KEY=` value, or nil.
     func property(_ key: String, of unit: String) throws -> String? {
         try ctl("show", unit).property(key)

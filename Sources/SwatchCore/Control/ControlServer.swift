@@ -235,6 +235,28 @@ package final class ControlServer {
     /// The waiting call `init(adopting:…)` took over.
     package private(set) var adoptedCall: ConnectionID?
 
+    /// The `logs … follow` connections with nothing left to send, for `daemon-reexec` to hand
+    /// over: the units each follows, and the sequence of the last line it was sent. (One
+    /// still writing its backlog to a slow reader is not handed over: it ends.)
+    package var followers: [(fd: FileDescriptor, units: [String], after: UInt64)] {
+        connections.values.sorted { $0.serial < $1.serial }.compactMap { connection in
+            guard case .following(let units, let after) = connection.state else { return nil }
+            return (connection.fd, units, after)
+        }
+    }
+
+    /// A follower `followers` of the swatchd before handed over, to be sent the lines after
+    /// `after` of this one's buffer. Returns the update that watches it (for its close).
+    package func adoptFollower(_ fd: FileDescriptor, units: [String], after: UInt64) -> Update {
+        _ = fcntl(fd.rawValue, F_SETFD, FD_CLOEXEC)
+        connections[fd.rawValue] = Connection(fd: fd, serial: nextSerial, peer: Peer(pid: 0, uid: 0, gid: 0),
+                                              state: .following(units: units, after: after))
+        nextSerial += 1
+        var update = Update()
+        update.added.append(fd)
+        return update
+    }
+
     deinit {
         if !isClosed { closeDescriptors() }
     }

@@ -48,7 +48,8 @@ extension Supervisor {
         // The recent lines behind `swatchctl logs`, oldest first: the new process takes them
         // back before it logs anything itself. The newest 20,000 at most: the state file is
         // written in one piece.
-        for entry in unitLog.entries(units: [], last: 20_000) {
+        let carried = unitLog.entries(units: [], last: 20_000)
+        for entry in carried {
             lines.append(["log", String(entry.realtime), String(entry.pid), String(entry.priority),
                           ControlEscaping.escapeWord(entry.unit), ControlEscaping.escapeWord(entry.identifier),
                           ControlEscaping.escapeWord(entry.message)].joined(separator: " "))
@@ -68,6 +69,15 @@ extension Supervisor {
                 + "\(levels.priority):\(levels.prefix ? 1 : 0):\(levels.maximum):\(levels.facility) \(unsent)"
                 + held.capture.extraFields.map { " " + ControlEscaping.escapeWord($0) }.joined())
             passed.append(fd)
+        }
+        // The `logs -f` clients follow on, each from where it stands among the lines carried
+        // (the new process numbers them anew: its lines after the old `after` are the ones it
+        // has not been sent).
+        for follower in control.followers {
+            let seen = carried.prefix { $0.sequence <= follower.after }.count
+            lines.append((["follower", String(follower.fd.rawValue), String(seen)]
+                          + follower.units.map(ControlEscaping.escapeWord)).joined(separator: " "))
+            passed.append(follower.fd.rawValue)
         }
         // The dynamic users, and what the stops of the running units undo (their private /tmp
         // with its locks, runtime directories, credentials).
@@ -127,6 +137,7 @@ extension Supervisor {
         }
         // The recent lines first: what this process logs from here on (reading the units
         // again, say) comes after them.
+        let carriedFrom = unitLog.lastSequence
         for line in lines where line.hasPrefix("log ") {
             let words = line.split(separator: " ").map(String.init)
             guard words.count == 7, let realtime = UInt64(words[1]), let pid = Int32(words[2]),
@@ -200,6 +211,15 @@ extension Supervisor {
                 watchCapture(capture, of: name)
             case "sandbox", "dynamic-user", "dynamic-user-given-back":
                 sandbox.restore(words)
+            case "follower":
+                guard let fd = fd(1) else { continue }
+                let units = words.dropFirst(3).map { try? ControlEscaping.unescapeWord($0) }
+                // Unreadable, it would follow every unit: it ends instead.
+                guard words.count >= 3, let seen = UInt64(words[2]), let control, !units.contains(nil) else {
+                    try? fd.close()
+                    continue
+                }
+                applyControl(control.adoptFollower(fd, units: units.compactMap { $0 }, after: carriedFrom + seen))
             default:
                 continue
             }
@@ -220,6 +240,8 @@ extension Supervisor {
         }
         send(.restore(set, state, call: call))
         for (pid, name) in manager.pidOwners { tracker.trackSession(of: pid, in: name.description) }
+        // A follower handed over gets what it had not been sent yet.
+        publishLogs()
     }
 
     /// After a re-exec whose state cannot be used: the listening sockets the old
