@@ -34,7 +34,7 @@ extension SandboxPreparation {
     /// again at once; a word it cannot read is left out.
     package func restore(_ words: [String]) {
         guard words.first == "sandbox" else { return dynamicUsers.restore(words) }
-        guard words.count >= 2, let name = UnitName(parsing: words[1]) else { return }
+        let name = words.count >= 2 ? UnitName(parsing: words[1]) : nil
         var unit = PreparedSandbox()
         var tmp: String?
         var varTmp: String?
@@ -59,13 +59,15 @@ extension SandboxPreparation {
             default: continue
             }
         }
-        if let tmp, let varTmp {
-            var temporary = PrivateTemporaryDirectories(tmp: tmp, varTmp: varTmp)
-            temporary.locks = locks
-            unit.privateTemporaryDirectories = temporary
-        } else {
+        // The locks of a line it cannot use are closed: nothing else would.
+        guard let name, let tmp, let varTmp else {
             for lock in locks { lock.closeIgnoringErrors() }
+            if let name { prepared[name] = unit }
+            return
         }
+        var temporary = PrivateTemporaryDirectories(tmp: tmp, varTmp: varTmp)
+        temporary.locks = locks
+        unit.privateTemporaryDirectories = temporary
         prepared[name] = unit
     }
 }
