@@ -77,7 +77,24 @@ extension ControlClient {
         try exchange(request, onEvent: onEvent)
     }
 
+    /// A connection the daemon closes before a byte of its answer carried a request it never
+    /// ran: swatchd answers a request in the turn of its loop that reads it (or, for a job,
+    /// when the job ends, and it does not re-execute while one runs). That happens when it
+    /// re-executes itself (`daemon-reexec`) with the request unread, or read in part: the
+    /// request goes once more, to the new process, which the same listening socket serves.
     private func exchange(_ request: ControlRequest, onEvent: (ControlStreamEvent) -> Bool) throws(Failure) {
+        if try attempt(request, onEvent: onEvent) == .closedUnanswered {
+            _ = try attempt(request, onEvent: onEvent)
+        }
+    }
+
+    private enum Ending {
+        case answered
+        /// Closed (EOF, or ECONNRESET for a request left unread) before a byte of the answer.
+        case closedUnanswered
+    }
+
+    private func attempt(_ request: ControlRequest, onEvent: (ControlStreamEvent) -> Bool) throws(Failure) -> Ending {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .io(Errno(rawValue: errno)) }
         defer { close(fd) }
@@ -100,6 +117,7 @@ extension ControlClient {
             sendError = error
         }
         var sawTrailer = false
+        var received = false
         // No shutdown(SHUT_WR) after the request: the daemon reads EOF as "the client left"
         // and would drop a `logs … follow` at once.
         var decoder = ControlStreamDecoder()
@@ -109,13 +127,16 @@ extension ControlClient {
             do {
                 count = try retryingOnInterrupt { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
             } catch {
+                if !received, error == .connectionReset { return .closedUnanswered }
                 if let sendError, !sawTrailer { throw .io(sendError) }
                 throw error == .wouldBlock ? .timedOut : .io(error)
             }
             if count == 0 {
+                if !received { return .closedUnanswered }
                 if let sendError, !sawTrailer { throw .io(sendError) }
-                return
+                return .answered
             }
+            received = true
             let events: [ControlStreamEvent]
             do {
                 events = try decoder.feed(Array(buffer[..<count]))
@@ -124,7 +145,7 @@ extension ControlClient {
             }
             for event in events {
                 if case .trailer = event { sawTrailer = true }
-                if !onEvent(event) { return }
+                if !onEvent(event) { return .answered }
             }
         }
     }
