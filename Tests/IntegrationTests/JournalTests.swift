@@ -142,6 +142,25 @@ extension Integration {
             #expect(misplaced == nil, "out of order from \(misplaced.map { bye[$0...].prefix(3) } ?? [])")
         }
 
+        /// A swatchd that is not root names the unit in USER_UNIT=, which `journalctl --user -u`
+        /// matches for the sender's uid, on the service's lines and on its own about the unit
+        /// (read back here by root: journald's files are not the sender's to read).
+        @Test(.timeLimit(.minutes(1)))
+        func notRootTheUnitIsInUserUnitOnEveryLine() throws {
+            let scenario = try JournalScenario(withJournal: true, logTarget: "journal")
+            defer { scenario.remove() }
+            let entries = try scenario.runAsNobody()
+            let line = try #require(entries.first { $0["MESSAGE"] == "hello-from-nobody" }, "\(entries.count) entries")
+            #expect(line["USER_UNIT"] == "talk.service", "\(line)")
+            #expect(line["OBJECT_SYSTEMD_UNIT"] == nil, "\(line)")
+            #expect(line["_UID"] == "65534", "\(line)")
+            #expect(line["SYSLOG_IDENTIFIER"] == "talk", "\(line)")
+            let started = try #require(entries.first { $0["MESSAGE"] == "Started talk.service." }, "\(entries.count) entries")
+            #expect(started["USER_UNIT"] == "talk.service", "\(started)")
+            #expect(started["SYSLOG_IDENTIFIER"] == "swatchd", "\(started)")
+            #expect(started["_UID"] == "65534", "\(started)")
+        }
+
         // MARK: Without a journal
 
         /// `--log-target auto` with no /run/systemd/journal/socket: stderr.
@@ -338,30 +357,50 @@ struct JournalScenario {
     /// farewell.service, which writes 3000 lines when it gets SIGTERM; swatchd is stopped
     /// (SIGTERM) once the service's first line is in the journal, and the journal read after.
     func runFarewell() throws -> [[String: String]] {
-        let dir = directory.path
         try write("farewell.service", """
             [Service]
             ExecStart=/bin/sh -c 'trap "seq -f bye-%%g 3000; exit 0" TERM; echo up; while :; do sleep 0.05; done'
             SyslogIdentifier=farewell
             KillMode=mixed
             """)
+        return try runUntilStopped(identifier: "farewell", first: "up", last: "bye-3000")
+    }
+
+    /// talk.service under a swatchd that runs as nobody (setpriv(1)), stopped once the
+    /// service's line is in the journal.
+    func runAsNobody() throws -> [[String: String]] {
+        try write("talk.service", """
+            [Service]
+            ExecStart=/bin/sh -c 'echo hello-from-nobody; exec sleep 60'
+            SyslogIdentifier=talk
+            """)
+        return try runUntilStopped(identifier: "talk", first: "hello-from-nobody", last: "hello-from-nobody",
+                                   runAs: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+    }
+
+    /// journald, then swatchd (`runAs` that command, if given) on the unit directory until
+    /// the line `first` of `identifier` is in the journal; then SIGTERM to swatchd, and, once
+    /// the line `last` is in too (5 s at most), the journal as JSON.
+    private func runUntilStopped(identifier: String, first: String, last: String, runAs: [String] = []) throws -> [[String: String]] {
+        let dir = directory.path
         let environment = [
             "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "DIR": dir, "SWATCHD": try Harness.binary("swatchd"), "JOURNALD": Self.journald,
+            "IDENT": identifier, "FIRST": first, "LAST": last, "RUN_AS": runAs.joined(separator: " "),
         ]
         let output = try Command.run(
             ["/usr/bin/unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child", "--mount-proc",
-             "/bin/sh", "-c", Self.farewellScript],
+             "/bin/sh", "-c", Self.untilStoppedScript],
             environment: environment, timeout: .seconds(40))
         let journal = readText(dir + "/journal.json") ?? ""
         guard output.status == .exited(0) else {
-            throw HarnessError("the farewell scenario failed: \(output.status)\n\(output.standardOutput)\(output.standardError)"
+            throw HarnessError("the scenario failed: \(output.status)\n\(output.standardOutput)\(output.standardError)"
                                + "--- swatchd's stderr:\n\(readText(dir + "/swatchd.err") ?? "")")
         }
         return try Outcome.parse(journal)
     }
 
-    static let farewellScript = #"""
+    static let untilStoppedScript = #"""
         set -u
         fail() { echo "scenario: $*" >&2; exit 1; }
         mount -t tmpfs -o mode=0755 tmpfs /run || fail "cannot mount a tmpfs on /run"
@@ -372,17 +411,21 @@ struct JournalScenario {
             i=$((i + 1)); [ "$i" -gt 200 ] && fail "journald did not create its socket"; sleep 0.05
         done
         mkdir -p "$DIR/run"
-        "$SWATCHD" --unit-dir "$DIR/units" --runtime-dir "$DIR/run" --log-target journal 2>"$DIR/swatchd.err" & S=$!
+        if [ -n "$RUN_AS" ]; then
+            # Another user reads the units and owns the runtime directory.
+            chmod 755 "$DIR" "$DIR/units" && chown 65534:65534 "$DIR/run" || fail "cannot hand $DIR over"
+        fi
+        $RUN_AS "$SWATCHD" --unit-dir "$DIR/units" --runtime-dir "$DIR/run" --log-target journal 2>"$DIR/swatchd.err" & S=$!
         i=0
-        until journalctl -D /run/log/journal -o cat SYSLOG_IDENTIFIER=farewell 2>/dev/null | grep -qx up; do
-            i=$((i + 1)); [ "$i" -gt 200 ] && fail "farewell.service's first line did not arrive"; sleep 0.05
+        until journalctl -D /run/log/journal -o cat SYSLOG_IDENTIFIER="$IDENT" 2>/dev/null | grep -qxF "$FIRST"; do
+            i=$((i + 1)); [ "$i" -gt 200 ] && fail "the first line of $IDENT did not arrive"; sleep 0.05
         done
         kill -TERM "$S"
         wait "$S" || fail "swatchd exited with $?"
         # What swatchd sent may still be in journald's queue: until the last line is in (5 s at
         # most), then whatever is there.
         i=0
-        until journalctl -D /run/log/journal -o cat SYSLOG_IDENTIFIER=farewell 2>/dev/null | grep -qx bye-3000; do
+        until journalctl -D /run/log/journal -o cat SYSLOG_IDENTIFIER="$IDENT" 2>/dev/null | grep -qxF "$LAST"; do
             i=$((i + 1)); [ "$i" -gt 100 ] && break; sleep 0.05
         done
         journalctl -D /run/log/journal -o json --no-pager >"$DIR/journal.json" || fail "journalctl"
