@@ -82,8 +82,11 @@ extension ControlClient {
     /// when the job ends, and it does not re-execute while one runs). That happens when it
     /// re-executes itself (`daemon-reexec`) with the request unread, or read in part: the
     /// request goes once more, to the new process, which the same listening socket serves.
+    /// Not `daemon-reexec` itself: its caller waits for the new process's answer, and a new
+    /// process that could not take the old one's state over starts afresh without it — the
+    /// re-exec ran, and is not asked for twice.
     private func exchange(_ request: ControlRequest, onEvent: (ControlStreamEvent) -> Bool) throws(Failure) {
-        if try attempt(request, onEvent: onEvent) == .closedUnanswered {
+        if try attempt(request, onEvent: onEvent) == .closedUnanswered, request != .daemonReexec {
             _ = try attempt(request, onEvent: onEvent)
         }
     }

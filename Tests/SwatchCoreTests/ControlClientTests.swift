@@ -48,6 +48,12 @@ import Testing
         return String(decoding: buffer[..<max(count, 0)], as: UTF8.self)
     }
 
+    /// The client's exchange, on a thread of its own (it blocks).
+    private func send(_ request: ControlRequest, to daemon: FakeDaemon) -> Background<Result<ControlResponse, ControlClient.Failure>> {
+        let path = daemon.path
+        return Background { Result { () throws(ControlClient.Failure) in try ControlClient(path: path, timeout: .seconds(5)).send(request) } }
+    }
+
     private func waitFor<T>(_ background: Background<T>) -> T? {
         let deadline = StatusFormat.monotonicNow() + 5_000_000
         while !background.isDone && StatusFormat.monotonicNow() < deadline { usleep(1000) }
@@ -56,8 +62,7 @@ import Testing
 
     @Test func aRequestClosedUnreadGoesOnceMoreToTheNextProcess() throws {
         let daemon = try FakeDaemon()
-        let path = daemon.path
-        let answer = Background { Result { try ControlClient(path: path, timeout: .seconds(5)).send(.listUnits) } }
+        let answer = send(.listUnits, to: daemon)
         // Closed with the request unread: the client's recv gets ECONNRESET.
         let first = daemon.acceptWithRequest()
         #expect(first >= 0)
@@ -75,8 +80,7 @@ import Testing
 
     @Test func aRequestClosedUnansweredTwiceIsNotSentAThirdTime() throws {
         let daemon = try FakeDaemon()
-        let path = daemon.path
-        let answer = Background { Result { try ControlClient(path: path, timeout: .seconds(5)).send(.listUnits) } }
+        let answer = send(.listUnits, to: daemon)
         for _ in 0..<2 {
             let connection = daemon.acceptWithRequest()
             #expect(connection >= 0)
@@ -88,11 +92,24 @@ import Testing
         #expect(!daemon.hasAnotherConnection)
     }
 
+    /// `daemon-reexec` closed unanswered ran all the same (a new process that could not take the
+    /// state over starts afresh without the caller): not sent again.
+    @Test func aReexecClosedUnansweredIsNotSentAgain() throws {
+        let daemon = try FakeDaemon()
+        let answer = send(.daemonReexec, to: daemon)
+        let connection = daemon.acceptWithRequest()
+        #expect(connection >= 0)
+        #expect(readRequest(connection) == ControlRequest.daemonReexec.line + "\n")
+        close(connection)
+        let result = try #require(waitFor(answer))
+        #expect(throws: ControlClient.Failure.closedEarly) { try result.get() }
+        #expect(!daemon.hasAnotherConnection)
+    }
+
     /// Part of an answer arrived: the request ran, and is not sent again.
     @Test func anAnswerCutShortIsNotAskedForAgain() throws {
         let daemon = try FakeDaemon()
-        let path = daemon.path
-        let answer = Background { Result { try ControlClient(path: path, timeout: .seconds(5)).send(.listUnits) } }
+        let answer = send(.listUnits, to: daemon)
         let connection = daemon.acceptWithRequest()
         #expect(connection >= 0)
         _ = readRequest(connection)
