@@ -173,7 +173,9 @@ release: $(STATIC_CXX)/libstdc++.a
 # them: a toolchain that renames what it stands in for would bring that back. No program
 # links the concurrency runtime (Sources/CSwatch/no_concurrency.c): a new reference from
 # swift-log, or a closure in main-actor code, would bring it and libdispatch back, and none
-# of our objects may call the traps that file defines.
+# of our objects may call the traps that file defines. A link/swatchd.order naming functions
+# swatchd no longer has is stale: lld skips those names silently (--no-warn-symbol-ordering),
+# and what start-up runs spreads over more text again; a warning says to regenerate it.
 check-release:
 	@bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"; \
 	for program in $(PROGRAMS); do \
@@ -183,6 +185,9 @@ check-release:
 	    ! nm "$$bin/$$program" | grep -q ' _dispatch_' \
 	        || { echo "make: $$program links Swift's concurrency runtime and libdispatch (see Sources/CSwatch/no_concurrency.c)"; exit 1; }; \
 	done; \
+	stale="$$(nm "$$bin/swatchd" | awk 'NR == FNR { have[$$NF] = 1; next } !($$0 in have) { n++ } END { print n + 0 }' - link/swatchd.order)"; \
+	[ "$$stale" -eq 0 ] || echo "make: warning: $$stale of the functions link/swatchd.order lays out are no longer in swatchd;" \
+	    "regenerate it: scripts/link-order $$bin/swatchd > link/swatchd.order && make release"; \
 	for program in swatchd swatchctl; do \
 	    ! nm "$$bin/$$program" | grep -q argvGrabber \
 	        || { echo "make: $$program links the Swift runtime's argv grabber (see Sources/CSwatch/arguments.c)"; exit 1; }; \
