@@ -68,6 +68,16 @@ const int SWATCH_SO_TIMESTAMP = SO_TIMESTAMP;
 const int SWATCH_SO_TIMESTAMPNS = SO_TIMESTAMPNS;
 const int SWATCH_SOL_NETLINK = SOL_NETLINK;
 const int SWATCH_NETLINK_PKTINFO = NETLINK_PKTINFO;
+/* Newer than Debian 12's headers: the values of Linux's
+ * include/uapi/asm-generic/socket.h (x86-64 and arm64 use those). */
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+#ifndef SO_PASSRIGHTS
+#define SO_PASSRIGHTS 83
+#endif
+const int SWATCH_SO_PASSPIDFD = SO_PASSPIDFD;
+const int SWATCH_SO_PASSRIGHTS = SO_PASSRIGHTS;
 const long SWATCH_CGROUP2_SUPER_MAGIC = CGROUP2_SUPER_MAGIC;
 const int SWATCH_CLONE_NEWNS = CLONE_NEWNS;
 const int SWATCH_CLONE_NEWUTS = CLONE_NEWUTS;

@@ -25,6 +25,14 @@ enum Posix {
         return getsockopt(fd, level, name, &value, &length) == 0 ? value : nil
     }
 
+    /// Reads a string socket option (TCP_CONGESTION), nil when the fd has none.
+    static func socketOptionText(_ fd: Int32, level: Int32, name: Int32) -> String? {
+        var bytes = [UInt8](repeating: 0, count: 64)
+        var length = socklen_t(bytes.count)
+        guard getsockopt(fd, level, name, &bytes, &length) == 0 else { return nil }
+        return String(decoding: bytes.prefix(Int(length)).prefix(while: { $0 != 0 }), as: UTF8.self)
+    }
+
     /// Sets an integer socket option. The corresponding C function is `setsockopt`.
     static func setSocketOption(_ fd: Int32, level: Int32, name: Int32, to value: Int32) -> Bool {
         var value = value

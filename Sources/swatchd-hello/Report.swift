@@ -152,12 +152,20 @@ struct Report {
             ("RCVBUF", option(SOL_SOCKET, SO_RCVBUF)),
             ("SNDBUF", option(SOL_SOCKET, SO_SNDBUF)),
             ("PASSCRED", option(SOL_SOCKET, SO_PASSCRED)),
+            ("PASSPIDFD", family == AF_UNIX ? option(SOL_SOCKET, soPassPIDFD) : "n/a"),
+            ("PASSRIGHTS", family == AF_UNIX ? option(SOL_SOCKET, soPassRights) : "n/a"),
+            ("CONGESTION", Posix.socketOptionText(number, level: tcp, name: TCP_CONGESTION) ?? "n/a"),
             ("MARK", option(SOL_SOCKET, SO_MARK)),
             ("FREEBIND", family == AF_INET || family == AF_INET6 ? option(ipLevel, freeBind) : "n/a"),
             ("TRANSPARENT", family == AF_INET || family == AF_INET6 ? option(ipLevel, transparent) : "n/a"),
             ("NAME", fd.name),
         ]
     }
+
+    /// SO_PASSPIDFD (Linux 6.5) and SO_PASSRIGHTS (Linux 6.16), newer than Debian 12's
+    /// headers: their values in Linux's include/uapi/asm-generic/socket.h.
+    private static let soPassPIDFD: Int32 = 76
+    private static let soPassRights: Int32 = 83
 
     private static func familyName(_ family: Int32?) -> String {
         switch family {

@@ -216,6 +216,9 @@ extension Integration {
                 Mark=42
                 FreeBind=yes
                 Transparent=yes
+                TCPCongestion=reno
+                PassPIDFD=yes
+                AcceptFileDescriptors=no
                 """)
             try daemon.write("opts.service", try Units.helloService(report: report))
             let credPath = daemon.path("cred.sock")
@@ -223,6 +226,8 @@ extension Integration {
                 [Socket]
                 ListenStream=\(credPath)
                 PassCredentials=yes
+                PassPIDFD=yes
+                AcceptFileDescriptors=no
                 """)
             try daemon.write("cred.service", try Units.helloService(report: credReport))
             try daemon.start()
@@ -247,11 +252,30 @@ extension Integration {
             #expect(seen["FD3_TRANSPARENT"] == "1")
             // SO_PASSCRED is the unix socket's below (a TCP socket may not even report it).
             #expect(seen["FD3_PASSCRED"] != "1")
+            #expect(seen["FD3_CONGESTION"] == "reno")
+            // PassPIDFD= and AcceptFileDescriptors= are af_unix's alone: not tried, no warning.
+            #expect(!daemon.log.contains("SO_PASSPIDFD") && !daemon.log.contains("SO_PASSRIGHTS"), "\(daemon.log)")
 
             #expect(try Client.body(.unix(credPath)) == Client.helloBody)
             let cred = try waitForReport(credReport)
             #expect(cred["FD3_FAMILY"] == "unix")
             #expect(cred["FD3_PASSCRED"] == "1")
+            #expect(cred["FD3_PASSPIDFD"] == "1")
+            #expect(cred["FD3_PASSRIGHTS"] == "0")
+            #expect(cred["FD3_CONGESTION"] == "n/a")
+            // A peer's descriptors never reach the service: the kernel refuses them at the
+            // sender (python3's socket module, as another program sends them).
+            let sent = try Command.run(["/usr/bin/python3", "-c", """
+                import array, socket, sys
+                peer = socket.socket(socket.AF_UNIX)
+                peer.connect(sys.argv[1])
+                try:
+                    peer.sendmsg([b"x"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [0]))])
+                    print("sent")
+                except OSError as error:
+                    print(error.strerror)
+                """, credPath])
+            #expect(sent.standardOutput == "Operation not permitted\n", "\(sent)")
         }
 
         @Test(.timeLimit(.minutes(1)))

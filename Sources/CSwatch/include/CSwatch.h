@@ -53,6 +53,10 @@ extern const int SWATCH_SO_TIMESTAMPNS;
 /// `SOL_NETLINK`, `NETLINK_PKTINFO` (linux/netlink.h, PassPacketInfo= on a netlink socket).
 extern const int SWATCH_SOL_NETLINK;
 extern const int SWATCH_NETLINK_PKTINFO;
+/// `SO_PASSPIDFD` (Linux 6.5, PassPIDFD=) and `SO_PASSRIGHTS` (Linux 6.16,
+/// AcceptFileDescriptors=), which Debian 12's headers do not have yet.
+extern const int SWATCH_SO_PASSPIDFD;
+extern const int SWATCH_SO_PASSRIGHTS;
 /// `CGROUP2_SUPER_MAGIC` from <linux/magic.h>: `statfs` f_type of a cgroup2 mount.
 extern const long SWATCH_CGROUP2_SUPER_MAGIC;
 /// `CLONE_NEWNS`: unshare(2) a new mount namespace (sandboxing).

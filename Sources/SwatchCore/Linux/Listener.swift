@@ -602,6 +602,12 @@ package final class Listener {
             if options.noDelay {
                 warnUnless("TCP_NODELAY") { () throws(Errno) in try fd.setOption(tcp, TCP_NODELAY, 1) }
             }
+            if let algorithm = options.tcpCongestion {
+                warnUnless("TCP_CONGESTION") { () throws(Errno) in
+                    var name = Array(algorithm.utf8CString)
+                    _ = try retryingOnInterrupt { setsockopt(fd.rawValue, tcp, TCP_CONGESTION, &name, socklen_t(name.count)) }
+                }
+            }
         }
         if options.broadcast {
             warnUnless("SO_BROADCAST") { () throws(Errno) in try fd.setOption(SOL_SOCKET, SO_BROADCAST, 1) }
@@ -614,6 +620,14 @@ package final class Listener {
         }
         if options.passSecurity && (family == AF_UNIX || family == AF_NETLINK) {
             warnUnless("SO_PASSSEC") { () throws(Errno) in try fd.setOption(SOL_SOCKET, SO_PASSSEC, 1) }
+        }
+        // Both are af_unix's alone (EOPNOTSUPP elsewhere), and a connection takes them from
+        // its listener; a kernel older than each option warns, as under systemd.
+        if options.passPIDFD && family == AF_UNIX {
+            warnUnless("SO_PASSPIDFD") { () throws(Errno) in try fd.setOption(SOL_SOCKET, SWATCH_SO_PASSPIDFD, 1) }
+        }
+        if !options.acceptFileDescriptors && family == AF_UNIX {
+            warnUnless("SO_PASSRIGHTS") { () throws(Errno) in try fd.setOption(SOL_SOCKET, SWATCH_SO_PASSRIGHTS, 0) }
         }
         if options.passPacketInfo {
             // socket_set_recvpktinfo(): by family; the others have no packet info to pass.

@@ -798,6 +798,11 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
         "Broadcast": .set(inOptions { $1(&$0.broadcast) }, .boolean),
         "PassCredentials": .set(inOptions { $1(&$0.passCredentials) }, .boolean),
         "PassSecurity": .set(inOptions { $1(&$0.passSecurity) }, .boolean),
+        "PassPIDFD": .set(inOptions { $1(&$0.passPIDFD) }, .boolean),
+        "AcceptFileDescriptors": .set(inOptions { $1(&$0.acceptFileDescriptors) }, .boolean),
+        // Taken as written, as config_parse_string() takes it (no specifiers); an empty one
+        // resets it. A name the kernel does not know is a warning when the socket is made.
+        "TCPCongestion": .set(inOptions { $1(&$0.tcpCongestion) }, .text("TCP congestion algorithm") { $0 }),
         "PipeSize": .set(inOptions { $1(&$0.pipeSize) }, .size),
         "RemoveOnStop": .set(inOptions { $1(&$0.removeOnStop) }, .boolean),
         "FileDescriptorName": .set(inFields { $1(&$0.fileDescriptorName) }, .text("file descriptor name", expand: true) { value in
@@ -820,8 +825,7 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
 }()
 
 private let unsupportedSocketKeys: Set<String> = [
-    "PassFileDescriptorsToExec", "PassPIDFD",
-    "AcceptFileDescriptors", "TCPCongestion", "SELinuxContextFromNet", "SmackLabel", "SmackLabelIPIn",
+    "PassFileDescriptorsToExec", "SELinuxContextFromNet", "SmackLabel", "SmackLabelIPIn",
     "SmackLabelIPOut", "FlushPending",
     "PollLimitIntervalSec", "PollLimitBurst", "DeferTrigger", "DeferTriggerMaxSec",
     // The socket's commands get no standard input but /dev/null.

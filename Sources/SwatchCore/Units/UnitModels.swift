@@ -389,6 +389,13 @@ package struct SocketOptionsFields: Hashable, Sendable {
     package var timestamping: SocketTimestamping = .off
     /// PassPacketInfo=: IP_PKTINFO, IPV6_RECVPKTINFO or NETLINK_PKTINFO, by family.
     package var passPacketInfo = false
+    /// PassPIDFD=: SO_PASSPIDFD, a pidfd of the sender with each message (unix sockets).
+    package var passPIDFD = false
+    /// AcceptFileDescriptors=: with `no`, SO_PASSRIGHTS off, so that no peer can send the
+    /// service file descriptors (unix sockets); the kernel's default passes them.
+    package var acceptFileDescriptors = true
+    /// TCPCongestion=: the TCP_CONGESTION algorithm by name (`tcp(7)`); nil leaves the kernel's.
+    package var tcpCongestion: String?
 }
 
 /// Timestamping= (systemd.socket(5)): SO_TIMESTAMP (`us`) or SO_TIMESTAMPNS (`ns`).

@@ -146,6 +146,42 @@ import Testing
         #expect(readlink(link, &buffer, buffer.count) > 0)
     }
 
+    /// PassPIDFD= and AcceptFileDescriptors=no on unix sockets: read back as the service sees
+    /// them, and a peer's descriptors (SCM_RIGHTS) refused by the kernel (EPERM) before they
+    /// reach the service, where the default lets them through. TCP sockets have neither option.
+    @Test func unixSocketsPassPIDFDsAndRefuseDescriptors() throws {
+        let directory = LinuxTestSupport.temporaryDirectory()
+        defer { LinuxTestSupport.removeTree(directory) }
+        func option(_ listener: Listener, _ name: CInt) throws -> CInt { try listener.fd.option(SOL_SOCKET, name) }
+
+        let stream = try bind(.stream, .unix(path: directory + "/s.sock")) {
+            $0.passPIDFD = true
+            $0.acceptFileDescriptors = false
+        }
+        #expect(stream.warnings == [])
+        #expect(try option(stream, SWATCH_SO_PASSPIDFD) == 1)
+        #expect(try option(stream, SWATCH_SO_PASSRIGHTS) == 0)
+
+        let closed = try bind(.datagram, .unix(path: directory + "/closed.sock")) { $0.acceptFileDescriptors = false }
+        let open = try bind(.datagram, .unix(path: directory + "/open.sock"))
+        #expect(try option(open, SWATCH_SO_PASSRIGHTS) == 1)
+        #expect(try option(open, SWATCH_SO_PASSPIDFD) == 0)
+        let passed = FileDescriptor.standardInput
+        #expect(throws: Errno.notPermitted) { try NotifySocket.sendNotify("fd", to: directory + "/closed.sock", fds: [passed]) }
+        try NotifySocket.sendNotify("plain", to: directory + "/closed.sock")
+        try NotifySocket.sendNotify("fd", to: directory + "/open.sock", fds: [passed])
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let count = try buffer.withUnsafeMutableBytes { try closed.fd.read(into: $0) }
+        #expect(Array(buffer[0..<count]) == Array("plain".utf8))
+        _ = open
+
+        let tcp = try bind(.stream, .ipv4(address: "127.0.0.1", port: 0)) {
+            $0.passPIDFD = true
+            $0.acceptFileDescriptors = false
+        }
+        #expect(tcp.warnings == [])
+    }
+
     @Test func vsockBindsOrFailsWithTheKernelsError() throws {
         // CID 12345 is not this machine's: EADDRNOTAVAIL from bind, or EAFNOSUPPORT from
         // socket() where the kernel has no vsock. Either way the listener is not made.

@@ -317,6 +317,29 @@ import Testing
         #expect(listener.warnings == [])
     }
 
+    /// TCPCongestion=: the algorithm a service's connections start with (tcp(7)); one the
+    /// kernel does not have is a warning, as in systemd's socket_apply_socket_options().
+    @Test func tcpCongestionIsTheListenersAlgorithm() throws {
+        var name = [CChar](repeating: 0, count: 16)
+        func algorithm(_ listener: Listener) -> String {
+            var length = socklen_t(name.count)
+            #expect(getsockopt(listener.fd.rawValue, CInt(IPPROTO_TCP), TCP_CONGESTION, &name, &length) == 0)
+            return String(decoding: name.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        // reno is built into every kernel (net/ipv4/tcp_cong.c); the default here is another one.
+        let reno = try bind(.stream, .ipv6(address: "::1", port: 0, scope: nil)) { $0.tcpCongestion = "reno" }
+        #expect(reno.warnings == [])
+        #expect(algorithm(reno) == "reno")
+        let unknown = try bind(.stream, .ipv4(address: "127.0.0.1", port: 0)) { $0.tcpCongestion = "nosuchalgorithm" }
+        #expect(unknown.warnings == [
+            "Failed to set TCP_CONGESTION socket option on 127.0.0.1:0, ignoring: No such file or directory",
+        ])
+        #expect(algorithm(unknown) != "nosuchalgorithm")
+        // Not tried on a socket that is not TCP.
+        let udp = try bind(.datagram, .ipv4(address: "127.0.0.1", port: 0)) { $0.tcpCongestion = "reno" }
+        #expect(udp.warnings == [])
+    }
+
     @Test func unknownDeviceIsFatalLikeSystemd() {
         #expect(throws: ListenerError(.setOption("SO_BINDTODEVICE"), "127.0.0.1:0", .operationNotSupportedByDevice)) {
             try bind(.stream, .ipv4(address: "127.0.0.1", port: 0)) { $0.bindToDevice = "nosuchif0" }

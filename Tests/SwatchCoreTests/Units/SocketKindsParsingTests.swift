@@ -54,6 +54,25 @@ import Testing
         #expect(socket.options.timestamping == .off)
     }
 
+    /// PassPIDFD=, AcceptFileDescriptors= and TCPCongestion= (systemd.socket(5)): booleans and
+    /// a name taken as written; the empty TCPCongestion= leaves the kernel's algorithm.
+    @Test func readsTheOptionsOfWhatPeersPass() throws {
+        let set = load("[Socket]\nListenStream=/run/a.sock\nPassPIDFD=yes\nAcceptFileDescriptors=no\nTCPCongestion=bbr\n")
+        #expect(messages(set) == [])
+        let socket = try #require(set.sockets.first?.value)
+        #expect(socket.options.passPIDFD)
+        #expect(!socket.options.acceptFileDescriptors)
+        #expect(socket.options.tcpCongestion == "bbr")
+        let defaults = try #require(load("[Socket]\nListenStream=/run/a.sock\nTCPCongestion=bbr\nTCPCongestion=\n").sockets.first?.value)
+        #expect(!defaults.options.passPIDFD)
+        #expect(defaults.options.acceptFileDescriptors)
+        #expect(defaults.options.tcpCongestion == nil)
+        for key in ["PassPIDFD", "AcceptFileDescriptors", "TCPCongestion"] {
+            #expect(socketCatalog.setter("Socket", key) != nil, "\(key)")
+            #expect(!socketCatalog.unsupported("Socket").contains(key), "\(key)")
+        }
+    }
+
     @Test func aNetlinkFamilyWithoutANameIsPrintedAsItsNumber() {
         #expect(ListenAddress.netlink(protocol: 17, group: 0).description == "17 0")
         #expect(ListenAddress.netlink(protocol: 9, group: 0).description == "audit 0")
@@ -97,6 +116,9 @@ import Testing
         ("Timestamping=sometimes", "u/a.socket:2: Failed to parse timestamping mode for Timestamping=, refusing the unit: sometimes"),
         ("Writable=maybe", "u/a.socket:2: Failed to parse boolean value for Writable=, refusing the unit: maybe"),
         ("PassPacketInfo=maybe", "u/a.socket:2: Failed to parse boolean value for PassPacketInfo=, refusing the unit: maybe"),
+        ("PassPIDFD=maybe", "u/a.socket:2: Failed to parse boolean value for PassPIDFD=, refusing the unit: maybe"),
+        ("AcceptFileDescriptors=maybe",
+         "u/a.socket:2: Failed to parse boolean value for AcceptFileDescriptors=, refusing the unit: maybe"),
         ("MessageQueueMaxMessages=-1",
          "u/a.socket:2: Failed to parse integer 0…\(Int.max) for MessageQueueMaxMessages=, refusing the unit: -1"),
         ("MessageQueueMessageSize=big",
