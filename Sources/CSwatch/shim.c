@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -109,6 +110,19 @@ int swatch_mq_open(const char *name, int flags, mode_t mode, long max_messages, 
 
 int swatch_mq_unlink(const char *name) {
     return mq_unlink(name);
+}
+
+void swatch_mq_flush(int fd, int limit) {
+    struct mq_attr attr;
+    if (mq_getattr(fd, &attr) < 0 || attr.mq_msgsize <= 0) return;
+    char *message = malloc((size_t)attr.mq_msgsize);
+    if (!message) return;
+    /* A poll that does not wait before each receive: the service may have left
+     * the queue blocking (the O_NONBLOCK of the open file, NonBlocking=). */
+    struct pollfd entry = { .fd = fd, .events = POLLIN };
+    for (int i = 0; i < limit && poll(&entry, 1, 0) == 1 && (entry.revents & POLLIN); i++)
+        (void)mq_receive(fd, message, (size_t)attr.mq_msgsize, NULL);
+    free(message);
 }
 
 int swatch_random_bytes(void *buffer, size_t length) {

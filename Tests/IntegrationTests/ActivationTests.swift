@@ -278,6 +278,28 @@ extension Integration {
             #expect(sent.standardOutput == "Operation not permitted\n", "\(sent)")
         }
 
+        /// FlushPending=yes: a connection the service never accepted is accepted and closed when
+        /// the service ends (the client reads EOF), not left to start it again; the socket
+        /// still starts it for the next one.
+        @Test(.timeLimit(.minutes(1)))
+        func flushPendingClosesTheConnectionsTheServiceLeft() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let runs = daemon.path("runs")
+            try daemon.write("lazy.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\nFlushPending=yes\n")
+            try daemon.write("lazy.service", "[Service]\nExecStart=/bin/sh -c 'echo run >> \(runs)'\n")
+            try daemon.start()
+            for run in 1...2 {
+                let connection = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+                defer { close(connection) }
+                #expect(try Client.readLine(connection) == nil, "closed once the service has ended")
+                #expect(readText(runs)?.split(separator: "\n").count == run, "\(daemon.log)")
+                // Listening again once the flush is over: a connection made during it would go too.
+                try daemon.waitForProperty("SubState", of: "lazy.socket", toBe: "listening")
+            }
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func givesTheServiceEnvironmentFileAndWorkingDirectory() throws {
             let daemon = try Daemon()

@@ -141,6 +141,38 @@ extension Integration {
 
         // MARK: ListenMessageQueue=
 
+        /// FlushPending=yes: the message a service left on its queue is thrown away when the
+        /// service ends (mq_receive(3)), so it does not start the service again.
+        @Test(.timeLimit(.minutes(1)))
+        func flushPendingEmptiesTheQueueTheServiceLeft() throws {
+            let name = "/swatch-it-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            defer { _ = try? mq("libc.mq_unlink(sys.argv[1].encode())", name) }
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let runs = daemon.path("runs")
+            try daemon.write("q.socket", "[Socket]\nListenMessageQueue=\(name)\nFlushPending=yes\n")
+            try daemon.write("q.service", "[Service]\nExecStart=/bin/sh -c 'echo run >> \(runs)'\n")
+            try daemon.start()
+            let sent = try mq("""
+                fd = libc.mq_open(sys.argv[1].encode(), os.O_WRONLY)
+                assert fd >= 0, os.strerror(ctypes.get_errno())
+                for message in (b"one", b"two"):
+                    assert libc.mq_send(fd, message, len(message), 0) == 0, os.strerror(ctypes.get_errno())
+                """, name)
+            #expect(sent.status == .exited(0), "\(sent.standardError)")
+            try waitUntil("q.service ran\n\(daemon.log)") { readText(runs) != nil }
+            try daemon.waitForProperty("ActiveState", of: "q.service", toBe: "inactive")
+            try daemon.waitForProperty("SubState", of: "q.socket", toBe: "listening")
+            // QSIZE: the bytes queued (mq_overview(7)), read as another program would.
+            let left = try mq("""
+                fd = libc.mq_open(sys.argv[1].encode(), os.O_RDONLY | os.O_NONBLOCK)
+                assert fd >= 0, os.strerror(ctypes.get_errno())
+                print(os.read(fd, 256).decode().split()[0])
+                """, name)
+            #expect(left.standardOutput == "QSIZE:0\n", "\(left)")
+            #expect(readText(runs) == "run\n", "started again by what it left")
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func aMessageOnTheQueueStartsTheServiceWhichReceivesItAndRemoveOnStopUnlinksTheQueue() throws {
             let name = "/swatch-it-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

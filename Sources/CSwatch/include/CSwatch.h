@@ -127,6 +127,8 @@ int swatch_mq_open(const char *_Nonnull name, int flags, mode_t mode, long max_m
 
 /// `mq_unlink(3)`.
 int swatch_mq_unlink(const char *_Nonnull name);
+/// FlushPending=: receives and drops up to `limit` messages of the (non-blocking) queue `fd`.
+void swatch_mq_flush(int fd, int limit);
 
 /// `getrandom(2)` of exactly `length` bytes into `buffer`: 0, or an errno.
 int swatch_random_bytes(void *_Nonnull buffer, size_t length);

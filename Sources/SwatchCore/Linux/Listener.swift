@@ -166,6 +166,41 @@ package final class Listener {
         }
     }
 
+    /// FlushPending=: throws away what waits on the listener, as systemd's flush_ports() does
+    /// before a socket listens again (src/core/socket.c): the connections not accepted yet,
+    /// each accepted and closed (flush_accept()), else the data not read (flush_fd()), or a
+    /// message queue's messages. At most 1024 of each, as there: a peer that keeps sending
+    /// must not hold the loop. Each accept or read follows a poll(2) that does not wait, as
+    /// there too: the service had the listener blocking (NonBlocking=, shim.c), and the flag
+    /// belongs to the open file, which swatchd leaves as the service left it.
+    package func flushPending() {
+        let limit: CInt = 1024
+        if directive.kind == .messageQueue {
+            swatch_mq_flush(fd.rawValue, limit)
+            return
+        }
+        var pending: Bool {
+            var entry = pollfd(fd: fd.rawValue, events: Int16(POLLIN), revents: 0)
+            return poll(&entry, 1, 0) == 1 && entry.revents & Int16(POLLIN) != 0
+        }
+        var rounds: CInt = 0
+        if directive.kind.acceptsConnections, (try? fd.option(SOL_SOCKET, SO_ACCEPTCONN)) == 1 {
+            while rounds < limit, pending {
+                rounds += 1
+                let connection = swatch_accept4(fd.rawValue, nil, nil, CInt(SOCK_CLOEXEC.rawValue))
+                if connection >= 0 { Glibc.close(connection) }
+            }
+            return
+        }
+        withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 8) { buffer in
+            while rounds < limit, pending {
+                rounds += 1
+                // One datagram per read, whatever its size; a stream's bytes 4 KiB at a time.
+                if Glibc.read(fd.rawValue, buffer.baseAddress, buffer.count) == 0 { return }
+            }
+        }
+    }
+
     /// The file path of a unix socket or FIFO, nil for the others (a special file is not swatchd's to remove).
     package var path: String? {
         switch directive.address {

@@ -471,8 +471,11 @@ package struct Manager {
                     }
                 } else {
                     withSocket(socket) { machine in
-                        if inactive { machine.serviceDeactivated() } else { machine.serviceActivated() }
-                        return []
+                        guard inactive else {
+                            machine.serviceActivated()
+                            return []
+                        }
+                        return machine.serviceDeactivated()
                     }
                 }
             }
@@ -650,6 +653,8 @@ package struct Manager {
                                      signal: signal)
                 }
                 if order.group || order.control != nil { emit(.kill(name, order)) }
+            case .flush:
+                if sockets.inPlace(index, { $0.open }) { emit(.flushListeners(name)) }
             case .log(let level, let message):
                 log(name, level, message)
             }

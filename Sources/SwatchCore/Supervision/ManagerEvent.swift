@@ -69,6 +69,9 @@ package enum ManagerAction {
     case closeListeners(UnitName, removeOnStop: Bool)
     case watch(UnitName)
     case unwatch(UnitName)
+    /// FlushPending=: take the pending connections of the listeners and close them, then read
+    /// and drop their pending data (the Manager watches them again right after).
+    case flushListeners(UnitName)
     /// Accept the pending connections of an Accept=yes socket: answer `.connectionsAccepted`.
     case accept(UnitName)
     case closeConnection(Int)

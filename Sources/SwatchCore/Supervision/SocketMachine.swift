@@ -10,6 +10,8 @@ package enum SocketAction: Hashable, Sendable {
     case spawn(ExecRole)
     /// Send this signal to the control process (and, per KillMode=, the unit's group).
     case signal(Int32)
+    /// FlushPending=: throw away what waits on the listeners before watching them again.
+    case flush
     case log(Logger.Level, String)
 }
 
@@ -367,13 +369,22 @@ package struct SocketMachine: Sendable {
         }
     }
 
-    /// The service is dead or failed: watch again (unless throttled).
-    package mutating func serviceDeactivated() {
+    /// The service is dead or failed: watch again (unless throttled), flushed first when it
+    /// ran (socket_notify_service_dead() → socket_enter_listening(), src/core/socket.c).
+    @discardableResult
+    package mutating func serviceDeactivated() -> [SocketAction] {
         switch state {
-        case .listening?, .running?: phase = .active(.listening)
-        case .throttled?, nil: return
+        case .running?:
+            phase = .active(.listening)
+            return flushBeforeListening
+        case .listening?: return []
+        case .throttled?, nil: return []
         }
     }
+
+    /// socket_enter_listening(): with FlushPending= and Accept=no, what is pending goes first,
+    /// so that the data or connections the service left behind do not trigger it again.
+    private var flushBeforeListening: [SocketAction] { unit.flushPending && !unit.accept ? [.flush] : [] }
 
     /// The deadline passed: the throttle's back-off ended, or a command outlived TimeoutSec=.
     package mutating func timerFired(now: Instant, serviceInactive: Bool) -> [SocketAction] {
@@ -455,7 +466,7 @@ package struct SocketMachine: Sendable {
 
     private mutating func enterActive() -> [SocketAction] {
         phase = .active(.listening)
-        return []
+        return flushBeforeListening
     }
 
     private mutating func fail(_ outcome: SocketResult) {

@@ -179,6 +179,11 @@ final class SocketListeners {
         for listener in bound[name] ?? [] { unwatch(listener) }
     }
 
+    /// FlushPending=: what waits on each of the unit's listeners is thrown away.
+    func flush(_ name: UnitName) {
+        for listener in bound[name] ?? [] { listener.flushPending() }
+    }
+
     private func unwatch(_ listener: Listener) {
         guard let watch = listener.watch else { return }
         loop.unwatch(watch)

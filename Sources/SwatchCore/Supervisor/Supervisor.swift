@@ -225,6 +225,7 @@ package final class Supervisor {
         case .closeListeners(let name, let removeOnStop): listeners.close(name, removeOnStop: removeOnStop)
         case .watch(let name): listeners.watch(name) { [unowned self] in self.send(.listenerReadable(name)) }
         case .unwatch(let name): listeners.unwatch(name)
+        case .flushListeners(let name): listeners.flush(name)
         case .accept(let name):
             let (accepted, failure) = listeners.accept(name)
             answer(.connectionsAccepted(name, accepted))

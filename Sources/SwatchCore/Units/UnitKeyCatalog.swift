@@ -811,6 +811,7 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
         "Service": .set(inFields { $1(&$0.service) }, .text("service unit name", expand: true) { value in
             UnitName(parsing: value).flatMap { $0.type == .service && !$0.isTemplate ? $0 : nil }
         }),
+        "FlushPending": .set(inFields { $1(&$0.flushPending) }, .boolean),
         "TriggerLimitIntervalSec": .set(inFields { $1(&$0.triggerLimitInterval) }, .timeSpan),
         "TriggerLimitBurst": .set(inFields { $1(&$0.triggerLimitBurst) }, .integer(0...Int(Int32.max))),
         // The socket's own commands and their time-out; the execution settings they run with
@@ -826,7 +827,7 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
 
 private let unsupportedSocketKeys: Set<String> = [
     "PassFileDescriptorsToExec", "SELinuxContextFromNet", "SmackLabel", "SmackLabelIPIn",
-    "SmackLabelIPOut", "FlushPending",
+    "SmackLabelIPOut",
     "PollLimitIntervalSec", "PollLimitBurst", "DeferTrigger", "DeferTriggerMaxSec",
     // The socket's commands get no standard input but /dev/null.
     "StandardInput", "StandardInputText", "StandardInputData", "TTYPath",

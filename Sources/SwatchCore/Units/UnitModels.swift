@@ -431,6 +431,9 @@ package struct SocketUnitFields: Hashable, Sendable {
     package var maxConnectionsPerSource: Int { get { rarelySet.maxConnectionsPerSource } _modify { yield &rarelySet.maxConnectionsPerSource } }
     /// `FileDescriptorName=`; default: the socket unit's full name.
     package var fileDescriptorName: String? { get { rarelySet.fileDescriptorName } _modify { yield &rarelySet.fileDescriptorName } }
+    /// `FlushPending=`: with Accept=no, what waits on the listeners is thrown away each time
+    /// the socket goes back to listening (its start, its service's end).
+    package var flushPending: Bool { get { rarelySet.flushPending } _modify { yield &rarelySet.flushPending } }
     /// `TriggerLimitIntervalSec=`, default 2s.
     package var triggerLimitInterval: TimeSpan = .seconds(2)
     /// `TriggerLimitBurst=`; default 20, 200 with Accept=yes (resolved by the parser).
@@ -1095,4 +1098,5 @@ struct SocketUnitRarelySetFields: Hashable, Sendable {
     var execStopPost: [ExecCommand] = []
     var timeout: TimeSpan = .seconds(90)
     var execution: ServiceUnit?
+    var flushPending = false
 }

@@ -182,6 +182,25 @@ import Testing
         #expect(tcp.warnings == [])
     }
 
+    /// FlushPending=: the datagrams waiting on a socket are read and dropped, without waiting
+    /// even where the service left the socket blocking (the flag is the open file's); the
+    /// socket takes new ones after.
+    @Test func flushPendingDropsTheWaitingDatagrams() throws {
+        let directory = LinuxTestSupport.temporaryDirectory()
+        defer { LinuxTestSupport.removeTree(directory) }
+        let path = directory + "/d.sock"
+        let listener = try bind(.datagram, .unix(path: path))
+        for text in ["one", "two", "three"] { try NotifySocket.sendNotify(text, to: path) }
+        _ = fcntl(listener.fd.rawValue, F_SETFL, fcntl(listener.fd.rawValue, F_GETFL) & ~O_NONBLOCK)
+        listener.flushPending()
+        var entry = pollfd(fd: listener.fd.rawValue, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&entry, 1, 0) == 0, "nothing left to read")
+        var buffer = [UInt8](repeating: 0, count: 16)
+        try NotifySocket.sendNotify("after", to: path)
+        let count = try buffer.withUnsafeMutableBytes { try listener.fd.read(into: $0) }
+        #expect(Array(buffer[0..<count]) == Array("after".utf8))
+    }
+
     @Test func vsockBindsOrFailsWithTheKernelsError() throws {
         // CID 12345 is not this machine's: EADDRNOTAVAIL from bind, or EAFNOSUPPORT from
         // socket() where the kernel has no vsock. Either way the listener is not made.

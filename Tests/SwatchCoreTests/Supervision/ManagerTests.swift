@@ -29,6 +29,38 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
         #expect(shell.watched(shell.take()) == ["+hello.socket"], "watched again once the service is gone")
     }
 
+    /// FlushPending= (socket_enter_listening(), src/core/socket.c): the listeners are flushed
+    /// before each watch that follows the socket's start or its service's end, so that what
+    /// the service left unread does not start it again; never with Accept=yes.
+    @Test func flushPendingFlushesBeforeEachWatchThatFollowsARun() {
+        func flushesAndWatches(_ actions: [ManagerAction]) -> [String] {
+            actions.compactMap { action in
+                switch action {
+                case .flushListeners(let name): "flush \(name)"
+                case .watch(let name): "+\(name)"
+                case .unwatch(let name): "-\(name)"
+                default: nil
+                }
+            }
+        }
+        var shell = ScriptedShell(["hello.socket": helloSocket + "FlushPending=yes\n", "hello.service": helloService])
+        #expect(flushesAndWatches(shell.take()) == ["flush hello.socket", "+hello.socket"])
+        shell.send(.listenerReadable(UnitName(parsing: "hello.socket")!))
+        #expect(flushesAndWatches(shell.take()) == ["-hello.socket"])
+        shell.exit(100, .exited(0))
+        #expect(flushesAndWatches(shell.take()) == ["flush hello.socket", "+hello.socket"])
+        // Started by hand and stopped: it ran, as systemd's socket counts it (socket_trigger_notify()).
+        _ = shell.request(.start(units: ["hello.service"]))
+        shell.exit(101, .exited(0))
+        #expect(flushesAndWatches(shell.take()).first == "flush hello.socket")
+
+        var plain = ScriptedShell(["hello.socket": helloSocket, "hello.service": helloService])
+        #expect(flushesAndWatches(plain.take()) == ["+hello.socket"])
+        var accepting = ScriptedShell(["a.socket": "[Socket]\nListenStream=7\nAccept=yes\nFlushPending=yes\n",
+                                       "a@.service": helloService])
+        #expect(flushesAndWatches(accepting.take()) == ["+a.socket"])
+    }
+
     @Test func startsTheServicesNoSocketTriggersAtStartUp() {
         var shell = ScriptedShell(["hello.socket": helloSocket, "hello.service": helloService,
                            "worker.service": "[Service]\nExecStart=/bin/worker\n"])

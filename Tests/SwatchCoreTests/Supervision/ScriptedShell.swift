@@ -93,7 +93,7 @@ struct ScriptedShell {
         case .closeStoredFDs(let name):
             stored[name] = nil
             return nil
-        case .closeListeners, .watch, .unwatch, .kill, .releaseResources, .releaseRuntime, .reply,
+        case .closeListeners, .watch, .unwatch, .flushListeners, .kill, .releaseResources, .releaseRuntime, .reply,
              .log, .exit:
             return nil
         case .moveProcesses(let name, _, _):

@@ -45,6 +45,23 @@ private func at(_ seconds: Double) -> Instant { Instant(microseconds: UInt64(sec
         #expect(s.readable(now: at(now + 20.1)).0 == .throttle(SocketMachine.firstBackoff))
     }
 
+    @Test func flushPendingFlushesOnlyWhenTheServiceRanAndNeverWithAccept() {
+        func machine(accept: Bool) -> SocketMachine {
+            var unit = SocketUnit(name: UnitName(prefix: "dns", type: .socket), path: "dns.socket")
+            unit.flushPending = true
+            unit.accept = accept
+            return SocketMachine(unit: unit)
+        }
+        var s = machine(accept: false)
+        #expect(s.serviceDeactivated() == [], "still listening: nothing ran")
+        _ = s.readable(now: at(0))
+        #expect(s.serviceDeactivated() == [.flush])
+        #expect(s.watching)
+        var a = machine(accept: true)
+        _ = a.readable(now: at(0))
+        #expect(a.serviceDeactivated() == [])
+    }
+
     @Test func notWatchedWhileItsServiceRunsExceptWithAccept() {
         var s = socket()
         _ = s.readable(now: at(0))
