@@ -47,6 +47,37 @@ extension Integration {
             #expect(try ListeningSocket.onPort(port).count == 1)
         }
 
+        /// PassFileDescriptorsToExec=yes: ExecStartPost= and ExecStopPost= take the listener with
+        /// python3-systemd's listen_fds_with_names() (sd_listen_fds(3)); ExecStartPre= runs before
+        /// the bind and gets nothing.
+        @Test(.timeLimit(.minutes(1)))
+        func passFileDescriptorsToExecHandsTheCommandsTheListener() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let port = try Ports.free()
+            // What the command was passed, fd 3's port, and whether it blocks.
+            func report(_ file: String) -> String {
+                "/usr/bin/python3 -c \"import socket, sys; from systemd import daemon; fds = daemon.listen_fds_with_names(); "
+                    + "port = socket.socket(fileno=3).getsockname()[1] if fds else 0; "
+                    + "open(sys.argv[1], 'w').write(repr(fds) + ' ' + str(port))\" \(file)"
+            }
+            try writeSocket(daemon, port: port, """
+                FileDescriptorName=web
+                PassFileDescriptorsToExec=yes
+                ExecStartPre=\(report(daemon.path("pre")))
+                ExecStartPost=\(report(daemon.path("post")))
+                ExecStopPost=\(report(daemon.path("stoppost")))
+                """)
+            try daemon.start()
+            try daemon.waitForProperty("SubState", of: "x.socket", toBe: "listening")
+            #expect(readText(daemon.path("pre")) == "{} 0")
+            #expect(readText(daemon.path("post")) == "{3: 'web'} \(port)")
+            let stop = try daemon.ctl("stop", "x.socket")
+            #expect(stop.exitCode == 0, "\(stop)")
+            #expect(readText(daemon.path("stoppost")) == "{3: 'web'} \(port)")
+            #expect(try ListeningSocket.onPort(port).isEmpty, "closed once ExecStopPost= has it")
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func theCommandsRunAsTheUserTheSocketUnitNames() throws {
             guard getuid() == 0 else { return }   // User= needs root

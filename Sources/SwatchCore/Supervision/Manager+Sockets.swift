@@ -118,8 +118,22 @@ extension Manager {
         let firstOfStart = role.index == 0
             && (role.phase == .startPre || (role.phase == .startPost && machine.unit.execStartPre.isEmpty))
         if firstOfStart || entry.invocationID.isEmpty { sockets[name]?.invocationID = makeInvocationID() }
-        return SpawnOrder(unit: name, service: machine.unit.executionSettings, role: role, command: commands[role.index],
-                          invocationID: sockets[name]?.invocationID ?? "")
+        var order = SpawnOrder(unit: name, service: machine.unit.executionSettings, role: role, command: commands[role.index],
+                               invocationID: sockets[name]?.invocationID ?? "")
+        // PassFileDescriptorsToExec=: a command run while the listeners are open gets them, named as
+        // the service gets them (socket_spawn(), src/core/socket.c); ExecStartPre= runs before the bind.
+        // Non-blocking, as swatchd keeps them: the flag is the open file's, and with Accept=yes
+        // swatchd goes on accepting on them (systemd gives them blocking, as to a service).
+        if machine.unit.passFileDescriptorsToExec, entry.open {
+            let fdName = machine.unit.fileDescriptorName ?? name.description
+            order.sockets = [name]
+            order.service.nonBlocking = true
+            order.protocolVariables = [("LISTEN_FDS", String(machine.unit.listens.count)),
+                                       ("LISTEN_FDNAMES", Array(repeating: fdName, count: machine.unit.listens.count)
+                                           .joined(separator: ":"))]
+            order.listenPID = true
+        }
+        return order
     }
 
     /// A request naming `x@a.socket` or `x@a.service` with no such unit loaded but its

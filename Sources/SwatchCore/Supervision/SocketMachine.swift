@@ -478,11 +478,13 @@ package struct SocketMachine: Sendable {
         return run(.stopPre, 0, now: now) ?? enterStopPost(.success, now: now)
     }
 
-    /// Closes the listeners (leaving the bound phases), then ExecStopPost=.
+    /// Closes the listeners (leaving the bound phases), then ExecStopPost=; with
+    /// PassFileDescriptorsToExec=, starts it first, so that it gets them (socket_enter_stop_post()
+    /// spawns before socket_set_state() closes them, src/core/socket.c).
     private mutating func enterStopPost(_ outcome: SocketResult, now: Instant) -> [SocketAction] {
         fail(outcome)
         let close: [SocketAction] = [.closeListeners]
-        if let spawn = run(.stopPost, 0, now: now) { return close + spawn }
+        if let spawn = run(.stopPost, 0, now: now) { return unit.passFileDescriptorsToExec ? spawn + close : close + spawn }
         return close + enterSignal(stopPre: false, .sigterm, .success, now: now)
     }
 

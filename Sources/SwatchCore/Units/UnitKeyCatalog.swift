@@ -812,6 +812,7 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
             UnitName(parsing: value).flatMap { $0.type == .service && !$0.isTemplate ? $0 : nil }
         }),
         "FlushPending": .set(inFields { $1(&$0.flushPending) }, .boolean),
+        "PassFileDescriptorsToExec": .set(inFields { $1(&$0.passFileDescriptorsToExec) }, .boolean),
         "TriggerLimitIntervalSec": .set(inFields { $1(&$0.triggerLimitInterval) }, .timeSpan),
         "TriggerLimitBurst": .set(inFields { $1(&$0.triggerLimitBurst) }, .integer(0...Int(Int32.max))),
         // The socket's own commands and their time-out; the execution settings they run with
@@ -826,7 +827,7 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
 }()
 
 private let unsupportedSocketKeys: Set<String> = [
-    "PassFileDescriptorsToExec", "SELinuxContextFromNet", "SmackLabel", "SmackLabelIPIn",
+    "SELinuxContextFromNet", "SmackLabel", "SmackLabelIPIn",
     "SmackLabelIPOut",
     "PollLimitIntervalSec", "PollLimitBurst", "DeferTrigger", "DeferTriggerMaxSec",
     // The socket's commands get no standard input but /dev/null.

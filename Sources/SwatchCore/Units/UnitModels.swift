@@ -434,6 +434,12 @@ package struct SocketUnitFields: Hashable, Sendable {
     /// `FlushPending=`: with Accept=no, what waits on the listeners is thrown away each time
     /// the socket goes back to listening (its start, its service's end).
     package var flushPending: Bool { get { rarelySet.flushPending } _modify { yield &rarelySet.flushPending } }
+    /// `PassFileDescriptorsToExec=`: the commands run while the listeners are open (ExecStartPost=,
+    /// ExecStopPre=, ExecStopPost=) get them as the service does (sd_listen_fds(3)).
+    package var passFileDescriptorsToExec: Bool {
+        get { rarelySet.passFileDescriptorsToExec }
+        _modify { yield &rarelySet.passFileDescriptorsToExec }
+    }
     /// `TriggerLimitIntervalSec=`, default 2s.
     package var triggerLimitInterval: TimeSpan = .seconds(2)
     /// `TriggerLimitBurst=`; default 20, 200 with Accept=yes (resolved by the parser).
@@ -1099,4 +1105,5 @@ struct SocketUnitRarelySetFields: Hashable, Sendable {
     var timeout: TimeSpan = .seconds(90)
     var execution: ServiceUnit?
     var flushPending = false
+    var passFileDescriptorsToExec = false
 }

@@ -65,6 +65,48 @@ import Testing
         #expect(report.activeSince == 1_700_000_000_000_000 - 2_000_000, "active since it listens")
     }
 
+    /// PassFileDescriptorsToExec= (socket_spawn(), src/core/socket.c): ExecStartPost=, ExecStopPre=
+    /// and ExecStopPost= get the listeners by the sd_listen_fds(3) protocol, non-blocking as swatchd
+    /// keeps them; ExecStopPost= is started before the close, so that it still has them.
+    /// ExecStartPre= runs before the bind: nothing to pass.
+    @Test func passFileDescriptorsToExecGivesTheCommandsTheListeners() throws {
+        var s = shell("""
+            ListenStream=8081
+            FileDescriptorName=web
+            PassFileDescriptorsToExec=yes
+            ExecStartPre=/bin/pre
+            ExecStartPost=/bin/post
+            ExecStopPre=/bin/stoppre
+            ExecStopPost=/bin/stoppost
+
+            """)
+        func passed(_ actions: [ManagerAction]) throws -> SpawnOrder { try #require(s.spawns(actions).first) }
+        let pre = try passed(s.take())
+        #expect(pre.sockets.isEmpty && pre.protocolVariables.isEmpty && !pre.listenPID)
+        s.exit(100, .exited(0))
+        let post = try passed(s.take())
+        #expect(post.role.phase == .startPost)
+        #expect(post.sockets == [socket])
+        #expect(post.protocolVariables.map { "\($0.0)=\($0.1)" } == ["LISTEN_FDS=2", "LISTEN_FDNAMES=web:web"])
+        #expect(post.listenPID && post.service.nonBlocking)
+        s.exit(101, .exited(0))
+        _ = s.take()
+        let stopPre = try passed(s.request(.stop(units: ["x.socket"])))
+        #expect(stopPre.role.phase == .stopPre && stopPre.sockets == [socket])
+        s.exit(102, .exited(0))
+        let actions = s.take()
+        #expect(steps(actions) == ["spawn x.socket ExecStopPost[0] /bin/stoppost", "close x.socket"])
+        #expect(try passed(actions).sockets == [socket])
+
+        var plain = shell("ExecStartPost=/bin/post\nExecStopPost=/bin/stoppost\n")
+        #expect(try #require(plain.spawns(plain.take()).first).sockets.isEmpty)
+        plain.exit(100, .exited(0))
+        _ = plain.take()
+        let plainStop = plain.request(.stop(units: ["x.socket"]))
+        #expect(steps(plainStop) == ["-x.socket", "close x.socket", "spawn x.socket ExecStopPost[0] /bin/stoppost"])
+        #expect(try #require(plain.spawns(plainStop).first).sockets.isEmpty)
+    }
+
     @Test func aFailingExecStartPreLeavesTheSocketFailedAndUnbound() throws {
         var s = shell("ExecStartPre=/bin/false\nExecStartPre=/bin/never\n")
         _ = s.take()
