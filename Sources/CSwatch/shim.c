@@ -1348,7 +1348,8 @@ static enum clone3_outcome clone_into_cgroup(void *stack, int cgroup_fd, struct 
         return CLONE3_USE_CLONE;
     struct swatch_clone_args args;
     memset(&args, 0, sizeof(args));
-    args.flags = CLONE_VM | CLONE_VFORK | SWATCH_CLONE_INTO_CGROUP | (ctx->handoff_fd >= 0 ? CLONE_FILES : 0);
+    args.flags = CLONE_VM | CLONE_VFORK | SWATCH_CLONE_INTO_CGROUP | (ctx->handoff_fd >= 0 ? CLONE_FILES : 0)
+        | (ctx->req->new_pid_namespace ? CLONE_NEWPID : 0);
     args.exit_signal = SIGCHLD;
     args.stack = (uint64_t)(uintptr_t)stack;
     args.stack_size = SWATCH_CHILD_STACK_SIZE;
@@ -1481,7 +1482,10 @@ int swatch_spawn(const struct swatch_spawn_request *req, pid_t *pid_out, int *fa
     }
     if (outcome == CLONE3_USE_CLONE) {
         char *top = (char *)stack + SWATCH_CHILD_STACK_SIZE;
-        pid = clone(child_main, top, CLONE_VM | CLONE_VFORK | (ctx.handoff_fd >= 0 ? CLONE_FILES : 0) | SIGCHLD, &ctx);
+        // PrivatePIDs=: the child is PID 1 of a new PID namespace, made by the clone itself,
+        // so no intermediate process is needed (systemd forks one, src/core/exec-invoke.c).
+        pid = clone(child_main, top, CLONE_VM | CLONE_VFORK | (ctx.handoff_fd >= 0 ? CLONE_FILES : 0)
+                        | (req->new_pid_namespace ? CLONE_NEWPID : 0) | SIGCHLD, &ctx);
         clone_errno = errno;
     }
 

@@ -882,6 +882,40 @@ extension Integration {
             try waitUntil("the service's groups are removed\n\(daemon.log)") { access(group, F_OK) != 0 }
         }
 
+        /// PrivatePIDs=yes: each command is PID 1 of a PID namespace of its own, with a /proc of
+        /// it. The service takes its socket with python3-systemd (LISTEN_PID=1), serves, and stops
+        /// on SIGTERM, for which it has a handler (a namespace's init gets no other signal from
+        /// outside, pid_namespaces(7)); swatchd knows it by its pid on the host.
+        @Test(.timeLimit(.minutes(1)))
+        func privatePIDsMakesEachCommandTheFirstProcessOfItsOwnNamespace() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("report"), pre = daemon.path("pre")
+            try daemon.write("pid.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\n")
+            try daemon.write("pid.service", """
+                [Service]
+                PrivatePIDs=yes
+                ExecStartPre=/bin/sh -c 'echo $$$$ > \(pre); test -e /proc/\(getpid()) && echo host >> \(pre) || echo own >> \(pre)'
+                ExecStart=/usr/bin/python3 \(Harness.service("listen_fds.py")) \(report) --echo
+                """)
+            try daemon.start()
+            let connection = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            defer { close(connection) }
+            try Client.write("ping\n", to: connection)
+            #expect(try Client.readLine(connection) == "ping")
+            #expect(readText(pre) == "1\nown\n", "ExecStartPre= is PID 1 and sees its own /proc")
+            let seen = try waitForReport(report)
+            #expect(seen["PID"] == "1" && seen["LISTEN_PID"] == "1" && seen["FDS"] == "3", "\(seen)")
+            let main = try daemon.waitForMainPID(of: "pid.service")
+            #expect(main != 1)
+            let nsPID = readText("/proc/\(main)/status")?.split(separator: "\n").first { $0.hasPrefix("NSpid:") }
+            #expect(nsPID?.split(whereSeparator: \.isWhitespace).dropFirst().map(String.init) == ["\(main)", "1"])
+            let stop = try daemon.ctl("stop", "pid.service")
+            #expect(stop.exitCode == 0, "\(stop)")
+            #expect(try daemon.property("Result", of: "pid.service") == "success")
+        }
+
         /// Delegate=yes: the commands beside the main process (ExecReload=, ExecStop=) run in the
         /// group's ".control" subgroup, which becomes their user's, as under systemd; ExecStartPre=
         /// runs in the group, unless DelegateSubgroup= puts the main process in a subgroup. So they

@@ -403,6 +403,8 @@ struct swatch_spawn_request {
     int fd_count;
     /// NonBlocking=: 1 leaves the passed fds O_NONBLOCK, 0 clears the flag (systemd's default).
     int nonblocking;
+    /// 1: clone the child into a new PID namespace (CLONE_NEWPID, PrivatePIDs=).
+    int new_pid_namespace;
     /// IgnoreSIGPIPE=: 1 starts the program with SIGPIPE ignored (systemd's
     /// default, systemd.exec(5)), 0 with the default action.
     int ignore_sigpipe;

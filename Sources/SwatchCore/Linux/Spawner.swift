@@ -35,6 +35,9 @@ package struct SpawnRequest: Sendable {
     package var sandbox: [SandboxStep] = []
     /// NonBlocking=: the passed fds keep O_NONBLOCK; by default the child clears it.
     package var nonBlocking = false
+    /// PrivatePIDs=: the child is made in a new PID namespace (CLONE_NEWPID), of which it is
+    /// PID 1; its LISTEN_PID is then 1, written by itself.
+    package var newPIDNamespace = false
     /// IgnoreSIGPIPE=: the program starts with SIGPIPE ignored. Off for a bare
     /// request (every disposition at its default); a service's follows its unit.
     package var ignoreSIGPIPE = false
@@ -127,6 +130,7 @@ package enum Spawner {
                                 fds: fdBuffer.baseAddress,
                                 fd_count: CInt(fdBuffer.count),
                                 nonblocking: request.nonBlocking ? 1 : 0,
+                                new_pid_namespace: request.newPIDNamespace ? 1 : 0,
                                 ignore_sigpipe: request.ignoreSIGPIPE ? 1 : 0,
                                 controlling_terminal: request.controllingTerminal.map { $0 == .force ? 2 : 1 } ?? 0,
                                 stdin_fd: request.stdin?.rawValue ?? devNull,

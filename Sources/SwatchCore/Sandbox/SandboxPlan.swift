@@ -455,7 +455,10 @@ package enum SandboxPlan {
             return kind == nil && entry.optional
         }
         let procOptions = [sandbox.protectProc.map { "hidepid=\($0)" }, sandbox.procSubsetPID ? "subset=pid" : nil].compactMap { $0 }
-        guard sandbox.privateDevices || sandbox.privateMounts || !procOptions.isEmpty
+        // PrivatePIDs= implies MountAPIVFS=yes (systemd.exec(5)): a /proc of the new PID
+        // namespace, with ProtectProc='s and ProcSubset='s options where they are set.
+        let mountsProc = !procOptions.isEmpty || sandbox.privatePIDs
+        guard sandbox.privateDevices || sandbox.privateMounts || mountsProc
               || entries.contains(where: { $0.kind != .api }) else { return [] }
 
         let first = ["PrivateDevices=", "PrivateTmp=", "ProtectSystem=", "ProtectHome=", "ReadWritePaths=",
@@ -464,18 +467,19 @@ package enum SandboxPlan {
                      "BindReadOnlyPaths=", "NoExecPaths=", "ExecPaths="].first { directive in
             directive == "PrivateDevices=" ? sandbox.privateDevices : entries.contains { $0.directive == directive }
         } ?? entries.first?.directive
-            ?? (sandbox.privateMounts ? "PrivateMounts=" : !procOptions.isEmpty ? procDirective(sandbox) : "PrivateDevices=")
+            ?? (sandbox.privateMounts ? "PrivateMounts=" : mountsProc ? procDirective(sandbox) : "PrivateDevices=")
         var steps = [
             SandboxStep(.unshareMountNamespace, first),
             // Nothing done in the namespace may propagate back to the host's mounts.
             SandboxStep(.mount(source: nil, target: "/", type: nil, flags: [.slave, .recursive], data: nil), first),
         ]
         if sandbox.privateDevices { steps += privateDeviceSteps(context: context, privateIPC: sandbox.privateIPC) }
-        // ProtectProc=/ProcSubset=: a proc instance of the service's own, before anything is
-        // bound below /proc (ProtectKernelTunables=, ProtectKernelLogs=): proc(5), "Mount options".
-        if !procOptions.isEmpty {
-            steps.append(SandboxStep(.mount(source: "proc", target: "/proc", type: "proc",
-                                            flags: [.noSetUID, .noDevices, .noExec], data: procOptions.joined(separator: ",")),
+        // ProtectProc=/ProcSubset=, PrivatePIDs=: a proc instance of the service's own, before
+        // anything is bound below /proc (ProtectKernelTunables=, ProtectKernelLogs=): proc(5),
+        // "Mount options"; mounted by the child, so of its PID namespace.
+        if mountsProc {
+            steps.append(SandboxStep(.mount(source: "proc", target: "/proc", type: "proc", flags: [.noSetUID, .noDevices, .noExec],
+                                            data: procOptions.isEmpty ? nil : procOptions.joined(separator: ",")),
                                      procDirective(sandbox)))
         }
 
@@ -527,7 +531,9 @@ package enum SandboxPlan {
         return steps
     }
 
-    static func procDirective(_ sandbox: Sandbox) -> String { sandbox.protectProc != nil ? "ProtectProc=" : "ProcSubset=" }
+    static func procDirective(_ sandbox: Sandbox) -> String {
+        sandbox.protectProc != nil ? "ProtectProc=" : sandbox.procSubsetPID ? "ProcSubset=" : "PrivatePIDs="
+    }
 
     /// A tmpfs with only the listed nodes (bound from the host's), a devpts of
     /// its own, /dev/shm and /dev/mqueue, and the usual symlinks; moved onto

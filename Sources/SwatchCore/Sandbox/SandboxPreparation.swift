@@ -153,7 +153,7 @@ package final class SandboxPreparation {
         }
         // Not root: what needs real root is refused before anything is allocated or made.
         let unprivileged = command.fullPrivileges ? nil : unprivilegedIDs
-        if let ids = unprivileged, sandbox.dynamicUser {
+        if let ids = unprivileged, sandbox.dynamicUser || sandbox.privatePIDs {
             throw UnprivilegedSandbox.refusal(unitSandbox: unit.sandbox, uid: ids.uid, gid: ids.gid,
                                               user: nil, group: nil, supplementaryGroups: [])!
         }

@@ -32,6 +32,11 @@ package enum UnprivilegedSandbox {
         if supplementaryGroups.contains(where: { $0 != gid }) {
             return .needsRoot(directive: "SupplementaryGroups=", reason: "\(notRoot): it cannot set groups")
         }
+        // A PID namespace is made by the clone that starts the command, before the user
+        // namespace the child makes itself: only a root swatchd may.
+        if sandbox.privatePIDs {
+            return .needsRoot(directive: "PrivatePIDs=", reason: "\(notRoot): a PID namespace needs CAP_SYS_ADMIN")
+        }
         // A proc instance with hidepid=/subset= can be mounted only by the owner of the PID
         // namespace (proc(5)); swatchd gives a service no PID namespace of its own.
         if sandbox.protectProc != nil || sandbox.procSubsetPID {

@@ -191,6 +191,8 @@ struct ProcessLauncher {
         request.workingDirectory = try workingDirectory(of: unit, name: name)
         request.umask = mode_t(unit.umask)
         request.nonBlocking = unit.nonBlocking
+        // Each command, as systemd makes one for each; not one with `+` (no sandbox).
+        request.newPIDNamespace = unit.sandbox.privatePIDs && !command.fullPrivileges
         request.ignoreSIGPIPE = unit.ignoreSIGPIPE
         do {
             request.sandbox = try sandbox.steps(for: unit, name: name, command: command, invocationID: order.invocationID,

@@ -88,7 +88,7 @@ enum RestrictingKeys {
         RestrictingKey("IPCNamespacePath", enforced: true, asks: { $0.ipcNamespacePath != nil }),
         RestrictingKey("PrivateUsers", enforced: true, asks: { $0.privateUsers }),
         RestrictingKey("PrivateMounts", enforced: true, asks: { $0.privateMounts }),
-        RestrictingKey("PrivatePIDs", enforced: false),
+        RestrictingKey("PrivatePIDs", enforced: true, asks: { $0.privatePIDs }),
         RestrictingKey("ProtectHostname", enforced: true, asks: { $0.protectHostname }),
         RestrictingKey("ProtectClock", enforced: true, asks: { $0.protectClock }),
         RestrictingKey("ProtectKernelTunables", enforced: true, asks: { $0.protectKernelTunables }),

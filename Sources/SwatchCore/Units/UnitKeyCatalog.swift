@@ -454,6 +454,7 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "IPCNamespacePath": .set(inSandbox { $1(&$0.ipcNamespacePath) }, .absolutePath),
         "NetworkNamespacePath": .set(inSandbox { $1(&$0.networkNamespacePath) }, .absolutePath),
         "PrivateMounts": .set(inSandbox { $1(&$0.privateMounts) }, .boolean),
+        "PrivatePIDs": .set(inSandbox { $1(&$0.privatePIDs) }, .boolean),
         // The old names of ReadWritePaths= and friends (systemd.exec(5), "SANDBOXING": "previously").
         "NoExecPaths": .list(inSandbox { $1(&$0.noExecPaths) }, check: absolutePaths),
         "ExecPaths": .list(inSandbox { $1(&$0.execPaths) }, check: absolutePaths),

@@ -791,6 +791,8 @@ package struct SandboxFields: Hashable, Sendable {
     /// PrivateUsers= (a boolean, as in systemd 252).
     package var privateUsers = false
     package var privateMounts = false
+    /// PrivatePIDs=: each command is PID 1 of a PID namespace of its own, with a /proc of it.
+    package var privatePIDs = false
     /// TemporaryFileSystem=: `PATH[:OPTIONS]` words.
     package var temporaryFileSystem: [String] = []
     /// BindPaths=/BindReadOnlyPaths=: `[-]SOURCE[:DESTINATION[:OPTIONS]]` words.

@@ -339,6 +339,24 @@ import Testing
     }
 
     /// The service's directories alone need no namespace: nothing around them is read-only.
+    /// PrivatePIDs=: the PID namespace comes with the clone (SpawnRequest.newPIDNamespace);
+    /// the plan gives it a mount namespace and a /proc of its own, with ProtectProc='s options.
+    @Test func privatePIDsMountsAProcOfTheNamespace() {
+        var sandbox = Sandbox()
+        sandbox.privatePIDs = true
+        let steps = SandboxPlan.steps(for: sandbox, context: context())
+        #expect(steps.first?.operation == .unshareMountNamespace && steps.first?.directive == "PrivatePIDs=")
+        let proc = steps.filter { if case .mount(_, "/proc", "proc", _, _) = $0.operation { true } else { false } }
+        #expect(proc.map(\.operation) == [.mount(source: "proc", target: "/proc", type: "proc",
+                                                 flags: [.noSetUID, .noDevices, .noExec], data: nil)])
+        #expect(proc.first?.directive == "PrivatePIDs=")
+        sandbox.protectProc = "invisible"
+        #expect(SandboxPlan.steps(for: sandbox, context: context()).contains {
+            $0.operation == .mount(source: "proc", target: "/proc", type: "proc", flags: [.noSetUID, .noDevices, .noExec],
+                                   data: "hidepid=invisible")
+        })
+    }
+
     @Test func serviceDirectoriesAloneNeedNoNamespace() {
         var sandbox = Sandbox()
         sandbox.stateDirectory = ["foo"]

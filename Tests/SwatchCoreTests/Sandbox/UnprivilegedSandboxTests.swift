@@ -98,6 +98,7 @@ import Testing
         #expect(refusal({ $0.supplementaryGroups = ["audio"] }, groups: [29])?.hasPrefix("SupplementaryGroups=: ") == true)
         #expect(refusal({ $0.protectProc = "invisible" })?.hasPrefix("ProtectProc=: ") == true)
         #expect(refusal({ $0.procSubsetPID = true })?.hasPrefix("ProcSubset=: ") == true)
+        #expect(refusal({ $0.privatePIDs = true }) == "PrivatePIDs=: swatchd runs as uid 1000, not root: a PID namespace needs CAP_SYS_ADMIN")
         // Its own user and group ask for nothing that needs root.
         #expect(refusal({ $0.user = "me"; $0.group = "us" }, user: 1000, group: 100, groups: [100]) == nil)
         #expect(refusal({ $0.privateTmp = true; $0.protectSystem = .strict; $0.privateDevices = true }) == nil)
