@@ -831,9 +831,9 @@ extension Integration {
             try daemon.checkRunning()
         }
 
-        /// A restriction this build does not enforce (PrivatePIDs=) is
+        /// A restriction this build does not enforce (RootImage=) is
         /// refused (swatchd.service(5), "RESTRICTING KEYS"): never run with less isolation instead. (It was
-        /// DynamicUser= until this build enforced that: SandboxTests.)
+        /// DynamicUser=, then PrivatePIDs=, until this build enforced them: SandboxTests.)
         @Test(.timeLimit(.minutes(1)))
         func refusesAUnitWithAnUnenforcedRestrictionAndServesTheOtherUnits() throws {
             let ports = try Ports.free(2)
@@ -844,13 +844,13 @@ extension Integration {
             try daemon.write("dyn.service", """
                 [Service]
                 ExecStart=\(try Harness.binary("swatchd-hello")) --report \(refusedReport)
-                PrivatePIDs=yes
+                RootImage=/srv/dyn.raw
                 """)
             try daemon.write("ok.socket", Units.tcpSocket(ports[1]))
             try daemon.write("ok.service", try Units.helloService(report: daemon.path("ok")))
             try daemon.start()
 
-            try daemon.waitForLog(containing: "dyn.service", "PrivatePIDs")
+            try daemon.waitForLog(containing: "dyn.service", "RootImage")
             // Whether or not its socket is bound, a connection must not run it.
             let trigger = try? Client.connect(.loopback4(ports[0]), type: SOCK_STREAM, timeout: .seconds(2))
             defer { if let trigger { close(trigger) } }

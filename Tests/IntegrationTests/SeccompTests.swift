@@ -235,6 +235,26 @@ extension Integration {
 }
 
 extension Integration.SeccompTests {
+    /// MountAPIVFS=yes without RootDirectory=: a mount namespace of the service's own, the
+    /// API file systems its copies of the host's (systemd.exec(5)); no other namespace.
+    @Test(.timeLimit(.minutes(1)))
+    func mountAPIVFSGivesTheServiceAMountNamespaceOfItsOwn() throws {
+        let daemon = try Daemon()
+        defer { daemon.cleanUp() }
+        try daemon.write("api.service", "[Service]\nExecStart=/bin/sleep 300\nMountAPIVFS=yes\n")
+        try daemon.start()
+        let pid = try waitFor("swatchd runs sleep\n\(daemon.log)", timeout: .seconds(10)) {
+            try daemon.checkRunning()
+            return daemon.children.first { $0.command == "sleep" }?.pid
+        }
+        func namespace(_ pid: String, _ space: String) throws -> String {
+            try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/\(space)")
+        }
+        #expect(try namespace("self", "mnt") != namespace("\(pid)", "mnt"))
+        #expect(try namespace("self", "pid") == namespace("\(pid)", "pid"))
+        #expect(readText("/proc/\(pid)/mounts")?.contains(" /proc proc ") == true)
+    }
+
     /// The mount keys that build on the namespace of ProtectSystem= and friends:
     /// TemporaryFileSystem=, BindPaths=, BindReadOnlyPaths=, NoExecPaths=/ExecPaths=,
     /// ProtectProc=/ProcSubset=, ProtectKernelLogs=, the old *Directories= names.

@@ -230,7 +230,7 @@ enum BrokenUnits {
             ("bad-signal.service", "[Service]\nExecStart=/bin/true\nKillSignal=SIGFROB\n", 3, "SIGFROB"),
             ("bad-quote.service", "[Service]\n# a comment\nExecStart=/bin/echo \"unbalanced\n", 3, nil),
             ("relative.service", "[Service]\nExecStart=bin/hello\n", 2, nil),
-            ("restricted.service", "[Service]\nExecStart=/bin/true\nPrivatePIDs=yes\n", 3, "PrivatePIDs"),
+            ("restricted.service", "[Service]\nExecStart=/bin/true\nRootImage=/srv/restricted.raw\n", 3, "RootImage"),
             ("bad-private-users.service", "[Service]\nExecStart=/bin/true\nPrivateUsers=self\n", 3, "PrivateUsers="),
             ("continued.service", "[Service]\nExecStart=/bin/true \\\n  --flag\nType=sometimes\n", 4, "sometimes"),
         ]

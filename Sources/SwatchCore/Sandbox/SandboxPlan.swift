@@ -458,7 +458,7 @@ package enum SandboxPlan {
         // PrivatePIDs= implies MountAPIVFS=yes (systemd.exec(5)): a /proc of the new PID
         // namespace, with ProtectProc='s and ProcSubset='s options where they are set.
         let mountsProc = !procOptions.isEmpty || sandbox.privatePIDs
-        guard sandbox.privateDevices || sandbox.privateMounts || mountsProc
+        guard sandbox.privateDevices || sandbox.privateMounts || sandbox.mountAPIVFS || mountsProc
               || entries.contains(where: { $0.kind != .api }) else { return [] }
 
         let first = ["PrivateDevices=", "PrivateTmp=", "ProtectSystem=", "ProtectHome=", "ReadWritePaths=",
@@ -467,7 +467,8 @@ package enum SandboxPlan {
                      "BindReadOnlyPaths=", "NoExecPaths=", "ExecPaths="].first { directive in
             directive == "PrivateDevices=" ? sandbox.privateDevices : entries.contains { $0.directive == directive }
         } ?? entries.first?.directive
-            ?? (sandbox.privateMounts ? "PrivateMounts=" : mountsProc ? procDirective(sandbox) : "PrivateDevices=")
+            ?? (sandbox.privateMounts ? "PrivateMounts=" : mountsProc ? procDirective(sandbox)
+                : sandbox.mountAPIVFS ? "MountAPIVFS=" : "PrivateDevices=")
         var steps = [
             SandboxStep(.unshareMountNamespace, first),
             // Nothing done in the namespace may propagate back to the host's mounts.

@@ -79,7 +79,7 @@ enum RestrictingKeys {
         RestrictingKey("MountImages", enforced: false),
         RestrictingKey("ExtensionImages", enforced: false),
         RestrictingKey("ExtensionDirectories", enforced: false),
-        RestrictingKey("MountAPIVFS", enforced: false),
+        RestrictingKey("MountAPIVFS", enforced: true, asks: { $0.mountAPIVFS }),
         RestrictingKey("PrivateTmp", enforced: true, asks: { $0.privateTmp }),
         RestrictingKey("PrivateDevices", enforced: true, asks: { $0.privateDevices }),
         RestrictingKey("PrivateNetwork", enforced: true, asks: { $0.privateNetwork }),

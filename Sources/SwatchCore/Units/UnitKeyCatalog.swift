@@ -455,6 +455,7 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "NetworkNamespacePath": .set(inSandbox { $1(&$0.networkNamespacePath) }, .absolutePath),
         "PrivateMounts": .set(inSandbox { $1(&$0.privateMounts) }, .boolean),
         "PrivatePIDs": .set(inSandbox { $1(&$0.privatePIDs) }, .boolean),
+        "MountAPIVFS": .set(inSandbox { $1(&$0.mountAPIVFS) }, .boolean),
         // The old names of ReadWritePaths= and friends (systemd.exec(5), "SANDBOXING": "previously").
         "NoExecPaths": .list(inSandbox { $1(&$0.noExecPaths) }, check: absolutePaths),
         "ExecPaths": .list(inSandbox { $1(&$0.execPaths) }, check: absolutePaths),

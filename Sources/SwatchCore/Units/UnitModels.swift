@@ -793,6 +793,9 @@ package struct SandboxFields: Hashable, Sendable {
     package var privateMounts = false
     /// PrivatePIDs=: each command is PID 1 of a PID namespace of its own, with a /proc of it.
     package var privatePIDs = false
+    /// MountAPIVFS=: without RootDirectory= (which swatchd refuses), a mount namespace of the
+    /// service's own: the API file systems are the host's, already mounted (systemd.exec(5)).
+    package var mountAPIVFS = false
     /// TemporaryFileSystem=: `PATH[:OPTIONS]` words.
     package var temporaryFileSystem: [String] = []
     /// BindPaths=/BindReadOnlyPaths=: `[-]SOURCE[:DESTINATION[:OPTIONS]]` words.

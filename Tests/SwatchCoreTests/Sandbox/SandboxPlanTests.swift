@@ -357,6 +357,17 @@ import Testing
         })
     }
 
+    /// MountAPIVFS=yes without RootDirectory=: a mount namespace of its own and nothing mounted
+    /// in it, the API file systems being the host's already (systemd.exec(5)).
+    @Test func mountAPIVFSAloneIsAMountNamespace() {
+        var sandbox = Sandbox()
+        sandbox.mountAPIVFS = true
+        let steps = SandboxPlan.steps(for: sandbox, context: context())
+        #expect(steps.map(\.operation) == [.unshareMountNamespace,
+                                           .mount(source: nil, target: "/", type: nil, flags: [.slave, .recursive], data: nil)])
+        #expect(steps.allSatisfy { $0.directive == "MountAPIVFS=" })
+    }
+
     @Test func serviceDirectoriesAloneNeedNoNamespace() {
         var sandbox = Sandbox()
         sandbox.stateDirectory = ["foo"]

@@ -151,9 +151,9 @@ import Testing
         let set = load([UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/true\nPrivateTmp=yes\nUser=\nDynamicUser=no\n",
                                    dropIns: [(path: "u/a.service.d/off.conf", text: "[Service]\nPrivateTmp=no\n")])])
         #expect(messages(set) == [])
-        let refused = load([UnitSource(path: "u/b.service", text: "[Service]\nExecStart=/bin/true\nPrivatePIDs=yes\nRootDirectory=/srv\nUser=nobody\n")])
+        let refused = load([UnitSource(path: "u/b.service", text: "[Service]\nExecStart=/bin/true\nRootImage=/srv/b.raw\nRootDirectory=/srv\nUser=nobody\n")])
         #expect(messages(refused) == [
-            "u/b.service:3: PrivatePIDs= is not enforced by this build; refusing to run the unit with less isolation than it asks for.",
+            "u/b.service:3: RootImage= is not enforced by this build; refusing to run the unit with less isolation than it asks for.",
             "u/b.service:4: RootDirectory= is not enforced by this build; refusing to run the unit with less isolation than it asks for.",
         ])
         #expect(refused.refused["b.service"]?.count == 2)
