@@ -87,9 +87,10 @@ RELEASE_FLAGS ?= -c release --static-swift-stdlib --disable-local-rpath -Xswiftc
 # Debian packages: the build (libsystemd-dev, libseccomp-dev, pkg-config), the tests
 # (python3-systemd test services, curl, ss from iproute2, systemd-journald and
 # journalctl from systemd, unshare from util-linux, zsh and fish to read swatchctl's
-# completion scripts, keyctl from keyutils to look at a service's keyring) and the lint (mandoc).
+# completion scripts, keyctl from keyutils to look at a service's keyring, bpftool to pin the
+# BPF program IPIngressFilterPath= names) and the lint (mandoc).
 DEB_PACKAGES := libsystemd-dev libseccomp-dev pkg-config python3-systemd mandoc curl iproute2 systemd util-linux \
-	zsh fish keyutils
+	zsh fish keyutils bpftool
 
 MAN_PAGES = $(wildcard man/*.[158])
 

@@ -1,6 +1,7 @@
-// The bpf(2) calls of DevicePolicy=/DeviceAllow=, IPAddressAllow=/IPAddressDeny= and
-// SocketBindAllow=/SocketBindDeny= (systemd.resource-control(5)): loading a cgroup program, attaching it to a service's
-// cgroup2 group, and the LPM-trie maps of the IP filter, as systemd's
+// The bpf(2) calls of DevicePolicy=/DeviceAllow=, IPAddressAllow=/IPAddressDeny=,
+// IPIngressFilterPath=/IPEgressFilterPath= and SocketBindAllow=/SocketBindDeny=
+// (systemd.resource-control(5)): loading a cgroup program or opening a pinned one, attaching
+// it to a service's cgroup2 group, and the LPM-trie maps of the IP filter, as systemd's
 // src/core/bpf-devices.c and src/core/bpf-firewall.c do — without libbpf: the programs
 // are a handful of instructions built by Sources/SwatchCore/Sandbox/DeviceProgram.swift
 // and IPFilterProgram.swift. Here because `union bpf_attr` and glibc's syscall()
@@ -57,15 +58,53 @@ int swatch_bpf_load_program(int type, int expected_attach_type, const void *inst
     return fd < 0 ? -errno : (int)fd;
 }
 
-int swatch_bpf_attach(int cgroup_fd, int program_fd, int attach_type) {
+int swatch_bpf_attach(int cgroup_fd, int program_fd, int attach_type, int multi) {
     union bpf_attr attr;
     memset(&attr, 0, sizeof(attr));
     attr.target_fd = (uint32_t)cgroup_fd;
     attr.attach_bpf_fd = (uint32_t)program_fd;
     attr.attach_type = (uint32_t)attach_type;
-    // No flags: the one program of its kind on the group, replacing one attached at an earlier start.
-    attr.attach_flags = 0;
+    // No flags: the one program of its kind on the group, replacing one attached at an earlier
+    // start. BPF_F_ALLOW_MULTI: one of several, all of which run.
+    attr.attach_flags = multi ? BPF_F_ALLOW_MULTI : 0;
     return syscall(SYS_bpf, BPF_PROG_ATTACH, &attr, sizeof(attr)) < 0 ? errno : 0;
+}
+
+int swatch_bpf_detach_all(int cgroup_fd, int attach_type) {
+    uint32_t ids[64];
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.query.target_fd = (uint32_t)cgroup_fd;
+    attr.query.attach_type = (uint32_t)attach_type;
+    attr.query.prog_ids = (uint64_t)(uintptr_t)ids;
+    attr.query.prog_cnt = 64;
+    if (syscall(SYS_bpf, BPF_PROG_QUERY, &attr, sizeof(attr)) < 0) return errno;
+    uint32_t count = attr.query.prog_cnt < 64 ? attr.query.prog_cnt : 64;
+    for (uint32_t i = 0; i < count; i++) {
+        memset(&attr, 0, sizeof(attr));
+        attr.prog_id = ids[i];
+        long program = syscall(SYS_bpf, BPF_PROG_GET_FD_BY_ID, &attr, sizeof(attr));
+        if (program < 0) {
+            if (errno == ENOENT) continue;   // gone meanwhile
+            return errno;
+        }
+        memset(&attr, 0, sizeof(attr));
+        attr.target_fd = (uint32_t)cgroup_fd;
+        attr.attach_bpf_fd = (uint32_t)program;
+        attr.attach_type = (uint32_t)attach_type;
+        int failed = syscall(SYS_bpf, BPF_PROG_DETACH, &attr, sizeof(attr)) < 0 ? errno : 0;
+        close((int)program);
+        if (failed && failed != ENOENT) return failed;
+    }
+    return 0;
+}
+
+int swatch_bpf_obj_get(const char *path) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.pathname = (uint64_t)(uintptr_t)path;
+    long fd = syscall(SYS_bpf, BPF_OBJ_GET, &attr, sizeof(attr));
+    return fd < 0 ? -errno : (int)fd;
 }
 
 int swatch_bpf_create_lpm_trie(int key_size, int max_entries) {

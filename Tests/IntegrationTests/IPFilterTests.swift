@@ -1,4 +1,4 @@
-// IPAddressAllow=, IPAddressDeny= and RestrictNetworkInterfaces= as a service meets them (swatchd.service(5), "RESOURCE
+// IPAddressAllow=, IPAddressDeny=, RestrictNetworkInterfaces= and IPIngressFilterPath=/IPEgressFilterPath= as a service meets them (swatchd.service(5), "RESOURCE
 // CONTROL"; systemd.resource-control(5)): the built swatchd puts BPF programs on the
 // service's cgroup2 group, and whether Services/ip_probe.py's TCP connects to a listener of
 // the test get through (the handshake needs both directions) is the evidence. Root only: a cgroup2 group and bpf(2).
@@ -8,6 +8,33 @@ import Testing
 
 extension Integration {
     @Suite(.enabled(if: getuid() == 0, "bpf(2) and a cgroup2 group need root")) struct IPFilterTests {
+        /// Writes a oneshot unit NAME.service per entry of `units` (its extra lines), which runs
+        /// Services/ip_probe.py against `targets`, starts `daemon` and reads back, for each
+        /// unit, what each connect got (`ok`, `timeout` or an errno name), in the order of `targets`.
+        private func probe(_ units: [String: String], _ targets: [String], _ daemon: Daemon) throws -> [String: [String]] {
+            for (name, lines) in units {
+                try daemon.write("\(name).service", """
+                    [Service]
+                    Type=oneshot
+                    ExecStart=/usr/bin/python3 \(Harness.service("ip_probe.py")) \(targets.joined(separator: " "))
+                    \(lines)
+                    """)
+            }
+            try daemon.start()
+            var seen: [String: [String]] = [:]
+            for name in units.keys {
+                let lines = try waitFor("\(name).service answers its probes\n\(daemon.log)", timeout: .seconds(20)) {
+                    try daemon.checkRunning()
+                    let lines = daemon.logLines(containing: "\(name).service[", "ip: ")
+                    return lines.count == targets.count ? lines : nil
+                }
+                seen[name] = targets.map { target in
+                    lines.first { $0.contains("ip: \(target) ") }.flatMap { $0.split(separator: " ").last.map(String.init) } ?? "?"
+                }
+            }
+            return seen
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func connectsPassOnlyWhereTheListsSay() throws {
             let port = try Ports.free()
@@ -32,26 +59,7 @@ extension Integration {
             ]
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
-            for (name, lines) in units {
-                try daemon.write("\(name).service", """
-                    [Service]
-                    Type=oneshot
-                    ExecStart=/usr/bin/python3 \(Harness.service("ip_probe.py")) \(targets.joined(separator: " "))
-                    \(lines)
-                    """)
-            }
-            try daemon.start()
-            var seen: [String: [String]] = [:]
-            for name in units.keys {
-                let lines = try waitFor("\(name).service answers its probes\n\(daemon.log)", timeout: .seconds(20)) {
-                    try daemon.checkRunning()
-                    let lines = daemon.logLines(containing: "\(name).service[", "ip: ")
-                    return lines.count == targets.count ? lines : nil
-                }
-                seen[name] = targets.map { target in
-                    lines.first { $0.contains("ip: \(target) ") }.flatMap { $0.split(separator: " ").last.map(String.init) } ?? "?"
-                }
-            }
+            let seen = try probe(units, targets, daemon)
             #expect(daemon.logLines(containing: "Failed to spawn").isEmpty, "\(daemon.log)")
             // In the order of `targets`: 127.0.0.1, 127.0.0.2, ::1. A dropped SYN is sent again
             // until connect gives up (TCP ignores the egress drop's EPERM): the probe's timeout.
@@ -65,6 +73,61 @@ extension Integration {
             #expect(seen["exceptlo"] == ["timeout", "timeout", "timeout"])
             #expect(seen["nowhere"] == ["timeout", "timeout", "timeout"], "an allow list of no interface that exists")
             #expect(seen["both"] == ["ok", "timeout", "ok"])
+        }
+
+        /// IPIngressFilterPath=/IPEgressFilterPath=: programs clang built and bpftool pinned on a
+        /// bpf file system, attached beside swatchd's own for the sockets the service makes. One
+        /// that drops everything stops the handshake whichever way it faces; one that passes
+        /// everything leaves IPAddressDeny= its say (all the programs of a hook must pass a
+        /// packet). Each command of a start attaches them anew (ExecStartPre=, then ExecStart=).
+        /// A path where nothing is pinned fails the start, naming the key.
+        @Test(.timeLimit(.minutes(1)))
+        func pinnedFilterProgramsJoinSwatchdsOwn() throws {
+            let bpffs = "/run/swatch-bpffs-\(getpid())"
+            try FileManager.default.createDirectory(atPath: bpffs, withIntermediateDirectories: false)
+            defer { try? FileManager.default.removeItem(atPath: bpffs) }
+            let mounted = try Command.run(["/bin/mount", "-t", "bpf", "bpf", bpffs])
+            try #require(mounted.status == .exited(0), "\(mounted.standardError)")
+            defer { _ = try? Command.run(["/bin/umount", bpffs]) }
+            // The toolchain's clang, which builds the tests (it has the BPF target), from PATH.
+            let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+            let clang: String = try #require(directories.map { "\($0)/clang" }.first { (path: String) in access(path, X_OK) == 0 },
+                                             "no clang on PATH")
+            let build = try TemporaryDirectory()
+            defer { build.remove() }
+            for (name, verdict) in [("drop", 0), ("pass", 1)] {
+                let source = build.path + "/\(name).c"
+                try """
+                    __attribute__((section("cgroup_skb/ingress"), used)) int \(name)(void *skb) { return \(verdict); }
+                    char _license[] __attribute__((section("license"), used)) = "GPL";
+                    """.write(toFile: source, atomically: true, encoding: .utf8)
+                let compiled = try Command.run([clang, "-target", "bpf", "-O2", "-c", source, "-o", build.path + "/\(name).o"])
+                try #require(compiled.status == .exited(0), "\(compiled.standardError)")
+                let pinned = try Command.run(["/usr/sbin/bpftool", "prog", "load", build.path + "/\(name).o", bpffs + "/\(name)",
+                                              "type", "cgroup/skb"])
+                try #require(pinned.status == .exited(0), "\(pinned.standardError)")
+            }
+            let port = try Ports.free()
+            let listener = try Ports.occupy(port)
+            defer { close(listener) }
+            listen(listener, 128)
+            let targets = ["127.0.0.1:\(port)", "127.0.0.2:\(port)"]
+            let units: [String: String] = [
+                "ingress": "IPIngressFilterPath=\(bpffs)/drop",
+                "egress": "IPEgressFilterPath=\(bpffs)/drop",
+                "beside": "ExecStartPre=/bin/true\nIPIngressFilterPath=\(bpffs)/pass\nIPEgressFilterPath=\(bpffs)/pass\nIPAddressDeny=127.0.0.2",
+                "free": "",
+            ]
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("missing.service", "[Service]\nExecStart=/bin/true\nIPEgressFilterPath=\(bpffs)/none\n")
+            let seen = try probe(units, targets, daemon)
+            #expect(seen["ingress"] == ["timeout", "timeout"])
+            #expect(seen["egress"] == ["timeout", "timeout"])
+            #expect(seen["beside"] == ["ok", "timeout"])
+            #expect(seen["free"] == ["ok", "ok"])
+            try daemon.waitForLog(containing: "missing.service", "IPEgressFilterPath=",
+                                  "cannot open the BPF program pinned at \(bpffs)/none", "No such file or directory")
         }
 
         /// The ingress program on its own: datagrams to the service from a denied source

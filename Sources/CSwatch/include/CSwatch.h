@@ -531,8 +531,16 @@ int swatch_bpf_load_program(int type, int expected_attach_type, const void *inst
                             char *_Nullable log, unsigned log_size);
 
 /// bpf(BPF_PROG_ATTACH) of `program_fd` to the cgroup2 directory `cgroup_fd` as
-/// `attach_type`, replacing the one attached before: 0 or an errno.
-int swatch_bpf_attach(int cgroup_fd, int program_fd, int attach_type);
+/// `attach_type`: 0 or an errno. `multi` 0: replacing the one attached before; 1
+/// (BPF_F_ALLOW_MULTI): beside the others so attached, all of which must pass a packet.
+int swatch_bpf_attach(int cgroup_fd, int program_fd, int attach_type, int multi);
+
+/// Detaches every program attached to the cgroup2 directory `cgroup_fd` as `attach_type`
+/// (BPF_PROG_QUERY, then BPF_PROG_DETACH of each): 0 or an errno.
+int swatch_bpf_detach_all(int cgroup_fd, int attach_type);
+
+/// bpf(BPF_OBJ_GET): an fd of the object pinned at `path` on a bpf file system, or -errno.
+int swatch_bpf_obj_get(const char *_Nonnull path);
 
 /// bpf(BPF_MAP_CREATE) of an LPM trie (keys of `key_size` bytes: a 32-bit prefix length
 /// and the address; 8-byte values): its fd, or -errno.

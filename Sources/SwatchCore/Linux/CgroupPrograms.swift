@@ -3,7 +3,8 @@ import Glibc
 import SystemPackage
 
 /// Puts the cgroup BPF programs of DevicePolicy=/DeviceAllow= (Sandbox/DeviceProgram.swift),
-/// IPAddressAllow=/IPAddressDeny= and RestrictNetworkInterfaces= (Sandbox/IPFilterProgram.swift) and
+/// IPAddressAllow=/IPAddressDeny= and RestrictNetworkInterfaces= (Sandbox/IPFilterProgram.swift), the
+/// pinned ones of IPIngressFilterPath=/IPEgressFilterPath=, and
 /// SocketBindAllow=/SocketBindDeny= (Sandbox/SocketBindProgram.swift) on a service's cgroup2
 /// group before anything of the service runs there. These keys take access away, so where
 /// that cannot be done — no cgroup2 group (session tracking), bpf(2) not permitted (swatchd
@@ -15,7 +16,8 @@ package enum CgroupPrograms {
     package static func asks(_ sandbox: Sandbox) -> Bool {
         sandbox.devicePolicy != .auto || !sandbox.deviceAllow.isEmpty
             || !sandbox.ipAddressAllow.isEmpty || !sandbox.ipAddressDeny.isEmpty || !sandbox.socketBindDeny.isEmpty
-            || !sandbox.restrictNetworkInterfaces.isEmpty
+            || !sandbox.restrictNetworkInterfaces.isEmpty || !sandbox.ipIngressFilterPaths.isEmpty
+            || !sandbox.ipEgressFilterPaths.isEmpty
     }
 
     /// Attaches the unit's programs to the group `cgroup` (an fd of its directory; nil: none).
@@ -52,6 +54,36 @@ package enum CgroupPrograms {
     }
 
     static func attachIPFilter(_ sandbox: Sandbox, to cgroup: FileDescriptor?) throws(SandboxError) {
+        let custom = [(SWATCH_BPF_CGROUP_INET_INGRESS, "IPIngressFilterPath=", sandbox.ipIngressFilterPaths),
+                      (SWATCH_BPF_CGROUP_INET_EGRESS, "IPEgressFilterPath=", sandbox.ipEgressFilterPaths)]
+        let multi = custom.contains { !$0.2.isEmpty }
+        guard multi || !sandbox.ipAddressAllow.isEmpty || !sandbox.ipAddressDeny.isEmpty
+              || !sandbox.restrictNetworkInterfaces.isEmpty else { return }
+        // IPIngressFilterPath=/IPEgressFilterPath=: programs pinned by someone else, beside swatchd's
+        // own, so every one of them is attached with BPF_F_ALLOW_MULTI (all must pass a packet,
+        // bpf(2)), after what an earlier start attached is detached: the group outlives a restart,
+        // and programs so attached add up, where one attached without the flag replaces the last.
+        if multi {
+            let directive = custom.first { !$0.2.isEmpty }!.1
+            let group = try group(cgroup, directive: directive)
+            for (hook, _, _) in custom {
+                let error = swatch_bpf_detach_all(group.rawValue, hook)
+                guard error == 0 else {
+                    throw .cgroupProgram(directive: directive,
+                                         reason: "cannot detach the BPF programs of the service's cgroup: \(Errno(rawValue: error))")
+                }
+            }
+            for (hook, directive, paths) in custom {
+                for path in paths {
+                    let program = swatch_bpf_obj_get(path)
+                    guard program >= 0 else {
+                        throw .cgroupProgram(directive: directive, reason: "cannot open the BPF program pinned at \(path): \(Errno(rawValue: -program))")
+                    }
+                    defer { close(program) }
+                    try attach(program, to: group, as: hook, multi: true, what: "IP filter", directive: directive)
+                }
+            }
+        }
         guard !sandbox.ipAddressAllow.isEmpty || !sandbox.ipAddressDeny.isEmpty || !sandbox.restrictNetworkInterfaces.isEmpty
         else { return }
         let directive = IPFilterProgram.directive(sandbox)
@@ -92,7 +124,7 @@ package enum CgroupPrograms {
             let bytes = IPFilterProgram.bytes(ingress: ingress, ipv4: ipv4, ipv6: ipv6, interfaces: interfaces)
             let program = try load(SWATCH_BPF_PROG_TYPE_CGROUP_SKB, bytes, what: "IP filter", directive: directive)
             defer { close(program) }
-            try attach(program, to: group, as: attachType, what: "IP filter", directive: directive)
+            try attach(program, to: group, as: attachType, multi: multi, what: "IP filter", directive: directive)
         }
     }
 
@@ -120,9 +152,9 @@ package enum CgroupPrograms {
         throw .cgroupProgram(directive: directive, reason: reason)
     }
 
-    private static func attach(_ program: CInt, to group: FileDescriptor, as attachType: CInt, what: String,
-                               directive: String) throws(SandboxError) {
-        let error = swatch_bpf_attach(group.rawValue, program, attachType)
+    private static func attach(_ program: CInt, to group: FileDescriptor, as attachType: CInt, multi: Bool = false,
+                               what: String, directive: String) throws(SandboxError) {
+        let error = swatch_bpf_attach(group.rawValue, program, attachType, multi ? 1 : 0)
         guard error == 0 else {
             throw .cgroupProgram(directive: directive, reason: "cannot attach a BPF \(what) program to the service's cgroup: \(Errno(rawValue: error))")
         }

@@ -55,6 +55,19 @@ package struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
 }
 
 enum IPAddressKeys {
+    /// IPIngressFilterPath=/IPEgressFilterPath=, as config_parse_ip_filter_bpf_progs() reads
+    /// them (src/core/load-fragment.c): the whole value is one path, specifiers expanded, each
+    /// assignment adds one (once), the empty one clears the list. A path that is not absolute
+    /// refuses the unit where systemd ignores it: the key takes access away.
+    static func filterPath(_ field: @escaping Field<ServiceUnit, [String]>) -> KeySetter<ServiceUnit> {
+        KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            let path = try kv.expanded()
+            guard !path.isEmpty else { return field(&service) { $0 = [] } }
+            guard ValueParser.isAbsolutePath(path) else { throw kv.problem("Path is not absolute", path) }
+            field(&service) { paths in if !paths.contains(path) { paths.append(path) } }
+        }
+    }
+
     /// RestrictNetworkInterfaces=, as config_parse_restrict_network_interfaces() reads it
     /// (src/core/load-fragment.c): names, `~` first for a deny list; the first assignment
     /// decides which kind of list it is, a later one of the other kind takes its names out of

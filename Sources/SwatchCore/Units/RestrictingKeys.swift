@@ -113,8 +113,8 @@ enum RestrictingKeys {
         // (IPAddressAllow= alone takes nothing away: it only makes exceptions to IPAddressDeny=.)
         RestrictingKey("IPAddressAllow", enforced: true, asks: { _ in false }),
         RestrictingKey("IPAddressDeny", enforced: true, asks: { !$0.ipAddressDeny.isEmpty }),
-        RestrictingKey("IPIngressFilterPath", enforced: false),
-        RestrictingKey("IPEgressFilterPath", enforced: false),
+        RestrictingKey("IPIngressFilterPath", enforced: true, asks: { !$0.ipIngressFilterPaths.isEmpty }),
+        RestrictingKey("IPEgressFilterPath", enforced: true, asks: { !$0.ipEgressFilterPaths.isEmpty }),
         // (SocketBindAllow= alone takes nothing away either.)
         RestrictingKey("SocketBindAllow", enforced: true, asks: { _ in false }),
         RestrictingKey("SocketBindDeny", enforced: true, asks: { !$0.socketBindDeny.isEmpty }),

@@ -490,6 +490,8 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
         "IPAddressAllow": IPAddressKeys.setter(inSandbox { $1(&$0.ipAddressAllow) }),
         "IPAddressDeny": IPAddressKeys.setter(inSandbox { $1(&$0.ipAddressDeny) }),
         "RestrictNetworkInterfaces": IPAddressKeys.restrictNetworkInterfaces,
+        "IPIngressFilterPath": IPAddressKeys.filterPath(inSandbox { $1(&$0.ipIngressFilterPaths) }),
+        "IPEgressFilterPath": IPAddressKeys.filterPath(inSandbox { $1(&$0.ipEgressFilterPaths) }),
         // A boolean, or controller names, which ask for it too (config_parse_delegate(),
         // src/core/load-fragment.c); empty is yes. Which controllers are passed on is not
         // swatchd's to choose: its own group has what it was given (swatchd.service(5)). A word

@@ -815,6 +815,10 @@ package struct SandboxFields: Hashable, Sendable {
     /// IPAddressAllow= and IPAddressDeny= (Units/IPAddressKeys.swift, Sandbox/IPFilterProgram.swift).
     package var ipAddressAllow: [IPPrefix] = []
     package var ipAddressDeny: [IPPrefix] = []
+    /// IPIngressFilterPath= and IPEgressFilterPath=: BPF programs pinned on a bpf file system,
+    /// attached beside swatchd's own (Linux/CgroupPrograms.swift).
+    package var ipIngressFilterPaths: [String] = []
+    package var ipEgressFilterPaths: [String] = []
     /// RestrictNetworkInterfaces=: the interface names, and whether they are the ones allowed
     /// (or, with `~`, the ones denied); no names: unset.
     package var restrictNetworkInterfaces: [String] = []

@@ -67,6 +67,20 @@ import Testing
 
     /// The interface test comes first: an allow list jumps past the drop on a listed index,
     /// a deny list jumps to it; an allow list of no interface that exists is the drop alone.
+    /// IPIngressFilterPath=/IPEgressFilterPath=: one path per assignment, each once; the empty
+    /// value clears the list; a relative path refuses the unit at its line.
+    @Test func theFilterPathsAreAbsolutePathsOnce() throws {
+        let sandbox = try #require(service(
+            "IPIngressFilterPath=/sys/fs/bpf/a\nIPIngressFilterPath=/sys/fs/bpf/b\nIPIngressFilterPath=/sys/fs/bpf/a\n"
+            + "IPEgressFilterPath=/sys/fs/bpf/c\nIPEgressFilterPath=\nIPEgressFilterPath=/sys/fs/bpf/d\n").0?.sandbox)
+        #expect(sandbox.ipIngressFilterPaths == ["/sys/fs/bpf/a", "/sys/fs/bpf/b"])
+        #expect(sandbox.ipEgressFilterPaths == ["/sys/fs/bpf/d"])
+        #expect(CgroupPrograms.asks(sandbox))
+        #expect(service("IPEgressFilterPath=bpf/a\n").1 == [
+            "u/a.service:3: Path is not absolute in IPEgressFilterPath=, refusing the unit: bpf/a",
+        ])
+    }
+
     @Test func theInterfaceTestComesFirst() {
         typealias I = DeviceProgram.Instruction
         let allow = IPFilterProgram.instructions(ingress: true, ipv4: .init(), ipv6: .init(),

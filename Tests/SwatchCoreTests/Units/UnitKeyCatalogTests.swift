@@ -95,7 +95,7 @@ import Testing
             "RestrictNetworkInterfaces",
             // More of the mount namespace.
             "TemporaryFileSystem", "BindPaths", "BindReadOnlyPaths", "NoExecPaths", "ExecPaths", "ProtectProc", "ProcSubset",
-            "PrivatePIDs", "MountAPIVFS",
+            "PrivatePIDs", "MountAPIVFS", "IPIngressFilterPath", "IPEgressFilterPath",
             "DevicePolicy", "DeviceAllow", "IPAddressAllow", "IPAddressDeny",
         ] + ResourceLimit.allCases.map(\.rawValue)))
     }
