@@ -353,8 +353,8 @@ extension Integration {
             #expect(try Command.run(["/usr/bin/ionice", "-p", "\(low)"]).standardOutput == "best-effort: prio 6\n")
         }
 
-        /// CPUAffinity=, TimerSlackNSec= and Personality= as the service reads them back in /proc
-        /// and uname(1) (a 32-bit personality makes an x86-64 machine i686).
+        /// CPUAffinity=, TimerSlackNSec=, CoredumpFilter= and Personality= as the service reads them
+        /// back in /proc and uname(1) (a 32-bit personality makes an x86-64 machine i686).
         @Test(.timeLimit(.minutes(1)))
         func setsTheCPUAffinityTimerSlackAndPersonality() throws {
             let daemon = try Daemon()
@@ -368,16 +368,17 @@ extension Integration {
             try daemon.write("pinned.service", """
                 [Service]
                 Type=oneshot
-                ExecStart=/bin/sh -c 'grep Cpus_allowed_list /proc/self/status > \(out).tmp; cat /proc/self/timerslack_ns >> \(out).tmp; uname -m >> \(out).tmp; mv \(out).tmp \(out)'
+                ExecStart=/bin/sh -c 'grep Cpus_allowed_list /proc/self/status > \(out).tmp; cat /proc/self/timerslack_ns >> \(out).tmp; cat /proc/self/coredump_filter >> \(out).tmp; uname -m >> \(out).tmp; mv \(out).tmp \(out)'
                 CPUAffinity=0
                 TimerSlackNSec=1ms
+                CoredumpFilter=private-anonymous elf-headers
                 \(personality)
                 """)
             try daemon.start()
             let lines = try waitFor("the service wrote what it sees\n\(daemon.log)") {
                 readText(out).map { $0.split(separator: "\n").map(String.init) }
             }
-            #expect(lines == ["Cpus_allowed_list:\t0", "1000000", machine])
+            #expect(lines == ["Cpus_allowed_list:\t0", "1000000", "00000011", machine])
         }
 
         /// NUMAPolicy= and NUMAMask= as the service reads its policy back with get_mempolicy(2)

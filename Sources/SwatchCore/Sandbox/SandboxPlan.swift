@@ -45,6 +45,11 @@ package enum SandboxPlan {
         if let score = sandbox.oomScoreAdjust {
             steps.append(SandboxStep(.writeFile(path: "/proc/self/oom_score_adj", text: "\(score)\n"), "OOMScoreAdjust="))
         }
+        if let mask = sandbox.coredumpFilter {
+            // As systemd's set_coredump_filter() writes it: 0x and the mask in hexadecimal.
+            steps.append(SandboxStep(.writeFile(path: "/proc/self/coredump_filter", text: "0x\(String(mask, radix: 16))\n"),
+                                     "CoredumpFilter="))
+        }
         if !sandbox.cpuAffinity.isEmpty {
             steps.append(SandboxStep(.setCPUAffinity(bitMask(sandbox.cpuAffinity)), "CPUAffinity="))
         }

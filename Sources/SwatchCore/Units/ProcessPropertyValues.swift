@@ -50,6 +50,33 @@ extension ValueParser {
         return bits
     }
 
+    /// coredump_filter_mask_from_string() (src/shared/coredump-util.c): words, each a mapping
+    /// type (its bit in /proc/PID/coredump_filter, core(5)), `default` (the kernel's default,
+    /// 0x33), `all` (UINT32_MAX: the kernel refuses a wider mask with ERANGE) or a hexadecimal
+    /// number; nil when a word is none of these, or there is none.
+    static func coredumpFilter(_ text: String) -> UInt64? {
+        let types = ["private-anonymous", "shared-anonymous", "private-file-backed", "shared-file-backed", "elf-headers",
+                     "private-huge", "shared-huge", "private-dax", "shared-dax"]
+        var mask: UInt64 = 0
+        let words = text.splitAtWhitespace()
+        guard !words.isEmpty else { return nil }
+        for word in words {
+            if word == "default" {
+                mask |= 0x33
+            } else if word == "all" {
+                mask = UInt64(UInt32.max)
+            } else if let bit = types.firstIndex(of: String(word)) {
+                mask |= 1 << bit
+            } else if let number = UInt64(word.hasPrefix("0x") || word.hasPrefix("0X") ? word.dropFirst(2) : word[...],
+                                          radix: 16) {
+                mask |= number
+            } else {
+                return nil
+            }
+        }
+        return mask
+    }
+
     /// parse_cpu_set(): CPU indices and ranges (`0-3 6,8`), separated by spaces or commas;
     /// nil when a word is neither (systemd's upper bound: CPU 8191).
     static func cpuSet(_ text: String) -> [Int]? {

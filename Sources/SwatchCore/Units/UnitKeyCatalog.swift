@@ -224,7 +224,7 @@ private func isDependencyName(_ name: String) -> Bool {
 /// does not act on and that restrict nothing. In [Socket] they concern ExecStartPre= and
 /// friends, which swatchd does not run either.
 private let unsupportedExecKeys: Set<String> = [
-    "CoredumpFilter", "OOMPolicy", "MemoryKSM",
+    "OOMPolicy", "MemoryKSM",
     "LogRateLimitIntervalSec", "LogRateLimitBurst", "LogFilterPatterns",
     "LogNamespace", "TTYReset",
     "TTYVHangup", "TTYRows", "TTYColumns", "TTYVTDisallocate", "UtmpIdentifier", "UtmpMode",
@@ -344,6 +344,12 @@ private let execKeys: [String: KeySetter<ServiceUnit>] = {
             else { service.sandbox.ioSchedulingPriority = try ValueKind.integer(0...7).parse(kv) }
         },
         "OOMScoreAdjust": .set(inSandbox { $1(&$0.oomScoreAdjust) }, .integer(-1000...1000)),
+        // Each assignment adds its mappings; the empty one resets (config_parse_exec_coredump_filter()).
+        "CoredumpFilter": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
+            guard !kv.raw.isEmpty else { return service.sandbox.coredumpFilter = nil }
+            guard let mask = ValueParser.coredumpFilter(kv.raw) else { throw kv.invalid("core dump filter", kv.raw) }
+            service.sandbox.coredumpFilter = (service.sandbox.coredumpFilter ?? 0) | mask
+        },
         // Each assignment adds its CPUs; the empty one resets (config_parse_exec_cpu_affinity()).
         "CPUAffinity": KeySetter { (service: inout ServiceUnit, kv: KeyValue) throws(ValueError) in
             guard !kv.raw.isEmpty else { return service.sandbox.cpuAffinity = [] }

@@ -750,6 +750,8 @@ package struct SandboxFields: Hashable, Sendable {
     package var ioSchedulingClass: IOSchedulingClass?
     package var ioSchedulingPriority: Int32?
     package var oomScoreAdjust: Int32?
+    /// CoredumpFilter=: the mask of mappings a core dump holds (core(5), /proc/PID/coredump_filter).
+    package var coredumpFilter: UInt64?
     /// CPUAffinity=: the CPUs, sorted, each once; empty: unset.
     package var cpuAffinity: [Int] = []
     /// NUMAPolicy= (nil: unset, the mask alone does nothing) and NUMAMask= (the nodes, sorted).

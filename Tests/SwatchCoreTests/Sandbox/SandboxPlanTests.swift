@@ -132,7 +132,8 @@ import Testing
         #expect(plan { _ in } == [])
     }
 
-    /// CPUAffinity=, TimerSlackNSec= and Personality= are process properties: a `+` command has them too.
+    /// CoredumpFilter=, CPUAffinity=, TimerSlackNSec= and Personality= are process properties: a `+`
+    /// command has them too.
     @Test func processPropertiesAreSetForEveryCommand() {
         var sandbox = Sandbox()
         sandbox.cpuAffinity = [0, 2, 65]
@@ -140,15 +141,17 @@ import Testing
         sandbox.numaMask = [0, 1]
         sandbox.timerSlack = 50_000
         sandbox.personality = 8
+        sandbox.coredumpFilter = 0x111
         sandbox.user = "nobody"
-        let expected = [SandboxStep(.setCPUAffinity([0b101, 0b10]), "CPUAffinity="),
+        let expected = [SandboxStep(.writeFile(path: "/proc/self/coredump_filter", text: "0x111\n"), "CoredumpFilter="),
+                        SandboxStep(.setCPUAffinity([0b101, 0b10]), "CPUAffinity="),
                         SandboxStep(.setMemoryPolicy(mode: 3, nodes: [0b11]), "NUMAPolicy="),
                         SandboxStep(.setTimerSlack(50_000), "TimerSlackNSec="), SandboxStep(.setPersonality(8), "Personality=")]
         #expect(SandboxPlan.steps(for: sandbox, fullPrivileges: true, context: context()) == expected)
-        #expect(Array(SandboxPlan.steps(for: sandbox, context: context()).prefix(4)) == expected)
+        #expect(Array(SandboxPlan.steps(for: sandbox, context: context()).prefix(5)) == expected)
         // local and default take no mask; a mask without a policy does nothing.
         sandbox.numaPolicy = .local
-        #expect(SandboxPlan.steps(for: sandbox, fullPrivileges: true, context: context())[1]
+        #expect(SandboxPlan.steps(for: sandbox, fullPrivileges: true, context: context())[2]
             == SandboxStep(.setMemoryPolicy(mode: 4, nodes: []), "NUMAPolicy="))
         sandbox.numaPolicy = nil
         #expect(!SandboxPlan.steps(for: sandbox, fullPrivileges: true, context: context()).contains { $0.directive == "NUMAPolicy=" })

@@ -219,6 +219,13 @@ import Testing
         #expect(service("CPUAffinity=3\nCPUAffinity=\nCPUAffinity=2\n").0.sandbox.cpuAffinity == [2])
         #expect(service("CPUAffinity=2-1\n").1 == ["a.service:3: Failed to parse CPU affinity for CPUAffinity=, refusing the unit: 2-1"])
         #expect(service("TimerSlackNSec=50000\n").0.sandbox.timerSlack == 50_000)
+        // CoredumpFilter=: mapping types, default, all, hexadecimal; each assignment adds, the empty one resets.
+        #expect(service("CoredumpFilter=private-anonymous elf-headers\nCoredumpFilter=0x100\n").0.sandbox.coredumpFilter == 0x111)
+        #expect(service("CoredumpFilter=default shared-dax\n").0.sandbox.coredumpFilter == 0x133)
+        #expect(service("CoredumpFilter=all\n").0.sandbox.coredumpFilter == 0xFFFF_FFFF)
+        #expect(service("CoredumpFilter=all\nCoredumpFilter=\n").0.sandbox.coredumpFilter == nil)
+        #expect(service("CoredumpFilter=default everything\n").1
+            == ["a.service:3: Failed to parse core dump filter for CoredumpFilter=, refusing the unit: default everything"])
         #expect(service("NUMAPolicy=bind\nNUMAMask=0\n").0.sandbox.numaPolicy == .bind)
         #expect(service("NUMAMask=1-2\nNUMAMask=0\n").0.sandbox.numaMask == [0, 1, 2])
         #expect(service("NUMAPolicy=sideways\n").1 == ["a.service:3: Failed to parse NUMA policy for NUMAPolicy=, refusing the unit: sideways"])
