@@ -76,8 +76,7 @@ extension Manager {
                 for socket in triggers(of: name) {
                     guard let entry = sockets[socket], entry.listeners == .bound else { continue }
                     order.sockets.append(socket)
-                    let fdName = entry.machine.unit.fileDescriptorName ?? socket.description
-                    names += Array(repeating: fdName, count: entry.machine.unit.listens.count)
+                    names += entry.machine.unit.passedFDNames
                 }
             }
             if !entry.storedFDNames.isEmpty {
@@ -87,7 +86,7 @@ extension Manager {
             // OpenFile= last, as systemd's exec_invoke() appends them (src/core/exec-invoke.c).
             names += unit.openFiles.map(\.name)
             if !names.isEmpty {
-                variables += [("LISTEN_FDS", String(names.count)), ("LISTEN_FDNAMES", names.joined(separator: ":"))]
+                variables += SpawnOrder.listenVariables(names)
                 order.listenPID = true
             }
             // fd:NAME takes the first passed fd of that name (exec_context_named_iofds(), src/core/execute.c).

@@ -125,12 +125,9 @@ extension Manager {
         // Non-blocking, as swatchd keeps them: the flag is the open file's, and with Accept=yes
         // swatchd goes on accepting on them (systemd gives them blocking, as to a service).
         if machine.unit.passFileDescriptorsToExec, entry.open {
-            let fdName = machine.unit.fileDescriptorName ?? name.description
             order.sockets = [name]
             order.service.nonBlocking = true
-            order.protocolVariables = [("LISTEN_FDS", String(machine.unit.listens.count)),
-                                       ("LISTEN_FDNAMES", Array(repeating: fdName, count: machine.unit.listens.count)
-                                           .joined(separator: ":"))]
+            order.protocolVariables = SpawnOrder.listenVariables(machine.unit.passedFDNames)
             order.listenPID = true
         }
         return order

@@ -147,6 +147,11 @@ package struct SpawnOrder {
 
     package var isMain: Bool { role.phase == .start }
 
+    /// sd_listen_fds(3)'s LISTEN_FDS and LISTEN_FDNAMES for the fds passed from 3 on, by name.
+    static func listenVariables(_ names: [String]) -> [(String, String)] {
+        [("LISTEN_FDS", String(names.count)), ("LISTEN_FDNAMES", names.joined(separator: ":"))]
+    }
+
     /// Delegate=: the subgroup of the service's group this process starts in (nil: the group
     /// itself), as systemd's exec_params_get_cgroup_path() (src/core/execute.c) chooses. The
     /// main process: DelegateSubgroup='s, if set. A service's commands that run beside or after

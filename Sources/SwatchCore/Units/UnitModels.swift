@@ -431,6 +431,8 @@ package struct SocketUnitFields: Hashable, Sendable {
     package var maxConnectionsPerSource: Int { get { rarelySet.maxConnectionsPerSource } _modify { yield &rarelySet.maxConnectionsPerSource } }
     /// `FileDescriptorName=`; default: the socket unit's full name.
     package var fileDescriptorName: String? { get { rarelySet.fileDescriptorName } _modify { yield &rarelySet.fileDescriptorName } }
+    /// The name of each of its listeners in LISTEN_FDNAMES, in the order they are passed.
+    package var passedFDNames: [String] { Array(repeating: fileDescriptorName ?? name.description, count: listens.count) }
     /// `FlushPending=`: with Accept=no, what waits on the listeners is thrown away each time
     /// the socket goes back to listening (its start, its service's end).
     package var flushPending: Bool { get { rarelySet.flushPending } _modify { yield &rarelySet.flushPending } }
