@@ -54,9 +54,9 @@ package enum CgroupPrograms {
     }
 
     static func attachIPFilter(_ sandbox: Sandbox, to cgroup: FileDescriptor?) throws(SandboxError) {
-        let custom = [(SWATCH_BPF_CGROUP_INET_INGRESS, "IPIngressFilterPath=", sandbox.ipIngressFilterPaths),
-                      (SWATCH_BPF_CGROUP_INET_EGRESS, "IPEgressFilterPath=", sandbox.ipEgressFilterPaths)]
-        let multi = custom.contains { !$0.2.isEmpty }
+        let custom = [(hook: SWATCH_BPF_CGROUP_INET_INGRESS, directive: "IPIngressFilterPath=", paths: sandbox.ipIngressFilterPaths),
+                      (hook: SWATCH_BPF_CGROUP_INET_EGRESS, directive: "IPEgressFilterPath=", paths: sandbox.ipEgressFilterPaths)]
+        let multi = custom.contains { !$0.paths.isEmpty }
         guard multi || !sandbox.ipAddressAllow.isEmpty || !sandbox.ipAddressDeny.isEmpty
               || !sandbox.restrictNetworkInterfaces.isEmpty else { return }
         // IPIngressFilterPath=/IPEgressFilterPath=: programs pinned by someone else, beside swatchd's
@@ -64,9 +64,9 @@ package enum CgroupPrograms {
         // bpf(2)), after what an earlier start attached is detached: the group outlives a restart,
         // and programs so attached add up, where one attached without the flag replaces the last.
         if multi {
-            let directive = custom.first { !$0.2.isEmpty }!.1
+            let directive = custom.first { !$0.paths.isEmpty }!.directive
             let group = try group(cgroup, directive: directive)
-            for (hook, _, _) in custom {
+            for hook in custom.map(\.hook) {
                 let error = swatch_bpf_detach_all(group.rawValue, hook)
                 guard error == 0 else {
                     throw .cgroupProgram(directive: directive,

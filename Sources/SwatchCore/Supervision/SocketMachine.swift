@@ -377,8 +377,7 @@ package struct SocketMachine: Sendable {
         case .running?:
             phase = .active(.listening)
             return flushBeforeListening
-        case .listening?: return []
-        case .throttled?, nil: return []
+        case .listening?, .throttled?, nil: return []
         }
     }
 
