@@ -62,56 +62,69 @@ struct UnitFileLexer {
         self.unit = unit
     }
 
+    /// The bytes are read through an UnsafeBufferPointer: under `-Osize` an ArraySlice's
+    /// subscript, `contains` and `allSatisfy` stay calls, ~60 instructions a byte, where a
+    /// buffer's element is one load (docs/HACKING.md "Start-up with 1000 units").
     mutating func lex(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { lex($0) }
+    }
+
+    private mutating func lex(_ bytes: UnsafeBufferPointer<UInt8>) {
         var continuation: [UInt8]?
         var lineNumber = 0
-        var body = bytes[...]
-        if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }   // UTF-8 BOM
+        var body = bytes
+        if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = UnsafeBufferPointer(rebasing: body[3...]) }   // UTF-8 BOM
+        // Room for the entries of a file of short lines, so that most files never regrow it.
+        entries.reserveCapacity(8)
         Self.forEachPhysicalLine(body) { raw in
             lineNumber += 1
-            let first = raw.first(where: { !Self.isWhitespace($0) })
+            var first = raw.startIndex
+            while first < raw.endIndex, Self.isWhitespace(raw[first]) { first += 1 }
             // A comment line is skipped even in the middle of a continuation (systemd.syntax(7)).
-            if let first, first == UInt8(ascii: "#") || first == UInt8(ascii: ";") { return }
+            if first < raw.endIndex, raw[first] == UInt8(ascii: "#") || raw[first] == UInt8(ascii: ";") { return }
             // Most lines stand alone: parsed where they are, without a copy.
             if continuation == nil, !Self.endsInUnescapedBackslash(raw) {
                 parseLine(raw, line: lineNumber)
                 return
             }
             var logical = (continuation ?? []) + raw
-            if Self.endsInUnescapedBackslash(logical[...]) {
+            if logical.withUnsafeBufferPointer(Self.endsInUnescapedBackslash) {
                 logical[logical.count - 1] = UInt8(ascii: " ")
                 continuation = logical
                 return
             }
             continuation = nil
-            parseLine(logical[...], line: lineNumber)
+            logical.withUnsafeBufferPointer { parseLine($0, line: lineNumber) }
         }
-        if let continuation { parseLine(continuation[...], line: max(lineNumber, 1)) }
+        if let continuation {
+            continuation.withUnsafeBufferPointer { parseLine($0, line: max(lineNumber, 1)) }
+        }
     }
 
     /// Each line, split on `\n`, `\r\n` and `\r` as read_line() does (a NUL refuses its line:
     /// parseLine), handed over as it is found: no array of the lines.
-    private static func forEachPhysicalLine(_ bytes: ArraySlice<UInt8>, _ body: (ArraySlice<UInt8>) -> Void) {
-        var start = bytes.startIndex
-        var i = start
-        while i < bytes.endIndex {
+    private static func forEachPhysicalLine(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        var start = 0
+        var i = 0
+        while i < bytes.count {
             let c = bytes[i]
             if c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") {
-                body(bytes[start..<i])
-                if c == UInt8(ascii: "\r"), i + 1 < bytes.endIndex, bytes[i + 1] == UInt8(ascii: "\n") { i += 1 }
+                body(UnsafeBufferPointer(rebasing: bytes[start..<i]))
+                if c == UInt8(ascii: "\r"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "\n") { i += 1 }
                 start = i + 1
             }
             i += 1
         }
-        if start < bytes.endIndex { body(bytes[start...]) }
+        if start < bytes.count { body(UnsafeBufferPointer(rebasing: bytes[start...])) }
     }
 
     /// True when the line ends in a backslash that is not itself escaped (`\\` at the end is a
     /// literal): an odd run of backslashes at its end. Only that run counts (a backslash before
     /// it escapes the byte after it), so a line is read from its end, and most not at all.
-    private static func endsInUnescapedBackslash(_ line: ArraySlice<UInt8>) -> Bool {
-        let run = line.reversed().prefix(while: { $0 == UInt8(ascii: "\\") }).count
-        return run % 2 == 1
+    private static func endsInUnescapedBackslash(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        var end = line.count
+        while end > 0, line[end - 1] == UInt8(ascii: "\\") { end -= 1 }
+        return (line.count - end) % 2 == 1
     }
 
     static func isWhitespace(_ c: UInt8) -> Bool {
@@ -122,18 +135,23 @@ struct UnitFileLexer {
     /// '=')): splitting the line as Characters (grapheme breaking) was most of a unit file's
     /// lexing (docs/HACKING.md "Footprint and start-up"). The key and the value are cut at
     /// ASCII bytes of a line that is valid UTF-8 as a whole, so each is valid too.
-    private mutating func parseLine(_ bytes: ArraySlice<UInt8>, line: Int) {
+    private mutating func parseLine(_ bytes: UnsafeBufferPointer<UInt8>, line: Int) {
         let stripped = Self.trimmed(bytes)
         guard !stripped.isEmpty else { return }
         let location = SourceLocation(file: path, line: line)
         // A NUL would cut the value short where systemd's reader refuses the file: never guess.
-        guard !stripped.contains(0) else {
+        var ascii = true, nul = false
+        for byte in stripped {
+            ascii = ascii && byte < 0x80
+            nul = nul || byte == 0
+        }
+        guard !nul else {
             error(location, "Line contains a NUL byte, refusing the unit.")
             return
         }
         // ASCII (nearly every line) is valid UTF-8 as it is: the String of the whole line is
         // only made for a message about a header.
-        guard stripped.allSatisfy({ $0 < 0x80 }) || String(validating: stripped, as: UTF8.self) != nil else {
+        guard ascii || String(validating: stripped, as: UTF8.self) != nil else {
             // Ignoring the line would drop what its key asks for: a restricting key
             // (RestrictingKeys) refuses the unit instead (swatchd.service(5), "WHAT
             // HAPPENS TO A PROBLEM": never less isolation than the unit asks for).
@@ -145,14 +163,14 @@ struct UnitFileLexer {
             }
             return
         }
-        if stripped.first == UInt8(ascii: "[") {
+        if stripped[0] == UInt8(ascii: "[") {
             let text = { String(decoding: stripped, as: UTF8.self) }
-            guard stripped.count >= 2, stripped.last == UInt8(ascii: "]") else {
+            guard stripped.count >= 2, stripped[stripped.count - 1] == UInt8(ascii: "]") else {
                 error(location, "Invalid section header, refusing the unit: \(text())")
                 section = ""
                 return
             }
-            let name = String(decoding: stripped.dropFirst().dropLast(), as: UTF8.self)
+            let name = String(decoding: UnsafeBufferPointer(rebasing: stripped[1..<(stripped.count - 1)]), as: UTF8.self)
             guard name.unicodeScalars.allSatisfy(Self.isSafeInHeader) else {
                 error(location, "Bad characters in section header, refusing the unit: \(text())")
                 section = ""
@@ -166,26 +184,28 @@ struct UnitFileLexer {
             warn(location, "Assignment outside of section, ignoring.")
             return
         }
-        guard let equals = stripped.firstIndex(of: UInt8(ascii: "=")) else {
+        var equals = 0
+        while equals < stripped.count, stripped[equals] != UInt8(ascii: "=") { equals += 1 }
+        guard equals < stripped.count else {
             warn(location, "Missing '=', ignoring line.")
             return
         }
-        guard equals != stripped.startIndex else {
+        guard equals != 0 else {
             warn(location, "Missing key name before '=', ignoring line.")
             return
         }
         guard !section.isEmpty else { return }   // under a broken header: already refused
-        let key = String(decoding: Self.trimmed(stripped[..<equals]), as: UTF8.self)
-        let value = String(decoding: Self.trimmed(stripped[(equals + 1)...]), as: UTF8.self)
+        let key = String(decoding: Self.trimmed(UnsafeBufferPointer(rebasing: stripped[..<equals])), as: UTF8.self)
+        let value = String(decoding: Self.trimmed(UnsafeBufferPointer(rebasing: stripped[(equals + 1)...])), as: UTF8.self)
         entries.append(.assignment(UnitFileAssignment(section: section, key: key, value: value, location: location)))
     }
 
     /// Without leading and trailing whitespace (systemd's WHITESPACE, by byte).
-    private static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        var lower = bytes.startIndex, upper = bytes.endIndex
+    private static func trimmed(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        var lower = 0, upper = bytes.count
         while lower < upper, isWhitespace(bytes[lower]) { lower += 1 }
         while upper > lower, isWhitespace(bytes[upper - 1]) { upper -= 1 }
-        return bytes[lower..<upper]
+        return UnsafeBufferPointer(rebasing: bytes[lower..<upper])
     }
 
     /// The key of an assignment line whose value may be anything: the bytes before

@@ -11,15 +11,18 @@ struct UnitInterpreter<Model> {
     let catalog: UnitKeyCatalog<Model>
     let specifiers: SpecifierExpander
     let unit: String
+    /// The load's lookups of keys (nil: each line asks the catalog).
+    let keys: KeyLookups<Model>?
     var diagnostics: [Diagnostic] = []
     /// Keys that had an invalid or refused value: a unit-wide check about them ("no
     /// ExecStart=") would only repeat the problem. "[" stands for a broken section header.
     var failedKeys: Set<String> = []
 
-    init(catalog: UnitKeyCatalog<Model>, specifiers: SpecifierExpander) {
+    init(catalog: UnitKeyCatalog<Model>, specifiers: SpecifierExpander, keys: KeyLookups<Model>? = nil) {
         self.catalog = catalog
         self.specifiers = specifiers
         self.unit = specifiers.name.description
+        self.keys = keys
     }
 
     /// Walks every entry; `sandbox` reads the model's sandbox for RestrictingKeys (nil: none).
@@ -43,11 +46,11 @@ struct UnitInterpreter<Model> {
                         if !installKeys.contains(a.key) && !a.key.hasPrefix("X-") { warn(a.location, unknown(a)) }
                         continue
                     }
-                    // The section's tables looked up once for the line, not for each question.
-                    guard let tables = catalog.supported[a.section] else { continue }
-                    let setter = UnitKeyCatalog.setter(in: tables, a.key)
+                    // What the catalog says of the key, asked once for the line (once for the load, with `keys`).
+                    guard let lookup = keys.map({ $0.lookUp(a.section, a.key) }) ?? KeyLookup(catalog, a.section, a.key) else { continue }
+                    let setter = lookup.setter
                     if setter == nil && a.key.hasPrefix("X-") { continue }
-                    let restrictingKey = a.section == catalog.restrictingSection ? RestrictingKeys.byName[a.key] : nil
+                    let restrictingKey = lookup.restricting
                     if let restrictingKey {
                         restricting[restrictingKey.name] = (a.location, RestrictingKeys.valueAsks(a.value))
                     }
@@ -163,12 +166,12 @@ extension ServiceUnit {
     /// Builds a service from its main file and drop-ins, with every problem found.
     static func interpret(
         name: UnitName, files: [UnitFile], context: SpecifierContext, checkExecutables: Bool,
-        executables: ExecutableChecks? = nil
+        executables: ExecutableChecks? = nil, keys: KeyLookups<ServiceUnit>? = nil
     ) -> (ServiceUnit, [Diagnostic]) {
         var service = ServiceUnit(name: name, path: files.first?.path ?? "")
         service.timeoutStop = context.defaultTimeoutStop
         service.dropIns = files.dropFirst().map(\.path.description)
-        var interpreter = UnitInterpreter(catalog: serviceCatalog, specifiers: SpecifierExpander(name: name, context: context))
+        var interpreter = UnitInterpreter(catalog: serviceCatalog, specifiers: SpecifierExpander(name: name, context: context), keys: keys)
         interpreter.apply(files, to: &service, sandbox: { $0.sandbox })
         // Sockets= is Wants= and After= too (config_parse_service_sockets()).
         for socket in service.sockets.map(\.description) {
@@ -242,12 +245,12 @@ extension ServiceUnit {
 extension SocketUnit {
     /// Builds a socket from its main file and drop-ins, with every problem found.
     static func interpret(name: UnitName, files: [UnitFile], context: SpecifierContext, checkExecutables: Bool = false,
-                          executables: ExecutableChecks? = nil)
+                          executables: ExecutableChecks? = nil, keys: KeyLookups<SocketUnit>? = nil)
         -> (SocketUnit, [Diagnostic])
     {
         var socket = SocketUnit(name: name, path: files.first?.path ?? "")
         socket.dropIns = files.dropFirst().map(\.path.description)
-        var interpreter = UnitInterpreter(catalog: socketCatalog, specifiers: SpecifierExpander(name: name, context: context))
+        var interpreter = UnitInterpreter(catalog: socketCatalog, specifiers: SpecifierExpander(name: name, context: context), keys: keys)
         interpreter.apply(files, to: &socket, sandbox: { $0.execution?.sandbox })
 
         // socket_verify()

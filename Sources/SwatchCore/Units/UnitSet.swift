@@ -364,6 +364,7 @@ package struct UnitSet: Sendable {
         seen.reserveCapacity(sources.count)
         socketFiles.reserveCapacity(socketCount)
         let executables = ExecutableChecks()
+        let serviceKeys = KeyLookups(serviceCatalog), socketKeys = KeyLookups(socketCatalog)
         // The instances the units' dependencies name (`x@a.service`), made after the loop.
         var named: [UnitName] = []
         for source in sources {
@@ -393,7 +394,8 @@ package struct UnitSet: Sendable {
                 // Bound as a var: changed in place, its storage not shared (Units/CopyOnWrite.swift).
                 var loaded: ServiceUnit, diagnostics: [Diagnostic]
                 (loaded, diagnostics) = ServiceUnit.interpret(name: checked, files: files, context: context,
-                                                              checkExecutables: checkExecutables, executables: executables)
+                                                              checkExecutables: checkExecutables, executables: executables,
+                                                              keys: serviceKeys)
                 guard set.record(unit, diagnostics) else { continue }
                 if !isTemplate { appendInstanceNames(of: loaded.unit, aliases: aliases, to: &named) }
                 loaded.name = name
@@ -402,7 +404,8 @@ package struct UnitSet: Sendable {
                 if isTemplate {
                     set.templateFiles[name] = files
                     if !files.contains(where: \.namesInstanceSpecifiers) {
-                        var model = ServiceUnit.interpret(name: name, files: files, context: context, checkExecutables: false).0
+                        var model = ServiceUnit.interpret(name: name, files: files, context: context, checkExecutables: false,
+                                                          keys: serviceKeys).0
                         model.fileTimes = SourceFileTimes()
                         set.sameForEveryInstance[name] = model
                     }
@@ -410,12 +413,13 @@ package struct UnitSet: Sendable {
             case .socket where name.isTemplate:
                 // Checked as an instance too (see above); its instances are made per instance name.
                 let checked = UnitName(prefix: name.prefix, instance: Self.sampleInstance, type: .socket)
-                let (_, diagnostics) = SocketUnit.interpret(name: checked, files: files, context: context)
+                let (_, diagnostics) = SocketUnit.interpret(name: checked, files: files, context: context, keys: socketKeys)
                 if set.record(unit, diagnostics) { set.templateFiles[name] = files }
             case .socket:
                 var loaded: SocketUnit, diagnostics: [Diagnostic]
                 (loaded, diagnostics) = SocketUnit.interpret(name: name, files: files, context: context,
-                                                             checkExecutables: checkExecutables, executables: executables)
+                                                             checkExecutables: checkExecutables, executables: executables,
+                                                             keys: socketKeys)
                 loaded.fileTimes = source.fileTimes
                 if set.record(unit, diagnostics) {
                     appendInstanceNames(of: loaded.unit, aliases: aliases, to: &named)

@@ -159,6 +159,35 @@ import Testing
         #expect(refused.refused["b.service"]?.count == 2)
     }
 
+    /// A load looks each key up once (Units/KeyLookups.swift): the units after the first that
+    /// write the same keys — parsed, restricting, refused, unknown, of a part of the model, in
+    /// a section the type lacks — get the same answers as the first.
+    @Test func everyUnitOfALoadGetsTheSameAnswersForTheSameKeys() throws {
+        let text = "[Unit]\nDescription=d\nAfter=x.target\n[Service]\nExecStart=/bin/true\nPrivateTmp=yes\nUser=nobody\n"
+            + "Frob=1\nStartLimitBurst=3\n[Socket]\nListenStream=1\n"
+        let socketText = "[Socket]\nListenStream=80\nPrivateTmp=yes\nRootImage=/r\n[Service]\nUser=x\n"
+        let names = ["a", "b", "c"]
+        let set = load(names.map { UnitSource(path: "u/\($0).service", text: text) }
+            + names.map { UnitSource(path: "u/\($0).socket", text: socketText) })
+        for name in names {
+            #expect(messages(set).filter { $0.hasPrefix("u/\(name).service:") } == [
+                "u/\(name).service:8: Unknown key 'Frob' in section [Service], ignoring.",
+                "u/\(name).service:10: Unknown section [Socket], ignoring.",
+            ])
+            let service = try #require(set.services[UnitName(prefix: name, type: .service)])
+            #expect(service.unit.description == "d" && service.unit.after == ["x.target"] && service.unit.startLimitBurst == 3)
+            #expect(service.sandbox.privateTmp && service.sandbox.user == "nobody")
+            #expect(set.refused["\(name).socket"]?.map(\.message) == [
+                "RootImage= is not enforced by this build; refusing to run the unit with less isolation than it asks for.",
+            ])
+        }
+        // The same as each unit interpreted alone, which asks the catalog for every line.
+        let alone = SocketUnit.interpret(name: UnitName(prefix: "c", type: .socket),
+                                         files: [UnitFile(path: "u/c.socket", text: socketText, unit: "c.socket")], context: Self.context).1
+        #expect(set.diagnostics.filter { $0.unit == "c.socket" }.map(\.description).sorted() == alone.map(\.description).sorted())
+        #expect(alone.count == 2)
+    }
+
     /// PrivateUsers= is a boolean, as in systemd 252: enforced, so it loads; a value systemd 252
     /// does not know (`self`, `identity` and `full` of later versions) refuses the unit, at its line.
     @Test func privateUsersIsABooleanAndOtherValuesRefuseTheUnit() {
