@@ -351,9 +351,10 @@ package struct Manager {
     mutating func emit(_ action: ManagerAction) { actions.append(action) }
 
     mutating func log(_ unit: UnitName?, _ level: Logger.Level, _ message: String) {
-        // LogLevelMax= holds back what swatchd says about the unit too (systemd.exec(5)).
+        // LogLevelMax= holds back what swatchd says about the unit too (systemd.exec(5)). A
+        // socket without execution settings has the default, which holds nothing back.
         if let unit, let maximum = services[unit]?.machine.unit.outputLevels.maximum
-            ?? sockets[unit]?.machine.unit.executionSettings.outputLevels.maximum,
+            ?? sockets[unit]?.machine.unit.execution?.outputLevels.maximum,
            LogLevel.syslogPriority(level) > maximum { return }
         emit(.log(unit: unit, level, message))
     }

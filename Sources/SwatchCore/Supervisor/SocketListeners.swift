@@ -60,7 +60,7 @@ final class SocketListeners {
     /// Listeners a re-exec carried over (Supervisor+Reexec.swift).
     func adopt(_ name: UnitName, _ unit: SocketUnit, _ listeners: [Listener]) {
         bound[name] = listeners
-        namespaces[name] = unit.executionSettings.sandbox.networkNamespacePath
+        namespaces[name] = unit.networkNamespacePath
     }
 
     func closeConnection(_ id: Int) { try? connections.removeValue(forKey: id)?.fd.close() }
@@ -81,7 +81,7 @@ final class SocketListeners {
     /// Binds every listener of a socket unit, or none (a failure closes those already bound);
     /// with NetworkNamespacePath=, in that network namespace.
     func bind(_ name: UnitName, _ unit: SocketUnit) -> ManagerEvent {
-        guard let path = unit.executionSettings.sandbox.networkNamespacePath else { return bindListeners(name, unit) }
+        guard let path = unit.networkNamespacePath else { return bindListeners(name, unit) }
         do throws(Errno) {
             return try NetworkNamespace.within(path) { bindListeners(name, unit) }
         } catch {
@@ -111,7 +111,7 @@ final class SocketListeners {
             }
         }
         self.bound[name] = bound
-        namespaces[name] = unit.executionSettings.sandbox.networkNamespacePath
+        namespaces[name] = unit.networkNamespacePath
         return .socketBound(name, warnings: warnings)
     }
 
@@ -120,7 +120,7 @@ final class SocketListeners {
     /// rest anew, close what is no longer wanted — or, if a bind fails, keep the old set
     /// as it was.
     func rebind(_ name: UnitName, _ unit: SocketUnit, removeOnStop: Bool) -> ManagerEvent {
-        guard let path = unit.executionSettings.sandbox.networkNamespacePath else {
+        guard let path = unit.networkNamespacePath else {
             return rebindListeners(name, unit, removeOnStop: removeOnStop)
         }
         do throws(Errno) {
@@ -135,7 +135,7 @@ final class SocketListeners {
         var pool = old
         var new: [Listener] = []
         // A socket stays in the namespace it was made in: another NetworkNamespacePath= keeps none.
-        let namespace = unit.executionSettings.sandbox.networkNamespacePath
+        let namespace = unit.networkNamespacePath
         let sameNamespace = namespaces[name] == namespace
         for directive in unit.listens {
             if sameNamespace, let i = pool.firstIndex(where: {

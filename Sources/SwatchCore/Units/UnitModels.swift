@@ -467,6 +467,11 @@ package struct SocketUnitFields: Hashable, Sendable {
         !execStartPre.isEmpty || !execStartPost.isEmpty || !execStopPre.isEmpty || !execStopPost.isEmpty
     }
 
+    /// `NetworkNamespacePath=` of its execution settings, where its listeners are bound. Read
+    /// without `executionSettings`, which makes a whole default service for a socket that sets
+    /// none (most): twice per socket as it binds.
+    package var networkNamespacePath: String? { execution?.sandbox.networkNamespacePath }
+
     /// `execution`, or the defaults.
     package var executionSettings: ServiceUnit {
         get { execution ?? ServiceUnit(name: name, path: path) }
