@@ -177,9 +177,14 @@ package enum ValueParser {
     /// byte, as systemd checks it: a scalar's Unicode properties were looked up in the
     /// runtime's tables for each character, ~1,000 instructions an `Environment=` name.
     static func isEnvironmentName(_ name: some StringProtocol) -> Bool {
+        name.utf8.withContiguousStorageIfAvailable(isEnvironmentName)
+            ?? Array(name.utf8).withUnsafeBufferPointer(isEnvironmentName)
+    }
+
+    static func isEnvironmentName(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
         let digits = UInt8(ascii: "0")...UInt8(ascii: "9")
-        guard let first = name.utf8.first, !digits.contains(first) else { return false }
-        return name.utf8.allSatisfy { byte in
+        guard let first = name.first, !digits.contains(first) else { return false }
+        return name.allSatisfy { byte in
             byte == UInt8(ascii: "_") || digits.contains(byte)
                 || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
         }
