@@ -74,8 +74,6 @@ struct UnitFileLexer {
         var lineNumber = 0
         var body = bytes
         if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = UnsafeBufferPointer(rebasing: body[3...]) }   // UTF-8 BOM
-        // Room for the entries of a file of short lines, so that most files never regrow it.
-        entries.reserveCapacity(8)
         Self.forEachPhysicalLine(body) { raw in
             lineNumber += 1
             var first = raw.startIndex
