@@ -209,7 +209,9 @@ extension Manager {
     }
 
     private func findCycle() -> [UnitName]? {
-        var state: [UnitName: Int] = [:]   // 1: on the path, 2: done
+        // 1: on the path, 2: done. Not `[:]`, which -Osize leaves to the generic
+        // Dictionary(dictionaryLiteral:): this runs at every job's start, each connection's too.
+        var state = [UnitName: Int]()
         var path: [UnitName] = []
         func visit(_ unit: UnitName) -> [UnitName]? {
             state[unit] = 1

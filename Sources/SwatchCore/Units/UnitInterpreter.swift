@@ -46,8 +46,9 @@ struct UnitInterpreter<Model> {
                         if !installKeys.contains(a.key) && !a.key.hasPrefix("X-") { warn(a.location, unknown(a)) }
                         continue
                     }
-                    // What the catalog says of the key, asked once for the line (once for the load, with `keys`).
-                    guard let lookup = keys.map({ $0.lookUp(a.section, a.key) }) ?? KeyLookup(catalog, a.section, a.key) else { continue }
+                    // What the catalog says of the key: asked once for the line, or once for the load.
+                    let lookup = if let keys { keys.lookUp(a.section, a.key) } else { KeyLookup(catalog, a.section, a.key) }
+                    guard let lookup else { continue }
                     let setter = lookup.setter
                     if setter == nil && a.key.hasPrefix("X-") { continue }
                     let restrictingKey = lookup.restricting
