@@ -364,7 +364,11 @@ package struct UnitSet: Sendable {
         seen.reserveCapacity(sources.count)
         socketFiles.reserveCapacity(socketCount)
         let executables = ExecutableChecks()
-        let serviceKeys = KeyLookups(serviceCatalog), socketKeys = KeyLookups(socketCatalog)
+        // A load of a few units asks the catalog for each line: the lookups' generic metadata,
+        // made by the runtime at their first use, costs what ~60 lines' lookups save (callgrind).
+        let sharesKeys = sources.count > 32
+        let serviceKeys = sharesKeys ? KeyLookups(serviceCatalog) : nil
+        let socketKeys = sharesKeys ? KeyLookups(socketCatalog) : nil
         // The instances the units' dependencies name (`x@a.service`), made after the loop.
         var named: [UnitName] = []
         for source in sources {

@@ -159,14 +159,14 @@ import Testing
         #expect(refused.refused["b.service"]?.count == 2)
     }
 
-    /// A load looks each key up once (Units/KeyLookups.swift): the units after the first that
-    /// write the same keys — parsed, restricting, refused, unknown, of a part of the model, in
-    /// a section the type lacks — get the same answers as the first.
+    /// A load of many units looks each key up once (Units/KeyLookups.swift): the units after
+    /// the first that write the same keys — parsed, restricting, refused, unknown, of a part of
+    /// the model, in a section the type lacks — get the same answers as the first.
     @Test func everyUnitOfALoadGetsTheSameAnswersForTheSameKeys() throws {
         let text = "[Unit]\nDescription=d\nAfter=x.target\n[Service]\nExecStart=/bin/true\nPrivateTmp=yes\nUser=nobody\n"
             + "Frob=1\nStartLimitBurst=3\n[Socket]\nListenStream=1\n"
         let socketText = "[Socket]\nListenStream=80\nPrivateTmp=yes\nRootImage=/r\n[Service]\nUser=x\n"
-        let names = ["a", "b", "c"]
+        let names = (1...20).map { "u\($0)" }   // 40 units: more than a load asks the catalog for directly
         let set = load(names.map { UnitSource(path: "u/\($0).service", text: text) }
             + names.map { UnitSource(path: "u/\($0).socket", text: socketText) })
         for name in names {
@@ -182,9 +182,9 @@ import Testing
             ])
         }
         // The same as each unit interpreted alone, which asks the catalog for every line.
-        let alone = SocketUnit.interpret(name: UnitName(prefix: "c", type: .socket),
-                                         files: [UnitFile(path: "u/c.socket", text: socketText, unit: "c.socket")], context: Self.context).1
-        #expect(set.diagnostics.filter { $0.unit == "c.socket" }.map(\.description).sorted() == alone.map(\.description).sorted())
+        let alone = SocketUnit.interpret(name: UnitName(prefix: "u20", type: .socket),
+                                         files: [UnitFile(path: "u/u20.socket", text: socketText, unit: "u20.socket")], context: Self.context).1
+        #expect(set.diagnostics.filter { $0.unit == "u20.socket" }.map(\.description).sorted() == alone.map(\.description).sorted())
         #expect(alone.count == 2)
     }
 
