@@ -16,6 +16,18 @@ import Testing
         #expect(try words("/bin/cat serve 3\t'a b' c\\sd e\"f g\" h") == ["/bin/cat", "serve", "3", "a b", "c d", "ef g", "h"])
     }
 
+    /// A value that is one plain word is taken as it is (KeyValue.words): the same words as
+    /// the splitter and the specifiers give, for values on either side of that line.
+    @Test(arguments: ["network.target", "PORT=80", "a\u{E9}b", "a b", " a", "a\t", "\"a\"", "a'b'", "a\\x2db",
+                      "%i.service", "100%", "", "x%%y"])
+    func aPlainWordIsTheValueItself(value: String) throws {
+        let context = SpecifierContext(runtimeDirectory: "/run", home: "/root", userName: "root", uid: 0, hostName: "box")
+        let specifiers = SpecifierExpander(name: UnitName(parsing: "w@inst.service")!, context: context)
+        let kv = KeyValue(key: "Wants", raw: value, location: SourceLocation(file: "u/w@.service", line: 1), specifiers: specifiers)
+        #expect(KeyValue.isOnePlainWord(value) == (["network.target", "PORT=80", "a\u{E9}b"].contains(value)))
+        #expect(try kv.words() == words(value).map { try specifiers.expand($0) })
+    }
+
     @Test func withoutUnquotingQuotesAreLetters() throws {
         var splitter = WordSplitter(#"a"b c'd "#)
         splitter.unquote = false
