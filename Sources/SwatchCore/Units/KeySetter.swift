@@ -81,19 +81,14 @@ struct KeyValue {
 
 extension KeyValue {
     /// Whether `text` splits into itself alone: not empty, and no byte that separates words
-    /// (WordSplitter's whitespace), quotes, escapes or starts a specifier.
+    /// (the splitter's whitespace), quotes, escapes or starts a specifier.
     static func isOnePlainWord(_ text: String) -> Bool {
         var text = text
         return text.withUTF8 { bytes in
             guard !bytes.isEmpty else { return false }
             for byte in bytes {
-                switch byte {
-                case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"),
-                     UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: "\\"), UInt8(ascii: "%"):
-                    return false
-                default:
-                    continue
-                }
+                if UnitFileLexer.isWhitespace(byte) || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'")
+                    || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "%") { return false }
             }
             return true
         }
