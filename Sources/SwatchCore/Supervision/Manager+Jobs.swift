@@ -78,7 +78,7 @@ extension Manager {
             let id = install(entry.kind, entry.unit, anchor: entry.pull == .anchor && anchor)
             if entry.pull == .anchor { anchorID = id }
         }
-        breakOrderingCycles(startingWith: unit)
+        breakOrderingCycles(startingWith: unit, newJobs: transaction.map(\.unit))
         return .success(anchorID.flatMap { jobs[unit]?.id == $0 ? $0 : nil })
     }
 
@@ -184,16 +184,18 @@ extension Manager {
         switch job.kind {
         case .restart, .stop:
             return orderedAfter(unit).filter { jobs[$0].map { $0.kind == .stop || $0.kind == .restart } ?? false }
-                .sorted()
         case .start, .reload, .verifyActive:
-            return (orderedBefore(unit).filter { jobs[$0] != nil }
-                + orderedAfter(unit).filter { jobs[$0]?.kind == .stop }).sorted()
+            return orderedBefore(unit).filter { jobs[$0] != nil } + orderedAfter(unit).filter { jobs[$0]?.kind == .stop }
         }
     }
 
     /// An ordering cycle among the waiting jobs would never end: delete one job
     /// of it, not the one asked for, as systemd's transaction_verify_order() does.
-    private mutating func breakOrderingCycles(startingWith anchor: UnitName) {
+    /// There was none before this transaction, so a new one goes through a job it
+    /// installed or changed: the search over all jobs runs only when one of those
+    /// reaches a cycle, which keeps a start of many units from being quadratic.
+    private mutating func breakOrderingCycles(startingWith anchor: UnitName, newJobs: [UnitName]) {
+        guard reachesCycle(from: newJobs) else { return }
         while let cycle = findCycle() {
             let victim = cycle.first { $0 != anchor && jobs[$0]?.isAnchor == false }
                 ?? cycle.first { $0 != anchor } ?? cycle[0]
@@ -208,16 +210,31 @@ extension Manager {
         }
     }
 
-    private func findCycle() -> [UnitName]? {
-        // 1: on the path, 2: done. Not `[:]`, which -Osize leaves to the generic
+    private func reachesCycle(from units: [UnitName]) -> Bool {
+        // true: on the path, false: done. Not `[:]`, which -Osize leaves to the generic
         // Dictionary(dictionaryLiteral:): this runs at every job's start, each connection's too.
-        var state = [UnitName: Int]()
+        var onPath = [UnitName: Bool]()
+        func visit(_ unit: UnitName) -> Bool {
+            onPath[unit] = true
+            for next in jobs[unit].map(blockers) ?? [] {
+                if onPath[next] == true || onPath[next] == nil && visit(next) { return true }
+            }
+            onPath[unit] = false
+            return false
+        }
+        return units.contains { onPath[$0] == nil && jobs[$0]?.state == .waiting && visit($0) }
+    }
+
+    /// The first cycle a walk of the waiting jobs in name order meets, so that the job
+    /// deleted does not depend on the order of a table.
+    private func findCycle() -> [UnitName]? {
+        var state = [UnitName: Int]() // 1: on the path, 2: done
         var path: [UnitName] = []
         func visit(_ unit: UnitName) -> [UnitName]? {
             state[unit] = 1
             path.append(unit)
             if let job = jobs[unit] {
-                for next in blockers(of: job) {
+                for next in blockers(of: job).sorted() {
                     if state[next] == 1, let i = path.firstIndex(of: next) { return Array(path[i...]) }
                     if state[next] == nil, let cycle = visit(next) { return cycle }
                 }
@@ -239,7 +256,10 @@ extension Manager {
         var progress = true
         while progress {
             progress = false
-            for job in jobsInOrder where job.state == .waiting && !isBlocked(job) {
+            // The waiting ones picked out before the sort: most jobs of a large start are running.
+            let waiting = jobs.values.filter { $0.state == .waiting }
+            if waiting.isEmpty { return }
+            for job in waiting.sorted(by: { $0.id < $1.id }) where !isBlocked(job) {
                 // Running one job may have changed another (a restart's stop done makes it a start).
                 guard let current = jobs[job.unit], current.id == job.id, current.state == .waiting, !isBlocked(current)
                 else { continue }

@@ -419,6 +419,21 @@ import Testing
         #expect(spawnedUnits(shell, actions) == ["a.service"])
     }
 
+    /// The cycle a later request closes through a job queued before it is found too: the
+    /// search starts from the request's jobs and walks on through the waiting ones.
+    @Test func aCycleThroughAJobQueuedEarlierIsBroken() {
+        var shell = ScriptedShell(["c.socket": "[Socket]\nListenStream=1\n",
+                                   "c.service": "[Service]\nType=notify\nExecStart=/bin/c\n",
+                                   "a.socket": "[Socket]\nListenStream=2\n", "a.service": unit("After=c.service b.service"),
+                                   "b.socket": "[Socket]\nListenStream=3\n", "b.service": unit("After=a.service", exec: "/bin/b")])
+        #expect(spawnedUnits(shell, shell.request(.start(units: ["c.service"]))) == ["c.service"])
+        #expect(spawnedUnits(shell, shell.request(.start(units: ["a.service"]))) == [], "a waits for c")
+        let actions = shell.request(.start(units: ["b.service"]))
+        #expect(shell.logs(actions).contains("b.service: Job a.service/start deleted to break ordering cycle starting with b.service/start"))
+        #expect(spawnedUnits(shell, actions) == ["b.service"])
+        #expect(shell.manager.jobs[UnitName(parsing: "a.service")!] == nil)
+    }
+
     @Test func exitWithEndsWithTheUnitsStatus() {
         for (status, expected): (SwatchCore.ExitStatus, Int32) in [(.exited(0), 0), (.exited(3), 3), (.signaled(9, coreDumped: false), 137)] {
             var shell = ScriptedShell(["main.service": "[Service]\nExecStart=/bin/main\n",
