@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/bpf.h>
@@ -58,43 +59,86 @@ int swatch_bpf_load_program(int type, int expected_attach_type, const void *inst
     return fd < 0 ? -errno : (int)fd;
 }
 
-int swatch_bpf_attach(int cgroup_fd, int program_fd, int attach_type, int multi) {
-    union bpf_attr attr;
-    memset(&attr, 0, sizeof(attr));
-    attr.target_fd = (uint32_t)cgroup_fd;
-    attr.attach_bpf_fd = (uint32_t)program_fd;
-    attr.attach_type = (uint32_t)attach_type;
-    // No flags: the one program of its kind on the group, replacing one attached at an earlier
-    // start. BPF_F_ALLOW_MULTI: one of several, all of which run.
-    attr.attach_flags = multi ? BPF_F_ALLOW_MULTI : 0;
-    return syscall(SYS_bpf, BPF_PROG_ATTACH, &attr, sizeof(attr)) < 0 ? errno : 0;
-}
-
-int swatch_bpf_detach_all(int cgroup_fd, int attach_type) {
-    uint32_t ids[64];
+/// The ids of the programs attached to the group as `attach_type`, at most `room`, and the
+/// flags they were attached with: how many, or -errno.
+static int attached_ids(int cgroup_fd, int attach_type, uint32_t *ids, uint32_t room, uint32_t *flags) {
     union bpf_attr attr;
     memset(&attr, 0, sizeof(attr));
     attr.query.target_fd = (uint32_t)cgroup_fd;
     attr.query.attach_type = (uint32_t)attach_type;
     attr.query.prog_ids = (uint64_t)(uintptr_t)ids;
-    attr.query.prog_cnt = 64;
-    if (syscall(SYS_bpf, BPF_PROG_QUERY, &attr, sizeof(attr)) < 0) return errno;
-    uint32_t count = attr.query.prog_cnt < 64 ? attr.query.prog_cnt : 64;
-    for (uint32_t i = 0; i < count; i++) {
-        memset(&attr, 0, sizeof(attr));
-        attr.prog_id = ids[i];
-        long program = syscall(SYS_bpf, BPF_PROG_GET_FD_BY_ID, &attr, sizeof(attr));
-        if (program < 0) {
-            if (errno == ENOENT) continue;   // gone meanwhile
-            return errno;
+    attr.query.prog_cnt = room;
+    if (syscall(SYS_bpf, BPF_PROG_QUERY, &attr, sizeof(attr)) < 0) return -errno;
+    *flags = attr.query.attach_flags;
+    return (int)(attr.query.prog_cnt < room ? attr.query.prog_cnt : room);
+}
+
+/// The id of the program `program_fd`: 0 when the kernel does not say.
+static uint32_t program_id(int program_fd) {
+    struct bpf_prog_info info;
+    memset(&info, 0, sizeof(info));
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.info.bpf_fd = (uint32_t)program_fd;
+    attr.info.info_len = sizeof(info);
+    attr.info.info = (uint64_t)(uintptr_t)&info;
+    return syscall(SYS_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) < 0 ? 0 : info.id;
+}
+
+static int attach(int cgroup_fd, int program_fd, int attach_type, uint32_t flags) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.target_fd = (uint32_t)cgroup_fd;
+    attr.attach_bpf_fd = (uint32_t)program_fd;
+    attr.attach_type = (uint32_t)attach_type;
+    attr.attach_flags = flags;
+    return syscall(SYS_bpf, BPF_PROG_ATTACH, &attr, sizeof(attr)) < 0 ? errno : 0;
+}
+
+/// Detaches the program of id `id` (0: already done); one gone meanwhile is no error.
+static int detach_id(int cgroup_fd, int attach_type, uint32_t id) {
+    if (id == 0) return 0;
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.prog_id = id;
+    long program = syscall(SYS_bpf, BPF_PROG_GET_FD_BY_ID, &attr, sizeof(attr));
+    if (program < 0) return errno == ENOENT ? 0 : errno;
+    memset(&attr, 0, sizeof(attr));
+    attr.target_fd = (uint32_t)cgroup_fd;
+    attr.attach_bpf_fd = (uint32_t)program;
+    attr.attach_type = (uint32_t)attach_type;
+    int failed = syscall(SYS_bpf, BPF_PROG_DETACH, &attr, sizeof(attr)) < 0 ? errno : 0;
+    close((int)program);
+    return failed == ENOENT ? 0 : failed;
+}
+
+int swatch_bpf_replace(int cgroup_fd, int attach_type, const int *programs, int count) {
+    uint32_t before[64], flags = 0;
+    int found = attached_ids(cgroup_fd, attach_type, before, 64, &flags);
+    if (found < 0) return -found;
+    if (found > 0 && !(flags & BPF_F_ALLOW_MULTI)) {
+        // One program attached without BPF_F_ALLOW_MULTI (an older swatchd's, kept over a
+        // re-exec) takes no other beside it. One of ours replaces it in place, attached the
+        // same way; several go on once it is off.
+        if (count == 1) return attach(cgroup_fd, programs[0], attach_type, 0);
+        int failed = detach_id(cgroup_fd, attach_type, before[0]);
+        if (failed) return failed;
+        found = 0;
+    }
+    for (int i = 0; i < count; i++) {
+        // Attached already (a pinned program, at an earlier start): it stays, once.
+        uint32_t id = program_id(programs[i]);
+        int kept = 0;
+        for (int j = 0; j < found; j++) {
+            if (id != 0 && before[j] == id) { before[j] = 0; kept = 1; }
         }
-        memset(&attr, 0, sizeof(attr));
-        attr.target_fd = (uint32_t)cgroup_fd;
-        attr.attach_bpf_fd = (uint32_t)program;
-        attr.attach_type = (uint32_t)attach_type;
-        int failed = syscall(SYS_bpf, BPF_PROG_DETACH, &attr, sizeof(attr)) < 0 ? errno : 0;
-        close((int)program);
-        if (failed && failed != ENOENT) return failed;
+        if (kept) continue;
+        int error = attach(cgroup_fd, programs[i], attach_type, BPF_F_ALLOW_MULTI);
+        if (error) return error;
+    }
+    for (int j = 0; j < found; j++) {
+        int failed = detach_id(cgroup_fd, attach_type, before[j]);
+        if (failed) return failed;
     }
     return 0;
 }

@@ -83,30 +83,8 @@ extension Integration {
         /// A path where nothing is pinned fails the start, naming the key.
         @Test(.timeLimit(.minutes(1)))
         func pinnedFilterProgramsJoinSwatchdsOwn() throws {
-            let bpffs = "/run/swatch-bpffs-\(getpid())"
-            try FileManager.default.createDirectory(atPath: bpffs, withIntermediateDirectories: false)
-            defer { try? FileManager.default.removeItem(atPath: bpffs) }
-            let mounted = try Command.run(["/bin/mount", "-t", "bpf", "bpf", bpffs])
-            try #require(mounted.status == .exited(0), "\(mounted.standardError)")
-            defer { _ = try? Command.run(["/bin/umount", bpffs]) }
-            // The toolchain's clang, which builds the tests (it has the BPF target), from PATH.
-            let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
-            let clang: String = try #require(directories.map { "\($0)/clang" }.first { (path: String) in access(path, X_OK) == 0 },
-                                             "no clang on PATH")
-            let build = try TemporaryDirectory()
-            defer { build.remove() }
-            for (name, verdict) in [("drop", 0), ("pass", 1)] {
-                let source = build.path + "/\(name).c"
-                try """
-                    __attribute__((section("cgroup_skb/ingress"), used)) int \(name)(void *skb) { return \(verdict); }
-                    char _license[] __attribute__((section("license"), used)) = "GPL";
-                    """.write(toFile: source, atomically: true, encoding: .utf8)
-                let compiled = try Command.run([clang, "-target", "bpf", "-O2", "-c", source, "-o", build.path + "/\(name).o"])
-                try #require(compiled.status == .exited(0), "\(compiled.standardError)")
-                let pinned = try Command.run(["/usr/sbin/bpftool", "prog", "load", build.path + "/\(name).o", bpffs + "/\(name)",
-                                              "type", "cgroup/skb"])
-                try #require(pinned.status == .exited(0), "\(pinned.standardError)")
-            }
+            let bpffs = try pinFilterPrograms()
+            defer { unpin(bpffs) }
             let port = try Ports.free()
             let listener = try Ports.occupy(port)
             defer { close(listener) }
@@ -128,6 +106,101 @@ extension Integration {
             #expect(seen["free"] == ["ok", "ok"])
             try daemon.waitForLog(containing: "missing.service", "IPEgressFilterPath=",
                                   "cannot open the BPF program pinned at \(bpffs)/none", "No such file or directory")
+        }
+
+        /// A group kept from an earlier start (KillMode=process left a process in it) still holds
+        /// that start's programs. The next start puts on those of the unit as a daemon-reload
+        /// left it: a filter taken away is gone, a changed one replaces the old.
+        @Test(.timeLimit(.minutes(1)))
+        func aKeptGroupTakesTheProgramsOfTheUnitAsItIsNow() throws {
+            let probe = try KeptGroupProbe()
+            defer { probe.cleanUp() }
+            try probe.write("IPAddressDeny=127.0.0.2")
+            try probe.daemon.start()
+            #expect(try probe.results(1) == ["ok", "timeout"])
+            try probe.reloadAndStart("")
+            #expect(try probe.results(2) == ["ok", "ok"], "the filter the reload took away is still on")
+            try probe.reloadAndStart("IPAddressDeny=127.0.0.1")
+            #expect(try probe.results(3) == ["timeout", "ok"])
+            #expect(probe.daemon.logLines(containing: "Failed to spawn").isEmpty, "\(probe.daemon.log)")
+        }
+
+        /// A program attached without BPF_F_ALLOW_MULTI, as swatchd attached its own before and
+        /// as a group kept over the re-exec into this one still has it, allows no other beside
+        /// it: the next start replaces it in place with swatchd's one, and takes that off before
+        /// putting on several.
+        @Test(.timeLimit(.minutes(1)))
+        func aProgramAttachedWithoutMultiGivesWay() throws {
+            let bpffs = try pinFilterPrograms()
+            defer { unpin(bpffs) }
+            let probe = try KeptGroupProbe()
+            defer { probe.cleanUp() }
+            try probe.write("")
+            try probe.daemon.start()
+            #expect(try probe.results(1) == ["ok", "ok"])
+            let group = try #require(probe.group(), "probe.service's group, through its leftover process")
+            let attached = try Command.run(["/usr/bin/python3", Harness.service("bpf_attach.py"), group, bpffs + "/drop", "ingress"])
+            try #require(attached.status == .exited(0), "\(attached.standardError)")
+            try probe.reloadAndStart("IPAddressDeny=127.0.0.2")
+            #expect(try probe.results(2) == ["ok", "timeout"], "the program attached without the flag is still on")
+            try probe.reloadAndStart("IPIngressFilterPath=\(bpffs)/pass\nIPAddressDeny=127.0.0.1")
+            #expect(try probe.results(3) == ["timeout", "ok"])
+            #expect(probe.daemon.logLines(containing: "Failed to spawn").isEmpty, "\(probe.daemon.log)")
+        }
+
+        /// probe.service, a oneshot that leaves a `sleep` in its group (KillMode=process), so that
+        /// the group and its programs outlive each start, then runs Services/ip_probe.py.
+        private struct KeptGroupProbe {
+            let daemon = try! Daemon()
+            let targets: [String]
+            let listener: Int32
+            var leftovers: String { daemon.path("leftovers") }
+
+            init() throws {
+                let port = try Ports.free()
+                listener = try Ports.occupy(port)
+                listen(listener, 128)
+                targets = ["127.0.0.1:\(port)", "127.0.0.2:\(port)"]
+            }
+
+            func write(_ filter: String) throws {
+                try daemon.write("probe.service", """
+                    [Service]
+                    Type=oneshot
+                    KillMode=process
+                    ExecStart=/bin/sh -c 'sleep 60 & echo $$! >> \(leftovers); exec /usr/bin/python3 \(Harness.service("ip_probe.py")) \(targets.joined(separator: " "))'
+                    \(filter)
+                    """)
+            }
+
+            /// What the probes of the `round`th start got, in the order of `targets`.
+            func results(_ round: Int) throws -> [String] {
+                let lines = try waitFor("probe.service's round \(round) of probes\n\(daemon.log)", timeout: .seconds(20)) {
+                    try daemon.checkRunning()
+                    let lines = daemon.logLines(containing: "probe.service[", "ip: ")
+                    return lines.count == 2 * round ? lines.suffix(2) : nil
+                }
+                return lines.map { $0.split(separator: " ").last.map(String.init) ?? "?" }
+            }
+
+            func reloadAndStart(_ filter: String) throws {
+                try write(filter)
+                #expect(try daemon.ctl("daemon-reload").status == .exited(0))
+                #expect(try daemon.ctl("start", "probe.service").status == .exited(0))
+            }
+
+            private var leftoverPIDs: [pid_t] {
+                ((try? String(contentsOfFile: leftovers, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { pid_t($0) }
+            }
+
+            /// The group's directory, read off a leftover process.
+            func group() -> String? { leftoverPIDs.first.flatMap(Processes.cgroupDirectory(of:)) }
+
+            func cleanUp() {
+                daemon.cleanUp()
+                for pid in leftoverPIDs { kill(pid, SIGKILL) }
+                close(listener)
+            }
         }
 
         /// The ingress program on its own: datagrams to the service from a denied source
@@ -187,6 +260,47 @@ extension Integration {
             #expect(seen["six"] == ["ok", "ok", "ok", "EPERM", ""])
             #expect(seen["range"] == ["ok", "EPERM", "EPERM", "ok", ""])
             #expect(seen["free"] == ["ok", "ok", "ok", "ok", ""])
+        }
+
+        /// Programs clang builds and bpftool pins on a bpf file system of the test's own: `drop`
+        /// and `pass`, cgroup/skb. Returns the file system's path.
+        private func pinFilterPrograms() throws -> String {
+            let bpffs = "/run/swatch-bpffs-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            try FileManager.default.createDirectory(atPath: bpffs, withIntermediateDirectories: false)
+            let mounted = try Command.run(["/bin/mount", "-t", "bpf", "bpf", bpffs])
+            guard mounted.status == .exited(0) else {
+                try? FileManager.default.removeItem(atPath: bpffs)
+                throw HarnessError("mount -t bpf: \(mounted.standardError)")
+            }
+            do {
+                // The toolchain's clang, which builds the tests (it has the BPF target), from PATH.
+                let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+                let clang: String = try #require(directories.map { "\($0)/clang" }.first { (path: String) in access(path, X_OK) == 0 },
+                                                 "no clang on PATH")
+                let build = try TemporaryDirectory()
+                defer { build.remove() }
+                for (name, verdict) in [("drop", 0), ("pass", 1)] {
+                    let source = build.path + "/\(name).c"
+                    try """
+                        __attribute__((section("cgroup_skb/ingress"), used)) int \(name)(void *skb) { return \(verdict); }
+                        char _license[] __attribute__((section("license"), used)) = "GPL";
+                        """.write(toFile: source, atomically: true, encoding: .utf8)
+                    let compiled = try Command.run([clang, "-target", "bpf", "-O2", "-c", source, "-o", build.path + "/\(name).o"])
+                    try #require(compiled.status == .exited(0), "\(compiled.standardError)")
+                    let pinned = try Command.run(["/usr/sbin/bpftool", "prog", "load", build.path + "/\(name).o", bpffs + "/\(name)",
+                                                  "type", "cgroup/skb"])
+                    try #require(pinned.status == .exited(0), "\(pinned.standardError)")
+                }
+            } catch {
+                unpin(bpffs)
+                throw error
+            }
+            return bpffs
+        }
+
+        private func unpin(_ bpffs: String) {
+            _ = try? Command.run(["/bin/umount", bpffs])
+            try? FileManager.default.removeItem(atPath: bpffs)
         }
 
         /// The probe's text in a file of its own, readable by everyone.

@@ -530,14 +530,14 @@ extern const int SWATCH_SKB_IFINDEX_OFFSET;
 int swatch_bpf_load_program(int type, int expected_attach_type, const void *instructions, int count,
                             char *_Nullable log, unsigned log_size);
 
-/// bpf(BPF_PROG_ATTACH) of `program_fd` to the cgroup2 directory `cgroup_fd` as
-/// `attach_type`: 0 or an errno. `multi` 0: replacing the one attached before; 1
-/// (BPF_F_ALLOW_MULTI): beside the others so attached, all of which must pass a packet.
-int swatch_bpf_attach(int cgroup_fd, int program_fd, int attach_type, int multi);
-
-/// Detaches every program attached to the cgroup2 directory `cgroup_fd` as `attach_type`
-/// (BPF_PROG_QUERY, then BPF_PROG_DETACH of each): 0 or an errno.
-int swatch_bpf_detach_all(int cgroup_fd, int attach_type);
+/// Makes `programs` (`count` fds) the programs attached to the cgroup2 directory `cgroup_fd`
+/// as `attach_type`, as systemd's bpf_devices_apply_policy() (src/core/bpf-devices.c) and
+/// bpf-firewall.c do: each attached with BPF_F_ALLOW_MULTI, beside the others (all must
+/// pass), and only then those attached before detached — so a process already in the group
+/// is never without its programs in between. One attached already (the same pinned program)
+/// stays; `count` 0 detaches them all. A program attached without the flag (by an older
+/// swatchd) allows no other: one replaces it in place, attached the same way. 0 or an errno.
+int swatch_bpf_replace(int cgroup_fd, int attach_type, const int *_Nullable programs, int count);
 
 /// bpf(BPF_OBJ_GET): an fd of the object pinned at `path` on a bpf file system, or -errno.
 int swatch_bpf_obj_get(const char *_Nonnull path);

@@ -20,74 +20,86 @@ package enum CgroupPrograms {
             || !sandbox.ipEgressFilterPaths.isEmpty
     }
 
-    /// Attaches the unit's programs to the group `cgroup` (an fd of its directory; nil: none).
-    /// Does nothing for a unit that asks for neither restriction.
-    package static func attach(_ sandbox: Sandbox, to cgroup: FileDescriptor?) throws(SandboxError) {
-        try attachDeviceProgram(sandbox, to: cgroup)
-        try attachIPFilter(sandbox, to: cgroup)
-        try attachSocketBind(sandbox, to: cgroup)
+    /// The hooks swatchd puts programs on.
+    static let hooks = [SWATCH_BPF_CGROUP_DEVICE, SWATCH_BPF_CGROUP_INET_INGRESS, SWATCH_BPF_CGROUP_INET_EGRESS,
+                        SWATCH_BPF_CGROUP_INET4_BIND, SWATCH_BPF_CGROUP_INET6_BIND]
+
+    /// Programs loaded for one start, by hook, with the directive a failure names.
+    typealias Loaded = [CInt: (directive: String, fds: [CInt])]
+
+    /// Makes the unit's programs those of the group `cgroup` (an fd of its directory; nil:
+    /// none), hook by hook: what an earlier start attached is detached once the new ones
+    /// are on, and where the unit now asks for none (a reload took the directive away) it
+    /// is detached for good. `hadPrograms` false: the group is new, or clean, and a unit
+    /// that asks for no program costs nothing. Returns whether the group carries programs.
+    @discardableResult
+    package static func attach(_ sandbox: Sandbox, to cgroup: FileDescriptor?, hadPrograms: Bool) throws(SandboxError) -> Bool {
+        guard asks(sandbox) || hadPrograms else { return false }
+        var programs = Loaded()
+        defer { for fd in programs.values.flatMap(\.fds) { close(fd) } }
+        try loadDeviceProgram(sandbox, for: cgroup, into: &programs)
+        try loadIPFilter(sandbox, for: cgroup, into: &programs)
+        try loadSocketBind(sandbox, for: cgroup, into: &programs)
+        // Without a group the loaders threw for a unit that asks for a program.
+        guard let cgroup else { return false }
+        var carries = false
+        for hook in hooks {
+            let wanted = programs[hook]
+            let error = (wanted?.fds ?? []).withUnsafeBufferPointer {
+                swatch_bpf_replace(cgroup.rawValue, hook, $0.baseAddress, CInt($0.count))
+            }
+            if let wanted, error != 0 {
+                throw .cgroupProgram(directive: wanted.directive,
+                                     reason: "cannot attach a BPF program to the service's cgroup: \(Errno(rawValue: error))")
+            }
+            // Left where the unit no longer asks for one, an earlier program takes away more, never less.
+            carries = carries || wanted != nil || error != 0
+        }
+        return carries
     }
 
     /// One program per bind hook; none without a deny rule (allow rules alone allow everything).
-    static func attachSocketBind(_ sandbox: Sandbox, to cgroup: FileDescriptor?) throws(SandboxError) {
+    static func loadSocketBind(_ sandbox: Sandbox, for cgroup: FileDescriptor?, into programs: inout Loaded) throws(SandboxError) {
         guard !sandbox.socketBindDeny.isEmpty else { return }
         let directive = "SocketBindDeny="
-        let group = try group(cgroup, directive: directive)
+        _ = try group(cgroup, directive: directive)
         for (family, hook) in [(AF_INET, SWATCH_BPF_CGROUP_INET4_BIND), (AF_INET6, SWATCH_BPF_CGROUP_INET6_BIND)] {
             let bytes = SocketBindProgram.bytes(family: family, allow: sandbox.socketBindAllow, deny: sandbox.socketBindDeny)
             let program = try load(SWATCH_BPF_PROG_TYPE_CGROUP_SOCK_ADDR, bytes, hook: hook, what: "socket bind", directive: directive)
-            defer { close(program) }
-            try attach(program, to: group, as: hook, what: "socket bind", directive: directive)
+            programs[hook] = (directive, [program])
         }
     }
 
-    static func attachDeviceProgram(_ sandbox: Sandbox, to cgroup: FileDescriptor?) throws(SandboxError) {
-        // Read at most once, and only for a unit with a device program: every spawn comes here.
+    static func loadDeviceProgram(_ sandbox: Sandbox, for cgroup: FileDescriptor?, into programs: inout Loaded) throws(SandboxError) {
+        // Read at most once, and only for a unit with a device program.
         lazy var devices = (try? FileSystem.readText("/proc/devices")) ?? ""
         guard let rules = DeviceProgram.rules(sandbox, resolve: { DeviceProgram.resolve($0, status: node, devices: devices) })
         else { return }
         let directive = DeviceProgram.directive(sandbox)
-        let group = try group(cgroup, directive: directive)
+        _ = try group(cgroup, directive: directive)
         let program = try load(SWATCH_BPF_PROG_TYPE_CGROUP_DEVICE, DeviceProgram.bytes(rules), what: "device", directive: directive)
-        defer { close(program) }
-        try attach(program, to: group, as: SWATCH_BPF_CGROUP_DEVICE, what: "device", directive: directive)
+        programs[SWATCH_BPF_CGROUP_DEVICE] = (directive, [program])
     }
 
-    static func attachIPFilter(_ sandbox: Sandbox, to cgroup: FileDescriptor?) throws(SandboxError) {
-        let custom = [(hook: SWATCH_BPF_CGROUP_INET_INGRESS, directive: "IPIngressFilterPath=", paths: sandbox.ipIngressFilterPaths),
-                      (hook: SWATCH_BPF_CGROUP_INET_EGRESS, directive: "IPEgressFilterPath=", paths: sandbox.ipEgressFilterPaths)]
-        let multi = custom.contains { !$0.paths.isEmpty }
-        guard multi || !sandbox.ipAddressAllow.isEmpty || !sandbox.ipAddressDeny.isEmpty
-              || !sandbox.restrictNetworkInterfaces.isEmpty else { return }
-        // IPIngressFilterPath=/IPEgressFilterPath=: programs pinned by someone else, beside swatchd's
-        // own, so every one of them is attached with BPF_F_ALLOW_MULTI (all must pass a packet,
-        // bpf(2)), after what an earlier start attached is detached: the group outlives a restart,
-        // and programs so attached add up, where one attached without the flag replaces the last.
-        if multi {
-            let directive = custom.first { !$0.paths.isEmpty }!.directive
-            let group = try group(cgroup, directive: directive)
-            for hook in custom.map(\.hook) {
-                let error = swatch_bpf_detach_all(group.rawValue, hook)
-                guard error == 0 else {
-                    throw .cgroupProgram(directive: directive,
-                                         reason: "cannot detach the BPF programs of the service's cgroup: \(Errno(rawValue: error))")
+    /// IPAddressAllow=/IPAddressDeny= and RestrictNetworkInterfaces= in one program per direction,
+    /// beside the programs pinned by someone else (IPIngressFilterPath=/IPEgressFilterPath=):
+    /// every one of them must pass a packet (bpf(2), BPF_F_ALLOW_MULTI).
+    static func loadIPFilter(_ sandbox: Sandbox, for cgroup: FileDescriptor?, into programs: inout Loaded) throws(SandboxError) {
+        for (hook, directive, paths) in [(SWATCH_BPF_CGROUP_INET_INGRESS, "IPIngressFilterPath=", sandbox.ipIngressFilterPaths),
+                                         (SWATCH_BPF_CGROUP_INET_EGRESS, "IPEgressFilterPath=", sandbox.ipEgressFilterPaths)] {
+            for path in paths {
+                _ = try group(cgroup, directive: directive)
+                let program = swatch_bpf_obj_get(path)
+                guard program >= 0 else {
+                    throw .cgroupProgram(directive: directive, reason: "cannot open the BPF program pinned at \(path): \(Errno(rawValue: -program))")
                 }
-            }
-            for (hook, directive, paths) in custom {
-                for path in paths {
-                    let program = swatch_bpf_obj_get(path)
-                    guard program >= 0 else {
-                        throw .cgroupProgram(directive: directive, reason: "cannot open the BPF program pinned at \(path): \(Errno(rawValue: -program))")
-                    }
-                    defer { close(program) }
-                    try attach(program, to: group, as: hook, multi: true, what: "IP filter", directive: directive)
-                }
+                programs[hook, default: (directive, [])].fds.append(program)
             }
         }
         guard !sandbox.ipAddressAllow.isEmpty || !sandbox.ipAddressDeny.isEmpty || !sandbox.restrictNetworkInterfaces.isEmpty
         else { return }
         let directive = IPFilterProgram.directive(sandbox)
-        let group = try group(cgroup, directive: directive)
+        _ = try group(cgroup, directive: directive)
         var maps: [CInt] = []
         defer { for map in maps { close(map) } }
         /// One LPM trie of the prefixes of one family; nil: it has none.
@@ -120,11 +132,11 @@ package enum CgroupPrograms {
                 interfaces = IPFilterProgram.Interfaces(indices: indices, allowed: sandbox.networkInterfacesAllowed)
             }
         }
-        for (ingress, attachType) in [(true, SWATCH_BPF_CGROUP_INET_INGRESS), (false, SWATCH_BPF_CGROUP_INET_EGRESS)] {
+        for (ingress, hook) in [(true, SWATCH_BPF_CGROUP_INET_INGRESS), (false, SWATCH_BPF_CGROUP_INET_EGRESS)] {
             let bytes = IPFilterProgram.bytes(ingress: ingress, ipv4: ipv4, ipv6: ipv6, interfaces: interfaces)
             let program = try load(SWATCH_BPF_PROG_TYPE_CGROUP_SKB, bytes, what: "IP filter", directive: directive)
-            defer { close(program) }
-            try attach(program, to: group, as: attachType, multi: multi, what: "IP filter", directive: directive)
+            // Ours first: a failure to attach names its directive.
+            programs[hook] = (directive, [program] + (programs[hook]?.fds ?? []))
         }
     }
 
@@ -150,14 +162,6 @@ package enum CgroupPrograms {
             if let last = text.split(separator: "\n").last(where: { !$0.isEmpty }) { reason += " (\(last))" }
         }
         throw .cgroupProgram(directive: directive, reason: reason)
-    }
-
-    private static func attach(_ program: CInt, to group: FileDescriptor, as attachType: CInt, multi: Bool = false,
-                               what: String, directive: String) throws(SandboxError) {
-        let error = swatch_bpf_attach(group.rawValue, program, attachType, multi ? 1 : 0)
-        guard error == 0 else {
-            throw .cgroupProgram(directive: directive, reason: "cannot attach a BPF \(what) program to the service's cgroup: \(Errno(rawValue: error))")
-        }
     }
 
     /// A device node's type and numbers (stat(2), following links as /dev/char/1:3 is one).

@@ -61,6 +61,10 @@ package final class ProcessTracker {
     private var nextSlot = 0
     /// Pooled services whose group took settings (`apply`): removed, never handed on.
     private var configuredGroups: Set<String> = []
+    /// Services whose group is known to carry no BPF program: made for this start, a slot of
+    /// the pool (one with programs never goes back), or cleared by CgroupPrograms. Any other
+    /// (kept from an earlier start, or found after a re-exec) is asked.
+    private var groupsWithoutPrograms: Set<String> = []
     /// The cgroup2 mount the groups are in (cgroup mode).
     private var hierarchy: String?
     /// The most empty slots kept; more are removed.
@@ -197,11 +201,13 @@ package final class ProcessTracker {
                 // Ours alone, and empty when it was given back: no mkdir, no check.
                 guard let group = located(slot), let fd = Self.openDirectory(group.path, relativeTo: group.base) else { continue }
                 assign(slot, to: service, directory: fd)
+                groupsWithoutPrograms.insert(service)
                 return fd
             }
             let slot = try newSlot(in: parent)
             let fd = FileDescriptor(rawValue: try retryingOnInterrupt { open(parent + "/" + slot, O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
             assign(slot, to: service, directory: fd)
+            groupsWithoutPrograms.insert(service)
             return fd
         }
         guard let directory = cgroupDirectory(of: service) else { return nil }
@@ -212,6 +218,7 @@ package final class ProcessTracker {
         }
         do {
             _ = try retryingOnInterrupt { mkdir(directory, 0o755) }
+            groupsWithoutPrograms.insert(service)
         } catch .fileExists {
             // Kept from an earlier start (a process survived, or not removed yet).
         }
@@ -270,6 +277,17 @@ package final class ProcessTracker {
             throw error
         }
         return subgroup
+    }
+
+    /// Whether the service's group may carry BPF programs of an earlier start.
+    package func mayCarryPrograms(_ service: String) -> Bool {
+        guard case .cgroup = mode else { return false }
+        return !groupsWithoutPrograms.contains(service)
+    }
+
+    /// What CgroupPrograms left on the service's group: programs (or maybe some, when it failed), or none.
+    package func noteGroup(of service: String, carriesPrograms: Bool) {
+        if carriesPrograms { groupsWithoutPrograms.remove(service) } else { groupsWithoutPrograms.insert(service) }
     }
 
     /// A pooled group that took something of its own (settings, BPF programs): removed when
@@ -529,6 +547,7 @@ package final class ProcessTracker {
     private func forgetGroup(of service: String) {
         killedGroups.remove(service)
         configuredGroups.remove(service)
+        groupsWithoutPrograms.remove(service)
         slots[service] = nil
     }
 
@@ -610,6 +629,7 @@ package final class ProcessTracker {
         }
         killedGroups = []
         configuredGroups = []
+        groupsWithoutPrograms = []
         slots = [:]
         freeSlots = []
         Self.removeEmptyTree(directory)

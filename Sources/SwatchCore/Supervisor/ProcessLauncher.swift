@@ -115,7 +115,15 @@ struct ProcessLauncher {
             tracker.keepOutOfPool(name.description)
             do throws(Errno) { try ProcessTracker.delegate(group, to: owner) } catch { throw .cgroup(error) }
         }
-        do { try CgroupPrograms.attach(order.service.sandbox, to: request.cgroup) } catch { throw .sandbox(error) }
+        // A failure may leave some on.
+        if CgroupPrograms.asks(order.service.sandbox) { tracker.noteGroup(of: name.description, carriesPrograms: true) }
+        do {
+            let carries = try CgroupPrograms.attach(order.service.sandbox, to: request.cgroup,
+                                                    hadPrograms: tracker.mayCarryPrograms(name.description))
+            tracker.noteGroup(of: name.description, carriesPrograms: carries)
+        } catch {
+            throw .sandbox(error)
+        }
         // MemoryMax= and friends limit resources only: what cannot be applied is warned, not fatal.
         for problem in tracker.apply(order.service.sandbox.resourceControl, to: name.description) {
             sandbox.logger.warning("\(name): \(problem)", metadata: ["unit": "\(name)"])
