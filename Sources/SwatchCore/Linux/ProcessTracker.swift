@@ -65,6 +65,10 @@ package final class ProcessTracker {
     /// the pool (one with programs never goes back), or cleared by CgroupPrograms. Any other
     /// (kept from an earlier start, or found after a re-exec) is asked.
     private var groupsWithoutPrograms: Set<String> = []
+    /// Services whose group `isEmpty` read empty since a process last went in. Only a spawn
+    /// (`prepare`) or a `move` puts one in an empty group, so giving its slot back to the
+    /// pool need not read `cgroup.events` a second time for the same connection.
+    private var seenEmpty: Set<String> = []
     /// The cgroup2 mount the groups are in (cgroup mode).
     private var hierarchy: String?
     /// The most empty slots kept; more are removed.
@@ -196,6 +200,7 @@ package final class ProcessTracker {
     /// instance still has a group of its own while it lives (KillMode=).
     package func prepare(_ service: String, pooled: Bool = false) throws(Errno) -> FileDescriptor? {
         guard case .cgroup(let parent) = mode else { return nil }
+        seenEmpty.remove(service)
         if pooled, slots[service] == nil {
             while let slot = freeSlots.popLast() {
                 // Ours alone, and empty when it was given back: no mkdir, no check.
@@ -443,7 +448,9 @@ package final class ProcessTracker {
         switch mode {
         case .cgroup:
             guard let group = located(groupName(of: service)) else { return true }
-            return !Self.isPopulated(group.path, relativeTo: group.base)
+            let empty = !Self.isPopulated(group.path, relativeTo: group.base)
+            if empty { seenEmpty.insert(service) }
+            return empty
         case .session:
             guard let wanted = sessions[service], !wanted.isEmpty else { return true }
             return members(of: wanted, firstOnly: true).isEmpty
@@ -548,6 +555,7 @@ package final class ProcessTracker {
         killedGroups.remove(service)
         configuredGroups.remove(service)
         groupsWithoutPrograms.remove(service)
+        seenEmpty.remove(service)
         slots[service] = nil
     }
 
@@ -557,13 +565,14 @@ package final class ProcessTracker {
     private func recycle(_ slot: String, of service: String, in parent: String) -> Bool {
         guard freeSlots.count < Self.slotPoolSize, !killedGroups.contains(service),
               !configuredGroups.contains(service), let group = located(slot),
-              !Self.isPopulated(group.path, relativeTo: group.base) else { return false }
+              seenEmpty.contains(service) || !Self.isPopulated(group.path, relativeTo: group.base) else { return false }
         // A group below it (a swatchd run as the instance made one) goes with it: no recycling.
         // kernfs counts a directory's subdirectories in its link count (2 + subdirectories).
         var info = stat()
         guard fstatat(group.base, group.path, &info, 0) == 0, info.st_nlink == 2 else { return false }
         // Its attribute still names the service: only a populated slot's is ever read.
         slots[service] = nil
+        seenEmpty.remove(service)
         freeSlots.append(slot)
         return true
     }
@@ -630,6 +639,7 @@ package final class ProcessTracker {
         killedGroups = []
         configuredGroups = []
         groupsWithoutPrograms = []
+        seenEmpty = []
         slots = [:]
         freeSlots = []
         Self.removeEmptyTree(directory)

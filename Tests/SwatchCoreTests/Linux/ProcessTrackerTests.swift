@@ -278,6 +278,26 @@ import Testing
         #expect(tracker.isEmpty("echo@3.service"))
     }
 
+    /// The read of `cgroup.events` that found a slot empty is the one its return to the
+    /// pool relies on, until a process goes in again: then it is read anew.
+    @Test(.enabled(if: hasWritableCgroup2, "needs a writable cgroup2 hierarchy"))
+    func aSlotReadEmptyIsReadAgainOnceAProcessWentIn() throws {
+        let tracker = ProcessTracker(parentName: uniqueParent(), becomeSubreaper: false)
+        defer { tracker.removeAll() }
+        try #require(try tracker.prepare("echo@1.service", pooled: true)).close()
+        #expect(tracker.isEmpty("echo@1.service"))
+        let group = try #require(try tracker.prepare("echo@1.service", pooled: true))
+        let pid = try Spawner.spawn(SpawnRequest(executable: "/bin/sleep", arguments: ["sleep", "1000"], cgroup: group))
+        try group.close()
+        #expect(!tracker.remove("echo@1.service"), "a slot with a process in it went back to the pool")
+        #expect(tracker.kill("echo@1.service", signal: SIGTERM) == 1)
+        #expect(LinuxTestSupport.waitForExit(pid) == .signaled(SIGTERM, coreDumped: false))
+        #expect(tracker.isEmpty("echo@1.service"))
+        let slot = try #require(tracker.cgroupDirectory(of: "echo@1.service"))
+        #expect(tracker.remove("echo@1.service"))
+        #expect(LinuxTestSupport.status(slot) != nil, "the emptied slot was removed, not pooled")
+    }
+
     /// A slot emptied with cgroup.kill is removed, not pooled (see
     /// `aCgroupEmptiedWithCgroupKillHostsTheNextStart`), and so is one that took
     /// resource settings.
