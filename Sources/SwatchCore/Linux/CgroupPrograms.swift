@@ -30,11 +30,9 @@ package enum CgroupPrograms {
     /// Makes the unit's programs those of the group `cgroup` (an fd of its directory; nil:
     /// none), hook by hook: what an earlier start attached is detached once the new ones
     /// are on, and where the unit now asks for none (a reload took the directive away) it
-    /// is detached for good. `hadPrograms` false: the group is new, or clean, and a unit
-    /// that asks for no program costs nothing. Returns whether the group carries programs.
+    /// is detached for good. Returns whether the group carries programs.
     @discardableResult
-    package static func attach(_ sandbox: Sandbox, to cgroup: FileDescriptor?, hadPrograms: Bool) throws(SandboxError) -> Bool {
-        guard asks(sandbox) || hadPrograms else { return false }
+    package static func attach(_ sandbox: Sandbox, to cgroup: FileDescriptor?) throws(SandboxError) -> Bool {
         var programs = Loaded()
         defer { for fd in programs.values.flatMap(\.fds) { close(fd) } }
         try loadDeviceProgram(sandbox, for: cgroup, into: &programs)

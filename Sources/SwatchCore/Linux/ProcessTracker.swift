@@ -61,14 +61,17 @@ package final class ProcessTracker {
     private var nextSlot = 0
     /// Pooled services whose group took settings (`apply`): removed, never handed on.
     private var configuredGroups: Set<String> = []
-    /// Services whose group is known to carry no BPF program: made for this start, a slot of
-    /// the pool (one with programs never goes back), or cleared by CgroupPrograms. Any other
-    /// (kept from an earlier start, or found after a re-exec) is asked.
+    /// Services whose group is known to carry no BPF program: made for this start, or cleared
+    /// by CgroupPrograms. A slot is known clean unless it took programs (`configuredGroups`:
+    /// it never goes back to the pool); any other group (kept from an earlier start, or found
+    /// after a re-exec) is asked.
     private var groupsWithoutPrograms: Set<String> = []
-    /// Services whose group `isEmpty` read empty since a process last went in. Only a spawn
-    /// (`prepare`) or a `move` puts one in an empty group, so giving its slot back to the
-    /// pool need not read `cgroup.events` a second time for the same connection.
-    private var seenEmpty: Set<String> = []
+    /// The service whose group `isEmpty` read empty last, if no process went in since: only a
+    /// spawn (`prepare`) or a `move` puts one in, so the slot of an instance whose last
+    /// process was just reaped goes back to the pool without a second read. One name, not a
+    /// set: the reap and the return happen in one turn, and a set's hashing of an instance's
+    /// long name cost more instructions than the read's system calls.
+    private var lastReadEmpty: String?
     /// The cgroup2 mount the groups are in (cgroup mode).
     private var hierarchy: String?
     /// The most empty slots kept; more are removed.
@@ -200,19 +203,17 @@ package final class ProcessTracker {
     /// instance still has a group of its own while it lives (KillMode=).
     package func prepare(_ service: String, pooled: Bool = false) throws(Errno) -> FileDescriptor? {
         guard case .cgroup(let parent) = mode else { return nil }
-        seenEmpty.remove(service)
+        if lastReadEmpty == service { lastReadEmpty = nil }
         if pooled, slots[service] == nil {
             while let slot = freeSlots.popLast() {
                 // Ours alone, and empty when it was given back: no mkdir, no check.
                 guard let group = located(slot), let fd = Self.openDirectory(group.path, relativeTo: group.base) else { continue }
                 assign(slot, to: service, directory: fd)
-                groupsWithoutPrograms.insert(service)
                 return fd
             }
             let slot = try newSlot(in: parent)
             let fd = FileDescriptor(rawValue: try retryingOnInterrupt { open(parent + "/" + slot, O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
             assign(slot, to: service, directory: fd)
-            groupsWithoutPrograms.insert(service)
             return fd
         }
         guard let directory = cgroupDirectory(of: service) else { return nil }
@@ -287,6 +288,7 @@ package final class ProcessTracker {
     /// Whether the service's group may carry BPF programs of an earlier start.
     package func mayCarryPrograms(_ service: String) -> Bool {
         guard case .cgroup = mode else { return false }
+        if slots[service] != nil { return configuredGroups.contains(service) }
         return !groupsWithoutPrograms.contains(service)
     }
 
@@ -449,7 +451,7 @@ package final class ProcessTracker {
         case .cgroup:
             guard let group = located(groupName(of: service)) else { return true }
             let empty = !Self.isPopulated(group.path, relativeTo: group.base)
-            if empty { seenEmpty.insert(service) }
+            if empty { lastReadEmpty = service }
             return empty
         case .session:
             guard let wanted = sessions[service], !wanted.isEmpty else { return true }
@@ -555,7 +557,7 @@ package final class ProcessTracker {
         killedGroups.remove(service)
         configuredGroups.remove(service)
         groupsWithoutPrograms.remove(service)
-        seenEmpty.remove(service)
+        if lastReadEmpty == service { lastReadEmpty = nil }
         slots[service] = nil
     }
 
@@ -565,14 +567,14 @@ package final class ProcessTracker {
     private func recycle(_ slot: String, of service: String, in parent: String) -> Bool {
         guard freeSlots.count < Self.slotPoolSize, !killedGroups.contains(service),
               !configuredGroups.contains(service), let group = located(slot),
-              seenEmpty.contains(service) || !Self.isPopulated(group.path, relativeTo: group.base) else { return false }
+              lastReadEmpty == service || !Self.isPopulated(group.path, relativeTo: group.base) else { return false }
         // A group below it (a swatchd run as the instance made one) goes with it: no recycling.
         // kernfs counts a directory's subdirectories in its link count (2 + subdirectories).
         var info = stat()
         guard fstatat(group.base, group.path, &info, 0) == 0, info.st_nlink == 2 else { return false }
         // Its attribute still names the service: only a populated slot's is ever read.
         slots[service] = nil
-        seenEmpty.remove(service)
+        lastReadEmpty = nil
         freeSlots.append(slot)
         return true
     }
@@ -639,7 +641,7 @@ package final class ProcessTracker {
         killedGroups = []
         configuredGroups = []
         groupsWithoutPrograms = []
-        seenEmpty = []
+        lastReadEmpty = nil
         slots = [:]
         freeSlots = []
         Self.removeEmptyTree(directory)

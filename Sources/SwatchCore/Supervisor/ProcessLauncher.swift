@@ -108,21 +108,24 @@ struct ProcessLauncher {
         // DevicePolicy=/DeviceAllow= and IPAddressAllow=/IPAddressDeny= take access away: on the
         // group before the child is in it, or no start. A pooled group with programs is not
         // handed on to another instance.
-        if CgroupPrograms.asks(order.service.sandbox) { tracker.keepOutOfPool(name.description) }
+        let asksPrograms = CgroupPrograms.asks(order.service.sandbox)
+        if asksPrograms { tracker.keepOutOfPool(name.description) }
         // Delegate=: the group becomes the service's user's to manage, as systemd's cg_set_access()
         // hands it over (src/shared/cgroup-setup.c); a pooled one is not handed on.
         if order.service.sandbox.delegate, let group = request.cgroup, let owner = request.sandboxOwner, owner.uid != 0 {
             tracker.keepOutOfPool(name.description)
             do throws(Errno) { try ProcessTracker.delegate(group, to: owner) } catch { throw .cgroup(error) }
         }
-        // A failure may leave some on.
-        if CgroupPrograms.asks(order.service.sandbox) { tracker.noteGroup(of: name.description, carriesPrograms: true) }
-        do {
-            let carries = try CgroupPrograms.attach(order.service.sandbox, to: request.cgroup,
-                                                    hadPrograms: tracker.mayCarryPrograms(name.description))
-            tracker.noteGroup(of: name.description, carriesPrograms: carries)
-        } catch {
-            throw .sandbox(error)
+        // The programs of the unit as it is now, replacing those of an earlier start (a kept
+        // group); a group known to carry none, for a unit that asks for none, costs nothing.
+        if asksPrograms || tracker.mayCarryPrograms(name.description) {
+            tracker.noteGroup(of: name.description, carriesPrograms: true)  // a failure may leave some on
+            do {
+                let carries = try CgroupPrograms.attach(order.service.sandbox, to: request.cgroup)
+                tracker.noteGroup(of: name.description, carriesPrograms: carries)
+            } catch {
+                throw .sandbox(error)
+            }
         }
         // MemoryMax= and friends limit resources only: what cannot be applied is warned, not fatal.
         for problem in tracker.apply(order.service.sandbox.resourceControl, to: name.description) {
