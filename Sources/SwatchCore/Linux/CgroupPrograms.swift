@@ -50,8 +50,10 @@ package enum CgroupPrograms {
                 throw .cgroupProgram(directive: wanted.directive,
                                      reason: "cannot attach a BPF program to the service's cgroup: \(Errno(rawValue: error))")
             }
-            // Left where the unit no longer asks for one, an earlier program takes away more, never less.
-            carries = carries || wanted != nil || error != 0
+            // Left where the unit no longer asks for one, an earlier program takes away more,
+            // never less. Where bpf(2) may not be used (EPERM: not root) or the kernel lacks the
+            // hook (EINVAL), no program can have been attached either.
+            carries = carries || wanted != nil || error != 0 && error != EPERM && error != EINVAL
         }
         return carries
     }
