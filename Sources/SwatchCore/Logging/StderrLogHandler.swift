@@ -42,7 +42,15 @@ package struct StderrLogHandler: LogHandler {
     /// several writers never interleave mid-line. Errors are ignored: there is nowhere left
     /// to report them.
     static func write(identifier: String, pid: Int32, message: String, to fd: Int32) {
-        let line = Array("\(TerminalColors.prefix(identifier: identifier, pid: pid)) \(message)\n".utf8)
+        // The bytes put together once, in an array of the final size: an interpolated String
+        // grew twice on the way and was then copied into the array.
+        let prefix = TerminalColors.prefix(identifier: identifier, pid: pid)
+        var line: [UInt8] = []
+        line.reserveCapacity(prefix.utf8.count + message.utf8.count + 2)
+        line += prefix.utf8
+        line.append(UInt8(ascii: " "))
+        line += message.utf8
+        line.append(UInt8(ascii: "\n"))
         // Not through retryingOnInterrupt: its EBADF trap is for swatchd's own descriptors, and
         // whoever started swatchd may have closed stderr — the logging path never traps.
         var offset = 0

@@ -86,11 +86,19 @@ package final class UnitLogBuffer: Sendable {
             if stored.message.utf8.count > Self.maximumMessageBytes {
                 stored.message = String(decoding: stored.message.utf8.prefix(Self.maximumMessageBytes), as: UTF8.self) + "…"
             }
-            if state.units[entry.unit] == nil, state.units.count >= capacityOfUnits {
-                // The unit whose newest line is oldest goes: a finished Accept=yes instance, usually.
-                if let stale = state.stalest() { state.units[stale] = nil }
+            // One lookup of the name where a line of a known unit goes (an Accept=yes instance's
+            // name is long, and each of its lines came here twice).
+            if let index = state.units.index(forKey: entry.unit) {
+                state.units.values[index].append(stored, capacity: capacityPerUnit)
+            } else {
+                if state.units.count >= capacityOfUnits, let stale = state.stalest() {
+                    // The unit whose newest line is oldest goes: a finished Accept=yes instance, usually.
+                    state.units[stale] = nil
+                }
+                var ring = Ring()
+                ring.append(stored, capacity: capacityPerUnit)
+                state.units[entry.unit] = ring
             }
-            state.units[entry.unit, default: Ring()].append(stored, capacity: capacityPerUnit)
             state.recency.append((stored.sequence, entry.unit))
             state.compactRecency()
             return stored
