@@ -143,13 +143,11 @@ struct SocketAddress {
     /// Host text and port of an IP address: `127.0.0.1` for an IPv4-mapped
     /// IPv6 peer (as systemd's REMOTE_ADDR), no brackets; nil for other families.
     var hostAndPort: (host: String, port: UInt16)? {
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         switch family {
         case AF_INET:
             return withUnsafeBytes(of: storage) { raw in
                 var sin = raw.load(as: sockaddr_in.self)
-                guard inet_ntop(AF_INET, &sin.sin_addr, &buffer, socklen_t(buffer.count)) != nil else { return nil }
-                return (Self.text(buffer), UInt16(bigEndian: sin.sin_port))
+                return Self.text(AF_INET, &sin.sin_addr).map { ($0, UInt16(bigEndian: sin.sin_port)) }
             }
         case AF_INET6:
             return withUnsafeBytes(of: storage) { raw in
@@ -159,17 +157,21 @@ struct SocketAddress {
                 if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff {
                     return ("\(bytes[12]).\(bytes[13]).\(bytes[14]).\(bytes[15])", port)
                 }
-                guard inet_ntop(AF_INET6, &sin6.sin6_addr, &buffer, socklen_t(buffer.count)) != nil else { return nil }
-                return (Self.text(buffer), port)
+                return Self.text(AF_INET6, &sin6.sin6_addr).map { ($0, port) }
             }
         default:
             return nil
         }
     }
 
-    /// The text of a NUL-terminated C buffer.
-    private static func text(_ buffer: [CChar]) -> String {
-        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    /// inet_ntop(3) of the address at `address`, through a buffer on the stack: each
+    /// Accept=yes connection's instance name has two (an array and a copy of it were
+    /// ~2,000 instructions each).
+    private static func text(_ family: CInt, _ address: UnsafeRawPointer) -> String? {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN) + 1) { buffer in
+            guard let text = inet_ntop(family, address, buffer.baseAddress, socklen_t(buffer.count)) else { return nil }
+            return String(cString: text)
+        }
     }
 
     /// The local address of a socket. The corresponding C function is `getsockname`.
