@@ -151,12 +151,13 @@ extension Integration {
         /// probe.service, a oneshot that leaves a `sleep` in its group (KillMode=process), so that
         /// the group and its programs outlive each start, then runs Services/ip_probe.py.
         private struct KeptGroupProbe {
-            let daemon = try! Daemon()
+            let daemon: Daemon
             let targets: [String]
             let listener: Int32
             var leftovers: String { daemon.path("leftovers") }
 
             init() throws {
+                daemon = try Daemon()
                 let port = try Ports.free()
                 listener = try Ports.occupy(port)
                 listen(listener, 128)

@@ -62,7 +62,7 @@ package enum CgroupPrograms {
     static func loadSocketBind(_ sandbox: Sandbox, for cgroup: FileDescriptor?, into programs: inout Loaded) throws(SandboxError) {
         guard !sandbox.socketBindDeny.isEmpty else { return }
         let directive = "SocketBindDeny="
-        _ = try group(cgroup, directive: directive)
+        try requireGroup(cgroup, directive: directive)
         for (family, hook) in [(AF_INET, SWATCH_BPF_CGROUP_INET4_BIND), (AF_INET6, SWATCH_BPF_CGROUP_INET6_BIND)] {
             let bytes = SocketBindProgram.bytes(family: family, allow: sandbox.socketBindAllow, deny: sandbox.socketBindDeny)
             let program = try load(SWATCH_BPF_PROG_TYPE_CGROUP_SOCK_ADDR, bytes, hook: hook, what: "socket bind", directive: directive)
@@ -76,7 +76,7 @@ package enum CgroupPrograms {
         guard let rules = DeviceProgram.rules(sandbox, resolve: { DeviceProgram.resolve($0, status: node, devices: devices) })
         else { return }
         let directive = DeviceProgram.directive(sandbox)
-        _ = try group(cgroup, directive: directive)
+        try requireGroup(cgroup, directive: directive)
         let program = try load(SWATCH_BPF_PROG_TYPE_CGROUP_DEVICE, DeviceProgram.bytes(rules), what: "device", directive: directive)
         programs[SWATCH_BPF_CGROUP_DEVICE] = (directive, [program])
     }
@@ -87,8 +87,8 @@ package enum CgroupPrograms {
     static func loadIPFilter(_ sandbox: Sandbox, for cgroup: FileDescriptor?, into programs: inout Loaded) throws(SandboxError) {
         for (hook, directive, paths) in [(SWATCH_BPF_CGROUP_INET_INGRESS, "IPIngressFilterPath=", sandbox.ipIngressFilterPaths),
                                          (SWATCH_BPF_CGROUP_INET_EGRESS, "IPEgressFilterPath=", sandbox.ipEgressFilterPaths)] {
+            if !paths.isEmpty { try requireGroup(cgroup, directive: directive) }
             for path in paths {
-                _ = try group(cgroup, directive: directive)
                 let program = swatch_bpf_obj_get(path)
                 guard program >= 0 else {
                     throw .cgroupProgram(directive: directive, reason: "cannot open the BPF program pinned at \(path): \(Errno(rawValue: -program))")
@@ -99,7 +99,7 @@ package enum CgroupPrograms {
         guard !sandbox.ipAddressAllow.isEmpty || !sandbox.ipAddressDeny.isEmpty || !sandbox.restrictNetworkInterfaces.isEmpty
         else { return }
         let directive = IPFilterProgram.directive(sandbox)
-        _ = try group(cgroup, directive: directive)
+        try requireGroup(cgroup, directive: directive)
         var maps: [CInt] = []
         defer { for map in maps { close(map) } }
         /// One LPM trie of the prefixes of one family; nil: it has none.
@@ -140,11 +140,11 @@ package enum CgroupPrograms {
         }
     }
 
-    private static func group(_ cgroup: FileDescriptor?, directive: String) throws(SandboxError) -> FileDescriptor {
-        guard let cgroup else {
+    /// Checked before a program is loaded, so that a start without a group names that, not bpf(2).
+    private static func requireGroup(_ cgroup: FileDescriptor?, directive: String) throws(SandboxError) {
+        guard cgroup != nil else {
             throw .cgroupProgram(directive: directive, reason: "swatchd tracks the service without a cgroup2 group to attach a BPF program to (swatchd(8), PROCESS TRACKING)")
         }
-        return cgroup
     }
 
     /// Loads a program; a refusal of the verifier comes with the first line of its log.

@@ -81,6 +81,27 @@ import Testing
         ])
     }
 
+    /// Without a cgroup2 group (session tracking) a unit that asks for a program does not
+    /// start: the refusal names its key and comes before any bpf(2) call, so it reads the same
+    /// for root and for another user. A unit that asks for none is not refused.
+    @Test func withoutAGroupAUnitThatAsksForAProgramIsRefusedNamingItsKey() throws {
+        for (lines, directive) in [("DevicePolicy=closed", "DevicePolicy="), ("IPAddressDeny=any", "IPAddressDeny="),
+                                   ("IPIngressFilterPath=/sys/fs/bpf/a", "IPIngressFilterPath="),
+                                   ("SocketBindDeny=any", "SocketBindDeny=")] {
+            let sandbox = try #require(service(lines + "\n").0?.sandbox, "\(lines)")
+            #expect(throws: SandboxError.self, "\(lines)") {
+                try CgroupPrograms.attach(sandbox, to: nil)
+            }
+            do {
+                try CgroupPrograms.attach(sandbox, to: nil)
+            } catch {
+                #expect("\(error)".contains(directive) && "\(error)".contains("without a cgroup2 group"), "\(error)")
+            }
+        }
+        let free = try #require(service("").0?.sandbox)
+        #expect(try CgroupPrograms.attach(free, to: nil) == false)
+    }
+
     @Test func theInterfaceTestComesFirst() {
         typealias I = DeviceProgram.Instruction
         let allow = IPFilterProgram.instructions(ingress: true, ipv4: .init(), ipv6: .init(),
