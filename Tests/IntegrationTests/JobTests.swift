@@ -29,6 +29,11 @@ extension Integration {
 
         private func order(_ path: String) -> [String] { events(path).sorted { $0.1 < $1.1 }.map(\.0) }
 
+        /// Services/victim.py writes its pid to `report` and ignores SIGTERM.
+        private func stubborn(report: String, timeoutStopSec: String) -> String {
+            "[Service]\nExecStart=\(python("victim.py", "\(report) --ignore TERM"))\nTimeoutStopSec=\(timeoutStopSec)\n"
+        }
+
         @Test(.timeLimit(.minutes(1)))
         func startWaitsForReadyAndIsActiveRightAfter() throws {
             let daemon = try Daemon()
@@ -74,11 +79,7 @@ extension Integration {
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
             let report = daemon.path("stubborn")
-            try daemon.write("stubborn.service", """
-                [Service]
-                ExecStart=\(python("victim.py", "\(report) --ignore TERM"))
-                TimeoutStopSec=1s
-                """)
+            try daemon.write("stubborn.service", stubborn(report: report, timeoutStopSec: "1s"))
             try daemon.start()
             let pid = try #require(pid_t(try waitForReport(report)["PID"] ?? ""))
             let began = ContinuousClock.now
@@ -297,7 +298,28 @@ extension Integration {
             #expect(try daemon.stop() == .exited(0))
             #expect(Array(order(log).suffix(3)) == ["stop c", "stop b", "stop a"])
         }
-    
+
+        /// A start that arrives while swatchd stops everything is refused, as systemd refuses a
+        /// destructive transaction during shutdown; taken, it would leave the unit running and
+        /// swatchd would never exit.
+        @Test(.timeLimit(.minutes(1)))
+        func aStartDuringShutdownIsRefusedAndSwatchdStillExits() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let report = daemon.path("stubborn")
+            try daemon.write("stubborn.service", stubborn(report: report, timeoutStopSec: "5s"))
+            try daemon.write("later.socket", Units.tcpSocket(try Ports.free()))
+            try daemon.write("later.service", "[Service]\nExecStart=/bin/sleep 1000\n")
+            try daemon.start()
+            _ = try waitForReport(report)
+            daemon.signal(SIGTERM)
+            try daemon.waitForLog(containing: "Stopping stubborn.service...")
+            let start = try daemon.ctl("start", "later.service")
+            #expect(start.exitCode == 1, "\(start)")
+            #expect(start.standardError.contains(
+                "Failed to start later.service: Transaction for later.service/start is destructive"), "\(start)")
+            #expect(daemon.waitForExit(timeout: .seconds(20)) == .exited(0), "swatchd exits once stubborn.service is killed")
+        }
 
         /// A restart propagated along Requires=/After= goes as systemd's: the unit that needs the
         /// other stops first and starts last, so it never runs while its dependency is down.

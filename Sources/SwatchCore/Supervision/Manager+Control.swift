@@ -119,6 +119,8 @@ extension Manager {
             }
             emit(.reply(id, .logs(units: names, lines: lines, follow: follow)))
         case .daemonReload:
+            // Units the new files add would start or bind while everything else stops.
+            if shuttingDown { return emit(.reply(id, .response(.failure("\(JobRefusal.exiting("reload"))")))) }
             emit(.loadUnitFiles(call: id))
         case .daemonReexec:
             switch reexecState() {

@@ -21,6 +21,11 @@ extension Manager {
     /// nothing is to be done), or why the request is refused.
     @discardableResult
     mutating func enqueue(_ kind: Job.Kind, _ unit: UnitName, anchor: Bool = true) -> Swift.Result<Int?, JobRefusal> {
+        // Every unit is to stop, for good: a job that would start, restart or reload one would
+        // cancel its stop or leave it running, and swatchd would never exit. systemd refuses
+        // such a transaction as destructive (transaction_is_destructive(), src/core/transaction.c:
+        // the stop jobs of a shutdown are irreversible).
+        if shuttingDown, kind != .stop { return .failure(.shuttingDown(unit: unit, kind: kind)) }
         if kind == .reload, let refusal = reloadRefusal(unit) { return .failure(refusal) }
         var transaction: [(unit: UnitName, kind: Job.Kind, pull: Pull)] = []
         var seen: Set<UnitName> = []
@@ -462,6 +467,10 @@ package enum JobRefusal: Error, Hashable, CustomStringConvertible {
     case missingDependency(unit: UnitName, dependency: String)
     /// daemon-reexec waits for calm.
     case busy(String)
+    /// Only stop jobs while swatchd stops every unit.
+    case shuttingDown(unit: UnitName, kind: Job.Kind)
+    /// daemon-reload and daemon-reexec while swatchd stops every unit.
+    case exiting(String)
 
     package var description: String {
         switch self {
@@ -470,6 +479,9 @@ package enum JobRefusal: Error, Hashable, CustomStringConvertible {
             return "Operation refused, unit \(unit) may be requested by dependency only (it is configured to refuse manual start/stop)."
         case .missingDependency(_, let dependency): return "Unit \(dependency) not found."
         case .busy(let why): return "Cannot re-execute now: \(why); try again."
+        case .shuttingDown(let unit, let kind):
+            return "Transaction for \(unit)/\(kind.rawValue) is destructive (swatchd is stopping every unit to exit)."
+        case .exiting(let operation): return "Cannot \(operation) now: swatchd is stopping every unit to exit."
         }
     }
 }

@@ -27,6 +27,8 @@ extension Manager {
     /// The state to carry over, or why a re-exec has to wait: jobs and
     /// processes in mid-start or mid-stop are not carried over.
     func reexecState() -> Swift.Result<ReexecState, JobRefusal> {
+        // The new swatchd would not know that this one was on its way out.
+        guard !shuttingDown else { return .failure(.exiting("re-execute")) }
         guard jobs.isEmpty, handovers.isEmpty else { return .failure(.busy("jobs are running (see list-jobs)")) }
         // A socket unit's command in flight is not carried over.
         if let (name, entry) = sockets.first(where: { !$0.value.machine.isInactive && $0.value.machine.state == nil }) {

@@ -7,6 +7,12 @@
 /// the new set keeps its previous definition.
 extension Manager {
     mutating func reload(_ loaded: UnitSet, call: ControlServer.ConnectionID?, now: Instant) {
+        // SIGHUP during shutdown (a request is refused before the files are read, Manager+Control.swift).
+        guard !shuttingDown else {
+            log(nil, .info, "Not reloading: stopping every unit to exit.")
+            if let call { emit(.reply(call, .response(.failure("\(JobRefusal.exiting("reload"))")))) }
+            return
+        }
         var new = loaded
         Self.keepInstances(sockets.keys.filter { $0.instance != nil } + units.namedInstances, in: &new)
         for refused in new.refused.keys {

@@ -218,6 +218,11 @@ package struct Manager {
     var shuttingDown = false
     /// Shutdown: every service is down and the sockets were told to stop.
     var socketsStopping = false
+    /// Shutdown: the services that are not inactive yet, then (once `socketsStopping`) the
+    /// sockets. Taken once when each phase begins and kept by the transitions
+    /// (`serviceChanged`, `socketChanged`), so that the end of a shutdown is not a look at
+    /// every unit after every event.
+    var stillUp: Set<UnitName> = []
     var acceptCounter = 0
     /// `.exit` was emitted.
     var exited = false
@@ -301,6 +306,7 @@ package struct Manager {
         case .reload(let set, let call):
             reload(set, call: call, now: now)
         case .restartRunningServices(let reason):
+            guard !shuttingDown else { break }
             for name in services.keys.sorted() where services[name]?.machine.isInactive == false {
                 log(name, .info, "\(name): Restarting: \(reason).")
                 if !beginHandover(name) { enqueue(.restart, name, anchor: false) }
@@ -421,6 +427,7 @@ package struct Manager {
         let machine = entry.machine
         let after = machine.state
         let inactive = machine.isInactive
+        if shuttingDown { noteShutdownProgress(name, inactive: inactive) }
         deadlines.schedule(.service(name), at: machine.nextDeadline)
         if machine.waitsForGroup { waitingForGroup.insert(name) } else { waitingForGroup.remove(name) }
         let wasInactive = before == .dead || before == .failed
@@ -612,6 +619,7 @@ package struct Manager {
         services[name] = nil
         deadlines.schedule(.service(name), at: nil)
         waitingForGroup.remove(name)
+        stillUp.remove(name)
     }
 
     /// Runs an event on a socket unit's machine, turns what it asks for into
@@ -666,6 +674,7 @@ package struct Manager {
             return (entry.machine.deadline, entry.machine.isInactive, entry.restartPending, entry.machine.activeState)
         }
         deadlines.schedule(.socket(name), at: deadline)
+        if socketsStopping { noteShutdownProgress(name, inactive: isInactive) }
         updateWatching(name)
         // (What follows reads the unit again, on this transition only: every event of a socket,
         // each connection of an Accept=yes one, comes through here.)
@@ -825,6 +834,7 @@ package struct Manager {
         guard !shuttingDown else { return }
         shuttingDown = true
         log(nil, .info, "Stopping all services.")
+        stillUp = Set(services.lazy.filter { !$0.value.machine.isInactive }.map { $0.key })
         for name in sockets.keys.sorted() { updateWatching(name) }
         for (unit, job) in jobs.sortedByKey() where job.kind != .stop { finishJob(unit, .canceled) }
         for name in services.keys.sorted() where isUp(name) { enqueue(.stop, name, anchor: false) }
@@ -834,17 +844,27 @@ package struct Manager {
     /// Once every service is down, the sockets stop (their ExecStopPre=/ExecStopPost= run);
     /// once they are down too, `.exit`.
     private mutating func finishShutdownIfIdle() {
-        guard shuttingDown, !exited, handovers.isEmpty, services.values.allSatisfy({ $0.machine.isInactive }) else { return }
+        guard shuttingDown, !exited else { return }
+        assert(stillUp.isEmpty == (services.values.allSatisfy { $0.machine.isInactive }
+                                   && (!socketsStopping || sockets.values.allSatisfy { $0.machine.isInactive })),
+               "stillUp disagrees with the states of the units")
+        guard handovers.isEmpty, stillUp.isEmpty else { return }
         if !socketsStopping {
             socketsStopping = true
+            stillUp = Set(sockets.lazy.filter { !$0.value.machine.isInactive }.map { $0.key })
             for name in sockets.keys.sorted() {
                 sockets[name]?.restartPending = false
                 stopSocket(name)
             }
         }
-        guard sockets.values.allSatisfy({ $0.machine.isInactive }) else { return }
+        guard stillUp.isEmpty else { return }
         exited = true
         emit(.exit(status: exitStatus))
+    }
+
+    /// A unit's transition during shutdown: whether it is still to be waited for.
+    private mutating func noteShutdownProgress(_ name: UnitName, inactive: Bool) {
+        if inactive { stillUp.remove(name) } else { stillUp.insert(name) }
     }
 }
 

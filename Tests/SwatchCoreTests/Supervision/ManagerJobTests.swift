@@ -409,6 +409,72 @@ import Testing
         #expect(shell.take().contains { if case .exit(0) = $0 { return true } else { return false } })
     }
 
+    /// While every unit stops, a request that would start, restart or reload one is refused
+    /// (systemd: the transaction is destructive): a start would leave it running, a restart
+    /// would cancel its stop, and swatchd would never exit. A stop is still taken, and so
+    /// are daemon-reload and daemon-reexec refused, which would bring units up again.
+    @Test func whileEverythingStopsOnlyStopsAreTaken() {
+        var shell = ScriptedShell(["a.service": "[Service]\nExecStart=/bin/a\n",
+                                   "b.socket": "[Socket]\nListenStream=1\n", "b.service": unit("", exec: "/bin/b")])
+        _ = shell.take()
+        shell.send(.shutdown)
+        _ = shell.take()
+        #expect(shell.state("a.service") == .stopSigterm)
+
+        for (request, verb, name) in [(ControlRequest.start(units: ["b.service"]), "start", "b.service"),
+                                      (.job(.restart, units: ["a.service"], noBlock: false), "restart", "a.service"),
+                                      (.job(.reloadOrRestart, units: ["a.service"], noBlock: false), "reload-or-restart", "a.service")] {
+            let actions = shell.request(request)
+            #expect(shell.replies(actions).first?.errors == [
+                "Failed to \(verb) \(name): Transaction for \(name)/\(verb == "start" ? "start" : "restart") is destructive (swatchd is stopping every unit to exit).",
+            ])
+            #expect(shell.spawns(actions).isEmpty)
+        }
+        #expect(shell.state("b.service") == .dead)
+        #expect(shell.state("a.service") == .stopSigterm, "its stop goes on")
+        #expect(shell.manager.jobsInOrder.map(\.kind) == [.stop])
+        #expect(shell.replies(shell.request(.daemonReload)).first?.errors
+            == ["Cannot reload now: swatchd is stopping every unit to exit."])
+        #expect(shell.replies(shell.request(.daemonReexec)).first?.errors
+            == ["Cannot re-execute now: swatchd is stopping every unit to exit."])
+        #expect(shell.replies(shell.request(.job(.stop, units: ["a.service"], noBlock: true))).first?.errors == [])
+
+        shell.exit(100, .signaled(15, coreDumped: false))
+        #expect(shell.take().contains { if case .exit(0) = $0 { return true } else { return false } })
+    }
+
+    /// The end of a shutdown is seen from the units' transitions: it waits for the last unit
+    /// that is up, whichever it is and however it goes (an Accept=yes connection's instance
+    /// is forgotten as it ends), then for the sockets' own stop commands.
+    @Test func shutdownEndsWithTheLastUnitDownWhicheverItIs() {
+        var shell = ScriptedShell(["a.service": "[Service]\nExecStart=/bin/a\nExecStop=/bin/stop-a\n",
+                                   "b.service": "[Service]\nExecStart=/bin/b\n",
+                                   "echo.socket": "[Socket]\nListenStream=7\nAccept=yes\nExecStopPost=/bin/cleanup\n",
+                                   "echo@.service": "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n"])
+        shell.send(.listenerReadable(UnitName(parsing: "echo.socket")!))
+        let instance = "echo@0-127.0.0.1:7-127.0.0.1:40000.service"
+        #expect(shell.spawns(shell.take()).map(\.unit.description).contains(instance))
+        let pids = ["a.service", "b.service", instance].map { pid(shell, $0)! }
+        shell.send(.shutdown)
+        var actions = shell.take()
+        let stopA = shell.spawns(actions).first { $0.unit.description == "a.service" }
+        #expect(stopA?.command.path == "/bin/stop-a")
+        func exited(_ actions: [ManagerAction]) -> Bool { actions.contains { if case .exit = $0 { true } else { false } } }
+
+        shell.exit(pids[1], .signaled(15, coreDumped: false))
+        shell.exit(pids[2], .signaled(15, coreDumped: false))
+        #expect(shell.manager.services[UnitName(parsing: instance)!] == nil, "the instance is forgotten")
+        #expect(!exited(shell.take()), "a.service is still stopping")
+        shell.exit(pids[0], .exited(0))
+        #expect(!exited(shell.take()), "its ExecStop= still runs")
+        shell.exit(103, .exited(0))
+        actions = shell.take()
+        #expect(shell.spawns(actions).map(\.command.path) == ["/bin/cleanup"], "the socket stops once every service is down")
+        #expect(!exited(actions))
+        shell.exit(104, .exited(0))
+        #expect(exited(shell.take()))
+    }
+
     @Test func anOrderingCycleIsBrokenAsSystemdLogsIt() {
         var shell = ScriptedShell(["a.socket": "[Socket]\nListenStream=1\n", "a.service": unit("Wants=b.service\nAfter=b.service"),
                                    "b.socket": "[Socket]\nListenStream=2\n", "b.service": unit("After=a.service", exec: "/bin/b")])
