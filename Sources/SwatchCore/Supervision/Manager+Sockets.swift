@@ -215,7 +215,8 @@ extension Manager {
     /// Accept=yes: one instance of the template per connection, the connection
     /// as its fd 3 (systemd.socket(5)); over MaxConnections= it is closed at once.
     mutating func startInstance(of socket: UnitName, for connection: AcceptedConnectionInfo, now: Instant) {
-        guard let entry = sockets[socket] else { return emit(.closeConnection(connection.id)) }
+        // Accepted in the same wake-up as the shutdown: no instance can start any more (enqueue).
+        guard !shuttingDown, let entry = sockets[socket] else { return emit(.closeConnection(connection.id)) }
         guard entry.instances < entry.machine.unit.maxConnections else {
             log(socket, .warning, "\(socket): Too many incoming connections (\(entry.instances)), dropping connection.")
             return emit(.closeConnection(connection.id))

@@ -312,6 +312,25 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
         #expect(shell.spawns(shell.take()).count == 1, "room for one more")
     }
 
+    /// A connection accepted in the same wake-up as the shutdown is closed: its instance could
+    /// not start, and would hold swatchd up if it did.
+    @Test func aConnectionAcceptedDuringShutdownIsClosed() {
+        var shell = ScriptedShell(["echo.socket": "[Socket]\nListenStream=7\nAccept=yes\n",
+                                   "echo@.service": "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n"])
+        let socket = UnitName(parsing: "echo.socket")!
+        shell.send(.listenerReadable(socket))
+        #expect(shell.spawns(shell.take()).count == 1)
+        shell.send(.shutdown)
+        _ = shell.take()
+        shell.connections.insert(2)
+        shell.send(.connectionsAccepted(socket, [AcceptedConnectionInfo(id: 2, remoteAddress: "127.0.0.1", remotePort: 40001)]))
+        #expect(shell.spawns(shell.take()).isEmpty)
+        #expect(!shell.connections.contains(2), "closed")
+        #expect(shell.manager.serviceCount == 1, "no instance for it")
+        shell.exit(100, .signaled(15, coreDumped: false))
+        #expect(shell.take().contains { if case .exit = $0 { return true } else { return false } })
+    }
+
     // MARK: sd_notify
 
     @Test(arguments: [("main", [true, false, false]), ("exec", [true, true, false]), ("all", [true, true, true]),
