@@ -29,15 +29,21 @@ extension Manager {
               let machine = services[name]?.machine,
               machine.state == .dead || machine.state == .failed && machine.unit.unit.collectMode == .inactiveOrFailed
         else { return false }
-        if sockets.values.contains(where: { $0.service == name }) { return false }
-        // Named by a loaded unit's dependencies (a `.wants/` entry is one of them).
-        for (other, unit) in units.services where other != name && services[other] != nil {
-            if names(unit.unit, name) { return false }
-        }
-        for (_, socket) in units.sockets where names(socket.unit, name) { return false }
-        // An Accept=yes connection's instance is in no unit set.
-        for (_, entry) in services where entry.instanceOf != nil && names(entry.machine.unit.unit, name) { return false }
-        return true
+        let named = isNamed(name)
+        assert(named == (sockets.values.contains { $0.service == name || names($0.machine.unit.unit, name) }
+                         || services.contains { $0.key != name && names($0.value.machine.unit.unit, name) }),
+               "the graph and the loaded units disagree about who names \(name)")
+        return !named
+    }
+
+    /// Whether a loaded socket activates it or a loaded unit's dependencies name it (a
+    /// `.wants/` entry is one of them; so is the template of an Accept=yes connection's
+    /// instance): from the indexes the Manager keeps, not a look at every unit, for the
+    /// instance an Accept=yes template names per connection (`Wants=log@%i.service`) is
+    /// collected as each connection ends.
+    private func isNamed(_ name: UnitName) -> Bool {
+        if !triggers(of: name).isEmpty { return true }
+        return DependencyGraph.Kind.allCases.contains { kind in graph.sources(of: name, kind).contains { $0 != name } }
     }
 
     private func names(_ section: UnitSection, _ name: UnitName) -> Bool {
