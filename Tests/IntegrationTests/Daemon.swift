@@ -263,8 +263,12 @@ extension Daemon {
     /// `command`, and returns the lines each printed once it finished (empty ones kept, the
     /// last one too). swatchd opens the output file: the harness's directory is not nobody's.
     func outputsOfOneshots(running command: String, _ services: [(name: String, settings: String)]) throws -> [String: [String]] {
-        for (name, settings) in services {
+        // One after another (After= the one before): run together, probes that bind the same
+        // port would find it taken by each other (EADDRINUSE).
+        for (index, (name, settings)) in services.enumerated() {
             try write("\(name).service", """
+                [Unit]
+                After=\(index > 0 ? services[index - 1].name + ".service" : "")
                 [Service]
                 Type=oneshot
                 ExecStart=\(command)
