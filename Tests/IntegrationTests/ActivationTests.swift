@@ -727,30 +727,55 @@ extension Integration {
             #expect(try Client.readLine(held)?.hasPrefix("HTTP/1.1 200") == true)
         }
 
+        /// A daemon whose `hi.socket` (Accept=yes, with `limits`) has each connection answered
+        /// `hi`, and `count` connections made to it while it is stopped (SIGSTOP), so that they
+        /// all wait together when it looks; each is checked to be answered.
+        private func connectionsWaitingTogether(_ count: Int, limits: String) throws -> Daemon {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            do {
+                try daemon.write("hi.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\nAccept=yes\n\(limits)")
+                try daemon.write("hi@.service", "[Service]\nExecStart=/bin/echo hi\nStandardInput=socket\n")
+                try daemon.start()
+                daemon.signal(SIGSTOP)
+                var clients: [Int32] = []
+                defer { for client in clients { close(client) } }
+                for _ in 0..<count { clients.append(try Client.connect(.loopback4(port), type: SOCK_STREAM)) }
+                daemon.signal(SIGCONT)
+                for client in clients {
+                    #expect(try Client.readLine(client) == "hi", "a waiting connection was not served\n\(daemon.log)")
+                }
+                return daemon
+            } catch {
+                daemon.cleanUp()
+                throw error
+            }
+        }
+
         /// Each Accept=yes connection counts against TriggerLimitBurst= (swatchd.socket(5)), as
         /// systemd counts one socket_enter_running() per connection: six waiting together on a
         /// limit of three are three instances, then the socket stops watching for its back-off,
-        /// then the other three are served. swatchd is stopped (SIGSTOP) while the six connect,
-        /// so that they all wait when it looks.
+        /// then the other three are served.
         @Test(.timeLimit(.minutes(1)))
         func connectionsWaitingTogetherCountEachAgainstTheTriggerLimit() throws {
-            let port = try Ports.free()
-            let daemon = try Daemon()
+            let daemon = try connectionsWaitingTogether(6, limits: "TriggerLimitBurst=3\nTriggerLimitIntervalSec=30s\n")
             defer { daemon.cleanUp() }
-            try daemon.write("hi.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\nAccept=yes\n"
-                             + "TriggerLimitBurst=3\nTriggerLimitIntervalSec=30s\n")
-            try daemon.write("hi@.service", "[Service]\nExecStart=/bin/echo hi\nStandardInput=socket\n")
-            try daemon.start()
-            daemon.signal(SIGSTOP)
-            var clients: [Int32] = []
-            defer { for client in clients { close(client) } }
-            for _ in 0..<6 { clients.append(try Client.connect(.loopback4(port), type: SOCK_STREAM, timeout: .seconds(3))) }
-            daemon.signal(SIGCONT)
-            for client in clients {
-                #expect(try Client.readLine(client) == "hi", "a waiting connection was not served\n\(daemon.log)")
-            }
             let hit = try daemon.waitForLog(containing: "hi.socket: Trigger limit hit (3 in 30s)")
             #expect(daemon.logLines(containing: "Trigger limit hit").count == 1, "\(hit)")
+        }
+
+        /// PollLimitBurst= (swatchd.socket(5)): five connections waiting together on a limit of
+        /// two in 1s are served two by two, the socket unwatched in between, and none is lost
+        /// or refused; the trigger limit (three in 1s), which the five at once would hit, is
+        /// never reached.
+        @Test(.timeLimit(.minutes(1)))
+        func overThePollLimitConnectionsWaitAndAreServed() throws {
+            let daemon = try connectionsWaitingTogether(
+                5, limits: "PollLimitBurst=2\nPollLimitIntervalSec=1s\nTriggerLimitBurst=3\nTriggerLimitIntervalSec=1s\n")
+            defer { daemon.cleanUp() }
+            _ = try daemon.waitForLog(containing: "hi.socket: Poll limit hit (2 in 1s), not watching for")
+            #expect(daemon.logLines(containing: "Trigger limit hit").isEmpty, "\(daemon.log)")
+            try daemon.checkRunning()
         }
 
         /// Each Accept=yes instance lives in a cgroup of its own (KillMode= stops what it left),
@@ -910,11 +935,13 @@ extension Integration {
             let port = try Ports.free()
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
-            // As under systemd, 1000 activations in a few seconds need the
-            // trigger limit (20 per 2 s) and the start limit (5 per 10 s) off.
+            // As under systemd, 1000 activations in a few seconds need the poll
+            // limit (15 per 2 s), the trigger limit (20 per 2 s) and the start
+            // limit (5 per 10 s) off.
             try daemon.write("once.socket", """
                 [Socket]
                 ListenStream=127.0.0.1:\(port)
+                PollLimitIntervalSec=0
                 TriggerLimitIntervalSec=0
                 """)
             try daemon.write("once.service", """

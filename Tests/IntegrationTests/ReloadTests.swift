@@ -24,8 +24,8 @@ extension Integration {
             let helloService = try Units.helloService(report: report)
             // churn: exits after every 5 requests, so that swatchd itself
             // watches its listener again and activates it, across reloads.
-            // No trigger or start limit: it is started dozens of times.
-            let churnSocket = Units.tcpSocket(ports[1]) + "\nTriggerLimitIntervalSec=0\n"
+            // No poll, trigger or start limit: it is started dozens of times.
+            let churnSocket = Units.tcpSocket(ports[1]) + "\nPollLimitIntervalSec=0\nTriggerLimitIntervalSec=0\n"
             let churnService = """
                 [Unit]
                 StartLimitIntervalSec=0

@@ -42,6 +42,14 @@ package enum SocketResult: String, Hashable, Sendable {
 /// stops watching for a back-off that doubles while the storm lasts (1s, 2s,
 /// 4s … 16s), then watches again. A datagram nobody reads therefore costs a
 /// few spawns a second at most, and never takes the socket away.
+///
+/// Before the trigger limit comes the poll limit (PollLimitIntervalSec=/
+/// PollLimitBurst=): more readable events than the burst within the interval,
+/// and the listeners are not watched until the interval ends; what waits stays
+/// in the kernel's queue and is taken then. systemd rate-limits the event source
+/// of each listener (sd_event_source_set_ratelimit(3), socket_watch_fds() in
+/// src/core/socket.c) and so does not dispatch the event over the limit; swatchd
+/// counts the events of the unit, all its listeners together.
 package struct SocketMachine: Sendable {
     /// While bound and past ExecStartPost=: what the listeners are for now.
     package enum State: Hashable, Sendable {
@@ -49,8 +57,10 @@ package struct SocketMachine: Sendable {
         case listening
         /// The service is up (or Accept=yes is accepting): not watching (except for Accept=yes).
         case running
-        /// Not watching until the deadline.
+        /// Not watching until the deadline (the trigger limit's back-off).
         case throttled(until: Instant)
+        /// Not watching until the poll limit's interval ends.
+        case paused(until: Instant)
     }
 
     /// A command of the socket unit being run, or the process being signalled.
@@ -99,6 +109,8 @@ package struct SocketMachine: Sendable {
     package private(set) var result: SocketResult = .success
     private var windowBegin: Instant?
     private var triggers = 0
+    private var pollWindowBegin: Instant?
+    private var polls = 0
     private var backoff = SocketMachine.firstBackoff
 
     /// A machine in `phase`: `.dead` for a unit to start, `.active(.listening)` for listeners already bound.
@@ -123,7 +135,7 @@ package struct SocketMachine: Sendable {
         switch state {
         case .listening?: return true
         case .running?: return unit.accept
-        case .throttled?, nil: return false
+        case .throttled?, .paused?, nil: return false
         }
     }
 
@@ -154,8 +166,10 @@ package struct SocketMachine: Sendable {
     }
 
     package var deadline: Instant? {
-        if case .active(.throttled(let until)) = phase { return until }
-        return control?.deadline
+        switch phase {
+        case .active(.throttled(let until)), .active(.paused(let until)): return until
+        default: return control?.deadline
+        }
     }
 
     /// `ActiveState=` as systemctl shows a socket.
@@ -180,6 +194,8 @@ package struct SocketMachine: Sendable {
         case .active(.listening): return "listening"
         case .active(.running): return "running"
         case .active(.throttled): return "throttled"
+        // systemd's socket stays in its state while its event source is rate-limited.
+        case .active(.paused): return "listening"
         case .stopPre(nil, _): return "stop-pre"
         case .stopPre(.sigterm?, _): return "stop-pre-sigterm"
         case .stopPre(.sigkill?, _): return "stop-pre-sigkill"
@@ -217,6 +233,8 @@ package struct SocketMachine: Sendable {
         result = .success
         windowBegin = nil
         triggers = 0
+        pollWindowBegin = nil
+        polls = 0
         backoff = Self.firstBackoff
         return run(.startPre, 0, now: now) ?? enterBinding()
     }
@@ -322,13 +340,21 @@ package struct SocketMachine: Sendable {
         case trigger
         /// Over the trigger limit: stop watching until the back-off ends.
         case throttle(TimeSpan)
+        /// Over the poll limit: stop watching until its interval ends.
+        case pause(until: Instant)
         /// Not active (a readable event left over from before the listeners were unwatched).
         case ignore
     }
 
-    /// A listener became readable while watched. Counts against the trigger limit.
+    /// A listener became readable while watched. Counts against the poll limit, then the
+    /// trigger limit.
     package mutating func readable(now: Instant) -> (Decision, [SocketAction]) {
         guard watching else { return (.ignore, []) }
+        if let end = overPollLimit(now: now) {
+            phase = .active(.paused(until: end))
+            return (.pause(until: end), [.log(.info,
+                "\(unit.name): Poll limit hit (\(unit.pollLimitBurst) in \(unit.pollLimitInterval)), not watching for \(end.since(now)).")])
+        }
         if let begin = windowBegin, let end = begin.adding(unit.triggerLimitInterval), now < end {
             triggers += 1
         } else {
@@ -344,6 +370,20 @@ package struct SocketMachine: Sendable {
         }
         if !unit.accept { phase = .active(.running) }
         return (.trigger, [])
+    }
+
+    /// The end of the poll limit's interval when this event is one over its burst; nil
+    /// otherwise, the event counted. 0 for either disables it, as an infinite interval does.
+    private mutating func overPollLimit(now: Instant) -> Instant? {
+        guard unit.pollLimitBurst > 0, unit.pollLimitInterval > .zero else { return nil }
+        if let begin = pollWindowBegin, let end = begin.adding(unit.pollLimitInterval), now < end {
+            guard polls < unit.pollLimitBurst else { return end }
+            polls += 1
+        } else {
+            pollWindowBegin = now
+            polls = 1
+        }
+        return nil
     }
 
     /// The service (or its start limit) gave up: stop watching for a while, as after a trigger storm.
@@ -365,7 +405,7 @@ package struct SocketMachine: Sendable {
     package mutating func serviceActivated() {
         switch state {
         case .listening?, .running?: phase = .active(.running)
-        case .throttled?, nil: return
+        case .throttled?, .paused?, nil: return
         }
     }
 
@@ -377,7 +417,7 @@ package struct SocketMachine: Sendable {
         case .running?:
             phase = .active(.listening)
             return flushBeforeListening
-        case .listening?, .throttled?, nil: return []
+        case .listening?, .throttled?, .paused?, nil: return []
         }
     }
 
@@ -390,8 +430,9 @@ package struct SocketMachine: Sendable {
         guard let due = deadline, due <= now else { return [] }
         let name = unit.name
         switch phase {
-        case .active:
+        case .active(let state):
             phase = .active(serviceInactive ? .listening : .running)
+            if case .paused = state { return [.log(.debug, "\(name): Watching again after the poll limit.")] }
             return [.log(.info, "\(name): Watching again after the trigger limit back-off.")]
         case .startPre:
             return [.log(.warning, "\(name): Starting timed out. Terminating.")]

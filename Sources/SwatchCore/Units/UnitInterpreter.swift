@@ -284,8 +284,12 @@ extension SocketUnit {
                 ("ExecStopPre", socket.execStopPre), ("ExecStopPost", socket.execStopPost),
             ], in: "Socket", files, executables)
         }
+        // systemd's defaults with Accept=yes (socket_add_extras(), src/core/socket.c).
         if socket.accept, lastAssignment(of: "TriggerLimitBurst", in: "Socket", files) == nil {
-            socket.triggerLimitBurst = 200   // systemd's default with Accept=yes
+            socket.triggerLimitBurst = 200
+        }
+        if socket.accept, lastAssignment(of: "PollLimitBurst", in: "Socket", files) == nil {
+            socket.pollLimitBurst = 150
         }
         return (socket, interpreter.diagnostics)
     }

@@ -828,6 +828,8 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
         }),
         "FlushPending": .set(inFields { $1(&$0.flushPending) }, .boolean),
         "PassFileDescriptorsToExec": .set(inFields { $1(&$0.passFileDescriptorsToExec) }, .boolean),
+        "PollLimitIntervalSec": .set(inFields { $1(&$0.pollLimitInterval) }, .timeSpan),
+        "PollLimitBurst": .set(inFields { $1(&$0.pollLimitBurst) }, .integer(0...Int(Int32.max))),
         "TriggerLimitIntervalSec": .set(inFields { $1(&$0.triggerLimitInterval) }, .timeSpan),
         "TriggerLimitBurst": .set(inFields { $1(&$0.triggerLimitBurst) }, .integer(0...Int(Int32.max))),
         // The socket's own commands and their time-out; the execution settings they run with
@@ -844,7 +846,7 @@ private let socketKeys: [String: KeySetter<SocketUnit>] = {
 private let unsupportedSocketKeys: Set<String> = [
     "SELinuxContextFromNet", "SmackLabel", "SmackLabelIPIn",
     "SmackLabelIPOut",
-    "PollLimitIntervalSec", "PollLimitBurst", "DeferTrigger", "DeferTriggerMaxSec",
+    "DeferTrigger", "DeferTriggerMaxSec",
     // The socket's commands get no standard input but /dev/null.
     "StandardInput", "StandardInputText", "StandardInputData", "TTYPath",
 ]

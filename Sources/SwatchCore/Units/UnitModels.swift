@@ -442,6 +442,11 @@ package struct SocketUnitFields: Hashable, Sendable {
         get { rarelySet.passFileDescriptorsToExec }
         _modify { yield &rarelySet.passFileDescriptorsToExec }
     }
+    /// `PollLimitIntervalSec=`, default 2s, and `PollLimitBurst=`, default 15, 150 with
+    /// Accept=yes (resolved by the parser): more readable events than the burst within the
+    /// interval and the listeners are not watched until it ends (SocketMachine).
+    package var pollLimitInterval: TimeSpan { get { rarelySet.pollLimitInterval } _modify { yield &rarelySet.pollLimitInterval } }
+    package var pollLimitBurst: Int { get { rarelySet.pollLimitBurst } _modify { yield &rarelySet.pollLimitBurst } }
     /// `TriggerLimitIntervalSec=`, default 2s.
     package var triggerLimitInterval: TimeSpan = .seconds(2)
     /// `TriggerLimitBurst=`; default 20, 200 with Accept=yes (resolved by the parser).
@@ -1124,4 +1129,6 @@ struct SocketUnitRarelySetFields: Hashable, Sendable {
     var execution: ServiceUnit?
     var flushPending = false
     var passFileDescriptorsToExec = false
+    var pollLimitInterval: TimeSpan = .seconds(2)
+    var pollLimitBurst = 15
 }

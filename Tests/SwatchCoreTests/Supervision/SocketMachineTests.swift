@@ -45,6 +45,43 @@ private func at(_ seconds: Double) -> Instant { Instant(microseconds: UInt64(sec
         #expect(s.readable(now: at(now + 20.1)).0 == .throttle(SocketMachine.firstBackoff))
     }
 
+    /// PollLimitIntervalSec=/PollLimitBurst=: the event over the burst is not acted on, and the
+    /// listeners are not watched until the interval that began with the first event ends; then
+    /// a new interval begins. It comes before the trigger limit and does not count against it.
+    @Test func thePollLimitPausesWatchingUntilItsIntervalEnds() {
+        var unit = SocketUnit(name: UnitName(prefix: "echo", type: .socket), path: "echo.socket")
+        unit.accept = true
+        unit.pollLimitBurst = 3
+        unit.pollLimitInterval = .seconds(2)
+        unit.triggerLimitBurst = 4
+        var s = SocketMachine(unit: unit)
+        for i in 0..<3 { #expect(s.readable(now: at(0.5 + Double(i) * 0.1)).0 == .trigger) }
+        let (decision, actions) = s.readable(now: at(0.8))
+        #expect(decision == .pause(until: at(2.5)))
+        #expect(actions == [.log(.info, "echo.socket: Poll limit hit (3 in 2s), not watching for 1s 700ms.")])
+        #expect(!s.watching)
+        #expect(s.deadline == at(2.5))
+        #expect(s.subState == "listening", "as systemd shows a rate-limited socket")
+        #expect(s.readable(now: at(1)).0 == .ignore)
+        _ = s.timerFired(now: at(2.5), serviceInactive: true)
+        #expect(s.watching)
+        // A new interval: three more, and the trigger limit (4 in 2s) never saw the fourth above.
+        for i in 0..<3 { #expect(s.readable(now: at(2.5 + Double(i) * 0.1)).0 == .trigger) }
+        #expect(s.readable(now: at(2.9)).0 == .pause(until: at(4.5)))
+    }
+
+    @Test func aPollLimitOfZeroIsNone() {
+        for (burst, interval) in [(0, TimeSpan.seconds(2)), (3, TimeSpan.zero), (3, TimeSpan.infinity)] {
+            var unit = SocketUnit(name: UnitName(prefix: "echo", type: .socket), path: "echo.socket")
+            unit.accept = true
+            unit.pollLimitBurst = burst
+            unit.pollLimitInterval = interval
+            unit.triggerLimitBurst = 0
+            var s = SocketMachine(unit: unit)
+            for i in 0..<50 { #expect(s.readable(now: at(Double(i) * 0.01)).0 == .trigger, "\(burst) in \(interval)") }
+        }
+    }
+
     @Test func flushPendingFlushesOnlyWhenTheServiceRanAndNeverWithAccept() {
         func machine(accept: Bool) -> SocketMachine {
             var unit = SocketUnit(name: UnitName(prefix: "dns", type: .socket), path: "dns.socket")

@@ -92,6 +92,29 @@ import Testing
         #expect(set.services.isEmpty)
     }
 
+    /// PollLimitIntervalSec=/PollLimitBurst= as systemd.socket(5) gives them: 2s, and 15 events
+    /// or 150 with Accept=yes unless set; a bad value refuses the unit at its line.
+    @Test func pollLimitDefaultsFollowAcceptAndAreParsed() throws {
+        let set = load([
+            UnitSource(path: "u/a.socket", text: "[Socket]\nListenStream=2000\n"),
+            UnitSource(path: "u/a.service", text: "[Service]\nExecStart=/bin/a\n"),
+            UnitSource(path: "u/e.socket", text: "[Socket]\nListenStream=2001\nAccept=yes\n"),
+            UnitSource(path: "u/e@.service", text: "[Service]\nExecStart=/bin/e\n"),
+            UnitSource(path: "u/f.socket", text: "[Socket]\nListenStream=2002\nAccept=yes\nPollLimitIntervalSec=10s\nPollLimitBurst=3\n"),
+            UnitSource(path: "u/f@.service", text: "[Service]\nExecStart=/bin/f\n"),
+            UnitSource(path: "u/b.socket", text: "[Socket]\nListenStream=2003\nPollLimitBurst=many\n"),
+            UnitSource(path: "u/b.service", text: "[Service]\nExecStart=/bin/b\n"),
+        ])
+        func limits(_ prefix: String) -> String? {
+            set.sockets[UnitName(prefix: prefix, type: .socket)].map { "\($0.pollLimitBurst) in \($0.pollLimitInterval)" }
+        }
+        #expect(limits("a") == "15 in 2s")
+        #expect(limits("e") == "150 in 2s")
+        #expect(limits("f") == "3 in 10s")
+        #expect(limits("b") == nil)
+        #expect(messages(set).contains { $0.hasPrefix("u/b.socket:3: ") && $0.contains("PollLimitBurst=") }, "\(messages(set))")
+    }
+
     @Test func instantiatesTemplatesPerInstance() throws {
         let set = load([
             UnitSource(path: "u/echo.socket", text: "[Socket]\nListenStream=2000\nAccept=yes\n"),
