@@ -278,6 +278,35 @@ import Testing
         #expect(spawnedUnits(shell, shell.take()) == ["db.service", "app.service"])
     }
 
+    /// An automatic restart goes from the failure to auto-restart directly, as systemd's
+    /// RestartMode=direct (swatchd.service(5), Restart=): the units bound to it stay up and
+    /// OnFailure= waits until the unit stops for good, here at its start limit (three starts).
+    @Test func anAutomaticRestartIsNoEndUntilTheStartLimit() {
+        var shell = ScriptedShell([
+            "db.service": unit("OnFailure=alert.service\nStartLimitBurst=3", exec: "/bin/db\nRestart=on-failure\nRestartSec=1s"),
+            "web.service": unit("BindsTo=db.service\nAfter=db.service", exec: "/bin/web"),
+            "alert.service": unit("", exec: "/bin/alert\nType=oneshot\nRemainAfterExit=yes"),
+        ])
+        _ = shell.take()
+        shell.exit(pid(shell, "alert.service")!, .exited(0))
+        _ = shell.take()
+        for attempt in 1...2 {
+            shell.exit(pid(shell, "db.service")!, .exited(1))
+            let restarting = shell.take()
+            #expect(shell.state("db.service") == .autoRestart, "attempt \(attempt)")
+            #expect(!shell.logs(restarting).contains("db.service: Triggering OnFailure= dependencies."))
+            #expect(shell.state("web.service") == .running, "a unit bound to it is not told")
+            shell.fireTimer()
+            #expect(spawnedUnits(shell, shell.take()) == ["db.service"])
+        }
+        shell.exit(pid(shell, "db.service")!, .exited(1))
+        shell.fireTimer()
+        let ended = shell.take()
+        #expect(shell.state("db.service") == .failed)
+        #expect(shell.logs(ended).contains("db.service: Triggering OnFailure= dependencies."))
+        #expect(shell.state("web.service") == .stopSigterm)
+    }
+
     /// PropagatesReloadTo=/ReloadPropagatedFrom=: a reload, asked for or announced with
     /// RELOADING=1, reloads the others that are up and can reload.
     @Test func aReloadPropagatesToTheUnitsThatAskForIt() {
