@@ -102,34 +102,58 @@ import Testing
             for case .reply(let id, _) in actions { answers[id.serial, default: 0] += 1 }
             return actions
         }
+        /// The processes `actions` signal (all of them, or those sent SIGKILL).
+        func signalled(by actions: [ManagerAction], onlySIGKILL: Bool) -> [Int32] {
+            var pids: Set<Int32> = []
+            for case .kill(let unit, let order) in actions where !onlySIGKILL || order.signal == 9 {
+                pids.formUnion([order.main, order.control].compactMap { $0 })
+                if order.group { pids.formUnion(shell.manager.pidOwners.filter { $0.value == unit }.map(\.key)) }
+            }
+            return pids.filter { shell.manager.owner(ofPID: $0) != nil }.sorted()
+        }
+        /// What the last events did, after the processes sent SIGKILL ended: a process may
+        /// ignore SIGTERM, but not that.
+        func settle() -> [ManagerAction] {
+            var all: [ManagerAction] = []
+            var actions = take()
+            while true {
+                all += actions
+                let killed = signalled(by: actions, onlySIGKILL: true)
+                if killed.isEmpty { return all }
+                for pid in killed { shell.exit(pid, .signaled(9, coreDumped: false)) }
+                actions = take()
+            }
+        }
         for _ in 0..<150 {
             if Self.happen(&draws, to: &shell, call: call()) { asked.insert(serial) }
-            _ = take()
+            _ = settle()
         }
 
         // Only what is signalled ends (as a real process that obeys SIGTERM): a unit nobody
         // stops keeps the Manager from its exit, and this loop from its end.
         shell.send(.shutdown)
-        var actions = take()
+        var actions = settle()
         var exited = false
         for _ in 0..<100 {
             exited = actions.contains { if case .exit = $0 { true } else { false } }
             if exited { break }
-            var signalled: [Int32] = []
-            for case .kill(let unit, let order) in actions {
-                signalled += [order.main, order.control].compactMap { $0 }
-                if order.group { signalled += shell.manager.pidOwners.filter { $0.value == unit }.map(\.key) }
-            }
+            let ending = signalled(by: actions, onlySIGKILL: false)
             // Requests, connections and reloads still come; what waits for a deadline gets it.
             if draws.next(2) == 0, Self.happen(&draws, to: &shell, call: call(), crashes: false) { asked.insert(serial) }
-            for pid in Set(signalled).sorted() where shell.manager.owner(ofPID: pid) != nil {
+            actions = settle()
+            for pid in ending where shell.manager.owner(ofPID: pid) != nil {
                 shell.exit(pid, .signaled(15, coreDumped: false))
             }
+            actions += settle()
             if shell.manager.nextDeadline() != nil { shell.fireTimer() }
-            actions = take()
+            actions += settle()
         }
         #expect(exited, "seed \(seed): no exit; still up: \(shell.manager.stillUp.sorted()), jobs: \(shell.manager.jobsInOrder.map { "\($0.unit)/\($0.kind)" })")
         #expect(shell.connections.isEmpty, "seed \(seed): connections left open: \(shell.connections.sorted())")
+        let echo = shell.manager.sockets[UnitName(parsing: "echo.socket")!]
+        #expect(echo?.instances == 0 && echo?.sources.isEmpty == true,
+                "seed \(seed): instances counted after every one ended: \(echo?.instances ?? -1), \(echo?.sources ?? [:])")
+        #expect(shell.manager.pidOwners.isEmpty, "seed \(seed): processes still owned: \(shell.manager.pidOwners)")
         let unanswered = asked.filter { answers[$0] != 1 }.sorted()
         #expect(unanswered.isEmpty, "seed \(seed): requests not answered once: \(unanswered.map { "\($0): \(answers[$0] ?? 0)" })")
     }
