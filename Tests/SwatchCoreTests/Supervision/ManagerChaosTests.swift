@@ -2,7 +2,7 @@ import Testing
 @testable import SwatchCore
 
 /// The Manager driven by long random runs of what can happen to it — requests, exits,
-/// crashes, readiness, connections, time, reloads — in an order no hand-written test
+/// crashes, readiness, connections, time, reloads, re-execs — in an order no hand-written test
 /// thought of, from fixed seeds so that a failure is repeated by its seed. After each
 /// run, SIGTERM: every process that is signalled ends, and the Manager must get to
 /// `.exit` with every connection it was handed closed. (A start request taken while
@@ -44,7 +44,7 @@ import Testing
     static func happen(_ draws: inout Draws, to shell: inout ScriptedShell, call: ControlServer.ConnectionID,
                        crashes: Bool = true) -> Bool {
         let pids = crashes ? shell.manager.pidOwners.keys.sorted() : []
-        switch draws.next(9) {
+        switch draws.next(10) {
         case 0:
             let verbs: [JobVerb] = [.start, .stop, .restart, .reloadOrRestart, .tryRestart]
             let request = ControlRequest.job(verbs[draws.next(verbs.count)], units: [names[draws.next(names.count)]],
@@ -80,6 +80,14 @@ import Testing
         case 7:
             shell.send(.reload(ScriptedShell.units(units), call: call))
             return true
+        case 8:
+            // daemon-reexec, when the Manager takes it: a new one from the state handed over.
+            guard case .success(let state) = shell.manager.reexecState() else { break }
+            var next = ScriptedShell([:])
+            (next.now, next.nextPID, next.connections, next.nextConnection) = (shell.now, shell.nextPID, shell.connections, shell.nextConnection)
+            _ = next.take()
+            next.send(.restore(ScriptedShell.units(units), state, call: nil))
+            shell = next
         default:
             shell.send(.control(call, .resetFailed(unit: nil), realtime: 0))
             return true
