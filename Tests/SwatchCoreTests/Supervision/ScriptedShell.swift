@@ -15,6 +15,8 @@ struct ScriptedShell {
     var applied: [ManagerAction] = []
     /// Socket units whose bind fails (with EADDRINUSE, as a port in use).
     var failingBinds: Set<String> = []
+    /// Spawns that fail (ENOENT, as a missing program), asked with the pid the spawn would get.
+    var failingSpawn: (SpawnOrder, Int32) -> Bool = { _, _ in false }
     /// Conditions that do not hold.
     var unmet: (UnitCondition) -> Bool = { _ in false }
     var invocationCounter = 0
@@ -69,6 +71,7 @@ struct ScriptedShell {
             return .conditionsTested(name, failure: conditions.first(where: unmet))
         case .spawn(let order):
             nextPID += 1
+            if failingSpawn(order, nextPID - 1) { return .spawnFailed(order.unit, order.role, Errno.noSuchFileOrDirectory) }
             return .spawned(order.unit, order.role, pid: nextPID - 1)
         case .discoverMainPID(let name, _):
             return .mainPIDDiscovered(name, nil)
