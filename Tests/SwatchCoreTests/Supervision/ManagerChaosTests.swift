@@ -93,7 +93,11 @@ import Testing
             // The port is taken by someone else, or free again: the next bind (a restart, a reload) finds out.
             if shell.failingBinds.remove("web.socket") == nil { shell.failingBinds.insert("web.socket") }
         default:
-            shell.send(.control(call, .resetFailed(unit: nil), realtime: 0))
+            // What a user asks while all this goes on: the answers are made from every state.
+            let unit = names[draws.next(names.count)]
+            let requests: [ControlRequest] = [.resetFailed(unit: nil), .status(units: []), .show(units: [unit]),
+                                              .listUnits, .listSockets, .listJobs, .kill(units: [unit], signal: 1)]
+            shell.send(.control(call, requests[draws.next(requests.count)], realtime: 0))
             return true
         }
         return false
