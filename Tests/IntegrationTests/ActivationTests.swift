@@ -773,9 +773,44 @@ extension Integration {
             let daemon = try connectionsWaitingTogether(
                 5, limits: "PollLimitBurst=2\nPollLimitIntervalSec=1s\nTriggerLimitBurst=3\nTriggerLimitIntervalSec=1s\n")
             defer { daemon.cleanUp() }
-            _ = try daemon.waitForLog(containing: "hi.socket: Poll limit hit (2 in 1s), not watching for")
+            _ = try daemon.waitForLog(containing: "hi.socket: Poll limit hit (2 in 1s) on 127.0.0.1:", "not watching it for")
             #expect(daemon.logLines(containing: "Trigger limit hit").isEmpty, "\(daemon.log)")
             try daemon.checkRunning()
+        }
+
+        /// The poll limit is each listener's, as systemd's: while the listener a flood came on
+        /// is paused, a connection on the unit's other listener is served at once. Instance
+        /// numbers follow the accepts: the other listener's comes before the flooded one's last.
+        @Test(.timeLimit(.minutes(1)))
+        func aPausedListenerLeavesTheUnitsOtherListenersServing() throws {
+            let ports = try Ports.free(2)
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("hi.socket", "[Socket]\nListenStream=127.0.0.1:\(ports[0])\nListenStream=127.0.0.1:\(ports[1])\n"
+                             + "Accept=yes\nPollLimitBurst=2\nPollLimitIntervalSec=3s\nTriggerLimitBurst=0\n")
+            try daemon.write("hi@.service", "[Service]\nExecStart=/bin/echo hi\nStandardInput=socket\n")
+            try daemon.start()
+            daemon.signal(SIGSTOP)
+            var flood: [Int32] = []
+            defer { for client in flood { close(client) } }
+            for _ in 0..<3 { flood.append(try Client.connect(.loopback4(ports[0]), type: SOCK_STREAM)) }
+            daemon.signal(SIGCONT)
+            for client in flood.prefix(2) { #expect(try Client.readLine(client) == "hi") }
+            try daemon.waitForLog(containing: "hi.socket: Poll limit hit (2 in 3s) on 127.0.0.1:\(ports[0]), not watching it")
+            let other = try Client.connect(.loopback4(ports[1]), type: SOCK_STREAM)
+            defer { close(other) }
+            #expect(try Client.readLine(other) == "hi")
+            #expect(try Client.readLine(flood[2]) == "hi", "the flooded listener's last connection is served once its pause ends")
+            try waitUntil("swatchd logs the four instances") { daemon.logLines(containing: "Starting hi@").count == 4 }
+            func instance(on port: UInt16) -> [Int] {
+                daemon.logLines(containing: "Starting hi@").compactMap { line in
+                    guard let at = line.range(of: "Starting hi@"), line.contains("-127.0.0.1:\(port)-") else { return nil }
+                    return Int(line[at.upperBound...].prefix { $0.isNumber })
+                }
+            }
+            let (flooded, quiet) = (instance(on: ports[0]), instance(on: ports[1]))
+            #expect(flooded.count == 3 && quiet.count == 1, "\(flooded) \(quiet)\n\(daemon.log)")
+            #expect(quiet.first.map { $0 < flooded.max()! } == true, "served while the other listener was paused: \(quiet) \(flooded)")
         }
 
         /// Each Accept=yes instance lives in a cgroup of its own (KillMode= stops what it left),

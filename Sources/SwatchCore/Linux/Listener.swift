@@ -121,6 +121,10 @@ package final class Listener {
     /// Its registration in the daemon's loop while its unit is watched (SocketListeners.swift):
     /// kept here, not in a table of its own keyed by unit name.
     var watch: EventLoop.Watch?
+    /// Its unit's listeners are watched: it is, unless `paused`.
+    var wanted = false
+    /// Over its poll limit (PollLimitBurst=): not watched until the Manager resumes it.
+    var paused = false
     private var isClosed = false
 
     private init(directive: ListenDirective, options: SocketOptions, fd: FileDescriptor, boundText: String? = nil) {

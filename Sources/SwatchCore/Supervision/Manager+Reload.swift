@@ -111,6 +111,9 @@ extension Manager {
     mutating func socketRebound(_ name: UnitName, unit: SocketUnit, listenersChanged: Bool, now: Instant) {
         guard sockets[name] != nil else { return }
         sockets[name]?.machine.replaceUnit(unit)
+        // The shell's listeners are unpaused as they are rebound (SocketListeners.rebind).
+        sockets[name]?.machine.forgetPolls()
+        deadlines.schedule(.socket(name), at: sockets[name]?.machine.deadline)
         sockets[name]?.service = units.serviceName(for: unit)
         reindexTriggers()
         rebuildGraph()

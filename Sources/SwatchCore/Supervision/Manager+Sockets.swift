@@ -195,16 +195,16 @@ extension Manager {
 
     /// A listener is readable while watched: trigger the service (or, with
     /// Accept=yes, have the shell accept), unless over the trigger limit.
-    mutating func listenerReadable(_ name: UnitName, now: Instant) {
+    mutating func listenerReadable(_ name: UnitName, listener: Int, now: Instant) {
         guard sockets[name] != nil else { return }
         var decision = SocketMachine.Decision.trigger
         withSocket(name) { machine in
-            let (d, actions) = machine.readable(now: now)
+            let (d, actions) = machine.readable(now: now, listener: listener)
             decision = d
             return actions
         }
         guard case .trigger = decision, let entry = sockets[name] else { return }
-        if entry.machine.unit.accept { return emit(.accept(name)) }
+        if entry.machine.unit.accept { return emit(.accept(name, listener: listener)) }
         log(name, .debug, "\(name): Incoming traffic, starting \(entry.service).")
         guard services[entry.service] != nil else {
             return log(name, .error, "\(name): Its service \(entry.service) is not loaded.")

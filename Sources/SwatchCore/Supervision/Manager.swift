@@ -258,8 +258,8 @@ package struct Manager {
             for name in services.keys.filter({ !isSocketActivated($0) && !units.namedInstances.contains($0) }).sorted() {
                 enqueue(.start, name, anchor: false)
             }
-        case .listenerReadable(let socket):
-            listenerReadable(socket, now: now)
+        case .listenerReadable(let socket, let listener):
+            listenerReadable(socket, listener: listener, now: now)
         case .connectionsAccepted(let socket, let connections):
             for connection in connections { startInstance(of: socket, for: connection, now: now) }
         case .acceptFailed(let socket, let error):
@@ -664,6 +664,10 @@ package struct Manager {
                 if order.group || order.control != nil { emit(.kill(name, order)) }
             case .flush:
                 if sockets.inPlace(index, { $0.open }) { emit(.flushListeners(name)) }
+            case .pauseListener(let listener):
+                emit(.pauseListener(name, listener))
+            case .resumeListener(let listener):
+                emit(.resumeListener(name, listener))
             case .log(let level, let message):
                 log(name, level, message)
             }

@@ -7,8 +7,9 @@ package enum ManagerEvent {
     case load(UnitSet)
     /// Start-up is complete (control socket up): start the services no socket triggers.
     case startUntriggeredServices
-    /// A watched listener of this socket unit is readable.
-    case listenerReadable(UnitName)
+    /// A watched listener of this socket unit is readable: the listener's index among the
+    /// unit's, in the order of its `Listen…=` lines.
+    case listenerReadable(UnitName, listener: Int = 0)
     /// The answer to `.accept`: the connections now held by the shell.
     case connectionsAccepted(UnitName, [AcceptedConnectionInfo])
     /// After `.connectionsAccepted` or an instance's `.spawnFailed`: accept(2) or the spawn
@@ -72,8 +73,14 @@ package enum ManagerAction {
     /// FlushPending=: take the pending connections of the listeners and close them, then read
     /// and drop their pending data (the Manager watches them again right after).
     case flushListeners(UnitName)
-    /// Accept the pending connections of an Accept=yes socket: answer `.connectionsAccepted`.
-    case accept(UnitName)
+    /// Accept the pending connection of this listener of an Accept=yes socket: answer
+    /// `.connectionsAccepted`.
+    case accept(UnitName, listener: Int)
+    /// PollLimitBurst= was reached on this listener: out of epoll until `.resumeListener`, and
+    /// left out when the unit's listeners are watched again meanwhile.
+    case pauseListener(UnitName, Int)
+    /// The listener's poll limit interval ended: watched again if the unit's listeners are.
+    case resumeListener(UnitName, Int)
     case closeConnection(Int)
     /// Test these Condition…=/Assert…= on this machine: answer `.conditionsTested`.
     case testConditions(UnitName, [UnitCondition])

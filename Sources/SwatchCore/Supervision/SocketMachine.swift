@@ -12,6 +12,11 @@ package enum SocketAction: Hashable, Sendable {
     case signal(Int32)
     /// FlushPending=: throw away what waits on the listeners before watching them again.
     case flush
+    /// PollLimitBurst= was reached on this listener (its index in the unit's): leave it out of
+    /// epoll until `resumeListener`, even when the unit's listeners are watched again meanwhile.
+    case pauseListener(Int)
+    /// The poll limit's interval ended: the listener is watched again with the others.
+    case resumeListener(Int)
     case log(Logger.Level, String)
 }
 
@@ -44,12 +49,11 @@ package enum SocketResult: String, Hashable, Sendable {
 /// few spawns a second at most, and never takes the socket away.
 ///
 /// Before the trigger limit comes the poll limit (PollLimitIntervalSec=/
-/// PollLimitBurst=): more readable events than the burst within the interval,
-/// and the listeners are not watched until the interval ends; what waits stays
-/// in the kernel's queue and is taken then. systemd rate-limits the event source
-/// of each listener (sd_event_source_set_ratelimit(3), socket_watch_fds() in
-/// src/core/socket.c) and so does not dispatch the event over the limit; swatchd
-/// counts the events of the unit, all its listeners together.
+/// PollLimitBurst=), per listener as systemd rate-limits the event source of each
+/// (sd_event_source_set_ratelimit(3), socket_watch_fds() in src/core/socket.c):
+/// more readable events on a listener than the burst within the interval, and
+/// that listener is not watched until the interval ends; what waits on it stays
+/// in the kernel's queue and is taken then, and the others go on.
 package struct SocketMachine: Sendable {
     /// While bound and past ExecStartPost=: what the listeners are for now.
     package enum State: Hashable, Sendable {
@@ -59,8 +63,6 @@ package struct SocketMachine: Sendable {
         case running
         /// Not watching until the deadline (the trigger limit's back-off).
         case throttled(until: Instant)
-        /// Not watching until the poll limit's interval ends.
-        case paused(until: Instant)
     }
 
     /// A command of the socket unit being run, or the process being signalled.
@@ -109,8 +111,10 @@ package struct SocketMachine: Sendable {
     package private(set) var result: SocketResult = .success
     private var windowBegin: Instant?
     private var triggers = 0
-    private var pollWindowBegin: Instant?
-    private var polls = 0
+    /// The poll limit's window of each listener (by index) since its first event in it.
+    private var pollWindows: [Int: (begin: Instant, events: Int)] = [:]
+    /// The listeners over the poll limit, until their window ends.
+    package private(set) var pausedListeners: [Int: Instant] = [:]
     private var backoff = SocketMachine.firstBackoff
 
     /// A machine in `phase`: `.dead` for a unit to start, `.active(.listening)` for listeners already bound.
@@ -135,7 +139,7 @@ package struct SocketMachine: Sendable {
         switch state {
         case .listening?: return true
         case .running?: return unit.accept
-        case .throttled?, .paused?, nil: return false
+        case .throttled?, nil: return false
         }
     }
 
@@ -165,11 +169,16 @@ package struct SocketMachine: Sendable {
         }
     }
 
+    /// The next time the machine has something to do: its phase's deadline, or the end of a
+    /// listener's pause.
     package var deadline: Instant? {
-        switch phase {
-        case .active(.throttled(let until)), .active(.paused(let until)): return until
-        default: return control?.deadline
-        }
+        pausedListeners.values.reduce(phaseDeadline) { earliest, until in earliest.map { min($0, until) } ?? until }
+    }
+
+    /// The trigger limit's back-off, or the running command's time-out.
+    private var phaseDeadline: Instant? {
+        if case .active(.throttled(let until)) = phase { return until }
+        return control?.deadline
     }
 
     /// `ActiveState=` as systemctl shows a socket.
@@ -194,8 +203,6 @@ package struct SocketMachine: Sendable {
         case .active(.listening): return "listening"
         case .active(.running): return "running"
         case .active(.throttled): return "throttled"
-        // systemd's socket stays in its state while its event source is rate-limited.
-        case .active(.paused): return "listening"
         case .stopPre(nil, _): return "stop-pre"
         case .stopPre(.sigterm?, _): return "stop-pre-sigterm"
         case .stopPre(.sigkill?, _): return "stop-pre-sigkill"
@@ -233,8 +240,7 @@ package struct SocketMachine: Sendable {
         result = .success
         windowBegin = nil
         triggers = 0
-        pollWindowBegin = nil
-        polls = 0
+        forgetPolls()
         backoff = Self.firstBackoff
         return run(.startPre, 0, now: now) ?? enterBinding()
     }
@@ -340,20 +346,21 @@ package struct SocketMachine: Sendable {
         case trigger
         /// Over the trigger limit: stop watching until the back-off ends.
         case throttle(TimeSpan)
-        /// Over the poll limit: stop watching until its interval ends.
+        /// Over the poll limit on this listener: not watched until its interval ends.
         case pause(until: Instant)
         /// Not active (a readable event left over from before the listeners were unwatched).
         case ignore
     }
 
-    /// A listener became readable while watched. Counts against the poll limit, then the
-    /// trigger limit.
-    package mutating func readable(now: Instant) -> (Decision, [SocketAction]) {
-        guard watching else { return (.ignore, []) }
-        if let end = overPollLimit(now: now) {
-            phase = .active(.paused(until: end))
-            return (.pause(until: end), [.log(.info,
-                "\(unit.name): Poll limit hit (\(unit.pollLimitBurst) in \(unit.pollLimitInterval)), not watching for \(end.since(now)).")])
+    /// Listener `listener` (its index in the unit's) became readable while watched. Counts
+    /// against its poll limit, then the unit's trigger limit.
+    package mutating func readable(now: Instant, listener: Int = 0) -> (Decision, [SocketAction]) {
+        guard watching, pausedListeners[listener] == nil else { return (.ignore, []) }
+        if let end = overPollLimit(listener, now: now) {
+            pausedListeners[listener] = end
+            let address = unit.listens[safe: listener].map { "\($0.address)" } ?? "listener \(listener)"
+            return (.pause(until: end), [.pauseListener(listener), .log(.info,
+                "\(unit.name): Poll limit hit (\(unit.pollLimitBurst) in \(unit.pollLimitInterval)) on \(address), not watching it for \(end.since(now)).")])
         }
         if let begin = windowBegin, let end = begin.adding(unit.triggerLimitInterval), now < end {
             triggers += 1
@@ -372,18 +379,23 @@ package struct SocketMachine: Sendable {
         return (.trigger, [])
     }
 
-    /// The end of the poll limit's interval when this event is one over its burst; nil
-    /// otherwise, the event counted. 0 for either disables it, as an infinite interval does.
-    private mutating func overPollLimit(now: Instant) -> Instant? {
+    /// The end of the listener's poll limit interval when this event is one over its burst;
+    /// nil otherwise, the event counted. 0 for either disables it, as an infinite interval does.
+    private mutating func overPollLimit(_ listener: Int, now: Instant) -> Instant? {
         guard unit.pollLimitBurst > 0, unit.pollLimitInterval > .zero else { return nil }
-        if let begin = pollWindowBegin, let end = begin.adding(unit.pollLimitInterval), now < end {
-            guard polls < unit.pollLimitBurst else { return end }
-            polls += 1
+        if let window = pollWindows[listener], let end = window.begin.adding(unit.pollLimitInterval), now < end {
+            guard window.events < unit.pollLimitBurst else { return end }
+            pollWindows[listener]?.events += 1
         } else {
-            pollWindowBegin = now
-            polls = 1
+            pollWindows[listener] = (now, 1)
         }
         return nil
+    }
+
+    /// The listeners are closed (or bound anew): their pauses and windows go with them.
+    package mutating func forgetPolls() {
+        pollWindows = [:]
+        pausedListeners = [:]
     }
 
     /// The service (or its start limit) gave up: stop watching for a while, as after a trigger storm.
@@ -405,7 +417,7 @@ package struct SocketMachine: Sendable {
     package mutating func serviceActivated() {
         switch state {
         case .listening?, .running?: phase = .active(.running)
-        case .throttled?, .paused?, nil: return
+        case .throttled?, nil: return
         }
     }
 
@@ -417,7 +429,7 @@ package struct SocketMachine: Sendable {
         case .running?:
             phase = .active(.listening)
             return flushBeforeListening
-        case .listening?, .throttled?, .paused?, nil: return []
+        case .listening?, .throttled?, nil: return []
         }
     }
 
@@ -425,14 +437,25 @@ package struct SocketMachine: Sendable {
     /// so that the data or connections the service left behind do not trigger it again.
     private var flushBeforeListening: [SocketAction] { unit.flushPending && !unit.accept ? [.flush] : [] }
 
-    /// The deadline passed: the throttle's back-off ended, or a command outlived TimeoutSec=.
+    /// The deadline passed: a listener's pause ended, the throttle's back-off ended, or a command
+    /// outlived TimeoutSec=.
     package mutating func timerFired(now: Instant, serviceInactive: Bool) -> [SocketAction] {
-        guard let due = deadline, due <= now else { return [] }
+        var resumed: [SocketAction] = []
+        for (listener, until) in pausedListeners.sorted(by: { $0.key < $1.key }) where until <= now {
+            pausedListeners[listener] = nil
+            pollWindows[listener] = nil
+            resumed.append(.resumeListener(listener))
+        }
+        guard let due = phaseDeadline, due <= now else { return resumed }
+        return resumed + phaseTimerFired(now: now, serviceInactive: serviceInactive)
+    }
+
+    /// The phase's deadline passed: the throttle's back-off ended, or a command outlived TimeoutSec=.
+    private mutating func phaseTimerFired(now: Instant, serviceInactive: Bool) -> [SocketAction] {
         let name = unit.name
         switch phase {
-        case .active(let state):
+        case .active:
             phase = .active(serviceInactive ? .listening : .running)
-            if case .paused = state { return [.log(.debug, "\(name): Watching again after the poll limit.")] }
             return [.log(.info, "\(name): Watching again after the trigger limit back-off.")]
         case .startPre:
             return [.log(.warning, "\(name): Starting timed out. Terminating.")]
@@ -524,6 +547,7 @@ package struct SocketMachine: Sendable {
     private mutating func enterStopPost(_ outcome: SocketResult, now: Instant) -> [SocketAction] {
         fail(outcome)
         let close: [SocketAction] = [.closeListeners]
+        forgetPolls()
         if let spawn = run(.stopPost, 0, now: now) { return unit.passFileDescriptorsToExec ? spawn + close : close + spawn }
         return close + enterSignal(stopPre: false, .sigterm, .success, now: now)
     }
@@ -551,11 +575,8 @@ package struct SocketMachine: Sendable {
     private mutating func enterDead(_ outcome: SocketResult) -> [SocketAction] {
         fail(outcome)
         let close: [SocketAction] = holdsListeners ? [.closeListeners] : []
+        forgetPolls()
         phase = result == .success ? .dead : .failed
         return close
     }
-}
-
-extension Array {
-    fileprivate subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

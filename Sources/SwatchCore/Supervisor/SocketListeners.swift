@@ -158,25 +158,52 @@ final class SocketListeners {
             unwatch(listener)
             listener.close(removeOnStop: removeOnStop && !reused)
         }
+        // A listener kept as it was is unpaused with the others: the Manager forgets the unit's
+        // poll limits at a rebind (Manager+Reload.swift, socketRebound).
+        for listener in new { listener.paused = false }
         bound[name] = new
         namespaces[name] = namespace
         let changed = !pool.isEmpty || new.count != old.count || zip(new, old).contains { $0 !== $1 }
         return .socketRebound(name, unit: unit, listenersChanged: changed)
     }
 
-    /// Puts the unit's listeners in epoll: `readable` runs when one is.
-    func watch(_ name: UnitName, readable: @escaping () -> Void) {
-        for listener in bound[name] ?? [] where listener.watch == nil {
-            do {
-                listener.watch = try loop.watch(listener.fd, readable)
-            } catch {
-                logger.error("\(name): Failed to watch \(listener.directive.address): \(error)", metadata: ["unit": "\(name)"])
-            }
+    /// Puts the unit's listeners in epoll (but those paused): `readable` runs with the index of
+    /// the one that is.
+    func watch(_ name: UnitName, readable: @escaping (Int) -> Void) {
+        for (index, listener) in (bound[name] ?? []).enumerated() {
+            listener.wanted = true
+            if !listener.paused { watch(listener, index, of: name, readable) }
         }
     }
 
     func unwatch(_ name: UnitName) {
-        for listener in bound[name] ?? [] { unwatch(listener) }
+        for listener in bound[name] ?? [] {
+            listener.wanted = false
+            unwatch(listener)
+        }
+    }
+
+    /// PollLimitBurst=: the listener leaves epoll until `resume`.
+    func pause(_ name: UnitName, _ index: Int) {
+        guard let listener = bound[name]?[safe: index] else { return }
+        listener.paused = true
+        unwatch(listener)
+    }
+
+    /// The listener's pause ended: back in epoll if its unit's listeners are watched.
+    func resume(_ name: UnitName, _ index: Int, readable: @escaping (Int) -> Void) {
+        guard let listener = bound[name]?[safe: index] else { return }
+        listener.paused = false
+        if listener.wanted { watch(listener, index, of: name, readable) }
+    }
+
+    private func watch(_ listener: Listener, _ index: Int, of name: UnitName, _ readable: @escaping (Int) -> Void) {
+        guard listener.watch == nil else { return }
+        do {
+            listener.watch = try loop.watch(listener.fd) { readable(index) }
+        } catch {
+            logger.error("\(name): Failed to watch \(listener.directive.address): \(error)", metadata: ["unit": "\(name)"])
+        }
     }
 
     /// FlushPending=: what waits on each of the unit's listeners is thrown away.
@@ -190,30 +217,26 @@ final class SocketListeners {
         listener.watch = nil
     }
 
-    /// Accept=yes: takes the pending connection of each listener; the Manager decides what
-    /// becomes of it. A listener whose accept(2) fails for want of resources (EMFILE, ENFILE,
-    /// ENOBUFS, ENOMEM) is reported: the Manager pauses the socket (Manager+AcceptFailure.swift).
-    func accept(_ name: UnitName) -> (accepted: [AcceptedConnectionInfo], failure: Errno?) {
-        var accepted: [AcceptedConnectionInfo] = []
-        var failure: Errno?
-        for listener in bound[name] ?? [] {
-            let connection: AcceptedConnection?
-            do {
-                connection = try listener.acceptConnection()
-            } catch {
-                failure = failure ?? error
-                continue
-            }
-            guard let connection else { continue }
-            connectionCounter += 1
-            connections[connectionCounter] = connection
-            let local = (try? SocketAddress.local(of: connection.fd))?.hostAndPort
-            accepted.append(AcceptedConnectionInfo(
-                id: connectionCounter, remoteAddress: connection.remoteAddress, remotePort: connection.remotePort,
-                localAddress: local?.host, localPort: local?.port,
-                peer: connection.remoteAddress == nil ? Self.peerCredentials(connection.fd) : nil))
+    /// Accept=yes: takes the pending connection of the listener that was readable; the
+    /// Manager decides what becomes of it. An accept(2) that fails for want of resources
+    /// (EMFILE, ENFILE, ENOBUFS, ENOMEM) is reported: the Manager pauses the socket
+    /// (Manager+AcceptFailure.swift).
+    func accept(_ name: UnitName, listener index: Int) -> (accepted: [AcceptedConnectionInfo], failure: Errno?) {
+        guard let listener = bound[name]?[safe: index] else { return ([], nil) }
+        let connection: AcceptedConnection
+        do {
+            guard let pending = try listener.acceptConnection() else { return ([], nil) }
+            connection = pending
+        } catch {
+            return ([], error)
         }
-        return (accepted, failure)
+        connectionCounter += 1
+        connections[connectionCounter] = connection
+        let local = (try? SocketAddress.local(of: connection.fd))?.hostAndPort
+        return ([AcceptedConnectionInfo(
+            id: connectionCounter, remoteAddress: connection.remoteAddress, remotePort: connection.remotePort,
+            localAddress: local?.host, localPort: local?.port,
+            peer: connection.remoteAddress == nil ? Self.peerCredentials(connection.fd) : nil)], nil)
     }
 
     /// SO_PEERCRED of a unix connection (unix(7)); nil from another PID namespace or on failure.

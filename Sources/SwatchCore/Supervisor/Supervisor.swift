@@ -217,17 +217,24 @@ package final class Supervisor {
         queue += manager.handle(event, now: now)
     }
 
+    /// What a listener of `name` becoming readable tells the Manager.
+    private func readable(_ name: UnitName) -> (Int) -> Void {
+        { [unowned self] index in self.send(.listenerReadable(name, listener: index)) }
+    }
+
     private func apply(_ action: ManagerAction) {
         switch action {
         case .bind(let name, let unit): answer(listeners.bind(name, unit))
         case .rebind(let name, let unit):
             answer(listeners.rebind(name, unit, removeOnStop: manager.sockets[name]?.machine.unit.options.removeOnStop ?? false))
         case .closeListeners(let name, let removeOnStop): listeners.close(name, removeOnStop: removeOnStop)
-        case .watch(let name): listeners.watch(name) { [unowned self] in self.send(.listenerReadable(name)) }
+        case .watch(let name): listeners.watch(name, readable: readable(name))
         case .unwatch(let name): listeners.unwatch(name)
+        case .pauseListener(let name, let index): listeners.pause(name, index)
+        case .resumeListener(let name, let index): listeners.resume(name, index, readable: readable(name))
         case .flushListeners(let name): listeners.flush(name)
-        case .accept(let name):
-            let (accepted, failure) = listeners.accept(name)
+        case .accept(let name, let listener):
+            let (accepted, failure) = listeners.accept(name, listener: listener)
             answer(.connectionsAccepted(name, accepted))
             if let failure { answer(.acceptFailed(name, failure)) }
         case .closeConnection(let id): listeners.closeConnection(id)

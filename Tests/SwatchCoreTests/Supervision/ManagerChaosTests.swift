@@ -14,7 +14,7 @@ import Testing
         "db.service": "[Unit]\nOnFailure=alert.service\nStartLimitBurst=4\n[Service]\nExecStart=/bin/db\nRestart=on-failure\nRestartSec=1s\n",
         "alert.service": "[Service]\nType=oneshot\nExecStart=/bin/alert\n",
         "cache.service": "[Unit]\nBindsTo=db.service\nAfter=db.service\n[Service]\nExecStart=/bin/cache\nExecStop=/bin/cache-stop\nTimeoutStopSec=5s\n",
-        "echo.socket": "[Socket]\nListenStream=7\nAccept=yes\nMaxConnections=3\nPollLimitBurst=4\n",
+        "echo.socket": "[Socket]\nListenStream=7\nListenStream=17\nAccept=yes\nMaxConnections=3\nPollLimitBurst=4\n",
         "echo@.service": "[Unit]\nWants=audit@%i.service\n[Service]\nExecStart=/bin/cat\nStandardInput=socket\n",
         "audit@.service": "[Service]\nType=oneshot\nExecStart=/bin/audit %i\n",
         "side.service": "[Unit]\nConflicts=cache.service\nStopWhenUnneeded=yes\n[Service]\nExecStart=/bin/side\nKillMode=process\n",
@@ -64,7 +64,8 @@ import Testing
             shell.send(.notify(unit, pid: pid, NotifyMessage(text: message[...]), fdCount: 0, inService: true))
         case 4:
             let sockets = ["web.socket", "echo.socket", "cmd.socket"]
-            shell.send(.listenerReadable(UnitName(parsing: sockets[draws.next(sockets.count)])!))
+            let socket = sockets[draws.next(sockets.count)]
+            shell.send(.listenerReadable(UnitName(parsing: socket)!, listener: socket == "echo.socket" ? draws.next(2) : 0))
             // A connection accepted in the same wake-up as whatever came just before.
             if draws.next(4) == 0 {
                 shell.nextConnection += 1

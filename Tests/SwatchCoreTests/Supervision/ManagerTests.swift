@@ -312,28 +312,31 @@ private let helloService = "[Service]\nExecStart=/bin/hello\n"
         #expect(shell.spawns(shell.take()).count == 1, "room for one more")
     }
 
-    /// Over PollLimitBurst=, the socket is taken out of epoll until the interval ends (the
+    /// Over PollLimitBurst=, the listener is taken out of epoll until the interval ends (the
     /// connection waits in the kernel), then put back: no instance is refused, none is lost.
-    @Test func overThePollLimitTheSocketIsUnwatchedUntilTheIntervalEnds() {
-        var shell = ScriptedShell(["echo.socket": "[Socket]\nListenStream=7\nAccept=yes\nPollLimitBurst=2\nPollLimitIntervalSec=2s\n",
+    @Test func overThePollLimitTheListenerIsPausedUntilTheIntervalEnds() {
+        var shell = ScriptedShell(["echo.socket": "[Socket]\nListenStream=7\nListenStream=8\nAccept=yes\nPollLimitBurst=2\nPollLimitIntervalSec=2s\n",
                                    "echo@.service": "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n"])
         let socket = UnitName(parsing: "echo.socket")!
         _ = shell.take()
         for _ in 0..<2 {
-            shell.send(.listenerReadable(socket))
+            shell.send(.listenerReadable(socket, listener: 1))
             #expect(shell.spawns(shell.take()).count == 1)
         }
         shell.advance(0.5)
-        shell.send(.listenerReadable(socket))
+        shell.send(.listenerReadable(socket, listener: 1))
         let paused = shell.take()
         #expect(shell.spawns(paused).isEmpty)
         #expect(!paused.contains { if case .accept = $0 { true } else { false } }, "the connection is left waiting")
-        #expect(shell.watched(paused) == ["-echo.socket"])
-        #expect(shell.logs(paused) == ["echo.socket: Poll limit hit (2 in 2s), not watching for 1s 500ms."])
+        #expect(paused.contains { if case .pauseListener(socket, 1) = $0 { true } else { false } })
+        #expect(shell.watched(paused).isEmpty, "the unit's other listener is still watched")
+        #expect(shell.logs(paused) == ["echo.socket: Poll limit hit (2 in 2s) on [::]:8, not watching it for 1s 500ms."])
         #expect(shell.manager.nextDeadline() == shell.now + .milliseconds(1500))
+        shell.send(.listenerReadable(socket, listener: 0))
+        #expect(shell.take().contains { if case .accept(socket, listener: 0) = $0 { true } else { false } })
         shell.fireTimer()
-        #expect(shell.watched(shell.take()) == ["+echo.socket"])
-        shell.send(.listenerReadable(socket))
+        #expect(shell.take().contains { if case .resumeListener(socket, 1) = $0 { true } else { false } })
+        shell.send(.listenerReadable(socket, listener: 1))
         #expect(shell.spawns(shell.take()).count == 1, "a new interval")
     }
 

@@ -75,7 +75,7 @@ struct ScriptedShell {
             return .spawned(order.unit, order.role, pid: nextPID - 1)
         case .discoverMainPID(let name, _):
             return .mainPIDDiscovered(name, nil)
-        case .accept(let name):
+        case .accept(let name, _):
             nextConnection += 1
             connections.insert(nextConnection)
             return .connectionsAccepted(name, [AcceptedConnectionInfo(id: nextConnection, remoteAddress: "127.0.0.1",
@@ -96,7 +96,8 @@ struct ScriptedShell {
         case .closeStoredFDs(let name):
             stored[name] = nil
             return nil
-        case .closeListeners, .watch, .unwatch, .flushListeners, .kill, .releaseResources, .releaseRuntime, .reply,
+        case .closeListeners, .watch, .unwatch, .pauseListener, .resumeListener, .flushListeners, .kill, .releaseResources,
+             .releaseRuntime, .reply,
              .log, .exit:
             return nil
         case .moveProcesses(let name, _, _):

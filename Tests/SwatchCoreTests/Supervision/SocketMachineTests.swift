@@ -45,29 +45,35 @@ private func at(_ seconds: Double) -> Instant { Instant(microseconds: UInt64(sec
         #expect(s.readable(now: at(now + 20.1)).0 == .throttle(SocketMachine.firstBackoff))
     }
 
-    /// PollLimitIntervalSec=/PollLimitBurst=: the event over the burst is not acted on, and the
-    /// listeners are not watched until the interval that began with the first event ends; then
-    /// a new interval begins. It comes before the trigger limit and does not count against it.
-    @Test func thePollLimitPausesWatchingUntilItsIntervalEnds() {
+    /// PollLimitIntervalSec=/PollLimitBurst=, per listener: the event over the burst is not acted
+    /// on, and that listener is not watched until the interval that began with its first event
+    /// ends, while the others go on; then a new interval begins. It comes before the trigger
+    /// limit and does not count against it.
+    @Test func thePollLimitPausesAListenerUntilItsIntervalEnds() {
         var unit = SocketUnit(name: UnitName(prefix: "echo", type: .socket), path: "echo.socket")
         unit.accept = true
+        unit.listens = [ListenDirective(kind: .stream, address: .port(7)), ListenDirective(kind: .stream, address: .port(8))]
         unit.pollLimitBurst = 3
         unit.pollLimitInterval = .seconds(2)
-        unit.triggerLimitBurst = 4
+        unit.triggerLimitBurst = 5
         var s = SocketMachine(unit: unit)
         for i in 0..<3 { #expect(s.readable(now: at(0.5 + Double(i) * 0.1)).0 == .trigger) }
         let (decision, actions) = s.readable(now: at(0.8))
         #expect(decision == .pause(until: at(2.5)))
-        #expect(actions == [.log(.info, "echo.socket: Poll limit hit (3 in 2s), not watching for 1s 700ms.")])
-        #expect(!s.watching)
+        #expect(actions == [.pauseListener(0), .log(.info, "echo.socket: Poll limit hit (3 in 2s) on [::]:7, not watching it for 1s 700ms.")])
+        #expect(s.watching, "the unit's other listeners are")
+        #expect(s.pausedListeners == [0: at(2.5)])
         #expect(s.deadline == at(2.5))
-        #expect(s.subState == "listening", "as systemd shows a rate-limited socket")
-        #expect(s.readable(now: at(1)).0 == .ignore)
-        _ = s.timerFired(now: at(2.5), serviceInactive: true)
-        #expect(s.watching)
-        // A new interval: three more, and the trigger limit (4 in 2s) never saw the fourth above.
+        #expect(s.readable(now: at(1)).0 == .ignore, "an event the paused listener still had")
+        #expect(s.readable(now: at(1.1), listener: 1).0 == .trigger, "the other listener has its own limit")
+        #expect(s.timerFired(now: at(2.5), serviceInactive: true) == [.resumeListener(0)])
+        #expect(s.pausedListeners.isEmpty && s.deadline == nil)
+        // A new interval: three more, and the trigger limit (5 in 2s) never saw the event over the poll limit.
         for i in 0..<3 { #expect(s.readable(now: at(2.5 + Double(i) * 0.1)).0 == .trigger) }
         #expect(s.readable(now: at(2.9)).0 == .pause(until: at(4.5)))
+        // Closed, the listeners' pauses go with them.
+        _ = s.stop(now: at(3))
+        #expect(s.pausedListeners.isEmpty)
     }
 
     @Test func aPollLimitOfZeroIsNone() {
