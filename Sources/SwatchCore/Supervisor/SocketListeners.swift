@@ -167,9 +167,9 @@ final class SocketListeners {
         return .socketRebound(name, unit: unit, listenersChanged: changed)
     }
 
-    /// Puts the unit's listeners in epoll (but those paused): `readable` runs with the index of
-    /// the one that is.
-    func watch(_ name: UnitName, readable: @escaping (Int) -> Void) {
+    /// Puts the unit's listeners in epoll (but those paused): `readable(index)` makes what runs
+    /// when the listener at `index` is readable — one closure a listener, as one a unit was.
+    func watch(_ name: UnitName, readable: (Int) -> () -> Void) {
         for (index, listener) in (bound[name] ?? []).enumerated() {
             listener.wanted = true
             if !listener.paused { watch(listener, index, of: name, readable) }
@@ -191,16 +191,16 @@ final class SocketListeners {
     }
 
     /// The listener's pause ended: back in epoll if its unit's listeners are watched.
-    func resume(_ name: UnitName, _ index: Int, readable: @escaping (Int) -> Void) {
+    func resume(_ name: UnitName, _ index: Int, readable: (Int) -> () -> Void) {
         guard let listener = bound[name]?[safe: index] else { return }
         listener.paused = false
         if listener.wanted { watch(listener, index, of: name, readable) }
     }
 
-    private func watch(_ listener: Listener, _ index: Int, of name: UnitName, _ readable: @escaping (Int) -> Void) {
+    private func watch(_ listener: Listener, _ index: Int, of name: UnitName, _ readable: (Int) -> () -> Void) {
         guard listener.watch == nil else { return }
         do {
-            listener.watch = try loop.watch(listener.fd) { readable(index) }
+            listener.watch = try loop.watch(listener.fd, readable(index))
         } catch {
             logger.error("\(name): Failed to watch \(listener.directive.address): \(error)", metadata: ["unit": "\(name)"])
         }

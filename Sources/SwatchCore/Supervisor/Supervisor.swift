@@ -217,9 +217,9 @@ package final class Supervisor {
         queue += manager.handle(event, now: now)
     }
 
-    /// What a listener of `name` becoming readable tells the Manager.
-    private func readable(_ name: UnitName) -> (Int) -> Void {
-        { [unowned self] index in self.send(.listenerReadable(name, listener: index)) }
+    /// What the listener of `name` at an index tells the Manager when it is readable.
+    private func readable(_ name: UnitName) -> (Int) -> () -> Void {
+        { [unowned self] index in { [unowned self] in self.send(.listenerReadable(name, listener: index)) } }
     }
 
     private func apply(_ action: ManagerAction) {
