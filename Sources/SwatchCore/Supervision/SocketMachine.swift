@@ -112,7 +112,12 @@ package struct SocketMachine: Sendable {
     private var windowBegin: Instant?
     private var triggers = 0
     /// The poll limit's window of each listener (by index) since its first event in it.
-    private var pollWindows: [Int: (begin: Instant, events: Int)] = [:]
+    private var pollWindows: [Int: PollWindow] = [:]
+    /// A struct, not a tuple: the runtime looks a tuple's metadata up at each use in a generic.
+    private struct PollWindow: Sendable {
+        var begin: Instant
+        var events: Int
+    }
     /// The listeners over the poll limit, until their window ends.
     package private(set) var pausedListeners: [Int: Instant] = [:]
     private var backoff = SocketMachine.firstBackoff
@@ -387,15 +392,15 @@ package struct SocketMachine: Sendable {
             guard window.events < unit.pollLimitBurst else { return end }
             pollWindows[listener]?.events += 1
         } else {
-            pollWindows[listener] = (now, 1)
+            pollWindows[listener] = PollWindow(begin: now, events: 1)
         }
         return nil
     }
 
     /// The listeners are closed (or bound anew): their pauses and windows go with them.
     package mutating func forgetPolls() {
-        pollWindows = [:]
-        pausedListeners = [:]
+        if !pollWindows.isEmpty { pollWindows = [:] }
+        if !pausedListeners.isEmpty { pausedListeners = [:] }
     }
 
     /// The service (or its start limit) gave up: stop watching for a while, as after a trigger storm.

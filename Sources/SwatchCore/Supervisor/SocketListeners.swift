@@ -16,6 +16,8 @@ final class SocketListeners {
     private var connectionCounter = 0
     /// Called when a socket unit's listeners cannot be bound (`swatchd run` ends at once then).
     var onBindFailure: ((UnitName, any Error) -> Void)?
+    /// Called when a watched listener is readable: its unit, and its index among the unit's.
+    var onReadable: (UnitName, Int) -> Void = { _, _ in }
 
     init(loop: EventLoop, logger: Logger) {
         self.loop = loop
@@ -167,12 +169,12 @@ final class SocketListeners {
         return .socketRebound(name, unit: unit, listenersChanged: changed)
     }
 
-    /// Puts the unit's listeners in epoll (but those paused): `readable(index)` makes what runs
-    /// when the listener at `index` is readable — one closure a listener, as one a unit was.
-    func watch(_ name: UnitName, readable: (Int) -> () -> Void) {
-        for (index, listener) in (bound[name] ?? []).enumerated() {
-            listener.wanted = true
-            if !listener.paused { watch(listener, index, of: name, readable) }
+    /// Puts the unit's listeners in epoll, but those paused: `onReadable` hears of each.
+    func watch(_ name: UnitName) {
+        guard let listeners = bound[name] else { return }
+        for index in listeners.indices {
+            listeners[index].wanted = true
+            if !listeners[index].paused { watch(listeners[index], index, of: name) }
         }
     }
 
@@ -191,16 +193,17 @@ final class SocketListeners {
     }
 
     /// The listener's pause ended: back in epoll if its unit's listeners are watched.
-    func resume(_ name: UnitName, _ index: Int, readable: (Int) -> () -> Void) {
+    func resume(_ name: UnitName, _ index: Int) {
         guard let listener = bound[name]?[safe: index] else { return }
         listener.paused = false
-        if listener.wanted { watch(listener, index, of: name, readable) }
+        if listener.wanted { watch(listener, index, of: name) }
     }
 
-    private func watch(_ listener: Listener, _ index: Int, of name: UnitName, _ readable: (Int) -> () -> Void) {
+    /// One closure a listener, holding what names it.
+    private func watch(_ listener: Listener, _ index: Int, of name: UnitName) {
         guard listener.watch == nil else { return }
         do {
-            listener.watch = try loop.watch(listener.fd, readable(index))
+            listener.watch = try loop.watch(listener.fd) { [unowned self] in self.onReadable(name, index) }
         } catch {
             logger.error("\(name): Failed to watch \(listener.directive.address): \(error)", metadata: ["unit": "\(name)"])
         }

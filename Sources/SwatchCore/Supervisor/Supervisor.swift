@@ -113,6 +113,7 @@ package final class Supervisor {
                                                                            exitWith: configuration.exitWith),
                                units: UnitSet.load(directories: [], context: configuration.specifiers),
                                makeInvocationID: InvocationID.random)
+        listeners.onReadable = { [unowned self] name, index in self.send(.listenerReadable(name, listener: index)) }
     }
 
     var now: Instant { Instant(microseconds: MonotonicClock.now()) }
@@ -217,21 +218,16 @@ package final class Supervisor {
         queue += manager.handle(event, now: now)
     }
 
-    /// What the listener of `name` at an index tells the Manager when it is readable.
-    private func readable(_ name: UnitName) -> (Int) -> () -> Void {
-        { [unowned self] index in { [unowned self] in self.send(.listenerReadable(name, listener: index)) } }
-    }
-
     private func apply(_ action: ManagerAction) {
         switch action {
         case .bind(let name, let unit): answer(listeners.bind(name, unit))
         case .rebind(let name, let unit):
             answer(listeners.rebind(name, unit, removeOnStop: manager.sockets[name]?.machine.unit.options.removeOnStop ?? false))
         case .closeListeners(let name, let removeOnStop): listeners.close(name, removeOnStop: removeOnStop)
-        case .watch(let name): listeners.watch(name, readable: readable(name))
+        case .watch(let name): listeners.watch(name)
         case .unwatch(let name): listeners.unwatch(name)
         case .pauseListener(let name, let index): listeners.pause(name, index)
-        case .resumeListener(let name, let index): listeners.resume(name, index, readable: readable(name))
+        case .resumeListener(let name, let index): listeners.resume(name, index)
         case .flushListeners(let name): listeners.flush(name)
         case .accept(let name, let listener):
             let (accepted, failure) = listeners.accept(name, listener: listener)
