@@ -112,14 +112,16 @@ package struct SocketMachine: Sendable {
     private var windowBegin: Instant?
     private var triggers = 0
     /// The poll limit's window of each listener (by index) since its first event in it.
-    private var pollWindows: [Int: PollWindow] = [:]
+    /// (`[K: V]()`, not `[:]`: the literal calls the unspecialized `init(dictionaryLiteral:)`,
+    /// ~800 instructions a machine at start-up.)
+    private var pollWindows = [Int: PollWindow]()
     /// A struct, not a tuple: the runtime looks a tuple's metadata up at each use in a generic.
     private struct PollWindow: Sendable {
         var begin: Instant
         var events: Int
     }
     /// The listeners over the poll limit, until their window ends.
-    package private(set) var pausedListeners: [Int: Instant] = [:]
+    package private(set) var pausedListeners = [Int: Instant]()
     private var backoff = SocketMachine.firstBackoff
 
     /// A machine in `phase`: `.dead` for a unit to start, `.active(.listening)` for listeners already bound.
@@ -399,8 +401,8 @@ package struct SocketMachine: Sendable {
 
     /// The listeners are closed (or bound anew): their pauses and windows go with them.
     package mutating func forgetPolls() {
-        if !pollWindows.isEmpty { pollWindows = [:] }
-        if !pausedListeners.isEmpty { pausedListeners = [:] }
+        if !pollWindows.isEmpty { pollWindows.removeAll() }
+        if !pausedListeners.isEmpty { pausedListeners.removeAll() }
     }
 
     /// The service (or its start limit) gave up: stop watching for a while, as after a trigger storm.
