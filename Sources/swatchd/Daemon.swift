@@ -53,6 +53,9 @@ enum Daemon {
         // Before anything else is opened: the standard streams first, then the spawner's
         // socket pair, which takes the lowest free numbers.
         openClosedStandardStreams()
+        // A descriptor per socket listened on: 1000 socket units are more than a soft limit of
+        // 1024 allows. Services get the limit back (FileLimit).
+        let inheritedFileLimit = FileLimit.raise()
         var environment = ProcessEnvironment.current()
         if wantsDescriptorHandoff(environment) { Spawner.prepareDescriptorHandoff() }
         // Set by a swatchd that re-executed itself (Supervisor+Reexec.swift): not for services.
@@ -126,6 +129,7 @@ enum Daemon {
                 specifiers: SpecifierContext.current(), ownEnvironment: environment)
             if let span = options.defaultTimeoutStop { configuration.specifiers.defaultTimeoutStop = span }
             configuration.exitWith = options.exitWith
+            configuration.inheritedFileLimit = inheritedFileLimit
             configuration.journalAvailable = LogTarget.journalIsAvailable()
             if let adHocRun {
                 configuration.unitDirectories = [adHocRun.unitDirectory]

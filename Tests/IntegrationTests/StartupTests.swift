@@ -95,5 +95,53 @@ extension Integration {
             #expect(try waitForReport(report)["FDS"] == "0,1,2,3")
             try daemon.checkRunning()
         }
+
+        /// Started with a soft RLIMIT_NOFILE below what its sockets need (a descriptor each), swatchd
+        /// raises its own to the hard limit and listens on every one; its services get the limit it
+        /// was started with, a unit's LimitNOFILE= its own, and so after a re-exec too
+        /// (Sources/SwatchCore/Linux/FileLimit.swift).
+        @Test(.timeLimit(.minutes(2)))
+        func moreSocketsThanTheSoftFileLimitAllListenAndServicesGetTheLimitBack() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let count = 80
+            for index in 0..<count {
+                try daemon.write("s\(index).socket", "[Socket]\nListenStream=\(daemon.path("s\(index).sock"))\n")
+                try daemon.write("s\(index).service", "[Service]\nExecStart=/bin/cat\n")
+            }
+            // What a probe sees: the "Max open files" line of its /proc/self/limits, soft and hard.
+            func probe(_ name: String, _ settings: String = "") throws {
+                try daemon.write("\(name).service", """
+                    [Service]
+                    Type=oneshot
+                    ExecStart=/bin/sh -c 'grep "^Max open files" /proc/self/limits'
+                    StandardOutput=truncate:\(daemon.path(name))
+                    \(settings)
+                    """)
+            }
+            try probe("inherits")
+            try probe("own", "LimitNOFILE=100:200")
+            try probe("after-reexec")
+            func limits(_ text: String?) -> [Substring] { (text ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" }).dropFirst(3).prefix(2).map { $0 } }
+            try daemon.start(launcher: ["/usr/bin/prlimit", "--nofile=64:4096"])
+            for index in 0..<count {
+                #expect(Daemon.isSocket(daemon.path("s\(index).sock")), "s\(index).sock listens\n\(daemon.log)")
+            }
+            #expect(daemon.logLines(containing: "Too many open files").isEmpty, "\(daemon.log)")
+            #expect(limits(readText("/proc/\(daemon.pid)/limits").flatMap { text in
+                text.split(separator: "\n").first { $0.hasPrefix("Max open files") }.map(String.init) }) == ["4096", "4096"])
+
+            for name in ["inherits", "own"] {
+                #expect(try daemon.ctl("start", "\(name).service").exitCode == 0)
+            }
+            #expect(limits(readText(daemon.path("inherits"))) == ["64", "4096"], "\(daemon.log)")
+            #expect(limits(readText(daemon.path("own"))) == ["100", "200"], "\(daemon.log)")
+
+            #expect(try daemon.ctl("daemon-reexec").exitCode == 0)
+            try daemon.waitForLog(containing: "re-executed")
+            #expect(try daemon.ctl("start", "after-reexec.service").exitCode == 0)
+            #expect(limits(readText(daemon.path("after-reexec"))) == ["64", "4096"], "\(daemon.log)")
+            #expect(Daemon.isSocket(daemon.path("s\(count - 1).sock")))
+        }
     }
 }

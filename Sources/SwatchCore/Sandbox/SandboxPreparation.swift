@@ -22,6 +22,9 @@ package final class SandboxPreparation {
     let managerCredentialsDirectory: String?
     /// swatchd's own uid and gid when it is not root (`UnprivilegedSandbox`); nil: root.
     let unprivilegedIDs: (uid: uid_t, gid: gid_t)?
+    /// The RLIMIT_NOFILE swatchd was started with, when it raised its own (FileLimit): what a
+    /// service without LimitNOFILE= gets back.
+    let inheritedFileLimit: LimitValue?
     /// The units whose start prepared something that their stop undoes (carried across a
     /// daemon-reexec: SandboxPreparation+Reexec.swift).
     var prepared: [UnitName: PreparedSandbox] = [:]
@@ -49,9 +52,10 @@ package final class SandboxPreparation {
     ///   - home: swatchd's user's home (the bases of a user manager; asked only when not root).
     ///   - unprivilegedIDs: swatchd's uid and gid when it is not root (the default finds out).
     package init(runtimeDirectory: String, environment: [String: String], home: @autoclosure () -> String, logger: Logger,
-                 unprivilegedIDs: (uid: uid_t, gid: gid_t)? = UnprivilegedSandbox.ids()) {
+                 unprivilegedIDs: (uid: uid_t, gid: gid_t)? = UnprivilegedSandbox.ids(), inheritedFileLimit: LimitValue? = nil) {
         self.runtimeDirectory = runtimeDirectory
         self.unprivilegedIDs = unprivilegedIDs
+        self.inheritedFileLimit = inheritedFileLimit
         self.managerCredentialsDirectory = environment["CREDENTIALS_DIRECTORY"].flatMap { $0.isEmpty ? nil : $0 }
         self.directoryBases = ServiceDirectories.forManager(uid: getuid(), environment: environment, home: home())
         self.logger = logger
@@ -147,9 +151,13 @@ package final class SandboxPreparation {
         let implicitKeyring = KeyringMode.implicit(forService: name.type == .service, swatchdIsRoot: unprivilegedIDs == nil)
         guard sandbox != Sandbox() else {
             // Nothing to prepare and no process property: a session keyring at most, swatchd's.
-            guard let step = SandboxPlan.keyringStep(implicitKeyring, owner: Credentials(),
-                                                     invocationID: InvocationID.bytes(of: invocationID)) else { return [] }
-            return [step]
+            var steps: [SandboxStep] = []
+            if let limit = inheritedFileLimitStep(unit) { steps.append(limit) }
+            if let keyring = SandboxPlan.keyringStep(implicitKeyring, owner: Credentials(),
+                                                     invocationID: InvocationID.bytes(of: invocationID)) {
+                steps.append(keyring)
+            }
+            return steps
         }
         // Not root: what needs real root is refused before anything is allocated or made.
         let unprivileged = command.fullPrivileges ? nil : unprivilegedIDs
@@ -318,7 +326,16 @@ package final class SandboxPreparation {
         if sandbox.protectClock {
             context.clockDevices = (UnitDirectory.list("/dev") ?? []).filter { $0.hasPrefix("rtc") }.sorted().map { "/dev/" + $0 }
         }
-        return SandboxPlan.steps(for: unit.sandbox, fullPrivileges: command.fullPrivileges, context: context)
+        let steps = SandboxPlan.steps(for: unit.sandbox, fullPrivileges: command.fullPrivileges, context: context)
+        return inheritedFileLimitStep(unit).map { [$0] + steps } ?? steps
+    }
+
+    /// The file limit swatchd was started with, for a service that sets none (FileLimit): first,
+    /// with the unit's other limits (SandboxStep.Kind.executionOrder), and never refused, as a
+    /// soft limit may always be lowered.
+    private func inheritedFileLimitStep(_ unit: ServiceUnit) -> SandboxStep? {
+        guard let limit = inheritedFileLimit, unit.sandbox.limits[.nofile] == nil else { return nil }
+        return SandboxStep(.setLimit(resource: ResourceLimit.nofile.number, soft: limit.soft, hard: limit.hard), "LimitNOFILE=")
     }
 
     /// `RUNTIME/sandbox`: the empty directory a private /dev is built in, and

@@ -93,8 +93,12 @@ extension Supervisor {
         }
         logger.info("Re-executing swatchd: \(state.services.count) services and \(state.boundSockets.count) sockets carried over.")
         for fd in passed { _ = fcntl(fd, F_SETFD, 0) }
+        // The new swatchd starts with the limit this one was started with, and raises it again:
+        // otherwise it would take the raised one for what its services are to get.
+        if let inherited = configuration.inheritedFileLimit { FileLimit.restore(inherited) }
         let errno = Self.execSelf(deserializing: path, environment: configuration.ownEnvironment)
         // Still here: the execve failed. Everything stays as it was.
+        _ = FileLimit.raise()
         for fd in passed { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         unlink(path)
         logger.error("Failed to re-execute swatchd: \(errno)")

@@ -25,6 +25,9 @@ package final class Supervisor {
         package var journalAvailable = false
         /// `swatchd --exit-with UNIT`: the Manager stops everything when it ends (`exitStatus`).
         package var exitWith: UnitName?
+        /// The RLIMIT_NOFILE swatchd was started with, when it raised its own (FileLimit):
+        /// given back to its services, and to the next swatchd at a re-exec.
+        package var inheritedFileLimit: LimitValue?
         package init(unitDirectories: [String], runtimeDirectory: String, specifiers: SpecifierContext,
                      ownEnvironment: [String: String]) {
             self.unitDirectories = unitDirectories
@@ -105,7 +108,8 @@ package final class Supervisor {
         self.listeners = SocketListeners(loop: loop, logger: logger)
         self.sandbox = SandboxPreparation(runtimeDirectory: configuration.runtimeDirectory,
                                           environment: configuration.ownEnvironment,
-                                          home: configuration.specifiers.facts.home, logger: logger)
+                                          home: configuration.specifiers.facts.home, logger: logger,
+                                          inheritedFileLimit: configuration.inheritedFileLimit)
         let notifyPath = configuration.runtimeDirectory + "/notify"
         self.launcher = ProcessLauncher(configuration: configuration, sandbox: sandbox, tracker: tracker, unitLog: unitLog,
                                         notifySocketPath: notifyPath)

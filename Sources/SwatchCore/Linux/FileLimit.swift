@@ -1,0 +1,33 @@
+import Glibc
+
+/// RLIMIT_NOFILE for swatchd and for what it runs (getrlimit(2)).
+///
+/// swatchd holds a descriptor for every socket it listens on, so 1000 socket units need more
+/// than the soft limit of 1024 that login shells and most service managers hand out. At start it
+/// raises its own soft limit to the hard one, as systemd does for itself
+/// (`bump_rlimit_nofile()`, src/core/main.c). Its services are given back the limit swatchd
+/// was started with, as they would have it without swatchd in between: a soft limit of 1024 is
+/// what keeps a program that uses select(2) safe, which cannot watch a descriptor above 1023
+/// (systemd's `DefaultLimitNOFILE=1024:524288` is there for the same reason). `LimitNOFILE=`
+/// still sets a service's own.
+package enum FileLimit {
+    private static let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+
+    /// Raises the soft limit to the hard one. Returns the limit as it was when the soft one was
+    /// lower (what services are to get back); nil when nothing changed.
+    package static func raise() -> LimitValue? {
+        var limit = rlimit()
+        guard getrlimit(resource, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return nil }
+        let inherited = LimitValue(soft: UInt64(limit.rlim_cur), hard: UInt64(limit.rlim_max))
+        var raised = limit
+        raised.rlim_cur = limit.rlim_max
+        guard setrlimit(resource, &raised) == 0 else { return nil }
+        return inherited
+    }
+
+    /// Sets the limit back to `inherited` (before a re-exec, which raises it again).
+    package static func restore(_ inherited: LimitValue) {
+        var limit = rlimit(rlim_cur: rlim_t(inherited.soft), rlim_max: rlim_t(inherited.hard))
+        _ = setrlimit(resource, &limit)
+    }
+}
