@@ -143,5 +143,32 @@ extension Integration {
             #expect(limits(readText(daemon.path("after-reexec"))) == ["64", "4096"], "\(daemon.log)")
             #expect(Daemon.isSocket(daemon.path("s\(count - 1).sock")))
         }
+
+        /// A hard RLIMIT_NOFILE too low for every socket: the sockets past the descriptors swatchd
+        /// keeps for itself fail, each named, and the rest listen; swatchd runs, answers swatchctl
+        /// and starts services (Sources/SwatchCore/Linux/FileLimit.swift).
+        @Test(.timeLimit(.minutes(2)))
+        func socketsPastTheHardFileLimitFailAndSwatchdStillRuns() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let count = 80
+            for index in 0..<count {
+                try daemon.write("s\(index).socket", "[Socket]\nListenStream=\(daemon.path("s\(index).sock"))\n")
+                try daemon.write("s\(index).service", "[Service]\nExecStart=/bin/cat\n")
+            }
+            try daemon.write("probe.service", """
+                [Service]
+                Type=oneshot
+                ExecStart=/bin/true
+                """)
+            try daemon.start(launcher: ["/usr/bin/prlimit", "--nofile=96:96"])
+            let listening = (0..<count).filter { Daemon.isSocket(daemon.path("s\($0).sock")) }.count
+            let refused = daemon.logLines(containing: "Failed to create socket for", "Too many open files").count
+            #expect(listening > 0 && refused > 0 && listening + refused == count, "\(listening) + \(refused)\n\(daemon.log)")
+            let failed = try daemon.ctl("list-units", "--state=failed")
+            #expect(failed.exitCode == 0 && failed.standardOutput.contains("s\(count - 1).socket"), "\(failed)")
+            #expect(try daemon.ctl("start", "probe.service").exitCode == 0, "\(daemon.log)")
+            try daemon.checkRunning()
+        }
     }
 }

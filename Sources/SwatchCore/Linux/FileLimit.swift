@@ -1,4 +1,5 @@
 import Glibc
+import SystemPackage
 
 /// RLIMIT_NOFILE for swatchd and for what it runs (getrlimit(2)).
 ///
@@ -17,12 +18,36 @@ package enum FileLimit {
     /// lower (what services are to get back); nil when nothing changed.
     package static func raise() -> LimitValue? {
         var limit = rlimit()
-        guard getrlimit(resource, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return nil }
+        guard getrlimit(resource, &limit) == 0 else { return nil }
+        defer { firstReserved = ceiling(below: UInt64(limit.rlim_cur)) }
+        guard limit.rlim_cur < limit.rlim_max else { return nil }
         let inherited = LimitValue(soft: UInt64(limit.rlim_cur), hard: UInt64(limit.rlim_max))
         var raised = limit
         raised.rlim_cur = limit.rlim_max
         guard setrlimit(resource, &raised) == 0 else { return nil }
+        limit = raised
         return inherited
+    }
+
+    /// The descriptors below `soft` the sockets of the units may take. The rest, 64 (a quarter
+    /// of a smaller limit), are kept for swatchd's own work: its control socket and
+    /// connections, the pipes and groups of a spawn. Without them a unit set with more sockets
+    /// than the hard limit allows would leave swatchd unable to make its control socket, and
+    /// it would exit; the sockets past the ceiling fail instead, each named, as EMFILE would.
+    static func ceiling(below soft: UInt64) -> UInt64 {
+        soft - min(64, soft / 4)
+    }
+
+    /// The first descriptor a listener may not take (`ceiling(below:)` of the limit `raise()`
+    /// left); none before it (tests that bind without it). Kept: a getrlimit(2) per socket
+    /// would cost start-up a system call each.
+    nonisolated(unsafe) private static var firstReserved = UInt64.max
+
+    /// A listener's new descriptor, or EMFILE (and closed) when it is at or past the ceiling.
+    package static func claim(_ fd: CInt) throws(Errno) -> CInt {
+        guard UInt64(fd) >= firstReserved else { return fd }
+        close(fd)
+        throw .tooManyOpenFiles
     }
 
     /// Sets the limit back to `inherited` (before a re-exec, which raises it again).

@@ -405,7 +405,7 @@ package final class Listener {
     }
 
     private static func socket(_ family: CInt, _ type: CInt, _ proto: CInt = 0) throws(Errno) -> FileDescriptor {
-        FileDescriptor(rawValue: try retryingOnInterrupt { Glibc.socket(family, type, proto) })
+        FileDescriptor(rawValue: try FileLimit.claim(retryingOnInterrupt { Glibc.socket(family, type, proto) }))
     }
 
     private static func parse(
@@ -489,7 +489,7 @@ package final class Listener {
         // O_RDWR: the FIFO never reports EOF while swatchd holds it, even with no writer.
         let raw: CInt
         do {
-            raw = try retryingOnInterrupt { open(path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW) }
+            raw = try FileLimit.claim(retryingOnInterrupt { open(path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW) })
         } catch {
             throw ListenerError(.openFIFO, path, error)
         }
@@ -552,7 +552,7 @@ package final class Listener {
         let access = options.writable ? O_RDWR : O_RDONLY
         let raw: CInt
         do {
-            raw = try retryingOnInterrupt { open(path, access | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW) }
+            raw = try FileLimit.claim(retryingOnInterrupt { open(path, access | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW) })
         } catch {
             throw ListenerError(.openSpecial, path, error)
         }
@@ -583,10 +583,10 @@ package final class Listener {
         let mode = mode_t(options.socketMode)
         let raw: CInt
         do {
-            raw = try retryingOnInterrupt {
+            raw = try FileLimit.claim(retryingOnInterrupt {
                 swatch_mq_open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK, mode,
                                options.messageQueueMaxMessages, options.messageQueueMessageSize)
-            }
+            })
         } catch {
             throw ListenerError(.openMessageQueue, name, error)
         }
