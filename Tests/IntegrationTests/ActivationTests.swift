@@ -789,7 +789,7 @@ extension Integration {
             try daemon.write("hi.socket", "[Socket]\nListenStream=127.0.0.1:\(ports[0])\nListenStream=127.0.0.1:\(ports[1])\n"
                              + "Accept=yes\nPollLimitBurst=2\nPollLimitIntervalSec=3s\nTriggerLimitBurst=0\n")
             try daemon.write("hi@.service", "[Service]\nExecStart=/bin/echo hi\nStandardInput=socket\n")
-            try daemon.start()
+            try daemon.start(logLevel: "debug")
             daemon.signal(SIGSTOP)
             var flood: [Int32] = []
             defer { for client in flood { close(client) } }
@@ -811,6 +811,12 @@ extension Integration {
             let (flooded, quiet) = (instance(on: ports[0]), instance(on: ports[1]))
             #expect(flooded.count == 3 && quiet.count == 1, "\(flooded) \(quiet)\n\(daemon.log)")
             #expect(quiet.first.map { $0 < flooded.max()! } == true, "served while the other listener was paused: \(quiet) \(flooded)")
+            // The exact check: the quiet listener's instance started before the pause ended. (A pause
+            // of the whole unit would have held its connection back until then.)
+            let lines = daemon.log.split(separator: "\n")
+            let started = lines.firstIndex { $0.contains("Starting hi@") && $0.contains("-127.0.0.1:\(ports[1])-") }
+            let resumed = lines.firstIndex { $0.contains("hi.socket: Watching 127.0.0.1:\(ports[0]) again") }
+            #expect(started != nil && resumed != nil && started! < resumed!, "\(daemon.log)")
         }
 
         /// Each Accept=yes instance lives in a cgroup of its own (KillMode= stops what it left),

@@ -451,7 +451,8 @@ package struct SocketMachine: Sendable {
         for (listener, until) in pausedListeners.sorted(by: { $0.key < $1.key }) where until <= now {
             pausedListeners[listener] = nil
             pollWindows[listener] = nil
-            resumed.append(.resumeListener(listener))
+            let address = unit.listens[safe: listener].map { "\($0.address)" } ?? "listener \(listener)"
+            resumed += [.resumeListener(listener), .log(.debug, "\(unit.name): Watching \(address) again, its poll limit's interval is over.")]
         }
         guard let due = phaseDeadline, due <= now else { return resumed }
         return resumed + phaseTimerFired(now: now, serviceInactive: serviceInactive)

@@ -66,7 +66,8 @@ private func at(_ seconds: Double) -> Instant { Instant(microseconds: UInt64(sec
         #expect(s.deadline == at(2.5))
         #expect(s.readable(now: at(1)).0 == .ignore, "an event the paused listener still had")
         #expect(s.readable(now: at(1.1), listener: 1).0 == .trigger, "the other listener has its own limit")
-        #expect(s.timerFired(now: at(2.5), serviceInactive: true) == [.resumeListener(0)])
+        #expect(s.timerFired(now: at(2.5), serviceInactive: true)
+                == [.resumeListener(0), .log(.debug, "echo.socket: Watching [::]:7 again, its poll limit's interval is over.")])
         #expect(s.pausedListeners.isEmpty && s.deadline == nil)
         // A new interval: three more, and the trigger limit (5 in 2s) never saw the event over the poll limit.
         for i in 0..<3 { #expect(s.readable(now: at(2.5 + Double(i) * 0.1)).0 == .trigger) }
