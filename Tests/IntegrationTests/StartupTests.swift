@@ -105,10 +105,7 @@ extension Integration {
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
             let count = 80
-            for index in 0..<count {
-                try daemon.write("s\(index).socket", "[Socket]\nListenStream=\(daemon.path("s\(index).sock"))\n")
-                try daemon.write("s\(index).service", "[Service]\nExecStart=/bin/cat\n")
-            }
+            try Self.writeSocketPairs(count, to: daemon)
             // What a probe sees: the "Max open files" line of its /proc/self/limits, soft and hard.
             func probe(_ name: String, _ settings: String = "") throws {
                 try daemon.write("\(name).service", """
@@ -152,10 +149,7 @@ extension Integration {
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
             let count = 80
-            for index in 0..<count {
-                try daemon.write("s\(index).socket", "[Socket]\nListenStream=\(daemon.path("s\(index).sock"))\n")
-                try daemon.write("s\(index).service", "[Service]\nExecStart=/bin/cat\n")
-            }
+            try Self.writeSocketPairs(count, to: daemon)
             try daemon.write("probe.service", """
                 [Service]
                 Type=oneshot
@@ -169,6 +163,15 @@ extension Integration {
             #expect(failed.exitCode == 0 && failed.standardOutput.contains("s\(count - 1).socket"), "\(failed)")
             #expect(try daemon.ctl("start", "probe.service").exitCode == 0, "\(daemon.log)")
             try daemon.checkRunning()
+        }
+
+        /// `count` socket units on unix sockets in the daemon's directory (s0.sock, ...), a
+        /// descriptor each, and their services.
+        static func writeSocketPairs(_ count: Int, to daemon: Daemon) throws {
+            for index in 0..<count {
+                try daemon.write("s\(index).socket", "[Socket]\nListenStream=\(daemon.path("s\(index).sock"))\n")
+                try daemon.write("s\(index).service", "[Service]\nExecStart=/bin/cat\n")
+            }
         }
     }
 }
