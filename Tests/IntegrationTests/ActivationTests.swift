@@ -840,6 +840,7 @@ extension Integration {
             let secondGroup = try #require(Processes.cgroupDirectory(of: secondPID))
             try #require(firstGroup.contains("/swatchd-"), "no cgroup tracking here: \(firstGroup)")
             #expect(firstGroup != secondGroup, "two instances share a cgroup")
+            let fdsWithTwo = daemon.openFDs.count
 
             // The first ends with its connection; once swatchd reaped it, its group is free.
             close(first)
@@ -848,6 +849,9 @@ extension Integration {
             defer { close(third) }
             let thirdPID = try #require(try daemon.waitForChildren(2).map(\.pid).first { $0 != secondPID })
             #expect(Processes.cgroupDirectory(of: thirdPID) == firstGroup)
+            // swatchd keeps a slot's directory and cgroup.events open while it has the slot: the
+            // reused one brought no descriptor more, and none went missing.
+            #expect(daemon.openFDs.count == fdsWithTwo, "\(daemon.openFDs)")
 
             #expect(try daemon.stop() == .exited(0), "\(daemon.log)")
             for group in [firstGroup, secondGroup] { #expect(access(group, F_OK) != 0, "swatchd left \(group)") }
