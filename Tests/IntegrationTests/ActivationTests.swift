@@ -857,6 +857,31 @@ extension Integration {
             for group in [firstGroup, secondGroup] { #expect(access(group, F_OK) != 0, "swatchd left \(group)") }
         }
 
+        /// Under a hard file limit low for the instances alive at once, the slots keep no
+        /// descriptors past the ones swatchd keeps for its own work (Linux/FileLimit.swift): 40
+        /// instances at once, 80 descriptors if each slot kept two, all start and answer under a
+        /// limit of 96, and no start fails for want of descriptors.
+        @Test(.timeLimit(.minutes(1)), .enabled(if: getuid() == 0, "cgroup tracking needs root"))
+        func manyLiveInstancesUnderALowFileLimitAllStart() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("echo.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\nAccept=yes\nMaxConnections=64\n")
+            try daemon.write("echo@.service", "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n")
+            try daemon.start(launcher: ["/usr/bin/prlimit", "--nofile=96:96"])
+            var clients: [Int32] = []
+            defer { for client in clients { close(client) } }
+            for _ in 0..<40 { clients.append(try Client.connect(.loopback4(port), type: SOCK_STREAM)) }
+            try daemon.waitForChildren(40, timeout: .seconds(20))
+            for (index, client) in clients.enumerated() {
+                let line = Array("client \(index)\n".utf8)
+                #expect(Glibc.send(client, line, line.count, 0) == line.count)
+                #expect(try Client.readLine(client) == "client \(index)")
+            }
+            #expect(daemon.logLines(containing: "Too many open files").isEmpty, "\(daemon.log)")
+            #expect(daemon.openFDs.count < 96 - 16, "\(daemon.openFDs.count) open: \(daemon.openFDs)")
+        }
+
         // MARK: One unit's trouble is that unit's alone
 
         @Test(.timeLimit(.minutes(1)))

@@ -29,9 +29,9 @@ package enum FileLimit {
         return inherited
     }
 
-    /// The descriptors below `soft` the sockets of the units may take. The rest, 64 (a quarter
-    /// of a smaller limit), are kept for swatchd's own work: its control socket and
-    /// connections, the pipes and groups of a spawn. Without them a unit set with more sockets
+    /// The descriptors below `soft` the sockets of the units, and what swatchd keeps open beyond
+    /// a need of the moment, may take. The rest, 64 (a quarter of a smaller limit), are kept
+    /// for swatchd's own work: its control socket and connections, the pipes and groups of a spawn. Without them a unit set with more sockets
     /// than the hard limit allows would leave swatchd unable to make its control socket, and
     /// it would exit; the sockets past the ceiling fail instead, each named, as EMFILE would.
     static func ceiling(below soft: UInt64) -> UInt64 {
@@ -42,6 +42,10 @@ package enum FileLimit {
     /// left); none before it (tests that bind without it). Kept: a getrlimit(2) per socket
     /// would cost start-up a system call each.
     nonisolated(unsafe) private static var firstReserved = UInt64.max
+
+    /// Whether `fd` is below the ceiling: what swatchd may keep open beyond a need of the
+    /// moment (a slot's files, ProcessTracker) without eating into the reserve.
+    package static func leavesReserve(_ fd: CInt) -> Bool { UInt64(fd) < firstReserved }
 
     /// A listener's new descriptor, or EMFILE (and closed) when it is at or past the ceiling.
     package static func claim(_ fd: CInt) throws(Errno) -> CInt {

@@ -217,17 +217,13 @@ package final class ProcessTracker {
         if pooled, slots[service] == nil {
             while let slot = freeSlots.popLast() {
                 // Ours alone, and empty when it was given back: no mkdir, no check.
-                guard let files = try? files(of: slot), let fd = try? Self.duplicate(files.directory) else {
-                    closeFiles(of: slot)
-                    continue
-                }
-                assign(slot, to: service, directory: files.directory)
+                guard let fd = try? slotDirectory(slot) else { continue }
+                assign(slot, to: service, directory: fd)
                 return fd
             }
             let slot = try newSlot(in: parent)
-            let files = try files(of: slot)
-            let fd = try Self.duplicate(files.directory)
-            assign(slot, to: service, directory: files.directory)
+            let fd = try slotDirectory(slot)
+            assign(slot, to: service, directory: fd)
             return fd
         }
         guard let directory = cgroupDirectory(of: service) else { return nil }
@@ -588,12 +584,13 @@ package final class ProcessTracker {
     /// room; false: remove it as any group.
     private func recycle(_ slot: String, of service: String, in parent: String) -> Bool {
         guard freeSlots.count < Self.slotPoolSize, !killedGroups.contains(service),
-              !configuredGroups.contains(service), let files = try? files(of: slot),
+              !configuredGroups.contains(service), let group = located(slot),
               lastReadEmpty == service || !slotIsPopulated(slot) else { return false }
         // A group below it (a swatchd run as the instance made one) goes with it: no recycling.
         // kernfs counts a directory's subdirectories in its link count (2 + subdirectories).
         var info = stat()
-        guard fstat(files.directory.rawValue, &info) == 0, info.st_nlink == 2 else { return false }
+        let status = keptFiles(of: slot).map { fstat($0.directory.rawValue, &info) } ?? fstatat(group.base, group.path, &info, 0)
+        guard status == 0, info.st_nlink == 2 else { return false }
         // Its attribute still names the service: only a populated slot's is ever read.
         slots[service] = nil
         lastReadEmpty = nil
@@ -609,23 +606,31 @@ package final class ProcessTracker {
         _ = service.withCString { fsetxattr(directory.rawValue, Self.unitAttribute, $0, strlen($0), 0) }
     }
 
-    /// A slot's files (`slotFiles`), opened at its first use.
-    private func files(of slot: String) throws(Errno) -> SlotFiles {
+    /// A slot's files (`slotFiles`), opened at its first use. nil where they cannot be opened,
+    /// or would take descriptors swatchd keeps for its own work (FileLimit): the slot is then
+    /// reached by its path, as any group, and many live instances under a low limit hold none.
+    private func keptFiles(of slot: String) -> SlotFiles? {
         if let files = slotFiles[slot] { return files }
-        guard let group = located(slot) else { throw .noSuchFileOrDirectory }
-        let directory = FileDescriptor(rawValue: try retryingOnInterrupt {
-            openat(group.base, group.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        })
-        let events: CInt
-        do {
-            events = try retryingOnInterrupt { openat(directory.rawValue, "cgroup.events", O_RDONLY | O_CLOEXEC) }
-        } catch {
-            directory.closeIgnoringErrors()
-            throw error
+        guard let group = located(slot) else { return nil }
+        let directory = openat(group.base, group.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directory >= 0 else { return nil }
+        let events = openat(directory, "cgroup.events", O_RDONLY | O_CLOEXEC)
+        guard events >= 0, FileLimit.leavesReserve(events), FileLimit.leavesReserve(directory) else {
+            close(directory)
+            if events >= 0 { close(events) }
+            return nil
         }
-        let files = SlotFiles(directory: directory, events: FileDescriptor(rawValue: events))
+        let files = SlotFiles(directory: FileDescriptor(rawValue: directory), events: FileDescriptor(rawValue: events))
         slotFiles[slot] = files
         return files
+    }
+
+    /// A descriptor of a slot's directory for the caller to close: a copy of the kept one, or
+    /// one of its own where none is kept.
+    private func slotDirectory(_ slot: String) throws(Errno) -> FileDescriptor {
+        if let files = keptFiles(of: slot) { return try Self.duplicate(files.directory) }
+        guard let group = located(slot) else { throw .noSuchFileOrDirectory }
+        return FileDescriptor(rawValue: try retryingOnInterrupt { openat(group.base, group.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
     }
 
     /// Closes a slot's files: before its directory is removed, or when they failed.
