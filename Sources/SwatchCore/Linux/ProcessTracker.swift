@@ -643,7 +643,7 @@ package final class ProcessTracker {
     /// Whether a slot's group holds a process: its kept `cgroup.events` read again from the
     /// start, or the file opened anew when that fails.
     private func slotIsPopulated(_ slot: String) -> Bool {
-        if let files = slotFiles[slot], let populated = Self.populated(events: files.events.rawValue, offset: 0) {
+        if let files = slotFiles[slot], let populated = Self.populated(events: files.events.rawValue) {
             return populated
         }
         guard let group = located(slot) else { return false }
@@ -824,21 +824,18 @@ package final class ProcessTracker {
         let fd = (directory + "/cgroup.events").withCString { openat(base, $0, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        // No such line (not cgroup2?): ask cgroup.procs.
+        // Nothing read, or no such line (not cgroup2?): ask cgroup.procs.
         return populated(events: fd) ?? !processes(inGroup: directory).isEmpty
     }
 
-    /// The `populated` line of an open `cgroup.events`, read from where the fd stands or, with
-    /// an `offset`, by pread(2) from there (kernfs makes the file anew at offset 0). false:
-    /// nothing read (a failed pread: nil); nil: no such line.
-    static func populated(events fd: CInt, offset: off_t? = nil) -> Bool? {
+    /// The `populated` line of an open `cgroup.events`, read by pread(2) from its start: kernfs
+    /// makes the file anew at offset 0, so a kept descriptor reads it again. nil: nothing
+    /// read, or no such line.
+    static func populated(events fd: CInt) -> Bool? {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { buffer -> Bool? in
             var count = 0
-            repeat {
-                count = offset.map { Glibc.pread(fd, buffer.baseAddress, buffer.count, $0) } ?? Glibc.read(fd, buffer.baseAddress, buffer.count)
-            } while count < 0 && errno == EINTR
-            // A pread that fails is no answer: the caller opens the file anew.
-            guard count > 0 else { return offset == nil ? false : nil }
+            repeat { count = Glibc.pread(fd, buffer.baseAddress, buffer.count, 0) } while count < 0 && errno == EINTR
+            guard count > 0 else { return nil }
             // "populated 0\nfrozen 0\n": the digit after "populated ".
             let text = UnsafeBufferPointer(rebasing: buffer[..<count])
             let key = populatedKey
