@@ -217,7 +217,17 @@ package final class ProcessTracker {
         if pooled, slots[service] == nil {
             while let slot = freeSlots.popLast() {
                 // Ours alone, and empty when it was given back: no mkdir, no check.
-                guard let fd = try? slotDirectory(slot) else { continue }
+                let fd: FileDescriptor
+                do {
+                    fd = try slotDirectory(slot)
+                } catch .noSuchFileOrDirectory {
+                    closeFiles(of: slot)  // removed behind our back: the next one
+                    continue
+                } catch {
+                    // EMFILE and the like: the slot, and what it keeps open, wait for the next start.
+                    freeSlots.append(slot)
+                    throw error
+                }
                 assign(slot, to: service, directory: fd)
                 return fd
             }
@@ -611,16 +621,14 @@ package final class ProcessTracker {
     /// reached by its path, as any group, and many live instances under a low limit hold none.
     private func keptFiles(of slot: String) -> SlotFiles? {
         if let files = slotFiles[slot] { return files }
-        guard let group = located(slot) else { return nil }
-        let directory = openat(group.base, group.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard directory >= 0 else { return nil }
-        let events = openat(directory, "cgroup.events", O_RDONLY | O_CLOEXEC)
-        guard events >= 0, FileLimit.leavesReserve(events), FileLimit.leavesReserve(directory) else {
-            close(directory)
+        guard let group = located(slot), let directory = Self.openDirectory(group.path, relativeTo: group.base) else { return nil }
+        let events = openat(directory.rawValue, "cgroup.events", O_RDONLY | O_CLOEXEC)
+        guard events >= 0, FileLimit.leavesReserve(events), FileLimit.leavesReserve(directory.rawValue) else {
+            directory.closeIgnoringErrors()
             if events >= 0 { close(events) }
             return nil
         }
-        let files = SlotFiles(directory: FileDescriptor(rawValue: directory), events: FileDescriptor(rawValue: events))
+        let files = SlotFiles(directory: directory, events: FileDescriptor(rawValue: events))
         slotFiles[slot] = files
         return files
     }
