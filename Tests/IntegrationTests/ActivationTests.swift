@@ -882,6 +882,61 @@ extension Integration {
             #expect(daemon.openFDs.count < 96 - 16, "\(daemon.openFDs.count) open: \(daemon.openFDs)")
         }
 
+        /// A failed Accept=yes instance stays loaded as failed, as systemd keeps it, so that
+        /// `list-units --state=failed` and `status` tell of it, until `reset-failed`; a socket keeps
+        /// its last MaxConnections= of them, and they do not count as connections.
+        @Test(.timeLimit(.minutes(1)))
+        func failedAcceptInstancesStayFailedUntilResetFailed() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("echo.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\nAccept=yes\nMaxConnections=2\n")
+            try daemon.write("echo@.service", """
+                [Service]
+                ExecStart=/bin/sh -c 'read line; echo "$line"; exit 3'
+                StandardInput=socket
+                """)
+            try daemon.start()
+            func failedInstances() throws -> [String] {
+                let listing = try daemon.ctl("list-units", "--state=failed")
+                return listing.lines.compactMap { line in
+                    line.split(separator: " ").first { $0.hasPrefix("echo@") }.map(String.init)
+                }
+            }
+            func serve(_ text: String) throws {
+                let client = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+                defer { close(client) }
+                let line = Array("\(text)\n".utf8)
+                #expect(Glibc.send(client, line, line.count, 0) == line.count)
+                #expect(try Client.readLine(client) == text)
+            }
+
+            try serve("one")
+            try waitUntil("the first instance is failed\n\(daemon.log)") { try failedInstances().count == 1 }
+            let first = try failedInstances()[0]
+            #expect(first.hasPrefix("echo@0-127.0.0.1:\(port)-127.0.0.1:"), "\(first)")
+            let status = try daemon.ctl("status", first)
+            #expect(status.exitCode == 3 && status.lines.contains { $0.hasPrefix("     Active: failed (Result: exit-code)") },
+                    "\(status)")
+            let start = try daemon.ctl("start", first)
+            #expect(start.exitCode != 0 && start.standardError.contains("Operation refused"), "\(start)")
+
+            // Two more fail: the first is unloaded, the last two stay; the socket serves on.
+            try serve("two")
+            try waitUntil("the second instance is failed\n\(daemon.log)") { try failedInstances().count == 2 }
+            try serve("three")
+            try waitUntil("the first instance is unloaded\n\(daemon.log)") {
+                let failed = try failedInstances()
+                return failed.count == 2 && !failed.contains(first)
+            }
+            #expect(try failedInstances().allSatisfy { $0.hasPrefix("echo@1-") || $0.hasPrefix("echo@2-") })
+
+            #expect(try daemon.ctl("reset-failed").exitCode == 0)
+            #expect(try failedInstances().isEmpty)
+            try serve("four")
+            #expect(try daemon.stop() == .exited(0), "\(daemon.log)")
+        }
+
         // MARK: One unit's trouble is that unit's alone
 
         @Test(.timeLimit(.minutes(1)))

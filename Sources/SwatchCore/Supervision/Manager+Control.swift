@@ -45,6 +45,9 @@ extension Manager {
                         service: name.description, triggeredBy: triggeredBy.map(\.description)))
                 }
                 guard let kind = manager.jobKind(verb, for: name) else { return }
+                if kind != .stop, manager.services[name]?.keptFailed == true {
+                    return manager.fail(id, "Failed to \(verb.rawValue) \(name): \(JobRefusal.connectionClosed(name))")
+                }
                 if manager.refusesManual(kind, name) {
                     return manager.fail(id, "Failed to \(verb.rawValue) \(name): \(JobRefusal.onlyByDependency(name))")
                 }

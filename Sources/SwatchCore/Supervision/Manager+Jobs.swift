@@ -464,6 +464,8 @@ package enum JobRefusal: Error, Hashable, CustomStringConvertible {
     case reloadNotApplicable(UnitName)
     /// RefuseManualStart=/RefuseManualStop=.
     case onlyByDependency(UnitName)
+    /// A failed Accept=yes instance kept loaded (Manager+Instances.swift): its connection is gone.
+    case connectionClosed(UnitName)
     case missingDependency(unit: UnitName, dependency: String)
     /// daemon-reexec waits for calm.
     case busy(String)
@@ -477,6 +479,8 @@ package enum JobRefusal: Error, Hashable, CustomStringConvertible {
         case .reloadNotApplicable(let unit): return "Job type reload is not applicable for unit \(unit)."
         case .onlyByDependency(let unit):
             return "Operation refused, unit \(unit) may be requested by dependency only (it is configured to refuse manual start/stop)."
+        case .connectionClosed(let unit):
+            return "Operation refused, unit \(unit) served an Accept=yes connection that is closed (\"swatchctl reset-failed \(unit)\" unloads it)."
         case .missingDependency(_, let dependency): return "Unit \(dependency) not found."
         case .busy(let why): return "Cannot re-execute now: \(why); try again."
         case .shuttingDown(let unit, let kind):

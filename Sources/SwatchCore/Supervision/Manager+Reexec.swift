@@ -5,7 +5,7 @@ import Logging
 /// are read from disk again (as systemd re-reads them); what survives is the
 /// runtime: each service's state, main process, counters, INVOCATION_ID and
 /// stored fds, the Accept=yes instances with the source each counts against
-/// (MaxConnectionsPerSource=), and which sockets are bound (their
+/// (MaxConnectionsPerSource=) and the failed ones kept, and which sockets are bound (their
 /// fds are kept open across the execve by the shell).
 extension Manager {
     package struct ReexecState: Sendable {
@@ -95,8 +95,12 @@ extension Manager {
                 entry.instanceOf = socket
                 entry.source = record.source
                 services[record.name] = entry
-                sockets[socket]?.instances += 1
-                if let source = record.source { sockets[socket]?.sources[source, default: 0] += 1 }
+                if record.snapshot.state == .failed {
+                    restoreFailedInstance(record.name, of: socket)
+                } else {
+                    sockets[socket]?.instances += 1
+                    if let source = record.source { sockets[socket]?.sources[source, default: 0] += 1 }
+                }
             }
             guard services[record.name] != nil else {
                 if let main = record.snapshot.mainPID {

@@ -68,12 +68,19 @@ package struct Manager {
             get { instance?.value.source }
             set { withInstance { $0.source = newValue } }
         }
+        /// Accept=yes: the instance failed and stays loaded as failed (Manager+Instances.swift);
+        /// its connection is closed and no longer counted.
+        var keptFailed: Bool {
+            get { instance?.value.keptFailed ?? false }
+            set { withInstance { $0.keptFailed = newValue } }
+        }
 
         /// What only an Accept=yes instance has (~120 bytes), one pointer, nil for every other service.
         private struct Instance {
             var connection: AcceptedConnectionInfo?
             var instanceOf: UnitName?
             var source: String?
+            var keptFailed = false
         }
         private var instance: CopyOnWriteStorage<Instance>?
 
@@ -140,6 +147,11 @@ package struct Manager {
             get { rarelySet.sources }
             _modify { yield &rarelySet.sources }
         }
+        /// Accept=yes: the failed instances kept loaded, oldest first (Manager+Instances.swift).
+        var failedInstances: [UnitName] {
+            get { rarelySet.failedInstances }
+            _modify { yield &rarelySet.failedInstances }
+        }
         /// INVOCATION_ID of the current start of the unit's commands.
         var invocationID: String {
             get { rarelySet.invocationID }
@@ -158,6 +170,7 @@ package struct Manager {
             var failure: String?
             var instances = 0
             var sources: [String: Int] = [:]
+            var failedInstances: [UnitName] = []
             var invocationID = ""
         }
 
@@ -455,20 +468,7 @@ package struct Manager {
         if entry.removed, inactive {
             forget(name)
         } else if let socket = entry.instanceOf {
-            if inactive, !restarting {
-                // The edges its template's dependencies gave it (startInstance) go with it.
-                if machine.unit.unit.namesUnits { graph.remove(name) }
-                forget(name)
-                // The instances it named may be needed by nothing now.
-                machine.unit.unit.forEachDependencyName { written in
-                    if let named = loadedUnitName(written), units.namedInstances.contains(named) { collectIfUnneeded(named) }
-                }
-                sockets[socket]?.instances -= 1
-                if let source = entry.source, let count = sockets[socket]?.sources[source] {
-                    sockets[socket]?.sources[source] = count > 1 ? count - 1 : nil
-                }
-                if let connection = entry.connection { emit(.closeConnection(connection.id)) }
-            }
+            if inactive, !restarting { instanceWentDown(name, of: socket, failed: after == .failed) }
         } else {
             // The sockets that activate it (not those it only takes fds from, by Sockets=).
             for socket in triggers(of: name) where sockets[socket]?.service == name {

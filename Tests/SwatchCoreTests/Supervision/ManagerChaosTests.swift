@@ -172,6 +172,10 @@ import Testing
         let echo = shell.manager.sockets[UnitName(parsing: "echo.socket")!]
         #expect(echo?.instances == 0 && echo?.sources.isEmpty == true,
                 "seed \(seed): instances counted after every one ended: \(echo?.instances ?? -1), \(echo?.sources ?? [:])")
+        // The failed instances kept are those the socket lists, no more than MaxConnections= of them.
+        let kept = Set(shell.manager.services.filter { $0.value.keptFailed }.keys)
+        #expect(Set(echo?.failedInstances ?? []) == kept && kept.count <= (echo?.machine.unit.maxConnections ?? 0),
+                "seed \(seed): failed instances kept \(kept.sorted()), listed \(echo?.failedInstances ?? [])")
         #expect(shell.manager.pidOwners.isEmpty, "seed \(seed): processes still owned: \(shell.manager.pidOwners)")
         let unanswered = asked.filter { answers[$0] != 1 }.sorted()
         #expect(unanswered.isEmpty, "seed \(seed): requests not answered once: \(unanswered.map { "\($0): \(answers[$0] ?? 0)" })")

@@ -1,0 +1,138 @@
+import Testing
+@testable import SwatchCore
+
+/// The end of an Accept=yes instance (Manager+Instances.swift): one that ended well is
+/// unloaded, a failed one stays loaded as failed until `reset-failed` (as under systemd),
+/// at most MaxConnections= of them per socket, and none counts against the limits.
+@Suite struct ManagerInstancesTests {
+    let socket = UnitName(parsing: "echo.socket")!
+
+    func shell(socket extra: String = "", service: String = "") -> ScriptedShell {
+        var shell = ScriptedShell(["echo.socket": "[Socket]\nListenStream=7\nAccept=yes\n\(extra)",
+                                   "echo@.service": "[Unit]\n\(service)\n[Service]\nExecStart=/bin/cat\nStandardInput=socket\n"])
+        _ = shell.take()
+        return shell
+    }
+
+    func connection(_ id: Int, port: UInt16 = 40000) -> AcceptedConnectionInfo {
+        AcceptedConnectionInfo(id: id, remoteAddress: "127.0.0.1", remotePort: port, localAddress: "127.0.0.1", localPort: 7)
+    }
+
+    /// Accepts connection `id` and returns its instance's name and main process.
+    func serve(_ shell: inout ScriptedShell, _ id: Int, port: UInt16 = 40000) throws -> (UnitName, Int32) {
+        shell.connections.insert(id)
+        shell.send(.connectionsAccepted(socket, [connection(id, port: port)]))
+        let order = try #require(shell.spawns(shell.take()).first)
+        return (order.unit, try #require(shell.manager.mainPID(of: order.unit)))
+    }
+
+    func listed(_ shell: inout ScriptedShell) -> [String: String] {
+        var states: [String: String] = [:]
+        for action in shell.request(.listUnits) {
+            guard case .reply(_, .response(let response)) = action else { continue }
+            for record in response.records {
+                if let id = record["Id"], let active = record["ActiveState"] { states[id] = active }
+            }
+        }
+        return states
+    }
+
+    @Test func aFailedInstanceStaysLoadedAsFailedUntilResetFailed() throws {
+        var s = shell()
+        let (name, pid) = try serve(&s, 1)
+        #expect(name.description == "echo@0-127.0.0.1:7-127.0.0.1:40000.service")
+        s.exit(pid, .exited(1))
+        #expect(s.state(name.description) == .failed)
+        #expect(listed(&s)[name.description] == "failed")
+        #expect(s.connections.isEmpty, "its connection is closed")
+        #expect(s.manager.sockets[socket]?.instances == 0)
+
+        let report = s.request(.status(units: [name.description]))
+        #expect(report.contains { if case .reply(_, .reports(let reports, _, _)) = $0 {
+            reports.first?.activeState == .failed && reports.first?.result == .exitCode
+        } else { false } }, "\(report)")
+
+        _ = s.request(.resetFailed(unit: name.description))
+        #expect(s.manager.services[name] == nil)
+        #expect(listed(&s)[name.description] == nil)
+        #expect(s.manager.sockets[socket]?.failedInstances.isEmpty == true)
+    }
+
+    @Test func anInstanceThatEndedWellIsUnloadedAtOnce() throws {
+        var s = shell()
+        let (name, pid) = try serve(&s, 1)
+        s.exit(pid, .exited(0))
+        #expect(s.manager.services[name] == nil)
+        #expect(s.connections.isEmpty && s.manager.sockets[socket]?.instances == 0)
+    }
+
+    @Test func collectModeInactiveOrFailedUnloadsAFailedInstanceAtOnce() throws {
+        var s = shell(service: "CollectMode=inactive-or-failed")
+        let (name, pid) = try serve(&s, 1)
+        s.exit(pid, .exited(1))
+        #expect(s.manager.services[name] == nil)
+        #expect(s.manager.sockets[socket]?.failedInstances.isEmpty == true)
+    }
+
+    @Test func aSocketKeepsItsLastMaxConnectionsFailedInstances() throws {
+        var s = shell(socket: "MaxConnections=2")
+        var names: [UnitName] = []
+        for id in 1...3 {
+            let (name, pid) = try serve(&s, id, port: UInt16(40000 + id))
+            s.exit(pid, .exited(1))
+            names.append(name)
+        }
+        #expect(s.manager.services[names[0]] == nil, "the oldest is unloaded")
+        #expect(s.state(names[1].description) == .failed && s.state(names[2].description) == .failed)
+        #expect(s.manager.sockets[socket]?.failedInstances == [names[1], names[2]])
+        // Failed instances are not connections: two may run at once all the same.
+        s.connections.formUnion([4, 5])
+        s.send(.connectionsAccepted(socket, [connection(4, port: 40004), connection(5, port: 40005)]))
+        #expect(s.spawns(s.take()).count == 2)
+    }
+
+    @Test func aFailedInstanceDoesNotCountAgainstItsSource() throws {
+        var s = shell(socket: "MaxConnectionsPerSource=1")
+        let (_, pid) = try serve(&s, 1)
+        s.exit(pid, .exited(1))
+        #expect(s.manager.sockets[socket]?.sources.isEmpty == true)
+        _ = try serve(&s, 2, port: 40002)
+    }
+
+    @Test func aStartOfAKeptFailedInstanceIsRefusedAndAStopDoesNothing() throws {
+        var s = shell()
+        let (name, pid) = try serve(&s, 1)
+        s.exit(pid, .exited(1))
+        for verb in [JobVerb.start, .restart] {
+            let actions = s.request(.job(verb, units: [name.description], noBlock: false))
+            #expect(s.spawns(actions).isEmpty)
+            #expect(s.replies(actions).first?.errors == [
+                "Failed to \(verb.rawValue) \(name): Operation refused, unit \(name) served an Accept=yes connection that is closed (\"swatchctl reset-failed \(name)\" unloads it)."])
+        }
+        let stop = s.request(.job(.stop, units: [name.description], noBlock: false))
+        #expect(s.replies(stop).first?.errors == [])
+        #expect(s.state(name.description) == .failed)
+    }
+
+    @Test func aReexecKeepsTheFailedInstancesUncounted() throws {
+        var s = shell(socket: "MaxConnections=2")
+        let (failed, pid) = try serve(&s, 1)
+        s.exit(pid, .exited(1))
+        let (running, _) = try serve(&s, 2, port: 40002)
+        guard case .success(let state) = s.manager.reexecState() else {
+            Issue.record("re-exec refused")
+            return
+        }
+        var next = ScriptedShell([:])
+        _ = next.take()
+        next.send(.restore(ScriptedShell.units(["echo.socket": "[Socket]\nListenStream=7\nAccept=yes\nMaxConnections=2\n",
+                                                "echo@.service": "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n"]),
+                           state, call: nil))
+        #expect(next.state(failed.description) == .failed)
+        #expect(next.state(running.description) == .running)
+        #expect(next.manager.sockets[socket]?.instances == 1)
+        #expect(next.manager.sockets[socket]?.failedInstances == [failed])
+        _ = next.request(.resetFailed(unit: nil))
+        #expect(next.manager.services[failed] == nil && next.manager.services[running] != nil)
+    }
+}
