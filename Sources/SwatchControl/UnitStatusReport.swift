@@ -71,6 +71,26 @@ extension UnitReference {
     }
 }
 
+/// A socket unit's connections as systemctl shows them (`Accepted: 4; Connected: 1;`, with
+/// `Refused: N` once one was; NAccepted=, NConnections=, NRefused=): with Accept=yes, the
+/// connections that made an instance, the instances that hold theirs, and those closed at once
+/// for MaxConnections=, MaxConnectionsPerSource= or a shutdown.
+package struct SocketConnections: Equatable, Sendable {
+    package var accept: Bool
+    package var accepted = 0
+    package var connected = 0
+    package var refused = 0
+
+    package init(accept: Bool, accepted: Int = 0, connected: Int = 0, refused: Int = 0) {
+        (self.accept, self.accepted, self.connected, self.refused) = (accept, accepted, connected, refused)
+    }
+
+    /// What follows `Accepted:` in `systemctl status` (print_status_info(), src/systemctl/systemctl-show.c).
+    package var statusText: String {
+        "\(accepted); Connected: \(connected);" + (refused > 0 ? "   Refused: \(refused)" : "")
+    }
+}
+
 /// One listening socket of a socket unit: `[::]:8080 (Stream)`, as systemctl prints Listen=.
 package struct ListenEntry: Equatable, Sendable {
     /// systemd's port type (socket_port_type_to_string()): `Stream`, `Datagram`, `SequentialPacket`,
@@ -158,6 +178,8 @@ package struct UnitStatusReport: Equatable, Sendable {
     /// Units that trigger this one (a service: its sockets).
     package var triggeredBy: [UnitReference] = []
     package var listen: [ListenEntry] = []
+    /// A socket unit's Accept= and connection counters; nil for a service.
+    package var connections: SocketConnections?
     /// The unit's dependencies as its [Unit] section and the `.wants/`/`.requires/` directories
     /// give them (systemd.unit(5)): unit names, in the order written. Sent as one space-separated
     /// `Requires=` (etc.) line each, as `systemctl show` prints them; `list-dependencies` walks
@@ -203,6 +225,8 @@ package struct UnitStatusReport: Equatable, Sendable {
         package static let cpuUsage = "CPUUsageNSec"
         package static let memory = "MemoryCurrent", triggers = "Triggers", triggeredBy = "TriggeredBy"
         package static let listen = "Listen", logLine = "LogLine"
+        package static let accept = "Accept", nAccepted = "NAccepted", nConnections = "NConnections"
+        package static let nRefused = "NRefused"
         package static let failedCondition = "FailedCondition", failedConditionTimestamp = "FailedConditionTimestamp"
         package static let requires = "Requires", requisite = "Requisite", wants = "Wants", bindsTo = "BindsTo"
         package static let partOf = "PartOf", upholds = "Upholds", conflicts = "Conflicts", before = "Before"
@@ -267,6 +291,12 @@ package struct UnitStatusReport: Equatable, Sendable {
         r.append(Key.triggers, each: triggers.map(\.recordValue))
         r.append(Key.triggeredBy, each: triggeredBy.map(\.recordValue))
         r.append(Key.listen, each: listen.map(\.description))
+        if let connections {
+            r.append(Key.accept, connections.accept ? "yes" : "no")
+            r.append(Key.nAccepted, String(connections.accepted))
+            r.append(Key.nConnections, String(connections.connected))
+            r.append(Key.nRefused, String(connections.refused))
+        }
         for (key, units) in dependencies where !units.isEmpty { r.append(key, units.joined(separator: " ")) }
         r.append(Key.needDaemonReload, needDaemonReload ? "yes" : "no")
         r.append(Key.logLine, each: logLines)
@@ -406,6 +436,11 @@ extension UnitStatusReport {
             entries.append(entry)
         }
         listen = entries
+        if let accept = record[Key.accept] {
+            connections = SocketConnections(accept: accept == "yes", accepted: try parsed(Key.nAccepted, { Int($0) }) ?? 0,
+                                            connected: try parsed(Key.nConnections, { Int($0) }) ?? 0,
+                                            refused: try parsed(Key.nRefused, { Int($0) }) ?? 0)
+        }
         func units(_ key: String) -> [String] {
             record.values(key).flatMap { $0.split(separator: " ").map(String.init) }
         }

@@ -35,6 +35,12 @@ enum JSONRendering {
         object["ControlGroup"] = report.controlGroup.map(JSON.string)
         object["CPUUsageNSec"] = report.cpuUsageNanoseconds.map { .int(Int(clamping: $0)) }
         for (key, units) in report.dependencies where !units.isEmpty { object[key] = JSON(units) }
+        if let connections = report.connections {
+            object["Accept"] = .bool(connections.accept)
+            object["NAccepted"] = .int(connections.accepted)
+            object["NConnections"] = .int(connections.connected)
+            object["NRefused"] = .int(connections.refused)
+        }
         object["NeedDaemonReload"] = .bool(report.needDaemonReload)
         return .object(object)
     }

@@ -149,6 +149,10 @@ extension Swatchctl {
                 ("NeedDaemonReload", report.needDaemonReload ? "yes" : "no"),
             ]
             list += report.listen.map { ("Listen", $0.description) }
+            if let connections = report.connections {
+                list += [("Accept", connections.accept ? "yes" : "no"), ("NAccepted", String(connections.accepted)),
+                         ("NConnections", String(connections.connected)), ("NRefused", String(connections.refused))]
+            }
             return list
         }
     }

@@ -65,6 +65,7 @@ enum StatusRenderer {
         for (index, entry) in report.listen.enumerated() {
             if index == 0 { row("Listen", entry.description) } else { continuation(entry.description) }
         }
+        if let connections = report.connections, connections.accept { row("Accepted", connections.statusText) }
 
         // systemctl's "Condition: start condition unmet at …" / "Assert: start assertion failed at …".
         if let failed = report.failedCondition {

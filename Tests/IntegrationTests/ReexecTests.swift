@@ -108,6 +108,52 @@ extension Integration {
             #expect(try Client.body(.loopback4(port)) == Client.helloBody)
         }
 
+        /// An Accept=yes socket's counters (status's `Accepted: N; Connected: N;   Refused: N`, show's
+        /// NAccepted=, NConnections=, NRefused=) and its failed instances cross a re-exec.
+        @Test(.timeLimit(.minutes(1)))
+        func anAcceptSocketsCountersAndFailedInstancesCrossAReexec() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("echo.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\nAccept=yes\nMaxConnections=2\n")
+            try daemon.write("echo@.service", """
+                [Service]
+                ExecStart=/bin/sh -c 'read line; echo "$line"; [ "$line" = ok ]'
+                StandardInput=socket
+                """)
+            try daemon.start()
+            func send(_ client: Int32, _ text: String) throws -> String? {
+                let line = Array("\(text)\n".utf8)
+                #expect(Glibc.send(client, line, line.count, 0) == line.count)
+                return try Client.readLine(client)
+            }
+            // One instance fails; two are held open; a third connection is one too many.
+            let failing = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            #expect(try send(failing, "fail") == "fail")
+            close(failing)
+            try daemon.waitForProperty("NConnections", of: "echo.socket", toBe: "0")
+            let held = [try Client.connect(.loopback4(port), type: SOCK_STREAM),
+                        try Client.connect(.loopback4(port), type: SOCK_STREAM)]
+            defer { for client in held { close(client) } }
+            try daemon.waitForProperty("NConnections", of: "echo.socket", toBe: "2")
+            let refused = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            defer { close(refused) }
+            #expect(try Client.readLine(refused) == nil, "closed at once")
+            try daemon.waitForProperty("NRefused", of: "echo.socket", toBe: "1")
+            let before = try daemon.ctl("status", "echo.socket")
+            #expect(before.lines.contains("   Accepted: 3; Connected: 2;   Refused: 1"), "\(before)")
+
+            #expect(try daemon.ctl("daemon-reexec").exitCode == 0)
+            try daemon.waitForLog(containing: "re-executed")
+            let after = try daemon.ctl("show", "-p", "NAccepted,NConnections,NRefused", "echo.socket")
+            #expect(after.standardOutput == "NAccepted=3\nNConnections=2\nNRefused=1\n", "\(after)")
+            let failed = try daemon.ctl("list-units", "--state=failed")
+            #expect(failed.standardOutput.contains("echo@0-127.0.0.1:\(port)-"), "\(failed)")
+            for client in held { #expect(try send(client, "ok") == "ok") }
+            try daemon.waitForProperty("NConnections", of: "echo.socket", toBe: "0")
+            #expect(try daemon.stop() == .exited(0), "\(daemon.log)")
+        }
+
         /// The output pipe a running service writes to is handed over with its levels: after the
         /// re-exec, LogLevelMax= still keeps the service's debug lines out of `swatchctl logs`.
         @Test(.timeLimit(.minutes(1)))

@@ -165,10 +165,11 @@ import Testing
     }
 
     @Test func socketReportKeepsListenersAndTriggers() throws {
-        let report = UnitStatusReport(
+        var report = UnitStatusReport(
             id: "hello.socket", activeState: .active, subState: "listening",
             triggers: [UnitReference(name: "hello.service", activeState: .inactive)],
             listen: [ListenEntry(kind: "Stream", address: "[::]:8080"), ListenEntry(kind: "Stream", address: "/run/x (1).sock")])
+        report.connections = SocketConnections(accept: true, accepted: 12, connected: 3, refused: 4)
         let back = try UnitStatusReport(record: report.toRecord())
         #expect(back == report)
         #expect(report.toRecord().values("Listen") == ["[::]:8080 (Stream)", "/run/x (1).sock (Stream)"])

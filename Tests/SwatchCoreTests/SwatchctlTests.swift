@@ -63,7 +63,12 @@ import Testing
         let stopPost = UnitStatusReport(
             id: "stoppost.service", activeState: .deactivating, subState: "stop-post", activeSince: started,
             controlPID: 6262, controlProcessName: "sh", execMainPID: 6161, execMainCode: 1, execMainStatus: 0)
-        let unlisted = [limited, forking, stopping, stopPost]
+        // An Accept=yes socket that made 7 instances, 2 alive, and refused a connection.
+        var echo = UnitStatusReport(
+            id: "echo.socket", activeState: .active, subState: "listening", activeSince: started,
+            listen: [ListenEntry(kind: "Stream", address: "127.0.0.1:7")])
+        echo.connections = SocketConnections(accept: true, accepted: 7, connected: 2, refused: 1)
+        let unlisted = [limited, forking, stopping, stopPost, echo]
         func find(_ name: String) -> UnitStatusReport? {
             known.first { $0.id == name } ?? unlisted.first { $0.id == name }
         }
@@ -357,6 +362,19 @@ import Testing
         #expect(lines[2].hasPrefix("     Active: active (listening) since "))
         #expect(lines[3] == "   Triggers: ● hello.service")
         #expect(lines[4] == "     Listen: [::]:8080 (Stream)")
+    }
+
+    /// systemctl's `Accepted: N; Connected: N;` line of an Accept=yes socket, `Refused: N` once
+    /// one was refused, and the counters as show's properties.
+    @Test func statusOfAnAcceptSocketShowsItsConnections() throws {
+        let run = try swatchctl(["status", "echo.socket"])
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        let listen = try #require(lines.firstIndex(of: "     Listen: 127.0.0.1:7 (Stream)"), "\(run.stdout)")
+        #expect(lines[listen + 1] == "   Accepted: 7; Connected: 2;   Refused: 1", "\(run.stdout)")
+        let show = try swatchctl(["show", "-p", "Accept,NAccepted,NConnections,NRefused", "echo.socket"])
+        #expect(show.stdout == "Accept=yes\nNAccepted=7\nNConnections=2\nNRefused=1\n", "\(show)")
+        // An Accept=no socket has no such line.
+        #expect(!(try swatchctl(["status", "hello.socket"])).stdout.contains("Accepted:"))
     }
 
     @Test func statusExitCodesAreLSBs() throws {

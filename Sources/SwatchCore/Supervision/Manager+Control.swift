@@ -331,6 +331,8 @@ extension Manager {
         report.controlPID = entry.machine.controlPID ?? 0
         if entry.listeners == .failed, entry.machine.result == .resources { report.statusText = entry.failure }
         report.listen = listening(entry)
+        report.connections = SocketConnections(accept: unit.accept, accepted: entry.accepted, connected: entry.instances,
+                                               refused: entry.refused)
         report.triggers = [UnitReference(
             name: entry.service.description,
             activeState: services[entry.service].flatMap { UnitActiveState(rawValue: $0.machine.state.activeState) }

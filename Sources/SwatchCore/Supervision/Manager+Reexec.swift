@@ -22,6 +22,9 @@ extension Manager {
         package var services: [Service] = []
         package var boundSockets: Set<UnitName> = []
         package var acceptCounter = 0
+        /// Accept=yes: each socket's NAccepted= and NRefused= (systemd serializes them too,
+        /// socket_serialize() in src/core/socket.c); NConnections= is its instances carried over.
+        package var socketCounts: [UnitName: (accepted: Int, refused: Int)] = [:]
     }
 
     /// The state to carry over, or why a re-exec has to wait: jobs and
@@ -45,6 +48,9 @@ extension Manager {
                                         source: entry.source))
         }
         state.boundSockets = Set(sockets.filter { $0.value.machine.state != nil }.keys)
+        for (name, entry) in sockets where entry.accepted > 0 || entry.refused > 0 {
+            state.socketCounts[name] = (entry.accepted, entry.refused)
+        }
         return .success(state)
     }
 
@@ -82,6 +88,10 @@ extension Manager {
                 sockets[name] = entry
             } else {
                 addSocket(name, unit)
+            }
+            if let counts = state.socketCounts[name] {
+                sockets[name]?.accepted = counts.accepted
+                sockets[name]?.refused = counts.refused
             }
         }
         for name in set.services.keys where !name.isTemplate {

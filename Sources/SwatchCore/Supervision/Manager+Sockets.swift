@@ -216,10 +216,16 @@ extension Manager {
     /// as its fd 3 (systemd.socket(5)); over MaxConnections= it is closed at once.
     mutating func startInstance(of socket: UnitName, for connection: AcceptedConnectionInfo, now: Instant) {
         // Accepted in the same wake-up as the shutdown: no instance can start any more (enqueue).
-        guard !shuttingDown, let entry = sockets[socket] else { return emit(.closeConnection(connection.id)) }
+        guard let entry = sockets[socket] else { return emit(.closeConnection(connection.id)) }
+        // What systemd counts as refused (socket_enter_running(), src/core/socket.c).
+        func refuse() {
+            sockets[socket]?.refused += 1
+            emit(.closeConnection(connection.id))
+        }
+        guard !shuttingDown else { return refuse() }
         guard entry.instances < entry.machine.unit.maxConnections else {
             log(socket, .warning, "\(socket): Too many incoming connections (\(entry.instances)), dropping connection.")
-            return emit(.closeConnection(connection.id))
+            return refuse()
         }
         // MaxConnectionsPerSource= (socket_enter_running() in src/core/socket.c, counting
         // peers by address; a unix peer by its UID).
@@ -227,7 +233,7 @@ extension Manager {
         let perSource = entry.machine.unit.maxConnectionsPerSource
         if perSource > 0, let source, let count = entry.sources[source], count >= perSource {
             log(socket, .warning, "\(socket): Too many incoming connections (\(count + 1)) from source \(source), dropping connection.")
-            return emit(.closeConnection(connection.id))
+            return refuse()
         }
         acceptCounter += 1
         let instance = Self.instanceName(number: acceptCounter - 1, connection)
@@ -248,6 +254,7 @@ extension Manager {
             loadInstances(namedBy: unit.unit)
             addToGraph(unit.name, unit.unit)
         }
+        sockets[socket]?.accepted += 1
         sockets[socket]?.instances += 1
         if let source { sockets[socket]?.sources[source, default: 0] += 1 }
         enqueue(.start, unit.name, anchor: false)

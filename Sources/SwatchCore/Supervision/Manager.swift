@@ -147,6 +147,16 @@ package struct Manager {
             get { rarelySet.sources }
             _modify { yield &rarelySet.sources }
         }
+        /// Accept=yes: the connections that made an instance, and those closed at once for a
+        /// limit or a shutdown (systemctl's `Accepted:` and `Refused:`, NAccepted=, NRefused=).
+        var accepted: Int {
+            get { rarelySet.accepted }
+            _modify { yield &rarelySet.accepted }
+        }
+        var refused: Int {
+            get { rarelySet.refused }
+            _modify { yield &rarelySet.refused }
+        }
         /// Accept=yes: the failed instances kept loaded, oldest first (Manager+Instances.swift).
         var failedInstances: [UnitName] {
             get { rarelySet.failedInstances }
@@ -171,6 +181,8 @@ package struct Manager {
             var instances = 0
             var sources: [String: Int] = [:]
             var failedInstances: [UnitName] = []
+            var accepted = 0
+            var refused = 0
             var invocationID = ""
         }
 

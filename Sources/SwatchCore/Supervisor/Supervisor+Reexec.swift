@@ -31,6 +31,9 @@ extension Supervisor {
             lines.append((["socket", name.description] + fds.map(String.init)).joined(separator: " "))
             passed += fds
         }
+        for (name, counts) in state.socketCounts.sortedByKey() {
+            lines.append("connections \(name) \(counts.accepted) \(counts.refused)")
+        }
         for service in state.services {
             let s = service.snapshot
             lines.append(["service", service.name.description, s.state.rawValue, s.mainPID.map(String.init) ?? "-",
@@ -178,6 +181,10 @@ extension Supervisor {
             case "socket":
                 guard words.count > 1, let name = UnitName(parsing: words[1]) else { continue }
                 socketFDs[name] = (2..<words.count).compactMap(fd)
+            case "connections":
+                guard words.count == 4, let name = UnitName(parsing: words[1]), let accepted = Int(words[2]),
+                      let refused = Int(words[3]) else { continue }
+                state.socketCounts[name] = (accepted, refused)
             case "service":
                 guard words.count >= 9, let name = UnitName(parsing: words[1]),
                       let serviceState = ServiceState(rawValue: words[2]) else { continue }

@@ -132,6 +132,7 @@ import Testing
         #expect(next.state(running.description) == .running)
         #expect(next.manager.sockets[socket]?.instances == 1)
         #expect(next.manager.sockets[socket]?.failedInstances == [failed])
+        #expect(next.manager.sockets[socket]?.accepted == 2, "NAccepted= carried over")
         _ = next.request(.resetFailed(unit: nil))
         #expect(next.manager.services[failed] == nil && next.manager.services[running] != nil)
     }

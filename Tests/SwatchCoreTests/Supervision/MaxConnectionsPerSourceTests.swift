@@ -45,6 +45,25 @@ import Testing
         #expect(s.logs(actions).contains("echo.socket: Too many incoming connections (2) from source UID 1000, dropping connection."))
     }
 
+    /// systemctl's NAccepted=, NConnections= and NRefused= (socket_enter_running(),
+    /// src/core/socket.c): a connection refused for MaxConnectionsPerSource= or MaxConnections=
+    /// is counted, one served is accepted and connected until its instance ends.
+    @Test func theSocketCountsWhatItAcceptedAndRefused() throws {
+        var s = shell("MaxConnectionsPerSource=1\nMaxConnections=2\n")
+        _ = s.take()
+        s.send(.connectionsAccepted(socket, [connection(1, from: "127.0.0.1"), connection(2, from: "127.0.0.1"),
+                                             connection(3, from: "127.0.0.2"), connection(4, from: "127.0.0.3")]))
+        #expect(s.spawns(s.take()).count == 2)
+        func counts() throws -> SocketConnections? {
+            let actions = s.request(.status(units: ["echo.socket"]))
+            let reports = actions.compactMap { if case .reply(_, .reports(let r, _, _)) = $0 { r } else { nil } }
+            return try #require(reports.first?.first).connections
+        }
+        #expect(try counts() == SocketConnections(accept: true, accepted: 2, connected: 2, refused: 2))
+        s.exit(100, .exited(0))
+        #expect(try counts() == SocketConnections(accept: true, accepted: 2, connected: 1, refused: 2))
+    }
+
     @Test func noLimitByDefault() {
         var s = shell("")
         _ = s.take()
