@@ -918,6 +918,8 @@ extension Integration {
             let status = try daemon.ctl("status", first)
             #expect(status.exitCode == 3 && status.lines.contains { $0.hasPrefix("     Active: failed (Result: exit-code)") },
                     "\(status)")
+            let socketStatus = try daemon.ctl("status", "echo.socket")
+            #expect(socketStatus.lines.contains("   Triggers: ● \(first)"), "\(socketStatus)")
             let start = try daemon.ctl("start", first)
             #expect(start.exitCode != 0 && start.standardError.contains("Operation refused"), "\(start)")
 

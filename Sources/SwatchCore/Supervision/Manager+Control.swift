@@ -333,10 +333,17 @@ extension Manager {
         report.listen = listening(entry)
         report.connections = SocketConnections(accept: unit.accept, accepted: entry.accepted, connected: entry.instances,
                                                refused: entry.refused)
-        report.triggers = [UnitReference(
-            name: entry.service.description,
-            activeState: services[entry.service].flatMap { UnitActiveState(rawValue: $0.machine.state.activeState) }
-                ?? .inactive)]
+        func reference(_ service: UnitName) -> UnitReference {
+            UnitReference(name: service.description,
+                          activeState: services[service].flatMap { UnitActiveState(rawValue: $0.machine.state.activeState) }
+                              ?? .inactive)
+        }
+        // Accept=yes: the instances it made and that are still loaded, as systemd's socket
+        // triggers each (socket_load_service_unit(), src/core/socket.c), not the template. A scan
+        // of the services, for a request.
+        report.triggers = unit.accept
+            ? services.compactMap { $0.value.instanceOf == name ? $0.key : nil }.sorted().map(reference)
+            : [reference(entry.service)]
         return report
     }
 

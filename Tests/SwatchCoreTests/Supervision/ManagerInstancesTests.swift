@@ -52,6 +52,14 @@ import Testing
             reports.first?.activeState == .failed && reports.first?.result == .exitCode
         } else { false } }, "\(report)")
 
+        // The socket triggers its instances, the failed one too, as systemd's does; not the template.
+        let (running, _) = try serve(&s, 2, port: 40002)
+        let socketReport = s.request(.status(units: ["echo.socket"])).compactMap {
+            if case .reply(_, .reports(let reports, _, _)) = $0 { reports.first } else { nil }
+        }.first
+        #expect(socketReport?.triggers == [UnitReference(name: name.description, activeState: .failed),
+                                           UnitReference(name: running.description, activeState: .active)])
+
         _ = s.request(.resetFailed(unit: name.description))
         #expect(s.manager.services[name] == nil)
         #expect(listed(&s)[name.description] == nil)
