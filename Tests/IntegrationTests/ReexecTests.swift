@@ -149,6 +149,10 @@ extension Integration {
             #expect(after.standardOutput == "NAccepted=3\nNConnections=2\nNRefused=1\n", "\(after)")
             let failed = try daemon.ctl("list-units", "--state=failed")
             #expect(failed.standardOutput.contains("echo@0-127.0.0.1:\(port)-"), "\(failed)")
+            // Its description is its peer, as systemd sets it, across the re-exec too.
+            let instance = try #require(failed.lines.compactMap { $0.split(separator: " ").first { $0.hasPrefix("echo@0-") } }.first)
+            let peer = instance.split(separator: "-").last.map { String($0.dropLast(".service".count)) } ?? "?"
+            #expect(try daemon.property("Description", of: String(instance)) == peer, "\(failed)")
             for client in held { #expect(try send(client, "ok") == "ok") }
             try daemon.waitForProperty("NConnections", of: "echo.socket", toBe: "0")
             #expect(try daemon.stop() == .exited(0), "\(daemon.log)")

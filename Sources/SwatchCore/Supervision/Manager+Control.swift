@@ -278,7 +278,7 @@ extension Manager {
             let ago = now.since(instant).microseconds
             return realtime >= ago ? realtime - ago : 0
         }
-        var report = UnitStatusReport(id: name.description, description: unit.unit.description,
+        var report = UnitStatusReport(id: name.description, description: unitDescription(name),
                                       fragmentPath: unit.path.description, dropIns: unit.dropIns)
         report.serviceType = unit.type.rawValue
         report.activeState = UnitActiveState(rawValue: machine.state.activeState) ?? .inactive

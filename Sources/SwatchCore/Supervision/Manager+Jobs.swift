@@ -453,9 +453,19 @@ extension Manager {
 
     /// `Name - Description`, as systemd's unit_status_string() shows a unit in its lifecycle lines.
     func describe(_ unit: UnitName) -> String {
-        let description = services[unit]?.machine.unit.unit.description ?? sockets[unit]?.machine.unit.unit.description
-        guard let description, !description.isEmpty else { return unit.description }
+        guard let description = unitDescription(unit), !description.isEmpty else { return unit.description }
         return "\(unit) - \(description)"
+    }
+
+    /// A unit's Description=. An Accept=yes instance's has its peer after it (`Echo server
+    /// (127.0.0.1:40000)`), or is the peer alone, as systemd's service_set_socket_fd() sets it
+    /// (src/core/service.c).
+    func unitDescription(_ unit: UnitName) -> String? {
+        guard let entry = services[unit] else { return sockets[unit]?.machine.unit.unit.description }
+        let written = entry.machine.unit.unit.description
+        guard let peer = entry.peer else { return written }
+        guard let written, !written.isEmpty else { return peer }
+        return "\(written) (\(peer))"
     }
 }
 

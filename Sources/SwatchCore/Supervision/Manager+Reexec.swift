@@ -18,6 +18,8 @@ extension Manager {
             package var instanceOf: UnitName?
             /// Accept=yes: the source its connection counts against (MaxConnectionsPerSource=).
             package var source: String?
+            /// Accept=yes: the peer its description names.
+            package var peer: String? = nil
         }
         package var services: [Service] = []
         package var boundSockets: Set<UnitName> = []
@@ -45,7 +47,7 @@ extension Manager {
             }
             state.services.append(.init(name: name, snapshot: snapshot, invocationID: entry.invocationID,
                                         storedFDNames: entry.storedFDNames, instanceOf: entry.instanceOf,
-                                        source: entry.source))
+                                        source: entry.source, peer: entry.peer))
         }
         state.boundSockets = Set(sockets.filter { $0.value.machine.state != nil }.keys)
         for (name, entry) in sockets where entry.accepted > 0 || entry.refused > 0 {
@@ -104,6 +106,7 @@ extension Manager {
                 var entry = ServiceEntry(unit: unit)
                 entry.instanceOf = socket
                 entry.source = record.source
+                entry.peer = record.peer
                 services[record.name] = entry
                 if record.snapshot.state == .failed {
                     restoreFailedInstance(record.name, of: socket)

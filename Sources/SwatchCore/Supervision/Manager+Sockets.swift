@@ -243,9 +243,7 @@ extension Manager {
             return emit(.closeConnection(connection.id))
         }
         var service = ServiceEntry(unit: unit)
-        service.connection = connection
-        service.instanceOf = socket
-        service.source = source
+        service.withFields { $0.makeInstance(of: socket, connection: connection, source: source, peer: Self.peerText(connection)) }
         services[unit.name] = service
         // Its template's Requires=, After=, … hold for it, as for each of systemd's instances:
         // its own edges only, added and taken out with it (serviceChanged), not a rebuild per
@@ -258,6 +256,15 @@ extension Manager {
         sockets[socket]?.instances += 1
         if let source { sockets[socket]?.sources[source, default: 0] += 1 }
         enqueue(.start, unit.name, anchor: false)
+    }
+
+    /// The peer as an instance's description shows it, as systemd's getpeername_pretty() writes
+    /// it (src/basic/socket-util.c): `127.0.0.1:40000`, `[::1]:40000`, `PID 42/UID 1000`.
+    static func peerText(_ connection: AcceptedConnectionInfo) -> String? {
+        if let address = connection.remoteAddress, let port = connection.remotePort {
+            return address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
+        }
+        return connection.peer.map { "PID \($0.pid)/UID \($0.uid)" }
     }
 
     /// An instance name for a connection, as systemd makes them

@@ -74,17 +74,31 @@ package struct Manager {
             get { instance?.value.keptFailed ?? false }
             set { withInstance { $0.keptFailed = newValue } }
         }
+        /// Accept=yes: the peer as its description shows it (`127.0.0.1:40000`, `[::1]:40000`,
+        /// `PID 42/UID 1000`; Manager.unitDescription).
+        var peer: String? {
+            get { instance?.value.peer }
+            set { withInstance { $0.peer = newValue } }
+        }
 
-        /// What only an Accept=yes instance has (~120 bytes), one pointer, nil for every other service.
+        /// Makes an Accept=yes instance of the entry, in one allocation.
+        mutating func makeInstance(of socket: UnitName, connection: AcceptedConnectionInfo, source: String?,
+                                   peer: String?) {
+            instance = CopyOnWriteStorage(Instance(connection: connection, instanceOf: socket, source: source, peer: peer))
+        }
+
+        /// What only an Accept=yes instance has (~140 bytes), one pointer, nil for every other service.
         private struct Instance {
             var connection: AcceptedConnectionInfo?
             var instanceOf: UnitName?
             var source: String?
+            var peer: String?
             var keptFailed = false
         }
         private var instance: CopyOnWriteStorage<Instance>?
 
         private mutating func withInstance(_ change: (inout Instance) -> Void) {
+            if instance != nil, isKnownUniquelyReferenced(&instance!) { return change(&instance!.value) }
             var fields = instance?.value ?? Instance()
             change(&fields)
             instance = CopyOnWriteStorage(fields)

@@ -40,7 +40,8 @@ extension Supervisor {
                           s.result.rawValue, String(s.restartCount), s.stateChanged.map { String($0.microseconds) } ?? "-",
                           service.invocationID.isEmpty ? "-" : service.invocationID,
                           service.instanceOf?.description ?? "-",
-                          service.source.map(ControlEscaping.escapeWord) ?? "-"].joined(separator: " "))
+                          service.source.map(ControlEscaping.escapeWord) ?? "-",
+                          service.peer.map(ControlEscaping.escapeWord) ?? "-"].joined(separator: " "))
             for entry in storedFDs[service.name] ?? [] {
                 // FDPOLL=0: stored unwatched, and so it stays.
                 let poll = storedFDWatches[entry.fd.rawValue] == nil ? " nopoll" : ""
@@ -191,10 +192,14 @@ extension Supervisor {
                 let snapshot = ServiceMachine.Snapshot(
                     state: serviceState, mainPID: Int32(words[3]), result: ServiceResult(rawValue: words[4]) ?? .success,
                     restartCount: Int(words[5]) ?? 0, stateChanged: UInt64(words[6]).map(Instant.init(microseconds:)))
-                // The source, a tenth word, is absent from the state of a swatchd before it.
-                let source = words.count > 9 && words[9] != "-" ? try? ControlEscaping.unescapeWord(words[9]) : nil
+                // The source, a tenth word, and the peer, an eleventh, are absent from the state of a
+                // swatchd before them.
+                func word(_ i: Int) -> String? {
+                    words.count > i && words[i] != "-" ? try? ControlEscaping.unescapeWord(words[i]) : nil
+                }
                 state.services.append(.init(name: name, snapshot: snapshot, invocationID: words[7] == "-" ? "" : words[7],
-                                            storedFDNames: [], instanceOf: UnitName(parsing: words[8]), source: source))
+                                            storedFDNames: [], instanceOf: UnitName(parsing: words[8]), source: word(9),
+                                            peer: word(10)))
             case "stored":
                 guard words.count == 4 || words.count == 5, let name = UnitName(parsing: words[1]), let fd = fd(3),
                       let fdName = try? ControlEscaping.unescapeWord(words[2]) else { continue }

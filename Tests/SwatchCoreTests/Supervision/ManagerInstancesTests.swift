@@ -122,6 +122,29 @@ import Testing
         #expect(s.state(name.description) == .failed)
     }
 
+    /// An instance's description names its peer, after the template's Description= or alone, as
+    /// systemd's service_set_socket_fd() sets it: in status and in the lifecycle lines.
+    @Test func anInstancesDescriptionNamesItsPeer() throws {
+        var s = shell(service: "Description=Echo server")
+        let (name, _) = try serve(&s, 1)
+        #expect(s.manager.unitDescription(name) == "Echo server (127.0.0.1:40000)")
+        let status = s.request(.status(units: [name.description])).compactMap {
+            if case .reply(_, .reports(let reports, _, _)) = $0 { reports.first } else { nil }
+        }.first
+        #expect(status?.description == "Echo server (127.0.0.1:40000)")
+        s.send(.connectionsAccepted(socket, [connection(2, port: 40002)]))
+        #expect(s.logs(s.take()).contains {
+            $0.hasPrefix("Starting echo@1-127.0.0.1:7-127.0.0.1:40002.service - Echo server (127.0.0.1:40002)")
+        })
+
+        var bare = shell()
+        let (plain, _) = try serve(&bare, 1)
+        #expect(bare.manager.unitDescription(plain) == "127.0.0.1:40000")
+        #expect(Manager.peerText(AcceptedConnectionInfo(id: 1, remoteAddress: "::1", remotePort: 5000)) == "[::1]:5000")
+        #expect(Manager.peerText(AcceptedConnectionInfo(id: 2, remoteAddress: nil, remotePort: nil, peer: (pid: 42, uid: 1000)))
+            == "PID 42/UID 1000")
+    }
+
     @Test func aReexecKeepsTheFailedInstancesUncounted() throws {
         var s = shell(socket: "MaxConnections=2")
         let (failed, pid) = try serve(&s, 1)
@@ -141,6 +164,7 @@ import Testing
         #expect(next.manager.sockets[socket]?.instances == 1)
         #expect(next.manager.sockets[socket]?.failedInstances == [failed])
         #expect(next.manager.sockets[socket]?.accepted == 2, "NAccepted= carried over")
+        #expect(next.manager.unitDescription(running) == "127.0.0.1:40002", "the peer carried over")
         _ = next.request(.resetFailed(unit: nil))
         #expect(next.manager.services[failed] == nil && next.manager.services[running] != nil)
     }
