@@ -92,10 +92,11 @@ extension Manager {
             }
             emit(.reply(id, .response(ControlResponse(records: entries))))
         case .listSockets:
+            let instances = acceptInstances()
             let entries = sockets.keys.sorted().compactMap { name -> ControlRecord? in
                 guard let entry = sockets[name] else { return nil }
                 return SocketListing(listen: listening(entry), unit: name.description,
-                                     activates: [entry.service.description]).toRecord()
+                                     activates: triggered(name, entry, instances).map(\.description)).toRecord()
             }
             emit(.reply(id, .response(ControlResponse(records: entries))))
         case .resetFailed(let name):
@@ -338,13 +339,23 @@ extension Manager {
                           activeState: services[service].flatMap { UnitActiveState(rawValue: $0.machine.state.activeState) }
                               ?? .inactive)
         }
-        // Accept=yes: the instances it made and that are still loaded, as systemd's socket
-        // triggers each (socket_load_service_unit(), src/core/socket.c), not the template. A scan
-        // of the services, for a request.
-        report.triggers = unit.accept
-            ? services.compactMap { $0.value.instanceOf == name ? $0.key : nil }.sorted().map(reference)
-            : [reference(entry.service)]
+        report.triggers = triggered(name, entry, unit.accept ? acceptInstances() : [:]).map(reference)
         return report
+    }
+
+    /// The services a socket unit activates, its Triggers=: its service, or with Accept=yes the
+    /// instances it made that are still loaded, as systemd's socket triggers each
+    /// (socket_load_service_unit(), src/core/socket.c), not the template.
+    private func triggered(_ name: UnitName, _ entry: SocketEntry, _ instances: [UnitName: [UnitName]]) -> [UnitName] {
+        entry.machine.unit.accept ? instances[name] ?? [] : [entry.service]
+    }
+
+    /// The Accept=yes instances by the socket that made them, sorted: a scan of the services,
+    /// for a request.
+    private func acceptInstances() -> [UnitName: [UnitName]] {
+        var bySocket: [UnitName: [UnitName]] = [:]
+        for (name, entry) in services { if let socket = entry.instanceOf { bySocket[socket, default: []].append(name) } }
+        return bySocket.mapValues { $0.sorted() }
     }
 
     private func listening(_ entry: SocketEntry) -> [ListenEntry] {

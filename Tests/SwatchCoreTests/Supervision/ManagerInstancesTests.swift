@@ -59,6 +59,8 @@ import Testing
         }.first
         #expect(socketReport?.triggers == [UnitReference(name: name.description, activeState: .failed),
                                            UnitReference(name: running.description, activeState: .active)])
+        let sockets = s.replies(s.request(.listSockets)).first?.records ?? []
+        #expect(sockets.map { $0.values("Triggers") } == [[name.description, running.description]])
 
         _ = s.request(.resetFailed(unit: name.description))
         #expect(s.manager.services[name] == nil)
