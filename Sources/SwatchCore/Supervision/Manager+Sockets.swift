@@ -215,13 +215,13 @@ extension Manager {
     /// Accept=yes: one instance of the template per connection, the connection
     /// as its fd 3 (systemd.socket(5)); over MaxConnections= it is closed at once.
     mutating func startInstance(of socket: UnitName, for connection: AcceptedConnectionInfo, now: Instant) {
-        // Accepted in the same wake-up as the shutdown: no instance can start any more (enqueue).
         guard let entry = sockets[socket] else { return emit(.closeConnection(connection.id)) }
         // What systemd counts as refused (socket_enter_running(), src/core/socket.c).
         func refuse() {
             sockets[socket]?.refused += 1
             emit(.closeConnection(connection.id))
         }
+        // Accepted in the same wake-up as the shutdown: no instance can start any more (enqueue).
         guard !shuttingDown else { return refuse() }
         guard entry.instances < entry.machine.unit.maxConnections else {
             log(socket, .warning, "\(socket): Too many incoming connections (\(entry.instances)), dropping connection.")
