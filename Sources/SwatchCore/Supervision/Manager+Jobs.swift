@@ -474,8 +474,8 @@ package enum JobRefusal: Error, Hashable, CustomStringConvertible {
     case reloadNotApplicable(UnitName)
     /// RefuseManualStart=/RefuseManualStop=.
     case onlyByDependency(UnitName)
-    /// A failed Accept=yes instance kept loaded (Manager+Instances.swift): its connection is gone.
-    case connectionClosed(UnitName)
+    /// An Accept=yes instance whose process had its connection (Manager+Instances.swift).
+    case connectionHandedOver(UnitName, failed: Bool)
     case missingDependency(unit: UnitName, dependency: String)
     /// daemon-reexec waits for calm.
     case busy(String)
@@ -489,8 +489,10 @@ package enum JobRefusal: Error, Hashable, CustomStringConvertible {
         case .reloadNotApplicable(let unit): return "Job type reload is not applicable for unit \(unit)."
         case .onlyByDependency(let unit):
             return "Operation refused, unit \(unit) may be requested by dependency only (it is configured to refuse manual start/stop)."
-        case .connectionClosed(let unit):
+        case .connectionHandedOver(let unit, failed: true):
             return "Operation refused, unit \(unit) served an Accept=yes connection that is closed (\"swatchctl reset-failed \(unit)\" unloads it)."
+        case .connectionHandedOver(let unit, failed: false):
+            return "Operation refused, unit \(unit) serves an Accept=yes connection that its process holds; no other process can be handed it."
         case .missingDependency(_, let dependency): return "Unit \(dependency) not found."
         case .busy(let why): return "Cannot re-execute now: \(why); try again."
         case .shuttingDown(let unit, let kind):

@@ -107,6 +107,7 @@ extension Manager {
                 entry.instanceOf = socket
                 entry.source = record.source
                 entry.peer = record.peer
+                entry.machine.servesOneConnection = true
                 services[record.name] = entry
                 if record.snapshot.state == .failed {
                     restoreFailedInstance(record.name, of: socket)

@@ -243,7 +243,10 @@ extension Manager {
             return emit(.closeConnection(connection.id))
         }
         var service = ServiceEntry(unit: unit)
-        service.withFields { $0.makeInstance(of: socket, connection: connection, source: source, peer: Self.peerText(connection)) }
+        service.withFields { fields in
+            fields.makeInstance(of: socket, connection: connection, source: source, peer: Self.peerText(connection))
+            fields.machine.servesOneConnection = true
+        }
         services[unit.name] = service
         // Its template's Requires=, After=, … hold for it, as for each of systemd's instances:
         // its own edges only, added and taken out with it (serviceChanged), not a rebuild per

@@ -37,6 +37,10 @@ package struct ServiceMachine: Sendable {
     /// Whether `groupEmpty` was observed by this machine (a spawn, a reap, the group emptied)
     /// rather than assumed: a machine restored after a re-exec has not seen its group yet.
     private var groupObserved = false
+    /// An Accept=yes instance: its connection went to its first main process and swatchd kept
+    /// no copy, so no process after it could be handed the connection: Restart= does not
+    /// apply (Manager+Instances.swift).
+    package var servesOneConnection = false
     /// This start's draw from RuntimeRandomizedExtraSec=, added to RuntimeMaxSec= (the
     /// Manager draws it when the start mints its invocation ID; service_running_timeout(),
     /// src/core/service.c).
@@ -1130,7 +1134,7 @@ package struct ServiceMachine: Sendable {
         case .restartPolicy, .stayDown:
             break
         }
-        if unit.shallRestart(result: result, mainExit: mainExit, forbidden: then == .stayDown) {
+        if unit.shallRestart(result: result, mainExit: mainExit, forbidden: then == .stayDown || servesOneConnection) {
             let delay = unit.restartDelay(attempt: record.restartAttempt)
             phase = .autoRestart(due: now.adding(delay))
             // As service_enter_dead(): the failure is logged even when a restart follows.

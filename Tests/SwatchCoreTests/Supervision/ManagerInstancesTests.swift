@@ -109,6 +109,25 @@ import Testing
         _ = try serve(&s, 2, port: 40002)
     }
 
+    /// Its connection went to its first process, and swatchd keeps no copy: a restart (by hand,
+    /// or Restart= in the template) could only run a process without it. A running instance's
+    /// restart is refused and it runs on; Restart=on-failure does not restart it.
+    @Test func anInstanceIsNeverStartedAgainWithoutItsConnection() throws {
+        var s = shell(service: "[Service]\nRestart=on-failure\nRestartSec=0")
+        let (name, pid) = try serve(&s, 1)
+        let restart = s.request(.job(.restart, units: [name.description], noBlock: false))
+        #expect(s.replies(restart).first?.errors == [
+            "Failed to restart \(name): Operation refused, unit \(name) serves an Accept=yes connection that its process holds; no other process can be handed it."])
+        #expect(s.state(name.description) == .running && s.manager.mainPID(of: name) == pid)
+
+        s.exit(pid, .exited(1))
+        #expect(s.state(name.description) == .failed, "not auto-restart")
+        s.advance(1)
+        if s.manager.nextDeadline() != nil { s.fireTimer() }
+        #expect(s.spawns(s.take()).isEmpty)
+        #expect(s.state(name.description) == .failed)
+    }
+
     @Test func aStartOfAKeptFailedInstanceIsRefusedAndAStopDoesNothing() throws {
         var s = shell()
         let (name, pid) = try serve(&s, 1)
