@@ -939,6 +939,32 @@ extension Integration {
             #expect(try daemon.stop() == .exited(0), "\(daemon.log)")
         }
 
+        /// A running Accept=yes instance is not restarted: its process holds the connection, and
+        /// a new one could not be handed it. The restart is refused and the client is still served.
+        @Test(.timeLimit(.minutes(1)))
+        func aRunningAcceptInstanceIsNotRestarted() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("echo.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\nAccept=yes\n")
+            try daemon.write("echo@.service", "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n")
+            try daemon.start()
+            let client = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            defer { close(client) }
+            func echo(_ text: String) throws -> String? {
+                let line = Array("\(text)\n".utf8)
+                #expect(Glibc.send(client, line, line.count, 0) == line.count)
+                return try Client.readLine(client)
+            }
+            #expect(try echo("one") == "one")
+            let listing = try daemon.ctl("list-units")
+            let instance = try #require(listing.lines.compactMap { $0.split(separator: " ").first { $0.hasPrefix("echo@0-") } }.first)
+            let restart = try daemon.ctl("restart", String(instance))
+            #expect(restart.exitCode != 0 && restart.standardError.contains("Operation refused"), "\(restart)")
+            #expect(try echo("two") == "two", "the same process serves on")
+            #expect(try daemon.property("ActiveState", of: String(instance)) == "active")
+        }
+
         // MARK: One unit's trouble is that unit's alone
 
         @Test(.timeLimit(.minutes(1)))
