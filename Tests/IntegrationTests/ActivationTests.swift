@@ -890,12 +890,7 @@ extension Integration {
             let port = try Ports.free()
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
-            try daemon.write("echo.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\nAccept=yes\nMaxConnections=2\n")
-            try daemon.write("echo@.service", """
-                [Service]
-                ExecStart=/bin/sh -c 'read line; echo "$line"; exit 3'
-                StandardInput=socket
-                """)
+            try Units.writeLineEcho(port: port, then: "exit 3", to: daemon)
             try daemon.start()
             func failedInstances() throws -> [String] {
                 let listing = try daemon.ctl("list-units", "--state=failed")
@@ -906,9 +901,7 @@ extension Integration {
             func serve(_ text: String) throws {
                 let client = try Client.connect(.loopback4(port), type: SOCK_STREAM)
                 defer { close(client) }
-                let line = Array("\(text)\n".utf8)
-                #expect(Glibc.send(client, line, line.count, 0) == line.count)
-                #expect(try Client.readLine(client) == text)
+                #expect(try Client.exchangeLine(text, on: client) == text)
             }
 
             try serve("one")
@@ -951,17 +944,12 @@ extension Integration {
             try daemon.start()
             let client = try Client.connect(.loopback4(port), type: SOCK_STREAM)
             defer { close(client) }
-            func echo(_ text: String) throws -> String? {
-                let line = Array("\(text)\n".utf8)
-                #expect(Glibc.send(client, line, line.count, 0) == line.count)
-                return try Client.readLine(client)
-            }
-            #expect(try echo("one") == "one")
+            #expect(try Client.exchangeLine("one", on: client) == "one")
             let listing = try daemon.ctl("list-units")
             let instance = try #require(listing.lines.compactMap { $0.split(separator: " ").first { $0.hasPrefix("echo@0-") } }.first)
             let restart = try daemon.ctl("restart", String(instance))
             #expect(restart.exitCode != 0 && restart.standardError.contains("Operation refused"), "\(restart)")
-            #expect(try echo("two") == "two", "the same process serves on")
+            #expect(try Client.exchangeLine("two", on: client) == "two", "the same process serves on")
             #expect(try daemon.property("ActiveState", of: String(instance)) == "active")
         }
 
@@ -1157,6 +1145,18 @@ enum Units {
         "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",
         "MAINPID", "PATH", "INVOCATION_ID", "JOURNAL_STREAM",
     ]
+
+    /// An inetd-style pair on 127.0.0.1:`port`: echo.socket (Accept=yes, MaxConnections=2) and
+    /// echo@.service, whose shell reads one line from the connection, echoes it and then runs
+    /// `then` (its exit status is the instance's).
+    static func writeLineEcho(port: UInt16, then: String, to daemon: Daemon) throws {
+        try daemon.write("echo.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\nAccept=yes\nMaxConnections=2\n")
+        try daemon.write("echo@.service", """
+            [Service]
+            ExecStart=/bin/sh -c 'read line; echo "$line"; \(then)'
+            StandardInput=socket
+            """)
+    }
 
     /// The seed's socket: a bare port, dual-stack, ReusePort=, NoDelay=.
     static func tcpSocket(_ port: UInt16) -> String {

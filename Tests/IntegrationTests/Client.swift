@@ -129,6 +129,12 @@ enum Client {
         try send(fd, Array(text.utf8), .unix("fd \(fd)"))
     }
 
+    /// Writes `text` and a newline to a connected socket and reads the line that comes back (nil at EOF).
+    static func exchangeLine(_ text: String, on fd: Int32) throws(ClientError) -> String? {
+        try write(text + "\n", to: fd)
+        return try readLine(fd)
+    }
+
     /// Sends one datagram to a unix datagram socket (path or @abstract).
     static func sendDatagram(_ text: String, to endpoint: Endpoint) throws(ClientError) {
         let fd = try socket(endpoint, type: SOCK_DGRAM, timeout: .seconds(5))

@@ -115,21 +115,11 @@ extension Integration {
             let port = try Ports.free()
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
-            try daemon.write("echo.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\nAccept=yes\nMaxConnections=2\n")
-            try daemon.write("echo@.service", """
-                [Service]
-                ExecStart=/bin/sh -c 'read line; echo "$line"; [ "$line" = ok ]'
-                StandardInput=socket
-                """)
+            try Units.writeLineEcho(port: port, then: "[ \"$line\" = ok ]", to: daemon)
             try daemon.start()
-            func send(_ client: Int32, _ text: String) throws -> String? {
-                let line = Array("\(text)\n".utf8)
-                #expect(Glibc.send(client, line, line.count, 0) == line.count)
-                return try Client.readLine(client)
-            }
             // One instance fails; two are held open; a third connection is one too many.
             let failing = try Client.connect(.loopback4(port), type: SOCK_STREAM)
-            #expect(try send(failing, "fail") == "fail")
+            #expect(try Client.exchangeLine("fail", on: failing) == "fail")
             close(failing)
             try daemon.waitForProperty("NConnections", of: "echo.socket", toBe: "0")
             let held = [try Client.connect(.loopback4(port), type: SOCK_STREAM),
@@ -153,7 +143,7 @@ extension Integration {
             let instance = try #require(failed.lines.compactMap { $0.split(separator: " ").first { $0.hasPrefix("echo@0-") } }.first)
             let peer = instance.split(separator: "-").last.map { String($0.dropLast(".service".count)) } ?? "?"
             #expect(try daemon.property("Description", of: String(instance)) == peer, "\(failed)")
-            for client in held { #expect(try send(client, "ok") == "ok") }
+            for client in held { #expect(try Client.exchangeLine("ok", on: client) == "ok") }
             try daemon.waitForProperty("NConnections", of: "echo.socket", toBe: "0")
             #expect(try daemon.stop() == .exited(0), "\(daemon.log)")
         }
