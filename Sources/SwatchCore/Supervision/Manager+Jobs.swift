@@ -315,7 +315,15 @@ extension Manager {
             }
             return checkJob(unit)
         }
-        guard let machine = services[unit]?.machine else { return finishJob(unit, .done) }
+        guard let entry = services[unit] else { return finishJob(unit, .done) }
+        let machine = entry.machine
+        // An Accept=yes instance whose connection went to its process (Manager+Instances.swift): a
+        // start or restart, from a dependency too (PartOf=), would run a process without it.
+        if entry.instanceOf != nil, entry.connection == nil,
+           job.kind == .restart || job.kind == .start && machine.isInactive {
+            log(unit, .warning, "\(unit): Not started again: its Accept=yes connection went to its first process.")
+            return finishJob(unit, .unsupported)
+        }
         switch job.kind {
         case .start:
             withService(unit) { $0.start(now: now) }

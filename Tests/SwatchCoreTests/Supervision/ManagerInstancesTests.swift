@@ -128,6 +128,23 @@ import Testing
         #expect(s.state(name.description) == .failed)
     }
 
+    /// A restart that reaches an instance through a dependency (PartOf= of its template) does
+    /// not start it again either: the instance serves on, and says why.
+    @Test func aPropagatedRestartLeavesARunningInstanceAlone() throws {
+        var s = ScriptedShell(["echo.socket": "[Socket]\nListenStream=7\nAccept=yes\n",
+                               "echo@.service": "[Unit]\nPartOf=main.service\n[Service]\nExecStart=/bin/cat\nStandardInput=socket\n",
+                               "main.service": "[Service]\nExecStart=/bin/main\n"])
+        _ = s.take()
+        let main = try #require(s.manager.mainPID(of: UnitName(parsing: "main.service")!))
+        let (name, pid) = try serve(&s, 1)
+        var actions = s.request(.job(.restart, units: ["main.service"], noBlock: true))
+        s.exit(main, .signaled(15, coreDumped: false))
+        actions += s.take()
+        #expect(s.spawns(actions).map(\.unit.description) == ["main.service"], "only main.service starts again")
+        #expect(s.logs(actions).contains("\(name): Not started again: its Accept=yes connection went to its first process."))
+        #expect(s.state(name.description) == .running && s.manager.mainPID(of: name) == pid)
+    }
+
     @Test func aStartOfAKeptFailedInstanceIsRefusedAndAStopDoesNothing() throws {
         var s = shell()
         let (name, pid) = try serve(&s, 1)
