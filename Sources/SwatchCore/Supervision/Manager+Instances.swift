@@ -7,10 +7,10 @@
 /// shows how it ended, until `reset-failed` unloads it. With
 /// `CollectMode=inactive-or-failed` it is unloaded at once too.
 ///
-/// systemd keeps every one of them, so a client that makes its instances fail
-/// grows the manager without end (systemd issue #31647). swatchd keeps the last
-/// MaxConnections= failed instances of each socket, the number it lets run at
-/// once, and unloads the oldest past that.
+/// systemd keeps every one of them (it has no bound in unit_may_gc()), so a
+/// client that makes its instances fail grows the manager without end. swatchd
+/// keeps the last MaxConnections= failed instances of each socket, the number it
+/// lets run at once, and unloads the oldest past that (swatchd.socket(5)).
 extension Manager {
     /// `name`, made by `socket`, went down (not for a restart job's stop).
     mutating func instanceWentDown(_ name: UnitName, of socket: UnitName, failed: Bool) {
