@@ -45,10 +45,8 @@ extension Manager {
                         service: name.description, triggeredBy: triggeredBy.map(\.description)))
                 }
                 guard let kind = manager.jobKind(verb, for: name) else { return }
-                // An Accept=yes instance's connection went to its process: no new one could have it.
-                if kind == .start || kind == .restart, let entry = manager.services[name], entry.instanceOf != nil,
-                   entry.connection == nil {
-                    let refusal = JobRefusal.connectionHandedOver(name, failed: entry.keptFailed)
+                if kind == .start || kind == .restart, manager.connectionHandedOver(name) {
+                    let refusal = JobRefusal.connectionHandedOver(name, failed: manager.services[name]?.keptFailed == true)
                     return manager.fail(id, "Failed to \(verb.rawValue) \(name): \(refusal)")
                 }
                 if manager.refusesManual(kind, name) {

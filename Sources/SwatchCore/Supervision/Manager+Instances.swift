@@ -54,6 +54,14 @@ extension Manager {
         }
     }
 
+    /// Whether `name` is an Accept=yes instance whose connection went to its first process:
+    /// swatchd keeps no copy, so no later process could be handed it, and a start or restart
+    /// of it is refused (Manager+Control.swift, the request; Manager+Jobs.swift, any job).
+    func connectionHandedOver(_ name: UnitName) -> Bool {
+        guard let entry = services[name] else { return false }
+        return entry.instanceOf != nil && entry.connection == nil
+    }
+
     /// After a re-exec: a failed instance the swatchd before kept, kept again.
     mutating func restoreFailedInstance(_ name: UnitName, of socket: UnitName) {
         services[name]?.keptFailed = true

@@ -315,14 +315,12 @@ extension Manager {
             }
             return checkJob(unit)
         }
-        guard let entry = services[unit] else { return finishJob(unit, .done) }
-        let machine = entry.machine
-        // An Accept=yes instance whose connection went to its process (Manager+Instances.swift): a
-        // start or restart, from a dependency too (PartOf=), would run a process without it.
-        if entry.instanceOf != nil, entry.connection == nil,
-           job.kind == .restart || job.kind == .start && machine.isInactive {
+        guard let machine = services[unit]?.machine else { return finishJob(unit, .done) }
+        // A start or restart a dependency brings (PartOf=) would run a process without the
+        // connection; a request for one was refused already.
+        if job.kind == .restart || job.kind == .start && machine.isInactive, connectionHandedOver(unit) {
             log(unit, .warning, "\(unit): Not started again: its Accept=yes connection went to its first process.")
-            return finishJob(unit, .unsupported)
+            return finishJob(unit, .canceled)
         }
         switch job.kind {
         case .start:
