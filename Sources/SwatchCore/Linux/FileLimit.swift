@@ -31,9 +31,10 @@ package enum FileLimit {
 
     /// The descriptors below `soft` the sockets of the units, and what swatchd keeps open beyond
     /// a need of the moment, may take. The rest, 64 (a quarter of a smaller limit), are kept
-    /// for swatchd's own work: its control socket and connections, the pipes and groups of a spawn. Without them a unit set with more sockets
-    /// than the hard limit allows would leave swatchd unable to make its control socket, and
-    /// it would exit; the sockets past the ceiling fail instead, each named, as EMFILE would.
+    /// for swatchd's own work: its control socket and connections, the pipes and groups of a
+    /// spawn. Without them a unit set with more sockets than the hard limit allows would leave
+    /// swatchd unable to make its control socket, and it would exit; the sockets past the
+    /// ceiling fail instead, each named, as EMFILE would.
     static func ceiling(below soft: UInt64) -> UInt64 {
         soft - min(64, soft / 4)
     }
