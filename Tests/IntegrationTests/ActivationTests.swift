@@ -953,6 +953,26 @@ extension Integration {
             #expect(try daemon.property("ActiveState", of: String(instance)) == "active")
         }
 
+        /// Restart= in the template does not restart an instance that failed: its connection went
+        /// to its first process, and a second would run without it. It ends failed, started once.
+        @Test(.timeLimit(.minutes(1)))
+        func restartInTheTemplateDoesNotRestartAnInstance() throws {
+            let port = try Ports.free()
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try Units.writeLineEcho(port: port, then: "exit 1", service: "Restart=on-failure\nRestartSec=0", to: daemon)
+            try daemon.start()
+            let client = try Client.connect(.loopback4(port), type: SOCK_STREAM)
+            defer { close(client) }
+            #expect(try Client.exchangeLine("one", on: client) == "one")
+            #expect(try Client.readLine(client) == nil, "the connection ends with the instance")
+            try waitUntil("the instance is failed\n\(daemon.log)") {
+                try daemon.ctl("list-units", "--state=failed").standardOutput.contains("echo@0-")
+            }
+            #expect(daemon.logLines(containing: "Starting echo@0-").count == 1, "\(daemon.log)")
+            #expect(daemon.logLines(containing: "Scheduled restart job").isEmpty, "\(daemon.log)")
+        }
+
         // MARK: One unit's trouble is that unit's alone
 
         @Test(.timeLimit(.minutes(1)))
@@ -1148,13 +1168,14 @@ enum Units {
 
     /// An inetd-style pair on 127.0.0.1:`port`: echo.socket (Accept=yes, MaxConnections=2) and
     /// echo@.service, whose shell reads one line from the connection, echoes it and then runs
-    /// `then` (its exit status is the instance's).
-    static func writeLineEcho(port: UInt16, then: String, to daemon: Daemon) throws {
+    /// `then` (its exit status is the instance's); `service`: more lines of its [Service] section.
+    static func writeLineEcho(port: UInt16, then: String, service: String = "", to daemon: Daemon) throws {
         try daemon.write("echo.socket", "[Socket]\nListenStream=127.0.0.1:\(port)\nAccept=yes\nMaxConnections=2\n")
         try daemon.write("echo@.service", """
             [Service]
             ExecStart=/bin/sh -c 'read line; echo "$line"; \(then)'
             StandardInput=socket
+            \(service)
             """)
     }
 
