@@ -121,6 +121,8 @@ enum Daemon {
             // to the --exit-with service, else logged and ignored (swatchd(8), SIGNALS).
             let signals = try SignalFD(signals: SignalFD.supervisedSignals + SignalFD.forwardedSignals)
             SignalFD.ignoreBrokenPipe()
+            // Every disposition is set now: a child resets only those not at SIG_DFL.
+            Spawner.prepareSignalReset()
             // As child subreaper, a service's orphans come back to swatchd to be reaped and counted.
             ProcessTracker.becomeSubreaper()
             let loop = try EventLoop()

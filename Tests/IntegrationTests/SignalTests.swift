@@ -41,6 +41,45 @@ extension Integration {
             #expect(try daemon.stop() == .exited(0), "\(daemon.log)")
         }
 
+        /// What swatchd's own parent ignored — a script's `swatchd &` ignores SIGINT and SIGQUIT,
+        /// `trap ''` any — swatchd's services do not: each child resets what swatchd does not leave at
+        /// its default, found once at start (Spawner.prepareSignalReset), not every signal.
+        @Test(.timeLimit(.minutes(1)))
+        func signalsIgnoredByTheParentOfSwatchdAreAtTheirDefaultInItsServices() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let piped = daemon.path("piped.out"), plain = daemon.path("plain.out")
+            // grep execs straight from the spawner: what it prints is what it was given.
+            try daemon.write("piped.service", """
+                [Service]
+                Type=oneshot
+                ExecStart=/bin/grep -E ^Sig(Blk|Ign): /proc/self/status
+                StandardOutput=file:\(piped)
+                """)
+            try daemon.write("plain.service", """
+                [Service]
+                Type=oneshot
+                IgnoreSIGPIPE=no
+                ExecStart=/bin/grep -E ^Sig(Blk|Ign): /proc/self/status
+                StandardOutput=file:\(plain)
+                """)
+            try daemon.start(launcher: ["/bin/sh", "-c", "trap '' INT QUIT XFSZ USR2; exec \"$@\"", "sh"])
+            // Not vacuous: swatchd itself runs with them ignored (sh execs it: same pid).
+            let own = try #require(readText("/proc/\(daemon.pid)/status"))
+            let ignoredByParent = [SIGINT, SIGQUIT, SIGXFSZ, SIGUSR2].reduce(UInt64(0)) { $0 | 1 << UInt64($1 - 1) }
+            let ownIgnored = try #require(own.split(separator: "\n").first { $0.hasPrefix("SigIgn:") }
+                .flatMap { UInt64($0.dropFirst("SigIgn:".count).trimmingCharacters(in: .whitespaces), radix: 16) })
+            #expect(ownIgnored & ignoredByParent == ignoredByParent, "\(own)")
+            for (path, expected) in [(piped, "0000000000001000"), (plain, "0000000000000000")] {
+                let text = try waitFor("\(path) is written", timeout: .seconds(10)) { () -> String? in
+                    guard let t = readText(path), t.hasSuffix("\n"), t.contains("SigIgn") else { return nil }
+                    return t
+                }
+                #expect(text == "SigBlk:\t0000000000000000\nSigIgn:\t\(expected)\n", "\(path): \(text)")
+            }
+            #expect(try daemon.stop() == .exited(0), "\(daemon.log)")
+        }
+
         /// A service that ignores SIGTERM is SIGKILLed after the default stop timeout given on the
         /// command line: shutdown then ends within the harness's 15 s, not after systemd's 90 s.
         @Test(.timeLimit(.minutes(1)))

@@ -465,6 +465,13 @@ int swatch_spawn_prepare_handoff(void);
 /// The receiving end of that pair, or -1 when it was not made.
 int swatch_spawn_handoff_descriptor(void);
 
+/// Records which signals this process does not leave at SIG_DFL (ignored, or
+/// caught), so that each child resets only those before execve instead of
+/// every signal. Call it once the process has set its own dispositions, and
+/// change none after: a disposition changed later would reach the children.
+/// Until it is called, children reset every signal. Returns 0.
+int swatch_spawn_prepare_signals(void);
+
 /// Tests only: how many spawns handed the child its descriptors that way (the
 /// others copied the table: no pair, more than 253 descriptors, or a failed send).
 unsigned long swatch_spawn_handoff_count(void);
