@@ -283,7 +283,7 @@ extension Manager {
         var report = UnitStatusReport(id: name.description, description: unitDescription(name),
                                       fragmentPath: unit.path.description, dropIns: unit.dropIns)
         report.serviceType = unit.type.rawValue
-        report.activeState = UnitActiveState(rawValue: machine.state.activeState) ?? .inactive
+        report.activeState = machine.state.activeState
         report.subState = machine.state.rawValue
         report.result = UnitResult(rawValue: machine.result.rawValue) ?? .success
         report.activeSince = machine.stateChanged.map(wallClock)
@@ -337,7 +337,7 @@ extension Manager {
                                                refused: entry.refused)
         func reference(_ service: UnitName) -> UnitReference {
             UnitReference(name: service.description,
-                          activeState: services[service].flatMap { UnitActiveState(rawValue: $0.machine.state.activeState) }
+                          activeState: services[service]?.machine.state.activeState
                               ?? .inactive)
         }
         report.triggers = triggered(name, entry, unit.accept ? acceptInstances() : [:]).map(reference)
@@ -364,7 +364,7 @@ extension Manager {
     }
 
     private func socketActiveState(_ name: UnitName) -> UnitActiveState {
-        sockets[name].flatMap { UnitActiveState(rawValue: $0.machine.activeState) } ?? .inactive
+        sockets[name]?.machine.activeState ?? .inactive
     }
 }
 

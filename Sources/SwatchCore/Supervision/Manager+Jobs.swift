@@ -298,7 +298,7 @@ extension Manager {
             switch job.kind {
             case .start:
                 // A start while it stops runs once the stop is through.
-                if sockets[unit]?.machine.activeState == "deactivating" { sockets[unit]?.restartPending = true }
+                if sockets[unit]?.machine.activeState == .deactivating { sockets[unit]?.restartPending = true }
                 startSocket(unit)
             case .restart:
                 if sockets[unit]?.machine.isInactive == false {

@@ -37,13 +37,13 @@ extension Manager {
         guard jobs.isEmpty, handovers.isEmpty else { return .failure(.busy("jobs are running (see list-jobs)")) }
         // A socket unit's command in flight is not carried over.
         if let (name, entry) = sockets.first(where: { !$0.value.machine.isInactive && $0.value.machine.state == nil }) {
-            return .failure(.busy("\(name) is \(entry.machine.activeState)"))
+            return .failure(.busy("\(name) is \(entry.machine.activeState.rawValue)"))
         }
         var state = ReexecState(acceptCounter: acceptCounter)
         for name in services.keys.sorted() {
             guard let entry = services[name] else { continue }
             guard let snapshot = entry.machine.snapshot else {
-                return .failure(.busy("\(name) is \(entry.machine.state.activeState)"))
+                return .failure(.busy("\(name) is \(entry.machine.state.activeState.rawValue)"))
             }
             state.services.append(.init(name: name, snapshot: snapshot, invocationID: entry.invocationID,
                                         storedFDNames: entry.storedFDNames, instanceOf: entry.instanceOf,

@@ -46,6 +46,6 @@ extension Manager {
     /// Active or reloading (UNIT_IS_ACTIVE_OR_RELOADING()).
     private func isActive(_ name: UnitName) -> Bool {
         if let entry = services[name] { return entry.machine.isActive }
-        return sockets[name]?.machine.activeState == "active"
+        return sockets[name]?.machine.activeState == .active
     }
 }

@@ -488,7 +488,7 @@ package struct Manager {
         checkJob(name)
         if before != after, !restarting {
             propagate(name, from: before, to: after)
-            unitChanged(name, goingDown: inactive || after.activeState == "deactivating")
+            unitChanged(name, goingDown: inactive || after.activeState == .deactivating)
         }
 
         if entry.removed, inactive {
@@ -522,7 +522,7 @@ package struct Manager {
     private mutating func logTransition(_ name: UnitName, from before: ServiceState, to after: ServiceState) {
         func activating(_ s: ServiceState) -> Bool { [.condition, .startPre, .start, .startPost].contains(s) }
         func active(_ s: ServiceState) -> Bool { s == .running || s == .exited }
-        func deactivating(_ s: ServiceState) -> Bool { s.activeState == "deactivating" }
+        func deactivating(_ s: ServiceState) -> Bool { s.activeState == .deactivating }
         if deactivating(before), activating(after) { log(name, .info, "Stopped \(describe(name)).") }
         if !activating(before), activating(after) { log(name, .info, "Starting \(describe(name))...") }
         if activating(before), active(after) { log(name, .info, "Started \(describe(name)).") }
@@ -667,7 +667,7 @@ package struct Manager {
     /// whole were 50 KB of swatchd).
     @inline(never)
     private mutating func socketChanged(_ name: UnitName, at index: Dictionary<UnitName, SocketEntry>.Index,
-                                        _ actions: [SocketAction], wasInactive: Bool, activeBefore: String) {
+                                        _ actions: [SocketAction], wasInactive: Bool, activeBefore: UnitActiveState) {
         for action in actions {
             switch action {
             case .bind:
@@ -718,12 +718,12 @@ package struct Manager {
             // restart has not (serviceChanged).
             if !shuttingDown, !restartPending {
                 unitWentDown(name)
-                takeUnitAction(name, failed: machine.activeState == "failed", machine.unit.unit)
+                takeUnitAction(name, failed: machine.activeState == .failed, machine.unit.unit)
             }
         }
         checkJob(name)
         if activeAfter != activeBefore, !restartPending {
-            unitChanged(name, goingDown: isInactive || activeAfter == "deactivating")
+            unitChanged(name, goingDown: isInactive || activeAfter == .deactivating)
         }
         if isInactive, restartPending, !shuttingDown {
             sockets[name]?.restartPending = false

@@ -314,7 +314,7 @@ package struct ServiceMachine: Sendable {
     /// The earliest moment this machine wants `timerFired(now:)`.
     package var nextDeadline: Instant? { deadline.earliest(watchdogDeadline) }
 
-    package var isActive: Bool { state.activeState == "active" || state.activeState == "reloading" }
+    package var isActive: Bool { state.activeState.isActive }
     /// Dead or failed: nothing runs and nothing is scheduled. Socket units watch their listeners again.
     package var isInactive: Bool {
         switch phase {

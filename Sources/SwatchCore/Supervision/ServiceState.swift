@@ -23,15 +23,15 @@ package enum ServiceState: String, Hashable, Sendable {
     case autoRestart = "auto-restart"
 
     /// `ActiveState=` of systemctl show.
-    package var activeState: String {
+    package var activeState: UnitActiveState {
         switch self {
-        case .dead: return "inactive"
-        case .condition, .startPre, .start, .startPost, .autoRestart: return "activating"
-        case .running, .exited: return "active"
-        case .reload: return "reloading"
+        case .dead: return .inactive
+        case .condition, .startPre, .start, .startPost, .autoRestart: return .activating
+        case .running, .exited: return .active
+        case .reload: return .reloading
         case .stop, .stopWatchdog, .stopSigterm, .stopSigkill, .stopPost, .finalSigterm, .finalSigkill:
-            return "deactivating"
-        case .failed: return "failed"
+            return .deactivating
+        case .failed: return .failed
         }
     }
 }

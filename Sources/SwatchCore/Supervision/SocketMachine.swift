@@ -189,13 +189,13 @@ package struct SocketMachine: Sendable {
     }
 
     /// `ActiveState=` as systemctl shows a socket.
-    package var activeState: String {
+    package var activeState: UnitActiveState {
         switch phase {
-        case .dead, .condition: return "inactive"
-        case .failed: return "failed"
-        case .startPre, .binding, .startPost: return "activating"
-        case .active: return "active"
-        case .stopPre, .stopPost, .final: return "deactivating"
+        case .dead, .condition: return .inactive
+        case .failed: return .failed
+        case .startPre, .binding, .startPost: return .activating
+        case .active: return .active
+        case .stopPre, .stopPost, .final: return .deactivating
         }
     }
 

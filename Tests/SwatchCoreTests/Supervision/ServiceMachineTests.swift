@@ -489,7 +489,7 @@ enum Cause: CaseIterable {
     @Test func execConditionRunsFirstAndItsSuccessGoesOn() {
         var m = ServiceMachine(unit: conditioned())
         #expect(m.start(now: at(0)) == [.spawn(ExecRole(.condition, 0))])
-        #expect(m.state == .condition && m.state.activeState == "activating")
+        #expect(m.state == .condition && m.state.activeState == .activating)
         _ = m.spawned(10, role: ExecRole(.condition, 0), now: at(0))
         #expect(m.processExited(10, status: .exited(0), groupEmpty: true, now: at(0.1)) == [.spawn(ExecRole(.condition, 1))])
         _ = m.spawned(11, role: ExecRole(.condition, 1), now: at(0.1))
