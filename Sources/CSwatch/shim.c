@@ -488,6 +488,19 @@ struct kernel_sigaction {
     uint64_t mask;
 };
 
+int swatch_reset_signal_dispositions(void) {
+    struct kernel_sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP)
+            continue;
+        // The raw call: glibc's sigaction refuses its internal signals 32 and 33.
+        (void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
+    }
+    return 0;
+}
+
 /// The signals whose disposition is not SIG_DFL in this process, bit N-1 for
 /// signal N, as swatch_spawn_prepare_signals found them; all of them until it
 /// is called (a process that never calls it, the unit tests, resets every one).

@@ -116,6 +116,8 @@ enum Daemon {
 
         var started: Supervisor?
         do throws(any Error) {
+            // None of what swatchd's parent ignored: not for its services, and not SIGCHLD.
+            SignalFD.resetInheritedDispositions()
             // Block the signals signalfd reads before anything is spawned.
             // The others that would end swatchd are read too (SignalFD.forwardedSignals): forwarded
             // to the --exit-with service, else logged and ignored (swatchd(8), SIGNALS).

@@ -42,13 +42,13 @@ extension Integration {
         }
 
         /// What swatchd's own parent ignored — a script's `swatchd &` ignores SIGINT and SIGQUIT,
-        /// `trap ''` any — swatchd's services do not: each child resets what swatchd does not leave at
-        /// its default, found once at start (Spawner.prepareSignalReset), not every signal.
+        /// `trap ''` any — survives execve; swatchd sets every signal back to its default first
+        /// thing, as systemd does, so its services do not get them either.
         @Test(.timeLimit(.minutes(1)))
         func signalsIgnoredByTheParentOfSwatchdAreAtTheirDefaultInItsServices() throws {
             let daemon = try Daemon()
             defer { daemon.cleanUp() }
-            let piped = daemon.path("piped.out"), plain = daemon.path("plain.out")
+            let piped = daemon.path("piped.out"), plain = daemon.path("plain.out"), launcher = daemon.path("launcher.out")
             // grep execs straight from the spawner: what it prints is what it was given.
             try daemon.write("piped.service", """
                 [Service]
@@ -63,13 +63,19 @@ extension Integration {
                 ExecStart=/bin/grep -E ^Sig(Blk|Ign): /proc/self/status
                 StandardOutput=file:\(plain)
                 """)
-            try daemon.start(launcher: ["/bin/sh", "-c", "trap '' INT QUIT XFSZ USR2; exec \"$@\"", "sh"])
-            // Not vacuous: swatchd itself runs with them ignored (sh execs it: same pid).
-            let own = try #require(readText("/proc/\(daemon.pid)/status"))
+            // The launcher's own child shows what swatchd is handed (sh then execs it).
+            try daemon.start(launcher: ["/bin/sh", "-c",
+                                        "trap '' INT QUIT XFSZ USR2; grep ^SigIgn: /proc/self/status > \(launcher); exec \"$@\"",
+                                        "sh"])
+            func mask(_ text: String?) -> UInt64? {
+                text?.split(separator: "\n").first { $0.hasPrefix("SigIgn:") }
+                    .flatMap { UInt64($0.dropFirst("SigIgn:".count).trimmingCharacters(in: .whitespaces), radix: 16) }
+            }
             let ignoredByParent = [SIGINT, SIGQUIT, SIGXFSZ, SIGUSR2].reduce(UInt64(0)) { $0 | 1 << UInt64($1 - 1) }
-            let ownIgnored = try #require(own.split(separator: "\n").first { $0.hasPrefix("SigIgn:") }
-                .flatMap { UInt64($0.dropFirst("SigIgn:".count).trimmingCharacters(in: .whitespaces), radix: 16) })
-            #expect(ownIgnored & ignoredByParent == ignoredByParent, "\(own)")
+            let handed = try #require(mask(readText(launcher)), "\(readText(launcher) ?? "no \(launcher)")")
+            #expect(handed & ignoredByParent == ignoredByParent)
+            // swatchd itself ignores SIGPIPE alone (sh exec'd it: the same pid).
+            #expect(mask(readText("/proc/\(daemon.pid)/status")) == 1 << UInt64(SIGPIPE - 1))
             for (path, expected) in [(piped, "0000000000001000"), (plain, "0000000000000000")] {
                 let text = try waitFor("\(path) is written", timeout: .seconds(10)) { () -> String? in
                     guard let t = readText(path), t.hasSuffix("\n"), t.contains("SigIgn") else { return nil }
@@ -77,6 +83,26 @@ extension Integration {
                 }
                 #expect(text == "SigBlk:\t0000000000000000\nSigIgn:\t\(expected)\n", "\(path): \(text)")
             }
+            #expect(try daemon.stop() == .exited(0), "\(daemon.log)")
+        }
+
+        /// A parent that ignores SIGCHLD (a Python program that set SIG_IGN, say) hands that to
+        /// swatchd across execve, and then the kernel reaps swatchd's children itself and sends no
+        /// SIGCHLD (wait(2), NOTES): swatchd would never see a service end, and would wait for it at
+        /// its stop. It sets SIGCHLD back to its default first.
+        @Test(.timeLimit(.minutes(1)))
+        func aParentThatIgnoresSIGCHLDDoesNotHideTheEndOfAService() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            try daemon.write("three.service", "[Service]\nExecStart=/bin/sh -c 'exit 3'\n")
+            try daemon.start(launcher: ["/usr/bin/python3", "-c",
+                                        "import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN); "
+                                            + "os.execv(sys.argv[1], sys.argv[1:])"])
+            try daemon.waitForProperty("Result", of: "three.service", toBe: "exit-code")
+            #expect(try daemon.ctl("show", "three.service", "-p", "ActiveState", "-p", "ExecMainStatus").standardOutput
+                    == "ActiveState=failed\nExecMainStatus=3\n")
+            #expect(daemon.log.contains("three.service: Main process exited, code=exited, status=3/NOTIMPLEMENTED"),
+                    "\(daemon.log)")
             #expect(try daemon.stop() == .exited(0), "\(daemon.log)")
         }
 

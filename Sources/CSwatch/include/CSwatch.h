@@ -157,6 +157,10 @@ const char *_Nullable swatch_errno_name(int error);
 /// Returns 0 or -1 with errno, like sigaction(2).
 int swatch_ignore_signal(int signal);
 
+/// Every signal but SIGKILL and SIGSTOP back to SIG_DFL, whatever this process
+/// was handed across execve (SIG_IGN survives it; a handler does not). Returns 0.
+int swatch_reset_signal_dispositions(void);
+
 /// The System V IPC object kinds of `swatch_ipc_remove`.
 enum swatch_ipc_kind {
     SWATCH_IPC_SHARED_MEMORY = 0,

@@ -87,6 +87,17 @@ package final class SignalFD {
         }
     }
 
+    /// Every signal back to its default disposition, as systemd does first thing
+    /// (reset_all_signal_handlers(), src/basic/signal-util.c): an ignored signal
+    /// survives execve (signal(7)), so swatchd gets whatever its parent ignored. Its
+    /// services would inherit those — and an ignored SIGCHLD has the kernel reap
+    /// swatchd's children itself, with no SIGCHLD and nothing left for wait(2)
+    /// (wait(2), NOTES): swatchd would never see a service end. Call it before
+    /// anything sets a disposition of its own.
+    package static func resetInheritedDispositions() {
+        _ = swatch_reset_signal_dispositions()
+    }
+
     /// Ignores SIGPIPE in the daemon: a client that hangs up must cost an
     /// EPIPE, not swatchd's life. The spawner resets it for children.
     package static func ignoreBrokenPipe() {

@@ -87,13 +87,13 @@ package enum Spawner {
     }
 
     /// Notes which signals this process does not leave at their default disposition
-    /// — SIGPIPE, which swatchd ignores, and whatever its own parent ignored — so
-    /// that each child resets those alone before execve, not all 62 (a system call
-    /// each, ~45 µs of every spawn on the machine of docs/HACKING.md "Spawning").
-    /// Called once swatchd has set its own dispositions; it changes none after
-    /// (it reads signals through a signalfd and catches none). Until then, and in
-    /// a process that never calls it, every child resets every signal. The
-    /// corresponding C function is `swatch_spawn_prepare_signals`.
+    /// — in swatchd SIGPIPE alone, which it ignores (what its parent ignored it put
+    /// back, `SignalFD.resetInheritedDispositions`) — so that each child resets those
+    /// alone before execve, not all 62 (a system call each, ~45 µs of every spawn on
+    /// the machine of docs/HACKING.md "Spawning"). Called once swatchd has set its own
+    /// dispositions; it changes none after (it reads signals through a signalfd and
+    /// catches none). Until then, and in a process that never calls it, every child
+    /// resets every signal. The corresponding C function is `swatch_spawn_prepare_signals`.
     package static func prepareSignalReset() {
         _ = swatch_spawn_prepare_signals()
     }
