@@ -488,16 +488,24 @@ struct kernel_sigaction {
     uint64_t mask;
 };
 
-int swatch_reset_signal_dispositions(void) {
+/// Sets the signals of `which` (bit N-1 for signal N) back to SIG_DFL, but
+/// SIGKILL and SIGSTOP, whose disposition cannot change. The raw system call,
+/// because glibc's sigaction refuses its internal signals 32 and 33 — seen
+/// ignored in a Swift test process, and posix_spawn leaves them so.
+/// Async-signal-safe: the spawned child calls it.
+static void set_default_dispositions(uint64_t which) {
     struct kernel_sigaction dfl;
     memset(&dfl, 0, sizeof(dfl));
     dfl.handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; sig++) {
-        if (sig == SIGKILL || sig == SIGSTOP)
+        if (sig == SIGKILL || sig == SIGSTOP || !(which & ((uint64_t)1 << (sig - 1))))
             continue;
-        // The raw call: glibc's sigaction refuses its internal signals 32 and 33.
         (void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
     }
+}
+
+int swatch_reset_signal_dispositions(void) {
+    set_default_dispositions(~(uint64_t)0);
     return 0;
 }
 
@@ -1044,23 +1052,14 @@ static int child_main(void *argument) {
 
     // 1. Signal dispositions back to SIG_DFL first, so no handler of the
     //    parent (which shares this memory) can run in the child. SIG_IGN
-    //    would survive execve (the ignored SIGPIPE of swatchd, and what its
-    //    own parent ignored; docs/HACKING.md, "Spawning"). Only those that are
-    //    not SIG_DFL, where swatch_spawn_prepare_signals found them: a call
-    //    each for all 62 was ~45 us of every spawn here. The raw system call,
-    //    because glibc's sigaction refuses its internal signals 32 and 33 —
-    //    seen ignored in a Swift test process, and posix_spawn leaves them so.
-    struct kernel_sigaction dfl;
-    memset(&dfl, 0, sizeof(dfl));
-    dfl.handler = SIG_DFL;
+    //    would survive execve (the ignored SIGPIPE of swatchd; docs/HACKING.md,
+    //    "Spawning"). Only those that are not SIG_DFL, where
+    //    swatch_spawn_prepare_signals found them: a call each for all 62 was
+    //    ~45 us of every spawn here.
     uint64_t reset = signals_to_reset;
     if (req->ignore_sigpipe)
         reset &= ~((uint64_t)1 << (SIGPIPE - 1));   // set to SIG_IGN below
-    for (int sig = 1; sig < NSIG; sig++) {
-        if (sig == SIGKILL || sig == SIGSTOP || !(reset & ((uint64_t)1 << (sig - 1))))
-            continue;
-        (void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
-    }
+    set_default_dispositions(reset);
     //    IgnoreSIGPIPE= (systemd.exec(5), default yes): SIG_IGN survives
     //    execve, so the program starts with SIGPIPE ignored, as under systemd.
     if (req->ignore_sigpipe) {
