@@ -88,8 +88,8 @@ extension Integration {
 
         /// A parent that ignores SIGCHLD (a Python program that set SIG_IGN, say) hands that to
         /// swatchd across execve, and then the kernel reaps swatchd's children itself and sends no
-        /// SIGCHLD (wait(2), NOTES): swatchd would never see a service end, and would wait for it at
-        /// its stop. It sets SIGCHLD back to its default first.
+        /// SIGCHLD (sigaction(2) and wait(2) on SIGCHLD set to SIG_IGN): swatchd would never see a
+        /// service end, and would wait for it at its stop. It sets SIGCHLD back to its default first.
         @Test(.timeLimit(.minutes(1)))
         func aParentThatIgnoresSIGCHLDDoesNotHideTheEndOfAService() throws {
             let daemon = try Daemon()

@@ -92,8 +92,8 @@ package final class SignalFD {
     /// survives execve (signal(7)), so swatchd gets whatever its parent ignored. Its
     /// services would inherit those — and an ignored SIGCHLD has the kernel reap
     /// swatchd's children itself, with no SIGCHLD and nothing left for wait(2)
-    /// (wait(2), NOTES): swatchd would never see a service end. Call it before
-    /// anything sets a disposition of its own.
+    /// (sigaction(2) and wait(2) on SIGCHLD set to SIG_IGN): swatchd would never see a
+    /// service end. Call it before anything sets a disposition of its own.
     package static func resetInheritedDispositions() {
         _ = swatch_reset_signal_dispositions()
     }
