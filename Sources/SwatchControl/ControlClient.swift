@@ -54,11 +54,49 @@ extension ControlClient {
         }
     }
 
-    /// One exchange: sends `request`, returns the whole answer.
+    /// One exchange: sends `request`, returns the whole answer. A request too long for one
+    /// line (`ControlRequest.split`: a glob that matched a thousand units) goes as its parts,
+    /// each on a connection of its own and up to `partsInFlight` of them sent ahead, so that
+    /// their jobs run together as those of systemctl's call for each unit do; the answers are
+    /// merged in order, with the first result that is not success.
     package func send(_ request: ControlRequest) throws(Failure) -> ControlResponse {
+        let parts = request.split()
+        guard parts.count > 1 else {
+            return try Self.gather { (onEvent) throws(Failure) in try exchange(request, onEvent: onEvent) }
+        }
+        var sent: [Int: Sent] = [:]
+        defer { for connection in sent.values { close(connection.fd) } }
+        var merged = ControlResponse()
+        for index in parts.indices {
+            for ahead in index..<min(parts.count, index + Self.partsInFlight) where sent[ahead] == nil {
+                sent[ahead] = try connectAndSend(parts[ahead])
+            }
+            guard let connection = sent.removeValue(forKey: index) else { continue }
+            defer { close(connection.fd) }
+            let answer = try Self.gather { (onEvent) throws(Failure) in
+                if try receive(on: connection, onEvent: onEvent) == .closedUnanswered {
+                    _ = try attempt(parts[index], onEvent: onEvent)   // as `exchange` does
+                }
+            }
+            merged.records += answer.records
+            merged.errors += answer.errors
+            merged.warnings += answer.warnings
+            if merged.result == ControlResponse.Code.success { merged.result = answer.result }
+        }
+        return merged
+    }
+
+    /// How many parts of a split request are sent before the first answer is read: well
+    /// below the 32 connections the daemon lets wait for their request (swatchd(8), LIMITS).
+    static let partsInFlight = 16
+
+    /// The records and the trailer that `exchange` hands over, as one response.
+    private static func gather(
+        _ exchange: (_ onEvent: (ControlStreamEvent) -> Bool) throws(Failure) -> Void
+    ) throws(Failure) -> ControlResponse {
         var records: [ControlRecord] = []
         var trailer: ControlResponse?
-        try exchange(request) { event in
+        try exchange { event in
             switch event {
             case .record(let record): records.append(record)
             case .trailer(let response): trailer = response
@@ -98,12 +136,24 @@ extension ControlClient {
     }
 
     private func attempt(_ request: ControlRequest, onEvent: (ControlStreamEvent) -> Bool) throws(Failure) -> Ending {
+        let connection = try connectAndSend(request)
+        defer { close(connection.fd) }
+        return try receive(on: connection, onEvent: onEvent)
+    }
+
+    /// A connection that carried its request, and the error of that send if it failed.
+    private struct Sent {
+        let fd: Int32
+        let sendError: Errno?
+    }
+
+    private func connectAndSend(_ request: ControlRequest) throws(Failure) -> Sent {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .io(Errno(rawValue: errno)) }
-        defer { close(fd) }
         do {
             try connectUnix(fd, path: path)
         } catch {
+            close(fd)
             throw .connect(path: path, error)
         }
         if let timeout, !timeout.isInfinite {
@@ -119,6 +169,11 @@ extension ControlClient {
         } catch {
             sendError = error
         }
+        return Sent(fd: fd, sendError: sendError)
+    }
+
+    private func receive(on connection: Sent, onEvent: (ControlStreamEvent) -> Bool) throws(Failure) -> Ending {
+        let (fd, sendError) = (connection.fd, connection.sendError)
         var sawTrailer = false
         var received = false
         // No shutdown(SHUT_WR) after the request: the daemon reads EOF as "the client left"
@@ -131,6 +186,9 @@ extension ControlClient {
                 count = try retryingOnInterrupt { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
             } catch {
                 if !received, error == .connectionReset { return .closedUnanswered }
+                // The daemon answered and closed with part of the request unread (a line it
+                // refused as too long): the answer is whole, the reset is only that.
+                if sawTrailer, error == .connectionReset { return .answered }
                 if let sendError, !sawTrailer { throw .io(sendError) }
                 throw error == .wouldBlock ? .timedOut : .io(error)
             }

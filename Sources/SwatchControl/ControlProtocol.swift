@@ -4,7 +4,8 @@
 //
 // Request: one line, `COMMAND ARG...\n`, words separated by spaces, each word
 // escaped by `ControlEscaping.escapeWord` (a unit name or path with a space
-// survives as `\x20`). At most `ControlRequest.maximumLineLength` bytes.
+// survives as `\x20`). At most `ControlRequest.maximumLineLength` bytes: a client
+// sends a longer list of units as several requests (`ControlRequest.split`).
 //
 //   status [--lines=N] [UNIT...]                        show UNIT...
 //   start UNIT...             stop UNIT...              list-units
@@ -146,6 +147,52 @@ package enum ControlRequest: Equatable, Sendable {
     /// The request line without its newline, every argument escaped.
     package var line: String {
         ([command] + arguments.map(ControlEscaping.escapeWord)).joined(separator: " ")
+    }
+
+    /// This request as several whose lines each fit in `maximumLineLength` (newline included):
+    /// a list of units too long for one line — a glob that matched a thousand units — is cut
+    /// into requests of as many units as fit, in order. The daemon refuses a longer line, and
+    /// systemctl, which this stands in for, makes one call per unit. A request without a list
+    /// of units stays whole, as does `logs` (its lines interleave across its units) and
+    /// `status` without units (which means every unit); so does a unit too long for a line of
+    /// its own, which the daemon then refuses.
+    package func split(maximumLineLength: Int = ControlRequest.maximumLineLength) -> [ControlRequest] {
+        let units: [String]
+        let make: ([String]) -> ControlRequest
+        // The line with no unit, and room for the `--lines=` that status says before a first
+        // unit that looks like it.
+        let head: String
+        switch self {
+        case .status(let list, let lines) where !list.isEmpty:
+            (units, make, head) = (list, { .status(units: $0, lines: lines) }, "status --lines=\(lines)")
+        case .show(let list):
+            (units, make) = (list, { .show(units: $0) })
+            head = make([]).line
+        case .job(let verb, let list, let noBlock):
+            (units, make) = (list, { .job(verb, units: $0, noBlock: noBlock) })
+            head = make([]).line
+        case .kill(let list, let signal):
+            (units, make) = (list, { .kill(units: $0, signal: signal) })
+            head = make([]).line
+        default:
+            return [self]
+        }
+        guard line.utf8.count + 1 > maximumLineLength else { return [self] }
+        var parts: [ControlRequest] = []
+        var batch: [String] = []
+        var length = head.utf8.count + 1
+        for unit in units {
+            let word = 1 + ControlEscaping.escapeWord(unit).utf8.count
+            if !batch.isEmpty, length + word > maximumLineLength {
+                parts.append(make(batch))
+                batch = []
+                length = head.utf8.count + 1
+            }
+            batch.append(unit)
+            length += word
+        }
+        if !batch.isEmpty { parts.append(make(batch)) }
+        return parts
     }
 
     /// Parses one request line (with or without its trailing newline).

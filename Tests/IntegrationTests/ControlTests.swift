@@ -60,6 +60,33 @@ extension Integration {
             #expect(states.standardOutput == "inactive\ninactive\nactive\n", "\(states)")
         }
 
+        /// A glob that matches more units than one request line holds (swatchd(8), LIMITS: 4096
+        /// bytes) works as a short one: swatchctl sends the units in several requests. It
+        /// answered "Connection reset by peer" before, having lost the daemon's refusal.
+        @Test(.timeLimit(.minutes(1)))
+        func aGlobOverMoreUnitsThanOneRequestHoldsStopsAndStartsThemAll() throws {
+            let daemon = try Daemon()
+            defer { daemon.cleanUp() }
+            let names = (1...200).map { "a-glob-over-many-units-\($0)" }
+            for name in names { try daemon.write("\(name).service", "[Service]\nExecStart=/bin/sleep 300\n") }
+            try daemon.write("other.service", "[Service]\nExecStart=/bin/sleep 300\n")
+            try daemon.start()
+            try daemon.waitForChildren(201)
+            let stop = try daemon.ctl("stop", "a-glob-over-many-units-*")
+            #expect(stop.exitCode == 0, "\(stop)")
+            let stopped = try daemon.ctl(["is-active"] + names + ["other"])
+            #expect(stopped.standardOutput == String(repeating: "inactive\n", count: 200) + "active\n", "\(stopped)")
+            let status = try daemon.ctl("status", "a-glob-over-many-units-*")
+            #expect(status.lines.filter { $0.hasPrefix("○ a-glob-over-many-units-") }.count == 200, "\(status)")
+            let start = try daemon.ctl("start", "a-glob-over-many-units-*")
+            #expect(start.exitCode == 0, "\(start)")
+            let started = try daemon.ctl(["is-active"] + names)
+            #expect(started.standardOutput == String(repeating: "active\n", count: 200), "\(started)")
+            // What is not cut (the lines of several units' logs interleave) gets the daemon's refusal.
+            let logs = try daemon.ctl(["logs"] + names)
+            #expect(logs.exitCode == 64 && logs.standardError == "Request longer than 4096 bytes\n", "\(logs)")
+        }
+
         /// `cat`: the unit file and its drop-ins, each after `# PATH`, as systemctl cat.
         @Test(.timeLimit(.minutes(1)))
         func catPrintsTheUnitFileAndItsDropIns() throws {

@@ -226,4 +226,62 @@ import Testing
         #expect(SignalName.shortName(15) == "TERM")
         #expect(SignalName.fullName(9) == "SIGKILL")
     }
+
+    // MARK: Requests too long for one line
+
+    /// 300 units of ~30 bytes: ~9 KB, more than one line holds.
+    private static let manyUnits = (1...300).map { "a-service-with-a-long-name-\($0).service" }
+
+    @Test func aShortRequestStaysWhole() {
+        let request = ControlRequest.stop(units: ["a.service", "b.service"])
+        #expect(request.split() == [request])
+        #expect(ControlRequest.listUnits.split() == [.listUnits])
+    }
+
+    @Test(arguments: [
+        ControlRequest.job(.stop, units: manyUnits, noBlock: false),
+        .job(.restart, units: manyUnits, noBlock: true),
+        .kill(units: manyUnits, signal: 9),
+        .status(units: manyUnits, lines: 3),
+        .show(units: manyUnits),
+    ])
+    func aLongListOfUnitsIsCutIntoRequestsThatEachFitALine(_ request: ControlRequest) throws {
+        let parts = request.split()
+        #expect(parts.count == 3, "\(parts.map { $0.line.utf8.count })")
+        for part in parts {
+            #expect(part.line.utf8.count + 1 <= ControlRequest.maximumLineLength)
+            #expect(part.command == request.command)
+            // Each part reads back as the request it is, with its options.
+            #expect(try ControlRequest(line: part.line) == part)
+        }
+        let units = parts.flatMap { part -> [String] in
+            switch part {
+            case .job(_, let units, _), .kill(let units, _), .status(let units, _), .show(let units): return units
+            default: return []
+            }
+        }
+        #expect(units == Self.manyUnits)
+        if case .job(_, _, let noBlock) = request {
+            #expect(parts.allSatisfy { if case .job(_, _, noBlock) = $0 { true } else { false } })
+        }
+    }
+
+    /// `status` of no unit means every unit, and `logs` interleaves its units' lines: neither is
+    /// cut, and the daemon refuses a `logs` line that is too long.
+    @Test func statusOfEveryUnitAndLogsStayWhole() {
+        #expect(ControlRequest.status(units: []).split() == [.status(units: [])])
+        let logs = ControlRequest.logs(units: Self.manyUnits, lines: 10, follow: false)
+        #expect(logs.split() == [logs])
+    }
+
+    /// A part whose first unit looks like status's option says `--lines=` before it, and still fits.
+    @Test func aPartStartingWithAUnitThatLooksLikeTheOptionStillFits() throws {
+        let units = (1...130).map { _ in String(repeating: "x", count: 30) } + (1...130).map { _ in "--lines=5" }
+        for limit in [200, 4096] {
+            for part in ControlRequest.status(units: units).split(maximumLineLength: limit) {
+                #expect(part.line.utf8.count + 1 <= limit, "\(part.line)")
+                #expect(try ControlRequest(line: part.line) == part)
+            }
+        }
+    }
 }
