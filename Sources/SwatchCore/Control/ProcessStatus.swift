@@ -10,17 +10,60 @@ package enum ProcessStatus {
         return text.hasSuffix("\n") ? String(text.dropLast()) : text
     }
 
-    /// The threads of the processes (`Tasks:` counts tasks, as the pids controller does).
-    package static func taskCount(of pids: [Int32]) -> Int? {
-        let counts = pids.compactMap { pid in status(of: pid, field: "Threads:") }
-        return counts.isEmpty ? nil : Int(counts.reduce(0, +))
+    /// What the processes' /proc/PID/status (proc(5)) say together, where the service's
+    /// cgroup has no pids or memory controller to ask.
+    package struct ProcessUsage: Equatable, Sendable {
+        /// Their threads (`Tasks:` counts tasks, as the pids controller does); nil when no
+        /// process could be read.
+        package var tasks: Int?
+        /// Their resident memory in bytes (VmRSS; a cgroup's memory.current also counts page
+        /// cache, so this is lower); nil when none has any (a kernel thread has no VmRSS).
+        package var residentBytes: UInt64?
     }
 
-    /// The resident memory of the processes in bytes (VmRSS; a cgroup's memory.current also
-    /// counts page cache, so this is lower).
-    package static func residentBytes(of pids: [Int32]) -> UInt64? {
-        let sizes = pids.compactMap { pid in status(of: pid, field: "VmRSS:") }
-        return sizes.isEmpty ? nil : sizes.reduce(0, +) * 1024
+    /// The threads and the resident memory of the processes, one read of each /proc/PID/status.
+    package static func usage(of pids: [Int32]) -> ProcessUsage {
+        var usage = ProcessUsage()
+        for pid in pids {
+            guard let bytes = readBytes("/proc/\(pid)/status") else { continue }
+            let (threads, residentKiB) = threadsAndResidentKiB(in: bytes)
+            if let threads { usage.tasks = (usage.tasks ?? 0) + Int(threads) }
+            if let residentKiB { usage.residentBytes = (usage.residentBytes ?? 0) + residentKiB * 1024 }
+        }
+        return usage
+    }
+
+    /// `Threads:` and `VmRSS:` (`VmRSS:    1756 kB` → 1756) of a /proc/PID/status, found by
+    /// their bytes: splitting the text into Characters was half of a `status` of 1000 running
+    /// services (two reads of each file, ~0.14 ms a process).
+    static func threadsAndResidentKiB(in bytes: [UInt8]) -> (threads: UInt64?, residentKiB: UInt64?) {
+        var threads: UInt64?, resident: UInt64?
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            if let value = number(in: line, after: "Threads:") {
+                threads = value
+            } else if let value = number(in: line, after: "VmRSS:") {
+                resident = value
+            }
+        }
+        return (threads, resident)
+    }
+
+    /// The decimal number after `field` and blanks at the start of `line`, if it starts so.
+    private static func number(in line: ArraySlice<UInt8>, after field: StaticString) -> UInt64? {
+        let name = UnsafeBufferPointer(start: field.utf8Start, count: field.utf8CodeUnitCount)
+        guard line.starts(with: name) else { return nil }
+        let digits = line.dropFirst(name.count).drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+            .prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        guard !digits.isEmpty else { return nil }
+        var value: UInt64 = 0
+        for digit in digits {
+            let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+            guard !overflow else { return nil }
+            let (sum, carry) = times.addingReportingOverflow(UInt64(digit - UInt8(ascii: "0")))
+            guard !carry else { return nil }
+            value = sum
+        }
+        return value
     }
 
     /// What a service's cgroup2 group says of it (Documentation/admin-guide/cgroup-v2.rst):
@@ -64,16 +107,11 @@ package enum ProcessStatus {
                            tasksCurrent: number("pids.current"), tasksMax: number("pids.max"), cpuUsageMicroseconds: cpu)
     }
 
-    /// A number field of /proc/PID/status (`VmRSS:   1756 kB` → 1756).
-    static func status(of pid: Int32, field: String) -> UInt64? {
-        guard let text = read("/proc/\(pid)/status") else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix(field) {
-            return String(line.dropFirst(field.count)).splitAtWhitespace().first.flatMap { UInt64($0) }
-        }
-        return nil
+    private static func read(_ path: String) -> String? {
+        readBytes(path).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    private static func read(_ path: String) -> String? {
+    private static func readBytes(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -85,6 +123,6 @@ package enum ProcessStatus {
             guard n > 0 else { break }
             out += buffer[..<n]
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 }

@@ -105,8 +105,10 @@ extension Supervisor {
                     // The cgroup's counters and limits where its controllers are enabled, as
                     // systemctl status shows them; else the threads of its processes and their VmRSS.
                     let usage = tracker.cgroupDirectory(of: report.id).map(ProcessStatus.cgroupUsage(of:))
-                    report.tasks = usage?.tasksCurrent.map { Int($0) } ?? ProcessStatus.taskCount(of: pids)
-                    report.memoryBytes = usage?.memoryCurrent ?? ProcessStatus.residentBytes(of: pids)
+                    let fromProcesses = usage?.tasksCurrent == nil || usage?.memoryCurrent == nil
+                        ? ProcessStatus.usage(of: pids) : nil
+                    report.tasks = usage?.tasksCurrent.map { Int($0) } ?? fromProcesses?.tasks
+                    report.memoryBytes = usage?.memoryCurrent ?? fromProcesses?.residentBytes
                     report.tasksMax = usage?.tasksMax
                     report.memoryMax = usage?.memoryMax
                     report.controlGroup = tracker.controlGroup(of: report.id)
