@@ -48,22 +48,16 @@ package enum ProcessStatus {
         return (threads, resident)
     }
 
-    /// The decimal number after `field` and blanks at the start of `line`, if it starts so.
+    /// The whole number after `field` and blanks at the start of `line`, if it starts so.
     private static func number(in line: ArraySlice<UInt8>, after field: StaticString) -> UInt64? {
         let name = UnsafeBufferPointer(start: field.utf8Start, count: field.utf8CodeUnitCount)
         guard line.starts(with: name) else { return nil }
-        let digits = line.dropFirst(name.count).drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
-            .prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
-        guard !digits.isEmpty else { return nil }
-        var value: UInt64 = 0
-        for digit in digits {
-            let (times, overflow) = value.multipliedReportingOverflow(by: 10)
-            guard !overflow else { return nil }
-            let (sum, carry) = times.addingReportingOverflow(UInt64(digit - UInt8(ascii: "0")))
-            guard !carry else { return nil }
-            value = sum
+        return line.withUnsafeBufferPointer { bytes -> UInt64? in
+            var at = name.count
+            while at < bytes.count, bytes[at] == UInt8(ascii: " ") || bytes[at] == UInt8(ascii: "\t") { at += 1 }
+            guard let (whole, fraction) = decimalPrefix(bytes, at: &at, end: bytes.count), fraction.isEmpty else { return nil }
+            return whole
         }
-        return value
     }
 
     /// What a service's cgroup2 group says of it (Documentation/admin-guide/cgroup-v2.rst):
