@@ -504,8 +504,23 @@ static void set_default_dispositions(uint64_t which) {
     }
 }
 
-int swatch_reset_signal_dispositions(void) {
-    set_default_dispositions(~(uint64_t)0);
+/// The signals of this process, bit N-1 for signal N, at SIG_IGN
+/// (`only_ignored`), or at anything but SIG_DFL (then one that cannot be asked
+/// about counts too). The raw call, as set_default_dispositions: glibc's
+/// sigaction refuses to answer for its internal signals 32 and 33.
+static uint64_t signals_not_at_default(int only_ignored) {
+    uint64_t found = 0;
+    for (int sig = 1; sig < NSIG; sig++) {
+        struct kernel_sigaction current;
+        int asked = syscall(SYS_rt_sigaction, sig, NULL, &current, sizeof(current.mask)) == 0;
+        if (only_ignored ? asked && current.handler == SIG_IGN : !asked || current.handler != SIG_DFL)
+            found |= (uint64_t)1 << (sig - 1);
+    }
+    return found;
+}
+
+int swatch_reset_ignored_signals(void) {
+    set_default_dispositions(signals_not_at_default(1));
     return 0;
 }
 
@@ -515,16 +530,7 @@ int swatch_reset_signal_dispositions(void) {
 static uint64_t signals_to_reset = ~(uint64_t)0;
 
 int swatch_spawn_prepare_signals(void) {
-    uint64_t found = 0;
-    for (int sig = 1; sig < NSIG; sig++) {
-        struct kernel_sigaction current;
-        // The raw call, as the child's reset: glibc's sigaction refuses to
-        // answer for its internal signals 32 and 33.
-        if (syscall(SYS_rt_sigaction, sig, NULL, &current, sizeof(current.mask)) != 0
-            || current.handler != SIG_DFL)
-            found |= (uint64_t)1 << (sig - 1);
-    }
-    signals_to_reset = found;
+    signals_to_reset = signals_not_at_default(0);
     return 0;
 }
 

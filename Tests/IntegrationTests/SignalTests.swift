@@ -42,8 +42,8 @@ extension Integration {
         }
 
         /// What swatchd's own parent ignored — a script's `swatchd &` ignores SIGINT and SIGQUIT,
-        /// `trap ''` any — survives execve; swatchd sets every signal back to its default first
-        /// thing, as systemd does, so its services do not get them either.
+        /// `trap ''` any — survives execve; swatchd sets every ignored signal back to its default
+        /// first thing, as systemd resets its signals, so its services do not get them either.
         @Test(.timeLimit(.minutes(1)))
         func signalsIgnoredByTheParentOfSwatchdAreAtTheirDefaultInItsServices() throws {
             let daemon = try Daemon()

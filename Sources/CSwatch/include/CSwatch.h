@@ -157,9 +157,11 @@ const char *_Nullable swatch_errno_name(int error);
 /// Returns 0 or -1 with errno, like sigaction(2).
 int swatch_ignore_signal(int signal);
 
-/// Every signal but SIGKILL and SIGSTOP back to SIG_DFL, whatever this process
-/// was handed across execve (SIG_IGN survives it; a handler does not). Returns 0.
-int swatch_reset_signal_dispositions(void);
+/// Every signal this process finds at SIG_IGN back to SIG_DFL: what it was
+/// handed across execve, which keeps SIG_IGN and no handler. Handlers installed
+/// since (the Swift runtime's crash reporter, in a build that has one) stay.
+/// Returns 0.
+int swatch_reset_ignored_signals(void);
 
 /// The System V IPC object kinds of `swatch_ipc_remove`.
 enum swatch_ipc_kind {

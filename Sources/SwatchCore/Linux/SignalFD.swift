@@ -87,15 +87,17 @@ package final class SignalFD {
         }
     }
 
-    /// Every signal back to its default disposition, as systemd does first thing
-    /// (reset_all_signal_handlers(), src/basic/signal-util.c): an ignored signal
-    /// survives execve (signal(7)), so swatchd gets whatever its parent ignored. Its
-    /// services would inherit those — and an ignored SIGCHLD has the kernel reap
-    /// swatchd's children itself, with no SIGCHLD and nothing left for wait(2)
+    /// Every ignored signal back to its default disposition, as systemd resets its
+    /// signals first thing (reset_all_signal_handlers(), src/basic/signal-util.c): an
+    /// ignored signal survives execve (signal(7)), so swatchd gets whatever its parent
+    /// ignored. Its services would inherit those — and an ignored SIGCHLD has the kernel
+    /// reap swatchd's children itself, with no SIGCHLD and nothing left for wait(2)
     /// (sigaction(2) and wait(2) on SIGCHLD set to SIG_IGN): swatchd would never see a
-    /// service end. Call it before anything sets a disposition of its own.
+    /// service end. Only SIG_IGN: a handler does not survive execve, so any there is was
+    /// set in this process (the crash handlers of the Swift runtime's backtracer, in the
+    /// debug build), and stays. Call it before anything ignores a signal of its own.
     package static func resetInheritedDispositions() {
-        _ = swatch_reset_signal_dispositions()
+        _ = swatch_reset_ignored_signals()
     }
 
     /// Ignores SIGPIPE in the daemon: a client that hangs up must cost an
